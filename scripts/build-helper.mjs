@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Builds the sandbox helper (native/airlock-helper.c) into build/airlock-helper at install time.
+// Why a native helper: the in-sandbox supervisor must start in well under a millisecond and run in any
+// rootfs, so it is a static C binary, not a Node process. A missing compiler is not an install error:
+// the bwrap driver then refuses to start (SANDBOX_UNAVAILABLE) and names this script.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const source = join(root, 'native', 'airlock-helper.c');
+const output = join(root, 'build', 'airlock-helper');
+const force = process.argv.includes('--force');
+
+if (!existsSync(source)) process.exit(0);
+if (!force && existsSync(output) && statSync(output).mtimeMs >= statSync(source).mtimeMs) process.exit(0);
+
+mkdirSync(dirname(output), { recursive: true });
+const compiler = process.env.CC ?? 'cc';
+// Static so the same binary runs inside any rootfs image, whatever libc it has (or none).
+const args = ['-O2', '-static', '-Wall', '-Wextra', '-Werror', '-o', output, source];
+const result = spawnSync(compiler, args, { stdio: 'inherit', shell: false });
+if (result.error || result.status !== 0) {
+  const why = result.error ? result.error.message : `exit ${result.status}`;
+  process.stderr.write(
+    `airlock: could not build the sandbox helper (${compiler}: ${why}).\n` +
+      `  Install a C compiler and static libc (Debian: apt-get install gcc libc6-dev), then run: npm run build:helper\n`,
+  );
+  process.exit(force ? 1 : 0);
+}

@@ -1,0 +1,56 @@
+/**
+ * The one error root. Codes are stable strings that callers branch on; messages are for people and
+ * may change. Facts live in `details`, never folded only into the message.
+ */
+export const errorCodes = {
+  INVALID_ARGUMENT: { httpStatus: 400, doc: 'A value given by the caller is malformed or out of range.' },
+  INVALID_CONFIG: { httpStatus: 400, doc: 'airlock.yaml (or the options object) failed validation.' },
+  NOT_FOUND: { httpStatus: 404, doc: 'The session, command, output or file does not exist.' },
+  PATH_OUTSIDE_SANDBOX: {
+    httpStatus: 400,
+    doc: 'A file path escapes the sandbox (.., absolute host path or a symlink out).',
+  },
+  FILE_TOO_LARGE: { httpStatus: 413, doc: 'A file copied in or out is over the size limit.' },
+  SANDBOX_UNAVAILABLE: {
+    httpStatus: 503,
+    doc: 'The sandbox cannot be created with every protection (missing bwrap, user namespaces, helper).',
+  },
+  CGROUP_UNAVAILABLE: {
+    httpStatus: 503,
+    doc: 'Resource limits cannot be enforced: the cgroup could not be created or written.',
+  },
+  SANDBOX_LOST: { httpStatus: 500, doc: 'The sandbox died or stopped answering; the session is over.' },
+  SANDBOX_DESTROYED: { httpStatus: 409, doc: 'The sandbox was already destroyed.' },
+  INTERNAL: { httpStatus: 500, doc: 'A bug in Airlock.' },
+} as const satisfies Record<string, { httpStatus: number; doc: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export class AirlockError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'AirlockError';
+    this.code = code;
+    this.details = Object.freeze({ ...details });
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details: Readonly<Record<string, unknown>> } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function isAirlockError(value: unknown): value is AirlockError {
+  return value instanceof AirlockError;
+}
+
+export function httpStatusFor(code: ErrorCode): number {
+  return errorCodes[code].httpStatus;
+}
