@@ -1,0 +1,283 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Writable } from 'node:stream';
+import { AirlockError, isAirlockError } from '../../../errors/index.ts';
+import { createCgroupManager, readCgroupLayout } from '../../cgroups/index.ts';
+import type { CgroupManager } from '../../cgroups/index.ts';
+import type { CaptureLimits } from '../../output/index.ts';
+import { defaultCaptureLimits } from '../../output/index.ts';
+import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
+import { validateSpec } from '../../spec.ts';
+import { SupervisorClient } from '../../supervisor/client.ts';
+import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
+import { readHostLayout } from './host-layout.ts';
+import type { HostLayout } from './host-layout.ts';
+import { planBwrap } from './plan.ts';
+import { BwrapSandbox } from './sandbox.ts';
+
+export interface BwrapDriverOptions {
+  /** Per-sandbox host state (output spools). Default: `<tmpdir>/airlock-<uid>`. */
+  stateDir?: string;
+  bwrapPath?: string;
+  helperPath?: string;
+  /** Host uid/gid the sandbox runs as when the control plane is root. Default nobody (65534). */
+  hostIds?: { uid: number; gid: number };
+  /** Parent cgroup for sessions; default chosen by the cgroup module (see there). */
+  cgroupParent?: string;
+  captureLimits?: CaptureLimits;
+  /** Largest file `writeFile`/`readFile` move. Default 64 MiB. */
+  maxFileBytes?: number;
+  /** How long a new sandbox may take to report ready. Default 10 s. */
+  startTimeoutMs?: number;
+}
+
+const defaultHelperPath = fileURLToPath(new URL('../../../../build/airlock-helper', import.meta.url));
+// Fixed locations only: resolving through the host's PATH would let whoever controls PATH pick the
+// binary that builds our isolation.
+const bwrapCandidates = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/bwrap'];
+const STDERR_KEEP_BYTES = 16 * 1024;
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses, with the fix, every missing piece instead of running a command without protection. */
+function checkPrerequisites(bwrapPath: string | undefined, helperPath: string): string {
+  const bwrap = bwrapPath ?? bwrapCandidates.find(isExecutable);
+  if (!bwrap || !isExecutable(bwrap)) {
+    throw new AirlockError(
+      'SANDBOX_UNAVAILABLE',
+      'bubblewrap (bwrap) is not installed: install it (Debian/Ubuntu: apt-get install bubblewrap) or use another driver',
+      { missing: 'bwrap' },
+    );
+  }
+  if (!isExecutable(helperPath)) {
+    throw new AirlockError(
+      'SANDBOX_UNAVAILABLE',
+      `the sandbox helper ${helperPath} is not built: install gcc and libc6-dev, then run npm run build:helper`,
+      { missing: 'airlock-helper' },
+    );
+  }
+  try {
+    const max = Number(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8').trim());
+    if (max === 0) {
+      throw new AirlockError(
+        'SANDBOX_UNAVAILABLE',
+        'user namespaces are disabled (user.max_user_namespaces = 0): enable them with sysctl -w user.max_user_namespaces=15000',
+        { missing: 'user namespaces' },
+      );
+    }
+  } catch (error) {
+    if (isAirlockError(error)) throw error;
+  }
+  return bwrap;
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Session names carry the owning control plane's pid, so a later start can tell leftovers apart. */
+function ownerPidOf(name: string): number | undefined {
+  const match = /^(\d+)-[0-9a-f]+$/.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+function isStale(name: string): boolean {
+  const owner = ownerPidOf(name);
+  return owner !== undefined && owner !== process.pid && !isProcessAlive(owner);
+}
+
+export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
+  const helperPath = options.helperPath ?? defaultHelperPath;
+  const stateDir = options.stateDir ?? join(tmpdir(), `airlock-${process.getuid?.() ?? 'user'}`);
+  const sandboxesDir = join(stateDir, 'sandboxes');
+  const isRoot = process.getuid?.() === 0;
+  const hostIds = options.hostIds ?? (isRoot ? { uid: 65534, gid: 65534 } : undefined);
+  let sweptOnce = false;
+  let prepared:
+    | { bwrapPath: string; cgroups: CgroupManager; seccomp: Buffer; hostLayout: HostLayout }
+    | undefined;
+
+  async function sweepStale(): Promise<number> {
+    let removed = 0;
+    if (existsSync(sandboxesDir)) {
+      for (const name of readdirSync(sandboxesDir)) {
+        if (!isStale(name)) continue;
+        rmSync(join(sandboxesDir, name), { recursive: true, force: true });
+        removed += 1;
+      }
+    }
+    if (prepared) removed += (await prepared.cgroups.sweep(isStale)).length;
+    return removed;
+  }
+
+  async function prepare(): Promise<NonNullable<typeof prepared>> {
+    if (prepared) return prepared;
+    const bwrapPath = checkPrerequisites(options.bwrapPath, helperPath);
+    const seccomp = buildSeccompFilter({ arch: hostSeccompArch() });
+    const cgroups = createCgroupManager({
+      layout: await readCgroupLayout(),
+      ...(options.cgroupParent === undefined ? {} : { parent: options.cgroupParent }),
+    });
+    prepared = { bwrapPath, cgroups, seccomp, hostLayout: readHostLayout('/') };
+    mkdirSync(sandboxesDir, { recursive: true, mode: 0o700 });
+    return prepared;
+  }
+
+  async function create(input: SandboxSpec): Promise<Sandbox> {
+    const spec = validateSpec(input);
+    const { bwrapPath, cgroups, seccomp, hostLayout } = await prepare();
+    if (!sweptOnce) {
+      // A control plane that crashed left its sandboxes' cgroups and spool directories behind.
+      sweptOnce = true;
+      await sweepStale();
+    }
+    if (spec.image !== 'host' && !existsSync(join(spec.image, 'usr'))) {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        `image ${spec.image} is not a rootfs directory (no usr/ in it); use "host" or a directory made by debootstrap`,
+        { image: spec.image },
+      );
+    }
+    const layout = spec.image === 'host' ? hostLayout : readHostLayout(spec.image);
+    const id = randomBytes(6).toString('hex');
+    const name = `${process.pid}-${id}`;
+    const dir = join(sandboxesDir, name);
+    mkdirSync(dir, { mode: 0o700 });
+    let cgroup;
+    try {
+      cgroup = await cgroups.create(name, {
+        memoryBytes: spec.memoryBytes,
+        cpus: spec.cpus,
+        pids: spec.pids,
+      });
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+
+    const plan = planBwrap({
+      spec,
+      bwrapPath,
+      helperPath,
+      layout,
+      cgroupProcsFiles: cgroup.procsFiles,
+      ...(hostIds ? { hostIds } : {}),
+      seccompFilter: seccomp,
+    });
+
+    const openedFds: number[] = [];
+    let child: ChildProcess;
+    try {
+      const stdio: StdioOptions = ['pipe', 'pipe', 'pipe'];
+      for (const { fd, source } of plan.fds) {
+        if (source.kind === 'file') {
+          const opened = openSync(source.path, 'r');
+          openedFds.push(opened);
+          stdio[fd] = opened;
+        } else {
+          stdio[fd] = 'pipe';
+        }
+      }
+      child = spawn(plan.file, plan.args, { stdio, env: plan.env, cwd: plan.cwd, shell: false });
+      for (const { fd, source } of plan.fds) {
+        if (source.kind === 'data') (child.stdio[fd] as Writable | null)?.end(source.data);
+      }
+    } catch (error) {
+      await cgroup.remove();
+      rmSync(dir, { recursive: true, force: true });
+      throw new AirlockError(
+        'SANDBOX_UNAVAILABLE',
+        `cannot start bwrap: ${(error as Error).message}`,
+        {},
+        { cause: error },
+      );
+    } finally {
+      for (const fd of openedFds) closeSync(fd);
+    }
+
+    const stderrChunks: Buffer[] = [];
+    let stderrBytes = 0;
+    child.stderr?.on('data', (chunk: Buffer) => {
+      if (stderrBytes >= STDERR_KEEP_BYTES) return;
+      stderrChunks.push(chunk);
+      stderrBytes += chunk.length;
+    });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const client = new SupervisorClient(child.stdin as Writable, child.stdout!);
+    const startTimeoutMs = options.startTimeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.ready,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${startTimeoutMs} ms`)),
+            startTimeoutMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      child.kill('SIGKILL');
+      await exited;
+      await cgroup.remove();
+      rmSync(dir, { recursive: true, force: true });
+      const detail =
+        Buffer.concat(stderrChunks).toString('utf8').trim().split('\n')[0] || (error as Error).message;
+      throw new AirlockError('SANDBOX_UNAVAILABLE', `the bwrap sandbox did not start: ${detail}`, {
+        stderr: detail,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+
+    return new BwrapSandbox({
+      id,
+      spec,
+      child,
+      exited,
+      client,
+      cgroup,
+      dir,
+      shell: layout.shell,
+      captureLimits: options.captureLimits ?? defaultCaptureLimits,
+      maxFileBytes: options.maxFileBytes ?? 64 * 1024 * 1024,
+    });
+  }
+
+  return {
+    name: 'bwrap',
+    create,
+    sweepStale: async () => {
+      await prepare();
+      sweptOnce = true;
+      return sweepStale();
+    },
+  };
+}

@@ -1,0 +1,152 @@
+import type { SandboxSpec } from '../../types.ts';
+import { generatedEtcFiles, sandboxHostname, sandboxUser } from './etc-files.ts';
+import type { HostLayout } from './host-layout.ts';
+
+/** Where the supervisor binary appears inside the sandbox. */
+export const supervisorPathInSandbox = '/.airlock/supervisor';
+
+export interface BwrapPlanInput {
+  spec: SandboxSpec;
+  bwrapPath: string;
+  helperPath: string;
+  /** Facts about the host (image `host`) or the rootfs directory. */
+  layout: HostLayout;
+  /** cgroup.procs files the launcher joins before exec'ing bwrap. */
+  cgroupProcsFiles: readonly string[];
+  /** Host uid/gid to run bwrap as; omitted when the control plane is not root (it cannot switch). */
+  hostIds?: { uid: number; gid: number };
+  seccompFilter: Buffer;
+}
+
+/** Extra file descriptors the child gets: fd number → bytes to feed it, or a host file to open. */
+export type FdSource = { kind: 'data'; data: Buffer } | { kind: 'file'; path: string };
+
+export interface BwrapPlan {
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  fds: { fd: number; source: FdSource }[];
+}
+
+/**
+ * Builds the launcher + bwrap argv for one session sandbox. Pure: every host fact comes in through
+ * `input`, so the whole security posture is reviewable (and unit-tested) as data.
+ */
+export function planBwrap(input: BwrapPlanInput): BwrapPlan {
+  const { spec, layout } = input;
+  const fds: { fd: number; source: FdSource }[] = [];
+  const nextFd = (source: FdSource): string => {
+    const fd = 3 + fds.length;
+    fds.push({ fd, source });
+    return String(fd);
+  };
+
+  const args: string[] = [
+    // A fresh namespace of every kind: own mounts, pids, IPC, hostname, cgroup view, and a network
+    // namespace with only loopback, so nothing inside can reach the host's network or processes.
+    '--unshare-user',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-net',
+    '--unshare-cgroup',
+    // Nested user namespaces are the usual first step of kernel exploits; refuse them outright.
+    '--disable-userns',
+    '--uid',
+    String(sandboxUser.uid),
+    '--gid',
+    String(sandboxUser.gid),
+    '--hostname',
+    sandboxHostname,
+    // If the control plane dies, the sandbox dies with it instead of running unsupervised.
+    '--die-with-parent',
+    // A new session detaches from any controlling terminal (no TIOCSTI typing into the host's tty).
+    '--new-session',
+    '--cap-drop',
+    'ALL',
+    '--clearenv',
+  ];
+
+  if (spec.image === 'host') {
+    for (const [dir, entry] of Object.entries(layout.systemDirs)) {
+      if (!entry) continue;
+      if (entry.kind === 'symlink') args.push('--symlink', entry.target, dir);
+      else args.push('--ro-bind', dir, dir);
+    }
+    args.push('--dir', '/etc');
+    for (const name of layout.etcEntries) args.push('--ro-bind', `/etc/${name}`, `/etc/${name}`);
+  } else {
+    // A rootfs directory is the operator's image: all of it, read-only.
+    args.push('--ro-bind', spec.image, '/');
+  }
+  for (const [path, content] of Object.entries(generatedEtcFiles())) {
+    args.push('--ro-bind-data', nextFd({ kind: 'data', data: Buffer.from(content) }), path);
+  }
+
+  args.push(
+    // Fresh procfs: it shows only this sandbox's processes (a bind of the host's would show all).
+    '--proc',
+    '/proc',
+    // Minimal /dev: null, zero, full, random, urandom, tty, pts; no disks, no host devices.
+    '--dev',
+    '/dev',
+    '--size',
+    String(spec.scratchBytes),
+    '--tmpfs',
+    '/dev/shm',
+    '--size',
+    String(spec.scratchBytes),
+    '--perms',
+    '1777',
+    '--tmpfs',
+    '/tmp',
+    '--size',
+    String(spec.scratchBytes),
+    '--perms',
+    '0755',
+    '--tmpfs',
+    sandboxUser.home,
+    '--chmod',
+    '0755',
+    sandboxUser.home,
+    '--ro-bind-fd',
+    nextFd({ kind: 'file', path: input.helperPath }),
+    supervisorPathInSandbox,
+    // The root and /dev are read-only; only the sized tmpfs mounts above take writes.
+    '--remount-ro',
+    '/dev',
+    '--remount-ro',
+    '/',
+    '--chdir',
+    sandboxUser.home,
+    '--seccomp',
+    nextFd({ kind: 'data', data: input.seccompFilter }),
+    '--',
+    supervisorPathInSandbox,
+    'supervise',
+  );
+
+  const launch = ['launch'];
+  for (const file of input.cgroupProcsFiles) launch.push('--cgroup-procs', file);
+  if (input.hostIds) launch.push('--uid', String(input.hostIds.uid), '--gid', String(input.hostIds.gid));
+
+  return {
+    file: input.helperPath,
+    args: [...launch, '--', input.bwrapPath, ...args],
+    // The host's environment never reaches the sandbox; commands get theirs per exec.
+    env: {},
+    cwd: '/',
+    fds,
+  };
+}
+
+export const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The environment a command sees: defaults, then the spec's grants, then the call's own. */
+export function commandEnvironment(
+  specEnv: Readonly<Record<string, string>>,
+  execEnv: Readonly<Record<string, string>> = {},
+): Record<string, string> {
+  return { PATH: defaultPath, HOME: sandboxUser.home, LANG: 'C.UTF-8', ...specEnv, ...execEnv };
+}

@@ -1,0 +1,72 @@
+import { AirlockError } from '../errors/index.ts';
+import type { SandboxSpec } from './types.ts';
+
+const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function positiveInteger(value: number, field: string, example: string): void {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      `sandbox ${field} must be a positive integer, like ${example}`,
+      {
+        field,
+        value,
+      },
+    );
+  }
+}
+
+/** Checks a spec at the library boundary; the CLI and config parse units before this. */
+export function validateSpec(spec: SandboxSpec): SandboxSpec {
+  if (typeof spec.image !== 'string' || spec.image.length === 0) {
+    throw new AirlockError('INVALID_ARGUMENT', 'sandbox image must be "host" or a rootfs directory', {
+      field: 'image',
+    });
+  }
+  if (spec.image !== 'host' && !spec.image.startsWith('/')) {
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      `sandbox image ${spec.image} must be an absolute path or "host"`,
+      {
+        field: 'image',
+      },
+    );
+  }
+  positiveInteger(spec.memoryBytes, 'memoryBytes', '268435456 (256 MiB)');
+  positiveInteger(spec.pids, 'pids', '128');
+  positiveInteger(spec.scratchBytes, 'scratchBytes', '67108864 (64 MiB)');
+  positiveInteger(spec.timeoutMs, 'timeoutMs', '30000');
+  if (!Number.isFinite(spec.cpus) || spec.cpus <= 0) {
+    throw new AirlockError('INVALID_ARGUMENT', 'sandbox cpus must be a positive number, like 0.5', {
+      field: 'cpus',
+      value: spec.cpus,
+    });
+  }
+  validateEnv(spec.env);
+  return Object.freeze({ ...spec, env: Object.freeze({ ...spec.env }) });
+}
+
+export function validateEnv(env: Readonly<Record<string, string>>): void {
+  for (const [name, value] of Object.entries(env)) {
+    if (!envName.test(name)) {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        `environment variable name ${JSON.stringify(name)} is not valid`,
+        {
+          field: 'env',
+          name,
+        },
+      );
+    }
+    if (typeof value !== 'string' || value.includes('\0')) {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        `environment variable ${name} must be a string without NUL bytes`,
+        {
+          field: 'env',
+          name,
+        },
+      );
+    }
+  }
+}

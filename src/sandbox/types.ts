@@ -1,0 +1,94 @@
+import type { CapturedStream } from './output/index.ts';
+import type { FileEntry } from './supervisor/protocol.ts';
+
+export type DriverName = 'bwrap' | 'gvisor' | 'docker';
+
+/** What a sandbox is allowed to use. Every limit is mandatory: absence never means unlimited. */
+export interface SandboxSpec {
+  /** `host`: the host's system directories read-only; otherwise a rootfs directory. */
+  image: string;
+  memoryBytes: number;
+  cpus: number;
+  pids: number;
+  /** Size of each writable tmpfs (/tmp and /workspace). */
+  scratchBytes: number;
+  /** The only environment variables commands see, on top of PATH/HOME/LANG defaults. */
+  env: Readonly<Record<string, string>>;
+  /** Default per-command timeout. */
+  timeoutMs: number;
+}
+
+export interface ExecOptions {
+  timeoutMs?: number;
+  env?: Readonly<Record<string, string>>;
+  cwd?: string;
+  stdin?: string | Uint8Array;
+  /** Live output, e.g. to stream to a terminal; the result still carries the captured text. */
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+  /** Aborting kills the command's whole process tree. */
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  /** null when the command was ended by a signal. */
+  exitCode: number | null;
+  /** e.g. 'SIGKILL'; null on a normal exit. */
+  signal: string | null;
+  timedOut: boolean;
+  /** The memory limit was hit and the kernel killed the command. */
+  oomKilled: boolean;
+  /** Killed on request (abort signal or kill). */
+  killed: boolean;
+  stdout: string;
+  stderr: string;
+  /** Full streams: total bytes produced, the stored part pageable with `read`. */
+  stdoutStream: CapturedStream;
+  stderrStream: CapturedStream;
+  /** stdout or stderr was longer than the in-memory text. */
+  truncated: boolean;
+  durationMs: number;
+}
+
+export interface SandboxStats {
+  memoryBytes: number;
+  memoryPeakBytes: number | null;
+  memoryLimitBytes: number;
+  pids: number;
+  pidsLimit: number;
+  cpuUsageMs: number;
+  oomKills: number;
+}
+
+export interface WriteFileOptions {
+  mode?: number;
+  /** Create missing parent directories (inside the writable areas only). */
+  createParents?: boolean;
+}
+
+export interface ReadFileOptions {
+  maxBytes?: number;
+}
+
+export type { FileEntry };
+
+export interface Sandbox {
+  readonly id: string;
+  readonly driver: DriverName;
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  writeFile(path: string, data: string | Uint8Array, options?: WriteFileOptions): Promise<void>;
+  readFile(path: string, options?: ReadFileOptions): Promise<Buffer>;
+  listFiles(path: string): Promise<FileEntry[]>;
+  stats(): Promise<SandboxStats>;
+  /** Kills every process and removes every host-side trace. Idempotent. */
+  destroy(): Promise<void>;
+  /** Resolves when the sandbox ends, for whatever reason. */
+  readonly ended: Promise<void>;
+}
+
+export interface Driver {
+  readonly name: DriverName;
+  create(spec: SandboxSpec): Promise<Sandbox>;
+  /** Removes leftovers of control planes that died without destroying their sandboxes. */
+  sweepStale(): Promise<number>;
+}
