@@ -213,6 +213,7 @@ struct command {
   int64_t deadline_ms; /* 0 = none */
   int timed_out, killed, keeper_lost;
   int have_status, status;
+  int start_errno; /* the command could not start: reported as an error, not an exit */
   int reported;
 };
 
@@ -310,6 +311,17 @@ static void drain(int *fd, uint8_t type, uint32_t id) {
 }
 
 static void report_exit(struct command *c) {
+  if (c->start_errno) {
+    send_error(c->id, c->start_errno,
+               c->start_errno == EAGAIN ? "cannot start the command: the session's process limit (pids) is reached"
+                                        : "cannot start the command: fork failed");
+    c->reported = 1;
+    close_fd(&c->status_fd);
+    close_fd(&c->in_fd);
+    free(c->stdin_buf);
+    c->stdin_buf = NULL;
+    return;
+  }
   drain(&c->out_fd, REP_STDOUT, c->id);
   drain(&c->err_fd, REP_STDERR, c->id);
   unsigned char payload[12];
@@ -361,9 +373,11 @@ static void keeper_main(int status_write, const char *exe, char **argv, char **e
   close_all_except(keep, 4);
   pid_t child = fork();
   if (child < 0) {
-    int status = 127 << 8;
-    write_all(status_write, &status, sizeof status);
-    _exit(1);
+    /* Reported as a start failure (usually the pids limit), not as an exit status of a command
+     * that never ran. */
+    int report[2] = {0, errno};
+    write_all(status_write, report, sizeof report);
+    _exit(0);
   }
   if (child == 0) {
     setsid();
@@ -395,7 +409,8 @@ static void keeper_main(int status_write, const char *exe, char **argv, char **e
       break; /* ECHILD: the command and everything it started are gone */
     }
     if (pid == child) {
-      write_all(status_write, &status, sizeof status);
+      int report[2] = {status, 0};
+      write_all(status_write, report, sizeof report);
       close(status_write);
     }
   }
@@ -528,50 +543,52 @@ malformed:
   send_error(id, EINVAL, "malformed exec request");
 }
 
+static pid_t parent_of(pid_t pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t len = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (len <= 0) return -1;
+  buf[len] = '\0';
+  char *close_paren = strrchr(buf, ')');
+  char state;
+  long ppid;
+  if (!close_paren || sscanf(close_paren + 2, "%c %ld", &state, &ppid) != 2) return -1;
+  return (pid_t)ppid;
+}
+
+/* A keeper killed from inside the sandbox (a command can signal processes of its own uid) leaves
+ * its command's processes hanging off the supervisor, where no timeout or kill can find them.
+ * They are killed at once: a command cannot buy itself unbounded run time this way. */
+static void kill_strays(void) {
+  static pid_t children[4096];
+  pid_t self = getpid();
+  int n = collect_descendants(self, children, 4096);
+  for (int k = 0; k < n; k++) {
+    if (parent_of(children[k]) != self) continue;
+    int is_keeper = 0;
+    for (int j = 0; j < MAX_COMMANDS; j++)
+      if (commands[j].used && commands[j].keeper == children[k]) is_keeper = 1;
+    if (is_keeper) continue;
+    kill_tree(children[k]);
+    kill(children[k], SIGKILL);
+  }
+}
+
 static void on_keeper_exit(pid_t pid, int status) {
   for (int i = 0; i < MAX_COMMANDS; i++) {
     struct command *c = &commands[i];
     if (!c->used || c->keeper != pid) continue;
     c->keeper = 0;
-    if (!c->reported && !(WIFEXITED(status))) {
-      /* The keeper was killed from inside the sandbox (a command can signal processes of its own
-       * uid). Its orphans now hang off the supervisor where no timeout can find them, so they are
-       * killed: a command cannot buy itself unbounded run time this way. */
-      c->keeper_lost = 1;
-      pid_t self = getpid();
-      static pid_t strays[4096];
-      int n = collect_descendants(self, strays, 4096);
-      for (int k = 0; k < n; k++) {
-        int is_keeper = 0;
-        for (int j = 0; j < MAX_COMMANDS; j++)
-          if (commands[j].used && commands[j].keeper == strays[k]) is_keeper = 1;
-        if (is_keeper) continue;
-        /* Only direct children of the supervisor are strays; kill each with its subtree. */
-        char path[64], buf[512];
-        snprintf(path, sizeof path, "/proc/%d/stat", strays[k]);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) continue;
-        ssize_t len = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (len <= 0) continue;
-        buf[len] = '\0';
-        char *close_paren = strrchr(buf, ')');
-        char state;
-        long ppid;
-        if (!close_paren || sscanf(close_paren + 2, "%c %ld", &state, &ppid) != 2 || ppid != self) continue;
-        kill_tree(strays[k]);
-        kill(strays[k], SIGKILL);
+    /* A keeper only exits normally once its whole tree is gone; any other end means it was killed. */
+    if (!WIFEXITED(status)) {
+      kill_strays();
+      if (!c->reported) {
+        c->keeper_lost = 1;
+        report_exit(c);
       }
-      if (c->status_fd >= 0) {
-        /* A status written before the keeper died is still valid. */
-        int st;
-        if (read_all(c->status_fd, &st, sizeof st) == 0) {
-          c->have_status = 1;
-          c->status = st;
-          c->keeper_lost = 0;
-        }
-      }
-      report_exit(c);
     }
     release_if_done(c);
     return;
@@ -904,10 +921,15 @@ static int supervise_main(void) {
         }
         case 4: {
           if (c->status_fd != fds[k].fd) break;
-          int st;
-          if (read_all(c->status_fd, &st, sizeof st) == 0) {
-            c->have_status = 1;
-            c->status = st;
+          int report[2];
+          if (read_all(c->status_fd, report, sizeof report) == 0) {
+            c->have_status = report[1] == 0;
+            c->status = report[0];
+            c->start_errno = report[1];
+          } else {
+            /* The keeper died before the command ended: see kill_strays. */
+            c->keeper_lost = 1;
+            kill_strays();
           }
           close_fd(&c->status_fd);
           if (!c->reported) report_exit(c);

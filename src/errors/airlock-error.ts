@@ -19,6 +19,10 @@ export const errorCodes = {
     httpStatus: 503,
     doc: 'Resource limits cannot be enforced: the cgroup could not be created or written.',
   },
+  LIMIT_REACHED: {
+    httpStatus: 429,
+    doc: 'A sandbox limit (processes, running commands) is exhausted; wait for work to finish or raise it.',
+  },
   SANDBOX_LOST: { httpStatus: 500, doc: 'The sandbox died or stopped answering; the session is over.' },
   SANDBOX_DESTROYED: { httpStatus: 409, doc: 'The sandbox was already destroyed.' },
   INTERNAL: { httpStatus: 500, doc: 'A bug in Airlock.' },

@@ -133,7 +133,8 @@ export async function createFakeCgroupV2(options: FakeCgroupV2Options = {}): Pro
     async rmdir(path) {
       if ((await listDirs(path)).length > 0) throw errno('EBUSY', path);
       const procs = join(path, 'cgroup.procs');
-      if ((await exists(procs)) && words(await readFile(procs, 'utf8')).length > 0) throw errno('EBUSY', path);
+      if ((await exists(procs)) && words(await readFile(procs, 'utf8')).length > 0)
+        throw errno('EBUSY', path);
       for (const file of await readdir(path)) await rm(join(path, file));
       await rmdir(path);
     },
@@ -156,7 +157,10 @@ export async function createFakeCgroupV2(options: FakeCgroupV2Options = {}): Pro
 
   const rootDir = real(mount);
   await mkdir(rootDir, { recursive: true });
-  await writeFile(join(rootDir, 'cgroup.controllers'), (options.controllers ?? ['cpu', 'memory', 'pids', 'io']).join(' '));
+  await writeFile(
+    join(rootDir, 'cgroup.controllers'),
+    (options.controllers ?? ['cpu', 'memory', 'pids', 'io']).join(' '),
+  );
   await writeFile(join(rootDir, 'cgroup.subtree_control'), '');
   await writeFile(join(rootDir, 'cgroup.procs'), '1\n');
 
@@ -174,12 +178,18 @@ export async function createFakeCgroupV2(options: FakeCgroupV2Options = {}): Pro
     async prepare(path, subtreeControl) {
       const segments = path.split('/').filter((segment) => segment !== '');
       let current = rootDir;
-      await fs.writeFile(join(current, 'cgroup.subtree_control'), subtreeControl.map((c) => `+${c}`).join(' '));
+      await fs.writeFile(
+        join(current, 'cgroup.subtree_control'),
+        subtreeControl.map((c) => `+${c}`).join(' '),
+      );
       for (const segment of segments) {
         current = join(current, segment);
         if (!(await exists(current))) await fs.mkdir(current);
         if (segment !== segments.at(-1)) {
-          await fs.writeFile(join(current, 'cgroup.subtree_control'), subtreeControl.map((c) => `+${c}`).join(' '));
+          await fs.writeFile(
+            join(current, 'cgroup.subtree_control'),
+            subtreeControl.map((c) => `+${c}`).join(' '),
+          );
         }
       }
       writes.length = 0;

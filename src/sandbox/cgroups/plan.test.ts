@@ -29,7 +29,11 @@ const v1Root: CgroupLayout = {
   uid: 0,
 };
 
-function failureOf(run: () => unknown): { code: string; details: Readonly<Record<string, unknown>>; message: string } {
+function failureOf(run: () => unknown): {
+  code: string;
+  details: Readonly<Record<string, unknown>>;
+  message: string;
+} {
   try {
     run();
   } catch (error) {
@@ -80,7 +84,10 @@ describe('planSessionCgroup on v2', () => {
 
   it('refuses a non-root user outside any delegated cgroup and says how to fix it', () => {
     const failure = failureOf(() =>
-      planSessionCgroup({ ...v2User, selfPath: '/user.slice/user-1000.slice/session-3.scope' }, { name: 's1', limits }),
+      planSessionCgroup(
+        { ...v2User, selfPath: '/user.slice/user-1000.slice/session-3.scope' },
+        { name: 's1', limits },
+      ),
     );
     expect(failure.code).toBe('CGROUP_UNAVAILABLE');
     expect(failure.details).toMatchObject({ reason: 'not-delegated', uid: 1000 });
@@ -125,7 +132,12 @@ describe('planSessionCgroup on v1', () => {
     ]);
     expect(plan.procsFiles).toEqual(plan.sessionDirs.map((dir) => `${dir}/cgroup.procs`));
     expect(plan.writes).toEqual([
-      { kind: 'set', path: '/sys/fs/cgroup/memory/airlock/s1/memory.limit_in_bytes', value: '67108864', optional: false },
+      {
+        kind: 'set',
+        path: '/sys/fs/cgroup/memory/airlock/s1/memory.limit_in_bytes',
+        value: '67108864',
+        optional: false,
+      },
       {
         kind: 'set',
         path: '/sys/fs/cgroup/memory/airlock/s1/memory.memsw.limit_in_bytes',
@@ -134,8 +146,18 @@ describe('planSessionCgroup on v1', () => {
         otherwise: { path: '/sys/fs/cgroup/memory/airlock/s1/memory.swappiness', value: '0' },
       },
       { kind: 'set', path: '/sys/fs/cgroup/pids/airlock/s1/pids.max', value: '32', optional: false },
-      { kind: 'set', path: '/sys/fs/cgroup/cpu/airlock/s1/cpu.cfs_period_us', value: '100000', optional: false },
-      { kind: 'set', path: '/sys/fs/cgroup/cpu/airlock/s1/cpu.cfs_quota_us', value: '50000', optional: false },
+      {
+        kind: 'set',
+        path: '/sys/fs/cgroup/cpu/airlock/s1/cpu.cfs_period_us',
+        value: '100000',
+        optional: false,
+      },
+      {
+        kind: 'set',
+        path: '/sys/fs/cgroup/cpu/airlock/s1/cpu.cfs_quota_us',
+        value: '50000',
+        optional: false,
+      },
     ]);
   });
 
@@ -176,7 +198,20 @@ describe('planSessionCgroup on v1', () => {
 });
 
 describe('planSessionCgroup input validation', () => {
-  const badNames = ['../../etc', '..', '.', 'a/b', '', 'a b', '-x', 'memory.max', 'cgroup.procs', 'tasks', 'x'.repeat(201), 'a\nb'];
+  const badNames = [
+    '../../etc',
+    '..',
+    '.',
+    'a/b',
+    '',
+    'a b',
+    '-x',
+    'memory.max',
+    'cgroup.procs',
+    'tasks',
+    'x'.repeat(201),
+    'a\nb',
+  ];
   const badLimits: Array<Partial<CgroupLimits>> = [
     { memoryBytes: 0 },
     { memoryBytes: -1 },
@@ -197,7 +232,10 @@ describe('planSessionCgroup input validation', () => {
   it('rejects path-escaping and control-file names (adversarial: ../../etc) with INVALID_ARGUMENT', () => {
     for (const name of badNames) {
       for (const layout of [v1Root, v2Root]) {
-        expect(failureOf(() => planSessionCgroup(layout, { name, limits })), JSON.stringify(name)).toMatchObject({
+        expect(
+          failureOf(() => planSessionCgroup(layout, { name, limits })),
+          JSON.stringify(name),
+        ).toMatchObject({
           code: 'INVALID_ARGUMENT',
           details: { field: 'name' },
         });
@@ -207,7 +245,10 @@ describe('planSessionCgroup input validation', () => {
 
   it('rejects a parent that climbs out of the hierarchy', () => {
     for (const parent of ['../etc', 'a/../../b', 'a//..', '/', 'a/memory.max']) {
-      expect(failureOf(() => planSessionCgroup(v2Root, { name: 's1', parent, limits })), parent).toMatchObject({
+      expect(
+        failureOf(() => planSessionCgroup(v2Root, { name: 's1', parent, limits })),
+        parent,
+      ).toMatchObject({
         code: 'INVALID_ARGUMENT',
         details: { field: 'parent' },
       });
@@ -216,7 +257,9 @@ describe('planSessionCgroup input validation', () => {
 
   it('rejects non-positive or fractional limits', () => {
     for (const bad of badLimits) {
-      const failure = failureOf(() => planSessionCgroup(v1Root, { name: 's1', limits: { ...limits, ...bad } }));
+      const failure = failureOf(() =>
+        planSessionCgroup(v1Root, { name: 's1', limits: { ...limits, ...bad } }),
+      );
       expect(failure.code, JSON.stringify(bad)).toBe('INVALID_ARGUMENT');
       expect(Object.keys(bad)).toContain(failure.details.field);
     }

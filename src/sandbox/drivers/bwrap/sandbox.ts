@@ -9,6 +9,7 @@ import type { CaptureLimits } from '../../output/index.ts';
 import { CapturedStream } from '../../output/index.ts';
 import { resolveSandboxPath } from '../../paths.ts';
 import { validateEnv } from '../../spec.ts';
+import { SupervisorRequestError } from '../../supervisor/client.ts';
 import type { SupervisorClient } from '../../supervisor/client.ts';
 import type {
   ExecOptions,
@@ -38,6 +39,7 @@ export interface BwrapSandboxParts {
 /** Grace after a command's timeout before the supervisor itself is presumed hung. */
 const SUPERVISOR_GRACE_MS = 5_000;
 const MAX_COMMAND_BYTES = 1024 * 1024;
+const EAGAIN = 11;
 
 const signalNames = new Map<number, string>(
   Object.entries(constants.signals).map(([name, number]) => [number, name] as [number, string]),
@@ -138,7 +140,9 @@ export class BwrapSandbox implements Sandbox {
       stdout.discard();
       stderr.discard();
       if (error instanceof AirlockError) throw error;
-      // A start failure reported by the supervisor, e.g. the pids limit is reached.
+      if (error instanceof SupervisorRequestError && error.errno === EAGAIN) {
+        throw new AirlockError('LIMIT_REACHED', error.message, { limit: 'pids' }, { cause: error });
+      }
       throw new AirlockError('SANDBOX_UNAVAILABLE', (error as Error).message, {}, { cause: error });
     } finally {
       clearTimeout(backstop);

@@ -1,0 +1,44 @@
+export {
+  CONFIG_FILE_NAME,
+  MAX_ALIAS_COUNT,
+  MAX_CONFIG_BYTES,
+  defaultConfig,
+  parseConfig,
+  parseConfigObject,
+  resolveConfig,
+} from './load.ts';
+export type { ResolveConfigOptions, ResolvedConfig } from './load.ts';
+export type { ConfigIssue } from './issues.ts';
+export { processEnvironment, readAirlockEnvironment } from './environment.ts';
+export type { AirlockEnvironment, EnvironmentVariables } from './environment.ts';
+export { mergeSandboxOverrides } from './overrides.ts';
+export type { FlagIssue, SandboxOverrides } from './overrides.ts';
+export { airlockConfigSchema, decisionNames, presetNames } from './schema.ts';
+export type {
+  AirlockConfig,
+  DecisionName,
+  NetworkConfig,
+  PolicyConfig,
+  PolicyRuleConfig,
+  PresetName,
+  RouterConfig,
+  SandboxConfig,
+  StoreConfig,
+} from './schema.ts';
+export { driverNames, MAX_PIDS, MIN_MEMORY_BYTES } from './fields.ts';
+export type { DriverName, StoreLocation } from './fields.ts';
+export {
+  MAX_CPUS,
+  MAX_DURATION_MS,
+  MIN_CPUS,
+  describeValue,
+  formatByteSize,
+  formatDuration,
+  parseByteSize,
+  parseCount,
+  parseCpus,
+  parseDuration,
+  parseRate,
+} from './units.ts';
+export type { ParseOptions, Rate, ValueProblemDetails } from './units.ts';
+export type { DeepReadonly } from './freeze.ts';

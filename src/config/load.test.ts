@@ -1,0 +1,430 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AirlockError } from '../errors/index.ts';
+import type { ConfigIssue } from './index.ts';
+import { MAX_ALIAS_COUNT, defaultConfig, parseConfig, parseConfigObject, resolveConfig } from './index.ts';
+
+const MIB = 1024 * 1024;
+
+// Copied verbatim from DESIGN.md ("airlock.yaml … follows the shape of the pipeline it configures").
+const designExample = `
+sandbox:
+  driver: bwrap          # bwrap | gvisor | docker
+  image: host            # bwrap/gvisor: host system dirs read-only, or a rootfs dir; docker: image name
+  memory: 512m
+  cpus: 0.5
+  pids: 256
+  scratch: 100m          # writable /tmp and /workspace, size-limited
+  network: none          # or { allow: [api.example.com, "*.github.com"] }
+  timeout: 30s           # per command
+  idleTimeout: 15m
+  env: { LANG: C.UTF-8 } # the only variables a sandbox sees
+policy:
+  preset: coding-agent   # readonly | coding-agent | permissive
+  default: ask
+  rules:
+    - { match: "git push", decision: ask, reason: "publishes work outside the sandbox" }
+router:
+  approvalRequiredFor: ["pip install", "npm install", write_file]
+  approvalTimeout: 5m    # undecided means denied
+  output: { maxChars: 5000 }
+  rateLimit: 30/min
+store: sqlite:.airlock/airlock.db
+`;
+
+function configError(run: () => unknown): AirlockError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof AirlockError) return error;
+    throw error;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+function issuesOf(error: AirlockError): ConfigIssue[] {
+  return error.details['issues'] as ConfigIssue[];
+}
+
+describe('defaults', () => {
+  it('equal the values DESIGN.md documents, in unit-bearing names', () => {
+    const config = defaultConfig();
+    expect(config.sandbox).toEqual({
+      driver: 'bwrap',
+      image: 'host',
+      memoryBytes: 512 * MIB,
+      cpus: 0.5,
+      pids: 256,
+      scratchBytes: 100 * MIB,
+      network: { mode: 'none' },
+      timeoutMs: 30_000,
+      idleTimeoutMs: 15 * 60_000,
+      env: { LANG: 'C.UTF-8' },
+    });
+    expect(config.policy).toEqual({ preset: 'coding-agent', default: 'ask', rules: [] });
+    expect(config.router).toEqual({
+      approvalRequiredFor: ['pip install', 'npm install', 'write_file'],
+      approvalTimeoutMs: 5 * 60_000,
+      output: { maxChars: 5000 },
+      rateLimit: { tokens: 30, perMs: 60_000 },
+    });
+    expect(config.store).toEqual({ kind: 'sqlite', path: '.airlock/airlock.db' });
+  });
+
+  it('are what an empty or comment-only file or empty sections give', () => {
+    expect(parseConfig('', 'airlock.yaml')).toEqual(defaultConfig());
+    expect(parseConfig('# nothing yet\n', 'airlock.yaml')).toEqual(defaultConfig());
+    expect(parseConfig('sandbox:\nrouter:\n  output:\n', 'airlock.yaml')).toEqual(defaultConfig());
+  });
+
+  it('are filled in around the keys a file does set', () => {
+    const config = parseConfig('sandbox:\n  memory: 1g\n', 'airlock.yaml');
+    expect(config.sandbox.memoryBytes).toBe(1024 * MIB);
+    expect(config.sandbox.pids).toBe(256);
+    expect(config.router.rateLimit).toEqual({ tokens: 30, perMs: 60_000 });
+  });
+});
+
+describe('parseConfig', () => {
+  it("parses DESIGN.md's full example to the documented values", () => {
+    const config = parseConfig(designExample, 'airlock.yaml');
+    expect(config).toEqual({
+      ...defaultConfig(),
+      policy: {
+        preset: 'coding-agent',
+        default: 'ask',
+        rules: [{ match: ['git push'], decision: 'ask', reason: 'publishes work outside the sandbox' }],
+      },
+    });
+  });
+
+  it('parses an allowlisted network, rule examples, ids and optional sandbox keys', () => {
+    const config = parseConfig(
+      [
+        'sandbox:',
+        '  driver: docker',
+        '  image: python:3.12-slim',
+        '  network: { allow: [API.example.com, "*.github.com", api.example.com] }',
+        '  cgroupParent: airlock.slice',
+        '  maxTimeout: 10m',
+        '  env: { PATH: /usr/bin, EMPTY: "" }',
+        'policy:',
+        '  preset: readonly',
+        '  default: deny',
+        '  rules:',
+        '    - id: no-push',
+        '      match: ["git push", "git push *"]',
+        '      decision: deny',
+        '      reason: publishes work',
+        '      examples: { match: ["git push origin main"], not_match: ["git status"] }',
+      ].join('\n'),
+      'airlock.yaml',
+    );
+    expect(config.sandbox.network).toEqual({ mode: 'allow', hosts: ['api.example.com', '*.github.com'] });
+    expect(config.sandbox.cgroupParent).toBe('airlock.slice');
+    expect(config.sandbox.maxTimeoutMs).toBe(600_000);
+    expect(config.sandbox.env).toEqual({ PATH: '/usr/bin', EMPTY: '' });
+    expect(config.policy.rules).toEqual([
+      {
+        id: 'no-push',
+        match: ['git push', 'git push *'],
+        decision: 'deny',
+        reason: 'publishes work',
+        examples: { match: ['git push origin main'], notMatch: ['git status'] },
+      },
+    ]);
+  });
+
+  it('lists every bad key in the message and in details.issues, never falling back to defaults', () => {
+    const error = configError(() =>
+      parseConfig('sandbox:\n  memory: lots\n  cpus: -1\nrouter:\n  rateLimit: fast\n', 'airlock.yaml'),
+    );
+    expect(error.code).toBe('INVALID_CONFIG');
+    expect(error.message).toContain(
+      'airlock.yaml: sandbox.memory: "lots" is not a size: use a number with a unit, like 256m or 1g',
+    );
+    expect(error.message).toContain('airlock.yaml: sandbox.cpus: ');
+    expect(error.message).toContain('airlock.yaml: router.rateLimit: "fast" is not a rate');
+    expect(issuesOf(error).map((issue) => [issue.path, issue.line])).toEqual([
+      ['sandbox.memory', 2],
+      ['sandbox.cpus', 3],
+      ['router.rateLimit', 5],
+    ]);
+  });
+
+  it('names an unknown key and suggests the valid key it is closest to', () => {
+    const error = configError(() =>
+      parseConfig('sandbox:\n  memroy: 1g\n  idle_timeout: 5m\n  colour: blue\n', 'airlock.yaml'),
+    );
+    const issues = issuesOf(error);
+    expect(issues.map((issue) => issue.path)).toEqual([
+      'sandbox.memroy',
+      'sandbox.idle_timeout',
+      'sandbox.colour',
+    ]);
+    expect(issues[0]?.message).toBe('unknown key "memroy"; did you mean "memory"?');
+    expect(issues[1]?.message).toBe('unknown key "idle_timeout"; did you mean "idleTimeout"?');
+    expect(issues[2]?.message).toContain('valid keys: driver, image, memory');
+    expect(error.message).toContain(
+      'airlock.yaml: sandbox.memroy: unknown key "memroy"; did you mean "memory"?',
+    );
+  });
+
+  it('suggests keys inside nested mappings and list items', () => {
+    const error = configError(() =>
+      parseConfig(
+        [
+          'sandbox:',
+          '  network: { alow: [a.example.com] }',
+          'policy:',
+          '  rules:',
+          '    - { match: x, decision: deny, reason: r, examples: { notmatch: [y] } }',
+          'router:',
+          '  output: { maxchars: 10 }',
+          'stroe: sqlite:x.db',
+        ].join('\n'),
+        'airlock.yaml',
+      ),
+    );
+    const messages = Object.fromEntries(issuesOf(error).map((issue) => [issue.path, issue.message]));
+    expect(messages['sandbox.network.alow']).toContain('did you mean "allow"?');
+    expect(messages['policy.rules[0].examples.notmatch']).toContain('did you mean "not_match"?');
+    expect(messages['router.output.maxchars']).toContain('did you mean "maxChars"?');
+    expect(messages['stroe']).toContain('did you mean "store"?');
+  });
+
+  it('reports a YAML syntax error with its line and column', () => {
+    const error = configError(() => parseConfig('sandbox:\n  memory: 1g\n  env: { A: [\n', 'airlock.yaml'));
+    expect(error.code).toBe('INVALID_CONFIG');
+    expect(error.message).toMatch(/airlock\.yaml:\d+:\d+: /);
+    const [first] = issuesOf(error);
+    expect(first?.line).toBeGreaterThanOrEqual(3);
+  });
+
+  it('refuses duplicate keys rather than letting the last one silently win', () => {
+    const error = configError(() => parseConfig('sandbox:\n  memory: 1g\n  memory: 2g\n', 'airlock.yaml'));
+    expect(error.code).toBe('INVALID_CONFIG');
+    expect(issuesOf(error)[0]?.line).toBe(3);
+  });
+
+  it('refuses unknown YAML tags instead of guessing their value', () => {
+    expect(configError(() => parseConfig('sandbox:\n  memory: !secret 1g\n', 'airlock.yaml')).code).toBe(
+      'INVALID_CONFIG',
+    );
+  });
+
+  it('refuses a file whose top level is not a mapping', () => {
+    const error = configError(() => parseConfig('- sandbox\n', 'airlock.yaml'));
+    expect(error.message).toContain('must be a mapping');
+  });
+
+  it('refuses a rule without a reason and duplicate rule ids', () => {
+    const error = configError(() =>
+      parseConfig(
+        [
+          'policy:',
+          '  rules:',
+          '    - { id: a, match: x, decision: deny }',
+          '    - { id: a, match: y, decision: allow, reason: fine }',
+        ].join('\n'),
+        'airlock.yaml',
+      ),
+    );
+    expect(issuesOf(error).map((issue) => issue.path)).toEqual(['policy.rules[0].reason']);
+    const duplicate = configError(() =>
+      parseConfig(
+        'policy:\n  rules:\n    - { id: a, match: x, decision: deny, reason: r }\n    - { id: a, match: y, decision: allow, reason: r }\n',
+        'airlock.yaml',
+      ),
+    );
+    expect(issuesOf(duplicate).map((issue) => issue.path)).toEqual(['policy.rules[1].id']);
+  });
+
+  it('refuses a default timeout longer than maxTimeout and a relative rootfs', () => {
+    const error = configError(() =>
+      parseConfig('sandbox:\n  timeout: 1h\n  maxTimeout: 10m\n  image: ./rootfs\n', 'airlock.yaml'),
+    );
+    expect(issuesOf(error).map((issue) => issue.path)).toEqual(['sandbox.image', 'sandbox.timeout']);
+  });
+
+  it('refuses a store that is not sqlite', () => {
+    const error = configError(() => parseConfig('store: postgres://db\n', 'airlock.yaml'));
+    expect(issuesOf(error)[0]?.message).toContain('use sqlite:<path>');
+  });
+
+  it('validates options objects with the same schema', () => {
+    expect(parseConfigObject({ sandbox: { memory: '1g' } }).sandbox.memoryBytes).toBe(1024 * MIB);
+    expect(configError(() => parseConfigObject({ sandbox: { memory: 'lots' } })).message).toContain(
+      'options: sandbox.memory: "lots" is not a size',
+    );
+  });
+
+  it('returns a deeply frozen config', () => {
+    const config = parseConfig(designExample, 'airlock.yaml');
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(() => {
+      (config.sandbox as { memoryBytes: number }).memoryBytes = 1;
+    }).toThrow(TypeError);
+    expect(() => {
+      (config.sandbox.env as Record<string, string>)['LD_PRELOAD'] = '/tmp/x.so';
+    }).toThrow(TypeError);
+    expect(() => {
+      (config.router.approvalRequiredFor as string[]).push('rm');
+    }).toThrow(TypeError);
+    expect(() => {
+      (config.policy.rules[0]?.match as string[]).push('*');
+    }).toThrow(TypeError);
+  });
+
+  it('gives each call its own objects, so one result cannot affect another', () => {
+    expect(defaultConfig().router.approvalRequiredFor).not.toBe(defaultConfig().router.approvalRequiredFor);
+  });
+});
+
+describe('parseConfig against hostile input', () => {
+  it('refuses env names that are not variable names, including ones with "=" and __proto__', () => {
+    const error = configError(() =>
+      parseConfig(
+        'sandbox:\n  env:\n    "A=B": x\n    "1X": y\n    __proto__: z\n    OK: fine\n',
+        'airlock.yaml',
+      ),
+    );
+    expect(issuesOf(error).map((issue) => issue.path)).toEqual([
+      'sandbox.env["A=B"]',
+      'sandbox.env["1X"]',
+      'sandbox.env.__proto__',
+    ]);
+  });
+
+  it('refuses env values containing NUL and non-text values', () => {
+    const error = configError(() =>
+      parseConfig('sandbox:\n  env:\n    A: "x\\0y"\n    PORT: 8080\n', 'airlock.yaml'),
+    );
+    const messages = issuesOf(error).map((issue) => issue.message);
+    expect(messages[0]).toContain('NUL');
+    expect(messages[1]).toContain('quote it');
+  });
+
+  it('refuses an options object smuggling __proto__ through env', () => {
+    const options = JSON.parse('{"sandbox": {"env": {"__proto__": {"polluted": "yes"}}}}') as unknown;
+    expect(configError(() => parseConfigObject(options)).code).toBe('INVALID_CONFIG');
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('refuses memory: 1e999 and other absurd numbers', () => {
+    const error = configError(() => parseConfig('sandbox:\n  memory: 1e999\n  pids: 1e30\n', 'airlock.yaml'));
+    expect(issuesOf(error).map((issue) => issue.path)).toEqual(['sandbox.memory', 'sandbox.pids']);
+  });
+
+  it('refuses a billion-laughs alias bomb with a clear error', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let level = 1; level < 9; level++) {
+      const previous = String.fromCharCode(96 + level);
+      const name = String.fromCharCode(97 + level);
+      levels.push(`${name}: &${name} [${Array.from({ length: 10 }, () => `*${previous}`).join(', ')}]`);
+    }
+    const error = configError(() => parseConfig(`${levels.join('\n')}\n`, 'bomb.yaml'));
+    expect(error.code).toBe('INVALID_CONFIG');
+    expect(error.message).toContain(`aliases expand past ${MAX_ALIAS_COUNT}`);
+  });
+
+  it('refuses absurd nesting without crashing', () => {
+    const depth = 50_000;
+    const error = configError(() =>
+      parseConfig(`a: ${'['.repeat(depth)}${']'.repeat(depth)}\n`, 'deep.yaml'),
+    );
+    expect(error.code).toBe('INVALID_CONFIG');
+  });
+
+  it('refuses a network allowlist that would allow everything or is not a host', () => {
+    const error = configError(() =>
+      parseConfig('sandbox:\n  network: { allow: ["*", "https://x.com/", "a.com:443"] }\n', 'airlock.yaml'),
+    );
+    expect(issuesOf(error).map((issue) => issue.path)).toEqual([
+      'sandbox.network.allow[0]',
+      'sandbox.network.allow[1]',
+      'sandbox.network.allow[2]',
+    ]);
+  });
+
+  it('escapes control characters when echoing a bad value', () => {
+    const error = configError(() => parseConfig('sandbox:\n  memory: "\\e[31mred"\n', 'airlock.yaml'));
+    expect(error.message).not.toContain('\u001b');
+    expect(error.message).toContain('\\u001b');
+  });
+});
+
+describe('resolveConfig', () => {
+  let dir: string;
+  const env = { HOME: '/home/tester' };
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'airlock-config-'));
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('uses the defaults when there is no airlock.yaml', async () => {
+    const resolved = await resolveConfig({ cwd: dir, env });
+    expect(resolved.config).toEqual(defaultConfig());
+    expect(resolved.path).toBeUndefined();
+    expect(resolved.environment.home).toBe('/home/tester/.local/state/airlock');
+    expect(Object.isFrozen(resolved)).toBe(true);
+  });
+
+  it('reads airlock.yaml from the working directory', async () => {
+    await writeFile(join(dir, 'airlock.yaml'), 'sandbox:\n  memory: 1g\n');
+    const resolved = await resolveConfig({ cwd: dir, env });
+    expect(resolved.config.sandbox.memoryBytes).toBe(1024 * MIB);
+    expect(resolved.path).toBe(join(dir, 'airlock.yaml'));
+  });
+
+  it('stops on a present but invalid airlock.yaml instead of using the defaults', async () => {
+    await writeFile(join(dir, 'airlock.yaml'), 'sandbox:\n  memory: lots\n');
+    await expect(resolveConfig({ cwd: dir, env })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      message: expect.stringContaining('airlock.yaml: sandbox.memory: "lots" is not a size') as unknown,
+    });
+  });
+
+  it('reads an explicit path relative to cwd', async () => {
+    await mkdir(join(dir, 'conf'));
+    await writeFile(join(dir, 'conf', 'strict.yaml'), 'policy:\n  default: deny\n');
+    const resolved = await resolveConfig({ cwd: dir, env, explicitPath: 'conf/strict.yaml' });
+    expect(resolved.config.policy.default).toBe('deny');
+    expect(resolved.path).toBe(join(dir, 'conf', 'strict.yaml'));
+  });
+
+  it('refuses an explicit path that does not exist, even though airlock.yaml does', async () => {
+    await writeFile(join(dir, 'airlock.yaml'), '');
+    await expect(resolveConfig({ cwd: dir, env, explicitPath: 'missing.yaml' })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      details: { reason: 'missing' },
+    });
+  });
+
+  it('refuses a directory where the config file should be', async () => {
+    await mkdir(join(dir, 'airlock.yaml'));
+    await expect(resolveConfig({ cwd: dir, env })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      details: { reason: 'not_a_file' },
+    });
+  });
+
+  it('refuses an airlock.yml rather than silently ignoring it', async () => {
+    await writeFile(join(dir, 'airlock.yml'), 'sandbox:\n  memory: 1g\n');
+    await expect(resolveConfig({ cwd: dir, env })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      details: { reason: 'misnamed' },
+    });
+  });
+
+  it('refuses a file that is not UTF-8', async () => {
+    await writeFile(join(dir, 'airlock.yaml'), Buffer.from([0x73, 0x3a, 0x20, 0xff, 0xfe, 0x0a]));
+    await expect(resolveConfig({ cwd: dir, env })).rejects.toMatchObject({ details: { reason: 'not_utf8' } });
+  });
+});

@@ -1,0 +1,144 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { createDriver } from '../../src/sandbox/index.ts';
+import {
+  baseSpec,
+  defineContainmentSuite,
+  expectAirlockError,
+  hostProcessesMatching,
+  waitFor,
+} from './containment-suite.ts';
+
+const bwrapMissing = ['/usr/bin/bwrap', '/usr/local/bin/bwrap'].every((path) => !existsSync(path));
+const unavailable =
+  process.platform !== 'linux' ? 'not Linux' : bwrapMissing ? 'bwrap is not installed' : undefined;
+const stateDir = mkdtempSync(join(tmpdir(), 'airlock-bwrap-test-'));
+
+afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
+
+defineContainmentSuite({ name: 'bwrap', unavailable, makeDriver: () => createDriver('bwrap', { stateDir }) });
+
+/** Every cgroup directory of a sandbox, across all hierarchies. */
+function cgroupDirsOf(sandboxId: string): string[] {
+  const found: string[] = [];
+  const roots = [
+    '/sys/fs/cgroup',
+    ...readdirSafe('/sys/fs/cgroup').map((name) => join('/sys/fs/cgroup', name)),
+  ];
+  for (const root of roots) {
+    for (const parent of ['airlock']) {
+      for (const name of readdirSafe(join(root, parent)))
+        if (name.endsWith(sandboxId)) found.push(join(root, parent, name));
+    }
+  }
+  return found;
+}
+
+function readdirSafe(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
+  it('removes its cgroups and state directory on destroy', async () => {
+    const driver = createDriver('bwrap', { stateDir });
+    const sandbox = await driver.create(baseSpec);
+    expect(cgroupDirsOf(sandbox.id).length).toBeGreaterThan(0);
+    const sessionDirs = () =>
+      readdirSafe(join(stateDir, 'sandboxes')).filter((name) => name.endsWith(sandbox.id));
+    expect(sessionDirs()).toHaveLength(1);
+    await sandbox.destroy();
+    expect(cgroupDirsOf(sandbox.id)).toEqual([]);
+    expect(sessionDirs()).toEqual([]);
+  });
+
+  it('takes the sandbox down with a crashed control plane, and sweeps its leftovers at the next start', async () => {
+    const crashDir = mkdtempSync(join(tmpdir(), 'airlock-crash-test-'));
+    try {
+      const script = `
+        import { createDriver } from ${JSON.stringify(new URL('../../src/sandbox/index.ts', import.meta.url).pathname)};
+        const driver = createDriver('bwrap', { stateDir: ${JSON.stringify(crashDir)} });
+        const sandbox = await driver.create(${JSON.stringify(baseSpec)});
+        await sandbox.exec('sleep $((8180 + 1)) > /dev/null 2>&1 &');
+        process.stdout.write('ready ' + sandbox.id + '\\n');
+        setInterval(() => {}, 1000);
+      `;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      onTestFinished(() => {
+        child.kill('SIGKILL');
+      });
+      const id = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          const match = /ready (\w+)/.exec(chunk.toString());
+          if (match?.[1]) resolve(match[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`control plane exited early with ${code}`)));
+      });
+      // The background sleep may still be a forked shell for a moment before it execs.
+      expect(await waitFor(() => hostProcessesMatching('sleep 8181').length === 1, 2_000)).toBe(true);
+      child.kill('SIGKILL');
+      // --die-with-parent: the sandbox's init dies with bwrap's parent, and the pid namespace with it.
+      expect(await waitFor(() => hostProcessesMatching('sleep 8181').length === 0, 3_000)).toBe(true);
+      expect(cgroupDirsOf(id).length).toBeGreaterThan(0);
+      const removed = await createDriver('bwrap', { stateDir: crashDir }).sweepStale();
+      expect(removed).toBeGreaterThanOrEqual(1);
+      expect(cgroupDirsOf(id)).toEqual([]);
+      expect(readdirSafe(join(crashDir, 'sandboxes'))).toEqual([]);
+    } finally {
+      rmSync(crashDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start without bwrap, naming the fix', async () => {
+    const driver = createDriver('bwrap', { stateDir, bwrapPath: '/nonexistent/bwrap' });
+    await expectAirlockError(driver.create(baseSpec), 'SANDBOX_UNAVAILABLE');
+  });
+
+  it('refuses to start without the helper, naming the fix', async () => {
+    const driver = createDriver('bwrap', { stateDir, helperPath: '/nonexistent/airlock-helper' });
+    await expectAirlockError(driver.create(baseSpec), 'SANDBOX_UNAVAILABLE');
+  });
+
+  it('refuses to run when the kernel rejects a cgroup limit, instead of running unlimited', async () => {
+    // pids.max above the kernel's PID_MAX_LIMIT is refused with EINVAL by the kernel itself.
+    const driver = createDriver('bwrap', { stateDir });
+    await expectAirlockError(driver.create({ ...baseSpec, pids: 1_000_000_000 }), 'CGROUP_UNAVAILABLE');
+    expect(
+      readdirSafe(join(stateDir, 'sandboxes')).filter((name) => name.startsWith(`${process.pid}-`)),
+    ).toEqual([]);
+    const escaping = createDriver('bwrap', { stateDir, cgroupParent: '../escape' });
+    await expectAirlockError(escaping.create(baseSpec), 'INVALID_ARGUMENT');
+  });
+
+  it('rejects invalid limits before starting anything', async () => {
+    const driver = createDriver('bwrap', { stateDir });
+    await expectAirlockError(driver.create({ ...baseSpec, memoryBytes: -1 }), 'INVALID_ARGUMENT');
+    await expectAirlockError(driver.create({ ...baseSpec, cpus: 0 }), 'INVALID_ARGUMENT');
+    await expectAirlockError(driver.create({ ...baseSpec, env: { 'BAD=NAME': 'x' } }), 'INVALID_ARGUMENT');
+  });
+
+  it('reports an exhausted process limit as LIMIT_REACHED and still serves file copies', async () => {
+    const driver = createDriver('bwrap', { stateDir });
+    const sandbox = await driver.create({ ...baseSpec, pids: 24 });
+    try {
+      // perl forks until the kernel refuses, then exits: its children fill the pids limit.
+      const filler = await sandbox.exec(
+        `perl -e 'for (1..100) { my $p = fork; last unless defined $p; if (!$p) { sleep 300; exit } }'`,
+      );
+      expect(filler.exitCode).toBe(0);
+      await expectAirlockError(sandbox.exec('echo hi'), 'LIMIT_REACHED');
+      await sandbox.writeFile('still.txt', 'served');
+      expect((await sandbox.readFile('still.txt')).toString()).toBe('served');
+    } finally {
+      await sandbox.destroy();
+    }
+  });
+});

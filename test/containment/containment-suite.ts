@@ -1,0 +1,468 @@
+/**
+ * Containment tests every driver must pass: each runs a real attack inside a real sandbox and checks
+ * the host-visible outcome. Drivers call `defineContainmentSuite` from their own test file; a driver
+ * missing on the machine is skipped with the reason, never reported as passed.
+ */
+import { readdirSync, readlinkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
+import { hostname } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isAirlockError } from '../../src/errors/index.ts';
+import type { Driver, Sandbox, SandboxSpec } from '../../src/sandbox/index.ts';
+import { syscallNumbers } from '../../src/sandbox/seccomp/syscalls.ts';
+import type { SyscallName } from '../../src/sandbox/seccomp/syscalls.ts';
+
+export const MiB = 1024 * 1024;
+
+export const baseSpec: SandboxSpec = {
+  image: 'host',
+  memoryBytes: 256 * MiB,
+  cpus: 1,
+  pids: 128,
+  scratchBytes: 32 * MiB,
+  env: { GRANTED: 'yes' },
+  timeoutMs: 10_000,
+};
+
+export interface ContainmentTarget {
+  name: string;
+  /** A reason to skip, or undefined when the driver can run here. */
+  unavailable: string | undefined;
+  makeDriver(): Driver;
+}
+
+/** Every process on the host whose command line contains `marker` (the host's own /proc). */
+export function hostProcessesMatching(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSafe('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmdline.includes(marker)) found.push(Number(entry));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
+}
+
+function readdirSafe(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+export async function expectAirlockError(promise: Promise<unknown>, code: string): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(isAirlockError(error), `expected AirlockError ${code}, got ${String(error)}`).toBe(true);
+  expect((error as { code: string }).code).toBe(code);
+}
+
+export async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return check();
+}
+
+const hostArch = process.arch === 'arm64' ? 'aarch64' : 'x86_64';
+
+export function defineContainmentSuite(target: ContainmentTarget): void {
+  describe.skipIf(target.unavailable !== undefined)(
+    `containment: ${target.name}${target.unavailable ? ` (skipped: ${target.unavailable})` : ''}`,
+    () => {
+      let driver: Driver;
+      let sandbox: Sandbox;
+      const hostSecretFile = `/tmp/airlock-host-secret-${process.pid}`;
+      const rootSecretFile = `/root/.airlock-host-secret-${process.pid}`;
+
+      beforeAll(async () => {
+        writeFileSync(hostSecretFile, 'host secret in /tmp\n');
+        try {
+          writeFileSync(rootSecretFile, 'host secret in /root\n');
+        } catch {
+          // not root: /root is not ours to write; the sandbox must still not see it
+        }
+        process.env.AIRLOCK_TEST_HOST_SECRET = 'leaked-host-environment';
+        driver = target.makeDriver();
+        sandbox = await driver.create(baseSpec);
+      });
+
+      afterAll(async () => {
+        await sandbox?.destroy();
+        rmSync(hostSecretFile, { force: true });
+        rmSync(rootSecretFile, { force: true });
+        delete process.env.AIRLOCK_TEST_HOST_SECRET;
+      });
+
+      describe('filesystem', () => {
+        it('shows none of the host-private directories', async () => {
+          const result = await sandbox.exec(
+            'for d in /home /root /var /run /srv /mnt /opt /boot /media; do [ -e "$d" ] && echo "present $d"; done; ls /',
+          );
+          expect(result.stdout).not.toMatch(/present/);
+          const topLevel = result.stdout.trim().split('\n').sort();
+          expect(topLevel).toEqual(expect.arrayContaining(['dev', 'etc', 'proc', 'tmp', 'usr', 'workspace']));
+          for (const hidden of ['home', 'root', 'var', 'run', 'srv', 'mnt', 'opt'])
+            expect(topLevel).not.toContain(hidden);
+        });
+
+        it('cannot read a secret planted in the host /tmp or /root', async () => {
+          const result = await sandbox.exec(
+            `cat ${hostSecretFile}; echo "tmp=$?"; cat ${rootSecretFile}; echo "root=$?"; ls -A /tmp`,
+          );
+          expect(result.stdout).not.toContain('host secret');
+          expect(result.stdout).toMatch(/^tmp=1$/m);
+          expect(result.stdout).toMatch(/^root=1$/m);
+        });
+
+        it('exposes no docker socket, no shadow file, no ssh keys, and only generated accounts', async () => {
+          const result = await sandbox.exec(
+            'ls -la /var/run/docker.sock /run/docker.sock /etc/shadow /etc/gshadow /etc/ssh /etc/sudoers 2>&1; cat /etc/passwd',
+          );
+          expect(result.stdout).toMatch(/No such file/);
+          expect(result.stdout).not.toMatch(/^[-ls]r/m);
+          const users = result.stdout
+            .split('\n')
+            .filter((line) => /^[a-z_][^:]*:x:/.test(line))
+            .map((line) => line.split(':')[0]);
+          expect(users.sort()).toEqual(['agent', 'nobody', 'root']);
+        });
+
+        it('keeps the root, system directories and /etc read-only', async () => {
+          const result = await sandbox.exec(
+            'for p in /evil /usr/evil /usr/bin/evil /etc/evil /etc/passwd /proc/sys/kernel/hostname /dev/evil; do ' +
+              '(echo x > "$p") 2>/dev/null && echo "wrote $p"; done; mkdir /newdir 2>/dev/null && echo "made dir"; true',
+          );
+          expect(result.stdout).toBe('');
+        });
+
+        it('mounts a fresh /proc that shows only sandbox processes', async () => {
+          const result = await sandbox.exec('ls -d /proc/[0-9]* | wc -l; cat /proc/1/cmdline | tr "\\0" " "');
+          const [count] = result.stdout.trim().split('\n');
+          expect(Number(count)).toBeLessThan(10);
+          expect(result.stdout).not.toContain('systemd');
+          expect(result.stdout).not.toContain('init');
+        });
+
+        it('has a minimal /dev without disks or kernel interfaces', async () => {
+          const result = await sandbox.exec(
+            'ls /dev; for d in /dev/sda /dev/vda /dev/nvme0 /dev/mem /dev/kmem /dev/kmsg /dev/port /dev/fuse; do [ -e $d ] && echo "present $d"; done; true',
+          );
+          expect(result.stdout).not.toMatch(/present/);
+          expect(result.stdout).toMatch(/null/);
+        });
+
+        it('gives writable /tmp and /workspace, each capped at the scratch size', async () => {
+          const overMiB = baseSpec.scratchBytes / MiB + 8;
+          const result = await sandbox.exec(
+            `cd /workspace && echo hi > a && cat a && dd if=/dev/zero of=/workspace/big bs=1M count=${overMiB} 2>&1; ` +
+              `dd if=/dev/zero of=/tmp/big bs=1M count=${overMiB} 2>&1; ls -l /workspace/big /tmp/big; rm -f /workspace/big /tmp/big`,
+          );
+          expect(result.stdout).toMatch(/^hi$/m);
+          expect(result.stdout.match(/No space left on device/g)?.length).toBe(2);
+          const sizes = [...result.stdout.matchAll(/ (\d+) \w+ +\d+ [\d:]+ \/(?:workspace|tmp)\/big/g)].map(
+            (m) => Number(m[1]),
+          );
+          for (const size of sizes) expect(size).toBeLessThanOrEqual(baseSpec.scratchBytes);
+        });
+
+        it('runs commands in /workspace by default and keeps files between commands', async () => {
+          await sandbox.exec('echo persisted > /workspace/note.txt');
+          const result = await sandbox.exec('pwd; cat note.txt');
+          expect(result.stdout).toBe('/workspace\npersisted\n');
+        });
+      });
+
+      describe('namespaces and identity', () => {
+        it('has its own namespaces of every kind', async () => {
+          const kinds = ['mnt', 'pid', 'net', 'ipc', 'uts', 'user', 'cgroup'];
+          const result = await sandbox.exec(kinds.map((kind) => `readlink /proc/self/ns/${kind}`).join('; '));
+          const inside = result.stdout.trim().split('\n');
+          expect(inside).toHaveLength(kinds.length);
+          kinds.forEach((kind, index) =>
+            expect(inside[index], kind).not.toBe(readlinkSync(`/proc/self/ns/${kind}`)),
+          );
+        });
+
+        it('has a hostname that is not the host one', async () => {
+          const result = await sandbox.exec('hostname; cat /proc/sys/kernel/hostname');
+          expect(result.stdout).not.toContain(hostname());
+          expect(result.stdout.trim().split('\n')[0]).toBe('airlock');
+        });
+
+        it('runs as an unprivileged user with no capabilities, no_new_privs and a seccomp filter', async () => {
+          const result = await sandbox.exec(
+            'id -u; grep -E "^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status',
+          );
+          expect(result.stdout).not.toMatch(/^0$/m);
+          for (const cap of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) {
+            expect(result.stdout).toMatch(new RegExp(`^${cap}:\\s+0{16}$`, 'm'));
+          }
+          expect(result.stdout).toMatch(/^NoNewPrivs:\s+1$/m);
+          expect(result.stdout).toMatch(/^Seccomp:\s+2$/m);
+        });
+
+        it('cannot reach a server listening on the host loopback', async () => {
+          const server: Server = createServer((socket) => socket.end('host-service\n'));
+          await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+          const { port } = server.address() as AddressInfo;
+          try {
+            const result = await sandbox.exec(
+              `cat /proc/net/dev | tail -n +3 | cut -d: -f1; exec 3<>/dev/tcp/127.0.0.1/${port} && cat <&3`,
+              { timeoutMs: 5_000 },
+            );
+            expect(result.stdout).not.toContain('host-service');
+            expect(
+              result.stdout
+                .trim()
+                .split('\n')
+                .map((line) => line.trim()),
+            ).toEqual(['lo']);
+            expect(result.exitCode).not.toBe(0);
+          } finally {
+            server.close();
+          }
+        });
+
+        it('sees only the granted environment, never the host one', async () => {
+          const result = await sandbox.exec('env', { env: { PER_CALL: '1' } });
+          const names = result.stdout
+            .trim()
+            .split('\n')
+            .map((line) => line.split('=')[0])
+            .sort();
+          expect(result.stdout).not.toContain('leaked-host-environment');
+          expect(names.filter((name) => !['PWD', 'SHLVL', '_'].includes(name ?? ''))).toEqual(
+            ['GRANTED', 'HOME', 'LANG', 'PATH', 'PER_CALL'].sort(),
+          );
+        });
+      });
+
+      describe('seccomp', () => {
+        const refused: SyscallName[] = [
+          'mount',
+          'umount2',
+          'ptrace',
+          'unshare',
+          'setns',
+          'bpf',
+          'perf_event_open',
+          'keyctl',
+          'add_key',
+          'request_key',
+          'init_module',
+          'finit_module',
+          'delete_module',
+          'kexec_load',
+          'reboot',
+          'swapon',
+          'swapoff',
+          'io_uring_setup',
+          'userfaultfd',
+          'open_by_handle_at',
+          'clock_settime',
+          'settimeofday',
+        ];
+
+        it('refuses each dangerous syscall with EPERM when a program calls it directly', async () => {
+          expect(refused.length).toBeGreaterThan(0);
+          const table = syscallNumbers[hostArch];
+          const probes = refused.map((name) => {
+            const number = table[name];
+            expect(number, name).toBeTypeOf('number');
+            // perl's syscall() issues the raw syscall: no libc wrapper can hide a refusal.
+            return `perl -e '$r = syscall(${number}, 0, 0, 0, 0, 0); print "${name} ", ($r == -1 ? $!+0 : "ran"), "\\n"'`;
+          });
+          const result = await sandbox.exec(probes.join('; '));
+          const lines = result.stdout.trim().split('\n');
+          expect(lines).toHaveLength(refused.length);
+          for (const line of lines) expect(line).toMatch(/ 1$/); // errno 1 = EPERM
+        });
+
+        it('stops the classic escape tools', async () => {
+          const result = await sandbox.exec(
+            'unshare -U true 2>&1; echo "unshare=$?"; unshare -m true 2>&1; echo "unshare-m=$?"; ' +
+              'mount -t tmpfs none /tmp 2>&1; echo "mount=$?"',
+          );
+          expect(result.stdout).toMatch(/unshare=[1-9]/);
+          expect(result.stdout).toMatch(/unshare-m=[1-9]/);
+          expect(result.stdout).toMatch(/mount=[1-9]/);
+        });
+      });
+
+      describe('resource limits', () => {
+        it('reports an OOM kill as such and keeps the session usable', async () => {
+          const small = await driver.create({ ...baseSpec, memoryBytes: 64 * MiB });
+          try {
+            const result = await small.exec(`perl -e '$x = "a" x (400 * 1024 * 1024); print "survived\\n"'`);
+            expect(result.stdout).not.toContain('survived');
+            expect(result.oomKilled).toBe(true);
+            const after = await small.exec('echo still here');
+            expect(after.stdout).toBe('still here\n');
+            expect((await small.stats()).oomKills).toBeGreaterThan(0);
+          } finally {
+            await small.destroy();
+          }
+        });
+
+        it('contains a fork bomb within the pids limit, then kills it on timeout', async () => {
+          const bombed = await driver.create({ ...baseSpec, pids: 48 });
+          try {
+            const result = await bombed.exec('bomb() { bomb | bomb & }; bomb; sleep 30', {
+              timeoutMs: 1_500,
+            });
+            expect(result.timedOut).toBe(true);
+            const stats = await bombed.stats();
+            expect(stats.pids).toBeLessThanOrEqual(48);
+            const after = await bombed.exec('echo alive');
+            expect(after.stdout).toBe('alive\n');
+          } finally {
+            await bombed.destroy();
+          }
+        });
+
+        it('holds CPU use to the quota', async () => {
+          const throttled = await driver.create({ ...baseSpec, cpus: 0.25 });
+          try {
+            const before = (await throttled.stats()).cpuUsageMs;
+            const result = await throttled.exec(
+              'timeout 1 sh -c "while :; do :; done" & timeout 1 sh -c "while :; do :; done"; wait',
+            );
+            expect(result.durationMs).toBeGreaterThan(900);
+            const usedMs = (await throttled.stats()).cpuUsageMs - before;
+            // Two busy loops for one second would use ~2000 ms unthrottled; the quota allows ~250 ms.
+            expect(usedMs).toBeLessThan(600);
+          } finally {
+            await throttled.destroy();
+          }
+        });
+      });
+
+      describe('processes', () => {
+        it('keeps a background process of one command running for the next', async () => {
+          const marker = 'sleep 4321';
+          await sandbox.exec('sleep $((4000 + 321)) > /dev/null 2>&1 &');
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          const result = await sandbox.exec('cat /proc/[0-9]*/cmdline | tr "\\0" " "');
+          expect(result.stdout).toContain(marker);
+          await sandbox.exec(`pkill -f "${marker}"`);
+        });
+
+        it('kills the whole tree on timeout, including setsid and nohup children, and stays usable', async () => {
+          const result = await sandbox.exec(
+            'setsid sleep $((5550+1)) > /dev/null 2>&1 & nohup sleep $((5550+2)) > /dev/null 2>&1 & ' +
+              '(setsid sh -c "sleep $((5550+3))" &) ; sleep $((5550+4))',
+            { timeoutMs: 500 },
+          );
+          expect(result.timedOut).toBe(true);
+          expect(result.durationMs).toBeLessThan(3_000);
+          const after = await sandbox.exec('cat /proc/[0-9]*/cmdline | tr "\\0" " "');
+          for (const marker of ['5551', '5552', '5553', '5554'])
+            expect(after.stdout).not.toContain(`sleep ${marker}`);
+          expect(hostProcessesMatching('sleep 555')).toEqual([]);
+        });
+
+        it('kills the orphans of a command that killed its own keeper', async () => {
+          const result = await sandbox.exec(
+            '(setsid sleep $((6660+1)) > /dev/null 2>&1 &); kill -9 $PPID; sleep $((6660+2))',
+            {
+              timeoutMs: 5_000,
+            },
+          );
+          expect(result.durationMs).toBeLessThan(4_000);
+          expect(result.killed).toBe(true);
+          const after = await sandbox.exec('cat /proc/[0-9]*/cmdline | tr "\\0" " "');
+          expect(after.stdout).not.toContain('sleep 666');
+        });
+
+        it('kills a command when its abort signal fires', async () => {
+          const controller = new AbortController();
+          setTimeout(() => controller.abort(), 200);
+          const result = await sandbox.exec('sleep 30', { signal: controller.signal });
+          expect(result.killed).toBe(true);
+          expect(result.durationMs).toBeLessThan(5_000);
+        });
+
+        it('leaves nothing on the host after destroy', async () => {
+          const doomed = await driver.create(baseSpec);
+          await doomed.exec('sleep $((7770+1)) > /dev/null 2>&1 &');
+          expect(await waitFor(() => hostProcessesMatching('sleep 7771').length === 1, 2_000)).toBe(true);
+          await doomed.destroy();
+          expect(await waitFor(() => hostProcessesMatching('sleep 7771').length === 0, 2_000)).toBe(true);
+          await expectAirlockError(doomed.exec('true'), 'SANDBOX_DESTROYED');
+        });
+      });
+
+      describe('output', () => {
+        it('returns exit status, stdout and stderr separately', async () => {
+          const result = await sandbox.exec('echo out; echo err >&2; exit 7');
+          expect(result).toMatchObject({ exitCode: 7, stdout: 'out\n', stderr: 'err\n', timedOut: false });
+        });
+
+        it('passes stdin through', async () => {
+          const result = await sandbox.exec('tr a-z A-Z', { stdin: 'shout\n' });
+          expect(result.stdout).toBe('SHOUT\n');
+        });
+
+        it('keeps memory bounded on a flood of output and reports how much was produced', async () => {
+          const result = await sandbox.exec('head -c 40000000 /dev/zero | tr "\\0" x');
+          expect(result.stdoutStream.totalBytes).toBe(40_000_000);
+          expect(result.truncated).toBe(true);
+          expect(Buffer.byteLength(result.stdout)).toBeLessThanOrEqual(1024 * 1024);
+          expect(result.stdoutStream.storedBytes).toBeLessThanOrEqual(16 * MiB);
+          expect(result.stdoutStream.read(5_000_000, 10).toString()).toBe('xxxxxxxxxx');
+        });
+      });
+
+      describe('files', () => {
+        it('copies files in and out', async () => {
+          await sandbox.writeFile('dir/in.txt', 'from host', { createParents: true });
+          const result = await sandbox.exec('cat /workspace/dir/in.txt; echo -n from-sandbox > /tmp/out.txt');
+          expect(result.stdout).toBe('from host');
+          expect((await sandbox.readFile('/tmp/out.txt')).toString()).toBe('from-sandbox');
+          const entries = await sandbox.listFiles('dir');
+          expect(entries).toEqual([expect.objectContaining({ name: 'in.txt', kind: 'file', sizeBytes: 9 })]);
+        });
+
+        it('refuses .. and paths outside the writable areas', async () => {
+          await expectAirlockError(sandbox.readFile('../etc/passwd'), 'PATH_OUTSIDE_SANDBOX');
+          await expectAirlockError(sandbox.readFile('/workspace/../etc/passwd'), 'PATH_OUTSIDE_SANDBOX');
+          await expectAirlockError(sandbox.readFile('/etc/passwd'), 'PATH_OUTSIDE_SANDBOX');
+          await expectAirlockError(sandbox.writeFile('/usr/bin/evil', 'x'), 'PATH_OUTSIDE_SANDBOX');
+        });
+
+        it('does not follow a symlink the agent planted', async () => {
+          await sandbox.exec(
+            'ln -sf /etc/passwd /workspace/link; ln -sfn /etc /workspace/etcdir; echo original > /workspace/target; ln -sf /workspace/target /workspace/wlink',
+          );
+          await expectAirlockError(sandbox.readFile('link'), 'PATH_OUTSIDE_SANDBOX');
+          await expectAirlockError(sandbox.readFile('etcdir/passwd'), 'PATH_OUTSIDE_SANDBOX');
+          await expectAirlockError(sandbox.writeFile('wlink', 'overwritten'), 'PATH_OUTSIDE_SANDBOX');
+          expect((await sandbox.readFile('target')).toString()).toBe('original\n');
+        });
+
+        it('does not hang on a FIFO the agent planted', async () => {
+          await sandbox.exec('mkfifo /workspace/trap');
+          await expectAirlockError(sandbox.readFile('trap'), 'INVALID_ARGUMENT');
+          const result = await sandbox.exec('echo responsive');
+          expect(result.stdout).toBe('responsive\n');
+        });
+
+        it('enforces the size limit on reads', async () => {
+          await sandbox.exec('head -c 2000000 /dev/zero > /workspace/big.bin');
+          await expectAirlockError(sandbox.readFile('big.bin', { maxBytes: 1_000_000 }), 'FILE_TOO_LARGE');
+          expect((await sandbox.readFile('big.bin', { maxBytes: 3_000_000 })).length).toBe(2_000_000);
+        });
+      });
+    },
+  );
+}
