@@ -1,21 +1,54 @@
 import { Command, CommanderError } from 'commander';
+import { isAirlockError } from '../errors/index.ts';
+import type { ErrorCode } from '../errors/index.ts';
+import { processContext } from './context.ts';
+import type { CliContext } from './context.ts';
+import { execExitCodes, registerExecCommand } from './exec-command.ts';
 
 /** Builds the `airlock` command. Entry points own exit codes; this returns one instead of exiting. */
-export function buildProgram(): Command {
+export function buildProgram(context: CliContext): Command {
   const program = new Command('airlock')
     .description('Run AI-agent shell commands behind policy, approval and an isolated sandbox.')
     .version('0.1.0')
-    .exitOverride();
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => context.stdout.write(text),
+      writeErr: (text) => context.stderr.write(text),
+    });
+  registerExecCommand(program, context);
   return program;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+/** Failures of Airlock itself (not of the command) map to statuses a script can tell apart. */
+function exitCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case 'INVALID_ARGUMENT':
+    case 'INVALID_CONFIG':
+      return execExitCodes.usage;
+    default:
+      return execExitCodes.unavailable;
+  }
+}
+
+export async function run(argv: readonly string[], context: CliContext, getExitCode: () => number): Promise<number> {
+  const program = buildProgram(context);
   try {
     await program.parseAsync([...argv]);
-    return 0;
+    return getExitCode();
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
+    if (isAirlockError(error)) {
+      context.stderr.error(error.message);
+      return exitCodeFor(error.code);
+    }
     throw error;
   }
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
+  const context = processContext((code) => {
+    exitCode = code;
+  });
+  return run(argv, context, () => exitCode);
 }

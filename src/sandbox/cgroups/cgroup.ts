@@ -53,7 +53,12 @@ export interface CgroupManager {
 const killDeadlineMs = 2_000;
 const rmdirDeadlineMs = 2_000;
 const freezeDeadlineMs = 500;
-const pollIntervalMs = 20;
+const maxPollIntervalMs = 20;
+
+// Killed tasks are usually gone within a millisecond; start polling fast, then back off.
+function pause(attempt: number): Promise<void> {
+  return sleep(Math.min(2 ** attempt, maxPollIntervalMs));
+}
 
 function fixFor(errno: string, path: string): string {
   switch (errno) {
@@ -194,7 +199,7 @@ export function createCgroupManager(options: CgroupManagerOptions): CgroupManage
 
     async function waitUntil(done: () => Promise<boolean>): Promise<void> {
       const deadline = Date.now() + freezeDeadlineMs;
-      while (!(await done()) && Date.now() < deadline) await sleep(pollIntervalMs);
+      for (let attempt = 0; !(await done()) && Date.now() < deadline; attempt += 1) await pause(attempt);
     }
 
     function sigkill(pid: number): void {
@@ -212,7 +217,7 @@ export function createCgroupManager(options: CgroupManagerOptions): CgroupManage
       const killFile = at(dirs.memory, 'cgroup.kill');
       // cgroup.kill (v2, Linux 5.14) kills atomically in the kernel, new forks included.
       if (location.version === 2 && (await fs.exists(killFile))) await write(killFile, '1');
-      for (;;) {
+      for (let attempt = 0; ; attempt += 1) {
         let pids = await allPids();
         if (pids.length === 0) return;
         if (Date.now() > deadline) {
@@ -229,13 +234,13 @@ export function createCgroupManager(options: CgroupManagerOptions): CgroupManage
         } finally {
           await thaw();
         }
-        await sleep(pollIntervalMs);
+        await pause(attempt);
       }
     }
 
     async function rmdirWithRetry(dir: string): Promise<void> {
       const deadline = Date.now() + rmdirDeadlineMs;
-      for (;;) {
+      for (let attempt = 0; ; attempt += 1) {
         try {
           await fs.rmdir(dir);
           return;
@@ -244,7 +249,7 @@ export function createCgroupManager(options: CgroupManagerOptions): CgroupManage
           if (errno === 'ENOENT') return;
           // Killed tasks leave the cgroup asynchronously; rmdir reports EBUSY until they have.
           if (errno !== 'EBUSY' || Date.now() > deadline) throw cgroupFailure('remove', dir, error);
-          await sleep(pollIntervalMs);
+          await pause(attempt);
         }
       }
     }

@@ -1,0 +1,54 @@
+import { processEnvironment } from '../config/index.ts';
+import type { EnvironmentVariables } from '../config/index.ts';
+
+export interface DiagnosticStream {
+  write(chunk: string | Uint8Array): void;
+  /** One line, prefixed and (on a colour terminal) coloured. */
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** Everything a command touches outside itself, so tests can run the CLI in-process. */
+export interface CliContext {
+  cwd: string;
+  env: EnvironmentVariables;
+  stdin: NodeJS.ReadableStream;
+  stdout: { write(chunk: string | Uint8Array): void };
+  stderr: DiagnosticStream;
+  setExitCode(code: number): void;
+  /** Runs `handler` on Ctrl-C / SIGTERM until the returned function is called. */
+  onInterrupt(handler: () => void): () => void;
+}
+
+function colourEnabled(stream: NodeJS.WriteStream, env: EnvironmentVariables): boolean {
+  // https://no-color.org: any non-empty NO_COLOR turns colour off; FORCE_COLOR turns it on.
+  if (env['NO_COLOR']) return false;
+  if (env['FORCE_COLOR']) return true;
+  return stream.isTTY === true && env['TERM'] !== 'dumb';
+}
+
+export function processContext(setExitCode: (code: number) => void): CliContext {
+  const env = processEnvironment();
+  const colour = colourEnabled(process.stderr, env);
+  const paint = (code: string, text: string): string => (colour ? `\x1b[${code}m${text}\x1b[0m` : text);
+  return {
+    cwd: process.cwd(),
+    env,
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: {
+      write: (chunk) => process.stderr.write(chunk),
+      warn: (message) => process.stderr.write(`${paint('33', 'airlock: warning:')} ${message}\n`),
+      error: (message) => process.stderr.write(`${paint('31', 'airlock:')} ${message}\n`),
+    },
+    setExitCode,
+    onInterrupt(handler) {
+      process.on('SIGINT', handler);
+      process.on('SIGTERM', handler);
+      return () => {
+        process.off('SIGINT', handler);
+        process.off('SIGTERM', handler);
+      };
+    },
+  };
+}

@@ -1,0 +1,142 @@
+import type { Command } from 'commander';
+import { constants } from 'node:os';
+import { Option } from 'commander';
+import { mergeSandboxOverrides, resolveConfig } from '../config/index.ts';
+import type { AirlockConfig } from '../config/index.ts';
+import { AirlockError } from '../errors/index.ts';
+import { createDriver } from '../sandbox/index.ts';
+import type { ExecResult } from '../sandbox/index.ts';
+import type { CliContext } from './context.ts';
+
+/** Exit statuses of `airlock exec` besides the command's own (documented in --help). */
+export const execExitCodes = {
+  usage: 2,
+  timedOut: 124,
+  unavailable: 125,
+  denied: 126,
+} as const;
+
+interface ExecFlags {
+  driver?: string;
+  image?: string;
+  memory?: string;
+  cpus?: string;
+  pids?: string;
+  scratch?: string;
+  timeout?: string;
+  env: string[];
+  policy?: string;
+  config?: string;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function registerExecCommand(program: Command, context: CliContext): void {
+  program
+    .command('exec')
+    .description('Run one command in a fresh sandbox, stream its output, then destroy the sandbox.')
+    .argument('<command>', "the shell command, as one argument: airlock exec -- 'make test'")
+    .addOption(new Option('--driver <driver>', 'sandbox driver').choices(['bwrap', 'gvisor', 'docker']))
+    .option('--image <image>', '"host" (host system dirs, read-only) or a rootfs directory')
+    .option('--memory <size>', 'memory limit, e.g. 256m')
+    .option('--cpus <n>', 'CPU quota in cores, e.g. 0.5')
+    .option('--pids <n>', 'maximum number of processes')
+    .option('--scratch <size>', 'size of the writable /tmp and /workspace, e.g. 64m')
+    .option('--timeout <duration>', 'command timeout, e.g. 10s')
+    .option('--env <NAME=value>', 'environment variable for the command (repeatable)', collect, [])
+    .option('--policy <policy>', 'policy preset; only "permissive" exists until the policy engine lands')
+    .option('--config <path>', 'airlock.yaml to use (default: ./airlock.yaml if present)')
+    .addHelpText(
+      'after',
+      `
+Limits come from the flags, else the sandbox: section of airlock.yaml, else safe defaults.
+Until the policy engine lands, --policy permissive is the only policy and the default: every
+command runs, contained only by the sandbox.
+
+Exit status: the command's own; 124 when it timed out; 126 when the policy refused it;
+128+N when it was killed by signal N (137 on an out-of-memory kill); 2 for a bad flag or
+config; 125 when the sandbox could not be set up with every protection.
+`,
+    )
+    .action(async (command: string, flags: ExecFlags) => {
+      context.setExitCode(await runExec(command, flags, context));
+    });
+}
+
+async function loadConfig(flags: ExecFlags, context: CliContext): Promise<{ config: AirlockConfig; home: string }> {
+  const resolved = await resolveConfig({ cwd: context.cwd, env: context.env, explicitPath: flags.config });
+  const config = mergeSandboxOverrides(resolved.config, {
+    driver: flags.driver,
+    image: flags.image,
+    memory: flags.memory,
+    cpus: flags.cpus,
+    pids: flags.pids,
+    scratch: flags.scratch,
+    timeout: flags.timeout,
+    env: flags.env,
+  });
+  return { config, home: resolved.environment.home };
+}
+
+async function runExec(command: string, flags: ExecFlags, context: CliContext): Promise<number> {
+  const { stderr } = context;
+  if (flags.policy !== undefined && flags.policy !== 'permissive') {
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      `--policy ${JSON.stringify(flags.policy)} is not available yet: only "permissive" exists until the policy engine lands`,
+      { flag: '--policy', value: flags.policy },
+    );
+  }
+  stderr.warn('policy "permissive": the command runs unchecked, contained only by the sandbox');
+
+  const { config, home } = await loadConfig(flags, context);
+  const sandboxConfig = config.sandbox;
+  const driver = createDriver(sandboxConfig.driver, {
+    stateDir: home,
+    ...(sandboxConfig.cgroupParent === undefined ? {} : { cgroupParent: sandboxConfig.cgroupParent }),
+  });
+  const sandbox = await driver.create({
+    image: sandboxConfig.image,
+    memoryBytes: sandboxConfig.memoryBytes,
+    cpus: sandboxConfig.cpus,
+    pids: sandboxConfig.pids,
+    scratchBytes: sandboxConfig.scratchBytes,
+    env: { ...sandboxConfig.env },
+    timeoutMs: sandboxConfig.timeoutMs,
+  });
+  const interrupted = new AbortController();
+  const stopOnSignal = (): void => interrupted.abort();
+  const removeSignalHandlers = context.onInterrupt(stopOnSignal);
+  let result: ExecResult;
+  try {
+    result = await sandbox.exec(command, {
+      onStdout: (chunk) => context.stdout.write(chunk),
+      onStderr: (chunk) => context.stderr.write(chunk),
+      signal: interrupted.signal,
+    });
+  } finally {
+    removeSignalHandlers();
+    await sandbox.destroy();
+  }
+  result.stdoutStream.discard();
+  result.stderrStream.discard();
+
+  if (result.timedOut) {
+    stderr.error(`the command timed out after ${sandboxConfig.timeoutMs / 1000}s and was killed with its processes`);
+    return execExitCodes.timedOut;
+  }
+  if (result.oomKilled) {
+    stderr.error(`the command ran out of memory (limit ${Math.round(sandboxConfig.memoryBytes / 1048576)} MiB) and was killed`);
+  }
+  if (interrupted.signal.aborted) {
+    stderr.error('interrupted: the command and its processes were killed');
+    return 130;
+  }
+  if (result.exitCode !== null) return result.exitCode;
+  const signalNumber = result.signal ? signalNumberOf(result.signal) : 9;
+  return 128 + signalNumber;
+}
+
+function signalNumberOf(name: string): number {
+  return (constants.signals as Record<string, number | undefined>)[name] ?? constants.signals.SIGKILL;
+}

@@ -1,0 +1,112 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CliContext } from '../../src/cli/context.ts';
+import { run } from '../../src/cli/main.ts';
+
+const bwrapMissing = ['/usr/bin/bwrap', '/usr/local/bin/bwrap'].every((path) => !existsSync(path));
+const home = mkdtempSync(join(tmpdir(), 'airlock-cli-test-'));
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+interface CliRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in-process, as a user would type it, capturing what it prints. */
+async function airlock(args: string[], options: { cwd?: string } = {}): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  let exitCode = 0;
+  const context: CliContext = {
+    cwd: options.cwd ?? home,
+    env: { HOME: home, AIRLOCK_HOME: join(home, 'state'), NO_COLOR: '1' },
+    stdin: process.stdin,
+    stdout: { write: (chunk) => void (stdout += chunk.toString()) },
+    stderr: {
+      write: (chunk) => void (stderr += chunk.toString()),
+      warn: (message) => void (stderr += `airlock: warning: ${message}\n`),
+      error: (message) => void (stderr += `airlock: ${message}\n`),
+    },
+    setExitCode: (code) => {
+      exitCode = code;
+    },
+    onInterrupt: () => () => {},
+  };
+  const code = await run(['node', 'airlock', ...args], context, () => exitCode);
+  return { exitCode: code, stdout, stderr };
+}
+
+describe('airlock --help (the installed entry point)', () => {
+  it('prints usage through bin/airlock.js', () => {
+    const bin = fileURLToPath(new URL('../../bin/airlock.js', import.meta.url));
+    const result = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/Usage: airlock/);
+    expect(result.stdout).toMatch(/exec/);
+  });
+});
+
+describe('airlock exec: bad input', () => {
+  it('names the flag and the fix for an invalid size, and runs nothing', async () => {
+    const result = await airlock(['exec', '--memory', 'lots', '--', 'touch /workspace/should-not-run']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/--memory "lots" is not a size: use a number with a unit/);
+    expect(result.stderr.trim().split('\n').filter((line) => !line.includes('warning'))).toHaveLength(1);
+  });
+
+  it('refuses an unknown policy instead of running unchecked', async () => {
+    const result = await airlock(['exec', '--policy', 'strict', '--', 'true']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/--policy "strict"/);
+  });
+
+  it('lists every bad key of an invalid airlock.yaml and does not fall back to defaults', async () => {
+    const project = mkdtempSync(join(home, 'project-'));
+    writeFileSync(join(project, 'airlock.yaml'), 'sandbox:\n  memroy: 1g\n  pids: many\n');
+    const result = await airlock(['exec', '--', 'true'], { cwd: project });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/memroy/);
+    expect(result.stderr).toMatch(/pids/);
+  });
+});
+
+describe.skipIf(bwrapMissing)('airlock exec in a real sandbox', () => {
+  it('streams the output and exits with the command status', async () => {
+    const result = await airlock(['exec', '--', 'echo out; echo err >&2; exit 3']);
+    expect(result).toMatchObject({ exitCode: 3, stdout: 'out\n' });
+    expect(result.stderr).toMatch(/^err$/m);
+    expect(result.stderr).toMatch(/warning: policy "permissive"/);
+  });
+
+  it('exits 124 on timeout and says so', async () => {
+    const result = await airlock(['exec', '--timeout', '1s', '--', 'sleep 30']);
+    expect(result.exitCode).toBe(124);
+    expect(result.stderr).toMatch(/timed out after 1s/);
+  });
+
+  it('reports an out-of-memory kill with exit 137', async () => {
+    const result = await airlock(['exec', '--memory', '64m', '--', `perl -e '$x = "a" x (300 * 1024 * 1024)'`]);
+    expect(result.exitCode).toBe(137);
+    expect(result.stderr).toMatch(/out of memory \(limit 64 MiB\)/);
+  });
+
+  it('applies --env and nothing of the host environment', async () => {
+    const result = await airlock(['exec', '--env', 'GREETING=hi', '--', 'echo "$GREETING ${HOME_SECRET:-none}"']);
+    expect(result.stdout).toBe('hi none\n');
+  });
+
+  it('uses limits from airlock.yaml', async () => {
+    const project = mkdtempSync(join(home, 'project-'));
+    writeFileSync(join(project, 'airlock.yaml'), 'sandbox:\n  pids: 12\n');
+    const forks = `perl -e '$n = 0; for (1..50) { my $p = fork; last unless defined $p; if (!$p) { sleep 3; exit } $n++ } print "$n\\n"'`;
+    const limited = await airlock(['exec', '--', forks], { cwd: project });
+    expect(Number(limited.stdout.trim())).toBeLessThan(12);
+    const unlimited = await airlock(['exec', '--', forks]);
+    expect(Number(unlimited.stdout.trim())).toBe(50);
+  });
+});
