@@ -1,0 +1,71 @@
+// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|policy]
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runSandboxBench } from './sandbox.bench.ts';
+
+const DEFAULT_RUNS = 200;
+const benches = ['sandbox', 'policy'] as const;
+type BenchName = (typeof benches)[number];
+
+function isBenchName(value: string): value is BenchName {
+  return (benches as readonly string[]).includes(value);
+}
+
+async function runPolicyBenchIfPresent(required: boolean): Promise<void> {
+  // Written separately; a checkout without it still benches the sandbox.
+  const url = new URL('./policy.bench.ts', import.meta.url);
+  if (!existsSync(fileURLToPath(url))) {
+    console.log(`\nPolicy bench: skipped, bench/policy.bench.ts does not exist`);
+    if (required) process.exitCode = 1;
+    return;
+  }
+  // A computed specifier keeps tsc from requiring the file to exist.
+  const module = (await import(url.href)) as { runPolicyBench?: () => Promise<void> };
+  if (typeof module.runPolicyBench !== 'function') {
+    throw new Error('bench/policy.bench.ts does not export runPolicyBench()');
+  }
+  console.log('');
+  await module.runPolicyBench();
+}
+
+/** Bad command-line input: reported as one line and exit code 2, not as a stack trace. */
+class UsageError extends Error {}
+
+function usage(message: string): never {
+  throw new UsageError(`${message}\nusage: npm run bench -- [--runs N] [--only ${benches.join('|')}]`);
+}
+
+async function main(): Promise<void> {
+  let values: { runs?: string | undefined; only?: string | undefined };
+  try {
+    ({ values } = parseArgs({
+      options: { runs: { type: 'string' }, only: { type: 'string' } },
+      strict: true,
+    }));
+  } catch (error) {
+    usage((error as Error).message);
+  }
+  const runs = values.runs === undefined ? DEFAULT_RUNS : Number(values.runs);
+  if (!Number.isSafeInteger(runs) || runs < 1) {
+    usage(`--runs must be a positive integer, got ${values.runs}`);
+  }
+  if (values.only !== undefined && !isBenchName(values.only)) {
+    usage(`--only must be one of ${benches.join(', ')}, got ${values.only}`);
+  }
+  const only = values.only;
+  if (only === undefined || only === 'sandbox') await runSandboxBench({ runs });
+  if (only === undefined || only === 'policy') await runPolicyBenchIfPresent(only === 'policy');
+}
+
+try {
+  await main();
+} catch (error) {
+  if (error instanceof UsageError) {
+    console.error(error.message);
+    process.exitCode = 2;
+  } else {
+    console.error(error);
+    process.exitCode = 1;
+  }
+}
