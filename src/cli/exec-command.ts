@@ -63,7 +63,10 @@ config; 125 when the sandbox could not be set up with every protection.
     });
 }
 
-async function loadConfig(flags: ExecFlags, context: CliContext): Promise<{ config: AirlockConfig; home: string }> {
+async function loadConfig(
+  flags: ExecFlags,
+  context: CliContext,
+): Promise<{ config: AirlockConfig; home: string }> {
   const resolved = await resolveConfig({ cwd: context.cwd, env: context.env, explicitPath: flags.config });
   const config = mergeSandboxOverrides(resolved.config, {
     driver: flags.driver,
@@ -122,11 +125,15 @@ async function runExec(command: string, flags: ExecFlags, context: CliContext): 
   result.stderrStream.discard();
 
   if (result.timedOut) {
-    stderr.error(`the command timed out after ${sandboxConfig.timeoutMs / 1000}s and was killed with its processes`);
+    stderr.error(
+      `the command timed out after ${sandboxConfig.timeoutMs / 1000}s and was killed with its processes`,
+    );
     return execExitCodes.timedOut;
   }
   if (result.oomKilled) {
-    stderr.error(`the command ran out of memory (limit ${Math.round(sandboxConfig.memoryBytes / 1048576)} MiB) and was killed`);
+    stderr.error(
+      `the command ran out of memory (limit ${Math.round(sandboxConfig.memoryBytes / 1048576)} MiB) and was killed`,
+    );
   }
   if (interrupted.signal.aborted) {
     stderr.error('interrupted: the command and its processes were killed');

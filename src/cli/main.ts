@@ -30,7 +30,11 @@ function exitCodeFor(code: ErrorCode): number {
   }
 }
 
-export async function run(argv: readonly string[], context: CliContext, getExitCode: () => number): Promise<number> {
+export async function run(
+  argv: readonly string[],
+  context: CliContext,
+  getExitCode: () => number,
+): Promise<number> {
   const program = buildProgram(context);
   try {
     await program.parseAsync([...argv]);

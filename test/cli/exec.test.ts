@@ -56,7 +56,12 @@ describe('airlock exec: bad input', () => {
     const result = await airlock(['exec', '--memory', 'lots', '--', 'touch /workspace/should-not-run']);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(/--memory "lots" is not a size: use a number with a unit/);
-    expect(result.stderr.trim().split('\n').filter((line) => !line.includes('warning'))).toHaveLength(1);
+    expect(
+      result.stderr
+        .trim()
+        .split('\n')
+        .filter((line) => !line.includes('warning')),
+    ).toHaveLength(1);
   });
 
   it('refuses an unknown policy instead of running unchecked', async () => {
@@ -90,13 +95,25 @@ describe.skipIf(bwrapMissing)('airlock exec in a real sandbox', () => {
   });
 
   it('reports an out-of-memory kill with exit 137', async () => {
-    const result = await airlock(['exec', '--memory', '64m', '--', `perl -e '$x = "a" x (300 * 1024 * 1024)'`]);
+    const result = await airlock([
+      'exec',
+      '--memory',
+      '64m',
+      '--',
+      `perl -e '$x = "a" x (300 * 1024 * 1024)'`,
+    ]);
     expect(result.exitCode).toBe(137);
     expect(result.stderr).toMatch(/out of memory \(limit 64 MiB\)/);
   });
 
   it('applies --env and nothing of the host environment', async () => {
-    const result = await airlock(['exec', '--env', 'GREETING=hi', '--', 'echo "$GREETING ${HOME_SECRET:-none}"']);
+    const result = await airlock([
+      'exec',
+      '--env',
+      'GREETING=hi',
+      '--',
+      'echo "$GREETING ${HOME_SECRET:-none}"',
+    ]);
     expect(result.stdout).toBe('hi none\n');
   });
 
