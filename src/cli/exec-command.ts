@@ -120,6 +120,7 @@ async function runExec(command: string, flags: ExecFlags, context: CliContext): 
   } finally {
     removeSignalHandlers();
     await sandbox.destroy();
+    await driver.close();
   }
   result.stdoutStream.discard();
   result.stderrStream.discard();

@@ -2,11 +2,26 @@ import { AirlockError } from '../errors/index.ts';
 import type { BwrapDriverOptions } from './drivers/bwrap/driver.ts';
 import { createBwrapDriver } from './drivers/bwrap/driver.ts';
 import type { Driver, DriverName } from './types.ts';
+import { withWarmPool } from './warm-pool.ts';
 
-export type DriverOptions = BwrapDriverOptions;
+export interface DriverOptions extends BwrapDriverOptions {
+  /** Sandboxes to keep created ahead of need, per spec; 0 (the default) creates on demand. */
+  prewarm?: number;
+}
 
 /** The one place a driver name becomes a driver. */
 export function createDriver(name: DriverName, options: DriverOptions = {}): Driver {
+  const { prewarm = 0, ...driverOptions } = options;
+  if (!Number.isSafeInteger(prewarm) || prewarm < 0 || prewarm > 64) {
+    throw new AirlockError('INVALID_ARGUMENT', `prewarm must be an integer from 0 to 64, got ${prewarm}`, {
+      field: 'prewarm',
+    });
+  }
+  const driver = createNamedDriver(name, driverOptions);
+  return prewarm > 0 ? withWarmPool(driver, { size: prewarm }) : driver;
+}
+
+function createNamedDriver(name: DriverName, options: BwrapDriverOptions): Driver {
   switch (name) {
     case 'bwrap':
       return createBwrapDriver(options);

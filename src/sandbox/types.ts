@@ -91,4 +91,6 @@ export interface Driver {
   create(spec: SandboxSpec): Promise<Sandbox>;
   /** Removes leftovers of control planes that died without destroying their sandboxes. */
   sweepStale(): Promise<number>;
+  /** Releases what the driver holds itself (pre-warmed sandboxes); live sandboxes stay the caller's. */
+  close(): Promise<void>;
 }

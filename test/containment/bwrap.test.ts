@@ -97,6 +97,27 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
     }
   });
 
+  it('hands out pre-warmed sandboxes that have run nothing, and removes idle ones on close', async () => {
+    const ownCgroups = () =>
+      readdirSafe('/sys/fs/cgroup/pids/airlock').filter((name) => name.startsWith(`${process.pid}-`));
+    const before = ownCgroups().length;
+    const driver = createDriver('bwrap', { stateDir, prewarm: 2 });
+    const first = await driver.create(baseSpec);
+    await first.exec(
+      'echo dirty > /workspace/dirty; echo dirty > /tmp/dirty; sleep $((9000+1)) > /dev/null 2>&1 &',
+    );
+    await waitFor(() => ownCgroups().length >= before + 3, 5_000);
+    const second = await driver.create(baseSpec);
+    expect(second.id).not.toBe(first.id);
+    const view = await second.exec('ls -A /workspace /tmp; cat /proc/[0-9]*/cmdline | tr "\\0" " "');
+    expect(view.stdout).not.toContain('dirty');
+    expect(view.stdout).not.toContain('sleep 9001');
+    await first.destroy();
+    await second.destroy();
+    await driver.close();
+    expect(await waitFor(() => ownCgroups().length === before, 3_000)).toBe(true);
+  });
+
   it('refuses to start without bwrap, naming the fix', async () => {
     const driver = createDriver('bwrap', { stateDir, bwrapPath: '/nonexistent/bwrap' });
     await expectAirlockError(driver.create(baseSpec), 'SANDBOX_UNAVAILABLE');

@@ -274,6 +274,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
   return {
     name: 'bwrap',
     create,
+    close: async () => {},
     sweepStale: async () => {
       await prepare();
       sweptOnce = true;
