@@ -80,6 +80,43 @@ describe('airlock exec: bad input', () => {
   });
 });
 
+const canDropToNobody = process.getuid?.() === 0 && existsSync('/usr/bin/setpriv');
+
+describe.skipIf(bwrapMissing || !canDropToNobody)('airlock exec without cgroup delegation', () => {
+  it('refuses to run a command it cannot limit, and says how to fix it', () => {
+    const bin = fileURLToPath(new URL('../../bin/airlock.js', import.meta.url));
+    const nobodyHome = mkdtempSync(join(tmpdir(), 'airlock-nobody-'));
+    try {
+      const marker = join(nobodyHome, 'ran');
+      const result = spawnSync(
+        '/usr/bin/setpriv',
+        [
+          '--reuid',
+          '65534',
+          '--regid',
+          '65534',
+          '--clear-groups',
+          process.execPath,
+          bin,
+          'exec',
+          '--',
+          `touch ${marker}`,
+        ],
+        {
+          encoding: 'utf8',
+          env: { HOME: nobodyHome, AIRLOCK_HOME: join(nobodyHome, 'state'), PATH: '/usr/bin:/bin' },
+        },
+      );
+      expect(result.status).toBe(125);
+      expect(result.stderr).toMatch(/cgroup/);
+      expect(result.stderr).toMatch(/run as root, or set sandbox\.cgroupParent/);
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      rmSync(nobodyHome, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.skipIf(bwrapMissing)('airlock exec in a real sandbox', () => {
   it('streams the output and exits with the command status', async () => {
     const result = await airlock(['exec', '--', 'echo out; echo err >&2; exit 3']);
