@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -356,7 +357,13 @@ static void release_if_done(struct command *c) {
 }
 
 static void close_all_except(const int *keep, int count) {
-  for (int fd = 3; fd < 1024; fd++) {
+  /* Up to the real descriptor limit: with many commands the supervisor holds fds above 1024, and
+   * one of them leaking into a command would hand it another command's pipes. */
+  struct rlimit limit;
+  int max_fd = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < 1048576
+                   ? (int)limit.rlim_cur
+                   : 65536;
+  for (int fd = 3; fd < max_fd; fd++) {
     int kept = 0;
     for (int k = 0; k < count; k++)
       if (keep[k] == fd) kept = 1;

@@ -2,6 +2,10 @@ import { AirlockError } from '../errors/index.ts';
 import type { SandboxSpec } from './types.ts';
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Grace after a command's timeout before a driver presumes its in-sandbox supervisor hung. */
+export const SUPERVISOR_GRACE_MS = 5_000;
+/** Node timers fire at once past 2^31-1 ms, and the backstop timer adds the grace on top. */
+export const MAX_TIMEOUT_MS = 2_147_483_647 - SUPERVISOR_GRACE_MS;
 
 function positiveInteger(value: number, field: string, example: string): void {
   if (!Number.isSafeInteger(value) || value <= 0) {
@@ -36,6 +40,16 @@ export function validateSpec(spec: SandboxSpec): SandboxSpec {
   positiveInteger(spec.pids, 'pids', '128');
   positiveInteger(spec.scratchBytes, 'scratchBytes', '67108864 (64 MiB)');
   positiveInteger(spec.timeoutMs, 'timeoutMs', '30000');
+  if (spec.timeoutMs > MAX_TIMEOUT_MS) {
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      `sandbox timeoutMs must be at most ${MAX_TIMEOUT_MS} (about 24 days)`,
+      {
+        field: 'timeoutMs',
+        value: spec.timeoutMs,
+      },
+    );
+  }
   if (!Number.isFinite(spec.cpus) || spec.cpus <= 0) {
     throw new AirlockError('INVALID_ARGUMENT', 'sandbox cpus must be a positive number, like 0.5', {
       field: 'cpus',

@@ -150,3 +150,17 @@ export function commandEnvironment(
 ): Record<string, string> {
   return { PATH: defaultPath, HOME: sandboxUser.home, LANG: 'C.UTF-8', ...specEnv, ...execEnv };
 }
+
+/*
+ * Security limitations
+ * - bubblewrap shares the host kernel: a kernel bug reachable through the allowed syscalls is an
+ *   escape. The seccomp filter is a deny-list (new syscalls are allowed until listed).
+ * - The host's /usr is visible read-only, including whatever tools and libraries it holds.
+ * - Commands, their keepers and the supervisor share one uid inside the sandbox: a command can
+ *   kill the supervisor (ending its own session) or its keeper (its processes are then killed).
+ * - Loopback inside the sandbox is private to it; nothing else of the network exists, so network
+ *   allow-lists (`network: { allow }`) are not implemented by this driver and it refuses nothing
+ *   more specific than "no network".
+ * - Sessions run as one shared host uid (nobody); their separation from each other rests on the
+ *   namespaces, not on distinct uids.
+ */

@@ -8,7 +8,7 @@ import type { SessionCgroup } from '../../cgroups/index.ts';
 import type { CaptureLimits } from '../../output/index.ts';
 import { CapturedStream } from '../../output/index.ts';
 import { resolveSandboxPath } from '../../paths.ts';
-import { validateEnv } from '../../spec.ts';
+import { MAX_TIMEOUT_MS, SUPERVISOR_GRACE_MS, validateEnv } from '../../spec.ts';
 import { SupervisorRequestError } from '../../supervisor/client.ts';
 import type { SupervisorClient } from '../../supervisor/client.ts';
 import type {
@@ -36,8 +36,6 @@ export interface BwrapSandboxParts {
   maxFileBytes: number;
 }
 
-/** Grace after a command's timeout before the supervisor itself is presumed hung. */
-const SUPERVISOR_GRACE_MS = 5_000;
 const MAX_COMMAND_BYTES = 1024 * 1024;
 const EAGAIN = 11;
 
@@ -58,8 +56,9 @@ export class BwrapSandbox implements Sandbox {
     this.id = parts.id;
     this.ended = parts.exited;
     // A sandbox that dies on its own (its supervisor was killed from inside) still gets its
-    // host-side traces removed.
-    void parts.exited.then(() => this.destroy());
+    // host-side traces removed. A failure there surfaces to whoever calls destroy(); it must not
+    // become an unhandled rejection that takes the control plane down.
+    void parts.exited.then(() => this.destroy()).catch(() => {});
   }
 
   #assertAlive(): void {
@@ -78,8 +77,12 @@ export class BwrapSandbox implements Sandbox {
       );
     }
     const timeoutMs = options.timeoutMs ?? this.#parts.spec.timeoutMs;
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
-      throw new AirlockError('INVALID_ARGUMENT', `timeoutMs must be a positive integer, got ${timeoutMs}`);
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS) {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        `timeoutMs must be a positive integer up to ${MAX_TIMEOUT_MS}, got ${timeoutMs}`,
+        { field: 'timeoutMs', value: timeoutMs },
+      );
     }
     if (options.env) validateEnv(options.env);
     const cwd =
