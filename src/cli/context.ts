@@ -1,6 +1,8 @@
 import { processEnvironment } from '../config/index.ts';
 import type { EnvironmentVariables } from '../config/index.ts';
 
+export type InterruptReason = 'signal' | 'output-closed';
+
 export interface DiagnosticStream {
   write(chunk: string | Uint8Array): void;
   /** One line, prefixed and (on a colour terminal) coloured. */
@@ -16,8 +18,11 @@ export interface CliContext {
   stdout: { write(chunk: string | Uint8Array): void };
   stderr: DiagnosticStream;
   setExitCode(code: number): void;
-  /** Runs `handler` on Ctrl-C / SIGTERM until the returned function is called. */
-  onInterrupt(handler: () => void): () => void;
+  /**
+   * Runs `handler` on Ctrl-C / SIGTERM, or when the reader of stdout went away (`airlock exec -- yes |
+   * head`), until the returned function is called.
+   */
+  onInterrupt(handler: (reason: InterruptReason) => void): () => void;
 }
 
 function colourEnabled(stream: NodeJS.WriteStream, env: EnvironmentVariables): boolean {
@@ -43,11 +48,21 @@ export function processContext(setExitCode: (code: number) => void): CliContext 
     },
     setExitCode,
     onInterrupt(handler) {
-      process.on('SIGINT', handler);
-      process.on('SIGTERM', handler);
+      const onSignal = (): void => handler('signal');
+      // EPIPE on stdout means nobody reads any more; an unhandled stream error would crash with a
+      // stack trace instead of stopping the command.
+      const onOutputError = (error: NodeJS.ErrnoException): void => {
+        if (error.code === 'EPIPE') handler('output-closed');
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      process.stdout.on('error', onOutputError);
       return () => {
-        process.off('SIGINT', handler);
-        process.off('SIGTERM', handler);
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        // Late EPIPEs after the command ended are expected and harmless.
+        process.stdout.off('error', onOutputError);
+        process.stdout.on('error', () => {});
       };
     },
   };

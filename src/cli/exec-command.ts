@@ -6,7 +6,7 @@ import type { AirlockConfig } from '../config/index.ts';
 import { AirlockError } from '../errors/index.ts';
 import { createDriver } from '../sandbox/index.ts';
 import type { ExecResult } from '../sandbox/index.ts';
-import type { CliContext } from './context.ts';
+import type { CliContext, InterruptReason } from './context.ts';
 
 /** Exit statuses of `airlock exec` besides the command's own (documented in --help). */
 export const execExitCodes = {
@@ -108,8 +108,11 @@ async function runExec(command: string, flags: ExecFlags, context: CliContext): 
     timeoutMs: sandboxConfig.timeoutMs,
   });
   const interrupted = new AbortController();
-  const stopOnSignal = (): void => interrupted.abort();
-  const removeSignalHandlers = context.onInterrupt(stopOnSignal);
+  let interruptReason: InterruptReason | undefined;
+  const removeSignalHandlers = context.onInterrupt((reason) => {
+    interruptReason ??= reason;
+    interrupted.abort();
+  });
   let result: ExecResult;
   try {
     result = await sandbox.exec(command, {
@@ -136,7 +139,8 @@ async function runExec(command: string, flags: ExecFlags, context: CliContext): 
       `the command ran out of memory (limit ${Math.round(sandboxConfig.memoryBytes / 1048576)} MiB) and was killed`,
     );
   }
-  if (interrupted.signal.aborted) {
+  if (interruptReason === 'output-closed') return 128 + constants.signals.SIGPIPE;
+  if (interruptReason === 'signal') {
     stderr.error('interrupted: the command and its processes were killed');
     return 130;
   }

@@ -18,7 +18,11 @@ interface CliRun {
 }
 
 /** Runs the CLI in-process, as a user would type it, capturing what it prints. */
-async function airlock(args: string[], options: { cwd?: string } = {}): Promise<CliRun> {
+async function airlock(
+  args: string[],
+  options: { cwd?: string; closeOutputAfterFirstWrite?: boolean } = {},
+): Promise<CliRun> {
+  let interrupt: ((reason: 'signal' | 'output-closed') => void) | undefined;
   let stdout = '';
   let stderr = '';
   let exitCode = 0;
@@ -26,7 +30,13 @@ async function airlock(args: string[], options: { cwd?: string } = {}): Promise<
     cwd: options.cwd ?? home,
     env: { HOME: home, AIRLOCK_HOME: join(home, 'state'), NO_COLOR: '1' },
     stdin: process.stdin,
-    stdout: { write: (chunk) => void (stdout += chunk.toString()) },
+    stdout: {
+      write: (chunk) => {
+        stdout += chunk.toString();
+        // Like `airlock exec -- yes | head -1`: the reader goes away after the first chunk.
+        if (options.closeOutputAfterFirstWrite) interrupt?.('output-closed');
+      },
+    },
     stderr: {
       write: (chunk) => void (stderr += chunk.toString()),
       warn: (message) => void (stderr += `airlock: warning: ${message}\n`),
@@ -35,7 +45,10 @@ async function airlock(args: string[], options: { cwd?: string } = {}): Promise<
     setExitCode: (code) => {
       exitCode = code;
     },
-    onInterrupt: () => () => {},
+    onInterrupt: (handler) => {
+      interrupt = handler;
+      return () => (interrupt = undefined);
+    },
   };
   const code = await run(['node', 'airlock', ...args], context, () => exitCode);
   return { exitCode: code, stdout, stderr };
@@ -123,6 +136,14 @@ describe.skipIf(bwrapMissing)('airlock exec in a real sandbox', () => {
     expect(result).toMatchObject({ exitCode: 3, stdout: 'out\n' });
     expect(result.stderr).toMatch(/^err$/m);
     expect(result.stderr).toMatch(/warning: policy "permissive"/);
+  });
+
+  it('stops the command when the reader of its output goes away, exiting 141 like a shell pipeline', async () => {
+    const result = await airlock(['exec', '--timeout', '20s', '--', 'yes'], {
+      closeOutputAfterFirstWrite: true,
+    });
+    expect(result.exitCode).toBe(141);
+    expect(result.stdout).toMatch(/^y\n/);
   });
 
   it('exits 124 on timeout and says so', async () => {

@@ -205,7 +205,16 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
           stdio[fd] = 'pipe';
         }
       }
-      child = spawn(plan.file, plan.args, { stdio, env: plan.env, cwd: plan.cwd, shell: false });
+      // Own process group: a Ctrl-C at the terminal reaches the control plane, which stops the
+      // command cleanly, instead of killing bwrap under it. --die-with-parent still ties the
+      // sandbox's life to ours.
+      child = spawn(plan.file, plan.args, {
+        stdio,
+        env: plan.env,
+        cwd: plan.cwd,
+        shell: false,
+        detached: true,
+      });
       for (const { fd, source } of plan.fds) {
         if (source.kind === 'data') (child.stdio[fd] as Writable | null)?.end(source.data);
       }
