@@ -94,6 +94,10 @@ async function runExec(command: string, flags: ExecFlags, context: CliContext): 
 
   const { config, home } = await loadConfig(flags, context);
   const sandboxConfig = config.sandbox;
+  if (sandboxConfig.network.mode !== 'none') {
+    // Failing safe: the allow-list is not enforced yet, so the command gets no network at all.
+    stderr.warn('sandbox.network allow-lists are not implemented yet; the command runs with no network');
+  }
   const driver = createDriver(sandboxConfig.driver, {
     stateDir: home,
     ...(sandboxConfig.cgroupParent === undefined ? {} : { cgroupParent: sandboxConfig.cgroupParent }),
