@@ -47,7 +47,7 @@ export function hostProcessesMatching(marker: string): number[] {
   return found;
 }
 
-function readdirSafe(path: string): string[] {
+export function readdirSafe(path: string): string[] {
   try {
     return readdirSync(path);
   } catch {
