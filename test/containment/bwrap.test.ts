@@ -9,6 +9,7 @@ import {
   defineContainmentSuite,
   expectAirlockError,
   hostProcessesMatching,
+  readdirSafe,
   waitFor,
 } from './containment-suite.ts';
 
