@@ -773,12 +773,17 @@ static void handle_write_file(uint32_t id, unsigned char *p, size_t len) {
   send_frame(REP_OK, id, NULL, 0);
 }
 
-/* LIST payload: path\0. Entries go out in DATA frames: u8 kind, u64 size, u64 mtimeMs, u16 nameLen, name. */
+/* LIST payload: u32 maxEntries, path\0. Entries go out in DATA frames: u8 kind, u64 size, u64 mtimeMs,
+ * u16 nameLen, name. More than maxEntries is an E2BIG error, so a directory with millions of files
+ * the agent made cannot make the host hold them all. */
 static void handle_list(uint32_t id, unsigned char *p, size_t len) {
-  if (len < 2 || p[len - 1] != '\0') {
+  if (len < 6 || p[len - 1] != '\0') {
     send_error(id, EINVAL, "malformed list request");
     return;
   }
+  uint32_t max_entries = get_u32(p);
+  p += 4;
+  len -= 4;
   char path[PATH_MAX + 2];
   if (len > PATH_MAX) {
     send_error(id, ENAMETOOLONG, "path too long");
@@ -803,9 +808,15 @@ static void handle_list(uint32_t id, unsigned char *p, size_t len) {
   }
   unsigned char buf[READ_CHUNK];
   size_t used = 0;
+  uint32_t count = 0;
   struct dirent *entry;
   while ((entry = readdir(dir)) != NULL) {
     if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
+    if (++count > max_entries) {
+      closedir(dir);
+      send_error(id, E2BIG, "the directory has more entries than the listing limit");
+      return;
+    }
     struct stat st;
     if (fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     size_t name_len = strlen(entry->d_name);

@@ -77,7 +77,9 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
       });
       // The background sleep may still be a forked shell for a moment before it execs.
       expect(await waitFor(() => hostProcessesMatching('sleep 8181').length === 1, 2_000)).toBe(true);
+      const gone = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
+      await gone;
       // --die-with-parent: the sandbox's init dies with bwrap's parent, and the pid namespace with it.
       expect(await waitFor(() => hostProcessesMatching('sleep 8181').length === 0, 3_000)).toBe(true);
       expect(cgroupDirsOf(id).length).toBeGreaterThan(0);

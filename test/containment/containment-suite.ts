@@ -392,6 +392,19 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
           expect(result.durationMs).toBeLessThan(5_000);
         });
 
+        it('ends only its own session when a command kills the supervisor', async () => {
+          const victim = await driver.create(baseSpec);
+          const outcome = await victim.exec('kill -9 $(cat /proc/$PPID/stat | cut -d" " -f4)').then(
+            () => 'completed',
+            (error: unknown) => (error as { code?: string }).code,
+          );
+          expect(outcome).toBe('SANDBOX_LOST');
+          await victim.ended;
+          await expectAirlockError(victim.exec('true'), 'SANDBOX_DESTROYED');
+          const other = await sandbox.exec('echo unaffected');
+          expect(other.stdout).toBe('unaffected\n');
+        });
+
         it('leaves nothing on the host after destroy', async () => {
           const doomed = await driver.create(baseSpec);
           await doomed.exec('sleep $((7770+1)) > /dev/null 2>&1 &');
@@ -455,6 +468,12 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
           await expectAirlockError(sandbox.readFile('trap'), 'INVALID_ARGUMENT');
           const result = await sandbox.exec('echo responsive');
           expect(result.stdout).toBe('responsive\n');
+        });
+
+        it('refuses to list a directory the agent flooded with entries', async () => {
+          await sandbox.exec('mkdir /tmp/flood && cd /tmp/flood && seq 10050 | xargs touch');
+          await expectAirlockError(sandbox.listFiles('/tmp/flood'), 'LIMIT_REACHED');
+          await sandbox.exec('rm -rf /tmp/flood');
         });
 
         it('enforces the size limit on reads', async () => {

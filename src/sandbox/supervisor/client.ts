@@ -38,6 +38,7 @@ export class SupervisorRequestError extends Error {
 }
 
 const ENOENT = 2;
+const E2BIG = 7;
 const EFBIG = 27;
 
 /** Talks to one supervisor over its stdin/stdout; one instance per sandbox. */
@@ -209,11 +210,22 @@ export class SupervisorClient {
     }
   }
 
-  async list(path: string): Promise<FileEntry[]> {
+  async list(path: string, maxEntries: number): Promise<FileEntry[]> {
     try {
-      const { data } = await this.#collect(requestTypes.list, encodeList(path));
+      const { data } = await this.#collect(requestTypes.list, encodeList(path, maxEntries));
       return data.flatMap((payload) => decodeEntries(payload));
     } catch (error) {
+      if (error instanceof SupervisorRequestError && error.errno === E2BIG) {
+        throw new AirlockError(
+          'LIMIT_REACHED',
+          `${path} has more than ${maxEntries} entries; list a subdirectory`,
+          {
+            path,
+            limit: 'entries',
+            maxEntries,
+          },
+        );
+      }
       throw translateFileError(error, path, 0);
     }
   }

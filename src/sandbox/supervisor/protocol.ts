@@ -137,8 +137,8 @@ export function encodeWriteFile(path: string, mode: number, flags: number, data:
   return Buffer.concat([u32(mode), u32(flags), u32(pathBytes.length), pathBytes, data]);
 }
 
-export function encodeList(path: string): Buffer {
-  return cString(path, 'path');
+export function encodeList(path: string, maxEntries: number): Buffer {
+  return Buffer.concat([u32(maxEntries), cString(path, 'path')]);
 }
 
 export interface ExitInfo {

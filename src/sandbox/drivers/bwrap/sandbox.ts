@@ -38,6 +38,8 @@ export interface BwrapSandboxParts {
 
 const MAX_COMMAND_BYTES = 1024 * 1024;
 const EAGAIN = 11;
+/** A listing larger than this is refused rather than held in memory. */
+const MAX_LIST_ENTRIES = 10_000;
 
 const signalNames = new Map<number, string>(
   Object.entries(constants.signals).map(([name, number]) => [number, name] as [number, string]),
@@ -182,7 +184,7 @@ export class BwrapSandbox implements Sandbox {
 
   async listFiles(path: string): Promise<FileEntry[]> {
     this.#assertAlive();
-    return this.#parts.client.list(resolveSandboxPath(path, { allowRoot: true }));
+    return this.#parts.client.list(resolveSandboxPath(path, { allowRoot: true }), MAX_LIST_ENTRIES);
   }
 
   async stats(): Promise<SandboxStats> {
