@@ -1,7 +1,7 @@
 /*
  * airlock-helper: the two small native pieces of the bubblewrap driver.
  *
- *   airlock-helper launch [--cgroup-procs FILE]... [--uid N --gid N] -- PROGRAM ARGS...
+ *   airlock-helper launch [--cgroup-procs FILE]... [--uid N --gid N] (--instructions FD | -- PROGRAM ARGS...)
  *     Host side. Joins the session's cgroups *before* anything else runs (so every process bwrap
  *     forks is born inside the limits; moving a running tree later would race with its forks),
  *     drops root for an unprivileged host uid (so even a full namespace escape lands as nobody,
@@ -136,8 +136,36 @@ static int64_t now_ms(void) {
 
 /* ---------- launch mode (host side) ---------- */
 
+/* Reads the program to run from `fd`: u32 length, then that many bytes of NUL-terminated argv
+ * strings. Returns NULL on EOF (the control plane closed it: it no longer wants this launcher). */
+static char **read_instructions(int fd) {
+  unsigned char header[4];
+  if (read_all(fd, header, sizeof header) != 0) return NULL;
+  uint32_t length = get_u32(header);
+  if (length == 0 || length > MAX_FRAME) {
+    fprintf(stderr, "airlock-helper: launch: bad instructions length %u\n", length);
+    _exit(125);
+  }
+  char *data = malloc(length);
+  if (!data || read_all(fd, data, length) != 0 || data[length - 1] != '\0') {
+    fprintf(stderr, "airlock-helper: launch: truncated instructions\n");
+    _exit(125);
+  }
+  size_t count = 0;
+  for (uint32_t i = 0; i < length; i++)
+    if (data[i] == '\0') count++;
+  char **argv = calloc(count + 1, sizeof(char *));
+  if (!argv) die("calloc");
+  char *cursor = data;
+  for (size_t k = 0; k < count; k++) {
+    argv[k] = cursor;
+    cursor += strlen(cursor) + 1;
+  }
+  return argv;
+}
+
 static int launch_main(int argc, char **argv) {
-  long uid = -1, gid = -1;
+  long uid = -1, gid = -1, instructions_fd = -1;
   int i = 2;
   for (; i < argc; i++) {
     if (strcmp(argv[i], "--") == 0) {
@@ -155,26 +183,36 @@ static int launch_main(int argc, char **argv) {
       uid = strtol(argv[++i], NULL, 10);
     } else if (strcmp(argv[i], "--gid") == 0 && i + 1 < argc) {
       gid = strtol(argv[++i], NULL, 10);
+    } else if (strcmp(argv[i], "--instructions") == 0 && i + 1 < argc) {
+      instructions_fd = strtol(argv[++i], NULL, 10);
     } else {
       fprintf(stderr, "airlock-helper: launch: unknown argument %s\n", argv[i]);
       _exit(125);
     }
-  }
-  if (i >= argc) {
-    fprintf(stderr, "airlock-helper: launch: no program after --\n");
-    _exit(125);
   }
   if (gid >= 0) {
     if (setgroups(0, NULL) != 0) die("setgroups");
     if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) != 0) die("setresgid");
   }
   if (uid >= 0 && setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0) die("setresuid");
+  char **program = argv + i;
+  if (instructions_fd >= 0) {
+    /* Parked: the launcher may be started ahead of need, already inside its cgroup and without
+     * privileges, and only learns what to run when a sandbox is requested. */
+    program = read_instructions((int)instructions_fd);
+    if (!program) _exit(0);
+    close((int)instructions_fd);
+  }
+  if (!program[0]) {
+    fprintf(stderr, "airlock-helper: launch: no program to run\n");
+    _exit(125);
+  }
   /* If the control plane is already gone, do not start a sandbox nobody will ever destroy. */
   if (getppid() == 1) {
     fprintf(stderr, "airlock-helper: parent exited before launch\n");
     _exit(125);
   }
-  execv(argv[i], argv + i);
+  execv(program[0], program);
   die("exec");
   return 125;
 }
@@ -1014,7 +1052,8 @@ static int supervise_main(void) {
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "launch") == 0) return launch_main(argc, argv);
   if (argc >= 2 && strcmp(argv[1], "supervise") == 0) return supervise_main();
-  fprintf(stderr, "usage: airlock-helper launch [--cgroup-procs FILE]... [--uid N --gid N] -- PROGRAM ARGS...\n"
+  fprintf(stderr, "usage: airlock-helper launch [--cgroup-procs FILE]... [--uid N --gid N] "
+                  "(--instructions FD | -- PROGRAM ARGS...)\n"
                   "       airlock-helper supervise\n");
   return 2;
 }

@@ -100,6 +100,8 @@ async function runExec(command: string, flags: ExecFlags, context: CliContext): 
   }
   const driver = createDriver(sandboxConfig.driver, {
     stateDir: home,
+    // One command, one sandbox: a launcher started for a next sandbox would never be used.
+    prespawnLauncher: false,
     ...(sandboxConfig.cgroupParent === undefined ? {} : { cgroupParent: sandboxConfig.cgroupParent }),
   });
   const sandbox = await driver.create({

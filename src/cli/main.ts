@@ -4,6 +4,7 @@ import type { ErrorCode } from '../errors/index.ts';
 import { processContext } from './context.ts';
 import type { CliContext } from './context.ts';
 import { execExitCodes, registerExecCommand } from './exec-command.ts';
+import { registerPolicyCommand } from './policy-command.ts';
 
 /** Builds the `airlock` command. Entry points own exit codes; this returns one instead of exiting. */
 export function buildProgram(context: CliContext): Command {
@@ -16,6 +17,7 @@ export function buildProgram(context: CliContext): Command {
       writeErr: (text) => context.stderr.write(text),
     });
   registerExecCommand(program, context);
+  registerPolicyCommand(program, context);
   return program;
 }
 

@@ -18,6 +18,8 @@ export interface WarmPoolOptions {
 export function withWarmPool(driver: Driver, options: WarmPoolOptions): Driver {
   const maxSpecs = options.maxSpecs ?? 4;
   const pools = new Map<string, { spec: SandboxSpec; ready: Sandbox[]; filling: boolean }>();
+  /** Fills in progress; close() waits for them so no sandbox is created after it returns. */
+  const fills = new Set<Promise<void>>();
   let closed = false;
 
   const keyOf = (spec: SandboxSpec): string =>
@@ -31,7 +33,12 @@ export function withWarmPool(driver: Driver, options: WarmPoolOptions): Driver {
       spec.env,
     ]);
 
-  async function fill(key: string): Promise<void> {
+  function fill(key: string): void {
+    const running = fillPool(key).finally(() => fills.delete(running));
+    fills.add(running);
+  }
+
+  async function fillPool(key: string): Promise<void> {
     const pool = pools.get(key);
     if (!pool || pool.filling) return;
     pool.filling = true;
@@ -82,16 +89,17 @@ export function withWarmPool(driver: Driver, options: WarmPoolOptions): Driver {
       if (ready) {
         // The caller's first command usually follows at once; refilling in the same instant would
         // make it compete with namespace setup for the CPU, so the refill waits a moment.
-        setTimeout(() => void fill(key), REFILL_DELAY_MS).unref();
+        setTimeout(() => fill(key), REFILL_DELAY_MS).unref();
         return ready;
       }
       // Refill only after the caller's own sandbox exists, so the two do not compete for the CPU.
       const sandbox = await driver.create(spec);
-      void fill(key);
+      fill(key);
       return sandbox;
     },
     async close(): Promise<void> {
       closed = true;
+      await Promise.all(fills);
       await Promise.all([...pools.keys()].map(drop));
       await driver.close();
     },

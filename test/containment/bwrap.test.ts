@@ -2,9 +2,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { createDriver } from '../../src/sandbox/index.ts';
+import type { Driver, DriverOptions } from '../../src/sandbox/index.ts';
 import {
+  MiB,
   baseSpec,
   defineContainmentSuite,
   expectAirlockError,
@@ -19,6 +21,17 @@ const unavailable =
 const stateDir = mkdtempSync(join(tmpdir(), 'airlock-bwrap-test-'));
 
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
+
+const openDrivers: Driver[] = [];
+/** Drivers made by a test are closed after it, so spare launchers never outlive their test. */
+function driverFor(options: DriverOptions = {}): Driver {
+  const driver = createDriver('bwrap', { stateDir, ...options });
+  openDrivers.push(driver);
+  return driver;
+}
+afterEach(async () => {
+  await Promise.all(openDrivers.splice(0).map((driver) => driver.close()));
+});
 
 defineContainmentSuite({ name: 'bwrap', unavailable, makeDriver: () => createDriver('bwrap', { stateDir }) });
 
@@ -39,8 +52,17 @@ function cgroupDirsOf(sandboxId: string): string[] {
 }
 
 describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
+  afterAll(() => {
+    // Every sandbox was destroyed and every driver closed: no cgroup of this process may remain,
+    // spare launchers included.
+    const ours = readdirSafe('/sys/fs/cgroup/pids/airlock').filter((name) =>
+      name.startsWith(`${process.pid}-`),
+    );
+    expect(ours).toEqual([]);
+  });
+
   it('removes its cgroups and state directory on destroy', async () => {
-    const driver = createDriver('bwrap', { stateDir });
+    const driver = driverFor();
     const sandbox = await driver.create(baseSpec);
     expect(cgroupDirsOf(sandbox.id).length).toBeGreaterThan(0);
     const sessionDirs = () =>
@@ -96,7 +118,7 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
     const ownCgroups = () =>
       readdirSafe('/sys/fs/cgroup/pids/airlock').filter((name) => name.startsWith(`${process.pid}-`));
     const before = ownCgroups().length;
-    const driver = createDriver('bwrap', { stateDir, prewarm: 2 });
+    const driver = driverFor({ prewarm: 2 });
     const first = await driver.create(baseSpec);
     await first.exec(
       'echo dirty > /workspace/dirty; echo dirty > /tmp/dirty; sleep $((9000+1)) > /dev/null 2>&1 &',
@@ -113,36 +135,56 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
     expect(await waitFor(() => ownCgroups().length === before, 3_000)).toBe(true);
   });
 
+  it('gives a sandbox from a launcher started ahead of need its own spec, not the parked limits', async () => {
+    const driver = driverFor();
+    await (await driver.create(baseSpec)).destroy();
+    // The spare launcher parks after a short delay with tiny placeholder limits (16 MiB, 8 pids);
+    // perl needs about twice the string size, so 24 MiB only fits under the spec's 96 MiB.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const sandbox = await driver.create({ ...baseSpec, memoryBytes: 96 * MiB, pids: 64 });
+    try {
+      const fits = await sandbox.exec(`perl -e '$x = "a" x (24 * 1024 * 1024); print "ok\\n"'`);
+      expect(fits.stdout).toBe('ok\n');
+      const forks = await sandbox.exec(
+        `perl -e '$n = 0; for (1..30) { my $p = fork; last unless defined $p; if (!$p) { sleep 2; exit } $n++ } print "$n\\n"'`,
+      );
+      expect(Number(forks.stdout.trim())).toBe(30);
+      const tooBig = await sandbox.exec(`perl -e '$x = "a" x (200 * 1024 * 1024)'`);
+      expect(tooBig.oomKilled).toBe(true);
+    } finally {
+      await sandbox.destroy();
+    }
+  });
+
   it('refuses to start without bwrap, naming the fix', async () => {
-    const driver = createDriver('bwrap', { stateDir, bwrapPath: '/nonexistent/bwrap' });
+    const driver = driverFor({ bwrapPath: '/nonexistent/bwrap' });
     await expectAirlockError(driver.create(baseSpec), 'SANDBOX_UNAVAILABLE');
   });
 
   it('refuses to start without the helper, naming the fix', async () => {
-    const driver = createDriver('bwrap', { stateDir, helperPath: '/nonexistent/airlock-helper' });
+    const driver = driverFor({ helperPath: '/nonexistent/airlock-helper' });
     await expectAirlockError(driver.create(baseSpec), 'SANDBOX_UNAVAILABLE');
   });
 
   it('refuses to run when the kernel rejects a cgroup limit, instead of running unlimited', async () => {
     // pids.max above the kernel's PID_MAX_LIMIT is refused with EINVAL by the kernel itself.
-    const driver = createDriver('bwrap', { stateDir });
+    const driver = driverFor({ prespawnLauncher: false });
+    const before = readdirSafe(join(stateDir, 'sandboxes'));
     await expectAirlockError(driver.create({ ...baseSpec, pids: 1_000_000_000 }), 'CGROUP_UNAVAILABLE');
-    expect(
-      readdirSafe(join(stateDir, 'sandboxes')).filter((name) => name.startsWith(`${process.pid}-`)),
-    ).toEqual([]);
-    const escaping = createDriver('bwrap', { stateDir, cgroupParent: '../escape' });
+    expect(readdirSafe(join(stateDir, 'sandboxes'))).toEqual(before);
+    const escaping = driverFor({ cgroupParent: '../escape' });
     await expectAirlockError(escaping.create(baseSpec), 'INVALID_ARGUMENT');
   });
 
   it('rejects invalid limits before starting anything', async () => {
-    const driver = createDriver('bwrap', { stateDir });
+    const driver = driverFor();
     await expectAirlockError(driver.create({ ...baseSpec, memoryBytes: -1 }), 'INVALID_ARGUMENT');
     await expectAirlockError(driver.create({ ...baseSpec, cpus: 0 }), 'INVALID_ARGUMENT');
     await expectAirlockError(driver.create({ ...baseSpec, env: { 'BAD=NAME': 'x' } }), 'INVALID_ARGUMENT');
   });
 
   it('reports an exhausted process limit as LIMIT_REACHED and still serves file copies', async () => {
-    const driver = createDriver('bwrap', { stateDir });
+    const driver = driverFor();
     const sandbox = await driver.create({ ...baseSpec, pids: 24 });
     try {
       // perl forks until the kernel refuses, then exits: its children fill the pids limit.

@@ -98,6 +98,7 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
 
       afterAll(async () => {
         await sandbox?.destroy();
+        await driver?.close();
         rmSync(hostSecretFile, { force: true });
         rmSync(rootSecretFile, { force: true });
         delete process.env.AIRLOCK_TEST_HOST_SECRET;

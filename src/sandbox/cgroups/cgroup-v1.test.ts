@@ -137,6 +137,25 @@ describe.skipIf(!isRootWithV1)('cgroup manager on v1 (real kernel; needs root on
     for (const file of session.procsFiles) expect(await kernelValue(file)).toBe(String(child.pid));
   });
 
+  it('rewrites limits upwards and downwards, keeping memsw >= memory at each step', async () => {
+    const session = await create('retarget');
+    const memoryDir = `${mounts.memory}/${parent}/retarget`;
+    const hasMemsw = await exists(`${memoryDir}/memory.memsw.limit_in_bytes`);
+    for (const next of [
+      { memoryBytes: 512 * 1024 * 1024, cpus: 2, pids: 200 },
+      { memoryBytes: 16 * 1024 * 1024, cpus: 0.25, pids: 8 },
+    ]) {
+      await session.setLimits(next);
+      expect(await kernelValue(`${memoryDir}/memory.limit_in_bytes`)).toBe(String(next.memoryBytes));
+      if (hasMemsw)
+        expect(await kernelValue(`${memoryDir}/memory.memsw.limit_in_bytes`)).toBe(String(next.memoryBytes));
+      expect(await kernelValue(`${mounts.pids}/${parent}/retarget/pids.max`)).toBe(String(next.pids));
+      expect(await kernelValue(`${mounts.cpu}/${parent}/retarget/cpu.cfs_quota_us`)).toBe(
+        String(next.cpus * 100000),
+      );
+    }
+  });
+
   it('reports memory, peak, tasks and CPU time of the session', async () => {
     const session = await create('stats');
     const child = await spawnChild(process.execPath, ['-e', allocateOnDemand]);

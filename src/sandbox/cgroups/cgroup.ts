@@ -31,6 +31,8 @@ export interface SessionCgroup {
   /** Absolute `cgroup.procs` paths; a process joins the session by writing its own pid into each. */
   readonly procsFiles: readonly string[];
   stats(): Promise<CgroupStats>;
+  /** Rewrites the limits, e.g. when a launcher started ahead of need is given its session's spec. */
+  setLimits(limits: CgroupLimits): Promise<void>;
   /** OOM kills inside the session so far (0 on v1 kernels before 4.13, which do not count them). */
   oomKillCount(): Promise<number>;
   /** Every pid in the session, including in any child cgroups. */
@@ -295,6 +297,19 @@ export function createCgroupManager(options: CgroupManagerOptions): CgroupManage
         // which counts every time the limit was hit, reclaimed-from or not.
         const file = location.version === 2 ? 'memory.events' : 'memory.oom_control';
         return parseKeyedNumber(await readText(at(dirs.memory, file)), 'oom_kill') ?? 0;
+      },
+      async setLimits(limits: CgroupLimits): Promise<void> {
+        const plan = planSessionCgroup(layout, { name: location.name, parent, limits });
+        let writes = plan.writes.filter((step) => step.kind === 'set');
+        if (location.version === 1) {
+          // memsw >= memory must hold at every moment: when the limit grows, memsw has to grow first.
+          const current = await readNumber(at(dirs.memory, 'memory.limit_in_bytes'));
+          if (limits.memoryBytes > current) {
+            const isMemsw = (step: CgroupWrite): boolean => step.path.endsWith('memory.memsw.limit_in_bytes');
+            writes = [...writes.filter(isMemsw), ...writes.filter((step) => !isMemsw(step))];
+          }
+        }
+        for (const step of writes) await applyWrite(step);
       },
       pids: allPids,
       killAll,

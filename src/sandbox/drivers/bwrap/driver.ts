@@ -1,24 +1,13 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  accessSync,
-  closeSync,
-  constants,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-} from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
 import { AirlockError, isAirlockError } from '../../../errors/index.ts';
 import { createCgroupManager, readCgroupLayout } from '../../cgroups/index.ts';
-import type { CgroupManager } from '../../cgroups/index.ts';
+import type { CgroupLimits, CgroupManager, SessionCgroup } from '../../cgroups/index.ts';
 import type { CaptureLimits } from '../../output/index.ts';
 import { defaultCaptureLimits } from '../../output/index.ts';
 import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
@@ -27,7 +16,9 @@ import { SupervisorClient } from '../../supervisor/client.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
 import { readHostLayout } from './host-layout.ts';
 import type { HostLayout } from './host-layout.ts';
-import { planBwrap } from './plan.ts';
+import { spawnLauncher } from './launcher.ts';
+import type { Launcher } from './launcher.ts';
+import { planBwrap, planLauncher } from './plan.ts';
 import { BwrapSandbox } from './sandbox.ts';
 
 export interface BwrapDriverOptions {
@@ -44,13 +35,17 @@ export interface BwrapDriverOptions {
   maxFileBytes?: number;
   /** How long a new sandbox may take to report ready. Default 10 s. */
   startTimeoutMs?: number;
+  /**
+   * Keep one launcher started ahead of need (already in fresh cgroups, privileges dropped, nothing
+   * run yet), so the next `create` skips process start and cgroup join. Default true.
+   */
+  prespawnLauncher?: boolean;
 }
 
 const defaultHelperPath = fileURLToPath(new URL('../../../../build/airlock-helper', import.meta.url));
 // Fixed locations only: resolving through the host's PATH would let whoever controls PATH pick the
 // binary that builds our isolation.
 const bwrapCandidates = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/bwrap'];
-const STDERR_KEEP_BYTES = 16 * 1024;
 
 function isExecutable(path: string): boolean {
   try {
@@ -119,13 +114,31 @@ function isStale(name: string): boolean {
   return owner !== undefined && owner !== process.pid && !isProcessAlive(owner);
 }
 
+/** Limits a launcher started ahead of need holds until it is given its session's spec. */
+const parkedLimits: CgroupLimits = { memoryBytes: 16 * 1024 * 1024, cpus: 0.1, pids: 8 };
+/** Starting the next spare waits a moment, so it does not compete with the sandbox just handed out. */
+const PARK_DELAY_MS = 50;
+
+interface PendingSandbox {
+  id: string;
+  name: string;
+  dir: string;
+  cgroup: SessionCgroup;
+  launcher: Launcher;
+}
+
 export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
   const helperPath = options.helperPath ?? defaultHelperPath;
   const stateDir = options.stateDir ?? join(tmpdir(), `airlock-${process.getuid?.() ?? 'user'}`);
   const sandboxesDir = join(stateDir, 'sandboxes');
   const isRoot = process.getuid?.() === 0;
   const hostIds = options.hostIds ?? (isRoot ? { uid: 65534, gid: 65534 } : undefined);
+  const prespawn = options.prespawnLauncher ?? true;
   let sweptOnce = false;
+  let closed = false;
+  let spare: PendingSandbox | undefined;
+  /** The spare being started, if any; close() waits for it so nothing is started after close. */
+  let parking: Promise<void> | undefined;
   let prepared:
     | { bwrapPath: string; cgroups: CgroupManager; seccomp: Buffer; hostLayout: HostLayout }
     | undefined;
@@ -156,9 +169,84 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     return prepared;
   }
 
+  /** Makes the session's cgroups and starts its launcher inside them, waiting for instructions. */
+  async function launch(limits: CgroupLimits): Promise<PendingSandbox> {
+    const { cgroups, seccomp } = await prepare();
+    const id = randomBytes(6).toString('hex');
+    const name = `${process.pid}-${id}`;
+    const dir = join(sandboxesDir, name);
+    mkdirSync(dir, { mode: 0o700 });
+    let cgroup: SessionCgroup;
+    try {
+      cgroup = await cgroups.create(name, limits);
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+    try {
+      const plan = planLauncher({
+        helperPath,
+        cgroupProcsFiles: cgroup.procsFiles,
+        ...(hostIds ? { hostIds } : {}),
+        seccompFilter: seccomp,
+      });
+      return { id, name, dir, cgroup, launcher: spawnLauncher(plan) };
+    } catch (error) {
+      await cgroup.remove();
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  async function discard(pending: PendingSandbox): Promise<void> {
+    await pending.launcher.abandon();
+    await pending.cgroup.remove();
+    rmSync(pending.dir, { recursive: true, force: true });
+  }
+
+  /** Keeps one launcher started ahead of need: process start and cgroup join are then off the path. */
+  function parkSpare(): void {
+    if (!prespawn || closed || spare || parking) return;
+    parking = (async () => {
+      await sleep(PARK_DELAY_MS, undefined, { ref: false });
+      if (closed) return;
+      const pending = await launch(parkedLimits);
+      if (closed || spare) return discard(pending);
+      spare = pending;
+      // A spare that dies while parked is cleaned up and never handed out.
+      void pending.launcher.exited
+        .then(() => {
+          if (spare !== pending) return;
+          spare = undefined;
+          return discard(pending);
+        })
+        .catch(() => {});
+    })()
+      // Parking is an optimisation: when it fails, create() launches on demand and reports the
+      // failure itself, with the full error.
+      .catch(() => {})
+      .finally(() => {
+        parking = undefined;
+      });
+  }
+
+  async function takeSpare(limits: CgroupLimits): Promise<PendingSandbox | undefined> {
+    const pending = spare;
+    spare = undefined;
+    if (!pending) return undefined;
+    try {
+      await pending.cgroup.setLimits(limits);
+      return pending;
+    } catch (error) {
+      await discard(pending);
+      throw error;
+    }
+  }
+
   async function create(input: SandboxSpec): Promise<Sandbox> {
+    if (closed) throw new AirlockError('SANDBOX_UNAVAILABLE', 'the driver was closed');
     const spec = validateSpec(input);
-    const { bwrapPath, cgroups, seccomp, hostLayout } = await prepare();
+    const { bwrapPath, hostLayout } = await prepare();
     if (!sweptOnce) {
       // A control plane that crashed left its sandboxes' cgroups and spool directories behind.
       sweptOnce = true;
@@ -172,79 +260,13 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
       );
     }
     const layout = spec.image === 'host' ? hostLayout : readHostLayout(spec.image);
-    const id = randomBytes(6).toString('hex');
-    const name = `${process.pid}-${id}`;
-    const dir = join(sandboxesDir, name);
-    mkdirSync(dir, { mode: 0o700 });
-    let cgroup;
-    try {
-      cgroup = await cgroups.create(name, {
-        memoryBytes: spec.memoryBytes,
-        cpus: spec.cpus,
-        pids: spec.pids,
-      });
-    } catch (error) {
-      rmSync(dir, { recursive: true, force: true });
-      throw error;
-    }
+    const limits = { memoryBytes: spec.memoryBytes, cpus: spec.cpus, pids: spec.pids };
+    const pending = (await takeSpare(limits)) ?? (await launch(limits));
+    parkSpare();
+    const { id, dir, cgroup, launcher } = pending;
+    launcher.start(planBwrap({ spec, bwrapPath, layout }));
 
-    const plan = planBwrap({
-      spec,
-      bwrapPath,
-      helperPath,
-      layout,
-      cgroupProcsFiles: cgroup.procsFiles,
-      ...(hostIds ? { hostIds } : {}),
-      seccompFilter: seccomp,
-    });
-
-    const openedFds: number[] = [];
-    let child: ChildProcess;
-    try {
-      const stdio: StdioOptions = ['pipe', 'pipe', 'pipe'];
-      for (const { fd, source } of plan.fds) {
-        if (source.kind === 'file') {
-          const opened = openSync(source.path, 'r');
-          openedFds.push(opened);
-          stdio[fd] = opened;
-        } else {
-          stdio[fd] = 'pipe';
-        }
-      }
-      // Own process group: a Ctrl-C at the terminal reaches the control plane, which stops the
-      // command cleanly, instead of killing bwrap under it. --die-with-parent still ties the
-      // sandbox's life to ours.
-      child = spawn(plan.file, plan.args, {
-        stdio,
-        env: plan.env,
-        cwd: plan.cwd,
-        shell: false,
-        detached: true,
-      });
-      for (const { fd, source } of plan.fds) {
-        if (source.kind === 'data') (child.stdio[fd] as Writable | null)?.end(source.data);
-      }
-    } catch (error) {
-      await cgroup.remove();
-      rmSync(dir, { recursive: true, force: true });
-      throw new AirlockError(
-        'SANDBOX_UNAVAILABLE',
-        `cannot start bwrap: ${(error as Error).message}`,
-        {},
-        { cause: error },
-      );
-    } finally {
-      for (const fd of openedFds) closeSync(fd);
-    }
-
-    const stderrChunks: Buffer[] = [];
-    let stderrBytes = 0;
-    child.stderr?.on('data', (chunk: Buffer) => {
-      if (stderrBytes >= STDERR_KEEP_BYTES) return;
-      stderrChunks.push(chunk);
-      stderrBytes += chunk.length;
-    });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const child = launcher.child;
     const client = new SupervisorClient(child.stdin as Writable, child.stdout!);
     const startTimeoutMs = options.startTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
@@ -259,12 +281,8 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
         }),
       ]);
     } catch (error) {
-      child.kill('SIGKILL');
-      await exited;
-      await cgroup.remove();
-      rmSync(dir, { recursive: true, force: true });
-      const detail =
-        Buffer.concat(stderrChunks).toString('utf8').trim().split('\n')[0] || (error as Error).message;
+      await discard(pending);
+      const detail = launcher.firstErrorLine() || (error as Error).message;
       throw new AirlockError('SANDBOX_UNAVAILABLE', `the bwrap sandbox did not start: ${detail}`, {
         stderr: detail,
       });
@@ -276,7 +294,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
       id,
       spec,
       child,
-      exited,
+      exited: launcher.exited,
       client,
       cgroup,
       dir,
@@ -289,8 +307,14 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
   return {
     name: 'bwrap',
     create,
-    close: async () => {},
-    sweepStale: async () => {
+    async close() {
+      closed = true;
+      await parking;
+      const pending = spare;
+      spare = undefined;
+      if (pending) await discard(pending);
+    },
+    async sweepStale() {
       await prepare();
       sweptOnce = true;
       return sweepStale();

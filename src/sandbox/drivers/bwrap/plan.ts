@@ -5,13 +5,18 @@ import type { HostLayout } from './host-layout.ts';
 /** Where the supervisor binary appears inside the sandbox. */
 export const supervisorPathInSandbox = '/.airlock/supervisor';
 
-export interface BwrapPlanInput {
-  spec: SandboxSpec;
-  bwrapPath: string;
+/**
+ * File descriptors the launcher is started with, fixed so a launcher can be started before anyone
+ * knows which sandbox it will become. 3 carries the launcher's instructions (the bwrap argv).
+ */
+export const launcherFds = {
+  instructions: 3,
+  firstEtcFile: 4,
+} as const;
+
+export interface LauncherPlanInput {
   helperPath: string;
-  /** Facts about the host (image `host`) or the rootfs directory. */
-  layout: HostLayout;
-  /** cgroup.procs files the launcher joins before exec'ing bwrap. */
+  /** cgroup.procs files the launcher joins before anything else runs. */
   cgroupProcsFiles: readonly string[];
   /** Host uid/gid to run bwrap as; omitted when the control plane is not root (it cannot switch). */
   hostIds?: { uid: number; gid: number };
@@ -19,9 +24,12 @@ export interface BwrapPlanInput {
 }
 
 /** Extra file descriptors the child gets: fd number → bytes to feed it, or a host file to open. */
-export type FdSource = { kind: 'data'; data: Buffer } | { kind: 'file'; path: string };
+export type FdSource =
+  | { kind: 'data'; data: Buffer }
+  | { kind: 'file'; path: string }
+  | { kind: 'instructions' };
 
-export interface BwrapPlan {
+export interface LauncherPlan {
   file: string;
   args: string[];
   env: Record<string, string>;
@@ -29,20 +37,49 @@ export interface BwrapPlan {
   fds: { fd: number; source: FdSource }[];
 }
 
-/**
- * Builds the launcher + bwrap argv for one session sandbox. Pure: every host fact comes in through
- * `input`, so the whole security posture is reviewable (and unit-tested) as data.
- */
-export function planBwrap(input: BwrapPlanInput): BwrapPlan {
-  const { spec, layout } = input;
-  const fds: { fd: number; source: FdSource }[] = [];
-  const nextFd = (source: FdSource): string => {
-    const fd = 3 + fds.length;
-    fds.push({ fd, source });
-    return String(fd);
-  };
+const generatedEtcPaths = Object.keys(generatedEtcFiles());
+const supervisorFd = launcherFds.firstEtcFile + generatedEtcPaths.length;
+const seccompFd = supervisorFd + 1;
 
+/**
+ * The launcher process: it joins the session's cgroups and drops to the sandbox's host uid, then
+ * waits for its instructions (`planBwrap`) on fd 3. Pure.
+ */
+export function planLauncher(input: LauncherPlanInput): LauncherPlan {
+  const etc = generatedEtcFiles();
+  const fds: { fd: number; source: FdSource }[] = [
+    { fd: launcherFds.instructions, source: { kind: 'instructions' } },
+    ...generatedEtcPaths.map((path, index) => ({
+      fd: launcherFds.firstEtcFile + index,
+      source: { kind: 'data', data: Buffer.from(etc[path] ?? '') } as FdSource,
+    })),
+    { fd: supervisorFd, source: { kind: 'file', path: input.helperPath } },
+    { fd: seccompFd, source: { kind: 'data', data: input.seccompFilter } },
+  ];
+  const args = ['launch'];
+  for (const file of input.cgroupProcsFiles) args.push('--cgroup-procs', file);
+  if (input.hostIds) args.push('--uid', String(input.hostIds.uid), '--gid', String(input.hostIds.gid));
+  args.push('--instructions', String(launcherFds.instructions));
+  // The host's environment never reaches the sandbox; commands get theirs per exec.
+  return { file: input.helperPath, args, env: {}, cwd: '/', fds };
+}
+
+export interface BwrapPlanInput {
+  spec: SandboxSpec;
+  bwrapPath: string;
+  /** Facts about the host (image `host`) or the rootfs directory. */
+  layout: HostLayout;
+}
+
+/**
+ * The bwrap argv for one session sandbox, sent to a launcher made by `planLauncher`. Pure: every
+ * host fact comes in through `input`, so the whole security posture is reviewable (and unit-tested)
+ * as data.
+ */
+export function planBwrap(input: BwrapPlanInput): string[] {
+  const { spec, layout } = input;
   const args: string[] = [
+    input.bwrapPath,
     // A fresh namespace of every kind: own mounts, pids, IPC, hostname, cgroup view, and a network
     // namespace with only loopback, so nothing inside can reach the host's network or processes.
     '--unshare-user',
@@ -80,9 +117,9 @@ export function planBwrap(input: BwrapPlanInput): BwrapPlan {
     // A rootfs directory is the operator's image: all of it, read-only.
     args.push('--ro-bind', spec.image, '/');
   }
-  for (const [path, content] of Object.entries(generatedEtcFiles())) {
-    args.push('--ro-bind-data', nextFd({ kind: 'data', data: Buffer.from(content) }), path);
-  }
+  generatedEtcPaths.forEach((path, index) => {
+    args.push('--ro-bind-data', String(launcherFds.firstEtcFile + index), path);
+  });
 
   args.push(
     // Fresh procfs: it shows only this sandbox's processes (a bind of the host's would show all).
@@ -107,11 +144,8 @@ export function planBwrap(input: BwrapPlanInput): BwrapPlan {
     '0755',
     '--tmpfs',
     sandboxUser.home,
-    '--chmod',
-    '0755',
-    sandboxUser.home,
     '--ro-bind-fd',
-    nextFd({ kind: 'file', path: input.helperPath }),
+    String(supervisorFd),
     supervisorPathInSandbox,
     // The root and /dev are read-only; only the sized tmpfs mounts above take writes.
     '--remount-ro',
@@ -121,24 +155,24 @@ export function planBwrap(input: BwrapPlanInput): BwrapPlan {
     '--chdir',
     sandboxUser.home,
     '--seccomp',
-    nextFd({ kind: 'data', data: input.seccompFilter }),
+    String(seccompFd),
     '--',
     supervisorPathInSandbox,
     'supervise',
   );
+  return args;
+}
 
-  const launch = ['launch'];
-  for (const file of input.cgroupProcsFiles) launch.push('--cgroup-procs', file);
-  if (input.hostIds) launch.push('--uid', String(input.hostIds.uid), '--gid', String(input.hostIds.gid));
-
-  return {
-    file: input.helperPath,
-    args: [...launch, '--', input.bwrapPath, ...args],
-    // The host's environment never reaches the sandbox; commands get theirs per exec.
-    env: {},
-    cwd: '/',
-    fds,
-  };
+/** Frames the argv for the launcher's instructions fd: u32 length, NUL-terminated strings. */
+export function encodeInstructions(argv: readonly string[]): Buffer {
+  for (const arg of argv) {
+    if (arg.includes('\0'))
+      throw new RangeError(`launcher argument contains a NUL byte: ${JSON.stringify(arg)}`);
+  }
+  const body = Buffer.from(argv.map((arg) => `${arg}\0`).join(''), 'utf8');
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(body.length, 0);
+  return Buffer.concat([length, body]);
 }
 
 export const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -1,0 +1,201 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import {
+  createPolicyEngine,
+  loadPolicy,
+  presetNameSchema,
+  PolicyLoadError,
+  renderDecision,
+  type Decision,
+  type Policy,
+  type PolicyEngine,
+} from '../policy/index.ts';
+import type { CliContext } from './context.ts';
+
+/** Exit statuses of `airlock policy check` (also in its --help). */
+export const policyExitCodes = {
+  allow: 0,
+  usage: 2,
+  ask: 10,
+  deny: 11,
+} as const;
+
+interface PolicyFlags {
+  policy: string;
+  json?: boolean;
+  batch?: boolean;
+  crossCheck: boolean;
+}
+
+/** Reads the tree-sitter wasm files shipped in node_modules (the grammar's native install script never runs). */
+export async function loadTreeSitterWasm(): Promise<{ grammarWasm: Uint8Array; runtimeWasm: Uint8Array }> {
+  const require = createRequire(import.meta.url);
+  const grammarDir = dirname(require.resolve('tree-sitter-bash/package.json'));
+  const [grammarWasm, runtimeWasm] = await Promise.all([
+    readFile(join(grammarDir, 'tree-sitter-bash.wasm')),
+    readFile(require.resolve('web-tree-sitter/tree-sitter.wasm')),
+  ]);
+  return { grammarWasm, runtimeWasm };
+}
+
+/** `--policy` is a preset name or a path to a YAML policy file (read here, validated by the policy stage). */
+async function resolvePolicy(spec: string, context: CliContext): Promise<Policy> {
+  const preset = presetNameSchema.safeParse(spec);
+  if (preset.success) return loadPolicy({ preset: preset.data });
+  const path = resolve(context.cwd, spec);
+  let yaml: string;
+  try {
+    yaml = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new PolicyLoadError(spec, [
+      {
+        path: '',
+        message: `not a preset (readonly, coding-agent, permissive) and not a readable file: ${(error as Error).message}`,
+      },
+    ]);
+  }
+  return loadPolicy({ yaml, origin: spec });
+}
+
+async function buildEngine(flags: PolicyFlags, context: CliContext): Promise<PolicyEngine | null> {
+  try {
+    const policy = await resolvePolicy(flags.policy, context);
+    for (const warning of policy.warnings) context.stderr.warn(warning);
+    const treeSitter = flags.crossCheck ? await loadTreeSitterWasm() : undefined;
+    return await createPolicyEngine(treeSitter ? { policy, treeSitter } : { policy });
+  } catch (error) {
+    if (!(error instanceof PolicyLoadError)) throw error;
+    context.stderr.error(`invalid policy ${error.origin}:`);
+    for (const issue of error.issues)
+      context.stderr.write(`  - ${issue.path || '(root)'}: ${issue.message}\n`);
+    context.setExitCode(policyExitCodes.usage);
+    return null;
+  }
+}
+
+function toJson(command: string, decision: Decision): Record<string, unknown> {
+  return {
+    cmd: command,
+    decision: decision.decision,
+    reasons: decision.reasons,
+    ruleIds: decision.ruleIds,
+    commands: decision.commands.map((c) => ({
+      command: c.command,
+      decision: c.decision,
+      ruleIds: c.ruleIds,
+      reasons: c.reasons,
+      span: c.span,
+    })),
+    hazards: decision.hazards.map((h) => ({
+      detail: h.summary,
+      decision: h.decision,
+      ruleId: h.ruleId,
+      span: h.span,
+    })),
+    policy: decision.policy,
+    crossChecked: decision.crossChecked,
+  };
+}
+
+async function runBatch(engine: PolicyEngine, context: CliContext): Promise<void> {
+  const lines = createInterface({ input: context.stdin, crlfDelay: Infinity });
+  let lineNumber = 0;
+  for await (const line of lines) {
+    lineNumber++;
+    if (line.trim() === '') continue;
+    let input: unknown;
+    try {
+      input = JSON.parse(line);
+    } catch (error) {
+      context.stdout.write(
+        `${JSON.stringify(batchError(lineNumber, `not JSON: ${(error as Error).message}`))}\n`,
+      );
+      continue;
+    }
+    const cmd =
+      typeof input === 'object' && input !== null ? (input as Record<string, unknown>)['cmd'] : undefined;
+    if (typeof cmd !== 'string') {
+      context.stdout.write(
+        `${JSON.stringify(batchError(lineNumber, 'expected an object with a string "cmd"'))}\n`,
+      );
+      continue;
+    }
+    context.stdout.write(`${JSON.stringify(toJson(cmd, engine.evaluate(cmd)))}\n`);
+  }
+}
+
+function batchError(line: number, message: string): Record<string, unknown> {
+  return { line, cmd: null, decision: null, reasons: [], error: { code: 'INVALID_ARGUMENT', message } };
+}
+
+function addCommonOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        '--policy <policy>',
+        'preset (readonly, coding-agent, permissive) or a YAML policy file',
+      ).default('coding-agent'),
+    )
+    .option('--no-cross-check', 'skip the tree-sitter-bash cross-check (unbash alone judges)');
+}
+
+export function registerPolicyCommand(program: Command, context: CliContext): void {
+  const policy = program
+    .command('policy')
+    .description('Judge shell commands with a policy, without running them.');
+
+  addCommonOptions(
+    policy
+      .command('check')
+      .description('Print the policy decision for a command (allow, ask or deny) and the reasons.')
+      .argument('[command]', "the shell command, as one argument: airlock policy check -- 'git status'")
+      .option('--json', 'print the decision as JSON')
+      .option('--batch', 'read JSON lines {"cmd": "..."} on stdin; write one JSON line per input'),
+  )
+    .addHelpText(
+      'after',
+      `
+Exit status: 0 allow, ${policyExitCodes.ask} ask, ${policyExitCodes.deny} deny, ${policyExitCodes.usage} for a bad flag or an invalid policy.
+With --batch the status is 0 once every line is answered (each line carries its own decision;
+a malformed line gets a line with "error" and "decision": null).
+`,
+    )
+    .action(async (command: string | undefined, flags: PolicyFlags) => {
+      const engine = await buildEngine(flags, context);
+      if (!engine) return;
+      if (flags.batch) {
+        await runBatch(engine, context);
+        return;
+      }
+      if (command === undefined) {
+        context.stderr.error('policy check needs a command (or --batch)');
+        context.setExitCode(policyExitCodes.usage);
+        return;
+      }
+      const decision = engine.evaluate(command);
+      if (flags.json) context.stdout.write(`${JSON.stringify(toJson(command, decision))}\n`);
+      else {
+        context.stdout.write(`${decision.decision}\n`);
+        if (decision.decision !== 'allow')
+          for (const reason of decision.reasons) context.stdout.write(`  - ${reason}\n`);
+      }
+      context.setExitCode(policyExitCodes[decision.decision]);
+    });
+
+  addCommonOptions(
+    policy
+      .command('explain')
+      .description(
+        'Show how the policy reads a command: the parsed commands, each effect, its rule and decision.',
+      )
+      .argument('<command>', "the shell command, as one argument: airlock policy explain -- 'git status'"),
+  ).action(async (command: string, flags: PolicyFlags) => {
+    const engine = await buildEngine(flags, context);
+    if (!engine) return;
+    context.stdout.write(`${renderDecision(engine.evaluate(command))}\n`);
+  });
+}
