@@ -36,7 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -394,19 +394,48 @@ static void release_if_done(struct command *c) {
   }
 }
 
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+static int is_kept(int fd, const int *keep, int count) {
+  for (int k = 0; k < count; k++)
+    if (keep[k] == fd) return 1;
+  return 0;
+}
+
+/* Closes every fd from 3 up except `keep`: a leaked fd would hand a command another command's pipes.
+ * close_range (Linux 5.9) does it in one call per gap; older kernels walk /proc/self/fd, which lists
+ * only open fds, instead of looping to a descriptor limit that may be a million. */
 static void close_all_except(const int *keep, int count) {
-  /* Up to the real descriptor limit: with many commands the supervisor holds fds above 1024, and
-   * one of them leaking into a command would hand it another command's pipes. */
-  struct rlimit limit;
-  int max_fd = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < 1048576
-                   ? (int)limit.rlim_cur
-                   : 65536;
-  for (int fd = 3; fd < max_fd; fd++) {
-    int kept = 0;
-    for (int k = 0; k < count; k++)
-      if (keep[k] == fd) kept = 1;
-    if (!kept) close(fd);
+  int sorted[8];
+  int n = count < 8 ? count : 8;
+  for (int k = 0; k < n; k++) sorted[k] = keep[k];
+  for (int a = 1; a < n; a++)
+    for (int b = a; b > 0 && sorted[b - 1] > sorted[b]; b--) {
+      int t = sorted[b];
+      sorted[b] = sorted[b - 1];
+      sorted[b - 1] = t;
+    }
+  unsigned int from = 3;
+  int ok = 1;
+  for (int k = 0; k < n && ok; k++) {
+    if (sorted[k] < (int)from) continue;
+    if (sorted[k] > (int)from && syscall(SYS_close_range, from, (unsigned int)sorted[k] - 1, 0) != 0) ok = 0;
+    from = (unsigned int)sorted[k] + 1;
   }
+  if (ok && syscall(SYS_close_range, from, ~0U, 0) == 0) return;
+  DIR *dir = opendir("/proc/self/fd");
+  if (!dir) return;
+  int self = dirfd(dir);
+  struct dirent *entry;
+  int fds[4096], found = 0;
+  while ((entry = readdir(dir)) != NULL && found < 4096) {
+    int fd = atoi(entry->d_name);
+    if (fd >= 3 && fd != self && !is_kept(fd, keep, count)) fds[found++] = fd;
+  }
+  closedir(dir);
+  for (int k = 0; k < found; k++) close(fds[k]);
 }
 
 static void keeper_main(int status_write, const char *exe, char **argv, char **envp, const char *cwd,

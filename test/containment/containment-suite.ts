@@ -385,6 +385,17 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
           expect(after.stdout).not.toContain('sleep 666');
         });
 
+        it('gives a command no file descriptors but its own stdin, stdout and stderr', async () => {
+          // Another command is running meanwhile: its pipes must not leak into this one.
+          const running = sandbox.exec('sleep 1');
+          // ls's own handle on the listed directory is the one entry pointing into /proc.
+          const result = await sandbox.exec(
+            "ls -l /proc/self/fd | awk '/->/ && !/-> \\/proc\\// { print $9 }'",
+          );
+          await running;
+          expect(result.stdout.trim().split('\n').sort()).toEqual(['0', '1', '2']);
+        });
+
         it('kills a command when its abort signal fires', async () => {
           const controller = new AbortController();
           setTimeout(() => controller.abort(), 200);

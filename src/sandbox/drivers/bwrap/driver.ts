@@ -136,6 +136,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
   const prespawn = options.prespawnLauncher ?? true;
   let sweptOnce = false;
   let closed = false;
+  const closing = new AbortController();
   let spare: PendingSandbox | undefined;
   /** The spare being started, if any; close() waits for it so nothing is started after close. */
   let parking: Promise<void> | undefined;
@@ -208,7 +209,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
   function parkSpare(): void {
     if (!prespawn || closed || spare || parking) return;
     parking = (async () => {
-      await sleep(PARK_DELAY_MS, undefined, { ref: false });
+      await sleep(PARK_DELAY_MS, undefined, { ref: false, signal: closing.signal });
       if (closed) return;
       const pending = await launch(parkedLimits);
       if (closed || spare) return discard(pending);
@@ -309,6 +310,8 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     create,
     async close() {
       closed = true;
+      // Cancels a spare still waiting to start; one already starting is awaited and discarded.
+      closing.abort();
       await parking;
       const pending = spare;
       spare = undefined;

@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CliContext } from '../../src/cli/context.ts';
+import { run } from '../../src/cli/main.ts';
+import { policyExitCodes } from '../../src/cli/policy-command.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'airlock-policy-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `airlock …` in-process with the given stdin, capturing output and the exit status. */
+async function airlock(
+  args: string[],
+  stdin = '',
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  let exitCode = 0;
+  const context: CliContext = {
+    cwd: dir,
+    env: { HOME: dir, NO_COLOR: '1' },
+    stdin: Readable.from([stdin]),
+    stdout: { write: (chunk) => void (stdout += chunk.toString()) },
+    stderr: {
+      write: (chunk) => void (stderr += chunk.toString()),
+      warn: (message) => void (stderr += `airlock: warning: ${message}\n`),
+      error: (message) => void (stderr += `airlock: ${message}\n`),
+    },
+    setExitCode: (code) => {
+      exitCode = code;
+    },
+    onInterrupt: () => () => {},
+  };
+  const code = await run(['node', 'airlock', ...args], context, () => exitCode);
+  return { exitCode: code, stdout, stderr };
+}
+
+describe('airlock policy check', () => {
+  it('exits 0 on allow, and the documented codes on ask and deny', async () => {
+    expect((await airlock(['policy', 'check', '--', 'git status'])).exitCode).toBe(policyExitCodes.allow);
+    const ask = await airlock(['policy', 'check', '--', 'curl https://example.com']);
+    expect(ask.exitCode).toBe(policyExitCodes.ask);
+    const deny = await airlock(['policy', 'check', '--', 'cat ~/.ssh/id_rsa']);
+    expect(deny.exitCode).toBe(policyExitCodes.deny);
+    expect(deny.stdout).toMatch(/^deny\n/);
+    expect(deny.stdout).toContain('credential');
+  });
+
+  it('prints JSON with the decision, reasons, rule ids and spans', async () => {
+    const result = await airlock(['policy', 'check', '--json', '--', 'ls && rm -rf /tmp/victim']);
+    const json = JSON.parse(result.stdout) as {
+      decision: string;
+      ruleIds: string[];
+      commands: { span: unknown }[];
+    };
+    expect(json.decision).toBe('deny');
+    expect(json.ruleIds).toContain('delete-outside-workspace');
+    expect(json.commands[1]?.span).toEqual({ start: 6, end: 24 });
+  });
+
+  it('answers every --batch line, with an error line for malformed input and no crash', async () => {
+    const input = ['{"cmd":"git status"}', 'not json', '{"command":"ls"}', '', '{"cmd":"cat .env"}'].join(
+      '\n',
+    );
+    const result = await airlock(['policy', 'check', '--batch'], input);
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l['decision'])).toEqual(['allow', null, null, 'deny']);
+    expect(lines[1]?.['error']).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(lines[0]).toMatchObject({ cmd: 'git status', reasons: expect.any(Array) });
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('reads a policy file and reports every problem in it', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'rules:\n  - match: ls\n    decision: perhaps\n    reason: x\n  - bogus: 1\n');
+    const result = await airlock(['policy', 'check', '--policy', file, '--', 'ls']);
+    expect(result.exitCode).toBe(policyExitCodes.usage);
+    expect(result.stderr).toContain('rules.0.decision');
+    expect(result.stderr).toContain('rules.1');
+  });
+
+  it('warns when the permissive preset is used', async () => {
+    const result = await airlock(['policy', 'check', '--policy', 'permissive', '--', 'rm -rf /']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toContain('permissive');
+  });
+});
+
+describe('airlock policy explain', () => {
+  it('shows the parsed commands with control characters escaped', async () => {
+    const result = await airlock(['policy', 'explain', '--', 'rm -rf /tmp/victim # \u001b[2K\u001b[Gls -la']);
+    expect(result.stdout).not.toContain('\u001b');
+    expect(result.stdout).toContain('rm -rf /tmp/victim');
+    expect(result.stdout).toContain('delete-outside-workspace');
+  });
+});
