@@ -3,8 +3,13 @@ import type { EnvironmentVariables } from '../config/index.ts';
 
 export type InterruptReason = 'signal' | 'output-closed';
 
-export interface DiagnosticStream {
-  write(chunk: string | Uint8Array): void;
+/** Where command output goes; `write` returning false pauses the command until 'drain'. */
+export interface OutputStream {
+  write(chunk: string | Uint8Array): boolean | void;
+  once?(event: 'drain', listener: () => void): unknown;
+}
+
+export interface DiagnosticStream extends OutputStream {
   /** One line, prefixed and (on a colour terminal) coloured. */
   warn(message: string): void;
   error(message: string): void;
@@ -15,7 +20,7 @@ export interface CliContext {
   cwd: string;
   env: EnvironmentVariables;
   stdin: NodeJS.ReadableStream;
-  stdout: { write(chunk: string | Uint8Array): void };
+  stdout: OutputStream;
   stderr: DiagnosticStream;
   setExitCode(code: number): void;
   /**
@@ -43,6 +48,7 @@ export function processContext(setExitCode: (code: number) => void): CliContext 
     stdout: process.stdout,
     stderr: {
       write: (chunk) => process.stderr.write(chunk),
+      once: (event, listener) => process.stderr.once(event, listener),
       warn: (message) => process.stderr.write(`${paint('33', 'airlock: warning:')} ${message}\n`),
       error: (message) => process.stderr.write(`${paint('31', 'airlock:')} ${message}\n`),
     },

@@ -5,8 +5,8 @@ import { mergeSandboxOverrides, resolveConfig } from '../config/index.ts';
 import type { AirlockConfig } from '../config/index.ts';
 import { AirlockError } from '../errors/index.ts';
 import { createDriver } from '../sandbox/index.ts';
-import type { ExecResult } from '../sandbox/index.ts';
-import type { CliContext, InterruptReason } from './context.ts';
+import type { ExecResult, OutputSink } from '../sandbox/index.ts';
+import type { CliContext, InterruptReason, OutputStream } from './context.ts';
 
 /** Exit statuses of `airlock exec` besides the command's own (documented in --help). */
 export const execExitCodes = {
@@ -122,8 +122,8 @@ async function runExec(command: string, flags: ExecFlags, context: CliContext): 
   let result: ExecResult;
   try {
     result = await sandbox.exec(command, {
-      onStdout: (chunk) => context.stdout.write(chunk),
-      onStderr: (chunk) => context.stderr.write(chunk),
+      stdoutTo: sinkOf(context.stdout),
+      stderrTo: sinkOf(context.stderr),
       signal: interrupted.signal,
     });
   } finally {
@@ -153,6 +153,14 @@ async function runExec(command: string, flags: ExecFlags, context: CliContext): 
   if (result.exitCode !== null) return result.exitCode;
   const signalNumber = result.signal ? signalNumberOf(result.signal) : 9;
   return 128 + signalNumber;
+}
+
+/** A terminal or pipe that fills up pauses the command instead of growing a buffer here. */
+function sinkOf(stream: OutputStream): OutputSink {
+  return {
+    write: (chunk) => stream.write(chunk) !== false,
+    once: (event, listener) => (stream.once ? stream.once(event, listener) : listener()),
+  };
 }
 
 function signalNumberOf(name: string): number {

@@ -14,6 +14,7 @@ import {
   type Policy,
   type PolicyEngine,
 } from '../policy/index.ts';
+import { AirlockError } from '../errors/index.ts';
 import type { CliContext } from './context.ts';
 
 /** Exit statuses of `airlock policy check` (also in its --help). */
@@ -69,6 +70,13 @@ async function buildEngine(flags: PolicyFlags, context: CliContext): Promise<Pol
     return await createPolicyEngine(treeSitter ? { policy, treeSitter } : { policy });
   } catch (error) {
     if (!(error instanceof PolicyLoadError)) throw error;
+    if (flags.json || flags.batch) {
+      const failure = new AirlockError('POLICY_INVALID', error.message, {
+        origin: error.origin,
+        issues: error.issues,
+      });
+      context.stdout.write(`${JSON.stringify({ error: failure.toJSON() })}\n`);
+    }
     context.stderr.error(`invalid policy ${error.origin}:`);
     for (const issue of error.issues)
       context.stderr.write(`  - ${issue.path || '(root)'}: ${issue.message}\n`);

@@ -44,6 +44,7 @@ export type {
   ExecOptions,
   ExecResult,
   FileEntry,
+  OutputSink,
   ReadFileOptions,
   Sandbox,
   SandboxSpec,

@@ -18,14 +18,23 @@ export interface SandboxSpec {
   timeoutMs: number;
 }
 
+/** The part of a Node Writable that streaming output needs. */
+export interface OutputSink {
+  write(chunk: Buffer): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
 export interface ExecOptions {
   timeoutMs?: number;
   env?: Readonly<Record<string, string>>;
   cwd?: string;
   stdin?: string | Uint8Array;
-  /** Live output, e.g. to stream to a terminal; the result still carries the captured text. */
-  onStdout?: (chunk: Buffer) => void;
-  onStderr?: (chunk: Buffer) => void;
+  /**
+   * Live output, e.g. to a terminal; the result still carries the captured text. When a sink's
+   * `write` returns false, the command's output is paused until the sink emits 'drain'.
+   */
+  stdoutTo?: OutputSink;
+  stderrTo?: OutputSink;
   /** Aborting kills the command's whole process tree. */
   signal?: AbortSignal;
 }

@@ -438,6 +438,30 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
           expect(result.stdout).toBe('SHOUT\n');
         });
 
+        it('slows the command down when the output consumer cannot keep up, instead of buffering', async () => {
+          let received = 0;
+          let drain: (() => void) | undefined;
+          const sink = {
+            write(chunk: Buffer): boolean {
+              received += chunk.length;
+              return drain !== undefined; // the first write fills the "terminal"
+            },
+            once(_event: 'drain', listener: () => void): void {
+              drain = listener;
+            },
+          };
+          const running = sandbox.exec('head -c 20000000 /dev/zero', { stdoutTo: sink });
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          const receivedWhilePaused = received;
+          expect(drain).toBeDefined();
+          drain?.();
+          const result = await running;
+          // Only what was already in flight (pipe buffers and one frame) arrived while paused.
+          expect(receivedWhilePaused).toBeLessThan(1024 * 1024);
+          expect(received).toBe(20_000_000);
+          expect(result.stdoutStream.totalBytes).toBe(20_000_000);
+        });
+
         it('keeps memory bounded on a flood of output and reports how much was produced', async () => {
           const result = await sandbox.exec('head -c 40000000 /dev/zero | tr "\\0" x');
           expect(result.stdoutStream.totalBytes).toBe(40_000_000);

@@ -44,6 +44,8 @@ const EFBIG = 27;
 /** Talks to one supervisor over its stdin/stdout; one instance per sandbox. */
 export class SupervisorClient {
   readonly #input: Writable;
+  readonly #output: Readable;
+  #pausedBy = 0;
   readonly #pending = new Map<number, Pending>();
   readonly #decoder = new FrameDecoder(MAX_REQUEST_PAYLOAD_BYTES);
   #nextId = 1;
@@ -52,6 +54,7 @@ export class SupervisorClient {
 
   constructor(input: Writable, output: Readable) {
     this.#input = input;
+    this.#output = output;
     let resolveReady: () => void = () => {};
     let rejectReady: (error: Error) => void = () => {};
     this.ready = new Promise<void>((resolve, reject) => {
@@ -79,6 +82,23 @@ export class SupervisorClient {
     });
     output.on('close', () => this.close(new Error('the sandbox supervisor exited')));
     input.on('error', (error) => this.close(error));
+  }
+
+  /**
+   * Stops reading the supervisor until every pauser resumed. The supervisor then blocks on its
+   * full pipe and stops reading the commands' output, so a slow consumer slows the command down
+   * instead of making the host buffer without bound.
+   */
+  pauseOutput(): () => void {
+    this.#pausedBy += 1;
+    this.#output.pause();
+    let resumed = false;
+    return () => {
+      if (resumed) return;
+      resumed = true;
+      this.#pausedBy -= 1;
+      if (this.#pausedBy === 0) this.#output.resume();
+    };
   }
 
   get closed(): boolean {

@@ -15,6 +15,7 @@ import type {
   ExecOptions,
   ExecResult,
   FileEntry,
+  OutputSink,
   ReadFileOptions,
   Sandbox,
   SandboxSpec,
@@ -97,6 +98,9 @@ export class BwrapSandbox implements Sandbox {
     const startedAt = performance.now();
     const stdin = options.stdin === undefined ? Buffer.alloc(0) : Buffer.from(options.stdin);
 
+    const forward = (sink: OutputSink | undefined, chunk: Buffer): void => {
+      if (sink && !sink.write(chunk)) sink.once('drain', client.pauseOutput());
+    };
     const { id, exited } = client.exec(
       {
         executable: shell.path,
@@ -109,11 +113,11 @@ export class BwrapSandbox implements Sandbox {
       {
         onStdout: (chunk) => {
           stdout.write(chunk);
-          options.onStdout?.(chunk);
+          forward(options.stdoutTo, chunk);
         },
         onStderr: (chunk) => {
           stderr.write(chunk);
-          options.onStderr?.(chunk);
+          forward(options.stderrTo, chunk);
         },
       },
     );
