@@ -18,7 +18,7 @@ const stageFolders = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'build/**', 'web/dist/**'] },
+  { ignores: ['node_modules/**', 'build/**', 'web/dist/**', '.scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
