@@ -16,7 +16,7 @@ import { SupervisorClient } from '../../supervisor/client.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
 import { readHostLayout } from './host-layout.ts';
 import type { HostLayout } from './host-layout.ts';
-import { spawnLauncher } from './launcher.ts';
+import { explainStartFailure, spawnLauncher } from './launcher.ts';
 import type { Launcher } from './launcher.ts';
 import { planBwrap, planLauncher } from './plan.ts';
 import { BwrapSandbox } from './sandbox.ts';
@@ -283,7 +283,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
       ]);
     } catch (error) {
       await discard(pending);
-      const detail = launcher.firstErrorLine() || (error as Error).message;
+      const detail = explainStartFailure(launcher.firstErrorLine() || (error as Error).message);
       throw new AirlockError('SANDBOX_UNAVAILABLE', `the bwrap sandbox did not start: ${detail}`, {
         stderr: detail,
       });
