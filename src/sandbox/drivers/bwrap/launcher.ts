@@ -95,7 +95,8 @@ export function spawnLauncher(plan: LauncherPlan): Launcher {
 /** Known bwrap start failures, each with what to change on the host. */
 const knownFailures: { pattern: RegExp; fix: string }[] = [
   {
-    pattern: /uid map|setting up uid|No permissions to creat(e|ing) new namespace|creating new namespace failed/i,
+    pattern:
+      /uid map|setting up uid|No permissions to creat(e|ing) new namespace|creating new namespace failed/i,
     fix: 'unprivileged user namespaces are blocked on this host (on Ubuntu: sysctl kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile for bwrap; elsewhere: sysctl user.max_user_namespaces=15000)',
   },
   {

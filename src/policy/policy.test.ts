@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { evaluatePolicy, loadPolicy, PolicyLoadError, renderDecision } from './index.ts';
+
+const coding = loadPolicy({ preset: 'coding-agent' });
+const decide = (command: string, policy = coding) => evaluatePolicy(policy, command);
+
+function loadError(yaml: string): PolicyLoadError {
+  try {
+    loadPolicy({ yaml, origin: 'test.yaml' });
+  } catch (error) {
+    if (error instanceof PolicyLoadError) return error;
+    throw error;
+  }
+  throw new Error('expected the policy to be rejected');
+}
+
+describe('loading policies', () => {
+  it('loads every preset (their examples are checked at load)', () => {
+    for (const preset of ['readonly', 'coding-agent', 'permissive'] as const) {
+      expect(loadPolicy({ preset }).origin).toBe(`preset:${preset}`);
+    }
+    expect(loadPolicy({ preset: 'permissive' }).warnings.length).toBeGreaterThan(0);
+  });
+
+  it('lists every bad key and every wrong example, not only the first', () => {
+    const error = loadError(`
+default: sometimes
+rules:
+  - match: ls
+    decision: maybe
+    reason: x
+  - match: git push
+    decision: deny
+    reason: publishes
+    examples: { match: ["git pull"], not_match: ["git push origin main"] }
+  - effect: net
+    paths: ["/x"]
+    decision: ask
+    reason: y
+  - bogus: 1
+`);
+    const paths = error.issues.map((i) => i.path);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'default',
+        'rules.0.decision',
+        'rules.2.paths',
+        'rules.3',
+        'rules.1.examples.match',
+        'rules.1.examples.not_match',
+      ]),
+    );
+  });
+
+  it('rejects a rule with both match and effect, duplicate ids, and YAML syntax errors', () => {
+    expect(
+      loadError('rules: [{ match: ls, effect: read, decision: allow, reason: r }]').issues.length,
+    ).toBeGreaterThan(0);
+    expect(
+      loadError(
+        'rules: [{ id: a, match: ls, decision: allow, reason: r }, { id: a, match: cat, decision: allow, reason: r }]',
+      ).issues[0]?.message,
+    ).toContain('duplicate');
+    expect(loadError('rules: [').issues.length).toBe(1);
+  });
+
+  it('a user policy extends a preset and cannot loosen its denies', () => {
+    const policy = loadPolicy({
+      yaml: `preset: coding-agent\nrules:\n  - { id: my-cat, match: cat, decision: allow, reason: fine }\n`,
+    });
+    expect(decide('cat ~/.ssh/id_rsa', policy).decision).toBe('deny');
+    expect(decide('cat README.md', policy).decision).toBe('allow');
+  });
+});
+
+describe('decisions', () => {
+  it('takes the strictest decision over every effect', () => {
+    const d = decide('git status && rm -rf ~/victim');
+    expect(d.decision).toBe('deny');
+    expect(d.ruleIds).toContain('delete-outside-workspace');
+    expect(d.commands.map((c) => c.decision)).toEqual(['allow', 'deny']);
+  });
+
+  it('uses the default for effects no rule matches', () => {
+    const policy = loadPolicy({ yaml: 'default: deny\nrules: []' });
+    expect(decide('ls', policy).decision).toBe('deny');
+    expect(decide('ls', policy).ruleIds).toEqual(['default']);
+  });
+
+  it('turns "this might match a deny rule" into ask, never allow', () => {
+    const d = decide('cat "$F"');
+    expect(d.decision).toBe('ask');
+    expect(d.reasons.join(' ')).toContain('only known at run time');
+  });
+
+  it('honours except in rules', () => {
+    const policy = loadPolicy({ preset: 'readonly' });
+    expect(decide('grep x f 2>/dev/null', policy).decision).toBe('allow');
+    expect(decide('grep x f > out.txt', policy).decision).toBe('deny');
+  });
+
+  it('never allows what it cannot judge, unless the policy opts out', () => {
+    const permissive = loadPolicy({ preset: 'permissive' });
+    expect(decide('echo "unterminated').decision).toBe('ask');
+    expect(decide('echo "unterminated', permissive).decision).toBe('allow');
+    expect(decide('$X', permissive).decision).toBe('allow');
+  });
+
+  it('still denies inside a command too long to parse (cheap deny pass)', () => {
+    const long = `echo ${'a '.repeat(10_000)}; cat ~/.ssh/id_rsa`;
+    const d = decide(long);
+    expect(d.decision).toBe('deny');
+    expect(d.ruleIds).toContain('secrets');
+    expect(decide(`echo ${'a '.repeat(10_000)}`).decision).toBe('ask');
+  });
+
+  it('gives reasons a model can act on, with spans into the command', () => {
+    const d = decide('ls; python3 -c "print(1)"');
+    expect(d.decision).toBe('ask');
+    const verdict = d.commands[1];
+    expect(verdict?.span).toEqual({ start: 4, end: 25 });
+    expect(verdict?.reasons.join(' ')).toMatch(/Prefer the project's own test or build commands/);
+  });
+});
+
+describe('rendering for people', () => {
+  it('escapes control characters and shows the parsed commands, not the raw text', () => {
+    const text = renderDecision(decide('rm -rf /tmp/victim #\rgit status'));
+    expect(text).not.toContain('\r');
+    expect(text).toContain('U+000D');
+    expect(text).toContain('1. rm -rf /tmp/victim');
+    expect(text).not.toContain('git status');
+    expect(text).toMatch(/DENY/);
+  });
+
+  it('escapes ANSI escapes that would rewrite the approval prompt', () => {
+    const text = renderDecision(decide("echo $'\\e[2K' \u001b[2K"));
+    expect(text).not.toContain('\u001b');
+  });
+});

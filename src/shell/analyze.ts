@@ -1,0 +1,319 @@
+import { parse } from 'unbash';
+import { MAX_COMMAND_LENGTH, MAX_NESTING_DEPTH, MAX_SIMPLE_COMMANDS, MAX_WRAPPER_DEPTH } from './limits.ts';
+import { hostOf, isUrl, lit, type ModelContext, type StdinKind } from './model.ts';
+import { resolvePath, resolvePathPattern, type Cwd, WORKSPACE } from './paths.ts';
+import { findModel } from './programs/index.ts';
+import { scanControlCharacters } from './control.ts';
+import type { CommandAnalysis, Effect, Hazard, HazardCode, ShellAnalysis, Span, WordValue } from './types.ts';
+import { walkScript, type RawCommand, type RawItem, type RawRedirect } from './walker.ts';
+import { escapeGlob } from './words.ts';
+import { isSafeAssignmentName } from './programs/names.ts';
+
+/** System directories whose binaries are the same programs as their bare names. */
+const SYSTEM_BIN = /^\/(?:usr\/)?(?:local\/)?s?bin\/([^/]+)$/;
+
+/** `/bin/rm`, `\rm`, `'r'm` → `rm`; `./rm` stays a path. `null` for names built at run time. */
+export function programIdentity(word: WordValue): string | null {
+  if (word.kind !== 'literal' || word.glob || word.value === '') return null;
+  const system = SYSTEM_BIN.exec(word.value);
+  if (system) return system[1] ?? null;
+  return word.value;
+}
+
+interface Frame {
+  readonly depth: number;
+  readonly prefix: string;
+}
+
+/** Analyses one command line. Pure: the same text always gives the same analysis. */
+export function analyzeShell(source: string): ShellAnalysis {
+  return new Analysis(source).run();
+}
+
+class Analysis {
+  readonly source: string;
+  readonly commands: CommandAnalysis[] = [];
+  readonly hazards: Hazard[] = [];
+  cwd: Cwd = WORKSPACE;
+
+  constructor(source: string) {
+    this.source = source;
+  }
+
+  run(): ShellAnalysis {
+    this.hazards.push(...scanControlCharacters(this.source));
+    if (this.source.length > MAX_COMMAND_LENGTH) {
+      this.hazards.push({
+        code: 'limit-exceeded',
+        detail: `the command is ${this.source.length} characters long (limit ${MAX_COMMAND_LENGTH})`,
+        span: { start: 0, end: this.source.length },
+        floor: 'ask',
+      });
+      return { source: this.source, commands: [], hazards: this.hazards };
+    }
+    this.script(this.source, undefined, { depth: 0, prefix: '' });
+    if (this.commands.length > MAX_SIMPLE_COMMANDS) {
+      this.hazards.push({
+        code: 'limit-exceeded',
+        detail: `${this.commands.length} commands (limit ${MAX_SIMPLE_COMMANDS})`,
+        span: { start: 0, end: this.source.length },
+        floor: 'ask',
+      });
+    }
+    return { source: this.source, commands: this.commands, hazards: this.hazards };
+  }
+
+  /** Parses and judges a script; `outer` maps every span of a nested script onto the word holding it. */
+  script(text: string, outer: Span | undefined, frame: Frame): void {
+    const ast = parse(text);
+    const mapper = outer ? () => outer : undefined;
+    const walked = walkScript(ast, text, mapper);
+    this.hazards.push(...walked.hazards);
+    for (const item of walked.items) this.item(item, frame);
+  }
+
+  item(item: RawItem, frame: Frame): void {
+    const effects: Effect[] = [];
+    const nested: CommandAnalysis[] = [];
+    const builder = new CommandBuilder(this, frame, item.span, effects, nested);
+    let display: string;
+    let program: string | null = null;
+    if (item.kind === 'pseudo') {
+      effects.push(...item.effects);
+      builder.redirects(item.redirects);
+      display = item.display;
+    } else {
+      effects.push(...item.effects);
+      display = displayWords(item.words);
+      program = builder.command(item);
+    }
+    this.commands.push({ display: frame.prefix + display, program, span: item.span, effects });
+    this.commands.push(...nested);
+  }
+}
+
+function shellQuote(value: string): string {
+  if (value !== '' && /^[\w@%+=:,./~-]+$/.test(value)) return value;
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+export function displayWords(words: readonly WordValue[]): string {
+  return words
+    .map((w) => (w.kind === 'dynamic' ? w.text : w.glob ? w.pattern : shellQuote(w.value)))
+    .join(' ');
+}
+
+class CommandBuilder {
+  readonly analysis: Analysis;
+  readonly frame: Frame;
+  readonly span: Span;
+  readonly effects: Effect[];
+  readonly nested: CommandAnalysis[];
+
+  constructor(analysis: Analysis, frame: Frame, span: Span, effects: Effect[], nested: CommandAnalysis[]) {
+    this.analysis = analysis;
+    this.frame = frame;
+    this.span = span;
+    this.effects = effects;
+    this.nested = nested;
+  }
+
+  hazard(code: HazardCode, detail: string, floor: 'ask' | 'deny' = 'ask'): void {
+    this.effects.push({ kind: 'hazard', hazard: { code, detail, span: this.span, floor }, span: this.span });
+  }
+
+  command(raw: RawCommand): string | null {
+    const bare = raw.words.length === 0;
+    for (const assignment of raw.assignments) {
+      this.effects.push({ kind: 'env-change', name: assignment.name, span: assignment.span });
+      if (!isSafeAssignmentName(assignment.name)) {
+        this.hazard(
+          'assignment-prefix',
+          bare
+            ? `assigning ${assignment.name} changes how later commands run`
+            : `${assignment.name}=… changes how ${displayWords(raw.words.slice(0, 1))} runs`,
+        );
+      }
+    }
+    const stdin = this.redirects(raw.redirects);
+    if (bare) return null;
+    const stdinKind: StdinKind = stdin.kind ?? raw.stdin;
+    return this.run(raw.words, stdinKind, stdin.text, 0);
+  }
+
+  /** Reports redirect effects and returns what stdin becomes. */
+  redirects(redirects: readonly RawRedirect[]): { kind: StdinKind | null; text: string | null } {
+    let kind: StdinKind | null = null;
+    let text: string | null = null;
+    for (const r of redirects) {
+      const toStdin = r.fd === null || r.fd === 0;
+      if (r.heredoc) {
+        if (toStdin) {
+          kind = 'redirect';
+          text = r.heredoc.literal ? r.heredoc.text : null;
+        }
+        continue;
+      }
+      const target = r.target;
+      if (!target) continue;
+      if (r.operator === '<<<') {
+        if (toStdin) {
+          kind = 'redirect';
+          text = lit(target);
+        }
+        continue;
+      }
+      if ((r.operator === '>&' || r.operator === '<&') && /^(\d+-?|-)$/.test(lit(target) ?? 'x')) continue;
+      const isRead = r.operator === '<' || r.operator === '<>' || r.operator === '<&';
+      const isWrite = r.operator !== '<' && r.operator !== '<&';
+      if (isRead) {
+        this.path('read', target);
+        if (toStdin && r.operator === '<') kind = 'redirect';
+      }
+      if (isWrite) this.path('write', target);
+    }
+    return { kind, text };
+  }
+
+  path(kind: 'read' | 'write' | 'delete', word: WordValue, suffix = ''): void {
+    let ref = resolvePath(word, this.analysis.cwd);
+    if (suffix === '**') ref = { ...ref, recursive: true };
+    else if (suffix && ref.pattern !== null) {
+      ref = { pattern: ref.pattern === '/' ? `/${suffix}` : `${ref.pattern}/${suffix}`, text: ref.text };
+    }
+    const net = ref.pattern !== null ? /^\/dev\/(tcp|udp)\/([^/]+)/.exec(ref.pattern) : null;
+    if (net)
+      this.effects.push({ kind: 'net', host: (net[2] ?? '').replace(/\\/g, '') || null, span: word.span });
+    this.effects.push({ kind, path: ref, span: word.span });
+  }
+
+  /** Identity resolution, then a wrapper, a program model or the generic model. Returns the program. */
+  run(
+    words: readonly WordValue[],
+    stdin: StdinKind,
+    stdinText: string | null,
+    wrapperDepth: number,
+  ): string | null {
+    const [name, ...args] = words;
+    if (!name) return null;
+    const program = programIdentity(name);
+    if (program === null) {
+      this.hazard(
+        'dynamic-command-name',
+        `the command name ${name.kind === 'literal' ? name.value : name.text} is only known at run time`,
+      );
+      this.genericArgs(args);
+      return null;
+    }
+    if (wrapperDepth > MAX_WRAPPER_DEPTH) {
+      this.hazard('limit-exceeded', `more than ${MAX_WRAPPER_DEPTH} nested wrappers`);
+      return program;
+    }
+    let execArgv: readonly (string | null)[] = [program, ...args.map((a) => lit(a))];
+    const model = findModel(program);
+    const ctx: ModelContext = {
+      program,
+      span: this.span,
+      stdin,
+      stdinText,
+      emit: (effect) => this.effects.push(effect),
+      read: (word) => this.path('read', word),
+      write: (word) => this.path('write', word),
+      remove: (word) => this.path('delete', word),
+      pathEffect: (kind, word, suffix) => this.path(kind, word, suffix),
+      net: (host) => this.effects.push({ kind: 'net', host, span: this.span }),
+      code: (lang, via, source) => this.effects.push({ kind: 'code', lang, via, source, span: this.span }),
+      stateChange: (what) => this.effects.push({ kind: 'state-change', what, span: this.span }),
+      envChange: (n) => this.effects.push({ kind: 'env-change', name: n, span: this.span }),
+      envRead: (n) => this.effects.push({ kind: 'env-read', name: n, span: this.span }),
+      hazard: (code, detail, floor) => this.hazard(code, detail, floor),
+      shell: (word) => this.shell(word),
+      run: (inner, innerStdin) => {
+        this.run(inner, innerStdin ?? stdin, innerStdin ? null : stdinText, wrapperDepth + 1);
+      },
+      setExecArgv: (argv) => {
+        execArgv = argv;
+      },
+      changeDirectory: (word) => {
+        if (word === null) this.analysis.cwd = '~';
+        else {
+          const ref = resolvePath(word, this.analysis.cwd);
+          this.analysis.cwd =
+            ref.pattern !== null && !/[*?[]/.test(ref.pattern.replace(/\\./g, '')) ? ref.pattern : null;
+        }
+      },
+      generic: (inner) => this.genericArgs(inner),
+      resolve: (word) => resolvePath(word, this.analysis.cwd),
+      unknownWord: (text) => ({ kind: 'dynamic', text, split: true, span: this.span }),
+    };
+    if (model?.kind === 'wrapper') {
+      model.run(ctx, args);
+      return program;
+    }
+    if (model) model.run(ctx, args);
+    else this.genericArgs(args);
+    this.effects.push({ kind: 'exec', program, argv: execArgv, span: this.span });
+    return program;
+  }
+
+  genericArgs(args: readonly WordValue[]): void {
+    for (const arg of args) {
+      if (arg.kind === 'dynamic') {
+        this.path('read', arg);
+        continue;
+      }
+      let value = arg.value;
+      if (value.startsWith('-')) {
+        const eq = value.indexOf('=');
+        if (eq < 0) continue;
+        value = value.slice(eq + 1);
+        if (!/^[~/.]/.test(value)) continue;
+        this.effects.push({
+          kind: 'read',
+          path: resolvePathPattern(escapeGlob(value), value, this.analysis.cwd),
+          span: arg.span,
+        });
+        continue;
+      }
+      if (isUrl(value)) {
+        this.effects.push({ kind: 'net', host: hostOf(arg), span: arg.span });
+        continue;
+      }
+      this.path('read', arg);
+    }
+  }
+
+  /** `sh -c WORD`: a literal script is parsed and judged like the top level; anything else is unseen code. */
+  shell(word: WordValue): void {
+    if (word.kind !== 'literal') {
+      this.hazard('unseen-code', `a shell runs ${word.text}, which is only known at run time`);
+      this.effects.push({ kind: 'code', lang: 'shell', via: 'unknown', source: null, span: word.span });
+      return;
+    }
+    if (this.frame.depth + 1 > MAX_NESTING_DEPTH) {
+      this.hazard('limit-exceeded', `shell scripts nested more than ${MAX_NESTING_DEPTH} deep`);
+      return;
+    }
+    const before = this.analysis.commands.length;
+    const savedCwd = this.analysis.cwd;
+    this.analysis.script(word.value, word.span, {
+      depth: this.frame.depth + 1,
+      prefix: `${this.frame.prefix}(inside a nested shell) `,
+    });
+    this.analysis.cwd = savedCwd;
+    // Keep nested commands after the command that runs them, in execution order.
+    this.nested.push(...this.analysis.commands.splice(before));
+  }
+}
+
+/*
+ * Security limitations
+ * - The analysis judges the text, not the machine: a workspace file named like a system program, a
+ *   poisoned config file read by an allowed tool (package.json scripts, conftest.py) or a symlink
+ *   created earlier is only caught through the rules on writes to those files, not here.
+ * - Programs without a model are judged by their argv and by treating every operand as a possible
+ *   path read; an unmodelled option of such a program that runs code is not seen (the policy's
+ *   default decides whether unknown programs run at all).
+ * - `cd` is followed in source order; a directory only known at run time makes later relative paths
+ *   unknown, which keeps them from being allowed by path rules.
+ */

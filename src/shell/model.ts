@@ -1,0 +1,113 @@
+import type { Grammar, ParsedArgs } from './getopt.ts';
+import { parseArgs } from './getopt.ts';
+import type { CodeVia, Effect, HazardCode, PathRef, Span, WordValue } from './types.ts';
+
+export type StdinKind = 'terminal' | 'pipe' | 'redirect';
+
+/** What a program model may do: report effects of the words it was given. */
+export interface ModelContext {
+  readonly program: string;
+  readonly span: Span;
+  readonly stdin: StdinKind;
+  /** Literal text fed on stdin (quoted heredoc, here-string), when known. */
+  readonly stdinText: string | null;
+  emit(effect: Effect): void;
+  read(word: WordValue): void;
+  write(word: WordValue): void;
+  remove(word: WordValue): void;
+  /** A path pattern built by the model (e.g. `dir/**` for a recursive delete). */
+  pathEffect(kind: 'read' | 'write' | 'delete', word: WordValue, suffix?: string): void;
+  net(host: string | null): void;
+  code(lang: string, via: CodeVia, source: string | null): void;
+  stateChange(what: string): void;
+  envChange(name: string): void;
+  envRead(name: string): void;
+  hazard(code: HazardCode, detail: string, floor?: 'ask' | 'deny'): void;
+  /** Runs a shell command line (`sh -c WORD`): parsed and judged with the same policy. */
+  shell(word: WordValue): void;
+  /** Runs an argv directly (wrappers, `find -exec`, `xargs`): judged as a simple command. */
+  run(words: readonly WordValue[], stdin?: StdinKind): void;
+  /** Replaces the argv the policy's command rules see (e.g. `git` without its global options). */
+  setExecArgv(argv: readonly (string | null)[]): void;
+  changeDirectory(word: WordValue | null): void;
+  /** Generic treatment: every operand may be a path that is read; URLs are network access. */
+  generic(words: readonly WordValue[]): void;
+  /** Where a path word points, resolved against the current directory. */
+  resolve(word: WordValue): PathRef;
+  /** A made-up unknown word (what `xargs` appends, what `{}` stands for). */
+  unknownWord(text: string): WordValue;
+}
+
+export type Model = (ctx: ModelContext, args: readonly WordValue[]) => void;
+
+export function lit(word: WordValue | null | undefined): string | null {
+  return word?.kind === 'literal' ? word.value : null;
+}
+
+/** Parses options and reports the effects the grammar attaches to them. */
+export function options(ctx: ModelContext, args: readonly WordValue[], grammar: Grammar): ParsedArgs {
+  const parsed = parseArgs(args, grammar);
+  for (const option of parsed.options) {
+    const effect = option.def?.effect ?? 'none';
+    const value = option.value;
+    switch (effect) {
+      case 'none':
+        break;
+      case 'read':
+      case 'write':
+      case 'delete':
+        if (value) ctx.pathEffect(effect, value);
+        else if (option.def?.arg !== 'none') ctx.hazard('opaque-option', `${option.name} without its value`);
+        break;
+      case 'shell':
+        if (value) ctx.shell(value);
+        else ctx.hazard('unseen-code', `${option.name} runs a command`);
+        break;
+      case 'program':
+        // The value is a command line the tool runs with arguments of its own: judge `VALUE "$@"`.
+        if (value?.kind === 'literal') ctx.shell({ ...value, value: `${value.value} "$@"` });
+        else ctx.hazard('unseen-code', `${option.name} runs a program only known at run time`);
+        break;
+      case 'opaque':
+        ctx.hazard('opaque-option', `${ctx.program} ${option.name} is not modelled`);
+        break;
+      case 'net':
+        ctx.net(value ? hostOf(value) : null);
+        break;
+      default: {
+        const never: never = effect;
+        throw new Error(`unhandled option effect ${String(never)}`);
+      }
+    }
+  }
+  if (grammar.unknown === 'opaque') {
+    for (const option of parsed.unknown) {
+      ctx.hazard('opaque-option', `${ctx.program}: unknown option ${option.name}`);
+    }
+  }
+  if (
+    parsed.injected.length > 0 &&
+    grammar.options.some((o) => o.effect !== undefined && o.effect !== 'none' && o.effect !== 'read')
+  ) {
+    ctx.hazard(
+      'argument-injection',
+      `a run-time value may add options to ${ctx.program}, some of which run or write things`,
+    );
+  }
+  return parsed;
+}
+
+/** The host of a URL-ish word (`https://h/p`, `git@h:p`, `h:path`, `h`), `null` when unknown. */
+export function hostOf(word: WordValue): string | null {
+  const text = lit(word);
+  if (text === null) return null;
+  const url = /^[a-zA-Z][\w+.-]*:\/\/(?:[^@/]*@)?(\[[^\]]*\]|[^/:?#]*)/.exec(text);
+  if (url) return (url[1] ?? '').toLowerCase() || null;
+  const scp = /^(?:[^@/:]+@)?([^/:]+):/.exec(text);
+  if (scp) return (scp[1] ?? '').toLowerCase();
+  return text.toLowerCase();
+}
+
+export function isUrl(text: string): boolean {
+  return /^[a-zA-Z][\w+.-]*:\/\//.test(text);
+}

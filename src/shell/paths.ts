@@ -1,0 +1,72 @@
+import { tokenizeGlob, globToRegExp } from './glob.ts';
+import type { PathRef, WordValue } from './types.ts';
+
+/**
+ * The directory later relative paths resolve against: `.` is the workspace root (the command's cwd),
+ * `null` an unknown directory (after `cd "$X"`), in which case relative paths are unknown too.
+ */
+export type Cwd = string | null;
+
+export const WORKSPACE: Cwd = '.';
+
+const UNKNOWN = (text: string): PathRef => ({ pattern: null, text });
+
+/** Could a glob segment match `.` or `..`? Then `..`-normalisation of the path is not safe. */
+function segmentMayBeDots(segment: string): boolean {
+  if (!/[*?[]/.test(segment.replace(/\\./g, ''))) return false;
+  // A leading `.` must be matched literally (bash: dotglob off, and `.`/`..` never match `*`).
+  if (!segment.startsWith('.') && !segment.startsWith('\\.')) return false;
+  const re = globToRegExp(tokenizeGlob(segment));
+  return re.test('..') || re.test('.');
+}
+
+/** Canonicalises a word used as a path. See PathRef for the forms. */
+export function resolvePath(word: WordValue, cwd: Cwd): PathRef {
+  if (word.kind === 'dynamic') return UNKNOWN(word.text);
+  const ref = resolvePathPattern(word.pattern, word.value, cwd);
+  if (!word.below) return ref;
+  return word.belowName === undefined
+    ? { ...ref, recursive: true }
+    : { ...ref, recursive: true, name: word.belowName };
+}
+
+export function resolvePathPattern(pattern: string, text: string, cwd: Cwd): PathRef {
+  if (pattern === '') return UNKNOWN(text);
+  let root: '.' | '/' | '~';
+  let rest: string;
+  if (pattern === '~' || pattern.startsWith('~/')) {
+    root = '~';
+    rest = pattern.slice(1);
+  } else if (pattern.startsWith('~')) {
+    return UNKNOWN(text); // ~user: another account's home
+  } else if (pattern.startsWith('/')) {
+    root = '/';
+    rest = pattern;
+  } else {
+    if (cwd === null) return UNKNOWN(text);
+    if (cwd !== '.') return resolvePathPattern(`${cwd}/${pattern}`, text, '.');
+    root = '.';
+    rest = pattern;
+  }
+  const segments: string[] = [];
+  let up = 0;
+  for (const segment of rest.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segmentMayBeDots(segment)) return UNKNOWN(text);
+    if (segment === '..') {
+      if (segments.length > 0) segments.pop();
+      else if (root === '.') up++;
+      else if (root === '~') return UNKNOWN(text);
+      // `/..` is `/`.
+      continue;
+    }
+    segments.push(segment);
+  }
+  const body = segments.join('/');
+  let out: string;
+  if (root === '/') out = `/${body}`;
+  else if (root === '~') out = body === '' ? '~' : `~/${body}`;
+  else if (up > 0) out = [...Array<string>(up).fill('..'), ...segments].join('/');
+  else out = body === '' ? '.' : `./${body}`;
+  return { pattern: out, text };
+}

@@ -1,0 +1,558 @@
+import type {
+  ArithmeticExpression,
+  AndOr,
+  CommandNode,
+  CompoundList,
+  ParsedScript,
+  PipelineNode,
+  Redirection,
+  Statement,
+  TestExpression,
+  Word,
+} from 'unbash';
+import { assertNever } from './assert-never.ts';
+import type { Effect, Hazard, Span, WordValue } from './types.ts';
+import { resolveWord, type LiteralWord, type WordContext } from './words.ts';
+
+export type StdinSource = 'terminal' | 'pipe';
+
+export interface RawRedirect {
+  readonly operator: string;
+  readonly fd: number | null;
+  /** The redirect target word (file, fd number or here-string text), `null` for heredocs. */
+  readonly target: WordValue | null;
+  /** Heredoc body text when the delimiter is quoted (so the body is literal), else `null`. */
+  readonly heredoc: { readonly text: string; readonly literal: boolean } | null;
+  readonly span: Span;
+}
+
+export interface RawAssignment {
+  readonly name: string;
+  /** `null` for array values (`x=(a b)`) and anything not a single word. */
+  readonly value: WordValue | null;
+  readonly span: Span;
+}
+
+/** A simple command as the walker found it, before identity resolution and unwrapping. */
+export interface RawCommand {
+  readonly kind: 'command';
+  readonly words: readonly WordValue[];
+  readonly assignments: readonly RawAssignment[];
+  readonly redirects: readonly RawRedirect[];
+  readonly stdin: StdinSource;
+  /** Effects of the words themselves, such as reading `$GITHUB_TOKEN`. */
+  readonly effects: readonly Effect[];
+  readonly span: Span;
+}
+
+/** Something that is not a simple command but still has effects: a function definition, a redirected group. */
+export interface RawPseudo {
+  readonly kind: 'pseudo';
+  readonly display: string;
+  readonly effects: readonly Effect[];
+  readonly redirects: readonly RawRedirect[];
+  readonly span: Span;
+}
+
+export type RawItem = RawCommand | RawPseudo;
+
+export interface WalkResult {
+  readonly items: readonly RawItem[];
+  readonly hazards: readonly Hazard[];
+}
+
+type SpanMapper = (pos: number, end: number) => Span;
+
+interface WalkState {
+  readonly items: RawItem[];
+  readonly hazards: Hazard[];
+  /** Effects of words seen since the last item; the next item takes them. */
+  pending: Effect[];
+  /** False when the script assigns variables in ways we do not track; loop bindings are then ignored. */
+  readonly bindingsTrusted: boolean;
+  readonly assignedNames: Set<string>;
+  readonly boundNames: Set<string>;
+}
+
+/**
+ * Bindings are only trusted when nothing in the text can reassign a variable behind our back. This
+ * looks at raw text, but only to switch a refinement off, never to allow anything.
+ */
+function bindingsTrustedFor(source: string): boolean {
+  return !/\b(read|mapfile|readarray|getopts|printf|declare|typeset|local|export|let|unset|eval|source|alias)\b|\$\{[^}]*=|(^|[\s;&|(])\.\s/.test(
+    source,
+  );
+}
+
+/** Walks every node of a parsed script, collecting simple commands (in execution order) and hazards. */
+export function walkScript(script: ParsedScript, source: string, span?: SpanMapper): WalkResult {
+  const mapper: SpanMapper = span ?? ((pos, end) => ({ start: pos, end }));
+  const first = walkOnce(script, mapper, bindingsTrustedFor(source), homeTrustedFor(source));
+  if ([...first.boundNames].some((name) => first.assignedNames.has(name))) {
+    // A loop variable is also assigned somewhere: forget every binding and walk again.
+    const second = walkOnce(script, mapper, false, false);
+    return { items: second.items, hazards: second.hazards };
+  }
+  return { items: first.items, hazards: first.hazards };
+}
+
+/** `$HOME` is the home directory (`~`) unless the script could change it. */
+function homeTrustedFor(source: string): boolean {
+  return !/HOME\W*=|\b(read|export|declare|typeset|local|unset|getopts|printf|mapfile|readarray|eval|source)\b[^;&|\n]*HOME|(^|[\s;&|(])\.\s/.test(
+    source,
+  );
+}
+
+const HOME: LiteralWord = {
+  kind: 'literal',
+  value: '~',
+  pattern: '~',
+  glob: false,
+  span: { start: 0, end: 0 },
+};
+
+function walkOnce(
+  script: ParsedScript,
+  mapper: SpanMapper,
+  bindingsTrusted: boolean,
+  homeTrusted: boolean,
+): WalkState {
+  const state: WalkState = {
+    items: [],
+    hazards: [],
+    pending: [],
+    bindingsTrusted,
+    assignedNames: new Set(),
+    boundNames: new Set(),
+  };
+  const initial = new Map<string, LiteralWord>();
+  if (homeTrusted) {
+    initial.set('HOME', HOME);
+    state.boundNames.add('HOME');
+  }
+  new Walker(state).script(script, mapper, initial);
+  if (state.pending.length > 0) {
+    const s = state.pending[0]?.span ?? { start: 0, end: 0 };
+    state.items.push({
+      kind: 'pseudo',
+      display: 'expansion',
+      effects: state.pending,
+      redirects: [],
+      span: s,
+    });
+  }
+  return state;
+}
+
+class Walker {
+  readonly state: WalkState;
+
+  constructor(state: WalkState) {
+    this.state = state;
+  }
+
+  script(script: ParsedScript, span: SpanMapper, bindings: ReadonlyMap<string, LiteralWord>): void {
+    for (const error of script.errors ?? []) {
+      this.state.hazards.push({
+        code: 'parse-error',
+        detail: error.message,
+        span: span(error.pos, error.pos + 1),
+        floor: 'ask',
+      });
+    }
+    for (const statement of script.commands) this.statement(statement, span, bindings);
+  }
+
+  statement(statement: Statement, span: SpanMapper, bindings: ReadonlyMap<string, LiteralWord>): void {
+    this.andOr(statement.command, span, bindings, 'terminal');
+  }
+
+  andOr(
+    node: PipelineNode | AndOr,
+    span: SpanMapper,
+    bindings: ReadonlyMap<string, LiteralWord>,
+    stdin: StdinSource,
+  ): void {
+    if (node.type === 'AndOr') {
+      for (const command of node.commands) this.pipeline(command, span, bindings, stdin);
+      return;
+    }
+    this.pipeline(node, span, bindings, stdin);
+  }
+
+  pipeline(
+    node: PipelineNode,
+    span: SpanMapper,
+    bindings: ReadonlyMap<string, LiteralWord>,
+    stdin: StdinSource,
+  ): void {
+    if (node.type === 'Pipeline') {
+      node.commands.forEach((command, index) => {
+        this.command(command, span, bindings, index === 0 ? stdin : 'pipe');
+      });
+      return;
+    }
+    this.command(node, span, bindings, stdin);
+  }
+
+  list(list: CompoundList, span: SpanMapper, bindings: ReadonlyMap<string, LiteralWord>): void {
+    for (const statement of list.commands) this.statement(statement, span, bindings);
+  }
+
+  command(
+    node: CommandNode,
+    span: SpanMapper,
+    bindings: ReadonlyMap<string, LiteralWord>,
+    stdin: StdinSource,
+  ): void {
+    switch (node.type) {
+      case 'Command': {
+        const ctx = this.wordContext(span, bindings);
+        const assignments: RawAssignment[] = node.prefix.flatMap((p) =>
+          p.type === 'Assignment' ? [this.assignment(p, ctx)] : [],
+        );
+        const words: WordValue[] = [];
+        if (node.name) {
+          const names = resolveWord(node.name, ctx);
+          if (names.length > 1 || node.name.parts?.some((p) => p.type === 'BraceExpansion')) {
+            // The expansion is followed (its words are judged), but a name built this way is never allow.
+            ctx.hazard({
+              code: 'dynamic-command-name',
+              detail: `the command name ${node.name.text} is built by an expansion`,
+              span: ctx.span(node.name.pos, node.name.end),
+              floor: 'ask',
+            });
+          }
+          words.push(...names);
+        }
+        for (const arg of node.suffix) {
+          if (arg.type === 'Word') words.push(...resolveWord(arg, ctx));
+          else if (arg.type === 'Assignment') {
+            // `declare x=1`, `export A=b`: the builtin sees the whole text as one argument.
+            const assigned = this.assignment(arg, ctx);
+            words.push(
+              assigned.value?.kind === 'literal'
+                ? {
+                    ...assigned.value,
+                    value: `${arg.name}=${assigned.value.value}`,
+                    span: span(arg.pos, arg.end),
+                  }
+                : { kind: 'dynamic', text: arg.text, split: false, span: span(arg.pos, arg.end) },
+            );
+          }
+        }
+        const redirects = node.redirects.map((r) => this.redirect(r, ctx));
+        this.state.items.push({
+          kind: 'command',
+          words,
+          assignments,
+          redirects,
+          stdin,
+          effects: this.takePending(),
+          span: span(node.pos, node.end),
+        });
+        return;
+      }
+      case 'If':
+        this.list(node.clause, span, bindings);
+        this.list(node.then, span, bindings);
+        for (const elif of node.elif) {
+          this.list(elif.clause, span, bindings);
+          this.list(elif.then, span, bindings);
+        }
+        if (node.else) this.list(node.else, span, bindings);
+        return;
+      case 'For':
+      case 'Select': {
+        const ctx = this.wordContext(span, bindings);
+        const values = (node.wordlist ?? []).flatMap((w) => resolveWord(w, ctx));
+        let bodyBindings = bindings;
+        const only = values[0];
+        const name = node.name.value;
+        if (this.state.bindingsTrusted && values.length === 1 && only?.kind === 'literal') {
+          bodyBindings = new Map(bindings).set(name, only);
+          this.state.boundNames.add(name);
+        }
+        this.list(node.body, span, bodyBindings);
+        return;
+      }
+      case 'ArithmeticFor':
+        this.arithmetic(node.initialize, span, bindings);
+        this.arithmetic(node.test, span, bindings);
+        this.arithmetic(node.update, span, bindings);
+        this.list(node.body, span, bindings);
+        return;
+      case 'While':
+        this.list(node.clause, span, bindings);
+        this.list(node.body, span, bindings);
+        return;
+      case 'Subshell':
+      case 'BraceGroup':
+        this.list(node.body, span, bindings);
+        return;
+      case 'Case': {
+        const ctx = this.wordContext(span, bindings);
+        resolveWord(node.word, ctx);
+        for (const item of node.items) {
+          for (const pattern of item.pattern) resolveWord(pattern, ctx);
+          this.list(item.body, span, bindings);
+        }
+        return;
+      }
+      case 'TestCommand':
+        this.test(node.expression, span, bindings);
+        return;
+      case 'ArithmeticCommand':
+        this.arithmetic(node.expression, span, bindings);
+        return;
+      case 'Redirected': {
+        this.command(node.command, span, bindings, stdin);
+        const ctx = this.wordContext(span, bindings);
+        const redirects = node.redirects.map((r) => this.redirect(r, ctx));
+        this.state.items.push({
+          kind: 'pseudo',
+          display: 'redirection of a compound command',
+          effects: this.takePending(),
+          redirects,
+          span: span(node.pos, node.end),
+        });
+        return;
+      }
+      case 'Function': {
+        const s = span(node.pos, node.end);
+        this.state.items.push({
+          kind: 'pseudo',
+          display: `function ${node.name.value}`,
+          effects: [{ kind: 'state-change', what: `function ${node.name.value}`, span: s }],
+          redirects: [],
+          span: s,
+        });
+        const body = node.body;
+        if (body.type === 'CompoundList') this.list(body, span, bindings);
+        else this.command(body, span, bindings, 'terminal');
+        return;
+      }
+      case 'Coproc': {
+        const s = span(node.pos, node.end);
+        this.state.items.push({
+          kind: 'pseudo',
+          display: 'coproc',
+          effects: [{ kind: 'state-change', what: 'coproc', span: s }],
+          redirects: [],
+          span: s,
+        });
+        const body = node.body;
+        if (body.type === 'CompoundList') this.list(body, span, bindings);
+        else this.command(body, span, bindings, 'terminal');
+        return;
+      }
+      default:
+        assertNever(node);
+    }
+  }
+
+  assignment(
+    node: {
+      name: string;
+      value: Word | { type: 'ArrayValue'; elements: readonly Word[] };
+      index: Word | undefined;
+      pos: number;
+      end: number;
+    },
+    ctx: WordContext,
+  ): RawAssignment {
+    if (node.index) resolveWord(node.index, ctx);
+    this.state.assignedNames.add(node.name);
+    const s = ctx.span(node.pos, node.end);
+    if (node.value.type === 'ArrayValue') {
+      for (const element of node.value.elements) resolveWord(element, ctx);
+      return { name: node.name, value: null, span: s };
+    }
+    const values = resolveWord(node.value, ctx);
+    return { name: node.name, value: values.length === 1 ? (values[0] ?? null) : null, span: s };
+  }
+
+  redirect(node: Redirection, ctx: WordContext): RawRedirect {
+    const s = ctx.span(node.pos, node.end);
+    const fd = node.descriptor?.type === 'FileDescriptor' ? node.descriptor.value : null;
+    switch (node.type) {
+      case 'Redirect':
+      case 'HereString': {
+        const values = node.target ? resolveWord(node.target, ctx) : [];
+        const target: WordValue | null =
+          values.length === 1
+            ? (values[0] ?? null)
+            : values.length > 1
+              ? { kind: 'dynamic', text: node.target?.text ?? '', split: false, span: s }
+              : null;
+        return { operator: node.operator, fd, target, heredoc: null, span: s };
+      }
+      case 'HereDoc': {
+        const literal = node.delimiter?.quoted ?? false;
+        if (!literal && node.body.parts) {
+          // An unquoted delimiter makes the body expand: $(…) in it runs.
+          for (const part of node.body.parts) {
+            resolveWord(
+              {
+                type: 'Word',
+                text: part.text,
+                value: part.text,
+                pos: part.pos,
+                end: part.end,
+                parts: [part],
+              },
+              { ...ctx, hazard: (h) => (h.code === 'line-continuation' ? undefined : ctx.hazard(h)) },
+            );
+          }
+        }
+        return {
+          operator: node.operator,
+          fd,
+          target: null,
+          heredoc: { text: node.body.text, literal: literal || !node.body.parts?.length },
+          span: s,
+        };
+      }
+      default:
+        return assertNever(node);
+    }
+  }
+
+  test(expression: TestExpression, span: SpanMapper, bindings: ReadonlyMap<string, LiteralWord>): void {
+    const ctx = this.wordContext(span, bindings);
+    switch (expression.type) {
+      case 'TestUnary':
+        resolveWord(expression.operand, ctx);
+        if (expression.operator === '-v' && expression.operand.text.includes('[')) {
+          this.indirection(ctx.span(expression.pos, expression.end));
+        }
+        return;
+      case 'TestBinary': {
+        const left = resolveWord(expression.left, ctx);
+        const right = resolveWord(expression.right, ctx);
+        if (/^-(eq|ne|lt|le|gt|ge)$/.test(expression.operator)) {
+          // [[ a -eq b ]] evaluates both sides as arithmetic, which expands array subscripts in values.
+          for (const value of [...left, ...right]) {
+            if (value.kind !== 'literal' || !/^-?\d+$/.test(value.value)) {
+              this.indirection(ctx.span(expression.pos, expression.end));
+            }
+          }
+        }
+        return;
+      }
+      case 'TestLogical':
+        for (const operand of expression.operands) this.test(operand, span, bindings);
+        return;
+      case 'TestNot':
+        this.test(expression.operand, span, bindings);
+        return;
+      case 'TestGroup':
+        this.test(expression.expression, span, bindings);
+        return;
+      default:
+        assertNever(expression);
+    }
+  }
+
+  arithmetic(
+    expression: ArithmeticExpression | undefined,
+    span: SpanMapper,
+    bindings: ReadonlyMap<string, LiteralWord>,
+  ): void {
+    if (!expression) return;
+    switch (expression.type) {
+      case 'ArithmeticBinary':
+        this.arithmetic(expression.left, span, bindings);
+        this.arithmetic(expression.right, span, bindings);
+        return;
+      case 'ArithmeticUnary':
+        this.arithmetic(expression.operand, span, bindings);
+        return;
+      case 'ArithmeticTernary':
+        this.arithmetic(expression.test, span, bindings);
+        this.arithmetic(expression.consequent, span, bindings);
+        this.arithmetic(expression.alternate, span, bindings);
+        return;
+      case 'ArithmeticGroup':
+        this.arithmetic(expression.expression, span, bindings);
+        return;
+      case 'ArithmeticWord': {
+        const s = span(expression.pos, expression.end);
+        if (expression.parts) {
+          const ctx = this.wordContext(span, bindings);
+          resolveWord(
+            {
+              type: 'Word',
+              text: expression.value,
+              value: expression.value,
+              pos: expression.pos,
+              end: expression.end,
+              parts: expression.parts,
+            },
+            ctx,
+          );
+        }
+        // A variable's value is itself evaluated as arithmetic, and `a[$(cmd)]` in it runs cmd.
+        if (!/^(0[xX][0-9a-fA-F]+|\d+(#[0-9a-zA-Z@_]+)?)$/.test(expression.value)) this.indirection(s);
+        return;
+      }
+      case 'ArithmeticCommandExpansion':
+        this.nested(expression.script, span(expression.pos, expression.end), bindings);
+        return;
+      default:
+        assertNever(expression);
+    }
+  }
+
+  takePending(): Effect[] {
+    const pending = this.state.pending;
+    this.state.pending = [];
+    return pending;
+  }
+
+  indirection(span: Span): void {
+    this.state.hazards.push({
+      code: 'arithmetic-indirection',
+      detail: 'arithmetic on a variable whose value is not known evaluates that value as code',
+      span,
+      floor: 'ask',
+    });
+  }
+
+  nested(script: ParsedScript | undefined, outer: Span, bindings: ReadonlyMap<string, LiteralWord>): void {
+    if (!script) {
+      this.state.hazards.push({
+        code: 'parse-error',
+        detail: 'an unparsed substitution',
+        span: outer,
+        floor: 'ask',
+      });
+      return;
+    }
+    // Escaped-backtick scripts index their own decoded source; map all their spans to the outer part.
+    const mapper: SpanMapper =
+      script.source !== undefined ? () => outer : (pos, end) => ({ start: pos, end });
+    this.script(script, mapper, bindings);
+  }
+
+  wordContext(span: SpanMapper, bindings: ReadonlyMap<string, LiteralWord>): WordContext {
+    return {
+      bindings,
+      span,
+      nestedScript: (script, outer) => this.nested(script, outer, bindings),
+      arithmetic: (expression) => this.arithmetic(expression, span, bindings),
+      variableRead: (name, s) => {
+        this.state.pending.push({ kind: 'env-read', name, span: s });
+      },
+      hazard: (h) => this.state.hazards.push(h),
+    };
+  }
+}
+
+/*
+ * Security limitations
+ * - Variable values are tracked only for HOME and for a `for` loop over one literal word, and only
+ *   when nothing in the script could reassign them; every other expansion is unknown.
+ * - Arithmetic on any variable is refused, including harmless counters, because bash evaluates a
+ *   variable's value as an expression (array subscripts in it run commands).
+ */
