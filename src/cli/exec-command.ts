@@ -4,9 +4,12 @@ import { Option } from 'commander';
 import { mergeSandboxOverrides, resolveConfig } from '../config/index.ts';
 import type { AirlockConfig } from '../config/index.ts';
 import { AirlockError } from '../errors/index.ts';
+import { PolicyLoadError } from '../policy/index.ts';
+import type { Policy } from '../policy/index.ts';
 import { createDriver } from '../sandbox/index.ts';
 import type { ExecResult, OutputSink } from '../sandbox/index.ts';
 import type { CliContext, InterruptReason, OutputStream } from './context.ts';
+import { choosePolicy, policyEngineFor } from './policy-source.ts';
 
 /** Exit statuses of `airlock exec` besides the command's own (documented in --help). */
 export const execExitCodes = {
@@ -44,14 +47,18 @@ export function registerExecCommand(program: Command, context: CliContext): void
     .option('--scratch <size>', 'size of the writable /tmp and /workspace, e.g. 64m')
     .option('--timeout <duration>', 'command timeout, e.g. 10s')
     .option('--env <NAME=value>', 'environment variable for the command (repeatable)', collect, [])
-    .option('--policy <policy>', 'policy preset; only "permissive" exists until the policy engine lands')
+    .option(
+      '--policy <policy>',
+      'preset (readonly, coding-agent, permissive) or a YAML policy file (default: the policy: section of airlock.yaml, else coding-agent)',
+    )
     .option('--config <path>', 'airlock.yaml to use (default: ./airlock.yaml if present)')
     .addHelpText(
       'after',
       `
 Limits come from the flags, else the sandbox: section of airlock.yaml, else safe defaults.
-Until the policy engine lands, --policy permissive is the only policy and the default: every
-command runs, contained only by the sandbox.
+The policy judges the command before anything starts: "deny" is refused with the reasons;
+"ask" is refused too, since airlock exec has no one to ask (run it through airlock serve, or
+use a policy that allows it). --policy permissive runs any command, contained only by the sandbox.
 
 Exit status: the command's own; 124 when it timed out; 126 when the policy refused it;
 128+N when it was killed by signal N (137 on an out-of-memory kill); 2 for a bad flag or
@@ -66,7 +73,7 @@ config; 125 when the sandbox could not be set up with every protection.
 async function loadConfig(
   flags: ExecFlags,
   context: CliContext,
-): Promise<{ config: AirlockConfig; home: string }> {
+): Promise<{ config: AirlockConfig; home: string; path: string | undefined }> {
   const resolved = await resolveConfig({ cwd: context.cwd, env: context.env, explicitPath: flags.config });
   const config = mergeSandboxOverrides(resolved.config, {
     driver: flags.driver,
@@ -78,21 +85,14 @@ async function loadConfig(
     timeout: flags.timeout,
     env: flags.env,
   });
-  return { config, home: resolved.environment.home };
+  return { config, home: resolved.environment.home, path: resolved.path };
 }
 
 async function runExec(command: string, flags: ExecFlags, context: CliContext): Promise<number> {
   const { stderr } = context;
-  if (flags.policy !== undefined && flags.policy !== 'permissive') {
-    throw new AirlockError(
-      'INVALID_ARGUMENT',
-      `--policy ${JSON.stringify(flags.policy)} is not available yet: only "permissive" exists until the policy engine lands`,
-      { flag: '--policy', value: flags.policy },
-    );
-  }
-  stderr.warn('policy "permissive": the command runs unchecked, contained only by the sandbox');
+  const { config, home, path } = await loadConfig(flags, context);
+  if (!(await policyAllows(command, flags, context, config, path))) return execExitCodes.denied;
 
-  const { config, home } = await loadConfig(flags, context);
   const sandboxConfig = config.sandbox;
   if (sandboxConfig.network.mode !== 'none') {
     // Failing safe: the allow-list is not enforced yet, so the command gets no network at all.
@@ -153,6 +153,38 @@ async function runExec(command: string, flags: ExecFlags, context: CliContext): 
   if (result.exitCode !== null) return result.exitCode;
   const signalNumber = result.signal ? signalNumberOf(result.signal) : 9;
   return 128 + signalNumber;
+}
+
+/** Judges the command before any sandbox exists; prints why when it may not run. */
+async function policyAllows(
+  command: string,
+  flags: ExecFlags,
+  context: CliContext,
+  config: AirlockConfig,
+  configPath: string | undefined,
+): Promise<boolean> {
+  let policy: Policy;
+  try {
+    policy = await choosePolicy(flags.policy, context.cwd, config, configPath);
+  } catch (error) {
+    if (!(error instanceof PolicyLoadError)) throw error;
+    const lines = error.issues.map((issue) => `  - ${issue.path || '(root)'}: ${issue.message}`);
+    throw new AirlockError('POLICY_INVALID', `invalid policy ${error.origin}:\n${lines.join('\n')}`, {
+      origin: error.origin,
+      issues: error.issues,
+    });
+  }
+  for (const warning of policy.warnings) context.stderr.warn(warning);
+  const engine = await policyEngineFor(policy, true);
+  const decision = engine.evaluate(command);
+  if (decision.decision === 'allow') return true;
+  const verdict =
+    decision.decision === 'deny'
+      ? 'the policy denies this command'
+      : 'the policy requires a person to approve this command, and airlock exec has no approver';
+  context.stderr.error(`${verdict} (policy ${decision.policy}):`);
+  for (const reason of decision.reasons) context.stderr.write(`  - ${reason}\n`);
+  return false;
 }
 
 /** A terminal or pipe that fills up pauses the command instead of growing a buffer here. */

@@ -26,6 +26,7 @@ function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case 'INVALID_ARGUMENT':
     case 'INVALID_CONFIG':
+    case 'POLICY_INVALID':
       return execExitCodes.usage;
     default:
       return execExitCodes.unavailable;

@@ -1,21 +1,11 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import {
-  createPolicyEngine,
-  loadPolicy,
-  presetNameSchema,
-  PolicyLoadError,
-  renderDecision,
-  type Decision,
-  type Policy,
-  type PolicyEngine,
-} from '../policy/index.ts';
+import { resolveConfig } from '../config/index.ts';
+import { PolicyLoadError, renderDecision, type Decision, type PolicyEngine } from '../policy/index.ts';
 import { AirlockError } from '../errors/index.ts';
 import type { CliContext } from './context.ts';
+import { choosePolicy, policyEngineFor } from './policy-source.ts';
 
 /** Exit statuses of `airlock policy check` (also in its --help). */
 export const policyExitCodes = {
@@ -26,48 +16,18 @@ export const policyExitCodes = {
 } as const;
 
 interface PolicyFlags {
-  policy: string;
+  policy?: string;
   json?: boolean;
   batch?: boolean;
   crossCheck: boolean;
 }
 
-/** Reads the tree-sitter wasm files shipped in node_modules (the grammar's native install script never runs). */
-export async function loadTreeSitterWasm(): Promise<{ grammarWasm: Uint8Array; runtimeWasm: Uint8Array }> {
-  const require = createRequire(import.meta.url);
-  const grammarDir = dirname(require.resolve('tree-sitter-bash/package.json'));
-  const [grammarWasm, runtimeWasm] = await Promise.all([
-    readFile(join(grammarDir, 'tree-sitter-bash.wasm')),
-    readFile(require.resolve('web-tree-sitter/tree-sitter.wasm')),
-  ]);
-  return { grammarWasm, runtimeWasm };
-}
-
-/** `--policy` is a preset name or a path to a YAML policy file (read here, validated by the policy stage). */
-async function resolvePolicy(spec: string, context: CliContext): Promise<Policy> {
-  const preset = presetNameSchema.safeParse(spec);
-  if (preset.success) return loadPolicy({ preset: preset.data });
-  const path = resolve(context.cwd, spec);
-  let yaml: string;
-  try {
-    yaml = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new PolicyLoadError(spec, [
-      {
-        path: '',
-        message: `not a preset (readonly, coding-agent, permissive) and not a readable file: ${(error as Error).message}`,
-      },
-    ]);
-  }
-  return loadPolicy({ yaml, origin: spec });
-}
-
 async function buildEngine(flags: PolicyFlags, context: CliContext): Promise<PolicyEngine | null> {
   try {
-    const policy = await resolvePolicy(flags.policy, context);
+    const resolved = await resolveConfig({ cwd: context.cwd, env: context.env });
+    const policy = await choosePolicy(flags.policy, context.cwd, resolved.config, resolved.path);
     for (const warning of policy.warnings) context.stderr.warn(warning);
-    const treeSitter = flags.crossCheck ? await loadTreeSitterWasm() : undefined;
-    return await createPolicyEngine(treeSitter ? { policy, treeSitter } : { policy });
+    return await policyEngineFor(policy, flags.crossCheck);
   } catch (error) {
     if (!(error instanceof PolicyLoadError)) throw error;
     if (flags.json || flags.batch) {
@@ -145,8 +105,8 @@ function addCommonOptions(command: Command): Command {
     .addOption(
       new Option(
         '--policy <policy>',
-        'preset (readonly, coding-agent, permissive) or a YAML policy file',
-      ).default('coding-agent'),
+        'preset (readonly, coding-agent, permissive) or a YAML policy file (default: the policy: section of airlock.yaml, else coding-agent)',
+      ),
     )
     .option('--no-cross-check', 'skip the tree-sitter-bash cross-check (unbash alone judges)');
 }

@@ -63,7 +63,8 @@ describe('defaults', () => {
       idleTimeoutMs: 15 * 60_000,
       env: { LANG: 'C.UTF-8' },
     });
-    expect(config.policy).toEqual({ preset: 'coding-agent', default: 'ask', rules: [] });
+    // No `default` of its own: the preset's default (ask for coding-agent) applies.
+    expect(config.policy).toEqual({ preset: 'coding-agent', dangerouslyAllowUnjudged: false, rules: [] });
     expect(config.router).toEqual({
       approvalRequiredFor: ['pip install', 'npm install', 'write_file'],
       approvalTimeoutMs: 5 * 60_000,
@@ -95,6 +96,7 @@ describe('parseConfig', () => {
       policy: {
         preset: 'coding-agent',
         default: 'ask',
+        dangerouslyAllowUnjudged: false,
         rules: [{ match: ['git push'], decision: 'ask', reason: 'publishes work outside the sandbox' }],
       },
     });
@@ -132,7 +134,7 @@ describe('parseConfig', () => {
         match: ['git push', 'git push *'],
         decision: 'deny',
         reason: 'publishes work',
-        examples: { match: ['git push origin main'], notMatch: ['git status'] },
+        examples: { match: ['git push origin main'], not_match: ['git status'] },
       },
     ]);
   });

@@ -4,6 +4,7 @@
  * so no caller has to remember what a bare number means.
  */
 import { z } from 'zod';
+import { policyDocumentKeys, policyDocumentSchema } from '../policy/index.ts';
 import { isAirlockError } from '../errors/index.ts';
 import {
   cgroupParentProblem,
@@ -182,64 +183,32 @@ export const sandboxSchema = section('sandbox', sandboxFields).transform((raw, c
 export const presetNames = ['readonly', 'coding-agent', 'permissive'] as const;
 export const decisionNames = ['allow', 'ask', 'deny'] as const;
 
-const ruleExampleFields = {
-  match: z.array(text('an example')).prefault([]),
-  not_match: z.array(text('an example')).prefault([]),
-};
-
-const ruleFields = {
-  id: text('id')
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
-      error: 'a rule id is letters, digits, ".", "_" and "-", like no-git-push',
-    })
-    .optional(),
-  match: z.union(
-    [nonEmptyText('match'), z.array(nonEmptyText('a pattern')).min(1, 'match has no patterns')],
-    {
-      error: (issue) =>
-        issue.input === undefined
-          ? 'match is required'
-          : `match must be a command pattern or a list of them, not ${describeValue(issue.input)}`,
-    },
-  ),
-  decision: oneOf(decisionNames, 'decision'),
-  reason: nonEmptyText('reason'),
-  examples: section('examples', ruleExampleFields).optional(),
-};
-
-const ruleSchema = section('a rule', ruleFields).transform((rule) => ({
-  ...(rule.id === undefined ? {} : { id: rule.id }),
-  match: typeof rule.match === 'string' ? [rule.match] : rule.match,
-  decision: rule.decision,
-  reason: rule.reason,
-  ...(rule.examples === undefined
-    ? {}
-    : { examples: { match: rule.examples.match, notMatch: rule.examples.not_match } }),
-}));
-
-const policyFields = {
-  preset: oneOf(presetNames, 'policy preset').default('coding-agent'),
-  // Absence never means allow: with no rule matching, a person decides.
-  default: oneOf(decisionNames, 'decision').default('ask'),
-  rules: z
-    .array(ruleSchema, { error: (issue) => `rules must be a list, not ${describeValue(issue.input)}` })
-    .prefault([]),
-};
-
-export const policySchema = section('policy', policyFields).superRefine((policy, ctx) => {
-  const seen = new Set<string>();
-  policy.rules.forEach((rule, index) => {
-    if (rule.id === undefined) return;
-    if (seen.has(rule.id)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `rule id "${rule.id}" is used twice`,
-        path: ['rules', index, 'id'],
-      });
-    }
-    seen.add(rule.id);
-  });
-});
+/**
+ * The `policy:` section is a policy document, validated by the policy stage's own schema so that
+ * airlock.yaml and a standalone policy file accept exactly the same rules. Without a preset, the
+ * coding-agent preset applies: adding one rule must not silently drop every built-in protection.
+ */
+export const policySchema = policyDocumentSchema
+  .superRefine((document, ctx) => {
+    // Checked here too (the policy stage checks again when compiling) so that airlock.yaml reports it
+    // with every other bad key, before anything starts.
+    const seen = new Set<string>();
+    document.rules.forEach((rule, index) => {
+      if (rule.id === undefined) return;
+      if (seen.has(rule.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `rule id "${rule.id}" is used twice`,
+          path: ['rules', index, 'id'],
+        });
+      }
+      seen.add(rule.id);
+    });
+  })
+  .transform((document) => ({
+    ...document,
+    preset: document.preset ?? ('coding-agent' as const),
+  }));
 
 // ─── router ─────────────────────────────────────────────────────────────────────────────────────────
 
@@ -302,9 +271,9 @@ export const knownKeys: Readonly<Record<string, readonly string[]>> = {
   '': Object.keys(rootFields),
   sandbox: Object.keys(sandboxFields),
   'sandbox.network': Object.keys(networkAllowFields),
-  policy: Object.keys(policyFields),
-  'policy.rules[]': Object.keys(ruleFields),
-  'policy.rules[].examples': Object.keys(ruleExampleFields),
+  policy: policyDocumentKeys.document,
+  'policy.rules[]': policyDocumentKeys.rule,
+  'policy.rules[].examples': policyDocumentKeys.examples,
   router: Object.keys(routerFields),
   'router.output': Object.keys(routerOutputFields),
 };

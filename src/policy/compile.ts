@@ -26,7 +26,9 @@ export interface Policy {
 
 export type PolicySource =
   | { readonly preset: PresetName }
-  | { readonly yaml: string; readonly origin?: string };
+  | { readonly yaml: string; readonly origin?: string }
+  /** An already parsed document, e.g. the `policy:` section of airlock.yaml. */
+  | { readonly document: unknown; readonly origin?: string };
 
 function zodIssues(error: z.ZodError): PolicyIssue[] {
   return error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
@@ -47,6 +49,10 @@ function parseDocument(yaml: string, origin: string): PolicyDocument {
       throw new PolicyLoadError(origin, [{ path: '', message: error.message }]);
     throw error;
   }
+  return validateDocument(raw, origin);
+}
+
+function validateDocument(raw: unknown, origin: string): PolicyDocument {
   const issues: PolicyIssue[] = [];
   const top = documentShell.safeParse(raw ?? {});
   if (!top.success) issues.push(...zodIssues(top.error));
@@ -156,7 +162,8 @@ const PERMISSIVE_WARNING =
 export function loadPolicy(source: PolicySource): Policy {
   if ('preset' in source) return loadPreset(source.preset);
   const origin = source.origin ?? 'policy';
-  const document = parseDocument(source.yaml, origin);
+  const document =
+    'yaml' in source ? parseDocument(source.yaml, origin) : validateDocument(source.document, origin);
   const issues: PolicyIssue[] = [];
   const rules = compileDocument(document, origin, '', issues);
   if (issues.length > 0) throw new PolicyLoadError(origin, issues);

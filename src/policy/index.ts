@@ -12,5 +12,5 @@ export type { PolicyIssue } from './errors.ts';
 export { evaluatePolicy, stricter, summarize } from './evaluate.ts';
 export type { CommandVerdict, Decision, EffectVerdict, EvaluateOptions } from './evaluate.ts';
 export { renderDecision } from './render.ts';
-export { presetNameSchema } from './schema.ts';
-export type { DecisionValue, PolicyInput, PresetName } from './schema.ts';
+export { policyDocumentKeys, policySchema as policyDocumentSchema, presetNameSchema } from './schema.ts';
+export type { DecisionValue, PolicyDocument, PolicyInput, PresetName } from './schema.ts';

@@ -113,3 +113,10 @@ export const policySchema = z
 
 export type PolicyInput = z.input<typeof policySchema>;
 export type PolicyDocument = z.output<typeof policySchema>;
+
+/** The keys each level of a policy document accepts (for "did you mean" suggestions elsewhere). */
+export const policyDocumentKeys = {
+  document: Object.keys(policySchema.shape),
+  rule: Object.keys(ruleSchema.shape),
+  examples: Object.keys(examplesSchema.shape),
+} as const;

@@ -80,7 +80,8 @@ describe('airlock exec: bad input', () => {
   it('refuses an unknown policy instead of running unchecked', async () => {
     const result = await airlock(['exec', '--policy', 'strict', '--', 'true']);
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toMatch(/--policy "strict"/);
+    expect(result.stderr).toMatch(/invalid policy strict/);
+    expect(result.stderr).toMatch(/not a preset \(readonly, coding-agent, permissive\)/);
   });
 
   it('lists every bad key of an invalid airlock.yaml and does not fall back to defaults', async () => {
@@ -112,6 +113,8 @@ describe.skipIf(bwrapMissing || !canDropToNobody)('airlock exec without cgroup d
           process.execPath,
           bin,
           'exec',
+          '--policy',
+          'permissive',
           '--',
           `touch ${marker}`,
         ],
@@ -135,11 +138,42 @@ describe.skipIf(bwrapMissing)('airlock exec in a real sandbox', () => {
     const result = await airlock(['exec', '--', 'echo out; echo err >&2; exit 3']);
     expect(result).toMatchObject({ exitCode: 3, stdout: 'out\n' });
     expect(result.stderr).toMatch(/^err$/m);
-    expect(result.stderr).toMatch(/warning: policy "permissive"/);
+    expect(result.stderr).not.toMatch(/warning/);
+  });
+
+  it('refuses a command the policy denies with 126 and the reasons, running nothing', async () => {
+    const result = await airlock(['exec', '--', 'echo RAN; rm -rf /']);
+    expect(result.exitCode).toBe(126);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/the policy denies this command/);
+    expect(result.stderr).toMatch(/outside the workspace/);
+  });
+
+  it('refuses a command that needs approval, saying so, since exec has no approver', async () => {
+    const result = await airlock(['exec', '--', 'echo RAN; curl -s http://example.com']);
+    expect(result.exitCode).toBe(126);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/requires a person to approve this command/);
+  });
+
+  it('applies the policy: section of airlock.yaml, and --policy overrides it', async () => {
+    const project = mkdtempSync(join(home, 'project-'));
+    writeFileSync(
+      join(project, 'airlock.yaml'),
+      'policy:\n  rules:\n    - { id: no-cowsay, match: "echo moo*", decision: deny, reason: "no cows here" }\n',
+    );
+    const denied = await airlock(['exec', '--', 'echo moo'], { cwd: project });
+    expect(denied.exitCode).toBe(126);
+    expect(denied.stderr).toMatch(/no cows here/);
+    const allowed = await airlock(['exec', '--', 'echo hello'], { cwd: project });
+    expect(allowed).toMatchObject({ exitCode: 0, stdout: 'hello\n' });
+    const overridden = await airlock(['exec', '--policy', 'permissive', '--', 'echo moo'], { cwd: project });
+    expect(overridden).toMatchObject({ exitCode: 0, stdout: 'moo\n' });
+    expect(overridden.stderr).toMatch(/warning: .*permissive/);
   });
 
   it('stops the command when the reader of its output goes away, exiting 141 like a shell pipeline', async () => {
-    const result = await airlock(['exec', '--timeout', '20s', '--', 'yes'], {
+    const result = await airlock(['exec', '--policy', 'permissive', '--timeout', '20s', '--', 'yes'], {
       closeOutputAfterFirstWrite: true,
     });
     expect(result.exitCode).toBe(141);
@@ -147,7 +181,7 @@ describe.skipIf(bwrapMissing)('airlock exec in a real sandbox', () => {
   });
 
   it('exits 124 on timeout and says so', async () => {
-    const result = await airlock(['exec', '--timeout', '1s', '--', 'sleep 30']);
+    const result = await airlock(['exec', '--policy', 'permissive', '--timeout', '1s', '--', 'sleep 30']);
     expect(result.exitCode).toBe(124);
     expect(result.stderr).toMatch(/timed out after 1s/);
   });
@@ -155,6 +189,8 @@ describe.skipIf(bwrapMissing)('airlock exec in a real sandbox', () => {
   it('reports an out-of-memory kill with exit 137', async () => {
     const result = await airlock([
       'exec',
+      '--policy',
+      'permissive',
       '--memory',
       '64m',
       '--',
@@ -167,6 +203,8 @@ describe.skipIf(bwrapMissing)('airlock exec in a real sandbox', () => {
   it('applies --env and nothing of the host environment', async () => {
     const result = await airlock([
       'exec',
+      '--policy',
+      'permissive',
       '--env',
       'GREETING=hi',
       '--',
@@ -179,9 +217,9 @@ describe.skipIf(bwrapMissing)('airlock exec in a real sandbox', () => {
     const project = mkdtempSync(join(home, 'project-'));
     writeFileSync(join(project, 'airlock.yaml'), 'sandbox:\n  pids: 12\n');
     const forks = `perl -e '$n = 0; for (1..50) { my $p = fork; last unless defined $p; if (!$p) { sleep 3; exit } $n++ } print "$n\\n"'`;
-    const limited = await airlock(['exec', '--', forks], { cwd: project });
+    const limited = await airlock(['exec', '--policy', 'permissive', '--', forks], { cwd: project });
     expect(Number(limited.stdout.trim())).toBeLessThan(12);
-    const unlimited = await airlock(['exec', '--', forks]);
+    const unlimited = await airlock(['exec', '--policy', 'permissive', '--', forks]);
     expect(Number(unlimited.stdout.trim())).toBe(50);
   });
 });

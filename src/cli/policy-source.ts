@@ -1,0 +1,55 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import type { AirlockConfig } from '../config/index.ts';
+import { createPolicyEngine, loadPolicy, PolicyLoadError, presetNameSchema } from '../policy/index.ts';
+import type { Policy, PolicyEngine } from '../policy/index.ts';
+
+/** Reads the tree-sitter wasm files shipped in node_modules (the grammar's native install script never runs). */
+export async function loadTreeSitterWasm(): Promise<{ grammarWasm: Uint8Array; runtimeWasm: Uint8Array }> {
+  const require = createRequire(import.meta.url);
+  const grammarDir = dirname(require.resolve('tree-sitter-bash/package.json'));
+  const [grammarWasm, runtimeWasm] = await Promise.all([
+    readFile(join(grammarDir, 'tree-sitter-bash.wasm')),
+    readFile(require.resolve('web-tree-sitter/tree-sitter.wasm')),
+  ]);
+  return { grammarWasm, runtimeWasm };
+}
+
+/** `--policy` is a preset name or a path to a YAML policy file (read here, validated by the policy stage). */
+export async function policyFromFlag(spec: string, cwd: string): Promise<Policy> {
+  const preset = presetNameSchema.safeParse(spec);
+  if (preset.success) return loadPolicy({ preset: preset.data });
+  const path = resolve(cwd, spec);
+  let yaml: string;
+  try {
+    yaml = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new PolicyLoadError(spec, [
+      {
+        path: '',
+        message: `not a preset (readonly, coding-agent, permissive) and not a readable file: ${(error as Error).message}`,
+      },
+    ]);
+  }
+  return loadPolicy({ yaml, origin: spec });
+}
+
+/**
+ * The policy a run uses: `--policy` when given, else the `policy:` section of airlock.yaml (which
+ * defaults to the coding-agent preset).
+ */
+export async function choosePolicy(
+  flag: string | undefined,
+  cwd: string,
+  config: AirlockConfig,
+  configPath: string | undefined,
+): Promise<Policy> {
+  if (flag !== undefined) return policyFromFlag(flag, cwd);
+  return loadPolicy({ document: config.policy, origin: `${configPath ?? 'default configuration'}: policy` });
+}
+
+export async function policyEngineFor(policy: Policy, crossCheck: boolean): Promise<PolicyEngine> {
+  const treeSitter = crossCheck ? await loadTreeSitterWasm() : undefined;
+  return createPolicyEngine(treeSitter ? { policy, treeSitter } : { policy });
+}
