@@ -46,7 +46,8 @@ export async function choosePolicy(
   configPath: string | undefined,
 ): Promise<Policy> {
   if (flag !== undefined) return policyFromFlag(flag, cwd);
-  return loadPolicy({ document: config.policy, origin: `${configPath ?? 'default configuration'}: policy` });
+  const origin = configPath === undefined ? `preset:${config.policy.preset}` : `${configPath}: policy`;
+  return loadPolicy({ document: config.policy, origin });
 }
 
 export async function policyEngineFor(policy: Policy, crossCheck: boolean): Promise<PolicyEngine> {
