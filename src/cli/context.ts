@@ -38,6 +38,11 @@ function colourEnabled(stream: NodeJS.WriteStream, env: EnvironmentVariables): b
 }
 
 export function processContext(setExitCode: (code: number) => void): CliContext {
+  // `airlock policy check ... | head -1`: the reader left; the rest of the output has nowhere to go.
+  // That is not a crash (an unhandled stream error would print a stack trace).
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   const env = processEnvironment();
   const colour = colourEnabled(process.stderr, env);
   const paint = (code: string, text: string): string => (colour ? `\x1b[${code}m${text}\x1b[0m` : text);
@@ -66,9 +71,7 @@ export function processContext(setExitCode: (code: number) => void): CliContext 
       return () => {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
-        // Late EPIPEs after the command ended are expected and harmless.
         process.stdout.off('error', onOutputError);
-        process.stdout.on('error', () => {});
       };
     },
   };
