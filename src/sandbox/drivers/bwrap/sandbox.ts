@@ -98,8 +98,22 @@ export class BwrapSandbox implements Sandbox {
     const startedAt = performance.now();
     const stdin = options.stdin === undefined ? Buffer.alloc(0) : Buffer.from(options.stdin);
 
+    // Pauses taken for slow sinks; released on drain, and all at once when the command is killed
+    // or ends: a sink that broke (EPIPE) never drains, and the exit report must still get through.
+    const pauses = new Set<() => void>();
+    const releasePauses = (): void => {
+      for (const resume of pauses) resume();
+      pauses.clear();
+    };
+    let forwarding = true;
     const forward = (sink: OutputSink | undefined, chunk: Buffer): void => {
-      if (sink && !sink.write(chunk)) sink.once('drain', client.pauseOutput());
+      if (!sink || !forwarding || sink.write(chunk)) return;
+      const resume = client.pauseOutput();
+      pauses.add(resume);
+      sink.once('drain', () => {
+        pauses.delete(resume);
+        resume();
+      });
     };
     const { id, exited } = client.exec(
       {
@@ -121,7 +135,13 @@ export class BwrapSandbox implements Sandbox {
         },
       },
     );
-    const onAbort = (): void => client.kill(id);
+    const onAbort = (): void => {
+      client.kill(id);
+      // Whoever aborted (often because the consumer went away) wants no more live output; the
+      // rest is still captured in the result.
+      forwarding = false;
+      releasePauses();
+    };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) onAbort();
     // The supervisor enforces the timeout itself; this only catches a supervisor that stopped answering.
@@ -155,6 +175,7 @@ export class BwrapSandbox implements Sandbox {
       throw new AirlockError('SANDBOX_UNAVAILABLE', (error as Error).message, {}, { cause: error });
     } finally {
       clearTimeout(backstop);
+      releasePauses();
       options.signal?.removeEventListener('abort', onAbort);
       stdout.close();
       stderr.close();
