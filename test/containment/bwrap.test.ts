@@ -114,6 +114,27 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
     }
   });
 
+  it('keeps full outputs on disk only for the latest commands, so a long session cannot fill the disk', async () => {
+    const driver = driverFor({ captureLimits: { maxMemoryBytes: 1024, maxStoredBytes: 8192 } });
+    const sandbox = await driver.create(baseSpec);
+    try {
+      const spoolFiles = () =>
+        readdirSafe(join(stateDir, 'sandboxes', `${process.pid}-${sandbox.id}`)).filter((name) =>
+          /\.std(out|err)$/.test(name),
+        );
+      const first = await sandbox.exec('head -c 5000 /dev/zero | tr "\\0" a');
+      expect(first.stdoutStream.read(4000, 10).toString()).toBe('aaaaaaaaaa');
+      for (let i = 0; i < 40; i += 1)
+        await sandbox.exec('head -c 5000 /dev/zero | tr "\\0" b; head -c 3000 /dev/zero >&2');
+      expect(spoolFiles().length).toBeLessThanOrEqual(32);
+      // The oldest result lost its spool but keeps its in-memory head.
+      expect(first.stdoutStream.read(4000, 10).length).toBe(0);
+      expect(first.stdout).toHaveLength(1024);
+    } finally {
+      await sandbox.destroy();
+    }
+  });
+
   it('hands out pre-warmed sandboxes that have run nothing, and removes idle ones on close', async () => {
     const ownCgroups = () =>
       readdirSafe('/sys/fs/cgroup/pids/airlock').filter((name) => name.startsWith(`${process.pid}-`));

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { AirlockError } from '../../../errors/index.ts';
 import type { SessionCgroup } from '../../cgroups/index.ts';
 import type { CaptureLimits } from '../../output/index.ts';
-import { CapturedStream } from '../../output/index.ts';
+import { CapturedStream, LiveOutput } from '../../output/index.ts';
 import { resolveSandboxPath } from '../../paths.ts';
 import { MAX_TIMEOUT_MS, SUPERVISOR_GRACE_MS, validateEnv } from '../../spec.ts';
 import { SupervisorRequestError } from '../../supervisor/client.ts';
@@ -15,7 +15,6 @@ import type {
   ExecOptions,
   ExecResult,
   FileEntry,
-  OutputSink,
   ReadFileOptions,
   Sandbox,
   SandboxSpec,
@@ -39,6 +38,11 @@ export interface BwrapSandboxParts {
 
 const MAX_COMMAND_BYTES = 1024 * 1024;
 const EAGAIN = 11;
+/**
+ * Full outputs stay pageable on disk for the latest commands only (each stream is capped by
+ * `maxStoredBytes`); an older one keeps its in-memory head. Bounds a session's disk use.
+ */
+const MAX_SPOOLED_STREAMS = 32;
 /** A listing larger than this is refused rather than held in memory. */
 const MAX_LIST_ENTRIES = 10_000;
 
@@ -53,6 +57,8 @@ export class BwrapSandbox implements Sandbox {
   readonly #parts: BwrapSandboxParts;
   #destroying: Promise<void> | undefined;
   #commandCount = 0;
+  /** Spooled outputs, oldest first; only the latest are kept so a long session's disk use is bounded. */
+  readonly #spooled: CapturedStream[] = [];
 
   constructor(parts: BwrapSandboxParts) {
     this.#parts = parts;
@@ -98,23 +104,7 @@ export class BwrapSandbox implements Sandbox {
     const startedAt = performance.now();
     const stdin = options.stdin === undefined ? Buffer.alloc(0) : Buffer.from(options.stdin);
 
-    // Pauses taken for slow sinks; released on drain, and all at once when the command is killed
-    // or ends: a sink that broke (EPIPE) never drains, and the exit report must still get through.
-    const pauses = new Set<() => void>();
-    const releasePauses = (): void => {
-      for (const resume of pauses) resume();
-      pauses.clear();
-    };
-    let forwarding = true;
-    const forward = (sink: OutputSink | undefined, chunk: Buffer): void => {
-      if (!sink || !forwarding || sink.write(chunk)) return;
-      const resume = client.pauseOutput();
-      pauses.add(resume);
-      sink.once('drain', () => {
-        pauses.delete(resume);
-        resume();
-      });
-    };
+    const live = new LiveOutput(() => client.pauseOutput());
     const { id, exited } = client.exec(
       {
         executable: shell.path,
@@ -127,20 +117,17 @@ export class BwrapSandbox implements Sandbox {
       {
         onStdout: (chunk) => {
           stdout.write(chunk);
-          forward(options.stdoutTo, chunk);
+          live.forward(options.stdoutTo, chunk);
         },
         onStderr: (chunk) => {
           stderr.write(chunk);
-          forward(options.stderrTo, chunk);
+          live.forward(options.stderrTo, chunk);
         },
       },
     );
     const onAbort = (): void => {
       client.kill(id);
-      // Whoever aborted (often because the consumer went away) wants no more live output; the
-      // rest is still captured in the result.
-      forwarding = false;
-      releasePauses();
+      live.stop();
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) onAbort();
@@ -149,6 +136,7 @@ export class BwrapSandbox implements Sandbox {
     try {
       const exit = await exited;
       const oomKilled = !exit.timedOut && (await cgroup.oomKillCount()) > oomBefore;
+      this.#retainSpools(stdout, stderr);
       return {
         exitCode: exit.exitCode,
         signal:
@@ -175,11 +163,16 @@ export class BwrapSandbox implements Sandbox {
       throw new AirlockError('SANDBOX_UNAVAILABLE', (error as Error).message, {}, { cause: error });
     } finally {
       clearTimeout(backstop);
-      releasePauses();
+      live.stop();
       options.signal?.removeEventListener('abort', onAbort);
       stdout.close();
       stderr.close();
     }
+  }
+
+  #retainSpools(...streams: CapturedStream[]): void {
+    for (const stream of streams) if (stream.spoolPath) this.#spooled.push(stream);
+    while (this.#spooled.length > MAX_SPOOLED_STREAMS) this.#spooled.shift()?.discard();
   }
 
   async writeFile(path: string, data: string | Uint8Array, options: WriteFileOptions = {}): Promise<void> {
