@@ -152,29 +152,13 @@ export class SupervisorClient {
     });
   }
 
-  /** Starts a command; `started` resolves once it runs, `exited` when it ends. */
-  exec(
-    request: ExecRequest,
-    handlers: ExecHandlers,
-  ): { id: number; started: Promise<void>; exited: Promise<ExitInfo> } {
-    let resolveStarted: () => void = () => {};
-    let rejectStarted: (error: Error) => void = () => {};
-    const started = new Promise<void>((resolve, reject) => {
-      resolveStarted = resolve;
-      rejectStarted = reject;
-    });
+  /** Starts a command; `exited` settles when it ends (or rejects when it could not start). */
+  exec(request: ExecRequest, handlers: ExecHandlers): { id: number; exited: Promise<ExitInfo> } {
     let id = 0;
     const exited = new Promise<ExitInfo>((resolve, reject) => {
-      const fail = (error: Error): void => {
-        rejectStarted(error);
-        reject(error);
-      };
       id = this.#request(requestTypes.exec, encodeExec(request), (requestId) => ({
         onFrame: (frame) => {
           switch (frame.type) {
-            case replyTypes.started:
-              resolveStarted();
-              return;
             case replyTypes.stdout:
               handlers.onStdout(frame.payload);
               return;
@@ -187,16 +171,15 @@ export class SupervisorClient {
               return;
             case replyTypes.error:
               this.#pending.delete(requestId);
-              fail(new SupervisorRequestError(decodeError(frame.payload)));
+              reject(new SupervisorRequestError(decodeError(frame.payload)));
               return;
+            // `started` and the `ok` of a kill need no action.
           }
         },
-        fail,
+        fail: reject,
       }));
     });
-    // Callers await `exited`; a start failure is reported there too.
-    started.catch(() => {});
-    return { id, started, exited };
+    return { id, exited };
   }
 
   /** Kills a command's whole process tree, background processes included. */

@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import type { SandboxSpec } from '../../types.ts';
+import type { HostLayout } from './host-layout.ts';
+import { commandEnvironment, encodeInstructions, planBwrap, planLauncher } from './plan.ts';
+
+const spec: SandboxSpec = {
+  image: 'host',
+  memoryBytes: 256 << 20,
+  cpus: 0.5,
+  pids: 64,
+  scratchBytes: 32 << 20,
+  env: { GRANTED: '1' },
+  timeoutMs: 1000,
+};
+
+const layout: HostLayout = {
+  systemDirs: {
+    '/usr': { kind: 'dir' },
+    '/bin': { kind: 'symlink', target: 'usr/bin' },
+    '/lib': { kind: 'symlink', target: 'usr/lib' },
+    '/lib64': { kind: 'symlink', target: 'usr/lib64' },
+    '/sbin': { kind: 'symlink', target: 'usr/sbin' },
+    '/lib32': undefined,
+  },
+  etcEntries: ['ld.so.cache', 'ssl/certs'],
+  shell: { path: '/usr/bin/bash', args: ['--noprofile', '--norc', '-c'] },
+};
+
+/** The host paths a plan makes visible: the first operand of every bind. */
+function boundSources(argv: string[]): string[] {
+  const sources: string[] = [];
+  argv.forEach((arg, index) => {
+    if (arg === '--ro-bind' || arg === '--bind' || arg === '--dev-bind') sources.push(argv[index + 1] ?? '');
+  });
+  return sources;
+}
+
+describe('planBwrap', () => {
+  const argv = planBwrap({ spec, bwrapPath: '/usr/bin/bwrap', layout });
+
+  it('asks for every namespace, no nested user namespaces, no capabilities and death with the parent', () => {
+    for (const flag of [
+      '--unshare-user',
+      '--unshare-pid',
+      '--unshare-ipc',
+      '--unshare-uts',
+      '--unshare-net',
+      '--unshare-cgroup',
+      '--disable-userns',
+      '--die-with-parent',
+      '--new-session',
+      '--clearenv',
+    ]) {
+      expect(argv, flag).toContain(flag);
+    }
+    expect(argv.join(' ')).toContain('--cap-drop ALL');
+    expect(argv).not.toContain('--share-net');
+  });
+
+  it('binds only system directories and allowlisted /etc entries, all read-only (adversarial: no host home)', () => {
+    expect(boundSources(argv).sort()).toEqual(['/etc/ld.so.cache', '/etc/ssl/certs', '/usr']);
+    expect(argv).not.toContain('--bind');
+    for (const secret of ['/root', '/home', '/var', '/run', '/tmp', '/etc/shadow']) {
+      expect(boundSources(argv)).not.toContain(secret);
+    }
+  });
+
+  it('sizes every writable tmpfs, remounts the root read-only and installs the seccomp filter', () => {
+    const joined = argv.join(' ');
+    expect(joined).toContain(`--size ${spec.scratchBytes} --perms 1777 --tmpfs /tmp`);
+    expect(joined).toContain(`--size ${spec.scratchBytes} --perms 0755 --tmpfs /workspace`);
+    expect(joined).toContain(`--size ${spec.scratchBytes} --tmpfs /dev/shm`);
+    expect(joined).toContain('--remount-ro /');
+    expect(argv).toContain('--seccomp');
+    expect(argv.slice(-3)).toEqual(['--', '/.airlock/supervisor', 'supervise']);
+  });
+
+  it('uses a rootfs image whole and read-only', () => {
+    const rootfs = planBwrap({
+      spec: { ...spec, image: '/srv/images/debian' },
+      bwrapPath: '/usr/bin/bwrap',
+      layout,
+    });
+    expect(rootfs.join(' ')).toContain('--ro-bind /srv/images/debian /');
+    expect(boundSources(rootfs)).toEqual(['/srv/images/debian']);
+  });
+});
+
+describe('planLauncher', () => {
+  it('passes no host environment, joins the cgroups and drops to the host ids', () => {
+    const plan = planLauncher({
+      helperPath: '/opt/airlock/build/airlock-helper',
+      cgroupProcsFiles: [
+        '/sys/fs/cgroup/memory/airlock/1-a/cgroup.procs',
+        '/sys/fs/cgroup/pids/airlock/1-a/cgroup.procs',
+      ],
+      hostIds: { uid: 65534, gid: 65534 },
+      seccompFilter: Buffer.from([1, 2, 3]),
+    });
+    expect(plan.env).toEqual({});
+    expect(plan.args).toEqual([
+      'launch',
+      '--cgroup-procs',
+      '/sys/fs/cgroup/memory/airlock/1-a/cgroup.procs',
+      '--cgroup-procs',
+      '/sys/fs/cgroup/pids/airlock/1-a/cgroup.procs',
+      '--uid',
+      '65534',
+      '--gid',
+      '65534',
+      '--instructions',
+      '3',
+    ]);
+    expect(plan.fds.map(({ fd }) => fd)).toEqual([...plan.fds.keys()].map((index) => index + 3));
+  });
+});
+
+describe('encodeInstructions', () => {
+  it('frames argv as a length and NUL-terminated strings, refusing NUL inside one', () => {
+    const encoded = encodeInstructions(['/usr/bin/bwrap', '--', 'x y']);
+    expect(encoded.readUInt32LE(0)).toBe(encoded.length - 4);
+    expect(encoded.subarray(4).toString()).toBe('/usr/bin/bwrap\0--\0x y\0');
+    expect(() => encodeInstructions(['a\0b'])).toThrow(/NUL/);
+  });
+});
+
+describe('commandEnvironment', () => {
+  it('layers defaults, the spec grants and the call, and nothing else', () => {
+    expect(commandEnvironment({ GRANTED: '1', LANG: 'en_US.UTF-8' }, { PER_CALL: '2' })).toEqual({
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: '/workspace',
+      LANG: 'en_US.UTF-8',
+      GRANTED: '1',
+      PER_CALL: '2',
+    });
+  });
+});
