@@ -176,6 +176,18 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
           for (const size of sizes) expect(size).toBeLessThanOrEqual(baseSpec.scratchBytes);
         });
 
+        it('still runs everyday tools: awk via alternatives, python with its site config, perl, name lookups', async () => {
+          const result = await sandbox.exec(
+            'awk \'BEGIN { print "awk ok" }\'; ' +
+              "python3 -c \"import ssl, mimetypes, json; print('python ok', mimetypes.guess_type('a.json')[0])\"; " +
+              'perl -e \'print "perl ok\\n"\'; getent hosts airlock | cut -c1-9; id -un; date +%Z > /dev/null && echo tz ok',
+          );
+          expect(result.stderr).toBe('');
+          expect(result.stdout).toBe(
+            'awk ok\npython ok application/json\nperl ok\n127.0.0.1\nagent\ntz ok\n',
+          );
+        });
+
         it('runs commands in /workspace by default and keeps files between commands', async () => {
           await sandbox.exec('echo persisted > /workspace/note.txt');
           const result = await sandbox.exec('pwd; cat note.txt');

@@ -11,10 +11,8 @@ export function generatedEtcFiles(): Record<string, string> {
       `${name}:x:${uid}:${gid}:Airlock agent:${home}:/bin/sh\n` +
       'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n',
     '/etc/group': `root:x:0:\n${name}:x:${gid}:\nnogroup:x:65534:\n`,
+    // No resolv.conf or nsswitch.conf: glibc's defaults then try DNS on loopback, which is refused at
+    // once (no network), and fall back to this file. Each generated file is one more mount per start.
     '/etc/hosts': `127.0.0.1\tlocalhost ${sandboxHostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`,
-    '/etc/hostname': `${sandboxHostname}\n`,
-    '/etc/nsswitch.conf': 'passwd: files\ngroup: files\nshadow: files\nhosts: files\nnetworks: files\n',
-    // No network: an empty resolver config makes lookups fail fast instead of timing out.
-    '/etc/resolv.conf': '',
   };
 }

@@ -1,39 +1,27 @@
-import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The only host directories a `host` image exposes, all read-only. */
 export const systemDirs = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'] as const;
 
 /**
- * Host /etc entries a sandbox may see, each needed by ordinary tools and free of secrets. Anything
- * not listed (shadow, ssh keys, sudoers, gitconfig/npmrc/pip.conf which can hold tokens, machine-id
- * which identifies the host) stays out; passwd/group/hosts/hostname are generated instead.
+ * Host /etc entries a sandbox may see, each needed by ordinary tools at run time and free of
+ * secrets. Anything not listed (shadow, ssh keys, sudoers, gitconfig/npmrc/pip.conf which can hold
+ * tokens, machine-id which identifies the host) stays out; passwd/group/hosts are generated instead.
+ * A trailing `*` matches by prefix (versioned directories). Kept short on purpose: each entry is one
+ * more bind mount on every sandbox start.
  */
 export const hostEtcAllowlist = [
   'alternatives', // /usr/bin/awk and friends are symlinks through here
-  'ld.so.cache',
-  'ld.so.conf',
-  'ld.so.conf.d',
+  'ld.so.cache', // without it the loader misses the multiarch library directories
   'ssl/certs', // public CA certificates only; ssl/private stays out
-  'ca-certificates',
-  'ca-certificates.conf',
   'localtime',
-  'timezone',
   'protocols',
   'services',
   'mime.types',
-  'magic',
-  'magic.mime',
   'os-release',
-  'debian_version',
-  'lsb-release',
-  'inputrc',
-  'java-17-openjdk', // the JDK's jvm.cfg is a symlink into /etc
-  'java-21-openjdk',
-  'perl',
-  'python3',
-  'python3.11',
-  'gai.conf',
+  'java-*', // the JDK's jvm.cfg is a symlink into /etc/java-NN-openjdk
+  'python3*', // Debian's sitecustomize.py is a symlink into /etc/python3.NN
 ] as const;
 
 export type HostEntry = { kind: 'dir' } | { kind: 'symlink'; target: string } | { kind: 'file' };
@@ -62,13 +50,26 @@ export function shellFor(root: string): { path: string; args: string[] } {
   return { path: '/bin/sh', args: ['-c'] };
 }
 
+function expandEtcAllowlist(root: string): string[] {
+  let present: string[] = [];
+  try {
+    present = readdirSync(join(root, 'etc'));
+  } catch {
+    return [];
+  }
+  return hostEtcAllowlist.flatMap((entry) => {
+    if (entry.endsWith('*')) return present.filter((name) => name.startsWith(entry.slice(0, -1))).sort();
+    return existsSync(join(root, 'etc', entry)) ? [entry] : [];
+  });
+}
+
 /** Reads the facts the pure planner needs about the host (or a rootfs directory). */
 export function readHostLayout(root = '/'): HostLayout {
   const dirs: Record<string, HostEntry | undefined> = {};
   for (const dir of systemDirs) dirs[dir] = entryAt(join(root, dir));
   return {
     systemDirs: dirs,
-    etcEntries: hostEtcAllowlist.filter((entry) => existsSync(join(root, 'etc', entry))),
+    etcEntries: expandEtcAllowlist(root),
     shell: shellFor(root),
   };
 }
