@@ -402,8 +402,10 @@ export async function runSandboxBench(options: SandboxBenchOptions = { runs: 200
     console.log(
       `  warm / bare bash spawn        ${ratio(warm, bareBash)}   (target <= ${TARGET_WARM_RATIO}x; the fair one)`,
     );
-    console.log(`  cold create+exec / bare bash  ${ratio(coldCreateExec, bareBash)}`);
-    console.log(`  cold create+exec / raw bwrap  ${ratio(coldCreateExec, rawBwrap)}`);
+    console.log(`  cold (nothing ahead) / bare bash    ${ratio(coldCreateExec, bareBash)}`);
+    console.log(`  cold (nothing ahead) / raw bwrap    ${ratio(coldCreateExec, rawBwrap)}`);
+    console.log(`  cold (spare launcher) / bare bash   ${ratio(spareCreateExec, bareBash)}`);
+    console.log(`  cold (spare launcher) / raw bwrap   ${ratio(spareCreateExec, rawBwrap)}`);
 
     await measureMemory(driver, created);
   } finally {
