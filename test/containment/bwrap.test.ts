@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
@@ -174,6 +174,21 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
       expect(tooBig.oomKilled).toBe(true);
     } finally {
       await sandbox.destroy();
+    }
+  });
+
+  it('refuses a state directory another user could have planted (adversarial: a symlink)', async () => {
+    const planted = mkdtempSync(join(tmpdir(), 'airlock-planted-'));
+    try {
+      const elsewhere = join(planted, 'attacker-chosen');
+      mkdirSync(elsewhere);
+      const link = join(planted, 'state');
+      symlinkSync(elsewhere, link);
+      const driver = driverFor({ stateDir: link, prespawnLauncher: false });
+      await expectAirlockError(driver.create(baseSpec), 'SANDBOX_UNAVAILABLE');
+      expect(readdirSafe(elsewhere)).toEqual([]);
+    } finally {
+      rmSync(planted, { recursive: true, force: true });
     }
   });
 

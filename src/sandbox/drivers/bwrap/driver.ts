@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +20,7 @@ import { explainStartFailure, spawnLauncher } from './launcher.ts';
 import type { Launcher } from './launcher.ts';
 import { planBwrap, planLauncher } from './plan.ts';
 import { BwrapSandbox } from './sandbox.ts';
+import { ensurePrivateDir, isStale, sessionName, sweepStaleDirs } from './state-dir.ts';
 
 export interface BwrapDriverOptions {
   /** Per-sandbox host state (output spools). Default: `<tmpdir>/airlock-<uid>`. */
@@ -88,32 +89,6 @@ function checkPrerequisites(bwrapPath: string | undefined, helperPath: string): 
   return bwrap;
 }
 
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A zombie answers signal 0 but is as dead as a control plane gets.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** Session names carry the owning control plane's pid, so a later start can tell leftovers apart. */
-function ownerPidOf(name: string): number | undefined {
-  const match = /^(\d+)-[0-9a-f]+$/.exec(name);
-  return match ? Number(match[1]) : undefined;
-}
-
-function isStale(name: string): boolean {
-  const owner = ownerPidOf(name);
-  return owner !== undefined && owner !== process.pid && !isProcessAlive(owner);
-}
-
 /** Limits a launcher started ahead of need holds until it is given its session's spec. */
 const parkedLimits: CgroupLimits = { memoryBytes: 16 * 1024 * 1024, cpus: 0.1, pids: 8 };
 /** Starting the next spare waits a moment, so it does not compete with the sandbox just handed out. */
@@ -145,14 +120,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     | undefined;
 
   async function sweepStale(): Promise<number> {
-    let removed = 0;
-    if (existsSync(sandboxesDir)) {
-      for (const name of readdirSync(sandboxesDir)) {
-        if (!isStale(name)) continue;
-        rmSync(join(sandboxesDir, name), { recursive: true, force: true });
-        removed += 1;
-      }
-    }
+    let removed = sweepStaleDirs(sandboxesDir);
     if (prepared) removed += (await prepared.cgroups.sweep(isStale)).length;
     return removed;
   }
@@ -165,8 +133,9 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
       layout: await readCgroupLayout(),
       ...(options.cgroupParent === undefined ? {} : { parent: options.cgroupParent }),
     });
+    ensurePrivateDir(stateDir);
+    ensurePrivateDir(sandboxesDir);
     prepared = { bwrapPath, cgroups, seccomp, hostLayout: readHostLayout('/') };
-    mkdirSync(sandboxesDir, { recursive: true, mode: 0o700 });
     return prepared;
   }
 
@@ -174,7 +143,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
   async function launch(limits: CgroupLimits): Promise<PendingSandbox> {
     const { cgroups, seccomp } = await prepare();
     const id = randomBytes(6).toString('hex');
-    const name = `${process.pid}-${id}`;
+    const name = sessionName(id);
     const dir = join(sandboxesDir, name);
     mkdirSync(dir, { mode: 0o700 });
     let cgroup: SessionCgroup;
