@@ -7,7 +7,7 @@ import { AirlockError } from '../errors/index.ts';
 import { PolicyLoadError } from '../policy/index.ts';
 import type { Policy } from '../policy/index.ts';
 import { createDriver } from '../sandbox/index.ts';
-import type { ExecResult, OutputSink } from '../sandbox/index.ts';
+import type { ExecResult, OutputSink, Sandbox } from '../sandbox/index.ts';
 import type { CliContext, InterruptReason, OutputStream } from './context.ts';
 import { choosePolicy, policyEngineFor } from './policy-source.ts';
 
@@ -104,21 +104,30 @@ async function runExec(command: string, flags: ExecFlags, context: CliContext): 
     prespawnLauncher: false,
     ...(sandboxConfig.cgroupParent === undefined ? {} : { cgroupParent: sandboxConfig.cgroupParent }),
   });
-  const sandbox = await driver.create({
-    image: sandboxConfig.image,
-    memoryBytes: sandboxConfig.memoryBytes,
-    cpus: sandboxConfig.cpus,
-    pids: sandboxConfig.pids,
-    scratchBytes: sandboxConfig.scratchBytes,
-    env: { ...sandboxConfig.env },
-    timeoutMs: sandboxConfig.timeoutMs,
-  });
+  // Listening before the sandbox exists: a Ctrl-C during start-up must still end in a clean
+  // destroy, not in the default handler killing Airlock with a sandbox half made.
   const interrupted = new AbortController();
   let interruptReason: InterruptReason | undefined;
   const removeSignalHandlers = context.onInterrupt((reason) => {
     interruptReason ??= reason;
     interrupted.abort();
   });
+  let sandbox: Sandbox;
+  try {
+    sandbox = await driver.create({
+      image: sandboxConfig.image,
+      memoryBytes: sandboxConfig.memoryBytes,
+      cpus: sandboxConfig.cpus,
+      pids: sandboxConfig.pids,
+      scratchBytes: sandboxConfig.scratchBytes,
+      env: { ...sandboxConfig.env },
+      timeoutMs: sandboxConfig.timeoutMs,
+    });
+  } catch (error) {
+    removeSignalHandlers();
+    await driver.close();
+    throw error;
+  }
   let result: ExecResult;
   try {
     result = await sandbox.exec(command, {
