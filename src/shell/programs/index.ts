@@ -5,7 +5,9 @@ import * as files from './files.ts';
 import { find } from './find.ts';
 import { git } from './git.ts';
 import * as interp from './interpreters.ts';
-import * as network from './network.ts';
+import * as httpClients from './http-clients.ts';
+import * as pagers from './pagers.ts';
+import * as remote from './remote.ts';
 import * as packages from './packages.ts';
 import * as text from './text.ts';
 import * as wrappers from './wrappers.ts';
@@ -239,14 +241,14 @@ const MODELS = table(
     tar: program(archive.tar),
     zip: program(archive.zip),
     unzip: program(archive.unzip),
-    curl: program(network.curl),
-    wget: program(network.wget),
-    ssh: program(network.ssh),
-    rsync: program(network.rsync),
-    nc: program(network.netTool),
-    gh: program(network.gh),
-    man: program(network.man),
-    less: program(network.less),
+    curl: program(httpClients.curl),
+    wget: program(httpClients.wget),
+    ssh: program(remote.ssh),
+    rsync: program(remote.rsync),
+    nc: program(remote.netTool),
+    gh: program(remote.gh),
+    man: program(pagers.man),
+    less: program(pagers.less),
     npm: program(packages.npm),
     npx: program(packages.npx),
     pip: program(packages.pip),
