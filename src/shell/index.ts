@@ -7,7 +7,7 @@ export { escapeForDisplay } from './control.ts';
 export { globsIntersect, globSubsumes, globToRegExp, hasWildcards, tokenizeGlob } from './glob.ts';
 export type { GlobToken } from './glob.ts';
 export { MAX_COMMAND_LENGTH, MAX_NESTING_DEPTH, MAX_SIMPLE_COMMANDS } from './limits.ts';
-export { scanSedScript, awkProgramIsPlain } from './programs/text.ts';
+export { scanSedScript, awkProgramIsPlain } from './programs/sed-awk.ts';
 export { parseArgs } from './getopt.ts';
 export type { Grammar, OptionDef, ParsedArgs } from './getopt.ts';
 export { createCrossCheck, type CrossCheck, type CrossCheckOptions } from './cross-check.ts';

@@ -9,6 +9,7 @@ import * as httpClients from './http-clients.ts';
 import * as pagers from './pagers.ts';
 import * as remote from './remote.ts';
 import * as packages from './packages.ts';
+import * as sedAwk from './sed-awk.ts';
 import * as text from './text.ts';
 import * as wrappers from './wrappers.ts';
 
@@ -230,8 +231,8 @@ const MODELS = table(
     split: program(files.splitLike),
     gzip: program(files.compressor),
     patch: program(files.patch),
-    sed: program(text.sed),
-    awk: program(text.awk),
+    sed: program(sedAwk.sed),
+    awk: program(sedAwk.awk),
     grep: program(text.grep),
     rg: program(text.rg),
     sort: program(text.sort),
