@@ -1,7 +1,16 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { createDriver } from '../../src/sandbox/index.ts';
 import type { Driver, DriverOptions } from '../../src/sandbox/index.ts';
@@ -49,6 +58,30 @@ function cgroupDirsOf(sandboxId: string): string[] {
     }
   }
   return found;
+}
+
+/** A tiny rootfs: a few host binaries with the shared libraries `ldd` names, and a minimal /etc. */
+function buildMinimalRootfs(root: string, binaries: string[]): void {
+  for (const dir of ['usr/bin', 'usr/lib', 'usr/lib64', 'etc'])
+    mkdirSync(join(root, dir), { recursive: true });
+  for (const [link, target] of [
+    ['bin', 'usr/bin'],
+    ['lib', 'usr/lib'],
+    ['lib64', 'usr/lib64'],
+  ] as const) {
+    symlinkSync(target, join(root, link));
+  }
+  for (const binary of binaries) {
+    copyFileSync(binary, join(root, binary));
+    const libraries = spawnSync('ldd', [binary], { encoding: 'utf8' }).stdout.match(/\/\S+/g) ?? [];
+    for (const library of libraries) {
+      const target = join(root, library.startsWith('/usr/') ? library : `/usr${library}`);
+      mkdirSync(dirname(target), { recursive: true });
+      copyFileSync(library, target);
+    }
+  }
+  writeFileSync(join(root, 'etc/os-release'), 'ID=airlock-test-image\n');
+  for (const file of ['passwd', 'group', 'hosts']) writeFileSync(join(root, 'etc', file), '');
 }
 
 describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
@@ -189,6 +222,31 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
       expect(readdirSafe(elsewhere)).toEqual([]);
     } finally {
       rmSync(planted, { recursive: true, force: true });
+    }
+  });
+
+  it("runs a rootfs directory image: its own files only, read-only, with Airlock's mounts on top", async () => {
+    const image = mkdtempSync(join(tmpdir(), 'airlock-rootfs-'));
+    try {
+      buildMinimalRootfs(image, ['/usr/bin/bash', '/usr/bin/cat', '/usr/bin/ls']);
+      const driver = driverFor({ prespawnLauncher: false });
+      if (process.getuid?.() === 0) {
+        // mkdtemp makes 0700 directories: the sandbox's host uid (nobody) could not reach them.
+        await expectAirlockError(driver.create({ ...baseSpec, image }), 'INVALID_ARGUMENT');
+        chmodSync(image, 0o755);
+      }
+      const sandbox = await driver.create({ ...baseSpec, image });
+      try {
+        const result = await sandbox.exec(
+          'cat /etc/os-release; ls /usr/bin; while IFS=: read -r name rest; do [ \"$name\" = agent ] && echo \"$name\"; done < /etc/passwd; echo made > /workspace/x && cat /workspace/x; (echo no > /usr/x) 2>/dev/null || echo read-only',
+        );
+        expect(result.stderr).toBe('');
+        expect(result.stdout).toBe('ID=airlock-test-image\nbash\ncat\nls\nagent\nmade\nread-only\n');
+      } finally {
+        await sandbox.destroy();
+      }
+    } finally {
+      rmSync(image, { recursive: true, force: true });
     }
   });
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,7 +14,7 @@ import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
 import { SupervisorClient } from '../../supervisor/client.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
-import { readHostLayout } from './host-layout.ts';
+import { readHostLayout, readImageLayout } from './host-layout.ts';
 import type { HostLayout } from './host-layout.ts';
 import { explainStartFailure, spawnLauncher } from './launcher.ts';
 import type { Launcher } from './launcher.ts';
@@ -87,6 +87,26 @@ function checkPrerequisites(bwrapPath: string | undefined, helperPath: string): 
     if (isAirlockError(error)) throw error;
   }
   return bwrap;
+}
+
+/**
+ * bwrap runs as the sandbox's host uid, so it must be able to reach the image; checked here so the
+ * failure names the fix instead of surfacing as bwrap's "Permission denied".
+ */
+function assertReadableBy(image: string, uid: number): void {
+  let path = '';
+  for (const part of image.split('/').filter(Boolean)) {
+    path += `/${part}`;
+    const stat = statSync(path);
+    const reachable = stat.uid === uid ? (stat.mode & 0o500) === 0o500 : (stat.mode & 0o005) === 0o005;
+    if (!reachable) {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        `image ${image} is not readable by the sandbox's host uid ${uid} (${path} is mode ${(stat.mode & 0o777).toString(8)}): make it world-readable (chmod o+rx) or choose another image directory`,
+        { image, path },
+      );
+    }
+  }
 }
 
 /** Limits a launcher started ahead of need holds until it is given its session's spec. */
@@ -229,7 +249,8 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
         { image: spec.image },
       );
     }
-    const layout = spec.image === 'host' ? hostLayout : readHostLayout(spec.image);
+    if (spec.image !== 'host' && hostIds) assertReadableBy(spec.image, hostIds.uid);
+    const layout = spec.image === 'host' ? hostLayout : readImageLayout(spec.image);
     const limits = { memoryBytes: spec.memoryBytes, cpus: spec.cpus, pids: spec.pids };
     const pending = (await takeSpare(limits)) ?? (await launch(limits));
     parkSpare();

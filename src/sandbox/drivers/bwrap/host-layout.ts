@@ -1,5 +1,6 @@
 import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { generatedEtcFiles } from './etc-files.ts';
 
 /** The only host directories a `host` image exposes, all read-only. */
 export const systemDirs = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'] as const;
@@ -27,8 +28,14 @@ export const hostEtcAllowlist = [
 export type HostEntry = { kind: 'dir' } | { kind: 'symlink'; target: string } | { kind: 'file' };
 
 export interface HostLayout {
+  /** Image `host`: the system directories as they are on the host. */
   systemDirs: Record<string, HostEntry | undefined>;
+  /** Image `host`: allowlisted /etc entries present on the host. */
   etcEntries: string[];
+  /** A rootfs image: its top-level entries. */
+  rootEntries: Record<string, HostEntry>;
+  /** Generated /etc files the image already has (a read-only /etc can take binds only over those). */
+  etcFilesPresent: string[];
   shell: { path: string; args: string[] };
 }
 
@@ -70,6 +77,24 @@ export function readHostLayout(root = '/'): HostLayout {
   return {
     systemDirs: dirs,
     etcEntries: expandEtcAllowlist(root),
+    rootEntries: {},
+    etcFilesPresent: [],
+    shell: shellFor(root),
+  };
+}
+
+/** Reads what the planner needs about a rootfs directory image. */
+export function readImageLayout(root: string): HostLayout {
+  const rootEntries: Record<string, HostEntry> = {};
+  for (const name of readdirSync(root)) {
+    const entry = entryAt(join(root, name));
+    if (entry) rootEntries[name] = entry;
+  }
+  return {
+    systemDirs: {},
+    etcEntries: [],
+    rootEntries,
+    etcFilesPresent: Object.keys(generatedEtcFiles()).filter((path) => existsSync(join(root, path))),
     shell: shellFor(root),
   };
 }

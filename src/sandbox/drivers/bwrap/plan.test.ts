@@ -23,6 +23,8 @@ const layout: HostLayout = {
     '/lib32': undefined,
   },
   etcEntries: ['ld.so.cache', 'ssl/certs'],
+  rootEntries: {},
+  etcFilesPresent: [],
   shell: { path: '/usr/bin/bash', args: ['--noprofile', '--norc', '-c'] },
 };
 
@@ -75,14 +77,29 @@ describe('planBwrap', () => {
     expect(argv.slice(-3)).toEqual(['--', '/.airlock/supervisor', 'supervise']);
   });
 
-  it('uses a rootfs image whole and read-only', () => {
+  it('uses every top-level entry of a rootfs image read-only, except what Airlock mounts itself', () => {
+    const image: HostLayout = {
+      ...layout,
+      rootEntries: {
+        usr: { kind: 'dir' },
+        etc: { kind: 'dir' },
+        bin: { kind: 'symlink', target: 'usr/bin' },
+        tmp: { kind: 'dir' },
+        proc: { kind: 'dir' },
+        workspace: { kind: 'dir' },
+      },
+      etcFilesPresent: ['/etc/passwd'],
+    };
     const rootfs = planBwrap({
       spec: { ...spec, image: '/srv/images/debian' },
       bwrapPath: '/usr/bin/bwrap',
-      layout,
+      layout: image,
     });
-    expect(rootfs.join(' ')).toContain('--ro-bind /srv/images/debian /');
-    expect(boundSources(rootfs)).toEqual(['/srv/images/debian']);
+    expect(boundSources(rootfs).sort()).toEqual(['/srv/images/debian/etc', '/srv/images/debian/usr']);
+    expect(rootfs.join(' ')).toContain('--symlink usr/bin /bin');
+    // Generated files only over files the read-only image already has.
+    const dataTargets = rootfs.flatMap((arg, index) => (arg === '--ro-bind-data' ? [rootfs[index + 2]] : []));
+    expect(dataTargets).toEqual(['/etc/passwd']);
   });
 });
 

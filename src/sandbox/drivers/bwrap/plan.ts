@@ -38,6 +38,8 @@ export interface LauncherPlan {
 }
 
 const generatedEtcPaths = Object.keys(generatedEtcFiles());
+/** Top-level names Airlock mounts itself; an image's own are not used. */
+const mountedByAirlock = new Set(['proc', 'dev', 'sys', 'tmp', 'workspace', '.airlock']);
 const supervisorFd = launcherFds.firstEtcFile + generatedEtcPaths.length;
 const seccompFd = supervisorFd + 1;
 
@@ -114,10 +116,18 @@ export function planBwrap(input: BwrapPlanInput): string[] {
     args.push('--dir', '/etc');
     for (const name of layout.etcEntries) args.push('--ro-bind', `/etc/${name}`, `/etc/${name}`);
   } else {
-    // A rootfs directory is the operator's image: all of it, read-only.
-    args.push('--ro-bind', spec.image, '/');
+    // A rootfs directory is the operator's image: all of it read-only, one top-level entry at a
+    // time on the sandbox's own root, so the mounts Airlock adds (/proc, /dev, /tmp, /workspace,
+    // the supervisor) never need to be created inside the read-only image.
+    for (const [name, entry] of Object.entries(layout.rootEntries)) {
+      if (mountedByAirlock.has(name)) continue;
+      if (entry.kind === 'symlink') args.push('--symlink', entry.target, `/${name}`);
+      else args.push('--ro-bind', `${spec.image}/${name}`, `/${name}`);
+    }
   }
   generatedEtcPaths.forEach((path, index) => {
+    // In an image, /etc is read-only: generated files can only be bound over files it already has.
+    if (spec.image !== 'host' && !layout.etcFilesPresent.includes(path)) return;
     args.push('--ro-bind-data', String(launcherFds.firstEtcFile + index), path);
   });
 
