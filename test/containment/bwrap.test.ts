@@ -238,7 +238,7 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
       const sandbox = await driver.create({ ...baseSpec, image });
       try {
         const result = await sandbox.exec(
-          'cat /etc/os-release; ls /usr/bin; while IFS=: read -r name rest; do [ \"$name\" = agent ] && echo \"$name\"; done < /etc/passwd; echo made > /workspace/x && cat /workspace/x; (echo no > /usr/x) 2>/dev/null || echo read-only',
+          'cat /etc/os-release; ls /usr/bin; while IFS=: read -r name rest; do [ "$name" = agent ] && echo "$name"; done < /etc/passwd; echo made > /workspace/x && cat /workspace/x; (echo no > /usr/x) 2>/dev/null || echo read-only',
         );
         expect(result.stderr).toBe('');
         expect(result.stdout).toBe('ID=airlock-test-image\nbash\ncat\nls\nagent\nmade\nread-only\n');
