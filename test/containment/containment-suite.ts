@@ -246,6 +246,45 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
           }
         });
 
+        it('cannot reach a host abstract unix socket (the X11/D-Bus escape route)', async () => {
+          const name = `airlock-test-${process.pid}`;
+          const server = createServer((socket) => socket.end('host-abstract\n'));
+          await new Promise<void>((resolve) => server.listen(`\0${name}`, resolve));
+          try {
+            const result = await sandbox.exec(
+              `python3 -c "import socket; s = socket.socket(socket.AF_UNIX); s.connect('\\0${name}'); print(s.recv(64))"`,
+            );
+            expect(result.stdout).not.toContain('host-abstract');
+            expect(result.stderr).toMatch(/ConnectionRefused|No such file|Errno 111/);
+          } finally {
+            server.close();
+          }
+        });
+
+        it('cannot signal host processes', async () => {
+          const result = await sandbox.exec(`kill -0 ${process.pid} 2>&1; echo "status=$?"`);
+          expect(result.stdout).toMatch(/status=1/);
+        });
+
+        it('keeps sessions apart: no shared files, processes or shared memory', async () => {
+          const other = await driver.create(baseSpec);
+          try {
+            await sandbox.exec(
+              'echo mine > /workspace/private; echo mine > /tmp/private; echo mine > /dev/shm/private; sleep $((3000+303)) > /dev/null 2>&1 &',
+            );
+            const view = await other.exec(
+              'cat /workspace/private /tmp/private /dev/shm/private 2>&1; cat /proc/[0-9]*/cmdline | tr "\\0" " "',
+            );
+            expect(view.stdout).not.toMatch(/^mine$/m);
+            expect(view.stdout).not.toContain('sleep 3303');
+          } finally {
+            await other.destroy();
+            await sandbox.exec(
+              'pkill -f "sleep 3303"; rm -f /workspace/private /tmp/private /dev/shm/private',
+            );
+          }
+        });
+
         it('sees only the granted environment, never the host one', async () => {
           const result = await sandbox.exec('env', { env: { PER_CALL: '1' } });
           const names = result.stdout
