@@ -4,58 +4,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CliContext } from '../../src/cli/context.ts';
-import { run } from '../../src/cli/main.ts';
+import { runCli } from '../support/cli.ts';
+import type { CliRun } from '../support/cli.ts';
 
 const bwrapMissing = ['/usr/bin/bwrap', '/usr/local/bin/bwrap'].every((path) => !existsSync(path));
 const home = mkdtempSync(join(tmpdir(), 'airlock-cli-test-'));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-interface CliRun {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the CLI in-process, as a user would type it, capturing what it prints. */
-async function airlock(
+function airlock(
   args: string[],
   options: { cwd?: string; closeOutputAfterFirstWrite?: boolean } = {},
 ): Promise<CliRun> {
-  let interrupt: ((reason: 'signal' | 'output-closed') => void) | undefined;
-  let stdout = '';
-  let stderr = '';
-  let exitCode = 0;
-  const context: CliContext = {
+  return runCli(args, {
     cwd: options.cwd ?? home,
-    env: { HOME: home, AIRLOCK_HOME: join(home, 'state'), NO_COLOR: '1' },
-    stdin: process.stdin,
-    stdout: {
-      write: (chunk) => {
-        stdout += chunk.toString();
-        if (!options.closeOutputAfterFirstWrite) return true;
-        // Like `airlock exec -- yes | head -1`: the reader goes away after the first chunk, and
-        // a broken pipe takes no more writes and never drains.
-        setImmediate(() => interrupt?.('output-closed'));
-        return false;
-      },
-      once: () => undefined,
-    },
-    stderr: {
-      write: (chunk) => void (stderr += chunk.toString()),
-      warn: (message) => void (stderr += `airlock: warning: ${message}\n`),
-      error: (message) => void (stderr += `airlock: ${message}\n`),
-    },
-    setExitCode: (code) => {
-      exitCode = code;
-    },
-    onInterrupt: (handler) => {
-      interrupt = handler;
-      return () => (interrupt = undefined);
-    },
-  };
-  const code = await run(['node', 'airlock', ...args], context, () => exitCode);
-  return { exitCode: code, stdout, stderr };
+    env: { HOME: home, AIRLOCK_HOME: join(home, 'state') },
+    ...(options.closeOutputAfterFirstWrite ? { closeOutputAfterFirstWrite: true } : {}),
+  });
 }
 
 describe('airlock --help (the installed entry point)', () => {

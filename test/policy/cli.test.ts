@@ -1,40 +1,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CliContext } from '../../src/cli/context.ts';
-import { run } from '../../src/cli/main.ts';
+import { runCli } from '../support/cli.ts';
+import type { CliRun } from '../support/cli.ts';
 import { policyExitCodes } from '../../src/cli/policy-command.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'airlock-policy-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs `airlock …` in-process with the given stdin, capturing output and the exit status. */
-async function airlock(
-  args: string[],
-  stdin = '',
-): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  let exitCode = 0;
-  const context: CliContext = {
-    cwd: dir,
-    env: { HOME: dir, NO_COLOR: '1' },
-    stdin: Readable.from([stdin]),
-    stdout: { write: (chunk) => void (stdout += chunk.toString()) },
-    stderr: {
-      write: (chunk) => void (stderr += chunk.toString()),
-      warn: (message) => void (stderr += `airlock: warning: ${message}\n`),
-      error: (message) => void (stderr += `airlock: ${message}\n`),
-    },
-    setExitCode: (code) => {
-      exitCode = code;
-    },
-    onInterrupt: () => () => {},
-  };
-  const code = await run(['node', 'airlock', ...args], context, () => exitCode);
-  return { exitCode: code, stdout, stderr };
+function airlock(args: string[], stdin = ''): Promise<CliRun> {
+  return runCli(args, { cwd: dir, env: { HOME: dir }, stdin });
 }
 
 describe('airlock policy check', () => {

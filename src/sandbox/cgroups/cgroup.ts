@@ -160,14 +160,19 @@ export function createCgroupManager(options: CgroupManagerOptions): CgroupManage
     const sessionDirs = location.sessionDirs.map(real);
     const at = (dir: string, file: string): string => join(real(dir), file);
 
-    async function collectPids(dir: string): Promise<number[]> {
-      let children: string[];
+    /** Child cgroup names; undefined once the cgroup is gone (removed concurrently). */
+    async function childCgroups(dir: string): Promise<string[] | undefined> {
       try {
-        children = await fs.listDirs(dir);
+        return await fs.listDirs(dir);
       } catch (error) {
-        if (errnoOf(error) === 'ENOENT') return [];
+        if (errnoOf(error) === 'ENOENT') return undefined;
         throw cgroupFailure('list', dir, error);
       }
+    }
+
+    async function collectPids(dir: string): Promise<number[]> {
+      const children = await childCgroups(dir);
+      if (children === undefined) return [];
       const own = parsePids(await readText(join(dir, 'cgroup.procs')));
       const nested = await Promise.all(children.map((child) => collectPids(join(dir, child))));
       return [...own, ...nested.flat()];
@@ -257,13 +262,8 @@ export function createCgroupManager(options: CgroupManagerOptions): CgroupManage
     }
 
     async function descendantsDeepestFirst(dir: string): Promise<string[]> {
-      let children: string[];
-      try {
-        children = await fs.listDirs(dir);
-      } catch (error) {
-        if (errnoOf(error) === 'ENOENT') return [];
-        throw cgroupFailure('list', dir, error);
-      }
+      const children = await childCgroups(dir);
+      if (children === undefined) return [];
       const nested = await Promise.all(children.map((child) => descendantsDeepestFirst(join(dir, child))));
       return [...nested.flat(), dir];
     }
