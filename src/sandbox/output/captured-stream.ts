@@ -12,6 +12,18 @@ export const defaultCaptureLimits: CaptureLimits = {
   maxStoredBytes: 16 * 1024 * 1024,
 };
 
+/** Length of `bytes` without a trailing, incomplete UTF-8 sequence. */
+function completeUtf8Length(bytes: Buffer): number {
+  // A UTF-8 sequence is at most 4 bytes: look back at most 3 for the start of the last one.
+  for (let back = 1; back <= Math.min(3, bytes.length); back += 1) {
+    const byte = bytes[bytes.length - back] ?? 0;
+    if ((byte & 0xc0) === 0x80) continue; // continuation byte
+    const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return needed > back ? bytes.length - back : bytes.length;
+  }
+  return bytes.length;
+}
+
 /**
  * One output stream of a command. Memory holds at most `maxMemoryBytes` (the head); once a stream
  * outgrows it, everything up to `maxStoredBytes` goes to a spool file so it can be paged later, and
@@ -44,6 +56,8 @@ export class CapturedStream {
       if (this.#spoolFd === undefined) {
         this.#spoolFd = openSync(this.#spoolPath, 'w', 0o600);
         this.#spooled = true;
+        // Until now "stored" meant the in-memory head; from here it is what the spool holds.
+        this.#storedBytes = 0;
         // The head already in memory is the start of the stream; the spool holds the whole stream.
         const previous = this.#totalBytes - chunk.length;
         this.#append(Buffer.concat(this.#head).subarray(0, previous));
@@ -68,8 +82,10 @@ export class CapturedStream {
     this.#spoolFd = undefined;
   }
 
+  /** The in-memory head as text; a character the memory cap cut in two is left out, not mangled. */
   get text(): string {
-    return Buffer.concat(this.#head, this.#headBytes).toString('utf8');
+    const head = Buffer.concat(this.#head, this.#headBytes);
+    return (this.truncated ? head.subarray(0, completeUtf8Length(head)) : head).toString('utf8');
   }
 
   get totalBytes(): number {
