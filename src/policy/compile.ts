@@ -1,4 +1,5 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { SANDBOX_WORKSPACE } from './workspace.ts';
 import { z } from 'zod';
 import { analyzeShell } from '../shell/index.ts';
 import { PolicyLoadError, type PolicyIssue } from './errors.ts';
@@ -102,7 +103,8 @@ function compileRule(rule: Rule, index: number, prefix: string): CompiledRule {
 
 /** Does the rule certainly match some effect of this command? (What `examples` assert.) */
 export function ruleMatchesCommand(rule: CompiledRule, command: string): boolean {
-  const analysis = analyzeShell(command);
+  // Judged like evaluation judges it, so an example says what the rule does in a sandbox.
+  const analysis = analyzeShell(command, { workspaceRoot: SANDBOX_WORKSPACE });
   return analysis.commands.some((c) => c.effects.some((e) => matchRule(rule, e) === 'yes'));
 }
 

@@ -9,6 +9,8 @@ export interface PolicyEngineOptions {
    * cross-check; without them only unbash judges. Reading the files is the caller's job.
    */
   readonly treeSitter?: CrossCheckOptions;
+  /** The directory commands start in; `null` judges absolute paths as written. Default /workspace. */
+  readonly workspaceRoot?: string | null;
 }
 
 export interface PolicyEngine {
@@ -31,6 +33,7 @@ export async function createPolicyEngine(options: PolicyEngineOptions): Promise<
   return Object.freeze({
     policy,
     crossCheck: crossCheck !== undefined,
-    evaluate: (command: string) => evaluatePolicy(policy, command, { crossCheck }),
+    evaluate: (command: string) =>
+      evaluatePolicy(policy, command, { crossCheck, workspaceRoot: options.workspaceRoot }),
   });
 }

@@ -1,3 +1,4 @@
+import { SANDBOX_WORKSPACE } from './workspace.ts';
 import {
   analyzeShell,
   cheapWords,
@@ -188,13 +189,13 @@ function unique<T>(values: readonly T[]): T[] {
  * Commands too long to parse are still checked word by word against deny rules, so exceeding a
  * limit can never skip a deny.
  */
-function cheapDenyPass(source: string, policy: Policy): EffectVerdict[] {
+function cheapDenyPass(source: string, policy: Policy, workspaceRoot: string | undefined): EffectVerdict[] {
   const words = cheapWords(source);
   const verdicts: EffectVerdict[] = [];
   const denyRules = policy.rules.filter((r) => r.decision === 'deny');
   const span = { start: 0, end: source.length };
   for (const word of words) {
-    const path = resolvePathPattern(escapeGlob(word), word, '.');
+    const path = resolvePathPattern(escapeGlob(word), word, '.', workspaceRoot);
     for (const kind of ['read', 'write', 'delete'] as const) {
       const effect: Effect = { kind, path, span };
       const rule = denyRules.find((r) => matchRule(r, effect) === 'yes');
@@ -227,11 +228,15 @@ function cheapDenyPass(source: string, policy: Policy): EffectVerdict[] {
 
 export interface EvaluateOptions {
   readonly crossCheck?: CrossCheck | undefined;
+  /** The directory commands start in; `null` judges absolute paths as written. Default /workspace. */
+  readonly workspaceRoot?: string | null | undefined;
 }
 
 /** Judges one command line. Pure and synchronous: no I/O, no clock. */
 export function evaluatePolicy(policy: Policy, command: string, options: EvaluateOptions = {}): Decision {
-  const analysis: ShellAnalysis = analyzeShell(command);
+  const workspaceRoot =
+    options.workspaceRoot === null ? undefined : (options.workspaceRoot ?? SANDBOX_WORKSPACE);
+  const analysis: ShellAnalysis = analyzeShell(command, { workspaceRoot });
   const hazards: Hazard[] = [...analysis.hazards];
   const crossChecked = options.crossCheck !== undefined && analysis.commands.length > 0;
   if (options.crossCheck && analysis.commands.length > 0) {
@@ -247,7 +252,7 @@ export function evaluatePolicy(policy: Policy, command: string, options: Evaluat
   }
   const hazardVerdicts = hazards.map((h) => hazardVerdict(h, policy));
   if (analysis.commands.length === 0 && hazards.some((h) => h.code === 'limit-exceeded')) {
-    hazardVerdicts.push(...cheapDenyPass(command, policy));
+    hazardVerdicts.push(...cheapDenyPass(command, policy, workspaceRoot));
   }
   const commands = analysis.commands.map((c) => judgeCommand(c, policy));
   let decision: DecisionValue = commands.length === 0 && hazardVerdicts.length === 0 ? 'allow' : 'allow';

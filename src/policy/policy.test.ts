@@ -138,3 +138,20 @@ describe('rendering for people', () => {
     expect(text).not.toContain('\u001b');
   });
 });
+
+describe('the sandbox workspace as an absolute path', () => {
+  const policy = loadPolicy({ preset: 'coding-agent' });
+
+  it('judges /workspace/... like the relative path, and climbing out of it like the outside', () => {
+    expect(evaluatePolicy(policy, 'cat /workspace/src/app.ts').decision).toBe('allow');
+    expect(evaluatePolicy(policy, 'cat src/app.ts').decision).toBe('allow');
+    expect(evaluatePolicy(policy, 'cat /workspace/../etc/shadow').decision).toBe('deny');
+    expect(evaluatePolicy(policy, 'rm -rf /workspace/../etc').decision).toBe('deny');
+  });
+
+  it('judges absolute paths as written when no workspace root applies', () => {
+    expect(evaluatePolicy(policy, 'cat /workspace/src/app.ts', { workspaceRoot: null }).decision).not.toBe(
+      'allow',
+    );
+  });
+});

@@ -26,8 +26,13 @@ interface Frame {
 }
 
 /** Analyses one command line. Pure: the same text always gives the same analysis. */
-export function analyzeShell(source: string): ShellAnalysis {
-  return new Analysis(source).run();
+export interface AnalyzeOptions {
+  /** Absolute path of the directory commands start in; paths under it count as the workspace. */
+  readonly workspaceRoot?: string | undefined;
+}
+
+export function analyzeShell(source: string, options: AnalyzeOptions = {}): ShellAnalysis {
+  return new Analysis(source, options.workspaceRoot).run();
 }
 
 class Analysis {
@@ -35,9 +40,11 @@ class Analysis {
   readonly commands: CommandAnalysis[] = [];
   readonly hazards: Hazard[] = [];
   cwd: Cwd = WORKSPACE;
+  readonly workspaceRoot: string | undefined;
 
-  constructor(source: string) {
+  constructor(source: string, workspaceRoot: string | undefined) {
     this.source = source;
+    this.workspaceRoot = workspaceRoot;
   }
 
   run(): ShellAnalysis {
@@ -176,7 +183,7 @@ class CommandBuilder {
   }
 
   path(kind: 'read' | 'write' | 'delete', word: WordValue, suffix = ''): void {
-    let ref = resolvePath(word, this.analysis.cwd);
+    let ref = resolvePath(word, this.analysis.cwd, this.analysis.workspaceRoot);
     if (suffix === '**') ref = { ...ref, recursive: true };
     else if (suffix && ref.pattern !== null) {
       ref = { pattern: ref.pattern === '/' ? `/${suffix}` : `${ref.pattern}/${suffix}`, text: ref.text };
@@ -237,13 +244,13 @@ class CommandBuilder {
       changeDirectory: (word) => {
         if (word === null) this.analysis.cwd = '~';
         else {
-          const ref = resolvePath(word, this.analysis.cwd);
+          const ref = resolvePath(word, this.analysis.cwd, this.analysis.workspaceRoot);
           this.analysis.cwd =
             ref.pattern !== null && !/[*?[]/.test(ref.pattern.replace(/\\./g, '')) ? ref.pattern : null;
         }
       },
       generic: (inner) => this.genericArgs(inner),
-      resolve: (word) => resolvePath(word, this.analysis.cwd),
+      resolve: (word) => resolvePath(word, this.analysis.cwd, this.analysis.workspaceRoot),
       unknownWord: (text) => ({ kind: 'dynamic', text, split: true, span: this.span }),
     };
     if (model?.kind === 'wrapper') {
@@ -270,7 +277,7 @@ class CommandBuilder {
         if (!/^[~/.]/.test(value)) continue;
         this.effects.push({
           kind: 'read',
-          path: resolvePathPattern(escapeGlob(value), value, this.analysis.cwd),
+          path: resolvePathPattern(escapeGlob(value), value, this.analysis.cwd, this.analysis.workspaceRoot),
           span: arg.span,
         });
         continue;

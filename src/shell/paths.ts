@@ -20,17 +20,21 @@ function segmentMayBeDots(segment: string): boolean {
   return re.test('..') || re.test('.');
 }
 
-/** Canonicalises a word used as a path. See PathRef for the forms. */
-export function resolvePath(word: WordValue, cwd: Cwd): PathRef {
+/**
+ * Canonicalises a word used as a path. See PathRef for the forms. `workspaceRoot` is the absolute
+ * path of the directory commands start in (Airlock's sandboxes: /workspace); absolute paths under it
+ * are the workspace too, so `/workspace/src` and `src` are judged alike.
+ */
+export function resolvePath(word: WordValue, cwd: Cwd, workspaceRoot?: string): PathRef {
   if (word.kind === 'dynamic') return UNKNOWN(word.text);
-  const ref = resolvePathPattern(word.pattern, word.value, cwd);
+  const ref = resolvePathPattern(word.pattern, word.value, cwd, workspaceRoot);
   if (!word.below) return ref;
   return word.belowName === undefined
     ? { ...ref, recursive: true }
     : { ...ref, recursive: true, name: word.belowName };
 }
 
-export function resolvePathPattern(pattern: string, text: string, cwd: Cwd): PathRef {
+export function resolvePathPattern(pattern: string, text: string, cwd: Cwd, workspaceRoot?: string): PathRef {
   if (pattern === '') return UNKNOWN(text);
   let root: '.' | '/' | '~';
   let rest: string;
@@ -44,7 +48,7 @@ export function resolvePathPattern(pattern: string, text: string, cwd: Cwd): Pat
     rest = pattern;
   } else {
     if (cwd === null) return UNKNOWN(text);
-    if (cwd !== '.') return resolvePathPattern(`${cwd}/${pattern}`, text, '.');
+    if (cwd !== '.') return resolvePathPattern(`${cwd}/${pattern}`, text, '.', workspaceRoot);
     root = '.';
     rest = pattern;
   }
@@ -64,8 +68,14 @@ export function resolvePathPattern(pattern: string, text: string, cwd: Cwd): Pat
   }
   const body = segments.join('/');
   let out: string;
-  if (root === '/') out = `/${body}`;
-  else if (root === '~') out = body === '' ? '~' : `~/${body}`;
+  if (root === '/') {
+    out = `/${body}`;
+    // Only after `..` was resolved: /workspace/../etc is /etc, not the workspace.
+    if (workspaceRoot !== undefined && (out === workspaceRoot || out.startsWith(`${workspaceRoot}/`))) {
+      const inside = out.slice(workspaceRoot.length + 1);
+      out = inside === '' ? '.' : `./${inside}`;
+    }
+  } else if (root === '~') out = body === '' ? '~' : `~/${body}`;
   else if (up > 0) out = [...Array<string>(up).fill('..'), ...segments].join('/');
   else out = body === '' ? '.' : `./${body}`;
   return { pattern: out, text };

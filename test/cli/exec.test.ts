@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,6 +103,16 @@ describe.skipIf(bwrapMissing || !canDropToNobody)('airlock exec without cgroup d
 });
 
 describe.skipIf(bwrapMissing)('airlock exec in a real sandbox', () => {
+  it("runs the README Quickstart's command under the default policy", async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const quickstart = /^scripts\/setup\.sh && npx airlock exec -- '([^']+)'$/m.exec(readme);
+    expect(quickstart?.[1]).toBeDefined();
+    const result = await airlock(['exec', '--', quickstart?.[1] ?? '']);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/^hello from the sandbox\nuid=1000\(agent\)/);
+  });
+
   it('streams the output and exits with the command status', async () => {
     const result = await airlock(['exec', '--', 'echo out; echo err >&2; exit 3']);
     expect(result).toMatchObject({ exitCode: 3, stdout: 'out\n' });
