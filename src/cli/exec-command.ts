@@ -3,13 +3,12 @@ import { constants } from 'node:os';
 import { Option } from 'commander';
 import { mergeSandboxOverrides, resolveConfig } from '../config/index.ts';
 import type { AirlockConfig } from '../config/index.ts';
-import { AirlockError } from '../errors/index.ts';
 import { PolicyLoadError } from '../policy/index.ts';
 import type { Policy } from '../policy/index.ts';
 import { createDriver } from '../sandbox/index.ts';
 import type { ExecResult, OutputSink, Sandbox } from '../sandbox/index.ts';
 import type { CliContext, InterruptReason, OutputStream } from './context.ts';
-import { choosePolicy, policyEngineFor } from './policy-source.ts';
+import { choosePolicy, policyEngineFor, policyLoadFailure } from './policy-source.ts';
 
 /** Exit statuses of `airlock exec` besides the command's own (documented in --help). */
 export const execExitCodes = {
@@ -177,11 +176,7 @@ async function policyAllows(
     policy = await choosePolicy(flags.policy, context.cwd, config, configPath);
   } catch (error) {
     if (!(error instanceof PolicyLoadError)) throw error;
-    const lines = error.issues.map((issue) => `  - ${issue.path || '(root)'}: ${issue.message}`);
-    throw new AirlockError('POLICY_INVALID', `invalid policy ${error.origin}:\n${lines.join('\n')}`, {
-      origin: error.origin,
-      issues: error.issues,
-    });
+    throw policyLoadFailure(error);
   }
   for (const warning of policy.warnings) context.stderr.warn(warning);
   const engine = await policyEngineFor(policy, true);

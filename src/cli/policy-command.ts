@@ -3,9 +3,8 @@ import { Option } from 'commander';
 import { createInterface } from 'node:readline';
 import { resolveConfig } from '../config/index.ts';
 import { PolicyLoadError, renderDecision, type Decision, type PolicyEngine } from '../policy/index.ts';
-import { AirlockError } from '../errors/index.ts';
 import type { CliContext } from './context.ts';
-import { choosePolicy, policyEngineFor } from './policy-source.ts';
+import { choosePolicy, policyEngineFor, policyLoadFailure } from './policy-source.ts';
 
 /** Exit statuses of `airlock policy check` (also in its --help). */
 export const policyExitCodes = {
@@ -30,16 +29,9 @@ async function buildEngine(flags: PolicyFlags, context: CliContext): Promise<Pol
     return await policyEngineFor(policy, flags.crossCheck);
   } catch (error) {
     if (!(error instanceof PolicyLoadError)) throw error;
-    if (flags.json || flags.batch) {
-      const failure = new AirlockError('POLICY_INVALID', error.message, {
-        origin: error.origin,
-        issues: error.issues,
-      });
-      context.stdout.write(`${JSON.stringify({ error: failure.toJSON() })}\n`);
-    }
-    context.stderr.error(`invalid policy ${error.origin}:`);
-    for (const issue of error.issues)
-      context.stderr.write(`  - ${issue.path || '(root)'}: ${issue.message}\n`);
+    const failure = policyLoadFailure(error);
+    if (flags.json || flags.batch) context.stdout.write(`${JSON.stringify({ error: failure.toJSON() })}\n`);
+    context.stderr.error(failure.message);
     context.setExitCode(policyExitCodes.usage);
     return null;
   }

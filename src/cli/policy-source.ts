@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import type { AirlockConfig } from '../config/index.ts';
+import { AirlockError } from '../errors/index.ts';
 import { createPolicyEngine, loadPolicy, PolicyLoadError, presetNameSchema } from '../policy/index.ts';
 import type { Policy, PolicyEngine } from '../policy/index.ts';
 
@@ -48,6 +49,15 @@ export async function choosePolicy(
   if (flag !== undefined) return policyFromFlag(flag, cwd);
   const origin = configPath === undefined ? `preset:${config.policy.preset}` : `${configPath}: policy`;
   return loadPolicy({ document: config.policy, origin });
+}
+
+/** A policy that failed to load, as the one error users and JSON readers see, every issue listed. */
+export function policyLoadFailure(error: PolicyLoadError): AirlockError {
+  const lines = error.issues.map((issue) => `  - ${issue.path || '(root)'}: ${issue.message}`);
+  return new AirlockError('POLICY_INVALID', `invalid policy ${error.origin}:\n${lines.join('\n')}`, {
+    origin: error.origin,
+    issues: error.issues,
+  });
 }
 
 export async function policyEngineFor(policy: Policy, crossCheck: boolean): Promise<PolicyEngine> {

@@ -20,6 +20,17 @@ function positiveInteger(value: number, field: string, example: string): void {
   }
 }
 
+/** A command timeout: a positive whole number of milliseconds that Node's timers can hold. */
+export function validateTimeoutMs(timeoutMs: number): void {
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS) {
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      `timeoutMs must be a positive integer up to ${MAX_TIMEOUT_MS} (about 24 days), like 30000; got ${timeoutMs}`,
+      { field: 'timeoutMs', value: timeoutMs },
+    );
+  }
+}
+
 /** Checks a spec at the library boundary; the CLI and config parse units before this. */
 export function validateSpec(spec: SandboxSpec): SandboxSpec {
   if (typeof spec.image !== 'string' || spec.image.length === 0) {
@@ -39,17 +50,7 @@ export function validateSpec(spec: SandboxSpec): SandboxSpec {
   positiveInteger(spec.memoryBytes, 'memoryBytes', '268435456 (256 MiB)');
   positiveInteger(spec.pids, 'pids', '128');
   positiveInteger(spec.scratchBytes, 'scratchBytes', '67108864 (64 MiB)');
-  positiveInteger(spec.timeoutMs, 'timeoutMs', '30000');
-  if (spec.timeoutMs > MAX_TIMEOUT_MS) {
-    throw new AirlockError(
-      'INVALID_ARGUMENT',
-      `sandbox timeoutMs must be at most ${MAX_TIMEOUT_MS} (about 24 days)`,
-      {
-        field: 'timeoutMs',
-        value: spec.timeoutMs,
-      },
-    );
-  }
+  validateTimeoutMs(spec.timeoutMs);
   if (!Number.isFinite(spec.cpus) || spec.cpus <= 0) {
     throw new AirlockError('INVALID_ARGUMENT', 'sandbox cpus must be a positive number, like 0.5', {
       field: 'cpus',

@@ -8,7 +8,7 @@ import type { SessionCgroup } from '../../cgroups/index.ts';
 import type { CaptureLimits } from '../../output/index.ts';
 import { CapturedStream, LiveOutput } from '../../output/index.ts';
 import { resolveSandboxPath } from '../../paths.ts';
-import { MAX_TIMEOUT_MS, SUPERVISOR_GRACE_MS, validateEnv } from '../../spec.ts';
+import { SUPERVISOR_GRACE_MS, validateEnv, validateTimeoutMs } from '../../spec.ts';
 import { SupervisorRequestError } from '../../supervisor/client.ts';
 import type { SupervisorClient } from '../../supervisor/client.ts';
 import type {
@@ -86,13 +86,7 @@ export class BwrapSandbox implements Sandbox {
       );
     }
     const timeoutMs = options.timeoutMs ?? this.#parts.spec.timeoutMs;
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS) {
-      throw new AirlockError(
-        'INVALID_ARGUMENT',
-        `timeoutMs must be a positive integer up to ${MAX_TIMEOUT_MS}, got ${timeoutMs}`,
-        { field: 'timeoutMs', value: timeoutMs },
-      );
-    }
+    validateTimeoutMs(timeoutMs);
     if (options.env) validateEnv(options.env);
     const cwd =
       options.cwd === undefined ? '/workspace' : resolveSandboxPath(options.cwd, { allowRoot: true });
