@@ -1,5 +1,5 @@
 /*
- * airlock-helper: the two small native pieces of the bubblewrap driver.
+ * airlock-helper: the small native pieces of the sandbox drivers.
  *
  *   airlock-helper launch [--cgroup-procs FILE]... [--uid N --gid N] (--instructions FD | -- PROGRAM ARGS...)
  *     Host side. Joins the session's cgroups *before* anything else runs (so every process bwrap
@@ -20,6 +20,19 @@
  *     kill therefore finds the whole tree by walking the keeper's descendants, while background
  *     processes of a command that finished normally keep running under their keeper.
  *
+ *   airlock-helper confine [--remove PATH]... [--user UID:GID] [--userns] [--seccomp FILE]...
+ *     Inside a gVisor or Docker sandbox, as its first process. Those runtimes build the namespaces
+ *     and mounts themselves; this mode adds what bwrap adds for the bubblewrap driver, then becomes
+ *     the same supervisor, so commands, timeouts, kill-tree and file copies behave identically:
+ *     --remove   removes PATH, a file or an empty directory (a device node the runtime adds
+ *                unasked, e.g. gVisor's /dev/fuse); needs the owner's uid, no capability;
+ *     --user     switches to UID:GID with no supplementary groups (needs CAP_SETUID/CAP_SETGID,
+ *                which are then gone with the rest);
+ *     --userns   a user namespace of its own, mapping only the current uid/gid (Docker without
+ *                userns-remap shares the host's user namespace otherwise);
+ *     (always)   every capability dropped, bounding and ambient sets included, and no_new_privs;
+ *     --seccomp  each FILE holds a classic BPF program (struct sock_filter[]) to install, in order.
+ *
  * Frames (both directions): u32 length (of everything after it), u8 type, u32 id, payload.
  * All integers little-endian. See src/sandbox/supervisor/protocol.ts for the other side.
  */
@@ -35,6 +48,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/signalfd.h>
@@ -215,6 +232,117 @@ static int launch_main(int argc, char **argv) {
   execv(program[0], program);
   die("exec");
   return 125;
+}
+
+/* ---------- confine mode (inside a gVisor or Docker sandbox) ---------- */
+
+#define MAX_FILTERS 8
+#define MAX_FILTER_BYTES (4096 * 8)
+
+static void write_text(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write_all(fd, text, strlen(text)) != 0) die(path);
+  close(fd);
+}
+
+static void install_filter(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die(path);
+  static unsigned char buf[MAX_FILTER_BYTES + 1];
+  size_t used = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf + used, sizeof buf - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) die(path);
+    if (n == 0) break;
+    used += (size_t)n;
+    if (used > MAX_FILTER_BYTES) break;
+  }
+  close(fd);
+  if (used == 0 || used > MAX_FILTER_BYTES || used % sizeof(struct sock_filter) != 0) {
+    fprintf(stderr, "airlock-helper: %s is not a seccomp program (%zu bytes)\n", path, used);
+    _exit(125);
+  }
+  struct sock_fprog prog = {.len = (unsigned short)(used / sizeof(struct sock_filter)),
+                            .filter = (struct sock_filter *)buf};
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) die("seccomp");
+}
+
+/* Drops every capability for good. Right after a user namespace is made the process holds a full
+ * set in it (useless against namespaces it does not own, but inherited by anything it runs), and a
+ * runtime may leave a bounding set behind; a command must start with all five sets empty. */
+static void drop_capabilities(void) {
+  for (int cap = 0; cap <= 63; cap++) {
+    int present = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    if (present < 0) break; /* past the kernel's last capability */
+    if (present == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) die("dropping the capability bounding set");
+  }
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) die("clearing ambient capabilities");
+  struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  if (syscall(SYS_capset, &header, data) != 0) die("capset");
+}
+
+static int supervise_main(void);
+
+static void remove_path(const char *path) {
+  /* remove(): a file or an empty directory, so a directory a device lived in can go after it. */
+  if (remove(path) != 0 && errno != ENOENT) die(path);
+}
+
+static int confine_main(int argc, char **argv) {
+  int userns = 0, filters = 0, removals = 0;
+  long uid = -1, gid = -1;
+  const char *filter_paths[MAX_FILTERS], *remove_paths[MAX_FILTERS];
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--userns") == 0) {
+      userns = 1;
+    } else if (strcmp(argv[i], "--seccomp") == 0 && i + 1 < argc && filters < MAX_FILTERS) {
+      filter_paths[filters++] = argv[++i];
+    } else if (strcmp(argv[i], "--remove") == 0 && i + 1 < argc && removals < MAX_FILTERS) {
+      remove_paths[removals++] = argv[++i];
+    } else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
+      char *end;
+      uid = strtol(argv[++i], &end, 10);
+      gid = *end == ':' ? strtol(end + 1, &end, 10) : -1;
+      if (*end != '\0' || uid < 0 || gid < 0) {
+        fprintf(stderr, "airlock-helper: confine: --user wants UID:GID, got %s\n", argv[i]);
+        _exit(125);
+      }
+    } else {
+      fprintf(stderr, "airlock-helper: confine: unknown argument %s\n", argv[i]);
+      _exit(125);
+    }
+  }
+  for (int k = 0; k < removals; k++) remove_path(remove_paths[k]);
+  if (uid >= 0) {
+    /* The bounding set goes first: dropping it needs CAP_SETPCAP, which the uid switch clears. */
+    for (int cap = 0; cap <= 63; cap++) {
+      int present = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+      if (present < 0) break;
+      if (present == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) die("dropping the capability bounding set");
+    }
+    if (setgroups(0, NULL) != 0) die("setgroups");
+    if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) != 0) die("setresgid");
+    if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0) die("setresuid");
+  }
+  if (userns) {
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+    if (unshare(CLONE_NEWUSER) != 0) die("unshare(CLONE_NEWUSER)");
+    char map[64];
+    /* setgroups must be denied before an unprivileged process may write its gid_map. */
+    write_text("/proc/self/setgroups", "deny");
+    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+    write_text("/proc/self/uid_map", map);
+    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+    write_text("/proc/self/gid_map", map);
+  }
+  drop_capabilities();
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("no_new_privs");
+  for (int k = 0; k < filters; k++) install_filter(filter_paths[k]);
+  return supervise_main();
 }
 
 /* ---------- supervisor: frames ---------- */
@@ -965,6 +1093,9 @@ static int supervise_main(void) {
         owners[n] = c;
         kinds[n++] = 5;
       }
+      /* A kill or timeout can land before the keeper has forked the command: nothing to kill yet.
+       * Until the command is reported, look again soon and kill whatever has appeared since. */
+      if (!c->reported && (c->killed || c->timed_out) && (wait_ms < 0 || wait_ms > 5)) wait_ms = 5;
       if (!c->reported && c->deadline_ms > 0) {
         int64_t left = c->deadline_ms - now;
         if (left < 0) left = 0;
@@ -980,6 +1111,8 @@ static int supervise_main(void) {
       if (c->used && !c->reported && c->deadline_ms > 0 && now >= c->deadline_ms && !c->timed_out) {
         c->timed_out = 1;
         if (c->keeper > 0) kill_tree(c->keeper);
+      } else if (c->used && !c->reported && (c->killed || c->timed_out) && c->keeper > 0) {
+        kill_tree(c->keeper);
       }
     }
     if (ready <= 0) continue;
@@ -1081,8 +1214,10 @@ static int supervise_main(void) {
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "launch") == 0) return launch_main(argc, argv);
   if (argc >= 2 && strcmp(argv[1], "supervise") == 0) return supervise_main();
+  if (argc >= 2 && strcmp(argv[1], "confine") == 0) return confine_main(argc, argv);
   fprintf(stderr, "usage: airlock-helper launch [--cgroup-procs FILE]... [--uid N --gid N] "
                   "(--instructions FD | -- PROGRAM ARGS...)\n"
-                  "       airlock-helper supervise\n");
+                  "       airlock-helper supervise\n"
+                  "       airlock-helper confine [--remove PATH]... [--user UID:GID] [--userns] [--seccomp FILE]...\n");
   return 2;
 }

@@ -1,7 +1,21 @@
 /**
- * Airlock's library surface. The control plane (`createAirlock`: sessions, approvals, audit) comes
- * with the router; today the sandbox drivers and the policy engine are usable on their own.
+ * Airlock's library surface: the control plane (`createAirlock`: sessions, commands, approvals, audit),
+ * and the sandbox drivers and policy engine, usable on their own.
  */
+export { createAirlock } from './airlock/index.ts';
+export type {
+  Airlock,
+  AirlockApprovals,
+  AirlockAudit,
+  AirlockCommands,
+  AirlockSessions,
+  CreateAirlockOptions,
+  Session,
+  SessionInfo,
+} from './airlock/index.ts';
+export type { FileWriteResult, RunOptions, RunResult, RunStatus } from './router/index.ts';
+export type { SessionCreateOptions, SnapshotInfo } from './sessions/index.ts';
+export type { ApprovalRecord, AuditEvent, OutputPage, SessionRecord, VerifyResult } from './store/index.ts';
 export { AirlockError, errorCodes, isAirlockError } from './errors/index.ts';
 export type { ErrorCode } from './errors/index.ts';
 export { createDriver } from './sandbox/index.ts';

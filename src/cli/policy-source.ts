@@ -1,21 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { loadTreeSitterWasm } from '../airlock/index.ts';
 import type { AirlockConfig } from '../config/index.ts';
 import { AirlockError } from '../errors/index.ts';
 import { createPolicyEngine, loadPolicy, PolicyLoadError, presetNameSchema } from '../policy/index.ts';
 import type { Policy, PolicyEngine } from '../policy/index.ts';
-
-/** Reads the tree-sitter wasm files shipped in node_modules (the grammar's native install script never runs). */
-export async function loadTreeSitterWasm(): Promise<{ grammarWasm: Uint8Array; runtimeWasm: Uint8Array }> {
-  const require = createRequire(import.meta.url);
-  const grammarDir = dirname(require.resolve('tree-sitter-bash/package.json'));
-  const [grammarWasm, runtimeWasm] = await Promise.all([
-    readFile(join(grammarDir, 'tree-sitter-bash.wasm')),
-    readFile(require.resolve('web-tree-sitter/tree-sitter.wasm')),
-  ]);
-  return { grammarWasm, runtimeWasm };
-}
 
 /** `--policy` is a preset name or a path to a YAML policy file (read here, validated by the policy stage). */
 export async function policyFromFlag(spec: string, cwd: string): Promise<Policy> {
@@ -59,6 +48,8 @@ export function policyLoadFailure(error: PolicyLoadError): AirlockError {
     issues: error.issues,
   });
 }
+
+export { loadTreeSitterWasm };
 
 export async function policyEngineFor(policy: Policy, crossCheck: boolean): Promise<PolicyEngine> {
   const treeSitter = crossCheck ? await loadTreeSitterWasm() : undefined;

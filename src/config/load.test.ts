@@ -70,8 +70,10 @@ describe('defaults', () => {
       approvalTimeoutMs: 5 * 60_000,
       output: { maxChars: 5000 },
       rateLimit: { tokens: 30, perMs: 60_000 },
+      secretEnv: [],
     });
-    expect(config.store).toEqual({ kind: 'sqlite', path: '.airlock/airlock.db' });
+    // No store given: the caller uses the state directory's own database (AIRLOCK_HOME/airlock.db).
+    expect(config.store).toBeUndefined();
   });
 
   it('are what an empty or comment-only file or empty sections give', () => {
@@ -93,6 +95,7 @@ describe('parseConfig', () => {
     const config = parseConfig(designExample, 'airlock.yaml');
     expect(config).toEqual({
       ...defaultConfig(),
+      store: { kind: 'sqlite', path: '.airlock/airlock.db' },
       policy: {
         preset: 'coding-agent',
         default: 'ask',

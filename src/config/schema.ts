@@ -225,6 +225,19 @@ const routerFields = {
   approvalTimeout: parsedValue((value) => parseDuration(value)).prefault('5m'),
   output: nullAsAbsent(section('output', routerOutputFields).prefault({})),
   rateLimit: parsedValue((value) => parseRate(value)).prefault('30/min'),
+  /**
+   * Host environment variables whose values are secrets: redacted from every output, log and audit
+   * record (the sandbox never sees the host environment, but an agent can be handed a secret anyway).
+   */
+  secretEnv: z
+    .array(
+      text('a variable name').superRefine((name, ctx) => {
+        const problem = envNameProblem(name);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+      { error: (issue) => `secretEnv must be a list of variable names, not ${describeValue(issue.input)}` },
+    )
+    .prefault([]),
 };
 
 export const routerSchema = section('router', routerFields).transform((raw) => ({
@@ -233,6 +246,7 @@ export const routerSchema = section('router', routerFields).transform((raw) => (
   approvalTimeoutMs: raw.approvalTimeout,
   output: raw.output,
   rateLimit: raw.rateLimit,
+  secretEnv: raw.secretEnv,
 }));
 
 // ─── store ──────────────────────────────────────────────────────────────────────────────────────────
@@ -246,7 +260,8 @@ export const storeSchema = text('store')
     }
     return location;
   })
-  .prefault('sqlite:.airlock/airlock.db');
+  // Absent means the state directory's own database (AIRLOCK_HOME/airlock.db), chosen by the caller.
+  .optional();
 
 // ─── the whole file ─────────────────────────────────────────────────────────────────────────────────
 

@@ -29,6 +29,19 @@ export const errorCodes = {
     httpStatus: 400,
     doc: 'A policy (preset name or YAML file) failed validation; details.issues lists every problem.',
   },
+  STORE_UNAVAILABLE: { httpStatus: 503, doc: 'The store (database) cannot be opened or written.' },
+  SESSION_ENDED: {
+    httpStatus: 410,
+    doc: 'The session has ended (destroyed, idle, past its lifetime or its sandbox died); create a new one.',
+  },
+  APPROVAL_CLOSED: {
+    httpStatus: 409,
+    doc: 'The approval request was already decided or expired; its decision stands.',
+  },
+  RATE_LIMITED: {
+    httpStatus: 429,
+    doc: 'Too many requests for this session or token; retry after details.retryAfterMs.',
+  },
   INTERNAL: { httpStatus: 500, doc: 'A bug in Airlock.' },
 } as const satisfies Record<string, { httpStatus: number; doc: string }>;
 

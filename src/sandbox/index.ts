@@ -51,3 +51,4 @@ export type {
   SandboxStats,
   WriteFileOptions,
 } from './types.ts';
+export { MAX_TIMEOUT_MS, validateSpec, validateTimeoutMs } from './spec.ts';

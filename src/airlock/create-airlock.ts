@@ -1,0 +1,322 @@
+/**
+ * The composition root: the one place where configuration becomes a store, drivers, a policy engine,
+ * a router and a session manager. Everything is an instance; two control planes in one process share
+ * nothing (but may share a store file, which SQLite serializes).
+ */
+import { join } from 'node:path';
+import pino from 'pino';
+import type { Logger } from 'pino';
+import { parseConfigObject, processEnvironment, readAirlockEnvironment } from '../config/index.ts';
+import type { AirlockConfig, EnvironmentVariables } from '../config/index.ts';
+import { AirlockError } from '../errors/index.ts';
+import { createMetrics, createResourceMonitor } from '../metrics/index.ts';
+import type { AirlockMetrics, ResourceMonitor } from '../metrics/index.ts';
+import { createPolicyEngine, loadPolicy, PolicyLoadError } from '../policy/index.ts';
+import type { Policy, PolicyEngine } from '../policy/index.ts';
+import { createApprovals, createRateLimiter, createRedactor, createRouter } from '../router/index.ts';
+import type { Approvals, Redactor, Router } from '../router/index.ts';
+import { createDriver, MAX_TIMEOUT_MS } from '../sandbox/index.ts';
+import type { Driver, DriverName, DriverOptions } from '../sandbox/index.ts';
+import { createSessionManager, createSnapshotStore, currentOwner } from '../sessions/index.ts';
+import type { LiveSession, RecoveryReport, SessionManager, SnapshotStore } from '../sessions/index.ts';
+import { openStore } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
+import { createAuditView, createSessionsView } from './views.ts';
+import type { AirlockApprovals, AirlockAudit, AirlockCommands, AirlockSessions } from './views.ts';
+import { loadTreeSitterWasm } from './tree-sitter-wasm.ts';
+
+export interface CreateAirlockOptions {
+  /** A parsed airlock.yaml, or a plain object in its shape (validated here). Default: safe defaults. */
+  readonly config?: AirlockConfig | unknown;
+  /** A policy to use instead of the configuration's `policy:` section (e.g. from `--policy`). */
+  readonly policy?: Policy;
+  /** Host environment: `AIRLOCK_HOME` and the values of `router.secretEnv`. Default: the process's. */
+  readonly env?: EnvironmentVariables;
+  /** State directory; default from `AIRLOCK_HOME` (see config/environment.ts). */
+  readonly home?: string;
+  /** Where a relative store path is resolved. Default: the process's working directory. */
+  readonly cwd?: string;
+  /** Cross-check every command with tree-sitter-bash as well as unbash. Default true. */
+  readonly crossCheck?: boolean;
+  readonly maxSessions?: number;
+  /** Longest a session lives, busy or not. Default 8 h. */
+  readonly sessionTtlMs?: number;
+  /** How often a waiting router looks for decisions made by other processes. Default 250 ms. */
+  readonly approvalPollIntervalMs?: number;
+  /** How often sessions are sampled for resource alerts. Default 5 s. */
+  readonly monitorIntervalMs?: number;
+  readonly driverOptions?: Omit<DriverOptions, 'stateDir'>;
+  readonly logger?: Logger;
+  readonly metrics?: AirlockMetrics;
+  readonly now?: () => number;
+}
+
+export interface Airlock {
+  readonly sessions: AirlockSessions;
+  readonly commands: AirlockCommands;
+  readonly approvals: AirlockApprovals;
+  readonly audit: AirlockAudit;
+  readonly snapshots: Pick<SnapshotStore, 'list' | 'get' | 'remove'>;
+  readonly metrics: AirlockMetrics;
+  readonly policy: Policy;
+  readonly config: AirlockConfig;
+  readonly home: string;
+  /** What start-up found and closed from a control plane that crashed. */
+  readonly recovery: RecoveryReport;
+  /** Ends every session (killing its commands), then closes the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_SESSIONS = 50;
+const DEFAULT_SESSION_TTL_MS = 8 * 60 * 60 * 1000;
+
+function isParsedConfig(value: unknown): value is AirlockConfig {
+  return typeof value === 'object' && value !== null && Object.isFrozen(value) && 'sandbox' in value;
+}
+
+/** `approvalRequiredFor` commands become ask rules of their own policy, checked beside the main one. */
+function approvalGateFor(entries: readonly string[]): Policy | null {
+  const commands = entries.filter((entry) => entry !== 'write_file');
+  if (commands.length === 0) return null;
+  try {
+    return loadPolicy({
+      origin: 'router.approvalRequiredFor',
+      document: {
+        default: 'allow',
+        rules: commands.map((entry, index) => ({
+          id: `approval-required-${index}`,
+          match: entry,
+          decision: 'ask',
+          reason: `router.approvalRequiredFor lists "${entry}": a person approves it first.`,
+        })),
+      },
+    });
+  } catch (error) {
+    if (!(error instanceof PolicyLoadError)) throw error;
+    throw new AirlockError(
+      'INVALID_CONFIG',
+      `router.approvalRequiredFor: ${error.issues.map((issue) => issue.message).join('; ')}`,
+      { key: 'router.approvalRequiredFor' },
+    );
+  }
+}
+
+export async function createAirlock(options: CreateAirlockOptions = {}): Promise<Airlock> {
+  const config = isParsedConfig(options.config) ? options.config : parseConfigObject(options.config ?? {});
+  const env = options.env ?? processEnvironment();
+  const home = options.home ?? readAirlockEnvironment(env).home;
+  const now = options.now ?? Date.now;
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const metrics = options.metrics ?? createMetrics();
+
+  const policy =
+    options.policy ?? loadPolicy({ document: config.policy, origin: `preset:${config.policy.preset}` });
+  const policyEngine: PolicyEngine =
+    options.crossCheck === false
+      ? await createPolicyEngine({ policy })
+      : await createPolicyEngine({ policy, treeSitter: await loadTreeSitterWasm() });
+  const approvalGate = approvalGateFor(config.router.approvalRequiredFor);
+
+  // Secret values from the host environment are read once, here; a listed variable that is unset is
+  // no error (nothing to hide), but a value too short to redact safely is.
+  const hostSecrets = config.router.secretEnv.flatMap((name) => {
+    const value = env[name];
+    return value === undefined || value === '' ? [] : [{ name, value }];
+  });
+  createRedactor({ secrets: hostSecrets });
+
+  const store: Store = openStore(config.store ?? { kind: 'sqlite', path: join(home, 'airlock.db') }, {
+    baseDir: options.cwd ?? process.cwd(),
+  });
+  const drivers = new Map<DriverName, Driver>();
+  function driverFor(name: DriverName): Driver {
+    let driver = drivers.get(name);
+    if (driver === undefined) {
+      driver = createDriver(name, {
+        ...options.driverOptions,
+        stateDir: home,
+        ...(config.sandbox.cgroupParent === undefined ? {} : { cgroupParent: config.sandbox.cgroupParent }),
+      });
+      drivers.set(name, driver);
+    }
+    return driver;
+  }
+
+  const redactors = new WeakMap<LiveSession, Redactor>();
+  const redactorFor = (session: LiveSession): Redactor => {
+    let redactor = redactors.get(session);
+    if (redactor === undefined) {
+      redactor = createRedactor({ secrets: [...hostSecrets, ...session.secrets] });
+      redactors.set(session, redactor);
+    }
+    return redactor;
+  };
+
+  let monitor: ResourceMonitor | null = null;
+  let sessions: SessionManager | null = null;
+  let approvals: Approvals | null = null;
+  try {
+    const snapshots = createSnapshotStore({ dir: join(home, 'snapshots'), now });
+    monitor = createResourceMonitor({
+      intervalMs: options.monitorIntervalMs ?? 5000,
+      onAlert: (alert) => {
+        metrics.resourceAlert(alert.resource);
+        logger.warn(
+          { sessionId: alert.sessionId, resource: alert.resource, fraction: alert.fraction },
+          'resource alert',
+        );
+        void store
+          .commit({
+            events: [
+              {
+                type: 'resource.alert',
+                sessionId: alert.sessionId,
+                commandId: null,
+                data: {
+                  resource: alert.resource,
+                  usage: alert.usage,
+                  limit: alert.limit,
+                  fraction: alert.fraction,
+                },
+              },
+            ],
+          })
+          .catch((error: unknown) => logger.error({ err: error }, 'could not record a resource alert'));
+      },
+      onError: () => undefined,
+    });
+    const activeMonitor = monitor;
+    const manager = createSessionManager({
+      store,
+      driverFor,
+      snapshots,
+      owner: currentOwner(),
+      maxSessions: options.maxSessions ?? DEFAULT_MAX_SESSIONS,
+      now,
+      defaults: {
+        driver: config.sandbox.driver,
+        sandbox: {
+          image: config.sandbox.image,
+          memoryBytes: config.sandbox.memoryBytes,
+          cpus: config.sandbox.cpus,
+          pids: config.sandbox.pids,
+          scratchBytes: config.sandbox.scratchBytes,
+          env: { ...config.sandbox.env },
+          timeoutMs: config.sandbox.timeoutMs,
+        },
+        idleTimeoutMs: config.sandbox.idleTimeoutMs,
+        ttlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
+        maxTimeoutMs: config.sandbox.maxTimeoutMs ?? MAX_TIMEOUT_MS,
+      },
+      onCreated: (session, createMs) => {
+        metrics.sessionCreated(session.settings.driver);
+        metrics.sandboxCreateDuration(session.settings.driver, createMs);
+        metrics.sessionsActive(manager.live().length);
+        activeMonitor.watch(session.id, {
+          stats: () => session.sandbox.stats(),
+          cpus: session.settings.sandbox.cpus,
+        });
+        logger.info({ sessionId: session.id, driver: session.settings.driver }, 'session created');
+      },
+      onEnded: (session) => {
+        activeMonitor.unwatch(session.id);
+        metrics.sessionEnded(
+          session.endCode === 'crashed' || session.endCode === null ? 'error' : session.endCode,
+        );
+        metrics.sessionsActive(manager.live().length);
+        rateLimiter.forget(session.id);
+        logger.info({ sessionId: session.id, reason: session.endCode }, 'session ended');
+      },
+    });
+    sessions = manager;
+    const rateLimiter = createRateLimiter({ rate: config.router.rateLimit, now });
+    approvals = createApprovals({
+      store,
+      now,
+      ...(options.approvalPollIntervalMs === undefined
+        ? {}
+        : { pollIntervalMs: options.approvalPollIntervalMs }),
+    });
+    const router: Router = createRouter({
+      store,
+      sessions: manager,
+      approvals,
+      policy: policyEngine,
+      approvalGate,
+      writeFileNeedsApproval: config.router.approvalRequiredFor.includes('write_file'),
+      approvalTimeoutMs: config.router.approvalTimeoutMs,
+      rateLimiter,
+      maxChars: config.router.output.maxChars,
+      redactorFor,
+      metrics,
+      logger,
+      now,
+    });
+
+    const recovery = await manager.recover(
+      [...new Set([config.sandbox.driver])].flatMap((name) => tryDriver(driverFor, name)),
+    );
+    await approvals.expireOverdue();
+
+    let closing: Promise<void> | null = null;
+    const activeApprovals = approvals;
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        activeMonitor.close();
+        activeApprovals.close();
+        await manager.close();
+        await router.drain();
+        await Promise.allSettled([...drivers.values()].map((driver) => driver.close()));
+        await store.close();
+      })();
+      return closing;
+    };
+
+    return {
+      sessions: createSessionsView({
+        manager,
+        router,
+        monitor: activeMonitor,
+        redactorFor,
+        policy: policyEngine.policy,
+      }),
+      commands: {
+        get: (id) => router.getCommand(id),
+        wait: (id, waitOptions) => router.waitCommand(id, waitOptions),
+        kill: (id) => router.killCommand(id),
+        readOutput: (id, page) => router.readOutput(id, page),
+      },
+      approvals: {
+        list: (query) => activeApprovals.list(query),
+        get: (id) => activeApprovals.get(id),
+        approve: (id, decideOptions) => activeApprovals.decide(id, 'approve', decideOptions),
+        deny: (id, decideOptions) => activeApprovals.decide(id, 'deny', decideOptions),
+        waitFor: (id, waitOptions) => activeApprovals.waitFor(id, waitOptions),
+      },
+      audit: createAuditView(store),
+      snapshots: { list: snapshots.list, get: snapshots.get, remove: snapshots.remove },
+      metrics,
+      policy: policyEngine.policy,
+      config,
+      home,
+      recovery,
+      close,
+    };
+  } catch (error) {
+    monitor?.close();
+    approvals?.close();
+    await sessions?.close();
+    await Promise.allSettled([...drivers.values()].map((driver) => driver.close()));
+    await store.close();
+    throw error;
+  }
+}
+
+/** A driver unavailable on this machine has no leftovers to sweep; it fails when a session needs it. */
+function tryDriver(driverFor: (name: DriverName) => Driver, name: DriverName): Driver[] {
+  try {
+    return [driverFor(name)];
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,12 @@
+/** The control plane as a library: `createAirlock(options)` wires every stage from one configuration. */
+export { createAirlock } from './create-airlock.ts';
+export type { Airlock, CreateAirlockOptions } from './create-airlock.ts';
+export { loadTreeSitterWasm } from './tree-sitter-wasm.ts';
+export type {
+  AirlockApprovals,
+  AirlockAudit,
+  AirlockCommands,
+  AirlockSessions,
+  Session,
+  SessionInfo,
+} from './views.ts';

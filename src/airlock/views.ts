@@ -1,0 +1,224 @@
+/**
+ * The library's public objects (`airlock.sessions`, a `Session`, `airlock.audit`…): thin views that
+ * translate calls into the session manager, the router and the store.
+ */
+import { AirlockError } from '../errors/index.ts';
+import type { ResourceMonitor } from '../metrics/index.ts';
+import type { Policy } from '../policy/index.ts';
+import type {
+  ApprovalRecord,
+  AuditEvent,
+  EventQuery,
+  OutputPage,
+  SessionRecord,
+  Store,
+  VerifyResult,
+} from '../store/index.ts';
+import { exportAuditJsonl } from '../store/index.ts';
+import type {
+  DecideOptions,
+  FileWriteResult,
+  Redactor,
+  Router,
+  RunOptions,
+  RunResult,
+} from '../router/index.ts';
+import type { FileEntry, SandboxStats } from '../sandbox/index.ts';
+import type { LiveSession, SessionCreateOptions, SessionManager, SnapshotInfo } from '../sessions/index.ts';
+
+export interface SessionInfo {
+  readonly id: string;
+  readonly state: SessionRecord['state'];
+  readonly driver: string;
+  readonly createdAt: string;
+  readonly lastActiveAt: string;
+  readonly expiresAt: string | null;
+  readonly endedAt: string | null;
+  readonly endReason: string | null;
+  readonly limits: {
+    readonly memoryBytes: number;
+    readonly cpus: number;
+    readonly pids: number;
+    readonly scratchBytes: number;
+    readonly timeoutMs: number;
+    readonly idleTimeoutMs: number;
+  };
+  readonly policy: string;
+  /** Latest resource sample, when the session is live and has been sampled. */
+  readonly usage: {
+    readonly memoryBytes: number;
+    readonly pids: number;
+    readonly cpuUsageMs: number;
+    readonly cpuFraction: number | null;
+  } | null;
+}
+
+export interface Session {
+  readonly id: string;
+  run(command: string, options?: RunOptions): Promise<RunResult>;
+  readonly commands: {
+    get(id: string): Promise<RunResult>;
+    wait(id: string, options?: { readonly signal?: AbortSignal }): Promise<RunResult>;
+    kill(id: string): Promise<RunResult>;
+  };
+  readonly files: {
+    write(
+      path: string,
+      data: string | Uint8Array,
+      options?: { readonly waitForApproval?: boolean; readonly signal?: AbortSignal },
+    ): Promise<FileWriteResult>;
+    read(path: string, options?: { readonly maxBytes?: number }): Promise<Buffer>;
+    list(path: string): Promise<FileEntry[]>;
+  };
+  info(): Promise<SessionInfo>;
+  stats(): Promise<SandboxStats>;
+  snapshot(name?: string): Promise<SnapshotInfo>;
+  destroy(): Promise<void>;
+}
+
+export interface AirlockSessions {
+  create(options?: SessionCreateOptions): Promise<Session>;
+  /** A live session of this control plane. */
+  get(id: string): Promise<Session>;
+  info(id: string): Promise<SessionInfo>;
+  list(query?: { readonly state?: SessionRecord['state'] }): Promise<SessionRecord[]>;
+  destroy(id: string): Promise<void>;
+}
+
+export interface AirlockCommands {
+  get(id: string): Promise<RunResult>;
+  wait(id: string, options?: { readonly signal?: AbortSignal }): Promise<RunResult>;
+  kill(id: string): Promise<RunResult>;
+  readOutput(
+    id: string,
+    page?: { readonly stream?: 'stdout' | 'stderr'; readonly offset?: number; readonly limit?: number },
+  ): Promise<OutputPage>;
+}
+
+export interface AirlockApprovals {
+  list(query?: {
+    readonly status?: ApprovalRecord['status'];
+    readonly sessionId?: string;
+  }): Promise<ApprovalRecord[]>;
+  get(id: string): Promise<ApprovalRecord>;
+  approve(id: string, options?: DecideOptions): Promise<ApprovalRecord>;
+  deny(id: string, options?: DecideOptions): Promise<ApprovalRecord>;
+  waitFor(id: string, options?: { readonly signal?: AbortSignal }): Promise<ApprovalRecord>;
+}
+
+export interface AirlockAudit {
+  list(query?: EventQuery): Promise<AuditEvent[]>;
+  verify(): Promise<VerifyResult>;
+  exportJsonl(write: (line: string) => void | Promise<void>, query?: EventQuery): Promise<number>;
+}
+
+interface ViewParts {
+  readonly manager: SessionManager;
+  readonly router: Router;
+  readonly monitor: ResourceMonitor;
+  readonly redactorFor: (session: LiveSession) => Redactor;
+  readonly policy: Policy;
+}
+
+function infoOf(record: SessionRecord, parts: ViewParts): SessionInfo {
+  const spec = record.spec;
+  const live = parts.manager.live().find((session) => session.id === record.id);
+  const number = (key: string): number => (typeof spec[key] === 'number' ? spec[key] : 0);
+  const sample = record.state === 'active' ? parts.monitor.latest(record.id) : null;
+  return {
+    id: record.id,
+    state: record.state,
+    driver: record.driver,
+    createdAt: record.createdAt,
+    lastActiveAt: live === undefined ? record.lastActiveAt : new Date(live.lastActiveAt).toISOString(),
+    expiresAt: record.expiresAt,
+    endedAt: record.endedAt,
+    endReason: record.endReason,
+    limits: {
+      memoryBytes: number('memoryBytes'),
+      cpus: number('cpus'),
+      pids: number('pids'),
+      scratchBytes: number('scratchBytes'),
+      timeoutMs: number('timeoutMs'),
+      idleTimeoutMs: number('idleTimeoutMs'),
+    },
+    policy: parts.policy.origin,
+    usage:
+      sample === null
+        ? null
+        : {
+            memoryBytes: sample.memoryBytes,
+            pids: sample.pids,
+            cpuUsageMs: sample.cpuUsageMs,
+            cpuFraction: sample.cpuFraction,
+          },
+  };
+}
+
+export function toSessionHandle(session: LiveSession, parts: ViewParts): Session {
+  const { manager, router } = parts;
+  /** Every call re-checks the session is live, so a handle kept after destroy fails with SESSION_ENDED. */
+  const live = (): Promise<LiveSession> => manager.get(session.id);
+  return {
+    id: session.id,
+    run: async (command, options) => router.run(await live(), command, options),
+    commands: {
+      get: (id) => owned(router.getCommand(id), session.id),
+      wait: async (id, options) => {
+        await owned(router.getCommand(id), session.id);
+        return router.waitCommand(id, options);
+      },
+      kill: async (id) => {
+        await owned(router.getCommand(id), session.id);
+        return router.killCommand(id);
+      },
+    },
+    files: {
+      write: async (path, data, options) => router.writeFile(await live(), path, data, options),
+      read: async (path, options) => {
+        const current = await live();
+        manager.touch(current);
+        return current.sandbox.readFile(path, options);
+      },
+      list: async (path) => {
+        const current = await live();
+        manager.touch(current);
+        return current.sandbox.listFiles(path);
+      },
+    },
+    info: async () => infoOf(await manager.record(session.id), parts),
+    stats: async () => (await live()).sandbox.stats(),
+    snapshot: (name) => manager.snapshot(session.id, name ?? null),
+    destroy: () => manager.destroy(session.id),
+  };
+}
+
+/** A command id from another session is as unknown as one that does not exist. */
+async function owned(result: Promise<RunResult>, sessionId: string): Promise<RunResult> {
+  const found = await result;
+  if (found.sessionId !== sessionId) {
+    throw new AirlockError('NOT_FOUND', `no command ${found.id} in session ${sessionId}`, {
+      commandId: found.id,
+    });
+  }
+  return found;
+}
+
+export function createSessionsView(parts: ViewParts): AirlockSessions {
+  const { manager } = parts;
+  return {
+    create: async (options) => toSessionHandle(await manager.create(options), parts),
+    get: async (id) => toSessionHandle(await manager.get(id), parts),
+    info: async (id) => infoOf(await manager.record(id), parts),
+    list: (query) => manager.list(query),
+    destroy: (id) => manager.destroy(id),
+  };
+}
+
+export function createAuditView(store: Store): AirlockAudit {
+  return {
+    list: (query) => store.listEvents(query),
+    verify: () => store.verify(),
+    exportJsonl: (write, query) => exportAuditJsonl(store, write, query),
+  };
+}

@@ -1,0 +1,24 @@
+export {
+  APPROVAL_OUTCOMES,
+  COMMAND_STATUSES,
+  MONITORED_RESOURCES,
+  POLICY_DECISIONS,
+  SESSION_END_REASONS,
+} from './labels.ts';
+export type {
+  ApprovalOutcome,
+  CommandStatus,
+  MonitoredResource,
+  PolicyDecisionLabel,
+  SessionEndReason,
+} from './labels.ts';
+export { createMetrics } from './registry.ts';
+export type { AirlockMetrics, CommandFinishedEvent, MetricsOptions } from './registry.ts';
+export { createResourceMonitor } from './resource-monitor.ts';
+export type {
+  ResourceAlert,
+  ResourceMonitor,
+  ResourceMonitorOptions,
+  ResourceSample,
+  WatchTarget,
+} from './resource-monitor.ts';

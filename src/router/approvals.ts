@@ -1,0 +1,250 @@
+/**
+ * Approval requests: a person decides what the policy left to a person. Requests live in the store, so
+ * a decider in another process (the CLI next to a server, a second API client) sees and answers the
+ * same request; a waiting router learns of a decision at once when it was made in-process and within
+ * one poll interval when it was made elsewhere.
+ */
+import { randomBytes } from 'node:crypto';
+import { AirlockError } from '../errors/index.ts';
+import { escapeForDisplay } from '../shell/index.ts';
+import type { ApprovalRecord, AuditEventInput, JsonObject, Store } from '../store/index.ts';
+
+export type ApprovalDecision = 'approve' | 'deny';
+
+export interface ApprovalRequestInput {
+  readonly sessionId: string;
+  readonly commandId: string | null;
+  readonly action: ApprovalRecord['action'];
+  /** Raw command text or path; escaped here before anyone sees it. */
+  readonly subject: string;
+  readonly parsed: readonly string[];
+  readonly reasons: readonly string[];
+  readonly timeoutMs: number;
+}
+
+export interface DecideOptions {
+  readonly reason?: string | undefined;
+  /** Approve this exact command (or path) for the rest of the session. */
+  readonly remember?: boolean | undefined;
+  /** Who decided, for the audit log: `cli`, `api:<token id>`, a user name. */
+  readonly decidedBy?: string | undefined;
+}
+
+export interface Approvals {
+  request(input: ApprovalRequestInput): Promise<ApprovalRecord>;
+  /**
+   * Resolves with the decided record; an approval still undecided at its deadline is expired (which
+   * means denied). Aborting the signal stops waiting without deciding.
+   */
+  waitFor(id: string, options?: { readonly signal?: AbortSignal }): Promise<ApprovalRecord>;
+  decide(id: string, decision: ApprovalDecision, options?: DecideOptions): Promise<ApprovalRecord>;
+  get(id: string): Promise<ApprovalRecord>;
+  list(query?: {
+    readonly status?: ApprovalRecord['status'];
+    readonly sessionId?: string;
+  }): Promise<ApprovalRecord[]>;
+  /** Expires every pending request past its deadline (also those of other processes); returns them. */
+  expireOverdue(): Promise<ApprovalRecord[]>;
+  close(): void;
+}
+
+export interface ApprovalsOptions {
+  readonly store: Store;
+  readonly now?: () => number;
+  /** How often a waiter re-reads the store for decisions made by other processes. Default 250 ms. */
+  readonly pollIntervalMs?: number;
+}
+
+/** Longest reason a decider may attach; it lands in the audit log and is shown to the model. */
+const MAX_REASON_CHARS = 2000;
+
+export function newApprovalId(): string {
+  return `apr_${randomBytes(12).toString('hex')}`;
+}
+
+function decidedEvent(record: ApprovalRecord): AuditEventInput {
+  const data: JsonObject = {
+    approvalId: record.id,
+    status: record.status,
+    decidedBy: record.decidedBy,
+    reason: record.decisionReason,
+    remember: record.remember,
+  };
+  return { type: 'approval.decided', sessionId: record.sessionId, commandId: record.commandId, data };
+}
+
+export function createApprovals(options: ApprovalsOptions): Approvals {
+  const { store } = options;
+  const now = options.now ?? Date.now;
+  const pollIntervalMs = options.pollIntervalMs ?? 250;
+  /** In-process wake-ups: a decision made through this instance resolves its waiters without polling. */
+  const wakers = new Map<string, Set<() => void>>();
+  let closed = false;
+
+  function wake(id: string): void {
+    for (const waker of wakers.get(id) ?? []) waker();
+  }
+
+  async function get(id: string): Promise<ApprovalRecord> {
+    const record = await store.getApproval(id);
+    if (record === null) {
+      throw new AirlockError('NOT_FOUND', `no approval request ${JSON.stringify(id)}`, { approvalId: id });
+    }
+    return record;
+  }
+
+  async function expire(record: ApprovalRecord): Promise<ApprovalRecord> {
+    const updated = await store.decideApproval(
+      record.id,
+      { status: 'expired', decidedBy: 'airlock', reason: 'no decision before the deadline', remember: false },
+      decidedEvent,
+    );
+    wake(record.id);
+    return updated ?? record;
+  }
+
+  async function request(input: ApprovalRequestInput): Promise<ApprovalRecord> {
+    const createdAt = now();
+    const record: ApprovalRecord = {
+      id: newApprovalId(),
+      sessionId: input.sessionId,
+      commandId: input.commandId,
+      action: input.action,
+      // Escaped once, here: every surface (CLI, API, dashboard) shows a person exactly these characters.
+      subject: escapeForDisplay(input.subject),
+      parsed: input.parsed.map(escapeForDisplay),
+      reasons: [...input.reasons],
+      status: 'pending',
+      createdAt: new Date(createdAt).toISOString(),
+      expiresAt: new Date(createdAt + input.timeoutMs).toISOString(),
+      decidedAt: null,
+      decidedBy: null,
+      decisionReason: null,
+      remember: false,
+    };
+    await store.commit({
+      approvals: [record],
+      events: [
+        {
+          type: 'approval.requested',
+          sessionId: record.sessionId,
+          commandId: record.commandId,
+          data: {
+            approvalId: record.id,
+            action: record.action,
+            subject: record.subject,
+            parsed: [...record.parsed],
+            reasons: [...record.reasons],
+            expiresAt: record.expiresAt,
+          },
+        },
+      ],
+    });
+    return record;
+  }
+
+  async function waitFor(id: string, waitOptions: { signal?: AbortSignal } = {}): Promise<ApprovalRecord> {
+    let record = await get(id);
+    const { signal } = waitOptions;
+    while (record.status === 'pending') {
+      if (closed) throw new AirlockError('SANDBOX_DESTROYED', 'the control plane is shutting down');
+      signal?.throwIfAborted();
+      const remainingMs = Date.parse(record.expiresAt) - now();
+      if (remainingMs <= 0) return expire(record);
+      await new Promise<void>((resolve) => {
+        const finish = (): void => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', finish);
+          wakers.get(id)?.delete(finish);
+          if (wakers.get(id)?.size === 0) wakers.delete(id);
+          resolve();
+        };
+        const timer = setTimeout(finish, Math.min(pollIntervalMs, remainingMs));
+        signal?.addEventListener('abort', finish, { once: true });
+        let set = wakers.get(id);
+        if (set === undefined) wakers.set(id, (set = new Set()));
+        set.add(finish);
+      });
+      record = await get(id);
+    }
+    return record;
+  }
+
+  async function decide(
+    id: string,
+    decision: ApprovalDecision,
+    decideOptions: DecideOptions = {},
+  ): Promise<ApprovalRecord> {
+    if (decision !== 'approve' && decision !== 'deny') {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        `decision must be "approve" or "deny", got ${String(decision)}`,
+        {
+          field: 'decision',
+        },
+      );
+    }
+    const reason = decideOptions.reason ?? null;
+    if (reason !== null && (typeof reason !== 'string' || reason.length > MAX_REASON_CHARS)) {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        `reason must be text of at most ${MAX_REASON_CHARS} characters`,
+        {
+          field: 'reason',
+        },
+      );
+    }
+    const current = await get(id);
+    if (current.status !== 'pending') throw closedError(current);
+    if (Date.parse(current.expiresAt) <= now()) {
+      // Too late: the deadline already turned "undecided" into "denied"; approving now would run a
+      // command its caller was told was refused.
+      throw closedError(await expire(current));
+    }
+    const wanted = decision === 'approve' ? 'approved' : 'denied';
+    const updated = await store.decideApproval(
+      id,
+      {
+        status: wanted,
+        decidedBy: decideOptions.decidedBy ?? 'unknown',
+        reason: reason === null ? null : escapeForDisplay(reason),
+        remember: decision === 'approve' && decideOptions.remember === true,
+      },
+      decidedEvent,
+    );
+    if (updated === null) return get(id);
+    // Someone else decided between our read and our write: theirs stands.
+    if (updated.status !== wanted) throw closedError(updated);
+    wake(id);
+    return updated;
+  }
+
+  async function expireOverdue(): Promise<ApprovalRecord[]> {
+    const pending = await store.listApprovals({ status: 'pending' });
+    const overdue = pending.filter((record) => Date.parse(record.expiresAt) <= now());
+    const expired: ApprovalRecord[] = [];
+    for (const record of overdue) expired.push(await expire(record));
+    return expired;
+  }
+
+  return {
+    request,
+    waitFor,
+    decide,
+    get,
+    list: (query = {}) => store.listApprovals(query),
+    expireOverdue,
+    close() {
+      closed = true;
+      for (const id of [...wakers.keys()]) wake(id);
+    },
+  };
+}
+
+function closedError(record: ApprovalRecord): AirlockError {
+  return new AirlockError(
+    'APPROVAL_CLOSED',
+    `approval ${record.id} is already ${record.status}${record.decidedBy ? ` (by ${record.decidedBy})` : ''}`,
+    { approvalId: record.id, status: record.status },
+  );
+}

@@ -1,0 +1,773 @@
+/**
+ * The command router: policy → approval → rate limit → execute → shape output → record. Every command
+ * is recorded as proposed (with its decision) before anything else happens and as started before it
+ * executes, so a crash at any point leaves a record of what was under way.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { AirlockError, isAirlockError } from '../errors/index.ts';
+import type { AirlockMetrics } from '../metrics/index.ts';
+import type { Decision, DecisionValue, Policy, PolicyEngine } from '../policy/index.ts';
+import { evaluatePolicy } from '../policy/index.ts';
+import type { ExecResult } from '../sandbox/index.ts';
+import type { LiveSession, SessionManager } from '../sessions/index.ts';
+import type { CommandRecord, OutputPage, Store } from '../store/index.ts';
+import type { Approvals } from './approvals.ts';
+import { textForModel } from './for-model.ts';
+import { LiveTail } from './live-tail.ts';
+import type { RateLimiter } from './rate-limit.ts';
+import type { Redactor } from './redact.ts';
+import { shapeForModel } from './shape.ts';
+import type { FileWriteResult, RunOptions, RunResult, RunStatus } from './types.ts';
+
+/** Longest command accepted; longer text is refused before it reaches the parser or the store. */
+export const MAX_COMMAND_CHARS = 100_000;
+/** Results kept in memory for `commands.get`; older ones are rebuilt from the store. */
+const RECENT_RESULTS = 1000;
+
+export interface RouterOptions {
+  readonly store: Store;
+  readonly sessions: SessionManager;
+  readonly approvals: Approvals;
+  readonly policy: PolicyEngine;
+  /** `router.approvalRequiredFor` commands as ask rules; null when it lists none. */
+  readonly approvalGate: Policy | null;
+  readonly writeFileNeedsApproval: boolean;
+  readonly approvalTimeoutMs: number;
+  readonly rateLimiter: RateLimiter;
+  readonly maxChars: number;
+  readonly redactorFor: (session: LiveSession) => Redactor;
+  readonly metrics: AirlockMetrics;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+export interface CommandHandle {
+  readonly sessionId: string;
+  promise: Promise<RunResult>;
+  readonly kill: AbortController;
+  readonly live: { readonly stdout: LiveTail; readonly stderr: LiveTail } | null;
+  latest: RunResult;
+}
+
+export interface Router {
+  run(session: LiveSession, command: string, options?: RunOptions): Promise<RunResult>;
+  /** The latest known state of a command (live for running ones). */
+  getCommand(id: string): Promise<RunResult>;
+  /** Resolves when the command has finished (or at once if it has). */
+  waitCommand(id: string, options?: { readonly signal?: AbortSignal }): Promise<RunResult>;
+  killCommand(id: string): Promise<RunResult>;
+  readOutput(
+    id: string,
+    page?: { readonly stream?: 'stdout' | 'stderr'; readonly offset?: number; readonly limit?: number },
+  ): Promise<OutputPage>;
+  writeFile(
+    session: LiveSession,
+    path: string,
+    data: string | Uint8Array,
+    options?: { readonly waitForApproval?: boolean; readonly signal?: AbortSignal },
+  ): Promise<FileWriteResult>;
+  /** Waits for commands in flight (their sessions are being ended, which kills them). */
+  drain(): Promise<void>;
+}
+
+function newId(prefix: string): string {
+  return `${prefix}_${randomBytes(12).toString('hex')}`;
+}
+
+export function createRouter(options: RouterOptions): Router {
+  const { store, approvals, metrics, logger } = options;
+  const now = options.now ?? Date.now;
+  const handles = new Map<string, CommandHandle>();
+  const recent = new Map<string, RunResult>();
+
+  function remember(result: RunResult): void {
+    recent.delete(result.id);
+    recent.set(result.id, result);
+    if (recent.size > RECENT_RESULTS) recent.delete(recent.keys().next().value as string);
+  }
+
+  /** The policy's decision, tightened by `approvalRequiredFor` and loosened only by remembered approvals. */
+  function judge(session: LiveSession, command: string): { decision: Decision; value: DecisionValue } {
+    const decision = options.policy.evaluate(command);
+    let value = decision.decision;
+    let forced: string[] = [];
+    if (value === 'allow' && options.approvalGate !== null) {
+      const gate = evaluatePolicy(options.approvalGate, command);
+      forced = gate.commands
+        .flatMap((c) => c.effects)
+        .filter((e) => e.ruleId.startsWith('approval-required') && e.decision === 'ask')
+        .map((e) => e.reason);
+      if (forced.length > 0) value = 'ask';
+    }
+    if (value === 'ask' && decision.hazards.every((h) => h.decision === 'allow')) {
+      const asked = decision.commands.filter((c) => c.decision !== 'allow');
+      const gated = forced.length > 0 ? decision.commands : asked;
+      if (
+        gated.length > 0 &&
+        gated.every((c) => c.decision !== 'deny' && session.remembered.has(c.command))
+      ) {
+        value = 'allow';
+      }
+    }
+    if (forced.length > 0 && value === 'ask') {
+      return { decision: { ...decision, decision: 'ask', reasons: [...decision.reasons, ...forced] }, value };
+    }
+    return { decision, value };
+  }
+
+  function baseResult(
+    session: LiveSession,
+    id: string,
+    command: string,
+    decision: Decision,
+  ): Omit<RunResult, 'status' | 'forModel'> {
+    return {
+      id,
+      sessionId: session.id,
+      command,
+      exitCode: null,
+      signal: null,
+      oomKilled: false,
+      stdout: '',
+      stderr: '',
+      truncated: false,
+      outputId: null,
+      durationMs: 0,
+      decision: decision.decision,
+      reasons: decision.reasons,
+      ruleIds: decision.ruleIds,
+      approvalId: null,
+      retryAfterMs: null,
+      error: null,
+    };
+  }
+
+  function finish(facts: Omit<RunResult, 'forModel'>, timeoutMs?: number): RunResult {
+    const result: RunResult = {
+      ...facts,
+      forModel: textForModel(facts, timeoutMs === undefined ? {} : { timeoutMs }),
+    };
+    remember(result);
+    return result;
+  }
+
+  function commandRecord(
+    session: LiveSession,
+    id: string,
+    command: string,
+    background: boolean,
+    decision: DecisionValue,
+    reasons: readonly string[],
+    createdAt: string,
+  ): CommandRecord {
+    return {
+      id,
+      sessionId: session.id,
+      command,
+      state: 'proposed',
+      background,
+      decision,
+      reasons: [...reasons],
+      approvalId: null,
+      exitCode: null,
+      signal: null,
+      outputId: null,
+      createdAt,
+      startedAt: null,
+      finishedAt: null,
+      durationMs: null,
+    };
+  }
+
+  function validateRun(session: LiveSession, command: unknown, runOptions: RunOptions): number {
+    if (typeof command !== 'string' || command.trim() === '') {
+      throw new AirlockError('INVALID_ARGUMENT', 'command must be non-empty text, like "ls -la"', {
+        field: 'command',
+      });
+    }
+    if (command.length > MAX_COMMAND_CHARS) {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        `command is ${command.length} characters; the limit is ${MAX_COMMAND_CHARS} (put long scripts in a file and run that)`,
+        { field: 'command', limit: MAX_COMMAND_CHARS },
+      );
+    }
+    const timeoutMs = runOptions.timeoutMs ?? session.settings.sandbox.timeoutMs;
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > session.settings.maxTimeoutMs) {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        `timeoutMs must be a whole number of milliseconds from 1 to ${session.settings.maxTimeoutMs}, got ${String(timeoutMs)}`,
+        { field: 'timeoutMs', max: session.settings.maxTimeoutMs },
+      );
+    }
+    return timeoutMs;
+  }
+
+  async function run(
+    session: LiveSession,
+    rawCommand: string,
+    runOptions: RunOptions = {},
+  ): Promise<RunResult> {
+    const timeoutMs = validateRun(session, rawCommand, runOptions);
+    const started = now();
+    const redactor = options.redactorFor(session);
+    const command = redactor.redact(rawCommand).text;
+    const id = newId('cmd');
+    const { decision, value } = judge(session, rawCommand);
+    metrics.policyDecision(value);
+    const background = runOptions.background === true;
+    const record = commandRecord(session, id, command, background, value, decision.reasons, iso(started));
+    const base = { ...baseResult(session, id, command, decision), decision: value };
+    options.sessions.touch(session);
+
+    await store.commit({
+      commands: [value === 'deny' ? { ...record, state: 'denied', finishedAt: iso(now()) } : record],
+      events: [
+        {
+          type: 'command.proposed',
+          sessionId: session.id,
+          commandId: id,
+          data: { command, background, timeoutMs },
+        },
+        {
+          type: 'command.decided',
+          sessionId: session.id,
+          commandId: id,
+          data: {
+            decision: value,
+            policy: decision.policy,
+            ruleIds: [...decision.ruleIds],
+            reasons: decision.reasons.map((reason) => redactor.redact(reason).text),
+          },
+        },
+      ],
+    });
+    logger.info({ sessionId: session.id, commandId: id, decision: value }, 'command proposed');
+
+    if (value === 'deny') {
+      const result = finish({ ...base, status: 'denied', durationMs: now() - started });
+      metrics.commandFinished({
+        status: 'denied',
+        driver: session.settings.driver,
+        durationMs: result.durationMs,
+        execMs: null,
+      });
+      return result;
+    }
+
+    const kill = new AbortController();
+    const handle: CommandHandle = {
+      sessionId: session.id,
+      kill,
+      live: background ? { stdout: new LiveTail(), stderr: new LiveTail() } : null,
+      latest: finish({ ...base, status: 'running' }),
+      promise: Promise.resolve(undefined as unknown as RunResult),
+    };
+    const signals = [kill.signal, session.ending.signal, ...(runOptions.signal ? [runOptions.signal] : [])];
+    const signal = AbortSignal.any(signals);
+
+    let startedResolve: (result: RunResult) => void = () => undefined;
+    const startedOrPending = new Promise<RunResult>((resolve) => {
+      startedResolve = resolve;
+    });
+
+    const pipeline = async (): Promise<RunResult> => {
+      session.busy += 1;
+      try {
+        let approvalId: string | null = null;
+        if (value === 'ask') {
+          const approval = await approvals.request({
+            sessionId: session.id,
+            commandId: id,
+            action: 'command',
+            subject: command,
+            parsed: decision.commands.map((c) => redactor.redact(c.command).text),
+            reasons: decision.reasons.map((reason) => redactor.redact(reason).text),
+            timeoutMs: options.approvalTimeoutMs,
+          });
+          approvalId = approval.id;
+          await store.commit({ commands: [{ ...record, state: 'pending_approval', approvalId }] });
+          handle.latest = finish({
+            ...base,
+            status: 'pending_approval',
+            approvalId,
+            durationMs: now() - started,
+          });
+          if (runOptions.waitForApproval === false) startedResolve(handle.latest);
+          const waitStarted = now();
+          let decided;
+          try {
+            decided = await approvals.waitFor(approval.id, { signal });
+          } catch (error) {
+            if (!signal.aborted) throw error;
+            decided = null;
+          }
+          const outcome = decided?.status ?? 'denied';
+          metrics.approvalDecided(
+            outcome === 'approved' ? 'approved' : outcome === 'expired' ? 'expired' : 'denied',
+            now() - waitStarted,
+          );
+          if (decided === null || decided.status !== 'approved') {
+            const reason =
+              decided === null
+                ? 'the command was cancelled while waiting for approval'
+                : decided.status === 'expired'
+                  ? `no one approved it within ${Math.round(options.approvalTimeoutMs / 1000)} s, so it counts as denied`
+                  : `a person denied it${decided.decisionReason ? `: ${decided.decisionReason}` : ''}`;
+            await store.commit({
+              commands: [{ ...record, state: 'denied', approvalId, finishedAt: iso(now()) }],
+            });
+            return finish({
+              ...base,
+              status: 'denied',
+              approvalId,
+              reasons: [reason, ...decision.reasons],
+              durationMs: now() - started,
+            });
+          }
+          if (decided.remember) {
+            for (const verdict of decision.commands) session.remembered.add(verdict.command);
+          }
+        }
+
+        const limited = options.rateLimiter.take(session.id);
+        if (!limited.allowed) {
+          await store.commit({
+            commands: [{ ...record, state: 'rate_limited', approvalId, finishedAt: iso(now()) }],
+            events: [
+              {
+                type: 'rate.limited',
+                sessionId: session.id,
+                commandId: id,
+                data: { retryAfterMs: limited.retryAfterMs },
+              },
+            ],
+          });
+          return finish({
+            ...base,
+            status: 'rate_limited',
+            approvalId,
+            retryAfterMs: limited.retryAfterMs,
+            durationMs: now() - started,
+          });
+        }
+
+        if (signal.aborted) {
+          await store.commit({
+            commands: [{ ...record, state: 'killed', approvalId, finishedAt: iso(now()) }],
+          });
+          return finish({ ...base, status: 'killed', approvalId, durationMs: now() - started });
+        }
+        const startedAt = iso(now());
+        const running: CommandRecord = { ...record, state: 'running', approvalId, startedAt };
+        await store.commit({
+          commands: [running],
+          events: [
+            {
+              type: 'execution.started',
+              sessionId: session.id,
+              commandId: id,
+              data: { driver: session.settings.driver, sandboxId: session.sandbox.id, timeoutMs },
+            },
+          ],
+        });
+        handle.latest = finish({ ...base, status: 'running', approvalId, durationMs: now() - started });
+        if (background) startedResolve(handle.latest);
+
+        let exec: ExecResult;
+        try {
+          exec = await session.sandbox.exec(rawCommand, {
+            timeoutMs,
+            signal,
+            ...(handle.live ? { stdoutTo: handle.live.stdout, stderrTo: handle.live.stderr } : {}),
+          });
+        } catch (error) {
+          if (!isAirlockError(error)) throw error;
+          await store.commit({
+            commands: [{ ...running, state: 'failed', finishedAt: iso(now()) }],
+            events: [
+              {
+                type: 'execution.finished',
+                sessionId: session.id,
+                commandId: id,
+                data: { status: 'failed', code: error.code, message: error.message },
+              },
+            ],
+          });
+          metrics.commandFinished({
+            status: 'failed',
+            driver: session.settings.driver,
+            durationMs: now() - started,
+            execMs: null,
+          });
+          return finish({
+            ...base,
+            status: 'failed',
+            approvalId,
+            error: { code: error.code, message: error.message },
+            durationMs: now() - started,
+          });
+        }
+        return await recordExecution(session, running, exec, {
+          base: { ...base, approvalId },
+          started,
+          timeoutMs,
+          killed:
+            kill.signal.aborted || (runOptions.signal?.aborted ?? false) || session.ending.signal.aborted,
+          redactor,
+        });
+      } finally {
+        session.busy -= 1;
+        options.sessions.touch(session);
+      }
+    };
+
+    handle.promise = pipeline().then(
+      (result) => {
+        handle.latest = result;
+        handles.delete(id);
+        startedResolve(result);
+        return result;
+      },
+      (error: unknown) => {
+        handles.delete(id);
+        logger.error({ sessionId: session.id, commandId: id, err: error }, 'command pipeline failed');
+        const failed = finish({
+          ...base,
+          status: 'failed',
+          error: {
+            code: isAirlockError(error) ? error.code : 'INTERNAL',
+            message: isAirlockError(error) ? error.message : 'internal error in Airlock',
+          },
+          durationMs: now() - started,
+        });
+        handle.latest = failed;
+        startedResolve(failed);
+        return failed;
+      },
+    );
+    handles.set(id, handle);
+    if (background || runOptions.waitForApproval === false) return startedOrPending;
+    return handle.promise;
+  }
+
+  async function recordExecution(
+    session: LiveSession,
+    running: CommandRecord,
+    exec: ExecResult,
+    context: {
+      base: Omit<RunResult, 'status' | 'forModel'>;
+      started: number;
+      timeoutMs: number;
+      killed: boolean;
+      redactor: Redactor;
+    },
+  ): Promise<RunResult> {
+    const { redactor } = context;
+    const stdoutFull = redactor.redact(storedText(exec.stdoutStream)).text;
+    const stderrFull = redactor.redact(storedText(exec.stderrStream)).text;
+    exec.stdoutStream.discard();
+    exec.stderrStream.discard();
+    const outputId = stdoutFull === '' && stderrFull === '' ? null : newId('out');
+    const shapedOut = shapeForModel(stdoutFull, {
+      maxChars: options.maxChars,
+      outputId,
+      stream: 'stdout',
+      storedChars: stdoutFull.length,
+      totalBytes: exec.stdoutStream.totalBytes,
+      storedBytes: exec.stdoutStream.storedBytes,
+    });
+    const shapedErr = shapeForModel(stderrFull, {
+      maxChars: options.maxChars,
+      outputId,
+      stream: 'stderr',
+      storedChars: stderrFull.length,
+      totalBytes: exec.stderrStream.totalBytes,
+      storedBytes: exec.stderrStream.storedBytes,
+    });
+    const status: RunStatus = exec.timedOut
+      ? 'timed_out'
+      : exec.killed || (context.killed && exec.exitCode === null)
+        ? 'killed'
+        : 'completed';
+    const finishedAt = iso(now());
+    const state = status === 'completed' ? 'completed' : status === 'timed_out' ? 'timed_out' : 'killed';
+    const auditWriteStarted = performance.now();
+    await store.commit({
+      commands: [
+        {
+          ...running,
+          state,
+          exitCode: exec.exitCode,
+          signal: exec.signal,
+          outputId,
+          finishedAt,
+          durationMs: Math.round(exec.durationMs),
+        },
+      ],
+      outputs:
+        outputId === null
+          ? []
+          : [
+              {
+                id: outputId,
+                sessionId: session.id,
+                commandId: running.id,
+                stdout: stdoutFull,
+                stderr: stderrFull,
+                stdoutTotalBytes: exec.stdoutStream.totalBytes,
+                stderrTotalBytes: exec.stderrStream.totalBytes,
+                createdAt: finishedAt,
+              },
+            ],
+      events: [
+        {
+          type: 'execution.finished',
+          sessionId: session.id,
+          commandId: running.id,
+          data: {
+            status,
+            exitCode: exec.exitCode,
+            signal: exec.signal,
+            oomKilled: exec.oomKilled,
+            durationMs: Math.round(exec.durationMs),
+          },
+        },
+        ...(outputId === null
+          ? []
+          : [
+              {
+                type: 'output.stored' as const,
+                sessionId: session.id,
+                commandId: running.id,
+                data: {
+                  outputId,
+                  stdoutBytes: exec.stdoutStream.totalBytes,
+                  stderrBytes: exec.stderrStream.totalBytes,
+                  stdoutStoredChars: stdoutFull.length,
+                  stderrStoredChars: stderrFull.length,
+                },
+              },
+            ]),
+      ],
+    });
+    metrics.auditWriteDuration(performance.now() - auditWriteStarted);
+    const durationMs = now() - context.started;
+    metrics.commandFinished({ status, driver: session.settings.driver, durationMs, execMs: exec.durationMs });
+    logger.info(
+      { sessionId: session.id, commandId: running.id, status, exitCode: exec.exitCode, durationMs },
+      'command finished',
+    );
+    return finish(
+      {
+        ...context.base,
+        status,
+        exitCode: exec.exitCode,
+        signal: exec.signal,
+        oomKilled: exec.oomKilled,
+        stdout: shapedOut.text,
+        stderr: shapedErr.text,
+        truncated: shapedOut.truncated || shapedErr.truncated,
+        outputId,
+        durationMs,
+      },
+      context.timeoutMs,
+    );
+  }
+
+  async function fromStore(id: string): Promise<RunResult> {
+    const record =
+      typeof id === 'string' && /^cmd_[0-9a-f]{24}$/.test(id) ? await store.getCommand(id) : null;
+    if (record === null) {
+      throw new AirlockError('NOT_FOUND', `no command ${JSON.stringify(String(id)).slice(0, 80)}`, {
+        commandId: id,
+      });
+    }
+    const output = record.outputId === null ? null : await store.getOutput(record.outputId);
+    const shape = (text: string, stream: 'stdout' | 'stderr', totalBytes: number) =>
+      shapeForModel(text, {
+        maxChars: options.maxChars,
+        outputId: record.outputId,
+        stream,
+        storedChars: text.length,
+        totalBytes,
+      });
+    const stdout = shape(output?.stdout ?? '', 'stdout', output?.stdoutTotalBytes ?? 0);
+    const stderr = shape(output?.stderr ?? '', 'stderr', output?.stderrTotalBytes ?? 0);
+    const status: RunStatus =
+      record.state === 'proposed' || record.state === 'interrupted'
+        ? 'failed'
+        : record.state === 'pending_approval'
+          ? 'pending_approval'
+          : record.state;
+    const facts: Omit<RunResult, 'forModel'> = {
+      id: record.id,
+      sessionId: record.sessionId,
+      command: record.command,
+      status,
+      exitCode: record.exitCode,
+      signal: record.signal,
+      oomKilled: false,
+      stdout: stdout.text,
+      stderr: stderr.text,
+      truncated: stdout.truncated || stderr.truncated,
+      outputId: record.outputId,
+      durationMs: record.durationMs ?? 0,
+      decision: record.decision ?? 'ask',
+      reasons: record.reasons,
+      ruleIds: [],
+      approvalId: record.approvalId,
+      retryAfterMs: null,
+      error:
+        record.state === 'interrupted'
+          ? { code: 'SANDBOX_LOST', message: 'the control plane stopped while this command was under way' }
+          : record.state === 'proposed'
+            ? { code: 'SANDBOX_LOST', message: 'the command never started: its control plane is gone' }
+            : null,
+    };
+    return { ...facts, forModel: textForModel(facts) };
+  }
+
+  async function getCommand(id: string): Promise<RunResult> {
+    const handle = handles.get(id);
+    if (handle) {
+      if (handle.live === null || handle.latest.status !== 'running') return handle.latest;
+      const redactor = options.redactorFor(
+        await options.sessions.get(handle.sessionId).catch(() => null as never),
+      );
+      const live = (tail: LiveTail, stream: 'stdout' | 'stderr') =>
+        shapeForModel(redactor.redact(tail.text()).text, {
+          maxChars: options.maxChars,
+          outputId: null,
+          stream,
+          storedChars: 0,
+          totalBytes: tail.totalBytes,
+        }).text;
+      return {
+        ...handle.latest,
+        stdout: live(handle.live.stdout, 'stdout'),
+        stderr: live(handle.live.stderr, 'stderr'),
+        forModel: `still running (command ${id}); output so far:\n${live(handle.live.stdout, 'stdout')}`,
+      };
+    }
+    return recent.get(id) ?? fromStore(id);
+  }
+
+  async function waitCommand(id: string, waitOptions: { signal?: AbortSignal } = {}): Promise<RunResult> {
+    const handle = handles.get(id);
+    if (handle === undefined) return getCommand(id);
+    const { signal } = waitOptions;
+    if (signal === undefined) return handle.promise;
+    return Promise.race([
+      handle.promise,
+      new Promise<RunResult>((_, reject) => {
+        signal.throwIfAborted();
+        signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+      }),
+    ]);
+  }
+
+  async function killCommand(id: string): Promise<RunResult> {
+    const handle = handles.get(id);
+    if (handle === undefined) return getCommand(id);
+    handle.kill.abort(new AirlockError('SANDBOX_DESTROYED', 'killed on request'));
+    return handle.promise;
+  }
+
+  async function readOutput(
+    id: string,
+    page: { stream?: 'stdout' | 'stderr'; offset?: number; limit?: number } = {},
+  ): Promise<OutputPage> {
+    const found =
+      typeof id === 'string' && /^out_[0-9a-f]{24}$/.test(id)
+        ? await store.readOutput(id, {
+            stream: page.stream ?? 'stdout',
+            offset: page.offset ?? 0,
+            limit: page.limit ?? options.maxChars,
+          })
+        : null;
+    if (found === null) {
+      throw new AirlockError('NOT_FOUND', `no output ${JSON.stringify(String(id)).slice(0, 80)}`, {
+        outputId: id,
+      });
+    }
+    return found;
+  }
+
+  async function writeFile(
+    session: LiveSession,
+    path: string,
+    data: string | Uint8Array,
+    writeOptions: { waitForApproval?: boolean; signal?: AbortSignal } = {},
+  ): Promise<FileWriteResult> {
+    const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    const redactor = options.redactorFor(session);
+    const shownPath = redactor.redact(String(path)).text;
+    const rememberKey = `write_file ${path}`;
+    if (options.writeFileNeedsApproval && !session.remembered.has(rememberKey)) {
+      const reasons = ['router.approvalRequiredFor lists write_file: a person approves every file write'];
+      const approval = await approvals.request({
+        sessionId: session.id,
+        commandId: null,
+        action: 'write_file',
+        subject: `write ${bytes} bytes to ${shownPath}`,
+        parsed: [shownPath],
+        reasons,
+        timeoutMs: options.approvalTimeoutMs,
+      });
+      const pendingResult: FileWriteResult = {
+        status: 'pending_approval',
+        path: shownPath,
+        bytes,
+        approvalId: approval.id,
+        reasons,
+        forModel: `not written yet: a person must approve writing ${shownPath} (approval ${approval.id}); try again after it is approved.`,
+      };
+      if (writeOptions.waitForApproval === false) return pendingResult;
+      const decided = await approvals.waitFor(
+        approval.id,
+        writeOptions.signal ? { signal: writeOptions.signal } : {},
+      );
+      if (decided.status !== 'approved') {
+        return {
+          ...pendingResult,
+          status: 'denied',
+          forModel: `not written: ${decided.status === 'expired' ? 'no one approved it in time' : `a person denied it${decided.decisionReason ? `: ${decided.decisionReason}` : ''}`}.`,
+        };
+      }
+      if (decided.remember) session.remembered.add(rememberKey);
+    }
+    session.busy += 1;
+    try {
+      await session.sandbox.writeFile(path, data, { createParents: true });
+    } finally {
+      session.busy -= 1;
+      options.sessions.touch(session);
+    }
+    return {
+      status: 'completed',
+      path: shownPath,
+      bytes,
+      approvalId: null,
+      reasons: [],
+      forModel: `wrote ${bytes} bytes to ${shownPath}`,
+    };
+  }
+
+  async function drain(): Promise<void> {
+    await Promise.allSettled([...handles.values()].map((handle) => handle.promise));
+  }
+
+  return { run, getCommand, waitCommand, killCommand, readOutput, writeFile, drain };
+}
+
+/** Everything the sandbox kept of a stream (memory head and spool), decoded. */
+function storedText(stream: ExecResult['stdoutStream']): string {
+  if (stream.storedBytes <= Buffer.byteLength(stream.text)) return stream.text;
+  return stream.read(0, stream.storedBytes).toString('utf8');
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

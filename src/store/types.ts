@@ -1,0 +1,219 @@
+/**
+ * The persistence port. The router and sessions know only this interface; the SQLite adapter is the
+ * embedded default and a server database can implement the same port later. Every write goes through
+ * `commit`, one transaction per call, so a state change and the audit event that records it are stored
+ * together or not at all.
+ */
+
+export const auditEventTypes = [
+  'session.created',
+  'session.destroyed',
+  'snapshot.created',
+  'command.proposed',
+  'command.decided',
+  'approval.requested',
+  'approval.decided',
+  'rate.limited',
+  'execution.started',
+  'execution.finished',
+  'execution.interrupted',
+  'output.stored',
+  'resource.alert',
+  'recovery.completed',
+] as const;
+
+export type AuditEventType = (typeof auditEventTypes)[number];
+
+/** JSON-safe data: what is hashed must serialize the same way every time. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export interface AuditEventInput {
+  readonly type: AuditEventType;
+  readonly sessionId: string | null;
+  readonly commandId: string | null;
+  /** Already redacted: the store never sees a secret or a full output. */
+  readonly data: JsonObject;
+}
+
+export interface AuditEvent extends AuditEventInput {
+  /** 1, 2, 3… per store, without gaps. */
+  readonly seq: number;
+  /** ISO 8601 UTC, from the store's clock. */
+  readonly at: string;
+  /** Hash of the previous event ('' for the first). */
+  readonly prevHash: string;
+  /** sha256 hex over prevHash and the canonical JSON of seq, at, type, sessionId, commandId, data. */
+  readonly hash: string;
+}
+
+export type SessionState = 'active' | 'ended';
+
+export interface SessionRecord {
+  readonly id: string;
+  readonly state: SessionState;
+  readonly driver: string;
+  readonly sandboxId: string | null;
+  /** The spec the session was created with (limits, policy name, ttl…), as JSON. */
+  readonly spec: JsonObject;
+  /** The control plane that runs the session's sandbox: a crashed owner means the session is over. */
+  readonly owner: string;
+  readonly createdAt: string;
+  readonly lastActiveAt: string;
+  /** Absolute end of the session's lifetime; null when it has none. */
+  readonly expiresAt: string | null;
+  readonly endedAt: string | null;
+  readonly endReason: string | null;
+}
+
+export const commandStates = [
+  'proposed',
+  'pending_approval',
+  'denied',
+  'rate_limited',
+  'running',
+  'completed',
+  'timed_out',
+  'failed',
+  'killed',
+  'interrupted',
+] as const;
+
+export type CommandState = (typeof commandStates)[number];
+
+export interface CommandRecord {
+  readonly id: string;
+  readonly sessionId: string;
+  /** Redacted command text. */
+  readonly command: string;
+  readonly state: CommandState;
+  readonly background: boolean;
+  readonly decision: 'allow' | 'ask' | 'deny' | null;
+  readonly reasons: readonly string[];
+  readonly approvalId: string | null;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly outputId: string | null;
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly durationMs: number | null;
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
+
+export interface ApprovalRecord {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly commandId: string | null;
+  /** `command` for a shell command, `write_file` for a file write. */
+  readonly action: 'command' | 'write_file';
+  /** What a person reads: the command or path, control characters escaped. */
+  readonly subject: string;
+  /** The parsed commands (quote-removed, escaped), one per entry. */
+  readonly parsed: readonly string[];
+  readonly reasons: readonly string[];
+  readonly status: ApprovalStatus;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly decidedAt: string | null;
+  readonly decidedBy: string | null;
+  readonly decisionReason: string | null;
+  /** Approved with "remember for this session". */
+  readonly remember: boolean;
+}
+
+export interface OutputRecord {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly commandId: string;
+  /** Redacted, at most the stored bound; totals say how much the command produced. */
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly stdoutTotalBytes: number;
+  readonly stderrTotalBytes: number;
+  readonly createdAt: string;
+}
+
+export interface OutputPage {
+  readonly id: string;
+  readonly stream: 'stdout' | 'stderr';
+  /** In characters (UTF-16 code units are never split across a surrogate pair). */
+  readonly offset: number;
+  readonly text: string;
+  /** Characters stored for this stream. */
+  readonly totalChars: number;
+  /** Offset of the next page, or null at the end. */
+  readonly nextOffset: number | null;
+}
+
+/** One transaction: every part is written, or none is. */
+export interface StoreBatch {
+  readonly events?: readonly AuditEventInput[];
+  readonly sessions?: readonly SessionRecord[];
+  readonly commands?: readonly CommandRecord[];
+  readonly approvals?: readonly ApprovalRecord[];
+  readonly outputs?: readonly OutputRecord[];
+}
+
+export interface EventQuery {
+  readonly afterSeq?: number;
+  readonly sessionId?: string;
+  readonly types?: readonly AuditEventType[];
+  /** At most this many, oldest first (default 1000, max 10000). */
+  readonly limit?: number;
+}
+
+export type VerifyResult =
+  | { readonly ok: true; readonly checked: number; readonly lastHash: string }
+  | {
+      readonly ok: false;
+      readonly checked: number;
+      /** The first event that does not verify, or where a gap in seq is. */
+      readonly seq: number;
+      readonly problem: 'hash-mismatch' | 'chain-broken' | 'gap' | 'unreadable';
+      readonly message: string;
+    };
+
+export interface Store {
+  /** Upserts the records and appends the events, in one transaction; returns the appended events. */
+  commit(batch: StoreBatch): Promise<readonly AuditEvent[]>;
+  /**
+   * Decides a pending approval atomically: returns the updated record, or the current one unchanged when
+   * it was no longer pending (someone decided first, or it expired). The event is appended only on success.
+   */
+  decideApproval(
+    id: string,
+    decision: {
+      readonly status: 'approved' | 'denied' | 'expired';
+      readonly decidedBy: string;
+      readonly reason: string | null;
+      readonly remember: boolean;
+    },
+    event: (updated: ApprovalRecord) => AuditEventInput,
+  ): Promise<ApprovalRecord | null>;
+
+  getSession(id: string): Promise<SessionRecord | null>;
+  listSessions(query?: { readonly state?: SessionState }): Promise<SessionRecord[]>;
+  getCommand(id: string): Promise<CommandRecord | null>;
+  listCommands(query: {
+    readonly sessionId?: string;
+    readonly states?: readonly CommandState[];
+  }): Promise<CommandRecord[]>;
+  getApproval(id: string): Promise<ApprovalRecord | null>;
+  listApprovals(query?: {
+    readonly status?: ApprovalStatus;
+    readonly sessionId?: string;
+  }): Promise<ApprovalRecord[]>;
+  getOutput(id: string): Promise<OutputRecord | null>;
+  readOutput(
+    id: string,
+    page: { readonly stream: 'stdout' | 'stderr'; readonly offset: number; readonly limit: number },
+  ): Promise<OutputPage | null>;
+  /** Deletes stored outputs of sessions that ended before `endedBefore`; returns how many. */
+  pruneOutputs(endedBefore: string): Promise<number>;
+
+  listEvents(query?: EventQuery): Promise<AuditEvent[]>;
+  verify(): Promise<VerifyResult>;
+  close(): Promise<void>;
+}

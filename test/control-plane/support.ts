@@ -1,0 +1,53 @@
+/**
+ * A real control plane for tests: real SQLite in a temporary state directory, real bwrap sandboxes.
+ * Each test gets its own home, so stores and sandboxes never mix between tests.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import { createAirlock } from '../../src/index.ts';
+import type { Airlock, CreateAirlockOptions } from '../../src/index.ts';
+
+const opened: Array<{ airlock: Airlock; home: string }> = [];
+
+afterEach(async () => {
+  for (const { airlock, home } of opened.splice(0)) {
+    await airlock.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+export function tempHome(): string {
+  return mkdtempSync(join(tmpdir(), 'airlock-cp-test-'));
+}
+
+/** A control plane closed (and its home removed) after the test. Cross-check off: faster, and judged the same. */
+export async function openAirlock(
+  options: Omit<CreateAirlockOptions, 'home' | 'env'> & { home?: string } = {},
+): Promise<{ airlock: Airlock; home: string }> {
+  const home = options.home ?? tempHome();
+  const airlock = await createAirlock({
+    crossCheck: false,
+    approvalPollIntervalMs: 50,
+    ...options,
+    home,
+    env: { HOME: home },
+  });
+  const entry = { airlock, home };
+  opened.push(entry);
+  return entry;
+}
+
+/** Polls until `check` holds or the time is up; returns whether it held. */
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 5000,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return check();
+}
