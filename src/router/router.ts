@@ -11,7 +11,7 @@ import type { Decision, DecisionValue, Policy, PolicyEngine } from '../policy/in
 import { evaluatePolicy } from '../policy/index.ts';
 import type { ExecResult } from '../sandbox/index.ts';
 import type { LiveSession, SessionManager } from '../sessions/index.ts';
-import type { CommandRecord, OutputPage, Store } from '../store/index.ts';
+import type { AuditEventInput, CommandRecord, OutputPage, Store } from '../store/index.ts';
 import type { Approvals } from './approvals.ts';
 import { textForModel } from './for-model.ts';
 import { LiveTail } from './live-tail.ts';
@@ -221,28 +221,40 @@ export function createRouter(options: RouterOptions): Router {
     const base = { ...baseResult(session, id, command, decision), decision: value };
     options.sessions.touch(session);
 
-    await store.commit({
-      commands: [value === 'deny' ? { ...record, state: 'denied', finishedAt: iso(now()) } : record],
-      events: [
-        {
-          type: 'command.proposed',
-          sessionId: session.id,
-          commandId: id,
-          data: { command, background, timeoutMs },
+    const intent: AuditEventInput[] = [
+      {
+        type: 'command.proposed',
+        sessionId: session.id,
+        commandId: id,
+        data: { command, background, timeoutMs },
+      },
+      {
+        type: 'command.decided',
+        sessionId: session.id,
+        commandId: id,
+        data: {
+          decision: value,
+          policy: decision.policy,
+          ruleIds: [...decision.ruleIds],
+          reasons: decision.reasons.map((reason) => redactor.redact(reason).text),
         },
-        {
-          type: 'command.decided',
-          sessionId: session.id,
-          commandId: id,
-          data: {
-            decision: value,
-            policy: decision.policy,
-            ruleIds: [...decision.ruleIds],
-            reasons: decision.reasons.map((reason) => redactor.redact(reason).text),
-          },
-        },
-      ],
-    });
+      },
+    ];
+    // The intent (proposed and decided) is written before anything else happens. On the common path
+    // (allowed, no person involved) it goes out in the same transaction as the start of execution: one
+    // synced write instead of two, and still before the command runs.
+    let intentWritten = false;
+    const unwrittenIntent = (): AuditEventInput[] => {
+      if (intentWritten) return [];
+      intentWritten = true;
+      return intent;
+    };
+    if (value !== 'allow') {
+      await store.commit({
+        commands: [value === 'deny' ? { ...record, state: 'denied', finishedAt: iso(now()) } : record],
+        events: unwrittenIntent(),
+      });
+    }
     logger.info({ sessionId: session.id, commandId: id, decision: value }, 'command proposed');
 
     if (value === 'deny') {
@@ -336,6 +348,7 @@ export function createRouter(options: RouterOptions): Router {
           await store.commit({
             commands: [{ ...record, state: 'rate_limited', approvalId, finishedAt: iso(now()) }],
             events: [
+              ...unwrittenIntent(),
               {
                 type: 'rate.limited',
                 sessionId: session.id,
@@ -356,6 +369,7 @@ export function createRouter(options: RouterOptions): Router {
         if (signal.aborted) {
           await store.commit({
             commands: [{ ...record, state: 'killed', approvalId, finishedAt: iso(now()) }],
+            events: unwrittenIntent(),
           });
           return finish({ ...base, status: 'killed', approvalId, durationMs: now() - started });
         }
@@ -364,6 +378,7 @@ export function createRouter(options: RouterOptions): Router {
         await store.commit({
           commands: [running],
           events: [
+            ...unwrittenIntent(),
             {
               type: 'execution.started',
               sessionId: session.id,

@@ -24,15 +24,20 @@ export function tempHome(): string {
 
 /** A control plane closed (and its home removed) after the test. Cross-check off: faster, and judged the same. */
 export async function openAirlock(
-  options: Omit<CreateAirlockOptions, 'home' | 'env'> & { home?: string } = {},
+  options: Omit<CreateAirlockOptions, 'home' | 'env'> & {
+    home?: string;
+    /** Host environment variables besides HOME (e.g. values named by router.secretEnv). */
+    envExtra?: Record<string, string>;
+  } = {},
 ): Promise<{ airlock: Airlock; home: string }> {
   const home = options.home ?? tempHome();
+  const { envExtra, ...rest } = options;
   const airlock = await createAirlock({
     crossCheck: false,
     approvalPollIntervalMs: 50,
-    ...options,
+    ...rest,
     home,
-    env: { HOME: home },
+    env: { ...envExtra, HOME: home },
   });
   const entry = { airlock, home };
   opened.push(entry);
