@@ -45,6 +45,8 @@ export interface CreateAirlockOptions {
   readonly approvalPollIntervalMs?: number;
   /** How often sessions are sampled for resource alerts. Default 5 s. */
   readonly monitorIntervalMs?: number;
+  /** How long stored outputs of ended sessions stay pageable (pruned at start-up). Default 24 h. */
+  readonly outputRetentionMs?: number;
   readonly driverOptions?: Omit<DriverOptions, 'stateDir'>;
   readonly logger?: Logger;
   readonly metrics?: AirlockMetrics;
@@ -69,6 +71,7 @@ export interface Airlock {
 
 const DEFAULT_MAX_SESSIONS = 50;
 const DEFAULT_SESSION_TTL_MS = 8 * 60 * 60 * 1000;
+const DEFAULT_OUTPUT_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 function isParsedConfig(value: unknown): value is AirlockConfig {
   return typeof value === 'object' && value !== null && Object.isFrozen(value) && 'sandbox' in value;
@@ -257,6 +260,10 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
       [...new Set([config.sandbox.driver])].flatMap((name) => tryDriver(driverFor, name)),
     );
     await approvals.expireOverdue();
+    // Outputs of sessions long over are only disk: the audit log keeps what happened.
+    await store.pruneOutputs(
+      new Date(now() - (options.outputRetentionMs ?? DEFAULT_OUTPUT_RETENTION_MS)).toISOString(),
+    );
 
     let closing: Promise<void> | null = null;
     const activeApprovals = approvals;

@@ -22,6 +22,11 @@ import type { FileWriteResult, RunOptions, RunResult, RunStatus } from './types.
 
 /** Longest command accepted; longer text is refused before it reaches the parser or the store. */
 export const MAX_COMMAND_CHARS = 100_000;
+/**
+ * Stored output a session keeps for paging, stdout and stderr of all its commands together; older
+ * outputs are dropped past it, so a session printing a lot costs bounded disk.
+ */
+export const MAX_SESSION_OUTPUT_CHARS = 64 * 1024 * 1024;
 /** Results kept in memory for `commands.get`; older ones are rebuilt from the store. */
 const RECENT_RESULTS = 1000;
 
@@ -568,6 +573,7 @@ export function createRouter(options: RouterOptions): Router {
       ],
     });
     metrics.auditWriteDuration(performance.now() - auditWriteStarted);
+    if (outputId !== null) await store.trimSessionOutputs(session.id, MAX_SESSION_OUTPUT_CHARS);
     const durationMs = now() - context.started;
     metrics.commandFinished({ status, driver: session.settings.driver, durationMs, execMs: exec.durationMs });
     logger.info(

@@ -326,4 +326,31 @@ describe('SQLite store', () => {
     expect(await store.getOutput('o3')).not.toBeNull();
     expect((await errorOf(store.pruneOutputs('not a time'))).code).toBe('INVALID_ARGUMENT');
   });
+
+  it("trims a session's oldest outputs past its budget, always keeping the newest, never another session's", async () => {
+    const sized = (id: string, sessionId: string, commandId: string, chars: number, createdAt: string) => ({
+      ...output(id, sessionId, commandId),
+      stdout: 'x'.repeat(chars),
+      stderr: '',
+      createdAt,
+    });
+    await store.commit({
+      sessions: [session('busy'), session('other')],
+      commands: [command('k1', 'busy'), command('k2', 'busy'), command('k3', 'busy'), command('k4', 'other')],
+      outputs: [
+        sized('p1', 'busy', 'k1', 400, '2025-01-01T00:00:01.000Z'),
+        sized('p2', 'busy', 'k2', 400, '2025-01-01T00:00:02.000Z'),
+        sized('p3', 'busy', 'k3', 400, '2025-01-01T00:00:03.000Z'),
+        sized('p4', 'other', 'k4', 400, '2025-01-01T00:00:00.000Z'),
+      ],
+    });
+    expect(await store.trimSessionOutputs('busy', 1000)).toBe(1);
+    expect(await store.getOutput('p1')).toBeNull();
+    expect(await store.getOutput('p2')).not.toBeNull();
+    expect(await store.getOutput('p4')).not.toBeNull();
+    // A budget smaller than the newest output still keeps that one.
+    expect(await store.trimSessionOutputs('busy', 10)).toBe(1);
+    expect(await store.getOutput('p3')).not.toBeNull();
+    expect(await store.getOutput('p2')).toBeNull();
+  });
 });

@@ -297,6 +297,25 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       });
     },
 
+    async trimSessionOutputs(sessionId, maxChars) {
+      if (!Number.isSafeInteger(maxChars) || maxChars < 0) {
+        throw new AirlockError('INVALID_ARGUMENT', 'maxChars must be a non-negative whole number', {
+          field: 'maxChars',
+        });
+      }
+      return run('trim outputs', () => {
+        // `newer` is what the outputs after this one hold: an output goes when keeping it would take
+        // the session past the budget. The newest (no `newer`) always stays.
+        const result = statement(
+          'DELETE FROM outputs WHERE id IN (SELECT id FROM (' +
+            'SELECT id, length(stdout) + length(stderr) AS size, SUM(length(stdout) + length(stderr)) OVER (' +
+            'ORDER BY created_at DESC, rowid DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS newer ' +
+            'FROM outputs WHERE session_id = ?) WHERE newer IS NOT NULL AND newer + size > ?)',
+        ).run(sessionId, maxChars);
+        return Number(result.changes);
+      });
+    },
+
     async pruneOutputs(endedBefore) {
       const cutoff = new Date(endedBefore);
       if (typeof endedBefore !== 'string' || Number.isNaN(cutoff.getTime())) {

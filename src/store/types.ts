@@ -210,6 +210,11 @@ export interface Store {
     id: string,
     page: { readonly stream: 'stdout' | 'stderr'; readonly offset: number; readonly limit: number },
   ): Promise<OutputPage | null>;
+  /**
+   * Keeps a session's stored outputs within `maxChars` (stdout and stderr together) by deleting its
+   * oldest ones; the newest output is always kept. Returns how many were deleted.
+   */
+  trimSessionOutputs(sessionId: string, maxChars: number): Promise<number>;
   /** Deletes stored outputs of sessions that ended before `endedBefore`; returns how many. */
   pruneOutputs(endedBefore: string): Promise<number>;
 
