@@ -344,7 +344,11 @@ export function createRouter(options: RouterOptions): Router {
             });
           }
           if (decided.remember) {
-            for (const verdict of decision.commands) session.remembered.add(verdict.command);
+            // Only fully literal commands are remembered: `rm -rf $DIR` approved once must not run
+            // unasked later, when $DIR (or a substitution's output) may name something else.
+            for (const verdict of decision.commands) {
+              if (!/[$`]/.test(verdict.command)) session.remembered.add(verdict.command);
+            }
           }
         }
 

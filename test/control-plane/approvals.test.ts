@@ -93,6 +93,18 @@ describe('a command that needs approval', () => {
     expect(elsewhere.status).toBe('pending_approval');
   });
 
+  it('is never remembered for a command whose words are only known at run time', async () => {
+    const { airlock } = await openAirlock({ config });
+    const session = await airlock.sessions.create();
+    const first = await session.run('touch "$TARGET"', { waitForApproval: false });
+    expect(first.status).toBe('pending_approval');
+    await airlock.approvals.approve(first.approvalId ?? '', { remember: true });
+    expect((await airlock.commands.wait(first.id)).status).toBe('completed');
+    // Approved once; with $TARGET possibly naming something else next time, it asks again.
+    const again = await session.run('touch "$TARGET"', { waitForApproval: false });
+    expect(again.status).toBe('pending_approval');
+  });
+
   it('escapes control characters in what a person is shown', async () => {
     const { airlock } = await openAirlock({ config });
     const session = await airlock.sessions.create();
