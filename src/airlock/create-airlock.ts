@@ -11,8 +11,8 @@ import type { AirlockConfig, EnvironmentVariables } from '../config/index.ts';
 import { AirlockError } from '../errors/index.ts';
 import { createMetrics, createResourceMonitor } from '../metrics/index.ts';
 import type { AirlockMetrics, ResourceMonitor } from '../metrics/index.ts';
-import { createPolicyEngine, loadPolicy, PolicyLoadError } from '../policy/index.ts';
-import type { Policy, PolicyEngine } from '../policy/index.ts';
+import { createPolicyEngine, loadPolicy, PolicyLoadError, presetNameSchema } from '../policy/index.ts';
+import type { Policy, PolicyEngine, PresetName } from '../policy/index.ts';
 import { createApprovals, createRateLimiter, createRedactor, createRouter } from '../router/index.ts';
 import type { Approvals, Redactor, Router } from '../router/index.ts';
 import { createDriver, MAX_TIMEOUT_MS } from '../sandbox/index.ts';
@@ -114,10 +114,31 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
 
   const policy =
     options.policy ?? loadPolicy({ document: config.policy, origin: `preset:${config.policy.preset}` });
-  const policyEngine: PolicyEngine =
-    options.crossCheck === false
-      ? await createPolicyEngine({ policy })
-      : await createPolicyEngine({ policy, treeSitter: await loadTreeSitterWasm() });
+  const treeSitter = options.crossCheck === false ? undefined : await loadTreeSitterWasm();
+  const engineOf = (source: Policy): Promise<PolicyEngine> =>
+    createPolicyEngine(treeSitter === undefined ? { policy: source } : { policy: source, treeSitter });
+  const policyEngine = await engineOf(policy);
+  /** Engines of presets sessions chose instead of the configured policy, made on first use. */
+  const presetEngines = new Map<PresetName, Promise<PolicyEngine>>();
+  const presetEnginesReady = new Map<PresetName, PolicyEngine>();
+  const preparePolicy = async (preset: PresetName | undefined): Promise<void> => {
+    if (preset === undefined || presetEnginesReady.has(preset)) return;
+    if (!presetNameSchema.safeParse(preset).success) {
+      throw new AirlockError('INVALID_ARGUMENT', 'policy must be one of readonly, coding-agent, permissive', {
+        field: 'policy',
+      });
+    }
+    let pending = presetEngines.get(preset);
+    if (pending === undefined) {
+      pending = engineOf(loadPolicy({ preset }));
+      presetEngines.set(preset, pending);
+    }
+    presetEnginesReady.set(preset, await pending);
+  };
+  const policyFor = (session: LiveSession): PolicyEngine =>
+    session.settings.policy === null
+      ? policyEngine
+      : (presetEnginesReady.get(session.settings.policy) ?? policyEngine);
   const approvalGate = approvalGateFor(config.router.approvalRequiredFor);
 
   // Secret values from the host environment are read once, here; a listed variable that is unset is
@@ -244,7 +265,7 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
       store,
       sessions: manager,
       approvals,
-      policy: policyEngine,
+      policyFor,
       approvalGate,
       writeFileNeedsApproval: config.router.approvalRequiredFor.includes('write_file'),
       approvalTimeoutMs: config.router.approvalTimeoutMs,
@@ -285,7 +306,8 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
         router,
         monitor: activeMonitor,
         redactorFor,
-        policy: policyEngine.policy,
+        policyFor,
+        preparePolicy,
       }),
       commands: {
         get: (id) => router.getCommand(id),

@@ -4,7 +4,7 @@
  */
 import { AirlockError } from '../errors/index.ts';
 import type { ResourceMonitor } from '../metrics/index.ts';
-import type { Policy } from '../policy/index.ts';
+import type { PolicyEngine, PresetName } from '../policy/index.ts';
 import type {
   ApprovalRecord,
   AuditEvent,
@@ -117,7 +117,9 @@ interface ViewParts {
   readonly router: Router;
   readonly monitor: ResourceMonitor;
   readonly redactorFor: (session: LiveSession) => Redactor;
-  readonly policy: Policy;
+  readonly policyFor: (session: LiveSession) => PolicyEngine;
+  /** Makes the engine of a session's chosen preset before the session exists. */
+  readonly preparePolicy: (preset: PresetName | undefined) => Promise<void>;
 }
 
 function infoOf(record: SessionRecord, parts: ViewParts): SessionInfo {
@@ -142,7 +144,12 @@ function infoOf(record: SessionRecord, parts: ViewParts): SessionInfo {
       timeoutMs: number('timeoutMs'),
       idleTimeoutMs: number('idleTimeoutMs'),
     },
-    policy: parts.policy.origin,
+    policy:
+      live !== undefined
+        ? parts.policyFor(live).policy.origin
+        : typeof spec['policy'] === 'string'
+          ? `preset:${spec['policy']}`
+          : 'the configured policy',
     usage:
       sample === null
         ? null
@@ -207,7 +214,10 @@ async function owned(result: Promise<RunResult>, sessionId: string): Promise<Run
 export function createSessionsView(parts: ViewParts): AirlockSessions {
   const { manager } = parts;
   return {
-    create: async (options) => toSessionHandle(await manager.create(options), parts),
+    create: async (options) => {
+      await parts.preparePolicy(options?.policy);
+      return toSessionHandle(await manager.create(options), parts);
+    },
     get: async (id) => toSessionHandle(await manager.get(id), parts),
     info: async (id) => infoOf(await manager.record(id), parts),
     list: (query) => manager.list(query),

@@ -34,7 +34,8 @@ export interface RouterOptions {
   readonly store: Store;
   readonly sessions: SessionManager;
   readonly approvals: Approvals;
-  readonly policy: PolicyEngine;
+  /** The policy engine judging a session's commands. */
+  readonly policyFor: (session: LiveSession) => PolicyEngine;
   /** `router.approvalRequiredFor` commands as ask rules; null when it lists none. */
   readonly approvalGate: Policy | null;
   readonly writeFileNeedsApproval: boolean;
@@ -94,7 +95,7 @@ export function createRouter(options: RouterOptions): Router {
 
   /** The policy's decision, tightened by `approvalRequiredFor` and loosened only by remembered approvals. */
   function judge(session: LiveSession, command: string): { decision: Decision; value: DecisionValue } {
-    const decision = options.policy.evaluate(command);
+    const decision = options.policyFor(session).evaluate(command);
     let value = decision.decision;
     let forced: string[] = [];
     if (value === 'allow' && options.approvalGate !== null) {

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AirlockError } from '../errors/index.ts';
+import type { PresetName } from '../policy/index.ts';
 import { validateSpec } from '../sandbox/index.ts';
 import type { Driver, DriverName, SandboxSpec } from '../sandbox/index.ts';
 import type { AuditEventInput, CommandRecord, JsonObject, SessionRecord, Store } from '../store/index.ts';
@@ -116,6 +117,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       maxTimeoutMs: defaults.maxTimeoutMs,
       secretEnvNames: Object.keys(secretEnv),
       fromSnapshot: snapshot?.id ?? null,
+      policy: presetOf(input.policy) ?? base?.policy ?? null,
     };
   }
 
@@ -135,6 +137,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       idleTimeoutMs: settings.idleTimeoutMs,
       ttlMs: settings.ttlMs,
       fromSnapshot: settings.fromSnapshot,
+      policy: settings.policy,
     };
     return {
       id: session.id,
@@ -399,6 +402,18 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     reap,
     close,
   };
+}
+
+const presets: readonly string[] = ['readonly', 'coding-agent', 'permissive'] satisfies PresetName[];
+
+function presetOf(value: unknown): PresetName | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !presets.includes(value)) {
+    throw new AirlockError('INVALID_ARGUMENT', `policy must be one of ${presets.join(', ')}`, {
+      field: 'policy',
+    });
+  }
+  return value as PresetName;
 }
 
 function iso(ms: number): string {

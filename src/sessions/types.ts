@@ -1,3 +1,4 @@
+import type { PresetName } from '../policy/index.ts';
 import type { Driver, DriverName, Sandbox, SandboxSpec } from '../sandbox/index.ts';
 
 /** What a caller may choose when creating a session; everything else comes from the configuration. */
@@ -20,6 +21,8 @@ export interface SessionCreateOptions {
   readonly ttlMs?: number;
   /** Start from a snapshot's workspace and /tmp instead of empty ones. */
   readonly from?: string;
+  /** A policy preset for this session instead of the configured policy. */
+  readonly policy?: PresetName;
 }
 
 /** A session's settings once defaults are applied; what the store records (secret values never). */
@@ -32,6 +35,8 @@ export interface SessionSettings {
   /** Names only: the values stay in memory. */
   readonly secretEnvNames: readonly string[];
   readonly fromSnapshot: string | null;
+  /** The session's preset, or null for the configured policy. */
+  readonly policy: PresetName | null;
 }
 
 export interface SessionDefaults {

@@ -120,6 +120,19 @@ describe('sessions', () => {
     expect(isAirlockError(unknown) && unknown.code).toBe('NOT_FOUND');
   });
 
+  it('can each have their own policy preset, judged independently', async () => {
+    const { airlock } = await openAirlock();
+    const reviewer = await airlock.sessions.create({ policy: 'readonly' });
+    const coder = await airlock.sessions.create();
+    expect((await reviewer.run('echo note > notes.txt', { waitForApproval: false })).status).not.toBe(
+      'completed',
+    );
+    expect((await coder.run('echo note > notes.txt')).status).toBe('completed');
+    expect((await reviewer.info()).policy).toBe('preset:readonly');
+    const bad = await airlock.sessions.create({ policy: 'yolo' as 'readonly' }).catch((e: unknown) => e);
+    expect(isAirlockError(bad) && bad.code).toBe('INVALID_ARGUMENT');
+  });
+
   it('end after their idle timeout and after their lifetime', async () => {
     const { airlock } = await openAirlock();
     const idle = await airlock.sessions.create({ idleTimeoutMs: 300 });
