@@ -53,6 +53,8 @@ export interface CommandHandle {
   promise: Promise<RunResult>;
   readonly kill: AbortController;
   readonly live: { readonly stdout: LiveTail; readonly stderr: LiveTail } | null;
+  /** The session's redactor, for showing live output after the session itself is gone. */
+  readonly redactor: Redactor;
   latest: RunResult;
 }
 
@@ -279,6 +281,7 @@ export function createRouter(options: RouterOptions): Router {
       sessionId: session.id,
       kill,
       live: background ? { stdout: new LiveTail(), stderr: new LiveTail() } : null,
+      redactor,
       latest: finish({ ...base, status: 'running' }),
       promise: Promise.resolve(undefined as unknown as RunResult),
     };
@@ -659,9 +662,7 @@ export function createRouter(options: RouterOptions): Router {
     const handle = handles.get(id);
     if (handle) {
       if (handle.live === null || handle.latest.status !== 'running') return handle.latest;
-      const redactor = options.redactorFor(
-        await options.sessions.get(handle.sessionId).catch(() => null as never),
-      );
+      const { redactor } = handle;
       const live = (tail: LiveTail, stream: 'stdout' | 'stderr') =>
         shapeForModel(redactor.redact(tail.text()).text, {
           maxChars: options.maxChars,
