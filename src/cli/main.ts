@@ -3,6 +3,8 @@ import { isAirlockError } from '../errors/index.ts';
 import type { ErrorCode } from '../errors/index.ts';
 import { processContext } from './context.ts';
 import type { CliContext } from './context.ts';
+import { registerApprovalsCommand } from './approvals-command.ts';
+import { registerAuditCommand } from './audit-command.ts';
 import { execExitCodes, registerExecCommand } from './exec-command.ts';
 import { registerPolicyCommand } from './policy-command.ts';
 
@@ -18,6 +20,8 @@ export function buildProgram(context: CliContext): Command {
     });
   registerExecCommand(program, context);
   registerPolicyCommand(program, context);
+  registerApprovalsCommand(program, context);
+  registerAuditCommand(program, context);
   return program;
 }
 
@@ -43,7 +47,11 @@ export async function run(
     await program.parseAsync([...argv]);
     return getExitCode();
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof CommanderError) {
+      // Commander reports a bad flag or argument with status 1, which scripts would read as the
+      // command's own failure; Airlock's contract is 2 for usage errors (help and version stay 0).
+      return error.exitCode === 0 ? 0 : execExitCodes.usage;
+    }
     if (isAirlockError(error)) {
       context.stderr.error(error.message);
       return exitCodeFor(error.code);

@@ -34,6 +34,14 @@ describe('airlock --help (the installed entry point)', () => {
 });
 
 describe('airlock exec: bad input', () => {
+  it('exits 2, not 1, for an unknown flag or a missing command', async () => {
+    const unknown = await airlock(['exec', '--bogus', '--', 'true']);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown option '--bogus'/);
+    expect((await airlock(['exec'])).exitCode).toBe(2);
+    expect((await airlock(['no-such-command'])).exitCode).toBe(2);
+  });
+
   it('names the flag and the fix for an invalid size, and runs nothing', async () => {
     const result = await airlock(['exec', '--memory', 'lots', '--', 'touch /workspace/should-not-run']);
     expect(result.exitCode).toBe(2);

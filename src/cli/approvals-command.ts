@@ -1,0 +1,145 @@
+import type { Command } from 'commander';
+import { isAirlockError } from '../errors/index.ts';
+import type { ApprovalDecision } from '../router/index.ts';
+import { describeDecision, renderTable, shown } from './approvals-view.ts';
+import { runWatch, watchHelp } from './approvals-watch.ts';
+import type { WatchFlags } from './approvals-watch.ts';
+import type { CliContext } from './context.ts';
+import { cliDecider, openControlPlaneAccess } from './store-access.ts';
+import type { AccessFlags, ControlPlaneAccess } from './store-access.ts';
+import { terminalOf } from './terminal.ts';
+
+/** Exit statuses of `airlock approvals …` (also in their --help). */
+export const approvalsExitCodes = {
+  ok: 0,
+  notFound: 1,
+  usage: 2,
+  /** Already approved, denied or expired: the first decision stands. */
+  closed: 3,
+} as const;
+
+const exitStatusHelp = `
+Exit status: 0 done; ${approvalsExitCodes.notFound} no such approval request; ${approvalsExitCodes.closed} it was already decided or expired
+(the first decision stands); ${approvalsExitCodes.usage} for a bad flag or config; 125 when the store cannot be read.
+`;
+
+interface ListFlags extends AccessFlags {
+  all?: boolean;
+  session?: string;
+  json?: boolean;
+}
+
+interface DecideFlags extends AccessFlags {
+  reason?: string;
+  remember?: boolean;
+}
+
+export function registerApprovalsCommand(program: Command, context: CliContext): void {
+  const approvals = program
+    .command('approvals')
+    .description('List and decide the commands waiting for a person, from the store a router shares.');
+
+  approvals
+    .command('ls')
+    .description('List pending approval requests (every request with --all).')
+    .option('--all', 'include approved, denied and expired requests')
+    .option('--session <id>', 'only requests of this session')
+    .option('--json', 'one JSON object per line, the stored record')
+    .option('--config <path>', 'airlock.yaml naming the store (default: ./airlock.yaml if present)')
+    .addHelpText('after', exitStatusHelp)
+    .action((flags: ListFlags) => withAccess(flags, context, (access) => list(access, flags, context)));
+
+  const decideCommand = (decision: ApprovalDecision): Command => {
+    const command = approvals
+      .command(decision)
+      .description(
+        decision === 'approve'
+          ? 'Approve a pending request: the waiting command runs.'
+          : 'Deny a pending request: the command does not run and the model reads the reason.',
+      )
+      .argument('<id>', 'the approval id (apr_…), from airlock approvals ls')
+      .option('--reason <text>', 'why; recorded in the audit log and shown to the model');
+    if (decision === 'approve') {
+      command.option('--remember', 'also approve this exact command for the rest of its session');
+    }
+    return command
+      .option('--config <path>', 'airlock.yaml naming the store (default: ./airlock.yaml if present)')
+      .addHelpText('after', exitStatusHelp)
+      .action((id: string, flags: DecideFlags) =>
+        withAccess(flags, context, (access) => decide(access, id, decision, flags, context)),
+      );
+  };
+  decideCommand('approve');
+  decideCommand('deny');
+
+  approvals
+    .command('watch')
+    .description('Show each new request as it arrives and, on a terminal, ask for a decision.')
+    .option('--session <id>', 'only requests of this session')
+    .option('--interactive', 'ask even when stdin is not a terminal, reading one answer per line')
+    .option('--no-interactive', 'only print, even on a terminal')
+    .option('--config <path>', 'airlock.yaml naming the store (default: ./airlock.yaml if present)')
+    .addHelpText('after', watchHelp)
+    .action((flags: WatchFlags) => withAccess(flags, context, (access) => runWatch(access, flags, context)));
+}
+
+/** Opens the store for one command and always closes it; a missing id or a closed request is a status. */
+async function withAccess(
+  flags: AccessFlags,
+  context: CliContext,
+  work: (access: ControlPlaneAccess) => Promise<number>,
+): Promise<void> {
+  const access = await openControlPlaneAccess(flags, context);
+  try {
+    context.setExitCode(await work(access));
+  } catch (error) {
+    if (!isAirlockError(error)) throw error;
+    if (error.code === 'NOT_FOUND') {
+      const where = access.hasState() ? access.location : `${access.location} (no store there yet)`;
+      context.stderr.error(
+        `${shown(error.message)} in ${where}: check the id with airlock approvals ls (or --config for another store)`,
+      );
+      context.setExitCode(approvalsExitCodes.notFound);
+    } else if (error.code === 'APPROVAL_CLOSED') {
+      context.stderr.error(`${shown(error.message)}; that decision stands (see airlock approvals ls --all)`);
+      context.setExitCode(approvalsExitCodes.closed);
+    } else throw error;
+  } finally {
+    await access.close();
+  }
+}
+
+async function list(access: ControlPlaneAccess, flags: ListFlags, context: CliContext): Promise<number> {
+  const records = await access.approvals.list({
+    ...(flags.all ? {} : { status: 'pending' as const }),
+    ...(flags.session === undefined ? {} : { sessionId: flags.session }),
+  });
+  if (flags.json) {
+    for (const record of records) context.stdout.write(`${JSON.stringify(record)}\n`);
+    return approvalsExitCodes.ok;
+  }
+  if (records.length === 0) {
+    const what = flags.all ? 'no approval requests' : 'no pending approvals';
+    const session = flags.session === undefined ? '' : ` in session ${shown(flags.session)}`;
+    context.stdout.write(`${what}${session}\n`);
+    return approvalsExitCodes.ok;
+  }
+  context.stdout.write(renderTable(records, Date.now(), flags.all === true, terminalOf(context.stdout)));
+  return approvalsExitCodes.ok;
+}
+
+async function decide(
+  access: ControlPlaneAccess,
+  id: string,
+  decision: ApprovalDecision,
+  flags: DecideFlags,
+  context: CliContext,
+): Promise<number> {
+  const record = await access.approvals.decide(id, decision, {
+    reason: flags.reason,
+    remember: flags.remember === true,
+    decidedBy: cliDecider(),
+  });
+  context.stdout.write(`${describeDecision(record)}\n`);
+  return approvalsExitCodes.ok;
+}

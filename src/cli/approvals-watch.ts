@@ -1,0 +1,260 @@
+/**
+ * `airlock approvals watch`: a person at a terminal sees each new request in full and answers it, or a
+ * feed (stdin not a terminal) prints requests and what became of them. It polls the store, so it
+ * answers requests of any router sharing the store file.
+ */
+import { isAirlockError } from '../errors/index.ts';
+import type { ApprovalDecision } from '../router/index.ts';
+import type { ApprovalRecord } from '../store/index.ts';
+import { describeDecision, renderRequest, shown } from './approvals-view.ts';
+import type { CliContext } from './context.ts';
+import { cliDecider } from './store-access.ts';
+import type { AccessFlags, ControlPlaneAccess } from './store-access.ts';
+import {
+  interruptExitCodes,
+  lineWriter,
+  listenForInterrupts,
+  paintFor,
+  POLL_INTERVAL_MS,
+  readLines,
+  sleep,
+  terminalOf,
+} from './terminal.ts';
+import type { LineReader, Paint } from './terminal.ts';
+
+export interface WatchFlags extends AccessFlags {
+  session?: string;
+  /** Ask even when stdin is not a terminal (answers from a pipe); false never asks. Default: stdin is a TTY. */
+  interactive?: boolean;
+}
+
+export const watchHelp = `
+On a terminal, each new request is shown in full and answered with:
+  y  approve        r  approve and remember this command for the rest of its session
+  n  deny           n <reason>  deny, telling the model why
+  s  skip (leave it for another decider)
+Lines typed before a request is shown are discarded, so nothing is approved unseen.
+When stdin is not a terminal, watch only prints (a feed of requests and their outcomes);
+--interactive asks anyway and reads one answer per line from stdin, in order, and the watch
+ends once stdin has ended and every answer was used.
+
+Exit status: 0 when the answers on stdin ran out; 130 on Ctrl-C; 141 when stdout was closed;
+2 for a bad flag or config; 125 when the store cannot be read.
+`;
+
+const PROMPT = 'approve? [y]es / [n]o [reason] / [r]emember for session / [s]kip: ';
+
+type Outcome = 'answered' | 'skipped' | 'closed' | 'end-of-input' | 'interrupted';
+
+export async function runWatch(
+  access: ControlPlaneAccess,
+  flags: WatchFlags,
+  context: CliContext,
+): Promise<number> {
+  const stdinIsTerminal = terminalOf(context.stdin).isTTY;
+  const interactive = flags.interactive ?? stdinIsTerminal;
+  const paint = paintFor(context.stdout, context.env);
+  const interrupts = listenForInterrupts(context);
+  const write = lineWriter(context.stdout, interrupts.signal);
+  const reader = interactive ? readLines(context.stdin) : null;
+  const session = flags.session === undefined ? {} : { sessionId: flags.session };
+  /** Every request shown (or skipped because it was overdue when first seen): never shown twice. */
+  const seen = new Set<string>();
+  /** Shown and not decided here: their outcome is reported when someone else decides them. */
+  const open = new Map<string, ApprovalRecord>();
+  const ask: Asker = {
+    access,
+    reader,
+    write,
+    paint,
+    stdinIsTerminal,
+    signal: interrupts.signal,
+    interruptedBySignal: () => interrupts.reason() === 'signal',
+    endLine: () => void context.stdout.write('\n'),
+  };
+
+  context.stderr.write(
+    `watching ${access.location}${access.hasState() ? '' : ' (no store yet)'} for approval requests` +
+      `${interactive ? '' : ' (a feed: not asking)'}; Ctrl-C stops\n`,
+  );
+  try {
+    while (!interrupts.signal.aborted) {
+      const pending = await access.approvals.list({ status: 'pending', ...session });
+      if (!(await reportOutcomes(open, pending, ask))) break;
+      for (const record of pending) {
+        if (seen.has(record.id)) continue;
+        seen.add(record.id);
+        // Answering earlier requests may have taken a while: someone else may have decided this one.
+        const current = reader === null ? record : await access.approvals.get(record.id);
+        // Already past its deadline (its router is gone or about to expire it): nothing to decide.
+        if (current.status !== 'pending' || Date.parse(current.expiresAt) <= Date.now()) continue;
+        if (!(await write(renderRequest(current, Date.now(), paint)))) break;
+        if (reader === null) {
+          open.set(record.id, record);
+          continue;
+        }
+        const outcome = await askFor(current, ask);
+        if (outcome === 'skipped') open.set(current.id, current);
+        if (outcome === 'end-of-input') return 0;
+        if (outcome === 'interrupted') break;
+      }
+      if (reader?.exhausted()) return 0;
+      await sleep(POLL_INTERVAL_MS, interrupts.signal);
+    }
+    return interruptExitCodes[interrupts.reason() ?? 'signal'];
+  } finally {
+    reader?.close();
+    interrupts.dispose();
+  }
+}
+
+interface Asker {
+  readonly access: ControlPlaneAccess;
+  readonly reader: LineReader | null;
+  readonly write: (text: string) => Promise<boolean>;
+  readonly paint: Paint;
+  readonly stdinIsTerminal: boolean;
+  readonly signal: AbortSignal;
+  interruptedBySignal(): boolean;
+  /** Writes a newline whether or not output was stopped. */
+  endLine(): void;
+}
+
+/** Prints what became of requests shown earlier that are no longer pending; false once output stopped. */
+async function reportOutcomes(
+  open: Map<string, ApprovalRecord>,
+  pending: readonly ApprovalRecord[],
+  ask: Asker,
+): Promise<boolean> {
+  const stillPending = new Map(pending.map((record) => [record.id, record]));
+  for (const [id, shownRecord] of open) {
+    const current = stillPending.get(id);
+    if (current !== undefined) {
+      if (Date.parse(current.expiresAt) > Date.now()) continue;
+      open.delete(id);
+      const line = `${id} passed its deadline undecided: it counts as denied (${shown(shownRecord.subject)})\n`;
+      if (!(await ask.write(ask.paint.red(line)))) return false;
+      continue;
+    }
+    open.delete(id);
+    const decided = await ask.access.approvals.get(id).catch(() => null);
+    if (decided !== null && !(await ask.write(outcomeLine(decided, ask.paint)))) return false;
+  }
+  return true;
+}
+
+function outcomeLine(record: ApprovalRecord, paint: Paint): string {
+  const line = describeDecision(record);
+  return `${record.status === 'approved' ? paint.green(line) : paint.red(line)}\n`;
+}
+
+async function askFor(record: ApprovalRecord, ask: Asker): Promise<Outcome> {
+  const { reader, write } = ask;
+  if (reader === null) return 'skipped';
+  // On a terminal, a line typed before this request was on screen must not answer it.
+  if (ask.stdinIsTerminal) reader.discardBuffered();
+  for (;;) {
+    if (!(await write(ask.paint.bold(PROMPT)))) return 'interrupted';
+    const answer = await answerOrClosed(record, reader, ask);
+    if (answer.kind === 'closed') {
+      await write(`\n${outcomeLine(answer.record, ask.paint)}`);
+      return 'closed';
+    }
+    if (answer.line === null) {
+      // Ends the prompt's line even after Ctrl-C, so the shell's prompt does not follow ours.
+      if (!ask.signal.aborted || ask.interruptedBySignal()) ask.endLine();
+      return ask.signal.aborted ? 'interrupted' : 'end-of-input';
+    }
+    // A terminal echoes what was typed; a pipe does not, so the transcript shows the answer itself.
+    if (!ask.stdinIsTerminal) await write(`${shown(answer.line)}\n`);
+    const choice = parseAnswer(answer.line);
+    if (choice === null) {
+      await write('answer y, n, n <reason>, r or s\n');
+      continue;
+    }
+    if (choice.kind === 'skip') return 'skipped';
+    try {
+      const decided = await ask.access.approvals.decide(record.id, choice.decision, {
+        reason: choice.reason,
+        remember: choice.remember,
+        decidedBy: cliDecider(),
+      });
+      await write(outcomeLine(decided, ask.paint));
+    } catch (error) {
+      if (!isAirlockError(error) || (error.code !== 'APPROVAL_CLOSED' && error.code !== 'NOT_FOUND')) {
+        throw error;
+      }
+      await write(ask.paint.red(`${shown(error.message)}; that decision stands\n`));
+    }
+    return 'answered';
+  }
+}
+
+type Answer =
+  | { readonly kind: 'skip' }
+  | {
+      readonly kind: 'decide';
+      readonly decision: ApprovalDecision;
+      readonly remember: boolean;
+      readonly reason: string | undefined;
+    };
+
+export function parseAnswer(line: string): Answer | null {
+  const trimmed = line.trim();
+  const [word = '', ...rest] = trimmed.split(/\s+/);
+  const reasonText = trimmed.slice(word.length).trim();
+  switch (word.toLowerCase()) {
+    case 'y':
+    case 'yes':
+      return rest.length === 0
+        ? { kind: 'decide', decision: 'approve', remember: false, reason: undefined }
+        : null;
+    case 'r':
+    case 'remember':
+      return rest.length === 0
+        ? { kind: 'decide', decision: 'approve', remember: true, reason: undefined }
+        : null;
+    case 'n':
+    case 'no':
+      return {
+        kind: 'decide',
+        decision: 'deny',
+        remember: false,
+        reason: reasonText === '' ? undefined : reasonText,
+      };
+    case 's':
+    case 'skip':
+      return rest.length === 0 ? { kind: 'skip' } : null;
+    default:
+      return null;
+  }
+}
+
+/**
+ * Waits for a line while re-reading the request: when someone else decides it (or it expires) the
+ * prompt is abandoned, and the next line typed belongs to the next request.
+ */
+async function answerOrClosed(
+  record: ApprovalRecord,
+  reader: LineReader,
+  ask: Asker,
+): Promise<{ kind: 'line'; line: string | null } | { kind: 'closed'; record: ApprovalRecord }> {
+  const done = new AbortController();
+  const signal = AbortSignal.any([ask.signal, done.signal]);
+  const line = reader.next(signal).then((text) => ({ kind: 'line' as const, line: text }));
+  try {
+    for (;;) {
+      const tick = sleep(POLL_INTERVAL_MS, signal).then(() => ({ kind: 'tick' as const }));
+      const first = await Promise.race([line, tick]);
+      if (first.kind === 'line') return first;
+      if (ask.signal.aborted) return { kind: 'line', line: null };
+      const current = await ask.access.approvals.get(record.id);
+      if (current.status !== 'pending') return { kind: 'closed', record: current };
+      if (Date.parse(current.expiresAt) <= Date.now()) {
+        return { kind: 'closed', record: { ...current, status: 'expired' } };
+      }
+    }
+  } finally {
+    done.abort();
+  }
+}
