@@ -3,29 +3,13 @@
  * or as a second process sharing the SQLite file) lists and decides, and the waiting router picks the
  * decision up from the store.
  */
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAirlock } from '../../src/index.ts';
-import type { Airlock } from '../../src/index.ts';
 import { runCli } from '../support/cli.ts';
 import type { CliRun } from '../support/cli.ts';
-import { envFor, runCliProcess, startCli, tempHome } from './cli-process.ts';
-
-const bwrapMissing = ['/usr/bin/bwrap', '/usr/local/bin/bwrap'].every((path) => !existsSync(path));
-
-const homes: string[] = [];
-const airlocks: Airlock[] = [];
-afterEach(async () => {
-  for (const airlock of airlocks.splice(0)) await airlock.close();
-  for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
-});
-
-function newHome(): string {
-  const home = tempHome();
-  homes.push(home);
-  return home;
-}
+import { bwrapMissing, closeAfterTest, envFor, newHome, runCliProcess, startCli } from './cli-process.ts';
 
 /** `airlock …` in this process, as the user of `home` would type it. */
 function airlock(args: string[], home: string, stdin?: string): Promise<CliRun> {
@@ -42,7 +26,7 @@ async function pendingCommand(command = 'touch x') {
     approvalPollIntervalMs: 50,
     config: { router: { approvalRequiredFor: ['touch'] } },
   });
-  airlocks.push(plane);
+  closeAfterTest(plane);
   const session = await plane.sessions.create();
   const pending = await session.run(command, { waitForApproval: false });
   expect(pending.status).toBe('pending_approval');

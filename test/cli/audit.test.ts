@@ -2,30 +2,14 @@
  * `airlock audit` against a real store written by a real control plane: tail, export and verify,
  * including a log edited and truncated behind Airlock's back.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAirlock } from '../../src/index.ts';
-import type { Airlock } from '../../src/index.ts';
 import { runCli } from '../support/cli.ts';
 import type { CliRun } from '../support/cli.ts';
-import { envFor, startCli, tempHome } from './cli-process.ts';
-
-const bwrapMissing = ['/usr/bin/bwrap', '/usr/local/bin/bwrap'].every((path) => !existsSync(path));
-
-const homes: string[] = [];
-const airlocks: Airlock[] = [];
-afterEach(async () => {
-  for (const airlock of airlocks.splice(0)) await airlock.close();
-  for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
-});
-
-function newHome(): string {
-  const home = tempHome();
-  homes.push(home);
-  return home;
-}
+import { bwrapMissing, closeAfterTest, envFor, newHome, startCli } from './cli-process.ts';
 
 function airlock(args: string[], home: string, closeOutputAfterFirstWrite = false): Promise<CliRun> {
   return runCli(args, {
@@ -39,7 +23,7 @@ function airlock(args: string[], home: string, closeOutputAfterFirstWrite = fals
 async function recordedLog() {
   const home = newHome();
   const plane = await createAirlock({ home, env: { HOME: home }, crossCheck: false });
-  airlocks.push(plane);
+  closeAfterTest(plane);
   const first = await plane.sessions.create();
   await first.run('echo one');
   const second = await plane.sessions.create();

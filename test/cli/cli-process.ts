@@ -4,16 +4,35 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
+import type { Airlock } from '../../src/index.ts';
 import type { CliRun } from '../support/cli.ts';
 
 const bin = fileURLToPath(new URL('../../bin/airlock.js', import.meta.url));
 
-export function tempHome(): string {
-  return mkdtempSync(join(tmpdir(), 'airlock-cli-store-test-'));
+export const bwrapMissing = ['/usr/bin/bwrap', '/usr/local/bin/bwrap'].every((path) => !existsSync(path));
+
+const homes: string[] = [];
+const planes: Airlock[] = [];
+afterEach(async () => {
+  for (const plane of planes.splice(0)) await plane.close();
+  for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
+});
+
+/** A state directory removed after the test. */
+export function newHome(): string {
+  const home = mkdtempSync(join(tmpdir(), 'airlock-cli-store-test-'));
+  homes.push(home);
+  return home;
+}
+
+/** A control plane closed after the test (before its home is removed). */
+export function closeAfterTest(plane: Airlock): void {
+  planes.push(plane);
 }
 
 /** The environment a user with this state directory has; nothing else of the test's leaks in. */
