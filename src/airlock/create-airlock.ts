@@ -291,9 +291,11 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     const close = (): Promise<void> => {
       closing ??= (async () => {
         activeMonitor.close();
-        activeApprovals.close();
+        // Sessions first: ending them aborts their commands, including those waiting for a person,
+        // which then record how they ended while the store is still open.
         await manager.close();
         await router.drain();
+        activeApprovals.close();
         await Promise.allSettled([...drivers.values()].map((driver) => driver.close()));
         await store.close();
       })();

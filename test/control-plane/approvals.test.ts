@@ -135,3 +135,21 @@ describe('writing a file when write_file needs approval', () => {
     expect((await session.files.read('/workspace/plan.md')).toString()).toBe('# plan\n');
   });
 });
+
+describe('closing the control plane', () => {
+  it('ends a command waiting for approval as denied, recorded before the store closes', async () => {
+    const { airlock, home } = await openAirlock({ config });
+    const session = await airlock.sessions.create();
+    const waiting = session.run('touch never.txt');
+    await eventually(async () => (await airlock.approvals.list({ status: 'pending' })).length === 1);
+    await airlock.close();
+    const result = await waiting;
+    expect(result.status).toBe('denied');
+    expect(result.forModel).toMatch(/cancelled while waiting/);
+    const { airlock: reopened } = await openAirlock({ home });
+    const [command] = (await reopened.audit.list({ sessionId: session.id })).filter(
+      (e) => e.commandId !== null,
+    );
+    expect((await reopened.commands.get(command?.commandId ?? '')).status).toBe('denied');
+  });
+});
