@@ -1,12 +1,13 @@
-// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|policy|router]
+// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router]
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runRouterBench } from './router.bench.ts';
+import { runIsolationBench } from './isolation.bench.ts';
 import { runSandboxBench } from './sandbox.bench.ts';
 
 const DEFAULT_RUNS = 200;
-const benches = ['sandbox', 'policy', 'router'] as const;
+const benches = ['sandbox', 'isolation', 'policy', 'router'] as const;
 type BenchName = (typeof benches)[number];
 
 function isBenchName(value: string): value is BenchName {
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
   }
   const only = values.only;
   if (only === undefined || only === 'sandbox') await runSandboxBench({ runs });
+  if (only === undefined || only === 'isolation') await runIsolationBench({ runs });
   if (only === undefined || only === 'policy') await runPolicyBenchIfPresent(only === 'policy');
   if (only === undefined || only === 'router') {
     console.log('');

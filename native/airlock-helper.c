@@ -342,6 +342,24 @@ static int confine_main(int argc, char **argv) {
   drop_capabilities();
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("no_new_privs");
   for (int k = 0; k < filters; k++) install_filter(filter_paths[k]);
+  if (getpid() == 1) {
+    /* The kernel ignores a SIGKILL sent to a pid namespace's init from inside it, so a supervisor
+     * running as pid 1 could not be killed by a command the way it can under bwrap (ending only
+     * its own session). The supervisor therefore runs as pid 1's child; pid 1 only waits for it and
+     * then exits, which ends the container and every process left in it. */
+    pid_t supervisor = fork();
+    if (supervisor < 0) die("fork");
+    if (supervisor > 0) {
+      close(0);
+      close(1);
+      for (;;) {
+        int status;
+        pid_t pid = wait(&status);
+        if (pid == supervisor) _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        if (pid < 0 && errno != EINTR) _exit(125);
+      }
+    }
+  }
   return supervise_main();
 }
 

@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# Sets Airlock up on a Debian/Ubuntu machine: the system packages the sandbox needs (installed only
-# when missing), then the Node dependencies, which also build the native sandbox helper.
-# Idempotent: safe to run again.
+# Sets Airlock up on a Debian/Ubuntu machine: the system packages the sandbox drivers need (installed
+# only when missing), the Node dependencies (which also build the native sandbox helper), and, as
+# root, a running Docker daemon with gVisor registered and the Docker driver's base image.
+# Idempotent: safe to run again; each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=()
+elif command -v sudo >/dev/null; then
+  as_root=(sudo)
+else
+  as_root=()
+fi
+export DEBIAN_FRONTEND=noninteractive
+codename="$( (. /etc/os-release && echo "${VERSION_CODENAME:-}") 2>/dev/null || true)"
 
 need_apt=()
 command -v bwrap >/dev/null || need_apt+=(bubblewrap)
@@ -13,19 +24,69 @@ command -v cc >/dev/null || need_apt+=(gcc)
 [ -x /usr/bin/perl ] || need_apt+=(perl)
 [ -x /usr/bin/python3 ] || need_apt+=(python3)
 [ -x /usr/bin/pkill ] || need_apt+=(procps)
+# The Docker driver: the daemon, and debootstrap for its base image (`airlock image build`).
+command -v dockerd >/dev/null || need_apt+=(docker.io)
+command -v debootstrap >/dev/null || need_apt+=(debootstrap)
 
-if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" -eq 0 ]; then
-    as_root=()
-  elif command -v sudo >/dev/null; then
-    as_root=(sudo)
-  else
-    echo "airlock setup: please install as root: apt-get install ${need_apt[*]}" >&2
+# The gVisor driver. Debian 12's own runsc (2022) rejects statx flags that Debian 12's coreutils use
+# (`ls -l` fails inside it) and has no systrap platform; bookworm-backports carries a 2024 release.
+runsc_from_backports=false
+if [ "$codename" = bookworm ]; then
+  if ! command -v runsc >/dev/null || runsc --version 2>/dev/null | grep -q '0.0~2022'; then
+    runsc_from_backports=true
+  fi
+elif ! command -v runsc >/dev/null; then
+  need_apt+=(runsc)
+fi
+
+if [ ${#need_apt[@]} -gt 0 ] || [ "$runsc_from_backports" = true ]; then
+  if [ "$(id -u)" -ne 0 ] && [ ${#as_root[@]} -eq 0 ]; then
+    echo "airlock setup: please install as root: apt-get install ${need_apt[*]} runsc" >&2
     exit 1
   fi
-  export DEBIAN_FRONTEND=noninteractive
+  backports=/etc/apt/sources.list.d/airlock-bookworm-backports.sources
+  if [ "$runsc_from_backports" = true ] && [ ! -f "$backports" ]; then
+    printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' \
+      'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' |
+      "${as_root[@]}" tee "$backports" >/dev/null
+  fi
   "${as_root[@]}" apt-get update -qq
-  "${as_root[@]}" apt-get install -y -qq "${need_apt[@]}"
+  if [ ${#need_apt[@]} -gt 0 ]; then
+    "${as_root[@]}" apt-get install -y -qq "${need_apt[@]}"
+  fi
+  if [ "$runsc_from_backports" = true ]; then
+    "${as_root[@]}" apt-get install -y -qq -t bookworm-backports runsc
+  fi
 fi
 
 npm ci --no-audit --no-fund
+
+# Docker: gVisor registered as runtime `runsc` (with --network=none: Airlock's containers have no
+# network, and runsc refuses Docker's "none" namespace otherwise), the daemon running, the base
+# image built once (its tag is a hash of its recipe, so this is a no-op when it exists).
+if [ "$(id -u)" -eq 0 ] || [ ${#as_root[@]} -gt 0 ]; then
+  daemon_json=/etc/docker/daemon.json
+  if command -v runsc >/dev/null && ! grep -qs '"runsc"' "$daemon_json"; then
+    "${as_root[@]}" mkdir -p /etc/docker
+    "${as_root[@]}" runsc install --runtime=runsc -- --network=none
+    # A running daemon reloads its runtimes on SIGHUP.
+    if [ -s /var/run/docker.pid ]; then "${as_root[@]}" kill -HUP "$(cat /var/run/docker.pid)" || true; fi
+  fi
+  if ! "${as_root[@]}" docker info >/dev/null 2>&1; then
+    if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
+      "${as_root[@]}" systemctl start docker
+    else
+      # No init system (a container or a CI VM): run the daemon in the background, logging aside.
+      "${as_root[@]}" sh -c 'nohup dockerd >/var/log/airlock-dockerd.log 2>&1 &'
+    fi
+    for _ in $(seq 60); do
+      "${as_root[@]}" docker info >/dev/null 2>&1 && break
+      sleep 0.5
+    done
+  fi
+  if "${as_root[@]}" docker info >/dev/null 2>&1; then
+    "${as_root[@]}" npx airlock image build --quiet >/dev/null
+  else
+    echo "airlock setup: dockerd did not start (see /var/log/airlock-dockerd.log); the Docker driver's tests will be skipped" >&2
+  fi
+fi

@@ -6,6 +6,7 @@ import type { CliContext } from './context.ts';
 import { registerApprovalsCommand } from './approvals-command.ts';
 import { registerAuditCommand } from './audit-command.ts';
 import { execExitCodes, registerExecCommand } from './exec-command.ts';
+import { registerImageCommand } from './image-command.ts';
 import { registerPolicyCommand } from './policy-command.ts';
 
 /** Builds the `airlock` command. Entry points own exit codes; this returns one instead of exiting. */
@@ -22,6 +23,7 @@ export function buildProgram(context: CliContext): Command {
   registerPolicyCommand(program, context);
   registerApprovalsCommand(program, context);
   registerAuditCommand(program, context);
+  registerImageCommand(program, context);
   return program;
 }
 

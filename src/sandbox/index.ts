@@ -1,10 +1,18 @@
 import { AirlockError } from '../errors/index.ts';
 import type { BwrapDriverOptions } from './drivers/bwrap/driver.ts';
 import { createBwrapDriver } from './drivers/bwrap/driver.ts';
+import { createDockerDriver } from './drivers/docker/driver.ts';
+import type { DockerDriverOptions } from './drivers/docker/driver.ts';
+import { createGvisorDriver } from './drivers/gvisor/driver.ts';
+import type { GvisorDriverOptions } from './drivers/gvisor/driver.ts';
 import type { Driver, DriverName } from './types.ts';
 import { withWarmPool } from './warm-pool.ts';
 
-export interface DriverOptions extends BwrapDriverOptions {
+/** Options of every driver; each driver reads the ones it knows. */
+export interface DriverOptions
+  extends BwrapDriverOptions,
+    Omit<GvisorDriverOptions, keyof BwrapDriverOptions>,
+    Omit<DockerDriverOptions, keyof BwrapDriverOptions> {
   /** Sandboxes to keep created ahead of need, per spec; 0 (the default) creates on demand. */
   prewarm?: number;
 }
@@ -21,21 +29,21 @@ export function createDriver(name: DriverName, options: DriverOptions = {}): Dri
   return prewarm > 0 ? withWarmPool(driver, { size: prewarm }) : driver;
 }
 
-function createNamedDriver(name: DriverName, options: BwrapDriverOptions): Driver {
+function createNamedDriver(name: DriverName, options: Omit<DriverOptions, 'prewarm'>): Driver {
   switch (name) {
     case 'bwrap':
       return createBwrapDriver(options);
     case 'gvisor':
+      return createGvisorDriver(options);
     case 'docker':
-      throw new AirlockError(
-        'SANDBOX_UNAVAILABLE',
-        `the ${name} driver is not available in this version of Airlock; use --driver bwrap`,
-        { driver: name },
-      );
+      return createDockerDriver(options);
   }
 }
 
 export { CapturedStream, defaultCaptureLimits } from './output/index.ts';
+// `airlock image build`: the Docker driver's local base image.
+export { baseImageTag, buildBaseImage } from './image/index.ts';
+export type { BuildBaseImageOptions, BuildBaseImageResult } from './image/index.ts';
 export type { CaptureLimits } from './output/index.ts';
 export { resolveSandboxPath } from './paths.ts';
 export type {
@@ -47,6 +55,8 @@ export type {
   OutputSink,
   ReadFileOptions,
   Sandbox,
+  SandboxInfo,
+  SandboxSnapshot,
   SandboxSpec,
   SandboxStats,
   WriteFileOptions,

@@ -81,14 +81,46 @@ export interface ReadFileOptions {
 
 export type { FileEntry };
 
+/** How a sandbox is isolated, for session_info and the audit log. */
+export interface SandboxInfo {
+  /** e.g. `gvisor`, `docker/runc`, `docker/runsc`. */
+  readonly isolation: string;
+  /** gVisor: the platform the sentry intercepts syscalls with (`systrap`, `ptrace`, `kvm`). */
+  readonly platform?: string;
+  /** Docker: the OCI runtime the container runs under (`runc`, `runsc`). */
+  readonly runtime?: string;
+  /** Docker: the image the container was made from. */
+  readonly image?: string;
+}
+
+/**
+ * A checkpoint of a whole running sandbox (memory, processes, scratch), made by a driver that can
+ * (gVisor: runsc checkpoint). Opaque: hand it back to `restore` of a driver of the same kind and
+ * state directory.
+ */
+export interface SandboxSnapshot {
+  readonly driver: DriverName;
+  readonly id: string;
+  readonly createdAtMs: number;
+  readonly sizeBytes: number;
+}
+
 export interface Sandbox {
   readonly id: string;
   readonly driver: DriverName;
+  /** Set by drivers with more than one way to isolate (gVisor platform, Docker runtime). */
+  readonly info?: SandboxInfo;
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
   writeFile(path: string, data: string | Uint8Array, options?: WriteFileOptions): Promise<void>;
   readFile(path: string, options?: ReadFileOptions): Promise<Buffer>;
   listFiles(path: string): Promise<FileEntry[]>;
   stats(): Promise<SandboxStats>;
+  /**
+   * Checkpoints the running sandbox, which keeps running. Take it between commands: a command in
+   * flight at the moment is restored without anyone waiting for its output. Refused with
+   * SANDBOX_UNAVAILABLE by drivers that cannot checkpoint.
+   */
+  snapshot?(): Promise<SandboxSnapshot>;
   /** Kills every process and removes every host-side trace. Idempotent. */
   destroy(): Promise<void>;
   /** Resolves when the sandbox ends, for whatever reason. */
@@ -98,6 +130,8 @@ export interface Sandbox {
 export interface Driver {
   readonly name: DriverName;
   create(spec: SandboxSpec): Promise<Sandbox>;
+  /** Starts a new sandbox from a snapshot this kind of driver made; absent when it cannot. */
+  restore?(snapshot: SandboxSnapshot): Promise<Sandbox>;
   /** Removes leftovers of control planes that died without destroying their sandboxes. */
   sweepStale(): Promise<number>;
   /** Releases what the driver holds itself (pre-warmed sandboxes); live sandboxes stay the caller's. */

@@ -73,6 +73,8 @@ export function withWarmPool(driver: Driver, options: WarmPoolOptions): Driver {
   return {
     name: driver.name,
     sweepStale: () => driver.sweepStale(),
+    // Restored sandboxes are never pooled: each comes from its own snapshot.
+    ...(driver.restore ? { restore: driver.restore.bind(driver) } : {}),
     async create(spec: SandboxSpec): Promise<Sandbox> {
       const key = keyOf(spec);
       let pool = pools.get(key);

@@ -7,7 +7,7 @@ import { readdirSync, readlinkSync, readFileSync, rmSync, writeFileSync } from '
 import { createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
 import { hostname } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it as vitestIt } from 'vitest';
 import { isAirlockError } from '../../src/errors/index.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../src/sandbox/index.ts';
 import { syscallNumbers } from '../../src/sandbox/seccomp/syscalls.ts';
@@ -30,6 +30,12 @@ export interface ContainmentTarget {
   /** A reason to skip, or undefined when the driver can run here. */
   unavailable: string | undefined;
   makeDriver(): Driver;
+  /**
+   * Suite tests this driver cannot pass because its runtime lacks the checked feature, by exact
+   * title, each with the reason. They are reported as skipped with that reason, never as passed;
+   * the assertions themselves stay the same for every driver.
+   */
+  knownGaps?: Readonly<Record<string, string>>;
 }
 
 /** Every process on the host whose command line contains `marker` (the host's own /proc). */
@@ -76,6 +82,27 @@ export async function waitFor(check: () => boolean, timeoutMs: number): Promise<
 const hostArch = process.arch === 'arm64' ? 'aarch64' : 'x86_64';
 
 export function defineContainmentSuite(target: ContainmentTarget): void {
+  const gaps = new Map(Object.entries(target.knownGaps ?? {}));
+  const titles = new Set<string>();
+  // Shadows vitest's `it` for the tests below: a declared gap becomes a skip that names its reason.
+  const it = (title: string, body: () => Promise<void>): void => {
+    titles.add(title);
+    const gap = gaps.get(title);
+    if (gap === undefined) vitestIt(title, body);
+    else vitestIt.skip(`${title} (skipped on ${target.name}: ${gap})`, body);
+  };
+  // CI names the drivers that must run (`.ci/run`); there an unavailable one is a failure, not a skip.
+  const required = (process.env['AIRLOCK_REQUIRE_DRIVERS'] ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  const isRequired = required.some((name) => target.name === name || target.name.startsWith(`${name} `));
+  if (isRequired && target.unavailable !== undefined) {
+    const reason = target.unavailable;
+    vitestIt(`containment: ${target.name} is available (AIRLOCK_REQUIRE_DRIVERS)`, () => {
+      throw new Error(`the ${target.name} driver must run here but is unavailable: ${reason}`);
+    });
+  }
   describe.skipIf(target.unavailable !== undefined)(
     `containment: ${target.name}${target.unavailable ? ` (skipped: ${target.unavailable})` : ''}`,
     () => {
@@ -568,6 +595,10 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
           await expectAirlockError(sandbox.readFile('big.bin', { maxBytes: 1_000_000 }), 'FILE_TOO_LARGE');
           expect((await sandbox.readFile('big.bin', { maxBytes: 3_000_000 })).length).toBe(2_000_000);
         });
+      });
+
+      vitestIt('declares only known gaps that name a test of this suite', () => {
+        for (const title of gaps.keys()) expect(titles, `unknown gap: ${title}`).toContain(title);
       });
     },
   );

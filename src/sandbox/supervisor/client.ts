@@ -52,7 +52,11 @@ export class SupervisorClient {
   #closedError: Error | undefined;
   readonly ready: Promise<void>;
 
-  constructor(input: Writable, output: Readable) {
+  /**
+   * `resumeAt`: the supervisor is a restored checkpoint, already past its ready frame, whose earlier
+   * client used request ids below this one (background commands may still hold them).
+   */
+  constructor(input: Writable, output: Readable, options: { resumeAt?: number } = {}) {
     this.#input = input;
     this.#output = output;
     let resolveReady: () => void = () => {};
@@ -61,15 +65,20 @@ export class SupervisorClient {
       resolveReady = resolve;
       rejectReady = reject;
     });
-    this.#pending.set(0, {
-      onFrame: (frame) => {
-        this.#pending.delete(0);
-        const version = frame.payload.length >= 4 ? frame.payload.readUInt32LE(0) : -1;
-        if (frame.type === replyTypes.ready && version === PROTOCOL_VERSION) resolveReady();
-        else rejectReady(new Error(`supervisor speaks protocol ${version}, expected ${PROTOCOL_VERSION}`));
-      },
-      fail: rejectReady,
-    });
+    if (options.resumeAt !== undefined) {
+      this.#nextId = options.resumeAt;
+      resolveReady();
+    } else {
+      this.#pending.set(0, {
+        onFrame: (frame) => {
+          this.#pending.delete(0);
+          const version = frame.payload.length >= 4 ? frame.payload.readUInt32LE(0) : -1;
+          if (frame.type === replyTypes.ready && version === PROTOCOL_VERSION) resolveReady();
+          else rejectReady(new Error(`supervisor speaks protocol ${version}, expected ${PROTOCOL_VERSION}`));
+        },
+        fail: rejectReady,
+      });
+    }
     output.on('data', (chunk: Buffer) => {
       let frames: Frame[];
       try {
@@ -99,6 +108,11 @@ export class SupervisorClient {
       this.#pausedBy -= 1;
       if (this.#pausedBy === 0) this.#output.resume();
     };
+  }
+
+  /** The id the next request will use; a checkpoint records it so a restored client goes on from it. */
+  get nextRequestId(): number {
+    return this.#nextId;
   }
 
   get closed(): boolean {

@@ -19,7 +19,7 @@ import type { HostLayout } from './host-layout.ts';
 import { explainStartFailure, spawnLauncher } from './launcher.ts';
 import type { Launcher } from './launcher.ts';
 import { planBwrap, planLauncher } from './plan.ts';
-import { BwrapSandbox } from './sandbox.ts';
+import { createBwrapSandbox } from './sandbox.ts';
 import { ensurePrivateDir, isStale, sessionName, sweepStaleDirs } from './state-dir.ts';
 
 export interface BwrapDriverOptions {
@@ -281,7 +281,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
       clearTimeout(timer);
     }
 
-    return new BwrapSandbox({
+    return createBwrapSandbox({
       id,
       spec,
       child,

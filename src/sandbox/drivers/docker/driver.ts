@@ -1,0 +1,378 @@
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type Docker from 'dockerode';
+import { AirlockError, isAirlockError } from '../../../errors/index.ts';
+import { baseImageTag, connectDocker, dockerUnavailable, importRootfsImage } from '../../image/index.ts';
+import type { CaptureLimits } from '../../output/index.ts';
+import { defaultCaptureLimits } from '../../output/index.ts';
+import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
+import { validateSpec } from '../../spec.ts';
+import { SupervisorClient } from '../../supervisor/client.ts';
+import { SupervisedSandbox } from '../../supervisor/supervised-sandbox.ts';
+import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
+import { generatedEtcFiles } from '../bwrap/etc-files.ts';
+import { shellFor } from '../bwrap/host-layout.ts';
+import { commandEnvironment } from '../bwrap/plan.ts';
+import { ensurePrivateDir, isStale, sessionName, sweepStaleDirs } from '../bwrap/state-dir.ts';
+import { DockerStreamDemux } from './demux.ts';
+import { oomCounterFile, readOomKills } from './oom-counter.ts';
+import { dockerSeccompProfile, labelKeys, planContainer } from './plan.ts';
+import type { DockerRuntime } from './plan.ts';
+
+export interface DockerDriverOptions {
+  /** Per-sandbox host state (output spools, the seccomp program). Default: `<tmpdir>/airlock-<uid>`. */
+  stateDir?: string;
+  /** The daemon's socket. Default /var/run/docker.sock. */
+  dockerSocket?: string;
+  /** An Engine API client to use instead (tests). */
+  docker?: Docker;
+  /** OCI runtime: `runc` (default) or `runsc` once registered with the daemon. */
+  runtime?: DockerRuntime;
+  /** Image for `image: host` sandboxes. Default: the base image `airlock image build` makes. */
+  baseImage?: string;
+  helperPath?: string;
+  captureLimits?: CaptureLimits;
+  /** Largest file `writeFile`/`readFile` move. Default 64 MiB. */
+  maxFileBytes?: number;
+  /** How long a new container may take to report ready. Default 15 s. */
+  startTimeoutMs?: number;
+}
+
+const SHARED_PREFIX = 'shared-';
+/** /proc of a sandbox holds its processes plus ~60 fixed entries; the pids limit bounds the rest. */
+const MAX_PROC_ENTRIES = 100_000;
+const defaultHelperPath = fileURLToPath(new URL('../../../../build/airlock-helper', import.meta.url));
+
+function unavailable(message: string, reason: string): AirlockError {
+  return new AirlockError('SANDBOX_UNAVAILABLE', message, { driver: 'docker', reason });
+}
+
+function statusOf(error: unknown): number | undefined {
+  return (error as { statusCode?: number }).statusCode;
+}
+
+interface Prepared {
+  docker: Docker;
+  /** Directory of the files bind-mounted into every container of this driver. */
+  shared: string;
+  seccompPath: string;
+  etcFiles: { source: string; destination: string }[];
+  profile: string;
+}
+
+/**
+ * The Docker driver, through the Engine API (dockerode). Each session is one labelled container whose
+ * first process is the airlock-helper supervisor; the control plane attaches to its stdin/stdout
+ * (Engine attach, demultiplexed) and speaks the supervisor's framed protocol. That replaces Engine
+ * `exec` and put/get-archive, for reasons measured here: the Engine API has no call that signals an
+ * exec'd process, so a timeout could not kill a command's tree; exec'd processes have no parent
+ * inside the container to reap and find their double-forked children; put/get-archive cannot reach
+ * the tmpfs scratch of a read-only root and follows the agent's symlinks inside the container.
+ * Stats come from the Engine's stats API; OOM kills from the container's memory cgroup.
+ */
+export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
+  const helperPath = options.helperPath ?? defaultHelperPath;
+  const stateDir = options.stateDir ?? join(tmpdir(), `airlock-${process.getuid?.() ?? 'user'}`);
+  const baseDir = join(stateDir, 'docker');
+  const sandboxesDir = join(baseDir, 'sandboxes');
+  const runtime = options.runtime ?? 'runc';
+  const socket = options.dockerSocket;
+  const host = hostname();
+  let prepared: Promise<Prepared> | undefined;
+  const images = new Map<string, Promise<string>>();
+  let sweptOnce = false;
+  let closed = false;
+  /** Live containers bind-mount the shared files: close() removes them only once none is left. */
+  let live = 0;
+
+  async function removeShared(): Promise<void> {
+    const ready = await prepared?.catch(() => undefined);
+    if (ready) rmSync(ready.shared, { recursive: true, force: true });
+  }
+
+  async function prepareOnce(): Promise<Prepared> {
+    try {
+      accessSync(helperPath, constants.X_OK);
+    } catch {
+      throw unavailable(
+        `the sandbox helper ${helperPath} is not built: install gcc and libc6-dev, then run npm run build:helper`,
+        'helper missing',
+      );
+    }
+    const docker = options.docker ?? connectDocker(socket);
+    let runtimes: Record<string, unknown>;
+    try {
+      await docker.ping();
+      runtimes = ((await docker.info()) as { Runtimes?: Record<string, unknown> }).Runtimes ?? {};
+    } catch (error) {
+      throw dockerUnavailable(error, socket);
+    }
+    if (!(runtime in runtimes)) {
+      throw unavailable(
+        runtime === 'runsc'
+          ? 'the Docker runtime runsc is not registered with the daemon: run runsc install, then reload dockerd (kill -HUP the dockerd process) or use runtime runc'
+          : `the Docker runtime ${runtime} is not registered with the daemon (it has ${Object.keys(runtimes).join(', ')})`,
+        'runtime not registered',
+      );
+    }
+    ensurePrivateDir(stateDir);
+    ensurePrivateDir(baseDir);
+    ensurePrivateDir(sandboxesDir);
+    // Files the daemon bind-mounts read-only into every container; written fresh per driver.
+    const shared = join(baseDir, `${SHARED_PREFIX}${sessionName(randomBytes(4).toString('hex'))}`);
+    mkdirSync(shared, { mode: 0o755 });
+    const seccompPath = join(shared, 'seccomp.bpf');
+    writeFileSync(seccompPath, buildSeccompFilter({ arch: hostSeccompArch() }), { mode: 0o644 });
+    // Bound over the image's own; a bind on /etc/hosts also replaces the one Docker would write.
+    const etcFiles = Object.entries(generatedEtcFiles()).map(([destination, content]) => {
+      const source = join(shared, destination.replaceAll('/', '_'));
+      writeFileSync(source, content, { mode: 0o644 });
+      return { source, destination };
+    });
+    return { docker, shared, seccompPath, etcFiles, profile: dockerSeccompProfile() };
+  }
+
+  function prepare(): Promise<Prepared> {
+    prepared ??= prepareOnce().catch((error: unknown) => {
+      prepared = undefined;
+      throw error;
+    });
+    return prepared;
+  }
+
+  function imageFor(specImage: string, docker: Docker): Promise<string> {
+    let found = images.get(specImage);
+    if (!found) {
+      found = (async () => {
+        if (specImage !== 'host') {
+          if (!existsSync(join(specImage, 'usr'))) {
+            throw new AirlockError(
+              'INVALID_ARGUMENT',
+              `image ${specImage} is not a rootfs directory (no usr/ in it); use "host" or a directory made by debootstrap`,
+              { image: specImage },
+            );
+          }
+          return importRootfsImage(docker, specImage);
+        }
+        const tag = options.baseImage ?? baseImageTag();
+        try {
+          await docker.getImage(tag).inspect();
+        } catch (error) {
+          if (statusOf(error) === 404) {
+            throw unavailable(
+              `the Docker image ${tag} is missing: build it with airlock image build`,
+              'image missing',
+            );
+          }
+          throw dockerUnavailable(error, socket);
+        }
+        return tag;
+      })();
+      images.set(specImage, found);
+      found.catch(() => images.delete(specImage));
+    }
+    return found;
+  }
+
+  async function sweepStale(): Promise<number> {
+    const { docker } = await prepare();
+    let removed = 0;
+    let containers: Docker.ContainerInfo[];
+    try {
+      containers = await docker.listContainers({ all: true, filters: { label: [labelKeys.sandbox] } });
+    } catch (error) {
+      throw dockerUnavailable(error, socket);
+    }
+    for (const info of containers) {
+      const labels = info.Labels ?? {};
+      if (labels[labelKeys.host] !== host) continue;
+      const session = labels[labelKeys.session] ?? '';
+      if (!isStale(session)) continue;
+      try {
+        await docker.getContainer(info.Id).remove({ force: true });
+        removed += 1;
+      } catch (error) {
+        // 404: already gone; 409: another sweep (a second driver starting) is removing it now.
+        if (statusOf(error) !== 404 && statusOf(error) !== 409) throw dockerUnavailable(error, socket);
+      }
+    }
+    removed += sweepStaleDirs(sandboxesDir);
+    for (const name of readdirSync(baseDir)) {
+      if (name.startsWith(SHARED_PREFIX) && isStale(name.slice(SHARED_PREFIX.length))) {
+        rmSync(join(baseDir, name), { recursive: true, force: true });
+      }
+    }
+    return removed;
+  }
+
+  async function create(input: SandboxSpec): Promise<Sandbox> {
+    if (closed) throw unavailable('the driver was closed', 'closed');
+    const spec = validateSpec(input);
+    const ready = await prepare();
+    if (!sweptOnce) {
+      // A control plane that crashed left its containers and spool directories behind.
+      sweptOnce = true;
+      await sweepStale();
+    }
+    const { docker } = ready;
+    const image = await imageFor(spec.image, docker);
+    const id = randomBytes(6).toString('hex');
+    const session = sessionName(id);
+    const dir = join(sandboxesDir, session);
+    mkdirSync(dir, { mode: 0o700 });
+
+    let container: Docker.Container | undefined;
+    let stream: Duplex | undefined;
+    const cleanup = async (): Promise<void> => {
+      stream?.destroy();
+      await container?.remove({ force: true }).catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    };
+    const stderrTail: Buffer[] = [];
+    let client: SupervisorClient;
+    let exited: Promise<void>;
+    let oomFile: string | undefined;
+    try {
+      container = await docker.createContainer(
+        planContainer({
+          spec,
+          name: `airlock-${session}`,
+          id,
+          session,
+          host,
+          image,
+          runtime,
+          helperPath,
+          seccompPath: ready.seccompPath,
+          etcFiles: ready.etcFiles,
+          dockerSeccompProfile: ready.profile,
+        }),
+      );
+      // Attached before start, so not one byte of the supervisor's channel is missed.
+      stream = (await container.attach({
+        stream: true,
+        stdin: true,
+        stdout: true,
+        stderr: true,
+        hijack: true,
+      })) as unknown as Duplex;
+      const demux = new DockerStreamDemux((chunk) => {
+        if (stderrTail.length < 16) stderrTail.push(chunk);
+      });
+      stream.on('error', () => {});
+      stream.pipe(demux);
+      exited = new Promise<void>((resolve) => demux.once('close', () => resolve()));
+      client = new SupervisorClient(stream as Writable, demux);
+      // Observed below; this keeps a start failure from leaving it rejected with no one listening.
+      client.ready.catch(() => {});
+      await container.start();
+      const startTimeoutMs = options.startTimeoutMs ?? 15_000;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          client.ready,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`no answer within ${startTimeoutMs} ms`)),
+              startTimeoutMs,
+            );
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
+      const state = (await container.inspect()).State;
+      oomFile = oomCounterFile(state.Pid);
+    } catch (error) {
+      await cleanup();
+      const said = Buffer.concat(stderrTail).toString().trim().split('\n')[0];
+      if (isAirlockError(error) && (error.code !== 'SANDBOX_LOST' || !said)) throw error;
+      const why = said || (error as Error).message;
+      if (statusOf(error) === undefined && !said) throw dockerUnavailable(error, socket);
+      throw unavailable(`the Docker sandbox did not start: ${why}`, 'start failed');
+    }
+
+    const started = container;
+    const attached = stream;
+    live += 1;
+    void exited.then(async () => {
+      live -= 1;
+      if (closed && live === 0) await removeShared();
+    });
+    const layoutShell =
+      spec.image === 'host'
+        ? { path: '/usr/bin/bash', args: ['--noprofile', '--norc', '-c'] }
+        : shellFor(spec.image);
+    return new SupervisedSandbox({
+      id,
+      driver: 'docker',
+      info: { isolation: `docker/${runtime}`, runtime, image },
+      spec,
+      client,
+      exited,
+      dir,
+      shell: layoutShell,
+      environment: (execEnv) => commandEnvironment(spec.env, execEnv),
+      captureLimits: options.captureLimits ?? defaultCaptureLimits,
+      maxFileBytes: options.maxFileBytes ?? 64 * 1024 * 1024,
+      oomKillCount: () => readOomKills(oomFile),
+      async usage() {
+        let stats: Docker.ContainerStats;
+        try {
+          stats = await started.stats({ stream: false, 'one-shot': true });
+        } catch (error) {
+          throw new AirlockError(
+            'SANDBOX_LOST',
+            `the container's statistics are gone: ${(error as Error).message}`,
+            {},
+            { cause: error },
+          );
+        }
+        const memory = stats.memory_stats as { usage?: number; max_usage?: number };
+        // Under runsc the cgroup's task count is mostly the sentry's threads; the sandbox's own
+        // processes are the ones its kernel lists.
+        const pids =
+          runtime === 'runsc'
+            ? (await client.list('/proc', MAX_PROC_ENTRIES)).filter(
+                (entry) => entry.kind === 'directory' && /^\d+$/.test(entry.name),
+              ).length
+            : ((stats.pids_stats as { current?: number } | undefined)?.current ?? 0);
+        return {
+          memoryBytes: memory.usage ?? 0,
+          memoryPeakBytes: memory.max_usage ?? null,
+          pids,
+          cpuUsageMs: (stats.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e6,
+          oomKills: await readOomKills(oomFile),
+        };
+      },
+      async teardown() {
+        // Kill, then remove: a forced remove of a running runsc container can take tens of seconds
+        // (measured after a fork bomb), an explicit SIGKILL followed by remove about 100 ms.
+        // 404: already gone; 409: not running any more, or already being removed.
+        const tolerated = (error: unknown): void => {
+          if (statusOf(error) !== 404 && statusOf(error) !== 409) throw dockerUnavailable(error, socket);
+        };
+        await started.kill({ signal: 'SIGKILL' }).catch(tolerated);
+        attached.destroy();
+        await started.remove({ force: true }).catch(tolerated);
+      },
+    });
+  }
+
+  return {
+    name: 'docker',
+    create,
+    async close() {
+      closed = true;
+      if (live === 0) await removeShared();
+    },
+    async sweepStale() {
+      sweptOnce = true;
+      return sweepStale();
+    },
+  };
+}

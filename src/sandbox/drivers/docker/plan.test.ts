@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import type { SandboxSpec } from '../../types.ts';
+import { GVISOR_PIDS_OVERHEAD } from '../gvisor/plan.ts';
+import { dockerSeccompProfile, labelKeys, planContainer } from './plan.ts';
+import type { ContainerPlanInput } from './plan.ts';
+
+const spec: SandboxSpec = {
+  image: 'host',
+  memoryBytes: 256 << 20,
+  cpus: 0.5,
+  pids: 64,
+  scratchBytes: 32 << 20,
+  env: { GRANTED: '1' },
+  timeoutMs: 1000,
+};
+
+const input: ContainerPlanInput = {
+  spec,
+  name: 'airlock-1-ab',
+  id: 'ab',
+  session: '1-ab',
+  host: 'host-a',
+  image: 'airlock/base:1',
+  runtime: 'runc',
+  helperPath: '/opt/airlock/build/airlock-helper',
+  seccompPath: '/state/seccomp.bpf',
+  etcFiles: [{ source: '/state/_etc_passwd', destination: '/etc/passwd' }],
+  dockerSeccompProfile: dockerSeccompProfile(),
+};
+
+describe('planContainer', () => {
+  const plan = planContainer(input);
+  const host = plan.HostConfig!;
+
+  it("keeps the seed's settings as the floor", () => {
+    expect(host).toMatchObject({
+      NetworkMode: 'none',
+      Memory: spec.memoryBytes,
+      MemorySwap: spec.memoryBytes,
+      NanoCpus: 500_000_000,
+      PidsLimit: 64,
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      IpcMode: 'private',
+      CgroupnsMode: 'private',
+    });
+    expect(host.SecurityOpt).toContain('no-new-privileges:true');
+    expect(host.Tmpfs?.['/tmp']).toContain(`size=${spec.scratchBytes}`);
+    expect(host.Tmpfs?.['/workspace']).toContain('uid=1000');
+    expect(plan.User).toBe('1000:1000');
+    expect(plan.Env).toEqual([]);
+    expect(plan.NetworkDisabled).toBe(true);
+  });
+
+  it('labels the container for the sweep and binds only read-only host files', () => {
+    expect(plan.Labels).toEqual({
+      [labelKeys.sandbox]: 'ab',
+      [labelKeys.session]: '1-ab',
+      [labelKeys.host]: 'host-a',
+    });
+    expect(host.Binds?.length).toBeGreaterThan(0);
+    for (const bind of host.Binds ?? []) expect(bind).toMatch(/:ro$/);
+  });
+
+  it('asks the supervisor for a user namespace under runc only', () => {
+    expect(plan.Cmd).toContain('--userns');
+    expect(planContainer({ ...input, runtime: 'runsc' }).Cmd).not.toContain('--userns');
+  });
+
+  it("under runsc adds the sentry's share to the cgroup and holds processes with nproc", () => {
+    const gvisor = planContainer({ ...input, runtime: 'runsc' }).HostConfig!;
+    expect(gvisor.Runtime).toBe('runsc');
+    expect(gvisor.PidsLimit).toBe(spec.pids + GVISOR_PIDS_OVERHEAD);
+    expect(gvisor.Ulimits).toEqual([{ Name: 'nproc', Soft: 64, Hard: 64 }]);
+    // The supervisor starts as the sentry's root with three capabilities, prunes /dev, then drops all.
+    const runsc = planContainer({ ...input, runtime: 'runsc' });
+    expect(runsc.User).toBe('0:0');
+    expect(gvisor.CapAdd?.sort()).toEqual(['SETGID', 'SETPCAP', 'SETUID']);
+    expect(runsc.Cmd).toEqual(expect.arrayContaining(['--remove', '/dev/fuse', '--user', '1000:1000']));
+    expect(host.CapAdd).toBeUndefined();
+    expect(host.Ulimits).toBeUndefined();
+  });
+
+  it('refuses nothing the supervisor needs before its own filter, and the classic escapes (adversarial)', () => {
+    const profile = JSON.parse(dockerSeccompProfile()) as { syscalls: { names: string[] }[] };
+    const refused = profile.syscalls.flatMap((rule) => rule.names);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused).not.toContain('unshare');
+    for (const name of ['mount', 'ptrace', 'bpf', 'setns', 'keyctl', 'open_by_handle_at'])
+      expect(refused).toContain(name);
+  });
+});

@@ -1,0 +1,207 @@
+import type { ContainerCreateOptions, HostConfig } from 'dockerode';
+import { sandboxHostname, sandboxUser } from '../bwrap/etc-files.ts';
+import {
+  GVISOR_MEMORY_OVERHEAD_BYTES,
+  GVISOR_PIDS_OVERHEAD,
+  devicesRemoved,
+  supervisorCapabilities,
+} from '../gvisor/plan.ts';
+import type { SandboxSpec } from '../../types.ts';
+
+/** Every container this driver makes carries these labels, so a sweep can find its leftovers. */
+export const labelKeys = {
+  sandbox: 'dev.airlock.sandbox',
+  /** `<control plane pid>-<sandbox id>`: tells a crashed control plane's containers apart. */
+  session: 'dev.airlock.session',
+  /** Host name of the control plane: a shared daemon's other hosts' containers are never swept. */
+  host: 'dev.airlock.host',
+} as const;
+
+export const supervisorInContainer = '/.airlock/supervisor';
+export const seccompInContainer = '/.airlock/seccomp.bpf';
+
+export type DockerRuntime = 'runc' | 'runsc';
+
+export interface ContainerPlanInput {
+  spec: SandboxSpec;
+  name: string;
+  id: string;
+  session: string;
+  host: string;
+  image: string;
+  runtime: DockerRuntime;
+  /** Host paths bind-mounted read-only: the supervisor, its seccomp program, generated /etc files. */
+  helperPath: string;
+  seccompPath: string;
+  etcFiles: readonly { source: string; destination: string }[];
+  /** Docker's own seccomp profile (JSON), applied before the supervisor installs Airlock's. */
+  dockerSeccompProfile: string;
+}
+
+/** `CgroupnsMode` is API 1.41+; @types/dockerode does not list it yet. */
+type HostConfigWithCgroupns = HostConfig & { CgroupnsMode: 'private' | 'host' };
+
+function tmpfsOptions(sizeBytes: number, mode: string, owner?: { uid: number; gid: number }): string {
+  const options = ['rw', 'nosuid', 'nodev', `size=${sizeBytes}`, `mode=${mode}`];
+  if (owner) options.push(`uid=${owner.uid}`, `gid=${owner.gid}`);
+  return options.join(',');
+}
+
+/**
+ * The Engine API body for one session container. Pure, so the posture is reviewable as data. The
+ * seed's settings are the floor: memory (no swap), CPU quota, pids limit, no network, read-only
+ * root, sized tmpfs scratch, no-new-privileges, every capability dropped, a non-root user. On top,
+ * the supervisor (airlock-helper `confine`) gives itself a user namespace and installs Airlock's
+ * own seccomp filter, so the sandbox matches bwrap's guarantees.
+ */
+export function planContainer(input: ContainerPlanInput): ContainerCreateOptions {
+  const { spec } = input;
+  // Under runsc the container's cgroup holds the sentry too (its threads, its memory): the limits
+  // get the sentry's share on top, and the sandbox's own process count is held by RLIMIT_NPROC,
+  // which the sentry enforces for the one uid that runs processes in its kernel.
+  const gvisor = input.runtime === 'runsc';
+  const memoryBytes = spec.memoryBytes + (gvisor ? GVISOR_MEMORY_OVERHEAD_BYTES : 0);
+  const hostConfig: HostConfigWithCgroupns = {
+    Runtime: input.runtime,
+    NetworkMode: 'none',
+    Memory: memoryBytes,
+    // Equal to Memory: no swap on top of the limit.
+    MemorySwap: memoryBytes,
+    NanoCpus: Math.max(1, Math.round(spec.cpus * 1e9)),
+    PidsLimit: spec.pids + (gvisor ? GVISOR_PIDS_OVERHEAD : 0),
+    // Under runc an nproc limit would count every process of host uid 1000, not this container's.
+    ...(gvisor ? { Ulimits: [{ Name: 'nproc', Soft: spec.pids, Hard: spec.pids }] } : {}),
+    ReadonlyRootfs: true,
+    Tmpfs: {
+      '/tmp': tmpfsOptions(spec.scratchBytes, '1777'),
+      [sandboxUser.home]: tmpfsOptions(spec.scratchBytes, '0755', sandboxUser),
+    },
+    ShmSize: spec.scratchBytes,
+    CapDrop: ['ALL'],
+    // Under runsc the supervisor starts as the sentry's root (no host identity) with just enough to
+    // remove the devices gVisor adds and switch to the agent's uid; it then drops everything.
+    ...(gvisor ? { CapAdd: supervisorCapabilities.map((cap) => cap.replace(/^CAP_/, '')) } : {}),
+    SecurityOpt: ['no-new-privileges:true', `seccomp=${input.dockerSeccompProfile}`],
+    IpcMode: 'private',
+    CgroupnsMode: 'private',
+    // The supervisor is the container's first process; docker-init would add nothing.
+    Init: false,
+    Binds: [
+      `${input.helperPath}:${supervisorInContainer}:ro`,
+      `${input.seccompPath}:${seccompInContainer}:ro`,
+      ...input.etcFiles.map(({ source, destination }) => `${source}:${destination}:ro`),
+    ],
+    LogConfig: { Type: 'none', Config: {} },
+    AutoRemove: false,
+  };
+  return {
+    name: input.name,
+    Image: input.image,
+    Hostname: sandboxHostname,
+    User: gvisor ? '0:0' : `${sandboxUser.uid}:${sandboxUser.gid}`,
+    WorkingDir: sandboxUser.home,
+    // The host's environment never reaches the sandbox; commands get theirs per exec.
+    Env: [],
+    Entrypoint: [supervisorInContainer],
+    // Under runc the container shares the host's user namespace unless the supervisor makes its own;
+    // under runsc the sentry's kernel already has one that is not the host's.
+    Cmd: [
+      'confine',
+      ...(gvisor
+        ? [
+            ...devicesRemoved.flatMap((path) => ['--remove', path]),
+            '--user',
+            `${sandboxUser.uid}:${sandboxUser.gid}`,
+          ]
+        : ['--userns']),
+      '--seccomp',
+      seccompInContainer,
+    ],
+    // The supervisor speaks its framed protocol over the attached stdin/stdout. StdinOnce closes its
+    // stdin when the control plane's attachment goes (a crash included): the supervisor then exits
+    // and the container ends, as a bwrap sandbox dies with its parent.
+    OpenStdin: true,
+    StdinOnce: true,
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: false,
+    NetworkDisabled: true,
+    Labels: {
+      [labelKeys.sandbox]: input.id,
+      [labelKeys.session]: input.session,
+      [labelKeys.host]: input.host,
+    },
+    HostConfig: hostConfig,
+  };
+}
+
+/**
+ * Syscalls Docker itself refuses before the supervisor runs. Docker's default profile cannot be
+ * used: it refuses unshare(CLONE_NEWUSER), which the supervisor needs once for its user namespace.
+ * Airlock's full filter (the bwrap driver's, unshare included) is installed by the supervisor
+ * before any command runs; this list is the defence for the moment before that.
+ */
+const refusedByDocker = [
+  'mount',
+  'umount2',
+  'pivot_root',
+  'move_mount',
+  'open_tree',
+  'fsopen',
+  'fsconfig',
+  'fsmount',
+  'fspick',
+  'setns',
+  'ptrace',
+  'process_vm_readv',
+  'process_vm_writev',
+  'bpf',
+  'perf_event_open',
+  'io_uring_setup',
+  'io_uring_enter',
+  'io_uring_register',
+  'userfaultfd',
+  'keyctl',
+  'add_key',
+  'request_key',
+  'init_module',
+  'finit_module',
+  'delete_module',
+  'kexec_load',
+  'kexec_file_load',
+  'reboot',
+  'swapon',
+  'swapoff',
+  'open_by_handle_at',
+  'settimeofday',
+  'clock_settime',
+  'clock_adjtime',
+  'adjtimex',
+  'acct',
+  'quotactl',
+  'syslog',
+  'vhangup',
+  'lookup_dcookie',
+  'nfsservctl',
+];
+
+export function dockerSeccompProfile(): string {
+  return JSON.stringify({
+    defaultAction: 'SCMP_ACT_ALLOW',
+    syscalls: [{ names: refusedByDocker, action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+  });
+}
+
+/*
+ * Security limitations
+ * - With runtime runc the sandbox shares the host kernel, as under bwrap; the user namespace is
+ *   made by the supervisor inside the container, so the container's processes are uid 1000 on the
+ *   host too (Docker's userns-remap would map them further away).
+ * - Under runsc the supervisor starts as root of the sentry's kernel (no host identity) holding
+ *   CAP_SETUID, CAP_SETGID and CAP_SETPCAP until it has pruned /dev and switched to uid 1000.
+ * - The supervisor and the generated /etc files are bind-mounted from this host: the daemon must be
+ *   local (a remote DOCKER_HOST cannot see them).
+ * - Docker's own seccomp profile is an allow-list-by-default with the refusals above; the strict
+ *   filter is Airlock's, installed by the supervisor.
+ */

@@ -1,0 +1,380 @@
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { AirlockError } from '../../../errors/index.ts';
+import { createCgroupManager, readCgroupLayout } from '../../cgroups/index.ts';
+import type { CgroupManager, SessionCgroup } from '../../cgroups/index.ts';
+import type { CaptureLimits } from '../../output/index.ts';
+import { defaultCaptureLimits } from '../../output/index.ts';
+import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
+import { validateSpec } from '../../spec.ts';
+import { SupervisorClient } from '../../supervisor/client.ts';
+import { SupervisedSandbox } from '../../supervisor/supervised-sandbox.ts';
+import type { Driver, Sandbox, SandboxSnapshot, SandboxSpec } from '../../types.ts';
+import { spawnLauncher } from '../bwrap/launcher.ts';
+import type { Launcher } from '../bwrap/launcher.ts';
+import { commandEnvironment } from '../bwrap/plan.ts';
+import { ensurePrivateDir, isStale, sessionName, sweepStaleDirs } from '../bwrap/state-dir.ts';
+import { hostLimitsFor, planOciConfig, planRunscRun, runscGlobalArgs } from './plan.ts';
+import type { GvisorPlatform } from './plan.ts';
+import { choosePlatform } from './platform.ts';
+import { runscQuiet } from './runsc.ts';
+import { checkpointSandbox, readSnapshot } from './snapshots.ts';
+import { buildSkeleton } from './rootfs.ts';
+import type { Skeleton } from './rootfs.ts';
+
+export interface GvisorDriverOptions {
+  /** Per-sandbox host state (bundles, output spools, runsc state). Default: `<tmpdir>/airlock-<uid>`. */
+  stateDir?: string;
+  runscPath?: string;
+  helperPath?: string;
+  /** Default: the best one that starts here (systrap, then KVM when usable, then ptrace). */
+  platform?: GvisorPlatform | 'auto';
+  cgroupParent?: string;
+  captureLimits?: CaptureLimits;
+  /** Largest file `writeFile`/`readFile` move. Default 64 MiB. */
+  maxFileBytes?: number;
+  /** How long a new sandbox may take to report ready. Default 15 s. */
+  startTimeoutMs?: number;
+}
+
+const defaultHelperPath = fileURLToPath(new URL('../../../../build/airlock-helper', import.meta.url));
+// Fixed locations only: resolving through PATH would let whoever controls PATH pick our isolation.
+const runscCandidates = ['/usr/bin/runsc', '/usr/local/bin/runsc', '/usr/sbin/runsc'];
+const CONTAINER_PREFIX = 'airlock-';
+
+/** /proc of a sandbox holds its processes plus ~60 fixed entries; the pids limit bounds the rest. */
+const MAX_PROC_ENTRIES = 100_000;
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function unavailable(message: string, reason: string): AirlockError {
+  return new AirlockError('SANDBOX_UNAVAILABLE', message, { driver: 'gvisor', reason });
+}
+
+interface Prepared {
+  runscPath: string;
+  platform: GvisorPlatform;
+  cgroups: CgroupManager;
+  programs: Buffer[];
+}
+
+/**
+ * The gVisor driver: each session is a `runsc run` of an OCI bundle (no daemon), started inside the
+ * session's host cgroups by airlock-helper `launch`, whose first process is the airlock-helper
+ * supervisor (`confine`). Commands and file copies go through that supervisor's framed protocol on
+ * runsc's stdio, not through `runsc exec` per command: a `runsc exec` process has no parent inside
+ * the sandbox that could act as its subreaper, so a timeout could not find what it double-forked or
+ * setsid'd, and killing it from outside leaves its children behind. The supervisor gives the same
+ * keeper-per-command kill-tree, timeouts, O_NOFOLLOW file copies and output backpressure as under
+ * bwrap; the containment suite checks they are identical. `runsc checkpoint` / `restore` back
+ * `sandbox.snapshot()` / `driver.restore()`.
+ */
+export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
+  const helperPath = options.helperPath ?? defaultHelperPath;
+  const stateDir = options.stateDir ?? join(tmpdir(), `airlock-${process.getuid?.() ?? 'user'}`);
+  const baseDir = join(stateDir, 'gvisor');
+  const sandboxesDir = join(baseDir, 'sandboxes');
+  const skeletonsDir = join(baseDir, 'images');
+  const runscRoot = join(baseDir, 'runsc');
+  const snapshotsDir = join(baseDir, 'snapshots');
+  let prepared: Promise<Prepared> | undefined;
+  const skeletons = new Map<string, Skeleton>();
+  let sweptOnce = false;
+  let closed = false;
+  /** Skeletons are shared by live sandboxes: close() removes them only once none is left. */
+  let live = 0;
+
+  async function prepareOnce(): Promise<Prepared> {
+    if (process.platform !== 'linux')
+      throw unavailable('gVisor runs on Linux only; use another driver', 'not linux');
+    const runscPath = options.runscPath ?? runscCandidates.find(isExecutable);
+    if (!runscPath || !isExecutable(runscPath)) {
+      throw unavailable(
+        'gVisor (runsc) is not installed: install it (Debian/Ubuntu: apt-get install runsc) or use another driver',
+        'runsc missing',
+      );
+    }
+    if (process.getuid?.() !== 0) {
+      throw unavailable(
+        'the gVisor driver needs root (runsc creates the sandbox and its cgroups): run Airlock as root or use --driver bwrap',
+        'not root',
+      );
+    }
+    if (!isExecutable(helperPath)) {
+      throw unavailable(
+        `the sandbox helper ${helperPath} is not built: install gcc and libc6-dev, then run npm run build:helper`,
+        'helper missing',
+      );
+    }
+    for (const dir of [stateDir, baseDir, sandboxesDir, skeletonsDir, runscRoot, snapshotsDir]) {
+      ensurePrivateDir(dir);
+    }
+    let platform: GvisorPlatform;
+    if (options.platform && options.platform !== 'auto') {
+      platform = options.platform;
+    } else {
+      try {
+        platform = (await choosePlatform(runscPath, baseDir)).platform;
+      } catch (error) {
+        throw unavailable(
+          `no gVisor platform starts a sandbox on this machine (${(error as Error).message}); use --driver bwrap`,
+          'no platform',
+        );
+      }
+    }
+    const arch = hostSeccompArch();
+    const cgroups = createCgroupManager({
+      layout: await readCgroupLayout(),
+      ...(options.cgroupParent === undefined ? {} : { parent: options.cgroupParent }),
+    });
+    return {
+      runscPath,
+      platform,
+      cgroups,
+      programs: [buildSeccompFilter({ arch })],
+    };
+  }
+
+  function prepare(): Promise<Prepared> {
+    prepared ??= prepareOnce().catch((error: unknown) => {
+      prepared = undefined;
+      throw error;
+    });
+    return prepared;
+  }
+
+  function skeletonFor(image: string, ready: Prepared): Skeleton {
+    const existing = skeletons.get(image);
+    if (existing) return existing;
+    if (image !== 'host' && !existsSync(join(image, 'usr'))) {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        `image ${image} is not a rootfs directory (no usr/ in it); use "host" or a directory made by debootstrap`,
+        { image },
+      );
+    }
+    const dir = join(skeletonsDir, sessionName(randomBytes(4).toString('hex')));
+    try {
+      const skeleton = buildSkeleton({ dir, image, helperPath, seccompPrograms: ready.programs });
+      skeletons.set(image, skeleton);
+      return skeleton;
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  async function deleteContainer(ready: Prepared, containerId: string): Promise<void> {
+    await runscQuiet(ready.runscPath, [
+      ...runscGlobalArgs({ stateRoot: runscRoot, platform: ready.platform }),
+      'delete',
+      '--force',
+      containerId,
+    ]);
+  }
+
+  async function sweepStale(): Promise<number> {
+    const ready = await prepare();
+    let removed = 0;
+    // Containers runsc still knows about, whose control plane is gone.
+    const listed = await runscQuiet(ready.runscPath, [`--root=${runscRoot}`, 'list', '--quiet']);
+    for (const containerId of listed.stdout.split('\n').map((line) => line.trim())) {
+      if (!containerId.startsWith(CONTAINER_PREFIX)) continue;
+      if (!isStale(containerId.slice(CONTAINER_PREFIX.length))) continue;
+      await deleteContainer(ready, containerId);
+      removed += 1;
+    }
+    removed += (await ready.cgroups.sweep(isStale)).length;
+    if (existsSync(sandboxesDir)) removed += sweepStaleDirs(sandboxesDir);
+    if (existsSync(skeletonsDir)) sweepStaleDirs(skeletonsDir);
+    return removed;
+  }
+
+  async function create(input: SandboxSpec): Promise<Sandbox> {
+    return start(validateSpec(input), undefined);
+  }
+
+  /** A fresh sandbox (`from` undefined) or one restored from a checkpoint. */
+  async function start(
+    spec: SandboxSpec,
+    from: { dir: string; resumeAt: number } | undefined,
+  ): Promise<Sandbox> {
+    if (closed) throw unavailable('the driver was closed', 'closed');
+    const ready = await prepare();
+    if (!sweptOnce) {
+      // A control plane that crashed left its sandboxes, cgroups and bundles behind.
+      sweptOnce = true;
+      await sweepStale();
+    }
+    const skeleton = skeletonFor(spec.image, ready);
+    const id = randomBytes(6).toString('hex');
+    const name = sessionName(id);
+    const containerId = `${CONTAINER_PREFIX}${name}`;
+    const dir = join(sandboxesDir, name);
+    mkdirSync(dir, { mode: 0o700 });
+    const bundleDir = join(dir, 'bundle');
+    mkdirSync(bundleDir, { mode: 0o700 });
+    writeFileSync(
+      join(bundleDir, 'config.json'),
+      JSON.stringify(planOciConfig({ spec, rootfsDir: skeleton.rootfsDir, binds: skeleton.binds })),
+      { mode: 0o600 },
+    );
+
+    let cgroup: SessionCgroup | undefined;
+    let launcher: Launcher | undefined;
+    const cleanup = async (): Promise<void> => {
+      if (launcher) {
+        launcher.child.kill('SIGKILL');
+        await launcher.exited;
+      }
+      await cgroup?.remove();
+      await deleteContainer(ready, containerId);
+      rmSync(dir, { recursive: true, force: true });
+    };
+    try {
+      cgroup = await ready.cgroups.create(name, hostLimitsFor(spec));
+      const runsc = planRunscRun({
+        runscPath: ready.runscPath,
+        stateRoot: runscRoot,
+        platform: ready.platform,
+        bundleDir,
+        containerId,
+        ...(from ? { restoreFrom: from.dir } : {}),
+      });
+      const launchArgs = ['launch'];
+      for (const file of cgroup.procsFiles) launchArgs.push('--cgroup-procs', file);
+      // runsc is born inside the session's cgroups, and so is every process it starts.
+      launcher = spawnLauncher({
+        file: helperPath,
+        args: [...launchArgs, '--', ...runsc],
+        env: {},
+        cwd: '/',
+        fds: [],
+      });
+    } catch (error) {
+      await cleanup();
+      throw error;
+    }
+    const { child } = launcher;
+    const client = new SupervisorClient(
+      child.stdin as Writable,
+      child.stdout!,
+      from ? { resumeAt: from.resumeAt } : {},
+    );
+    const startTimeoutMs = options.startTimeoutMs ?? 15_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        // A restored supervisor said ready long ago: a listing of /proc proves it answers again.
+        from ? client.list('/proc', MAX_PROC_ENTRIES) : client.ready,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${startTimeoutMs} ms`)),
+            startTimeoutMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      const detail = launcher.firstErrorLine() || (error as Error).message;
+      await cleanup();
+      throw unavailable(
+        `the gVisor sandbox did not ${from ? 'restore' : 'start'}: ${detail}`,
+        from ? 'restore failed' : 'start failed',
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+
+    const session = cgroup;
+    const started = launcher;
+    live += 1;
+    void started.exited.then(() => {
+      live -= 1;
+      if (closed && live === 0) removeSkeletons();
+    });
+    return new SupervisedSandbox({
+      id,
+      driver: 'gvisor',
+      info: { isolation: 'gvisor', platform: ready.platform },
+      spec,
+      client,
+      exited: started.exited,
+      dir,
+      shell: skeleton.shell,
+      environment: (execEnv) => commandEnvironment(spec.env, execEnv),
+      captureLimits: options.captureLimits ?? defaultCaptureLimits,
+      maxFileBytes: options.maxFileBytes ?? 64 * 1024 * 1024,
+      oomKillCount: () => session.oomKillCount(),
+      async usage() {
+        const [usage, oomKills, processes] = await Promise.all([
+          session.stats(),
+          session.oomKillCount(),
+          // The host cgroup's task count is mostly the sentry's own threads; the sandbox's processes
+          // are the ones its own kernel lists.
+          client.list('/proc', MAX_PROC_ENTRIES),
+        ]);
+        return {
+          memoryBytes: usage.memoryBytes,
+          memoryPeakBytes: usage.memoryPeakBytes ?? null,
+          pids: processes.filter((entry) => entry.kind === 'directory' && /^\d+$/.test(entry.name)).length,
+          cpuUsageMs: usage.cpuUsageNs / 1e6,
+          oomKills,
+        };
+      },
+      async teardown() {
+        // runsc was started with the sandbox attached: killing it takes the sentry down; the
+        // cgroup removal then kills the gofer and any straggler, and delete drops runsc's state.
+        child.kill('SIGKILL');
+        await started.exited;
+        await session.remove();
+        await deleteContainer(ready, containerId);
+        rmSync(dir, { recursive: true, force: true });
+      },
+      checkpoint: (nextRequestId) =>
+        checkpointSandbox({
+          runscPath: ready.runscPath,
+          globalArgs: runscGlobalArgs({ stateRoot: runscRoot, platform: ready.platform }),
+          containerId,
+          snapshotsDir,
+          meta: { spec, platform: ready.platform, resumeAt: nextRequestId },
+        }),
+    });
+  }
+
+  async function restore(snapshot: SandboxSnapshot): Promise<Sandbox> {
+    await prepare();
+    const { dir, meta } = readSnapshot(snapshotsDir, snapshot);
+    return start(validateSpec(meta.spec), { dir, resumeAt: meta.resumeAt });
+  }
+
+  function removeSkeletons(): void {
+    for (const skeleton of skeletons.values())
+      rmSync(join(skeleton.rootfsDir, '..'), { recursive: true, force: true });
+    skeletons.clear();
+  }
+
+  return {
+    name: 'gvisor',
+    create,
+    restore,
+    async close() {
+      closed = true;
+      if (live === 0) removeSkeletons();
+    },
+    async sweepStale() {
+      sweptOnce = true;
+      return sweepStale();
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import type { SandboxSpec } from '../../types.ts';
+import {
+  GVISOR_MEMORY_OVERHEAD_BYTES,
+  GVISOR_PIDS_OVERHEAD,
+  hostLimitsFor,
+  planOciConfig,
+  planRunscRun,
+} from './plan.ts';
+
+const spec: SandboxSpec = {
+  image: 'host',
+  memoryBytes: 256 << 20,
+  cpus: 0.5,
+  pids: 64,
+  scratchBytes: 32 << 20,
+  env: { GRANTED: '1' },
+  timeoutMs: 1000,
+};
+
+const config = planOciConfig({
+  spec,
+  rootfsDir: '/state/gvisor/images/1-ab/root',
+  binds: [{ source: '/usr', destination: '/usr' }],
+});
+
+describe('planOciConfig', () => {
+  it('starts the supervisor with a read-only root, no environment and every privilege it drops', () => {
+    expect(config.root).toEqual({ path: '/state/gvisor/images/1-ab/root', readonly: true });
+    expect(config.process.env).toEqual([]);
+    expect(config.process.noNewPrivileges).toBe(true);
+    expect(config.process.args.slice(0, 2)).toEqual(['/.airlock/supervisor', 'confine']);
+    expect(config.process.args).toEqual(expect.arrayContaining(['--user', '1000:1000', '--seccomp']));
+    expect(config.process.capabilities.ambient).toEqual([]);
+    expect(config.process.capabilities.inheritable).toEqual([]);
+    // Only what the supervisor needs to switch to the agent's uid, which then drops all of them.
+    expect(config.process.capabilities.bounding.sort()).toEqual(['CAP_SETGID', 'CAP_SETPCAP', 'CAP_SETUID']);
+    expect(config.hostname).toBe('airlock');
+  });
+
+  it('binds host directories read-only and gives sized tmpfs scratch as the only writable places', () => {
+    const usr = config.mounts.find((mount) => mount.destination === '/usr');
+    expect(usr?.options).toEqual(expect.arrayContaining(['ro', 'nosuid', 'nodev']));
+    for (const destination of ['/tmp', '/workspace', '/dev/shm']) {
+      const mount = config.mounts.find((entry) => entry.destination === destination);
+      expect(mount?.type, destination).toBe('tmpfs');
+      expect(mount?.options).toContain(`size=${spec.scratchBytes}`);
+    }
+    const writable = config.mounts.filter(
+      (mount) => mount.type === 'bind' && !(mount.options ?? []).includes('ro'),
+    );
+    expect(writable).toEqual([]);
+  });
+
+  it('limits processes inside the sentry with RLIMIT_NPROC and removes the devices gVisor adds', () => {
+    expect(config.process.rlimits).toContainEqual({ type: 'RLIMIT_NPROC', hard: 64, soft: 64 });
+    expect(config.process.args).toEqual(expect.arrayContaining(['--remove', '/dev/fuse']));
+  });
+
+  it('refuses to be talked into a host path as scratch (adversarial: a bind hidden among the tmpfs mounts)', () => {
+    const sneaky = planOciConfig({
+      spec,
+      rootfsDir: '/r',
+      binds: [{ source: '/home', destination: '/workspace' }],
+    });
+    // The tmpfs for /workspace comes after every bind, so it covers anything bound there.
+    const workspace = sneaky.mounts.map((mount) => mount.destination).lastIndexOf('/workspace');
+    expect(sneaky.mounts[workspace]?.type).toBe('tmpfs');
+  });
+});
+
+describe('runsc arguments and host limits', () => {
+  it('runs with no network, without runsc touching cgroups, and without a writable overlay', () => {
+    const argv = planRunscRun({
+      runscPath: '/usr/bin/runsc',
+      stateRoot: '/state/runsc',
+      platform: 'systrap',
+      bundleDir: '/state/b',
+      containerId: 'airlock-1-ab',
+    });
+    expect(argv).toEqual([
+      '/usr/bin/runsc',
+      '--root=/state/runsc',
+      '--platform=systrap',
+      '--network=none',
+      '--ignore-cgroups',
+      '--overlay2=none',
+      'run',
+      '--bundle=/state/b',
+      'airlock-1-ab',
+    ]);
+  });
+
+  it("adds the sentry's own share to memory and tasks, never to CPU", () => {
+    expect(hostLimitsFor(spec)).toEqual({
+      memoryBytes: spec.memoryBytes + GVISOR_MEMORY_OVERHEAD_BYTES,
+      cpus: spec.cpus,
+      pids: spec.pids + GVISOR_PIDS_OVERHEAD,
+    });
+  });
+});

@@ -1,0 +1,204 @@
+import { sandboxHostname, sandboxUser } from '../bwrap/etc-files.ts';
+import type { SandboxSpec } from '../../types.ts';
+
+/** Where the supervisor and its seccomp programs appear inside the sandbox (part of the skeleton). */
+export const airlockDirInSandbox = '/.airlock';
+export const supervisorInSandbox = `${airlockDirInSandbox}/supervisor`;
+export const seccompFilesInSandbox = [`${airlockDirInSandbox}/seccomp.bpf`] as const;
+
+/** Device nodes gVisor adds to every sandbox's /dev that the sandbox has no use for. */
+export const devicesRemoved = ['/dev/fuse', '/dev/net/tun', '/dev/net'] as const;
+/** Held by the supervisor only until it has switched to the agent's uid (see `confine`). */
+export const supervisorCapabilities = ['CAP_SETUID', 'CAP_SETGID', 'CAP_SETPCAP'];
+
+export type GvisorPlatform = 'systrap' | 'kvm' | 'ptrace';
+
+/**
+ * Host memory the sentry, gofer and runsc itself need on top of what the sandbox's programs may use.
+ * gVisor keeps the programs' memory inside the sentry's own process, so the host cgroup holds both.
+ */
+export const GVISOR_MEMORY_OVERHEAD_BYTES = 160 * 1024 * 1024;
+/**
+ * Host tasks runsc, the gofer and the sentry need (Go runtime threads, ptrace stubs) on top of the
+ * sandbox's own processes. Without it a fork bomb inside would starve the sentry of threads and crash
+ * the whole sandbox instead of failing the bomb's forks.
+ */
+export const GVISOR_PIDS_OVERHEAD = 256;
+
+export interface OciMount {
+  destination: string;
+  type: string;
+  source: string;
+  options?: string[];
+}
+
+export interface OciConfig {
+  ociVersion: string;
+  process: {
+    terminal: boolean;
+    user: { uid: number; gid: number; additionalGids: number[] };
+    args: string[];
+    env: string[];
+    cwd: string;
+    capabilities: Record<'bounding' | 'effective' | 'inheritable' | 'permitted' | 'ambient', string[]>;
+    noNewPrivileges: boolean;
+    rlimits: { type: string; hard: number; soft: number }[];
+  };
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  mounts: OciMount[];
+  linux: {
+    namespaces: { type: string }[];
+    resources: {
+      memory: { limit: number };
+      pids: { limit: number };
+      cpu: { quota: number; period: number };
+    };
+  };
+}
+
+export interface GvisorPlanInput {
+  spec: SandboxSpec;
+  /** The prepared read-only skeleton (see rootfs.ts). */
+  rootfsDir: string;
+  /** Host directories bind-mounted read-only at the same path (image `host`: /usr and friends). */
+  binds: readonly { source: string; destination: string }[];
+}
+
+const CPU_PERIOD_US = 100_000;
+
+function tmpfs(destination: string, sizeBytes: number, mode: string, owner?: { uid: number; gid: number }) {
+  const options = ['nosuid', 'nodev', `mode=${mode}`, `size=${sizeBytes}`];
+  if (owner) options.push(`uid=${owner.uid}`, `gid=${owner.gid}`);
+  return { destination, type: 'tmpfs', source: 'tmpfs', options };
+}
+
+/**
+ * The OCI runtime spec of one gVisor sandbox. Pure: every host fact comes in through `input`, so the
+ * security posture is reviewable (and unit-tested) as data. The first process is the airlock-helper
+ * supervisor in `confine` mode, which drops what is left of privileges, installs the seccomp programs
+ * and then serves commands exactly as under bwrap.
+ */
+export function planOciConfig(input: GvisorPlanInput): OciConfig {
+  const { spec } = input;
+  const mounts: OciMount[] = [
+    // gVisor's own procfs: it shows only the sandbox's processes.
+    { destination: '/proc', type: 'proc', source: 'proc' },
+    ...input.binds.map(({ source, destination }) => ({
+      destination,
+      type: 'bind',
+      source,
+      options: ['rbind', 'ro', 'nosuid', 'nodev'],
+    })),
+    // Sized, in-memory scratch: the only writable places. gVisor enforces the size itself.
+    tmpfs('/dev/shm', spec.scratchBytes, '1777'),
+    tmpfs('/tmp', spec.scratchBytes, '1777'),
+    tmpfs(sandboxUser.home, spec.scratchBytes, '0755', sandboxUser),
+  ];
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      // The supervisor starts as the sandbox's root (root of the sentry's kernel, no host identity)
+      // holding only what it needs to prune /dev and switch to the agent's uid; then it drops all.
+      user: { uid: 0, gid: 0, additionalGids: [] },
+      args: [
+        supervisorInSandbox,
+        'confine',
+        // gVisor's /dev always has these; bwrap's minimal /dev does not, and no command needs them.
+        ...devicesRemoved.flatMap((path) => ['--remove', path]),
+        '--user',
+        `${sandboxUser.uid}:${sandboxUser.gid}`,
+        ...seccompFilesInSandbox.flatMap((path) => ['--seccomp', path]),
+      ],
+      // The host's environment never reaches the sandbox; commands get theirs per exec.
+      env: [],
+      cwd: sandboxUser.home,
+      capabilities: {
+        bounding: supervisorCapabilities,
+        effective: supervisorCapabilities,
+        permitted: supervisorCapabilities,
+        inheritable: [],
+        ambient: [],
+      },
+      noNewPrivileges: true,
+      rlimits: [
+        { type: 'RLIMIT_NOFILE', hard: 4096, soft: 1024 },
+        // The sandbox has a kernel of its own in which only the agent's uid runs processes, so the
+        // per-uid process limit is the sandbox's process limit; the sentry enforces it.
+        { type: 'RLIMIT_NPROC', hard: spec.pids, soft: spec.pids },
+      ],
+    },
+    root: { path: input.rootfsDir, readonly: true },
+    hostname: sandboxHostname,
+    mounts,
+    linux: {
+      // Each is a namespace of the sentry's own kernel, not of the host's.
+      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
+      // Read by the sentry to size what it reports (MemTotal, CPUs); the host cgroup enforcing the
+      // limits is made by Airlock, since runsc runs with --ignore-cgroups.
+      resources: {
+        memory: { limit: spec.memoryBytes },
+        pids: { limit: spec.pids },
+        cpu: { quota: Math.max(1000, Math.round(spec.cpus * CPU_PERIOD_US)), period: CPU_PERIOD_US },
+      },
+    },
+  };
+}
+
+export interface RunscPlanInput {
+  runscPath: string;
+  /** runsc's state directory (`--root`), private to Airlock. */
+  stateRoot: string;
+  platform: GvisorPlatform;
+  bundleDir: string;
+  containerId: string;
+  /** A checkpoint directory: `runsc restore` from it instead of a fresh `runsc run`. */
+  restoreFrom?: string;
+}
+
+/** Global flags every runsc call for this driver carries, so they all see the same state. */
+export function runscGlobalArgs(input: Pick<RunscPlanInput, 'stateRoot' | 'platform'>): string[] {
+  return [
+    `--root=${input.stateRoot}`,
+    `--platform=${input.platform}`,
+    // No network stack reaches outside: only the sentry's own loopback exists.
+    '--network=none',
+    // Airlock places runsc in the session's cgroups before it starts (airlock-helper launch), so
+    // every process runsc makes is born inside the limits.
+    '--ignore-cgroups',
+    // The root stays genuinely read-only: no writable overlay over the image.
+    '--overlay2=none',
+  ];
+}
+
+/** `runsc run` (or `restore`) in the foreground: the sandbox lives exactly as long as this process. */
+export function planRunscRun(input: RunscPlanInput): string[] {
+  const command =
+    input.restoreFrom === undefined ? ['run'] : ['restore', `--image-path=${input.restoreFrom}`];
+  return [
+    input.runscPath,
+    ...runscGlobalArgs(input),
+    ...command,
+    `--bundle=${input.bundleDir}`,
+    input.containerId,
+  ];
+}
+
+/** Host cgroup limits: the spec's CPU share exactly; memory and tasks with the sentry's own on top. */
+export function hostLimitsFor(spec: SandboxSpec): { memoryBytes: number; cpus: number; pids: number } {
+  return {
+    memoryBytes: spec.memoryBytes + GVISOR_MEMORY_OVERHEAD_BYTES,
+    cpus: spec.cpus,
+    pids: spec.pids + GVISOR_PIDS_OVERHEAD,
+  };
+}
+
+/*
+ * Security limitations
+ * - The sentry implements Linux itself; a bug in it is contained by its own seccomp filter and
+ *   namespaces, not by the host kernel's full syscall surface (the point of gVisor).
+ * - The host cgroup covers the sentry and the sandbox's programs together, so the memory and task
+ *   limits hold with GVISOR_*_OVERHEAD on top: programs may use somewhat more than the spec says
+ *   before the host refuses, and an OOM may end the whole sandbox rather than one command.
+ */

@@ -1,0 +1,169 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { connectDocker } from '../../src/sandbox/image/index.ts';
+import { createDriver } from '../../src/sandbox/index.ts';
+import {
+  baseSpec,
+  defineContainmentSuite,
+  expectAirlockError,
+  hostProcessesMatching,
+  waitFor,
+} from './containment-suite.ts';
+import { dockerAvailability } from './docker-availability.ts';
+
+const stateDir = mkdtempSync(join(tmpdir(), 'airlock-docker-test-'));
+afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
+
+const unavailable = await dockerAvailability('runc');
+const runscUnavailable = await dockerAvailability('runsc');
+
+defineContainmentSuite({
+  name: 'docker (runc)',
+  unavailable,
+  makeDriver: () => createDriver('docker', { stateDir }),
+});
+
+/** Under runtime runsc the container is a gVisor sandbox: the gaps are gVisor's (see gvisor.test.ts). */
+defineContainmentSuite({
+  name: 'docker (runsc)',
+  unavailable: runscUnavailable,
+  knownGaps: {
+    'has its own namespaces of every kind':
+      'the sentry has no cgroup namespace (/proc/self/ns/cgroup does not exist)',
+    'runs as an unprivileged user with no capabilities, no_new_privs and a seccomp filter':
+      "the sentry's /proc/<pid>/status has no CapAmb or NoNewPrivs line",
+    'reports an OOM kill as such and keeps the session usable':
+      'the sentry holds all of the sandbox memory in one host process: the cgroup limit ends the whole container',
+    'leaves nothing on the host after destroy':
+      "a gVisor sandbox's processes are never host processes, so the test cannot see them on the host",
+  },
+  makeDriver: () => createDriver('docker', { stateDir, runtime: 'runsc' }),
+});
+
+/** Containers with this test process's sandbox label still present (running or not). */
+async function containersOf(sandboxId: string): Promise<string[]> {
+  const found = await connectDocker().listContainers({
+    all: true,
+    filters: { label: [`dev.airlock.sandbox=${sandboxId}`] },
+  });
+  return found.map((info) => info.Id);
+}
+
+describe.skipIf(unavailable !== undefined)('docker driver lifecycle', () => {
+  it('labels its containers, says how it isolates, and removes the container on destroy', async () => {
+    const driver = createDriver('docker', { stateDir });
+    const sandbox = await driver.create(baseSpec);
+    expect(sandbox.info).toMatchObject({ isolation: 'docker/runc', runtime: 'runc' });
+    const [containerId] = await containersOf(sandbox.id);
+    expect(containerId).toBeDefined();
+    const inspected = await connectDocker().getContainer(containerId!).inspect();
+    expect(inspected.HostConfig).toMatchObject({
+      NetworkMode: 'none',
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      Memory: baseSpec.memoryBytes,
+      PidsLimit: baseSpec.pids,
+    });
+    expect(inspected.Config.User).toBe('1000:1000');
+    await sandbox.destroy();
+    await driver.close();
+    expect(await containersOf(sandbox.id)).toEqual([]);
+  });
+
+  it('moves files with put/get semantics through the supervisor and reports usage from the stats API', async () => {
+    const driver = createDriver('docker', { stateDir });
+    const sandbox = await driver.create(baseSpec);
+    try {
+      await sandbox.writeFile('/tmp/data.bin', Buffer.alloc(300_000, 7));
+      expect((await sandbox.readFile('/tmp/data.bin')).equals(Buffer.alloc(300_000, 7))).toBe(true);
+      const stats = await sandbox.stats();
+      expect(stats.memoryBytes).toBeGreaterThan(0);
+      expect(stats.pids).toBeGreaterThan(0);
+      expect(stats.pidsLimit).toBe(baseSpec.pids);
+    } finally {
+      await sandbox.destroy();
+      await driver.close();
+    }
+  });
+
+  it('ends the container with a crashed control plane, and sweeps its leftovers at the next start', async () => {
+    const crashDir = mkdtempSync(join(tmpdir(), 'airlock-docker-crash-'));
+    try {
+      const script = `
+        import { createDriver } from ${JSON.stringify(new URL('../../src/sandbox/index.ts', import.meta.url).pathname)};
+        const driver = createDriver('docker', { stateDir: ${JSON.stringify(crashDir)} });
+        const sandbox = await driver.create(${JSON.stringify(baseSpec)});
+        await sandbox.exec('sleep $((8280 + 1)) > /dev/null 2>&1 &');
+        process.stdout.write('ready ' + sandbox.id + '\\n');
+        setInterval(() => {}, 1000);
+      `;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      onTestFinished(() => {
+        child.kill('SIGKILL');
+      });
+      const id = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          const match = /ready (\w+)/.exec(chunk.toString());
+          if (match?.[1]) resolve(match[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`control plane exited early with ${code}`)));
+      });
+      expect(await waitFor(() => hostProcessesMatching('sleep 8281').length === 1, 2_000)).toBe(true);
+      const gone = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await gone;
+      // StdinOnce: the supervisor's input closes with the attachment, so it exits and the container ends.
+      expect(await waitFor(() => hostProcessesMatching('sleep 8281').length === 0, 5_000)).toBe(true);
+      expect(await containersOf(id)).toHaveLength(1);
+      const removed = await createDriver('docker', { stateDir: crashDir }).sweepStale();
+      expect(removed).toBeGreaterThanOrEqual(1);
+      expect(await containersOf(id)).toEqual([]);
+    } finally {
+      rmSync(crashDir, { recursive: true, force: true });
+    }
+  });
+
+  it('names the fix when the daemon is not running, the image is missing or the runtime is not registered', async () => {
+    const cases = [
+      { options: { dockerSocket: '/nonexistent/docker.sock' }, reason: 'ENOENT' },
+      { options: { baseImage: 'airlock/missing:0' }, reason: 'image missing' },
+      // A runtime name no daemon registers stands in for runsc on a machine without it.
+      { options: { runtime: 'kata-unregistered' as 'runsc' }, reason: 'runtime not registered' },
+    ];
+    expect(cases.length).toBeGreaterThan(0);
+    for (const { options, reason } of cases) {
+      const error = await createDriver('docker', { stateDir, ...options })
+        .create(baseSpec)
+        .then(
+          () => undefined,
+          (caught: unknown) => caught as { code?: string; details?: { reason?: string } },
+        );
+      expect(error?.code, reason).toBe('SANDBOX_UNAVAILABLE');
+      expect(error?.details?.reason).toBe(reason);
+    }
+  });
+
+  it('refuses to checkpoint (Docker has no checkpoint here), naming the alternative', async () => {
+    const driver = createDriver('docker', { stateDir });
+    const sandbox = await driver.create(baseSpec);
+    try {
+      await expectAirlockError(sandbox.snapshot!(), 'SANDBOX_UNAVAILABLE');
+      expect(driver.restore).toBeUndefined();
+    } finally {
+      await sandbox.destroy();
+      await driver.close();
+    }
+  });
+
+  it('refuses a rootfs path that is not an image directory', async () => {
+    await expectAirlockError(
+      createDriver('docker', { stateDir }).create({ ...baseSpec, image: '/nonexistent-rootfs' }),
+      'INVALID_ARGUMENT',
+    );
+  });
+});
