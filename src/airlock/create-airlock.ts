@@ -160,6 +160,7 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
         ...options.driverOptions,
         stateDir: home,
         ...(config.sandbox.cgroupParent === undefined ? {} : { cgroupParent: config.sandbox.cgroupParent }),
+        ...(config.sandbox.runtime === undefined ? {} : { runtime: config.sandbox.runtime }),
       });
       drivers.set(name, driver);
     }

@@ -102,6 +102,7 @@ async function runExec(command: string, flags: ExecFlags, context: CliContext): 
     // One command, one sandbox: a launcher started for a next sandbox would never be used.
     prespawnLauncher: false,
     ...(sandboxConfig.cgroupParent === undefined ? {} : { cgroupParent: sandboxConfig.cgroupParent }),
+    ...(sandboxConfig.runtime === undefined ? {} : { runtime: sandboxConfig.runtime }),
   });
   // Listening before the sandbox exists: a Ctrl-C during start-up must still end in a clean
   // destroy, not in the default handler killing Airlock with a sandbox half made.

@@ -4,6 +4,7 @@
  * Checkers return a problem sentence (or undefined) instead of throwing, so the schema can report every
  * bad value at once and the flag path can name the flag.
  */
+import { isImageReference } from '../sandbox/index.ts';
 import { parseByteSize, parseCount, parseCpus, parseDuration, type ParseOptions } from './units.ts';
 
 export const driverNames = ['bwrap', 'gvisor', 'docker'] as const;
@@ -60,13 +61,12 @@ export function envValueProblem(name: string, value: string): string | undefined
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
-const DOCKER_REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/;
 
 export function imageProblem(image: string, driver: DriverName): string | undefined {
   if (image === '') return 'the image is empty: use host, a rootfs directory, or (docker) an image name';
   if (CONTROL_CHARACTERS.test(image)) return 'the image name contains control characters';
-  if (driver === 'docker') {
-    return DOCKER_REFERENCE.test(image) && image.length <= 512
+  if (driver === 'docker' && !image.startsWith('/')) {
+    return isImageReference(image)
       ? undefined
       : `${JSON.stringify(image)} is not a Docker image reference, like python:3.12-slim`;
   }

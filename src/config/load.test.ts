@@ -142,6 +142,24 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it('takes a Docker runtime and image reference for the docker driver only, and secretEnv names', () => {
+    const config = parseConfig(
+      'sandbox:\n  driver: docker\n  runtime: runsc\n  image: python:3.12-slim\nrouter:\n  secretEnv: [GITHUB_TOKEN]\n',
+      'airlock.yaml',
+    );
+    expect(config.sandbox.runtime).toBe('runsc');
+    expect(config.sandbox.image).toBe('python:3.12-slim');
+    expect(config.router.secretEnv).toEqual(['GITHUB_TOKEN']);
+    const wrongDriver = configError(() => parseConfig('sandbox:\n  runtime: runsc\n', 'airlock.yaml'));
+    expect(issuesOf(wrongDriver).map((issue) => issue.path)).toEqual(['sandbox.runtime']);
+    const badName = configError(() => parseConfig('router:\n  secretEnv: ["not a name"]\n', 'airlock.yaml'));
+    expect(issuesOf(badName).map((issue) => issue.path)).toEqual(['router.secretEnv[0]']);
+    const badReference = configError(() =>
+      parseConfig('sandbox:\n  driver: docker\n  image: "Not A Ref!"\n', 'airlock.yaml'),
+    );
+    expect(issuesOf(badReference).map((issue) => issue.path)).toEqual(['sandbox.image']);
+  });
+
   it('lists every bad key in the message and in details.issues, never falling back to defaults', () => {
     const error = configError(() =>
       parseConfig('sandbox:\n  memory: lots\n  cpus: -1\nrouter:\n  rateLimit: fast\n', 'airlock.yaml'),

@@ -150,11 +150,20 @@ const sandboxFields = {
     })
     .optional(),
   maxTimeout: parsedValue(sandboxValueParsers.maxTimeout).optional(),
+  /** docker only: the OCI runtime containers run under; runsc puts each in a gVisor sandbox. */
+  runtime: oneOf(['runc', 'runsc'] as const, 'Docker runtime').optional(),
 };
 
 export const sandboxSchema = section('sandbox', sandboxFields).transform((raw, ctx) => {
   const imageIssue = imageProblem(raw.image, raw.driver);
   if (imageIssue !== undefined) ctx.addIssue({ code: 'custom', message: imageIssue, path: ['image'] });
+  if (raw.runtime !== undefined && raw.driver !== 'docker') {
+    ctx.addIssue({
+      code: 'custom',
+      message: `runtime applies to the docker driver only, not ${raw.driver}: remove it or set driver: docker`,
+      path: ['runtime'],
+    });
+  }
   if (raw.maxTimeout !== undefined && raw.timeout > raw.maxTimeout) {
     ctx.addIssue({
       code: 'custom',
@@ -175,6 +184,7 @@ export const sandboxSchema = section('sandbox', sandboxFields).transform((raw, c
     env: raw.env,
     ...(raw.cgroupParent === undefined ? {} : { cgroupParent: raw.cgroupParent }),
     ...(raw.maxTimeout === undefined ? {} : { maxTimeoutMs: raw.maxTimeout }),
+    ...(raw.runtime === undefined ? {} : { runtime: raw.runtime }),
   };
 });
 

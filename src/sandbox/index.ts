@@ -61,4 +61,5 @@ export type {
   SandboxStats,
   WriteFileOptions,
 } from './types.ts';
-export { MAX_TIMEOUT_MS, validateSpec, validateTimeoutMs } from './spec.ts';
+export { isImageReference, MAX_TIMEOUT_MS, validateSpec, validateTimeoutMs } from './spec.ts';
+export type { ValidateSpecOptions } from './spec.ts';

@@ -31,20 +31,34 @@ export function validateTimeoutMs(timeoutMs: number): void {
   }
 }
 
+/** A local Docker image reference (`name[:tag]`, `name@sha256:…`): what the docker driver accepts besides paths. */
+const IMAGE_REFERENCE =
+  /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
+
+export function isImageReference(image: string): boolean {
+  return image.length <= 512 && IMAGE_REFERENCE.test(image);
+}
+
+export interface ValidateSpecOptions {
+  /** The docker driver also runs local images by reference (`python:3.12-slim`). */
+  readonly allowImageReference?: boolean;
+}
+
 /** Checks a spec at the library boundary; the CLI and config parse units before this. */
-export function validateSpec(spec: SandboxSpec): SandboxSpec {
+export function validateSpec(spec: SandboxSpec, options: ValidateSpecOptions = {}): SandboxSpec {
   if (typeof spec.image !== 'string' || spec.image.length === 0) {
     throw new AirlockError('INVALID_ARGUMENT', 'sandbox image must be "host" or a rootfs directory', {
       field: 'image',
     });
   }
-  if (spec.image !== 'host' && !spec.image.startsWith('/')) {
+  const isReference = options.allowImageReference === true && isImageReference(spec.image);
+  if (spec.image !== 'host' && !spec.image.startsWith('/') && !isReference) {
     throw new AirlockError(
       'INVALID_ARGUMENT',
-      `sandbox image ${spec.image} must be an absolute path or "host"`,
-      {
-        field: 'image',
-      },
+      options.allowImageReference === true
+        ? `sandbox image ${JSON.stringify(spec.image)} must be "host", an absolute rootfs directory or a Docker image reference like python:3.12-slim`
+        : `sandbox image ${JSON.stringify(spec.image)} must be an absolute path or "host"`,
+      { field: 'image' },
     );
   }
   positiveInteger(spec.memoryBytes, 'memoryBytes', '268435456 (256 MiB)');

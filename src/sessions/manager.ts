@@ -91,15 +91,19 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         field: 'env',
       });
     }
-    const sandbox: SandboxSpec = validateSpec({
-      image: input.image ?? base?.sandbox.image ?? defaults.sandbox.image,
-      memoryBytes: input.memoryBytes ?? base?.sandbox.memoryBytes ?? defaults.sandbox.memoryBytes,
-      cpus: input.cpus ?? base?.sandbox.cpus ?? defaults.sandbox.cpus,
-      pids: input.pids ?? base?.sandbox.pids ?? defaults.sandbox.pids,
-      scratchBytes: input.scratchBytes ?? base?.sandbox.scratchBytes ?? defaults.sandbox.scratchBytes,
-      env,
-      timeoutMs: input.timeoutMs ?? defaults.sandbox.timeoutMs,
-    });
+    const driver = input.driver ?? base?.driver ?? defaults.driver;
+    const sandbox: SandboxSpec = validateSpec(
+      {
+        image: input.image ?? base?.sandbox.image ?? defaults.sandbox.image,
+        memoryBytes: input.memoryBytes ?? base?.sandbox.memoryBytes ?? defaults.sandbox.memoryBytes,
+        cpus: input.cpus ?? base?.sandbox.cpus ?? defaults.sandbox.cpus,
+        pids: input.pids ?? base?.sandbox.pids ?? defaults.sandbox.pids,
+        scratchBytes: input.scratchBytes ?? base?.sandbox.scratchBytes ?? defaults.sandbox.scratchBytes,
+        env,
+        timeoutMs: input.timeoutMs ?? defaults.sandbox.timeoutMs,
+      },
+      { allowImageReference: driver === 'docker' },
+    );
     if (sandbox.timeoutMs > defaults.maxTimeoutMs) {
       throw new AirlockError(
         'INVALID_ARGUMENT',
@@ -110,7 +114,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     const idleTimeoutMs = positiveMs(input.idleTimeoutMs, defaults.idleTimeoutMs, 'idleTimeoutMs');
     const ttlMs = positiveMs(input.ttlMs, defaults.ttlMs, 'ttlMs');
     return {
-      driver: input.driver ?? base?.driver ?? defaults.driver,
+      driver,
       sandbox,
       idleTimeoutMs,
       ttlMs,

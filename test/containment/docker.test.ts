@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { connectDocker } from '../../src/sandbox/image/index.ts';
+import { isAirlockError } from '../../src/errors/index.ts';
+import { baseImageTag, connectDocker } from '../../src/sandbox/image/index.ts';
 import { createDriver } from '../../src/sandbox/index.ts';
 import {
   baseSpec,
@@ -71,6 +72,33 @@ describe.skipIf(unavailable !== undefined)('docker driver lifecycle', () => {
     await sandbox.destroy();
     await driver.close();
     expect(await containersOf(sandbox.id)).toEqual([]);
+  });
+
+  it('runs a local image given by reference, never pulling one that is missing', async () => {
+    const docker = connectDocker();
+    const tag = 'airlock-test/by-reference:1';
+    const [repo, version] = tag.split(':') as [string, string];
+    await docker.getImage(baseImageTag()).tag({ repo, tag: version });
+    onTestFinished(async () => {
+      await docker
+        .getImage(tag)
+        .remove()
+        .catch(() => undefined);
+    });
+    const driver = createDriver('docker', { stateDir });
+    try {
+      const sandbox = await driver.create({ ...baseSpec, image: tag });
+      expect(sandbox.info).toMatchObject({ image: tag });
+      expect((await sandbox.exec('echo from $0')).stdout).toBe('from /bin/sh\n');
+      await sandbox.destroy();
+      const missing = await driver
+        .create({ ...baseSpec, image: 'airlock-test/not-here:1' })
+        .catch((e: unknown) => e);
+      expect(isAirlockError(missing) && missing.code).toBe('SANDBOX_UNAVAILABLE');
+      expect(String((missing as Error).message)).toMatch(/never pulls/);
+    } finally {
+      await driver.close();
+    }
   });
 
   it('moves files with put/get semantics through the supervisor and reports usage from the stats API', async () => {

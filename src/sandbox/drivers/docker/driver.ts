@@ -148,7 +148,7 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
     let found = images.get(specImage);
     if (!found) {
       found = (async () => {
-        if (specImage !== 'host') {
+        if (specImage.startsWith('/')) {
           if (!existsSync(join(specImage, 'usr'))) {
             throw new AirlockError(
               'INVALID_ARGUMENT',
@@ -158,13 +158,17 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
           }
           return importRootfsImage(docker, specImage);
         }
-        const tag = options.baseImage ?? baseImageTag();
+        // `host` is the base image; anything else not a path is a local image reference (no registry
+        // is ever asked: pulling at session start would hand the choice of image to the network).
+        const tag = specImage === 'host' ? (options.baseImage ?? baseImageTag()) : specImage;
         try {
           await docker.getImage(tag).inspect();
         } catch (error) {
           if (statusOf(error) === 404) {
             throw unavailable(
-              `the Docker image ${tag} is missing: build it with airlock image build`,
+              specImage === 'host'
+                ? `the Docker image ${tag} is missing: build it with airlock image build`
+                : `the Docker image ${tag} is not on this machine (Airlock never pulls): docker pull or build it first`,
               'image missing',
             );
           }
@@ -211,7 +215,7 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
 
   async function create(input: SandboxSpec): Promise<Sandbox> {
     if (closed) throw unavailable('the driver was closed', 'closed');
-    const spec = validateSpec(input);
+    const spec = validateSpec(input, { allowImageReference: true });
     const ready = await prepare();
     if (!sweptOnce) {
       // A control plane that crashed left its containers and spool directories behind.
@@ -306,7 +310,10 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
     const layoutShell =
       spec.image === 'host'
         ? { path: '/usr/bin/bash', args: ['--noprofile', '--norc', '-c'] }
-        : shellFor(spec.image);
+        : spec.image.startsWith('/')
+          ? shellFor(spec.image)
+          : // An image reference: /bin/sh is the one shell every image that can run commands has.
+            { path: '/bin/sh', args: ['-c'] };
     return new SupervisedSandbox({
       id,
       driver: 'docker',
