@@ -23,7 +23,7 @@ import type {
   RunOptions,
   RunResult,
 } from '../router/index.ts';
-import type { FileEntry, SandboxStats } from '../sandbox/index.ts';
+import type { FileEntry, SandboxInfo, SandboxStats } from '../sandbox/index.ts';
 import type { LiveSession, SessionCreateOptions, SessionManager, SnapshotInfo } from '../sessions/index.ts';
 
 export interface SessionInfo {
@@ -44,6 +44,8 @@ export interface SessionInfo {
     readonly idleTimeoutMs: number;
   };
   readonly policy: string;
+  /** How the sandbox isolates (`bwrap`, `gvisor` with its platform, `docker/runc`…); null once ended. */
+  readonly isolation: SandboxInfo | null;
   /** Latest resource sample, when the session is live and has been sampled. */
   readonly usage: {
     readonly memoryBytes: number;
@@ -150,6 +152,7 @@ function infoOf(record: SessionRecord, parts: ViewParts): SessionInfo {
         : typeof spec['policy'] === 'string'
           ? `preset:${spec['policy']}`
           : 'the configured policy',
+    isolation: live === undefined ? null : (live.sandbox.info ?? { isolation: live.settings.driver }),
     usage:
       sample === null
         ? null

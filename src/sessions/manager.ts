@@ -199,7 +199,12 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
               type: 'session.created',
               sessionId: session.id,
               commandId: null,
-              data: { driver: settings.driver, sandboxId: sandbox.id, spec: recordOf(session).spec },
+              data: {
+                driver: settings.driver,
+                sandboxId: sandbox.id,
+                isolation: { ...(sandbox.info ?? { isolation: settings.driver }) },
+                spec: recordOf(session).spec,
+              },
             },
           ],
         });
