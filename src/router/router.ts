@@ -14,19 +14,17 @@ import type { LiveSession, SessionManager } from '../sessions/index.ts';
 import type { AuditEventInput, CommandRecord, OutputPage, Store } from '../store/index.ts';
 import type { Approvals } from './approvals.ts';
 import { textForModel } from './for-model.ts';
+import { createFileWriter } from './file-writes.ts';
 import { LiveTail } from './live-tail.ts';
+import { recordExecution } from './execution-record.ts';
+import { storedResult } from './stored-results.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { Redactor } from './redact.ts';
 import { shapeForModel } from './shape.ts';
-import type { FileWriteResult, RunOptions, RunResult, RunStatus } from './types.ts';
+import type { FileWriteResult, RunOptions, RunResult } from './types.ts';
 
 /** Longest command accepted; longer text is refused before it reaches the parser or the store. */
 export const MAX_COMMAND_CHARS = 100_000;
-/**
- * Stored output a session keeps for paging, stdout and stderr of all its commands together; older
- * outputs are dropped past it, so a session printing a lot costs bounded disk.
- */
-export const MAX_SESSION_OUTPUT_CHARS = 64 * 1024 * 1024;
 /** Results kept in memory for `commands.get`; older ones are rebuilt from the store. */
 const RECENT_RESULTS = 1000;
 
@@ -87,6 +85,15 @@ export function createRouter(options: RouterOptions): Router {
   const { store, approvals, metrics, logger } = options;
   const now = options.now ?? Date.now;
   const handles = new Map<string, CommandHandle>();
+  const executionDeps = { store, metrics, logger, maxChars: options.maxChars, now };
+  const files = createFileWriter({
+    store,
+    approvals,
+    needsApproval: options.writeFileNeedsApproval,
+    approvalTimeoutMs: options.approvalTimeoutMs,
+    redactorFor: options.redactorFor,
+    touch: (session) => options.sessions.touch(session),
+  });
   const recent = new Map<string, RunResult>();
 
   function remember(result: RunResult): void {
@@ -437,7 +444,7 @@ export function createRouter(options: RouterOptions): Router {
             durationMs: now() - started,
           });
         }
-        return await recordExecution(session, running, exec, {
+        const facts = await recordExecution(executionDeps, session, running, exec, {
           base: { ...base, approvalId },
           started,
           timeoutMs,
@@ -445,6 +452,7 @@ export function createRouter(options: RouterOptions): Router {
             kill.signal.aborted || (runOptions.signal?.aborted ?? false) || session.ending.signal.aborted,
           redactor,
         });
+        return finish(facts, timeoutMs);
       } finally {
         session.busy -= 1;
         options.sessions.touch(session);
@@ -480,184 +488,6 @@ export function createRouter(options: RouterOptions): Router {
     return handle.promise;
   }
 
-  async function recordExecution(
-    session: LiveSession,
-    running: CommandRecord,
-    exec: ExecResult,
-    context: {
-      base: Omit<RunResult, 'status' | 'forModel'>;
-      started: number;
-      timeoutMs: number;
-      killed: boolean;
-      redactor: Redactor;
-    },
-  ): Promise<RunResult> {
-    const { redactor } = context;
-    const stdoutFull = redactor.redact(storedText(exec.stdoutStream)).text;
-    const stderrFull = redactor.redact(storedText(exec.stderrStream)).text;
-    exec.stdoutStream.discard();
-    exec.stderrStream.discard();
-    const outputId = stdoutFull === '' && stderrFull === '' ? null : newId('out');
-    const shapedOut = shapeForModel(stdoutFull, {
-      maxChars: options.maxChars,
-      outputId,
-      stream: 'stdout',
-      storedChars: stdoutFull.length,
-      totalBytes: exec.stdoutStream.totalBytes,
-      storedBytes: exec.stdoutStream.storedBytes,
-    });
-    const shapedErr = shapeForModel(stderrFull, {
-      maxChars: options.maxChars,
-      outputId,
-      stream: 'stderr',
-      storedChars: stderrFull.length,
-      totalBytes: exec.stderrStream.totalBytes,
-      storedBytes: exec.stderrStream.storedBytes,
-    });
-    const status: RunStatus = exec.timedOut
-      ? 'timed_out'
-      : exec.killed || (context.killed && exec.exitCode === null)
-        ? 'killed'
-        : 'completed';
-    const finishedAt = iso(now());
-    const state = status === 'completed' ? 'completed' : status === 'timed_out' ? 'timed_out' : 'killed';
-    const auditWriteStarted = performance.now();
-    await store.commit({
-      commands: [
-        {
-          ...running,
-          state,
-          exitCode: exec.exitCode,
-          signal: exec.signal,
-          outputId,
-          finishedAt,
-          durationMs: Math.round(exec.durationMs),
-        },
-      ],
-      outputs:
-        outputId === null
-          ? []
-          : [
-              {
-                id: outputId,
-                sessionId: session.id,
-                commandId: running.id,
-                stdout: stdoutFull,
-                stderr: stderrFull,
-                stdoutTotalBytes: exec.stdoutStream.totalBytes,
-                stderrTotalBytes: exec.stderrStream.totalBytes,
-                createdAt: finishedAt,
-              },
-            ],
-      events: [
-        {
-          type: 'execution.finished',
-          sessionId: session.id,
-          commandId: running.id,
-          data: {
-            status,
-            exitCode: exec.exitCode,
-            signal: exec.signal,
-            oomKilled: exec.oomKilled,
-            durationMs: Math.round(exec.durationMs),
-          },
-        },
-        ...(outputId === null
-          ? []
-          : [
-              {
-                type: 'output.stored' as const,
-                sessionId: session.id,
-                commandId: running.id,
-                data: {
-                  outputId,
-                  stdoutBytes: exec.stdoutStream.totalBytes,
-                  stderrBytes: exec.stderrStream.totalBytes,
-                  stdoutStoredChars: stdoutFull.length,
-                  stderrStoredChars: stderrFull.length,
-                },
-              },
-            ]),
-      ],
-    });
-    metrics.auditWriteDuration(performance.now() - auditWriteStarted);
-    if (outputId !== null) await store.trimSessionOutputs(session.id, MAX_SESSION_OUTPUT_CHARS);
-    const durationMs = now() - context.started;
-    metrics.commandFinished({ status, driver: session.settings.driver, durationMs, execMs: exec.durationMs });
-    logger.info(
-      { sessionId: session.id, commandId: running.id, status, exitCode: exec.exitCode, durationMs },
-      'command finished',
-    );
-    return finish(
-      {
-        ...context.base,
-        status,
-        exitCode: exec.exitCode,
-        signal: exec.signal,
-        oomKilled: exec.oomKilled,
-        stdout: shapedOut.text,
-        stderr: shapedErr.text,
-        truncated: shapedOut.truncated || shapedErr.truncated,
-        outputId,
-        durationMs,
-      },
-      context.timeoutMs,
-    );
-  }
-
-  async function fromStore(id: string): Promise<RunResult> {
-    const record =
-      typeof id === 'string' && /^cmd_[0-9a-f]{24}$/.test(id) ? await store.getCommand(id) : null;
-    if (record === null) {
-      throw new AirlockError('NOT_FOUND', `no command ${JSON.stringify(String(id)).slice(0, 80)}`, {
-        commandId: id,
-      });
-    }
-    const output = record.outputId === null ? null : await store.getOutput(record.outputId);
-    const shape = (text: string, stream: 'stdout' | 'stderr', totalBytes: number) =>
-      shapeForModel(text, {
-        maxChars: options.maxChars,
-        outputId: record.outputId,
-        stream,
-        storedChars: text.length,
-        totalBytes,
-      });
-    const stdout = shape(output?.stdout ?? '', 'stdout', output?.stdoutTotalBytes ?? 0);
-    const stderr = shape(output?.stderr ?? '', 'stderr', output?.stderrTotalBytes ?? 0);
-    const status: RunStatus =
-      record.state === 'proposed' || record.state === 'interrupted'
-        ? 'failed'
-        : record.state === 'pending_approval'
-          ? 'pending_approval'
-          : record.state;
-    const facts: Omit<RunResult, 'forModel'> = {
-      id: record.id,
-      sessionId: record.sessionId,
-      command: record.command,
-      status,
-      exitCode: record.exitCode,
-      signal: record.signal,
-      oomKilled: false,
-      stdout: stdout.text,
-      stderr: stderr.text,
-      truncated: stdout.truncated || stderr.truncated,
-      outputId: record.outputId,
-      durationMs: record.durationMs ?? 0,
-      decision: record.decision ?? 'ask',
-      reasons: record.reasons,
-      ruleIds: [],
-      approvalId: record.approvalId,
-      retryAfterMs: null,
-      error:
-        record.state === 'interrupted'
-          ? { code: 'SANDBOX_LOST', message: 'the control plane stopped while this command was under way' }
-          : record.state === 'proposed'
-            ? { code: 'SANDBOX_LOST', message: 'the command never started: its control plane is gone' }
-            : null,
-    };
-    return { ...facts, forModel: textForModel(facts) };
-  }
-
   async function getCommand(id: string): Promise<RunResult> {
     const handle = handles.get(id);
     if (handle) {
@@ -678,7 +508,7 @@ export function createRouter(options: RouterOptions): Router {
         forModel: `still running (command ${id}); output so far:\n${live(handle.live.stdout, 'stdout')}`,
       };
     }
-    return recent.get(id) ?? fromStore(id);
+    return recent.get(id) ?? storedResult(store, id, options.maxChars);
   }
 
   async function waitCommand(id: string, waitOptions: { signal?: AbortSignal } = {}): Promise<RunResult> {
@@ -722,77 +552,12 @@ export function createRouter(options: RouterOptions): Router {
     return found;
   }
 
-  async function writeFile(
-    session: LiveSession,
-    path: string,
-    data: string | Uint8Array,
-    writeOptions: { waitForApproval?: boolean; signal?: AbortSignal } = {},
-  ): Promise<FileWriteResult> {
-    const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-    const redactor = options.redactorFor(session);
-    const shownPath = redactor.redact(String(path)).text;
-    const rememberKey = `write_file ${path}`;
-    if (options.writeFileNeedsApproval && !session.remembered.has(rememberKey)) {
-      const reasons = ['router.approvalRequiredFor lists write_file: a person approves every file write'];
-      const approval = await approvals.request({
-        sessionId: session.id,
-        commandId: null,
-        action: 'write_file',
-        subject: `write ${bytes} bytes to ${shownPath}`,
-        parsed: [shownPath],
-        reasons,
-        timeoutMs: options.approvalTimeoutMs,
-      });
-      const pendingResult: FileWriteResult = {
-        status: 'pending_approval',
-        path: shownPath,
-        bytes,
-        approvalId: approval.id,
-        reasons,
-        forModel: `not written yet: a person must approve writing ${shownPath} (approval ${approval.id}); try again after it is approved.`,
-      };
-      if (writeOptions.waitForApproval === false) return pendingResult;
-      const decided = await approvals.waitFor(
-        approval.id,
-        writeOptions.signal ? { signal: writeOptions.signal } : {},
-      );
-      if (decided.status !== 'approved') {
-        return {
-          ...pendingResult,
-          status: 'denied',
-          forModel: `not written: ${decided.status === 'expired' ? 'no one approved it in time' : `a person denied it${decided.decisionReason ? `: ${decided.decisionReason}` : ''}`}.`,
-        };
-      }
-      if (decided.remember) session.remembered.add(rememberKey);
-    }
-    session.busy += 1;
-    try {
-      await session.sandbox.writeFile(path, data, { createParents: true });
-    } finally {
-      session.busy -= 1;
-      options.sessions.touch(session);
-    }
-    return {
-      status: 'completed',
-      path: shownPath,
-      bytes,
-      approvalId: null,
-      reasons: [],
-      forModel: `wrote ${bytes} bytes to ${shownPath}`,
-    };
-  }
-
   async function drain(): Promise<void> {
     await Promise.allSettled([...handles.values()].map((handle) => handle.promise));
+    await files.drain();
   }
 
-  return { run, getCommand, waitCommand, killCommand, readOutput, writeFile, drain };
-}
-
-/** Everything the sandbox kept of a stream (memory head and spool), decoded. */
-function storedText(stream: ExecResult['stdoutStream']): string {
-  if (stream.storedBytes <= Buffer.byteLength(stream.text)) return stream.text;
-  return stream.read(0, stream.storedBytes).toString('utf8');
+  return { run, getCommand, waitCommand, killCommand, readOutput, writeFile: files.write, drain };
 }
 
 function iso(ms: number): string {

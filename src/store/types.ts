@@ -18,6 +18,7 @@ export const auditEventTypes = [
   'execution.finished',
   'execution.interrupted',
   'output.stored',
+  'file.written',
   'resource.alert',
   'recovery.completed',
 ] as const;

@@ -133,6 +133,25 @@ describe('writing a file when write_file needs approval', () => {
     }
     expect((await writing).status).toBe('completed');
     expect((await session.files.read('/workspace/plan.md')).toString()).toBe('# plan\n');
+    // Recorded by path, size and hash; the content never reaches the audit log.
+    const written = await airlock.audit.list({ sessionId: session.id, types: ['file.written'] });
+    expect(written.map((event) => event.data['bytes'])).toEqual([7]);
+    expect(JSON.stringify(written)).not.toContain('# plan');
+  });
+
+  it('returned before the decision, is written as soon as a person approves it', async () => {
+    const { airlock } = await openAirlock({ config });
+    const session = await airlock.sessions.create();
+    const pending = await session.files.write('/workspace/later.txt', 'later\n', { waitForApproval: false });
+    expect(pending.status).toBe('pending_approval');
+    expect(pending.forModel).toMatch(/as soon as they do/);
+    await airlock.approvals.approve(pending.approvalId ?? '');
+    expect(
+      await eventually(async () =>
+        (await session.files.list('/workspace')).some((file) => file.name === 'later.txt'),
+      ),
+    ).toBe(true);
+    expect((await session.files.read('/workspace/later.txt')).toString()).toBe('later\n');
   });
 });
 

@@ -1,0 +1,147 @@
+/**
+ * Copying a file into a session: the router's other entry besides commands. When
+ * `approvalRequiredFor` lists `write_file`, a person approves each write first; every write that
+ * happens is recorded (path, size and hash, never the content).
+ */
+import { createHash } from 'node:crypto';
+import type { LiveSession } from '../sessions/index.ts';
+import type { Store } from '../store/index.ts';
+import type { Approvals } from './approvals.ts';
+import type { Redactor } from './redact.ts';
+import type { FileWriteResult } from './types.ts';
+
+export interface FileWriterOptions {
+  readonly store: Store;
+  readonly approvals: Approvals;
+  readonly needsApproval: boolean;
+  readonly approvalTimeoutMs: number;
+  readonly redactorFor: (session: LiveSession) => Redactor;
+  readonly touch: (session: LiveSession) => void;
+}
+
+export interface FileWriteOptions {
+  /**
+   * When a person must approve: wait for the decision (the default) or return `pending_approval`
+   * at once; the file is then written as soon as it is approved.
+   */
+  readonly waitForApproval?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+export interface FileWriter {
+  write(
+    session: LiveSession,
+    path: string,
+    data: string | Uint8Array,
+    options?: FileWriteOptions,
+  ): Promise<FileWriteResult>;
+  /** Waits for writes still waiting for a decision. */
+  drain(): Promise<void>;
+}
+
+export function createFileWriter(options: FileWriterOptions): FileWriter {
+  const { store, approvals } = options;
+  const pending = new Set<Promise<unknown>>();
+
+  async function writeNow(session: LiveSession, path: string, data: string | Uint8Array, shownPath: string) {
+    session.busy += 1;
+    try {
+      await session.sandbox.writeFile(path, data, { createParents: true });
+    } finally {
+      session.busy -= 1;
+      options.touch(session);
+    }
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    await store.commit({
+      events: [
+        {
+          type: 'file.written',
+          sessionId: session.id,
+          commandId: null,
+          data: {
+            path: shownPath,
+            bytes: bytes.length,
+            sha256: createHash('sha256').update(bytes).digest('hex'),
+          },
+        },
+      ],
+    });
+  }
+
+  async function write(
+    session: LiveSession,
+    path: string,
+    data: string | Uint8Array,
+    writeOptions: FileWriteOptions = {},
+  ): Promise<FileWriteResult> {
+    const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    const shownPath = options.redactorFor(session).redact(String(path)).text;
+    const rememberKey = `write_file ${path}`;
+    const completed: FileWriteResult = {
+      status: 'completed',
+      path: shownPath,
+      bytes,
+      approvalId: null,
+      reasons: [],
+      forModel: `wrote ${bytes} bytes to ${shownPath}`,
+    };
+    if (!options.needsApproval || session.remembered.has(rememberKey)) {
+      await writeNow(session, path, data, shownPath);
+      return completed;
+    }
+
+    const reasons = ['router.approvalRequiredFor lists write_file: a person approves every file write'];
+    const approval = await approvals.request({
+      sessionId: session.id,
+      commandId: null,
+      action: 'write_file',
+      subject: `write ${bytes} bytes to ${shownPath}`,
+      parsed: [shownPath],
+      reasons,
+      timeoutMs: options.approvalTimeoutMs,
+    });
+    const waiting: FileWriteResult = {
+      status: 'pending_approval',
+      path: shownPath,
+      bytes,
+      approvalId: approval.id,
+      reasons,
+      forModel: `not written yet: a person must approve writing ${shownPath} (approval ${approval.id}); it is written as soon as they do.`,
+    };
+    const decideAndWrite = async (): Promise<FileWriteResult> => {
+      const signals = [session.ending.signal, ...(writeOptions.signal ? [writeOptions.signal] : [])];
+      let decided;
+      try {
+        decided = await approvals.waitFor(approval.id, { signal: AbortSignal.any(signals) });
+      } catch {
+        decided = null;
+      }
+      if (decided === null || decided.status !== 'approved') {
+        const why =
+          decided === null
+            ? 'the write was cancelled while waiting for approval'
+            : decided.status === 'expired'
+              ? 'no one approved it in time'
+              : `a person denied it${decided.decisionReason ? `: ${decided.decisionReason}` : ''}`;
+        return { ...waiting, status: 'denied', forModel: `not written: ${why}.` };
+      }
+      if (decided.remember) session.remembered.add(rememberKey);
+      await writeNow(session, path, data, shownPath);
+      return { ...completed, approvalId: approval.id };
+    };
+    const outcome = decideAndWrite();
+    if (writeOptions.waitForApproval !== false) return outcome;
+    // Returned before the decision: the write goes on in the background and must not be lost, nor
+    // fail unobserved (a session that ended meanwhile simply means nothing is written).
+    const tracked = outcome.catch(() => undefined).finally(() => pending.delete(tracked));
+    pending.add(tracked);
+    return waiting;
+  }
+
+  return {
+    write,
+    drain: async () => {
+      await Promise.allSettled([...pending]);
+    },
+  };
+}
