@@ -65,7 +65,7 @@ const TIOCLINUX = 0x541c;
  * Refused outright with EPERM. Most of these already need a capability the sandbox does not hold;
  * refusing them here means a bug in a capability check (or in the code behind it) is not reachable.
  */
-const REFUSED_SYSCALLS: readonly SyscallName[] = [
+export const REFUSED_SYSCALLS: readonly SyscallName[] = [
   // Reshaping the filesystem view bwrap built: the mount table is the sandbox's file boundary.
   'mount',
   'umount2',

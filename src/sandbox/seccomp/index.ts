@@ -1,3 +1,3 @@
-export { buildSeccompFilter, hostSeccompArch } from './filter.ts';
+export { buildSeccompFilter, hostSeccompArch, REFUSED_SYSCALLS } from './filter.ts';
 export type { SeccompFilterOptions } from './filter.ts';
 export type { SeccompArch } from './syscalls.ts';

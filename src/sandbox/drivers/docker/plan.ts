@@ -7,6 +7,7 @@ import {
   supervisorCapabilities,
 } from '../gvisor/plan.ts';
 import type { SandboxSpec } from '../../types.ts';
+import { REFUSED_SYSCALLS } from '../../seccomp/index.ts';
 
 /** Every container this driver makes carries these labels, so a sweep can find its leftovers. */
 export const labelKeys = {
@@ -137,54 +138,13 @@ export function planContainer(input: ContainerPlanInput): ContainerCreateOptions
 }
 
 /**
- * Syscalls Docker itself refuses before the supervisor runs. Docker's default profile cannot be
- * used: it refuses unshare(CLONE_NEWUSER), which the supervisor needs once for its user namespace.
- * Airlock's full filter (the bwrap driver's, unshare included) is installed by the supervisor
- * before any command runs; this list is the defence for the moment before that.
+ * Syscalls Docker itself refuses before the supervisor runs: Airlock's own refusal list, less
+ * `unshare`, which the supervisor needs once for its user namespace (Docker's default profile is not
+ * used because it refuses exactly that). Airlock's full filter is installed by the supervisor before
+ * any command runs; this is the defence for the moment before. Names the daemon's libseccomp does
+ * not know are skipped by runc.
  */
-const refusedByDocker = [
-  'mount',
-  'umount2',
-  'pivot_root',
-  'move_mount',
-  'open_tree',
-  'fsopen',
-  'fsconfig',
-  'fsmount',
-  'fspick',
-  'setns',
-  'ptrace',
-  'process_vm_readv',
-  'process_vm_writev',
-  'bpf',
-  'perf_event_open',
-  'io_uring_setup',
-  'io_uring_enter',
-  'io_uring_register',
-  'userfaultfd',
-  'keyctl',
-  'add_key',
-  'request_key',
-  'init_module',
-  'finit_module',
-  'delete_module',
-  'kexec_load',
-  'kexec_file_load',
-  'reboot',
-  'swapon',
-  'swapoff',
-  'open_by_handle_at',
-  'settimeofday',
-  'clock_settime',
-  'clock_adjtime',
-  'adjtimex',
-  'acct',
-  'quotactl',
-  'syslog',
-  'vhangup',
-  'lookup_dcookie',
-  'nfsservctl',
-];
+const refusedByDocker = REFUSED_SYSCALLS.filter((name) => name !== 'unshare');
 
 export function dockerSeccompProfile(): string {
   return JSON.stringify({
