@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createDriver } from '../../src/sandbox/index.ts';
 import type { Driver, DriverOptions } from '../../src/sandbox/index.ts';
 import {
@@ -23,6 +23,7 @@ import {
   readdirSafe,
   waitFor,
 } from './containment-suite.ts';
+import { startControlPlane } from './control-plane-process.ts';
 
 const bwrapMissing = ['/usr/bin/bwrap', '/usr/local/bin/bwrap'].every((path) => !existsSync(path));
 const unavailable =
@@ -109,26 +110,10 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
   it('takes the sandbox down with a crashed control plane, and sweeps its leftovers at the next start', async () => {
     const crashDir = mkdtempSync(join(tmpdir(), 'airlock-crash-test-'));
     try {
-      const script = `
-        import { createDriver } from ${JSON.stringify(new URL('../../src/sandbox/index.ts', import.meta.url).pathname)};
-        const driver = createDriver('bwrap', { stateDir: ${JSON.stringify(crashDir)} });
-        const sandbox = await driver.create(${JSON.stringify(baseSpec)});
-        await sandbox.exec('sleep $((8180 + 1)) > /dev/null 2>&1 &');
-        process.stdout.write('ready ' + sandbox.id + '\\n');
-        setInterval(() => {}, 1000);
-      `;
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      onTestFinished(() => {
-        child.kill('SIGKILL');
-      });
-      const id = await new Promise<string>((resolve, reject) => {
-        child.stdout.on('data', (chunk: Buffer) => {
-          const match = /ready (\w+)/.exec(chunk.toString());
-          if (match?.[1]) resolve(match[1]);
-        });
-        child.once('exit', (code) => reject(new Error(`control plane exited early with ${code}`)));
+      const { child, sandboxId: id } = await startControlPlane({
+        driver: 'bwrap',
+        stateDir: crashDir,
+        command: 'sleep $((8180 + 1)) > /dev/null 2>&1 &',
       });
       // The background sleep may still be a forked shell for a moment before it execs.
       expect(await waitFor(() => hostProcessesMatching('sleep 8181').length === 1, 2_000)).toBe(true);

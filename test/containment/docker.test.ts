@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import {
   hostProcessesMatching,
   waitFor,
 } from './containment-suite.ts';
+import { startControlPlane } from './control-plane-process.ts';
 import { dockerAvailability } from './docker-availability.ts';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'airlock-docker-test-'));
@@ -120,26 +120,10 @@ describe.skipIf(unavailable !== undefined)('docker driver lifecycle', () => {
   it('ends the container with a crashed control plane, and sweeps its leftovers at the next start', async () => {
     const crashDir = mkdtempSync(join(tmpdir(), 'airlock-docker-crash-'));
     try {
-      const script = `
-        import { createDriver } from ${JSON.stringify(new URL('../../src/sandbox/index.ts', import.meta.url).pathname)};
-        const driver = createDriver('docker', { stateDir: ${JSON.stringify(crashDir)} });
-        const sandbox = await driver.create(${JSON.stringify(baseSpec)});
-        await sandbox.exec('sleep $((8280 + 1)) > /dev/null 2>&1 &');
-        process.stdout.write('ready ' + sandbox.id + '\\n');
-        setInterval(() => {}, 1000);
-      `;
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      onTestFinished(() => {
-        child.kill('SIGKILL');
-      });
-      const id = await new Promise<string>((resolve, reject) => {
-        child.stdout.on('data', (chunk: Buffer) => {
-          const match = /ready (\w+)/.exec(chunk.toString());
-          if (match?.[1]) resolve(match[1]);
-        });
-        child.once('exit', (code) => reject(new Error(`control plane exited early with ${code}`)));
+      const { child, sandboxId: id } = await startControlPlane({
+        driver: 'docker',
+        stateDir: crashDir,
+        command: 'sleep $((8280 + 1)) > /dev/null 2>&1 &',
       });
       expect(await waitFor(() => hostProcessesMatching('sleep 8281').length === 1, 2_000)).toBe(true);
       const gone = new Promise((resolve) => child.once('exit', resolve));

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createDriver } from '../../src/sandbox/index.ts';
 import type { Sandbox } from '../../src/sandbox/index.ts';
 import {
@@ -21,6 +21,7 @@ import {
   readdirSafe,
   waitFor,
 } from './containment-suite.ts';
+import { startControlPlane } from './control-plane-process.ts';
 
 const runscMissing = ['/usr/bin/runsc', '/usr/local/bin/runsc', '/usr/sbin/runsc'].every(
   (path) => !existsSync(path),
@@ -115,26 +116,7 @@ describe.skipIf(unavailable !== undefined)('gvisor driver lifecycle', () => {
   it('ends the sandbox with a crashed control plane, and sweeps its leftovers at the next start', async () => {
     const crashDir = mkdtempSync(join(tmpdir(), 'airlock-gvisor-crash-'));
     try {
-      const script = `
-        import { createDriver } from ${JSON.stringify(new URL('../../src/sandbox/index.ts', import.meta.url).pathname)};
-        const driver = createDriver('gvisor', { stateDir: ${JSON.stringify(crashDir)} });
-        const sandbox = await driver.create(${JSON.stringify(baseSpec)});
-        process.stdout.write('ready ' + sandbox.id + '\\n');
-        setInterval(() => {}, 1000);
-      `;
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      onTestFinished(() => {
-        child.kill('SIGKILL');
-      });
-      const id = await new Promise<string>((resolve, reject) => {
-        child.stdout.on('data', (chunk: Buffer) => {
-          const match = /ready (\w+)/.exec(chunk.toString());
-          if (match?.[1]) resolve(match[1]);
-        });
-        child.once('exit', (code) => reject(new Error(`control plane exited early with ${code}`)));
-      });
+      const { child, sandboxId: id } = await startControlPlane({ driver: 'gvisor', stateDir: crashDir });
       const containerId = `airlock-${child.pid}-${id}`;
       expect(hostProcessesMatching(containerId).length).toBeGreaterThan(0);
       const gone = new Promise((resolve) => child.once('exit', resolve));

@@ -1,0 +1,39 @@
+/**
+ * A control plane in a child process that creates one sandbox and then waits to be killed: the
+ * crash tests of every driver kill it with SIGKILL and check what survives.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { onTestFinished } from 'vitest';
+import type { DriverName } from '../../src/sandbox/index.ts';
+import { baseSpec } from './containment-suite.ts';
+
+export async function startControlPlane(options: {
+  driver: DriverName;
+  stateDir: string;
+  /** Run in the sandbox before reporting ready (e.g. a background process to look for). */
+  command?: string;
+}): Promise<{ child: ChildProcess; sandboxId: string }> {
+  const script = `
+    import { createDriver } from ${JSON.stringify(new URL('../../src/sandbox/index.ts', import.meta.url).pathname)};
+    const driver = createDriver(${JSON.stringify(options.driver)}, { stateDir: ${JSON.stringify(options.stateDir)} });
+    const sandbox = await driver.create(${JSON.stringify(baseSpec)});
+    ${options.command === undefined ? '' : `await sandbox.exec(${JSON.stringify(options.command)});`}
+    process.stdout.write('ready ' + sandbox.id + '\\n');
+    setInterval(() => {}, 1000);
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  onTestFinished(() => {
+    child.kill('SIGKILL');
+  });
+  const sandboxId = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const match = /ready (\w+)/.exec(chunk.toString());
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`control plane exited early with ${code}`)));
+  });
+  return { child, sandboxId };
+}
