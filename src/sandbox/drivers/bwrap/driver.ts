@@ -13,6 +13,7 @@ import { defaultCaptureLimits } from '../../output/index.ts';
 import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
 import { SupervisorClient } from '../../supervisor/client.ts';
+import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
 import { readHostLayout, readImageLayout } from './host-layout.ts';
 import type { HostLayout } from './host-layout.ts';
@@ -260,25 +261,14 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     const child = launcher.child;
     const client = new SupervisorClient(child.stdin as Writable, child.stdout!);
     const startTimeoutMs = options.startTimeoutMs ?? 10_000;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        client.ready,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no answer within ${startTimeoutMs} ms`)),
-            startTimeoutMs,
-          );
-        }),
-      ]);
+      await withinStartTimeout(client.ready, startTimeoutMs);
     } catch (error) {
       await discard(pending);
       const detail = explainStartFailure(launcher.firstErrorLine() || (error as Error).message);
       throw new AirlockError('SANDBOX_UNAVAILABLE', `the bwrap sandbox did not start: ${detail}`, {
         stderr: detail,
       });
-    } finally {
-      clearTimeout(timer);
     }
 
     return createBwrapSandbox({

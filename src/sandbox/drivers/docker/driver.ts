@@ -12,6 +12,7 @@ import { defaultCaptureLimits } from '../../output/index.ts';
 import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
 import { SupervisorClient } from '../../supervisor/client.ts';
+import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
 import { SupervisedSandbox } from '../../supervisor/supervised-sandbox.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
 import { generatedEtcFiles } from '../bwrap/etc-files.ts';
@@ -275,20 +276,7 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
       client.ready.catch(() => {});
       await container.start();
       const startTimeoutMs = options.startTimeoutMs ?? 15_000;
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([
-          client.ready,
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(
-              () => reject(new Error(`no answer within ${startTimeoutMs} ms`)),
-              startTimeoutMs,
-            );
-          }),
-        ]);
-      } finally {
-        clearTimeout(timer);
-      }
+      await withinStartTimeout(client.ready, startTimeoutMs);
       const state = (await container.inspect()).State;
       oomFile = oomCounterFile(state.Pid);
     } catch (error) {

@@ -12,6 +12,7 @@ import { defaultCaptureLimits } from '../../output/index.ts';
 import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
 import { SupervisorClient } from '../../supervisor/client.ts';
+import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
 import { SupervisedSandbox } from '../../supervisor/supervised-sandbox.ts';
 import type { Driver, Sandbox, SandboxSnapshot, SandboxSpec } from '../../types.ts';
 import { spawnLauncher } from '../bwrap/launcher.ts';
@@ -273,18 +274,9 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
       from ? { resumeAt: from.resumeAt } : {},
     );
     const startTimeoutMs = options.startTimeoutMs ?? 15_000;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        // A restored supervisor said ready long ago: a listing of /proc proves it answers again.
-        from ? client.list('/proc', MAX_PROC_ENTRIES) : client.ready,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no answer within ${startTimeoutMs} ms`)),
-            startTimeoutMs,
-          );
-        }),
-      ]);
+      // A restored supervisor said ready long ago: a listing of /proc proves it answers again.
+      await withinStartTimeout(from ? client.list('/proc', MAX_PROC_ENTRIES) : client.ready, startTimeoutMs);
     } catch (error) {
       const detail = launcher.firstErrorLine() || (error as Error).message;
       await cleanup();
@@ -292,8 +284,6 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
         `the gVisor sandbox did not ${from ? 'restore' : 'start'}: ${detail}`,
         from ? 'restore failed' : 'start failed',
       );
-    } finally {
-      clearTimeout(timer);
     }
 
     const session = cgroup;
