@@ -795,15 +795,23 @@ static pid_t parent_of(pid_t pid) {
 static void kill_strays(void) {
   static pid_t children[4096];
   pid_t self = getpid();
-  int n = collect_descendants(self, children, 4096);
-  for (int k = 0; k < n; k++) {
-    if (parent_of(children[k]) != self) continue;
-    int is_keeper = 0;
-    for (int j = 0; j < MAX_COMMANDS; j++)
-      if (commands[j].used && commands[j].keeper == children[k]) is_keeper = 1;
-    if (is_keeper) continue;
-    kill_tree(children[k]);
-    kill(children[k], SIGKILL);
+  /* Scanned again after each round: a process whose parent exits while we kill (a subshell that
+   * had just backgrounded it) is re-parented to us only then, after the first scan. */
+  for (int pass = 0; pass < KILL_PASSES; pass++) {
+    int n = collect_descendants(self, children, 4096), killed = 0;
+    for (int k = 0; k < n; k++) {
+      if (parent_of(children[k]) != self) continue;
+      int is_keeper = 0;
+      for (int j = 0; j < MAX_COMMANDS; j++)
+        if (commands[j].used && commands[j].keeper == children[k]) is_keeper = 1;
+      if (is_keeper) continue;
+      kill_tree(children[k]);
+      kill(children[k], SIGKILL);
+      killed++;
+    }
+    if (killed == 0) return;
+    struct timespec pause = {0, 200000};
+    nanosleep(&pause, NULL);
   }
 }
 
