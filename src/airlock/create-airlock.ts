@@ -38,8 +38,9 @@ export interface CreateAirlockOptions {
   readonly cwd?: string;
   /** Cross-check every command with tree-sitter-bash as well as unbash. Default true. */
   readonly crossCheck?: boolean;
+  /** Overrides `sessions.max` of the configuration. */
   readonly maxSessions?: number;
-  /** Longest a session lives, busy or not. Default 8 h. */
+  /** Overrides `sessions.lifetime`: longest a session lives, busy or not. */
   readonly sessionTtlMs?: number;
   /** How often a waiting router looks for decisions made by other processes. Default 250 ms. */
   readonly approvalPollIntervalMs?: number;
@@ -69,8 +70,6 @@ export interface Airlock {
   close(): Promise<void>;
 }
 
-const DEFAULT_MAX_SESSIONS = 50;
-const DEFAULT_SESSION_TTL_MS = 8 * 60 * 60 * 1000;
 const DEFAULT_OUTPUT_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 function isParsedConfig(value: unknown): value is AirlockConfig {
@@ -216,7 +215,7 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
       driverFor,
       snapshots,
       owner: currentOwner(),
-      maxSessions: options.maxSessions ?? DEFAULT_MAX_SESSIONS,
+      maxSessions: options.maxSessions ?? config.sessions.maxSessions,
       now,
       defaults: {
         driver: config.sandbox.driver,
@@ -230,7 +229,7 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
           timeoutMs: config.sandbox.timeoutMs,
         },
         idleTimeoutMs: config.sandbox.idleTimeoutMs,
-        ttlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
+        ttlMs: options.sessionTtlMs ?? config.sessions.lifetimeMs,
         maxTimeoutMs: config.sandbox.maxTimeoutMs ?? MAX_TIMEOUT_MS,
       },
       onCreated: (session, createMs) => {

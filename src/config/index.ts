@@ -23,6 +23,7 @@ export type {
   PresetName,
   RouterConfig,
   SandboxConfig,
+  SessionsConfig,
   StoreConfig,
 } from './schema.ts';
 export { driverNames, MAX_PIDS, MIN_MEMORY_BYTES } from './fields.ts';

@@ -142,7 +142,7 @@ describe('parseConfig', () => {
     ]);
   });
 
-  it('takes a Docker runtime and image reference for the docker driver only, and secretEnv names', () => {
+  it('takes a Docker runtime and image reference for the docker driver only, secretEnv names and session limits', () => {
     const config = parseConfig(
       'sandbox:\n  driver: docker\n  runtime: runsc\n  image: python:3.12-slim\nrouter:\n  secretEnv: [GITHUB_TOKEN]\n',
       'airlock.yaml',
@@ -150,6 +150,15 @@ describe('parseConfig', () => {
     expect(config.sandbox.runtime).toBe('runsc');
     expect(config.sandbox.image).toBe('python:3.12-slim');
     expect(config.router.secretEnv).toEqual(['GITHUB_TOKEN']);
+    expect(defaultConfig().sessions).toEqual({ maxSessions: 50, lifetimeMs: 8 * 60 * 60_000 });
+    expect(parseConfig('sessions:\n  max: 5\n  lifetime: 30m\n', 'airlock.yaml').sessions).toEqual({
+      maxSessions: 5,
+      lifetimeMs: 30 * 60_000,
+    });
+    const badSessions = configError(() =>
+      parseConfig('sessions:\n  max: 0\n  lifetim: 1h\n', 'airlock.yaml'),
+    );
+    expect(issuesOf(badSessions).map((issue) => issue.path)).toEqual(['sessions.max', 'sessions.lifetim']);
     const wrongDriver = configError(() => parseConfig('sandbox:\n  runtime: runsc\n', 'airlock.yaml'));
     expect(issuesOf(wrongDriver).map((issue) => issue.path)).toEqual(['sandbox.runtime']);
     const badName = configError(() => parseConfig('router:\n  secretEnv: ["not a name"]\n', 'airlock.yaml'));

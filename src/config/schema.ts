@@ -259,6 +259,20 @@ export const routerSchema = section('router', routerFields).transform((raw) => (
   secretEnv: raw.secretEnv,
 }));
 
+// ─── sessions ───────────────────────────────────────────────────────────────────────────────────────
+
+const sessionsFields = {
+  /** Sessions one control plane runs at once; one more is refused with LIMIT_REACHED. */
+  max: parsedValue((value) => parseCount(value, { min: 1, max: 10_000 })).prefault(50),
+  /** A session ends this long after it was created, busy or not. */
+  lifetime: parsedValue((value) => parseDuration(value)).prefault('8h'),
+};
+
+export const sessionsSchema = section('sessions', sessionsFields).transform((raw) => ({
+  maxSessions: raw.max,
+  lifetimeMs: raw.lifetime,
+}));
+
 // ─── store ──────────────────────────────────────────────────────────────────────────────────────────
 
 export const storeSchema = text('store')
@@ -279,13 +293,14 @@ const rootFields = {
   sandbox: nullAsAbsent(sandboxSchema.prefault({})),
   policy: nullAsAbsent(policySchema.prefault({})),
   router: nullAsAbsent(routerSchema.prefault({})),
+  sessions: nullAsAbsent(sessionsSchema.prefault({})),
   store: storeSchema,
 };
 
 export const airlockConfigSchema = z
   .object(rootFields, {
     error: (issue) =>
-      `the configuration must be a mapping with sandbox, policy, router and store sections, not ${describeValue(issue.input)}`,
+      `the configuration must be a mapping with sandbox, policy, router, sessions and store sections, not ${describeValue(issue.input)}`,
   })
   .strict();
 
@@ -301,6 +316,7 @@ export const knownKeys: Readonly<Record<string, readonly string[]>> = {
   'policy.rules[].examples': policyDocumentKeys.examples,
   router: Object.keys(routerFields),
   'router.output': Object.keys(routerOutputFields),
+  sessions: Object.keys(sessionsFields),
 };
 
 export type AirlockConfig = DeepReadonly<z.output<typeof airlockConfigSchema>>;
@@ -309,5 +325,6 @@ export type PolicyConfig = AirlockConfig['policy'];
 export type PolicyRuleConfig = PolicyConfig['rules'][number];
 export type RouterConfig = AirlockConfig['router'];
 export type StoreConfig = AirlockConfig['store'];
+export type SessionsConfig = AirlockConfig['sessions'];
 export type PresetName = (typeof presetNames)[number];
 export type DecisionName = (typeof decisionNames)[number];
