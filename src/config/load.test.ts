@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AirlockError } from '../errors/index.ts';
 import type { ConfigIssue } from './index.ts';
 import { MAX_ALIAS_COUNT, defaultConfig, parseConfig, parseConfigObject, resolveConfig } from './index.ts';
+import { thrownAirlockError } from '../../test/support/airlock-errors.ts';
 
 const MIB = 1024 * 1024;
 
@@ -33,16 +34,6 @@ router:
   rateLimit: 30/min
 store: sqlite:.airlock/airlock.db
 `;
-
-function configError(run: () => unknown): AirlockError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof AirlockError) return error;
-    throw error;
-  }
-  throw new Error('expected the configuration to be refused');
-}
 
 function issuesOf(error: AirlockError): ConfigIssue[] {
   return error.details['issues'] as ConfigIssue[];
@@ -155,22 +146,24 @@ describe('parseConfig', () => {
       maxSessions: 5,
       lifetimeMs: 30 * 60_000,
     });
-    const badSessions = configError(() =>
+    const badSessions = thrownAirlockError(() =>
       parseConfig('sessions:\n  max: 0\n  lifetim: 1h\n', 'airlock.yaml'),
     );
     expect(issuesOf(badSessions).map((issue) => issue.path)).toEqual(['sessions.max', 'sessions.lifetim']);
-    const wrongDriver = configError(() => parseConfig('sandbox:\n  runtime: runsc\n', 'airlock.yaml'));
+    const wrongDriver = thrownAirlockError(() => parseConfig('sandbox:\n  runtime: runsc\n', 'airlock.yaml'));
     expect(issuesOf(wrongDriver).map((issue) => issue.path)).toEqual(['sandbox.runtime']);
-    const badName = configError(() => parseConfig('router:\n  secretEnv: ["not a name"]\n', 'airlock.yaml'));
+    const badName = thrownAirlockError(() =>
+      parseConfig('router:\n  secretEnv: ["not a name"]\n', 'airlock.yaml'),
+    );
     expect(issuesOf(badName).map((issue) => issue.path)).toEqual(['router.secretEnv[0]']);
-    const badReference = configError(() =>
+    const badReference = thrownAirlockError(() =>
       parseConfig('sandbox:\n  driver: docker\n  image: "Not A Ref!"\n', 'airlock.yaml'),
     );
     expect(issuesOf(badReference).map((issue) => issue.path)).toEqual(['sandbox.image']);
   });
 
   it('lists every bad key in the message and in details.issues, never falling back to defaults', () => {
-    const error = configError(() =>
+    const error = thrownAirlockError(() =>
       parseConfig('sandbox:\n  memory: lots\n  cpus: -1\nrouter:\n  rateLimit: fast\n', 'airlock.yaml'),
     );
     expect(error.code).toBe('INVALID_CONFIG');
@@ -187,7 +180,7 @@ describe('parseConfig', () => {
   });
 
   it('names an unknown key and suggests the valid key it is closest to', () => {
-    const error = configError(() =>
+    const error = thrownAirlockError(() =>
       parseConfig('sandbox:\n  memroy: 1g\n  idle_timeout: 5m\n  colour: blue\n', 'airlock.yaml'),
     );
     const issues = issuesOf(error);
@@ -205,7 +198,7 @@ describe('parseConfig', () => {
   });
 
   it('suggests keys inside nested mappings and list items', () => {
-    const error = configError(() =>
+    const error = thrownAirlockError(() =>
       parseConfig(
         [
           'sandbox:',
@@ -228,7 +221,9 @@ describe('parseConfig', () => {
   });
 
   it('reports a YAML syntax error with its line and column', () => {
-    const error = configError(() => parseConfig('sandbox:\n  memory: 1g\n  env: { A: [\n', 'airlock.yaml'));
+    const error = thrownAirlockError(() =>
+      parseConfig('sandbox:\n  memory: 1g\n  env: { A: [\n', 'airlock.yaml'),
+    );
     expect(error.code).toBe('INVALID_CONFIG');
     expect(error.message).toMatch(/airlock\.yaml:\d+:\d+: /);
     const [first] = issuesOf(error);
@@ -236,24 +231,26 @@ describe('parseConfig', () => {
   });
 
   it('refuses duplicate keys rather than letting the last one silently win', () => {
-    const error = configError(() => parseConfig('sandbox:\n  memory: 1g\n  memory: 2g\n', 'airlock.yaml'));
+    const error = thrownAirlockError(() =>
+      parseConfig('sandbox:\n  memory: 1g\n  memory: 2g\n', 'airlock.yaml'),
+    );
     expect(error.code).toBe('INVALID_CONFIG');
     expect(issuesOf(error)[0]?.line).toBe(3);
   });
 
   it('refuses unknown YAML tags instead of guessing their value', () => {
-    expect(configError(() => parseConfig('sandbox:\n  memory: !secret 1g\n', 'airlock.yaml')).code).toBe(
-      'INVALID_CONFIG',
-    );
+    expect(
+      thrownAirlockError(() => parseConfig('sandbox:\n  memory: !secret 1g\n', 'airlock.yaml')).code,
+    ).toBe('INVALID_CONFIG');
   });
 
   it('refuses a file whose top level is not a mapping', () => {
-    const error = configError(() => parseConfig('- sandbox\n', 'airlock.yaml'));
+    const error = thrownAirlockError(() => parseConfig('- sandbox\n', 'airlock.yaml'));
     expect(error.message).toContain('must be a mapping');
   });
 
   it('refuses a rule without a reason and duplicate rule ids', () => {
-    const error = configError(() =>
+    const error = thrownAirlockError(() =>
       parseConfig(
         [
           'policy:',
@@ -265,7 +262,7 @@ describe('parseConfig', () => {
       ),
     );
     expect(issuesOf(error).map((issue) => issue.path)).toEqual(['policy.rules[0].reason']);
-    const duplicate = configError(() =>
+    const duplicate = thrownAirlockError(() =>
       parseConfig(
         'policy:\n  rules:\n    - { id: a, match: x, decision: deny, reason: r }\n    - { id: a, match: y, decision: allow, reason: r }\n',
         'airlock.yaml',
@@ -275,20 +272,20 @@ describe('parseConfig', () => {
   });
 
   it('refuses a default timeout longer than maxTimeout and a relative rootfs', () => {
-    const error = configError(() =>
+    const error = thrownAirlockError(() =>
       parseConfig('sandbox:\n  timeout: 1h\n  maxTimeout: 10m\n  image: ./rootfs\n', 'airlock.yaml'),
     );
     expect(issuesOf(error).map((issue) => issue.path)).toEqual(['sandbox.image', 'sandbox.timeout']);
   });
 
   it('refuses a store that is not sqlite', () => {
-    const error = configError(() => parseConfig('store: postgres://db\n', 'airlock.yaml'));
+    const error = thrownAirlockError(() => parseConfig('store: postgres://db\n', 'airlock.yaml'));
     expect(issuesOf(error)[0]?.message).toContain('use sqlite:<path>');
   });
 
   it('validates options objects with the same schema', () => {
     expect(parseConfigObject({ sandbox: { memory: '1g' } }).sandbox.memoryBytes).toBe(1024 * MIB);
-    expect(configError(() => parseConfigObject({ sandbox: { memory: 'lots' } })).message).toContain(
+    expect(thrownAirlockError(() => parseConfigObject({ sandbox: { memory: 'lots' } })).message).toContain(
       'options: sandbox.memory: "lots" is not a size',
     );
   });
@@ -317,7 +314,7 @@ describe('parseConfig', () => {
 
 describe('parseConfig against hostile input', () => {
   it('refuses env names that are not variable names, including ones with "=" and __proto__', () => {
-    const error = configError(() =>
+    const error = thrownAirlockError(() =>
       parseConfig(
         'sandbox:\n  env:\n    "A=B": x\n    "1X": y\n    __proto__: z\n    OK: fine\n',
         'airlock.yaml',
@@ -331,7 +328,7 @@ describe('parseConfig against hostile input', () => {
   });
 
   it('refuses env values containing NUL and non-text values', () => {
-    const error = configError(() =>
+    const error = thrownAirlockError(() =>
       parseConfig('sandbox:\n  env:\n    A: "x\\0y"\n    PORT: 8080\n', 'airlock.yaml'),
     );
     const messages = issuesOf(error).map((issue) => issue.message);
@@ -341,12 +338,14 @@ describe('parseConfig against hostile input', () => {
 
   it('refuses an options object smuggling __proto__ through env', () => {
     const options = JSON.parse('{"sandbox": {"env": {"__proto__": {"polluted": "yes"}}}}') as unknown;
-    expect(configError(() => parseConfigObject(options)).code).toBe('INVALID_CONFIG');
+    expect(thrownAirlockError(() => parseConfigObject(options)).code).toBe('INVALID_CONFIG');
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 
   it('refuses memory: 1e999 and other absurd numbers', () => {
-    const error = configError(() => parseConfig('sandbox:\n  memory: 1e999\n  pids: 1e30\n', 'airlock.yaml'));
+    const error = thrownAirlockError(() =>
+      parseConfig('sandbox:\n  memory: 1e999\n  pids: 1e30\n', 'airlock.yaml'),
+    );
     expect(issuesOf(error).map((issue) => issue.path)).toEqual(['sandbox.memory', 'sandbox.pids']);
   });
 
@@ -357,21 +356,21 @@ describe('parseConfig against hostile input', () => {
       const name = String.fromCharCode(97 + level);
       levels.push(`${name}: &${name} [${Array.from({ length: 10 }, () => `*${previous}`).join(', ')}]`);
     }
-    const error = configError(() => parseConfig(`${levels.join('\n')}\n`, 'bomb.yaml'));
+    const error = thrownAirlockError(() => parseConfig(`${levels.join('\n')}\n`, 'bomb.yaml'));
     expect(error.code).toBe('INVALID_CONFIG');
     expect(error.message).toContain(`aliases expand past ${MAX_ALIAS_COUNT}`);
   });
 
   it('refuses absurd nesting without crashing', () => {
     const depth = 50_000;
-    const error = configError(() =>
+    const error = thrownAirlockError(() =>
       parseConfig(`a: ${'['.repeat(depth)}${']'.repeat(depth)}\n`, 'deep.yaml'),
     );
     expect(error.code).toBe('INVALID_CONFIG');
   });
 
   it('refuses a network allowlist that would allow everything or is not a host', () => {
-    const error = configError(() =>
+    const error = thrownAirlockError(() =>
       parseConfig('sandbox:\n  network: { allow: ["*", "https://x.com/", "a.com:443"] }\n', 'airlock.yaml'),
     );
     expect(issuesOf(error).map((issue) => issue.path)).toEqual([
@@ -382,7 +381,7 @@ describe('parseConfig against hostile input', () => {
   });
 
   it('escapes control characters when echoing a bad value', () => {
-    const error = configError(() => parseConfig('sandbox:\n  memory: "\\e[31mred"\n', 'airlock.yaml'));
+    const error = thrownAirlockError(() => parseConfig('sandbox:\n  memory: "\\e[31mred"\n', 'airlock.yaml'));
     expect(error.message).not.toContain('\u001b');
     expect(error.message).toContain('\\u001b');
   });

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { AirlockError } from '../errors/index.ts';
 import type { FlagIssue } from './index.ts';
 import { defaultConfig, mergeSandboxOverrides, parseConfig } from './index.ts';
+import { thrownAirlockError } from '../../test/support/airlock-errors.ts';
 
 const MIB = 1024 * 1024;
-
-function flagError(run: () => unknown): AirlockError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof AirlockError) return error;
-    throw error;
-  }
-  throw new Error('expected the flags to be refused');
-}
 
 describe('mergeSandboxOverrides', () => {
   it('applies flag values with the same parsers as airlock.yaml', () => {
@@ -47,13 +37,13 @@ describe('mergeSandboxOverrides', () => {
   });
 
   it('names the flag, the bad value and a valid example', () => {
-    const error = flagError(() => mergeSandboxOverrides(defaultConfig(), { memory: 'lots' }));
+    const error = thrownAirlockError(() => mergeSandboxOverrides(defaultConfig(), { memory: 'lots' }));
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.message).toBe('--memory "lots" is not a size: use a number with a unit, like 256m or 1g');
   });
 
   it('lists every bad flag at once', () => {
-    const error = flagError(() =>
+    const error = thrownAirlockError(() =>
       mergeSandboxOverrides(defaultConfig(), {
         driver: 'firecracker',
         cpus: '0',
@@ -66,13 +56,15 @@ describe('mergeSandboxOverrides', () => {
   });
 
   it('refuses a memory limit too small to start a shell', () => {
-    expect(flagError(() => mergeSandboxOverrides(defaultConfig(), { memory: '512' })).message).toContain(
-      'is too small (the least is 4m)',
-    );
+    expect(
+      thrownAirlockError(() => mergeSandboxOverrides(defaultConfig(), { memory: '512' })).message,
+    ).toContain('is too small (the least is 4m)');
   });
 
   it('refuses --env without a value instead of copying the host variable', () => {
-    const error = flagError(() => mergeSandboxOverrides(defaultConfig(), { env: ['AWS_SECRET_ACCESS_KEY'] }));
+    const error = thrownAirlockError(() =>
+      mergeSandboxOverrides(defaultConfig(), { env: ['AWS_SECRET_ACCESS_KEY'] }),
+    );
     expect(error.message).toContain('host variables are never passed through');
   });
 
@@ -81,7 +73,7 @@ describe('mergeSandboxOverrides', () => {
     expect(cases.length).toBeGreaterThan(0);
     for (const assignment of cases) {
       expect(
-        flagError(() => mergeSandboxOverrides(defaultConfig(), { env: [assignment] })).code,
+        thrownAirlockError(() => mergeSandboxOverrides(defaultConfig(), { env: [assignment] })).code,
         assignment,
       ).toBe('INVALID_ARGUMENT');
     }
@@ -91,14 +83,16 @@ describe('mergeSandboxOverrides', () => {
   it('refuses a --timeout beyond the configured maxTimeout', () => {
     const config = parseConfig('sandbox:\n  maxTimeout: 1m\n', 'airlock.yaml');
     expect(mergeSandboxOverrides(config, { timeout: '1m' }).sandbox.timeoutMs).toBe(60_000);
-    expect(flagError(() => mergeSandboxOverrides(config, { timeout: '2m' })).message).toContain(
+    expect(thrownAirlockError(() => mergeSandboxOverrides(config, { timeout: '2m' })).message).toContain(
       'is longer than maxTimeout 1m',
     );
   });
 
   it('checks the image against the chosen driver', () => {
     const docker = parseConfig('sandbox:\n  driver: docker\n  image: python:3.12\n', 'airlock.yaml');
-    expect(flagError(() => mergeSandboxOverrides(docker, { driver: 'bwrap' })).message).toContain('--image');
+    expect(thrownAirlockError(() => mergeSandboxOverrides(docker, { driver: 'bwrap' })).message).toContain(
+      '--image',
+    );
     expect(mergeSandboxOverrides(docker, { driver: 'bwrap', image: '/srv/rootfs' }).sandbox.image).toBe(
       '/srv/rootfs',
     );

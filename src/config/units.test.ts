@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { AirlockError } from '../errors/index.ts';
 import {
   MAX_DURATION_MS,
   formatByteSize,
@@ -10,20 +9,11 @@ import {
   parseDuration,
   parseRate,
 } from './units.ts';
+import { thrownAirlockError } from '../../test/support/airlock-errors.ts';
 
 const KIB = 1024;
 const MIB = KIB * 1024;
 const GIB = MIB * 1024;
-
-function rejection(run: () => unknown): AirlockError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof AirlockError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('parseByteSize', () => {
   const valid: [string | number, number][] = [
@@ -76,23 +66,23 @@ describe('parseByteSize', () => {
   it('refuses what is not a positive, safe, whole number of bytes', () => {
     expect(invalid.length).toBeGreaterThan(0);
     for (const value of invalid) {
-      const error = rejection(() => parseByteSize(value as string));
+      const error = thrownAirlockError(() => parseByteSize(value as string));
       expect(error.code, String(value)).toBe('INVALID_ARGUMENT');
       expect(error.details['example'], String(value)).toBe('256m');
     }
   });
 
   it('names the value, the problem and a valid example in the message', () => {
-    const error = rejection(() => parseByteSize('lots', { label: 'memory' }));
+    const error = thrownAirlockError(() => parseByteSize('lots', { label: 'memory' }));
     expect(error.message).toBe('memory "lots" is not a size: use a number with a unit, like 256m or 1g');
     expect(error.details).toMatchObject({ label: 'memory', value: 'lots', expected: 'size' });
   });
 
   it('enforces bounds in the same words', () => {
-    expect(rejection(() => parseByteSize('1k', { min: MIB })).message).toContain(
+    expect(thrownAirlockError(() => parseByteSize('1k', { min: MIB })).message).toContain(
       'is too small (the least is 1m)',
     );
-    expect(rejection(() => parseByteSize('2g', { max: GIB })).message).toContain(
+    expect(thrownAirlockError(() => parseByteSize('2g', { max: GIB })).message).toContain(
       'is too large (the most is 1g)',
     );
   });
@@ -147,7 +137,7 @@ describe('parseDuration', () => {
   it('refuses zero, negatives, unknown units, out-of-order parts and timer-overflowing lengths', () => {
     expect(invalid.length).toBeGreaterThan(0);
     for (const value of invalid) {
-      const error = rejection(() => parseDuration(value as string));
+      const error = thrownAirlockError(() => parseDuration(value as string));
       expect(error.code, String(value)).toBe('INVALID_ARGUMENT');
       expect(error.details['expected'], String(value)).toBe('duration');
     }
@@ -158,7 +148,7 @@ describe('parseDuration', () => {
   });
 
   it('explains a failure with an example', () => {
-    expect(rejection(() => parseDuration('soon', { label: '--timeout' })).message).toBe(
+    expect(thrownAirlockError(() => parseDuration('soon', { label: '--timeout' })).message).toBe(
       '--timeout "soon" is not a duration: use a number with a unit, like 500ms, 30s, 5m or 1h30m (a plain number is seconds)',
     );
   });
@@ -197,7 +187,9 @@ describe('parseCpus', () => {
     ];
     expect(invalid.length).toBeGreaterThan(0);
     for (const value of invalid) {
-      expect(rejection(() => parseCpus(value as string)).code, String(value)).toBe('INVALID_ARGUMENT');
+      expect(thrownAirlockError(() => parseCpus(value as string)).code, String(value)).toBe(
+        'INVALID_ARGUMENT',
+      );
     }
   });
 });
@@ -212,7 +204,9 @@ describe('parseCount', () => {
     const invalid: unknown[] = ['1.5', 1.5, 0, '0', -3, '-3', 'many', 2 ** 60, '99999999999999999999'];
     expect(invalid.length).toBeGreaterThan(0);
     for (const value of invalid) {
-      expect(rejection(() => parseCount(value as string)).code, String(value)).toBe('INVALID_ARGUMENT');
+      expect(thrownAirlockError(() => parseCount(value as string)).code, String(value)).toBe(
+        'INVALID_ARGUMENT',
+      );
     }
   });
 });
@@ -244,7 +238,7 @@ describe('parseRate', () => {
     ];
     expect(invalid.length).toBeGreaterThan(0);
     for (const value of invalid) {
-      const error = rejection(() => parseRate(value as string));
+      const error = thrownAirlockError(() => parseRate(value as string));
       expect(error.code, String(value)).toBe('INVALID_ARGUMENT');
       expect(error.message, String(value)).toContain('like 30/min');
     }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRate } from '../config/index.ts';
-import { AirlockError } from '../errors/index.ts';
 import { DEFAULT_MAX_RATE_LIMIT_KEYS, createRateLimiter, type RateLimiterOptions } from './rate-limit.ts';
+import { thrownAirlockError } from '../../test/support/airlock-errors.ts';
 
 function clock(start = 1_700_000_000_000): { now: () => number; advance: (ms: number) => void } {
   let time = start;
@@ -11,16 +11,6 @@ function clock(start = 1_700_000_000_000): { now: () => number; advance: (ms: nu
       time += ms;
     },
   };
-}
-
-function rejection(run: () => unknown): AirlockError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof AirlockError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 const perMinute30 = parseRate('30/min');
@@ -175,7 +165,9 @@ describe('createRateLimiter', () => {
     ];
     expect(invalid.length).toBeGreaterThan(0);
     for (const overrides of invalid) {
-      const error = rejection(() => createRateLimiter({ rate: perMinute30, now: time.now, ...overrides }));
+      const error = thrownAirlockError(() =>
+        createRateLimiter({ rate: perMinute30, now: time.now, ...overrides }),
+      );
       expect(error.code, JSON.stringify(overrides)).toBe('INVALID_ARGUMENT');
     }
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AirlockError } from '../errors/index.ts';
 import { MIN_SECRET_LENGTH, createRedactor } from './redact.ts';
+import { thrownAirlockError } from '../../test/support/airlock-errors.ts';
 
 // Tokens are assembled at run time so this file holds no literal that secret scanners (GitHub push
 // protection, gitleaks) would flag; each has the exact shape of the real thing.
@@ -312,16 +312,6 @@ function pieces(secret: string): string[] {
   return out;
 }
 
-function rejection(run: () => unknown): AirlockError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof AirlockError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
-
 const MiB = 1024 * 1024;
 
 describe('createRedactor: token formats', () => {
@@ -557,7 +547,9 @@ describe('createRedactor: configured secret values', () => {
   });
 
   it(`refuses values shorter than ${MIN_SECRET_LENGTH} characters, naming the variable but not the value`, () => {
-    const error = rejection(() => createRedactor({ secrets: [{ name: 'PORT_PASS', value: 'abc123' }] }));
+    const error = thrownAirlockError(() =>
+      createRedactor({ secrets: [{ name: 'PORT_PASS', value: 'abc123' }] }),
+    );
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.details).toMatchObject({ name: 'PORT_PASS', length: 6, minLength: MIN_SECRET_LENGTH });
     expect(error.message).toContain('PORT_PASS');
@@ -576,7 +568,7 @@ describe('createRedactor: configured secret values', () => {
     ];
     expect(invalid.length).toBeGreaterThan(0);
     for (const secret of invalid) {
-      expect(rejection(() => createRedactor({ secrets: [secret] })).code, secret.name).toBe(
+      expect(thrownAirlockError(() => createRedactor({ secrets: [secret] })).code, secret.name).toBe(
         'INVALID_ARGUMENT',
       );
     }

@@ -2,21 +2,11 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AirlockError } from '../errors/index.ts';
 import { openStore } from './index.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 import { alert, approval, command, makeTempDir, output, session, type TempDir } from './test-support.ts';
 import type { SessionRecord, Store } from './types.ts';
-
-async function errorOf(promise: Promise<unknown> | (() => unknown)): Promise<AirlockError> {
-  try {
-    await (typeof promise === 'function' ? promise() : promise);
-  } catch (error) {
-    if (error instanceof AirlockError) return error;
-    throw error;
-  }
-  throw new Error('expected an AirlockError');
-}
+import { rejectedAirlockError } from '../../test/support/airlock-errors.ts';
 
 describe('SQLite store', () => {
   let dir: TempDir;
@@ -166,7 +156,7 @@ describe('SQLite store', () => {
 
     it.each(failing)('stores nothing when the batch has %s', async (_name, batch, code) => {
       await store.commit({ events: [alert({ before: true })] });
-      expect((await errorOf(store.commit(batch()))).code).toBe(code);
+      expect((await rejectedAirlockError(store.commit(batch()))).code).toBe(code);
       expect(await store.listSessions()).toEqual([]);
       expect(await store.listCommands({})).toEqual([]);
       expect((await store.listEvents()).map((e) => e.seq)).toEqual([1]);
@@ -197,7 +187,7 @@ describe('SQLite store', () => {
     const raw = new DatabaseSync(path);
     raw.exec('PRAGMA user_version = 99');
     raw.close();
-    const error = await errorOf(() => openSqliteStore({ path }));
+    const error = await rejectedAirlockError(() => openSqliteStore({ path }));
     expect(error.code).toBe('INVALID_CONFIG');
     expect(error.details).toMatchObject({ schemaVersion: 99, supportedVersion: 1 });
   });
@@ -205,7 +195,9 @@ describe('SQLite store', () => {
   it('reports a file that is not a database as STORE_UNAVAILABLE', async () => {
     const garbage = join(dir.path, 'garbage.db');
     writeFileSync(garbage, 'this is not a SQLite database, it only looks like a file'.repeat(100));
-    expect((await errorOf(() => openSqliteStore({ path: garbage }))).code).toBe('STORE_UNAVAILABLE');
+    expect((await rejectedAirlockError(() => openSqliteStore({ path: garbage }))).code).toBe(
+      'STORE_UNAVAILABLE',
+    );
   });
 
   it('reports a write lock held past the busy timeout as STORE_UNAVAILABLE, then recovers', async () => {
@@ -213,7 +205,9 @@ describe('SQLite store', () => {
     const locker = new DatabaseSync(path);
     try {
       locker.exec('BEGIN IMMEDIATE');
-      expect((await errorOf(quick.commit({ events: [alert()] }))).code).toBe('STORE_UNAVAILABLE');
+      expect((await rejectedAirlockError(quick.commit({ events: [alert()] }))).code).toBe(
+        'STORE_UNAVAILABLE',
+      );
       locker.exec('ROLLBACK');
       expect((await quick.commit({ events: [alert()] })).map((e) => e.seq)).toEqual([1]);
     } finally {
@@ -225,9 +219,9 @@ describe('SQLite store', () => {
   it('closes idempotently and refuses use after close with INTERNAL', async () => {
     await store.close();
     await store.close();
-    expect((await errorOf(store.commit({ events: [alert()] }))).code).toBe('INTERNAL');
-    expect((await errorOf(store.listEvents())).code).toBe('INTERNAL');
-    expect((await errorOf(store.verify())).code).toBe('INTERNAL');
+    expect((await rejectedAirlockError(store.commit({ events: [alert()] }))).code).toBe('INTERNAL');
+    expect((await rejectedAirlockError(store.listEvents())).code).toBe('INTERNAL');
+    expect((await rejectedAirlockError(store.verify())).code).toBe('INTERNAL');
   });
 
   it('works in memory', async () => {
@@ -289,7 +283,7 @@ describe('SQLite store', () => {
     it.each(badPages)(
       'refuses a bad %s (offset %d, limit %d) with INVALID_ARGUMENT',
       async (field, offset, limit) => {
-        const error = await errorOf(store.readOutput('o1', { stream: 'stdout', offset, limit }));
+        const error = await rejectedAirlockError(store.readOutput('o1', { stream: 'stdout', offset, limit }));
         expect(error.code).toBe('INVALID_ARGUMENT');
         expect(error.details['field']).toBe(field);
       },
@@ -304,7 +298,7 @@ describe('SQLite store', () => {
     ];
     expect(cases.length).toBeGreaterThan(0);
     for (const [field, query] of cases) {
-      const error = await errorOf(store.listEvents(query));
+      const error = await rejectedAirlockError(store.listEvents(query));
       expect(error.code).toBe('INVALID_ARGUMENT');
       expect(error.details['field']).toBe(field);
     }
@@ -324,7 +318,7 @@ describe('SQLite store', () => {
     expect(await store.getOutput('o1')).toBeNull();
     expect(await store.getOutput('o2')).not.toBeNull();
     expect(await store.getOutput('o3')).not.toBeNull();
-    expect((await errorOf(store.pruneOutputs('not a time'))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejectedAirlockError(store.pruneOutputs('not a time'))).code).toBe('INVALID_ARGUMENT');
   });
 
   it("trims a session's oldest outputs past its budget, always keeping the newest, never another session's", async () => {
