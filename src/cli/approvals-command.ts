@@ -5,7 +5,7 @@ import { describeDecision, renderTable, shown } from './approvals-view.ts';
 import { runWatch, watchHelp } from './approvals-watch.ts';
 import type { WatchFlags } from './approvals-watch.ts';
 import type { CliContext } from './context.ts';
-import { cliDecider, openControlPlaneAccess } from './store-access.ts';
+import { cliDecider, withControlPlane } from './store-access.ts';
 import type { AccessFlags, ControlPlaneAccess } from './store-access.ts';
 import { terminalOf } from './terminal.ts';
 
@@ -83,30 +83,32 @@ export function registerApprovalsCommand(program: Command, context: CliContext):
     .action((flags: WatchFlags) => withAccess(flags, context, (access) => runWatch(access, flags, context)));
 }
 
-/** Opens the store for one command and always closes it; a missing id or a closed request is a status. */
-async function withAccess(
-  flags: AccessFlags,
-  context: CliContext,
-  work: (access: ControlPlaneAccess) => Promise<number>,
-): Promise<void> {
-  const access = await openControlPlaneAccess(flags, context);
-  try {
-    context.setExitCode(await work(access));
-  } catch (error) {
+/** A missing id or a request already closed is an exit status with one line saying what to do. */
+function approvalFailure(context: CliContext) {
+  return (error: unknown, access: ControlPlaneAccess): number => {
     if (!isAirlockError(error)) throw error;
     if (error.code === 'NOT_FOUND') {
       const where = access.hasState() ? access.location : `${access.location} (no store there yet)`;
       context.stderr.error(
         `${shown(error.message)} in ${where}: check the id with airlock approvals ls (or --config for another store)`,
       );
-      context.setExitCode(approvalsExitCodes.notFound);
-    } else if (error.code === 'APPROVAL_CLOSED') {
+      return approvalsExitCodes.notFound;
+    }
+    if (error.code === 'APPROVAL_CLOSED') {
       context.stderr.error(`${shown(error.message)}; that decision stands (see airlock approvals ls --all)`);
-      context.setExitCode(approvalsExitCodes.closed);
-    } else throw error;
-  } finally {
-    await access.close();
-  }
+      return approvalsExitCodes.closed;
+    }
+    throw error;
+  };
+}
+
+/** Opens the store for one approvals command and always closes it. */
+function withAccess(
+  flags: AccessFlags,
+  context: CliContext,
+  work: (access: ControlPlaneAccess) => Promise<number>,
+): Promise<void> {
+  return withControlPlane(flags, context, work, approvalFailure(context));
 }
 
 async function list(access: ControlPlaneAccess, flags: ListFlags, context: CliContext): Promise<number> {

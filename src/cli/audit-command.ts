@@ -3,7 +3,7 @@ import { AirlockError } from '../errors/index.ts';
 import { formatAuditEvent, MAX_EVENT_LIMIT } from '../store/index.ts';
 import type { AuditEvent } from '../store/index.ts';
 import type { CliContext } from './context.ts';
-import { openControlPlaneAccess } from './store-access.ts';
+import { withControlPlane } from './store-access.ts';
 import type { AccessFlags, ControlPlaneAccess } from './store-access.ts';
 import { interruptExitCodes, lineWriter, listenForInterrupts, POLL_INTERVAL_MS, sleep } from './terminal.ts';
 import type { Interrupts } from './terminal.ts';
@@ -52,7 +52,7 @@ export function registerAuditCommand(program: Command, context: CliContext): voi
     .option('--session <id>', 'only events of this session')
     .option('--config <path>', 'airlock.yaml naming the store (default: ./airlock.yaml if present)')
     .addHelpText('after', `\nExit status: 0 done; ${commonStatusHelp}\n`)
-    .action((flags: TailFlags) => withAudit(flags, context, (access) => tail(access, flags, context)));
+    .action((flags: TailFlags) => withControlPlane(flags, context, (access) => tail(access, flags, context)));
 
   audit
     .command('export')
@@ -71,7 +71,7 @@ Exit status: 0 done; ${commonStatusHelp}
 `,
     )
     .action((flags: ExportFlags) =>
-      withAudit(flags, context, (access) => exportJsonl(access, flags, context)),
+      withControlPlane(flags, context, (access) => exportJsonl(access, flags, context)),
     );
 
   audit
@@ -87,20 +87,7 @@ Exit status: 0 the log verifies; ${auditExitCodes.verifyFailed} it does not (the
 2 for a bad flag or config; 125 when the store cannot be opened.
 `,
     )
-    .action((flags: AccessFlags) => withAudit(flags, context, (access) => verify(access, context)));
-}
-
-async function withAudit(
-  flags: AccessFlags,
-  context: CliContext,
-  work: (access: ControlPlaneAccess) => Promise<number>,
-): Promise<void> {
-  const access = await openControlPlaneAccess(flags, context);
-  try {
-    context.setExitCode(await work(access));
-  } finally {
-    await access.close();
-  }
+    .action((flags: AccessFlags) => withControlPlane(flags, context, (access) => verify(access, context)));
 }
 
 function parseWholeNumber(flag: string, value: string, max: number): number {

@@ -141,3 +141,24 @@ export function cliDecider(): string {
   }
   return `cli:${process.getuid?.() ?? 'unknown'}`;
 }
+
+/**
+ * Opens the control plane for one command, sets the exit status the work returns, and always closes
+ * it; `onError` may turn an expected failure (an unknown id) into a status, or rethrow.
+ */
+export async function withControlPlane(
+  flags: AccessFlags,
+  context: CliContext,
+  work: (access: ControlPlaneAccess) => Promise<number>,
+  onError?: (error: unknown, access: ControlPlaneAccess) => number,
+): Promise<void> {
+  const access = await openControlPlaneAccess(flags, context);
+  try {
+    context.setExitCode(await work(access));
+  } catch (error) {
+    if (onError === undefined) throw error;
+    context.setExitCode(onError(error, access));
+  } finally {
+    await access.close();
+  }
+}
