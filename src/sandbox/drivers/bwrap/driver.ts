@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
 import { AirlockError, isAirlockError } from '../../../errors/index.ts';
 import { createCgroupManager, readCgroupLayout } from '../../cgroups/index.ts';
@@ -13,6 +12,7 @@ import { defaultCaptureLimits } from '../../output/index.ts';
 import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
 import { SupervisorClient } from '../../supervisor/client.ts';
+import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
 import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
 import { readHostLayout, readImageLayout } from './host-layout.ts';
@@ -44,19 +44,9 @@ export interface BwrapDriverOptions {
   prespawnLauncher?: boolean;
 }
 
-const defaultHelperPath = fileURLToPath(new URL('../../../../build/airlock-helper', import.meta.url));
 // Fixed locations only: resolving through the host's PATH would let whoever controls PATH pick the
 // binary that builds our isolation.
 const bwrapCandidates = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/bwrap'];
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Refuses, with the fix, every missing piece instead of running a command without protection. */
 function checkPrerequisites(bwrapPath: string | undefined, helperPath: string): string {
@@ -69,11 +59,9 @@ function checkPrerequisites(bwrapPath: string | undefined, helperPath: string): 
     );
   }
   if (!isExecutable(helperPath)) {
-    throw new AirlockError(
-      'SANDBOX_UNAVAILABLE',
-      `the sandbox helper ${helperPath} is not built: install gcc and libc6-dev, then run npm run build:helper`,
-      { missing: 'airlock-helper' },
-    );
+    throw new AirlockError('SANDBOX_UNAVAILABLE', helperMissingMessage(helperPath), {
+      missing: 'airlock-helper',
+    });
   }
   try {
     const max = Number(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8').trim());

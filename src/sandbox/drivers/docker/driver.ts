@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { AirlockError, isAirlockError } from '../../../errors/index.ts';
 import { baseImageTag, connectDocker, dockerUnavailable, importRootfsImage } from '../../image/index.ts';
@@ -12,6 +11,7 @@ import { defaultCaptureLimits } from '../../output/index.ts';
 import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
 import { SupervisorClient } from '../../supervisor/client.ts';
+import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
 import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
 import { SupervisedSandbox } from '../../supervisor/supervised-sandbox.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
@@ -46,7 +46,6 @@ export interface DockerDriverOptions {
 const SHARED_PREFIX = 'shared-';
 /** /proc of a sandbox holds its processes plus ~60 fixed entries; the pids limit bounds the rest. */
 const MAX_PROC_ENTRIES = 100_000;
-const defaultHelperPath = fileURLToPath(new URL('../../../../build/airlock-helper', import.meta.url));
 
 function unavailable(message: string, reason: string): AirlockError {
   return new AirlockError('SANDBOX_UNAVAILABLE', message, { driver: 'docker', reason });
@@ -96,14 +95,7 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
   }
 
   async function prepareOnce(): Promise<Prepared> {
-    try {
-      accessSync(helperPath, constants.X_OK);
-    } catch {
-      throw unavailable(
-        `the sandbox helper ${helperPath} is not built: install gcc and libc6-dev, then run npm run build:helper`,
-        'helper missing',
-      );
-    }
+    if (!isExecutable(helperPath)) throw unavailable(helperMissingMessage(helperPath), 'helper missing');
     const docker = options.docker ?? connectDocker(socket);
     let runtimes: Record<string, unknown>;
     try {

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { AirlockError } from '../../../errors/index.ts';
 import { createCgroupManager, readCgroupLayout } from '../../cgroups/index.ts';
 import type { CgroupManager, SessionCgroup } from '../../cgroups/index.ts';
@@ -12,6 +11,7 @@ import { defaultCaptureLimits } from '../../output/index.ts';
 import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
 import { SupervisorClient } from '../../supervisor/client.ts';
+import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
 import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
 import { SupervisedSandbox } from '../../supervisor/supervised-sandbox.ts';
 import type { Driver, Sandbox, SandboxSnapshot, SandboxSpec } from '../../types.ts';
@@ -42,22 +42,12 @@ export interface GvisorDriverOptions {
   startTimeoutMs?: number;
 }
 
-const defaultHelperPath = fileURLToPath(new URL('../../../../build/airlock-helper', import.meta.url));
 // Fixed locations only: resolving through PATH would let whoever controls PATH pick our isolation.
 const runscCandidates = ['/usr/bin/runsc', '/usr/local/bin/runsc', '/usr/sbin/runsc'];
 const CONTAINER_PREFIX = 'airlock-';
 
 /** /proc of a sandbox holds its processes plus ~60 fixed entries; the pids limit bounds the rest. */
 const MAX_PROC_ENTRIES = 100_000;
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function unavailable(message: string, reason: string): AirlockError {
   return new AirlockError('SANDBOX_UNAVAILABLE', message, { driver: 'gvisor', reason });
@@ -113,10 +103,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
       );
     }
     if (!isExecutable(helperPath)) {
-      throw unavailable(
-        `the sandbox helper ${helperPath} is not built: install gcc and libc6-dev, then run npm run build:helper`,
-        'helper missing',
-      );
+      throw unavailable(helperMissingMessage(helperPath), 'helper missing');
     }
     for (const dir of [stateDir, baseDir, sandboxesDir, skeletonsDir, runscRoot, snapshotsDir]) {
       ensurePrivateDir(dir);
