@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { baseImageTag, createDriver } from '../src/sandbox/index.ts';
-import type { Driver, DriverOptions, Sandbox, SandboxSpec } from '../src/sandbox/index.ts';
-import { formatMs, summarize, timeRuns } from './stats.ts';
+import type { Driver, DriverOptions, Sandbox } from '../src/sandbox/index.ts';
+import { benchSpec, formatMs, summarize, timeRuns } from './stats.ts';
 import type { Summary } from './stats.ts';
 
 export interface IsolationBenchOptions {
@@ -26,15 +26,7 @@ const TARGET_GVISOR_COLD_MS = 150;
 const TARGET_DOCKER_COLD_MS = 250;
 const TARGET_WARM_OVERHEAD_MS = 5;
 
-const spec: SandboxSpec = {
-  image: 'host',
-  memoryBytes: 256 * 1024 ** 2,
-  cpus: 1,
-  pids: 64,
-  scratchBytes: 64 * 1024 ** 2,
-  env: {},
-  timeoutMs: 30_000,
-};
+const spec = benchSpec;
 
 function run(file: string, args: readonly string[]): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createAirlock } from '../src/index.ts';
 import { createDriver } from '../src/sandbox/index.ts';
-import type { Sandbox, SandboxSpec } from '../src/sandbox/index.ts';
+import type { Sandbox } from '../src/sandbox/index.ts';
 import { openSqliteStore } from '../src/store/index.ts';
 import type { CommandRecord } from '../src/store/index.ts';
-import { formatMs, summarize, timeRuns } from './stats.ts';
+import { benchSpec, formatMs, summarize, timeRuns } from './stats.ts';
 
 export interface RouterBenchOptions {
   runs: number;
@@ -21,15 +21,7 @@ const WARMUP_RUNS = 10;
 const PARALLEL_SESSIONS = 50;
 const COMMANDS_PER_SESSION = 10;
 
-const spec: SandboxSpec = {
-  image: 'host',
-  memoryBytes: 256 * 1024 ** 2,
-  cpus: 1,
-  pids: 64,
-  scratchBytes: 64 * 1024 ** 2,
-  env: {},
-  timeoutMs: 30_000,
-};
+const spec = benchSpec;
 
 function line(label: string, value: string): void {
   console.log(`  ${label.padEnd(46)} ${value}`);

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDriver } from '../src/sandbox/index.ts';
-import type { Sandbox, SandboxSpec } from '../src/sandbox/index.ts';
-import { formatBytes, formatMs, summarize, timeRuns } from './stats.ts';
+import type { Sandbox } from '../src/sandbox/index.ts';
+import { benchSpec, formatBytes, formatMs, summarize, timeRuns } from './stats.ts';
 import type { Summary } from './stats.ts';
 
 export interface SandboxBenchOptions {
@@ -27,15 +27,7 @@ const SH = '/bin/sh';
 const BASH = '/usr/bin/bash';
 const BWRAP = '/usr/bin/bwrap';
 
-const spec: SandboxSpec = {
-  image: 'host',
-  memoryBytes: 256 * 1024 ** 2,
-  cpus: 1,
-  pids: 64,
-  scratchBytes: 64 * 1024 ** 2,
-  env: {},
-  timeoutMs: 30_000,
-};
+const spec = benchSpec;
 
 const isRoot = process.getuid?.() === 0;
 // The driver drops to nobody before exec'ing bwrap when the control plane is root; so does raw bwrap.

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { SandboxSpec } from '../src/sandbox/index.ts';
 
 export interface Summary {
   n: number;
@@ -53,3 +54,14 @@ export function formatBytes(bytes: number): string {
   if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(2)} MiB`;
   return `${(bytes / 1024).toFixed(0)} KiB`;
 }
+
+/** The sandbox every bench creates, so figures of different benches compare like with like. */
+export const benchSpec: SandboxSpec = {
+  image: 'host',
+  memoryBytes: 256 * 1024 ** 2,
+  cpus: 1,
+  pids: 64,
+  scratchBytes: 64 * 1024 ** 2,
+  env: {},
+  timeoutMs: 30_000,
+};
