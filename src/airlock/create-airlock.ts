@@ -11,13 +11,13 @@ import type { AirlockConfig, EnvironmentVariables } from '../config/index.ts';
 import { AirlockError } from '../errors/index.ts';
 import { createMetrics, createResourceMonitor } from '../metrics/index.ts';
 import type { AirlockMetrics, ResourceMonitor } from '../metrics/index.ts';
-import { createPolicyEngine, loadPolicy, PolicyLoadError, presetNameSchema } from '../policy/index.ts';
+import { createPolicyEngine, loadPolicy, PolicyLoadError } from '../policy/index.ts';
 import type { Policy, PolicyEngine, PresetName } from '../policy/index.ts';
 import { createApprovals, createRateLimiter, createRedactor, createRouter } from '../router/index.ts';
 import type { Approvals, Redactor, Router } from '../router/index.ts';
 import { createDriver, MAX_TIMEOUT_MS } from '../sandbox/index.ts';
 import type { Driver, DriverName, DriverOptions } from '../sandbox/index.ts';
-import { createSessionManager, createSnapshotStore, currentOwner } from '../sessions/index.ts';
+import { createSessionManager, createSnapshotStore, currentOwner, presetOf } from '../sessions/index.ts';
 import type { LiveSession, RecoveryReport, SessionManager, SnapshotStore } from '../sessions/index.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/index.ts';
@@ -120,13 +120,9 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
   /** Engines of presets sessions chose instead of the configured policy, made on first use. */
   const presetEngines = new Map<PresetName, Promise<PolicyEngine>>();
   const presetEnginesReady = new Map<PresetName, PolicyEngine>();
-  const preparePolicy = async (preset: PresetName | undefined): Promise<void> => {
+  const preparePolicy = async (requested: PresetName | undefined): Promise<void> => {
+    const preset = presetOf(requested);
     if (preset === undefined || presetEnginesReady.has(preset)) return;
-    if (!presetNameSchema.safeParse(preset).success) {
-      throw new AirlockError('INVALID_ARGUMENT', 'policy must be one of readonly, coding-agent, permissive', {
-        field: 'policy',
-      });
-    }
     let pending = presetEngines.get(preset);
     if (pending === undefined) {
       pending = engineOf(loadPolicy({ preset }));

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AirlockError } from '../errors/index.ts';
+import { presetNameSchema } from '../policy/index.ts';
 import type { PresetName } from '../policy/index.ts';
 import { validateSpec } from '../sandbox/index.ts';
 import type { Driver, DriverName, SandboxSpec } from '../sandbox/index.ts';
@@ -413,16 +414,20 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   };
 }
 
-const presets: readonly string[] = ['readonly', 'coding-agent', 'permissive'] satisfies PresetName[];
-
-function presetOf(value: unknown): PresetName | undefined {
+/** A session's policy preset as given by a caller: absent, or one of the presets (else INVALID_ARGUMENT). */
+export function presetOf(value: unknown): PresetName | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !presets.includes(value)) {
-    throw new AirlockError('INVALID_ARGUMENT', `policy must be one of ${presets.join(', ')}`, {
-      field: 'policy',
-    });
+  const parsed = presetNameSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      `policy must be one of ${presetNameSchema.options.join(', ')}`,
+      {
+        field: 'policy',
+      },
+    );
   }
-  return value as PresetName;
+  return parsed.data;
 }
 
 function iso(ms: number): string {
