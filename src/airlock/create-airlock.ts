@@ -306,6 +306,14 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
         redactorFor,
         policyFor,
         preparePolicy,
+        checkSecrets: (secretEnv) => {
+          createRedactor({
+            secrets: [
+              ...hostSecrets,
+              ...Object.entries(secretEnv ?? {}).map(([name, value]) => ({ name, value })),
+            ],
+          });
+        },
       }),
       commands: {
         get: (id) => router.getCommand(id),

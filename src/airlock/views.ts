@@ -122,6 +122,8 @@ interface ViewParts {
   readonly policyFor: (session: LiveSession) => PolicyEngine;
   /** Makes the engine of a session's chosen preset before the session exists. */
   readonly preparePolicy: (preset: PresetName | undefined) => Promise<void>;
+  /** Refuses secret values that cannot be redacted safely, before a sandbox is made for them. */
+  readonly checkSecrets: (secretEnv: Readonly<Record<string, string>> | undefined) => void;
 }
 
 function infoOf(record: SessionRecord, parts: ViewParts): SessionInfo {
@@ -218,6 +220,7 @@ export function createSessionsView(parts: ViewParts): AirlockSessions {
   const { manager } = parts;
   return {
     create: async (options) => {
+      parts.checkSecrets(options?.secretEnv);
       await parts.preparePolicy(options?.policy);
       return toSessionHandle(await manager.create(options), parts);
     },

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { loadPolicy } from '../../src/index.ts';
+import { isAirlockError, loadPolicy } from '../../src/index.ts';
 import { openAirlock } from './support.ts';
 
 describe('a long output', () => {
@@ -54,6 +54,13 @@ describe('a long output', () => {
 });
 
 describe('secrets', () => {
+  it('too short to redact safely are refused when the session is created, not at its first command', async () => {
+    const { airlock } = await openAirlock();
+    const error = await airlock.sessions.create({ secretEnv: { PW: 'abc' } }).catch((e: unknown) => e);
+    expect(isAirlockError(error) && error.code).toBe('INVALID_ARGUMENT');
+    expect((await airlock.sessions.list({ state: 'active' })).length).toBe(0);
+  });
+
   it('printed by a command never appear in results, logs or the store', async () => {
     const logLines: string[] = [];
     const logger = pino(
