@@ -4,6 +4,7 @@
  * happens is recorded (path, size and hash, never the content).
  */
 import { createHash } from 'node:crypto';
+import { resolveSandboxPath } from '../sandbox/index.ts';
 import type { LiveSession } from '../sessions/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Approvals } from './approvals.ts';
@@ -74,6 +75,8 @@ export function createFileWriter(options: FileWriterOptions): FileWriter {
     data: string | Uint8Array,
     writeOptions: FileWriteOptions = {},
   ): Promise<FileWriteResult> {
+    // A path the sandbox would refuse is refused before a person is asked to approve it.
+    resolveSandboxPath(path);
     const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     const shownPath = options.redactorFor(session).redact(String(path)).text;
     const rememberKey = `write_file ${path}`;

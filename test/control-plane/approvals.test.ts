@@ -139,6 +139,14 @@ describe('writing a file when write_file needs approval', () => {
     expect(JSON.stringify(written)).not.toContain('# plan');
   });
 
+  it('outside the writable areas is refused before anyone is asked', async () => {
+    const { airlock } = await openAirlock({ config });
+    const session = await airlock.sessions.create();
+    const error = await session.files.write('/etc/../../etc/passwd', 'x').catch((e: unknown) => e);
+    expect(isAirlockError(error) && error.code).toBe('PATH_OUTSIDE_SANDBOX');
+    expect(await airlock.approvals.list({ status: 'pending' })).toEqual([]);
+  });
+
   it('returned before the decision, is written as soon as a person approves it', async () => {
     const { airlock } = await openAirlock({ config });
     const session = await airlock.sessions.create();
