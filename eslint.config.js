@@ -1,4 +1,5 @@
 // Lint encodes lessons: each ban says why, so the message teaches the rule.
+import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
@@ -19,6 +20,9 @@ const stageFolders = [
   'sdk',
   'cli',
 ];
+
+// Bare names of Node built-ins, for code that must not depend on Node (the SDK).
+const nodeBuiltins = builtinModules.filter((name) => !name.startsWith('_') && !name.includes(':'));
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'build/**', 'web/dist/**', '.scratch/**'] },
@@ -57,6 +61,56 @@ export default tseslint.config(
               name: 'node:child_process',
               importNames: ['exec', 'execSync'],
               message: 'exec/execSync run a host shell; use spawn/execFile with an argv array.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The SDK ships on its own to browsers, the dashboard and other runtimes: it may use web APIs
+    // (fetch, streams, AbortSignal) and nothing from Node or from the rest of src/.
+    files: ['src/sdk/**/*.ts'],
+    ignores: ['src/sdk/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./',
+              message:
+                'The SDK imports nothing else from src/: it ships alone and reaches the server only over HTTP; declare wire types in src/sdk.',
+            },
+            {
+              regex: `^(node:|(${nodeBuiltins.join('|')})(/|$))`,
+              message:
+                'The SDK depends on fetch only so browsers and other runtimes can use it: no Node built-ins.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['Buffer', 'process', 'require', '__dirname', '__filename', 'setImmediate'].map((name) => ({
+          name,
+          message: `${name} is Node-only; the SDK runs in browsers and other runtimes (use web APIs: Uint8Array, TextEncoder…).`,
+        })),
+      ],
+    },
+  },
+  {
+    // SDK tests run on Node (they may read files) but still reach the server only through the SDK.
+    files: ['src/sdk/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./',
+              message:
+                'SDK unit tests use only the SDK; end-to-end tests against the server live in test/api.',
             },
           ],
         },

@@ -319,6 +319,7 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
         get: (id) => router.getCommand(id),
         wait: (id, waitOptions) => router.waitCommand(id, waitOptions),
         kill: (id) => router.killCommand(id),
+        watch: (id, watchOptions) => router.watchCommand(id, watchOptions),
         readOutput: (id, page) => router.readOutput(id, page),
       },
       approvals: {

@@ -2,6 +2,7 @@
 export { createAirlock } from './create-airlock.ts';
 export type { Airlock, CreateAirlockOptions } from './create-airlock.ts';
 export { loadTreeSitterWasm } from './tree-sitter-wasm.ts';
+export type { CommandEvent } from '../router/index.ts';
 export type {
   AirlockApprovals,
   AirlockAudit,

@@ -8,6 +8,7 @@ import type { PolicyEngine, PresetName } from '../policy/index.ts';
 import type {
   ApprovalRecord,
   AuditEvent,
+  AuditExportQuery,
   EventQuery,
   OutputPage,
   SessionRecord,
@@ -16,6 +17,7 @@ import type {
 } from '../store/index.ts';
 import { exportAuditJsonl } from '../store/index.ts';
 import type {
+  CommandEvent,
   DecideOptions,
   FileWriteResult,
   Redactor,
@@ -62,6 +64,8 @@ export interface Session {
     get(id: string): Promise<RunResult>;
     wait(id: string, options?: { readonly signal?: AbortSignal }): Promise<RunResult>;
     kill(id: string): Promise<RunResult>;
+    /** Live output and the final result of one of this session's commands (see `AirlockCommands.watch`). */
+    watch(id: string, options?: { readonly signal?: AbortSignal }): AsyncIterable<CommandEvent>;
   };
   readonly files: {
     write(
@@ -83,7 +87,11 @@ export interface AirlockSessions {
   /** A live session of this control plane. */
   get(id: string): Promise<Session>;
   info(id: string): Promise<SessionInfo>;
-  list(query?: { readonly state?: SessionRecord['state'] }): Promise<SessionRecord[]>;
+  /** Oldest first; with `limit`, only the newest that many. */
+  list(query?: {
+    readonly state?: SessionRecord['state'];
+    readonly limit?: number;
+  }): Promise<SessionRecord[]>;
   destroy(id: string): Promise<void>;
 }
 
@@ -91,6 +99,15 @@ export interface AirlockCommands {
   get(id: string): Promise<RunResult>;
   wait(id: string, options?: { readonly signal?: AbortSignal }): Promise<RunResult>;
   kill(id: string): Promise<RunResult>;
+  /**
+   * A command's events as they happen: for a running background command, what its live window holds,
+   * then each new piece of output (whole lines, redacted), then one `status` event with the final
+   * result, and the iteration ends. A command waiting for approval gives nothing until it runs or
+   * ends; one that has ended, or runs in the foreground, gives only the `status` event. An unknown id
+   * rejects the first `next()` with NOT_FOUND; aborting `signal` ends the iteration quietly. A reader
+   * that falls behind by more than 1 MiB loses output and is told how much.
+   */
+  watch(id: string, options?: { readonly signal?: AbortSignal }): AsyncIterable<CommandEvent>;
   readOutput(
     id: string,
     page?: { readonly stream?: 'stdout' | 'stderr'; readonly offset?: number; readonly limit?: number },
@@ -111,7 +128,7 @@ export interface AirlockApprovals {
 export interface AirlockAudit {
   list(query?: EventQuery): Promise<AuditEvent[]>;
   verify(): Promise<VerifyResult>;
-  exportJsonl(write: (line: string) => void | Promise<void>, query?: EventQuery): Promise<number>;
+  exportJsonl(write: (line: string) => void | Promise<void>, query?: AuditExportQuery): Promise<number>;
 }
 
 interface ViewParts {
@@ -184,6 +201,12 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
         await owned(router.getCommand(id), session.id);
         return router.killCommand(id);
       },
+      watch: (id, options) => ({
+        async *[Symbol.asyncIterator]() {
+          await owned(router.getCommand(id), session.id);
+          yield* router.watchCommand(id, options);
+        },
+      }),
     },
     files: {
       write: async (path, data, options) => router.writeFile(await live(), path, data, options),

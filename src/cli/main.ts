@@ -7,7 +7,9 @@ import { registerApprovalsCommand } from './approvals-command.ts';
 import { registerAuditCommand } from './audit-command.ts';
 import { execExitCodes, registerExecCommand } from './exec-command.ts';
 import { registerImageCommand } from './image-command.ts';
+import { registerMcpCommand } from './mcp-command.ts';
 import { registerPolicyCommand } from './policy-command.ts';
+import { registerServeCommand } from './serve-command.ts';
 
 /** Builds the `airlock` command. Entry points own exit codes; this returns one instead of exiting. */
 export function buildProgram(context: CliContext): Command {
@@ -24,6 +26,8 @@ export function buildProgram(context: CliContext): Command {
   registerApprovalsCommand(program, context);
   registerAuditCommand(program, context);
   registerImageCommand(program, context);
+  registerMcpCommand(program, context);
+  registerServeCommand(program, context);
   return program;
 }
 

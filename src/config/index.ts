@@ -23,6 +23,7 @@ export type {
   PresetName,
   RouterConfig,
   SandboxConfig,
+  ServerConfig,
   SessionsConfig,
   StoreConfig,
 } from './schema.ts';

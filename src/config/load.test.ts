@@ -146,6 +146,24 @@ describe('parseConfig', () => {
       maxSessions: 5,
       lifetimeMs: 30 * 60_000,
     });
+    expect(defaultConfig().server).toEqual({
+      host: '127.0.0.1',
+      port: 7400,
+      rateLimit: { tokens: 1200, perMs: 60_000 },
+      maxBodyBytes: 1024 * 1024,
+    });
+    expect(parseConfig('server:\n  port: 8080\n  maxBody: 4m\n', 'airlock.yaml').server).toMatchObject({
+      port: 8080,
+      maxBodyBytes: 4 * 1024 * 1024,
+    });
+    const badServer = thrownAirlockError(() =>
+      parseConfig('server:\n  port: 70000\n  rateLimit: 5\n  hots: x\n', 'airlock.yaml'),
+    );
+    expect(issuesOf(badServer).map((issue) => issue.path)).toEqual([
+      'server.port',
+      'server.rateLimit',
+      'server.hots',
+    ]);
     const badSessions = thrownAirlockError(() =>
       parseConfig('sessions:\n  max: 0\n  lifetim: 1h\n', 'airlock.yaml'),
     );

@@ -17,7 +17,14 @@ import {
   sandboxValueParsers,
 } from './fields.ts';
 import type { DeepReadonly } from './freeze.ts';
-import { describeValue, formatDuration, parseCount, parseDuration, parseRate } from './units.ts';
+import {
+  describeValue,
+  formatDuration,
+  parseByteSize,
+  parseCount,
+  parseDuration,
+  parseRate,
+} from './units.ts';
 
 /** Runs one of the value parsers from units.ts inside zod, keeping its message (and example) as the issue. */
 function parsedValue<T>(parse: (value: string | number) => T) {
@@ -273,6 +280,28 @@ export const sessionsSchema = section('sessions', sessionsFields).transform((raw
   lifetimeMs: raw.lifetime,
 }));
 
+// ─── server ─────────────────────────────────────────────────────────────────────────────────────────
+
+const serverFields = {
+  /**
+   * Where `airlock serve` listens. Loopback by default: anything else exposes sandboxes that run code
+   * to the network, so the CLI warns when this is not a loopback address.
+   */
+  host: nonEmptyText('a host').prefault('127.0.0.1'),
+  port: parsedValue((value) => parseCount(value, { max: 65_535 })).prefault(7400),
+  /** Requests one bearer token may make; past it, 429 with Retry-After, so one agent cannot starve the rest. */
+  rateLimit: parsedValue((value) => parseRate(value)).prefault('1200/min'),
+  /** Largest JSON request body. File uploads are bounded by the sandbox's file-copy limit instead. */
+  maxBody: parsedValue((value) => parseByteSize(value, { min: 1024, max: 64 * 1024 * 1024 })).prefault('1m'),
+};
+
+export const serverSchema = section('server', serverFields).transform((raw) => ({
+  host: raw.host,
+  port: raw.port,
+  rateLimit: raw.rateLimit,
+  maxBodyBytes: raw.maxBody,
+}));
+
 // ─── store ──────────────────────────────────────────────────────────────────────────────────────────
 
 export const storeSchema = text('store')
@@ -294,13 +323,14 @@ const rootFields = {
   policy: nullAsAbsent(policySchema.prefault({})),
   router: nullAsAbsent(routerSchema.prefault({})),
   sessions: nullAsAbsent(sessionsSchema.prefault({})),
+  server: nullAsAbsent(serverSchema.prefault({})),
   store: storeSchema,
 };
 
 export const airlockConfigSchema = z
   .object(rootFields, {
     error: (issue) =>
-      `the configuration must be a mapping with sandbox, policy, router, sessions and store sections, not ${describeValue(issue.input)}`,
+      `the configuration must be a mapping with sandbox, policy, router, sessions, server and store sections, not ${describeValue(issue.input)}`,
   })
   .strict();
 
@@ -317,6 +347,7 @@ export const knownKeys: Readonly<Record<string, readonly string[]>> = {
   router: Object.keys(routerFields),
   'router.output': Object.keys(routerOutputFields),
   sessions: Object.keys(sessionsFields),
+  server: Object.keys(serverFields),
 };
 
 export type AirlockConfig = DeepReadonly<z.output<typeof airlockConfigSchema>>;
@@ -326,5 +357,6 @@ export type PolicyRuleConfig = PolicyConfig['rules'][number];
 export type RouterConfig = AirlockConfig['router'];
 export type StoreConfig = AirlockConfig['store'];
 export type SessionsConfig = AirlockConfig['sessions'];
+export type ServerConfig = AirlockConfig['server'];
 export type PresetName = (typeof presetNames)[number];
 export type DecisionName = (typeof decisionNames)[number];

@@ -42,6 +42,22 @@ export const errorCodes = {
     httpStatus: 429,
     doc: 'Too many requests for this session or token; retry after details.retryAfterMs.',
   },
+  UNAUTHENTICATED: {
+    httpStatus: 401,
+    doc: 'The request has no bearer token, or one the server does not know; send Authorization: Bearer <token>.',
+  },
+  FORBIDDEN: {
+    httpStatus: 403,
+    doc: 'The token is valid but may not do this (a session token on an admin-only route).',
+  },
+  BODY_TOO_LARGE: {
+    httpStatus: 413,
+    doc: 'The request body is over the limit (server.maxBody for JSON, the file-copy limit for uploads).',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    httpStatus: 415,
+    doc: 'The request body has a content type this route does not take (JSON, or octet-stream for files).',
+  },
   INTERNAL: { httpStatus: 500, doc: 'A bug in Airlock.' },
 } as const satisfies Record<string, { httpStatus: number; doc: string }>;
 

@@ -18,3 +18,4 @@ export { MIN_MAX_CHARS, shapeForModel } from './shape.ts';
 export { createRouter, MAX_COMMAND_CHARS } from './router.ts';
 export type { Router, RouterOptions } from './router.ts';
 export type { FileWriteResult, RunOptions, RunResult, RunStatus } from './types.ts';
+export type { CommandEvent } from './watch.ts';

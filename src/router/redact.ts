@@ -51,6 +51,13 @@ export interface RedactionResult {
 
 export interface Redactor {
   redact(text: string): RedactionResult;
+  /**
+   * For output redacted in pieces: where the end of `text` could be the beginning of a configured secret
+   * value (or an encoding of it) that continues in what comes next — the earliest such offset, or
+   * `text.length` when none could. Text before that offset can be redacted on its own without cutting
+   * a value in two.
+   */
+  unfinishedSecretStart(text: string): number;
 }
 
 interface Needle {
@@ -110,6 +117,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       }
       return { text: out, redactions, kinds: [...kinds].sort() };
     },
+    unfinishedSecretStart: (text) => unfinishedNeedleStart(text, needles),
   };
 }
 
@@ -257,6 +265,31 @@ function findOccurrences(text: string, needle: Needle, ranges: Range[]): void {
     ranges.push({ start: at, end, kind: needle.kind });
     at = text.indexOf(value, end - value.length + period);
   }
+}
+
+/**
+ * The earliest offset from which `text` ends with a proper, non-empty prefix of a needle. Only prefixes
+ * ending in the text's last character can match, so each needle is tried at the few places that
+ * character occurs in it, longest first.
+ */
+function unfinishedNeedleStart(text: string, needles: readonly Needle[]): number {
+  let start = text.length;
+  const last = text.at(-1);
+  if (last === undefined) return start;
+  for (const { text: value } of needles) {
+    for (
+      let at = value.lastIndexOf(last, value.length - 2);
+      at >= 0;
+      at = at > 0 ? value.lastIndexOf(last, at - 1) : -1
+    ) {
+      if (text.length - (at + 1) >= start) break;
+      if (text.endsWith(value.slice(0, at + 1))) {
+        start = text.length - (at + 1);
+        break;
+      }
+    }
+  }
+  return start;
 }
 
 /** The smallest p such that value[i] === value[i + p] for every i (KMP failure function). */

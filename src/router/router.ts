@@ -22,6 +22,7 @@ import type { RateLimiter } from './rate-limit.ts';
 import type { Redactor } from './redact.ts';
 import { shapeForModel } from './shape.ts';
 import type { FileWriteResult, RunOptions, RunResult } from './types.ts';
+import { watchOutput, type CommandEvent } from './watch.ts';
 
 /** Longest command accepted; longer text is refused before it reaches the parser or the store. */
 export const MAX_COMMAND_CHARS = 100_000;
@@ -63,6 +64,14 @@ export interface Router {
   /** Resolves when the command has finished (or at once if it has). */
   waitCommand(id: string, options?: { readonly signal?: AbortSignal }): Promise<RunResult>;
   killCommand(id: string): Promise<RunResult>;
+  /**
+   * A command's events as they happen. A running background command: the output in its live window,
+   * then each new piece (whole lines, redacted), then one `status` event with the final result (what
+   * `waitCommand` returns), and the iteration ends. A command waiting for approval: nothing until it
+   * runs or ends. One that has ended (or that runs in the foreground): only the `status` event. An
+   * unknown id rejects the first `next()` with NOT_FOUND; aborting `signal` ends the iteration quietly.
+   */
+  watchCommand(id: string, options?: { readonly signal?: AbortSignal }): AsyncIterable<CommandEvent>;
   readOutput(
     id: string,
     page?: { readonly stream?: 'stdout' | 'stderr'; readonly offset?: number; readonly limit?: number },
@@ -525,6 +534,20 @@ export function createRouter(options: RouterOptions): Router {
     ]);
   }
 
+  async function* watchCommand(
+    id: string,
+    watchOptions: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<CommandEvent, void, undefined> {
+    const { signal } = watchOptions;
+    const handle = handles.get(id);
+    if (handle === undefined) {
+      const result = await getCommand(id);
+      if (signal?.aborted !== true) yield { type: 'status', result };
+      return;
+    }
+    yield* watchOutput({ live: handle.live, redactor: handle.redactor, done: handle.promise }, signal);
+  }
+
   async function killCommand(id: string): Promise<RunResult> {
     const handle = handles.get(id);
     if (handle === undefined) return getCommand(id);
@@ -557,7 +580,16 @@ export function createRouter(options: RouterOptions): Router {
     await files.drain();
   }
 
-  return { run, getCommand, waitCommand, killCommand, readOutput, writeFile: files.write, drain };
+  return {
+    run,
+    getCommand,
+    waitCommand,
+    killCommand,
+    watchCommand,
+    readOutput,
+    writeFile: files.write,
+    drain,
+  };
 }
 
 function iso(ms: number): string {

@@ -52,7 +52,10 @@ export interface SessionManager {
   get(id: string): Promise<LiveSession>;
   live(): LiveSession[];
   record(id: string): Promise<SessionRecord>;
-  list(query?: { readonly state?: SessionRecord['state'] }): Promise<SessionRecord[]>;
+  list(query?: {
+    readonly state?: SessionRecord['state'];
+    readonly limit?: number;
+  }): Promise<SessionRecord[]>;
   /** Ends the session and destroys its sandbox; idempotent. */
   destroy(id: string): Promise<void>;
   touch(session: LiveSession): void;

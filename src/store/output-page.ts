@@ -43,7 +43,11 @@ export function validatePageRequest(page: PageRequest): void {
  * back before it (or forward past it when the pair is the whole page, so every page makes progress),
  * and a start inside a pair moves back to the pair's first half, which the returned offset reports.
  */
-export function pageText(id: string, text: string, page: PageRequest): OutputPage {
+export function pageText(
+  id: string,
+  text: string,
+  page: PageRequest,
+): Omit<OutputPage, 'sessionId' | 'commandId'> {
   const totalChars = text.length;
   let start = Math.min(page.offset, totalChars);
   if (start > 0 && start < totalChars && splitsPair(text, start)) start -= 1;

@@ -213,9 +213,21 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       return run('list sessions', () => {
         const where = query.state === undefined ? '' : 'WHERE state = :state';
         const params: Params = query.state === undefined ? {} : { state: query.state };
-        return statement(`SELECT * FROM sessions ${where} ORDER BY created_at, id`)
-          .all(params)
-          .map(sessionFromRow);
+        if (query.limit === undefined) {
+          return statement(`SELECT * FROM sessions ${where} ORDER BY created_at, id`)
+            .all(params)
+            .map(sessionFromRow);
+        }
+        if (!Number.isSafeInteger(query.limit) || query.limit < 1) {
+          throw new AirlockError('INVALID_ARGUMENT', 'limit must be a positive whole number', {
+            field: 'limit',
+            value: String(query.limit),
+          });
+        }
+        return statement(`SELECT * FROM sessions ${where} ORDER BY created_at DESC, id DESC LIMIT :limit`)
+          .all({ ...params, limit: query.limit })
+          .map(sessionFromRow)
+          .reverse();
       });
     },
 
@@ -284,16 +296,18 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       validatePageRequest(page);
       return run('read output', () => {
         // Only the requested stream is loaded; the column name comes from the validated enum.
-        const row = statement(`SELECT ${page.stream} AS text FROM outputs WHERE id = ?`).get(id);
+        const row = statement(
+          `SELECT ${page.stream} AS text, session_id, command_id FROM outputs WHERE id = ?`,
+        ).get(id);
         if (row === undefined) return null;
-        const text = row['text'];
-        if (typeof text !== 'string') {
+        const { text, session_id: sessionId, command_id: commandId } = row;
+        if (typeof text !== 'string' || typeof sessionId !== 'string' || typeof commandId !== 'string') {
           throw new AirlockError('STORE_UNAVAILABLE', `store ${path}: output ${id} is unreadable`, {
             path,
             id,
           });
         }
-        return pageText(id, text, page);
+        return { ...pageText(id, text, page), sessionId, commandId };
       });
     },
 

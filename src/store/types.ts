@@ -138,6 +138,9 @@ export interface OutputRecord {
 
 export interface OutputPage {
   readonly id: string;
+  /** Whose output this is: surfaces check it before showing a page to a session-scoped caller. */
+  readonly sessionId: string;
+  readonly commandId: string;
   readonly stream: 'stdout' | 'stderr';
   /** In characters (UTF-16 code units are never split across a surrogate pair). */
   readonly offset: number;
@@ -195,7 +198,8 @@ export interface Store {
   ): Promise<ApprovalRecord | null>;
 
   getSession(id: string): Promise<SessionRecord | null>;
-  listSessions(query?: { readonly state?: SessionState }): Promise<SessionRecord[]>;
+  /** Oldest first; with `limit`, the newest `limit` sessions (still oldest first). */
+  listSessions(query?: { readonly state?: SessionState; readonly limit?: number }): Promise<SessionRecord[]>;
   getCommand(id: string): Promise<CommandRecord | null>;
   listCommands(query: {
     readonly sessionId?: string;

@@ -16,4 +16,10 @@ describe('package entry points', () => {
       expect(sandbox.createDriver(name).name).toBe(name);
     expect(typeof sandbox.buildBaseImage).toBe('function');
   });
+
+  it('exposes the HTTP client as airlock/sdk', async () => {
+    const sdk = await import('airlock/sdk');
+    const client = new sdk.AirlockClient({ url: 'http://127.0.0.1:1', token: 't' });
+    expect(typeof client.sessions.create).toBe('function');
+  });
 });

@@ -1,0 +1,144 @@
+import type { Command } from 'commander';
+import { isIP } from 'node:net';
+import pino from 'pino';
+import { createAirlock } from '../airlock/index.ts';
+import { parseCount, resolveConfig } from '../config/index.ts';
+import { AirlockError } from '../errors/index.ts';
+import { PolicyLoadError } from '../policy/index.ts';
+import { createMcpHttpEndpoint } from '../mcp/index.ts';
+import { createServer, loadOrCreateAdminToken } from '../server/index.ts';
+import type { CliContext } from './context.ts';
+import { choosePolicy, policyLoadFailure } from './policy-source.ts';
+
+interface ServeFlags {
+  port?: string;
+  host?: string;
+  config?: string;
+  policy?: string;
+  verbose?: boolean;
+}
+
+/** Loopback names and addresses: anything else puts sandboxes that run code on the network. */
+function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+export function registerServeCommand(program: Command, context: CliContext): void {
+  program
+    .command('serve')
+    .description('Start the HTTP API (and MCP over HTTP at /mcp) for agents, on 127.0.0.1.')
+    .option('--port <port>', 'TCP port (default: server.port of airlock.yaml, else 7400; 0 picks a free one)')
+    .option(
+      '--host <host>',
+      'address to bind (default 127.0.0.1; anything else is reachable from the network)',
+    )
+    .option('--config <path>', 'airlock.yaml to use (default: ./airlock.yaml if present)')
+    .option('--policy <policy>', 'preset (readonly, coding-agent, permissive) or a YAML policy file')
+    .option('--verbose', 'log every session and command (JSON lines on stderr)')
+    .addHelpText(
+      'after',
+      `
+The admin token is generated on first start and kept in $AIRLOCK_HOME/admin-token (mode 0600);
+AIRLOCK_TOKEN sets it instead. Creating a session returns a token scoped to that session only.
+Ctrl-C (or SIGTERM) stops gracefully: running commands are killed and recorded, every sandbox is
+destroyed and the store is closed.
+`,
+    )
+    .action(async (flags: ServeFlags) => {
+      context.setExitCode(await runServe(flags, context));
+    });
+}
+
+async function runServe(flags: ServeFlags, context: CliContext): Promise<number> {
+  const { stdout, stderr } = context;
+  const resolved = await resolveConfig({ cwd: context.cwd, env: context.env, explicitPath: flags.config });
+  const { config, environment } = resolved;
+  const host = flags.host ?? config.server.host;
+  const port =
+    flags.port === undefined
+      ? config.server.port
+      : flags.port.trim() === '0'
+        ? 0
+        : parseCount(flags.port, { label: '--port', max: 65_535 });
+  let policy;
+  try {
+    policy = await choosePolicy(flags.policy, context.cwd, config, resolved.path);
+  } catch (error) {
+    if (error instanceof PolicyLoadError) throw policyLoadFailure(error);
+    throw error;
+  }
+  if (policy.origin === 'preset:permissive') {
+    stderr.warn('--policy permissive: every command runs, contained only by the sandbox');
+  }
+  const adminToken = loadOrCreateAdminToken(environment.home, environment.adminToken);
+  const logger = pino({ level: flags.verbose ? 'info' : 'warn' }, pino.destination(2));
+  const airlock = await createAirlock({
+    config,
+    policy,
+    env: context.env,
+    home: environment.home,
+    cwd: context.cwd,
+    logger,
+  });
+  const server = await createServer({
+    airlock,
+    adminToken: adminToken.token,
+    adminTokenPath: adminToken.path,
+    logger,
+    mcp: createMcpHttpEndpoint({ airlock, logger }),
+  });
+
+  let url: string;
+  try {
+    url = await server.listen({ host, port });
+  } catch (error) {
+    await server.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        `cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use (another airlock serve?); pick another with --port' : code === 'EACCES' ? 'permission denied; use a port above 1023' : 'no such local address; check --host'}`,
+        { host, port },
+      );
+    }
+    throw error;
+  }
+  if (!isLoopback(host)) {
+    stderr.warn(
+      `listening on ${host}: the API is reachable from the network; anyone with a token can run code in sandboxes here`,
+    );
+  }
+  // Listening for Ctrl-C before the banner: a user (or script) may act on the banner at once.
+  const stopped = new Promise<void>((resolveStopped) => {
+    let stopping = false;
+    const remove = context.onInterrupt((reason) => {
+      if (reason !== 'signal') return;
+      if (stopping) {
+        stderr.write('airlock: still stopping: waiting for the sandboxes to be destroyed\n');
+        return;
+      }
+      stopping = true;
+      stderr.write('airlock: stopping: ending sessions and closing the store\n');
+      void server
+        .close()
+        .catch((error: unknown) => stderr.error(`shutdown failed: ${String(error)}`))
+        .finally(() => {
+          remove();
+          resolveStopped();
+        });
+    });
+  });
+  stdout.write(
+    `Airlock listening on ${url}\n` +
+      `  admin token: ${adminToken.path ?? 'from AIRLOCK_TOKEN'}  (send it as Authorization: Bearer <token>)\n` +
+      `  MCP:         ${url}/mcp\n` +
+      `  API:         ${url}/v1/openapi.json\n` +
+      `  store:       ${config.store?.path ?? `${environment.home}/airlock.db`}\n` +
+      'Press Ctrl-C to stop.\n',
+  );
+
+  await stopped;
+  return 0;
+}

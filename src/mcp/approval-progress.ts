@@ -1,0 +1,83 @@
+/**
+ * While a person decides, the tool call stays open. Progress notifications tell the client (and,
+ * through it, the person at the screen) what it waits for, and keep clients that reset their
+ * request timeout on progress from giving up first.
+ */
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+
+export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** What the waiting is for, known at once (a command's approval) or found a moment later (a write's). */
+export interface PendingApproval {
+  readonly approvalId: string | null;
+  /** ISO time after which an undecided request counts as denied. */
+  readonly expiresAt: string | null;
+}
+
+export function approvalWaitMessage(pending: PendingApproval, waitedMs: number, nowMs: number): string {
+  const waited = `${Math.round(waitedMs / 1000)} s so far`;
+  const remainingMs = pending.expiresAt === null ? null : Date.parse(pending.expiresAt) - nowMs;
+  const deadline =
+    remainingMs === null || Number.isNaN(remainingMs)
+      ? ''
+      : `; undecided in ${Math.max(0, Math.round(remainingMs / 1000))} s means denied`;
+  if (pending.approvalId === null) {
+    return `waiting for a person's approval (${waited}${deadline}); they see it in airlock approvals ls`;
+  }
+  return (
+    `waiting for a person's approval of ${pending.approvalId} (${waited}${deadline}); ` +
+    `a person approves with: airlock approvals approve ${pending.approvalId}`
+  );
+}
+
+export interface ReportOptions {
+  readonly intervalMs: number;
+  readonly now: () => number;
+  /** Delay before the first report; default 0 (at once). */
+  readonly firstAfterMs?: number;
+}
+
+/**
+ * Sends a progress notification soon and every `intervalMs` until the returned function is called.
+ * `describe` returning null means nothing is awaited (yet): that round sends nothing. Without a
+ * progress token the client asked for none, so nothing is sent (the call still waits).
+ */
+export function reportApprovalWait(
+  extra: ToolExtra,
+  describe: () => Promise<PendingApproval | null> | PendingApproval | null,
+  options: ReportOptions,
+): () => void {
+  const token = extra._meta?.progressToken;
+  if (token === undefined) return () => undefined;
+  const startedMs = options.now();
+  let progress = 0;
+  let stopped = false;
+  const send = async (): Promise<void> => {
+    const pending = await describe();
+    if (pending === null || stopped || extra.signal.aborted) return;
+    // Progress must increase with every notification; the count of reports does.
+    progress += 1;
+    const nowMs = options.now();
+    await extra.sendNotification({
+      method: 'notifications/progress',
+      params: {
+        progressToken: token,
+        progress,
+        message: approvalWaitMessage(pending, nowMs - startedMs, nowMs),
+      },
+    });
+  };
+  // A client that went away cannot be told; the wait itself ends through the request's signal.
+  const sendQuietly = (): void => void send().catch(() => undefined);
+  let repeat: ReturnType<typeof setInterval> | undefined;
+  const first = setTimeout(() => {
+    sendQuietly();
+    repeat = setInterval(sendQuietly, options.intervalMs);
+  }, options.firstAfterMs ?? 0);
+  return () => {
+    stopped = true;
+    clearTimeout(first);
+    clearInterval(repeat);
+  };
+}

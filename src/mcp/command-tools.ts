@@ -1,0 +1,222 @@
+/**
+ * run_command and the tools that follow a command up: command_status, kill_command, read_output.
+ */
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import type { Session } from '../airlock/index.ts';
+import type { RunOptions, RunResult } from '../router/index.ts';
+import { reportApprovalWait } from './approval-progress.ts';
+import type { ToolExtra } from './approval-progress.ts';
+import type { ToolContext } from './tool-context.ts';
+import { notFound } from './tool-context.ts';
+import { commandResult, commandResultShape, okResult, statusMeanings } from './tool-results.ts';
+
+/** Longest command_status may hold a call open; longer waits are several calls. */
+export const MAX_STATUS_WAIT_S = 300;
+/** Largest read_output page, in characters: more would flood the model's context in one call. */
+export const MAX_PAGE_CHARS = 100_000;
+
+const statusList = Object.entries(statusMeanings)
+  .map(([status, meaning]) => `${status}: ${meaning}`)
+  .join('; ');
+
+export function registerCommandTools(server: McpServer, context: ToolContext): void {
+  const { airlock, sessions, guard } = context;
+
+  /** A command of a session this connection had; any other is reported as not existing. */
+  const ownedCommand = async (commandId: string): Promise<RunResult> => {
+    const found = await airlock.commands.get(commandId);
+    if (!sessions.owns(found.sessionId)) throw notFound('command', commandId);
+    return found;
+  };
+
+  /** Waits, with progress notifications, until the person decides and the command has run. */
+  const settle = async (session: Session, pending: RunResult, extra: ToolExtra): Promise<RunResult> => {
+    const approval = pending.approvalId === null ? null : await airlock.approvals.get(pending.approvalId);
+    const stop = reportApprovalWait(
+      extra,
+      () => ({ approvalId: pending.approvalId, expiresAt: approval?.expiresAt ?? null }),
+      { intervalMs: context.progressIntervalMs, now: context.now },
+    );
+    try {
+      return await session.commands.wait(pending.id, { signal: extra.signal });
+    } catch (error) {
+      // The client cancelled: the run's own signal stops the command; nobody reads this answer.
+      if (extra.signal.aborted) return session.commands.get(pending.id);
+      throw error;
+    } finally {
+      stop();
+    }
+  };
+
+  server.registerTool(
+    'run_command',
+    {
+      title: 'Run a shell command',
+      description:
+        "Run a shell command (bash syntax) in this session's sandbox, in /workspace, with no network. " +
+        "Files persist between calls for the session's life. " +
+        'The policy may deny a command (the result says why and what is allowed) or ask a person to ' +
+        'approve it (the call waits for their decision). Long output is cut: page the rest with ' +
+        `read_output. Statuses: ${statusList}.`,
+      inputSchema: {
+        command: z.string().min(1).describe('the command line, e.g. "npm test" or "ls -la src"'),
+        timeout_s: z
+          .number()
+          .positive()
+          .optional()
+          .describe("seconds before it is killed with every process it started; default the session's"),
+        background: z
+          .boolean()
+          .optional()
+          .describe('return at once with a command id; follow it up with command_status'),
+      },
+      outputSchema: commandResultShape,
+      annotations: {
+        title: 'Run a shell command',
+        readOnlyHint: false,
+        destructiveHint: true,
+        idempotentHint: false,
+        // Sandboxes have no network at all (network allow-lists are not implemented by the sandbox
+        // stage yet, so an allow-list in airlock.yaml still means none).
+        openWorldHint: false,
+      },
+    },
+    ({ command, timeout_s, background }, extra) =>
+      guard(async () => {
+        const session = await context.sessions.get();
+        const runOptions: RunOptions = {
+          waitForApproval: false,
+          ...(timeout_s === undefined ? {} : { timeoutMs: Math.round(timeout_s * 1000) }),
+          // A foreground command ends with the call that asked for it (a cancelled call kills it);
+          // a background one outlives the call by design.
+          ...(background === true ? { background: true } : { signal: extra.signal }),
+        };
+        const first = await session.run(command, runOptions);
+        if (first.status !== 'pending_approval' || background === true) return commandResult(first);
+        const final = await settle(session, first, extra);
+        const preface =
+          final.status === 'denied' ? undefined : `a person approved it (approval ${first.approvalId}).`;
+        return commandResult(final, preface);
+      }),
+  );
+
+  server.registerTool(
+    'command_status',
+    {
+      title: 'Check a command',
+      description:
+        'Status and output so far of a command run_command started (a background one, or one that ' +
+        'waited for approval). With wait_s, waits up to that many seconds for it to finish.',
+      inputSchema: {
+        command_id: z.string().min(1).describe('the commandId run_command returned (cmd_…)'),
+        wait_s: z
+          .number()
+          .min(0)
+          .max(MAX_STATUS_WAIT_S)
+          .optional()
+          .describe('seconds to wait for it to finish before answering; default 0'),
+      },
+      outputSchema: commandResultShape,
+      annotations: { title: 'Check a command', readOnlyHint: true, openWorldHint: false },
+    },
+    ({ command_id, wait_s }, extra) =>
+      guard(async () => {
+        const found = await ownedCommand(command_id);
+        const unfinished = found.status === 'running' || found.status === 'pending_approval';
+        if (!unfinished || wait_s === undefined || wait_s === 0) return commandResult(found);
+        const waitSignal = AbortSignal.any([extra.signal, AbortSignal.timeout(wait_s * 1000)]);
+        const stop =
+          found.status === 'pending_approval' && found.approvalId !== null
+            ? reportApprovalWait(
+                extra,
+                async () => ({
+                  approvalId: found.approvalId,
+                  expiresAt: (await airlock.approvals.get(found.approvalId ?? '')).expiresAt,
+                }),
+                { intervalMs: context.progressIntervalMs, now: context.now },
+              )
+            : () => undefined;
+        try {
+          return commandResult(await airlock.commands.wait(command_id, { signal: waitSignal }));
+        } catch (error) {
+          if (!waitSignal.aborted) throw error;
+          return commandResult(await airlock.commands.get(command_id));
+        } finally {
+          stop();
+        }
+      }),
+  );
+
+  server.registerTool(
+    'kill_command',
+    {
+      title: 'Stop a command',
+      description:
+        'Stop a running command (or one still waiting for approval) and every process it started. ' +
+        'A finished command is left as it was; its result is returned.',
+      inputSchema: { command_id: z.string().min(1).describe('the commandId run_command returned') },
+      outputSchema: commandResultShape,
+      annotations: {
+        title: 'Stop a command',
+        readOnlyHint: false,
+        destructiveHint: true,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
+    },
+    ({ command_id }) =>
+      guard(async () => {
+        await ownedCommand(command_id);
+        return commandResult(await airlock.commands.kill(command_id));
+      }),
+  );
+
+  server.registerTool(
+    'read_output',
+    {
+      title: 'Read stored output',
+      description:
+        "Page through a command's full output (redacted) when the result was cut. Offsets and " +
+        'limits count characters; the answer says where the next page starts.',
+      inputSchema: {
+        output_id: z.string().min(1).describe('the outputId of a result (out_…)'),
+        stream: z.enum(['stdout', 'stderr']).optional().describe('default stdout'),
+        offset: z.number().int().min(0).optional().describe('first character; default 0'),
+        limit: z.number().int().min(1).max(MAX_PAGE_CHARS).optional().describe('characters to return'),
+      },
+      outputSchema: {
+        outputId: z.string(),
+        stream: z.enum(['stdout', 'stderr']),
+        offset: z.number().int(),
+        text: z.string(),
+        totalChars: z.number().int(),
+        nextOffset: z.number().int().nullable(),
+      },
+      annotations: { title: 'Read stored output', readOnlyHint: true, openWorldHint: false },
+    },
+    ({ output_id, stream, offset, limit }) =>
+      guard(async () => {
+        const page = await airlock.commands.readOutput(output_id, {
+          ...(stream === undefined ? {} : { stream }),
+          ...(offset === undefined ? {} : { offset }),
+          ...(limit === undefined ? {} : { limit }),
+        });
+        if (!sessions.owns(page.sessionId)) throw notFound('output', output_id);
+        const end = page.offset + page.text.length;
+        const where =
+          page.nextOffset === null
+            ? `[${page.stream} characters ${page.offset}–${end} of ${page.totalChars}; end of output]`
+            : `[${page.stream} characters ${page.offset}–${end} of ${page.totalChars}; next page: ` +
+              `read_output {"output_id": "${page.id}", "stream": "${page.stream}", "offset": ${page.nextOffset}}]`;
+        return okResult([page.text, where], {
+          outputId: page.id,
+          stream: page.stream,
+          offset: page.offset,
+          text: page.text,
+          totalChars: page.totalChars,
+          nextOffset: page.nextOffset,
+        });
+      }),
+  );
+}

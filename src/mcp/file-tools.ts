@@ -1,0 +1,242 @@
+/**
+ * write_file, read_file and list_files: explicit copies in and out of the session's writable areas
+ * (/workspace and /tmp). Paths are checked by the sandbox stage; a refused path is an error result
+ * with its code (PATH_OUTSIDE_SANDBOX), never a protocol error.
+ */
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import type { Session } from '../airlock/index.ts';
+import { AirlockError } from '../errors/index.ts';
+import { reportApprovalWait } from './approval-progress.ts';
+import type { PendingApproval } from './approval-progress.ts';
+import { MAX_PAGE_CHARS } from './command-tools.ts';
+import type { ToolContext } from './tool-context.ts';
+import { okResult } from './tool-results.ts';
+
+/** read_file's default page, in characters (bytes for base64): a few hundred lines of code. */
+const DEFAULT_FILE_PAGE = 20_000;
+/** Entries list_files spells out in text; the structured result has them all. */
+const MAX_LISTED_IN_TEXT = 500;
+/** A write needing approval has asked for it well within this; the first progress report waits so long. */
+const WRITE_APPROVAL_LOOKUP_DELAY_MS = 250;
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function decodeContent(content: string, encoding: 'utf8' | 'base64' | undefined): string | Buffer {
+  if (encoding !== 'base64') return content;
+  const compact = content.replace(/\s+/g, '');
+  // Buffer.from skips characters it does not know; a typo would silently write other bytes.
+  if (compact.length % 4 !== 0 || !BASE64.test(compact)) {
+    throw new AirlockError('INVALID_ARGUMENT', 'content is not valid base64', { field: 'content' });
+  }
+  return Buffer.from(compact, 'base64');
+}
+
+/** End of a text page, moved back so it never splits a surrogate pair. */
+function pageEnd(text: string, start: number, limit: number): number {
+  const end = Math.min(text.length, start + limit);
+  if (end < text.length && end - 1 > start) {
+    const code = text.charCodeAt(end - 1);
+    if (code >= 0xd800 && code <= 0xdbff) return end - 1;
+  }
+  return end;
+}
+
+export function registerFileTools(server: McpServer, context: ToolContext): void {
+  const { airlock, guard } = context;
+  const writesNeedApproval = airlock.config.router.approvalRequiredFor.includes('write_file');
+
+  /** The write's approval request, once the router has made it (it does not hand the id back early). */
+  const pendingWrite = async (session: Session, path: string): Promise<PendingApproval | null> => {
+    const pending = await airlock.approvals.list({ status: 'pending', sessionId: session.id });
+    const writes = pending.filter((record) => record.action === 'write_file');
+    const match = writes.findLast((record) => record.parsed.includes(path)) ?? writes.at(-1);
+    return match === undefined ? null : { approvalId: match.id, expiresAt: match.expiresAt };
+  };
+
+  server.registerTool(
+    'write_file',
+    {
+      title: 'Write a file',
+      description:
+        'Create or replace a file in the sandbox (relative paths are under /workspace; /tmp also ' +
+        `works), creating missing directories.${writesNeedApproval ? ' A person approves each write first; the call waits for their decision.' : ''}`,
+      inputSchema: {
+        path: z.string().min(1).describe('e.g. "src/main.py" or "/tmp/data.json"'),
+        content: z.string().describe('the whole new content'),
+        encoding: z.enum(['utf8', 'base64']).optional().describe('how content is encoded; default utf8'),
+      },
+      outputSchema: {
+        status: z.enum(['completed', 'denied', 'pending_approval']),
+        path: z.string(),
+        bytes: z.number().int(),
+        approvalId: z.string().nullable(),
+        reasons: z.array(z.string()),
+      },
+      annotations: {
+        title: 'Write a file',
+        readOnlyHint: false,
+        destructiveHint: true,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
+    },
+    ({ path, content, encoding }, extra) =>
+      guard(async () => {
+        const data = decodeContent(content, encoding);
+        const session = await context.sessions.get();
+        const stop = writesNeedApproval
+          ? reportApprovalWait(extra, () => pendingWrite(session, path), {
+              intervalMs: context.progressIntervalMs,
+              now: context.now,
+              firstAfterMs: WRITE_APPROVAL_LOOKUP_DELAY_MS,
+            })
+          : () => undefined;
+        let written;
+        try {
+          written = await session.files.write(path, data, { signal: extra.signal });
+        } finally {
+          stop();
+        }
+        const text =
+          written.approvalId !== null && written.status === 'completed'
+            ? `a person approved it (approval ${written.approvalId}); ${written.forModel}`
+            : written.forModel;
+        return okResult(text, {
+          status: written.status,
+          path: written.path,
+          bytes: written.bytes,
+          approvalId: written.approvalId,
+          reasons: [...written.reasons],
+        });
+      }),
+  );
+
+  server.registerTool(
+    'read_file',
+    {
+      title: 'Read a file',
+      description:
+        'Read a file from the sandbox (relative paths are under /workspace), a page at a time: ' +
+        'offset and limit count characters (bytes with encoding base64). Binary files need base64.',
+      inputSchema: {
+        path: z.string().min(1),
+        offset: z.number().int().min(0).optional().describe('first character; default 0'),
+        limit: z
+          .number()
+          .int()
+          .min(1)
+          .max(MAX_PAGE_CHARS)
+          .optional()
+          .describe(`default ${DEFAULT_FILE_PAGE}`),
+        encoding: z.enum(['utf8', 'base64']).optional().describe('default utf8'),
+      },
+      outputSchema: {
+        path: z.string(),
+        encoding: z.enum(['utf8', 'base64']),
+        sizeBytes: z.number().int(),
+        binary: z.boolean().describe('not UTF-8 text, so not shown: read it with encoding base64'),
+        content: z.string().describe('this page: text, or base64 with encoding base64'),
+        offset: z.number().int(),
+        total: z.number().int().describe('characters (bytes with base64) in the whole file'),
+        nextOffset: z.number().int().nullable(),
+      },
+      annotations: { title: 'Read a file', readOnlyHint: true, openWorldHint: false },
+    },
+    ({ path, offset = 0, limit = DEFAULT_FILE_PAGE, encoding = 'utf8' }) =>
+      guard(async () => {
+        const session = await context.sessions.get();
+        const data = await session.files.read(path);
+        const facts = { path, encoding, sizeBytes: data.length };
+        if (encoding === 'base64') {
+          const start = Math.min(offset, data.length);
+          const end = Math.min(data.length, start + limit);
+          const nextOffset = end < data.length ? end : null;
+          const page = data.subarray(start, end).toString('base64');
+          const note = `[bytes ${start}–${end} of ${data.length}${nextOffset === null ? '' : `; next: read_file {"path": ${JSON.stringify(path)}, "encoding": "base64", "offset": ${nextOffset}}`}]`;
+          return okResult([page, note], {
+            ...facts,
+            binary: false,
+            content: page,
+            offset: start,
+            total: data.length,
+            nextOffset,
+          });
+        }
+        let text: string;
+        try {
+          text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+        } catch {
+          return okResult(
+            `${path} is binary (${data.length} bytes), not shown as text: read it with encoding "base64", ` +
+              'or look at it with run_command (file, xxd | head).',
+            { ...facts, binary: true, content: '', offset: 0, total: data.length, nextOffset: null },
+          );
+        }
+        const start = Math.min(offset, text.length);
+        const end = pageEnd(text, start, limit);
+        const nextOffset = end < text.length ? end : null;
+        const content = text.slice(start, end);
+        const parts = [content];
+        if (start > 0 || nextOffset !== null) {
+          parts.push(
+            `[characters ${start}–${end} of ${text.length}${nextOffset === null ? '' : `; next: read_file {"path": ${JSON.stringify(path)}, "offset": ${nextOffset}}`}]`,
+          );
+        }
+        return okResult(parts, {
+          ...facts,
+          binary: false,
+          content,
+          offset: start,
+          total: text.length,
+          nextOffset,
+        });
+      }),
+  );
+
+  server.registerTool(
+    'list_files',
+    {
+      title: 'List files',
+      description: 'List a directory of the sandbox (default /workspace).',
+      inputSchema: { path: z.string().min(1).optional().describe('default /workspace') },
+      outputSchema: {
+        path: z.string(),
+        entries: z.array(
+          z.object({
+            name: z.string(),
+            kind: z.enum(['file', 'directory', 'symlink', 'other']),
+            sizeBytes: z.number(),
+            modifiedMs: z.number(),
+          }),
+        ),
+      },
+      annotations: { title: 'List files', readOnlyHint: true, openWorldHint: false },
+    },
+    ({ path = '/workspace' }) =>
+      guard(async () => {
+        const session = await context.sessions.get();
+        const entries = await session.files.list(path);
+        const lines = entries
+          .slice(0, MAX_LISTED_IN_TEXT)
+          .map((entry) =>
+            entry.kind === 'directory'
+              ? `${entry.name}/`
+              : `${entry.name}${entry.kind === 'symlink' ? ' (symlink)' : ''}  ${entry.sizeBytes} bytes`,
+          );
+        if (entries.length > MAX_LISTED_IN_TEXT) {
+          lines.push(`… and ${entries.length - MAX_LISTED_IN_TEXT} more; list a subdirectory`);
+        }
+        const text = entries.length === 0 ? `${path} is empty` : `${path}:\n${lines.join('\n')}`;
+        return okResult(text, { path, entries: entries.map((entry) => ({ ...entry })) });
+      }),
+  );
+}
+
+/*
+ * Security limitations:
+ * - read_file returns a file's bytes as they are: the session's secret values are not redacted from
+ *   them, while the same bytes printed by `cat` through run_command are. Sessions made by MCP have no
+ *   secretEnv, but a session token's session (bound over HTTP) may; redacting needs a read through
+ *   the router, which has the session's redactor.
+ */

@@ -1,0 +1,291 @@
+/**
+ * MCP over streamable HTTP, for the server's `/mcp` route (POST, GET and DELETE), called after the
+ * request was authenticated. Each MCP session (the `Mcp-Session-Id` an `initialize` hands out) has its
+ * own transport, MCP server and Airlock session: a new one for an admin, made on its first tool call
+ * and ended with the MCP session; for a session token, that token's session, which MCP never ends.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import type { Airlock } from '../airlock/index.ts';
+import { AirlockError, httpStatusFor, isAirlockError } from '../errors/index.ts';
+import type { ErrorCode } from '../errors/index.ts';
+import { createAirlockMcpServer } from './server.ts';
+import type { AirlockMcpServer } from './server.ts';
+import { boundSession, lazySession } from './session-provider.ts';
+import type { SessionProvider } from './session-provider.ts';
+
+/** Who the server authenticated: an admin token, or a session token bound to one session. */
+export type McpPrincipal =
+  | { readonly kind: 'admin' }
+  | { readonly kind: 'session'; readonly sessionId: string };
+
+export interface McpHttpEndpointOptions {
+  readonly airlock: Airlock;
+  /** MCP sessions open at once; one more `initialize` is refused with LIMIT_REACHED. Default 100. */
+  readonly maxSessions?: number;
+  /**
+   * MCP sessions one session token may hold open, so one agent cannot use up `maxSessions` for
+   * everyone (admins are trusted and only bound by `maxSessions`). Default 8.
+   */
+  readonly maxSessionsPerToken?: number;
+  /** An MCP session that has not made its Airlock session yet is closed after this long unused. Default: sandbox.idleTimeout. */
+  readonly idleTimeoutMs?: number;
+  /** How often MCP sessions whose Airlock session ended (idle, lifetime) or that sat unused are closed. Default 10 s. */
+  readonly sweepIntervalMs?: number;
+  /** Progress notification interval while a call waits for a person. Default 2 s. */
+  readonly progressIntervalMs?: number;
+  readonly logger?: Pick<Logger, 'error'>;
+  readonly now?: () => number;
+}
+
+export interface McpHttpEndpoint {
+  /**
+   * Serves one request to `/mcp`. `parsedBody` is the JSON body of a POST (undefined for GET and
+   * DELETE). Writes the whole response itself (an SSE stream for calls that report progress), so the
+   * caller must hand the raw response over (Fastify: `reply.hijack()`). Errors outside MCP's own are
+   * `{ error: { code, message } }` with the code's HTTP status.
+   */
+  handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    parsedBody: unknown,
+    principal: McpPrincipal,
+  ): Promise<void>;
+  /** MCP sessions open now. */
+  sessionCount(): number;
+  /** Closes every MCP session (ending the Airlock sessions they made) and refuses new requests. */
+  close(): Promise<void>;
+}
+
+interface Entry {
+  readonly owner: string;
+  readonly provider: SessionProvider;
+  readonly mcp: AirlockMcpServer;
+  readonly transport: StreamableHTTPServerTransport;
+  lastSeenMs: number;
+  /** Calls (POST, DELETE) in flight; an MCP session in use is never closed as unused. */
+  active: number;
+}
+
+const ownerOf = (principal: McpPrincipal): string =>
+  principal.kind === 'admin' ? 'admin' : `session:${principal.sessionId}`;
+
+function sendError(res: ServerResponse, code: ErrorCode, message: string): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(httpStatusFor(code), { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify({ error: { code, message } }));
+}
+
+function positive(field: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new AirlockError('INVALID_ARGUMENT', `${field} must be a whole number of at least 1`, {
+      field,
+      value,
+    });
+  }
+  return value;
+}
+
+function isInitialize(body: unknown): boolean {
+  return Array.isArray(body)
+    ? body.some((message) => isInitializeRequest(message))
+    : isInitializeRequest(body);
+}
+
+export function createMcpHttpEndpoint(options: McpHttpEndpointOptions): McpHttpEndpoint {
+  const { airlock, logger } = options;
+  const now = options.now ?? Date.now;
+  const maxSessions = positive('maxSessions', options.maxSessions ?? 100);
+  const maxPerToken = positive('maxSessionsPerToken', options.maxSessionsPerToken ?? 8);
+  const idleTimeoutMs = positive(
+    'idleTimeoutMs',
+    options.idleTimeoutMs ?? airlock.config.sandbox.idleTimeoutMs,
+  );
+  const sweepIntervalMs = positive('sweepIntervalMs', options.sweepIntervalMs ?? 10_000);
+  const entries = new Map<string, Entry>();
+  /** Entries between `initialize` arriving and its session id being known; they count toward the limits. */
+  const opening = new Set<Entry>();
+  let closed = false;
+  let sweeping: Promise<void> | null = null;
+
+  const countOf = (owner: string): number =>
+    [...entries.values(), ...opening].filter((entry) => entry.owner === owner).length;
+
+  async function closeEntry(id: string | null, entry: Entry): Promise<void> {
+    if (id !== null) entries.delete(id);
+    opening.delete(entry);
+    // Closing the transport closes the MCP server, which ends the session its provider made.
+    await entry.mcp
+      .close()
+      .catch((error: unknown) => logger?.error({ err: error }, 'could not close an MCP session'));
+  }
+
+  /** True when the session is over, or unknown; a store that cannot answer now is asked again later. */
+  async function sessionOver(sessionId: string): Promise<boolean> {
+    try {
+      return (await airlock.sessions.info(sessionId)).state !== 'active';
+    } catch (error) {
+      return isAirlockError(error) && error.code === 'NOT_FOUND';
+    }
+  }
+
+  async function sweepOnce(): Promise<void> {
+    for (const [id, entry] of [...entries]) {
+      const sessionId = entry.provider.currentId();
+      // A call in flight in an ended session finishes on its own (with SESSION_ENDED); closing the
+      // transport ends it and any open event stream with it.
+      const over =
+        sessionId === null
+          ? entry.active === 0 && now() - entry.lastSeenMs >= idleTimeoutMs
+          : await sessionOver(sessionId);
+      if (over && entries.get(id) === entry) await closeEntry(id, entry);
+    }
+  }
+
+  const sweep = (): Promise<void> => {
+    sweeping ??= sweepOnce()
+      .catch((error: unknown) => logger?.error({ err: error }, 'could not sweep MCP sessions'))
+      .finally(() => {
+        sweeping = null;
+      });
+    return sweeping;
+  };
+  const sweepTimer = setInterval(() => void sweep(), sweepIntervalMs);
+  sweepTimer.unref();
+
+  /** Why one more MCP session for `owner` would be too many, or null. */
+  const overLimit = (owner: string): string | null =>
+    entries.size + opening.size >= maxSessions
+      ? `${maxSessions} MCP sessions are open; close one (DELETE /mcp) or try later`
+      : owner !== 'admin' && countOf(owner) >= maxPerToken
+        ? `this token has ${maxPerToken} MCP sessions open; close one (DELETE /mcp) before starting another`
+        : null;
+
+  /** A new MCP session, counted (in `opening`) from the moment it is made. */
+  function open(principal: McpPrincipal): Entry {
+    const provider =
+      principal.kind === 'admin' ? lazySession(airlock) : boundSession(airlock, principal.sessionId);
+    const mcp = createAirlockMcpServer({
+      airlock,
+      session: provider,
+      ...(options.progressIntervalMs === undefined ? {} : { progressIntervalMs: options.progressIntervalMs }),
+      ...(logger === undefined ? {} : { logger }),
+      now,
+    });
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        opening.delete(entry);
+        entries.set(id, entry);
+      },
+      // DELETE /mcp answers once the session is gone, so a client that deleted it can rely on that.
+      onsessionclosed: () => provider.close(),
+    });
+    const entry: Entry = {
+      owner: ownerOf(principal),
+      provider,
+      mcp,
+      transport,
+      lastSeenMs: now(),
+      active: 0,
+    };
+    // Set before connecting: the MCP server keeps this handler and calls it first when the transport
+    // closes, whether by DELETE, by the sweep or by close().
+    transport.onclose = () => {
+      const id = transport.sessionId;
+      if (id !== undefined && entries.get(id) === entry) entries.delete(id);
+      opening.delete(entry);
+    };
+    opening.add(entry);
+    return entry;
+  }
+
+  async function serve(
+    entry: Entry,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+  ): Promise<void> {
+    // A GET is the client's event stream, open for as long as it likes: it is not use. Only calls are.
+    const isCall = req.method !== 'GET';
+    if (isCall) entry.active += 1;
+    entry.lastSeenMs = now();
+    try {
+      await entry.transport.handleRequest(req, res, body);
+    } finally {
+      if (isCall) entry.active -= 1;
+      entry.lastSeenMs = now();
+    }
+  }
+
+  return {
+    async handle(req, res, parsedBody, principal) {
+      if (closed) {
+        sendError(res, 'SANDBOX_DESTROYED', 'the control plane is shutting down');
+        return;
+      }
+      const header = req.headers['mcp-session-id'];
+      if (header !== undefined) {
+        const entry = typeof header === 'string' ? entries.get(header) : undefined;
+        // Another principal's MCP session is as unknown as one that never existed.
+        if (entry === undefined || entry.owner !== ownerOf(principal)) {
+          sendError(res, 'NOT_FOUND', 'no such MCP session; start a new one with an initialize request');
+          return;
+        }
+        await serve(entry, req, res, parsedBody);
+        return;
+      }
+      if (req.method !== 'POST' || !isInitialize(parsedBody)) {
+        sendError(
+          res,
+          'INVALID_ARGUMENT',
+          'MCP requests carry the Mcp-Session-Id header that initialize returned; start with an initialize request',
+        );
+        return;
+      }
+      if (principal.kind === 'session' && (await sessionOver(principal.sessionId))) {
+        sendError(res, 'SESSION_ENDED', `session ${principal.sessionId} has ended; create a new one`);
+        return;
+      }
+      const owner = ownerOf(principal);
+      if (overLimit(owner) !== null) await sweep();
+      // Checked and counted with no await in between, so concurrent initializes cannot overshoot.
+      const limited = overLimit(owner);
+      if (limited !== null) {
+        sendError(res, 'LIMIT_REACHED', limited);
+        return;
+      }
+      const entry = open(principal);
+      await entry.mcp.server.connect(entry.transport);
+      await serve(entry, req, res, parsedBody);
+      // An initialize the transport refused (a second one in a batch, a bad version) opened nothing.
+      if (entry.transport.sessionId === undefined) await closeEntry(null, entry);
+    },
+    sessionCount: () => entries.size,
+    async close() {
+      closed = true;
+      clearInterval(sweepTimer);
+      await sweeping;
+      const all: Array<[string | null, Entry]> = [
+        ...entries,
+        ...[...opening].map((entry) => [null, entry] as [null, Entry]),
+      ];
+      await Promise.all(all.map(([id, entry]) => closeEntry(id, entry)));
+    },
+  };
+}
+
+/*
+ * Security limitations:
+ * - `handle` trusts the principal it is given: authentication, and Host/Origin checks against DNS
+ *   rebinding, are the HTTP server's job before it calls in.
+ * - An MCP session id is checked against the principal that opened it, so a leaked id alone opens
+ *   nothing; but every admin token is one principal here, so admins share each other's MCP sessions.
+ * - Admins are bound only by `maxSessions`; a session token by `maxSessionsPerToken` as well.
+ */

@@ -1,0 +1,11 @@
+/**
+ * The MCP surface: Airlock's tools (run_command, command_status, kill_command, read_output,
+ * write_file, read_file, list_files, session_info) over the official MCP SDK, on stdio (`airlock mcp`)
+ * and streamable HTTP (the server's `/mcp`).
+ */
+export { createAirlockMcpServer } from './server.ts';
+export type { AirlockMcpServer, AirlockMcpServerOptions } from './server.ts';
+export { boundSession, lazySession } from './session-provider.ts';
+export type { SessionProvider } from './session-provider.ts';
+export { createMcpHttpEndpoint } from './http-endpoint.ts';
+export type { McpHttpEndpoint, McpHttpEndpointOptions, McpPrincipal } from './http-endpoint.ts';

@@ -1,0 +1,100 @@
+/**
+ * session_info: what the model's environment allows, so it can plan instead of discovering limits
+ * by hitting them.
+ */
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import { formatByteSize, formatDuration } from '../config/index.ts';
+import type { ToolContext } from './tool-context.ts';
+import { okResult } from './tool-results.ts';
+
+export function registerInfoTool(server: McpServer, context: ToolContext): void {
+  const { airlock, guard } = context;
+  const { router } = airlock.config;
+
+  server.registerTool(
+    'session_info',
+    {
+      title: 'Session limits and policy',
+      description:
+        "This session's sandbox limits, resource usage, network access, policy and what needs a " +
+        "person's approval.",
+      outputSchema: {
+        sessionId: z.string(),
+        state: z.string(),
+        isolation: z.string().nullable(),
+        expiresAt: z.string().nullable(),
+        limits: z.object({
+          memoryBytes: z.number(),
+          cpus: z.number(),
+          pids: z.number(),
+          scratchBytes: z.number(),
+          timeoutMs: z.number(),
+          idleTimeoutMs: z.number(),
+          maxOutputChars: z.number(),
+          commandsPerWindow: z.number(),
+          rateWindowMs: z.number(),
+        }),
+        usage: z
+          .object({
+            memoryBytes: z.number(),
+            pids: z.number(),
+            cpuUsageMs: z.number(),
+            cpuFraction: z.number().nullable(),
+          })
+          .nullable(),
+        network: z.literal('none'),
+        policy: z.object({
+          name: z.string(),
+          approvalRequiredFor: z.array(z.string()),
+          approvalTimeoutMs: z.number(),
+        }),
+      },
+      annotations: { title: 'Session limits and policy', readOnlyHint: true, openWorldHint: false },
+    },
+    () =>
+      guard(async () => {
+        const session = await context.sessions.get();
+        const info = await session.info();
+        const approvals = router.approvalRequiredFor;
+        const lines = [
+          `session ${info.id} (${info.state}), isolated by ${info.isolation?.isolation ?? info.driver}` +
+            `${info.expiresAt === null ? '' : `, ends at ${info.expiresAt} at the latest`}`,
+          `limits: memory ${formatByteSize(info.limits.memoryBytes)}, ${info.limits.cpus} CPUs, ` +
+            `${info.limits.pids} processes, ${formatByteSize(info.limits.scratchBytes)} each for /workspace and /tmp, ` +
+            `command timeout ${formatDuration(info.limits.timeoutMs)}, ends after ${formatDuration(info.limits.idleTimeoutMs)} idle`,
+          info.usage === null
+            ? 'usage: not sampled yet'
+            : `usage: memory ${formatByteSize(info.usage.memoryBytes)}, ${info.usage.pids} processes`,
+          // What sandboxes get, not what airlock.yaml asks: allow-lists are not implemented yet.
+          'network: none (nothing can be downloaded or installed from the internet)',
+          `policy: ${info.policy}; ` +
+            (approvals.length === 0
+              ? 'nothing needs approval beyond what the policy asks'
+              : `a person approves ${approvals.join(', ')}`) +
+            ` (undecided after ${formatDuration(router.approvalTimeoutMs)} means denied)`,
+          `output: at most ${router.output.maxChars} characters per stream shown; page the rest with read_output`,
+          `rate limit: ${router.rateLimit.tokens} commands per ${formatDuration(router.rateLimit.perMs)}`,
+        ];
+        return okResult(lines.join('\n'), {
+          sessionId: info.id,
+          state: info.state,
+          isolation: info.isolation?.isolation ?? null,
+          expiresAt: info.expiresAt,
+          limits: {
+            ...info.limits,
+            maxOutputChars: router.output.maxChars,
+            commandsPerWindow: router.rateLimit.tokens,
+            rateWindowMs: router.rateLimit.perMs,
+          },
+          usage: info.usage,
+          network: 'none',
+          policy: {
+            name: info.policy,
+            approvalRequiredFor: [...approvals],
+            approvalTimeoutMs: router.approvalTimeoutMs,
+          },
+        });
+      }),
+  );
+}

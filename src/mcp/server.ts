@@ -1,0 +1,125 @@
+/**
+ * One MCP server per connection: the tools over one session provider. The transport is the caller's
+ * (stdio for `airlock mcp`, streamable HTTP for `/mcp`); when it closes, the session the provider
+ * made ends with it.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import type { Airlock } from '../airlock/index.ts';
+import { AirlockError, isAirlockError } from '../errors/index.ts';
+import { registerCommandTools } from './command-tools.ts';
+import { registerFileTools } from './file-tools.ts';
+import { registerInfoTool } from './info-tool.ts';
+import type { SessionProvider } from './session-provider.ts';
+import type { ToolContext } from './tool-context.ts';
+import { errorResult } from './tool-results.ts';
+
+export interface AirlockMcpServerOptions {
+  readonly airlock: Airlock;
+  /** The session tool calls run in: `lazySession(airlock)` or `boundSession(airlock, id)`. */
+  readonly session: SessionProvider;
+  /** How often a call waiting for a person's approval sends a progress notification. Default 2 s. */
+  readonly progressIntervalMs?: number;
+  /** Reported to clients in `initialize`. Default "0.1.0". */
+  readonly version?: string;
+  /** Where bugs in tool calls are logged (the model reads only "internal error"). */
+  readonly logger?: Pick<Logger, 'error'>;
+  readonly now?: () => number;
+}
+
+export interface AirlockMcpServer {
+  readonly server: McpServer;
+  /** Resolves once the connection has closed and the provider's session has ended. */
+  readonly closed: Promise<void>;
+  /** Closes the connection (which ends the provider's session). Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Largest number of array elements and object members one call's arguments may have: every tool
+ * takes a few scalars, so anything near this is an attempt to make the parser do work.
+ */
+const MAX_TOOL_INPUT_ELEMENTS = 1000;
+
+/** Progress faster than this is noise to a client, and a busy loop at 0. */
+const MIN_PROGRESS_INTERVAL_MS = 10;
+
+const instructions = `Tools run shell commands and copy files in an isolated sandbox (a session) that persists between
+calls until this connection ends or it sits idle too long. /workspace is the working directory; /workspace and /tmp
+are writable. A policy judges every command: a denied command comes back with the reasons, and some commands wait for a
+person's approval. Call session_info to see the limits, network access and what needs approval.`;
+
+export function createAirlockMcpServer(options: AirlockMcpServerOptions): AirlockMcpServer {
+  const { airlock, session: sessions, logger } = options;
+  const server = new McpServer(
+    { name: 'airlock', version: options.version ?? '0.1.0' },
+    { instructions, maxToolInputElements: MAX_TOOL_INPUT_ELEMENTS },
+  );
+
+  async function guard(work: () => Promise<CallToolResult>): Promise<CallToolResult> {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isAirlockError(error)) {
+        logger?.error({ err: error }, 'MCP tool call failed');
+        return errorResult({ code: 'INTERNAL', message: 'internal error in Airlock' });
+      }
+      if (error.code !== 'SESSION_ENDED') return errorResult(error);
+      const endedId = error.details['sessionId'];
+      sessions.ended(typeof endedId === 'string' ? endedId : (sessions.currentId() ?? ''));
+      return errorResult(
+        error,
+        sessions.renews
+          ? 'Its files and processes are gone; the next call starts a new, empty session.'
+          : 'This connection cannot run anything more: create a new session and connect with its token.',
+      );
+    }
+  }
+
+  const progressIntervalMs = options.progressIntervalMs ?? 2000;
+  if (!Number.isSafeInteger(progressIntervalMs) || progressIntervalMs < MIN_PROGRESS_INTERVAL_MS) {
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      `progressIntervalMs must be a whole number of at least ${MIN_PROGRESS_INTERVAL_MS}`,
+      { field: 'progressIntervalMs', value: progressIntervalMs },
+    );
+  }
+  const context: ToolContext = {
+    airlock,
+    sessions,
+    progressIntervalMs,
+    now: options.now ?? Date.now,
+    guard,
+  };
+  registerCommandTools(server, context);
+  registerFileTools(server, context);
+  registerInfoTool(server, context);
+
+  let markClosed: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => {
+    markClosed = resolve;
+  });
+  // The protocol layer calls this once its transport has closed, however that happened (stdin ended,
+  // DELETE /mcp, the endpoint reaping it, close() below).
+  server.server.onclose = () => {
+    void sessions
+      .close()
+      .catch((error: unknown) => logger?.error({ err: error }, 'could not end the MCP session'))
+      .finally(markClosed);
+  };
+
+  return {
+    server,
+    closed,
+    async close() {
+      if (server.isConnected()) {
+        await server.close();
+      } else {
+        await sessions.close();
+        markClosed();
+      }
+      await closed;
+    },
+  };
+}

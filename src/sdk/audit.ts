@@ -1,0 +1,82 @@
+/** `client.audit`: the tamper-evident record of every command, decision and result (admin token). */
+import { invalidResponse } from './errors.ts';
+import { decodeBody, LineSplitter } from './lines.ts';
+import type { CallOptions } from './signals.ts';
+import type { Transport } from './transport.ts';
+import type { Query } from './url.ts';
+import type { AuditEvent, VerifyResult } from './wire-types.ts';
+
+export interface AuditFilter {
+  /** Only events after this sequence number (for paging: the last `seq` seen). */
+  readonly afterSeq?: number;
+  readonly sessionId?: string;
+  /** Event types, e.g. `['command.decided', 'approval.decided']`. */
+  readonly types?: readonly string[];
+}
+
+export interface ListAuditOptions extends AuditFilter, CallOptions {
+  /** Most events in the answer, oldest first. */
+  readonly limit?: number;
+}
+
+export interface ExportAuditOptions extends AuditFilter, CallOptions {
+  readonly maxEvents?: number;
+}
+
+function filterQuery(filter: AuditFilter): Query {
+  return { afterSeq: filter.afterSeq, sessionId: filter.sessionId, type: filter.types };
+}
+
+export class Audit {
+  readonly #transport: Transport;
+
+  constructor(transport: Transport) {
+    this.#transport = transport;
+  }
+
+  async list(options: ListAuditOptions = {}): Promise<AuditEvent[]> {
+    const answer = await this.#transport.json<{ events: AuditEvent[] }>(
+      { method: 'GET', path: ['v1', 'audit'], query: { ...filterQuery(options), limit: options.limit } },
+      options,
+    );
+    return answer.events;
+  }
+
+  /** Re-checks the hash chain on the server. A broken chain is a result (`ok: false`), not an error. */
+  verify(options?: CallOptions): Promise<VerifyResult> {
+    return this.#transport.json<VerifyResult>({ method: 'GET', path: ['v1', 'audit', 'verify'] }, options);
+  }
+
+  /** Streams the NDJSON export one event at a time, without holding the whole log in memory. */
+  async *export(options: ExportAuditOptions = {}): AsyncGenerator<AuditEvent, void, undefined> {
+    const { response, signal, request } = await this.#transport.open(
+      {
+        method: 'GET',
+        path: ['v1', 'audit', 'export'],
+        query: { ...filterQuery(options), maxEvents: options.maxEvents },
+        accept: 'application/x-ndjson',
+        long: true,
+      },
+      options,
+    );
+    if (response.body === null) return;
+    const lines = new LineSplitter();
+    const parse = (line: string): AuditEvent | undefined => {
+      if (line.trim() === '') return undefined;
+      try {
+        return JSON.parse(line) as AuditEvent;
+      } catch (cause) {
+        throw invalidResponse(request, response.status, 'a line of the audit export is not JSON', cause);
+      }
+    };
+    for await (const text of decodeBody(response.body, signal, request)) {
+      for (const line of lines.push(text)) {
+        const event = parse(line);
+        if (event !== undefined) yield event;
+      }
+    }
+    const last = lines.end();
+    const event = last === undefined ? undefined : parse(last);
+    if (event !== undefined) yield event;
+  }
+}

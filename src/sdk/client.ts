@@ -1,0 +1,75 @@
+/**
+ * `new AirlockClient({ url, token })`: the entry to an Airlock server's HTTP API. Needs only `fetch`,
+ * so it runs in browsers, Node, Deno, Bun and workers alike.
+ */
+import { Approvals } from './approvals.ts';
+import { Audit } from './audit.ts';
+import { invalidArgument } from './errors.ts';
+import { Outputs } from './outputs.ts';
+import { Sessions } from './sessions.ts';
+import type { CallOptions } from './signals.ts';
+import { Transport } from './transport.ts';
+import type { FetchFunction } from './transport.ts';
+import { normalizeBaseUrl } from './url.ts';
+import type { HealthStatus } from './wire-types.ts';
+
+export interface AirlockClientOptions {
+  /** The server, e.g. `http://127.0.0.1:7400`; a path prefix is kept. */
+  readonly url: string | URL;
+  /** An admin token (`alk_admin_…`) or a session token (`alk_sess_…`). */
+  readonly token?: string;
+  /**
+   * Time limit of calls that answer at once, when a call gives no `timeoutMs`. Calls that wait for a
+   * command or a person (run, wait, event streams, exports, session creation) have none by default.
+   */
+  readonly defaultTimeoutMs?: number;
+  /** A `fetch` to use instead of the global one (a proxying fetch, a test double). */
+  readonly fetch?: FetchFunction;
+}
+
+/** Long enough for a large file over a slow link; short enough that a dead server is noticed. */
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+export class AirlockClient {
+  readonly sessions: Sessions;
+  readonly approvals: Approvals;
+  readonly audit: Audit;
+  readonly outputs: Outputs;
+  readonly #transport: Transport;
+
+  constructor(options: AirlockClientOptions) {
+    const fetchFunction = options.fetch ?? globalFetch();
+    this.#transport = new Transport({
+      baseUrl: normalizeBaseUrl(options.url),
+      token: options.token,
+      fetch: fetchFunction,
+      defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+    });
+    this.sessions = new Sessions(this.#transport);
+    this.approvals = new Approvals(this.#transport);
+    this.audit = new Audit(this.#transport);
+    this.outputs = new Outputs(this.#transport);
+  }
+
+  get url(): string {
+    return this.#transport.baseUrl;
+  }
+
+  /** `GET /healthz`, which needs no token. */
+  health(options?: CallOptions): Promise<HealthStatus> {
+    return this.#transport.json<HealthStatus>({ method: 'GET', path: ['healthz'], auth: false }, options);
+  }
+
+  /** Prometheus text (admin token). */
+  metrics(options?: CallOptions): Promise<string> {
+    return this.#transport.text({ method: 'GET', path: ['metrics'], accept: 'text/plain' }, options);
+  }
+}
+
+/** The global `fetch`, called unbound: browsers throw "Illegal invocation" on a detached `this`. */
+function globalFetch(): FetchFunction {
+  if (typeof globalThis.fetch !== 'function') {
+    throw invalidArgument('no global fetch in this runtime; pass options.fetch');
+  }
+  return (input, init) => globalThis.fetch(input, init);
+}

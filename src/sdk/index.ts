@@ -1,0 +1,61 @@
+/**
+ * The Airlock TypeScript SDK: a client for the HTTP API v1 that depends on `fetch` only.
+ *
+ *   const client = new AirlockClient({ url: 'http://127.0.0.1:7400', token });
+ *   const session = await client.sessions.create({ policy: 'coding-agent' });
+ *   const result = await session.run('npm test', { timeoutMs: 60_000 });
+ *   const handle = await session.start('npm run build');
+ *   for await (const event of handle) if (event.type === 'output') show(event.text);
+ *
+ * Every call takes an options object last with `signal` and `timeoutMs`. Where the server itself
+ * enforces a time limit (a command, a session's default per command) `timeoutMs` is that limit, as
+ * in E2B, and `requestTimeoutMs` bounds the call. Failures are `AirlockApiError`s with a stable `code`;
+ * a denial, a timeout or a non-zero exit is a result with a `status`, not an error.
+ */
+export { AirlockClient } from './client.ts';
+export type { AirlockClientOptions } from './client.ts';
+export type { FetchFunction } from './transport.ts';
+export type { CallOptions } from './signals.ts';
+
+export { Sessions } from './sessions.ts';
+export type { ConnectOptions, CreateSessionOptions, ListSessionsOptions } from './sessions.ts';
+export { SandboxSession, SessionCommands, SessionFiles } from './session.ts';
+export type { FileWriteOptions, RunOptions, StartOptions } from './session.ts';
+export { CommandHandle, isFinished } from './command-handle.ts';
+export type { CommandEvent } from './command-handle.ts';
+export { Outputs } from './outputs.ts';
+export type { OutputPagesOptions, OutputReadOptions } from './outputs.ts';
+export { Approvals } from './approvals.ts';
+export type { ApproveOptions, DenyOptions, ListApprovalsOptions } from './approvals.ts';
+export { Audit } from './audit.ts';
+export type { AuditFilter, ExportAuditOptions, ListAuditOptions } from './audit.ts';
+
+export { AirlockApiError, clientErrorCodes, isAirlockApiError, serverErrorCodes } from './errors.ts';
+export type { AirlockErrorCode, ClientErrorCode, ServerErrorCode } from './errors.ts';
+
+export { readSseEvents, SseParser } from './sse.ts';
+export type { SseEvent } from './sse.ts';
+
+export type {
+  ApprovalRecord,
+  ApprovalStatus,
+  AuditEvent,
+  CreatedSession,
+  CreateSessionRequest,
+  DecideApprovalRequest,
+  DecisionValue,
+  ErrorEnvelope,
+  FileEntry,
+  FileWriteResult,
+  HealthStatus,
+  OutputEventData,
+  OutputPage,
+  OutputStream,
+  PolicyPreset,
+  RunCommandRequest,
+  RunResult,
+  RunStatus,
+  SessionInfo,
+  SessionState,
+  VerifyResult,
+} from './wire-types.ts';

@@ -1,0 +1,78 @@
+/**
+ * Streaming text: a body as decoded text chunks, and chunks as lines. Shared by the SSE parser and the
+ * NDJSON export reader.
+ */
+import { transportError } from './signals.ts';
+
+/**
+ * Splits text into lines at CRLF, LF or CR (what SSE allows), wherever the chunks were cut. A CR at
+ * the end of a chunk ends its line at once; an LF starting the next chunk is then its second half.
+ */
+export class LineSplitter {
+  #partial = '';
+  #afterCr = false;
+
+  push(chunk: string): string[] {
+    const lines: string[] = [];
+    if (chunk === '') return lines;
+    let start = 0;
+    if (this.#afterCr && chunk.startsWith('\n')) start = 1;
+    this.#afterCr = false;
+    for (let i = start; i < chunk.length; i++) {
+      const char = chunk.charCodeAt(i);
+      if (char !== 0x0a && char !== 0x0d) continue;
+      lines.push(this.#partial + chunk.slice(start, i));
+      this.#partial = '';
+      if (char === 0x0d) {
+        if (i + 1 === chunk.length) this.#afterCr = true;
+        else if (chunk.charCodeAt(i + 1) === 0x0a) i++;
+      }
+      start = i + 1;
+    }
+    this.#partial += chunk.slice(start);
+    return lines;
+  }
+
+  /** The text after the last line break (the unterminated last line), or undefined when there is none. */
+  end(): string | undefined {
+    const rest = this.#partial;
+    this.#partial = '';
+    this.#afterCr = false;
+    return rest === '' ? undefined : rest;
+  }
+}
+
+/**
+ * A body as UTF-8 text chunks. The decoder streams, so a character cut between two network chunks
+ * comes out whole. Leaving the loop early cancels the body, which closes the connection.
+ */
+export async function* decodeBody(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal | undefined,
+  request: string,
+): AsyncGenerator<string, void, undefined> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder('utf-8');
+  let done = false;
+  try {
+    for (;;) {
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch (error) {
+        throw transportError(error, signal, request);
+      }
+      if (next.done) {
+        done = true;
+        const tail = decoder.decode();
+        if (tail !== '') yield tail;
+        return;
+      }
+      const text = decoder.decode(next.value, { stream: true });
+      if (text !== '') yield text;
+    }
+  } finally {
+    if (!done) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
+  }
+}

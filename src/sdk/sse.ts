@@ -1,0 +1,94 @@
+/**
+ * A Server-Sent Events parser after the WHATWG "event stream interpretation": `event:`, `data:` (lines
+ * joined with "\n"), `id:`, `retry:`, `:` comments, CRLF/LF/CR line ends, a field without a colon, one
+ * space stripped after the colon. An event is dispatched at a blank line; an event cut off by the end
+ * of the stream is dropped, as the standard says, so a half-received event is never acted on.
+ */
+import { decodeBody, LineSplitter } from './lines.ts';
+
+export interface SseEvent {
+  /** `message` when the event named none. */
+  readonly event: string;
+  readonly data: string;
+  /** The last event id seen on the stream so far ('' when none). */
+  readonly lastEventId: string;
+}
+
+export class SseParser {
+  readonly #lines = new LineSplitter();
+  #eventType = '';
+  #data: string[] = [];
+  #lastEventId = '';
+  #retryMs: number | undefined;
+
+  /** The reconnection time the server asked for with `retry:`, if it did. */
+  get retryMs(): number | undefined {
+    return this.#retryMs;
+  }
+
+  push(chunk: string): SseEvent[] {
+    const events: SseEvent[] = [];
+    for (const line of this.#lines.push(chunk)) {
+      const event = this.#line(line);
+      if (event !== undefined) events.push(event);
+    }
+    return events;
+  }
+
+  /** The stream ended: anything not yet dispatched is dropped. */
+  end(): void {
+    this.#lines.end();
+    this.#eventType = '';
+    this.#data = [];
+  }
+
+  #line(line: string): SseEvent | undefined {
+    if (line === '') return this.#dispatch();
+    if (line.startsWith(':')) return undefined;
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    switch (field) {
+      case 'event':
+        this.#eventType = value;
+        break;
+      case 'data':
+        this.#data.push(value);
+        break;
+      case 'id':
+        // The standard ignores an id with NUL: it could not be sent back in Last-Event-ID.
+        if (!value.includes('\0')) this.#lastEventId = value;
+        break;
+      case 'retry':
+        if (/^[0-9]+$/.test(value)) this.#retryMs = Number(value);
+        break;
+      default:
+        break;
+    }
+    return undefined;
+  }
+
+  #dispatch(): SseEvent | undefined {
+    const event = this.#eventType === '' ? 'message' : this.#eventType;
+    const data = this.#data;
+    this.#eventType = '';
+    this.#data = [];
+    // A blank line after no data line (e.g. only `event:` or an id) dispatches nothing.
+    if (data.length === 0) return undefined;
+    return { event, data: data.join('\n'), lastEventId: this.#lastEventId };
+  }
+}
+
+/** The events of an SSE body, in order; breaking out of the loop closes the connection. */
+export async function* readSseEvents(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal | undefined,
+  request: string,
+): AsyncGenerator<SseEvent, void, undefined> {
+  const parser = new SseParser();
+  for await (const text of decodeBody(body, signal, request)) {
+    yield* parser.push(text);
+  }
+  parser.end();
+}

@@ -1,0 +1,51 @@
+/**
+ * Request URLs from a base URL, path segments and a query. Every segment is percent-encoded on its own,
+ * so an id can never add a path level or a query.
+ */
+import { invalidArgument } from './errors.ts';
+
+export type QueryValue = string | number | boolean | readonly string[] | undefined;
+export type Query = Readonly<Record<string, QueryValue>>;
+
+/**
+ * The base URL without a trailing slash, checked once when a client is made. A base path
+ * (`https://host/airlock`) is kept: the API lives below it.
+ */
+export function normalizeBaseUrl(url: string | URL): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(String(url));
+  } catch (cause) {
+    throw invalidArgument(`url is not an absolute URL: ${String(url)}`, { url: String(url), cause });
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw invalidArgument(`url must be http: or https:, got ${parsed.protocol}`, { url: String(url) });
+  }
+  if (parsed.search !== '' || parsed.hash !== '') {
+    throw invalidArgument('url must not carry a query or fragment', { url: String(url) });
+  }
+  return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * One path segment. Empty, `.` and `..` are refused: URL parsing would collapse them (WHATWG URL also
+ * treats `%2e%2e` as `..`), so `sessions/..` would reach another route than the caller named.
+ */
+export function encodeSegment(segment: string): string {
+  if (segment === '' || segment === '.' || segment === '..') {
+    throw invalidArgument(`an id or path segment cannot be ${JSON.stringify(segment)}`, { segment });
+  }
+  return encodeURIComponent(segment);
+}
+
+/** `base` + `/seg1/seg2` + `?k=v`; undefined values are left out, arrays are joined with commas. */
+export function buildUrl(base: string, segments: readonly string[], query: Query = {}): string {
+  const path = segments.map(encodeSegment).join('/');
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    params.append(key, Array.isArray(value) ? value.join(',') : String(value));
+  }
+  const search = params.toString();
+  return `${base}/${path}${search === '' ? '' : `?${search}`}`;
+}

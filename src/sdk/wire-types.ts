@@ -1,0 +1,203 @@
+/**
+ * The JSON the HTTP API v1 speaks, declared here because the SDK imports nothing from the server.
+ * Field for field as in the wire contract; a change there is a change here.
+ */
+
+export type SessionState = 'active' | 'ended';
+
+export interface SessionInfo {
+  readonly id: string;
+  readonly state: SessionState;
+  readonly driver: string;
+  readonly createdAt: string;
+  readonly lastActiveAt: string;
+  readonly expiresAt: string | null;
+  readonly endedAt: string | null;
+  readonly endReason: string | null;
+  readonly limits: {
+    readonly memoryBytes: number;
+    readonly cpus: number;
+    readonly pids: number;
+    readonly scratchBytes: number;
+    readonly timeoutMs: number;
+    readonly idleTimeoutMs: number;
+  };
+  readonly policy: string;
+  readonly isolation: {
+    readonly isolation: string;
+    readonly platform?: string;
+    readonly runtime?: string;
+    readonly image?: string;
+  } | null;
+  readonly usage: {
+    readonly memoryBytes: number;
+    readonly pids: number;
+    readonly cpuUsageMs: number;
+    readonly cpuFraction: number | null;
+  } | null;
+}
+
+/** `POST /v1/sessions` answers with the session and the token scoped to it. */
+export interface CreatedSession extends SessionInfo {
+  readonly token: string;
+}
+
+export type PolicyPreset = 'readonly' | 'coding-agent' | 'permissive';
+
+/** Body of `POST /v1/sessions`. `timeoutMs` is the session's default time limit per command. */
+export interface CreateSessionRequest {
+  readonly driver?: string;
+  readonly image?: string;
+  readonly memoryBytes?: number;
+  readonly cpus?: number;
+  readonly pids?: number;
+  readonly scratchBytes?: number;
+  readonly timeoutMs?: number;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly secretEnv?: Readonly<Record<string, string>>;
+  readonly idleTimeoutMs?: number;
+  readonly ttlMs?: number;
+  /** A snapshot name to start from. */
+  readonly from?: string;
+  readonly policy?: PolicyPreset;
+}
+
+export type RunStatus =
+  | 'completed'
+  | 'denied'
+  | 'pending_approval'
+  | 'timed_out'
+  | 'rate_limited'
+  | 'failed'
+  | 'running'
+  | 'killed';
+
+export type DecisionValue = 'allow' | 'ask' | 'deny';
+
+export interface RunResult {
+  /** `cmd_…` */
+  readonly id: string;
+  readonly sessionId: string;
+  readonly command: string;
+  readonly status: RunStatus;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly oomKilled: boolean;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly truncated: boolean;
+  readonly outputId: string | null;
+  readonly durationMs: number;
+  readonly decision: DecisionValue;
+  readonly reasons: readonly string[];
+  readonly ruleIds: readonly string[];
+  readonly approvalId: string | null;
+  readonly retryAfterMs: number | null;
+  readonly error: { readonly code: string; readonly message: string } | null;
+  readonly forModel: string;
+}
+
+/** Body of `POST /v1/sessions/:id/commands`. */
+export interface RunCommandRequest {
+  readonly command: string;
+  readonly timeoutMs?: number;
+  readonly wait?: boolean;
+}
+
+export interface FileWriteResult {
+  readonly status: 'completed' | 'denied' | 'pending_approval';
+  readonly path: string;
+  readonly bytes: number;
+  readonly approvalId: string | null;
+  readonly reasons: readonly string[];
+  readonly forModel: string;
+}
+
+export interface FileEntry {
+  readonly name: string;
+  readonly kind: 'file' | 'directory' | 'symlink' | 'other';
+  readonly sizeBytes: number;
+  readonly modifiedMs: number;
+}
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface OutputPage {
+  readonly id: string;
+  readonly stream: OutputStream;
+  /** In characters. */
+  readonly offset: number;
+  readonly text: string;
+  readonly totalChars: number;
+  /** Offset of the next page; null at the end. */
+  readonly nextOffset: number | null;
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
+
+export interface ApprovalRecord {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly commandId: string | null;
+  readonly action: 'command' | 'write_file';
+  readonly subject: string;
+  readonly parsed: readonly string[];
+  readonly reasons: readonly string[];
+  readonly status: ApprovalStatus;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly decidedAt: string | null;
+  readonly decidedBy: string | null;
+  readonly decisionReason: string | null;
+  readonly remember: boolean;
+}
+
+/** Body of `POST /v1/approvals/:id`. */
+export interface DecideApprovalRequest {
+  readonly decision: 'approve' | 'deny';
+  readonly reason?: string;
+  readonly remember?: boolean;
+}
+
+export interface AuditEvent {
+  readonly seq: number;
+  readonly at: string;
+  /** e.g. `session.created`, `command.decided`, `approval.decided`, `execution.finished`. */
+  readonly type: string;
+  readonly sessionId: string | null;
+  readonly commandId: string | null;
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+export type VerifyResult =
+  | { readonly ok: true; readonly checked: number; readonly lastHash: string }
+  | {
+      readonly ok: false;
+      readonly checked: number;
+      readonly seq: number;
+      readonly problem: string;
+      readonly message: string;
+    };
+
+export interface HealthStatus {
+  readonly status: 'ok';
+  /** Active sessions. */
+  readonly sessions: number;
+}
+
+/** Every non-2xx answer of the API. */
+export interface ErrorEnvelope {
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    readonly details?: Readonly<Record<string, unknown>>;
+  };
+}
+
+/** `event: output` of a command's event stream. */
+export interface OutputEventData {
+  readonly stream: OutputStream;
+  readonly text: string;
+}

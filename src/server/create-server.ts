@@ -1,0 +1,227 @@
+/**
+ * The HTTP API over one control plane: Fastify, bearer tokens, per-token rate limits, JSON errors, and
+ * the routes of routes/*.ts described by /v1/openapi.json.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import pino from 'pino';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Airlock } from '../airlock/index.ts';
+import { AirlockError } from '../errors/index.ts';
+import { createRateLimiter } from '../router/index.ts';
+import { createErrorHandler, errorBody } from './http-errors.ts';
+import { buildOpenApi } from './openapi.ts';
+import { defineRoute, registerRoute } from './route.ts';
+import type { Access, RouteSpec } from './route.ts';
+import { approvalRoutes } from './routes/approvals.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { commandRoutes } from './routes/commands.ts';
+import { fileRoutes } from './routes/files.ts';
+import { sessionRoutes } from './routes/sessions.ts';
+import { systemRoutes } from './routes/system.ts';
+import { createTokenRegistry } from './tokens.ts';
+import type { Principal, TokenRegistry } from './tokens.ts';
+
+/** What /mcp needs from the MCP layer; it answers the request itself (JSON or an event stream). */
+export interface McpHttpHandler {
+  handle(
+    request: IncomingMessage,
+    response: ServerResponse,
+    body: unknown,
+    principal: Principal,
+  ): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  readonly airlock: Airlock;
+  readonly adminToken: string;
+  /** Where the admin token is kept, for the hint in a 401. */
+  readonly adminTokenPath?: string | null;
+  /** Default: the configuration's `server.rateLimit`. */
+  readonly rateLimit?: { readonly tokens: number; readonly perMs: number };
+  /** Default: the configuration's `server.maxBody`. */
+  readonly maxBodyBytes?: number;
+  /** Largest file upload. Default 64 MiB, the sandbox's file-copy limit. */
+  readonly maxFileBytes?: number;
+  readonly mcp?: McpHttpHandler;
+  readonly logger?: Logger;
+  readonly version?: string;
+  readonly now?: () => number;
+  /** How often tokens of ended sessions are forgotten. Default 60 s. */
+  readonly tokenSweepIntervalMs?: number;
+}
+
+export interface AirlockServer {
+  readonly app: FastifyInstance;
+  readonly tokens: TokenRegistry;
+  /** Starts listening; resolves to the URL (`http://127.0.0.1:7400`). */
+  listen(options: { readonly host: string; readonly port: number }): Promise<string>;
+  /**
+   * Graceful stop: refuse new connections, end every session (running commands are killed and
+   * recorded), let in-flight requests answer, then close the control plane. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
+/** How long answers still being written after the sessions ended may take before connections are cut. */
+const SHUTDOWN_GRACE_MS = 500;
+const VERSION = '0.1.0';
+
+const BEARER = /^Bearer +([\x21-\x7e]+) *$/i;
+
+export async function createServer(options: ServerOptions): Promise<AirlockServer> {
+  const { airlock } = options;
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const now = options.now ?? Date.now;
+  const version = options.version ?? VERSION;
+  const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const tokens = createTokenRegistry(options.adminToken);
+  const limiter = createRateLimiter({ rate: options.rateLimit ?? airlock.config.server.rateLimit, now });
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.maxBodyBytes ?? airlock.config.server.maxBodyBytes,
+    // Ids are short; a long path segment is a mistake or an attack, answered 404 before routing work.
+    routerOptions: { maxParamLength: 200 },
+    // A request body with `__proto__` or `constructor` keys is refused rather than stripped.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    forceCloseConnections: 'idle',
+    // Errors raised before routing (an overlong path segment, a bad URL) get the same JSON shape.
+    frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
+  });
+  const errorHandler = createErrorHandler(logger);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .send(
+        errorBody(new AirlockError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
+      );
+  });
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, body),
+  );
+
+  const tokenHint =
+    options.adminTokenPath === undefined || options.adminTokenPath === null
+      ? 'the admin token (AIRLOCK_TOKEN) or a session token'
+      : `the admin token (in ${options.adminTokenPath}) or a session token`;
+
+  const authenticate = (request: FastifyRequest, access: Access): Principal | null => {
+    if (access === 'none') return null;
+    const header = request.headers.authorization;
+    const match = header === undefined ? null : BEARER.exec(header);
+    const principal = match?.[1] === undefined ? null : tokens.resolve(match[1]);
+    if (principal === null) {
+      // Failed attempts share one bucket per address, so guessing tokens is slowed as well.
+      const taken = limiter.take(`anonymous:${request.ip}`);
+      if (!taken.allowed) throw rateLimited(taken.retryAfterMs);
+      throw new AirlockError(
+        'UNAUTHENTICATED',
+        header === undefined
+          ? `missing bearer token: send Authorization: Bearer <token> with ${tokenHint}`
+          : match === null
+            ? 'the Authorization header must be "Bearer <token>"'
+            : 'unknown token: it was never issued by this server, or its session has ended',
+      );
+    }
+    const taken = limiter.take(`token:${principal.tokenId}`);
+    if (!taken.allowed) throw rateLimited(taken.retryAfterMs);
+    if (access === 'admin' && principal.kind !== 'admin') {
+      throw new AirlockError(
+        'FORBIDDEN',
+        'this route needs the admin token; a session token reaches only its own session',
+      );
+    }
+    return principal;
+  };
+
+  const routes: RouteSpec[] = [
+    ...systemRoutes({ airlock, version, openApi: () => openApi }),
+    ...sessionRoutes({ airlock, tokens }),
+    ...commandRoutes({ airlock }),
+    ...fileRoutes({ airlock, maxFileBytes }),
+    ...approvalRoutes({ airlock }),
+    ...auditRoutes({ airlock }),
+    ...(options.mcp === undefined ? [] : mcpRoutes(options.mcp)),
+  ];
+  const openApi = buildOpenApi(routes, version);
+  for (const route of routes) registerRoute(app, route, { authenticate });
+
+  // Tokens die with their session; forgetting them keeps the registry as small as the live sessions.
+  const sweep = setInterval(() => {
+    void airlock.sessions
+      .list({ state: 'active' })
+      .then((active) => {
+        const live = new Set(active.map((session) => session.id));
+        for (const sessionId of tokens.sessionIds())
+          if (!live.has(sessionId)) tokens.revokeSession(sessionId);
+      })
+      .catch((error: unknown) => logger.warn({ err: error }, 'token sweep failed'));
+  }, options.tokenSweepIntervalMs ?? 60_000);
+  sweep.unref();
+
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    tokens,
+    listen: async ({ host, port }) => {
+      await app.listen({ host, port });
+      const address = app.server.address();
+      const bound = typeof address === 'object' && address !== null ? address.port : port;
+      const shownHost = host.includes(':') ? `[${host}]` : host;
+      return `http://${shownHost}:${bound}`;
+    },
+    close: () => {
+      closing ??= (async () => {
+        clearInterval(sweep);
+        // Stops listening at once (a request on a kept-alive connection gets 503) and resolves when the
+        // requests in flight have answered, which they do once their sessions end just below.
+        const stopped = app.close();
+        await options.mcp?.close();
+        await airlock.close();
+        // Every command has ended and been recorded; what is still open is a client holding a
+        // connection (an event stream, an idle keep-alive socket). It gets a moment, then is cut.
+        const grace = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
+        await Promise.race([stopped, grace]);
+        app.server.closeAllConnections();
+        await stopped;
+      })();
+      return closing;
+    },
+  };
+}
+
+function rateLimited(retryAfterMs: number): AirlockError {
+  return new AirlockError('RATE_LIMITED', `too many requests; retry in ${Math.ceil(retryAfterMs / 1000)} s`, {
+    retryAfterMs,
+  });
+}
+
+function mcpRoutes(mcp: McpHttpHandler): RouteSpec[] {
+  return (['POST', 'GET', 'DELETE'] as const).map((method) =>
+    defineRoute({
+      method,
+      url: '/mcp',
+      summary: 'Model Context Protocol over streamable HTTP (one Airlock session per MCP session)',
+      tag: 'mcp',
+      access: 'any',
+      ...(method === 'POST' ? { body: z.unknown() } : {}),
+      response: {
+        status: 200,
+        description: 'MCP JSON-RPC (JSON or an event stream)',
+        contentType: 'application/json',
+      },
+      handler: async ({ principal, request, reply }) => {
+        reply.hijack();
+        await mcp.handle(request.raw, reply.raw, request.body, principal as Principal);
+        return undefined;
+      },
+    }),
+  );
+}

@@ -1,0 +1,155 @@
+/**
+ * One table of routes drives both the server and its OpenAPI document: each route names its access,
+ * its zod schemas for path, query and body, and what it answers. Input is parsed with `.strict()`
+ * schemas before a handler sees it, so an unknown field is a 400 rather than silently ignored.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { AirlockError } from '../errors/index.ts';
+import { invalidInput } from './http-errors.ts';
+import type { Principal } from './tokens.ts';
+
+/** `none`: open (health, the API description); `admin`: the admin token; `any`: admin or a session token. */
+export type Access = 'none' | 'admin' | 'any';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/**
+ * Parsed input without keys whose value is undefined: zod's optional fields are `T | undefined`, while
+ * the library's options (under exactOptionalPropertyTypes) take a key only when it has a value.
+ */
+export type Defined<T> = T extends Buffer ? T : { [K in keyof T]: Exclude<T[K], undefined> };
+
+export interface RouteContext<Params, Query, Body> {
+  readonly principal: Principal | null;
+  readonly params: Defined<Params>;
+  readonly query: Defined<Query>;
+  readonly body: Defined<Body>;
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+}
+
+export interface RouteResponse {
+  readonly status: number;
+  readonly description: string;
+  /** JSON body schema; absent for a non-JSON body (`contentType`). */
+  readonly schema?: z.ZodType;
+  readonly contentType?: string;
+}
+
+export interface RouteSpec<Params = unknown, Query = unknown, Body = unknown> {
+  readonly method: Method;
+  /** Fastify syntax: `/v1/sessions/:id`. */
+  readonly url: string;
+  readonly summary: string;
+  readonly tag: string;
+  readonly access: Access;
+  readonly params?: z.ZodType<Params>;
+  readonly query?: z.ZodType<Query>;
+  /** A JSON body schema, or `octet-stream` for raw bytes (file uploads). */
+  readonly body?: z.ZodType<Body> | 'octet-stream';
+  /** Overrides the server's JSON body limit (uploads take the file-copy limit). */
+  readonly bodyLimitBytes?: number;
+  readonly response: RouteResponse;
+  /**
+   * Returns the JSON body to send with `response.status`, or `undefined` when the handler answered
+   * itself (a stream, raw bytes).
+   */
+  handler(context: RouteContext<Params, Query, Body>): Promise<unknown>;
+}
+
+/** Erases a route's parameter types so routes of different shapes fit one table. */
+export function defineRoute<Params, Query, Body>(spec: RouteSpec<Params, Query, Body>): RouteSpec {
+  return spec as unknown as RouteSpec;
+}
+
+export interface RouteRegistration {
+  /** Checks the bearer token and the request rate before the body is read. */
+  authenticate(request: FastifyRequest, access: Access): Principal | null;
+}
+
+function parse<T>(
+  schema: z.ZodType<T> | undefined,
+  value: unknown,
+  where: 'body' | 'query' | 'path',
+): Defined<T> {
+  if (schema === undefined) return undefined as unknown as Defined<T>;
+  const result = schema.safeParse(value ?? {});
+  if (!result.success) throw invalidInput(where, result.error);
+  const data: unknown = result.data;
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return data as Defined<T>;
+  return Object.fromEntries(Object.entries(data).filter(([, field]) => field !== undefined)) as Defined<T>;
+}
+
+const principals = new WeakMap<FastifyRequest, Principal | null>();
+
+export function registerRoute(app: FastifyInstance, spec: RouteSpec, registration: RouteRegistration): void {
+  app.route({
+    method: spec.method,
+    url: spec.url,
+    ...(spec.bodyLimitBytes === undefined ? {} : { bodyLimit: spec.bodyLimitBytes }),
+    // Authentication runs before the body is read, so an anonymous caller cannot make the server
+    // buffer a large upload.
+    onRequest: async (request) => {
+      principals.set(request, registration.authenticate(request, spec.access));
+    },
+    preValidation: async (request) => {
+      checkContentType(request, spec);
+    },
+    handler: async (request, reply) => {
+      const context = {
+        principal: principals.get(request) ?? null,
+        params: parse(spec.params, request.params, 'path'),
+        query: parse(spec.query, request.query, 'query'),
+        body:
+          spec.body === 'octet-stream' ? (request.body as Buffer) : parse(spec.body, request.body, 'body'),
+        request,
+        reply,
+      };
+      const result = await spec.handler(context);
+      if (result === undefined) return reply;
+      return reply.code(spec.response.status).send(result);
+    },
+  });
+}
+
+/** JSON routes take JSON only and uploads take bytes only: anything else would be read as the wrong thing. */
+function checkContentType(request: FastifyRequest, spec: RouteSpec): void {
+  const hasBody = request.body !== undefined && request.body !== null;
+  if (!hasBody) {
+    if (spec.body === 'octet-stream') {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        'the request has no body; send the file as application/octet-stream',
+      );
+    }
+    return;
+  }
+  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (spec.body === 'octet-stream') {
+    if (type !== 'application/octet-stream') {
+      throw new AirlockError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `a file upload is sent as application/octet-stream, not ${type || 'no content type'}`,
+        { contentType: type },
+      );
+    }
+    return;
+  }
+  if (spec.body === undefined) {
+    // Some clients send `{}` with every POST; anything more would be ignored, which hides mistakes.
+    const empty = typeof request.body === 'object' && Object.keys(request.body as object).length === 0;
+    if (!empty)
+      throw new AirlockError('INVALID_ARGUMENT', `${spec.method} ${spec.url} takes no request body`);
+    return;
+  }
+  if (type !== 'application/json') {
+    throw new AirlockError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `send the body as application/json, not ${type || 'no content type'}`,
+      {
+        contentType: type,
+      },
+    );
+  }
+}

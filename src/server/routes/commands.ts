@@ -1,0 +1,137 @@
+import type { Airlock } from '../../airlock/index.ts';
+import type { RunResult } from '../../router/index.ts';
+import { AirlockError } from '../../errors/index.ts';
+import { assertSessionAccess } from '../access.ts';
+import { defineRoute } from '../route.ts';
+import type { RouteSpec } from '../route.ts';
+import {
+  commandParams,
+  outputPage,
+  outputParams,
+  outputQuery,
+  runCommandBody,
+  runResult,
+  sessionParams,
+} from '../schemas.ts';
+import { openSse } from '../sse.ts';
+import type { Principal } from '../tokens.ts';
+
+/** A command is reached through its session's URL; one from another session is as unknown as a missing one. */
+async function commandOf(
+  airlock: Airlock,
+  principal: Principal | null,
+  params: { id: string; commandId: string },
+): Promise<RunResult> {
+  assertSessionAccess(principal, params.id);
+  const result = await airlock.commands.get(params.commandId);
+  if (result.sessionId !== params.id) {
+    throw new AirlockError('NOT_FOUND', `no command ${params.commandId} in session ${params.id}`, {
+      commandId: params.commandId,
+    });
+  }
+  return result;
+}
+
+export function commandRoutes({ airlock }: { readonly airlock: Airlock }): RouteSpec[] {
+  return [
+    defineRoute({
+      method: 'POST',
+      url: '/v1/sessions/:id/commands',
+      summary: 'Run a command through policy, approval, rate limit and the sandbox',
+      tag: 'commands',
+      access: 'any',
+      params: sessionParams,
+      body: runCommandBody,
+      response: {
+        status: 200,
+        description:
+          'The outcome: a denial, a pending approval or a timeout is a result with its status, not an error',
+        schema: runResult,
+      },
+      handler: async ({ principal, params, body }) => {
+        assertSessionAccess(principal, params.id);
+        const session = await airlock.sessions.get(params.id);
+        // Not waiting means both: the command runs in the background once allowed, and a command that
+        // needs a person returns `pending_approval` at once and goes on when decided.
+        return session.run(body.command, {
+          ...(body.timeoutMs === undefined ? {} : { timeoutMs: body.timeoutMs }),
+          background: !body.wait,
+          waitForApproval: body.wait,
+        });
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/sessions/:id/commands/:commandId',
+      summary: 'A command: its result, or its output so far while it runs',
+      tag: 'commands',
+      access: 'any',
+      params: commandParams,
+      response: { status: 200, description: 'The command', schema: runResult },
+      handler: ({ principal, params }) => commandOf(airlock, principal, params),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/sessions/:id/commands/:commandId/events',
+      summary: 'Stream a command: `output` events (redacted, whole lines), then one `status` event',
+      tag: 'commands',
+      access: 'any',
+      params: commandParams,
+      response: {
+        status: 200,
+        description: 'text/event-stream: `event: output` {stream, text}…, then `event: status` (a RunResult)',
+        contentType: 'text/event-stream',
+      },
+      handler: async ({ principal, params, reply }) => {
+        await commandOf(airlock, principal, params);
+        reply.hijack();
+        const stream = openSse(reply.raw);
+        try {
+          for await (const event of airlock.commands.watch(params.commandId, { signal: stream.signal })) {
+            if (event.type === 'output')
+              await stream.send('output', { stream: event.stream, text: event.text });
+            else await stream.send('status', event.result);
+          }
+        } catch (error) {
+          // Headers are gone: the failure travels as an event the client can read.
+          const known =
+            error instanceof AirlockError ? error : new AirlockError('INTERNAL', 'the stream failed');
+          await stream.send('error', { code: known.code, message: known.message });
+        } finally {
+          stream.close();
+        }
+        return undefined;
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v1/sessions/:id/commands/:commandId/kill',
+      summary: "Kill a running command's whole process tree",
+      tag: 'commands',
+      access: 'any',
+      params: commandParams,
+      response: { status: 200, description: 'The command after the kill', schema: runResult },
+      handler: async ({ principal, params }) => {
+        await commandOf(airlock, principal, params);
+        return airlock.commands.kill(params.commandId);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/outputs/:outputId',
+      summary: "Page a command's full (redacted, bounded) output",
+      tag: 'commands',
+      access: 'any',
+      params: outputParams,
+      query: outputQuery,
+      response: { status: 200, description: 'One page', schema: outputPage },
+      handler: async ({ principal, params, query }) => {
+        const page = await airlock.commands.readOutput(params.outputId, query);
+        if (principal?.kind === 'session' && page.sessionId !== principal.sessionId) {
+          throw new AirlockError('NOT_FOUND', `no output ${params.outputId}`, { outputId: params.outputId });
+        }
+        return page;
+      },
+    }),
+  ];
+}
