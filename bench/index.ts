@@ -1,13 +1,14 @@
-// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router]
+// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api]
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runApiBench } from './api.bench.ts';
 import { runRouterBench } from './router.bench.ts';
 import { runIsolationBench } from './isolation.bench.ts';
 import { runSandboxBench } from './sandbox.bench.ts';
 
 const DEFAULT_RUNS = 200;
-const benches = ['sandbox', 'isolation', 'policy', 'router'] as const;
+const benches = ['sandbox', 'isolation', 'policy', 'router', 'api'] as const;
 type BenchName = (typeof benches)[number];
 
 function isBenchName(value: string): value is BenchName {
@@ -62,6 +63,10 @@ async function main(): Promise<void> {
   if (only === undefined || only === 'router') {
     console.log('');
     await runRouterBench({ runs });
+  }
+  if (only === undefined || only === 'api') {
+    console.log('');
+    await runApiBench({ runs });
   }
 }
 

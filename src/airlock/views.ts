@@ -16,6 +16,7 @@ import type {
   VerifyResult,
 } from '../store/index.ts';
 import { exportAuditJsonl } from '../store/index.ts';
+import { redactBytes } from '../router/index.ts';
 import type {
   CommandEvent,
   DecideOptions,
@@ -73,6 +74,7 @@ export interface Session {
       data: string | Uint8Array,
       options?: { readonly waitForApproval?: boolean; readonly signal?: AbortSignal },
     ): Promise<FileWriteResult>;
+    /** The file's bytes, with the session's secrets redacted like any other output. */
     read(path: string, options?: { readonly maxBytes?: number }): Promise<Buffer>;
     list(path: string): Promise<FileEntry[]>;
   };
@@ -213,7 +215,8 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
       read: async (path, options) => {
         const current = await live();
         manager.touch(current);
-        return current.sandbox.readFile(path, options);
+        // A file is output too: an agent could write a secret into one and read it back.
+        return redactBytes(parts.redactorFor(current), await current.sandbox.readFile(path, options)).data;
       },
       list: async (path) => {
         const current = await live();

@@ -5,7 +5,7 @@ import { describeDecision, renderTable, shown } from './approvals-view.ts';
 import { runWatch, watchHelp } from './approvals-watch.ts';
 import type { WatchFlags } from './approvals-watch.ts';
 import type { CliContext } from './context.ts';
-import { cliDecider, withControlPlane } from './store-access.ts';
+import { cliDecider, controlPlaneOptions, unavailableHelp, withControlPlane } from './store-access.ts';
 import type { AccessFlags, ControlPlaneAccess } from './store-access.ts';
 import { terminalOf } from './terminal.ts';
 
@@ -20,7 +20,7 @@ export const approvalsExitCodes = {
 
 const exitStatusHelp = `
 Exit status: 0 done; ${approvalsExitCodes.notFound} no such approval request; ${approvalsExitCodes.closed} it was already decided or expired
-(the first decision stands); ${approvalsExitCodes.usage} for a bad flag or config; 125 when the store cannot be read.
+(the first decision stands); ${approvalsExitCodes.usage} for a bad flag or config; ${unavailableHelp}.
 `;
 
 interface ListFlags extends AccessFlags {
@@ -37,15 +37,18 @@ interface DecideFlags extends AccessFlags {
 export function registerApprovalsCommand(program: Command, context: CliContext): void {
   const approvals = program
     .command('approvals')
-    .description('List and decide the commands waiting for a person, from the store a router shares.');
+    .description(
+      'List and decide the commands waiting for a person: in the store a router shares, or (--url) on a running airlock serve.',
+    );
 
-  approvals
-    .command('ls')
-    .description('List pending approval requests (every request with --all).')
-    .option('--all', 'include approved, denied and expired requests')
-    .option('--session <id>', 'only requests of this session')
-    .option('--json', 'one JSON object per line, the stored record')
-    .option('--config <path>', 'airlock.yaml naming the store (default: ./airlock.yaml if present)')
+  controlPlaneOptions(
+    approvals
+      .command('ls')
+      .description('List pending approval requests (every request with --all).')
+      .option('--all', 'include approved, denied and expired requests')
+      .option('--session <id>', 'only requests of this session')
+      .option('--json', 'one JSON object per line, the stored record'),
+  )
     .addHelpText('after', exitStatusHelp)
     .action((flags: ListFlags) => withAccess(flags, context, (access) => list(access, flags, context)));
 
@@ -62,8 +65,7 @@ export function registerApprovalsCommand(program: Command, context: CliContext):
     if (decision === 'approve') {
       command.option('--remember', 'also approve this exact command for the rest of its session');
     }
-    return command
-      .option('--config <path>', 'airlock.yaml naming the store (default: ./airlock.yaml if present)')
+    return controlPlaneOptions(command)
       .addHelpText('after', exitStatusHelp)
       .action((id: string, flags: DecideFlags) =>
         withAccess(flags, context, (access) => decide(access, id, decision, flags, context)),
@@ -72,13 +74,14 @@ export function registerApprovalsCommand(program: Command, context: CliContext):
   decideCommand('approve');
   decideCommand('deny');
 
-  approvals
-    .command('watch')
-    .description('Show each new request as it arrives and, on a terminal, ask for a decision.')
-    .option('--session <id>', 'only requests of this session')
-    .option('--interactive', 'ask even when stdin is not a terminal, reading one answer per line')
-    .option('--no-interactive', 'only print, even on a terminal')
-    .option('--config <path>', 'airlock.yaml naming the store (default: ./airlock.yaml if present)')
+  controlPlaneOptions(
+    approvals
+      .command('watch')
+      .description('Show each new request as it arrives and, on a terminal, ask for a decision.')
+      .option('--session <id>', 'only requests of this session')
+      .option('--interactive', 'ask even when stdin is not a terminal, reading one answer per line')
+      .option('--no-interactive', 'only print, even on a terminal'),
+  )
     .addHelpText('after', watchHelp)
     .action((flags: WatchFlags) => withAccess(flags, context, (access) => runWatch(access, flags, context)));
 }
@@ -90,7 +93,7 @@ function approvalFailure(context: CliContext) {
     if (error.code === 'NOT_FOUND') {
       const where = access.hasState() ? access.location : `${access.location} (no store there yet)`;
       context.stderr.error(
-        `${shown(error.message)} in ${where}: check the id with airlock approvals ls (or --config for another store)`,
+        `${shown(error.message)} in ${where}: check the id with airlock approvals ls (or --config/--url for another control plane)`,
       );
       return approvalsExitCodes.notFound;
     }
@@ -102,7 +105,7 @@ function approvalFailure(context: CliContext) {
   };
 }
 
-/** Opens the store for one approvals command and always closes it. */
+/** Opens the control plane for one approvals command and always closes it. */
 function withAccess(
   flags: AccessFlags,
   context: CliContext,

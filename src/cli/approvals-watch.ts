@@ -1,21 +1,20 @@
 /**
  * `airlock approvals watch`: a person at a terminal sees each new request in full and answers it, or a
- * feed (stdin not a terminal) prints requests and what became of them. It polls the store, so it
- * answers requests of any router sharing the store file.
+ * feed (stdin not a terminal) prints requests and what became of them. It polls the control plane, so
+ * it answers requests of any router sharing the store file, or of the server `--url` names.
  */
 import { isAirlockError } from '../errors/index.ts';
 import type { ApprovalDecision } from '../router/index.ts';
 import type { ApprovalRecord } from '../store/index.ts';
 import { describeDecision, renderRequest, shown } from './approvals-view.ts';
 import type { CliContext } from './context.ts';
-import { cliDecider } from './store-access.ts';
+import { cliDecider, unavailableHelp } from './store-access.ts';
 import type { AccessFlags, ControlPlaneAccess } from './store-access.ts';
 import {
   interruptExitCodes,
   lineWriter,
   listenForInterrupts,
   paintFor,
-  POLL_INTERVAL_MS,
   readLines,
   sleep,
   terminalOf,
@@ -39,7 +38,7 @@ When stdin is not a terminal, watch only prints (a feed of requests and their ou
 ends once stdin has ended and every answer was used.
 
 Exit status: 0 when the answers on stdin ran out; 130 on Ctrl-C; 141 when stdout was closed;
-2 for a bad flag or config; 125 when the store cannot be read.
+2 for a bad flag or config; ${unavailableHelp}.
 `;
 
 const PROMPT = 'approve? [y]es / [n]o [reason] / [r]emember for session / [s]kip: ';
@@ -99,7 +98,7 @@ export async function runWatch(
         if (outcome === 'interrupted') break;
       }
       if (reader?.exhausted()) return 0;
-      await sleep(POLL_INTERVAL_MS, interrupts.signal);
+      await sleep(access.pollIntervalMs, interrupts.signal);
     }
     return interruptExitCodes[interrupts.reason() ?? 'signal'];
   } finally {
@@ -244,7 +243,7 @@ async function answerOrClosed(
   const line = reader.next(signal).then((text) => ({ kind: 'line' as const, line: text }));
   try {
     for (;;) {
-      const tick = sleep(POLL_INTERVAL_MS, signal).then(() => ({ kind: 'tick' as const }));
+      const tick = sleep(ask.access.pollIntervalMs, signal).then(() => ({ kind: 'tick' as const }));
       const first = await Promise.race([line, tick]);
       if (first.kind === 'line') return first;
       if (ask.signal.aborted) return { kind: 'line', line: null };

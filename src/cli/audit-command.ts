@@ -3,9 +3,9 @@ import { AirlockError } from '../errors/index.ts';
 import { formatAuditEvent, MAX_EVENT_LIMIT } from '../store/index.ts';
 import type { AuditEvent } from '../store/index.ts';
 import type { CliContext } from './context.ts';
-import { withControlPlane } from './store-access.ts';
+import { controlPlaneOptions, unavailableHelp, withControlPlane } from './store-access.ts';
 import type { AccessFlags, ControlPlaneAccess } from './store-access.ts';
-import { interruptExitCodes, lineWriter, listenForInterrupts, POLL_INTERVAL_MS, sleep } from './terminal.ts';
+import { interruptExitCodes, lineWriter, listenForInterrupts, sleep } from './terminal.ts';
 import type { Interrupts } from './terminal.ts';
 
 /** Exit statuses of `airlock audit …` (also in their --help). */
@@ -16,8 +16,8 @@ export const auditExitCodes = {
   usage: 2,
 } as const;
 
-const commonStatusHelp = `2 for a bad flag or config; 125 when the store cannot be read; 130 on Ctrl-C;
-141 when the reader of stdout went away (airlock audit export --jsonl | head).`;
+const commonStatusHelp = `2 for a bad flag or config; ${unavailableHelp};
+130 on Ctrl-C; 141 when the reader of stdout went away (airlock audit export --jsonl | head).`;
 
 interface TailFlags extends AccessFlags {
   lines: string;
@@ -40,29 +40,31 @@ export function registerAuditCommand(program: Command, context: CliContext): voi
     .command('audit')
     .description('Read and check the tamper-evident audit log (every command, decision and result).');
 
-  audit
-    .command('tail')
-    .description('Print the newest audit events, one line each; --follow keeps printing new ones.')
-    .option(
-      '-n, --lines <n>',
-      `how many of the newest events (0 to ${MAX_EVENT_LIMIT})`,
-      String(DEFAULT_TAIL_LINES),
-    )
-    .option('-f, --follow', 'keep printing events as they are recorded, until Ctrl-C')
-    .option('--session <id>', 'only events of this session')
-    .option('--config <path>', 'airlock.yaml naming the store (default: ./airlock.yaml if present)')
+  controlPlaneOptions(
+    audit
+      .command('tail')
+      .description('Print the newest audit events, one line each; --follow keeps printing new ones.')
+      .option(
+        '-n, --lines <n>',
+        `how many of the newest events (0 to ${MAX_EVENT_LIMIT})`,
+        String(DEFAULT_TAIL_LINES),
+      )
+      .option('-f, --follow', 'keep printing events as they are recorded, until Ctrl-C')
+      .option('--session <id>', 'only events of this session'),
+  )
     .addHelpText('after', `\nExit status: 0 done; ${commonStatusHelp}\n`)
     .action((flags: TailFlags) => withControlPlane(flags, context, (access) => tail(access, flags, context)));
 
-  audit
-    .command('export')
-    .description(
-      'Write every event as one JSON line (seq, at, type, ids, data, prevHash, hash), oldest first.',
-    )
-    .option('--jsonl', 'JSON lines (the only format, and the default)')
-    .option('--session <id>', 'only events of this session')
-    .option('--since <seq>', 'only events after this seq: pass the last seq an earlier export ended with')
-    .option('--config <path>', 'airlock.yaml naming the store (default: ./airlock.yaml if present)')
+  controlPlaneOptions(
+    audit
+      .command('export')
+      .description(
+        'Write every event as one JSON line (seq, at, type, ids, data, prevHash, hash), oldest first.',
+      )
+      .option('--jsonl', 'JSON lines (the only format, and the default)')
+      .option('--session <id>', 'only events of this session')
+      .option('--since <seq>', 'only events after this seq: pass the last seq an earlier export ended with'),
+  )
     .addHelpText(
       'after',
       `
@@ -74,17 +76,18 @@ Exit status: 0 done; ${commonStatusHelp}
       withControlPlane(flags, context, (access) => exportJsonl(access, flags, context)),
     );
 
-  audit
-    .command('verify')
-    .description('Recompute the hash chain: detects any edited, inserted or deleted event.')
-    .option('--config <path>', 'airlock.yaml naming the store (default: ./airlock.yaml if present)')
+  controlPlaneOptions(
+    audit
+      .command('verify')
+      .description('Recompute the hash chain: detects any edited, inserted or deleted event.'),
+  )
     .addHelpText(
       'after',
       `
 Prints "ok: N events verified, head <hash>" when the chain holds. Keep the head somewhere else:
 whoever can write the store file can rebuild the whole chain, and only an old head shows that.
 Exit status: 0 the log verifies; ${auditExitCodes.verifyFailed} it does not (the first bad seq and the problem are printed);
-2 for a bad flag or config; 125 when the store cannot be opened.
+2 for a bad flag or config; ${unavailableHelp}.
 `,
     )
     .action((flags: AccessFlags) => withControlPlane(flags, context, (access) => verify(access, context)));
@@ -120,7 +123,7 @@ async function tail(access: ControlPlaneAccess, flags: TailFlags, context: CliCo
         if (!(await write(`${formatAuditEvent(event)}\n`))) return stopped(interrupts);
         cursor = event.seq;
       }
-      if (page.length < PAGE_SIZE) await sleep(POLL_INTERVAL_MS, interrupts.signal);
+      if (page.length < PAGE_SIZE) await sleep(access.pollIntervalMs, interrupts.signal);
     }
     return stopped(interrupts);
   } finally {

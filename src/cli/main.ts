@@ -10,6 +10,7 @@ import { registerImageCommand } from './image-command.ts';
 import { registerMcpCommand } from './mcp-command.ts';
 import { registerPolicyCommand } from './policy-command.ts';
 import { registerServeCommand } from './serve-command.ts';
+import { registerSessionsCommand } from './sessions-command.ts';
 
 /** Builds the `airlock` command. Entry points own exit codes; this returns one instead of exiting. */
 export function buildProgram(context: CliContext): Command {
@@ -25,6 +26,7 @@ export function buildProgram(context: CliContext): Command {
   registerPolicyCommand(program, context);
   registerApprovalsCommand(program, context);
   registerAuditCommand(program, context);
+  registerSessionsCommand(program, context);
   registerImageCommand(program, context);
   registerMcpCommand(program, context);
   registerServeCommand(program, context);

@@ -1,12 +1,13 @@
 /**
- * What `airlock approvals` and `airlock audit` need from a control plane, behind one small interface.
- * The local implementation opens the store file a running router shares (SQLite serializes the two
- * processes, and the router polls the store for decisions made here); a remote implementation over the
- * HTTP API (`--url`) can implement the same interface without the commands changing.
+ * What `airlock approvals`, `airlock audit` and `airlock sessions` need from a control plane, behind one
+ * small interface. The local implementation opens the store file a running router shares (SQLite
+ * serializes the two processes, and the router polls the store for decisions made here); the remote one
+ * (remote-access.ts, chosen by `--url`) calls a running `airlock serve` over the HTTP API.
  *
  * The CLI never builds a whole control plane here: createAirlock would start drivers and run crash
  * recovery, which could end the sessions of the server this command is meant to serve.
  */
+import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -22,19 +23,32 @@ import type {
   AuditEvent,
   AuditExportQuery,
   EventQuery,
+  SessionState,
   Store,
   VerifyResult,
 } from '../store/index.ts';
 import type { CliContext } from './context.ts';
+import { remoteAccess } from './remote-access.ts';
+import { sessionSummaryOf } from './session-summary.ts';
+import type { SessionSummary } from './session-summary.ts';
+import { POLL_INTERVAL_MS } from './terminal.ts';
 
 export interface ApprovalQuery {
   readonly status?: ApprovalStatus;
   readonly sessionId?: string;
 }
 
+export interface SessionQuery {
+  readonly state?: SessionState;
+  /** The newest this many, listed oldest first. */
+  readonly limit: number;
+}
+
 export interface ControlPlaneAccess {
   /** Where the state is, for messages: the store file (a URL for a remote control plane). */
   readonly location: string;
+  /** How often a watching command re-reads this control plane. */
+  readonly pollIntervalMs: number;
   /** False while nothing was ever recorded there (the store file does not exist yet). */
   hasState(): boolean;
   readonly approvals: {
@@ -49,18 +63,55 @@ export interface ControlPlaneAccess {
     verify(): Promise<VerifyResult>;
     exportJsonl(write: (line: string) => Promise<void>, query: AuditExportQuery): Promise<number>;
   };
+  readonly sessions: {
+    list(query: SessionQuery): Promise<SessionSummary[]>;
+    /**
+     * Ends the session and destroys its sandbox; ending an ended session is fine. Throws NOT_FOUND for
+     * an unknown id, and INVALID_ARGUMENT locally: only the process running the sandbox can end it.
+     */
+    destroy(id: string): Promise<SessionSummary>;
+  };
   close(): Promise<void>;
 }
 
 export interface AccessFlags {
   config?: string;
+  url?: string;
 }
 
-/** Finds the store the way `airlock serve` (createAirlock) does: airlock.yaml's `store:`, else AIRLOCK_HOME. */
+/** Exit status 125, in the words of every command's --help. */
+export const unavailableHelp =
+  '125 when the store cannot be read, or the server (--url) cannot be reached or refuses the token';
+
+/** The two flags that choose a control plane, with the same help on every command. */
+export function controlPlaneOptions(command: Command): Command {
+  return command
+    .option(
+      '--url <url>',
+      'a running airlock serve to ask instead of the store, e.g. http://127.0.0.1:7400 ' +
+        '(admin token: AIRLOCK_TOKEN, else $AIRLOCK_HOME/admin-token for a server on this machine)',
+    )
+    .option('--config <path>', 'airlock.yaml naming the store (default: ./airlock.yaml if present)');
+}
+
+/**
+ * `--url`: the server at that URL. Otherwise the store found the way `airlock serve` (createAirlock)
+ * finds it: airlock.yaml's `store:`, else AIRLOCK_HOME.
+ */
 export async function openControlPlaneAccess(
   flags: AccessFlags,
   context: CliContext,
 ): Promise<ControlPlaneAccess> {
+  if (flags.url !== undefined) {
+    if (flags.config !== undefined) {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        '--url and --config name two different control planes: pass one of them',
+        { field: '--config' },
+      );
+    }
+    return remoteAccess(flags.url, context);
+  }
   const resolved = await resolveConfig({ cwd: context.cwd, env: context.env, explicitPath: flags.config });
   const location: StoreLocation = resolved.config.store ?? {
     kind: 'sqlite',
@@ -73,7 +124,13 @@ export async function openControlPlaneAccess(
       { key: 'store' },
     );
   }
-  return localAccess(location, context.cwd);
+  return localAccess(location, context.cwd, serverUrlOf(resolved.config.server));
+}
+
+/** The URL `airlock serve` prints under this configuration, for hints (a wildcard address via loopback). */
+function serverUrlOf(server: { readonly host: string; readonly port: number }): string {
+  const host = server.host === '0.0.0.0' ? '127.0.0.1' : server.host === '::' ? '::1' : server.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`;
 }
 
 /**
@@ -81,7 +138,7 @@ export async function openControlPlaneAccess(
  * state directory that has no store yet answers "nothing yet" instead of creating an empty database,
  * and a watching command picks the store up as soon as a router creates it.
  */
-function localAccess(location: StoreLocation, cwd: string): ControlPlaneAccess {
+function localAccess(location: StoreLocation, cwd: string, serverUrl: string): ControlPlaneAccess {
   let opened: { store: Store; approvals: Approvals } | null = null;
   // Resolved the way openStore resolves it, so the existence check looks at the same file.
   const path = isAbsolute(location.path) ? location.path : resolve(cwd, location.path);
@@ -97,6 +154,7 @@ function localAccess(location: StoreLocation, cwd: string): ControlPlaneAccess {
 
   return {
     location: path,
+    pollIntervalMs: POLL_INTERVAL_MS,
     hasState: () => current() !== null,
     approvals: {
       list: async (query = {}) => (await current()?.approvals.list(query)) ?? [],
@@ -120,6 +178,19 @@ function localAccess(location: StoreLocation, cwd: string): ControlPlaneAccess {
       exportJsonl: async (write, query) => {
         const open = current();
         return open === null ? 0 : exportAuditJsonl(open.store, write, query);
+      },
+    },
+    sessions: {
+      list: async (query) => ((await current()?.store.listSessions(query)) ?? []).map(sessionSummaryOf),
+      destroy: async (id) => {
+        // The sandbox is a process tree of the server that created it; ending it from here would
+        // leave that server holding a session the store calls ended.
+        throw new AirlockError(
+          'INVALID_ARGUMENT',
+          `cannot end session ${JSON.stringify(id)} from the store: only the airlock serve running its ` +
+            `sandbox can; pass the URL it printed, e.g. --url ${serverUrl}`,
+          { sessionId: id, field: '--url' },
+        );
       },
     },
     async close() {

@@ -21,6 +21,8 @@ export interface ConnectOptions extends CallOptions {
 
 export interface ListSessionsOptions extends CallOptions {
   readonly state?: SessionState;
+  /** The newest this many (1–1000); the server's default is 100. */
+  readonly limit?: number;
 }
 
 export class Sessions {
@@ -53,7 +55,11 @@ export class Sessions {
   /** Sessions the token may see (a session token sees only its own). */
   async list(options: ListSessionsOptions = {}): Promise<SessionInfo[]> {
     const answer = await this.#transport.json<{ sessions: SessionInfo[] }>(
-      { method: 'GET', path: ['v1', 'sessions'], query: { state: options.state } },
+      {
+        method: 'GET',
+        path: ['v1', 'sessions'],
+        query: { state: options.state, limit: options.limit?.toString() },
+      },
       options,
     );
     return answer.sessions;

@@ -174,6 +174,24 @@ describe('the HTTP API', () => {
     await expectHealthy(server);
   });
 
+  it('redacts a session secret from a file copied out, as from any output', async () => {
+    const server = await startTestServer({ airlock: noApprovals });
+    const secret = 'sk-test-7f3a9c2e4b6d8f1a';
+    // Permissive: the policy would refuse to read $API_KEY; this is about the layer behind it.
+    const session = await newSession(server, { secretEnv: { API_KEY: secret }, policy: 'permissive' });
+    const ran = await call(`${session.url}/commands`, session.token, {
+      method: 'POST',
+      body: { command: 'printf "key=%s\\n" "$API_KEY" > /workspace/leak.txt' },
+    });
+    expect(runResult.parse(ran.body).status).toBe('completed');
+    const got = await fetch(`${session.url}/files?path=/workspace/leak.txt`, {
+      headers: { authorization: `Bearer ${session.token}` },
+    });
+    const text = await got.text();
+    expect(text).toMatch(/^key=\S+\n$/);
+    expect(text).not.toContain(secret);
+  });
+
   it('lets a person approve from a second client while the agent waits, and keeps deciding admin-only', async () => {
     const server = await startTestServer();
     const session = await newSession(server);

@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 describe('package entry points', () => {
@@ -22,4 +25,15 @@ describe('package entry points', () => {
     const client = new sdk.AirlockClient({ url: 'http://127.0.0.1:1', token: 't' });
     expect(typeof client.sessions.create).toBe('function');
   });
+
+  it.skipIf(!existsSync('/usr/bin/node'))(
+    'runs under an older Node on PATH by handing over to the bundled one',
+    () => {
+      const bin = fileURLToPath(new URL('../../bin/airlock.js', import.meta.url));
+      const result = spawnSync('/usr/bin/node', [bin, '--version'], { encoding: 'utf8' });
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      expect(result.stdout.trim()).toBe('0.1.0');
+    },
+  );
 });

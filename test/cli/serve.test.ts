@@ -16,6 +16,16 @@ function urlOf(stdout: string): string {
 }
 
 describe('airlock serve', () => {
+  it("is the README Quickstart's main command, through npm start", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const quickstart = readme.slice(readme.indexOf('## Quickstart'));
+    expect(/```sh\n(.*)\n/.exec(quickstart)?.[1]).toBe('scripts/setup.sh && npm start');
+    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(manifest.scripts['start']).toBe('airlock serve');
+  });
+
   it('prints its URL and token file, serves the API, and stops cleanly on SIGTERM', async () => {
     const home = newHome();
     const server = startCli(['serve', '--port', '0'], home);
