@@ -81,9 +81,9 @@ function parse<T>(
   return Object.fromEntries(Object.entries(data).filter(([, field]) => field !== undefined)) as Defined<T>;
 }
 
-const principals = new WeakMap<FastifyRequest, Principal | null>();
-
 export function registerRoute(app: FastifyInstance, spec: RouteSpec, registration: RouteRegistration): void {
+  /** Who made each request in flight, from the onRequest hook to the handler. */
+  const principals = new WeakMap<FastifyRequest, Principal | null>();
   app.route({
     method: spec.method,
     url: spec.url,

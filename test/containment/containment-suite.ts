@@ -3,6 +3,7 @@
  * the host-visible outcome. Drivers call `defineContainmentSuite` from their own test file; a driver
  * missing on the machine is skipped with the reason, never reported as passed.
  */
+import { randomInt } from 'node:crypto';
 import { readdirSync, readlinkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
@@ -36,6 +37,14 @@ export interface ContainmentTarget {
    * the assertions themselves stay the same for every driver.
    */
   knownGaps?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A sleep duration no other test uses at the same time: the driver suites run in parallel workers,
+ * and a fixed marker would let one driver's leftovers (or live processes) fail another's check.
+ */
+export function uniqueSeconds(): number {
+  return 10_000 + randomInt(80_000);
 }
 
 /** Every process on the host whose command line contains `marker` (the host's own /proc). */
@@ -437,17 +446,19 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
         });
 
         it('kills the whole tree on timeout, including setsid and nohup children, and stays usable', async () => {
+          const base = uniqueSeconds();
           const result = await sandbox.exec(
-            'setsid sleep $((5550+1)) > /dev/null 2>&1 & nohup sleep $((5550+2)) > /dev/null 2>&1 & ' +
-              '(setsid sh -c "sleep $((5550+3))" &) ; sleep $((5550+4))',
+            `setsid sleep $((${base}+1)) > /dev/null 2>&1 & nohup sleep $((${base}+2)) > /dev/null 2>&1 & ` +
+              `(setsid sh -c "sleep $((${base}+3))" &) ; sleep $((${base}+4))`,
             { timeoutMs: 500 },
           );
           expect(result.timedOut).toBe(true);
           expect(result.durationMs).toBeLessThan(3_000);
           const after = await sandbox.exec('cat /proc/[0-9]*/cmdline | tr "\\0" " "');
-          for (const marker of ['5551', '5552', '5553', '5554'])
-            expect(after.stdout).not.toContain(`sleep ${marker}`);
-          expect(hostProcessesMatching('sleep 555')).toEqual([]);
+          for (const offset of [1, 2, 3, 4]) {
+            expect(after.stdout).not.toContain(`sleep ${base + offset}`);
+            expect(hostProcessesMatching(`sleep ${base + offset}`)).toEqual([]);
+          }
         });
 
         it('kills the orphans of a command that killed its own keeper', async () => {
@@ -497,10 +508,12 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
 
         it('leaves nothing on the host after destroy', async () => {
           const doomed = await driver.create(baseSpec);
-          await doomed.exec('sleep $((7770+1)) > /dev/null 2>&1 &');
-          expect(await waitFor(() => hostProcessesMatching('sleep 7771').length === 1, 2_000)).toBe(true);
+          const seconds = uniqueSeconds();
+          await doomed.exec(`sleep $((${seconds - 1}+1)) > /dev/null 2>&1 &`);
+          const marker = `sleep ${seconds}`;
+          expect(await waitFor(() => hostProcessesMatching(marker).length === 1, 2_000)).toBe(true);
           await doomed.destroy();
-          expect(await waitFor(() => hostProcessesMatching('sleep 7771').length === 0, 2_000)).toBe(true);
+          expect(await waitFor(() => hostProcessesMatching(marker).length === 0, 2_000)).toBe(true);
           await expectAirlockError(doomed.exec('true'), 'SANDBOX_DESTROYED');
         });
       });

@@ -2,6 +2,7 @@ import type { Airlock } from '../../airlock/index.ts';
 import type { AuditEventType } from '../../store/index.ts';
 import { defineRoute } from '../route.ts';
 import type { RouteSpec } from '../route.ts';
+import { writeDrained } from '../sse.ts';
 import { auditExportQuery, auditList, auditQuery, verifyResult } from '../schemas.ts';
 
 function eventQuery(query: {
@@ -56,16 +57,7 @@ export function auditRoutes({ airlock }: { readonly airlock: Airlock }): RouteSp
             (line) => {
               // Stops the export when the client leaves; waits when it reads slower than the store.
               if (gone.signal.aborted) throw gone.signal.reason;
-              if (response.write(`${line}\n`)) return;
-              return new Promise<void>((resolve) => {
-                const done = (): void => {
-                  response.off('drain', done);
-                  response.off('close', done);
-                  resolve();
-                };
-                response.on('drain', done);
-                response.on('close', done);
-              });
+              return writeDrained(response, `${line}\n`);
             },
             {
               ...eventQuery(query),
