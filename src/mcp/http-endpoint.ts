@@ -27,10 +27,11 @@ export interface McpHttpEndpointOptions {
   /** MCP sessions open at once; one more `initialize` is refused with LIMIT_REACHED. Default 100. */
   readonly maxSessions?: number;
   /**
-   * MCP sessions one session token may hold open, so one agent cannot use up `maxSessions` for
-   * everyone (admins are trusted and only bound by `maxSessions`). Default 8.
+   * MCP sessions that may be open together on one Airlock session (through any of its tokens), so one
+   * agent cannot use up `maxSessions` for everyone; minting more tokens does not raise it. Admins are
+   * trusted and bound only by `maxSessions`. Default 8.
    */
-  readonly maxSessionsPerToken?: number;
+  readonly maxSessionsPerAirlockSession?: number;
   /** An MCP session that has not made its Airlock session yet is closed after this long unused. Default: sandbox.idleTimeout. */
   readonly idleTimeoutMs?: number;
   /** How often MCP sessions whose Airlock session ended (idle, lifetime) or that sat unused are closed. Default 10 s. */
@@ -102,7 +103,10 @@ export function createMcpHttpEndpoint(options: McpHttpEndpointOptions): McpHttpE
   const { airlock, logger } = options;
   const now = options.now ?? Date.now;
   const maxSessions = positive('maxSessions', options.maxSessions ?? 100);
-  const maxPerToken = positive('maxSessionsPerToken', options.maxSessionsPerToken ?? 8);
+  const maxPerAirlockSession = positive(
+    'maxSessionsPerAirlockSession',
+    options.maxSessionsPerAirlockSession ?? 8,
+  );
   const idleTimeoutMs = positive(
     'idleTimeoutMs',
     options.idleTimeoutMs ?? airlock.config.sandbox.idleTimeoutMs,
@@ -163,8 +167,8 @@ export function createMcpHttpEndpoint(options: McpHttpEndpointOptions): McpHttpE
   const overLimit = (owner: string): string | null =>
     entries.size + opening.size >= maxSessions
       ? `${maxSessions} MCP sessions are open; close one (DELETE /mcp) or try later`
-      : owner !== 'admin' && countOf(owner) >= maxPerToken
-        ? `this token has ${maxPerToken} MCP sessions open; close one (DELETE /mcp) before starting another`
+      : owner !== 'admin' && countOf(owner) >= maxPerAirlockSession
+        ? `this session has ${maxPerAirlockSession} MCP sessions open; close one (DELETE /mcp) before starting another`
         : null;
 
   /** A new MCP session, counted (in `opening`) from the moment it is made. */
@@ -287,5 +291,5 @@ export function createMcpHttpEndpoint(options: McpHttpEndpointOptions): McpHttpE
  *   rebinding, are the HTTP server's job before it calls in.
  * - An MCP session id is checked against the principal that opened it, so a leaked id alone opens
  *   nothing; but every admin token is one principal here, so admins share each other's MCP sessions.
- * - Admins are bound only by `maxSessions`; a session token by `maxSessionsPerToken` as well.
+ * - Admins are bound only by `maxSessions`; a session's tokens together by `maxSessionsPerAirlockSession` as well.
  */

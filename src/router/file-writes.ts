@@ -4,7 +4,10 @@
  * happens is recorded (path, size and hash, never the content).
  */
 import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import { AirlockError, isAirlockError } from '../errors/index.ts';
 import { resolveSandboxPath } from '../sandbox/index.ts';
+import type { FileEntry } from '../sandbox/index.ts';
 import type { LiveSession } from '../sessions/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Approvals } from './approvals.ts';
@@ -38,6 +41,34 @@ export interface FileWriter {
   ): Promise<FileWriteResult>;
   /** Waits for writes still waiting for a decision. */
   drain(): Promise<void>;
+}
+
+/**
+ * A symlink the agent planted (`ln -s /etc /workspace/etc`) is only visible inside the sandbox, and the
+ * write refuses it there. Looking first means a person is never asked to approve a harmless-looking
+ * `etc/hosts` that could not be written anyway. This is for the person, not the boundary: the write
+ * itself resolves the path again without following links.
+ */
+async function refusePlantedLink(session: LiveSession, target: string): Promise<void> {
+  const parent = posix.dirname(target);
+  let entries: FileEntry[];
+  try {
+    entries = await session.sandbox.listFiles(parent);
+  } catch (error) {
+    // A missing directory is created by the write (or fails it); only a link on the way is refused.
+    if (isAirlockError(error) && error.code === 'PATH_OUTSIDE_SANDBOX') throw error;
+    return;
+  }
+  const leaf = posix.basename(target);
+  if (entries.some((entry) => entry.name === leaf && entry.kind === 'symlink')) {
+    throw new AirlockError(
+      'PATH_OUTSIDE_SANDBOX',
+      `${target} is a symbolic link; files are written only through real paths`,
+      {
+        path: target,
+      },
+    );
+  }
 }
 
 export function createFileWriter(options: FileWriterOptions): FileWriter {
@@ -93,6 +124,7 @@ export function createFileWriter(options: FileWriterOptions): FileWriter {
       return completed;
     }
 
+    await refusePlantedLink(session, resolveSandboxPath(path));
     const reasons = ['router.approvalRequiredFor lists write_file: a person approves every file write'];
     const approval = await approvals.request({
       sessionId: session.id,

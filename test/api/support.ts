@@ -9,6 +9,7 @@ import { afterEach } from 'vitest';
 import { createAirlock } from '../../src/index.ts';
 import type { Airlock, CreateAirlockOptions } from '../../src/index.ts';
 import { createMcpHttpEndpoint } from '../../src/mcp/index.ts';
+import type { McpHttpEndpointOptions } from '../../src/mcp/index.ts';
 import { createServer, loadOrCreateAdminToken } from '../../src/server/index.ts';
 import type { AirlockServer, ServerOptions } from '../../src/server/index.ts';
 
@@ -33,8 +34,8 @@ export async function startTestServer(
   options: {
     airlock?: Omit<CreateAirlockOptions, 'home' | 'env'>;
     server?: Omit<ServerOptions, 'airlock' | 'adminToken' | 'mcp'>;
-    /** Mount /mcp as `airlock serve` does. */
-    mcp?: boolean;
+    /** Mount /mcp as `airlock serve` does (`true`), or with these endpoint options. */
+    mcp?: true | Omit<McpHttpEndpointOptions, 'airlock'>;
   } = {},
 ): Promise<TestServer> {
   const home = mkdtempSync(join(tmpdir(), 'airlock-api-test-'));
@@ -50,7 +51,9 @@ export async function startTestServer(
     airlock,
     adminToken,
     ...options.server,
-    ...(options.mcp === true ? { mcp: createMcpHttpEndpoint({ airlock }) } : {}),
+    ...(options.mcp === undefined
+      ? {}
+      : { mcp: createMcpHttpEndpoint({ airlock, ...(options.mcp === true ? {} : options.mcp) }) }),
   });
   started.push({ server, home });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });

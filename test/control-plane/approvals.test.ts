@@ -147,6 +147,20 @@ describe('writing a file when write_file needs approval', () => {
     expect(await airlock.approvals.list({ status: 'pending' })).toEqual([]);
   });
 
+  it('through a symlink the agent planted is refused before anyone is asked', async () => {
+    const { airlock } = await openAirlock({ config });
+    // Permissive: planting the link would otherwise wait for a person too.
+    const session = await airlock.sessions.create({ policy: 'permissive' });
+    expect(
+      (await session.run('ln -s /etc /workspace/etc && ln -s /etc/hostname /workspace/name')).status,
+    ).toBe('completed');
+    for (const path of ['/workspace/etc/evil', '/workspace/name']) {
+      const error = await session.files.write(path, 'x').catch((e: unknown) => e);
+      expect(isAirlockError(error) && error.code, path).toBe('PATH_OUTSIDE_SANDBOX');
+    }
+    expect(await airlock.approvals.list({ status: 'pending' })).toEqual([]);
+  });
+
   it('returned before the decision, is written as soon as a person approves it', async () => {
     const { airlock } = await openAirlock({ config });
     const session = await airlock.sessions.create();
