@@ -27,8 +27,14 @@ if (!tooOld) {
     stdio: 'inherit',
     env: { ...process.env, AIRLOCK_BUNDLED_NODE: '1' },
   });
-  // Ctrl-C reaches the whole foreground group anyway; a signal sent to this pid alone is passed on.
+  // A signal sent to this pid (a supervisor, an MCP client, `kill`) is passed on. A terminal's Ctrl-C
+  // reaches both processes, so the child may see it twice; commands that act on a second Ctrl-C
+  // treat two copies within a moment as one.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  child.on('error', (error) => {
+    process.stderr.write(`airlock: cannot start the bundled Node (${bundled}): ${error.message}\n`);
+    process.exitCode = 1;
+  });
   child.on('exit', (code, signal) => {
     process.exitCode = code ?? 128 + (signal === null ? 0 : (constants.signals[signal] ?? 0));
   });

@@ -28,6 +28,11 @@ export interface CliContext {
    * head`), until the returned function is called.
    */
   onInterrupt(handler: (reason: InterruptReason) => void): () => void;
+  /**
+   * Ends the process now with `code`, skipping any clean-up still running: for a user who pressed
+   * Ctrl-C a second time while a command was already stopping.
+   */
+  exitNow(code: number): void;
 }
 
 function colourEnabled(stream: NodeJS.WriteStream, env: EnvironmentVariables): boolean {
@@ -58,6 +63,7 @@ export function processContext(setExitCode: (code: number) => void): CliContext 
       error: (message) => process.stderr.write(`${paint('31', 'airlock:')} ${message}\n`),
     },
     setExitCode,
+    exitNow: (code) => process.exit(code),
     onInterrupt(handler) {
       const onSignal = (): void => handler('signal');
       // EPIPE on stdout means nobody reads any more; an unhandled stream error would crash with a

@@ -10,6 +10,9 @@ import { createServer, loadOrCreateAdminToken } from '../server/index.ts';
 import type { CliContext } from './context.ts';
 import { choosePolicy, policyLoadFailure } from './policy-source.ts';
 
+/** Signals closer together than this are one Ctrl-C delivered twice, not a second press. */
+const DOUBLE_SIGNAL_WINDOW_MS = 500;
+
 interface ServeFlags {
   port?: string;
   host?: string;
@@ -43,7 +46,10 @@ export function registerServeCommand(program: Command, context: CliContext): voi
 The admin token is generated on first start and kept in $AIRLOCK_HOME/admin-token (mode 0600);
 AIRLOCK_TOKEN sets it instead. Creating a session returns a token scoped to that session only.
 Ctrl-C (or SIGTERM) stops gracefully: running commands are killed and recorded, every sandbox is
-destroyed and the store is closed.
+destroyed and the store is closed; a second Ctrl-C stops at once.
+
+Exit status: 0 after a clean stop; 1 when the shutdown failed; 2 for a bad flag, config or a port
+that cannot be used; 125 when the sandbox or store cannot be set up; 130 on a second Ctrl-C.
 `,
     )
     .action(async (flags: ServeFlags) => {
@@ -111,19 +117,31 @@ async function runServe(flags: ServeFlags, context: CliContext): Promise<number>
     );
   }
   // Listening for Ctrl-C before the banner: a user (or script) may act on the banner at once.
+  let failed = false;
   const stopped = new Promise<void>((resolveStopped) => {
-    let stopping = false;
+    let stoppingSinceMs: number | null = null;
     const remove = context.onInterrupt((reason) => {
       if (reason !== 'signal') return;
-      if (stopping) {
-        stderr.write('airlock: still stopping: waiting for the sandboxes to be destroyed\n');
+      if (stoppingSinceMs !== null) {
+        // One Ctrl-C can arrive twice (the terminal signals the whole process group, and a wrapper
+        // such as bin/airlock.js passes its own copy on): only a later press means "now".
+        if (Date.now() - stoppingSinceMs < DOUBLE_SIGNAL_WINDOW_MS) return;
+        // Sandboxes die with this process and leftovers are swept at the next start, so leaving now
+        // loses no isolation, only the clean record of how the last commands ended.
+        stderr.warn('stopping at once: commands still running are recorded as interrupted at the next start');
+        context.exitNow(130);
         return;
       }
-      stopping = true;
-      stderr.write('airlock: stopping: ending sessions and closing the store\n');
+      stoppingSinceMs = Date.now();
+      stderr.write(
+        'airlock: stopping: ending sessions and closing the store (Ctrl-C again to stop at once)\n',
+      );
       void server
         .close()
-        .catch((error: unknown) => stderr.error(`shutdown failed: ${String(error)}`))
+        .catch((error: unknown) => {
+          failed = true;
+          stderr.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+        })
         .finally(() => {
           remove();
           resolveStopped();
@@ -140,5 +158,5 @@ async function runServe(flags: ServeFlags, context: CliContext): Promise<number>
   );
 
   await stopped;
-  return 0;
+  return failed ? 1 : 0;
 }

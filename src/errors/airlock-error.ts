@@ -58,6 +58,10 @@ export const errorCodes = {
     httpStatus: 415,
     doc: 'The request body has a content type this route does not take (JSON, or octet-stream for files).',
   },
+  SERVER_STOPPING: {
+    httpStatus: 503,
+    doc: 'The server is shutting down and takes no new requests; retry once it (or its successor) is up.',
+  },
   INTERNAL: { httpStatus: 500, doc: 'A bug in Airlock.' },
 } as const satisfies Record<string, { httpStatus: number; doc: string }>;
 

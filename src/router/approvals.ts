@@ -45,6 +45,11 @@ export interface Approvals {
   }): Promise<ApprovalRecord[]>;
   /** Expires every pending request past its deadline (also those of other processes); returns them. */
   expireOverdue(): Promise<ApprovalRecord[]>;
+  /**
+   * Closes a pending request nobody waits for any more (the caller cancelled, the session ended), so
+   * a person cannot approve something that will never run. A request already decided is left as it is.
+   */
+  withdraw(id: string, why: string): Promise<ApprovalRecord>;
   close(): void;
 }
 
@@ -93,10 +98,13 @@ export function createApprovals(options: ApprovalsOptions): Approvals {
     return record;
   }
 
-  async function expire(record: ApprovalRecord): Promise<ApprovalRecord> {
+  async function expire(
+    record: ApprovalRecord,
+    reason = 'no decision before the deadline',
+  ): Promise<ApprovalRecord> {
     const updated = await store.decideApproval(
       record.id,
-      { status: 'expired', decidedBy: 'airlock', reason: 'no decision before the deadline', remember: false },
+      { status: 'expired', decidedBy: 'airlock', reason, remember: false },
       decidedEvent,
     );
     wake(record.id);
@@ -234,6 +242,10 @@ export function createApprovals(options: ApprovalsOptions): Approvals {
     get,
     list: (query = {}) => store.listApprovals(query),
     expireOverdue,
+    withdraw: async (id, why) => {
+      const record = await get(id);
+      return record.status === 'pending' ? expire(record, `withdrawn: ${why}`) : record;
+    },
     close() {
       closed = true;
       for (const id of [...wakers.keys()]) wake(id);

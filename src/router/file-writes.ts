@@ -144,12 +144,17 @@ export function createFileWriter(options: FileWriterOptions): FileWriter {
       forModel: `not written yet: a person must approve writing ${shownPath} (approval ${approval.id}); it is written as soon as they do.`,
     };
     const decideAndWrite = async (): Promise<FileWriteResult> => {
-      const signals = [session.ending.signal, ...(writeOptions.signal ? [writeOptions.signal] : [])];
+      const signal = AbortSignal.any([
+        session.ending.signal,
+        ...(writeOptions.signal ? [writeOptions.signal] : []),
+      ]);
       let decided;
       try {
-        decided = await approvals.waitFor(approval.id, { signal: AbortSignal.any(signals) });
-      } catch {
+        decided = await approvals.waitFor(approval.id, { signal });
+      } catch (error) {
+        if (!signal.aborted) throw error;
         decided = null;
+        await approvals.withdraw(approval.id, 'the write was cancelled before anyone decided');
       }
       if (decided === null || decided.status !== 'approved') {
         const why =

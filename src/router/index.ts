@@ -12,7 +12,8 @@ export type {
 } from './approvals.ts';
 export { createRateLimiter } from './rate-limit.ts';
 export type { RateLimiter } from './rate-limit.ts';
-export { createRedactor, MIN_SECRET_LENGTH, redactBytes } from './redact.ts';
+export { createRedactor, MIN_SECRET_LENGTH } from './redact.ts';
+export { redactBytes } from './redact-bytes.ts';
 export type { Redactor } from './redact.ts';
 export { MIN_MAX_CHARS, shapeForModel } from './shape.ts';
 export { createRouter, MAX_COMMAND_CHARS } from './router.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MIN_SECRET_LENGTH, createRedactor, redactBytes } from './redact.ts';
+import { MIN_SECRET_LENGTH, createRedactor } from './redact.ts';
 import { thrownAirlockError } from '../../test/support/airlock-errors.ts';
 
 // Tokens are assembled at run time so this file holds no literal that secret scanners (GitHub push
@@ -615,32 +615,5 @@ describe('createRedactor: linear time on hostile output', () => {
     const result = redactor.redact(text);
     expect(result.redactions).toBe(0);
     expect(result.text).toBe(text);
-  });
-});
-
-describe('redactBytes', () => {
-  const redactor = createRedactor({ secrets: [{ name: 'API_KEY', value: 'sk-live-0123456789abcdef' }] });
-
-  it('redacts a secret in a text file and in a binary file, leaving the other bytes as they were', () => {
-    const text = redactBytes(redactor, Buffer.from('key=sk-live-0123456789abcdef\nnext line ✓\n'));
-    expect(text.redactions).toBe(1);
-    expect(text.data.toString('utf8')).not.toContain('sk-live-0123456789abcdef');
-    expect(text.data.toString('utf8')).toContain('next line ✓\n');
-
-    const binary = Buffer.concat([
-      Buffer.from([0xff, 0x00, 0xfe]),
-      Buffer.from('sk-live-0123456789abcdef'),
-      Buffer.from([0x80, 0x01]),
-    ]);
-    const redacted = redactBytes(redactor, binary);
-    expect(redacted.redactions).toBe(1);
-    expect(redacted.data.includes(Buffer.from('sk-live-0123456789abcdef'))).toBe(false);
-    expect([...redacted.data.subarray(0, 3)]).toEqual([0xff, 0x00, 0xfe]);
-    expect([...redacted.data.subarray(-2)]).toEqual([0x80, 0x01]);
-  });
-
-  it('returns the very same buffer when there is nothing to hide', () => {
-    const data = Buffer.from([0, 1, 2, 3, 0xff]);
-    expect(redactBytes(redactor, data).data).toBe(data);
   });
 });

@@ -331,24 +331,3 @@ function redactPrivateKeys(text: string, begin: RegExp, end: RegExp, hit: (kind:
 // - A private key printed without its BEGIN line (`tail key.pem`) is not recognised.
 // - The first replacement of a value is named by the longest overlapping value; two distinct secrets
 //   printed overlapping appear as one marker.
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * Redacts a file copied out of a sandbox. Text is redacted as UTF-8; anything else as latin1, which
- * maps each byte to one character and back, so a secret written into a binary file is still found
- * and the bytes around it come back unchanged. Returns the same buffer when nothing was found.
- */
-export function redactBytes(redactor: Redactor, data: Buffer): { data: Buffer; redactions: number } {
-  let text: string;
-  let encoding: 'utf8' | 'latin1' = 'utf8';
-  try {
-    text = strictUtf8.decode(data);
-  } catch {
-    text = data.toString('latin1');
-    encoding = 'latin1';
-  }
-  const result = redactor.redact(text);
-  if (result.redactions === 0) return { data, redactions: 0 };
-  return { data: Buffer.from(result.text, encoding), redactions: result.redactions };
-}

@@ -339,6 +339,7 @@ export function createRouter(options: RouterOptions): Router {
           } catch (error) {
             if (!signal.aborted) throw error;
             decided = null;
+            await approvals.withdraw(approval.id, 'the command was cancelled before anyone decided');
           }
           const outcome = decided?.status ?? 'denied';
           metrics.approvalDecided(

@@ -26,6 +26,7 @@ export const serverErrorCodes = [
   'FORBIDDEN',
   'BODY_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
+  'SERVER_STOPPING',
 ] as const;
 
 /**

@@ -85,8 +85,10 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
   const app = Fastify({
     logger: false,
     bodyLimit: options.maxBodyBytes ?? airlock.config.server.maxBodyBytes,
-    // Ids are short; a long path segment is a mistake or an attack, answered 404 before routing work.
+    // Ids are short; a longer path segment is a mistake or an attack, refused before routing work.
     routerOptions: { maxParamLength: 200 },
+    // Answered by the hook below instead, in the API's own error shape.
+    return503OnClosing: false,
     // A request body with `__proto__` or `constructor` keys is refused rather than stripped.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -96,6 +98,12 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
   });
   const errorHandler = createErrorHandler(logger);
   app.setErrorHandler(errorHandler);
+  let closing: Promise<void> | null = null;
+  app.addHook('onRequest', async () => {
+    if (closing !== null) {
+      throw new AirlockError('SERVER_STOPPING', 'the server is shutting down; retry when it is back');
+    }
+  });
   app.setNotFoundHandler((request, reply) => {
     void reply
       .code(404)
@@ -166,7 +174,6 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
   }, options.tokenSweepIntervalMs ?? 60_000);
   sweep.unref();
 
-  let closing: Promise<void> | null = null;
   return {
     app,
     tokens,
@@ -180,11 +187,15 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
     close: () => {
       closing ??= (async () => {
         clearInterval(sweep);
-        // Stops listening at once (a request on a kept-alive connection gets 503) and resolves when the
-        // requests in flight have answered, which they do once their sessions end just below.
+        // Stops listening at once (a request on a kept-alive connection gets SERVER_STOPPING) and
+        // resolves when the requests in flight have answered, which they do once their sessions end.
         const stopped = app.close();
-        await options.mcp?.close();
-        await airlock.close();
+        try {
+          await options.mcp?.close();
+        } finally {
+          // Whatever failed above, the sandboxes are destroyed and the store is closed.
+          await airlock.close();
+        }
         // Every command has ended and been recorded; what is still open is a client holding a
         // connection (an event stream, an idle keep-alive socket). It gets a moment, then is cut.
         const grace = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());

@@ -534,7 +534,12 @@ describe('shutting the server down', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 200));
 
-    await server.server.close();
+    const closing = server.server.close();
+    // A request that still reaches the server (a kept-alive connection) is told why, in the API's shape.
+    const during = await server.server.app.inject({ method: 'GET', url: '/healthz' });
+    expect(during.statusCode).toBe(503);
+    expect(errorCode(during.json())).toBe('SERVER_STOPPING');
+    await closing;
     const answered = await waiting;
     expect(answered.status).toBe(200);
     expect(runResult.parse(answered.body).status).not.toBe('completed');

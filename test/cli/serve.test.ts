@@ -86,6 +86,17 @@ describe('airlock serve', () => {
     expect((await second.exited).exitCode).toBe(0);
   });
 
+  it('takes one Ctrl-C delivered twice (terminal and wrapper) as one, and still stops gracefully', async () => {
+    const home = newHome();
+    const server = startCli(['serve', '--port', '0'], home);
+    await server.waitForOutput(/Press Ctrl-C to stop/, 20_000);
+    server.child.kill('SIGINT');
+    server.child.kill('SIGINT');
+    const exited = await server.exited;
+    expect(exited.exitCode).toBe(0);
+    expect(exited.stderr).not.toMatch(/stopping at once/);
+  });
+
   it('warns when bound beyond loopback', async () => {
     const home = newHome();
     const server = startCli(['serve', '--host', '0.0.0.0', '--port', '0'], home);

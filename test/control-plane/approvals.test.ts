@@ -192,5 +192,29 @@ describe('closing the control plane', () => {
       (e) => e.commandId !== null,
     );
     expect((await reopened.commands.get(command?.commandId ?? '')).status).toBe('denied');
+    // Nobody is left to run it, so nobody may be asked to approve it.
+    expect(await reopened.approvals.list({ status: 'pending' })).toEqual([]);
+  });
+
+  it('withdraws the request of a command or a write whose caller gave up, so a late approval is refused', async () => {
+    const { airlock } = await openAirlock({ config });
+    const session = await airlock.sessions.create();
+    for (const start of [
+      (signal: AbortSignal) => session.run('touch never.txt', { signal }),
+      (signal: AbortSignal) => session.files.write('/workspace/never.txt', 'x', { signal }),
+    ]) {
+      const caller = new AbortController();
+      const waiting = start(caller.signal);
+      expect(
+        await eventually(async () => (await airlock.approvals.list({ status: 'pending' })).length === 1),
+      ).toBe(true);
+      const [request] = await airlock.approvals.list({ status: 'pending' });
+      caller.abort();
+      await waiting.catch(() => undefined);
+      const late = await airlock.approvals.approve(request?.id ?? '').catch((error: unknown) => error);
+      expect(isAirlockError(late) && late.code).toBe('APPROVAL_CLOSED');
+      expect((await airlock.approvals.get(request?.id ?? '')).decisionReason).toMatch(/^withdrawn: /);
+    }
+    expect((await session.files.list('/workspace')).map((file) => file.name)).not.toContain('never.txt');
   });
 });

@@ -48,6 +48,9 @@ export async function runCli(args: string[], options: CliRunOptions): Promise<Cl
       interrupt = handler;
       return () => (interrupt = undefined);
     },
+    exitNow: (code) => {
+      throw new Error(`exitNow(${code}) in an in-process CLI run`);
+    },
   };
   const code = await run(['node', 'airlock', ...args], context, () => exitCode);
   return { exitCode: code, stdout, stderr };
