@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import pino from 'pino';
 import { createAirlock } from '../airlock/index.ts';
 import { parseCount, resolveConfig } from '../config/index.ts';
+import { createMetrics } from '../metrics/index.ts';
 import { AirlockError } from '../errors/index.ts';
 import { PolicyLoadError } from '../policy/index.ts';
 import { createMcpHttpEndpoint } from '../mcp/index.ts';
@@ -87,6 +88,8 @@ async function runServe(flags: ServeFlags, context: CliContext): Promise<number>
     home: environment.home,
     cwd: context.cwd,
     logger,
+    // The one control plane of this process: its heap, event loop and GC are worth scraping too.
+    metrics: createMetrics({ processMetrics: true }),
   });
   const server = await createServer({
     airlock,

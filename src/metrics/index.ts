@@ -13,7 +13,7 @@ export type {
   SessionEndReason,
 } from './labels.ts';
 export { createMetrics } from './registry.ts';
-export type { AirlockMetrics, CommandFinishedEvent, MetricsOptions } from './registry.ts';
+export type { AirlockMetrics, CommandFinishedEvent, HttpRequestEvent, MetricsOptions } from './registry.ts';
 export { createResourceMonitor } from './resource-monitor.ts';
 export type {
   ResourceAlert,

@@ -138,4 +138,24 @@ describe('createMetrics', () => {
     expect(withProcess).toContain('nodejs_heap_size_used_bytes');
     expect(await globalRegistry.metrics()).not.toContain('process_cpu_user_seconds_total');
   });
+
+  it('counts HTTP requests by route pattern and status class, with a raw path or odd method as other', async () => {
+    const metrics = createMetrics();
+    metrics.httpRequest({ route: '/v1/sessions/:id', method: 'GET', statusCode: 404, durationMs: 3 });
+    metrics.httpRequest({
+      route: `/v1/sessions/x?${'a'.repeat(200)}`,
+      method: 'PATCH',
+      statusCode: 200,
+      durationMs: 1,
+    });
+    metrics.httpRequest({ route: '/healthz', method: 'GET', statusCode: 200, durationMs: Number.NaN });
+    const text = await metrics.render();
+    expect(text).toMatch(
+      /^airlock_http_request_duration_seconds_count\{route="\/v1\/sessions\/:id",method="GET",status="4xx"\} 1$/m,
+    );
+    expect(text).toMatch(
+      /^airlock_http_request_duration_seconds_count\{route="other",method="other",status="2xx"\} 1$/m,
+    );
+    expect(text).not.toContain('route="/healthz"');
+  });
 });

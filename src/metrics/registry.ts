@@ -36,6 +36,17 @@ export interface CommandFinishedEvent {
   execMs: number | null;
 }
 
+export interface HttpRequestEvent {
+  /**
+   * The route's pattern (`/v1/sessions/:id`), never the raw path: ids in a label would make a series
+   * per session. `unmatched` for requests no route took.
+   */
+  route: string;
+  method: string;
+  statusCode: number;
+  durationMs: number;
+}
+
 /**
  * What the control plane records. Methods take plain values, never prom-client objects, so callers
  * cannot create series with arbitrary labels; a label value outside its fixed set is counted as `other`,
@@ -51,6 +62,8 @@ export interface AirlockMetrics {
   sandboxCreateDuration(driver: DriverName, ms: number): void;
   resourceAlert(resource: MonitoredResource): void;
   auditWriteDuration(ms: number): void;
+  /** An HTTP API request answered (streams handed to SSE or MCP are not counted). */
+  httpRequest(event: HttpRequestEvent): void;
   /** Every metric of this instance in the Prometheus text exposition format. */
   render(): Promise<string>;
   /** The Content-Type header to send with `render()`'s text. */
@@ -69,6 +82,8 @@ const SANDBOX_CREATE_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 const AUDIT_WRITE_BUCKETS_S = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
 ];
+
+const HTTP_METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
 
 const withOther = <T extends string>(values: readonly T[]): readonly (T | typeof OTHER)[] => [
   ...values,
@@ -158,6 +173,14 @@ export function createMetrics(options: MetricsOptions = {}): AirlockMetrics {
     registers,
   });
 
+  const httpRequests = new Histogram({
+    name: 'airlock_http_request_duration_seconds',
+    help: 'HTTP API requests by route pattern, method and status class, and how long they took.',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: COMMAND_BUCKETS_S,
+    registers,
+  });
+
   // Counters start at 0 for every allowed label value, so rate() and absence alerts work from the
   // first scrape instead of only after the first event of each kind. The sets are small and fixed.
   for (const status of withOther(COMMAND_STATUSES)) {
@@ -209,6 +232,19 @@ export function createMetrics(options: MetricsOptions = {}): AirlockMetrics {
     auditWriteDuration(ms) {
       const value = seconds(ms);
       if (value !== null) auditWrite.observe(value);
+    },
+    httpRequest(event) {
+      const value = seconds(event.durationMs);
+      if (value === null || !Number.isSafeInteger(event.statusCode)) return;
+      httpRequests.observe(
+        {
+          // Bounded even if a caller passed a raw path: a pattern is short and has no query.
+          route: event.route.length <= 100 && !event.route.includes('?') ? event.route : OTHER,
+          method: labelOrOther(HTTP_METHODS, event.method),
+          status: `${Math.trunc(event.statusCode / 100)}xx`,
+        },
+        value,
+      );
     },
     render: () => registry.metrics(),
     contentType: registry.contentType,

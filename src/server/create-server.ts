@@ -104,6 +104,14 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
       throw new AirlockError('SERVER_STOPPING', 'the server is shutting down; retry when it is back');
     }
   });
+  app.addHook('onResponse', async (request, reply) => {
+    airlock.metrics.httpRequest({
+      route: request.routeOptions.url ?? 'unmatched',
+      method: request.method,
+      statusCode: reply.statusCode,
+      durationMs: reply.elapsedTime,
+    });
+  });
   app.setNotFoundHandler((request, reply) => {
     void reply
       .code(404)

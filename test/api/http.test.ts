@@ -325,6 +325,11 @@ describe('the HTTP API', () => {
     const metrics = await call(`${server.url}/metrics`, server.adminToken);
     expect(metrics.status).toBe(200);
     expect(String(metrics.body)).toMatch(/^# HELP airlock_/m);
+    // Requests are counted by route pattern, never by a path with ids in it.
+    expect(String(metrics.body)).toMatch(
+      /^airlock_http_request_duration_seconds_count\{route="\/v1\/sessions\/:id\/commands",method="POST",status="2xx"\} 1$/m,
+    );
+    expect(String(metrics.body)).not.toContain(session.id);
     expect((await call(`${server.url}/metrics`, session.token)).status).toBe(403);
   });
 
