@@ -106,8 +106,9 @@ export interface AirlockCommands {
    * then each new piece of output (whole lines, redacted), then one `status` event with the final
    * result, and the iteration ends. A command waiting for approval gives nothing until it runs or
    * ends; one that has ended, or runs in the foreground, gives only the `status` event. An unknown id
-   * rejects the first `next()` with NOT_FOUND; aborting `signal` ends the iteration quietly. A reader
-   * that falls behind by more than 1 MiB loses output and is told how much.
+   * rejects the first `next()` with NOT_FOUND, and so does a ninth watcher of one command with
+   * LIMIT_REACHED; aborting `signal` ends the iteration quietly. A reader that falls behind by more
+   * than 1 MiB loses output and is told how much.
    */
   watch(id: string, options?: { readonly signal?: AbortSignal }): AsyncIterable<CommandEvent>;
   readOutput(

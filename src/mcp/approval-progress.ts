@@ -5,6 +5,7 @@
  */
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { Airlock } from '../airlock/index.ts';
 
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -14,6 +15,11 @@ export interface PendingApproval {
   /** ISO time after which an undecided request counts as denied. */
   readonly expiresAt: string | null;
 }
+
+/** A call's wait: a person's decision, or (once they approved) the command it let run. */
+export type WaitState =
+  | ({ readonly kind: 'approval' } & PendingApproval)
+  | { readonly kind: 'running'; readonly approvalId: string };
 
 export function approvalWaitMessage(pending: PendingApproval, waitedMs: number, nowMs: number): string {
   const waited = `${Math.round(waitedMs / 1000)} s so far`;
@@ -31,6 +37,11 @@ export function approvalWaitMessage(pending: PendingApproval, waitedMs: number, 
   );
 }
 
+function waitMessage(state: WaitState, waitedMs: number, nowMs: number): string {
+  if (state.kind === 'approval') return approvalWaitMessage(state, waitedMs, nowMs);
+  return `approved (${state.approvalId}); running (${Math.round(waitedMs / 1000)} s so far)`;
+}
+
 export interface ReportOptions {
   readonly intervalMs: number;
   readonly now: () => number;
@@ -40,12 +51,12 @@ export interface ReportOptions {
 
 /**
  * Sends a progress notification soon and every `intervalMs` until the returned function is called.
- * `describe` returning null means nothing is awaited (yet): that round sends nothing. Without a
- * progress token the client asked for none, so nothing is sent (the call still waits).
+ * `describe` returning null means nothing is awaited (yet, or any more): that round sends nothing.
+ * Without a progress token the client asked for none, so nothing is sent (the call still waits).
  */
 export function reportApprovalWait(
   extra: ToolExtra,
-  describe: () => Promise<PendingApproval | null> | PendingApproval | null,
+  describe: () => Promise<WaitState | null> | WaitState | null,
   options: ReportOptions,
 ): () => void {
   const token = extra._meta?.progressToken;
@@ -54,18 +65,14 @@ export function reportApprovalWait(
   let progress = 0;
   let stopped = false;
   const send = async (): Promise<void> => {
-    const pending = await describe();
-    if (pending === null || stopped || extra.signal.aborted) return;
+    const state = await describe();
+    if (state === null || stopped || extra.signal.aborted) return;
     // Progress must increase with every notification; the count of reports does.
     progress += 1;
     const nowMs = options.now();
     await extra.sendNotification({
       method: 'notifications/progress',
-      params: {
-        progressToken: token,
-        progress,
-        message: approvalWaitMessage(pending, nowMs - startedMs, nowMs),
-      },
+      params: { progressToken: token, progress, message: waitMessage(state, nowMs - startedMs, nowMs) },
     });
   };
   // A client that went away cannot be told; the wait itself ends through the request's signal.
@@ -80,4 +87,32 @@ export function reportApprovalWait(
     clearTimeout(first);
     clearInterval(repeat);
   };
+}
+
+/**
+ * Progress for a call waiting on a command that needs approval `approvalId`: "waiting for a person"
+ * while the request is pending, "approved; running" once it was approved, nothing once it was denied
+ * or expired (the call answers at once then). The request is read each round only while it is pending.
+ */
+export function reportCommandApprovalWait(
+  airlock: Airlock,
+  extra: ToolExtra,
+  approvalId: string,
+  options: ReportOptions,
+): () => void {
+  let decided: WaitState | 'refused' | null = null;
+  return reportApprovalWait(
+    extra,
+    async () => {
+      if (decided === null) {
+        const record = await airlock.approvals.get(approvalId);
+        if (record.status === 'pending') {
+          return { kind: 'approval', approvalId, expiresAt: record.expiresAt };
+        }
+        decided = record.status === 'approved' ? { kind: 'running', approvalId } : 'refused';
+      }
+      return decided === 'refused' ? null : decided;
+    },
+    options,
+  );
 }

@@ -5,14 +5,14 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Session } from '../airlock/index.ts';
 import type { RunOptions, RunResult } from '../router/index.ts';
-import { reportApprovalWait } from './approval-progress.ts';
+import { reportCommandApprovalWait } from './approval-progress.ts';
 import type { ToolExtra } from './approval-progress.ts';
 import type { ToolContext } from './tool-context.ts';
-import { notFound } from './tool-context.ts';
+import { asNotFound, notFound } from './tool-context.ts';
 import { commandResult, commandResultShape, okResult, statusMeanings } from './tool-results.ts';
 
 /** Longest command_status may hold a call open; longer waits are several calls. */
-export const MAX_STATUS_WAIT_S = 300;
+const MAX_STATUS_WAIT_S = 300;
 /** Largest read_output page, in characters: more would flood the model's context in one call. */
 export const MAX_PAGE_CHARS = 100_000;
 
@@ -23,21 +23,28 @@ const statusList = Object.entries(statusMeanings)
 export function registerCommandTools(server: McpServer, context: ToolContext): void {
   const { airlock, sessions, guard } = context;
 
-  /** A command of a session this connection had; any other is reported as not existing. */
+  /**
+   * A command of a session this connection had. Any other, and one that does not exist, give the
+   * same answer, so an id cannot be used to learn whether another session's command exists.
+   */
   const ownedCommand = async (commandId: string): Promise<RunResult> => {
-    const found = await airlock.commands.get(commandId);
+    const found = await asNotFound(airlock.commands.get(commandId), 'command', commandId);
     if (!sessions.owns(found.sessionId)) throw notFound('command', commandId);
     return found;
   };
 
+  /** Progress while a command waits for its approval, then while it runs once approved. */
+  const reportWait = (approvalId: string | null, extra: ToolExtra): (() => void) =>
+    approvalId === null
+      ? () => undefined
+      : reportCommandApprovalWait(airlock, extra, approvalId, {
+          intervalMs: context.progressIntervalMs,
+          now: context.now,
+        });
+
   /** Waits, with progress notifications, until the person decides and the command has run. */
   const settle = async (session: Session, pending: RunResult, extra: ToolExtra): Promise<RunResult> => {
-    const approval = pending.approvalId === null ? null : await airlock.approvals.get(pending.approvalId);
-    const stop = reportApprovalWait(
-      extra,
-      () => ({ approvalId: pending.approvalId, expiresAt: approval?.expiresAt ?? null }),
-      { intervalMs: context.progressIntervalMs, now: context.now },
-    );
+    const stop = reportWait(pending.approvalId, extra);
     try {
       return await session.commands.wait(pending.id, { signal: extra.signal });
     } catch (error) {
@@ -87,7 +94,8 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         const session = await context.sessions.get();
         const runOptions: RunOptions = {
           waitForApproval: false,
-          ...(timeout_s === undefined ? {} : { timeoutMs: Math.round(timeout_s * 1000) }),
+          // Rounded up: a positive timeout of under a millisecond is the shortest one, never none.
+          ...(timeout_s === undefined ? {} : { timeoutMs: Math.max(1, Math.ceil(timeout_s * 1000)) }),
           // A foreground command ends with the call that asked for it (a cancelled call kills it);
           // a background one outlives the call by design.
           ...(background === true ? { background: true } : { signal: extra.signal }),
@@ -127,16 +135,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         if (!unfinished || wait_s === undefined || wait_s === 0) return commandResult(found);
         const waitSignal = AbortSignal.any([extra.signal, AbortSignal.timeout(wait_s * 1000)]);
         const stop =
-          found.status === 'pending_approval' && found.approvalId !== null
-            ? reportApprovalWait(
-                extra,
-                async () => ({
-                  approvalId: found.approvalId,
-                  expiresAt: (await airlock.approvals.get(found.approvalId ?? '')).expiresAt,
-                }),
-                { intervalMs: context.progressIntervalMs, now: context.now },
-              )
-            : () => undefined;
+          found.status === 'pending_approval' ? reportWait(found.approvalId, extra) : () => undefined;
         try {
           return commandResult(await airlock.commands.wait(command_id, { signal: waitSignal }));
         } catch (error) {
@@ -197,11 +196,15 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     },
     ({ output_id, stream, offset, limit }) =>
       guard(async () => {
-        const page = await airlock.commands.readOutput(output_id, {
-          ...(stream === undefined ? {} : { stream }),
-          ...(offset === undefined ? {} : { offset }),
-          ...(limit === undefined ? {} : { limit }),
-        });
+        const page = await asNotFound(
+          airlock.commands.readOutput(output_id, {
+            ...(stream === undefined ? {} : { stream }),
+            ...(offset === undefined ? {} : { offset }),
+            ...(limit === undefined ? {} : { limit }),
+          }),
+          'output',
+          output_id,
+        );
         if (!sessions.owns(page.sessionId)) throw notFound('output', output_id);
         const end = page.offset + page.text.length;
         const where =

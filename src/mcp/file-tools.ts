@@ -6,15 +6,23 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Session } from '../airlock/index.ts';
-import { AirlockError } from '../errors/index.ts';
+import { AirlockError, isAirlockError } from '../errors/index.ts';
 import { reportApprovalWait } from './approval-progress.ts';
-import type { PendingApproval } from './approval-progress.ts';
+import type { WaitState } from './approval-progress.ts';
 import { MAX_PAGE_CHARS } from './command-tools.ts';
 import type { ToolContext } from './tool-context.ts';
-import { okResult } from './tool-results.ts';
+import { errorResult, okResult } from './tool-results.ts';
 
 /** read_file's default page, in characters (bytes for base64): a few hundred lines of code. */
 const DEFAULT_FILE_PAGE = 20_000;
+/**
+ * Largest file read_file reads. Every page reads and redacts the whole file on the control plane's
+ * event loop (about 20 ms per MiB), so the sandbox's own file limit (tens of MiB) would stall every
+ * other session for a second per page; a file this big is already a few hundred thousand tokens, more
+ * than a model reads whole. Bigger files are refused before they are read (the sandbox checks the size
+ * first) with a pointer to head/sed/grep through run_command.
+ */
+export const MAX_READ_FILE_BYTES = 1024 * 1024;
 /** Entries list_files spells out in text; the structured result has them all. */
 const MAX_LISTED_IN_TEXT = 500;
 /** A write needing approval has asked for it well within this; the first progress report waits so long. */
@@ -47,11 +55,31 @@ export function registerFileTools(server: McpServer, context: ToolContext): void
   const writesNeedApproval = airlock.config.router.approvalRequiredFor.includes('write_file');
 
   /** The write's approval request, once the router has made it (it does not hand the id back early). */
-  const pendingWrite = async (session: Session, path: string): Promise<PendingApproval | null> => {
+  const pendingWrite = async (session: Session, path: string): Promise<WaitState | null> => {
     const pending = await airlock.approvals.list({ status: 'pending', sessionId: session.id });
     const writes = pending.filter((record) => record.action === 'write_file');
     const match = writes.findLast((record) => record.parsed.includes(path)) ?? writes.at(-1);
-    return match === undefined ? null : { approvalId: match.id, expiresAt: match.expiresAt };
+    return match === undefined
+      ? null
+      : { kind: 'approval', approvalId: match.id, expiresAt: match.expiresAt };
+  };
+
+  /** The file as read_file shows it (redacted), or the tool result refusing a file too big to read. */
+  const readForModel = async (session: Session, path: string) => {
+    try {
+      return await session.files.read(path, { maxBytes: MAX_READ_FILE_BYTES });
+    } catch (error) {
+      if (!isAirlockError(error) || error.code !== 'FILE_TOO_LARGE') throw error;
+      return errorResult(
+        new AirlockError(
+          'FILE_TOO_LARGE',
+          `${path} is larger than ${MAX_READ_FILE_BYTES} bytes, the most read_file reads`,
+          { path, maxBytes: MAX_READ_FILE_BYTES },
+        ),
+        'Look at parts of it with run_command instead: e.g. `wc -c`, `head -n 200`, ' +
+          "`sed -n '1000,1200p'`, `grep -n PATTERN` or `tail -c 20000` on the file.",
+      );
+    }
   };
 
   server.registerTool(
@@ -118,7 +146,9 @@ export function registerFileTools(server: McpServer, context: ToolContext): void
       title: 'Read a file',
       description:
         'Read a file from the sandbox (relative paths are under /workspace), a page at a time: ' +
-        'offset and limit count characters (bytes with encoding base64). Binary files need base64.',
+        'offset and limit count characters (bytes with encoding base64). Binary files need base64. ' +
+        'Secret values in it are shown redacted. Files over ' +
+        `${MAX_READ_FILE_BYTES / (1024 * 1024)} MiB are refused: look at them with run_command (head, sed -n, grep).`,
       inputSchema: {
         path: z.string().min(1),
         offset: z.number().int().min(0).optional().describe('first character; default 0'),
@@ -134,11 +164,20 @@ export function registerFileTools(server: McpServer, context: ToolContext): void
       outputSchema: {
         path: z.string(),
         encoding: z.enum(['utf8', 'base64']),
-        sizeBytes: z.number().int(),
+        redactedSizeBytes: z
+          .number()
+          .int()
+          .describe(
+            'bytes of the file as read_file shows it: secret values replaced by [REDACTED:…], so a ' +
+              'file holding one differs from its size on disk (list_files has that)',
+          ),
         binary: z.boolean().describe('not UTF-8 text, so not shown: read it with encoding base64'),
         content: z.string().describe('this page: text, or base64 with encoding base64'),
         offset: z.number().int(),
-        total: z.number().int().describe('characters (bytes with base64) in the whole file'),
+        total: z
+          .number()
+          .int()
+          .describe('characters (bytes with base64) in the whole file as shown, after redaction'),
         nextOffset: z.number().int().nullable(),
       },
       annotations: { title: 'Read a file', readOnlyHint: true, openWorldHint: false },
@@ -146,8 +185,9 @@ export function registerFileTools(server: McpServer, context: ToolContext): void
     ({ path, offset = 0, limit = DEFAULT_FILE_PAGE, encoding = 'utf8' }) =>
       guard(async () => {
         const session = await context.sessions.get();
-        const data = await session.files.read(path);
-        const facts = { path, encoding, sizeBytes: data.length };
+        const data = await readForModel(session, path);
+        if (!Buffer.isBuffer(data)) return data;
+        const facts = { path, encoding, redactedSizeBytes: data.length };
         if (encoding === 'base64') {
           const start = Math.min(offset, data.length);
           const end = Math.min(data.length, start + limit);
@@ -235,8 +275,9 @@ export function registerFileTools(server: McpServer, context: ToolContext): void
 
 /*
  * Security limitations:
- * - read_file returns a file's bytes as they are: the session's secret values are not redacted from
- *   them, while the same bytes printed by `cat` through run_command are. Sessions made by MCP have no
- *   secretEnv, but a session token's session (bound over HTTP) may; redacting needs a read through
- *   the router, which has the session's redactor.
+ * - read_file shows a file redacted as `cat` through run_command would show it (the session's
+ *   `files.read` redacts it with the session's redactor): only what that redactor recognises is
+ *   hidden, and pages, base64 ones too, are cut from the redacted file.
+ * - Files over MAX_READ_FILE_BYTES are refused, not paged: their contents reach the model only
+ *   through run_command, whose output is redacted and bounded the same way.
  */

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { Airlock } from '../airlock/index.ts';
 import { AirlockError, httpStatusFor, isAirlockError } from '../errors/index.ts';
 import type { ErrorCode } from '../errors/index.ts';
-import { createAirlockMcpServer } from './server.ts';
+import { createAirlockMcpServer, progressIntervalOption } from './server.ts';
 import type { AirlockMcpServer } from './server.ts';
 import { boundSession, lazySession } from './session-provider.ts';
 import type { SessionProvider } from './session-provider.ts';
@@ -83,6 +83,10 @@ function sendError(res: ServerResponse, code: ErrorCode, message: string): void 
   res.end(JSON.stringify({ error: { code, message } }));
 }
 
+function refuseStopping(res: ServerResponse): void {
+  sendError(res, 'SERVER_STOPPING', 'the control plane is shutting down; retry once it is back');
+}
+
 function positive(field: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1) {
     throw new AirlockError('INVALID_ARGUMENT', `${field} must be a whole number of at least 1`, {
@@ -112,6 +116,9 @@ export function createMcpHttpEndpoint(options: McpHttpEndpointOptions): McpHttpE
     options.idleTimeoutMs ?? airlock.config.sandbox.idleTimeoutMs,
   );
   const sweepIntervalMs = positive('sweepIntervalMs', options.sweepIntervalMs ?? 10_000);
+  // Checked here, not at each initialize: by then the response is the transport's, and a throw there
+  // would leave the request hanging.
+  const progressIntervalMs = progressIntervalOption(options.progressIntervalMs);
   const entries = new Map<string, Entry>();
   /** Entries between `initialize` arriving and its session id being known; they count toward the limits. */
   const opening = new Set<Entry>();
@@ -178,7 +185,7 @@ export function createMcpHttpEndpoint(options: McpHttpEndpointOptions): McpHttpE
     const mcp = createAirlockMcpServer({
       airlock,
       session: provider,
-      ...(options.progressIntervalMs === undefined ? {} : { progressIntervalMs: options.progressIntervalMs }),
+      progressIntervalMs,
       ...(logger === undefined ? {} : { logger }),
       now,
     });
@@ -186,7 +193,8 @@ export function createMcpHttpEndpoint(options: McpHttpEndpointOptions): McpHttpE
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
         opening.delete(entry);
-        entries.set(id, entry);
+        // After close() took its list, nobody else would close it: `handle` does, once served.
+        if (!closed) entries.set(id, entry);
       },
       // DELETE /mcp answers once the session is gone, so a client that deleted it can rely on that.
       onsessionclosed: () => provider.close(),
@@ -231,7 +239,7 @@ export function createMcpHttpEndpoint(options: McpHttpEndpointOptions): McpHttpE
   return {
     async handle(req, res, parsedBody, principal) {
       if (closed) {
-        sendError(res, 'SANDBOX_DESTROYED', 'the control plane is shutting down');
+        refuseStopping(res);
         return;
       }
       const header = req.headers['mcp-session-id'];
@@ -259,6 +267,12 @@ export function createMcpHttpEndpoint(options: McpHttpEndpointOptions): McpHttpE
       }
       const owner = ownerOf(principal);
       if (overLimit(owner) !== null) await sweep();
+      // close() may have run during the awaits above; an entry opened after it took its list of
+      // entries would never be closed.
+      if (closed) {
+        refuseStopping(res);
+        return;
+      }
       // Checked and counted with no await in between, so concurrent initializes cannot overshoot.
       const limited = overLimit(owner);
       if (limited !== null) {
@@ -266,10 +280,20 @@ export function createMcpHttpEndpoint(options: McpHttpEndpointOptions): McpHttpE
         return;
       }
       const entry = open(principal);
-      await entry.mcp.server.connect(entry.transport);
-      await serve(entry, req, res, parsedBody);
-      // An initialize the transport refused (a second one in a batch, a bad version) opened nothing.
-      if (entry.transport.sessionId === undefined) await closeEntry(null, entry);
+      try {
+        await entry.mcp.server.connect(entry.transport);
+        // Closed while connecting: the transport is gone and would answer "session not found".
+        if (closed) {
+          refuseStopping(res);
+          return;
+        }
+        await serve(entry, req, res, parsedBody);
+      } finally {
+        // An initialize the transport refused (a second one in a batch, a bad version) or that failed
+        // opened nothing anyone can reach; one that finished while close() ran is not in its list.
+        const id = entry.transport.sessionId ?? null;
+        if (id === null || closed) await closeEntry(id, entry);
+      }
     },
     sessionCount: () => entries.size,
     async close() {

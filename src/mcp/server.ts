@@ -44,6 +44,20 @@ const MAX_TOOL_INPUT_ELEMENTS = 1000;
 
 /** Progress faster than this is noise to a client, and a busy loop at 0. */
 const MIN_PROGRESS_INTERVAL_MS = 10;
+const DEFAULT_PROGRESS_INTERVAL_MS = 2000;
+
+/** `progressIntervalMs` checked, or its default; throws INVALID_ARGUMENT. */
+export function progressIntervalOption(value: number | undefined): number {
+  const progressIntervalMs = value ?? DEFAULT_PROGRESS_INTERVAL_MS;
+  if (!Number.isSafeInteger(progressIntervalMs) || progressIntervalMs < MIN_PROGRESS_INTERVAL_MS) {
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      `progressIntervalMs must be a whole number of at least ${MIN_PROGRESS_INTERVAL_MS}`,
+      { field: 'progressIntervalMs', value: progressIntervalMs },
+    );
+  }
+  return progressIntervalMs;
+}
 
 const instructions = `Tools run shell commands and copy files in an isolated sandbox (a session) that persists between
 calls until this connection ends or it sits idle too long. /workspace is the working directory; /workspace and /tmp
@@ -52,6 +66,8 @@ person's approval. Call session_info to see the limits, network access and what 
 
 export function createAirlockMcpServer(options: AirlockMcpServerOptions): AirlockMcpServer {
   const { airlock, session: sessions, logger } = options;
+  // Checked before anything is made, so a bad option fails the call that passed it and nothing else.
+  const progressIntervalMs = progressIntervalOption(options.progressIntervalMs);
   const server = new McpServer(
     { name: 'airlock', version: options.version ?? '0.1.0' },
     { instructions, maxToolInputElements: MAX_TOOL_INPUT_ELEMENTS },
@@ -67,7 +83,9 @@ export function createAirlockMcpServer(options: AirlockMcpServerOptions): Airloc
       }
       if (error.code !== 'SESSION_ENDED') return errorResult(error);
       const endedId = error.details['sessionId'];
-      sessions.ended(typeof endedId === 'string' ? endedId : (sessions.currentId() ?? ''));
+      // Without an id it is not known which session ended (the connection closing says so too);
+      // guessing the current one would throw away a healthy session that replaced the ended one.
+      if (typeof endedId === 'string') sessions.ended(endedId);
       return errorResult(
         error,
         sessions.renews
@@ -77,14 +95,6 @@ export function createAirlockMcpServer(options: AirlockMcpServerOptions): Airloc
     }
   }
 
-  const progressIntervalMs = options.progressIntervalMs ?? 2000;
-  if (!Number.isSafeInteger(progressIntervalMs) || progressIntervalMs < MIN_PROGRESS_INTERVAL_MS) {
-    throw new AirlockError(
-      'INVALID_ARGUMENT',
-      `progressIntervalMs must be a whole number of at least ${MIN_PROGRESS_INTERVAL_MS}`,
-      { field: 'progressIntervalMs', value: progressIntervalMs },
-    );
-  }
   const context: ToolContext = {
     airlock,
     sessions,

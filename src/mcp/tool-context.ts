@@ -1,6 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Airlock } from '../airlock/index.ts';
-import { AirlockError } from '../errors/index.ts';
+import { AirlockError, isAirlockError } from '../errors/index.ts';
 import type { SessionProvider } from './session-provider.ts';
 
 /** What every tool of one MCP connection shares. */
@@ -22,4 +22,14 @@ export function notFound(what: string, id: string): AirlockError {
   return new AirlockError('NOT_FOUND', `no ${what} ${JSON.stringify(id).slice(0, 80)} in this session`, {
     id,
   });
+}
+
+/** `lookup`, with the router's own NOT_FOUND (worded differently) replaced by `notFound`'s. */
+export async function asNotFound<T>(lookup: Promise<T>, what: string, id: string): Promise<T> {
+  try {
+    return await lookup;
+  } catch (error) {
+    if (isAirlockError(error) && error.code === 'NOT_FOUND') throw notFound(what, id);
+    throw error;
+  }
 }

@@ -68,24 +68,34 @@ export class KeyBlockTracker {
   }
 }
 
+/**
+ * Compiled once. Global patterns carry `lastIndex` between uses, so `findKeyMarker` sets it before
+ * every `exec` and uses nothing else: a call is synchronous from start to finish, so no other use can
+ * come between.
+ */
+const KEY_MARKERS = {
+  begin: new RegExp(PRIVATE_KEY_BEGIN.source, 'g'),
+  end: new RegExp(PRIVATE_KEY_END.source, 'g'),
+} as const;
+
 /** Where the next header (`begin`) or footer (`end`) is in `text` at or after `from`, or null. */
 export function findKeyMarker(
   which: 'begin' | 'end',
   text: string,
   from: number,
 ): { readonly start: number; readonly end: number } | null {
-  const pattern = new RegExp((which === 'begin' ? PRIVATE_KEY_BEGIN : PRIVATE_KEY_END).source, 'g');
+  const pattern = KEY_MARKERS[which];
   pattern.lastIndex = from;
   const found = pattern.exec(text);
   return found === null ? null : { start: found.index, end: pattern.lastIndex };
 }
 
 /**
- * Where the key block that is still open at the end of `text` begins, or -1 when none is: the redactor's
- * rule run from `from` (a point outside any block) to the end.
+ * Where the key block that is still open at the end of `text` begins, or -1 when none is: the
+ * redactor's rule run over all of `text`.
  */
-export function openKeyBlockStart(text: string, from = 0): number {
-  for (let position = from; ; ) {
+export function openKeyBlockStart(text: string): number {
+  for (let position = 0; ; ) {
     const begin = findKeyMarker('begin', text, position);
     if (begin === null) return -1;
     const end = findKeyMarker('end', text, begin.end);

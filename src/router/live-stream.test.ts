@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LiveLineStream, MAX_HELD_CHARS, MAX_LINE_BYTES } from './live-stream.ts';
+import { LiveLineStream, MAX_HELD_BYTES, MAX_LINE_BYTES } from './live-stream.ts';
 import { LiveTail } from './live-tail.ts';
 import { createRedactor, type Redactor } from './redact.ts';
 
@@ -137,7 +137,7 @@ describe('LiveLineStream: secrets that span lines', () => {
     const { lines, emitted, all } = streamOf();
     lines.write(Buffer.from(`before\n${keyLines[0]}\n`));
     const body = `${keyBodies[0]}\n`;
-    for (let held = 0; held < MAX_HELD_CHARS + body.length; held += body.length) {
+    for (let held = 0; held < MAX_HELD_BYTES + body.length; held += body.length) {
       lines.write(Buffer.from(body));
     }
     lines.write(Buffer.from(`${keyBodies[1]}\n${keyLines[3]}\nafter\n`));
@@ -148,6 +148,32 @@ describe('LiveLineStream: secrets that span lines', () => {
       /^before\n\[\d+ bytes of a private key block withheld from the live stream\]\n\nafter\n$/,
     );
     expect(emitted.filter((e) => e.marker)).toHaveLength(1);
+  });
+
+  it('counts what it holds in bytes: a key block of multi-byte text is withheld at the same size (adversarial)', () => {
+    const { lines, emitted, all } = streamOf();
+    lines.write(Buffer.from(`before\n${keyLines[0]}\n`));
+    // Two bytes per character: past the cap in bytes while still well under it in characters.
+    const body = `${'é'.repeat(1000)}\n`;
+    let heldBytes = 0;
+    let heldChars = 0;
+    while (heldBytes <= MAX_HELD_BYTES) {
+      lines.write(Buffer.from(body));
+      heldBytes += Buffer.byteLength(body);
+      heldChars += body.length;
+    }
+    expect(heldChars).toBeLessThan(MAX_HELD_BYTES * 0.6);
+    expect(emitted.filter((e) => e.marker)).toHaveLength(0);
+    lines.write(Buffer.from(`${keyLines[3]}\nafter\n`));
+    lines.end();
+    const marker =
+      /^before\n\[(\d+) bytes of a private key block withheld from the live stream\]\n\nafter\n$/;
+    expect(all()).toMatch(marker);
+    expect(all()).not.toContain('é');
+    const withheld = Number(marker.exec(all())?.[1]);
+    expect(withheld).toBe(
+      Buffer.byteLength(`${keyLines[0]}\n`) + heldBytes + Buffer.byteLength(keyLines[3] ?? ''),
+    );
   });
 
   it('holds the first line of a configured value that spans lines until the value is complete', () => {

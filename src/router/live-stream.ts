@@ -26,9 +26,9 @@ import type { Redactor } from './redact.ts';
 export const MAX_LINE_BYTES = 64 * 1024;
 /**
  * Complete lines held back (an open key block, a possible multi-line secret) plus the unfinished line,
- * in characters; past it they are withheld. A 16384-bit RSA key in PEM is about 13 KiB.
+ * in bytes; past it they are withheld. A 16384-bit RSA key in PEM is about 13 KiB.
  */
-export const MAX_HELD_CHARS = 64 * 1024;
+export const MAX_HELD_BYTES = 64 * 1024;
 /**
  * Text kept after a cut in a long line. A secret crossing whitespace is a value after its name
  * (`Authorization: Bearer …`, `aws_secret_access_key = …`, a URL password): a few hundred characters
@@ -66,6 +66,8 @@ export class LiveLineStream {
   readonly #emit: (text: string, marker: boolean) => void;
   /** Complete lines not yet released, decoded; always empty or ending in a line break. */
   #held = '';
+  /** `#held`'s length in UTF-8 bytes, so it adds up with `#partialBytes`. */
+  #heldBytes = 0;
   /** Where in `#held` the key block still open begins, or -1. */
   #heldKeyOpenAt = -1;
   /** `#held` before this offset has been searched for key headers/footers. */
@@ -109,7 +111,9 @@ export class LiveLineStream {
         this.#partialBytes += rest.length;
         if (this.#partial.length > 64) this.#partial = [Buffer.concat(this.#partial)];
       } else {
-        this.#held += Buffer.concat([...this.#partial, rest.subarray(0, newline + 1)]).toString('utf8');
+        const lines = Buffer.concat([...this.#partial, rest.subarray(0, newline + 1)]).toString('utf8');
+        this.#held += lines;
+        this.#heldBytes += Buffer.byteLength(lines);
         this.#partial = newline + 1 < rest.length ? [rest.subarray(newline + 1)] : [];
         this.#partialBytes = rest.length - newline - 1;
         this.#nextCutAt = MAX_LINE_BYTES + 1;
@@ -128,6 +132,7 @@ export class LiveLineStream {
     }
     this.#ended = true;
     this.#held = '';
+    this.#heldBytes = 0;
     this.#partial = [];
   }
 
@@ -136,14 +141,16 @@ export class LiveLineStream {
     if (this.#held.length > 0) {
       const cut = this.#safeLineCut();
       if (cut > 0) {
-        this.#text(this.#held.slice(0, cut));
+        const released = this.#held.slice(0, cut);
+        this.#text(released);
         this.#held = this.#held.slice(cut);
+        this.#heldBytes -= Buffer.byteLength(released);
         if (this.#heldKeyOpenAt !== -1) this.#heldKeyOpenAt -= cut;
         this.#heldScanned = Math.max(0, this.#heldScanned - cut);
       }
     }
     if (this.#held.length > 0) {
-      if (this.#held.length + this.#partialBytes <= MAX_HELD_CHARS) return EMPTY;
+      if (this.#heldBytes + this.#partialBytes <= MAX_HELD_BYTES) return EMPTY;
       return this.#withhold(this.#heldKeyOpenAt === -1 ? 'held' : 'key');
     }
     if (this.#partialBytes >= this.#nextCutAt) return this.#cutLongLine();
@@ -218,8 +225,9 @@ export class LiveLineStream {
   #withhold(reason: WithheldReason): Buffer {
     const partial = Buffer.concat(this.#partial);
     const tracker = new KeyBlockTracker({ open: this.#heldKeyOpenAt !== -1, carry: '' });
-    const bytes = Buffer.byteLength(this.#held);
+    const bytes = this.#heldBytes;
     this.#held = '';
+    this.#heldBytes = 0;
     this.#heldKeyOpenAt = -1;
     this.#heldScanned = 0;
     this.#partial = [];
@@ -284,7 +292,7 @@ export class LiveLineStream {
   }
 }
 
-export function withheldMarker(reason: WithheldReason, bytes: number): string {
+function withheldMarker(reason: WithheldReason, bytes: number): string {
   switch (reason) {
     case 'earlier':
       return `[… ${bytes} bytes of earlier output are not in the live window; page the full output with its outputId once the command ends]`;
@@ -320,7 +328,7 @@ function lastWhitespace(bytes: Buffer, from: number): number {
 // Security limitations:
 // - Only what the redactor recognises is hidden (see redact.ts); live text is exactly as safe as the
 //   redacted full output, and no safer.
-// - A configured secret value longer than MAX_HELD_CHARS that spans lines, or one holding a whitespace
+// - A configured secret value longer than MAX_HELD_BYTES that spans lines, or one holding a whitespace
 //   run and longer than CUT_LOOKAHEAD_BYTES inside a line longer than MAX_LINE_BYTES, is not guaranteed
 //   to be seen whole.
 // - Text after a withheld stretch resumes mid-line (after a key block's END, or at the next line): a

@@ -65,6 +65,11 @@ export class LiveTail implements OutputSink {
     return this.#totalBytes;
   }
 
+  /** Listeners subscribed now. */
+  get subscriberCount(): number {
+    return this.#listeners.size;
+  }
+
   /**
    * The window now and every chunk written from now on, with nothing lost or repeated between them:
    * both happen in this call, before any other write can.

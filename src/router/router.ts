@@ -69,7 +69,8 @@ export interface Router {
    * then each new piece (whole lines, redacted), then one `status` event with the final result (what
    * `waitCommand` returns), and the iteration ends. A command waiting for approval: nothing until it
    * runs or ends. One that has ended (or that runs in the foreground): only the `status` event. An
-   * unknown id rejects the first `next()` with NOT_FOUND; aborting `signal` ends the iteration quietly.
+   * unknown id rejects the first `next()` with NOT_FOUND, a ninth watcher of one command with
+   * LIMIT_REACHED; aborting `signal` ends the iteration quietly.
    */
   watchCommand(id: string, options?: { readonly signal?: AbortSignal }): AsyncIterable<CommandEvent>;
   readOutput(

@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { isAirlockError } from '../errors/index.ts';
 import { LiveTail } from './live-tail.ts';
 import { createRedactor } from './redact.ts';
 import type { RunResult } from './types.ts';
-import { MAX_QUEUED_OUTPUT_BYTES, watchOutput, type CommandEvent } from './watch.ts';
+import {
+  MAX_QUEUED_OUTPUT_BYTES,
+  MAX_WATCHERS_PER_COMMAND,
+  watchOutput,
+  type CommandEvent,
+} from './watch.ts';
 
 const githubToken = ['ghp', '_', 'R7tK2mQ9xL4vN8pW3sY6zA1bC5dE0fG2hJ4k'].join('');
 
@@ -87,6 +93,33 @@ describe('watchOutput', () => {
     expect(await next).toEqual({ done: true, value: undefined });
     live.stdout.write(Buffer.from('after\n'));
     expect(await iterator.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('refuses one watcher more than a command may have, and takes one again once a watcher left (adversarial)', async () => {
+    const { live, done, finish } = source();
+    live.stdout.write(Buffer.from('line\n'));
+    const start = () => {
+      const iterator = watchOutput({ live, redactor: createRedactor(), done }, undefined)[
+        Symbol.asyncIterator
+      ]();
+      return { iterator, first: iterator.next() };
+    };
+    const watchers = Array.from({ length: MAX_WATCHERS_PER_COMMAND }, start);
+    for (const { first } of watchers) expect((await first).value).toMatchObject({ type: 'output' });
+
+    const refused = await start().first.catch((error: unknown) => error);
+    expect(isAirlockError(refused) && refused.code).toBe('LIMIT_REACHED');
+    expect(isAirlockError(refused) && refused.details).toMatchObject({
+      maxWatchers: MAX_WATCHERS_PER_COMMAND,
+    });
+    expect(live.stdout.subscriberCount).toBe(MAX_WATCHERS_PER_COMMAND);
+
+    await watchers[0]?.iterator.return(undefined);
+    const again = start();
+    expect((await again.first).value).toMatchObject({ type: 'output', text: 'line\n' });
+    finish('completed');
+    expect((await again.iterator.next()).value).toMatchObject({ type: 'status' });
+    expect(live.stdout.subscriberCount).toBe(0);
   });
 
   it('gives only the status for a command without live output', async () => {

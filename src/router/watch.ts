@@ -3,6 +3,7 @@
  * live-stream.ts), then its final result. Each watcher has its own bounded queue, so a reader that falls
  * behind loses output (and is told how much) instead of growing memory or slowing the command.
  */
+import { AirlockError } from '../errors/index.ts';
 import { LiveLineStream } from './live-stream.ts';
 import type { LiveTail } from './live-tail.ts';
 import type { Redactor } from './redact.ts';
@@ -14,6 +15,12 @@ export type CommandEvent =
 
 /** Output text queued for one watcher and not yet read; past it, new output is dropped and counted. */
 export const MAX_QUEUED_OUTPUT_BYTES = 1024 * 1024;
+/**
+ * Watchers of one command at once. Each redacts the command's output again and may queue
+ * `MAX_QUEUED_OUTPUT_BYTES` of it unread, so watchers are what a client could multiply to make the
+ * control plane spend memory and CPU; a person and a few tools watching fit well within this.
+ */
+export const MAX_WATCHERS_PER_COMMAND = 8;
 
 type Stream = 'stdout' | 'stderr';
 
@@ -112,12 +119,24 @@ class EventQueue {
 /**
  * The events of a command from now on: what its live window holds, every chunk after it, then its
  * result. Subscribing happens at the first `next()`; aborting `signal` (or leaving the loop) ends it.
+ * With `MAX_WATCHERS_PER_COMMAND` watchers subscribed already, the first `next()` rejects with
+ * LIMIT_REACHED.
  */
 export async function* watchOutput(
   source: WatchSource,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<CommandEvent, void, undefined> {
   if (signal?.aborted) return;
+  // Every watcher subscribes to stdout (and stderr) for as long as it lives, in this same synchronous
+  // step, so the count cannot be overshot by watchers starting together.
+  const watchers = source.live?.stdout.subscriberCount ?? 0;
+  if (watchers >= MAX_WATCHERS_PER_COMMAND) {
+    throw new AirlockError(
+      'LIMIT_REACHED',
+      `this command has ${watchers} watchers already, the most it may have; stop one (close its stream) and try again`,
+      { limit: 'watchers', maxWatchers: MAX_WATCHERS_PER_COMMAND },
+    );
+  }
   const queue = new EventQueue();
   const streams: Array<{ lines: LiveLineStream; unsubscribe: () => void }> = [];
   let ended = false;

@@ -5,16 +5,20 @@
  * second client would, over the REST API with the admin token.
  */
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { McpHttpEndpointOptions } from '../../src/mcp/index.ts';
+import { isAirlockError } from '../../src/errors/index.ts';
+import { createAirlockMcpServer, createMcpHttpEndpoint, lazySession } from '../../src/mcp/index.ts';
+import type { McpHttpEndpoint, McpHttpEndpointOptions, McpPrincipal } from '../../src/mcp/index.ts';
 import { createdSession } from '../../src/server/schemas.ts';
 import { call, errorCode, startTestServer } from '../api/support.ts';
 import type { TestServer } from '../api/support.ts';
-import { eventually } from '../control-plane/support.ts';
+import { eventually, openAirlock } from '../control-plane/support.ts';
 import { approvalIdIn, callTool, factsOf, storedSession, textOf } from './support.ts';
 
 const bwrapMissing = ['/usr/bin/bwrap', '/usr/local/bin/bwrap'].every((path) => !existsSync(path));
@@ -114,11 +118,118 @@ function approvingOverRest(server: TestServer) {
   return { options, progress, decided: () => Promise.all(decisions.values()) };
 }
 
+/**
+ * The endpoint alone behind a bare node:http server on 127.0.0.1, every request as `principal`;
+ * `afterHandle` runs once each request has been handed to the endpoint.
+ */
+async function bareEndpoint(
+  endpoint: McpHttpEndpoint,
+  principal: McpPrincipal,
+  afterHandle: () => void = () => undefined,
+): Promise<string> {
+  const handling: Array<Promise<void>> = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body: unknown = chunks.length === 0 ? undefined : JSON.parse(Buffer.concat(chunks).toString());
+      handling.push(endpoint.handle(req, res, body, principal));
+      afterHandle();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    await endpoint.close();
+    await Promise.allSettled(handling);
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function rawInitialize(url: string): Promise<Response> {
+  return fetch(`${url}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify(initialize),
+  });
+}
+
 function expectPathRefused(result: CallToolResult, what: string): void {
   expect(result.isError, what).toBe(true);
   expect(textOf(result), what).toMatch(/^error PATH_OUTSIDE_SANDBOX: /);
   expect(result._meta?.['airlock/error'], what).toMatchObject({ code: 'PATH_OUTSIDE_SANDBOX' });
 }
+
+describe('the MCP endpoint on its own', () => {
+  it('refuses a bad option when it is made, not at the first initialize', async () => {
+    const { airlock } = await openAirlock();
+    const bad = [0, 1.5, -10, Number.NaN];
+    expect(bad.length).toBeGreaterThan(0);
+    for (const progressIntervalMs of bad) {
+      for (const make of [
+        () => createMcpHttpEndpoint({ airlock, progressIntervalMs }),
+        () => createAirlockMcpServer({ airlock, session: lazySession(airlock), progressIntervalMs }),
+      ]) {
+        const error = (() => {
+          try {
+            make();
+            return null;
+          } catch (thrown) {
+            return thrown;
+          }
+        })();
+        expect(isAirlockError(error) && error.code, String(progressIntervalMs)).toBe('INVALID_ARGUMENT');
+        expect(isAirlockError(error) && error.details, String(progressIntervalMs)).toMatchObject({
+          field: 'progressIntervalMs',
+        });
+      }
+    }
+  });
+
+  it('answers SERVER_STOPPING (503) once it is closed', async () => {
+    const { airlock } = await openAirlock();
+    const endpoint = createMcpHttpEndpoint({ airlock });
+    const url = await bareEndpoint(endpoint, { kind: 'admin' });
+    await endpoint.close();
+    const refused = await rawInitialize(url);
+    expect(refused.status).toBe(503);
+    expect(errorCode(await refused.json())).toBe('SERVER_STOPPING');
+  });
+});
+
+describe.skipIf(bwrapMissing)('the MCP endpoint shutting down while an initialize arrives', () => {
+  it("opens nothing for a session token's initialize that close() overtook", async () => {
+    const { airlock } = await openAirlock();
+    const session = await airlock.sessions.create();
+    const endpoint = createMcpHttpEndpoint({ airlock });
+    let closing: Promise<void> | null = null;
+    // close() starts while the initialize is still checking the session is live.
+    const url = await bareEndpoint(endpoint, { kind: 'session', sessionId: session.id }, () => {
+      closing ??= endpoint.close();
+    });
+    const response = await rawInitialize(url);
+    await closing;
+    expect(response.status).toBe(503);
+    expect(errorCode(await response.json())).toBe('SERVER_STOPPING');
+    expect(endpoint.sessionCount()).toBe(0);
+  });
+
+  it("answers an admin's initialize that close() overtook as stopping, and keeps nothing of it", async () => {
+    const { airlock } = await openAirlock();
+    const endpoint = createMcpHttpEndpoint({ airlock });
+    let closing: Promise<void> | null = null;
+    const url = await bareEndpoint(endpoint, { kind: 'admin' }, () => {
+      closing ??= endpoint.close();
+    });
+    const response = await rawInitialize(url);
+    await closing;
+    expect(response.status).toBe(503);
+    expect(errorCode(await response.json())).toBe('SERVER_STOPPING');
+    expect(endpoint.sessionCount()).toBe(0);
+    expect(await airlock.sessions.list({ state: 'active' })).toEqual([]);
+  });
+});
 
 describe.skipIf(bwrapMissing)('MCP over streamable HTTP on the real server', () => {
   it('refuses a missing, malformed or unknown token with the server\u2019s own 401', async () => {

@@ -179,7 +179,7 @@ describe.skipIf(bwrapMissing)('airlock mcp on stdio', () => {
       encoding: 'base64',
     });
     const asText = await callTool(connection.client, 'read_file', { path: '/tmp/b.bin' });
-    expect(factsOf(asText)).toMatchObject({ binary: true, sizeBytes: 4 });
+    expect(factsOf(asText)).toMatchObject({ binary: true, redactedSizeBytes: 4 });
     const asBase64 = await callTool(connection.client, 'read_file', {
       path: '/tmp/b.bin',
       encoding: 'base64',

@@ -79,7 +79,10 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
       params: commandParams,
       response: {
         status: 200,
-        description: 'text/event-stream: `event: output` {stream, text}…, then `event: status` (a RunResult)',
+        description:
+          'text/event-stream: `event: output` {stream, text}…, then `event: status` (a RunResult); or ' +
+          '`event: error` {code, message} when the stream cannot go on (LIMIT_REACHED: a command takes ' +
+          'at most 8 watchers)',
         contentType: 'text/event-stream',
       },
       handler: async ({ principal, params, reply }) => {
