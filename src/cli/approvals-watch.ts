@@ -16,6 +16,7 @@ import {
   listenForInterrupts,
   paintFor,
   readLines,
+  shortDuration,
   sleep,
   terminalOf,
 } from './terminal.ts';
@@ -37,6 +38,9 @@ When stdin is not a terminal, watch only prints (a feed of requests and their ou
 --interactive asks anyway and reads one answer per line from stdin, in order, and the watch
 ends once stdin has ended and every answer was used.
 
+A server that restarts, stops, rate-limits or times out is asked again a few times (for about
+half a minute) before the watch gives up.
+
 Exit status: 0 when the answers on stdin ran out; 130 on Ctrl-C; 141 when stdout was closed;
 2 for a bad flag or config; ${unavailableHelp}.
 `;
@@ -44,6 +48,15 @@ Exit status: 0 when the answers on stdin ran out; 130 on Ctrl-C; 141 when stdout
 const PROMPT = 'approve? [y]es / [n]o [reason] / [r]emember for session / [s]kip: ';
 
 type Outcome = 'answered' | 'skipped' | 'closed' | 'end-of-input' | 'interrupted';
+
+/**
+ * Pauses before asking again after a failure that may pass by itself (the server restarting, a rate
+ * limit, a timeout): five tries in about half a minute, then the failure ends the watch. Bounded, so
+ * a server that is gone for good is reported rather than waited for in silence.
+ */
+const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 16_000] as const;
+/** A server's own "retry after" is followed, but never for longer than this. */
+const MAX_RETRY_DELAY_MS = 60_000;
 
 export async function runWatch(
   access: ControlPlaneAccess,
@@ -61,13 +74,15 @@ export async function runWatch(
   const seen = new Set<string>();
   /** Shown and not decided here: their outcome is reported when someone else decides them. */
   const open = new Map<string, ApprovalRecord>();
+  const signal = interrupts.signal;
   const ask: Asker = {
     access,
     reader,
     write,
     paint,
     stdinIsTerminal,
-    signal: interrupts.signal,
+    signal,
+    read: (work) => retrying(work, access, signal, (message) => context.stderr.warn(message)),
     interruptedBySignal: () => interrupts.reason() === 'signal',
     endLine: () => void context.stdout.write('\n'),
   };
@@ -77,14 +92,17 @@ export async function runWatch(
       `${interactive ? '' : ' (a feed: not asking)'}; Ctrl-C stops\n`,
   );
   try {
-    while (!interrupts.signal.aborted) {
-      const pending = await access.approvals.list({ status: 'pending', ...session });
+    while (!signal.aborted) {
+      const pending = await ask.read(() =>
+        access.approvals.list({ status: 'pending', ...session }, { signal }),
+      );
       if (!(await reportOutcomes(open, pending, ask))) break;
       for (const record of pending) {
         if (seen.has(record.id)) continue;
         seen.add(record.id);
         // Answering earlier requests may have taken a while: someone else may have decided this one.
-        const current = reader === null ? record : await access.approvals.get(record.id);
+        const current =
+          reader === null ? record : await ask.read(() => access.approvals.get(record.id, { signal }));
         // Already past its deadline (its router is gone or about to expire it): nothing to decide.
         if (current.status !== 'pending' || Date.parse(current.expiresAt) <= Date.now()) continue;
         if (!(await write(renderRequest(current, Date.now(), paint)))) break;
@@ -98,9 +116,13 @@ export async function runWatch(
         if (outcome === 'interrupted') break;
       }
       if (reader?.exhausted()) return 0;
-      await sleep(access.pollIntervalMs, interrupts.signal);
+      await sleep(access.pollIntervalMs, signal);
     }
     return interruptExitCodes[interrupts.reason() ?? 'signal'];
+  } catch (error) {
+    // A request stopped by Ctrl-C (or by stdout closing) ends the watch as the interruption it is.
+    if (signal.aborted) return interruptExitCodes[interrupts.reason() ?? 'signal'];
+    throw error;
   } finally {
     reader?.close();
     interrupts.dispose();
@@ -113,7 +135,10 @@ interface Asker {
   readonly write: (text: string) => Promise<boolean>;
   readonly paint: Paint;
   readonly stdinIsTerminal: boolean;
+  /** Aborted on Ctrl-C or when stdout closed; goes with every request. */
   readonly signal: AbortSignal;
+  /** Runs a read of the control plane, trying again while it fails in a way that may pass. */
+  read<T>(work: () => Promise<T>): Promise<T>;
   interruptedBySignal(): boolean;
   /** Writes a newline whether or not output was stopped. */
   endLine(): void;
@@ -136,7 +161,7 @@ async function reportOutcomes(
       continue;
     }
     open.delete(id);
-    const decided = await ask.access.approvals.get(id).catch(() => null);
+    const decided = await ask.access.approvals.get(id, { signal: ask.signal }).catch(() => null);
     if (decided !== null && !(await ask.write(outcomeLine(decided, ask.paint)))) return false;
   }
   return true;
@@ -173,11 +198,13 @@ async function askFor(record: ApprovalRecord, ask: Asker): Promise<Outcome> {
     }
     if (choice.kind === 'skip') return 'skipped';
     try {
-      const decided = await ask.access.approvals.decide(record.id, choice.decision, {
-        reason: choice.reason,
-        remember: choice.remember,
-        decidedBy: cliDecider(),
-      });
+      // Not retried: a decision that reached the server before the failure would be sent twice.
+      const decided = await ask.access.approvals.decide(
+        record.id,
+        choice.decision,
+        { reason: choice.reason, remember: choice.remember, decidedBy: cliDecider() },
+        { signal: ask.signal },
+      );
       await write(outcomeLine(decided, ask.paint));
     } catch (error) {
       if (!isAirlockError(error) || (error.code !== 'APPROVAL_CLOSED' && error.code !== 'NOT_FOUND')) {
@@ -247,7 +274,7 @@ async function answerOrClosed(
       const first = await Promise.race([line, tick]);
       if (first.kind === 'line') return first;
       if (ask.signal.aborted) return { kind: 'line', line: null };
-      const current = await ask.access.approvals.get(record.id);
+      const current = await ask.read(() => ask.access.approvals.get(record.id, { signal: ask.signal }));
       if (current.status !== 'pending') return { kind: 'closed', record: current };
       if (Date.parse(current.expiresAt) <= Date.now()) {
         return { kind: 'closed', record: { ...current, status: 'expired' } };
@@ -256,4 +283,34 @@ async function answerOrClosed(
   } finally {
     done.abort();
   }
+}
+
+/**
+ * `work`, tried again after RETRY_DELAYS_MS while it fails in a way the access calls transient. Each
+ * pause says so on stderr and ends at once on Ctrl-C (the caller then sees its aborted signal).
+ */
+async function retrying<T>(
+  work: () => Promise<T>,
+  access: ControlPlaneAccess,
+  signal: AbortSignal,
+  warn: (message: string) => void,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      const backoffMs = RETRY_DELAYS_MS[attempt];
+      if (backoffMs === undefined || signal.aborted || !access.isTransient(error)) throw error;
+      const delayMs = Math.min(Math.max(backoffMs, retryAfterMsOf(error)), MAX_RETRY_DELAY_MS);
+      const message = error instanceof Error ? error.message : String(error);
+      warn(`${message}; asking again in ${shortDuration(delayMs)} (Ctrl-C stops)`);
+      if (!(await sleep(delayMs, signal))) throw error;
+    }
+  }
+}
+
+/** The wait a rate-limiting server (or proxy) asked for, else 0. */
+function retryAfterMsOf(error: unknown): number {
+  const retryAfterMs = isAirlockError(error) ? error.details['retryAfterMs'] : undefined;
+  return typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) ? retryAfterMs : 0;
 }

@@ -4,7 +4,7 @@ import { formatAuditEvent, MAX_EVENT_LIMIT } from '../store/index.ts';
 import type { AuditEvent } from '../store/index.ts';
 import type { CliContext } from './context.ts';
 import { controlPlaneOptions, unavailableHelp, withControlPlane } from './store-access.ts';
-import type { AccessFlags, ControlPlaneAccess } from './store-access.ts';
+import type { AccessFlags, AccessOptions, ControlPlaneAccess } from './store-access.ts';
 import { interruptExitCodes, lineWriter, listenForInterrupts, sleep } from './terminal.ts';
 import type { Interrupts } from './terminal.ts';
 
@@ -70,6 +70,7 @@ export function registerAuditCommand(program: Command, context: CliContext): voi
       `
 The lines carry the hashes, so an export can be checked again away from the store.
 Exit status: 0 done; ${commonStatusHelp}
+125 also when the server (--url) broke the export off midway: the lines printed are incomplete.
 `,
     )
     .action((flags: ExportFlags) =>
@@ -109,16 +110,17 @@ async function tail(access: ControlPlaneAccess, flags: TailFlags, context: CliCo
   const count = parseWholeNumber('--lines', flags.lines, MAX_EVENT_LIMIT);
   const session = flags.session === undefined ? {} : { sessionId: flags.session };
   const interrupts = listenForInterrupts(context);
+  const options = { signal: interrupts.signal };
   const write = lineWriter(context.stdout, interrupts.signal);
   try {
-    const head = await lastSeq(access);
-    for (const event of await newest(access, count, head, session.sessionId)) {
+    const head = await lastSeq(access, options);
+    for (const event of await newest(access, count, head, session.sessionId, options)) {
       if (!(await write(`${formatAuditEvent(event)}\n`))) return stopped(interrupts);
     }
     if (!flags.follow) return auditExitCodes.ok;
     let cursor = head;
     while (!interrupts.signal.aborted) {
-      const page = await access.audit.list({ ...session, afterSeq: cursor, limit: PAGE_SIZE });
+      const page = await access.audit.list({ ...session, afterSeq: cursor, limit: PAGE_SIZE }, options);
       for (const event of page) {
         if (!(await write(`${formatAuditEvent(event)}\n`))) return stopped(interrupts);
         cursor = event.seq;
@@ -126,6 +128,10 @@ async function tail(access: ControlPlaneAccess, flags: TailFlags, context: CliCo
       if (page.length < PAGE_SIZE) await sleep(access.pollIntervalMs, interrupts.signal);
     }
     return stopped(interrupts);
+  } catch (error) {
+    // A read stopped by Ctrl-C (or by stdout closing) ends the command as the interruption it is.
+    if (interrupts.signal.aborted) return stopped(interrupts);
+    throw error;
   } finally {
     interrupts.dispose();
   }
@@ -139,9 +145,9 @@ function stopped(interrupts: Interrupts): number {
  * The highest seq in the log, found with O(log n) indexed reads instead of a scan: the port reads
  * forwards only (`afterSeq`), so this searches for the last point after which an event still exists.
  */
-async function lastSeq(access: ControlPlaneAccess): Promise<number> {
+async function lastSeq(access: ControlPlaneAccess, options: AccessOptions): Promise<number> {
   const next = async (afterSeq: number): Promise<number | null> =>
-    (await access.audit.list({ afterSeq, limit: 1 }))[0]?.seq ?? null;
+    (await access.audit.list({ afterSeq, limit: 1 }, options))[0]?.seq ?? null;
   let found = await next(0);
   if (found === null) return 0;
   // Invariant: an event exists after `low`, none after `high`.
@@ -170,6 +176,7 @@ async function newest(
   count: number,
   head: number,
   sessionId: string | undefined,
+  options: AccessOptions,
 ): Promise<AuditEvent[]> {
   if (count === 0 || head === 0) return [];
   let window = count;
@@ -178,11 +185,10 @@ async function newest(
     const kept: AuditEvent[] = [];
     let afterSeq = from;
     for (;;) {
-      const page = await access.audit.list({
-        afterSeq,
-        limit: PAGE_SIZE,
-        ...(sessionId === undefined ? {} : { sessionId }),
-      });
+      const page = await access.audit.list(
+        { afterSeq, limit: PAGE_SIZE, ...(sessionId === undefined ? {} : { sessionId }) },
+        options,
+      );
       for (const event of page) {
         if (event.seq > head) break;
         kept.push(event);
@@ -214,6 +220,7 @@ async function exportJsonl(
         if (!(await write(`${line}\n`))) interrupts.signal.throwIfAborted();
       },
       { afterSeq, ...(flags.session === undefined ? {} : { sessionId: flags.session }) },
+      { signal: interrupts.signal },
     );
     return interrupts.signal.aborted ? stopped(interrupts) : auditExitCodes.ok;
   } catch (error) {

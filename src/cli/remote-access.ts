@@ -5,16 +5,18 @@
  */
 import { join } from 'node:path';
 import { readAirlockEnvironment } from '../config/index.ts';
-import { AirlockError, errorCodes } from '../errors/index.ts';
+import { AirlockError, errorCodes, isAirlockError } from '../errors/index.ts';
 import type { ErrorCode } from '../errors/index.ts';
 import { AirlockClient, isAirlockApiError } from '../sdk/index.ts';
+import type { AirlockApiError } from '../sdk/index.ts';
 import { ADMIN_TOKEN_FILE, readAdminToken } from '../server/index.ts';
 import { auditEventJson } from '../store/index.ts';
-import type { AuditEvent, VerifyResult } from '../store/index.ts';
+import type { AuditEvent } from '../store/index.ts';
 import { shown } from './approvals-view.ts';
 import type { CliContext } from './context.ts';
+import { isLoopbackHost } from './loopback.ts';
 import { sessionSummaryOf } from './session-summary.ts';
-import type { ControlPlaneAccess } from './store-access.ts';
+import type { AccessOptions, ControlPlaneAccess } from './store-access.ts';
 
 /**
  * Every poll is a request counted against the admin token's rate limit (server.rateLimit, 1200/min by
@@ -47,11 +49,6 @@ export function parseServerUrl(value: string): URL {
   return url;
 }
 
-function isLoopback(url: URL): boolean {
-  const host = url.hostname;
-  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
 interface AdminTokenSource {
   readonly token: string;
   /** For messages: "AIRLOCK_TOKEN" or the file's path. */
@@ -67,7 +64,7 @@ function adminTokenFor(url: URL, context: CliContext): AdminTokenSource {
   const environment = readAirlockEnvironment(context.env);
   if (environment.adminToken !== undefined) return { token: environment.adminToken, from: 'AIRLOCK_TOKEN' };
   const path = join(environment.home, ADMIN_TOKEN_FILE);
-  if (!isLoopback(url)) {
+  if (!isLoopbackHost(url.hostname)) {
     throw new AirlockError(
       'UNAUTHENTICATED',
       `no admin token for ${url.origin}: set AIRLOCK_TOKEN to that server's token ` +
@@ -90,17 +87,24 @@ function adminTokenFor(url: URL, context: CliContext): AdminTokenSource {
 export function remoteAccess(urlText: string, context: CliContext): ControlPlaneAccess {
   const url = parseServerUrl(urlText);
   const admin = adminTokenFor(url, context);
-  if (url.protocol === 'http:' && !isLoopback(url)) {
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     context.stderr.warn(
       `the admin token goes to ${url.host} unencrypted over http: use https, or an SSH tunnel to 127.0.0.1`,
     );
   }
   const client = new AirlockClient({ url, token: admin.token });
   const location = client.url;
-  const call = async <T>(work: () => Promise<T>): Promise<T> => {
+  /** Every SDK call goes through here: the caller's signal goes along, and a failure is translated. */
+  const call = async <T>(
+    options: AccessOptions,
+    work: (sdkOptions: { readonly signal?: AbortSignal }) => Promise<T>,
+  ): Promise<T> => {
+    const { signal } = options;
     try {
-      return await work();
+      return await work(signal === undefined ? {} : { signal });
     } catch (error) {
+      // Stopped by the caller (Ctrl-C): whatever the SDK made of it, it is no failure of the server.
+      if (signal?.aborted === true) throw signal.reason;
       throw translate(error, location, admin.from);
     }
   };
@@ -110,47 +114,98 @@ export function remoteAccess(urlText: string, context: CliContext): ControlPlane
     pollIntervalMs: REMOTE_POLL_INTERVAL_MS,
     // A server always has its store: there is no "nothing recorded yet" to tell apart.
     hasState: () => true,
+    isTransient,
     approvals: {
-      list: (query = {}) => call(() => client.approvals.list(query)),
-      get: (id) => call(() => client.approvals.get(id)),
+      list: (query = {}, options = {}) => call(options, (sdk) => client.approvals.list({ ...query, ...sdk })),
+      get: (id, options = {}) => call(options, (sdk) => client.approvals.get(id, sdk)),
       // The server records the token's holder as the decider (api:admin:<token id>): over --url the
-      // admin token decides, whoever runs the CLI, so options.decidedBy is not sent.
-      decide: (id, decision, options) => {
-        const reason = options.reason === undefined ? {} : { reason: options.reason };
-        return call(() =>
+      // admin token decides, whoever runs the CLI, so decidedBy is not sent.
+      decide: (id, decision, decideOptions, options = {}) => {
+        const reason = decideOptions.reason === undefined ? {} : { reason: decideOptions.reason };
+        return call(options, (sdk) =>
           decision === 'approve'
-            ? client.approvals.approve(id, { ...reason, remember: options.remember === true })
-            : client.approvals.deny(id, reason),
+            ? client.approvals.approve(id, { ...reason, remember: decideOptions.remember === true, ...sdk })
+            : client.approvals.deny(id, { ...reason, ...sdk }),
         );
       },
     },
     audit: {
-      list: (query) => call(async () => (await client.audit.list(query)).map(storedEvent)),
-      verify: () => call(async () => (await client.audit.verify()) as VerifyResult),
-      exportJsonl: (write, query) =>
-        call(async () => {
+      list: (query, options = {}) =>
+        call(options, async (sdk) => (await client.audit.list({ ...query, ...sdk })).map(storedEvent)),
+      verify: (options = {}) => call(options, (sdk) => client.audit.verify(sdk)),
+      exportJsonl: (write, query, options = {}) =>
+        call(options, async (sdk) => {
           let written = 0;
-          // One event at a time: the next is read from the socket only after `write` resolved, so a
-          // slow reader of stdout holds the server back through TCP instead of filling memory here.
-          for await (const event of client.audit.export(query)) {
-            await write(auditEventJson(storedEvent(event)));
-            written++;
+          let lastSeq: number | undefined;
+          try {
+            // One event at a time: the next is read from the socket only after `write` resolved, so a
+            // slow reader of stdout holds the server back through TCP instead of filling memory here.
+            for await (const event of client.audit.export({ ...query, ...sdk })) {
+              await write(auditEventJson(storedEvent(event)));
+              written++;
+              lastSeq = event.seq;
+            }
+          } catch (error) {
+            if (!isAirlockApiError(error, 'STREAM_INTERRUPTED')) throw error;
+            throw incompleteExport(error, written, lastSeq, location);
           }
           return written;
         }),
     },
     sessions: {
-      list: (query) =>
-        call(async () => {
+      list: (query, options = {}) =>
+        call(options, async (sdk) => {
           const state = query.state === undefined ? {} : { state: query.state };
-          // The API answers the newest 100 (its default page); the SDK has no limit option yet.
-          const sessions = await client.sessions.list(state);
-          return sessions.slice(-query.limit).map(sessionSummaryOf);
+          const sessions = await client.sessions.list({ ...state, limit: query.limit, ...sdk });
+          return sessions.map(sessionSummaryOf);
         }),
-      destroy: (id) => call(async () => sessionSummaryOf(await client.sessions.destroy(id))),
+      destroy: (id, options = {}) =>
+        call(options, async (sdk) => sessionSummaryOf(await client.sessions.destroy(id, sdk))),
     },
     close: async () => undefined,
   };
+}
+
+/**
+ * The server breaks an export off when it fails midway (and a connection may break): the lines
+ * written so far are a true prefix of the log, but not all of it, and a script must not take them
+ * for the whole export.
+ */
+function incompleteExport(
+  error: AirlockApiError,
+  written: number,
+  lastSeq: number | undefined,
+  url: string,
+): AirlockError {
+  const resume = lastSeq === undefined ? '' : `; --since ${lastSeq} continues after the last event written`;
+  return new AirlockError(
+    'STORE_UNAVAILABLE',
+    `the export broke off after ${written} event${written === 1 ? '' : 's'}; it is incomplete ` +
+      `(the answer from ${url} ended midway${resume})`,
+    { url, request: error.request, eventsWritten: written, lastSeq: lastSeq ?? null },
+    { cause: error },
+  );
+}
+
+/**
+ * Failures that pass by themselves: the server restarting (connection refused or cut) or stopping, a
+ * rate limit, a timeout, and a proxy's 502/503/504 while the server behind it is away. Anything else
+ * (a wrong token, not Airlock at that URL) is the same on the next try.
+ */
+function isTransient(error: unknown): boolean {
+  const cause = isAirlockError(error) ? error.cause : error;
+  if (!isAirlockApiError(cause)) return false;
+  switch (cause.code) {
+    case 'CONNECTION_FAILED':
+    case 'TIMEOUT':
+    case 'RATE_LIMITED':
+    case 'SERVER_STOPPING':
+      return true;
+    case 'HTTP_ERROR':
+      return cause.status === 429 || cause.status === 502 || cause.status === 503 || cause.status === 504;
+    default:
+      return false;
+  }
 }
 
 /**

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { isIP } from 'node:net';
 import pino from 'pino';
 import { createAirlock } from '../airlock/index.ts';
 import { parseCount, resolveConfig } from '../config/index.ts';
@@ -9,6 +8,7 @@ import { PolicyLoadError } from '../policy/index.ts';
 import { createMcpHttpEndpoint } from '../mcp/index.ts';
 import { createServer, loadOrCreateAdminToken } from '../server/index.ts';
 import type { CliContext } from './context.ts';
+import { isLoopbackHost } from './loopback.ts';
 import { choosePolicy, policyLoadFailure } from './policy-source.ts';
 
 /** Signals closer together than this are one Ctrl-C delivered twice, not a second press. */
@@ -20,13 +20,6 @@ interface ServeFlags {
   config?: string;
   policy?: string;
   verbose?: boolean;
-}
-
-/** Loopback names and addresses: anything else puts sandboxes that run code on the network. */
-function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
 }
 
 export function registerServeCommand(program: Command, context: CliContext): void {
@@ -114,7 +107,7 @@ async function runServe(flags: ServeFlags, context: CliContext): Promise<number>
     }
     throw error;
   }
-  if (!isLoopback(host)) {
+  if (!isLoopbackHost(host)) {
     stderr.warn(
       `listening on ${host}: the API is reachable from the network; anyone with a token can run code in sandboxes here`,
     );

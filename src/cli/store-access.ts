@@ -44,6 +44,16 @@ export interface SessionQuery {
   readonly limit: number;
 }
 
+/** What every call of a ControlPlaneAccess takes last. */
+export interface AccessOptions {
+  /**
+   * Stops the call (Ctrl-C): it rejects with the signal's reason, and the caller, who owns the signal,
+   * tells that from a failure by `signal.aborted`. A call that needs no waiting (a local read) may
+   * finish anyway.
+   */
+  readonly signal?: AbortSignal;
+}
+
 export interface ControlPlaneAccess {
   /** Where the state is, for messages: the store file (a URL for a remote control plane). */
   readonly location: string;
@@ -51,25 +61,40 @@ export interface ControlPlaneAccess {
   readonly pollIntervalMs: number;
   /** False while nothing was ever recorded there (the store file does not exist yet). */
   hasState(): boolean;
+  /**
+   * Whether a failure of this access may pass by itself, so a watching command may retry it: a server
+   * restarting or stopping, a rate limit, a timeout, a connection that broke.
+   */
+  isTransient(error: unknown): boolean;
   readonly approvals: {
-    list(query?: ApprovalQuery): Promise<ApprovalRecord[]>;
+    list(query?: ApprovalQuery, options?: AccessOptions): Promise<ApprovalRecord[]>;
     /** Throws NOT_FOUND for an unknown id. */
-    get(id: string): Promise<ApprovalRecord>;
+    get(id: string, options?: AccessOptions): Promise<ApprovalRecord>;
     /** Throws NOT_FOUND, or APPROVAL_CLOSED when it was already decided or expired. */
-    decide(id: string, decision: ApprovalDecision, options: DecideOptions): Promise<ApprovalRecord>;
+    decide(
+      id: string,
+      decision: ApprovalDecision,
+      decideOptions: DecideOptions,
+      options?: AccessOptions,
+    ): Promise<ApprovalRecord>;
   };
   readonly audit: {
-    list(query: EventQuery): Promise<AuditEvent[]>;
-    verify(): Promise<VerifyResult>;
-    exportJsonl(write: (line: string) => Promise<void>, query: AuditExportQuery): Promise<number>;
+    list(query: EventQuery, options?: AccessOptions): Promise<AuditEvent[]>;
+    verify(options?: AccessOptions): Promise<VerifyResult>;
+    /** Throws STORE_UNAVAILABLE when a remote export breaks off midway: what was written is incomplete. */
+    exportJsonl(
+      write: (line: string) => Promise<void>,
+      query: AuditExportQuery,
+      options?: AccessOptions,
+    ): Promise<number>;
   };
   readonly sessions: {
-    list(query: SessionQuery): Promise<SessionSummary[]>;
+    list(query: SessionQuery, options?: AccessOptions): Promise<SessionSummary[]>;
     /**
      * Ends the session and destroys its sandbox; ending an ended session is fine. Throws NOT_FOUND for
      * an unknown id, and INVALID_ARGUMENT locally: only the process running the sandbox can end it.
      */
-    destroy(id: string): Promise<SessionSummary>;
+    destroy(id: string, options?: AccessOptions): Promise<SessionSummary>;
   };
   close(): Promise<void>;
 }
@@ -156,6 +181,8 @@ function localAccess(location: StoreLocation, cwd: string, serverUrl: string): C
     location: path,
     pollIntervalMs: POLL_INTERVAL_MS,
     hasState: () => current() !== null,
+    // A store file that cannot be read does not start working by waiting.
+    isTransient: () => false,
     approvals: {
       list: async (query = {}) => (await current()?.approvals.list(query)) ?? [],
       get: async (id) => {
@@ -175,9 +202,18 @@ function localAccess(location: StoreLocation, cwd: string, serverUrl: string): C
         const open = current();
         return open === null ? { ok: true, checked: 0, lastHash: '' } : open.store.verify();
       },
-      exportJsonl: async (write, query) => {
+      exportJsonl: async (write, query, options = {}) => {
         const open = current();
-        return open === null ? 0 : exportAuditJsonl(open.store, write, query);
+        if (open === null) return 0;
+        // A large log takes a while: the signal stops it between lines, whatever `write` does.
+        return exportAuditJsonl(
+          open.store,
+          async (line) => {
+            options.signal?.throwIfAborted();
+            await write(line);
+          },
+          query,
+        );
       },
     },
     sessions: {

@@ -1,5 +1,5 @@
 /** `client.audit`: the tamper-evident record of every command, decision and result (admin token). */
-import { invalidResponse } from './errors.ts';
+import { AirlockApiError, invalidResponse, isAirlockApiError } from './errors.ts';
 import { decodeBody, LineSplitter } from './lines.ts';
 import type { CallOptions } from './signals.ts';
 import type { Transport } from './transport.ts';
@@ -47,7 +47,11 @@ export class Audit {
     return this.#transport.json<VerifyResult>({ method: 'GET', path: ['v1', 'audit', 'verify'] }, options);
   }
 
-  /** Streams the NDJSON export one event at a time, without holding the whole log in memory. */
+  /**
+   * Streams the NDJSON export one event at a time, without holding the whole log in memory. The server
+   * breaks the transfer off when it fails after it began; that raises STREAM_INTERRUPTED (details:
+   * `eventsReceived`), since the events had so far are not the whole export.
+   */
   async *export(options: ExportAuditOptions = {}): AsyncGenerator<AuditEvent, void, undefined> {
     const { response, signal, request } = await this.#transport.open(
       {
@@ -60,7 +64,8 @@ export class Audit {
       options,
     );
     if (response.body === null) return;
-    const lines = new LineSplitter();
+    const lines = new LineSplitter({ request, status: response.status });
+    let received = 0;
     const parse = (line: string): AuditEvent | undefined => {
       if (line.trim() === '') return undefined;
       try {
@@ -69,11 +74,25 @@ export class Audit {
         throw invalidResponse(request, response.status, 'a line of the audit export is not JSON', cause);
       }
     };
-    for await (const text of decodeBody(response.body, signal, request)) {
-      for (const line of lines.push(text)) {
-        const event = parse(line);
-        if (event !== undefined) yield event;
+    try {
+      for await (const text of decodeBody(response.body, signal, request)) {
+        for (const line of lines.push(text)) {
+          const event = parse(line);
+          if (event === undefined) continue;
+          received++;
+          yield event;
+        }
       }
+    } catch (error) {
+      if (!isAirlockApiError(error, 'CONNECTION_FAILED')) throw error;
+      throw new AirlockApiError({
+        code: 'STREAM_INTERRUPTED',
+        status: response.status,
+        message: `the audit export broke off after ${received} events: it is incomplete`,
+        details: { eventsReceived: received },
+        request,
+        cause: error,
+      });
     }
     const last = lines.end();
     const event = last === undefined ? undefined : parse(last);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AirlockClient } from './client.ts';
 import { isAirlockApiError } from './errors.ts';
-import { chunked, fakeFetch, json, runResult } from './test-support.ts';
+import { MAX_LINE_CHARS } from './lines.ts';
+import { chunked, endlessBody, fakeFetch, json, runResult } from './test-support.ts';
 import type { Handler, RecordedRequest } from './test-support.ts';
 
 const ADMIN = 'alk_admin_test';
@@ -208,5 +209,143 @@ describe('AirlockClient', () => {
     for await (const event of client.audit.export({ types: ['a', 'b'], afterSeq: 0 })) seqs.push(event.seq);
     expect(seqs).toEqual([1, 2, 3]);
     expect(describeRequest(requests[0])).toBe('GET /v1/audit/export?afterSeq=0&type=a%2Cb');
+  });
+
+  it('reconnects in wait() when the event stream is cut abruptly (CONNECTION_FAILED) while the command runs', async () => {
+    let streams = 0;
+    const final = runResult();
+    const { client } = setup((request) => {
+      if (request.url.pathname.endsWith('/events')) {
+        streams++;
+        if (streams > 1) return chunked(sse(['status', final]), 'text/event-stream');
+        // The socket closes without the chunked terminator, as when a server restarts: fetch raises
+        // "terminated" mid-read.
+        let pulls = 0;
+        const body = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (pulls++ > 0) controller.error(new TypeError('terminated'));
+            else
+              controller.enqueue(
+                new TextEncoder().encode(sse(['output', { stream: 'stdout', text: 'a' }]).join('')),
+              );
+          },
+        });
+        return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+      }
+      return json(runResult({ status: 'running' }));
+    });
+    const handle = (await client.sessions.connect('ses_1')).commands.connect('cmd_1');
+    // What a reader of the same stream sees: the connection's failure, not a quiet end.
+    const cut = await (async () => {
+      for await (const _event of handle.events()) void _event;
+    })().catch((e: unknown) => e);
+    expect(isAirlockApiError(cut, 'CONNECTION_FAILED')).toBe(true);
+    streams = 0;
+    expect(await handle.wait({ timeoutMs: 5000 })).toEqual(final);
+    expect(streams).toBe(2);
+  });
+
+  it('does not return a status event that is not final from wait()', async () => {
+    let streams = 0;
+    const final = runResult();
+    const { client } = setup((request) => {
+      if (!request.url.pathname.endsWith('/events')) return json(runResult({ status: 'running' }));
+      streams++;
+      const status = streams === 1 ? runResult({ status: 'running' }) : final;
+      return chunked(sse(['status', status]), 'text/event-stream');
+    });
+    const handle = (await client.sessions.connect('ses_1')).commands.connect('cmd_1');
+    expect(await handle.wait({ timeoutMs: 5000 })).toEqual(final);
+    expect(streams).toBe(2);
+  });
+
+  it('gives up in wait() with CONNECTION_FAILED when the server is gone, instead of reconnecting forever', async () => {
+    const { client, requests } = setup((request) => {
+      if (request.url.pathname === '/v1/sessions/ses_1') return json({ id: 'ses_1' });
+      throw new TypeError('fetch failed');
+    });
+    const handle = (await client.sessions.connect('ses_1')).commands.connect('cmd_1');
+    const error = await handle.wait().catch((e: unknown) => e);
+    expect(isAirlockApiError(error, 'CONNECTION_FAILED')).toBe(true);
+    // The events request failed, then the state request did too: it stopped there.
+    expect(requests.slice(1).map(describeRequest)).toEqual([
+      'GET /v1/sessions/ses_1/commands/cmd_1/events',
+      'GET /v1/sessions/ses_1/commands/cmd_1',
+    ]);
+  });
+
+  it('raises STREAM_INTERRUPTED when the audit export breaks off midway, saying how many events came', async () => {
+    const { client } = setup(() => {
+      let pulls = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (pulls++ === 0) controller.enqueue(new TextEncoder().encode('{"seq":1}\n{"seq":2}\n{"se'));
+          else controller.error(new TypeError('terminated'));
+        },
+      });
+      return new Response(body, { headers: { 'content-type': 'application/x-ndjson' } });
+    });
+    const seqs: number[] = [];
+    const error = await (async () => {
+      for await (const event of client.audit.export()) seqs.push(event.seq);
+    })().catch((e: unknown) => e);
+    expect(seqs).toEqual([1, 2]);
+    expect(isAirlockApiError(error, 'STREAM_INTERRUPTED')).toBe(true);
+    expect(error).toMatchObject({ details: { eventsReceived: 2 }, request: 'GET /v1/audit/export' });
+    expect((error as Error).cause).toMatchObject({ code: 'CONNECTION_FAILED' });
+  });
+
+  it('refuses an audit export line without end (adversarial): INVALID_RESPONSE, body cancelled, memory bounded', async () => {
+    const chunkChars = 1024 * 1024;
+    const maxChunks = Math.ceil(MAX_LINE_CHARS / chunkChars) * 3;
+    const endless = endlessBody('x'.repeat(chunkChars), maxChunks);
+    const { client } = setup(
+      () => new Response(endless.body, { headers: { 'content-type': 'application/x-ndjson' } }),
+    );
+    const error = await (async () => {
+      for await (const _event of client.audit.export()) void _event;
+    })().catch((e: unknown) => e);
+    expect(isAirlockApiError(error, 'INVALID_RESPONSE')).toBe(true);
+    expect((error as Error).message).toMatch(/a line is longer than \d+ characters/);
+    expect(endless.state.cancelled).toBe(true);
+    // Stopped right past the limit, not after reading (and holding) everything the server sent.
+    expect(endless.state.chunksRead).toBeLessThanOrEqual(MAX_LINE_CHARS / chunkChars + 3);
+  });
+
+  it('passes the session list limit to the server', async () => {
+    const { client, requests } = setup(() => json({ sessions: [] }));
+    await client.sessions.list({ state: 'active', limit: 7 });
+    expect(describeRequest(requests[0])).toBe('GET /v1/sessions?state=active&limit=7');
+  });
+
+  it('never follows a redirect: a 307 would replay a PUT body to wherever it points', async () => {
+    const { client, requests } = setup(() => json({ status: 'completed', path: '/workspace/a', bytes: 1 }));
+    const session = await client.sessions.connect('ses_1');
+    await session.files.write('/workspace/a', 'x');
+    await client.health();
+    expect(requests.length).toBeGreaterThan(0);
+    for (const request of requests) expect(request.redirect, describeRequest(request)).toBe('error');
+  });
+
+  it('names calls in errors with ids encoded as in the URL, so an id cannot forge message text', async () => {
+    const { client } = setup((request) =>
+      request.url.pathname.endsWith('/events')
+        ? chunked([': open\n\n'], 'text/event-stream')
+        : json({ id: 'out', stream: 'stdout', offset: 0, text: 'x', totalChars: 9, nextOffset: 0 }),
+    );
+    const odd = 'a/b\nGET /v1/other';
+    const stuck = await client.outputs.readAll(odd, { limit: 1 }).catch((e: unknown) => e);
+    expect(stuck).toMatchObject({
+      code: 'INVALID_RESPONSE',
+      request: 'GET /v1/outputs/a%2Fb%0AGET%20%2Fv1%2Fother',
+    });
+    const handle = (await client.sessions.connect('ses_1')).commands.connect(odd);
+    const interrupted = await (async () => {
+      for await (const _event of handle.events()) void _event;
+    })().catch((e: unknown) => e);
+    expect(interrupted).toMatchObject({
+      code: 'STREAM_INTERRUPTED',
+      request: 'GET /v1/sessions/ses_1/commands/a%2Fb%0AGET%20%2Fv1%2Fother/events',
+    });
   });
 });

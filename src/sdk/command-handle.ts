@@ -2,11 +2,12 @@
  * A command started without waiting: follow its output as it comes (`for await … of handle`), wait
  * for its end, read its state, or kill it.
  */
-import { AirlockApiError, invalidResponse } from './errors.ts';
+import { AirlockApiError, invalidResponse, isAirlockApiError } from './errors.ts';
 import { deadlineSignal, sleep } from './signals.ts';
 import type { CallOptions } from './signals.ts';
 import { readSseEvents } from './sse.ts';
 import type { Transport } from './transport.ts';
+import { describeRequest } from './url.ts';
 import type { OutputStream, RunResult, RunStatus } from './wire-types.ts';
 
 export type CommandEvent =
@@ -73,7 +74,7 @@ export class CommandHandle implements AsyncIterable<CommandEvent> {
         code: 'STREAM_INTERRUPTED',
         status: 0,
         message: `the event stream of ${this.id} closed before its final status`,
-        request: `GET /v1/sessions/${this.sessionId}/commands/${this.id}/events`,
+        request: describeRequest('GET', [...this.#path(), 'events']),
       });
     }
   }
@@ -89,14 +90,26 @@ export class CommandHandle implements AsyncIterable<CommandEvent> {
   async wait(options: CallOptions = {}): Promise<RunResult> {
     if (this.started !== undefined && isFinished(this.started)) return this.started;
     const signal = deadlineSignal(options.signal, options.timeoutMs);
+    const callOptions = signal === undefined ? {} : { signal };
     let delayMs = RECONNECT_FIRST_DELAY_MS;
     for (;;) {
-      for await (const event of this.#stream(signal === undefined ? {} : { signal })) {
-        if (event.type === 'status') return event.result;
+      try {
+        for await (const event of this.#stream(callOptions)) {
+          if (event.type === 'status' && isFinished(event.result)) return event.result;
+        }
+      } catch (error) {
+        // A stream cut mid-answer (a proxy's idle cut, a server restart) asks the command's state
+        // instead. When the server is really gone that request fails in turn, so this never spins.
+        if (
+          !isAirlockApiError(error, 'CONNECTION_FAILED') &&
+          !isAirlockApiError(error, 'STREAM_INTERRUPTED')
+        ) {
+          throw error;
+        }
       }
-      const now = await this.result(signal === undefined ? {} : { signal });
+      const now = await this.result(callOptions);
       if (isFinished(now)) return now;
-      await sleep(delayMs, signal, `wait for ${this.id}`);
+      await sleep(delayMs, signal, describeRequest('GET', [...this.#path(), 'events']));
       delayMs = Math.min(delayMs * 2, RECONNECT_MAX_DELAY_MS);
     }
   }
@@ -120,7 +133,7 @@ export class CommandHandle implements AsyncIterable<CommandEvent> {
         `expected text/event-stream, got ${contentType || 'no body'}`,
       );
     }
-    for await (const sse of readSseEvents(response.body, signal, request)) {
+    for await (const sse of readSseEvents(response.body, signal, request, response.status)) {
       const event = parseCommandEvent(sse.event, sse.data, request, response.status);
       if (event === undefined) continue;
       yield event;

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { AirlockClient } from './client.ts';
 import { AirlockApiError, clientErrorCodes, isAirlockApiError, serverErrorCodes } from './errors.ts';
 import { SandboxSession } from './session.ts';
-import { fakeFetch, hang, json } from './test-support.ts';
-import { Transport } from './transport.ts';
+import { endlessBody, fakeFetch, hang, json } from './test-support.ts';
+import { MAX_ERROR_BODY_BYTES, Transport } from './transport.ts';
 import type { Handler } from './test-support.ts';
 
 const TOKEN = 'alk_admin_secret-token-value';
@@ -180,6 +180,55 @@ describe('error mapping', () => {
     expect(error.message).toContain('bad header Bearer');
     expect(JSON.stringify({ ...error.toJSON(), request: error.request })).not.toContain(TOKEN);
     expect(error.message).not.toContain(TOKEN);
+  });
+
+  it('reads at most MAX_ERROR_BODY_BYTES of an error body and cancels the rest (adversarial: endless body)', async () => {
+    const chunk = 'y'.repeat(1024);
+    const endless = endlessBody(chunk, 10_000);
+    const { client } = clientWith(
+      () => new Response(endless.body, { status: 502, headers: { 'content-type': 'text/html' } }),
+    );
+    const error = await failure(client.sessions.list());
+    expect([error.code, error.status]).toEqual(['HTTP_ERROR', 502]);
+    expect(error.message).toContain('yyyy');
+    expect(endless.state.cancelled).toBe(true);
+    // The stream reads ahead by a chunk or two; never the 10 MiB the server offered.
+    expect(endless.state.chunksRead * chunk.length).toBeLessThanOrEqual(
+      MAX_ERROR_BODY_BYTES + 3 * chunk.length,
+    );
+  });
+
+  it('still reads a whole Airlock error envelope that carries a long path twice', async () => {
+    const path = `/${'p'.repeat(4095)}`;
+    const { client } = clientWith(() =>
+      json(
+        {
+          error: {
+            code: 'PATH_OUTSIDE_SANDBOX',
+            message: `${JSON.stringify(path)} is outside the sandbox`,
+            details: { path },
+          },
+        },
+        403,
+      ),
+    );
+    const error = await failure(client.sessions.list());
+    expect([error.code, error.details['path']]).toEqual(['PATH_OUTSIDE_SANDBOX', path]);
+  });
+
+  it("bounds start() by the client's default timeout (it answers at once), while run() waits", async () => {
+    const transport = new Transport({
+      baseUrl: 'http://h',
+      token: TOKEN,
+      fetch: fakeFetch(hang).fetch,
+      defaultTimeoutMs: 30,
+    });
+    const session = new SandboxSession(transport, { id: 'ses_1' });
+    expect((await failure(session.start('make'))).code).toBe('TIMEOUT');
+    // requestTimeoutMs replaces the default for this call.
+    const started = Date.now();
+    expect((await failure(session.start('make', { requestTimeoutMs: 200 }))).code).toBe('TIMEOUT');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
   });
 
   it('keeps the code tables free of duplicates', () => {

@@ -39,7 +39,8 @@ export const clientErrorCodes = {
   ABORTED: "The caller's AbortSignal fired before the call finished.",
   HTTP_ERROR: 'A non-2xx answer without an Airlock error body (often a proxy in between).',
   INVALID_RESPONSE: 'A 2xx answer the SDK cannot read (not JSON, wrong content type, broken stream).',
-  STREAM_INTERRUPTED: 'An event stream ended before the final status event.',
+  STREAM_INTERRUPTED:
+    "A stream broke off before its end: a command's events before the final status, an audit export midway.",
   INVALID_ARGUMENT: 'A value given to the SDK cannot be sent (e.g. an id that is "." or "..").',
 } as const;
 

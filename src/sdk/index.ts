@@ -33,7 +33,9 @@ export type { AuditFilter, ExportAuditOptions, ListAuditOptions } from './audit.
 export { AirlockApiError, clientErrorCodes, isAirlockApiError, serverErrorCodes } from './errors.ts';
 export type { AirlockErrorCode, ClientErrorCode, ServerErrorCode } from './errors.ts';
 
-export { readSseEvents, SseParser } from './sse.ts';
+export { MAX_LINE_CHARS } from './lines.ts';
+export type { LineLimits } from './lines.ts';
+export { MAX_EVENT_DATA_CHARS, readSseEvents, SseParser } from './sse.ts';
 export type { SseEvent } from './sse.ts';
 
 export type {
@@ -44,6 +46,7 @@ export type {
   CreateSessionRequest,
   DecideApprovalRequest,
   DecisionValue,
+  DriverName,
   ErrorEnvelope,
   FileEntry,
   FileWriteResult,
@@ -57,5 +60,6 @@ export type {
   RunStatus,
   SessionInfo,
   SessionState,
+  VerifyProblem,
   VerifyResult,
 } from './wire-types.ts';

@@ -2,15 +2,50 @@
  * Streaming text: a body as decoded text chunks, and chunks as lines. Shared by the SSE parser and the
  * NDJSON export reader.
  */
+import { invalidResponse } from './errors.ts';
+import type { AirlockApiError } from './errors.ts';
 import { transportError } from './signals.ts';
+
+/**
+ * The longest line a stream may send (an NDJSON audit event, an SSE field), in UTF-16 code units. The
+ * server's lines are far shorter; a stream that goes on past this without a line break would otherwise
+ * be buffered until memory runs out, so it is refused as INVALID_RESPONSE and its body cancelled.
+ */
+export const MAX_LINE_CHARS = 16 * 1024 * 1024;
+
+export interface LineLimits {
+  /** Default MAX_LINE_CHARS. */
+  readonly maxLineChars?: number;
+  /** For the error: the call whose body this is. */
+  readonly request?: string;
+  /** For the error: the answer's HTTP status. */
+  readonly status?: number;
+}
+
+/** The error for a line or an event that outgrew its limit. */
+export function tooLong(what: string, maxChars: number, limits: LineLimits): AirlockApiError {
+  return invalidResponse(
+    limits.request ?? 'a streamed answer',
+    limits.status ?? 200,
+    `${what} is longer than ${maxChars} characters; the stream was closed`,
+  );
+}
 
 /**
  * Splits text into lines at CRLF, LF or CR (what SSE allows), wherever the chunks were cut. A CR at
  * the end of a chunk ends its line at once; an LF starting the next chunk is then its second half.
+ * A line longer than `maxLineChars` raises INVALID_RESPONSE.
  */
 export class LineSplitter {
+  readonly #limits: LineLimits;
+  readonly #maxLineChars: number;
   #partial = '';
   #afterCr = false;
+
+  constructor(limits: LineLimits = {}) {
+    this.#limits = limits;
+    this.#maxLineChars = limits.maxLineChars ?? MAX_LINE_CHARS;
+  }
 
   push(chunk: string): string[] {
     const lines: string[] = [];
@@ -21,6 +56,7 @@ export class LineSplitter {
     for (let i = start; i < chunk.length; i++) {
       const char = chunk.charCodeAt(i);
       if (char !== 0x0a && char !== 0x0d) continue;
+      this.#checkLength(i - start);
       lines.push(this.#partial + chunk.slice(start, i));
       this.#partial = '';
       if (char === 0x0d) {
@@ -29,8 +65,17 @@ export class LineSplitter {
       }
       start = i + 1;
     }
+    this.#checkLength(chunk.length - start);
     this.#partial += chunk.slice(start);
     return lines;
+  }
+
+  /** Checked before the text is appended, so the buffer never holds more than the limit. */
+  #checkLength(addedChars: number): void {
+    if (this.#partial.length + addedChars > this.#maxLineChars) {
+      this.#partial = '';
+      throw tooLong('a line', this.#maxLineChars, this.#limits);
+    }
   }
 
   /** The text after the last line break (the unterminated last line), or undefined when there is none. */

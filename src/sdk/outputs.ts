@@ -5,6 +5,7 @@
 import { invalidResponse } from './errors.ts';
 import type { CallOptions } from './signals.ts';
 import type { Transport } from './transport.ts';
+import { describeRequest } from './url.ts';
 import type { OutputPage, OutputStream } from './wire-types.ts';
 
 export interface OutputReadOptions extends CallOptions {
@@ -50,7 +51,7 @@ export class Outputs {
       // A server that does not move forward would make this loop forever.
       if (page.nextOffset <= offset) {
         throw invalidResponse(
-          `GET /v1/outputs/${outputId}`,
+          describeRequest('GET', ['v1', 'outputs', outputId]),
           200,
           `nextOffset ${page.nextOffset} does not move past offset ${offset}`,
         );

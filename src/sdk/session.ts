@@ -15,7 +15,10 @@ import type { FileEntry, FileWriteResult, RunCommandRequest, RunResult, SessionI
 export interface RunOptions {
   /** The command's time limit in the sandbox; default the session's. */
   readonly timeoutMs?: number;
-  /** Client-side bound on the call; none by default, since a run may wait for a person's approval. */
+  /**
+   * Client-side bound on the call. `run()` has none by default, since a run may wait for a person's
+   * approval; `start()` answers at once, so the client's `defaultTimeoutMs` (60 s unless set) applies.
+   */
   readonly requestTimeoutMs?: number;
   /** Stops waiting. The command itself goes on until its timeout; `start()` + `kill()` can stop it. */
   readonly signal?: AbortSignal;

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LineSplitter } from './lines.ts';
-import { readSseEvents, SseParser } from './sse.ts';
+import { isAirlockApiError } from './errors.ts';
+import { LineSplitter, MAX_LINE_CHARS } from './lines.ts';
+import { MAX_EVENT_DATA_CHARS, readSseEvents, SseParser } from './sse.ts';
 import type { SseEvent } from './sse.ts';
 
 function parseAll(text: string): SseEvent[] {
@@ -162,5 +163,80 @@ describe('LineSplitter', () => {
     expect(lines.push('{"seq":1}\n{"seq"')).toEqual(['{"seq":1}']);
     expect(lines.push(':2}')).toEqual([]);
     expect(lines.end()).toBe('{"seq":2}');
+  });
+});
+
+describe('limits on what a stream may make the client hold (adversarial)', () => {
+  const MiB = 'x'.repeat(1024 * 1024);
+
+  it('refuses a line with no line break past MAX_LINE_CHARS as INVALID_RESPONSE, naming the call', () => {
+    const lines = new LineSplitter({ request: 'GET /v1/audit/export', status: 200 });
+    let pushed = 0;
+    let error: unknown;
+    try {
+      for (; pushed <= 2 * MAX_LINE_CHARS; pushed += MiB.length) lines.push(MiB);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isAirlockApiError(error, 'INVALID_RESPONSE')).toBe(true);
+    expect(error).toMatchObject({ status: 200, request: 'GET /v1/audit/export' });
+    // Refused with the chunk that would cross the limit, before it was kept.
+    expect(pushed).toBe(MAX_LINE_CHARS);
+  });
+
+  it('takes lines up to the limit and refuses the first character past it', () => {
+    const lines = new LineSplitter({ maxLineChars: 8, request: 'GET /x' });
+    expect(lines.push('12345678\nabc')).toEqual(['12345678']);
+    expect(lines.push('defgh')).toEqual([]);
+    let error: unknown;
+    try {
+      lines.push('i\n');
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isAirlockApiError(error, 'INVALID_RESPONSE')).toBe(true);
+    expect(error).toMatchObject({
+      request: 'GET /x',
+      message: 'GET /x: a line is longer than 8 characters; the stream was closed',
+    });
+  });
+
+  it('refuses an event whose data lines never end with a blank line past MAX_EVENT_DATA_CHARS', () => {
+    expect(MAX_EVENT_DATA_CHARS).toBeGreaterThanOrEqual(1024 * 1024);
+    const parser = new SseParser({ request: 'GET /events' });
+    let error: unknown;
+    let pushed = 0;
+    try {
+      // Each line is short; only their sum grows.
+      for (; pushed <= MAX_EVENT_DATA_CHARS + MiB.length; pushed += MiB.length) parser.push(`data: ${MiB}\n`);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isAirlockApiError(error, 'INVALID_RESPONSE')).toBe(true);
+    expect((error as Error).message).toMatch(/an event's data is longer than \d+ characters/);
+    expect(pushed).toBeLessThanOrEqual(MAX_EVENT_DATA_CHARS);
+  });
+
+  it('closes the body of an SSE stream that sends one endless line', async () => {
+    const encoder = new TextEncoder();
+    let cancelled = false;
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // Stops on its own well past the limit, so a parser without one ends instead of hanging.
+        if (sent > 3 * MAX_LINE_CHARS) controller.close();
+        else controller.enqueue(encoder.encode(MiB));
+        sent += MiB.length;
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const error = await (async () => {
+      for await (const _event of readSseEvents(body, undefined, 'GET /events')) void _event;
+    })().catch((e: unknown) => e);
+    expect(isAirlockApiError(error, 'INVALID_RESPONSE')).toBe(true);
+    expect(cancelled).toBe(true);
+    expect(sent).toBeLessThanOrEqual(MAX_LINE_CHARS + 3 * MiB.length);
   });
 });

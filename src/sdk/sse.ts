@@ -4,7 +4,8 @@
  * space stripped after the colon. An event is dispatched at a blank line; an event cut off by the end
  * of the stream is dropped, as the standard says, so a half-received event is never acted on.
  */
-import { decodeBody, LineSplitter } from './lines.ts';
+import { decodeBody, LineSplitter, MAX_LINE_CHARS, tooLong } from './lines.ts';
+import type { LineLimits } from './lines.ts';
 
 export interface SseEvent {
   /** `message` when the event named none. */
@@ -14,12 +15,29 @@ export interface SseEvent {
   readonly lastEventId: string;
 }
 
+/**
+ * An event's data (its `data:` lines joined) may be as long as one line may: without a bound, a stream
+ * of `data:` lines that never sends the blank line ending the event would be buffered without end.
+ * Past it the parser raises INVALID_RESPONSE.
+ */
+export const MAX_EVENT_DATA_CHARS = MAX_LINE_CHARS;
+
 export class SseParser {
-  readonly #lines = new LineSplitter();
+  readonly #limits: LineLimits;
+  readonly #maxDataChars: number;
+  readonly #lines: LineSplitter;
   #eventType = '';
   #data: string[] = [];
+  #dataChars = 0;
   #lastEventId = '';
   #retryMs: number | undefined;
+
+  /** `maxLineChars` bounds each line and the data of each event; `request` and `status` name the call in errors. */
+  constructor(limits: LineLimits = {}) {
+    this.#limits = limits;
+    this.#maxDataChars = limits.maxLineChars ?? MAX_EVENT_DATA_CHARS;
+    this.#lines = new LineSplitter(limits);
+  }
 
   /** The reconnection time the server asked for with `retry:`, if it did. */
   get retryMs(): number | undefined {
@@ -40,6 +58,7 @@ export class SseParser {
     this.#lines.end();
     this.#eventType = '';
     this.#data = [];
+    this.#dataChars = 0;
   }
 
   #line(line: string): SseEvent | undefined {
@@ -54,6 +73,13 @@ export class SseParser {
         this.#eventType = value;
         break;
       case 'data':
+        // Each line after the first adds the "\n" that joins it.
+        this.#dataChars += value.length + (this.#data.length === 0 ? 0 : 1);
+        if (this.#dataChars > this.#maxDataChars) {
+          this.#data = [];
+          this.#dataChars = 0;
+          throw tooLong("an event's data", this.#maxDataChars, this.#limits);
+        }
         this.#data.push(value);
         break;
       case 'id':
@@ -74,19 +100,24 @@ export class SseParser {
     const data = this.#data;
     this.#eventType = '';
     this.#data = [];
+    this.#dataChars = 0;
     // A blank line after no data line (e.g. only `event:` or an id) dispatches nothing.
     if (data.length === 0) return undefined;
     return { event, data: data.join('\n'), lastEventId: this.#lastEventId };
   }
 }
 
-/** The events of an SSE body, in order; breaking out of the loop closes the connection. */
+/**
+ * The events of an SSE body, in order; breaking out of the loop closes the connection, and so does a
+ * line or an event's data past MAX_LINE_CHARS (raised as INVALID_RESPONSE).
+ */
 export async function* readSseEvents(
   body: ReadableStream<Uint8Array>,
   signal: AbortSignal | undefined,
   request: string,
+  status = 200,
 ): AsyncGenerator<SseEvent, void, undefined> {
-  const parser = new SseParser();
+  const parser = new SseParser({ request, status });
   for await (const text of decodeBody(body, signal, request)) {
     yield* parser.push(text);
   }

@@ -11,6 +11,7 @@ export interface RecordedRequest {
   readonly headers: Headers;
   readonly body: Uint8Array | undefined;
   readonly signal: AbortSignal | undefined;
+  readonly redirect: RequestInit['redirect'];
 }
 
 export type Handler = (request: RecordedRequest) => Response | Promise<Response>;
@@ -37,6 +38,7 @@ export function fakeFetch(handler: Handler): FakeFetch {
               ? body
               : undefined,
       signal: init.signal ?? undefined,
+      redirect: init.redirect,
     };
     requests.push(request);
     init.signal?.throwIfAborted();
@@ -64,6 +66,26 @@ export function chunked(chunks: readonly (string | Uint8Array)[], contentType: s
     },
   });
   return new Response(body, { status: 200, headers: { 'content-type': contentType } });
+}
+
+/** A body that sends `chunk` up to `maxChunks` times, recording how much was read and whether it was cancelled. */
+export function endlessBody(chunk: string, maxChunks: number) {
+  const bytes = new TextEncoder().encode(chunk);
+  const state = { chunksRead: 0, cancelled: false };
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (state.chunksRead === maxChunks) {
+        controller.close();
+        return;
+      }
+      state.chunksRead++;
+      controller.enqueue(bytes);
+    },
+    cancel() {
+      state.cancelled = true;
+    },
+  });
+  return { body, state };
 }
 
 /** A fetch answer that never comes, rejecting only when the request's signal aborts. */

@@ -5,10 +5,17 @@
 import { errorFromHttpAnswer, invalidResponse } from './errors.ts';
 import { deadlineSignal, transportError } from './signals.ts';
 import type { CallOptions } from './signals.ts';
-import { buildUrl } from './url.ts';
+import { buildUrl, describeRequest } from './url.ts';
 import type { Query } from './url.ts';
 
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
+
+/**
+ * How much of a non-2xx body is read. An Airlock error envelope fits with room to spare (the longest
+ * carry a 4096-character path twice, in the message and in details); whatever a proxy or a hostile
+ * server sends beyond it is cancelled unread instead of being buffered whole.
+ */
+export const MAX_ERROR_BODY_BYTES = 16 * 1024;
 
 export interface TransportConfig {
   /** Normalized: no trailing slash. */
@@ -63,7 +70,7 @@ export class Transport {
   /** Sends the request; a non-2xx answer is thrown as an error, a 2xx answer is returned unread. */
   async open(spec: RequestSpec, options: CallOptions = {}): Promise<OpenResponse> {
     const url = buildUrl(this.#config.baseUrl, spec.path, spec.query);
-    const request = `${spec.method} /${spec.path.join('/')}`;
+    const request = describeRequest(spec.method, spec.path);
     const timeoutMs = options.timeoutMs ?? (spec.long === true ? undefined : this.#config.defaultTimeoutMs);
     const signal = deadlineSignal(options.signal, timeoutMs);
     const headers: Record<string, string> = { accept: spec.accept ?? 'application/json' };
@@ -84,6 +91,9 @@ export class Transport {
       response = await this.#config.fetch(url, {
         method: spec.method,
         headers,
+        // An Airlock server never redirects. Following one would replay the request to wherever it
+        // points: a 307 re-sends a PUT's bytes (a file meant for the sandbox) to another URL.
+        redirect: 'error',
         ...(body === undefined ? {} : { body }),
         ...(signal === undefined ? {} : { signal }),
       });
@@ -91,7 +101,7 @@ export class Transport {
       throw transportError(error, signal, request);
     }
     if (!response.ok) {
-      const text = await readText(response, signal, request);
+      const text = await readErrorBody(response, signal, request);
       throw errorFromHttpAnswer(response, this.#withoutToken(text), request);
     }
     return { response, signal, request };
@@ -142,6 +152,41 @@ async function readText(
     return await response.text();
   } catch (error) {
     throw transportError(error, signal, request);
+  }
+}
+
+/**
+ * The start of an error answer's body, at most MAX_ERROR_BODY_BYTES, read chunk by chunk; the rest is
+ * cancelled, which closes the connection instead of draining it.
+ */
+async function readErrorBody(
+  response: Response,
+  signal: AbortSignal | undefined,
+  request: string,
+): Promise<string> {
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder('utf-8');
+  let text = '';
+  let remaining = MAX_ERROR_BODY_BYTES;
+  let done = false;
+  try {
+    while (remaining > 0) {
+      const next = await reader.read();
+      if (next.done) {
+        done = true;
+        break;
+      }
+      const bytes = next.value.byteLength > remaining ? next.value.subarray(0, remaining) : next.value;
+      remaining -= bytes.byteLength;
+      text += decoder.decode(bytes, { stream: true });
+    }
+    return text + decoder.decode();
+  } catch (error) {
+    throw transportError(error, signal, request);
+  } finally {
+    if (!done) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
   }
 }
 

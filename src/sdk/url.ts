@@ -49,3 +49,11 @@ export function buildUrl(base: string, segments: readonly string[], query: Query
   const search = params.toString();
   return `${base}/${path}${search === '' ? '' : `?${search}`}`;
 }
+
+/**
+ * `GET /v1/sessions/ses_1`: a call as errors name it, each segment encoded as in the URL sent, so an id
+ * with `/`, a newline or a control character reads as one segment and cannot forge message text.
+ */
+export function describeRequest(method: string, segments: readonly string[]): string {
+  return `${method} /${segments.map((segment) => encodeURIComponent(segment)).join('/')}`;
+}

@@ -44,9 +44,12 @@ export interface CreatedSession extends SessionInfo {
 
 export type PolicyPreset = 'readonly' | 'coding-agent' | 'permissive';
 
+/** The sandbox drivers a session can ask for (the server refuses any other name). */
+export type DriverName = 'bwrap' | 'gvisor' | 'docker';
+
 /** Body of `POST /v1/sessions`. `timeoutMs` is the session's default time limit per command. */
 export interface CreateSessionRequest {
-  readonly driver?: string;
+  readonly driver?: DriverName;
   readonly image?: string;
   readonly memoryBytes?: number;
   readonly cpus?: number;
@@ -123,7 +126,11 @@ export interface FileEntry {
 export type OutputStream = 'stdout' | 'stderr';
 
 export interface OutputPage {
+  /** The output's id (`outputId` of the RunResult). */
   readonly id: string;
+  readonly sessionId: string;
+  /** The command whose output this is. */
+  readonly commandId: string;
   readonly stream: OutputStream;
   /** In characters. */
   readonly offset: number;
@@ -171,13 +178,17 @@ export interface AuditEvent {
   readonly hash: string;
 }
 
+/** What broke the hash chain: an edited event, a broken link, a missing seq, an unreadable row. */
+export type VerifyProblem = 'hash-mismatch' | 'chain-broken' | 'gap' | 'unreadable';
+
 export type VerifyResult =
   | { readonly ok: true; readonly checked: number; readonly lastHash: string }
   | {
       readonly ok: false;
       readonly checked: number;
+      /** The first event that does not verify, or where a gap in seq is. */
       readonly seq: number;
-      readonly problem: string;
+      readonly problem: VerifyProblem;
       readonly message: string;
     };
 
@@ -185,6 +196,8 @@ export interface HealthStatus {
   readonly status: 'ok';
   /** Active sessions. */
   readonly sessions: number;
+  /** The server's Airlock version. */
+  readonly version: string;
 }
 
 /** Every non-2xx answer of the API. */

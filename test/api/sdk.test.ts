@@ -3,7 +3,10 @@
  * sandboxes): every call goes over the wire, and outcomes are checked by their observable effect.
  */
 import { existsSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
 import { errorCodes } from '../../src/index.ts';
 import { AirlockApiError, AirlockClient, isAirlockApiError, serverErrorCodes } from '../../src/sdk/index.ts';
 import type { CommandEvent } from '../../src/sdk/index.ts';
@@ -293,5 +296,37 @@ describe('SDK against the real server: auth, audit and errors', () => {
     expect(
       isAirlockApiError(new AirlockApiError({ code: 'NOT_FOUND', status: 404, message: 'x' }), 'NOT_FOUND'),
     ).toBe(true);
+  });
+});
+
+describe('SDK against a server that is not Airlock', () => {
+  const servers: Server[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  async function listen(listener: RequestListener): Promise<string> {
+    const server = createServer(listener);
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it('never follows a redirect (adversarial): a 307 would replay the request body to another server', async () => {
+    const received: string[] = [];
+    const elsewhere = await listen((request, response) => {
+      received.push(`${request.method} ${request.url}`);
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    const redirecting = await listen((request, response) => {
+      response.writeHead(307, { location: `${elsewhere}${request.url}` }).end();
+    });
+    const client = new AirlockClient({ url: redirecting, token: 'alk_admin_x' });
+    const error = await failure(client.approvals.approve('apr_1', { reason: 'looks fine' }));
+    expect([error.code, error.status]).toEqual(['CONNECTION_FAILED', 0]);
+    expect(received).toEqual([]);
   });
 });

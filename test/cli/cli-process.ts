@@ -49,10 +49,16 @@ export interface CliProcess {
   exited: Promise<CliRun>;
 }
 
-export function startCli(args: string[], home: string, input?: string): CliProcess {
+/** `env` adds to the user's environment (e.g. AIRLOCK_TOKEN for a server that is not Airlock). */
+export function startCli(
+  args: string[],
+  home: string,
+  input?: string,
+  env: Record<string, string> = {},
+): CliProcess {
   const child = spawn(process.execPath, [bin, ...args], {
     cwd: home,
-    env: envFor(home),
+    env: { ...envFor(home), ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';

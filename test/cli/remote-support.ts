@@ -15,7 +15,11 @@ import { envFor } from './cli-process.ts';
 
 const fakes: Server[] = [];
 afterEach(async () => {
-  for (const fake of fakes.splice(0)) await new Promise((resolve) => fake.close(resolve));
+  for (const fake of fakes.splice(0)) {
+    // A fake that stalls on purpose holds its connections open; close() alone would wait for them.
+    fake.closeAllConnections();
+    await new Promise((resolve) => fake.close(resolve));
+  }
 });
 
 /** `airlock …` in this process, as the user whose state directory is `home`. */
