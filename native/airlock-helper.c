@@ -11,14 +11,16 @@
  *     Inside the sandbox. A session sandbox must outlive one command: files persist and background
  *     servers keep running between calls. Spawning bwrap per command cannot give that, and costs
  *     a full namespace setup each time. So bwrap starts this supervisor once; the host sends it
- *     framed requests on stdin and reads framed replies on stdout. A command then costs one fork +
- *     exec inside the namespaces that already exist.
+ *     framed requests on stdin and reads framed replies on stdout. A command then costs one process
+ *     start inside the namespaces that already exist.
  *
- *     Each command runs under its own "keeper": a forked copy of the supervisor marked as a child
- *     subreaper. Every process the command starts (even after setsid/nohup/double-fork) stays in
- *     the keeper's subtree, because orphans are re-parented to the nearest subreaper. A timeout or
- *     kill therefore finds the whole tree by walking the keeper's descendants, while background
- *     processes of a command that finished normally keep running under their keeper.
+ *     Each command runs under its own "keeper": a process marked as a child subreaper, made with
+ *     clone(CLONE_VM) so that it shares the supervisor's memory instead of copying it (see
+ *     "starting a command" below). Every process the command starts (even after
+ *     setsid/nohup/double-fork) stays in the keeper's subtree, because orphans are re-parented to
+ *     the nearest subreaper. A timeout or kill therefore finds the whole tree by walking the
+ *     keeper's descendants, while background processes of a command that finished normally keep
+ *     running under their keeper.
  *
  *   airlock-helper confine [--remove PATH]... [--user UID:GID] [--userns] [--seccomp FILE]...
  *     Inside a gVisor or Docker sandbox, as its first process. Those runtimes build the namespaces
@@ -52,6 +54,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/signalfd.h>
@@ -150,6 +153,105 @@ static int64_t now_ms(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* ---------- raw system calls and clone ----------
+ *
+ * Processes made with clone(CLONE_VM) share memory with their parent, thread-local storage included,
+ * and with it libc's errno: a libc wrapper that fails in one of them writes the errno the other is
+ * about to read. Code that runs in such a process after the clone therefore calls the kernel through
+ * raw_syscall(), which returns -errno and touches no memory but its arguments, and uses no allocator,
+ * stdio or lock. launch_clone() makes such a process and runs a function in it on a given stack.
+ */
+
+#if defined(__x86_64__)
+static inline long raw_syscall(long n, long a, long b, long c, long d, long e, long f) {
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  long ret;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
+}
+
+/* long launch_clone(int (*fn)(void *), void *stack_top, unsigned long flags, void *arg): the
+ * child runs fn(arg) on stack_top and exits with its result; returns the child's pid or -errno
+ * (never touches errno). Like musl's __clone, without the tid/tls arguments. */
+__asm__(".text\n"
+        ".type launch_clone,@function\n"
+        "launch_clone:\n"
+        "  and $-16, %rsi\n"
+        "  sub $16, %rsi\n"
+        "  mov %rdi, (%rsi)\n"   /* fn, popped by the child */
+        "  mov %rcx, 8(%rsi)\n"  /* arg */
+        "  mov %rdx, %rdi\n"     /* flags */
+        "  xor %edx, %edx\n"     /* parent_tid */
+        "  xor %r10d, %r10d\n"   /* child_tid */
+        "  xor %r8d, %r8d\n"     /* tls */
+        "  mov $56, %eax\n"      /* SYS_clone */
+        "  syscall\n"
+        "  test %rax, %rax\n"
+        "  jnz 1f\n"
+        "  xor %ebp, %ebp\n"
+        "  pop %rax\n"
+        "  pop %rdi\n"
+        "  call *%rax\n"
+        "  mov %eax, %edi\n"
+        "  mov $60, %eax\n"      /* SYS_exit */
+        "  syscall\n"
+        "  hlt\n"
+        "1:\n"
+        "  ret\n"
+        ".size launch_clone, .-launch_clone\n");
+#elif defined(__aarch64__)
+static inline long raw_syscall(long n, long a, long b, long c, long d, long e, long f) {
+  register long x8 __asm__("x8") = n;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  register long x3 __asm__("x3") = d;
+  register long x4 __asm__("x4") = e;
+  register long x5 __asm__("x5") = f;
+  __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+  return x0;
+}
+
+__asm__(".text\n"
+        ".type launch_clone,%function\n"
+        "launch_clone:\n"
+        "  and x1, x1, #-16\n"
+        "  stp x0, x3, [x1, #-16]!\n" /* fn and arg, popped by the child */
+        "  mov x0, x2\n"              /* flags */
+        "  mov x2, xzr\n"             /* parent_tid */
+        "  mov x3, xzr\n"             /* tls */
+        "  mov x4, xzr\n"             /* child_tid */
+        "  mov x8, #220\n"            /* SYS_clone */
+        "  svc #0\n"
+        "  cbz x0, 1f\n"
+        "  ret\n"
+        "1:\n"
+        "  ldp x1, x0, [sp], #16\n"
+        "  blr x1\n"
+        "  mov x8, #93\n"             /* SYS_exit */
+        "  svc #0\n"
+        "  brk #0\n"
+        ".size launch_clone, .-launch_clone\n");
+#else
+#error "airlock-helper starts commands with raw clone(2): add this architecture's syscall and clone stubs"
+#endif
+
+long launch_clone(int (*fn)(void *), void *stack_top, unsigned long flags, void *arg);
+
+#define sys0(n) raw_syscall((n), 0, 0, 0, 0, 0, 0)
+#define sys1(n, a) raw_syscall((n), (long)(a), 0, 0, 0, 0, 0)
+#define sys2(n, a, b) raw_syscall((n), (long)(a), (long)(b), 0, 0, 0, 0)
+#define sys3(n, a, b, c) raw_syscall((n), (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define sys4(n, a, b, c, d) raw_syscall((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define sys5(n, a, b, c, d, e) raw_syscall((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+
+#define GUARD_BYTES 4096
 
 /* ---------- launch mode (host side) ---------- */
 
@@ -286,6 +388,15 @@ static void drop_capabilities(void) {
 
 static int supervise_main(void);
 
+/* The supervisor's own stack when it runs as pid 1's child (see confine_main): the size of a main
+ * thread's default stack; only the pages it touches are ever backed. */
+#define SUPERVISOR_STACK_BYTES (8 * 1024 * 1024)
+
+static int supervisor_entry(void *unused) {
+  (void)unused;
+  return supervise_main();
+}
+
 static void remove_path(const char *path) {
   /* remove(): a file or an empty directory, so a directory a device lived in can go after it. */
   if (remove(path) != 0 && errno != ENOENT) die(path);
@@ -346,18 +457,26 @@ static int confine_main(int argc, char **argv) {
     /* The kernel ignores a SIGKILL sent to a pid namespace's init from inside it, so a supervisor
      * running as pid 1 could not be killed by a command the way it can under bwrap (ending only
      * its own session). The supervisor therefore runs as pid 1's child; pid 1 only waits for it and
-     * then exits, which ends the container and every process left in it. */
-    pid_t supervisor = fork();
-    if (supervisor < 0) die("fork");
-    if (supervisor > 0) {
-      close(0);
-      close(1);
-      for (;;) {
-        int status;
-        pid_t pid = wait(&status);
-        if (pid == supervisor) _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-        if (pid < 0 && errno != EINTR) _exit(125);
-      }
+     * then exits, which ends the container and every process left in it. The child is a
+     * clone(CLONE_VM) on a stack of its own rather than a fork: under gVisor a new address space
+     * (and the copy-on-write faults of both sides) is the slowest part of starting the sandbox. */
+    char *stack = mmap(NULL, GUARD_BYTES + SUPERVISOR_STACK_BYTES, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (stack == MAP_FAILED || mprotect(stack, GUARD_BYTES, PROT_NONE) != 0) die("mmap");
+    char *stack_top = stack + GUARD_BYTES + SUPERVISOR_STACK_BYTES;
+    long supervisor = launch_clone(supervisor_entry, stack_top, CLONE_VM | SIGCHLD, NULL);
+    if (supervisor < 0) {
+      errno = (int)-supervisor;
+      die("clone");
+    }
+    /* From here on pid 1 shares the supervisor's memory: raw system calls only. */
+    sys1(SYS_close, 0);
+    sys1(SYS_close, 1);
+    for (;;) {
+      int status;
+      long pid = sys4(SYS_wait4, -1, &status, 0, NULL);
+      if (pid == supervisor) sys1(SYS_exit_group, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+      if (pid < 0 && pid != -EINTR) sys1(SYS_exit_group, 125);
     }
   }
   return supervise_main();
@@ -392,6 +511,8 @@ struct command {
   int used;
   uint32_t id;
   pid_t keeper;
+  /* What the keeper and its command child read (see make_launch); freed once the keeper is reaped. */
+  struct launch *launch;
   int out_fd, err_fd, status_fd, in_fd;
   unsigned char *stdin_buf;
   size_t stdin_len, stdin_off;
@@ -499,7 +620,7 @@ static void report_exit(struct command *c) {
   if (c->start_errno) {
     send_error(c->id, c->start_errno,
                c->start_errno == EAGAIN ? "cannot start the command: the session's process limit (pids) is reached"
-                                        : "cannot start the command: fork failed");
+                                        : "cannot start the command: clone failed");
     c->reported = 1;
     close_fd(&c->status_fd);
     close_fd(&c->in_fd);
@@ -540,22 +661,66 @@ static void release_if_done(struct command *c) {
   }
 }
 
+/* ---------- supervisor: starting a command (keeper and command child) ----------
+ *
+ * Each command runs under its own keeper (see the top of this file). The keeper is made with
+ * clone(CLONE_VM): it shares the supervisor's memory instead of getting a copy. Under gVisor every
+ * new address space is expensive (the sentry builds it and then services each copy-on-write fault
+ * of both processes), and a fork of the supervisor plus the exec of the command cost two of them;
+ * with CLONE_VM the command's exec is the only one. The command itself starts with
+ * clone(CLONE_VM | CLONE_VFORK), as vfork does, on a stack of its own.
+ *
+ * Sharing memory with the supervisor, which keeps running, sets the rules for everything the
+ * keeper and the command child do before its execve:
+ *   - system calls only through raw_syscall(), and no allocation, stdio or lock (see "raw system
+ *     calls" above);
+ *   - they read only what the supervisor wrote before the clone and never changes afterwards: the
+ *     command's struct launch and original_mask;
+ *   - they run on their command slot's stacks; the struct launch is freed, and the slot's stacks
+ *     are handed to another command, only after the keeper has been reaped, and a keeper that was
+ *     killed is reaped only after kill_strays() has killed whatever it left, including a command
+ *     child still between clone and execve: nothing runs on memory that is reused.
+ * The supervisor is not dumpable (PR_SET_DUMPABLE 0 is a property of the shared memory, so the
+ * keeper is not either) and the seccomp filter refuses ptrace and process_vm_writev: a command,
+ * which runs as the same uid, cannot reach into the keeper's memory any more than into the
+ * supervisor's. Signals it can send: a keeper killed by one is handled like before (kill_strays).
+ */
+
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
 
-static int is_kept(int fd, const int *keep, int count) {
-  for (int k = 0; k < count; k++)
-    if (keep[k] == fd) return 1;
-  return 0;
-}
+/* The keeper only loops over system calls and the child writes a short message at most: small stacks,
+ * each above a guard page. */
+#define KEEPER_STACK_BYTES (64 * 1024)
+#define CHILD_STACK_BYTES (32 * 1024)
+/* Where the fd-closing fallback reads /proc/self/fd; beside the stacks, not on them. */
+#define DIRENT_BUF_BYTES 8192
+/* One command slot's stacks: [guard][keeper stack][guard][child stack][keeper dirents][child dirents].
+ * Mapped on the slot's first command and kept for the next ones: under gVisor mmap, mprotect and
+ * munmap each cost tens of microseconds and now and then milliseconds. */
+#define STACKS_BYTES (GUARD_BYTES + KEEPER_STACK_BYTES + GUARD_BYTES + CHILD_STACK_BYTES + 2 * DIRENT_BUF_BYTES)
+#define KEEPER_STACK_TOP (GUARD_BYTES + KEEPER_STACK_BYTES)
+#define CHILD_STACK_TOP (KEEPER_STACK_TOP + GUARD_BYTES + CHILD_STACK_BYTES)
+
+/* Everything a keeper and its command child read, followed by argv, envp and their strings. */
+struct launch {
+  int status_write, in_read, out_write, err_write;
+  const char *exe, *cwd;
+  char **argv, **envp;
+  char *child_stack_top;
+  char *keeper_dirents, *child_dirents;
+};
+
+static char *slot_stacks[MAX_COMMANDS];
 
 /* Closes every fd from 3 up except `keep`: a leaked fd would hand a command another command's pipes.
- * close_range (Linux 5.9) does it in one call per gap; older kernels walk /proc/self/fd, which lists
- * only open fds, instead of looping to a descriptor limit that may be a million. */
-static void close_all_except(const int *keep, int count) {
-  int sorted[8];
-  int n = count < 8 ? count : 8;
+ * close_range (Linux 5.9; gVisor) does it in one call per gap. Its last fd is INT_MAX, not ~0U:
+ * Linux clamps any value, but gVisor refuses one above INT_MAX with EINVAL. Older kernels walk
+ * /proc/self/fd, which lists only open fds, instead of looping to a limit that may be a million. */
+static void raw_close_all_except(const int *keep, int count, char *dirents) {
+  int sorted[4];
+  int n = count < 4 ? count : 4;
   for (int k = 0; k < n; k++) sorted[k] = keep[k];
   for (int a = 1; a < n; a++)
     for (int b = a; b > 0 && sorted[b - 1] > sorted[b]; b--) {
@@ -567,84 +732,177 @@ static void close_all_except(const int *keep, int count) {
   int ok = 1;
   for (int k = 0; k < n && ok; k++) {
     if (sorted[k] < (int)from) continue;
-    if (sorted[k] > (int)from && syscall(SYS_close_range, from, (unsigned int)sorted[k] - 1, 0) != 0) ok = 0;
+    if (sorted[k] > (int)from && sys3(SYS_close_range, from, (unsigned int)sorted[k] - 1, 0) != 0) ok = 0;
     from = (unsigned int)sorted[k] + 1;
   }
-  if (ok && syscall(SYS_close_range, from, ~0U, 0) == 0) return;
-  DIR *dir = opendir("/proc/self/fd");
-  if (!dir) return;
-  int self = dirfd(dir);
-  struct dirent *entry;
-  int fds[4096], found = 0;
-  while ((entry = readdir(dir)) != NULL && found < 4096) {
-    int fd = atoi(entry->d_name);
-    if (fd >= 3 && fd != self && !is_kept(fd, keep, count)) fds[found++] = fd;
+  if (ok && sys3(SYS_close_range, from, INT_MAX, 0) == 0) return;
+  long dir = sys4(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (dir < 0) return;
+  for (;;) {
+    long got = sys3(SYS_getdents64, dir, dirents, DIRENT_BUF_BYTES);
+    if (got <= 0) break;
+    for (long off = 0; off < got;) {
+      /* struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[] */
+      unsigned short reclen;
+      memcpy(&reclen, dirents + off + 16, sizeof reclen);
+      const char *name = dirents + off + 19;
+      off += reclen;
+      if (name[0] < '0' || name[0] > '9') continue;
+      int fd = 0;
+      for (const char *d = name; *d >= '0' && *d <= '9'; d++) fd = fd * 10 + (*d - '0');
+      int kept = fd < 3 || fd == (int)dir;
+      for (int k = 0; k < count; k++) kept |= keep[k] == fd;
+      if (!kept) sys1(SYS_close, fd);
+    }
   }
-  closedir(dir);
-  for (int k = 0; k < found; k++) close(fds[k]);
+  sys1(SYS_close, dir);
 }
 
-/* For the vforked command child: reports why it could not start with plain write(2) calls (no
- * stdio, no allocation: the child shares the keeper's memory until it execs or exits). */
-static void child_fail(const char *what, const char *subject, int error) {
-  const char *parts[] = {"airlock: ", what, subject, ": ", strerror(error), "\n"};
-  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-    ssize_t ignored = write(2, parts[i], strlen(parts[i]));
-    (void)ignored;
-  }
-  _exit(127);
+static size_t raw_strlen(const char *s) {
+  size_t n = 0;
+  while (s[n]) n++;
+  return n;
 }
 
-static void keeper_main(int status_write, const char *exe, char **argv, char **envp, const char *cwd,
-                        int in_read, int out_write, int err_write) {
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
-  /* Drop the pipes of other commands inherited from the supervisor: holding another command's
-   * stdin write end would keep that command from ever seeing end of input. */
-  int keep[] = {status_write, in_read, out_write, err_write};
-  close_all_except(keep, 4);
-  /* vfork: the keeper only waits while the child sets up and execs, and a fork's copy of the
-   * address space is the slowest part of starting a command under gVisor. The child below makes
-   * only system calls (no allocation, no stdio buffers) before execve or _exit. */
-  pid_t child = vfork();
+/* Reports why the command could not start on its stderr, then exits 127 as a shell would.
+ * strerrordesc_np reads a constant table (no locale, no allocation), unlike strerror. */
+static void child_fail(const char *what, const char *subject, long error) {
+  char number[24], *p = number + sizeof number;
+  *--p = '\0';
+  unsigned long e = (unsigned long)(error < 0 ? -error : error);
+  do *--p = (char)('0' + e % 10);
+  while ((e /= 10) > 0);
+  const char *text = NULL;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+  text = strerrordesc_np((int)-error);
+#endif
+  const char *parts[] = {"airlock: ", what, subject, ": ", text ? text : "error ", text ? "" : p, "\n"};
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) sys3(SYS_write, 2, parts[i], raw_strlen(parts[i]));
+  sys1(SYS_exit_group, 127);
+}
+
+/* dup2 without the libc wrapper (aarch64 has only dup3, which refuses old == new). A pipe end that
+ * already sits on its target keeps O_CLOEXEC otherwise, and would be closed by the execve. */
+static long raw_dup2(int from, int to) {
+  if (from == to) return sys3(SYS_fcntl, to, F_SETFD, 0);
+  return sys3(SYS_dup3, from, to, 0);
+}
+
+/* The kernel's struct sigaction (x86_64 and aarch64 alike: both have sa_restorer). */
+struct kernel_sigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)(void);
+  unsigned long mask;
+};
+
+/* The command child, on its own stack, while the keeper waits for its execve (CLONE_VFORK). */
+static int command_main(void *arg) {
+  const struct launch *l = arg;
+  sys0(SYS_setsid);
+  if (raw_dup2(l->in_read, 0) < 0 || raw_dup2(l->out_write, 1) < 0 || raw_dup2(l->err_write, 2) < 0)
+    sys1(SYS_exit_group, 127);
+  /* Dispositions the supervisor changed must not leak into the agent's command: an ignored SIGPIPE
+   * survives exec and would turn `yes | head` into an endless loop. */
+  struct kernel_sigaction dfl = {.handler = SIG_DFL};
+  sys4(SYS_rt_sigaction, SIGPIPE, &dfl, NULL, 8);
+  sys4(SYS_rt_sigaction, SIGCHLD, &dfl, NULL, 8);
+  sys4(SYS_rt_sigprocmask, SIG_SETMASK, &original_mask, NULL, 8);
+  raw_close_all_except(NULL, 0, l->child_dirents);
+  long r = sys1(SYS_chdir, l->cwd);
+  if (r != 0) child_fail("cannot enter working directory ", l->cwd, r);
+  r = sys3(SYS_execve, l->exe, l->argv, l->envp);
+  child_fail("cannot run ", l->exe, r);
+  return 127;
+}
+
+static int keeper_main(void *arg) {
+  const struct launch *l = arg;
+  sys2(SYS_prctl, PR_SET_CHILD_SUBREAPER, 1);
+  /* Drop the host channel and the pipes of other commands inherited from the supervisor: holding
+   * another command's stdin write end would keep that command from ever seeing end of input. */
+  sys1(SYS_close, 0);
+  sys1(SYS_close, 1);
+  int keep[] = {l->status_write, l->in_read, l->out_write, l->err_write};
+  raw_close_all_except(keep, 4, l->keeper_dirents);
+  long child = launch_clone(command_main, l->child_stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, (void *)l);
   if (child < 0) {
     /* Reported as a start failure (usually the pids limit), not as an exit status of a command
      * that never ran. */
-    int report[2] = {0, errno};
-    write_all(status_write, report, sizeof report);
-    _exit(0);
+    int report[2] = {0, (int)-child};
+    sys3(SYS_write, l->status_write, report, sizeof report);
+    return 0;
   }
-  if (child == 0) {
-    setsid();
-    dup2(in_read, 0);
-    dup2(out_write, 1);
-    dup2(err_write, 2);
-    /* Dispositions the supervisor changed must not leak into the agent's command: an ignored
-     * SIGPIPE survives exec and would turn `yes | head` into an endless loop. */
-    signal(SIGPIPE, SIG_DFL);
-    signal(SIGCHLD, SIG_DFL);
-    sigprocmask(SIG_SETMASK, &original_mask, NULL);
-    close_all_except(NULL, 0);
-    if (chdir(cwd) != 0) child_fail("cannot enter working directory ", cwd, errno);
-    execve(exe, argv, envp);
-    child_fail("cannot run ", exe, errno);
-  }
-  close(in_read);
-  close(out_write);
-  close(err_write);
+  sys1(SYS_close, l->in_read);
+  sys1(SYS_close, l->out_write);
+  sys1(SYS_close, l->err_write);
   for (;;) {
     int status;
-    pid_t pid = waitpid(-1, &status, 0);
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      break; /* ECHILD: the command and everything it started are gone */
-    }
+    long pid = sys4(SYS_wait4, -1, &status, 0, NULL);
+    if (pid == -EINTR) continue;
+    if (pid < 0) break; /* ECHILD: the command and everything it started are gone */
     if (pid == child) {
       int report[2] = {status, 0};
-      write_all(status_write, report, sizeof report);
-      close(status_write);
+      sys3(SYS_write, l->status_write, report, sizeof report);
+      sys1(SYS_close, l->status_write);
     }
   }
-  _exit(0);
+  return 0;
+}
+
+/* The stacks of command slot `slot`, mapped on first use. Returns NULL (errno set) on failure. */
+static char *stacks_for(int slot) {
+  if (slot_stacks[slot]) return slot_stacks[slot];
+  char *base = mmap(NULL, STACKS_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) return NULL;
+  /* A stack that overflows faults on its guard page instead of writing over its neighbour. */
+  if (mprotect(base, GUARD_BYTES, PROT_NONE) != 0 || mprotect(base + KEEPER_STACK_TOP, GUARD_BYTES, PROT_NONE) != 0) {
+    int err = errno;
+    munmap(base, STACKS_BYTES);
+    errno = err;
+    return NULL;
+  }
+  slot_stacks[slot] = base;
+  return base;
+}
+
+/* Copies what the command child needs out of the request frame and the parsed vectors, so that both
+ * can be reused at once. Returns NULL (errno set) on failure. */
+static struct launch *make_launch(char *stacks, const char *exe, const char *cwd, char **argv, char **envp) {
+  size_t argc = 0, envc = 0, text = raw_strlen(exe) + raw_strlen(cwd) + 2;
+  for (; argv[argc]; argc++) text += raw_strlen(argv[argc]) + 1;
+  for (; envp[envc]; envc++) text += raw_strlen(envp[envc]) + 1;
+  struct launch *l = malloc(sizeof(struct launch) + (argc + envc + 2) * sizeof(char *) + text);
+  if (!l) return NULL;
+  l->child_stack_top = stacks + CHILD_STACK_TOP;
+  l->keeper_dirents = stacks + CHILD_STACK_TOP;
+  l->child_dirents = l->keeper_dirents + DIRENT_BUF_BYTES;
+  l->argv = (char **)(l + 1);
+  l->envp = l->argv + argc + 1;
+  char *strings = (char *)(l->envp + envc + 1);
+  const char *sources[2] = {exe, cwd};
+  const char **targets[2] = {&l->exe, &l->cwd};
+  for (int s = 0; s < 2; s++) {
+    size_t n = raw_strlen(sources[s]) + 1;
+    memcpy(strings, sources[s], n);
+    *targets[s] = strings;
+    strings += n;
+  }
+  for (size_t k = 0; k < argc; k++) {
+    size_t n = raw_strlen(argv[k]) + 1;
+    memcpy(strings, argv[k], n);
+    l->argv[k] = strings;
+    strings += n;
+  }
+  l->argv[argc] = NULL;
+  for (size_t k = 0; k < envc; k++) {
+    size_t n = raw_strlen(envp[k]) + 1;
+    memcpy(strings, envp[k], n);
+    l->envp[k] = strings;
+    strings += n;
+  }
+  l->envp[envc] = NULL;
+  return l;
 }
 
 /* EXEC payload: u32 timeoutMs, u32 flags, u32 stdinLen, stdin bytes, then NUL-terminated strings:
@@ -705,9 +963,22 @@ static void handle_exec(uint32_t id, unsigned char *p, size_t len) {
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0 || pipe2(status_pipe, O_CLOEXEC) != 0)
     goto fail;
 
-  pid_t keeper = fork();
+  int slot = (int)(c - commands);
+  char *stacks = stacks_for(slot);
+  struct launch *launch = stacks ? make_launch(stacks, strings[0], strings[1], vectors[0], vectors[1]) : NULL;
+  long keeper = -ENOMEM;
+  if (launch) {
+    launch->status_write = status_pipe[1];
+    launch->in_read = in_pipe[0];
+    launch->out_write = out_pipe[1];
+    launch->err_write = err_pipe[1];
+    /* No CLONE_FILES: the keeper gets its own copy of the fd table, as after fork, and closes the
+     * supervisor's fds in it; the supervisor closes the command's ends in its own below. */
+    keeper = launch_clone(keeper_main, stacks + KEEPER_STACK_TOP, CLONE_VM | SIGCHLD, launch);
+  }
   if (keeper < 0) {
-    int err = errno;
+    int err = (int)-keeper;
+    free(launch);
     close(in_pipe[0]);
     if (in_pipe[1] >= 0) close(in_pipe[1]);
     close(out_pipe[0]);
@@ -719,18 +990,8 @@ static void handle_exec(uint32_t id, unsigned char *p, size_t len) {
     free(vectors[0]);
     free(vectors[1]);
     send_error(id, err, err == EAGAIN ? "cannot start the command: the session's process limit (pids) is reached"
-                                      : "cannot start the command: fork failed");
+                                      : "cannot start the command: clone failed");
     return;
-  }
-  if (keeper == 0) {
-    close(0);
-    close(out_fd);
-    if (in_pipe[1] >= 0) close(in_pipe[1]);
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    close(status_pipe[0]);
-    keeper_main(status_pipe[1], strings[0], vectors[0], vectors[1], strings[1], in_pipe[0], out_pipe[1],
-                err_pipe[1]);
   }
   close(in_pipe[0]);
   close(out_pipe[1]);
@@ -741,7 +1002,8 @@ static void handle_exec(uint32_t id, unsigned char *p, size_t len) {
   memset(c, 0, sizeof *c);
   c->used = 1;
   c->id = id;
-  c->keeper = keeper;
+  c->keeper = (pid_t)keeper;
+  c->launch = launch;
   c->out_fd = out_pipe[0];
   c->err_fd = err_pipe[0];
   c->status_fd = status_pipe[0];
@@ -792,7 +1054,7 @@ static pid_t parent_of(pid_t pid) {
 /* A keeper killed from inside the sandbox (a command can signal processes of its own uid) leaves
  * its command's processes hanging off the supervisor, where no timeout or kill can find them.
  * They are killed at once: a command cannot buy itself unbounded run time this way. */
-static void kill_strays(void) {
+static int kill_strays(void) {
   static pid_t children[4096];
   pid_t self = getpid();
   /* Scanned again after each round: a process whose parent exits while we kill (a subshell that
@@ -809,10 +1071,11 @@ static void kill_strays(void) {
       kill(children[k], SIGKILL);
       killed++;
     }
-    if (killed == 0) return;
+    if (killed == 0) return 1;
     struct timespec pause = {0, 200000};
     nanosleep(&pause, NULL);
   }
+  return 0; /* gave up: something may still be running */
 }
 
 static void on_keeper_exit(pid_t pid, int status) {
@@ -821,13 +1084,24 @@ static void on_keeper_exit(pid_t pid, int status) {
     if (!c->used || c->keeper != pid) continue;
     c->keeper = 0;
     /* A keeper only exits normally once its whole tree is gone; any other end means it was killed. */
+    int tree_gone = 1;
     if (!WIFEXITED(status)) {
-      kill_strays();
+      tree_gone = kill_strays();
       if (!c->reported) {
         c->keeper_lost = 1;
         report_exit(c);
       }
     }
+    /* A killed keeper may leave its command child between clone and execve, still running on the
+     * slot's stacks and reading its struct launch: both are reused only once kill_strays saw every
+     * stray dead. If it gave up (a fork bomb outran it), they are left alone for good rather than
+     * risk handing them to the next command, and the slot maps new stacks. */
+    if (tree_gone) {
+      free(c->launch);
+    } else {
+      slot_stacks[i] = NULL;
+    }
+    c->launch = NULL;
     release_if_done(c);
     return;
   }
@@ -1257,3 +1531,16 @@ int main(int argc, char **argv) {
                   "       airlock-helper confine [--remove PATH]... [--user UID:GID] [--userns] [--seccomp FILE]...\n");
   return 2;
 }
+
+/*
+ * Security limitations
+ * - Keepers, command children before their execve and (as pid 1's child) the supervisor share one
+ *   address space. What keeps a command out of it is that it is not dumpable and that the seccomp
+ *   filter refuses ptrace and process_vm_writev, the same checks that always guarded the
+ *   supervisor; a kernel (or sentry) bug in them now exposes the supervisor through a keeper too.
+ * - gVisor lists /proc/<pid>/fd of a non-dumpable process of the same uid. The host channel cannot
+ *   be reopened through it (host file descriptors give ENXIO), but the pipes of the session's other
+ *   commands can (checked on runsc 20240729): commands of one session are one trust domain.
+ * - When kill_strays() gives up on a fork bomb, that command's stacks and arguments stay allocated
+ *   for the rest of the session rather than be reused.
+ */

@@ -474,6 +474,48 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
           expect(after.stdout).not.toContain('sleep 666');
         });
 
+        it("cannot open its keeper's or the supervisor's memory, nor the host channel (adversarial)", async () => {
+          // The keeper shares the supervisor's memory: reaching into either would mean controlling the
+          // process that holds the host channel (fds 0 and 1) and enforces every timeout.
+          const keeper = '$PPID';
+          const supervisor = '$(cut -d" " -f4 /proc/$PPID/stat)';
+          const probes = [
+            ...[keeper, supervisor].flatMap((pid) => [
+              `(exec 3</proc/${pid}/mem) 2>/dev/null && echo "read mem of ${pid}"`,
+              `(exec 3>/proc/${pid}/mem) 2>/dev/null && echo "write mem of ${pid}"`,
+            ]),
+            `(exec 3</proc/${supervisor}/fd/0) 2>/dev/null && echo "opened the request channel"`,
+            `(exec 3>/proc/${supervisor}/fd/1) 2>/dev/null && echo "opened the reply channel"`,
+          ];
+          expect(probes.length).toBeGreaterThan(0);
+          const result = await sandbox.exec(`${probes.join('; ')}; echo probed`);
+          expect(result.stdout).toBe('probed\n');
+        });
+
+        it('keeps the arguments, environment and output of concurrent commands apart', async () => {
+          const indexes = Array.from({ length: 12 }, (_, index) => index);
+          expect(indexes.length).toBeGreaterThan(0);
+          const results = await Promise.all(
+            indexes.map((index) =>
+              sandbox.exec(`sleep 0.$((RANDOM % 3)); echo "$ARG-${index}"; exit $((${index} % 5))`, {
+                env: { ARG: `arg${index}` },
+              }),
+            ),
+          );
+          results.forEach((result, index) => {
+            expect(result.stdout).toBe(`arg${index}-${index}\n`);
+            expect(result.exitCode).toBe(index % 5);
+          });
+        });
+
+        it('reports a command that cannot start in its stderr, with exit status 127', async () => {
+          const result = await sandbox.exec('true', { cwd: '/workspace/no-such-directory' });
+          expect(result.exitCode).toBe(127);
+          expect(result.stderr).toMatch(
+            /cannot enter working directory \/workspace\/no-such-directory: No such file or directory/,
+          );
+        });
+
         it('gives a command no file descriptors but its own stdin, stdout and stderr', async () => {
           // Another command is running meanwhile: its pipes must not leak into this one.
           const running = sandbox.exec('sleep 1');

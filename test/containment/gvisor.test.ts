@@ -4,6 +4,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -13,7 +14,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDriver } from '../../src/sandbox/index.ts';
 import type { Sandbox } from '../../src/sandbox/index.ts';
+import { GVISOR_MEMORY_OVERHEAD_BYTES, GVISOR_PIDS_OVERHEAD } from '../../src/sandbox/drivers/gvisor/plan.ts';
 import {
+  MiB,
   baseSpec,
   defineContainmentSuite,
   expectAirlockError,
@@ -66,6 +69,18 @@ function runscProcessesOf(sandboxId: string): number[] {
   return hostProcessesMatching(`airlock-${process.pid}-${sandboxId}`);
 }
 
+/**
+ * A host cgroup limit of a process, read through /proc/<pid>/cgroup (cgroup v1 or v2):
+ * `controller` and `file` name the v1 controller and file, `v2File` the unified one.
+ */
+function cgroupLimitOf(pid: number, controller: string, file: string, v2File: string): string {
+  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
+  const v1 = lines.find((line) => line.split(':')[1]?.split(',').includes(controller));
+  if (v1) return readFileSync(`/sys/fs/cgroup/${controller}${v1.split(':')[2]}/${file}`, 'utf8').trim();
+  const v2 = lines.find((line) => line.startsWith('0::'));
+  return readFileSync(`/sys/fs/cgroup${v2?.slice(3) ?? ''}/${v2File}`, 'utf8').trim();
+}
+
 function listedContainers(dir: string): string[] {
   const listed = spawnSync(runsc, [`--root=${join(dir, 'gvisor', 'runsc')}`, 'list', '--quiet'], {
     encoding: 'utf8',
@@ -111,6 +126,33 @@ describe.skipIf(unavailable !== undefined)('gvisor driver lifecycle', () => {
       readdirSafe(join(stateDir, 'gvisor', 'sandboxes')).filter((name) => name.endsWith(sandbox.id)),
     ).toEqual([]);
     await expectAirlockError(sandbox.exec('true'), 'SANDBOX_DESTROYED');
+  });
+
+  it('gives a sandbox from a launcher started ahead of need its own limits, not the parked ones', async () => {
+    const driver = createDriver('gvisor', { stateDir });
+    try {
+      await (await driver.create(baseSpec)).destroy();
+      // The spare launcher parks after a short delay with tiny placeholder limits (16 MiB, 8 pids).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const spec = { ...baseSpec, memoryBytes: 96 * MiB, pids: 48 };
+      const sandbox = await driver.create(spec);
+      try {
+        const [pid] = runscProcessesOf(sandbox.id);
+        expect(pid).toBeDefined();
+        const memory = cgroupLimitOf(pid ?? 0, 'memory', 'memory.limit_in_bytes', 'memory.max');
+        expect(Number(memory)).toBe(spec.memoryBytes + GVISOR_MEMORY_OVERHEAD_BYTES);
+        expect(Number(cgroupLimitOf(pid ?? 0, 'pids', 'pids.max', 'pids.max'))).toBe(
+          spec.pids + GVISOR_PIDS_OVERHEAD,
+        );
+        // More processes than the parked limit allows, and a working sandbox to start them.
+        const forks = await sandbox.exec('for i in $(seq 20); do sleep 0.2 & done; jobs | wc -l; wait');
+        expect(forks.stdout.trim()).toBe('20');
+      } finally {
+        await sandbox.destroy();
+      }
+    } finally {
+      await driver.close();
+    }
   });
 
   it('ends the sandbox with a crashed control plane, and sweeps its leftovers at the next start', async () => {

@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
 import { AirlockError } from '../../../errors/index.ts';
 import { createCgroupManager, readCgroupLayout } from '../../cgroups/index.ts';
-import type { CgroupManager, SessionCgroup } from '../../cgroups/index.ts';
+import type { CgroupLimits, CgroupManager, SessionCgroup } from '../../cgroups/index.ts';
 import type { CaptureLimits } from '../../output/index.ts';
 import { defaultCaptureLimits } from '../../output/index.ts';
 import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
@@ -19,7 +20,7 @@ import { spawnLauncher } from '../bwrap/launcher.ts';
 import type { Launcher } from '../bwrap/launcher.ts';
 import { commandEnvironment } from '../bwrap/plan.ts';
 import { ensurePrivateDir, isStale, sessionName, sweepStaleDirs } from '../bwrap/state-dir.ts';
-import { hostLimitsFor, planOciConfig, planRunscRun, runscGlobalArgs } from './plan.ts';
+import { hostLimitsFor, planOciConfig, planParkedLauncher, planRunscRun, runscGlobalArgs } from './plan.ts';
 import type { GvisorPlatform } from './plan.ts';
 import { choosePlatform } from './platform.ts';
 import { runscQuiet } from './runsc.ts';
@@ -40,6 +41,12 @@ export interface GvisorDriverOptions {
   maxFileBytes?: number;
   /** How long a new sandbox may take to report ready. Default 15 s. */
   startTimeoutMs?: number;
+  /**
+   * Keep one launcher started ahead of need: a helper process already inside a fresh session's
+   * cgroups (with tiny limits until it is used), waiting to be told to run runsc. The next `create`
+   * then skips making the cgroups and starting a process. Default true.
+   */
+  prespawnLauncher?: boolean;
 }
 
 // Fixed locations only: resolving through PATH would let whoever controls PATH pick our isolation.
@@ -48,6 +55,19 @@ const CONTAINER_PREFIX = 'airlock-';
 
 /** /proc of a sandbox holds its processes plus ~60 fixed entries; the pids limit bounds the rest. */
 const MAX_PROC_ENTRIES = 100_000;
+
+/** Limits a launcher started ahead of need holds until it is given its sandbox's spec. */
+const parkedLimits: CgroupLimits = { memoryBytes: 16 * 1024 * 1024, cpus: 0.1, pids: 8 };
+/** The next spare starts a moment after a sandbox is ready, so it does not compete with its first command. */
+const PARK_DELAY_MS = 50;
+
+/** A session's cgroups with a launcher inside them that has not been told what to run yet. */
+interface Parked {
+  id: string;
+  name: string;
+  cgroup: SessionCgroup;
+  launcher: Launcher;
+}
 
 function unavailable(message: string, reason: string): AirlockError {
   return new AirlockError('SANDBOX_UNAVAILABLE', message, { driver: 'gvisor', reason });
@@ -85,6 +105,11 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
   let closed = false;
   /** Skeletons are shared by live sandboxes: close() removes them only once none is left. */
   let live = 0;
+  const prespawn = options.prespawnLauncher ?? true;
+  const closing = new AbortController();
+  let spare: Parked | undefined;
+  /** The spare being started, if any; close() waits for it so nothing is started after close. */
+  let parking: Promise<void> | undefined;
 
   async function prepareOnce(): Promise<Prepared> {
     if (process.platform !== 'linux')
@@ -189,6 +214,71 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
     return removed;
   }
 
+  /**
+   * Makes a session's cgroups and starts a launcher inside them, parked on its instructions fd: runsc
+   * and everything it starts are then born inside the session's limits, whenever it is started.
+   */
+  async function park(ready: Prepared, limits: CgroupLimits): Promise<Parked> {
+    const id = randomBytes(6).toString('hex');
+    const name = sessionName(id);
+    const cgroup = await ready.cgroups.create(name, limits);
+    try {
+      const launcher = spawnLauncher(planParkedLauncher({ helperPath, cgroupProcsFiles: cgroup.procsFiles }));
+      return { id, name, cgroup, launcher };
+    } catch (error) {
+      await cgroup.remove();
+      throw error;
+    }
+  }
+
+  async function discard(parked: Parked): Promise<void> {
+    await parked.launcher.abandon();
+    await parked.cgroup.remove();
+  }
+
+  /** Keeps one launcher started ahead of need: cgroup creation and process start are then off the path. */
+  function parkSpare(ready: Prepared): void {
+    if (!prespawn || closed || spare || parking) return;
+    parking = (async () => {
+      await sleep(PARK_DELAY_MS, undefined, { ref: false, signal: closing.signal });
+      if (closed) return;
+      const parked = await park(ready, parkedLimits);
+      if (closed || spare) return discard(parked);
+      spare = parked;
+      // A spare that dies while parked is cleaned up and never handed out.
+      void parked.launcher.exited
+        .then(() => {
+          if (spare !== parked) return;
+          spare = undefined;
+          return discard(parked);
+        })
+        .catch(() => {});
+    })()
+      // Parking is an optimisation: when it fails, start() parks on demand and reports the failure
+      // itself, with the full error.
+      .catch(() => {})
+      .finally(() => {
+        parking = undefined;
+      });
+  }
+
+  /**
+   * The spare launcher, its cgroups given the sandbox's limits before it is told to start anything:
+   * nothing the sandbox runs ever sees the parked limits.
+   */
+  async function takeSpare(limits: CgroupLimits): Promise<Parked | undefined> {
+    const parked = spare;
+    spare = undefined;
+    if (!parked) return undefined;
+    try {
+      await parked.cgroup.setLimits(limits);
+      return parked;
+    } catch (error) {
+      await discard(parked);
+      throw error;
+    }
+  }
+
   async function create(input: SandboxSpec): Promise<Sandbox> {
     return start(validateSpec(input), undefined);
   }
@@ -206,50 +296,39 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
       await sweepStale();
     }
     const skeleton = skeletonFor(spec.image, ready);
-    const id = randomBytes(6).toString('hex');
-    const name = sessionName(id);
+    const limits = hostLimitsFor(spec);
+    const parked = (await takeSpare(limits)) ?? (await park(ready, limits));
+    const { id, name, cgroup, launcher } = parked;
     const containerId = `${CONTAINER_PREFIX}${name}`;
     const dir = join(sandboxesDir, name);
-    mkdirSync(dir, { mode: 0o700 });
-    const bundleDir = join(dir, 'bundle');
-    mkdirSync(bundleDir, { mode: 0o700 });
-    writeFileSync(
-      join(bundleDir, 'config.json'),
-      JSON.stringify(planOciConfig({ spec, rootfsDir: skeleton.rootfsDir, binds: skeleton.binds })),
-      { mode: 0o600 },
-    );
-
-    let cgroup: SessionCgroup | undefined;
-    let launcher: Launcher | undefined;
     const cleanup = async (): Promise<void> => {
-      if (launcher) {
-        launcher.child.kill('SIGKILL');
-        await launcher.exited;
-      }
-      await cgroup?.remove();
+      launcher.child.kill('SIGKILL');
+      await launcher.exited;
+      await cgroup.remove();
       await deleteContainer(ready, containerId);
       rmSync(dir, { recursive: true, force: true });
     };
     try {
-      cgroup = await ready.cgroups.create(name, hostLimitsFor(spec));
-      const runsc = planRunscRun({
-        runscPath: ready.runscPath,
-        stateRoot: runscRoot,
-        platform: ready.platform,
-        bundleDir,
-        containerId,
-        ...(from ? { restoreFrom: from.dir } : {}),
-      });
-      const launchArgs = ['launch'];
-      for (const file of cgroup.procsFiles) launchArgs.push('--cgroup-procs', file);
-      // runsc is born inside the session's cgroups, and so is every process it starts.
-      launcher = spawnLauncher({
-        file: helperPath,
-        args: [...launchArgs, '--', ...runsc],
-        env: {},
-        cwd: '/',
-        fds: [],
-      });
+      mkdirSync(dir, { mode: 0o700 });
+      const bundleDir = join(dir, 'bundle');
+      mkdirSync(bundleDir, { mode: 0o700 });
+      writeFileSync(
+        join(bundleDir, 'config.json'),
+        JSON.stringify(planOciConfig({ spec, rootfsDir: skeleton.rootfsDir, binds: skeleton.binds })),
+        { mode: 0o600 },
+      );
+      // The launcher is already inside the session's cgroups: runsc is born there, and so is every
+      // process it starts.
+      launcher.start(
+        planRunscRun({
+          runscPath: ready.runscPath,
+          stateRoot: runscRoot,
+          platform: ready.platform,
+          bundleDir,
+          containerId,
+          ...(from ? { restoreFrom: from.dir } : {}),
+        }),
+      );
     } catch (error) {
       await cleanup();
       throw error;
@@ -271,6 +350,9 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
         `the gVisor sandbox did not ${from ? 'restore' : 'start'}: ${detail}`,
         from ? 'restore failed' : 'start failed',
       );
+    } finally {
+      // Only now: making the next spare competes for the CPU with a sandbox still starting.
+      parkSpare(ready);
     }
 
     const session = cgroup;
@@ -347,6 +429,12 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
     restore,
     async close() {
       closed = true;
+      // Cancels a spare still waiting to start; one already starting is awaited and discarded.
+      closing.abort();
+      await parking;
+      const parked = spare;
+      spare = undefined;
+      if (parked) await discard(parked);
       if (live === 0) removeSkeletons();
     },
     async sweepStale() {

@@ -5,6 +5,7 @@ import {
   GVISOR_PIDS_OVERHEAD,
   hostLimitsFor,
   planOciConfig,
+  planParkedLauncher,
   planRunscRun,
 } from './plan.ts';
 
@@ -89,6 +90,25 @@ describe('runsc arguments and host limits', () => {
       '--bundle=/state/b',
       'airlock-1-ab',
     ]);
+  });
+
+  it('parks a launcher that joins every cgroup before it reads what to run, with no environment', () => {
+    const plan = planParkedLauncher({
+      helperPath: '/opt/airlock-helper',
+      cgroupProcsFiles: ['/sys/fs/cgroup/memory/a/cgroup.procs', '/sys/fs/cgroup/pids/a/cgroup.procs'],
+    });
+    expect(plan.file).toBe('/opt/airlock-helper');
+    expect(plan.args).toEqual([
+      'launch',
+      '--cgroup-procs',
+      '/sys/fs/cgroup/memory/a/cgroup.procs',
+      '--cgroup-procs',
+      '/sys/fs/cgroup/pids/a/cgroup.procs',
+      '--instructions',
+      '3',
+    ]);
+    expect(plan.env).toEqual({});
+    expect(plan.fds).toEqual([{ fd: 3, source: { kind: 'instructions' } }]);
   });
 
   it("adds the sentry's own share to memory and tasks, never to CPU", () => {

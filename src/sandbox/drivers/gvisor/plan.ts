@@ -1,4 +1,6 @@
 import { sandboxHostname, sandboxUser } from '../bwrap/etc-files.ts';
+import { launcherFds } from '../bwrap/plan.ts';
+import type { LauncherPlan } from '../bwrap/plan.ts';
 import type { SandboxSpec } from '../../types.ts';
 
 /** Where the supervisor and its seccomp programs appear inside the sandbox (part of the skeleton). */
@@ -170,6 +172,31 @@ export function runscGlobalArgs(input: Pick<RunscPlanInput, 'stateRoot' | 'platf
     // The root stays genuinely read-only: no writable overlay over the image.
     '--overlay2=none',
   ];
+}
+
+export interface ParkedLauncherPlanInput {
+  helperPath: string;
+  /** cgroup.procs files the launcher joins before anything else runs. */
+  cgroupProcsFiles: readonly string[];
+}
+
+/**
+ * The launcher: airlock-helper `launch`, which joins the session's cgroups first and then waits on
+ * fd 3 for the argv to exec (`planRunscRun`), so it can be started before the sandbox is asked for.
+ * It stays root: runsc needs root to build the sandbox. Pure.
+ */
+export function planParkedLauncher(input: ParkedLauncherPlanInput): LauncherPlan {
+  const args = ['launch'];
+  for (const file of input.cgroupProcsFiles) args.push('--cgroup-procs', file);
+  args.push('--instructions', String(launcherFds.instructions));
+  // The host's environment never reaches runsc or the sandbox.
+  return {
+    file: input.helperPath,
+    args,
+    env: {},
+    cwd: '/',
+    fds: [{ fd: launcherFds.instructions, source: { kind: 'instructions' } }],
+  };
 }
 
 /** `runsc run` (or `restore`) in the foreground: the sandbox lives exactly as long as this process. */
