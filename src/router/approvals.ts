@@ -46,10 +46,11 @@ export interface Approvals {
   /** Expires every pending request past its deadline (also those of other processes); returns them. */
   expireOverdue(): Promise<ApprovalRecord[]>;
   /**
-   * Closes a pending request nobody waits for any more (the caller cancelled, the session ended), so
-   * a person cannot approve something that will never run. A request already decided is left as it is.
+   * Waits for the decision like `waitFor`. If `signal` aborts first (the caller gave up, the session
+   * ended), the request is withdrawn, so a person cannot approve something that will never run, and
+   * the result is null. A request already decided by then keeps its decision.
    */
-  withdraw(id: string, why: string): Promise<ApprovalRecord>;
+  waitOrWithdraw(id: string, signal: AbortSignal, why: string): Promise<ApprovalRecord | null>;
   close(): void;
 }
 
@@ -242,9 +243,15 @@ export function createApprovals(options: ApprovalsOptions): Approvals {
     get,
     list: (query = {}) => store.listApprovals(query),
     expireOverdue,
-    withdraw: async (id, why) => {
-      const record = await get(id);
-      return record.status === 'pending' ? expire(record, `withdrawn: ${why}`) : record;
+    waitOrWithdraw: async (id, signal, why) => {
+      try {
+        return await waitFor(id, { signal });
+      } catch (error) {
+        if (!signal.aborted) throw error;
+        const record = await get(id);
+        if (record.status === 'pending') await expire(record, `withdrawn: ${why}`);
+        return null;
+      }
     },
     close() {
       closed = true;

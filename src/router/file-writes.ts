@@ -148,14 +148,11 @@ export function createFileWriter(options: FileWriterOptions): FileWriter {
         session.ending.signal,
         ...(writeOptions.signal ? [writeOptions.signal] : []),
       ]);
-      let decided;
-      try {
-        decided = await approvals.waitFor(approval.id, { signal });
-      } catch (error) {
-        if (!signal.aborted) throw error;
-        decided = null;
-        await approvals.withdraw(approval.id, 'the write was cancelled before anyone decided');
-      }
+      const decided = await approvals.waitOrWithdraw(
+        approval.id,
+        signal,
+        'the write was cancelled before anyone decided',
+      );
       if (decided === null || decided.status !== 'approved') {
         const why =
           decided === null

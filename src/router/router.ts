@@ -334,14 +334,11 @@ export function createRouter(options: RouterOptions): Router {
           });
           if (runOptions.waitForApproval === false) startedResolve(handle.latest);
           const waitStarted = now();
-          let decided;
-          try {
-            decided = await approvals.waitFor(approval.id, { signal });
-          } catch (error) {
-            if (!signal.aborted) throw error;
-            decided = null;
-            await approvals.withdraw(approval.id, 'the command was cancelled before anyone decided');
-          }
+          const decided = await approvals.waitOrWithdraw(
+            approval.id,
+            signal,
+            'the command was cancelled before anyone decided',
+          );
           const outcome = decided?.status ?? 'denied';
           metrics.approvalDecided(
             outcome === 'approved' ? 'approved' : outcome === 'expired' ? 'expired' : 'denied',
