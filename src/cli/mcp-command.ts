@@ -2,13 +2,10 @@ import type { Command } from 'commander';
 import { Readable, Writable } from 'node:stream';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import pino from 'pino';
-import { createAirlock } from '../airlock/index.ts';
 import { resolveConfig } from '../config/index.ts';
 import { createAirlockMcpServer, lazySession } from '../mcp/index.ts';
-import { PolicyLoadError } from '../policy/index.ts';
-import type { Policy } from '../policy/index.ts';
 import type { CliContext, OutputStream } from './context.ts';
-import { policyFromFlag, policyLoadFailure } from './policy-source.ts';
+import { createConfiguredAirlock } from './configured-airlock.ts';
 
 interface McpFlags {
   config?: string;
@@ -42,30 +39,9 @@ terminal with airlock approvals ls / airlock approvals approve <id>. Logs go to 
 
 async function runMcp(flags: McpFlags, context: CliContext): Promise<number> {
   const resolved = await resolveConfig({ cwd: context.cwd, env: context.env, explicitPath: flags.config });
-  let policy: Policy | undefined;
-  if (flags.policy !== undefined) {
-    try {
-      policy = await policyFromFlag(flags.policy, context.cwd);
-    } catch (error) {
-      if (!(error instanceof PolicyLoadError)) throw error;
-      throw policyLoadFailure(error);
-    }
-  }
   // stdout carries MCP's JSON-RPC and nothing else; a stray log line there would break the client.
   const logger = pino({ level: 'warn' }, { write: (line: string) => void context.stderr.write(line) });
-  const airlock = await createAirlock({
-    config: resolved.config,
-    home: resolved.environment.home,
-    env: context.env,
-    cwd: context.cwd,
-    ...(policy === undefined ? {} : { policy }),
-    logger,
-  });
-  for (const warning of airlock.policy.warnings) context.stderr.warn(warning);
-  if (airlock.config.sandbox.network.mode !== 'none') {
-    // Failing safe, as airlock exec does: the allow-list is not enforced yet, so sandboxes get no network.
-    context.stderr.warn('sandbox.network allow-lists are not implemented yet; commands run with no network');
-  }
+  const airlock = await createConfiguredAirlock(resolved, flags.policy, context, { logger });
   const mcp = createAirlockMcpServer({
     airlock,
     session: lazySession(airlock),

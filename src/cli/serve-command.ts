@@ -1,15 +1,13 @@
 import type { Command } from 'commander';
 import pino from 'pino';
-import { createAirlock } from '../airlock/index.ts';
 import { parseCount, resolveConfig } from '../config/index.ts';
 import { createMetrics } from '../metrics/index.ts';
 import { AirlockError } from '../errors/index.ts';
-import { PolicyLoadError } from '../policy/index.ts';
 import { createMcpHttpEndpoint } from '../mcp/index.ts';
 import { createServer, loadOrCreateAdminToken } from '../server/index.ts';
 import type { CliContext } from './context.ts';
 import { isLoopbackHost } from './loopback.ts';
-import { choosePolicy, policyLoadFailure } from './policy-source.ts';
+import { createConfiguredAirlock } from './configured-airlock.ts';
 
 /** Signals closer together than this are one Ctrl-C delivered twice, not a second press. */
 const DOUBLE_SIGNAL_WINDOW_MS = 500;
@@ -62,24 +60,9 @@ async function runServe(flags: ServeFlags, context: CliContext): Promise<number>
       : flags.port.trim() === '0'
         ? 0
         : parseCount(flags.port, { label: '--port', max: 65_535 });
-  let policy;
-  try {
-    policy = await choosePolicy(flags.policy, context.cwd, config, resolved.path);
-  } catch (error) {
-    if (error instanceof PolicyLoadError) throw policyLoadFailure(error);
-    throw error;
-  }
-  if (policy.origin === 'preset:permissive') {
-    stderr.warn('--policy permissive: every command runs, contained only by the sandbox');
-  }
   const adminToken = loadOrCreateAdminToken(environment.home, environment.adminToken);
   const logger = pino({ level: flags.verbose ? 'info' : 'warn' }, pino.destination(2));
-  const airlock = await createAirlock({
-    config,
-    policy,
-    env: context.env,
-    home: environment.home,
-    cwd: context.cwd,
+  const airlock = await createConfiguredAirlock(resolved, flags.policy, context, {
     logger,
     // The one control plane of this process: its heap, event loop and GC are worth scraping too.
     metrics: createMetrics({ processMetrics: true }),

@@ -1,7 +1,7 @@
 /**
  * `airlock serve` as a user starts it: its own process, a state directory, Ctrl-C / SIGTERM to stop.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAirlock } from '../../src/index.ts';
@@ -97,13 +97,15 @@ describe('airlock serve', () => {
     expect(exited.stderr).not.toMatch(/stopping at once/);
   });
 
-  it('warns when bound beyond loopback', async () => {
+  it('warns when bound beyond loopback, and that network allow-lists are not enforced', async () => {
     const home = newHome();
+    writeFileSync(join(home, 'airlock.yaml'), 'sandbox:\n  network: { allow: [api.example.com] }\n');
     const server = startCli(['serve', '--host', '0.0.0.0', '--port', '0'], home);
     await server.waitForOutput(/Press Ctrl-C to stop/, 20_000);
     server.child.kill('SIGTERM');
     const exited = await server.exited;
     expect(exited.stderr).toMatch(/warning: listening on 0\.0\.0\.0: the API is reachable from the network/);
+    expect(exited.stderr).toMatch(/warning: sandbox\.network allow-lists are not implemented yet/);
   });
 
   it('refuses a port in use with one line and exit status 2', async () => {
