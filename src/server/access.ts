@@ -3,6 +3,7 @@
  * commands and outputs of any other session, are answered as unknown (404) so a session token cannot
  * even learn which ids exist.
  */
+import type { Airlock, Session } from '../airlock/index.ts';
 import { AirlockError } from '../errors/index.ts';
 import type { Principal } from './tokens.ts';
 
@@ -12,6 +13,16 @@ export function assertSessionAccess(principal: Principal | null, sessionId: stri
       sessionId,
     });
   }
+}
+
+/** A live session the token may reach: NOT_FOUND for another's, SESSION_ENDED for one that is over. */
+export async function liveSessionFor(
+  airlock: Airlock,
+  principal: Principal | null,
+  sessionId: string,
+): Promise<Session> {
+  assertSessionAccess(principal, sessionId);
+  return airlock.sessions.get(sessionId);
 }
 
 /** Who decided, for the audit log: the token's short id, never the token. */

@@ -46,15 +46,24 @@ export async function startTestServer(
     home,
     env: { HOME: home },
   });
-  const { token: adminToken } = loadOrCreateAdminToken(home, undefined);
-  const server = await createServer({
-    airlock,
-    adminToken,
-    ...options.server,
-    ...(options.mcp === undefined
-      ? {}
-      : { mcp: createMcpHttpEndpoint({ airlock, ...(options.mcp === true ? {} : options.mcp) }) }),
-  });
+  const { token: adminToken, path: adminTokenPath } = loadOrCreateAdminToken(home, undefined);
+  let server: AirlockServer;
+  try {
+    server = await createServer({
+      airlock,
+      adminToken,
+      adminTokenPath,
+      ...options.server,
+      ...(options.mcp === undefined
+        ? {}
+        : { mcp: createMcpHttpEndpoint({ airlock, ...(options.mcp === true ? {} : options.mcp) }) }),
+    });
+  } catch (error) {
+    await airlock.close();
+    rmSync(home, { recursive: true, force: true });
+    throw error;
+  }
+  // Closing the server also closes its control plane.
   started.push({ server, home });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
   return { url, adminToken, airlock, server, home };

@@ -1,7 +1,7 @@
 import type { Airlock } from '../../airlock/index.ts';
 import type { RunResult } from '../../router/index.ts';
 import { AirlockError } from '../../errors/index.ts';
-import { assertSessionAccess } from '../access.ts';
+import { assertSessionAccess, liveSessionFor } from '../access.ts';
 import { defineRoute } from '../route.ts';
 import type { RouteSpec } from '../route.ts';
 import {
@@ -49,8 +49,7 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
         schema: runResult,
       },
       handler: async ({ principal, params, body }) => {
-        assertSessionAccess(principal, params.id);
-        const session = await airlock.sessions.get(params.id);
+        const session = await liveSessionFor(airlock, principal, params.id);
         // Not waiting means both: the command runs in the background once allowed, and a command that
         // needs a person returns `pending_approval` at once and goes on when decided.
         return session.run(body.command, {

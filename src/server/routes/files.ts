@@ -1,5 +1,5 @@
 import type { Airlock } from '../../airlock/index.ts';
-import { assertSessionAccess } from '../access.ts';
+import { liveSessionFor } from '../access.ts';
 import { defineRoute } from '../route.ts';
 import type { RouteSpec } from '../route.ts';
 import { fileList, fileQuery, fileWriteResult, sessionParams } from '../schemas.ts';
@@ -32,8 +32,7 @@ export function fileRoutes({ airlock, maxFileBytes }: FileRouteParts): RouteSpec
         schema: fileWriteResult,
       },
       handler: async ({ principal, params, query, body }) => {
-        assertSessionAccess(principal, params.id);
-        const session = await airlock.sessions.get(params.id);
+        const session = await liveSessionFor(airlock, principal, params.id);
         return session.files.write(query.path, body as Buffer, { waitForApproval: query.wait ?? true });
       },
     }),
@@ -47,8 +46,7 @@ export function fileRoutes({ airlock, maxFileBytes }: FileRouteParts): RouteSpec
       query: fileQuery,
       response: { status: 200, description: "The file's bytes", contentType: 'application/octet-stream' },
       handler: async ({ principal, params, query, reply }) => {
-        assertSessionAccess(principal, params.id);
-        const session = await airlock.sessions.get(params.id);
+        const session = await liveSessionFor(airlock, principal, params.id);
         const data = await session.files.read(query.path);
         await reply.code(200).type('application/octet-stream').send(data);
         return undefined;
@@ -64,8 +62,7 @@ export function fileRoutes({ airlock, maxFileBytes }: FileRouteParts): RouteSpec
       query: fileQuery,
       response: { status: 200, description: 'Directory entries', schema: fileList },
       handler: async ({ principal, params, query }) => {
-        assertSessionAccess(principal, params.id);
-        const session = await airlock.sessions.get(params.id);
+        const session = await liveSessionFor(airlock, principal, params.id);
         return { entries: await session.files.list(query.path) };
       },
     }),
