@@ -18,5 +18,6 @@ export type { Redactor } from './redact.ts';
 export { MIN_MAX_CHARS, shapeForModel } from './shape.ts';
 export { createRouter, MAX_COMMAND_CHARS } from './router.ts';
 export type { Router, RouterOptions } from './router.ts';
+export { runStatuses } from './types.ts';
 export type { FileWriteResult, RunOptions, RunResult, RunStatus } from './types.ts';
 export type { CommandEvent } from './watch.ts';

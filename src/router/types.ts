@@ -4,15 +4,18 @@ import type { DecisionValue } from '../policy/index.ts';
  * What happened to a command. `running` is a background command still going; `killed` was stopped on
  * request; the rest are the pipeline's outcomes. A non-zero exit is `completed`: the command ran.
  */
-export type RunStatus =
-  | 'completed'
-  | 'denied'
-  | 'pending_approval'
-  | 'timed_out'
-  | 'rate_limited'
-  | 'failed'
-  | 'running'
-  | 'killed';
+export const runStatuses = [
+  'completed',
+  'denied',
+  'pending_approval',
+  'timed_out',
+  'rate_limited',
+  'failed',
+  'running',
+  'killed',
+] as const;
+
+export type RunStatus = (typeof runStatuses)[number];
 
 export interface RunOptions {
   /** This command's timeout; default the session's, at most the configured maximum. */

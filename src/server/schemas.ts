@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { driverNames, presetNames } from '../config/index.ts';
-import { MAX_COMMAND_CHARS } from '../router/index.ts';
+import { MAX_COMMAND_CHARS, runStatuses } from '../router/index.ts';
 import { auditEventTypes } from '../store/index.ts';
 
 /** Ids are opaque here; an unknown one is a 404 from the control plane. The bound keeps logs sane. */
@@ -13,6 +13,9 @@ const count = z.number().int().nonnegative();
 const positiveMs = z.number().int().positive();
 const envMap = z.record(z.string().max(256), z.string().max(64 * 1024));
 const timestamp = z.string();
+const sessionState = z.enum(['active', 'ended']);
+const approvalStatus = z.enum(['pending', 'approved', 'denied', 'expired']);
+const outputStream = z.enum(['stdout', 'stderr']);
 
 /** Query strings are text; numbers arrive as digits. */
 const queryInt = (min: number, max: number) =>
@@ -49,7 +52,7 @@ export const createSessionBody = z
   .strict();
 
 export const listSessionsQuery = z
-  .object({ state: z.enum(['active', 'ended']).optional(), limit: queryInt(1, 1000).optional() })
+  .object({ state: sessionState.optional(), limit: queryInt(1, 1000).optional() })
   .strict();
 
 export const runCommandBody = z
@@ -63,7 +66,7 @@ export const runCommandBody = z
 
 export const outputQuery = z
   .object({
-    stream: z.enum(['stdout', 'stderr']).default('stdout'),
+    stream: outputStream.default('stdout'),
     offset: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
     limit: queryInt(1, 1_000_000).optional(),
   })
@@ -79,7 +82,7 @@ export const fileQuery = z
 
 export const approvalsQuery = z
   .object({
-    status: z.enum(['pending', 'approved', 'denied', 'expired']).optional(),
+    status: approvalStatus.optional(),
     sessionId: id.optional(),
   })
   .strict();
@@ -127,7 +130,7 @@ export const errorResponse = z.object({
 
 export const sessionInfo = z.object({
   id,
-  state: z.enum(['active', 'ended']),
+  state: sessionState,
   driver: z.string(),
   createdAt: timestamp,
   lastActiveAt: timestamp,
@@ -167,16 +170,7 @@ export const runResult = z.object({
   id,
   sessionId: id,
   command: z.string(),
-  status: z.enum([
-    'completed',
-    'denied',
-    'pending_approval',
-    'timed_out',
-    'rate_limited',
-    'failed',
-    'running',
-    'killed',
-  ]),
+  status: z.enum(runStatuses),
   exitCode: z.number().int().nullable(),
   signal: z.string().nullable(),
   oomKilled: z.boolean(),
@@ -198,7 +192,7 @@ export const outputPage = z.object({
   id,
   sessionId: id,
   commandId: id,
-  stream: z.enum(['stdout', 'stderr']),
+  stream: outputStream,
   offset: count,
   text: z.string(),
   totalChars: count,
@@ -233,7 +227,7 @@ export const approvalRecord = z.object({
   subject: z.string(),
   parsed: z.array(z.string()),
   reasons: z.array(z.string()),
-  status: z.enum(['pending', 'approved', 'denied', 'expired']),
+  status: approvalStatus,
   createdAt: timestamp,
   expiresAt: timestamp,
   decidedAt: timestamp.nullable(),
