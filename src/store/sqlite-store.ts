@@ -11,6 +11,7 @@ import {
   approvalFromRow,
   approvalParams,
   commandFromRow,
+  columns,
   commandParams,
   outputFromRow,
   outputParams,
@@ -297,17 +298,15 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       return run('read output', () => {
         // Only the requested stream is loaded; the column name comes from the validated enum.
         const row = statement(
-          `SELECT ${page.stream} AS text, session_id, command_id FROM outputs WHERE id = ?`,
+          `SELECT id, ${page.stream}, session_id, command_id FROM outputs WHERE id = ?`,
         ).get(id);
         if (row === undefined) return null;
-        const { text, session_id: sessionId, command_id: commandId } = row;
-        if (typeof text !== 'string' || typeof sessionId !== 'string' || typeof commandId !== 'string') {
-          throw new AirlockError('STORE_UNAVAILABLE', `store ${path}: output ${id} is unreadable`, {
-            path,
-            id,
-          });
-        }
-        return { ...pageText(id, text, page), sessionId, commandId };
+        const read = columns(row, 'outputs');
+        return {
+          ...pageText(id, read.text(page.stream), page),
+          sessionId: read.text('session_id'),
+          commandId: read.text('command_id'),
+        };
       });
     },
 
