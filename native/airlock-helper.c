@@ -1,11 +1,14 @@
 /*
  * airlock-helper: the small native pieces of the sandbox drivers.
  *
- *   airlock-helper launch [--cgroup-procs FILE]... [--uid N --gid N] (--instructions FD | -- PROGRAM ARGS...)
+ *   airlock-helper launch [--cgroup-procs FILE]... [--uid N --gid N] [--no-membarrier-registration]
+ *                         (--instructions FD | -- PROGRAM ARGS...)
  *     Host side. Joins the session's cgroups *before* anything else runs (so every process bwrap
  *     forks is born inside the limits; moving a running tree later would race with its forks),
  *     drops root for an unprivileged host uid (so even a full namespace escape lands as nobody,
- *     not as host root), then execs PROGRAM (bwrap).
+ *     not as host root), then execs PROGRAM (bwrap, or runsc for gVisor).
+ *     --no-membarrier-registration  PROGRAM and everything it starts get EPERM from
+ *                membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) (see refuse_membarrier_registration).
  *
  *   airlock-helper supervise
  *     Inside the sandbox. A session sandbox must outlive one command: files persist and background
@@ -46,12 +49,15 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/capability.h>
+#include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/membarrier.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/mman.h>
@@ -283,8 +289,41 @@ static char **read_instructions(int fd) {
   return argv;
 }
 
+/*
+ * runsc (the Debian build of 2024-07-29) registers every one of its processes for private expedited
+ * membarrier in a package init. For a process that already has threads, as a Go program has by
+ * then, the kernel completes that registration only after an RCU grace period: about 20 ms here,
+ * paid by `runsc run` and twice by the sandbox's `runsc boot` (it re-executes itself), all on the
+ * path to a started sandbox. Only gVisor's KVM platform uses that barrier (systrap and ptrace use
+ * the global one, which stays available), and runsc carries on with a warning when registration is
+ * refused, as on kernels without it. This filter refuses just that command, for runsc and its
+ * children. It is not a security boundary: the sandbox's own filters are installed above it, and a
+ * program inside gVisor never reaches the host's membarrier.
+ */
+#if defined(__x86_64__)
+#define HELPER_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define HELPER_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+static void refuse_membarrier_registration(void) {
+  struct sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, HELPER_AUDIT_ARCH, 0, 5),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_membarrier, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {.len = sizeof filter / sizeof filter[0], .filter = filter};
+  /* Root holds CAP_SYS_ADMIN, so no no_new_privs is needed (runsc must keep setuid and caps). */
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) die("seccomp (membarrier)");
+}
+
 static int launch_main(int argc, char **argv) {
   long uid = -1, gid = -1, instructions_fd = -1;
+  int refuse_membarrier = 0;
   int i = 2;
   for (; i < argc; i++) {
     if (strcmp(argv[i], "--") == 0) {
@@ -304,6 +343,8 @@ static int launch_main(int argc, char **argv) {
       gid = strtol(argv[++i], NULL, 10);
     } else if (strcmp(argv[i], "--instructions") == 0 && i + 1 < argc) {
       instructions_fd = strtol(argv[++i], NULL, 10);
+    } else if (strcmp(argv[i], "--no-membarrier-registration") == 0) {
+      refuse_membarrier = 1;
     } else {
       fprintf(stderr, "airlock-helper: launch: unknown argument %s\n", argv[i]);
       _exit(125);
@@ -331,6 +372,7 @@ static int launch_main(int argc, char **argv) {
     fprintf(stderr, "airlock-helper: parent exited before launch\n");
     _exit(125);
   }
+  if (refuse_membarrier) refuse_membarrier_registration();
   execv(program[0], program);
   die("exec");
   return 125;
@@ -1525,7 +1567,7 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "launch") == 0) return launch_main(argc, argv);
   if (argc >= 2 && strcmp(argv[1], "supervise") == 0) return supervise_main();
   if (argc >= 2 && strcmp(argv[1], "confine") == 0) return confine_main(argc, argv);
-  fprintf(stderr, "usage: airlock-helper launch [--cgroup-procs FILE]... [--uid N --gid N] "
+  fprintf(stderr, "usage: airlock-helper launch [--cgroup-procs FILE]... [--uid N --gid N] [--no-membarrier-registration] "
                   "(--instructions FD | -- PROGRAM ARGS...)\n"
                   "       airlock-helper supervise\n"
                   "       airlock-helper confine [--remove PATH]... [--user UID:GID] [--userns] [--seccomp FILE]...\n");

@@ -25,6 +25,7 @@ import {
   waitFor,
 } from './containment-suite.ts';
 import { startControlPlane } from './control-plane-process.ts';
+import { defaultHelperPath } from '../../src/sandbox/supervisor/helper-binary.ts';
 
 const runscMissing = ['/usr/bin/runsc', '/usr/local/bin/runsc', '/usr/sbin/runsc'].every(
   (path) => !existsSync(path),
@@ -89,6 +90,64 @@ function listedContainers(dir: string): string[] {
 }
 
 describe.skipIf(unavailable !== undefined)('gvisor driver lifecycle', () => {
+  it('refuses the processes it launches only the membarrier registration that costs a grace period', () => {
+    // membarrier: QUERY (0) lists what the kernel supports; REGISTER_PRIVATE_EXPEDITED (16) is what
+    // runsc registers for at start-up and only its KVM platform uses.
+    const probe = [
+      'import ctypes, os',
+      'libc = ctypes.CDLL(None, use_errno=True)',
+      "nr = {'x86_64': 324, 'aarch64': 283}[os.uname().machine]",
+      'supported = libc.syscall(nr, 0, 0)',
+      'registered = libc.syscall(nr, 16, 0)',
+      'print(supported, registered, ctypes.get_errno() if registered != 0 else 0)',
+    ].join('\n');
+    const run = (flags: string[]) =>
+      spawnSync(defaultHelperPath, ['launch', ...flags, '--', '/usr/bin/python3', '-c', probe], {
+        encoding: 'utf8',
+        env: {},
+      });
+    const [supported, registered] = run([]).stdout.trim().split(' ').map(Number);
+    expect((supported ?? 0) & 16, 'this kernel supports the registration').toBe(16);
+    expect(registered).toBe(0);
+
+    const refused = run(['--no-membarrier-registration']).stdout.trim().split(' ').map(Number);
+    expect(refused[0], 'QUERY still answers, so the global barrier stays available').toBe(supported);
+    expect(refused.slice(1)).toEqual([-1, 1]); // -1 with EPERM
+  });
+
+  it("reports a runsc that fails to start with runsc's error, not its log notices", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-failing-runsc-'));
+    const failingRunsc = join(dir, 'runsc');
+    writeFileSync(
+      failingRunsc,
+      [
+        '#!/bin/sh',
+        `echo 'W1127 15:39:17.533640   30137 membarrier.go:48] membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) failed: operation not permitted' >&2`,
+        'case "$*" in *" run "*) echo "running container: creating container: no such bundle" >&2; exit 128;; esac',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const driver = createDriver('gvisor', {
+      stateDir: join(dir, 'state'),
+      runscPath: failingRunsc,
+      platform: 'systrap',
+    });
+    try {
+      const failure = await driver.create(baseSpec).then(
+        () => undefined,
+        (error: unknown) => error as Error & { code?: string },
+      );
+      expect(failure?.code).toBe('SANDBOX_UNAVAILABLE');
+      expect(failure?.message).toBe(
+        'the gVisor sandbox did not start: running container: creating container: no such bundle',
+      );
+    } finally {
+      await driver.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('runs unprivileged with no capabilities, no_new_privs and a seccomp filter, and says which platform', async () => {
     const driver = createDriver('gvisor', { stateDir });
     const sandbox = await driver.create(baseSpec);

@@ -7,6 +7,8 @@ import type { LauncherPlan } from './plan.ts';
 import { encodeInstructions } from './plan.ts';
 
 const STDERR_KEEP_BYTES = 16 * 1024;
+/** A glog info, warning or debug line, as runsc writes before its logs are set up: `W1127 15:39:17.533640 30137 file.go:48] ...`. */
+const GLOG_NOTICE = /^[IWD]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ \S+:\d+\] /;
 
 /**
  * A launcher process, started (possibly ahead of need) inside its session's cgroups and waiting on
@@ -18,7 +20,10 @@ export interface Launcher {
   readonly exited: Promise<void>;
   start(argv: readonly string[]): void;
   abandon(): Promise<void>;
-  /** The first line bwrap or the launcher printed, for error messages. */
+  /**
+   * The first line bwrap, runsc or the launcher printed, for error messages. runsc's own log notices
+   * (glog-style info, warning and debug lines) come before its error and are passed over.
+   */
   firstErrorLine(): string;
 }
 
@@ -87,7 +92,8 @@ export function spawnLauncher(plan: LauncherPlan): Launcher {
       await exited;
     },
     firstErrorLine() {
-      return Buffer.concat(stderrChunks).toString('utf8').trim().split('\n')[0] ?? '';
+      const lines = Buffer.concat(stderrChunks).toString('utf8').trim().split('\n');
+      return lines.find((line) => !GLOG_NOTICE.test(line)) ?? lines[0] ?? '';
     },
   };
 }

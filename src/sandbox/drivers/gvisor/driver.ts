@@ -20,7 +20,14 @@ import { spawnLauncher } from '../bwrap/launcher.ts';
 import type { Launcher } from '../bwrap/launcher.ts';
 import { commandEnvironment } from '../bwrap/plan.ts';
 import { ensurePrivateDir, isStale, sessionName, sweepStaleDirs } from '../bwrap/state-dir.ts';
-import { hostLimitsFor, planOciConfig, planParkedLauncher, planRunscRun, runscGlobalArgs } from './plan.ts';
+import {
+  hostLimitsFor,
+  planOciConfig,
+  planParkedLauncher,
+  planRunscRun,
+  runscCommand,
+  runscGlobalArgs,
+} from './plan.ts';
 import type { GvisorPlatform } from './plan.ts';
 import { choosePlatform } from './platform.ts';
 import { runscQuiet } from './runsc.ts';
@@ -75,6 +82,8 @@ function unavailable(message: string, reason: string): AirlockError {
 
 interface Prepared {
   runscPath: string;
+  /** The argv that starts a runsc management call (see `runscCommand`). */
+  runscCommand: string[];
   platform: GvisorPlatform;
   cgroups: CgroupManager;
   programs: Buffer[];
@@ -153,6 +162,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
     });
     return {
       runscPath,
+      runscCommand: runscCommand({ helperPath, runscPath, platform }),
       platform,
       cgroups,
       programs: [buildSeccompFilter({ arch })],
@@ -189,7 +199,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
   }
 
   async function deleteContainer(ready: Prepared, containerId: string): Promise<void> {
-    await runscQuiet(ready.runscPath, [
+    await runscQuiet(ready.runscCommand, [
       ...runscGlobalArgs({ stateRoot: runscRoot, platform: ready.platform }),
       'delete',
       '--force',
@@ -201,7 +211,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
     const ready = await prepare();
     let removed = 0;
     // Containers runsc still knows about, whose control plane is gone.
-    const listed = await runscQuiet(ready.runscPath, [`--root=${runscRoot}`, 'list', '--quiet']);
+    const listed = await runscQuiet(ready.runscCommand, [`--root=${runscRoot}`, 'list', '--quiet']);
     for (const containerId of listed.stdout.split('\n').map((line) => line.trim())) {
       if (!containerId.startsWith(CONTAINER_PREFIX)) continue;
       if (!isStale(containerId.slice(CONTAINER_PREFIX.length))) continue;
@@ -223,7 +233,9 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
     const name = sessionName(id);
     const cgroup = await ready.cgroups.create(name, limits);
     try {
-      const launcher = spawnLauncher(planParkedLauncher({ helperPath, cgroupProcsFiles: cgroup.procsFiles }));
+      const launcher = spawnLauncher(
+        planParkedLauncher({ helperPath, cgroupProcsFiles: cgroup.procsFiles, platform: ready.platform }),
+      );
       return { id, name, cgroup, launcher };
     } catch (error) {
       await cgroup.remove();
@@ -402,7 +414,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
       },
       checkpoint: (nextRequestId) =>
         checkpointSandbox({
-          runscPath: ready.runscPath,
+          runscCommand: ready.runscCommand,
           globalArgs: runscGlobalArgs({ stateRoot: runscRoot, platform: ready.platform }),
           containerId,
           snapshotsDir,

@@ -7,6 +7,7 @@ import {
   planOciConfig,
   planParkedLauncher,
   planRunscRun,
+  runscCommand,
 } from './plan.ts';
 
 const spec: SandboxSpec = {
@@ -96,6 +97,7 @@ describe('runsc arguments and host limits', () => {
     const plan = planParkedLauncher({
       helperPath: '/opt/airlock-helper',
       cgroupProcsFiles: ['/sys/fs/cgroup/memory/a/cgroup.procs', '/sys/fs/cgroup/pids/a/cgroup.procs'],
+      platform: 'systrap',
     });
     expect(plan.file).toBe('/opt/airlock-helper');
     expect(plan.args).toEqual([
@@ -104,11 +106,30 @@ describe('runsc arguments and host limits', () => {
       '/sys/fs/cgroup/memory/a/cgroup.procs',
       '--cgroup-procs',
       '/sys/fs/cgroup/pids/a/cgroup.procs',
+      '--no-membarrier-registration',
       '--instructions',
       '3',
     ]);
     expect(plan.env).toEqual({});
     expect(plan.fds).toEqual([{ fd: 3, source: { kind: 'instructions' } }]);
+  });
+
+  it('spares runsc the membarrier registration on every platform but KVM, the one that uses it', () => {
+    const launcherArgs = (platform: 'systrap' | 'ptrace' | 'kvm') =>
+      planParkedLauncher({ helperPath: '/h', cgroupProcsFiles: [], platform }).args;
+    expect(launcherArgs('ptrace')).toContain('--no-membarrier-registration');
+    expect(launcherArgs('kvm')).not.toContain('--no-membarrier-registration');
+
+    expect(runscCommand({ helperPath: '/h', runscPath: '/usr/bin/runsc', platform: 'systrap' })).toEqual([
+      '/h',
+      'launch',
+      '--no-membarrier-registration',
+      '--',
+      '/usr/bin/runsc',
+    ]);
+    expect(runscCommand({ helperPath: '/h', runscPath: '/usr/bin/runsc', platform: 'kvm' })).toEqual([
+      '/usr/bin/runsc',
+    ]);
   });
 
   it("adds the sentry's own share to memory and tasks, never to CPU", () => {

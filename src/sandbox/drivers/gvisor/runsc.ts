@@ -1,13 +1,17 @@
 import { spawn } from 'node:child_process';
 
-/** Runs a short runsc management command; resolves with its output, never rejects. */
+/**
+ * Runs a short runsc management command; resolves with its output, never rejects. `command` is the
+ * argv that starts runsc (see `runscCommand`), `args` what runsc is asked.
+ */
 export function runscQuiet(
-  runscPath: string,
-  args: string[],
+  command: readonly string[],
+  args: readonly string[],
   timeoutMs = 10_000,
 ): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(runscPath, args, {
+    const [file = '', ...prefix] = command;
+    const child = spawn(file, [...prefix, ...args], {
       shell: false,
       env: {},
       cwd: '/',

@@ -21,7 +21,8 @@ export interface SnapshotMeta {
 }
 
 export interface CheckpointInput {
-  runscPath: string;
+  /** The argv that starts runsc (see `runscCommand`). */
+  runscCommand: readonly string[];
   globalArgs: string[];
   containerId: string;
   snapshotsDir: string;
@@ -37,7 +38,7 @@ export async function checkpointSandbox(input: CheckpointInput): Promise<Sandbox
   const target = join(input.snapshotsDir, id);
   mkdirSync(target, { mode: 0o700 });
   const result = await runscQuiet(
-    input.runscPath,
+    input.runscCommand,
     [...input.globalArgs, 'checkpoint', `--image-path=${target}`, '--leave-running', input.containerId],
     CHECKPOINT_TIMEOUT_MS,
   );
