@@ -281,6 +281,38 @@ describe('the HTTP API', () => {
     expect(runResult.parse(events.at(-1)?.data)).toMatchObject({ status: 'completed', exitCode: 0 });
   });
 
+  it('refuses a ninth watcher of one command with 429 LIMIT_REACHED, and takes one again once a stream closes', async () => {
+    const server = await startTestServer();
+    const session = await newSession(server);
+    const started = runResult.parse(
+      (
+        await call(`${session.url}/commands`, session.token, {
+          method: 'POST',
+          body: { command: 'sleep 30', wait: false },
+        })
+      ).body,
+    );
+    const eventsUrl = `${session.url}/commands/${started.id}/events`;
+    const watchers = Array.from({ length: 8 }, () => new AbortController());
+    const open = (signal: AbortSignal) =>
+      fetch(eventsUrl, { headers: { authorization: `Bearer ${session.token}` }, signal });
+    try {
+      for (const watcher of watchers) expect((await open(watcher.signal)).status).toBe(200);
+      const ninth = await open(new AbortController().signal);
+      expect(ninth.status).toBe(429);
+      expect(ninth.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(errorCode(await ninth.json())).toBe('LIMIT_REACHED');
+
+      watchers[0]?.abort();
+      const replacement = new AbortController();
+      watchers.push(replacement);
+      expect(await eventually(async () => (await open(replacement.signal)).status === 200)).toBe(true);
+    } finally {
+      for (const watcher of watchers) watcher.abort();
+      await call(`${session.url}/commands/${started.id}/kill`, session.token, { method: 'POST' });
+    }
+  });
+
   it('kills a running command', async () => {
     const server = await startTestServer();
     const session = await newSession(server);

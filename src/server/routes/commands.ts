@@ -80,19 +80,34 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
         status: 200,
         description:
           'text/event-stream: `event: output` {stream, text}…, then `event: status` (a RunResult); or ' +
-          '`event: error` {code, message} when the stream cannot go on (LIMIT_REACHED: a command takes ' +
-          'at most 8 watchers)',
+          '`event: error` {code, message} when the stream cannot go on. A command takes at most 8 ' +
+          'watchers: a ninth is answered 429 LIMIT_REACHED',
         contentType: 'text/event-stream',
       },
       handler: async ({ principal, params, reply }) => {
         await commandOf(airlock, principal, params);
+        const clientGone = new AbortController();
+        const watch = airlock.commands.watch(params.commandId, { signal: clientGone.signal });
+        const events = watch[Symbol.asyncIterator]();
+        // The first step subscribes before it waits for anything, so a refusal (the ninth watcher's
+        // LIMIT_REACHED) settles it within a turn of the event loop: it is answered as a plain HTTP
+        // error while the status line can still say so. Anything later travels as an event.
+        const firstStep = events.next();
+        const early = await Promise.race([
+          firstStep.then((step) => ({ step })),
+          new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined))),
+        ]);
         reply.hijack();
         const stream = openSse(reply.raw);
+        stream.signal.addEventListener('abort', () => clientGone.abort(), { once: true });
         try {
-          for await (const event of airlock.commands.watch(params.commandId, { signal: stream.signal })) {
+          let step = early?.step ?? (await firstStep);
+          while (step.done !== true) {
+            const event = step.value;
             if (event.type === 'output')
               await stream.send('output', { stream: event.stream, text: event.text });
             else await stream.send('status', event.result);
+            step = await events.next();
           }
         } catch (error) {
           // Headers are gone: the failure travels as an event the client can read.
@@ -101,6 +116,8 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
           await stream.send('error', { code: known.code, message: known.message });
         } finally {
           stream.close();
+          // Ends the watch, and with it the subscription, whichever way the loop ended.
+          await events.return?.();
         }
         return undefined;
       },
