@@ -175,6 +175,27 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
     return found;
   }
 
+  /** 404: already gone; 409: not running any more, or being removed already (a teardown, another sweep). */
+  function toleratingGone(error: unknown): false {
+    if (statusOf(error) !== 404 && statusOf(error) !== 409) throw dockerUnavailable(error, socket);
+    return false;
+  }
+
+  /*
+   * Containers end by a kill, then a remove, never by a forced remove alone: a forced remove of a
+   * running runsc container can take tens of seconds (measured after a fork bomb), an explicit
+   * SIGKILL followed by remove about 100 ms. The sweep of a crashed control plane's containers does
+   * the same as a teardown.
+   */
+  async function killContainer(container: Docker.Container): Promise<void> {
+    await container.kill({ signal: 'SIGKILL' }).catch(toleratingGone);
+  }
+
+  /** Whether this call removed it (false: it was gone already or is being removed by someone else). */
+  function removeContainer(container: Docker.Container): Promise<boolean> {
+    return container.remove({ force: true }).then(() => true, toleratingGone);
+  }
+
   async function sweepStale(): Promise<number> {
     const { docker } = await prepare();
     let removed = 0;
@@ -189,13 +210,9 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
       if (labels[labelKeys.host] !== host) continue;
       const session = labels[labelKeys.session] ?? '';
       if (!isStale(session)) continue;
-      try {
-        await docker.getContainer(info.Id).remove({ force: true });
-        removed += 1;
-      } catch (error) {
-        // 404: already gone; 409: another sweep (a second driver starting) is removing it now.
-        if (statusOf(error) !== 404 && statusOf(error) !== 409) throw dockerUnavailable(error, socket);
-      }
+      const container = docker.getContainer(info.Id);
+      await killContainer(container);
+      if (await removeContainer(container)) removed += 1;
     }
     removed += sweepStaleDirs(sandboxesDir);
     for (const name of readdirSync(baseDir)) {
@@ -337,15 +354,9 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
         };
       },
       async teardown() {
-        // Kill, then remove: a forced remove of a running runsc container can take tens of seconds
-        // (measured after a fork bomb), an explicit SIGKILL followed by remove about 100 ms.
-        // 404: already gone; 409: not running any more, or already being removed.
-        const tolerated = (error: unknown): void => {
-          if (statusOf(error) !== 404 && statusOf(error) !== 409) throw dockerUnavailable(error, socket);
-        };
-        await started.kill({ signal: 'SIGKILL' }).catch(tolerated);
+        await killContainer(started);
         attached.destroy();
-        await started.remove({ force: true }).catch(tolerated);
+        await removeContainer(started);
       },
     });
   }
