@@ -6,6 +6,7 @@ import {
   mkdirSync,
   mkdtempSync,
   rmSync,
+  rmdirSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -46,17 +47,16 @@ afterEach(async () => {
 defineContainmentSuite({ name: 'bwrap', unavailable, makeDriver: () => createDriver('bwrap', { stateDir }) });
 
 /** Every cgroup directory of a sandbox, across all hierarchies. */
-function cgroupDirsOf(sandboxId: string): string[] {
+/** The cgroup hierarchy roots: /sys/fs/cgroup itself (v2) and each v1 controller's mount. */
+function cgroupRoots(): string[] {
+  return ['/sys/fs/cgroup', ...readdirSafe('/sys/fs/cgroup').map((name) => join('/sys/fs/cgroup', name))];
+}
+
+function cgroupDirsOf(sandboxId: string, parent = 'airlock'): string[] {
   const found: string[] = [];
-  const roots = [
-    '/sys/fs/cgroup',
-    ...readdirSafe('/sys/fs/cgroup').map((name) => join('/sys/fs/cgroup', name)),
-  ];
-  for (const root of roots) {
-    for (const parent of ['airlock']) {
-      for (const name of readdirSafe(join(root, parent)))
-        if (name.endsWith(sandboxId)) found.push(join(root, parent, name));
-    }
+  for (const root of cgroupRoots()) {
+    for (const name of readdirSafe(join(root, parent)))
+      if (name.endsWith(sandboxId)) found.push(join(root, parent, name));
   }
   return found;
 }
@@ -109,11 +109,13 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
 
   it('takes the sandbox down with a crashed control plane, and sweeps its leftovers at the next start', async () => {
     const crashDir = mkdtempSync(join(tmpdir(), 'airlock-crash-test-'));
+    const cgroupParent = `airlock-crash-test-${process.pid}`;
     try {
       const { child, sandboxId: id } = await startControlPlane({
         driver: 'bwrap',
         stateDir: crashDir,
         command: 'sleep $((8180 + 1)) > /dev/null 2>&1 &',
+        cgroupParent,
       });
       // The background sleep may still be a forked shell for a moment before it execs.
       expect(await waitFor(() => hostProcessesMatching('sleep 8181').length === 1, 2_000)).toBe(true);
@@ -122,13 +124,22 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
       await gone;
       // --die-with-parent: the sandbox's init dies with bwrap's parent, and the pid namespace with it.
       expect(await waitFor(() => hostProcessesMatching('sleep 8181').length === 0, 3_000)).toBe(true);
-      expect(cgroupDirsOf(id).length).toBeGreaterThan(0);
-      const removed = await createDriver('bwrap', { stateDir: crashDir }).sweepStale();
+      expect(cgroupDirsOf(id, cgroupParent).length).toBeGreaterThan(0);
+      const removed = await createDriver('bwrap', { stateDir: crashDir, cgroupParent }).sweepStale();
       expect(removed).toBeGreaterThanOrEqual(1);
-      expect(cgroupDirsOf(id)).toEqual([]);
+      expect(cgroupDirsOf(id, cgroupParent)).toEqual([]);
       expect(readdirSafe(join(crashDir, 'sandboxes'))).toEqual([]);
     } finally {
       rmSync(crashDir, { recursive: true, force: true });
+      // The test's own parent, empty once swept. ENOENT: cpu and cpuacct may be one mount; anything
+      // else means a session cgroup is still in it, which the assertions above have reported.
+      for (const root of cgroupRoots()) {
+        try {
+          rmdirSync(join(root, cgroupParent));
+        } catch {
+          // best effort: see above
+        }
+      }
     }
   });
 

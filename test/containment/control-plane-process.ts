@@ -13,10 +13,20 @@ export async function startControlPlane(options: {
   stateDir: string;
   /** Run in the sandbox before reporting ready (e.g. a background process to look for). */
   command?: string;
+  /**
+   * A cgroup parent of the test's own: any driver's start-up sweep removes every stale session
+   * cgroup under its parent, so under the shared default another test file running at the same
+   * time may sweep the crashed control plane's leftovers before the test looks for them.
+   */
+  cgroupParent?: string;
 }): Promise<{ child: ChildProcess; sandboxId: string }> {
+  const driverOptions = {
+    stateDir: options.stateDir,
+    ...(options.cgroupParent === undefined ? {} : { cgroupParent: options.cgroupParent }),
+  };
   const script = `
     import { createDriver } from ${JSON.stringify(new URL('../../src/sandbox/index.ts', import.meta.url).pathname)};
-    const driver = createDriver(${JSON.stringify(options.driver)}, { stateDir: ${JSON.stringify(options.stateDir)} });
+    const driver = createDriver(${JSON.stringify(options.driver)}, ${JSON.stringify(driverOptions)});
     const sandbox = await driver.create(${JSON.stringify(baseSpec)});
     ${options.command === undefined ? '' : `await sandbox.exec(${JSON.stringify(options.command)});`}
     process.stdout.write('ready ' + sandbox.id + '\\n');
