@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { eventually } from '../control-plane/support.ts';
 import { hostProcessesMatching } from '../containment/containment-suite.ts';
 import { MAX_COMMAND_CHARS } from '../../src/router/index.ts';
+import type { RunResult } from '../../src/router/index.ts';
 import {
   approvalRecord,
   auditEvent,
@@ -27,6 +28,15 @@ async function newSession(
   expect(created.status).toBe(201);
   const session = createdSession.parse(created.body);
   return { id: session.id, token: session.token, url: `${server.url}/v1/sessions/${session.id}` };
+}
+
+/** Starts a command without waiting for it (`wait: false`): its result so far, running or pending. */
+async function startCommand(session: { token: string; url: string }, command: string): Promise<RunResult> {
+  const started = await call(`${session.url}/commands`, session.token, {
+    method: 'POST',
+    body: { command, wait: false },
+  });
+  return runResult.parse(started.body);
 }
 
 async function expectHealthy(server: TestServer): Promise<void> {
@@ -195,14 +205,7 @@ describe('the HTTP API', () => {
   it('lets a person approve from a second client while the agent waits, and keeps deciding admin-only', async () => {
     const server = await startTestServer();
     const session = await newSession(server);
-    const pending = runResult.parse(
-      (
-        await call(`${session.url}/commands`, session.token, {
-          method: 'POST',
-          body: { command: 'ls /', wait: false },
-        })
-      ).body,
-    );
+    const pending = await startCommand(session, 'ls /');
     expect(pending.status).toBe('pending_approval');
     expect(pending.approvalId).not.toBeNull();
 
@@ -248,14 +251,7 @@ describe('the HTTP API', () => {
   it('streams a running command as events, then its final status', async () => {
     const server = await startTestServer();
     const session = await newSession(server);
-    const started = runResult.parse(
-      (
-        await call(`${session.url}/commands`, session.token, {
-          method: 'POST',
-          body: { command: 'for i in 1 2 3; do echo line$i; sleep 0.3; done', wait: false },
-        })
-      ).body,
-    );
+    const started = await startCommand(session, 'for i in 1 2 3; do echo line$i; sleep 0.3; done');
     expect(started.status).toBe('running');
     const response = await fetch(`${session.url}/commands/${started.id}/events`, {
       headers: { authorization: `Bearer ${session.token}` },
@@ -284,14 +280,7 @@ describe('the HTTP API', () => {
   it('refuses a ninth watcher of one command with 429 LIMIT_REACHED, and takes one again once a stream closes', async () => {
     const server = await startTestServer();
     const session = await newSession(server);
-    const started = runResult.parse(
-      (
-        await call(`${session.url}/commands`, session.token, {
-          method: 'POST',
-          body: { command: 'sleep 30', wait: false },
-        })
-      ).body,
-    );
+    const started = await startCommand(session, 'sleep 30');
     const eventsUrl = `${session.url}/commands/${started.id}/events`;
     const watchers = Array.from({ length: 8 }, () => new AbortController());
     const open = (signal: AbortSignal) =>
@@ -316,14 +305,7 @@ describe('the HTTP API', () => {
   it('kills a running command', async () => {
     const server = await startTestServer();
     const session = await newSession(server);
-    const started = runResult.parse(
-      (
-        await call(`${session.url}/commands`, session.token, {
-          method: 'POST',
-          body: { command: 'sleep 30', wait: false },
-        })
-      ).body,
-    );
+    const started = await startCommand(session, 'sleep 30');
     const killed = await call(`${session.url}/commands/${started.id}/kill`, session.token, {
       method: 'POST',
     });
@@ -555,14 +537,7 @@ describe('shutting the server down', () => {
     const session = await newSession(server);
     // A duration no other test uses, so the host's process list tells whether the sandbox survived.
     const marker = '317.75';
-    const started = runResult.parse(
-      (
-        await call(`${session.url}/commands`, session.token, {
-          method: 'POST',
-          body: { command: `sleep ${marker}`, wait: false },
-        })
-      ).body,
-    );
+    const started = await startCommand(session, `sleep ${marker}`);
     expect(started.status).toBe('running');
     expect(await eventually(() => hostProcessesMatching(`sleep ${marker}`).length > 0)).toBe(true);
     const waiting = call(`${session.url}/commands`, session.token, {
