@@ -908,6 +908,14 @@ static char *stacks_for(int slot) {
   return base;
 }
 
+/* Copies `text` with its NUL to *cursor and moves the cursor past it; returns the copy. */
+static char *copy_string(char **cursor, const char *text) {
+  size_t n = raw_strlen(text) + 1;
+  char *copy = memcpy(*cursor, text, n);
+  *cursor += n;
+  return copy;
+}
+
 /* Copies what the command child needs out of the request frame and the parsed vectors, so that both
  * can be reused at once. Returns NULL (errno set) on failure. */
 static struct launch *make_launch(char *stacks, const char *exe, const char *cwd, char **argv, char **envp) {
@@ -922,27 +930,11 @@ static struct launch *make_launch(char *stacks, const char *exe, const char *cwd
   l->argv = (char **)(l + 1);
   l->envp = l->argv + argc + 1;
   char *strings = (char *)(l->envp + envc + 1);
-  const char *sources[2] = {exe, cwd};
-  const char **targets[2] = {&l->exe, &l->cwd};
-  for (int s = 0; s < 2; s++) {
-    size_t n = raw_strlen(sources[s]) + 1;
-    memcpy(strings, sources[s], n);
-    *targets[s] = strings;
-    strings += n;
-  }
-  for (size_t k = 0; k < argc; k++) {
-    size_t n = raw_strlen(argv[k]) + 1;
-    memcpy(strings, argv[k], n);
-    l->argv[k] = strings;
-    strings += n;
-  }
+  l->exe = copy_string(&strings, exe);
+  l->cwd = copy_string(&strings, cwd);
+  for (size_t k = 0; k < argc; k++) l->argv[k] = copy_string(&strings, argv[k]);
   l->argv[argc] = NULL;
-  for (size_t k = 0; k < envc; k++) {
-    size_t n = raw_strlen(envp[k]) + 1;
-    memcpy(strings, envp[k], n);
-    l->envp[k] = strings;
-    strings += n;
-  }
+  for (size_t k = 0; k < envc; k++) l->envp[k] = copy_string(&strings, envp[k]);
   l->envp[envc] = NULL;
   return l;
 }
