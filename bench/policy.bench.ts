@@ -6,8 +6,8 @@ import { parse } from 'unbash';
 import { createPolicyEngine, type PolicyEngine } from '../src/policy/index.ts';
 import { percentile } from './stats.ts';
 
-/** `../shared/corpus` beside the clone, as in the corpus gate. */
-const corpusDir = resolve(import.meta.dirname, '../../shared/corpus');
+/** The repository's policy corpora, as in the corpus gate. */
+const corpusDir = resolve(import.meta.dirname, '../test/corpus');
 
 function corpus(): string[] {
   return ['evasions', 'benign'].flatMap((name) =>

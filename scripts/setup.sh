@@ -16,6 +16,27 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 codename="$( (. /etc/os-release && echo "${VERSION_CODENAME:-}") 2>/dev/null || true)"
 
+# The URI of the first apt source that serves suite $1 (one-line .list or deb822 .sources format).
+debian_mirror() {
+  local files=()
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] && files+=("$f")
+  done
+  [ ${#files[@]} -gt 0 ] || return 0
+  awk -v suite="$1" '
+    FILENAME ~ /\.list$/ && $1 == "deb" {
+      i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+      if ($(i + 1) == suite) { print $i; exit }
+    }
+    FILENAME ~ /\.sources$/ {
+      if ($0 ~ /^[ \t]*$/) { uris = ""; suites = ""; types = ""; next }
+      if (tolower($1) == "types:") types = $0 " "
+      if (tolower($1) == "uris:") uris = $2
+      if (tolower($1) == "suites:") suites = $0 " "
+      if (uris != "" && types ~ / deb / && suites ~ (" " suite " ")) { print uris; exit }
+    }' "${files[@]}"
+}
+
 need_apt=()
 command -v bwrap >/dev/null || need_apt+=(bubblewrap)
 command -v cc >/dev/null || need_apt+=(gcc)
@@ -46,7 +67,14 @@ if [ ${#need_apt[@]} -gt 0 ] || [ "$runsc_from_backports" = true ]; then
   fi
   backports=/etc/apt/sources.list.d/airlock-bookworm-backports.sources
   if [ "$runsc_from_backports" = true ] && [ ! -f "$backports" ]; then
-    printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' \
+    # Backports come from the mirror this machine already uses for bookworm (a private mirror or a
+    # proxy on many hosts), never from a host name written here.
+    mirror=$(debian_mirror bookworm)
+    if [ -z "$mirror" ]; then
+      echo "airlock setup: no apt source for bookworm found to take bookworm-backports from; add bookworm-backports to your apt sources and run this again" >&2
+      exit 1
+    fi
+    printf '%s\n' 'Types: deb' "URIs: $mirror" 'Suites: bookworm-backports' \
       'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' |
       "${as_root[@]}" tee "$backports" >/dev/null
   fi

@@ -18,7 +18,10 @@ export function registerImageCommand(program: Command, context: CliContext): voi
         'Reused when it already exists; prints its tag.',
     )
     .option('--force', 'rebuild even if the image exists')
-    .option('--mirror <url>', 'Debian mirror for debootstrap', 'http://deb.debian.org/debian')
+    .option(
+      '--mirror <url>',
+      "Debian mirror for debootstrap (default: this machine's apt source for the suite)",
+    )
     .option('-q, --quiet', 'print only the tag')
     .addHelpText(
       'after',

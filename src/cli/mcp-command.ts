@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import pino from 'pino';
 import { resolveConfig } from '../config/index.ts';
@@ -11,6 +12,9 @@ interface McpFlags {
   config?: string;
   policy?: string;
 }
+
+/** This checkout's `bin/airlock.js`: the one path an MCP client can start without fetching a package. */
+const airlockBinPath = fileURLToPath(new URL('../../bin/airlock.js', import.meta.url));
 
 export function registerMcpCommand(program: Command, context: CliContext): void {
   program
@@ -26,7 +30,9 @@ export function registerMcpCommand(program: Command, context: CliContext): void 
     .addHelpText(
       'after',
       `
-Add it to an MCP client as a stdio server, e.g. { "command": "npx", "args": ["airlock", "mcp"] }.
+Add it to an MCP client as a stdio server by its absolute path, e.g.
+  { "command": ${JSON.stringify(airlockBinPath)}, "args": ["mcp"] }
+(not "npx airlock": outside this checkout that name on the npm registry is someone else's package).
 The session is created on the first tool call and destroyed when the client closes stdin (or on
 SIGINT/SIGTERM). Commands that need a person's approval wait for it; approve them from another
 terminal with airlock approvals ls / airlock approvals approve <id>. Logs go to stderr only.

@@ -137,5 +137,6 @@ async function runServe(flags: ServeFlags, context: CliContext): Promise<number>
   );
 
   await stopped;
+  if (!failed) stderr.write('airlock: stopped: every session ended, the store closed\n');
   return failed ? 1 : 0;
 }

@@ -167,8 +167,8 @@ const cases: Case[] = [
     name: 'npm token in .npmrc',
     kind: 'npm-token',
     secret: t.npm,
-    input: `$ cat ~/.npmrc\n//registry.npmjs.org/:_authToken=${t.npm}\n`,
-    keeps: ['//registry.npmjs.org/:_authToken='],
+    input: `$ cat ~/.npmrc\n//npm.registry.example/:_authToken=${t.npm}\n`,
+    keeps: ['//npm.registry.example/:_authToken='],
   },
   {
     name: 'Slack bot token in an env dump',

@@ -20,8 +20,8 @@ describe('package entry points', () => {
     expect(typeof sandbox.buildBaseImage).toBe('function');
   });
 
-  it('exposes the HTTP client as airlock/sdk', async () => {
-    const sdk = await import('airlock/sdk');
+  it('exposes the HTTP client as @airlock-sh/airlock/sdk', async () => {
+    const sdk = await import('@airlock-sh/airlock/sdk');
     const client = new sdk.AirlockClient({ url: 'http://127.0.0.1:1', token: 't' });
     expect(typeof client.sessions.create).toBe('function');
   });
@@ -36,4 +36,26 @@ describe('package entry points', () => {
       expect(result.stdout.trim()).toBe('0.1.0');
     },
   );
+
+  it('tells MCP clients to start this checkout by path, never a registry package by name', () => {
+    const bin = fileURLToPath(new URL('../../bin/airlock.js', import.meta.url));
+    const result = spawnSync(process.execPath, [bin, 'mcp', '--help'], { encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`{ "command": ${JSON.stringify(bin)}, "args": ["mcp"] }`);
+    expect(result.stdout).not.toContain('"command": "npx"');
+  });
+
+  it('names a package that the npm registry cannot confuse with another', async () => {
+    const { readFileSync } = await import('node:fs');
+    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      name: string;
+      bin: Record<string, string>;
+      scripts: Record<string, string>;
+    };
+    // A scoped name: "airlock" alone belongs to an unrelated package on the registry.
+    expect(manifest.name).toBe('@airlock-sh/airlock');
+    expect(manifest.bin.airlock).toBe('bin/airlock.js');
+    // An npm script does not see the package's own bin on its PATH: npm start runs the file.
+    expect(manifest.scripts.start).toMatch(/^node bin\/airlock\.js serve/);
+  });
 });

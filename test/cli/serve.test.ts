@@ -1,13 +1,15 @@
 /**
  * `airlock serve` as a user starts it: its own process, a state directory, Ctrl-C / SIGTERM to stop.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createAirlock } from '../../src/index.ts';
 import { hostProcessesMatching } from '../containment/containment-suite.ts';
 import { eventually } from '../control-plane/support.ts';
-import { closeAfterTest, newHome, startCli } from './cli-process.ts';
+import { closeAfterTest, envFor, newHome, startCli } from './cli-process.ts';
 
 function urlOf(stdout: string): string {
   const match = /listening on (http:\/\/\S+)/.exec(stdout);
@@ -16,14 +18,30 @@ function urlOf(stdout: string): string {
 }
 
 describe('airlock serve', () => {
-  it("is the README Quickstart's main command, through npm start", () => {
+  it("is the README Quickstart's main command: npm start serves in a fresh checkout", async () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const quickstart = readme.slice(readme.indexOf('## Quickstart'));
     expect(/```sh\n(.*)\n/.exec(quickstart)?.[1]).toBe('scripts/setup.sh && npm start');
-    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      scripts: Record<string, string>;
-    };
-    expect(manifest.scripts['start']).toBe('airlock serve');
+    // npm puts node_modules/.bin on a script's PATH but not the package's own bin: run it for real.
+    const home = newHome();
+    const npmStart = spawn('npm', ['start', '--', '--port', '0'], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: { ...envFor(home), PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    npmStart.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    npmStart.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<void>((done) => npmStart.once('exit', () => done()));
+    try {
+      expect(await eventually(() => /Press Ctrl-C to stop/.test(output), 30_000)).toBe(true);
+      const health = await fetch(`${urlOf(output)}/healthz`);
+      expect(health.status).toBe(200);
+    } finally {
+      npmStart.kill('SIGTERM');
+      await exited;
+    }
+    expect(output).not.toMatch(/not found/);
   });
 
   it('prints its URL and token file, serves the API, and stops cleanly on SIGTERM', async () => {
@@ -59,6 +77,7 @@ describe('airlock serve', () => {
     const exited = await server.exited;
     expect(exited.exitCode).toBe(0);
     expect(exited.stderr).toMatch(/stopping/);
+    expect(exited.stderr).toMatch(/airlock: stopped: every session ended, the store closed/);
     expect(hostProcessesMatching(`sleep ${marker}`)).toEqual([]);
 
     // The store says what happened: the session ended at shutdown, the command was killed, nothing lost.

@@ -6,6 +6,16 @@ import { treeSitterWasm } from './load-wasm.ts';
 const evasions = readCorpus('evasions');
 const benign = readCorpus('benign');
 
+describe('the corpora', () => {
+  it('record where every entry comes from', () => {
+    const unsourced = [...evasions, ...benign].filter(
+      (e) => typeof e.source !== 'string' || e.source.trim() === '',
+    );
+    expect(evasions.length + benign.length).toBeGreaterThan(0);
+    expect(unsourced.map((e) => e.cmd)).toEqual([]);
+  });
+});
+
 describe.each([
   { label: 'unbash alone', crossCheck: false },
   { label: 'with the tree-sitter cross-check', crossCheck: true },

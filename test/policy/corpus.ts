@@ -5,15 +5,15 @@ export interface CorpusEntry {
   readonly cmd: string;
   readonly expected?: string;
   readonly technique?: string;
+  readonly source: string;
 }
 
-/** `../shared/corpus` relative to the repository (CI checks shared/ out beside the clone). */
-export const corpusDir = resolve(import.meta.dirname, '../../../shared/corpus');
+/** The corpora live in the repository (`test/corpus/`), each entry with its source. */
+export const corpusDir = resolve(import.meta.dirname, '../corpus');
 
 export function readCorpus(name: 'evasions' | 'benign'): CorpusEntry[] {
   const file = resolve(corpusDir, `${name}.jsonl`);
-  if (!existsSync(file))
-    throw new Error(`the policy corpus gate needs ${file} (../shared/corpus beside the clone)`);
+  if (!existsSync(file)) throw new Error(`the policy corpus gate needs ${file}`);
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')

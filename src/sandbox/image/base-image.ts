@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { AirlockError } from '../../errors/index.ts';
 import { generatedEtcFiles } from '../drivers/bwrap/etc-files.ts';
+import { debianMirrorFromSources, readAptSources } from './apt-sources.ts';
 import { connectDocker, dockerUnavailable } from './docker-connection.ts';
 
 /**
@@ -53,7 +54,7 @@ export interface BuildBaseImageOptions {
   docker?: Docker;
   /** Rebuild even when the image exists. */
   force?: boolean;
-  /** Debian mirror debootstrap downloads from. Default: http://deb.debian.org/debian */
+  /** Debian mirror debootstrap downloads from. Default: the machine's apt source for the suite. */
   mirror?: string;
   /** Scratch space for the rootfs (about 250 MB). Default: the OS temp directory. */
   workDir?: string;
@@ -196,6 +197,14 @@ export async function buildBaseImage(options: BuildBaseImageOptions = {}): Promi
       },
     );
   }
+  const mirror = options.mirror ?? debianMirrorFromSources(readAptSources(), baseImageRecipe.suite);
+  if (mirror === undefined) {
+    throw new AirlockError(
+      'SANDBOX_UNAVAILABLE',
+      `no apt source of this machine serves Debian ${baseImageRecipe.suite}: pass the mirror to use, e.g. airlock image build --mirror http://mirror.example/debian`,
+      { driver: 'docker', reason: 'no Debian mirror configured' },
+    );
+  }
   const work = mkdtempSync(join(options.workDir ?? tmpdir(), 'airlock-image-'));
   const root = join(work, 'rootfs');
   try {
@@ -207,7 +216,7 @@ export async function buildBaseImage(options: BuildBaseImageOptions = {}): Promi
         `--include=${baseImageRecipe.packages.join(',')}`,
         baseImageRecipe.suite,
         root,
-        options.mirror ?? 'http://deb.debian.org/debian',
+        mirror,
       ],
       options.onProgress,
     );

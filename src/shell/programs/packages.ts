@@ -42,7 +42,7 @@ export const npm: Model = (ctx, args) => {
   }
   if (name === null) return;
   if (NPM_INSTALLS.test(name)) {
-    ctx.net('registry.npmjs.org');
+    ctx.net('registry:npm');
     if (/^(exec|x|dlx|create|init)$/.test(name)) ctx.code('npm-package', 'unknown', null);
   }
   if (name === 'config' || name === 'set') ctx.stateChange(`${ctx.program} config`);
@@ -70,7 +70,7 @@ export const npx: Model = (ctx, args) => {
       return;
     }
     if (/^(-y|--yes|-p|--package)(=|$)/.test(text)) {
-      ctx.net('registry.npmjs.org');
+      ctx.net('registry:npm');
       ctx.code('npm-package', 'unknown', null);
       if (/^(-p|--package)$/.test(text)) i++;
       continue;
@@ -78,7 +78,7 @@ export const npx: Model = (ctx, args) => {
     if (text.startsWith('-')) continue;
     // A package spec with a version or scope-path, or a URL/tarball, is fetched.
     if (/@[\w^~.-]*\d|^(https?:|git[+:]|file:)|\.tgz$|\//.test(text.replace(/^@[^/]+\//, ''))) {
-      ctx.net('registry.npmjs.org');
+      ctx.net('registry:npm');
       ctx.code('npm-package', 'unknown', null);
     }
     return;
@@ -94,7 +94,7 @@ export const pip: Model = (ctx, args) => {
   );
   if (name === null) return;
   if (PIP_NET.test(name) || (ctx.program === 'uv' && /^(add|sync|lock|pip|tool|run)$/.test(name))) {
-    ctx.net('pypi.org');
+    ctx.net('registry:pypi');
     // Installing from source runs the package's build backend.
     if (name === 'install' || ctx.program === 'uv' || ctx.program === 'pipx')
       ctx.code('python-package', 'unknown', null);
@@ -115,7 +115,7 @@ export const cargo: Model = (ctx, args) => {
   if (args.some((a) => /^--config/.test(lit(a) ?? '')))
     ctx.hazard('opaque-option', 'cargo --config can set runner commands');
   if (name !== null && /^(install|publish|login|owner|yank|search|add|update|fetch|uninstall)$/.test(name)) {
-    ctx.net('crates.io');
+    ctx.net('registry:crates');
     if (name === 'install') ctx.code('rust-package', 'unknown', null);
   }
 };
@@ -123,7 +123,7 @@ export const cargo: Model = (ctx, args) => {
 export const go: Model = (ctx, args) => {
   ctx.generic(args.filter((w) => /^[~/]|^\.\.\//.test(lit(w) ?? '/')));
   const { name } = subcommand(args, /^(-C)$/);
-  if (name !== null && /^(get|install|mod)$/.test(name)) ctx.net('proxy.golang.org');
+  if (name !== null && /^(get|install|mod)$/.test(name)) ctx.net('registry:go');
   if (name === 'run') ctx.code('go', 'file', null);
   if (args.some((a) => /^-(toolexec|exec)(=|$)/.test(lit(a) ?? '')))
     ctx.hazard('opaque-option', 'go -toolexec/-exec runs a program');

@@ -208,12 +208,12 @@ describe('option grammars', () => {
   });
 
   it('package managers: installs reach the network and run package code', () => {
-    expect(kinds('npm install left-pad')).toEqual(expect.arrayContaining(['net:registry.npmjs.org']));
+    expect(kinds('npm install left-pad')).toEqual(expect.arrayContaining(['net:registry:npm']));
     expect(kinds('npm test')).toEqual(['exec:npm test']);
     expect(kinds('npx -y cowsay')).toContain('code:npm-package:unknown');
     expect(kinds('npx tsc --noEmit')).toEqual(['exec:npx tsc --noEmit']);
     expect(kinds('pip install -r req.txt')).toEqual(
-      expect.arrayContaining(['net:pypi.org', 'read:./req.txt']),
+      expect.arrayContaining(['net:registry:pypi', 'read:./req.txt']),
     );
     expect(kinds('make -f - <<< x')).toContain('hazard:unseen-code');
     expect(kinds("make CC='rm -rf /'")).toContain('hazard:opaque-option');
