@@ -14,8 +14,10 @@ import type { AuditEvent, Store } from './types.ts';
  * nothing the store has: it reports the failure, retries with back-off, and catches up.
  */
 
-/** Events written per write() and read per page from the store. */
+/** Events written per batch and read per page from the store. */
 const WITNESS_BATCH = 1000;
+/** Characters gathered before a write(): what one write holds in memory at most (plus one event). */
+const MAX_WRITE_CHARS = 1024 * 1024;
 /** Events kept in memory while the sink is behind; past it they are re-read from the store instead. */
 export const MAX_PENDING_WITNESS_EVENTS = 10_000;
 /** How much of the file's end is read to find its last record. Events are far smaller. */
@@ -97,7 +99,8 @@ export function createWitnessSink(options: WitnessSinkOptions): WitnessSink {
   };
 
   const nextBatch = async (): Promise<AuditEvent[]> => {
-    while (pending.length > 0 && (pending[0]?.seq ?? 0) <= lastSeq) pending.shift();
+    const fresh = pending.findIndex((event) => event.seq > lastSeq);
+    if (fresh !== 0) pending = fresh === -1 ? [] : pending.slice(fresh);
     if (pending[0]?.seq === lastSeq + 1) {
       const batch: AuditEvent[] = [];
       for (const event of pending) {
@@ -120,10 +123,17 @@ export function createWitnessSink(options: WitnessSinkOptions): WitnessSink {
       const handle = file;
       if (handle === null) return;
       const batch = await nextBatch();
-      const last = batch.at(-1);
-      if (last === undefined) return;
-      await writeAll(handle, batch.map((event) => `${auditEventJson(event)}\n`).join(''));
-      lastSeq = last.seq;
+      if (batch.length === 0) return;
+      // Written in pieces of about MAX_WRITE_CHARS: a batch of large events is never one huge string.
+      let text = '';
+      for (const [index, event] of batch.entries()) {
+        text += `${auditEventJson(event)}\n`;
+        if (text.length >= MAX_WRITE_CHARS || index === batch.length - 1) {
+          await writeAll(handle, text);
+          lastSeq = event.seq;
+          text = '';
+        }
+      }
     }
   };
 
