@@ -15,7 +15,14 @@ export type {
 } from './airlock/index.ts';
 export type { CommandEvent, FileWriteResult, RunOptions, RunResult, RunStatus } from './router/index.ts';
 export type { SessionCreateOptions, SnapshotInfo } from './sessions/index.ts';
-export type { ApprovalRecord, AuditEvent, OutputPage, SessionRecord, VerifyResult } from './store/index.ts';
+export type {
+  ApprovalRecord,
+  AuditEvent,
+  AuditReport,
+  OutputPage,
+  SessionRecord,
+  VerifyResult,
+} from './store/index.ts';
 export { AirlockError, errorCodes, isAirlockError } from './errors/index.ts';
 export type { ErrorCode } from './errors/index.ts';
 export { createDriver } from './sandbox/index.ts';

@@ -19,8 +19,9 @@ import { createDriver, MAX_TIMEOUT_MS } from '../sandbox/index.ts';
 import type { Driver, DriverName, DriverOptions } from '../sandbox/index.ts';
 import { createSessionManager, createSnapshotStore, currentOwner, presetOf } from '../sessions/index.ts';
 import type { LiveSession, RecoveryReport, SessionManager, SnapshotStore } from '../sessions/index.ts';
-import { openStore } from '../store/index.ts';
+import { loadOrCreateAuditKey, openStore, resolveStorePath } from '../store/index.ts';
 import type { Store } from '../store/index.ts';
+import { auditKeyPath, protectAuditLog } from './audit-protection.ts';
 import { createAuditView, createSessionsView } from './views.ts';
 import type { AirlockApprovals, AirlockAudit, AirlockCommands, AirlockSessions } from './views.ts';
 import { loadTreeSitterWasm } from './tree-sitter-wasm.ts';
@@ -144,9 +145,20 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
   });
   createRedactor({ secrets: hostSecrets });
 
-  const store: Store = openStore(config.store ?? { kind: 'sqlite', path: join(home, 'airlock.db') }, {
-    baseDir: options.cwd ?? process.cwd(),
+  // Read (or made) before the store opens: a key file others can read stops start-up here.
+  const auditKey = loadOrCreateAuditKey(auditKeyPath(config.audit, home));
+  const storeLocation = config.store ?? { kind: 'sqlite' as const, path: join(home, 'airlock.db') };
+  const baseDir = options.cwd ?? process.cwd();
+  const audit = protectAuditLog({
+    store: openStore(storeLocation, { baseDir }),
+    storePath: resolveStorePath(storeLocation, baseDir),
+    config: config.audit,
+    home,
+    key: auditKey,
+    logger,
+    metrics,
   });
+  const store: Store = audit.store;
   const drivers = new Map<DriverName, Driver>();
   function driverFor(name: DriverName): Driver {
     let driver = drivers.get(name);
@@ -329,7 +341,7 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
         deny: (id, decideOptions) => activeApprovals.decide(id, 'deny', decideOptions),
         waitFor: (id, waitOptions) => activeApprovals.waitFor(id, waitOptions),
       },
-      audit: createAuditView(store),
+      audit: createAuditView(store, audit.verify),
       snapshots: { list: snapshots.list, get: snapshots.get, remove: snapshots.remove },
       metrics,
       policy: policyEngine.policy,

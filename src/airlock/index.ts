@@ -1,6 +1,7 @@
 /** The control plane as a library: `createAirlock(options)` wires every stage from one configuration. */
 export { createAirlock } from './create-airlock.ts';
 export type { Airlock, CreateAirlockOptions } from './create-airlock.ts';
+export { anchorPathFor, auditKeyPath } from './audit-protection.ts';
 export { loadTreeSitterWasm } from './tree-sitter-wasm.ts';
 export type { CommandEvent } from '../router/index.ts';
 export type {

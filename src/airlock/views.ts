@@ -12,8 +12,8 @@ import type {
   EventQuery,
   OutputPage,
   SessionRecord,
+  AuditReport,
   Store,
-  VerifyResult,
 } from '../store/index.ts';
 import { exportAuditJsonl } from '../store/index.ts';
 import { redactBytes } from '../router/index.ts';
@@ -130,7 +130,11 @@ export interface AirlockApprovals {
 
 export interface AirlockAudit {
   list(query?: EventQuery): Promise<AuditEvent[]>;
-  verify(): Promise<VerifyResult>;
+  /**
+   * The hash chain, every stored checkpoint signed with this control plane's key, the anchor kept
+   * outside the store and the configured witness; the first problem, or how far each reaches.
+   */
+  verify(): Promise<AuditReport>;
   exportJsonl(write: (line: string) => void | Promise<void>, query?: AuditExportQuery): Promise<number>;
 }
 
@@ -258,10 +262,10 @@ export function createSessionsView(parts: ViewParts): AirlockSessions {
   };
 }
 
-export function createAuditView(store: Store): AirlockAudit {
+export function createAuditView(store: Store, verify: () => Promise<AuditReport>): AirlockAudit {
   return {
     list: (query) => store.listEvents(query),
-    verify: () => store.verify(),
+    verify,
     exportJsonl: (write, query) => exportAuditJsonl(store, write, query),
   };
 }

@@ -2,19 +2,15 @@ import type { Command } from 'commander';
 import { AirlockError } from '../errors/index.ts';
 import { formatAuditEvent, MAX_EVENT_LIMIT } from '../store/index.ts';
 import type { AuditEvent } from '../store/index.ts';
+import { registerAuditVerifyCommands } from './audit-verify-command.ts';
 import type { CliContext } from './context.ts';
 import { controlPlaneOptions, unavailableHelp, withControlPlane } from './store-access.ts';
 import type { AccessFlags, AccessOptions, ControlPlaneAccess } from './store-access.ts';
 import { interruptExitCodes, lineWriter, listenForInterrupts, sleep } from './terminal.ts';
 import type { Interrupts } from './terminal.ts';
 
-/** Exit statuses of `airlock audit …` (also in their --help). */
-export const auditExitCodes = {
-  ok: 0,
-  /** `verify` found an edited, deleted or unreadable event. */
-  verifyFailed: 1,
-  usage: 2,
-} as const;
+/** Exit statuses of `airlock audit …` (also in their --help; verify's are in audit-verify-command.ts). */
+export const auditExitCodes = { ok: 0, usage: 2 } as const;
 
 const commonStatusHelp = `2 for a bad flag or config; ${unavailableHelp};
 130 on Ctrl-C; 141 when the reader of stdout went away (airlock audit export --jsonl | head).`;
@@ -77,21 +73,7 @@ Exit status: 0 done; ${commonStatusHelp}
       withControlPlane(flags, context, (access) => exportJsonl(access, flags, context)),
     );
 
-  controlPlaneOptions(
-    audit
-      .command('verify')
-      .description('Recompute the hash chain: detects any edited, inserted or deleted event.'),
-  )
-    .addHelpText(
-      'after',
-      `
-Prints "ok: N events verified, head <hash>" when the chain holds. Keep the head somewhere else:
-whoever can write the store file can rebuild the whole chain, and only an old head shows that.
-Exit status: 0 the log verifies; ${auditExitCodes.verifyFailed} it does not (the first bad seq and the problem are printed);
-2 for a bad flag or config; ${unavailableHelp}.
-`,
-    )
-    .action((flags: AccessFlags) => withControlPlane(flags, context, (access) => verify(access, context)));
+  registerAuditVerifyCommands(audit, context);
 }
 
 function parseWholeNumber(flag: string, value: string, max: number): number {
@@ -229,23 +211,4 @@ async function exportJsonl(
   } finally {
     interrupts.dispose();
   }
-}
-
-async function verify(access: ControlPlaneAccess, context: CliContext): Promise<number> {
-  if (!access.hasState()) {
-    context.stdout.write(`ok: 0 events verified (no store at ${access.location} yet)\n`);
-    return auditExitCodes.ok;
-  }
-  const result = await access.audit.verify();
-  if (result.ok) {
-    context.stdout.write(
-      `ok: ${result.checked} events verified, head ${result.lastHash === '' ? '(none)' : result.lastHash}\n`,
-    );
-    return auditExitCodes.ok;
-  }
-  context.stdout.write(
-    `FAILED at seq ${result.seq} (${result.problem}): ${result.message}; ` +
-      `events verified before it: ${result.checked}\n`,
-  );
-  return auditExitCodes.verifyFailed;
 }

@@ -10,7 +10,7 @@ import type { ErrorCode } from '../errors/index.ts';
 import { AirlockClient, isAirlockApiError } from '../sdk/index.ts';
 import type { AirlockApiError } from '../sdk/index.ts';
 import { ADMIN_TOKEN_FILE, readAdminToken } from '../server/index.ts';
-import { auditEventJson } from '../store/index.ts';
+import { auditEventJson, compareWitness } from '../store/index.ts';
 import type { AuditEvent } from '../store/index.ts';
 import { shown } from './approvals-view.ts';
 import type { CliContext } from './context.ts';
@@ -132,7 +132,30 @@ export function remoteAccess(urlText: string, context: CliContext): ControlPlane
     audit: {
       list: (query, options = {}) =>
         call(options, async (sdk) => (await client.audit.list({ ...query, ...sdk })).map(storedEvent)),
-      verify: (options = {}) => call(options, (sdk) => client.audit.verify(sdk)),
+      verify: async (request, options = {}) => {
+        // The server checks signatures with its own key; checking them with a key kept elsewhere needs
+        // the store itself, which is not sent over the API.
+        if (request.publicKeyFiles.length > 0) {
+          throw new AirlockError(
+            'INVALID_ARGUMENT',
+            '--public-key needs the store itself: with --url the server checks signatures with its own key. ' +
+              'Run airlock audit verify --public-key where the store is, or on a copy of it (--config)',
+            { field: '--public-key' },
+          );
+        }
+        const report = await call(options, (sdk) => client.audit.verify(sdk));
+        const keys = "the server's key";
+        if (request.witnessPath === undefined || !report.ok) return { report, keys };
+        const compared = await compareWitness(
+          request.witnessPath,
+          (afterSeq, limit) =>
+            call(options, async (sdk) =>
+              (await client.audit.list({ afterSeq, limit, ...sdk })).map(storedEvent),
+            ),
+          report.checked,
+        );
+        return { report: compared.ok ? { ...report, witness: compared.summary } : compared, keys };
+      },
       exportJsonl: (write, query, options = {}) =>
         call(options, async (sdk) => {
           let written = 0;

@@ -10,13 +10,13 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { resolveConfig } from '../config/index.ts';
 import type { StoreLocation } from '../config/index.ts';
 import { AirlockError } from '../errors/index.ts';
 import { createApprovals } from '../router/index.ts';
 import type { ApprovalDecision, Approvals, DecideOptions } from '../router/index.ts';
-import { exportAuditJsonl, openStore } from '../store/index.ts';
+import { exportAuditJsonl, openStore, resolveStorePath } from '../store/index.ts';
 import type {
   ApprovalRecord,
   ApprovalStatus,
@@ -25,9 +25,10 @@ import type {
   EventQuery,
   SessionState,
   Store,
-  VerifyResult,
 } from '../store/index.ts';
 import type { CliContext } from './context.ts';
+import { verifyLocally } from './local-audit.ts';
+import type { LocalAuditSettings, VerifyOutcome, VerifyRequest } from './local-audit.ts';
 import { remoteAccess } from './remote-access.ts';
 import { sessionSummaryOf } from './session-summary.ts';
 import type { SessionSummary } from './session-summary.ts';
@@ -80,7 +81,8 @@ export interface ControlPlaneAccess {
   };
   readonly audit: {
     list(query: EventQuery, options?: AccessOptions): Promise<AuditEvent[]>;
-    verify(options?: AccessOptions): Promise<VerifyResult>;
+    /** The chain, the signed checkpoints, the anchor and a witness (see local-audit.ts). */
+    verify(request: VerifyRequest, options?: AccessOptions): Promise<VerifyOutcome>;
     /** Throws STORE_UNAVAILABLE when a remote export breaks off midway: what was written is incomplete. */
     exportJsonl(
       write: (line: string) => Promise<void>,
@@ -149,7 +151,11 @@ export async function openControlPlaneAccess(
       { key: 'store' },
     );
   }
-  return localAccess(location, context.cwd, serverUrlOf(resolved.config.server));
+  return localAccess(location, context.cwd, serverUrlOf(resolved.config.server), {
+    home: resolved.environment.home,
+    config: resolved.config.audit,
+    storePath: resolveStorePath(location, context.cwd),
+  });
 }
 
 /** The URL `airlock serve` prints under this configuration, for hints (a wildcard address via loopback). */
@@ -163,10 +169,15 @@ function serverUrlOf(server: { readonly host: string; readonly port: number }): 
  * state directory that has no store yet answers "nothing yet" instead of creating an empty database,
  * and a watching command picks the store up as soon as a router creates it.
  */
-function localAccess(location: StoreLocation, cwd: string, serverUrl: string): ControlPlaneAccess {
+function localAccess(
+  location: StoreLocation,
+  cwd: string,
+  serverUrl: string,
+  audit: LocalAuditSettings,
+): ControlPlaneAccess {
   let opened: { store: Store; approvals: Approvals } | null = null;
   // Resolved the way openStore resolves it, so the existence check looks at the same file.
-  const path = isAbsolute(location.path) ? location.path : resolve(cwd, location.path);
+  const path = audit.storePath;
   const current = (): { store: Store; approvals: Approvals } | null => {
     if (opened === null && existsSync(path)) {
       const store = openStore(location, { baseDir: cwd });
@@ -198,10 +209,7 @@ function localAccess(location: StoreLocation, cwd: string, serverUrl: string): C
     },
     audit: {
       list: async (query) => (await current()?.store.listEvents(query)) ?? [],
-      verify: async () => {
-        const open = current();
-        return open === null ? { ok: true, checked: 0, lastHash: '' } : open.store.verify();
-      },
+      verify: async (request) => verifyLocally(current()?.store ?? null, audit, request),
       exportJsonl: async (write, query, options = {}) => {
         const open = current();
         if (open === null) return 0;

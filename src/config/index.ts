@@ -16,6 +16,7 @@ export type { FlagIssue, SandboxOverrides } from './overrides.ts';
 export { airlockConfigSchema, decisionNames, presetNames } from './schema.ts';
 export type {
   AirlockConfig,
+  AuditConfig,
   DecisionName,
   NetworkConfig,
   PolicyConfig,

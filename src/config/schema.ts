@@ -3,6 +3,7 @@
  * ones DESIGN.md shows (`memory: 512m`); the parsed config carries units in its names (`memoryBytes`)
  * so no caller has to remember what a bare number means.
  */
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { policyDocumentKeys, policyDocumentSchema } from '../policy/index.ts';
 import { isAirlockError } from '../errors/index.ts';
@@ -316,6 +317,45 @@ export const storeSchema = text('store')
   // Absent means the state directory's own database (AIRLOCK_HOME/airlock.db), chosen by the caller.
   .optional();
 
+// ─── audit ──────────────────────────────────────────────────────────────────────────────────────────
+
+/** A relative path would move with the working directory: the key or the witness would split in two. */
+function absolutePath(what: string) {
+  return nonEmptyText(what).superRefine((path, ctx) => {
+    if (!isAbsolute(path) || path.includes('\0')) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${what} ${JSON.stringify(path)} is not an absolute path, like /var/lib/airlock/${what === 'keyFile' ? 'audit-key' : 'audit.jsonl'}`,
+      });
+    }
+  });
+}
+
+const auditWitnessFields = {
+  /**
+   * A file outside the store that every audit event is appended to (O_APPEND), one JSON line with its
+   * hash each: a copy a database writer must also rewrite. Best on another disk, mount or account.
+   */
+  file: absolutePath('file'),
+};
+
+const auditFields = {
+  /** The Ed25519 key that signs checkpoints of the audit chain. Default: AIRLOCK_HOME/audit-key. */
+  keyFile: absolutePath('keyFile').optional(),
+  /** A checkpoint is signed once this many events were recorded since the last one… */
+  checkpointEvery: parsedValue((value) => parseCount(value, { max: 1_000_000 })).prefault(1000),
+  /** …and at least this often while events arrive (and at a clean shutdown). */
+  checkpointInterval: parsedValue((value) => parseDuration(value, { min: 1000 })).prefault('1m'),
+  witness: nullAsAbsent(section('witness', auditWitnessFields).optional()),
+};
+
+export const auditSchema = section('audit', auditFields).transform((raw) => ({
+  ...(raw.keyFile === undefined ? {} : { keyFile: raw.keyFile }),
+  checkpointEvery: raw.checkpointEvery,
+  checkpointIntervalMs: raw.checkpointInterval,
+  witness: raw.witness === undefined ? null : { file: raw.witness.file },
+}));
+
 // ─── the whole file ─────────────────────────────────────────────────────────────────────────────────
 
 const rootFields = {
@@ -325,12 +365,13 @@ const rootFields = {
   sessions: nullAsAbsent(sessionsSchema.prefault({})),
   server: nullAsAbsent(serverSchema.prefault({})),
   store: storeSchema,
+  audit: nullAsAbsent(auditSchema.prefault({})),
 };
 
 export const airlockConfigSchema = z
   .object(rootFields, {
     error: (issue) =>
-      `the configuration must be a mapping with sandbox, policy, router, sessions, server and store sections, not ${describeValue(issue.input)}`,
+      `the configuration must be a mapping with sandbox, policy, router, sessions, server, store and audit sections, not ${describeValue(issue.input)}`,
   })
   .strict();
 
@@ -348,6 +389,8 @@ export const knownKeys: Readonly<Record<string, readonly string[]>> = {
   'router.output': Object.keys(routerOutputFields),
   sessions: Object.keys(sessionsFields),
   server: Object.keys(serverFields),
+  audit: Object.keys(auditFields),
+  'audit.witness': Object.keys(auditWitnessFields),
 };
 
 export type AirlockConfig = DeepReadonly<z.output<typeof airlockConfigSchema>>;
@@ -358,5 +401,6 @@ export type RouterConfig = AirlockConfig['router'];
 export type StoreConfig = AirlockConfig['store'];
 export type SessionsConfig = AirlockConfig['sessions'];
 export type ServerConfig = AirlockConfig['server'];
+export type AuditConfig = AirlockConfig['audit'];
 export type PresetName = (typeof presetNames)[number];
 export type DecisionName = (typeof decisionNames)[number];

@@ -1,5 +1,6 @@
 export {
   APPROVAL_OUTCOMES,
+  CHECKPOINT_OUTCOMES,
   COMMAND_STATUSES,
   MONITORED_RESOURCES,
   POLICY_DECISIONS,
@@ -7,6 +8,7 @@ export {
 } from './labels.ts';
 export type {
   ApprovalOutcome,
+  CheckpointOutcomeLabel,
   CommandStatus,
   MonitoredResource,
   PolicyDecisionLabel,

@@ -47,3 +47,7 @@ export type MonitoredResource = (typeof MONITORED_RESOURCES)[number];
 export function labelOrOther<T extends string>(allowed: readonly T[], value: unknown): T | typeof OTHER {
   return typeof value === 'string' && (allowed as readonly string[]).includes(value) ? (value as T) : OTHER;
 }
+
+/** What became of an attempt to sign an audit checkpoint (see the store's checkpointer). */
+export const CHECKPOINT_OUTCOMES = ['signed', 'nothing_new', 'refused', 'failed'] as const;
+export type CheckpointOutcomeLabel = (typeof CHECKPOINT_OUTCOMES)[number];

@@ -41,6 +41,9 @@ describe('createMetrics', () => {
     metrics.sandboxCreateDuration('bwrap', 45);
     metrics.resourceAlert('memory');
     metrics.auditWriteDuration(0.4);
+    metrics.auditCheckpoint('signed');
+    metrics.auditCheckpoint('refused');
+    metrics.auditWitnessFailure();
 
     const text = await metrics.render();
     expect(seriesValue(text, 'airlock_policy_decisions_total{decision="ask"}')).toBe(1);
@@ -54,6 +57,10 @@ describe('createMetrics', () => {
     expect(seriesValue(text, 'airlock_sandbox_create_duration_seconds_count{driver="bwrap"}')).toBe(1);
     expect(seriesValue(text, 'airlock_resource_alerts_total{resource="memory"}')).toBe(1);
     expect(seriesValue(text, 'airlock_audit_write_duration_seconds_count')).toBe(1);
+    expect(seriesValue(text, 'airlock_audit_checkpoints_total{outcome="signed"}')).toBe(1);
+    expect(seriesValue(text, 'airlock_audit_checkpoints_total{outcome="refused"}')).toBe(1);
+    expect(seriesValue(text, 'airlock_audit_checkpoints_total{outcome="failed"}')).toBe(0);
+    expect(seriesValue(text, 'airlock_audit_witness_failures_total')).toBe(1);
   });
 
   it('keeps two instances apart and never touches the global prom-client registry', async () => {

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { DriverName } from '../sandbox/index.ts';
 import {
   APPROVAL_OUTCOMES,
+  CHECKPOINT_OUTCOMES,
   COMMAND_STATUSES,
   DRIVER_NAMES,
   MONITORED_RESOURCES,
@@ -12,6 +13,7 @@ import {
 } from './labels.ts';
 import type {
   ApprovalOutcome,
+  CheckpointOutcomeLabel,
   CommandStatus,
   MonitoredResource,
   PolicyDecisionLabel,
@@ -62,6 +64,10 @@ export interface AirlockMetrics {
   sandboxCreateDuration(driver: DriverName, ms: number): void;
   resourceAlert(resource: MonitoredResource): void;
   auditWriteDuration(ms: number): void;
+  /** An attempt to sign a checkpoint of the audit chain, by outcome. */
+  auditCheckpoint(outcome: CheckpointOutcomeLabel): void;
+  /** A write to the audit witness failed (the store still has the events; the sink retries). */
+  auditWitnessFailure(): void;
   /** An HTTP API request answered (streams handed to SSE or MCP are not counted). */
   httpRequest(event: HttpRequestEvent): void;
   /** Every metric of this instance in the Prometheus text exposition format. */
@@ -172,6 +178,17 @@ export function createMetrics(options: MetricsOptions = {}): AirlockMetrics {
     buckets: AUDIT_WRITE_BUCKETS_S,
     registers,
   });
+  const auditCheckpoints = new Counter({
+    name: 'airlock_audit_checkpoints_total',
+    help: 'Attempts to sign a checkpoint of the audit chain: signed, nothing_new, refused (the chain did not verify from the last signed head), failed.',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const auditWitnessFailures = new Counter({
+    name: 'airlock_audit_witness_failures_total',
+    help: 'Failed writes to the audit witness file; the store keeps every event and the sink catches up.',
+    registers,
+  });
 
   const httpRequests = new Histogram({
     name: 'airlock_http_request_duration_seconds',
@@ -191,6 +208,8 @@ export function createMetrics(options: MetricsOptions = {}): AirlockMetrics {
   for (const driver of withOther(DRIVER_NAMES)) sessionsCreated.inc({ driver }, 0);
   for (const reason of withOther(SESSION_END_REASONS)) sessionsEnded.inc({ reason }, 0);
   for (const resource of withOther(MONITORED_RESOURCES)) resourceAlerts.inc({ resource }, 0);
+  for (const outcome of withOther(CHECKPOINT_OUTCOMES)) auditCheckpoints.inc({ outcome }, 0);
+  auditWitnessFailures.inc(0);
   activeSessions.set(0);
 
   if (options.processMetrics === true) collectDefaultMetrics({ register: registry });
@@ -232,6 +251,12 @@ export function createMetrics(options: MetricsOptions = {}): AirlockMetrics {
     auditWriteDuration(ms) {
       const value = seconds(ms);
       if (value !== null) auditWrite.observe(value);
+    },
+    auditCheckpoint(outcome) {
+      auditCheckpoints.inc({ outcome: labelOrOther(CHECKPOINT_OUTCOMES, outcome) });
+    },
+    auditWitnessFailure() {
+      auditWitnessFailures.inc();
     },
     httpRequest(event) {
       const value = seconds(event.durationMs);

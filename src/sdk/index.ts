@@ -42,6 +42,7 @@ export type {
   ApprovalRecord,
   ApprovalStatus,
   AuditEvent,
+  CheckpointSummary,
   CreatedSession,
   CreateSessionRequest,
   DecideApprovalRequest,

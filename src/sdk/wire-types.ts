@@ -178,15 +178,56 @@ export interface AuditEvent {
   readonly hash: string;
 }
 
-/** What broke the hash chain: an edited event, a broken link, a missing seq, an unreadable row. */
-export type VerifyProblem = 'hash-mismatch' | 'chain-broken' | 'gap' | 'unreadable';
+/**
+ * What verify found wrong first: the hash chain's problems (an edited event, a broken link, a missing
+ * seq, an unreadable row), a signed checkpoint the chain no longer matches, or a witness that disagrees.
+ */
+export type VerifyProblem =
+  | 'hash-mismatch'
+  | 'chain-broken'
+  | 'gap'
+  | 'unreadable'
+  | 'bad-signature'
+  | 'untrusted-key'
+  | 'checkpoint-mismatch'
+  | 'checkpoint-beyond-head'
+  | 'witness-mismatch';
+
+/** How far the signed checkpoints reach. */
+export interface CheckpointSummary {
+  /** False when the server had no key to check signatures with. */
+  readonly signaturesChecked: boolean;
+  readonly verified: number;
+  /** Seq of the newest checkpoint that verified; 0 when none did. */
+  readonly lastSeq: number;
+  /** Events after `lastSeq`: covered only by the hash chain, which a database writer can rebuild. */
+  readonly unsignedEvents: number;
+  /** sha256 fingerprints of the signing keys. */
+  readonly keyIds: readonly string[];
+}
 
 export type VerifyResult =
-  | { readonly ok: true; readonly checked: number; readonly lastHash: string }
+  | {
+      readonly ok: true;
+      readonly checked: number;
+      readonly lastHash: string;
+      readonly checkpoints: CheckpointSummary;
+      /** The newest checkpoint the server signed, kept outside the store, which the chain reaches. */
+      readonly anchor: { readonly path: string; readonly seq: number } | null;
+      /** The configured witness file, compared with the store. */
+      readonly witness: {
+        readonly path: string;
+        readonly records: number;
+        readonly firstSeq: number;
+        readonly lastSeq: number;
+        /** Store events after the witness's last line (the sink is behind, or the file was cut). */
+        readonly unwitnessedEvents: number;
+      } | null;
+    }
   | {
       readonly ok: false;
       readonly checked: number;
-      /** The first event that does not verify, or where a gap in seq is. */
+      /** The first event that does not verify, where a gap in seq is, or the seq a bad checkpoint names. */
       readonly seq: number;
       readonly problem: VerifyProblem;
       readonly message: string;

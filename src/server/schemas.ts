@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { driverNames, presetNames } from '../config/index.ts';
 import { MAX_COMMAND_CHARS, runStatuses } from '../router/index.ts';
-import { auditEventTypes } from '../store/index.ts';
+import { auditEventTypes, verifyProblems } from '../store/index.ts';
 
 /** Ids are opaque here; an unknown one is a 404 from the control plane. The bound keeps logs sane. */
 const id = z.string().min(1).max(200);
@@ -251,13 +251,36 @@ export const auditEvent = z.object({
 
 export const auditList = z.object({ events: z.array(auditEvent) });
 
+const checkpointSummary = z.object({
+  signaturesChecked: z.boolean(),
+  verified: count,
+  lastSeq: count,
+  unsignedEvents: count,
+  keyIds: z.array(z.string()),
+});
+
 export const verifyResult = z.union([
-  z.object({ ok: z.literal(true), checked: count, lastHash: z.string() }),
+  z.object({
+    ok: z.literal(true),
+    checked: count,
+    lastHash: z.string(),
+    checkpoints: checkpointSummary,
+    anchor: z.object({ path: z.string(), seq: count }).nullable(),
+    witness: z
+      .object({
+        path: z.string(),
+        records: count,
+        firstSeq: count,
+        lastSeq: count,
+        unwitnessedEvents: count,
+      })
+      .nullable(),
+  }),
   z.object({
     ok: z.literal(false),
     checked: count,
     seq: count,
-    problem: z.enum(['hash-mismatch', 'chain-broken', 'gap', 'unreadable']),
+    problem: z.enum(verifyProblems),
     message: z.string(),
   }),
 ]);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.ts';
-import type { AuditEvent, AuditEventInput, VerifyResult } from './types.ts';
+import type { AuditEvent, AuditEventInput, VerifyFailure } from './types.ts';
 
 /**
  * The audit hash chain, independent of any database so every Store adapter hashes and verifies the
@@ -64,15 +64,20 @@ export interface StoredEvent {
   readonly hash: string;
 }
 
-export type ChainFailure = Extract<VerifyResult, { ok: false }>;
+export type ChainFailure = VerifyFailure;
+
+/** The chain's own verdict, before its checkpoints are summed up. */
+export type ChainResult =
+  | { readonly ok: true; readonly checked: number; readonly lastHash: string }
+  | ChainFailure;
 
 export interface ChainChecker {
   /** Feeds the next event in seq order; returns the first problem found, then keeps returning it. */
   next(event: StoredEvent): ChainFailure | undefined;
   /** Compares the walk with the stored head once every event has been fed. */
-  finish(head: ChainHead | undefined): VerifyResult;
-  /** How far the walk got: events that verified and the last good seq. */
-  progress(): { readonly checked: number; readonly lastSeq: number };
+  finish(head: ChainHead | undefined): ChainResult;
+  /** How far the walk got: events that verified, the last good seq and its hash. */
+  progress(): { readonly checked: number; readonly lastSeq: number; readonly lastHash: string };
 }
 
 /**
@@ -155,7 +160,7 @@ export function createChainChecker(): ChainChecker {
       return { ok: true, checked, lastHash };
     },
     progress() {
-      return { checked, lastSeq };
+      return { checked, lastSeq, lastHash };
     },
   };
 }
@@ -170,7 +175,8 @@ function rehash(event: StoredEvent, data: AuditEvent['data']): string | undefine
 }
 
 // Security limitations:
-// - The chain is anchored only by the stored head: whoever can write the file can rebuild every event
-//   and the head consistently. Comparing `lastHash` with a copy kept elsewhere is what detects that.
-// - sha256 over canonical JSON proves integrity, not authorship: there is no key, so anyone can compute
-//   a valid hash for an event they forge (signing is a later step).
+// - On its own the chain is anchored only by the stored head: whoever can write the file can rebuild
+//   every event and the head consistently. Signed checkpoints (audit-checkpoint.ts) and the witness
+//   outside the store are what detect that.
+// - sha256 over canonical JSON proves integrity, not authorship: anyone can compute a valid hash for an
+//   event they forge; only a checkpoint's signature says who vouched for a head.

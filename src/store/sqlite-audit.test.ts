@@ -93,11 +93,22 @@ describe('audit chain in the SQLite store', () => {
   });
 
   it('verifies an empty log and a log longer than one verify page', async () => {
-    expect(await store.verify()).toEqual({ ok: true, checked: 0, lastHash: '' });
+    const noCheckpoints = { signaturesChecked: false, verified: 0, lastSeq: 0, keyIds: [] };
+    expect(await store.verify()).toEqual({
+      ok: true,
+      checked: 0,
+      lastHash: '',
+      checkpoints: { ...noCheckpoints, unsignedEvents: 0 },
+    });
     const events = await appendMany(store, 301, 4);
     expect(events.length).toBeGreaterThan(VERIFY_PAGE_SIZE);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, index) => index + 1));
-    expect(await store.verify()).toEqual({ ok: true, checked: events.length, lastHash: events.at(-1)?.hash });
+    expect(await store.verify()).toEqual({
+      ok: true,
+      checked: events.length,
+      lastHash: events.at(-1)?.hash,
+      checkpoints: { ...noCheckpoints, unsignedEvents: events.length },
+    });
   });
 
   it('recomputes each stored hash from the event (a second implementation agrees)', async () => {

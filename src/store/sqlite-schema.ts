@@ -106,6 +106,24 @@ const migrations: readonly string[] = [
   ) STRICT;
   INSERT INTO chain_head (id, seq, hash) VALUES (1, 0, '');
   `,
+  `
+  -- Signed heads of the audit chain (see audit-checkpoint.ts). The signature, made with a key kept
+  -- outside this file, is what protects them; the triggers only stop mistakes, like those on events.
+  -- A signer checkpoints a head once: (seq, key_id) is unique.
+  CREATE TABLE audit_checkpoints (
+    seq INTEGER NOT NULL CHECK (seq >= 1),
+    key_id TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    at TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (seq, key_id)
+  ) STRICT;
+  CREATE INDEX audit_checkpoints_by_key ON audit_checkpoints (key_id, seq);
+  CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+    BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+  CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+    BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

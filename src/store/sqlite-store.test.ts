@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from './index.ts';
+import { SCHEMA_VERSION } from './sqlite-schema.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 import { alert, approval, command, makeTempDir, output, session, type TempDir } from './test-support.ts';
 import type { SessionRecord, Store } from './types.ts';
@@ -189,7 +190,18 @@ describe('SQLite store', () => {
     raw.close();
     const error = await rejectedAirlockError(() => openSqliteStore({ path }));
     expect(error.code).toBe('INVALID_CONFIG');
-    expect(error.details).toMatchObject({ schemaVersion: 99, supportedVersion: 1 });
+    expect(error.details).toMatchObject({ schemaVersion: 99, supportedVersion: SCHEMA_VERSION });
+  });
+
+  it('brings a store from before signed checkpoints (schema 1) up to date, keeping its events', async () => {
+    await store.commit({ events: [alert({ n: 1 }), alert({ n: 2 })] });
+    await store.close();
+    const raw = new DatabaseSync(path);
+    raw.exec('DROP TABLE audit_checkpoints; PRAGMA user_version = 1');
+    raw.close();
+    store = openSqliteStore({ path });
+    expect(await store.verify()).toMatchObject({ ok: true, checked: 2, checkpoints: { verified: 0 } });
+    expect(await store.lastCheckpoint('0'.repeat(64))).toBeNull();
   });
 
   it('reports a file that is not a database as STORE_UNAVAILABLE', async () => {

@@ -6,6 +6,7 @@ import { pageText, validatePageRequest } from './output-page.ts';
 import { verifyStoredChain } from './sqlite-verify.ts';
 import { toStoreError } from './sqlite-errors.ts';
 import { MEMORY_PATH, openConnection, prepareDatabaseFile } from './sqlite-file.ts';
+import { createCheckpointRows } from './sqlite-checkpoints.ts';
 import { createEventReader, validateEventInput } from './sqlite-events.ts';
 import {
   approvalFromRow,
@@ -83,6 +84,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     return prepared;
   };
   const events = createEventReader(statement);
+  const checkpoints = createCheckpointRows(statement);
 
   /** Runs synchronous work against the open database, turning any failure into an AirlockError. */
   const run = <T>(operation: string, work: () => T): T => {
@@ -350,13 +352,22 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       return run('read events', () => events.list(query));
     },
 
-    async verify() {
+    async addCheckpoint(checkpoint) {
+      return run('store checkpoint', () => checkpoints.add(checkpoint));
+    },
+
+    async lastCheckpoint(keyId) {
+      return run('read checkpoint', () => checkpoints.last(keyId));
+    },
+
+    async verify(options) {
       if (closed) throw new AirlockError('INTERNAL', 'store is closed', { path });
       try {
         // A file store is verified on its own read-only connection inside one read transaction: a
         // consistent snapshot that can yield between pages while this connection keeps writing.
         return await verifyStoredChain(
           path === MEMORY_PATH ? { db, yieldBetweenPages: false } : { path, busyTimeoutMs },
+          options,
         );
       } catch (error) {
         throw fail('verify', error);
@@ -378,8 +389,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 
 // Security limitations:
 // - The hash chain proves that the events agree with the stored chain head, not that the head is
-//   genuine: someone who can write the file can rewrite every event and the head consistently. Keep the
-//   lastHash from `verify()` (or an export) somewhere the host user cannot write to detect that.
+//   genuine: someone who can write the file can rewrite every event and the head consistently. Signed
+//   checkpoints (made by audit-checkpointer.ts with a key outside this file) and the witness detect that.
 // - The file's mode is set when Airlock creates it; an existing file and its directory keep theirs.
 // - SQLite stores text as UTF-8: a lone UTF-16 surrogate in a record's text column is read back as
 //   U+FFFD. Event data is stored as JSON with such characters escaped, so the audit log is exact.

@@ -2,10 +2,12 @@ import type { DatabaseSync } from 'node:sqlite';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isAirlockError } from '../errors/index.ts';
 import { createChainChecker, type ChainHead, type StoredEvent } from './audit-chain.ts';
+import { createCheckpointChecker } from './audit-checkpoint.ts';
+import { CHECKPOINT_COLUMNS, checkpointFromRow } from './sqlite-checkpoints.ts';
 import { EVENT_COLUMNS } from './sqlite-events.ts';
 import { openConnection } from './sqlite-file.ts';
 import { columns, type Row } from './sqlite-rows.ts';
-import type { JsonObject, VerifyResult } from './types.ts';
+import type { AuditCheckpoint, JsonObject, VerifyOptions, VerifyResult } from './types.ts';
 
 /** Events read per page: memory stays bounded whatever the length of the log. */
 export const VERIFY_PAGE_SIZE = 1000;
@@ -16,25 +18,50 @@ export type VerifySource =
 
 /**
  * Walks every event in seq order inside one read transaction, so a writer appending meanwhile (another
- * process) cannot make the walk and the head disagree. A database that cannot be read from some point
- * on is reported as 'unreadable' at that seq rather than thrown: verify's answer is about the log.
+ * process) cannot make the walk and the head disagree. The checkpoints are read in seq order beside the
+ * events, in the same snapshot: each is checked when the walk reaches the event it names, and any left
+ * when the events end name a head the chain no longer reaches. A database that cannot be read from some
+ * point on is reported as 'unreadable' at that seq rather than thrown: verify's answer is about the log.
  */
-export async function verifyStoredChain(source: VerifySource): Promise<VerifyResult> {
+export async function verifyStoredChain(
+  source: VerifySource,
+  options: VerifyOptions = {},
+): Promise<VerifyResult> {
   const own = 'path' in source;
   const db = own
     ? openConnection({ path: source.path, busyTimeoutMs: source.busyTimeoutMs, readOnly: true })
     : source.db;
   const checker = createChainChecker();
+  const checkpoints = createCheckpointChecker(options.trustedKeys, () => checker.progress().checked);
+  let signed: Iterator<Record<string, unknown>> | undefined;
   try {
     db.exec('BEGIN');
     const headRow = db.prepare('SELECT seq, hash FROM chain_head WHERE id = 1').get();
     const page = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`);
+    // A cursor rather than pages: rows are read as the walk needs them, so memory stays bounded
+    // however many checkpoints (possibly planted) there are.
+    const cursor = db
+      .prepare(`SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY seq, key_id`)
+      .iterate();
+    signed = cursor;
+    const nextCheckpoint = (): AuditCheckpoint | undefined => {
+      const step = cursor.next();
+      return step.done === true ? undefined : checkpointFromRow(step.value as Row);
+    };
+    let pending = nextCheckpoint();
     let afterSeq = 0;
     for (;;) {
       const rows = page.all(afterSeq, VERIFY_PAGE_SIZE);
       for (const row of rows) {
-        const failure = checker.next(storedEvent(row));
+        const event = storedEvent(row);
+        const failure = checker.next(event);
         if (failure) return failure;
+        // Events run 1, 2, 3… without gaps, so every checkpoint up to this seq names this event.
+        while (pending !== undefined && pending.seq <= event.seq) {
+          const bad = checkpoints.check(pending, pending.seq === event.seq ? event.hash : undefined);
+          if (bad) return bad;
+          pending = nextCheckpoint();
+        }
       }
       const last = rows.at(-1);
       if (rows.length < VERIFY_PAGE_SIZE || last === undefined) break;
@@ -42,7 +69,13 @@ export async function verifyStoredChain(source: VerifySource): Promise<VerifyRes
       // Only an own connection may yield: the shared one must not hold a transaction across turns.
       if (own) await nextTurn();
     }
-    return checker.finish(head(headRow));
+    const chain = checker.finish(head(headRow));
+    if (!chain.ok) return chain;
+    if (pending !== undefined) {
+      const bad = checkpoints.check(pending, undefined);
+      if (bad) return bad;
+    }
+    return { ...chain, checkpoints: checkpoints.summary(checker.progress().lastSeq) };
   } catch (error) {
     if (!isReadFailure(error)) throw error;
     const { lastSeq, checked } = checker.progress();
@@ -55,6 +88,8 @@ export async function verifyStoredChain(source: VerifySource): Promise<VerifyRes
       message: `event ${lastSeq + 1}: ${reason}`,
     };
   } finally {
+    // Ends the checkpoint cursor before the transaction it reads in.
+    signed?.return?.();
     if (db.isOpen && db.isTransaction) db.exec('ROLLBACK');
     if (own) db.close();
   }

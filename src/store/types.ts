@@ -4,6 +4,7 @@
  * `commit`, one transaction per call, so a state change and the audit event that records it are stored
  * together or not at all.
  */
+import type { KeyObject } from 'node:crypto';
 
 export const auditEventTypes = [
   'session.created',
@@ -168,16 +169,78 @@ export interface EventQuery {
   readonly limit?: number;
 }
 
+/** What verify found wrong first. The first four are the hash chain's; the rest its signed checkpoints'. */
+export const verifyProblems = [
+  'hash-mismatch',
+  'chain-broken',
+  'gap',
+  'unreadable',
+  /** A checkpoint's signature does not verify with the key it names. */
+  'bad-signature',
+  /** A checkpoint names a key verify was not told to trust. */
+  'untrusted-key',
+  /** A checkpoint names a hash the chain does not have at its seq: the chain was rebuilt. */
+  'checkpoint-mismatch',
+  /** A checkpoint names a seq the chain does not reach: events were deleted. */
+  'checkpoint-beyond-head',
+  /** The witness outside the store disagrees with the store. */
+  'witness-mismatch',
+] as const;
+
+export type VerifyProblem = (typeof verifyProblems)[number];
+
+export interface VerifyFailure {
+  readonly ok: false;
+  readonly checked: number;
+  /** The first event that does not verify, where a gap in seq is, or the seq a bad checkpoint names. */
+  readonly seq: number;
+  readonly problem: VerifyProblem;
+  readonly message: string;
+}
+
+/** A signed head of the audit chain (see audit-checkpoint.ts). */
+export interface AuditCheckpoint {
+  /** The newest event the checkpoint covers. */
+  readonly seq: number;
+  /** That event's hash, which covers every event before it. */
+  readonly hash: string;
+  /** When it was signed, ISO 8601 UTC. */
+  readonly at: string;
+  /** sha256 hex of the signer's raw Ed25519 public key. */
+  readonly keyId: string;
+  /** Base64 Ed25519 signature over seq, hash, at and keyId. */
+  readonly signature: string;
+}
+
+export interface CheckpointSummary {
+  /** False when verify had no public key: only the heads the checkpoints name were compared. */
+  readonly signaturesChecked: boolean;
+  /** Checkpoints that verified. */
+  readonly verified: number;
+  /** Seq of the newest checkpoint that verified; 0 when none did. */
+  readonly lastSeq: number;
+  /** Events after `lastSeq`: covered only by the hash chain, which a database writer can rebuild. */
+  readonly unsignedEvents: number;
+  /** Fingerprints of the keys that signed them (at most 16 listed). */
+  readonly keyIds: readonly string[];
+}
+
 export type VerifyResult =
-  | { readonly ok: true; readonly checked: number; readonly lastHash: string }
   | {
-      readonly ok: false;
+      readonly ok: true;
       readonly checked: number;
-      /** The first event that does not verify, or where a gap in seq is. */
-      readonly seq: number;
-      readonly problem: 'hash-mismatch' | 'chain-broken' | 'gap' | 'unreadable';
-      readonly message: string;
-    };
+      readonly lastHash: string;
+      readonly checkpoints: CheckpointSummary;
+    }
+  | VerifyFailure;
+
+export interface VerifyOptions {
+  /**
+   * The keys whose checkpoints count. Absent or empty: signatures are not checked (the summary says so)
+   * and a checkpoint counts when the chain has its head.
+   */
+  readonly trustedKeys?: readonly { readonly keyId: string; readonly publicKey: KeyObject }[];
+}
 
 export interface Store {
   /** Upserts the records and appends the events, in one transaction; returns the appended events. */
@@ -224,6 +287,14 @@ export interface Store {
   pruneOutputs(endedBefore: string): Promise<number>;
 
   listEvents(query?: EventQuery): Promise<AuditEvent[]>;
-  verify(): Promise<VerifyResult>;
+  /** Stores a signed checkpoint; storing one that is already there (same seq and key) does nothing. */
+  addCheckpoint(checkpoint: AuditCheckpoint): Promise<void>;
+  /** The checkpoint with the highest seq signed by `keyId`, or null when that key signed none. */
+  lastCheckpoint(keyId: string): Promise<AuditCheckpoint | null>;
+  /**
+   * Walks the whole log in one consistent snapshot: the hash chain, the stored head, and every stored
+   * checkpoint against the chain (and its signature, given trusted keys).
+   */
+  verify(options?: VerifyOptions): Promise<VerifyResult>;
   close(): Promise<void>;
 }

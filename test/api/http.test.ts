@@ -333,7 +333,11 @@ describe('the HTTP API', () => {
     const lines = (await exported.text()).trim().split('\n');
     expect(lines.length).toBeGreaterThan(3);
     for (const line of lines) expect(auditEvent.parse(JSON.parse(line)).sessionId).toBe(session.id);
-    expect((await call(`${server.url}/v1/audit/verify`, server.adminToken)).body).toMatchObject({ ok: true });
+    expect((await call(`${server.url}/v1/audit/verify`, server.adminToken)).body).toMatchObject({
+      ok: true,
+      checkpoints: { signaturesChecked: true },
+      witness: null,
+    });
     const bySession = await call(`${server.url}/v1/audit`, session.token);
     expect(bySession.status).toBe(403);
     const metrics = await call(`${server.url}/metrics`, server.adminToken);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { createAirlock } from '../../src/index.ts';
+import { auditAnchorPath } from '../../src/store/index.ts';
 import { runCli } from '../support/cli.ts';
 import type { CliRun } from '../support/cli.ts';
 import { bwrapMissing, closeAfterTest, envFor, newHome, startCli } from './cli-process.ts';
@@ -131,7 +132,13 @@ describe.skipIf(bwrapMissing)('airlock audit on a recorded log', () => {
     const events = await readEvents(home);
     const verified = await airlock(['audit', 'verify'], home);
     expect(verified.exitCode).toBe(0);
-    expect(verified.stdout).toBe(`ok: ${events.length} events verified, head ${events.at(-1)?.hash}\n`);
+    const n = events.length;
+    // Closing signed the head: every event is under a checkpoint, and the anchor outside names it.
+    expect(verified.stdout).toBe(
+      `ok: ${n} events verified, head ${events.at(-1)?.hash}\n` +
+        `signatures: 1 checkpoint verified with this machine's key (${join(home, 'audit-key')}); the newest covers events 1..${n}\n` +
+        `anchor: seq ${n}, signed and kept outside the store (${auditAnchorPath(home, join(home, 'airlock.db'))}), is in the chain\n`,
+    );
   });
 
   it('verify exits 1 naming the seq of an event edited behind Airlock (adversarial)', async () => {

@@ -3,7 +3,9 @@
  * the state directory's admin-token file, or AIRLOCK_TOKEN), and how every way of failing to talk to a
  * server ends: one line and an exit status.
  */
+import { writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { call, startTestServer } from '../api/support.ts';
 import { bwrapMissing, newHome, runCliProcess } from './cli-process.ts';
@@ -145,11 +147,45 @@ describe.skipIf(bwrapMissing)('airlock audit --url', () => {
     expect(result.stderr).toBe('');
   });
 
-  it('verify checks the chain on the server and prints its head', async () => {
+  it('verify checks the chain and signatures on the server and prints its head', async () => {
     const { server, events } = await recordedServer();
     const verified = await airlock(['audit', 'verify', '--url', server.url], server.home);
     expect(verified.exitCode).toBe(0);
-    expect(verified.stdout).toBe(`ok: ${events.length} events verified, head ${events.at(-1)?.hash}\n`);
+    const n = events.length;
+    // No checkpoint yet: the server signs every 1000 events, each minute and when it stops.
+    expect(verified.stdout).toBe(
+      `ok: ${n} events verified, head ${events.at(-1)?.hash}\n` +
+        "signatures: 0 checkpoints verified with the server's key\n" +
+        `unsigned: events 1..${n} (${n}) are covered only by the hash chain until the next checkpoint\n`,
+    );
+  });
+
+  it('verify --witness compares the server store with a witness file kept here', async () => {
+    const { server, events } = await recordedServer();
+    const exported = await airlock(['audit', 'export', '--url', server.url], server.home);
+    const witness = join(server.home, 'kept-elsewhere.jsonl');
+    writeFileSync(witness, exported.stdout);
+    const verified = await airlock(
+      ['audit', 'verify', '--url', server.url, '--witness', witness],
+      server.home,
+    );
+    expect(verified.exitCode).toBe(0);
+    expect(verified.stdout).toContain(`witness ${witness}: events 1..${events.length} match the store\n`);
+
+    writeFileSync(witness, exported.stdout.replace('"echo one"', '"echo 1"'));
+    const edited = await airlock(['audit', 'verify', '--url', server.url, '--witness', witness], server.home);
+    expect(edited.exitCode).toBe(1);
+    expect(edited.stdout).toMatch(/^FAILED at seq \d+ \(witness-mismatch\): .*does not match its own hash/);
+  });
+
+  it('verify --public-key with --url is a usage error: the key is checked where the store is', async () => {
+    const { server } = await recordedServer();
+    const result = await airlock(
+      ['audit', 'verify', '--url', server.url, '--public-key', join(server.home, 'audit.pub')],
+      server.home,
+    );
+    expect(result.exitCode).toBe(2);
+    expect(oneLineOf(result)).toMatch(/--public-key needs the store itself/);
   });
 });
 
