@@ -6,7 +6,7 @@
  * On the way back, a value a secret host echoes is turned back into its placeholder, so the sandbox
  * never learns it from a response either.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { AirlockError } from '../errors/index.ts';
 import { parseAllowEntry, type HostRule } from './allow-list.ts';
 import {
@@ -40,8 +40,15 @@ export const MIN_SECRET_VALUE_LENGTH = 8;
 export const MAX_SECRET_VALUE_BYTES = 16 * 1024;
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
-/** Checks the specs and gives each secret a fresh placeholder; throws INVALID_ARGUMENT listing every problem. */
-export function createSessionSecrets(specs: readonly EgressSecretSpec[]): readonly SessionSecret[] {
+/**
+ * Checks the specs and gives each secret its placeholder; throws INVALID_ARGUMENT listing every problem.
+ * Placeholders derive from `seed` (random per session, kept private on the host), so a restarted proxy
+ * recognises the placeholders its sandbox already holds; without one they are simply random.
+ */
+export function createSessionSecrets(
+  specs: readonly EgressSecretSpec[],
+  seed: string = randomBytes(32).toString('hex'),
+): readonly SessionSecret[] {
   const problems: string[] = [];
   const names = new Set<string>();
   const secrets = specs.map((spec) => {
@@ -59,7 +66,7 @@ export function createSessionSecrets(specs: readonly EgressSecretSpec[]): readon
         problems.push(`secret ${spec.name}: ${parsed.ok ? `${host} is not a host` : parsed.problem}`);
       else rules.push(parsed.value);
     }
-    return makeSecret(spec, rules);
+    return makeSecret(spec, rules, seed);
   });
   if (problems.length > 0) {
     throw new AirlockError('INVALID_ARGUMENT', `invalid secrets:\n  ${problems.join('\n  ')}`, { problems });
@@ -79,10 +86,11 @@ function secretValueProblem(value: string): string | undefined {
   return undefined;
 }
 
-function makeSecret(spec: EgressSecretSpec, rules: readonly HostRule[]): SessionSecret {
-  // 128 random bits: unguessable, so no one can forge a placeholder of another session's secret, and
-  // never a valid credential anywhere.
-  const placeholder = `${PLACEHOLDER_PREFIX}${spec.name}-${randomBytes(16).toString('hex')}`;
+function makeSecret(spec: EgressSecretSpec, rules: readonly HostRule[], seed: string): SessionSecret {
+  // 128 bits from a random seed: unguessable, so no one can forge a placeholder of another session's
+  // secret, and never a valid credential anywhere.
+  const random = createHmac('sha256', seed).update(spec.name).digest('hex').slice(0, 32);
+  const placeholder = `${PLACEHOLDER_PREFIX}${spec.name}-${random}`;
   const patterns = rules.map((rule) => rule.host);
   return Object.freeze({
     name: spec.name,
