@@ -86,6 +86,8 @@ export function runTunnel(options: TunnelOptions): void {
   };
   const onUpstreamClose = () => client.destroy();
   for (const socket of [client, upstream]) {
+    // A fixed number per connection (bookkeeping, two pipelines), not a leak; only past Node's default of 10.
+    socket.setMaxListeners(32);
     socket.setTimeout(options.idleTimeoutMs, onIdle);
     socket.on('error', closeBoth);
   }

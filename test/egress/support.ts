@@ -77,7 +77,7 @@ export interface Echo {
   readonly via: 'http' | 'https';
 }
 
-function echoHandler(via: 'http' | 'https', extra?: RequestListener): RequestListener {
+function echoHandler(via: 'http' | 'https', seen: Echo[], extra?: RequestListener): RequestListener {
   return (req, res) => {
     if (extra !== undefined && req.url?.startsWith('/custom')) return extra(req, res);
     const chunks: Buffer[] = [];
@@ -105,6 +105,7 @@ function echoHandler(via: 'http' | 'https', extra?: RequestListener): RequestLis
         body: Buffer.concat(chunks).toString(),
         via,
       };
+      seen.push(echo);
       res.writeHead(200, {
         'content-type': 'application/json',
         'x-echo-authorization': String(req.headers.authorization ?? ''),
@@ -127,17 +128,26 @@ async function listen(server: Server | NetServer): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-export async function httpUpstream(extra?: RequestListener): Promise<{ port: number; server: Server }> {
-  const server = createHttpServer(echoHandler('http', extra));
-  return { port: await listen(server), server };
+/** What an upstream received, as it received it (the proxy may rewrite what the client reads back). */
+export interface Upstream {
+  readonly port: number;
+  readonly server: Server;
+  readonly seen: Echo[];
+}
+
+export async function httpUpstream(extra?: RequestListener): Promise<Upstream> {
+  const seen: Echo[] = [];
+  const server = createHttpServer(echoHandler('http', seen, extra));
+  return { port: await listen(server), server, seen };
 }
 
 /** A test CA of the upstream world, and an HTTPS server whose certificate it signed for `names`. */
 export async function httpsUpstream(
   names: readonly string[],
   extra?: RequestListener,
-): Promise<{ port: number; caPem: string; server: Server }> {
+): Promise<Upstream & { caPem: string }> {
   const ca = await createSessionCa('upstream-test');
+  const seen: Echo[] = [];
   const server = createHttpsServer(
     {
       SNICallback: (name, callback) => {
@@ -147,9 +157,9 @@ export async function httpsUpstream(
         );
       },
     },
-    echoHandler('https', extra),
+    echoHandler('https', seen, extra),
   );
-  return { port: await listen(server), caPem: ca.material.certificatePem, server };
+  return { port: await listen(server), caPem: ca.material.certificatePem, server, seen };
 }
 
 /** A server that speaks first, like sshd, then echoes what it receives. */
@@ -196,6 +206,45 @@ export async function proxyGet(
   return readReply(res);
 }
 
+/**
+ * Reads until `complete` says how many bytes form the answer; the rest is put back. Unlike `for await`,
+ * it leaves the socket open.
+ */
+async function readAnswer(socket: Socket, complete: (bytes: Buffer) => number | undefined): Promise<Buffer> {
+  let buffer = Buffer.alloc(0);
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      const length = complete(buffer);
+      if (length === undefined) return;
+      finish();
+      if (buffer.length > length) socket.unshift(buffer.subarray(length));
+      resolve(buffer.subarray(0, length));
+    };
+    const onEnd = () => {
+      finish();
+      resolve(buffer);
+    };
+    const finish = () => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('error', reject);
+      socket.pause();
+    };
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('error', reject);
+  });
+}
+
+async function readToEnd(socket: Socket): Promise<string> {
+  socket.resume();
+  let text = '';
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+  if (!socket.readableEnded) await once(socket, 'end').catch(() => {});
+  return text;
+}
+
 /** CONNECT through the proxy: the open tunnel, or the proxy's refusal. */
 export async function connectTunnel(
   socketPath: string,
@@ -204,21 +253,13 @@ export async function connectTunnel(
   const socket = netConnect(socketPath);
   onCleanup(() => socket.destroy());
   socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
-  let head = '';
-  for await (const chunk of socket) {
-    head += (chunk as Buffer).toString('latin1');
-    const end = head.indexOf('\r\n\r\n');
-    if (end === -1) continue;
-    if (head.startsWith('HTTP/1.1 200')) {
-      socket.pause();
-      const rest = Buffer.from(head.slice(end + 4), 'latin1');
-      if (rest.length > 0) socket.unshift(rest);
-      return { socket };
-    }
-    break;
-  }
-  for await (const chunk of socket) head += (chunk as Buffer).toString('latin1');
-  return { refusal: head };
+  const head = await readAnswer(socket, (bytes) => {
+    const end = bytes.indexOf('\r\n\r\n');
+    return end === -1 ? undefined : end + 4;
+  });
+  const text = head.toString('latin1');
+  if (text.startsWith('HTTP/1.1 200')) return { socket };
+  return { refusal: text + (await readToEnd(socket)) };
 }
 
 /** SOCKS5 CONNECT by name: the open stream, or the reply code the proxy refused with. */
@@ -234,18 +275,10 @@ export async function socksConnect(
   socket.write(
     Buffer.concat([Buffer.from([5, 1, 0, 3, name.length]), name, Buffer.from([port >> 8, port & 0xff])]),
   );
-  let buffer = Buffer.alloc(0);
-  for await (const chunk of socket) {
-    buffer = Buffer.concat([buffer, chunk as Buffer]);
-    if (buffer.length >= 12) break;
-  }
-  socket.pause();
-  const reply = buffer[3] ?? 255;
-  if (buffer[2] === 0 && reply === 0) {
-    if (buffer.length > 12) socket.unshift(buffer.subarray(12));
-    return { socket };
-  }
-  return { reply: buffer.length >= 4 ? reply : 255 };
+  // The greeting's answer (2 bytes), then the request's (10 bytes: version, reply, 0, IPv4, address, port).
+  const answer = await readAnswer(socket, (bytes) => (bytes.length >= 12 ? 12 : undefined));
+  const reply = answer.length >= 4 ? answer[3]! : 255;
+  return reply === 0 ? { socket } : { reply };
 }
 
 /** TLS over an open tunnel, verified against `ca` for `servername`. */
@@ -272,6 +305,8 @@ export async function requestOver(
     method: body === undefined ? 'GET' : 'POST',
   });
   req.end(body);
+  // Paused by whoever read the proxy's answer; an added 'data' listener does not undo an explicit pause.
+  stream.resume();
   const [res] = (await once(req, 'response')) as [IncomingMessage];
   return readReply(res);
 }
