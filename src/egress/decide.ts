@@ -48,7 +48,7 @@ export async function decideTarget(
     }
     const outcome = await state.ask(target.host, port, protocol);
     if (outcome === 'timeout') {
-      const seconds = Math.round(approvalWaitMs / 1000);
+      const seconds = Number((approvalWaitMs / 1000).toFixed(1));
       return refusal(
         'ask_timed_out',
         `airlock: egress to ${shown} was not approved within ${seconds} s; ${allowed}`,
