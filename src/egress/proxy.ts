@@ -148,11 +148,19 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: 0,
     keepAliveTimeout: 5_000,
+    // Node checks header and request timeouts on this interval (30 s by default), which would let a
+    // slow client hold a connection far past headersTimeout.
+    connectionsCheckingInterval: Math.max(100, Math.min(1_000, limits.headersTimeoutMs / 2)),
   };
   const outerServer: HttpServer = createHttpServer(serverOptions);
   const innerServer: HttpServer = createHttpServer(serverOptions);
   for (const server of [outerServer, innerServer]) {
-    server.timeout = limits.idleTimeoutMs;
+    // These servers never listen (connections are handed to them), and Node starts enforcing
+    // headersTimeout only on 'listening': without this a client could trickle headers for ever.
+    server.emit('listening');
+    // No idle timer on the client side of a request: the upstream's idle timer ends a stalled exchange
+    // with a readable 504, and keepAliveTimeout closes a client that sends nothing more.
+    server.timeout = 0;
     server.on('clientError', (_error, socket: Socket) => {
       if (socket.writable)
         writeRawRefusal(

@@ -93,10 +93,15 @@ export function runTunnel(options: TunnelOptions): void {
   }
   client.on('close', () => upstream.destroy());
   upstream.on('close', onUpstreamClose);
-  /** From here the proxy's HTTP client owns the upstream socket: it may close it between requests. */
+  /**
+   * From here the proxy reads HTTP on the client side (its keep-alive and upstream idle timers apply)
+   * and its HTTP client owns the upstream socket, which it may close between requests.
+   */
   const releaseUpstream = () => {
-    upstream.setTimeout(0);
-    upstream.off('timeout', onIdle);
+    for (const socket of [client, upstream]) {
+      socket.setTimeout(0);
+      socket.off('timeout', onIdle);
+    }
     upstream.off('close', onUpstreamClose);
     upstream.off('error', closeBoth);
     upstream.on('error', () => {}); // until the HTTP client attaches its own handler
