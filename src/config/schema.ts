@@ -4,6 +4,8 @@
  * so no caller has to remember what a bare number means.
  */
 import { z } from 'zod';
+import { isIP } from 'node:net';
+import { NETWORK_MODES, parseAllowEntry, type AllowEntry, type NetworkMode } from '../egress/index.ts';
 import { policyDocumentKeys, policyDocumentSchema } from '../policy/index.ts';
 import { isAirlockError } from '../errors/index.ts';
 import {
@@ -11,7 +13,6 @@ import {
   driverNames,
   envNameProblem,
   envValueProblem,
-  hostPatternProblem,
   imageProblem,
   parseStoreLocation,
   sandboxValueParsers,
@@ -85,34 +86,154 @@ function isPlainRecord(value: unknown): value is Record<string, unknown> {
 
 // ─── sandbox ────────────────────────────────────────────────────────────────────────────────────────
 
-export type NetworkConfig = { mode: 'none' } | { mode: 'allow'; hosts: string[] };
-
-const networkAllowFields = {
-  allow: z.array(
-    text('a host').superRefine((host, ctx) => {
-      const problem = hostPatternProblem(host);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-    }),
-    {
-      error: (issue) =>
-        issue.input === undefined
-          ? 'allow is required: a list of hosts, like [api.example.com]'
-          : `allow must be a list of hosts, not ${describeValue(issue.input)}`,
-    },
-  ),
+export type NetworkConfig = {
+  readonly mode: NetworkMode;
+  readonly allow: readonly AllowEntry[];
+  /** Exact name → fixed IP address, like /etc/hosts; the only way to a private or loopback address. */
+  readonly hosts: Readonly<Record<string, string>>;
 };
 
+const networkFields = {
+  mode: oneOf(NETWORK_MODES, 'network mode').default('ask'),
+  allow: z
+    .array(
+      text('an allow-list entry').transform((entry, ctx): AllowEntry => {
+        const parsed = parseAllowEntry(entry);
+        if (parsed.ok) return parsed.value;
+        ctx.addIssue({ code: 'custom', message: parsed.problem });
+        return z.NEVER;
+      }),
+      {
+        error: (issue) =>
+          `allow must be a list of hosts, like [api.example.com, "*.example.org:443", "registry:npm"], not ${describeValue(issue.input)}`,
+      },
+    )
+    .default([]),
+  hosts: z
+    .unknown()
+    .transform((value, ctx) => {
+      const hosts = Object.create(null) as Record<string, string>;
+      if (!isPlainRecord(value)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `hosts must be a mapping of name: address, not ${describeValue(value)}`,
+        });
+        return z.NEVER;
+      }
+      for (const [name, address] of Object.entries(value)) {
+        const entry = parseAllowEntry(name);
+        if (
+          !entry.ok ||
+          'registry' in entry.value ||
+          entry.value.host.startsWith('*.') ||
+          name.includes(':')
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${JSON.stringify(name)} is not a host name (hosts maps exact names)`,
+            path: [name],
+          });
+        } else if (typeof address !== 'string' || isIP(address) === 0) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${describeValue(address)} is not an IP address, like 127.0.0.1 or ::1`,
+            path: [name],
+          });
+        } else {
+          hosts[entry.value.host] = address;
+        }
+      }
+      return hosts;
+    })
+    .prefault({}),
+};
+
+/** `API.example.com` and `api.example.com` are one entry (parsing lower-cased both). */
+function uniqueEntries(entries: readonly AllowEntry[]): AllowEntry[] {
+  const seen = new Map<string, AllowEntry>();
+  for (const entry of entries) seen.set(JSON.stringify(entry), entry);
+  return [...seen.values()];
+}
+
 const networkSchema = z
-  .union([z.literal('none'), section('network', networkAllowFields)], {
+  .union([z.literal('none'), section('network', networkFields)], {
     error: (issue) =>
-      `${describeValue(issue.input)} is not a network setting: use none, or { allow: [api.example.com] }`,
+      `${describeValue(issue.input)} is not a network setting: use none, or { mode: ask, allow: [api.example.com] }`,
   })
   .transform(
     (network): NetworkConfig =>
       network === 'none'
-        ? { mode: 'none' }
-        : { mode: 'allow', hosts: [...new Set(network.allow.map((host) => host.toLowerCase()))] },
+        ? { mode: 'none', allow: [], hosts: Object.create(null) as Record<string, string> }
+        : { mode: network.mode, allow: uniqueEntries(network.allow), hosts: network.hosts },
   );
+
+const secretFields = {
+  name: text('name').superRefine((name, ctx) => {
+    const problem = envNameProblem(name);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  fromEnv: text('fromEnv')
+    .superRefine((name, ctx) => {
+      const problem = envNameProblem(name);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  value: text('value').optional(),
+  hosts: z
+    .array(
+      text('a host').superRefine((host, ctx) => {
+        const parsed = parseAllowEntry(host);
+        if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.problem });
+        else if ('registry' in parsed.value)
+          ctx.addIssue({
+            code: 'custom',
+            message: `${host}: a secret goes to named hosts, not a registry alias`,
+          });
+      }),
+      { error: (issue) => `hosts must be a list of host names, not ${describeValue(issue.input)}` },
+    )
+    .min(1, { error: 'hosts is empty: name the hosts this secret may be sent to' }),
+};
+
+/** Where a secret's value comes from; resolved to the value only when a session is made (`resolveSecrets`). */
+export type SecretSource = { readonly fromEnv: string } | { readonly value: string };
+export interface SecretConfig {
+  readonly name: string;
+  readonly source: SecretSource;
+  readonly hosts: readonly string[];
+}
+
+const secretsSchema = z
+  .array(
+    section('a secret', secretFields).transform((raw, ctx): SecretConfig => {
+      if ((raw.fromEnv === undefined) === (raw.value === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'give exactly one of fromEnv (a variable of the Airlock process) or value',
+        });
+        return z.NEVER;
+      }
+      const source: SecretSource =
+        raw.fromEnv !== undefined ? { fromEnv: raw.fromEnv } : { value: raw.value! };
+      return { name: raw.name, source, hosts: raw.hosts.map((host) => host.toLowerCase()) };
+    }),
+    {
+      error: (issue) =>
+        `secrets must be a list of { name, fromEnv, hosts }, not ${describeValue(issue.input)}`,
+    },
+  )
+  .superRefine((secrets, ctx) => {
+    const seen = new Set<string>();
+    secrets.forEach((secret, index) => {
+      if (seen.has(secret.name))
+        ctx.addIssue({
+          code: 'custom',
+          message: `secret ${secret.name} is listed twice`,
+          path: [index, 'name'],
+        });
+      seen.add(secret.name);
+    });
+  });
 
 /**
  * Hand-rolled rather than z.record so every bad entry is reported in one pass and a `__proto__` name is
@@ -146,7 +267,8 @@ const sandboxFields = {
   cpus: parsedValue(sandboxValueParsers.cpus).prefault(0.5),
   pids: parsedValue(sandboxValueParsers.pids).prefault(256),
   scratch: parsedValue(sandboxValueParsers.scratch).prefault('100m'),
-  network: networkSchema.prefault('none'),
+  network: nullAsAbsent(networkSchema.prefault({})),
+  secrets: nullAsAbsent(secretsSchema.prefault([])),
   timeout: parsedValue(sandboxValueParsers.timeout).prefault('30s'),
   idleTimeout: parsedValue(sandboxValueParsers.idleTimeout).prefault('15m'),
   env: envSchema.prefault({ LANG: 'C.UTF-8' }),
@@ -186,6 +308,7 @@ export const sandboxSchema = section('sandbox', sandboxFields).transform((raw, c
     pids: raw.pids,
     scratchBytes: raw.scratch,
     network: raw.network,
+    secrets: raw.secrets,
     timeoutMs: raw.timeout,
     idleTimeoutMs: raw.idleTimeout,
     env: raw.env,
@@ -240,6 +363,11 @@ const routerFields = {
     })
     .prefault(['pip install', 'npm install', 'write_file']),
   approvalTimeout: parsedValue((value) => parseDuration(value)).prefault('5m'),
+  /**
+   * How long a connection to a host off the allow-list waits for a person in ask mode before it is
+   * refused: short, because a tool is waiting on the other end of the socket.
+   */
+  approvalWait: parsedValue((value) => parseDuration(value)).prefault('15s'),
   output: nullAsAbsent(section('output', routerOutputFields).prefault({})),
   rateLimit: parsedValue((value) => parseRate(value)).prefault('30/min'),
   /**
@@ -261,6 +389,7 @@ export const routerSchema = section('router', routerFields).transform((raw) => (
   approvalRequiredFor: raw.approvalRequiredFor,
   // Undecided by then means denied.
   approvalTimeoutMs: raw.approvalTimeout,
+  approvalWaitMs: raw.approvalWait,
   output: raw.output,
   rateLimit: raw.rateLimit,
   secretEnv: raw.secretEnv,
@@ -340,7 +469,8 @@ export const airlockConfigSchema = z
 export const knownKeys: Readonly<Record<string, readonly string[]>> = {
   '': Object.keys(rootFields),
   sandbox: Object.keys(sandboxFields),
-  'sandbox.network': Object.keys(networkAllowFields),
+  'sandbox.network': Object.keys(networkFields),
+  'sandbox.secrets[]': Object.keys(secretFields),
   policy: policyDocumentKeys.document,
   'policy.rules[]': policyDocumentKeys.rule,
   'policy.rules[].examples': policyDocumentKeys.examples,
