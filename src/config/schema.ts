@@ -4,10 +4,7 @@
  * so no caller has to remember what a bare number means.
  */
 import { z } from 'zod';
-import { isIP } from 'node:net';
-import { NETWORK_MODES, parseAllowEntry, type AllowEntry, type NetworkMode } from '../egress/index.ts';
 import { policyDocumentKeys, policyDocumentSchema } from '../policy/index.ts';
-import { isAirlockError } from '../errors/index.ts';
 import {
   cgroupParentProblem,
   driverNames,
@@ -26,214 +23,19 @@ import {
   parseDuration,
   parseRate,
 } from './units.ts';
-
-/** Runs one of the value parsers from units.ts inside zod, keeping its message (and example) as the issue. */
-function parsedValue<T>(parse: (value: string | number) => T) {
-  return z.unknown().transform((value, ctx): T => {
-    try {
-      // The parsers check the runtime type themselves, so a boolean gets the same helpful message.
-      return parse(value as string | number);
-    } catch (error) {
-      if (!isAirlockError(error)) throw error;
-      ctx.addIssue({ code: 'custom', message: error.message, params: { ...error.details } });
-      return z.NEVER;
-    }
-  });
-}
-
-function oneOf<const Values extends readonly [string, ...string[]]>(values: Values, what: string) {
-  return z.enum(values, {
-    error: (issue) => `${describeValue(issue.input)} is not a ${what}: use one of ${values.join(', ')}`,
-  });
-}
-
-function text(what: string) {
-  return z.string({
-    error: (issue) =>
-      issue.input === undefined
-        ? `${what} is required`
-        : `${what} must be text, not ${describeValue(issue.input)}`,
-  });
-}
-
-function nonEmptyText(what: string) {
-  return text(what).refine((value) => value.trim() !== '', { error: `${what} is empty` });
-}
-
-function section<Shape extends z.ZodRawShape>(name: string, shape: Shape) {
-  return z
-    .object(shape, {
-      // Only the wrong-type issue is the object's own; unknown keys are worded by the loader.
-      error: (issue) =>
-        issue.code === 'invalid_type'
-          ? `${name} must be a mapping, not ${describeValue(issue.input)}`
-          : undefined,
-    })
-    .strict();
-}
-
-/**
- * `sandbox:` with every child commented out is null in YAML; treating it as an empty section keeps that
- * common edit from being an error, and it still means exactly the defaults.
- */
-function nullAsAbsent<Schema extends z.ZodType>(schema: Schema) {
-  return z.preprocess((value) => (value === null ? undefined : value), schema);
-}
-
-function isPlainRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { networkFields, networkSchema, secretFields, secretsSchema } from './network-schema.ts';
+import {
+  nonEmptyText,
+  nullAsAbsent,
+  oneOf,
+  parsedValue,
+  section,
+  text,
+  isPlainRecord,
+} from './schema-parts.ts';
+export type { NetworkConfig, SecretConfig, SecretSource } from './network-schema.ts';
 
 // ─── sandbox ────────────────────────────────────────────────────────────────────────────────────────
-
-export type NetworkConfig = {
-  readonly mode: NetworkMode;
-  readonly allow: readonly AllowEntry[];
-  /** Exact name → fixed IP address, like /etc/hosts; the only way to a private or loopback address. */
-  readonly hosts: Readonly<Record<string, string>>;
-};
-
-const networkFields = {
-  mode: oneOf(NETWORK_MODES, 'network mode').default('ask'),
-  allow: z
-    .array(
-      text('an allow-list entry').transform((entry, ctx): AllowEntry => {
-        const parsed = parseAllowEntry(entry);
-        if (parsed.ok) return parsed.value;
-        ctx.addIssue({ code: 'custom', message: parsed.problem });
-        return z.NEVER;
-      }),
-      {
-        error: (issue) =>
-          `allow must be a list of hosts, like [api.example.com, "*.example.org:443", "registry:npm"], not ${describeValue(issue.input)}`,
-      },
-    )
-    .default([]),
-  hosts: z
-    .unknown()
-    .transform((value, ctx) => {
-      const hosts = Object.create(null) as Record<string, string>;
-      if (!isPlainRecord(value)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `hosts must be a mapping of name: address, not ${describeValue(value)}`,
-        });
-        return z.NEVER;
-      }
-      for (const [name, address] of Object.entries(value)) {
-        const entry = parseAllowEntry(name);
-        if (
-          !entry.ok ||
-          'registry' in entry.value ||
-          entry.value.host.startsWith('*.') ||
-          name.includes(':')
-        ) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `${JSON.stringify(name)} is not a host name (hosts maps exact names)`,
-            path: [name],
-          });
-        } else if (typeof address !== 'string' || isIP(address) === 0) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `${describeValue(address)} is not an IP address, like 127.0.0.1 or ::1`,
-            path: [name],
-          });
-        } else {
-          hosts[entry.value.host] = address;
-        }
-      }
-      return hosts;
-    })
-    .prefault({}),
-};
-
-/** `API.example.com` and `api.example.com` are one entry (parsing lower-cased both). */
-function uniqueEntries(entries: readonly AllowEntry[]): AllowEntry[] {
-  const seen = new Map<string, AllowEntry>();
-  for (const entry of entries) seen.set(JSON.stringify(entry), entry);
-  return [...seen.values()];
-}
-
-const networkSchema = z
-  .union([z.literal('none'), section('network', networkFields)], {
-    error: (issue) =>
-      `${describeValue(issue.input)} is not a network setting: use none, or { mode: ask, allow: [api.example.com] }`,
-  })
-  .transform(
-    (network): NetworkConfig =>
-      network === 'none'
-        ? { mode: 'none', allow: [], hosts: Object.create(null) as Record<string, string> }
-        : { mode: network.mode, allow: uniqueEntries(network.allow), hosts: network.hosts },
-  );
-
-const secretFields = {
-  name: text('name').superRefine((name, ctx) => {
-    const problem = envNameProblem(name);
-    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-  }),
-  fromEnv: text('fromEnv')
-    .superRefine((name, ctx) => {
-      const problem = envNameProblem(name);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .optional(),
-  value: text('value').optional(),
-  hosts: z
-    .array(
-      text('a host').superRefine((host, ctx) => {
-        const parsed = parseAllowEntry(host);
-        if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.problem });
-        else if ('registry' in parsed.value)
-          ctx.addIssue({
-            code: 'custom',
-            message: `${host}: a secret goes to named hosts, not a registry alias`,
-          });
-      }),
-      { error: (issue) => `hosts must be a list of host names, not ${describeValue(issue.input)}` },
-    )
-    .min(1, { error: 'hosts is empty: name the hosts this secret may be sent to' }),
-};
-
-/** Where a secret's value comes from; resolved to the value only when a session is made (`resolveSecrets`). */
-export type SecretSource = { readonly fromEnv: string } | { readonly value: string };
-export interface SecretConfig {
-  readonly name: string;
-  readonly source: SecretSource;
-  readonly hosts: readonly string[];
-}
-
-const secretsSchema = z
-  .array(
-    section('a secret', secretFields).transform((raw, ctx): SecretConfig => {
-      if ((raw.fromEnv === undefined) === (raw.value === undefined)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: 'give exactly one of fromEnv (a variable of the Airlock process) or value',
-        });
-        return z.NEVER;
-      }
-      const source: SecretSource =
-        raw.fromEnv !== undefined ? { fromEnv: raw.fromEnv } : { value: raw.value! };
-      return { name: raw.name, source, hosts: raw.hosts.map((host) => host.toLowerCase()) };
-    }),
-    {
-      error: (issue) =>
-        `secrets must be a list of { name, fromEnv, hosts }, not ${describeValue(issue.input)}`,
-    },
-  )
-  .superRefine((secrets, ctx) => {
-    const seen = new Set<string>();
-    secrets.forEach((secret, index) => {
-      if (seen.has(secret.name))
-        ctx.addIssue({
-          code: 'custom',
-          message: `secret ${secret.name} is listed twice`,
-          path: [index, 'name'],
-        });
-      seen.add(secret.name);
-    });
-  });
 
 /**
  * Hand-rolled rather than z.record so every bad entry is reported in one pass and a `__proto__` name is

@@ -94,3 +94,12 @@ export async function decideTarget(
   }
   return { allowed: true, via, addresses: permitted };
 }
+
+/*
+ * Security limitations
+ * - Names resolve through the host's resolver (getaddrinfo: the host's /etc/hosts and DNS); every answer
+ *   is checked, but a public address the host's DNS returns for an allowed name is trusted.
+ * - `hosts` entries are trusted as written, loopback included: mapping a name to the control plane's own
+ *   port would expose it to the sandbox. They come from the configuration, never from the sandbox.
+ * - An address literal can only be reached by a person's grant in ask mode; allow-lists name hosts.
+ */

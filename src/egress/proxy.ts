@@ -362,3 +362,14 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     },
   };
 }
+
+/*
+ * Security limitations
+ * - Session sockets are 0600: whatever bridges them into the sandbox must run as the proxy's user (or
+ *   set socketMode); anyone who can connect to a socket speaks as that session.
+ * - The CA key and the placeholder seed are kept 0600 beside the socket so a restarted proxy can serve
+ *   the same sandbox; they are removed when the session closes, not when the proxy stops.
+ * - Connections are limited per session; the number of sessions is bounded by the control plane.
+ * - Header timeouts on the handed-over connections rely on Node starting its connection checks on
+ *   'listening' (emitted by hand above); the slow-client test fails if that ever changes.
+ */

@@ -188,3 +188,19 @@ export function redactValues(text: string, secrets: readonly SessionSecret[]): s
   for (const secret of secrets) out = out.split(secret.value).join(secret.placeholder);
   return out;
 }
+
+/*
+ * Security limitations
+ * - Hosts without secrets keep TLS end to end (CONNECT passthrough), so the proxy cannot see inside:
+ *   a placeholder can leave only inside an opaque TLS stream to an allowed host whose SNI matched.
+ *   Decided on purpose: a placeholder is random and valid nowhere, the value itself never leaves except
+ *   to its hosts, and the alternative (opening TLS to every host once a session has a secret) would
+ *   break certificate pinning, widen what the proxy parses and still not see inside client-side
+ *   encryption. Plaintext streams (HTTP, or opaque protocols) are scanned, and refused on a placeholder.
+ * - Swapped: the request target, header values (Basic credentials decoded) and bodies with a
+ *   Content-Length up to maxBodyRewriteBytes that are not content-encoded. Larger, chunked or encoded
+ *   bodies to a secret's host are only guarded; a compressed body hides a placeholder from the guard.
+ * - Echoes of a value are turned back into the placeholder in response headers and identity-encoded
+ *   bodies; a compressed or re-encoded (base64) echo reaches the sandbox, where the router's output
+ *   redaction still keeps it from the model.
+ */

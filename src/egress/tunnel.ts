@@ -214,3 +214,11 @@ function sniProblem(serverName: string | undefined, target: TargetHost): string 
   if (parsed.ok && parsed.value.host === target.host) return undefined;
   return `the ClientHello names ${JSON.stringify(serverName).slice(0, 90)}, not ${target.host} (domain fronting)`;
 }
+
+/*
+ * Security limitations
+ * - A stream that is neither TLS nor HTTP/1 (ssh, a database protocol) is passed as is to the checked
+ *   address of an allowed host; only the placeholder guard reads it.
+ * - HTTP/2 with prior knowledge (cleartext) is refused: it is read as HTTP/1 and fails.
+ * - Encrypted ClientHello: the outer SNI names the front end, not the host, so it is refused.
+ */
