@@ -45,6 +45,10 @@ export function startRecord(context: RecordContext, protocol: EgressProtocol): C
   let error: string | undefined;
   let inspected = false;
   let finished = false;
+  let decided = false;
+  // A client may hang up while its connection is being decided (a person is being asked): the event
+  // then waits for the decision, so it never reports a connection as refused for no reason.
+  let finishWhenDecided = false;
 
   return {
     target(h, p) {
@@ -54,12 +58,16 @@ export function startRecord(context: RecordContext, protocol: EgressProtocol): C
     allowed(via) {
       decision = 'allowed';
       reason = via;
+      decided = true;
+      if (finishWhenDecided) this.finish();
     },
     refused(code, text) {
       decision = 'refused';
       reason = code;
       message = text;
       if (host !== '') context.state.recordRefusal(host, port, code, text);
+      decided = true;
+      if (finishWhenDecided) this.finish();
     },
     failed(text) {
       error ??= text;
@@ -78,6 +86,10 @@ export function startRecord(context: RecordContext, protocol: EgressProtocol): C
     },
     finish() {
       if (finished) return;
+      if (!decided) {
+        finishWhenDecided = true;
+        return;
+      }
       finished = true;
       let bytesUp = 0;
       let bytesDown = 0;

@@ -113,6 +113,7 @@ export async function handleProxyRequest(
   }
   const opened = await openUpstream(context, runtime, record, url.host, url.port, 'http');
   if (!('socket' in opened)) return sendRefusal(res, opened.status, opened.code, opened.message);
+  if (res.destroyed) return void opened.socket.destroy(); // the client gave up while it was decided
   const target: UpstreamTarget = {
     host: url.host.host,
     port: url.port,

@@ -11,7 +11,7 @@ import { chmod } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { AirlockError } from '../errors/index.ts';
-import { createSessionCa, type SessionCa } from './ca.ts';
+import type { SessionCa } from './ca.ts';
 import { startRecord } from './connection-record.ts';
 import {
   caBundle,
@@ -266,6 +266,9 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     const secrets = createSessionSecrets(policy.secrets ?? [], seed);
     let ca: SessionCa | undefined;
     if (secrets.length > 0) {
+      // Loaded on first use: the X.509 library takes a noticeable part of a second to load, and only
+      // sessions with secrets need it (the CLI, which imports this stage for its config, never does).
+      const { createSessionCa } = await import('./ca.ts');
       ca = await createSessionCa(sessionId, saved?.ca);
       await writePublicFile(paths.caCertificate, ca.material.certificatePem);
       await writePublicFile(paths.caBundle, caBundle(ca.material.certificatePem));

@@ -103,6 +103,21 @@ describe('egress proxy: ask mode', () => {
     expect(events[0]).toMatchObject({ decision: 'refused', reason: 'ask_timed_out' });
   });
 
+  it('reports a connection whose client hung up while a person was asked with the real outcome', async () => {
+    const { session, url, events } = await askSession(() => new Promise(() => {}), 300);
+    const socket = connect(session.socketPath);
+    socket.on('error', () => {});
+    socket.write(`GET ${url} HTTP/1.1\r\nHost: ${new URL(url).host}\r\n\r\n`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    await waitFor(() => events.length === 1);
+    expect(events[0]).toMatchObject({
+      decision: 'refused',
+      reason: 'ask_timed_out',
+      host: 'docs.example.test',
+    });
+  });
+
   it('never asks in allowlist mode', async () => {
     const asks: EgressAsk[] = [];
     const { proxy } = await startProxy({ decide: async (ask) => (asks.push(ask), 'allow-session') });
