@@ -19,6 +19,7 @@ const stageFolders = [
   'mcp',
   'sdk',
   'cli',
+  'egress',
 ];
 
 // Bare names of Node built-ins, for code that must not depend on Node (the SDK).

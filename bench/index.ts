@@ -1,15 +1,16 @@
-// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api|audit]
+// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api|audit|egress]
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runApiBench } from './api.bench.ts';
 import { runAuditBench } from './audit.bench.ts';
+import { runEgressBench } from './egress.bench.ts';
 import { runRouterBench } from './router.bench.ts';
 import { runIsolationBench } from './isolation.bench.ts';
 import { runSandboxBench } from './sandbox.bench.ts';
 
 const DEFAULT_RUNS = 200;
-const benches = ['sandbox', 'isolation', 'policy', 'router', 'api', 'audit'] as const;
+const benches = ['sandbox', 'isolation', 'policy', 'router', 'api', 'audit', 'egress'] as const;
 type BenchName = (typeof benches)[number];
 
 function isBenchName(value: string): value is BenchName {
@@ -72,6 +73,10 @@ async function main(): Promise<void> {
   if (only === undefined || only === 'audit') {
     console.log('');
     await runAuditBench({ runs });
+  }
+  if (only === undefined || only === 'egress') {
+    console.log('');
+    await runEgressBench({ runs });
   }
 }
 

@@ -93,7 +93,7 @@ async function runExec(command: string, flags: ExecFlags, context: CliContext): 
   if (!(await policyAllows(command, flags, context, config, path))) return execExitCodes.denied;
 
   const sandboxConfig = config.sandbox;
-  if (sandboxConfig.network.mode !== 'none') {
+  if (sandboxConfig.network.allow.length > 0 || sandboxConfig.secrets.length > 0) {
     // Failing safe: the allow-list is not enforced yet, so the command gets no network at all.
     stderr.warn('sandbox.network allow-lists are not implemented yet; the command runs with no network');
   }

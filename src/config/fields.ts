@@ -78,19 +78,6 @@ export function imageProblem(image: string, driver: DriverName): string | undefi
   return undefined;
 }
 
-const HOST_LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
-const HOST_PATTERN = new RegExp(`^(?:\\*\\.)?(?:${HOST_LABEL}\\.)*${HOST_LABEL}$`);
-
-export function hostPatternProblem(pattern: string): string | undefined {
-  if (pattern === '*' || pattern === '*.*') {
-    return `${JSON.stringify(pattern)} would allow every host: list the hosts the sandbox needs`;
-  }
-  if (pattern.length > 253 || !HOST_PATTERN.test(pattern.toLowerCase())) {
-    return `${JSON.stringify(pattern)} is not a host name: use a name like api.example.com or *.github.com (no scheme, port or path)`;
-  }
-  return undefined;
-}
-
 const CGROUP_PATH = /^\/?[A-Za-z0-9_.@:-]+(?:\/[A-Za-z0-9_.@:-]+)*$/;
 
 export function cgroupParentProblem(path: string): string | undefined {

@@ -12,6 +12,10 @@ export type { ConfigIssue } from './issues.ts';
 export { processEnvironment, readAirlockEnvironment } from './environment.ts';
 export type { AirlockEnvironment, EnvironmentVariables } from './environment.ts';
 export { mergeSandboxOverrides } from './overrides.ts';
+export { createRegistryResolver, defaultRunner, locationOf, pipConfigUrls } from './registries.ts';
+export type { ProgramRunner, RegistryLocation, RegistryResolverOptions } from './registries.ts';
+export { resolveSecrets } from './secrets.ts';
+export type { ResolvedSecret } from './secrets.ts';
 export type { FlagIssue, SandboxOverrides } from './overrides.ts';
 export { airlockConfigSchema, decisionNames, presetNames } from './schema.ts';
 export type {
@@ -24,6 +28,8 @@ export type {
   PresetName,
   RouterConfig,
   SandboxConfig,
+  SecretConfig,
+  SecretSource,
   ServerConfig,
   SessionsConfig,
   StoreConfig,

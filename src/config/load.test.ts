@@ -18,7 +18,12 @@ sandbox:
   cpus: 0.5
   pids: 256
   scratch: 100m          # writable /tmp and /workspace, size-limited
-  network: none          # or { allow: [api.example.com, "*.github.com"] }
+  network:               # none | allowlist | ask (default: only \`allow\`; a person may grant others)
+    mode: ask
+    allow: ["api.example.test", "*.docs.example.org:443", "registry:npm"]  # registry:* = the host's own config
+    hosts: { "api.example.test": "127.0.0.1" }   # fixed addresses; the only way to private ranges
+  secrets:               # the sandbox sees a placeholder; the proxy swaps in the value for \`hosts\`
+    - { name: API_TOKEN, fromEnv: API_TOKEN, hosts: ["api.example.test"] }
   timeout: 30s           # per command
   idleTimeout: 15m
   env: { LANG: C.UTF-8 } # the only variables a sandbox sees
@@ -49,7 +54,9 @@ describe('defaults', () => {
       cpus: 0.5,
       pids: 256,
       scratchBytes: 100 * MIB,
-      network: { mode: 'none' },
+      // Ask, with nothing on the list: no host is reached unless a person grants it.
+      network: { mode: 'ask', allow: [], hosts: {} },
+      secrets: [],
       timeoutMs: 30_000,
       idleTimeoutMs: 15 * 60_000,
       env: { LANG: 'C.UTF-8' },
@@ -59,6 +66,7 @@ describe('defaults', () => {
     expect(config.router).toEqual({
       approvalRequiredFor: ['pip install', 'npm install', 'write_file'],
       approvalTimeoutMs: 5 * 60_000,
+      approvalWaitMs: 15_000,
       output: { maxChars: 5000 },
       rateLimit: { tokens: 30, perMs: 60_000 },
       secretEnv: [],
@@ -86,6 +94,19 @@ describe('parseConfig', () => {
     const config = parseConfig(designExample, 'airlock.yaml');
     expect(config).toEqual({
       ...defaultConfig(),
+      sandbox: {
+        ...defaultConfig().sandbox,
+        network: {
+          mode: 'ask',
+          allow: [
+            { host: 'api.example.test', ports: [80, 443] },
+            { host: '*.docs.example.org', ports: [443] },
+            { registry: 'npm' },
+          ],
+          hosts: { 'api.example.test': '127.0.0.1' },
+        },
+        secrets: [{ name: 'API_TOKEN', source: { fromEnv: 'API_TOKEN' }, hosts: ['api.example.test'] }],
+      },
       store: { kind: 'sqlite', path: '.airlock/airlock.db' },
       policy: {
         preset: 'coding-agent',
@@ -118,7 +139,14 @@ describe('parseConfig', () => {
       ].join('\n'),
       'airlock.yaml',
     );
-    expect(config.sandbox.network).toEqual({ mode: 'allow', hosts: ['api.example.com', '*.github.com'] });
+    expect(config.sandbox.network).toEqual({
+      mode: 'ask',
+      allow: [
+        { host: 'api.example.com', ports: [80, 443] },
+        { host: '*.github.com', ports: [80, 443] },
+      ],
+      hosts: {},
+    });
     expect(config.sandbox.cgroupParent).toBe('airlock.slice');
     expect(config.sandbox.maxTimeoutMs).toBe(600_000);
     expect(config.sandbox.env).toEqual({ PATH: '/usr/bin', EMPTY: '' });
@@ -389,12 +417,15 @@ describe('parseConfig against hostile input', () => {
 
   it('refuses a network allowlist that would allow everything or is not a host', () => {
     const error = thrownAirlockError(() =>
-      parseConfig('sandbox:\n  network: { allow: ["*", "https://x.com/", "a.com:443"] }\n', 'airlock.yaml'),
+      parseConfig(
+        'sandbox:\n  network: { allow: ["*", "https://x.com/", "a.com:443", "a.com:0"] }\n',
+        'airlock.yaml',
+      ),
     );
     expect(issuesOf(error).map((issue) => issue.path)).toEqual([
       'sandbox.network.allow[0]',
       'sandbox.network.allow[1]',
-      'sandbox.network.allow[2]',
+      'sandbox.network.allow[3]',
     ]);
   });
 

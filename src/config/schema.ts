@@ -6,13 +6,11 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { policyDocumentKeys, policyDocumentSchema } from '../policy/index.ts';
-import { isAirlockError } from '../errors/index.ts';
 import {
   cgroupParentProblem,
   driverNames,
   envNameProblem,
   envValueProblem,
-  hostPatternProblem,
   imageProblem,
   parseStoreLocation,
   sandboxValueParsers,
@@ -26,94 +24,19 @@ import {
   parseDuration,
   parseRate,
 } from './units.ts';
-
-/** Runs one of the value parsers from units.ts inside zod, keeping its message (and example) as the issue. */
-function parsedValue<T>(parse: (value: string | number) => T) {
-  return z.unknown().transform((value, ctx): T => {
-    try {
-      // The parsers check the runtime type themselves, so a boolean gets the same helpful message.
-      return parse(value as string | number);
-    } catch (error) {
-      if (!isAirlockError(error)) throw error;
-      ctx.addIssue({ code: 'custom', message: error.message, params: { ...error.details } });
-      return z.NEVER;
-    }
-  });
-}
-
-function oneOf<const Values extends readonly [string, ...string[]]>(values: Values, what: string) {
-  return z.enum(values, {
-    error: (issue) => `${describeValue(issue.input)} is not a ${what}: use one of ${values.join(', ')}`,
-  });
-}
-
-function text(what: string) {
-  return z.string({
-    error: (issue) =>
-      issue.input === undefined
-        ? `${what} is required`
-        : `${what} must be text, not ${describeValue(issue.input)}`,
-  });
-}
-
-function nonEmptyText(what: string) {
-  return text(what).refine((value) => value.trim() !== '', { error: `${what} is empty` });
-}
-
-function section<Shape extends z.ZodRawShape>(name: string, shape: Shape) {
-  return z
-    .object(shape, {
-      // Only the wrong-type issue is the object's own; unknown keys are worded by the loader.
-      error: (issue) =>
-        issue.code === 'invalid_type'
-          ? `${name} must be a mapping, not ${describeValue(issue.input)}`
-          : undefined,
-    })
-    .strict();
-}
-
-/**
- * `sandbox:` with every child commented out is null in YAML; treating it as an empty section keeps that
- * common edit from being an error, and it still means exactly the defaults.
- */
-function nullAsAbsent<Schema extends z.ZodType>(schema: Schema) {
-  return z.preprocess((value) => (value === null ? undefined : value), schema);
-}
-
-function isPlainRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { networkFields, networkSchema, secretFields, secretsSchema } from './network-schema.ts';
+import {
+  nonEmptyText,
+  nullAsAbsent,
+  oneOf,
+  parsedValue,
+  section,
+  text,
+  isPlainRecord,
+} from './schema-parts.ts';
+export type { NetworkConfig, SecretConfig, SecretSource } from './network-schema.ts';
 
 // ─── sandbox ────────────────────────────────────────────────────────────────────────────────────────
-
-export type NetworkConfig = { mode: 'none' } | { mode: 'allow'; hosts: string[] };
-
-const networkAllowFields = {
-  allow: z.array(
-    text('a host').superRefine((host, ctx) => {
-      const problem = hostPatternProblem(host);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-    }),
-    {
-      error: (issue) =>
-        issue.input === undefined
-          ? 'allow is required: a list of hosts, like [api.example.com]'
-          : `allow must be a list of hosts, not ${describeValue(issue.input)}`,
-    },
-  ),
-};
-
-const networkSchema = z
-  .union([z.literal('none'), section('network', networkAllowFields)], {
-    error: (issue) =>
-      `${describeValue(issue.input)} is not a network setting: use none, or { allow: [api.example.com] }`,
-  })
-  .transform(
-    (network): NetworkConfig =>
-      network === 'none'
-        ? { mode: 'none' }
-        : { mode: 'allow', hosts: [...new Set(network.allow.map((host) => host.toLowerCase()))] },
-  );
 
 /**
  * Hand-rolled rather than z.record so every bad entry is reported in one pass and a `__proto__` name is
@@ -147,7 +70,8 @@ const sandboxFields = {
   cpus: parsedValue(sandboxValueParsers.cpus).prefault(0.5),
   pids: parsedValue(sandboxValueParsers.pids).prefault(256),
   scratch: parsedValue(sandboxValueParsers.scratch).prefault('100m'),
-  network: networkSchema.prefault('none'),
+  network: nullAsAbsent(networkSchema.prefault({})),
+  secrets: nullAsAbsent(secretsSchema.prefault([])),
   timeout: parsedValue(sandboxValueParsers.timeout).prefault('30s'),
   idleTimeout: parsedValue(sandboxValueParsers.idleTimeout).prefault('15m'),
   env: envSchema.prefault({ LANG: 'C.UTF-8' }),
@@ -187,6 +111,7 @@ export const sandboxSchema = section('sandbox', sandboxFields).transform((raw, c
     pids: raw.pids,
     scratchBytes: raw.scratch,
     network: raw.network,
+    secrets: raw.secrets,
     timeoutMs: raw.timeout,
     idleTimeoutMs: raw.idleTimeout,
     env: raw.env,
@@ -241,6 +166,11 @@ const routerFields = {
     })
     .prefault(['pip install', 'npm install', 'write_file']),
   approvalTimeout: parsedValue((value) => parseDuration(value)).prefault('5m'),
+  /**
+   * How long a connection to a host off the allow-list waits for a person in ask mode before it is
+   * refused: short, because a tool is waiting on the other end of the socket.
+   */
+  approvalWait: parsedValue((value) => parseDuration(value)).prefault('15s'),
   output: nullAsAbsent(section('output', routerOutputFields).prefault({})),
   rateLimit: parsedValue((value) => parseRate(value)).prefault('30/min'),
   /**
@@ -262,6 +192,7 @@ export const routerSchema = section('router', routerFields).transform((raw) => (
   approvalRequiredFor: raw.approvalRequiredFor,
   // Undecided by then means denied.
   approvalTimeoutMs: raw.approvalTimeout,
+  approvalWaitMs: raw.approvalWait,
   output: raw.output,
   rateLimit: raw.rateLimit,
   secretEnv: raw.secretEnv,
@@ -381,7 +312,8 @@ export const airlockConfigSchema = z
 export const knownKeys: Readonly<Record<string, readonly string[]>> = {
   '': Object.keys(rootFields),
   sandbox: Object.keys(sandboxFields),
-  'sandbox.network': Object.keys(networkAllowFields),
+  'sandbox.network': Object.keys(networkFields),
+  'sandbox.secrets[]': Object.keys(secretFields),
   policy: policyDocumentKeys.document,
   'policy.rules[]': policyDocumentKeys.rule,
   'policy.rules[].examples': policyDocumentKeys.examples,

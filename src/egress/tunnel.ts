@@ -1,0 +1,224 @@
+/**
+ * A tunnel (CONNECT or SOCKS) once its host is allowed and the upstream connected. The client's first
+ * bytes decide what it is:
+ * - TLS: the ClientHello's SNI must name the tunnel's host (no domain fronting: a shared front end
+ *   routes by SNI). Then end to end, or opened by the proxy when the host has secrets.
+ * - HTTP/1: read request by request by the proxy (each Host checked, placeholders swapped or refused).
+ * - anything else (ssh, a database protocol): passed through, every placeholder refused on the way.
+ * If the upstream speaks first (ssh, SMTP), it is that last kind from the start.
+ */
+import type { Socket } from 'node:net';
+import { pipeline } from 'node:stream';
+import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from './client-hello.ts';
+import type { ConnectionRecord } from './connection-record.ts';
+import { parseTargetHost, type TargetHost } from './host-name.ts';
+import { guardStream } from './http-forward.ts';
+import { placeholderGuard } from './secrets.ts';
+import type { SessionState } from './session-state.ts';
+import { throttleStream } from './throttle.ts';
+
+export type StreamKind = 'tls' | 'http' | 'opaque';
+
+/** Methods an HTTP/1 client starts a request with; anything else is not read as HTTP. */
+const HTTP_METHODS = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'OPTIONS',
+  'PATCH',
+  'TRACE',
+  'PROPFIND',
+  'REPORT',
+  'MKCOL',
+  'MOVE',
+  'COPY',
+  'LOCK',
+  'UNLOCK',
+  'PRI',
+]);
+const LONGEST_METHOD = 9;
+
+/** What the first bytes of a client stream are; undefined until enough has arrived to tell. */
+export function classifyStream(bytes: Buffer): StreamKind | undefined {
+  if (bytes.length === 0) return undefined;
+  if (bytes[0] === 0x16) return 'tls';
+  const space = bytes.subarray(0, LONGEST_METHOD + 1).indexOf(0x20);
+  if (space === -1) {
+    const uppercaseSoFar = bytes.subarray(0, LONGEST_METHOD).every((byte) => byte >= 0x41 && byte <= 0x5a);
+    return uppercaseSoFar && bytes.length <= LONGEST_METHOD ? undefined : 'opaque';
+  }
+  return HTTP_METHODS.has(bytes.subarray(0, space).toString('latin1')) ? 'http' : 'opaque';
+}
+
+/** TLS alert access_denied (fatal): the client's TLS library reports a refusal, not a broken stream. */
+const TLS_ACCESS_DENIED = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x31]);
+
+export interface TunnelOptions {
+  readonly state: SessionState;
+  readonly record: ConnectionRecord;
+  readonly target: TargetHost;
+  readonly port: number;
+  readonly client: Socket;
+  /** Bytes the client sent after its CONNECT or SOCKS request, already read. */
+  readonly head: Buffer;
+  readonly upstream: Socket;
+  readonly idleTimeoutMs: number;
+  /**
+   * The proxy reads this stream itself: HTTP requests one by one, or TLS it terminates. `first` holds
+   * the client bytes read so far; `upstream` is the connected socket, nothing read from it yet.
+   */
+  readonly inspect: (kind: 'tls' | 'http', first: Buffer, upstream: Socket) => void;
+}
+
+export function runTunnel(options: TunnelOptions): void {
+  const { client, upstream, record, state } = options;
+  let pending = options.head;
+  let serverSpoke = false;
+  const closeBoth = () => {
+    client.destroy();
+    upstream.destroy();
+  };
+  const onIdle = () => {
+    record.failed('idle_timeout');
+    closeBoth();
+  };
+  const onUpstreamClose = () => client.destroy();
+  for (const socket of [client, upstream]) {
+    // A fixed number per connection (bookkeeping, two pipelines), not a leak; only past Node's default of 10.
+    socket.setMaxListeners(32);
+    socket.setTimeout(options.idleTimeoutMs, onIdle);
+    socket.on('error', closeBoth);
+  }
+  client.on('close', () => upstream.destroy());
+  upstream.on('close', onUpstreamClose);
+  /**
+   * From here the proxy reads HTTP on the client side (its keep-alive and upstream idle timers apply)
+   * and its HTTP client owns the upstream socket, which it may close between requests.
+   */
+  const releaseUpstream = () => {
+    for (const socket of [client, upstream]) {
+      socket.setTimeout(0);
+      socket.off('timeout', onIdle);
+    }
+    upstream.off('close', onUpstreamClose);
+    upstream.off('error', closeBoth);
+    upstream.on('error', () => {}); // until the HTTP client attaches its own handler
+  };
+
+  // A server that speaks first (ssh, SMTP) is answered by the client only after its banner arrives,
+  // so the banner is passed on at once, and the stream is opaque from then on.
+  const onUpstreamData = (chunk: Buffer) => {
+    serverSpoke = true;
+    if (!client.write(chunk)) {
+      upstream.pause();
+      client.once('drain', () => upstream.resume());
+    }
+  };
+  const onClientData = (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    decide();
+  };
+  const stopWatching = () => {
+    upstream.off('data', onUpstreamData);
+    client.off('data', onClientData);
+    client.pause();
+  };
+
+  const decide = () => {
+    if (serverSpoke) return startPassthrough(pending);
+    const kind = classifyStream(pending);
+    if (kind === undefined) return;
+    if (kind === 'opaque') return startPassthrough(pending);
+    if (kind === 'http') {
+      stopWatching();
+      releaseUpstream();
+      options.inspect('http', pending, upstream);
+      return;
+    }
+    const hello = parseClientHello(pending);
+    if (hello.status === 'incomplete') {
+      if (pending.length > MAX_CLIENT_HELLO_BYTES) refuseTls('the ClientHello is too large');
+      return;
+    }
+    if (hello.status !== 'complete') return refuseTls(hello.status === 'invalid' ? hello.reason : 'not TLS');
+    const problem = sniProblem(hello.serverName, options.target);
+    if (problem !== undefined) return refuseTls(problem);
+    const bound = state.secrets.some((secret) => secret.boundTo(options.target.host));
+    if (!bound) return startPassthrough(pending);
+    stopWatching();
+    releaseUpstream();
+    options.inspect('tls', pending, upstream);
+  };
+
+  const refuseTls = (why: string) => {
+    stopWatching();
+    record.refused('sni_mismatch', `airlock: TLS to ${options.target.host} refused: ${why}`);
+    client.end(TLS_ACCESS_DENIED);
+    upstream.destroy();
+  };
+
+  const startPassthrough = (first: Buffer) => {
+    stopWatching();
+    const guard = placeholderGuard(state.secrets);
+    const up: NodeJS.ReadWriteStream[] = [];
+    if (guard !== undefined) {
+      up.push(
+        guardStream(guard, () => {
+          record.refused(
+            'placeholder_unrewritable',
+            `airlock: stream to ${options.target.host} refused: it carries a secret's placeholder the proxy cannot swap in this protocol`,
+          );
+        }),
+      );
+    }
+    if (state.buckets.up !== undefined) up.push(throttleStream(state.buckets.up));
+    const down: NodeJS.ReadWriteStream[] =
+      state.buckets.down === undefined ? [] : [throttleStream(state.buckets.down)];
+    pipeline(
+      [client, ...up, upstream] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream],
+      (error) => {
+        if (error) closeBoth();
+      },
+    );
+    pipeline(
+      [upstream, ...down, client] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream],
+      (error) => {
+        if (error) closeBoth();
+      },
+    );
+    // Written synchronously after piping begins and before the paused client flows again, so the bytes
+    // already read stay first and pass the same guard as the rest.
+    if (first.length > 0) (up[0] ?? upstream).write(first);
+    client.resume();
+  };
+
+  upstream.on('data', onUpstreamData);
+  client.on('data', onClientData);
+  client.resume();
+  if (pending.length > 0) decide();
+}
+
+/** Why the ClientHello's server name does not fit the tunnel's host, or undefined when it does. */
+function sniProblem(serverName: string | undefined, target: TargetHost): string | undefined {
+  if (target.kind === 'ip') {
+    // Clients send no SNI for an address; a name here would be one the person never allowed.
+    return serverName === undefined
+      ? undefined
+      : `the ClientHello names ${JSON.stringify(serverName).slice(0, 90)}, not ${target.host}`;
+  }
+  if (serverName === undefined)
+    return `the ClientHello names no server (SNI), so it cannot be held to ${target.host}`;
+  const parsed = parseTargetHost(serverName);
+  if (parsed.ok && parsed.value.host === target.host) return undefined;
+  return `the ClientHello names ${JSON.stringify(serverName).slice(0, 90)}, not ${target.host} (domain fronting)`;
+}
+
+/*
+ * Security limitations
+ * - A stream that is neither TLS nor HTTP/1 (ssh, a database protocol) is passed as is to the checked
+ *   address of an allowed host; only the placeholder guard reads it.
+ * - HTTP/2 with prior knowledge (cleartext) is refused: it is read as HTTP/1 and fails.
+ * - Encrypted ClientHello: the outer SNI names the front end, not the host, so it is refused.
+ */
