@@ -9,17 +9,29 @@ import {
   type EffectKind,
   type GlobToken,
 } from '../shell/index.ts';
-import type { DecisionValue } from './schema.ts';
+import { isWritable, netReach, type CompiledCapabilities } from './capabilities.ts';
+import type { DecisionValue, WhereCondition } from './schema.ts';
 
 export interface CompiledGlob {
   readonly text: string;
   readonly tokens: readonly GlobToken[];
   readonly regex: RegExp;
+  /**
+   * The same, ignoring case: refusals match `.VSCODE/settings.json` and `.Git/hooks` too, because on a
+   * case-insensitive file system (where the workspace may be copied back) they are the same files.
+   */
+  readonly folded: RegExp;
   /** The literal directories leading to the glob (`~/.ssh` for `~/.ssh/**`): a bulk effect on one of them reaches it. */
   readonly ancestors: readonly (readonly GlobToken[])[];
+  /** The same directories as text (`~/.ssh`, `/run/secrets`). */
+  readonly ancestorTexts: readonly string[];
   /** Literal text before the first and after the last wildcard: a cheap test that rules most pairs out. */
   readonly prefix: string;
   readonly suffix: string;
+}
+
+function literalOf(tokens: readonly GlobToken[]): string {
+  return tokens.map((t) => (t.t === 'lit' ? t.c : '')).join('');
 }
 
 function literalPrefix(tokens: readonly GlobToken[]): string {
@@ -67,6 +79,25 @@ function literalAncestors(text: string): GlobToken[][] {
   return out;
 }
 
+function literalAncestorTexts(text: string): string[] {
+  const segments = text.split('/');
+  const out: string[] = [];
+  for (let n = 2; n < segments.length; n++) {
+    const prefix = segments.slice(0, n);
+    if (prefix.some((seg) => /[*?[{]/.test(seg))) break;
+    const dir = prefix.join('/');
+    if (dir === '' || dir === '~' || dir === '.') continue;
+    out.push(dir);
+  }
+  return out;
+}
+
+/** Is `dir` at or below the literal directory `base` (both canonical)? */
+function isBelow(dir: string, base: string): boolean {
+  if (base === '/') return dir.startsWith('/');
+  return dir === base || dir.startsWith(`${base}/`);
+}
+
 export interface CompiledRule {
   readonly id: string;
   readonly decision: DecisionValue;
@@ -78,6 +109,8 @@ export interface CompiledRule {
   readonly except: readonly CompiledGlob[];
   readonly langs: readonly CompiledGlob[] | null;
   readonly via: ReadonlySet<CodeVia> | null;
+  /** Conditions on the session's capabilities; all must hold. */
+  readonly where: readonly WhereCondition[] | null;
 }
 
 /** argv prefixes indexed by a literal program name, so a command is compared with few of them. */
@@ -119,7 +152,9 @@ export function compileGlobs(patterns: readonly string[]): CompiledGlob[] {
       text,
       tokens,
       regex: globToRegExp(tokens),
+      folded: new RegExp(globToRegExp(tokens).source, 'iu'),
       ancestors: literalAncestors(text),
+      ancestorTexts: literalAncestorTexts(text),
       prefix: literalPrefix(tokens),
       suffix: literalSuffix(tokens),
     };
@@ -151,6 +186,13 @@ interface Target {
   /** A path pattern (bash glob semantics) rather than a plain string. */
   readonly isPattern: boolean;
   readonly recursive: boolean;
+  /** Only names are listed below it (`find ROOT`), no contents. */
+  readonly namesOnly?: boolean | undefined;
+  /**
+   * A recursive effect that certainly takes in everything below (a read or a delete), unlike a
+   * recursive write (`tar x`), which only writes what the archive holds.
+   */
+  readonly reaches?: boolean;
 }
 
 /**
@@ -160,18 +202,26 @@ interface Target {
  * recursive work in a workspace with a .env could be allowed. A glob the command itself wrote keeps
  * the "may match" answer.
  */
-function matchTarget(target: Target, globs: readonly CompiledGlob[]): MatchResult {
+function matchTarget(target: Target, globs: readonly CompiledGlob[], fold = false): MatchResult {
   if (target.value === null) return 'maybe';
-  if (!target.isPattern) return globs.some((g) => g.regex.test(target.value as string)) ? 'yes' : 'no';
+  const test = (g: CompiledGlob, text: string) => (fold ? g.folded : g.regex).test(text);
+  if (!target.isPattern) return globs.some((g) => test(g, target.value as string)) ? 'yes' : 'no';
   if (target.name !== undefined) return matchNamedBelow(target.value, target.name, globs);
   const base = tokenizeGlob(target.value, true);
   const baseIsLiteral = !hasWildcards(base);
   if (baseIsLiteral && !target.recursive) {
     const literal = base.map((t) => (t.t === 'lit' ? t.c : '')).join('');
-    return globs.some((g) => g.regex.test(literal)) ? 'yes' : 'no';
+    return globs.some((g) => test(g, literal)) ? 'yes' : 'no';
+  }
+  if (fold && target.recursive && baseIsLiteral && !target.namesOnly && target.reaches) {
+    // A refusal for a fixed location below this directory (`/run/secrets`, `~/.ssh`): a recursive
+    // read or delete of the directory reaches it (`grep -r password /`, `rm -rf ~`).
+    const literal = literalOf(base);
+    if (globs.some((g) => g.ancestorTexts.some((a) => isBelow(a, literal)))) return 'yes';
   }
   const tokens = target.recursive ? [...base, ...RECURSIVE_SUFFIX] : base;
-  const prefix = literalPrefix(base);
+  // The literal prefix of everything the target covers: `.` recursive is `./…`, so a rule for `./**` can cover it.
+  const prefix = literalPrefix(tokens);
   const suffix = target.recursive ? null : literalSuffix(base);
   // A target ending in a wildcard can end in anything: only a glob with no literal ending covers it.
   const coverSuffix = target.recursive || base.at(-1)?.t !== 'lit' ? null : suffix;
@@ -197,15 +247,29 @@ function matchTarget(target: Target, globs: readonly CompiledGlob[]): MatchResul
 function matchNamedBelow(root: string, name: string, globs: readonly CompiledGlob[]): MatchResult {
   const base = tokenizeGlob(root, true);
   const all = [...base, ...RECURSIVE_SUFFIX];
-  const named = [...base, { t: 'lit', c: '/' } as const, { t: 'globstar' } as const, ...tokenizeGlob(name)];
+  const slash = { t: 'lit', c: '/' } as const;
+  const nameTokens = tokenizeGlob(name);
+  // An entry named NAME right below the root, or deeper: ROOT/NAME and ROOT/**/NAME. (The name is a
+  // whole path segment: `ROOT/**NAME` would also take in `ROOT/a.NAME`.)
+  const shallow = [...base, slash, ...nameTokens];
+  const deep = [...base, slash, { t: 'globstar' } as const, slash, ...nameTokens];
   const prefix = literalPrefix(base);
   let result: MatchResult = 'no';
   for (const glob of globs) {
     if (!compatible(glob, prefix, null)) continue;
-    if (mayCover(glob, prefix, null) && (globSubsumes(glob.tokens, all) || globSubsumes(glob.tokens, named)))
+    if (
+      mayCover(glob, prefix, null) &&
+      (globSubsumes(glob.tokens, all) ||
+        (globSubsumes(glob.tokens, shallow) && globSubsumes(glob.tokens, deep)))
+    )
       return 'yes';
     const last = glob.text.split('/').at(-1) ?? '';
-    if (result === 'no' && !/^\*\*$/.test(last) && globsIntersect(glob.tokens, named)) result = 'maybe';
+    if (
+      result === 'no' &&
+      !/^\*\*$/.test(last) &&
+      (globsIntersect(glob.tokens, shallow) || globsIntersect(glob.tokens, deep))
+    )
+      result = 'maybe';
   }
   return result;
 }
@@ -220,6 +284,8 @@ function targetOf(effect: Effect): Target | null {
         isPattern: true,
         recursive: effect.path.recursive === true,
         name: effect.path.name,
+        namesOnly: effect.path.namesOnly,
+        reaches: effect.kind !== 'write',
       };
     case 'net':
       return { value: effect.host, isPattern: false, recursive: false };
@@ -246,7 +312,59 @@ function matchPrefix(argv: readonly (string | null)[], prefix: readonly RegExp[]
   return result;
 }
 
-export function matchRule(rule: CompiledRule, effect: Effect): MatchResult {
+function both(a: MatchResult, b: MatchResult): MatchResult {
+  if (a === 'no' || b === 'no') return 'no';
+  return a === 'maybe' || b === 'maybe' ? 'maybe' : 'yes';
+}
+
+/** Does one capability condition hold for this effect in this session? */
+function holds(condition: WhereCondition, effect: Effect, caps: CompiledCapabilities): MatchResult {
+  switch (condition) {
+    case 'sandboxed':
+      return caps.sandboxed ? 'yes' : 'no';
+    case 'unsandboxed':
+      return caps.sandboxed ? 'no' : 'yes';
+    case 'writable':
+    case 'outside-writable': {
+      if (effect.kind !== 'write' && effect.kind !== 'delete') return 'no';
+      if (effect.path.pattern === null) return 'maybe';
+      return isWritable(effect.path.pattern, caps) === (condition === 'writable') ? 'yes' : 'no';
+    }
+    case 'given-secret':
+    case 'not-given-secret': {
+      let given: MatchResult;
+      if (effect.kind === 'env-read') {
+        // Reading every variable reads the given ones too.
+        const all = effect.name === '(all)' || effect.name === '*';
+        given = (all ? caps.secretEnv.size > 0 : caps.secretEnv.has(effect.name)) ? 'yes' : 'no';
+      } else if (effect.kind === 'read') {
+        const pattern = effect.path.pattern;
+        if (caps.secretFiles.length === 0) given = 'no';
+        else given = pattern === null ? 'maybe' : caps.secretFiles.includes(pattern) ? 'yes' : 'no';
+      } else return 'no';
+      if (condition === 'given-secret') return given;
+      return given === 'maybe' ? 'maybe' : given === 'yes' ? 'no' : 'yes';
+    }
+    case 'loopback':
+    case 'granted':
+    case 'grantable':
+    case 'unreachable':
+      if (effect.kind !== 'net') return 'no';
+      return netReach(effect.host, caps) === condition ? 'yes' : 'no';
+  }
+}
+
+export function matchRule(rule: CompiledRule, effect: Effect, caps: CompiledCapabilities): MatchResult {
+  if (rule.where === null) return matchEffect(rule, effect);
+  let result: MatchResult = 'yes';
+  for (const condition of rule.where) {
+    result = both(result, holds(condition, effect, caps));
+    if (result === 'no') return 'no';
+  }
+  return both(result, matchEffect(rule, effect));
+}
+
+function matchEffect(rule: CompiledRule, effect: Effect): MatchResult {
   if (rule.prefixes) {
     if (effect.kind !== 'exec') return 'no';
     let best: MatchResult = 'no';
@@ -267,7 +385,8 @@ export function matchRule(rule: CompiledRule, effect: Effect): MatchResult {
   const target = targetOf(effect);
   if (!target || !rule.targets) return 'yes';
   if (rule.except.length > 0 && matchTarget(target, rule.except) === 'yes') return 'no';
-  return matchTarget(target, rule.targets);
+  // Refusals ignore case on paths; an allow never widens through a case variant.
+  return matchTarget(target, rule.targets, rule.decision !== 'allow' && target.isPattern);
 }
 
 /*

@@ -31,14 +31,20 @@ export const grep: Model = (ctx, args) => {
       ),
       opt('--color', 'optional'),
       opt('--colour', 'optional'),
+      ...flags('-r', '-R', '--recursive', '--dereference-recursive'),
     ],
     abbreviations: true,
     unknown: 'harmless',
   });
   const hasPattern = parsed.options.some((o) => o.name === '-e' || o.name === '-f');
   const files = hasPattern ? parsed.operands : parsed.operands.slice(1);
-  for (const file of files) ctx.read(file);
-  if (files.length === 0)
+  const recursive = parsed.options.some((o) => /^(-r|-R|--recursive|--dereference-recursive)$/.test(o.name));
+  for (const file of files) {
+    ctx.read(file);
+    if (recursive) ctx.pathEffect('read', file, '**');
+  }
+  // Without files grep reads its input; only -r without files searches the current directory.
+  if (files.length === 0 && recursive)
     ctx.pathEffect('read', { kind: 'literal', value: '.', pattern: '.', glob: false, span: ctx.span }, '**');
 };
 
@@ -100,9 +106,24 @@ export const rg: Model = (ctx, args) => {
     parsed.options.some((o) => o.name === '-e' || o.name === '-f') ||
     parsed.options.some((o) => o.word.kind === 'literal' && o.word.value === '--files');
   const files = hasPattern ? parsed.operands : parsed.operands.slice(1);
-  for (const file of files) ctx.read(file);
-  if (files.length === 0)
-    ctx.pathEffect('read', { kind: 'literal', value: '.', pattern: '.', glob: false, span: ctx.span }, '**');
+  // ripgrep skips hidden files unless told (--hidden, -. , -uu); it always searches directories recursively.
+  const hidden = parsed.options.some(
+    (o) =>
+      o.word.kind === 'literal' &&
+      /^(--hidden|-\.|-uu+|--no-ignore-dot)$|^-[a-zA-Z]*u[a-zA-Z]*u/.test(o.word.value),
+  );
+  const flags = { skipsHidden: !hidden };
+  for (const file of files) {
+    ctx.read(file);
+    ctx.pathEffect('read', file, '**', flags);
+  }
+  if (files.length === 0 && ctx.stdin === 'terminal')
+    ctx.pathEffect(
+      'read',
+      { kind: 'literal', value: '.', pattern: '.', glob: false, span: ctx.span },
+      '**',
+      flags,
+    );
 };
 
 export const sort: Model = (ctx, args) => {

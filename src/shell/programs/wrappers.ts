@@ -3,6 +3,7 @@ import { grammar as defineGrammar } from '../getopt.ts';
 import { lit, options, type Model, type ModelContext } from '../model.ts';
 import { ALL_VARIABLES } from '../types.ts';
 import type { WordValue } from '../types.ts';
+import { shellEscapeHatch } from './escape-hatch.ts';
 
 /** Splits leading NAME=VALUE words off (as `env` and `sudo` accept them); each is an environment change. */
 function takeAssignments(ctx: ModelContext, words: readonly WordValue[]): readonly WordValue[] {
@@ -183,6 +184,9 @@ export const xargs: Model = (ctx, args) => {
     unknown: 'opaque',
   });
   const inner = parsed.operands.length > 0 ? parsed.operands : [ctx.unknownWord('echo')];
+  const replace = parsed.options.find((o) => o.name === '-I' || o.name === '-i');
+  const placeholder = replace ? (lit(replace.value) ?? (replace.name === '-i' ? '{}' : null)) : null;
+  if (shellEscapeHatch(ctx, inner, placeholder, 'xargs')) return;
   // The arguments xargs adds come from its input: unknown words, possibly options.
   ctx.run([...inner, ctx.unknownWord('<input>')], 'terminal');
 };
