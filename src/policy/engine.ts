@@ -7,7 +7,7 @@ import {
   type SessionCapabilities,
 } from './capabilities.ts';
 import { loadPolicy, type Policy, type PolicySource } from './compile.ts';
-import { evaluatePolicy, type Decision } from './evaluate.ts';
+import { evaluateFileAccess, evaluatePolicy, type Decision, type FileAccess } from './evaluate.ts';
 
 export interface PolicyEngineOptions {
   readonly policy: Policy | PolicySource;
@@ -34,6 +34,8 @@ export interface PolicyEngine {
   readonly approvalGate: ApprovalGate | null;
   /** Synchronous and pure once the engine exists. */
   evaluate(command: string, options?: EvaluateCallOptions): Decision;
+  /** A file tool's access to one path, judged by the same path rules as the shell's. */
+  evaluateFileAccess(access: FileAccess, path: string, options?: EvaluateCallOptions): Decision;
 }
 
 function isPolicy(value: Policy | PolicySource): value is Policy {
@@ -67,6 +69,11 @@ export async function createPolicyEngine(options: PolicyEngineOptions): Promise<
         workspaceRoot: options.workspaceRoot,
         capabilities: compiledFor(call.capabilities ?? DEFAULT_CAPABILITIES),
         approvalGate: approvalGate ?? undefined,
+      }),
+    evaluateFileAccess: (access: FileAccess, path: string, call: EvaluateCallOptions = {}) =>
+      evaluateFileAccess(policy, access, path, {
+        workspaceRoot: options.workspaceRoot,
+        capabilities: compiledFor(call.capabilities ?? DEFAULT_CAPABILITIES),
       }),
   });
 }

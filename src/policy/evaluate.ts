@@ -2,6 +2,7 @@ import { SANDBOX_WORKSPACE } from './workspace.ts';
 import {
   analyzeShell,
   cheapWords,
+  scanControlCharacters,
   escapeGlob,
   resolvePathPattern,
   type CrossCheck,
@@ -176,5 +177,61 @@ export function evaluatePolicy(policy: Policy, command: string, options: Evaluat
     approvalsRequired,
     policy: policy.origin,
     crossChecked,
+  };
+}
+
+export type FileAccess = 'read' | 'write' | 'delete';
+
+/**
+ * Judges a file tool's access to one path (an agent's Write/Edit tool, `write_file`) by the same path
+ * rules as a shell redirection, so a heredoc and a file tool get one answer.
+ */
+export function evaluateFileAccess(
+  policy: Policy,
+  access: FileAccess,
+  path: string,
+  options: EvaluateOptions = {},
+): Decision {
+  const caps = compiledOf(options.capabilities);
+  const workspaceRoot =
+    options.workspaceRoot === null
+      ? undefined
+      : (options.workspaceRoot ?? (options.capabilities ? caps.workspace : SANDBOX_WORKSPACE));
+  const span = { start: 0, end: path.length };
+  const hazards: Hazard[] = [...scanControlCharacters(path)];
+  const ref = resolvePathPattern(escapeGlob(path), path, '.', workspaceRoot);
+  const analysis: ShellAnalysis = {
+    source: path,
+    hazards,
+    commands: [
+      {
+        display: `${access} ${path}`,
+        program: null,
+        span,
+        effects: [{ kind: access, path: ref, span }],
+      },
+    ],
+  };
+  const hazardVerdicts = hazards.map((h) => hazardVerdict(h, policy));
+  const commands = analysis.commands.map((c) => judgeCommand(c, policy, caps));
+  let decision: DecisionValue = 'allow';
+  for (const c of commands) decision = stricter(decision, c.decision);
+  for (const h of hazardVerdicts) decision = stricter(decision, h.decision);
+  const reasons = unique([
+    ...hazardVerdicts.filter((h) => h.decision !== 'allow').map((h) => `${h.summary}: ${h.reason}`),
+    ...commands.flatMap((c) => c.reasons),
+  ]);
+  return {
+    decision,
+    reasons: reasons.length > 0 ? reasons : ['every part of this access is allowed by the policy'],
+    commands,
+    hazards: hazardVerdicts,
+    ruleIds: unique([
+      ...hazardVerdicts.filter((h) => h.decision === decision).map((h) => h.ruleId),
+      ...commands.filter((c) => c.decision === decision).flatMap((c) => c.ruleIds),
+    ]),
+    approvalsRequired: [],
+    policy: policy.origin,
+    crossChecked: false,
   };
 }

@@ -14,8 +14,8 @@ export type { CompiledCapabilities, SessionCapabilities } from './capabilities.t
 export { SECRET_PATH_PATTERNS, INHERITED_PATH_PATTERNS, isSecretPath } from './protected-paths.ts';
 export { PolicyLoadError } from './errors.ts';
 export type { PolicyIssue } from './errors.ts';
-export { evaluatePolicy } from './evaluate.ts';
-export type { Decision, EvaluateOptions } from './evaluate.ts';
+export { evaluateFileAccess, evaluatePolicy } from './evaluate.ts';
+export type { Decision, EvaluateOptions, FileAccess } from './evaluate.ts';
 export { stricter, summarize } from './judge.ts';
 export type { CommandVerdict, EffectVerdict } from './judge.ts';
 export { renderDecision } from './render.ts';
