@@ -2,7 +2,7 @@ import type { CommandAnalysis, Effect, Hazard, HazardCode, PathRef, Span } from 
 import type { CompiledCapabilities } from './capabilities.ts';
 import type { Policy } from './compile.ts';
 import { coveredSecrets } from './coverage.ts';
-import { matchRule, type CompiledRule } from './match.ts';
+import { matchRule, targetOf, type CompiledRule } from './match.ts';
 import type { DecisionValue } from './schema.ts';
 
 export interface EffectVerdict {
@@ -118,8 +118,9 @@ export function judgeEffect(effect: Effect, policy: Policy, caps: CompiledCapabi
   let best: CompiledRule | null = null;
   let maybe: CompiledRule | null = null;
   const listing = unknownListing(effect);
+  const target = targetOf(effect);
   for (const rule of policy.rules) {
-    const result = matchRule(rule, effect, caps);
+    const result = matchRule(rule, effect, caps, target);
     if (result === 'yes') {
       if (best === null || RANK[rule.decision] > RANK[best.decision]) best = rule;
     } else if (result === 'maybe' && rule.decision !== 'allow' && !(listing && rule.where === null)) {

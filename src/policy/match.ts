@@ -25,6 +25,9 @@ export interface CompiledGlob {
   readonly ancestors: readonly (readonly GlobToken[])[];
   /** The same directories as text (`~/.ssh`, `/run/secrets`). */
   readonly ancestorTexts: readonly string[];
+  /** The last path segment (`.env`, `*.pem`, `**`) and its pattern, for a cheap test before the full one. */
+  readonly last: string;
+  readonly lastRegex: RegExp;
   /** Literal text before the first and after the last wildcard: a cheap test that rules most pairs out. */
   readonly prefix: string;
   readonly suffix: string;
@@ -92,6 +95,22 @@ function literalAncestorTexts(text: string): string[] {
   return out;
 }
 
+const WILD = /(?<!\\)[*?[]/;
+
+/**
+ * Could a glob whose last segment is `last` name the same entry as a target whose last segment is
+ * `name`? `false` only when it certainly cannot (both literal and different, or one literal the
+ * other's pattern rejects): the full glob algebra is then skipped.
+ */
+function lastSegmentsMeet(glob: CompiledGlob, name: string, nameRegex: () => RegExp): boolean {
+  if (glob.last === '**' || name === '' || glob.last === '') return true;
+  const globWild = WILD.test(glob.last);
+  const nameWild = WILD.test(name);
+  if (!globWild) return nameWild ? nameRegex().test(glob.last) : glob.last === name.replace(/\\(.)/g, '$1');
+  if (!nameWild) return glob.lastRegex.test(name.replace(/\\(.)/g, '$1'));
+  return true;
+}
+
 /** Is `dir` at or below the literal directory `base` (both canonical)? */
 function isBelow(dir: string, base: string): boolean {
   if (base === '/') return dir.startsWith('/');
@@ -155,6 +174,8 @@ export function compileGlobs(patterns: readonly string[]): CompiledGlob[] {
       folded: new RegExp(globToRegExp(tokens).source, 'iu'),
       ancestors: literalAncestors(text),
       ancestorTexts: literalAncestorTexts(text),
+      last: text.split('/').at(-1) ?? '',
+      lastRegex: globToRegExp(tokenizeGlob(text.split('/').at(-1) ?? '')),
       prefix: literalPrefix(tokens),
       suffix: literalSuffix(tokens),
     };
@@ -180,7 +201,7 @@ function escapeRegExp(c: string): string {
 
 const RECURSIVE_SUFFIX: readonly GlobToken[] = [{ t: 'lit', c: '/' }, { t: 'globstar' }];
 
-interface Target {
+export interface Target {
   readonly value: string | null;
   readonly name?: string | undefined;
   /** A path pattern (bash glob semantics) rather than a plain string. */
@@ -188,6 +209,10 @@ interface Target {
   readonly recursive: boolean;
   /** Only names are listed below it (`find ROOT`), no contents. */
   readonly namesOnly?: boolean | undefined;
+  /** The value tokenised as a bash path glob, computed once per effect rather than once per rule. */
+  tokens?: readonly GlobToken[];
+  /** Whether the path lies in a writable directory of the session, computed once per effect. */
+  writable?: boolean;
   /**
    * A recursive effect that certainly takes in everything below (a read or a delete), unlike a
    * recursive write (`tar x`), which only writes what the archive holds.
@@ -207,7 +232,8 @@ function matchTarget(target: Target, globs: readonly CompiledGlob[], fold = fals
   const test = (g: CompiledGlob, text: string) => (fold ? g.folded : g.regex).test(text);
   if (!target.isPattern) return globs.some((g) => test(g, target.value as string)) ? 'yes' : 'no';
   if (target.name !== undefined) return matchNamedBelow(target.value, target.name, globs);
-  const base = tokenizeGlob(target.value, true);
+  target.tokens ??= tokenizeGlob(target.value, true);
+  const base = target.tokens;
   const baseIsLiteral = !hasWildcards(base);
   if (baseIsLiteral && !target.recursive) {
     const literal = base.map((t) => (t.t === 'lit' ? t.c : '')).join('');
@@ -226,8 +252,12 @@ function matchTarget(target: Target, globs: readonly CompiledGlob[], fold = fals
   // A target ending in a wildcard can end in anything: only a glob with no literal ending covers it.
   const coverSuffix = target.recursive || base.at(-1)?.t !== 'lit' ? null : suffix;
   let result: MatchResult = 'no';
+  const targetLast = target.recursive ? '' : (target.value.split('/').at(-1) ?? '');
+  let lastRegex: RegExp | undefined;
+  const nameRegex = () => (lastRegex ??= globToRegExp(tokenizeGlob(targetLast, true)));
   for (const glob of globs) {
     if (!compatible(glob, prefix, suffix)) continue;
+    if (!target.recursive && !lastSegmentsMeet(glob, targetLast, nameRegex)) continue;
     if (mayCover(glob, prefix, coverSuffix) && globSubsumes(glob.tokens, tokens)) return 'yes';
     if (result !== 'no' || baseIsLiteral) continue;
     if (!target.recursive) {
@@ -255,8 +285,12 @@ function matchNamedBelow(root: string, name: string, globs: readonly CompiledGlo
   const deep = [...base, slash, { t: 'globstar' } as const, slash, ...nameTokens];
   const prefix = literalPrefix(base);
   let result: MatchResult = 'no';
+  let regex: RegExp | undefined;
+  const nameRegex = () => (regex ??= globToRegExp(nameTokens));
   for (const glob of globs) {
     if (!compatible(glob, prefix, null)) continue;
+    // Only a glob ending in `**` can cover every entry below; others must be able to name NAME.
+    if (!lastSegmentsMeet(glob, name, nameRegex)) continue;
     if (
       mayCover(glob, prefix, null) &&
       (globSubsumes(glob.tokens, all) ||
@@ -274,7 +308,7 @@ function matchNamedBelow(root: string, name: string, globs: readonly CompiledGlo
   return result;
 }
 
-function targetOf(effect: Effect): Target | null {
+export function targetOf(effect: Effect): Target | null {
   switch (effect.kind) {
     case 'read':
     case 'write':
@@ -318,7 +352,12 @@ function both(a: MatchResult, b: MatchResult): MatchResult {
 }
 
 /** Does one capability condition hold for this effect in this session? */
-function holds(condition: WhereCondition, effect: Effect, caps: CompiledCapabilities): MatchResult {
+function holds(
+  condition: WhereCondition,
+  effect: Effect,
+  caps: CompiledCapabilities,
+  target: Target | null | undefined,
+): MatchResult {
   switch (condition) {
     case 'sandboxed':
       return caps.sandboxed ? 'yes' : 'no';
@@ -328,7 +367,12 @@ function holds(condition: WhereCondition, effect: Effect, caps: CompiledCapabili
     case 'outside-writable': {
       if (effect.kind !== 'write' && effect.kind !== 'delete') return 'no';
       if (effect.path.pattern === null) return 'maybe';
-      return isWritable(effect.path.pattern, caps) === (condition === 'writable') ? 'yes' : 'no';
+      let writable = target?.writable;
+      if (writable === undefined) {
+        writable = isWritable(effect.path.pattern, caps);
+        if (target) target.writable = writable;
+      }
+      return writable === (condition === 'writable') ? 'yes' : 'no';
     }
     case 'given-secret':
     case 'not-given-secret': {
@@ -354,17 +398,26 @@ function holds(condition: WhereCondition, effect: Effect, caps: CompiledCapabili
   }
 }
 
-export function matchRule(rule: CompiledRule, effect: Effect, caps: CompiledCapabilities): MatchResult {
-  if (rule.where === null) return matchEffect(rule, effect);
+/**
+ * Does the rule match the effect in this session? `target` is `targetOf(effect)`, passed in when one
+ * effect is matched against many rules so it is built (and tokenised) once.
+ */
+export function matchRule(
+  rule: CompiledRule,
+  effect: Effect,
+  caps: CompiledCapabilities,
+  target?: Target | null,
+): MatchResult {
+  if (rule.where === null) return matchEffect(rule, effect, target);
   let result: MatchResult = 'yes';
   for (const condition of rule.where) {
-    result = both(result, holds(condition, effect, caps));
+    result = both(result, holds(condition, effect, caps, target));
     if (result === 'no') return 'no';
   }
-  return both(result, matchEffect(rule, effect));
+  return both(result, matchEffect(rule, effect, target));
 }
 
-function matchEffect(rule: CompiledRule, effect: Effect): MatchResult {
+function matchEffect(rule: CompiledRule, effect: Effect, prepared?: Target | null): MatchResult {
   if (rule.prefixes) {
     if (effect.kind !== 'exec') return 'no';
     let best: MatchResult = 'no';
@@ -382,7 +435,7 @@ function matchEffect(rule: CompiledRule, effect: Effect): MatchResult {
     if (rule.langs && !rule.langs.some((g) => g.regex.test(effect.lang))) return 'no';
     return 'yes';
   }
-  const target = targetOf(effect);
+  const target = prepared === undefined ? targetOf(effect) : prepared;
   if (!target || !rule.targets) return 'yes';
   if (rule.except.length > 0 && matchTarget(target, rule.except) === 'yes') return 'no';
   // Refusals ignore case on paths; an allow never widens through a case variant.

@@ -233,54 +233,56 @@ export const tar: Model = (ctx, args) => {
   }
 };
 
+const ZIP_GRAMMAR = defineGrammar({
+  options: [
+    ...flags(
+      '-r',
+      '-R',
+      '-q',
+      '-v',
+      '-j',
+      '-D',
+      '-m',
+      '-u',
+      '-f',
+      '-d',
+      '-g',
+      '-o',
+      '-y',
+      '-0',
+      '-1',
+      '-2',
+      '-3',
+      '-4',
+      '-5',
+      '-6',
+      '-7',
+      '-8',
+      '-9',
+      '-T',
+      '--test',
+      '-X',
+      '-k',
+      '-l',
+      '-ll',
+      '-A',
+      '-J',
+      '-F',
+      '-FF',
+      '-e',
+      '-c',
+      '-z',
+      '-S',
+      '-@',
+    ),
+    opt(['-TT', '--unzip-command'], 'required'),
+    ...valued('-n', '-t', '-tt', '-P', '-b', '-x', '-i', '-s', '-sp', '-Z', '-O', '--password'),
+  ],
+  unknown: 'opaque',
+});
+
 export const zip: Model = (ctx, args) => {
-  const parsed = options(ctx, args, {
-    options: [
-      ...flags(
-        '-r',
-        '-R',
-        '-q',
-        '-v',
-        '-j',
-        '-D',
-        '-m',
-        '-u',
-        '-f',
-        '-d',
-        '-g',
-        '-o',
-        '-y',
-        '-0',
-        '-1',
-        '-2',
-        '-3',
-        '-4',
-        '-5',
-        '-6',
-        '-7',
-        '-8',
-        '-9',
-        '-T',
-        '--test',
-        '-X',
-        '-k',
-        '-l',
-        '-ll',
-        '-A',
-        '-J',
-        '-F',
-        '-FF',
-        '-e',
-        '-c',
-        '-z',
-        '-S',
-        '-@',
-      ),
-      opt(['-TT', '--unzip-command'], 'required'),
-      ...valued('-n', '-t', '-tt', '-P', '-b', '-x', '-i', '-s', '-sp', '-Z', '-O', '--password'),
-    ],
-    unknown: 'opaque',
-  });
+  const parsed = options(ctx, args, ZIP_GRAMMAR);
   // zip's `-TT cmd` looks like a cluster to getopt; find it by the word itself too.
   args.forEach((word, index) => {
     const text = lit(word);
@@ -297,39 +299,41 @@ export const zip: Model = (ctx, args) => {
   if (parsed.options.some((o) => o.name === '-m')) for (const file of files) ctx.remove(file);
 };
 
+const UNZIP_GRAMMAR = defineGrammar({
+  options: [
+    ...flags(
+      '-l',
+      '-t',
+      '-z',
+      '-v',
+      '-o',
+      '-n',
+      '-q',
+      '-qq',
+      '-j',
+      '-a',
+      '-aa',
+      '-b',
+      '-C',
+      '-L',
+      '-X',
+      '-K',
+      '-U',
+      '-V',
+      '-M',
+      '-p',
+      '-c',
+      '-f',
+      '-u',
+    ),
+    opt('-d', 'required'),
+    ...valued('-x', '-P', '-I', '-O'),
+  ],
+  unknown: 'opaque',
+});
+
 export const unzip: Model = (ctx, args) => {
-  const parsed = options(ctx, args, {
-    options: [
-      ...flags(
-        '-l',
-        '-t',
-        '-z',
-        '-v',
-        '-o',
-        '-n',
-        '-q',
-        '-qq',
-        '-j',
-        '-a',
-        '-aa',
-        '-b',
-        '-C',
-        '-L',
-        '-X',
-        '-K',
-        '-U',
-        '-V',
-        '-M',
-        '-p',
-        '-c',
-        '-f',
-        '-u',
-      ),
-      opt('-d', 'required'),
-      ...valued('-x', '-P', '-I', '-O'),
-    ],
-    unknown: 'opaque',
-  });
+  const parsed = options(ctx, args, UNZIP_GRAMMAR);
   const [archive] = parsed.operands;
   if (archive) ctx.read(archive);
   if (parsed.options.some((o) => /^-(l|t|z|v|p|c)$/.test(o.name))) return;

@@ -291,41 +291,43 @@ export function scanAwk(program: string): AwkEffects {
   };
 }
 
+const AWK_GRAMMAR = defineGrammar({
+  options: [
+    opt(['-F', '--field-separator'], 'required'),
+    opt(['-v', '--assign'], 'required'),
+    opt(['-f', '--file'], 'required'),
+    opt(['-e', '--source'], 'required'),
+    opt(['-i', '--include', '-l', '--load', '-E', '--exec'], 'required', 'opaque'),
+    ...flags(
+      '-b',
+      '-c',
+      '-C',
+      '-g',
+      '-h',
+      '-M',
+      '-n',
+      '-N',
+      '-O',
+      '-P',
+      '-r',
+      '-s',
+      '-S',
+      '--sandbox',
+      '-t',
+      '-V',
+      '--version',
+      '--posix',
+      '--traditional',
+      '--re-interval',
+    ),
+    opt(['-d', '-D', '-L', '-o', '-p'], 'optional', 'opaque'),
+  ],
+  stopAtOperand: true,
+  unknown: 'opaque',
+});
+
 export const awk: Model = (ctx, args) => {
-  const parsed = options(ctx, args, {
-    options: [
-      opt(['-F', '--field-separator'], 'required'),
-      opt(['-v', '--assign'], 'required'),
-      opt(['-f', '--file'], 'required'),
-      opt(['-e', '--source'], 'required'),
-      opt(['-i', '--include', '-l', '--load', '-E', '--exec'], 'required', 'opaque'),
-      ...flags(
-        '-b',
-        '-c',
-        '-C',
-        '-g',
-        '-h',
-        '-M',
-        '-n',
-        '-N',
-        '-O',
-        '-P',
-        '-r',
-        '-s',
-        '-S',
-        '--sandbox',
-        '-t',
-        '-V',
-        '--version',
-        '--posix',
-        '--traditional',
-        '--re-interval',
-      ),
-      opt(['-d', '-D', '-L', '-o', '-p'], 'optional', 'opaque'),
-    ],
-    stopAtOperand: true,
-    unknown: 'opaque',
-  });
+  const parsed = options(ctx, args, AWK_GRAMMAR);
   const inline = parsed.options.filter((o) => o.name === '-e').map((o) => o.value);
   const files = parsed.options.filter((o) => o.name === '-f');
   let operands = parsed.operands;
