@@ -14,10 +14,11 @@ const PATH_LITERAL = /["'](~?\/[^"'\s]+|\.{1,2}\/[^"'\s]+|\.[\w][\w.-]*)["']/g;
 const NAMED_ENV =
   /os\.environ(?:\.get)?\s*[[(]\s*["'](\w+)["']|os\.getenv\(\s*["'](\w+)["']|process\.env\.(\w+)|process\.env\[\s*["'](\w+)["']|\$ENV\{\s*["']?(\w+)["']?\s*\}|ENV\[\s*["'](\w+)["']|getenv\(\s*["'](\w+)["']/g;
 const WHOLE_ENV = /\bos\.environ\b(?!\s*(?:\.get\b|\[))|\bprocess\.env\b(?!\s*[.[])|%ENV\b|\benviron\(\)/;
-/** A connection whose descriptors become a shell's: the shape of every scripted reverse shell. */
-const CONNECTS = /\bconnect\s*\(|IO::Socket|TCPSocket|fsockopen|net\.connect|createConnection|\/inet\/tcp/;
+/** A connection (or a listener) whose descriptors become a shell's: the shape of every scripted reverse or bind shell. */
+const CONNECTS =
+  /\bconnect\s*\(|IO::Socket|TCPSocket|TCPServer|fsockopen|net\.connect|createConnection|createServer|\/inet\/tcp/;
 const SHELL_ON_IT =
-  /dup2|pty\.spawn|\/bin\/(?:ba|z|da)?sh\b|["']sh\s+-i|\bexec\s*\(\s*["'](?:\/bin\/)?(?:ba)?sh|open\s*\(\s*STD(?:IN|OUT|ERR)\s*,\s*["']>&|\bspawn\(\s*["'](?:\/bin\/)?(?:ba)?sh/;
+  /dup2|pty\.spawn|\bpopen\b|\.pipe\(\s*sh\.stdin|\/bin\/(?:ba|z|da)?sh\b|["']sh\s+-i|\bexec\s*\(\s*["'](?:\/bin\/)?(?:ba)?sh|open\s*\(\s*STD(?:IN|OUT|ERR)\s*,\s*["']>&|\bspawn\(\s*["'](?:\/bin\/)?(?:ba)?sh/;
 
 function literalWord(value: string, span: WordValue['span']): WordValue {
   return { kind: 'literal', value, pattern: escapeGlob(value), glob: false, span };
