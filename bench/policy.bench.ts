@@ -3,14 +3,30 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { parse } from 'unbash';
-import { createPolicyEngine, type PolicyEngine } from '../src/policy/index.ts';
+import {
+  createPolicyEngine,
+  DEFAULT_CAPABILITIES,
+  type PolicyEngine,
+  type SessionCapabilities,
+} from '../src/policy/index.ts';
+
+/** A session with network a person can grant, secrets in the workspace and an approval gate: the heaviest path. */
+const BUSY_SESSION: SessionCapabilities = {
+  ...DEFAULT_CAPABILITIES,
+  network: {
+    mode: 'ask',
+    allow: ['*.example.test', 'registry:npm'],
+    registryNames: { npm: ['npm.example.test'] },
+  },
+  secrets: { envNames: ['API_TOKEN'], files: ['.env', 'config/db.txt'] },
+};
 import { percentile } from './stats.ts';
 
 /** The repository's policy corpora, as in the corpus gate. */
 const corpusDir = resolve(import.meta.dirname, '../test/corpus');
 
 function corpus(): string[] {
-  return ['evasions', 'benign'].flatMap((name) =>
+  return ['evasions', 'benign', 'benign-heldout'].flatMap((name) =>
     readFileSync(join(corpusDir, `${name}.jsonl`), 'utf8')
       .split('\n')
       .filter((line) => line.trim() !== '')
@@ -86,4 +102,15 @@ export async function runPolicyBench(): Promise<void> {
       measure(commands, rounds, (c) => checked.evaluate(c)),
     ),
   );
+  const gated: PolicyEngine = await createPolicyEngine({
+    policy: { preset: 'coding-agent' },
+    approvalRequiredFor: ['pip install', 'npm install', 'write_file'],
+  });
+  console.log(
+    line(
+      'evaluate (session with secrets, gate)',
+      measure(commands, rounds, (c) => gated.evaluate(c, { capabilities: BUSY_SESSION })),
+    ),
+  );
+  console.log('targets: p50 <= 100 µs, p99 <= 1000 µs (the unbash-only and session lines)');
 }

@@ -5,6 +5,29 @@ import { resolveConfig } from '../config/index.ts';
 import { PolicyLoadError, renderDecision, type Decision, type PolicyEngine } from '../policy/index.ts';
 import type { CliContext } from './context.ts';
 import { choosePolicy, policyEngineFor, policyLoadFailure } from './policy-source.ts';
+import {
+  hookAnswer,
+  hookFormats,
+  judgeToolCall,
+  MAX_HOOK_INPUT_BYTES,
+  parseHookPayload,
+  type HookFormat,
+} from './policy-hook.ts';
+
+/** Exit status of `airlock policy hook` when the input is not a tool call: the agents block the call. */
+export const HOOK_BLOCK_EXIT = 2;
+
+async function readAll(stream: NodeJS.ReadableStream, limit: number): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buffer.length;
+    if (size > limit) return null;
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 /** Exit statuses of `airlock policy check` (also in its --help). */
 export const policyExitCodes = {
@@ -144,6 +167,49 @@ a malformed line gets a line with "error" and "decision": null).
           for (const reason of decision.reasons) context.stdout.write(`  - ${reason}\n`);
       }
       context.setExitCode(policyExitCodes[decision.decision]);
+    });
+
+  addCommonOptions(
+    policy
+      .command('hook')
+      .description(
+        "Answer an agent's pre-tool-use hook: read its JSON on stdin, judge the tool call, answer in its format.",
+      )
+      .addOption(
+        new Option('--format <format>', 'the agent').choices([...hookFormats]).makeOptionMandatory(),
+      ),
+  )
+    .addHelpText(
+      'after',
+      `
+Claude Code (.claude/settings.json):  {"hooks": {"PreToolUse": [{"matcher": "Bash|Write|Edit|MultiEdit",
+  "hooks": [{"type": "command", "command": "/path/to/airlock/bin/airlock.js policy hook --format claude-code"}]}]}}
+Exit status: 0 with the answer on stdout; ${HOOK_BLOCK_EXIT} (the agent blocks the call) when the input is not a tool call.
+`,
+    )
+    .action(async (flags: PolicyFlags & { format: HookFormat }) => {
+      const raw = await readAll(context.stdin, MAX_HOOK_INPUT_BYTES);
+      if (raw === null) {
+        context.stderr.error(`the hook input is over ${MAX_HOOK_INPUT_BYTES} bytes`);
+        context.setExitCode(HOOK_BLOCK_EXIT);
+        return;
+      }
+      const parsed = parseHookPayload(raw);
+      if ('error' in parsed) {
+        context.stderr.error(parsed.error);
+        context.setExitCode(HOOK_BLOCK_EXIT);
+        return;
+      }
+      const engine = await buildEngine({ ...flags, json: false, batch: false }, context);
+      if (!engine) {
+        context.setExitCode(HOOK_BLOCK_EXIT);
+        return;
+      }
+      const cwd = parsed.payload.cwd ?? context.cwd;
+      const verdict = judgeToolCall(engine, parsed.payload, cwd, context.env['HOME']);
+      const answer = hookAnswer(flags.format, verdict);
+      if (answer !== null) context.stdout.write(`${JSON.stringify(answer)}\n`);
+      context.setExitCode(0);
     });
 
   addCommonOptions(

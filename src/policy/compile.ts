@@ -3,6 +3,7 @@ import { SANDBOX_WORKSPACE } from './workspace.ts';
 import { z } from 'zod';
 import { analyzeShell } from '../shell/index.ts';
 import { PolicyLoadError, type PolicyIssue } from './errors.ts';
+import { compileCapabilities, DEFAULT_CAPABILITIES } from './capabilities.ts';
 import { compileGlobs, compilePrefixes, matchRule, type CompiledRule } from './match.ts';
 import { PRESETS } from './presets.ts';
 import {
@@ -98,14 +99,19 @@ function compileRule(rule: Rule, index: number, prefix: string): CompiledRule {
     except: compileGlobs(rule.except ?? []),
     langs: rule.langs ? compileGlobs(rule.langs) : null,
     via: rule.via ? new Set(rule.via) : null,
+    where: rule.where ? Object.freeze([...rule.where]) : null,
   });
 }
 
+const EXAMPLE_CAPABILITIES = compileCapabilities(DEFAULT_CAPABILITIES);
+
 /** Does the rule certainly match some effect of this command? (What `examples` assert.) */
 export function ruleMatchesCommand(rule: CompiledRule, command: string): boolean {
-  // Judged like evaluation judges it, so an example says what the rule does in a sandbox.
+  // Judged like evaluation judges it, in today's default sandbox, so an example says what the rule does there.
   const analysis = analyzeShell(command, { workspaceRoot: SANDBOX_WORKSPACE });
-  return analysis.commands.some((c) => c.effects.some((e) => matchRule(rule, e) === 'yes'));
+  return analysis.commands.some((c) =>
+    c.effects.some((e) => matchRule(rule, e, EXAMPLE_CAPABILITIES) === 'yes'),
+  );
 }
 
 function checkExamples(

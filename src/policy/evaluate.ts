@@ -2,42 +2,32 @@ import { SANDBOX_WORKSPACE } from './workspace.ts';
 import {
   analyzeShell,
   cheapWords,
+  scanControlCharacters,
   escapeGlob,
   resolvePathPattern,
-  type CommandAnalysis,
   type CrossCheck,
   type Effect,
   type Hazard,
-  type HazardCode,
-  type PathRef,
   type ShellAnalysis,
-  type Span,
 } from '../shell/index.ts';
 import type { Policy } from './compile.ts';
-import { matchRule, type CompiledRule } from './match.ts';
+import { approvalsFor, type ApprovalGate, type ApprovalRequirement } from './approval-gate.ts';
+import {
+  compileCapabilities,
+  DEFAULT_CAPABILITIES,
+  type CompiledCapabilities,
+  type SessionCapabilities,
+} from './capabilities.ts';
+import {
+  hazardVerdict,
+  judgeCommand,
+  stricter,
+  unique,
+  type CommandVerdict,
+  type EffectVerdict,
+} from './judge.ts';
+import { matchRule } from './match.ts';
 import type { DecisionValue } from './schema.ts';
-
-export interface EffectVerdict {
-  /** What the effect does, in words: `deletes /tmp/victim`. */
-  readonly summary: string;
-  readonly kind: Effect['kind'];
-  readonly decision: DecisionValue;
-  /** The rule that decided, `default`, or `hazard:<code>` for what the analysis could not judge. */
-  readonly ruleId: string;
-  readonly reason: string;
-  readonly span: Span;
-}
-
-export interface CommandVerdict {
-  /** The parsed command (quote-removed), never the raw text. */
-  readonly command: string;
-  readonly program: string | null;
-  readonly span: Span;
-  readonly decision: DecisionValue;
-  readonly ruleIds: readonly string[];
-  readonly reasons: readonly string[];
-  readonly effects: readonly EffectVerdict[];
-}
 
 export interface Decision {
   readonly decision: DecisionValue;
@@ -47,149 +37,25 @@ export interface Decision {
   /** Problems with the command as a whole (parse errors, control characters, limits). */
   readonly hazards: readonly EffectVerdict[];
   readonly ruleIds: readonly string[];
+  /**
+   * The `router.approvalRequiredFor` entries this command matches (from the same parse). When the
+   * policy alone would allow it, they make the decision `ask`.
+   */
+  readonly approvalsRequired: readonly ApprovalRequirement[];
   readonly policy: string;
   readonly crossChecked: boolean;
-}
-
-const RANK: Record<DecisionValue, number> = { allow: 0, ask: 1, deny: 2 };
-
-export function stricter(a: DecisionValue, b: DecisionValue): DecisionValue {
-  return RANK[a] >= RANK[b] ? a : b;
-}
-
-/** What the model can do instead, per hazard. */
-const HAZARD_ADVICE: Record<HazardCode, string> = {
-  'parse-error': 'the command does not parse as bash; fix the syntax.',
-  'parser-disagreement': 'two shell parsers read this command differently; write it more plainly.',
-  'dynamic-command-name':
-    'write the command name literally (no variables, substitutions, globs or braces in it).',
-  'assignment-prefix':
-    'only a few variables (CI, NODE_ENV, LANG, lower-case names…) may be set; pass other settings as options.',
-  'control-character': 'remove control characters (CR, ESC, bidi, zero-width) from the command.',
-  'limit-exceeded': 'split the work into smaller commands.',
-  'line-continuation': 'write each word on one line.',
-  'unseen-code':
-    'run the commands themselves rather than a script, a pipe into a shell or a string built at run time, so each can be judged.',
-  'opaque-option': 'drop that option or use one that does not run commands or write files.',
-  'argument-injection': 'write the arguments literally or quote the variable.',
-  'prompt-expansion': 'avoid ${var@P} and similar re-expansion.',
-  'arithmetic-indirection': 'use literal numbers in arithmetic.',
-  'unknown-directory': 'use paths that do not depend on a directory only known at run time.',
-  privilege: 'run without privilege changes or host mounts; the sandbox already grants what a command needs.',
-};
-
-function describePath(path: PathRef): string {
-  if (path.pattern === null) return `${path.text} (only known at run time)`;
-  if (path.name !== undefined) return `entries named ${path.name} below ${path.pattern}`;
-  return path.recursive ? `${path.pattern} and everything below it` : path.pattern;
-}
-
-export function summarize(effect: Effect): string {
-  switch (effect.kind) {
-    case 'exec':
-      return `runs ${effect.argv.map((a) => a ?? '…').join(' ')}`;
-    case 'read':
-      return `reads ${describePath(effect.path)}`;
-    case 'write':
-      return `writes ${describePath(effect.path)}`;
-    case 'delete':
-      return `deletes ${describePath(effect.path)}`;
-    case 'net':
-      return `connects to ${effect.host ?? 'a host only known at run time'}`;
-    case 'env-change':
-      return `sets ${effect.name}`;
-    case 'env-read':
-      return effect.name === '(all)' || effect.name === '*'
-        ? 'reads every environment variable'
-        : `reads $${effect.name}`;
-    case 'state-change':
-      return `changes shell state (${effect.what})`;
-    case 'code':
-      return `runs ${effect.lang} code (${effect.via})`;
-    case 'hazard':
-      return effect.hazard.detail;
-  }
-}
-
-function hazardVerdict(hazard: Hazard, policy: Policy): EffectVerdict {
-  return {
-    summary: hazard.detail,
-    kind: 'hazard',
-    decision: policy.dangerouslyAllowUnjudged ? 'allow' : hazard.floor,
-    ruleId: `hazard:${hazard.code}`,
-    reason: `${hazard.detail}: ${HAZARD_ADVICE[hazard.code]}`,
-    span: hazard.span,
-  };
-}
-
-function judgeEffect(effect: Effect, policy: Policy): EffectVerdict {
-  if (effect.kind === 'hazard') return hazardVerdict(effect.hazard, policy);
-  const summary = summarize(effect);
-  let best: CompiledRule | null = null;
-  let maybe: CompiledRule | null = null;
-  for (const rule of policy.rules) {
-    const result = matchRule(rule, effect);
-    if (result === 'yes') {
-      if (best === null || RANK[rule.decision] > RANK[best.decision]) best = rule;
-    } else if (result === 'maybe' && rule.decision !== 'allow') {
-      if (maybe === null || RANK[rule.decision] > RANK[maybe.decision]) maybe = rule;
-    }
-  }
-  let decision: DecisionValue;
-  let ruleId: string;
-  let reason: string;
-  if (best) {
-    decision = best.decision;
-    ruleId = best.id;
-    reason = best.reason;
-  } else {
-    decision = policy.default;
-    ruleId = 'default';
-    reason =
-      effect.kind === 'exec'
-        ? `${effect.program} is not on this policy's list of known commands; a person must approve it (policy default: ${policy.default}).`
-        : `no rule covers this (policy default: ${policy.default}).`;
-  }
-  // A rule that matches only for some run-time value cannot deny for sure, but it rules out allow.
-  if (maybe && (RANK[decision] < RANK.ask || (best === null && decision === 'ask'))) {
-    decision = 'ask';
-    ruleId = maybe.id;
-    reason = `this may be covered by: ${maybe.reason} The value is only known at run time; write it literally.`;
-  }
-  // State changes are on the fail-closed list: never allow unless the policy opts out of judging.
-  if (effect.kind === 'state-change' && decision === 'allow' && !policy.dangerouslyAllowUnjudged) {
-    decision = 'ask';
-    ruleId = 'hazard:state-change';
-    reason = 'changing shell state affects later commands; a person must approve it.';
-  }
-  return { summary, kind: effect.kind, decision, ruleId, reason, span: effect.span };
-}
-
-function judgeCommand(command: CommandAnalysis, policy: Policy): CommandVerdict {
-  const effects = command.effects.map((e) => judgeEffect(e, policy));
-  let decision: DecisionValue = 'allow';
-  for (const e of effects) decision = stricter(decision, e.decision);
-  const refused = effects.filter((e) => e.decision !== 'allow');
-  return {
-    command: command.display,
-    program: command.program,
-    span: command.span,
-    decision,
-    ruleIds: unique(effects.filter((e) => e.decision === decision).map((e) => e.ruleId)),
-    reasons: unique(refused.map((e) => `${e.summary}: ${e.reason}`)),
-    effects,
-  };
-}
-
-function unique<T>(values: readonly T[]): T[] {
-  return [...new Set(values)];
 }
 
 /**
  * Commands too long to parse are still checked word by word against deny rules, so exceeding a
  * limit can never skip a deny.
  */
-function cheapDenyPass(source: string, policy: Policy, workspaceRoot: string | undefined): EffectVerdict[] {
+function cheapDenyPass(
+  source: string,
+  policy: Policy,
+  workspaceRoot: string | undefined,
+  caps: CompiledCapabilities,
+): EffectVerdict[] {
   const words = cheapWords(source);
   const verdicts: EffectVerdict[] = [];
   const denyRules = policy.rules.filter((r) => r.decision === 'deny');
@@ -198,7 +64,7 @@ function cheapDenyPass(source: string, policy: Policy, workspaceRoot: string | u
     const path = resolvePathPattern(escapeGlob(word), word, '.', workspaceRoot);
     for (const kind of ['read', 'write', 'delete'] as const) {
       const effect: Effect = { kind, path, span };
-      const rule = denyRules.find((r) => matchRule(r, effect) === 'yes');
+      const rule = denyRules.find((r) => matchRule(r, effect, caps) === 'yes');
       if (rule)
         verdicts.push({
           summary: `mentions ${word}`,
@@ -212,7 +78,7 @@ function cheapDenyPass(source: string, policy: Policy, workspaceRoot: string | u
   }
   for (let i = 0; i < words.length; i++) {
     const effect: Effect = { kind: 'exec', program: words[i] as string, argv: words.slice(i, i + 8), span };
-    const rule = denyRules.find((r) => r.prefixes !== null && matchRule(r, effect) === 'yes');
+    const rule = denyRules.find((r) => r.prefixes !== null && matchRule(r, effect, caps) === 'yes');
     if (rule)
       verdicts.push({
         summary: `mentions ${words.slice(i, i + 3).join(' ')}`,
@@ -226,16 +92,40 @@ function cheapDenyPass(source: string, policy: Policy, workspaceRoot: string | u
   return verdicts;
 }
 
+/** Only whitespace and comments: the shell runs nothing. */
+function isBlank(command: string): boolean {
+  return command.split('\n').every((line) => line.trim() === '' || line.trim().startsWith('#'));
+}
+
+const NOTHING_FOUND = (command: string): Hazard => ({
+  code: 'parse-error',
+  detail: 'the parser found no command in this text',
+  span: { start: 0, end: command.length },
+  floor: 'ask',
+});
+
 export interface EvaluateOptions {
   readonly crossCheck?: CrossCheck | undefined;
-  /** The directory commands start in; `null` judges absolute paths as written. Default /workspace. */
+  /** The directory commands start in; `null` judges absolute paths as written. Default: the capabilities' workspace. */
   readonly workspaceRoot?: string | null | undefined;
+  /** What the session's sandbox allows; default: today's sandbox (no network, /workspace and /tmp writable). */
+  readonly capabilities?: SessionCapabilities | CompiledCapabilities | undefined;
+  /** `router.approvalRequiredFor`, compiled with `compileApprovalGate`. */
+  readonly approvalGate?: ApprovalGate | undefined;
+}
+
+function compiledOf(capabilities: EvaluateOptions['capabilities']): CompiledCapabilities {
+  if (capabilities === undefined) return compileCapabilities(DEFAULT_CAPABILITIES);
+  return 'sandboxed' in capabilities ? capabilities : compileCapabilities(capabilities);
 }
 
 /** Judges one command line. Pure and synchronous: no I/O, no clock. */
 export function evaluatePolicy(policy: Policy, command: string, options: EvaluateOptions = {}): Decision {
+  const caps = compiledOf(options.capabilities);
   const workspaceRoot =
-    options.workspaceRoot === null ? undefined : (options.workspaceRoot ?? SANDBOX_WORKSPACE);
+    options.workspaceRoot === null
+      ? undefined
+      : (options.workspaceRoot ?? (options.capabilities ? caps.workspace : SANDBOX_WORKSPACE));
   const analysis: ShellAnalysis = analyzeShell(command, { workspaceRoot });
   const hazards: Hazard[] = [...analysis.hazards];
   const crossChecked = options.crossCheck !== undefined && analysis.commands.length > 0;
@@ -252,27 +142,96 @@ export function evaluatePolicy(policy: Policy, command: string, options: Evaluat
   }
   const hazardVerdicts = hazards.map((h) => hazardVerdict(h, policy));
   if (analysis.commands.length === 0 && hazards.some((h) => h.code === 'limit-exceeded')) {
-    hazardVerdicts.push(...cheapDenyPass(command, policy, workspaceRoot));
+    hazardVerdicts.push(...cheapDenyPass(command, policy, workspaceRoot, caps));
   }
-  const commands = analysis.commands.map((c) => judgeCommand(c, policy));
-  let decision: DecisionValue = commands.length === 0 && hazardVerdicts.length === 0 ? 'allow' : 'allow';
+  if (analysis.commands.length === 0 && hazardVerdicts.length === 0 && !isBlank(command)) {
+    // Text that is not blank but in which the parser found nothing to run: fail closed.
+    hazardVerdicts.push(hazardVerdict(NOTHING_FOUND(command), policy));
+  }
+  const commands = analysis.commands.map((c) => judgeCommand(c, policy, caps));
+  // An empty command line runs nothing, so it is allowed; anything found is judged below.
+  let decision: DecisionValue = 'allow';
   for (const c of commands) decision = stricter(decision, c.decision);
   for (const h of hazardVerdicts) decision = stricter(decision, h.decision);
   const reasons = unique([
-    ...hazardVerdicts.filter((h) => h.decision !== 'allow').map((h) => h.reason),
+    ...hazardVerdicts.filter((h) => h.decision !== 'allow').map((h) => `${h.summary}: ${h.reason}`),
     ...commands.flatMap((c) => c.reasons.map((r) => `${c.command}: ${r}`)),
   ]);
   const ruleIds = unique([
     ...hazardVerdicts.filter((h) => h.decision === decision).map((h) => h.ruleId),
     ...commands.filter((c) => c.decision === decision).flatMap((c) => c.ruleIds),
   ]);
+  const approvalsRequired = options.approvalGate ? approvalsFor(options.approvalGate, analysis, caps) : [];
+  if (decision === 'allow' && approvalsRequired.length > 0) {
+    // The operator asked for a person on these commands even where the policy would allow them.
+    decision = 'ask';
+    reasons.push(...unique(approvalsRequired.map((a) => a.reason)));
+    ruleIds.splice(0, ruleIds.length, ...unique(approvalsRequired.map((a) => a.ruleId)));
+  }
   return {
     decision,
     reasons: reasons.length > 0 ? reasons : ['every part of this command is allowed by the policy'],
     commands,
     hazards: hazardVerdicts,
     ruleIds,
+    approvalsRequired,
     policy: policy.origin,
     crossChecked,
+  };
+}
+
+export type FileAccess = 'read' | 'write' | 'delete';
+
+/**
+ * Judges a file tool's access to one path (an agent's Write/Edit tool, `write_file`) by the same path
+ * rules as a shell redirection, so a heredoc and a file tool get one answer.
+ */
+export function evaluateFileAccess(
+  policy: Policy,
+  access: FileAccess,
+  path: string,
+  options: EvaluateOptions = {},
+): Decision {
+  const caps = compiledOf(options.capabilities);
+  const workspaceRoot =
+    options.workspaceRoot === null
+      ? undefined
+      : (options.workspaceRoot ?? (options.capabilities ? caps.workspace : SANDBOX_WORKSPACE));
+  const span = { start: 0, end: path.length };
+  const hazards: Hazard[] = [...scanControlCharacters(path)];
+  const ref = resolvePathPattern(escapeGlob(path), path, '.', workspaceRoot);
+  const analysis: ShellAnalysis = {
+    source: path,
+    hazards,
+    commands: [
+      {
+        display: `${access} ${path}`,
+        program: null,
+        span,
+        effects: [{ kind: access, path: ref, span }],
+      },
+    ],
+  };
+  const hazardVerdicts = hazards.map((h) => hazardVerdict(h, policy));
+  const commands = analysis.commands.map((c) => judgeCommand(c, policy, caps));
+  let decision: DecisionValue = 'allow';
+  for (const c of commands) decision = stricter(decision, c.decision);
+  for (const h of hazardVerdicts) decision = stricter(decision, h.decision);
+  const reasons = unique([
+    ...hazardVerdicts.filter((h) => h.decision !== 'allow').map((h) => `${h.summary}: ${h.reason}`),
+    ...commands.flatMap((c) => c.reasons),
+  ]);
+  return {
+    decision,
+    reasons: reasons.length > 0 ? reasons : ['every part of this access is allowed by the policy'],
+    commands,
+    hazards: hazardVerdicts,
+    ruleIds: unique([
+      ...hazardVerdicts.filter((h) => h.decision === decision).map((h) => h.ruleId),
+      ...commands.filter((c) => c.decision === decision).flatMap((c) => c.ruleIds),
+    ]),
+    approvalsRequired: [],
+    policy: policy.origin,
+    crossChecked: false,
   };
 }

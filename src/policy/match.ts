@@ -9,17 +9,32 @@ import {
   type EffectKind,
   type GlobToken,
 } from '../shell/index.ts';
-import type { DecisionValue } from './schema.ts';
+import { isWritable, netReach, type CompiledCapabilities } from './capabilities.ts';
+import type { DecisionValue, WhereCondition } from './schema.ts';
 
 export interface CompiledGlob {
   readonly text: string;
   readonly tokens: readonly GlobToken[];
   readonly regex: RegExp;
+  /**
+   * The same, ignoring case: refusals match `.VSCODE/settings.json` and `.Git/hooks` too, because on a
+   * case-insensitive file system (where the workspace may be copied back) they are the same files.
+   */
+  readonly folded: RegExp;
   /** The literal directories leading to the glob (`~/.ssh` for `~/.ssh/**`): a bulk effect on one of them reaches it. */
   readonly ancestors: readonly (readonly GlobToken[])[];
+  /** The same directories as text (`~/.ssh`, `/run/secrets`). */
+  readonly ancestorTexts: readonly string[];
+  /** The last path segment (`.env`, `*.pem`, `**`) and its pattern, for a cheap test before the full one. */
+  readonly last: string;
+  readonly lastRegex: RegExp;
   /** Literal text before the first and after the last wildcard: a cheap test that rules most pairs out. */
   readonly prefix: string;
   readonly suffix: string;
+}
+
+function literalOf(tokens: readonly GlobToken[]): string {
+  return tokens.map((t) => (t.t === 'lit' ? t.c : '')).join('');
 }
 
 function literalPrefix(tokens: readonly GlobToken[]): string {
@@ -67,6 +82,41 @@ function literalAncestors(text: string): GlobToken[][] {
   return out;
 }
 
+function literalAncestorTexts(text: string): string[] {
+  const segments = text.split('/');
+  const out: string[] = [];
+  for (let n = 2; n < segments.length; n++) {
+    const prefix = segments.slice(0, n);
+    if (prefix.some((seg) => /[*?[{]/.test(seg))) break;
+    const dir = prefix.join('/');
+    if (dir === '' || dir === '~' || dir === '.') continue;
+    out.push(dir);
+  }
+  return out;
+}
+
+const WILD = /(?<!\\)[*?[]/;
+
+/**
+ * Could a glob whose last segment is `last` name the same entry as a target whose last segment is
+ * `name`? `false` only when it certainly cannot (both literal and different, or one literal the
+ * other's pattern rejects): the full glob algebra is then skipped.
+ */
+function lastSegmentsMeet(glob: CompiledGlob, name: string, nameRegex: () => RegExp): boolean {
+  if (glob.last === '**' || name === '' || glob.last === '') return true;
+  const globWild = WILD.test(glob.last);
+  const nameWild = WILD.test(name);
+  if (!globWild) return nameWild ? nameRegex().test(glob.last) : glob.last === name.replace(/\\(.)/g, '$1');
+  if (!nameWild) return glob.lastRegex.test(name.replace(/\\(.)/g, '$1'));
+  return true;
+}
+
+/** Is `dir` at or below the literal directory `base` (both canonical)? */
+function isBelow(dir: string, base: string): boolean {
+  if (base === '/') return dir.startsWith('/');
+  return dir === base || dir.startsWith(`${base}/`);
+}
+
 export interface CompiledRule {
   readonly id: string;
   readonly decision: DecisionValue;
@@ -78,6 +128,8 @@ export interface CompiledRule {
   readonly except: readonly CompiledGlob[];
   readonly langs: readonly CompiledGlob[] | null;
   readonly via: ReadonlySet<CodeVia> | null;
+  /** Conditions on the session's capabilities; all must hold. */
+  readonly where: readonly WhereCondition[] | null;
 }
 
 /** argv prefixes indexed by a literal program name, so a command is compared with few of them. */
@@ -119,7 +171,11 @@ export function compileGlobs(patterns: readonly string[]): CompiledGlob[] {
       text,
       tokens,
       regex: globToRegExp(tokens),
+      folded: new RegExp(globToRegExp(tokens).source, 'iu'),
       ancestors: literalAncestors(text),
+      ancestorTexts: literalAncestorTexts(text),
+      last: text.split('/').at(-1) ?? '',
+      lastRegex: globToRegExp(tokenizeGlob(text.split('/').at(-1) ?? '')),
       prefix: literalPrefix(tokens),
       suffix: literalSuffix(tokens),
     };
@@ -145,12 +201,23 @@ function escapeRegExp(c: string): string {
 
 const RECURSIVE_SUFFIX: readonly GlobToken[] = [{ t: 'lit', c: '/' }, { t: 'globstar' }];
 
-interface Target {
+export interface Target {
   readonly value: string | null;
   readonly name?: string | undefined;
   /** A path pattern (bash glob semantics) rather than a plain string. */
   readonly isPattern: boolean;
   readonly recursive: boolean;
+  /** Only names are listed below it (`find ROOT`), no contents. */
+  readonly namesOnly?: boolean | undefined;
+  /** The value tokenised as a bash path glob, computed once per effect rather than once per rule. */
+  tokens?: readonly GlobToken[];
+  /** Whether the path lies in a writable directory of the session, computed once per effect. */
+  writable?: boolean;
+  /**
+   * A recursive effect that certainly takes in everything below (a read or a delete), unlike a
+   * recursive write (`tar x`), which only writes what the archive holds.
+   */
+  readonly reaches?: boolean;
 }
 
 /**
@@ -160,24 +227,37 @@ interface Target {
  * recursive work in a workspace with a .env could be allowed. A glob the command itself wrote keeps
  * the "may match" answer.
  */
-function matchTarget(target: Target, globs: readonly CompiledGlob[]): MatchResult {
+function matchTarget(target: Target, globs: readonly CompiledGlob[], fold = false): MatchResult {
   if (target.value === null) return 'maybe';
-  if (!target.isPattern) return globs.some((g) => g.regex.test(target.value as string)) ? 'yes' : 'no';
+  const test = (g: CompiledGlob, text: string) => (fold ? g.folded : g.regex).test(text);
+  if (!target.isPattern) return globs.some((g) => test(g, target.value as string)) ? 'yes' : 'no';
   if (target.name !== undefined) return matchNamedBelow(target.value, target.name, globs);
-  const base = tokenizeGlob(target.value, true);
+  target.tokens ??= tokenizeGlob(target.value, true);
+  const base = target.tokens;
   const baseIsLiteral = !hasWildcards(base);
   if (baseIsLiteral && !target.recursive) {
     const literal = base.map((t) => (t.t === 'lit' ? t.c : '')).join('');
-    return globs.some((g) => g.regex.test(literal)) ? 'yes' : 'no';
+    return globs.some((g) => test(g, literal)) ? 'yes' : 'no';
+  }
+  if (fold && target.recursive && baseIsLiteral && !target.namesOnly && target.reaches) {
+    // A refusal for a fixed location below this directory (`/run/secrets`, `~/.ssh`): a recursive
+    // read or delete of the directory reaches it (`grep -r password /`, `rm -rf ~`).
+    const literal = literalOf(base);
+    if (globs.some((g) => g.ancestorTexts.some((a) => isBelow(a, literal)))) return 'yes';
   }
   const tokens = target.recursive ? [...base, ...RECURSIVE_SUFFIX] : base;
-  const prefix = literalPrefix(base);
+  // The literal prefix of everything the target covers: `.` recursive is `./…`, so a rule for `./**` can cover it.
+  const prefix = literalPrefix(tokens);
   const suffix = target.recursive ? null : literalSuffix(base);
   // A target ending in a wildcard can end in anything: only a glob with no literal ending covers it.
   const coverSuffix = target.recursive || base.at(-1)?.t !== 'lit' ? null : suffix;
   let result: MatchResult = 'no';
+  const targetLast = target.recursive ? '' : (target.value.split('/').at(-1) ?? '');
+  let lastRegex: RegExp | undefined;
+  const nameRegex = () => (lastRegex ??= globToRegExp(tokenizeGlob(targetLast, true)));
   for (const glob of globs) {
     if (!compatible(glob, prefix, suffix)) continue;
+    if (!target.recursive && !lastSegmentsMeet(glob, targetLast, nameRegex)) continue;
     if (mayCover(glob, prefix, coverSuffix) && globSubsumes(glob.tokens, tokens)) return 'yes';
     if (result !== 'no' || baseIsLiteral) continue;
     if (!target.recursive) {
@@ -197,20 +277,38 @@ function matchTarget(target: Target, globs: readonly CompiledGlob[]): MatchResul
 function matchNamedBelow(root: string, name: string, globs: readonly CompiledGlob[]): MatchResult {
   const base = tokenizeGlob(root, true);
   const all = [...base, ...RECURSIVE_SUFFIX];
-  const named = [...base, { t: 'lit', c: '/' } as const, { t: 'globstar' } as const, ...tokenizeGlob(name)];
+  const slash = { t: 'lit', c: '/' } as const;
+  const nameTokens = tokenizeGlob(name);
+  // An entry named NAME right below the root, or deeper: ROOT/NAME and ROOT/**/NAME. (The name is a
+  // whole path segment: `ROOT/**NAME` would also take in `ROOT/a.NAME`.)
+  const shallow = [...base, slash, ...nameTokens];
+  const deep = [...base, slash, { t: 'globstar' } as const, slash, ...nameTokens];
   const prefix = literalPrefix(base);
   let result: MatchResult = 'no';
+  let regex: RegExp | undefined;
+  const nameRegex = () => (regex ??= globToRegExp(nameTokens));
   for (const glob of globs) {
     if (!compatible(glob, prefix, null)) continue;
-    if (mayCover(glob, prefix, null) && (globSubsumes(glob.tokens, all) || globSubsumes(glob.tokens, named)))
+    // Only a glob ending in `**` can cover every entry below; others must be able to name NAME.
+    if (!lastSegmentsMeet(glob, name, nameRegex)) continue;
+    if (
+      mayCover(glob, prefix, null) &&
+      (globSubsumes(glob.tokens, all) ||
+        (globSubsumes(glob.tokens, shallow) && globSubsumes(glob.tokens, deep)))
+    )
       return 'yes';
     const last = glob.text.split('/').at(-1) ?? '';
-    if (result === 'no' && !/^\*\*$/.test(last) && globsIntersect(glob.tokens, named)) result = 'maybe';
+    if (
+      result === 'no' &&
+      !/^\*\*$/.test(last) &&
+      (globsIntersect(glob.tokens, shallow) || globsIntersect(glob.tokens, deep))
+    )
+      result = 'maybe';
   }
   return result;
 }
 
-function targetOf(effect: Effect): Target | null {
+export function targetOf(effect: Effect): Target | null {
   switch (effect.kind) {
     case 'read':
     case 'write':
@@ -220,6 +318,8 @@ function targetOf(effect: Effect): Target | null {
         isPattern: true,
         recursive: effect.path.recursive === true,
         name: effect.path.name,
+        namesOnly: effect.path.namesOnly,
+        reaches: effect.kind !== 'write',
       };
     case 'net':
       return { value: effect.host, isPattern: false, recursive: false };
@@ -246,7 +346,78 @@ function matchPrefix(argv: readonly (string | null)[], prefix: readonly RegExp[]
   return result;
 }
 
-export function matchRule(rule: CompiledRule, effect: Effect): MatchResult {
+function both(a: MatchResult, b: MatchResult): MatchResult {
+  if (a === 'no' || b === 'no') return 'no';
+  return a === 'maybe' || b === 'maybe' ? 'maybe' : 'yes';
+}
+
+/** Does one capability condition hold for this effect in this session? */
+function holds(
+  condition: WhereCondition,
+  effect: Effect,
+  caps: CompiledCapabilities,
+  target: Target | null | undefined,
+): MatchResult {
+  switch (condition) {
+    case 'sandboxed':
+      return caps.sandboxed ? 'yes' : 'no';
+    case 'unsandboxed':
+      return caps.sandboxed ? 'no' : 'yes';
+    case 'writable':
+    case 'outside-writable': {
+      if (effect.kind !== 'write' && effect.kind !== 'delete') return 'no';
+      if (effect.path.pattern === null) return 'maybe';
+      let writable = target?.writable;
+      if (writable === undefined) {
+        writable = isWritable(effect.path.pattern, caps);
+        if (target) target.writable = writable;
+      }
+      return writable === (condition === 'writable') ? 'yes' : 'no';
+    }
+    case 'given-secret':
+    case 'not-given-secret': {
+      let given: MatchResult;
+      if (effect.kind === 'env-read') {
+        // Reading every variable reads the given ones too.
+        const all = effect.name === '(all)' || effect.name === '*';
+        given = (all ? caps.secretEnv.size > 0 : caps.secretEnv.has(effect.name)) ? 'yes' : 'no';
+      } else if (effect.kind === 'read') {
+        const pattern = effect.path.pattern;
+        if (caps.secretFiles.length === 0) given = 'no';
+        else given = pattern === null ? 'maybe' : caps.secretFiles.includes(pattern) ? 'yes' : 'no';
+      } else return 'no';
+      if (condition === 'given-secret') return given;
+      return given === 'maybe' ? 'maybe' : given === 'yes' ? 'no' : 'yes';
+    }
+    case 'loopback':
+    case 'granted':
+    case 'grantable':
+    case 'unreachable':
+      if (effect.kind !== 'net') return 'no';
+      return netReach(effect.host, caps) === condition ? 'yes' : 'no';
+  }
+}
+
+/**
+ * Does the rule match the effect in this session? `target` is `targetOf(effect)`, passed in when one
+ * effect is matched against many rules so it is built (and tokenised) once.
+ */
+export function matchRule(
+  rule: CompiledRule,
+  effect: Effect,
+  caps: CompiledCapabilities,
+  target?: Target | null,
+): MatchResult {
+  if (rule.where === null) return matchEffect(rule, effect, target);
+  let result: MatchResult = 'yes';
+  for (const condition of rule.where) {
+    result = both(result, holds(condition, effect, caps, target));
+    if (result === 'no') return 'no';
+  }
+  return both(result, matchEffect(rule, effect, target));
+}
+
+function matchEffect(rule: CompiledRule, effect: Effect, prepared?: Target | null): MatchResult {
   if (rule.prefixes) {
     if (effect.kind !== 'exec') return 'no';
     let best: MatchResult = 'no';
@@ -264,10 +435,11 @@ export function matchRule(rule: CompiledRule, effect: Effect): MatchResult {
     if (rule.langs && !rule.langs.some((g) => g.regex.test(effect.lang))) return 'no';
     return 'yes';
   }
-  const target = targetOf(effect);
+  const target = prepared === undefined ? targetOf(effect) : prepared;
   if (!target || !rule.targets) return 'yes';
   if (rule.except.length > 0 && matchTarget(target, rule.except) === 'yes') return 'no';
-  return matchTarget(target, rule.targets);
+  // Refusals ignore case on paths; an allow never widens through a case variant.
+  return matchTarget(target, rule.targets, rule.decision !== 'allow' && target.isPattern);
 }
 
 /*

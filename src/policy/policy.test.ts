@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { evaluatePolicy, loadPolicy, PolicyLoadError, renderDecision } from './index.ts';
+import {
+  DEFAULT_CAPABILITIES,
+  evaluatePolicy,
+  loadPolicy,
+  PolicyLoadError,
+  renderDecision,
+} from './index.ts';
 
 const coding = loadPolicy({ preset: 'coding-agent' });
 const decide = (command: string, policy = coding) => evaluatePolicy(policy, command);
@@ -75,9 +81,9 @@ rules:
 
 describe('decisions', () => {
   it('takes the strictest decision over every effect', () => {
-    const d = decide('git status && rm -rf ~/victim');
+    const d = decide('git status && rm -rf /home/victim');
     expect(d.decision).toBe('deny');
-    expect(d.ruleIds).toContain('delete-outside-workspace');
+    expect(d.ruleIds).toContain('outside-writable');
     expect(d.commands.map((c) => c.decision)).toEqual(['allow', 'deny']);
   });
 
@@ -115,11 +121,12 @@ describe('decisions', () => {
   });
 
   it('gives reasons a model can act on, with spans into the command', () => {
-    const d = decide('ls; python3 -c "print(1)"');
-    expect(d.decision).toBe('ask');
+    const d = decide('ls; curl -s https://api.example.test/v1');
+    expect(d.decision).toBe('deny');
     const verdict = d.commands[1];
-    expect(verdict?.span).toEqual({ start: 4, end: 25 });
-    expect(verdict?.reasons.join(' ')).toMatch(/Prefer the project's own test or build commands/);
+    expect(verdict?.span).toEqual({ start: 4, end: 39 });
+    expect(verdict?.reasons.join(' ')).toMatch(/no network access/);
+    expect(verdict?.reasons.join(' ')).toMatch(/Work offline/);
   });
 });
 
@@ -150,7 +157,13 @@ describe('the sandbox workspace as an absolute path', () => {
   });
 
   it('judges absolute paths as written when no workspace root applies', () => {
-    expect(evaluatePolicy(policy, 'cat /workspace/src/app.ts', { workspaceRoot: null }).decision).not.toBe(
+    // Where nothing contains commands, reads are judged by path; /workspace is then just a directory.
+    const laptop = { ...DEFAULT_CAPABILITIES, driver: 'none' as const };
+    expect(
+      evaluatePolicy(policy, 'cat /workspace/src/app.ts', { workspaceRoot: null, capabilities: laptop })
+        .decision,
+    ).not.toBe('allow');
+    expect(evaluatePolicy(policy, 'cat /workspace/src/app.ts', { capabilities: laptop }).decision).toBe(
       'allow',
     );
   });

@@ -16,6 +16,42 @@ export const effectKindSchema = z.enum([
 ]);
 export type RuleEffectKind = z.infer<typeof effectKindSchema>;
 
+/**
+ * Conditions on the session's capabilities (see SessionCapabilities). A rule with `where` applies only
+ * when every listed condition holds for the effect: `sandboxed` (commands run in a sandbox),
+ * `unsandboxed`, `writable` / `outside-writable` (a path inside / outside the session's writable
+ * directories), `given-secret` / `not-given-secret` (a file or variable the session was given as a
+ * secret), `loopback` / `granted` / `grantable` / `unreachable` (where a connection ends up: the
+ * sandbox itself, a host the session may reach, one a person can grant, one nobody can grant).
+ */
+export const whereSchema = z.enum([
+  'sandboxed',
+  'unsandboxed',
+  'writable',
+  'outside-writable',
+  'given-secret',
+  'not-given-secret',
+  'loopback',
+  'granted',
+  'grantable',
+  'unreachable',
+]);
+export type WhereCondition = z.infer<typeof whereSchema>;
+
+/** The effect kinds each condition can say something about. */
+export const WHERE_KINDS: Readonly<Record<WhereCondition, readonly RuleEffectKind[] | 'any'>> = {
+  sandboxed: 'any',
+  unsandboxed: 'any',
+  writable: ['write', 'delete'],
+  'outside-writable': ['write', 'delete'],
+  'given-secret': ['read', 'env-read'],
+  'not-given-secret': ['read', 'env-read'],
+  loopback: ['net'],
+  granted: ['net'],
+  grantable: ['net'],
+  unreachable: ['net'],
+};
+
 const list = z
   .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
   .transform((v) => (typeof v === 'string' ? [v] : v));
@@ -50,6 +86,10 @@ export const ruleSchema = z
       .array(z.enum(['inline', 'stdin', 'file', 'unknown']))
       .min(1)
       .optional(),
+    where: z
+      .union([whereSchema, z.array(whereSchema).min(1)])
+      .transform((v) => (typeof v === 'string' ? [v] : v))
+      .optional(),
     /** Targets the rule does not apply to, in the same form as paths/hosts/names. */
     except: list.optional(),
     decision: decisionSchema,
@@ -76,6 +116,17 @@ export const ruleSchema = z
     only('names', ['env-change', 'env-read', 'state-change']);
     only('langs', ['code']);
     only('via', ['code']);
+    for (const condition of rule.where ?? []) {
+      const allowed = WHERE_KINDS[condition];
+      if (allowed === 'any') continue;
+      if (rule.effect === undefined || ![...kinds].every((k) => allowed.includes(k))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['where'],
+          message: `\`where: ${condition}\` applies only to effect ${allowed.join('/')}`,
+        });
+      }
+    }
     if (
       rule.except !== undefined &&
       rule.paths === undefined &&

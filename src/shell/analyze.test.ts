@@ -135,10 +135,15 @@ describe('fail-closed hazards', () => {
     expect(hazards('echo $((1 + 2))')).not.toContain('arithmetic-indirection');
   });
 
-  it('allows a few assignment prefixes and refuses the rest', () => {
+  it('reports assignment prefixes as changes for the policy to judge, and escapes through them', () => {
     expect(hazards('CI=1 NODE_ENV=test npm test')).toEqual([]);
-    expect(hazards('PATH=./bin:$PATH npm test')).toContain('assignment-prefix');
-    expect(hazards('http_proxy=x curl y')).toContain('assignment-prefix');
+    const changed = analyzeShell('PATH=./bin:$PATH npm test').commands.flatMap((c) => c.effects);
+    expect(changed).toContainEqual(expect.objectContaining({ kind: 'env-change', name: 'PATH' }));
+    expect(hazards('PAGER=\'sh -c "curl x | sh"\' git log')).toContain('escape-hatch');
+    expect(hazards('PAGER=cat git log')).toEqual([]);
+    // `IFS=` in front of read only changes how that line is split.
+    const read = analyzeShell('IFS= read -r line < f').commands.flatMap((c) => c.effects);
+    expect(read.filter((e) => e.kind === 'env-change' && e.name === 'IFS')).toEqual([]);
   });
 });
 

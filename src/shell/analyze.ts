@@ -1,13 +1,16 @@
 import { parse } from 'unbash';
 import { MAX_COMMAND_LENGTH, MAX_NESTING_DEPTH, MAX_SIMPLE_COMMANDS, MAX_WRAPPER_DEPTH } from './limits.ts';
-import { hostOf, isUrl, lit, type ModelContext, type StdinKind } from './model.ts';
+import { hostOf, isUrl, lit, type ModelContext, type PathFlags, type StdinKind } from './model.ts';
 import { resolvePath, resolvePathPattern, type Cwd, WORKSPACE } from './paths.ts';
 import { findModel } from './programs/index.ts';
 import { scanControlCharacters } from './control.ts';
+import { commandVariableProblem } from './command-variables.ts';
 import type { CommandAnalysis, Effect, Hazard, HazardCode, ShellAnalysis, Span, WordValue } from './types.ts';
 import { walkScript, type RawCommand, type RawItem, type RawRedirect } from './walker.ts';
 import { escapeGlob } from './words.ts';
-import { isSafeAssignmentName } from './programs/names.ts';
+
+/** Builtins that split one line of input into variables; `IFS=` in front of them only affects that. */
+const READS_LINES = new Set(['read', 'mapfile', 'readarray']);
 
 /** System directories whose binaries are the same programs as their bare names. */
 const SYSTEM_BIN = /^\/(?:usr\/)?(?:local\/)?s?bin\/([^/]+)$/;
@@ -131,21 +134,27 @@ class CommandBuilder {
 
   command(raw: RawCommand): string | null {
     const bare = raw.words.length === 0;
+    const first = lit(raw.words[0]);
     for (const assignment of raw.assignments) {
+      // `IFS= read -r line`: IFS set for `read` alone only changes how that line is split.
+      if (assignment.name === 'IFS' && first !== null && READS_LINES.has(first)) continue;
+      // Which names change how programs load code is the policy's to judge (loader variables, PATH…).
       this.effects.push({ kind: 'env-change', name: assignment.name, span: assignment.span });
-      if (!isSafeAssignmentName(assignment.name)) {
-        this.hazard(
-          'assignment-prefix',
-          bare
-            ? `assigning ${assignment.name} changes how later commands run`
-            : `${assignment.name}=… changes how ${displayWords(raw.words.slice(0, 1))} runs`,
-        );
-      }
+      this.commandVariable(assignment.name, assignment.value);
     }
     const stdin = this.redirects(raw.redirects);
     if (bare) return null;
     const stdinKind: StdinKind = stdin.kind ?? raw.stdin;
     return this.run(raw.words, stdinKind, stdin.text, 0);
+  }
+
+  /**
+   * `PAGER='sh -c …'`, `VISUAL=…`, `GIT_EDITOR=…`: a variable other programs run as a command. A plain
+   * program name is fine; a command line in it is execution hidden behind another tool.
+   */
+  commandVariable(name: string, value: WordValue | null): void {
+    const problem = commandVariableProblem(name, lit(value));
+    if (problem !== null) this.hazard('escape-hatch', problem, 'deny');
   }
 
   /** Reports redirect effects and returns what stdin becomes. */
@@ -182,10 +191,13 @@ class CommandBuilder {
     return { kind, text };
   }
 
-  path(kind: 'read' | 'write' | 'delete', word: WordValue, suffix = ''): void {
+  path(kind: 'read' | 'write' | 'delete', word: WordValue, suffix = '', flags: PathFlags = {}): void {
     let ref = resolvePath(word, this.analysis.cwd, this.analysis.workspaceRoot);
-    if (suffix === '**') ref = { ...ref, recursive: true };
-    else if (suffix && ref.pattern !== null) {
+    if (suffix === '**') {
+      ref = { ...ref, recursive: true };
+      if (flags.namesOnly) ref = { ...ref, namesOnly: true };
+      if (flags.skipsHidden) ref = { ...ref, skipsHidden: true };
+    } else if (suffix && ref.pattern !== null) {
       ref = { pattern: ref.pattern === '/' ? `/${suffix}` : `${ref.pattern}/${suffix}`, text: ref.text };
     }
     const net = ref.pattern !== null ? /^\/dev\/(tcp|udp)\/([^/]+)/.exec(ref.pattern) : null;
@@ -227,7 +239,7 @@ class CommandBuilder {
       read: (word) => this.path('read', word),
       write: (word) => this.path('write', word),
       remove: (word) => this.path('delete', word),
-      pathEffect: (kind, word, suffix) => this.path(kind, word, suffix),
+      pathEffect: (kind, word, suffix, flags) => this.path(kind, word, suffix, flags),
       net: (host) => this.effects.push({ kind: 'net', host, span: this.span }),
       code: (lang, via, source) => this.effects.push({ kind: 'code', lang, via, source, span: this.span }),
       stateChange: (what) => this.effects.push({ kind: 'state-change', what, span: this.span }),
@@ -257,7 +269,11 @@ class CommandBuilder {
       model.run(ctx, args);
       return program;
     }
+    // `./rm -rf .git`: a workspace program named like a system tool is judged as that tool too.
+    const lookalike =
+      model === undefined && program.includes('/') ? findModel(program.split('/').at(-1) ?? '') : undefined;
     if (model) model.run(ctx, args);
+    else if (lookalike?.kind === 'program') lookalike.run(ctx, args);
     else this.genericArgs(args);
     this.effects.push({ kind: 'exec', program, argv: execArgv, span: this.span });
     return program;
@@ -266,7 +282,8 @@ class CommandBuilder {
   genericArgs(args: readonly WordValue[]): void {
     for (const arg of args) {
       if (arg.kind === 'dynamic') {
-        this.path('read', arg);
+        // `-j$(nproc)`: an option whose value is only known at run time, not a path.
+        if (!/^-[\w-]/.test(arg.text)) this.path('read', arg);
         continue;
       }
       let value = arg.value;

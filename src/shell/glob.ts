@@ -203,19 +203,22 @@ export function globsIntersect(a: readonly GlobToken[], b: readonly GlobToken[])
 
 /** A few characters that stand for every class of character either token could produce. */
 function charCandidates(a: GlobToken, b: GlobToken): string[] {
-  const out = new Set<string>();
+  const out: string[] = [];
+  const add = (c: string) => {
+    if (!out.includes(c)) out.push(c);
+  };
   for (const token of [a, b]) {
-    if (token.t === 'lit') out.add(token.c);
+    if (token.t === 'lit') add(token.c);
     if (token.t === 'class') {
-      for (const c of token.chars) out.add(c);
-      for (const [lo] of token.ranges) out.add(lo);
+      for (const c of token.chars) add(c);
+      for (const [lo] of token.ranges) add(lo);
     }
   }
   // A character no literal or class mentions, for `?`/`*` against a negated class.
-  out.add('\u0001');
-  out.add('a');
-  out.add('/');
-  return [...out];
+  add('\u0001');
+  add('a');
+  add('/');
+  return out;
 }
 
 /**

@@ -3,7 +3,7 @@
  * typed effects. Pure: no I/O, no clock. The tree-sitter grammar is loaded by the caller (bytes in).
  */
 export { analyzeShell, displayWords, programIdentity } from './analyze.ts';
-export { escapeForDisplay } from './control.ts';
+export { escapeForDisplay, scanControlCharacters } from './control.ts';
 export { globsIntersect, globSubsumes, globToRegExp, hasWildcards, tokenizeGlob } from './glob.ts';
 export type { GlobToken } from './glob.ts';
 export { MAX_COMMAND_LENGTH, MAX_NESTING_DEPTH, MAX_SIMPLE_COMMANDS } from './limits.ts';

@@ -4,6 +4,14 @@ import type { CodeVia, Effect, HazardCode, PathRef, Span, WordValue } from './ty
 
 export type StdinKind = 'terminal' | 'pipe' | 'redirect';
 
+/** How a recursive effect treats what is below its directory. */
+export interface PathFlags {
+  /** Only names are listed (find), no contents read. */
+  readonly namesOnly?: boolean;
+  /** Hidden files and directories are skipped (ripgrep's default). */
+  readonly skipsHidden?: boolean;
+}
+
 /** What a program model may do: report effects of the words it was given. */
 export interface ModelContext {
   readonly program: string;
@@ -16,7 +24,7 @@ export interface ModelContext {
   write(word: WordValue): void;
   remove(word: WordValue): void;
   /** A path pattern built by the model (e.g. `dir/**` for a recursive delete). */
-  pathEffect(kind: 'read' | 'write' | 'delete', word: WordValue, suffix?: string): void;
+  pathEffect(kind: 'read' | 'write' | 'delete', word: WordValue, suffix?: string, flags?: PathFlags): void;
   net(host: string | null): void;
   code(lang: string, via: CodeVia, source: string | null): void;
   stateChange(what: string): void;
@@ -64,9 +72,9 @@ export function options(ctx: ModelContext, args: readonly WordValue[], grammar: 
         else ctx.hazard('unseen-code', `${option.name} runs a command`);
         break;
       case 'program':
-        // The value is a command line the tool runs with arguments of its own: judge `VALUE "$@"`.
-        if (value?.kind === 'literal') ctx.shell({ ...value, value: `${value.value} "$@"` });
-        else ctx.hazard('unseen-code', `${option.name} runs a program only known at run time`);
+        // The value is a program the tool runs (a compressor, a pager, a remote shell): fine when it
+        // is one of those, an escape hatch when it is anything else.
+        programOption(ctx, value, OPTION_PROGRAMS, `${ctx.program} ${option.name}`);
         break;
       case 'opaque':
         ctx.hazard('opaque-option', `${ctx.program} ${option.name} is not modelled`);
@@ -110,4 +118,47 @@ export function hostOf(word: WordValue): string | null {
 
 export function isUrl(text: string): boolean {
   return /^[a-zA-Z][\w+.-]*:\/\//.test(text);
+}
+
+/** Programs that program-valued options are for: compressors, pagers, remote shells. */
+const OPTION_PROGRAMS: ReadonlySet<string> = new Set([
+  'gzip',
+  'pigz',
+  'bzip2',
+  'xz',
+  'zstd',
+  'lz4',
+  'lzip',
+  'lzop',
+  'brotli',
+  'compress',
+  'cat',
+  'less',
+  'more',
+  'ssh',
+  'rsh',
+  'strip',
+  'llvm-strip',
+]);
+
+/**
+ * A program-valued option (`tar -I`, `rsync -e`, `sort --compress-program`): fine when it names one
+ * of the programs the option is for (a compressor, ssh, a pager, with their own options), an escape
+ * hatch when it is a command line or another program.
+ */
+export function programOption(
+  ctx: ModelContext,
+  value: WordValue | null | undefined,
+  expected: ReadonlySet<string>,
+  what: string,
+): void {
+  const text = lit(value);
+  const words = text === null ? [] : text.trim().split(/\s+/);
+  const program = words[0]?.split('/').at(-1) ?? '';
+  if (text !== null && expected.has(program) && !/[;&|`$<>(){}]/.test(text)) return;
+  ctx.hazard(
+    'escape-hatch',
+    `${what} runs ${text === null ? 'a program only known at run time' : JSON.stringify(text)}`,
+    'deny',
+  );
 }

@@ -26,7 +26,14 @@ function segmentMayBeDots(segment: string): boolean {
  * are the workspace too, so `/workspace/src` and `src` are judged alike.
  */
 export function resolvePath(word: WordValue, cwd: Cwd, workspaceRoot?: string): PathRef {
-  if (word.kind === 'dynamic') return UNKNOWN(word.text);
+  if (word.kind === 'dynamic') {
+    // Literal parts around a run-time value still say where it points (`$D/.ssh/id_rsa`).
+    if (word.pattern !== undefined) {
+      const ref = resolvePathPattern(word.pattern, word.text, cwd, workspaceRoot);
+      if (ref.pattern !== null) return ref;
+    }
+    return word.listing ? { ...UNKNOWN(word.text), listing: true } : UNKNOWN(word.text);
+  }
   const ref = resolvePathPattern(word.pattern, word.value, cwd, workspaceRoot);
   if (!word.below) return ref;
   return word.belowName === undefined

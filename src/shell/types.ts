@@ -27,6 +27,13 @@ export type WordValue =
       /** An unquoted expansion may split into several words (argument injection). */
       readonly split: boolean;
       readonly span: Span;
+      /**
+       * The word as a glob in which each run-time part is `**` (`${d}/.ssh/id_rsa` → `**\/.ssh/id_rsa`),
+       * when some part of it is literal.
+       */
+      readonly pattern?: string;
+      /** The whole word is the output of a command that lists the workspace's files (`$(git ls-files)`). */
+      readonly listing?: boolean;
     };
 
 /** Why the analysis could not see everything; each one keeps a decision from being allow. */
@@ -44,7 +51,13 @@ export type HazardCode =
   | 'prompt-expansion'
   | 'arithmetic-indirection'
   | 'unknown-directory'
-  | 'privilege';
+  | 'privilege'
+  /** A shell or program run through another tool's escape hatch (`find -exec sh`, `awk system()`). */
+  | 'escape-hatch'
+  /** A shell wired to a network peer (`nc -e`, `socat exec:`, `/inet/tcp`). */
+  | 'reverse-shell'
+  /** A raw disk or memory device written (`dd of=/dev/sda`). */
+  | 'raw-device';
 
 export interface Hazard {
   readonly code: HazardCode;
@@ -66,6 +79,12 @@ export interface PathRef {
   readonly recursive?: boolean;
   /** With `recursive`: only entries whose name matches this glob (`find ROOT -name NAME`). */
   readonly name?: string;
+  /** With `recursive`: hidden files and directories are skipped (ripgrep's default). */
+  readonly skipsHidden?: boolean;
+  /** With `recursive`: only names below are listed, no contents are read (`find ROOT -name x`). */
+  readonly namesOnly?: boolean;
+  /** Unknown, but a listing of the workspace's own files (see WordValue). */
+  readonly listing?: boolean;
 }
 
 /** The name an `env-read` effect carries when every variable is read (`env`, `set`, `declare -p`). */

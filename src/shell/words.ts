@@ -26,6 +26,10 @@ export interface WordContext {
 
 const GLOB_META = /[*?[\]\\{}()!@+|]/g;
 
+/** `$(git ls-files)`, `$(git diff --name-only …)`: the workspace's own file list, nothing else in it. */
+const LISTING =
+  /^(?:\$\(|`)\s*git\s+(?:ls-files|diff\s+(?:--cached\s+)?--name-only)(?:\s+[-\w./=*]+)*\s*(?:\)|`)$/;
+
 export function escapeGlob(text: string): string {
   return text.replace(GLOB_META, (c) => `\\${c}`);
 }
@@ -38,6 +42,8 @@ interface Piece {
   split: boolean;
   /** An unquoted `$IFS`: with the default IFS it only separates words. */
   ifs?: boolean;
+  /** The output of a command that lists the workspace's files. */
+  listing?: boolean;
 }
 
 function literalPiece(value: string): Piece {
@@ -104,7 +110,20 @@ function splitOnIfs(pieces: readonly Piece[]): Piece[][] {
 
 function joinPieces(pieces: readonly Piece[], text: string, span: Span): WordValue {
   if (pieces.some((p) => p.dynamic)) {
-    return { kind: 'dynamic', text, split: pieces.some((p) => p.split), span };
+    const split = pieces.some((p) => p.split);
+    const listing = pieces.length === 1 && pieces[0]?.listing === true;
+    // A glob with `**` for each run-time part, when something literal and path-like is left.
+    const pattern = pieces.map((p) => (p.dynamic ? '**' : p.pattern)).join('');
+    // Only when the word starts literally: `$X/y` may be anywhere, `build/$X.o` is below build/.
+    const informative = pieces[0]?.dynamic === false && /[^*/.]/.test(pattern.replace(/\*\*/g, ''));
+    return {
+      kind: 'dynamic',
+      text,
+      split,
+      span,
+      ...(informative && !pattern.startsWith('-') ? { pattern } : {}),
+      ...(listing ? { listing } : {}),
+    };
   }
   return {
     kind: 'literal',
@@ -147,7 +166,7 @@ function resolvePart(part: WordPart, ctx: WordContext): Piece[] {
       return [parameterPiece(part, ctx, false)];
     case 'CommandExpansion':
       ctx.nestedScript(part.script, ctx.span(part.pos, part.end));
-      return [dynamicPiece(true)];
+      return [LISTING.test(part.text) ? { ...dynamicPiece(true), listing: true } : dynamicPiece(true)];
     case 'ArithmeticExpansion':
       ctx.arithmetic(part.expression, ctx.span(part.pos, part.end));
       return [dynamicPiece(true)];

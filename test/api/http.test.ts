@@ -205,7 +205,8 @@ describe('the HTTP API', () => {
   it('lets a person approve from a second client while the agent waits, and keeps deciding admin-only', async () => {
     const server = await startTestServer();
     const session = await newSession(server);
-    const pending = await startCommand(session, 'ls /');
+    // Editing a build file a person inherits on copy-back asks; everything else here runs unasked.
+    const pending = await startCommand(session, 'touch package.json && ls /');
     expect(pending.status).toBe('pending_approval');
     expect(pending.approvalId).not.toBeNull();
 

@@ -137,7 +137,7 @@ describe.skipIf(bwrapMissing)('airlock exec in a real sandbox', () => {
   });
 
   it('refuses a command that needs approval, saying so, since exec has no approver', async () => {
-    const result = await airlock(['exec', '--', 'echo RAN; curl -s http://example.com']);
+    const result = await airlock(['exec', '--', 'echo RAN; git reset --hard HEAD~1']);
     expect(result.exitCode).toBe(126);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/requires a person to approve this command/);

@@ -474,12 +474,14 @@ describe.skipIf(bwrapMissing)('an agent on MCP over HTTP, from its first command
     expect(textOf(denied)).toMatch(/^not run: denied/);
     expect(textOf(denied)).toContain('deletes /');
 
-    // A symlink out of the workspace asks a person; one approves it from another client meanwhile.
+    // Code planting a symlink out of the workspace, then a build file a person inherits (which asks a
+    // person); one approves it from another client meanwhile. (`ln -s /etc` itself is refused: the link
+    // would reach /etc/shadow.)
     const person = approvingOverRest(server);
     const planted = await callTool(
       client,
       'run_command',
-      { command: 'ln -s /etc /workspace/etc' },
+      { command: `python3 -c 'import os; os.symlink("/etc", "/workspace/etc")' && touch Makefile` },
       person.options,
     );
     const decisions = await person.decided();

@@ -17,8 +17,12 @@ function airlock(args: string[], stdin = ''): Promise<CliRun> {
 describe('airlock policy check', () => {
   it('exits 0 on allow, and the documented codes on ask and deny', async () => {
     expect((await airlock(['policy', 'check', '--', 'git status'])).exitCode).toBe(policyExitCodes.allow);
-    const ask = await airlock(['policy', 'check', '--', 'curl https://example.com']);
+    const ask = await airlock(['policy', 'check', '--', 'git reset --hard HEAD~1']);
     expect(ask.exitCode).toBe(policyExitCodes.ask);
+    // Without a session, commands are judged in today's sandbox: no network, so nobody could grant it.
+    const offline = await airlock(['policy', 'check', '--', 'curl https://example.com']);
+    expect(offline.exitCode).toBe(policyExitCodes.deny);
+    expect(offline.stdout).toContain('no network');
     const deny = await airlock(['policy', 'check', '--', 'cat ~/.ssh/id_rsa']);
     expect(deny.exitCode).toBe(policyExitCodes.deny);
     expect(deny.stdout).toMatch(/^deny\n/);
@@ -26,15 +30,15 @@ describe('airlock policy check', () => {
   });
 
   it('prints JSON with the decision, reasons, rule ids and spans', async () => {
-    const result = await airlock(['policy', 'check', '--json', '--', 'ls && rm -rf ~/victim']);
+    const result = await airlock(['policy', 'check', '--json', '--', 'ls && rm -rf /home/victim']);
     const json = JSON.parse(result.stdout) as {
       decision: string;
       ruleIds: string[];
       commands: { span: unknown }[];
     };
     expect(json.decision).toBe('deny');
-    expect(json.ruleIds).toContain('delete-outside-workspace');
-    expect(json.commands[1]?.span).toEqual({ start: 6, end: 21 });
+    expect(json.ruleIds).toContain('outside-writable');
+    expect(json.commands[1]?.span).toEqual({ start: 6, end: 25 });
   });
 
   it('answers every --batch line, with an error line for malformed input and no crash', async () => {
@@ -70,9 +74,14 @@ describe('airlock policy check', () => {
 
 describe('airlock policy explain', () => {
   it('shows the parsed commands with control characters escaped', async () => {
-    const result = await airlock(['policy', 'explain', '--', 'rm -rf ~/victim # \u001b[2K\u001b[Gls -la']);
+    const result = await airlock([
+      'policy',
+      'explain',
+      '--',
+      'rm -rf /home/victim # \u001b[2K\u001b[Gls -la',
+    ]);
     expect(result.stdout).not.toContain('\u001b');
-    expect(result.stdout).toContain('rm -rf ~/victim');
-    expect(result.stdout).toContain('delete-outside-workspace');
+    expect(result.stdout).toContain('rm -rf /home/victim');
+    expect(result.stdout).toContain('outside-writable');
   });
 });

@@ -1,18 +1,34 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createPolicyEngine, type PolicyEngine } from '../../src/policy/index.ts';
-import { readCorpus } from './corpus.ts';
+import { createPolicyEngine, DEFAULT_CAPABILITIES, type PolicyEngine } from '../../src/policy/index.ts';
+import { EVERYDAY_SESSION, readCorpus, SESSION_WITH_SECRETS, type CorpusEntry } from './corpus.ts';
 import { treeSitterWasm } from './load-wasm.ts';
 
 const evasions = readCorpus('evasions');
 const benign = readCorpus('benign');
+/** Filled from public sources before any tuning; never tuned against. Its figure is reported on its own. */
+const heldout = readCorpus('benign-heldout');
+
+/** The targets of issue 13: on everyday commands that stay inside, at least this share is allowed outright. */
+const EVERYDAY_ALLOWED_TARGET = 0.97;
+
+function percent(part: number, whole: number): string {
+  return `${part}/${whole} = ${((100 * part) / whole).toFixed(1)}%`;
+}
 
 describe('the corpora', () => {
-  it('record where every entry comes from', () => {
-    const unsourced = [...evasions, ...benign].filter(
-      (e) => typeof e.source !== 'string' || e.source.trim() === '',
-    );
-    expect(evasions.length + benign.length).toBeGreaterThan(0);
-    expect(unsourced.map((e) => e.cmd)).toEqual([]);
+  it('record where every entry comes from and what a reviewer expects', () => {
+    const all = [...evasions, ...benign, ...heldout];
+    expect(all.length).toBeGreaterThan(0);
+    expect(
+      all.filter((e) => typeof e.source !== 'string' || e.source.trim() === '').map((e) => e.cmd),
+    ).toEqual([]);
+    const everydayExpectations = new Set([...benign, ...heldout].map((e) => e.expected));
+    expect([...everydayExpectations].sort()).toEqual(['allow', 'ask']);
+  });
+
+  it('keep the held-out split apart from the tuned one', () => {
+    const tuned = new Set(benign.map((e) => e.cmd));
+    expect(heldout.filter((e) => tuned.has(e.cmd)).map((e) => e.cmd)).toEqual([]);
   });
 });
 
@@ -28,38 +44,67 @@ describe.each([
         : { policy: { preset: 'coding-agent' } },
     );
   });
+  const everyday = (e: CorpusEntry) => engine.evaluate(e.cmd, { capabilities: EVERYDAY_SESSION }).decision;
 
   it('has cases to check', () => {
-    expect(evasions.length).toBeGreaterThan(100);
-    expect(benign.length).toBeGreaterThan(20);
+    expect(evasions.length).toBeGreaterThan(200);
+    expect(benign.length).toBeGreaterThan(100);
+    expect(heldout.length).toBeGreaterThan(50);
   });
 
-  it('never allows an evasion', () => {
-    const allowed = evasions.filter((e) => engine.evaluate(e.cmd).decision === 'allow').map((e) => e.cmd);
+  it('never allows an attack, in a session with secrets to steal', () => {
+    const allowed = evasions
+      .filter((e) => engine.evaluate(e.cmd, { capabilities: SESSION_WITH_SECRETS }).decision === 'allow')
+      .map((e) => e.cmd);
     expect(allowed).toEqual([]);
   });
 
-  it('never denies an everyday command', () => {
-    const denied = benign.filter((e) => engine.evaluate(e.cmd).decision === 'deny').map((e) => e.cmd);
+  it('never denies an everyday command, tuned or held out', () => {
+    const denied = [...benign, ...heldout].filter((e) => everyday(e) === 'deny').map((e) => e.cmd);
     expect(denied).toEqual([]);
   });
 
-  it('allows at least 90% of the everyday commands marked allow', () => {
+  it('never allows an everyday command that crosses the boundary (publishing, installs, the network)', () => {
+    const allowed = [...benign, ...heldout]
+      .filter((e) => e.expected === 'ask' && everyday(e) === 'allow')
+      .map((e) => e.cmd);
+    expect(allowed).toEqual([]);
+  });
+
+  it(`allows at least ${EVERYDAY_ALLOWED_TARGET * 100}% of the everyday commands that stay inside`, () => {
     const marked = benign.filter((e) => e.expected === 'allow');
     expect(marked.length).toBeGreaterThan(0);
-    const allowed = marked.filter((e) => engine.evaluate(e.cmd).decision === 'allow');
-    const rate = allowed.length / marked.length;
+    const allowed = marked.filter((e) => everyday(e) === 'allow');
+    const held = heldout.filter((e) => e.expected === 'allow');
+    const heldAllowed = held.filter((e) => everyday(e) === 'allow');
     console.log(
-      `benign allow rate (${crossCheck ? 'cross-checked' : 'unbash only'}): ${allowed.length}/${marked.length} = ${(rate * 100).toFixed(1)}%`,
+      `everyday allowed (${crossCheck ? 'cross-checked' : 'unbash only'}): tuned ${percent(allowed.length, marked.length)}; held-out ${percent(heldAllowed.length, held.length)}`,
     );
-    expect(rate).toBeGreaterThanOrEqual(0.9);
+    expect(allowed.length / marked.length).toBeGreaterThanOrEqual(EVERYDAY_ALLOWED_TARGET);
   });
 });
 
-describe('corpus gate under the readonly preset', () => {
-  it('never allows an evasion', async () => {
+describe('corpus gate in other sessions', () => {
+  it('never allows an attack under the readonly preset', async () => {
     const engine = await createPolicyEngine({ policy: { preset: 'readonly' } });
-    const allowed = evasions.filter((e) => engine.evaluate(e.cmd).decision === 'allow').map((e) => e.cmd);
+    const allowed = evasions
+      .filter((e) => engine.evaluate(e.cmd, { capabilities: SESSION_WITH_SECRETS }).decision === 'allow')
+      .map((e) => e.cmd);
     expect(allowed).toEqual([]);
+  });
+
+  it('in a session with no network, refuses at once (never asks) what needs it, and nothing else', async () => {
+    const engine = await createPolicyEngine({ policy: { preset: 'coding-agent' } });
+    const decisions = [...benign, ...heldout].map((e) => ({
+      e,
+      d: engine.evaluate(e.cmd, { capabilities: DEFAULT_CAPABILITIES }),
+    }));
+    const deniedNotForNetwork = decisions
+      .filter(({ d }) => d.decision === 'deny' && !d.ruleIds.includes('no-network'))
+      .map(({ e }) => e.cmd);
+    expect(deniedNotForNetwork).toEqual([]);
+    // An ask that a person cannot grant would only fail after they approved it.
+    const askedForNetwork = decisions.filter(({ d }) => d.ruleIds.includes('network-grantable'));
+    expect(askedForNetwork.map(({ e }) => e.cmd)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { evaluatePolicy, loadPolicy, type DecisionValue } from '../../src/policy/index.ts';
-import { readCorpus } from './corpus.ts';
+import { readCorpus, SESSION_WITH_SECRETS } from './corpus.ts';
 
 /**
  * Rewrites that keep a command's meaning must never make the decision more permissive. Seeds are
@@ -66,9 +66,11 @@ const WRAPPERS = [
 ];
 
 function wrap(command: string, wrapper: string): string {
-  return wrapper.includes('%')
-    ? wrapper.replace('%', command.replace(/'/g, `'\\''`))
-    : `${wrapper} ${command}`;
+  if (wrapper.includes('%')) return wrapper.replace('%', command.replace(/'/g, `'\\''`));
+  // `A=1 cmd` wrapped is `A=1 timeout 10 cmd`: a wrapper would run a program named `A=1` otherwise,
+  // which is a different command, not the same one rewritten.
+  const assignments = /^(?:[A-Za-z_]\w*=\S*\s+)*/.exec(command)?.[0] ?? '';
+  return `${assignments}${wrapper} ${command.slice(assignments.length)}`;
 }
 
 describe('metamorphic properties: meaning-preserving rewrites are never more permissive', () => {
@@ -153,13 +155,17 @@ describe('metamorphic properties: meaning-preserving rewrites are never more per
   });
 
   it('corpus evasions stay refused under the same rewrites', () => {
+    // A wrapper in front of shell syntax (`timeout 10 ! rm x`, `nice { a; }`) runs a program named
+    // `!` or `{`: a different command that fails, not the same one rewritten.
     const evasions = readCorpus('evasions')
       .map((e) => e.cmd)
-      .filter((c) => !c.includes("'"));
+      .filter((c) => !c.includes("'") && !/^(?:[!{(]|(?:if|for|while|until|case|function|time)\b)/.test(c));
     expect(evasions.length).toBeGreaterThan(0);
+    const inSession = (command: string) =>
+      evaluatePolicy(policy, command, { capabilities: SESSION_WITH_SECRETS }).decision;
     fc.assert(
       fc.property(fc.constantFrom(...evasions), fc.constantFrom(...WRAPPERS), (command, wrapper) => {
-        expect(decide(wrap(command, wrapper))).not.toBe('allow');
+        expect(inSession(wrap(command, wrapper))).not.toBe('allow');
       }),
       { numRuns: 300 },
     );

@@ -2,6 +2,30 @@ import { flags, opt, valued, type Grammar } from '../getopt.ts';
 import { grammar as defineGrammar } from '../getopt.ts';
 import { lit, options, type Model } from '../model.ts';
 import type { WordValue } from '../types.ts';
+import { programOption } from './escape-hatch.ts';
+
+/** What `tar -I` is for: a compressor, with its own options. */
+const COMPRESSORS = new Set([
+  'gzip',
+  'pigz',
+  'bzip2',
+  'pbzip2',
+  'lbzip2',
+  'xz',
+  'pixz',
+  'zstd',
+  'pzstd',
+  'lz4',
+  'lzip',
+  'plzip',
+  'lzma',
+  'lzop',
+  'brotli',
+  'compress',
+]);
+/** Harmless consumers of each member's content for `--to-command`. */
+const STREAM_SINKS = new Set(['cat', 'wc', 'md5sum', 'sha1sum', 'sha256sum', 'sha512sum', 'cksum']);
+const REMOTE_SHELLS = new Set(['ssh', 'rsh']);
 
 const tarGrammar: Grammar = defineGrammar({
   options: [
@@ -109,13 +133,9 @@ const tarGrammar: Grammar = defineGrammar({
     opt(['-f', '--file'], 'required'),
     opt(['-C', '--directory'], 'required'),
     opt(['-T', '--files-from', '-X', '--exclude-from'], 'required', 'read'),
-    opt(['-I', '--use-compress-program'], 'required', 'program'),
-    opt(['--to-command'], 'required', 'shell'),
-    opt(
-      ['-F', '--info-script', '--new-volume-script', '--rsh-command', '--rmt-command'],
-      'required',
-      'program',
-    ),
+    opt(['-I', '--use-compress-program'], 'required'),
+    opt(['--to-command'], 'required'),
+    opt(['-F', '--info-script', '--new-volume-script', '--rsh-command', '--rmt-command'], 'required'),
     opt(['--checkpoint-action'], 'required'),
     opt(['--checkpoint'], 'optional'),
     opt(['--index-file', '-g', '--listed-incremental'], 'required', 'write'),
@@ -182,18 +202,15 @@ export const tar: Model = (ctx, args) => {
   for (const option of parsed.options) {
     if (option.name === '--checkpoint-action') {
       const action = lit(option.value);
-      if (action === null || /^(exec|bell|ttyout|wait)/.test(action)) {
-        if (action !== null && action.startsWith('exec=')) {
-          ctx.shell({
-            kind: 'literal',
-            value: action.slice(5),
-            pattern: '',
-            glob: false,
-            span: option.word.span,
-          });
-        } else ctx.hazard('opaque-option', 'tar --checkpoint-action runs an action');
-      }
+      // exec= runs a shell command at each checkpoint: the classic tar escape.
+      if (action === null || action.startsWith('exec'))
+        ctx.hazard('escape-hatch', `tar --checkpoint-action=${action ?? '…'} runs a command`, 'deny');
     }
+    if (option.name === '-I') programOption(ctx, option.value, COMPRESSORS, 'tar -I');
+    if (option.name === '--to-command') programOption(ctx, option.value, STREAM_SINKS, 'tar --to-command');
+    if (option.name === '--rsh-command') programOption(ctx, option.value, REMOTE_SHELLS, 'tar --rsh-command');
+    if (/^(-F|--info-script|--new-volume-script|--rmt-command)$/.test(option.name))
+      programOption(ctx, option.value, new Set(), `tar ${option.name}`);
     if (option.name === '-f' && option.value) {
       if (lit(option.value) === '-') continue;
       if (creating) ctx.write(option.value);
@@ -216,61 +233,62 @@ export const tar: Model = (ctx, args) => {
   }
 };
 
+const ZIP_GRAMMAR = defineGrammar({
+  options: [
+    ...flags(
+      '-r',
+      '-R',
+      '-q',
+      '-v',
+      '-j',
+      '-D',
+      '-m',
+      '-u',
+      '-f',
+      '-d',
+      '-g',
+      '-o',
+      '-y',
+      '-0',
+      '-1',
+      '-2',
+      '-3',
+      '-4',
+      '-5',
+      '-6',
+      '-7',
+      '-8',
+      '-9',
+      '-T',
+      '--test',
+      '-X',
+      '-k',
+      '-l',
+      '-ll',
+      '-A',
+      '-J',
+      '-F',
+      '-FF',
+      '-e',
+      '-c',
+      '-z',
+      '-S',
+      '-@',
+    ),
+    opt(['-TT', '--unzip-command'], 'required'),
+    ...valued('-n', '-t', '-tt', '-P', '-b', '-x', '-i', '-s', '-sp', '-Z', '-O', '--password'),
+  ],
+  unknown: 'opaque',
+});
+
 export const zip: Model = (ctx, args) => {
-  const parsed = options(ctx, args, {
-    options: [
-      ...flags(
-        '-r',
-        '-R',
-        '-q',
-        '-v',
-        '-j',
-        '-D',
-        '-m',
-        '-u',
-        '-f',
-        '-d',
-        '-g',
-        '-o',
-        '-y',
-        '-0',
-        '-1',
-        '-2',
-        '-3',
-        '-4',
-        '-5',
-        '-6',
-        '-7',
-        '-8',
-        '-9',
-        '-T',
-        '--test',
-        '-X',
-        '-k',
-        '-l',
-        '-ll',
-        '-A',
-        '-J',
-        '-F',
-        '-FF',
-        '-e',
-        '-c',
-        '-z',
-        '-S',
-        '-@',
-      ),
-      opt(['-TT', '--unzip-command'], 'required', 'shell'),
-      ...valued('-n', '-t', '-tt', '-P', '-b', '-x', '-i', '-s', '-sp', '-Z', '-O', '--password'),
-    ],
-    unknown: 'opaque',
-  });
+  const parsed = options(ctx, args, ZIP_GRAMMAR);
   // zip's `-TT cmd` looks like a cluster to getopt; find it by the word itself too.
   args.forEach((word, index) => {
     const text = lit(word);
-    if (text === '-TT' || text === '--unzip-command') {
-      const command = args[index + 1];
-      if (command) ctx.shell(command);
-    }
+    // -TT names the program that tests the archive: `unzip` is what it is for; anything else runs.
+    if (text === '-TT' || text === '--unzip-command')
+      programOption(ctx, args[index + 1], new Set(['unzip']), `zip ${text}`);
   });
   const [archive, ...files] = parsed.operands;
   if (archive) ctx.write(archive);
@@ -281,39 +299,41 @@ export const zip: Model = (ctx, args) => {
   if (parsed.options.some((o) => o.name === '-m')) for (const file of files) ctx.remove(file);
 };
 
+const UNZIP_GRAMMAR = defineGrammar({
+  options: [
+    ...flags(
+      '-l',
+      '-t',
+      '-z',
+      '-v',
+      '-o',
+      '-n',
+      '-q',
+      '-qq',
+      '-j',
+      '-a',
+      '-aa',
+      '-b',
+      '-C',
+      '-L',
+      '-X',
+      '-K',
+      '-U',
+      '-V',
+      '-M',
+      '-p',
+      '-c',
+      '-f',
+      '-u',
+    ),
+    opt('-d', 'required'),
+    ...valued('-x', '-P', '-I', '-O'),
+  ],
+  unknown: 'opaque',
+});
+
 export const unzip: Model = (ctx, args) => {
-  const parsed = options(ctx, args, {
-    options: [
-      ...flags(
-        '-l',
-        '-t',
-        '-z',
-        '-v',
-        '-o',
-        '-n',
-        '-q',
-        '-qq',
-        '-j',
-        '-a',
-        '-aa',
-        '-b',
-        '-C',
-        '-L',
-        '-X',
-        '-K',
-        '-U',
-        '-V',
-        '-M',
-        '-p',
-        '-c',
-        '-f',
-        '-u',
-      ),
-      opt('-d', 'required'),
-      ...valued('-x', '-P', '-I', '-O'),
-    ],
-    unknown: 'opaque',
-  });
+  const parsed = options(ctx, args, UNZIP_GRAMMAR);
   const [archive] = parsed.operands;
   if (archive) ctx.read(archive);
   if (parsed.options.some((o) => /^-(l|t|z|v|p|c)$/.test(o.name))) return;

@@ -1,4 +1,4 @@
-import { isSafeAssignmentName } from './names.ts';
+import { commandVariableProblem } from '../command-variables.ts';
 import { lit, type Model, type ModelContext } from '../model.ts';
 import { ALL_VARIABLES } from '../types.ts';
 import type { WordValue } from '../types.ts';
@@ -10,15 +10,25 @@ function assignedNames(ctx: ModelContext, words: readonly WordValue[], builtin: 
   for (const word of words) {
     const text = lit(word);
     if (text === null) {
-      ctx.hazard('assignment-prefix', `${builtin} with a run-time argument may set any variable`);
+      // `export X="$(pwd)/bin"`: the name is literal even when the value is not.
+      const named = word.kind === 'dynamic' ? /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(word.text)?.[1] : undefined;
+      if (named === undefined) {
+        ctx.hazard('assignment-prefix', `${builtin} with a run-time argument may set any variable`);
+        continue;
+      }
+      ctx.envChange(named);
+      const problem = commandVariableProblem(named, null);
+      if (problem !== null) ctx.hazard('escape-hatch', problem, 'deny');
       continue;
     }
     if (text.startsWith('-') || text.startsWith('+')) continue;
     const name = /^([A-Za-z_][A-Za-z0-9_]*)/.exec(text)?.[1];
     if (!name) continue;
+    // Which names matter (loader variables, PATH, IFS…) is the policy's to judge from the change.
     ctx.envChange(name);
-    if (!isSafeAssignmentName(name))
-      ctx.hazard('assignment-prefix', `${builtin} ${name} changes how later commands run`);
+    const eq = text.indexOf('=');
+    const problem = eq < 0 ? null : commandVariableProblem(name, text.slice(eq + 1));
+    if (problem !== null) ctx.hazard('escape-hatch', problem, 'deny');
   }
 }
 
@@ -148,8 +158,16 @@ export const source: Model = (ctx, args) => {
   const file = args[0];
   ctx.stateChange('source');
   if (file) ctx.read(file);
-  ctx.code('shell', 'file', null);
-  ctx.hazard('unseen-code', `${ctx.program} runs a file in the current shell; the policy cannot see it`);
+  if (file && lit(file) !== null && lit(file) !== '/dev/fd/63') {
+    // A file in the sandbox (`source venv/bin/activate`): the project's own code, run contained.
+    ctx.code('shell', 'file', null);
+    return;
+  }
+  ctx.code('shell', 'unknown', null);
+  ctx.hazard(
+    'unseen-code',
+    `${ctx.program} runs text from a substitution or a run-time path; the policy cannot see it`,
+  );
 };
 
 /** read, mapfile, readarray, getopts: they assign the variables they name. */
@@ -157,6 +175,16 @@ export const reader: Model = (ctx, args) => {
   const names: WordValue[] = [];
   for (let i = 0; i < args.length; i++) {
     const text = lit(args[i]);
+    if (text === '-C' || (text !== null && /^-C./.test(text))) {
+      // mapfile -C CALLBACK evaluates shell code every -c lines: eval behind a builtin.
+      ctx.hazard('escape-hatch', `${ctx.program} -C runs a callback as shell code`, 'deny');
+      if (text === '-C') i++;
+      continue;
+    }
+    if (text === '-c' || text === '-O' || text === '-s') {
+      i++;
+      continue;
+    }
     if (text !== null && /^-[adinNptu]$/.test(text)) {
       if (
         text === '-a' ||

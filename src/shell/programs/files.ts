@@ -168,7 +168,8 @@ export const install: Model = (ctx, args) => {
   const dest = hasTarget ? undefined : parsed.operands.at(-1);
   if (dest) {
     ctx.write(dest);
-    ctx.pathEffect('write', dest, '*');
+    // `install x dir/` puts x into the directory; `install -D x a/b` writes exactly a/b.
+    if ((lit(dest) ?? '/').endsWith('/')) ctx.pathEffect('write', dest, '**');
   }
 };
 
@@ -323,8 +324,9 @@ export const reader: Model = (ctx, args) => ctx.generic(args);
 export const metadata: Model = (ctx, args) => {
   const outside = args.filter((word) => {
     if ((lit(word) ?? '').startsWith('-')) return false;
+    // Names and sizes of a path only known at run time say nothing a read of contents would.
     const ref = ctx.resolve(word);
-    return ref.pattern === null || !(ref.pattern === '.' || ref.pattern.startsWith('./'));
+    return ref.pattern !== null && !(ref.pattern === '.' || ref.pattern.startsWith('./'));
   });
   ctx.generic(outside);
 };
@@ -388,12 +390,23 @@ export const compressor: Model = (ctx, args) => {
     ]),
   );
   const toStdout = parsed.options.some((o) => /^(-c|--stdout|-t|-l)$/.test(o.name));
+  const decompress =
+    parsed.options.some((o) => /^(-d|--decompress)$/.test(o.name)) ||
+    /^(gunzip|bunzip2|unxz|unzstd|uncompress)$/.test(ctx.program);
   for (const operand of parsed.operands) {
     ctx.read(operand);
-    if (!toStdout) {
-      ctx.pathEffect('write', operand, '*');
-      ctx.remove(operand);
-    }
+    if (toStdout) continue;
+    // The file is replaced by its (de)compressed form beside it: `x` → `x.gz`, `x.gz` → `x`.
+    const text = lit(operand);
+    if (text !== null && operand.kind === 'literal') {
+      const out = decompress ? text.replace(/\.[^./]+$/, '') : `${text}.gz`;
+      ctx.write({
+        ...operand,
+        value: out,
+        pattern: decompress ? operand.pattern.replace(/\.[^./]+$/, '') : `${operand.pattern}.*`,
+      });
+    } else ctx.write(ctx.unknownWord(`${operand.kind === 'dynamic' ? operand.text : ''} (compressed)`));
+    ctx.remove(operand);
   }
 };
 

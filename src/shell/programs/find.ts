@@ -1,5 +1,6 @@
 import { lit, type Model } from '../model.ts';
 import type { WordValue } from '../types.ts';
+import { shellEscapeHatch } from './escape-hatch.ts';
 
 /** Predicates that take one argument and only test or print. */
 const ONE_ARG = new Set([
@@ -101,7 +102,8 @@ export const find: Model = (ctx, args) => {
     starts.length > 0
       ? starts
       : [{ kind: 'literal', value: '.', pattern: '.', glob: false, span: ctx.span } as WordValue];
-  for (const root of roots) ctx.pathEffect('read', root, '**');
+  // find lists names below its roots; contents are read only by what -exec runs (judged on its own).
+  for (const root of roots) ctx.pathEffect('read', root, '**', { namesOnly: true });
   // `{}` in -exec: narrowed by one plain `-name PATTERN` before it, else any path below the root.
   const names: (WordValue | undefined)[] = [];
   let alternatives = false;
@@ -144,7 +146,10 @@ export const find: Model = (ctx, args) => {
       continue;
     }
     if (text === '-delete') {
-      const found = foundPath('{}', roots, only, ctx);
+      // Only a -name before -delete narrows it: `find . -delete -name x` deletes everything.
+      const before = args.slice(start, i).map(lit);
+      const narrowed = before.includes('-name') ? only : null;
+      const found = foundPath('{}', roots, narrowed, ctx);
       if (found.kind === 'literal' && found.belowName !== undefined) ctx.remove(found);
       else
         for (const root of roots) {
@@ -155,16 +160,19 @@ export const find: Model = (ctx, args) => {
     }
     if (text === '-exec' || text === '-execdir' || text === '-ok' || text === '-okdir') {
       const command: WordValue[] = [];
+      const raw: WordValue[] = [];
       i++;
       for (; i < args.length; i++) {
         const t = lit(args[i]);
         if (t === ';' || t === '+') break;
+        raw.push(args[i] as WordValue);
         // `{}` is each found path: below a starting point, but which one only find knows.
         command.push(
           t !== null && t.includes('{}') ? foundPath(t, roots, only, ctx) : (args[i] as WordValue),
         );
       }
-      if (command.length > 0) ctx.run(command, 'terminal');
+      if (command.length > 0 && !shellEscapeHatch(ctx, raw, '{}', `find ${text}`))
+        ctx.run(command, 'terminal');
       continue;
     }
     ctx.hazard('opaque-option', `find ${text} is not modelled`);

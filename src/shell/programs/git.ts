@@ -198,19 +198,28 @@ export const git: Model = (ctx, args) => {
   for (const option of parsed.options) {
     if (option.name === '-c') {
       const text = lit(option.value);
-      const key = text?.split('=')[0] ?? null;
-      if (key === null || !HARMLESS_CONFIG.test(key)) {
-        ctx.hazard('opaque-option', `git -c ${key ?? '…'} may make git run a command`);
-      }
+      const eq = text?.indexOf('=') ?? -1;
+      const key = text === null ? null : eq < 0 ? text : text.slice(0, eq);
+      configValue(ctx, key, text === null ? null : eq < 0 ? 'true' : text.slice(eq + 1), 'git -c');
     }
+    if (option.name === '--config-env')
+      ctx.hazard(
+        'escape-hatch',
+        'git --config-env takes a setting, possibly a command, from a variable',
+        'deny',
+      );
     if (option.name === '--exec-path' && option.value)
       ctx.hazard('opaque-option', 'git --exec-path replaces git programs');
     if (option.name === '-C' && option.value) ctx.read(option.value);
   }
   const [sub, ...rest] = parsed.operands;
   const subName = lit(sub);
-  ctx.setExecArgv(['git', ...(sub ? [subName] : []), ...rest.map(lit)]);
-  if (!sub) return;
+  if (!sub) {
+    // `git --version`, `git --help`: the global option is what the rules see.
+    ctx.setExecArgv(['git', ...args.map(lit)]);
+    return;
+  }
+  ctx.setExecArgv(['git', subName, ...rest.map(lit)]);
   if (subName === null) {
     ctx.hazard('dynamic-command-name', 'a git subcommand only known at run time');
     return;
@@ -257,6 +266,43 @@ export const git: Model = (ctx, args) => {
   if (subName === 'help' || subName === 'version') return;
 };
 
+/** Config keys whose value git runs as a command (pagers, editors, drivers, hooks, helpers). */
+const COMMAND_KEYS =
+  /^(core\.(pager|editor|sshcommand|fsmonitor|hookspath|askpass|gitproxy)|pager\..+|sequence\.editor|credential\.(.+\.)?helper|diff\.external|diff\..+\.(command|textconv)|difftool\..+\.cmd|mergetool\..+\.cmd|filter\..+\.(clean|smudge|process)|merge\..+\.driver|gpg\.(.+\.)?program|uploadpack\.packobjectshook|include\.path|includeif\..+)$/i;
+/** Pagers and editors that only show or edit text. */
+const PLAIN_PROGRAMS = new Set([
+  'cat',
+  'less',
+  'more',
+  'true',
+  'vim',
+  'vi',
+  'nano',
+  'delta',
+  'diff-so-fancy',
+]);
+
+/**
+ * A config value given on the command line: a key git runs as a command is an escape hatch unless its
+ * value is a plain pager or editor (`core.pager=cat`); `alias.x=!cmd` runs a shell; other keys not
+ * known to be harmless might do anything git can.
+ */
+function configValue(ctx: ModelContext, key: string | null, value: string | null, how: string): void {
+  if (key !== null && HARMLESS_CONFIG.test(key)) return;
+  if (key !== null && /^alias\./i.test(key)) {
+    if (value !== null && !value.trimStart().startsWith('!')) return;
+    ctx.hazard('escape-hatch', `${how} ${key} defines an alias that runs a shell command`, 'deny');
+    return;
+  }
+  if (key !== null && COMMAND_KEYS.test(key)) {
+    const program = value?.trim().split(/\s+/)[0]?.split('/').at(-1) ?? '';
+    if (value !== null && PLAIN_PROGRAMS.has(program) && !/[;&|`$<>()]/.test(value)) return;
+    ctx.hazard('escape-hatch', `${how} ${key}=${value ?? '…'} makes git run a command`, 'deny');
+    return;
+  }
+  ctx.hazard('opaque-option', `${how} ${key ?? '…'} may make git run a command`);
+}
+
 /** `git config KEY VALUE` (setting) of a key that runs commands is a persistent change of behaviour. */
 function gitConfig(ctx: ModelContext, rest: readonly WordValue[]): void {
   const words = rest.map(lit);
@@ -276,10 +322,11 @@ function gitConfig(ctx: ModelContext, rest: readonly WordValue[]): void {
       (w) => w !== null && /^(set|--add|--replace-all|--unset|--unset-all|--edit|-e|edit|unset)$/.test(w),
     )
   ) {
-    const key = operands.find((w) => w !== 'set' && w !== 'unset') ?? null;
+    const keyIndex = operands.findIndex((w) => w !== 'set' && w !== 'unset');
+    const key = keyIndex < 0 ? null : (operands[keyIndex] ?? null);
     ctx.stateChange(`git config ${key ?? '…'}`);
-    if (key === null || !HARMLESS_CONFIG.test(key))
-      ctx.hazard('opaque-option', `git config ${key ?? '…'} may make git run a command later`);
+    const value = keyIndex < 0 ? null : (operands[keyIndex + 1] ?? 'true');
+    if (key === null || !HARMLESS_CONFIG.test(key)) configValue(ctx, key, value, 'git config');
     // A global setting of a key that runs commands persists beyond this workspace.
     const risky = key === null || !HARMLESS_CONFIG.test(key);
     if (risky && words.some((w) => w === '--global' || w === '--system'))

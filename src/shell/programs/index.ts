@@ -10,6 +10,7 @@ import * as pagers from './pagers.ts';
 import * as remote from './remote.ts';
 import * as packages from './packages.ts';
 import * as sedAwk from './sed-awk.ts';
+import * as sockets from './sockets.ts';
 import * as text from './text.ts';
 import * as wrappers from './wrappers.ts';
 
@@ -246,10 +247,18 @@ const MODELS = table(
     wget: program(httpClients.wget),
     ssh: program(remote.ssh),
     rsync: program(remote.rsync),
-    nc: program(remote.netTool),
+    nc: program(sockets.netcat),
+    socat: program(sockets.socat),
+    openssl: program(remote.openssl),
+    cmake: program(packages.cmake),
+    tox: program(packages.tox),
+    rustup: program(packages.rustup),
+    gem: program(packages.systemPackages),
+    dig: program(remote.netTool),
     gh: program(remote.gh),
     man: program(pagers.man),
     less: program(pagers.less),
+    vim: program(pagers.vim),
     npm: program(packages.npm),
     npx: program(packages.npx),
     pip: program(packages.pip),
@@ -294,9 +303,6 @@ const MODELS = table(
       'R',
       'gdb',
       'expect',
-      'vim',
-      'vi',
-      'nvim',
       'emacs',
       'nano',
       'ed',
@@ -328,14 +334,11 @@ const MODELS = table(
     awk: ['gawk', 'mawk', 'nawk'],
     split: ['csplit'],
     ssh: ['scp', 'sftp'],
-    nc: [
-      'ncat',
-      'netcat',
-      'socat',
+    nc: ['ncat', 'netcat'],
+    dig: [
       'telnet',
       'ftp',
       'tftp',
-      'dig',
       'nslookup',
       'host',
       'ping',
@@ -344,7 +347,6 @@ const MODELS = table(
       'tracepath',
       'whois',
       'mtr',
-      'openssl',
       'nmap',
       'httpie',
       'http',
@@ -354,10 +356,12 @@ const MODELS = table(
       'lftp',
     ],
     less: ['most', 'pg'],
+    vim: ['vi', 'nvim', 'ex', 'view', 'vimdiff', 'rvim'],
     npm: ['pnpm', 'yarn', 'bun'],
     npx: ['pnpx', 'bunx'],
-    pip: ['pip3', 'uv', 'poetry', 'pipx', 'pipenv', 'conda', 'mamba'],
+    pip: ['pip3', 'uv', 'uvx', 'poetry', 'pipx', 'pipenv', 'conda', 'mamba'],
     make: ['gmake'],
+    gem: ['bundle', 'bundler', 'apt', 'apt-get', 'dnf', 'yum', 'apk', 'pacman', 'brew', 'snap', 'flatpak'],
     pytest: ['py.test'],
     docker: ['podman', 'nerdctl', 'kubectl', 'ctr', 'crictl', 'lxc', 'virsh', 'vagrant'],
   },

@@ -2,6 +2,7 @@ import { flags, opt, valued, type Grammar } from '../getopt.ts';
 import { grammar as defineGrammar } from '../getopt.ts';
 import { lit, options, type Model, type ModelContext } from '../model.ts';
 import type { WordValue } from '../types.ts';
+import { scanCode } from './code-scan.ts';
 
 /**
  * `sh -c SCRIPT` parses SCRIPT with the same policy. A script file, a pipe or heredoc into the
@@ -49,21 +50,26 @@ export const shell: Model = (ctx, args) => {
     return;
   }
   if (operands.length > 0 && !stdinScript) {
-    ctx.read(operands[0] as WordValue);
-    ctx.code('shell', 'file', null);
-    ctx.hazard(
-      'unseen-code',
-      `${ctx.program} runs the script file ${describe(operands[0])}, which the policy cannot see`,
-    );
+    // A script file in the sandbox is the project's own code: it runs contained, like `python3 x.py`.
+    const file = operands[0] as WordValue;
+    ctx.read(file);
+    if (lit(file) === '/dev/fd/63') unseenStdin(ctx);
+    else ctx.code('shell', 'file', null);
+    ctx.generic(operands.slice(1));
     return;
   }
-  ctx.code('shell', 'stdin', ctx.stdinText);
-  ctx.hazard('unseen-code', `${ctx.program} runs commands from its input, which the policy cannot see`);
+  if (ctx.stdinText !== null) {
+    // A quoted heredoc or here-string shows the script: judge it like `sh -c`.
+    ctx.shell({ kind: 'literal', value: ctx.stdinText, pattern: '', glob: false, span: ctx.span });
+    return;
+  }
+  unseenStdin(ctx);
 };
 
-function describe(word: WordValue | undefined): string {
-  if (!word) return 'a file';
-  return word.kind === 'literal' ? word.value : word.text;
+/** A shell reading commands from a pipe or a substitution: text the command does not show. */
+function unseenStdin(ctx: ModelContext): void {
+  ctx.code('shell', 'stdin', null);
+  ctx.hazard('unseen-code', `${ctx.program} runs commands from its input, which the policy cannot see`);
 }
 
 interface InterpreterSpec {
@@ -85,14 +91,25 @@ function interpreter(spec: InterpreterSpec): Model {
     const names = new Set(parsed.options.map((o) => o.name));
     for (const option of parsed.options) {
       if (spec.inline.includes(option.name)) {
-        ctx.code(spec.lang, 'inline', lit(option.value));
+        // Code the command shows runs contained; what it names across the boundary is judged.
+        const text = lit(option.value);
+        ctx.code(spec.lang, 'inline', text);
+        if (text === null)
+          ctx.hazard('unseen-code', `${ctx.program} ${option.name} runs code only known at run time`);
+        else scanCode(ctx, text);
+        // The remaining words are its arguments, often files it reads (`perl -ne print FILE`).
+        ctx.generic(parsed.operands);
         return;
       }
       if (spec.loads?.includes(option.name)) {
         ctx.code(spec.lang, 'unknown', null);
       }
     }
-    if (spec.module?.some((m) => names.has(m))) return;
+    const module = parsed.options.find((o) => spec.module?.includes(o.name));
+    if (module) {
+      runModule(ctx, lit(module.value), parsed.operands);
+      return;
+    }
     if (spec.inert?.some((m) => names.has(m))) return;
     const script = parsed.operands[0];
     if (script && lit(script) !== '-') {
@@ -101,8 +118,28 @@ function interpreter(spec: InterpreterSpec): Model {
       ctx.code(spec.lang, 'file', null);
       return;
     }
-    ctx.code(spec.lang, ctx.stdin === 'terminal' ? 'unknown' : 'stdin', ctx.stdinText);
+    if (ctx.stdinText !== null) {
+      ctx.code(spec.lang, 'stdin', ctx.stdinText);
+      scanCode(ctx, ctx.stdinText);
+      return;
+    }
+    // Program text from a pipe or a terminal is text the command does not show.
+    ctx.code(spec.lang, ctx.stdin === 'terminal' ? 'unknown' : 'stdin', null);
+    ctx.hazard('unseen-code', `${ctx.program} runs program text from its input, which the policy cannot see`);
   };
+}
+
+/** `python -m MODULE args`: pip is judged as pip; the module's arguments may be files it reads. */
+function runModule(ctx: ModelContext, module: string | null, operands: readonly WordValue[]): void {
+  if (module === null) {
+    ctx.hazard('dynamic-command-name', `${ctx.program} -m with a module only known at run time`);
+    return;
+  }
+  if (module === 'pip' || module === 'pip3') {
+    ctx.run([{ kind: 'literal', value: 'pip', pattern: 'pip', glob: false, span: ctx.span }, ...operands]);
+    return;
+  }
+  // Other modules (pytest, unittest, http.server…) run inside the sandbox like any program.
 }
 
 /** python: `-c` is inline code, `-m` runs a module (the rest of argv is its own). */

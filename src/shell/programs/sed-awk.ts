@@ -2,6 +2,7 @@ import { flags, opt, type Grammar } from '../getopt.ts';
 import { grammar as defineGrammar } from '../getopt.ts';
 import { lit, options, type Model, type ModelContext } from '../model.ts';
 import type { WordValue } from '../types.ts';
+import { ALL_VARIABLES } from '../types.ts';
 
 export interface SedScriptEffects {
   readonly executes: boolean;
@@ -250,45 +251,83 @@ export const sed: Model = (ctx, args) => {
  * a `>` comparison also counts.
  */
 export function awkProgramIsPlain(program: string): boolean {
-  const code = program.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/\/(?:[^/\\\n]|\\.)+\//g, '//');
+  const code = stripAwkLiterals(program);
   return !/\bsystem\b|\|&?|\bgetline\b|>|\bclose\b|\bfflush\b|ENVIRON|PROCINFO|@load|@include/.test(code);
 }
 
+function stripAwkLiterals(program: string): string {
+  return program.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/\/(?:[^/\\\n]|\\.)+\//g, '//');
+}
+
+export interface AwkEffects {
+  /** `system()`, a pipe to or from a command, a coprocess, `/inet/` sockets, extensions. */
+  readonly runs: string | null;
+  /** Files named by `print > "f"`, `>> "f"` and `getline < "f"`. */
+  readonly writes: readonly string[];
+  readonly reads: readonly string[];
+  /** A redirection to a file named by an expression: where it writes is only known at run time. */
+  readonly writesUnknown: boolean;
+  readonly environment: boolean;
+}
+
+export function scanAwk(program: string): AwkEffects {
+  const code = stripAwkLiterals(program);
+  let runs: string | null = null;
+  if (/\bsystem\s*\(/.test(code)) runs = 'system()';
+  else if (/\|&/.test(program) || /\/inet\//.test(program)) runs = 'a coprocess or network socket';
+  else if (/\|\s*getline|\|\s*"/.test(program) || /print[f]?\b[^;{}]*\|/.test(code))
+    runs = 'a pipe to a command';
+  else if (/@load|@include/.test(code)) runs = 'an extension';
+  const writes = [...program.matchAll(/>>?\s*"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1] as string);
+  const reads = [...program.matchAll(/getline[^<;{}]*<\s*"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1] as string);
+  const literalRedirects = [...code.matchAll(/>>?\s*""/g)].length;
+  const redirects = [...code.matchAll(/(?:print|printf)[^;{}]*?>>?/g)].length;
+  return {
+    runs,
+    writes,
+    reads,
+    writesUnknown: redirects > literalRedirects,
+    environment: /ENVIRON/.test(code),
+  };
+}
+
+const AWK_GRAMMAR = defineGrammar({
+  options: [
+    opt(['-F', '--field-separator'], 'required'),
+    opt(['-v', '--assign'], 'required'),
+    opt(['-f', '--file'], 'required'),
+    opt(['-e', '--source'], 'required'),
+    opt(['-i', '--include', '-l', '--load', '-E', '--exec'], 'required', 'opaque'),
+    ...flags(
+      '-b',
+      '-c',
+      '-C',
+      '-g',
+      '-h',
+      '-M',
+      '-n',
+      '-N',
+      '-O',
+      '-P',
+      '-r',
+      '-s',
+      '-S',
+      '--sandbox',
+      '-t',
+      '-V',
+      '--version',
+      '--posix',
+      '--traditional',
+      '--re-interval',
+    ),
+    opt(['-d', '-D', '-L', '-o', '-p'], 'optional', 'opaque'),
+  ],
+  stopAtOperand: true,
+  unknown: 'opaque',
+});
+
 export const awk: Model = (ctx, args) => {
-  const parsed = options(ctx, args, {
-    options: [
-      opt(['-F', '--field-separator'], 'required'),
-      opt(['-v', '--assign'], 'required'),
-      opt(['-f', '--file'], 'required'),
-      opt(['-e', '--source'], 'required'),
-      opt(['-i', '--include', '-l', '--load', '-E', '--exec'], 'required', 'opaque'),
-      ...flags(
-        '-b',
-        '-c',
-        '-C',
-        '-g',
-        '-h',
-        '-M',
-        '-n',
-        '-N',
-        '-O',
-        '-P',
-        '-r',
-        '-s',
-        '-S',
-        '--sandbox',
-        '-t',
-        '-V',
-        '--version',
-        '--posix',
-        '--traditional',
-        '--re-interval',
-      ),
-      opt(['-d', '-D', '-L', '-o', '-p'], 'optional', 'opaque'),
-    ],
-    stopAtOperand: true,
-    unknown: 'opaque',
-  });
+  const parsed = options(ctx, args, AWK_GRAMMAR);
   const inline = parsed.options.filter((o) => o.name === '-e').map((o) => o.value);
   const files = parsed.options.filter((o) => o.name === '-f');
   let operands = parsed.operands;
@@ -296,17 +335,10 @@ export const awk: Model = (ctx, args) => {
     if (operands[0]) inline.push(operands[0]);
     operands = operands.slice(1);
   }
-  for (const program of inline) {
-    const text = lit(program);
-    if (text === null || !awkProgramIsPlain(text)) {
-      ctx.code('awk', 'inline', text);
-      ctx.hazard(
-        'unseen-code',
-        'the awk program can run commands or write files (system, pipes, redirection)',
-      );
-    }
-  }
+  const sandboxed = parsed.options.some((o) => o.name === '--sandbox');
+  for (const program of inline) awkProgram(ctx, lit(program), sandboxed);
   for (const file of files) {
+    // A program file in the sandbox is the project's code, run contained.
     if (file.value) ctx.read(file.value);
     ctx.code('awk', 'file', null);
   }
@@ -316,3 +348,28 @@ export const awk: Model = (ctx, args) => {
     ctx.read(operand);
   }
 };
+
+function awkProgram(ctx: ModelContext, text: string | null, sandboxed: boolean): void {
+  if (text === null) {
+    ctx.code('awk', 'unknown', null);
+    ctx.hazard('unseen-code', 'an awk program only known at run time');
+    return;
+  }
+  const found = scanAwk(text);
+  if (found.runs !== null && !sandboxed) {
+    // awk is for text; running programs from it is how escapes hide (`awk 'BEGIN{system("sh")}'`).
+    ctx.hazard('escape-hatch', `the awk program runs commands through ${found.runs}`, 'deny');
+    return;
+  }
+  const asWord = (value: string): WordValue => ({
+    kind: 'literal',
+    value,
+    pattern: value.replace(/[*?[\]\\]/g, (c) => `\\${c}`),
+    glob: false,
+    span: ctx.span,
+  });
+  for (const file of found.writes) if (!/^\/dev\/(stdout|stderr)$/.test(file)) ctx.write(asWord(file));
+  for (const file of found.reads) ctx.read(asWord(file));
+  if (found.writesUnknown) ctx.write(ctx.unknownWord('awk output file'));
+  if (found.environment) ctx.envRead(ALL_VARIABLES);
+}

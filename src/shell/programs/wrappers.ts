@@ -3,6 +3,7 @@ import { grammar as defineGrammar } from '../getopt.ts';
 import { lit, options, type Model, type ModelContext } from '../model.ts';
 import { ALL_VARIABLES } from '../types.ts';
 import type { WordValue } from '../types.ts';
+import { shellEscapeHatch } from './escape-hatch.ts';
 
 /** Splits leading NAME=VALUE words off (as `env` and `sudo` accept them); each is an environment change. */
 function takeAssignments(ctx: ModelContext, words: readonly WordValue[]): readonly WordValue[] {
@@ -123,12 +124,14 @@ export const ionice = simpleWrapper({
 });
 
 /** `command rm` runs rm; `command -v rm` only looks it up. */
+const COMMAND_GRAMMAR = defineGrammar({
+  options: flags('-p', '-v', '-V'),
+  stopAtOperand: true,
+  unknown: 'opaque',
+});
+
 export const command: Model = (ctx, args) => {
-  const parsed = options(ctx, args, {
-    options: flags('-p', '-v', '-V'),
-    stopAtOperand: true,
-    unknown: 'opaque',
-  });
+  const parsed = options(ctx, args, COMMAND_GRAMMAR);
   if (parsed.options.some((o) => o.name === '-v' || o.name === '-V')) return;
   if (parsed.operands.length > 0) ctx.run(parsed.operands);
 };
@@ -138,139 +141,152 @@ export const builtin: Model = (ctx, args) => {
 };
 
 /** `exec cmd` replaces the shell with cmd; `exec 3<>/dev/tcp/…` alone keeps descriptors open for later commands. */
+const EXEC_GRAMMAR = defineGrammar({
+  options: [...flags('-c', '-l'), opt('-a', 'required')],
+  stopAtOperand: true,
+  unknown: 'opaque',
+});
+
 export const exec: Model = (ctx, args) => {
-  const parsed = options(ctx, args, {
-    options: [...flags('-c', '-l'), opt('-a', 'required')],
-    stopAtOperand: true,
-    unknown: 'opaque',
-  });
+  const parsed = options(ctx, args, EXEC_GRAMMAR);
   if (parsed.operands.length > 0) ctx.run(parsed.operands);
   else ctx.stateChange('exec (persistent redirections)');
 };
 
+const XARGS_GRAMMAR = defineGrammar({
+  options: [
+    ...flags(
+      '-0',
+      '--null',
+      '-p',
+      '--interactive',
+      '-r',
+      '--no-run-if-empty',
+      '-t',
+      '--verbose',
+      '-x',
+      '--exit',
+      '-o',
+      '--open-tty',
+    ),
+    opt(['-a', '--arg-file'], 'required', 'read'),
+    opt(['-d', '--delimiter'], 'required'),
+    opt(['-E'], 'required'),
+    opt(['-e', '--eof'], 'optional'),
+    opt(['-I'], 'required'),
+    opt(['-i', '--replace'], 'optional'),
+    opt(['-L', '--max-lines'], 'required'),
+    opt(['-l'], 'optional'),
+    opt(['-n', '--max-args'], 'required'),
+    opt(['-P', '--max-procs'], 'required'),
+    opt(['-s', '--max-chars'], 'required'),
+    opt(['--process-slot-var'], 'required', 'opaque'),
+  ],
+  stopAtOperand: true,
+  abbreviations: true,
+  unknown: 'opaque',
+});
+
 export const xargs: Model = (ctx, args) => {
-  const parsed = options(ctx, args, {
-    options: [
-      ...flags(
-        '-0',
-        '--null',
-        '-p',
-        '--interactive',
-        '-r',
-        '--no-run-if-empty',
-        '-t',
-        '--verbose',
-        '-x',
-        '--exit',
-        '-o',
-        '--open-tty',
-      ),
-      opt(['-a', '--arg-file'], 'required', 'read'),
-      opt(['-d', '--delimiter'], 'required'),
-      opt(['-E'], 'required'),
-      opt(['-e', '--eof'], 'optional'),
-      opt(['-I'], 'required'),
-      opt(['-i', '--replace'], 'optional'),
-      opt(['-L', '--max-lines'], 'required'),
-      opt(['-l'], 'optional'),
-      opt(['-n', '--max-args'], 'required'),
-      opt(['-P', '--max-procs'], 'required'),
-      opt(['-s', '--max-chars'], 'required'),
-      opt(['--process-slot-var'], 'required', 'opaque'),
-    ],
-    stopAtOperand: true,
-    abbreviations: true,
-    unknown: 'opaque',
-  });
+  const parsed = options(ctx, args, XARGS_GRAMMAR);
   const inner = parsed.operands.length > 0 ? parsed.operands : [ctx.unknownWord('echo')];
+  const replace = parsed.options.find((o) => o.name === '-I' || o.name === '-i');
+  const placeholder = replace ? (lit(replace.value) ?? (replace.name === '-i' ? '{}' : null)) : null;
+  if (shellEscapeHatch(ctx, inner, placeholder, 'xargs')) return;
   // The arguments xargs adds come from its input: unknown words, possibly options.
   ctx.run([...inner, ctx.unknownWord('<input>')], 'terminal');
 };
 
+const SUDO_GRAMMAR = defineGrammar({
+  options: [
+    ...flags('-A', '-b', '-E', '-H', '-K', '-k', '-n', '-P', '-S', '-B', '-N'),
+    ...valued('-C', '-g', '-h', '-p', '-r', '-t', '-T', '-U', '-u', '-D', '-R'),
+    opt(['-i', '--login'], 'none', 'opaque'),
+    opt(['-s', '--shell'], 'none', 'opaque'),
+    opt(['-e', '--edit'], 'none', 'opaque'),
+    opt(['--preserve-env'], 'optional', 'opaque'),
+  ],
+  stopAtOperand: true,
+  abbreviations: true,
+  unknown: 'opaque',
+});
+
 export const sudo: Model = (ctx, args) => {
   ctx.hazard('privilege', `${ctx.program} runs a command as another user`);
-  const parsed = options(ctx, args, {
-    options: [
-      ...flags('-A', '-b', '-E', '-H', '-K', '-k', '-n', '-P', '-S', '-B', '-N'),
-      ...valued('-C', '-g', '-h', '-p', '-r', '-t', '-T', '-U', '-u', '-D', '-R'),
-      opt(['-i', '--login'], 'none', 'opaque'),
-      opt(['-s', '--shell'], 'none', 'opaque'),
-      opt(['-e', '--edit'], 'none', 'opaque'),
-      opt(['--preserve-env'], 'optional', 'opaque'),
-    ],
-    stopAtOperand: true,
-    abbreviations: true,
-    unknown: 'opaque',
-  });
+  const parsed = options(ctx, args, SUDO_GRAMMAR);
   const rest = takeAssignments(ctx, parsed.operands);
   if (rest.length > 0) ctx.run(rest);
 };
 
+const FLOCK_GRAMMAR = defineGrammar({
+  options: [
+    ...flags(
+      '-s',
+      '--shared',
+      '-x',
+      '-e',
+      '--exclusive',
+      '-u',
+      '--unlock',
+      '-n',
+      '--nonblock',
+      '-o',
+      '--close',
+      '-F',
+      '--no-fork',
+      '--verbose',
+    ),
+    ...valued('-w', '--timeout', '-E', '--conflict-exit-code'),
+    opt(['-c', '--command'], 'required', 'shell'),
+  ],
+  stopAtOperand: true,
+  abbreviations: true,
+  unknown: 'opaque',
+});
+
 export const flock: Model = (ctx, args) => {
-  const parsed = options(ctx, args, {
-    options: [
-      ...flags(
-        '-s',
-        '--shared',
-        '-x',
-        '-e',
-        '--exclusive',
-        '-u',
-        '--unlock',
-        '-n',
-        '--nonblock',
-        '-o',
-        '--close',
-        '-F',
-        '--no-fork',
-        '--verbose',
-      ),
-      ...valued('-w', '--timeout', '-E', '--conflict-exit-code'),
-      opt(['-c', '--command'], 'required', 'shell'),
-    ],
-    stopAtOperand: true,
-    abbreviations: true,
-    unknown: 'opaque',
-  });
+  const parsed = options(ctx, args, FLOCK_GRAMMAR);
   const [lock, ...rest] = parsed.operands;
   if (lock) ctx.write(lock);
   if (rest.length > 0) ctx.run(rest);
 };
 
 /** `watch` joins its words with spaces and runs them with `sh -c` (unless `-x`). */
+const WATCH_GRAMMAR = defineGrammar({
+  options: [
+    ...flags(
+      '-b',
+      '--beep',
+      '-e',
+      '--errexit',
+      '-g',
+      '--chgexit',
+      '-t',
+      '--no-title',
+      '-c',
+      '--color',
+      '-p',
+      '--precise',
+      '-w',
+      '--no-wrap',
+      '-r',
+      '--no-rerun',
+      '-C',
+      '--no-color',
+      '-f',
+      '--follow',
+    ),
+    opt(['-x', '--exec']),
+    opt(['-d', '--differences'], 'optional'),
+    ...valued('-n', '--interval', '-q', '--equexit'),
+  ],
+  stopAtOperand: true,
+  abbreviations: true,
+  unknown: 'opaque',
+});
+
 export const watch: Model = (ctx, args) => {
-  const parsed = options(ctx, args, {
-    options: [
-      ...flags(
-        '-b',
-        '--beep',
-        '-e',
-        '--errexit',
-        '-g',
-        '--chgexit',
-        '-t',
-        '--no-title',
-        '-c',
-        '--color',
-        '-p',
-        '--precise',
-        '-w',
-        '--no-wrap',
-        '-r',
-        '--no-rerun',
-        '-C',
-        '--no-color',
-        '-f',
-        '--follow',
-      ),
-      opt(['-x', '--exec']),
-      opt(['-d', '--differences'], 'optional'),
-      ...valued('-n', '--interval', '-q', '--equexit'),
-    ],
-    stopAtOperand: true,
-    abbreviations: true,
-    unknown: 'opaque',
-  });
+  const parsed = options(ctx, args, WATCH_GRAMMAR);
   if (parsed.operands.length === 0) return;
   if (parsed.options.some((o) => o.name === '-x')) {
     ctx.run(parsed.operands);
