@@ -115,7 +115,7 @@ describe('the documentation', () => {
     expect([...documented].sort()).toEqual([...served].sort());
   });
 
-  it('never points at a folder outside the repository (../shared)', () => {
+  it("never points at the sibling folder only the project's CI clone has", () => {
     const tracked = execFileSync('git', ['ls-files'], { cwd: root, encoding: 'utf8' })
       .split('\n')
       .filter((path) => path !== '' && existsSync(join(root, path)));
