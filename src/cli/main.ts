@@ -11,6 +11,7 @@ import { registerMcpCommand } from './mcp-command.ts';
 import { registerPolicyCommand } from './policy-command.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerSessionsCommand } from './sessions-command.ts';
+import { registerStoreCommand } from './store-command.ts';
 
 /** Builds the `airlock` command. Entry points own exit codes; this returns one instead of exiting. */
 export function buildProgram(context: CliContext): Command {
@@ -27,6 +28,7 @@ export function buildProgram(context: CliContext): Command {
   registerApprovalsCommand(program, context);
   registerAuditCommand(program, context);
   registerSessionsCommand(program, context);
+  registerStoreCommand(program, context);
   registerImageCommand(program, context);
   registerMcpCommand(program, context);
   registerServeCommand(program, context);

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../config/index.ts';
-import type { StoreLocation } from '../config/index.ts';
+import type { ResolvedConfig, StoreLocation } from '../config/index.ts';
 import { AirlockError } from '../errors/index.ts';
 import { createApprovals } from '../router/index.ts';
 import type { ApprovalDecision, Approvals, DecideOptions } from '../router/index.ts';
@@ -140,10 +140,7 @@ export async function openControlPlaneAccess(
     return remoteAccess(flags.url, context);
   }
   const resolved = await resolveConfig({ cwd: context.cwd, env: context.env, explicitPath: flags.config });
-  const location: StoreLocation = resolved.config.store ?? {
-    kind: 'sqlite',
-    path: join(resolved.environment.home, 'airlock.db'),
-  };
+  const location = configuredStore(resolved);
   if (location.path === ':memory:') {
     throw new AirlockError(
       'INVALID_CONFIG',
@@ -156,6 +153,11 @@ export async function openControlPlaneAccess(
     config: resolved.config.audit,
     storePath: resolveStorePath(location, context.cwd),
   });
+}
+
+/** The store a configuration names: airlock.yaml's `store:`, else AIRLOCK_HOME/airlock.db. */
+export function configuredStore(resolved: ResolvedConfig): StoreLocation {
+  return resolved.config.store ?? { kind: 'sqlite', path: join(resolved.environment.home, 'airlock.db') };
 }
 
 /** The URL `airlock serve` prints under this configuration, for hints (a wildcard address via loopback). */

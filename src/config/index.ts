@@ -17,7 +17,9 @@ export type { ProgramRunner, RegistryLocation, RegistryResolverOptions } from '.
 export { resolveSecrets } from './secrets.ts';
 export type { ResolvedSecret } from './secrets.ts';
 export type { FlagIssue, SandboxOverrides } from './overrides.ts';
-export { airlockConfigSchema, decisionNames, presetNames } from './schema.ts';
+export { airlockConfigSchema, decisionNames, knownKeys, presetNames } from './schema.ts';
+export { configKeyDocs, environmentVariableDocs } from './reference.ts';
+export type { ConfigKeyDoc, EnvironmentVariableDoc } from './reference.ts';
 export type {
   AirlockConfig,
   AuditConfig,

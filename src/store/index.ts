@@ -7,6 +7,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { StoreLocation } from '../config/index.ts';
 import { MEMORY_PATH } from './sqlite-file.ts';
+import { backupSqliteStore } from './sqlite-backup.ts';
+import type { StoreBackupReport } from './sqlite-backup.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 import type { Store } from './types.ts';
 
@@ -43,6 +45,7 @@ export { MAX_OUTPUT_PAGE_CHARS } from './output-page.ts';
 export { DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT } from './sqlite-events.ts';
 export { DEFAULT_BUSY_TIMEOUT_MS, openSqliteStore } from './sqlite-store.ts';
 export type { SqliteStoreOptions } from './sqlite-store.ts';
+export type { StoreBackupReport } from './sqlite-backup.ts';
 export { SCHEMA_VERSION } from './sqlite-schema.ts';
 export { auditEventTypes, commandStates, verifyProblems } from './types.ts';
 export type {
@@ -95,4 +98,16 @@ export function isMemoryStore(path: string): boolean {
 export function openStore(location: StoreLocation, options: OpenStoreOptions): Store {
   const path = resolveStorePath(location, options.baseDir);
   return openSqliteStore(options.now === undefined ? { path } : { path, now: options.now });
+}
+
+/**
+ * Writes a consistent copy of a configured store to a new file while the store stays in use (see
+ * sqlite-backup.ts). `targetPath` is resolved against `baseDir` like a relative store path.
+ */
+export function backupStore(
+  location: StoreLocation,
+  targetPath: string,
+  options: OpenStoreOptions,
+): Promise<StoreBackupReport> {
+  return backupSqliteStore(resolveStorePath(location, options.baseDir), resolve(options.baseDir, targetPath));
 }

@@ -1,0 +1,386 @@
+/**
+ * What each airlock.yaml key means, keyed by its path, and the environment variables Airlock reads:
+ * the words of docs/configuration.md. Types, accepted values and defaults are not here: the generator
+ * (scripts/config-reference.ts) reads them from the zod schemas themselves, so they cannot drift. A
+ * key's `type` is written here only where the schema cannot say it (a value parsed by units.ts), and
+ * `whenAbsent` only where the code, not the schema, decides what leaving the key out means.
+ * A test fails when a schema key has no entry here, or an entry names a key the schema lacks.
+ */
+
+export interface ConfigKeyDoc {
+  readonly description: string;
+  /** The accepted form, for values the schema only parses (sizes, durations, rates…). */
+  readonly type?: string;
+  /** What leaving the key out means, when no schema default says it. */
+  readonly whenAbsent?: string;
+}
+
+const SIZE = 'size';
+const DURATION = 'duration';
+const RATE = 'rate';
+
+const NOT_ENFORCED_YET =
+  'Not enforced yet: the egress proxy is not yet connected to sandboxes, so every sandbox runs with no ' +
+  'network at all (loopback only) whatever this says, and Airlock warns when `allow` or `secrets` is set.';
+
+export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
+  // ─── sandbox ──────────────────────────────────────────────────────────────────────────────────────
+  sandbox: {
+    description:
+      'The sandbox every session gets: which driver isolates it, what it sees and its resource limits. ' +
+      'A session created through the API or the library may ask for other limits per session.',
+  },
+  'sandbox.driver': {
+    description:
+      'The isolation: `bwrap` (namespaces, cgroups and seccomp on the host kernel), `gvisor` (a user-space ' +
+      'kernel, `runsc`; needs root) or `docker` (a locked-down container through the local daemon). ' +
+      'See docs/security-model.md for what each guarantees.',
+  },
+  'sandbox.image': {
+    description:
+      'What the sandbox runs on. `host`: the host system directories (`/usr`, `/bin`, `/lib*`, `/sbin`, ' +
+      'an allow-listed `/etc`), read-only. An absolute path: a root filesystem directory (for example made ' +
+      'by debootstrap), read-only; it must be world-readable, since sandboxes run as an unprivileged user. ' +
+      'With `docker`: the name of a local image (`python:3.12-slim`); Airlock never pulls images.',
+  },
+  'sandbox.memory': {
+    type: `${SIZE}, at least \`4m\``,
+    description:
+      "The session's memory limit, swap included, enforced by its cgroup. Its tmpfs scratch pages count " +
+      'against it too. A command that passes it is killed and reported as out of memory (exit 137).',
+  },
+  'sandbox.cpus': {
+    type: 'number of CPUs, from `0.01` to `1024`',
+    description: "The session's CPU quota, in CPUs' worth of time (`0.5` is half of one CPU).",
+  },
+  'sandbox.pids': {
+    type: 'whole number, at most `4194304`',
+    description: 'How many processes and threads the session may have at once; a fork bomb stops here.',
+  },
+  'sandbox.scratch': {
+    type: SIZE,
+    description:
+      'The size of each writable tmpfs in the sandbox: `/tmp`, `/workspace` (the working directory) and ' +
+      '`/dev/shm`. Everything else is read-only.',
+  },
+  'sandbox.network': {
+    description:
+      'What a sandbox may reach through the egress proxy: `none`, or a mapping of `mode`, `allow` and ' +
+      `\`hosts\`. ${NOT_ENFORCED_YET}`,
+  },
+  'sandbox.network.mode': {
+    description:
+      '`none`: no network. `allowlist`: only the hosts in `allow`. `ask`: the hosts in `allow`, and a person ' +
+      'is asked (for up to `router.approvalWait`) about any other host a command connects to.',
+  },
+  'sandbox.network.allow': {
+    description:
+      'Hosts a sandbox may connect to: `api.example.test`, `*.example.org` (subdomains), with `:port` to ' +
+      'name a port (default ports: 80 and 443), or `registry:npm` / `registry:pypi` for the registries npm ' +
+      'and pip on this host are configured with. Names are checked before they are resolved; an address ' +
+      'in a private, loopback or link-local range is refused unless `hosts` maps the name there.',
+  },
+  'sandbox.network.hosts': {
+    type: 'mapping of host name: IP address',
+    description:
+      'Fixed addresses for exact host names, like /etc/hosts; the only way to let a name reach a private ' +
+      'or loopback address.',
+  },
+  'sandbox.secrets': {
+    description:
+      'Secrets a command may use without seeing them: the command gets a placeholder in the variable ' +
+      "`name`, and the egress proxy swaps the real value in only on requests to the secret's `hosts`. " +
+      NOT_ENFORCED_YET,
+  },
+  'sandbox.secrets[].name': {
+    description: 'The environment variable the sandbox sees, holding the placeholder.',
+  },
+  'sandbox.secrets[].fromEnv': {
+    description:
+      "Where the value comes from: a variable of Airlock's own environment, read when a session is made. " +
+      'Give exactly one of `fromEnv` and `value`.',
+  },
+  'sandbox.secrets[].value': {
+    description:
+      'The value itself, written in the file (prefer `fromEnv`: the file is then not a secret). ' +
+      'Give exactly one of `fromEnv` and `value`.',
+  },
+  'sandbox.secrets[].hosts': {
+    description:
+      'The hosts the value may be sent to (at least one; no registry aliases). A placeholder on its way ' +
+      'to any other host is refused.',
+  },
+  'sandbox.timeout': {
+    type: DURATION,
+    description:
+      "A command's time limit when the caller gives none. At the limit the command's whole process tree " +
+      'is killed (exit 124) and the session stays usable.',
+  },
+  'sandbox.idleTimeout': {
+    type: DURATION,
+    description: 'A session that runs no command for this long is ended and its sandbox destroyed.',
+  },
+  'sandbox.env': {
+    type: 'mapping of NAME: text',
+    description:
+      'Variables commands see, on top of `PATH`, `HOME=/workspace` and `LANG=C.UTF-8` (which these may ' +
+      'override). Nothing of the host environment reaches a sandbox. Quote values YAML would read as ' +
+      'numbers (`PORT: "8080"`).',
+  },
+  'sandbox.cgroupParent': {
+    description:
+      'The cgroup that session cgroups are made under, relative to the cgroup root (v1 and v2). Set it ' +
+      'when Airlock does not run as root: it must be a cgroup delegated to that user.',
+    whenAbsent:
+      "as root, `airlock`; otherwise, on cgroup v2, `airlock.slice` inside the user's systemd " +
+      '`user@UID.service`; with neither, sandboxes refuse to start',
+  },
+  'sandbox.maxTimeout': {
+    type: DURATION,
+    description:
+      'The longest per-command timeout a caller (API, MCP, SDK) may ask for; `timeout` may not exceed it.',
+    whenAbsent: 'no limit beyond the longest timer Node can set (about 24.8 days)',
+  },
+  'sandbox.runtime': {
+    description:
+      '`docker` driver only: the OCI runtime of the containers. `runsc` puts each container in a gVisor ' +
+      'sandbox (it must be registered with the Docker daemon).',
+    whenAbsent: '`runc`',
+  },
+
+  // ─── policy ───────────────────────────────────────────────────────────────────────────────────────
+  policy: {
+    description:
+      'The policy every command is judged by: a preset and rules of your own. The same document can ' +
+      'live in its own file (`--policy FILE`). See the README for how rules match.',
+  },
+  'policy.preset': {
+    description:
+      'A built-in policy whose rules apply too: `readonly`, `coding-agent` or `permissive` (runs ' +
+      'everything: the sandbox is then the only protection).',
+    whenAbsent: '`coding-agent` (adding one rule never drops the built-in protections)',
+  },
+  'policy.default': {
+    description: 'The decision for an effect no rule matches.',
+    whenAbsent: "the preset's: `ask` for `coding-agent` and `readonly`, `allow` for `permissive`",
+  },
+  'policy.dangerouslyAllowUnjudged': {
+    description:
+      'Lets through commands the analysis cannot judge (parse errors, unseen code, control characters). ' +
+      'Only for testing the sandbox alone.',
+  },
+  'policy.rules': {
+    description: 'Rules of your own. The strictest decision of every matching rule (and the preset) wins.',
+  },
+  'policy.rules[].id': {
+    description:
+      'A name for the rule, shown in decisions and the audit log: lower-case letters, digits, `.`, `_`, `-`.',
+  },
+  'policy.rules[].match': {
+    description:
+      'Commands by argv prefix, each word a glob (`git push --force*`); a list gives alternatives. A ' +
+      'rule has exactly one of `match` and `effect`.',
+  },
+  'policy.rules[].effect': {
+    description:
+      'Effects by kind (what the parsed command does), with `paths`, `hosts`, `names`, `langs` or `via` ' +
+      'to narrow it. A rule has exactly one of `match` and `effect`.',
+  },
+  'policy.rules[].paths': {
+    description: 'Paths (globs, `~` for home) a `read`, `write` or `delete` effect must touch.',
+  },
+  'policy.rules[].hosts': {
+    description: 'Hosts (globs) a `net` effect must reach.',
+  },
+  'policy.rules[].names': {
+    description: 'Variable or state names an `env-change`, `env-read` or `state-change` effect must name.',
+  },
+  'policy.rules[].langs': {
+    description: 'Languages of a `code` effect (`python`, `node`, …).',
+  },
+  'policy.rules[].via': {
+    description: 'How a `code` effect gets its code.',
+  },
+  'policy.rules[].except': {
+    description: 'Targets the rule does not apply to, in the same form as `paths`, `hosts` or `names`.',
+  },
+  'policy.rules[].decision': {
+    description: 'What a match decides.',
+  },
+  'policy.rules[].reason': {
+    description: 'Why, in words the model and a person read with the decision.',
+  },
+  'policy.rules[].examples': {
+    description:
+      'Commands the rule must and must not match, checked when the policy loads: a wrong example is ' +
+      'a load error.',
+  },
+  'policy.rules[].examples.match': {
+    description: 'Commands the rule must match.',
+  },
+  'policy.rules[].examples.not_match': {
+    description: 'Commands the rule must not match.',
+  },
+
+  // ─── router ───────────────────────────────────────────────────────────────────────────────────────
+  router: {
+    description: 'The pipeline around each command: approvals, rate limits, output shaping, redaction.',
+  },
+  'router.approvalRequiredFor': {
+    description:
+      'Actions a person approves even when the policy allows them: command prefixes matched like a ' +
+      "rule's `match`, and `write_file` for every file copied into a sandbox.",
+  },
+  'router.approvalTimeout': {
+    type: DURATION,
+    description: 'How long an approval request waits for a person; undecided by then means denied.',
+  },
+  'router.approvalWait': {
+    type: DURATION,
+    description:
+      'In network `ask` mode, how long a connection to a host off the allow-list waits for a person ' +
+      'before it is refused.',
+  },
+  'router.output': {
+    description: 'What the model is shown of each output.',
+  },
+  'router.output.maxChars': {
+    type: 'whole number',
+    description:
+      'Characters of each stream (stdout, stderr) the model reads: the head and the tail, with a marker ' +
+      'naming the output id the rest can be paged from.',
+  },
+  'router.rateLimit': {
+    type: RATE,
+    description:
+      'How many commands one session may run per unit of time; past it a command is not run and its ' +
+      'result is `rate_limited` (with when to retry).',
+  },
+  'router.secretEnv': {
+    description:
+      "Variables of Airlock's own environment whose values are secrets: redacted from every output, log " +
+      'and audit record (also base64- and URL-encoded). A value shorter than 8 characters is refused.',
+  },
+
+  // ─── sessions ─────────────────────────────────────────────────────────────────────────────────────
+  sessions: {
+    description: 'Limits on sessions as a whole.',
+  },
+  'sessions.max': {
+    type: 'whole number, from `1` to `10000`',
+    description: 'Sessions one control plane runs at once; one more is refused (`LIMIT_REACHED`).',
+  },
+  'sessions.lifetime': {
+    type: DURATION,
+    description: 'A session ends this long after it was created, busy or not.',
+  },
+
+  // ─── server ───────────────────────────────────────────────────────────────────────────────────────
+  server: {
+    description: '`airlock serve`: where the HTTP API (and MCP at `/mcp`) listens and its request limits.',
+  },
+  'server.host': {
+    description:
+      'The address to listen on. Anything but loopback lets anyone who can reach the port and holds a ' +
+      'token run code here; Airlock warns.',
+  },
+  'server.port': {
+    type: 'whole number, from `1` to `65535`',
+    description: 'The TCP port (`--port` overrides it; `--port 0` picks a free one).',
+  },
+  'server.rateLimit': {
+    type: RATE,
+    description: 'Requests one bearer token may make; past it, `429` with `Retry-After`.',
+  },
+  'server.maxBody': {
+    type: `${SIZE}, from \`1k\` to \`64m\``,
+    description:
+      'The largest JSON request body. File uploads are bounded by the file-copy limit (64 MiB) instead.',
+  },
+
+  // ─── store ────────────────────────────────────────────────────────────────────────────────────────
+  store: {
+    type: '`sqlite:<path>`',
+    description:
+      'Where commands, approvals, outputs and the audit log are kept: an SQLite file. A relative path is ' +
+      'relative to the directory Airlock starts in; `sqlite::memory:` keeps everything in the process ' +
+      '(gone when it stops, and the CLI cannot reach it).',
+    whenAbsent: '`$AIRLOCK_HOME/airlock.db`',
+  },
+
+  // ─── audit ────────────────────────────────────────────────────────────────────────────────────────
+  audit: {
+    description:
+      "What protects the audit log from someone who can write the store: see the README's audit section.",
+  },
+  'audit.keyFile': {
+    description:
+      'The Ed25519 key that signs checkpoints of the audit chain, as an absolute path. Made on first use ' +
+      '(mode 0600); a key file others can read or write, or a symlink, stops start-up.',
+    whenAbsent: '`$AIRLOCK_HOME/audit-key`',
+  },
+  'audit.checkpointEvery': {
+    type: 'whole number, from `1` to `1000000`',
+    description:
+      "A checkpoint of the audit chain's head is signed once this many events were recorded since the " +
+      'last one (and at least every `checkpointInterval`).',
+  },
+  'audit.checkpointInterval': {
+    type: `${DURATION}, at least \`1s\``,
+    description:
+      'A checkpoint is also signed at least this often while events arrive, and at a clean shutdown.',
+  },
+  'audit.witness': {
+    description:
+      'A file outside the store that every audit event is appended to, a copy a database writer must ' +
+      'also rewrite. Best on another disk, mount or machine.',
+    whenAbsent: 'no witness',
+  },
+  'audit.witness.file': {
+    description: 'The witness file, as an absolute path; opened for appending, made with mode 0600.',
+  },
+};
+
+export interface EnvironmentVariableDoc {
+  readonly name: string;
+  readonly description: string;
+}
+
+/** Every variable Airlock reads from its own environment (variables a config names are described there). */
+export const environmentVariableDocs: readonly EnvironmentVariableDoc[] = [
+  {
+    name: 'AIRLOCK_HOME',
+    description:
+      'The state directory: the store (unless `store` names another), the admin token, the audit key and ' +
+      'anchors, snapshots and sandbox state. An absolute path. See docs/operations.md.',
+  },
+  {
+    name: 'HOME',
+    description:
+      'Without `AIRLOCK_HOME`, the state directory is `$HOME/.local/state/airlock`; with neither, Airlock ' +
+      'refuses to start rather than guess.',
+  },
+  {
+    name: 'AIRLOCK_TOKEN',
+    description:
+      '`airlock serve`: the admin token to accept instead of the generated one in ' +
+      '`$AIRLOCK_HOME/admin-token`. The CLI with `--url`: the token to send. Printable characters, no ' +
+      'spaces; empty means unset.',
+  },
+  {
+    name: 'npm_config_registry, NPM_CONFIG_REGISTRY',
+    description:
+      'The registry `registry:npm` in `sandbox.network.allow` stands for; otherwise `npm config get registry` ' +
+      'is asked.',
+  },
+  {
+    name: 'PIP_INDEX_URL, PIP_EXTRA_INDEX_URL',
+    description: 'The indexes `registry:pypi` stands for, read before `pip config list`, as pip itself does.',
+  },
+  {
+    name: 'NO_COLOR, FORCE_COLOR, TERM',
+    description:
+      'CLI output colour: `NO_COLOR` turns it off, `FORCE_COLOR` on; otherwise only on a terminal whose ' +
+      '`TERM` is not `dumb`.',
+  },
+];
