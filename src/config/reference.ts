@@ -195,6 +195,15 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
   'policy.rules[].names': {
     description: 'Variable or state names an `env-change`, `env-read` or `state-change` effect must name.',
   },
+  'policy.rules[].where': {
+    description:
+      "Conditions on the session's sandbox; the rule applies only when every one holds: `sandboxed` / " +
+      '`unsandboxed` (commands run in a sandbox or not), `writable` / `outside-writable` (a path inside or ' +
+      "outside the session's writable directories), `given-secret` / `not-given-secret` (a file or " +
+      'variable the session was given as a secret), `loopback` / `granted` / `grantable` / `unreachable` ' +
+      '(a connection to the sandbox itself, to a host the session may reach, to one a person can grant, ' +
+      'to one nobody can grant).',
+  },
   'policy.rules[].langs': {
     description: 'Languages of a `code` effect (`python`, `node`, …).',
   },
