@@ -1,5 +1,5 @@
 /**
- * Frames exchanged with the in-sandbox supervisor (native/airlock-helper.c). Both directions use
+ * Frames exchanged with the in-sandbox supervisor (native/, frames.c and supervise.c). Both directions use
  * u32 length (of what follows), u8 type, u32 id, then the payload; integers are little-endian.
  * Pure: encoding and decoding only.
  */

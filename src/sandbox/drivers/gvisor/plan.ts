@@ -183,7 +183,7 @@ export interface ParkedLauncherPlanInput {
 
 /**
  * The launcher flag that refuses runsc's processes membarrier's private-expedited registration (see
- * airlock-helper.c, refuse_membarrier_registration): each registration waits out an RCU grace period
+ * native/launch.c, refuse_membarrier_registration): each registration waits out an RCU grace period
  * (about 20 ms, three times on the way to a started sandbox), and only the KVM platform uses that
  * barrier, so KVM keeps it.
  */
