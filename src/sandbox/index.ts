@@ -57,6 +57,7 @@ export type {
   Sandbox,
   SandboxInfo,
   SandboxSnapshot,
+  SandboxEnd,
   SandboxSpec,
   SandboxStats,
   WriteFileOptions,

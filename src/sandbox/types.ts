@@ -1,5 +1,5 @@
 import type { CapturedStream } from './output/index.ts';
-import type { FileEntry } from './supervisor/protocol.ts';
+import type { FileEntry } from './supervisor/reply-decoder.ts';
 
 export type DriverName = 'bwrap' | 'gvisor' | 'docker';
 
@@ -105,6 +105,17 @@ export interface SandboxSnapshot {
   readonly sizeBytes: number;
 }
 
+/**
+ * Why a sandbox ended: `destroyed` by its owner; `exited` on its own (killed from outside, out of
+ * memory, its helper crashed); `protocol_violation` when Airlock ended it because what came out of
+ * it broke the supervisor protocol (a command that took over the channel, say). `detail` is for
+ * people and the audit log.
+ */
+export interface SandboxEnd {
+  readonly cause: 'destroyed' | 'exited' | 'protocol_violation';
+  readonly detail: string;
+}
+
 export interface Sandbox {
   readonly id: string;
   readonly driver: DriverName;
@@ -123,8 +134,8 @@ export interface Sandbox {
   snapshot?(): Promise<SandboxSnapshot>;
   /** Kills every process and removes every host-side trace. Idempotent. */
   destroy(): Promise<void>;
-  /** Resolves when the sandbox ends, for whatever reason. */
-  readonly ended: Promise<void>;
+  /** Resolves when the sandbox ends, for whatever reason, and says which. */
+  readonly ended: Promise<SandboxEnd>;
 }
 
 export interface Driver {

@@ -217,9 +217,12 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         throw error;
       }
       sessions.set(session.id, session);
-      // A sandbox that dies on its own (killed from outside, the helper crashed) ends its session.
-      void sandbox.ended.then(() => {
-        if (session.phase === 'active') void end(session, 'sandbox_ended');
+      // A sandbox that dies on its own (killed from outside, the helper crashed) or that Airlock
+      // ended for breaking the supervisor protocol ends its session, with why in the audit log.
+      void sandbox.ended.then((ended) => {
+        if (session.phase !== 'active') return;
+        const code = ended.cause === 'protocol_violation' ? 'sandbox_protocol_violation' : 'sandbox_ended';
+        void end(session, code, ended.detail);
       });
       options.onCreated?.(session, createMs);
       return session;
@@ -228,7 +231,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     }
   }
 
-  async function end(session: LiveSession, code: SessionEndCode): Promise<void> {
+  async function end(session: LiveSession, code: SessionEndCode, detail?: string): Promise<void> {
     const pending = ending.get(session.id);
     if (pending) return pending;
     const work = (async () => {
@@ -242,7 +245,12 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         session.phase = 'ended';
         sessions.delete(session.id);
         const events: AuditEventInput[] = [
-          { type: 'session.destroyed', sessionId: session.id, commandId: null, data: { reason: code } },
+          {
+            type: 'session.destroyed',
+            sessionId: session.id,
+            commandId: null,
+            data: { reason: code, ...(detail === undefined ? {} : { detail }) },
+          },
         ];
         await store.commit({ sessions: [recordOf(session)], events });
         options.onEnded?.(session);

@@ -25,6 +25,7 @@ import {
   waitFor,
 } from './containment-suite.ts';
 import { startControlPlane } from './control-plane-process.ts';
+import { defaultHelperPath } from '../../src/sandbox/supervisor/helper-binary.ts';
 
 const bwrapMissing = ['/usr/bin/bwrap', '/usr/local/bin/bwrap'].every((path) => !existsSync(path));
 const unavailable =
@@ -243,6 +244,42 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
       }
     } finally {
       rmSync(image, { recursive: true, force: true });
+    }
+  });
+
+  it('ends a sandbox whose supervisor breaks the protocol, and nothing else (adversarial)', async () => {
+    // The helper for this driver is a script: the real one on the host, and inside the sandbox a
+    // "supervisor" that says ready, then answers the first command with the empty exit report that
+    // once crashed the control plane.
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-hostile-helper-'));
+    try {
+      const script = join(dir, 'helper');
+      writeFileSync(
+        script,
+        '#!/bin/sh\n' +
+          'if [ "$1" = supervise ]; then\n' +
+          "  printf '\\011\\000\\000\\000\\100\\000\\000\\000\\000\\001\\000\\000\\000'\n" +
+          '  head -c 9 > /dev/null\n' +
+          "  printf '\\005\\000\\000\\000\\104\\001\\000\\000\\000'\n" +
+          '  exec sleep 60\n' +
+          'fi\n' +
+          `exec ${defaultHelperPath} "$@"\n`,
+        { mode: 0o755 },
+      );
+      chmodSync(dir, 0o755);
+      const bystander = await driverFor().create(baseSpec);
+      const hostile = await driverFor({ helperPath: script, prespawnLauncher: false }).create(baseSpec);
+      const outcome = await hostile.exec('true').then(
+        () => 'believed',
+        (error: unknown) => error,
+      );
+      expect(outcome).toMatchObject({ code: 'SANDBOX_LOST', details: { reason: 'protocol_violation' } });
+      expect(await hostile.ended).toMatchObject({ cause: 'protocol_violation' });
+      await expectAirlockError(hostile.exec('true'), 'SANDBOX_DESTROYED');
+      expect((await bystander.exec('echo unaffected')).stdout).toBe('unaffected\n');
+      await bystander.destroy();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
