@@ -239,9 +239,14 @@ static struct launch *make_launch(char *stacks, const char *exe, const char *cwd
   return l;
 }
 
-/* EXEC payload: u32 timeoutMs, u32 flags, u32 stdinLen, stdin bytes, then NUL-terminated strings:
- * exe, cwd, then u32 argc + argv strings, u32 envc + env strings. */
-void handle_exec(uint32_t id, unsigned char *p, size_t len) {
+static void close_pipes(int **pipes, int count) {
+  for (int k = 0; k < count; k++) {
+    close_fd(&pipes[k][0]);
+    close_fd(&pipes[k][1]);
+  }
+}
+
+void handle_exec(uint32_t id, const struct exec_request *r) {
   if (find_command(id)) {
     send_error(id, EEXIST, "command id already in use");
     return;
@@ -256,50 +261,22 @@ void handle_exec(uint32_t id, unsigned char *p, size_t len) {
     send_error(id, EAGAIN, "too many commands are running in this session");
     return;
   }
-  if (len < 12) goto malformed;
-  uint32_t timeout_ms = get_u32(p), stdin_len = get_u32(p + 8);
-  size_t off = 12;
-  if (stdin_len > len - off) goto malformed;
-  unsigned char *stdin_data = p + off;
-  off += stdin_len;
-  char *strings[2];
-  for (int s = 0; s < 2; s++) {
-    char *start = (char *)p + off;
-    char *nul = memchr(start, '\0', len - off);
-    if (!nul) goto malformed;
-    strings[s] = start;
-    off = (size_t)(nul - (char *)p) + 1;
-  }
-  char **vectors[2] = {NULL, NULL};
-  for (int v = 0; v < 2; v++) {
-    if (len - off < 4) goto malformed_free;
-    uint32_t count = get_u32(p + off);
-    off += 4;
-    if (count > 4096) goto malformed_free;
-    vectors[v] = calloc(count + 1, sizeof(char *));
-    if (!vectors[v]) goto malformed_free;
-    for (uint32_t k = 0; k < count; k++) {
-      char *start = (char *)p + off;
-      char *nul = memchr(start, '\0', len - off);
-      if (!nul) goto malformed_free;
-      vectors[v][k] = start;
-      off = (size_t)(nul - (char *)p) + 1;
-    }
-  }
-  if (!vectors[0][0]) goto malformed_free;
 
-  int in_pipe[2] = {-1, -1}, out_pipe[2], err_pipe[2], status_pipe[2];
-  if (stdin_len > 0) {
-    if (pipe2(in_pipe, O_CLOEXEC) != 0) goto fail;
-  } else {
-    in_pipe[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, status_pipe[2] = {-1, -1};
+  int *pipes[] = {in_pipe, out_pipe, err_pipe, status_pipe};
+  int made = r->stdin_len > 0 ? pipe2(in_pipe, O_CLOEXEC) == 0
+                              : (in_pipe[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;
+  for (int k = 1; k < 4 && made; k++) made = pipe2(pipes[k], O_CLOEXEC) == 0;
+  if (!made) {
+    int err = errno;
+    close_pipes(pipes, 4);
+    send_error(id, err, "cannot create pipes for the command");
+    return;
   }
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0 || pipe2(status_pipe, O_CLOEXEC) != 0)
-    goto fail;
 
   int slot = (int)(c - commands);
   char *stacks = stacks_for(slot);
-  struct launch *launch = stacks ? make_launch(stacks, strings[0], strings[1], vectors[0], vectors[1]) : NULL;
+  struct launch *launch = stacks ? make_launch(stacks, r->exe, r->cwd, r->argv, r->envp) : NULL;
   long keeper = -ENOMEM;
   if (launch) {
     launch->status_write = status_pipe[1];
@@ -313,16 +290,7 @@ void handle_exec(uint32_t id, unsigned char *p, size_t len) {
   if (keeper < 0) {
     int err = (int)-keeper;
     free(launch);
-    close(in_pipe[0]);
-    if (in_pipe[1] >= 0) close(in_pipe[1]);
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    close(err_pipe[0]);
-    close(err_pipe[1]);
-    close(status_pipe[0]);
-    close(status_pipe[1]);
-    free(vectors[0]);
-    free(vectors[1]);
+    close_pipes(pipes, 4);
     send_error(id, err, err == EAGAIN ? "cannot start the command: the session's process limit (pids) is reached"
                                       : "cannot start the command: clone failed");
     return;
@@ -331,8 +299,6 @@ void handle_exec(uint32_t id, unsigned char *p, size_t len) {
   close(out_pipe[1]);
   close(err_pipe[1]);
   close(status_pipe[1]);
-  free(vectors[0]);
-  free(vectors[1]);
   memset(c, 0, sizeof *c);
   c->used = 1;
   c->id = id;
@@ -346,25 +312,13 @@ void handle_exec(uint32_t id, unsigned char *p, size_t len) {
   fcntl(c->err_fd, F_SETFL, O_NONBLOCK);
   if (c->in_fd >= 0) {
     fcntl(c->in_fd, F_SETFL, O_NONBLOCK);
-    c->stdin_buf = malloc(stdin_len);
-    if (c->stdin_buf) memcpy(c->stdin_buf, stdin_data, stdin_len);
-    c->stdin_len = c->stdin_buf ? stdin_len : 0;
+    c->stdin_buf = malloc(r->stdin_len);
+    if (c->stdin_buf) memcpy(c->stdin_buf, r->stdin_data, r->stdin_len);
+    c->stdin_len = c->stdin_buf ? r->stdin_len : 0;
     if (!c->stdin_buf) close_fd(&c->in_fd);
   }
-  c->deadline_ms = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+  c->deadline_ms = r->timeout_ms > 0 ? now_ms() + r->timeout_ms : 0;
   unsigned char payload[4];
   put_u32(payload, (uint32_t)keeper);
   send_frame(REP_STARTED, id, payload, sizeof payload);
-  return;
-
-fail:
-  send_error(id, errno, "cannot create pipes for the command");
-  free(vectors[0]);
-  free(vectors[1]);
-  return;
-malformed_free:
-  free(vectors[0]);
-  free(vectors[1]);
-malformed:
-  send_error(id, EINVAL, "malformed exec request");
 }

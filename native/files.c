@@ -52,22 +52,21 @@ static void file_error(uint32_t id, const char *what) {
   send_error(id, errno, message);
 }
 
-/* READ_FILE payload: u64 maxBytes, path\0 */
-void handle_read_file(uint32_t id, unsigned char *p, size_t len) {
-  if (len < 9 || p[len - 1] != '\0') {
-    send_error(id, EINVAL, "malformed read request");
-    return;
-  }
-  uint64_t max_bytes = get_u64(p);
+void handle_read_file(uint32_t id, const struct read_file_request *r) {
+  uint64_t max_bytes = r->max_bytes;
   char *leaf;
-  int dirfd = open_parent_nofollow((char *)p + 8, &leaf, 0);
+  int dirfd = open_parent_nofollow(r->path, &leaf, 0);
   if (dirfd < 0) return file_error(id, "cannot open");
   /* O_NONBLOCK so a FIFO planted by the agent cannot hang the supervisor; regular files only. */
   int fd = openat(dirfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   close(dirfd);
   if (fd < 0) return file_error(id, "cannot open");
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    return file_error(id, "cannot stat");
+  }
+  if (!S_ISREG(st.st_mode)) {
     close(fd);
     errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
     return file_error(id, "not a regular file");
@@ -101,29 +100,10 @@ void handle_read_file(uint32_t id, unsigned char *p, size_t len) {
   send_frame(REP_OK, id, payload, sizeof payload);
 }
 
-/* WRITE_FILE payload: u32 mode, u32 flags (1 = create parent dirs, 2 = append: a later chunk of a
- * large file), u32 pathLen, path, data */
-void handle_write_file(uint32_t id, unsigned char *p, size_t len) {
-  if (len < 12) {
-    send_error(id, EINVAL, "malformed write request");
-    return;
-  }
-  uint32_t mode = get_u32(p) & 0777, flags = get_u32(p + 4), path_len = get_u32(p + 8);
-  if (path_len == 0 || path_len > len - 12 || path_len > PATH_MAX) {
-    send_error(id, EINVAL, "malformed write request");
-    return;
-  }
-  char path[PATH_MAX + 1];
-  memcpy(path, p + 12, path_len);
-  path[path_len] = '\0';
-  if (strlen(path) != path_len) {
-    send_error(id, EINVAL, "path contains NUL");
-    return;
-  }
-  unsigned char *data = p + 12 + path_len;
-  size_t data_len = len - 12 - path_len;
+void handle_write_file(uint32_t id, struct write_file_request *r) {
+  uint32_t mode = r->mode, flags = r->flags;
   char *leaf;
-  int dirfd = open_parent_nofollow(path, &leaf, flags & 1);
+  int dirfd = open_parent_nofollow(r->path, &leaf, flags & 1);
   if (dirfd < 0) return file_error(id, "cannot open parent directory");
   int fd = openat(dirfd, leaf, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
   close(dirfd);
@@ -142,7 +122,7 @@ void handle_write_file(uint32_t id, unsigned char *p, size_t len) {
     close(fd);
     return file_error(id, "seek failed");
   }
-  if (write_all(fd, data, data_len) != 0) {
+  if (write_all(fd, r->data, r->data_len) != 0) {
     close(fd);
     return file_error(id, "write failed");
   }
@@ -151,23 +131,12 @@ void handle_write_file(uint32_t id, unsigned char *p, size_t len) {
   send_frame(REP_OK, id, NULL, 0);
 }
 
-/* LIST payload: u32 maxEntries, path\0. Entries go out in DATA frames: u8 kind, u64 size, u64 mtimeMs,
- * u16 nameLen, name. More than maxEntries is an E2BIG error, so a directory with millions of files
- * the agent made cannot make the host hold them all. */
-void handle_list(uint32_t id, unsigned char *p, size_t len) {
-  if (len < 6 || p[len - 1] != '\0') {
-    send_error(id, EINVAL, "malformed list request");
-    return;
-  }
-  uint32_t max_entries = get_u32(p);
-  p += 4;
-  len -= 4;
-  char path[PATH_MAX + 2];
-  if (len > PATH_MAX) {
-    send_error(id, ENAMETOOLONG, "path too long");
-    return;
-  }
-  memcpy(path, p, len);
+/* Entries go out in DATA frames: u8 kind, u64 size, u64 mtimeMs, u16 nameLen, name. More than
+ * maxEntries is an E2BIG error, so a directory with millions of files the agent made cannot make the
+ * host hold them all. */
+void handle_list(uint32_t id, struct list_request *r) {
+  uint32_t max_entries = r->max_entries;
+  char *path = r->path;
   int fd;
   if (strcmp(path, "/") == 0) {
     fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

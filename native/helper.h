@@ -37,6 +37,10 @@
 #include <unistd.h>
 
 #define PROTOCOL_VERSION 1
+/* u32 length, u8 type, u32 id */
+#define FRAME_HEADER_BYTES 9
+/* At most this many argv or environment strings in one exec request. */
+#define MAX_EXEC_STRINGS 4096
 /* Requests larger than this are refused: the host chunks file data well below it. */
 #define MAX_FRAME (4u * 1024u * 1024u)
 #define MAX_COMMANDS 256
@@ -74,9 +78,48 @@ int write_all(int fd, const void *buf, size_t len);
 int read_all(int fd, void *buf, size_t len);
 int64_t now_ms(void);
 
-/* frames.c: replies to the host */
+/* frames.c: replies to the host, and the parsing of its requests (each returns NULL or a problem) */
 void send_frame(uint8_t type, uint32_t id, const void *payload, size_t len);
 void send_error(uint32_t id, int err, const char *message);
+
+struct request_header {
+  uint8_t type;
+  uint32_t id;
+  size_t payload_len;
+};
+/* -1 when the length field is impossible (the host never sends one). */
+int parse_request_header(const unsigned char *header, struct request_header *out);
+
+/* Strings and vectors point into the request's payload; the vectors are allocated. */
+struct exec_request {
+  uint32_t timeout_ms;
+  const unsigned char *stdin_data;
+  size_t stdin_len;
+  char *exe, *cwd;
+  char **argv, **envp;
+};
+const char *parse_exec(unsigned char *p, size_t len, struct exec_request *out);
+void free_exec_request(struct exec_request *r);
+
+struct read_file_request {
+  uint64_t max_bytes;
+  char *path;
+};
+const char *parse_read_file(unsigned char *p, size_t len, struct read_file_request *out);
+
+struct write_file_request {
+  uint32_t mode, flags;
+  char path[PATH_MAX + 1];
+  const unsigned char *data;
+  size_t data_len;
+};
+const char *parse_write_file(unsigned char *p, size_t len, struct write_file_request *out);
+
+struct list_request {
+  uint32_t max_entries;
+  char path[PATH_MAX + 2];
+};
+const char *parse_list(unsigned char *p, size_t len, struct list_request *out, int *err);
 
 /* The modes (launch.c, confine.c, supervise.c). */
 int launch_main(int argc, char **argv);
@@ -106,7 +149,7 @@ void close_fd(int *fd);
 struct command *find_command(uint32_t id);
 
 /* command-start.c */
-void handle_exec(uint32_t id, unsigned char *p, size_t len);
+void handle_exec(uint32_t id, const struct exec_request *r);
 /* Forgets slot `slot`'s stacks without unmapping them (a stray may still run on them). */
 void abandon_slot_stacks(int slot);
 
@@ -116,8 +159,8 @@ void kill_tree(pid_t root);
 pid_t parent_of(pid_t pid);
 
 /* files.c */
-void handle_read_file(uint32_t id, unsigned char *p, size_t len);
-void handle_write_file(uint32_t id, unsigned char *p, size_t len);
-void handle_list(uint32_t id, unsigned char *p, size_t len);
+void handle_read_file(uint32_t id, const struct read_file_request *r);
+void handle_write_file(uint32_t id, struct write_file_request *r);
+void handle_list(uint32_t id, struct list_request *r);
 
 #endif

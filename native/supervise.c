@@ -157,6 +157,53 @@ static void handle_kill(uint32_t id) {
 }
 /* ---------- supervisor: main loop ---------- */
 
+/* Reads one request from the host channel and serves it. `frame` holds MAX_FRAME bytes. */
+static void serve_request(unsigned char *frame) {
+  unsigned char header[FRAME_HEADER_BYTES];
+  if (read_all(0, header, sizeof header) != 0) _exit(0); /* host closed the channel: the session is over */
+  struct request_header h;
+  if (parse_request_header(header, &h) != 0) {
+    fprintf(stderr, "airlock-helper: malformed request frame (length %u)\n", get_u32(header));
+    _exit(2);
+  }
+  if (h.payload_len > 0 && read_all(0, frame, h.payload_len) != 0) _exit(0);
+  const char *problem = NULL;
+  int err = EINVAL;
+  switch (h.type) {
+    case REQ_EXEC: {
+      struct exec_request r;
+      problem = parse_exec(frame, h.payload_len, &r);
+      if (!problem) handle_exec(h.id, &r);
+      free_exec_request(&r);
+      break;
+    }
+    case REQ_KILL:
+      handle_kill(h.id);
+      break;
+    case REQ_READ_FILE: {
+      struct read_file_request r;
+      problem = parse_read_file(frame, h.payload_len, &r);
+      if (!problem) handle_read_file(h.id, &r);
+      break;
+    }
+    case REQ_WRITE_FILE: {
+      struct write_file_request r;
+      problem = parse_write_file(frame, h.payload_len, &r);
+      if (!problem) handle_write_file(h.id, &r);
+      break;
+    }
+    case REQ_LIST: {
+      struct list_request r;
+      problem = parse_list(frame, h.payload_len, &r, &err);
+      if (!problem) handle_list(h.id, &r);
+      break;
+    }
+    default:
+      problem = "unknown request type";
+  }
+  if (problem) send_error(h.id, err, problem);
+}
+
 int supervise_main(void) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   /* Not dumpable: commands run under the same uid, and this keeps them from opening
@@ -297,38 +344,6 @@ int supervise_main(void) {
       reap_children();
     }
 
-    if (fds[0].revents) {
-      unsigned char header[9];
-      int r = read_all(0, header, sizeof header);
-      if (r != 0) _exit(0); /* host closed the channel: the session is over */
-      uint32_t length = get_u32(header);
-      if (length < 5 || length - 5 > MAX_FRAME) {
-        fprintf(stderr, "airlock-helper: frame too large (%u bytes)\n", length);
-        _exit(2);
-      }
-      size_t payload_len = length - 5;
-      uint8_t type = header[4];
-      uint32_t id = get_u32(header + 5);
-      if (payload_len > 0 && read_all(0, frame, payload_len) != 0) _exit(0);
-      switch (type) {
-        case REQ_EXEC:
-          handle_exec(id, frame, payload_len);
-          break;
-        case REQ_KILL:
-          handle_kill(id);
-          break;
-        case REQ_READ_FILE:
-          handle_read_file(id, frame, payload_len);
-          break;
-        case REQ_WRITE_FILE:
-          handle_write_file(id, frame, payload_len);
-          break;
-        case REQ_LIST:
-          handle_list(id, frame, payload_len);
-          break;
-        default:
-          send_error(id, EINVAL, "unknown request type");
-      }
-    }
+    if (fds[0].revents) serve_request(frame);
   }
 }

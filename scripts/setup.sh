@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets Airlock up on a Debian/Ubuntu machine: the system packages the sandbox drivers need (installed
-# only when missing), the Node dependencies (which also build the native sandbox helper), and, as
+# Sets Airlock up on a Debian/Ubuntu machine: the system packages the sandbox drivers and the tests
+# need (installed only when missing), the Node dependencies (which also build the native sandbox helper), and, as
 # root, a running Docker daemon with gVisor registered and the Docker driver's base image.
 # Idempotent: safe to run again; each step is skipped when already done.
 set -euo pipefail
@@ -41,6 +41,9 @@ need_apt=()
 command -v bwrap >/dev/null || need_apt+=(bubblewrap)
 command -v cc >/dev/null || need_apt+=(gcc)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || need_apt+=(libc6-dev)
+# The fuzz test of the helper's frame parser (test/fuzz): clang with its libFuzzer runtime.
+command -v clang >/dev/null || need_apt+=(clang)
+ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 || need_apt+=(libclang-rt-dev)
 # Tools the containment tests run inside the sandbox (the host's /usr is the sandbox's image).
 [ -x /usr/bin/perl ] || need_apt+=(perl)
 [ -x /usr/bin/python3 ] || need_apt+=(python3)
