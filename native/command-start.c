@@ -21,10 +21,15 @@
  *     killed is reaped only after kill_strays() has killed whatever it left, including a command
  *     child still between clone and execve: nothing runs on memory that is reused.
  * The supervisor is not dumpable (PR_SET_DUMPABLE 0 is a property of the shared memory, so the
- * keeper is not either) and the seccomp filter refuses ptrace and process_vm_writev: a command,
- * which runs as the same uid, cannot reach into the keeper's memory any more than into the
- * supervisor's. Signals it can send: a keeper killed by one is handled like before (kill_strays).
+ * keeper is not either), each command runs in a Landlock domain of its own where the kernel has
+ * Landlock, and the seccomp filter refuses ptrace and process_vm_writev: a command cannot reach into
+ * the keeper's memory any more than into the supervisor's (command-identity.c). Where commands share
+ * the keepers' uid they can signal a keeper; one killed that way is handled by kill_strays.
  */
+
+#ifndef SYS_landlock_restrict_self
+#define SYS_landlock_restrict_self 446
+#endif
 
 #ifndef SYS_close_range
 #define SYS_close_range 436
@@ -46,6 +51,8 @@
 /* Everything a keeper and its command child read, followed by argv, envp and their strings. */
 struct launch {
   int status_write, in_read, out_write, err_write;
+  /* Landlock ruleset to restrict the command with (-1: none); the agent's ids (-1: keep ours). */
+  int ruleset_fd, uid, gid;
   const char *exe, *cwd;
   char **argv, **envp;
   char *child_stack_top;
@@ -53,6 +60,7 @@ struct launch {
 };
 
 static char *slot_stacks[MAX_COMMANDS];
+int command_ruleset = -1;
 
 void abandon_slot_stacks(int slot) { slot_stacks[slot] = NULL; }
 
@@ -60,9 +68,11 @@ void abandon_slot_stacks(int slot) { slot_stacks[slot] = NULL; }
  * close_range (Linux 5.9; gVisor) does it in one call per gap. Its last fd is INT_MAX, not ~0U:
  * Linux clamps any value, but gVisor refuses one above INT_MAX with EINVAL. Older kernels walk
  * /proc/self/fd, which lists only open fds, instead of looping to a limit that may be a million. */
+#define MAX_KEPT_FDS 5
+
 static void raw_close_all_except(const int *keep, int count, char *dirents) {
-  int sorted[4];
-  int n = count < 4 ? count : 4;
+  int sorted[MAX_KEPT_FDS];
+  int n = count < MAX_KEPT_FDS ? count : MAX_KEPT_FDS;
   for (int k = 0; k < n; k++) sorted[k] = keep[k];
   for (int a = 1; a < n; a++)
     for (int b = a; b > 0 && sorted[b - 1] > sorted[b]; b--) {
@@ -150,6 +160,24 @@ static int command_main(void *arg) {
   sys4(SYS_rt_sigaction, SIGPIPE, &dfl, NULL, 8);
   sys4(SYS_rt_sigaction, SIGCHLD, &dfl, NULL, 8);
   sys4(SYS_rt_sigprocmask, SIG_SETMASK, &original_mask, NULL, 8);
+  /* A domain of its own (see command-identity.c): fails closed, the command does not run without it. */
+  if (l->ruleset_fd >= 0) {
+    long r = sys2(SYS_landlock_restrict_self, l->ruleset_fd, 0);
+    if (r != 0) child_fail("cannot confine the command", "", r);
+  }
+  if (l->uid >= 0) {
+    /* The supervisor's capabilities stay behind: the bounding set first (that needs CAP_SETPCAP),
+     * then the ids; with every uid non-zero the kernel clears the permitted and effective sets. */
+    for (long cap = 0; cap <= 63; cap++) {
+      long present = sys2(SYS_prctl, PR_CAPBSET_READ, cap);
+      if (present < 0) break; /* past the kernel's last capability */
+      long r = present == 1 ? sys2(SYS_prctl, PR_CAPBSET_DROP, cap) : 0;
+      if (r != 0) child_fail("cannot drop capabilities", "", r);
+    }
+    long r = sys3(SYS_setresgid, l->gid, l->gid, l->gid);
+    if (r == 0) r = sys3(SYS_setresuid, l->uid, l->uid, l->uid);
+    if (r != 0) child_fail("cannot switch to the agent's user", "", r);
+  }
   raw_close_all_except(NULL, 0, l->child_dirents);
   long r = sys1(SYS_chdir, l->cwd);
   if (r != 0) child_fail("cannot enter working directory ", l->cwd, r);
@@ -165,8 +193,9 @@ static int keeper_main(void *arg) {
    * another command's stdin write end would keep that command from ever seeing end of input. */
   sys1(SYS_close, 0);
   sys1(SYS_close, 1);
-  int keep[] = {l->status_write, l->in_read, l->out_write, l->err_write};
-  raw_close_all_except(keep, 4, l->keeper_dirents);
+  /* The ruleset too: the command child restricts itself with it (-1 when there is none). */
+  int keep[] = {l->status_write, l->in_read, l->out_write, l->err_write, l->ruleset_fd};
+  raw_close_all_except(keep, l->ruleset_fd >= 0 ? 5 : 4, l->keeper_dirents);
   long child = launch_clone(command_main, l->child_stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, (void *)l);
   if (child < 0) {
     /* Reported as a start failure (usually the pids limit), not as an exit status of a command
@@ -264,9 +293,14 @@ void handle_exec(uint32_t id, const struct exec_request *r) {
 
   int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, status_pipe[2] = {-1, -1};
   int *pipes[] = {in_pipe, out_pipe, err_pipe, status_pipe};
+  /* The command's own pipes are the agent's, so it can reopen them (/dev/stdout); the exit-status
+   * pipe is the supervisor's, so no command can reopen it to forge an exit (command-identity.c). */
+  as_agent();
   int made = r->stdin_len > 0 ? pipe2(in_pipe, O_CLOEXEC) == 0
                               : (in_pipe[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;
-  for (int k = 1; k < 4 && made; k++) made = pipe2(pipes[k], O_CLOEXEC) == 0;
+  for (int k = 1; k < 3 && made; k++) made = pipe2(pipes[k], O_CLOEXEC) == 0;
+  as_supervisor();
+  if (made) made = pipe2(status_pipe, O_CLOEXEC) == 0;
   if (!made) {
     int err = errno;
     close_pipes(pipes, 4);
@@ -283,6 +317,9 @@ void handle_exec(uint32_t id, const struct exec_request *r) {
     launch->in_read = in_pipe[0];
     launch->out_write = out_pipe[1];
     launch->err_write = err_pipe[1];
+    launch->ruleset_fd = command_ruleset;
+    launch->uid = agent.uid;
+    launch->gid = agent.gid;
     /* No CLONE_FILES: the keeper gets its own copy of the fd table, as after fork, and closes the
      * supervisor's fds in it; the supervisor closes the command's ends in its own below. */
     keeper = launch_clone(keeper_main, stacks + KEEPER_STACK_TOP, CLONE_VM | SIGCHLD, launch);

@@ -1,5 +1,4 @@
 #include "helper.h"
-#include "raw-syscall.h"
 
 /* ---------- confine mode (inside a gVisor or Docker sandbox) ---------- */
 
@@ -51,13 +50,38 @@ static void drop_capabilities(void) {
   if (syscall(SYS_capset, &header, data) != 0) die("capset");
 }
 
-/* The supervisor's own stack when it runs as pid 1's child (see confine_main): the size of a main
- * thread's default stack; only the pages it touches are ever backed. */
-#define SUPERVISOR_STACK_BYTES (8 * 1024 * 1024)
+/* The capabilities the supervisor keeps when commands run as another uid (command-identity.c):
+ * switching a command to the agent's ids, killing its processes (another uid's), and dropping the
+ * bounding set in the command before that. */
+static const int kept_capabilities[] = {CAP_SETUID, CAP_SETGID, CAP_KILL, CAP_SETPCAP};
 
-static int supervisor_entry(void *unused) {
-  (void)unused;
-  return supervise_main();
+static int is_kept(int cap) {
+  for (size_t k = 0; k < sizeof kept_capabilities / sizeof kept_capabilities[0]; k++)
+    if (kept_capabilities[k] == cap) return 1;
+  return 0;
+}
+
+/* Commands will run as uid:gid; the supervisor stays the sandbox's root holding kept_capabilities
+ * only, in every set, with no supplementary groups. */
+static void keep_switching_capabilities(int uid, int gid) {
+  for (int cap = 0; cap <= 63; cap++) {
+    int present = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    if (present < 0) break; /* past the kernel's last capability */
+    if (present == 1 && !is_kept(cap) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
+      die("dropping the capability bounding set");
+  }
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) die("clearing ambient capabilities");
+  if (setgroups(0, NULL) != 0) die("setgroups");
+  struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  for (size_t k = 0; k < sizeof kept_capabilities / sizeof kept_capabilities[0]; k++) {
+    data[0].permitted |= 1u << kept_capabilities[k];
+  }
+  data[0].effective = data[0].permitted;
+  if (syscall(SYS_capset, &header, data) != 0) die("capset");
+  agent.uid = uid;
+  agent.gid = gid;
 }
 
 static void remove_path(const char *path) {
@@ -90,17 +114,7 @@ int confine_main(int argc, char **argv) {
     }
   }
   for (int k = 0; k < removals; k++) remove_path(remove_paths[k]);
-  if (uid >= 0) {
-    /* The bounding set goes first: dropping it needs CAP_SETPCAP, which the uid switch clears. */
-    for (int cap = 0; cap <= 63; cap++) {
-      int present = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
-      if (present < 0) break;
-      if (present == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) die("dropping the capability bounding set");
-    }
-    if (setgroups(0, NULL) != 0) die("setgroups");
-    if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) != 0) die("setresgid");
-    if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0) die("setresuid");
-  }
+  if (uid >= 0) keep_switching_capabilities((int)uid, (int)gid);
   if (userns) {
     uid_t uid = getuid();
     gid_t gid = getgid();
@@ -113,34 +127,10 @@ int confine_main(int argc, char **argv) {
     snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
     write_text("/proc/self/gid_map", map);
   }
-  drop_capabilities();
+  if (uid < 0) drop_capabilities();
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("no_new_privs");
   for (int k = 0; k < filters; k++) install_filter(filter_paths[k]);
-  if (getpid() == 1) {
-    /* The kernel ignores a SIGKILL sent to a pid namespace's init from inside it, so a supervisor
-     * running as pid 1 could not be killed by a command the way it can under bwrap (ending only
-     * its own session). The supervisor therefore runs as pid 1's child; pid 1 only waits for it and
-     * then exits, which ends the container and every process left in it. The child is a
-     * clone(CLONE_VM) on a stack of its own rather than a fork: under gVisor a new address space
-     * (and the copy-on-write faults of both sides) is the slowest part of starting the sandbox. */
-    char *stack = mmap(NULL, GUARD_BYTES + SUPERVISOR_STACK_BYTES, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (stack == MAP_FAILED || mprotect(stack, GUARD_BYTES, PROT_NONE) != 0) die("mmap");
-    char *stack_top = stack + GUARD_BYTES + SUPERVISOR_STACK_BYTES;
-    long supervisor = launch_clone(supervisor_entry, stack_top, CLONE_VM | SIGCHLD, NULL);
-    if (supervisor < 0) {
-      errno = (int)-supervisor;
-      die("clone");
-    }
-    /* From here on pid 1 shares the supervisor's memory: raw system calls only. */
-    sys1(SYS_close, 0);
-    sys1(SYS_close, 1);
-    for (;;) {
-      int status;
-      long pid = sys4(SYS_wait4, -1, &status, 0, NULL);
-      if (pid == supervisor) sys1(SYS_exit_group, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-      if (pid < 0 && pid != -EINTR) sys1(SYS_exit_group, 125);
-    }
-  }
+  /* The supervisor is the sandbox's pid 1 itself: commands cannot signal it (command-identity.c),
+   * and when it exits the sandbox ends with every process left in it. */
   return supervise_main();
 }

@@ -36,7 +36,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROTOCOL_VERSION 1
+#define PROTOCOL_VERSION 2
+/* READY flags */
+#define READY_PID1 1u         /* the supervisor is the sandbox's pid 1 */
+#define READY_SEPARATE_UID 2u /* commands run as another uid than the supervisor */
 /* u32 length, u8 type, u32 id */
 #define FRAME_HEADER_BYTES 9
 /* At most this many argv or environment strings in one exec request. */
@@ -121,6 +124,17 @@ struct list_request {
 };
 const char *parse_list(unsigned char *p, size_t len, struct list_request *out, int *err);
 
+/* command-identity.c: who commands run as and what confines each (see there) */
+struct command_identity {
+  int uid, gid; /* -1: the supervisor's own (bwrap, Docker with runc) */
+};
+extern struct command_identity agent;
+void as_agent(void);
+void as_supervisor(void);
+extern int landlock_abi;
+/* A Landlock ruleset (close-on-exec) each command restricts itself with, or -1 without Landlock. */
+int make_command_ruleset(void);
+
 /* The modes (launch.c, confine.c, supervise.c). */
 int launch_main(int argc, char **argv);
 int confine_main(int argc, char **argv);
@@ -150,6 +164,8 @@ struct command *find_command(uint32_t id);
 
 /* command-start.c */
 void handle_exec(uint32_t id, const struct exec_request *r);
+/* Set once by supervise_main: the ruleset fd from make_command_ruleset, or -1. */
+extern int command_ruleset;
 /* Forgets slot `slot`'s stacks without unmapping them (a stray may still run on them). */
 void abandon_slot_stacks(int slot);
 

@@ -13,9 +13,10 @@
  *   airlock-helper supervise
  *     Inside the sandbox. A session sandbox must outlive one command: files persist and background
  *     servers keep running between calls. Spawning bwrap per command cannot give that, and costs
- *     a full namespace setup each time. So bwrap starts this supervisor once; the host sends it
- *     framed requests on stdin and reads framed replies on stdout. A command then costs one process
- *     start inside the namespaces that already exist.
+ *     a full namespace setup each time. So bwrap starts this supervisor once, as the sandbox's
+ *     pid 1 (--as-pid-1); the host sends it framed requests on stdin and reads framed replies on
+ *     stdout. A command then costs one process start inside the namespaces that already exist. No
+ *     command can open, trace or signal the supervisor: see command-identity.c.
  *
  *     Each command runs under its own "keeper": a process marked as a child subreaper, made with
  *     clone(CLONE_VM) so that it shares the supervisor's memory instead of copying it (see
@@ -26,21 +27,25 @@
  *     running under their keeper.
  *
  *   airlock-helper confine [--remove PATH]... [--user UID:GID] [--userns] [--seccomp FILE]...
- *     Inside a gVisor or Docker sandbox, as its first process. Those runtimes build the namespaces
- *     and mounts themselves; this mode adds what bwrap adds for the bubblewrap driver, then becomes
- *     the same supervisor, so commands, timeouts, kill-tree and file copies behave identically:
+ *     Inside a gVisor or Docker sandbox, as its first process (pid 1). Those runtimes build the
+ *     namespaces and mounts themselves; this mode adds what bwrap adds for the bubblewrap driver,
+ *     then becomes the same supervisor, still pid 1, so commands, timeouts, kill-tree and file
+ *     copies behave identically:
  *     --remove   removes PATH, a file or an empty directory (a device node the runtime adds
  *                unasked, e.g. gVisor's /dev/fuse); needs the owner's uid, no capability;
- *     --user     switches to UID:GID with no supplementary groups (needs CAP_SETUID/CAP_SETGID,
- *                which are then gone with the rest);
+ *     --user     commands run as UID:GID; the supervisor stays the sandbox's root with CAP_SETUID,
+ *                CAP_SETGID, CAP_KILL and CAP_SETPCAP only, no supplementary groups (see
+ *                command-identity.c; gVisor, Docker with runsc);
  *     --userns   a user namespace of its own, mapping only the current uid/gid (Docker without
  *                userns-remap shares the host's user namespace otherwise);
- *     (always)   every capability dropped, bounding and ambient sets included, and no_new_privs;
+ *     (always)   no_new_privs, and (without --user) every capability dropped, bounding and ambient
+ *                sets included;
  *     --seccomp  each FILE holds a classic BPF program (struct sock_filter[]) to install, in order.
  *
  * Frames: see helper.h. Sources, one per mode or job: launch.c, confine.c, supervise.c (the main loop
- * and command table), command-start.c (keepers and command children), process-tree.c, files.c,
- * frames.c, util.c, clone.c with raw-syscall.h.
+ * and command table), command-start.c (keepers and command children), command-identity.c (what
+ * keeps commands from the supervisor), process-tree.c, files.c, frames.c (replies and request
+ * parsing, fuzzed by fuzz/frames-fuzz.c), util.c, clone.c with raw-syscall.h.
  */
 #include "helper.h"
 
@@ -57,13 +62,18 @@ int main(int argc, char **argv) {
 
 /*
  * Security limitations
- * - Keepers, command children before their execve and (as pid 1's child) the supervisor share one
- *   address space. What keeps a command out of it is that it is not dumpable and that the seccomp
- *   filter refuses ptrace and process_vm_writev, the same checks that always guarded the
- *   supervisor; a kernel (or sentry) bug in them now exposes the supervisor through a keeper too.
- * - gVisor lists /proc/<pid>/fd of a non-dumpable process of the same uid. The host channel cannot
- *   be reopened through it (host file descriptors give ENXIO), but the pipes of the session's other
- *   commands can (checked on runsc 20240729): commands of one session are one trust domain.
+ * - Keepers and command children before their execve share the supervisor's address space. What
+ *   keeps a command out of it is that it is not dumpable, Landlock where the kernel has it, the
+ *   seccomp filter refusing ptrace and process_vm_writev, and under gVisor the separate uid; a kernel
+ *   (or sentry) bug in those exposes the supervisor through a keeper too.
+ * - Under bwrap and Docker with runc, commands share the keepers' uid: a command can kill its own or
+ *   another command's keeper (whose processes are then killed at once, see kill_strays), never the
+ *   supervisor. Commands of one session are one trust domain.
+ * - gVisor lets a process reopen another's fds through /proc/<pid>/fd whenever the file itself
+ *   allows it (it checks no ptrace access; runsc 20240729). The channel (host fds: ENXIO) and the
+ *   exit-status pipes (the supervisor's own, 0600) cannot be reopened; a command's stdout and stdin
+ *   pipes are the agent's, so that /dev/stdout works, and other commands of the session can reopen
+ *   them through the supervisor's fd table as they can through the command's own processes.
  * - When kill_strays() gives up on a fork bomb, that command's stacks and arguments stay allocated
  *   for the rest of the session rather than be reused.
  */

@@ -180,22 +180,30 @@ static void serve_request(unsigned char *frame) {
     case REQ_KILL:
       handle_kill(h.id);
       break;
+    /* File copies act as the agent: what is copied in is the agent's, and nothing is reached that
+     * a command could not reach itself. */
     case REQ_READ_FILE: {
       struct read_file_request r;
       problem = parse_read_file(frame, h.payload_len, &r);
+      as_agent();
       if (!problem) handle_read_file(h.id, &r);
+      as_supervisor();
       break;
     }
     case REQ_WRITE_FILE: {
       struct write_file_request r;
       problem = parse_write_file(frame, h.payload_len, &r);
+      as_agent();
       if (!problem) handle_write_file(h.id, &r);
+      as_supervisor();
       break;
     }
     case REQ_LIST: {
       struct list_request r;
       problem = parse_list(frame, h.payload_len, &r, &err);
+      as_agent();
       if (!problem) handle_list(h.id, &r);
+      as_supervisor();
       break;
     }
     default:
@@ -206,9 +214,9 @@ static void serve_request(unsigned char *frame) {
 
 int supervise_main(void) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
-  /* Not dumpable: commands run under the same uid, and this keeps them from opening
-   * /proc/<supervisor>/fd/N to forge frames on the host channel. */
+  /* Not dumpable: no command may open /proc/<supervisor>/fd, mem or syscall (command-identity.c). */
   prctl(PR_SET_DUMPABLE, 0);
+  command_ruleset = make_command_ruleset();
   signal(SIGPIPE, SIG_IGN);
   sigset_t mask;
   sigemptyset(&mask);
@@ -220,9 +228,13 @@ int supervise_main(void) {
   fcntl(1, F_SETFD, FD_CLOEXEC);
   for (int i = 0; i < MAX_COMMANDS; i++) commands[i].out_fd = commands[i].err_fd = -1;
 
-  unsigned char version[4];
-  put_u32(version, PROTOCOL_VERSION);
-  send_frame(REP_READY, 0, version, sizeof version);
+  /* READY: u32 version, u32 Landlock ABI (0: none), u32 flags: what keeps commands from the channel
+   * here, for the host to report (session_info). */
+  unsigned char ready[12];
+  put_u32(ready, PROTOCOL_VERSION);
+  put_u32(ready + 4, (uint32_t)(command_ruleset >= 0 ? landlock_abi : 0));
+  put_u32(ready + 8, (getpid() == 1 ? READY_PID1 : 0) | (agent.uid >= 0 ? READY_SEPARATE_UID : 0));
+  send_frame(REP_READY, 0, ready, sizeof ready);
 
   unsigned char *frame = malloc(MAX_FRAME);
   if (!frame) die("malloc");

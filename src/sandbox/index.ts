@@ -53,6 +53,7 @@ export type {
   ExecResult,
   FileEntry,
   OutputSink,
+  ProcessIsolation,
   ReadFileOptions,
   Sandbox,
   SandboxInfo,

@@ -81,6 +81,30 @@ export interface ReadFileOptions {
 
 export type { FileEntry };
 
+/**
+ * What keeps a session's commands away from the supervisor (the one process holding the channel to
+ * the control plane) and from each other's processes, as the sandbox itself reported it at start.
+ */
+export interface ProcessIsolation {
+  /** The supervisor is the sandbox's pid 1: the kernel keeps commands from signalling it. */
+  readonly supervisorIsPid1: boolean;
+  /**
+   * Commands run as another uid than the supervisor and its keepers (gVisor, Docker with runsc):
+   * signals, ptrace and /proc access to them are refused by uid as well.
+   */
+  readonly separateUid: boolean;
+  /**
+   * The Landlock ABI each command is confined with: a command can trace, or open /proc/<pid>/mem
+   * of, only its own processes. null where the kernel has no Landlock (gVisor has its own kernel).
+   */
+  readonly landlockAbi: number | null;
+  /**
+   * The host kernel's Yama ptrace_scope (0 to 3), null without Yama, or under gVisor, whose kernel
+   * is its own. Airlock does not rely on it; it is reported because it adds to the above.
+   */
+  readonly yamaPtraceScope: number | null;
+}
+
 /** How a sandbox is isolated, for session_info and the audit log. */
 export interface SandboxInfo {
   /** e.g. `gvisor`, `docker/runc`, `docker/runsc`. */
@@ -91,6 +115,8 @@ export interface SandboxInfo {
   readonly runtime?: string;
   /** Docker: the image the container was made from. */
   readonly image?: string;
+  /** What keeps commands from the supervisor's channel and from each other's processes. */
+  readonly processes?: ProcessIsolation;
 }
 
 /**

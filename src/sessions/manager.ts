@@ -8,7 +8,7 @@ import { AirlockError } from '../errors/index.ts';
 import { presetNameSchema } from '../policy/index.ts';
 import type { PresetName } from '../policy/index.ts';
 import { validateSpec } from '../sandbox/index.ts';
-import type { Driver, DriverName, SandboxSpec } from '../sandbox/index.ts';
+import type { Driver, DriverName, SandboxInfo, SandboxSpec } from '../sandbox/index.ts';
 import type { AuditEventInput, CommandRecord, JsonObject, SessionRecord, Store } from '../store/index.ts';
 import { isOwnerAlive } from './owner.ts';
 import type { SnapshotStore } from './snapshots.ts';
@@ -206,7 +206,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
               data: {
                 driver: settings.driver,
                 sandboxId: sandbox.id,
-                isolation: { ...(sandbox.info ?? { isolation: settings.driver }) },
+                isolation: isolationRecord(sandbox.info ?? { isolation: settings.driver }),
                 spec: recordOf(session).spec,
               },
             },
@@ -439,6 +439,12 @@ export function presetOf(value: unknown): PresetName | undefined {
     );
   }
   return parsed.data;
+}
+
+/** The audit record of how a sandbox isolates: plain JSON (interfaces are not index-signed). */
+function isolationRecord(info: SandboxInfo): JsonObject {
+  const { processes, ...rest } = info;
+  return { ...rest, ...(processes === undefined ? {} : { processes: { ...processes } }) };
 }
 
 function iso(ms: number): string {

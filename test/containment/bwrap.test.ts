@@ -258,7 +258,8 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
         script,
         '#!/bin/sh\n' +
           'if [ "$1" = supervise ]; then\n' +
-          "  printf '\\011\\000\\000\\000\\100\\000\\000\\000\\000\\001\\000\\000\\000'\n" +
+          // READY: length 17, type 64, id 0, version 2, Landlock ABI 0, flags 1 (pid 1).
+          "  printf '\\021\\000\\000\\000\\100\\000\\000\\000\\000\\002\\000\\000\\000\\000\\000\\000\\000\\001\\000\\000\\000'\n" +
           '  head -c 9 > /dev/null\n' +
           "  printf '\\005\\000\\000\\000\\104\\001\\000\\000\\000'\n" +
           '  exec sleep 60\n' +
@@ -268,16 +269,21 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
       );
       chmodSync(dir, 0o755);
       const bystander = await driverFor().create(baseSpec);
-      const hostile = await driverFor({ helperPath: script, prespawnLauncher: false }).create(baseSpec);
-      const outcome = await hostile.exec('true').then(
-        () => 'believed',
-        (error: unknown) => error,
-      );
-      expect(outcome).toMatchObject({ code: 'SANDBOX_LOST', details: { reason: 'protocol_violation' } });
-      expect(await hostile.ended).toMatchObject({ cause: 'protocol_violation' });
-      await expectAirlockError(hostile.exec('true'), 'SANDBOX_DESTROYED');
-      expect((await bystander.exec('echo unaffected')).stdout).toBe('unaffected\n');
-      await bystander.destroy();
+      try {
+        const hostile = await driverFor({ helperPath: script, prespawnLauncher: false }).create(baseSpec);
+        const outcome = await hostile.exec('true').then(
+          () => 'believed',
+          (error: unknown) => error,
+        );
+        expect(outcome).toMatchObject({ code: 'SANDBOX_LOST', details: { reason: 'protocol_violation' } });
+        expect(await hostile.ended).toMatchObject({ cause: 'protocol_violation' });
+        await expectAirlockError(hostile.exec('true'), 'SANDBOX_DESTROYED');
+        // Its teardown is under way already; this waits for it to finish.
+        await hostile.destroy();
+        expect((await bystander.exec('echo unaffected')).stdout).toBe('unaffected\n');
+      } finally {
+        await bystander.destroy();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -9,9 +9,11 @@ export function reply(type: number, id: number, payload: Buffer = Buffer.alloc(0
   return encodeFrame(type, id, payload);
 }
 
-export function readyReply(version = 1): Buffer {
-  const payload = Buffer.alloc(4);
+export function readyReply(version = 2, landlockAbi = 7, flags = 1): Buffer {
+  const payload = Buffer.alloc(12);
   payload.writeUInt32LE(version, 0);
+  payload.writeUInt32LE(landlockAbi, 4);
+  payload.writeUInt32LE(flags, 8);
   return reply(replyTypes.ready, 0, payload);
 }
 

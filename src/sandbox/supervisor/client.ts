@@ -19,9 +19,9 @@ import {
   decodeError,
   decodeExited,
   decodeReadTotal,
-  decodeVersion,
+  decodeReady,
 } from './reply-decoder.ts';
-import type { Decoded, ExitInfo, FileEntry } from './reply-decoder.ts';
+import type { Decoded, ExitInfo, FileEntry, SupervisorFacts } from './reply-decoder.ts';
 import { SupervisorRequestError, errnos, isRequestError, translateFileError } from './request-error.ts';
 
 /**
@@ -71,6 +71,7 @@ export class SupervisorClient {
   /** The request whose DATA frames are arriving, if any. */
   #collecting: number | undefined;
   #violation: ((error: AirlockError) => void) | undefined;
+  #facts: SupervisorFacts | undefined;
   readonly ready: Promise<void>;
   /** Settles (never rejects) when the supervisor breaks the protocol; the channel is closed by then. */
   readonly violated: Promise<AirlockError>;
@@ -94,10 +95,16 @@ export class SupervisorClient {
       this.#pending.set(0, {
         onFrame: (frame) => {
           if (frame.type !== replyTypes.ready) return `a ${replyNames.get(frame.type)} reply before ready`;
+          const ready = decodeReady(frame.payload);
+          if (!ready.ok) return ready.problem;
           this.#pending.delete(0);
-          const version = decodeVersion(frame.payload);
-          if (version === PROTOCOL_VERSION) resolveReady();
-          else rejectReady(new Error(`supervisor speaks protocol ${version}, expected ${PROTOCOL_VERSION}`));
+          const { version, facts } = ready.value;
+          if (version !== PROTOCOL_VERSION) {
+            rejectReady(new Error(`supervisor speaks protocol ${version}, expected ${PROTOCOL_VERSION}`));
+            return undefined;
+          }
+          this.#facts = facts;
+          resolveReady();
           return undefined;
         },
         fail: rejectReady,
@@ -185,6 +192,11 @@ export class SupervisorClient {
       this.#pausedBy -= 1;
       if (this.#pausedBy === 0 && !this.#closedError) this.#output.resume();
     };
+  }
+
+  /** What the supervisor reported in its ready frame; undefined before it, and for a restored one. */
+  get facts(): SupervisorFacts | undefined {
+    return this.#facts;
   }
 
   /** The id the next request will use; a checkpoint records it so a restored client goes on from it. */

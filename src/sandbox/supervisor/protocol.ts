@@ -23,7 +23,7 @@ export const replyTypes = {
   error: 71,
 } as const;
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** The supervisor refuses request frames larger than this (native MAX_FRAME). */
 export const MAX_REQUEST_PAYLOAD_BYTES = 4 * 1024 * 1024;
 const HEADER_BYTES = 9;

@@ -141,7 +141,7 @@ describe('FrameDecoder', () => {
       reply(0x10, 1, Buffer.from('x')),
       Buffer.from([4, 0, 0, 0, replyTypes.ok, 1, 0, 0]),
       reply(replyTypes.exited, 1, Buffer.alloc(0)),
-      reply(replyTypes.ready, 0, Buffer.alloc(12)),
+      reply(replyTypes.ready, 0, Buffer.alloc(4)),
       reply(replyTypes.stdout, 1, Buffer.alloc(0)),
       reply(replyTypes.error, 1, Buffer.alloc(600)),
     ];

@@ -31,7 +31,7 @@ const MAX_SIGNAL = 64;
 
 /** Payload sizes each reply type may have, in bytes (inclusive). */
 const payloadBounds: ReadonlyMap<number, readonly [number, number]> = new Map([
-  [replyTypes.ready, [4, 4]],
+  [replyTypes.ready, [12, 12]],
   [replyTypes.started, [4, 4]],
   [replyTypes.stdout, [1, MAX_REPLY_PAYLOAD_BYTES]],
   [replyTypes.stderr, [1, MAX_REPLY_PAYLOAD_BYTES]],
@@ -135,8 +135,39 @@ export class FrameDecoder {
   }
 }
 
-export function decodeVersion(payload: Buffer): number {
-  return payload.length === 4 ? payload.readUInt32LE(0) : -1;
+/** What the supervisor says about how commands are kept away from it (native/command-identity.c). */
+export interface SupervisorFacts {
+  /** It is the sandbox's pid 1, which commands cannot signal. */
+  readonly pid1: boolean;
+  /** Commands run as another uid than the supervisor and its keepers. */
+  readonly separateUid: boolean;
+  /** The Landlock ABI each command is confined with; 0 without Landlock. */
+  readonly landlockAbi: number;
+}
+
+const READY_PID1 = 1;
+const READY_SEPARATE_UID = 2;
+const MAX_LANDLOCK_ABI = 1000;
+
+/** READY: u32 protocol version, u32 Landlock ABI, u32 flags. */
+export function decodeReady(payload: Buffer): Decoded<{ version: number; facts: SupervisorFacts }> {
+  if (payload.length !== 12) return fail(`a ready report of ${payload.length} bytes`);
+  const landlockAbi = payload.readUInt32LE(4);
+  const flags = payload.readUInt32LE(8);
+  if (landlockAbi > MAX_LANDLOCK_ABI || (flags & ~(READY_PID1 | READY_SEPARATE_UID)) !== 0) {
+    return fail('a ready report with unknown flags');
+  }
+  return {
+    ok: true,
+    value: {
+      version: payload.readUInt32LE(0),
+      facts: {
+        pid1: (flags & READY_PID1) !== 0,
+        separateUid: (flags & READY_SEPARATE_UID) !== 0,
+        landlockAbi,
+      },
+    },
+  };
 }
 
 export interface ExitInfo {

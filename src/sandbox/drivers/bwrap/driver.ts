@@ -13,6 +13,7 @@ import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
 import { SupervisorClient } from '../../supervisor/client.ts';
 import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
+import { processIsolation, readYamaPtraceScope } from '../../supervisor/process-isolation.ts';
 import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
 import { readHostLayout, readImageLayout } from './host-layout.ts';
@@ -270,6 +271,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
       shell: layout.shell,
       captureLimits: options.captureLimits ?? defaultCaptureLimits,
       maxFileBytes: options.maxFileBytes ?? 64 * 1024 * 1024,
+      processes: processIsolation(client.facts, readYamaPtraceScope()),
     });
   }
 

@@ -86,6 +86,11 @@ export function planBwrap(input: BwrapPlanInput): string[] {
     // namespace with only loopback, so nothing inside can reach the host's network or processes.
     '--unshare-user',
     '--unshare-pid',
+    // The supervisor is the sandbox's pid 1, not bwrap's reaper: the only process holding the host
+    // channel, not dumpable, and one the kernel keeps commands from signalling (a pid namespace's
+    // init gets no signal it does not handle from inside). The reaper would hold the channel
+    // too, dumpable and signalable (native/command-identity.c).
+    '--as-pid-1',
     '--unshare-ipc',
     '--unshare-uts',
     '--unshare-net',
@@ -200,8 +205,10 @@ export function commandEnvironment(
  * - bubblewrap shares the host kernel: a kernel bug reachable through the allowed syscalls is an
  *   escape. The seccomp filter is a deny-list (new syscalls are allowed until listed).
  * - The host's /usr is visible read-only, including whatever tools and libraries it holds.
- * - Commands, their keepers and the supervisor share one uid inside the sandbox: a command can
- *   kill the supervisor (ending its own session) or its keeper (its processes are then killed).
+ * - Commands, their keepers and the supervisor share one uid inside the sandbox. The supervisor is
+ *   pid 1 (no command can signal it) and not dumpable, and each command runs in a Landlock domain of
+ *   its own where the kernel has Landlock: none can open, trace or signal the supervisor. A command
+ *   can kill its own or another command's keeper (that command's processes are then killed).
  * - Loopback inside the sandbox is private to it; nothing else of the network exists, so network
  *   allow-lists (`network: { allow }`) are not implemented by this driver and it refuses nothing
  *   more specific than "no network".

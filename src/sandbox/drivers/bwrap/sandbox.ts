@@ -3,7 +3,7 @@ import type { SessionCgroup } from '../../cgroups/index.ts';
 import type { CaptureLimits } from '../../output/index.ts';
 import type { SupervisorClient } from '../../supervisor/client.ts';
 import { SupervisedSandbox } from '../../supervisor/supervised-sandbox.ts';
-import type { SandboxSpec } from '../../types.ts';
+import type { ProcessIsolation, SandboxSpec } from '../../types.ts';
 import { commandEnvironment } from './plan.ts';
 
 export interface BwrapSandboxParts {
@@ -17,6 +17,7 @@ export interface BwrapSandboxParts {
   shell: { path: string; args: string[] };
   captureLimits: CaptureLimits;
   maxFileBytes: number;
+  processes: ProcessIsolation | undefined;
 }
 
 /**
@@ -28,7 +29,7 @@ export function createBwrapSandbox(parts: BwrapSandboxParts): SupervisedSandbox 
   return new SupervisedSandbox({
     id: parts.id,
     driver: 'bwrap',
-    info: { isolation: 'bwrap' },
+    info: { isolation: 'bwrap', ...(parts.processes ? { processes: parts.processes } : {}) },
     spec,
     client: parts.client,
     exited,

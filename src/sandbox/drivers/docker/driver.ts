@@ -12,6 +12,7 @@ import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
 import { SupervisorClient } from '../../supervisor/client.ts';
 import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
+import { processIsolation, readYamaPtraceScope } from '../../supervisor/process-isolation.ts';
 import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
 import { SupervisedSandbox } from '../../supervisor/supervised-sandbox.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
@@ -49,6 +50,10 @@ const MAX_PROC_ENTRIES = 100_000;
 
 function unavailable(message: string, reason: string): AirlockError {
   return new AirlockError('SANDBOX_UNAVAILABLE', message, { driver: 'docker', reason });
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 function statusOf(error: unknown): number | undefined {
@@ -314,7 +319,16 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
     return new SupervisedSandbox({
       id,
       driver: 'docker',
-      info: { isolation: `docker/${runtime}`, runtime, image },
+      info: {
+        isolation: `docker/${runtime}`,
+        runtime,
+        image,
+        ...optional(
+          'processes',
+          // Under runsc the commands' kernel is the sentry's, which has no Yama.
+          processIsolation(client.facts, runtime === 'runsc' ? null : readYamaPtraceScope()),
+        ),
+      },
       spec,
       client,
       exited,

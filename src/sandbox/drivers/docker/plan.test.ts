@@ -75,7 +75,7 @@ describe('planContainer', () => {
     // The supervisor starts as the sentry's root with three capabilities, prunes /dev, then drops all.
     const runsc = planContainer({ ...input, runtime: 'runsc' });
     expect(runsc.User).toBe('0:0');
-    expect(gvisor.CapAdd?.sort()).toEqual(['SETGID', 'SETPCAP', 'SETUID']);
+    expect(gvisor.CapAdd?.sort()).toEqual(['KILL', 'SETGID', 'SETPCAP', 'SETUID']);
     expect(runsc.Cmd).toEqual(expect.arrayContaining(['--remove', '/dev/fuse', '--user', '1000:1000']));
     expect(host.CapAdd).toBeUndefined();
     expect(host.Ulimits).toBeUndefined();

@@ -79,8 +79,8 @@ export function planContainer(input: ContainerPlanInput): ContainerCreateOptions
     },
     ShmSize: spec.scratchBytes,
     CapDrop: ['ALL'],
-    // Under runsc the supervisor starts as the sentry's root (no host identity) with just enough to
-    // remove the devices gVisor adds and switch to the agent's uid; it then drops everything.
+    // Under runsc the supervisor is the sentry's root (no host identity) with just enough to remove
+    // the devices gVisor adds and to start commands as the agent's uid, which holds nothing.
     ...(gvisor ? { CapAdd: supervisorCapabilities.map((cap) => cap.replace(/^CAP_/, '')) } : {}),
     SecurityOpt: ['no-new-privileges:true', `seccomp=${input.dockerSeccompProfile}`],
     IpcMode: 'private',
@@ -158,8 +158,9 @@ export function dockerSeccompProfile(): string {
  * - With runtime runc the sandbox shares the host kernel, as under bwrap; the user namespace is
  *   made by the supervisor inside the container, so the container's processes are uid 1000 on the
  *   host too (Docker's userns-remap would map them further away).
- * - Under runsc the supervisor starts as root of the sentry's kernel (no host identity) holding
- *   CAP_SETUID, CAP_SETGID and CAP_SETPCAP until it has pruned /dev and switched to uid 1000.
+ * - Under runsc the supervisor is root of the sentry's kernel (no host identity) holding CAP_SETUID,
+ *   CAP_SETGID, CAP_SETPCAP and CAP_KILL for as long as the sandbox lives; commands run as uid 1000
+ *   with none. Under runc it is pid 1 with the commands' uid, kept from them as under bwrap.
  * - The supervisor and the generated /etc files are bind-mounted from this host: the daemon must be
  *   local (a remote DOCKER_HOST cannot see them).
  * - Docker's own seccomp profile is an allow-list-by-default with the refusals above; the strict

@@ -13,6 +13,8 @@ import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
 import { SupervisorClient } from '../../supervisor/client.ts';
 import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
+import { processIsolation } from '../../supervisor/process-isolation.ts';
+import type { SupervisorFacts } from '../../supervisor/reply-decoder.ts';
 import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
 import { SupervisedSandbox } from '../../supervisor/supervised-sandbox.ts';
 import type { Driver, Sandbox, SandboxSnapshot, SandboxSpec } from '../../types.ts';
@@ -298,7 +300,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
   /** A fresh sandbox (`from` undefined) or one restored from a checkpoint. */
   async function start(
     spec: SandboxSpec,
-    from: { dir: string; resumeAt: number } | undefined,
+    from: { dir: string; resumeAt: number; facts: SupervisorFacts | undefined } | undefined,
   ): Promise<Sandbox> {
     if (closed) throw unavailable('the driver was closed', 'closed');
     const ready = await prepare();
@@ -369,6 +371,9 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
 
     const session = cgroup;
     const started = launcher;
+    const facts = from ? from.facts : client.facts;
+    // The sentry is the commands' kernel: the host's Yama does not apply to them.
+    const processes = processIsolation(facts, null);
     live += 1;
     void started.exited.then(() => {
       live -= 1;
@@ -377,7 +382,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
     return new SupervisedSandbox({
       id,
       driver: 'gvisor',
-      info: { isolation: 'gvisor', platform: ready.platform },
+      info: { isolation: 'gvisor', platform: ready.platform, ...(processes ? { processes } : {}) },
       spec,
       client,
       exited: started.exited,
@@ -418,7 +423,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
           globalArgs: runscGlobalArgs({ stateRoot: runscRoot, platform: ready.platform }),
           containerId,
           snapshotsDir,
-          meta: { spec, platform: ready.platform, resumeAt: nextRequestId },
+          meta: { spec, platform: ready.platform, resumeAt: nextRequestId, ...(facts ? { facts } : {}) },
         }),
     });
   }
@@ -426,7 +431,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
   async function restore(snapshot: SandboxSnapshot): Promise<Sandbox> {
     await prepare();
     const { dir, meta } = readSnapshot(snapshotsDir, snapshot);
-    return start(validateSpec(meta.spec), { dir, resumeAt: meta.resumeAt });
+    return start(validateSpec(meta.spec), { dir, resumeAt: meta.resumeAt, facts: meta.facts });
   }
 
   function removeSkeletons(): void {
