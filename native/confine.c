@@ -84,6 +84,14 @@ static void keep_switching_capabilities(int uid, int gid) {
   agent.gid = gid;
 }
 
+/* "UID:GID" → both, each 0 or more; -1 when malformed. */
+static int parse_ids(const char *text, long *uid, long *gid) {
+  char *end;
+  *uid = strtol(text, &end, 10);
+  *gid = *end == ':' ? strtol(end + 1, &end, 10) : -1;
+  return *end == '\0' && *uid >= 0 && *gid >= 0 && end != text ? 0 : -1;
+}
+
 static void remove_path(const char *path) {
   /* remove(): a file or an empty directory, so a directory a device lived in can go after it. */
   if (remove(path) != 0 && errno != ENOENT) die(path);
@@ -91,20 +99,21 @@ static void remove_path(const char *path) {
 
 int confine_main(int argc, char **argv) {
   int userns = 0, filters = 0, removals = 0;
-  long uid = -1, gid = -1;
+  long uid = -1, gid = -1, inside_uid = -1, inside_gid = -1;
   const char *filter_paths[MAX_FILTERS], *remove_paths[MAX_FILTERS];
   for (int i = 2; i < argc; i++) {
-    if (strcmp(argv[i], "--userns") == 0) {
+    if (strcmp(argv[i], "--userns") == 0 && i + 1 < argc) {
       userns = 1;
+      if (parse_ids(argv[++i], &inside_uid, &inside_gid) != 0) {
+        fprintf(stderr, "airlock-helper: confine: --userns wants UID:GID, got %s\n", argv[i]);
+        _exit(125);
+      }
     } else if (strcmp(argv[i], "--seccomp") == 0 && i + 1 < argc && filters < MAX_FILTERS) {
       filter_paths[filters++] = argv[++i];
     } else if (strcmp(argv[i], "--remove") == 0 && i + 1 < argc && removals < MAX_FILTERS) {
       remove_paths[removals++] = argv[++i];
     } else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
-      char *end;
-      uid = strtol(argv[++i], &end, 10);
-      gid = *end == ':' ? strtol(end + 1, &end, 10) : -1;
-      if (*end != '\0' || uid < 0 || gid < 0) {
+      if (parse_ids(argv[++i], &uid, &gid) != 0) {
         fprintf(stderr, "airlock-helper: confine: --user wants UID:GID, got %s\n", argv[i]);
         _exit(125);
       }
@@ -116,15 +125,16 @@ int confine_main(int argc, char **argv) {
   for (int k = 0; k < removals; k++) remove_path(remove_paths[k]);
   if (uid >= 0) keep_switching_capabilities((int)uid, (int)gid);
   if (userns) {
-    uid_t uid = getuid();
-    gid_t gid = getgid();
+    /* The container runs as the session's own host uid; inside, that uid is the agent's. */
+    uid_t outside_uid = getuid();
+    gid_t outside_gid = getgid();
     if (unshare(CLONE_NEWUSER) != 0) die("unshare(CLONE_NEWUSER)");
     char map[64];
     /* setgroups must be denied before an unprivileged process may write its gid_map. */
     write_text("/proc/self/setgroups", "deny");
-    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+    snprintf(map, sizeof map, "%ld %u 1\n", inside_uid, (unsigned)outside_uid);
     write_text("/proc/self/uid_map", map);
-    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+    snprintf(map, sizeof map, "%ld %u 1\n", inside_gid, (unsigned)outside_gid);
     write_text("/proc/self/gid_map", map);
   }
   if (uid < 0) drop_capabilities();

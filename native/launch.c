@@ -103,6 +103,16 @@ int launch_main(int argc, char **argv) {
     program = read_instructions((int)instructions_fd);
     if (!program) _exit(0);
     close((int)instructions_fd);
+    /* The session's process limit, known only now: `--nproc N` before the program. It is set here,
+     * before bwrap makes the sandbox's user namespace, because the kernel then holds the whole
+     * namespace to it, counted for the session's host uid (which no other session shares). */
+    if (program[0] && strcmp(program[0], "--nproc") == 0 && program[1]) {
+      char *end;
+      long nproc = strtol(program[1], &end, 10);
+      struct rlimit limit = {.rlim_cur = (rlim_t)nproc, .rlim_max = (rlim_t)nproc};
+      if (*end != '\0' || nproc <= 0 || setrlimit(RLIMIT_NPROC, &limit) != 0) die("setrlimit(RLIMIT_NPROC)");
+      program += 2;
+    }
   }
   if (!program[0]) {
     fprintf(stderr, "airlock-helper: launch: no program to run\n");

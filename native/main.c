@@ -5,8 +5,9 @@
  *                         (--instructions FD | -- PROGRAM ARGS...)
  *     Host side. Joins the session's cgroups *before* anything else runs (so every process bwrap
  *     forks is born inside the limits; moving a running tree later would race with its forks),
- *     drops root for an unprivileged host uid (so even a full namespace escape lands as nobody,
- *     not as host root), then execs PROGRAM (bwrap, or runsc for gVisor).
+ *     drops root for the session's own host uid (so even a full namespace escape lands as an
+ *     unprivileged uid no one else uses, not as host root), then execs PROGRAM (bwrap, or runsc for
+ *     gVisor). Instructions may start with `--nproc N`: RLIMIT_NPROC for PROGRAM and its sandbox.
  *     --no-membarrier-registration  PROGRAM and everything it starts get EPERM from
  *                membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) (see refuse_membarrier_registration).
  *
@@ -26,7 +27,7 @@
  *     keeper's descendants, while background processes of a command that finished normally keep
  *     running under their keeper.
  *
- *   airlock-helper confine [--remove PATH]... [--user UID:GID] [--userns] [--seccomp FILE]...
+ *   airlock-helper confine [--remove PATH]... [--user UID:GID] [--userns UID:GID] [--seccomp FILE]...
  *     Inside a gVisor or Docker sandbox, as its first process (pid 1). Those runtimes build the
  *     namespaces and mounts themselves; this mode adds what bwrap adds for the bubblewrap driver,
  *     then becomes the same supervisor, still pid 1, so commands, timeouts, kill-tree and file
@@ -36,8 +37,9 @@
  *     --user     commands run as UID:GID; the supervisor stays the sandbox's root with CAP_SETUID,
  *                CAP_SETGID, CAP_KILL and CAP_SETPCAP only, no supplementary groups (see
  *                command-identity.c; gVisor, Docker with runsc);
- *     --userns   a user namespace of its own, mapping only the current uid/gid (Docker without
- *                userns-remap shares the host's user namespace otherwise);
+ *     --userns UID:GID  a user namespace of its own, mapping only the current (host) uid/gid, to
+ *                UID:GID inside (Docker without userns-remap shares the host's user namespace
+ *                otherwise);
  *     (always)   no_new_privs, and (without --user) every capability dropped, bounding and ambient
  *                sets included;
  *     --seccomp  each FILE holds a classic BPF program (struct sock_filter[]) to install, in order.
@@ -56,7 +58,7 @@ int main(int argc, char **argv) {
   fprintf(stderr, "usage: airlock-helper launch [--cgroup-procs FILE]... [--uid N --gid N] [--no-membarrier-registration] "
                   "(--instructions FD | -- PROGRAM ARGS...)\n"
                   "       airlock-helper supervise\n"
-                  "       airlock-helper confine [--remove PATH]... [--user UID:GID] [--userns] [--seccomp FILE]...\n");
+                  "       airlock-helper confine [--remove PATH]... [--user UID:GID] [--userns UID:GID] [--seccomp FILE]...\n");
   return 2;
 }
 

@@ -92,6 +92,20 @@ fi
 
 npm ci --no-audit --no-fund
 
+# Each session runs as a host uid (and gid) of its own from sandbox.uidRange, by default
+# 200000-299999: reserved here as the subordinate ids of a system user `airlock`, which has no login
+# and no home, so that no other account or subordinate range is given them later.
+if [ "$(id -u)" -eq 0 ] || [ ${#as_root[@]} -gt 0 ]; then
+  if ! getent passwd airlock >/dev/null; then
+    "${as_root[@]}" useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin airlock
+  fi
+  for ids in /etc/subuid /etc/subgid; do
+    if ! grep -qs '^airlock:' "$ids"; then
+      echo 'airlock:200000:100000' | "${as_root[@]}" tee -a "$ids" >/dev/null
+    fi
+  done
+fi
+
 # Docker: gVisor registered as runtime `runsc` (with --network=none: Airlock's containers have no
 # network, and runsc refuses Docker's "none" namespace otherwise), the daemon running, the base
 # image built once (its tag is a hash of its recipe, so this is a no-op when it exists).

@@ -13,6 +13,9 @@ import { okResult } from './tool-results.ts';
 function processesLine(processes: ProcessIsolation | undefined): string {
   if (processes === undefined) return 'process isolation: not reported by this sandbox';
   const parts = [
+    processes.hostUid === null
+      ? 'processes are not host processes (gVisor)'
+      : `host uid ${processes.hostUid}`,
     processes.supervisorIsPid1
       ? 'the supervisor is pid 1 (commands cannot signal it)'
       : 'the supervisor is not pid 1',
@@ -46,6 +49,7 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
         isolation: z.string().nullable(),
         processes: z
           .object({
+            hostUid: z.number().nullable(),
             supervisorIsPid1: z.boolean(),
             separateUid: z.boolean(),
             landlockAbi: z.number().nullable(),

@@ -86,6 +86,13 @@ export type { FileEntry };
  * the control plane) and from each other's processes, as the sandbox itself reported it at start.
  */
 export interface ProcessIsolation {
+  /**
+   * The host uid (and gid) the sandbox's processes run as: one of `sandbox.uidRange` that no other
+   * session holds, so per-user kernel limits, signals and /proc never cross sessions. The control
+   * plane's own uid when it cannot switch (bwrap without root: every session shares it). null under
+   * gVisor, whose processes are not host processes: every per-user limit is the sentry's own.
+   */
+  readonly hostUid: number | null;
   /** The supervisor is the sandbox's pid 1: the kernel keeps commands from signalling it. */
   readonly supervisorIsPid1: boolean;
   /**

@@ -30,6 +30,8 @@ export interface SessionInfo {
     readonly image?: string;
     /** What keeps commands from the sandbox's supervisor and from each other's processes. */
     readonly processes?: {
+      /** The host uid the sandbox's processes run as, its own; null under gVisor (not host processes). */
+      readonly hostUid: number | null;
       /** The supervisor is the sandbox's pid 1: commands cannot signal it. */
       readonly supervisorIsPid1: boolean;
       /** Commands run as another uid than the supervisor (gVisor). */

@@ -154,6 +154,7 @@ export const sessionInfo = z.object({
       image: z.string().optional(),
       processes: z
         .object({
+          hostUid: z.number().int().nullable(),
           supervisorIsPid1: z.boolean(),
           separateUid: z.boolean(),
           landlockAbi: z.number().int().nullable(),

@@ -228,7 +228,7 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
       buildMinimalRootfs(image, ['/usr/bin/bash', '/usr/bin/cat', '/usr/bin/ls']);
       const driver = driverFor({ prespawnLauncher: false });
       if (process.getuid?.() === 0) {
-        // mkdtemp makes 0700 directories: the sandbox's host uid (nobody) could not reach them.
+        // mkdtemp makes 0700 directories: the session's host uid could not reach them.
         await expectAirlockError(driver.create({ ...baseSpec, image }), 'INVALID_ARGUMENT');
         chmodSync(image, 0o755);
       }

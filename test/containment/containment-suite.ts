@@ -10,11 +10,13 @@ import type { AddressInfo, Server } from 'node:net';
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it as vitestIt } from 'vitest';
 import { isAirlockError } from '../../src/errors/index.ts';
+import { DEFAULT_UID_RANGE } from '../../src/sandbox/index.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../src/sandbox/index.ts';
 import { syscallNumbers } from '../../src/sandbox/seccomp/syscalls.ts';
 import type { SyscallName } from '../../src/sandbox/seccomp/syscalls.ts';
 import { REPORT_PATH, SCRIPT_PATH, channelAttackScript } from './channel-attacks.ts';
 import type { ChannelAttackReport } from './channel-attacks.ts';
+import { exhaustScript, hostUidOf, probeOnHost, probeScript } from './per-user-limits.ts';
 
 export const MiB = 1024 * 1024;
 
@@ -387,6 +389,67 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
           expect(result.stdout).toMatch(/unshare-m=[1-9]/);
           expect(result.stdout).toMatch(/mount=[1-9]/);
         });
+      });
+
+      describe('host uids and per-user limits', () => {
+        it('runs each session as a host uid of its own, from the range', async () => {
+          const other = await driver.create(baseSpec);
+          try {
+            const ours = sandbox.info?.processes?.hostUid;
+            const theirs = other.info?.processes?.hostUid;
+            for (const uid of [ours, theirs]) {
+              expect(uid).toBeTypeOf('number');
+              expect(uid).toBeGreaterThanOrEqual(DEFAULT_UID_RANGE.first);
+              expect(uid).toBeLessThanOrEqual(DEFAULT_UID_RANGE.last);
+            }
+            expect(ours).not.toBe(theirs);
+            const seconds = uniqueSeconds();
+            await other.exec(`sleep $((${seconds - 1}+1)) > /dev/null 2>&1 &`);
+            expect(await waitFor(() => hostProcessesMatching(`sleep ${seconds}`).length === 1, 2_000)).toBe(
+              true,
+            );
+            expect(hostProcessesMatching(`sleep ${seconds}`).map(hostUidOf)).toEqual([theirs]);
+          } finally {
+            await other.destroy();
+          }
+        });
+
+        it('keeps per-user limits per session: one that takes every inotify instance and process it may have leaves another session and the host unaffected (adversarial)', async () => {
+          // 48 processes, as in the fork bomb test: under gVisor more would end the whole sandbox.
+          const greedy = await driver.create({ ...baseSpec, pids: 48 });
+          const other = await driver.create({ ...baseSpec, pids: 48 });
+          try {
+            const report = '/tmp/exhausted.json';
+            await greedy.writeFile('/tmp/exhaust.py', exhaustScript(report));
+            await greedy.exec('python3 /tmp/exhaust.py > /dev/null 2>&1 &');
+            let taken: Record<string, number> | undefined;
+            // Read by a file copy: with every process it may have in use, the session runs no command.
+            for (let tries = 0; tries < 200 && taken === undefined; tries += 1) {
+              const written = await greedy.readFile(report).catch(() => Buffer.alloc(0));
+              try {
+                taken = JSON.parse(written.toString()) as Record<string, number>;
+              } catch {
+                await new Promise((resolve) => setTimeout(resolve, 50)); // not written (whole) yet
+              }
+            }
+            // It really ran out: EMFILE for inotify, EAGAIN for fork.
+            expect(taken).toMatchObject({ inotifyErrno: 24, forkErrno: 11 });
+            expect(taken?.['inotify']).toBeGreaterThan(0);
+            expect(taken?.['children']).toBeGreaterThan(0);
+
+            await other.writeFile('/tmp/probe.py', probeScript);
+            const probe = await other.exec('python3 /tmp/probe.py 20');
+            expect(probe.stdout).toBe('inotify ok\nforked 20\n');
+            // The uids sessions used to share: nobody (bwrap) and 1000 (Docker's agent).
+            if (process.getuid?.() === 0) {
+              for (const uid of [65534, 1000])
+                expect(probeOnHost(uid, 10), `host uid ${uid}`).toBe('inotify ok\nforked 10\n');
+            }
+          } finally {
+            await greedy.destroy();
+            await other.destroy();
+          }
+        }, 60_000);
       });
 
       describe('resource limits', () => {

@@ -14,18 +14,19 @@ export function readYamaPtraceScope(path = '/proc/sys/kernel/yama/ptrace_scope')
 
 /**
  * What holds in one sandbox: the supervisor's own report (undefined when it made none: a sandbox
- * restored from an older checkpoint), and the host kernel's Yama setting where commands run on the
- * host kernel (null for gVisor, whose kernel is its own).
+ * restored from an older checkpoint), the host uid its processes run as, and the host kernel's Yama
+ * setting where commands run on the host kernel (both null for gVisor, whose kernel is its own).
  */
 export function processIsolation(
   facts: SupervisorFacts | undefined,
-  yamaPtraceScope: number | null,
+  host: { hostUid: number | null; yamaPtraceScope: number | null },
 ): ProcessIsolation | undefined {
   if (facts === undefined) return undefined;
   return {
+    hostUid: host.hostUid,
     supervisorIsPid1: facts.pid1,
     separateUid: facts.separateUid,
     landlockAbi: facts.landlockAbi > 0 ? facts.landlockAbi : null,
-    yamaPtraceScope,
+    yamaPtraceScope: host.yamaPtraceScope,
   };
 }

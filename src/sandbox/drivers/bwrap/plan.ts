@@ -178,6 +178,20 @@ export function planBwrap(input: BwrapPlanInput): string[] {
   return args;
 }
 
+/**
+ * What a parked launcher is told: the bwrap argv, after `--nproc <pids>` when the session has a host
+ * uid of its own. RLIMIT_NPROC counts every process of a host uid, so it is only a session's limit
+ * when the uid is only that session's; shared with the control plane it would count the host's
+ * processes too. Pure.
+ */
+export function planInstructions(
+  spec: SandboxSpec,
+  bwrapArgv: readonly string[],
+  ownHostUid: boolean,
+): string[] {
+  return ownHostUid ? ['--nproc', String(spec.pids), ...bwrapArgv] : [...bwrapArgv];
+}
+
 /** Frames the argv for the launcher's instructions fd: u32 length, NUL-terminated strings. */
 export function encodeInstructions(argv: readonly string[]): Buffer {
   for (const arg of argv) {
@@ -212,6 +226,6 @@ export function commandEnvironment(
  * - Loopback inside the sandbox is private to it; nothing else of the network exists, so network
  *   allow-lists (`network: { allow }`) are not implemented by this driver and it refuses nothing
  *   more specific than "no network".
- * - Sessions run as one shared host uid (nobody); their separation from each other rests on the
- *   namespaces, not on distinct uids.
+ * - Each session runs as a host uid of its own only when the control plane is root; without root
+ *   every session runs as the control plane's uid, sharing its per-user kernel limits.
  */

@@ -12,6 +12,8 @@ import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
 import { SupervisorClient } from '../../supervisor/client.ts';
 import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
+import { DEFAULT_UID_RANGE, createHostUidAllocator, defaultUidLockDir } from '../../host-uids/index.ts';
+import type { UidLease, UidRange } from '../../host-uids/index.ts';
 import { processIsolation, readYamaPtraceScope } from '../../supervisor/process-isolation.ts';
 import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
 import { SupervisedSandbox } from '../../supervisor/supervised-sandbox.ts';
@@ -42,6 +44,13 @@ export interface DockerDriverOptions {
   maxFileBytes?: number;
   /** How long a new container may take to report ready. Default 15 s. */
   startTimeoutMs?: number;
+  /**
+   * Host uids containers run as under runc, one per session (with the gid of the same number).
+   * Default DEFAULT_UID_RANGE. Under runsc processes live inside the sentry and no host uid is used.
+   */
+  uidRange?: UidRange;
+  /** Where the control planes on this host record the uids they hold. Default: defaultUidLockDir(). */
+  uidLockDir?: string;
 }
 
 const SHARED_PREFIX = 'shared-';
@@ -91,6 +100,14 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
   const images = new Map<string, Promise<string>>();
   let sweptOnce = false;
   let closed = false;
+  // Under runc a container's processes are host processes of the uid it runs as: one per session.
+  const uids =
+    runtime === 'runc'
+      ? createHostUidAllocator({
+          range: options.uidRange ?? DEFAULT_UID_RANGE,
+          lockDir: options.uidLockDir ?? defaultUidLockDir(),
+        })
+      : undefined;
   /** Live containers bind-mount the shared files: close() removes them only once none is left. */
   let live = 0;
 
@@ -220,6 +237,8 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
       if (await removeContainer(container)) removed += 1;
     }
     removed += sweepStaleDirs(sandboxesDir);
+    // Uids of dead control planes whose containers are gone now.
+    uids?.sweep();
     for (const name of readdirSync(baseDir)) {
       if (name.startsWith(SHARED_PREFIX) && isStale(name.slice(SHARED_PREFIX.length))) {
         rmSync(join(baseDir, name), { recursive: true, force: true });
@@ -242,14 +261,23 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
     const id = randomBytes(6).toString('hex');
     const session = sessionName(id);
     const dir = join(sandboxesDir, session);
+    const lease: UidLease | undefined = uids?.allocate();
     mkdirSync(dir, { mode: 0o700 });
 
     let container: Docker.Container | undefined;
     let stream: Duplex | undefined;
+    let removed = true;
     const cleanup = async (): Promise<void> => {
       stream?.destroy();
-      await container?.remove({ force: true }).catch(() => {});
+      if (container) {
+        removed = await container.remove({ force: true }).then(
+          () => true,
+          (error: unknown) => statusOf(error) === 404,
+        );
+      }
       rmSync(dir, { recursive: true, force: true });
+      // A container that may still run keeps its uid until a sweep has removed it.
+      if (removed) lease?.release();
     };
     const stderrTail: Buffer[] = [];
     let client: SupervisorClient;
@@ -269,6 +297,7 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
           seccompPath: ready.seccompPath,
           etcFiles: ready.etcFiles,
           dockerSeccompProfile: ready.profile,
+          ...(lease ? { hostIds: { uid: lease.uid, gid: lease.gid } } : {}),
         }),
       );
       // Attached before start, so not one byte of the supervisor's channel is missed.
@@ -326,7 +355,12 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
         ...optional(
           'processes',
           // Under runsc the commands' kernel is the sentry's, which has no Yama.
-          processIsolation(client.facts, runtime === 'runsc' ? null : readYamaPtraceScope()),
+          processIsolation(
+            client.facts,
+            runtime === 'runsc'
+              ? { hostUid: null, yamaPtraceScope: null }
+              : { hostUid: lease?.uid ?? null, yamaPtraceScope: readYamaPtraceScope() },
+          ),
         ),
       },
       spec,
@@ -371,6 +405,8 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
         await killContainer(started);
         attached.destroy();
         await removeContainer(started);
+        // The container is gone, and every process of its uid with it.
+        lease?.release();
       },
     });
   }

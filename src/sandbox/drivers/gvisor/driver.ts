@@ -373,7 +373,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
     const started = launcher;
     const facts = from ? from.facts : client.facts;
     // The sentry is the commands' kernel: the host's Yama does not apply to them.
-    const processes = processIsolation(facts, null);
+    const processes = processIsolation(facts, { hostUid: null, yamaPtraceScope: null });
     live += 1;
     void started.exited.then(() => {
       live -= 1;
