@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createDriver } from '../../src/sandbox/index.ts';
+import { defaultUidLockDir } from '../../src/sandbox/host-uids/index.ts';
 import type { Driver, DriverOptions } from '../../src/sandbox/index.ts';
 import {
   MiB,
@@ -126,10 +127,23 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
       // --die-with-parent: the sandbox's init dies with bwrap's parent, and the pid namespace with it.
       expect(await waitFor(() => hostProcessesMatching('sleep 8181').length === 0, 3_000)).toBe(true);
       expect(cgroupDirsOf(id, cgroupParent).length).toBeGreaterThan(0);
-      const removed = await createDriver('bwrap', { stateDir: crashDir, cgroupParent }).sweepStale();
+      // Its host uids (its sandbox's and its spare launcher's) are still recorded as held, by a
+      // control plane that is gone.
+      const heldByIt = () =>
+        readdirSafe(defaultUidLockDir()).filter((name) => name.includes(`.${child.pid}-`));
+      expect(heldByIt().length).toBeGreaterThan(0);
+      const next = createDriver('bwrap', { stateDir: crashDir, cgroupParent });
+      const removed = await next.sweepStale();
       expect(removed).toBeGreaterThanOrEqual(1);
       expect(cgroupDirsOf(id, cgroupParent)).toEqual([]);
       expect(readdirSafe(join(crashDir, 'sandboxes'))).toEqual([]);
+      // Once the last process of those uids is reaped (the sweep killed them a moment ago), they are
+      // free for the next sessions.
+      for (let tries = 0; tries < 40 && heldByIt().length > 0; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await next.sweepStale();
+      }
+      expect(heldByIt()).toEqual([]);
     } finally {
       rmSync(crashDir, { recursive: true, force: true });
       // The test's own parent, empty once swept. ENOENT: cpu and cpuacct may be one mount; anything
