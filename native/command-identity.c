@@ -59,3 +59,13 @@ int make_command_ruleset(void) {
   landlock_abi = (int)abi;
   return (int)fd;
 }
+
+/*
+ * Security limitations
+ * - Landlock scopes ptrace-style access, not signals: scoping signals too (ABI 6) would also keep a
+ *   command from stopping an earlier command's background server. Under bwrap and Docker with runc a
+ *   command can therefore kill a keeper (see main.c); never the supervisor, which is pid 1.
+ * - On kernels without Landlock, what keeps a command from its keeper's or the supervisor's memory
+ *   is that they are not dumpable and that the seccomp filter refuses ptrace and process_vm_*.
+ * - Yama is not relied on; where it is active it is reported, and it only adds to the above.
+ */

@@ -169,3 +169,13 @@ export function createHostUidAllocator(options: HostUidAllocatorOptions): HostUi
     },
   };
 }
+
+/*
+ * Security limitations
+ * - The lock directory is trusted: whoever can write it (root, for /run/airlock/uids) can make a
+ *   control plane avoid uids or hand out one that is in use.
+ * - Only accounts, groups and subordinate ranges in /etc are checked against the range; ids another
+ *   tool uses without recording them there (a daemon's own user namespace mapping) are not seen.
+ * - Without root the records are per user (see defaultUidLockDir): two users running Docker
+ *   sessions from the same range do not see each other's uids.
+ */

@@ -390,3 +390,11 @@ export class SupervisorClient {
 function fail(problem: string): { ok: false; problem: string } {
   return { ok: false, problem };
 }
+
+/*
+ * Security limitations
+ * - A reply that is well formed, in order and within every bound is believed: a command that took
+ *   over the supervisor could forge its own session's results within the protocol. Keeping commands
+ *   from the supervisor is what prevents that (native/command-identity.c); the checks here keep a
+ *   forgery, or a broken supervisor, from reaching past its own sandbox.
+ */

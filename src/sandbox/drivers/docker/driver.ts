@@ -334,10 +334,14 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
     const started = container;
     const attached = stream;
     live += 1;
-    void exited.then(async () => {
-      live -= 1;
-      if (closed && live === 0) await removeShared();
-    });
+    // Cleaning up after the last container is best effort: a failure here must not become an
+    // unhandled rejection, which would end the control plane.
+    void exited
+      .then(async () => {
+        live -= 1;
+        if (closed && live === 0) await removeShared();
+      })
+      .catch(() => {});
     const layoutShell =
       spec.image === 'host'
         ? { path: '/usr/bin/bash', args: ['--noprofile', '--norc', '-c'] }

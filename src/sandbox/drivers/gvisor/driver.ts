@@ -375,10 +375,13 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
     // The sentry is the commands' kernel: the host's Yama does not apply to them.
     const processes = processIsolation(facts, { hostUid: null, yamaPtraceScope: null });
     live += 1;
-    void started.exited.then(() => {
-      live -= 1;
-      if (closed && live === 0) removeSkeletons();
-    });
+    // Best effort: a failure to remove the skeletons must not become an unhandled rejection.
+    void started.exited
+      .then(() => {
+        live -= 1;
+        if (closed && live === 0) removeSkeletons();
+      })
+      .catch(() => {});
     return new SupervisedSandbox({
       id,
       driver: 'gvisor',
