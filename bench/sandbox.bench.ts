@@ -30,7 +30,7 @@ const BWRAP = '/usr/bin/bwrap';
 const spec = benchSpec;
 
 const isRoot = process.getuid?.() === 0;
-// The driver drops to nobody before exec'ing bwrap when the control plane is root; so does raw bwrap.
+// The driver drops to a session uid before exec'ing bwrap when the control plane is root; raw bwrap drops to nobody.
 const dropIds: SpawnOptions = isRoot ? { uid: 65534, gid: 65534 } : {};
 
 /** Spawns with pipes for output (as a real command needs) and resolves once it exited and its pipes closed. */
@@ -239,7 +239,7 @@ export async function runSandboxBench(options: SandboxBenchOptions = { runs: 200
     const cgroupVersion = existsSync('/sys/fs/cgroup/cgroup.controllers') ? 'v2' : 'v1';
     console.log(
       `Sandbox bench: node ${process.version}, linux ${release()}, ${cpus().length} CPUs, ${formatBytes(totalmem())} RAM, ` +
-        `${bwrapVersion}, cgroup ${cgroupVersion}, ${isRoot ? 'root (sandboxes run as 65534)' : 'unprivileged'}, ` +
+        `${bwrapVersion}, cgroup ${cgroupVersion}, ${isRoot ? 'root (sandboxes run as their own uid from the range)' : 'unprivileged'}, ` +
         `${runs} runs each after ${WARMUP_RUNS} warm-up`,
     );
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets Airlock up on a Debian/Ubuntu machine: the system packages the sandbox drivers need (installed
-# only when missing), the Node dependencies (which also build the native sandbox helper), and, as
+# Sets Airlock up on a Debian/Ubuntu machine: the system packages the sandbox drivers and the tests
+# need (installed only when missing), the Node dependencies (which also build the native sandbox helper), and, as
 # root, a running Docker daemon with gVisor registered and the Docker driver's base image.
 # Idempotent: safe to run again; each step is skipped when already done.
 set -euo pipefail
@@ -41,6 +41,9 @@ need_apt=()
 command -v bwrap >/dev/null || need_apt+=(bubblewrap)
 command -v cc >/dev/null || need_apt+=(gcc)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || need_apt+=(libc6-dev)
+# The fuzz test of the helper's frame parser (test/fuzz): clang with its libFuzzer runtime.
+command -v clang >/dev/null || need_apt+=(clang)
+ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 || need_apt+=(libclang-rt-dev)
 # Tools the containment tests run inside the sandbox (the host's /usr is the sandbox's image).
 [ -x /usr/bin/perl ] || need_apt+=(perl)
 [ -x /usr/bin/python3 ] || need_apt+=(python3)
@@ -88,6 +91,20 @@ if [ ${#need_apt[@]} -gt 0 ] || [ "$runsc_from_backports" = true ]; then
 fi
 
 npm ci --no-audit --no-fund
+
+# Each session runs as a host uid (and gid) of its own from sandbox.uidRange, by default
+# 200000-299999: reserved here as the subordinate ids of a system user `airlock`, which has no login
+# and no home, so that no other account or subordinate range is given them later.
+if [ "$(id -u)" -eq 0 ] || [ ${#as_root[@]} -gt 0 ]; then
+  if ! getent passwd airlock >/dev/null; then
+    "${as_root[@]}" useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin airlock
+  fi
+  for ids in /etc/subuid /etc/subgid; do
+    if ! grep -qs '^airlock:' "$ids"; then
+      echo 'airlock:200000:100000' | "${as_root[@]}" tee -a "$ids" >/dev/null
+    fi
+  done
+fi
 
 # Docker: gVisor registered as runtime `runsc` (with --network=none: Airlock's containers have no
 # network, and runsc refuses Docker's "none" namespace otherwise), the daemon running, the base

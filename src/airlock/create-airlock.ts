@@ -166,6 +166,7 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
       driver = createDriver(name, {
         ...options.driverOptions,
         stateDir: home,
+        uidRange: config.sandbox.uidRange,
         ...(config.sandbox.cgroupParent === undefined ? {} : { cgroupParent: config.sandbox.cgroupParent }),
         ...(config.sandbox.runtime === undefined ? {} : { runtime: config.sandbox.runtime }),
       });

@@ -101,6 +101,7 @@ async function runExec(command: string, flags: ExecFlags, context: CliContext): 
     stateDir: home,
     // One command, one sandbox: a launcher started for a next sandbox would never be used.
     prespawnLauncher: false,
+    uidRange: sandboxConfig.uidRange,
     ...(sandboxConfig.cgroupParent === undefined ? {} : { cgroupParent: sandboxConfig.cgroupParent }),
     ...(sandboxConfig.runtime === undefined ? {} : { runtime: sandboxConfig.runtime }),
   });

@@ -60,6 +60,7 @@ describe('defaults', () => {
       timeoutMs: 30_000,
       idleTimeoutMs: 15 * 60_000,
       env: { LANG: 'C.UTF-8' },
+      uidRange: { first: 200_000, last: 299_999 },
     });
     // No `default` of its own: the preset's default (ask for coding-agent) applies.
     expect(config.policy).toEqual({ preset: 'coding-agent', dangerouslyAllowUnjudged: false, rules: [] });
@@ -322,6 +323,24 @@ describe('parseConfig', () => {
       parseConfig('sandbox:\n  timeout: 1h\n  maxTimeout: 10m\n  image: ./rootfs\n', 'airlock.yaml'),
     );
     expect(issuesOf(error).map((issue) => issue.path)).toEqual(['sandbox.image', 'sandbox.timeout']);
+  });
+
+  it('takes a uid range, and refuses one that reaches uid 0 or the accounts below 65536 (adversarial)', () => {
+    expect(parseConfig('sandbox:\n  uidRange: 300000-300999\n', 'airlock.yaml').sandbox.uidRange).toEqual({
+      first: 300_000,
+      last: 300_999,
+    });
+    const cases = ['0-99999', '1000-2000', '300000-200000', 'lots', '200000', '200000-4294967295'];
+    expect(cases.length).toBeGreaterThan(0);
+    for (const range of cases) {
+      const error = thrownAirlockError(() =>
+        parseConfig(`sandbox:\n  uidRange: "${range}"\n`, 'airlock.yaml'),
+      );
+      expect(
+        issuesOf(error).map((issue) => issue.path),
+        range,
+      ).toEqual(['sandbox.uidRange']);
+    }
   });
 
   it('refuses a store that is not sqlite', () => {

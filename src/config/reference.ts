@@ -127,6 +127,14 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
       'override). Nothing of the host environment reaches a sandbox. Quote values YAML would read as ' +
       'numbers (`PORT: "8080"`).',
   },
+  'sandbox.uidRange': {
+    description:
+      'Host uids (and gids of the same numbers) sessions run as, one each, as `FIRST-LAST`: per-user ' +
+      'kernel limits, signals and `/proc` visibility then never cross sessions. Refused when it holds ' +
+      "an account's uid, a group's gid or another user's subordinate ids. `scripts/setup.sh` reserves " +
+      'the default as the subordinate ids of a system user `airlock`. Used by bwrap when Airlock runs ' +
+      'as root and by Docker with runc; gVisor sandboxes need no host uid.',
+  },
   'sandbox.cgroupParent': {
     description:
       'The cgroup that session cgroups are made under, relative to the cgroup root (v1 and v2). Set it ' +

@@ -6,6 +6,8 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { policyDocumentKeys, policyDocumentSchema } from '../policy/index.ts';
+import { DEFAULT_UID_RANGE, formatUidRange, parseUidRange } from '../sandbox/index.ts';
+import type { UidRange } from '../sandbox/index.ts';
 import {
   cgroupParentProblem,
   driverNames,
@@ -84,6 +86,18 @@ const sandboxFields = {
   maxTimeout: parsedValue(sandboxValueParsers.maxTimeout).optional(),
   /** docker only: the OCI runtime containers run under; runsc puts each in a gVisor sandbox. */
   runtime: oneOf(['runc', 'runsc'] as const, 'Docker runtime').optional(),
+  /**
+   * Host uids sessions run as, one each: `FIRST-LAST`, above every account's uid. Whether the host
+   * has accounts, groups or subordinate ids in it is checked when the first session starts.
+   */
+  uidRange: text('uidRange')
+    .transform((value, ctx): UidRange => {
+      const parsed = parseUidRange(value);
+      if (typeof parsed !== 'string') return parsed;
+      ctx.addIssue({ code: 'custom', message: parsed });
+      return z.NEVER;
+    })
+    .prefault(formatUidRange(DEFAULT_UID_RANGE)),
 };
 
 export const sandboxSchema = section('sandbox', sandboxFields).transform((raw, ctx) => {
@@ -115,6 +129,7 @@ export const sandboxSchema = section('sandbox', sandboxFields).transform((raw, c
     timeoutMs: raw.timeout,
     idleTimeoutMs: raw.idleTimeout,
     env: raw.env,
+    uidRange: raw.uidRange,
     ...(raw.cgroupParent === undefined ? {} : { cgroupParent: raw.cgroupParent }),
     ...(raw.maxTimeout === undefined ? {} : { maxTimeoutMs: raw.maxTimeout }),
     ...(raw.runtime === undefined ? {} : { runtime: raw.runtime }),

@@ -25,6 +25,10 @@ export const errorCodes = {
   },
   SANDBOX_LOST: { httpStatus: 500, doc: 'The sandbox died or stopped answering; the session is over.' },
   SANDBOX_DESTROYED: { httpStatus: 409, doc: 'The sandbox was already destroyed.' },
+  SANDBOX_REQUEST_FAILED: {
+    httpStatus: 500,
+    doc: 'The supervisor inside the sandbox could not carry out a request; details.errno says why.',
+  },
   POLICY_INVALID: {
     httpStatus: 400,
     doc: 'A policy (preset name or YAML file) failed validation; details.issues lists every problem.',

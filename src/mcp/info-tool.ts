@@ -5,8 +5,32 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { formatByteSize, formatDuration } from '../config/index.ts';
+import type { ProcessIsolation } from '../sandbox/index.ts';
 import type { ToolContext } from './tool-context.ts';
 import { okResult } from './tool-results.ts';
+
+/** What keeps commands from the channel to Airlock and from each other, in a line for the model. */
+function processesLine(processes: ProcessIsolation | undefined): string {
+  if (processes === undefined) return 'process isolation: not reported by this sandbox';
+  const parts = [
+    processes.hostUid === null
+      ? 'processes are not host processes (gVisor)'
+      : `host uid ${processes.hostUid}`,
+    processes.supervisorIsPid1
+      ? 'the supervisor is pid 1 (commands cannot signal it)'
+      : 'the supervisor is not pid 1',
+    processes.separateUid
+      ? 'commands run as another uid than the supervisor'
+      : "commands share the supervisor's uid",
+    processes.landlockAbi === null
+      ? 'no Landlock'
+      : `Landlock ABI ${processes.landlockAbi}: a command can trace or read the memory of its own processes only`,
+    processes.yamaPtraceScope === null
+      ? 'Yama: not active'
+      : `Yama ptrace_scope ${processes.yamaPtraceScope}`,
+  ];
+  return `process isolation: ${parts.join('; ')}`;
+}
 
 export function registerInfoTool(server: McpServer, context: ToolContext): void {
   const { airlock, guard } = context;
@@ -23,6 +47,15 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
         sessionId: z.string(),
         state: z.string(),
         isolation: z.string().nullable(),
+        processes: z
+          .object({
+            hostUid: z.number().nullable(),
+            supervisorIsPid1: z.boolean(),
+            separateUid: z.boolean(),
+            landlockAbi: z.number().nullable(),
+            yamaPtraceScope: z.number().nullable(),
+          })
+          .nullable(),
         expiresAt: z.string().nullable(),
         limits: z.object({
           memoryBytes: z.number(),
@@ -63,6 +96,7 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
           `limits: memory ${formatByteSize(info.limits.memoryBytes)}, ${info.limits.cpus} CPUs, ` +
             `${info.limits.pids} processes, ${formatByteSize(info.limits.scratchBytes)} each for /workspace and /tmp, ` +
             `command timeout ${formatDuration(info.limits.timeoutMs)}, ends after ${formatDuration(info.limits.idleTimeoutMs)} idle`,
+          processesLine(info.isolation?.processes),
           info.usage === null
             ? 'usage: not sampled yet'
             : `usage: memory ${formatByteSize(info.usage.memoryBytes)}, ${info.usage.pids} processes`,
@@ -80,6 +114,7 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
           sessionId: info.id,
           state: info.state,
           isolation: info.isolation?.isolation ?? null,
+          processes: info.isolation?.processes ?? null,
           expiresAt: info.expiresAt,
           limits: {
             ...info.limits,

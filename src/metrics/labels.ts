@@ -35,6 +35,7 @@ export const SESSION_END_REASONS = [
   'idle_timeout',
   'lifetime_expired',
   'sandbox_ended',
+  'sandbox_protocol_violation',
   'shutdown',
   'error',
 ] as const;

@@ -46,6 +46,8 @@ export { baseImageTag, buildBaseImage } from './image/index.ts';
 export type { BuildBaseImageOptions, BuildBaseImageResult } from './image/index.ts';
 export type { CaptureLimits } from './output/index.ts';
 export { resolveSandboxPath } from './paths.ts';
+export { DEFAULT_UID_RANGE, formatUidRange, parseUidRange } from './host-uids/index.ts';
+export type { UidRange } from './host-uids/index.ts';
 export type {
   Driver,
   DriverName,
@@ -53,10 +55,12 @@ export type {
   ExecResult,
   FileEntry,
   OutputSink,
+  ProcessIsolation,
   ReadFileOptions,
   Sandbox,
   SandboxInfo,
   SandboxSnapshot,
+  SandboxEnd,
   SandboxSpec,
   SandboxStats,
   WriteFileOptions,

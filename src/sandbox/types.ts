@@ -1,5 +1,5 @@
 import type { CapturedStream } from './output/index.ts';
-import type { FileEntry } from './supervisor/protocol.ts';
+import type { FileEntry } from './supervisor/reply-decoder.ts';
 
 export type DriverName = 'bwrap' | 'gvisor' | 'docker';
 
@@ -81,6 +81,37 @@ export interface ReadFileOptions {
 
 export type { FileEntry };
 
+/**
+ * What keeps a session's commands away from the supervisor (the one process holding the channel to
+ * the control plane) and from each other's processes, as the sandbox itself reported it at start.
+ */
+export interface ProcessIsolation {
+  /**
+   * The host uid (and gid) the sandbox's processes run as: one of `sandbox.uidRange` that no other
+   * session holds, so per-user kernel limits, signals and /proc never cross sessions. The control
+   * plane's own uid when it cannot switch (bwrap without root: every session shares it). null under
+   * gVisor, whose processes are not host processes: every per-user limit is the sentry's own.
+   */
+  readonly hostUid: number | null;
+  /** The supervisor is the sandbox's pid 1: the kernel keeps commands from signalling it. */
+  readonly supervisorIsPid1: boolean;
+  /**
+   * Commands run as another uid than the supervisor and its keepers (gVisor, Docker with runsc):
+   * signals, ptrace and /proc access to them are refused by uid as well.
+   */
+  readonly separateUid: boolean;
+  /**
+   * The Landlock ABI each command is confined with: a command can trace, or open /proc/<pid>/mem
+   * of, only its own processes. null where the kernel has no Landlock (gVisor has its own kernel).
+   */
+  readonly landlockAbi: number | null;
+  /**
+   * The host kernel's Yama ptrace_scope (0 to 3), null without Yama, or under gVisor, whose kernel
+   * is its own. Airlock does not rely on it; it is reported because it adds to the above.
+   */
+  readonly yamaPtraceScope: number | null;
+}
+
 /** How a sandbox is isolated, for session_info and the audit log. */
 export interface SandboxInfo {
   /** e.g. `gvisor`, `docker/runc`, `docker/runsc`. */
@@ -91,6 +122,8 @@ export interface SandboxInfo {
   readonly runtime?: string;
   /** Docker: the image the container was made from. */
   readonly image?: string;
+  /** What keeps commands from the supervisor's channel and from each other's processes. */
+  readonly processes?: ProcessIsolation;
 }
 
 /**
@@ -103,6 +136,17 @@ export interface SandboxSnapshot {
   readonly id: string;
   readonly createdAtMs: number;
   readonly sizeBytes: number;
+}
+
+/**
+ * Why a sandbox ended: `destroyed` by its owner; `exited` on its own (killed from outside, out of
+ * memory, its helper crashed); `protocol_violation` when Airlock ended it because what came out of
+ * it broke the supervisor protocol (a command that took over the channel, say). `detail` is for
+ * people and the audit log.
+ */
+export interface SandboxEnd {
+  readonly cause: 'destroyed' | 'exited' | 'protocol_violation';
+  readonly detail: string;
 }
 
 export interface Sandbox {
@@ -123,8 +167,8 @@ export interface Sandbox {
   snapshot?(): Promise<SandboxSnapshot>;
   /** Kills every process and removes every host-side trace. Idempotent. */
   destroy(): Promise<void>;
-  /** Resolves when the sandbox ends, for whatever reason. */
-  readonly ended: Promise<void>;
+  /** Resolves when the sandbox ends, for whatever reason, and says which. */
+  readonly ended: Promise<SandboxEnd>;
 }
 
 export interface Driver {

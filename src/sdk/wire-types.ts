@@ -28,6 +28,19 @@ export interface SessionInfo {
     readonly platform?: string;
     readonly runtime?: string;
     readonly image?: string;
+    /** What keeps commands from the sandbox's supervisor and from each other's processes. */
+    readonly processes?: {
+      /** The host uid the sandbox's processes run as, its own; null under gVisor (not host processes). */
+      readonly hostUid: number | null;
+      /** The supervisor is the sandbox's pid 1: commands cannot signal it. */
+      readonly supervisorIsPid1: boolean;
+      /** Commands run as another uid than the supervisor (gVisor). */
+      readonly separateUid: boolean;
+      /** Landlock ABI confining each command to its own processes; null without Landlock. */
+      readonly landlockAbi: number | null;
+      /** The host's Yama ptrace_scope; null without Yama or under gVisor. */
+      readonly yamaPtraceScope: number | null;
+    };
   } | null;
   readonly usage: {
     readonly memoryBytes: number;

@@ -152,6 +152,18 @@ export const sessionInfo = z.object({
       platform: z.string().optional(),
       runtime: z.string().optional(),
       image: z.string().optional(),
+      processes: z
+        .object({
+          hostUid: z.number().int().nullable(),
+          supervisorIsPid1: z.boolean(),
+          separateUid: z.boolean(),
+          landlockAbi: z.number().int().nullable(),
+          yamaPtraceScope: z.number().int().nullable(),
+        })
+        .optional()
+        .describe(
+          "What keeps commands from the sandbox's supervisor (the one process holding the channel to the control plane) and from each other's processes.",
+        ),
     })
     .nullable(),
   usage: z

@@ -8,7 +8,7 @@ import { AirlockError } from '../errors/index.ts';
 import { presetNameSchema } from '../policy/index.ts';
 import type { PresetName } from '../policy/index.ts';
 import { validateSpec } from '../sandbox/index.ts';
-import type { Driver, DriverName, SandboxSpec } from '../sandbox/index.ts';
+import type { Driver, DriverName, SandboxInfo, SandboxSpec } from '../sandbox/index.ts';
 import type { AuditEventInput, CommandRecord, JsonObject, SessionRecord, Store } from '../store/index.ts';
 import { isOwnerAlive } from './owner.ts';
 import type { SnapshotStore } from './snapshots.ts';
@@ -206,7 +206,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
               data: {
                 driver: settings.driver,
                 sandboxId: sandbox.id,
-                isolation: { ...(sandbox.info ?? { isolation: settings.driver }) },
+                isolation: isolationRecord(sandbox.info ?? { isolation: settings.driver }),
                 spec: recordOf(session).spec,
               },
             },
@@ -217,9 +217,12 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         throw error;
       }
       sessions.set(session.id, session);
-      // A sandbox that dies on its own (killed from outside, the helper crashed) ends its session.
-      void sandbox.ended.then(() => {
-        if (session.phase === 'active') void end(session, 'sandbox_ended');
+      // A sandbox that dies on its own (killed from outside, the helper crashed) or that Airlock
+      // ended for breaking the supervisor protocol ends its session, with why in the audit log.
+      void sandbox.ended.then((ended) => {
+        if (session.phase !== 'active') return;
+        const code = ended.cause === 'protocol_violation' ? 'sandbox_protocol_violation' : 'sandbox_ended';
+        void end(session, code, ended.detail);
       });
       options.onCreated?.(session, createMs);
       return session;
@@ -228,7 +231,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     }
   }
 
-  async function end(session: LiveSession, code: SessionEndCode): Promise<void> {
+  async function end(session: LiveSession, code: SessionEndCode, detail?: string): Promise<void> {
     const pending = ending.get(session.id);
     if (pending) return pending;
     const work = (async () => {
@@ -242,7 +245,12 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         session.phase = 'ended';
         sessions.delete(session.id);
         const events: AuditEventInput[] = [
-          { type: 'session.destroyed', sessionId: session.id, commandId: null, data: { reason: code } },
+          {
+            type: 'session.destroyed',
+            sessionId: session.id,
+            commandId: null,
+            data: { reason: code, ...(detail === undefined ? {} : { detail }) },
+          },
         ];
         await store.commit({ sessions: [recordOf(session)], events });
         options.onEnded?.(session);
@@ -431,6 +439,12 @@ export function presetOf(value: unknown): PresetName | undefined {
     );
   }
   return parsed.data;
+}
+
+/** The audit record of how a sandbox isolates: plain JSON (interfaces are not index-signed). */
+function isolationRecord(info: SandboxInfo): JsonObject {
+  const { processes, ...rest } = info;
+  return { ...rest, ...(processes === undefined ? {} : { processes: { ...processes } }) };
 }
 
 function iso(ms: number): string {

@@ -55,6 +55,7 @@ export type SessionEndCode =
   | 'idle_timeout'
   | 'lifetime_expired'
   | 'sandbox_ended'
+  | 'sandbox_protocol_violation'
   | 'shutdown'
   | 'crashed';
 
@@ -63,6 +64,8 @@ export const sessionEndReasons: Readonly<Record<SessionEndCode, string>> = {
   idle_timeout: 'it was idle too long',
   lifetime_expired: 'its lifetime ended',
   sandbox_ended: 'the sandbox ended unexpectedly',
+  sandbox_protocol_violation:
+    'something inside the sandbox broke the supervisor protocol (a command took over its channel, say), so Airlock ended it',
   shutdown: 'the control plane shut down',
   crashed: 'the control plane running it stopped unexpectedly',
 };

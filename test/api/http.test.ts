@@ -60,7 +60,13 @@ describe('the HTTP API', () => {
     const again = await call(`${session.url}/commands/${result.id}`, session.token);
     expect(runResult.parse(again.body).stdout).toBe('hi\n');
     const info = await call(session.url, session.token);
-    expect(sessionInfo.parse(info.body)).toMatchObject({ id: session.id, state: 'active', driver: 'bwrap' });
+    expect(sessionInfo.parse(info.body)).toMatchObject({
+      id: session.id,
+      state: 'active',
+      driver: 'bwrap',
+      // What keeps commands from the supervisor's channel, as the sandbox reported it.
+      isolation: { isolation: 'bwrap', processes: { supervisorIsPid1: true, separateUid: false } },
+    });
   });
 
   it('answers a denied command as a result with the reason, not an error', async () => {

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createDriver } from '../../src/sandbox/index.ts';
+import { defaultUidLockDir } from '../../src/sandbox/host-uids/index.ts';
 import type { Driver, DriverOptions } from '../../src/sandbox/index.ts';
 import {
   MiB,
@@ -25,6 +26,7 @@ import {
   waitFor,
 } from './containment-suite.ts';
 import { startControlPlane } from './control-plane-process.ts';
+import { defaultHelperPath } from '../../src/sandbox/supervisor/helper-binary.ts';
 
 const bwrapMissing = ['/usr/bin/bwrap', '/usr/local/bin/bwrap'].every((path) => !existsSync(path));
 const unavailable =
@@ -125,10 +127,23 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
       // --die-with-parent: the sandbox's init dies with bwrap's parent, and the pid namespace with it.
       expect(await waitFor(() => hostProcessesMatching('sleep 8181').length === 0, 3_000)).toBe(true);
       expect(cgroupDirsOf(id, cgroupParent).length).toBeGreaterThan(0);
-      const removed = await createDriver('bwrap', { stateDir: crashDir, cgroupParent }).sweepStale();
+      // Its host uids (its sandbox's and its spare launcher's) are still recorded as held, by a
+      // control plane that is gone.
+      const heldByIt = () =>
+        readdirSafe(defaultUidLockDir()).filter((name) => name.includes(`.${child.pid}-`));
+      expect(heldByIt().length).toBeGreaterThan(0);
+      const next = createDriver('bwrap', { stateDir: crashDir, cgroupParent });
+      const removed = await next.sweepStale();
       expect(removed).toBeGreaterThanOrEqual(1);
       expect(cgroupDirsOf(id, cgroupParent)).toEqual([]);
       expect(readdirSafe(join(crashDir, 'sandboxes'))).toEqual([]);
+      // Once the last process of those uids is reaped (the sweep killed them a moment ago), they are
+      // free for the next sessions.
+      for (let tries = 0; tries < 40 && heldByIt().length > 0; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await next.sweepStale();
+      }
+      expect(heldByIt()).toEqual([]);
     } finally {
       rmSync(crashDir, { recursive: true, force: true });
       // The test's own parent, empty once swept. ENOENT: cpu and cpuacct may be one mount; anything
@@ -227,7 +242,7 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
       buildMinimalRootfs(image, ['/usr/bin/bash', '/usr/bin/cat', '/usr/bin/ls']);
       const driver = driverFor({ prespawnLauncher: false });
       if (process.getuid?.() === 0) {
-        // mkdtemp makes 0700 directories: the sandbox's host uid (nobody) could not reach them.
+        // mkdtemp makes 0700 directories: the session's host uid could not reach them.
         await expectAirlockError(driver.create({ ...baseSpec, image }), 'INVALID_ARGUMENT');
         chmodSync(image, 0o755);
       }
@@ -243,6 +258,48 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
       }
     } finally {
       rmSync(image, { recursive: true, force: true });
+    }
+  });
+
+  it('ends a sandbox whose supervisor breaks the protocol, and nothing else (adversarial)', async () => {
+    // The helper for this driver is a script: the real one on the host, and inside the sandbox a
+    // "supervisor" that says ready, then answers the first command with the empty exit report that
+    // once crashed the control plane.
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-hostile-helper-'));
+    try {
+      const script = join(dir, 'helper');
+      writeFileSync(
+        script,
+        '#!/bin/sh\n' +
+          'if [ "$1" = supervise ]; then\n' +
+          // READY: length 17, type 64, id 0, version 2, Landlock ABI 0, flags 1 (pid 1).
+          "  printf '\\021\\000\\000\\000\\100\\000\\000\\000\\000\\002\\000\\000\\000\\000\\000\\000\\000\\001\\000\\000\\000'\n" +
+          '  head -c 9 > /dev/null\n' +
+          "  printf '\\005\\000\\000\\000\\104\\001\\000\\000\\000'\n" +
+          '  exec sleep 60\n' +
+          'fi\n' +
+          `exec ${defaultHelperPath} "$@"\n`,
+        { mode: 0o755 },
+      );
+      chmodSync(dir, 0o755);
+      const bystander = await driverFor().create(baseSpec);
+      try {
+        const hostile = await driverFor({ helperPath: script, prespawnLauncher: false }).create(baseSpec);
+        const outcome = await hostile.exec('true').then(
+          () => 'believed',
+          (error: unknown) => error,
+        );
+        expect(outcome).toMatchObject({ code: 'SANDBOX_LOST', details: { reason: 'protocol_violation' } });
+        expect(await hostile.ended).toMatchObject({ cause: 'protocol_violation' });
+        await expectAirlockError(hostile.exec('true'), 'SANDBOX_DESTROYED');
+        // Its teardown is under way already; this waits for it to finish.
+        await hostile.destroy();
+        expect((await bystander.exec('echo unaffected')).stdout).toBe('unaffected\n');
+      } finally {
+        await bystander.destroy();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -10,9 +10,13 @@ import type { AddressInfo, Server } from 'node:net';
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it as vitestIt } from 'vitest';
 import { isAirlockError } from '../../src/errors/index.ts';
+import { DEFAULT_UID_RANGE } from '../../src/sandbox/index.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../src/sandbox/index.ts';
 import { syscallNumbers } from '../../src/sandbox/seccomp/syscalls.ts';
 import type { SyscallName } from '../../src/sandbox/seccomp/syscalls.ts';
+import { REPORT_PATH, SCRIPT_PATH, channelAttackScript } from './channel-attacks.ts';
+import type { ChannelAttackReport } from './channel-attacks.ts';
+import { exhaustScript, hostUidOf, probeOnHost, probeScript } from './per-user-limits.ts';
 
 export const MiB = 1024 * 1024;
 
@@ -387,6 +391,67 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
         });
       });
 
+      describe('host uids and per-user limits', () => {
+        it('runs each session as a host uid of its own, from the range', async () => {
+          const other = await driver.create(baseSpec);
+          try {
+            const ours = sandbox.info?.processes?.hostUid;
+            const theirs = other.info?.processes?.hostUid;
+            for (const uid of [ours, theirs]) {
+              expect(uid).toBeTypeOf('number');
+              expect(uid).toBeGreaterThanOrEqual(DEFAULT_UID_RANGE.first);
+              expect(uid).toBeLessThanOrEqual(DEFAULT_UID_RANGE.last);
+            }
+            expect(ours).not.toBe(theirs);
+            const seconds = uniqueSeconds();
+            await other.exec(`sleep $((${seconds - 1}+1)) > /dev/null 2>&1 &`);
+            expect(await waitFor(() => hostProcessesMatching(`sleep ${seconds}`).length === 1, 2_000)).toBe(
+              true,
+            );
+            expect(hostProcessesMatching(`sleep ${seconds}`).map(hostUidOf)).toEqual([theirs]);
+          } finally {
+            await other.destroy();
+          }
+        });
+
+        it('keeps per-user limits per session: one that takes every inotify instance and process it may have leaves another session and the host unaffected (adversarial)', async () => {
+          // 48 processes, as in the fork bomb test: under gVisor more would end the whole sandbox.
+          const greedy = await driver.create({ ...baseSpec, pids: 48 });
+          const other = await driver.create({ ...baseSpec, pids: 48 });
+          try {
+            const report = '/tmp/exhausted.json';
+            await greedy.writeFile('/tmp/exhaust.py', exhaustScript(report));
+            await greedy.exec('python3 /tmp/exhaust.py > /dev/null 2>&1 &');
+            let taken: Record<string, number> | undefined;
+            // Read by a file copy: with every process it may have in use, the session runs no command.
+            for (let tries = 0; tries < 200 && taken === undefined; tries += 1) {
+              const written = await greedy.readFile(report).catch(() => Buffer.alloc(0));
+              try {
+                taken = JSON.parse(written.toString()) as Record<string, number>;
+              } catch {
+                await new Promise((resolve) => setTimeout(resolve, 50)); // not written (whole) yet
+              }
+            }
+            // It really ran out: EMFILE for inotify, EAGAIN for fork.
+            expect(taken).toMatchObject({ inotifyErrno: 24, forkErrno: 11 });
+            expect(taken?.['inotify']).toBeGreaterThan(0);
+            expect(taken?.['children']).toBeGreaterThan(0);
+
+            await other.writeFile('/tmp/probe.py', probeScript);
+            const probe = await other.exec('python3 /tmp/probe.py 20');
+            expect(probe.stdout).toBe('inotify ok\nforked 20\n');
+            // The uids sessions used to share: nobody (bwrap) and 1000 (Docker's agent).
+            if (process.getuid?.() === 0) {
+              for (const uid of [65534, 1000])
+                expect(probeOnHost(uid, 10), `host uid ${uid}`).toBe('inotify ok\nforked 10\n');
+            }
+          } finally {
+            await greedy.destroy();
+            await other.destroy();
+          }
+        }, 60_000);
+      });
+
       describe('resource limits', () => {
         it('reports an OOM kill as such and keeps the session usable', async () => {
           const small = await driver.create({ ...baseSpec, memoryBytes: 64 * MiB });
@@ -463,15 +528,20 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
           }
         });
 
-        it('kills the orphans of a command that killed its own keeper', async () => {
+        it('kills the orphans of a command that killed its own keeper, where it may kill it', async () => {
           const result = await sandbox.exec(
-            '(setsid sleep $((6660+1)) > /dev/null 2>&1 &); kill -9 $PPID; sleep $((6660+2))',
-            {
-              timeoutMs: 5_000,
-            },
+            '(setsid sleep $((6660+1)) > /dev/null 2>&1 &); kill -9 $PPID || echo "keeper protected"; sleep $((6660+2))',
+            { timeoutMs: 3_000 },
           );
-          expect(result.durationMs).toBeLessThan(4_000);
-          expect(result.killed).toBe(true);
+          if (sandbox.info?.processes?.separateUid) {
+            // Commands run as another uid than their keeper: the kill is refused, and the timeout
+            // then ends the command's whole tree as usual.
+            expect(result.stdout).toContain('keeper protected');
+            expect(result.timedOut).toBe(true);
+          } else {
+            expect(result.durationMs).toBeLessThan(2_500);
+            expect(result.killed).toBe(true);
+          }
           const after = await sandbox.exec('cat /proc/[0-9]*/cmdline | tr "\\0" " "');
           expect(after.stdout).not.toContain('sleep 666');
         });
@@ -537,17 +607,18 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
           expect(result.durationMs).toBeLessThan(5_000);
         });
 
-        it('ends only its own session when a command kills the supervisor', async () => {
+        it('cannot signal the supervisor, which holds the channel (adversarial)', async () => {
           const victim = await driver.create(baseSpec);
-          const outcome = await victim.exec('kill -9 $(cat /proc/$PPID/stat | cut -d" " -f4)').then(
-            () => 'completed',
-            (error: unknown) => (error as { code?: string }).code,
-          );
-          expect(outcome).toBe('SANDBOX_LOST');
-          await victim.ended;
-          await expectAirlockError(victim.exec('true'), 'SANDBOX_DESTROYED');
-          const other = await sandbox.exec('echo unaffected');
-          expect(other.stdout).toBe('unaffected\n');
+          try {
+            const result = await victim.exec(
+              'for s in KILL STOP TERM INT HUP; do kill -$s 1 2>/dev/null; done; echo sent',
+            );
+            expect(result.stdout).toBe('sent\n');
+            expect((await victim.exec('echo alive')).stdout).toBe('alive\n');
+            expect(victim.info?.processes?.supervisorIsPid1).toBe(true);
+          } finally {
+            await victim.destroy();
+          }
         });
 
         it('leaves nothing on the host after destroy', async () => {
@@ -559,6 +630,61 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
           await doomed.destroy();
           expect(await waitFor(() => hostProcessesMatching(marker).length === 0, 2_000)).toBe(true);
           await expectAirlockError(doomed.exec('true'), 'SANDBOX_DESTROYED');
+        });
+      });
+
+      describe('the channel to the control plane', () => {
+        /** Runs one attack in a sandbox of its own; the suite's shared sandbox stands for the other sessions. */
+        async function attack(mode: 'inject' | 'frames' | 'status'): Promise<ChannelAttackReport> {
+          const victim = await driver.create(baseSpec);
+          try {
+            await victim.writeFile(SCRIPT_PATH, channelAttackScript);
+            // The command ends with 0 a moment after its forgeries: a forged report saying 42 would
+            // have to win that race to be believed.
+            const result = await victim.exec(`python3 ${SCRIPT_PATH} ${mode}; sleep 0.3; exit 0`);
+            // Its own stdout and stderr may hold what it forged (where it could reopen its own pipes):
+            // that is output, not a result. The result is the exit status it really had.
+            expect(result.stderr).not.toMatch(/Traceback/);
+            expect(result.exitCode).toBe(0);
+            const report = JSON.parse((await victim.readFile(REPORT_PATH)).toString()) as ChannelAttackReport;
+            expect(report.targets).toContain(1);
+            // The session, another session and the control plane (this process) all go on.
+            expect((await victim.exec('echo alive; exit 3')).stdout).toBe('alive\n');
+            expect((await sandbox.exec('echo unaffected')).stdout).toBe('unaffected\n');
+            return report;
+          } finally {
+            await victim.destroy();
+          }
+        }
+
+        it('reports what keeps commands from the supervisor', async () => {
+          const processes = sandbox.info?.processes;
+          expect(processes?.supervisorIsPid1).toBe(true);
+          // Beyond pid 1 and a supervisor that is not dumpable: another uid, or Landlock, or both.
+          expect(processes?.separateUid || (processes?.landlockAbi ?? 0) > 0).toBe(true);
+        });
+
+        it("cannot write code into pid 1's memory, the bwrap reaper exploit (adversarial)", async () => {
+          const report = await attack('inject');
+          expect(report.injected).toEqual([]);
+          expect(report.opened).toEqual([]);
+          expect(report.refused).toBe(report.targets.length);
+        });
+
+        it('cannot forge frames on the channel through any fd of the supervisor or a keeper (adversarial)', async () => {
+          const report = await attack('frames');
+          expect(report.refused).toBeGreaterThan(0);
+          // Where anything opens at all (gVisor lists fds to their own uid), it is a command's own
+          // stdout or stdin, which its own processes hold anyway: never the channel or a status pipe.
+          for (const opened of report.opened)
+            expect(report.stdio, JSON.stringify(opened)).toContain(opened.link);
+        });
+
+        it('cannot forge its exit status through the pipes of the supervisor or a keeper, the gVisor forgery (adversarial)', async () => {
+          const report = await attack('status');
+          expect(report.refused).toBeGreaterThan(0);
+          for (const opened of report.opened)
+            expect(report.stdio, JSON.stringify(opened)).toContain(opened.link);
         });
       });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { isAirlockError } from '../../src/errors/index.ts';
 import { baseImageTag, connectDocker } from '../../src/sandbox/image/index.ts';
-import { createDriver } from '../../src/sandbox/index.ts';
+import { DEFAULT_UID_RANGE, createDriver } from '../../src/sandbox/index.ts';
 import {
   baseSpec,
   defineContainmentSuite,
@@ -32,6 +32,8 @@ defineContainmentSuite({
   name: 'docker (runsc)',
   unavailable: runscUnavailable,
   knownGaps: {
+    'runs each session as a host uid of its own, from the range':
+      "a gVisor sandbox's processes are not host processes: the sentry is their kernel, and every per-user limit is its own",
     'has its own namespaces of every kind':
       'the sentry has no cgroup namespace (/proc/self/ns/cgroup does not exist)',
     'runs as an unprivileged user with no capabilities, no_new_privs and a seccomp filter':
@@ -68,7 +70,10 @@ describe.skipIf(unavailable !== undefined)('docker driver lifecycle', () => {
       Memory: baseSpec.memoryBytes,
       PidsLimit: baseSpec.pids,
     });
-    expect(inspected.Config.User).toBe('1000:1000');
+    // The session's own host uid, never a real account's (Docker's image user 1000 used to be one).
+    const hostUid = sandbox.info?.processes?.hostUid;
+    expect(inspected.Config.User).toBe(`${hostUid}:${hostUid}`);
+    expect(hostUid).toBeGreaterThanOrEqual(DEFAULT_UID_RANGE.first);
     await sandbox.destroy();
     await driver.close();
     expect(await containersOf(sandbox.id)).toEqual([]);

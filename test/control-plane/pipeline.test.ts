@@ -110,7 +110,10 @@ describe('sessions', () => {
     expect(info.state).toBe('active');
     expect(info.limits.memoryBytes).toBe(128 * 1024 * 1024);
     expect(info.limits.pids).toBe(64);
-    expect(info.isolation).toEqual({ isolation: 'bwrap' });
+    expect(info.isolation).toMatchObject({
+      isolation: 'bwrap',
+      processes: { supervisorIsPid1: true, separateUid: false },
+    });
     expect((await airlock.sessions.list({ state: 'active' })).map((s) => s.id)).toContain(session.id);
     await session.destroy();
     await session.destroy();

@@ -228,8 +228,10 @@ describe.skipIf(bwrapMissing)('airlock mcp on stdio', () => {
       network: 'none',
       policy: { approvalRequiredFor: ['touch'] },
       limits: { maxOutputChars: 200 },
+      processes: { supervisorIsPid1: true },
     });
     expect(textOf(result)).toContain('a person approves touch');
+    expect(textOf(result)).toContain('the supervisor is pid 1 (commands cannot signal it)');
   });
 });
 

@@ -1,12 +1,8 @@
 import type { Readable, Writable } from 'node:stream';
 import { AirlockError } from '../../errors/index.ts';
 import {
-  FrameDecoder,
   MAX_REQUEST_PAYLOAD_BYTES,
   PROTOCOL_VERSION,
-  decodeEntries,
-  decodeError,
-  decodeExited,
   encodeExec,
   encodeFrame,
   encodeList,
@@ -16,10 +12,24 @@ import {
   requestTypes,
   writeFlags,
 } from './protocol.ts';
-import type { ErrorInfo, ExecRequest, ExitInfo, FileEntry, Frame } from './protocol.ts';
+import type { ExecRequest, Frame } from './protocol.ts';
+import {
+  FrameDecoder,
+  decodeEntries,
+  decodeError,
+  decodeExited,
+  decodeReadTotal,
+  decodeReady,
+} from './reply-decoder.ts';
+import type { Decoded, ExitInfo, FileEntry, SupervisorFacts } from './reply-decoder.ts';
+import { SupervisorRequestError, errnos, isRequestError, translateFileError } from './request-error.ts';
 
+/**
+ * A request waiting for replies. `onFrame` returns a problem when the frame cannot be a reply to
+ * this request: the supervisor broke the protocol, and the sandbox is ended for it.
+ */
 interface Pending {
-  onFrame(frame: Frame): void;
+  onFrame(frame: Frame): string | undefined;
   fail(error: Error): void;
 }
 
@@ -28,37 +38,50 @@ export interface ExecHandlers {
   onStderr(chunk: Buffer): void;
 }
 
-export class SupervisorRequestError extends Error {
-  readonly errno: number;
-  constructor(info: ErrorInfo) {
-    super(info.message);
-    this.name = 'SupervisorRequestError';
-    this.errno = info.errno;
-  }
+export interface SupervisorClientOptions {
+  /**
+   * The supervisor is a restored checkpoint, already past its ready frame, whose earlier client used
+   * request ids below this one (background commands may still hold them).
+   */
+  resumeAt?: number;
 }
 
-const ENOENT = 2;
-const E2BIG = 7;
-const EFBIG = 27;
+const replyNames = new Map<number, string>(Object.entries(replyTypes).map(([name, type]) => [type, name]));
 
-/** Talks to one supervisor over its stdin/stdout; one instance per sandbox. */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * Talks to one supervisor over its stdin/stdout; one instance per sandbox. Every reply is untrusted
+ * (a command may have taken the supervisor over): a reply that breaks the protocol closes the
+ * channel, fails every request with SANDBOX_LOST and resolves `violated`, on which the sandbox is
+ * ended. What is buffered stays bounded: one partial frame (reply-decoder.ts), and the data of one
+ * file read or listing at a time, capped at what that request allows; the supervisor serves
+ * requests one after the other, so data of two requests interleaved is itself a violation.
+ */
 export class SupervisorClient {
   readonly #input: Writable;
   readonly #output: Readable;
   #pausedBy = 0;
   readonly #pending = new Map<number, Pending>();
-  readonly #decoder = new FrameDecoder(MAX_REQUEST_PAYLOAD_BYTES);
+  readonly #decoder = new FrameDecoder();
   #nextId = 1;
   #closedError: Error | undefined;
+  /** The request whose DATA frames are arriving, if any. */
+  #collecting: number | undefined;
+  #violation: ((error: AirlockError) => void) | undefined;
+  #facts: SupervisorFacts | undefined;
   readonly ready: Promise<void>;
+  /** Settles (never rejects) when the supervisor breaks the protocol; the channel is closed by then. */
+  readonly violated: Promise<AirlockError>;
 
-  /**
-   * `resumeAt`: the supervisor is a restored checkpoint, already past its ready frame, whose earlier
-   * client used request ids below this one (background commands may still hold them).
-   */
-  constructor(input: Writable, output: Readable, options: { resumeAt?: number } = {}) {
+  constructor(input: Writable, output: Readable, options: SupervisorClientOptions = {}) {
     this.#input = input;
     this.#output = output;
+    this.violated = new Promise((resolve) => {
+      this.#violation = resolve;
+    });
     let resolveReady: () => void = () => {};
     let rejectReady: (error: Error) => void = () => {};
     this.ready = new Promise<void>((resolve, reject) => {
@@ -71,26 +94,87 @@ export class SupervisorClient {
     } else {
       this.#pending.set(0, {
         onFrame: (frame) => {
+          if (frame.type !== replyTypes.ready) return `a ${replyNames.get(frame.type)} reply before ready`;
+          const ready = decodeReady(frame.payload);
+          if (!ready.ok) return ready.problem;
           this.#pending.delete(0);
-          const version = frame.payload.length >= 4 ? frame.payload.readUInt32LE(0) : -1;
-          if (frame.type === replyTypes.ready && version === PROTOCOL_VERSION) resolveReady();
-          else rejectReady(new Error(`supervisor speaks protocol ${version}, expected ${PROTOCOL_VERSION}`));
+          const { version, facts } = ready.value;
+          if (version !== PROTOCOL_VERSION) {
+            rejectReady(new Error(`supervisor speaks protocol ${version}, expected ${PROTOCOL_VERSION}`));
+            return undefined;
+          }
+          this.#facts = facts;
+          resolveReady();
+          return undefined;
         },
         fail: rejectReady,
       });
     }
+    // No exception may leave these handlers: it would reach the process and end every session.
     output.on('data', (chunk: Buffer) => {
-      let frames: Frame[];
       try {
-        frames = this.#decoder.push(chunk);
+        this.#onData(chunk);
       } catch (error) {
-        this.close(error instanceof Error ? error : new Error(String(error)));
-        return;
+        this.#violate(`an unreadable reply (${asError(error).message})`);
       }
-      for (const frame of frames) this.#pending.get(frame.id)?.onFrame(frame);
     });
+    output.on('error', (error: Error) => this.close(error));
     output.on('close', () => this.close(new Error('the sandbox supervisor exited')));
-    input.on('error', (error) => this.close(error));
+    input.on('error', (error: Error) => this.close(error));
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closedError) return;
+    const { frames, problem } = this.#decoder.push(chunk);
+    for (const frame of frames) {
+      const frameProblem = this.#dispatch(frame);
+      if (frameProblem !== undefined) return this.#violate(frameProblem);
+      if (this.#closedError) return;
+    }
+    if (problem !== undefined) this.#violate(problem);
+  }
+
+  #dispatch(frame: Frame): string | undefined {
+    // Ids are ours: the supervisor answers only requests it was sent (id 0 is its ready frame).
+    if (frame.id >= this.#nextId) return `a reply to request ${frame.id}, which was never sent`;
+    const pending = this.#pending.get(frame.id);
+    // A request already answered: the acknowledgement of a kill that raced the command's end.
+    if (!pending) return frame.id === 0 ? 'a second ready frame' : undefined;
+    try {
+      return pending.onFrame(frame);
+    } catch (error) {
+      // A consumer of this request failed (an output sink that threw): only this request fails.
+      this.#finish(frame.id);
+      pending.fail(asError(error));
+      return undefined;
+    }
+  }
+
+  #violate(problem: string): void {
+    if (this.#closedError) return;
+    const error = new AirlockError(
+      'SANDBOX_LOST',
+      `the sandbox broke the supervisor protocol (${problem}) and was ended`,
+      { reason: 'protocol_violation', problem },
+    );
+    this.#closeWith(error, error);
+    // Whatever still arrives is discarded until the driver has killed the sandbox.
+    this.#output.resume();
+    this.#violation?.(error);
+  }
+
+  #finish(id: number): void {
+    this.#pending.delete(id);
+    if (this.#collecting === id) this.#collecting = undefined;
+  }
+
+  /** A DATA frame of request `id`: a problem if another request's data is still arriving. */
+  #collect(id: number): string | undefined {
+    if (this.#collecting !== undefined && this.#collecting !== id) {
+      return `data for request ${id} while request ${this.#collecting} was still being answered`;
+    }
+    this.#collecting = id;
+    return undefined;
   }
 
   /**
@@ -106,8 +190,13 @@ export class SupervisorClient {
       if (resumed) return;
       resumed = true;
       this.#pausedBy -= 1;
-      if (this.#pausedBy === 0) this.#output.resume();
+      if (this.#pausedBy === 0 && !this.#closedError) this.#output.resume();
     };
+  }
+
+  /** What the supervisor reported in its ready frame; undefined before it, and for a restored one. */
+  get facts(): SupervisorFacts | undefined {
+    return this.#facts;
   }
 
   /** The id the next request will use; a checkpoint records it so a restored client goes on from it. */
@@ -120,50 +209,70 @@ export class SupervisorClient {
   }
 
   close(reason: Error): void {
+    this.#closeWith(
+      reason,
+      new AirlockError('SANDBOX_LOST', `the sandbox is gone: ${reason.message}`, {}, { cause: reason }),
+    );
+  }
+
+  #closeWith(reason: Error, lost: AirlockError): void {
     if (this.#closedError) return;
     this.#closedError = reason;
-    const lost = new AirlockError(
-      'SANDBOX_LOST',
-      `the sandbox is gone: ${reason.message}`,
-      {},
-      { cause: reason },
-    );
-    for (const pending of this.#pending.values()) pending.fail(lost);
+    const pending = [...this.#pending.values()];
     this.#pending.clear();
+    this.#collecting = undefined;
+    for (const request of pending) request.fail(lost);
   }
 
   #request(type: number, payload: Buffer, pending: (id: number) => Pending): number {
     if (this.#closedError) {
       throw new AirlockError('SANDBOX_LOST', `the sandbox is gone: ${this.#closedError.message}`);
     }
+    const frame = encodeFrame(type, this.#nextId, payload);
     const id = this.#nextId++;
     this.#pending.set(id, pending(id));
-    this.#input.write(encodeFrame(type, id, payload));
+    this.#input.write(frame);
     return id;
   }
 
-  #collect(type: number, payload: Buffer): Promise<{ data: Buffer[]; ok: Buffer }> {
+  /** A request answered by DATA frames (appended by `onData`) and then OK or ERROR. */
+  #collected<T>(
+    type: number,
+    payload: Buffer,
+    reply: {
+      onData(data: Buffer): string | undefined;
+      onOk(payload: Buffer): Decoded<T>;
+    },
+  ): Promise<T> {
     return new Promise((resolve, reject) => {
       try {
-        this.#request(type, payload, (id) => {
-          const data: Buffer[] = [];
-          return {
-            onFrame: (frame) => {
-              if (frame.type === replyTypes.data) {
-                data.push(frame.payload);
-                return;
-              }
-              this.#pending.delete(id);
-              if (frame.type === replyTypes.ok) resolve({ data, ok: frame.payload });
-              else reject(new SupervisorRequestError(decodeError(frame.payload)));
-            },
-            fail: reject,
-          };
-        });
+        this.#request(type, payload, (id) => ({
+          onFrame: (frame) => {
+            if (frame.type === replyTypes.data) return this.#collect(id) ?? reply.onData(frame.payload);
+            if (frame.type === replyTypes.ok) {
+              const result = reply.onOk(frame.payload);
+              if (!result.ok) return result.problem;
+              this.#finish(id);
+              resolve(result.value);
+              return undefined;
+            }
+            if (frame.type === replyTypes.error) return this.#rejectWith(id, frame, reject);
+            return `a ${replyNames.get(frame.type)} reply to a file request`;
+          },
+          fail: reject,
+        }));
       } catch (error) {
-        reject(error instanceof Error ? error : new Error(String(error)));
+        reject(asError(error));
       }
     });
+  }
+
+  #rejectWith(id: number, frame: Frame, reject: (error: Error) => void): string | undefined {
+    const info = decodeError(frame.payload);
+    if (!info.ok) return info.problem;
+    this.#finish(id);
+    reject(new SupervisorRequestError(info.value));
+    return undefined;
   }
 
   /** Starts a command; `exited` settles when it ends (or rejects when it could not start). */
@@ -175,19 +284,26 @@ export class SupervisorClient {
           switch (frame.type) {
             case replyTypes.stdout:
               handlers.onStdout(frame.payload);
-              return;
+              return undefined;
             case replyTypes.stderr:
               handlers.onStderr(frame.payload);
-              return;
-            case replyTypes.exited:
-              this.#pending.delete(requestId);
-              resolve(decodeExited(frame.payload));
-              return;
+              return undefined;
+            case replyTypes.exited: {
+              const exit = decodeExited(frame.payload);
+              if (!exit.ok) return exit.problem;
+              this.#finish(requestId);
+              resolve(exit.value);
+              return undefined;
+            }
             case replyTypes.error:
-              this.#pending.delete(requestId);
-              reject(new SupervisorRequestError(decodeError(frame.payload)));
-              return;
-            // `started` and the `ok` of a kill need no action.
+              return this.#rejectWith(requestId, frame, reject);
+            case replyTypes.started:
+              return undefined; // the keeper's pid: nothing to do with it
+            case replyTypes.ok:
+              // Acknowledges a kill, which is sent under the command's own id.
+              return frame.payload.length === 0 ? undefined : 'a kill acknowledgement with a payload';
+            default:
+              return `a ${replyNames.get(frame.type)} reply to a command`;
           }
         },
         fail: reject,
@@ -203,9 +319,24 @@ export class SupervisorClient {
   }
 
   async readFile(path: string, maxBytes: number): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    let received = 0;
     try {
-      const { data } = await this.#collect(requestTypes.readFile, encodeReadFile(path, maxBytes));
-      return Buffer.concat(data);
+      return await this.#collected(requestTypes.readFile, encodeReadFile(path, maxBytes), {
+        onData: (data) => {
+          received += data.length;
+          // The supervisor refuses files over maxBytes itself: more data than that is forged.
+          if (received > maxBytes) return `more than the ${maxBytes} bytes asked for`;
+          chunks.push(data);
+          return undefined;
+        },
+        onOk: (payload) => {
+          const total = decodeReadTotal(payload);
+          if (!total.ok) return total;
+          if (total.value !== received) return fail(`a read total of ${total.value} after ${received} bytes`);
+          return { ok: true, value: Buffer.concat(chunks, received) };
+        },
+      });
     } catch (error) {
       throw translateFileError(error, path, maxBytes);
     }
@@ -219,7 +350,10 @@ export class SupervisorClient {
       do {
         const chunk = data.subarray(offset, offset + chunkBytes);
         const flags = (createParents ? writeFlags.createParents : 0) | (offset > 0 ? writeFlags.append : 0);
-        await this.#collect(requestTypes.writeFile, encodeWriteFile(path, mode, flags, chunk));
+        await this.#collected(requestTypes.writeFile, encodeWriteFile(path, mode, flags, chunk), {
+          onData: () => 'data in reply to a file write',
+          onOk: (payload) => (payload.length === 0 ? { ok: true, value: undefined } : fail('a write total')),
+        });
         offset += chunk.length;
       } while (offset < data.length);
     } catch (error) {
@@ -228,19 +362,24 @@ export class SupervisorClient {
   }
 
   async list(path: string, maxEntries: number): Promise<FileEntry[]> {
+    const entries: FileEntry[] = [];
     try {
-      const { data } = await this.#collect(requestTypes.list, encodeList(path, maxEntries));
-      return data.flatMap((payload) => decodeEntries(payload));
+      return await this.#collected(requestTypes.list, encodeList(path, maxEntries), {
+        onData: (data) => {
+          // The supervisor stops at maxEntries with E2BIG: more entries than that are forged.
+          const decoded = decodeEntries(data, maxEntries - entries.length);
+          if (!decoded.ok) return decoded.problem;
+          entries.push(...decoded.value);
+          return undefined;
+        },
+        onOk: (payload) => (payload.length === 0 ? { ok: true, value: entries } : fail('a listing total')),
+      });
     } catch (error) {
-      if (error instanceof SupervisorRequestError && error.errno === E2BIG) {
+      if (isRequestError(error, errnos.E2BIG)) {
         throw new AirlockError(
           'LIMIT_REACHED',
           `${path} has more than ${maxEntries} entries; list a subdirectory`,
-          {
-            path,
-            limit: 'entries',
-            maxEntries,
-          },
+          { path, limit: 'entries', maxEntries },
         );
       }
       throw translateFileError(error, path, 0);
@@ -248,25 +387,14 @@ export class SupervisorClient {
   }
 }
 
-const ELOOP = 40;
-const ENOTDIR = 20;
-
-function translateFileError(error: unknown, path: string, sizeBytes: number): unknown {
-  if (!(error instanceof SupervisorRequestError)) return error;
-  if (error.errno === ENOENT)
-    return new AirlockError('NOT_FOUND', `${path}: no such file or directory`, { path });
-  if (error.errno === EFBIG) {
-    return new AirlockError('FILE_TOO_LARGE', `${path}: file is larger than the limit`, { path, sizeBytes });
-  }
-  if (error.errno === ELOOP || error.errno === ENOTDIR) {
-    // O_NOFOLLOW on every component: a symlink anywhere in the path is refused, not followed.
-    return new AirlockError(
-      'PATH_OUTSIDE_SANDBOX',
-      `${path}: the path goes through a symlink; refusing to follow it`,
-      {
-        path,
-      },
-    );
-  }
-  return new AirlockError('INVALID_ARGUMENT', `${path}: ${error.message}`, { path, errno: error.errno });
+function fail(problem: string): { ok: false; problem: string } {
+  return { ok: false, problem };
 }
+
+/*
+ * Security limitations
+ * - A reply that is well formed, in order and within every bound is believed: a command that took
+ *   over the supervisor could forge its own session's results within the protocol. Keeping commands
+ *   from the supervisor is what prevents that (native/command-identity.c); the checks here keep a
+ *   forgery, or a broken supervisor, from reaching past its own sandbox.
+ */

@@ -1,39 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FrameDecoder,
-  decodeEntries,
-  decodeExited,
-  encodeExec,
-  encodeFrame,
-  replyTypes,
-} from './protocol.ts';
+import { MAX_REQUEST_PAYLOAD_BYTES, encodeExec, encodeFrame, requestTypes } from './protocol.ts';
 
-describe('supervisor frames', () => {
-  it('reassembles frames split at every byte boundary, and several frames in one chunk', () => {
-    const frames = [
-      encodeFrame(replyTypes.stdout, 7, Buffer.from('hello')),
-      encodeFrame(replyTypes.exited, 7, Buffer.alloc(12)),
-      encodeFrame(replyTypes.ok, 9),
-    ];
-    const stream = Buffer.concat(frames);
-    for (let cut = 1; cut < stream.length; cut += 1) {
-      const decoder = new FrameDecoder();
-      const decoded = [...decoder.push(stream.subarray(0, cut)), ...decoder.push(stream.subarray(cut))];
-      expect(decoded.map((frame) => [frame.type, frame.id, frame.payload.toString()])).toEqual([
-        [replyTypes.stdout, 7, 'hello'],
-        [replyTypes.exited, 7, '\0'.repeat(12)],
-        [replyTypes.ok, 9, ''],
-      ]);
-    }
-  });
-
-  it('refuses a frame header announcing more than the limit instead of buffering it (adversarial)', () => {
-    const decoder = new FrameDecoder(1024);
-    const header = Buffer.alloc(9);
-    header.writeUInt32LE(0xfffffff0, 0);
-    expect(() => decoder.push(header)).toThrow(/malformed frame/);
-  });
-
+describe('supervisor requests', () => {
   it('refuses NUL bytes in anything that becomes a C string', () => {
     const base = {
       executable: '/bin/sh',
@@ -48,27 +16,10 @@ describe('supervisor frames', () => {
     expect(() => encodeExec({ ...base, cwd: '/work\0space' })).toThrow(/NUL/);
   });
 
-  it('decodes exit reports and directory entries', () => {
-    const exit = Buffer.alloc(12);
-    exit.writeInt32LE(-1, 0);
-    exit.writeInt32LE(9, 4);
-    exit.writeUInt8(1, 8);
-    expect(decodeExited(exit)).toEqual({
-      exitCode: null,
-      signalNumber: 9,
-      timedOut: true,
-      killed: false,
-      keeperLost: false,
-    });
-
-    const name = Buffer.from('notes.md');
-    const entry = Buffer.alloc(19);
-    entry.write('f', 0);
-    entry.writeBigUInt64LE(42n, 1);
-    entry.writeBigUInt64LE(1_700_000_000_000n, 9);
-    entry.writeUInt16LE(name.length, 17);
-    expect(decodeEntries(Buffer.concat([entry, name]))).toEqual([
-      { name: 'notes.md', kind: 'file', sizeBytes: 42, modifiedMs: 1_700_000_000_000 },
-    ]);
+  it('refuses a request larger than the supervisor accepts instead of sending it', () => {
+    expect(() => encodeFrame(requestTypes.writeFile, 1, Buffer.alloc(MAX_REQUEST_PAYLOAD_BYTES + 1))).toThrow(
+      /exceeds/,
+    );
+    expect(encodeFrame(requestTypes.kill, 3).toString('hex')).toBe('050000000203000000');
   });
 });

@@ -1,7 +1,7 @@
 /**
- * Frames exchanged with the in-sandbox supervisor (native/airlock-helper.c). Both directions use
+ * Frames exchanged with the in-sandbox supervisor (native/, frames.c and supervise.c). Both directions use
  * u32 length (of what follows), u8 type, u32 id, then the payload; integers are little-endian.
- * Pure: encoding and decoding only.
+ * Pure: request encoding here; replies are decoded (as untrusted input) in reply-decoder.ts.
  */
 
 export const requestTypes = {
@@ -23,7 +23,7 @@ export const replyTypes = {
   error: 71,
 } as const;
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** The supervisor refuses request frames larger than this (native MAX_FRAME). */
 export const MAX_REQUEST_PAYLOAD_BYTES = 4 * 1024 * 1024;
 const HEADER_BYTES = 9;
@@ -43,46 +43,6 @@ export function encodeFrame(type: number, id: number, payload: Buffer = Buffer.a
   header.writeUInt8(type, 4);
   header.writeUInt32LE(id, 5);
   return Buffer.concat([header, payload]);
-}
-
-/**
- * Splits a byte stream into frames. Keeps at most one partial frame; a frame header announcing
- * more than `maxPayloadBytes` is a protocol violation (the supervisor never sends one), so the
- * decoder throws rather than buffering without bound.
- */
-export class FrameDecoder {
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
-  readonly #maxPayloadBytes: number;
-
-  constructor(maxPayloadBytes = 1024 * 1024) {
-    this.#maxPayloadBytes = maxPayloadBytes;
-  }
-
-  push(chunk: Buffer): Frame[] {
-    this.#pending.push(chunk);
-    this.#pendingBytes += chunk.length;
-    let buffer = this.#pending.length === 1 ? chunk : Buffer.concat(this.#pending, this.#pendingBytes);
-    const frames: Frame[] = [];
-    let offset = 0;
-    while (buffer.length - offset >= HEADER_BYTES) {
-      const length = buffer.readUInt32LE(offset);
-      if (length < 5 || length - 5 > this.#maxPayloadBytes) {
-        throw new RangeError(`supervisor sent a malformed frame (length ${length})`);
-      }
-      if (buffer.length - offset < 4 + length) break;
-      frames.push({
-        type: buffer.readUInt8(offset + 4),
-        id: buffer.readUInt32LE(offset + 5),
-        payload: Buffer.from(buffer.subarray(offset + HEADER_BYTES, offset + 4 + length)),
-      });
-      offset += 4 + length;
-    }
-    buffer = buffer.subarray(offset);
-    this.#pending = buffer.length > 0 ? [buffer] : [];
-    this.#pendingBytes = buffer.length;
-    return frames;
-  }
 }
 
 export interface ExecRequest {
@@ -139,59 +99,4 @@ export function encodeWriteFile(path: string, mode: number, flags: number, data:
 
 export function encodeList(path: string, maxEntries: number): Buffer {
   return Buffer.concat([u32(maxEntries), cString(path, 'path')]);
-}
-
-export interface ExitInfo {
-  exitCode: number | null;
-  signalNumber: number | null;
-  timedOut: boolean;
-  killed: boolean;
-  keeperLost: boolean;
-}
-
-export function decodeExited(payload: Buffer): ExitInfo {
-  const code = payload.readInt32LE(0);
-  const signal = payload.readInt32LE(4);
-  return {
-    exitCode: code >= 0 ? code : null,
-    signalNumber: signal > 0 ? signal : null,
-    timedOut: payload.readUInt8(8) === 1,
-    killed: payload.readUInt8(9) === 1,
-    keeperLost: payload.readUInt8(10) === 1,
-  };
-}
-
-export interface ErrorInfo {
-  errno: number;
-  message: string;
-}
-
-export function decodeError(payload: Buffer): ErrorInfo {
-  return { errno: payload.readUInt32LE(0), message: payload.subarray(4).toString('utf8') };
-}
-
-export type EntryKind = 'file' | 'directory' | 'symlink' | 'other';
-
-export interface FileEntry {
-  name: string;
-  kind: EntryKind;
-  sizeBytes: number;
-  modifiedMs: number;
-}
-
-const entryKinds: Record<string, EntryKind> = { f: 'file', d: 'directory', l: 'symlink', o: 'other' };
-
-export function decodeEntries(payload: Buffer): FileEntry[] {
-  const entries: FileEntry[] = [];
-  let offset = 0;
-  while (offset + 19 <= payload.length) {
-    const kind = entryKinds[String.fromCharCode(payload.readUInt8(offset))] ?? 'other';
-    const sizeBytes = Number(payload.readBigUInt64LE(offset + 1));
-    const modifiedMs = Number(payload.readBigUInt64LE(offset + 9));
-    const nameLength = payload.readUInt16LE(offset + 17);
-    const name = payload.subarray(offset + 19, offset + 19 + nameLength).toString('utf8');
-    entries.push({ name, kind, sizeBytes, modifiedMs });
-    offset += 19 + nameLength;
-  }
-  return entries;
 }

@@ -7,8 +7,8 @@ import type { CaptureLimits } from '../output/index.ts';
 import { CapturedStream, LiveOutput } from '../output/index.ts';
 import { resolveSandboxPath } from '../paths.ts';
 import { SUPERVISOR_GRACE_MS, validateEnv, validateTimeoutMs } from '../spec.ts';
-import { SupervisorRequestError } from './client.ts';
 import type { SupervisorClient } from './client.ts';
+import { errnos, isRequestError } from './request-error.ts';
 import type {
   DriverName,
   ExecOptions,
@@ -17,6 +17,7 @@ import type {
   ReadFileOptions,
   Sandbox,
   SandboxInfo,
+  SandboxEnd,
   SandboxSnapshot,
   SandboxSpec,
   SandboxStats,
@@ -61,7 +62,6 @@ export interface SupervisedSandboxParts {
 }
 
 const MAX_COMMAND_BYTES = 1024 * 1024;
-const EAGAIN = 11;
 /** Full outputs stay pageable on disk for the latest commands only, bounding a session's disk use. */
 const MAX_SPOOLED_STREAMS = 32;
 /** A listing larger than this is refused rather than held in memory. */
@@ -80,9 +80,11 @@ export class SupervisedSandbox implements Sandbox {
   readonly id: string;
   readonly driver: DriverName;
   readonly info: SandboxInfo;
-  readonly ended: Promise<void>;
+  readonly ended: Promise<SandboxEnd>;
   readonly #parts: SupervisedSandboxParts;
   #destroying: Promise<void> | undefined;
+  /** Why it ended, once known: set before the sandbox is torn down. */
+  #end: SandboxEnd | undefined;
   #commandCount = 0;
   readonly #spooled: CapturedStream[] = [];
 
@@ -91,10 +93,21 @@ export class SupervisedSandbox implements Sandbox {
     this.id = parts.id;
     this.driver = parts.driver;
     this.info = parts.info;
-    this.ended = parts.exited;
+    this.ended = parts.exited.then(() => {
+      this.#end ??= { cause: 'exited', detail: 'the sandbox ended on its own' };
+      return this.#end;
+    });
     // A sandbox that died on its own still gets its host-side traces removed; a failure there
     // surfaces to whoever calls destroy(), never as an unhandled rejection.
     void parts.exited.then(() => this.destroy()).catch(() => {});
+    // Whatever broke the protocol (most likely a command that took over the supervisor) holds this
+    // sandbox only: it is ended, and no other session is touched.
+    void parts.client.violated
+      .then((violation) => {
+        this.#end ??= { cause: 'protocol_violation', detail: violation.message };
+        return this.destroy();
+      })
+      .catch(() => {});
   }
 
   #assertAlive(): void {
@@ -153,7 +166,7 @@ export class SupervisedSandbox implements Sandbox {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) onAbort();
     // The supervisor enforces the timeout itself; this only catches a supervisor that stopped answering.
-    const backstop = setTimeout(() => void this.destroy(), timeoutMs + SUPERVISOR_GRACE_MS);
+    const backstop = setTimeout(() => void this.destroy().catch(() => {}), timeoutMs + SUPERVISOR_GRACE_MS);
     try {
       const exit = await exited;
       const oomKilled = !exit.timedOut && (await this.#parts.oomKillCount()) > oomBefore;
@@ -175,12 +188,15 @@ export class SupervisedSandbox implements Sandbox {
         durationMs: performance.now() - startedAt,
       };
     } catch (error) {
+      // Whatever failed on this side (an output sink or spool that threw), the command must not
+      // run on unobserved; a kill for a command that already ended is ignored.
+      client.kill(id);
       stdout.discard();
       stderr.discard();
-      if (error instanceof AirlockError) throw error;
-      if (error instanceof SupervisorRequestError && error.errno === EAGAIN) {
+      if (isRequestError(error, errnos.EAGAIN)) {
         throw new AirlockError('LIMIT_REACHED', error.message, { limit: 'pids' }, { cause: error });
       }
+      if (error instanceof AirlockError) throw error;
       throw new AirlockError('SANDBOX_UNAVAILABLE', (error as Error).message, {}, { cause: error });
     } finally {
       clearTimeout(backstop);
@@ -252,6 +268,7 @@ export class SupervisedSandbox implements Sandbox {
   }
 
   destroy(): Promise<void> {
+    this.#end ??= { cause: 'destroyed', detail: 'destroyed by its owner' };
     this.#destroying ??= this.#teardown();
     return this.#destroying;
   }

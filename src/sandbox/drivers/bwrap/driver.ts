@@ -13,13 +13,16 @@ import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
 import { SupervisorClient } from '../../supervisor/client.ts';
 import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
+import { DEFAULT_UID_RANGE, createHostUidAllocator, defaultUidLockDir } from '../../host-uids/index.ts';
+import type { UidLease, UidRange } from '../../host-uids/index.ts';
+import { processIsolation, readYamaPtraceScope } from '../../supervisor/process-isolation.ts';
 import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
 import { readHostLayout, readImageLayout } from './host-layout.ts';
 import type { HostLayout } from './host-layout.ts';
 import { explainStartFailure, spawnLauncher } from './launcher.ts';
 import type { Launcher } from './launcher.ts';
-import { planBwrap, planLauncher } from './plan.ts';
+import { planBwrap, planInstructions, planLauncher } from './plan.ts';
 import { createBwrapSandbox } from './sandbox.ts';
 import { ensurePrivateDir, isStale, sessionName, sweepStaleDirs } from './state-dir.ts';
 
@@ -28,8 +31,13 @@ export interface BwrapDriverOptions {
   stateDir?: string;
   bwrapPath?: string;
   helperPath?: string;
-  /** Host uid/gid the sandbox runs as when the control plane is root. Default nobody (65534). */
-  hostIds?: { uid: number; gid: number };
+  /**
+   * Host uids sessions run as, one each (with the gid of the same number), when the control plane
+   * is root; without root every session runs as the control plane's uid. Default DEFAULT_UID_RANGE.
+   */
+  uidRange?: UidRange;
+  /** Where the control planes on this host record the uids they hold. Default: defaultUidLockDir(). */
+  uidLockDir?: string;
   /** Parent cgroup for sessions; default chosen by the cgroup module (see there). */
   cgroupParent?: string;
   captureLimits?: CaptureLimits;
@@ -79,19 +87,19 @@ function checkPrerequisites(bwrapPath: string | undefined, helperPath: string): 
 }
 
 /**
- * bwrap runs as the sandbox's host uid, so it must be able to reach the image; checked here so the
- * failure names the fix instead of surfacing as bwrap's "Permission denied".
+ * bwrap runs as the session's own host uid, which owns no file on the host, so the image must be
+ * readable by anyone; checked here so the failure names the fix instead of surfacing as bwrap's
+ * "Permission denied".
  */
-function assertReadableBy(image: string, uid: number): void {
+function assertWorldReadable(image: string): void {
   let path = '';
   for (const part of image.split('/').filter(Boolean)) {
     path += `/${part}`;
     const stat = statSync(path);
-    const reachable = stat.uid === uid ? (stat.mode & 0o500) === 0o500 : (stat.mode & 0o005) === 0o005;
-    if (!reachable) {
+    if ((stat.mode & 0o005) !== 0o005) {
       throw new AirlockError(
         'INVALID_ARGUMENT',
-        `image ${image} is not readable by the sandbox's host uid ${uid} (${path} is mode ${(stat.mode & 0o777).toString(8)}): make it world-readable (chmod o+rx) or choose another image directory`,
+        `image ${image} is not readable by the sandbox's host uid (${path} is mode ${(stat.mode & 0o777).toString(8)}): make it world-readable (chmod o+rx) or choose another image directory`,
         { image, path },
       );
     }
@@ -109,6 +117,8 @@ interface PendingSandbox {
   dir: string;
   cgroup: SessionCgroup;
   launcher: Launcher;
+  /** The session's own host uid; none when the control plane is not root. */
+  lease: UidLease | undefined;
 }
 
 export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
@@ -116,7 +126,13 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
   const stateDir = options.stateDir ?? join(tmpdir(), `airlock-${process.getuid?.() ?? 'user'}`);
   const sandboxesDir = join(stateDir, 'sandboxes');
   const isRoot = process.getuid?.() === 0;
-  const hostIds = options.hostIds ?? (isRoot ? { uid: 65534, gid: 65534 } : undefined);
+  // Only root can start bwrap as another uid; without it every session shares the control plane's.
+  const uids = isRoot
+    ? createHostUidAllocator({
+        range: options.uidRange ?? DEFAULT_UID_RANGE,
+        lockDir: options.uidLockDir ?? defaultUidLockDir(),
+      })
+    : undefined;
   const prespawn = options.prespawnLauncher ?? true;
   let sweptOnce = false;
   let closed = false;
@@ -131,6 +147,8 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
   async function sweepStale(): Promise<number> {
     let removed = sweepStaleDirs(sandboxesDir);
     if (prepared) removed += (await prepared.cgroups.sweep(isStale)).length;
+    // Uids of dead control planes whose sandboxes are gone; the cgroup sweep above killed those.
+    uids?.sweep();
     return removed;
   }
 
@@ -154,25 +172,28 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     const id = randomBytes(6).toString('hex');
     const name = sessionName(id);
     const dir = join(sandboxesDir, name);
-    mkdirSync(dir, { mode: 0o700 });
+    const lease = uids?.allocate();
     let cgroup: SessionCgroup;
     try {
+      mkdirSync(dir, { mode: 0o700 });
       cgroup = await cgroups.create(name, limits);
     } catch (error) {
       rmSync(dir, { recursive: true, force: true });
+      lease?.release();
       throw error;
     }
     try {
       const plan = planLauncher({
         helperPath,
         cgroupProcsFiles: cgroup.procsFiles,
-        ...(hostIds ? { hostIds } : {}),
+        ...(lease ? { hostIds: { uid: lease.uid, gid: lease.gid } } : {}),
         seccompFilter: seccomp,
       });
-      return { id, name, dir, cgroup, launcher: spawnLauncher(plan) };
+      return { id, name, dir, cgroup, launcher: spawnLauncher(plan), lease };
     } catch (error) {
       await cgroup.remove();
       rmSync(dir, { recursive: true, force: true });
+      lease?.release();
       throw error;
     }
   }
@@ -181,6 +202,8 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     await pending.launcher.abandon();
     await pending.cgroup.remove();
     rmSync(pending.dir, { recursive: true, force: true });
+    // Only now: with the cgroup gone, no process of this uid is left.
+    pending.lease?.release();
   }
 
   /** Keeps one launcher started ahead of need: process start and cgroup join are then off the path. */
@@ -238,13 +261,13 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
         { image: spec.image },
       );
     }
-    if (spec.image !== 'host' && hostIds) assertReadableBy(spec.image, hostIds.uid);
+    if (spec.image !== 'host' && uids) assertWorldReadable(spec.image);
     const layout = spec.image === 'host' ? hostLayout : readImageLayout(spec.image);
     const limits = { memoryBytes: spec.memoryBytes, cpus: spec.cpus, pids: spec.pids };
     const pending = (await takeSpare(limits)) ?? (await launch(limits));
     parkSpare();
-    const { id, dir, cgroup, launcher } = pending;
-    launcher.start(planBwrap({ spec, bwrapPath, layout }));
+    const { id, dir, cgroup, launcher, lease } = pending;
+    launcher.start(planInstructions(spec, planBwrap({ spec, bwrapPath, layout }), lease !== undefined));
 
     const child = launcher.child;
     const client = new SupervisorClient(child.stdin as Writable, child.stdout!);
@@ -270,6 +293,11 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
       shell: layout.shell,
       captureLimits: options.captureLimits ?? defaultCaptureLimits,
       maxFileBytes: options.maxFileBytes ?? 64 * 1024 * 1024,
+      lease,
+      processes: processIsolation(client.facts, {
+        hostUid: lease?.uid ?? process.getuid?.() ?? null,
+        yamaPtraceScope: readYamaPtraceScope(),
+      }),
     });
   }
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { explainStartFailure, spawnLauncher } from './launcher.ts';
 
@@ -24,6 +27,23 @@ describe('firstErrorLine', () => {
     expect(await errorLineOf("echo 'bwrap: execvp x: No such file' >&2; echo 'second' >&2")).toBe(
       'bwrap: execvp x: No such file',
     );
+  });
+});
+
+describe('spawnLauncher', () => {
+  it('reports a launcher that cannot be started as its exit, instead of an error event that ends the process', async () => {
+    // A file that is not executable: spawn fails with EACCES, asynchronously.
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-launcher-test-'));
+    try {
+      const file = join(dir, 'not-executable');
+      writeFileSync(file, '#!/bin/sh\n', { mode: 0o644 });
+      const launcher = spawnLauncher({ file, args: [], env: {}, cwd: '/', fds: [] });
+      await launcher.exited;
+      expect(launcher.firstErrorLine()).toMatch(/cannot start the launcher: .*EACCES/);
+      await launcher.abandon();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -78,7 +78,16 @@ export function spawnLauncher(plan: LauncherPlan): Launcher {
   });
   // A launcher that dies while parked closes these pipes; their errors must not go unhandled.
   for (const stream of child.stdio) stream?.on('error', () => {});
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A launcher that cannot be started at all (EACCES, ENOMEM) reports it as an 'error' event, which
+  // would end the whole control plane unheard; it counts as this launcher's exit, with the reason.
+  let spawnError: Error | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.on('error', (error) => {
+      spawnError ??= error;
+      if (child.pid === undefined) resolve(); // never started: no 'exit' will follow
+    });
+  });
   return {
     child,
     exited,
@@ -92,6 +101,7 @@ export function spawnLauncher(plan: LauncherPlan): Launcher {
       await exited;
     },
     firstErrorLine() {
+      if (spawnError && child.pid === undefined) return `cannot start the launcher: ${spawnError.message}`;
       const lines = Buffer.concat(stderrChunks).toString('utf8').trim().split('\n');
       return lines.find((line) => !GLOG_NOTICE.test(line)) ?? lines[0] ?? '';
     },

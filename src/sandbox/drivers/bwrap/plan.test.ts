@@ -59,6 +59,11 @@ describe('planBwrap', () => {
     expect(argv).not.toContain('--share-net');
   });
 
+  it("makes the supervisor the sandbox's pid 1, so no reaper of bwrap's holds the channel", () => {
+    expect(argv).toContain('--as-pid-1');
+    expect(argv.slice(-2)).toEqual(['/.airlock/supervisor', 'supervise']);
+  });
+
   it('binds only system directories and allowlisted /etc entries, all read-only (adversarial: no host home)', () => {
     expect(boundSources(argv).sort()).toEqual(['/etc/ld.so.cache', '/etc/ssl/certs', '/usr']);
     expect(argv).not.toContain('--bind');

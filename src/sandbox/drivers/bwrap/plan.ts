@@ -86,6 +86,11 @@ export function planBwrap(input: BwrapPlanInput): string[] {
     // namespace with only loopback, so nothing inside can reach the host's network or processes.
     '--unshare-user',
     '--unshare-pid',
+    // The supervisor is the sandbox's pid 1, not bwrap's reaper: the only process holding the host
+    // channel, not dumpable, and one the kernel keeps commands from signalling (a pid namespace's
+    // init gets no signal it does not handle from inside). The reaper would hold the channel
+    // too, dumpable and signalable (native/command-identity.c).
+    '--as-pid-1',
     '--unshare-ipc',
     '--unshare-uts',
     '--unshare-net',
@@ -173,6 +178,20 @@ export function planBwrap(input: BwrapPlanInput): string[] {
   return args;
 }
 
+/**
+ * What a parked launcher is told: the bwrap argv, after `--nproc <pids>` when the session has a host
+ * uid of its own. RLIMIT_NPROC counts every process of a host uid, so it is only a session's limit
+ * when the uid is only that session's; shared with the control plane it would count the host's
+ * processes too. Pure.
+ */
+export function planInstructions(
+  spec: SandboxSpec,
+  bwrapArgv: readonly string[],
+  ownHostUid: boolean,
+): string[] {
+  return ownHostUid ? ['--nproc', String(spec.pids), ...bwrapArgv] : [...bwrapArgv];
+}
+
 /** Frames the argv for the launcher's instructions fd: u32 length, NUL-terminated strings. */
 export function encodeInstructions(argv: readonly string[]): Buffer {
   for (const arg of argv) {
@@ -200,11 +219,13 @@ export function commandEnvironment(
  * - bubblewrap shares the host kernel: a kernel bug reachable through the allowed syscalls is an
  *   escape. The seccomp filter is a deny-list (new syscalls are allowed until listed).
  * - The host's /usr is visible read-only, including whatever tools and libraries it holds.
- * - Commands, their keepers and the supervisor share one uid inside the sandbox: a command can
- *   kill the supervisor (ending its own session) or its keeper (its processes are then killed).
+ * - Commands, their keepers and the supervisor share one uid inside the sandbox. The supervisor is
+ *   pid 1 (no command can signal it) and not dumpable, and each command runs in a Landlock domain of
+ *   its own where the kernel has Landlock: none can open, trace or signal the supervisor. A command
+ *   can kill its own or another command's keeper (that command's processes are then killed).
  * - Loopback inside the sandbox is private to it; nothing else of the network exists, so network
  *   allow-lists (`network: { allow }`) are not implemented by this driver and it refuses nothing
  *   more specific than "no network".
- * - Sessions run as one shared host uid (nobody); their separation from each other rests on the
- *   namespaces, not on distinct uids.
+ * - Each session runs as a host uid of its own only when the control plane is root; without root
+ *   every session runs as the control plane's uid, sharing its per-user kernel limits.
  */

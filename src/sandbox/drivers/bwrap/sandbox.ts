@@ -3,7 +3,8 @@ import type { SessionCgroup } from '../../cgroups/index.ts';
 import type { CaptureLimits } from '../../output/index.ts';
 import type { SupervisorClient } from '../../supervisor/client.ts';
 import { SupervisedSandbox } from '../../supervisor/supervised-sandbox.ts';
-import type { SandboxSpec } from '../../types.ts';
+import type { UidLease } from '../../host-uids/index.ts';
+import type { ProcessIsolation, SandboxSpec } from '../../types.ts';
 import { commandEnvironment } from './plan.ts';
 
 export interface BwrapSandboxParts {
@@ -17,6 +18,9 @@ export interface BwrapSandboxParts {
   shell: { path: string; args: string[] };
   captureLimits: CaptureLimits;
   maxFileBytes: number;
+  /** The session's own host uid, released once nothing of the sandbox is left. */
+  lease: UidLease | undefined;
+  processes: ProcessIsolation | undefined;
 }
 
 /**
@@ -28,7 +32,7 @@ export function createBwrapSandbox(parts: BwrapSandboxParts): SupervisedSandbox 
   return new SupervisedSandbox({
     id: parts.id,
     driver: 'bwrap',
-    info: { isolation: 'bwrap' },
+    info: { isolation: 'bwrap', ...(parts.processes ? { processes: parts.processes } : {}) },
     spec,
     client: parts.client,
     exited,
@@ -54,6 +58,7 @@ export function createBwrapSandbox(parts: BwrapSandboxParts): SupervisedSandbox 
       child.kill('SIGKILL');
       await exited;
       await cgroup.remove();
+      parts.lease?.release();
     },
   });
 }

@@ -12,6 +12,9 @@ import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
 import { SupervisorClient } from '../../supervisor/client.ts';
 import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
+import { DEFAULT_UID_RANGE, createHostUidAllocator, defaultUidLockDir } from '../../host-uids/index.ts';
+import type { UidLease, UidRange } from '../../host-uids/index.ts';
+import { processIsolation, readYamaPtraceScope } from '../../supervisor/process-isolation.ts';
 import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
 import { SupervisedSandbox } from '../../supervisor/supervised-sandbox.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
@@ -41,6 +44,13 @@ export interface DockerDriverOptions {
   maxFileBytes?: number;
   /** How long a new container may take to report ready. Default 15 s. */
   startTimeoutMs?: number;
+  /**
+   * Host uids containers run as under runc, one per session (with the gid of the same number).
+   * Default DEFAULT_UID_RANGE. Under runsc processes live inside the sentry and no host uid is used.
+   */
+  uidRange?: UidRange;
+  /** Where the control planes on this host record the uids they hold. Default: defaultUidLockDir(). */
+  uidLockDir?: string;
 }
 
 const SHARED_PREFIX = 'shared-';
@@ -49,6 +59,10 @@ const MAX_PROC_ENTRIES = 100_000;
 
 function unavailable(message: string, reason: string): AirlockError {
   return new AirlockError('SANDBOX_UNAVAILABLE', message, { driver: 'docker', reason });
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 function statusOf(error: unknown): number | undefined {
@@ -86,6 +100,14 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
   const images = new Map<string, Promise<string>>();
   let sweptOnce = false;
   let closed = false;
+  // Under runc a container's processes are host processes of the uid it runs as: one per session.
+  const uids =
+    runtime === 'runc'
+      ? createHostUidAllocator({
+          range: options.uidRange ?? DEFAULT_UID_RANGE,
+          lockDir: options.uidLockDir ?? defaultUidLockDir(),
+        })
+      : undefined;
   /** Live containers bind-mount the shared files: close() removes them only once none is left. */
   let live = 0;
 
@@ -215,6 +237,8 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
       if (await removeContainer(container)) removed += 1;
     }
     removed += sweepStaleDirs(sandboxesDir);
+    // Uids of dead control planes whose containers are gone now.
+    uids?.sweep();
     for (const name of readdirSync(baseDir)) {
       if (name.startsWith(SHARED_PREFIX) && isStale(name.slice(SHARED_PREFIX.length))) {
         rmSync(join(baseDir, name), { recursive: true, force: true });
@@ -237,14 +261,23 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
     const id = randomBytes(6).toString('hex');
     const session = sessionName(id);
     const dir = join(sandboxesDir, session);
+    const lease: UidLease | undefined = uids?.allocate();
     mkdirSync(dir, { mode: 0o700 });
 
     let container: Docker.Container | undefined;
     let stream: Duplex | undefined;
+    let removed = true;
     const cleanup = async (): Promise<void> => {
       stream?.destroy();
-      await container?.remove({ force: true }).catch(() => {});
+      if (container) {
+        removed = await container.remove({ force: true }).then(
+          () => true,
+          (error: unknown) => statusOf(error) === 404,
+        );
+      }
       rmSync(dir, { recursive: true, force: true });
+      // A container that may still run keeps its uid until a sweep has removed it.
+      if (removed) lease?.release();
     };
     const stderrTail: Buffer[] = [];
     let client: SupervisorClient;
@@ -264,6 +297,7 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
           seccompPath: ready.seccompPath,
           etcFiles: ready.etcFiles,
           dockerSeccompProfile: ready.profile,
+          ...(lease ? { hostIds: { uid: lease.uid, gid: lease.gid } } : {}),
         }),
       );
       // Attached before start, so not one byte of the supervisor's channel is missed.
@@ -300,10 +334,14 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
     const started = container;
     const attached = stream;
     live += 1;
-    void exited.then(async () => {
-      live -= 1;
-      if (closed && live === 0) await removeShared();
-    });
+    // Cleaning up after the last container is best effort: a failure here must not become an
+    // unhandled rejection, which would end the control plane.
+    void exited
+      .then(async () => {
+        live -= 1;
+        if (closed && live === 0) await removeShared();
+      })
+      .catch(() => {});
     const layoutShell =
       spec.image === 'host'
         ? { path: '/usr/bin/bash', args: ['--noprofile', '--norc', '-c'] }
@@ -314,7 +352,21 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
     return new SupervisedSandbox({
       id,
       driver: 'docker',
-      info: { isolation: `docker/${runtime}`, runtime, image },
+      info: {
+        isolation: `docker/${runtime}`,
+        runtime,
+        image,
+        ...optional(
+          'processes',
+          // Under runsc the commands' kernel is the sentry's, which has no Yama.
+          processIsolation(
+            client.facts,
+            runtime === 'runsc'
+              ? { hostUid: null, yamaPtraceScope: null }
+              : { hostUid: lease?.uid ?? null, yamaPtraceScope: readYamaPtraceScope() },
+          ),
+        ),
+      },
       spec,
       client,
       exited,
@@ -357,6 +409,8 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
         await killContainer(started);
         attached.destroy();
         await removeContainer(started);
+        // The container is gone, and every process of its uid with it.
+        lease?.release();
       },
     });
   }

@@ -26,6 +26,7 @@ const input: ContainerPlanInput = {
   seccompPath: '/state/seccomp.bpf',
   etcFiles: [{ source: '/state/_etc_passwd', destination: '/etc/passwd' }],
   dockerSeccompProfile: dockerSeccompProfile(),
+  hostIds: { uid: 201_234, gid: 201_234 },
 };
 
 describe('planContainer', () => {
@@ -46,8 +47,9 @@ describe('planContainer', () => {
     });
     expect(host.SecurityOpt).toContain('no-new-privileges:true');
     expect(host.Tmpfs?.['/tmp']).toContain(`size=${spec.scratchBytes}`);
-    expect(host.Tmpfs?.['/workspace']).toContain('uid=1000');
-    expect(plan.User).toBe('1000:1000');
+    // The session's own host uid, never host root, and the agent's inside (see the next test).
+    expect(host.Tmpfs?.['/workspace']).toContain('uid=201234,gid=201234');
+    expect(plan.User).toBe('201234:201234');
     expect(plan.Env).toEqual([]);
     expect(plan.NetworkDisabled).toBe(true);
   });
@@ -62,8 +64,8 @@ describe('planContainer', () => {
     for (const bind of host.Binds ?? []) expect(bind).toMatch(/:ro$/);
   });
 
-  it('asks the supervisor for a user namespace under runc only', () => {
-    expect(plan.Cmd).toContain('--userns');
+  it("asks the supervisor for a user namespace under runc only, showing the session's uid as the agent's", () => {
+    expect(plan.Cmd).toEqual(expect.arrayContaining(['--userns', '1000:1000']));
     expect(planContainer({ ...input, runtime: 'runsc' }).Cmd).not.toContain('--userns');
   });
 
@@ -75,10 +77,11 @@ describe('planContainer', () => {
     // The supervisor starts as the sentry's root with three capabilities, prunes /dev, then drops all.
     const runsc = planContainer({ ...input, runtime: 'runsc' });
     expect(runsc.User).toBe('0:0');
-    expect(gvisor.CapAdd?.sort()).toEqual(['SETGID', 'SETPCAP', 'SETUID']);
+    expect(gvisor.CapAdd?.sort()).toEqual(['KILL', 'SETGID', 'SETPCAP', 'SETUID']);
     expect(runsc.Cmd).toEqual(expect.arrayContaining(['--remove', '/dev/fuse', '--user', '1000:1000']));
     expect(host.CapAdd).toBeUndefined();
-    expect(host.Ulimits).toBeUndefined();
+    // Under runc nproc counts the session's own host uid, so it is the session's limit too.
+    expect(host.Ulimits).toEqual([{ Name: 'nproc', Soft: 64, Hard: 64 }]);
   });
 
   it('refuses nothing the supervisor needs before its own filter, and the classic escapes (adversarial)', () => {

@@ -37,6 +37,8 @@ export interface ContainerPlanInput {
   etcFiles: readonly { source: string; destination: string }[];
   /** Docker's own seccomp profile (JSON), applied before the supervisor installs Airlock's. */
   dockerSeccompProfile: string;
+  /** runc: the session's own host uid and gid, which the container runs as. */
+  hostIds?: { uid: number; gid: number };
 }
 
 /** `CgroupnsMode` is API 1.41+; @types/dockerode does not list it yet. */
@@ -62,6 +64,9 @@ export function planContainer(input: ContainerPlanInput): ContainerCreateOptions
   // which the sentry enforces for the one uid that runs processes in its kernel.
   const gvisor = input.runtime === 'runsc';
   const memoryBytes = spec.memoryBytes + (gvisor ? GVISOR_MEMORY_OVERHEAD_BYTES : 0);
+  // Under runc the container's processes are host processes of this uid, the session's own; the
+  // supervisor's user namespace shows it inside as the agent's uid.
+  const hostIds = input.hostIds ?? sandboxUser;
   const hostConfig: HostConfigWithCgroupns = {
     Runtime: input.runtime,
     NetworkMode: 'none',
@@ -70,17 +75,19 @@ export function planContainer(input: ContainerPlanInput): ContainerCreateOptions
     MemorySwap: memoryBytes,
     NanoCpus: Math.max(1, Math.round(spec.cpus * 1e9)),
     PidsLimit: spec.pids + (gvisor ? GVISOR_PIDS_OVERHEAD : 0),
-    // Under runc an nproc limit would count every process of host uid 1000, not this container's.
-    ...(gvisor ? { Ulimits: [{ Name: 'nproc', Soft: spec.pids, Hard: spec.pids }] } : {}),
+    // nproc counts every process of a uid: under runsc the sentry's one agent uid, under runc the
+    // session's own host uid. (With a uid shared by sessions it would have counted them all.)
+    Ulimits: [{ Name: 'nproc', Soft: spec.pids, Hard: spec.pids }],
     ReadonlyRootfs: true,
     Tmpfs: {
       '/tmp': tmpfsOptions(spec.scratchBytes, '1777'),
-      [sandboxUser.home]: tmpfsOptions(spec.scratchBytes, '0755', sandboxUser),
+      // runc mounts it in the host's user namespace: the owner is the host uid, which is the agent.
+      [sandboxUser.home]: tmpfsOptions(spec.scratchBytes, '0755', gvisor ? sandboxUser : hostIds),
     },
     ShmSize: spec.scratchBytes,
     CapDrop: ['ALL'],
-    // Under runsc the supervisor starts as the sentry's root (no host identity) with just enough to
-    // remove the devices gVisor adds and switch to the agent's uid; it then drops everything.
+    // Under runsc the supervisor is the sentry's root (no host identity) with just enough to remove
+    // the devices gVisor adds and to start commands as the agent's uid, which holds nothing.
     ...(gvisor ? { CapAdd: supervisorCapabilities.map((cap) => cap.replace(/^CAP_/, '')) } : {}),
     SecurityOpt: ['no-new-privileges:true', `seccomp=${input.dockerSeccompProfile}`],
     IpcMode: 'private',
@@ -99,7 +106,7 @@ export function planContainer(input: ContainerPlanInput): ContainerCreateOptions
     name: input.name,
     Image: input.image,
     Hostname: sandboxHostname,
-    User: gvisor ? '0:0' : `${sandboxUser.uid}:${sandboxUser.gid}`,
+    User: gvisor ? '0:0' : `${hostIds.uid}:${hostIds.gid}`,
     WorkingDir: sandboxUser.home,
     // The host's environment never reaches the sandbox; commands get theirs per exec.
     Env: [],
@@ -114,7 +121,7 @@ export function planContainer(input: ContainerPlanInput): ContainerCreateOptions
             '--user',
             `${sandboxUser.uid}:${sandboxUser.gid}`,
           ]
-        : ['--userns']),
+        : ['--userns', `${sandboxUser.uid}:${sandboxUser.gid}`]),
       '--seccomp',
       seccompInContainer,
     ],
@@ -155,11 +162,12 @@ export function dockerSeccompProfile(): string {
 
 /*
  * Security limitations
- * - With runtime runc the sandbox shares the host kernel, as under bwrap; the user namespace is
- *   made by the supervisor inside the container, so the container's processes are uid 1000 on the
- *   host too (Docker's userns-remap would map them further away).
- * - Under runsc the supervisor starts as root of the sentry's kernel (no host identity) holding
- *   CAP_SETUID, CAP_SETGID and CAP_SETPCAP until it has pruned /dev and switched to uid 1000.
+ * - With runtime runc the sandbox shares the host kernel, as under bwrap. Its processes are host
+ *   processes of the session's own uid (from sandbox.uidRange), shown inside as the agent's 1000 by
+ *   the supervisor's user namespace; the container itself starts as that uid, never as host root.
+ * - Under runsc the supervisor is root of the sentry's kernel (no host identity) holding CAP_SETUID,
+ *   CAP_SETGID, CAP_SETPCAP and CAP_KILL for as long as the sandbox lives; commands run as uid 1000
+ *   with none. Under runc it is pid 1 with the commands' uid, kept from them as under bwrap.
  * - The supervisor and the generated /etc files are bind-mounted from this host: the daemon must be
  *   local (a remote DOCKER_HOST cannot see them).
  * - Docker's own seccomp profile is an allow-list-by-default with the refusals above; the strict

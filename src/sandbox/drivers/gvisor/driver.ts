@@ -13,6 +13,8 @@ import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
 import { SupervisorClient } from '../../supervisor/client.ts';
 import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
+import { processIsolation } from '../../supervisor/process-isolation.ts';
+import type { SupervisorFacts } from '../../supervisor/reply-decoder.ts';
 import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
 import { SupervisedSandbox } from '../../supervisor/supervised-sandbox.ts';
 import type { Driver, Sandbox, SandboxSnapshot, SandboxSpec } from '../../types.ts';
@@ -298,7 +300,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
   /** A fresh sandbox (`from` undefined) or one restored from a checkpoint. */
   async function start(
     spec: SandboxSpec,
-    from: { dir: string; resumeAt: number } | undefined,
+    from: { dir: string; resumeAt: number; facts: SupervisorFacts | undefined } | undefined,
   ): Promise<Sandbox> {
     if (closed) throw unavailable('the driver was closed', 'closed');
     const ready = await prepare();
@@ -369,15 +371,21 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
 
     const session = cgroup;
     const started = launcher;
+    const facts = from ? from.facts : client.facts;
+    // The sentry is the commands' kernel: the host's Yama does not apply to them.
+    const processes = processIsolation(facts, { hostUid: null, yamaPtraceScope: null });
     live += 1;
-    void started.exited.then(() => {
-      live -= 1;
-      if (closed && live === 0) removeSkeletons();
-    });
+    // Best effort: a failure to remove the skeletons must not become an unhandled rejection.
+    void started.exited
+      .then(() => {
+        live -= 1;
+        if (closed && live === 0) removeSkeletons();
+      })
+      .catch(() => {});
     return new SupervisedSandbox({
       id,
       driver: 'gvisor',
-      info: { isolation: 'gvisor', platform: ready.platform },
+      info: { isolation: 'gvisor', platform: ready.platform, ...(processes ? { processes } : {}) },
       spec,
       client,
       exited: started.exited,
@@ -418,7 +426,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
           globalArgs: runscGlobalArgs({ stateRoot: runscRoot, platform: ready.platform }),
           containerId,
           snapshotsDir,
-          meta: { spec, platform: ready.platform, resumeAt: nextRequestId },
+          meta: { spec, platform: ready.platform, resumeAt: nextRequestId, ...(facts ? { facts } : {}) },
         }),
     });
   }
@@ -426,7 +434,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
   async function restore(snapshot: SandboxSnapshot): Promise<Sandbox> {
     await prepare();
     const { dir, meta } = readSnapshot(snapshotsDir, snapshot);
-    return start(validateSpec(meta.spec), { dir, resumeAt: meta.resumeAt });
+    return start(validateSpec(meta.spec), { dir, resumeAt: meta.resumeAt, facts: meta.facts });
   }
 
   function removeSkeletons(): void {

@@ -36,7 +36,12 @@ describe('planOciConfig', () => {
     expect(config.process.capabilities.ambient).toEqual([]);
     expect(config.process.capabilities.inheritable).toEqual([]);
     // Only what the supervisor needs to switch to the agent's uid, which then drops all of them.
-    expect(config.process.capabilities.bounding.sort()).toEqual(['CAP_SETGID', 'CAP_SETPCAP', 'CAP_SETUID']);
+    expect(config.process.capabilities.bounding.sort()).toEqual([
+      'CAP_KILL',
+      'CAP_SETGID',
+      'CAP_SETPCAP',
+      'CAP_SETUID',
+    ]);
     expect(config.hostname).toBe('airlock');
   });
 

@@ -10,8 +10,12 @@ export const seccompFilesInSandbox = [`${airlockDirInSandbox}/seccomp.bpf`] as c
 
 /** Device nodes gVisor adds to every sandbox's /dev that the sandbox has no use for. */
 export const devicesRemoved = ['/dev/fuse', '/dev/net/tun', '/dev/net'] as const;
-/** Held by the supervisor only until it has switched to the agent's uid (see `confine`). */
-export const supervisorCapabilities = ['CAP_SETUID', 'CAP_SETGID', 'CAP_SETPCAP'];
+/**
+ * All the supervisor holds: it stays the sandbox's root while commands run as the agent's uid, and
+ * needs these to start them as the agent (SETUID, SETGID, SETPCAP for their bounding set) and to
+ * kill their processes (KILL). Commands never hold any (native/command-identity.c).
+ */
+export const supervisorCapabilities = ['CAP_SETUID', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_KILL'];
 
 export type GvisorPlatform = 'systrap' | 'kvm' | 'ptrace';
 
@@ -101,14 +105,16 @@ export function planOciConfig(input: GvisorPlanInput): OciConfig {
     ociVersion: '1.0.2',
     process: {
       terminal: false,
-      // The supervisor starts as the sandbox's root (root of the sentry's kernel, no host identity)
-      // holding only what it needs to prune /dev and switch to the agent's uid; then it drops all.
+      // The supervisor is the sandbox's root (root of the sentry's kernel, no host identity) holding
+      // only supervisorCapabilities; commands run as the agent's uid, so no command can signal it,
+      // trace it or reopen its pipes through /proc (gVisor shows a process's fds to its own uid).
       user: { uid: 0, gid: 0, additionalGids: [] },
       args: [
         supervisorInSandbox,
         'confine',
         // gVisor's /dev always has these; bwrap's minimal /dev does not, and no command needs them.
         ...devicesRemoved.flatMap((path) => ['--remove', path]),
+        // The commands' uid:gid; the supervisor keeps its own (see supervisorCapabilities).
         '--user',
         `${sandboxUser.uid}:${sandboxUser.gid}`,
         ...seccompFilesInSandbox.flatMap((path) => ['--seccomp', path]),
@@ -183,7 +189,7 @@ export interface ParkedLauncherPlanInput {
 
 /**
  * The launcher flag that refuses runsc's processes membarrier's private-expedited registration (see
- * airlock-helper.c, refuse_membarrier_registration): each registration waits out an RCU grace period
+ * native/launch.c, refuse_membarrier_registration): each registration waits out an RCU grace period
  * (about 20 ms, three times on the way to a started sandbox), and only the KVM platform uses that
  * barrier, so KVM keeps it.
  */
@@ -251,6 +257,10 @@ export function hostLimitsFor(spec: SandboxSpec): { memoryBytes: number; cpus: n
  * Security limitations
  * - The sentry implements Linux itself; a bug in it is contained by its own seccomp filter and
  *   namespaces, not by the host kernel's full syscall surface (the point of gVisor).
+ * - The supervisor is root of the sentry's kernel for the sandbox's whole life, holding only
+ *   supervisorCapabilities; commands are another uid. gVisor lets a process reopen another's fds
+ *   through /proc whenever the file allows it, so what separates them is file ownership: the
+ *   channel and exit-status pipes are not the agent's, a command's stdout and stdin pipes are.
  * - The host cgroup covers the sentry and the sandbox's programs together, so the memory and task
  *   limits hold with GVISOR_*_OVERHEAD on top: programs may use somewhat more than the spec says
  *   before the host refuses, and an OOM may end the whole sandbox rather than one command.

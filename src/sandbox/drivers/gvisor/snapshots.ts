@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync }
 import { join } from 'node:path';
 import { AirlockError } from '../../../errors/index.ts';
 import type { SandboxSnapshot, SandboxSpec } from '../../types.ts';
+import type { SupervisorFacts } from '../../supervisor/reply-decoder.ts';
 import type { GvisorPlatform } from './plan.ts';
 import { runscQuiet } from './runsc.ts';
 
@@ -17,6 +18,8 @@ export interface SnapshotMeta {
   platform: GvisorPlatform;
   /** The request id the restored supervisor's new client starts from (older ones may be in use). */
   resumeAt: number;
+  /** What the supervisor reported when it started; a restored one does not report again. */
+  facts?: SupervisorFacts;
   createdAtMs: number;
 }
 

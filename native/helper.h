@@ -1,0 +1,183 @@
+/*
+ * Declarations shared by the airlock-helper sources (see main.c for what the helper is).
+ *
+ * Frames (both directions): u32 length (of everything after it), u8 type, u32 id, payload.
+ * All integers little-endian. See src/sandbox/supervisor/protocol.ts for the other side.
+ */
+#ifndef AIRLOCK_HELPER_H
+#define AIRLOCK_HELPER_H
+
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/capability.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/membarrier.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROTOCOL_VERSION 2
+/* READY flags */
+#define READY_PID1 1u         /* the supervisor is the sandbox's pid 1 */
+#define READY_SEPARATE_UID 2u /* commands run as another uid than the supervisor */
+/* u32 length, u8 type, u32 id */
+#define FRAME_HEADER_BYTES 9
+/* At most this many argv or environment strings in one exec request. */
+#define MAX_EXEC_STRINGS 4096
+/* Requests larger than this are refused: the host chunks file data well below it. */
+#define MAX_FRAME (4u * 1024u * 1024u)
+#define MAX_COMMANDS 256
+#define READ_CHUNK 65536
+#define MAX_PATH_DEPTH 64
+/* Each pass of the tree kill sends SIGKILL to every live descendant; a fork bomb is bounded by
+ * the pids cgroup, so a few hundred passes always converge. */
+#define KILL_PASSES 500
+
+enum {
+  REQ_EXEC = 1,
+  REQ_KILL = 2,
+  REQ_READ_FILE = 3,
+  REQ_WRITE_FILE = 4,
+  REQ_LIST = 5,
+  REQ_MKDIR = 6,
+
+  REP_READY = 64,
+  REP_STARTED = 65,
+  REP_STDOUT = 66,
+  REP_STDERR = 67,
+  REP_EXITED = 68,
+  REP_DATA = 69,
+  REP_OK = 70,
+  REP_ERROR = 71,
+};
+
+/* util.c */
+void die(const char *what);
+uint32_t get_u32(const unsigned char *p);
+uint64_t get_u64(const unsigned char *p);
+void put_u32(unsigned char *p, uint32_t v);
+void put_u64(unsigned char *p, uint64_t v);
+int write_all(int fd, const void *buf, size_t len);
+int read_all(int fd, void *buf, size_t len);
+int64_t now_ms(void);
+
+/* frames.c: replies to the host, and the parsing of its requests (each returns NULL or a problem) */
+void send_frame(uint8_t type, uint32_t id, const void *payload, size_t len);
+void send_error(uint32_t id, int err, const char *message);
+
+struct request_header {
+  uint8_t type;
+  uint32_t id;
+  size_t payload_len;
+};
+/* -1 when the length field is impossible (the host never sends one). */
+int parse_request_header(const unsigned char *header, struct request_header *out);
+
+/* Strings and vectors point into the request's payload; the vectors are allocated. */
+struct exec_request {
+  uint32_t timeout_ms;
+  const unsigned char *stdin_data;
+  size_t stdin_len;
+  char *exe, *cwd;
+  char **argv, **envp;
+};
+const char *parse_exec(unsigned char *p, size_t len, struct exec_request *out);
+void free_exec_request(struct exec_request *r);
+
+struct read_file_request {
+  uint64_t max_bytes;
+  char *path;
+};
+const char *parse_read_file(unsigned char *p, size_t len, struct read_file_request *out);
+
+struct write_file_request {
+  uint32_t mode, flags;
+  char path[PATH_MAX + 1];
+  const unsigned char *data;
+  size_t data_len;
+};
+const char *parse_write_file(unsigned char *p, size_t len, struct write_file_request *out);
+
+struct list_request {
+  uint32_t max_entries;
+  char path[PATH_MAX + 2];
+};
+const char *parse_list(unsigned char *p, size_t len, struct list_request *out, int *err);
+
+/* command-identity.c: who commands run as and what confines each (see there) */
+struct command_identity {
+  int uid, gid; /* -1: the supervisor's own (bwrap, Docker with runc) */
+};
+extern struct command_identity agent;
+void as_agent(void);
+void as_supervisor(void);
+extern int landlock_abi;
+/* A Landlock ruleset (close-on-exec) each command restricts itself with, or -1 without Landlock. */
+int make_command_ruleset(void);
+
+/* The modes (launch.c, confine.c, supervise.c). */
+int launch_main(int argc, char **argv);
+int confine_main(int argc, char **argv);
+int supervise_main(void);
+
+/* supervise.c: the command table */
+struct command {
+  int used;
+  uint32_t id;
+  pid_t keeper;
+  /* What the keeper and its command child read (see make_launch); freed once the keeper is reaped. */
+  struct launch *launch;
+  int out_fd, err_fd, status_fd, in_fd;
+  unsigned char *stdin_buf;
+  size_t stdin_len, stdin_off;
+  int64_t deadline_ms; /* 0 = none */
+  int timed_out, killed, keeper_lost;
+  int have_status, status;
+  int start_errno; /* the command could not start: reported as an error, not an exit */
+  int reported;
+};
+
+extern struct command commands[MAX_COMMANDS];
+extern sigset_t original_mask;
+void close_fd(int *fd);
+struct command *find_command(uint32_t id);
+
+/* command-start.c */
+void handle_exec(uint32_t id, const struct exec_request *r);
+/* Set once by supervise_main: the ruleset fd from make_command_ruleset, or -1. */
+extern int command_ruleset;
+/* Forgets slot `slot`'s stacks without unmapping them (a stray may still run on them). */
+void abandon_slot_stacks(int slot);
+
+/* process-tree.c */
+int collect_descendants(pid_t root, pid_t *out, int max);
+void kill_tree(pid_t root);
+pid_t parent_of(pid_t pid);
+
+/* files.c */
+void handle_read_file(uint32_t id, const struct read_file_request *r);
+void handle_write_file(uint32_t id, struct write_file_request *r);
+void handle_list(uint32_t id, struct list_request *r);
+
+#endif
