@@ -6,7 +6,12 @@
 import { join } from 'node:path';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import { parseConfigObject, processEnvironment, readAirlockEnvironment } from '../config/index.ts';
+import {
+  isValidatedConfig,
+  parseConfigObject,
+  processEnvironment,
+  readAirlockEnvironment,
+} from '../config/index.ts';
 import type { AirlockConfig, EnvironmentVariables } from '../config/index.ts';
 import { AirlockError } from '../errors/index.ts';
 import { createMetrics, createResourceMonitor } from '../metrics/index.ts';
@@ -49,6 +54,11 @@ export interface CreateAirlockOptions {
   /** How long stored outputs of ended sessions stay pageable (pruned at start-up). Default 24 h. */
   readonly outputRetentionMs?: number;
   readonly driverOptions?: Omit<DriverOptions, 'stateDir'>;
+  /**
+   * Drivers to use instead of making them from the configuration, by name: the seam unit tests plug an
+   * in-memory test double into. Closed with the control plane like the ones it makes.
+   */
+  readonly drivers?: Partial<Readonly<Record<DriverName, Driver>>>;
   readonly logger?: Logger;
   readonly metrics?: AirlockMetrics;
   readonly now?: () => number;
@@ -71,10 +81,6 @@ export interface Airlock {
 }
 
 const DEFAULT_OUTPUT_RETENTION_MS = 24 * 60 * 60 * 1000;
-
-function isParsedConfig(value: unknown): value is AirlockConfig {
-  return typeof value === 'object' && value !== null && Object.isFrozen(value) && 'sandbox' in value;
-}
 
 /** `approvalRequiredFor` commands become ask rules of their own policy, checked beside the main one. */
 function approvalGateFor(entries: readonly string[]): Policy | null {
@@ -104,7 +110,7 @@ function approvalGateFor(entries: readonly string[]): Policy | null {
 }
 
 export async function createAirlock(options: CreateAirlockOptions = {}): Promise<Airlock> {
-  const config = isParsedConfig(options.config) ? options.config : parseConfigObject(options.config ?? {});
+  const config = isValidatedConfig(options.config) ? options.config : parseConfigObject(options.config ?? {});
   const env = options.env ?? processEnvironment();
   const home = options.home ?? readAirlockEnvironment(env).home;
   const now = options.now ?? Date.now;
@@ -149,7 +155,7 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
   });
   const drivers = new Map<DriverName, Driver>();
   function driverFor(name: DriverName): Driver {
-    let driver = drivers.get(name);
+    let driver = drivers.get(name) ?? options.drivers?.[name];
     if (driver === undefined) {
       driver = createDriver(name, {
         ...options.driverOptions,
@@ -157,8 +163,8 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
         ...(config.sandbox.cgroupParent === undefined ? {} : { cgroupParent: config.sandbox.cgroupParent }),
         ...(config.sandbox.runtime === undefined ? {} : { runtime: config.sandbox.runtime }),
       });
-      drivers.set(name, driver);
     }
+    drivers.set(name, driver);
     return driver;
   }
 

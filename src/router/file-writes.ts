@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import { AirlockError, isAirlockError } from '../errors/index.ts';
 import { resolveSandboxPath } from '../sandbox/index.ts';
 import type { FileEntry } from '../sandbox/index.ts';
-import type { LiveSession } from '../sessions/index.ts';
+import type { LiveSession, SessionManager } from '../sessions/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Approvals } from './approvals.ts';
 import type { Redactor } from './redact.ts';
@@ -20,7 +20,7 @@ export interface FileWriterOptions {
   readonly needsApproval: boolean;
   readonly approvalTimeoutMs: number;
   readonly redactorFor: (session: LiveSession) => Redactor;
-  readonly touch: (session: LiveSession) => void;
+  readonly sessions: Pick<SessionManager, 'beginWork' | 'remember'>;
 }
 
 export interface FileWriteOptions {
@@ -76,12 +76,11 @@ export function createFileWriter(options: FileWriterOptions): FileWriter {
   const pending = new Set<Promise<unknown>>();
 
   async function writeNow(session: LiveSession, path: string, data: string | Uint8Array, shownPath: string) {
-    session.busy += 1;
+    const done = options.sessions.beginWork(session);
     try {
       await session.sandbox.writeFile(path, data, { createParents: true });
     } finally {
-      session.busy -= 1;
-      options.touch(session);
+      done();
     }
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     await store.commit({
@@ -162,7 +161,7 @@ export function createFileWriter(options: FileWriterOptions): FileWriter {
               : `a person denied it${decided.decisionReason ? `: ${decided.decisionReason}` : ''}`;
         return { ...waiting, status: 'denied', forModel: `not written: ${why}.` };
       }
-      if (decided.remember) session.remembered.add(rememberKey);
+      if (decided.remember) options.sessions.remember(session, [rememberKey]);
       await writeNow(session, path, data, shownPath);
       return { ...completed, approvalId: approval.id };
     };

@@ -102,7 +102,7 @@ export function createRouter(options: RouterOptions): Router {
     needsApproval: options.writeFileNeedsApproval,
     approvalTimeoutMs: options.approvalTimeoutMs,
     redactorFor: options.redactorFor,
-    touch: (session) => options.sessions.touch(session),
+    sessions: options.sessions,
   });
   const recent = new Map<string, RunResult>();
 
@@ -311,7 +311,7 @@ export function createRouter(options: RouterOptions): Router {
     });
 
     const pipeline = async (): Promise<RunResult> => {
-      session.busy += 1;
+      const done = options.sessions.beginWork(session);
       try {
         let approvalId: string | null = null;
         if (value === 'ask') {
@@ -365,9 +365,11 @@ export function createRouter(options: RouterOptions): Router {
           if (decided.remember) {
             // Only fully literal commands are remembered: `rm -rf $DIR` approved once must not run
             // unasked later, when $DIR (or a substitution's output) may name something else.
-            for (const verdict of decision.commands) {
-              if (!/[$`]/.test(verdict.command)) session.remembered.add(verdict.command);
-            }
+            const literal = decision.commands.map((verdict) => verdict.command);
+            options.sessions.remember(
+              session,
+              literal.filter((command) => !/[$`]/.test(command)),
+            );
           }
         }
 
@@ -462,8 +464,7 @@ export function createRouter(options: RouterOptions): Router {
         });
         return finish(facts, timeoutMs);
       } finally {
-        session.busy -= 1;
-        options.sessions.touch(session);
+        done();
       }
     };
 

@@ -18,6 +18,7 @@ import type {
   SessionCreateOptions,
   SessionDefaults,
   SessionEndCode,
+  SessionPhase,
   SessionSettings,
   SnapshotInfo,
 } from './types.ts';
@@ -58,7 +59,15 @@ export interface SessionManager {
   }): Promise<SessionRecord[]>;
   /** Ends the session and destroys its sandbox; idempotent. */
   destroy(id: string): Promise<void>;
+  /** Marks activity now: the idle timeout counts from here. */
   touch(session: LiveSession): void;
+  /**
+   * Marks work in flight (a command, a file copy) until the returned function is called: a busy
+   * session is never reaped as idle, and both ends count as activity. Calling it twice is harmless.
+   */
+  beginWork(session: LiveSession): () => void;
+  /** Keys (parsed commands, `write_file <path>`) a person approved for the rest of the session. */
+  remember(session: LiveSession, keys: readonly string[]): void;
   snapshot(id: string, name?: string | null): Promise<SnapshotInfo>;
   /** Ends what a crashed control plane left: its sessions, commands, approvals and sandboxes. */
   recover(drivers: readonly Driver[]): Promise<RecoveryReport>;
@@ -68,12 +77,23 @@ export interface SessionManager {
 }
 
 const SESSION_ID = /^ses_[0-9a-f]{24}$/;
+
+/** The manager's own view of a session: the fields `LiveSession` shows read-only, writable. */
+interface ManagedSession extends LiveSession {
+  lastActiveAt: number;
+  busy: number;
+  phase: SessionPhase;
+  endCode: SessionEndCode | null;
+  readonly remembered: Set<string>;
+}
 const MAX_ENV_ENTRIES = 256;
 
 export function createSessionManager(options: SessionManagerOptions): SessionManager {
   const { store, defaults, snapshots, owner } = options;
   const now = options.now ?? Date.now;
-  const sessions = new Map<string, LiveSession>();
+  const sessions = new Map<string, ManagedSession>();
+  /** Every session this manager made, ended ones too while anyone holds them. */
+  const managed = new WeakMap<LiveSession, ManagedSession>();
   const ending = new Map<string, Promise<void>>();
   let creating = 0;
   let closed = false;
@@ -180,7 +200,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       const sandbox = await driver.create(settings.sandbox);
       const createMs = performance.now() - started;
       const createdAt = now();
-      const session: LiveSession = {
+      const session: ManagedSession = {
         id: `ses_${randomBytes(12).toString('hex')}`,
         sandbox,
         settings,
@@ -217,6 +237,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         throw error;
       }
       sessions.set(session.id, session);
+      managed.set(session, session);
       // A sandbox that dies on its own (killed from outside, the helper crashed) ends its session.
       void sandbox.ended.then(() => {
         if (session.phase === 'active') void end(session, 'sandbox_ended');
@@ -228,7 +249,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     }
   }
 
-  async function end(session: LiveSession, code: SessionEndCode): Promise<void> {
+  async function end(session: ManagedSession, code: SessionEndCode): Promise<void> {
     const pending = ending.get(session.id);
     if (pending) return pending;
     const work = (async () => {
@@ -289,7 +310,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
 
   async function reap(): Promise<number> {
     const at = now();
-    const due: Array<[LiveSession, SessionEndCode]> = [];
+    const due: Array<[ManagedSession, SessionEndCode]> = [];
     for (const session of sessions.values()) {
       if (session.phase !== 'active') continue;
       if (at >= session.expiresAt) due.push([session, 'lifetime_expired']);
@@ -371,7 +392,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
 
   async function snapshot(id: string, name: string | null = null): Promise<SnapshotInfo> {
     const session = await get(id);
-    session.busy += 1;
+    const done = beginWork(session);
     try {
       const info = await snapshots.save(session.sandbox, { sessionId: id, name, settings: session.settings });
       await store.commit({
@@ -386,13 +407,37 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       });
       return info;
     } finally {
-      session.busy -= 1;
-      touch(session);
+      done();
     }
   }
 
+  function own(session: LiveSession): ManagedSession {
+    const found = managed.get(session);
+    if (found === undefined)
+      throw new AirlockError('INTERNAL', `session ${session.id} is not this manager's`);
+    return found;
+  }
+
   function touch(session: LiveSession): void {
-    session.lastActiveAt = now();
+    own(session).lastActiveAt = now();
+  }
+
+  function beginWork(session: LiveSession): () => void {
+    const state = own(session);
+    state.busy += 1;
+    state.lastActiveAt = now();
+    let finished = false;
+    return () => {
+      if (finished) return;
+      finished = true;
+      state.busy -= 1;
+      state.lastActiveAt = now();
+    };
+  }
+
+  function remember(session: LiveSession, keys: readonly string[]): void {
+    const state = own(session);
+    for (const key of keys) state.remembered.add(key);
   }
 
   async function close(): Promise<void> {
@@ -410,6 +455,8 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     list: (query = {}) => store.listSessions(query),
     destroy,
     touch,
+    beginWork,
+    remember,
     snapshot,
     recover,
     reap,
