@@ -13,12 +13,17 @@ import {
   readAirlockEnvironment,
 } from '../config/index.ts';
 import type { AirlockConfig, EnvironmentVariables } from '../config/index.ts';
-import { AirlockError } from '../errors/index.ts';
 import { createMetrics, createResourceMonitor } from '../metrics/index.ts';
 import type { AirlockMetrics, ResourceMonitor } from '../metrics/index.ts';
-import { createPolicyEngine, loadPolicy, PolicyLoadError } from '../policy/index.ts';
+import { createPolicyEngine, loadPolicy } from '../policy/index.ts';
 import type { Policy, PolicyEngine, PresetName } from '../policy/index.ts';
-import { createApprovals, createRateLimiter, createRedactor, createRouter } from '../router/index.ts';
+import {
+  createApprovalGate,
+  createApprovals,
+  createRateLimiter,
+  createRedactor,
+  createRouter,
+} from '../router/index.ts';
 import type { Approvals, Redactor, Router } from '../router/index.ts';
 import { createDriver, MAX_TIMEOUT_MS } from '../sandbox/index.ts';
 import type { Driver, DriverName, DriverOptions } from '../sandbox/index.ts';
@@ -82,33 +87,6 @@ export interface Airlock {
 
 const DEFAULT_OUTPUT_RETENTION_MS = 24 * 60 * 60 * 1000;
 
-/** `approvalRequiredFor` commands become ask rules of their own policy, checked beside the main one. */
-function approvalGateFor(entries: readonly string[]): Policy | null {
-  const commands = entries.filter((entry) => entry !== 'write_file');
-  if (commands.length === 0) return null;
-  try {
-    return loadPolicy({
-      origin: 'router.approvalRequiredFor',
-      document: {
-        default: 'allow',
-        rules: commands.map((entry, index) => ({
-          id: `approval-required-${index}`,
-          match: entry,
-          decision: 'ask',
-          reason: `router.approvalRequiredFor lists "${entry}": a person approves it first.`,
-        })),
-      },
-    });
-  } catch (error) {
-    if (!(error instanceof PolicyLoadError)) throw error;
-    throw new AirlockError(
-      'INVALID_CONFIG',
-      `router.approvalRequiredFor: ${error.issues.map((issue) => issue.message).join('; ')}`,
-      { key: 'router.approvalRequiredFor' },
-    );
-  }
-}
-
 export async function createAirlock(options: CreateAirlockOptions = {}): Promise<Airlock> {
   const config = isValidatedConfig(options.config) ? options.config : parseConfigObject(options.config ?? {});
   const env = options.env ?? processEnvironment();
@@ -140,7 +118,8 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     session.settings.policy === null
       ? policyEngine
       : (presetEnginesReady.get(session.settings.policy) ?? policyEngine);
-  const approvalGate = approvalGateFor(config.router.approvalRequiredFor);
+  // Compiled now, so a bad entry stops start-up before anything is opened.
+  const approvalGate = createApprovalGate(config.router.approvalRequiredFor);
 
   // Secret values from the host environment are read once, here; a listed variable that is unset is
   // no error (nothing to hide), but a value too short to redact safely is.
@@ -309,7 +288,6 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
         manager,
         router,
         monitor: activeMonitor,
-        redactorFor,
         policyFor,
         preparePolicy,
         checkSecrets: (secretEnv) => {
@@ -322,11 +300,11 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
         },
       }),
       commands: {
-        get: (id) => router.getCommand(id),
-        wait: (id, waitOptions) => router.waitCommand(id, waitOptions),
-        kill: (id) => router.killCommand(id),
-        watch: (id, watchOptions) => router.watchCommand(id, watchOptions),
-        readOutput: (id, page) => router.readOutput(id, page),
+        get: router.getCommand,
+        wait: router.waitCommand,
+        kill: router.killCommand,
+        watch: router.watchCommand,
+        readOutput: router.readOutput,
       },
       approvals: {
         list: (query) => activeApprovals.list(query),

@@ -228,3 +228,27 @@ describe('router: files', () => {
     expect(await eventually(() => driver.sandboxes[0]?.fs.get('/workspace/a.txt') !== undefined)).toBe(true);
   });
 });
+
+describe('router: one ownership check for every surface', () => {
+  it("answers another session's command and output exactly like ones that do not exist", async () => {
+    const { airlock } = await openMemoryAirlock({ config: { router: quiet } });
+    const mine = await airlock.sessions.create();
+    const theirs = await airlock.sessions.create();
+    const result = await theirs.run('echo private');
+    const missing = 'cmd_000000000000000000000000';
+    const foreign = await airlock.commands
+      .get(result.id, { within: mine.id })
+      .catch((error: unknown) => error);
+    const unknown = await airlock.commands.get(missing, { within: mine.id }).catch((error: unknown) => error);
+    expect(foreign).toMatchObject({ code: 'NOT_FOUND' });
+    expect(String((foreign as Error).message).replace(result.id, 'ID')).toBe(
+      String((unknown as Error).message).replace(missing, 'ID'),
+    );
+    const page = airlock.commands.readOutput(result.outputId ?? '', { within: (id) => id === mine.id });
+    await expect(page).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(airlock.commands.kill(result.id, { within: mine.id })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    expect((await airlock.commands.get(result.id, { within: theirs.id })).stdout).toBe('private\n');
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MIN_SECRET_LENGTH, createRedactor } from './redact.ts';
-import { thrownAirlockError } from '../../test/support/airlock-errors.ts';
+import { thrownAirlockError } from '../../../test/support/airlock-errors.ts';
 
 // Tokens are assembled at run time so this file holds no literal that secret scanners (GitHub push
 // protection, gitleaks) would flag; each has the exact shape of the real thing.

@@ -5,9 +5,9 @@
  * one poll interval when it was made elsewhere.
  */
 import { randomBytes } from 'node:crypto';
-import { AirlockError } from '../errors/index.ts';
-import { escapeForDisplay } from '../shell/index.ts';
-import type { ApprovalRecord, AuditEventInput, JsonObject, Store } from '../store/index.ts';
+import { AirlockError } from '../../errors/index.ts';
+import { escapeForDisplay } from '../../shell/index.ts';
+import type { ApprovalRecord, AuditEventInput, JsonObject, Store } from '../../store/index.ts';
 
 export type ApprovalDecision = 'approve' | 'deny';
 
