@@ -129,9 +129,8 @@ class CommandRun {
       'command proposed',
     );
     if (refused) {
-      const reasons =
-        value === 'ask' ? ['no one can approve it here', ...this.#base.reasons] : this.#base.reasons;
-      const result = this.#finish({ status: 'denied', reasons });
+      // A refused ask keeps its decision (`ask`) and reasons: the caller tells it from a deny by them.
+      const result = this.#finish({ status: 'denied' });
       deps.metrics.commandFinished({
         status: 'denied',
         driver: this.#session.settings.driver,

@@ -252,3 +252,66 @@ describe('router: one ownership check for every surface', () => {
     expect((await airlock.commands.get(result.id, { within: theirs.id })).stdout).toBe('private\n');
   });
 });
+
+describe('router: a one-shot run from a terminal', () => {
+  it('refuses at once what needs a person when nobody can be asked, and records why', async () => {
+    const { airlock, driver } = await openMemoryAirlock({ config: { router: quiet } });
+    const session = await airlock.sessions.create();
+    const result = await session.run('touch asked.txt', { noApprover: true });
+    expect(result).toMatchObject({ status: 'denied', decision: 'ask' });
+    expect(driver.sandboxes[0]?.fs.get('/workspace/asked.txt')).toBeUndefined();
+    expect(await airlock.approvals.list({ sessionId: session.id })).toEqual([]);
+    const [decided] = await airlock.audit.list({ sessionId: session.id, types: ['command.decided'] });
+    expect(decided?.data).toMatchObject({ decision: 'ask', approver: 'none' });
+  });
+
+  it("streams the command's own bytes to the terminal and keeps the recorded copy redacted", async () => {
+    const { airlock } = await openMemoryAirlock({ config: { router: quiet } });
+    const secret = 'sk-test-0123456789abcdef0123';
+    const session = await airlock.sessions.create({ secretEnv: { API_KEY: secret } });
+    await session.files.write('creds.txt', `${secret}\n`);
+    const seen: Buffer[] = [];
+    const terminal = { write: (chunk: Buffer) => seen.push(chunk) > 0, once: () => undefined };
+    const result = await session.run('cat creds.txt', {
+      rawOutputTo: { stdout: terminal, stderr: terminal },
+    });
+    expect(Buffer.concat(seen).toString()).toBe(`${secret}\n`);
+    expect(result.stdout).not.toContain(secret);
+    await expect(
+      session.run('true', { background: true, rawOutputTo: { stdout: terminal, stderr: terminal } }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
+
+describe('router: file reads and listings', () => {
+  it('redacts a read and records it with what was given', async () => {
+    const { airlock } = await openMemoryAirlock({ config: { router: quiet } });
+    const secret = 'sk-test-0123456789abcdef0123';
+    const session = await airlock.sessions.create({ secretEnv: { API_KEY: secret } });
+    await session.files.write('creds.txt', `key=${secret}\n`);
+    const shown = await session.files.read('creds.txt');
+    expect(shown.toString()).toMatch(/^key=\[REDACTED/);
+    const [read] = await airlock.audit.list({ sessionId: session.id, types: ['file.read'] });
+    expect(read?.data).toMatchObject({ path: 'creds.txt', bytes: shown.length });
+    expect(JSON.stringify(read)).not.toContain(secret);
+  });
+
+  it('records a listing and redacts names an agent chose (adversarial: a file named after a secret)', async () => {
+    const { airlock } = await openMemoryAirlock({ config: { router: quiet } });
+    const secret = 'sk-test-0123456789abcdef0123';
+    const session = await airlock.sessions.create({ secretEnv: { API_KEY: secret } });
+    await session.files.write(`dir/${secret}`, 'x');
+    const entries = await session.files.list('dir');
+    expect(entries).toHaveLength(1);
+    expect(entries[0]?.name).not.toContain(secret);
+    const [listed] = await airlock.audit.list({ sessionId: session.id, types: ['file.listed'] });
+    expect(listed?.data).toEqual({ path: 'dir', entries: 1 });
+  });
+
+  it('records nothing for a read the sandbox refuses', async () => {
+    const { airlock } = await openMemoryAirlock({ config: { router: quiet } });
+    const session = await airlock.sessions.create();
+    expect(await codeOf(session.files.read('/etc/passwd'))).toBe('PATH_OUTSIDE_SANDBOX');
+    expect(await airlock.audit.list({ sessionId: session.id, types: ['file.read'] })).toEqual([]);
+  });
+});
