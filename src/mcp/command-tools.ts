@@ -185,7 +185,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         offset: z.number().int(),
         text: z.string(),
         totalChars: z.number().int(),
-        nextOffset: z.number().int().nullable(),
+        nextOffset: z.number().int().optional().describe('where the next page starts; absent at the end'),
       },
       annotations: { title: 'Read stored output', readOnlyHint: true, openWorldHint: false },
     },

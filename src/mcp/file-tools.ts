@@ -98,7 +98,7 @@ export function registerFileTools(server: McpServer, context: ToolContext): void
         status: z.enum(['completed', 'denied', 'pending_approval']),
         path: z.string(),
         bytes: z.number().int(),
-        approvalId: z.string().nullable(),
+        approvalId: z.string().optional(),
         reasons: z.array(z.string()),
       },
       annotations: {
@@ -178,7 +178,7 @@ export function registerFileTools(server: McpServer, context: ToolContext): void
           .number()
           .int()
           .describe('characters (bytes with base64) in the whole file as shown, after redaction'),
-        nextOffset: z.number().int().nullable(),
+        nextOffset: z.number().int().optional().describe('where the next page starts; absent at the end'),
       },
       annotations: { title: 'Read a file', readOnlyHint: true, openWorldHint: false },
     },

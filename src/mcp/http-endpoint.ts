@@ -34,7 +34,14 @@ export interface McpHttpEndpointOptions {
   readonly maxSessionsPerAirlockSession?: number;
   /** An MCP session that has not made its Airlock session yet is closed after this long unused. Default: sandbox.idleTimeout. */
   readonly idleTimeoutMs?: number;
-  /** How often MCP sessions whose Airlock session ended (idle, lifetime) or that sat unused are closed. Default 10 s. */
+  /**
+   * How long an MCP session whose client has gone stays open: a client that opened an event stream
+   * (GET /mcp) is gone once it has no stream and no call open for this long; its MCP session is then
+   * closed, which ends the Airlock session it made. Long enough for a client's own stream reconnect.
+   * Default 30 s.
+   */
+  readonly disconnectGraceMs?: number;
+  /** How often MCP sessions whose Airlock session ended (idle, lifetime), whose client is gone, or that sat unused are closed. Default 10 s. */
   readonly sweepIntervalMs?: number;
   /** Progress notification interval while a call waits for a person. Default 2 s. */
   readonly progressIntervalMs?: number;
@@ -66,9 +73,14 @@ interface Entry {
   readonly provider: SessionProvider;
   readonly mcp: AirlockMcpServer;
   readonly transport: StreamableHTTPServerTransport;
+  /** When a request or stream last started or ended. */
   lastSeenMs: number;
   /** Calls (POST, DELETE) in flight; an MCP session in use is never closed as unused. */
   active: number;
+  /** Event streams (GET) open now. */
+  streams: number;
+  /** Whether the client ever opened an event stream: only then does having none mean it is gone. */
+  streamed: boolean;
 }
 
 const ownerOf = (principal: McpPrincipal): string =>
@@ -116,6 +128,7 @@ export function createMcpHttpEndpoint(options: McpHttpEndpointOptions): McpHttpE
     options.idleTimeoutMs ?? airlock.config.sandbox.idleTimeoutMs,
   );
   const sweepIntervalMs = positive('sweepIntervalMs', options.sweepIntervalMs ?? 10_000);
+  const disconnectGraceMs = positive('disconnectGraceMs', options.disconnectGraceMs ?? 30_000);
   // Checked here, not at each initialize: by then the response is the transport's, and a throw there
   // would leave the request hanging.
   const progressIntervalMs = progressIntervalOption(options.progressIntervalMs);
@@ -146,15 +159,28 @@ export function createMcpHttpEndpoint(options: McpHttpEndpointOptions): McpHttpE
     }
   }
 
+  /**
+   * Whether the client is gone. Streamable HTTP may leave nothing open between calls, so silence alone
+   * says nothing; but a client that keeps an event stream open (the official SDKs do, from the start)
+   * drops it only when it goes away or reconnects. No stream and no call for `disconnectGraceMs`
+   * after having had one means gone. A client that never opens a stream is ended by its idle timeouts.
+   */
+  const clientGone = (entry: Entry): boolean =>
+    entry.streamed &&
+    entry.streams === 0 &&
+    entry.active === 0 &&
+    now() - entry.lastSeenMs >= disconnectGraceMs;
+
   async function sweepOnce(): Promise<void> {
     for (const [id, entry] of [...entries]) {
       const sessionId = entry.provider.currentId();
       // A call in flight in an ended session finishes on its own (with SESSION_ENDED); closing the
       // transport ends it and any open event stream with it.
       const over =
-        sessionId === null
+        clientGone(entry) ||
+        (sessionId === null
           ? entry.active === 0 && now() - entry.lastSeenMs >= idleTimeoutMs
-          : await sessionOver(sessionId);
+          : await sessionOver(sessionId));
       if (over && entries.get(id) === entry) await closeEntry(id, entry);
     }
   }
@@ -206,6 +232,8 @@ export function createMcpHttpEndpoint(options: McpHttpEndpointOptions): McpHttpE
       transport,
       lastSeenMs: now(),
       active: 0,
+      streams: 0,
+      streamed: false,
     };
     // Set before connecting: the MCP server keeps this handler and calls it first when the transport
     // closes, whether by DELETE, by the sweep or by close().
@@ -224,15 +252,29 @@ export function createMcpHttpEndpoint(options: McpHttpEndpointOptions): McpHttpE
     res: ServerResponse,
     body: unknown,
   ): Promise<void> {
-    // A GET is the client's event stream, open for as long as it likes: it is not use. Only calls are.
-    const isCall = req.method !== 'GET';
-    if (isCall) entry.active += 1;
+    // A GET is the client's event stream, open for as long as it likes: it is presence, not use.
+    // Both count until the response is over (an answer streamed as events outlives handleRequest).
+    const isStream = req.method === 'GET';
+    if (isStream) {
+      entry.streams += 1;
+      entry.streamed = true;
+    } else {
+      entry.active += 1;
+    }
     entry.lastSeenMs = now();
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      if (isStream) entry.streams -= 1;
+      else entry.active -= 1;
+      entry.lastSeenMs = now();
+    };
+    res.once('close', end);
     try {
       await entry.transport.handleRequest(req, res, body);
     } finally {
-      if (isCall) entry.active -= 1;
-      entry.lastSeenMs = now();
+      if (res.writableEnded || res.destroyed) end();
     }
   }
 

@@ -22,8 +22,8 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
       outputSchema: {
         sessionId: z.string(),
         state: z.string(),
-        isolation: z.string().nullable(),
-        expiresAt: z.string().nullable(),
+        isolation: z.string().optional(),
+        expiresAt: z.string().optional(),
         limits: z.object({
           memoryBytes: z.number(),
           cpus: z.number(),
@@ -40,9 +40,10 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
             memoryBytes: z.number(),
             pids: z.number(),
             cpuUsageMs: z.number(),
-            cpuFraction: z.number().nullable(),
+            cpuFraction: z.number().optional(),
           })
-          .nullable(),
+          .optional()
+          .describe('absent until the session has been sampled'),
         network: z.literal('none'),
         policy: z.object({
           name: z.string(),

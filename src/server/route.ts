@@ -50,6 +50,12 @@ export interface RouteSpec<Params = unknown, Query = unknown, Body = unknown> {
   readonly body?: z.ZodType<Body> | 'octet-stream';
   /** Overrides the server's JSON body limit (uploads take the file-copy limit). */
   readonly bodyLimitBytes?: number;
+  /**
+   * How a request without a usable token is answered: `challenge` (the default) is 401 with
+   * `WWW-Authenticate: Bearer`; `refuse` is 403 with the same `UNAUTHENTICATED` body and no challenge,
+   * for clients that treat any 401 as the start of a login flow Airlock does not have (MCP).
+   */
+  readonly unauthenticated?: 'challenge' | 'refuse';
   readonly response: RouteResponse;
   /**
    * Returns the JSON body to send with `response.status`, or `undefined` when the handler answered
@@ -61,6 +67,11 @@ export interface RouteSpec<Params = unknown, Query = unknown, Body = unknown> {
 /** Erases a route's parameter types so routes of different shapes fit one table. */
 export function defineRoute<Params, Query, Body>(spec: RouteSpec<Params, Query, Body>): RouteSpec {
   return spec as unknown as RouteSpec;
+}
+
+/** What the error handler reads back from a route (Fastify's per-route `config`). */
+export interface RouteConfig {
+  readonly unauthenticated: 'challenge' | 'refuse';
 }
 
 export interface RouteRegistration {
@@ -88,6 +99,7 @@ export function registerRoute(app: FastifyInstance, spec: RouteSpec, registratio
     method: spec.method,
     url: spec.url,
     ...(spec.bodyLimitBytes === undefined ? {} : { bodyLimit: spec.bodyLimitBytes }),
+    config: { unauthenticated: spec.unauthenticated ?? 'challenge' } satisfies RouteConfig,
     // Authentication runs before the body is read, so an anonymous caller cannot make the server
     // buffer a large upload.
     onRequest: async (request) => {
