@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import type { DeepReadonly } from '../config/index.ts';
 import { AirlockError } from '../errors/index.ts';
 import { invalidInput } from './http-errors.ts';
 import type { Principal } from './tokens.ts';
@@ -29,15 +30,27 @@ export interface RouteContext<Params, Query, Body> {
   readonly reply: FastifyReply;
 }
 
-export interface RouteResponse {
+export interface RouteResponse<Schema extends z.ZodType | undefined = z.ZodType | undefined> {
   readonly status: number;
   readonly description: string;
   /** JSON body schema; absent for a non-JSON body (`contentType`). */
-  readonly schema?: z.ZodType;
+  readonly schema?: Schema;
   readonly contentType?: string;
 }
 
-export interface RouteSpec<Params = unknown, Query = unknown, Body = unknown> {
+/**
+ * What a handler returns: the JSON body its response schema describes (read-only is fine: it is only
+ * serialized), or nothing for a route that answers itself (a stream, raw bytes). Typing handlers
+ * against the schema makes a library type that drifts from the documented response a type error.
+ */
+export type ResponseBody<Schema> = Schema extends z.ZodType ? DeepReadonly<z.input<Schema>> : undefined;
+
+export interface RouteSpec<
+  Params = unknown,
+  Query = unknown,
+  Body = unknown,
+  Schema extends z.ZodType | undefined = z.ZodType | undefined,
+> {
   readonly method: Method;
   /** Fastify syntax: `/v1/sessions/:id`. */
   readonly url: string;
@@ -56,16 +69,18 @@ export interface RouteSpec<Params = unknown, Query = unknown, Body = unknown> {
    * for clients that treat any 401 as the start of a login flow Airlock does not have (MCP).
    */
   readonly unauthenticated?: 'challenge' | 'refuse';
-  readonly response: RouteResponse;
+  readonly response: RouteResponse<Schema>;
   /**
    * Returns the JSON body to send with `response.status`, or `undefined` when the handler answered
    * itself (a stream, raw bytes).
    */
-  handler(context: RouteContext<Params, Query, Body>): Promise<unknown>;
+  handler(context: RouteContext<Params, Query, Body>): Promise<ResponseBody<Schema>>;
 }
 
 /** Erases a route's parameter types so routes of different shapes fit one table. */
-export function defineRoute<Params, Query, Body>(spec: RouteSpec<Params, Query, Body>): RouteSpec {
+export function defineRoute<Params, Query, Body, Schema extends z.ZodType | undefined = undefined>(
+  spec: RouteSpec<Params, Query, Body, Schema>,
+): RouteSpec {
   return spec as unknown as RouteSpec;
 }
 
