@@ -1,20 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/index.ts';
-import { isAirlockError } from '../errors/index.ts';
+import { rejectedAirlockError } from '../../test/support/airlock-errors.ts';
 import { openMemoryAirlock } from '../../test/support/memory-airlock.ts';
-
-async function errorOf(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!isAirlockError(error)) throw new Error(`expected an AirlockError, got ${String(error)}`);
-  return error;
-}
 
 describe('createAirlock: configuration', () => {
   it('validates a plain object and names every bad key', async () => {
-    const error = await errorOf(openMemoryAirlock({ config: { sandbox: { memroy: '1g', pids: 'many' } } }));
+    const error = await rejectedAirlockError(
+      openMemoryAirlock({ config: { sandbox: { memroy: '1g', pids: 'many' } } }),
+    );
     expect(error.code).toBe('INVALID_CONFIG');
     expect(error.message).toMatch(/memroy/);
     expect(error.message).toMatch(/pids/);
@@ -22,7 +15,7 @@ describe('createAirlock: configuration', () => {
 
   it('validates a frozen look-alike too: only a configuration the config module parsed skips it', async () => {
     const lookAlike = Object.freeze({ sandbox: Object.freeze({ memory: 'lots' }) });
-    const error = await errorOf(openMemoryAirlock({ config: lookAlike }));
+    const error = await rejectedAirlockError(openMemoryAirlock({ config: lookAlike }));
     expect(error.code).toBe('INVALID_CONFIG');
     expect(error.message).toMatch(/memory/);
   });
@@ -44,9 +37,9 @@ describe('createAirlock: sessions and close', () => {
     const theirs = await airlock.sessions.create();
     const result = await theirs.run('echo theirs');
     expect(result.status).toBe('completed');
-    const error = await errorOf(mine.commands.get(result.id));
+    const error = await rejectedAirlockError(mine.commands.get(result.id));
     expect(error.code).toBe('NOT_FOUND');
-    expect((await errorOf(mine.commands.kill(result.id))).code).toBe('NOT_FOUND');
+    expect((await rejectedAirlockError(mine.commands.kill(result.id))).code).toBe('NOT_FOUND');
   });
 
   it('shows a file with the session secrets redacted, like any other output', async () => {

@@ -20,8 +20,18 @@ const statusList = Object.entries(statusMeanings)
   .join('; ');
 
 export function registerCommandTools(server: McpServer, context: ToolContext): void {
-  const { airlock, sessions, guard } = context;
+  const helpers = commandHelpers(context);
+  registerRunCommand(server, context, helpers);
+  registerCommandStatus(server, context, helpers);
+  registerKillCommand(server, context, helpers);
+  registerReadOutput(server, context, helpers);
+}
 
+type CommandHelpers = ReturnType<typeof commandHelpers>;
+
+/** What the command tools share: the ownership scope, and waiting on a person with progress. */
+function commandHelpers(context: ToolContext) {
+  const { airlock, sessions } = context;
   /**
    * Commands and outputs of the sessions this connection had: any other is answered exactly like one
    * that does not exist, so an id cannot be used to learn whether another session's command exists.
@@ -51,7 +61,12 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
       stop();
     }
   };
+  return { within, ownedCommand, reportWait, settle };
+}
 
+function registerRunCommand(server: McpServer, context: ToolContext, helpers: CommandHelpers): void {
+  const { guard } = context;
+  const { settle } = helpers;
   server.registerTool(
     'run_command',
     {
@@ -104,7 +119,11 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         return commandResult(final, preface);
       }),
   );
+}
 
+function registerCommandStatus(server: McpServer, context: ToolContext, helpers: CommandHelpers): void {
+  const { airlock, guard } = context;
+  const { within, ownedCommand, reportWait } = helpers;
   server.registerTool(
     'command_status',
     {
@@ -142,7 +161,11 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         }
       }),
   );
+}
 
+function registerKillCommand(server: McpServer, context: ToolContext, helpers: CommandHelpers): void {
+  const { airlock, guard } = context;
+  const { within } = helpers;
   server.registerTool(
     'kill_command',
     {
@@ -165,7 +188,11 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         return commandResult(await airlock.commands.kill(command_id, { within }));
       }),
   );
+}
 
+function registerReadOutput(server: McpServer, context: ToolContext, helpers: CommandHelpers): void {
+  const { airlock, guard } = context;
+  const { within } = helpers;
   server.registerTool(
     'read_output',
     {

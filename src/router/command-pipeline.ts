@@ -24,12 +24,15 @@ import type { Redactor } from './shape/index.ts';
 import { checkRunInput } from './run-input.ts';
 import type { RunOptions, RunResult } from './types.ts';
 
+/** What the stages need; the router's options are these, less what it makes itself. */
 export interface PipelineDeps {
   readonly store: Store;
   readonly sessions: SessionManager;
   readonly approvals: Approvals;
   readonly registry: CommandRegistry;
+  /** The policy engine judging a session's commands. */
   readonly policyFor: (session: LiveSession) => PolicyEngine;
+  /** `router.approvalRequiredFor` commands (`createApprovalGate`); null when it lists none. */
   readonly approvalGate: ApprovalGate | null;
   readonly approvalTimeoutMs: number;
   readonly rateLimiter: RateLimiter;

@@ -3,20 +3,12 @@
  * returns and what the audit log says, without a real sandbox.
  */
 import { describe, expect, it } from 'vitest';
-import { isAirlockError } from '../errors/index.ts';
 import type { AuditEventType } from '../store/index.ts';
 import { MAX_COMMAND_CHARS } from './index.ts';
+import { rejectedAirlockError } from '../../test/support/airlock-errors.ts';
 import { eventually, openMemoryAirlock } from '../../test/support/memory-airlock.ts';
 
 const quiet = { rateLimit: '1000/min', approvalRequiredFor: ['touch'] };
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  return isAirlockError(error) ? error.code : `not an AirlockError: ${String(error)}`;
-}
 
 describe('router: a command the policy allows', () => {
   it('runs it and records proposal, decision, start and finish in that order', async () => {
@@ -50,10 +42,14 @@ describe('router: a command the policy allows', () => {
   it('refuses bad input before anything is recorded', async () => {
     const { airlock } = await openMemoryAirlock({ config: { router: quiet } });
     const session = await airlock.sessions.create();
-    expect(await codeOf(session.run('   '))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(session.run(`echo ${'a'.repeat(MAX_COMMAND_CHARS)}`))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(session.run('true', { timeoutMs: 0 }))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(session.run('true', { timeoutMs: 10 ** 12 }))).toBe('INVALID_ARGUMENT');
+    expect((await rejectedAirlockError(session.run('   '))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejectedAirlockError(session.run(`echo ${'a'.repeat(MAX_COMMAND_CHARS)}`))).code).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect((await rejectedAirlockError(session.run('true', { timeoutMs: 0 }))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejectedAirlockError(session.run('true', { timeoutMs: 10 ** 12 }))).code).toBe(
+      'INVALID_ARGUMENT',
+    );
     const proposed = await airlock.audit.list({ sessionId: session.id, types: ['command.proposed'] });
     expect(proposed).toHaveLength(0);
   });
@@ -311,7 +307,7 @@ describe('router: file reads and listings', () => {
   it('records nothing for a read the sandbox refuses', async () => {
     const { airlock } = await openMemoryAirlock({ config: { router: quiet } });
     const session = await airlock.sessions.create();
-    expect(await codeOf(session.files.read('/etc/passwd'))).toBe('PATH_OUTSIDE_SANDBOX');
+    expect((await rejectedAirlockError(session.files.read('/etc/passwd'))).code).toBe('PATH_OUTSIDE_SANDBOX');
     expect(await airlock.audit.list({ sessionId: session.id, types: ['file.read'] })).toEqual([]);
   });
 });

@@ -3,48 +3,27 @@
  * shape → record (command-pipeline.ts); file copies take the same stages (file-ops.ts); what is under
  * way or done is found again through one registry with one session-scope check.
  */
-import type { Logger } from 'pino';
-import type { AirlockMetrics } from '../metrics/index.ts';
-import type { PolicyEngine } from '../policy/index.ts';
-import type { FileEntry } from '../sandbox/index.ts';
-import type { LiveSession, SessionManager } from '../sessions/index.ts';
-import type { OutputPage, Store } from '../store/index.ts';
-import type { Approvals } from './approve/index.ts';
+import type { LiveSession } from '../sessions/index.ts';
 import { createCommandRegistry } from './command-registry.ts';
-import type { ScopedOptions } from './command-registry.ts';
+import type { CommandRegistry } from './command-registry.ts';
 import { runCommand } from './command-pipeline.ts';
-import type { ApprovalGate } from './decide/index.ts';
+import type { PipelineDeps } from './command-pipeline.ts';
 import { createFileOps } from './file-ops.ts';
-import type { FileWriteOptions } from './file-ops.ts';
-import type { RateLimiter } from './rate/index.ts';
-import type { CommandEvent, Redactor } from './shape/index.ts';
-import type { FileWriteResult, RunOptions, RunResult } from './types.ts';
+import type { FileOps } from './file-ops.ts';
+import type { RunOptions, RunResult } from './types.ts';
 
-export interface RouterOptions {
-  readonly store: Store;
-  readonly sessions: SessionManager;
-  readonly approvals: Approvals;
-  /** The policy engine judging a session's commands. */
-  readonly policyFor: (session: LiveSession) => PolicyEngine;
-  /** `router.approvalRequiredFor` commands (`createApprovalGate`); null when it lists none. */
-  readonly approvalGate: ApprovalGate | null;
+export interface RouterOptions extends Omit<PipelineDeps, 'registry' | 'now'> {
   readonly writeFileNeedsApproval: boolean;
-  readonly approvalTimeoutMs: number;
-  readonly rateLimiter: RateLimiter;
-  readonly maxChars: number;
-  readonly redactorFor: (session: LiveSession) => Redactor;
-  readonly metrics: AirlockMetrics;
-  readonly logger: Logger;
   readonly now?: () => number;
 }
 
 export interface Router {
   run(session: LiveSession, command: string, options?: RunOptions): Promise<RunResult>;
   /** The latest known state of a command (live for running ones). */
-  getCommand(id: string, options?: ScopedOptions): Promise<RunResult>;
+  readonly getCommand: CommandRegistry['get'];
   /** Resolves when the command has finished (or at once if it has). */
-  waitCommand(id: string, options?: ScopedOptions & { readonly signal?: AbortSignal }): Promise<RunResult>;
-  killCommand(id: string, options?: ScopedOptions): Promise<RunResult>;
+  readonly waitCommand: CommandRegistry['wait'];
+  readonly killCommand: CommandRegistry['kill'];
   /**
    * A command's events as they happen. A running background command: the output in its live window,
    * then each new piece (whole lines, redacted), then one `status` event with the final result (what
@@ -53,28 +32,13 @@ export interface Router {
    * unknown id rejects the first `next()` with NOT_FOUND, a ninth watcher of one command with
    * LIMIT_REACHED; aborting `signal` ends the iteration quietly.
    */
-  watchCommand(
-    id: string,
-    options?: ScopedOptions & { readonly signal?: AbortSignal },
-  ): AsyncIterable<CommandEvent>;
-  readOutput(
-    id: string,
-    page?: ScopedOptions & {
-      readonly stream?: 'stdout' | 'stderr';
-      readonly offset?: number;
-      readonly limit?: number;
-    },
-  ): Promise<OutputPage>;
-  writeFile(
-    session: LiveSession,
-    path: string,
-    data: string | Uint8Array,
-    options?: FileWriteOptions,
-  ): Promise<FileWriteResult>;
+  readonly watchCommand: CommandRegistry['watch'];
+  readonly readOutput: CommandRegistry['readOutput'];
+  readonly writeFile: FileOps['write'];
   /** The file's bytes, redacted like any other output; recorded in the audit log. */
-  readFile(session: LiveSession, path: string, options?: { readonly maxBytes?: number }): Promise<Buffer>;
+  readonly readFile: FileOps['read'];
   /** A directory's entries (names redacted); recorded in the audit log. */
-  listFiles(session: LiveSession, path: string): Promise<FileEntry[]>;
+  readonly listFiles: FileOps['list'];
   /** Waits for commands in flight (their sessions are being ended, which kills them). */
   drain(): Promise<void>;
 }

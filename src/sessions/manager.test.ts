@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AirlockError, isAirlockError } from '../errors/index.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/index.ts';
+import { rejectedAirlockError } from '../../test/support/airlock-errors.ts';
 import { createMemoryDriver } from '../../test/support/memory-driver/index.ts';
 import type { MemoryDriver } from '../../test/support/memory-driver/index.ts';
 import { createSessionManager } from './manager.ts';
@@ -68,14 +69,6 @@ function harness(overrides: Partial<SessionManagerOptions> = {}): Harness {
   return { manager, store, driver, clock, ended };
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  return isAirlockError(error) ? error.code : `not an AirlockError: ${String(error)}`;
-}
-
 describe('session manager: creating', () => {
   it('records the session with its limits and env names, never the secret values', async () => {
     const { manager, store } = harness();
@@ -99,9 +92,13 @@ describe('session manager: creating', () => {
 
   it('refuses bad options with INVALID_ARGUMENT before making a sandbox', async () => {
     const { manager, driver } = harness();
-    expect(await codeOf(manager.create({ idleTimeoutMs: -1 }))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(manager.create({ timeoutMs: 120_000 }))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(manager.create({ policy: 'lenient' as never }))).toBe('INVALID_ARGUMENT');
+    expect((await rejectedAirlockError(manager.create({ idleTimeoutMs: -1 }))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejectedAirlockError(manager.create({ timeoutMs: 120_000 }))).code).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect((await rejectedAirlockError(manager.create({ policy: 'lenient' as never }))).code).toBe(
+      'INVALID_ARGUMENT',
+    );
     expect(driver.sandboxes).toHaveLength(0);
   });
 
@@ -110,13 +107,15 @@ describe('session manager: creating', () => {
     await store.close();
     await expect(manager.create()).rejects.toThrow();
     expect(driver.sandboxes).toHaveLength(1);
-    expect(await codeOf(driver.sandboxes[0]?.exec('true') ?? Promise.resolve())).toBe('SANDBOX_DESTROYED');
+    expect((await rejectedAirlockError(driver.sandboxes[0]?.exec('true') ?? Promise.resolve())).code).toBe(
+      'SANDBOX_DESTROYED',
+    );
   });
 
   it('passes a driver failure through and holds no slot for it', async () => {
     const { manager, driver } = harness({ maxSessions: 1 });
     driver.failNextCreate(new AirlockError('SANDBOX_UNAVAILABLE', 'no sandbox today'));
-    expect(await codeOf(manager.create())).toBe('SANDBOX_UNAVAILABLE');
+    expect((await rejectedAirlockError(manager.create())).code).toBe('SANDBOX_UNAVAILABLE');
     await expect(manager.create()).resolves.toBeDefined();
   });
 });
@@ -124,11 +123,11 @@ describe('session manager: creating', () => {
 describe('session manager: finding and ending', () => {
   it('answers NOT_FOUND for an unknown id and SESSION_ENDED for an ended one', async () => {
     const { manager } = harness();
-    expect(await codeOf(manager.get('ses_000000000000000000000000'))).toBe('NOT_FOUND');
-    expect(await codeOf(manager.get('../etc/passwd'))).toBe('NOT_FOUND');
+    expect((await rejectedAirlockError(manager.get('ses_000000000000000000000000'))).code).toBe('NOT_FOUND');
+    expect((await rejectedAirlockError(manager.get('../etc/passwd'))).code).toBe('NOT_FOUND');
     const session = await manager.create();
     await manager.destroy(session.id);
-    expect(await codeOf(manager.get(session.id))).toBe('SESSION_ENDED');
+    expect((await rejectedAirlockError(manager.get(session.id))).code).toBe('SESSION_ENDED');
   });
 
   it('ends a session once, destroying its sandbox and recording why', async () => {
@@ -138,7 +137,9 @@ describe('session manager: finding and ending', () => {
     await manager.destroy(session.id);
     expect(ended).toHaveLength(1);
     expect(session.ending.signal.aborted).toBe(true);
-    expect(await codeOf(driver.sandboxes[0]?.exec('true') ?? Promise.resolve())).toBe('SANDBOX_DESTROYED');
+    expect((await rejectedAirlockError(driver.sandboxes[0]?.exec('true') ?? Promise.resolve())).code).toBe(
+      'SANDBOX_DESTROYED',
+    );
     const record = await store.getSession(session.id);
     expect(record).toMatchObject({ state: 'ended', endReason: 'destroyed on request' });
     const destroyed = await store.listEvents({ sessionId: session.id, types: ['session.destroyed'] });
@@ -159,7 +160,7 @@ describe('session manager: finding and ending', () => {
     await Promise.all([manager.create(), manager.create()]);
     await manager.close();
     expect(ended.map((session) => session.endCode)).toEqual(['shutdown', 'shutdown']);
-    expect(await codeOf(manager.create())).toBe('SANDBOX_DESTROYED');
+    expect((await rejectedAirlockError(manager.create())).code).toBe('SANDBOX_DESTROYED');
   });
 });
 
