@@ -90,13 +90,9 @@ const withOther = <T extends string>(values: readonly T[]): readonly (T | typeof
   OTHER,
 ];
 
-/** A fresh registry per call: two control planes in one process never share a count. */
-export function createMetrics(options: MetricsOptions = {}): AirlockMetrics {
-  // Never prom-client's global `register`: every metric names this registry explicitly, because a
-  // metric constructed without `registers` silently lands in the process-wide default.
-  const registry = new Registry();
+/** Every metric, each naming `registry` explicitly. */
+function defineMetrics(registry: Registry) {
   const registers = [registry];
-
   const commands = new Counter({
     name: 'airlock_commands_total',
     help: 'Commands that reached a final or pending outcome, by status and sandbox driver.',
@@ -180,6 +176,43 @@ export function createMetrics(options: MetricsOptions = {}): AirlockMetrics {
     buckets: COMMAND_BUCKETS_S,
     registers,
   });
+  return {
+    commands,
+    commandDuration,
+    execDuration,
+    policyDecisions,
+    approvals,
+    approvalWait,
+    activeSessions,
+    sessionsCreated,
+    sessionsEnded,
+    sandboxCreate,
+    resourceAlerts,
+    auditWrite,
+    httpRequests,
+  };
+}
+
+/** A fresh registry per call: two control planes in one process never share a count. */
+export function createMetrics(options: MetricsOptions = {}): AirlockMetrics {
+  // Never prom-client's global `register`: every metric names this registry explicitly, because a
+  // metric constructed without `registers` silently lands in the process-wide default.
+  const registry = new Registry();
+  const {
+    commands,
+    commandDuration,
+    execDuration,
+    policyDecisions,
+    approvals,
+    approvalWait,
+    activeSessions,
+    sessionsCreated,
+    sessionsEnded,
+    sandboxCreate,
+    resourceAlerts,
+    auditWrite,
+    httpRequests,
+  } = defineMetrics(registry);
 
   // Counters start at 0 for every allowed label value, so rate() and absence alerts work from the
   // first scrape instead of only after the first event of each kind. The sets are small and fixed.
