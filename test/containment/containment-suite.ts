@@ -14,19 +14,12 @@ import { isAirlockError } from '../../src/errors/index.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../src/sandbox/index.ts';
 import { syscallNumbers } from '../../src/sandbox/seccomp/syscalls.ts';
 import type { SyscallName } from '../../src/sandbox/seccomp/syscalls.ts';
-import { defineDriverConformance } from '../conformance/driver-conformance.ts';
+import { conformanceSpec, defineDriverConformance } from '../conformance/driver-conformance.ts';
 
 export const MiB = 1024 * 1024;
 
-export const baseSpec: SandboxSpec = {
-  image: 'host',
-  memoryBytes: 256 * MiB,
-  cpus: 1,
-  pids: 128,
-  scratchBytes: 32 * MiB,
-  env: { GRANTED: 'yes' },
-  timeoutMs: 10_000,
-};
+/** The conformance suite's spec: the containment tests run in a sandbox made the same way. */
+export const baseSpec: SandboxSpec = conformanceSpec;
 
 export interface ContainmentTarget {
   name: string;

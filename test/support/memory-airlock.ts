@@ -55,15 +55,4 @@ export async function openMemoryAirlock(
   }
 }
 
-/** Polls until `check` holds or the time is up; returns whether it held. */
-export async function eventually(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 5000,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return check();
-}
+export { eventually } from './eventually.ts';
