@@ -22,6 +22,9 @@ const stageFolders = [
   'egress',
 ];
 
+// The router's stages, each a sub-folder whose index.ts is its door (src/router/<stage>/index.ts).
+const routerStages = ['decide', 'approve', 'rate', 'execute', 'shape', 'record'];
+
 // Bare names of Node built-ins, for code that must not depend on Node (the SDK).
 const nodeBuiltins = builtinModules.filter((name) => !name.startsWith('_') && !name.includes(':'));
 
@@ -48,15 +51,21 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          patterns: stageFolders.map((folder) => ({
-            group: [
-              `../${folder}/*`,
-              `../../${folder}/*`,
-              `!../${folder}/index.ts`,
-              `!../../${folder}/index.ts`,
-            ],
-            message: `Import ${folder} through its index.ts: it is the folder's only public surface.`,
-          })),
+          patterns: [
+            ...stageFolders.map((folder) => ({
+              group: [
+                `../${folder}/*`,
+                `../../${folder}/*`,
+                `!../${folder}/index.ts`,
+                `!../../${folder}/index.ts`,
+              ],
+              message: `Import ${folder} through its index.ts: it is the folder's only public surface.`,
+            })),
+            ...routerStages.map((stage) => ({
+              group: [`./${stage}/*`, `../${stage}/*`, `!./${stage}/index.ts`, `!../${stage}/index.ts`],
+              message: `Import the router's ${stage} stage through its index.ts: it is the stage's only public surface.`,
+            })),
+          ],
           paths: [
             {
               name: 'node:child_process',

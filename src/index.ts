@@ -13,7 +13,14 @@ export type {
   Session,
   SessionInfo,
 } from './airlock/index.ts';
-export type { CommandEvent, FileWriteResult, RunOptions, RunResult, RunStatus } from './router/index.ts';
+export type {
+  CommandEvent,
+  FileWriteResult,
+  RunOptions,
+  RunResult,
+  RunStatus,
+  SessionScope,
+} from './router/index.ts';
 export type { SessionCreateOptions, SnapshotInfo } from './sessions/index.ts';
 export type {
   ApprovalRecord,

@@ -6,25 +6,34 @@
 import { join } from 'node:path';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import { parseConfigObject, processEnvironment, readAirlockEnvironment } from '../config/index.ts';
+import {
+  isValidatedConfig,
+  parseConfigObject,
+  processEnvironment,
+  readAirlockEnvironment,
+} from '../config/index.ts';
 import type { AirlockConfig, EnvironmentVariables } from '../config/index.ts';
-import { AirlockError } from '../errors/index.ts';
 import { createMetrics, createResourceMonitor } from '../metrics/index.ts';
 import type { AirlockMetrics, ResourceMonitor } from '../metrics/index.ts';
-import { createPolicyEngine, loadPolicy, PolicyLoadError } from '../policy/index.ts';
-import type { Policy, PolicyEngine, PresetName } from '../policy/index.ts';
-import { createApprovals, createRateLimiter, createRedactor, createRouter } from '../router/index.ts';
-import type { Approvals, Redactor, Router } from '../router/index.ts';
-import { createDriver, MAX_TIMEOUT_MS } from '../sandbox/index.ts';
+import type { Policy } from '../policy/index.ts';
+import { createApprovalGate, createApprovals, createRateLimiter, createRouter } from '../router/index.ts';
+import type { ApprovalGate, Approvals, RateLimiter, Router } from '../router/index.ts';
+import { MAX_TIMEOUT_MS } from '../sandbox/index.ts';
 import type { Driver, DriverName, DriverOptions } from '../sandbox/index.ts';
-import { createSessionManager, createSnapshotStore, currentOwner, presetOf } from '../sessions/index.ts';
-import type { LiveSession, RecoveryReport, SessionManager, SnapshotStore } from '../sessions/index.ts';
+import { createSessionManager, createSnapshotStore, currentOwner } from '../sessions/index.ts';
+import type { RecoveryReport, SessionManager, SnapshotStore } from '../sessions/index.ts';
 import { loadOrCreateAuditKey, openStore, resolveStorePath } from '../store/index.ts';
 import type { Store } from '../store/index.ts';
 import { auditKeyPath, protectAuditLog } from './audit-protection.ts';
+import type { AuditProtection } from './audit-protection.ts';
+import { createDrivers } from './drivers.ts';
+import type { Drivers } from './drivers.ts';
+import { createPolicies } from './policies.ts';
+import type { Policies } from './policies.ts';
+import { createRedactors } from './secrets.ts';
+import type { Redactors } from './secrets.ts';
 import { createAuditView, createSessionsView } from './views.ts';
 import type { AirlockApprovals, AirlockAudit, AirlockCommands, AirlockSessions } from './views.ts';
-import { loadTreeSitterWasm } from './tree-sitter-wasm.ts';
 
 export interface CreateAirlockOptions {
   /** A parsed airlock.yaml, or a plain object in its shape (validated here). Default: safe defaults. */
@@ -50,6 +59,11 @@ export interface CreateAirlockOptions {
   /** How long stored outputs of ended sessions stay pageable (pruned at start-up). Default 24 h. */
   readonly outputRetentionMs?: number;
   readonly driverOptions?: Omit<DriverOptions, 'stateDir'>;
+  /**
+   * Drivers to use instead of making them from the configuration, by name: the seam unit tests plug an
+   * in-memory test double into. Closed with the control plane like the ones it makes.
+   */
+  readonly drivers?: Partial<Readonly<Record<DriverName, Driver>>>;
   readonly logger?: Logger;
   readonly metrics?: AirlockMetrics;
   readonly now?: () => number;
@@ -73,299 +87,276 @@ export interface Airlock {
 
 const DEFAULT_OUTPUT_RETENTION_MS = 24 * 60 * 60 * 1000;
 
-function isParsedConfig(value: unknown): value is AirlockConfig {
-  return typeof value === 'object' && value !== null && Object.isFrozen(value) && 'sandbox' in value;
+/** What start-up settles before anything is opened: a bad policy or secret stops it here. */
+interface Prepared {
+  readonly options: CreateAirlockOptions;
+  readonly config: AirlockConfig;
+  readonly home: string;
+  readonly now: () => number;
+  readonly logger: Logger;
+  readonly metrics: AirlockMetrics;
+  readonly policies: Policies;
+  readonly approvalGate: ApprovalGate | null;
+  readonly redactors: Redactors;
 }
 
-/** `approvalRequiredFor` commands become ask rules of their own policy, checked beside the main one. */
-function approvalGateFor(entries: readonly string[]): Policy | null {
-  const commands = entries.filter((entry) => entry !== 'write_file');
-  if (commands.length === 0) return null;
-  try {
-    return loadPolicy({
-      origin: 'router.approvalRequiredFor',
-      document: {
-        default: 'allow',
-        rules: commands.map((entry, index) => ({
-          id: `approval-required-${index}`,
-          match: entry,
-          decision: 'ask',
-          reason: `router.approvalRequiredFor lists "${entry}": a person approves it first.`,
-        })),
-      },
-    });
-  } catch (error) {
-    if (!(error instanceof PolicyLoadError)) throw error;
-    throw new AirlockError(
-      'INVALID_CONFIG',
-      `router.approvalRequiredFor: ${error.issues.map((issue) => issue.message).join('; ')}`,
-      { key: 'router.approvalRequiredFor' },
-    );
-  }
+/** What is open, for closing it again in order. */
+interface Opened {
+  readonly store: Store;
+  readonly audit: AuditProtection;
+  readonly drivers: Drivers;
+  monitor?: ResourceMonitor;
+  manager?: SessionManager;
+  approvals?: Approvals;
 }
 
 export async function createAirlock(options: CreateAirlockOptions = {}): Promise<Airlock> {
-  const config = isParsedConfig(options.config) ? options.config : parseConfigObject(options.config ?? {});
+  const config = isValidatedConfig(options.config) ? options.config : parseConfigObject(options.config ?? {});
   const env = options.env ?? processEnvironment();
   const home = options.home ?? readAirlockEnvironment(env).home;
-  const now = options.now ?? Date.now;
-  const logger = options.logger ?? pino({ level: 'silent' });
-  const metrics = options.metrics ?? createMetrics();
-
-  const policy =
-    options.policy ?? loadPolicy({ document: config.policy, origin: `preset:${config.policy.preset}` });
-  const treeSitter = options.crossCheck === false ? undefined : await loadTreeSitterWasm();
-  const engineOf = (source: Policy): Promise<PolicyEngine> =>
-    createPolicyEngine(treeSitter === undefined ? { policy: source } : { policy: source, treeSitter });
-  const policyEngine = await engineOf(policy);
-  /** Engines of presets sessions chose instead of the configured policy, made on first use. */
-  const presetEngines = new Map<PresetName, Promise<PolicyEngine>>();
-  const presetEnginesReady = new Map<PresetName, PolicyEngine>();
-  const preparePolicy = async (requested: PresetName | undefined): Promise<void> => {
-    const preset = presetOf(requested);
-    if (preset === undefined || presetEnginesReady.has(preset)) return;
-    let pending = presetEngines.get(preset);
-    if (pending === undefined) {
-      pending = engineOf(loadPolicy({ preset }));
-      presetEngines.set(preset, pending);
-    }
-    presetEnginesReady.set(preset, await pending);
+  const prepared: Prepared = {
+    options,
+    config,
+    home,
+    now: options.now ?? Date.now,
+    logger: options.logger ?? pino({ level: 'silent' }),
+    metrics: options.metrics ?? createMetrics(),
+    policies: await createPolicies(config, options),
+    // Compiled now, so a bad entry stops start-up before anything is opened.
+    approvalGate: createApprovalGate(config.router.approvalRequiredFor),
+    redactors: createRedactors(config, env),
   };
-  const policyFor = (session: LiveSession): PolicyEngine =>
-    session.settings.policy === null
-      ? policyEngine
-      : (presetEnginesReady.get(session.settings.policy) ?? policyEngine);
-  const approvalGate = approvalGateFor(config.router.approvalRequiredFor);
+  const audit = openProtectedStore(prepared);
+  const opened: Opened = {
+    store: audit.store,
+    audit,
+    drivers: createDrivers(config, { home, driverOptions: options.driverOptions, given: options.drivers }),
+  };
+  try {
+    return await start(prepared, opened);
+  } catch (error) {
+    opened.monitor?.close();
+    opened.approvals?.close();
+    await opened.manager?.close();
+    await opened.drivers.closeAll();
+    await opened.store.close();
+    throw error;
+  }
+}
 
-  // Secret values from the host environment are read once, here; a listed variable that is unset is
-  // no error (nothing to hide), but a value too short to redact safely is.
-  const hostSecrets = config.router.secretEnv.flatMap((name) => {
-    const value = env[name];
-    return value === undefined || value === '' ? [] : [{ name, value }];
-  });
-  createRedactor({ secrets: hostSecrets });
-
-  // Read (or made) before the store opens: a key file others can read stops start-up here.
+/**
+ * The store, wrapped so that the chain's head is signed with a key kept outside it. The key is read
+ * (or made) before the store opens: a key file others can read stops start-up here.
+ */
+function openProtectedStore(prepared: Prepared): AuditProtection {
+  const { config, home, options } = prepared;
   const auditKey = loadOrCreateAuditKey(auditKeyPath(config.audit, home));
   const storeLocation = config.store ?? { kind: 'sqlite' as const, path: join(home, 'airlock.db') };
   const baseDir = options.cwd ?? process.cwd();
-  const audit = protectAuditLog({
+  return protectAuditLog({
     store: openStore(storeLocation, { baseDir }),
     storePath: resolveStorePath(storeLocation, baseDir),
     config: config.audit,
     home,
     key: auditKey,
-    logger,
-    metrics,
+    logger: prepared.logger,
+    metrics: prepared.metrics,
   });
-  const store: Store = audit.store;
-  const drivers = new Map<DriverName, Driver>();
-  function driverFor(name: DriverName): Driver {
-    let driver = drivers.get(name);
-    if (driver === undefined) {
-      driver = createDriver(name, {
-        ...options.driverOptions,
-        stateDir: home,
-        uidRange: config.sandbox.uidRange,
-        ...(config.sandbox.cgroupParent === undefined ? {} : { cgroupParent: config.sandbox.cgroupParent }),
-        ...(config.sandbox.runtime === undefined ? {} : { runtime: config.sandbox.runtime }),
-      });
-      drivers.set(name, driver);
-    }
-    return driver;
-  }
-
-  const redactors = new WeakMap<LiveSession, Redactor>();
-  const redactorFor = (session: LiveSession): Redactor => {
-    let redactor = redactors.get(session);
-    if (redactor === undefined) {
-      redactor = createRedactor({ secrets: [...hostSecrets, ...session.secrets] });
-      redactors.set(session, redactor);
-    }
-    return redactor;
-  };
-
-  let monitor: ResourceMonitor | null = null;
-  let sessions: SessionManager | null = null;
-  let approvals: Approvals | null = null;
-  try {
-    const snapshots = createSnapshotStore({ dir: join(home, 'snapshots'), now });
-    monitor = createResourceMonitor({
-      intervalMs: options.monitorIntervalMs ?? 5000,
-      onAlert: (alert) => {
-        metrics.resourceAlert(alert.resource);
-        logger.warn(
-          { sessionId: alert.sessionId, resource: alert.resource, fraction: alert.fraction },
-          'resource alert',
-        );
-        void store
-          .commit({
-            events: [
-              {
-                type: 'resource.alert',
-                sessionId: alert.sessionId,
-                commandId: null,
-                data: {
-                  resource: alert.resource,
-                  usage: alert.usage,
-                  limit: alert.limit,
-                  fraction: alert.fraction,
-                },
-              },
-            ],
-          })
-          .catch((error: unknown) => logger.error({ err: error }, 'could not record a resource alert'));
-      },
-      onError: () => undefined,
-    });
-    const activeMonitor = monitor;
-    const manager = createSessionManager({
-      store,
-      driverFor,
-      snapshots,
-      owner: currentOwner(),
-      maxSessions: options.maxSessions ?? config.sessions.maxSessions,
-      now,
-      defaults: {
-        driver: config.sandbox.driver,
-        sandbox: {
-          image: config.sandbox.image,
-          memoryBytes: config.sandbox.memoryBytes,
-          cpus: config.sandbox.cpus,
-          pids: config.sandbox.pids,
-          scratchBytes: config.sandbox.scratchBytes,
-          env: { ...config.sandbox.env },
-          timeoutMs: config.sandbox.timeoutMs,
-        },
-        idleTimeoutMs: config.sandbox.idleTimeoutMs,
-        ttlMs: options.sessionTtlMs ?? config.sessions.lifetimeMs,
-        maxTimeoutMs: config.sandbox.maxTimeoutMs ?? MAX_TIMEOUT_MS,
-      },
-      onCreated: (session, createMs) => {
-        metrics.sessionCreated(session.settings.driver);
-        metrics.sandboxCreateDuration(session.settings.driver, createMs);
-        metrics.sessionsActive(manager.live().length);
-        activeMonitor.watch(session.id, {
-          stats: () => session.sandbox.stats(),
-          cpus: session.settings.sandbox.cpus,
-        });
-        logger.info({ sessionId: session.id, driver: session.settings.driver }, 'session created');
-      },
-      onEnded: (session) => {
-        activeMonitor.unwatch(session.id);
-        metrics.sessionEnded(
-          session.endCode === 'crashed' || session.endCode === null ? 'error' : session.endCode,
-        );
-        metrics.sessionsActive(manager.live().length);
-        rateLimiter.forget(session.id);
-        logger.info({ sessionId: session.id, reason: session.endCode }, 'session ended');
-      },
-    });
-    sessions = manager;
-    const rateLimiter = createRateLimiter({ rate: config.router.rateLimit, now });
-    approvals = createApprovals({
-      store,
-      now,
-      ...(options.approvalPollIntervalMs === undefined
-        ? {}
-        : { pollIntervalMs: options.approvalPollIntervalMs }),
-    });
-    const router: Router = createRouter({
-      store,
-      sessions: manager,
-      approvals,
-      policyFor,
-      approvalGate,
-      writeFileNeedsApproval: config.router.approvalRequiredFor.includes('write_file'),
-      approvalTimeoutMs: config.router.approvalTimeoutMs,
-      rateLimiter,
-      maxChars: config.router.output.maxChars,
-      redactorFor,
-      metrics,
-      logger,
-      now,
-    });
-
-    const recovery = await manager.recover(
-      [...new Set([config.sandbox.driver])].flatMap((name) => tryDriver(driverFor, name)),
-    );
-    await approvals.expireOverdue();
-    // Outputs of sessions long over are only disk: the audit log keeps what happened.
-    await store.pruneOutputs(
-      new Date(now() - (options.outputRetentionMs ?? DEFAULT_OUTPUT_RETENTION_MS)).toISOString(),
-    );
-
-    let closing: Promise<void> | null = null;
-    const activeApprovals = approvals;
-    const close = (): Promise<void> => {
-      closing ??= (async () => {
-        activeMonitor.close();
-        // Sessions first: ending them aborts their commands, including those waiting for a person,
-        // which then record how they ended while the store is still open.
-        await manager.close();
-        await router.drain();
-        activeApprovals.close();
-        await Promise.allSettled([...drivers.values()].map((driver) => driver.close()));
-        await store.close();
-      })();
-      return closing;
-    };
-
-    return {
-      sessions: createSessionsView({
-        manager,
-        router,
-        monitor: activeMonitor,
-        redactorFor,
-        policyFor,
-        preparePolicy,
-        checkSecrets: (secretEnv) => {
-          createRedactor({
-            secrets: [
-              ...hostSecrets,
-              ...Object.entries(secretEnv ?? {}).map(([name, value]) => ({ name, value })),
-            ],
-          });
-        },
-      }),
-      commands: {
-        get: (id) => router.getCommand(id),
-        wait: (id, waitOptions) => router.waitCommand(id, waitOptions),
-        kill: (id) => router.killCommand(id),
-        watch: (id, watchOptions) => router.watchCommand(id, watchOptions),
-        readOutput: (id, page) => router.readOutput(id, page),
-      },
-      approvals: {
-        list: (query) => activeApprovals.list(query),
-        get: (id) => activeApprovals.get(id),
-        approve: (id, decideOptions) => activeApprovals.decide(id, 'approve', decideOptions),
-        deny: (id, decideOptions) => activeApprovals.decide(id, 'deny', decideOptions),
-        waitFor: (id, waitOptions) => activeApprovals.waitFor(id, waitOptions),
-      },
-      audit: createAuditView(store, audit.verify),
-      snapshots: { list: snapshots.list, get: snapshots.get, remove: snapshots.remove },
-      metrics,
-      policy: policyEngine.policy,
-      config,
-      home,
-      recovery,
-      close,
-    };
-  } catch (error) {
-    monitor?.close();
-    approvals?.close();
-    await sessions?.close();
-    await Promise.allSettled([...drivers.values()].map((driver) => driver.close()));
-    await store.close();
-    throw error;
-  }
 }
 
-/** A driver unavailable on this machine has no leftovers to sweep; it fails when a session needs it. */
-function tryDriver(driverFor: (name: DriverName) => Driver, name: DriverName): Driver[] {
-  try {
-    return [driverFor(name)];
-  } catch {
-    return [];
-  }
+/** Opens the stages on the store, closes what a crashed predecessor left, and assembles the Airlock. */
+async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
+  const { options, config, now } = prepared;
+  const { store, drivers, audit } = opened;
+  const snapshots = createSnapshotStore({ dir: join(prepared.home, 'snapshots'), now });
+  const monitor = alertMonitor(prepared, store);
+  opened.monitor = monitor;
+  const rateLimiter = createRateLimiter({ rate: config.router.rateLimit, now });
+  const manager = sessionManager(prepared, { store, drivers, snapshots, monitor, rateLimiter });
+  opened.manager = manager;
+  const approvals = createApprovals({
+    store,
+    now,
+    ...(options.approvalPollIntervalMs === undefined
+      ? {}
+      : { pollIntervalMs: options.approvalPollIntervalMs }),
+  });
+  opened.approvals = approvals;
+  const router = createRouter({
+    store,
+    sessions: manager,
+    approvals,
+    policyFor: prepared.policies.policyFor,
+    approvalGate: prepared.approvalGate,
+    writeFileNeedsApproval: config.router.approvalRequiredFor.includes('write_file'),
+    approvalTimeoutMs: config.router.approvalTimeoutMs,
+    rateLimiter,
+    maxChars: config.router.output.maxChars,
+    redactorFor: prepared.redactors.redactorFor,
+    metrics: prepared.metrics,
+    logger: prepared.logger,
+    now,
+  });
+  const recovery = await manager.recover(drivers.available([config.sandbox.driver]));
+  await approvals.expireOverdue();
+  // Outputs of sessions long over are only disk: the audit log keeps what happened.
+  const retentionMs = options.outputRetentionMs ?? DEFAULT_OUTPUT_RETENTION_MS;
+  await store.pruneOutputs(new Date(now() - retentionMs).toISOString());
+  return assemble(prepared, {
+    store,
+    audit,
+    drivers,
+    monitor,
+    manager,
+    approvals,
+    router,
+    snapshots,
+    recovery,
+  });
+}
+
+function assemble(
+  prepared: Prepared,
+  parts: {
+    readonly store: Store;
+    readonly audit: AuditProtection;
+    readonly drivers: Drivers;
+    readonly monitor: ResourceMonitor;
+    readonly manager: SessionManager;
+    readonly approvals: Approvals;
+    readonly router: Router;
+    readonly snapshots: SnapshotStore;
+    readonly recovery: RecoveryReport;
+  },
+): Airlock {
+  const { store, drivers, monitor, manager, approvals, router, snapshots } = parts;
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      monitor.close();
+      // Sessions first: ending them aborts their commands, including those waiting for a person,
+      // which then record how they ended while the store is still open.
+      await manager.close();
+      await router.drain();
+      approvals.close();
+      await drivers.closeAll();
+      await store.close();
+    })();
+    return closing;
+  };
+  return {
+    sessions: createSessionsView({
+      manager,
+      router,
+      monitor,
+      policyFor: prepared.policies.policyFor,
+      preparePolicy: prepared.policies.preparePolicy,
+      checkSecrets: prepared.redactors.checkSecrets,
+    }),
+    commands: {
+      get: router.getCommand,
+      wait: router.waitCommand,
+      kill: router.killCommand,
+      watch: router.watchCommand,
+      readOutput: router.readOutput,
+    },
+    approvals: {
+      list: (query) => approvals.list(query),
+      get: (id) => approvals.get(id),
+      approve: (id, decideOptions) => approvals.decide(id, 'approve', decideOptions),
+      deny: (id, decideOptions) => approvals.decide(id, 'deny', decideOptions),
+      waitFor: (id, waitOptions) => approvals.waitFor(id, waitOptions),
+    },
+    audit: createAuditView(store, parts.audit.verify),
+    snapshots: { list: snapshots.list, get: snapshots.get, remove: snapshots.remove },
+    metrics: prepared.metrics,
+    policy: prepared.policies.engine.policy,
+    config: prepared.config,
+    home: prepared.home,
+    recovery: parts.recovery,
+    close,
+  };
+}
+
+/** Samples sessions' resource use; an alert is counted, logged and recorded in the audit log. */
+function alertMonitor(prepared: Prepared, store: Store): ResourceMonitor {
+  const { metrics, logger } = prepared;
+  return createResourceMonitor({
+    intervalMs: prepared.options.monitorIntervalMs ?? 5000,
+    onAlert: (alert) => {
+      metrics.resourceAlert(alert.resource);
+      logger.warn(
+        { sessionId: alert.sessionId, resource: alert.resource, fraction: alert.fraction },
+        'resource alert',
+      );
+      const data = {
+        resource: alert.resource,
+        usage: alert.usage,
+        limit: alert.limit,
+        fraction: alert.fraction,
+      };
+      void store
+        .commit({ events: [{ type: 'resource.alert', sessionId: alert.sessionId, commandId: null, data }] })
+        .catch((error: unknown) => logger.error({ err: error }, 'could not record a resource alert'));
+    },
+    onError: () => undefined,
+  });
+}
+
+function sessionManager(
+  prepared: Prepared,
+  parts: {
+    readonly store: Store;
+    readonly drivers: Drivers;
+    readonly snapshots: SnapshotStore;
+    readonly monitor: ResourceMonitor;
+    readonly rateLimiter: RateLimiter;
+  },
+): SessionManager {
+  const { config, options, metrics, logger } = prepared;
+  const { monitor } = parts;
+  const { sandbox } = config;
+  const manager: SessionManager = createSessionManager({
+    store: parts.store,
+    driverFor: parts.drivers.driverFor,
+    snapshots: parts.snapshots,
+    owner: currentOwner(),
+    maxSessions: options.maxSessions ?? config.sessions.maxSessions,
+    now: prepared.now,
+    defaults: {
+      driver: sandbox.driver,
+      sandbox: {
+        image: sandbox.image,
+        memoryBytes: sandbox.memoryBytes,
+        cpus: sandbox.cpus,
+        pids: sandbox.pids,
+        scratchBytes: sandbox.scratchBytes,
+        env: { ...sandbox.env },
+        timeoutMs: sandbox.timeoutMs,
+      },
+      idleTimeoutMs: sandbox.idleTimeoutMs,
+      ttlMs: options.sessionTtlMs ?? config.sessions.lifetimeMs,
+      maxTimeoutMs: sandbox.maxTimeoutMs ?? MAX_TIMEOUT_MS,
+    },
+    onCreated: (session, createMs) => {
+      metrics.sessionCreated(session.settings.driver);
+      metrics.sandboxCreateDuration(session.settings.driver, createMs);
+      metrics.sessionsActive(manager.live().length);
+      monitor.watch(session.id, {
+        stats: () => session.sandbox.stats(),
+        cpus: session.settings.sandbox.cpus,
+      });
+      logger.info({ sessionId: session.id, driver: session.settings.driver }, 'session created');
+    },
+    onEnded: (session) => {
+      monitor.unwatch(session.id);
+      metrics.sessionEnded(
+        session.endCode === 'crashed' || session.endCode === null ? 'error' : session.endCode,
+      );
+      metrics.sessionsActive(manager.live().length);
+      parts.rateLimiter.forget(session.id);
+      logger.info({ sessionId: session.id, reason: session.endCode }, 'session ended');
+    },
+  });
+  return manager;
 }

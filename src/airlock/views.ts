@@ -2,7 +2,6 @@
  * The library's public objects (`airlock.sessions`, a `Session`, `airlock.audit`…): thin views that
  * translate calls into the session manager, the router and the store.
  */
-import { AirlockError } from '../errors/index.ts';
 import type { ResourceMonitor } from '../metrics/index.ts';
 import type { PolicyEngine, PresetName } from '../policy/index.ts';
 import type {
@@ -16,15 +15,14 @@ import type {
   Store,
 } from '../store/index.ts';
 import { exportAuditJsonl } from '../store/index.ts';
-import { redactBytes } from '../router/index.ts';
 import type {
   CommandEvent,
   DecideOptions,
   FileWriteResult,
-  Redactor,
   Router,
   RunOptions,
   RunResult,
+  SessionScope,
 } from '../router/index.ts';
 import type { FileEntry, SandboxInfo, SandboxStats } from '../sandbox/index.ts';
 import type { LiveSession, SessionCreateOptions, SessionManager, SnapshotInfo } from '../sessions/index.ts';
@@ -74,8 +72,9 @@ export interface Session {
       data: string | Uint8Array,
       options?: { readonly waitForApproval?: boolean; readonly signal?: AbortSignal },
     ): Promise<FileWriteResult>;
-    /** The file's bytes, with the session's secrets redacted like any other output. */
+    /** The file's bytes, with the session's secrets redacted like any other output; audited. */
     read(path: string, options?: { readonly maxBytes?: number }): Promise<Buffer>;
+    /** The directory's entries, names redacted; audited. */
     list(path: string): Promise<FileEntry[]>;
   };
   info(): Promise<SessionInfo>;
@@ -97,10 +96,18 @@ export interface AirlockSessions {
   destroy(id: string): Promise<void>;
 }
 
+/**
+ * Commands and outputs by id. With `within`, only those of the sessions it names are found: any other
+ * is answered NOT_FOUND, exactly like an id that does not exist (the one ownership check every surface
+ * uses).
+ */
 export interface AirlockCommands {
-  get(id: string): Promise<RunResult>;
-  wait(id: string, options?: { readonly signal?: AbortSignal }): Promise<RunResult>;
-  kill(id: string): Promise<RunResult>;
+  get(id: string, options?: { readonly within?: SessionScope }): Promise<RunResult>;
+  wait(
+    id: string,
+    options?: { readonly signal?: AbortSignal; readonly within?: SessionScope },
+  ): Promise<RunResult>;
+  kill(id: string, options?: { readonly within?: SessionScope }): Promise<RunResult>;
   /**
    * A command's events as they happen: for a running background command, what its live window holds,
    * then each new piece of output (whole lines, redacted), then one `status` event with the final
@@ -110,10 +117,18 @@ export interface AirlockCommands {
    * LIMIT_REACHED; aborting `signal` ends the iteration quietly. A reader that falls behind by more
    * than 1 MiB loses output and is told how much.
    */
-  watch(id: string, options?: { readonly signal?: AbortSignal }): AsyncIterable<CommandEvent>;
+  watch(
+    id: string,
+    options?: { readonly signal?: AbortSignal; readonly within?: SessionScope },
+  ): AsyncIterable<CommandEvent>;
   readOutput(
     id: string,
-    page?: { readonly stream?: 'stdout' | 'stderr'; readonly offset?: number; readonly limit?: number },
+    page?: {
+      readonly stream?: 'stdout' | 'stderr';
+      readonly offset?: number;
+      readonly limit?: number;
+      readonly within?: SessionScope;
+    },
   ): Promise<OutputPage>;
 }
 
@@ -142,7 +157,6 @@ interface ViewParts {
   readonly manager: SessionManager;
   readonly router: Router;
   readonly monitor: ResourceMonitor;
-  readonly redactorFor: (session: LiveSession) => Redactor;
   readonly policyFor: (session: LiveSession) => PolicyEngine;
   /** Makes the engine of a session's chosen preset before the session exists. */
   readonly preparePolicy: (preset: PresetName | undefined) => Promise<void>;
@@ -199,52 +213,21 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
     id: session.id,
     run: async (command, options) => router.run(await live(), command, options),
     commands: {
-      get: (id) => owned(router.getCommand(id), session.id),
-      wait: async (id, options) => {
-        await owned(router.getCommand(id), session.id);
-        return router.waitCommand(id, options);
-      },
-      kill: async (id) => {
-        await owned(router.getCommand(id), session.id);
-        return router.killCommand(id);
-      },
-      watch: (id, options) => ({
-        async *[Symbol.asyncIterator]() {
-          await owned(router.getCommand(id), session.id);
-          yield* router.watchCommand(id, options);
-        },
-      }),
+      get: (id) => router.getCommand(id, { within: session.id }),
+      wait: (id, options) => router.waitCommand(id, { ...options, within: session.id }),
+      kill: (id) => router.killCommand(id, { within: session.id }),
+      watch: (id, options) => router.watchCommand(id, { ...options, within: session.id }),
     },
     files: {
       write: async (path, data, options) => router.writeFile(await live(), path, data, options),
-      read: async (path, options) => {
-        const current = await live();
-        manager.touch(current);
-        // A file is output too: an agent could write a secret into one and read it back.
-        return redactBytes(parts.redactorFor(current), await current.sandbox.readFile(path, options)).data;
-      },
-      list: async (path) => {
-        const current = await live();
-        manager.touch(current);
-        return current.sandbox.listFiles(path);
-      },
+      read: async (path, options) => router.readFile(await live(), path, options),
+      list: async (path) => router.listFiles(await live(), path),
     },
     info: async () => infoOf(await manager.record(session.id), parts),
     stats: async () => (await live()).sandbox.stats(),
     snapshot: (name) => manager.snapshot(session.id, name ?? null),
     destroy: () => manager.destroy(session.id),
   };
-}
-
-/** A command id from another session is as unknown as one that does not exist. */
-async function owned(result: Promise<RunResult>, sessionId: string): Promise<RunResult> {
-  const found = await result;
-  if (found.sessionId !== sessionId) {
-    throw new AirlockError('NOT_FOUND', `no command ${found.id} in session ${sessionId}`, {
-      commandId: found.id,
-    });
-  }
-  return found;
 }
 
 export function createSessionsView(parts: ViewParts): AirlockSessions {

@@ -1,14 +1,17 @@
 import type { Command } from 'commander';
 import { constants } from 'node:os';
 import { Option } from 'commander';
+import { createAirlock } from '../airlock/index.ts';
+import type { Airlock } from '../airlock/index.ts';
 import { mergeSandboxOverrides, resolveConfig } from '../config/index.ts';
 import type { AirlockConfig } from '../config/index.ts';
+import type { ErrorCode } from '../errors/index.ts';
 import { PolicyLoadError } from '../policy/index.ts';
 import type { Policy } from '../policy/index.ts';
-import { createDriver } from '../sandbox/index.ts';
-import type { ExecResult, OutputSink, Sandbox } from '../sandbox/index.ts';
+import type { RunResult } from '../router/index.ts';
+import type { OutputSink } from '../sandbox/index.ts';
 import type { CliContext, InterruptReason, OutputStream } from './context.ts';
-import { choosePolicy, policyEngineFor, policyLoadFailure } from './policy-source.ts';
+import { choosePolicy, policyLoadFailure } from './policy-source.ts';
 
 /** Exit statuses of `airlock exec` besides the command's own (documented in --help). */
 export const execExitCodes = {
@@ -36,7 +39,9 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 export function registerExecCommand(program: Command, context: CliContext): void {
   program
     .command('exec')
-    .description('Run one command in a fresh sandbox, stream its output, then destroy the sandbox.')
+    .description(
+      'Run one command in a fresh session (a sandbox of its own), stream its output, then end the session.',
+    )
     .argument('<command>', "the shell command, as one argument: airlock exec -- 'make test'")
     .addOption(new Option('--driver <driver>', 'sandbox driver').choices(['bwrap', 'gvisor', 'docker']))
     .option('--image <image>', '"host" (host system dirs, read-only) or a rootfs directory')
@@ -55,9 +60,11 @@ export function registerExecCommand(program: Command, context: CliContext): void
       'after',
       `
 Limits come from the flags, else the sandbox: section of airlock.yaml, else safe defaults.
-The policy judges the command before anything starts: "deny" is refused with the reasons;
-"ask" is refused too, since airlock exec has no one to ask (run it through airlock serve, or
-use a policy that allows it). --policy permissive runs any command, contained only by the sandbox.
+The command goes through the same pipeline as every other surface, and is recorded in the audit
+log under AIRLOCK_HOME (see airlock audit). The policy judges it before it runs: "deny" is
+refused with the reasons; "ask" is refused too, since airlock exec has no one to ask (run it
+through airlock serve, or use a policy that allows it); router.approvalRequiredFor counts as ask.
+--policy permissive runs any command, contained only by the sandbox.
 
 Exit status: the command's own; 124 when it timed out; 126 when the policy refused it;
 128+N when it was killed by signal N (137 on an out-of-memory kill); 2 for a bad flag or
@@ -87,92 +94,25 @@ async function loadConfig(
   return { config, home: resolved.environment.home, path: resolved.path };
 }
 
-async function runExec(command: string, flags: ExecFlags, context: CliContext): Promise<number> {
-  const { stderr } = context;
-  const { config, home, path } = await loadConfig(flags, context);
-  if (!(await policyAllows(command, flags, context, config, path))) return execExitCodes.denied;
-
-  const sandboxConfig = config.sandbox;
-  if (sandboxConfig.network.allow.length > 0 || sandboxConfig.secrets.length > 0) {
-    // Failing safe: the allow-list is not enforced yet, so the command gets no network at all.
-    stderr.warn('sandbox.network allow-lists are not implemented yet; the command runs with no network');
+/** Failures of Airlock itself (not of the command) map to statuses a script can tell apart. */
+export function exitCodeForError(code: ErrorCode | string): number {
+  switch (code) {
+    case 'INVALID_ARGUMENT':
+    case 'INVALID_CONFIG':
+    case 'POLICY_INVALID':
+      return execExitCodes.usage;
+    default:
+      return execExitCodes.unavailable;
   }
-  const driver = createDriver(sandboxConfig.driver, {
-    stateDir: home,
-    // One command, one sandbox: a launcher started for a next sandbox would never be used.
-    prespawnLauncher: false,
-    uidRange: sandboxConfig.uidRange,
-    ...(sandboxConfig.cgroupParent === undefined ? {} : { cgroupParent: sandboxConfig.cgroupParent }),
-    ...(sandboxConfig.runtime === undefined ? {} : { runtime: sandboxConfig.runtime }),
-  });
-  // Listening before the sandbox exists: a Ctrl-C during start-up must still end in a clean
-  // destroy, not in the default handler killing Airlock with a sandbox half made.
-  const interrupted = new AbortController();
-  let interruptReason: InterruptReason | undefined;
-  const removeSignalHandlers = context.onInterrupt((reason) => {
-    interruptReason ??= reason;
-    interrupted.abort();
-  });
-  let sandbox: Sandbox;
-  try {
-    sandbox = await driver.create({
-      image: sandboxConfig.image,
-      memoryBytes: sandboxConfig.memoryBytes,
-      cpus: sandboxConfig.cpus,
-      pids: sandboxConfig.pids,
-      scratchBytes: sandboxConfig.scratchBytes,
-      env: { ...sandboxConfig.env },
-      timeoutMs: sandboxConfig.timeoutMs,
-    });
-  } catch (error) {
-    removeSignalHandlers();
-    await driver.close();
-    throw error;
-  }
-  let result: ExecResult;
-  try {
-    result = await sandbox.exec(command, {
-      stdoutTo: sinkOf(context.stdout),
-      stderrTo: sinkOf(context.stderr),
-      signal: interrupted.signal,
-    });
-  } finally {
-    removeSignalHandlers();
-    await sandbox.destroy();
-    await driver.close();
-  }
-  result.stdoutStream.discard();
-  result.stderrStream.discard();
-
-  if (result.timedOut) {
-    stderr.error(
-      `the command timed out after ${sandboxConfig.timeoutMs / 1000}s and was killed with its processes`,
-    );
-    return execExitCodes.timedOut;
-  }
-  if (result.oomKilled) {
-    stderr.error(
-      `the command ran out of memory (limit ${Math.round(sandboxConfig.memoryBytes / 1048576)} MiB) and was killed`,
-    );
-  }
-  if (interruptReason === 'output-closed') return 128 + constants.signals.SIGPIPE;
-  if (interruptReason === 'signal') {
-    stderr.error('interrupted: the command and its processes were killed');
-    return 130;
-  }
-  if (result.exitCode !== null) return result.exitCode;
-  const signalNumber = result.signal ? signalNumberOf(result.signal) : 9;
-  return 128 + signalNumber;
 }
 
-/** Judges the command before any sandbox exists; prints why when it may not run. */
-async function policyAllows(
-  command: string,
+/** The policy from --policy or airlock.yaml, its warnings printed (permissive says it contains nothing). */
+async function execPolicy(
   flags: ExecFlags,
   context: CliContext,
   config: AirlockConfig,
   configPath: string | undefined,
-): Promise<boolean> {
+): Promise<Policy> {
   let policy: Policy;
   try {
     policy = await choosePolicy(flags.policy, context.cwd, config, configPath);
@@ -181,16 +121,104 @@ async function policyAllows(
     throw policyLoadFailure(error);
   }
   for (const warning of policy.warnings) context.stderr.warn(warning);
-  const engine = await policyEngineFor(policy, true);
-  const decision = engine.evaluate(command);
-  if (decision.decision === 'allow') return true;
-  const verdict =
-    decision.decision === 'deny'
-      ? 'the policy denies this command'
-      : 'the policy requires a person to approve this command, and airlock exec has no approver';
-  context.stderr.error(`${verdict} (policy ${decision.policy}):`);
-  for (const reason of decision.reasons) context.stderr.write(`  - ${reason}\n`);
-  return false;
+  return policy;
+}
+
+/**
+ * One command through the control plane, like any other surface: a fresh session, the router (policy,
+ * approval, rate limit, sandbox, shaping) and the store under AIRLOCK_HOME, so it is audited. The
+ * terminal gets the command's own bytes as they come; the audit log gets them redacted.
+ */
+async function runExec(command: string, flags: ExecFlags, context: CliContext): Promise<number> {
+  const { stderr } = context;
+  const { config, home, path } = await loadConfig(flags, context);
+  const policy = await execPolicy(flags, context, config, path);
+  if (config.sandbox.network.allow.length > 0 || config.sandbox.secrets.length > 0) {
+    // Failing safe: the allow-list is not enforced yet, so the command gets no network at all.
+    stderr.warn('sandbox.network allow-lists are not implemented yet; the command runs with no network');
+  }
+  // Listening before the sandbox exists: a Ctrl-C during start-up must still end in a clean
+  // destroy, not in the default handler killing Airlock with a sandbox half made.
+  const interrupted = new AbortController();
+  let interruptReason: InterruptReason | undefined;
+  const removeSignalHandlers = context.onInterrupt((reason) => {
+    interruptReason ??= reason;
+    interrupted.abort();
+  });
+  let airlock: Airlock | undefined;
+  let result: RunResult | null = null;
+  try {
+    airlock = await createAirlock({
+      config,
+      policy,
+      env: context.env,
+      home,
+      cwd: context.cwd,
+      // One command, one sandbox: a launcher started for a next sandbox would never be used.
+      driverOptions: { prespawnLauncher: false },
+    });
+    const session = await airlock.sessions.create();
+    if (!interrupted.signal.aborted) {
+      result = await session.run(command, {
+        noApprover: true,
+        signal: interrupted.signal,
+        rawOutputTo: { stdout: sinkOf(context.stdout), stderr: sinkOf(context.stderr) },
+      });
+    }
+  } finally {
+    removeSignalHandlers();
+    await airlock?.close();
+  }
+  return exitStatus(result, interruptReason, config, context, policy);
+}
+
+/** The command's own status, or Airlock's reason it has none (denied, timed out, interrupted…). */
+function exitStatus(
+  result: RunResult | null,
+  interruptReason: InterruptReason | undefined,
+  config: AirlockConfig,
+  context: CliContext,
+  policy: Policy,
+): number {
+  const { stderr } = context;
+  if (interruptReason === 'output-closed') return 128 + constants.signals.SIGPIPE;
+  if (result === null || interruptReason === 'signal') {
+    stderr.error('interrupted: the command and its processes were killed');
+    return 130;
+  }
+  switch (result.status) {
+    case 'denied': {
+      const verdict =
+        result.decision === 'deny'
+          ? 'the policy denies this command'
+          : 'the policy requires a person to approve this command, and airlock exec has no approver';
+      stderr.error(`${verdict} (policy ${policy.origin}):`);
+      for (const reason of result.reasons) stderr.write(`  - ${reason}\n`);
+      return execExitCodes.denied;
+    }
+    case 'timed_out':
+      stderr.error(
+        `the command timed out after ${config.sandbox.timeoutMs / 1000}s and was killed with its processes`,
+      );
+      return execExitCodes.timedOut;
+    case 'failed':
+    case 'rate_limited':
+    case 'pending_approval':
+    case 'running':
+      stderr.error(`the command did not run: ${result.error?.message ?? result.forModel}`);
+      return exitCodeForError(result.error?.code ?? 'SANDBOX_UNAVAILABLE');
+    case 'completed':
+    case 'killed':
+      break;
+  }
+  if (result.oomKilled) {
+    stderr.error(
+      `the command ran out of memory (limit ${Math.round(config.sandbox.memoryBytes / 1048576)} MiB) and was killed`,
+    );
+  }
+  if (result.exitCode !== null) return result.exitCode;
+  const signalNumber = result.signal ? signalNumberOf(result.signal) : 9;
+  return 128 + signalNumber;
 }
 
 /** A terminal or pipe that fills up pauses the command instead of growing a buffer here. */

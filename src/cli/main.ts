@@ -1,11 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { isAirlockError } from '../errors/index.ts';
-import type { ErrorCode } from '../errors/index.ts';
 import { processContext } from './context.ts';
 import type { CliContext } from './context.ts';
 import { registerApprovalsCommand } from './approvals-command.ts';
 import { registerAuditCommand } from './audit-command.ts';
-import { execExitCodes, registerExecCommand } from './exec-command.ts';
+import { execExitCodes, exitCodeForError, registerExecCommand } from './exec-command.ts';
 import { registerImageCommand } from './image-command.ts';
 import { registerMcpCommand } from './mcp-command.ts';
 import { registerPolicyCommand } from './policy-command.ts';
@@ -35,18 +34,6 @@ export function buildProgram(context: CliContext): Command {
   return program;
 }
 
-/** Failures of Airlock itself (not of the command) map to statuses a script can tell apart. */
-function exitCodeFor(code: ErrorCode): number {
-  switch (code) {
-    case 'INVALID_ARGUMENT':
-    case 'INVALID_CONFIG':
-    case 'POLICY_INVALID':
-      return execExitCodes.usage;
-    default:
-      return execExitCodes.unavailable;
-  }
-}
-
 export async function run(
   argv: readonly string[],
   context: CliContext,
@@ -64,7 +51,7 @@ export async function run(
     }
     if (isAirlockError(error)) {
       context.stderr.error(error.message);
-      return exitCodeFor(error.code);
+      return exitCodeForError(error.code);
     }
     throw error;
   }

@@ -72,7 +72,11 @@ async function runServe(flags: ServeFlags, context: CliContext): Promise<number>
     adminToken: adminToken.token,
     adminTokenPath: adminToken.path,
     logger,
-    mcp: createMcpHttpEndpoint({ airlock, logger }),
+    mcp: createMcpHttpEndpoint({
+      airlock,
+      logger,
+      disconnectGraceMs: resolved.config.server.mcpDisconnectGraceMs,
+    }),
   });
 
   let url: string;

@@ -53,3 +53,4 @@ export {
 } from './units.ts';
 export type { ParseOptions, Rate, ValueProblemDetails } from './units.ts';
 export type { DeepReadonly } from './freeze.ts';
+export { isValidatedConfig } from './validated.ts';

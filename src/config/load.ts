@@ -10,6 +10,7 @@ import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { AirlockError, isAirlockError } from '../errors/index.ts';
 import { readAirlockEnvironment, type AirlockEnvironment, type EnvironmentVariables } from './environment.ts';
 import { deepFreeze } from './freeze.ts';
+import { freezeValidated } from './validated.ts';
 import { flattenIssues, formatPath, type ConfigIssue } from './issues.ts';
 import { airlockConfigSchema, type AirlockConfig } from './schema.ts';
 
@@ -101,7 +102,7 @@ function validate(
   lineCounter: LineCounter | undefined,
 ): AirlockConfig {
   const result = airlockConfigSchema.safeParse(data);
-  if (result.success) return deepFreeze(result.data);
+  if (result.success) return freezeValidated(result.data);
   const issues: ConfigIssue[] = flattenIssues(result.error.issues).map(({ segments, message }) => {
     const line = document && lineCounter ? lineOf(document, lineCounter, segments) : undefined;
     return { path: formatPath(segments), message, ...(line === undefined ? {} : { line }) };

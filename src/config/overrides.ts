@@ -5,7 +5,7 @@
 import { AirlockError, isAirlockError } from '../errors/index.ts';
 import { driverNames, envNameProblem, envValueProblem, imageProblem, sandboxValueParsers } from './fields.ts';
 import type { DriverName } from './fields.ts';
-import { deepFreeze } from './freeze.ts';
+import { freezeValidated } from './validated.ts';
 import type { AirlockConfig, SandboxConfig } from './schema.ts';
 import { describeValue, formatDuration } from './units.ts';
 
@@ -108,5 +108,5 @@ export function mergeSandboxOverrides(config: AirlockConfig, overrides: SandboxO
   if (issues.length > 0) {
     throw new AirlockError('INVALID_ARGUMENT', issues.map((issue) => issue.message).join('\n'), { issues });
   }
-  return deepFreeze({ ...config, sandbox });
+  return freezeValidated({ ...config, sandbox });
 }

@@ -314,6 +314,13 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
     description:
       'The largest JSON request body. File uploads are bounded by the file-copy limit (64 MiB) instead.',
   },
+  'server.mcpDisconnectGrace': {
+    type: DURATION,
+    description:
+      'An MCP-over-HTTP client that leaves without `DELETE /mcp` counts as gone once its event stream ' +
+      'has been closed, with no call open, this long; its connection is closed and the session it ' +
+      'made is ended. A client that never opens an event stream is ended at `sandbox.idleTimeout`.',
+  },
 
   // ─── store ────────────────────────────────────────────────────────────────────────────────────────
   store: {

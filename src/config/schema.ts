@@ -240,6 +240,12 @@ const serverFields = {
   rateLimit: parsedValue((value) => parseRate(value)).prefault('1200/min'),
   /** Largest JSON request body. File uploads are bounded by the sandbox's file-copy limit instead. */
   maxBody: parsedValue((value) => parseByteSize(value, { min: 1024, max: 64 * 1024 * 1024 })).prefault('1m'),
+  /**
+   * How soon an MCP client over HTTP that went away without DELETE /mcp has its MCP session closed
+   * (ending the session it made): the time its event stream may stay closed, with no call open, before
+   * the client counts as gone. Long enough for a client to reconnect its stream.
+   */
+  mcpDisconnectGrace: parsedValue((value) => parseDuration(value)).prefault('30s'),
 };
 
 export const serverSchema = section('server', serverFields).transform((raw) => ({
@@ -247,6 +253,7 @@ export const serverSchema = section('server', serverFields).transform((raw) => (
   port: raw.port,
   rateLimit: raw.rateLimit,
   maxBodyBytes: raw.maxBody,
+  mcpDisconnectGraceMs: raw.mcpDisconnectGrace,
 }));
 
 // ─── store ──────────────────────────────────────────────────────────────────────────────────────────

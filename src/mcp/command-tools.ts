@@ -8,7 +8,6 @@ import type { RunOptions, RunResult } from '../router/index.ts';
 import { reportCommandApprovalWait } from './approval-progress.ts';
 import type { ToolExtra } from './approval-progress.ts';
 import type { ToolContext } from './tool-context.ts';
-import { asNotFound, notFound } from './tool-context.ts';
 import { commandResult, commandResultShape, okResult, statusMeanings } from './tool-results.ts';
 
 /** Longest command_status may hold a call open; longer waits are several calls. */
@@ -21,17 +20,24 @@ const statusList = Object.entries(statusMeanings)
   .join('; ');
 
 export function registerCommandTools(server: McpServer, context: ToolContext): void {
-  const { airlock, sessions, guard } = context;
+  const helpers = commandHelpers(context);
+  registerRunCommand(server, context, helpers);
+  registerCommandStatus(server, context, helpers);
+  registerKillCommand(server, context, helpers);
+  registerReadOutput(server, context, helpers);
+}
 
+type CommandHelpers = ReturnType<typeof commandHelpers>;
+
+/** What the command tools share: the ownership scope, and waiting on a person with progress. */
+function commandHelpers(context: ToolContext) {
+  const { airlock, sessions } = context;
   /**
-   * A command of a session this connection had. Any other, and one that does not exist, give the
-   * same answer, so an id cannot be used to learn whether another session's command exists.
+   * Commands and outputs of the sessions this connection had: any other is answered exactly like one
+   * that does not exist, so an id cannot be used to learn whether another session's command exists.
    */
-  const ownedCommand = async (commandId: string): Promise<RunResult> => {
-    const found = await asNotFound(airlock.commands.get(commandId), 'command', commandId);
-    if (!sessions.owns(found.sessionId)) throw notFound('command', commandId);
-    return found;
-  };
+  const within = (sessionId: string): boolean => sessions.owns(sessionId);
+  const ownedCommand = (commandId: string): Promise<RunResult> => airlock.commands.get(commandId, { within });
 
   /** Progress while a command waits for its approval, then while it runs once approved. */
   const reportWait = (approvalId: string | null, extra: ToolExtra): (() => void) =>
@@ -55,7 +61,12 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
       stop();
     }
   };
+  return { within, ownedCommand, reportWait, settle };
+}
 
+function registerRunCommand(server: McpServer, context: ToolContext, helpers: CommandHelpers): void {
+  const { guard } = context;
+  const { settle } = helpers;
   server.registerTool(
     'run_command',
     {
@@ -108,7 +119,11 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         return commandResult(final, preface);
       }),
   );
+}
 
+function registerCommandStatus(server: McpServer, context: ToolContext, helpers: CommandHelpers): void {
+  const { airlock, guard } = context;
+  const { within, ownedCommand, reportWait } = helpers;
   server.registerTool(
     'command_status',
     {
@@ -137,16 +152,20 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         const stop =
           found.status === 'pending_approval' ? reportWait(found.approvalId, extra) : () => undefined;
         try {
-          return commandResult(await airlock.commands.wait(command_id, { signal: waitSignal }));
+          return commandResult(await airlock.commands.wait(command_id, { signal: waitSignal, within }));
         } catch (error) {
           if (!waitSignal.aborted) throw error;
-          return commandResult(await airlock.commands.get(command_id));
+          return commandResult(await airlock.commands.get(command_id, { within }));
         } finally {
           stop();
         }
       }),
   );
+}
 
+function registerKillCommand(server: McpServer, context: ToolContext, helpers: CommandHelpers): void {
+  const { airlock, guard } = context;
+  const { within } = helpers;
   server.registerTool(
     'kill_command',
     {
@@ -166,11 +185,14 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     },
     ({ command_id }) =>
       guard(async () => {
-        await ownedCommand(command_id);
-        return commandResult(await airlock.commands.kill(command_id));
+        return commandResult(await airlock.commands.kill(command_id, { within }));
       }),
   );
+}
 
+function registerReadOutput(server: McpServer, context: ToolContext, helpers: CommandHelpers): void {
+  const { airlock, guard } = context;
+  const { within } = helpers;
   server.registerTool(
     'read_output',
     {
@@ -190,22 +212,18 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         offset: z.number().int(),
         text: z.string(),
         totalChars: z.number().int(),
-        nextOffset: z.number().int().nullable(),
+        nextOffset: z.number().int().optional().describe('where the next page starts; absent at the end'),
       },
       annotations: { title: 'Read stored output', readOnlyHint: true, openWorldHint: false },
     },
     ({ output_id, stream, offset, limit }) =>
       guard(async () => {
-        const page = await asNotFound(
-          airlock.commands.readOutput(output_id, {
-            ...(stream === undefined ? {} : { stream }),
-            ...(offset === undefined ? {} : { offset }),
-            ...(limit === undefined ? {} : { limit }),
-          }),
-          'output',
-          output_id,
-        );
-        if (!sessions.owns(page.sessionId)) throw notFound('output', output_id);
+        const page = await airlock.commands.readOutput(output_id, {
+          ...(stream === undefined ? {} : { stream }),
+          ...(offset === undefined ? {} : { offset }),
+          ...(limit === undefined ? {} : { limit }),
+          within,
+        });
         const end = page.offset + page.text.length;
         const where =
           page.nextOffset === null

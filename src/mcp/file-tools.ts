@@ -51,7 +51,17 @@ function pageEnd(text: string, start: number, limit: number): number {
 }
 
 export function registerFileTools(server: McpServer, context: ToolContext): void {
-  const { airlock, guard } = context;
+  const helpers = fileHelpers(context);
+  registerWriteFile(server, context, helpers);
+  registerReadFile(server, context, helpers);
+  registerListFiles(server, context);
+}
+
+type FileHelpers = ReturnType<typeof fileHelpers>;
+
+/** What the file tools share: whether writes wait for a person, and reading within the size bound. */
+function fileHelpers(context: ToolContext) {
+  const { airlock } = context;
   const writesNeedApproval = airlock.config.router.approvalRequiredFor.includes('write_file');
 
   /** The write's approval request, once the router has made it (it does not hand the id back early). */
@@ -81,7 +91,12 @@ export function registerFileTools(server: McpServer, context: ToolContext): void
       );
     }
   };
+  return { writesNeedApproval, pendingWrite, readForModel };
+}
 
+function registerWriteFile(server: McpServer, context: ToolContext, helpers: FileHelpers): void {
+  const { guard } = context;
+  const { writesNeedApproval, pendingWrite } = helpers;
   server.registerTool(
     'write_file',
     {
@@ -98,7 +113,7 @@ export function registerFileTools(server: McpServer, context: ToolContext): void
         status: z.enum(['completed', 'denied', 'pending_approval']),
         path: z.string(),
         bytes: z.number().int(),
-        approvalId: z.string().nullable(),
+        approvalId: z.string().optional(),
         reasons: z.array(z.string()),
       },
       annotations: {
@@ -139,7 +154,11 @@ export function registerFileTools(server: McpServer, context: ToolContext): void
         });
       }),
   );
+}
 
+function registerReadFile(server: McpServer, context: ToolContext, helpers: FileHelpers): void {
+  const { guard } = context;
+  const { readForModel } = helpers;
   server.registerTool(
     'read_file',
     {
@@ -178,7 +197,7 @@ export function registerFileTools(server: McpServer, context: ToolContext): void
           .number()
           .int()
           .describe('characters (bytes with base64) in the whole file as shown, after redaction'),
-        nextOffset: z.number().int().nullable(),
+        nextOffset: z.number().int().optional().describe('where the next page starts; absent at the end'),
       },
       annotations: { title: 'Read a file', readOnlyHint: true, openWorldHint: false },
     },
@@ -233,7 +252,10 @@ export function registerFileTools(server: McpServer, context: ToolContext): void
         });
       }),
   );
+}
 
+function registerListFiles(server: McpServer, context: ToolContext): void {
+  const { guard } = context;
   server.registerTool(
     'list_files',
     {

@@ -4,23 +4,15 @@
  * own transport, MCP server and Airlock session: a new one for an admin, made on its first tool call
  * and ended with the MCP session; for a session token, that token's session, which MCP never ends.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { Airlock } from '../airlock/index.ts';
 import { AirlockError, httpStatusFor, isAirlockError } from '../errors/index.ts';
 import type { ErrorCode } from '../errors/index.ts';
-import { createAirlockMcpServer, progressIntervalOption } from './server.ts';
-import type { AirlockMcpServer } from './server.ts';
-import { boundSession, lazySession } from './session-provider.ts';
-import type { SessionProvider } from './session-provider.ts';
-
-/** Who the server authenticated: an admin token, or a session token bound to one session. */
-export type McpPrincipal =
-  | { readonly kind: 'admin' }
-  | { readonly kind: 'session'; readonly sessionId: string };
+import { HttpMcpSession, ownerOf } from './http-session.ts';
+import type { McpPrincipal } from './http-session.ts';
+import { progressIntervalOption } from './server.ts';
 
 export interface McpHttpEndpointOptions {
   readonly airlock: Airlock;
@@ -34,7 +26,14 @@ export interface McpHttpEndpointOptions {
   readonly maxSessionsPerAirlockSession?: number;
   /** An MCP session that has not made its Airlock session yet is closed after this long unused. Default: sandbox.idleTimeout. */
   readonly idleTimeoutMs?: number;
-  /** How often MCP sessions whose Airlock session ended (idle, lifetime) or that sat unused are closed. Default 10 s. */
+  /**
+   * How long an MCP session whose client has gone stays open: a client that opened an event stream
+   * (GET /mcp) is gone once it has no stream and no call open for this long; its MCP session is then
+   * closed, which ends the Airlock session it made. Long enough for a client's own stream reconnect.
+   * Default 30 s.
+   */
+  readonly disconnectGraceMs?: number;
+  /** How often MCP sessions whose Airlock session ended (idle, lifetime), whose client is gone, or that sat unused are closed. Default 10 s. */
   readonly sweepIntervalMs?: number;
   /** Progress notification interval while a call waits for a person. Default 2 s. */
   readonly progressIntervalMs?: number;
@@ -60,19 +59,6 @@ export interface McpHttpEndpoint {
   /** Closes every MCP session (ending the Airlock sessions they made) and refuses new requests. */
   close(): Promise<void>;
 }
-
-interface Entry {
-  readonly owner: string;
-  readonly provider: SessionProvider;
-  readonly mcp: AirlockMcpServer;
-  readonly transport: StreamableHTTPServerTransport;
-  lastSeenMs: number;
-  /** Calls (POST, DELETE) in flight; an MCP session in use is never closed as unused. */
-  active: number;
-}
-
-const ownerOf = (principal: McpPrincipal): string =>
-  principal.kind === 'admin' ? 'admin' : `session:${principal.sessionId}`;
 
 function sendError(res: ServerResponse, code: ErrorCode, message: string): void {
   if (res.headersSent) {
@@ -104,209 +90,206 @@ function isInitialize(body: unknown): boolean {
 }
 
 export function createMcpHttpEndpoint(options: McpHttpEndpointOptions): McpHttpEndpoint {
-  const { airlock, logger } = options;
-  const now = options.now ?? Date.now;
-  const maxSessions = positive('maxSessions', options.maxSessions ?? 100);
-  const maxPerAirlockSession = positive(
-    'maxSessionsPerAirlockSession',
-    options.maxSessionsPerAirlockSession ?? 8,
-  );
-  const idleTimeoutMs = positive(
-    'idleTimeoutMs',
-    options.idleTimeoutMs ?? airlock.config.sandbox.idleTimeoutMs,
-  );
-  const sweepIntervalMs = positive('sweepIntervalMs', options.sweepIntervalMs ?? 10_000);
-  // Checked here, not at each initialize: by then the response is the transport's, and a throw there
-  // would leave the request hanging.
-  const progressIntervalMs = progressIntervalOption(options.progressIntervalMs);
-  const entries = new Map<string, Entry>();
-  /** Entries between `initialize` arriving and its session id being known; they count toward the limits. */
-  const opening = new Set<Entry>();
-  let closed = false;
-  let sweeping: Promise<void> | null = null;
+  return new Endpoint(options);
+}
 
-  const countOf = (owner: string): number =>
-    [...entries.values(), ...opening].filter((entry) => entry.owner === owner).length;
+class Endpoint implements McpHttpEndpoint {
+  readonly #airlock: Airlock;
+  readonly #logger: Pick<Logger, 'error'> | undefined;
+  readonly #now: () => number;
+  readonly #maxSessions: number;
+  readonly #maxPerAirlockSession: number;
+  readonly #idleTimeoutMs: number;
+  readonly #disconnectGraceMs: number;
+  readonly #progressIntervalMs: number;
+  readonly #sessions = new Map<string, HttpMcpSession>();
+  /** Sessions between `initialize` arriving and their id being known; they count toward the limits. */
+  readonly #opening = new Set<HttpMcpSession>();
+  readonly #sweepTimer: ReturnType<typeof setInterval>;
+  #closed = false;
+  #sweeping: Promise<void> | null = null;
 
-  async function closeEntry(id: string | null, entry: Entry): Promise<void> {
-    if (id !== null) entries.delete(id);
-    opening.delete(entry);
-    // Closing the transport closes the MCP server, which ends the session its provider made.
-    await entry.mcp
-      .close()
-      .catch((error: unknown) => logger?.error({ err: error }, 'could not close an MCP session'));
+  constructor(options: McpHttpEndpointOptions) {
+    this.#airlock = options.airlock;
+    this.#logger = options.logger;
+    this.#now = options.now ?? Date.now;
+    this.#maxSessions = positive('maxSessions', options.maxSessions ?? 100);
+    this.#maxPerAirlockSession = positive(
+      'maxSessionsPerAirlockSession',
+      options.maxSessionsPerAirlockSession ?? 8,
+    );
+    this.#idleTimeoutMs = positive(
+      'idleTimeoutMs',
+      options.idleTimeoutMs ?? options.airlock.config.sandbox.idleTimeoutMs,
+    );
+    this.#disconnectGraceMs = positive('disconnectGraceMs', options.disconnectGraceMs ?? 30_000);
+    // Checked here, not at each initialize: by then the response is the transport's, and a throw there
+    // would leave the request hanging.
+    this.#progressIntervalMs = progressIntervalOption(options.progressIntervalMs);
+    const sweepIntervalMs = positive('sweepIntervalMs', options.sweepIntervalMs ?? 10_000);
+    this.#sweepTimer = setInterval(() => void this.#sweep(), sweepIntervalMs);
+    this.#sweepTimer.unref();
+  }
+
+  async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    parsedBody: unknown,
+    principal: McpPrincipal,
+  ): Promise<void> {
+    if (this.#closed) {
+      refuseStopping(res);
+      return;
+    }
+    const header = req.headers['mcp-session-id'];
+    if (header !== undefined) {
+      const session = typeof header === 'string' ? this.#sessions.get(header) : undefined;
+      // Another principal's MCP session is as unknown as one that never existed.
+      if (session === undefined || session.owner !== ownerOf(principal)) {
+        sendError(res, 'NOT_FOUND', 'no such MCP session; start a new one with an initialize request');
+        return;
+      }
+      await session.serve(req, res, parsedBody);
+      return;
+    }
+    if (req.method !== 'POST' || !isInitialize(parsedBody)) {
+      sendError(
+        res,
+        'INVALID_ARGUMENT',
+        'MCP requests carry the Mcp-Session-Id header that initialize returned; start with an initialize request',
+      );
+      return;
+    }
+    await this.#initialize(req, res, parsedBody, principal);
+  }
+
+  sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#sweepTimer);
+    await this.#sweeping;
+    const all: Array<[string | null, HttpMcpSession]> = [
+      ...this.#sessions,
+      ...[...this.#opening].map((session) => [null, session] as [null, HttpMcpSession]),
+    ];
+    await Promise.all(all.map(([id, session]) => this.#closeSession(id, session)));
+  }
+
+  async #initialize(
+    req: IncomingMessage,
+    res: ServerResponse,
+    parsedBody: unknown,
+    principal: McpPrincipal,
+  ): Promise<void> {
+    if (principal.kind === 'session' && (await this.#sessionOver(principal.sessionId))) {
+      sendError(res, 'SESSION_ENDED', `session ${principal.sessionId} has ended; create a new one`);
+      return;
+    }
+    const owner = ownerOf(principal);
+    if (this.#overLimit(owner) !== null) await this.#sweep();
+    // close() may have run during the awaits above; a session opened after it took its list would
+    // never be closed.
+    if (this.#closed) {
+      refuseStopping(res);
+      return;
+    }
+    // Checked and counted with no await in between, so concurrent initializes cannot overshoot.
+    const limited = this.#overLimit(owner);
+    if (limited !== null) {
+      sendError(res, 'LIMIT_REACHED', limited);
+      return;
+    }
+    const session = this.#open(principal);
+    try {
+      await session.mcp.server.connect(session.transport);
+      // Closed while connecting: the transport is gone and would answer "session not found".
+      if (this.#closed) {
+        refuseStopping(res);
+        return;
+      }
+      await session.serve(req, res, parsedBody);
+    } finally {
+      // An initialize the transport refused (a second one in a batch, a bad version) or that failed
+      // opened nothing anyone can reach; one that finished while close() ran is not in its list.
+      const id = session.transport.sessionId ?? null;
+      if (id === null || this.#closed) await this.#closeSession(id, session);
+    }
+  }
+
+  /** A new MCP session, counted (in `opening`) from the moment it is made. */
+  #open(principal: McpPrincipal): HttpMcpSession {
+    const session = new HttpMcpSession({
+      airlock: this.#airlock,
+      principal,
+      progressIntervalMs: this.#progressIntervalMs,
+      logger: this.#logger,
+      now: this.#now,
+      onInitialized: (opened, id) => {
+        this.#opening.delete(opened);
+        // After close() took its list, nobody else would close it: `#initialize` does, once served.
+        if (!this.#closed) this.#sessions.set(id, opened);
+      },
+      onClosed: (closed) => {
+        const id = closed.transport.sessionId;
+        if (id !== undefined && this.#sessions.get(id) === closed) this.#sessions.delete(id);
+        this.#opening.delete(closed);
+      },
+    });
+    this.#opening.add(session);
+    return session;
+  }
+
+  async #closeSession(id: string | null, session: HttpMcpSession): Promise<void> {
+    if (id !== null) this.#sessions.delete(id);
+    this.#opening.delete(session);
+    await session.close(this.#logger);
+  }
+
+  /** Why one more MCP session for `owner` would be too many, or null. */
+  #overLimit(owner: string): string | null {
+    const open = [...this.#sessions.values(), ...this.#opening];
+    if (open.length >= this.#maxSessions) {
+      return `${this.#maxSessions} MCP sessions are open; close one (DELETE /mcp) or try later`;
+    }
+    const own = open.filter((session) => session.owner === owner).length;
+    return owner !== 'admin' && own >= this.#maxPerAirlockSession
+      ? `this session has ${this.#maxPerAirlockSession} MCP sessions open; close one (DELETE /mcp) before starting another`
+      : null;
   }
 
   /** True when the session is over, or unknown; a store that cannot answer now is asked again later. */
-  async function sessionOver(sessionId: string): Promise<boolean> {
+  async #sessionOver(sessionId: string): Promise<boolean> {
     try {
-      return (await airlock.sessions.info(sessionId)).state !== 'active';
+      return (await this.#airlock.sessions.info(sessionId)).state !== 'active';
     } catch (error) {
       return isAirlockError(error) && error.code === 'NOT_FOUND';
     }
   }
 
-  async function sweepOnce(): Promise<void> {
-    for (const [id, entry] of [...entries]) {
-      const sessionId = entry.provider.currentId();
+  /** Closes MCP sessions whose client is gone, whose Airlock session ended, or that were never used. */
+  #sweep(): Promise<void> {
+    this.#sweeping ??= this.#sweepOnce()
+      .catch((error: unknown) => this.#logger?.error({ err: error }, 'could not sweep MCP sessions'))
+      .finally(() => {
+        this.#sweeping = null;
+      });
+    return this.#sweeping;
+  }
+
+  async #sweepOnce(): Promise<void> {
+    for (const [id, session] of [...this.#sessions]) {
+      const sessionId = session.provider.currentId();
       // A call in flight in an ended session finishes on its own (with SESSION_ENDED); closing the
       // transport ends it and any open event stream with it.
       const over =
-        sessionId === null
-          ? entry.active === 0 && now() - entry.lastSeenMs >= idleTimeoutMs
-          : await sessionOver(sessionId);
-      if (over && entries.get(id) === entry) await closeEntry(id, entry);
+        session.clientGone(this.#disconnectGraceMs) ||
+        (sessionId === null ? session.idle(this.#idleTimeoutMs) : await this.#sessionOver(sessionId));
+      if (over && this.#sessions.get(id) === session) await this.#closeSession(id, session);
     }
   }
-
-  const sweep = (): Promise<void> => {
-    sweeping ??= sweepOnce()
-      .catch((error: unknown) => logger?.error({ err: error }, 'could not sweep MCP sessions'))
-      .finally(() => {
-        sweeping = null;
-      });
-    return sweeping;
-  };
-  const sweepTimer = setInterval(() => void sweep(), sweepIntervalMs);
-  sweepTimer.unref();
-
-  /** Why one more MCP session for `owner` would be too many, or null. */
-  const overLimit = (owner: string): string | null =>
-    entries.size + opening.size >= maxSessions
-      ? `${maxSessions} MCP sessions are open; close one (DELETE /mcp) or try later`
-      : owner !== 'admin' && countOf(owner) >= maxPerAirlockSession
-        ? `this session has ${maxPerAirlockSession} MCP sessions open; close one (DELETE /mcp) before starting another`
-        : null;
-
-  /** A new MCP session, counted (in `opening`) from the moment it is made. */
-  function open(principal: McpPrincipal): Entry {
-    const provider =
-      principal.kind === 'admin' ? lazySession(airlock) : boundSession(airlock, principal.sessionId);
-    const mcp = createAirlockMcpServer({
-      airlock,
-      session: provider,
-      progressIntervalMs,
-      ...(logger === undefined ? {} : { logger }),
-      now,
-    });
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => {
-        opening.delete(entry);
-        // After close() took its list, nobody else would close it: `handle` does, once served.
-        if (!closed) entries.set(id, entry);
-      },
-      // DELETE /mcp answers once the session is gone, so a client that deleted it can rely on that.
-      onsessionclosed: () => provider.close(),
-    });
-    const entry: Entry = {
-      owner: ownerOf(principal),
-      provider,
-      mcp,
-      transport,
-      lastSeenMs: now(),
-      active: 0,
-    };
-    // Set before connecting: the MCP server keeps this handler and calls it first when the transport
-    // closes, whether by DELETE, by the sweep or by close().
-    transport.onclose = () => {
-      const id = transport.sessionId;
-      if (id !== undefined && entries.get(id) === entry) entries.delete(id);
-      opening.delete(entry);
-    };
-    opening.add(entry);
-    return entry;
-  }
-
-  async function serve(
-    entry: Entry,
-    req: IncomingMessage,
-    res: ServerResponse,
-    body: unknown,
-  ): Promise<void> {
-    // A GET is the client's event stream, open for as long as it likes: it is not use. Only calls are.
-    const isCall = req.method !== 'GET';
-    if (isCall) entry.active += 1;
-    entry.lastSeenMs = now();
-    try {
-      await entry.transport.handleRequest(req, res, body);
-    } finally {
-      if (isCall) entry.active -= 1;
-      entry.lastSeenMs = now();
-    }
-  }
-
-  return {
-    async handle(req, res, parsedBody, principal) {
-      if (closed) {
-        refuseStopping(res);
-        return;
-      }
-      const header = req.headers['mcp-session-id'];
-      if (header !== undefined) {
-        const entry = typeof header === 'string' ? entries.get(header) : undefined;
-        // Another principal's MCP session is as unknown as one that never existed.
-        if (entry === undefined || entry.owner !== ownerOf(principal)) {
-          sendError(res, 'NOT_FOUND', 'no such MCP session; start a new one with an initialize request');
-          return;
-        }
-        await serve(entry, req, res, parsedBody);
-        return;
-      }
-      if (req.method !== 'POST' || !isInitialize(parsedBody)) {
-        sendError(
-          res,
-          'INVALID_ARGUMENT',
-          'MCP requests carry the Mcp-Session-Id header that initialize returned; start with an initialize request',
-        );
-        return;
-      }
-      if (principal.kind === 'session' && (await sessionOver(principal.sessionId))) {
-        sendError(res, 'SESSION_ENDED', `session ${principal.sessionId} has ended; create a new one`);
-        return;
-      }
-      const owner = ownerOf(principal);
-      if (overLimit(owner) !== null) await sweep();
-      // close() may have run during the awaits above; an entry opened after it took its list of
-      // entries would never be closed.
-      if (closed) {
-        refuseStopping(res);
-        return;
-      }
-      // Checked and counted with no await in between, so concurrent initializes cannot overshoot.
-      const limited = overLimit(owner);
-      if (limited !== null) {
-        sendError(res, 'LIMIT_REACHED', limited);
-        return;
-      }
-      const entry = open(principal);
-      try {
-        await entry.mcp.server.connect(entry.transport);
-        // Closed while connecting: the transport is gone and would answer "session not found".
-        if (closed) {
-          refuseStopping(res);
-          return;
-        }
-        await serve(entry, req, res, parsedBody);
-      } finally {
-        // An initialize the transport refused (a second one in a batch, a bad version) or that failed
-        // opened nothing anyone can reach; one that finished while close() ran is not in its list.
-        const id = entry.transport.sessionId ?? null;
-        if (id === null || closed) await closeEntry(id, entry);
-      }
-    },
-    sessionCount: () => entries.size,
-    async close() {
-      closed = true;
-      clearInterval(sweepTimer);
-      await sweeping;
-      const all: Array<[string | null, Entry]> = [
-        ...entries,
-        ...[...opening].map((entry) => [null, entry] as [null, Entry]),
-      ];
-      await Promise.all(all.map(([id, entry]) => closeEntry(id, entry)));
-    },
-  };
 }
 
 /*

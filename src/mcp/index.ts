@@ -8,4 +8,5 @@ export type { AirlockMcpServer, AirlockMcpServerOptions } from './server.ts';
 export { boundSession, lazySession } from './session-provider.ts';
 export type { SessionProvider } from './session-provider.ts';
 export { createMcpHttpEndpoint } from './http-endpoint.ts';
-export type { McpHttpEndpoint, McpHttpEndpointOptions, McpPrincipal } from './http-endpoint.ts';
+export type { McpHttpEndpoint, McpHttpEndpointOptions } from './http-endpoint.ts';
+export type { McpPrincipal } from './http-session.ts';

@@ -5,9 +5,9 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { formatByteSize, formatDuration } from '../config/index.ts';
-import type { ProcessIsolation } from '../sandbox/index.ts';
 import type { ToolContext } from './tool-context.ts';
 import { okResult } from './tool-results.ts';
+import type { ProcessIsolation } from '../sandbox/index.ts';
 
 /** What keeps commands from the channel to Airlock and from each other, in a line for the model. */
 function processesLine(processes: ProcessIsolation | undefined): string {
@@ -46,17 +46,17 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
       outputSchema: {
         sessionId: z.string(),
         state: z.string(),
-        isolation: z.string().nullable(),
+        isolation: z.string().optional(),
         processes: z
           .object({
-            hostUid: z.number().nullable(),
+            hostUid: z.number().optional().describe('absent under gVisor: no host process runs commands'),
             supervisorIsPid1: z.boolean(),
             separateUid: z.boolean(),
-            landlockAbi: z.number().nullable(),
-            yamaPtraceScope: z.number().nullable(),
+            landlockAbi: z.number().optional().describe('absent where the kernel has no Landlock'),
+            yamaPtraceScope: z.number().optional().describe('absent where Yama is not active'),
           })
-          .nullable(),
-        expiresAt: z.string().nullable(),
+          .optional(),
+        expiresAt: z.string().optional(),
         limits: z.object({
           memoryBytes: z.number(),
           cpus: z.number(),
@@ -73,9 +73,10 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
             memoryBytes: z.number(),
             pids: z.number(),
             cpuUsageMs: z.number(),
-            cpuFraction: z.number().nullable(),
+            cpuFraction: z.number().optional(),
           })
-          .nullable(),
+          .optional()
+          .describe('absent until the session has been sampled'),
         network: z.literal('none'),
         policy: z.object({
           name: z.string(),
@@ -96,11 +97,11 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
           `limits: memory ${formatByteSize(info.limits.memoryBytes)}, ${info.limits.cpus} CPUs, ` +
             `${info.limits.pids} processes, ${formatByteSize(info.limits.scratchBytes)} each for /workspace and /tmp, ` +
             `command timeout ${formatDuration(info.limits.timeoutMs)}, ends after ${formatDuration(info.limits.idleTimeoutMs)} idle`,
-          processesLine(info.isolation?.processes),
           info.usage === null
             ? 'usage: not sampled yet'
             : `usage: memory ${formatByteSize(info.usage.memoryBytes)}, ${info.usage.pids} processes`,
           // What sandboxes get, not what airlock.yaml asks: allow-lists are not implemented yet.
+          processesLine(info.isolation?.processes),
           'network: none (nothing can be downloaded or installed from the internet)',
           `policy: ${info.policy}; ` +
             (approvals.length === 0

@@ -25,30 +25,40 @@ export const statusMeanings: Readonly<Record<RunStatus, string>> = {
 
 const runStatusSchema = z.enum(Object.keys(statusMeanings) as [RunStatus, ...RunStatus[]]);
 
+/**
+ * Facts that may not apply are optional, never nullable: a `type: [T, "null"]` field trips clients
+ * that convert JSON Schema for their model's tool format, so an absent fact is an absent key.
+ */
 export const commandResultShape = {
   commandId: z.string(),
   sessionId: z.string(),
   status: runStatusSchema,
-  exitCode: z.number().int().nullable(),
-  signal: z.string().nullable(),
+  exitCode: z.number().int().optional().describe('absent when it did not exit on its own'),
+  signal: z.string().optional().describe('the signal that ended it, when one did'),
   oomKilled: z.boolean(),
   stdout: z.string().describe('shaped for the model: redacted, cut to the output limit'),
   stderr: z.string(),
   truncated: z.boolean().describe('the output shown was cut; page all of it with read_output'),
-  outputId: z.string().nullable(),
-  approvalId: z.string().nullable(),
+  outputId: z.string().optional().describe('where the full output pages from; absent when none'),
+  approvalId: z.string().optional(),
   decision: z.enum(['allow', 'ask', 'deny']),
   reasons: z.array(z.string()),
   ruleIds: z.array(z.string()),
-  retryAfterMs: z.number().nullable(),
+  retryAfterMs: z.number().optional(),
   durationMs: z.number(),
-  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
 };
 
-type CommandFacts = z.infer<z.ZodObject<typeof commandResultShape>>;
+/** `value` without its null members (in nested objects too): absent instead of null. */
+export function withoutNulls<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((item: unknown) => withoutNulls(item)) as T;
+  if (typeof value !== 'object' || value === null) return value;
+  const kept = Object.entries(value).filter(([, member]) => member !== null);
+  return Object.fromEntries(kept.map(([key, member]) => [key, withoutNulls(member)])) as T;
+}
 
-function commandFacts(result: RunResult): CommandFacts {
-  return {
+function commandFacts(result: RunResult): Record<string, unknown> {
+  return withoutNulls({
     commandId: result.id,
     sessionId: result.sessionId,
     status: result.status,
@@ -66,7 +76,7 @@ function commandFacts(result: RunResult): CommandFacts {
     retryAfterMs: result.retryAfterMs,
     durationMs: result.durationMs,
     error: result.error,
-  };
+  });
 }
 
 /** What to call next, in this surface's tool names (the router's text names no tools). */
@@ -98,7 +108,7 @@ export function okResult(
   const parts = typeof text === 'string' ? [text] : text;
   return {
     content: parts.map((part) => ({ type: 'text' as const, text: part })),
-    structuredContent,
+    structuredContent: withoutNulls(structuredContent),
   };
 }
 

@@ -96,13 +96,9 @@ const withOther = <T extends string>(values: readonly T[]): readonly (T | typeof
   OTHER,
 ];
 
-/** A fresh registry per call: two control planes in one process never share a count. */
-export function createMetrics(options: MetricsOptions = {}): AirlockMetrics {
-  // Never prom-client's global `register`: every metric names this registry explicitly, because a
-  // metric constructed without `registers` silently lands in the process-wide default.
-  const registry = new Registry();
+/** Every metric, each naming `registry` explicitly. */
+function defineMetrics(registry: Registry) {
   const registers = [registry];
-
   const commands = new Counter({
     name: 'airlock_commands_total',
     help: 'Commands that reached a final or pending outcome, by status and sandbox driver.',
@@ -197,71 +193,96 @@ export function createMetrics(options: MetricsOptions = {}): AirlockMetrics {
     buckets: COMMAND_BUCKETS_S,
     registers,
   });
+  return {
+    commands,
+    commandDuration,
+    execDuration,
+    policyDecisions,
+    approvals,
+    approvalWait,
+    activeSessions,
+    sessionsCreated,
+    sessionsEnded,
+    sandboxCreate,
+    resourceAlerts,
+    auditWrite,
+    auditCheckpoints,
+    auditWitnessFailures,
+    httpRequests,
+  };
+}
+
+/** A fresh registry per call: two control planes in one process never share a count. */
+export function createMetrics(options: MetricsOptions = {}): AirlockMetrics {
+  // Never prom-client's global `register`: every metric names this registry explicitly, because a
+  // metric constructed without `registers` silently lands in the process-wide default.
+  const registry = new Registry();
+  const m = defineMetrics(registry);
 
   // Counters start at 0 for every allowed label value, so rate() and absence alerts work from the
   // first scrape instead of only after the first event of each kind. The sets are small and fixed.
   for (const status of withOther(COMMAND_STATUSES)) {
-    for (const driver of withOther(DRIVER_NAMES)) commands.inc({ status, driver }, 0);
+    for (const driver of withOther(DRIVER_NAMES)) m.commands.inc({ status, driver }, 0);
   }
-  for (const decision of withOther(POLICY_DECISIONS)) policyDecisions.inc({ decision }, 0);
-  for (const outcome of withOther(APPROVAL_OUTCOMES)) approvals.inc({ outcome }, 0);
-  for (const driver of withOther(DRIVER_NAMES)) sessionsCreated.inc({ driver }, 0);
-  for (const reason of withOther(SESSION_END_REASONS)) sessionsEnded.inc({ reason }, 0);
-  for (const resource of withOther(MONITORED_RESOURCES)) resourceAlerts.inc({ resource }, 0);
-  for (const outcome of withOther(CHECKPOINT_OUTCOMES)) auditCheckpoints.inc({ outcome }, 0);
-  auditWitnessFailures.inc(0);
-  activeSessions.set(0);
+  for (const decision of withOther(POLICY_DECISIONS)) m.policyDecisions.inc({ decision }, 0);
+  for (const outcome of withOther(APPROVAL_OUTCOMES)) m.approvals.inc({ outcome }, 0);
+  for (const driver of withOther(DRIVER_NAMES)) m.sessionsCreated.inc({ driver }, 0);
+  for (const reason of withOther(SESSION_END_REASONS)) m.sessionsEnded.inc({ reason }, 0);
+  for (const resource of withOther(MONITORED_RESOURCES)) m.resourceAlerts.inc({ resource }, 0);
+  for (const outcome of withOther(CHECKPOINT_OUTCOMES)) m.auditCheckpoints.inc({ outcome }, 0);
+  m.auditWitnessFailures.inc(0);
+  m.activeSessions.set(0);
 
   if (options.processMetrics === true) collectDefaultMetrics({ register: registry });
 
   return {
     commandFinished(event) {
       const driver = labelOrOther(DRIVER_NAMES, event.driver);
-      commands.inc({ status: labelOrOther(COMMAND_STATUSES, event.status), driver });
+      m.commands.inc({ status: labelOrOther(COMMAND_STATUSES, event.status), driver });
       const total = seconds(event.durationMs);
-      if (total !== null) commandDuration.observe({ driver }, total);
+      if (total !== null) m.commandDuration.observe({ driver }, total);
       const exec = event.execMs === null ? null : seconds(event.execMs);
-      if (exec !== null) execDuration.observe({ driver }, exec);
+      if (exec !== null) m.execDuration.observe({ driver }, exec);
     },
     policyDecision(decision) {
-      policyDecisions.inc({ decision: labelOrOther(POLICY_DECISIONS, decision) });
+      m.policyDecisions.inc({ decision: labelOrOther(POLICY_DECISIONS, decision) });
     },
     approvalDecided(outcome, waitMs) {
       const label = labelOrOther(APPROVAL_OUTCOMES, outcome);
-      approvals.inc({ outcome: label });
+      m.approvals.inc({ outcome: label });
       const wait = seconds(waitMs);
-      if (wait !== null) approvalWait.observe({ outcome: label }, wait);
+      if (wait !== null) m.approvalWait.observe({ outcome: label }, wait);
     },
     sessionsActive(count) {
-      if (Number.isSafeInteger(count) && count >= 0) activeSessions.set(count);
+      if (Number.isSafeInteger(count) && count >= 0) m.activeSessions.set(count);
     },
     sessionCreated(driver) {
-      sessionsCreated.inc({ driver: labelOrOther(DRIVER_NAMES, driver) });
+      m.sessionsCreated.inc({ driver: labelOrOther(DRIVER_NAMES, driver) });
     },
     sessionEnded(reason) {
-      sessionsEnded.inc({ reason: labelOrOther(SESSION_END_REASONS, reason) });
+      m.sessionsEnded.inc({ reason: labelOrOther(SESSION_END_REASONS, reason) });
     },
     sandboxCreateDuration(driver, ms) {
       const value = seconds(ms);
-      if (value !== null) sandboxCreate.observe({ driver: labelOrOther(DRIVER_NAMES, driver) }, value);
+      if (value !== null) m.sandboxCreate.observe({ driver: labelOrOther(DRIVER_NAMES, driver) }, value);
     },
     resourceAlert(resource) {
-      resourceAlerts.inc({ resource: labelOrOther(MONITORED_RESOURCES, resource) });
+      m.resourceAlerts.inc({ resource: labelOrOther(MONITORED_RESOURCES, resource) });
     },
     auditWriteDuration(ms) {
       const value = seconds(ms);
-      if (value !== null) auditWrite.observe(value);
+      if (value !== null) m.auditWrite.observe(value);
     },
     auditCheckpoint(outcome) {
-      auditCheckpoints.inc({ outcome: labelOrOther(CHECKPOINT_OUTCOMES, outcome) });
+      m.auditCheckpoints.inc({ outcome: labelOrOther(CHECKPOINT_OUTCOMES, outcome) });
     },
     auditWitnessFailure() {
-      auditWitnessFailures.inc();
+      m.auditWitnessFailures.inc();
     },
     httpRequest(event) {
       const value = seconds(event.durationMs);
       if (value === null || !Number.isSafeInteger(event.statusCode)) return;
-      httpRequests.observe(
+      m.httpRequests.observe(
         {
           // Bounded even if a caller passed a raw path: a pattern is short and has no query.
           route: event.route.length <= 100 && !event.route.includes('?') ? event.route : OTHER,

@@ -1,23 +1,29 @@
 /**
- * The router stage: policy → approval → rate limit → execute → shape output → record, plus the
- * approval requests people answer and the pure pieces (redaction, shaping, rate limiting) it uses.
+ * The router: the pipeline every surface goes through, one named stage a folder — decide, approve,
+ * rate, execute, shape, record — each with its own door.
  */
-export { createApprovals, newApprovalId } from './approvals.ts';
+export { createApprovals, newApprovalId } from './approve/index.ts';
 export type {
   ApprovalDecision,
   ApprovalRequestInput,
   Approvals,
   ApprovalsOptions,
   DecideOptions,
-} from './approvals.ts';
-export { createRateLimiter } from './rate-limit.ts';
-export type { RateLimiter } from './rate-limit.ts';
-export { createRedactor, MIN_SECRET_LENGTH } from './redact.ts';
-export { redactBytes } from './redact-bytes.ts';
-export type { Redactor } from './redact.ts';
-export { MIN_MAX_CHARS, shapeForModel } from './shape.ts';
-export { createRouter, MAX_COMMAND_CHARS } from './router.ts';
+} from './approve/index.ts';
+export { createApprovalGate } from './decide/index.ts';
+export type { ApprovalGate } from './decide/index.ts';
+export { createRateLimiter } from './rate/index.ts';
+export type { RateLimiter } from './rate/index.ts';
+export {
+  createRedactor,
+  MIN_MAX_CHARS,
+  MIN_SECRET_LENGTH,
+  redactBytes,
+  shapeForModel,
+} from './shape/index.ts';
+export type { CommandEvent, Redactor } from './shape/index.ts';
+export { createRouter } from './router.ts';
 export type { Router, RouterOptions } from './router.ts';
+export { MAX_COMMAND_CHARS } from './run-input.ts';
 export { runStatuses } from './types.ts';
-export type { FileWriteResult, RunOptions, RunResult, RunStatus } from './types.ts';
-export type { CommandEvent } from './watch.ts';
+export type { FileWriteResult, RunOptions, RunResult, RunStatus, SessionScope } from './types.ts';

@@ -1,4 +1,5 @@
 import type { DecisionValue } from '../policy/index.ts';
+import type { OutputSink } from '../sandbox/index.ts';
 
 /**
  * What happened to a command. `running` is a background command still going; `killed` was stopped on
@@ -29,7 +30,26 @@ export interface RunOptions {
   readonly waitForApproval?: boolean;
   /** Aborting kills the command (or stops waiting for its approval). */
   readonly signal?: AbortSignal;
+  /**
+   * No person can answer an approval here (a one-shot run from a terminal, `airlock exec`): a command
+   * the policy leaves to a person is refused at once (`denied`, decision `ask`), and recorded so,
+   * instead of waiting for a decision that cannot come.
+   */
+  readonly noApprover?: boolean;
+  /**
+   * The command's own bytes as it writes them, unredacted, with backpressure: for a person at a
+   * terminal on the host (`airlock exec`), never for a model. The result is shaped, redacted and
+   * recorded as always. Foreground commands only.
+   */
+  readonly rawOutputTo?: { readonly stdout: OutputSink; readonly stderr: OutputSink };
 }
+
+/**
+ * The sessions a caller may see commands and outputs of: one session id, or a test. A command or
+ * output of any other session is answered exactly as one that does not exist (NOT_FOUND), so an id
+ * cannot be used to learn whether another session's command exists.
+ */
+export type SessionScope = string | ((sessionId: string) => boolean);
 
 export interface RunResult {
   /** The command id (`cmd_…`). */

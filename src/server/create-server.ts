@@ -230,6 +230,12 @@ function mcpRoutes(mcp: McpHttpHandler): RouteSpec[] {
       summary: 'Model Context Protocol over streamable HTTP (one Airlock session per MCP session)',
       tag: 'mcp',
       access: 'any',
+      // MCP clients that can log in treat any 401 as "start OAuth": the MCP authorization spec has them
+      // look for protected-resource metadata on every 401 (with or without a challenge) and give up
+      // with an error about discovery, never showing this body. Airlock has no OAuth (authorization is
+      // optional in MCP; it uses its own bearer tokens), so a missing or unknown token on /mcp is a 403
+      // carrying the UNAUTHENTICATED body and no challenge: every client shows its message.
+      unauthenticated: 'refuse',
       ...(method === 'POST' ? { body: z.unknown() } : {}),
       response: {
         status: 200,

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { ZodError } from 'zod';
 import { AirlockError, httpStatusFor, isAirlockError } from '../errors/index.ts';
 import type { ErrorCode } from '../errors/index.ts';
+import type { RouteConfig } from './route.ts';
 
 export interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string; readonly details?: unknown };
@@ -72,12 +73,15 @@ export function createErrorHandler(logger: Logger) {
     if (!request.raw.complete) void reply.header('connection', 'close');
     const known = toAirlockError(error);
     if (known !== null) {
-      const status = httpStatusFor(known.code);
+      const refuse =
+        known.code === 'UNAUTHENTICATED' &&
+        (request.routeOptions.config as Partial<RouteConfig> | undefined)?.unauthenticated === 'refuse';
+      const status = refuse ? 403 : httpStatusFor(known.code);
       if (status >= 500) logger.error({ err: known, url: request.url }, 'request failed');
       if (known.code === 'RATE_LIMITED' && typeof known.details['retryAfterMs'] === 'number') {
         void reply.header('retry-after', String(Math.ceil(known.details['retryAfterMs'] / 1000)));
       }
-      if (known.code === 'UNAUTHENTICATED') void reply.header('www-authenticate', 'Bearer');
+      if (known.code === 'UNAUTHENTICATED' && !refuse) void reply.header('www-authenticate', 'Bearer');
       void reply.code(status).send(errorBody(known));
       return;
     }

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import type { DeepReadonly } from '../config/index.ts';
 import { AirlockError } from '../errors/index.ts';
 import { invalidInput } from './http-errors.ts';
 import type { Principal } from './tokens.ts';
@@ -29,15 +30,27 @@ export interface RouteContext<Params, Query, Body> {
   readonly reply: FastifyReply;
 }
 
-export interface RouteResponse {
+export interface RouteResponse<Schema extends z.ZodType | undefined = z.ZodType | undefined> {
   readonly status: number;
   readonly description: string;
   /** JSON body schema; absent for a non-JSON body (`contentType`). */
-  readonly schema?: z.ZodType;
+  readonly schema?: Schema;
   readonly contentType?: string;
 }
 
-export interface RouteSpec<Params = unknown, Query = unknown, Body = unknown> {
+/**
+ * What a handler returns: the JSON body its response schema describes (read-only is fine: it is only
+ * serialized), or nothing for a route that answers itself (a stream, raw bytes). Typing handlers
+ * against the schema makes a library type that drifts from the documented response a type error.
+ */
+export type ResponseBody<Schema> = Schema extends z.ZodType ? DeepReadonly<z.input<Schema>> : undefined;
+
+export interface RouteSpec<
+  Params = unknown,
+  Query = unknown,
+  Body = unknown,
+  Schema extends z.ZodType | undefined = z.ZodType | undefined,
+> {
   readonly method: Method;
   /** Fastify syntax: `/v1/sessions/:id`. */
   readonly url: string;
@@ -50,17 +63,30 @@ export interface RouteSpec<Params = unknown, Query = unknown, Body = unknown> {
   readonly body?: z.ZodType<Body> | 'octet-stream';
   /** Overrides the server's JSON body limit (uploads take the file-copy limit). */
   readonly bodyLimitBytes?: number;
-  readonly response: RouteResponse;
+  /**
+   * How a request without a usable token is answered: `challenge` (the default) is 401 with
+   * `WWW-Authenticate: Bearer`; `refuse` is 403 with the same `UNAUTHENTICATED` body and no challenge,
+   * for clients that treat any 401 as the start of a login flow Airlock does not have (MCP).
+   */
+  readonly unauthenticated?: 'challenge' | 'refuse';
+  readonly response: RouteResponse<Schema>;
   /**
    * Returns the JSON body to send with `response.status`, or `undefined` when the handler answered
    * itself (a stream, raw bytes).
    */
-  handler(context: RouteContext<Params, Query, Body>): Promise<unknown>;
+  handler(context: RouteContext<Params, Query, Body>): Promise<ResponseBody<Schema>>;
 }
 
 /** Erases a route's parameter types so routes of different shapes fit one table. */
-export function defineRoute<Params, Query, Body>(spec: RouteSpec<Params, Query, Body>): RouteSpec {
+export function defineRoute<Params, Query, Body, Schema extends z.ZodType | undefined = undefined>(
+  spec: RouteSpec<Params, Query, Body, Schema>,
+): RouteSpec {
   return spec as unknown as RouteSpec;
+}
+
+/** What the error handler reads back from a route (Fastify's per-route `config`). */
+export interface RouteConfig {
+  readonly unauthenticated: 'challenge' | 'refuse';
 }
 
 export interface RouteRegistration {
@@ -88,6 +114,7 @@ export function registerRoute(app: FastifyInstance, spec: RouteSpec, registratio
     method: spec.method,
     url: spec.url,
     ...(spec.bodyLimitBytes === undefined ? {} : { bodyLimit: spec.bodyLimitBytes }),
+    config: { unauthenticated: spec.unauthenticated ?? 'challenge' } satisfies RouteConfig,
     // Authentication runs before the body is read, so an anonymous caller cannot make the server
     // buffer a large upload.
     onRequest: async (request) => {

@@ -2,8 +2,10 @@
  * The sessions stage: a sandbox per session, its lifecycle (idle and lifetime reaping, a session
  * limit), snapshots, and recovery of what a crashed control plane left behind.
  */
-export { createSessionManager, presetOf } from './manager.ts';
-export type { RecoveryReport, SessionManager, SessionManagerOptions } from './manager.ts';
+export { createSessionManager } from './manager.ts';
+export type { SessionManager, SessionManagerOptions } from './manager.ts';
+export type { RecoveryReport } from './recovery.ts';
+export { presetOf } from './settings.ts';
 export { currentOwner, isOwnerAlive } from './owner.ts';
 export { createSnapshotStore } from './snapshots.ts';
 export type { SnapshotStore } from './snapshots.ts';

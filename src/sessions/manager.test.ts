@@ -2,113 +2,263 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Driver, Sandbox, SandboxEnd, SandboxSpec } from '../sandbox/index.ts';
+import { AirlockError, isAirlockError } from '../errors/index.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/index.ts';
+import { rejectedAirlockError } from '../../test/support/airlock-errors.ts';
+import { createMemoryDriver } from '../../test/support/memory-driver/index.ts';
+import type { MemoryDriver } from '../../test/support/memory-driver/index.ts';
 import { createSessionManager } from './manager.ts';
-import type { SessionManager } from './manager.ts';
+import type { SessionManager, SessionManagerOptions } from './manager.ts';
 import { createSnapshotStore } from './snapshots.ts';
-import { sessionEndReasons } from './types.ts';
+import type { LiveSession } from './types.ts';
 
-const spec: SandboxSpec = {
-  image: 'host',
-  memoryBytes: 64 * 1024 * 1024,
-  cpus: 1,
-  pids: 32,
-  scratchBytes: 8 * 1024 * 1024,
-  env: {},
-  timeoutMs: 1000,
-};
+const MiB = 1024 * 1024;
 
-/** A driver whose sandboxes end when the test says so, with the cause it gives. */
-function fakeDriver(): Driver & { end(index: number, how: SandboxEnd): void; destroyed: string[] } {
-  const enders: ((how: SandboxEnd) => void)[] = [];
-  const destroyed: string[] = [];
-  return {
-    name: 'bwrap',
-    destroyed,
-    end: (index, how) => enders[index]?.(how),
-    async create() {
-      const id = `sandbox-${enders.length}`;
-      let end: (how: SandboxEnd) => void = () => {};
-      const ended = new Promise<SandboxEnd>((resolve) => (end = resolve));
-      enders.push(end);
-      const sandbox: Partial<Sandbox> = {
-        id,
-        driver: 'bwrap',
-        ended,
-        destroy: async () => {
-          destroyed.push(id);
-          end({ cause: 'destroyed', detail: 'destroyed by its owner' });
-        },
-      };
-      return sandbox as Sandbox;
-    },
-    sweepStale: async () => 0,
-    close: async () => {},
-  };
+interface Harness {
+  readonly manager: SessionManager;
+  readonly store: Store;
+  readonly driver: MemoryDriver;
+  readonly clock: { now: number };
+  readonly ended: LiveSession[];
 }
 
-describe('session manager', () => {
-  let dir: string;
-  let store: Store;
-  let manager: SessionManager;
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
 
-  afterEach(async () => {
-    await manager?.close();
-    await store?.close();
+function harness(overrides: Partial<SessionManagerOptions> = {}): Harness {
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-sessions-'));
+  const store = openStore({ kind: 'sqlite', path: ':memory:' }, { baseDir: dir });
+  const driver = createMemoryDriver();
+  const clock = { now: 1_000_000 };
+  const ended: LiveSession[] = [];
+  const manager = createSessionManager({
+    store,
+    driverFor: () => driver,
+    snapshots: createSnapshotStore({ dir: join(dir, 'snapshots') }),
+    owner: 'this-host:1:1',
+    maxSessions: 4,
+    now: () => clock.now,
+    // Reaping is driven by the tests (`reap()`), not by a timer.
+    reapIntervalMs: 3_600_000,
+    defaults: {
+      driver: 'bwrap',
+      sandbox: {
+        image: 'host',
+        memoryBytes: 256 * MiB,
+        cpus: 1,
+        pids: 64,
+        scratchBytes: 16 * MiB,
+        env: { LANG: 'C.UTF-8' },
+        timeoutMs: 10_000,
+      },
+      idleTimeoutMs: 60_000,
+      ttlMs: 3_600_000,
+      maxTimeoutMs: 60_000,
+    },
+    onEnded: (session) => ended.push(session),
+    ...overrides,
+  });
+  cleanups.push(async () => {
+    await manager.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
+  return { manager, store, driver, clock, ended };
+}
 
-  function setUp(driver: Driver): void {
-    dir = mkdtempSync(join(tmpdir(), 'airlock-sessions-test-'));
-    store = openStore({ kind: 'sqlite', path: join(dir, 'airlock.db') }, { baseDir: dir });
-    manager = createSessionManager({
-      store,
-      driverFor: () => driver,
-      defaults: {
-        driver: 'bwrap',
-        sandbox: spec,
-        idleTimeoutMs: 60_000,
-        ttlMs: 60_000,
-        maxTimeoutMs: 60_000,
-      },
-      snapshots: createSnapshotStore({ dir: join(dir, 'snapshots') }),
-      owner: 'test-host:1:1',
-      maxSessions: 4,
-    });
-  }
-
-  it('ends only the session whose sandbox broke the protocol, saying why in the audit log (adversarial)', async () => {
-    const driver = fakeDriver();
-    setUp(driver);
-    const hostile = await manager.create();
-    const bystander = await manager.create();
-    const detail = 'the sandbox broke the supervisor protocol (a type 68 reply of 0 bytes) and was ended';
-    driver.end(0, { cause: 'protocol_violation', detail });
-    await expect.poll(async () => (await manager.record(hostile.id)).state).toBe('ended');
-
-    const record = await manager.record(hostile.id);
-    expect(record.endReason).toBe(sessionEndReasons.sandbox_protocol_violation);
-    const events = await store.listEvents({ sessionId: hostile.id });
-    expect(events.find((event) => event.type === 'session.destroyed')?.data).toEqual({
-      reason: 'sandbox_protocol_violation',
-      detail,
-    });
-    await expect(manager.get(hostile.id)).rejects.toMatchObject({ code: 'SESSION_ENDED' });
-    expect((await manager.get(bystander.id)).phase).toBe('active');
-    expect(driver.destroyed).toEqual(['sandbox-0']);
+describe('session manager: creating', () => {
+  it('records the session with its limits and env names, never the secret values', async () => {
+    const { manager, store } = harness();
+    const session = await manager.create({ memoryBytes: 128 * MiB, secretEnv: { TOKEN: 'value-kept-out' } });
+    const record = await store.getSession(session.id);
+    expect(record).toMatchObject({ state: 'active', driver: 'bwrap', owner: 'this-host:1:1' });
+    expect(record?.spec['memoryBytes']).toBe(128 * MiB);
+    expect(record?.spec['secretEnvNames']).toEqual(['TOKEN']);
+    const events = await store.listEvents({ sessionId: session.id });
+    expect(events.map((event) => event.type)).toEqual(['session.created']);
+    expect(JSON.stringify([record, events])).not.toContain('value-kept-out');
   });
 
-  it('records a sandbox that died on its own as sandbox_ended', async () => {
-    const driver = fakeDriver();
-    setUp(driver);
+  it('refuses a session over the limit with LIMIT_REACHED, counting sessions being made', async () => {
+    const { manager } = harness({ maxSessions: 2 });
+    const results = await Promise.allSettled([manager.create(), manager.create(), manager.create()]);
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(2);
+    const refused = results.find((result) => result.status === 'rejected');
+    expect(isAirlockError(refused?.reason) && refused.reason.code).toBe('LIMIT_REACHED');
+  });
+
+  it('refuses bad options with INVALID_ARGUMENT before making a sandbox', async () => {
+    const { manager, driver } = harness();
+    expect((await rejectedAirlockError(manager.create({ idleTimeoutMs: -1 }))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejectedAirlockError(manager.create({ timeoutMs: 120_000 }))).code).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect((await rejectedAirlockError(manager.create({ policy: 'lenient' as never }))).code).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(driver.sandboxes).toHaveLength(0);
+  });
+
+  it('destroys the sandbox when the session cannot be recorded', async () => {
+    const { manager, store, driver } = harness();
+    await store.close();
+    await expect(manager.create()).rejects.toThrow();
+    expect(driver.sandboxes).toHaveLength(1);
+    expect((await rejectedAirlockError(driver.sandboxes[0]?.exec('true') ?? Promise.resolve())).code).toBe(
+      'SANDBOX_DESTROYED',
+    );
+  });
+
+  it('passes a driver failure through and holds no slot for it', async () => {
+    const { manager, driver } = harness({ maxSessions: 1 });
+    driver.failNextCreate(new AirlockError('SANDBOX_UNAVAILABLE', 'no sandbox today'));
+    expect((await rejectedAirlockError(manager.create())).code).toBe('SANDBOX_UNAVAILABLE');
+    await expect(manager.create()).resolves.toBeDefined();
+  });
+});
+
+describe('session manager: finding and ending', () => {
+  it('answers NOT_FOUND for an unknown id and SESSION_ENDED for an ended one', async () => {
+    const { manager } = harness();
+    expect((await rejectedAirlockError(manager.get('ses_000000000000000000000000'))).code).toBe('NOT_FOUND');
+    expect((await rejectedAirlockError(manager.get('../etc/passwd'))).code).toBe('NOT_FOUND');
     const session = await manager.create();
-    driver.end(0, { cause: 'exited', detail: 'the sandbox ended on its own' });
-    await expect.poll(async () => (await manager.record(session.id)).state).toBe('ended');
-    const events = await store.listEvents({ sessionId: session.id });
-    expect(events.find((event) => event.type === 'session.destroyed')?.data).toMatchObject({
-      reason: 'sandbox_ended',
+    await manager.destroy(session.id);
+    expect((await rejectedAirlockError(manager.get(session.id))).code).toBe('SESSION_ENDED');
+  });
+
+  it('ends a session once, destroying its sandbox and recording why', async () => {
+    const { manager, store, driver, ended } = harness();
+    const session = await manager.create();
+    await Promise.all([manager.destroy(session.id), manager.destroy(session.id)]);
+    await manager.destroy(session.id);
+    expect(ended).toHaveLength(1);
+    expect(session.ending.signal.aborted).toBe(true);
+    expect((await rejectedAirlockError(driver.sandboxes[0]?.exec('true') ?? Promise.resolve())).code).toBe(
+      'SANDBOX_DESTROYED',
+    );
+    const record = await store.getSession(session.id);
+    expect(record).toMatchObject({ state: 'ended', endReason: 'destroyed on request' });
+    const destroyed = await store.listEvents({ sessionId: session.id, types: ['session.destroyed'] });
+    expect(destroyed.map((event) => event.data['reason'])).toEqual(['closed']);
+  });
+
+  it('ends the session of a sandbox that died on its own', async () => {
+    const { manager, store, driver, ended } = harness();
+    const session = await manager.create();
+    driver.sandboxes[0]?.crash();
+    await expect.poll(() => ended.length).toBe(1);
+    expect(session.endCode).toBe('sandbox_ended');
+    expect((await store.getSession(session.id))?.endReason).toBe('the sandbox ended unexpectedly');
+  });
+
+  it('ends every session on close and refuses new ones', async () => {
+    const { manager, ended } = harness();
+    await Promise.all([manager.create(), manager.create()]);
+    await manager.close();
+    expect(ended.map((session) => session.endCode)).toEqual(['shutdown', 'shutdown']);
+    expect((await rejectedAirlockError(manager.create())).code).toBe('SANDBOX_DESTROYED');
+  });
+});
+
+describe('session manager: reaping', () => {
+  it('ends a session idle past its timeout, but never one with work in flight', async () => {
+    const { manager, clock } = harness();
+    const idle = await manager.create({ idleTimeoutMs: 1000 });
+    const busy = await manager.create({ idleTimeoutMs: 1000 });
+    const done = manager.beginWork(busy);
+    clock.now += 1500;
+    expect(await manager.reap()).toBe(1);
+    expect(idle.endCode).toBe('idle_timeout');
+    expect(busy.phase).toBe('active');
+    done();
+    expect(busy.lastActiveAt).toBe(clock.now);
+    clock.now += 999;
+    expect(await manager.reap()).toBe(0);
+    clock.now += 1;
+    expect(await manager.reap()).toBe(1);
+    expect(busy.endCode).toBe('idle_timeout');
+  });
+
+  it('ends a session at the end of its lifetime even while it works', async () => {
+    const { manager, clock } = harness();
+    const session = await manager.create({ ttlMs: 5000 });
+    manager.beginWork(session);
+    clock.now += 5000;
+    expect(await manager.reap()).toBe(1);
+    expect(session.endCode).toBe('lifetime_expired');
+  });
+
+  it('counts activity only through the manager: touch moves the idle clock', async () => {
+    const { manager, clock } = harness();
+    const session = await manager.create({ idleTimeoutMs: 1000 });
+    clock.now += 900;
+    manager.touch(session);
+    clock.now += 900;
+    expect(await manager.reap()).toBe(0);
+  });
+});
+
+describe('session manager: remembered approvals', () => {
+  it('remembers what a person approved for the session, and nothing for another session', async () => {
+    const { manager } = harness();
+    const one = await manager.create();
+    const other = await manager.create();
+    manager.remember(one, ['git push origin main']);
+    expect(one.remembered.has('git push origin main')).toBe(true);
+    expect(other.remembered.size).toBe(0);
+  });
+});
+
+describe('session manager: recovery', () => {
+  it("ends a dead control plane's sessions, interrupting its commands and expiring its approvals", async () => {
+    const { manager, store } = harness();
+    const at = new Date(0).toISOString();
+    await store.commit({
+      sessions: [
+        {
+          id: 'ses_aaaaaaaaaaaaaaaaaaaaaaaa',
+          state: 'active',
+          driver: 'bwrap',
+          sandboxId: null,
+          spec: {},
+          // pid 1 never has this start time, so the owner is certainly gone.
+          owner: `${(await import('node:os')).hostname()}:1:999999999`,
+          createdAt: at,
+          lastActiveAt: at,
+          expiresAt: null,
+          endedAt: null,
+          endReason: null,
+        },
+      ],
+      commands: [
+        {
+          id: 'cmd_aaaaaaaaaaaaaaaaaaaaaaaa',
+          sessionId: 'ses_aaaaaaaaaaaaaaaaaaaaaaaa',
+          command: 'sleep 100',
+          state: 'running',
+          background: false,
+          decision: 'allow',
+          reasons: [],
+          approvalId: null,
+          exitCode: null,
+          signal: null,
+          outputId: null,
+          createdAt: at,
+          startedAt: at,
+          finishedAt: null,
+          durationMs: null,
+        },
+      ],
     });
+    const report = await manager.recover([]);
+    expect(report).toMatchObject({ sessionsEnded: 1, commandsInterrupted: 1 });
+    expect((await store.getCommand('cmd_aaaaaaaaaaaaaaaaaaaaaaaa'))?.state).toBe('interrupted');
+    expect((await store.getSession('ses_aaaaaaaaaaaaaaaaaaaaaaaa'))?.state).toBe('ended');
+    const types = (await store.listEvents({})).map((event) => event.type);
+    expect(types).toEqual(['execution.interrupted', 'session.destroyed', 'recovery.completed']);
   });
 });

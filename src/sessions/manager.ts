@@ -5,12 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AirlockError } from '../errors/index.ts';
-import { presetNameSchema } from '../policy/index.ts';
-import type { PresetName } from '../policy/index.ts';
-import { validateSpec } from '../sandbox/index.ts';
-import type { Driver, DriverName, SandboxInfo, SandboxSpec } from '../sandbox/index.ts';
-import type { AuditEventInput, CommandRecord, JsonObject, SessionRecord, Store } from '../store/index.ts';
-import { isOwnerAlive } from './owner.ts';
+import type { Driver, SandboxInfo } from '../sandbox/index.ts';
+import type { JsonObject, SessionRecord, Store } from '../store/index.ts';
+import { recoverOrphans } from './recovery.ts';
+import type { RecoveryReport } from './recovery.ts';
+import { recordOf } from './session-record.ts';
+import { settingsFor } from './settings.ts';
 import type { SnapshotStore } from './snapshots.ts';
 import type {
   DriverFor,
@@ -18,7 +18,7 @@ import type {
   SessionCreateOptions,
   SessionDefaults,
   SessionEndCode,
-  SessionSettings,
+  SessionPhase,
   SnapshotInfo,
 } from './types.ts';
 import { sessionEndReasons } from './types.ts';
@@ -39,13 +39,6 @@ export interface SessionManagerOptions {
   readonly onCreated?: (session: LiveSession, createMs: number) => void;
 }
 
-export interface RecoveryReport {
-  readonly sessionsEnded: number;
-  readonly commandsInterrupted: number;
-  readonly approvalsExpired: number;
-  readonly sandboxesSwept: number;
-}
-
 export interface SessionManager {
   create(options?: SessionCreateOptions): Promise<LiveSession>;
   /** A live session of this control plane; NOT_FOUND for an unknown id, SESSION_ENDED for an ended one. */
@@ -58,7 +51,15 @@ export interface SessionManager {
   }): Promise<SessionRecord[]>;
   /** Ends the session and destroys its sandbox; idempotent. */
   destroy(id: string): Promise<void>;
+  /** Marks activity now: the idle timeout counts from here. */
   touch(session: LiveSession): void;
+  /**
+   * Marks work in flight (a command, a file copy) until the returned function is called: a busy
+   * session is never reaped as idle, and both ends count as activity. Calling it twice is harmless.
+   */
+  beginWork(session: LiveSession): () => void;
+  /** Keys (parsed commands, `write_file <path>`) a person approved for the rest of the session. */
+  remember(session: LiveSession, keys: readonly string[]): void;
   snapshot(id: string, name?: string | null): Promise<SnapshotInfo>;
   /** Ends what a crashed control plane left: its sessions, commands, approvals and sandboxes. */
   recover(drivers: readonly Driver[]): Promise<RecoveryReport>;
@@ -68,207 +69,163 @@ export interface SessionManager {
 }
 
 const SESSION_ID = /^ses_[0-9a-f]{24}$/;
-const MAX_ENV_ENTRIES = 256;
+
+/** The manager's own view of a session: the fields `LiveSession` shows read-only, writable. */
+interface ManagedSession extends LiveSession {
+  lastActiveAt: number;
+  busy: number;
+  phase: SessionPhase;
+  endCode: SessionEndCode | null;
+  readonly remembered: Set<string>;
+}
 
 export function createSessionManager(options: SessionManagerOptions): SessionManager {
-  const { store, defaults, snapshots, owner } = options;
-  const now = options.now ?? Date.now;
-  const sessions = new Map<string, LiveSession>();
-  const ending = new Map<string, Promise<void>>();
-  let creating = 0;
-  let closed = false;
-  let reaping: Promise<number> | null = null;
+  return new Sessions(options);
+}
 
-  const reapTimer = setInterval(() => {
-    reaping ??= reap().finally(() => {
-      reaping = null;
-    });
-  }, options.reapIntervalMs ?? 1000);
-  reapTimer.unref();
+class Sessions implements SessionManager {
+  readonly #options: SessionManagerOptions;
+  readonly #store: Store;
+  readonly #now: () => number;
+  readonly #sessions = new Map<string, ManagedSession>();
+  /** Every session this manager made, ended ones too while anyone holds them. */
+  readonly #managed = new WeakMap<LiveSession, ManagedSession>();
+  readonly #ending = new Map<string, Promise<void>>();
+  readonly #reapTimer: ReturnType<typeof setInterval>;
+  #creating = 0;
+  #closed = false;
+  #reaping: Promise<number> | null = null;
 
-  function settingsFor(input: SessionCreateOptions, snapshot: SnapshotInfo | null): SessionSettings {
-    const base = snapshot?.settings;
-    const secretEnv = input.secretEnv ?? {};
-    const env = { ...defaults.sandbox.env, ...(input.env ?? {}), ...secretEnv };
-    if (Object.keys(env).length > MAX_ENV_ENTRIES) {
-      throw new AirlockError('INVALID_ARGUMENT', `at most ${MAX_ENV_ENTRIES} environment variables`, {
-        field: 'env',
+  constructor(options: SessionManagerOptions) {
+    this.#options = options;
+    this.#store = options.store;
+    this.#now = options.now ?? Date.now;
+    // One sweep at a time: a slow store must not stack sweeps up behind it.
+    this.#reapTimer = setInterval(() => {
+      if (this.#reaping !== null) return;
+      this.#reaping = this.reap().finally(() => {
+        this.#reaping = null;
       });
-    }
-    const driver = input.driver ?? base?.driver ?? defaults.driver;
-    const sandbox: SandboxSpec = validateSpec(
-      {
-        image: input.image ?? base?.sandbox.image ?? defaults.sandbox.image,
-        memoryBytes: input.memoryBytes ?? base?.sandbox.memoryBytes ?? defaults.sandbox.memoryBytes,
-        cpus: input.cpus ?? base?.sandbox.cpus ?? defaults.sandbox.cpus,
-        pids: input.pids ?? base?.sandbox.pids ?? defaults.sandbox.pids,
-        scratchBytes: input.scratchBytes ?? base?.sandbox.scratchBytes ?? defaults.sandbox.scratchBytes,
-        env,
-        timeoutMs: input.timeoutMs ?? defaults.sandbox.timeoutMs,
-      },
-      { allowImageReference: driver === 'docker' },
-    );
-    if (sandbox.timeoutMs > defaults.maxTimeoutMs) {
-      throw new AirlockError(
-        'INVALID_ARGUMENT',
-        `timeoutMs ${sandbox.timeoutMs} is over the configured maximum of ${defaults.maxTimeoutMs}`,
-        { field: 'timeoutMs' },
-      );
-    }
-    const idleTimeoutMs = positiveMs(input.idleTimeoutMs, defaults.idleTimeoutMs, 'idleTimeoutMs');
-    const ttlMs = positiveMs(input.ttlMs, defaults.ttlMs, 'ttlMs');
-    return {
-      driver,
-      sandbox,
-      idleTimeoutMs,
-      ttlMs,
-      maxTimeoutMs: defaults.maxTimeoutMs,
-      secretEnvNames: Object.keys(secretEnv),
-      fromSnapshot: snapshot?.id ?? null,
-      policy: presetOf(input.policy) ?? base?.policy ?? null,
-    };
+    }, options.reapIntervalMs ?? 1000);
+    this.#reapTimer.unref();
   }
 
-  function recordOf(session: LiveSession): SessionRecord {
-    const { settings } = session;
-    // The recorded spec carries the environment's names, never its values: they may be secrets.
-    const spec: JsonObject = {
-      driver: settings.driver,
-      image: settings.sandbox.image,
-      memoryBytes: settings.sandbox.memoryBytes,
-      cpus: settings.sandbox.cpus,
-      pids: settings.sandbox.pids,
-      scratchBytes: settings.sandbox.scratchBytes,
-      timeoutMs: settings.sandbox.timeoutMs,
-      envNames: Object.keys(settings.sandbox.env),
-      secretEnvNames: [...settings.secretEnvNames],
-      idleTimeoutMs: settings.idleTimeoutMs,
-      ttlMs: settings.ttlMs,
-      fromSnapshot: settings.fromSnapshot,
-      policy: settings.policy,
-    };
-    return {
-      id: session.id,
-      state: session.phase === 'ended' ? 'ended' : 'active',
-      driver: settings.driver,
-      sandboxId: session.sandbox.id,
-      spec,
-      owner,
-      createdAt: iso(session.createdAt),
-      lastActiveAt: iso(session.lastActiveAt),
-      expiresAt: iso(session.expiresAt),
-      endedAt: session.phase === 'ended' ? iso(now()) : null,
-      endReason: session.endCode === null ? null : sessionEndReasons[session.endCode],
-    };
-  }
-
-  async function create(input: SessionCreateOptions = {}): Promise<LiveSession> {
-    if (closed) throw new AirlockError('SANDBOX_DESTROYED', 'the control plane is shutting down');
-    if (sessions.size + creating >= options.maxSessions) {
+  async create(input: SessionCreateOptions = {}): Promise<LiveSession> {
+    if (this.#closed) throw new AirlockError('SANDBOX_DESTROYED', 'the control plane is shutting down');
+    const { maxSessions } = this.#options;
+    if (this.#sessions.size + this.#creating >= maxSessions) {
       throw new AirlockError(
         'LIMIT_REACHED',
-        `${options.maxSessions} sessions are already open; destroy one or raise the session limit`,
-        { limit: options.maxSessions },
+        `${maxSessions} sessions are already open; destroy one or raise the session limit`,
+        { limit: maxSessions },
       );
     }
-    creating += 1;
+    this.#creating += 1;
     try {
-      const snapshot = input.from === undefined ? null : snapshots.get(input.from);
-      const settings = settingsFor(input, snapshot);
-      const driver: Driver = options.driverFor(settings.driver);
-      const started = performance.now();
-      const sandbox = await driver.create(settings.sandbox);
-      const createMs = performance.now() - started;
-      const createdAt = now();
-      const session: LiveSession = {
-        id: `ses_${randomBytes(12).toString('hex')}`,
-        sandbox,
-        settings,
-        secrets: Object.entries(input.secretEnv ?? {}).map(([name, value]) => ({ name, value })),
-        createdAt,
-        expiresAt: createdAt + settings.ttlMs,
-        lastActiveAt: createdAt,
-        busy: 0,
-        phase: 'active',
-        endCode: null,
-        remembered: new Set(),
-        ending: new AbortController(),
-      };
-      try {
-        if (snapshot !== null) await snapshots.restore(snapshot.id, sandbox);
-        await store.commit({
-          sessions: [recordOf(session)],
-          events: [
-            {
-              type: 'session.created',
-              sessionId: session.id,
-              commandId: null,
-              data: {
-                driver: settings.driver,
-                sandboxId: sandbox.id,
-                isolation: isolationRecord(sandbox.info ?? { isolation: settings.driver }),
-                spec: recordOf(session).spec,
-              },
-            },
-          ],
-        });
-      } catch (error) {
-        await sandbox.destroy();
-        throw error;
-      }
-      sessions.set(session.id, session);
-      // A sandbox that dies on its own (killed from outside, the helper crashed) or that Airlock
-      // ended for breaking the supervisor protocol ends its session, with why in the audit log.
-      void sandbox.ended.then((ended) => {
-        if (session.phase !== 'active') return;
-        const code = ended.cause === 'protocol_violation' ? 'sandbox_protocol_violation' : 'sandbox_ended';
-        void end(session, code, ended.detail);
-      });
-      options.onCreated?.(session, createMs);
-      return session;
+      return await this.#make(input);
     } finally {
-      creating -= 1;
+      this.#creating -= 1;
     }
   }
 
-  async function end(session: LiveSession, code: SessionEndCode, detail?: string): Promise<void> {
-    const pending = ending.get(session.id);
+  async #make(input: SessionCreateOptions): Promise<LiveSession> {
+    const { snapshots, driverFor } = this.#options;
+    const snapshot = input.from === undefined ? null : snapshots.get(input.from);
+    const settings = settingsFor(this.#options.defaults, input, snapshot);
+    const started = performance.now();
+    const sandbox = await driverFor(settings.driver).create(settings.sandbox);
+    const createMs = performance.now() - started;
+    const createdAt = this.#now();
+    const session: ManagedSession = {
+      id: `ses_${randomBytes(12).toString('hex')}`,
+      sandbox,
+      settings,
+      secrets: Object.entries(input.secretEnv ?? {}).map(([name, value]) => ({ name, value })),
+      createdAt,
+      expiresAt: createdAt + settings.ttlMs,
+      lastActiveAt: createdAt,
+      busy: 0,
+      phase: 'active',
+      endCode: null,
+      remembered: new Set(),
+      ending: new AbortController(),
+    };
+    try {
+      if (snapshot !== null) await snapshots.restore(snapshot.id, sandbox);
+      const record = this.#recordOf(session);
+      await this.#store.commit({
+        sessions: [record],
+        events: [
+          {
+            type: 'session.created',
+            sessionId: session.id,
+            commandId: null,
+            data: {
+              driver: settings.driver,
+              sandboxId: sandbox.id,
+              isolation: isolationRecord(sandbox.info ?? { isolation: settings.driver }),
+              spec: record.spec,
+            },
+          },
+        ],
+      });
+    } catch (error) {
+      await sandbox.destroy();
+      throw error;
+    }
+    this.#sessions.set(session.id, session);
+    this.#managed.set(session, session);
+    // A sandbox that dies on its own (killed from outside, the helper crashed) or that Airlock
+    // ended for breaking the supervisor protocol ends its session, with why in the audit log.
+    void sandbox.ended.then((ended) => {
+      if (session.phase !== 'active') return;
+      const code = ended.cause === 'protocol_violation' ? 'sandbox_protocol_violation' : 'sandbox_ended';
+      void this.#end(session, code, ended.detail);
+    });
+    this.#options.onCreated?.(session, createMs);
+    return session;
+  }
+
+  #end(session: ManagedSession, code: SessionEndCode, detail?: string): Promise<void> {
+    const pending = this.#ending.get(session.id);
     if (pending) return pending;
     const work = (async () => {
-      const reason = sessionEndReasons[code];
       session.phase = 'ending';
       session.endCode = code;
+      const reason = sessionEndReasons[code];
       session.ending.abort(new AirlockError('SANDBOX_DESTROYED', `the session ended: ${reason}`));
       try {
         await session.sandbox.destroy();
       } finally {
         session.phase = 'ended';
-        sessions.delete(session.id);
-        const events: AuditEventInput[] = [
-          {
-            type: 'session.destroyed',
-            sessionId: session.id,
-            commandId: null,
-            data: { reason: code, ...(detail === undefined ? {} : { detail }) },
-          },
-        ];
-        await store.commit({ sessions: [recordOf(session)], events });
-        options.onEnded?.(session);
+        this.#sessions.delete(session.id);
+        await this.#store.commit({
+          sessions: [this.#recordOf(session)],
+          events: [
+            {
+              type: 'session.destroyed',
+              sessionId: session.id,
+              commandId: null,
+              data: { reason: code, ...(detail === undefined ? {} : { detail }) },
+            },
+          ],
+        });
+        this.#options.onEnded?.(session);
       }
     })();
-    ending.set(session.id, work);
+    this.#ending.set(session.id, work);
     return work;
   }
 
-  async function get(id: string): Promise<LiveSession> {
-    const session = sessions.get(id);
+  async get(id: string): Promise<LiveSession> {
+    const session = this.#sessions.get(id);
     if (session !== undefined && session.phase === 'active') return session;
     if (typeof id !== 'string' || !SESSION_ID.test(id)) {
       throw new AirlockError('NOT_FOUND', `no session ${JSON.stringify(String(id)).slice(0, 80)}`, {
         sessionId: id,
       });
     }
-    const record = await store.getSession(id);
+    const record = await this.#store.getSession(id);
     if (record === null) throw new AirlockError('NOT_FOUND', `no session ${id}`, { sessionId: id });
     throw new AirlockError(
       'SESSION_ENDED',
@@ -277,112 +234,60 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     );
   }
 
-  async function record(id: string): Promise<SessionRecord> {
-    const found = typeof id === 'string' && SESSION_ID.test(id) ? await store.getSession(id) : null;
-    if (found === null)
+  live(): LiveSession[] {
+    return [...this.#sessions.values()];
+  }
+
+  async record(id: string): Promise<SessionRecord> {
+    const found = typeof id === 'string' && SESSION_ID.test(id) ? await this.#store.getSession(id) : null;
+    if (found === null) {
       throw new AirlockError('NOT_FOUND', `no session ${JSON.stringify(String(id)).slice(0, 80)}`);
+    }
     return found;
   }
 
-  async function destroy(id: string): Promise<void> {
-    const session = sessions.get(id);
-    if (session === undefined) {
-      await record(id);
-      const pending = ending.get(id);
-      if (pending) await pending;
-      return;
-    }
-    await end(session, 'closed');
+  list(query: { readonly state?: SessionRecord['state']; readonly limit?: number } = {}) {
+    return this.#store.listSessions(query);
   }
 
-  async function reap(): Promise<number> {
-    const at = now();
-    const due: Array<[LiveSession, SessionEndCode]> = [];
-    for (const session of sessions.values()) {
+  async destroy(id: string): Promise<void> {
+    const session = this.#sessions.get(id);
+    if (session !== undefined) {
+      await this.#end(session, 'closed');
+      return;
+    }
+    await this.record(id);
+    await this.#ending.get(id);
+  }
+
+  async reap(): Promise<number> {
+    const at = this.#now();
+    const due: Array<[ManagedSession, SessionEndCode]> = [];
+    for (const session of this.#sessions.values()) {
       if (session.phase !== 'active') continue;
       if (at >= session.expiresAt) due.push([session, 'lifetime_expired']);
       else if (session.busy === 0 && at - session.lastActiveAt >= session.settings.idleTimeoutMs) {
         due.push([session, 'idle_timeout']);
       }
     }
-    await Promise.allSettled(due.map(([session, reason]) => end(session, reason)));
+    await Promise.allSettled(due.map(([session, reason]) => this.#end(session, reason)));
     return due.length;
   }
 
-  async function recover(drivers: readonly Driver[]): Promise<RecoveryReport> {
-    const orphaned = (await store.listSessions({ state: 'active' })).filter(
-      (record) => record.owner !== owner && !isOwnerAlive(record.owner),
-    );
-    let commandsInterrupted = 0;
-    let approvalsExpired = 0;
-    const endedAt = iso(now());
-    for (const record of orphaned) {
-      const open = await store.listCommands({
-        sessionId: record.id,
-        states: ['proposed', 'pending_approval', 'running'],
-      });
-      const commands: CommandRecord[] = open.map((command) => ({
-        ...command,
-        state: 'interrupted',
-        finishedAt: endedAt,
-      }));
-      const pendingApprovals = await store.listApprovals({ sessionId: record.id, status: 'pending' });
-      const reason = sessionEndReasons.crashed;
-      await store.commit({
-        sessions: [{ ...record, state: 'ended', endedAt, endReason: reason }],
-        commands,
-        approvals: pendingApprovals.map((approval) => ({
-          ...approval,
-          status: 'expired',
-          decidedAt: endedAt,
-          decidedBy: 'airlock',
-          decisionReason: reason,
-        })),
-        events: [
-          ...open.map(
-            (command): AuditEventInput => ({
-              type: 'execution.interrupted',
-              sessionId: record.id,
-              commandId: command.id,
-              data: { previousState: command.state, reason },
-            }),
-          ),
-          ...pendingApprovals.map(
-            (approval): AuditEventInput => ({
-              type: 'approval.decided',
-              sessionId: record.id,
-              commandId: approval.commandId,
-              data: { approvalId: approval.id, status: 'expired', decidedBy: 'airlock', reason },
-            }),
-          ),
-          { type: 'session.destroyed', sessionId: record.id, commandId: null, data: { reason: 'crashed' } },
-        ],
-      });
-      commandsInterrupted += open.length;
-      approvalsExpired += pendingApprovals.length;
-    }
-    let sandboxesSwept = 0;
-    for (const driver of drivers) sandboxesSwept += await driver.sweepStale();
-    const report = {
-      sessionsEnded: orphaned.length,
-      commandsInterrupted,
-      approvalsExpired,
-      sandboxesSwept,
-    };
-    if (orphaned.length > 0 || sandboxesSwept > 0) {
-      await store.commit({
-        events: [{ type: 'recovery.completed', sessionId: null, commandId: null, data: { ...report } }],
-      });
-    }
-    return report;
+  recover(drivers: readonly Driver[]): Promise<RecoveryReport> {
+    return recoverOrphans({ store: this.#store, owner: this.#options.owner, now: this.#now }, drivers);
   }
 
-  async function snapshot(id: string, name: string | null = null): Promise<SnapshotInfo> {
-    const session = await get(id);
-    session.busy += 1;
+  async snapshot(id: string, name: string | null = null): Promise<SnapshotInfo> {
+    const session = await this.get(id);
+    const done = this.beginWork(session);
     try {
-      const info = await snapshots.save(session.sandbox, { sessionId: id, name, settings: session.settings });
-      await store.commit({
+      const info = await this.#options.snapshots.save(session.sandbox, {
+        sessionId: id,
+        name,
+        settings: session.settings,
+      });
+      await this.#store.commit({
         events: [
           {
             type: 'snapshot.created',
@@ -394,51 +299,50 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       });
       return info;
     } finally {
-      session.busy -= 1;
-      touch(session);
+      done();
     }
   }
 
-  function touch(session: LiveSession): void {
-    session.lastActiveAt = now();
+  touch(session: LiveSession): void {
+    this.#own(session).lastActiveAt = this.#now();
   }
 
-  async function close(): Promise<void> {
-    closed = true;
-    clearInterval(reapTimer);
-    await Promise.allSettled([...sessions.values()].map((session) => end(session, 'shutdown')));
-    await Promise.allSettled([...ending.values()]);
+  beginWork(session: LiveSession): () => void {
+    const state = this.#own(session);
+    state.busy += 1;
+    state.lastActiveAt = this.#now();
+    let finished = false;
+    return () => {
+      if (finished) return;
+      finished = true;
+      state.busy -= 1;
+      state.lastActiveAt = this.#now();
+    };
   }
 
-  return {
-    create,
-    get,
-    live: () => [...sessions.values()],
-    record,
-    list: (query = {}) => store.listSessions(query),
-    destroy,
-    touch,
-    snapshot,
-    recover,
-    reap,
-    close,
-  };
-}
-
-/** A session's policy preset as given by a caller: absent, or one of the presets (else INVALID_ARGUMENT). */
-export function presetOf(value: unknown): PresetName | undefined {
-  if (value === undefined) return undefined;
-  const parsed = presetNameSchema.safeParse(value);
-  if (!parsed.success) {
-    throw new AirlockError(
-      'INVALID_ARGUMENT',
-      `policy must be one of ${presetNameSchema.options.join(', ')}`,
-      {
-        field: 'policy',
-      },
-    );
+  remember(session: LiveSession, keys: readonly string[]): void {
+    const state = this.#own(session);
+    for (const key of keys) state.remembered.add(key);
   }
-  return parsed.data;
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#reapTimer);
+    await Promise.allSettled([...this.#sessions.values()].map((session) => this.#end(session, 'shutdown')));
+    await Promise.allSettled([...this.#ending.values()]);
+  }
+
+  #own(session: LiveSession): ManagedSession {
+    const found = this.#managed.get(session);
+    if (found === undefined) {
+      throw new AirlockError('INTERNAL', `session ${session.id} is not this manager's`);
+    }
+    return found;
+  }
+
+  #recordOf(session: LiveSession): SessionRecord {
+    return recordOf(session, this.#options.owner, this.#now());
+  }
 }
 
 /** The audit record of how a sandbox isolates: plain JSON (interfaces are not index-signed). */
@@ -446,19 +350,3 @@ function isolationRecord(info: SandboxInfo): JsonObject {
   const { processes, ...rest } = info;
   return { ...rest, ...(processes === undefined ? {} : { processes: { ...processes } }) };
 }
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-function positiveMs(value: number | undefined, fallback: number, field: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new AirlockError('INVALID_ARGUMENT', `${field} must be a positive whole number of milliseconds`, {
-      field,
-    });
-  }
-  return value;
-}
-
-export type { DriverName };

@@ -70,7 +70,11 @@ export const sessionEndReasons: Readonly<Record<SessionEndCode, string>> = {
   crashed: 'the control plane running it stopped unexpectedly',
 };
 
-/** A session this control plane runs: its sandbox and the state the router needs. */
+/**
+ * A session this control plane runs: its sandbox and the state the router needs. Read-only to everyone
+ * but the session manager: activity, work in flight and remembered approvals change through it
+ * (`touch`, `beginWork`, `remember`), so the reaper's view of a session is never out of step.
+ */
 export interface LiveSession {
   readonly id: string;
   readonly sandbox: Sandbox;
@@ -79,13 +83,13 @@ export interface LiveSession {
   readonly secrets: ReadonlyArray<{ readonly name: string; readonly value: string }>;
   readonly createdAt: number;
   readonly expiresAt: number;
-  lastActiveAt: number;
+  readonly lastActiveAt: number;
   /** Commands (and file operations) in flight; a busy session is never reaped as idle. */
-  busy: number;
-  phase: SessionPhase;
-  endCode: SessionEndCode | null;
+  readonly busy: number;
+  readonly phase: SessionPhase;
+  readonly endCode: SessionEndCode | null;
   /** Parsed commands (and paths) a person approved "for this session". */
-  readonly remembered: Set<string>;
+  readonly remembered: ReadonlySet<string>;
   /** Aborted when the session starts ending, so its commands stop. */
   readonly ending: AbortController;
 }

@@ -20,6 +20,8 @@ export const auditEventTypes = [
   'execution.interrupted',
   'output.stored',
   'file.written',
+  'file.read',
+  'file.listed',
   'resource.alert',
   'recovery.completed',
 ] as const;

@@ -179,3 +179,59 @@ async function readEvents(home: string) {
   const exported = await airlock(['audit', 'export', '--jsonl'], home);
   return jsonLines(exported.stdout) as Array<{ seq: number; hash: string }>;
 }
+
+describe.skipIf(bwrapMissing)('airlock audit export: every surface is recorded', () => {
+  it('shows a command run by airlock exec, with its decision and how it ended', async () => {
+    const home = newHome();
+    const ran = await airlock(['exec', '--', 'echo audited-by-exec; exit 4'], home);
+    expect(ran).toMatchObject({ exitCode: 4, stdout: 'audited-by-exec\n' });
+    const denied = await airlock(['exec', '--', 'rm -rf /'], home);
+    expect(denied.exitCode).toBe(126);
+
+    const exported = await airlock(['audit', 'export', '--jsonl'], home);
+    expect(exported.exitCode).toBe(0);
+    const events = jsonLines(exported.stdout);
+    const proposed = events.filter((event) => event['type'] === 'command.proposed');
+    expect(proposed.map((event) => (event['data'] as Record<string, unknown>)['command'])).toEqual([
+      'echo audited-by-exec; exit 4',
+      'rm -rf /',
+    ]);
+    const finished = events.find((event) => event['type'] === 'execution.finished');
+    expect(finished?.['data']).toMatchObject({ status: 'completed', exitCode: 4 });
+    const decisions = events
+      .filter((event) => event['type'] === 'command.decided')
+      .map((event) => (event['data'] as Record<string, unknown>)['decision']);
+    expect(decisions).toEqual(['allow', 'deny']);
+    // Each exec is a session of its own, created and ended.
+    expect(events.filter((event) => event['type'] === 'session.destroyed')).toHaveLength(2);
+    expect((await airlock(['audit', 'verify'], home)).exitCode).toBe(0);
+  });
+
+  it('shows every file read and listing, with what was given and never the content', async () => {
+    const home = newHome();
+    const plane = await createAirlock({
+      home,
+      env: { HOME: home },
+      crossCheck: false,
+      config: { router: { approvalRequiredFor: [] } },
+    });
+    closeAfterTest(plane);
+    const session = await plane.sessions.create();
+    await session.files.write('notes/a.txt', 'first file\n');
+    await session.run('echo second > notes/b.txt');
+    expect((await session.files.read('notes/a.txt')).toString()).toBe('first file\n');
+    expect((await session.files.read('notes/b.txt')).toString()).toBe('second\n');
+    expect((await session.files.list('notes')).map((entry) => entry.name).sort()).toEqual(['a.txt', 'b.txt']);
+
+    const exported = await airlock(['audit', 'export', '--jsonl'], home);
+    const events = jsonLines(exported.stdout);
+    const reads = events.filter((event) => event['type'] === 'file.read');
+    expect(reads.map((event) => event['data'])).toEqual([
+      expect.objectContaining({ path: 'notes/a.txt', bytes: 11 }),
+      expect.objectContaining({ path: 'notes/b.txt', bytes: 7 }),
+    ]);
+    const listed = events.filter((event) => event['type'] === 'file.listed');
+    expect(listed.map((event) => event['data'])).toEqual([{ path: 'notes', entries: 2 }]);
+    expect(exported.stdout).not.toContain('first file');
+  });
+});

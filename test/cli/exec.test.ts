@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +77,8 @@ describe.skipIf(bwrapMissing || !canDropToNobody)('airlock exec without cgroup d
   it('refuses to run a command it cannot limit, and says how to fix it', () => {
     const bin = fileURLToPath(new URL('../../bin/airlock.js', import.meta.url));
     const nobodyHome = mkdtempSync(join(tmpdir(), 'airlock-nobody-'));
+    // Nobody's home is nobody's own, as a user's is: exec keeps its audit log under AIRLOCK_HOME.
+    chownSync(nobodyHome, 65534, 65534);
     try {
       const marker = join(nobodyHome, 'ran');
       const result = spawnSync(

@@ -44,15 +44,4 @@ export async function openAirlock(
   return entry;
 }
 
-/** Polls until `check` holds or the time is up; returns whether it held. */
-export async function eventually(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 5000,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return check();
-}
+export { eventually } from '../support/eventually.ts';

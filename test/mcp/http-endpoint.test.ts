@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
@@ -232,7 +233,7 @@ describe.skipIf(bwrapMissing)('the MCP endpoint shutting down while an initializ
 });
 
 describe.skipIf(bwrapMissing)('MCP over streamable HTTP on the real server', () => {
-  it('refuses a missing, malformed or unknown token with the server\u2019s own 401', async () => {
+  it('refuses a missing, malformed or unknown token with a 403 carrying the server\u2019s message, and no challenge', async () => {
     const server = await serve();
     const ended = await newSession(server);
     expect(
@@ -241,23 +242,72 @@ describe.skipIf(bwrapMissing)('MCP over streamable HTTP on the real server', () 
 
     for (const token of [null, 'admin', `session:${ended.id}`, ended.token]) {
       const refused = await mcpRequest(server, token, { body: initialize });
-      expect(refused.status, String(token)).toBe(401);
+      expect(refused.status, String(token)).toBe(403);
+      expect(refused.headers.get('www-authenticate'), String(token)).toBeNull();
       expect(errorCode(await refused.json()), String(token)).toBe('UNAUTHENTICATED');
     }
     const malformed = await fetch(`${server.url}/mcp`, {
       method: 'POST',
       headers: { authorization: 'Basic eA==' },
     });
-    expect(malformed.status).toBe(401);
+    expect(malformed.status).toBe(403);
     expect(errorCode(await malformed.json())).toBe('UNAUTHENTICATED');
     expect(await server.airlock.sessions.list({ state: 'active' })).toEqual([]);
+    // The REST API keeps the standard challenge: only /mcp answers this way.
+    const rest = await call(`${server.url}/v1/sessions`, null, {});
+    expect(rest.status).toBe(401);
+  });
+
+  it('shows its message through the official client, even one that can log in with OAuth', async () => {
+    const server = await serve();
+    const requested: string[] = [];
+    const loginAttempts: string[] = [];
+    const authProvider: OAuthClientProvider = {
+      redirectUrl: 'http://127.0.0.1:1/callback',
+      clientMetadata: { redirect_uris: ['http://127.0.0.1:1/callback'], client_name: 'test' },
+      clientInformation: () => undefined,
+      tokens: () => undefined,
+      saveTokens: () => undefined,
+      redirectToAuthorization: (url) => {
+        loginAttempts.push(String(url));
+      },
+      saveCodeVerifier: () => undefined,
+      codeVerifier: () => '',
+    };
+    const cases = [
+      { name: 'an OAuth-capable client without a token', options: { authProvider } },
+      {
+        name: 'a client with an unknown token',
+        options: { requestInit: { headers: { authorization: 'Bearer alk_not_a_token' } } },
+      },
+    ];
+    expect(cases.length).toBeGreaterThan(0);
+    for (const { name, options } of cases) {
+      const transport = new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
+        ...options,
+        fetch: (url, init) => {
+          requested.push(new URL(url).pathname);
+          return fetch(url, init);
+        },
+      });
+      const client = new Client({ name: 'airlock-http-test', version: '0.0.0' });
+      const failure = await client.connect(transport).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(String(failure), name).toMatch(/UNAUTHENTICATED/);
+      expect(String(failure), name).toMatch(/bearer token|unknown token/);
+    }
+    // No protected-resource or authorization-server discovery, no login page.
+    expect(requested.every((path) => path === '/mcp')).toBe(true);
+    expect(loginAttempts).toEqual([]);
   });
 
   it('shuts down promptly with an MCP client connected, ending the session it made', async () => {
     const server = await serve();
     const { client } = await connect(server, server.adminToken);
     const sessionId = String(factsOf(await callTool(client, 'session_info'))['sessionId']);
-    expect((await mcpRequest(server, null, { body: initialize })).status).toBe(401);
+    expect((await mcpRequest(server, null, { body: initialize })).status).toBe(403);
     const closing = Date.now();
     await server.server.close();
     // Neither the client's open event stream nor a refused request's half-read body keeps the
@@ -445,8 +495,47 @@ describe.skipIf(bwrapMissing)('MCP over streamable HTTP on the real server', () 
       body: listTools,
       mcpSessionId: agent.mcpSessionId,
     });
-    expect(stale.status).toBe(401);
+    expect(stale.status).toBe(403);
     expect(errorCode(await stale.json())).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe.skipIf(bwrapMissing)('MCP over HTTP: a client that goes away without DELETE', () => {
+  const graceMs = 400;
+
+  it("ends the session it made soon after its event stream closed, and keeps a quiet client's", async () => {
+    const server = await serve({ sweepIntervalMs: 50, disconnectGraceMs: graceMs });
+    const leaving = await connect(server, server.adminToken);
+    const leavingSession = String(factsOf(await callTool(leaving.client, 'session_info'))['sessionId']);
+    const staying = await connect(server, server.adminToken);
+    const stayingSession = String(factsOf(await callTool(staying.client, 'session_info'))['sessionId']);
+    // Both hold their event stream open, as the official client does from the start.
+    await new Promise((resolve) => setTimeout(resolve, graceMs * 2));
+
+    // The transport closes without DELETE /mcp: a client process that exited.
+    await leaving.transport.close();
+    const closedAt = Date.now();
+    expect(
+      await eventually(async () => (await storedSession(server.home, leavingSession))?.state === 'ended'),
+    ).toBe(true);
+    expect(Date.now() - closedAt).toBeLessThan(graceMs + 5000);
+
+    // The other one said nothing for several graces, but its stream is open: it is still here.
+    await new Promise((resolve) => setTimeout(resolve, graceMs * 3));
+    expect((await storedSession(server.home, stayingSession))?.state).toBe('active');
+    expect(textOf(await callTool(staying.client, 'run_command', { command: 'echo still here' }))).toMatch(
+      /still here/,
+    );
+  });
+
+  it('does not take silence from a client that never opened a stream as leaving', async () => {
+    const server = await serve({ sweepIntervalMs: 50, disconnectGraceMs: graceMs });
+    const opened = await mcpRequest(server, server.adminToken, { body: initialize });
+    expect(opened.status).toBe(200);
+    const mcpSessionId = opened.headers.get('mcp-session-id') ?? '';
+    await opened.body?.cancel();
+    await new Promise((resolve) => setTimeout(resolve, graceMs * 3));
+    expect(await mcpSessionOpen(server, server.adminToken, mcpSessionId)).toBe(true);
   });
 });
 
@@ -470,7 +559,8 @@ describe.skipIf(bwrapMissing)('an agent on MCP over HTTP, from its first command
     const denied = await callTool(client, 'run_command', { command: 'rm -rf /' });
     // An absent isError means false (the MCP schema's default).
     expect(denied.isError ?? false).toBe(false);
-    expect(factsOf(denied)).toMatchObject({ status: 'denied', decision: 'deny', exitCode: null });
+    expect(factsOf(denied)).toMatchObject({ status: 'denied', decision: 'deny' });
+    expect(factsOf(denied)).not.toHaveProperty('exitCode');
     expect(textOf(denied)).toMatch(/^not run: denied/);
     expect(textOf(denied)).toContain('deletes /');
 
@@ -501,7 +591,7 @@ describe.skipIf(bwrapMissing)('an agent on MCP over HTTP, from its first command
       expect(page.isError).toBeFalsy();
       const first = page.content[0];
       paged += first?.type === 'text' ? first.text : '';
-      offset = factsOf(page)['nextOffset'] as number | null;
+      offset = (factsOf(page)['nextOffset'] as number | undefined) ?? null;
     }
     expect(pages).toBe(Math.ceil(expected.length / 3000));
     expect(paged).toBe(expected);

@@ -16,20 +16,17 @@ import {
 import { openSse } from '../sse.ts';
 import type { Principal } from '../tokens.ts';
 
-/** A command is reached through its session's URL; one from another session is as unknown as a missing one. */
-async function commandOf(
+/**
+ * A command is reached through its session's URL: one of another session is as unknown as a missing
+ * one (the router's session-scope check), and a session token reaches its own session only.
+ */
+function commandOf(
   airlock: Airlock,
   principal: Principal | null,
   params: { id: string; commandId: string },
 ): Promise<RunResult> {
   assertSessionAccess(principal, params.id);
-  const result = await airlock.commands.get(params.commandId);
-  if (result.sessionId !== params.id) {
-    throw new AirlockError('NOT_FOUND', `no command ${params.commandId} in session ${params.id}`, {
-      commandId: params.commandId,
-    });
-  }
-  return result;
+  return airlock.commands.get(params.commandId, { within: params.id });
 }
 
 export function commandRoutes({ airlock }: { readonly airlock: Airlock }): RouteSpec[] {
@@ -87,7 +84,10 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
       handler: async ({ principal, params, reply }) => {
         await commandOf(airlock, principal, params);
         const clientGone = new AbortController();
-        const watch = airlock.commands.watch(params.commandId, { signal: clientGone.signal });
+        const watch = airlock.commands.watch(params.commandId, {
+          signal: clientGone.signal,
+          within: params.id,
+        });
         const events = watch[Symbol.asyncIterator]();
         // The first step subscribes before it waits for anything, so a refusal (the ninth watcher's
         // LIMIT_REACHED) settles it within a turn of the event loop: it is answered as a plain HTTP
@@ -131,8 +131,8 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
       params: commandParams,
       response: { status: 200, description: 'The command after the kill', schema: runResult },
       handler: async ({ principal, params }) => {
-        await commandOf(airlock, principal, params);
-        return airlock.commands.kill(params.commandId);
+        assertSessionAccess(principal, params.id);
+        return airlock.commands.kill(params.commandId, { within: params.id });
       },
     }),
     defineRoute({
@@ -144,13 +144,11 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
       params: outputParams,
       query: outputQuery,
       response: { status: 200, description: 'One page', schema: outputPage },
-      handler: async ({ principal, params, query }) => {
-        const page = await airlock.commands.readOutput(params.outputId, query);
-        if (principal?.kind === 'session' && page.sessionId !== principal.sessionId) {
-          throw new AirlockError('NOT_FOUND', `no output ${params.outputId}`, { outputId: params.outputId });
-        }
-        return page;
-      },
+      handler: ({ principal, params, query }) =>
+        airlock.commands.readOutput(params.outputId, {
+          ...query,
+          ...(principal?.kind === 'session' ? { within: principal.sessionId } : {}),
+        }),
     }),
   ];
 }

@@ -19,7 +19,7 @@ export function systemRoutes({ airlock, version, openApi }: SystemRouteParts): R
       access: 'none',
       response: { status: 200, description: 'Healthy', schema: health },
       handler: async () => ({
-        status: 'ok',
+        status: 'ok' as const,
         sessions: (await airlock.sessions.list({ state: 'active' })).length,
         version,
       }),
@@ -47,7 +47,10 @@ export function systemRoutes({ airlock, version, openApi }: SystemRouteParts): R
       tag: 'system',
       access: 'none',
       response: { status: 200, description: 'The OpenAPI document', contentType: 'application/json' },
-      handler: async () => openApi(),
+      handler: async ({ reply }) => {
+        await reply.code(200).type('application/json; charset=utf-8').send(openApi());
+        return undefined;
+      },
     }),
   ];
 }

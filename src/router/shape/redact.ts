@@ -9,7 +9,7 @@
  * Pure and synchronous; a redactor holds only what `createRedactor` compiled, so redactors with
  * different secrets coexist. Redacting already-redacted text changes nothing.
  */
-import { AirlockError } from '../errors/index.ts';
+import { AirlockError } from '../../errors/index.ts';
 import {
   PRIVATE_KEY_BEGIN,
   PRIVATE_KEY_END,

@@ -7,7 +7,7 @@
  * whole-millisecond clock gives exact integer arithmetic: 30/min refuses the 31st call with
  * retryAfterMs 2000 and allows it at exactly +2000 ms, with no floating-point drift.
  */
-import { AirlockError } from '../errors/index.ts';
+import { AirlockError } from '../../errors/index.ts';
 
 /** Default hard bound on keys held: about 100 bytes each, so roughly 10 MB at most. */
 export const DEFAULT_MAX_RATE_LIMIT_KEYS = 100_000;

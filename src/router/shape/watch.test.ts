@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isAirlockError } from '../errors/index.ts';
+import { isAirlockError } from '../../errors/index.ts';
 import { LiveTail } from './live-tail.ts';
 import { createRedactor } from './redact.ts';
-import type { RunResult } from './types.ts';
+import type { RunResult } from '../types.ts';
 import {
   MAX_QUEUED_OUTPUT_BYTES,
   MAX_WATCHERS_PER_COMMAND,

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createRedactor } from './redact.ts';
 import { MIN_MAX_CHARS, shapeForModel, type ShapeOptions } from './shape.ts';
-import { thrownAirlockError } from '../../test/support/airlock-errors.ts';
+import { thrownAirlockError } from '../../../test/support/airlock-errors.ts';
 
 function options(text: string, overrides: Partial<ShapeOptions> = {}): ShapeOptions {
   return {

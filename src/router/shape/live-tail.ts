@@ -1,4 +1,4 @@
-import type { OutputSink } from '../sandbox/index.ts';
+import type { OutputSink } from '../../sandbox/index.ts';
 import { KeyBlockTracker, type KeyBlockState } from './key-blocks.ts';
 
 /** How the window of a `LiveTail` begins, for a reader that must not start in the middle of a secret. */

@@ -2,7 +2,7 @@
  * The text a model reads back. Short, and always says what to do next: a denial names the rule and
  * the reason (which already says what would be allowed), a pending approval says how to follow up.
  */
-import type { RunResult } from './types.ts';
+import type { RunResult } from '../types.ts';
 
 type Facts = Omit<RunResult, 'forModel'>;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseRate } from '../config/index.ts';
+import { parseRate } from '../../config/index.ts';
 import { DEFAULT_MAX_RATE_LIMIT_KEYS, createRateLimiter, type RateLimiterOptions } from './rate-limit.ts';
-import { thrownAirlockError } from '../../test/support/airlock-errors.ts';
+import { thrownAirlockError } from '../../../test/support/airlock-errors.ts';
 
 function clock(start = 1_700_000_000_000): { now: () => number; advance: (ms: number) => void } {
   let time = start;

@@ -5,9 +5,9 @@
  * one poll interval when it was made elsewhere.
  */
 import { randomBytes } from 'node:crypto';
-import { AirlockError } from '../errors/index.ts';
-import { escapeForDisplay } from '../shell/index.ts';
-import type { ApprovalRecord, AuditEventInput, JsonObject, Store } from '../store/index.ts';
+import { AirlockError } from '../../errors/index.ts';
+import { escapeForDisplay } from '../../shell/index.ts';
+import type { ApprovalRecord, AuditEventInput, JsonObject, Store } from '../../store/index.ts';
 
 export type ApprovalDecision = 'approve' | 'deny';
 
@@ -80,40 +80,25 @@ function decidedEvent(record: ApprovalRecord): AuditEventInput {
 }
 
 export function createApprovals(options: ApprovalsOptions): Approvals {
-  const { store } = options;
-  const now = options.now ?? Date.now;
-  const pollIntervalMs = options.pollIntervalMs ?? 250;
+  return new StoreApprovals(options);
+}
+
+class StoreApprovals implements Approvals {
+  readonly #store: Store;
+  readonly #now: () => number;
+  readonly #pollIntervalMs: number;
   /** In-process wake-ups: a decision made through this instance resolves its waiters without polling. */
-  const wakers = new Map<string, Set<() => void>>();
-  let closed = false;
+  readonly #wakers = new Map<string, Set<() => void>>();
+  #closed = false;
 
-  function wake(id: string): void {
-    for (const waker of wakers.get(id) ?? []) waker();
+  constructor(options: ApprovalsOptions) {
+    this.#store = options.store;
+    this.#now = options.now ?? Date.now;
+    this.#pollIntervalMs = options.pollIntervalMs ?? 250;
   }
 
-  async function get(id: string): Promise<ApprovalRecord> {
-    const record = await store.getApproval(id);
-    if (record === null) {
-      throw new AirlockError('NOT_FOUND', `no approval request ${JSON.stringify(id)}`, { approvalId: id });
-    }
-    return record;
-  }
-
-  async function expire(
-    record: ApprovalRecord,
-    reason = 'no decision before the deadline',
-  ): Promise<ApprovalRecord> {
-    const updated = await store.decideApproval(
-      record.id,
-      { status: 'expired', decidedBy: 'airlock', reason, remember: false },
-      decidedEvent,
-    );
-    wake(record.id);
-    return updated ?? record;
-  }
-
-  async function request(input: ApprovalRequestInput): Promise<ApprovalRecord> {
-    const createdAt = now();
+  async request(input: ApprovalRequestInput): Promise<ApprovalRecord> {
+    const createdAt = this.#now();
     const record: ApprovalRecord = {
       id: newApprovalId(),
       sessionId: input.sessionId,
@@ -131,7 +116,7 @@ export function createApprovals(options: ApprovalsOptions): Approvals {
       decisionReason: null,
       remember: false,
     };
-    await store.commit({
+    await this.#store.commit({
       approvals: [record],
       events: [
         {
@@ -152,66 +137,35 @@ export function createApprovals(options: ApprovalsOptions): Approvals {
     return record;
   }
 
-  async function waitFor(id: string, waitOptions: { signal?: AbortSignal } = {}): Promise<ApprovalRecord> {
-    let record = await get(id);
+  async waitFor(id: string, waitOptions: { signal?: AbortSignal } = {}): Promise<ApprovalRecord> {
+    let record = await this.get(id);
     const { signal } = waitOptions;
     while (record.status === 'pending') {
-      if (closed) throw new AirlockError('SANDBOX_DESTROYED', 'the control plane is shutting down');
+      if (this.#closed) throw new AirlockError('SANDBOX_DESTROYED', 'the control plane is shutting down');
       signal?.throwIfAborted();
-      const remainingMs = Date.parse(record.expiresAt) - now();
-      if (remainingMs <= 0) return expire(record);
-      await new Promise<void>((resolve) => {
-        const finish = (): void => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', finish);
-          wakers.get(id)?.delete(finish);
-          if (wakers.get(id)?.size === 0) wakers.delete(id);
-          resolve();
-        };
-        const timer = setTimeout(finish, Math.min(pollIntervalMs, remainingMs));
-        signal?.addEventListener('abort', finish, { once: true });
-        let set = wakers.get(id);
-        if (set === undefined) wakers.set(id, (set = new Set()));
-        set.add(finish);
-      });
-      record = await get(id);
+      const remainingMs = Date.parse(record.expiresAt) - this.#now();
+      if (remainingMs <= 0) return this.#expire(record);
+      await this.#nap(id, Math.min(this.#pollIntervalMs, remainingMs), signal);
+      record = await this.get(id);
     }
     return record;
   }
 
-  async function decide(
+  async decide(
     id: string,
     decision: ApprovalDecision,
     decideOptions: DecideOptions = {},
   ): Promise<ApprovalRecord> {
-    if (decision !== 'approve' && decision !== 'deny') {
-      throw new AirlockError(
-        'INVALID_ARGUMENT',
-        `decision must be "approve" or "deny", got ${String(decision)}`,
-        {
-          field: 'decision',
-        },
-      );
-    }
-    const reason = decideOptions.reason ?? null;
-    if (reason !== null && (typeof reason !== 'string' || reason.length > MAX_REASON_CHARS)) {
-      throw new AirlockError(
-        'INVALID_ARGUMENT',
-        `reason must be text of at most ${MAX_REASON_CHARS} characters`,
-        {
-          field: 'reason',
-        },
-      );
-    }
-    const current = await get(id);
+    const reason = checkDecision(decision, decideOptions);
+    const current = await this.get(id);
     if (current.status !== 'pending') throw closedError(current);
-    if (Date.parse(current.expiresAt) <= now()) {
+    if (Date.parse(current.expiresAt) <= this.#now()) {
       // Too late: the deadline already turned "undecided" into "denied"; approving now would run a
       // command its caller was told was refused.
-      throw closedError(await expire(current));
+      throw closedError(await this.#expire(current));
     }
     const wanted = decision === 'approve' ? 'approved' : 'denied';
-    const updated = await store.decideApproval(
+    const updated = await this.#store.decideApproval(
       id,
       {
         status: wanted,
@@ -221,43 +175,104 @@ export function createApprovals(options: ApprovalsOptions): Approvals {
       },
       decidedEvent,
     );
-    if (updated === null) return get(id);
+    if (updated === null) return this.get(id);
     // Someone else decided between our read and our write: theirs stands.
     if (updated.status !== wanted) throw closedError(updated);
-    wake(id);
+    this.#wake(id);
     return updated;
   }
 
-  async function expireOverdue(): Promise<ApprovalRecord[]> {
-    const pending = await store.listApprovals({ status: 'pending' });
-    const overdue = pending.filter((record) => Date.parse(record.expiresAt) <= now());
+  async get(id: string): Promise<ApprovalRecord> {
+    const record = await this.#store.getApproval(id);
+    if (record === null) {
+      throw new AirlockError('NOT_FOUND', `no approval request ${JSON.stringify(id)}`, { approvalId: id });
+    }
+    return record;
+  }
+
+  list(query: { readonly status?: ApprovalRecord['status']; readonly sessionId?: string } = {}) {
+    return this.#store.listApprovals(query);
+  }
+
+  async expireOverdue(): Promise<ApprovalRecord[]> {
+    const pending = await this.#store.listApprovals({ status: 'pending' });
+    const overdue = pending.filter((record) => Date.parse(record.expiresAt) <= this.#now());
     const expired: ApprovalRecord[] = [];
-    for (const record of overdue) expired.push(await expire(record));
+    for (const record of overdue) expired.push(await this.#expire(record));
     return expired;
   }
 
-  return {
-    request,
-    waitFor,
-    decide,
-    get,
-    list: (query = {}) => store.listApprovals(query),
-    expireOverdue,
-    waitOrWithdraw: async (id, signal, why) => {
-      try {
-        return await waitFor(id, { signal });
-      } catch (error) {
-        if (!signal.aborted) throw error;
-        const record = await get(id);
-        if (record.status === 'pending') await expire(record, `withdrawn: ${why}`);
-        return null;
-      }
-    },
-    close() {
-      closed = true;
-      for (const id of [...wakers.keys()]) wake(id);
-    },
-  };
+  async waitOrWithdraw(id: string, signal: AbortSignal, why: string): Promise<ApprovalRecord | null> {
+    try {
+      return await this.waitFor(id, { signal });
+    } catch (error) {
+      if (!signal.aborted) throw error;
+      const record = await this.get(id);
+      if (record.status === 'pending') await this.#expire(record, `withdrawn: ${why}`);
+      return null;
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const id of [...this.#wakers.keys()]) this.#wake(id);
+  }
+
+  async #expire(record: ApprovalRecord, reason = 'no decision before the deadline'): Promise<ApprovalRecord> {
+    const updated = await this.#store.decideApproval(
+      record.id,
+      { status: 'expired', decidedBy: 'airlock', reason, remember: false },
+      decidedEvent,
+    );
+    this.#wake(record.id);
+    return updated ?? record;
+  }
+
+  /** Waits `ms`, or until a decision made in this process, the signal or close() wakes it. */
+  #nap(id: string, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', finish);
+        this.#wakers.get(id)?.delete(finish);
+        if (this.#wakers.get(id)?.size === 0) this.#wakers.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      signal?.addEventListener('abort', finish, { once: true });
+      let set = this.#wakers.get(id);
+      if (set === undefined) this.#wakers.set(id, (set = new Set()));
+      set.add(finish);
+    });
+  }
+
+  #wake(id: string): void {
+    for (const waker of this.#wakers.get(id) ?? []) waker();
+  }
+}
+
+/** The decision's reason, checked; throws INVALID_ARGUMENT for a bad decision or reason. */
+function checkDecision(decision: ApprovalDecision, options: DecideOptions): string | null {
+  if (decision !== 'approve' && decision !== 'deny') {
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      `decision must be "approve" or "deny", got ${String(decision)}`,
+      {
+        field: 'decision',
+      },
+    );
+  }
+  const reason = options.reason ?? null;
+  if (reason !== null && (typeof reason !== 'string' || reason.length > MAX_REASON_CHARS)) {
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      `reason must be text of at most ${MAX_REASON_CHARS} characters`,
+      {
+        field: 'reason',
+      },
+    );
+  }
+  return reason;
 }
 
 function closedError(record: ApprovalRecord): AirlockError {

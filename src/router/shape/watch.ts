@@ -3,11 +3,11 @@
  * live-stream.ts), then its final result. Each watcher has its own bounded queue, so a reader that falls
  * behind loses output (and is told how much) instead of growing memory or slowing the command.
  */
-import { AirlockError } from '../errors/index.ts';
+import { AirlockError } from '../../errors/index.ts';
 import { LiveLineStream } from './live-stream.ts';
 import type { LiveTail } from './live-tail.ts';
 import type { Redactor } from './redact.ts';
-import type { RunResult } from './types.ts';
+import type { RunResult } from '../types.ts';
 
 export type CommandEvent =
   | { readonly type: 'output'; readonly stream: 'stdout' | 'stderr'; readonly text: string }

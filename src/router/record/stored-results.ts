@@ -2,11 +2,10 @@
  * A command's result rebuilt from the store: for commands this control plane no longer holds in memory,
  * ran by another process, or left under way by one that crashed.
  */
-import { AirlockError } from '../errors/index.ts';
-import type { Store } from '../store/index.ts';
-import { textForModel } from './for-model.ts';
-import { shapeForModel } from './shape.ts';
-import type { RunResult, RunStatus } from './types.ts';
+import { AirlockError } from '../../errors/index.ts';
+import type { Store } from '../../store/index.ts';
+import { shapeForModel, textForModel } from '../shape/index.ts';
+import type { RunResult, RunStatus } from '../types.ts';
 
 export async function storedResult(store: Store, id: string, maxChars: number): Promise<RunResult> {
   const record = typeof id === 'string' && /^cmd_[0-9a-f]{24}$/.test(id) ? await store.getCommand(id) : null;

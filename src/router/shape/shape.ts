@@ -8,7 +8,7 @@
  *
  * Pure: no I/O, no clock.
  */
-import { AirlockError } from '../errors/index.ts';
+import { AirlockError } from '../../errors/index.ts';
 
 /** Below this, head + marker + tail leaves too little output to be worth showing. */
 export const MIN_MAX_CHARS = 200;

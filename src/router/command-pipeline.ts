@@ -1,0 +1,342 @@
+/**
+ * One command through the stages: decide → approve → rate → execute → shape → record. Each stage is a
+ * folder of its own; this file only runs them in order and turns each outcome into a result. Every
+ * command is recorded as proposed (with its decision) before anything else happens and as started
+ * before it executes, so a crash at any point leaves a record of what was under way.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { isAirlockError } from '../errors/index.ts';
+import type { AirlockMetrics } from '../metrics/index.ts';
+import type { PolicyEngine } from '../policy/index.ts';
+import type { LiveSession, SessionManager } from '../sessions/index.ts';
+import type { Store } from '../store/index.ts';
+import { awaitDecision, refusalReason } from './approve/index.ts';
+import type { Approvals } from './approve/index.ts';
+import type { CommandHandle, CommandRegistry } from './command-registry.ts';
+import { decide, rememberable } from './decide/index.ts';
+import type { ApprovalGate, Verdict } from './decide/index.ts';
+import { executeCommand } from './execute/index.ts';
+import type { RateLimiter } from './rate/index.ts';
+import { CommandJournal } from './record/index.ts';
+import { LiveTail, shapeExecution, textForModel } from './shape/index.ts';
+import type { Redactor } from './shape/index.ts';
+import { checkRunInput } from './run-input.ts';
+import type { RunOptions, RunResult } from './types.ts';
+
+/** What the stages need; the router's options are these, less what it makes itself. */
+export interface PipelineDeps {
+  readonly store: Store;
+  readonly sessions: SessionManager;
+  readonly approvals: Approvals;
+  readonly registry: CommandRegistry;
+  /** The policy engine judging a session's commands. */
+  readonly policyFor: (session: LiveSession) => PolicyEngine;
+  /** `router.approvalRequiredFor` commands (`createApprovalGate`); null when it lists none. */
+  readonly approvalGate: ApprovalGate | null;
+  readonly approvalTimeoutMs: number;
+  readonly rateLimiter: RateLimiter;
+  readonly maxChars: number;
+  readonly redactorFor: (session: LiveSession) => Redactor;
+  readonly metrics: AirlockMetrics;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+type Facts = Omit<RunResult, 'forModel'>;
+
+export async function runCommand(
+  deps: PipelineDeps,
+  session: LiveSession,
+  rawCommand: string,
+  options: RunOptions = {},
+): Promise<RunResult> {
+  return new CommandRun(deps, session, rawCommand, options).start();
+}
+
+/** The state of one command on its way through the stages. */
+class CommandRun {
+  readonly #deps: PipelineDeps;
+  readonly #session: LiveSession;
+  readonly #raw: string;
+  readonly #options: RunOptions;
+  readonly #timeoutMs: number;
+  readonly #started: number;
+  readonly #redactor: Redactor;
+  readonly #id = `cmd_${randomBytes(12).toString('hex')}`;
+  readonly #verdict: Verdict;
+  readonly #journal: CommandJournal;
+  readonly #base: Facts;
+  #approvalId: string | null = null;
+
+  constructor(deps: PipelineDeps, session: LiveSession, raw: string, options: RunOptions) {
+    this.#deps = deps;
+    this.#session = session;
+    this.#raw = raw;
+    this.#options = options;
+    this.#timeoutMs = checkRunInput(session, raw, options);
+    this.#started = deps.now();
+    this.#redactor = deps.redactorFor(session);
+    this.#verdict = decide({
+      engine: deps.policyFor(session),
+      gate: deps.approvalGate,
+      remembered: session.remembered,
+      command: raw,
+    });
+    const command = this.#redact(raw);
+    const reasons = this.#verdict.decision.reasons.map((reason) => this.#redact(reason));
+    this.#journal = new CommandJournal(deps, {
+      session,
+      id: this.#id,
+      command,
+      background: options.background === true,
+      timeoutMs: this.#timeoutMs,
+      value: this.#verdict.value,
+      decision: this.#verdict.decision,
+      reasons,
+      noApprover: options.noApprover === true,
+      createdAtMs: this.#started,
+    });
+    this.#base = {
+      id: this.#id,
+      sessionId: session.id,
+      command,
+      status: 'running',
+      exitCode: null,
+      signal: null,
+      oomKilled: false,
+      stdout: '',
+      stderr: '',
+      truncated: false,
+      outputId: null,
+      durationMs: 0,
+      decision: this.#verdict.value,
+      reasons,
+      ruleIds: this.#verdict.decision.ruleIds,
+      approvalId: null,
+      retryAfterMs: null,
+      error: null,
+    };
+  }
+
+  /** Resolves with the final result, or earlier for a background command or one left waiting for a person. */
+  async start(): Promise<RunResult> {
+    const deps = this.#deps;
+    const { value } = this.#verdict;
+    deps.metrics.policyDecision(value);
+    deps.sessions.touch(this.#session);
+    const refused = value === 'deny' || (value === 'ask' && this.#options.noApprover === true);
+    await this.#journal.decided(refused);
+    deps.logger.info(
+      { sessionId: this.#session.id, commandId: this.#id, decision: value },
+      'command proposed',
+    );
+    if (refused) {
+      // A refused ask keeps its decision (`ask`) and reasons: the caller tells it from a deny by them.
+      const result = this.#finish({ status: 'denied' });
+      deps.metrics.commandFinished({
+        status: 'denied',
+        driver: this.#session.settings.driver,
+        durationMs: result.durationMs,
+        execMs: null,
+      });
+      return result;
+    }
+    return this.#proceed();
+  }
+
+  /** Approve → rate → execute → shape → record, tracked so it can be followed, waited for and killed. */
+  #proceed(): Promise<RunResult> {
+    const session = this.#session;
+    const background = this.#options.background === true;
+    const kill = new AbortController();
+    const signal = AbortSignal.any([
+      kill.signal,
+      session.ending.signal,
+      ...(this.#options.signal ? [this.#options.signal] : []),
+    ]);
+    let early: (result: RunResult) => void = () => undefined;
+    const startedOrPending = new Promise<RunResult>((resolve) => {
+      early = resolve;
+    });
+    const handle: CommandHandle = {
+      id: this.#id,
+      sessionId: session.id,
+      kill,
+      live: background ? { stdout: new LiveTail(), stderr: new LiveTail() } : null,
+      redactor: this.#redactor,
+      latest: this.#finish({ status: 'running' }),
+      done: Promise.resolve(undefined as unknown as RunResult),
+    };
+    const progress = (result: RunResult, returnNow: boolean): void => {
+      handle.latest = result;
+      if (returnNow) early(result);
+    };
+    handle.done = this.#stages(handle, signal, progress).then(
+      (result) => result,
+      (error: unknown) => {
+        this.#deps.logger.error(
+          { sessionId: session.id, commandId: this.#id, err: error },
+          'command pipeline failed',
+        );
+        return this.#finish({
+          status: 'failed',
+          error: {
+            code: isAirlockError(error) ? error.code : 'INTERNAL',
+            message: isAirlockError(error) ? error.message : 'internal error in Airlock',
+          },
+        });
+      },
+    );
+    void handle.done.then((result) => {
+      handle.latest = result;
+      early(result);
+    });
+    this.#deps.registry.track(handle);
+    if (background || this.#options.waitForApproval === false) return startedOrPending;
+    return handle.done;
+  }
+
+  async #stages(
+    handle: CommandHandle,
+    signal: AbortSignal,
+    progress: (result: RunResult, returnNow: boolean) => void,
+  ): Promise<RunResult> {
+    const done = this.#deps.sessions.beginWork(this.#session);
+    try {
+      if (this.#verdict.value === 'ask') {
+        const refusal = await this.#approve(signal, progress);
+        if (refusal !== null) return refusal;
+      }
+      const limited = await this.#rate();
+      if (limited !== null) return limited;
+      if (signal.aborted) {
+        await this.#journal.killed();
+        return this.#finish({ status: 'killed' });
+      }
+      await this.#journal.started();
+      progress(this.#finish({ status: 'running' }), this.#options.background === true);
+      return await this.#execute(handle, signal);
+    } finally {
+      done();
+    }
+  }
+
+  /** The approve stage; null when a person approved, else the refusal. */
+  async #approve(
+    signal: AbortSignal,
+    progress: (result: RunResult, returnNow: boolean) => void,
+  ): Promise<RunResult | null> {
+    const deps = this.#deps;
+    const { decision } = this.#verdict;
+    const approval = await deps.approvals.request({
+      sessionId: this.#session.id,
+      commandId: this.#id,
+      action: 'command',
+      subject: this.#base.command,
+      parsed: decision.commands.map((verdict) => this.#redact(verdict.command)),
+      reasons: this.#base.reasons,
+      timeoutMs: deps.approvalTimeoutMs,
+    });
+    this.#approvalId = approval.id;
+    await this.#journal.pendingApproval(approval.id);
+    progress(this.#finish({ status: 'pending_approval' }), this.#options.waitForApproval === false);
+    const waitStarted = deps.now();
+    const outcome = await awaitDecision(deps.approvals, approval.id, signal, 'command');
+    deps.metrics.approvalDecided(
+      outcome.approved ? 'approved' : outcome.why === 'expired' ? 'expired' : 'denied',
+      deps.now() - waitStarted,
+    );
+    if (!outcome.approved) {
+      await this.#journal.denied();
+      const reason = refusalReason(outcome, 'command', deps.approvalTimeoutMs);
+      return this.#finish({ status: 'denied', reasons: [reason, ...this.#base.reasons] });
+    }
+    if (outcome.record.remember) deps.sessions.remember(this.#session, rememberable(decision));
+    return null;
+  }
+
+  /** The rate stage; null when a token was free, else the refusal with when to retry. */
+  async #rate(): Promise<RunResult | null> {
+    const limited = this.#deps.rateLimiter.take(this.#session.id);
+    if (limited.allowed) return null;
+    await this.#journal.rateLimited(limited.retryAfterMs);
+    return this.#finish({ status: 'rate_limited', retryAfterMs: limited.retryAfterMs });
+  }
+
+  /** The execute, shape and record stages of a command that runs. */
+  async #execute(handle: CommandHandle, signal: AbortSignal): Promise<RunResult> {
+    const deps = this.#deps;
+    const { driver } = this.#session.settings;
+    const sinks = handle.live ?? this.#options.rawOutputTo;
+    const outcome = await executeCommand(this.#session, this.#raw, {
+      timeoutMs: this.#timeoutMs,
+      signal,
+      stdoutTo: sinks?.stdout,
+      stderrTo: sinks?.stderr,
+    });
+    if (!outcome.ok) {
+      const error = { code: outcome.error.code, message: outcome.error.message };
+      await this.#journal.failed(error);
+      const failed = this.#finish({ status: 'failed', error });
+      deps.metrics.commandFinished({ status: 'failed', driver, durationMs: failed.durationMs, execMs: null });
+      return failed;
+    }
+    const { exec } = outcome;
+    const shaped = shapeExecution(exec, {
+      redactor: this.#redactor,
+      maxChars: deps.maxChars,
+      // Stopped on request: its kill switch, the caller's signal or the session ending.
+      killRequested: signal.aborted,
+    });
+    await this.#journal.finished(exec, shaped);
+    const result = this.#finish({
+      status: shaped.status,
+      exitCode: exec.exitCode,
+      signal: exec.signal,
+      oomKilled: exec.oomKilled,
+      stdout: shaped.stdout,
+      stderr: shaped.stderr,
+      truncated: shaped.truncated,
+      outputId: shaped.outputId,
+    });
+    deps.metrics.commandFinished({
+      status: shaped.status,
+      driver,
+      durationMs: result.durationMs,
+      execMs: exec.durationMs,
+    });
+    deps.logger.info(
+      {
+        sessionId: this.#session.id,
+        commandId: this.#id,
+        status: shaped.status,
+        exitCode: exec.exitCode,
+        durationMs: result.durationMs,
+      },
+      'command finished',
+    );
+    return result;
+  }
+
+  /** A result with the facts so far, its text for the model, remembered for `commands.get`. */
+  #finish(facts: Partial<Facts> & Pick<Facts, 'status'>): RunResult {
+    const all: Facts = {
+      ...this.#base,
+      approvalId: this.#approvalId,
+      durationMs: this.#deps.now() - this.#started,
+      ...facts,
+    };
+    const ran = all.status === 'timed_out' || all.status === 'completed' || all.status === 'killed';
+    const result: RunResult = {
+      ...all,
+      forModel: textForModel(all, ran ? { timeoutMs: this.#timeoutMs } : {}),
+    };
+    this.#deps.registry.remember(result);
+    return result;
+  }
+
+  #redact(text: string): string {
+    return this.#redactor.redact(text).text;
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * The record stage for file copies: each write, read and listing that happened, with what a reviewer
+ * needs (path, size, hash, entry count) and never the content.
+ */
+import { createHash } from 'node:crypto';
+import type { AuditEventInput, Store } from '../../store/index.ts';
+
+export type FileEvent =
+  | { readonly kind: 'written'; readonly path: string; readonly data: Uint8Array }
+  | { readonly kind: 'read'; readonly path: string; readonly data: Uint8Array }
+  | { readonly kind: 'listed'; readonly path: string; readonly entries: number };
+
+/** `path` is already redacted; for a read, `data` is what the caller was given (redacted). */
+export async function recordFileEvent(store: Store, sessionId: string, event: FileEvent): Promise<void> {
+  const audit: AuditEventInput =
+    event.kind === 'listed'
+      ? {
+          type: 'file.listed',
+          sessionId,
+          commandId: null,
+          data: { path: event.path, entries: event.entries },
+        }
+      : {
+          type: event.kind === 'written' ? 'file.written' : 'file.read',
+          sessionId,
+          commandId: null,
+          data: {
+            path: event.path,
+            bytes: event.data.length,
+            sha256: createHash('sha256').update(event.data).digest('hex'),
+          },
+        };
+  await store.commit({ events: [audit] });
+}

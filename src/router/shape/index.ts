@@ -1,0 +1,15 @@
+/**
+ * The shape stage: what leaves the sandbox is redacted before anything stores or shows it, then cut to
+ * the model's budget; live output of running commands is released in whole, redacted lines; and the
+ * text a model reads back says what happened and what to do next.
+ */
+export { textForModel } from './for-model.ts';
+export { LiveTail } from './live-tail.ts';
+export { createRedactor, MIN_SECRET_LENGTH } from './redact.ts';
+export type { Redactor } from './redact.ts';
+export { redactBytes } from './redact-bytes.ts';
+export { MIN_MAX_CHARS, shapeForModel } from './shape.ts';
+export { shapeExecution, shapeLive } from './shape-execution.ts';
+export type { ShapedOutput } from './shape-execution.ts';
+export { watchOutput } from './watch.ts';
+export type { CommandEvent } from './watch.ts';
