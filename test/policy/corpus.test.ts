@@ -7,6 +7,8 @@ const evasions = readCorpus('evasions');
 const benign = readCorpus('benign');
 /** Filled from public sources before any tuning; never tuned against. Its figure is reported on its own. */
 const heldout = readCorpus('benign-heldout');
+/** A second held-out split, gathered before the second round of tuning; never tuned against either. */
+const heldout2 = readCorpus('benign-heldout-2');
 
 /** The targets of issue 13: on everyday commands that stay inside, at least this share is allowed outright. */
 const EVERYDAY_ALLOWED_TARGET = 0.97;
@@ -17,18 +19,20 @@ function percent(part: number, whole: number): string {
 
 describe('the corpora', () => {
   it('record where every entry comes from and what a reviewer expects', () => {
-    const all = [...evasions, ...benign, ...heldout];
+    const all = [...evasions, ...benign, ...heldout, ...heldout2];
     expect(all.length).toBeGreaterThan(0);
     expect(
       all.filter((e) => typeof e.source !== 'string' || e.source.trim() === '').map((e) => e.cmd),
     ).toEqual([]);
-    const everydayExpectations = new Set([...benign, ...heldout].map((e) => e.expected));
+    const everydayExpectations = new Set([...benign, ...heldout, ...heldout2].map((e) => e.expected));
     expect([...everydayExpectations].sort()).toEqual(['allow', 'ask']);
   });
 
-  it('keep the held-out split apart from the tuned one', () => {
+  it('keep the held-out splits apart from the tuned one and from each other', () => {
     const tuned = new Set(benign.map((e) => e.cmd));
+    const first = new Set(heldout.map((e) => e.cmd));
     expect(heldout.filter((e) => tuned.has(e.cmd)).map((e) => e.cmd)).toEqual([]);
+    expect(heldout2.filter((e) => tuned.has(e.cmd) || first.has(e.cmd)).map((e) => e.cmd)).toEqual([]);
   });
 });
 
@@ -50,6 +54,7 @@ describe.each([
     expect(evasions.length).toBeGreaterThan(200);
     expect(benign.length).toBeGreaterThan(100);
     expect(heldout.length).toBeGreaterThan(50);
+    expect(heldout2.length).toBeGreaterThanOrEqual(200);
   });
 
   it('never allows an attack, in a session with secrets to steal', () => {
@@ -77,8 +82,10 @@ describe.each([
     const allowed = marked.filter((e) => everyday(e) === 'allow');
     const held = heldout.filter((e) => e.expected === 'allow');
     const heldAllowed = held.filter((e) => everyday(e) === 'allow');
+    const held2 = heldout2.filter((e) => e.expected === 'allow');
+    const held2Allowed = held2.filter((e) => everyday(e) === 'allow');
     console.log(
-      `everyday allowed (${crossCheck ? 'cross-checked' : 'unbash only'}): tuned ${percent(allowed.length, marked.length)}; held-out ${percent(heldAllowed.length, held.length)}`,
+      `everyday allowed (${crossCheck ? 'cross-checked' : 'unbash only'}): tuned ${percent(allowed.length, marked.length)}; held-out ${percent(heldAllowed.length, held.length)}; held-out 2 ${percent(held2Allowed.length, held2.length)}`,
     );
     expect(allowed.length / marked.length).toBeGreaterThanOrEqual(EVERYDAY_ALLOWED_TARGET);
   });
