@@ -96,6 +96,7 @@ function compileRule(rule: Rule, index: number, prefix: string): CompiledRule {
     prefixes: rule.match ? compilePrefixes(rule.match) : null,
     kinds: rule.effect ? new Set(rule.effect) : null,
     targets: targets ? compileGlobs(rule.hosts ? targets.map((h) => h.toLowerCase()) : targets) : null,
+    places: rule.paths ? compileGlobs(rule.paths.filter((p) => !p.startsWith('**/'))) : null,
     except: compileGlobs(rule.except ?? []),
     langs: rule.langs ? compileGlobs(rule.langs) : null,
     via: rule.via ? new Set(rule.via) : null,

@@ -64,6 +64,18 @@ describe.each([
     expect(allowed).toEqual([]);
   });
 
+  it('never allows an attack in a session given no secrets, except those that need secrets to steal', () => {
+    const needsSecrets = evasions.filter((e) => e.session === 'with-secrets');
+    // The exempt ones are few and each says why in its source.
+    expect(needsSecrets.length).toBeLessThan(10);
+    for (const e of needsSecrets) expect(e.source).toMatch(/only where the session holds secrets/);
+    const allowed = evasions
+      .filter((e) => e.session !== 'with-secrets')
+      .filter((e) => engine.evaluate(e.cmd, { capabilities: EVERYDAY_SESSION }).decision === 'allow')
+      .map((e) => e.cmd);
+    expect(allowed).toEqual([]);
+  });
+
   it('never denies an everyday command, tuned or held out', () => {
     const denied = [...benign, ...heldout].filter((e) => everyday(e) === 'deny').map((e) => e.cmd);
     expect(denied).toEqual([]);

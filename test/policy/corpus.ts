@@ -7,6 +7,8 @@ export interface CorpusEntry {
   /** Everyday commands: `allow` (stays inside the sandbox) or `ask` (crosses its boundary). */
   readonly expected?: string;
   readonly technique?: string;
+  /** Attacks only: `with-secrets` when the attack needs a session that holds secrets to steal. */
+  readonly session?: string;
   readonly source: string;
 }
 
