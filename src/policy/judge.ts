@@ -141,7 +141,7 @@ export function judgeEffect(effect: Effect, policy: Policy, caps: CompiledCapabi
   let best: CompiledRule | null = null;
   let maybe: CompiledRule | null = null;
   const target = targetOf(effect);
-  for (const rule of policy.rules) {
+  for (const rule of policy.byKind?.get(effect.kind) ?? policy.rules) {
     const result = matchRule(rule, effect, caps, target);
     if (result === 'yes') {
       if (best === null || RANK[rule.decision] > RANK[best.decision]) best = rule;
