@@ -57,6 +57,7 @@ export function compileApprovalGate(entries: readonly string[]): ApprovalGate {
       prefixes: compilePrefixes([entry]),
       kinds: null,
       targets: null,
+      places: null,
       except: [],
       langs: null,
       via: null,

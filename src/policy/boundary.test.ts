@@ -74,6 +74,56 @@ describe('the matching bugs of issue 13, each fixed', () => {
   });
 });
 
+describe('run-time values: dangerous only where they could reach something that matters', () => {
+  const withSecrets = session({ secrets: { envNames: ['API_TOKEN'], files: ['.env'] } });
+  const laptop = session({ driver: 'none', workspace: '/home/dev/project', home: '/home/dev' });
+
+  it.each([
+    [
+      'git diff --quiet "${MERGE_BASE}...HEAD" -- src',
+      "a variable the command never sets is the session's own",
+    ],
+    ['echo "changed=true" >> "$GITHUB_OUTPUT"', "writing where the session's environment points"],
+    ['ln -s "$cache_dir/.prove" t/.prove', 'a quoted word that starts with a run-time value'],
+    ['cat "$(ls -t build/*.log | head -n1)"', 'a file the command picks at run time'],
+    ['x=$(find target -name stderr | head -n1); cat "$x"', 'a file a listing picked'],
+    ['find . -type f -exec sh -c \'wc -l "$1"\' _ {} \\;', 'the find -exec sh -c "$1" idiom'],
+    ['tar czf out.tar.gz dist/*', 'archiving a glob of the workspace'],
+    ['gzip -n --best build/changelog', 'gzip names its output exactly'],
+  ])('allows %s (%s)', (command) => {
+    expect(decide(command).decision).toBe('allow');
+  });
+
+  it('still asks when the session holds secrets a run-time path may name', () => {
+    expect(decide('x=$(ls | head -n1); cat "$x"', withSecrets).decision).toBe('ask');
+    expect(decide('cat "$(find . -name .env)"', withSecrets).decision).not.toBe('allow');
+  });
+
+  it('still refuses what certainly names a store, however the path is built (adversarial)', () => {
+    expect(decide('n=HOME; cat ${!n}/.ssh/id_rsa').decision).toBe('deny');
+    expect(decide('cat "$D/.env"').decision).toBe('deny');
+    expect(decide('for f in $(find /home -name .netrc 2>/dev/null); do cat $f; done').decision).toBe('deny');
+    expect(decide('cat $(find . -name .env)').decision).toBe('deny');
+  });
+
+  it('still asks when a glob the command wrote aims at where a store lives (adversarial)', () => {
+    expect(decide('head -n 40 /e??/shad*').decision).toBe('ask');
+    expect(decide('cat ~/.ss?/*').decision).toBe('ask');
+  });
+
+  it('treats a variable the command assigns, or may assign, as its own choice (adversarial)', () => {
+    expect(decide('OUT=.git/hooks/pre-commit; echo x > "$OUT"').decision).not.toBe('allow');
+    expect(decide('read -r OUT < f; echo x > "$OUT"').decision).not.toBe('allow');
+    expect(decide('eval "$(cat env.sh)"; echo x > "$OUT"').decision).not.toBe('allow');
+    expect(decide('export OUT=x; bash -c \'echo x > "$OUT"\'').decision).not.toBe('allow');
+  });
+
+  it('trusts none of this without a sandbox, where a value may be any file of the machine', () => {
+    expect(decide('cat "$F"', laptop).decision).toBe('ask');
+    expect(decide('echo x >> "$GITHUB_OUTPUT"', laptop).decision).toBe('ask');
+  });
+});
+
 describe('network: judged against what the session may reach', () => {
   it('refuses at once, saying so, when nobody can grant the network', () => {
     const d = decide('curl -s https://api.example.test/v1');
@@ -198,8 +248,9 @@ describe('attack signatures: refused whatever the session', () => {
   });
 
   it('lets the same tools through when they run what they are for', () => {
-    // The safe idiom passes the found name as "$1": judged like any script, not refused.
-    expect(decide('find . -type f -exec sh -c \'wc -l "$1"\' _ {} \\;', generous).decision).toBe('ask');
+    // The safe idiom passes the found name as "$1": a file of the sandbox, read by a script the
+    // command shows, so it runs unasked; with no secrets in the session there is nothing to steal.
+    expect(decide('find . -type f -exec sh -c \'wc -l "$1"\' _ {} \\;', generous).decision).toBe('allow');
     for (const command of [
       "tar -I 'zstd -19' -cf out.tar.zst dist",
       "rsync -e 'ssh -p 2222' -a dist/ h.example:site/",

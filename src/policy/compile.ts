@@ -1,7 +1,7 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { SANDBOX_WORKSPACE } from './workspace.ts';
 import { z } from 'zod';
-import { analyzeShell } from '../shell/index.ts';
+import { analyzeShell, type EffectKind } from '../shell/index.ts';
 import { PolicyLoadError, type PolicyIssue } from './errors.ts';
 import { compileCapabilities, DEFAULT_CAPABILITIES } from './capabilities.ts';
 import { compileGlobs, compilePrefixes, matchRule, type CompiledRule } from './match.ts';
@@ -22,6 +22,11 @@ export interface Policy {
   readonly default: DecisionValue;
   readonly dangerouslyAllowUnjudged: boolean;
   readonly rules: readonly CompiledRule[];
+  /**
+   * The rules that can match each kind of effect, in policy order: a command's effects are compared
+   * with these only (command-prefix rules apply to `exec` alone; a rule for reads never to a write).
+   */
+  readonly byKind?: ReadonlyMap<EffectKind, readonly CompiledRule[]>;
   /** Things a person should be told when this policy is used (e.g. the permissive preset). */
   readonly warnings: readonly string[];
 }
@@ -96,6 +101,7 @@ function compileRule(rule: Rule, index: number, prefix: string): CompiledRule {
     prefixes: rule.match ? compilePrefixes(rule.match) : null,
     kinds: rule.effect ? new Set(rule.effect) : null,
     targets: targets ? compileGlobs(rule.hosts ? targets.map((h) => h.toLowerCase()) : targets) : null,
+    places: rule.paths ? compileGlobs(rule.paths.filter((p) => !p.startsWith('**/'))) : null,
     except: compileGlobs(rule.except ?? []),
     langs: rule.langs ? compileGlobs(rule.langs) : null,
     via: rule.via ? new Set(rule.via) : null,
@@ -194,6 +200,7 @@ export function loadPolicy(source: PolicySource): Policy {
     default: document.default ?? base?.default ?? 'ask',
     dangerouslyAllowUnjudged,
     rules: Object.freeze([...(base?.rules ?? []), ...rules]),
+    byKind: indexRules([...(base?.rules ?? []), ...rules]),
     warnings: Object.freeze([
       ...(base?.warnings ?? []),
       ...(document.dangerouslyAllowUnjudged
@@ -201,6 +208,31 @@ export function loadPolicy(source: PolicySource): Policy {
         : []),
     ]),
   });
+}
+
+const EFFECT_KINDS: readonly EffectKind[] = [
+  'exec',
+  'read',
+  'write',
+  'delete',
+  'net',
+  'env-change',
+  'env-read',
+  'state-change',
+  'code',
+  'hazard',
+];
+
+/** Indexes rules by the effect kinds they can match (see Policy.byKind). */
+export function indexRules(rules: readonly CompiledRule[]): ReadonlyMap<EffectKind, readonly CompiledRule[]> {
+  const index = new Map<EffectKind, CompiledRule[]>();
+  for (const kind of EFFECT_KINDS) {
+    index.set(
+      kind,
+      rules.filter((r) => (r.prefixes !== null ? kind === 'exec' : (r.kinds?.has(kind) ?? false))),
+    );
+  }
+  return index;
 }
 
 function loadPreset(name: PresetName): Policy {
@@ -214,6 +246,7 @@ function loadPreset(name: PresetName): Policy {
     default: document.default ?? 'ask',
     dangerouslyAllowUnjudged: document.dangerouslyAllowUnjudged,
     rules: Object.freeze(rules),
+    byKind: indexRules(rules),
     warnings: Object.freeze(name === 'permissive' ? [PERMISSIVE_WARNING] : []),
   });
 }

@@ -140,7 +140,7 @@ export function evaluatePolicy(policy: Policy, command: string, options: Evaluat
       });
     }
   }
-  const hazardVerdicts = hazards.map((h) => hazardVerdict(h, policy));
+  const hazardVerdicts = hazards.map((h) => hazardVerdict(h, policy, caps));
   if (analysis.commands.length === 0 && hazards.some((h) => h.code === 'limit-exceeded')) {
     hazardVerdicts.push(...cheapDenyPass(command, policy, workspaceRoot, caps));
   }
@@ -212,7 +212,7 @@ export function evaluateFileAccess(
       },
     ],
   };
-  const hazardVerdicts = hazards.map((h) => hazardVerdict(h, policy));
+  const hazardVerdicts = hazards.map((h) => hazardVerdict(h, policy, caps));
   const commands = analysis.commands.map((c) => judgeCommand(c, policy, caps));
   let decision: DecisionValue = 'allow';
   for (const c of commands) decision = stricter(decision, c.decision);

@@ -2,7 +2,7 @@ import type { CommandAnalysis, Effect, Hazard, HazardCode, PathRef, Span } from 
 import type { CompiledCapabilities } from './capabilities.ts';
 import type { Policy } from './compile.ts';
 import { coveredSecrets } from './coverage.ts';
-import { matchRule, targetOf, type CompiledRule } from './match.ts';
+import { matchPlaces, matchRule, targetOf, type CompiledRule, type Target } from './match.ts';
 import type { DecisionValue } from './schema.ts';
 
 export interface EffectVerdict {
@@ -91,11 +91,14 @@ export function summarize(effect: Effect): string {
   }
 }
 
-export function hazardVerdict(hazard: Hazard, policy: Policy): EffectVerdict {
+export function hazardVerdict(hazard: Hazard, policy: Policy, caps?: CompiledCapabilities): EffectVerdict {
+  // Inside a sandbox the session's own environment is set by whoever configured the session, and a
+  // fresh shell gets nothing else: a value from it is not the command's choice.
+  const sessionOnly = hazard.sessionValue === true && caps?.sandboxed === true;
   return {
     summary: hazard.detail,
     kind: 'hazard',
-    decision: policy.dangerouslyAllowUnjudged ? 'allow' : hazard.floor,
+    decision: policy.dangerouslyAllowUnjudged || sessionOnly ? 'allow' : hazard.floor,
     ruleId: `hazard:${hazard.code}`,
     // The summary already says what was found; the reason is what to do about it.
     reason: HAZARD_ADVICE[hazard.code],
@@ -104,26 +107,45 @@ export function hazardVerdict(hazard: Hazard, policy: Policy): EffectVerdict {
 }
 
 /**
- * A read of a path nobody can know before it runs, that is a plain listing of the workspace's files
- * (`wc -l $(git ls-files)`): a rule that only may cover it does not make it ask. Secrets inside the
- * workspace are the router's to redact (their values are registered when they enter the sandbox).
+ * Whether a rule that may match this effect only for some run-time value, some expansion of a glob
+ * or something below a directory ("maybe") still keeps it from being allowed.
+ * - A path the session's environment fixes (a variable the command never assigns) is not the
+ *   command's choice; inside a sandbox, doubt about it does not count.
+ * - Inside a sandbox, a read that only *may* reach a credential store: host stores are not there,
+ *   and the secret files and variables the session does hold were given to it and are judged by the
+ *   `given-secret` rules, which still ask about a value only known at run time. Doubt still counts
+ *   when the command aims at a place where a store lives (`/e??/shad*`, `~/.ss?/*`): only rules for
+ *   names found anywhere (`**` + `/.env`) are set aside, and only for reads. A read that certainly
+ *   names a store (`cat .env`, `$D/.ssh/id_rsa`) is refused as before.
+ * - Unsandboxed, only a listing of the workspace's own files (`wc -l $(git ls-files)`) is let
+ *   through; anything else might be any file of the person's machine.
  */
-function unknownListing(effect: Effect): boolean {
-  return effect.kind === 'read' && effect.path.pattern === null && effect.path.listing === true;
+function doubtCounts(
+  rule: CompiledRule,
+  effect: Effect,
+  caps: CompiledCapabilities,
+  target: Target | null,
+): boolean {
+  if (rule.decision === 'allow' || rule.where !== null) return true;
+  if (effect.kind !== 'read' && effect.kind !== 'write' && effect.kind !== 'delete') return true;
+  if (caps.sandboxed && effect.path.sessionValue === true) return false;
+  if (effect.kind !== 'read') return true;
+  if (!caps.sandboxed) return !(effect.path.pattern === null && effect.path.listing === true);
+  if (effect.path.pattern === null) return false;
+  return target !== null && matchPlaces(rule, target) !== 'no';
 }
 
 export function judgeEffect(effect: Effect, policy: Policy, caps: CompiledCapabilities): EffectVerdict {
-  if (effect.kind === 'hazard') return hazardVerdict(effect.hazard, policy);
+  if (effect.kind === 'hazard') return hazardVerdict(effect.hazard, policy, caps);
   const summary = summarize(effect);
   let best: CompiledRule | null = null;
   let maybe: CompiledRule | null = null;
-  const listing = unknownListing(effect);
   const target = targetOf(effect);
-  for (const rule of policy.rules) {
+  for (const rule of policy.byKind?.get(effect.kind) ?? policy.rules) {
     const result = matchRule(rule, effect, caps, target);
     if (result === 'yes') {
       if (best === null || RANK[rule.decision] > RANK[best.decision]) best = rule;
-    } else if (result === 'maybe' && rule.decision !== 'allow' && !(listing && rule.where === null)) {
+    } else if (result === 'maybe' && rule.decision !== 'allow' && doubtCounts(rule, effect, caps, target)) {
       if (maybe === null || RANK[rule.decision] > RANK[maybe.decision]) maybe = rule;
     }
   }

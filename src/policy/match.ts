@@ -125,6 +125,8 @@ export interface CompiledRule {
   readonly prefixes: CompiledPrefixes | null;
   readonly kinds: ReadonlySet<EffectKind> | null;
   readonly targets: readonly CompiledGlob[] | null;
+  /** The targets that name a place (`~/.ssh/**`, `/etc/shadow`), not a name found anywhere (`**` + `/.env`). */
+  readonly places: readonly CompiledGlob[] | null;
   readonly except: readonly CompiledGlob[];
   readonly langs: readonly CompiledGlob[] | null;
   readonly via: ReadonlySet<CodeVia> | null;
@@ -284,6 +286,13 @@ function matchNamedBelow(root: string, name: string, globs: readonly CompiledGlo
   const shallow = [...base, slash, ...nameTokens];
   const deep = [...base, slash, { t: 'globstar' } as const, slash, ...nameTokens];
   const prefix = literalPrefix(base);
+  // Every such entry ends in NAME's literal ending (`.env`, `.pem` of `*.pem`): a glob can only
+  // cover them all when its own literal ending is part of it.
+  const nameSuffix = !hasWildcards(nameTokens)
+    ? `/${literalOf(nameTokens)}`
+    : nameTokens.at(-1)?.t === 'lit'
+      ? literalSuffix(nameTokens)
+      : null;
   let result: MatchResult = 'no';
   let regex: RegExp | undefined;
   const nameRegex = () => (regex ??= globToRegExp(nameTokens));
@@ -292,7 +301,7 @@ function matchNamedBelow(root: string, name: string, globs: readonly CompiledGlo
     // Only a glob ending in `**` can cover every entry below; others must be able to name NAME.
     if (!lastSegmentsMeet(glob, name, nameRegex)) continue;
     if (
-      mayCover(glob, prefix, null) &&
+      (mayCover(glob, prefix, null) || mayCover(glob, prefix, nameSuffix)) &&
       (globSubsumes(glob.tokens, all) ||
         (globSubsumes(glob.tokens, shallow) && globSubsumes(glob.tokens, deep)))
     )
@@ -366,7 +375,9 @@ function holds(
     case 'writable':
     case 'outside-writable': {
       if (effect.kind !== 'write' && effect.kind !== 'delete') return 'no';
-      if (effect.path.pattern === null) return 'maybe';
+      // A path the session's environment names: the sandbox itself keeps writes to its writable roots.
+      if (effect.path.sessionValue === true && caps.sandboxed) return condition === 'writable' ? 'yes' : 'no';
+      if (effect.path.pattern === null || effect.path.pattern.startsWith('**')) return 'maybe';
       let writable = target?.writable;
       if (writable === undefined) {
         writable = isWritable(effect.path.pattern, caps);
@@ -384,7 +395,12 @@ function holds(
       } else if (effect.kind === 'read') {
         const pattern = effect.path.pattern;
         if (caps.secretFiles.length === 0) given = 'no';
-        else given = pattern === null ? 'maybe' : caps.secretFiles.includes(pattern) ? 'yes' : 'no';
+        else if (pattern === null) given = 'maybe';
+        else if (pattern.startsWith('**')) {
+          // Some path ending this way (`$D/.env`): it may be a given secret file.
+          const regex = globToRegExp(tokenizeGlob(pattern));
+          given = caps.secretFiles.some((f) => regex.test(f)) ? 'maybe' : 'no';
+        } else given = caps.secretFiles.includes(pattern) ? 'yes' : 'no';
       } else return 'no';
       if (condition === 'given-secret') return given;
       return given === 'maybe' ? 'maybe' : given === 'yes' ? 'no' : 'yes';
@@ -440,6 +456,13 @@ function matchEffect(rule: CompiledRule, effect: Effect, prepared?: Target | nul
   if (rule.except.length > 0 && matchTarget(target, rule.except) === 'yes') return 'no';
   // Refusals ignore case on paths; an allow never widens through a case variant.
   return matchTarget(target, rule.targets, rule.decision !== 'allow' && target.isPattern);
+}
+
+/** Could this rule's place-naming targets (not its names-anywhere ones) match the target? */
+export function matchPlaces(rule: CompiledRule, target: Target): MatchResult {
+  if (!rule.places) return 'yes';
+  if (rule.places.length === 0) return 'no';
+  return matchTarget(target, rule.places, target.isPattern);
 }
 
 /*

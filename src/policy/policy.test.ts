@@ -94,7 +94,10 @@ describe('decisions', () => {
   });
 
   it('turns "this might match a deny rule" into ask, never allow', () => {
-    const d = decide('cat "$F"');
+    // Unsandboxed, a path only known at run time may be any file of the person's machine.
+    const d = evaluatePolicy(loadPolicy({ preset: 'coding-agent' }), 'F=$(cat list); cat "$F"', {
+      capabilities: { ...DEFAULT_CAPABILITIES, driver: 'none' },
+    });
     expect(d.decision).toBe('ask');
     expect(d.reasons.join(' ')).toContain('only known at run time');
   });

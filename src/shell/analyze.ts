@@ -26,7 +26,18 @@ export function programIdentity(word: WordValue): string | null {
 interface Frame {
   readonly depth: number;
   readonly prefix: string;
+  /** Variables this script or a script around it may assign. */
+  readonly assigned?: ReadonlySet<string>;
+  /** This script or one around it may assign variables whose names the text does not show. */
+  readonly assignsUnknown?: boolean;
 }
+
+/**
+ * Variables the shell sets by itself (`$PWD` after `cd`, `$_`, `$REPLY`, positional parameters):
+ * never the session's own values. HOME is tracked separately (a binding to `~`).
+ */
+const SHELL_SET =
+  /^(?:\d+|[@*#?$!_-]|PWD|OLDPWD|REPLY|OPTARG|OPTIND|MAPFILE|COPROC\w*|BASH\w*|FUNCNAME|LINENO|RANDOM|SRANDOM|SECONDS|EPOCH\w*|PIPESTATUS|GROUPS|HISTCMD|DIRSTACK|SHLVL|COLUMNS|LINES|UID|EUID|PPID|HOSTNAME|HOSTTYPE|MACHTYPE|OSTYPE|IFS|COMP_\w+|READLINE_\w+|HOME)$/;
 
 /** Analyses one command line. Pure: the same text always gives the same analysis. */
 export interface AnalyzeOptions {
@@ -79,7 +90,13 @@ class Analysis {
     const mapper = outer ? () => outer : undefined;
     const walked = walkScript(ast, text, mapper);
     this.hazards.push(...walked.hazards);
-    for (const item of walked.items) this.item(item, frame);
+    const assigned = new Set([...(frame.assigned ?? []), ...walked.assignedNames]);
+    const inner: Frame = {
+      ...frame,
+      assigned,
+      assignsUnknown: (frame.assignsUnknown ?? false) || walked.assignsUnknownNames,
+    };
+    for (const item of walked.items) this.item(item, inner);
   }
 
   item(item: RawItem, frame: Frame): void {
@@ -128,8 +145,20 @@ class CommandBuilder {
     this.nested = nested;
   }
 
-  hazard(code: HazardCode, detail: string, floor: 'ask' | 'deny' = 'ask'): void {
-    this.effects.push({ kind: 'hazard', hazard: { code, detail, span: this.span, floor }, span: this.span });
+  hazard(code: HazardCode, detail: string, floor: 'ask' | 'deny' = 'ask', sessionValue = false): void {
+    const hazard = { code, detail, span: this.span, floor, ...(sessionValue ? { sessionValue } : {}) };
+    this.effects.push({ kind: 'hazard', hazard, span: this.span });
+  }
+
+  /**
+   * A run-time word whose every run-time part expands a variable this command never assigns: in a
+   * fresh sandbox shell that value is the session's environment (set by whoever configured the
+   * session), not something the command chose. The policy decides whether that counts.
+   */
+  sessionFixed(word: WordValue): boolean {
+    if (word.kind !== 'dynamic' || word.variables === undefined || this.frame.assignsUnknown) return false;
+    const assigned = this.frame.assigned;
+    return word.variables.every((v) => !SHELL_SET.test(v) && !(assigned?.has(v) ?? false));
   }
 
   command(raw: RawCommand): string | null {
@@ -200,6 +229,8 @@ class CommandBuilder {
     } else if (suffix && ref.pattern !== null) {
       ref = { pattern: ref.pattern === '/' ? `/${suffix}` : `${ref.pattern}/${suffix}`, text: ref.text };
     }
+    if ((ref.pattern === null || ref.pattern.startsWith('**')) && this.sessionFixed(word))
+      ref = { ...ref, sessionValue: true };
     const net = ref.pattern !== null ? /^\/dev\/(tcp|udp)\/([^/]+)/.exec(ref.pattern) : null;
     if (net)
       this.effects.push({ kind: 'net', host: (net[2] ?? '').replace(/\\/g, '') || null, span: word.span });
@@ -245,7 +276,8 @@ class CommandBuilder {
       stateChange: (what) => this.effects.push({ kind: 'state-change', what, span: this.span }),
       envChange: (n) => this.effects.push({ kind: 'env-change', name: n, span: this.span }),
       envRead: (n) => this.effects.push({ kind: 'env-read', name: n, span: this.span }),
-      hazard: (code, detail, floor) => this.hazard(code, detail, floor),
+      hazard: (code, detail, floor, sessionValue) => this.hazard(code, detail, floor, sessionValue),
+      sessionFixed: (word) => this.sessionFixed(word),
       shell: (word) => this.shell(word),
       run: (inner, innerStdin) => {
         this.run(inner, innerStdin ?? stdin, innerStdin ? null : stdinText, wrapperDepth + 1);
@@ -320,9 +352,12 @@ class CommandBuilder {
     }
     const before = this.analysis.commands.length;
     const savedCwd = this.analysis.cwd;
+    // A child shell inherits what this one may have assigned (exported or not: judged alike).
     this.analysis.script(word.value, word.span, {
       depth: this.frame.depth + 1,
       prefix: `${this.frame.prefix}(inside a nested shell) `,
+      ...(this.frame.assigned ? { assigned: this.frame.assigned } : {}),
+      ...(this.frame.assignsUnknown ? { assignsUnknown: true } : {}),
     });
     this.analysis.cwd = savedCwd;
     // Keep nested commands after the command that runs them, in execution order.

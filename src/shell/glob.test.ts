@@ -31,4 +31,17 @@ describe('glob set relations', () => {
     expect(globSubsumes(t('~/.ssh/**'), t('~/.ssh/*', true))).toBe(true);
     expect(globSubsumes(t('./*.md'), t('./*', true))).toBe(false);
   });
+
+  it('bounds the work of one comparison and then answers cautiously (adversarial: huge patterns)', () => {
+    const huge = t(`${'*a'.repeat(200)}/x`);
+    const other = t(`${'?b'.repeat(200)}/x`);
+    // Past the bound: "may intersect" (a deny rule still keeps it from allow), "not covered".
+    expect(globsIntersect(huge, other)).toBe(true);
+    // `**/*/*/…` does cover `/a/a/…`, but proving it would pass the bound: not covered.
+    expect(globSubsumes(t(`**${'/*'.repeat(100)}`), t('/a'.repeat(100)))).toBe(false);
+    expect(globSubsumes(t(`**${'/*'.repeat(3)}`), t('/a'.repeat(3)))).toBe(true);
+    const start = performance.now();
+    for (let i = 0; i < 100; i++) globsIntersect(huge, other);
+    expect(performance.now() - start).toBeLessThan(1000);
+  });
 });

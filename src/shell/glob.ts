@@ -162,17 +162,32 @@ export function globToRegExp(tokens: readonly GlobToken[]): RegExp {
   return new RegExp(`${source}$`, 'u');
 }
 
+/**
+ * Most states one glob comparison may visit. Past it the comparison stops with its cautious answer
+ * (the globs may intersect; one does not cover the other), so a pathological pair of patterns costs
+ * a bounded amount of work and can only make a decision stricter.
+ */
+export const MAX_GLOB_STATES = 4096;
+
+/** Memo of a comparison: 0 not seen, 1 in progress or false, 2 true. One byte per state pair. */
+function memoFor(a: number, b: number): Uint8Array | null {
+  const size = (a + 1) * (b + 1);
+  return size <= MAX_GLOB_STATES ? new Uint8Array(size) : null;
+}
+
 /** Is there a string both patterns match? Sound: `false` only when no such string exists. */
 export function globsIntersect(a: readonly GlobToken[], b: readonly GlobToken[]): boolean {
-  const memo = new Map<number, boolean>();
+  const memo = memoFor(a.length, b.length);
+  // Too large to compare within the bound: assume they may meet (fails closed).
+  if (memo === null) return true;
   const width = b.length + 1;
   const go = (i: number, j: number): boolean => {
     const key = i * width + j;
-    const cached = memo.get(key);
-    if (cached !== undefined) return cached;
-    memo.set(key, false);
+    const cached = memo[key];
+    if (cached !== 0) return cached === 2;
+    memo[key] = 1;
     const result = step(i, j);
-    memo.set(key, result);
+    memo[key] = result ? 2 : 1;
     return result;
   };
   const isStar = (t: GlobToken | undefined) => t !== undefined && (t.t === 'star' || t.t === 'globstar');
@@ -226,14 +241,16 @@ function charCandidates(a: GlobToken, b: GlobToken): string[] {
  * certainly so (used to let an allow rule cover a glob; when unsure the answer is "no", i.e. not allow).
  */
 export function globSubsumes(sup: readonly GlobToken[], sub: readonly GlobToken[]): boolean {
-  const memo = new Map<number, boolean>();
+  const memo = memoFor(sub.length, sup.length);
+  // Too large to compare within the bound: "not covered" (fails closed: an allow rule does not apply).
+  if (memo === null) return false;
   const width = sup.length + 1;
   const canMakeSlash = (t: GlobToken) => t.t === 'globstar' || (t.t === 'lit' && t.c === '/');
   const go = (i: number, j: number): boolean => {
     const key = i * width + j;
-    const cached = memo.get(key);
-    if (cached !== undefined) return cached;
-    memo.set(key, false);
+    const cached = memo[key];
+    if (cached !== 0) return cached === 2;
+    memo[key] = 1;
     const p = sub[i];
     const r = sup[j];
     let result: boolean;
@@ -252,7 +269,7 @@ export function globSubsumes(sup: readonly GlobToken[], sub: readonly GlobToken[
     } else {
       result = false;
     }
-    memo.set(key, result);
+    memo[key] = result ? 2 : 1;
     return result;
   };
   return go(0, 0);

@@ -30,7 +30,10 @@ export interface ModelContext {
   stateChange(what: string): void;
   envChange(name: string): void;
   envRead(name: string): void;
-  hazard(code: HazardCode, detail: string, floor?: 'ask' | 'deny'): void;
+  /** `sessionValue`: raised only by values the session's environment fixes (see `sessionFixed`). */
+  hazard(code: HazardCode, detail: string, floor?: 'ask' | 'deny', sessionValue?: boolean): void;
+  /** A run-time word whose value is the session's own (variables the command never assigns). */
+  sessionFixed(word: WordValue): boolean;
   /** Runs a shell command line (`sh -c WORD`): parsed and judged with the same policy. */
   shell(word: WordValue): void;
   /** Runs an argv directly (wrappers, `find -exec`, `xargs`): judged as a simple command. */
@@ -93,16 +96,26 @@ export function options(ctx: ModelContext, args: readonly WordValue[], grammar: 
       ctx.hazard('opaque-option', `${ctx.program}: unknown option ${option.name}`);
     }
   }
+  // A quoted word that starts with literal text other than `-` is one operand, never an option.
+  const injected = parsed.injected.filter((w) => !cannotBeOption(w));
   if (
-    parsed.injected.length > 0 &&
+    injected.length > 0 &&
     grammar.options.some((o) => o.effect !== undefined && o.effect !== 'none' && o.effect !== 'read')
   ) {
     ctx.hazard(
       'argument-injection',
       `a run-time value may add options to ${ctx.program}, some of which run or write things`,
+      'ask',
+      injected.every((w) => ctx.sessionFixed(w)),
     );
   }
   return parsed;
+}
+
+function cannotBeOption(word: WordValue): boolean {
+  if (word.kind !== 'dynamic' || word.split) return false;
+  const first = word.pattern?.[0];
+  return first !== undefined && first !== '*' && first !== '-' && !word.pattern?.startsWith('\\-');
 }
 
 /** The host of a URL-ish word (`https://h/p`, `git@h:p`, `h:path`, `h`), `null` when unknown. */

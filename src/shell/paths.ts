@@ -1,5 +1,6 @@
 import { tokenizeGlob, globToRegExp } from './glob.ts';
 import type { PathRef, WordValue } from './types.ts';
+import { escapeGlob } from './words.ts';
 
 /**
  * The directory later relative paths resolve against: `.` is the workspace root (the command's cwd),
@@ -27,8 +28,19 @@ function segmentMayBeDots(segment: string): boolean {
  */
 export function resolvePath(word: WordValue, cwd: Cwd, workspaceRoot?: string): PathRef {
   if (word.kind === 'dynamic') {
-    // Literal parts around a run-time value still say where it points (`$D/.ssh/id_rsa`).
+    if (word.shape !== undefined) {
+      // One path of `find ROOT -name NAME`: an entry at or below ROOT (named NAME).
+      const root = resolvePathPattern(escapeGlob(word.shape.root), word.text, cwd, workspaceRoot);
+      if (root.pattern !== null) {
+        const below: PathRef = { ...root, recursive: true };
+        return word.shape.name === undefined ? below : { ...below, name: word.shape.name };
+      }
+    }
+    // Literal parts around a run-time value still say where it points (`build/$X.o`).
     if (word.pattern !== undefined) {
+      // `$D/.ssh/id_rsa` may be anywhere, but it is some `.ssh/id_rsa`: kept as that glob over
+      // every canonical path, so rules for the name judge it while no place-based rule allows it.
+      if (word.pattern.startsWith('**')) return { pattern: word.pattern, text: word.text };
       const ref = resolvePathPattern(word.pattern, word.text, cwd, workspaceRoot);
       if (ref.pattern !== null) return ref;
     }

@@ -34,7 +34,20 @@ export type WordValue =
       readonly pattern?: string;
       /** The whole word is the output of a command that lists the workspace's files (`$(git ls-files)`). */
       readonly listing?: boolean;
+      /** The whole word is one path a listing prints (`$(find ROOT -name NAME)`). */
+      readonly shape?: ListingShape;
+      /**
+       * Every run-time part is a plain expansion of one of these variables (`$X`, `"${X}"`,
+       * `${X:-lit}`). When the command never assigns them, their values are the session's own.
+       */
+      readonly variables?: readonly string[];
     };
+
+/** Where the paths a listing command prints lie: at or below `root`, named `name` when given. */
+export interface ListingShape {
+  readonly root: string;
+  readonly name?: string;
+}
 
 /** Why the analysis could not see everything; each one keeps a decision from being allow. */
 export type HazardCode =
@@ -65,6 +78,8 @@ export interface Hazard {
   readonly span: Span;
   /** The least strict decision this hazard permits; `deny` for display attacks. */
   readonly floor: 'ask' | 'deny';
+  /** Raised only by values the session's environment fixes (variables the command never assigns). */
+  readonly sessionValue?: boolean;
 }
 
 /**
@@ -85,6 +100,11 @@ export interface PathRef {
   readonly namesOnly?: boolean;
   /** Unknown, but a listing of the workspace's own files (see WordValue). */
   readonly listing?: boolean;
+  /**
+   * The run-time parts are variables the command never assigns: their values are fixed by the
+   * session's environment, not chosen by the command.
+   */
+  readonly sessionValue?: boolean;
 }
 
 /** The name an `env-read` effect carries when every variable is read (`env`, `set`, `declare -p`). */

@@ -12,7 +12,9 @@ import type {
 } from 'unbash';
 import { assertNever } from './assert-never.ts';
 import type { Effect, Hazard, Span, WordValue } from './types.ts';
-import { resolveWord, type LiteralWord, type WordContext } from './words.ts';
+import { resolveWord, type LiteralWord, type ShapedWord, type WordContext } from './words.ts';
+
+type Bindings = ReadonlyMap<string, LiteralWord | ShapedWord>;
 
 export type StdinSource = 'terminal' | 'pipe';
 
@@ -59,6 +61,10 @@ export type RawItem = RawCommand | RawPseudo;
 export interface WalkResult {
   readonly items: readonly RawItem[];
   readonly hazards: readonly Hazard[];
+  /** Every variable name the script may assign (assignments, loops, read, declare, arithmetic …). */
+  readonly assignedNames: ReadonlySet<string>;
+  /** The script may assign variables whose names the text does not show (eval, source, `read "$v"`). */
+  readonly assignsUnknownNames: boolean;
 }
 
 type SpanMapper = (pos: number, end: number) => Span;
@@ -72,6 +78,9 @@ interface WalkState {
   readonly bindingsTrusted: boolean;
   readonly assignedNames: Set<string>;
   readonly boundNames: Set<string>;
+  /** Loop variables (`for x in …`): assigned, but by the loop whose values the walker follows. */
+  readonly loopNames: Set<string>;
+  assignsUnknownNames: boolean;
 }
 
 /**
@@ -91,9 +100,19 @@ export function walkScript(script: ParsedScript, source: string, span?: SpanMapp
   if ([...first.boundNames].some((name) => first.assignedNames.has(name))) {
     // A loop variable is also assigned somewhere: forget every binding and walk again.
     const second = walkOnce(script, mapper, false, false);
-    return { items: second.items, hazards: second.hazards };
+    return {
+      items: second.items,
+      hazards: second.hazards,
+      assignedNames: new Set([...second.assignedNames, ...second.loopNames]),
+      assignsUnknownNames: second.assignsUnknownNames,
+    };
   }
-  return { items: first.items, hazards: first.hazards };
+  return {
+    items: first.items,
+    hazards: first.hazards,
+    assignedNames: new Set([...first.assignedNames, ...first.loopNames]),
+    assignsUnknownNames: first.assignsUnknownNames,
+  };
 }
 
 /** `$HOME` is the home directory (`~`) unless the script could change it. */
@@ -124,8 +143,10 @@ function walkOnce(
     bindingsTrusted,
     assignedNames: new Set(),
     boundNames: new Set(),
+    loopNames: new Set(),
+    assignsUnknownNames: false,
   };
-  const initial = new Map<string, LiteralWord>();
+  const initial = new Map<string, LiteralWord | ShapedWord>();
   if (homeTrusted) {
     initial.set('HOME', HOME);
     state.boundNames.add('HOME');
@@ -151,7 +172,7 @@ class Walker {
     this.state = state;
   }
 
-  script(script: ParsedScript, span: SpanMapper, bindings: ReadonlyMap<string, LiteralWord>): void {
+  script(script: ParsedScript, span: SpanMapper, bindings: Bindings): void {
     for (const error of script.errors ?? []) {
       this.state.hazards.push({
         code: 'parse-error',
@@ -163,16 +184,11 @@ class Walker {
     for (const statement of script.commands) this.statement(statement, span, bindings);
   }
 
-  statement(statement: Statement, span: SpanMapper, bindings: ReadonlyMap<string, LiteralWord>): void {
+  statement(statement: Statement, span: SpanMapper, bindings: Bindings): void {
     this.andOr(statement.command, span, bindings, 'terminal');
   }
 
-  andOr(
-    node: PipelineNode | AndOr,
-    span: SpanMapper,
-    bindings: ReadonlyMap<string, LiteralWord>,
-    stdin: StdinSource,
-  ): void {
+  andOr(node: PipelineNode | AndOr, span: SpanMapper, bindings: Bindings, stdin: StdinSource): void {
     if (node.type === 'AndOr') {
       for (const command of node.commands) this.pipeline(command, span, bindings, stdin);
       return;
@@ -180,12 +196,7 @@ class Walker {
     this.pipeline(node, span, bindings, stdin);
   }
 
-  pipeline(
-    node: PipelineNode,
-    span: SpanMapper,
-    bindings: ReadonlyMap<string, LiteralWord>,
-    stdin: StdinSource,
-  ): void {
+  pipeline(node: PipelineNode, span: SpanMapper, bindings: Bindings, stdin: StdinSource): void {
     if (node.type === 'Pipeline') {
       node.commands.forEach((command, index) => {
         this.command(command, span, bindings, index === 0 ? stdin : 'pipe');
@@ -195,16 +206,11 @@ class Walker {
     this.command(node, span, bindings, stdin);
   }
 
-  list(list: CompoundList, span: SpanMapper, bindings: ReadonlyMap<string, LiteralWord>): void {
+  list(list: CompoundList, span: SpanMapper, bindings: Bindings): void {
     for (const statement of list.commands) this.statement(statement, span, bindings);
   }
 
-  command(
-    node: CommandNode,
-    span: SpanMapper,
-    bindings: ReadonlyMap<string, LiteralWord>,
-    stdin: StdinSource,
-  ): void {
+  command(node: CommandNode, span: SpanMapper, bindings: Bindings, stdin: StdinSource): void {
     switch (node.type) {
       case 'Command': {
         const ctx = this.wordContext(span, bindings);
@@ -241,6 +247,7 @@ class Walker {
             );
           }
         }
+        this.noteAssigningBuiltin(words);
         const redirects = node.redirects.map((r) => this.redirect(r, ctx));
         this.state.items.push({
           kind: 'command',
@@ -269,8 +276,18 @@ class Walker {
         let bodyBindings = bindings;
         const only = values[0];
         const name = node.name.value;
+        this.state.loopNames.add(name);
         if (this.state.bindingsTrusted && values.length === 1 && only?.kind === 'literal') {
           bodyBindings = new Map(bindings).set(name, only);
+          this.state.boundNames.add(name);
+        } else if (
+          this.state.bindingsTrusted &&
+          values.length === 1 &&
+          only?.kind === 'dynamic' &&
+          only.shape
+        ) {
+          // `for f in $(find ROOT -name NAME)`: each value of f is one path of that listing.
+          bodyBindings = new Map(bindings).set(name, { ...only, shape: only.shape });
           this.state.boundNames.add(name);
         }
         this.list(node.body, span, bodyBindings);
@@ -418,7 +435,7 @@ class Walker {
     }
   }
 
-  test(expression: TestExpression, span: SpanMapper, bindings: ReadonlyMap<string, LiteralWord>): void {
+  test(expression: TestExpression, span: SpanMapper, bindings: Bindings): void {
     const ctx = this.wordContext(span, bindings);
     switch (expression.type) {
       case 'TestUnary':
@@ -454,11 +471,7 @@ class Walker {
     }
   }
 
-  arithmetic(
-    expression: ArithmeticExpression | undefined,
-    span: SpanMapper,
-    bindings: ReadonlyMap<string, LiteralWord>,
-  ): void {
+  arithmetic(expression: ArithmeticExpression | undefined, span: SpanMapper, bindings: Bindings): void {
     if (!expression) return;
     switch (expression.type) {
       case 'ArithmeticBinary':
@@ -478,6 +491,8 @@ class Walker {
         return;
       case 'ArithmeticWord': {
         const s = span(expression.pos, expression.end);
+        // `(( x = 1 ))`, `(( x++ ))`: a name in arithmetic may be assigned there.
+        if (/^[A-Za-z_]\w*$/.test(expression.value)) this.state.assignedNames.add(expression.value);
         if (expression.parts) {
           const ctx = this.wordContext(span, bindings);
           resolveWord(
@@ -504,6 +519,33 @@ class Walker {
     }
   }
 
+  /**
+   * Builtins that assign the variables their arguments name (`read x`, `export X`, `printf -v x`,
+   * `declare -n r=X`): those names count as assigned. A name only known at run time, or text run
+   * as shell code in this shell (`eval`, `source`), may assign anything.
+   */
+  noteAssigningBuiltin(words: readonly WordValue[]): void {
+    const [name, ...args] = words;
+    const program = name?.kind === 'literal' ? name.value : null;
+    if (program === null) return;
+    if (program === 'eval' || program === 'source' || program === '.') {
+      this.state.assignsUnknownNames = true;
+      return;
+    }
+    if (!ASSIGNING_BUILTINS.has(program)) return;
+    for (const arg of args) {
+      if (arg.kind !== 'literal') {
+        this.state.assignsUnknownNames = true;
+        continue;
+      }
+      const match = /^-*([A-Za-z_]\w*)/.exec(arg.value);
+      if (match) this.state.assignedNames.add(match[1] as string);
+      // `declare -n ref=NAME` makes ref an alias of NAME.
+      const target = /=([A-Za-z_]\w*)$/.exec(arg.value);
+      if (target) this.state.assignedNames.add(target[1] as string);
+    }
+  }
+
   takePending(): Effect[] {
     const pending = this.state.pending;
     this.state.pending = [];
@@ -519,7 +561,7 @@ class Walker {
     });
   }
 
-  nested(script: ParsedScript | undefined, outer: Span, bindings: ReadonlyMap<string, LiteralWord>): void {
+  nested(script: ParsedScript | undefined, outer: Span, bindings: Bindings): void {
     if (!script) {
       this.state.hazards.push({
         code: 'parse-error',
@@ -535,7 +577,7 @@ class Walker {
     this.script(script, mapper, bindings);
   }
 
-  wordContext(span: SpanMapper, bindings: ReadonlyMap<string, LiteralWord>): WordContext {
+  wordContext(span: SpanMapper, bindings: Bindings): WordContext {
     return {
       bindings,
       span,
@@ -544,10 +586,31 @@ class Walker {
       variableRead: (name, s) => {
         this.state.pending.push({ kind: 'env-read', name, span: s });
       },
+      assigned: (name) => {
+        if (name === '(indirect)') this.state.assignsUnknownNames = true;
+        else this.state.assignedNames.add(name);
+      },
       hazard: (h) => this.state.hazards.push(h),
     };
   }
 }
+
+/** Builtins whose arguments name variables they set. */
+const ASSIGNING_BUILTINS: ReadonlySet<string> = new Set([
+  'read',
+  'mapfile',
+  'readarray',
+  'getopts',
+  'printf',
+  'declare',
+  'typeset',
+  'local',
+  'export',
+  'readonly',
+  'let',
+  'unset',
+  'select',
+]);
 
 /*
  * Security limitations

@@ -7,20 +7,24 @@ import type {
   WordPart,
 } from 'unbash';
 import { MAX_BRACE_WORDS } from './limits.ts';
-import type { Hazard, Span, WordValue } from './types.ts';
+import type { Hazard, ListingShape, Span, WordValue } from './types.ts';
 import { assertNever } from './assert-never.ts';
 
 export type LiteralWord = Extract<WordValue, { kind: 'literal' }>;
+/** A run-time word known to be one path of a listing (a loop over `$(find ROOT -name NAME)`). */
+export type ShapedWord = Extract<WordValue, { kind: 'dynamic' }> & { readonly shape: ListingShape };
 
 /** What resolving a word needs from the walker: variable bindings and somewhere to send nested code. */
 export interface WordContext {
   /** Variables whose value is known statically (loop variables over one literal word, HOME). */
-  readonly bindings: ReadonlyMap<string, LiteralWord>;
+  readonly bindings: ReadonlyMap<string, LiteralWord | ShapedWord>;
   span(pos: number, end: number): Span;
   /** A `$(…)`, backtick or `<(…)` script: its commands run too and must be judged. */
   nestedScript(script: ParsedScript | undefined, span: Span): void;
   arithmetic(expression: ArithmeticExpression | undefined, span: Span): void;
   variableRead(name: string, span: Span): void;
+  /** A name the script may assign while expanding a word (`${X:=y}`, `${!n}`). */
+  assigned?(name: string): void;
   hazard(hazard: Hazard): void;
 }
 
@@ -44,6 +48,10 @@ interface Piece {
   ifs?: boolean;
   /** The output of a command that lists the workspace's files. */
   listing?: boolean;
+  /** The output of `find ROOT [-name NAME]`: paths at or below ROOT (named NAME). */
+  shape?: ListingShape;
+  /** A plain expansion of this variable (`$X`, `"${X}"`, `${X:-literal}`), nothing computed. */
+  variable?: string;
 }
 
 function literalPiece(value: string): Piece {
@@ -111,11 +119,15 @@ function splitOnIfs(pieces: readonly Piece[]): Piece[][] {
 function joinPieces(pieces: readonly Piece[], text: string, span: Span): WordValue {
   if (pieces.some((p) => p.dynamic)) {
     const split = pieces.some((p) => p.split);
-    const listing = pieces.length === 1 && pieces[0]?.listing === true;
-    // A glob with `**` for each run-time part, when something literal and path-like is left.
+    const only = pieces.length === 1 ? pieces[0] : undefined;
+    const listing = only?.listing === true;
+    // A glob with `**` for each run-time part, when something literal and path-like is left:
+    // `build/$X.o` is below build/, and `$D/.ssh/id_rsa` is some `.ssh/id_rsa` (`**/.ssh/id_rsa`),
+    // which a rule protecting every `id_rsa` covers whatever $D holds.
     const pattern = pieces.map((p) => (p.dynamic ? '**' : p.pattern)).join('');
-    // Only when the word starts literally: `$X/y` may be anywhere, `build/$X.o` is below build/.
-    const informative = pieces[0]?.dynamic === false && /[^*/.]/.test(pattern.replace(/\*\*/g, ''));
+    const informative = /[^*/.]/.test(pattern.replace(/\*\*/g, ''));
+    const variables = pieces.filter((p) => p.dynamic).map((p) => p.variable);
+    const sessionVariables = variables.every((v) => v !== undefined) ? (variables as string[]) : undefined;
     return {
       kind: 'dynamic',
       text,
@@ -123,6 +135,8 @@ function joinPieces(pieces: readonly Piece[], text: string, span: Span): WordVal
       span,
       ...(informative && !pattern.startsWith('-') ? { pattern } : {}),
       ...(listing ? { listing } : {}),
+      ...(only?.shape ? { shape: only.shape } : {}),
+      ...(sessionVariables ? { variables: sessionVariables } : {}),
     };
   }
   return {
@@ -154,7 +168,12 @@ function resolvePart(part: WordPart, ctx: WordContext): Piece[] {
     case 'DoubleQuoted':
     case 'LocaleString': {
       const pieces = part.parts.map((child) => resolveQuotedChild(child, ctx));
-      if (pieces.some((p) => p.dynamic)) return [dynamicPiece(false)];
+      if (pieces.some((p) => p.dynamic)) {
+        // `"$X"` and `"$(find …)"` keep what is known of their one run-time part; `"a$X"` is
+        // joined like the unquoted pieces so its literal parts still say where it points.
+        if (pieces.length === 1) return [{ ...(pieces[0] as Piece), split: false }];
+        return pieces.map((p) => (p.dynamic ? { ...p, split: false } : { ...p, glob: false }));
+      }
       const value = pieces.map((p) => p.value).join('');
       return [
         { value, pattern: pieces.map((p) => p.pattern).join(''), glob: false, dynamic: false, split: false },
@@ -164,9 +183,14 @@ function resolvePart(part: WordPart, ctx: WordContext): Piece[] {
       return [variablePiece(part.text.slice(1), ctx, ctx.span(part.pos, part.end), false)];
     case 'ParameterExpansion':
       return [parameterPiece(part, ctx, false)];
-    case 'CommandExpansion':
+    case 'CommandExpansion': {
       ctx.nestedScript(part.script, ctx.span(part.pos, part.end));
-      return [LISTING.test(part.text) ? { ...dynamicPiece(true), listing: true } : dynamicPiece(true)];
+      const shape = listingShape(part.script);
+      const piece: Piece = LISTING.test(part.text)
+        ? { ...dynamicPiece(true), listing: true }
+        : dynamicPiece(true);
+      return [shape ? { ...piece, shape } : piece];
+    }
     case 'ArithmeticExpansion':
       ctx.arithmetic(part.expression, ctx.span(part.pos, part.end));
       return [dynamicPiece(true)];
@@ -189,9 +213,11 @@ function resolveQuotedChild(child: DoubleQuotedChild, ctx: WordContext): Piece {
       return variablePiece(child.text.slice(1), ctx, ctx.span(child.pos, child.end), true);
     case 'ParameterExpansion':
       return parameterPiece(child, ctx, true);
-    case 'CommandExpansion':
+    case 'CommandExpansion': {
       ctx.nestedScript(child.script, ctx.span(child.pos, child.end));
-      return dynamicPiece(false);
+      const shape = listingShape(child.script);
+      return shape ? { ...dynamicPiece(false), shape } : dynamicPiece(false);
+    }
     case 'ArithmeticExpansion':
       ctx.arithmetic(child.expression, ctx.span(child.pos, child.end));
       return dynamicPiece(false);
@@ -206,10 +232,14 @@ function variablePiece(name: string, ctx: WordContext, span: Span, quoted: boole
     return { value: '', pattern: '', glob: false, dynamic: false, split: false, ifs: true };
   const bound = ctx.bindings.get(name);
   if (bound !== undefined) {
+    if (bound.kind === 'dynamic') {
+      // A loop over one listing (`for f in $(find /home -name .netrc)`): each value lies where it lists.
+      return bound.shape ? { ...dynamicPiece(!quoted), shape: bound.shape } : dynamicPiece(!quoted);
+    }
     // A bound loop variable stands for one of the file names its glob matched: keep it as a pattern.
     return { value: bound.value, pattern: bound.pattern, glob: bound.glob, dynamic: false, split: false };
   }
-  return dynamicPiece(!quoted);
+  return { ...dynamicPiece(!quoted), variable: name };
 }
 
 function parameterPiece(part: ParameterExpansionPart, ctx: WordContext, quoted: boolean): Piece {
@@ -220,8 +250,18 @@ function parameterPiece(part: ParameterExpansionPart, ctx: WordContext, quoted: 
     switch (operation.type) {
       case 'Default':
       case 'Remove':
-      case 'Transform':
-        resolveWord(operation.operand, ctx);
+      case 'Transform': {
+        const operand = resolveWord(operation.operand, ctx);
+        if (operation.type === 'Default' && /^:?[-+]$/.test(operation.operator)) {
+          // `${X:-~/.cargo}`: the variable or a literal default, nothing computed.
+          const literalOperand = operand.every((w) => w.kind === 'literal');
+          ctx.variableRead(part.parameter, span);
+          if (literalOperand && part.prefix === undefined && part.index === undefined) {
+            return { ...dynamicPiece(!quoted), variable: part.parameter };
+          }
+          return dynamicPiece(!quoted);
+        }
+        if (operation.type === 'Default') ctx.assigned?.(part.parameter);
         if (operation.type === 'Transform' && /[PEAKak]/.test(operation.operand.text)) {
           // ${x@P} runs prompt expansion, which performs command substitution on the value.
           ctx.hazard({
@@ -232,6 +272,7 @@ function parameterPiece(part: ParameterExpansionPart, ctx: WordContext, quoted: 
           });
         }
         break;
+      }
       case 'Replace':
         resolveWord(operation.pattern, ctx);
         resolveWord(operation.replacement, ctx);
@@ -254,6 +295,8 @@ function parameterPiece(part: ParameterExpansionPart, ctx: WordContext, quoted: 
   }
   if (part.prefix !== undefined || part.index !== undefined) {
     ctx.variableRead(part.prefix === '!' ? '(indirect)' : part.parameter, span);
+    // `${!n}` may name any variable, including one the command assigned.
+    if (part.prefix === '!') ctx.assigned?.('(indirect)');
     return dynamicPiece(!quoted);
   }
   return variablePiece(part.parameter, ctx, span, quoted);
@@ -270,4 +313,98 @@ function braceAlternatives(text: string): Piece[] {
   }
   if (!inner.includes(',') && !inner.includes('..')) return [literalPiece(text)];
   return [dynamicPiece(true)];
+}
+
+/** A word whose value is fixed by the text (`x`, `'a b'`, `"./dir"`), or `null`. */
+function literalText(word: Word): string | null {
+  if (word.parts === undefined) return word.value;
+  let out = '';
+  for (const part of word.parts) {
+    if (part.type === 'Literal' || part.type === 'SingleQuoted') out += part.value;
+    else if (part.type === 'DoubleQuoted' && part.parts.every((c) => c.type === 'Literal'))
+      out += part.parts.map((c) => (c.type === 'Literal' ? c.value : '')).join('');
+    else return null;
+  }
+  return out;
+}
+
+/** Filters that print a subset of the lines they read, unchanged: a listing stays a listing. */
+function keepsLines(name: string, args: readonly string[]): boolean {
+  switch (name) {
+    case 'head':
+    case 'tail':
+    case 'sort':
+    case 'uniq':
+      return true;
+    case 'grep':
+    case 'egrep':
+    case 'fgrep':
+      // -o, -c, -b and friends print something other than whole input lines.
+      return !args.some((a) => /^-[^-]*[ocbLlZ]|^--(only|count|byte|files|null)/.test(a));
+    case 'xargs':
+      // `xargs [-0] ls [-t -r -S -1 -d]` prints back the names it was given.
+      return (
+        args.filter((a) => a !== '-0' && a !== '-r').join(' ') === 'ls' ||
+        /^(-0 |-r )*ls( -[trSd1]+)*$/.test(args.join(' '))
+      );
+    default:
+      return false;
+  }
+}
+
+/**
+ * What a command substitution prints, when it is a listing whose paths are known to lie below a
+ * literal directory: `$(find ROOT … [-name NAME])`, optionally filtered (`| head -n1`, `| sort`).
+ * Then a word that is exactly its output names entries below ROOT (named NAME), so a rule for that
+ * place or name judges it like `find ROOT -name NAME` itself. `null` for anything else.
+ */
+function listingShape(script: ParsedScript | undefined): ListingShape | null {
+  if (!script || script.errors?.length || script.commands.length !== 1) return null;
+  const top = script.commands[0]?.command;
+  if (!top || top.type === 'AndOr') return null;
+  const stages = top.type === 'Pipeline' ? top.commands : [top];
+  const words: string[][] = [];
+  for (const stage of stages) {
+    if (stage.type !== 'Command' || !stage.name || stage.prefix.length > 0) return null;
+    // Only stderr may be redirected (`2>/dev/null`): stdout is the listing.
+    if (
+      stage.redirects.some(
+        (r) =>
+          r.type !== 'Redirect' ||
+          r.descriptor?.type !== 'FileDescriptor' ||
+          String(r.descriptor.value) !== '2',
+      )
+    )
+      return null;
+    const name = literalText(stage.name);
+    // Redirections also appear among the suffix items; they were checked above.
+    const args = stage.suffix.flatMap((a) =>
+      a.type === 'Word' ? [literalText(a)] : a.type === 'Redirect' ? [] : [null],
+    );
+    if (name === null || args.some((a) => a === null)) return null;
+    words.push([name, ...(args as string[])]);
+  }
+  const [first, ...filters] = words;
+  if (!first || first[0] !== 'find') return null;
+  if (!filters.every(([name, ...args]) => keepsLines(name ?? '', args))) return null;
+  const args = first.slice(1);
+  const roots: string[] = [];
+  while (roots.length < args.length && !/^[-(!]/.test(args[roots.length] ?? '-'))
+    roots.push(args[roots.length] as string);
+  const expression = args.slice(roots.length);
+  if (roots.length !== 1) return null;
+  // Other actions or alternatives print other things, or other names.
+  if (
+    expression.some((a) =>
+      /^(-o|-or|-not|!|,|-exec|-execdir|-ok|-okdir|-printf|-fprint.*|-ls|-fls|-delete|-L|-H|-follow)$/.test(
+        a,
+      ),
+    )
+  )
+    return null;
+  const names = expression.flatMap((a, i) => (a === '-name' ? [expression[i + 1]] : []));
+  const root = roots[0] as string;
+  if (names.length === 1 && names[0] !== undefined && !expression.includes('-iname'))
+    return { root, name: names[0] };
+  return { root };
 }

@@ -7,10 +7,12 @@ export interface CorpusEntry {
   /** Everyday commands: `allow` (stays inside the sandbox) or `ask` (crosses its boundary). */
   readonly expected?: string;
   readonly technique?: string;
+  /** Attacks only: `with-secrets` when the attack needs a session that holds secrets to steal. */
+  readonly session?: string;
   readonly source: string;
 }
 
-export type CorpusName = 'evasions' | 'benign' | 'benign-heldout';
+export type CorpusName = 'evasions' | 'benign' | 'benign-heldout' | 'benign-heldout-2';
 
 /** The corpora live in the repository (`test/corpus/`), each entry with its source. */
 export const corpusDir = resolve(import.meta.dirname, '../corpus');

@@ -1,6 +1,7 @@
 import { flags, grammar, opt, valued, type Grammar } from '../getopt.ts';
 import { lit, options, type Model } from '../model.ts';
 import type { WordValue } from '../types.ts';
+import { escapeGlob } from '../words.ts';
 
 const gnu = (options: Grammar['options'], unknown: Grammar['unknown'] = 'harmless'): Grammar =>
   grammar({ options, abbreviations: true, unknown });
@@ -361,6 +362,17 @@ export const splitLike: Model = (ctx, args) => {
     ctx.pathEffect('write', { kind: 'literal', value: 'x', pattern: 'x', glob: false, span: ctx.span }, '*');
 };
 
+/** The suffix each compressor adds to the file it replaces. */
+const COMPRESSED_SUFFIX: Readonly<Record<string, string>> = Object.freeze({
+  gzip: '.gz',
+  bzip2: '.bz2',
+  xz: '.xz',
+  lzma: '.lzma',
+  zstd: '.zst',
+  lz4: '.lz4',
+  compress: '.Z',
+});
+
 /** gzip and friends replace each file with its (de)compressed form unless writing to stdout. */
 export const compressor: Model = (ctx, args) => {
   const parsed = options(
@@ -390,6 +402,10 @@ export const compressor: Model = (ctx, args) => {
     ]),
   );
   const toStdout = parsed.options.some((o) => /^(-c|--stdout|-t|-l)$/.test(o.name));
+  // Each program names its output with its own suffix (or -S's): the output path is known exactly,
+  // so a rule protecting other names (`*.pem`, `.env.*`) cannot be hit by it.
+  const suffixOption = parsed.options.find((o) => o.name === '-S' || o.name === '--suffix');
+  const suffix = suffixOption ? lit(suffixOption.value) : (COMPRESSED_SUFFIX[ctx.program] ?? null);
   const decompress =
     parsed.options.some((o) => /^(-d|--decompress)$/.test(o.name)) ||
     /^(gunzip|bunzip2|unxz|unzstd|uncompress)$/.test(ctx.program);
@@ -398,12 +414,14 @@ export const compressor: Model = (ctx, args) => {
     if (toStdout) continue;
     // The file is replaced by its (de)compressed form beside it: `x` → `x.gz`, `x.gz` → `x`.
     const text = lit(operand);
-    if (text !== null && operand.kind === 'literal') {
-      const out = decompress ? text.replace(/\.[^./]+$/, '') : `${text}.gz`;
+    if (text !== null && operand.kind === 'literal' && (decompress || suffix !== null)) {
+      const out = decompress ? text.replace(/\.[^./]+$/, '') : `${text}${suffix ?? ''}`;
       ctx.write({
         ...operand,
         value: out,
-        pattern: decompress ? operand.pattern.replace(/\.[^./]+$/, '') : `${operand.pattern}.*`,
+        pattern: decompress
+          ? operand.pattern.replace(/\.[^./]+$/, '')
+          : `${operand.pattern}${escapeGlob(suffix ?? '')}`,
       });
     } else ctx.write(ctx.unknownWord(`${operand.kind === 'dynamic' ? operand.text : ''} (compressed)`));
     ctx.remove(operand);
