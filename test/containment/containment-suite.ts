@@ -13,6 +13,7 @@ import { isAirlockError } from '../../src/errors/index.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../src/sandbox/index.ts';
 import { syscallNumbers } from '../../src/sandbox/seccomp/syscalls.ts';
 import type { SyscallName } from '../../src/sandbox/seccomp/syscalls.ts';
+import { defineKernelSurfaceTests } from './kernel-surface.ts';
 
 export const MiB = 1024 * 1024;
 
@@ -386,6 +387,8 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
           expect(result.stdout).toMatch(/mount=[1-9]/);
         });
       });
+
+      defineKernelSurfaceTests(it, () => sandbox);
 
       describe('resource limits', () => {
         it('reports an OOM kill as such and keeps the session usable', async () => {
