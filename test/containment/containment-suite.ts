@@ -32,6 +32,8 @@ export interface ContainmentTarget {
   /** A reason to skip, or undefined when the driver can run here. */
   unavailable: string | undefined;
   makeDriver(): Driver;
+  /** The host state directory the driver is given: the sandbox must not learn where it is. */
+  stateDir: string;
   /**
    * Suite tests this driver cannot pass because its runtime lacks the checked feature, by exact
    * title, each with the reason. They are reported as skipped with that reason, never as passed;
@@ -388,7 +390,7 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
         });
       });
 
-      defineKernelSurfaceTests(it, () => sandbox);
+      defineKernelSurfaceTests(it, () => sandbox, { stateDir: target.stateDir });
 
       describe('resource limits', () => {
         it('reports an OOM kill as such and keeps the session usable', async () => {

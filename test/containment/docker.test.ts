@@ -24,6 +24,7 @@ const runscUnavailable = await dockerAvailability('runsc');
 defineContainmentSuite({
   name: 'docker (runc)',
   unavailable,
+  stateDir,
   makeDriver: () => createDriver('docker', { stateDir }),
 });
 
@@ -41,8 +42,19 @@ defineContainmentSuite({
     'leaves nothing on the host after destroy':
       "a gVisor sandbox's processes are never host processes, so the test cannot see them on the host",
   },
+  stateDir,
   makeDriver: () => createDriver('docker', { stateDir, runtime: 'runsc' }),
 });
+
+/** Shared volumes (the supervisor and its files) a control plane with this pid made. */
+async function sharedVolumesOf(controlPlanePid: number | undefined): Promise<string[]> {
+  const { Volumes: volumes } = await connectDocker().listVolumes({
+    filters: { label: ['dev.airlock.sandbox=shared'] },
+  });
+  return (volumes ?? [])
+    .filter((volume) => volume.Labels?.['dev.airlock.session']?.startsWith(`${controlPlanePid}-`))
+    .map((volume) => volume.Name);
+}
 
 /** Containers with this test process's sandbox label still present (running or not). */
 async function containersOf(sandboxId: string): Promise<string[]> {
@@ -72,6 +84,7 @@ describe.skipIf(unavailable !== undefined)('docker driver lifecycle', () => {
     await sandbox.destroy();
     await driver.close();
     expect(await containersOf(sandbox.id)).toEqual([]);
+    expect(await sharedVolumesOf(process.pid)).toEqual([]);
   });
 
   it('runs a local image given by reference, never pulling one that is missing', async () => {
@@ -132,9 +145,11 @@ describe.skipIf(unavailable !== undefined)('docker driver lifecycle', () => {
       // StdinOnce: the supervisor's input closes with the attachment, so it exits and the container ends.
       expect(await waitFor(() => hostProcessesMatching('sleep 8281').length === 0, 5_000)).toBe(true);
       expect(await containersOf(id)).toHaveLength(1);
+      expect(await sharedVolumesOf(child.pid)).toHaveLength(1);
       const removed = await createDriver('docker', { stateDir: crashDir }).sweepStale();
-      expect(removed).toBeGreaterThanOrEqual(1);
+      expect(removed).toBeGreaterThanOrEqual(2);
       expect(await containersOf(id)).toEqual([]);
+      expect(await sharedVolumesOf(child.pid)).toEqual([]);
     } finally {
       rmSync(crashDir, { recursive: true, force: true });
     }

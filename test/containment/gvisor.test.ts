@@ -60,6 +60,7 @@ defineContainmentSuite({
   name: 'gvisor',
   unavailable,
   knownGaps,
+  stateDir,
   makeDriver: () => createDriver('gvisor', { stateDir }),
 });
 

@@ -1,8 +1,11 @@
 /**
  * Containment tests of the kernel surface a sandbox reaches beyond files and processes: which socket
- * families it may open. Part of every driver's containment suite (see containment-suite.ts).
+ * families it may open, and which of the host kernel's own files it can read. Part of every driver's
+ * containment suite (see containment-suite.ts).
  */
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { describe, expect } from 'vitest';
+import { maskedProcPaths, maskedSysPaths } from '../../src/sandbox/host-masks.ts';
 import type { Sandbox } from '../../src/sandbox/index.ts';
 
 /** The suite's `it`: a declared gap of the driver becomes a skip naming its reason. */
@@ -50,8 +53,97 @@ function socketProbe(): string {
   ].join('\n');
 }
 
-export function defineKernelSurfaceTests(it: SuiteIt, sandbox: () => Sandbox): void {
+/** The issue's and Docker's lists, spelled out so the test does not trust the list it checks. */
+const mustBeMasked = [
+  '/proc/cmdline',
+  '/proc/kallsyms',
+  '/proc/modules',
+  '/proc/keys',
+  '/proc/sched_debug',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/latency_stats',
+  '/proc/kcore',
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/scsi',
+  '/sys/kernel',
+  '/sys/kernel/notes',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+];
+
+/** Reads each path inside the sandbox: `path state [base64 of up to 64 KiB]`, one line each. */
+function maskProbe(): string {
+  return (
+    [
+      'import base64, os, sys',
+      'for path in sys.argv[1:]:',
+      '    try:',
+      '        if os.path.isdir(path):',
+      "            print(path, 'dir', base64.b64encode('\\n'.join(sorted(os.listdir(path))).encode()).decode())",
+      '        else:',
+      "            with open(path, 'rb') as f:",
+      "                print(path, 'file', base64.b64encode(f.read(65536)).decode())",
+      '    except FileNotFoundError:',
+      "        print(path, 'absent')",
+      '    except OSError as error:',
+      "        print(path, 'refused', error.errno)",
+    ].join('\n') + `\nEOF\n`
+  );
+}
+
+function hostView(path: string): string | null {
+  try {
+    return readdirSync(path).sort().join('\n');
+  } catch {
+    try {
+      return readFileSync(path).subarray(0, 65536).toString('latin1');
+    } catch {
+      return null;
+    }
+  }
+}
+
+export interface KernelSurfaceOptions {
+  /** The driver's host state directory: no mount of the sandbox may name it. */
+  stateDir: string;
+}
+
+export function defineKernelSurfaceTests(
+  it: SuiteIt,
+  sandbox: () => Sandbox,
+  options: KernelSurfaceOptions,
+): void {
   describe('kernel surface', () => {
+    it("shows nothing of the host in the host kernel's masked /proc and /sys files", async () => {
+      const paths = [...new Set([...mustBeMasked, ...maskedProcPaths, ...maskedSysPaths])];
+      expect(paths.length).toBeGreaterThan(mustBeMasked.length);
+      const result = await sandbox().exec(`python3 - ${paths.join(' ')} <<'EOF'\n${maskProbe()}`);
+      expect(result.stderr).toBe('');
+      const seen = result.stdout.trim().split('\n');
+      expect(seen).toHaveLength(paths.length);
+      for (const line of seen) {
+        const [path = '', state = '', encoded = ''] = line.split(' ');
+        const content = Buffer.from(encoded, 'base64').toString('latin1');
+        if (state === 'absent' || state === 'refused' || content === '') continue;
+        // Content the sandbox's own kernel made up (gVisor's) is allowed; the host's is not: no
+        // line of it may be a line of what the host shows at the same path.
+        const host = hostView(path);
+        const hostLines = new Set((host ?? '').split('\n').filter((hostLine) => hostLine.trim() !== ''));
+        const shared = content.split('\n').filter((sandboxLine) => hostLines.has(sandboxLine));
+        expect(shared, `${path} shows the host's content`).toEqual([]);
+      }
+    });
+
+    it('has a mount table that names no host path of the state directory', async () => {
+      const result = await sandbox().exec('cat /proc/self/mountinfo');
+      expect(result.stdout.split('\n').length).toBeGreaterThan(3);
+      for (const path of new Set([options.stateDir, realpathSync(options.stateDir)])) {
+        expect(result.stdout).not.toContain(path);
+      }
+    });
+
     it('refuses socket families outside the allow-list, AF_VSOCK included, and keeps unix, inet and inet6 working', async () => {
       expect(refusedFamilies.length).toBeGreaterThan(0);
       const result = await sandbox().exec(`python3 - <<'EOF'\n${socketProbe()}\nEOF`);

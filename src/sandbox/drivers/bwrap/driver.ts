@@ -15,8 +15,8 @@ import { SupervisorClient } from '../../supervisor/client.ts';
 import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
 import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
-import { readHostLayout, readImageLayout } from './host-layout.ts';
-import type { HostLayout } from './host-layout.ts';
+import { readHostLayout, readImageLayout, readProcMasks } from './host-layout.ts';
+import type { HostLayout, ProcMask } from './host-layout.ts';
 import { explainStartFailure, spawnLauncher } from './launcher.ts';
 import type { Launcher } from './launcher.ts';
 import { planBwrap, planLauncher } from './plan.ts';
@@ -125,7 +125,13 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
   /** The spare being started, if any; close() waits for it so nothing is started after close. */
   let parking: Promise<void> | undefined;
   let prepared:
-    | { bwrapPath: string; cgroups: CgroupManager; seccomp: Buffer; hostLayout: HostLayout }
+    | {
+        bwrapPath: string;
+        cgroups: CgroupManager;
+        seccomp: Buffer;
+        hostLayout: HostLayout;
+        procMasks: ProcMask[];
+      }
     | undefined;
 
   async function sweepStale(): Promise<number> {
@@ -144,7 +150,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     });
     ensurePrivateDir(stateDir);
     ensurePrivateDir(sandboxesDir);
-    prepared = { bwrapPath, cgroups, seccomp, hostLayout: readHostLayout('/') };
+    prepared = { bwrapPath, cgroups, seccomp, hostLayout: readHostLayout('/'), procMasks: readProcMasks() };
     return prepared;
   }
 
@@ -225,7 +231,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
   async function create(input: SandboxSpec): Promise<Sandbox> {
     if (closed) throw new AirlockError('SANDBOX_UNAVAILABLE', 'the driver was closed');
     const spec = validateSpec(input);
-    const { bwrapPath, hostLayout } = await prepare();
+    const { bwrapPath, hostLayout, procMasks } = await prepare();
     if (!sweptOnce) {
       // A control plane that crashed left its sandboxes' cgroups and spool directories behind.
       sweptOnce = true;
@@ -244,7 +250,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     const pending = (await takeSpare(limits)) ?? (await launch(limits));
     parkSpare();
     const { id, dir, cgroup, launcher } = pending;
-    launcher.start(planBwrap({ spec, bwrapPath, layout }));
+    launcher.start(planBwrap({ spec, bwrapPath, layout, procMasks }));
 
     const child = launcher.child;
     const client = new SupervisorClient(child.stdin as Writable, child.stdout!);

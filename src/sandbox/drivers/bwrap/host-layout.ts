@@ -1,5 +1,6 @@
 import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { maskedProcPaths } from '../../host-masks.ts';
 import { generatedEtcFiles } from './etc-files.ts';
 
 /** The only host directories a `host` image exposes, all read-only. */
@@ -97,4 +98,31 @@ export function readImageLayout(root: string): HostLayout {
     etcFilesPresent: Object.keys(generatedEtcFiles()).filter((path) => existsSync(join(root, path))),
     shell: shellFor(root),
   };
+}
+
+/** A host /proc entry the sandbox's fresh procfs would show, and how to cover it. */
+export interface ProcMask {
+  path: string;
+  kind: 'file' | 'dir';
+}
+
+/**
+ * The masked /proc entries (see host-masks.ts) that exist on this kernel and that a sandbox could
+ * read, list or write. Entries only the host's root may open (mode 0400 root: kcore, kpage*,
+ * vmallocinfo, timer_list on recent kernels) need no mask, because a bwrap sandbox never runs as
+ * host root; leaving them out keeps the mounts, each of which costs bwrap a pass over the mount
+ * table, to the few that matter. `procRoot` is the host's /proc: a sandbox's fresh procfs has the
+ * same global entries, since it belongs to the same kernel.
+ */
+export function readProcMasks(procRoot = '/proc'): ProcMask[] {
+  return maskedProcPaths.flatMap((path): ProcMask[] => {
+    let stat;
+    try {
+      stat = lstatSync(join(procRoot, path.slice('/proc/'.length)));
+    } catch {
+      return [];
+    }
+    if ((stat.mode & 0o077) === 0) return [];
+    return [{ path, kind: stat.isDirectory() ? 'dir' : 'file' }];
+  });
 }

@@ -1,6 +1,6 @@
 import type { SandboxSpec } from '../../types.ts';
 import { generatedEtcFiles, sandboxHostname, sandboxUser } from './etc-files.ts';
-import type { HostLayout } from './host-layout.ts';
+import type { HostLayout, ProcMask } from './host-layout.ts';
 
 /** Where the supervisor binary appears inside the sandbox. */
 export const supervisorPathInSandbox = '/.airlock/supervisor';
@@ -71,6 +71,8 @@ export interface BwrapPlanInput {
   bwrapPath: string;
   /** Facts about the host (image `host`) or the rootfs directory. */
   layout: HostLayout;
+  /** Host-describing /proc entries to cover (see `readProcMasks`). */
+  procMasks: readonly ProcMask[];
 }
 
 /**
@@ -135,6 +137,12 @@ export function planBwrap(input: BwrapPlanInput): string[] {
     // Fresh procfs: it shows only this sandbox's processes (a bind of the host's would show all).
     '--proc',
     '/proc',
+    // Its global files are still the host kernel's: those that describe the host are covered, a
+    // file by /dev/null read-only (bwrap's binds are nodev, so opening it is refused), a directory
+    // by an empty read-only tmpfs.
+    ...input.procMasks.flatMap(({ path, kind }) =>
+      kind === 'file' ? ['--ro-bind', '/dev/null', path] : ['--tmpfs', path, '--remount-ro', path],
+    ),
     // Minimal /dev: null, zero, full, random, urandom, tty, pts; no disks, no host devices.
     '--dev',
     '/dev',
@@ -200,6 +208,9 @@ export function commandEnvironment(
  * - bubblewrap shares the host kernel: a kernel bug reachable through the allowed syscalls is an
  *   escape. The seccomp filter is a deny-list (new syscalls are allowed until listed).
  * - The host's /usr is visible read-only, including whatever tools and libraries it holds.
+ * - /proc's global files not in host-masks.ts are the host kernel's (cpuinfo, meminfo, stat,
+ *   version, mounts of the sandbox's own namespace); there is no /sys. The mount table names the
+ *   host path of the supervisor binary (its bind source).
  * - Commands, their keepers and the supervisor share one uid inside the sandbox: a command can
  *   kill the supervisor (ending its own session) or its keeper (its processes are then killed).
  * - Loopback inside the sandbox is private to it; nothing else of the network exists, so network

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
@@ -23,6 +23,7 @@ import { DockerStreamDemux } from './demux.ts';
 import { oomCounterFile, readOomKills } from './oom-counter.ts';
 import { dockerSeccompProfile, labelKeys, planContainer } from './plan.ts';
 import type { DockerRuntime } from './plan.ts';
+import { createSharedVolume } from './shared-volume.ts';
 
 export interface DockerDriverOptions {
   /** Per-sandbox host state (output spools, the seccomp program). Default: `<tmpdir>/airlock-<uid>`. */
@@ -57,11 +58,12 @@ function statusOf(error: unknown): number | undefined {
 
 interface Prepared {
   docker: Docker;
-  /** Directory of the files bind-mounted into every container of this driver. */
-  shared: string;
-  seccompPath: string;
-  etcFiles: { source: string; destination: string }[];
   profile: string;
+}
+
+interface SharedFiles {
+  volume: string;
+  etcFiles: { source: string; destination: string }[];
 }
 
 /**
@@ -86,12 +88,19 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
   const images = new Map<string, Promise<string>>();
   let sweptOnce = false;
   let closed = false;
-  /** Live containers bind-mount the shared files: close() removes them only once none is left. */
+  /** Containers not yet removed mount the shared volume: it is removed only once none is left. */
   let live = 0;
+  let shared: Promise<SharedFiles> | undefined;
 
   async function removeShared(): Promise<void> {
-    const ready = await prepared?.catch(() => undefined);
-    if (ready) rmSync(ready.shared, { recursive: true, force: true });
+    const ready = await shared?.catch(() => undefined);
+    const docker = (await prepared?.catch(() => undefined))?.docker;
+    if (ready && docker) {
+      await docker
+        .getVolume(ready.volume)
+        .remove()
+        .catch(() => {});
+    }
   }
 
   async function prepareOnce(): Promise<Prepared> {
@@ -115,18 +124,45 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
     ensurePrivateDir(stateDir);
     ensurePrivateDir(baseDir);
     ensurePrivateDir(sandboxesDir);
-    // Files the daemon bind-mounts read-only into every container; written fresh per driver.
-    const shared = join(baseDir, `${SHARED_PREFIX}${sessionName(randomBytes(4).toString('hex'))}`);
-    mkdirSync(shared, { mode: 0o755 });
-    const seccompPath = join(shared, 'seccomp.bpf');
-    writeFileSync(seccompPath, buildSeccompFilter({ arch: hostSeccompArch() }), { mode: 0o644 });
-    // Bound over the image's own; a bind on /etc/hosts also replaces the one Docker would write.
-    const etcFiles = Object.entries(generatedEtcFiles()).map(([destination, content]) => {
-      const source = join(shared, destination.replaceAll('/', '_'));
-      writeFileSync(source, content, { mode: 0o644 });
-      return { source, destination };
+    return { docker, profile: dockerSeccompProfile() };
+  }
+
+  /**
+   * The volume with the files every container needs, filled once per driver. Made on the first
+   * create, because the container that carries the files into it needs an image that is present.
+   */
+  function sharedFiles(docker: Docker, image: string): Promise<SharedFiles> {
+    shared ??= (async () => {
+      const session = sessionName(randomBytes(4).toString('hex'));
+      const etc = Object.entries(generatedEtcFiles()).map(([destination, content]) => ({
+        destination,
+        name: `etc_${destination.slice('/etc/'.length)}`,
+        data: Buffer.from(content),
+      }));
+      const volume = await createSharedVolume({
+        docker,
+        name: `airlock-shared-${session}`,
+        labels: { [labelKeys.sandbox]: 'shared', [labelKeys.session]: session, [labelKeys.host]: host },
+        image,
+        files: [
+          { name: 'supervisor', data: readFileSync(helperPath), mode: 0o755 },
+          { name: 'seccomp.bpf', data: buildSeccompFilter({ arch: hostSeccompArch() }), mode: 0o644 },
+          ...etc.map(({ name, data }) => ({ name, data, mode: 0o644 })),
+        ],
+      }).catch((error: unknown) => {
+        throw isAirlockError(error) ? error : dockerUnavailable(error, socket);
+      });
+      // Bound over the image's own; a bind on /etc/hosts also replaces the one Docker would write.
+      const etcFiles = etc.map(({ name, destination }) => ({
+        source: join(volume.mountpoint, name),
+        destination,
+      }));
+      return { volume: volume.name, etcFiles };
+    })().catch((error: unknown) => {
+      shared = undefined;
+      throw error;
     });
-    return { docker, shared, seccompPath, etcFiles, profile: dockerSeccompProfile() };
+    return shared;
   }
 
   function prepare(): Promise<Prepared> {
@@ -214,7 +250,25 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
       await killContainer(container);
       if (await removeContainer(container)) removed += 1;
     }
+    // Shared volumes go after the containers that mount them; one still in use answers 409.
+    const { Volumes: volumes } = await docker
+      .listVolumes({ filters: { label: [`${labelKeys.sandbox}=shared`] } })
+      .catch((error: unknown) => {
+        throw dockerUnavailable(error, socket);
+      });
+    for (const volume of volumes ?? []) {
+      const labels = volume.Labels ?? {};
+      if (labels[labelKeys.host] !== host || !isStale(labels[labelKeys.session] ?? '')) continue;
+      if (
+        await docker
+          .getVolume(volume.Name)
+          .remove()
+          .then(() => true, toleratingGone)
+      )
+        removed += 1;
+    }
     removed += sweepStaleDirs(sandboxesDir);
+    // Directories of bind-mounted shared files, from versions before the shared volume.
     for (const name of readdirSync(baseDir)) {
       if (name.startsWith(SHARED_PREFIX) && isStale(name.slice(SHARED_PREFIX.length))) {
         rmSync(join(baseDir, name), { recursive: true, force: true });
@@ -234,6 +288,7 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
     }
     const { docker } = ready;
     const image = await imageFor(spec.image, docker);
+    const files = await sharedFiles(docker, image);
     const id = randomBytes(6).toString('hex');
     const session = sessionName(id);
     const dir = join(sandboxesDir, session);
@@ -260,9 +315,8 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
           host,
           image,
           runtime,
-          helperPath,
-          seccompPath: ready.seccompPath,
-          etcFiles: ready.etcFiles,
+          sharedVolume: files.volume,
+          etcFiles: files.etcFiles,
           dockerSeccompProfile: ready.profile,
         }),
       );
@@ -299,11 +353,9 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
 
     const started = container;
     const attached = stream;
+    // Docker refuses to remove a volume any container refers to, running or not: the count goes
+    // down only once the container is removed.
     live += 1;
-    void exited.then(async () => {
-      live -= 1;
-      if (closed && live === 0) await removeShared();
-    });
     const layoutShell =
       spec.image === 'host'
         ? { path: '/usr/bin/bash', args: ['--noprofile', '--norc', '-c'] }
@@ -354,9 +406,14 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
         };
       },
       async teardown() {
-        await killContainer(started);
-        attached.destroy();
-        await removeContainer(started);
+        try {
+          await killContainer(started);
+          attached.destroy();
+          await removeContainer(started);
+        } finally {
+          live -= 1;
+          if (closed && live === 0) await removeShared();
+        }
       },
     });
   }

@@ -7,7 +7,9 @@ import {
   supervisorCapabilities,
 } from '../gvisor/plan.ts';
 import type { SandboxSpec } from '../../types.ts';
+import { maskedProcPaths, maskedSysPaths } from '../../host-masks.ts';
 import { REFUSED_SYSCALLS } from '../../seccomp/index.ts';
+import { sharedDirInContainer } from './shared-volume.ts';
 
 /** Every container this driver makes carries these labels, so a sweep can find its leftovers. */
 export const labelKeys = {
@@ -18,8 +20,8 @@ export const labelKeys = {
   host: 'dev.airlock.host',
 } as const;
 
-export const supervisorInContainer = '/.airlock/supervisor';
-export const seccompInContainer = '/.airlock/seccomp.bpf';
+export const supervisorInContainer = `${sharedDirInContainer}/supervisor`;
+export const seccompInContainer = `${sharedDirInContainer}/seccomp.bpf`;
 
 export type DockerRuntime = 'runc' | 'runsc';
 
@@ -31,16 +33,38 @@ export interface ContainerPlanInput {
   host: string;
   image: string;
   runtime: DockerRuntime;
-  /** Host paths bind-mounted read-only: the supervisor, its seccomp program, generated /etc files. */
-  helperPath: string;
-  seccompPath: string;
+  /** The volume holding the supervisor and its seccomp program (see shared-volume.ts). */
+  sharedVolume: string;
+  /** Generated /etc files, bound read-only out of the shared volume's directory on the daemon's host. */
   etcFiles: readonly { source: string; destination: string }[];
   /** Docker's own seccomp profile (JSON), applied before the supervisor installs Airlock's. */
   dockerSeccompProfile: string;
 }
 
-/** `CgroupnsMode` is API 1.41+; @types/dockerode does not list it yet. */
-type HostConfigWithCgroupns = HostConfig & { CgroupnsMode: 'private' | 'host' };
+/**
+ * `CgroupnsMode` is API 1.41+; @types/dockerode does not list it, nor the masked and read-only path
+ * lists (API 1.30+), which replace Docker's defaults when given.
+ */
+type HostConfigWithCgroupns = HostConfig & {
+  CgroupnsMode: 'private' | 'host';
+  MaskedPaths: string[];
+  ReadonlyPaths: string[];
+};
+
+/**
+ * Docker's default masked paths are a subset of Airlock's list; giving the list replaces them, so it
+ * is the whole list. The runtime covers a file with /dev/null and a directory with an empty read-only
+ * tmpfs, and passes over paths this kernel does not have.
+ */
+export const dockerMaskedPaths: readonly string[] = [...maskedProcPaths, ...maskedSysPaths];
+/** Docker's default read-only /proc paths, kept as they are (the field would replace them too). */
+export const dockerReadonlyPaths: readonly string[] = [
+  '/proc/bus',
+  '/proc/fs',
+  '/proc/irq',
+  '/proc/sys',
+  '/proc/sysrq-trigger',
+];
 
 function tmpfsOptions(sizeBytes: number, mode: string, owner?: { uid: number; gid: number }): string {
   const options = ['rw', 'nosuid', 'nodev', `size=${sizeBytes}`, `mode=${mode}`];
@@ -85,13 +109,14 @@ export function planContainer(input: ContainerPlanInput): ContainerCreateOptions
     SecurityOpt: ['no-new-privileges:true', `seccomp=${input.dockerSeccompProfile}`],
     IpcMode: 'private',
     CgroupnsMode: 'private',
+    // The container's /proc and /sys are the host kernel's: what describes the host is masked.
+    MaskedPaths: [...dockerMaskedPaths],
+    ReadonlyPaths: [...dockerReadonlyPaths],
     // The supervisor is the container's first process; docker-init would add nothing.
     Init: false,
-    Binds: [
-      `${input.helperPath}:${supervisorInContainer}:ro`,
-      `${input.seccompPath}:${seccompInContainer}:ro`,
-      ...input.etcFiles.map(({ source, destination }) => `${source}:${destination}:ro`),
-    ],
+    // Docker copies an image's files into a volume only while the volume is empty; this one never is.
+    Mounts: [{ Type: 'volume', Source: input.sharedVolume, Target: sharedDirInContainer, ReadOnly: true }],
+    Binds: input.etcFiles.map(({ source, destination }) => `${source}:${destination}:ro`),
     LogConfig: { Type: 'none', Config: {} },
     AutoRemove: false,
   };
@@ -160,8 +185,8 @@ export function dockerSeccompProfile(): string {
  *   host too (Docker's userns-remap would map them further away).
  * - Under runsc the supervisor starts as root of the sentry's kernel (no host identity) holding
  *   CAP_SETUID, CAP_SETGID and CAP_SETPCAP until it has pruned /dev and switched to uid 1000.
- * - The supervisor and the generated /etc files are bind-mounted from this host: the daemon must be
- *   local (a remote DOCKER_HOST cannot see them).
+ * - /proc and /sys are the host kernel's, with host-masks.ts masked; the rest of /sys (devices,
+ *   block, class, fs/cgroup) stays visible read-only, as in any Docker container.
  * - Docker's own seccomp profile is an allow-list-by-default with the refusals above; the strict
  *   filter is Airlock's, installed by the supervisor.
  */
