@@ -634,6 +634,20 @@ static void kill_tree(pid_t root) {
   }
 }
 
+/* The first kill of a command's tree stops every other process of the sandbox while it runs:
+ * kill(-1) reaches only this pid namespace (never the host), and neither pid 1 nor the caller. A
+ * fork bomb at the process limit refills each slot a kill frees before the next scan finds the new
+ * process; where forks and scans are slow (gVisor, with the supervisor getting a few milliseconds
+ * of CPU a second among hundreds of bomb processes) the tree kill never converged. A stopped
+ * process neither forks nor competes for the CPU. The other commands' processes are continued at
+ * once; they see a stop and a continue (their parents a SIGCHLD), and one the agent had stopped
+ * itself is continued too. */
+static void kill_tree_stopping_others(pid_t root) {
+  kill(-1, SIGSTOP);
+  kill_tree(root);
+  kill(-1, SIGCONT);
+}
+
 static struct command *find_command(uint32_t id) {
   for (int i = 0; i < MAX_COMMANDS; i++)
     if (commands[i].used && commands[i].id == id) return &commands[i];
@@ -1156,8 +1170,12 @@ static void handle_kill(uint32_t id) {
     send_error(id, ESRCH, "no such command");
     return;
   }
+  int first = !c->reported && !c->killed && !c->timed_out;
   if (!c->reported) c->killed = 1;
-  if (c->keeper > 0) kill_tree(c->keeper);
+  if (c->keeper > 0) {
+    if (first) kill_tree_stopping_others(c->keeper);
+    else kill_tree(c->keeper);
+  }
   send_frame(REP_OK, id, NULL, 0);
 }
 
@@ -1453,8 +1471,12 @@ static int supervise_main(void) {
     for (int i = 0; i < MAX_COMMANDS; i++) {
       struct command *c = &commands[i];
       if (c->used && !c->reported && c->deadline_ms > 0 && now >= c->deadline_ms && !c->timed_out) {
+        int first = !c->killed;
         c->timed_out = 1;
-        if (c->keeper > 0) kill_tree(c->keeper);
+        if (c->keeper > 0) {
+          if (first) kill_tree_stopping_others(c->keeper);
+          else kill_tree(c->keeper);
+        }
       } else if (c->used && !c->reported && (c->killed || c->timed_out) && c->keeper > 0) {
         kill_tree(c->keeper);
       }

@@ -13,6 +13,7 @@ import { isAirlockError } from '../../src/errors/index.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../src/sandbox/index.ts';
 import { syscallNumbers } from '../../src/sandbox/seccomp/syscalls.ts';
 import type { SyscallName } from '../../src/sandbox/seccomp/syscalls.ts';
+import { defineForkBombTests } from './fork-bomb.ts';
 import { defineKernelSurfaceTests } from './kernel-surface.ts';
 
 export const MiB = 1024 * 1024;
@@ -391,6 +392,7 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
       });
 
       defineKernelSurfaceTests(it, () => sandbox, { stateDir: target.stateDir });
+      defineForkBombTests(it, () => driver, baseSpec);
 
       describe('resource limits', () => {
         it('reports an OOM kill as such and keeps the session usable', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SandboxSpec } from '../../types.ts';
-import { GVISOR_PIDS_OVERHEAD } from '../gvisor/plan.ts';
+import { gvisorHostPidsLimit } from '../gvisor/plan.ts';
 import { maskedProcPaths, maskedSysPaths } from '../../host-masks.ts';
 import { dockerSeccompProfile, labelKeys, planContainer } from './plan.ts';
 import type { ContainerPlanInput } from './plan.ts';
@@ -99,7 +99,7 @@ describe('planContainer', () => {
   it("under runsc adds the sentry's share to the cgroup and holds processes with nproc", () => {
     const gvisor = planContainer({ ...input, runtime: 'runsc' }).HostConfig!;
     expect(gvisor.Runtime).toBe('runsc');
-    expect(gvisor.PidsLimit).toBe(spec.pids + GVISOR_PIDS_OVERHEAD);
+    expect(gvisor.PidsLimit).toBe(gvisorHostPidsLimit(spec.pids));
     expect(gvisor.Ulimits).toEqual([{ Name: 'nproc', Soft: 64, Hard: 64 }]);
     // The supervisor starts as the sentry's root with three capabilities, prunes /dev, then drops all.
     const runsc = planContainer({ ...input, runtime: 'runsc' });

@@ -2,8 +2,8 @@ import type { ContainerCreateOptions, HostConfig } from 'dockerode';
 import { sandboxHostname, sandboxUser } from '../bwrap/etc-files.ts';
 import {
   GVISOR_MEMORY_OVERHEAD_BYTES,
-  GVISOR_PIDS_OVERHEAD,
   devicesRemoved,
+  gvisorHostPidsLimit,
   supervisorCapabilities,
 } from '../gvisor/plan.ts';
 import type { SandboxSpec } from '../../types.ts';
@@ -93,7 +93,7 @@ export function planContainer(input: ContainerPlanInput): ContainerCreateOptions
     // Equal to Memory: no swap on top of the limit.
     MemorySwap: memoryBytes,
     NanoCpus: Math.max(1, Math.round(spec.cpus * 1e9)),
-    PidsLimit: spec.pids + (gvisor ? GVISOR_PIDS_OVERHEAD : 0),
+    PidsLimit: gvisor ? gvisorHostPidsLimit(spec.pids) : spec.pids,
     // Under runc an nproc limit would count every process of host uid 1000, not this container's.
     ...(gvisor ? { Ulimits: [{ Name: 'nproc', Soft: spec.pids, Hard: spec.pids }] } : {}),
     ReadonlyRootfs: true,
