@@ -15,7 +15,7 @@ import { createPolicyEngine, loadPolicy, PolicyLoadError } from '../policy/index
 import type { Policy, PolicyEngine, PresetName } from '../policy/index.ts';
 import { createApprovals, createRateLimiter, createRedactor, createRouter } from '../router/index.ts';
 import type { Approvals, Redactor, Router } from '../router/index.ts';
-import { createDriver, MAX_TIMEOUT_MS } from '../sandbox/index.ts';
+import { createDriver, MAX_TIMEOUT_MS, sweepLeftovers } from '../sandbox/index.ts';
 import type { Driver, DriverName, DriverOptions } from '../sandbox/index.ts';
 import { createSessionManager, createSnapshotStore, currentOwner, presetOf } from '../sessions/index.ts';
 import type { LiveSession, RecoveryReport, SessionManager, SnapshotStore } from '../sessions/index.ts';
@@ -154,6 +154,8 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
       driver = createDriver(name, {
         ...options.driverOptions,
         stateDir: home,
+        // Swept once for every driver at start-up (below), not again at each driver's first sandbox.
+        sweepOnFirstCreate: false,
         ...(config.sandbox.cgroupParent === undefined ? {} : { cgroupParent: config.sandbox.cgroupParent }),
         ...(config.sandbox.runtime === undefined ? {} : { runtime: config.sandbox.runtime }),
       });
@@ -273,9 +275,20 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
       now,
     });
 
-    const recovery = await manager.recover(
-      [...new Set([config.sandbox.driver])].flatMap((name) => tryDriver(driverFor, name)),
-    );
+    // Every driver's leftovers, not only the configured driver's: a crashed control plane's
+    // containers or gVisor sandboxes would otherwise wait for a later session of their own driver.
+    const recovery = await manager.recover(async () => {
+      const swept = await sweepLeftovers({
+        stateDir: home,
+        ...(config.sandbox.cgroupParent === undefined ? {} : { cgroupParent: config.sandbox.cgroupParent }),
+        ...pick(options.driverOptions, ['dockerSocket', 'runscPath', 'helperPath']),
+      });
+      for (const entry of swept.drivers) {
+        if ('skipped' in entry)
+          logger.debug({ driver: entry.driver, reason: entry.skipped }, 'leftovers not swept');
+      }
+      return swept.removed;
+    });
     await approvals.expireOverdue();
     // Outputs of sessions long over are only disk: the audit log keeps what happened.
     await store.pruneOutputs(
@@ -348,11 +361,14 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
   }
 }
 
-/** A driver unavailable on this machine has no leftovers to sweep; it fails when a session needs it. */
-function tryDriver(driverFor: (name: DriverName) => Driver, name: DriverName): Driver[] {
-  try {
-    return [driverFor(name)];
-  } catch {
-    return [];
+/** The options among `keys` that are set, so absent ones stay absent (exactOptionalPropertyTypes). */
+function pick<T extends object, K extends keyof T>(
+  from: T | undefined,
+  keys: readonly K[],
+): Partial<Pick<T, K>> {
+  const picked: Partial<Pick<T, K>> = {};
+  for (const key of keys) {
+    if (from?.[key] !== undefined) picked[key] = from[key];
   }
+  return picked;
 }

@@ -60,8 +60,11 @@ export interface SessionManager {
   destroy(id: string): Promise<void>;
   touch(session: LiveSession): void;
   snapshot(id: string, name?: string | null): Promise<SnapshotInfo>;
-  /** Ends what a crashed control plane left: its sessions, commands, approvals and sandboxes. */
-  recover(drivers: readonly Driver[]): Promise<RecoveryReport>;
+  /**
+   * Ends what a crashed control plane left: its sessions, commands and approvals in the store, and
+   * (through `sweepLeftovers`, which returns how much it removed) its sandboxes on the host.
+   */
+  recover(sweepLeftovers: () => Promise<number>): Promise<RecoveryReport>;
   /** Ends sessions past their idle timeout or lifetime; returns how many. */
   reap(): Promise<number>;
   close(): Promise<void>;
@@ -301,7 +304,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     return due.length;
   }
 
-  async function recover(drivers: readonly Driver[]): Promise<RecoveryReport> {
+  async function recover(sweepLeftovers: () => Promise<number>): Promise<RecoveryReport> {
     const orphaned = (await store.listSessions({ state: 'active' })).filter(
       (record) => record.owner !== owner && !isOwnerAlive(record.owner),
     );
@@ -353,8 +356,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       commandsInterrupted += open.length;
       approvalsExpired += pendingApprovals.length;
     }
-    let sandboxesSwept = 0;
-    for (const driver of drivers) sandboxesSwept += await driver.sweepStale();
+    const sandboxesSwept = await sweepLeftovers();
     const report = {
       sessionsEnded: orphaned.length,
       commandsInterrupted,

@@ -21,7 +21,8 @@ import { explainStartFailure, spawnLauncher } from './launcher.ts';
 import type { Launcher } from './launcher.ts';
 import { planBwrap, planLauncher } from './plan.ts';
 import { createBwrapSandbox } from './sandbox.ts';
-import { ensurePrivateDir, isStale, sessionName, sweepStaleDirs } from './state-dir.ts';
+import { ensurePrivateDir, sessionName } from './state-dir.ts';
+import { sweepBwrapLeftovers } from './sweep.ts';
 
 export interface BwrapDriverOptions {
   /** Per-sandbox host state (output spools). Default: `<tmpdir>/airlock-<uid>`. */
@@ -42,6 +43,11 @@ export interface BwrapDriverOptions {
    * run yet), so the next `create` skips process start and cgroup join. Default true.
    */
   prespawnLauncher?: boolean;
+  /**
+   * Sweep leftovers of control planes that are gone before the first sandbox. Default true; false
+   * when the caller sweeps every driver at start-up itself (`sweepLeftovers`).
+   */
+  sweepOnFirstCreate?: boolean;
 }
 
 // Fixed locations only: resolving through the host's PATH would let whoever controls PATH pick the
@@ -118,7 +124,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
   const isRoot = process.getuid?.() === 0;
   const hostIds = options.hostIds ?? (isRoot ? { uid: 65534, gid: 65534 } : undefined);
   const prespawn = options.prespawnLauncher ?? true;
-  let sweptOnce = false;
+  let sweptOnce = options.sweepOnFirstCreate === false;
   let closed = false;
   const closing = new AbortController();
   let spare: PendingSandbox | undefined;
@@ -135,9 +141,8 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     | undefined;
 
   async function sweepStale(): Promise<number> {
-    let removed = sweepStaleDirs(sandboxesDir);
-    if (prepared) removed += (await prepared.cgroups.sweep(isStale)).length;
-    return removed;
+    const { cgroups } = await prepare();
+    return sweepBwrapLeftovers({ stateDir, cgroups });
   }
 
   async function prepare(): Promise<NonNullable<typeof prepared>> {
@@ -292,7 +297,6 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
       if (pending) await discard(pending);
     },
     async sweepStale() {
-      await prepare();
       sweptOnce = true;
       return sweepStale();
     },

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
@@ -18,12 +18,14 @@ import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
 import { generatedEtcFiles } from '../bwrap/etc-files.ts';
 import { shellFor } from '../bwrap/host-layout.ts';
 import { commandEnvironment } from '../bwrap/plan.ts';
-import { ensurePrivateDir, isStale, sessionName, sweepStaleDirs } from '../bwrap/state-dir.ts';
+import { ensurePrivateDir, sessionName } from '../bwrap/state-dir.ts';
 import { DockerStreamDemux } from './demux.ts';
 import { oomCounterFile, readOomKills } from './oom-counter.ts';
 import { dockerSeccompProfile, labelKeys, planContainer } from './plan.ts';
 import type { DockerRuntime } from './plan.ts';
+import { killContainer, removeContainer, statusOf } from './containers.ts';
 import { createSharedVolume } from './shared-volume.ts';
+import { stateLabel, sweepDockerLeftovers } from './sweep.ts';
 
 export interface DockerDriverOptions {
   /** Per-sandbox host state (output spools, the seccomp program). Default: `<tmpdir>/airlock-<uid>`. */
@@ -42,18 +44,18 @@ export interface DockerDriverOptions {
   maxFileBytes?: number;
   /** How long a new container may take to report ready. Default 15 s. */
   startTimeoutMs?: number;
+  /**
+   * Sweep leftovers of control planes that are gone before the first sandbox. Default true; false
+   * when the caller sweeps every driver at start-up itself (`sweepLeftovers`).
+   */
+  sweepOnFirstCreate?: boolean;
 }
 
-const SHARED_PREFIX = 'shared-';
 /** /proc of a sandbox holds its processes plus ~60 fixed entries; the pids limit bounds the rest. */
 const MAX_PROC_ENTRIES = 100_000;
 
 function unavailable(message: string, reason: string): AirlockError {
   return new AirlockError('SANDBOX_UNAVAILABLE', message, { driver: 'docker', reason });
-}
-
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number }).statusCode;
 }
 
 interface Prepared {
@@ -84,9 +86,10 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
   const runtime = options.runtime ?? 'runc';
   const socket = options.dockerSocket;
   const host = hostname();
+  const state = stateLabel(stateDir);
   let prepared: Promise<Prepared> | undefined;
   const images = new Map<string, Promise<string>>();
-  let sweptOnce = false;
+  let sweptOnce = options.sweepOnFirstCreate === false;
   let closed = false;
   /** Containers not yet removed mount the shared volume: it is removed only once none is left. */
   let live = 0;
@@ -142,7 +145,12 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
       const volume = await createSharedVolume({
         docker,
         name: `airlock-shared-${session}`,
-        labels: { [labelKeys.sandbox]: 'shared', [labelKeys.session]: session, [labelKeys.host]: host },
+        labels: {
+          [labelKeys.sandbox]: 'shared',
+          [labelKeys.session]: session,
+          [labelKeys.host]: host,
+          [labelKeys.state]: state,
+        },
         image,
         files: [
           { name: 'supervisor', data: readFileSync(helperPath), mode: 0o755 },
@@ -211,70 +219,12 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
     return found;
   }
 
-  /** 404: already gone; 409: not running any more, or being removed already (a teardown, another sweep). */
-  function toleratingGone(error: unknown): false {
-    if (statusOf(error) !== 404 && statusOf(error) !== 409) throw dockerUnavailable(error, socket);
-    return false;
-  }
-
-  /*
-   * Containers end by a kill, then a remove, never by a forced remove alone: a forced remove of a
-   * running runsc container can take tens of seconds (measured after a fork bomb), an explicit
-   * SIGKILL followed by remove about 100 ms. The sweep of a crashed control plane's containers does
-   * the same as a teardown.
-   */
-  async function killContainer(container: Docker.Container): Promise<void> {
-    await container.kill({ signal: 'SIGKILL' }).catch(toleratingGone);
-  }
-
-  /** Whether this call removed it (false: it was gone already or is being removed by someone else). */
-  function removeContainer(container: Docker.Container): Promise<boolean> {
-    return container.remove({ force: true }).then(() => true, toleratingGone);
-  }
-
-  async function sweepStale(): Promise<number> {
-    const { docker } = await prepare();
-    let removed = 0;
-    let containers: Docker.ContainerInfo[];
-    try {
-      containers = await docker.listContainers({ all: true, filters: { label: [labelKeys.sandbox] } });
-    } catch (error) {
-      throw dockerUnavailable(error, socket);
-    }
-    for (const info of containers) {
-      const labels = info.Labels ?? {};
-      if (labels[labelKeys.host] !== host) continue;
-      const session = labels[labelKeys.session] ?? '';
-      if (!isStale(session)) continue;
-      const container = docker.getContainer(info.Id);
-      await killContainer(container);
-      if (await removeContainer(container)) removed += 1;
-    }
-    // Shared volumes go after the containers that mount them; one still in use answers 409.
-    const { Volumes: volumes } = await docker
-      .listVolumes({ filters: { label: [`${labelKeys.sandbox}=shared`] } })
-      .catch((error: unknown) => {
-        throw dockerUnavailable(error, socket);
-      });
-    for (const volume of volumes ?? []) {
-      const labels = volume.Labels ?? {};
-      if (labels[labelKeys.host] !== host || !isStale(labels[labelKeys.session] ?? '')) continue;
-      if (
-        await docker
-          .getVolume(volume.Name)
-          .remove()
-          .then(() => true, toleratingGone)
-      )
-        removed += 1;
-    }
-    removed += sweepStaleDirs(sandboxesDir);
-    // Directories of bind-mounted shared files, from versions before the shared volume.
-    for (const name of readdirSync(baseDir)) {
-      if (name.startsWith(SHARED_PREFIX) && isStale(name.slice(SHARED_PREFIX.length))) {
-        rmSync(join(baseDir, name), { recursive: true, force: true });
-      }
-    }
-    return removed;
+  function sweepStale(): Promise<number> {
+    return sweepDockerLeftovers({
+      stateDir,
+      ...(socket === undefined ? {} : { dockerSocket: socket }),
+      ...(options.docker === undefined ? {} : { docker: options.docker }),
+    });
   }
 
   async function create(input: SandboxSpec): Promise<Sandbox> {
@@ -313,6 +263,7 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
           id,
           session,
           host,
+          state,
           image,
           runtime,
           sharedVolume: files.volume,
@@ -340,8 +291,7 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
       await container.start();
       const startTimeoutMs = options.startTimeoutMs ?? 15_000;
       await withinStartTimeout(client.ready, startTimeoutMs);
-      const state = (await container.inspect()).State;
-      oomFile = oomCounterFile(state.Pid);
+      oomFile = oomCounterFile((await container.inspect()).State.Pid);
     } catch (error) {
       await cleanup();
       const said = Buffer.concat(stderrTail).toString().trim().split('\n')[0];
@@ -407,9 +357,9 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
       },
       async teardown() {
         try {
-          await killContainer(started);
+          await killContainer(started, socket);
           attached.destroy();
-          await removeContainer(started);
+          await removeContainer(started, socket);
         } finally {
           live -= 1;
           if (closed && live === 0) await removeShared();

@@ -18,6 +18,12 @@ export const labelKeys = {
   session: 'dev.airlock.session',
   /** Host name of the control plane: a shared daemon's other hosts' containers are never swept. */
   host: 'dev.airlock.host',
+  /**
+   * Digest of the state directory: only the installation that made a container sweeps it. Pids say
+   * which control plane is gone only within one pid namespace, and two installations on one host
+   * (or in containers sharing a daemon) may not share one.
+   */
+  state: 'dev.airlock.state',
 } as const;
 
 export const supervisorInContainer = `${sharedDirInContainer}/supervisor`;
@@ -31,6 +37,8 @@ export interface ContainerPlanInput {
   id: string;
   session: string;
   host: string;
+  /** `stateLabel(stateDir)` (see sweep.ts). */
+  state: string;
   image: string;
   runtime: DockerRuntime;
   /** The volume holding the supervisor and its seccomp program (see shared-volume.ts). */
@@ -157,6 +165,7 @@ export function planContainer(input: ContainerPlanInput): ContainerCreateOptions
       [labelKeys.sandbox]: input.id,
       [labelKeys.session]: input.session,
       [labelKeys.host]: input.host,
+      [labelKeys.state]: input.state,
     },
     HostConfig: hostConfig,
   };
