@@ -593,10 +593,17 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
             },
           };
           const running = sandbox.exec('head -c 20000000 /dev/zero', { stdoutTo: sink });
-          await new Promise((resolve) => setTimeout(resolve, 300));
-          const receivedWhilePaused = received;
-          expect(drain).toBeDefined();
-          drain?.();
+          let receivedWhilePaused: number;
+          try {
+            // The first write may take a while on a loaded machine (a gVisor exec especially); from
+            // then on, nothing more may arrive while the consumer has not drained.
+            expect(await waitFor(() => drain !== undefined, 10_000)).toBe(true);
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            receivedWhilePaused = received;
+          } finally {
+            // Resumed whatever happened, so a failure here cannot leave the shared sandbox blocked.
+            drain?.();
+          }
           const result = await running;
           // Only what was already in flight (pipe buffers and one frame) arrived while paused.
           expect(receivedWhilePaused).toBeLessThan(1024 * 1024);

@@ -9,7 +9,7 @@ import type { SuiteIt } from './kernel-surface.ts';
 /** The configuration's default `sandbox.pids`. */
 const DEFAULT_PIDS = 256;
 /** How long the bomb keeps pressing on the limit before it is killed. */
-const AT_LIMIT_MS = 2_000;
+const AT_LIMIT_MS = 1_000;
 /** gVisor forks slowly: reaching 256 processes takes it about ten seconds on a loaded machine. */
 const SATURATION_DEADLINE_MS = 60_000;
 
