@@ -16,7 +16,7 @@ import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../sup
 import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
 import { readHostLayout, readImageLayout, readProcMasks } from './host-layout.ts';
-import type { HostLayout, ProcMask } from './host-layout.ts';
+import type { HostLayout } from './host-layout.ts';
 import { explainStartFailure, spawnLauncher } from './launcher.ts';
 import type { Launcher } from './launcher.ts';
 import { planBwrap, planLauncher } from './plan.ts';
@@ -136,7 +136,6 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
         cgroups: CgroupManager;
         seccomp: Buffer;
         hostLayout: HostLayout;
-        procMasks: ProcMask[];
       }
     | undefined;
 
@@ -155,7 +154,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     });
     ensurePrivateDir(stateDir);
     ensurePrivateDir(sandboxesDir);
-    prepared = { bwrapPath, cgroups, seccomp, hostLayout: readHostLayout('/'), procMasks: readProcMasks() };
+    prepared = { bwrapPath, cgroups, seccomp, hostLayout: readHostLayout('/') };
     return prepared;
   }
 
@@ -236,7 +235,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
   async function create(input: SandboxSpec): Promise<Sandbox> {
     if (closed) throw new AirlockError('SANDBOX_UNAVAILABLE', 'the driver was closed');
     const spec = validateSpec(input);
-    const { bwrapPath, hostLayout, procMasks } = await prepare();
+    const { bwrapPath, hostLayout } = await prepare();
     if (!sweptOnce) {
       // A control plane that crashed left its sandboxes' cgroups and spool directories behind.
       sweptOnce = true;
@@ -255,7 +254,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     const pending = (await takeSpare(limits)) ?? (await launch(limits));
     parkSpare();
     const { id, dir, cgroup, launcher } = pending;
-    launcher.start(planBwrap({ spec, bwrapPath, layout, procMasks }));
+    launcher.start(planBwrap({ spec, bwrapPath, layout, procMasks: readProcMasks() }));
 
     const child = launcher.child;
     const client = new SupervisorClient(child.stdin as Writable, child.stdout!);

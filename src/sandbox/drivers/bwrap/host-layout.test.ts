@@ -10,7 +10,7 @@ describe('readProcMasks', () => {
     if (root !== '') rmSync(root, { recursive: true, force: true });
   });
 
-  it('covers the listed entries a sandbox could open, and skips those only host root may open or that do not exist', () => {
+  it('covers the listed entries a sandbox could open, and skips those only host root may open, empty directories and absent ones', () => {
     root = mkdtempSync(join(tmpdir(), 'airlock-proc-'));
     const files: [string, number][] = [
       ['cmdline', 0o444],
@@ -26,8 +26,11 @@ describe('readProcMasks', () => {
       writeFileSync(join(root, name), '');
       chmodSync(join(root, name), mode);
     }
-    mkdirSync(join(root, 'acpi'), { mode: 0o555 });
+    mkdirSync(join(root, 'acpi'));
+    writeFileSync(join(root, 'acpi', 'wakeup'), '');
     chmodSync(join(root, 'acpi'), 0o555);
+    // Empty: nothing to hide, so no mount to pay for.
+    mkdirSync(join(root, 'scsi'));
 
     expect(readProcMasks(root)).toEqual([
       { path: '/proc/cmdline', kind: 'file' },
