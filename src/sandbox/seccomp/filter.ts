@@ -293,6 +293,9 @@ function ioctlBlock(nr: number): Step[] {
 //   if_nameindex, `ip addr`) and glibc's AI_ADDRCONFIG lookups read the sandbox's own interfaces
 //   through it. Other netlink protocols (sock_diag, audit, uevents, netfilter, …) are refused with
 //   EPROTONOSUPPORT; `ss` falls back to /proc/net without sock_diag.
+// Under gVisor the supervisor installs this filter in the sentry, which enforces it for the sandbox's
+// tasks; gVisor itself implements unix, inet, inet6, packet (with CAP_NET_RAW) and netlink route and
+// uevent sockets, so the rule takes packet and uevent sockets away there.
 function socketBlock(nr: number): Step[] {
   return [
     op(BPF_JMP_JEQ_K, nr, null, END),
