@@ -63,22 +63,31 @@ export async function createSharedVolume(input: CreateSharedVolumeInput): Promis
   const volume = (await (
     await docker.createVolume({ Name: input.name, Labels: input.labels })
   ).inspect()) as { Name: string; Mountpoint: string };
-  const carrier = await docker.createContainer({
-    name: `${input.name}-carrier`,
-    Image: input.image,
-    Entrypoint: [`${sharedDirInContainer}/none`],
-    Labels: input.labels,
-    NetworkDisabled: true,
-    HostConfig: {
-      NetworkMode: 'none',
-      Mounts: [{ Type: 'volume', Source: volume.Name, Target: sharedDirInContainer }],
-      LogConfig: { Type: 'none', Config: {} },
-    },
-  });
   try {
-    await carrier.putArchive(await tarOf(input.files), { path: sharedDirInContainer });
-  } finally {
-    await carrier.remove({ force: true }).catch(() => {});
+    const carrier = await docker.createContainer({
+      name: `${input.name}-carrier`,
+      Image: input.image,
+      Entrypoint: [`${sharedDirInContainer}/none`],
+      Labels: input.labels,
+      NetworkDisabled: true,
+      HostConfig: {
+        NetworkMode: 'none',
+        Mounts: [{ Type: 'volume', Source: volume.Name, Target: sharedDirInContainer }],
+        LogConfig: { Type: 'none', Config: {} },
+      },
+    });
+    try {
+      await carrier.putArchive(await tarOf(input.files), { path: sharedDirInContainer });
+    } finally {
+      await carrier.remove({ force: true }).catch(() => {});
+    }
+  } catch (error) {
+    // A volume that was not filled is of no use to anyone: it goes now, not at the next sweep.
+    await docker
+      .getVolume(volume.Name)
+      .remove()
+      .catch(() => {});
+    throw error;
   }
   return { name: volume.Name, mountpoint: volume.Mountpoint };
 }
