@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { isAirlockError } from '../../src/errors/index.ts';
@@ -152,6 +153,55 @@ describe.skipIf(unavailable !== undefined)('docker driver lifecycle', () => {
       expect(await sharedVolumesOf(child.pid)).toEqual([]);
     } finally {
       rmSync(crashDir, { recursive: true, force: true });
+    }
+  });
+
+  it("sweeps a dead control plane's containers of this installation or of one whose state directory is gone, never another's", async () => {
+    const docker = connectDocker();
+    const otherHome = mkdtempSync(join(tmpdir(), 'airlock-docker-other-'));
+    const deadPid = spawnSync('/bin/true').pid;
+    const cases = {
+      mine: { session: `${deadPid}-a1`, state: stateDir, swept: true },
+      'gone installation': { session: `${deadPid}-a2`, state: join(otherHome, 'deleted'), swept: true },
+      // Adversarial: another installation's dead control plane, and this one's live control plane.
+      'other installation': { session: `${deadPid}-a3`, state: otherHome, swept: false },
+      'live control plane': { session: `${process.pid}-a4`, state: stateDir, swept: false },
+    };
+    const made = new Map<string, string>();
+    try {
+      for (const [name, { session, state }] of Object.entries(cases)) {
+        const container = await docker.createContainer({
+          Image: baseImageTag(),
+          Cmd: ['true'],
+          Labels: {
+            'dev.airlock.sandbox': `sweep-test-${process.pid}`,
+            'dev.airlock.session': session,
+            'dev.airlock.host': hostname(),
+            'dev.airlock.state': state,
+          },
+        });
+        made.set(name, container.id);
+      }
+      expect(made.size).toBe(4);
+      await createDriver('docker', { stateDir }).sweepStale();
+      const left = new Set(
+        (
+          await docker.listContainers({
+            all: true,
+            filters: { label: [`dev.airlock.sandbox=sweep-test-${process.pid}`] },
+          })
+        ).map((info) => info.Id),
+      );
+      for (const [name, { swept }] of Object.entries(cases)) {
+        expect(left.has(made.get(name) ?? ''), name).toBe(!swept);
+      }
+    } finally {
+      for (const id of made.values())
+        await docker
+          .getContainer(id)
+          .remove({ force: true })
+          .catch(() => {});
+      rmSync(otherHome, { recursive: true, force: true });
     }
   });
 

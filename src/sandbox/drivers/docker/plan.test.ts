@@ -21,7 +21,7 @@ const input: ContainerPlanInput = {
   id: 'ab',
   session: '1-ab',
   host: 'host-a',
-  state: '0123456789abcdef',
+  state: '/var/lib/airlock',
   image: 'airlock/base:1',
   runtime: 'runc',
   sharedVolume: 'airlock-shared-1-cd',
@@ -60,7 +60,7 @@ describe('planContainer', () => {
       [labelKeys.sandbox]: 'ab',
       [labelKeys.session]: '1-ab',
       [labelKeys.host]: 'host-a',
-      [labelKeys.state]: '0123456789abcdef',
+      [labelKeys.state]: '/var/lib/airlock',
     });
     expect(host.Binds).toEqual([
       '/var/lib/docker/volumes/airlock-shared-1-cd/_data/etc_passwd:/etc/passwd:ro',

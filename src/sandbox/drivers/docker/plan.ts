@@ -19,9 +19,9 @@ export const labelKeys = {
   /** Host name of the control plane: a shared daemon's other hosts' containers are never swept. */
   host: 'dev.airlock.host',
   /**
-   * Digest of the state directory: only the installation that made a container sweeps it. Pids say
-   * which control plane is gone only within one pid namespace, and two installations on one host
-   * (or in containers sharing a daemon) may not share one.
+   * The state directory: while it exists, only the installation that made a container sweeps it.
+   * Pids say which control plane is gone only within one pid namespace, and two installations on
+   * one host (or in containers sharing a daemon) may not share one.
    */
   state: 'dev.airlock.state',
 } as const;

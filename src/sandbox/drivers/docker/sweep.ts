@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,11 +11,22 @@ import { labelKeys } from './plan.ts';
 const LEGACY_SHARED_PREFIX = 'shared-';
 
 /**
- * The value of `labelKeys.state` for a state directory: which installation made a container. A
- * digest, so labels (visible to anyone who may list the daemon's containers) do not name the path.
+ * The value of `labelKeys.state` for a state directory: which installation made a container. The
+ * path itself, so a sweep can tell an installation that still exists (it sweeps its own) from one
+ * whose state directory is gone (anyone may sweep what it left). Labels are seen by those who may
+ * use the daemon, never inside the container.
  */
 export function stateLabel(stateDir: string): string {
-  return createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 16);
+  return resolve(stateDir);
+}
+
+/**
+ * Whether leftovers labelled `label` are this installation's to sweep: its own, an installation's
+ * whose state directory is gone (no one else will), or unlabelled ones from before the label
+ * (anyone's, as they were then; a label that is no absolute path names no directory either).
+ */
+function isOurs(label: string | undefined, state: string): boolean {
+  return label === undefined || label === state || !label.startsWith('/') || !existsSync(label);
 }
 
 export interface DockerSweepOptions {
@@ -38,10 +48,9 @@ export async function sweepDockerLeftovers(options: DockerSweepOptions): Promise
   const docker = options.docker ?? connectDocker(socket ?? DEFAULT_DOCKER_SOCKET);
   const host = hostname();
   const state = stateLabel(options.stateDir);
-  // Containers from before the state label carry none: they are anyone's to sweep, as they were.
   const ours = (labels: Record<string, string> | undefined): boolean =>
     labels?.[labelKeys.host] === host &&
-    (labels[labelKeys.state] ?? state) === state &&
+    isOurs(labels[labelKeys.state], state) &&
     isStale(labels[labelKeys.session] ?? '');
   let removed = 0;
   let containers: Docker.ContainerInfo[];
