@@ -197,7 +197,7 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
     logger: prepared.logger,
     now,
   });
-  const recovery = await manager.recover(drivers.available([config.sandbox.driver]));
+  const recovery = await manager.recover(() => drivers.sweepLeftovers(prepared.logger));
   await approvals.expireOverdue();
   // Outputs of sessions long over are only disk: the audit log keeps what happened.
   const retentionMs = options.outputRetentionMs ?? DEFAULT_OUTPUT_RETENTION_MS;
