@@ -76,7 +76,15 @@ export interface Session {
     write(
       path: string,
       data: string | Uint8Array,
-      options?: { readonly waitForApproval?: boolean; readonly signal?: AbortSignal },
+      options?: {
+        readonly waitForApproval?: boolean;
+        readonly signal?: AbortSignal;
+        /**
+         * The host's own copy (a workspace brought in by the person running Airlock), not a model's:
+         * no approval is asked; the audit record says operator. Never set it for a caller's request.
+         */
+        readonly operator?: boolean;
+      },
     ): Promise<FileWriteResult>;
     /** The file's bytes, with the session's secrets redacted like any other output; audited. */
     read(path: string, options?: { readonly maxBytes?: number }): Promise<Buffer>;
