@@ -168,6 +168,8 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mode
     } catch (error) {
       throw callError(error);
     }
+    // The SDKs end a stream quietly when its request is aborted: a cut-off answer is no answer.
+    if (request.signal.aborted) throw request.signal.reason;
     const toolCalls: ToolCallRequest[] = [...calls.entries()]
       .sort(([a], [b]) => a - b)
       .map(([, call]) => ({ id: call.id, name: call.name, arguments: call.json === '' ? '{}' : call.json }));

@@ -152,6 +152,8 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): ModelProvi
     } catch (error) {
       throw callError(error);
     }
+    // The SDKs end a stream quietly when its request is aborted: a cut-off answer is no answer.
+    if (request.signal.aborted) throw request.signal.reason;
     const toolCalls: ToolCallRequest[] = calls
       .filter((call) => call !== undefined)
       .map((call, index) => ({
