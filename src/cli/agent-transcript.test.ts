@@ -101,6 +101,7 @@ describe('the agent transcript', () => {
         durationMs: 1,
       },
     ]);
+    // eslint-disable-next-line no-control-regex -- the point: no control character may be left
     expect(out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]/);
     expect(out).toContain('\\u001b[2J');
     expect(printable('a\tb\nc')).toBe('a\tb\nc');
