@@ -42,6 +42,8 @@ export interface ReceivedRequest {
   /** The text of every tool result in the conversation, oldest first, whatever the format. */
   readonly toolResults: readonly string[];
   readonly stream: boolean;
+  /** When it arrived (Date.now()). */
+  readonly at: number;
 }
 
 export type ScriptStep = ScriptReply | ((request: ReceivedRequest) => ScriptReply);
@@ -258,6 +260,7 @@ export async function startModelServer(script: readonly ScriptStep[]): Promise<M
         body,
         toolResults: toolResultsOf(format, body),
         stream: body['stream'] === true,
+        at: Date.now(),
       };
       received.push(seen);
       calls += 1;
