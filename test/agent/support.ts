@@ -6,11 +6,15 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import type { AgentEvent } from '../../src/agent/index.ts';
+// test/cli is not the src/cli stage the rule guards: its process helper is test support.
+// eslint-disable-next-line no-restricted-imports
 import { newHome, startCli } from '../cli/cli-process.ts';
+// eslint-disable-next-line no-restricted-imports
 import type { CliProcess } from '../cli/cli-process.ts';
 import { startModelServer } from '../support/model-server.ts';
 import type { ModelServer, ScriptStep } from '../support/model-server.ts';
 
+// eslint-disable-next-line no-restricted-imports
 export { bwrapMissing, newHome, runCliProcess, startCli } from '../cli/cli-process.ts';
 
 export const MODEL_KEY = 'sk-e2e-model-key-9f8e7d6c5b4a3210';
