@@ -107,7 +107,7 @@ describe('the agent transcript', () => {
     expect(printable('a\tb\nc')).toBe('a\tb\nc');
   });
 
-  it('cuts long output for the person, saying the model pages the rest', () => {
+  it('cuts long output for the person, saying how much is not shown', () => {
     const text = Array.from({ length: 40 }, (_, i) => `line ${i}`).join('\n');
     const out = render([
       {
@@ -123,6 +123,6 @@ describe('the agent transcript', () => {
     ]);
     expect(out).toContain('line 11');
     expect(out).not.toContain('line 12\n');
-    expect(out).toContain('… 28 more lines (the model pages the rest)');
+    expect(out).toContain('… 28 more lines, not shown here');
   });
 });

@@ -116,9 +116,7 @@ function shownBody(text: string, paint: Paint): string[] {
       paint.dim(`    │ ${line.length > SHOWN_LINE_CHARS ? `${line.slice(0, SHOWN_LINE_CHARS - 1)}…` : line}`),
     );
   if (lines.length > SHOWN_RESULT_LINES) {
-    shown.push(
-      paint.dim(`    │ … ${lines.length - SHOWN_RESULT_LINES} more lines (the model pages the rest)`),
-    );
+    shown.push(paint.dim(`    │ … ${lines.length - SHOWN_RESULT_LINES} more lines, not shown here`));
   }
   return shown;
 }
