@@ -13,13 +13,7 @@ export type {
   Session,
   SessionInfo,
 } from './airlock/index.ts';
-export type {
-  AgentEvent,
-  AgentRunOptions,
-  AgentRunStatus,
-  Agents,
-  AgentSummary,
-} from './agent/index.ts';
+export type { AgentEvent, AgentRunOptions, AgentRunStatus, Agents, AgentSummary } from './agent/index.ts';
 export type {
   CommandCheck,
   CommandEvent,
