@@ -342,4 +342,29 @@ describe.skipIf(bwrapMissing)('airlock agent run', () => {
     expect(noKey.exitCode).toBe(2);
     expect(noKey.stderr).toContain('set ANTHROPIC_API_KEY');
   });
+
+  it('ends the run and its session on Ctrl-C, even mid model call, with a summary and exit status 130', async () => {
+    const home = agentHome();
+    const server = await scripted([
+      { toolCalls: [{ name: 'run_command', arguments: { command: 'sleep 300', background: true } }] },
+      { text: 'x'.repeat(60), pieceDelayMs: 60_000 },
+    ]);
+    const cli = startAgent(['--model', 'm', '--base-url', server.baseUrl, 'wait forever'], home);
+    await cli.waitForOutput(/running in the background/, 30_000);
+    while (server.received.length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+    const interruptedAt = Date.now();
+    cli.child.kill('SIGINT');
+    const { exitCode, stdout, stderr } = await cli.exited;
+    expect(exitCode).toBe(130);
+    // The model call in flight is abandoned, not waited out (its next piece is a minute away).
+    expect(Date.now() - interruptedAt).toBeLessThan(10_000);
+    expect(stderr).toMatch(/interrupted: interrupted · 2 steps · 1 commands/);
+    const sessionId = /session (ses_\w+)/.exec(stdout)?.[1] ?? '';
+    const sessions = await runCliProcess(['sessions', 'ls', '--json'], home);
+    const records = sessions.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { id: string; state: string });
+    expect(records.find((record) => record.id === sessionId)?.state).toBe('ended');
+  });
 });
