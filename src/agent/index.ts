@@ -7,7 +7,7 @@
 export { createAgents } from './run-agent.ts';
 export type { AgentHost, Agents } from './run-agent.ts';
 export type { AgentRunOptions } from './run-options.ts';
-export { MAX_TASK_CHARS } from './run-options.ts';
+export type { WorkspaceOptions } from './workspace.ts';
 export { agentRunStatuses } from './events.ts';
 export type {
   AgentEvent,
@@ -17,7 +17,3 @@ export type {
   AgentTokens,
   ToolCallView,
 } from './events.ts';
-export { parseModelName } from './model-choice.ts';
-export type { ModelChoice } from './model-choice.ts';
-export { DEFAULT_SYSTEM_PROMPT } from './system-prompt.ts';
-export { inputJsonSchema } from './tool-box.ts';

@@ -103,3 +103,14 @@ export function createProvider(input: ProviderInput): ModelProvider {
     ...(baseUrl === undefined ? {} : { baseUrl }),
   });
 }
+
+/*
+ * Security limitations:
+ * - The key goes wherever the base URL points, as each provider's SDK does with its own base-URL
+ *   variable: with OPENAI_API_KEY set, `--base-url` to another server hands that server the key, and
+ *   over plain http (anything but loopback) anyone on the path can read it. Unset the key for a local
+ *   server that checks none.
+ * - Both SDKs still read a few variables of their own from the process environment that no option
+ *   turns off (OPENAI_CUSTOM_HEADERS, ANTHROPIC_CUSTOM_HEADERS: extra request headers). Every other
+ *   setting they would read there (key, base URL, organization, project, log level) is given here.
+ */

@@ -141,3 +141,10 @@ export function createLoopRecorder(context: RunRecordContext): LoopRecorder {
       ]),
   };
 }
+
+/*
+ * Security limitations:
+ * - With recordPrompts the messages are stored as the host redactor shows them: configured secrets,
+ *   model keys and common token formats are hidden, anything else a model or a command put in the
+ *   conversation is in the audit log (and its witness) for good.
+ */

@@ -202,3 +202,17 @@ function exportProblem(path: string, data: Uint8Array, policy: Policy): string |
     return 'it holds what looks like a secret (it came back redacted); copy it by hand';
   return null;
 }
+
+/*
+ * Security limitations:
+ * - Write-back reads files through the session's redaction (as the model sees them): a file holding
+ *   something that looks like a secret is left out rather than written back with markers in it; one
+ *   whose secret the redactor does not recognise is written back as it is.
+ * - New files are written with mode 0644 and changed files keep the mode they had on the host: an
+ *   executable bit set in the sandbox does not come back, and no setuid or setgid bit ever does.
+ * - The host directory is trusted not to change while the run lasts: a path component swapped for a
+ *   symlink by another host process between the check and the write is caught only at the file itself
+ *   (O_NOFOLLOW), not in its parent directories.
+ * - Operator copies skip `approvalRequiredFor: write_file`; that is the person's own project, copied
+ *   before the model starts. What the model writes afterwards is judged as always.
+ */
