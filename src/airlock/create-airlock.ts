@@ -16,8 +16,8 @@ import type { AirlockConfig, EnvironmentVariables } from '../config/index.ts';
 import { createMetrics, createResourceMonitor } from '../metrics/index.ts';
 import type { AirlockMetrics, ResourceMonitor } from '../metrics/index.ts';
 import type { Policy } from '../policy/index.ts';
-import { createApprovalGate, createApprovals, createRateLimiter, createRouter } from '../router/index.ts';
-import type { ApprovalGate, Approvals, RateLimiter, Router } from '../router/index.ts';
+import { createApprovals, createRateLimiter, createRouter } from '../router/index.ts';
+import type { Approvals, RateLimiter, Router } from '../router/index.ts';
 import { MAX_TIMEOUT_MS } from '../sandbox/index.ts';
 import type { Driver, DriverName, DriverOptions } from '../sandbox/index.ts';
 import { createSessionManager, createSnapshotStore, currentOwner } from '../sessions/index.ts';
@@ -96,7 +96,6 @@ interface Prepared {
   readonly logger: Logger;
   readonly metrics: AirlockMetrics;
   readonly policies: Policies;
-  readonly approvalGate: ApprovalGate | null;
   readonly redactors: Redactors;
 }
 
@@ -122,8 +121,6 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     logger: options.logger ?? pino({ level: 'silent' }),
     metrics: options.metrics ?? createMetrics(),
     policies: await createPolicies(config, options),
-    // Compiled now, so a bad entry stops start-up before anything is opened.
-    approvalGate: createApprovalGate(config.router.approvalRequiredFor),
     redactors: createRedactors(config, env),
   };
   const audit = openProtectedStore(prepared);
@@ -187,8 +184,6 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
     sessions: manager,
     approvals,
     policyFor: prepared.policies.policyFor,
-    approvalGate: prepared.approvalGate,
-    writeFileNeedsApproval: config.router.approvalRequiredFor.includes('write_file'),
     approvalTimeoutMs: config.router.approvalTimeoutMs,
     rateLimiter,
     maxChars: config.router.output.maxChars,

@@ -61,8 +61,9 @@ describe('defaults', () => {
     });
     // No `default` of its own: the preset's default (ask for coding-agent) applies.
     expect(config.policy).toEqual({ preset: 'coding-agent', dangerouslyAllowUnjudged: false, rules: [] });
+    // write_file is judged by the policy's path rules, not asked about wholesale (issue 13).
     expect(config.router).toEqual({
-      approvalRequiredFor: ['pip install', 'npm install', 'write_file'],
+      approvalRequiredFor: ['pip install', 'npm install'],
       approvalTimeoutMs: 5 * 60_000,
       approvalWaitMs: 15_000,
       output: { maxChars: 5000 },
@@ -104,6 +105,10 @@ describe('parseConfig', () => {
           hosts: { 'api.example.test': '127.0.0.1' },
         },
         secrets: [{ name: 'API_TOKEN', source: { fromEnv: 'API_TOKEN' }, hosts: ['api.example.test'] }],
+      },
+      router: {
+        ...defaultConfig().router,
+        approvalRequiredFor: ['pip install', 'npm install', 'write_file'],
       },
       store: { kind: 'sqlite', path: '.airlock/airlock.db' },
       policy: {

@@ -246,7 +246,10 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
   'router.approvalRequiredFor': {
     description:
       'Actions a person approves even when the policy allows them: command prefixes matched like a ' +
-      "rule's `match`, and `write_file` for every file copied into a sandbox.",
+      "rule's `match` (answered in the same parse as the policy), and `write_file` for every file " +
+      'copied into a sandbox. Without `write_file`, a file copy is judged by the same path rules as a ' +
+      'shell write: a project file is written unasked, a build file a person inherits asks, agent ' +
+      'configuration is refused.',
   },
   'router.approvalTimeout': {
     type: DURATION,

@@ -179,7 +179,8 @@ const routerFields = {
     .array(nonEmptyText('an action'), {
       error: (issue) => `approvalRequiredFor must be a list, not ${describeValue(issue.input)}`,
     })
-    .prefault(['pip install', 'npm install', 'write_file']),
+    // write_file is not listed: a file copy is judged by the same path rules as a shell write.
+    .prefault(['pip install', 'npm install']),
   approvalTimeout: parsedValue((value) => parseDuration(value)).prefault('5m'),
   /**
    * How long a connection to a host off the allow-list waits for a person in ask mode before it is

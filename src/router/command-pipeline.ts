@@ -14,8 +14,8 @@ import type { Store } from '../store/index.ts';
 import { awaitDecision, refusalReason } from './approve/index.ts';
 import type { Approvals } from './approve/index.ts';
 import type { CommandHandle, CommandRegistry } from './command-registry.ts';
-import { decide, rememberable } from './decide/index.ts';
-import type { ApprovalGate, Verdict } from './decide/index.ts';
+import { decide, offeredGrants } from './decide/index.ts';
+import type { Verdict } from './decide/index.ts';
 import { executeCommand } from './execute/index.ts';
 import type { RateLimiter } from './rate/index.ts';
 import { CommandJournal } from './record/index.ts';
@@ -30,10 +30,8 @@ export interface PipelineDeps {
   readonly sessions: SessionManager;
   readonly approvals: Approvals;
   readonly registry: CommandRegistry;
-  /** The policy engine judging a session's commands. */
+  /** The policy engine judging a session's commands (`router.approvalRequiredFor` is its approval gate). */
   readonly policyFor: (session: LiveSession) => PolicyEngine;
-  /** `router.approvalRequiredFor` commands (`createApprovalGate`); null when it lists none. */
-  readonly approvalGate: ApprovalGate | null;
   readonly approvalTimeoutMs: number;
   readonly rateLimiter: RateLimiter;
   readonly maxChars: number;
@@ -79,8 +77,8 @@ class CommandRun {
     this.#redactor = deps.redactorFor(session);
     this.#verdict = decide({
       engine: deps.policyFor(session),
-      gate: deps.approvalGate,
-      remembered: session.remembered,
+      capabilities: session.capabilities,
+      grants: { commands: session.remembered, programs: session.grantedPrograms },
       command: raw,
     });
     const command = this.#redact(raw);
@@ -229,6 +227,8 @@ class CommandRun {
   ): Promise<RunResult | null> {
     const deps = this.#deps;
     const { decision } = this.#verdict;
+    // What "remember" may cover, kept here as parsed; the person sees it redacted.
+    const grants = offeredGrants(decision);
     const approval = await deps.approvals.request({
       sessionId: this.#session.id,
       commandId: this.#id,
@@ -236,6 +236,7 @@ class CommandRun {
       subject: this.#base.command,
       parsed: decision.commands.map((verdict) => this.#redact(verdict.command)),
       reasons: this.#base.reasons,
+      grants: grants.map((grant) => ({ ...grant, covers: grant.covers.map((c) => this.#redact(c)) })),
       timeoutMs: deps.approvalTimeoutMs,
     });
     this.#approvalId = approval.id;
@@ -252,7 +253,8 @@ class CommandRun {
       const reason = refusalReason(outcome, 'command', deps.approvalTimeoutMs);
       return this.#finish({ status: 'denied', reasons: [reason, ...this.#base.reasons] });
     }
-    if (outcome.record.remember) deps.sessions.remember(this.#session, rememberable(decision));
+    const chosen = grants.find((grant) => grant.scope === outcome.record.scope);
+    if (chosen !== undefined) deps.sessions.grant(this.#session, chosen);
     return null;
   }
 

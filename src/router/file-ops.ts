@@ -1,10 +1,14 @@
 /**
  * Copying files in and out: the router's other entry besides commands, through the same stages.
- * A write may need a person (when `router.approvalRequiredFor` lists `write_file`), then happens in the
- * sandbox and is recorded (path, size and hash, never the content). A read is output like any other:
- * redacted before the caller gets it, and recorded with what was given. A listing is recorded too, its
- * names redacted. Paths are always inside the sandbox; the sandbox refuses any other.
+ * A write is judged by the session's policy with the same path rules as a shell redirection (a
+ * heredoc and `write_file` get one answer), may need a person (that policy, or
+ * `router.approvalRequiredFor` listing `write_file`), then happens in the sandbox and is recorded
+ * (path, size and hash, never the content). A secret file written (the policy's list) has its values
+ * redacted from every output from then on. A read is output like any other: redacted before the
+ * caller gets it, and recorded with what was given. A listing is recorded too, its names redacted.
+ * Paths are always inside the sandbox; the sandbox refuses any other.
  */
+import type { PolicyEngine } from '../policy/index.ts';
 import { resolveSandboxPath } from '../sandbox/index.ts';
 import type { FileEntry } from '../sandbox/index.ts';
 import type { LiveSession, SessionManager } from '../sessions/index.ts';
@@ -16,14 +20,15 @@ import { recordFileEvent } from './record/index.ts';
 import { redactBytes } from './shape/index.ts';
 import type { Redactor } from './shape/index.ts';
 import type { FileWriteResult } from './types.ts';
+import { judgeWrite, registerSecretFile } from './write-judgement.ts';
 
 export interface FileOpsOptions {
   readonly store: Store;
   readonly approvals: Approvals;
-  readonly needsApproval: boolean;
+  readonly policyFor: (session: LiveSession) => PolicyEngine;
   readonly approvalTimeoutMs: number;
   readonly redactorFor: (session: LiveSession) => Redactor;
-  readonly sessions: Pick<SessionManager, 'beginWork' | 'remember'>;
+  readonly sessions: Pick<SessionManager, 'beginWork' | 'remember' | 'addSecretFile'>;
 }
 
 export interface FileWriteOptions {
@@ -50,8 +55,6 @@ export interface FileOps {
   drain(): Promise<void>;
 }
 
-const WRITE_REASON = 'router.approvalRequiredFor lists write_file: a person approves every file write';
-
 export function createFileOps(options: FileOpsOptions): FileOps {
   const { store, approvals, sessions } = options;
   const pending = new Set<Promise<unknown>>();
@@ -59,8 +62,10 @@ export function createFileOps(options: FileOpsOptions): FileOps {
     options.redactorFor(session).redact(String(path)).text;
 
   async function writeNow(session: LiveSession, path: string, data: string | Uint8Array): Promise<void> {
-    await writeInSandbox(sessions, session, path, data);
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    // Registered before the write: from the moment the file exists, no output may show its values.
+    registerSecretFile(sessions, session, resolveSandboxPath(path), bytes);
+    await writeInSandbox(sessions, session, path, data);
     await recordFileEvent(store, session.id, { kind: 'written', path: shown(session, path), data: bytes });
   }
 
@@ -77,7 +82,7 @@ export function createFileOps(options: FileOpsOptions): FileOps {
       const why = refusalReason(outcome, 'write', options.approvalTimeoutMs);
       return { ...waiting, status: 'denied', forModel: `not written: ${why}.` };
     }
-    if (outcome.record.remember) sessions.remember(session, [`write_file ${path}`]);
+    if (outcome.record.scope === 'command') sessions.remember(session, [rememberKey(path)]);
     await writeNow(session, path, data);
     return completedWrite(waiting.path, waiting.bytes, waiting.approvalId);
   }
@@ -92,7 +97,19 @@ export function createFileOps(options: FileOpsOptions): FileOps {
     const target = resolveSandboxPath(path);
     const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     const shownPath = shown(session, path);
-    if (!options.needsApproval || session.remembered.has(`write_file ${path}`)) {
+    const judged = judgeWrite(options.policyFor(session), session, target);
+    const reasons = judged.reasons.map((reason) => shown(session, reason));
+    if (judged.value === 'deny') {
+      await recordFileEvent(store, session.id, {
+        kind: 'refused',
+        path: shownPath,
+        bytes,
+        ruleIds: judged.ruleIds,
+        reasons,
+      });
+      return deniedWrite(shownPath, bytes, judged.ruleIds, reasons);
+    }
+    if (judged.value === 'allow' || session.remembered.has(rememberKey(path))) {
       await writeNow(session, path, data);
       return completedWrite(shownPath, bytes, null);
     }
@@ -103,7 +120,8 @@ export function createFileOps(options: FileOpsOptions): FileOps {
       action: 'write_file',
       subject: `write ${bytes} bytes to ${shownPath}`,
       parsed: [shownPath],
-      reasons: [WRITE_REASON],
+      reasons,
+      grants: [{ scope: 'command', covers: [`write_file ${shownPath}`] }],
       timeoutMs: options.approvalTimeoutMs,
     });
     const waiting = {
@@ -111,8 +129,8 @@ export function createFileOps(options: FileOpsOptions): FileOps {
       path: shownPath,
       bytes,
       approvalId: approval.id,
-      reasons: [WRITE_REASON],
-      forModel: `not written yet: a person must approve writing ${shownPath} (approval ${approval.id}); it is written as soon as they do.`,
+      reasons,
+      forModel: `not written yet: a person must approve writing ${shownPath} (approval ${approval.id}); it is written as soon as they do.${reasons.map((reason) => `\n- ${reason}`).join('')}`,
     };
     const signal = AbortSignal.any([
       session.ending.signal,
@@ -159,6 +177,28 @@ export function createFileOps(options: FileOpsOptions): FileOps {
     drain: async () => {
       await Promise.allSettled([...pending]);
     },
+  };
+}
+
+/** What "approved for this session" remembers of a write: its path, as the sandbox resolves it. */
+function rememberKey(path: string): string {
+  return `write_file ${resolveSandboxPath(path)}`;
+}
+
+function deniedWrite(
+  path: string,
+  bytes: number,
+  ruleIds: readonly string[],
+  reasons: readonly string[],
+): FileWriteResult {
+  const rules = ruleIds.length > 0 ? ` (rule ${ruleIds.join(', ')})` : '';
+  return {
+    status: 'denied',
+    path,
+    bytes,
+    approvalId: null,
+    reasons,
+    forModel: `not written: denied${rules}.${reasons.map((reason) => `\n- ${reason}`).join('')}`,
   };
 }
 

@@ -10,8 +10,6 @@ export type {
   ApprovalsOptions,
   DecideOptions,
 } from './approve/index.ts';
-export { createApprovalGate } from './decide/index.ts';
-export type { ApprovalGate } from './decide/index.ts';
 export { createRateLimiter } from './rate/index.ts';
 export type { RateLimiter } from './rate/index.ts';
 export {

@@ -13,7 +13,6 @@ import type { FileOps } from './file-ops.ts';
 import type { RunOptions, RunResult } from './types.ts';
 
 export interface RouterOptions extends Omit<PipelineDeps, 'registry' | 'now'> {
-  readonly writeFileNeedsApproval: boolean;
   readonly now?: () => number;
 }
 
@@ -50,7 +49,7 @@ export function createRouter(options: RouterOptions): Router {
   const files = createFileOps({
     store: options.store,
     approvals: options.approvals,
-    needsApproval: options.writeFileNeedsApproval,
+    policyFor: options.policyFor,
     approvalTimeoutMs: options.approvalTimeoutMs,
     redactorFor: options.redactorFor,
     sessions: options.sessions,

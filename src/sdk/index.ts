@@ -39,6 +39,7 @@ export { MAX_EVENT_DATA_CHARS, readSseEvents, SseParser } from './sse.ts';
 export type { SseEvent } from './sse.ts';
 
 export type {
+  ApprovalGrant,
   ApprovalRecord,
   ApprovalStatus,
   AuditEvent,
@@ -51,6 +52,7 @@ export type {
   ErrorEnvelope,
   FileEntry,
   FileWriteResult,
+  GrantScope,
   HealthStatus,
   OutputEventData,
   OutputPage,

@@ -155,6 +155,15 @@ export interface OutputPage {
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
 
+/** What a person may approve for the rest of the session: this exact command, this program, a host. */
+export type GrantScope = 'command' | 'program' | 'host';
+
+/** One "remember" a request offers, with what it would cover. */
+export interface ApprovalGrant {
+  readonly scope: GrantScope;
+  readonly covers: readonly string[];
+}
+
 export interface ApprovalRecord {
   readonly id: string;
   readonly sessionId: string;
@@ -170,12 +179,19 @@ export interface ApprovalRecord {
   readonly decidedBy: string | null;
   readonly decisionReason: string | null;
   readonly remember: boolean;
+  /** What "remember" may cover, offered with the request; shown before the person chooses. */
+  readonly grants: readonly ApprovalGrant[];
+  /** The grant chosen; null when approved once (or not approved). */
+  readonly scope: GrantScope | null;
 }
 
 /** Body of `POST /v1/approvals/:id`. */
 export interface DecideApprovalRequest {
   readonly decision: 'approve' | 'deny';
   readonly reason?: string;
+  /** Approve for the rest of the session: one of the request's `grants`. */
+  readonly scope?: GrantScope;
+  /** `scope: 'command'` where offered, else once (from before scopes). */
   readonly remember?: boolean;
 }
 

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { driverNames, presetNames } from '../config/index.ts';
 import { MAX_COMMAND_CHARS, runStatuses } from '../router/index.ts';
-import { auditEventTypes, verifyProblems } from '../store/index.ts';
+import { auditEventTypes, grantScopes, verifyProblems } from '../store/index.ts';
 
 /** Ids are opaque here; an unknown one is a 404 from the control plane. The bound keeps logs sane. */
 const id = z.string().min(1).max(200);
@@ -16,6 +16,7 @@ const timestamp = z.string();
 const sessionState = z.enum(['active', 'ended']);
 const approvalStatus = z.enum(['pending', 'approved', 'denied', 'expired']);
 const outputStream = z.enum(['stdout', 'stderr']);
+const grantScope = z.enum(grantScopes);
 
 /** Query strings are text; numbers arrive as digits. */
 const queryInt = (min: number, max: number) =>
@@ -91,7 +92,12 @@ export const decideBody = z
   .object({
     decision: z.enum(['approve', 'deny']),
     reason: z.string().max(2000).optional(),
-    remember: z.boolean().optional(),
+    scope: grantScope
+      .optional()
+      .describe(
+        "Approve for the rest of the session: one of the request's `grants` (this command, this program, these hosts).",
+      ),
+    remember: z.boolean().optional().describe('`scope: command` where the request offers it, else once.'),
   })
   .strict();
 
@@ -246,6 +252,10 @@ export const approvalRecord = z.object({
   decidedBy: z.string().nullable(),
   decisionReason: z.string().nullable(),
   remember: z.boolean(),
+  grants: z
+    .array(z.object({ scope: grantScope, covers: z.array(z.string()) }))
+    .describe('What "remember" may cover, offered with the request; shown before a person chooses.'),
+  scope: grantScope.nullable().describe('The grant chosen; null when approved once or not approved.'),
 });
 
 export const approvalList = z.object({ approvals: z.array(approvalRecord) });
