@@ -67,7 +67,8 @@ describe('defaults', () => {
       approvalTimeoutMs: 5 * 60_000,
       approvalWaitMs: 15_000,
       output: { maxChars: 5000 },
-      rateLimit: { tokens: 30, perMs: 60_000 },
+      // Bursts of up to 60 commands, then 30 a minute (issue 13: 40 in a burst hit 30/min after 23).
+      rateLimit: { tokens: 30, perMs: 60_000, burst: 60 },
       secretEnv: [],
     });
     // No store given: the caller uses the state directory's own database (AIRLOCK_HOME/airlock.db).
@@ -84,7 +85,7 @@ describe('defaults', () => {
     const config = parseConfig('sandbox:\n  memory: 1g\n', 'airlock.yaml');
     expect(config.sandbox.memoryBytes).toBe(1024 * MIB);
     expect(config.sandbox.pids).toBe(256);
-    expect(config.router.rateLimit).toEqual({ tokens: 30, perMs: 60_000 });
+    expect(config.router.rateLimit).toEqual({ tokens: 30, perMs: 60_000, burst: 60 });
   });
 });
 
@@ -109,6 +110,8 @@ describe('parseConfig', () => {
       router: {
         ...defaultConfig().router,
         approvalRequiredFor: ['pip install', 'npm install', 'write_file'],
+        // A plain rate: a bucket of one minute's worth.
+        rateLimit: { tokens: 30, perMs: 60_000, burst: 30 },
       },
       store: { kind: 'sqlite', path: '.airlock/airlock.db' },
       policy: {
@@ -226,6 +229,20 @@ describe('parseConfig', () => {
       ['sandbox.memory', 2],
       ['sandbox.cpus', 3],
       ['router.rateLimit', 5],
+    ]);
+  });
+
+  it('takes a rate limit as a rate or as { rate, burst }, and names a bad burst', () => {
+    const mapping = parseConfig('router:\n  rateLimit: { rate: 2/s, burst: 100 }\n', 'airlock.yaml');
+    expect(mapping.router.rateLimit).toEqual({ tokens: 2, perMs: 1000, burst: 100 });
+    const rateOnly = parseConfig('router:\n  rateLimit: { rate: 10/min }\n', 'airlock.yaml');
+    expect(rateOnly.router.rateLimit).toEqual({ tokens: 10, perMs: 60_000, burst: 60 });
+    const error = thrownAirlockError(() =>
+      parseConfig('router:\n  rateLimit: { rate: 30/min, burst: 0, brust: 5 }\n', 'airlock.yaml'),
+    );
+    expect(issuesOf(error).map((issue) => issue.path)).toEqual([
+      'router.rateLimit.burst',
+      'router.rateLimit.brust',
     ]);
   });
 

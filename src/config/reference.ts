@@ -271,10 +271,21 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
       'naming the output id the rest can be paged from.',
   },
   'router.rateLimit': {
-    type: RATE,
+    type: `${RATE}, or a mapping`,
     description:
-      'How many commands one session may run per unit of time; past it a command is not run and its ' +
-      'result is `rate_limited` (with when to retry).',
+      'How many commands one session may run: a token bucket of `burst` commands, refilled at `rate`. ' +
+      'Past it a command is not run and its result is `rate_limited` (with when to retry). A plain rate ' +
+      '(`30/min`) is a bucket as big as one minute of it. The default lets the bursts agents make ' +
+      '(parallel tool calls, a scripted loop: 40 to 60 commands in seconds) through, and holds a runaway ' +
+      'loop to one command every 2 s.',
+  },
+  'router.rateLimit.rate': {
+    type: RATE,
+    description: 'How fast the bucket refills: the sustained pace a session may keep.',
+  },
+  'router.rateLimit.burst': {
+    type: 'whole number, from `1` to `1000000`',
+    description: 'How many commands may go at once (the size of the bucket).',
   },
   'router.secretEnv': {
     description:
