@@ -77,7 +77,7 @@ describe('shapeExecution: what the marker says is kept', () => {
     });
     expect(shaped.stdoutFull.length).toBe(256 * 1024);
     expect(shaped.stdout).toContain(
-      'the command wrote 400,000 bytes to stdout and only the first 262,144 were kept, so pages end there',
+      'only the first 262,144 of 400,000 bytes of stdout were kept, so pages end there',
     );
   });
 });

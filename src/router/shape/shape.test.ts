@@ -82,7 +82,7 @@ describe('shapeForModel', () => {
     const stored = 16 * 1024 * 1024;
     const result = shapeForModel(text, options(text, { totalBytes: 40_000_000, storedBytes: stored }));
     expect(result.text).toContain(
-      'the command wrote 40,000,000 bytes to stdout and only the first 16,777,216 were kept, so pages end there',
+      'only the first 16,777,216 of 40,000,000 bytes of stdout were kept, so pages end there',
     );
     const complete = shapeForModel(text, options(text, { totalBytes: stored, storedBytes: stored }));
     expect(complete.text).not.toContain('were kept');
