@@ -14,6 +14,7 @@ export type {
   SessionInfo,
 } from './airlock/index.ts';
 export type {
+  CheckResult,
   CommandEvent,
   FileWriteResult,
   RunOptions,

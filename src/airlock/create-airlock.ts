@@ -16,9 +16,8 @@ import type { AirlockConfig, EnvironmentVariables } from '../config/index.ts';
 import { createMetrics, createResourceMonitor } from '../metrics/index.ts';
 import type { AirlockMetrics, ResourceMonitor } from '../metrics/index.ts';
 import type { Policy } from '../policy/index.ts';
-import { createApprovals, createRateLimiter, createRouter } from '../router/index.ts';
+import { createApprovals, createRateLimiter, createReviewer, createRouter } from '../router/index.ts';
 import type { Approvals, RateLimiter, Router } from '../router/index.ts';
-import { MAX_TIMEOUT_MS } from '../sandbox/index.ts';
 import type { Driver, DriverName, DriverOptions } from '../sandbox/index.ts';
 import { createSessionManager, createSnapshotStore, currentOwner } from '../sessions/index.ts';
 import type { RecoveryReport, SessionManager, SnapshotStore } from '../sessions/index.ts';
@@ -31,6 +30,7 @@ import type { Drivers } from './drivers.ts';
 import { createPolicies } from './policies.ts';
 import type { Policies } from './policies.ts';
 import { createRedactors } from './secrets.ts';
+import { sessionNetworkOf } from './session-network.ts';
 import type { Redactors } from './secrets.ts';
 import { createAuditView, createSessionsView } from './views.ts';
 import type { AirlockApprovals, AirlockAudit, AirlockCommands, AirlockSessions } from './views.ts';
@@ -86,6 +86,17 @@ export interface Airlock {
 }
 
 const DEFAULT_OUTPUT_RETENTION_MS = 24 * 60 * 60 * 1000;
+/**
+ * The longest per-command timeout a caller may ask for when `sandbox.maxTimeout` is not set: long
+ * enough for a full build or test run, short enough that a forgotten command does not hold a session
+ * for hours. Longer work runs in the background or with a configured maximum.
+ */
+const DEFAULT_MAX_TIMEOUT_MS = 10 * 60_000;
+
+/** The longest per-command timeout callers may ask for under this configuration. */
+export function maxCommandTimeoutMs(config: AirlockConfig): number {
+  return config.sandbox.maxTimeoutMs ?? Math.max(DEFAULT_MAX_TIMEOUT_MS, config.sandbox.timeoutMs);
+}
 
 /** What start-up settles before anything is opened: a bad policy or secret stops it here. */
 interface Prepared {
@@ -185,6 +196,8 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
     approvals,
     policyFor: prepared.policies.policyFor,
     approvalTimeoutMs: config.router.approvalTimeoutMs,
+    approvalWaitMs: config.router.approvalWaitMs,
+    reviewer: createReviewer(config.router.reviewer),
     rateLimiter,
     maxChars: config.router.output.maxChars,
     redactorFor: prepared.redactors.redactorFor,
@@ -243,6 +256,7 @@ function assemble(
     sessions: createSessionsView({
       manager,
       router,
+      routerConfig: prepared.config.router,
       monitor,
       policyFor: prepared.policies.policyFor,
       preparePolicy: prepared.policies.preparePolicy,
@@ -331,7 +345,9 @@ function sessionManager(
       },
       idleTimeoutMs: sandbox.idleTimeoutMs,
       ttlMs: options.sessionTtlMs ?? config.sessions.lifetimeMs,
-      maxTimeoutMs: sandbox.maxTimeoutMs ?? MAX_TIMEOUT_MS,
+      maxTimeoutMs: maxCommandTimeoutMs(config),
+      // No egress proxy serves sessions yet: the policy is told what sandboxes really reach (loopback).
+      network: sessionNetworkOf(sandbox.network, null),
     },
     onCreated: (session, createMs) => {
       metrics.sessionCreated(session.settings.driver);

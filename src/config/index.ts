@@ -28,6 +28,7 @@ export type {
   PolicyConfig,
   PolicyRuleConfig,
   PresetName,
+  ReviewerConfig,
   RouterConfig,
   SandboxConfig,
   SecretConfig,

@@ -69,6 +69,8 @@ describe('defaults', () => {
       output: { maxChars: 5000 },
       // Bursts of up to 60 commands, then 30 a minute (issue 13: 40 in a burst hit 30/min after 23).
       rateLimit: { tokens: 30, perMs: 60_000, burst: 60 },
+      // No reviewer: a person decides every request.
+      reviewer: null,
       secretEnv: [],
     });
     // No store given: the caller uses the state directory's own database (AIRLOCK_HOME/airlock.db).
@@ -244,6 +246,40 @@ describe('parseConfig', () => {
       'router.rateLimit.burst',
       'router.rateLimit.brust',
     ]);
+  });
+
+  it('takes a reviewer as a program or an endpoint, never both, and names it for the audit log', () => {
+    const program = parseConfig(
+      'router:\n  reviewer: { command: [/opt/review/bin/check, --strict], timeout: 3s }\n',
+      'airlock.yaml',
+    );
+    expect(program.router.reviewer).toEqual({
+      kind: 'command',
+      name: 'check',
+      argv: ['/opt/review/bin/check', '--strict'],
+      timeoutMs: 3000,
+    });
+    const endpoint = parseConfig(
+      'router:\n  reviewer: { url: "http://127.0.0.1:9000/review", name: bot }\n',
+      'airlock.yaml',
+    );
+    expect(endpoint.router.reviewer).toEqual({
+      kind: 'http',
+      name: 'bot',
+      url: 'http://127.0.0.1:9000/review',
+      timeoutMs: 10_000,
+    });
+    for (const bad of [
+      'reviewer: { command: [x], url: "http://127.0.0.1/" }',
+      'reviewer: { timeout: 5s }',
+      'reviewer: { url: "file:///etc/passwd" }',
+      'reviewer: { url: "https://user:pw@review.example.test/" }',
+      'reviewer: { command: [] }',
+      'reviewer: { command: [x], timeout: 10m }',
+    ]) {
+      const error = thrownAirlockError(() => parseConfig(`router:\n  ${bad}\n`, 'airlock.yaml'));
+      expect(error?.code, bad).toBe('INVALID_CONFIG');
+    }
   });
 
   it('names an unknown key and suggests the valid key it is closest to', () => {

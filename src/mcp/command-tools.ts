@@ -3,7 +3,8 @@
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import type { Session } from '../airlock/index.ts';
+import { maxCommandTimeoutMs } from '../airlock/index.ts';
+import { SANDBOX_HOME } from '../sessions/index.ts';
 import type { RunOptions, RunResult } from '../router/index.ts';
 import { reportCommandApprovalWait } from './approval-progress.ts';
 import type { ToolExtra } from './approval-progress.ts';
@@ -29,6 +30,33 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
 
 type CommandHelpers = ReturnType<typeof commandHelpers>;
 
+/** "a person approved it (approval …)." for a command that ran once approved; who, if a reviewer did. */
+async function approvedBy(context: ToolContext, result: RunResult): Promise<string | undefined> {
+  const { approvalId, status } = result;
+  if (approvalId === null || status === 'denied' || status === 'pending_approval') return undefined;
+  const record = await context.airlock.approvals.get(approvalId).catch(() => null);
+  const who = record?.decidedBy?.startsWith('reviewer:') ? record.decidedBy : 'a person';
+  return `${who} approved it (approval ${approvalId}).`;
+}
+
+/** Defaults and maxima the tool schemas state, from this control plane's configuration. */
+export function toolLimits(context: ToolContext) {
+  const { config } = context.airlock;
+  const { rateLimit, approvalWaitMs, approvalTimeoutMs, output } = config.router;
+  const perMinute = (rateLimit.tokens * 60_000) / rateLimit.perMs;
+  return {
+    timeoutS: config.sandbox.timeoutMs / 1000,
+    maxTimeoutS: maxCommandTimeoutMs(config) / 1000,
+    approvalWaitS: Math.min(approvalWaitMs, approvalTimeoutMs) / 1000,
+    approvalTimeoutS: approvalTimeoutMs / 1000,
+    maxOutputChars: output.maxChars,
+    home: SANDBOX_HOME,
+    rateText:
+      `A session may run ${rateLimit.burst} commands in a burst, then ${Number(perMinute.toFixed(2))} a minute ` +
+      '(past that: rate_limited, with retryAfterMs).',
+  };
+}
+
 /** What the command tools share: the ownership scope, and waiting on a person with progress. */
 function commandHelpers(context: ToolContext) {
   const { airlock, sessions } = context;
@@ -48,46 +76,48 @@ function commandHelpers(context: ToolContext) {
           now: context.now,
         });
 
-  /** Waits, with progress notifications, until the person decides and the command has run. */
-  const settle = async (session: Session, pending: RunResult, extra: ToolExtra): Promise<RunResult> => {
-    const stop = reportWait(pending.approvalId, extra);
-    try {
-      return await session.commands.wait(pending.id, { signal: extra.signal });
-    } catch (error) {
-      // The client cancelled: the run's own signal stops the command; nobody reads this answer.
-      if (extra.signal.aborted) return session.commands.get(pending.id);
-      throw error;
-    } finally {
-      stop();
-    }
-  };
-  return { within, ownedCommand, reportWait, settle };
+  return { within, ownedCommand, reportWait };
 }
 
 function registerRunCommand(server: McpServer, context: ToolContext, helpers: CommandHelpers): void {
   const { guard } = context;
-  const { settle } = helpers;
+  const { reportWait } = helpers;
+  const limits = toolLimits(context);
   server.registerTool(
     'run_command',
     {
       title: 'Run a shell command',
       description:
-        "Run a shell command (bash syntax) in this session's sandbox, in /workspace, with no network. " +
-        "Files persist between calls for the session's life. " +
-        'The policy may deny a command (the result says why and what is allowed) or ask a person to ' +
-        'approve it (the call waits for their decision). Long output is cut: page the rest with ' +
-        `read_output. Statuses: ${statusList}.`,
+        "Run a shell command (bash syntax) in this session's sandbox, in /workspace, with no network " +
+        "beyond its own loopback. Files persist between calls for the session's life; HOME is " +
+        `${limits.home}, outside the project. The policy may deny a command (the result says why and ` +
+        'what is allowed) or ask a person to approve it: the call waits up to approval_wait_s for their ' +
+        'decision, then answers pending_approval with the approval id; the command still runs by itself ' +
+        'once approved (follow it with command_status). check_command tells you beforehand without ' +
+        `running anything. ${limits.rateText} Long output is cut to ${limits.maxOutputChars} characters ` +
+        `per stream: page the rest with read_output. Statuses: ${statusList}.`,
       inputSchema: {
         command: z.string().min(1).describe('the command line, e.g. "npm test" or "ls -la src"'),
         timeout_s: z
           .number()
           .positive()
+          .max(limits.maxTimeoutS)
           .optional()
-          .describe("seconds before it is killed with every process it started; default the session's"),
+          .describe(
+            `seconds before it is killed with every process it started; default ${limits.timeoutS}, at most ${limits.maxTimeoutS}`,
+          ),
         background: z
           .boolean()
           .optional()
           .describe('return at once with a command id; follow it up with command_status'),
+        approval_wait_s: z
+          .number()
+          .min(0)
+          .max(limits.approvalTimeoutS)
+          .optional()
+          .describe(
+            `when a person must approve: seconds to wait for the decision before answering pending_approval; default ${limits.approvalWaitS}, at most ${limits.approvalTimeoutS} (undecided by then means denied)`,
+          ),
       },
       outputSchema: commandResultShape,
       annotations: {
@@ -100,23 +130,29 @@ function registerRunCommand(server: McpServer, context: ToolContext, helpers: Co
         openWorldHint: false,
       },
     },
-    ({ command, timeout_s, background }, extra) =>
+    ({ command, timeout_s, background, approval_wait_s }, extra) =>
       guard(async () => {
         const session = await context.sessions.get();
+        let stopReports = (): void => undefined;
         const runOptions: RunOptions = {
-          waitForApproval: false,
           // Rounded up: a positive timeout of under a millisecond is the shortest one, never none.
           ...(timeout_s === undefined ? {} : { timeoutMs: Math.max(1, Math.ceil(timeout_s * 1000)) }),
+          ...(approval_wait_s === undefined ? {} : { approvalWaitMs: Math.round(approval_wait_s * 1000) }),
           // A foreground command ends with the call that asked for it (a cancelled call kills it);
           // a background one outlives the call by design.
           ...(background === true ? { background: true } : { signal: extra.signal }),
+          // While a person decides, progress notifications say so (and keep clients from timing out).
+          onApprovalRequested: (pending) => {
+            stopReports = reportWait(pending.approvalId, extra);
+          },
         };
-        const first = await session.run(command, runOptions);
-        if (first.status !== 'pending_approval' || background === true) return commandResult(first);
-        const final = await settle(session, first, extra);
-        const preface =
-          final.status === 'denied' ? undefined : `a person approved it (approval ${first.approvalId}).`;
-        return commandResult(final, preface);
+        let result: RunResult;
+        try {
+          result = await session.run(command, runOptions);
+        } finally {
+          stopReports();
+        }
+        return commandResult(result, await approvedBy(context, result));
       }),
   );
 }
@@ -138,7 +174,9 @@ function registerCommandStatus(server: McpServer, context: ToolContext, helpers:
           .min(0)
           .max(MAX_STATUS_WAIT_S)
           .optional()
-          .describe('seconds to wait for it to finish before answering; default 0'),
+          .describe(
+            `seconds to wait for it to finish before answering; default 0, at most ${MAX_STATUS_WAIT_S}`,
+          ),
       },
       outputSchema: commandResultShape,
       annotations: { title: 'Check a command', readOnlyHint: true, openWorldHint: false },
@@ -204,7 +242,15 @@ function registerReadOutput(server: McpServer, context: ToolContext, helpers: Co
         output_id: z.string().min(1).describe('the outputId of a result (out_…)'),
         stream: z.enum(['stdout', 'stderr']).optional().describe('default stdout'),
         offset: z.number().int().min(0).optional().describe('first character; default 0'),
-        limit: z.number().int().min(1).max(MAX_PAGE_CHARS).optional().describe('characters to return'),
+        limit: z
+          .number()
+          .int()
+          .min(1)
+          .max(MAX_PAGE_CHARS)
+          .optional()
+          .describe(
+            `characters to return; default ${context.airlock.config.router.output.maxChars}, at most ${MAX_PAGE_CHARS}`,
+          ),
       },
       outputSchema: {
         outputId: z.string(),

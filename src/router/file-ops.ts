@@ -13,12 +13,13 @@ import { resolveSandboxPath } from '../sandbox/index.ts';
 import type { FileEntry } from '../sandbox/index.ts';
 import type { LiveSession, SessionManager } from '../sessions/index.ts';
 import type { Store } from '../store/index.ts';
-import { awaitDecision, refusalReason } from './approve/index.ts';
-import type { Approvals } from './approve/index.ts';
+import { awaitDecision, newApprovalId, refusalReason, requestApproval } from './approve/index.ts';
+import type { Approvals, ReviewedRequestInput, Reviewer } from './approve/index.ts';
 import { listInSandbox, readFromSandbox, refusePlantedLink, writeInSandbox } from './execute/index.ts';
 import { recordFileEvent } from './record/index.ts';
 import { redactBytes } from './shape/index.ts';
 import type { Redactor } from './shape/index.ts';
+import { approvalWaitOf } from './run-input.ts';
 import type { FileWriteResult } from './types.ts';
 import { judgeWrite, registerSecretFile } from './write-judgement.ts';
 
@@ -27,15 +28,21 @@ export interface FileOpsOptions {
   readonly approvals: Approvals;
   readonly policyFor: (session: LiveSession) => PolicyEngine;
   readonly approvalTimeoutMs: number;
+  /** `router.approvalWait`: how long a write waits for a person unless its caller says otherwise. */
+  readonly approvalWaitMs: number;
+  readonly reviewer: Reviewer | null;
   readonly redactorFor: (session: LiveSession) => Redactor;
   readonly sessions: Pick<SessionManager, 'beginWork' | 'remember' | 'addSecretFile'>;
 }
 
 export interface FileWriteOptions {
   /**
-   * When a person must approve: wait for the decision (the default) or return `pending_approval`
-   * at once; the file is then written as soon as it is approved.
+   * When a person must approve: how long to wait for the decision before returning
+   * `pending_approval` (the file is then written as soon as it is approved). Default
+   * `router.approvalWait`, at most the approval timeout.
    */
+  readonly approvalWaitMs?: number;
+  /** `false`: return `pending_approval` at once; `true`: wait up to the approval timeout. */
   readonly waitForApproval?: boolean;
   readonly signal?: AbortSignal;
 }
@@ -69,14 +76,16 @@ export function createFileOps(options: FileOpsOptions): FileOps {
     await recordFileEvent(store, session.id, { kind: 'written', path: shown(session, path), data: bytes });
   }
 
-  /** The approve stage of a write, then the write; runs on after the caller stopped waiting. */
+  /** The approve stage of a write (reviewer, then a person), then the write; runs on after the caller stopped waiting. */
   async function approveAndWrite(
     session: LiveSession,
     path: string,
     data: string | Uint8Array,
+    request: ReviewedRequestInput,
     waiting: FileWriteResult & { approvalId: string },
     signal: AbortSignal,
   ): Promise<FileWriteResult> {
+    await requestApproval({ approvals, reviewer: options.reviewer }, request, signal);
     const outcome = await awaitDecision(approvals, waiting.approvalId, signal, 'write');
     if (!outcome.approved) {
       const why = refusalReason(outcome, 'write', options.approvalTimeoutMs);
@@ -114,30 +123,36 @@ export function createFileOps(options: FileOpsOptions): FileOps {
       return completedWrite(shownPath, bytes, null);
     }
     await refusePlantedLink(session, target);
-    const approval = await approvals.request({
+    const waitMs = approvalWaitOf(writeOptions, options);
+    const approvalId = newApprovalId();
+    const request: ReviewedRequestInput = {
+      id: approvalId,
       sessionId: session.id,
       commandId: null,
       action: 'write_file',
       subject: `write ${bytes} bytes to ${shownPath}`,
       parsed: [shownPath],
       reasons,
+      ruleIds: judged.ruleIds,
       grants: [{ scope: 'command', covers: [`write_file ${shownPath}`] }],
       timeoutMs: options.approvalTimeoutMs,
-    });
+      capabilities: session.capabilities,
+    };
     const waiting = {
       status: 'pending_approval' as const,
       path: shownPath,
       bytes,
-      approvalId: approval.id,
+      approvalId,
       reasons,
-      forModel: `not written yet: a person must approve writing ${shownPath} (approval ${approval.id}); it is written as soon as they do.${reasons.map((reason) => `\n- ${reason}`).join('')}`,
+      forModel: `not written yet: a person must approve writing ${shownPath} (approval ${approvalId}); it is written by itself as soon as they do.${reasons.map((reason) => `\n- ${reason}`).join('')}`,
     };
     const signal = AbortSignal.any([
       session.ending.signal,
       ...(writeOptions.signal ? [writeOptions.signal] : []),
     ]);
-    const outcome = approveAndWrite(session, path, data, waiting, signal);
-    if (writeOptions.waitForApproval !== false) return outcome;
+    const outcome = approveAndWrite(session, path, data, request, waiting, signal);
+    const answer = await settledWithin(outcome, waitMs);
+    if (answer !== null) return answer;
     // Returned before the decision: the write goes on in the background and must not be lost, nor
     // fail unobserved (a session that ended meanwhile simply means nothing is written).
     const tracked = outcome.catch(() => undefined).finally(() => pending.delete(tracked));
@@ -178,6 +193,17 @@ export function createFileOps(options: FileOpsOptions): FileOps {
       await Promise.allSettled([...pending]);
     },
   };
+}
+
+/** The promise's value if it settles within `ms`, else null (it goes on). A rejection within `ms` rejects. */
+function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  if (ms === 0) return Promise.resolve(null);
+  if (ms === Number.POSITIVE_INFINITY) return promise;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** What "approved for this session" remembers of a write: its path, as the sandbox resolves it. */

@@ -10,7 +10,8 @@ import { runCommand } from './command-pipeline.ts';
 import type { PipelineDeps } from './command-pipeline.ts';
 import { createFileOps } from './file-ops.ts';
 import type { FileOps } from './file-ops.ts';
-import type { RunOptions, RunResult } from './types.ts';
+import { checkCommand } from './check.ts';
+import type { CheckResult, RunOptions, RunResult } from './types.ts';
 
 export interface RouterOptions extends Omit<PipelineDeps, 'registry' | 'now'> {
   readonly now?: () => number;
@@ -18,6 +19,8 @@ export interface RouterOptions extends Omit<PipelineDeps, 'registry' | 'now'> {
 
 export interface Router {
   run(session: LiveSession, command: string, options?: RunOptions): Promise<RunResult>;
+  /** A dry run: what `run` would decide now. Nothing runs, nobody is asked; the check is audited. */
+  check(session: LiveSession, command: string): Promise<CheckResult>;
   /** The latest known state of a command (live for running ones). */
   readonly getCommand: CommandRegistry['get'];
   /** Resolves when the command has finished (or at once if it has). */
@@ -50,12 +53,15 @@ export function createRouter(options: RouterOptions): Router {
     store: options.store,
     approvals: options.approvals,
     policyFor: options.policyFor,
+    reviewer: options.reviewer,
+    approvalWaitMs: options.approvalWaitMs,
     approvalTimeoutMs: options.approvalTimeoutMs,
     redactorFor: options.redactorFor,
     sessions: options.sessions,
   });
   return {
     run: (session, command, runOptions) => runCommand(pipeline, session, command, runOptions),
+    check: (session, command) => checkCommand(options, session, command),
     getCommand: registry.get,
     waitCommand: registry.wait,
     killCommand: registry.kill,

@@ -19,7 +19,18 @@ import type {
 
 export type ApprovalDecision = 'approve' | 'deny';
 
+/** What a reviewer made of a request, recorded with it (see reviewer.ts). */
+export interface ReviewNote {
+  readonly reviewer: string;
+  readonly decision: 'approve' | 'deny' | 'abstain';
+  readonly reason: string | null;
+  /** Why it abstained without saying so: it failed, was late or answered garbage. */
+  readonly problem: string | null;
+}
+
 export interface ApprovalRequestInput {
+  /** The request's id, when the caller made it earlier (`newApprovalId`) to show before it is stored. */
+  readonly id?: string;
   readonly sessionId: string;
   readonly commandId: string | null;
   readonly action: ApprovalRecord['action'];
@@ -30,6 +41,8 @@ export interface ApprovalRequestInput {
   /** What "remember" may cover (redacted; escaped here); none when nothing can be remembered. */
   readonly grants?: readonly ApprovalGrant[];
   readonly timeoutMs: number;
+  /** The reviewer's answer, when one was asked first: recorded with the request. */
+  readonly review?: ReviewNote | undefined;
 }
 
 export interface DecideOptions {
@@ -119,7 +132,7 @@ class StoreApprovals implements Approvals {
   async request(input: ApprovalRequestInput): Promise<ApprovalRecord> {
     const createdAt = this.#now();
     const record: ApprovalRecord = {
-      id: newApprovalId(),
+      id: input.id ?? newApprovalId(),
       sessionId: input.sessionId,
       commandId: input.commandId,
       action: input.action,
@@ -155,6 +168,16 @@ class StoreApprovals implements Approvals {
             reasons: [...record.reasons],
             grants: record.grants.map((grant) => ({ scope: grant.scope, covers: [...grant.covers] })),
             expiresAt: record.expiresAt,
+            ...(input.review === undefined
+              ? {}
+              : {
+                  review: {
+                    reviewer: input.review.reviewer,
+                    decision: input.review.decision,
+                    reason: input.review.reason === null ? null : escapeForDisplay(input.review.reason),
+                    problem: input.review.problem,
+                  },
+                }),
           },
         },
       ],
