@@ -6,13 +6,16 @@
 import { join } from 'node:path';
 import pino from 'pino';
 import type { Logger } from 'pino';
+import { createAgents } from '../agent/index.ts';
+import type { Agents } from '../agent/index.ts';
 import {
   isValidatedConfig,
   parseConfigObject,
   processEnvironment,
   readAirlockEnvironment,
+  readModelEnvironment,
 } from '../config/index.ts';
-import type { AirlockConfig, EnvironmentVariables } from '../config/index.ts';
+import type { AirlockConfig, EnvironmentVariables, ModelEnvironment } from '../config/index.ts';
 import { createMetrics, createResourceMonitor } from '../metrics/index.ts';
 import type { AirlockMetrics, ResourceMonitor } from '../metrics/index.ts';
 import type { Policy } from '../policy/index.ts';
@@ -75,6 +78,8 @@ export interface Airlock {
   readonly approvals: AirlockApprovals;
   readonly audit: AirlockAudit;
   readonly snapshots: Pick<SnapshotStore, 'list' | 'get' | 'remove'>;
+  /** Tasks run by a model through this control plane's tools (`agents.run({ task, model })`). */
+  readonly agents: Agents;
   readonly metrics: AirlockMetrics;
   readonly policy: Policy;
   readonly config: AirlockConfig;
@@ -108,6 +113,8 @@ interface Prepared {
   readonly metrics: AirlockMetrics;
   readonly policies: Policies;
   readonly redactors: Redactors;
+  /** Model providers' keys and endpoints, from the host environment. */
+  readonly modelEnvironment: ModelEnvironment;
 }
 
 /** What is open, for closing it again in order. */
@@ -133,6 +140,7 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     metrics: options.metrics ?? createMetrics(),
     policies: await createPolicies(config, options),
     redactors: createRedactors(config, env),
+    modelEnvironment: readModelEnvironment(env),
   };
   const audit = openProtectedStore(prepared);
   const opened: Opened = {
@@ -205,7 +213,7 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
     logger: prepared.logger,
     now,
   });
-  const recovery = await manager.recover(drivers.available([config.sandbox.driver]));
+  const recovery = await manager.recover(() => drivers.sweepLeftovers(prepared.logger));
   await approvals.expireOverdue();
   // Outputs of sessions long over are only disk: the audit log keeps what happened.
   const retentionMs = options.outputRetentionMs ?? DEFAULT_OUTPUT_RETENTION_MS;
@@ -252,7 +260,7 @@ function assemble(
     })();
     return closing;
   };
-  return {
+  const airlock: Airlock = {
     sessions: createSessionsView({
       manager,
       router,
@@ -278,6 +286,16 @@ function assemble(
     },
     audit: createAuditView(store, parts.audit.verify),
     snapshots: { list: snapshots.list, get: snapshots.get, remove: snapshots.remove },
+    agents: createAgents({
+      airlock: () => airlock,
+      commit: async (events) => {
+        await store.commit({ events });
+      },
+      redact: (text) => prepared.redactors.host.redact(text).text,
+      modelEnvironment: prepared.modelEnvironment,
+      logger: prepared.logger,
+      now: prepared.now,
+    }),
     metrics: prepared.metrics,
     policy: prepared.policies.engine.policy,
     config: prepared.config,
@@ -285,6 +303,7 @@ function assemble(
     recovery: parts.recovery,
     close,
   };
+  return airlock;
 }
 
 /** Samples sessions' resource use; an alert is counted, logged and recorded in the audit log. */

@@ -83,6 +83,11 @@ export interface Session {
         readonly approvalWaitMs?: number;
         readonly waitForApproval?: boolean;
         readonly signal?: AbortSignal;
+        /**
+         * The host's own copy (a workspace brought in by the person running Airlock), not a model's:
+         * no approval is asked; the audit record says operator. Never set it for a caller's request.
+         */
+        readonly operator?: boolean;
       },
     ): Promise<FileWriteResult>;
     /** The file's bytes, with the session's secrets redacted like any other output; audited. */

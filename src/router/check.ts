@@ -1,7 +1,7 @@
 /**
  * A dry run: what the pipeline would decide about a command in this session, now — the session's
  * policy, its capabilities, `approvalRequiredFor` and what a person granted — without running,
- * asking or rate-limiting anything. The check itself is audited (`command.checked`), so a model probing
+ * asking or rate-limiting anything. The check itself is audited (`policy.checked`), so a model probing
  * the policy leaves a trail; it is not recorded as a command.
  */
 import type { ApprovalGrant, Store } from '../store/index.ts';
@@ -25,15 +25,15 @@ function forModel(result: Omit<CheckResult, 'forModel'>, approvalWaitMs: number)
   const rules = result.ruleIds.length > 0 ? ` (rule ${result.ruleIds.join(', ')})` : '';
   switch (result.decision) {
     case 'allow':
-      return `would run unasked: the policy allows it in this session. Nothing ran.`;
+      return 'allow: it would run without asking anyone. Nothing was run.';
     case 'ask':
       return (
-        `would ask a person first${rules}; nothing ran.${reasons}\n` +
+        `ask: a person would have to approve it before it runs${rules}. Nothing was run.${reasons}\n` +
         `Run it and the call waits up to ${Math.round(approvalWaitMs / 1000)} s for their decision, then ` +
         'answers pending_approval; it runs by itself once approved.'
       );
     case 'deny':
-      return `would be denied${rules}; nothing ran.${reasons}`;
+      return `deny: it would be refused${rules}. Nothing was run.${reasons}`;
   }
 }
 
@@ -64,7 +64,7 @@ export async function checkCommand(deps: CheckDeps, session: LiveSession, raw: s
   await deps.store.commit({
     events: [
       {
-        type: 'command.checked',
+        type: 'policy.checked',
         sessionId: session.id,
         commandId: null,
         data: {

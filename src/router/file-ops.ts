@@ -45,6 +45,12 @@ export interface FileWriteOptions {
   /** `false`: return `pending_approval` at once; `true`: wait up to the approval timeout. */
   readonly waitForApproval?: boolean;
   readonly signal?: AbortSignal;
+  /**
+   * The host's own copy, made by the person who runs Airlock (a workspace brought in before a model
+   * starts), not a model's write: neither the path rules nor `approvalRequiredFor: write_file` apply,
+   * and the audit record says `operator`. Library callers only: no surface passes it on from a request.
+   */
+  readonly operator?: boolean;
 }
 
 export interface FileOps {
@@ -68,12 +74,22 @@ export function createFileOps(options: FileOpsOptions): FileOps {
   const shown = (session: LiveSession, path: string): string =>
     options.redactorFor(session).redact(String(path)).text;
 
-  async function writeNow(session: LiveSession, path: string, data: string | Uint8Array): Promise<void> {
+  async function writeNow(
+    session: LiveSession,
+    path: string,
+    data: string | Uint8Array,
+    operator = false,
+  ): Promise<void> {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     // Registered before the write: from the moment the file exists, no output may show its values.
     registerSecretFile(sessions, session, resolveSandboxPath(path), bytes);
     await writeInSandbox(sessions, session, path, data);
-    await recordFileEvent(store, session.id, { kind: 'written', path: shown(session, path), data: bytes });
+    await recordFileEvent(store, session.id, {
+      kind: 'written',
+      path: shown(session, path),
+      data: bytes,
+      operator,
+    });
   }
 
   /** The approve stage of a write (reviewer, then a person), then the write; runs on after the caller stopped waiting. */
@@ -106,6 +122,12 @@ export function createFileOps(options: FileOpsOptions): FileOps {
     const target = resolveSandboxPath(path);
     const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     const shownPath = shown(session, path);
+    // The person running Airlock copying their own workspace in is not a model's write: nothing to
+    // judge or approve (a secret file among it still has its values registered for redaction).
+    if (writeOptions.operator === true) {
+      await writeNow(session, path, data, true);
+      return completedWrite(shownPath, bytes, null);
+    }
     const judged = judgeWrite(options.policyFor(session), session, target);
     const reasons = judged.reasons.map((reason) => shown(session, reason));
     if (judged.value === 'deny') {

@@ -12,8 +12,8 @@ export const auditEventTypes = [
   'snapshot.created',
   'command.proposed',
   'command.decided',
-  /** A dry run (check_command): the decision a command would get; nothing ran. */
-  'command.checked',
+  /** A dry run (check_command): the decision a command would get; nothing ran, no command recorded. */
+  'policy.checked',
   'approval.requested',
   'approval.decided',
   'rate.limited',
@@ -28,6 +28,10 @@ export const auditEventTypes = [
   'file.listed',
   'resource.alert',
   'recovery.completed',
+  'agent.started',
+  'agent.model_call',
+  'agent.step',
+  'agent.finished',
 ] as const;
 
 export type AuditEventType = (typeof auditEventTypes)[number];

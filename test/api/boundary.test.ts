@@ -25,12 +25,12 @@ describe('POST /v1/sessions/:id/commands:check (dry run)', () => {
     expect(await check('ls -la')).toMatchObject({ decision: 'allow', grants: [] });
     const ask = await check('touch package.json');
     expect(ask.decision).toBe('ask');
-    expect(ask.forModel).toMatch(/^would ask a person first/);
+    expect(ask.forModel).toMatch(/^ask: a person would have to approve it/);
     expect(ask.reasons.join(' ')).toMatch(/a person inherits it/);
     expect(ask.grants.map((grant) => grant.scope)).toEqual(['command', 'program']);
     const deny = await check('cat .env');
     expect(deny.decision).toBe('deny');
-    expect(deny.forModel).toMatch(/^would be denied \(rule /);
+    expect(deny.forModel).toMatch(/^deny: it would be refused \(rule /);
     // Nothing ran: the file the ask would have made is not there, and no command was recorded.
     const listed = await call(`${url}/files/list?path=/workspace`, session.token);
     expect((listed.body as { entries: { name: string }[] }).entries.map((e) => e.name)).not.toContain(
@@ -38,7 +38,7 @@ describe('POST /v1/sessions/:id/commands:check (dry run)', () => {
     );
     const audit = await call(`${server.url}/v1/audit?sessionId=${session.id}`, server.adminToken);
     const types = (audit.body as { events: { type: string; data: Record<string, unknown> }[] }).events;
-    expect(types.filter((event) => event.type === 'command.checked').map((e) => e.data['decision'])).toEqual([
+    expect(types.filter((event) => event.type === 'policy.checked').map((e) => e.data['decision'])).toEqual([
       'allow',
       'ask',
       'deny',

@@ -277,7 +277,7 @@ describe.skipIf(bwrapMissing)('a scripted coding session over MCP (default confi
     }
     const dryRun = await call('check_command', { command: 'pip install requests' }, false);
     expect(dryRun.facts['decision']).toBe('deny');
-    expect(textOf(dryRun.result)).toMatch(/^would be denied .*nothing ran/s);
+    expect(textOf(dryRun.result)).toMatch(/^deny: it would be refused .*Nothing was run/s);
 
     // A CI workflow asks; the person denies it from the CLI; nothing is written.
     const workflow = await call(

@@ -1,13 +1,13 @@
 /**
  * run_command and the tools that follow a command up: command_status, kill_command, read_output.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { maxCommandTimeoutMs } from '../airlock/index.ts';
+import type { Session } from '../airlock/index.ts';
 import { SANDBOX_HOME } from '../sessions/index.ts';
 import type { RunOptions, RunResult } from '../router/index.ts';
 import { reportCommandApprovalWait } from './approval-progress.ts';
-import type { ToolExtra } from './approval-progress.ts';
+import type { ToolCall, ToolRegistrar } from './registrar.ts';
 import type { ToolContext } from './tool-context.ts';
 import { commandResult, commandResultShape, okResult, statusMeanings } from './tool-results.ts';
 
@@ -20,7 +20,7 @@ const statusList = Object.entries(statusMeanings)
   .map(([status, meaning]) => `${status}: ${meaning}`)
   .join('; ');
 
-export function registerCommandTools(server: McpServer, context: ToolContext): void {
+export function registerCommandTools(server: ToolRegistrar, context: ToolContext): void {
   const helpers = commandHelpers(context);
   registerRunCommand(server, context, helpers);
   registerCommandStatus(server, context, helpers);
@@ -47,8 +47,9 @@ export function toolLimits(context: ToolContext) {
   return {
     timeoutS: config.sandbox.timeoutMs / 1000,
     maxTimeoutS: maxCommandTimeoutMs(config) / 1000,
-    approvalWaitS: Math.min(approvalWaitMs, approvalTimeoutMs) / 1000,
-    approvalTimeoutS: approvalTimeoutMs / 1000,
+    // A surface that bounds the wait (an agent run: 0) states its bound, not the configured one.
+    approvalWaitS: Math.min(approvalWaitMs, approvalTimeoutMs, context.approvalWaitMs ?? Infinity) / 1000,
+    approvalMaxS: Math.min(approvalTimeoutMs, context.approvalWaitMs ?? Infinity) / 1000,
     maxOutputChars: output.maxChars,
     home: SANDBOX_HOME,
     rateText:
@@ -68,7 +69,7 @@ function commandHelpers(context: ToolContext) {
   const ownedCommand = (commandId: string): Promise<RunResult> => airlock.commands.get(commandId, { within });
 
   /** Progress while a command waits for its approval, then while it runs once approved. */
-  const reportWait = (approvalId: string | null, extra: ToolExtra): (() => void) =>
+  const reportWait = (approvalId: string | null, extra: ToolCall): (() => void) =>
     approvalId === null
       ? () => undefined
       : reportCommandApprovalWait(airlock, extra, approvalId, {
@@ -76,12 +77,60 @@ function commandHelpers(context: ToolContext) {
           now: context.now,
         });
 
-  return { within, ownedCommand, reportWait };
+  /**
+   * The command's result once it ends, or its latest state after `ms` (or when the call is cancelled):
+   * the command itself goes on either way.
+   */
+  const waitAtMost = async (
+    session: Session,
+    commandId: string,
+    ms: number | undefined,
+    signal: AbortSignal,
+  ): Promise<RunResult> => {
+    const bounded = ms === undefined ? signal : AbortSignal.any([signal, AbortSignal.timeout(ms)]);
+    try {
+      return await session.commands.wait(commandId, { signal: bounded });
+    } catch (error) {
+      // The client cancelled (a foreground command's own signal stops it) or the bound passed.
+      if (bounded.aborted) return session.commands.get(commandId);
+      throw error;
+    }
+  };
+  return { within, ownedCommand, reportWait, waitAtMost };
 }
 
-function registerRunCommand(server: McpServer, context: ToolContext, helpers: CommandHelpers): void {
+/**
+ * How long this call waits for a person, in ms: what the model asked (approval_wait_s), never more
+ * than the surface allows (`context.approvalWaitMs`, 0 for an agent run); undefined leaves it to
+ * `router.approvalWait`.
+ */
+export function approvalWaitFor(context: ToolContext, askedS: number | undefined): number | undefined {
+  const asked = askedS === undefined ? undefined : Math.round(askedS * 1000);
+  const cap = context.approvalWaitMs;
+  if (cap === undefined) return asked;
+  return asked === undefined ? cap : Math.min(asked, cap);
+}
+
+/** What run_command's description says of waiting, by how this surface bounds its waits. */
+function waitingText(context: ToolContext, defaultWaitS: number): string {
+  const approval =
+    context.approvalWaitMs === 0
+      ? 'ask a person to approve it (the call answers pending_approval at once with the approval id; ' +
+        'the command still runs by itself once approved: follow it up with command_status)'
+      : `ask a person to approve it (the call waits up to approval_wait_s, default ${defaultWaitS} s, for ` +
+        'their decision, then answers pending_approval with the approval id; the command still runs by ' +
+        'itself once approved: follow it up with command_status)';
+  const running =
+    context.commandWaitMs === undefined
+      ? ''
+      : ` A command still running after ${context.commandWaitMs / 1000} s goes on in the background ` +
+        'and the call answers running: do other work meanwhile, or wait for it with command_status.';
+  return `The policy may deny a command (the result says why and what is allowed) or ${approval}.${running}`;
+}
+
+function registerRunCommand(server: ToolRegistrar, context: ToolContext, helpers: CommandHelpers): void {
   const { guard } = context;
-  const { reportWait } = helpers;
+  const { reportWait, waitAtMost } = helpers;
   const limits = toolLimits(context);
   server.registerTool(
     'run_command',
@@ -90,12 +139,10 @@ function registerRunCommand(server: McpServer, context: ToolContext, helpers: Co
       description:
         "Run a shell command (bash syntax) in this session's sandbox, in /workspace, with no network " +
         "beyond its own loopback. Files persist between calls for the session's life; HOME is " +
-        `${limits.home}, outside the project. The policy may deny a command (the result says why and ` +
-        'what is allowed) or ask a person to approve it: the call waits up to approval_wait_s for their ' +
-        'decision, then answers pending_approval with the approval id; the command still runs by itself ' +
-        'once approved (follow it with command_status). check_command tells you beforehand without ' +
-        `running anything. ${limits.rateText} Long output is cut to ${limits.maxOutputChars} characters ` +
-        `per stream: page the rest with read_output. Statuses: ${statusList}.`,
+        `${limits.home}, outside the project. ${waitingText(context, limits.approvalWaitS)} ` +
+        `check_command tells you beforehand without running anything. ${limits.rateText} Long output ` +
+        `is cut to ${limits.maxOutputChars} characters per stream: page the rest with read_output. ` +
+        `Statuses: ${statusList}.`,
       inputSchema: {
         command: z.string().min(1).describe('the command line, e.g. "npm test" or "ls -la src"'),
         timeout_s: z
@@ -113,10 +160,10 @@ function registerRunCommand(server: McpServer, context: ToolContext, helpers: Co
         approval_wait_s: z
           .number()
           .min(0)
-          .max(limits.approvalTimeoutS)
+          .max(limits.approvalMaxS)
           .optional()
           .describe(
-            `when a person must approve: seconds to wait for the decision before answering pending_approval; default ${limits.approvalWaitS}, at most ${limits.approvalTimeoutS} (undecided by then means denied)`,
+            `when a person must approve: seconds to wait for the decision before answering pending_approval; default ${limits.approvalWaitS}, at most ${limits.approvalMaxS}`,
           ),
       },
       outputSchema: commandResultShape,
@@ -134,30 +181,42 @@ function registerRunCommand(server: McpServer, context: ToolContext, helpers: Co
       guard(async () => {
         const session = await context.sessions.get();
         let stopReports = (): void => undefined;
+        // With a bound on the wait, the command must be able to outlive the call: it runs detached
+        // (as a background command, with live output) and the call waits for it at most that long.
+        const detached = background === true || context.commandWaitMs !== undefined;
+        const approvalWaitMs = approvalWaitFor(context, approval_wait_s);
         const runOptions: RunOptions = {
           // Rounded up: a positive timeout of under a millisecond is the shortest one, never none.
           ...(timeout_s === undefined ? {} : { timeoutMs: Math.max(1, Math.ceil(timeout_s * 1000)) }),
-          ...(approval_wait_s === undefined ? {} : { approvalWaitMs: Math.round(approval_wait_s * 1000) }),
+          ...(approvalWaitMs === undefined ? {} : { approvalWaitMs }),
           // A foreground command ends with the call that asked for it (a cancelled call kills it);
           // a background one outlives the call by design.
-          ...(background === true ? { background: true } : { signal: extra.signal }),
+          ...(detached ? { background: true } : { signal: extra.signal }),
           // While a person decides, progress notifications say so (and keep clients from timing out).
           onApprovalRequested: (pending) => {
             stopReports = reportWait(pending.approvalId, extra);
           },
         };
-        let result: RunResult;
+        let first: RunResult;
         try {
-          result = await session.run(command, runOptions);
+          first = await session.run(command, runOptions);
         } finally {
           stopReports();
         }
-        return commandResult(result, await approvedBy(context, result));
+        if (background === true || first.status !== 'running') {
+          return commandResult(first, await approvedBy(context, first));
+        }
+        const final = await waitAtMost(session, first.id, context.commandWaitMs, extra.signal);
+        const preface =
+          final.status === 'running' && context.commandWaitMs !== undefined
+            ? `still running after ${context.commandWaitMs / 1000} s; it goes on in the background.`
+            : await approvedBy(context, final);
+        return commandResult(final, preface);
       }),
   );
 }
 
-function registerCommandStatus(server: McpServer, context: ToolContext, helpers: CommandHelpers): void {
+function registerCommandStatus(server: ToolRegistrar, context: ToolContext, helpers: CommandHelpers): void {
   const { airlock, guard } = context;
   const { within, ownedCommand, reportWait } = helpers;
   server.registerTool(
@@ -201,7 +260,7 @@ function registerCommandStatus(server: McpServer, context: ToolContext, helpers:
   );
 }
 
-function registerKillCommand(server: McpServer, context: ToolContext, helpers: CommandHelpers): void {
+function registerKillCommand(server: ToolRegistrar, context: ToolContext, helpers: CommandHelpers): void {
   const { airlock, guard } = context;
   const { within } = helpers;
   server.registerTool(
@@ -228,7 +287,7 @@ function registerKillCommand(server: McpServer, context: ToolContext, helpers: C
   );
 }
 
-function registerReadOutput(server: McpServer, context: ToolContext, helpers: CommandHelpers): void {
+function registerReadOutput(server: ToolRegistrar, context: ToolContext, helpers: CommandHelpers): void {
   const { airlock, guard } = context;
   const { within } = helpers;
   server.registerTool(

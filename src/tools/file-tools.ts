@@ -3,13 +3,13 @@
  * (/workspace and /tmp). Paths are checked by the sandbox stage; a refused path is an error result
  * with its code (PATH_OUTSIDE_SANDBOX), never a protocol error.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Session } from '../airlock/index.ts';
 import { AirlockError, isAirlockError } from '../errors/index.ts';
 import { reportApprovalWait } from './approval-progress.ts';
 import type { WaitState } from './approval-progress.ts';
-import { MAX_PAGE_CHARS, toolLimits } from './command-tools.ts';
+import { approvalWaitFor, MAX_PAGE_CHARS, toolLimits } from './command-tools.ts';
+import type { ToolRegistrar } from './registrar.ts';
 import type { ToolContext } from './tool-context.ts';
 import { errorResult, okResult } from './tool-results.ts';
 
@@ -50,7 +50,7 @@ function pageEnd(text: string, start: number, limit: number): number {
   return end;
 }
 
-export function registerFileTools(server: McpServer, context: ToolContext): void {
+export function registerFileTools(server: ToolRegistrar, context: ToolContext): void {
   const helpers = fileHelpers(context);
   registerWriteFile(server, context, helpers);
   registerReadFile(server, context, helpers);
@@ -94,7 +94,7 @@ function fileHelpers(context: ToolContext) {
   return { everyWriteAsks, pendingWrite, readForModel };
 }
 
-function registerWriteFile(server: McpServer, context: ToolContext, helpers: FileHelpers): void {
+function registerWriteFile(server: ToolRegistrar, context: ToolContext, helpers: FileHelpers): void {
   const { guard } = context;
   const { everyWriteAsks, pendingWrite } = helpers;
   const limits = toolLimits(context);
@@ -110,8 +110,10 @@ function registerWriteFile(server: McpServer, context: ToolContext, helpers: Fil
           : 'Judged like a shell write: project files are written at once; build scripts, package ' +
             'manifests, CI workflows and secret files ask a person; agent configuration and git hooks ' +
             'are refused. ') +
-        'A write that asks waits up to approval_wait_s, then answers pending_approval; it is written ' +
-        'by itself once approved.',
+        (context.approvalWaitMs === 0
+          ? 'A write that asks answers pending_approval at once; it is written by itself once approved.'
+          : `A write that asks waits up to approval_wait_s (default ${limits.approvalWaitS} s), then ` +
+            'answers pending_approval; it is written by itself once approved.'),
       inputSchema: {
         path: z.string().min(1).describe('e.g. "src/main.py" or "/tmp/data.json"'),
         content: z.string().describe('the whole new content'),
@@ -119,10 +121,10 @@ function registerWriteFile(server: McpServer, context: ToolContext, helpers: Fil
         approval_wait_s: z
           .number()
           .min(0)
-          .max(limits.approvalTimeoutS)
+          .max(limits.approvalMaxS)
           .optional()
           .describe(
-            `when a person must approve: seconds to wait before answering pending_approval; default ${limits.approvalWaitS}`,
+            `when a person must approve: seconds to wait before answering pending_approval; default ${limits.approvalWaitS}, at most ${limits.approvalMaxS}`,
           ),
       },
       outputSchema: {
@@ -144,17 +146,22 @@ function registerWriteFile(server: McpServer, context: ToolContext, helpers: Fil
       guard(async () => {
         const data = decodeContent(content, encoding);
         const session = await context.sessions.get();
-        // Any write may ask (the policy's path rules): a write still under way after a moment is looked for.
-        const stop = reportApprovalWait(extra, () => pendingWrite(session, path), {
-          intervalMs: context.progressIntervalMs,
-          now: context.now,
-          firstAfterMs: WRITE_APPROVAL_LOOKUP_DELAY_MS,
-        });
+        const approvalWaitMs = approvalWaitFor(context, approval_wait_s);
+        // Any write may ask (the policy's path rules): a write still under way after a moment is
+        // looked for, unless this surface answers pending_approval at once.
+        const stop =
+          approvalWaitMs === 0
+            ? () => undefined
+            : reportApprovalWait(extra, () => pendingWrite(session, path), {
+                intervalMs: context.progressIntervalMs,
+                now: context.now,
+                firstAfterMs: WRITE_APPROVAL_LOOKUP_DELAY_MS,
+              });
         let written;
         try {
           written = await session.files.write(path, data, {
             signal: extra.signal,
-            ...(approval_wait_s === undefined ? {} : { approvalWaitMs: Math.round(approval_wait_s * 1000) }),
+            ...(approvalWaitMs === undefined ? {} : { approvalWaitMs }),
           });
         } finally {
           stop();
@@ -174,7 +181,7 @@ function registerWriteFile(server: McpServer, context: ToolContext, helpers: Fil
   );
 }
 
-function registerReadFile(server: McpServer, context: ToolContext, helpers: FileHelpers): void {
+function registerReadFile(server: ToolRegistrar, context: ToolContext, helpers: FileHelpers): void {
   const { guard } = context;
   const { readForModel } = helpers;
   server.registerTool(
@@ -272,7 +279,7 @@ function registerReadFile(server: McpServer, context: ToolContext, helpers: File
   );
 }
 
-function registerListFiles(server: McpServer, context: ToolContext): void {
+function registerListFiles(server: ToolRegistrar, context: ToolContext): void {
   const { guard } = context;
   server.registerTool(
     'list_files',

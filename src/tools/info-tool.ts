@@ -2,11 +2,11 @@
  * session_info: what the model's environment allows, so it can plan instead of discovering limits
  * by hitting them.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { SessionBoundary } from '../airlock/index.ts';
 import { formatByteSize, formatDuration } from '../config/index.ts';
 import { INHERITED_PATH_PATTERNS, SECRET_PATH_PATTERNS } from '../policy/index.ts';
+import type { ToolRegistrar } from './registrar.ts';
 import type { ToolContext } from './tool-context.ts';
 import { okResult } from './tool-results.ts';
 import { toolLimits } from './command-tools.ts';
@@ -81,7 +81,7 @@ const boundaryShape = z.object({
     .describe('secrets: reads are refused; inherited: changes ask a person'),
 });
 
-export function registerInfoTool(server: McpServer, context: ToolContext): void {
+export function registerInfoTool(server: ToolRegistrar, context: ToolContext): void {
   const { airlock, guard } = context;
   const { router } = airlock.config;
 
@@ -92,6 +92,7 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
       description:
         "This session's sandbox limits, resource usage, network access, policy and what needs a " +
         "person's approval.",
+      inputSchema: {},
       outputSchema: {
         sessionId: z.string(),
         state: z.string(),
@@ -138,11 +139,19 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
       },
       annotations: { title: 'Session limits and policy', readOnlyHint: true, openWorldHint: false },
     },
-    () =>
+    (_args) =>
       guard(async () => {
         const session = await context.sessions.get();
         const info = await session.info();
         const approvals = router.approvalRequiredFor;
+        // A surface that bounds approval waits (an agent run: 0) is what this caller gets.
+        const boundary =
+          info.boundary === null
+            ? null
+            : {
+                ...info.boundary,
+                approvalWaitMs: Math.min(info.boundary.approvalWaitMs, context.approvalWaitMs ?? Infinity),
+              };
         const lines = [
           `session ${info.id} (${info.state}), isolated by ${info.isolation?.isolation ?? info.driver}` +
             `${info.expiresAt === null ? '' : `, ends at ${info.expiresAt} at the latest`}`,
@@ -155,8 +164,8 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
           processesLine(info.isolation?.processes),
           `policy: ${info.policy}; inside the sandbox commands run unasked (files, tests, scripts, servers on localhost)`,
           // What the sandbox reaches, not what airlock.yaml asks for (no egress proxy serves it yet).
-          ...boundaryLines(info.boundary),
-          `HOME: ${info.boundary?.home ?? '/tmp/home'} (outside /workspace)`,
+          ...boundaryLines(boundary),
+          `HOME: ${boundary?.home ?? '/tmp/home'} (outside /workspace)`,
           `output: at most ${router.output.maxChars} characters per stream shown; page the rest with read_output`,
           `rate limit: ${toolLimits(context).rateText}`,
         ];
@@ -175,17 +184,17 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
             maxTimeoutMs: toolLimits(context).maxTimeoutS * 1000,
           },
           usage: info.usage,
-          network: info.boundary?.network.mode ?? 'none',
+          network: boundary?.network.mode ?? 'none',
           policy: {
             name: info.policy,
             approvalRequiredFor: [...approvals],
             approvalTimeoutMs: router.approvalTimeoutMs,
           },
           boundary:
-            info.boundary === null
+            boundary === null
               ? null
               : {
-                  ...info.boundary,
+                  ...boundary,
                   protectedPaths: {
                     secrets: [...SECRET_PATH_PATTERNS],
                     inherited: [...INHERITED_PATH_PATTERNS],
