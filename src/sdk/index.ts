@@ -39,9 +39,11 @@ export { MAX_EVENT_DATA_CHARS, readSseEvents, SseParser } from './sse.ts';
 export type { SseEvent } from './sse.ts';
 
 export type {
+  ApprovalGrant,
   ApprovalRecord,
   ApprovalStatus,
   AuditEvent,
+  CheckResult,
   CheckpointSummary,
   CreatedSession,
   CreateSessionRequest,
@@ -51,6 +53,7 @@ export type {
   ErrorEnvelope,
   FileEntry,
   FileWriteResult,
+  GrantScope,
   HealthStatus,
   OutputEventData,
   OutputPage,
@@ -59,6 +62,7 @@ export type {
   RunCommandRequest,
   RunResult,
   RunStatus,
+  SessionBoundary,
   SessionInfo,
   SessionState,
   VerifyProblem,
