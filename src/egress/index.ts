@@ -14,6 +14,7 @@ export { forbiddenAddressReason } from './address.ts';
 export { MIN_SECRET_VALUE_LENGTH, PLACEHOLDER_PREFIX } from './secrets.ts';
 export type { EgressSecretSpec } from './secrets.ts';
 export { DEFAULT_SANDBOX_CA_PATHS, DEFAULT_SANDBOX_ENDPOINT } from './environment.ts';
+export { SESSION_FILES } from './session-files.ts';
 export type { SandboxCaPaths, SandboxEndpoint } from './environment.ts';
 export { ALLOW_VIAS, NETWORK_MODES, REFUSAL_CODES } from './types.ts';
 export type {
