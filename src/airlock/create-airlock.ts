@@ -17,16 +17,19 @@ import { createMetrics, createResourceMonitor } from '../metrics/index.ts';
 import type { AirlockMetrics, ResourceMonitor } from '../metrics/index.ts';
 import type { Policy } from '../policy/index.ts';
 import { createApprovalGate, createApprovals, createRateLimiter, createRouter } from '../router/index.ts';
-import type { ApprovalGate, Approvals, RateLimiter, Router } from '../router/index.ts';
-import { MAX_TIMEOUT_MS } from '../sandbox/index.ts';
+import type { ApprovalGate, Approvals, Router } from '../router/index.ts';
 import type { Driver, DriverName, DriverOptions } from '../sandbox/index.ts';
-import { createSessionManager, createSnapshotStore, currentOwner } from '../sessions/index.ts';
+import { createSnapshotStore } from '../sessions/index.ts';
 import type { RecoveryReport, SessionManager, SnapshotStore } from '../sessions/index.ts';
 import { loadOrCreateAuditKey, openStore, resolveStorePath } from '../store/index.ts';
 import type { Store } from '../store/index.ts';
 import { auditKeyPath, protectAuditLog } from './audit-protection.ts';
 import type { AuditProtection } from './audit-protection.ts';
 import { createDrivers } from './drivers.ts';
+import { controlPlaneSessions } from './session-manager.ts';
+import { createControlPlaneEgress } from './egress.ts';
+import type { ControlPlaneEgress } from './egress.ts';
+import type { RegistryResolver } from '../egress/index.ts';
 import type { Drivers } from './drivers.ts';
 import { createPolicies } from './policies.ts';
 import type { Policies } from './policies.ts';
@@ -64,6 +67,11 @@ export interface CreateAirlockOptions {
    * in-memory test double into. Closed with the control plane like the ones it makes.
    */
   readonly drivers?: Partial<Readonly<Record<DriverName, Driver>>>;
+  /**
+   * Where `registry:*` allow-list entries lead; default the host's own npm and pip configuration
+   * (tests give fixed answers).
+   */
+  readonly registries?: RegistryResolver;
   readonly logger?: Logger;
   readonly metrics?: AirlockMetrics;
   readonly now?: () => number;
@@ -81,6 +89,15 @@ export interface Airlock {
   readonly home: string;
   /** What start-up found and closed from a control plane that crashed. */
   readonly recovery: RecoveryReport;
+  /** The egress proxy sessions reach the network through. */
+  readonly egress: {
+    /**
+     * Replaces the proxy with a fresh one that serves every open session again: the same sockets
+     * (sandboxes keep their way out), placeholders and CA. Connections open at that moment are cut,
+     * and hosts a person granted for a session must be granted again.
+     */
+    restart(): Promise<void>;
+  };
   /** Ends every session (killing its commands), then closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -98,6 +115,7 @@ interface Prepared {
   readonly policies: Policies;
   readonly approvalGate: ApprovalGate | null;
   readonly redactors: Redactors;
+  readonly env: EnvironmentVariables;
 }
 
 /** What is open, for closing it again in order. */
@@ -108,6 +126,7 @@ interface Opened {
   monitor?: ResourceMonitor;
   manager?: SessionManager;
   approvals?: Approvals;
+  egress?: ControlPlaneEgress;
 }
 
 export async function createAirlock(options: CreateAirlockOptions = {}): Promise<Airlock> {
@@ -125,6 +144,7 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     // Compiled now, so a bad entry stops start-up before anything is opened.
     approvalGate: createApprovalGate(config.router.approvalRequiredFor),
     redactors: createRedactors(config, env),
+    env,
   };
   const audit = openProtectedStore(prepared);
   const opened: Opened = {
@@ -138,6 +158,7 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     opened.monitor?.close();
     opened.approvals?.close();
     await opened.manager?.close();
+    await opened.egress?.close();
     await opened.drivers.closeAll();
     await opened.store.close();
     throw error;
@@ -172,8 +193,6 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
   const monitor = alertMonitor(prepared, store);
   opened.monitor = monitor;
   const rateLimiter = createRateLimiter({ rate: config.router.rateLimit, now });
-  const manager = sessionManager(prepared, { store, drivers, snapshots, monitor, rateLimiter });
-  opened.manager = manager;
   const approvals = createApprovals({
     store,
     now,
@@ -182,6 +201,33 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
       : { pollIntervalMs: options.approvalPollIntervalMs }),
   });
   opened.approvals = approvals;
+  const egress = createControlPlaneEgress({
+    config,
+    env: prepared.env,
+    home: prepared.home,
+    store,
+    approvals,
+    metrics: prepared.metrics,
+    logger: prepared.logger,
+    ...(options.registries === undefined ? {} : { registries: options.registries }),
+  });
+  opened.egress = egress;
+  const manager = controlPlaneSessions({
+    config,
+    maxSessions: options.maxSessions,
+    sessionTtlMs: options.sessionTtlMs,
+    now,
+    metrics: prepared.metrics,
+    logger: prepared.logger,
+    redactors: prepared.redactors,
+    store,
+    drivers,
+    snapshots,
+    monitor,
+    rateLimiter,
+    egress,
+  });
+  opened.manager = manager;
   const router = createRouter({
     store,
     sessions: manager,
@@ -196,8 +242,15 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
     metrics: prepared.metrics,
     logger: prepared.logger,
     now,
+    egress,
   });
-  const recovery = await manager.recover(() => drivers.sweepLeftovers(prepared.logger));
+  // The person asked about a host sees the command that wants it.
+  egress.setCommandText(async (commandId) => (await router.getCommand(commandId).catch(() => null))?.command);
+  const recovery = await manager.recover(async () => {
+    const removed = await drivers.sweepLeftovers(prepared.logger);
+    // Sessions of a crashed control plane: their sockets answer no one, their CA keys must go.
+    return removed + (await egress.sweep());
+  });
   await approvals.expireOverdue();
   // Outputs of sessions long over are only disk: the audit log keeps what happened.
   const retentionMs = options.outputRetentionMs ?? DEFAULT_OUTPUT_RETENTION_MS;
@@ -209,6 +262,7 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
     monitor,
     manager,
     approvals,
+    egress,
     router,
     snapshots,
     recovery,
@@ -224,12 +278,13 @@ function assemble(
     readonly monitor: ResourceMonitor;
     readonly manager: SessionManager;
     readonly approvals: Approvals;
+    readonly egress: ControlPlaneEgress;
     readonly router: Router;
     readonly snapshots: SnapshotStore;
     readonly recovery: RecoveryReport;
   },
 ): Airlock {
-  const { store, drivers, monitor, manager, approvals, router, snapshots } = parts;
+  const { store, drivers, monitor, manager, approvals, egress, router, snapshots } = parts;
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -239,6 +294,8 @@ function assemble(
       await manager.close();
       await router.drain();
       approvals.close();
+      // After the sessions: their proxy sides are closed, the last connections' events written.
+      await egress.close();
       await drivers.closeAll();
       await store.close();
     })();
@@ -252,6 +309,7 @@ function assemble(
       policyFor: prepared.policies.policyFor,
       preparePolicy: prepared.policies.preparePolicy,
       checkSecrets: prepared.redactors.checkSecrets,
+      updateNetwork: (session, network) => egress.update(session, network),
     }),
     commands: {
       get: router.getCommand,
@@ -274,6 +332,7 @@ function assemble(
     config: prepared.config,
     home: prepared.home,
     recovery: parts.recovery,
+    egress: { restart: () => egress.restart() },
     close,
   };
 }
@@ -301,62 +360,4 @@ function alertMonitor(prepared: Prepared, store: Store): ResourceMonitor {
     },
     onError: () => undefined,
   });
-}
-
-function sessionManager(
-  prepared: Prepared,
-  parts: {
-    readonly store: Store;
-    readonly drivers: Drivers;
-    readonly snapshots: SnapshotStore;
-    readonly monitor: ResourceMonitor;
-    readonly rateLimiter: RateLimiter;
-  },
-): SessionManager {
-  const { config, options, metrics, logger } = prepared;
-  const { monitor } = parts;
-  const { sandbox } = config;
-  const manager: SessionManager = createSessionManager({
-    store: parts.store,
-    driverFor: parts.drivers.driverFor,
-    snapshots: parts.snapshots,
-    owner: currentOwner(),
-    maxSessions: options.maxSessions ?? config.sessions.maxSessions,
-    now: prepared.now,
-    defaults: {
-      driver: sandbox.driver,
-      sandbox: {
-        image: sandbox.image,
-        memoryBytes: sandbox.memoryBytes,
-        cpus: sandbox.cpus,
-        pids: sandbox.pids,
-        scratchBytes: sandbox.scratchBytes,
-        env: { ...sandbox.env },
-        timeoutMs: sandbox.timeoutMs,
-      },
-      idleTimeoutMs: sandbox.idleTimeoutMs,
-      ttlMs: options.sessionTtlMs ?? config.sessions.lifetimeMs,
-      maxTimeoutMs: sandbox.maxTimeoutMs ?? MAX_TIMEOUT_MS,
-    },
-    onCreated: (session, createMs) => {
-      metrics.sessionCreated(session.settings.driver);
-      metrics.sandboxCreateDuration(session.settings.driver, createMs);
-      metrics.sessionsActive(manager.live().length);
-      monitor.watch(session.id, {
-        stats: () => session.sandbox.stats(),
-        cpus: session.settings.sandbox.cpus,
-      });
-      logger.info({ sessionId: session.id, driver: session.settings.driver }, 'session created');
-    },
-    onEnded: (session) => {
-      monitor.unwatch(session.id);
-      metrics.sessionEnded(
-        session.endCode === 'crashed' || session.endCode === null ? 'error' : session.endCode,
-      );
-      metrics.sessionsActive(manager.live().length);
-      parts.rateLimiter.forget(session.id);
-      logger.info({ sessionId: session.id, reason: session.endCode }, 'session ended');
-    },
-  });
-  return manager;
 }

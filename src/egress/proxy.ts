@@ -91,6 +91,8 @@ export interface EgressProxyOptions {
   readonly sandboxCaPaths?: SandboxCaPaths;
   /** Egress metrics are registered here (the control plane's registry); default a registry of its own. */
   readonly metricsRegistry?: Registry;
+  /** The metrics of a proxy this one replaces (a restart): its counters go on, nothing is registered twice. */
+  readonly metrics?: EgressMetrics;
   /**
    * Mode of each session socket; default 0666: sandboxes connect as host uids of their own, and the
    * session's directory is what keeps everyone else out (see session-files.ts).
@@ -148,7 +150,7 @@ const defaultResolver: EgressResolver = async (host) =>
 
 export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
   const limits: ProxyLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const metrics = createEgressMetrics(options.metricsRegistry);
+  const metrics = options.metrics ?? createEgressMetrics(options.metricsRegistry);
   const onError = options.onError ?? (() => {});
   const sessions = new Map<string, OpenSession>();
   const runtimes = new WeakMap<object, SessionRuntime>();

@@ -72,7 +72,8 @@ function registerRunCommand(server: McpServer, context: ToolContext, helpers: Co
     {
       title: 'Run a shell command',
       description:
-        "Run a shell command (bash syntax) in this session's sandbox, in /workspace, with no network. " +
+        "Run a shell command (bash syntax) in this session's sandbox, in /workspace. The network is " +
+        "only what session_info lists, through the session's egress proxy. " +
         "Files persist between calls for the session's life. " +
         'The policy may deny a command (the result says why and what is allowed) or ask a person to ' +
         'approve it (the call waits for their decision). Long output is cut: page the rest with ' +
@@ -95,9 +96,9 @@ function registerRunCommand(server: McpServer, context: ToolContext, helpers: Co
         readOnlyHint: false,
         destructiveHint: true,
         idempotentHint: false,
-        // Sandboxes have no network at all (network allow-lists are not implemented by the sandbox
-        // stage yet, so an allow-list in airlock.yaml still means none).
-        openWorldHint: false,
+        // The sandbox reaches only the hosts on its session's list (or a person grants): a command
+        // can interact with outside systems.
+        openWorldHint: true,
       },
     },
     ({ command, timeout_s, background }, extra) =>

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { formatByteSize, formatDuration } from '../config/index.ts';
 import type { ToolContext } from './tool-context.ts';
 import { okResult } from './tool-results.ts';
+import type { SessionInfo } from '../airlock/index.ts';
+import { EGRESS_BRIDGE_HOST, EGRESS_BRIDGE_PORT } from '../sandbox/index.ts';
 import type { ProcessIsolation } from '../sandbox/index.ts';
 
 /** What keeps commands from the channel to Airlock and from each other, in a line for the model. */
@@ -30,6 +32,24 @@ function processesLine(processes: ProcessIsolation | undefined): string {
       : `Yama ptrace_scope ${processes.yamaPtraceScope}`,
   ];
   return `process isolation: ${parts.join('; ')}`;
+}
+
+const PROXY_URL = `http://${EGRESS_BRIDGE_HOST}:${EGRESS_BRIDGE_PORT}`;
+
+/** What the session can reach, in the words the model plans with. */
+function networkLine(network: SessionInfo['network']): string {
+  if (network.mode === 'none')
+    return "network: none (only the sandbox's own loopback; nothing can be downloaded or installed)";
+  const allowed = network.allow.length === 0 ? 'no hosts yet' : network.allow.join(', ');
+  const ask =
+    network.mode === 'ask'
+      ? '; a connection to another host waits for a person to approve it'
+      : '; other hosts are refused with a 403 that says why';
+  const secrets =
+    network.secrets.length === 0
+      ? ''
+      : `; secrets (the variable holds a placeholder the proxy swaps for the value, only for these hosts): ${network.secrets.map((secret) => `${secret.name} → ${secret.hosts.join(', ')}`).join('; ')}`;
+  return `network: through the egress proxy at ${PROXY_URL} (HTTP_PROXY, HTTPS_PROXY and ALL_PROXY are set; no DNS inside), allowed: ${allowed}${ask}${secrets}`;
 }
 
 export function registerInfoTool(server: McpServer, context: ToolContext): void {
@@ -77,7 +97,12 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
           })
           .optional()
           .describe('absent until the session has been sampled'),
-        network: z.literal('none'),
+        network: z.object({
+          mode: z.enum(['none', 'allowlist', 'ask']),
+          allow: z.array(z.string()),
+          proxy: z.string().optional().describe('where HTTP_PROXY points; absent without a network'),
+          secrets: z.array(z.object({ name: z.string(), hosts: z.array(z.string()) })),
+        }),
         policy: z.object({
           name: z.string(),
           approvalRequiredFor: z.array(z.string()),
@@ -100,9 +125,8 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
           info.usage === null
             ? 'usage: not sampled yet'
             : `usage: memory ${formatByteSize(info.usage.memoryBytes)}, ${info.usage.pids} processes`,
-          // What sandboxes get, not what airlock.yaml asks: allow-lists are not implemented yet.
           processesLine(info.isolation?.processes),
-          'network: none (nothing can be downloaded or installed from the internet)',
+          networkLine(info.network),
           `policy: ${info.policy}; ` +
             (approvals.length === 0
               ? 'nothing needs approval beyond what the policy asks'
@@ -124,7 +148,12 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
             rateWindowMs: router.rateLimit.perMs,
           },
           usage: info.usage,
-          network: 'none',
+          network: {
+            mode: info.network.mode,
+            allow: [...info.network.allow],
+            ...(info.network.mode === 'none' ? {} : { proxy: PROXY_URL }),
+            secrets: info.network.secrets.map((secret) => ({ name: secret.name, hosts: [...secret.hosts] })),
+          },
           policy: {
             name: info.policy,
             approvalRequiredFor: [...approvals],

@@ -48,6 +48,36 @@ export interface SessionInfo {
     readonly cpuUsageMs: number;
     readonly cpuFraction: number | null;
   } | null;
+  /** What its commands can reach through the egress proxy; secrets by name and hosts, never values. */
+  readonly network: {
+    readonly mode: NetworkMode;
+    readonly allow: readonly string[];
+    readonly hosts: Readonly<Record<string, string>>;
+    readonly secrets: readonly { readonly name: string; readonly hosts: readonly string[] }[];
+  };
+}
+
+export type NetworkMode = 'none' | 'allowlist' | 'ask';
+
+/**
+ * A session's network, as airlock.yaml's `sandbox.network` writes it: `none`, or a mode, host globs
+ * (`api.example.test`, `*.docs.example.org:443`, `registry:npm`) and fixed addresses. Never wider than
+ * the server's configuration (INVALID_ARGUMENT otherwise).
+ */
+export type NetworkRequest =
+  | 'none'
+  | {
+      readonly mode?: NetworkMode;
+      readonly allow?: readonly string[];
+      readonly hosts?: Readonly<Record<string, string>>;
+    };
+
+/** One of the server's configured secrets, by name, for some of its hosts (default: all of them). */
+export interface SecretRequest {
+  readonly name: string;
+  readonly hosts?: readonly string[];
+  readonly fromEnv?: string;
+  readonly value?: string;
 }
 
 /** `POST /v1/sessions` answers with the session and the token scoped to it. */
@@ -76,6 +106,10 @@ export interface CreateSessionRequest {
   /** A snapshot name to start from. */
   readonly from?: string;
   readonly policy?: PolicyPreset;
+  /** Default: the server's `sandbox.network`. */
+  readonly network?: NetworkRequest;
+  /** Default: every secret of the server's `sandbox.secrets`. */
+  readonly secrets?: readonly SecretRequest[];
 }
 
 export type RunStatus =
@@ -110,6 +144,14 @@ export interface RunResult {
   readonly approvalId: string | null;
   readonly retryAfterMs: number | null;
   readonly error: { readonly code: string; readonly message: string } | null;
+  /** Hosts the egress proxy refused while the command ran, each with the line its client was told. */
+  readonly refusedHosts: readonly {
+    readonly host: string;
+    readonly port: number;
+    readonly reason: string;
+    readonly message: string;
+    readonly count: number;
+  }[];
   readonly forModel: string;
 }
 
@@ -159,7 +201,8 @@ export interface ApprovalRecord {
   readonly id: string;
   readonly sessionId: string;
   readonly commandId: string | null;
-  readonly action: 'command' | 'write_file';
+  /** `egress`: a connection to a host off the session's allow-list; the subject is `host:port`. */
+  readonly action: 'command' | 'write_file' | 'egress';
   readonly subject: string;
   readonly parsed: readonly string[];
   readonly reasons: readonly string[];

@@ -10,13 +10,19 @@ export { currentOwner, isOwnerAlive } from './owner.ts';
 export { createSnapshotStore } from './snapshots.ts';
 export type { SnapshotStore } from './snapshots.ts';
 export type {
+  AttachSession,
   DriverFor,
   LiveSession,
+  SessionAttachment,
   SessionCreateOptions,
+  SessionNetwork,
+  SessionNetworkInput,
+  SessionNetworkMode,
+  SessionSecretInput,
   SessionDefaults,
   SessionEndCode,
   SessionPhase,
   SessionSettings,
   SnapshotInfo,
 } from './types.ts';
-export { sessionEndReasons } from './types.ts';
+export { NO_NETWORK, sessionEndReasons } from './types.ts';

@@ -124,6 +124,31 @@ const migrations: readonly string[] = [
   CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
     BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
   `,
+  `
+  -- Egress approvals: a connection to a host off a session's allow-list, asked of a person. SQLite
+  -- cannot change a CHECK constraint in place, so the table is copied into one that allows them.
+  CREATE TABLE approvals_v3 (
+    id TEXT PRIMARY KEY NOT NULL,
+    session_id TEXT NOT NULL REFERENCES sessions (id) DEFERRABLE INITIALLY DEFERRED,
+    command_id TEXT REFERENCES commands (id) DEFERRABLE INITIALLY DEFERRED,
+    action TEXT NOT NULL CHECK (action IN ('command', 'write_file', 'egress')),
+    subject TEXT NOT NULL,
+    parsed TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'expired')),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    decided_at TEXT,
+    decided_by TEXT,
+    decision_reason TEXT,
+    remember INTEGER NOT NULL CHECK (remember IN (0, 1))
+  ) STRICT;
+  INSERT INTO approvals_v3 SELECT * FROM approvals;
+  DROP TABLE approvals;
+  ALTER TABLE approvals_v3 RENAME TO approvals;
+  CREATE INDEX approvals_by_status ON approvals (status, created_at);
+  CREATE INDEX approvals_by_session ON approvals (session_id, created_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -204,6 +204,41 @@ describe('SQLite store', () => {
     expect(await store.lastCheckpoint('0'.repeat(64))).toBeNull();
   });
 
+  it('brings a store from before egress approvals (schema 2) up to date, keeping its approvals', async () => {
+    await store.commit({
+      sessions: [session('s1')],
+      commands: [command('c1', 's1')],
+      approvals: [approval('a1', 's1', { commandId: 'c1' })],
+    });
+    await store.close();
+    const raw = new DatabaseSync(path);
+    // Schema 2's approvals table: its CHECK knows commands and file writes only.
+    raw.exec(`
+      CREATE TABLE old_approvals AS SELECT * FROM approvals;
+      DROP TABLE approvals;
+      CREATE TABLE approvals (
+        id TEXT PRIMARY KEY NOT NULL, session_id TEXT NOT NULL, command_id TEXT,
+        action TEXT NOT NULL CHECK (action IN ('command', 'write_file')), subject TEXT NOT NULL,
+        parsed TEXT NOT NULL, reasons TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL, decided_at TEXT, decided_by TEXT, decision_reason TEXT,
+        remember INTEGER NOT NULL) STRICT;
+      INSERT INTO approvals SELECT * FROM old_approvals;
+      DROP TABLE old_approvals;
+      PRAGMA user_version = 2;
+    `);
+    raw.close();
+    store = openSqliteStore({ path });
+    expect((await store.getApproval('a1'))?.commandId).toBe('c1');
+    await store.commit({
+      approvals: [approval('a2', 's1', { action: 'egress', subject: 'api.example.test:443' })],
+    });
+    expect((await store.getApproval('a2'))?.action).toBe('egress');
+    // Adversarial: the new table still refuses an action nobody defined.
+    await expect(
+      store.commit({ approvals: [approval('a3', 's1', { action: 'shell' as 'egress' })] }),
+    ).rejects.toThrow();
+  });
+
   it('reports a file that is not a database as STORE_UNAVAILABLE', async () => {
     const garbage = join(dir.path, 'garbage.db');
     writeFileSync(garbage, 'this is not a SQLite database, it only looks like a file'.repeat(100));
