@@ -12,7 +12,12 @@ import { defaultCaptureLimits } from '../../output/index.ts';
 import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
 import { SupervisorClient } from '../../supervisor/client.ts';
-import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
+import {
+  defaultHelperPath,
+  helperMissingMessage,
+  isExecutable,
+  publishHelperForSessions,
+} from '../../supervisor/helper-binary.ts';
 import { DEFAULT_UID_RANGE, createHostUidAllocator, defaultUidLockDir } from '../../host-uids/index.ts';
 import type { UidLease, UidRange } from '../../host-uids/index.ts';
 import { processIsolation, readYamaPtraceScope } from '../../supervisor/process-isolation.ts';
@@ -159,6 +164,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
         bwrapPath: string;
         cgroups: CgroupManager;
         seccomp: Buffer;
+        supervisorPath: string;
         hostLayout: HostLayout;
       }
     | undefined;
@@ -181,13 +187,15 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     });
     ensurePrivateDir(stateDir);
     ensurePrivateDir(sandboxesDir);
-    prepared = { bwrapPath, cgroups, seccomp, hostLayout: readHostLayout('/') };
+    // Sessions' own uids must reach the supervisor binary: a root control plane publishes a copy.
+    const supervisorPath = uids === undefined ? helperPath : publishHelperForSessions(helperPath);
+    prepared = { bwrapPath, cgroups, seccomp, supervisorPath, hostLayout: readHostLayout('/') };
     return prepared;
   }
 
   /** Makes the session's cgroups and starts its launcher inside them, waiting for instructions. */
   async function launch(limits: CgroupLimits): Promise<PendingSandbox> {
-    const { cgroups, seccomp } = await prepare();
+    const { cgroups, seccomp, supervisorPath } = await prepare();
     const id = randomBytes(6).toString('hex');
     const name = sessionName(id);
     const dir = join(sandboxesDir, name);
@@ -204,6 +212,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     try {
       const plan = planLauncher({
         helperPath,
+        supervisorPath,
         cgroupProcsFiles: cgroup.procsFiles,
         ...(lease ? { hostIds: { uid: lease.uid, gid: lease.gid } } : {}),
         seccompFilter: seccomp,

@@ -17,6 +17,8 @@ export const launcherFds = {
 
 export interface LauncherPlanInput {
   helperPath: string;
+  /** The helper bound into the sandbox as its supervisor, when not `helperPath` (a published copy). */
+  supervisorPath?: string;
   /** cgroup.procs files the launcher joins before anything else runs. */
   cgroupProcsFiles: readonly string[];
   /** Host uid/gid to run bwrap as; omitted when the control plane is not root (it cannot switch). */
@@ -56,7 +58,7 @@ export function planLauncher(input: LauncherPlanInput): LauncherPlan {
       fd: launcherFds.firstEtcFile + index,
       source: { kind: 'data', data: Buffer.from(etc[path] ?? '') } as FdSource,
     })),
-    { fd: supervisorFd, source: { kind: 'file', path: input.helperPath } },
+    { fd: supervisorFd, source: { kind: 'file', path: input.supervisorPath ?? input.helperPath } },
     { fd: seccompFd, source: { kind: 'data', data: input.seccompFilter } },
   ];
   const args = ['launch'];
