@@ -29,7 +29,7 @@ import { createDrivers } from './drivers.ts';
 import { controlPlaneSessions } from './session-manager.ts';
 import { createControlPlaneEgress } from './egress.ts';
 import type { ControlPlaneEgress } from './egress.ts';
-import type { RegistryResolver } from '../egress/index.ts';
+import type { EgressResolver, RegistryResolver } from '../egress/index.ts';
 import type { Drivers } from './drivers.ts';
 import { createPolicies } from './policies.ts';
 import type { Policies } from './policies.ts';
@@ -72,6 +72,12 @@ export interface CreateAirlockOptions {
    * (tests give fixed answers).
    */
   readonly registries?: RegistryResolver;
+  /**
+   * The egress proxy's view of the world outside: the roots it verifies upstreams it opens TLS to
+   * (default the system's; a private CA for on-premise hosts), and how it resolves names (default the
+   * host's resolver; tests answer as an attacker's DNS would).
+   */
+  readonly egress?: { readonly upstreamCa?: string | readonly string[]; readonly resolve?: EgressResolver };
   readonly logger?: Logger;
   readonly metrics?: AirlockMetrics;
   readonly now?: () => number;
@@ -210,6 +216,7 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
     metrics: prepared.metrics,
     logger: prepared.logger,
     ...(options.registries === undefined ? {} : { registries: options.registries }),
+    ...(options.egress === undefined ? {} : { world: options.egress }),
   });
   opened.egress = egress;
   const manager = controlPlaneSessions({

@@ -20,13 +20,25 @@ function wider(what: string, problems: readonly string[]): AirlockError {
   );
 }
 
-/** The network a session asked for (or the server's), checked against the server's. */
+/**
+ * The network a session asked for, checked against the server's. What it leaves out is the
+ * server's: `{ mode: 'allowlist' }` keeps the server's list and fixed addresses, and narrows only
+ * the mode; nothing asked for means the server's network as it is.
+ */
 export function sessionNetworkPolicy(
   server: NetworkConfig,
   requested: SessionNetworkInput | undefined,
 ): NetworkConfig {
   if (requested === undefined) return server;
-  const parsed = parseNetworkInput(requested);
+  const parsed = parseNetworkInput(
+    typeof requested === 'object' && requested !== null && !Array.isArray(requested)
+      ? {
+          mode: requested.mode ?? server.mode,
+          allow: requested.allow ?? formatAllow(server.allow),
+          hosts: requested.hosts ?? server.hosts,
+        }
+      : requested,
+  );
   const problems = widerThan(server, parsed);
   if (problems.length > 0) throw wider('network', problems);
   return parsed;

@@ -16,6 +16,7 @@ import { createEgressProxy, SESSION_FILES, sweepEgressLeftovers } from '../egres
 import type {
   EgressMetrics,
   EgressProxy,
+  EgressResolver,
   EgressSession,
   EgressSessionPolicy,
   RegistryLocation,
@@ -24,6 +25,12 @@ import type {
 } from '../egress/index.ts';
 import type { AirlockMetrics } from '../metrics/index.ts';
 import type { Approvals, EgressTracking } from '../router/index.ts';
+import {
+  EGRESS_BRIDGE_HOST,
+  EGRESS_BRIDGE_PORT,
+  EGRESS_CA_BUNDLE_IN_SANDBOX,
+  EGRESS_CA_CERTIFICATE_IN_SANDBOX,
+} from '../sandbox/index.ts';
 import type { SandboxEgress } from '../sandbox/index.ts';
 import type {
   LiveSession,
@@ -51,6 +58,8 @@ export interface ControlPlaneEgressOptions {
   readonly registries?: RegistryResolver;
   /** Directory for the proxy's sockets; default `egressDirectory(home)`. */
   readonly directory?: string;
+  /** Upstream roots and the resolver, when not the host's (see CreateAirlockOptions.egress). */
+  readonly world?: { readonly upstreamCa?: string | readonly string[]; readonly resolve?: EgressResolver };
 }
 
 export interface ControlPlaneEgress extends EgressTracking {
@@ -99,6 +108,11 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
       registries,
       onEvent: (event) => events.write(event, open.get(event.sessionId)?.redact ?? unredacted),
       onError: (error) => logger.error({ err: error }, 'egress proxy error'),
+      // Where every driver puts the bridge and the CA files: the variables commands get name these.
+      sandboxEndpoint: { host: EGRESS_BRIDGE_HOST, port: EGRESS_BRIDGE_PORT },
+      sandboxCaPaths: { certificate: EGRESS_CA_CERTIFICATE_IN_SANDBOX, bundle: EGRESS_CA_BUNDLE_IN_SANDBOX },
+      ...(options.world?.upstreamCa === undefined ? {} : { upstreamCa: options.world.upstreamCa }),
+      ...(options.world?.resolve === undefined ? {} : { resolve: options.world.resolve }),
       ...(metrics === undefined ? { metricsRegistry: options.metrics.registry } : { metrics }),
     });
   }

@@ -19,10 +19,10 @@ export interface SandboxCaPaths {
   readonly bundle: string;
 }
 
-/** The session directory's CA files where sandboxes mount it (EGRESS_DIR_IN_SANDBOX of the sandbox stage). */
+/** Where the sandbox drivers mount a session's CA files (the sandbox stage's egress-mount.ts). */
 export const DEFAULT_SANDBOX_CA_PATHS: SandboxCaPaths = Object.freeze({
-  certificate: '/.airlock/egress/ca.pem',
-  bundle: '/.airlock/egress/ca-bundle.pem',
+  certificate: '/.airlock/egress-ca.pem',
+  bundle: '/.airlock/egress-ca-bundle.pem',
 });
 
 export function proxyEnvironment(

@@ -28,7 +28,7 @@ describe('egress proxy: secrets at the edge', () => {
     });
     const placeholder = session.env['API_TOKEN']!;
     expect(placeholder).toMatch(/^airlock-secret-API_TOKEN-[0-9a-f]{32}$/);
-    expect(session.env['SSL_CERT_FILE']).toBe('/.airlock/egress/ca-bundle.pem');
+    expect(session.env['SSL_CERT_FILE']).toBe('/.airlock/egress-ca-bundle.pem');
     expect(session.env['https_proxy']).toBe('http://127.0.0.1:3128');
     expect(session.redactions).toEqual([{ name: 'API_TOKEN', value: VALUE }]);
     expect(await readFile(session.ca!.certificatePath, 'utf8')).toBe(session.ca!.certificatePem);
