@@ -105,6 +105,7 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
       directory,
       decide,
       approvalWaitMs: config.router.approvalWaitMs,
+      limits: config.egress,
       registries,
       onEvent: (event) => events.write(event, open.get(event.sessionId)?.redact ?? unredacted),
       onError: (error) => logger.error({ err: error }, 'egress proxy error'),

@@ -28,6 +28,7 @@ export type {
   AirlockConfig,
   AuditConfig,
   DecisionName,
+  EgressConfig,
   NetworkConfig,
   PolicyConfig,
   PolicyRuleConfig,

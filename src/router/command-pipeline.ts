@@ -15,7 +15,7 @@ import { awaitDecision, refusalReason } from './approve/index.ts';
 import type { Approvals } from './approve/index.ts';
 import type { CommandHandle, CommandRegistry } from './command-registry.ts';
 import { decide, rememberable } from './decide/index.ts';
-import type { ApprovalGate, Verdict } from './decide/index.ts';
+import type { ApprovalGate, CapabilitiesFor, Verdict } from './decide/index.ts';
 import { executeCommand } from './execute/index.ts';
 import type { RateLimiter } from './rate/index.ts';
 import { CommandJournal } from './record/index.ts';
@@ -45,6 +45,8 @@ export interface PipelineDeps {
   readonly now: () => number;
   /** Which hosts the egress proxy refused while a command ran (see egress.ts); absent: no egress. */
   readonly egress?: EgressTracking | undefined;
+  /** The sandbox a session's commands are judged against (createCapabilitiesFor). */
+  readonly capabilitiesFor: CapabilitiesFor;
 }
 
 type Facts = Omit<RunResult, 'forModel'>;
@@ -86,6 +88,7 @@ class CommandRun {
       gate: deps.approvalGate,
       remembered: session.remembered,
       command: raw,
+      capabilities: deps.capabilitiesFor(session),
     });
     const command = this.#redact(raw);
     const reasons = this.#verdict.decision.reasons.map((reason) => this.#redact(reason));

@@ -8,11 +8,12 @@ import { createCommandRegistry } from './command-registry.ts';
 import type { CommandRegistry } from './command-registry.ts';
 import { runCommand } from './command-pipeline.ts';
 import type { PipelineDeps } from './command-pipeline.ts';
+import { createCapabilitiesFor } from './decide/index.ts';
 import { createFileOps } from './file-ops.ts';
 import type { FileOps } from './file-ops.ts';
 import type { RunOptions, RunResult } from './types.ts';
 
-export interface RouterOptions extends Omit<PipelineDeps, 'registry' | 'now'> {
+export interface RouterOptions extends Omit<PipelineDeps, 'registry' | 'now' | 'capabilitiesFor'> {
   readonly writeFileNeedsApproval: boolean;
   readonly now?: () => number;
 }
@@ -46,7 +47,7 @@ export interface Router {
 export function createRouter(options: RouterOptions): Router {
   const now = options.now ?? Date.now;
   const registry = createCommandRegistry({ store: options.store, maxChars: options.maxChars });
-  const pipeline = { ...options, registry, now };
+  const pipeline = { ...options, registry, now, capabilitiesFor: createCapabilitiesFor() };
   const files = createFileOps({
     store: options.store,
     approvals: options.approvals,

@@ -3,7 +3,7 @@
  * allow into an ask, and only what a person approved for the session (literally) loosens an ask.
  * Synchronous and without I/O, like the policy itself.
  */
-import type { Decision, DecisionValue, PolicyEngine } from '../../policy/index.ts';
+import type { Decision, DecisionValue, PolicyEngine, SessionCapabilities } from '../../policy/index.ts';
 import type { ApprovalGate } from './approval-gate.ts';
 
 export interface Verdict {
@@ -19,11 +19,13 @@ export interface DecideInput {
   /** Parsed commands a person approved for the rest of the session. */
   readonly remembered: ReadonlySet<string>;
   readonly command: string;
+  /** The session's sandbox as it is now (its network above all); default: the policy's own default. */
+  readonly capabilities?: SessionCapabilities;
 }
 
 export function decide(input: DecideInput): Verdict {
-  const { engine, gate, remembered, command } = input;
-  const decision = engine.evaluate(command);
+  const { engine, gate, remembered, command, capabilities } = input;
+  const decision = engine.evaluate(command, capabilities === undefined ? undefined : { capabilities });
   let value = decision.decision;
   const forced = value === 'allow' && gate !== null ? gate.reasonsFor(command) : [];
   if (forced.length > 0) value = 'ask';
