@@ -330,6 +330,23 @@ describe("router: network commands judged against the session's list", () => {
     expect(granted.decision).toBe('allow');
   });
 
+  it('lets a command use a secret’s placeholder without asking: the value never enters the sandbox', async () => {
+    const { airlock } = await openMemoryAirlock({
+      envExtra: { SUITE_TOKEN: 'sk-live-router-placeholder' },
+      config: {
+        router: quiet,
+        sandbox: {
+          network,
+          secrets: [{ name: 'API_TOKEN', fromEnv: 'SUITE_TOKEN', hosts: ['api.example.test'] }],
+        },
+      },
+    });
+    const session = await airlock.sessions.create({ network: { mode: 'allowlist' } });
+    const result = await session.run('curl -sS --oauth2-bearer "$API_TOKEN" https://api.example.test/');
+    expect(result.decision).toBe('allow');
+    expect((await session.run('echo $OTHER_TOKEN')).decision).toBe('deny');
+  });
+
   it('refuses at once, saying why, a host nobody can grant in allowlist mode', async () => {
     const { airlock } = await openMemoryAirlock({ config: { router: quiet, sandbox: { network } } });
     const session = await airlock.sessions.create({ network: { mode: 'allowlist' } });

@@ -2,6 +2,7 @@
  * What the policy judges a session's commands against: its sandbox as it is now. The network comes
  * from the session's live list (an allowed host runs unasked, a host off it asks a person in `ask`
  * mode and is refused otherwise), so a command and the egress proxy agree on what is reachable.
+ * Its egress secrets are placeholders (`$API_TOKEN` in a command shows nothing secret).
  */
 import { DEFAULT_CAPABILITIES } from '../../policy/index.ts';
 import type { SessionCapabilities } from '../../policy/index.ts';
@@ -26,6 +27,10 @@ export function createCapabilitiesFor(): CapabilitiesFor {
           mode: network.mode,
           allow: network.allow,
           registryNames: network.registryNames,
+        }),
+        secrets: Object.freeze({
+          ...DEFAULT_CAPABILITIES.secrets,
+          placeholders: Object.freeze(network.secrets.map((secret) => secret.name)),
         }),
       });
       made.set(network, capabilities);
