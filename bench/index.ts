@@ -1,7 +1,8 @@
-// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api|audit|egress]
+// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api|audit|egress|agent]
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runAgentBench } from './agent.bench.ts';
 import { runApiBench } from './api.bench.ts';
 import { runAuditBench } from './audit.bench.ts';
 import { runEgressBench } from './egress.bench.ts';
@@ -11,7 +12,7 @@ import { runIsolationBench } from './isolation.bench.ts';
 import { runSandboxBench } from './sandbox.bench.ts';
 
 const DEFAULT_RUNS = 200;
-const benches = ['sandbox', 'isolation', 'policy', 'router', 'api', 'audit', 'egress'] as const;
+const benches = ['sandbox', 'isolation', 'policy', 'router', 'api', 'audit', 'egress', 'agent'] as const;
 type BenchName = (typeof benches)[number];
 
 function isBenchName(value: string): value is BenchName {
@@ -80,6 +81,10 @@ async function main(): Promise<void> {
     await runEgressBench({ runs });
     console.log('');
     await runEgressSandboxBench({ runs });
+  }
+  if (only === undefined || only === 'agent') {
+    console.log('');
+    await runAgentBench({ runs });
   }
 }
 

@@ -6,13 +6,16 @@
 import { join } from 'node:path';
 import pino from 'pino';
 import type { Logger } from 'pino';
+import { createAgents } from '../agent/index.ts';
+import type { Agents } from '../agent/index.ts';
 import {
   isValidatedConfig,
   parseConfigObject,
   processEnvironment,
   readAirlockEnvironment,
+  readModelEnvironment,
 } from '../config/index.ts';
-import type { AirlockConfig, EnvironmentVariables } from '../config/index.ts';
+import type { AirlockConfig, EnvironmentVariables, ModelEnvironment } from '../config/index.ts';
 import { createMetrics, createResourceMonitor } from '../metrics/index.ts';
 import type { AirlockMetrics, ResourceMonitor } from '../metrics/index.ts';
 import type { Policy } from '../policy/index.ts';
@@ -89,6 +92,8 @@ export interface Airlock {
   readonly approvals: AirlockApprovals;
   readonly audit: AirlockAudit;
   readonly snapshots: Pick<SnapshotStore, 'list' | 'get' | 'remove'>;
+  /** Tasks run by a model through this control plane's tools (`agents.run({ task, model })`). */
+  readonly agents: Agents;
   readonly metrics: AirlockMetrics;
   readonly policy: Policy;
   readonly config: AirlockConfig;
@@ -122,6 +127,8 @@ interface Prepared {
   readonly approvalGate: ApprovalGate | null;
   readonly redactors: Redactors;
   readonly env: EnvironmentVariables;
+  /** Model providers' keys and endpoints, from the host environment. */
+  readonly modelEnvironment: ModelEnvironment;
 }
 
 /** What is open, for closing it again in order. */
@@ -151,6 +158,7 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     approvalGate: createApprovalGate(config.router.approvalRequiredFor),
     redactors: createRedactors(config, env),
     env,
+    modelEnvironment: readModelEnvironment(env),
   };
   const audit = openProtectedStore(prepared);
   const opened: Opened = {
@@ -308,7 +316,7 @@ function assemble(
     })();
     return closing;
   };
-  return {
+  const airlock: Airlock = {
     sessions: createSessionsView({
       manager,
       router,
@@ -334,6 +342,16 @@ function assemble(
     },
     audit: createAuditView(store, parts.audit.verify),
     snapshots: { list: snapshots.list, get: snapshots.get, remove: snapshots.remove },
+    agents: createAgents({
+      airlock: () => airlock,
+      commit: async (events) => {
+        await store.commit({ events });
+      },
+      redact: (text) => prepared.redactors.host.redact(text).text,
+      modelEnvironment: prepared.modelEnvironment,
+      logger: prepared.logger,
+      now: prepared.now,
+    }),
     metrics: prepared.metrics,
     policy: prepared.policies.engine.policy,
     config: prepared.config,
@@ -342,6 +360,7 @@ function assemble(
     egress: { restart: () => egress.restart() },
     close,
   };
+  return airlock;
 }
 
 /** Samples sessions' resource use; an alert is counted, logged and recorded in the audit log. */

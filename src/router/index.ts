@@ -27,4 +27,11 @@ export type { Router, RouterOptions } from './router.ts';
 export { MAX_COMMAND_CHARS } from './run-input.ts';
 export type { EgressTracking, RefusedConnection, TrackedEgress } from './egress.ts';
 export { runStatuses } from './types.ts';
-export type { FileWriteResult, RunOptions, RunResult, RunStatus, SessionScope } from './types.ts';
+export type {
+  CommandCheck,
+  FileWriteResult,
+  RunOptions,
+  RunResult,
+  RunStatus,
+  SessionScope,
+} from './types.ts';

@@ -328,6 +328,9 @@ describe("router: network commands judged against the session's list", () => {
     await airlock.sessions.setNetwork(session.id, { allow: ['api.example.test', 'docs.example.test'] });
     const granted = await session.run('curl -s https://docs.example.test/', { noApprover: true });
     expect(granted.decision).toBe('allow');
+    // The dry run judges against the same list.
+    expect((await session.check('curl -s https://docs.example.test/')).decision).toBe('allow');
+    expect((await session.check('curl -s https://evil.example/')).decision).toBe('ask');
   });
 
   it('lets a command use a secret’s placeholder without asking: the value never enters the sandbox', async () => {

@@ -28,6 +28,10 @@ export const auditEventTypes = [
   'egress.connection',
   /** A live session's network list changed (PATCH /v1/sessions/:id/network). */
   'session.network_changed',
+  'agent.started',
+  'agent.model_call',
+  'agent.step',
+  'agent.finished',
 ] as const;
 
 export type AuditEventType = (typeof auditEventTypes)[number];

@@ -2,9 +2,9 @@
  * session_info: what the model's environment allows, so it can plan instead of discovering limits
  * by hitting them.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { formatByteSize, formatDuration } from '../config/index.ts';
+import type { ToolRegistrar } from './registrar.ts';
 import type { ToolContext } from './tool-context.ts';
 import { okResult } from './tool-results.ts';
 import type { SessionInfo } from '../airlock/index.ts';
@@ -52,7 +52,7 @@ function networkLine(network: SessionInfo['network']): string {
   return `network: through the egress proxy at ${PROXY_URL} (HTTP_PROXY, HTTPS_PROXY and ALL_PROXY are set; no DNS inside), allowed: ${allowed}${ask}${secrets}`;
 }
 
-export function registerInfoTool(server: McpServer, context: ToolContext): void {
+export function registerInfoTool(server: ToolRegistrar, context: ToolContext): void {
   const { airlock, guard } = context;
   const { router } = airlock.config;
 
@@ -63,6 +63,7 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
       description:
         "This session's sandbox limits, resource usage, network access, policy and what needs a " +
         "person's approval.",
+      inputSchema: {},
       outputSchema: {
         sessionId: z.string(),
         state: z.string(),
@@ -111,7 +112,7 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
       },
       annotations: { title: 'Session limits and policy', readOnlyHint: true, openWorldHint: false },
     },
-    () =>
+    (_args) =>
       guard(async () => {
         const session = await context.sessions.get();
         const info = await session.info();
