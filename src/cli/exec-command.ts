@@ -231,6 +231,11 @@ function exitStatus(
     case 'killed':
       break;
   }
+  // The proxy's 403 reached the command, which may not show it: the person at the terminal sees why.
+  for (const refused of result.refusedHosts) {
+    const message = refused.message.replace(/^airlock: /, '');
+    stderr.error(`${message}${refused.count > 1 ? ` (${refused.count} times)` : ''}`);
+  }
   if (result.oomKilled) {
     stderr.error(
       `the command ran out of memory (limit ${Math.round(config.sandbox.memoryBytes / 1048576)} MiB) and was killed`,
