@@ -20,20 +20,23 @@ import { createMetrics, createResourceMonitor } from '../metrics/index.ts';
 import type { AirlockMetrics, ResourceMonitor } from '../metrics/index.ts';
 import type { Policy } from '../policy/index.ts';
 import { createApprovals, createRateLimiter, createReviewer, createRouter } from '../router/index.ts';
-import type { Approvals, RateLimiter, Router } from '../router/index.ts';
+import type { Approvals, Router } from '../router/index.ts';
 import type { Driver, DriverName, DriverOptions } from '../sandbox/index.ts';
-import { createSessionManager, createSnapshotStore, currentOwner } from '../sessions/index.ts';
+import { createSnapshotStore } from '../sessions/index.ts';
 import type { RecoveryReport, SessionManager, SnapshotStore } from '../sessions/index.ts';
 import { loadOrCreateAuditKey, openStore, resolveStorePath } from '../store/index.ts';
 import type { Store } from '../store/index.ts';
 import { auditKeyPath, protectAuditLog } from './audit-protection.ts';
 import type { AuditProtection } from './audit-protection.ts';
 import { createDrivers } from './drivers.ts';
+import { controlPlaneSessions } from './session-manager.ts';
+import { createControlPlaneEgress } from './egress.ts';
+import type { ControlPlaneEgress } from './egress.ts';
+import type { EgressResolver, RegistryResolver } from '../egress/index.ts';
 import type { Drivers } from './drivers.ts';
 import { createPolicies } from './policies.ts';
 import type { Policies } from './policies.ts';
 import { createRedactors } from './secrets.ts';
-import { sessionNetworkOf } from './session-network.ts';
 import type { Redactors } from './secrets.ts';
 import { createAuditView, createSessionsView } from './views.ts';
 import type { AirlockApprovals, AirlockAudit, AirlockCommands, AirlockSessions } from './views.ts';
@@ -67,6 +70,17 @@ export interface CreateAirlockOptions {
    * in-memory test double into. Closed with the control plane like the ones it makes.
    */
   readonly drivers?: Partial<Readonly<Record<DriverName, Driver>>>;
+  /**
+   * Where `registry:*` allow-list entries lead; default the host's own npm and pip configuration
+   * (tests give fixed answers).
+   */
+  readonly registries?: RegistryResolver;
+  /**
+   * The egress proxy's view of the world outside: the roots it verifies upstreams it opens TLS to
+   * (default the system's; a private CA for on-premise hosts), and how it resolves names (default the
+   * host's resolver; tests answer as an attacker's DNS would).
+   */
+  readonly egress?: { readonly upstreamCa?: string | readonly string[]; readonly resolve?: EgressResolver };
   readonly logger?: Logger;
   readonly metrics?: AirlockMetrics;
   readonly now?: () => number;
@@ -86,22 +100,20 @@ export interface Airlock {
   readonly home: string;
   /** What start-up found and closed from a control plane that crashed. */
   readonly recovery: RecoveryReport;
+  /** The egress proxy sessions reach the network through. */
+  readonly egress: {
+    /**
+     * Replaces the proxy with a fresh one that serves every open session again: the same sockets
+     * (sandboxes keep their way out), placeholders and CA. Connections open at that moment are cut,
+     * and hosts a person granted for a session must be granted again.
+     */
+    restart(): Promise<void>;
+  };
   /** Ends every session (killing its commands), then closes the store. Idempotent. */
   close(): Promise<void>;
 }
 
 const DEFAULT_OUTPUT_RETENTION_MS = 24 * 60 * 60 * 1000;
-/**
- * The longest per-command timeout a caller may ask for when `sandbox.maxTimeout` is not set: long
- * enough for a full build or test run, short enough that a forgotten command does not hold a session
- * for hours. Longer work runs in the background or with a configured maximum.
- */
-const DEFAULT_MAX_TIMEOUT_MS = 10 * 60_000;
-
-/** The longest per-command timeout callers may ask for under this configuration. */
-export function maxCommandTimeoutMs(config: AirlockConfig): number {
-  return config.sandbox.maxTimeoutMs ?? Math.max(DEFAULT_MAX_TIMEOUT_MS, config.sandbox.timeoutMs);
-}
 
 /** What start-up settles before anything is opened: a bad policy or secret stops it here. */
 interface Prepared {
@@ -113,6 +125,7 @@ interface Prepared {
   readonly metrics: AirlockMetrics;
   readonly policies: Policies;
   readonly redactors: Redactors;
+  readonly env: EnvironmentVariables;
   /** Model providers' keys and endpoints, from the host environment. */
   readonly modelEnvironment: ModelEnvironment;
 }
@@ -125,6 +138,7 @@ interface Opened {
   monitor?: ResourceMonitor;
   manager?: SessionManager;
   approvals?: Approvals;
+  egress?: ControlPlaneEgress;
 }
 
 export async function createAirlock(options: CreateAirlockOptions = {}): Promise<Airlock> {
@@ -140,6 +154,7 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     metrics: options.metrics ?? createMetrics(),
     policies: await createPolicies(config, options),
     redactors: createRedactors(config, env),
+    env,
     modelEnvironment: readModelEnvironment(env),
   };
   const audit = openProtectedStore(prepared);
@@ -154,6 +169,7 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     opened.monitor?.close();
     opened.approvals?.close();
     await opened.manager?.close();
+    await opened.egress?.close();
     await opened.drivers.closeAll();
     await opened.store.close();
     throw error;
@@ -188,8 +204,6 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
   const monitor = alertMonitor(prepared, store);
   opened.monitor = monitor;
   const rateLimiter = createRateLimiter({ rate: config.router.rateLimit, now });
-  const manager = sessionManager(prepared, { store, drivers, snapshots, monitor, rateLimiter });
-  opened.manager = manager;
   const approvals = createApprovals({
     store,
     now,
@@ -198,6 +212,34 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
       : { pollIntervalMs: options.approvalPollIntervalMs }),
   });
   opened.approvals = approvals;
+  const egress = createControlPlaneEgress({
+    config,
+    env: prepared.env,
+    home: prepared.home,
+    store,
+    approvals,
+    metrics: prepared.metrics,
+    logger: prepared.logger,
+    ...(options.registries === undefined ? {} : { registries: options.registries }),
+    ...(options.egress === undefined ? {} : { world: options.egress }),
+  });
+  opened.egress = egress;
+  const manager = controlPlaneSessions({
+    config,
+    maxSessions: options.maxSessions,
+    sessionTtlMs: options.sessionTtlMs,
+    now,
+    metrics: prepared.metrics,
+    logger: prepared.logger,
+    redactors: prepared.redactors,
+    store,
+    drivers,
+    snapshots,
+    monitor,
+    rateLimiter,
+    egress,
+  });
+  opened.manager = manager;
   const router = createRouter({
     store,
     sessions: manager,
@@ -212,8 +254,15 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
     metrics: prepared.metrics,
     logger: prepared.logger,
     now,
+    egress,
   });
-  const recovery = await manager.recover(() => drivers.sweepLeftovers(prepared.logger));
+  // The person asked about a host sees the command that wants it.
+  egress.setCommandText(async (commandId) => (await router.getCommand(commandId).catch(() => null))?.command);
+  const recovery = await manager.recover(async () => {
+    const removed = await drivers.sweepLeftovers(prepared.logger);
+    // Sessions of a crashed control plane: their sockets answer no one, their CA keys must go.
+    return removed + (await egress.sweep());
+  });
   await approvals.expireOverdue();
   // Outputs of sessions long over are only disk: the audit log keeps what happened.
   const retentionMs = options.outputRetentionMs ?? DEFAULT_OUTPUT_RETENTION_MS;
@@ -225,6 +274,7 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
     monitor,
     manager,
     approvals,
+    egress,
     router,
     snapshots,
     recovery,
@@ -240,12 +290,13 @@ function assemble(
     readonly monitor: ResourceMonitor;
     readonly manager: SessionManager;
     readonly approvals: Approvals;
+    readonly egress: ControlPlaneEgress;
     readonly router: Router;
     readonly snapshots: SnapshotStore;
     readonly recovery: RecoveryReport;
   },
 ): Airlock {
-  const { store, drivers, monitor, manager, approvals, router, snapshots } = parts;
+  const { store, drivers, monitor, manager, approvals, egress, router, snapshots } = parts;
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -255,6 +306,8 @@ function assemble(
       await manager.close();
       await router.drain();
       approvals.close();
+      // After the sessions: their proxy sides are closed, the last connections' events written.
+      await egress.close();
       await drivers.closeAll();
       await store.close();
     })();
@@ -269,6 +322,7 @@ function assemble(
       policyFor: prepared.policies.policyFor,
       preparePolicy: prepared.policies.preparePolicy,
       checkSecrets: prepared.redactors.checkSecrets,
+      updateNetwork: (session, network) => egress.update(session, network),
     }),
     commands: {
       get: router.getCommand,
@@ -301,6 +355,7 @@ function assemble(
     config: prepared.config,
     home: prepared.home,
     recovery: parts.recovery,
+    egress: { restart: () => egress.restart() },
     close,
   };
   return airlock;
@@ -329,64 +384,4 @@ function alertMonitor(prepared: Prepared, store: Store): ResourceMonitor {
     },
     onError: () => undefined,
   });
-}
-
-function sessionManager(
-  prepared: Prepared,
-  parts: {
-    readonly store: Store;
-    readonly drivers: Drivers;
-    readonly snapshots: SnapshotStore;
-    readonly monitor: ResourceMonitor;
-    readonly rateLimiter: RateLimiter;
-  },
-): SessionManager {
-  const { config, options, metrics, logger } = prepared;
-  const { monitor } = parts;
-  const { sandbox } = config;
-  const manager: SessionManager = createSessionManager({
-    store: parts.store,
-    driverFor: parts.drivers.driverFor,
-    snapshots: parts.snapshots,
-    owner: currentOwner(),
-    maxSessions: options.maxSessions ?? config.sessions.maxSessions,
-    now: prepared.now,
-    defaults: {
-      driver: sandbox.driver,
-      sandbox: {
-        image: sandbox.image,
-        memoryBytes: sandbox.memoryBytes,
-        cpus: sandbox.cpus,
-        pids: sandbox.pids,
-        scratchBytes: sandbox.scratchBytes,
-        env: { ...sandbox.env },
-        timeoutMs: sandbox.timeoutMs,
-      },
-      idleTimeoutMs: sandbox.idleTimeoutMs,
-      ttlMs: options.sessionTtlMs ?? config.sessions.lifetimeMs,
-      maxTimeoutMs: maxCommandTimeoutMs(config),
-      // No egress proxy serves sessions yet: the policy is told what sandboxes really reach (loopback).
-      network: sessionNetworkOf(sandbox.network, null),
-    },
-    onCreated: (session, createMs) => {
-      metrics.sessionCreated(session.settings.driver);
-      metrics.sandboxCreateDuration(session.settings.driver, createMs);
-      metrics.sessionsActive(manager.live().length);
-      monitor.watch(session.id, {
-        stats: () => session.sandbox.stats(),
-        cpus: session.settings.sandbox.cpus,
-      });
-      logger.info({ sessionId: session.id, driver: session.settings.driver }, 'session created');
-    },
-    onEnded: (session) => {
-      monitor.unwatch(session.id);
-      metrics.sessionEnded(
-        session.endCode === 'crashed' || session.endCode === null ? 'error' : session.endCode,
-      );
-      metrics.sessionsActive(manager.live().length);
-      parts.rateLimiter.forget(session.id);
-      logger.info({ sessionId: session.id, reason: session.endCode }, 'session ended');
-    },
-  });
-  return manager;
 }

@@ -1,5 +1,6 @@
 /** The control plane as a library: `createAirlock(options)` wires every stage from one configuration. */
-export { createAirlock, maxCommandTimeoutMs } from './create-airlock.ts';
+export { createAirlock } from './create-airlock.ts';
+export { maxCommandTimeoutMs } from './session-manager.ts';
 export type { Airlock, CreateAirlockOptions } from './create-airlock.ts';
 export { anchorPathFor, auditKeyPath } from './audit-protection.ts';
 export { loadTreeSitterWasm } from './tree-sitter-wasm.ts';

@@ -27,7 +27,15 @@ import type {
   SessionScope,
 } from '../router/index.ts';
 import type { FileEntry, SandboxInfo, SandboxStats } from '../sandbox/index.ts';
-import type { LiveSession, SessionCreateOptions, SessionManager, SnapshotInfo } from '../sessions/index.ts';
+import { NO_NETWORK } from '../sessions/index.ts';
+import type {
+  LiveSession,
+  SessionCreateOptions,
+  SessionManager,
+  SessionNetwork,
+  SessionNetworkInput,
+  SnapshotInfo,
+} from '../sessions/index.ts';
 import { boundaryOf } from './session-boundary.ts';
 import type { SessionBoundary } from './session-boundary.ts';
 
@@ -60,6 +68,18 @@ export interface SessionInfo {
   } | null;
   /** What will ask in this session (network, secrets, approvals, grants); null once it has ended. */
   readonly boundary: SessionBoundary | null;
+  /**
+   * What its commands can reach through the egress proxy: as it is now for a live session, as it was
+   * created for an ended one. Secrets by name and hosts, never values.
+   */
+  readonly network: NetworkInfo;
+}
+
+export interface NetworkInfo {
+  readonly mode: SessionNetwork['mode'];
+  readonly allow: readonly string[];
+  readonly hosts: Readonly<Record<string, string>>;
+  readonly secrets: ReadonlyArray<{ readonly name: string; readonly hosts: readonly string[] }>;
 }
 
 export interface Session {
@@ -96,6 +116,11 @@ export interface Session {
     list(path: string): Promise<FileEntry[]>;
   };
   info(): Promise<SessionInfo>;
+  /**
+   * Changes what the session may reach, live (within the server's configuration); connections
+   * already open keep going. Secrets cannot change.
+   */
+  setNetwork(network: SessionNetworkInput): Promise<SessionInfo>;
   stats(): Promise<SandboxStats>;
   snapshot(name?: string): Promise<SnapshotInfo>;
   destroy(): Promise<void>;
@@ -106,6 +131,8 @@ export interface AirlockSessions {
   /** A live session of this control plane. */
   get(id: string): Promise<Session>;
   info(id: string): Promise<SessionInfo>;
+  /** See `Session.setNetwork`. */
+  setNetwork(id: string, network: SessionNetworkInput): Promise<SessionInfo>;
   /** Oldest first; with `limit`, only the newest that many. */
   list(query?: {
     readonly state?: SessionRecord['state'];
@@ -181,6 +208,53 @@ interface ViewParts {
   readonly preparePolicy: (preset: PresetName | undefined) => Promise<void>;
   /** Refuses secret values that cannot be redacted safely, before a sandbox is made for them. */
   readonly checkSecrets: (secretEnv: Readonly<Record<string, string>> | undefined) => void;
+  /** The egress side of a live network change (checked, enforced, audited); undefined without egress. */
+  readonly updateNetwork: (session: LiveSession, network: SessionNetworkInput) => Promise<SessionNetwork>;
+}
+
+function networkInfo(network: SessionNetwork): NetworkInfo {
+  return { mode: network.mode, allow: network.allow, hosts: network.hosts, secrets: network.secrets };
+}
+
+/** The network an ended session was created with, from its record (older records have none). */
+function recordedNetwork(spec: SessionRecord['spec']): NetworkInfo {
+  const recorded = spec['network'];
+  if (typeof recorded !== 'object' || recorded === null || Array.isArray(recorded))
+    return networkInfo(NO_NETWORK);
+  const mode = recorded['mode'];
+  return {
+    mode: mode === 'allowlist' || mode === 'ask' ? mode : 'none',
+    allow: Array.isArray(recorded['allow'])
+      ? recorded['allow'].filter((entry) => typeof entry === 'string')
+      : [],
+    hosts: isStringRecord(recorded['hosts']) ? recorded['hosts'] : {},
+    secrets: Array.isArray(recorded['secrets'])
+      ? recorded['secrets'].flatMap((secret) =>
+          typeof secret === 'object' &&
+          secret !== null &&
+          !Array.isArray(secret) &&
+          typeof secret['name'] === 'string'
+            ? [
+                {
+                  name: secret['name'],
+                  hosts: Array.isArray(secret['hosts'])
+                    ? secret['hosts'].filter((host) => typeof host === 'string')
+                    : [],
+                },
+              ]
+            : [],
+        )
+      : [],
+  };
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((entry) => typeof entry === 'string')
+  );
 }
 
 function infoOf(record: SessionRecord, parts: ViewParts): SessionInfo {
@@ -222,7 +296,14 @@ function infoOf(record: SessionRecord, parts: ViewParts): SessionInfo {
             cpuFraction: sample.cpuFraction,
           },
     boundary: live === undefined ? null : boundaryOf(live, parts.routerConfig),
+    network: live === undefined ? recordedNetwork(spec) : networkInfo(live.network),
   };
+}
+
+async function setNetwork(parts: ViewParts, id: string, network: SessionNetworkInput): Promise<SessionInfo> {
+  const session = await parts.manager.get(id);
+  parts.manager.setNetwork(session, await parts.updateNetwork(session, network));
+  return infoOf(await parts.manager.record(id), parts);
 }
 
 export function toSessionHandle(session: LiveSession, parts: ViewParts): Session {
@@ -245,6 +326,7 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
       list: async (path) => router.listFiles(await live(), path),
     },
     info: async () => infoOf(await manager.record(session.id), parts),
+    setNetwork: (network) => setNetwork(parts, session.id, network),
     stats: async () => (await live()).sandbox.stats(),
     snapshot: (name) => manager.snapshot(session.id, name ?? null),
     destroy: () => manager.destroy(session.id),
@@ -261,6 +343,7 @@ export function createSessionsView(parts: ViewParts): AirlockSessions {
     },
     get: async (id) => toSessionHandle(await manager.get(id), parts),
     info: async (id) => infoOf(await manager.record(id), parts),
+    setNetwork: (id, network) => setNetwork(parts, id, network),
     list: (query) => manager.list(query),
     destroy: (id) => manager.destroy(id),
   };

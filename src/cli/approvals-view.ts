@@ -35,7 +35,7 @@ export function renderTable(
         : overdue
           ? 'overdue'
           : `in ${shortDuration(Date.parse(record.expiresAt) - nowMs)}`;
-    const subject = `${record.action === 'write_file' ? '[write_file] ' : ''}${oneLine(record.subject)}`;
+    const subject = `${record.action === 'command' ? '' : `[${record.action}] `}${oneLine(record.subject)}`;
     return [
       record.id,
       shown(record.sessionId),
@@ -99,9 +99,13 @@ export function renderRequest(record: ApprovalRecord, nowMs: number, paint: Pain
     `  session:  ${shown(record.sessionId)}`,
     record.action === 'write_file'
       ? `  write to: ${oneLine(record.subject)}`
-      : `  command:  ${oneLine(record.subject)}`,
+      : record.action === 'egress'
+        ? `  connect to: ${oneLine(record.subject)} (not on the session's allow-list)`
+        : `  command:  ${oneLine(record.subject)}`,
   ];
-  if (record.parsed.length > 0) {
+  if (record.action === 'egress') {
+    for (const command of record.parsed) lines.push(`  from command: ${oneLine(command)}`);
+  } else if (record.parsed.length > 0) {
     lines.push(`  parsed commands (${record.parsed.length}):`);
     for (const parsed of record.parsed) lines.push(`    ${oneLine(parsed)}`);
   }

@@ -19,10 +19,6 @@ const SIZE = 'size';
 const DURATION = 'duration';
 const RATE = 'rate';
 
-const NOT_ENFORCED_YET =
-  'Not enforced yet: the egress proxy is not yet connected to sandboxes, so every sandbox runs with no ' +
-  'network at all (loopback only) whatever this says, and Airlock warns when `allow` or `secrets` is set.';
-
 export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
   // ─── sandbox ──────────────────────────────────────────────────────────────────────────────────────
   sandbox: {
@@ -66,7 +62,9 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
   'sandbox.network': {
     description:
       'What a sandbox may reach through the egress proxy: `none`, or a mapping of `mode`, `allow` and ' +
-      `\`hosts\`. ${NOT_ENFORCED_YET}`,
+      '`hosts`. The sandbox itself keeps only its loopback: the proxy, at 127.0.0.1:3128 inside (HTTP, ' +
+      '`CONNECT` and SOCKS5, named by `HTTP_PROXY` and the like), is the one way out, and it refuses a ' +
+      'host off the list with a reason the command can read. A session may ask for less, never more.',
   },
   'sandbox.network.mode': {
     description:
@@ -89,8 +87,9 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
   'sandbox.secrets': {
     description:
       'Secrets a command may use without seeing them: the command gets a placeholder in the variable ' +
-      "`name`, and the egress proxy swaps the real value in only on requests to the secret's `hosts`. " +
-      NOT_ENFORCED_YET,
+      "`name`, and the egress proxy swaps the real value in only on requests to the secret's `hosts` " +
+      '(HTTPS to them is opened by the proxy with a per-session CA the sandbox trusts). A placeholder ' +
+      'bound for any other host is refused, and the values are redacted from every output and record.',
   },
   'sandbox.secrets[].name': {
     description: 'The environment variable the sandbox sees, holding the placeholder.',
@@ -237,6 +236,31 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
   },
   'policy.rules[].examples.not_match': {
     description: 'Commands the rule must not match.',
+  },
+
+  // ─── egress ───────────────────────────────────────────────────────────────────────────────────────
+  egress: {
+    description:
+      "The egress proxy's bounds for each session, so that one session's commands (or a slow upstream) " +
+      'cannot take the proxy from the others.',
+  },
+  'egress.maxConnections': {
+    type: 'whole number, from `1` to `10000`',
+    description:
+      'Connections one session may have open through the proxy at once; one more is answered with a ' +
+      "refusal that says so. The sandbox's own bridge to the proxy carries at most 64 at once (more " +
+      'wait to be accepted).',
+  },
+  'egress.bandwidth': {
+    type: `${SIZE} per second, at least \`1k\``,
+    description:
+      'Bytes per second each way for one session, shared by all its connections (opening more does not ' +
+      'buy more).',
+    whenAbsent: 'not limited',
+  },
+  'egress.idleTimeout': {
+    type: `${DURATION}, at least \`1s\``,
+    description: 'A connection through the proxy that moves no byte either way for this long is closed.',
   },
 
   // ─── router ───────────────────────────────────────────────────────────────────────────────────────

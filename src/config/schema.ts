@@ -144,6 +144,25 @@ export const sandboxSchema = section('sandbox', sandboxFields).transform((raw, c
   };
 });
 
+// ─── egress ─────────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * The egress proxy's bounds per session: what one session's commands may hold open and move, so a
+ * busy or hostile sandbox (or a slow upstream) cannot take the proxy from the others.
+ */
+const egressFields = {
+  maxConnections: parsedValue((value) => parseCount(value, { min: 1, max: 10_000 })).prefault(64),
+  /** Bytes per second each way, shared by all of a session's connections; absent: not limited. */
+  bandwidth: parsedValue((value) => parseByteSize(value, { min: 1024 })).optional(),
+  idleTimeout: parsedValue((value) => parseDuration(value, { min: 1000 })).prefault('5m'),
+};
+
+export const egressSchema = section('egress', egressFields).transform((raw) => ({
+  maxConnectionsPerSession: raw.maxConnections,
+  ...(raw.bandwidth === undefined ? {} : { bytesPerSecondPerSession: raw.bandwidth }),
+  idleTimeoutMs: raw.idleTimeout,
+}));
+
 // ─── policy ─────────────────────────────────────────────────────────────────────────────────────────
 
 export const presetNames = ['readonly', 'coding-agent', 'permissive'] as const;
@@ -325,6 +344,7 @@ export const agentSchema = section('agent', agentFields).transform((raw) => ({
 
 const rootFields = {
   sandbox: nullAsAbsent(sandboxSchema.prefault({})),
+  egress: nullAsAbsent(egressSchema.prefault({})),
   policy: nullAsAbsent(policySchema.prefault({})),
   router: nullAsAbsent(routerSchema.prefault({})),
   sessions: nullAsAbsent(sessionsSchema.prefault({})),
@@ -337,7 +357,7 @@ const rootFields = {
 export const airlockConfigSchema = z
   .object(rootFields, {
     error: (issue) =>
-      `the configuration must be a mapping with sandbox, policy, router, sessions, server, store, audit and agent sections, not ${describeValue(issue.input)}`,
+      `the configuration must be a mapping with sandbox, egress, policy, router, sessions, server, store, audit and agent sections, not ${describeValue(issue.input)}`,
   })
   .strict();
 
@@ -349,6 +369,7 @@ export const knownKeys: Readonly<Record<string, readonly string[]>> = {
   sandbox: Object.keys(sandboxFields),
   'sandbox.network': Object.keys(networkFields),
   'sandbox.secrets[]': Object.keys(secretFields),
+  egress: Object.keys(egressFields),
   policy: policyDocumentKeys.document,
   'policy.rules[]': policyDocumentKeys.rule,
   'policy.rules[].examples': policyDocumentKeys.examples,
@@ -365,6 +386,7 @@ export const knownKeys: Readonly<Record<string, readonly string[]>> = {
 
 export type AirlockConfig = DeepReadonly<z.output<typeof airlockConfigSchema>>;
 export type SandboxConfig = AirlockConfig['sandbox'];
+export type EgressConfig = AirlockConfig['egress'];
 export type PolicyConfig = AirlockConfig['policy'];
 export type PolicyRuleConfig = PolicyConfig['rules'][number];
 export type RouterConfig = AirlockConfig['router'];

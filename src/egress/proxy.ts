@@ -38,6 +38,7 @@ import { createSessionState, type CommandEgress } from './session-state.ts';
 import {
   clearStaleSocket,
   prepareDirectory,
+  prepareSessionDirectory,
   readPrivateState,
   removeSessionFiles,
   sessionPaths,
@@ -90,7 +91,12 @@ export interface EgressProxyOptions {
   readonly sandboxCaPaths?: SandboxCaPaths;
   /** Egress metrics are registered here (the control plane's registry); default a registry of its own. */
   readonly metricsRegistry?: Registry;
-  /** Mode of each session socket; 0600 unless the bridge connects as another user. */
+  /** The metrics of a proxy this one replaces (a restart): its counters go on, nothing is registered twice. */
+  readonly metrics?: EgressMetrics;
+  /**
+   * Mode of each session socket; default 0666: sandboxes connect as host uids of their own, and the
+   * session's directory is what keeps everyone else out (see session-files.ts).
+   */
   readonly socketMode?: number;
 }
 
@@ -98,6 +104,11 @@ export interface EgressSession {
   readonly sessionId: string;
   /** The host-side Unix socket the sandbox's bridge connects to. */
   readonly socketPath: string;
+  /**
+   * The directory to mount into the sandbox (read-only): the socket and, with secrets, the CA files,
+   * under the names in SESSION_FILES. It stays the same directory across proxy restarts.
+   */
+  readonly directory: string;
   /** For the sandboxed command: proxy variables, CA variables (with secrets), placeholders by secret name. */
   readonly env: Readonly<Record<string, string>>;
   /** With secrets only: the session CA (PEM), and host files the bridge mounts at sandboxCaPaths. */
@@ -139,7 +150,7 @@ const defaultResolver: EgressResolver = async (host) =>
 
 export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
   const limits: ProxyLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const metrics = createEgressMetrics(options.metricsRegistry);
+  const metrics = options.metrics ?? createEgressMetrics(options.metricsRegistry);
   const onError = options.onError ?? (() => {});
   const sessions = new Map<string, OpenSession>();
   const runtimes = new WeakMap<object, SessionRuntime>();
@@ -260,6 +271,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
         sessionId,
       });
     await prepareDirectory(options.directory);
+    await prepareSessionDirectory(paths);
     const network = await compileNetwork(policy.network, options.registries);
     const saved = await readPrivateState(paths.privateState);
     const seed = saved?.placeholderSeed ?? randomBytes(32).toString('hex');
@@ -298,6 +310,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     const handle: EgressSession = {
       sessionId,
       socketPath: paths.socket,
+      directory: paths.sessionDir,
       env: proxyEnvironment(
         options.sandboxEndpoint ?? DEFAULT_SANDBOX_ENDPOINT,
         ca === undefined ? undefined : (options.sandboxCaPaths ?? DEFAULT_SANDBOX_CA_PATHS),
@@ -329,7 +342,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
       });
     });
     server.on('error', onError);
-    await chmod(paths.socket, options.socketMode ?? 0o600);
+    await chmod(paths.socket, options.socketMode ?? 0o666);
     sessions.set(sessionId, open);
     return handle;
   }
@@ -368,8 +381,10 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
 
 /*
  * Security limitations
- * - Session sockets are 0600: whatever bridges them into the sandbox must run as the proxy's user (or
- *   set socketMode); anyone who can connect to a socket speaks as that session.
+ * - Anyone who can connect to a session's socket speaks as that session. Its directory (0700, or
+ *   0750 with the session's own gid once its sandbox driver let it in) keeps other host users out;
+ *   each sandbox has only its own session directory mounted. Processes of this user (and root) can
+ *   connect to any session's socket.
  * - The CA key and the placeholder seed are kept 0600 beside the socket so a restarted proxy can serve
  *   the same sandbox; they are removed when the session closes, not when the proxy stops.
  * - Connections are limited per session; the number of sessions is bounded by the control plane.

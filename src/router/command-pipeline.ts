@@ -22,6 +22,8 @@ import { CommandJournal } from './record/index.ts';
 import { LiveTail, shapeExecution, textForModel } from './shape/index.ts';
 import type { Redactor } from './shape/index.ts';
 import { approvalWaitOf, checkRunInput } from './run-input.ts';
+import { refusalsForResult } from './egress.ts';
+import type { EgressTracking } from './egress.ts';
 import type { RunOptions, RunResult } from './types.ts';
 
 /** What the stages need; the router's options are these, less what it makes itself. */
@@ -43,6 +45,8 @@ export interface PipelineDeps {
   readonly metrics: AirlockMetrics;
   readonly logger: Logger;
   readonly now: () => number;
+  /** Which hosts the egress proxy refused while a command ran (see egress.ts); absent: no egress. */
+  readonly egress?: EgressTracking | undefined;
 }
 
 type Facts = Omit<RunResult, 'forModel'>;
@@ -121,6 +125,7 @@ class CommandRun {
       approvalId: null,
       retryAfterMs: null,
       error: null,
+      refusedHosts: [],
     };
   }
 
@@ -307,12 +312,14 @@ class CommandRun {
     const deps = this.#deps;
     const { driver } = this.#session.settings;
     const sinks = handle.live ?? this.#options.rawOutputTo;
+    const egress = deps.egress?.track(this.#session, this.#id);
     const outcome = await executeCommand(this.#session, this.#raw, {
       timeoutMs: this.#timeoutMs,
       signal,
       stdoutTo: sinks?.stdout,
       stderrTo: sinks?.stderr,
-    });
+    }).finally(() => egress?.end());
+    const refusedHosts = refusalsForResult(egress, (text) => this.#redact(text));
     if (!outcome.ok) {
       const error = { code: outcome.error.code, message: outcome.error.message };
       await this.#journal.failed(error);
@@ -337,6 +344,7 @@ class CommandRun {
       stderr: shaped.stderr,
       truncated: shaped.truncated,
       outputId: shaped.outputId,
+      refusedHosts,
     });
     deps.metrics.commandFinished({
       status: shaped.status,

@@ -26,6 +26,7 @@ export type { CommandEvent, Redactor } from './shape/index.ts';
 export { createRouter } from './router.ts';
 export type { Router, RouterOptions } from './router.ts';
 export { MAX_COMMAND_CHARS } from './run-input.ts';
+export type { EgressTracking, RefusedConnection, TrackedEgress } from './egress.ts';
 export { runStatuses } from './types.ts';
 export type {
   CheckResult,

@@ -55,7 +55,8 @@ describe('a reviewer program', () => {
       action: 'command',
       subject: 'touch ok.txt',
       parsed: ['touch ok.txt'],
-      session: { driver: 'bwrap', network: { mode: 'none', allow: [] } },
+      // The default `sandbox.network`: ask mode with an empty list, through the egress proxy.
+      session: { driver: 'bwrap', network: { mode: 'ask', allow: [] } },
     });
     const events = await airlock.audit.list({
       sessionId: session.id,

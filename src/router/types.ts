@@ -1,6 +1,7 @@
 import type { DecisionValue } from '../policy/index.ts';
 import type { OutputSink } from '../sandbox/index.ts';
 import type { ApprovalGrant } from '../store/index.ts';
+import type { RefusedConnection } from './egress.ts';
 
 /**
  * What happened to a command. `running` is a background command still going; `killed` was stopped on
@@ -89,6 +90,11 @@ export interface RunResult {
   readonly retryAfterMs: number | null;
   /** For `failed`: why the command could not run. */
   readonly error: { readonly code: string; readonly message: string } | null;
+  /**
+   * Hosts the egress proxy refused while the command ran (redacted, at most 20), each with the line
+   * its client was told; empty when none (or when the command did not run).
+   */
+  readonly refusedHosts: readonly RefusedConnection[];
   /** Short, actionable text for the model: what happened and what to do next. */
   readonly forModel: string;
 }

@@ -60,12 +60,19 @@ export type {
   Sandbox,
   SandboxInfo,
   SandboxSnapshot,
+  SandboxEgress,
   SandboxEnd,
   SandboxSpec,
   SandboxStats,
   WriteFileOptions,
 } from './types.ts';
 export { isImageReference, MAX_TIMEOUT_MS, validateSpec, validateTimeoutMs } from './spec.ts';
+export {
+  EGRESS_BRIDGE_HOST,
+  EGRESS_BRIDGE_PORT,
+  EGRESS_CA_BUNDLE_IN_SANDBOX,
+  EGRESS_CA_CERTIFICATE_IN_SANDBOX,
+} from './egress-mount.ts';
 // Start-up: one sweep of every driver's leftovers of control planes that are gone.
 export { sweepLeftovers } from './sweep.ts';
 export type { DriverSweepResult, SweepLeftoversOptions, SweepLeftoversResult } from './sweep.ts';

@@ -53,9 +53,38 @@ export interface SessionInfo {
    * who reviews first, how long a call waits. Null once the session has ended.
    */
   readonly boundary: SessionBoundary | null;
+  /** What its commands can reach through the egress proxy; secrets by name and hosts, never values. */
+  readonly network: {
+    readonly mode: NetworkMode;
+    readonly allow: readonly string[];
+    readonly hosts: Readonly<Record<string, string>>;
+    readonly secrets: readonly { readonly name: string; readonly hosts: readonly string[] }[];
+  };
 }
 
-/** `POST /v1/sessions` answers with the session and the token scoped to it. */
+export type NetworkMode = 'none' | 'allowlist' | 'ask';
+
+/**
+ * A session's network, as airlock.yaml's `sandbox.network` writes it: `none`, or a mode, host globs
+ * (`api.example.test`, `*.docs.example.org:443`, `registry:npm`) and fixed addresses. Never wider than
+ * the server's configuration (INVALID_ARGUMENT otherwise).
+ */
+export type NetworkRequest =
+  | 'none'
+  | {
+      readonly mode?: NetworkMode;
+      readonly allow?: readonly string[];
+      readonly hosts?: Readonly<Record<string, string>>;
+    };
+
+/** One of the server's configured secrets, by name, for some of its hosts (default: all of them). */
+export interface SecretRequest {
+  readonly name: string;
+  readonly hosts?: readonly string[];
+  readonly fromEnv?: string;
+  readonly value?: string;
+}
+
 /** What will ask in a session (see `SessionInfo.boundary`). */
 export interface SessionBoundary {
   readonly network: { readonly mode: 'none' | 'allowlist' | 'ask'; readonly allow: readonly string[] };
@@ -72,6 +101,7 @@ export interface SessionBoundary {
   };
 }
 
+/** `POST /v1/sessions` answers with the session and the token scoped to it. */
 export interface CreatedSession extends SessionInfo {
   readonly token: string;
 }
@@ -97,6 +127,10 @@ export interface CreateSessionRequest {
   /** A snapshot name to start from. */
   readonly from?: string;
   readonly policy?: PolicyPreset;
+  /** Default: the server's `sandbox.network`. */
+  readonly network?: NetworkRequest;
+  /** Default: every secret of the server's `sandbox.secrets`. */
+  readonly secrets?: readonly SecretRequest[];
 }
 
 export type RunStatus =
@@ -131,6 +165,14 @@ export interface RunResult {
   readonly approvalId: string | null;
   readonly retryAfterMs: number | null;
   readonly error: { readonly code: string; readonly message: string } | null;
+  /** Hosts the egress proxy refused while the command ran, each with the line its client was told. */
+  readonly refusedHosts: readonly {
+    readonly host: string;
+    readonly port: number;
+    readonly reason: string;
+    readonly message: string;
+    readonly count: number;
+  }[];
   readonly forModel: string;
 }
 
@@ -205,7 +247,8 @@ export interface ApprovalRecord {
   readonly id: string;
   readonly sessionId: string;
   readonly commandId: string | null;
-  readonly action: 'command' | 'write_file';
+  /** `egress`: a connection to a host off the session's allow-list; the subject is `host:port`. */
+  readonly action: 'command' | 'write_file' | 'egress';
   readonly subject: string;
   readonly parsed: readonly string[];
   readonly reasons: readonly string[];

@@ -34,6 +34,37 @@ export const commandParams = z.object({ id, commandId: id }).strict();
 export const outputParams = z.object({ outputId: id }).strict();
 export const approvalParams = z.object({ approvalId: id }).strict();
 
+const networkMode = z.enum(['none', 'allowlist', 'ask']);
+/**
+ * `sandbox.network` of airlock.yaml: `none`, or a mode, host globs (`api.example.test`,
+ * `*.docs.example.org:443`, `registry:npm`) and fixed addresses. Entries are checked by the control
+ * plane (the same rules as the file), and never wider than its configuration.
+ */
+const networkRequest = z.union([
+  z.literal('none'),
+  z
+    .object({
+      mode: networkMode.optional(),
+      allow: z.array(z.string().min(1).max(300)).max(1000).optional(),
+      hosts: z.record(z.string().max(300), z.string().max(64)).optional(),
+    })
+    .strict(),
+]);
+/** One of the configuration's `sandbox.secrets`, by name, for some of its hosts. */
+const secretRequest = z
+  .object({
+    name: z.string().min(1).max(128),
+    hosts: z.array(z.string().min(1).max(300)).max(100).optional(),
+    fromEnv: z.string().max(128).optional(),
+    value: z
+      .string()
+      .max(16 * 1024)
+      .optional(),
+  })
+  .strict();
+
+export const networkBody = networkRequest;
+
 export const createSessionBody = z
   .object({
     driver: z.enum(driverNames).optional(),
@@ -49,6 +80,8 @@ export const createSessionBody = z
     ttlMs: positiveMs.optional(),
     from: z.string().min(1).max(200).optional(),
     policy: z.enum(presetNames).optional(),
+    network: networkRequest.optional(),
+    secrets: z.array(secretRequest).max(100).optional(),
   })
   .strict();
 
@@ -202,6 +235,16 @@ export const sessionInfo = z.object({
     .describe(
       'What will ask in this session: the network it reaches, the secrets it holds (reading them asks), what approvalRequiredFor lists, the reviewer, how long a call waits for a person, and what a person granted for the rest of the session. Null once ended.',
     ),
+  network: z
+    .object({
+      mode: networkMode,
+      allow: z.array(z.string()),
+      hosts: z.record(z.string(), z.string()),
+      secrets: z.array(z.object({ name: z.string(), hosts: z.array(z.string()) })),
+    })
+    .describe(
+      "What the session's commands can reach through the egress proxy (as it is now, for a live session): the mode, the allow-list, fixed addresses, and the secrets swapped in (names and hosts, never values).",
+    ),
 });
 
 export const createdSession = sessionInfo.extend({
@@ -230,6 +273,19 @@ export const runResult = z.object({
   approvalId: z.string().nullable(),
   retryAfterMs: z.number().nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  refusedHosts: z
+    .array(
+      z.object({
+        host: z.string(),
+        port: z.number().int(),
+        reason: z.string(),
+        message: z.string(),
+        count: count,
+      }),
+    )
+    .describe(
+      'Hosts the egress proxy refused while the command ran, each with the line its client was told.',
+    ),
   forModel: z.string().describe('Short text for the model: what happened and what to do next.'),
 });
 
@@ -283,7 +339,7 @@ export const approvalRecord = z.object({
   id,
   sessionId: id,
   commandId: id.nullable(),
-  action: z.enum(['command', 'write_file']),
+  action: z.enum(['command', 'write_file', 'egress']),
   subject: z.string(),
   parsed: z.array(z.string()),
   reasons: z.array(z.string()),

@@ -6,6 +6,7 @@
  */
 import type { SessionCapabilities } from '../policy/index.ts';
 import type { DriverName } from '../sandbox/index.ts';
+import type { SessionNetwork } from './types.ts';
 
 /** Where commands start: the sandbox's workspace mount. */
 export const SANDBOX_WORKSPACE = '/workspace';
@@ -20,18 +21,9 @@ export const SANDBOX_HOME = '/tmp/home';
 /** The directories a command may change: the two scratch mounts every driver makes. */
 const WRITABLE_ROOTS: readonly string[] = Object.freeze([SANDBOX_WORKSPACE, '/tmp']);
 
-/** The network part of the capabilities: what the sandbox can reach, not what a file asks for. */
-export type SessionNetwork = SessionCapabilities['network'];
-
-/** No network but the sandbox's own loopback: what every sandbox has without an egress proxy. */
-export const NO_NETWORK: SessionNetwork = Object.freeze({
-  mode: 'none',
-  allow: Object.freeze([]),
-  registryNames: Object.freeze({}),
-});
-
 export interface CapabilityInputs {
   readonly driver: DriverName;
+  /** What the egress proxy lets the session reach now (a live change replaces it). */
   readonly network: SessionNetwork;
   /** Hosts a person granted for the rest of the session. */
   readonly grantedHosts: readonly string[];
@@ -47,10 +39,16 @@ export function capabilitiesOf(inputs: CapabilityInputs): SessionCapabilities {
   const allow = [...network.allow, ...inputs.grantedHosts.filter((host) => !network.allow.includes(host))];
   return Object.freeze({
     driver: inputs.driver,
-    network: Object.freeze({ ...network, allow: Object.freeze(allow) }),
+    network: Object.freeze({
+      mode: network.mode,
+      allow: Object.freeze(allow),
+      registryNames: network.registryNames,
+    }),
     secrets: Object.freeze({
       envNames: Object.freeze([...inputs.secretEnvNames]),
       files: Object.freeze([...new Set(inputs.secretFiles)]),
+      // The proxy's secrets are placeholders inside the sandbox: `$API_TOKEN` shows nothing secret.
+      placeholders: Object.freeze(network.secrets.map((secret) => secret.name)),
     }),
     writableRoots: WRITABLE_ROOTS,
     workspace: SANDBOX_WORKSPACE,

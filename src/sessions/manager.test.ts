@@ -11,7 +11,7 @@ import type { MemoryDriver } from '../../test/support/memory-driver/index.ts';
 import { createSessionManager } from './manager.ts';
 import type { SessionManager, SessionManagerOptions } from './manager.ts';
 import { createSnapshotStore } from './snapshots.ts';
-import type { LiveSession } from './types.ts';
+import type { LiveSession, SessionAttachment } from './types.ts';
 
 const MiB = 1024 * 1024;
 
@@ -215,8 +215,16 @@ describe('session manager: remembered approvals', () => {
   });
 
   it("keeps program and host grants per session; a host grant widens only that session's capabilities", async () => {
-    const network = { mode: 'ask' as const, allow: ['api.example.test'], registryNames: {} };
-    const { manager } = harness({ defaults: { ...defaults, network } });
+    const network = {
+      mode: 'ask' as const,
+      allow: ['api.example.test'],
+      registryNames: {},
+      hosts: {},
+      secrets: [],
+    };
+    const attach = (): Promise<SessionAttachment> =>
+      Promise.resolve({ env: {}, network, secrets: [], close: () => Promise.resolve() });
+    const { manager } = harness({ attach });
     const one = await manager.create();
     const other = await manager.create();
     const before = one.capabilities;
@@ -250,7 +258,7 @@ describe('session manager: what the policy is told about a session', () => {
     expect(session.capabilities).toEqual({
       driver: 'bwrap',
       network: { mode: 'none', allow: [], registryNames: {} },
-      secrets: { envNames: ['API_TOKEN'], files: [] },
+      secrets: { envNames: ['API_TOKEN'], files: [], placeholders: [] },
       writableRoots: ['/workspace', '/tmp'],
       workspace: '/workspace',
       home: '/tmp/home',

@@ -5,26 +5,31 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AirlockError } from '../errors/index.ts';
-import type { SandboxInfo } from '../sandbox/index.ts';
+import { validateSpec } from '../sandbox/index.ts';
+import type { Sandbox, SandboxInfo } from '../sandbox/index.ts';
 import type { JsonObject, SessionRecord, Store } from '../store/index.ts';
-import { capabilitiesOf, NO_NETWORK, SANDBOX_HOME } from './capabilities.ts';
+import { capabilitiesOf, SANDBOX_HOME } from './capabilities.ts';
 import { recoverOrphans } from './recovery.ts';
 import type { RecoveryReport } from './recovery.ts';
 import { recordOf } from './session-record.ts';
 import { settingsFor } from './settings.ts';
 import type { SnapshotStore } from './snapshots.ts';
 import type {
+  AttachSession,
   DriverFor,
   LiveSession,
   SecretFileValue,
+  SessionAttachment,
   SessionCreateOptions,
+  SessionNetwork,
+  SessionSettings,
   SessionDefaults,
   SessionEndCode,
   SessionGrant,
   SessionPhase,
   SnapshotInfo,
 } from './types.ts';
-import { sessionEndReasons } from './types.ts';
+import { NO_NETWORK, sessionEndReasons } from './types.ts';
 
 export interface SessionManagerOptions {
   readonly store: Store;
@@ -40,6 +45,11 @@ export interface SessionManagerOptions {
   /** Told after a session has ended and been recorded. */
   readonly onEnded?: (session: LiveSession) => void;
   readonly onCreated?: (session: LiveSession, createMs: number) => void;
+  /**
+   * Opens what a session needs beside its sandbox (its egress), before the sandbox is made; closed
+   * once the sandbox is destroyed. Without it sessions have no network.
+   */
+  readonly attach?: AttachSession;
 }
 
 export interface SessionManager {
@@ -70,6 +80,8 @@ export interface SessionManager {
    * from now on, and the policy judges reads of the file as reads of a secret the session was given.
    */
   addSecretFile(session: LiveSession, path: string, values: readonly SecretFileValue[]): void;
+  /** The session's network after a live change (the egress proxy already enforces it). */
+  setNetwork(session: LiveSession, network: SessionNetwork): void;
   snapshot(id: string, name?: string | null): Promise<SnapshotInfo>;
   /**
    * Ends what a crashed control plane left: its sessions, commands and approvals in the store, and
@@ -86,6 +98,7 @@ const SESSION_ID = /^ses_[0-9a-f]{24}$/;
 /** The manager's own view of a session: the fields `LiveSession` shows read-only, writable. */
 interface ManagedSession extends LiveSession {
   lastActiveAt: number;
+  network: SessionNetwork;
   busy: number;
   phase: SessionPhase;
   endCode: SessionEndCode | null;
@@ -113,6 +126,7 @@ class Sessions implements SessionManager {
   /** Every session this manager made, ended ones too while anyone holds them. */
   readonly #managed = new WeakMap<LiveSession, ManagedSession>();
   readonly #ending = new Map<string, Promise<void>>();
+  readonly #attachments = new Map<string, SessionAttachment>();
   readonly #reapTimer: ReturnType<typeof setInterval>;
   #creating = 0;
   #closed = false;
@@ -153,18 +167,32 @@ class Sessions implements SessionManager {
   async #make(input: SessionCreateOptions): Promise<LiveSession> {
     const { snapshots, driverFor } = this.#options;
     const snapshot = input.from === undefined ? null : snapshots.get(input.from);
-    const settings = settingsFor(this.#options.defaults, input, snapshot);
+    const id = `ses_${randomBytes(12).toString('hex')}`;
+    const base = settingsFor(this.#options.defaults, input, snapshot);
+    const attachment = await this.#options.attach?.(id, input);
+    let sandbox: Sandbox;
+    let settings: SessionSettings;
     const started = performance.now();
-    const sandbox = await driverFor(settings.driver).create(settings.sandbox);
+    try {
+      settings = withAttachment(base, attachment);
+      sandbox = await driverFor(settings.driver).create(settings.sandbox);
+    } catch (error) {
+      await attachment?.close();
+      throw error;
+    }
     const createMs = performance.now() - started;
     const createdAt = this.#now();
     const session: ManagedSession = {
-      id: `ses_${randomBytes(12).toString('hex')}`,
+      id,
       sandbox,
       settings,
-      secrets: Object.entries(input.secretEnv ?? {}).map(([name, value]) => ({ name, value })),
+      secrets: [
+        ...Object.entries(input.secretEnv ?? {}).map(([name, value]) => ({ name, value })),
+        ...(attachment?.secrets ?? []),
+      ],
       fileSecrets: [],
-      capabilities: this.#capabilities(settings, [], []),
+      network: attachment?.network ?? NO_NETWORK,
+      capabilities: this.#capabilities(settings, attachment?.network ?? NO_NETWORK, [], []),
       createdAt,
       expiresAt: createdAt + settings.ttlMs,
       lastActiveAt: createdAt,
@@ -199,8 +227,10 @@ class Sessions implements SessionManager {
       });
     } catch (error) {
       await sandbox.destroy();
+      await attachment?.close();
       throw error;
     }
+    if (attachment !== undefined) this.#attachments.set(session.id, attachment);
     this.#sessions.set(session.id, session);
     this.#managed.set(session, session);
     // A sandbox that dies on its own (killed from outside, the helper crashed) or that Airlock
@@ -225,6 +255,9 @@ class Sessions implements SessionManager {
       try {
         await session.sandbox.destroy();
       } finally {
+        // After the sandbox: nothing is left to connect through it.
+        await this.#attachments.get(session.id)?.close();
+        this.#attachments.delete(session.id);
         session.phase = 'ended';
         this.#sessions.delete(session.id);
         await this.#store.commit({
@@ -348,6 +381,13 @@ class Sessions implements SessionManager {
     };
   }
 
+  setNetwork(session: LiveSession, network: SessionNetwork): void {
+    const state = this.#own(session);
+    state.network = network;
+    // The next command is judged against the new list, as the proxy already enforces it.
+    state.capabilities = this.#capabilitiesOf(state);
+  }
+
   remember(session: LiveSession, keys: readonly string[]): void {
     const state = this.#own(session);
     for (const key of keys) state.remembered.add(key);
@@ -364,7 +404,7 @@ class Sessions implements SessionManager {
         return;
       case 'host':
         for (const host of grant.covers) state.grantedHosts.add(host);
-        state.capabilities = this.#capabilities(state.settings, [...state.grantedHosts], state.secretFiles);
+        state.capabilities = this.#capabilitiesOf(state);
         return;
     }
   }
@@ -379,7 +419,7 @@ class Sessions implements SessionManager {
     if (fresh.length > 0 && room > 0) state.fileSecrets = [...state.fileSecrets, ...fresh.slice(0, room)];
     if (!state.secretFiles.includes(path)) {
       state.secretFiles.push(path);
-      state.capabilities = this.#capabilities(state.settings, [...state.grantedHosts], state.secretFiles);
+      state.capabilities = this.#capabilitiesOf(state);
     }
   }
 
@@ -398,14 +438,19 @@ class Sessions implements SessionManager {
     return found;
   }
 
+  #capabilitiesOf(state: ManagedSession): LiveSession['capabilities'] {
+    return this.#capabilities(state.settings, state.network, [...state.grantedHosts], state.secretFiles);
+  }
+
   #capabilities(
     settings: LiveSession['settings'],
+    network: SessionNetwork,
     grantedHosts: readonly string[],
     secretFiles: readonly string[],
   ): LiveSession['capabilities'] {
     return capabilitiesOf({
       driver: settings.driver,
-      network: this.#options.defaults.network ?? NO_NETWORK,
+      network,
       grantedHosts,
       secretEnvNames: settings.secretEnvNames,
       secretFiles,
@@ -430,6 +475,23 @@ async function makeHome(sandbox: LiveSession['sandbox'], home: string | undefine
     '# HOME of this Airlock sandbox, in /tmp: caches and tool settings stay out of /workspace.\n',
     { createParents: true },
   );
+}
+
+/** The settings with what the attachment adds to the sandbox: its variables and its way out. */
+function withAttachment(
+  settings: SessionSettings,
+  attachment: SessionAttachment | undefined,
+): SessionSettings {
+  if (attachment === undefined) return settings;
+  const sandbox = validateSpec(
+    {
+      ...settings.sandbox,
+      env: { ...settings.sandbox.env, ...attachment.env },
+      ...(attachment.egress === undefined ? {} : { egress: attachment.egress }),
+    },
+    { allowImageReference: settings.driver === 'docker' },
+  );
+  return { ...settings, sandbox };
 }
 
 /** The audit record of how a sandbox isolates: plain JSON (interfaces are not index-signed). */

@@ -207,24 +207,53 @@ describe('SQLite store', () => {
     expect(await store.lastCheckpoint('0'.repeat(64))).toBeNull();
   });
 
-  it('brings a store from before scoped approvals (schema 2) up to date: old requests offered no grants', async () => {
-    await store.commit({ sessions: [session('s1')], approvals: [approval('a1', 's1')] });
+  it('brings a store from schema 2 up to date: its approvals kept, offering no grants; egress approvals and scoped grants stored', async () => {
+    await store.commit({
+      sessions: [session('s1')],
+      commands: [command('c1', 's1')],
+      approvals: [approval('a1', 's1', { commandId: 'c1' })],
+    });
     await store.close();
     const raw = new DatabaseSync(path);
-    raw.exec(
-      'ALTER TABLE approvals DROP COLUMN grants; ALTER TABLE approvals DROP COLUMN scope; PRAGMA user_version = 2',
-    );
+    // Schema 2's approvals table: its CHECK knows commands and file writes only, and it has no grants.
+    raw.exec(`
+      CREATE TABLE old_approvals AS SELECT id, session_id, command_id, action, subject, parsed, reasons,
+        status, created_at, expires_at, decided_at, decided_by, decision_reason, remember FROM approvals;
+      DROP TABLE approvals;
+      CREATE TABLE approvals (
+        id TEXT PRIMARY KEY NOT NULL, session_id TEXT NOT NULL, command_id TEXT,
+        action TEXT NOT NULL CHECK (action IN ('command', 'write_file')), subject TEXT NOT NULL,
+        parsed TEXT NOT NULL, reasons TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL, decided_at TEXT, decided_by TEXT, decision_reason TEXT,
+        remember INTEGER NOT NULL) STRICT;
+      INSERT INTO approvals SELECT * FROM old_approvals;
+      DROP TABLE old_approvals;
+      PRAGMA user_version = 2;
+    `);
     raw.close();
     store = openSqliteStore({ path });
-    expect(await store.getApproval('a1')).toMatchObject({ id: 'a1', grants: [], scope: null });
-    const granted = approval('a2', 's1', { grants: [{ scope: 'program', covers: ['npm'] }] });
+    expect(await store.getApproval('a1')).toMatchObject({
+      id: 'a1',
+      commandId: 'c1',
+      grants: [],
+      scope: null,
+    });
+    await store.commit({
+      approvals: [approval('a2', 's1', { action: 'egress', subject: 'api.example.test:443' })],
+    });
+    expect((await store.getApproval('a2'))?.action).toBe('egress');
+    const granted = approval('a4', 's1', { grants: [{ scope: 'program', covers: ['npm'] }] });
     await store.commit({ approvals: [granted] });
     const decided = await store.decideApproval(
-      'a2',
+      'a4',
       { status: 'approved', decidedBy: 'alice', reason: null, remember: true, scope: 'program' },
       (updated) => ({ type: 'approval.decided', sessionId: 's1', commandId: null, data: { id: updated.id } }),
     );
     expect(decided).toMatchObject({ scope: 'program', grants: [{ scope: 'program', covers: ['npm'] }] });
+    // Adversarial: the new table still refuses an action nobody defined.
+    await expect(
+      store.commit({ approvals: [approval('a3', 's1', { action: 'shell' as 'egress' })] }),
+    ).rejects.toThrow();
   });
 
   it('reports a file that is not a database as STORE_UNAVAILABLE', async () => {

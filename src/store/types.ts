@@ -28,6 +28,10 @@ export const auditEventTypes = [
   'file.listed',
   'resource.alert',
   'recovery.completed',
+  /** One connection through the egress proxy: host, port, decision, bytes each way, duration. */
+  'egress.connection',
+  /** A live session's network list changed (PATCH /v1/sessions/:id/network). */
+  'session.network_changed',
   'agent.started',
   'agent.model_call',
   'agent.step',
@@ -132,8 +136,11 @@ export interface ApprovalRecord {
   readonly id: string;
   readonly sessionId: string;
   readonly commandId: string | null;
-  /** `command` for a shell command, `write_file` for a file write. */
-  readonly action: 'command' | 'write_file';
+  /**
+   * `command` for a shell command, `write_file` for a file write, `egress` for a connection to a host
+   * off the session's allow-list (subject `host:port`, parsed: the command that made it, if known).
+   */
+  readonly action: 'command' | 'write_file' | 'egress';
   /** What a person reads: the command or path, control characters escaped. */
   readonly subject: string;
   /** The parsed commands (quote-removed, escaped), one per entry. */

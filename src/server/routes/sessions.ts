@@ -7,6 +7,7 @@ import {
   createSessionBody,
   listSessionsQuery,
   mintedToken,
+  networkBody,
   sessionInfo,
   sessionList,
   sessionParams,
@@ -80,6 +81,23 @@ export function sessionRoutes({ airlock, tokens }: SessionRouteParts): RouteSpec
         tokens.revokeSession(params.id);
         return airlock.sessions.info(params.id);
       },
+    }),
+    defineRoute({
+      method: 'PATCH',
+      url: '/v1/sessions/:id/network',
+      summary:
+        "Change a live session's network list (its sandbox.network object, never wider than the server's configuration); open connections keep going",
+      tag: 'sessions',
+      // A session token could otherwise widen its own way out.
+      access: 'admin',
+      params: sessionParams,
+      body: networkBody,
+      response: {
+        status: 200,
+        description: 'The session, with its network as it is now',
+        schema: sessionInfo,
+      },
+      handler: ({ params, body }) => airlock.sessions.setNetwork(params.id, body),
     }),
     defineRoute({
       method: 'POST',

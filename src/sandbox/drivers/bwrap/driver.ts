@@ -23,6 +23,8 @@ import type { UidLease, UidRange } from '../../host-uids/index.ts';
 import { processIsolation, readYamaPtraceScope } from '../../supervisor/process-isolation.ts';
 import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
+import { assertBridge } from '../../supervisor/bridge-check.ts';
+import { SYSTEM_CA_BUNDLE, grantEgressAccess } from '../../egress-mount.ts';
 import { readHostLayout, readImageLayout, readProcMasks } from './host-layout.ts';
 import type { HostLayout } from './host-layout.ts';
 import { explainStartFailure, spawnLauncher } from './launcher.ts';
@@ -115,6 +117,12 @@ function assertWorldReadable(image: string): void {
       );
     }
   }
+}
+
+/** Whether the image has the system CA bundle a session's bundle is bound over (bwrap binds only over files). */
+function hasSystemCaBundle(image: string, layout: HostLayout): boolean {
+  if (image === 'host') return layout.etcEntries.includes('ssl/certs') && existsSync(SYSTEM_CA_BUNDLE);
+  return existsSync(join(image, SYSTEM_CA_BUNDLE));
 }
 
 /** Limits a launcher started ahead of need holds until it is given its session's spec. */
@@ -287,10 +295,23 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     const pending = (await takeSpare(limits)) ?? (await launch(limits));
     parkSpare();
     const { id, dir, cgroup, launcher, lease } = pending;
+    try {
+      // bwrap runs as the session's uid and binds the egress directory by path.
+      if (lease) grantEgressAccess(spec.egress, lease.gid);
+    } catch (error) {
+      await discard(pending);
+      throw error;
+    }
     launcher.start(
       planInstructions(
         spec,
-        planBwrap({ spec, bwrapPath, layout, procMasks: readProcMasks() }),
+        planBwrap({
+          spec,
+          bwrapPath,
+          layout,
+          procMasks: readProcMasks(),
+          systemCaBundle: hasSystemCaBundle(spec.image, layout),
+        }),
         lease !== undefined,
       ),
     );
@@ -300,6 +321,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     const startTimeoutMs = options.startTimeoutMs ?? 10_000;
     try {
       await withinStartTimeout(client.ready, startTimeoutMs);
+      assertBridge(spec, client);
     } catch (error) {
       await discard(pending);
       const detail = explainStartFailure(launcher.firstErrorLine() || (error as Error).message);

@@ -133,6 +133,67 @@ describe('planBwrap', () => {
   });
 });
 
+describe('planBwrap with egress', () => {
+  const egress = {
+    directory: '/run/airlock-egress/ab/ses_1',
+    socket: 'proxy.sock',
+    caCertificate: 'ca.pem',
+    caBundle: 'ca-bundle.pem',
+  };
+  const withEgress = { ...spec, egress };
+  const plan = (input: Partial<Parameters<typeof planBwrap>[0]>) =>
+    planBwrap({ spec: withEgress, bwrapPath: '/usr/bin/bwrap', layout, procMasks, ...input });
+
+  it('has no way out without egress: no egress mount, no bridge', () => {
+    const plain = plan({ spec, systemCaBundle: true });
+    expect(plain.join(' ')).not.toContain('/.airlock/egress');
+    expect(plain).not.toContain('--egress-bridge');
+    expect(plain).toContain('--unshare-net');
+  });
+
+  it('binds the egress directory and CA files read-only, and starts the bridge', () => {
+    const argv = plan({ systemCaBundle: true });
+    const joined = argv.join(' ');
+    expect(joined).toContain(`--ro-bind ${egress.directory} /.airlock/egress`);
+    expect(joined).toContain(`--ro-bind ${egress.directory}/ca.pem /.airlock/egress-ca.pem`);
+    expect(joined).toContain(`--ro-bind ${egress.directory}/ca-bundle.pem /.airlock/egress-ca-bundle.pem`);
+    expect(joined).toContain(
+      `--ro-bind ${egress.directory}/ca-bundle.pem /etc/ssl/certs/ca-certificates.crt`,
+    );
+    // The network namespace stays private: the bridge is the only path out.
+    expect(argv).toContain('--unshare-net');
+    expect(argv.slice(-4)).toEqual([
+      '/.airlock/supervisor',
+      'supervise',
+      '--egress-bridge',
+      '3128:/.airlock/egress/proxy.sock',
+    ]);
+    // Adversarial: nothing above the session's own directory is bound.
+    expect(boundSources(argv).filter((source) => source.startsWith('/run/'))).toEqual([
+      egress.directory,
+      `${egress.directory}/ca.pem`,
+      `${egress.directory}/ca-bundle.pem`,
+      `${egress.directory}/ca-bundle.pem`,
+    ]);
+    // The mounts come before the root is made read-only; the bundle after /etc is bound.
+    const rootReadOnly = argv.findIndex((arg, index) => arg === '--remount-ro' && argv[index + 1] === '/');
+    expect(argv.indexOf('/.airlock/egress')).toBeLessThan(rootReadOnly);
+    expect(argv.indexOf('/etc/ssl/certs/ca-certificates.crt')).toBeGreaterThan(
+      argv.lastIndexOf('/etc/ssl/certs'),
+    );
+  });
+
+  it('leaves the system bundle alone without secrets or where the image has none', () => {
+    const noSecrets = plan({
+      spec: { ...spec, egress: { directory: egress.directory, socket: 'proxy.sock' } },
+      systemCaBundle: true,
+    });
+    expect(noSecrets.join(' ')).not.toContain('ca-certificates.crt');
+    expect(noSecrets.join(' ')).not.toContain('egress-ca');
+    expect(plan({}).join(' ')).not.toContain('ca-certificates.crt');
+  });
+});
+
 describe('planLauncher', () => {
   it('passes no host environment, joins the cgroups and drops to the host ids', () => {
     const plan = planLauncher({

@@ -1,3 +1,4 @@
+import { egressBridgeArgs, egressMounts } from '../../egress-mount.ts';
 import type { SandboxSpec } from '../../types.ts';
 import { generatedEtcFiles, sandboxHostname, sandboxUser } from './etc-files.ts';
 import type { HostLayout, ProcMask } from './host-layout.ts';
@@ -75,6 +76,8 @@ export interface BwrapPlanInput {
   layout: HostLayout;
   /** Host-describing /proc entries to cover (see `readProcMasks`). */
   procMasks: readonly ProcMask[];
+  /** The image has a system CA bundle (SYSTEM_CA_BUNDLE) a session's bundle can be bound over; default false. */
+  systemCaBundle?: boolean;
 }
 
 /**
@@ -172,6 +175,12 @@ export function planBwrap(input: BwrapPlanInput): string[] {
     '--ro-bind-fd',
     String(supervisorFd),
     supervisorPathInSandbox,
+    // bwrap runs as the session's uid: grantEgressAccess lets it (and only it) into the directory.
+    ...egressMounts(spec.egress, input.systemCaBundle === true).flatMap(({ source, destination }) => [
+      '--ro-bind',
+      source,
+      destination,
+    ]),
     // The root and /dev are read-only; only the sized tmpfs mounts above take writes.
     '--remount-ro',
     '/dev',
@@ -184,6 +193,7 @@ export function planBwrap(input: BwrapPlanInput): string[] {
     '--',
     supervisorPathInSandbox,
     'supervise',
+    ...egressBridgeArgs(spec.egress),
   );
   return args;
 }
@@ -236,9 +246,9 @@ export function commandEnvironment(
  *   pid 1 (no command can signal it) and not dumpable, and each command runs in a Landlock domain of
  *   its own where the kernel has Landlock: none can open, trace or signal the supervisor. A command
  *   can kill its own or another command's keeper (that command's processes are then killed).
- * - Loopback inside the sandbox is private to it; nothing else of the network exists, so network
- *   allow-lists (`network: { allow }`) are not implemented by this driver and it refuses nothing
- *   more specific than "no network".
+ * - Loopback inside the sandbox is private to it; nothing else of the network exists. A session with
+ *   egress reaches the proxy through the supervisor's bridge (or the mounted socket itself, which
+ *   commands may use directly): the proxy, not this driver, decides which hosts.
  * - Each session runs as a host uid of its own only when the control plane is root; without root
  *   every session runs as the control plane's uid, sharing its per-user kernel limits.
  */

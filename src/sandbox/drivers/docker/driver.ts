@@ -10,6 +10,8 @@ import type { CaptureLimits } from '../../output/index.ts';
 import { defaultCaptureLimits } from '../../output/index.ts';
 import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
+import { assertBridge } from '../../supervisor/bridge-check.ts';
+import { grantEgressAccess } from '../../egress-mount.ts';
 import { SupervisorClient } from '../../supervisor/client.ts';
 import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
 import { DEFAULT_UID_RANGE, createHostUidAllocator, defaultUidLockDir } from '../../host-uids/index.ts';
@@ -68,6 +70,12 @@ function unavailable(message: string, reason: string): AirlockError {
   return new AirlockError('SANDBOX_UNAVAILABLE', message, { driver: 'docker', reason });
 }
 
+/** Whether a runtime's registration (Engine /info Runtimes entry) passes runsc --host-uds open or all. */
+export function allowsHostSockets(registration: unknown): boolean {
+  const args = (registration as { runtimeArgs?: unknown } | undefined)?.runtimeArgs;
+  return Array.isArray(args) && args.some((arg) => /^--?host-uds=(open|all)$/.test(String(arg)));
+}
+
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
@@ -75,6 +83,8 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
 interface Prepared {
   docker: Docker;
   profile: string;
+  /** The runsc runtime lets sandboxes connect to host Unix sockets (needed for egress). */
+  runscHostUds: boolean;
 }
 
 interface SharedFiles {
@@ -149,7 +159,7 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
     ensurePrivateDir(stateDir);
     ensurePrivateDir(baseDir);
     ensurePrivateDir(sandboxesDir);
-    return { docker, profile: dockerSeccompProfile() };
+    return { docker, profile: dockerSeccompProfile(), runscHostUds: allowsHostSockets(runtimes['runsc']) };
   }
 
   /**
@@ -262,6 +272,14 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
       await sweepStale();
     }
     const { docker } = ready;
+    if (spec.egress !== undefined && runtime === 'runsc' && !ready.runscHostUds) {
+      // Without it the sentry refuses the proxy's socket and the session would have no network at
+      // all while its configuration says otherwise.
+      throw unavailable(
+        'the Docker runtime runsc does not let sandboxes reach the egress proxy: add "--host-uds=open" to its runtimeArgs in /etc/docker/daemon.json and reload dockerd, or give these sessions network: none',
+        'runsc without host-uds',
+      );
+    }
     const image = await imageFor(spec.image, docker);
     const files = await sharedFiles(docker, image);
     const id = randomBytes(6).toString('hex');
@@ -290,6 +308,8 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
     let exited: Promise<void>;
     let oomFile: string | undefined;
     try {
+      // Under runc the container's processes are the session's uid and gid.
+      if (lease) grantEgressAccess(spec.egress, lease.gid);
       container = await docker.createContainer(
         planContainer({
           spec,
@@ -326,6 +346,7 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
       await container.start();
       const startTimeoutMs = options.startTimeoutMs ?? 15_000;
       await withinStartTimeout(client.ready, startTimeoutMs);
+      assertBridge(spec, client);
       oomFile = oomCounterFile((await container.inspect()).State.Pid);
     } catch (error) {
       await cleanup();

@@ -11,6 +11,8 @@ import type { CaptureLimits } from '../../output/index.ts';
 import { defaultCaptureLimits } from '../../output/index.ts';
 import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
+import { SYSTEM_CA_BUNDLE } from '../../egress-mount.ts';
+import { assertBridge } from '../../supervisor/bridge-check.ts';
 import { SupervisorClient } from '../../supervisor/client.ts';
 import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
 import { processIsolation } from '../../supervisor/process-isolation.ts';
@@ -323,7 +325,14 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
       mkdirSync(bundleDir, { mode: 0o700 });
       writeFileSync(
         join(bundleDir, 'config.json'),
-        JSON.stringify(planOciConfig({ spec, rootfsDir: skeleton.rootfsDir, binds: skeleton.binds })),
+        JSON.stringify(
+          planOciConfig({
+            spec,
+            rootfsDir: skeleton.rootfsDir,
+            binds: skeleton.binds,
+            systemCaBundle: existsSync(join(skeleton.rootfsDir, SYSTEM_CA_BUNDLE)),
+          }),
+        ),
         { mode: 0o600 },
       );
       // The launcher is already inside the session's cgroups: runsc is born there, and so is every
@@ -336,6 +345,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
           bundleDir,
           containerId,
           ...(from ? { restoreFrom: from.dir } : {}),
+          ...(spec.egress === undefined ? {} : { egress: true }),
         }),
       );
     } catch (error) {
@@ -352,6 +362,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
     try {
       // A restored supervisor said ready long ago: a listing of /proc proves it answers again.
       await withinStartTimeout(from ? client.list('/proc', MAX_PROC_ENTRIES) : client.ready, startTimeoutMs);
+      if (!from) assertBridge(spec, client);
     } catch (error) {
       const detail = launcher.firstErrorLine() || (error as Error).message;
       await cleanup();
@@ -429,7 +440,10 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
   async function restore(snapshot: SandboxSnapshot): Promise<Sandbox> {
     await prepare();
     const { dir, meta } = readSnapshot(snapshotsDir, snapshot);
-    return start(validateSpec(meta.spec), { dir, resumeAt: meta.resumeAt, facts: meta.facts });
+    // The checkpointed session's egress directory belongs to that session (and may be gone): a
+    // restored sandbox has no way out; its bridge finds no socket and closes what connects to it.
+    const { egress: _egress, ...spec } = meta.spec;
+    return start(validateSpec(spec), { dir, resumeAt: meta.resumeAt, facts: meta.facts });
   }
 
   function removeSkeletons(): void {
