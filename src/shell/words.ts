@@ -84,6 +84,13 @@ export function resolveWord(word: Word, ctx: WordContext): WordValue[] {
   }
   let alternatives: Piece[][] = [[]];
   for (const part of parts) {
+    if (part.type === 'DoubleQuoted' || part.type === 'LocaleString') {
+      // One quoted part is one run of pieces in every alternative, never alternatives itself:
+      // `"a/$V/b"` is one word, not the three words `a/`, `$V` and `/b`.
+      const run = resolveDoubleQuoted(part, ctx);
+      for (const alt of alternatives) alt.push(...run);
+      continue;
+    }
     const options = resolvePart(part, ctx);
     if (options.length === 1) {
       const only = options[0] as Piece;
@@ -166,19 +173,8 @@ function resolvePart(part: WordPart, ctx: WordContext): Piece[] {
       if (part.parts) for (const p of part.parts) resolvePart(p, ctx);
       return [{ value: part.text, pattern: '*', glob: true, dynamic: false, split: false }];
     case 'DoubleQuoted':
-    case 'LocaleString': {
-      const pieces = part.parts.map((child) => resolveQuotedChild(child, ctx));
-      if (pieces.some((p) => p.dynamic)) {
-        // `"$X"` and `"$(find …)"` keep what is known of their one run-time part; `"a$X"` is
-        // joined like the unquoted pieces so its literal parts still say where it points.
-        if (pieces.length === 1) return [{ ...(pieces[0] as Piece), split: false }];
-        return pieces.map((p) => (p.dynamic ? { ...p, split: false } : { ...p, glob: false }));
-      }
-      const value = pieces.map((p) => p.value).join('');
-      return [
-        { value, pattern: pieces.map((p) => p.pattern).join(''), glob: false, dynamic: false, split: false },
-      ];
-    }
+    case 'LocaleString':
+      return resolveDoubleQuoted(part, ctx);
     case 'SimpleExpansion':
       return [variablePiece(part.text.slice(1), ctx, ctx.span(part.pos, part.end), false)];
     case 'ParameterExpansion':
@@ -203,6 +199,24 @@ function resolvePart(part: WordPart, ctx: WordContext): Piece[] {
     default:
       return assertNever(part);
   }
+}
+
+/** The pieces of a double-quoted part, in order: together they are one run of one word. */
+function resolveDoubleQuoted(
+  part: Extract<WordPart, { type: 'DoubleQuoted' | 'LocaleString' }>,
+  ctx: WordContext,
+): Piece[] {
+  const pieces = part.parts.map((child) => resolveQuotedChild(child, ctx));
+  if (pieces.some((p) => p.dynamic)) {
+    // `"$X"` and `"$(find …)"` keep what is known of their one run-time part; `"a$X"` is
+    // joined like the unquoted pieces so its literal parts still say where it points.
+    if (pieces.length === 1) return [{ ...(pieces[0] as Piece), split: false }];
+    return pieces.map((p) => (p.dynamic ? { ...p, split: false } : { ...p, glob: false }));
+  }
+  const value = pieces.map((p) => p.value).join('');
+  return [
+    { value, pattern: pieces.map((p) => p.pattern).join(''), glob: false, dynamic: false, split: false },
+  ];
 }
 
 function resolveQuotedChild(child: DoubleQuotedChild, ctx: WordContext): Piece {
