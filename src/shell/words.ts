@@ -68,7 +68,7 @@ function dynamicPiece(split: boolean): Piece {
  */
 export function resolveWord(word: Word, ctx: WordContext): WordValue[] {
   const span = ctx.span(word.pos, word.end);
-  if (word.text.includes('\\\n')) {
+  if (word.text.includes('\\\n') && !onlyQuotedTextContinues(word)) {
     // Bash folds backslash-newline before it tokenises in some contexts (inside "$\<nl>(…)" it forms a
     // command substitution) that parsers disagree on; we refuse to guess.
     ctx.hazard({
@@ -113,6 +113,22 @@ export function resolveWord(word: Word, ctx: WordContext): WordValue[] {
  * Field splitting on unquoted `$IFS`: IFS is never trusted to be changed (assigning it is refused),
  * so it is space, tab and newline, and `rm${IFS}-rf` is the two words `rm` and `-rf`.
  */
+/**
+ * Whether every backslash-newline of the word continues plain text inside double quotes (`"a long \
+ * line"`), where bash and every parser drop it alike: not after a `$` (`"$\<nl>(id)"` forms an
+ * expansion), not in a quoted part with a backquote, never outside quotes (`cu\<nl>rl`).
+ */
+function onlyQuotedTextContinues(word: Word): boolean {
+  const quoted = (word.parts ?? []).filter(
+    (part) => part.type === 'DoubleQuoted' && !part.text.includes('`') && !part.text.includes('$\\\n'),
+  );
+  for (let at = word.text.indexOf('\\\n'); at >= 0; at = word.text.indexOf('\\\n', at + 2)) {
+    const position = word.pos + at;
+    if (!quoted.some((part) => part.pos < position && position + 2 < part.end)) return false;
+  }
+  return true;
+}
+
 function splitOnIfs(pieces: readonly Piece[]): Piece[][] {
   if (!pieces.some((p) => p.ifs)) return [[...pieces]];
   const fields: Piece[][] = [[]];

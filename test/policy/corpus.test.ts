@@ -16,8 +16,9 @@ const EVERYDAY_ALLOWED_TARGET = 0.97;
  * The second held-out split reached 164/170 = 96.5% (163/170 = 95.9% with the tree-sitter
  * cross-check) when first measured after tuning (90.0% before). Its misses were then read to find
  * general bugs (a double-quoted word with expansions read as several words, cargo's `+toolchain` and
- * `--`, functions defined and called in one command, package tools that download only sometimes),
- * which lifted it to 167/170 = 98.2% (166/170 = 97.6% cross-checked): it is no longer unseen, so it
+ * `--`, functions defined and called in one command, package tools that download only sometimes,
+ * a backslash-newline in quoted text), which lifted it to 168/170 = 98.8% (167/170 = 98.2%
+ * cross-checked): it is no longer unseen, so it
  * is gated at the target like the others. It still has 3 everyday commands denied (writes to
  * read-only system directories under sudo; see the corpus README), which are not gated here.
  */
