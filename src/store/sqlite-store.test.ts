@@ -197,7 +197,9 @@ describe('SQLite store', () => {
     await store.commit({ events: [alert({ n: 1 }), alert({ n: 2 })] });
     await store.close();
     const raw = new DatabaseSync(path);
-    raw.exec('DROP TABLE audit_checkpoints; PRAGMA user_version = 1');
+    raw.exec(
+      'DROP TABLE audit_checkpoints; DROP TABLE access_tokens; DROP INDEX commands_by_created; PRAGMA user_version = 1',
+    );
     raw.close();
     store = openSqliteStore({ path });
     expect(await store.verify()).toMatchObject({ ok: true, checked: 2, checkpoints: { verified: 0 } });
