@@ -32,6 +32,8 @@ import { createPolicies } from './policies.ts';
 import type { Policies } from './policies.ts';
 import { createRedactors } from './secrets.ts';
 import type { Redactors } from './secrets.ts';
+import { createAccessTokens } from './access-tokens.ts';
+import type { AccessTokens } from './access-tokens.ts';
 import { createAuditView, createSessionsView } from './views.ts';
 import type { AirlockApprovals, AirlockAudit, AirlockCommands, AirlockSessions } from './views.ts';
 
@@ -74,6 +76,8 @@ export interface Airlock {
   readonly commands: AirlockCommands;
   readonly approvals: AirlockApprovals;
   readonly audit: AirlockAudit;
+  /** People's tokens (viewer, approver) for the dashboard and the API. */
+  readonly accessTokens: AccessTokens;
   readonly snapshots: Pick<SnapshotStore, 'list' | 'get' | 'remove'>;
   readonly metrics: AirlockMetrics;
   readonly policy: Policy;
@@ -254,6 +258,7 @@ function assemble(
       checkSecrets: prepared.redactors.checkSecrets,
     }),
     commands: {
+      list: (query) => store.queryCommands(query),
       get: router.getCommand,
       wait: router.waitCommand,
       kill: router.killCommand,
@@ -268,6 +273,7 @@ function assemble(
       waitFor: (id, waitOptions) => approvals.waitFor(id, waitOptions),
     },
     audit: createAuditView(store, parts.audit.verify),
+    accessTokens: createAccessTokens({ store, now: prepared.now }),
     snapshots: { list: snapshots.list, get: snapshots.get, remove: snapshots.remove },
     metrics: prepared.metrics,
     policy: prepared.policies.engine.policy,

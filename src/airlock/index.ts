@@ -1,6 +1,8 @@
 /** The control plane as a library: `createAirlock(options)` wires every stage from one configuration. */
 export { createAirlock } from './create-airlock.ts';
 export type { Airlock, CreateAirlockOptions } from './create-airlock.ts';
+export { ACCESS_TOKEN_PREFIX, accessTokenDigest, createAccessTokens } from './access-tokens.ts';
+export type { AccessTokenInfo, AccessTokens, CreateAccessTokenInput } from './access-tokens.ts';
 export { anchorPathFor, auditKeyPath } from './audit-protection.ts';
 export { loadTreeSitterWasm } from './tree-sitter-wasm.ts';
 export type { CommandEvent } from '../router/index.ts';
@@ -11,4 +13,5 @@ export type {
   AirlockSessions,
   Session,
   SessionInfo,
+  UsageSample,
 } from './views.ts';

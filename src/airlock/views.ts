@@ -2,12 +2,14 @@
  * The library's public objects (`airlock.sessions`, a `Session`, `airlock.audit`…): thin views that
  * translate calls into the session manager, the router and the store.
  */
-import type { ResourceMonitor } from '../metrics/index.ts';
-import type { PolicyEngine, PresetName } from '../policy/index.ts';
+import type { ResourceMonitor, ResourceSample } from '../metrics/index.ts';
+import type { Decision, PolicyEngine, PresetName } from '../policy/index.ts';
 import type {
   ApprovalRecord,
   AuditEvent,
   AuditExportQuery,
+  CommandQuery,
+  CommandRecord,
   EventQuery,
   OutputPage,
   SessionRecord,
@@ -78,6 +80,11 @@ export interface Session {
     list(path: string): Promise<FileEntry[]>;
   };
   info(): Promise<SessionInfo>;
+  /**
+   * How the session's policy reads a command now (parsed commands, effects, the rules that decided),
+   * without running or recording anything. Give it redacted text: what it returns is shown to people.
+   */
+  explain(command: string): Promise<Decision>;
   stats(): Promise<SandboxStats>;
   snapshot(name?: string): Promise<SnapshotInfo>;
   destroy(): Promise<void>;
@@ -94,6 +101,25 @@ export interface AirlockSessions {
     readonly limit?: number;
   }): Promise<SessionRecord[]>;
   destroy(id: string): Promise<void>;
+  /** The session's recent resource samples (about ten minutes), oldest first; empty once it ended. */
+  usage(id: string): readonly UsageSample[];
+}
+
+export interface UsageSample {
+  /** ISO 8601 UTC. */
+  readonly at: string;
+  readonly memoryBytes: number;
+  readonly pids: number;
+  readonly cpuFraction: number | null;
+}
+
+function usageOf(sample: Readonly<ResourceSample>): UsageSample {
+  return {
+    at: new Date(sample.at).toISOString(),
+    memoryBytes: sample.memoryBytes,
+    pids: sample.pids,
+    cpuFraction: sample.cpuFraction,
+  };
 }
 
 /**
@@ -102,6 +128,8 @@ export interface AirlockSessions {
  * uses).
  */
 export interface AirlockCommands {
+  /** A page of commands of every session (or one), newest first. */
+  list(query: CommandQuery): Promise<CommandRecord[]>;
   get(id: string, options?: { readonly within?: SessionScope }): Promise<RunResult>;
   wait(
     id: string,
@@ -224,6 +252,7 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
       list: async (path) => router.listFiles(await live(), path),
     },
     info: async () => infoOf(await manager.record(session.id), parts),
+    explain: async (command) => parts.policyFor(await live()).evaluate(command),
     stats: async () => (await live()).sandbox.stats(),
     snapshot: (name) => manager.snapshot(session.id, name ?? null),
     destroy: () => manager.destroy(session.id),
@@ -242,6 +271,7 @@ export function createSessionsView(parts: ViewParts): AirlockSessions {
     info: async (id) => infoOf(await manager.record(id), parts),
     list: (query) => manager.list(query),
     destroy: (id) => manager.destroy(id),
+    usage: (id) => parts.monitor.history(id).map(usageOf),
   };
 }
 
