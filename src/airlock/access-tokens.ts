@@ -31,6 +31,8 @@ export interface AccessTokens {
   resolve(token: string): Promise<AccessTokenInfo | null>;
   /** The record by id while it is valid (a signed-in browser re-checks its token with this). */
   current(id: string): Promise<AccessTokenInfo | null>;
+  /** Records that a browser signed in with a token (admin or a person's), by id, never the token. */
+  signedIn(who: { readonly role: string; readonly tokenId: string }): Promise<void>;
 }
 
 export const ACCESS_TOKEN_PREFIX: Readonly<Record<AccessTokenRole, string>> = {
@@ -143,6 +145,18 @@ export function createAccessTokens(options: {
     // Looked up by digest: an index lookup on a hash reveals nothing about the token's characters.
     resolve: async (token) => valid(await store.findAccessToken(accessTokenDigest(token))),
     current: async (id) => valid(await store.getAccessToken(id)),
+    async signedIn(who) {
+      await store.commit({
+        events: [
+          {
+            type: 'dashboard.signed_in',
+            sessionId: null,
+            commandId: null,
+            data: { role: who.role, tokenId: who.tokenId },
+          },
+        ],
+      });
+    },
   };
 }
 

@@ -103,7 +103,10 @@ const eventTypes = z
 export const auditQuery = z
   .object({
     afterSeq: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
+    /** The newest `limit` events before this seq (still oldest first): paging back from the end. */
+    beforeSeq: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
     sessionId: id.optional(),
+    commandId: id.optional(),
     type: eventTypes.optional(),
     limit: queryInt(1, 10_000).optional(),
   })

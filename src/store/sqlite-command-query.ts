@@ -44,10 +44,13 @@ export function queryCommands(
     conditions.push('state IN (SELECT value FROM json_each(:states))');
     params['states'] = JSON.stringify(query.states);
   }
+  if (query.id !== undefined) {
+    conditions.push('id = :id');
+    params['id'] = query.id;
+  }
   if (query.text !== undefined && query.text !== '') {
-    conditions.push("(command LIKE :text ESCAPE '\\' OR id = :exact)");
+    conditions.push("command LIKE :text ESCAPE '\\'");
     params['text'] = likePattern(query.text);
-    params['exact'] = query.text;
   }
   if (query.beforeId !== undefined) {
     // A cursor naming no command matches nothing: the page it came from is gone, not "start again".

@@ -79,7 +79,9 @@ describe('SQLite store: what the dashboard reads', () => {
     expect(ids(await store.queryCommands({ text: '100%_' }))).toStrictEqual(['c3']);
     expect(ids(await store.queryCommands({ text: 'GIT PUSH' }))).toStrictEqual(['c3']);
     expect(ids(await store.queryCommands({ text: '%' }))).toStrictEqual(['c3']);
-    expect(ids(await store.queryCommands({ text: 'c4' }))).toStrictEqual(['c4']);
+    // An id is found by `id`, never by text: a command cannot pose as another by quoting its id.
+    expect(ids(await store.queryCommands({ text: 'c4' }))).toStrictEqual([]);
+    expect(ids(await store.queryCommands({ id: 'c4' }))).toStrictEqual(['c4']);
     // A cursor that names no command is a page that is gone, not "start again".
     expect(await store.queryCommands({ beforeId: 'missing' })).toStrictEqual([]);
   });

@@ -179,6 +179,8 @@ export interface EventQuery {
 }
 
 export interface CommandQuery {
+  /** Exactly this command. */
+  readonly id?: string;
   readonly sessionId?: string;
   readonly states?: readonly CommandState[];
   /** Commands whose (redacted) text contains this; ASCII letters match either case. */
