@@ -21,7 +21,7 @@ const outputStream = z.enum(['stdout', 'stderr']);
 const queryInt = (min: number, max: number) =>
   z
     .string()
-    .regex(/^\d{1,15}$/, { error: 'must be a whole number' })
+    .regex(/^\d{1,16}$/, { error: 'must be a whole number' })
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 const queryBoolean = z.enum(['true', 'false']).transform((value) => value === 'true');

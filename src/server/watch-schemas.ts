@@ -19,7 +19,7 @@ const decisionValue = z.enum(['allow', 'ask', 'deny']);
 const queryInt = (min: number, max: number) =>
   z
     .string()
-    .regex(/^\d{1,15}$/, { error: 'must be a whole number' })
+    .regex(/^\d{1,16}$/, { error: 'must be a whole number' })
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
