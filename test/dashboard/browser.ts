@@ -1,14 +1,15 @@
 /**
  * Real headless Chromium for the dashboard's tests (Debian's `chromium`, driven by playwright-core):
  * a fresh profile per browser, and the flags that keep it off the network it must not reach. Without
- * Chromium the suites are skipped with the reason; CI (AIRLOCK_REQUIRE_BROWSER=1) fails instead.
+ * Chromium the suites are skipped, each naming the reason; CI (AIRLOCK_REQUIRE_BROWSER=1, set by
+ * `.ci/run`) fails instead, so a missing browser never passes there as a skip.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 export const CHROMIUM_PATH = process.env['AIRLOCK_CHROMIUM'] ?? '/usr/bin/chromium';
 
@@ -30,12 +31,30 @@ export const CHROMIUM_FLAGS = [
 export const DESKTOP = { width: 1280, height: 720 } as const;
 export const PHONE = { width: 390, height: 844 } as const;
 
-export const browserRequired = process.env['AIRLOCK_REQUIRE_BROWSER'] === '1';
-
 /** Why the browser tests cannot run here, or undefined when they can. */
 export function browserUnavailable(): string | undefined {
-  if (!existsSync(CHROMIUM_PATH)) return `${CHROMIUM_PATH} is missing (Debian: apt-get install chromium)`;
+  if (!existsSync(CHROMIUM_PATH))
+    return `${CHROMIUM_PATH} is missing (Debian: apt-get install chromium, or scripts/setup.sh; AIRLOCK_CHROMIUM names another)`;
   return undefined;
+}
+
+/**
+ * A suite that needs Chromium. Without it: skipped with the reason in its title, or, where the
+ * browser is required (AIRLOCK_REQUIRE_BROWSER=1), a single failing test that says what is missing.
+ */
+export function describeInChromium(title: string, body: () => void): void {
+  const reason = browserUnavailable();
+  if (reason === undefined) {
+    describe(title, body);
+  } else if (process.env['AIRLOCK_REQUIRE_BROWSER'] === '1') {
+    describe(title, () => {
+      it('has Chromium to run in (AIRLOCK_REQUIRE_BROWSER)', () => {
+        throw new Error(`the dashboard must be tested here but cannot: ${reason}`);
+      });
+    });
+  } else {
+    describe.skip(`${title} (skipped: ${reason})`, body);
+  }
 }
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

@@ -3,15 +3,14 @@
  * signing in, a live command stream, approving and denying (the command then runs, or is refused),
  * what a viewer may not do, CSRF and CSP refusals, and the audit view's verification.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { AirlockClient } from '../../src/sdk/index.ts';
 import type { SandboxSession } from '../../src/sdk/index.ts';
 import { startTestServer } from '../api/support.ts';
 import type { TestServer } from '../api/support.ts';
 import {
-  browserRequired,
-  browserUnavailable,
+  describeInChromium,
   ensureDashboardBuilt,
   launchBrowser,
   openPage,
@@ -19,8 +18,6 @@ import {
   until,
 } from './browser.ts';
 import { decideFromPage, fetchHeader, fetchText, tryToRunForeignScript } from './in-page.js';
-
-const unavailable = browserUnavailable();
 
 /** `touch` waits for a person here: a harmless command that shows whether it ran (its echo). */
 const config = { router: { approvalRequiredFor: ['touch'] } };
@@ -44,12 +41,10 @@ async function pendingCommand(
   return { id: handle.id, approvalId: handle.started?.approvalId ?? '' };
 }
 
-describe.skipIf(unavailable !== undefined && !browserRequired)('the dashboard in Chromium', () => {
+describeInChromium('the dashboard in Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    if (unavailable !== undefined)
-      throw new Error(`the dashboard must be tested here but cannot: ${unavailable}`);
     ensureDashboardBuilt();
     browser = await launchBrowser();
   }, 120_000);

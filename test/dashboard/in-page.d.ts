@@ -22,3 +22,12 @@ export interface Responsiveness {
   maxLongTaskMs: number;
 }
 export function stopWatching(): Responsiveness;
+export interface AxeFinding {
+  id: string;
+  impact: string;
+  help: string;
+  nodes: string[];
+}
+export function runAxe(): Promise<AxeFinding[]>;
+export function sessionsShown(rows: number): number;
+export function outputLines(): number;

@@ -95,3 +95,34 @@ export function watchResponsiveness() {
 export function stopWatching() {
   return window.__frames.stop();
 }
+
+/** axe-core's findings on the page as it is now (axe must have been loaded into the page first). */
+export async function runAxe() {
+  const result = await window.axe.run(document, {
+    runOnly: {
+      type: 'tag',
+      values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'],
+    },
+    resultTypes: ['violations'],
+  });
+  return result.violations.map((violation) => ({
+    id: violation.id,
+    impact: violation.impact ?? 'unknown',
+    help: violation.help,
+    nodes: violation.nodes.slice(0, 5).map((node) => node.target.join(' ')),
+  }));
+}
+
+/** Milliseconds since navigation began once the sessions table shows `rows` rows with charts; 0 before. */
+export function sessionsShown(rows) {
+  const shown = document.querySelectorAll('.sessions-table tbody tr');
+  const charted = document.querySelectorAll('.sessions-table tbody tr .sparkline__line');
+  return shown.length === rows && charted.length >= rows ? performance.now() : 0;
+}
+
+/** The lines the open output view has received, from its counter ("5,000 lines · streaming"). */
+export function outputLines() {
+  const stats = document.querySelector('.output__stats');
+  const match = /^([\d,]+) lines/.exec(stats?.textContent ?? '');
+  return match === null ? 0 : Number(match[1].replaceAll(',', ''));
+}

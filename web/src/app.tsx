@@ -2,7 +2,7 @@
  * The signed-in dashboard: a header with the tabs, the live status and the person's role, the view
  * the route names, a toast region, and what watches for new approvals (title count, notification).
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import type { AirlockClient, ApprovalRecord, SignedIn } from '../../src/sdk/index.ts';
 import { Shortcuts, useShortcuts } from './components/shortcuts.tsx';
 import { href, useRoute } from './route.ts';
@@ -21,6 +21,25 @@ interface Toast {
   readonly tone: 'ok' | 'error';
 }
 
+/**
+ * Toasts live in their own component, fed through this small channel, so a message re-renders the
+ * toast region only, never the view under it.
+ */
+function createToasts() {
+  const listeners = new Set<(toast: Toast) => void>();
+  let next = 0;
+  return {
+    push(message: string, tone: 'ok' | 'error' = 'ok'): void {
+      const toast = { id: next++, message, tone };
+      for (const listener of listeners) listener(toast);
+    },
+    subscribe(listener: (toast: Toast) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
 export function SignedInApp(props: {
   readonly client: AirlockClient;
   readonly me: SignedIn;
@@ -29,78 +48,95 @@ export function SignedInApp(props: {
   const { client, me } = props;
   const live = useMemo(() => startLiveFeed(client), [client]);
   useEffect(() => () => live.stop(), [live]);
-  const [toasts, setToasts] = useState<Toast[]>([]);
-  const nextToast = useRef(0);
-  const notify = useCallback((message: string, tone: 'ok' | 'error' = 'ok') => {
-    const id = nextToast.current++;
-    setToasts((current) => [...current.slice(-3), { id, message, tone }]);
-    setTimeout(() => setToasts((current) => current.filter((toast) => toast.id !== id)), 6000);
-  }, []);
+  const toasts = useMemo(createToasts, []);
   const state: AppState = useMemo(
-    () => ({ client, me, live, notify, canDecide: me.role === 'admin' || me.role === 'approver' }),
-    [client, me, live, notify],
+    () => ({
+      client,
+      me,
+      live,
+      notify: toasts.push,
+      canDecide: me.role === 'admin' || me.role === 'approver',
+    }),
+    [client, me, live, toasts],
   );
   return (
     <AppContext.Provider value={state}>
-      <Shell onSignOut={props.onSignOut} toasts={toasts} />
+      <Shell onSignOut={props.onSignOut} />
+      <Toasts source={toasts} />
     </AppContext.Provider>
   );
 }
 
-function Shell({ onSignOut, toasts }: { readonly onSignOut: () => void; readonly toasts: readonly Toast[] }) {
-  const route = useRoute();
-  const { client } = useApp();
-  const pending = useResource<readonly ApprovalRecord[]>(
-    (signal) => client.approvals.list({ status: 'pending', signal }),
-    [],
-    { refreshOn: (event) => event.type.startsWith('approval.'), intervalMs: 5000 },
+function Toasts({ source }: { readonly source: ReturnType<typeof createToasts> }) {
+  const [toasts, setToasts] = useState<Toast[]>([]);
+  useEffect(
+    () =>
+      source.subscribe((toast) => {
+        setToasts((current) => [...current.slice(-3), toast]);
+        setTimeout(() => setToasts((current) => current.filter((shown) => shown.id !== toast.id)), 6000);
+      }),
+    [source],
   );
-  const pendingCount = pending.data?.length ?? 0;
-  usePendingAlerts(pending.data);
+  return (
+    <div class="toasts" role="status" aria-live="polite">
+      {toasts.map((toast) => (
+        <p key={toast.id} class={`toast toast--${toast.tone}`}>
+          {toast.message}
+        </p>
+      ))}
+    </div>
+  );
+}
+
+function Shell({ onSignOut }: { readonly onSignOut: () => void }) {
+  const route = useRoute();
   const [helpOpen, setHelpOpen] = useState(false);
-  useShortcuts({ openHelp: () => setHelpOpen(true) });
+  const openHelp = useCallback(() => setHelpOpen(true), []);
+  useShortcuts({ openHelp });
   const tab = tabs.find((candidate) => candidate.id === route.tab) ?? tabs[0];
-
-  useEffect(() => {
-    document.title = `${pendingCount > 0 ? `(${pendingCount}) ` : ''}${tab?.label ?? 'Airlock'} · Airlock`;
-  }, [pendingCount, tab]);
-
   return (
     <div class="app">
       <a class="skip-link" href="#main">
         Skip to content
       </a>
       <Header
-        pendingCount={pendingCount}
         current={tab?.id ?? ''}
+        label={tab?.label ?? 'Airlock'}
         onSignOut={onSignOut}
-        onHelp={() => setHelpOpen(true)}
+        onHelp={openHelp}
       />
       <main id="main" class="main" tabIndex={-1}>
         {tab === undefined ? null : <tab.View id={route.id} />}
       </main>
-      <div class="toasts" role="status" aria-live="polite">
-        {toasts.map((toast) => (
-          <p key={toast.id} class={`toast toast--${toast.tone}`}>
-            {toast.message}
-          </p>
-        ))}
-      </div>
       {helpOpen ? <Shortcuts onClose={() => setHelpOpen(false)} /> : null}
     </div>
   );
 }
 
+/**
+ * The header owns what changes often and concerns everyone (the pending count, the live status), so
+ * those changes re-render the header, never the view below it.
+ */
 function Header(props: {
-  readonly pendingCount: number;
   readonly current: string;
+  readonly label: string;
   readonly onSignOut: () => void;
   readonly onHelp: () => void;
 }) {
-  const { pendingCount, current } = props;
+  const { current, label } = props;
+  const app = useApp();
+  const pending = useResource<readonly ApprovalRecord[]>(
+    (signal) => app.client.approvals.list({ status: 'pending', signal }),
+    [],
+    { refreshOn: (event) => event.type.startsWith('approval.'), intervalMs: 5000 },
+  );
+  const pendingCount = pending.data?.length ?? 0;
+  usePendingAlerts(pending.data);
+  useEffect(() => {
+    document.title = `${pendingCount > 0 ? `(${pendingCount}) ` : ''}${label} · Airlock`;
+  }, [pendingCount, label]);
   const [theme, setTheme] = useState(storedTheme);
   const [status, setStatus] = useState<LiveStatus>('connecting');
-  const app = useApp();
   useEffect(() => app.live.onStatus(setStatus), [app.live]);
   return (
     <header class="header">
@@ -141,17 +177,13 @@ function Header(props: {
             applyTheme(next);
             setTheme(next);
           }}
-          aria-label={`Theme: ${theme}. Switch theme`}
+          title="Switch between the system's theme, dark and light"
         >
           {theme === 'system' ? 'Auto' : theme === 'dark' ? 'Dark' : 'Light'}
+          <span class="visually-hidden"> theme: switch</span>
         </button>
-        <button
-          type="button"
-          class="button button--ghost"
-          onClick={props.onHelp}
-          aria-label="Keyboard shortcuts"
-        >
-          ?
+        <button type="button" class="button button--ghost" onClick={props.onHelp}>
+          ?<span class="visually-hidden"> Keyboard shortcuts</span>
         </button>
         <button type="button" class="button button--ghost" onClick={props.onSignOut}>
           Sign out

@@ -45,7 +45,10 @@ export function useResource<T>(
 
   useEffect(() => {
     const controller = new AbortController();
-    setState((previous) => ({ ...previous, loading: true }));
+    // A refresh keeps what is shown (no flash of "loading"); returning the same state skips a render.
+    setState((previous) =>
+      previous.loading || previous.data !== undefined ? previous : { ...previous, loading: true },
+    );
     loadRef
       .current(controller.signal)
       .then((data) => {

@@ -233,14 +233,20 @@ function EventRow({ event }: { readonly event: AuditEvent }) {
             {clock(event.at)}
           </time>
           <span class="event__type">{event.type}</span>
-          {event.sessionId === null ? null : (
-            <a href={href('sessions', event.sessionId)} class="mono" title={event.sessionId}>
-              {shortId(event.sessionId)}
-            </a>
-          )}
+          {event.sessionId === null ? null : <span class="mono muted">{shortId(event.sessionId)}</span>}
           <span class="event__summary">{summarize(event)}</span>
         </summary>
         <dl class="event__facts">
+          {event.sessionId === null ? null : (
+            <div>
+              <dt>Session</dt>
+              <dd>
+                <a href={href('sessions', event.sessionId)} class="mono">
+                  {event.sessionId}
+                </a>
+              </dd>
+            </div>
+          )}
           {event.commandId === null ? null : (
             <div>
               <dt>Command</dt>
