@@ -173,6 +173,7 @@ void abandon_slot_stacks(int slot);
 /* process-tree.c */
 int collect_descendants(pid_t root, pid_t *out, int max);
 void kill_tree(pid_t root);
+void kill_tree_stopping_others(pid_t root);
 pid_t parent_of(pid_t pid);
 
 /* files.c */

@@ -61,6 +61,20 @@ void kill_tree(pid_t root) {
   }
 }
 
+/* The first kill of a command's tree stops every other process of the sandbox while it runs:
+ * kill(-1) reaches only this pid namespace (never the host), and neither pid 1 nor the caller. A
+ * fork bomb at the process limit refills each slot a kill frees before the next scan finds the new
+ * process; where forks and scans are slow (gVisor, with the supervisor getting a few milliseconds
+ * of CPU a second among hundreds of bomb processes) the tree kill never converged. A stopped
+ * process neither forks nor competes for the CPU. The other commands' processes are continued at
+ * once; they see a stop and a continue (their parents a SIGCHLD), and one the agent had stopped
+ * itself is continued too. */
+void kill_tree_stopping_others(pid_t root) {
+  kill(-1, SIGSTOP);
+  kill_tree(root);
+  kill(-1, SIGCONT);
+}
+
 pid_t parent_of(pid_t pid) {
   char path[64], buf[512];
   snprintf(path, sizeof path, "/proc/%d/stat", pid);

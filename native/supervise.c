@@ -151,8 +151,12 @@ static void handle_kill(uint32_t id) {
     send_error(id, ESRCH, "no such command");
     return;
   }
+  int first = !c->reported && !c->killed && !c->timed_out;
   if (!c->reported) c->killed = 1;
-  if (c->keeper > 0) kill_tree(c->keeper);
+  if (c->keeper > 0) {
+    if (first) kill_tree_stopping_others(c->keeper);
+    else kill_tree(c->keeper);
+  }
   send_frame(REP_OK, id, NULL, 0);
 }
 /* ---------- supervisor: main loop ---------- */
@@ -290,8 +294,12 @@ int supervise_main(void) {
     for (int i = 0; i < MAX_COMMANDS; i++) {
       struct command *c = &commands[i];
       if (c->used && !c->reported && c->deadline_ms > 0 && now >= c->deadline_ms && !c->timed_out) {
+        int first = !c->killed;
         c->timed_out = 1;
-        if (c->keeper > 0) kill_tree(c->keeper);
+        if (c->keeper > 0) {
+          if (first) kill_tree_stopping_others(c->keeper);
+          else kill_tree(c->keeper);
+        }
       } else if (c->used && !c->reported && (c->killed || c->timed_out) && c->keeper > 0) {
         kill_tree(c->keeper);
       }

@@ -6,13 +6,16 @@
 import { join } from 'node:path';
 import pino from 'pino';
 import type { Logger } from 'pino';
+import { createAgents } from '../agent/index.ts';
+import type { Agents } from '../agent/index.ts';
 import {
   isValidatedConfig,
   parseConfigObject,
   processEnvironment,
   readAirlockEnvironment,
+  readModelEnvironment,
 } from '../config/index.ts';
-import type { AirlockConfig, EnvironmentVariables } from '../config/index.ts';
+import type { AirlockConfig, EnvironmentVariables, ModelEnvironment } from '../config/index.ts';
 import { createMetrics, createResourceMonitor } from '../metrics/index.ts';
 import type { AirlockMetrics, ResourceMonitor } from '../metrics/index.ts';
 import type { Policy } from '../policy/index.ts';
@@ -79,6 +82,8 @@ export interface Airlock {
   /** People's tokens (viewer, approver) for the dashboard and the API. */
   readonly accessTokens: AccessTokens;
   readonly snapshots: Pick<SnapshotStore, 'list' | 'get' | 'remove'>;
+  /** Tasks run by a model through this control plane's tools (`agents.run({ task, model })`). */
+  readonly agents: Agents;
   readonly metrics: AirlockMetrics;
   readonly policy: Policy;
   readonly config: AirlockConfig;
@@ -102,6 +107,8 @@ interface Prepared {
   readonly policies: Policies;
   readonly approvalGate: ApprovalGate | null;
   readonly redactors: Redactors;
+  /** Model providers' keys and endpoints, from the host environment. */
+  readonly modelEnvironment: ModelEnvironment;
 }
 
 /** What is open, for closing it again in order. */
@@ -129,6 +136,7 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     // Compiled now, so a bad entry stops start-up before anything is opened.
     approvalGate: createApprovalGate(config.router.approvalRequiredFor),
     redactors: createRedactors(config, env),
+    modelEnvironment: readModelEnvironment(env),
   };
   const audit = openProtectedStore(prepared);
   const opened: Opened = {
@@ -201,7 +209,7 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
     logger: prepared.logger,
     now,
   });
-  const recovery = await manager.recover(drivers.available([config.sandbox.driver]));
+  const recovery = await manager.recover(() => drivers.sweepLeftovers(prepared.logger));
   await approvals.expireOverdue();
   // Outputs of sessions long over are only disk: the audit log keeps what happened.
   const retentionMs = options.outputRetentionMs ?? DEFAULT_OUTPUT_RETENTION_MS;
@@ -248,7 +256,7 @@ function assemble(
     })();
     return closing;
   };
-  return {
+  const airlock: Airlock = {
     sessions: createSessionsView({
       manager,
       router,
@@ -275,6 +283,16 @@ function assemble(
     audit: createAuditView(store, parts.audit.verify),
     accessTokens: createAccessTokens({ store, now: prepared.now }),
     snapshots: { list: snapshots.list, get: snapshots.get, remove: snapshots.remove },
+    agents: createAgents({
+      airlock: () => airlock,
+      commit: async (events) => {
+        await store.commit({ events });
+      },
+      redact: (text) => prepared.redactors.host.redact(text).text,
+      modelEnvironment: prepared.modelEnvironment,
+      logger: prepared.logger,
+      now: prepared.now,
+    }),
     metrics: prepared.metrics,
     policy: prepared.policies.engine.policy,
     config: prepared.config,
@@ -282,6 +300,7 @@ function assemble(
     recovery: parts.recovery,
     close,
   };
+  return airlock;
 }
 
 /** Samples sessions' resource use; an alert is counted, logged and recorded in the audit log. */

@@ -3,13 +3,18 @@
  * and closed with it.
  */
 import type { AirlockConfig } from '../config/index.ts';
-import { createDriver } from '../sandbox/index.ts';
+import type { Logger } from 'pino';
+import { createDriver, sweepLeftovers } from '../sandbox/index.ts';
 import type { Driver, DriverName, DriverOptions } from '../sandbox/index.ts';
 
 export interface Drivers {
   driverFor(name: DriverName): Driver;
-  /** A driver unavailable on this machine has no leftovers to sweep; it fails when a session needs it. */
-  available(names: readonly DriverName[]): Driver[];
+  /**
+   * Removes what control planes that are gone left on the host, for every driver (not only the
+   * configured one): a crashed control plane's containers or gVisor sandboxes would otherwise wait
+   * for a later session of their own driver. Drivers given by the caller (tests) sweep themselves.
+   */
+  sweepLeftovers(logger: Logger): Promise<number>;
   closeAll(): Promise<void>;
 }
 
@@ -28,6 +33,8 @@ export function createDrivers(
       driver = createDriver(name, {
         ...options.driverOptions,
         stateDir: options.home,
+        // Swept once for every driver at start-up (sweepLeftovers), not again at each first sandbox.
+        sweepOnFirstCreate: false,
         uidRange: config.sandbox.uidRange,
         ...(config.sandbox.cgroupParent === undefined ? {} : { cgroupParent: config.sandbox.cgroupParent }),
         ...(config.sandbox.runtime === undefined ? {} : { runtime: config.sandbox.runtime }),
@@ -38,16 +45,38 @@ export function createDrivers(
   };
   return {
     driverFor,
-    available: (names) =>
-      [...new Set(names)].flatMap((name) => {
-        try {
-          return [driverFor(name)];
-        } catch {
-          return [];
-        }
-      }),
+    sweepLeftovers: async (logger) => {
+      const given = Object.values(options.given ?? {});
+      if (given.length > 0) {
+        let removed = 0;
+        for (const driver of given) removed += await driver.sweepStale();
+        return removed;
+      }
+      const swept = await sweepLeftovers({
+        stateDir: options.home,
+        ...(config.sandbox.cgroupParent === undefined ? {} : { cgroupParent: config.sandbox.cgroupParent }),
+        ...pick(options.driverOptions, ['dockerSocket', 'runscPath', 'helperPath']),
+      });
+      for (const entry of swept.drivers) {
+        if ('skipped' in entry)
+          logger.debug({ driver: entry.driver, reason: entry.skipped }, 'leftovers not swept');
+      }
+      return swept.removed;
+    },
     closeAll: async () => {
       await Promise.allSettled([...drivers.values()].map((driver) => driver.close()));
     },
   };
+}
+
+/** The options among `keys` that are set, so absent ones stay absent (exactOptionalPropertyTypes). */
+function pick<T extends object, K extends keyof T>(
+  from: T | undefined,
+  keys: readonly K[],
+): Partial<Pick<T, K>> {
+  const picked: Partial<Pick<T, K>> = {};
+  for (const key of keys) {
+    if (from?.[key] !== undefined) picked[key] = from[key];
+  }
+  return picked;
 }

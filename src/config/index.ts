@@ -11,7 +11,16 @@ export type { ResolveConfigOptions, ResolvedConfig } from './load.ts';
 export type { ConfigIssue } from './issues.ts';
 export { processEnvironment, readAirlockEnvironment } from './environment.ts';
 export type { AirlockEnvironment, EnvironmentVariables } from './environment.ts';
+export {
+  modelEnvironmentVariables,
+  modelKeySecrets,
+  modelProviders,
+  readModelEnvironment,
+} from './model-environment.ts';
+export type { ModelEndpoint, ModelEnvironment, ModelProviderName } from './model-environment.ts';
 export { mergeSandboxOverrides } from './overrides.ts';
+export { applyPipelineFile, readPipelineFile } from './pipeline-file.ts';
+export type { AppliedPipeline, PipelineFile } from './pipeline-file.ts';
 export { createRegistryResolver, defaultRunner, locationOf, pipConfigUrls } from './registries.ts';
 export type { ProgramRunner, RegistryLocation, RegistryResolverOptions } from './registries.ts';
 export { resolveSecrets } from './secrets.ts';
@@ -21,6 +30,7 @@ export { airlockConfigSchema, decisionNames, knownKeys, presetNames } from './sc
 export { configKeyDocs, environmentVariableDocs } from './reference.ts';
 export type { ConfigKeyDoc, EnvironmentVariableDoc } from './reference.ts';
 export type {
+  AgentConfig,
   AirlockConfig,
   AuditConfig,
   DecisionName,

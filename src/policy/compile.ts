@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { analyzeShell, type EffectKind } from '../shell/index.ts';
 import { PolicyLoadError, type PolicyIssue } from './errors.ts';
 import { compileCapabilities, DEFAULT_CAPABILITIES } from './capabilities.ts';
-import { compileGlobs, compilePrefixes, matchRule, type CompiledRule } from './match.ts';
+import { compileGlobs } from './glob-match.ts';
+import { compilePrefixes, matchRule, type CompiledRule } from './match.ts';
 import { PRESETS } from './presets.ts';
 import {
   policySchema,

@@ -2,7 +2,8 @@ import type { CommandAnalysis, Effect, Hazard, HazardCode, PathRef, Span } from 
 import type { CompiledCapabilities } from './capabilities.ts';
 import type { Policy } from './compile.ts';
 import { coveredSecrets } from './coverage.ts';
-import { matchPlaces, matchRule, targetOf, type CompiledRule, type Target } from './match.ts';
+import { targetOf, type Target } from './glob-match.ts';
+import { matchPlaces, matchRule, type CompiledRule } from './match.ts';
 import type { DecisionValue } from './schema.ts';
 
 export interface EffectVerdict {

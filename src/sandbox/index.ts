@@ -66,4 +66,7 @@ export type {
   WriteFileOptions,
 } from './types.ts';
 export { isImageReference, MAX_TIMEOUT_MS, validateSpec, validateTimeoutMs } from './spec.ts';
+// Start-up: one sweep of every driver's leftovers of control planes that are gone.
+export { sweepLeftovers } from './sweep.ts';
+export type { DriverSweepResult, SweepLeftoversOptions, SweepLeftoversResult } from './sweep.ts';
 export type { ValidateSpecOptions } from './spec.ts';

@@ -254,7 +254,7 @@ describe('session manager: recovery', () => {
         },
       ],
     });
-    const report = await manager.recover([]);
+    const report = await manager.recover(async () => 0);
     expect(report).toMatchObject({ sessionsEnded: 1, commandsInterrupted: 1 });
     expect((await store.getCommand('cmd_aaaaaaaaaaaaaaaaaaaaaaaa'))?.state).toBe('interrupted');
     expect((await store.getSession('ses_aaaaaaaaaaaaaaaaaaaaaaaa'))?.state).toBe('ended');

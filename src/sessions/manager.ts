@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AirlockError } from '../errors/index.ts';
-import type { Driver, SandboxInfo } from '../sandbox/index.ts';
+import type { SandboxInfo } from '../sandbox/index.ts';
 import type { JsonObject, SessionRecord, Store } from '../store/index.ts';
 import { recoverOrphans } from './recovery.ts';
 import type { RecoveryReport } from './recovery.ts';
@@ -61,8 +61,11 @@ export interface SessionManager {
   /** Keys (parsed commands, `write_file <path>`) a person approved for the rest of the session. */
   remember(session: LiveSession, keys: readonly string[]): void;
   snapshot(id: string, name?: string | null): Promise<SnapshotInfo>;
-  /** Ends what a crashed control plane left: its sessions, commands, approvals and sandboxes. */
-  recover(drivers: readonly Driver[]): Promise<RecoveryReport>;
+  /**
+   * Ends what a crashed control plane left: its sessions, commands and approvals in the store, and
+   * (through `sweepLeftovers`, which returns how much it removed) its sandboxes on the host.
+   */
+  recover(sweepLeftovers: () => Promise<number>): Promise<RecoveryReport>;
   /** Ends sessions past their idle timeout or lifetime; returns how many. */
   reap(): Promise<number>;
   close(): Promise<void>;
@@ -274,8 +277,8 @@ class Sessions implements SessionManager {
     return due.length;
   }
 
-  recover(drivers: readonly Driver[]): Promise<RecoveryReport> {
-    return recoverOrphans({ store: this.#store, owner: this.#options.owner, now: this.#now }, drivers);
+  recover(sweepLeftovers: () => Promise<number>): Promise<RecoveryReport> {
+    return recoverOrphans({ store: this.#store, owner: this.#options.owner, now: this.#now }, sweepLeftovers);
   }
 
   async snapshot(id: string, name: string | null = null): Promise<SnapshotInfo> {

@@ -1,8 +1,8 @@
 /**
  * After a crash: the sessions, commands and approvals a control plane that is gone left open are
- * ended (interrupted, expired) in the store, and every driver sweeps the sandboxes they left.
+ * ended (interrupted, expired) in the store, and the sandboxes they left are swept by the caller's
+ * `sweepLeftovers` (every driver's, not only the configured one's).
  */
-import type { Driver } from '../sandbox/index.ts';
 import type { AuditEventInput, CommandRecord, Store } from '../store/index.ts';
 import { isOwnerAlive } from './owner.ts';
 import { iso } from './session-record.ts';
@@ -17,7 +17,7 @@ export interface RecoveryReport {
 
 export async function recoverOrphans(
   context: { readonly store: Store; readonly owner: string; readonly now: () => number },
-  drivers: readonly Driver[],
+  sweepLeftovers: () => Promise<number>,
 ): Promise<RecoveryReport> {
   const { store, owner, now } = context;
   const orphaned = (await store.listSessions({ state: 'active' })).filter(
@@ -71,8 +71,7 @@ export async function recoverOrphans(
     commandsInterrupted += open.length;
     approvalsExpired += pendingApprovals.length;
   }
-  let sandboxesSwept = 0;
-  for (const driver of drivers) sandboxesSwept += await driver.sweepStale();
+  const sandboxesSwept = await sweepLeftovers();
   const report = {
     sessionsEnded: orphaned.length,
     commandsInterrupted,

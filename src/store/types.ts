@@ -27,6 +27,10 @@ export const auditEventTypes = [
   'token.created',
   'token.revoked',
   'dashboard.signed_in',
+  'agent.started',
+  'agent.model_call',
+  'agent.step',
+  'agent.finished',
 ] as const;
 
 export type AuditEventType = (typeof auditEventTypes)[number];

@@ -143,14 +143,19 @@ export function defineDriverConformance(target: ConformanceTarget): void {
           const running = sandbox.exec('head -c 20000000 /dev/zero', { stdoutTo: sink });
           // The first write may take a while on a loaded machine (a container's first exec); what is
           // measured is how much more arrives while the sink stays full.
-          const deadline = Date.now() + 10_000;
-          while (drain === undefined && Date.now() < deadline) {
-            await new Promise((resolve) => setTimeout(resolve, 10));
+          let receivedWhilePaused: number;
+          try {
+            const deadline = Date.now() + 10_000;
+            while (drain === undefined && Date.now() < deadline) {
+              await new Promise((resolve) => setTimeout(resolve, 10));
+            }
+            expect(drain).toBeDefined();
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            receivedWhilePaused = received;
+          } finally {
+            // Resumed whatever happened, so a failure here cannot leave a shared sandbox blocked.
+            drain?.();
           }
-          expect(drain).toBeDefined();
-          await new Promise((resolve) => setTimeout(resolve, 300));
-          const receivedWhilePaused = received;
-          drain?.();
           const result = await running;
           // Only what was already in flight (pipe buffers and one frame) arrived while paused.
           expect(receivedWhilePaused).toBeLessThan(1024 * 1024);

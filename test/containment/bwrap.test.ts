@@ -46,7 +46,12 @@ afterEach(async () => {
   await Promise.all(openDrivers.splice(0).map((driver) => driver.close()));
 });
 
-defineContainmentSuite({ name: 'bwrap', unavailable, makeDriver: () => createDriver('bwrap', { stateDir }) });
+defineContainmentSuite({
+  name: 'bwrap',
+  unavailable,
+  stateDir,
+  makeDriver: () => createDriver('bwrap', { stateDir }),
+});
 
 /** Every cgroup directory of a sandbox, across all hierarchies. */
 /** The cgroup hierarchy roots: /sys/fs/cgroup itself (v2) and each v1 controller's mount. */

@@ -19,6 +19,8 @@ import { conformanceSpec, defineDriverConformance } from '../conformance/driver-
 import { REPORT_PATH, SCRIPT_PATH, channelAttackScript } from './channel-attacks.ts';
 import type { ChannelAttackReport } from './channel-attacks.ts';
 import { exhaustScript, hostUidOf, probeOnHost, probeScript } from './per-user-limits.ts';
+import { defineForkBombTests } from './fork-bomb.ts';
+import { defineKernelSurfaceTests } from './kernel-surface.ts';
 
 export const MiB = 1024 * 1024;
 
@@ -30,6 +32,8 @@ export interface ContainmentTarget {
   /** A reason to skip, or undefined when the driver can run here. */
   unavailable: string | undefined;
   makeDriver(): Driver;
+  /** The host state directory the driver is given: the sandbox must not learn where it is. */
+  stateDir: string;
   /**
    * Suite tests this driver cannot pass because its runtime lacks the checked feature, by exact
    * title, each with the reason. They are reported as skipped with that reason, never as passed;
@@ -441,6 +445,9 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
           }
         }, 60_000);
       });
+
+      defineKernelSurfaceTests(it, () => sandbox, { stateDir: target.stateDir });
+      defineForkBombTests(it, () => driver, baseSpec);
 
       describe('resource limits', () => {
         it('reports an OOM kill as such and keeps the session usable', async () => {

@@ -9,7 +9,8 @@ import type { DriverName } from '../../src/sandbox/index.ts';
 import { baseSpec } from './containment-suite.ts';
 
 export async function startControlPlane(options: {
-  driver: DriverName;
+  /** One driver, or several: the control plane then holds one sandbox of each, in this order. */
+  driver: DriverName | readonly DriverName[];
   stateDir: string;
   /** Run in the sandbox before reporting ready (e.g. a background process to look for). */
   command?: string;
@@ -19,17 +20,22 @@ export async function startControlPlane(options: {
    * time may sweep the crashed control plane's leftovers before the test looks for them.
    */
   cgroupParent?: string;
-}): Promise<{ child: ChildProcess; sandboxId: string }> {
+}): Promise<{ child: ChildProcess; sandboxId: string; sandboxIds: string[] }> {
+  const names = typeof options.driver === 'string' ? [options.driver] : [...options.driver];
   const driverOptions = {
     stateDir: options.stateDir,
     ...(options.cgroupParent === undefined ? {} : { cgroupParent: options.cgroupParent }),
   };
   const script = `
     import { createDriver } from ${JSON.stringify(new URL('../../src/sandbox/index.ts', import.meta.url).pathname)};
-    const driver = createDriver(${JSON.stringify(options.driver)}, ${JSON.stringify(driverOptions)});
-    const sandbox = await driver.create(${JSON.stringify(baseSpec)});
-    ${options.command === undefined ? '' : `await sandbox.exec(${JSON.stringify(options.command)});`}
-    process.stdout.write('ready ' + sandbox.id + '\\n');
+    const ids = [];
+    for (const name of ${JSON.stringify(names)}) {
+      const driver = createDriver(name, ${JSON.stringify(driverOptions)});
+      const sandbox = await driver.create(${JSON.stringify(baseSpec)});
+      ${options.command === undefined ? '' : `await sandbox.exec(${JSON.stringify(options.command)});`}
+      ids.push(sandbox.id);
+    }
+    process.stdout.write('ready ' + ids.join(',') + '\\n');
     setInterval(() => {}, 1000);
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
@@ -38,12 +44,12 @@ export async function startControlPlane(options: {
   onTestFinished(() => {
     child.kill('SIGKILL');
   });
-  const sandboxId = await new Promise<string>((resolve, reject) => {
+  const sandboxIds = await new Promise<string[]>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => {
-      const match = /ready (\w+)/.exec(chunk.toString());
-      if (match?.[1]) resolve(match[1]);
+      const match = /ready ([\w,]+)/.exec(chunk.toString());
+      if (match?.[1]) resolve(match[1].split(','));
     });
     child.once('exit', (code) => reject(new Error(`control plane exited early with ${code}`)));
   });
-  return { child, sandboxId };
+  return { child, sandboxId: sandboxIds[0] ?? '', sandboxIds };
 }

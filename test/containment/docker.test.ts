@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { isAirlockError } from '../../src/errors/index.ts';
@@ -24,6 +25,7 @@ const runscUnavailable = await dockerAvailability('runsc');
 defineContainmentSuite({
   name: 'docker (runc)',
   unavailable,
+  stateDir,
   makeDriver: () => createDriver('docker', { stateDir }),
 });
 
@@ -43,8 +45,19 @@ defineContainmentSuite({
     'leaves nothing on the host after destroy':
       "a gVisor sandbox's processes are never host processes, so the test cannot see them on the host",
   },
+  stateDir,
   makeDriver: () => createDriver('docker', { stateDir, runtime: 'runsc' }),
 });
+
+/** Shared volumes (the supervisor and its files) a control plane with this pid made. */
+async function sharedVolumesOf(controlPlanePid: number | undefined): Promise<string[]> {
+  const { Volumes: volumes } = await connectDocker().listVolumes({
+    filters: { label: ['dev.airlock.sandbox=shared'] },
+  });
+  return (volumes ?? [])
+    .filter((volume) => volume.Labels?.['dev.airlock.session']?.startsWith(`${controlPlanePid}-`))
+    .map((volume) => volume.Name);
+}
 
 /** Containers with this test process's sandbox label still present (running or not). */
 async function containersOf(sandboxId: string): Promise<string[]> {
@@ -77,6 +90,7 @@ describe.skipIf(unavailable !== undefined)('docker driver lifecycle', () => {
     await sandbox.destroy();
     await driver.close();
     expect(await containersOf(sandbox.id)).toEqual([]);
+    expect(await sharedVolumesOf(process.pid)).toEqual([]);
   });
 
   it('runs a local image given by reference, never pulling one that is missing', async () => {
@@ -137,11 +151,62 @@ describe.skipIf(unavailable !== undefined)('docker driver lifecycle', () => {
       // StdinOnce: the supervisor's input closes with the attachment, so it exits and the container ends.
       expect(await waitFor(() => hostProcessesMatching('sleep 8281').length === 0, 5_000)).toBe(true);
       expect(await containersOf(id)).toHaveLength(1);
+      expect(await sharedVolumesOf(child.pid)).toHaveLength(1);
       const removed = await createDriver('docker', { stateDir: crashDir }).sweepStale();
-      expect(removed).toBeGreaterThanOrEqual(1);
+      expect(removed).toBeGreaterThanOrEqual(2);
       expect(await containersOf(id)).toEqual([]);
+      expect(await sharedVolumesOf(child.pid)).toEqual([]);
     } finally {
       rmSync(crashDir, { recursive: true, force: true });
+    }
+  });
+
+  it("sweeps a dead control plane's containers of this installation or of one whose state directory is gone, never another's", async () => {
+    const docker = connectDocker();
+    const otherHome = mkdtempSync(join(tmpdir(), 'airlock-docker-other-'));
+    const deadPid = spawnSync('/bin/true').pid;
+    const cases = {
+      mine: { session: `${deadPid}-a1`, state: stateDir, swept: true },
+      'gone installation': { session: `${deadPid}-a2`, state: join(otherHome, 'deleted'), swept: true },
+      // Adversarial: another installation's dead control plane, and this one's live control plane.
+      'other installation': { session: `${deadPid}-a3`, state: otherHome, swept: false },
+      'live control plane': { session: `${process.pid}-a4`, state: stateDir, swept: false },
+    };
+    const made = new Map<string, string>();
+    try {
+      for (const [name, { session, state }] of Object.entries(cases)) {
+        const container = await docker.createContainer({
+          Image: baseImageTag(),
+          Cmd: ['true'],
+          Labels: {
+            'dev.airlock.sandbox': `sweep-test-${process.pid}`,
+            'dev.airlock.session': session,
+            'dev.airlock.host': hostname(),
+            'dev.airlock.state': state,
+          },
+        });
+        made.set(name, container.id);
+      }
+      expect(made.size).toBe(4);
+      await createDriver('docker', { stateDir }).sweepStale();
+      const left = new Set(
+        (
+          await docker.listContainers({
+            all: true,
+            filters: { label: [`dev.airlock.sandbox=sweep-test-${process.pid}`] },
+          })
+        ).map((info) => info.Id),
+      );
+      for (const [name, { swept }] of Object.entries(cases)) {
+        expect(left.has(made.get(name) ?? ''), name).toBe(!swept);
+      }
+    } finally {
+      for (const id of made.values())
+        await docker
+          .getContainer(id)
+          .remove({ force: true })
+          .catch(() => {});
+      rmSync(otherHome, { recursive: true, force: true });
     }
   });
 

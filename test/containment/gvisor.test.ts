@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDriver } from '../../src/sandbox/index.ts';
 import type { Sandbox } from '../../src/sandbox/index.ts';
-import { GVISOR_MEMORY_OVERHEAD_BYTES, GVISOR_PIDS_OVERHEAD } from '../../src/sandbox/drivers/gvisor/plan.ts';
+import { GVISOR_MEMORY_OVERHEAD_BYTES, gvisorHostPidsLimit } from '../../src/sandbox/drivers/gvisor/plan.ts';
 import {
   MiB,
   baseSpec,
@@ -62,6 +62,7 @@ defineContainmentSuite({
   name: 'gvisor',
   unavailable,
   knownGaps,
+  stateDir,
   makeDriver: () => createDriver('gvisor', { stateDir }),
 });
 
@@ -203,7 +204,7 @@ describe.skipIf(unavailable !== undefined)('gvisor driver lifecycle', () => {
         const memory = cgroupLimitOf(pid ?? 0, 'memory', 'memory.limit_in_bytes', 'memory.max');
         expect(Number(memory)).toBe(spec.memoryBytes + GVISOR_MEMORY_OVERHEAD_BYTES);
         expect(Number(cgroupLimitOf(pid ?? 0, 'pids', 'pids.max', 'pids.max'))).toBe(
-          spec.pids + GVISOR_PIDS_OVERHEAD,
+          gvisorHostPidsLimit(spec.pids),
         );
         // More processes than the parked limit allows, and a working sandbox to start them.
         const forks = await sandbox.exec('for i in $(seq 20); do sleep 0.2 & done; jobs | wc -l; wait');

@@ -113,6 +113,7 @@ describe('contrib/systemd/airlock.service', () => {
             STATE: state,
             NODE: process.execPath,
             BIN: join(root, 'bin', 'airlock.js'),
+            ROOT: root,
             DRIVER: 'bwrap',
             DROP: dropped.map((cap) => `-${cap.replace(/^CAP_/, '').toLowerCase()}`).join(','),
           },

@@ -15,6 +15,8 @@ const ALLOW = 0x7fff0000;
 const KILL_PROCESS = 0x80000000;
 const EPERM = 0x00050000 | 1;
 const ENOSYS = 0x00050000 | 38;
+const EPROTONOSUPPORT = 0x00050000 | 93;
+const EAFNOSUPPORT = 0x00050000 | 97;
 
 const AUDIT_ARCH = { x86_64: 0xc000003e, aarch64: 0xc00000b7 } as const;
 const AUDIT_ARCH_I386 = 0x40000003;
@@ -100,6 +102,38 @@ const HIGH_WORD_GARBAGE = 0xdead_beef_0000_0000n;
 const TIOCSTI = 0x5412n;
 const TIOCLINUX = 0x541cn;
 const TCGETS = 0x5401n;
+
+// linux/socket.h and linux/netlink.h.
+const ALLOWED_FAMILIES = { AF_UNIX: 1n, AF_INET: 2n, AF_INET6: 10n } as const;
+const AF_NETLINK = 16n;
+const REFUSED_FAMILIES = {
+  AF_UNSPEC: 0n,
+  AF_AX25: 3n,
+  AF_IPX: 4n,
+  AF_APPLETALK: 5n,
+  AF_X25: 9n,
+  AF_KEY: 15n,
+  AF_PACKET: 17n,
+  AF_RDS: 21n,
+  AF_IRDA: 23n,
+  AF_LLC: 26n,
+  AF_CAN: 29n,
+  AF_TIPC: 30n,
+  AF_BLUETOOTH: 31n,
+  AF_ALG: 38n,
+  AF_NFC: 39n,
+  AF_VSOCK: 40n,
+  AF_KCM: 41n,
+  AF_QIPCRTR: 42n,
+  AF_XDP: 44n,
+  AF_MCTP: 45n,
+  AF_MAX: 46n,
+} as const;
+const NETLINK = { ROUTE: 0n, SOCK_DIAG: 4n, AUDIT: 9n, NETFILTER: 12n, KOBJECT_UEVENT: 15n, GENERIC: 16n };
+const SOCK_STREAM = 1n;
+const SOCK_DGRAM = 2n;
+const SOCK_RAW = 3n;
+const SOCK_CLOEXEC = 0x80000n;
 
 const ARCHES: readonly SeccompArch[] = ['x86_64', 'aarch64'];
 
@@ -187,6 +221,57 @@ describe.each(ARCHES)('seccomp filter for %s', (arch) => {
     expect(call('personality', [0xffffffffn])).toBe(ALLOW);
     expect(call('personality', [0x0040000n])).toBe(EPERM); // ADDR_NO_RANDOMIZE
     expect(call('personality', [0x0008n])).toBe(EPERM); // PER_LINUX32
+  });
+
+  it('opens sockets of the allowed families, whatever their type and protocol', () => {
+    const families = Object.entries(ALLOWED_FAMILIES);
+    expect(families.length).toBe(3);
+    for (const [name, family] of families) {
+      for (const type of [SOCK_STREAM, SOCK_DGRAM | SOCK_CLOEXEC, SOCK_RAW]) {
+        expect(call('socket', [family, type, 0n]), `${name} type ${type}`).toBe(ALLOW);
+      }
+      expect(call('socket', [family, SOCK_STREAM, 6n]), name).toBe(ALLOW);
+    }
+  });
+
+  it('refuses every other address family with EAFNOSUPPORT, AF_VSOCK included', () => {
+    const families = Object.entries(REFUSED_FAMILIES);
+    expect(families.length).toBeGreaterThan(15);
+    for (const [name, family] of families) {
+      expect(call('socket', [family, SOCK_STREAM, 0n]), name).toBe(EAFNOSUPPORT);
+    }
+    // Families the kernel does not know yet are refused too: the list is an allow-list.
+    for (const family of [47n, 100n, 0x7fffffffn, 0xffffffffn]) {
+      expect(call('socket', [family, SOCK_DGRAM, 0n]), `family ${family}`).toBe(EAFNOSUPPORT);
+    }
+  });
+
+  it('allows netlink for NETLINK_ROUTE only', () => {
+    expect(call('socket', [AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK.ROUTE])).toBe(ALLOW);
+    const others = Object.entries(NETLINK).filter(([name]) => name !== 'ROUTE');
+    expect(others.length).toBeGreaterThan(0);
+    for (const [name, protocol] of others) {
+      expect(call('socket', [AF_NETLINK, SOCK_RAW, protocol]), name).toBe(EPROTONOSUPPORT);
+    }
+  });
+
+  it('adversarial: reads the family from the low word, as the kernel does (int), so high bits hide nothing', () => {
+    expect(call('socket', [HIGH_WORD_GARBAGE | REFUSED_FAMILIES.AF_VSOCK, SOCK_STREAM, 0n])).toBe(
+      EAFNOSUPPORT,
+    );
+    expect(call('socket', [HIGH_WORD_GARBAGE | ALLOWED_FAMILIES.AF_INET, SOCK_STREAM, 0n])).toBe(ALLOW);
+    expect(call('socket', [AF_NETLINK, SOCK_RAW, HIGH_WORD_GARBAGE | NETLINK.SOCK_DIAG])).toBe(
+      EPROTONOSUPPORT,
+    );
+    // An allowed family in the type or protocol slot does not make a refused family pass.
+    expect(call('socket', [REFUSED_FAMILIES.AF_PACKET, ALLOWED_FAMILIES.AF_UNIX, 1n])).toBe(EAFNOSUPPORT);
+  });
+
+  it('makes socket pairs of AF_UNIX only', () => {
+    expect(call('socketpair', [ALLOWED_FAMILIES.AF_UNIX, SOCK_STREAM, 0n, 0x7ffd_0000_1000n])).toBe(ALLOW);
+    for (const family of [ALLOWED_FAMILIES.AF_INET, REFUSED_FAMILIES.AF_TIPC, REFUSED_FAMILIES.AF_VSOCK]) {
+      expect(call('socketpair', [family, SOCK_STREAM, 0n, 0n]), `family ${family}`).toBe(EAFNOSUPPORT);
+    }
   });
 
   it('kills a syscall made through a foreign ABI, whatever its number', () => {

@@ -18,6 +18,8 @@ const SECCOMP_RET_ERRNO = 0x00050000;
 const SECCOMP_RET_ALLOW = 0x7fff0000;
 const EPERM = 1;
 const ENOSYS = 38;
+const EPROTONOSUPPORT = 93;
+const EAFNOSUPPORT = 97;
 const REFUSE = SECCOMP_RET_ERRNO | EPERM;
 
 // struct seccomp_data: int nr; u32 arch; u64 instruction_pointer; u64 args[6].
@@ -60,6 +62,13 @@ const PER_LINUX = 0;
 const PERSONALITY_QUERY = 0xffffffff;
 const TIOCSTI = 0x5412;
 const TIOCLINUX = 0x541c;
+
+// Address families (linux/socket.h) and the one netlink protocol a sandbox may open.
+const AF_UNIX = 1;
+const AF_INET = 2;
+const AF_INET6 = 10;
+const AF_NETLINK = 16;
+const NETLINK_ROUTE = 0;
 
 /**
  * Refused outright with EPERM. Most of these already need a capability the sandbox does not hold;
@@ -274,6 +283,50 @@ function ioctlBlock(nr: number): Step[] {
   ];
 }
 
+// Socket families by allow-list. The network namespace confines AF_INET/AF_INET6 to the sandbox's
+// loopback, but other families do not go through it: AF_VSOCK reaches the hypervisor side of a VM
+// host, AF_PACKET/AF_ALG/AF_KEY/AF_TIPC/… are large, rarely used kernel code with a long CVE
+// history, and opening an unknown family makes the kernel autoload its module (net-pf-N). They get
+// EAFNOSUPPORT, the answer of a kernel built without the family, which programs already handle. The
+// family is an int, so the low word is the whole argument.
+//   AF_NETLINK stays for NETLINK_ROUTE only: getifaddrs() (Node's os.networkInterfaces(), Python's
+//   if_nameindex, `ip addr`) and glibc's AI_ADDRCONFIG lookups read the sandbox's own interfaces
+//   through it. Other netlink protocols (sock_diag, audit, uevents, netfilter, …) are refused with
+//   EPROTONOSUPPORT; `ss` falls back to /proc/net without sock_diag.
+// Under gVisor the supervisor installs this filter in the sentry, which enforces it for the sandbox's
+// tasks; gVisor itself implements unix, inet, inet6, packet (with CAP_NET_RAW) and netlink route and
+// uevent sockets, so the rule takes packet and uevent sockets away there.
+function socketBlock(nr: number): Step[] {
+  return [
+    op(BPF_JMP_JEQ_K, nr, null, END),
+    loadWord(argLowWord(0)),
+    op(BPF_JMP_JEQ_K, AF_UNIX, 'allow', null),
+    op(BPF_JMP_JEQ_K, AF_INET, 'allow', null),
+    op(BPF_JMP_JEQ_K, AF_INET6, 'allow', null),
+    op(BPF_JMP_JEQ_K, AF_NETLINK, 'netlink', null),
+    ret(SECCOMP_RET_ERRNO | EAFNOSUPPORT),
+    label('netlink'),
+    loadWord(argLowWord(2)),
+    op(BPF_JMP_JEQ_K, NETLINK_ROUTE, 'allow', null),
+    ret(SECCOMP_RET_ERRNO | EPROTONOSUPPORT),
+    label('allow'),
+    ret(SECCOMP_RET_ALLOW),
+  ];
+}
+
+// socketpair is the other way to make a socket of a family: only AF_UNIX has a real socketpair (a
+// few others, AF_TIPC among them, implement one too, and would autoload their module for it).
+function socketpairBlock(nr: number): Step[] {
+  return [
+    op(BPF_JMP_JEQ_K, nr, null, END),
+    loadWord(argLowWord(0)),
+    op(BPF_JMP_JEQ_K, AF_UNIX, 'allow', null),
+    ret(SECCOMP_RET_ERRNO | EAFNOSUPPORT),
+    label('allow'),
+    ret(SECCOMP_RET_ALLOW),
+  ];
+}
+
 function required(table: SyscallTable, name: SyscallName, arch: SeccompArch): number {
   const nr = table[name];
   if (nr === undefined) {
@@ -295,6 +348,8 @@ function blocksFor(arch: SeccompArch): Step[][] {
     refuseBlock(required(table, 'clone3', arch), SECCOMP_RET_ERRNO | ENOSYS),
     personalityBlock(required(table, 'personality', arch)),
     ioctlBlock(required(table, 'ioctl', arch)),
+    socketBlock(required(table, 'socket', arch)),
+    socketpairBlock(required(table, 'socketpair', arch)),
   ];
   for (const name of REFUSED_SYSCALLS) {
     const nr = table[name];
@@ -349,11 +404,14 @@ export function hostSeccompArch(nodeArch: string = process.arch): SeccompArch {
 
 /*
  * Security limitations
- * - Deny-list, not allow-list: a syscall not named here, including every syscall added to the
- *   kernel after this file, is allowed. We chose a deny-list because agents run arbitrary
+ * - Syscalls by deny-list, not allow-list: a syscall not named here, including every syscall added
+ *   to the kernel after this file, is allowed. We chose a deny-list because agents run arbitrary
  *   toolchains (compilers, language runtimes, package managers, browsers) whose syscall sets no
  *   allow-list keeps up with; the main boundary is bwrap's namespaces and the empty capability set,
- *   and this filter narrows the kernel surface behind that boundary.
+ *   and this filter narrows the kernel surface behind that boundary. Socket families, by contrast,
+ *   are an allow-list (AF_UNIX, AF_INET, AF_INET6, AF_NETLINK/NETLINK_ROUTE): a family added to the
+ *   kernel later is refused. Socket types and protocols within an allowed family (SOCK_RAW, …) are
+ *   left to the kernel, which refuses the raw ones for lack of CAP_NET_RAW.
  * - clone3 is refused wholesale (ENOSYS), since its flags cannot be inspected; a program that
  *   requires clone3 without falling back to clone will fail inside the sandbox.
  * - unshare is refused for every flag, including harmless ones like CLONE_FILES.

@@ -14,6 +14,8 @@ export type SeccompArch = 'x86_64' | 'aarch64';
 const x86_64 = {
   // Syscalls the filter inspects (arguments) or answers specially.
   ioctl: 16,
+  socket: 41,
+  socketpair: 53,
   clone: 56,
   personality: 135,
   clone3: 435,
@@ -86,6 +88,8 @@ const x86_64 = {
 // asm-generic has no uselib, iopl or ioperm: those are x86-only, so aarch64 has nothing to refuse.
 const aarch64 = {
   ioctl: 29,
+  socket: 198,
+  socketpair: 199,
   clone: 220,
   personality: 92,
   clone3: 435,

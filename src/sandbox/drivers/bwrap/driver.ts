@@ -12,19 +12,25 @@ import { defaultCaptureLimits } from '../../output/index.ts';
 import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
 import { SupervisorClient } from '../../supervisor/client.ts';
-import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
+import {
+  defaultHelperPath,
+  helperMissingMessage,
+  isExecutable,
+  publishHelperForSessions,
+} from '../../supervisor/helper-binary.ts';
 import { DEFAULT_UID_RANGE, createHostUidAllocator, defaultUidLockDir } from '../../host-uids/index.ts';
 import type { UidLease, UidRange } from '../../host-uids/index.ts';
 import { processIsolation, readYamaPtraceScope } from '../../supervisor/process-isolation.ts';
 import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
-import { readHostLayout, readImageLayout } from './host-layout.ts';
+import { readHostLayout, readImageLayout, readProcMasks } from './host-layout.ts';
 import type { HostLayout } from './host-layout.ts';
 import { explainStartFailure, spawnLauncher } from './launcher.ts';
 import type { Launcher } from './launcher.ts';
 import { planBwrap, planInstructions, planLauncher } from './plan.ts';
 import { createBwrapSandbox } from './sandbox.ts';
-import { ensurePrivateDir, isStale, sessionName, sweepStaleDirs } from './state-dir.ts';
+import { ensurePrivateDir, sessionName } from './state-dir.ts';
+import { sweepBwrapLeftovers } from './sweep.ts';
 
 export interface BwrapDriverOptions {
   /** Per-sandbox host state (output spools). Default: `<tmpdir>/airlock-<uid>`. */
@@ -50,6 +56,11 @@ export interface BwrapDriverOptions {
    * run yet), so the next `create` skips process start and cgroup join. Default true.
    */
   prespawnLauncher?: boolean;
+  /**
+   * Sweep leftovers of control planes that are gone before the first sandbox. Default true; false
+   * when the caller sweeps every driver at start-up itself (`sweepLeftovers`).
+   */
+  sweepOnFirstCreate?: boolean;
 }
 
 // Fixed locations only: resolving through the host's PATH would let whoever controls PATH pick the
@@ -134,19 +145,25 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
       })
     : undefined;
   const prespawn = options.prespawnLauncher ?? true;
-  let sweptOnce = false;
+  let sweptOnce = options.sweepOnFirstCreate === false;
   let closed = false;
   const closing = new AbortController();
   let spare: PendingSandbox | undefined;
   /** The spare being started, if any; close() waits for it so nothing is started after close. */
   let parking: Promise<void> | undefined;
   let prepared:
-    | { bwrapPath: string; cgroups: CgroupManager; seccomp: Buffer; hostLayout: HostLayout }
+    | {
+        bwrapPath: string;
+        cgroups: CgroupManager;
+        seccomp: Buffer;
+        supervisorPath: string;
+        hostLayout: HostLayout;
+      }
     | undefined;
 
   async function sweepStale(): Promise<number> {
-    let removed = sweepStaleDirs(sandboxesDir);
-    if (prepared) removed += (await prepared.cgroups.sweep(isStale)).length;
+    const { cgroups } = await prepare();
+    const removed = await sweepBwrapLeftovers({ stateDir, cgroups });
     // Uids of dead control planes whose sandboxes are gone; the cgroup sweep above killed those.
     uids?.sweep();
     return removed;
@@ -162,13 +179,15 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     });
     ensurePrivateDir(stateDir);
     ensurePrivateDir(sandboxesDir);
-    prepared = { bwrapPath, cgroups, seccomp, hostLayout: readHostLayout('/') };
+    // Sessions' own uids must reach the supervisor binary: a root control plane publishes a copy.
+    const supervisorPath = uids === undefined ? helperPath : publishHelperForSessions(helperPath);
+    prepared = { bwrapPath, cgroups, seccomp, supervisorPath, hostLayout: readHostLayout('/') };
     return prepared;
   }
 
   /** Makes the session's cgroups and starts its launcher inside them, waiting for instructions. */
   async function launch(limits: CgroupLimits): Promise<PendingSandbox> {
-    const { cgroups, seccomp } = await prepare();
+    const { cgroups, seccomp, supervisorPath } = await prepare();
     const id = randomBytes(6).toString('hex');
     const name = sessionName(id);
     const dir = join(sandboxesDir, name);
@@ -185,6 +204,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     try {
       const plan = planLauncher({
         helperPath,
+        supervisorPath,
         cgroupProcsFiles: cgroup.procsFiles,
         ...(lease ? { hostIds: { uid: lease.uid, gid: lease.gid } } : {}),
         seccompFilter: seccomp,
@@ -267,7 +287,13 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     const pending = (await takeSpare(limits)) ?? (await launch(limits));
     parkSpare();
     const { id, dir, cgroup, launcher, lease } = pending;
-    launcher.start(planInstructions(spec, planBwrap({ spec, bwrapPath, layout }), lease !== undefined));
+    launcher.start(
+      planInstructions(
+        spec,
+        planBwrap({ spec, bwrapPath, layout, procMasks: readProcMasks() }),
+        lease !== undefined,
+      ),
+    );
 
     const child = launcher.child;
     const client = new SupervisorClient(child.stdin as Writable, child.stdout!);
@@ -314,7 +340,6 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
       if (pending) await discard(pending);
     },
     async sweepStale() {
-      await prepare();
       sweptOnce = true;
       return sweepStale();
     },

@@ -1,5 +1,6 @@
 import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { maskedProcPaths } from '../../host-masks.ts';
 import { generatedEtcFiles } from './etc-files.ts';
 
 /** The only host directories a `host` image exposes, all read-only. */
@@ -97,4 +98,34 @@ export function readImageLayout(root: string): HostLayout {
     etcFilesPresent: Object.keys(generatedEtcFiles()).filter((path) => existsSync(join(root, path))),
     shell: shellFor(root),
   };
+}
+
+/** A host /proc entry the sandbox's fresh procfs would show, and how to cover it. */
+export interface ProcMask {
+  path: string;
+  kind: 'file' | 'dir';
+}
+
+/**
+ * The masked /proc entries (see host-masks.ts) that exist on this kernel and that a sandbox could
+ * read, list or write, read for each sandbox (a few lstat calls) so a directory the kernel fills
+ * later is covered from then on. Entries only the host's root may open (mode 0400 root: kcore,
+ * kpage*, vmallocinfo, timer_list on recent kernels) need no mask, because a bwrap sandbox never
+ * runs as host root, and neither does an empty directory (/proc/acpi on a machine without ACPI):
+ * each mount costs bwrap about 0.2 ms, a tenth of a millisecond that the cold start would pay for
+ * nothing. `procRoot` is the host's /proc: a sandbox's fresh procfs has the same global entries,
+ * since it belongs to the same kernel.
+ */
+export function readProcMasks(procRoot = '/proc'): ProcMask[] {
+  return maskedProcPaths.flatMap((path): ProcMask[] => {
+    const hostPath = join(procRoot, path.slice('/proc/'.length));
+    try {
+      const stat = lstatSync(hostPath);
+      if ((stat.mode & 0o077) === 0) return [];
+      if (!stat.isDirectory()) return [{ path, kind: 'file' }];
+      return readdirSync(hostPath).length === 0 ? [] : [{ path, kind: 'dir' }];
+    } catch {
+      return [];
+    }
+  });
 }

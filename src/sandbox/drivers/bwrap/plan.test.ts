@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SandboxSpec } from '../../types.ts';
-import type { HostLayout } from './host-layout.ts';
+import type { HostLayout, ProcMask } from './host-layout.ts';
 import { commandEnvironment, encodeInstructions, planBwrap, planLauncher } from './plan.ts';
 
 const spec: SandboxSpec = {
@@ -28,17 +28,23 @@ const layout: HostLayout = {
   shell: { path: '/usr/bin/bash', args: ['--noprofile', '--norc', '-c'] },
 };
 
-/** The host paths a plan makes visible: the first operand of every bind. */
+const procMasks: ProcMask[] = [
+  { path: '/proc/cmdline', kind: 'file' },
+  { path: '/proc/kallsyms', kind: 'file' },
+  { path: '/proc/acpi', kind: 'dir' },
+];
+
+/** The host paths a plan makes visible: the first operand of every bind (masks bind /dev/null). */
 function boundSources(argv: string[]): string[] {
   const sources: string[] = [];
   argv.forEach((arg, index) => {
     if (arg === '--ro-bind' || arg === '--bind' || arg === '--dev-bind') sources.push(argv[index + 1] ?? '');
   });
-  return sources;
+  return sources.filter((source) => source !== '/dev/null');
 }
 
 describe('planBwrap', () => {
-  const argv = planBwrap({ spec, bwrapPath: '/usr/bin/bwrap', layout });
+  const argv = planBwrap({ spec, bwrapPath: '/usr/bin/bwrap', layout, procMasks });
 
   it('asks for every namespace, no nested user namespaces, no capabilities and death with the parent', () => {
     for (const flag of [
@@ -82,6 +88,24 @@ describe('planBwrap', () => {
     expect(argv.slice(-3)).toEqual(['--', '/.airlock/supervisor', 'supervise']);
   });
 
+  it('covers each host-describing /proc entry after the fresh /proc: files with /dev/null, directories with an empty tmpfs', () => {
+    const joined = argv.join(' ');
+    const proc = joined.indexOf('--proc /proc');
+    expect(proc).toBeGreaterThan(0);
+    for (const mask of [
+      '--ro-bind /dev/null /proc/cmdline',
+      '--ro-bind /dev/null /proc/kallsyms',
+      '--tmpfs /proc/acpi --remount-ro /proc/acpi',
+    ]) {
+      expect(joined.indexOf(mask), mask).toBeGreaterThan(proc);
+    }
+    // /dev/null is the only source a mask binds (adversarial: nothing of the host is shown there).
+    const maskSources = argv.flatMap((arg, index) =>
+      arg === '--ro-bind' && argv[index + 2]?.startsWith('/proc/') ? [argv[index + 1]] : [],
+    );
+    expect(maskSources).toEqual(['/dev/null', '/dev/null']);
+  });
+
   it('uses every top-level entry of a rootfs image read-only, except what Airlock mounts itself', () => {
     const image: HostLayout = {
       ...layout,
@@ -99,6 +123,7 @@ describe('planBwrap', () => {
       spec: { ...spec, image: '/srv/images/debian' },
       bwrapPath: '/usr/bin/bwrap',
       layout: image,
+      procMasks,
     });
     expect(boundSources(rootfs).sort()).toEqual(['/srv/images/debian/etc', '/srv/images/debian/usr']);
     expect(rootfs.join(' ')).toContain('--symlink usr/bin /bin');

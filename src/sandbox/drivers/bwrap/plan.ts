@@ -1,6 +1,6 @@
 import type { SandboxSpec } from '../../types.ts';
 import { generatedEtcFiles, sandboxHostname, sandboxUser } from './etc-files.ts';
-import type { HostLayout } from './host-layout.ts';
+import type { HostLayout, ProcMask } from './host-layout.ts';
 
 /** Where the supervisor binary appears inside the sandbox. */
 export const supervisorPathInSandbox = '/.airlock/supervisor';
@@ -16,6 +16,8 @@ export const launcherFds = {
 
 export interface LauncherPlanInput {
   helperPath: string;
+  /** The helper bound into the sandbox as its supervisor, when not `helperPath` (a published copy). */
+  supervisorPath?: string;
   /** cgroup.procs files the launcher joins before anything else runs. */
   cgroupProcsFiles: readonly string[];
   /** Host uid/gid to run bwrap as; omitted when the control plane is not root (it cannot switch). */
@@ -55,7 +57,7 @@ export function planLauncher(input: LauncherPlanInput): LauncherPlan {
       fd: launcherFds.firstEtcFile + index,
       source: { kind: 'data', data: Buffer.from(etc[path] ?? '') } as FdSource,
     })),
-    { fd: supervisorFd, source: { kind: 'file', path: input.helperPath } },
+    { fd: supervisorFd, source: { kind: 'file', path: input.supervisorPath ?? input.helperPath } },
     { fd: seccompFd, source: { kind: 'data', data: input.seccompFilter } },
   ];
   const args = ['launch'];
@@ -71,6 +73,8 @@ export interface BwrapPlanInput {
   bwrapPath: string;
   /** Facts about the host (image `host`) or the rootfs directory. */
   layout: HostLayout;
+  /** Host-describing /proc entries to cover (see `readProcMasks`). */
+  procMasks: readonly ProcMask[];
 }
 
 /**
@@ -140,6 +144,12 @@ export function planBwrap(input: BwrapPlanInput): string[] {
     // Fresh procfs: it shows only this sandbox's processes (a bind of the host's would show all).
     '--proc',
     '/proc',
+    // Its global files are still the host kernel's: those that describe the host are covered, a
+    // file by /dev/null read-only (bwrap's binds are nodev, so opening it is refused), a directory
+    // by an empty read-only tmpfs.
+    ...input.procMasks.flatMap(({ path, kind }) =>
+      kind === 'file' ? ['--ro-bind', '/dev/null', path] : ['--tmpfs', path, '--remount-ro', path],
+    ),
     // Minimal /dev: null, zero, full, random, urandom, tty, pts; no disks, no host devices.
     '--dev',
     '/dev',
@@ -219,6 +229,9 @@ export function commandEnvironment(
  * - bubblewrap shares the host kernel: a kernel bug reachable through the allowed syscalls is an
  *   escape. The seccomp filter is a deny-list (new syscalls are allowed until listed).
  * - The host's /usr is visible read-only, including whatever tools and libraries it holds.
+ * - /proc's global files not in host-masks.ts are the host kernel's (cpuinfo, meminfo, stat,
+ *   version, mounts of the sandbox's own namespace); there is no /sys. The mount table names the
+ *   host path of the supervisor binary (its bind source).
  * - Commands, their keepers and the supervisor share one uid inside the sandbox. The supervisor is
  *   pid 1 (no command can signal it) and not dumpable, and each command runs in a Landlock domain of
  *   its own where the kernel has Landlock: none can open, trace or signal the supervisor. A command

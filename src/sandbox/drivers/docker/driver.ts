@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
@@ -21,11 +21,14 @@ import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
 import { generatedEtcFiles } from '../bwrap/etc-files.ts';
 import { shellFor } from '../bwrap/host-layout.ts';
 import { commandEnvironment } from '../bwrap/plan.ts';
-import { ensurePrivateDir, isStale, sessionName, sweepStaleDirs } from '../bwrap/state-dir.ts';
+import { ensurePrivateDir, sessionName } from '../bwrap/state-dir.ts';
 import { DockerStreamDemux } from './demux.ts';
 import { oomCounterFile, readOomKills } from './oom-counter.ts';
 import { dockerSeccompProfile, labelKeys, planContainer } from './plan.ts';
 import type { DockerRuntime } from './plan.ts';
+import { killContainer, removeContainer, statusOf } from './containers.ts';
+import { createSharedVolume } from './shared-volume.ts';
+import { stateLabel, sweepDockerLeftovers } from './sweep.ts';
 
 export interface DockerDriverOptions {
   /** Per-sandbox host state (output spools, the seccomp program). Default: `<tmpdir>/airlock-<uid>`. */
@@ -51,9 +54,13 @@ export interface DockerDriverOptions {
   uidRange?: UidRange;
   /** Where the control planes on this host record the uids they hold. Default: defaultUidLockDir(). */
   uidLockDir?: string;
+  /**
+   * Sweep leftovers of control planes that are gone before the first sandbox. Default true; false
+   * when the caller sweeps every driver at start-up itself (`sweepLeftovers`).
+   */
+  sweepOnFirstCreate?: boolean;
 }
 
-const SHARED_PREFIX = 'shared-';
 /** /proc of a sandbox holds its processes plus ~60 fixed entries; the pids limit bounds the rest. */
 const MAX_PROC_ENTRIES = 100_000;
 
@@ -65,17 +72,14 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number }).statusCode;
-}
-
 interface Prepared {
   docker: Docker;
-  /** Directory of the files bind-mounted into every container of this driver. */
-  shared: string;
-  seccompPath: string;
-  etcFiles: { source: string; destination: string }[];
   profile: string;
+}
+
+interface SharedFiles {
+  volume: string;
+  etcFiles: { source: string; destination: string }[];
 }
 
 /**
@@ -96,9 +100,10 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
   const runtime = options.runtime ?? 'runc';
   const socket = options.dockerSocket;
   const host = hostname();
+  const state = stateLabel(stateDir);
   let prepared: Promise<Prepared> | undefined;
   const images = new Map<string, Promise<string>>();
-  let sweptOnce = false;
+  let sweptOnce = options.sweepOnFirstCreate === false;
   let closed = false;
   // Under runc a container's processes are host processes of the uid it runs as: one per session.
   const uids =
@@ -108,12 +113,19 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
           lockDir: options.uidLockDir ?? defaultUidLockDir(),
         })
       : undefined;
-  /** Live containers bind-mount the shared files: close() removes them only once none is left. */
+  /** Containers not yet removed mount the shared volume: it is removed only once none is left. */
   let live = 0;
+  let shared: Promise<SharedFiles> | undefined;
 
   async function removeShared(): Promise<void> {
-    const ready = await prepared?.catch(() => undefined);
-    if (ready) rmSync(ready.shared, { recursive: true, force: true });
+    const ready = await shared?.catch(() => undefined);
+    const docker = (await prepared?.catch(() => undefined))?.docker;
+    if (ready && docker) {
+      await docker
+        .getVolume(ready.volume)
+        .remove()
+        .catch(() => {});
+    }
   }
 
   async function prepareOnce(): Promise<Prepared> {
@@ -137,18 +149,50 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
     ensurePrivateDir(stateDir);
     ensurePrivateDir(baseDir);
     ensurePrivateDir(sandboxesDir);
-    // Files the daemon bind-mounts read-only into every container; written fresh per driver.
-    const shared = join(baseDir, `${SHARED_PREFIX}${sessionName(randomBytes(4).toString('hex'))}`);
-    mkdirSync(shared, { mode: 0o755 });
-    const seccompPath = join(shared, 'seccomp.bpf');
-    writeFileSync(seccompPath, buildSeccompFilter({ arch: hostSeccompArch() }), { mode: 0o644 });
-    // Bound over the image's own; a bind on /etc/hosts also replaces the one Docker would write.
-    const etcFiles = Object.entries(generatedEtcFiles()).map(([destination, content]) => {
-      const source = join(shared, destination.replaceAll('/', '_'));
-      writeFileSync(source, content, { mode: 0o644 });
-      return { source, destination };
+    return { docker, profile: dockerSeccompProfile() };
+  }
+
+  /**
+   * The volume with the files every container needs, filled once per driver. Made on the first
+   * create, because the container that carries the files into it needs an image that is present.
+   */
+  function sharedFiles(docker: Docker, image: string): Promise<SharedFiles> {
+    shared ??= (async () => {
+      const session = sessionName(randomBytes(4).toString('hex'));
+      const etc = Object.entries(generatedEtcFiles()).map(([destination, content]) => ({
+        destination,
+        name: `etc_${destination.slice('/etc/'.length)}`,
+        data: Buffer.from(content),
+      }));
+      const volume = await createSharedVolume({
+        docker,
+        name: `airlock-shared-${session}`,
+        labels: {
+          [labelKeys.sandbox]: 'shared',
+          [labelKeys.session]: session,
+          [labelKeys.host]: host,
+          [labelKeys.state]: state,
+        },
+        image,
+        files: [
+          { name: 'supervisor', data: readFileSync(helperPath), mode: 0o755 },
+          { name: 'seccomp.bpf', data: buildSeccompFilter({ arch: hostSeccompArch() }), mode: 0o644 },
+          ...etc.map(({ name, data }) => ({ name, data, mode: 0o644 })),
+        ],
+      }).catch((error: unknown) => {
+        throw isAirlockError(error) ? error : dockerUnavailable(error, socket);
+      });
+      // Bound over the image's own; a bind on /etc/hosts also replaces the one Docker would write.
+      const etcFiles = etc.map(({ name, destination }) => ({
+        source: join(volume.mountpoint, name),
+        destination,
+      }));
+      return { volume: volume.name, etcFiles };
+    })().catch((error: unknown) => {
+      shared = undefined;
+      throw error;
     });
-    return { docker, shared, seccompPath, etcFiles, profile: dockerSeccompProfile() };
+    return shared;
   }
 
   function prepare(): Promise<Prepared> {
@@ -197,53 +241,14 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
     return found;
   }
 
-  /** 404: already gone; 409: not running any more, or being removed already (a teardown, another sweep). */
-  function toleratingGone(error: unknown): false {
-    if (statusOf(error) !== 404 && statusOf(error) !== 409) throw dockerUnavailable(error, socket);
-    return false;
-  }
-
-  /*
-   * Containers end by a kill, then a remove, never by a forced remove alone: a forced remove of a
-   * running runsc container can take tens of seconds (measured after a fork bomb), an explicit
-   * SIGKILL followed by remove about 100 ms. The sweep of a crashed control plane's containers does
-   * the same as a teardown.
-   */
-  async function killContainer(container: Docker.Container): Promise<void> {
-    await container.kill({ signal: 'SIGKILL' }).catch(toleratingGone);
-  }
-
-  /** Whether this call removed it (false: it was gone already or is being removed by someone else). */
-  function removeContainer(container: Docker.Container): Promise<boolean> {
-    return container.remove({ force: true }).then(() => true, toleratingGone);
-  }
-
   async function sweepStale(): Promise<number> {
-    const { docker } = await prepare();
-    let removed = 0;
-    let containers: Docker.ContainerInfo[];
-    try {
-      containers = await docker.listContainers({ all: true, filters: { label: [labelKeys.sandbox] } });
-    } catch (error) {
-      throw dockerUnavailable(error, socket);
-    }
-    for (const info of containers) {
-      const labels = info.Labels ?? {};
-      if (labels[labelKeys.host] !== host) continue;
-      const session = labels[labelKeys.session] ?? '';
-      if (!isStale(session)) continue;
-      const container = docker.getContainer(info.Id);
-      await killContainer(container);
-      if (await removeContainer(container)) removed += 1;
-    }
-    removed += sweepStaleDirs(sandboxesDir);
+    const removed = await sweepDockerLeftovers({
+      stateDir,
+      ...(socket === undefined ? {} : { dockerSocket: socket }),
+      ...(options.docker === undefined ? {} : { docker: options.docker }),
+    });
     // Uids of dead control planes whose containers are gone now.
     uids?.sweep();
-    for (const name of readdirSync(baseDir)) {
-      if (name.startsWith(SHARED_PREFIX) && isStale(name.slice(SHARED_PREFIX.length))) {
-        rmSync(join(baseDir, name), { recursive: true, force: true });
-      }
-    }
     return removed;
   }
 
@@ -258,6 +263,7 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
     }
     const { docker } = ready;
     const image = await imageFor(spec.image, docker);
+    const files = await sharedFiles(docker, image);
     const id = randomBytes(6).toString('hex');
     const session = sessionName(id);
     const dir = join(sandboxesDir, session);
@@ -291,11 +297,11 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
           id,
           session,
           host,
+          state,
           image,
           runtime,
-          helperPath,
-          seccompPath: ready.seccompPath,
-          etcFiles: ready.etcFiles,
+          sharedVolume: files.volume,
+          etcFiles: files.etcFiles,
           dockerSeccompProfile: ready.profile,
           ...(lease ? { hostIds: { uid: lease.uid, gid: lease.gid } } : {}),
         }),
@@ -320,8 +326,7 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
       await container.start();
       const startTimeoutMs = options.startTimeoutMs ?? 15_000;
       await withinStartTimeout(client.ready, startTimeoutMs);
-      const state = (await container.inspect()).State;
-      oomFile = oomCounterFile(state.Pid);
+      oomFile = oomCounterFile((await container.inspect()).State.Pid);
     } catch (error) {
       await cleanup();
       const said = Buffer.concat(stderrTail).toString().trim().split('\n')[0];
@@ -333,15 +338,9 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
 
     const started = container;
     const attached = stream;
+    // Docker refuses to remove a volume any container refers to, running or not: the count goes
+    // down only once the container is removed.
     live += 1;
-    // Cleaning up after the last container is best effort: a failure here must not become an
-    // unhandled rejection, which would end the control plane.
-    void exited
-      .then(async () => {
-        live -= 1;
-        if (closed && live === 0) await removeShared();
-      })
-      .catch(() => {});
     const layoutShell =
       spec.image === 'host'
         ? { path: '/usr/bin/bash', args: ['--noprofile', '--norc', '-c'] }
@@ -406,11 +405,16 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
         };
       },
       async teardown() {
-        await killContainer(started);
-        attached.destroy();
-        await removeContainer(started);
-        // The container is gone, and every process of its uid with it.
-        lease?.release();
+        try {
+          await killContainer(started, socket);
+          attached.destroy();
+          await removeContainer(started, socket);
+          // The container is gone, and every process of its uid with it.
+          lease?.release();
+        } finally {
+          live -= 1;
+          if (closed && live === 0) await removeShared();
+        }
       },
     });
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SandboxSpec } from '../../types.ts';
-import { GVISOR_PIDS_OVERHEAD } from '../gvisor/plan.ts';
+import { gvisorHostPidsLimit } from '../gvisor/plan.ts';
+import { maskedProcPaths, maskedSysPaths } from '../../host-masks.ts';
 import { dockerSeccompProfile, labelKeys, planContainer } from './plan.ts';
 import type { ContainerPlanInput } from './plan.ts';
 
@@ -20,11 +21,13 @@ const input: ContainerPlanInput = {
   id: 'ab',
   session: '1-ab',
   host: 'host-a',
+  state: '/var/lib/airlock',
   image: 'airlock/base:1',
   runtime: 'runc',
-  helperPath: '/opt/airlock/build/airlock-helper',
-  seccompPath: '/state/seccomp.bpf',
-  etcFiles: [{ source: '/state/_etc_passwd', destination: '/etc/passwd' }],
+  sharedVolume: 'airlock-shared-1-cd',
+  etcFiles: [
+    { source: '/var/lib/docker/volumes/airlock-shared-1-cd/_data/etc_passwd', destination: '/etc/passwd' },
+  ],
   dockerSeccompProfile: dockerSeccompProfile(),
   hostIds: { uid: 201_234, gid: 201_234 },
 };
@@ -54,14 +57,42 @@ describe('planContainer', () => {
     expect(plan.NetworkDisabled).toBe(true);
   });
 
-  it('labels the container for the sweep and binds only read-only host files', () => {
+  it('labels the container for the sweep and mounts only the shared volume and its files, read-only', () => {
     expect(plan.Labels).toEqual({
       [labelKeys.sandbox]: 'ab',
       [labelKeys.session]: '1-ab',
       [labelKeys.host]: 'host-a',
+      [labelKeys.state]: '/var/lib/airlock',
     });
-    expect(host.Binds?.length).toBeGreaterThan(0);
-    for (const bind of host.Binds ?? []) expect(bind).toMatch(/:ro$/);
+    expect(host.Binds).toEqual([
+      '/var/lib/docker/volumes/airlock-shared-1-cd/_data/etc_passwd:/etc/passwd:ro',
+    ]);
+    expect(host.Mounts).toEqual([
+      { Type: 'volume', Source: 'airlock-shared-1-cd', Target: '/.airlock', ReadOnly: true },
+    ]);
+    expect(plan.Entrypoint).toEqual(['/.airlock/supervisor']);
+    expect(plan.Cmd).toEqual(expect.arrayContaining(['--seccomp', '/.airlock/seccomp.bpf']));
+  });
+
+  it("masks the host's kernel files in /proc and /sys, beyond Docker's defaults, and keeps its read-only ones", () => {
+    const masked = (host as { MaskedPaths?: string[] }).MaskedPaths ?? [];
+    expect(masked).toEqual([...maskedProcPaths, ...maskedSysPaths]);
+    // Docker's own defaults stay masked (giving the list replaces them), plus what the host leaked.
+    for (const path of [
+      '/proc/acpi',
+      '/proc/kcore',
+      '/proc/keys',
+      '/proc/timer_list',
+      '/proc/sched_debug',
+      '/proc/scsi',
+      '/sys/firmware',
+      '/proc/cmdline',
+      '/proc/kallsyms',
+      '/sys/kernel',
+    ]) {
+      expect(masked, path).toContain(path);
+    }
+    expect((host as { ReadonlyPaths?: string[] }).ReadonlyPaths).toContain('/proc/sys');
   });
 
   it("asks the supervisor for a user namespace under runc only, showing the session's uid as the agent's", () => {
@@ -72,7 +103,7 @@ describe('planContainer', () => {
   it("under runsc adds the sentry's share to the cgroup and holds processes with nproc", () => {
     const gvisor = planContainer({ ...input, runtime: 'runsc' }).HostConfig!;
     expect(gvisor.Runtime).toBe('runsc');
-    expect(gvisor.PidsLimit).toBe(spec.pids + GVISOR_PIDS_OVERHEAD);
+    expect(gvisor.PidsLimit).toBe(gvisorHostPidsLimit(spec.pids));
     expect(gvisor.Ulimits).toEqual([{ Name: 'nproc', Soft: 64, Hard: 64 }]);
     // The supervisor starts as the sentry's root with three capabilities, prunes /dev, then drops all.
     const runsc = planContainer({ ...input, runtime: 'runsc' });

@@ -2,12 +2,14 @@ import type { ContainerCreateOptions, HostConfig } from 'dockerode';
 import { sandboxHostname, sandboxUser } from '../bwrap/etc-files.ts';
 import {
   GVISOR_MEMORY_OVERHEAD_BYTES,
-  GVISOR_PIDS_OVERHEAD,
   devicesRemoved,
+  gvisorHostPidsLimit,
   supervisorCapabilities,
 } from '../gvisor/plan.ts';
 import type { SandboxSpec } from '../../types.ts';
+import { maskedProcPaths, maskedSysPaths } from '../../host-masks.ts';
 import { REFUSED_SYSCALLS } from '../../seccomp/index.ts';
+import { sharedDirInContainer } from './shared-volume.ts';
 
 /** Every container this driver makes carries these labels, so a sweep can find its leftovers. */
 export const labelKeys = {
@@ -16,10 +18,16 @@ export const labelKeys = {
   session: 'dev.airlock.session',
   /** Host name of the control plane: a shared daemon's other hosts' containers are never swept. */
   host: 'dev.airlock.host',
+  /**
+   * The state directory: while it exists, only the installation that made a container sweeps it.
+   * Pids say which control plane is gone only within one pid namespace, and two installations on
+   * one host (or in containers sharing a daemon) may not share one.
+   */
+  state: 'dev.airlock.state',
 } as const;
 
-export const supervisorInContainer = '/.airlock/supervisor';
-export const seccompInContainer = '/.airlock/seccomp.bpf';
+export const supervisorInContainer = `${sharedDirInContainer}/supervisor`;
+export const seccompInContainer = `${sharedDirInContainer}/seccomp.bpf`;
 
 export type DockerRuntime = 'runc' | 'runsc';
 
@@ -29,11 +37,13 @@ export interface ContainerPlanInput {
   id: string;
   session: string;
   host: string;
+  /** `stateLabel(stateDir)` (see sweep.ts). */
+  state: string;
   image: string;
   runtime: DockerRuntime;
-  /** Host paths bind-mounted read-only: the supervisor, its seccomp program, generated /etc files. */
-  helperPath: string;
-  seccompPath: string;
+  /** The volume holding the supervisor and its seccomp program (see shared-volume.ts). */
+  sharedVolume: string;
+  /** Generated /etc files, bound read-only out of the shared volume's directory on the daemon's host. */
   etcFiles: readonly { source: string; destination: string }[];
   /** Docker's own seccomp profile (JSON), applied before the supervisor installs Airlock's. */
   dockerSeccompProfile: string;
@@ -41,8 +51,30 @@ export interface ContainerPlanInput {
   hostIds?: { uid: number; gid: number };
 }
 
-/** `CgroupnsMode` is API 1.41+; @types/dockerode does not list it yet. */
-type HostConfigWithCgroupns = HostConfig & { CgroupnsMode: 'private' | 'host' };
+/**
+ * `CgroupnsMode` is API 1.41+; @types/dockerode does not list it, nor the masked and read-only path
+ * lists (API 1.30+), which replace Docker's defaults when given.
+ */
+type HostConfigWithCgroupns = HostConfig & {
+  CgroupnsMode: 'private' | 'host';
+  MaskedPaths: string[];
+  ReadonlyPaths: string[];
+};
+
+/**
+ * Docker's default masked paths are a subset of Airlock's list; giving the list replaces them, so it
+ * is the whole list. The runtime covers a file with /dev/null and a directory with an empty read-only
+ * tmpfs, and passes over paths this kernel does not have.
+ */
+export const dockerMaskedPaths: readonly string[] = [...maskedProcPaths, ...maskedSysPaths];
+/** Docker's default read-only /proc paths, kept as they are (the field would replace them too). */
+export const dockerReadonlyPaths: readonly string[] = [
+  '/proc/bus',
+  '/proc/fs',
+  '/proc/irq',
+  '/proc/sys',
+  '/proc/sysrq-trigger',
+];
 
 function tmpfsOptions(sizeBytes: number, mode: string, owner?: { uid: number; gid: number }): string {
   const options = ['rw', 'nosuid', 'nodev', `size=${sizeBytes}`, `mode=${mode}`];
@@ -74,7 +106,7 @@ export function planContainer(input: ContainerPlanInput): ContainerCreateOptions
     // Equal to Memory: no swap on top of the limit.
     MemorySwap: memoryBytes,
     NanoCpus: Math.max(1, Math.round(spec.cpus * 1e9)),
-    PidsLimit: spec.pids + (gvisor ? GVISOR_PIDS_OVERHEAD : 0),
+    PidsLimit: gvisor ? gvisorHostPidsLimit(spec.pids) : spec.pids,
     // nproc counts every process of a uid: under runsc the sentry's one agent uid, under runc the
     // session's own host uid. (With a uid shared by sessions it would have counted them all.)
     Ulimits: [{ Name: 'nproc', Soft: spec.pids, Hard: spec.pids }],
@@ -92,13 +124,14 @@ export function planContainer(input: ContainerPlanInput): ContainerCreateOptions
     SecurityOpt: ['no-new-privileges:true', `seccomp=${input.dockerSeccompProfile}`],
     IpcMode: 'private',
     CgroupnsMode: 'private',
+    // The container's /proc and /sys are the host kernel's: what describes the host is masked.
+    MaskedPaths: [...dockerMaskedPaths],
+    ReadonlyPaths: [...dockerReadonlyPaths],
     // The supervisor is the container's first process; docker-init would add nothing.
     Init: false,
-    Binds: [
-      `${input.helperPath}:${supervisorInContainer}:ro`,
-      `${input.seccompPath}:${seccompInContainer}:ro`,
-      ...input.etcFiles.map(({ source, destination }) => `${source}:${destination}:ro`),
-    ],
+    // Docker copies an image's files into a volume only while the volume is empty; this one never is.
+    Mounts: [{ Type: 'volume', Source: input.sharedVolume, Target: sharedDirInContainer, ReadOnly: true }],
+    Binds: input.etcFiles.map(({ source, destination }) => `${source}:${destination}:ro`),
     LogConfig: { Type: 'none', Config: {} },
     AutoRemove: false,
   };
@@ -139,6 +172,7 @@ export function planContainer(input: ContainerPlanInput): ContainerCreateOptions
       [labelKeys.sandbox]: input.id,
       [labelKeys.session]: input.session,
       [labelKeys.host]: input.host,
+      [labelKeys.state]: input.state,
     },
     HostConfig: hostConfig,
   };
@@ -168,8 +202,8 @@ export function dockerSeccompProfile(): string {
  * - Under runsc the supervisor is root of the sentry's kernel (no host identity) holding CAP_SETUID,
  *   CAP_SETGID, CAP_SETPCAP and CAP_KILL for as long as the sandbox lives; commands run as uid 1000
  *   with none. Under runc it is pid 1 with the commands' uid, kept from them as under bwrap.
- * - The supervisor and the generated /etc files are bind-mounted from this host: the daemon must be
- *   local (a remote DOCKER_HOST cannot see them).
+ * - /proc and /sys are the host kernel's, with host-masks.ts masked; the rest of /sys (devices,
+ *   block, class, fs/cgroup) stays visible read-only, as in any Docker container.
  * - Docker's own seccomp profile is an allow-list-by-default with the refusals above; the strict
  *   filter is Airlock's, installed by the supervisor.
  */

@@ -21,7 +21,7 @@ import type { Driver, Sandbox, SandboxSnapshot, SandboxSpec } from '../../types.
 import { spawnLauncher } from '../bwrap/launcher.ts';
 import type { Launcher } from '../bwrap/launcher.ts';
 import { commandEnvironment } from '../bwrap/plan.ts';
-import { ensurePrivateDir, isStale, sessionName, sweepStaleDirs } from '../bwrap/state-dir.ts';
+import { ensurePrivateDir, sessionName } from '../bwrap/state-dir.ts';
 import {
   hostLimitsFor,
   planOciConfig,
@@ -32,7 +32,8 @@ import {
 } from './plan.ts';
 import type { GvisorPlatform } from './plan.ts';
 import { choosePlatform } from './platform.ts';
-import { runscQuiet } from './runsc.ts';
+import { findRunsc, runscQuiet } from './runsc.ts';
+import { CONTAINER_PREFIX, sweepGvisorLeftovers } from './sweep.ts';
 import { checkpointSandbox, readSnapshot } from './snapshots.ts';
 import { buildSkeleton } from './rootfs.ts';
 import type { Skeleton } from './rootfs.ts';
@@ -56,11 +57,12 @@ export interface GvisorDriverOptions {
    * then skips making the cgroups and starting a process. Default true.
    */
   prespawnLauncher?: boolean;
+  /**
+   * Sweep leftovers of control planes that are gone before the first sandbox. Default true; false
+   * when the caller sweeps every driver at start-up itself (`sweepLeftovers`).
+   */
+  sweepOnFirstCreate?: boolean;
 }
-
-// Fixed locations only: resolving through PATH would let whoever controls PATH pick our isolation.
-const runscCandidates = ['/usr/bin/runsc', '/usr/local/bin/runsc', '/usr/sbin/runsc'];
-const CONTAINER_PREFIX = 'airlock-';
 
 /** /proc of a sandbox holds its processes plus ~60 fixed entries; the pids limit bounds the rest. */
 const MAX_PROC_ENTRIES = 100_000;
@@ -112,7 +114,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
   const snapshotsDir = join(baseDir, 'snapshots');
   let prepared: Promise<Prepared> | undefined;
   const skeletons = new Map<string, Skeleton>();
-  let sweptOnce = false;
+  let sweptOnce = options.sweepOnFirstCreate === false;
   let closed = false;
   /** Skeletons are shared by live sandboxes: close() removes them only once none is left. */
   let live = 0;
@@ -125,8 +127,8 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
   async function prepareOnce(): Promise<Prepared> {
     if (process.platform !== 'linux')
       throw unavailable('gVisor runs on Linux only; use another driver', 'not linux');
-    const runscPath = options.runscPath ?? runscCandidates.find(isExecutable);
-    if (!runscPath || !isExecutable(runscPath)) {
+    const runscPath = findRunsc(options.runscPath);
+    if (runscPath === undefined) {
       throw unavailable(
         'gVisor (runsc) is not installed: install it (Debian/Ubuntu: apt-get install runsc) or use another driver',
         'runsc missing',
@@ -209,21 +211,14 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
     ]);
   }
 
-  async function sweepStale(): Promise<number> {
-    const ready = await prepare();
-    let removed = 0;
-    // Containers runsc still knows about, whose control plane is gone.
-    const listed = await runscQuiet(ready.runscCommand, [`--root=${runscRoot}`, 'list', '--quiet']);
-    for (const containerId of listed.stdout.split('\n').map((line) => line.trim())) {
-      if (!containerId.startsWith(CONTAINER_PREFIX)) continue;
-      if (!isStale(containerId.slice(CONTAINER_PREFIX.length))) continue;
-      await deleteContainer(ready, containerId);
-      removed += 1;
-    }
-    removed += (await ready.cgroups.sweep(isStale)).length;
-    if (existsSync(sandboxesDir)) removed += sweepStaleDirs(sandboxesDir);
-    if (existsSync(skeletonsDir)) sweepStaleDirs(skeletonsDir);
-    return removed;
+  function sweepStale(): Promise<number> {
+    return sweepGvisorLeftovers({
+      stateDir,
+      cgroups: true,
+      ...(options.cgroupParent === undefined ? {} : { cgroupParent: options.cgroupParent }),
+      ...(options.runscPath === undefined ? {} : { runscPath: options.runscPath }),
+      helperPath,
+    });
   }
 
   /**

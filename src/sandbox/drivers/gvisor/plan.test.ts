@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SandboxSpec } from '../../types.ts';
 import {
   GVISOR_MEMORY_OVERHEAD_BYTES,
-  GVISOR_PIDS_OVERHEAD,
+  gvisorHostPidsLimit,
   hostLimitsFor,
   planOciConfig,
   planParkedLauncher,
@@ -141,7 +141,17 @@ describe('runsc arguments and host limits', () => {
     expect(hostLimitsFor(spec)).toEqual({
       memoryBytes: spec.memoryBytes + GVISOR_MEMORY_OVERHEAD_BYTES,
       cpus: spec.cpus,
-      pids: spec.pids + GVISOR_PIDS_OVERHEAD,
+      // Two host tasks per sandbox task (systrap's stub process and thread), plus the sentry's 256.
+      pids: 64 * 2 + 256,
     });
+  });
+
+  it("keeps the host's task limit above what gVisor's own limit lets the sandbox's tasks cost", () => {
+    const plan = planOciConfig({ spec, rootfsDir: '/r', binds: [] });
+    const nproc = plan.process.rlimits.find((limit) => limit.type === 'RLIMIT_NPROC');
+    expect(nproc).toEqual({ type: 'RLIMIT_NPROC', hard: spec.pids, soft: spec.pids });
+    for (const pids of [1, 48, 256, 4096]) {
+      expect(gvisorHostPidsLimit(pids), `pids ${pids}`).toBeGreaterThanOrEqual(2 * pids + 256);
+    }
   });
 });

@@ -25,11 +25,28 @@ export type GvisorPlatform = 'systrap' | 'kvm' | 'ptrace';
  */
 export const GVISOR_MEMORY_OVERHEAD_BYTES = 160 * 1024 * 1024;
 /**
- * Host tasks runsc, the gofer and the sentry need (Go runtime threads, ptrace stubs) on top of the
- * sandbox's own processes. Without it a fork bomb inside would starve the sentry of threads and crash
- * the whole sandbox instead of failing the bomb's forks.
+ * Host tasks runsc, the gofer and the sentry need for themselves (Go runtime threads, more of them
+ * while many sandbox tasks block in host calls), on top of what the sandbox's tasks cost.
  */
 export const GVISOR_PIDS_OVERHEAD = 256;
+/**
+ * Host tasks one sandbox task can cost. Under systrap every sandbox address space is a stub process
+ * on the host and every sandbox thread a stub thread in it, so a single-threaded process costs two
+ * (measured: 100 sleeping processes add ~200 host tasks); the ptrace platform costs one, KVM none.
+ */
+export const GVISOR_HOST_TASKS_PER_TASK = 2;
+
+/**
+ * The host cgroup's task limit for a gVisor sandbox of `pids` tasks. gVisor's own limit (RLIMIT_NPROC
+ * in the sentry, which counts every task of the agent's uid) must be the one a fork bomb meets: at
+ * the host limit the sentry cannot make the threads it needs and the whole sandbox dies, where at its
+ * own limit only the bomb's forks fail, the command is killed at its timeout and the session lives,
+ * as on the other drivers. So the host limit is what `pids` sandbox tasks can cost at most, plus the
+ * sentry's own.
+ */
+export function gvisorHostPidsLimit(pids: number): number {
+  return pids * GVISOR_HOST_TASKS_PER_TASK + GVISOR_PIDS_OVERHEAD;
+}
 
 export interface OciMount {
   destination: string;
@@ -249,7 +266,7 @@ export function hostLimitsFor(spec: SandboxSpec): { memoryBytes: number; cpus: n
   return {
     memoryBytes: spec.memoryBytes + GVISOR_MEMORY_OVERHEAD_BYTES,
     cpus: spec.cpus,
-    pids: spec.pids + GVISOR_PIDS_OVERHEAD,
+    pids: gvisorHostPidsLimit(spec.pids),
   };
 }
 
@@ -262,6 +279,8 @@ export function hostLimitsFor(spec: SandboxSpec): { memoryBytes: number; cpus: n
  *   through /proc whenever the file allows it, so what separates them is file ownership: the
  *   channel and exit-status pipes are not the agent's, a command's stdout and stdin pipes are.
  * - The host cgroup covers the sentry and the sandbox's programs together, so the memory and task
- *   limits hold with GVISOR_*_OVERHEAD on top: programs may use somewhat more than the spec says
- *   before the host refuses, and an OOM may end the whole sandbox rather than one command.
+ *   limits hold with GVISOR_*_OVERHEAD on top: programs may use somewhat more memory than the spec
+ *   says before the host refuses, and an OOM may end the whole sandbox rather than one command. The
+ *   sandbox's task count is held by the sentry (RLIMIT_NPROC = pids), the host's task limit is a
+ *   backstop above what that many tasks can cost (gvisorHostPidsLimit).
  */

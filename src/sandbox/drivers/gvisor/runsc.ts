@@ -1,4 +1,14 @@
 import { spawn } from 'node:child_process';
+import { isExecutable } from '../../supervisor/helper-binary.ts';
+
+// Fixed locations only: resolving through PATH would let whoever controls PATH pick our isolation.
+const runscCandidates = ['/usr/bin/runsc', '/usr/local/bin/runsc', '/usr/sbin/runsc'];
+
+/** The runsc binary: the configured one, else the first installed at a fixed location. */
+export function findRunsc(configured: string | undefined): string | undefined {
+  const found = configured ?? runscCandidates.find(isExecutable);
+  return found !== undefined && isExecutable(found) ? found : undefined;
+}
 
 /**
  * Runs a short runsc management command; resolves with its output, never rejects. `command` is the
