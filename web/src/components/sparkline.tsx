@@ -29,6 +29,8 @@ export function Sparkline({ values, max, label, width = 120, height = 28 }: Spar
       width={width}
       height={height}
       viewBox={`0 0 ${width} ${height}`}
+      // Where a narrow screen squeezes the chart, it narrows instead of shrinking whole.
+      preserveAspectRatio="none"
       role="img"
       aria-label={label}
     >
