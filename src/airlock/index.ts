@@ -1,5 +1,5 @@
 /** The control plane as a library: `createAirlock(options)` wires every stage from one configuration. */
-export { createAirlock } from './create-airlock.ts';
+export { createAirlock, maxCommandTimeoutMs } from './create-airlock.ts';
 export type { Airlock, CreateAirlockOptions } from './create-airlock.ts';
 export { ACCESS_TOKEN_PREFIX, accessTokenDigest, createAccessTokens } from './access-tokens.ts';
 export type { AccessTokenInfo, AccessTokens, CreateAccessTokenInput } from './access-tokens.ts';
@@ -15,3 +15,4 @@ export type {
   SessionInfo,
   UsageSample,
 } from './views.ts';
+export type { SessionBoundary } from './session-boundary.ts';

@@ -54,9 +54,11 @@ export { MAX_EVENT_DATA_CHARS, readSseEvents, SseParser } from './sse.ts';
 export type { SseEvent } from './sse.ts';
 
 export type {
+  ApprovalGrant,
   ApprovalRecord,
   ApprovalStatus,
   AuditEvent,
+  CheckResult,
   CheckpointSummary,
   CreatedSession,
   CreateSessionRequest,
@@ -66,6 +68,7 @@ export type {
   ErrorEnvelope,
   FileEntry,
   FileWriteResult,
+  GrantScope,
   HealthStatus,
   OutputEventData,
   OutputPage,
@@ -74,6 +77,7 @@ export type {
   RunCommandRequest,
   RunResult,
   RunStatus,
+  SessionBoundary,
   SessionInfo,
   SessionState,
   VerifyProblem,

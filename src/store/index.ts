@@ -47,11 +47,12 @@ export { DEFAULT_BUSY_TIMEOUT_MS, openSqliteStore } from './sqlite-store.ts';
 export type { SqliteStoreOptions } from './sqlite-store.ts';
 export type { StoreBackupReport } from './sqlite-backup.ts';
 export { SCHEMA_VERSION } from './sqlite-schema.ts';
-export { accessTokenRoles, auditEventTypes, commandStates, verifyProblems } from './types.ts';
+export { accessTokenRoles, auditEventTypes, commandStates, grantScopes, verifyProblems } from './types.ts';
 export { DEFAULT_COMMAND_PAGE, MAX_COMMAND_PAGE, MAX_COMMAND_SEARCH_CHARS } from './sqlite-command-query.ts';
 export type {
   AccessTokenRecord,
   AccessTokenRole,
+  ApprovalGrant,
   ApprovalRecord,
   ApprovalStatus,
   AuditCheckpoint,
@@ -63,6 +64,7 @@ export type {
   CommandRecord,
   CommandState,
   EventQuery,
+  GrantScope,
   JsonObject,
   JsonValue,
   OutputPage,

@@ -125,6 +125,12 @@ const migrations: readonly string[] = [
     BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
   `,
   `
+  -- Scoped approvals: what "remember" may cover (offered with the request, as JSON) and what the person
+  -- chose. Older requests offered nothing and chose nothing.
+  ALTER TABLE approvals ADD COLUMN grants TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE approvals ADD COLUMN scope TEXT CHECK (scope IN ('command', 'program', 'host'));
+  `,
+  `
   -- People's tokens (viewer, approver). Only a digest of each: a copy of the file grants nothing.
   CREATE TABLE access_tokens (
     id TEXT PRIMARY KEY NOT NULL,

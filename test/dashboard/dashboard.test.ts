@@ -120,6 +120,32 @@ describeInChromium('the dashboard in Chromium', () => {
     await context.close();
   });
 
+  it('grants a program for the rest of the session from the page: its next command runs unasked', async () => {
+    const { server, admin, session } = await serverWithSession();
+    const first = await pendingCommand(session, 'touch /workspace/one');
+    const { page, context, problems } = await openPage(browser);
+    await signIn(page, server.url, server.adminToken);
+    await page.goto(`${server.url}/#/approvals/${first.approvalId}`);
+    const program = page.getByRole('radio', { name: /This program, in this session/ });
+    await expect.poll(() => program.isEnabled()).toBe(true);
+    await expect.poll(() => page.getByText(/whatever its arguments: touch$/).isVisible()).toBe(true);
+    await program.check();
+    await page.getByRole('button', { name: /^Approve/ }).click();
+    const ran = await session.commands.connect(first.id).wait({ timeoutMs: 30_000 });
+    expect(ran).toMatchObject({ status: 'completed', exitCode: 0 });
+    expect(await admin.approvals.get(first.approvalId)).toMatchObject({
+      status: 'approved',
+      scope: 'program',
+    });
+
+    // Other arguments, same program: no one is asked again in this session.
+    const second = await session.run('touch /workspace/two && echo granted');
+    expect(second).toMatchObject({ status: 'completed', stdout: 'granted\n' });
+    expect(await admin.approvals.list({ status: 'pending' })).toEqual([]);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('shows a viewer the queue without a way to decide, and the server refuses the viewer and a change without the CSRF token', async () => {
     const { server, admin, session } = await serverWithSession();
     const pending = await pendingCommand(session, 'touch /workspace/x && echo x');

@@ -4,7 +4,7 @@
  * decision with a reason and a grant. `a` approves, `d` denies, `r` goes to the reason.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { ApprovalContext } from '../../../src/sdk/index.ts';
+import type { ApprovalContext, ApprovalGrant } from '../../../src/sdk/index.ts';
 import { Badge, Outcome } from '../components/badges.tsx';
 import { useNow } from '../components/use-now.ts';
 import { ago, clock, countdown, dateTime } from '../format.ts';
@@ -12,7 +12,7 @@ import { typingInField } from '../keys.ts';
 import { href } from '../route.ts';
 import { useApp } from '../state/context.ts';
 import { messageOf, useResource } from '../state/resource.ts';
-import { GRANT_OPTIONS, grantRequest } from './grants.ts';
+import { grantOptions, grantRequest } from './grants.ts';
 import type { GrantScope } from './grants.ts';
 
 export function ApprovalDetail({
@@ -132,7 +132,12 @@ function Detail({
       )}
 
       {approval.status === 'pending' ? (
-        <DecisionForm approvalId={approval.id} action={approval.action} onDecided={onDecided} />
+        <DecisionForm
+          approvalId={approval.id}
+          action={approval.action}
+          grants={approval.grants}
+          onDecided={onDecided}
+        />
       ) : (
         <p class="decided">
           {approval.status === 'expired'
@@ -167,6 +172,7 @@ function Detail({
 function DecisionForm(props: {
   readonly approvalId: string;
   readonly action: string;
+  readonly grants: readonly ApprovalGrant[];
   readonly onDecided: (id: string) => void;
 }) {
   const { approvalId, onDecided } = props;
@@ -225,7 +231,7 @@ function DecisionForm(props: {
     <form class="decision" onSubmit={(event) => event.preventDefault()} aria-label="Decision">
       <fieldset class="grants">
         <legend>If approved, grant</legend>
-        {GRANT_OPTIONS.map((option) => (
+        {grantOptions(props.grants).map((option) => (
           <label key={option.scope} class={`grant${option.available ? '' : ' grant--unavailable'}`}>
             <input
               type="radio"
