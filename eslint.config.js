@@ -136,4 +136,48 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  {
+    // Functions the browser tests run inside the page.
+    files: ['test/dashboard/in-page.js'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
+    // The dashboard runs in the browser and reaches the server only over the public HTTP API.
+    files: ['web/src/**/*.{ts,tsx}'],
+    languageOptions: { globals: globals.browser },
+    rules: {
+      'no-console': 'error',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+src/(?!sdk/index\\.ts$)',
+              message:
+                'The dashboard talks only to the public HTTP API: import the SDK (src/sdk/index.ts), nothing else of src/.',
+            },
+            {
+              regex: `^(node:|(${nodeBuiltins.join('|')})(/|$))`,
+              message: 'The dashboard runs in the browser: no Node built-ins.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        ...['innerHTML', 'outerHTML'].map((property) => ({
+          property,
+          message:
+            'Markup from strings can run what an agent printed; build nodes (textContent, JSX). The CSP enforces Trusted Types too.',
+        })),
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "JSXAttribute[name.name='dangerouslySetInnerHTML']",
+          message: 'Markup from strings can run what an agent printed; render text, never HTML.',
+        },
+      ],
+    },
+  },
 );

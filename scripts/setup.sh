@@ -48,6 +48,9 @@ ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 
 [ -x /usr/bin/perl ] || need_apt+=(perl)
 [ -x /usr/bin/python3 ] || need_apt+=(python3)
 [ -x /usr/bin/pkill ] || need_apt+=(procps)
+# The dashboard's browser tests (test/dashboard) and `npm run screenshots`: headless Chromium,
+# driven by playwright-core, which downloads no browser of its own.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 # The Docker driver: the daemon, and debootstrap for its base image (`airlock image build`).
 command -v dockerd >/dev/null || need_apt+=(docker.io)
 command -v debootstrap >/dev/null || need_apt+=(debootstrap)

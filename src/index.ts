@@ -4,6 +4,8 @@
  */
 export { createAirlock } from './airlock/index.ts';
 export type {
+  AccessTokenInfo,
+  AccessTokens,
   Airlock,
   AirlockApprovals,
   AirlockAudit,
@@ -12,6 +14,7 @@ export type {
   CreateAirlockOptions,
   Session,
   SessionInfo,
+  UsageSample,
 } from './airlock/index.ts';
 export type { AgentEvent, AgentRunOptions, AgentRunStatus, Agents, AgentSummary } from './agent/index.ts';
 export type {

@@ -38,6 +38,8 @@ import { createPolicies } from './policies.ts';
 import type { Policies } from './policies.ts';
 import { createRedactors } from './secrets.ts';
 import type { Redactors } from './secrets.ts';
+import { createAccessTokens } from './access-tokens.ts';
+import type { AccessTokens } from './access-tokens.ts';
 import { createAuditView, createSessionsView } from './views.ts';
 import type { AirlockApprovals, AirlockAudit, AirlockCommands, AirlockSessions } from './views.ts';
 
@@ -91,6 +93,8 @@ export interface Airlock {
   readonly commands: AirlockCommands;
   readonly approvals: AirlockApprovals;
   readonly audit: AirlockAudit;
+  /** People's tokens (viewer, approver) for the dashboard and the API. */
+  readonly accessTokens: AccessTokens;
   readonly snapshots: Pick<SnapshotStore, 'list' | 'get' | 'remove'>;
   /** Tasks run by a model through this control plane's tools (`agents.run({ task, model })`). */
   readonly agents: Agents;
@@ -325,6 +329,7 @@ function assemble(
       updateNetwork: (session, network) => egress.update(session, network),
     }),
     commands: {
+      list: (query) => store.queryCommands(query),
       get: router.getCommand,
       wait: router.waitCommand,
       kill: router.killCommand,
@@ -339,6 +344,7 @@ function assemble(
       waitFor: (id, waitOptions) => approvals.waitFor(id, waitOptions),
     },
     audit: createAuditView(store, parts.audit.verify),
+    accessTokens: createAccessTokens({ store, now: prepared.now }),
     snapshots: { list: snapshots.list, get: snapshots.get, remove: snapshots.remove },
     agents: createAgents({
       airlock: () => airlock,

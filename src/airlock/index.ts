@@ -2,6 +2,8 @@
 export { createAirlock } from './create-airlock.ts';
 export { maxCommandTimeoutMs } from './session-manager.ts';
 export type { Airlock, CreateAirlockOptions } from './create-airlock.ts';
+export { ACCESS_TOKEN_PREFIX, accessTokenDigest, createAccessTokens } from './access-tokens.ts';
+export type { AccessTokenInfo, AccessTokens, CreateAccessTokenInput } from './access-tokens.ts';
 export { anchorPathFor, auditKeyPath } from './audit-protection.ts';
 export { loadTreeSitterWasm } from './tree-sitter-wasm.ts';
 export type { CommandEvent } from '../router/index.ts';
@@ -12,5 +14,6 @@ export type {
   AirlockSessions,
   Session,
   SessionInfo,
+  UsageSample,
 } from './views.ts';
 export type { SessionBoundary } from './session-boundary.ts';

@@ -3,12 +3,14 @@
  * translate calls into the session manager, the router and the store.
  */
 import type { RouterConfig } from '../config/index.ts';
-import type { ResourceMonitor } from '../metrics/index.ts';
-import type { PolicyEngine, PresetName } from '../policy/index.ts';
+import type { ResourceMonitor, ResourceSample } from '../metrics/index.ts';
+import type { Decision, PolicyEngine, PresetName } from '../policy/index.ts';
 import type {
   ApprovalRecord,
   AuditEvent,
   AuditExportQuery,
+  CommandQuery,
+  CommandRecord,
   EventQuery,
   OutputPage,
   SessionRecord,
@@ -121,6 +123,11 @@ export interface Session {
    * already open keep going. Secrets cannot change.
    */
   setNetwork(network: SessionNetworkInput): Promise<SessionInfo>;
+  /**
+   * How the session's policy reads a command now (parsed commands, effects, the rules that decided),
+   * without running or recording anything. Give it redacted text: what it returns is shown to people.
+   */
+  explain(command: string): Promise<Decision>;
   stats(): Promise<SandboxStats>;
   snapshot(name?: string): Promise<SnapshotInfo>;
   destroy(): Promise<void>;
@@ -139,6 +146,25 @@ export interface AirlockSessions {
     readonly limit?: number;
   }): Promise<SessionRecord[]>;
   destroy(id: string): Promise<void>;
+  /** The session's recent resource samples (about ten minutes), oldest first; empty once it ended. */
+  usage(id: string): readonly UsageSample[];
+}
+
+export interface UsageSample {
+  /** ISO 8601 UTC. */
+  readonly at: string;
+  readonly memoryBytes: number;
+  readonly pids: number;
+  readonly cpuFraction: number | null;
+}
+
+function usageOf(sample: Readonly<ResourceSample>): UsageSample {
+  return {
+    at: new Date(sample.at).toISOString(),
+    memoryBytes: sample.memoryBytes,
+    pids: sample.pids,
+    cpuFraction: sample.cpuFraction,
+  };
 }
 
 /**
@@ -147,6 +173,8 @@ export interface AirlockSessions {
  * uses).
  */
 export interface AirlockCommands {
+  /** A page of commands of every session (or one), newest first. */
+  list(query: CommandQuery): Promise<CommandRecord[]>;
   get(id: string, options?: { readonly within?: SessionScope }): Promise<RunResult>;
   wait(
     id: string,
@@ -327,6 +355,7 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
     },
     info: async () => infoOf(await manager.record(session.id), parts),
     setNetwork: (network) => setNetwork(parts, session.id, network),
+    explain: async (command) => parts.policyFor(await live()).evaluate(command),
     stats: async () => (await live()).sandbox.stats(),
     snapshot: (name) => manager.snapshot(session.id, name ?? null),
     destroy: () => manager.destroy(session.id),
@@ -346,6 +375,7 @@ export function createSessionsView(parts: ViewParts): AirlockSessions {
     setNetwork: (id, network) => setNetwork(parts, id, network),
     list: (query) => manager.list(query),
     destroy: (id) => manager.destroy(id),
+    usage: (id) => parts.monitor.history(id).map(usageOf),
   };
 }
 

@@ -188,6 +188,7 @@ describe('parseConfig', () => {
       rateLimit: { tokens: 1200, perMs: 60_000 },
       maxBodyBytes: 1024 * 1024,
       mcpDisconnectGraceMs: 30_000,
+      dashboard: true,
     });
     expect(parseConfig('server:\n  port: 8080\n  maxBody: 4m\n', 'airlock.yaml').server).toMatchObject({
       port: 8080,

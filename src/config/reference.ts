@@ -394,6 +394,14 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
       'made is ended. A client that never opens an event stream is ended at `sandbox.idleTimeout`.',
   },
 
+  'server.dashboard': {
+    type: '`true` or `false`',
+    description:
+      'Serve the dashboard at `/` on the same port: live sessions, commands, approvals and the audit log ' +
+      'for people, who sign in with the admin token or a viewer or approver token (`airlock tokens ' +
+      'create`). `false` leaves only the API; the tokens and the cookie sign-in still work there.',
+  },
+
   // ─── store ────────────────────────────────────────────────────────────────────────────────────────
   store: {
     type: '`sqlite:<path>`',

@@ -228,6 +228,10 @@ const serverFields = {
    * the client counts as gone. Long enough for a client to reconnect its stream.
    */
   mcpDisconnectGrace: parsedValue((value) => parseDuration(value)).prefault('30s'),
+  /** The dashboard at `/` for people watching agents (sign-in with the admin or a viewer/approver token). */
+  dashboard: z
+    .boolean({ error: (issue) => `dashboard must be true or false, not ${describeValue(issue.input)}` })
+    .prefault(true),
 };
 
 export const serverSchema = section('server', serverFields).transform((raw) => ({
@@ -236,6 +240,7 @@ export const serverSchema = section('server', serverFields).transform((raw) => (
   rateLimit: raw.rateLimit,
   maxBodyBytes: raw.maxBody,
   mcpDisconnectGraceMs: raw.mcpDisconnectGrace,
+  dashboard: raw.dashboard,
 }));
 
 // ─── store ──────────────────────────────────────────────────────────────────────────────────────────

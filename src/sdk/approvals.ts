@@ -1,6 +1,7 @@
 /** `client.approvals`: what waits for a person, and the person's decision (admin token). */
 import type { CallOptions } from './signals.ts';
 import type { Transport } from './transport.ts';
+import type { ApprovalContext } from './watch-types.ts';
 import type { ApprovalRecord, ApprovalStatus, DecideApprovalRequest, GrantScope } from './wire-types.ts';
 
 export interface ListApprovalsOptions extends CallOptions {
@@ -46,6 +47,14 @@ export class Approvals {
   get(approvalId: string, options?: CallOptions): Promise<ApprovalRecord> {
     return this.#transport.json<ApprovalRecord>(
       { method: 'GET', path: ['v1', 'approvals', approvalId] },
+      options,
+    );
+  }
+
+  /** The request with its command, the policy's reading of it and the session's recent commands. */
+  context(approvalId: string, options?: CallOptions): Promise<ApprovalContext> {
+    return this.#transport.json<ApprovalContext>(
+      { method: 'GET', path: ['v1', 'approvals', approvalId, 'context'] },
       options,
     );
   }

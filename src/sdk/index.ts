@@ -28,6 +28,21 @@ export type { OutputPagesOptions, OutputReadOptions } from './outputs.ts';
 export { Approvals } from './approvals.ts';
 export type { ApproveOptions, DenyOptions, ListApprovalsOptions } from './approvals.ts';
 export { Audit } from './audit.ts';
+export { Auth, Commands, Tokens } from './watch.ts';
+export type { CreateTokenOptions, ListCommandsOptions } from './watch.ts';
+export type {
+  AccessTokenInfo,
+  ApprovalContext,
+  CommandPage,
+  CommandRecord,
+  CommandState,
+  CreatedAccessToken,
+  EffectVerdict,
+  PersonRole,
+  SessionUsage,
+  SignedIn,
+  UsageSample,
+} from './watch-types.ts';
 export type { AuditFilter, ExportAuditOptions, ListAuditOptions } from './audit.ts';
 
 export { AirlockApiError, clientErrorCodes, isAirlockApiError, serverErrorCodes } from './errors.ts';

@@ -22,7 +22,7 @@ const grantScope = z.enum(grantScopes);
 const queryInt = (min: number, max: number) =>
   z
     .string()
-    .regex(/^\d{1,15}$/, { error: 'must be a whole number' })
+    .regex(/^\d{1,16}$/, { error: 'must be a whole number' })
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 const queryBoolean = z.enum(['true', 'false']).transform((value) => value === 'true');
@@ -154,7 +154,10 @@ const eventTypes = z
 export const auditQuery = z
   .object({
     afterSeq: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
+    /** The newest `limit` events before this seq (still oldest first): paging back from the end. */
+    beforeSeq: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
     sessionId: id.optional(),
+    commandId: id.optional(),
     type: eventTypes.optional(),
     limit: queryInt(1, 10_000).optional(),
   })

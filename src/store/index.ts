@@ -47,8 +47,11 @@ export { DEFAULT_BUSY_TIMEOUT_MS, openSqliteStore } from './sqlite-store.ts';
 export type { SqliteStoreOptions } from './sqlite-store.ts';
 export type { StoreBackupReport } from './sqlite-backup.ts';
 export { SCHEMA_VERSION } from './sqlite-schema.ts';
-export { auditEventTypes, commandStates, grantScopes, verifyProblems } from './types.ts';
+export { accessTokenRoles, auditEventTypes, commandStates, grantScopes, verifyProblems } from './types.ts';
+export { DEFAULT_COMMAND_PAGE, MAX_COMMAND_PAGE, MAX_COMMAND_SEARCH_CHARS } from './sqlite-command-query.ts';
 export type {
+  AccessTokenRecord,
+  AccessTokenRole,
   ApprovalGrant,
   ApprovalRecord,
   ApprovalStatus,
@@ -57,6 +60,7 @@ export type {
   AuditEventInput,
   AuditEventType,
   CheckpointSummary,
+  CommandQuery,
   CommandRecord,
   CommandState,
   EventQuery,

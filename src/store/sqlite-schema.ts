@@ -1,6 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { AirlockError } from '../errors/index.ts';
-import { commandStates } from './types.ts';
+import { accessTokenRoles, commandStates } from './types.ts';
 
 /**
  * Schema migrations, in order: entry N brings a store from `user_version` N to N + 1. A published entry
@@ -155,6 +155,23 @@ const migrations: readonly string[] = [
   ALTER TABLE approvals_v3 RENAME TO approvals;
   CREATE INDEX approvals_by_status ON approvals (status, created_at);
   CREATE INDEX approvals_by_session ON approvals (session_id, created_at);
+  `,
+  `
+  -- People's tokens (viewer, approver). Only a digest of each: a copy of the file grants nothing.
+  CREATE TABLE access_tokens (
+    id TEXT PRIMARY KEY NOT NULL,
+    digest TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN (${accessTokenRoles.map((role) => `'${role}'`).join(', ')})),
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    expires_at TEXT,
+    revoked_at TEXT,
+    revoked_by TEXT
+  ) STRICT;
+
+  -- Every session's newest commands first, for the dashboard's live list and its paging.
+  CREATE INDEX commands_by_created ON commands (created_at, id);
   `,
 ];
 

@@ -199,7 +199,8 @@ describe('SQLite store', () => {
     const raw = new DatabaseSync(path);
     raw.exec(
       'DROP TABLE audit_checkpoints; ALTER TABLE approvals DROP COLUMN grants; ' +
-        'ALTER TABLE approvals DROP COLUMN scope; PRAGMA user_version = 1',
+        'ALTER TABLE approvals DROP COLUMN scope; DROP TABLE access_tokens; DROP INDEX commands_by_created; ' +
+        'PRAGMA user_version = 1',
     );
     raw.close();
     store = openSqliteStore({ path });
@@ -228,6 +229,8 @@ describe('SQLite store', () => {
         remember INTEGER NOT NULL) STRICT;
       INSERT INTO approvals SELECT * FROM old_approvals;
       DROP TABLE old_approvals;
+      DROP TABLE access_tokens;
+      DROP INDEX commands_by_created;
       PRAGMA user_version = 2;
     `);
     raw.close();

@@ -6,7 +6,9 @@ import { pageText, validatePageRequest } from './output-page.ts';
 import { verifyStoredChain } from './sqlite-verify.ts';
 import { toStoreError } from './sqlite-errors.ts';
 import { MEMORY_PATH, openConnection, prepareDatabaseFile } from './sqlite-file.ts';
+import { accessTokenParams, createAccessTokenRows } from './sqlite-access-tokens.ts';
 import { createCheckpointRows } from './sqlite-checkpoints.ts';
+import { queryCommands } from './sqlite-command-query.ts';
 import { createEventReader, validateEventInput } from './sqlite-events.ts';
 import {
   approvalFromRow,
@@ -85,6 +87,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   };
   const events = createEventReader(statement);
   const checkpoints = createCheckpointRows(statement);
+  const accessTokens = createAccessTokenRows(statement);
 
   /** Runs synchronous work against the open database, turning any failure into an AirlockError. */
   const run = <T>(operation: string, work: () => T): T => {
@@ -170,6 +173,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
           ...(batch.commands ?? []).map((record): [string, Params] => ['commands', commandParams(record)]),
           ...(batch.approvals ?? []).map((record): [string, Params] => ['approvals', approvalParams(record)]),
           ...(batch.outputs ?? []).map((record): [string, Params] => ['outputs', outputParams(record)]),
+          ...(batch.accessTokens ?? []).map((r): [string, Params] => ['access_tokens', accessTokenParams(r)]),
         ];
         if (writes.length === 0 && inputs.length === 0) return [];
         return immediate(() => {
@@ -263,6 +267,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       });
     },
 
+    queryCommands: async (query) => run('list commands', () => queryCommands(statement, query)),
+
     async getApproval(id) {
       return run('read approval', () => {
         const row = getRow('approvals', id);
@@ -352,6 +358,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     async listEvents(query = {}) {
       return run('read events', () => events.list(query));
     },
+
+    getAccessToken: async (id) => run('read token', () => accessTokens.get(id)),
+    findAccessToken: async (digest) => run('read token', () => accessTokens.find(digest)),
+    listAccessTokens: async () => run('list tokens', () => accessTokens.list()),
 
     async addCheckpoint(checkpoint) {
       return run('store checkpoint', () => checkpoints.add(checkpoint));

@@ -32,6 +32,9 @@ export const auditEventTypes = [
   'egress.connection',
   /** A live session's network list changed (PATCH /v1/sessions/:id/network). */
   'session.network_changed',
+  'token.created',
+  'token.revoked',
+  'dashboard.signed_in',
   'agent.started',
   'agent.model_call',
   'agent.step',
@@ -194,14 +197,56 @@ export interface StoreBatch {
   readonly commands?: readonly CommandRecord[];
   readonly approvals?: readonly ApprovalRecord[];
   readonly outputs?: readonly OutputRecord[];
+  readonly accessTokens?: readonly AccessTokenRecord[];
 }
 
 export interface EventQuery {
   readonly afterSeq?: number;
+  /** Only events before this seq; with it, the newest `limit` of them (still oldest first). */
+  readonly beforeSeq?: number;
   readonly sessionId?: string;
+  readonly commandId?: string;
   readonly types?: readonly AuditEventType[];
   /** At most this many, oldest first (default 1000, max 10000). */
   readonly limit?: number;
+}
+
+export interface CommandQuery {
+  /** Exactly this command. */
+  readonly id?: string;
+  readonly sessionId?: string;
+  readonly states?: readonly CommandState[];
+  /** Commands whose (redacted) text contains this; ASCII letters match either case. */
+  readonly text?: string;
+  /** Paging: only commands after this one in the newest-first order. */
+  readonly beforeId?: string;
+  /** At most this many, newest first (default 50, max 500). */
+  readonly limit?: number;
+}
+
+export const accessTokenRoles = ['viewer', 'approver'] as const;
+
+/** `viewer` sees everything a person watching agents needs; `approver` also decides. */
+export type AccessTokenRole = (typeof accessTokenRoles)[number];
+
+/**
+ * A token for a person (the dashboard, or the API with a person's rights). Only its digest is kept:
+ * a copy of the store never grants access.
+ */
+export interface AccessTokenRecord {
+  /** `tok_…`: names the token in lists, the audit log and revocation; not a secret. */
+  readonly id: string;
+  /** sha256 hex of the token. */
+  readonly digest: string;
+  readonly role: AccessTokenRole;
+  /** Whom it was made for, as the person who made it wrote it. */
+  readonly name: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  /** Null: valid until revoked. */
+  readonly expiresAt: string | null;
+  readonly revokedAt: string | null;
+  readonly revokedBy: string | null;
 }
 
 /** What verify found wrong first. The first four are the hash chain's; the rest its signed checkpoints'. */
@@ -305,6 +350,8 @@ export interface Store {
     readonly sessionId?: string;
     readonly states?: readonly CommandState[];
   }): Promise<CommandRecord[]>;
+  /** A page of commands, newest first (see CommandQuery). */
+  queryCommands(query: CommandQuery): Promise<CommandRecord[]>;
   getApproval(id: string): Promise<ApprovalRecord | null>;
   listApprovals(query?: {
     readonly status?: ApprovalStatus;
@@ -324,6 +371,11 @@ export interface Store {
   pruneOutputs(endedBefore: string): Promise<number>;
 
   listEvents(query?: EventQuery): Promise<AuditEvent[]>;
+  getAccessToken(id: string): Promise<AccessTokenRecord | null>;
+  /** The token whose digest this is, revoked or not; null when there is none. */
+  findAccessToken(digest: string): Promise<AccessTokenRecord | null>;
+  /** Every person's token, revoked ones included, oldest first. */
+  listAccessTokens(): Promise<AccessTokenRecord[]>;
   /** Stores a signed checkpoint; storing one that is already there (same seq and key) does nothing. */
   addCheckpoint(checkpoint: AuditCheckpoint): Promise<void>;
   /** The checkpoint with the highest seq signed by `keyId`, or null when that key signed none. */

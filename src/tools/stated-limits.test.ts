@@ -82,7 +82,9 @@ describe('session_info lists what will ask in this session', () => {
     const result = (await client.callTool({ name: 'session_info', arguments: {} })) as CallToolResult;
     const text = (result.content as Array<{ text: string }>).map((part) => part.text).join('\n');
     // The default network: ask mode, nothing listed yet, through the session's egress proxy.
-    expect(text).toMatch(/network: through the egress proxy at http:\/\/127\.0\.0\.1:3128 .*allowed: no hosts yet; a connection to another host waits for a person/);
+    expect(text).toMatch(
+      /network: through the egress proxy at http:\/\/127\.0\.0\.1:3128 .*allowed: no hosts yet; a connection to another host waits for a person/,
+    );
     expect(text).toContain('secrets given to this session: none');
     expect(text).toContain('a person approves pip install (router.approvalRequiredFor)');
     expect(text).toMatch(/a call waits 15s for a person, then answers pending_approval/);

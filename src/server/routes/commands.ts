@@ -95,6 +95,7 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
       summary: 'A command: its result, or its output so far while it runs',
       tag: 'commands',
       access: 'any',
+      people: 'see',
       params: commandParams,
       response: { status: 200, description: 'The command', schema: runResult },
       handler: ({ principal, params }) => commandOf(airlock, principal, params),
@@ -105,6 +106,7 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
       summary: 'Stream a command: `output` events (redacted, whole lines), then one `status` event',
       tag: 'commands',
       access: 'any',
+      people: 'see',
       params: commandParams,
       response: {
         status: 200,
@@ -161,6 +163,7 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
       summary: "Kill a running command's whole process tree",
       tag: 'commands',
       access: 'any',
+      people: 'decide',
       params: commandParams,
       response: { status: 200, description: 'The command after the kill', schema: runResult },
       handler: async ({ principal, params }) => {
@@ -174,6 +177,7 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
       summary: "Page a command's full (redacted, bounded) output",
       tag: 'commands',
       access: 'any',
+      people: 'see',
       params: outputParams,
       query: outputQuery,
       response: { status: 200, description: 'One page', schema: outputPage },

@@ -41,6 +41,7 @@ export function sessionRoutes({ airlock, tokens }: SessionRouteParts): RouteSpec
       summary: 'List sessions (a session token sees only its own)',
       tag: 'sessions',
       access: 'any',
+      people: 'see',
       query: listSessionsQuery,
       response: { status: 200, description: 'Sessions, oldest first', schema: sessionList },
       handler: async ({ principal, query }) => {
@@ -60,6 +61,7 @@ export function sessionRoutes({ airlock, tokens }: SessionRouteParts): RouteSpec
       summary: 'A session: state, limits, isolation and latest resource usage',
       tag: 'sessions',
       access: 'any',
+      people: 'see',
       params: sessionParams,
       response: { status: 200, description: 'The session', schema: sessionInfo },
       handler: async ({ principal, params }) => {
@@ -73,6 +75,7 @@ export function sessionRoutes({ airlock, tokens }: SessionRouteParts): RouteSpec
       summary: 'End a session: kill its commands and destroy its sandbox',
       tag: 'sessions',
       access: 'any',
+      people: 'decide',
       params: sessionParams,
       response: { status: 200, description: 'The ended session', schema: sessionInfo },
       handler: async ({ principal, params }) => {

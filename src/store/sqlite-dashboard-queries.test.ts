@@ -1,0 +1,110 @@
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openSqliteStore } from './sqlite-store.ts';
+import { alert, command, makeTempDir, session, type TempDir } from './test-support.ts';
+import type { AccessTokenRecord, Store } from './types.ts';
+import { rejectedAirlockError } from '../../test/support/airlock-errors.ts';
+
+function token(id: string, overrides: Partial<AccessTokenRecord> = {}): AccessTokenRecord {
+  return {
+    id,
+    digest: `${id}-digest`,
+    role: 'viewer',
+    name: 'ops on call',
+    createdAt: '2025-01-01T00:00:00.000Z',
+    createdBy: 'cli',
+    expiresAt: null,
+    revokedAt: null,
+    revokedBy: null,
+    ...overrides,
+  };
+}
+
+describe('SQLite store: what the dashboard reads', () => {
+  let dir: TempDir;
+  let store: Store;
+
+  beforeEach(() => {
+    dir = makeTempDir();
+    store = openSqliteStore({ path: join(dir.path, 'airlock.db') });
+  });
+
+  afterEach(async () => {
+    await store.close();
+    dir.remove();
+  });
+
+  it('keeps access tokens by id and by digest, and a revocation replaces the record', async () => {
+    const viewer = token('tok_a');
+    const approver = token('tok_b', { role: 'approver', expiresAt: '2026-01-01T00:00:00.000Z' });
+    await store.commit({ accessTokens: [viewer, approver] });
+    expect(await store.getAccessToken('tok_a')).toStrictEqual(viewer);
+    expect(await store.findAccessToken('tok_b-digest')).toStrictEqual(approver);
+    expect(await store.findAccessToken('nothing')).toBeNull();
+
+    const revoked = { ...viewer, revokedAt: '2025-01-02T00:00:00.000Z', revokedBy: 'api:admin:1' };
+    await store.commit({ accessTokens: [revoked] });
+    expect(await store.listAccessTokens()).toStrictEqual([revoked, approver]);
+  });
+
+  it('refuses a role the schema does not know and two tokens with one digest', async () => {
+    await expect(
+      store.commit({ accessTokens: [token('tok_x', { role: 'admin' as never })] }),
+    ).rejects.toThrow();
+    await store.commit({ accessTokens: [token('tok_y', { digest: 'same' })] });
+    await expect(store.commit({ accessTokens: [token('tok_z', { digest: 'same' })] })).rejects.toThrow();
+    expect((await store.listAccessTokens()).map((record) => record.id)).toStrictEqual(['tok_y']);
+  });
+
+  it('pages commands newest first across sessions, by session, state and text', async () => {
+    await store.commit({ sessions: [session('s1'), session('s2')] });
+    const commands = Array.from({ length: 7 }, (_, index) =>
+      command(`c${index}`, index % 2 === 0 ? 's1' : 's2', {
+        command: index === 3 ? 'git push origin 100%_done' : `echo ${index}`,
+        state: index === 5 ? 'running' : 'completed',
+        createdAt: `2025-01-01T00:00:0${index}.000Z`,
+      }),
+    );
+    await store.commit({ commands });
+    const ids = (list: { id: string }[]) => list.map((record) => record.id);
+
+    const first = await store.queryCommands({ limit: 3 });
+    expect(ids(first)).toStrictEqual(['c6', 'c5', 'c4']);
+    const second = await store.queryCommands({ limit: 3, beforeId: 'c4' });
+    expect(ids(second)).toStrictEqual(['c3', 'c2', 'c1']);
+    expect(ids(await store.queryCommands({ sessionId: 's2' }))).toStrictEqual(['c5', 'c3', 'c1']);
+    expect(ids(await store.queryCommands({ states: ['running'] }))).toStrictEqual(['c5']);
+    expect(ids(await store.queryCommands({ states: [] }))).toStrictEqual([]);
+    // What a person types is text, not a LIKE pattern: `%_` matches only those two characters.
+    expect(ids(await store.queryCommands({ text: '100%_' }))).toStrictEqual(['c3']);
+    expect(ids(await store.queryCommands({ text: 'GIT PUSH' }))).toStrictEqual(['c3']);
+    expect(ids(await store.queryCommands({ text: '%' }))).toStrictEqual(['c3']);
+    // An id is found by `id`, never by text: a command cannot pose as another by quoting its id.
+    expect(ids(await store.queryCommands({ text: 'c4' }))).toStrictEqual([]);
+    expect(ids(await store.queryCommands({ id: 'c4' }))).toStrictEqual(['c4']);
+    // A cursor that names no command is a page that is gone, not "start again".
+    expect(await store.queryCommands({ beforeId: 'missing' })).toStrictEqual([]);
+  });
+
+  it('refuses a page size out of range and an overlong search', async () => {
+    expect((await rejectedAirlockError(store.queryCommands({ limit: 501 }))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejectedAirlockError(store.queryCommands({ limit: 0 }))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejectedAirlockError(store.queryCommands({ text: 'x'.repeat(501) }))).code).toBe(
+      'INVALID_ARGUMENT',
+    );
+  });
+
+  it('reads audit events before a seq (the newest of them, oldest first) and by command', async () => {
+    await store.commit({ events: Array.from({ length: 10 }, (_, index) => alert({ index })) });
+    await store.commit({
+      events: [{ type: 'command.proposed', sessionId: 's1', commandId: 'c1', data: {} }],
+    });
+    const before = await store.listEvents({ beforeSeq: 8, limit: 3 });
+    expect(before.map((event) => event.seq)).toStrictEqual([5, 6, 7]);
+    const newest = await store.listEvents({ beforeSeq: Number.MAX_SAFE_INTEGER, limit: 2 });
+    expect(newest.map((event) => event.seq)).toStrictEqual([10, 11]);
+    const ofCommand = await store.listEvents({ commandId: 'c1' });
+    expect(ofCommand.map((event) => event.type)).toStrictEqual(['command.proposed']);
+    expect((await rejectedAirlockError(store.listEvents({ beforeSeq: -1 }))).code).toBe('INVALID_ARGUMENT');
+  });
+});
