@@ -11,27 +11,29 @@ import type { CaptureLimits } from '../../output/index.ts';
 import { defaultCaptureLimits } from '../../output/index.ts';
 import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
-import { SupervisorClient } from '../../supervisor/client.ts';
 import {
+  SupervisorClient,
   defaultHelperPath,
   helperMissingMessage,
   isExecutable,
   publishHelperForSessions,
-} from '../../supervisor/helper-binary.ts';
+  processIsolation,
+  readYamaPtraceScope,
+  withinStartTimeout,
+  assertBridge,
+} from '../../supervisor/index.ts';
 import { DEFAULT_UID_RANGE, createHostUidAllocator, defaultUidLockDir } from '../../host-uids/index.ts';
 import type { UidLease, UidRange } from '../../host-uids/index.ts';
-import { processIsolation, readYamaPtraceScope } from '../../supervisor/process-isolation.ts';
-import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
-import { assertBridge } from '../../supervisor/bridge-check.ts';
 import { SYSTEM_CA_BUNDLE, grantEgressAccess } from '../../egress-mount.ts';
-import { readHostLayout, readImageLayout, readProcMasks } from './host-layout.ts';
-import type { HostLayout } from './host-layout.ts';
-import { explainStartFailure, spawnLauncher } from './launcher.ts';
-import type { Launcher } from './launcher.ts';
+import { readHostLayout, readImageLayout, readProcMasks } from '../../layout/index.ts';
+import type { HostLayout } from '../../layout/index.ts';
+import { spawnLauncher } from '../../launcher/index.ts';
+import { explainStartFailure } from './start-failure.ts';
+import type { Launcher } from '../../launcher/index.ts';
 import { planBwrap, planInstructions, planLauncher } from './plan.ts';
 import { createBwrapSandbox } from './sandbox.ts';
-import { ensurePrivateDir, sessionName } from './state-dir.ts';
+import { ensurePrivateDir, sessionName } from '../../state-dir/index.ts';
 import { sweepBwrapLeftovers } from './sweep.ts';
 
 export interface BwrapDriverOptions {

@@ -10,20 +10,23 @@ import type { CaptureLimits } from '../../output/index.ts';
 import { defaultCaptureLimits } from '../../output/index.ts';
 import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
-import { assertBridge } from '../../supervisor/bridge-check.ts';
+import {
+  assertBridge,
+  SupervisorClient,
+  defaultHelperPath,
+  helperMissingMessage,
+  isExecutable,
+  processIsolation,
+  readYamaPtraceScope,
+  withinStartTimeout,
+  SupervisedSandbox,
+} from '../../supervisor/index.ts';
 import { grantEgressAccess } from '../../egress-mount.ts';
-import { SupervisorClient } from '../../supervisor/client.ts';
-import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
 import { DEFAULT_UID_RANGE, createHostUidAllocator, defaultUidLockDir } from '../../host-uids/index.ts';
 import type { UidLease, UidRange } from '../../host-uids/index.ts';
-import { processIsolation, readYamaPtraceScope } from '../../supervisor/process-isolation.ts';
-import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
-import { SupervisedSandbox } from '../../supervisor/supervised-sandbox.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
-import { generatedEtcFiles } from '../bwrap/etc-files.ts';
-import { shellFor } from '../bwrap/host-layout.ts';
-import { commandEnvironment } from '../bwrap/plan.ts';
-import { ensurePrivateDir, sessionName } from '../bwrap/state-dir.ts';
+import { generatedEtcFiles, shellFor, commandEnvironment } from '../../layout/index.ts';
+import { ensurePrivateDir, sessionName } from '../../state-dir/index.ts';
 import { DockerStreamDemux } from './demux.ts';
 import { oomCounterFile, readOomKills } from './oom-counter.ts';
 import { dockerSeccompProfile, labelKeys, planContainer } from './plan.ts';

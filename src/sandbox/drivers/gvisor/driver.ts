@@ -12,18 +12,22 @@ import { defaultCaptureLimits } from '../../output/index.ts';
 import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
 import { SYSTEM_CA_BUNDLE } from '../../egress-mount.ts';
-import { assertBridge } from '../../supervisor/bridge-check.ts';
-import { SupervisorClient } from '../../supervisor/client.ts';
-import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
-import { processIsolation } from '../../supervisor/process-isolation.ts';
-import type { SupervisorFacts } from '../../supervisor/reply-decoder.ts';
-import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
-import { SupervisedSandbox } from '../../supervisor/supervised-sandbox.ts';
+import {
+  assertBridge,
+  SupervisorClient,
+  defaultHelperPath,
+  helperMissingMessage,
+  isExecutable,
+  processIsolation,
+  withinStartTimeout,
+  SupervisedSandbox,
+} from '../../supervisor/index.ts';
+import type { SupervisorFacts } from '../../supervisor/index.ts';
 import type { Driver, Sandbox, SandboxSnapshot, SandboxSpec } from '../../types.ts';
-import { spawnLauncher } from '../bwrap/launcher.ts';
-import type { Launcher } from '../bwrap/launcher.ts';
-import { commandEnvironment } from '../bwrap/plan.ts';
-import { ensurePrivateDir, sessionName } from '../bwrap/state-dir.ts';
+import { spawnLauncher } from '../../launcher/index.ts';
+import type { Launcher } from '../../launcher/index.ts';
+import { commandEnvironment } from '../../layout/index.ts';
+import { ensurePrivateDir, sessionName } from '../../state-dir/index.ts';
 import {
   hostLimitsFor,
   planOciConfig,

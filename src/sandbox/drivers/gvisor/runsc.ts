@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { isExecutable } from '../../supervisor/helper-binary.ts';
+import { isExecutable } from '../../supervisor/index.ts';
 
 // Fixed locations only: resolving through PATH would let whoever controls PATH pick our isolation.
 const runscCandidates = ['/usr/bin/runsc', '/usr/local/bin/runsc', '/usr/sbin/runsc'];
