@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
 import { AirlockError, isAirlockError } from '../../../errors/index.ts';
 import { createCgroupManager, readCgroupLayout } from '../../cgroups/index.ts';
@@ -28,7 +27,7 @@ import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
 import { SYSTEM_CA_BUNDLE, grantEgressAccess } from '../../egress-mount.ts';
 import { readHostLayout, readImageLayout, readProcMasks } from '../../layout/index.ts';
 import type { HostLayout } from '../../layout/index.ts';
-import { spawnLauncher } from '../../launcher/index.ts';
+import { createSpareLauncher, spawnLauncher } from '../../launcher/index.ts';
 import { explainStartFailure } from './start-failure.ts';
 import type { Launcher } from '../../launcher/index.ts';
 import { planBwrap, planInstructions, planLauncher } from './plan.ts';
@@ -127,11 +126,6 @@ function hasSystemCaBundle(image: string, layout: HostLayout): boolean {
   return existsSync(join(image, SYSTEM_CA_BUNDLE));
 }
 
-/** Limits a launcher started ahead of need holds until it is given its session's spec. */
-const parkedLimits: CgroupLimits = { memoryBytes: 16 * 1024 * 1024, cpus: 0.1, pids: 8 };
-/** Starting the next spare waits a moment, so it does not compete with the sandbox just handed out. */
-const PARK_DELAY_MS = 50;
-
 interface PendingSandbox {
   id: string;
   name: string;
@@ -154,13 +148,8 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
         lockDir: options.uidLockDir ?? defaultUidLockDir(),
       })
     : undefined;
-  const prespawn = options.prespawnLauncher ?? true;
   let sweptOnce = options.sweepOnFirstCreate === false;
   let closed = false;
-  const closing = new AbortController();
-  let spare: PendingSandbox | undefined;
-  /** The spare being started, if any; close() waits for it so nothing is started after close. */
-  let parking: Promise<void> | undefined;
   let prepared:
     | {
         bwrapPath: string;
@@ -236,44 +225,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     pending.lease?.release();
   }
 
-  /** Keeps one launcher started ahead of need: process start and cgroup join are then off the path. */
-  function parkSpare(): void {
-    if (!prespawn || closed || spare || parking) return;
-    parking = (async () => {
-      await sleep(PARK_DELAY_MS, undefined, { ref: false, signal: closing.signal });
-      if (closed) return;
-      const pending = await launch(parkedLimits);
-      if (closed || spare) return discard(pending);
-      spare = pending;
-      // A spare that dies while parked is cleaned up and never handed out.
-      void pending.launcher.exited
-        .then(() => {
-          if (spare !== pending) return;
-          spare = undefined;
-          return discard(pending);
-        })
-        .catch(() => {});
-    })()
-      // Parking is an optimisation: when it fails, create() launches on demand and reports the
-      // failure itself, with the full error.
-      .catch(() => {})
-      .finally(() => {
-        parking = undefined;
-      });
-  }
-
-  async function takeSpare(limits: CgroupLimits): Promise<PendingSandbox | undefined> {
-    const pending = spare;
-    spare = undefined;
-    if (!pending) return undefined;
-    try {
-      await pending.cgroup.setLimits(limits);
-      return pending;
-    } catch (error) {
-      await discard(pending);
-      throw error;
-    }
-  }
+  const spare = createSpareLauncher({ enabled: options.prespawnLauncher ?? true, discard });
 
   async function create(input: SandboxSpec): Promise<Sandbox> {
     if (closed) throw new AirlockError('SANDBOX_UNAVAILABLE', 'the driver was closed');
@@ -294,8 +246,8 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     if (spec.image !== 'host' && uids) assertWorldReadable(spec.image);
     const layout = spec.image === 'host' ? hostLayout : readImageLayout(spec.image);
     const limits = { memoryBytes: spec.memoryBytes, cpus: spec.cpus, pids: spec.pids };
-    const pending = (await takeSpare(limits)) ?? (await launch(limits));
-    parkSpare();
+    const pending = (await spare.take(limits)) ?? (await launch(limits));
+    spare.refill(launch);
     const { id, dir, cgroup, launcher, lease } = pending;
     try {
       // bwrap runs as the session's uid and binds the egress directory by path.
@@ -356,12 +308,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     create,
     async close() {
       closed = true;
-      // Cancels a spare still waiting to start; one already starting is awaited and discarded.
-      closing.abort();
-      await parking;
-      const pending = spare;
-      spare = undefined;
-      if (pending) await discard(pending);
+      await spare.close();
     },
     async sweepStale() {
       sweptOnce = true;

@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
 import { AirlockError } from '../../../errors/index.ts';
 import { createCgroupManager, readCgroupLayout } from '../../cgroups/index.ts';
-import type { CgroupLimits, CgroupManager, SessionCgroup } from '../../cgroups/index.ts';
+import type { CgroupLimits, CgroupManager } from '../../cgroups/index.ts';
 import type { CaptureLimits } from '../../output/index.ts';
 import { defaultCaptureLimits } from '../../output/index.ts';
 import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
@@ -24,8 +23,8 @@ import {
 } from '../../supervisor/index.ts';
 import type { SupervisorFacts } from '../../supervisor/index.ts';
 import type { Driver, Sandbox, SandboxSnapshot, SandboxSpec } from '../../types.ts';
-import { spawnLauncher } from '../../launcher/index.ts';
-import type { Launcher } from '../../launcher/index.ts';
+import { createSpareLauncher, spawnLauncher } from '../../launcher/index.ts';
+import type { ParkedLauncher } from '../../launcher/index.ts';
 import { commandEnvironment } from '../../layout/index.ts';
 import { ensurePrivateDir, sessionName } from '../../state-dir/index.ts';
 import {
@@ -73,17 +72,10 @@ export interface GvisorDriverOptions {
 /** /proc of a sandbox holds its processes plus ~60 fixed entries; the pids limit bounds the rest. */
 const MAX_PROC_ENTRIES = 100_000;
 
-/** Limits a launcher started ahead of need holds until it is given its sandbox's spec. */
-const parkedLimits: CgroupLimits = { memoryBytes: 16 * 1024 * 1024, cpus: 0.1, pids: 8 };
-/** The next spare starts a moment after a sandbox is ready, so it does not compete with its first command. */
-const PARK_DELAY_MS = 50;
-
-/** A session's cgroups with a launcher inside them that has not been told what to run yet. */
-interface Parked {
+/** A parked launcher with the name of the session it will become. */
+interface Parked extends ParkedLauncher {
   id: string;
   name: string;
-  cgroup: SessionCgroup;
-  launcher: Launcher;
 }
 
 function unavailable(message: string, reason: string): AirlockError {
@@ -124,11 +116,6 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
   let closed = false;
   /** Skeletons are shared by live sandboxes: close() removes them only once none is left. */
   let live = 0;
-  const prespawn = options.prespawnLauncher ?? true;
-  const closing = new AbortController();
-  let spare: Parked | undefined;
-  /** The spare being started, if any; close() waits for it so nothing is started after close. */
-  let parking: Promise<void> | undefined;
 
   async function prepareOnce(): Promise<Prepared> {
     if (process.platform !== 'linux')
@@ -251,48 +238,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
     await parked.cgroup.remove();
   }
 
-  /** Keeps one launcher started ahead of need: cgroup creation and process start are then off the path. */
-  function parkSpare(ready: Prepared): void {
-    if (!prespawn || closed || spare || parking) return;
-    parking = (async () => {
-      await sleep(PARK_DELAY_MS, undefined, { ref: false, signal: closing.signal });
-      if (closed) return;
-      const parked = await park(ready, parkedLimits);
-      if (closed || spare) return discard(parked);
-      spare = parked;
-      // A spare that dies while parked is cleaned up and never handed out.
-      void parked.launcher.exited
-        .then(() => {
-          if (spare !== parked) return;
-          spare = undefined;
-          return discard(parked);
-        })
-        .catch(() => {});
-    })()
-      // Parking is an optimisation: when it fails, start() parks on demand and reports the failure
-      // itself, with the full error.
-      .catch(() => {})
-      .finally(() => {
-        parking = undefined;
-      });
-  }
-
-  /**
-   * The spare launcher, its cgroups given the sandbox's limits before it is told to start anything:
-   * nothing the sandbox runs ever sees the parked limits.
-   */
-  async function takeSpare(limits: CgroupLimits): Promise<Parked | undefined> {
-    const parked = spare;
-    spare = undefined;
-    if (!parked) return undefined;
-    try {
-      await parked.cgroup.setLimits(limits);
-      return parked;
-    } catch (error) {
-      await discard(parked);
-      throw error;
-    }
-  }
+  const spare = createSpareLauncher({ enabled: options.prespawnLauncher ?? true, discard });
 
   async function create(input: SandboxSpec): Promise<Sandbox> {
     return start(validateSpec(input), undefined);
@@ -312,7 +258,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
     }
     const skeleton = skeletonFor(spec.image, ready);
     const limits = hostLimitsFor(spec);
-    const parked = (await takeSpare(limits)) ?? (await park(ready, limits));
+    const parked = (await spare.take(limits)) ?? (await park(ready, limits));
     const { id, name, cgroup, launcher } = parked;
     const containerId = `${CONTAINER_PREFIX}${name}`;
     const dir = join(sandboxesDir, name);
@@ -376,7 +322,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
       );
     } finally {
       // Only now: making the next spare competes for the CPU with a sandbox still starting.
-      parkSpare(ready);
+      spare.refill((parkedLimits) => park(ready, parkedLimits));
     }
 
     const session = cgroup;
@@ -462,12 +408,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
     restore,
     async close() {
       closed = true;
-      // Cancels a spare still waiting to start; one already starting is awaited and discarded.
-      closing.abort();
-      await parking;
-      const parked = spare;
-      spare = undefined;
-      if (parked) await discard(parked);
+      await spare.close();
       if (live === 0) removeSkeletons();
     },
     async sweepStale() {
