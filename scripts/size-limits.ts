@@ -34,7 +34,6 @@ export const pendingSplits: readonly string[] = [
   'src/sandbox/drivers/docker/driver.ts: function create',
   'src/sandbox/drivers/gvisor/driver.ts: file',
   'src/sandbox/drivers/gvisor/driver.ts: function createGvisorDriver',
-  'src/sandbox/seccomp/filter.ts: file',
   'src/sessions/manager.ts: file',
   'src/store/audit-witness.ts: function createWitnessSink',
   'src/store/sqlite-store.ts: function openSqliteStore',
