@@ -25,9 +25,6 @@ export const exemptFiles: Readonly<Record<string, string>> = {
  */
 export const pendingSplits: readonly string[] = [
   'src/egress/proxy.ts: function createEgressProxy',
-  'src/sandbox/cgroups/cgroup.ts: file',
-  'src/sandbox/cgroups/cgroup.ts: function createCgroupManager',
-  'src/sandbox/cgroups/cgroup.ts: function sessionHandle',
   'src/sandbox/drivers/bwrap/driver.ts: function createBwrapDriver',
   'src/sandbox/drivers/docker/driver.ts: file',
   'src/sandbox/drivers/docker/driver.ts: function createDockerDriver',
