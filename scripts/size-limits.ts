@@ -26,11 +26,6 @@ export const exemptFiles: Readonly<Record<string, string>> = {
 export const pendingSplits: readonly string[] = [
   'src/egress/proxy.ts: function createEgressProxy',
   'src/sandbox/drivers/bwrap/driver.ts: function createBwrapDriver',
-  'src/sandbox/drivers/docker/driver.ts: file',
-  'src/sandbox/drivers/docker/driver.ts: function createDockerDriver',
-  'src/sandbox/drivers/docker/driver.ts: function create',
-  'src/sandbox/drivers/gvisor/driver.ts: file',
-  'src/sandbox/drivers/gvisor/driver.ts: function createGvisorDriver',
   'src/sessions/manager.ts: file',
   'src/store/audit-witness.ts: function createWitnessSink',
   'src/store/sqlite-store.ts: function openSqliteStore',

@@ -8,6 +8,7 @@ export {
   isExecutable,
   publishHelperForSessions,
 } from './helper-binary.ts';
+export { MAX_PROC_ENTRIES, countSandboxProcesses } from './process-count.ts';
 export { processIsolation, readYamaPtraceScope } from './process-isolation.ts';
 export type { FileEntry, SupervisorFacts } from './reply-decoder.ts';
 export { withinStartTimeout } from './start-timeout.ts';

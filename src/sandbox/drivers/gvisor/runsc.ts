@@ -39,3 +39,12 @@ export function runscQuiet(
     });
   });
 }
+
+/** Drops runsc's state of a container (killed or never started); quiet when there is none. */
+export async function deleteRunscContainer(
+  runscCommand: readonly string[],
+  globalArgs: readonly string[],
+  containerId: string,
+): Promise<void> {
+  await runscQuiet(runscCommand, [...globalArgs, 'delete', '--force', containerId]);
+}
