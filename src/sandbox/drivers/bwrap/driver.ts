@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { AirlockError, isAirlockError } from '../../../errors/index.ts';
 import { createCgroupManager, readCgroupLayout } from '../../cgroups/index.ts';
-import type { CgroupLimits, CgroupManager, SessionCgroup } from '../../cgroups/index.ts';
+import type { CgroupLimits, CgroupManager } from '../../cgroups/index.ts';
 import type { CaptureLimits } from '../../output/index.ts';
 import { defaultCaptureLimits } from '../../output/index.ts';
 import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
@@ -22,17 +21,18 @@ import {
   assertBridge,
 } from '../../supervisor/index.ts';
 import { DEFAULT_UID_RANGE, createHostUidAllocator, defaultUidLockDir } from '../../host-uids/index.ts';
-import type { UidLease, UidRange } from '../../host-uids/index.ts';
+import type { UidRange } from '../../host-uids/index.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
 import { SYSTEM_CA_BUNDLE, grantEgressAccess } from '../../egress-mount.ts';
 import { readHostLayout, readImageLayout, readProcMasks } from '../../layout/index.ts';
 import type { HostLayout } from '../../layout/index.ts';
-import { createSpareLauncher, spawnLauncher } from '../../launcher/index.ts';
+import { createSpareLauncher } from '../../launcher/index.ts';
 import { explainStartFailure } from './start-failure.ts';
-import type { Launcher } from '../../launcher/index.ts';
-import { planBwrap, planInstructions, planLauncher } from './plan.ts';
+import { discardPending, launchPending } from './launch.ts';
+import type { PendingSandbox } from './launch.ts';
+import { planBwrap, planInstructions } from './plan.ts';
 import { createBwrapSandbox } from './sandbox.ts';
-import { ensurePrivateDir, sessionName } from '../../state-dir/index.ts';
+import { ensurePrivateDir } from '../../state-dir/index.ts';
 import { sweepBwrapLeftovers } from './sweep.ts';
 
 export interface BwrapDriverOptions {
@@ -126,16 +126,6 @@ function hasSystemCaBundle(image: string, layout: HostLayout): boolean {
   return existsSync(join(image, SYSTEM_CA_BUNDLE));
 }
 
-interface PendingSandbox {
-  id: string;
-  name: string;
-  dir: string;
-  cgroup: SessionCgroup;
-  launcher: Launcher;
-  /** The session's own host uid; none when the control plane is not root. */
-  lease: UidLease | undefined;
-}
-
 export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
   const helperPath = options.helperPath ?? defaultHelperPath;
   const stateDir = options.stateDir ?? join(tmpdir(), `airlock-${process.getuid?.() ?? 'user'}`);
@@ -184,48 +174,10 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     return prepared;
   }
 
-  /** Makes the session's cgroups and starts its launcher inside them, waiting for instructions. */
-  async function launch(limits: CgroupLimits): Promise<PendingSandbox> {
-    const { cgroups, seccomp, supervisorPath } = await prepare();
-    const id = randomBytes(6).toString('hex');
-    const name = sessionName(id);
-    const dir = join(sandboxesDir, name);
-    const lease = uids?.allocate();
-    let cgroup: SessionCgroup;
-    try {
-      mkdirSync(dir, { mode: 0o700 });
-      cgroup = await cgroups.create(name, limits);
-    } catch (error) {
-      rmSync(dir, { recursive: true, force: true });
-      lease?.release();
-      throw error;
-    }
-    try {
-      const plan = planLauncher({
-        helperPath,
-        supervisorPath,
-        cgroupProcsFiles: cgroup.procsFiles,
-        ...(lease ? { hostIds: { uid: lease.uid, gid: lease.gid } } : {}),
-        seccompFilter: seccomp,
-      });
-      return { id, name, dir, cgroup, launcher: spawnLauncher(plan), lease };
-    } catch (error) {
-      await cgroup.remove();
-      rmSync(dir, { recursive: true, force: true });
-      lease?.release();
-      throw error;
-    }
-  }
+  const launch = (limits: CgroupLimits): Promise<PendingSandbox> =>
+    launchPending({ prepared: prepare(), helperPath, sandboxesDir, uids, limits });
 
-  async function discard(pending: PendingSandbox): Promise<void> {
-    await pending.launcher.abandon();
-    await pending.cgroup.remove();
-    rmSync(pending.dir, { recursive: true, force: true });
-    // Only now: with the cgroup gone, no process of this uid is left.
-    pending.lease?.release();
-  }
-
-  const spare = createSpareLauncher({ enabled: options.prespawnLauncher ?? true, discard });
+  const spare = createSpareLauncher({ enabled: options.prespawnLauncher ?? true, discard: discardPending });
 
   async function create(input: SandboxSpec): Promise<Sandbox> {
     if (closed) throw new AirlockError('SANDBOX_UNAVAILABLE', 'the driver was closed');
@@ -253,7 +205,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
       // bwrap runs as the session's uid and binds the egress directory by path.
       if (lease) grantEgressAccess(spec.egress, lease.gid);
     } catch (error) {
-      await discard(pending);
+      await discardPending(pending);
       throw error;
     }
     launcher.start(
@@ -277,7 +229,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
       await withinStartTimeout(client.ready, startTimeoutMs);
       assertBridge(spec, client);
     } catch (error) {
-      await discard(pending);
+      await discardPending(pending);
       const detail = explainStartFailure(launcher.firstErrorLine() || (error as Error).message);
       throw new AirlockError('SANDBOX_UNAVAILABLE', `the bwrap sandbox did not start: ${detail}`, {
         stderr: detail,
