@@ -40,6 +40,8 @@ export function createEgressDecider(options: EgressApprovalsOptions): EgressDeci
         `${command === undefined ? 'a command of this session' : 'this command'} opens ${how} to ${ask.host} port ${ask.port}, which is not on the session's allow-list`,
         'approve once for this connection, or with remember for this host and port for the rest of the session',
       ],
+      // "For the rest of the session" covers this host and port, nothing wider.
+      grants: [{ scope: 'host', covers: [target(ask)] }],
       timeoutMs: options.approvalWaitMs,
     });
     const decided = await options.approvals.waitOrWithdraw(
@@ -48,6 +50,6 @@ export function createEgressDecider(options: EgressApprovalsOptions): EgressDeci
       'the connection stopped waiting for an answer',
     );
     if (decided?.status !== 'approved') return 'deny';
-    return decided.remember ? 'allow-session' : 'allow-once';
+    return decided.scope === 'host' ? 'allow-session' : 'allow-once';
   };
 }

@@ -1,10 +1,6 @@
 import { AirlockError } from '../errors/index.ts';
-import type { BwrapDriverOptions } from './drivers/bwrap/driver.ts';
-import { createBwrapDriver } from './drivers/bwrap/driver.ts';
-import { createDockerDriver } from './drivers/docker/driver.ts';
-import type { DockerDriverOptions } from './drivers/docker/driver.ts';
-import { createGvisorDriver } from './drivers/gvisor/driver.ts';
-import type { GvisorDriverOptions } from './drivers/gvisor/driver.ts';
+import type { BwrapDriverOptions, DockerDriverOptions, GvisorDriverOptions } from './drivers/index.ts';
+import { createBwrapDriver, createDockerDriver, createGvisorDriver } from './drivers/index.ts';
 import type { Driver, DriverName } from './types.ts';
 import { withWarmPool } from './warm-pool.ts';
 

@@ -1,5 +1,5 @@
 import type { CapturedStream } from './output/index.ts';
-import type { FileEntry } from './supervisor/reply-decoder.ts';
+import type { FileEntry } from './supervisor/index.ts';
 
 export type DriverName = 'bwrap' | 'gvisor' | 'docker';
 

@@ -53,8 +53,8 @@ export interface DecideOptions {
    */
   readonly scope?: GrantScope | undefined;
   /**
-   * The same as `scope: 'command'` when the request offers it, else approve once (kept for callers
-   * written before scopes).
+   * The same as `scope: 'command'` (for a connection: `scope: 'host'`) when the request offers it,
+   * else approve once (kept for callers written before scopes).
    */
   readonly remember?: boolean | undefined;
   /** Who decided, for the audit log: `cli`, `api:<token id>`, a user name. */
@@ -326,7 +326,7 @@ function checkDecision(decision: ApprovalDecision, options: DecideOptions): stri
 }
 
 /**
- * The grant a decision chooses: `scope` (or `remember`, meaning `command`) must be one the request
+ * The grant a decision chooses: `scope` (or `remember`, meaning `command`, or `host` for a connection) must be one the request
  * offered, and only an approval remembers anything. INVALID_ARGUMENT otherwise, naming what is offered.
  */
 function chosenScope(
@@ -340,10 +340,12 @@ function chosenScope(
       field: 'scope',
     });
   }
-  // `remember` predates scopes: where this exact command cannot be remembered it still approves once.
+  // `remember` predates scopes: this exact command, or for a connection its host and port; where
+  // neither can be remembered it still approves once.
   if (scope === undefined) {
-    const legacy = remember === true && decision === 'approve';
-    return legacy && record.grants.some((grant) => grant.scope === 'command') ? 'command' : null;
+    if (remember !== true || decision !== 'approve') return null;
+    const narrowest = record.action === 'egress' ? 'host' : 'command';
+    return record.grants.some((grant) => grant.scope === narrowest) ? narrowest : null;
   }
   const wanted = scope;
   if (decision !== 'approve') {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SandboxSpec } from '../../types.ts';
-import type { HostLayout, ProcMask } from './host-layout.ts';
-import { commandEnvironment, encodeInstructions, planBwrap, planLauncher } from './plan.ts';
+import type { HostLayout, ProcMask } from '../../layout/index.ts';
+import { planBwrap, planLauncher } from './plan.ts';
 
 const spec: SandboxSpec = {
   image: 'host',
@@ -220,26 +220,5 @@ describe('planLauncher', () => {
       '3',
     ]);
     expect(plan.fds.map(({ fd }) => fd)).toEqual([...plan.fds.keys()].map((index) => index + 3));
-  });
-});
-
-describe('encodeInstructions', () => {
-  it('frames argv as a length and NUL-terminated strings, refusing NUL inside one', () => {
-    const encoded = encodeInstructions(['/usr/bin/bwrap', '--', 'x y']);
-    expect(encoded.readUInt32LE(0)).toBe(encoded.length - 4);
-    expect(encoded.subarray(4).toString()).toBe('/usr/bin/bwrap\0--\0x y\0');
-    expect(() => encodeInstructions(['a\0b'])).toThrow(/NUL/);
-  });
-});
-
-describe('commandEnvironment', () => {
-  it('layers defaults, the spec grants and the call, and nothing else', () => {
-    expect(commandEnvironment({ GRANTED: '1', LANG: 'en_US.UTF-8' }, { PER_CALL: '2' })).toEqual({
-      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      HOME: '/workspace',
-      LANG: 'en_US.UTF-8',
-      GRANTED: '1',
-      PER_CALL: '2',
-    });
   });
 });

@@ -1,19 +1,12 @@
 import { egressBridgeArgs, egressMounts } from '../../egress-mount.ts';
 import type { SandboxSpec } from '../../types.ts';
-import { generatedEtcFiles, sandboxHostname, sandboxUser } from './etc-files.ts';
-import type { HostLayout, ProcMask } from './host-layout.ts';
+import { generatedEtcFiles, sandboxHostname, sandboxUser } from '../../layout/index.ts';
+import type { HostLayout, ProcMask } from '../../layout/index.ts';
+import { launcherFds } from '../../launcher/index.ts';
+import type { FdSource, LauncherPlan } from '../../launcher/index.ts';
 
 /** Where the supervisor binary appears inside the sandbox. */
 export const supervisorPathInSandbox = '/.airlock/supervisor';
-
-/**
- * File descriptors the launcher is started with, fixed so a launcher can be started before anyone
- * knows which sandbox it will become. 3 carries the launcher's instructions (the bwrap argv).
- */
-export const launcherFds = {
-  instructions: 3,
-  firstEtcFile: 4,
-} as const;
 
 export interface LauncherPlanInput {
   helperPath: string;
@@ -24,20 +17,6 @@ export interface LauncherPlanInput {
   /** Host uid/gid to run bwrap as; omitted when the control plane is not root (it cannot switch). */
   hostIds?: { uid: number; gid: number };
   seccompFilter: Buffer;
-}
-
-/** Extra file descriptors the child gets: fd number → bytes to feed it, or a host file to open. */
-export type FdSource =
-  | { kind: 'data'; data: Buffer }
-  | { kind: 'file'; path: string }
-  | { kind: 'instructions' };
-
-export interface LauncherPlan {
-  file: string;
-  args: string[];
-  env: Record<string, string>;
-  cwd: string;
-  fds: { fd: number; source: FdSource }[];
 }
 
 const generatedEtcPaths = Object.keys(generatedEtcFiles());
@@ -210,28 +189,6 @@ export function planInstructions(
   ownHostUid: boolean,
 ): string[] {
   return ownHostUid ? ['--nproc', String(spec.pids), ...bwrapArgv] : [...bwrapArgv];
-}
-
-/** Frames the argv for the launcher's instructions fd: u32 length, NUL-terminated strings. */
-export function encodeInstructions(argv: readonly string[]): Buffer {
-  for (const arg of argv) {
-    if (arg.includes('\0'))
-      throw new RangeError(`launcher argument contains a NUL byte: ${JSON.stringify(arg)}`);
-  }
-  const body = Buffer.from(argv.map((arg) => `${arg}\0`).join(''), 'utf8');
-  const length = Buffer.alloc(4);
-  length.writeUInt32LE(body.length, 0);
-  return Buffer.concat([length, body]);
-}
-
-export const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/** The environment a command sees: defaults, then the spec's grants, then the call's own. */
-export function commandEnvironment(
-  specEnv: Readonly<Record<string, string>>,
-  execEnv: Readonly<Record<string, string>> = {},
-): Record<string, string> {
-  return { PATH: defaultPath, HOME: sandboxUser.home, LANG: 'C.UTF-8', ...specEnv, ...execEnv };
 }
 
 /*

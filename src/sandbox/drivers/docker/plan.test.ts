@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SandboxSpec } from '../../types.ts';
-import { gvisorHostPidsLimit } from '../gvisor/plan.ts';
-import { maskedProcPaths, maskedSysPaths } from '../../host-masks.ts';
+import { gvisorHostPidsLimit } from '../gvisor/index.ts';
+import { maskedProcPaths, maskedSysPaths } from '../../layout/index.ts';
 import { dockerSeccompProfile, labelKeys, planContainer } from './plan.ts';
 import type { ContainerPlanInput } from './plan.ts';
 

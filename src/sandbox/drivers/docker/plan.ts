@@ -1,14 +1,13 @@
 import type { ContainerCreateOptions, HostConfig, MountSettings } from 'dockerode';
-import { sandboxHostname, sandboxUser } from '../bwrap/etc-files.ts';
+import { sandboxHostname, sandboxUser, maskedProcPaths, maskedSysPaths } from '../../layout/index.ts';
 import {
   GVISOR_MEMORY_OVERHEAD_BYTES,
   devicesRemoved,
   gvisorHostPidsLimit,
   supervisorCapabilities,
-} from '../gvisor/plan.ts';
+} from '../gvisor/index.ts';
 import { egressBridgeArgs, egressMounts } from '../../egress-mount.ts';
 import type { SandboxSpec } from '../../types.ts';
-import { maskedProcPaths, maskedSysPaths } from '../../host-masks.ts';
 import { REFUSED_SYSCALLS } from '../../seccomp/index.ts';
 import { sharedDirInContainer } from './shared-volume.ts';
 

@@ -1,6 +1,6 @@
-import { sandboxHostname, sandboxUser } from '../bwrap/etc-files.ts';
-import { launcherFds } from '../bwrap/plan.ts';
-import type { LauncherPlan } from '../bwrap/plan.ts';
+import { sandboxHostname, sandboxUser } from '../../layout/index.ts';
+import { launcherFds } from '../../launcher/index.ts';
+import type { LauncherPlan } from '../../launcher/index.ts';
 import { egressBridgeArgs, egressMounts } from '../../egress-mount.ts';
 import type { SandboxSpec } from '../../types.ts';
 

@@ -15,8 +15,7 @@ import {
   EGRESS_CA_CERTIFICATE_IN_SANDBOX,
   EGRESS_DIR_IN_SANDBOX,
 } from '../../egress-mount.ts';
-import { generatedEtcFiles } from '../bwrap/etc-files.ts';
-import { readHostLayout, readImageLayout } from '../bwrap/host-layout.ts';
+import { generatedEtcFiles, readHostLayout, readImageLayout } from '../../layout/index.ts';
 import { seccompFilesInSandbox, supervisorInSandbox } from './plan.ts';
 
 /** Top-level names Airlock provides itself; an image's own are not used. */

@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { AirlockError } from '../../../errors/index.ts';
+import { AirlockError } from '../../errors/index.ts';
 
 /**
  * Creates (if needed) the directory holding per-sandbox host state and checks it is a real

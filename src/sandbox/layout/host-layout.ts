@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { maskedProcPaths } from '../../host-masks.ts';
+import { maskedProcPaths } from './host-masks.ts';
 import { generatedEtcFiles } from './etc-files.ts';
 
 /** The only host directories a `host` image exposes, all read-only. */

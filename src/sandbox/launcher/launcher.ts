@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { AirlockError } from '../../../errors/index.ts';
-import type { LauncherPlan } from './plan.ts';
-import { encodeInstructions } from './plan.ts';
+import { AirlockError } from '../../errors/index.ts';
+import type { LauncherPlan } from './launcher-plan.ts';
+import { encodeInstructions } from './launcher-plan.ts';
 
 const STDERR_KEEP_BYTES = 16 * 1024;
 /** A glog info, warning or debug line, as runsc writes before its logs are set up: `W1127 15:39:17.533640 30137 file.go:48] ...`. */
@@ -106,23 +106,4 @@ export function spawnLauncher(plan: LauncherPlan): Launcher {
       return lines.find((line) => !GLOG_NOTICE.test(line)) ?? lines[0] ?? '';
     },
   };
-}
-
-/** Known bwrap start failures, each with what to change on the host. */
-const knownFailures: { pattern: RegExp; fix: string }[] = [
-  {
-    pattern:
-      /uid map|setting up uid|No permissions to creat(e|ing) new namespace|creating new namespace failed/i,
-    fix: 'unprivileged user namespaces are blocked on this host (on Ubuntu: sysctl kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile for bwrap; elsewhere: sysctl user.max_user_namespaces=15000)',
-  },
-  {
-    pattern: /Can't mount proc|mount proc/i,
-    fix: 'the kernel refused a fresh /proc (often inside a container that masks /proc); run Airlock on the host or in a container with --privileged or a non-masked /proc',
-  },
-];
-
-/** One line for a sandbox that did not start: bwrap's own words, then what to do about them. */
-export function explainStartFailure(line: string): string {
-  const known = knownFailures.find(({ pattern }) => pattern.test(line));
-  return known ? `${line}: ${known.fix}` : line;
 }
