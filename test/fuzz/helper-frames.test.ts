@@ -6,7 +6,15 @@
  * (AIRLOCK_REQUIRE_FUZZ=1) fails instead.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +31,8 @@ import {
 const nativeDir = fileURLToPath(new URL('../../native/', import.meta.url));
 /** The harness and any crashing input it finds stay here (git-ignored), to replay by hand. */
 const buildDir = fileURLToPath(new URL('../../build/fuzz/', import.meta.url));
+/** Inputs that once crashed the harness: replayed first in every run, so a fixed bug stays fixed. */
+const regressionsDir = fileURLToPath(new URL('./regressions/', import.meta.url));
 const fuzzSeconds = Number(process.env['AIRLOCK_FUZZ_SECONDS'] ?? 15);
 const required = process.env['AIRLOCK_REQUIRE_FUZZ'] === '1';
 
@@ -79,6 +89,9 @@ function writeSeeds(corpus: string): number {
       Buffer.concat([Buffer.from([1, seed[4]!]), seed.subarray(9)]),
     );
   });
+  for (const name of readdirSync(regressionsDir)) {
+    writeFileSync(join(corpus, `regression-${name}`), readFileSync(join(regressionsDir, name)));
+  }
   return seeds.length;
 }
 
