@@ -265,6 +265,7 @@ function assemble(
       get: router.getCommand,
       wait: router.waitCommand,
       kill: router.killCommand,
+      list: router.listCommands,
       watch: router.watchCommand,
       readOutput: router.readOutput,
     },
@@ -355,6 +356,8 @@ function sessionManager(
       },
       idleTimeoutMs: sandbox.idleTimeoutMs,
       ttlMs: options.sessionTtlMs ?? config.sessions.lifetimeMs,
+      // A caller's own shorter default (tests, one-shot runs) never raises the configured maximum.
+      maxTtlMs: Math.max(config.sessions.maxLifetimeMs, options.sessionTtlMs ?? 0),
       maxTimeoutMs: sandbox.maxTimeoutMs ?? MAX_TIMEOUT_MS,
     },
     onCreated: (session, createMs) => {

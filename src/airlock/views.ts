@@ -69,6 +69,8 @@ export interface Session {
     get(id: string): Promise<RunResult>;
     wait(id: string, options?: { readonly signal?: AbortSignal }): Promise<RunResult>;
     kill(id: string): Promise<RunResult>;
+    /** This session's commands in flight (running, waiting for approval), oldest first. */
+    list(): RunResult[];
     /** Live output and the final result of one of this session's commands (see `AirlockCommands.watch`). */
     watch(id: string, options?: { readonly signal?: AbortSignal }): AsyncIterable<CommandEvent>;
   };
@@ -94,6 +96,11 @@ export interface Session {
   info(): Promise<SessionInfo>;
   stats(): Promise<SandboxStats>;
   snapshot(name?: string): Promise<SnapshotInfo>;
+  /**
+   * The session now ends `expiresInMs` from now (longer or shorter than before), at most
+   * `sessions.maxLifetime` after it was created (else INVALID_ARGUMENT). Recorded in the audit log.
+   */
+  extend(expiresInMs: number): Promise<SessionInfo>;
   destroy(): Promise<void>;
 }
 
@@ -108,6 +115,8 @@ export interface AirlockSessions {
     readonly limit?: number;
   }): Promise<SessionRecord[]>;
   destroy(id: string): Promise<void>;
+  /** As `Session.extend`, by id. */
+  extend(id: string, expiresInMs: number): Promise<SessionInfo>;
 }
 
 /**
@@ -122,6 +131,8 @@ export interface AirlockCommands {
     options?: { readonly signal?: AbortSignal; readonly within?: SessionScope },
   ): Promise<RunResult>;
   kill(id: string, options?: { readonly within?: SessionScope }): Promise<RunResult>;
+  /** Commands in flight, oldest first; with `within`, only those of the sessions it names. */
+  list(options?: { readonly within?: SessionScope }): RunResult[];
   /**
    * A command's events as they happen: for a running background command, what its live window holds,
    * then each new piece of output (whole lines, redacted), then one `status` event with the final
@@ -231,6 +242,7 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
       get: (id) => router.getCommand(id, { within: session.id }),
       wait: (id, options) => router.waitCommand(id, { ...options, within: session.id }),
       kill: (id) => router.killCommand(id, { within: session.id }),
+      list: () => router.listCommands({ within: session.id }),
       watch: (id, options) => router.watchCommand(id, { ...options, within: session.id }),
     },
     files: {
@@ -241,6 +253,10 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
     info: async () => infoOf(await manager.record(session.id), parts),
     stats: async () => (await live()).sandbox.stats(),
     snapshot: (name) => manager.snapshot(session.id, name ?? null),
+    extend: async (expiresInMs) => {
+      await manager.extend(session.id, expiresInMs);
+      return infoOf(await manager.record(session.id), parts);
+    },
     destroy: () => manager.destroy(session.id),
   };
 }
@@ -257,6 +273,10 @@ export function createSessionsView(parts: ViewParts): AirlockSessions {
     info: async (id) => infoOf(await manager.record(id), parts),
     list: (query) => manager.list(query),
     destroy: (id) => manager.destroy(id),
+    extend: async (id, expiresInMs) => {
+      await manager.extend(id, expiresInMs);
+      return infoOf(await manager.record(id), parts);
+    },
   };
 }
 

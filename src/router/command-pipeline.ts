@@ -21,6 +21,8 @@ import type { RateLimiter } from './rate/index.ts';
 import { CommandJournal } from './record/index.ts';
 import { LiveTail, shapeExecution, textForModel } from './shape/index.ts';
 import type { Redactor } from './shape/index.ts';
+import { checkRunExtras, judgedText } from './run-extras.ts';
+import type { RunExtras } from './run-extras.ts';
 import { checkRunInput } from './run-input.ts';
 import type { RunOptions, RunResult } from './types.ts';
 
@@ -61,6 +63,9 @@ class CommandRun {
   readonly #raw: string;
   readonly #options: RunOptions;
   readonly #timeoutMs: number;
+  readonly #extras: RunExtras;
+  /** What the policy judged and a person is shown: the command with its variables as assignments. */
+  readonly #judged: string;
   readonly #started: number;
   readonly #redactor: Redactor;
   readonly #id = `cmd_${randomBytes(12).toString('hex')}`;
@@ -75,13 +80,15 @@ class CommandRun {
     this.#raw = raw;
     this.#options = options;
     this.#timeoutMs = checkRunInput(session, raw, options);
+    this.#extras = checkRunExtras(options);
+    this.#judged = judgedText(raw, this.#extras.env);
     this.#started = deps.now();
     this.#redactor = deps.redactorFor(session);
     this.#verdict = decide({
       engine: deps.policyFor(session),
       gate: deps.approvalGate,
       remembered: session.remembered,
-      command: raw,
+      command: this.#judged,
     });
     const command = this.#redact(raw);
     const reasons = this.#verdict.decision.reasons.map((reason) => this.#redact(reason));
@@ -96,6 +103,17 @@ class CommandRun {
       reasons,
       noApprover: options.noApprover === true,
       createdAtMs: this.#started,
+      extras: {
+        ...(this.#extras.cwd === undefined ? {} : { cwd: this.#redact(this.#extras.cwd) }),
+        ...(Object.keys(this.#extras.env).length === 0
+          ? {}
+          : {
+              env: Object.fromEntries(
+                Object.entries(this.#extras.env).map(([name, value]) => [name, this.#redact(value)]),
+              ),
+            }),
+        ...(this.#extras.stdin === undefined ? {} : { stdinBytes: this.#extras.stdin.byteLength }),
+      },
     });
     this.#base = {
       id: this.#id,
@@ -233,7 +251,7 @@ class CommandRun {
       sessionId: this.#session.id,
       commandId: this.#id,
       action: 'command',
-      subject: this.#base.command,
+      subject: this.#redact(this.#judged),
       parsed: decision.commands.map((verdict) => this.#redact(verdict.command)),
       reasons: this.#base.reasons,
       timeoutMs: deps.approvalTimeoutMs,
@@ -269,9 +287,13 @@ class CommandRun {
     const deps = this.#deps;
     const { driver } = this.#session.settings;
     const sinks = handle.live ?? this.#options.rawOutputTo;
+    const { cwd, env, stdin } = this.#extras;
     const outcome = await executeCommand(this.#session, this.#raw, {
       timeoutMs: this.#timeoutMs,
       signal,
+      cwd,
+      env,
+      stdin,
       stdoutTo: sinks?.stdout,
       stderrTo: sinks?.stderr,
     });

@@ -38,6 +38,11 @@ export interface CommandRegistry {
   get(id: string, options?: ScopedOptions): Promise<RunResult>;
   wait(id: string, options?: ScopedOptions & { readonly signal?: AbortSignal }): Promise<RunResult>;
   kill(id: string, options?: ScopedOptions): Promise<RunResult>;
+  /**
+   * Commands in flight (running, or waiting for approval or a rate-limit token), oldest first, each
+   * as `get` shows it; only those in `within` when it is given.
+   */
+  list(options?: ScopedOptions): RunResult[];
   watch(id: string, options?: ScopedOptions & { readonly signal?: AbortSignal }): AsyncIterable<CommandEvent>;
   readOutput(
     id: string,
@@ -174,6 +179,14 @@ export function createCommandRegistry(options: {
     return found;
   }
 
+  function list(scoped: ScopedOptions = {}): RunResult[] {
+    const shown: RunResult[] = [];
+    for (const handle of handles.values()) {
+      if (inScope(scoped.within, handle.sessionId)) shown.push(current(handle));
+    }
+    return shown;
+  }
+
   return {
     track(handle) {
       handles.set(handle.id, handle);
@@ -183,6 +196,7 @@ export function createCommandRegistry(options: {
     get,
     wait,
     kill,
+    list,
     watch: (id, watchOptions) => watch(id, watchOptions),
     readOutput,
     drain: async () => {

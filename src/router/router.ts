@@ -31,6 +31,8 @@ export interface Router {
   /** Resolves when the command has finished (or at once if it has). */
   readonly waitCommand: CommandRegistry['wait'];
   readonly killCommand: CommandRegistry['kill'];
+  /** Commands in flight, oldest first (a session's own with `within`). */
+  readonly listCommands: CommandRegistry['list'];
   /**
    * A command's events as they happen. A running background command: the output in its live window,
    * then each new piece (whole lines, redacted), then one `status` event with the final result (what
@@ -68,6 +70,7 @@ export function createRouter(options: RouterOptions): Router {
     getCommand: registry.get,
     waitCommand: registry.wait,
     killCommand: registry.kill,
+    listCommands: registry.list,
     watchCommand: registry.watch,
     readOutput: registry.readOutput,
     writeFile: files.write,

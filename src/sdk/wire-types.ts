@@ -118,6 +118,11 @@ export interface RunCommandRequest {
   readonly command: string;
   readonly timeoutMs?: number;
   readonly wait?: boolean;
+  readonly cwd?: string;
+  readonly env?: Readonly<Record<string, string>>;
+  /** Standard input as text; `stdinBase64` for bytes (not both). */
+  readonly stdin?: string;
+  readonly stdinBase64?: string;
 }
 
 export interface FileWriteResult {

@@ -19,6 +19,7 @@ import { approvalRoutes } from './routes/approvals.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { fileRoutes } from './routes/files.ts';
+import { sessionCommandRoutes } from './routes/session-commands.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { systemRoutes } from './routes/system.ts';
 import { createTokenRegistry } from './tokens.ts';
@@ -161,6 +162,7 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
     ...systemRoutes({ airlock, version, openApi: () => openApi }),
     ...sessionRoutes({ airlock, tokens }),
     ...commandRoutes({ airlock }),
+    ...sessionCommandRoutes({ airlock }),
     ...fileRoutes({ airlock, maxFileBytes }),
     ...approvalRoutes({ airlock }),
     ...auditRoutes({ airlock }),

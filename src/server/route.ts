@@ -13,7 +13,7 @@ import type { Principal } from './tokens.ts';
 /** `none`: open (health, the API description); `admin`: the admin token; `any`: admin or a session token. */
 export type Access = 'none' | 'admin' | 'any';
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
  * Parsed input without keys whose value is undefined: zod's optional fields are `T | undefined`, while

@@ -61,8 +61,20 @@ export const runCommandBody = z
     timeoutMs: positiveMs.optional(),
     /** Wait for the end (the default), or return at once with `running` or `pending_approval`. */
     wait: z.boolean().default(true),
+    /** Where the command starts, inside /workspace or /tmp (relative to /workspace). */
+    cwd: z.string().min(1).max(4096).optional(),
+    /** Variables for this command only, judged by the policy as `export NAME=value` before it. */
+    env: envMap.optional(),
+    /** Standard input as text (UTF-8). */
+    stdin: z.string().optional(),
+    /** Standard input as base64 bytes; not with `stdin`. */
+    stdinBase64: z.base64().optional(),
   })
-  .strict();
+  .strict()
+  .refine((body) => body.stdin === undefined || body.stdinBase64 === undefined, {
+    message: 'give stdin or stdinBase64, not both',
+    path: ['stdinBase64'],
+  });
 
 export const outputQuery = z
   .object({

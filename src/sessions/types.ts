@@ -45,6 +45,8 @@ export interface SessionDefaults {
   readonly idleTimeoutMs: number;
   readonly ttlMs: number;
   readonly maxTimeoutMs: number;
+  /** The longest a session may live from its creation, extensions included. */
+  readonly maxTtlMs: number;
 }
 
 export type SessionPhase = 'active' | 'ending' | 'ended';
@@ -82,6 +84,7 @@ export interface LiveSession {
   /** Values of `secretEnv`, for redaction. */
   readonly secrets: ReadonlyArray<{ readonly name: string; readonly value: string }>;
   readonly createdAt: number;
+  /** When the session ends, busy or not; moved by `extend`, never past `maxTtlMs` from creation. */
   readonly expiresAt: number;
   readonly lastActiveAt: number;
   /** Commands (and file operations) in flight; a busy session is never reaped as idle. */

@@ -9,6 +9,7 @@ import type { KeyObject } from 'node:crypto';
 export const auditEventTypes = [
   'session.created',
   'session.destroyed',
+  'session.extended',
   'snapshot.created',
   'command.proposed',
   'command.decided',

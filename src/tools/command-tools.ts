@@ -142,6 +142,21 @@ function registerRunCommand(server: ToolRegistrar, context: ToolContext, helpers
           .boolean()
           .optional()
           .describe('return at once with a command id; follow it up with command_status'),
+        cwd: z
+          .string()
+          .min(1)
+          .max(4096)
+          .optional()
+          .describe('directory to run in, inside /workspace or /tmp; default /workspace'),
+        env: z
+          .record(z.string().max(256), z.string().max(64 * 1024))
+          .optional()
+          .describe('variables for this command only; judged like `export NAME=value` before it'),
+        stdin: z
+          .string()
+          .max(1024 * 1024)
+          .optional()
+          .describe("text given to the command's standard input"),
       },
       outputSchema: commandResultShape,
       annotations: {
@@ -154,7 +169,7 @@ function registerRunCommand(server: ToolRegistrar, context: ToolContext, helpers
         openWorldHint: false,
       },
     },
-    ({ command, timeout_s, background }, extra) =>
+    ({ command, timeout_s, background, cwd, env, stdin }, extra) =>
       guard(async () => {
         const session = await context.sessions.get();
         // With a bound on the wait, the command must be able to outlive the call: it runs detached
@@ -164,6 +179,9 @@ function registerRunCommand(server: ToolRegistrar, context: ToolContext, helpers
           waitForApproval: false,
           // Rounded up: a positive timeout of under a millisecond is the shortest one, never none.
           ...(timeout_s === undefined ? {} : { timeoutMs: Math.max(1, Math.ceil(timeout_s * 1000)) }),
+          ...(cwd === undefined ? {} : { cwd }),
+          ...(env === undefined ? {} : { env }),
+          ...(stdin === undefined ? {} : { stdin }),
           // A foreground command ends with the call that asked for it (a cancelled call kills it);
           // a background one outlives the call by design.
           ...(detached ? { background: true } : { signal: extra.signal }),

@@ -86,6 +86,23 @@ async function pendingApprovalId(airlock: Airlock): Promise<string> {
 }
 
 describe.skipIf(bwrapMissing)('the MCP server over a control plane', () => {
+  it('runs a command with its own cwd, env and stdin, and judges env like an assignment', async () => {
+    const { client } = await connected();
+    const ran = await callTool(client, 'run_command', {
+      command: 'pwd; echo "$WHO"; cat',
+      cwd: '/tmp',
+      env: { WHO: 'agent' },
+      stdin: 'from stdin',
+    });
+    expect(factsOf(ran)).toMatchObject({ status: 'completed', exitCode: 0 });
+    expect(textOf(ran)).toContain('/tmp\nagent\nfrom stdin');
+    const refused = await callTool(client, 'run_command', {
+      command: 'ls',
+      env: { LD_PRELOAD: '/tmp/x.so' },
+    });
+    expect(factsOf(refused)).toMatchObject({ status: 'denied' });
+  });
+
   it('reports an ended session once, then starts a new one', async () => {
     const { airlock, client } = await connected();
     const first = await callTool(client, 'run_command', { command: 'seq 1 3000' });

@@ -12,6 +12,9 @@ export interface ExecuteOptions {
   readonly timeoutMs: number;
   /** Aborting kills the command's whole process tree. */
   readonly signal: AbortSignal;
+  readonly cwd?: string | undefined;
+  readonly env?: Readonly<Record<string, string>> | undefined;
+  readonly stdin?: Uint8Array | undefined;
   /** Where output goes as it is produced (a live window, a terminal), with backpressure. */
   readonly stdoutTo?: OutputSink | undefined;
   readonly stderrTo?: OutputSink | undefined;
@@ -30,6 +33,9 @@ export async function executeCommand(
     const exec = await session.sandbox.exec(command, {
       timeoutMs: options.timeoutMs,
       signal: options.signal,
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      ...(options.env === undefined || Object.keys(options.env).length === 0 ? {} : { env: options.env }),
+      ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
       ...(options.stdoutTo === undefined ? {} : { stdoutTo: options.stdoutTo }),
       ...(options.stderrTo === undefined ? {} : { stderrTo: options.stderrTo }),
     });

@@ -51,6 +51,10 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
         // needs a person returns `pending_approval` at once and goes on when decided.
         return session.run(body.command, {
           ...(body.timeoutMs === undefined ? {} : { timeoutMs: body.timeoutMs }),
+          ...(body.cwd === undefined ? {} : { cwd: body.cwd }),
+          ...(body.env === undefined ? {} : { env: body.env }),
+          ...(body.stdin === undefined ? {} : { stdin: body.stdin }),
+          ...(body.stdinBase64 === undefined ? {} : { stdin: Buffer.from(body.stdinBase64, 'base64') }),
           background: !body.wait,
           waitForApproval: body.wait,
         });
