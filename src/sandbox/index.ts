@@ -51,6 +51,7 @@ export type { UidRange } from './host-uids/index.ts';
 export type {
   Driver,
   DriverName,
+  ExecInput,
   ExecOptions,
   ExecResult,
   FileEntry,
