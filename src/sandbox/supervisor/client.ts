@@ -332,7 +332,8 @@ export class SupervisorClient {
               if (frame.payload.length !== 4) return 'an acknowledgement of the wrong size';
               if (inputWaiter === undefined) return 'an input acknowledgement with no input sent';
               const written = frame.payload.readUInt32LE(0);
-              if (written > inputSent) return `an input acknowledgement of ${written} bytes after ${inputSent}`;
+              if (written > inputSent)
+                return `an input acknowledgement of ${written} bytes after ${inputSent}`;
               settleInput(written);
               return undefined;
             }
@@ -362,7 +363,8 @@ export class SupervisorClient {
         });
       },
       resize: (cols, rows) => {
-        if (!ended && !this.#closedError) this.#input.write(encodeFrame(requestTypes.resize, id, encodeResize(cols, rows)));
+        if (!ended && !this.#closedError)
+          this.#input.write(encodeFrame(requestTypes.resize, id, encodeResize(cols, rows)));
       },
     };
     return { id, exited, input };

@@ -143,7 +143,9 @@ export class SupervisedSandbox implements Sandbox {
     const { interactive } = options;
     if (interactive?.pty !== undefined) {
       const { cols, rows } = interactive.pty;
-      if (![cols, rows].every((value) => Number.isInteger(value) && value >= 1 && value <= MAX_PTY_DIMENSION)) {
+      if (
+        ![cols, rows].every((value) => Number.isInteger(value) && value >= 1 && value <= MAX_PTY_DIMENSION)
+      ) {
         throw new AirlockError(
           'INVALID_ARGUMENT',
           `a terminal is 1 to ${MAX_PTY_DIMENSION} columns and rows, got ${String(cols)}x${String(rows)}`,
