@@ -266,6 +266,8 @@ function assemble(
       wait: router.waitCommand,
       kill: router.killCommand,
       list: router.listCommands,
+      sendInput: router.sendInput,
+      resize: router.resizeTerminal,
       watch: router.watchCommand,
       readOutput: router.readOutput,
     },

@@ -71,6 +71,13 @@ export interface Session {
     kill(id: string): Promise<RunResult>;
     /** This session's commands in flight (running, waiting for approval), oldest first. */
     list(): RunResult[];
+    /** Input for an interactive command (text as UTF-8), or `end`; recorded, redacted. */
+    sendInput(
+      id: string,
+      input: { readonly data?: string | Uint8Array; readonly end?: boolean },
+    ): Promise<{ readonly written: number }>;
+    /** A new size for an interactive command's terminal. */
+    resize(id: string, size: { readonly cols: number; readonly rows: number }): Promise<void>;
     /** Live output and the final result of one of this session's commands (see `AirlockCommands.watch`). */
     watch(id: string, options?: { readonly signal?: AbortSignal }): AsyncIterable<CommandEvent>;
   };
@@ -133,6 +140,9 @@ export interface AirlockCommands {
   kill(id: string, options?: { readonly within?: SessionScope }): Promise<RunResult>;
   /** Commands in flight, oldest first; with `within`, only those of the sessions it names. */
   list(options?: { readonly within?: SessionScope }): RunResult[];
+  /** Input for an interactive command (see `Session.commands.sendInput`). */
+  sendInput: Router['sendInput'];
+  resize: Router['resizeTerminal'];
   /**
    * A command's events as they happen: for a running background command, what its live window holds,
    * then each new piece of output (whole lines, redacted), then one `status` event with the final
@@ -243,6 +253,18 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
       wait: (id, options) => router.waitCommand(id, { ...options, within: session.id }),
       kill: (id) => router.killCommand(id, { within: session.id }),
       list: () => router.listCommands({ within: session.id }),
+      sendInput: (id, input) =>
+        router.sendInput(
+          id,
+          {
+            ...(input.data === undefined
+              ? {}
+              : { data: typeof input.data === 'string' ? Buffer.from(input.data, 'utf8') : input.data }),
+            ...(input.end === undefined ? {} : { end: input.end }),
+          },
+          { within: session.id },
+        ),
+      resize: (id, size) => router.resizeTerminal(id, size, { within: session.id }),
       watch: (id, options) => router.watchCommand(id, { ...options, within: session.id }),
     },
     files: {

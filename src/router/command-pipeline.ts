@@ -13,6 +13,7 @@ import type { LiveSession, SessionManager } from '../sessions/index.ts';
 import type { Store } from '../store/index.ts';
 import { awaitDecision, refusalReason } from './approve/index.ts';
 import type { Approvals } from './approve/index.ts';
+import { InputChannel } from './command-input.ts';
 import type { CommandHandle, CommandRegistry } from './command-registry.ts';
 import { decide, rememberable } from './decide/index.ts';
 import type { ApprovalGate, Verdict } from './decide/index.ts';
@@ -177,10 +178,19 @@ class CommandRun {
     const startedOrPending = new Promise<RunResult>((resolve) => {
       early = resolve;
     });
+    const { interactive } = this.#options;
+    const input =
+      interactive === undefined
+        ? null
+        : new InputChannel(
+            { redactor: this.#redactor, record: (event) => this.#journal.note(event) },
+            interactive.pty !== undefined,
+          );
     const handle: CommandHandle = {
       id: this.#id,
       sessionId: session.id,
       kill,
+      input,
       live: background ? { stdout: new LiveTail(), stderr: new LiveTail() } : null,
       redactor: this.#redactor,
       latest: this.#finish({ status: 'running' }),
@@ -190,22 +200,24 @@ class CommandRun {
       handle.latest = result;
       if (returnNow) early(result);
     };
-    handle.done = this.#stages(handle, signal, progress).then(
-      (result) => result,
-      (error: unknown) => {
-        this.#deps.logger.error(
-          { sessionId: session.id, commandId: this.#id, err: error },
-          'command pipeline failed',
-        );
-        return this.#finish({
-          status: 'failed',
-          error: {
-            code: isAirlockError(error) ? error.code : 'INTERNAL',
-            message: isAirlockError(error) ? error.message : 'internal error in Airlock',
-          },
-        });
-      },
-    );
+    handle.done = this.#stages(handle, signal, progress)
+      .finally(() => input?.close())
+      .then(
+        (result) => result,
+        (error: unknown) => {
+          this.#deps.logger.error(
+            { sessionId: session.id, commandId: this.#id, err: error },
+            'command pipeline failed',
+          );
+          return this.#finish({
+            status: 'failed',
+            error: {
+              code: isAirlockError(error) ? error.code : 'INTERNAL',
+              message: isAirlockError(error) ? error.message : 'internal error in Airlock',
+            },
+          });
+        },
+      );
     void handle.done.then((result) => {
       handle.latest = result;
       early(result);
@@ -288,12 +300,22 @@ class CommandRun {
     const { driver } = this.#session.settings;
     const sinks = handle.live ?? this.#options.rawOutputTo;
     const { cwd, env, stdin } = this.#extras;
+    const { interactive } = this.#options;
+    const input = handle.input;
     const outcome = await executeCommand(this.#session, this.#raw, {
       timeoutMs: this.#timeoutMs,
       signal,
       cwd,
       env,
       stdin,
+      ...(interactive === undefined || !(input instanceof InputChannel)
+        ? {}
+        : {
+            interactive: {
+              ...(interactive.pty === undefined ? {} : { pty: interactive.pty }),
+              attach: (given) => input.attach(given),
+            },
+          }),
       stdoutTo: sinks?.stdout,
       stderrTo: sinks?.stderr,
     });

@@ -33,6 +33,9 @@ export interface Router {
   readonly killCommand: CommandRegistry['kill'];
   /** Commands in flight, oldest first (a session's own with `within`). */
   readonly listCommands: CommandRegistry['list'];
+  /** Input for an interactive command (recorded, redacted); resolves with the bytes it took. */
+  readonly sendInput: CommandRegistry['sendInput'];
+  readonly resizeTerminal: CommandRegistry['resize'];
   /**
    * A command's events as they happen. A running background command: the output in its live window,
    * then each new piece (whole lines, redacted), then one `status` event with the final result (what
@@ -71,6 +74,8 @@ export function createRouter(options: RouterOptions): Router {
     waitCommand: registry.wait,
     killCommand: registry.kill,
     listCommands: registry.list,
+    sendInput: registry.sendInput,
+    resizeTerminal: registry.resize,
     watchCommand: registry.watch,
     readOutput: registry.readOutput,
     writeFile: files.write,

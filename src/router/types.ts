@@ -30,6 +30,11 @@ export interface RunOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** The command's standard input (text as UTF-8), at most 1 MiB; without it, stdin is empty. */
   readonly stdin?: string | Uint8Array;
+  /**
+   * Keep stdin open for input while the command runs (`commands.sendInput`), on a terminal made
+   * inside the sandbox when `pty` is given. Background commands only; what is typed is recorded.
+   */
+  readonly interactive?: { readonly pty?: { readonly cols: number; readonly rows: number } };
   /** Return as soon as the command starts; poll it with `commands.get`, stop it with `commands.kill`. */
   readonly background?: boolean;
   /**

@@ -69,6 +69,19 @@ export const runCommandBody = z
     stdin: z.string().optional(),
     /** Standard input as base64 bytes; not with `stdin`. */
     stdinBase64: z.base64().optional(),
+    /**
+     * Keep stdin open for input while it runs, on a terminal of this size with `pty`; runs in the
+     * background (as `wait: false`). Input: `POST …/commands/:cid/input` or the `…/pty` WebSocket.
+     */
+    interactive: z
+      .object({
+        pty: z
+          .object({ cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((body) => body.stdin === undefined || body.stdinBase64 === undefined, {

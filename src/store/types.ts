@@ -13,6 +13,7 @@ export const auditEventTypes = [
   'snapshot.created',
   'command.proposed',
   'command.decided',
+  'command.input',
   'approval.requested',
   'approval.decided',
   'rate.limited',

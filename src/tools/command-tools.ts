@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Session } from '../airlock/index.ts';
 import type { RunOptions, RunResult } from '../router/index.ts';
 import { reportCommandApprovalWait } from './approval-progress.ts';
+import { registerSendInput } from './input-tool.ts';
 import type { ToolCall, ToolRegistrar } from './registrar.ts';
 import type { ToolContext } from './tool-context.ts';
 import { commandResult, commandResultShape, okResult, statusMeanings } from './tool-results.ts';
@@ -24,6 +25,7 @@ export function registerCommandTools(server: ToolRegistrar, context: ToolContext
   registerCommandStatus(server, context, helpers);
   registerKillCommand(server, context, helpers);
   registerReadOutput(server, context, helpers);
+  registerSendInput(server, context);
 }
 
 type CommandHelpers = ReturnType<typeof commandHelpers>;
@@ -157,6 +159,10 @@ function registerRunCommand(server: ToolRegistrar, context: ToolContext, helpers
           .max(1024 * 1024)
           .optional()
           .describe("text given to the command's standard input"),
+        interactive: z
+          .boolean()
+          .optional()
+          .describe('keep its input open for send_input (it runs in the background, like background: true)'),
       },
       outputSchema: commandResultShape,
       annotations: {
@@ -169,9 +175,10 @@ function registerRunCommand(server: ToolRegistrar, context: ToolContext, helpers
         openWorldHint: false,
       },
     },
-    ({ command, timeout_s, background, cwd, env, stdin }, extra) =>
+    ({ command, timeout_s, background: asked, cwd, env, stdin, interactive }, extra) =>
       guard(async () => {
         const session = await context.sessions.get();
+        const background = asked === true || interactive === true ? true : asked;
         // With a bound on the wait, the command must be able to outlive the call: it runs detached
         // (as a background command, with live output) and the call waits for it at most that long.
         const detached = background === true || context.commandWaitMs !== undefined;
@@ -182,6 +189,7 @@ function registerRunCommand(server: ToolRegistrar, context: ToolContext, helpers
           ...(cwd === undefined ? {} : { cwd }),
           ...(env === undefined ? {} : { env }),
           ...(stdin === undefined ? {} : { stdin }),
+          ...(interactive === true ? { interactive: {} } : {}),
           // A foreground command ends with the call that asked for it (a cancelled call kills it);
           // a background one outlives the call by design.
           ...(detached ? { background: true } : { signal: extra.signal }),

@@ -235,3 +235,51 @@ describe('SDK: commands complete', () => {
     expect((await second.kill()).state).toBe('ended');
   });
 });
+
+describe('HTTP API: interactive commands', () => {
+  it('runs on a terminal, takes typed input and a resize, and records what was typed, redacted', async () => {
+    const { url, adminToken } = await startServer();
+    const created = await call(`${url}/v1/sessions`, adminToken, {
+      method: 'POST',
+      body: { secretEnv: { API_TOKEN: 'sk-typed-secret-1234567890' } },
+    });
+    const { id, token } = created.body as { id: string; token: string };
+    const commands = `${url}/v1/sessions/${id}/commands`;
+    const started = await call(commands, token, {
+      method: 'POST',
+      body: {
+        command: 'stty size; read a; stty size; echo "typed:$a"',
+        interactive: { pty: { cols: 90, rows: 30 } },
+      },
+    });
+    expect(started.body).toMatchObject({ status: 'running' });
+    const commandId = (started.body as { id: string }).id;
+    const input = `${commands}/${commandId}/input`;
+    const resized = await call(input, token, { method: 'POST', body: { resize: { cols: 100, rows: 33 } } });
+    expect(resized.body).toEqual({ written: 0 });
+    const typed = await call(input, token, {
+      method: 'POST',
+      body: { data: 'sk-typed-secret-1234567890\r' },
+    });
+    expect(typed.body).toEqual({ written: 27 });
+    let final: { status: string; stdout: string } | undefined;
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      final = (await call(`${commands}/${commandId}`, token)).body as { status: string; stdout: string };
+      if (final.status !== 'running') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(final?.status).toBe('completed');
+    expect(final?.stdout).toContain('33 100');
+    // The secret the person typed is redacted in the result and in the audit log alike.
+    expect(final?.stdout).not.toContain('sk-typed-secret');
+    const audit = await call(`${url}/v1/audit?sessionId=${id}&type=command.input`, adminToken);
+    const events = (audit.body as { events: Array<{ data: { text: string } }> }).events;
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.map((event) => event.data.text).join('')).not.toContain('sk-typed-secret');
+    // Input to a finished command, or an unknown one, is refused plainly (adversarial).
+    const late = await call(input, token, { method: 'POST', body: { data: 'x' } });
+    expect([late.status, errorCode(late.body)]).toEqual([400, 'INVALID_ARGUMENT']);
+    const oversize = await call(input, token, { method: 'POST', body: { resize: { cols: 5000, rows: 1 } } });
+    expect(errorCode(oversize.body)).toBe('INVALID_ARGUMENT');
+  });
+});

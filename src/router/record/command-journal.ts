@@ -101,6 +101,11 @@ export class CommandJournal {
     await this.#commit('killed', true);
   }
 
+  /** One event about the running command (typed input), written at once. */
+  async note(event: Pick<AuditEventInput, 'type' | 'data'>): Promise<void> {
+    await this.#deps.store.commit({ events: [this.#event(event.type, event.data)] });
+  }
+
   async started(): Promise<void> {
     const { session, timeoutMs } = this.#intent;
     this.#record = { ...this.#record, state: 'running', startedAt: iso(this.#deps.now()) };

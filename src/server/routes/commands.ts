@@ -55,8 +55,12 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
           ...(body.env === undefined ? {} : { env: body.env }),
           ...(body.stdin === undefined ? {} : { stdin: body.stdin }),
           ...(body.stdinBase64 === undefined ? {} : { stdin: Buffer.from(body.stdinBase64, 'base64') }),
-          background: !body.wait,
-          waitForApproval: body.wait,
+          ...(body.interactive === undefined
+            ? {}
+            : { interactive: body.interactive.pty === undefined ? {} : { pty: body.interactive.pty } }),
+          // An interactive command is typed into while it runs: it cannot be waited for here.
+          background: !body.wait || body.interactive !== undefined,
+          waitForApproval: body.wait && body.interactive === undefined,
         });
       },
     }),

@@ -7,7 +7,7 @@ import type { Airlock } from '../../airlock/index.ts';
 import { assertSessionAccess } from '../access.ts';
 import { defineRoute } from '../route.ts';
 import type { RouteSpec } from '../route.ts';
-import { runResult, sessionInfo, sessionParams } from '../schemas.ts';
+import { commandParams, runResult, sessionInfo, sessionParams } from '../schemas.ts';
 
 export const extendSessionBody = z
   .object({
@@ -17,6 +17,28 @@ export const extendSessionBody = z
   .strict();
 
 export const commandList = z.object({ commands: z.array(runResult) }).strict();
+
+export const commandInputBody = z
+  .object({
+    /** Text for the command (UTF-8). */
+    data: z.string().optional(),
+    /** Bytes for the command, base64; not with `data`. */
+    dataBase64: z.base64().optional(),
+    /** End of input after the data (a pipe is closed; a terminal takes ^D instead). */
+    end: z.boolean().optional(),
+    /** A new terminal size. */
+    resize: z
+      .object({ cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((body) => body.data === undefined || body.dataBase64 === undefined, {
+    message: 'give data or dataBase64, not both',
+    path: ['dataBase64'],
+  });
+
+export const commandInputResult = z.object({ written: z.number().int().nonnegative() }).strict();
 
 export function sessionCommandRoutes({ airlock }: { readonly airlock: Airlock }): RouteSpec[] {
   return [
@@ -33,6 +55,32 @@ export function sessionCommandRoutes({ airlock }: { readonly airlock: Airlock })
         // A missing or ended session is an error, not an empty list: a typo must not read as "idle".
         await airlock.sessions.get(params.id);
         return { commands: airlock.commands.list({ within: params.id }) };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v1/sessions/:id/commands/:commandId/input',
+      summary: 'Type into an interactive command (recorded, redacted), end its input, or resize its terminal',
+      tag: 'commands',
+      access: 'any',
+      params: commandParams,
+      body: commandInputBody,
+      response: { status: 200, description: 'How many bytes the command took', schema: commandInputResult },
+      handler: async ({ principal, params, body }) => {
+        assertSessionAccess(principal, params.id);
+        const scope = { within: params.id };
+        if (body.resize !== undefined) await airlock.commands.resize(params.commandId, body.resize, scope);
+        const data =
+          body.data !== undefined
+            ? Buffer.from(body.data, 'utf8')
+            : body.dataBase64 !== undefined
+              ? Buffer.from(body.dataBase64, 'base64')
+              : undefined;
+        return airlock.commands.sendInput(
+          params.commandId,
+          { ...(data === undefined ? {} : { data }), ...(body.end === undefined ? {} : { end: body.end }) },
+          scope,
+        );
       },
     }),
     defineRoute({
