@@ -26,6 +26,11 @@ export interface RunOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Standard input, at most 1 MiB: text (UTF-8), bytes, or a stream read to its end first. */
   readonly stdin?: StdinSource;
+  /**
+   * `start()` only: keep the command's stdin open for `handle.sendInput()`, on a terminal of this
+   * size made inside the sandbox with `pty`. What is typed is recorded in the audit log, redacted.
+   */
+  readonly interactive?: { readonly pty?: { readonly cols: number; readonly rows: number } };
   /** Each line of standard output (redacted) as it comes; `run()` then follows the command live. */
   readonly onStdout?: (text: string) => void;
   /** Each line of standard error (redacted) as it comes. */
@@ -42,6 +47,7 @@ export interface RunOptions {
 export type StartOptions = Omit<RunOptions, 'onStdout' | 'onStderr'>;
 
 const runKeys: ReadonlySet<string> = new Set([
+  'interactive',
   'timeoutMs',
   'cwd',
   'env',
@@ -88,6 +94,9 @@ export const startKeys: ReadonlySet<string> = new Set(
   [...runKeys].filter((key) => key !== 'onStdout' && key !== 'onStderr'),
 );
 
+/** `run()` waits for the end, which an interactive command never reaches by itself. */
+export const plainRunKeys: ReadonlySet<string> = new Set([...runKeys].filter((key) => key !== 'interactive'));
+
 /** The request body's command fields, with stdin read and encoded. */
 export async function commandFields(
   command: string,
@@ -99,6 +108,7 @@ export async function commandFields(
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.interactive === undefined ? {} : { interactive: options.interactive }),
     ...(stdin === undefined ? {} : typeof stdin === 'string' ? { stdin } : { stdinBase64: toBase64(stdin) }),
   };
 }

@@ -4,7 +4,7 @@
  */
 import { CommandHandle } from './command-handle.ts';
 import { Outputs } from './outputs.ts';
-import { checkRunOptions, commandFields, startKeys } from './run-options.ts';
+import { checkRunOptions, commandFields, plainRunKeys, startKeys } from './run-options.ts';
 import type { RunOptions, StartOptions } from './run-options.ts';
 import type { CallOptions } from './signals.ts';
 import type { Transport } from './transport.ts';
@@ -132,7 +132,7 @@ export class SandboxSession {
    * is refused with INVALID_ARGUMENT before anything is sent.
    */
   async run(command: string, options: RunOptions = {}): Promise<RunResult> {
-    checkRunOptions(options, 'run()');
+    checkRunOptions(options, 'run()', plainRunKeys);
     const { onStdout, onStderr } = options;
     if (onStdout === undefined && onStderr === undefined) return this.#post(command, true, options);
     const handle = await this.#start(command, options);

@@ -123,6 +123,7 @@ export interface RunCommandRequest {
   /** Standard input as text; `stdinBase64` for bytes (not both). */
   readonly stdin?: string;
   readonly stdinBase64?: string;
+  readonly interactive?: { readonly pty?: { readonly cols: number; readonly rows: number } };
 }
 
 export interface FileWriteResult {

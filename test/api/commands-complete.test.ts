@@ -283,3 +283,25 @@ describe('HTTP API: interactive commands', () => {
     expect(errorCode(oversize.body)).toBe('INVALID_ARGUMENT');
   });
 });
+
+describe('SDK: interactive commands', () => {
+  it('starts a command on a terminal, types into it, resizes it and reads its answer', async () => {
+    const { admin } = await startServer();
+    const session = await admin.sessions.create();
+    const handle = await session.start('read a; stty size; echo "got:$a"', {
+      interactive: { pty: { cols: 80, rows: 24 } },
+    });
+    await handle.resize(132, 43);
+    expect(await handle.sendInput('hello\r')).toBe(6);
+    const result = await handle.wait({ timeoutMs: 20_000 });
+    expect(result.status).toBe('completed');
+    expect(result.stdout).toContain('43 132');
+    expect(result.stdout).toContain('got:hello');
+    // run() waits for the end, which an interactive command would not reach by itself.
+    expect((await failure(session.run('cat', { interactive: {} } as never))).code).toBe('INVALID_ARGUMENT');
+    const piped = await session.start('cat', { interactive: {} });
+    await piped.sendInput(new Uint8Array([104, 105]));
+    await piped.endInput();
+    expect((await piped.wait({ timeoutMs: 20_000 })).stdout).toBe('hi');
+  });
+});
