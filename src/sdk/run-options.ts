@@ -17,6 +17,12 @@ export type StdinSource = string | Uint8Array | ReadableStream<Uint8Array> | Asy
 export interface RunOptions {
   /** The command's time limit in the sandbox; default the session's. */
   readonly timeoutMs?: number;
+  /**
+   * `run()` only: when a person must approve, how long the server waits for the decision before it
+   * answers `pending_approval` (the command still runs by itself once approved; follow it with
+   * `session.commands.get(id)`). Default the server's `router.approvalWait` (15 s).
+   */
+  readonly approvalWaitMs?: number;
   /** Where the command starts: inside /workspace or /tmp, relative to /workspace. */
   readonly cwd?: string;
   /**
@@ -48,6 +54,7 @@ export type StartOptions = Omit<RunOptions, 'onStdout' | 'onStderr'>;
 
 const runKeys: ReadonlySet<string> = new Set([
   'interactive',
+  'approvalWaitMs',
   'timeoutMs',
   'cwd',
   'env',
@@ -101,11 +108,14 @@ export const plainRunKeys: ReadonlySet<string> = new Set([...runKeys].filter((ke
 export async function commandFields(
   command: string,
   options: RunOptions,
-): Promise<Omit<RunCommandRequest, 'wait'>> {
+  wait: boolean,
+): Promise<RunCommandRequest> {
   const stdin = options.stdin === undefined ? undefined : await readStdin(options.stdin);
   return {
     command,
+    wait,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.approvalWaitMs === undefined || !wait ? {} : { approvalWaitMs: options.approvalWaitMs }),
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.interactive === undefined ? {} : { interactive: options.interactive }),

@@ -8,7 +8,14 @@ import { checkRunOptions, commandFields, plainRunKeys, startKeys } from './run-o
 import type { RunOptions, StartOptions } from './run-options.ts';
 import type { CallOptions } from './signals.ts';
 import type { Transport } from './transport.ts';
-import type { FileEntry, FileWriteResult, RunCommandRequest, RunResult, SessionInfo } from './wire-types.ts';
+import type {
+  CheckResult,
+  FileEntry,
+  FileWriteResult,
+  RunCommandRequest,
+  RunResult,
+  SessionInfo,
+} from './wire-types.ts';
 
 /*
  * As in E2B: `timeoutMs` is the command's own limit, enforced in the sandbox (its process tree is
@@ -18,10 +25,12 @@ export type { RunOptions, StartOptions };
 
 export interface FileWriteOptions extends CallOptions {
   /**
-   * When a person must approve the write: wait for the decision (the server's default) or return
-   * `pending_approval` at once (`false`). Sent as `?wait=`, which the server accepts beyond the contract.
+   * When a person must approve the write: `false` returns `pending_approval` at once. Sent as `?wait=`,
+   * which the server accepts beyond the contract.
    */
   readonly wait?: boolean;
+  /** How long the server waits for a person before answering `pending_approval`; default its own (15 s). */
+  readonly approvalWaitMs?: number;
 }
 
 export class SessionFiles {
@@ -41,7 +50,13 @@ export class SessionFiles {
   write(path: string, data: string | Uint8Array, options: FileWriteOptions = {}): Promise<FileWriteResult> {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
     return this.#transport.json<FileWriteResult>(
-      { method: 'PUT', path: this.#path(), query: { path, wait: options.wait }, bytes, long: true },
+      {
+        method: 'PUT',
+        path: this.#path(),
+        query: { path, wait: options.wait, approvalWaitMs: options.approvalWaitMs },
+        bytes,
+        long: true,
+      },
       options,
     );
   }
@@ -95,6 +110,17 @@ export class SessionCommands {
       options,
     );
     return answer.commands;
+  }
+
+  /**
+   * A dry run: what running `command` would do in this session now — `allow`, `ask` (a person would be
+   * asked first) or `deny` — with the reasons. Nothing runs and nobody is asked; the check is audited.
+   */
+  check(command: string, options?: CallOptions): Promise<CheckResult> {
+    return this.#transport.json<CheckResult>(
+      { method: 'POST', path: ['v1', 'sessions', this.#sessionId, 'commands:check'], json: { command } },
+      options,
+    );
   }
 
   /** A handle on a command started earlier (no request is made until it is used). */
@@ -184,7 +210,7 @@ export class SandboxSession {
   }
 
   async #post(command: string, wait: boolean, options: StartOptions): Promise<RunResult> {
-    const body: RunCommandRequest = { ...(await commandFields(command, options)), wait };
+    const body: RunCommandRequest = await commandFields(command, options, wait);
     return this.#transport.json<RunResult>(
       { method: 'POST', path: [...this.#path(), 'commands'], json: body, long: wait },
       {

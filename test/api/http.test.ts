@@ -117,6 +117,7 @@ describe('the HTTP API', () => {
       'env',
       'stdin',
       'stdinBase64',
+      'approvalWaitMs',
     ]);
     expect(document.paths['/v1/sessions/{id}']).toHaveProperty('patch');
     expect(document.paths['/v1/sessions/{id}/commands']).toHaveProperty('get');
