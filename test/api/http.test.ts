@@ -117,6 +117,7 @@ describe('the HTTP API', () => {
       'env',
       'stdin',
       'stdinBase64',
+      'interactive',
       'approvalWaitMs',
     ]);
     expect(document.paths['/v1/sessions/{id}']).toHaveProperty('patch');
