@@ -1,4 +1,4 @@
-// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api|audit|egress|agent]
+// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api|audit|egress|agent|pty]
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -9,10 +9,21 @@ import { runEgressBench } from './egress.bench.ts';
 import { runEgressSandboxBench } from './egress-sandbox.bench.ts';
 import { runRouterBench } from './router.bench.ts';
 import { runIsolationBench } from './isolation.bench.ts';
+import { runPtyBench } from './pty.bench.ts';
 import { runSandboxBench } from './sandbox.bench.ts';
 
 const DEFAULT_RUNS = 200;
-const benches = ['sandbox', 'isolation', 'policy', 'router', 'api', 'audit', 'egress', 'agent'] as const;
+const benches = [
+  'sandbox',
+  'isolation',
+  'policy',
+  'router',
+  'api',
+  'audit',
+  'egress',
+  'agent',
+  'pty',
+] as const;
 type BenchName = (typeof benches)[number];
 
 function isBenchName(value: string): value is BenchName {
@@ -85,6 +96,10 @@ async function main(): Promise<void> {
   if (only === undefined || only === 'agent') {
     console.log('');
     await runAgentBench({ runs });
+  }
+  if (only === undefined || only === 'pty') {
+    console.log('');
+    await runPtyBench({ runs });
   }
 }
 

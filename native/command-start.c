@@ -1,5 +1,10 @@
 #include "helper.h"
 #include "raw-syscall.h"
+#include <sys/ioctl.h>
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
 
 /* ---------- supervisor: starting a command (keeper and command child) ----------
  *
@@ -51,6 +56,8 @@
 /* Everything a keeper and its command child read, followed by argv, envp and their strings. */
 struct launch {
   int status_write, in_read, out_write, err_write;
+  /* The three are a terminal's slave side: the command makes it its controlling terminal. */
+  int pty;
   /* Landlock ruleset to restrict the command with (-1: none); the agent's ids (-1: keep ours). */
   int ruleset_fd, uid, gid;
   const char *exe, *cwd;
@@ -154,6 +161,9 @@ static int command_main(void *arg) {
   sys0(SYS_setsid);
   if (raw_dup2(l->in_read, 0) < 0 || raw_dup2(l->out_write, 1) < 0 || raw_dup2(l->err_write, 2) < 0)
     sys1(SYS_exit_group, 127);
+  /* A new session (setsid above) with the terminal as its controlling one: ^C reaches the
+   * foreground job, and the shell's job control works, as at a real terminal. */
+  if (l->pty && sys3(SYS_ioctl, 0, TIOCSCTTY, 0) != 0) sys1(SYS_exit_group, 127);
   /* Dispositions the supervisor changed must not leak into the agent's command: an ignored SIGPIPE
    * survives exec and would turn `yes | head` into an endless loop. */
   struct kernel_sigaction dfl = {.handler = SIG_DFL};
@@ -268,6 +278,42 @@ static struct launch *make_launch(char *stacks, const char *exe, const char *cwd
   return l;
 }
 
+/* A pseudo-terminal made inside the sandbox (its own devpts), as the agent, so the command owns its
+ * side as it owns its pipes. The slave is opened from the master (TIOCGPTPEER) rather than by its
+ * /dev/pts path, where the kernel allows it: no path is looked up that a command could have
+ * replaced. *slaves gets three descriptors of the slave, one per standard stream. */
+static int open_pty(const struct exec_request *r, int *master, int slaves[3]) {
+  *master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (*master < 0) return -1;
+  int slave = -1;
+  if (unlockpt(*master) == 0) {
+    slave = ioctl(*master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) {
+      char name[64];
+      if (ptsname_r(*master, name, sizeof name) == 0) slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
+    }
+  }
+  struct winsize size = {.ws_row = r->rows, .ws_col = r->cols};
+  if (slave < 0 || ioctl(*master, TIOCSWINSZ, &size) != 0) {
+    int err = errno;
+    if (slave >= 0) close(slave);
+    close_fd(master);
+    errno = err;
+    return -1;
+  }
+  slaves[0] = slave;
+  slaves[1] = fcntl(slave, F_DUPFD_CLOEXEC, 0);
+  slaves[2] = fcntl(slave, F_DUPFD_CLOEXEC, 0);
+  if (slaves[1] < 0 || slaves[2] < 0) {
+    int err = errno;
+    for (int k = 0; k < 3; k++) close_fd(&slaves[k]);
+    close_fd(master);
+    errno = err;
+    return -1;
+  }
+  return 0;
+}
+
 static void close_pipes(int **pipes, int count) {
   for (int k = 0; k < count; k++) {
     close_fd(&pipes[k][0]);
@@ -295,10 +341,27 @@ void handle_exec(uint32_t id, const struct exec_request *r) {
   int *pipes[] = {in_pipe, out_pipe, err_pipe, status_pipe};
   /* The command's own pipes are the agent's, so it can reopen them (/dev/stdout); the exit-status
    * pipe is the supervisor's, so no command can reopen it to forge an exit (command-identity.c). */
+  int pty = (r->flags & EXEC_PTY) != 0;
+  int stream = pty || (r->flags & EXEC_STDIN_STREAM) != 0;
   as_agent();
-  int made = r->stdin_len > 0 ? pipe2(in_pipe, O_CLOEXEC) == 0
-                              : (in_pipe[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;
-  for (int k = 1; k < 3 && made; k++) made = pipe2(pipes[k], O_CLOEXEC) == 0;
+  int made;
+  if (pty) {
+    int master, slaves[3];
+    made = open_pty(r, &master, slaves) == 0;
+    if (made) {
+      /* The master reads the terminal's output and takes its input; there is no separate stderr. */
+      in_pipe[0] = slaves[0];
+      out_pipe[1] = slaves[1];
+      err_pipe[1] = slaves[2];
+      out_pipe[0] = master;
+      in_pipe[1] = fcntl(master, F_DUPFD_CLOEXEC, 0);
+      made = in_pipe[1] >= 0;
+    }
+  } else {
+    made = r->stdin_len > 0 || stream ? pipe2(in_pipe, O_CLOEXEC) == 0
+                                      : (in_pipe[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;
+    for (int k = 1; k < 3 && made; k++) made = pipe2(pipes[k], O_CLOEXEC) == 0;
+  }
   as_supervisor();
   if (made) made = pipe2(status_pipe, O_CLOEXEC) == 0;
   if (!made) {
@@ -317,6 +380,7 @@ void handle_exec(uint32_t id, const struct exec_request *r) {
     launch->in_read = in_pipe[0];
     launch->out_write = out_pipe[1];
     launch->err_write = err_pipe[1];
+    launch->pty = pty;
     launch->ruleset_fd = command_ruleset;
     launch->uid = agent.uid;
     launch->gid = agent.gid;
@@ -345,14 +409,21 @@ void handle_exec(uint32_t id, const struct exec_request *r) {
   c->err_fd = err_pipe[0];
   c->status_fd = status_pipe[0];
   c->in_fd = in_pipe[1];
+  c->pty = pty;
+  c->stdin_stream = stream;
   fcntl(c->out_fd, F_SETFL, O_NONBLOCK);
-  fcntl(c->err_fd, F_SETFL, O_NONBLOCK);
+  if (c->err_fd >= 0) fcntl(c->err_fd, F_SETFL, O_NONBLOCK);
   if (c->in_fd >= 0) {
+    /* On a terminal in_fd shares the master's open file: O_NONBLOCK is set on both at once. */
     fcntl(c->in_fd, F_SETFL, O_NONBLOCK);
-    c->stdin_buf = malloc(r->stdin_len);
-    if (c->stdin_buf) memcpy(c->stdin_buf, r->stdin_data, r->stdin_len);
-    c->stdin_len = c->stdin_buf ? r->stdin_len : 0;
-    if (!c->stdin_buf) close_fd(&c->in_fd);
+    if (r->stdin_len > 0) {
+      c->stdin_buf = malloc(r->stdin_len);
+      if (c->stdin_buf) memcpy(c->stdin_buf, r->stdin_data, r->stdin_len);
+      c->stdin_len = c->stdin_buf ? r->stdin_len : 0;
+      if (!c->stdin_buf && !stream) close_fd(&c->in_fd);
+    } else if (!stream) {
+      close_fd(&c->in_fd);
+    }
   }
   c->deadline_ms = r->timeout_ms > 0 ? now_ms() + r->timeout_ms : 0;
   unsigned char payload[4];

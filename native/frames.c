@@ -52,12 +52,25 @@ void free_exec_request(struct exec_request *r) {
   r->argv = r->envp = NULL;
 }
 
-/* EXEC payload: u32 timeoutMs, u32 flags, u32 stdinLen, stdin bytes, then NUL-terminated strings:
- * exe, cwd, then u32 argc + argv strings, u32 envc + env strings. */
+/* EXEC payload: u32 timeoutMs, u32 flags (EXEC_*, with a PTY's columns in bits 8-19 and rows in
+ * bits 20-31), u32 stdinLen, stdin bytes, then NUL-terminated strings: exe, cwd, then u32 argc +
+ * argv strings, u32 envc + env strings. */
 const char *parse_exec(unsigned char *p, size_t len, struct exec_request *out) {
   memset(out, 0, sizeof *out);
   if (len < 12) return "malformed exec request";
   out->timeout_ms = get_u32(p);
+  uint32_t flags = get_u32(p + 4);
+  out->flags = flags & 0xffu;
+  uint32_t cols = (flags >> 8) & 0xfffu, rows = flags >> 20;
+  if (out->flags & ~EXEC_KNOWN_FLAGS) return "unknown exec flags";
+  if (out->flags & EXEC_PTY) {
+    if (cols == 0 || rows == 0 || cols > MAX_PTY_DIMENSION || rows > MAX_PTY_DIMENSION)
+      return "terminal size out of range";
+    out->cols = (uint16_t)cols;
+    out->rows = (uint16_t)rows;
+  } else if (cols != 0 || rows != 0) {
+    return "a terminal size without a terminal";
+  }
   uint32_t stdin_len = get_u32(p + 8);
   size_t off = 12;
   if (stdin_len > len - off) return "malformed exec request";
@@ -85,6 +98,19 @@ const char *parse_exec(unsigned char *p, size_t len, struct exec_request *out) {
 malformed:
   free_exec_request(out);
   return "malformed exec request";
+}
+
+const char *parse_input(size_t len) {
+  return len > MAX_INPUT_BYTES ? "input frame too large" : NULL;
+}
+
+const char *parse_resize(const unsigned char *p, size_t len, struct resize_request *out) {
+  if (len != 4) return "malformed resize request";
+  out->cols = (uint16_t)(p[0] | (p[1] << 8));
+  out->rows = (uint16_t)(p[2] | (p[3] << 8));
+  if (out->cols == 0 || out->rows == 0 || out->cols > MAX_PTY_DIMENSION || out->rows > MAX_PTY_DIMENSION)
+    return "terminal size out of range";
+  return NULL;
 }
 
 /* READ_FILE payload: u64 maxBytes, path\0 */

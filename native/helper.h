@@ -37,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROTOCOL_VERSION 2
+#define PROTOCOL_VERSION 3
 /* READY flags */
 #define READY_PID1 1u         /* the supervisor is the sandbox's pid 1 */
 #define READY_SEPARATE_UID 2u /* commands run as another uid than the supervisor */
@@ -49,6 +49,17 @@
 /* Requests larger than this are refused: the host chunks file data well below it. */
 #define MAX_FRAME (4u * 1024u * 1024u)
 #define MAX_COMMANDS 256
+/* EXEC flags: keep stdin open for INPUT frames; run on a pseudo-terminal (implies the former). The
+ * terminal's size rides in the flags word: columns in bits 8-19, rows in bits 20-31. */
+#define EXEC_STDIN_STREAM 1u
+#define EXEC_PTY 2u
+#define EXEC_KNOWN_FLAGS (EXEC_STDIN_STREAM | EXEC_PTY)
+/* A terminal is at most this many columns or rows: enough for any screen, small enough that no
+ * program sizing a buffer by it is led astray. */
+#define MAX_PTY_DIMENSION 1000
+/* One INPUT frame carries at most this much: the host sends the next only once this one is
+ * written (its OK says how much was), so a command that never reads holds at most this per command. */
+#define MAX_INPUT_BYTES 65536
 #define READ_CHUNK 65536
 #define MAX_PATH_DEPTH 64
 /* Each pass of the tree kill sends SIGKILL to every live descendant; a fork bomb is bounded by
@@ -66,6 +77,8 @@ enum {
   REQ_WRITE_FILE = 4,
   REQ_LIST = 5,
   REQ_MKDIR = 6,
+  REQ_INPUT = 7,
+  REQ_RESIZE = 8,
 
   REP_READY = 64,
   REP_STARTED = 65,
@@ -102,6 +115,8 @@ int parse_request_header(const unsigned char *header, struct request_header *out
 /* Strings and vectors point into the request's payload; the vectors are allocated. */
 struct exec_request {
   uint32_t timeout_ms;
+  uint32_t flags;
+  uint16_t cols, rows; /* 0 unless EXEC_PTY */
   const unsigned char *stdin_data;
   size_t stdin_len;
   char *exe, *cwd;
@@ -109,6 +124,14 @@ struct exec_request {
 };
 const char *parse_exec(unsigned char *p, size_t len, struct exec_request *out);
 void free_exec_request(struct exec_request *r);
+
+/* INPUT payload: the bytes for the command's stdin (or terminal); empty means end of input. */
+const char *parse_input(size_t len);
+/* RESIZE payload: u16 cols, u16 rows, each 1..MAX_PTY_DIMENSION. */
+struct resize_request {
+  uint16_t cols, rows;
+};
+const char *parse_resize(const unsigned char *p, size_t len, struct resize_request *out);
 
 struct read_file_request {
   uint64_t max_bytes;
@@ -165,6 +188,11 @@ struct command {
   int out_fd, err_fd, status_fd, in_fd;
   unsigned char *stdin_buf;
   size_t stdin_len, stdin_off;
+  /* stdin stays open for INPUT frames (EXEC_STDIN_STREAM or EXEC_PTY); on a PTY out_fd is the
+   * terminal's master and in_fd a second descriptor of it. */
+  int stdin_stream, pty, input_eof;
+  /* An INPUT frame is being written: its OK goes out once stdin_buf is drained. */
+  int input_ack_pending;
   int64_t deadline_ms; /* 0 = none */
   int timed_out, killed, keeper_lost;
   int have_status, status;
@@ -179,6 +207,11 @@ struct command *find_command(uint32_t id);
 
 /* command-start.c */
 void handle_exec(uint32_t id, const struct exec_request *r);
+/* command-input.c */
+void handle_input(uint32_t id, const unsigned char *data, size_t len);
+void handle_resize(uint32_t id, const struct resize_request *r);
+/* Drops what is buffered for the command's stdin, acknowledging a pending INPUT frame. */
+void finish_input(struct command *c, int close_stdin);
 /* Set once by supervise_main: the ruleset fd from make_command_ruleset, or -1. */
 extern int command_ruleset;
 /* Forgets slot `slot`'s stacks without unmapping them (a stray may still run on them). */

@@ -42,9 +42,7 @@ static void report_exit(struct command *c) {
                                         : "cannot start the command: clone failed");
     c->reported = 1;
     close_fd(&c->status_fd);
-    close_fd(&c->in_fd);
-    free(c->stdin_buf);
-    c->stdin_buf = NULL;
+    finish_input(c, 1);
     return;
   }
   drain(&c->out_fd, REP_STDOUT, c->id);
@@ -63,12 +61,11 @@ static void report_exit(struct command *c) {
   payload[9] = (unsigned char)c->killed;
   payload[10] = (unsigned char)c->keeper_lost;
   payload[11] = 0;
+  /* A pending INPUT frame is answered before the exit: after it, its OK would find no request. */
+  finish_input(c, 1);
   send_frame(REP_EXITED, c->id, payload, sizeof payload);
   c->reported = 1;
   close_fd(&c->status_fd);
-  close_fd(&c->in_fd);
-  free(c->stdin_buf);
-  c->stdin_buf = NULL;
 }
 
 static void release_if_done(struct command *c) {
@@ -184,6 +181,16 @@ static void serve_request(unsigned char *frame) {
     case REQ_KILL:
       handle_kill(h.id);
       break;
+    case REQ_INPUT:
+      problem = parse_input(h.payload_len);
+      if (!problem) handle_input(h.id, frame, h.payload_len);
+      break;
+    case REQ_RESIZE: {
+      struct resize_request r;
+      problem = parse_resize(frame, h.payload_len, &r);
+      if (!problem) handle_resize(h.id, &r);
+      break;
+    }
     /* File copies act as the agent: what is copied in is the agent's, and nothing is reached that
      * a command could not reach itself. */
     case REQ_READ_FILE: {
@@ -278,7 +285,8 @@ int supervise_main(const char *egress_bridge) {
         owners[n] = c;
         kinds[n++] = 4;
       }
-      if (c->in_fd >= 0) {
+      /* Only while there is something to write: a streamed stdin stays open between frames. */
+      if (c->in_fd >= 0 && c->stdin_off < c->stdin_len) {
         fds[n] = (struct pollfd){.fd = c->in_fd, .events = POLLOUT};
         owners[n] = c;
         kinds[n++] = 5;
@@ -355,11 +363,8 @@ int supervise_main(const char *egress_bridge) {
           if (c->in_fd != fds[k].fd) break;
           ssize_t put = write(c->in_fd, c->stdin_buf + c->stdin_off, c->stdin_len - c->stdin_off);
           if (put > 0) c->stdin_off += (size_t)put;
-          if ((put < 0 && errno != EAGAIN && errno != EINTR) || c->stdin_off >= c->stdin_len) {
-            close_fd(&c->in_fd);
-            free(c->stdin_buf);
-            c->stdin_buf = NULL;
-          }
+          int failed = put < 0 && errno != EAGAIN && errno != EINTR;
+          if (failed || c->stdin_off >= c->stdin_len) finish_input(c, failed || !c->stdin_stream || c->input_eof);
           break;
         }
       }

@@ -30,8 +30,24 @@ static void parse_one(uint8_t type, const uint8_t *payload, size_t len) {
         for (char **v = r.argv; *v; v++) total += strlen(*v);
         for (char **v = r.envp; *v; v++) total += strlen(*v);
         if (total > len || r.stdin_data < copy || r.stdin_data + r.stdin_len > copy + len) abort();
+        /* A terminal's size is in range, and there is none without a terminal. */
+        if (r.flags & ~EXEC_KNOWN_FLAGS) abort();
+        if ((r.flags & EXEC_PTY) ? (r.cols == 0 || r.rows == 0 || r.cols > MAX_PTY_DIMENSION || r.rows > MAX_PTY_DIMENSION)
+                                 : (r.cols != 0 || r.rows != 0))
+          abort();
       }
       free_exec_request(&r);
+      break;
+    }
+    case REQ_INPUT:
+      /* Accepted input is bounded: the handler copies at most this much. */
+      if (!parse_input(len) && len > MAX_INPUT_BYTES) abort();
+      break;
+    case REQ_RESIZE: {
+      struct resize_request r;
+      if (!parse_resize(copy, len, &r) &&
+          (len != 4 || r.cols == 0 || r.rows == 0 || r.cols > MAX_PTY_DIMENSION || r.rows > MAX_PTY_DIMENSION))
+        abort();
       break;
     }
     case REQ_READ_FILE: {

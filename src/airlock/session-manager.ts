@@ -66,6 +66,8 @@ export function controlPlaneSessions(parts: SessionManagerParts): SessionManager
       },
       idleTimeoutMs: sandbox.idleTimeoutMs,
       ttlMs: parts.sessionTtlMs ?? config.sessions.lifetimeMs,
+      // A caller's own shorter default (tests, one-shot runs) never raises the configured maximum.
+      maxTtlMs: Math.max(config.sessions.maxLifetimeMs, parts.sessionTtlMs ?? 0),
       maxTimeoutMs: maxCommandTimeoutMs(config),
     },
     onCreated: (session, createMs) => {

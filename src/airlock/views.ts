@@ -91,6 +91,15 @@ export interface Session {
     get(id: string): Promise<RunResult>;
     wait(id: string, options?: { readonly signal?: AbortSignal }): Promise<RunResult>;
     kill(id: string): Promise<RunResult>;
+    /** This session's commands in flight (running, waiting for approval), oldest first. */
+    list(): RunResult[];
+    /** Input for an interactive command (text as UTF-8), or `end`; recorded, redacted. */
+    sendInput(
+      id: string,
+      input: { readonly data?: string | Uint8Array; readonly end?: boolean },
+    ): Promise<{ readonly written: number }>;
+    /** A new size for an interactive command's terminal. */
+    resize(id: string, size: { readonly cols: number; readonly rows: number }): Promise<void>;
     /** Live output and the final result of one of this session's commands (see `AirlockCommands.watch`). */
     watch(id: string, options?: { readonly signal?: AbortSignal }): AsyncIterable<CommandEvent>;
     /** A dry run: what running `command` would do now (allow, ask, deny, and why). Nothing runs; audited. */
@@ -130,6 +139,11 @@ export interface Session {
   explain(command: string): Promise<Decision>;
   stats(): Promise<SandboxStats>;
   snapshot(name?: string): Promise<SnapshotInfo>;
+  /**
+   * The session now ends `expiresInMs` from now (longer or shorter than before), at most
+   * `sessions.maxLifetime` after it was created (else INVALID_ARGUMENT). Recorded in the audit log.
+   */
+  extend(expiresInMs: number): Promise<SessionInfo>;
   destroy(): Promise<void>;
 }
 
@@ -146,6 +160,8 @@ export interface AirlockSessions {
     readonly limit?: number;
   }): Promise<SessionRecord[]>;
   destroy(id: string): Promise<void>;
+  /** As `Session.extend`, by id. */
+  extend(id: string, expiresInMs: number): Promise<SessionInfo>;
   /** The session's recent resource samples (about ten minutes), oldest first; empty once it ended. */
   usage(id: string): readonly UsageSample[];
 }
@@ -181,6 +197,11 @@ export interface AirlockCommands {
     options?: { readonly signal?: AbortSignal; readonly within?: SessionScope },
   ): Promise<RunResult>;
   kill(id: string, options?: { readonly within?: SessionScope }): Promise<RunResult>;
+  /** Commands in flight, oldest first; with `within`, only those of the sessions it names. */
+  running(options?: { readonly within?: SessionScope }): RunResult[];
+  /** Input for an interactive command (see `Session.commands.sendInput`). */
+  sendInput: Router['sendInput'];
+  resize: Router['resizeTerminal'];
   /**
    * A command's events as they happen: for a running background command, what its live window holds,
    * then each new piece of output (whole lines, redacted), then one `status` event with the final
@@ -345,6 +366,19 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
       get: (id) => router.getCommand(id, { within: session.id }),
       wait: (id, options) => router.waitCommand(id, { ...options, within: session.id }),
       kill: (id) => router.killCommand(id, { within: session.id }),
+      list: () => router.listCommands({ within: session.id }),
+      sendInput: (id, input) =>
+        router.sendInput(
+          id,
+          {
+            ...(input.data === undefined
+              ? {}
+              : { data: typeof input.data === 'string' ? Buffer.from(input.data, 'utf8') : input.data }),
+            ...(input.end === undefined ? {} : { end: input.end }),
+          },
+          { within: session.id },
+        ),
+      resize: (id, size) => router.resizeTerminal(id, size, { within: session.id }),
       watch: (id, options) => router.watchCommand(id, { ...options, within: session.id }),
       check: async (command) => router.check(await live(), command),
     },
@@ -358,6 +392,10 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
     explain: async (command) => parts.policyFor(await live()).evaluate(command),
     stats: async () => (await live()).sandbox.stats(),
     snapshot: (name) => manager.snapshot(session.id, name ?? null),
+    extend: async (expiresInMs) => {
+      await manager.extend(session.id, expiresInMs);
+      return infoOf(await manager.record(session.id), parts);
+    },
     destroy: () => manager.destroy(session.id),
   };
 }
@@ -376,6 +414,10 @@ export function createSessionsView(parts: ViewParts): AirlockSessions {
     list: (query) => manager.list(query),
     destroy: (id) => manager.destroy(id),
     usage: (id) => parts.monitor.history(id).map(usageOf),
+    extend: async (id, expiresInMs) => {
+      await manager.extend(id, expiresInMs);
+      return infoOf(await manager.record(id), parts);
+    },
   };
 }
 

@@ -177,11 +177,19 @@ describe('parseConfig', () => {
     expect(config.sandbox.runtime).toBe('runsc');
     expect(config.sandbox.image).toBe('python:3.12-slim');
     expect(config.router.secretEnv).toEqual(['GITHUB_TOKEN']);
-    expect(defaultConfig().sessions).toEqual({ maxSessions: 50, lifetimeMs: 8 * 60 * 60_000 });
+    expect(defaultConfig().sessions).toEqual({
+      maxSessions: 50,
+      lifetimeMs: 8 * 60 * 60_000,
+      maxLifetimeMs: 24 * 60 * 60_000,
+    });
     expect(parseConfig('sessions:\n  max: 5\n  lifetime: 30m\n', 'airlock.yaml').sessions).toEqual({
       maxSessions: 5,
       lifetimeMs: 30 * 60_000,
+      maxLifetimeMs: 24 * 60 * 60_000,
     });
+    expect(() => parseConfig('sessions:\n  lifetime: 2h\n  maxLifetime: 1h\n', 'airlock.yaml')).toThrow(
+      /maxLifetime/,
+    );
     expect(defaultConfig().server).toEqual({
       host: '127.0.0.1',
       port: 7400,

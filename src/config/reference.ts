@@ -363,6 +363,11 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
     type: DURATION,
     description: 'A session ends this long after it was created, busy or not.',
   },
+  'sessions.maxLifetime': {
+    type: DURATION,
+    description:
+      'The longest a session may live from its creation: a `ttlMs` at creation or an extension (`PATCH /v1/sessions/:id`) past it is refused (`INVALID_ARGUMENT`). Not shorter than `sessions.lifetime`.',
+  },
 
   // ─── server ───────────────────────────────────────────────────────────────────────────────────────
   server: {

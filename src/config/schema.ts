@@ -202,12 +202,20 @@ const sessionsFields = {
   max: parsedValue((value) => parseCount(value, { min: 1, max: 10_000 })).prefault(50),
   /** A session ends this long after it was created, busy or not. */
   lifetime: parsedValue((value) => parseDuration(value)).prefault('8h'),
+  /** The longest a session may live, from its creation: a caller's `ttlMs` or extension stops here. */
+  maxLifetime: parsedValue((value) => parseDuration(value)).prefault('24h'),
 };
 
-export const sessionsSchema = section('sessions', sessionsFields).transform((raw) => ({
-  maxSessions: raw.max,
-  lifetimeMs: raw.lifetime,
-}));
+export const sessionsSchema = section('sessions', sessionsFields)
+  .refine((raw) => raw.lifetime <= raw.maxLifetime, {
+    message: 'sessions.lifetime must not be longer than sessions.maxLifetime',
+    path: ['lifetime'],
+  })
+  .transform((raw) => ({
+    maxSessions: raw.max,
+    lifetimeMs: raw.lifetime,
+    maxLifetimeMs: raw.maxLifetime,
+  }));
 
 // ─── server ─────────────────────────────────────────────────────────────────────────────────────────
 

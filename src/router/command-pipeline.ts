@@ -13,6 +13,7 @@ import type { LiveSession, SessionManager } from '../sessions/index.ts';
 import type { Store } from '../store/index.ts';
 import { awaitDecision, newApprovalId, refusalReason, requestApproval } from './approve/index.ts';
 import type { Approvals, Reviewer } from './approve/index.ts';
+import { InputChannel } from './command-input.ts';
 import type { CommandHandle, CommandRegistry } from './command-registry.ts';
 import { decide, offeredGrants } from './decide/index.ts';
 import type { Verdict } from './decide/index.ts';
@@ -21,6 +22,8 @@ import type { RateLimiter } from './rate/index.ts';
 import { CommandJournal } from './record/index.ts';
 import { LiveTail, shapeExecution, textForModel } from './shape/index.ts';
 import type { Redactor } from './shape/index.ts';
+import { checkRunExtras, judgedText } from './run-extras.ts';
+import type { RunExtras } from './run-extras.ts';
 import { approvalWaitOf, checkRunInput } from './run-input.ts';
 import { refusalsForResult } from './egress.ts';
 import type { EgressTracking } from './egress.ts';
@@ -67,6 +70,9 @@ class CommandRun {
   readonly #raw: string;
   readonly #options: RunOptions;
   readonly #timeoutMs: number;
+  readonly #extras: RunExtras;
+  /** What the policy judged and a person is shown: the command with its variables as assignments. */
+  readonly #judged: string;
   /** How long the caller waits for a person before it gets `pending_approval`. */
   readonly #approvalWaitMs: number;
   readonly #started: number;
@@ -83,6 +89,8 @@ class CommandRun {
     this.#raw = raw;
     this.#options = options;
     this.#timeoutMs = checkRunInput(session, raw, options);
+    this.#extras = checkRunExtras(options);
+    this.#judged = judgedText(raw, this.#extras.env);
     this.#approvalWaitMs = approvalWaitOf(options, deps);
     this.#started = deps.now();
     this.#redactor = deps.redactorFor(session);
@@ -90,7 +98,7 @@ class CommandRun {
       engine: deps.policyFor(session),
       capabilities: session.capabilities,
       grants: { commands: session.remembered, programs: session.grantedPrograms },
-      command: raw,
+      command: this.#judged,
     });
     const command = this.#redact(raw);
     const reasons = this.#verdict.decision.reasons.map((reason) => this.#redact(reason));
@@ -105,6 +113,17 @@ class CommandRun {
       reasons,
       noApprover: options.noApprover === true,
       createdAtMs: this.#started,
+      extras: {
+        ...(this.#extras.cwd === undefined ? {} : { cwd: this.#redact(this.#extras.cwd) }),
+        ...(Object.keys(this.#extras.env).length === 0
+          ? {}
+          : {
+              env: Object.fromEntries(
+                Object.entries(this.#extras.env).map(([name, value]) => [name, this.#redact(value)]),
+              ),
+            }),
+        ...(this.#extras.stdin === undefined ? {} : { stdinBytes: this.#extras.stdin.byteLength }),
+      },
     });
     this.#base = {
       id: this.#id,
@@ -174,10 +193,19 @@ class CommandRun {
     const startedOrPending = new Promise<RunResult>((resolve) => {
       early = resolve;
     });
+    const { interactive } = this.#options;
+    const input =
+      interactive === undefined
+        ? null
+        : new InputChannel(
+            { redactor: this.#redactor, record: (event) => this.#journal.note(event) },
+            interactive.pty !== undefined,
+          );
     const handle: CommandHandle = {
       id: this.#id,
       sessionId: session.id,
       kill,
+      input,
       // A command that waits for a person may run after its caller stopped waiting: its output is
       // followed like a background command's.
       live: background || asks ? { stdout: new LiveTail(), stderr: new LiveTail() } : null,
@@ -189,22 +217,24 @@ class CommandRun {
       handle.latest = result;
       if (returnNow) early(result);
     };
-    handle.done = this.#stages(handle, signal, progress).then(
-      (result) => result,
-      (error: unknown) => {
-        this.#deps.logger.error(
-          { sessionId: session.id, commandId: this.#id, err: error },
-          'command pipeline failed',
-        );
-        return this.#finish({
-          status: 'failed',
-          error: {
-            code: isAirlockError(error) ? error.code : 'INTERNAL',
-            message: isAirlockError(error) ? error.message : 'internal error in Airlock',
-          },
-        });
-      },
-    );
+    handle.done = this.#stages(handle, signal, progress)
+      .finally(() => input?.close())
+      .then(
+        (result) => result,
+        (error: unknown) => {
+          this.#deps.logger.error(
+            { sessionId: session.id, commandId: this.#id, err: error },
+            'command pipeline failed',
+          );
+          return this.#finish({
+            status: 'failed',
+            error: {
+              code: isAirlockError(error) ? error.code : 'INTERNAL',
+              message: isAirlockError(error) ? error.message : 'internal error in Airlock',
+            },
+          });
+        },
+      );
     void handle.done.then((result) => {
       handle.latest = result;
       early(result);
@@ -269,7 +299,7 @@ class CommandRun {
           sessionId: this.#session.id,
           commandId: this.#id,
           action: 'command',
-          subject: this.#base.command,
+          subject: this.#redact(this.#judged),
           parsed: decision.commands.map((verdict) => this.#redact(verdict.command)),
           reasons: this.#base.reasons,
           ruleIds: this.#base.ruleIds,
@@ -313,9 +343,23 @@ class CommandRun {
     const { driver } = this.#session.settings;
     const sinks = handle.live ?? this.#options.rawOutputTo;
     const egress = deps.egress?.track(this.#session, this.#id);
+    const { cwd, env, stdin } = this.#extras;
+    const { interactive } = this.#options;
+    const input = handle.input;
     const outcome = await executeCommand(this.#session, this.#raw, {
       timeoutMs: this.#timeoutMs,
       signal,
+      cwd,
+      env,
+      stdin,
+      ...(interactive === undefined || !(input instanceof InputChannel)
+        ? {}
+        : {
+            interactive: {
+              ...(interactive.pty === undefined ? {} : { pty: interactive.pty }),
+              attach: (given) => input.attach(given),
+            },
+          }),
       stdoutTo: sinks?.stdout,
       stderrTo: sinks?.stderr,
     }).finally(() => egress?.end());

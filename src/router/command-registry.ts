@@ -8,6 +8,7 @@ import type { OutputPage, Store } from '../store/index.ts';
 import { storedResult } from './record/index.ts';
 import { shapeLive, watchOutput } from './shape/index.ts';
 import type { CommandEvent, LiveTail, Redactor } from './shape/index.ts';
+import type { CommandInputChannel } from './command-input.ts';
 import type { RunResult, SessionScope } from './types.ts';
 
 /** Results kept in memory for `get`; older ones are rebuilt from the store. */
@@ -19,6 +20,8 @@ export interface CommandHandle {
   readonly kill: AbortController;
   /** Live windows of a background command's output; null for a foreground one. */
   readonly live: { readonly stdout: LiveTail; readonly stderr: LiveTail } | null;
+  /** Input to an interactive command; null for any other. */
+  readonly input: CommandInputChannel | null;
   /** The session's redactor, for showing live output after the session itself is gone. */
   readonly redactor: Redactor;
   /** The latest known state; the final result once `done` settles. */
@@ -38,6 +41,26 @@ export interface CommandRegistry {
   get(id: string, options?: ScopedOptions): Promise<RunResult>;
   wait(id: string, options?: ScopedOptions & { readonly signal?: AbortSignal }): Promise<RunResult>;
   kill(id: string, options?: ScopedOptions): Promise<RunResult>;
+  /**
+   * Commands in flight (running, or waiting for approval or a rate-limit token), oldest first, each
+   * as `get` shows it; only those in `within` when it is given.
+   */
+  list(options?: ScopedOptions): RunResult[];
+  /**
+   * Input for an interactive command in flight: bytes (text as UTF-8), or `end` to end input;
+   * resolves with how many bytes it took. INVALID_ARGUMENT for a command that takes no input.
+   */
+  sendInput(
+    id: string,
+    input: { readonly data?: Uint8Array; readonly end?: boolean },
+    options?: ScopedOptions,
+  ): Promise<{ readonly written: number }>;
+  /** A new size for an interactive command's terminal. */
+  resize(
+    id: string,
+    size: { readonly cols: number; readonly rows: number },
+    options?: ScopedOptions,
+  ): Promise<void>;
   watch(id: string, options?: ScopedOptions & { readonly signal?: AbortSignal }): AsyncIterable<CommandEvent>;
   readOutput(
     id: string,
@@ -174,7 +197,40 @@ export function createCommandRegistry(options: {
     return found;
   }
 
+  function list(scoped: ScopedOptions = {}): RunResult[] {
+    const shown: RunResult[] = [];
+    for (const handle of handles.values()) {
+      if (inScope(scoped.within, handle.sessionId)) shown.push(current(handle));
+    }
+    return shown;
+  }
+
+  /** The input of a command in flight that takes input, or INVALID_ARGUMENT saying why not. */
+  async function inputOf(id: string, scoped: ScopedOptions): Promise<CommandInputChannel> {
+    const found = await get(id, scoped);
+    const channel = handles.get(id)?.input ?? null;
+    if (channel === null) {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        found.status === 'running' || found.status === 'pending_approval'
+          ? `command ${id} takes no input: start it with interactive`
+          : `command ${id} has ended (${found.status})`,
+        { commandId: id, status: found.status },
+      );
+    }
+    return channel;
+  }
+
   return {
+    sendInput: async (id, input, scoped = {}) => {
+      const channel = await inputOf(id, scoped);
+      const written = input.data === undefined ? 0 : await channel.write(input.data);
+      if (input.end === true) await channel.end();
+      return { written };
+    },
+    resize: async (id, size, scoped = {}) => {
+      (await inputOf(id, scoped)).resize(size.cols, size.rows);
+    },
     track(handle) {
       handles.set(handle.id, handle);
       void handle.done.then(() => handles.delete(handle.id));
@@ -183,6 +239,7 @@ export function createCommandRegistry(options: {
     get,
     wait,
     kill,
+    list,
     watch: (id, watchOptions) => watch(id, watchOptions),
     readOutput,
     drain: async () => {

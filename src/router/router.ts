@@ -26,6 +26,11 @@ export interface Router {
   /** Resolves when the command has finished (or at once if it has). */
   readonly waitCommand: CommandRegistry['wait'];
   readonly killCommand: CommandRegistry['kill'];
+  /** Commands in flight, oldest first (a session's own with `within`). */
+  readonly listCommands: CommandRegistry['list'];
+  /** Input for an interactive command (recorded, redacted); resolves with the bytes it took. */
+  readonly sendInput: CommandRegistry['sendInput'];
+  readonly resizeTerminal: CommandRegistry['resize'];
   /**
    * A command's events as they happen. A running background command: the output in its live window,
    * then each new piece (whole lines, redacted), then one `status` event with the final result (what
@@ -65,6 +70,9 @@ export function createRouter(options: RouterOptions): Router {
     getCommand: registry.get,
     waitCommand: registry.wait,
     killCommand: registry.kill,
+    listCommands: registry.list,
+    sendInput: registry.sendInput,
+    resizeTerminal: registry.resize,
     watchCommand: registry.watch,
     readOutput: registry.readOutput,
     writeFile: files.write,

@@ -43,6 +43,13 @@ export function checkRunInput(session: LiveSession, command: unknown, options: R
       { field: 'rawOutputTo' },
     );
   }
+  if (options.interactive !== undefined && options.background !== true) {
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      'an interactive command runs in the background: start it, then send its input',
+      { field: 'interactive' },
+    );
+  }
   return timeoutMs;
 }
 

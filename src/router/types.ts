@@ -23,6 +23,20 @@ export type RunStatus = (typeof runStatuses)[number];
 export interface RunOptions {
   /** This command's timeout; default the session's, at most the configured maximum. */
   readonly timeoutMs?: number;
+  /** Where the command starts: inside /workspace or /tmp, relative to /workspace; default /workspace. */
+  readonly cwd?: string;
+  /**
+   * Variables for this command only, over the session's. Judged by the policy as the assignments
+   * they are (`export NAME=value` before the command): LD_PRELOAD is refused, PATH asks a person.
+   */
+  readonly env?: Readonly<Record<string, string>>;
+  /** The command's standard input (text as UTF-8), at most 1 MiB; without it, stdin is empty. */
+  readonly stdin?: string | Uint8Array;
+  /**
+   * Keep stdin open for input while the command runs (`commands.sendInput`), on a terminal made
+   * inside the sandbox when `pty` is given. Background commands only; what is typed is recorded.
+   */
+  readonly interactive?: { readonly pty?: { readonly cols: number; readonly rows: number } };
   /** Return as soon as the command starts; poll it with `commands.get`, stop it with `commands.kill`. */
   readonly background?: boolean;
   /**

@@ -47,6 +47,7 @@ export type { UidRange } from './host-uids/index.ts';
 export type {
   Driver,
   DriverName,
+  ExecInput,
   ExecOptions,
   ExecResult,
   FileEntry,

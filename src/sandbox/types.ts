@@ -1,5 +1,7 @@
 import type { CapturedStream } from './output/index.ts';
-import type { FileEntry } from './supervisor/index.ts';
+import type { ExecInput, FileEntry } from './supervisor/index.ts';
+
+export type { ExecInput };
 
 export type DriverName = 'bwrap' | 'gvisor' | 'docker';
 
@@ -54,6 +56,15 @@ export interface ExecOptions {
   stderrTo?: OutputSink;
   /** Aborting kills the command's whole process tree. */
   signal?: AbortSignal;
+  /**
+   * Keep the command's stdin open for input while it runs, on a pseudo-terminal of `pty`'s size when
+   * given (made inside the sandbox; stdout then carries the terminal's output, stderr nothing).
+   * `attach` gets the command's input as soon as the command is sent.
+   */
+  interactive?: {
+    readonly pty?: { readonly cols: number; readonly rows: number };
+    attach(input: ExecInput): void;
+  };
 }
 
 export interface ExecResult {

@@ -14,6 +14,14 @@ export type CommandEvent =
   | { readonly type: 'output'; readonly stream: OutputStream; readonly text: string }
   | { readonly type: 'status'; readonly result: RunResult };
 
+function base64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let offset = 0; offset < bytes.length; offset += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(offset, offset + 0x8000));
+  }
+  return btoa(binary);
+}
+
 /** Statuses after which nothing more happens to a command. */
 const unfinishedStatuses: ReadonlySet<RunStatus> = new Set(['running', 'pending_approval']);
 
@@ -53,6 +61,32 @@ export class CommandHandle implements AsyncIterable<CommandEvent> {
   /** Kills the command's whole process tree; the result's status is `killed` when it was running. */
   kill(options?: CallOptions): Promise<RunResult> {
     return this.#transport.json<RunResult>({ method: 'POST', path: [...this.#path(), 'kill'] }, options);
+  }
+
+  /**
+   * Types into a command started with `interactive` (text as UTF-8); resolves with the bytes it
+   * took. Recorded in the audit log, redacted.
+   */
+  async sendInput(data: string | Uint8Array, options?: CallOptions): Promise<number> {
+    return (await this.#input(typeof data === 'string' ? { data } : { dataBase64: base64(data) }, options))
+      .written;
+  }
+
+  /** Ends an interactive command's input (a pipe is closed; on a terminal, send "\x04" instead). */
+  async endInput(options?: CallOptions): Promise<void> {
+    await this.#input({ end: true }, options);
+  }
+
+  /** A new size for an interactive command's terminal. */
+  async resize(cols: number, rows: number, options?: CallOptions): Promise<void> {
+    await this.#input({ resize: { cols, rows } }, options);
+  }
+
+  #input(body: Record<string, unknown>, options?: CallOptions): Promise<{ written: number }> {
+    return this.#transport.json<{ written: number }>(
+      { method: 'POST', path: [...this.#path(), 'input'], json: body },
+      options,
+    );
   }
 
   /**

@@ -4,6 +4,8 @@
  */
 import { CommandHandle } from './command-handle.ts';
 import { Outputs } from './outputs.ts';
+import { checkRunOptions, commandFields, plainRunKeys, startKeys } from './run-options.ts';
+import type { RunOptions, StartOptions } from './run-options.ts';
 import type { CallOptions } from './signals.ts';
 import type { Transport } from './transport.ts';
 import type {
@@ -15,29 +17,11 @@ import type {
   SessionInfo,
 } from './wire-types.ts';
 
-/**
+/*
  * As in E2B: `timeoutMs` is the command's own limit, enforced in the sandbox (its process tree is
  * killed, the result says `timed_out`); `requestTimeoutMs` only stops this client waiting.
  */
-export interface RunOptions {
-  /** The command's time limit in the sandbox; default the session's. */
-  readonly timeoutMs?: number;
-  /**
-   * `run()` only: when a person must approve, how long the server waits for the decision before it
-   * answers `pending_approval` (the command still runs by itself once approved; follow it with
-   * `session.commands.get(id)`). Default the server's `router.approvalWait` (15 s).
-   */
-  readonly approvalWaitMs?: number;
-  /**
-   * Client-side bound on the call. `run()` has none by default, since a run may wait for a person's
-   * approval; `start()` answers at once, so the client's `defaultTimeoutMs` (60 s unless set) applies.
-   */
-  readonly requestTimeoutMs?: number;
-  /** Stops waiting. The command itself goes on until its timeout; `start()` + `kill()` can stop it. */
-  readonly signal?: AbortSignal;
-}
-
-export type StartOptions = RunOptions;
+export type { RunOptions, StartOptions };
 
 export interface FileWriteOptions extends CallOptions {
   /**
@@ -119,6 +103,15 @@ export class SessionCommands {
     return this.connect(commandId).kill(options);
   }
 
+  /** The session's commands in flight (running, or waiting for approval), oldest first. */
+  async list(options?: CallOptions): Promise<RunResult[]> {
+    const answer = await this.#transport.json<{ commands: RunResult[] }>(
+      { method: 'GET', path: ['v1', 'sessions', this.#sessionId, 'commands'] },
+      options,
+    );
+    return answer.commands;
+  }
+
   /**
    * A dry run: what running `command` would do in this session now — `allow`, `ask` (a person would be
    * asked first) or `deny` — with the reasons. Nothing runs and nobody is asked; the check is audited.
@@ -159,11 +152,23 @@ export class SandboxSession {
   }
 
   /**
-   * Runs `command` and waits for the end. When a person must approve it, waits `approvalWaitMs` for the
-   * decision, then answers `pending_approval` (its `forModel` says how to follow it up).
+   * Runs `command` and waits for the end (and for a person's approval when the policy asks for one).
+   * With `onStdout`/`onStderr` the command is followed live: each line (redacted) reaches the callback
+   * as it comes, and the final result is returned as without them. An option this SDK does not know
+   * is refused with INVALID_ARGUMENT before anything is sent.
    */
-  run(command: string, options: RunOptions = {}): Promise<RunResult> {
-    return this.#post(command, true, options);
+  async run(command: string, options: RunOptions = {}): Promise<RunResult> {
+    checkRunOptions(options, 'run()', plainRunKeys);
+    const { onStdout, onStderr } = options;
+    if (onStdout === undefined && onStderr === undefined) return this.#post(command, true, options);
+    const handle = await this.#start(command, options);
+    const callOptions = options.signal === undefined ? {} : { signal: options.signal };
+    for await (const event of handle.events(callOptions)) {
+      if (event.type === 'status') return event.result;
+      if (event.stream === 'stdout') onStdout?.(event.text);
+      else onStderr?.(event.text);
+    }
+    return handle.wait(callOptions);
   }
 
   /**
@@ -171,22 +176,41 @@ export class SandboxSession {
    * `pending_approval` (it starts by itself once approved), or already final (e.g. `denied`).
    */
   async start(command: string, options: StartOptions = {}): Promise<CommandHandle> {
+    checkRunOptions(options, 'start()', startKeys);
+    return this.#start(command, options);
+  }
+
+  async #start(command: string, options: StartOptions): Promise<CommandHandle> {
     const started = await this.#post(command, false, options);
     return new CommandHandle(this.#transport, { sessionId: this.id, id: started.id, started });
   }
 
-  /** Ends the session and destroys its sandbox; ending an ended session is fine. */
-  kill(options?: CallOptions): Promise<SessionInfo> {
+  /**
+   * The session now ends `expiresInMs` from now (longer or shorter than before), at most the server's
+   * `sessions.maxLifetime` after its creation (else INVALID_ARGUMENT). E2B's `setTimeout`.
+   */
+  extend(expiresInMs: number, options?: CallOptions): Promise<SessionInfo> {
+    return this.#transport.json<SessionInfo>(
+      { method: 'PATCH', path: this.#path(), json: { expiresInMs } },
+      options,
+    );
+  }
+
+  /** Ends the session: kills its commands and destroys its sandbox; ending an ended session is fine. */
+  destroy(options?: CallOptions): Promise<SessionInfo> {
     return this.#transport.json<SessionInfo>({ method: 'DELETE', path: this.#path() }, options);
   }
 
-  #post(command: string, wait: boolean, options: RunOptions): Promise<RunResult> {
-    const body: RunCommandRequest = {
-      command,
-      wait,
-      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-      ...(options.approvalWaitMs === undefined || !wait ? {} : { approvalWaitMs: options.approvalWaitMs }),
-    };
+  /**
+   * @deprecated Use `destroy()`: `kill` reads like `commands.kill(id)`, which stops one command, while
+   * this ends the whole session. Kept because earlier releases documented it; same call as `destroy()`.
+   */
+  kill(options?: CallOptions): Promise<SessionInfo> {
+    return this.destroy(options);
+  }
+
+  async #post(command: string, wait: boolean, options: StartOptions): Promise<RunResult> {
+    const body: RunCommandRequest = await commandFields(command, options, wait);
     return this.#transport.json<RunResult>(
       { method: 'POST', path: [...this.#path(), 'commands'], json: body, long: wait },
       {

@@ -77,15 +77,15 @@ export class Transport {
     if (spec.auth !== false && this.#config.token !== undefined) {
       headers.authorization = `Bearer ${this.#config.token}`;
     }
-    // `Uint8Array<ArrayBuffer>`: what fetch takes in every runtime. The DOM library's BodyInit has no
-    // view over a SharedArrayBuffer, which fetch could not send anyway.
     let body: string | Uint8Array<ArrayBuffer> | undefined;
     if (spec.json !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(spec.json);
     } else if (spec.bytes !== undefined) {
       headers['content-type'] = 'application/octet-stream';
-      body = spec.bytes as Uint8Array<ArrayBuffer>;
+      // fetch takes bytes over an ArrayBuffer only; a view of a SharedArrayBuffer is copied.
+      const { bytes } = spec;
+      body = bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
     }
     let response: Response;
     try {

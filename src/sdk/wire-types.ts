@@ -181,6 +181,12 @@ export interface RunCommandRequest {
   readonly command: string;
   readonly timeoutMs?: number;
   readonly wait?: boolean;
+  readonly cwd?: string;
+  readonly env?: Readonly<Record<string, string>>;
+  /** Standard input as text; `stdinBase64` for bytes (not both). */
+  readonly stdin?: string;
+  readonly stdinBase64?: string;
+  readonly interactive?: { readonly pty?: { readonly cols: number; readonly rows: number } };
   /** How long to wait for a person before answering `pending_approval`; default the server's (15 s). */
   readonly approvalWaitMs?: number;
 }

@@ -25,6 +25,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { fileRoutes } from './routes/files.ts';
+import { sessionCommandRoutes } from './routes/session-commands.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { systemRoutes } from './routes/system.ts';
 import { tokenRoutes } from './routes/tokens.ts';
@@ -147,6 +148,7 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
     ...systemRoutes({ airlock, version, openApi: () => openApi }),
     ...sessionRoutes({ airlock, tokens }),
     ...commandRoutes({ airlock }),
+    ...sessionCommandRoutes({ airlock }),
     ...fileRoutes({ airlock, maxFileBytes }),
     ...approvalRoutes({ airlock }),
     ...auditRoutes({ airlock }),

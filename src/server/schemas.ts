@@ -95,6 +95,27 @@ export const runCommandBody = z
     timeoutMs: positiveMs.optional(),
     /** Wait for the end (the default), or return at once with `running` or `pending_approval`. */
     wait: z.boolean().default(true),
+    /** Where the command starts, inside /workspace or /tmp (relative to /workspace). */
+    cwd: z.string().min(1).max(4096).optional(),
+    /** Variables for this command only, judged by the policy as `export NAME=value` before it. */
+    env: envMap.optional(),
+    /** Standard input as text (UTF-8). */
+    stdin: z.string().optional(),
+    /** Standard input as base64 bytes; not with `stdin`. */
+    stdinBase64: z.base64().optional(),
+    /**
+     * Keep stdin open for input while it runs, on a terminal of this size with `pty`; runs in the
+     * background (as `wait: false`). Input: `POST …/commands/:cid/input` or the `…/pty` WebSocket.
+     */
+    interactive: z
+      .object({
+        pty: z
+          .object({ cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
     approvalWaitMs: z
       .number()
       .int()
@@ -104,7 +125,11 @@ export const runCommandBody = z
         'When a person must approve: how long this call waits for the decision before it answers `pending_approval` (the command still runs by itself once approved). Default `router.approvalWait` (15 s); at most the approval timeout.',
       ),
   })
-  .strict();
+  .strict()
+  .refine((body) => body.stdin === undefined || body.stdinBase64 === undefined, {
+    message: 'give stdin or stdinBase64, not both',
+    path: ['stdinBase64'],
+  });
 
 export const checkCommandBody = z.object({ command: z.string().min(1).max(MAX_COMMAND_CHARS) }).strict();
 

@@ -41,6 +41,7 @@ const defaults: SessionManagerOptions['defaults'] = {
   },
   idleTimeoutMs: 60_000,
   ttlMs: 3_600_000,
+  maxTtlMs: 7_200_000,
   maxTimeoutMs: 60_000,
 };
 
@@ -192,6 +193,26 @@ describe('session manager: reaping', () => {
     clock.now += 5000;
     expect(await manager.reap()).toBe(1);
     expect(session.endCode).toBe('lifetime_expired');
+  });
+
+  it('extends a lifetime within the maximum, records it, and refuses past the maximum', async () => {
+    const { manager, clock, store } = harness();
+    const session = await manager.create({ ttlMs: 5000, idleTimeoutMs: 3_600_000 });
+    clock.now += 4000;
+    await manager.extend(session.id, 60_000);
+    clock.now += 59_999;
+    expect(await manager.reap()).toBe(0);
+    const refused = await rejectedAirlockError(manager.extend(session.id, 7_200_000));
+    expect(refused.code).toBe('INVALID_ARGUMENT');
+    expect(refused.details).toMatchObject({ field: 'expiresInMs' });
+    expect((await rejectedAirlockError(manager.extend(session.id, 0))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejectedAirlockError(manager.create({ ttlMs: 7_200_001 }))).code).toBe('INVALID_ARGUMENT');
+    const events = await store.listEvents({ sessionId: session.id });
+    expect(events.filter((event) => event.type === 'session.extended')).toHaveLength(1);
+    clock.now += 1;
+    expect(await manager.reap()).toBe(1);
+    expect(session.endCode).toBe('lifetime_expired');
+    expect((await rejectedAirlockError(manager.extend(session.id, 1000))).code).toBe('SESSION_ENDED');
   });
 
   it('counts activity only through the manager: touch moves the idle clock', async () => {

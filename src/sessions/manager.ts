@@ -71,6 +71,11 @@ export interface SessionManager {
    * session is never reaped as idle, and both ends count as activity. Calling it twice is harmless.
    */
   beginWork(session: LiveSession): () => void;
+  /**
+   * Moves the end of the session's lifetime to `expiresInMs` from now (longer or shorter), at most
+   * `maxTtlMs` after its creation: past that, INVALID_ARGUMENT with the latest end allowed. Recorded.
+   */
+  extend(id: string, expiresInMs: number): Promise<LiveSession>;
   /** Keys (parsed commands, `write_file <path>`) a person approved for the rest of the session. */
   remember(session: LiveSession, keys: readonly string[]): void;
   /** A person's "remember" for the rest of the session: commands, programs or hosts. */
@@ -97,6 +102,7 @@ const SESSION_ID = /^ses_[0-9a-f]{24}$/;
 
 /** The manager's own view of a session: the fields `LiveSession` shows read-only, writable. */
 interface ManagedSession extends LiveSession {
+  expiresAt: number;
   lastActiveAt: number;
   network: SessionNetwork;
   busy: number;
@@ -319,6 +325,58 @@ class Sessions implements SessionManager {
     }
     await this.record(id);
     await this.#ending.get(id);
+  }
+
+  async extend(id: string, expiresInMs: number): Promise<LiveSession> {
+    const session = this.#sessions.get(id);
+    if (session === undefined || session.phase !== 'active') await this.get(id);
+    const live = session as ManagedSession;
+    if (!Number.isSafeInteger(expiresInMs) || expiresInMs <= 0) {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        'expiresInMs must be a positive whole number of milliseconds',
+        {
+          field: 'expiresInMs',
+        },
+      );
+    }
+    const now = this.#now();
+    const latest = live.createdAt + this.#options.defaults.maxTtlMs;
+    const expiresAt = now + expiresInMs;
+    if (expiresAt > latest) {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        `a session lives at most ${this.#options.defaults.maxTtlMs} ms from its creation (sessions.maxLifetime): ` +
+          `expiresInMs may be at most ${Math.max(0, latest - now)} now`,
+        {
+          field: 'expiresInMs',
+          max: Math.max(0, latest - now),
+          latestExpiresAt: new Date(latest).toISOString(),
+        },
+      );
+    }
+    const previous = live.expiresAt;
+    live.expiresAt = expiresAt;
+    try {
+      await this.#store.commit({
+        sessions: [this.#recordOf(live)],
+        events: [
+          {
+            type: 'session.extended',
+            sessionId: id,
+            commandId: null,
+            data: {
+              previousExpiresAt: new Date(previous).toISOString(),
+              expiresAt: new Date(expiresAt).toISOString(),
+            },
+          },
+        ],
+      });
+    } catch (error) {
+      live.expiresAt = previous;
+      throw error;
+    }
+    return live;
   }
 
   async reap(): Promise<number> {

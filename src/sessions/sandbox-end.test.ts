@@ -73,6 +73,7 @@ describe('session manager', () => {
         sandbox: spec,
         idleTimeoutMs: 60_000,
         ttlMs: 60_000,
+        maxTtlMs: 120_000,
         maxTimeoutMs: 60_000,
       },
       snapshots: createSnapshotStore({ dir: join(dir, 'snapshots') }),

@@ -47,11 +47,19 @@ export function settingsFor(
       { field: 'timeoutMs' },
     );
   }
+  const ttlMs = positiveMs(input.ttlMs, defaults.ttlMs, 'ttlMs');
+  if (ttlMs > defaults.maxTtlMs) {
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      `ttlMs ${ttlMs} is over the configured maximum lifetime of ${defaults.maxTtlMs} (sessions.maxLifetime)`,
+      { field: 'ttlMs', max: defaults.maxTtlMs },
+    );
+  }
   return {
     driver,
     sandbox,
     idleTimeoutMs: positiveMs(input.idleTimeoutMs, defaults.idleTimeoutMs, 'idleTimeoutMs'),
-    ttlMs: positiveMs(input.ttlMs, defaults.ttlMs, 'ttlMs'),
+    ttlMs,
     maxTimeoutMs: defaults.maxTimeoutMs,
     secretEnvNames: Object.keys(secretEnv),
     fromSnapshot: snapshot?.id ?? null,

@@ -119,6 +119,8 @@ export interface SessionDefaults {
   readonly idleTimeoutMs: number;
   readonly ttlMs: number;
   readonly maxTimeoutMs: number;
+  /** The longest a session may live from its creation, extensions included. */
+  readonly maxTtlMs: number;
 }
 
 /** A person's "remember" for the rest of a session: this exact command, this program, this host. */
@@ -178,6 +180,7 @@ export interface LiveSession {
    */
   readonly capabilities: SessionCapabilities;
   readonly createdAt: number;
+  /** When the session ends, busy or not; moved by `extend`, never past `maxTtlMs` from creation. */
   readonly expiresAt: number;
   readonly lastActiveAt: number;
   /** Commands (and file operations) in flight; a busy session is never reaped as idle. */

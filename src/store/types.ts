@@ -9,9 +9,11 @@ import type { KeyObject } from 'node:crypto';
 export const auditEventTypes = [
   'session.created',
   'session.destroyed',
+  'session.extended',
   'snapshot.created',
   'command.proposed',
   'command.decided',
+  'command.input',
   /** A dry run (check_command): the decision a command would get; nothing ran, no command recorded. */
   'policy.checked',
   'approval.requested',

@@ -7,6 +7,7 @@ import type { Session } from '../airlock/index.ts';
 import { SANDBOX_HOME } from '../sessions/index.ts';
 import type { RunOptions, RunResult } from '../router/index.ts';
 import { reportCommandApprovalWait } from './approval-progress.ts';
+import { registerSendInput } from './input-tool.ts';
 import type { ToolCall, ToolRegistrar } from './registrar.ts';
 import type { ToolContext } from './tool-context.ts';
 import { commandResult, commandResultShape, okResult, statusMeanings } from './tool-results.ts';
@@ -26,6 +27,7 @@ export function registerCommandTools(server: ToolRegistrar, context: ToolContext
   registerCommandStatus(server, context, helpers);
   registerKillCommand(server, context, helpers);
   registerReadOutput(server, context, helpers);
+  registerSendInput(server, context);
 }
 
 type CommandHelpers = ReturnType<typeof commandHelpers>;
@@ -157,6 +159,25 @@ function registerRunCommand(server: ToolRegistrar, context: ToolContext, helpers
           .boolean()
           .optional()
           .describe('return at once with a command id; follow it up with command_status'),
+        cwd: z
+          .string()
+          .min(1)
+          .max(4096)
+          .optional()
+          .describe('directory to run in, inside /workspace or /tmp; default /workspace'),
+        env: z
+          .record(z.string().max(256), z.string().max(64 * 1024))
+          .optional()
+          .describe('variables for this command only; judged like `export NAME=value` before it'),
+        stdin: z
+          .string()
+          .max(1024 * 1024)
+          .optional()
+          .describe("text given to the command's standard input"),
+        interactive: z
+          .boolean()
+          .optional()
+          .describe('keep its input open for send_input (it runs in the background, like background: true)'),
         approval_wait_s: z
           .number()
           .min(0)
@@ -177,9 +198,10 @@ function registerRunCommand(server: ToolRegistrar, context: ToolContext, helpers
         openWorldHint: true,
       },
     },
-    ({ command, timeout_s, background, approval_wait_s }, extra) =>
+    ({ command, timeout_s, background: asked, approval_wait_s, cwd, env, stdin, interactive }, extra) =>
       guard(async () => {
         const session = await context.sessions.get();
+        const background = asked === true || interactive === true ? true : asked;
         let stopReports = (): void => undefined;
         // With a bound on the wait, the command must be able to outlive the call: it runs detached
         // (as a background command, with live output) and the call waits for it at most that long.
@@ -188,6 +210,10 @@ function registerRunCommand(server: ToolRegistrar, context: ToolContext, helpers
         const runOptions: RunOptions = {
           // Rounded up: a positive timeout of under a millisecond is the shortest one, never none.
           ...(timeout_s === undefined ? {} : { timeoutMs: Math.max(1, Math.ceil(timeout_s * 1000)) }),
+          ...(cwd === undefined ? {} : { cwd }),
+          ...(env === undefined ? {} : { env }),
+          ...(stdin === undefined ? {} : { stdin }),
+          ...(interactive === true ? { interactive: {} } : {}),
           ...(approvalWaitMs === undefined ? {} : { approvalWaitMs }),
           // A foreground command ends with the call that asked for it (a cancelled call kills it);
           // a background one outlives the call by design.

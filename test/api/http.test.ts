@@ -113,8 +113,15 @@ describe('the HTTP API', () => {
       'command',
       'timeoutMs',
       'wait',
+      'cwd',
+      'env',
+      'stdin',
+      'stdinBase64',
+      'interactive',
       'approvalWaitMs',
     ]);
+    expect(document.paths['/v1/sessions/{id}']).toHaveProperty('patch');
+    expect(document.paths['/v1/sessions/{id}/commands']).toHaveProperty('get');
   });
 
   it('pages a truncated output back exactly, and only for its own session', async () => {

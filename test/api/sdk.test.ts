@@ -37,7 +37,7 @@ describe('SDK against the real server: sessions and commands', () => {
     expect((await session.info()).state).toBe('active');
     expect((await admin.health()).sessions).toBe(1);
 
-    expect((await session.kill()).state).toBe('ended');
+    expect((await session.destroy()).state).toBe('ended');
     expect((await admin.sessions.get(session.id)).state).toBe('ended');
     // Ending twice is fine; the session's own token died with the session.
     expect((await admin.sessions.destroy(session.id)).state).toBe('ended');

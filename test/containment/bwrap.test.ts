@@ -277,8 +277,8 @@ describe.skipIf(unavailable !== undefined)('bwrap driver lifecycle', () => {
         script,
         '#!/bin/sh\n' +
           'if [ "$1" = supervise ]; then\n' +
-          // READY: length 17, type 64, id 0, version 2, Landlock ABI 0, flags 1 (pid 1).
-          "  printf '\\021\\000\\000\\000\\100\\000\\000\\000\\000\\002\\000\\000\\000\\000\\000\\000\\000\\001\\000\\000\\000'\n" +
+          // READY: length 17, type 64, id 0, version 3, Landlock ABI 0, flags 1 (pid 1).
+          "  printf '\\021\\000\\000\\000\\100\\000\\000\\000\\000\\003\\000\\000\\000\\000\\000\\000\\000\\001\\000\\000\\000'\n" +
           '  head -c 9 > /dev/null\n' +
           "  printf '\\005\\000\\000\\000\\104\\001\\000\\000\\000'\n" +
           '  exec sleep 60\n' +

@@ -16,6 +16,7 @@ import type { Driver, Sandbox, SandboxSpec } from '../../src/sandbox/index.ts';
 import { syscallNumbers } from '../../src/sandbox/seccomp/syscalls.ts';
 import type { SyscallName } from '../../src/sandbox/seccomp/syscalls.ts';
 import { conformanceSpec, defineDriverConformance } from '../conformance/driver-conformance.ts';
+import { definePtySuite } from './pty-suite.ts';
 import { REPORT_PATH, SCRIPT_PATH, channelAttackScript } from './channel-attacks.ts';
 import type { ChannelAttackReport } from './channel-attacks.ts';
 import { exhaustScript, hostUidOf, probeOnHost, probeScript } from './per-user-limits.ts';
@@ -95,6 +96,7 @@ const hostArch = process.arch === 'arm64' ? 'aarch64' : 'x86_64';
 
 export function defineContainmentSuite(target: ContainmentTarget): void {
   defineDriverConformance(target);
+  definePtySuite({ ...target, spec: baseSpec });
   const gaps = new Map(Object.entries(target.knownGaps ?? {}));
   const titles = new Set<string>();
   // Shadows vitest's `it` for the tests below: a declared gap becomes a skip that names its reason.

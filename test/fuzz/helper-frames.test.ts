@@ -24,6 +24,7 @@ import {
   encodeFrame,
   encodeList,
   encodeReadFile,
+  encodeResize,
   encodeWriteFile,
   requestTypes,
 } from '../../src/sandbox/supervisor/protocol.ts';
@@ -62,8 +63,21 @@ function writeSeeds(corpus: string): number {
     timeoutMs: 30_000,
     stdin: Buffer.from('input\n'),
   });
+  const ptyExec = encodeExec({
+    executable: '/usr/bin/bash',
+    argv: ['/usr/bin/bash', '-i'],
+    env: {},
+    cwd: '/workspace',
+    timeoutMs: 60_000,
+    stdin: Buffer.alloc(0),
+    pty: { cols: 1000, rows: 1 },
+  });
   const seeds = [
     encodeFrame(requestTypes.exec, 1, exec),
+    encodeFrame(requestTypes.exec, 10, ptyExec),
+    encodeFrame(requestTypes.input, 10, Buffer.from('ls\r')),
+    encodeFrame(requestTypes.input, 10, Buffer.alloc(0)),
+    encodeFrame(requestTypes.resize, 10, encodeResize(132, 43)),
     encodeFrame(requestTypes.kill, 1),
     encodeFrame(requestTypes.readFile, 2, encodeReadFile('/workspace/notes.md', 1 << 20)),
     encodeFrame(requestTypes.writeFile, 3, encodeWriteFile('/tmp/a/b', 0o644, 1, Buffer.from('data'))),

@@ -86,6 +86,48 @@ async function pendingApprovalId(airlock: Airlock): Promise<string> {
 }
 
 describe.skipIf(bwrapMissing)('the MCP server over a control plane', () => {
+  it('runs a command with its own cwd, env and stdin, and judges env like an assignment', async () => {
+    const { client } = await connected();
+    const ran = await callTool(client, 'run_command', {
+      command: 'pwd; echo "$WHO"; cat',
+      cwd: '/tmp',
+      env: { WHO: 'agent' },
+      stdin: 'from stdin',
+    });
+    expect(factsOf(ran)).toMatchObject({ status: 'completed', exitCode: 0 });
+    expect(textOf(ran)).toContain('/tmp\nagent\nfrom stdin');
+    const refused = await callTool(client, 'run_command', {
+      command: 'ls',
+      env: { LD_PRELOAD: '/tmp/x.so' },
+    });
+    expect(factsOf(refused)).toMatchObject({ status: 'denied' });
+  });
+
+  it('types into an interactive command with send_input, recorded in the audit log', async () => {
+    const { airlock, client } = await connected();
+    const started = await callTool(client, 'run_command', {
+      command: 'read a; read b; echo "$b,$a"',
+      interactive: true,
+    });
+    expect(factsOf(started)).toMatchObject({ status: 'running' });
+    const commandId = String(factsOf(started)['commandId']);
+    const sent = await callTool(client, 'send_input', { command_id: commandId, text: 'one\ntwo\n' });
+    expect(factsOf(sent)).toMatchObject({ written: 8 });
+    const done = await callTool(client, 'command_status', { command_id: commandId, wait_s: 10 });
+    expect(factsOf(done)).toMatchObject({ status: 'completed', exitCode: 0 });
+    expect(textOf(done)).toContain('two,one');
+    const typed = await airlock.audit.list({ types: ['command.input'] });
+    expect(typed.map((event) => event.data['text']).join('')).toBe('one\ntwo\n');
+    // A command that takes no input says so (the model learns to start it interactive).
+    const plain = await callTool(client, 'run_command', { command: 'sleep 5', background: true });
+    const refused = await callTool(client, 'send_input', {
+      command_id: String(factsOf(plain)['commandId']),
+      text: 'x',
+    });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toMatch(/takes no input/);
+  });
+
   it('reports an ended session once, then starts a new one', async () => {
     const { airlock, client } = await connected();
     const first = await callTool(client, 'run_command', { command: 'seq 1 3000' });

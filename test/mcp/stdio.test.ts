@@ -45,6 +45,7 @@ describe.skipIf(bwrapMissing)('airlock mcp on stdio', () => {
       'read_file',
       'read_output',
       'run_command',
+      'send_input',
       'session_info',
       'write_file',
     ]);

@@ -2,14 +2,14 @@
  * What the supervisor (native/frames.c and its callers) writes, built in TypeScript: the tests of the
  * host-side decoder and client feed these, whole, cut and mutated.
  */
-import { encodeFrame, replyTypes } from '../../src/sandbox/supervisor/protocol.ts';
+import { PROTOCOL_VERSION, encodeFrame, replyTypes } from '../../src/sandbox/supervisor/protocol.ts';
 
 /** A reply frame; `encodeFrame` enforces only the request-side size limit, far above any reply's. */
 export function reply(type: number, id: number, payload: Buffer = Buffer.alloc(0)): Buffer {
   return encodeFrame(type, id, payload);
 }
 
-export function readyReply(version = 2, landlockAbi = 7, flags = 1): Buffer {
+export function readyReply(version = PROTOCOL_VERSION, landlockAbi = 7, flags = 1): Buffer {
   const payload = Buffer.alloc(12);
   payload.writeUInt32LE(version, 0);
   payload.writeUInt32LE(landlockAbi, 4);

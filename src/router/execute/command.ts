@@ -5,13 +5,17 @@
  */
 import { isAirlockError } from '../../errors/index.ts';
 import type { AirlockError } from '../../errors/index.ts';
-import type { ExecResult, OutputSink } from '../../sandbox/index.ts';
+import type { ExecOptions, ExecResult, OutputSink } from '../../sandbox/index.ts';
 import type { LiveSession } from '../../sessions/index.ts';
 
 export interface ExecuteOptions {
   readonly timeoutMs: number;
   /** Aborting kills the command's whole process tree. */
   readonly signal: AbortSignal;
+  readonly cwd?: string | undefined;
+  readonly env?: Readonly<Record<string, string>> | undefined;
+  readonly stdin?: Uint8Array | undefined;
+  readonly interactive?: ExecOptions['interactive'];
   /** Where output goes as it is produced (a live window, a terminal), with backpressure. */
   readonly stdoutTo?: OutputSink | undefined;
   readonly stderrTo?: OutputSink | undefined;
@@ -30,6 +34,10 @@ export async function executeCommand(
     const exec = await session.sandbox.exec(command, {
       timeoutMs: options.timeoutMs,
       signal: options.signal,
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      ...(options.env === undefined || Object.keys(options.env).length === 0 ? {} : { env: options.env }),
+      ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+      ...(options.interactive === undefined ? {} : { interactive: options.interactive }),
       ...(options.stdoutTo === undefined ? {} : { stdoutTo: options.stdoutTo }),
       ...(options.stderrTo === undefined ? {} : { stderrTo: options.stderrTo }),
     });

@@ -37,6 +37,12 @@ export interface CommandIntent {
   /** No person could be asked (a one-shot CLI run): an ask is refused at once. */
   readonly noApprover: boolean;
   readonly createdAtMs: number;
+  /** The command's own directory, variables (values redacted) and stdin size, when it has them. */
+  readonly extras?: {
+    readonly cwd?: string;
+    readonly env?: Readonly<Record<string, string>>;
+    readonly stdinBytes?: number;
+  };
 }
 
 export class CommandJournal {
@@ -93,6 +99,11 @@ export class CommandJournal {
   /** Stopped before it started (the caller gave up, the session ended). */
   async killed(): Promise<void> {
     await this.#commit('killed', true);
+  }
+
+  /** One event about the running command (typed input), written at once. */
+  async note(event: Pick<AuditEventInput, 'type' | 'data'>): Promise<void> {
+    await this.#deps.store.commit({ events: [this.#event(event.type, event.data)] });
   }
 
   async started(): Promise<void> {
@@ -179,9 +190,9 @@ export class CommandJournal {
   #unwrittenIntent(): AuditEventInput[] {
     if (this.#intentWritten) return [];
     this.#intentWritten = true;
-    const { background, timeoutMs, value, decision, reasons, noApprover, command } = this.#intent;
+    const { background, timeoutMs, value, decision, reasons, noApprover, command, extras } = this.#intent;
     return [
-      this.#event('command.proposed', { command, background, timeoutMs }),
+      this.#event('command.proposed', { command, background, timeoutMs, ...extras }),
       this.#event('command.decided', {
         decision: value,
         policy: decision.policy,

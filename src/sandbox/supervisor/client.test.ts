@@ -52,6 +52,50 @@ function expectViolation(error: unknown): void {
 }
 
 describe('SupervisorClient', () => {
+  it('sends typed input one frame at a time and believes only acknowledgements it is owed', async () => {
+    const okWith = (id: number, written: number): Buffer => {
+      const payload = Buffer.alloc(4);
+      payload.writeUInt32LE(written, 0);
+      return reply(replyTypes.ok, id, payload);
+    };
+    const { client, send } = connect();
+    send(readyReply());
+    await client.ready;
+    const { id, exited, input } = client.exec(
+      { ...request, pty: { cols: 80, rows: 24 } },
+      {
+        onStdout: () => undefined,
+        onStderr: () => undefined,
+      },
+    );
+    send(startedReply(id, 99));
+    const first = input.write(Buffer.from('ls\r'));
+    // A second write before the first is acknowledged is refused: the supervisor holds one frame.
+    await expect(input.write(Buffer.from('x'))).rejects.toThrow(/one input write at a time/);
+    await expect(input.write(Buffer.alloc(64 * 1024 + 1))).rejects.toThrow(RangeError);
+    expect(() => input.resize(0, 10)).toThrow(RangeError);
+    send(okWith(id, 3));
+    expect(await first).toBe(3);
+    // An acknowledgement of more than was sent is forged (adversarial): the sandbox is ended.
+    const outcome = settle(exited);
+    const second = input.write(Buffer.from('a'));
+    send(okWith(id, 2));
+    await flush();
+    expectViolation((await outcome).error);
+    expect(await second).toBe(0);
+  });
+
+  it('ends the sandbox for an input acknowledgement nobody asked for (adversarial)', async () => {
+    const { client, send } = connect();
+    send(readyReply());
+    await client.ready;
+    const { id, exited } = client.exec(request, { onStdout: () => undefined, onStderr: () => undefined });
+    const outcome = settle(exited);
+    send(reply(replyTypes.ok, id, Buffer.alloc(4)));
+    await flush();
+    expectViolation((await outcome).error);
+  });
+
   it('runs a command, reads a file and lists a directory over an honest channel', async () => {
     const { client, send } = connect();
     send(readyReply());

@@ -7,7 +7,9 @@ import {
   encodeFrame,
   encodeList,
   encodeReadFile,
+  encodeResize,
   encodeWriteFile,
+  MAX_INPUT_BYTES,
   replyTypes,
   requestTypes,
   writeFlags,
@@ -36,6 +38,17 @@ interface Pending {
 export interface ExecHandlers {
   onStdout(chunk: Buffer): void;
   onStderr(chunk: Buffer): void;
+}
+
+/** A running command's stdin (or terminal), for a command started with `stdinStream` or `pty`. */
+export interface ExecInput {
+  /**
+   * Sends bytes (at most MAX_INPUT_BYTES; empty: end of input). One at a time: resolves with how
+   * many the command's stdin took once written (0 when it has ended or takes no input).
+   */
+  write(data: Buffer): Promise<number>;
+  /** A terminal's new size. */
+  resize(cols: number, rows: number): void;
 }
 
 export interface SupervisorClientOptions {
@@ -276,8 +289,19 @@ export class SupervisorClient {
   }
 
   /** Starts a command; `exited` settles when it ends (or rejects when it could not start). */
-  exec(request: ExecRequest, handlers: ExecHandlers): { id: number; exited: Promise<ExitInfo> } {
+  exec(
+    request: ExecRequest,
+    handlers: ExecHandlers,
+  ): { id: number; exited: Promise<ExitInfo>; input: ExecInput } {
     let id = 0;
+    // The one INPUT frame in flight, answered by an OK with a u32 (bytes written).
+    let inputWaiter: ((written: number) => void) | undefined;
+    let ended = false;
+    const settleInput = (written: number): void => {
+      const waiter = inputWaiter;
+      inputWaiter = undefined;
+      waiter?.(written);
+    };
     const exited = new Promise<ExitInfo>((resolve, reject) => {
       id = this.#request(requestTypes.exec, encodeExec(request), (requestId) => ({
         onFrame: (frame) => {
@@ -292,6 +316,8 @@ export class SupervisorClient {
               const exit = decodeExited(frame.payload);
               if (!exit.ok) return exit.problem;
               this.#finish(requestId);
+              ended = true;
+              settleInput(0);
               resolve(exit.value);
               return undefined;
             }
@@ -299,17 +325,49 @@ export class SupervisorClient {
               return this.#rejectWith(requestId, frame, reject);
             case replyTypes.started:
               return undefined; // the keeper's pid: nothing to do with it
-            case replyTypes.ok:
-              // Acknowledges a kill, which is sent under the command's own id.
-              return frame.payload.length === 0 ? undefined : 'a kill acknowledgement with a payload';
+            case replyTypes.ok: {
+              // Acknowledges a kill or a resize, which are sent under the command's own id.
+              if (frame.payload.length === 0) return undefined;
+              // Or an INPUT frame: only one is ever in flight, and no more is written than was sent.
+              if (frame.payload.length !== 4) return 'an acknowledgement of the wrong size';
+              if (inputWaiter === undefined) return 'an input acknowledgement with no input sent';
+              const written = frame.payload.readUInt32LE(0);
+              if (written > inputSent)
+                return `an input acknowledgement of ${written} bytes after ${inputSent}`;
+              settleInput(written);
+              return undefined;
+            }
             default:
               return `a ${replyNames.get(frame.type)} reply to a command`;
           }
         },
-        fail: reject,
+        fail: (error) => {
+          ended = true;
+          settleInput(0);
+          reject(error);
+        },
       }));
     });
-    return { id, exited };
+    let inputSent = 0;
+    const input: ExecInput = {
+      write: (data) => {
+        if (data.length > MAX_INPUT_BYTES) {
+          return Promise.reject(new RangeError(`input of ${data.length} bytes is over ${MAX_INPUT_BYTES}`));
+        }
+        if (inputWaiter !== undefined) return Promise.reject(new Error('one input write at a time'));
+        if (ended || this.#closedError) return Promise.resolve(0);
+        inputSent = data.length;
+        return new Promise<number>((resolve) => {
+          inputWaiter = resolve;
+          this.#input.write(encodeFrame(requestTypes.input, id, data));
+        });
+      },
+      resize: (cols, rows) => {
+        if (!ended && !this.#closedError)
+          this.#input.write(encodeFrame(requestTypes.resize, id, encodeResize(cols, rows)));
+      },
+    };
+    return { id, exited, input };
   }
 
   /** Kills a command's whole process tree, background processes included. */

@@ -10,6 +10,10 @@ export const requestTypes = {
   readFile: 3,
   writeFile: 4,
   list: 5,
+  /** Bytes for a running command's stdin or terminal (at most MAX_INPUT_BYTES); empty: end of input. */
+  input: 7,
+  /** A terminal's new size: u16 cols, u16 rows. */
+  resize: 8,
 } as const;
 
 export const replyTypes = {
@@ -23,7 +27,12 @@ export const replyTypes = {
   error: 71,
 } as const;
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
+/** One INPUT frame's most bytes (native MAX_INPUT_BYTES); the next is sent after this one's OK. */
+export const MAX_INPUT_BYTES = 64 * 1024;
+/** A terminal's most columns or rows (native MAX_PTY_DIMENSION). */
+export const MAX_PTY_DIMENSION = 1000;
+export const execFlags = { stdinStream: 1, pty: 2 } as const;
 /** The supervisor refuses request frames larger than this (native MAX_FRAME). */
 export const MAX_REQUEST_PAYLOAD_BYTES = 4 * 1024 * 1024;
 const HEADER_BYTES = 9;
@@ -52,6 +61,26 @@ export interface ExecRequest {
   cwd: string;
   timeoutMs: number;
   stdin: Buffer;
+  /** Keep stdin open for `input` frames. */
+  stdinStream?: boolean;
+  /** Run on a pseudo-terminal of this size (stdin then stays open too). */
+  pty?: { readonly cols: number; readonly rows: number };
+}
+
+/** Throws a RangeError unless both are whole numbers from 1 to MAX_PTY_DIMENSION. */
+export function checkTerminalSize(cols: number, rows: number): void {
+  for (const value of [cols, rows]) {
+    if (!Number.isInteger(value) || value < 1 || value > MAX_PTY_DIMENSION) {
+      throw new RangeError(`a terminal is 1 to ${MAX_PTY_DIMENSION} columns and rows, got ${cols}x${rows}`);
+    }
+  }
+}
+
+/** The exec flags word: EXEC_* in the low byte, a terminal's columns in bits 8-19, rows in 20-31. */
+function execFlagsWord(request: ExecRequest): number {
+  if (request.pty === undefined) return request.stdinStream === true ? execFlags.stdinStream : 0;
+  checkTerminalSize(request.pty.cols, request.pty.rows);
+  return (execFlags.pty | (request.pty.cols << 8) | (request.pty.rows << 20)) >>> 0;
 }
 
 function cString(text: string, what: string): Buffer {
@@ -71,7 +100,7 @@ export function encodeExec(request: ExecRequest): Buffer {
   );
   return Buffer.concat([
     u32(Math.max(0, Math.min(request.timeoutMs, 0xffffffff))),
-    u32(0),
+    u32(execFlagsWord(request)),
     u32(request.stdin.length),
     request.stdin,
     cString(request.executable, 'executable'),
@@ -99,4 +128,12 @@ export function encodeWriteFile(path: string, mode: number, flags: number, data:
 
 export function encodeList(path: string, maxEntries: number): Buffer {
   return Buffer.concat([u32(maxEntries), cString(path, 'path')]);
+}
+
+export function encodeResize(cols: number, rows: number): Buffer {
+  checkTerminalSize(cols, rows);
+  const payload = Buffer.alloc(4);
+  payload.writeUInt16LE(cols, 0);
+  payload.writeUInt16LE(rows, 2);
+  return payload;
 }

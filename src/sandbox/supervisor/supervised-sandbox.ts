@@ -9,6 +9,7 @@ import { resolveSandboxPath } from '../paths.ts';
 import { SUPERVISOR_GRACE_MS, validateEnv, validateTimeoutMs } from '../spec.ts';
 import type { SupervisorClient } from './client.ts';
 import { errnos, isRequestError } from './request-error.ts';
+import { MAX_PTY_DIMENSION } from './protocol.ts';
 import type {
   DriverName,
   ExecOptions,
@@ -139,7 +140,20 @@ export class SupervisedSandbox implements Sandbox {
     const stdin = options.stdin === undefined ? Buffer.alloc(0) : Buffer.from(options.stdin);
 
     const live = new LiveOutput(() => client.pauseOutput());
-    const { id, exited } = client.exec(
+    const { interactive } = options;
+    if (interactive?.pty !== undefined) {
+      const { cols, rows } = interactive.pty;
+      if (
+        ![cols, rows].every((value) => Number.isInteger(value) && value >= 1 && value <= MAX_PTY_DIMENSION)
+      ) {
+        throw new AirlockError(
+          'INVALID_ARGUMENT',
+          `a terminal is 1 to ${MAX_PTY_DIMENSION} columns and rows, got ${String(cols)}x${String(rows)}`,
+          { field: 'pty' },
+        );
+      }
+    }
+    const { id, exited, input } = client.exec(
       {
         executable: shell.path,
         argv: [shell.path, ...shell.args, command],
@@ -147,6 +161,8 @@ export class SupervisedSandbox implements Sandbox {
         cwd,
         timeoutMs,
         stdin,
+        ...(interactive === undefined ? {} : { stdinStream: true }),
+        ...(interactive?.pty === undefined ? {} : { pty: interactive.pty }),
       },
       {
         onStdout: (chunk) => {
@@ -159,6 +175,7 @@ export class SupervisedSandbox implements Sandbox {
         },
       },
     );
+    interactive?.attach(input);
     const onAbort = (): void => {
       client.kill(id);
       live.stop();

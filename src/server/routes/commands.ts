@@ -64,11 +64,20 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
         // Not waiting means both: the command runs in the background once allowed, and a command that
         // needs a person returns `pending_approval` at once and goes on when decided. Waiting, a
         // command that needs a person is answered `pending_approval` after `approvalWaitMs`.
+        // An interactive command is typed into while it runs: it cannot be waited for here.
+        const wait = body.wait && body.interactive === undefined;
         const result = await session.run(body.command, {
           ...(body.timeoutMs === undefined ? {} : { timeoutMs: body.timeoutMs }),
-          background: !body.wait,
-          ...(body.wait ? {} : { waitForApproval: false }),
-          ...(body.approvalWaitMs === undefined || !body.wait ? {} : { approvalWaitMs: body.approvalWaitMs }),
+          ...(body.cwd === undefined ? {} : { cwd: body.cwd }),
+          ...(body.env === undefined ? {} : { env: body.env }),
+          ...(body.stdin === undefined ? {} : { stdin: body.stdin }),
+          ...(body.stdinBase64 === undefined ? {} : { stdin: Buffer.from(body.stdinBase64, 'base64') }),
+          ...(body.interactive === undefined
+            ? {}
+            : { interactive: body.interactive.pty === undefined ? {} : { pty: body.interactive.pty } }),
+          background: !wait,
+          ...(wait ? {} : { waitForApproval: false }),
+          ...(body.approvalWaitMs === undefined || !wait ? {} : { approvalWaitMs: body.approvalWaitMs }),
         });
         return withFollowUp(result);
       },
