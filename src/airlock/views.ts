@@ -19,6 +19,10 @@ import type {
   CommandCheck,
   CommandEvent,
   DecideOptions,
+  ArchiveInOptions,
+  ArchiveInResult,
+  ArchiveOutResult,
+  ChangesResult,
   FileWriteResult,
   Router,
   RunOptions,
@@ -90,7 +94,17 @@ export interface Session {
     read(path: string, options?: { readonly maxBytes?: number }): Promise<Buffer>;
     /** The directory's entries, names redacted; audited. */
     list(path: string): Promise<FileEntry[]>;
+    /**
+     * A tar archive (optionally gzip) unpacked into directory `path`, created if missing. Checked whole
+     * before anything is written (UNSAFE_ARCHIVE on an absolute or `..` name, a link, a device, too
+     * many entries or bytes); unpacked inside the sandbox; audited.
+     */
+    putArchive(path: string, archive: Uint8Array, options?: ArchiveInOptions): Promise<ArchiveInResult>;
+    /** Directory `path` as a tar archive, through the export checks (what was left out says why); audited. */
+    getArchive(path: string): Promise<ArchiveOutResult>;
   };
+  /** Files changed under /workspace since a tree was copied in; with `patch`, a unified diff too. */
+  changes(options?: { readonly patch?: boolean }): Promise<ChangesResult>;
   info(): Promise<SessionInfo>;
   stats(): Promise<SandboxStats>;
   snapshot(name?: string): Promise<SnapshotInfo>;
@@ -237,7 +251,16 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
       write: async (path, data, options) => router.writeFile(await live(), path, data, options),
       read: async (path, options) => router.readFile(await live(), path, options),
       list: async (path) => router.listFiles(await live(), path),
+      putArchive: async (path, archive, options) =>
+        router.putArchive(
+          await live(),
+          path,
+          Buffer.from(archive.buffer, archive.byteOffset, archive.byteLength),
+          options,
+        ),
+      getArchive: async (path) => router.getArchive(await live(), path),
     },
+    changes: async (options) => router.changes(await live(), options),
     info: async () => infoOf(await manager.record(session.id), parts),
     stats: async () => (await live()).sandbox.stats(),
     snapshot: (name) => manager.snapshot(session.id, name ?? null),

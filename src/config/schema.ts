@@ -98,6 +98,13 @@ const sandboxFields = {
       return z.NEVER;
     })
     .prefault(formatUidRange(DEFAULT_UID_RANGE)),
+  /**
+   * A tree copied in that holds a file looking like a secret (.env, keys, credentials) is refused
+   * whole, rather than copied with its values registered for redaction.
+   */
+  refuseSecretsInWorkspace: z
+    .boolean({ error: 'refuseSecretsInWorkspace must be true or false' })
+    .prefault(false),
 };
 
 export const sandboxSchema = section('sandbox', sandboxFields).transform((raw, ctx) => {
@@ -130,6 +137,7 @@ export const sandboxSchema = section('sandbox', sandboxFields).transform((raw, c
     idleTimeoutMs: raw.idleTimeout,
     env: raw.env,
     uidRange: raw.uidRange,
+    refuseSecretsInWorkspace: raw.refuseSecretsInWorkspace,
     ...(raw.cgroupParent === undefined ? {} : { cgroupParent: raw.cgroupParent }),
     ...(raw.maxTimeout === undefined ? {} : { maxTimeoutMs: raw.maxTimeout }),
     ...(raw.runtime === undefined ? {} : { runtime: raw.runtime }),
@@ -174,6 +182,11 @@ const routerOutputFields = {
   maxChars: parsedValue((value) => parseCount(value)).prefault(5000),
 };
 
+const routerArchiveFields = {
+  maxBytes: parsedValue((value) => parseByteSize(value)).prefault('256m'),
+  maxEntries: parsedValue((value) => parseCount(value, { min: 1, max: 10_000_000 })).prefault(50_000),
+};
+
 const routerFields = {
   approvalRequiredFor: z
     .array(nonEmptyText('an action'), {
@@ -187,6 +200,8 @@ const routerFields = {
    */
   approvalWait: parsedValue((value) => parseDuration(value)).prefault('15s'),
   output: nullAsAbsent(section('output', routerOutputFields).prefault({})),
+  /** Bounds on a tree copied in or out as a tar archive (airlock cp, the archive routes). */
+  archive: nullAsAbsent(section('archive', routerArchiveFields).prefault({})),
   rateLimit: parsedValue((value) => parseRate(value)).prefault('30/min'),
   /**
    * Host environment variables whose values are secrets: redacted from every output, log and audit
@@ -209,6 +224,7 @@ export const routerSchema = section('router', routerFields).transform((raw) => (
   approvalTimeoutMs: raw.approvalTimeout,
   approvalWaitMs: raw.approvalWait,
   output: raw.output,
+  archive: raw.archive,
   rateLimit: raw.rateLimit,
   secretEnv: raw.secretEnv,
 }));
@@ -391,6 +407,7 @@ export const knownKeys: Readonly<Record<string, readonly string[]>> = {
   'policy.rules[].examples': policyDocumentKeys.examples,
   router: Object.keys(routerFields),
   'router.output': Object.keys(routerOutputFields),
+  'router.archive': Object.keys(routerArchiveFields),
   sessions: Object.keys(sessionsFields),
   server: Object.keys(serverFields),
   audit: Object.keys(auditFields),

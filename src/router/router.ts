@@ -9,6 +9,8 @@ import type { CommandRegistry } from './command-registry.ts';
 import { checkCommand } from './check-command.ts';
 import { runCommand } from './command-pipeline.ts';
 import type { PipelineDeps } from './command-pipeline.ts';
+import { createArchiveOps, DEFAULT_ARCHIVE_LIMITS } from './archive/index.ts';
+import type { ArchiveLimits, ArchiveOps } from './archive/index.ts';
 import { createFileOps } from './file-ops.ts';
 import type { FileOps } from './file-ops.ts';
 import type { CommandCheck, RunOptions, RunResult } from './types.ts';
@@ -16,6 +18,15 @@ import type { CommandCheck, RunOptions, RunResult } from './types.ts';
 export interface RouterOptions extends Omit<PipelineDeps, 'registry' | 'now'> {
   readonly writeFileNeedsApproval: boolean;
   readonly now?: () => number;
+  /** Bounds on trees copied in and out (`router.archive`). */
+  readonly archiveLimits?: ArchiveLimits;
+  /** `sandbox.refuseSecretsInWorkspace`. */
+  readonly refuseSecretsInWorkspace?: boolean;
+  /** Registers values of secret-looking files copied in, for the session's redaction. */
+  readonly addSecrets?: (
+    session: LiveSession,
+    secrets: ReadonlyArray<{ name: string; value: string }>,
+  ) => void;
 }
 
 export interface Router {
@@ -46,6 +57,12 @@ export interface Router {
   readonly readFile: FileOps['read'];
   /** A directory's entries (names redacted); recorded in the audit log. */
   readonly listFiles: FileOps['list'];
+  /** A tar archive unpacked into the sandbox, checked whole first; audited. */
+  readonly putArchive: ArchiveOps['put'];
+  /** A directory of the sandbox as a tar archive, through the export checks; audited. */
+  readonly getArchive: ArchiveOps['get'];
+  /** Files changed under /workspace since the copy in, optionally as a patch. */
+  readonly changes: ArchiveOps['changes'];
   /** Waits for commands in flight (their sessions are being ended, which kills them). */
   drain(): Promise<void>;
 }
@@ -62,6 +79,23 @@ export function createRouter(options: RouterOptions): Router {
     redactorFor: options.redactorFor,
     sessions: options.sessions,
   });
+  const archives = createArchiveOps({
+    store: options.store,
+    approvals: options.approvals,
+    needsApproval: options.writeFileNeedsApproval,
+    approvalTimeoutMs: options.approvalTimeoutMs,
+    limits: options.archiveLimits ?? DEFAULT_ARCHIVE_LIMITS,
+    refuseSecrets: options.refuseSecretsInWorkspace ?? false,
+    redactorFor: options.redactorFor,
+    policyFor: options.policyFor,
+    // Without a way to register them, secret-looking files are refused rather than left unredacted.
+    addSecrets:
+      options.addSecrets ??
+      (() => {
+        throw new Error('no redaction registry for workspace secrets');
+      }),
+    sessions: options.sessions,
+  });
   return {
     run: (session, command, runOptions) => runCommand(pipeline, session, command, runOptions),
     checkCommand: (session, command) => checkCommand(pipeline, session, command),
@@ -73,6 +107,9 @@ export function createRouter(options: RouterOptions): Router {
     writeFile: files.write,
     readFile: files.read,
     listFiles: files.list,
+    putArchive: archives.put,
+    getArchive: archives.get,
+    changes: archives.changes,
     drain: async () => {
       await registry.drain();
       await files.drain();

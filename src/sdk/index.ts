@@ -21,6 +21,7 @@ export { Sessions } from './sessions.ts';
 export type { ConnectOptions, CreateSessionOptions, ListSessionsOptions } from './sessions.ts';
 export { SandboxSession, SessionCommands, SessionFiles } from './session.ts';
 export type { FileWriteOptions, RunOptions, StartOptions } from './session.ts';
+export type { ArchiveDownload, ArchiveUploadResult, LeftOutEntry, WorkspaceChanges } from './archives.ts';
 export { CommandHandle, isFinished } from './command-handle.ts';
 export type { CommandEvent } from './command-handle.ts';
 export { Outputs } from './outputs.ts';

@@ -2,6 +2,8 @@
  * A handle on one sandbox session: run commands, move files, read outputs, end it. It calls with the
  * session's own token when it has one, so it can be handed to an agent without the admin token.
  */
+import { downloadArchive, uploadArchive, workspaceChanges, workspacePatch } from './archives.ts';
+import type { ArchiveDownload, ArchiveUploadResult, WorkspaceChanges } from './archives.ts';
 import { CommandHandle } from './command-handle.ts';
 import { Outputs } from './outputs.ts';
 import type { CallOptions } from './signals.ts';
@@ -74,6 +76,30 @@ export class SessionFiles {
       options,
     );
     return answer.entries;
+  }
+
+  /**
+   * Unpacks a tar archive (optionally gzip) into directory `remotePath`, created if missing. The whole
+   * archive is checked first: one with an absolute or `..` name, a link, a device, or more entries or
+   * bytes than allowed is refused with UNSAFE_ARCHIVE and nothing is written.
+   */
+  upload(archive: Uint8Array, remotePath: string, options?: CallOptions): Promise<ArchiveUploadResult> {
+    return uploadArchive(this.#transport, this.#sessionId, archive, remotePath, options);
+  }
+
+  /** Directory `remotePath` as a tar archive, through the export checks (`leftOut` says what was kept back and why). */
+  download(remotePath: string, options?: CallOptions): Promise<ArchiveDownload> {
+    return downloadArchive(this.#transport, this.#sessionId, remotePath, options);
+  }
+
+  /** Files changed under /workspace since a tree was uploaded. */
+  changes(options?: CallOptions): Promise<WorkspaceChanges> {
+    return workspaceChanges(this.#transport, this.#sessionId, options);
+  }
+
+  /** The same changes as a unified diff (`git apply` takes it). */
+  patch(options?: CallOptions): Promise<string> {
+    return workspacePatch(this.#transport, this.#sessionId, options);
   }
 
   #path(): string[] {

@@ -18,6 +18,7 @@ import type { Access, RouteSpec } from './route.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { commandRoutes } from './routes/commands.ts';
+import { archiveRoutes } from './routes/archive.ts';
 import { fileRoutes } from './routes/files.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { systemRoutes } from './routes/system.ts';
@@ -162,6 +163,7 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
     ...sessionRoutes({ airlock, tokens }),
     ...commandRoutes({ airlock }),
     ...fileRoutes({ airlock, maxFileBytes }),
+    ...archiveRoutes({ airlock }),
     ...approvalRoutes({ airlock }),
     ...auditRoutes({ airlock }),
     ...(options.mcp === undefined ? [] : mcpRoutes(options.mcp)),

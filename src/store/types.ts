@@ -22,6 +22,8 @@ export const auditEventTypes = [
   'file.written',
   'file.read',
   'file.listed',
+  'file.archive_written',
+  'file.archive_read',
   'resource.alert',
   'recovery.completed',
   'agent.started',
