@@ -40,8 +40,11 @@ export function trackChanges(baseline: Baseline, withPatch: boolean): ChangeTrac
       undefined,
       { context: 3 },
     );
-    // jsdiff opens with a separator line of its own; `git apply` wants the --- line first.
-    pieces.push(`diff --git a/${path} b/${path}\n${patch.slice(patch.indexOf('---'))}`);
+    // jsdiff opens with a separator line of its own; `git apply` wants the --- line first, and a
+    // created or deleted file said so in the header.
+    const mode =
+      before === null ? 'new file mode 100644\n' : after === null ? 'deleted file mode 100644\n' : '';
+    pieces.push(`diff --git a/${path} b/${path}\n${mode}${patch.slice(patch.indexOf('---'))}`);
   };
   return {
     see(entry) {

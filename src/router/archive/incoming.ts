@@ -113,7 +113,7 @@ export async function checkIncomingArchive(
   const reader = extract();
   const done = new Promise<void>((resolve, reject) => {
     reader.once('finish', resolve);
-    reader.once('error', reject);
+    reader.on('error', reject);
   });
   reader.on('entry', (header, stream, next) => {
     void (async () => {

@@ -99,7 +99,7 @@ export function createExportReader(
   const reader = extract();
   const done = new Promise<ExportSummary>((resolve, reject) => {
     reader.once('finish', () => resolve({ files, bytes, leftOut }));
-    reader.once('error', (error) => {
+    reader.on('error', (error) => {
       failed = true;
       stopper.abort();
       // A writer waiting for room must not wait for ever on a reader that stopped.
