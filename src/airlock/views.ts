@@ -22,8 +22,12 @@ import type {
   ArchiveInOptions,
   ArchiveInResult,
   ArchiveOutResult,
+  ChangeOptions,
   ChangesResult,
+  FileChangeResult,
+  FileStat,
   FileWriteResult,
+  ManyFile,
   Router,
   RunOptions,
   RunResult,
@@ -102,6 +106,16 @@ export interface Session {
     putArchive(path: string, archive: Uint8Array, options?: ArchiveInOptions): Promise<ArchiveInResult>;
     /** Directory `path` as a tar archive, through the export checks (what was left out says why); audited. */
     getArchive(path: string): Promise<ArchiveOutResult>;
+    /** The entry at `path` (a symlink as itself), or null when there is none. */
+    stat(path: string): Promise<FileStat | null>;
+    exists(path: string): Promise<boolean>;
+    /** Creates the directory and its parents. Approved like a write; audited. */
+    mkdir(path: string, options?: ChangeOptions): Promise<FileChangeResult>;
+    /** Removes a file, a symlink (not its target) or a whole directory. Approved like a write; audited. */
+    remove(path: string, options?: ChangeOptions): Promise<FileChangeResult>;
+    rename(from: string, to: string, options?: ChangeOptions): Promise<FileChangeResult>;
+    /** Writes every file after one approval (when one is needed); audited one by one. */
+    writeMany(files: readonly ManyFile[], options?: ChangeOptions): Promise<FileChangeResult>;
   };
   /** Files changed under /workspace since a tree was copied in; with `patch`, a unified diff too. */
   changes(options?: { readonly patch?: boolean }): Promise<ChangesResult>;
@@ -259,6 +273,12 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
           options,
         ),
       getArchive: async (path) => router.getArchive(await live(), path),
+      stat: async (path) => router.fileChanges.stat(await live(), path),
+      exists: async (path) => (await router.fileChanges.stat(await live(), path)) !== null,
+      mkdir: async (path, options) => router.fileChanges.mkdir(await live(), path, options),
+      remove: async (path, options) => router.fileChanges.remove(await live(), path, options),
+      rename: async (from, to, options) => router.fileChanges.rename(await live(), from, to, options),
+      writeMany: async (files, options) => router.fileChanges.writeMany(await live(), files, options),
     },
     changes: async (options) => router.changes(await live(), options),
     info: async () => infoOf(await manager.record(session.id), parts),

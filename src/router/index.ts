@@ -31,6 +31,7 @@ export type {
   ChangesResult,
   LeftOut,
 } from './archive/index.ts';
+export type { ChangeOptions, FileChangeResult, FileStat, ManyFile } from './file-changes.ts';
 export { createRouter } from './router.ts';
 export type { Router, RouterOptions } from './router.ts';
 export { MAX_COMMAND_CHARS } from './run-input.ts';

@@ -11,6 +11,8 @@ import { runCommand } from './command-pipeline.ts';
 import type { PipelineDeps } from './command-pipeline.ts';
 import { createArchiveOps, DEFAULT_ARCHIVE_LIMITS } from './archive/index.ts';
 import type { ArchiveLimits, ArchiveOps } from './archive/index.ts';
+import { createFileChanges } from './file-changes.ts';
+import type { FileChanges } from './file-changes.ts';
 import { createFileOps } from './file-ops.ts';
 import type { FileOps } from './file-ops.ts';
 import type { CommandCheck, RunOptions, RunResult } from './types.ts';
@@ -63,6 +65,8 @@ export interface Router {
   readonly getArchive: ArchiveOps['get'];
   /** Files changed under /workspace since the copy in, optionally as a patch. */
   readonly changes: ArchiveOps['changes'];
+  /** stat, mkdir, remove, rename and writeMany: approved like writes, done in the sandbox, audited. */
+  readonly fileChanges: FileChanges;
   /** Waits for commands in flight (their sessions are being ended, which kills them). */
   drain(): Promise<void>;
 }
@@ -72,6 +76,14 @@ export function createRouter(options: RouterOptions): Router {
   const registry = createCommandRegistry({ store: options.store, maxChars: options.maxChars });
   const pipeline = { ...options, registry, now };
   const files = createFileOps({
+    store: options.store,
+    approvals: options.approvals,
+    needsApproval: options.writeFileNeedsApproval,
+    approvalTimeoutMs: options.approvalTimeoutMs,
+    redactorFor: options.redactorFor,
+    sessions: options.sessions,
+  });
+  const fileChanges = createFileChanges({
     store: options.store,
     approvals: options.approvals,
     needsApproval: options.writeFileNeedsApproval,
@@ -110,6 +122,7 @@ export function createRouter(options: RouterOptions): Router {
     putArchive: archives.put,
     getArchive: archives.get,
     changes: archives.changes,
+    fileChanges,
     drain: async () => {
       await registry.drain();
       await files.drain();

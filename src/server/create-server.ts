@@ -19,6 +19,7 @@ import { approvalRoutes } from './routes/approvals.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { archiveRoutes } from './routes/archive.ts';
+import { fileChangeRoutes } from './routes/file-changes.ts';
 import { fileRoutes } from './routes/files.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { systemRoutes } from './routes/system.ts';
@@ -164,6 +165,7 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
     ...commandRoutes({ airlock }),
     ...fileRoutes({ airlock, maxFileBytes }),
     ...archiveRoutes({ airlock }),
+    ...fileChangeRoutes({ airlock }),
     ...approvalRoutes({ airlock }),
     ...auditRoutes({ airlock }),
     ...(options.mcp === undefined ? [] : mcpRoutes(options.mcp)),
