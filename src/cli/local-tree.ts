@@ -19,18 +19,31 @@ export interface LeftOutLocal {
 /** Deepest directory walked: deeper is a loop or a bomb, not a project. */
 const MAX_DEPTH = 64;
 
+/** Whether a path (relative, `/`-separated; a directory's ends in `/`) stays out of the copy. */
+export type SkipPath = (rel: string) => boolean;
+
+export interface PackFilter {
+  readonly skip: SkipPath;
+  /** Called before a directory's entries are read (`''` for the root), e.g. to load its .gitignore. */
+  readonly enter?: (rel: string) => Promise<void>;
+}
+
 export async function packDirectory(
   root: string,
+  filter: PackFilter = { skip: () => false },
 ): Promise<{ tar: Buffer; files: number; leftOut: LeftOutLocal[] }> {
+  const { skip } = filter;
   const archive = pack();
   const chunks: Buffer[] = [];
   archive.on('data', (chunk: Buffer) => chunks.push(chunk));
   const leftOut: LeftOutLocal[] = [];
   let files = 0;
   const walk = async (dir: string, depth: number): Promise<void> => {
+    await filter.enter?.(relative(root, dir).split(sep).join('/'));
     for await (const entry of await opendir(dir)) {
       const full = join(dir, entry.name);
       const rel = relative(root, full).split(sep).join('/');
+      if (skip(entry.isDirectory() ? `${rel}/` : rel)) continue;
       if (entry.isDirectory()) {
         if (depth >= MAX_DEPTH) {
           leftOut.push({ path: rel, why: `deeper than ${MAX_DEPTH} directories` });
@@ -78,6 +91,7 @@ async function directoriesOf(root: string, parts: readonly string[]): Promise<st
 export async function unpackInto(
   root: string,
   tar: Uint8Array,
+  only: (rel: string, content: Buffer) => string | true = () => true,
 ): Promise<{ files: number; leftOut: LeftOutLocal[] }> {
   await mkdir(root, { recursive: true });
   const leftOut: LeftOutLocal[] = [];
@@ -95,6 +109,12 @@ export async function unpackInto(
           return;
         }
         const rel = parts.join('/');
+        // A directory is asked about with its name ending in `/`; '' skips without a note.
+        const verdict = only(header.type === 'directory' ? `${rel}/` : rel, Buffer.concat(chunks));
+        if (verdict !== true) {
+          if (verdict !== '') leftOut.push({ path: rel, why: verdict });
+          return;
+        }
         try {
           const dir = await directoriesOf(root, header.type === 'directory' ? parts : parts.slice(0, -1));
           const target = join(dir, parts.at(-1) ?? '');
