@@ -75,14 +75,20 @@ export async function packDirectory(
   return { tar: Buffer.concat(chunks), files, leftOut };
 }
 
-/** Creates each directory of `rel` under `root`, refusing any that exists as something else. */
-async function directoriesOf(root: string, parts: readonly string[]): Promise<string> {
+/**
+ * Creates each directory of `parts` under `root`, refusing any that exists as something else. A
+ * directory checked once is remembered for the rest of the unpack: the destination is trusted not to be
+ * changed by another process meanwhile (each file is still opened with O_NOFOLLOW).
+ */
+async function directoriesOf(root: string, parts: readonly string[], checked: Set<string>): Promise<string> {
   let dir = root;
   for (const part of parts) {
     dir = join(dir, part);
+    if (checked.has(dir)) continue;
     const found = await lstat(dir).catch(() => null);
     if (found === null) await mkdir(dir, { mode: 0o755 });
     else if (!found.isDirectory()) throw new Error(`${relative(root, dir)} exists and is not a directory`);
+    checked.add(dir);
   }
   return dir;
 }
@@ -95,6 +101,7 @@ export async function unpackInto(
 ): Promise<{ files: number; leftOut: LeftOutLocal[] }> {
   await mkdir(root, { recursive: true });
   const leftOut: LeftOutLocal[] = [];
+  const checked = new Set<string>();
   let files = 0;
   const reader = extract();
   reader.on('entry', (header, stream, next) => {
@@ -116,7 +123,11 @@ export async function unpackInto(
           return;
         }
         try {
-          const dir = await directoriesOf(root, header.type === 'directory' ? parts : parts.slice(0, -1));
+          const dir = await directoriesOf(
+            root,
+            header.type === 'directory' ? parts : parts.slice(0, -1),
+            checked,
+          );
           const target = join(dir, parts.at(-1) ?? '');
           if (header.type === 'file') {
             const handle = await open(

@@ -162,14 +162,13 @@ export function createArchiveOps(options: ArchiveOpsOptions): ArchiveOps {
     const secretFiles: string[] = [];
     const secretValues: string[] = [];
     const seen: Array<{ path: string; sha256: string; content: Buffer }> = [];
-    const checked = await checkIncomingArchive(body, limits, (entry, content) => {
+    const checked = await checkIncomingArchive(body, limits, (entry, content, sha256) => {
       const inWorkspace = rel === null ? null : join(rel, entry);
       if (isSecretPath(`./${inWorkspace ?? entry}`) || isSecretPath(`./${entry}`)) {
         secretFiles.push(entry);
         secretValues.push(...secretValuesOf(entry, content, MIN_SECRET_LENGTH));
       }
-      if (inWorkspace !== null)
-        seen.push({ path: inWorkspace, sha256: createHash('sha256').update(content).digest('hex'), content });
+      if (inWorkspace !== null) seen.push({ path: inWorkspace, sha256, content });
     });
     if (secretFiles.length > 0 && options.refuseSecrets) {
       throw new AirlockError(

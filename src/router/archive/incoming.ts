@@ -33,7 +33,7 @@ export interface CheckedArchive {
 }
 
 /** Sees each file's content once, as it is checked (a baseline for changes, secrets to redact). */
-export type OnIncomingFile = (path: string, content: Buffer) => void;
+export type OnIncomingFile = (path: string, content: Buffer, sha256: string) => void;
 
 const PERMISSION_BITS = 0o777;
 
@@ -150,13 +150,9 @@ export async function checkIncomingArchive(
       kinds.set(path, kind);
       const content = data ?? Buffer.alloc(0);
       bytes += content.length;
-      if (kind === 'file') onFile(path, content);
-      entries.push({
-        path,
-        kind,
-        sizeBytes: content.length,
-        sha256: kind === 'file' ? createHash('sha256').update(content).digest('hex') : '',
-      });
+      const sha256 = kind === 'file' ? createHash('sha256').update(content).digest('hex') : '';
+      if (kind === 'file') onFile(path, content, sha256);
+      entries.push({ path, kind, sizeBytes: content.length, sha256 });
       // Packed again: no owner names or ids, no setuid/setgid/sticky bits, the checked name only.
       const mode = (header.mode ?? (kind === 'file' ? 0o644 : 0o755)) & PERMISSION_BITS;
       out.entry(
