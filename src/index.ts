@@ -15,7 +15,7 @@ export type {
 } from './airlock/index.ts';
 export type { AgentEvent, AgentRunOptions, AgentRunStatus, Agents, AgentSummary } from './agent/index.ts';
 export type {
-  CommandCheck,
+  CheckResult,
   CommandEvent,
   FileWriteResult,
   RunOptions,

@@ -19,9 +19,8 @@ import type { AirlockConfig, EnvironmentVariables, ModelEnvironment } from '../c
 import { createMetrics, createResourceMonitor } from '../metrics/index.ts';
 import type { AirlockMetrics, ResourceMonitor } from '../metrics/index.ts';
 import type { Policy } from '../policy/index.ts';
-import { createApprovalGate, createApprovals, createRateLimiter, createRouter } from '../router/index.ts';
-import type { ApprovalGate, Approvals, RateLimiter, Router } from '../router/index.ts';
-import { MAX_TIMEOUT_MS } from '../sandbox/index.ts';
+import { createApprovals, createRateLimiter, createReviewer, createRouter } from '../router/index.ts';
+import type { Approvals, RateLimiter, Router } from '../router/index.ts';
 import type { Driver, DriverName, DriverOptions } from '../sandbox/index.ts';
 import { createSessionManager, createSnapshotStore, currentOwner } from '../sessions/index.ts';
 import type { RecoveryReport, SessionManager, SnapshotStore } from '../sessions/index.ts';
@@ -34,6 +33,7 @@ import type { Drivers } from './drivers.ts';
 import { createPolicies } from './policies.ts';
 import type { Policies } from './policies.ts';
 import { createRedactors } from './secrets.ts';
+import { sessionNetworkOf } from './session-network.ts';
 import type { Redactors } from './secrets.ts';
 import { createAuditView, createSessionsView } from './views.ts';
 import type { AirlockApprovals, AirlockAudit, AirlockCommands, AirlockSessions } from './views.ts';
@@ -91,6 +91,17 @@ export interface Airlock {
 }
 
 const DEFAULT_OUTPUT_RETENTION_MS = 24 * 60 * 60 * 1000;
+/**
+ * The longest per-command timeout a caller may ask for when `sandbox.maxTimeout` is not set: long
+ * enough for a full build or test run, short enough that a forgotten command does not hold a session
+ * for hours. Longer work runs in the background or with a configured maximum.
+ */
+const DEFAULT_MAX_TIMEOUT_MS = 10 * 60_000;
+
+/** The longest per-command timeout callers may ask for under this configuration. */
+export function maxCommandTimeoutMs(config: AirlockConfig): number {
+  return config.sandbox.maxTimeoutMs ?? Math.max(DEFAULT_MAX_TIMEOUT_MS, config.sandbox.timeoutMs);
+}
 
 /** What start-up settles before anything is opened: a bad policy or secret stops it here. */
 interface Prepared {
@@ -101,7 +112,6 @@ interface Prepared {
   readonly logger: Logger;
   readonly metrics: AirlockMetrics;
   readonly policies: Policies;
-  readonly approvalGate: ApprovalGate | null;
   readonly redactors: Redactors;
   /** Model providers' keys and endpoints, from the host environment. */
   readonly modelEnvironment: ModelEnvironment;
@@ -129,8 +139,6 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     logger: options.logger ?? pino({ level: 'silent' }),
     metrics: options.metrics ?? createMetrics(),
     policies: await createPolicies(config, options),
-    // Compiled now, so a bad entry stops start-up before anything is opened.
-    approvalGate: createApprovalGate(config.router.approvalRequiredFor),
     redactors: createRedactors(config, env),
     modelEnvironment: readModelEnvironment(env),
   };
@@ -195,13 +203,12 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
     sessions: manager,
     approvals,
     policyFor: prepared.policies.policyFor,
-    approvalGate: prepared.approvalGate,
-    writeFileNeedsApproval: config.router.approvalRequiredFor.includes('write_file'),
     approvalTimeoutMs: config.router.approvalTimeoutMs,
+    approvalWaitMs: config.router.approvalWaitMs,
+    reviewer: createReviewer(config.router.reviewer),
     rateLimiter,
     maxChars: config.router.output.maxChars,
     redactorFor: prepared.redactors.redactorFor,
-    addSecrets: prepared.redactors.addSessionSecrets,
     archiveLimits: config.router.archive,
     refuseSecretsInWorkspace: config.sandbox.refuseSecretsInWorkspace,
     metrics: prepared.metrics,
@@ -259,6 +266,7 @@ function assemble(
     sessions: createSessionsView({
       manager,
       router,
+      routerConfig: prepared.config.router,
       monitor,
       policyFor: prepared.policies.policyFor,
       preparePolicy: prepared.policies.preparePolicy,
@@ -358,7 +366,9 @@ function sessionManager(
       },
       idleTimeoutMs: sandbox.idleTimeoutMs,
       ttlMs: options.sessionTtlMs ?? config.sessions.lifetimeMs,
-      maxTimeoutMs: sandbox.maxTimeoutMs ?? MAX_TIMEOUT_MS,
+      maxTimeoutMs: maxCommandTimeoutMs(config),
+      // No egress proxy serves sessions yet: the policy is told what sandboxes really reach (loopback).
+      network: sessionNetworkOf(sandbox.network, null),
     },
     onCreated: (session, createMs) => {
       metrics.sessionCreated(session.settings.driver);

@@ -1,5 +1,5 @@
 /** The control plane as a library: `createAirlock(options)` wires every stage from one configuration. */
-export { createAirlock } from './create-airlock.ts';
+export { createAirlock, maxCommandTimeoutMs } from './create-airlock.ts';
 export type { Airlock, CreateAirlockOptions } from './create-airlock.ts';
 export { anchorPathFor, auditKeyPath } from './audit-protection.ts';
 export { loadTreeSitterWasm } from './tree-sitter-wasm.ts';
@@ -12,3 +12,4 @@ export type {
   Session,
   SessionInfo,
 } from './views.ts';
+export type { SessionBoundary } from './session-boundary.ts';

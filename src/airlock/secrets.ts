@@ -1,7 +1,7 @@
 /**
  * The secret values every output is redacted of: those named by `router.secretEnv` in the host
  * environment and the model providers' API keys, read once at start-up, plus each session's own
- * `secretEnv`.
+ * `secretEnv` and the values of secret files copied into it.
  */
 import { modelKeySecrets } from '../config/index.ts';
 import type { AirlockConfig, EnvironmentVariables } from '../config/index.ts';
@@ -13,11 +13,6 @@ export interface Redactors {
   redactorFor(session: LiveSession): Redactor;
   /** The host's secrets alone: for text that belongs to no session (an agent's model calls). */
   readonly host: Redactor;
-  /**
-   * Adds values found in the session's own files (a `.env` copied in) to what its outputs are redacted
-   * of. A value that cannot be redacted safely is skipped rather than refused: the copy already happened.
-   */
-  addSessionSecrets(session: LiveSession, secrets: ReadonlyArray<{ name: string; value: string }>): void;
   /** Refuses secret values that cannot be redacted safely, before a sandbox is made for them. */
   checkSecrets(secretEnv: Readonly<Record<string, string>> | undefined): void;
 }
@@ -37,32 +32,23 @@ export function createRedactors(config: AirlockConfig, env: EnvironmentVariables
   );
   hostSecrets.push(...modelKeys);
   const host = createRedactor({ secrets: hostSecrets });
-  const redactors = new WeakMap<LiveSession, Redactor>();
-  const found = new WeakMap<LiveSession, Array<{ name: string; value: string }>>();
+  // A session's file secrets are replaced, never changed in place, when a secret file is copied in:
+  // the redactor is rebuilt the first time it is asked for after that.
+  const redactors = new WeakMap<
+    LiveSession,
+    { readonly fileSecrets: LiveSession['fileSecrets']; readonly redactor: Redactor }
+  >();
   return {
     host,
     redactorFor(session) {
-      let redactor = redactors.get(session);
-      if (redactor === undefined) {
-        redactor = createRedactor({
-          secrets: [...hostSecrets, ...session.secrets, ...(found.get(session) ?? [])],
-        });
-        redactors.set(session, redactor);
-      }
+      const cached = redactors.get(session);
+      if (cached !== undefined && cached.fileSecrets === session.fileSecrets) return cached.redactor;
+      const redactor = createRedactor({
+        secrets: [...hostSecrets, ...session.secrets],
+        fileSecrets: session.fileSecrets,
+      });
+      redactors.set(session, { fileSecrets: session.fileSecrets, redactor });
       return redactor;
-    },
-    addSessionSecrets(session, secrets) {
-      const own = found.get(session) ?? [];
-      const known = new Set(own.map(({ value }) => value));
-      for (const secret of secrets) {
-        if (secret.value.length < MIN_SECRET_LENGTH || known.has(secret.value) || !safeToRedact(secret.value))
-          continue;
-        own.push({ name: secret.name, value: secret.value });
-        known.add(secret.value);
-      }
-      found.set(session, own);
-      // Made again on next use with the new values; outputs already shaped keep what they had.
-      redactors.delete(session);
     },
     checkSecrets(secretEnv) {
       const own = Object.entries(secretEnv ?? {}).map(([name, value]) => ({ name, value }));

@@ -2,6 +2,7 @@
  * The library's public objects (`airlock.sessions`, a `Session`, `airlock.audit`…): thin views that
  * translate calls into the session manager, the router and the store.
  */
+import type { RouterConfig } from '../config/index.ts';
 import type { ResourceMonitor } from '../metrics/index.ts';
 import type { PolicyEngine, PresetName } from '../policy/index.ts';
 import type {
@@ -16,7 +17,7 @@ import type {
 } from '../store/index.ts';
 import { exportAuditJsonl } from '../store/index.ts';
 import type {
-  CommandCheck,
+  CheckResult,
   CommandEvent,
   DecideOptions,
   ArchiveInOptions,
@@ -35,6 +36,8 @@ import type {
 } from '../router/index.ts';
 import type { FileEntry, SandboxInfo, SandboxStats } from '../sandbox/index.ts';
 import type { LiveSession, SessionCreateOptions, SessionManager, SnapshotInfo } from '../sessions/index.ts';
+import { boundaryOf } from './session-boundary.ts';
+import type { SessionBoundary } from './session-boundary.ts';
 
 export interface SessionInfo {
   readonly id: string;
@@ -63,28 +66,29 @@ export interface SessionInfo {
     readonly cpuUsageMs: number;
     readonly cpuFraction: number | null;
   } | null;
+  /** What will ask in this session (network, secrets, approvals, grants); null once it has ended. */
+  readonly boundary: SessionBoundary | null;
 }
 
 export interface Session {
   readonly id: string;
   run(command: string, options?: RunOptions): Promise<RunResult>;
-  /**
-   * What `run` would decide for the command now, without running it, asking anyone or recording a
-   * run (a dry run of the decide stage).
-   */
-  check(command: string): Promise<CommandCheck>;
   readonly commands: {
     get(id: string): Promise<RunResult>;
     wait(id: string, options?: { readonly signal?: AbortSignal }): Promise<RunResult>;
     kill(id: string): Promise<RunResult>;
     /** Live output and the final result of one of this session's commands (see `AirlockCommands.watch`). */
     watch(id: string, options?: { readonly signal?: AbortSignal }): AsyncIterable<CommandEvent>;
+    /** A dry run: what running `command` would do now (allow, ask, deny, and why). Nothing runs; audited. */
+    check(command: string): Promise<CheckResult>;
   };
   readonly files: {
+    /** Judged like a shell write; one that needs a person waits `approvalWaitMs` (default `router.approvalWait`). */
     write(
       path: string,
       data: string | Uint8Array,
       options?: {
+        readonly approvalWaitMs?: number;
         readonly waitForApproval?: boolean;
         readonly signal?: AbortSignal;
         /**
@@ -198,6 +202,7 @@ export interface AirlockAudit {
 interface ViewParts {
   readonly manager: SessionManager;
   readonly router: Router;
+  readonly routerConfig: RouterConfig;
   readonly monitor: ResourceMonitor;
   readonly policyFor: (session: LiveSession) => PolicyEngine;
   /** Makes the engine of a session's chosen preset before the session exists. */
@@ -244,6 +249,7 @@ function infoOf(record: SessionRecord, parts: ViewParts): SessionInfo {
             cpuUsageMs: sample.cpuUsageMs,
             cpuFraction: sample.cpuFraction,
           },
+    boundary: live === undefined ? null : boundaryOf(live, parts.routerConfig),
   };
 }
 
@@ -254,12 +260,12 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
   return {
     id: session.id,
     run: async (command, options) => router.run(await live(), command, options),
-    check: async (command) => router.checkCommand(await live(), command),
     commands: {
       get: (id) => router.getCommand(id, { within: session.id }),
       wait: (id, options) => router.waitCommand(id, { ...options, within: session.id }),
       kill: (id) => router.killCommand(id, { within: session.id }),
       watch: (id, options) => router.watchCommand(id, { ...options, within: session.id }),
+      check: async (command) => router.check(await live(), command),
     },
     files: {
       write: async (path, data, options) => router.writeFile(await live(), path, data, options),

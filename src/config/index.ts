@@ -38,6 +38,7 @@ export type {
   PolicyConfig,
   PolicyRuleConfig,
   PresetName,
+  ReviewerConfig,
   RouterConfig,
   SandboxConfig,
   SecretConfig,

@@ -154,7 +154,7 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
     type: DURATION,
     description:
       'The longest per-command timeout a caller (API, MCP, SDK) may ask for; `timeout` may not exceed it.',
-    whenAbsent: 'no limit beyond the longest timer Node can set (about 24.8 days)',
+    whenAbsent: '`10m`, or `timeout` when that is longer',
   },
   'sandbox.runtime': {
     description:
@@ -253,7 +253,10 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
   'router.approvalRequiredFor': {
     description:
       'Actions a person approves even when the policy allows them: command prefixes matched like a ' +
-      "rule's `match`, and `write_file` for every file copied into a sandbox.",
+      "rule's `match` (answered in the same parse as the policy), and `write_file` for every file " +
+      'copied into a sandbox. Without `write_file`, a file copy is judged by the same path rules as a ' +
+      'shell write: a project file is written unasked, a build file a person inherits asks, agent ' +
+      'configuration is refused.',
   },
   'router.approvalTimeout': {
     type: DURATION,
@@ -262,8 +265,42 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
   'router.approvalWait': {
     type: DURATION,
     description:
-      'In network `ask` mode, how long a connection to a host off the allow-list waits for a person ' +
-      'before it is refused.',
+      'How long a call waits for a person before it answers. A command (or a file write) that needs ' +
+      'approval comes back `pending_approval` with its approval id and the call to check on it, and ' +
+      'still runs by itself once approved; a caller may ask to wait longer (`approvalWaitMs`, ' +
+      '`approval_wait_s`), up to `approvalTimeout`. In network `ask` mode, also how long a connection ' +
+      'to a host off the allow-list waits for a person before it is refused.',
+  },
+  'router.reviewer': {
+    description:
+      'Asked about every approval request before a person is: a program (`command`) or an HTTP ' +
+      'endpoint (`url`) that receives the request as JSON ' +
+      '(`{version, approvalId, sessionId, commandId, action, subject, parsed, reasons, ruleIds, session}`) ' +
+      'and answers `{"decision": "approve"|"deny"|"abstain", "reason"?}`. Its decisions are audited ' +
+      "like a person's (decided by `reviewer:<name>`); approving is for this once. A reviewer that " +
+      'fails, runs past `timeout` or answers anything else abstains: a person decides, never a default ' +
+      'allow. While it decides, the request is not yet listed for people.',
+    whenAbsent: 'no reviewer: a person decides every request',
+  },
+  'router.reviewer.name': {
+    description: 'Who decided, in the audit log (`reviewer:<name>`).',
+    whenAbsent: "the program's file name, or the endpoint's host",
+  },
+  'router.reviewer.command': {
+    description:
+      'The program and its arguments, run without a shell in `/` with only `PATH` and `LANG` set: the ' +
+      'request on stdin, the answer on stdout (at most 64 KiB), exit status 0.',
+    whenAbsent: 'give `url` instead',
+  },
+  'router.reviewer.url': {
+    description:
+      'An `http://` or `https://` endpoint: the request is POSTed as JSON, the answer is the response ' +
+      'body (status 2xx, at most 64 KiB). Redirects are not followed.',
+    whenAbsent: 'give `command` instead',
+  },
+  'router.reviewer.timeout': {
+    type: `${DURATION}, from \`100ms\` to \`5m\``,
+    description: 'How long the reviewer has to answer; past it, it abstains (its program is killed).',
   },
   'router.output': {
     description: 'What the model is shown of each output.',
@@ -288,10 +325,21 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
     description: 'Most files and directories one archive may hold, in or out.',
   },
   'router.rateLimit': {
-    type: RATE,
+    type: `${RATE}, or a mapping`,
     description:
-      'How many commands one session may run per unit of time; past it a command is not run and its ' +
-      'result is `rate_limited` (with when to retry).',
+      'How many commands one session may run: a token bucket of `burst` commands, refilled at `rate`. ' +
+      'Past it a command is not run and its result is `rate_limited` (with when to retry). A plain rate ' +
+      '(`30/min`) is a bucket as big as one minute of it. The default lets the bursts agents make ' +
+      '(parallel tool calls, a scripted loop: 40 to 60 commands in seconds) through, and holds a runaway ' +
+      'loop to one command every 2 s.',
+  },
+  'router.rateLimit.rate': {
+    type: RATE,
+    description: 'How fast the bucket refills: the sustained pace a session may keep.',
+  },
+  'router.rateLimit.burst': {
+    type: 'whole number, from `1` to `1000000`',
+    description: 'How many commands may go at once (the size of the bucket).',
   },
   'router.secretEnv': {
     description:

@@ -28,6 +28,15 @@ import {
 } from './units.ts';
 import { networkFields, networkSchema, secretFields, secretsSchema } from './network-schema.ts';
 import {
+  reviewerFields,
+  routerFields,
+  routerArchiveFields,
+  routerOutputFields,
+  routerRateFields,
+  routerSchema,
+} from './router-schema.ts';
+export type { ReviewerConfig } from './router-schema.ts';
+import {
   nonEmptyText,
   nullAsAbsent,
   oneOf,
@@ -175,59 +184,6 @@ export const policySchema = policyDocumentSchema
     ...document,
     preset: document.preset ?? ('coding-agent' as const),
   }));
-
-// ─── router ─────────────────────────────────────────────────────────────────────────────────────────
-
-const routerOutputFields = {
-  maxChars: parsedValue((value) => parseCount(value)).prefault(5000),
-};
-
-const routerArchiveFields = {
-  maxBytes: parsedValue((value) => parseByteSize(value)).prefault('256m'),
-  maxEntries: parsedValue((value) => parseCount(value, { min: 1, max: 10_000_000 })).prefault(50_000),
-};
-
-const routerFields = {
-  approvalRequiredFor: z
-    .array(nonEmptyText('an action'), {
-      error: (issue) => `approvalRequiredFor must be a list, not ${describeValue(issue.input)}`,
-    })
-    .prefault(['pip install', 'npm install', 'write_file']),
-  approvalTimeout: parsedValue((value) => parseDuration(value)).prefault('5m'),
-  /**
-   * How long a connection to a host off the allow-list waits for a person in ask mode before it is
-   * refused: short, because a tool is waiting on the other end of the socket.
-   */
-  approvalWait: parsedValue((value) => parseDuration(value)).prefault('15s'),
-  output: nullAsAbsent(section('output', routerOutputFields).prefault({})),
-  /** Bounds on a tree copied in or out as a tar archive (airlock cp, the archive routes). */
-  archive: nullAsAbsent(section('archive', routerArchiveFields).prefault({})),
-  rateLimit: parsedValue((value) => parseRate(value)).prefault('30/min'),
-  /**
-   * Host environment variables whose values are secrets: redacted from every output, log and audit
-   * record (the sandbox never sees the host environment, but an agent can be handed a secret anyway).
-   */
-  secretEnv: z
-    .array(
-      text('a variable name').superRefine((name, ctx) => {
-        const problem = envNameProblem(name);
-        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-      }),
-      { error: (issue) => `secretEnv must be a list of variable names, not ${describeValue(issue.input)}` },
-    )
-    .prefault([]),
-};
-
-export const routerSchema = section('router', routerFields).transform((raw) => ({
-  approvalRequiredFor: raw.approvalRequiredFor,
-  // Undecided by then means denied.
-  approvalTimeoutMs: raw.approvalTimeout,
-  approvalWaitMs: raw.approvalWait,
-  output: raw.output,
-  archive: raw.archive,
-  rateLimit: raw.rateLimit,
-  secretEnv: raw.secretEnv,
-}));
 
 // ─── sessions ───────────────────────────────────────────────────────────────────────────────────────
 
@@ -408,6 +364,8 @@ export const knownKeys: Readonly<Record<string, readonly string[]>> = {
   router: Object.keys(routerFields),
   'router.output': Object.keys(routerOutputFields),
   'router.archive': Object.keys(routerArchiveFields),
+  'router.rateLimit': Object.keys(routerRateFields),
+  'router.reviewer': Object.keys(reviewerFields),
   sessions: Object.keys(sessionsFields),
   server: Object.keys(serverFields),
   audit: Object.keys(auditFields),

@@ -12,19 +12,15 @@ import { resolveSandboxPath } from '../sandbox/index.ts';
 import type { FileEntry } from '../sandbox/index.ts';
 import type { LiveSession, SessionManager } from '../sessions/index.ts';
 import type { Store } from '../store/index.ts';
-import { awaitDecision, refusalReason } from './approve/index.ts';
-import type { Approvals } from './approve/index.ts';
+import { approveChange } from './change-approval.ts';
+import type { ChangeApprovalDeps } from './change-approval.ts';
 import { listInSandbox, writeInSandbox } from './execute/index.ts';
 import { recordFileEvent } from './record/index.ts';
-import type { Redactor } from './shape/index.ts';
+import { registerSecretFile } from './write-judgement.ts';
 
-export interface FileChangesOptions {
+export interface FileChangesOptions extends ChangeApprovalDeps {
   readonly store: Store;
-  readonly approvals: Approvals;
-  readonly needsApproval: boolean;
-  readonly approvalTimeoutMs: number;
-  readonly redactorFor: (session: LiveSession) => Redactor;
-  readonly sessions: Pick<SessionManager, 'beginWork'>;
+  readonly sessions: Pick<SessionManager, 'beginWork' | 'addSecretFile'>;
 }
 
 /** What a change came to: done, or refused by a person (with why). */
@@ -68,7 +64,6 @@ export interface ChangeOptions {
 /** Most files one writeMany takes: more is an archive's job (PUT …/archive). */
 export const MAX_WRITE_MANY_FILES = 1000;
 const CHANGE_TIMEOUT_MS = 60_000;
-const WRITE_REASON = 'router.approvalRequiredFor lists write_file: a person approves every file change';
 
 const quoted = (text: string): string => `'${text.replaceAll("'", `'\\''`)}'`;
 
@@ -77,35 +72,21 @@ export function createFileChanges(options: FileChangesOptions): FileChanges {
   const shown = (session: LiveSession, path: string): string =>
     options.redactorFor(session).redact(path).text;
 
-  /** One approval for a change when the configuration asks for it; null when none is needed. */
+  /** The decide and approve stages; a result when refused, else the approval's id (null when none was needed). */
   async function approved(
     session: LiveSession,
     subject: string,
-    paths: readonly string[],
+    targets: readonly string[],
     signal: AbortSignal | undefined,
-  ): Promise<FileChangeResult | null> {
-    if (!options.needsApproval) return null;
-    const approval = await options.approvals.request({
-      sessionId: session.id,
-      commandId: null,
-      action: 'write_file',
-      subject,
-      parsed: [...paths],
-      reasons: [WRITE_REASON],
-      timeoutMs: options.approvalTimeoutMs,
-    });
-    const outcome = await awaitDecision(
-      options.approvals,
-      approval.id,
-      AbortSignal.any([session.ending.signal, ...(signal ? [signal] : [])]),
-      'write',
-    );
-    if (outcome.approved) return { status: 'completed', paths, approvalId: approval.id, reasons: [] };
+  ): Promise<FileChangeResult | { readonly approvalId: string | null }> {
+    const verdict = await approveChange(options, session, { subject, targets, signal });
+    if (verdict.status === 'allowed') return { approvalId: null };
+    if (verdict.status === 'approved') return { approvalId: verdict.approvalId };
     return {
       status: 'denied',
-      paths,
-      approvalId: approval.id,
-      reasons: [refusalReason(outcome, 'write', options.approvalTimeoutMs)],
+      paths: targets.map((target) => shown(session, target)),
+      approvalId: verdict.approvalId,
+      reasons: verdict.reasons,
     };
   }
 
@@ -175,19 +156,14 @@ export function createFileChanges(options: FileChangesOptions): FileChanges {
     change: ChangeOptions = {},
   ): Promise<FileChangeResult> {
     const target = resolveSandboxPath(path);
-    const refused = await approved(
-      session,
-      `create directory ${shown(session, target)}`,
-      [shown(session, target)],
-      change.signal,
-    );
-    if (refused?.status === 'denied') return refused;
+    const refused = await approved(session, `create directory ${target}`, [target], change.signal);
+    if ('status' in refused) return refused;
     await inSandbox(session, `mkdir -p -- ${quoted(target)}`, 'create directory', target);
     await record(session, 'file.dir_created', { path: target });
     return {
       status: 'completed',
       paths: [shown(session, target)],
-      approvalId: refused?.approvalId ?? null,
+      approvalId: refused.approvalId,
       reasons: [],
     };
   }
@@ -199,13 +175,8 @@ export function createFileChanges(options: FileChangesOptions): FileChanges {
   ): Promise<FileChangeResult> {
     // resolveSandboxPath refuses /workspace and /tmp themselves: removing a whole area is a command's job.
     const target = resolveSandboxPath(path);
-    const refused = await approved(
-      session,
-      `remove ${shown(session, target)}`,
-      [shown(session, target)],
-      change.signal,
-    );
-    if (refused?.status === 'denied') return refused;
+    const refused = await approved(session, `remove ${target}`, [target], change.signal);
+    if ('status' in refused) return refused;
     await inSandbox(
       session,
       `test -e ${quoted(target)} || test -L ${quoted(target)} || { echo 'No such file' >&2; exit 1; }; rm -rf -- ${quoted(target)}`,
@@ -216,7 +187,7 @@ export function createFileChanges(options: FileChangesOptions): FileChanges {
     return {
       status: 'completed',
       paths: [shown(session, target)],
-      approvalId: refused?.approvalId ?? null,
+      approvalId: refused.approvalId,
       reasons: [],
     };
   }
@@ -230,11 +201,11 @@ export function createFileChanges(options: FileChangesOptions): FileChanges {
     const source = resolveSandboxPath(from);
     const target = resolveSandboxPath(to);
     const paths = [shown(session, source), shown(session, target)];
-    const refused = await approved(session, `rename ${paths[0]} to ${paths[1]}`, paths, change.signal);
-    if (refused?.status === 'denied') return refused;
+    const refused = await approved(session, `rename ${source} to ${target}`, [source, target], change.signal);
+    if ('status' in refused) return refused;
     await inSandbox(session, `mv -T -- ${quoted(source)} ${quoted(target)}`, 'rename', source);
     await record(session, 'file.renamed', { from: source, to: target });
-    return { status: 'completed', paths, approvalId: refused?.approvalId ?? null, reasons: [] };
+    return { status: 'completed', paths, approvalId: refused.approvalId, reasons: [] };
   }
 
   async function writeMany(
@@ -261,18 +232,20 @@ export function createFileChanges(options: FileChangesOptions): FileChanges {
     );
     const refused = await approved(
       session,
-      `write ${files.length} files (${bytes} bytes): ${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ', …' : ''}`,
-      paths,
+      `write ${files.length} files (${bytes} bytes): ${targets.slice(0, 5).join(', ')}${targets.length > 5 ? ', …' : ''}`,
+      targets,
       change.signal,
     );
-    if (refused?.status === 'denied') return refused;
+    if ('status' in refused) return refused;
     for (const [index, file] of files.entries()) {
       const target = targets[index] ?? '';
-      await writeInSandbox(sessions, session, target, file.data);
       const data = typeof file.data === 'string' ? Buffer.from(file.data) : file.data;
+      // Registered before the write, as for a single file: no output may show a secret file's values.
+      registerSecretFile(sessions, session, target, data);
+      await writeInSandbox(sessions, session, target, file.data);
       await recordFileEvent(store, session.id, { kind: 'written', path: paths[index] ?? '', data });
     }
-    return { status: 'completed', paths, approvalId: refused?.approvalId ?? null, reasons: [] };
+    return { status: 'completed', paths, approvalId: refused.approvalId, reasons: [] };
   }
 
   return { stat, mkdir, remove, rename, writeMany };

@@ -2,16 +2,17 @@
  * The router: the pipeline every surface goes through, one named stage a folder — decide, approve,
  * rate, execute, shape, record — each with its own door.
  */
-export { createApprovals, newApprovalId } from './approve/index.ts';
+export { createApprovals, createReviewer, newApprovalId, parseAnswer } from './approve/index.ts';
 export type {
   ApprovalDecision,
   ApprovalRequestInput,
   Approvals,
   ApprovalsOptions,
   DecideOptions,
+  Reviewer,
+  ReviewOutcome,
+  ReviewRequest,
 } from './approve/index.ts';
-export { createApprovalGate } from './decide/index.ts';
-export type { ApprovalGate } from './decide/index.ts';
 export { createRateLimiter } from './rate/index.ts';
 export type { RateLimiter } from './rate/index.ts';
 export {
@@ -37,7 +38,7 @@ export type { Router, RouterOptions } from './router.ts';
 export { MAX_COMMAND_CHARS } from './run-input.ts';
 export { runStatuses } from './types.ts';
 export type {
-  CommandCheck,
+  CheckResult,
   FileWriteResult,
   RunOptions,
   RunResult,

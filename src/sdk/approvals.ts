@@ -1,7 +1,7 @@
 /** `client.approvals`: what waits for a person, and the person's decision (admin token). */
 import type { CallOptions } from './signals.ts';
 import type { Transport } from './transport.ts';
-import type { ApprovalRecord, ApprovalStatus, DecideApprovalRequest } from './wire-types.ts';
+import type { ApprovalRecord, ApprovalStatus, DecideApprovalRequest, GrantScope } from './wire-types.ts';
 
 export interface ListApprovalsOptions extends CallOptions {
   readonly status?: ApprovalStatus;
@@ -10,7 +10,12 @@ export interface ListApprovalsOptions extends CallOptions {
 
 export interface ApproveOptions extends CallOptions {
   readonly reason?: string;
-  /** Approve this same command for the rest of the session without asking again. */
+  /**
+   * Approve for the rest of the session instead of once: one of the request's `grants` (`command`:
+   * these exact commands, `program`: these programs, `host`: these hosts).
+   */
+  readonly scope?: GrantScope;
+  /** `scope: 'command'` where the request offers it, else once. */
   readonly remember?: boolean;
 }
 
@@ -52,6 +57,7 @@ export class Approvals {
       {
         decision: 'approve',
         ...(options.reason === undefined ? {} : { reason: options.reason }),
+        ...(options.scope === undefined ? {} : { scope: options.scope }),
         ...(options.remember === undefined ? {} : { remember: options.remember }),
       },
       options,

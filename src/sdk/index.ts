@@ -41,9 +41,11 @@ export { MAX_EVENT_DATA_CHARS, readSseEvents, SseParser } from './sse.ts';
 export type { SseEvent } from './sse.ts';
 
 export type {
+  ApprovalGrant,
   ApprovalRecord,
   ApprovalStatus,
   AuditEvent,
+  CheckResult,
   CheckpointSummary,
   CreatedSession,
   CreateSessionRequest,
@@ -53,6 +55,7 @@ export type {
   ErrorEnvelope,
   FileEntry,
   FileWriteResult,
+  GrantScope,
   HealthStatus,
   OutputEventData,
   OutputPage,
@@ -61,6 +64,7 @@ export type {
   RunCommandRequest,
   RunResult,
   RunStatus,
+  SessionBoundary,
   SessionInfo,
   SessionState,
   VerifyProblem,

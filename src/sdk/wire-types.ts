@@ -48,9 +48,30 @@ export interface SessionInfo {
     readonly cpuUsageMs: number;
     readonly cpuFraction: number | null;
   } | null;
+  /**
+   * What will ask in this session: the network it reaches, the secrets it holds, what needs a person,
+   * who reviews first, how long a call waits. Null once the session has ended.
+   */
+  readonly boundary: SessionBoundary | null;
 }
 
 /** `POST /v1/sessions` answers with the session and the token scoped to it. */
+/** What will ask in a session (see `SessionInfo.boundary`). */
+export interface SessionBoundary {
+  readonly network: { readonly mode: 'none' | 'allowlist' | 'ask'; readonly allow: readonly string[] };
+  readonly secrets: { readonly envNames: readonly string[]; readonly files: readonly string[] };
+  readonly home: string;
+  readonly approvalRequiredFor: readonly string[];
+  readonly reviewer: string | null;
+  readonly approvalWaitMs: number;
+  readonly approvalTimeoutMs: number;
+  readonly granted: {
+    readonly commands: number;
+    readonly programs: readonly string[];
+    readonly hosts: readonly string[];
+  };
+}
+
 export interface CreatedSession extends SessionInfo {
   readonly token: string;
 }
@@ -118,6 +139,22 @@ export interface RunCommandRequest {
   readonly command: string;
   readonly timeoutMs?: number;
   readonly wait?: boolean;
+  /** How long to wait for a person before answering `pending_approval`; default the server's (15 s). */
+  readonly approvalWaitMs?: number;
+}
+
+/** `POST /v1/sessions/:id/commands:check`: what running a command would do now. Nothing ran. */
+export interface CheckResult {
+  readonly sessionId: string;
+  readonly command: string;
+  /** `allow`: it would run unasked; `ask`: a person would be asked first; `deny`: it would be refused. */
+  readonly decision: DecisionValue;
+  readonly reasons: readonly string[];
+  readonly ruleIds: readonly string[];
+  readonly approvalRequiredFor: readonly string[];
+  /** For an ask: what a person could approve for the rest of the session instead of once. */
+  readonly grants: readonly ApprovalGrant[];
+  readonly forModel: string;
 }
 
 export interface FileWriteResult {
@@ -155,6 +192,15 @@ export interface OutputPage {
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
 
+/** What a person may approve for the rest of the session: this exact command, this program, a host. */
+export type GrantScope = 'command' | 'program' | 'host';
+
+/** One "remember" a request offers, with what it would cover. */
+export interface ApprovalGrant {
+  readonly scope: GrantScope;
+  readonly covers: readonly string[];
+}
+
 export interface ApprovalRecord {
   readonly id: string;
   readonly sessionId: string;
@@ -170,12 +216,19 @@ export interface ApprovalRecord {
   readonly decidedBy: string | null;
   readonly decisionReason: string | null;
   readonly remember: boolean;
+  /** What "remember" may cover, offered with the request; shown before the person chooses. */
+  readonly grants: readonly ApprovalGrant[];
+  /** The grant chosen; null when approved once (or not approved). */
+  readonly scope: GrantScope | null;
 }
 
 /** Body of `POST /v1/approvals/:id`. */
 export interface DecideApprovalRequest {
   readonly decision: 'approve' | 'deny';
   readonly reason?: string;
+  /** Approve for the rest of the session: one of the request's `grants`. */
+  readonly scope?: GrantScope;
+  /** `scope: 'command'` where offered, else once (from before scopes). */
   readonly remember?: boolean;
 }
 

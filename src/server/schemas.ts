@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { driverNames, presetNames } from '../config/index.ts';
 import { MAX_COMMAND_CHARS, runStatuses } from '../router/index.ts';
-import { auditEventTypes, verifyProblems } from '../store/index.ts';
+import { auditEventTypes, grantScopes, verifyProblems } from '../store/index.ts';
 
 /** Ids are opaque here; an unknown one is a 404 from the control plane. The bound keeps logs sane. */
 const id = z.string().min(1).max(200);
@@ -16,6 +16,7 @@ const timestamp = z.string();
 const sessionState = z.enum(['active', 'ended']);
 const approvalStatus = z.enum(['pending', 'approved', 'denied', 'expired']);
 const outputStream = z.enum(['stdout', 'stderr']);
+const grantScope = z.enum(grantScopes);
 
 /** Query strings are text; numbers arrive as digits. */
 const queryInt = (min: number, max: number) =>
@@ -61,8 +62,18 @@ export const runCommandBody = z
     timeoutMs: positiveMs.optional(),
     /** Wait for the end (the default), or return at once with `running` or `pending_approval`. */
     wait: z.boolean().default(true),
+    approvalWaitMs: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        'When a person must approve: how long this call waits for the decision before it answers `pending_approval` (the command still runs by itself once approved). Default `router.approvalWait` (15 s); at most the approval timeout.',
+      ),
   })
   .strict();
+
+export const checkCommandBody = z.object({ command: z.string().min(1).max(MAX_COMMAND_CHARS) }).strict();
 
 export const outputQuery = z
   .object({
@@ -75,8 +86,10 @@ export const outputQuery = z
 export const fileQuery = z
   .object({
     path: z.string().min(1).max(4096),
-    /** Uploads: wait for a person's approval (default) or return `pending_approval` at once. */
+    /** Uploads: `false` returns `pending_approval` at once when a person must approve. */
     wait: queryBoolean.optional(),
+    /** Uploads: how long to wait for a person before answering `pending_approval`; default `router.approvalWait`. */
+    approvalWaitMs: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
   })
   .strict();
 
@@ -91,7 +104,12 @@ export const decideBody = z
   .object({
     decision: z.enum(['approve', 'deny']),
     reason: z.string().max(2000).optional(),
-    remember: z.boolean().optional(),
+    scope: grantScope
+      .optional()
+      .describe(
+        "Approve for the rest of the session: one of the request's `grants` (this command, this program, these hosts).",
+      ),
+    remember: z.boolean().optional().describe('`scope: command` where the request offers it, else once.'),
   })
   .strict();
 
@@ -169,6 +187,21 @@ export const sessionInfo = z.object({
   usage: z
     .object({ memoryBytes: count, pids: count, cpuUsageMs: z.number(), cpuFraction: z.number().nullable() })
     .nullable(),
+  boundary: z
+    .object({
+      network: z.object({ mode: z.enum(['none', 'allowlist', 'ask']), allow: z.array(z.string()) }),
+      secrets: z.object({ envNames: z.array(z.string()), files: z.array(z.string()) }),
+      home: z.string(),
+      approvalRequiredFor: z.array(z.string()),
+      reviewer: z.string().nullable(),
+      approvalWaitMs: count,
+      approvalTimeoutMs: count,
+      granted: z.object({ commands: count, programs: z.array(z.string()), hosts: z.array(z.string()) }),
+    })
+    .nullable()
+    .describe(
+      'What will ask in this session: the network it reaches, the secrets it holds (reading them asks), what approvalRequiredFor lists, the reviewer, how long a call waits for a person, and what a person granted for the rest of the session. Null once ended.',
+    ),
 });
 
 export const createdSession = sessionInfo.extend({
@@ -198,6 +231,21 @@ export const runResult = z.object({
   retryAfterMs: z.number().nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   forModel: z.string().describe('Short text for the model: what happened and what to do next.'),
+});
+
+export const checkResult = z.object({
+  sessionId: id,
+  command: z.string(),
+  decision: z
+    .enum(['allow', 'ask', 'deny'])
+    .describe('allow: it would run unasked; ask: a person would be asked first; deny: it would be refused.'),
+  reasons: z.array(z.string()),
+  ruleIds: z.array(z.string()),
+  approvalRequiredFor: z.array(z.string()).describe('The router.approvalRequiredFor entries it matches.'),
+  grants: z
+    .array(z.object({ scope: grantScope, covers: z.array(z.string()) }))
+    .describe('For an ask: what a person could approve for the rest of the session instead of once.'),
+  forModel: z.string().describe('Short text for the model. Nothing ran.'),
 });
 
 export const outputPage = z.object({
@@ -246,6 +294,10 @@ export const approvalRecord = z.object({
   decidedBy: z.string().nullable(),
   decisionReason: z.string().nullable(),
   remember: z.boolean(),
+  grants: z
+    .array(z.object({ scope: grantScope, covers: z.array(z.string()) }))
+    .describe('What "remember" may cover, offered with the request; shown before a person chooses.'),
+  scope: grantScope.nullable().describe('The grant chosen; null when approved once or not approved.'),
 });
 
 export const approvalList = z.object({ approvals: z.array(approvalRecord) });

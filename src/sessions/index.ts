@@ -2,6 +2,8 @@
  * The sessions stage: a sandbox per session, its lifecycle (idle and lifetime reaping, a session
  * limit), snapshots, and recovery of what a crashed control plane left behind.
  */
+export { capabilitiesOf, NO_NETWORK, SANDBOX_HOME, SANDBOX_WORKSPACE } from './capabilities.ts';
+export type { CapabilityInputs, SessionNetwork } from './capabilities.ts';
 export { createSessionManager } from './manager.ts';
 export type { SessionManager, SessionManagerOptions } from './manager.ts';
 export type { RecoveryReport } from './recovery.ts';
@@ -12,7 +14,9 @@ export type { SnapshotStore } from './snapshots.ts';
 export type {
   DriverFor,
   LiveSession,
+  SecretFileValue,
   SessionCreateOptions,
+  SessionGrant,
   SessionDefaults,
   SessionEndCode,
   SessionPhase,

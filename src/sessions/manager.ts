@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { AirlockError } from '../errors/index.ts';
 import type { SandboxInfo } from '../sandbox/index.ts';
 import type { JsonObject, SessionRecord, Store } from '../store/index.ts';
+import { capabilitiesOf, NO_NETWORK, SANDBOX_HOME } from './capabilities.ts';
 import { recoverOrphans } from './recovery.ts';
 import type { RecoveryReport } from './recovery.ts';
 import { recordOf } from './session-record.ts';
@@ -15,9 +16,11 @@ import type { SnapshotStore } from './snapshots.ts';
 import type {
   DriverFor,
   LiveSession,
+  SecretFileValue,
   SessionCreateOptions,
   SessionDefaults,
   SessionEndCode,
+  SessionGrant,
   SessionPhase,
   SnapshotInfo,
 } from './types.ts';
@@ -60,6 +63,13 @@ export interface SessionManager {
   beginWork(session: LiveSession): () => void;
   /** Keys (parsed commands, `write_file <path>`) a person approved for the rest of the session. */
   remember(session: LiveSession, keys: readonly string[]): void;
+  /** A person's "remember" for the rest of the session: commands, programs or hosts. */
+  grant(session: LiveSession, grant: SessionGrant): void;
+  /**
+   * A secret file entered the sandbox (`path`, absolute): its values are redacted from every output
+   * from now on, and the policy judges reads of the file as reads of a secret the session was given.
+   */
+  addSecretFile(session: LiveSession, path: string, values: readonly SecretFileValue[]): void;
   snapshot(id: string, name?: string | null): Promise<SnapshotInfo>;
   /**
    * Ends what a crashed control plane left: its sessions, commands and approvals in the store, and
@@ -79,8 +89,17 @@ interface ManagedSession extends LiveSession {
   busy: number;
   phase: SessionPhase;
   endCode: SessionEndCode | null;
+  fileSecrets: readonly SecretFileValue[];
+  capabilities: LiveSession['capabilities'];
   readonly remembered: Set<string>;
+  readonly grantedPrograms: Set<string>;
+  readonly grantedHosts: Set<string>;
+  /** Absolute paths of secret files copied in. */
+  readonly secretFiles: string[];
 }
+
+/** Most values one session redacts from secret files: each costs every output a search. */
+const MAX_SECRET_FILE_VALUES = 1024;
 
 export function createSessionManager(options: SessionManagerOptions): SessionManager {
   return new Sessions(options);
@@ -144,6 +163,8 @@ class Sessions implements SessionManager {
       sandbox,
       settings,
       secrets: Object.entries(input.secretEnv ?? {}).map(([name, value]) => ({ name, value })),
+      fileSecrets: [],
+      capabilities: this.#capabilities(settings, [], []),
       createdAt,
       expiresAt: createdAt + settings.ttlMs,
       lastActiveAt: createdAt,
@@ -151,10 +172,14 @@ class Sessions implements SessionManager {
       phase: 'active',
       endCode: null,
       remembered: new Set(),
+      grantedPrograms: new Set(),
+      grantedHosts: new Set(),
+      secretFiles: [],
       ending: new AbortController(),
     };
     try {
       if (snapshot !== null) await snapshots.restore(snapshot.id, sandbox);
+      await makeHome(sandbox, settings.sandbox.env['HOME']);
       const record = this.#recordOf(session);
       await this.#store.commit({
         sessions: [record],
@@ -328,6 +353,36 @@ class Sessions implements SessionManager {
     for (const key of keys) state.remembered.add(key);
   }
 
+  grant(session: LiveSession, grant: SessionGrant): void {
+    const state = this.#own(session);
+    switch (grant.scope) {
+      case 'command':
+        for (const key of grant.covers) state.remembered.add(key);
+        return;
+      case 'program':
+        for (const program of grant.covers) state.grantedPrograms.add(program);
+        return;
+      case 'host':
+        for (const host of grant.covers) state.grantedHosts.add(host);
+        state.capabilities = this.#capabilities(state.settings, [...state.grantedHosts], state.secretFiles);
+        return;
+    }
+  }
+
+  addSecretFile(session: LiveSession, path: string, values: readonly SecretFileValue[]): void {
+    const state = this.#own(session);
+    const known = new Set(state.fileSecrets.map((secret) => secret.value));
+    const fresh = values.filter((secret) => !known.has(secret.value));
+    const room = MAX_SECRET_FILE_VALUES - state.fileSecrets.length;
+    // Past the bound the file is still judged a secret by the policy; its values are no longer all
+    // redacted by value (token formats still are). A session copying in that many is unusual.
+    if (fresh.length > 0 && room > 0) state.fileSecrets = [...state.fileSecrets, ...fresh.slice(0, room)];
+    if (!state.secretFiles.includes(path)) {
+      state.secretFiles.push(path);
+      state.capabilities = this.#capabilities(state.settings, [...state.grantedHosts], state.secretFiles);
+    }
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#reapTimer);
@@ -343,9 +398,38 @@ class Sessions implements SessionManager {
     return found;
   }
 
+  #capabilities(
+    settings: LiveSession['settings'],
+    grantedHosts: readonly string[],
+    secretFiles: readonly string[],
+  ): LiveSession['capabilities'] {
+    return capabilitiesOf({
+      driver: settings.driver,
+      network: this.#options.defaults.network ?? NO_NETWORK,
+      grantedHosts,
+      secretEnvNames: settings.secretEnvNames,
+      secretFiles,
+      home: settings.sandbox.env['HOME'] ?? SANDBOX_HOME,
+    });
+  }
+
   #recordOf(session: LiveSession): SessionRecord {
     return recordOf(session, this.#options.owner, this.#now());
   }
+}
+
+/**
+ * Makes the commands' HOME when it is in the scratch (the default): a directory that does not exist
+ * would make every tool that keeps a cache or a configuration file there fail. The file written is the
+ * one a fresh home has anyway.
+ */
+async function makeHome(sandbox: LiveSession['sandbox'], home: string | undefined): Promise<void> {
+  if (home !== SANDBOX_HOME) return;
+  await sandbox.writeFile(
+    `${SANDBOX_HOME}/.profile`,
+    '# HOME of this Airlock sandbox, in /tmp: caches and tool settings stay out of /workspace.\n',
+    { createParents: true },
+  );
 }
 
 /** The audit record of how a sandbox isolates: plain JSON (interfaces are not index-signed). */

@@ -1,5 +1,7 @@
-import type { PresetName } from '../policy/index.ts';
+import type { PresetName, SessionCapabilities } from '../policy/index.ts';
 import type { Driver, DriverName, Sandbox, SandboxSpec } from '../sandbox/index.ts';
+import type { ApprovalGrant } from '../store/index.ts';
+import type { SessionNetwork } from './capabilities.ts';
 
 /** What a caller may choose when creating a session; everything else comes from the configuration. */
 export interface SessionCreateOptions {
@@ -45,6 +47,21 @@ export interface SessionDefaults {
   readonly idleTimeoutMs: number;
   readonly ttlMs: number;
   readonly maxTimeoutMs: number;
+  /**
+   * What a session's sandbox can reach, for the policy: only loopback (the default) until an egress
+   * proxy serves sessions; a file's `network:` section cannot widen what the sandbox really reaches.
+   */
+  readonly network?: SessionNetwork;
+}
+
+/** A person's "remember" for the rest of a session: this exact command, this program, this host. */
+export type SessionGrant = ApprovalGrant;
+
+/** A secret value found in a file copied into the sandbox, redacted from every output from then on. */
+export interface SecretFileValue {
+  /** Names the marker (`[REDACTED:env:NAME]`): the key it was set under, or a name for the file. */
+  readonly name: string;
+  readonly value: string;
 }
 
 export type SessionPhase = 'active' | 'ending' | 'ended';
@@ -81,6 +98,16 @@ export interface LiveSession {
   readonly settings: SessionSettings;
   /** Values of `secretEnv`, for redaction. */
   readonly secrets: ReadonlyArray<{ readonly name: string; readonly value: string }>;
+  /**
+   * Values found in secret files copied into the sandbox, for redaction. Replaced (never changed in
+   * place) when a file adds some, so a cache keyed on it knows when to rebuild.
+   */
+  readonly fileSecrets: readonly SecretFileValue[];
+  /**
+   * What the session's sandbox lets commands do, for the policy. Replaced (never changed in place) when
+   * a person grants a host or a secret file is copied in.
+   */
+  readonly capabilities: SessionCapabilities;
   readonly createdAt: number;
   readonly expiresAt: number;
   readonly lastActiveAt: number;
@@ -88,8 +115,12 @@ export interface LiveSession {
   readonly busy: number;
   readonly phase: SessionPhase;
   readonly endCode: SessionEndCode | null;
-  /** Parsed commands (and paths) a person approved "for this session". */
+  /** Parsed commands (and `write_file <path>`) a person approved "for this session". */
   readonly remembered: ReadonlySet<string>;
+  /** Programs a person approved "for this session": their commands that would ask run unasked. */
+  readonly grantedPrograms: ReadonlySet<string>;
+  /** Hosts a person approved "for this session" (also in `capabilities.network.allow`). */
+  readonly grantedHosts: ReadonlySet<string>;
   /** Aborted when the session starts ending, so its commands stop. */
   readonly ending: AbortController;
 }

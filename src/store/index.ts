@@ -47,8 +47,9 @@ export { DEFAULT_BUSY_TIMEOUT_MS, openSqliteStore } from './sqlite-store.ts';
 export type { SqliteStoreOptions } from './sqlite-store.ts';
 export type { StoreBackupReport } from './sqlite-backup.ts';
 export { SCHEMA_VERSION } from './sqlite-schema.ts';
-export { auditEventTypes, commandStates, verifyProblems } from './types.ts';
+export { auditEventTypes, commandStates, grantScopes, verifyProblems } from './types.ts';
 export type {
+  ApprovalGrant,
   ApprovalRecord,
   ApprovalStatus,
   AuditCheckpoint,
@@ -59,6 +60,7 @@ export type {
   CommandRecord,
   CommandState,
   EventQuery,
+  GrantScope,
   JsonObject,
   JsonValue,
   OutputPage,

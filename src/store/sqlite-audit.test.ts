@@ -277,12 +277,12 @@ describe('audit chain in the SQLite store', () => {
         const [first, second] = await Promise.all([
           store.decideApproval(
             'a1',
-            { status: 'approved', decidedBy: 'alice', reason: null, remember: true },
+            { status: 'approved', decidedBy: 'alice', reason: null, remember: true, scope: null },
             decidedEvent,
           ),
           other.decideApproval(
             'a1',
-            { status: 'denied', decidedBy: 'bob', reason: 'no', remember: false },
+            { status: 'denied', decidedBy: 'bob', reason: 'no', remember: false, scope: null },
             decidedEvent,
           ),
         ]);
@@ -299,13 +299,25 @@ describe('audit chain in the SQLite store', () => {
     });
 
     it('returns null for an unknown approval and appends nothing', async () => {
-      const decision = { status: 'approved', decidedBy: 'alice', reason: null, remember: false } as const;
+      const decision = {
+        status: 'approved',
+        decidedBy: 'alice',
+        reason: null,
+        remember: false,
+        scope: null,
+      } as const;
       expect(await store.decideApproval('nope', decision, decidedEvent)).toBeNull();
       expect(await store.listEvents()).toEqual([]);
     });
 
     it('rolls the decision back when building its event fails', async () => {
-      const decision = { status: 'approved', decidedBy: 'alice', reason: null, remember: false } as const;
+      const decision = {
+        status: 'approved',
+        decidedBy: 'alice',
+        reason: null,
+        remember: false,
+        scope: null,
+      } as const;
       const failed = await store
         .decideApproval('a1', decision, () => {
           throw new AirlockError('INTERNAL', 'event builder broke');

@@ -124,6 +124,12 @@ const migrations: readonly string[] = [
   CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
     BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
   `,
+  `
+  -- Scoped approvals: what "remember" may cover (offered with the request, as JSON) and what the person
+  -- chose. Older requests offered nothing and chose nothing.
+  ALTER TABLE approvals ADD COLUMN grants TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE approvals ADD COLUMN scope TEXT CHECK (scope IN ('command', 'program', 'host'));
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

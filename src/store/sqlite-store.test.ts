@@ -197,11 +197,34 @@ describe('SQLite store', () => {
     await store.commit({ events: [alert({ n: 1 }), alert({ n: 2 })] });
     await store.close();
     const raw = new DatabaseSync(path);
-    raw.exec('DROP TABLE audit_checkpoints; PRAGMA user_version = 1');
+    raw.exec(
+      'DROP TABLE audit_checkpoints; ALTER TABLE approvals DROP COLUMN grants; ' +
+        'ALTER TABLE approvals DROP COLUMN scope; PRAGMA user_version = 1',
+    );
     raw.close();
     store = openSqliteStore({ path });
     expect(await store.verify()).toMatchObject({ ok: true, checked: 2, checkpoints: { verified: 0 } });
     expect(await store.lastCheckpoint('0'.repeat(64))).toBeNull();
+  });
+
+  it('brings a store from before scoped approvals (schema 2) up to date: old requests offered no grants', async () => {
+    await store.commit({ sessions: [session('s1')], approvals: [approval('a1', 's1')] });
+    await store.close();
+    const raw = new DatabaseSync(path);
+    raw.exec(
+      'ALTER TABLE approvals DROP COLUMN grants; ALTER TABLE approvals DROP COLUMN scope; PRAGMA user_version = 2',
+    );
+    raw.close();
+    store = openSqliteStore({ path });
+    expect(await store.getApproval('a1')).toMatchObject({ id: 'a1', grants: [], scope: null });
+    const granted = approval('a2', 's1', { grants: [{ scope: 'program', covers: ['npm'] }] });
+    await store.commit({ approvals: [granted] });
+    const decided = await store.decideApproval(
+      'a2',
+      { status: 'approved', decidedBy: 'alice', reason: null, remember: true, scope: 'program' },
+      (updated) => ({ type: 'approval.decided', sessionId: 's1', commandId: null, data: { id: updated.id } }),
+    );
+    expect(decided).toMatchObject({ scope: 'program', grants: [{ scope: 'program', covers: ['npm'] }] });
   });
 
   it('reports a file that is not a database as STORE_UNAVAILABLE', async () => {

@@ -194,6 +194,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
             decidedBy: decision.decidedBy,
             decisionReason: decision.reason,
             remember: decision.remember,
+            scope: decision.scope,
           };
           const input = event(updated);
           validateEventInput(input);

@@ -12,6 +12,8 @@ export const auditEventTypes = [
   'snapshot.created',
   'command.proposed',
   'command.decided',
+  /** A dry run (check_command): the decision a command would get; nothing ran, no command recorded. */
+  'policy.checked',
   'approval.requested',
   'approval.decided',
   'rate.limited',
@@ -20,6 +22,8 @@ export const auditEventTypes = [
   'execution.interrupted',
   'output.stored',
   'file.written',
+  /** A file copy the policy refused (path, size, rules and reasons; never the content). */
+  'file.refused',
   'file.read',
   'file.listed',
   'file.archive_written',
@@ -115,6 +119,20 @@ export interface CommandRecord {
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
 
+/**
+ * What a person may approve for the rest of the session instead of once: this exact command (or write),
+ * this program, or a network host.
+ */
+export const grantScopes = ['command', 'program', 'host'] as const;
+export type GrantScope = (typeof grantScopes)[number];
+
+/** One "remember" a request offers, with what it would cover; shown to the person before they choose. */
+export interface ApprovalGrant {
+  readonly scope: GrantScope;
+  /** Parsed commands (`write_file <path>` for a write), program names or host names. */
+  readonly covers: readonly string[];
+}
+
 export interface ApprovalRecord {
   readonly id: string;
   readonly sessionId: string;
@@ -132,8 +150,12 @@ export interface ApprovalRecord {
   readonly decidedAt: string | null;
   readonly decidedBy: string | null;
   readonly decisionReason: string | null;
-  /** Approved with "remember for this session". */
+  /** Approved with "remember for this session" (`scope` says what was remembered). */
   readonly remember: boolean;
+  /** What "remember" may cover, offered with the request; empty when nothing can be remembered. */
+  readonly grants: readonly ApprovalGrant[];
+  /** The grant the person chose; null when approved once, denied, expired or pending. */
+  readonly scope: GrantScope | null;
 }
 
 export interface OutputRecord {
@@ -267,6 +289,8 @@ export interface Store {
       readonly decidedBy: string;
       readonly reason: string | null;
       readonly remember: boolean;
+      /** One of the record's `grants` when approved for the rest of the session, else null. */
+      readonly scope: GrantScope | null;
     },
     event: (updated: ApprovalRecord) => AuditEventInput,
   ): Promise<ApprovalRecord | null>;

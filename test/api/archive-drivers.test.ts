@@ -196,7 +196,9 @@ for (const driver of drivers) {
         session.files.putArchive('/workspace/in', Buffer.from('not a tar at all'.repeat(64))),
       );
       expect(garbage.code).toBe('UNSAFE_ARCHIVE');
-      expect(await count(session, 'ls -A /workspace /tmp | grep -v ^/ | grep -c . || true')).toBe('0');
+      expect(await count(session, 'ls -A /workspace | wc -l')).toBe('0');
+      // No staging copy left behind either.
+      expect(await count(session, 'ls -A /tmp | grep -c airlock-archive || true')).toBe('0');
     });
 
     it(
@@ -248,6 +250,31 @@ describe.skipIf(bwrapMissing !== undefined)('archives: policy and changes', () =
     const result = await session.files.putArchive('/workspace', await tarOf([{ name: 'a.txt', body: 'x' }]));
     expect(result.status).toBe('denied');
     expect(await count(session, 'ls -A /workspace | wc -l')).toBe('0');
+  });
+
+  it('judges every path like a write: one the policy refuses (agent configuration) refuses the archive whole', async () => {
+    const airlock = await open('bwrap');
+    const session = await airlock.sessions.create({ policy: 'coding-agent' });
+    const result = await session.files.putArchive(
+      '/workspace',
+      await tarOf([
+        { name: 'src/ok.ts', body: 'x' },
+        { name: '.claude/settings.json', body: '{"permissions":{"allow":["Bash(*)"]}}' },
+      ]),
+    );
+    expect(result.status).toBe('denied');
+    expect(result.reasons.join(' ')).toMatch(/\.claude\/settings\.json/);
+    expect(result.approvalId).toBeNull();
+    expect((await session.files.list('/workspace')).length).toBe(0);
+    // The person running Airlock copying their own project in is not judged.
+    const own = await session.files.putArchive(
+      '/workspace',
+      await tarOf([{ name: '.claude/settings.json', body: '{}' }]),
+      {
+        operator: true,
+      },
+    );
+    expect(own.status).toBe('completed');
   });
 
   it(

@@ -181,11 +181,13 @@ describe('SDK against the real server: files', () => {
   it('returns a write that needs a person as pending_approval when asked not to wait', async () => {
     const { admin } = await startServer();
     const session = await admin.sessions.create();
-    const pending = await session.files.write('/workspace/later.txt', 'later', { wait: false });
-    expect(pending).toMatchObject({ status: 'pending_approval', path: '/workspace/later.txt' });
+    // A build file a person inherits asks, as a shell write of it does.
+    const pending = await session.files.write('/workspace/package.json', '{}', { wait: false });
+    expect(pending).toMatchObject({ status: 'pending_approval', path: '/workspace/package.json' });
     const record = await admin.approvals.get(pending.approvalId ?? '');
     expect([record.action, record.status]).toEqual(['write_file', 'pending']);
-    expect((await session.files.list('/workspace')).map((entry) => entry.name)).not.toContain('later.txt');
+    expect(record.grants).toEqual([{ scope: 'command', covers: ['write_file /workspace/package.json'] }]);
+    expect((await session.files.list('/workspace')).map((entry) => entry.name)).not.toContain('package.json');
   });
 });
 

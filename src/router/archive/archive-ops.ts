@@ -7,15 +7,14 @@
 import { createHash } from 'node:crypto';
 import { pack } from 'tar-stream';
 import { evaluateFileAccess, isSecretPath, loadPolicy } from '../../policy/index.ts';
-import type { PolicyEngine } from '../../policy/index.ts';
 import { resolveSandboxPath } from '../../sandbox/index.ts';
 import type { LiveSession, SessionManager } from '../../sessions/index.ts';
 import type { Store } from '../../store/index.ts';
 import { AirlockError } from '../../errors/index.ts';
-import { awaitDecision, refusalReason } from '../approve/index.ts';
-import type { Approvals } from '../approve/index.ts';
-import { MIN_SECRET_LENGTH, redactBytes } from '../shape/index.ts';
-import type { Redactor } from '../shape/index.ts';
+import { approveChange } from '../change-approval.ts';
+import type { ChangeApprovalDeps } from '../change-approval.ts';
+import { registerSecretFile } from '../write-judgement.ts';
+import { redactBytes } from '../shape/index.ts';
 import { emptyBaseline, remember } from './baseline.ts';
 import type { Baseline } from './baseline.ts';
 import { trackChanges } from './changes.ts';
@@ -24,25 +23,14 @@ import { checkIncomingArchive } from './incoming.ts';
 import type { ArchiveLimits } from './limits.ts';
 import { createExportReader } from './outgoing.ts';
 import type { ExportJudge, LeftOut, OutgoingEntry } from './outgoing.ts';
-import { secretValuesOf } from './secret-values.ts';
 import { packInSandbox, unpackInSandbox } from './sandbox-tar.ts';
 
-export interface ArchiveOpsOptions {
+export interface ArchiveOpsOptions extends ChangeApprovalDeps {
   readonly store: Store;
-  readonly approvals: Approvals;
-  readonly needsApproval: boolean;
-  readonly approvalTimeoutMs: number;
   readonly limits: ArchiveLimits;
   /** `sandbox.refuseSecretsInWorkspace`: an archive holding a secret-looking file is refused whole. */
   readonly refuseSecrets: boolean;
-  readonly redactorFor: (session: LiveSession) => Redactor;
-  readonly policyFor: (session: LiveSession) => PolicyEngine;
-  /** Registers values found in secret-looking files, so every later output of the session redacts them. */
-  readonly addSecrets: (
-    session: LiveSession,
-    secrets: ReadonlyArray<{ name: string; value: string }>,
-  ) => void;
-  readonly sessions: Pick<SessionManager, 'beginWork'>;
+  readonly sessions: Pick<SessionManager, 'beginWork' | 'addSecretFile'>;
 }
 
 export interface ArchiveInOptions {
@@ -85,7 +73,6 @@ export interface ArchiveOps {
 }
 
 const WORKSPACE = '/workspace';
-const WRITE_REASON = 'router.approvalRequiredFor lists write_file: a person approves every file write';
 
 /** The path below /workspace a sandbox path names, or null outside it. */
 function underWorkspace(path: string): string | null {
@@ -123,34 +110,6 @@ export function createArchiveOps(options: ArchiveOpsOptions): ArchiveOps {
       return `a protected path (the policy would ${decision.decision === 'ask' ? 'ask a person before' : 'refuse'} writing it: ${decision.reasons.join('; ')}); copy it by hand after review`;
     };
 
-  async function approve(
-    session: LiveSession,
-    subject: string,
-    signal: AbortSignal | undefined,
-  ): Promise<{ approved: boolean; id: string | null; reasons: string[] }> {
-    const approval = await options.approvals.request({
-      sessionId: session.id,
-      commandId: null,
-      action: 'write_file',
-      subject,
-      parsed: [subject],
-      reasons: [WRITE_REASON],
-      timeoutMs: options.approvalTimeoutMs,
-    });
-    const outcome = await awaitDecision(
-      options.approvals,
-      approval.id,
-      AbortSignal.any([session.ending.signal, ...(signal ? [signal] : [])]),
-      'write',
-    );
-    if (outcome.approved) return { approved: true, id: approval.id, reasons: [] };
-    return {
-      approved: false,
-      id: approval.id,
-      reasons: [refusalReason(outcome, 'write', options.approvalTimeoutMs)],
-    };
-  }
-
   async function put(
     session: LiveSession,
     path: string,
@@ -160,13 +119,15 @@ export function createArchiveOps(options: ArchiveOpsOptions): ArchiveOps {
     const dir = resolveSandboxPath(path, { allowRoot: true });
     const rel = underWorkspace(dir);
     const secretFiles: string[] = [];
-    const secretValues: string[] = [];
+    const secrets: Array<{ target: string; content: Buffer }> = [];
+    const targets: string[] = [];
     const seen: Array<{ path: string; sha256: string; content: Buffer }> = [];
     const checked = await checkIncomingArchive(body, limits, (entry, content, sha256) => {
       const inWorkspace = rel === null ? null : join(rel, entry);
+      targets.push(`${dir}/${entry}`);
       if (isSecretPath(`./${inWorkspace ?? entry}`) || isSecretPath(`./${entry}`)) {
         secretFiles.push(entry);
-        secretValues.push(...secretValuesOf(entry, content, MIN_SECRET_LENGTH));
+        secrets.push({ target: `${dir}/${entry}`, content });
       }
       if (inWorkspace !== null) seen.push({ path: inWorkspace, sha256, content });
     });
@@ -186,21 +147,21 @@ export function createArchiveOps(options: ArchiveOpsOptions): ArchiveOps {
       secretFiles,
     };
     let approvalId: string | null = null;
-    if (options.needsApproval && putOptions.operator !== true) {
-      const decision = await approve(
-        session,
-        `copy ${checked.files} files (${checked.bytes} bytes) into ${base.path}`,
-        putOptions.signal,
-      );
-      approvalId = decision.id;
-      if (!decision.approved) return { ...base, status: 'denied', approvalId, reasons: decision.reasons };
+    // The person running Airlock copying their own project in is not a model's write: nothing to judge.
+    if (putOptions.operator !== true) {
+      const verdict = await approveChange(options, session, {
+        subject: `copy ${checked.files} files (${checked.bytes} bytes) into ${dir}`,
+        targets,
+        signal: putOptions.signal,
+      });
+      if (verdict.status === 'denied') {
+        return { ...base, status: 'denied', approvalId: verdict.approvalId, reasons: verdict.reasons };
+      }
+      approvalId = verdict.status === 'approved' ? verdict.approvalId : null;
     }
-    // Registered before the files exist in the sandbox: no command can print them unredacted.
-    if (secretValues.length > 0)
-      options.addSecrets(
-        session,
-        secretValues.map((value) => ({ name: 'WORKSPACE_SECRET_FILE', value })),
-      );
+    // Registered before the files exist in the sandbox: no command can print their values unredacted.
+    for (const secret of secrets)
+      registerSecretFile(options.sessions, session, secret.target, secret.content);
     await unpackInSandbox(options.sessions, session, dir, checked.tar);
     let baseline = baselines.get(session);
     if (baseline === undefined) baselines.set(session, (baseline = emptyBaseline()));

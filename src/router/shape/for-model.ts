@@ -41,7 +41,7 @@ export function textForModel(facts: Facts, context: { readonly timeoutMs?: numbe
     case 'pending_approval':
       return (
         `not run yet: a person must approve it (approval ${facts.approvalId ?? '?'}).${reasonList(facts.reasons)}\n` +
-        `It runs as soon as it is approved; check on command ${facts.id} later, or do something else meanwhile.`
+        `It runs by itself once approved; check on command ${facts.id} later, or do something else meanwhile.`
       );
     case 'timed_out':
       return (
