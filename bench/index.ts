@@ -1,9 +1,10 @@
-// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api|audit|egress|agent|pty]
+// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api|audit|egress|agent|pty|archive]
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runAgentBench } from './agent.bench.ts';
 import { runApiBench } from './api.bench.ts';
+import { runArchiveBench } from './archive.bench.ts';
 import { runAuditBench } from './audit.bench.ts';
 import { runEgressBench } from './egress.bench.ts';
 import { runEgressSandboxBench } from './egress-sandbox.bench.ts';
@@ -23,6 +24,7 @@ const benches = [
   'egress',
   'agent',
   'pty',
+  'archive',
 ] as const;
 type BenchName = (typeof benches)[number];
 
@@ -100,6 +102,10 @@ async function main(): Promise<void> {
   if (only === undefined || only === 'pty') {
     console.log('');
     await runPtyBench({ runs });
+  }
+  if (only === undefined || only === 'archive') {
+    console.log('');
+    await runArchiveBench();
   }
 }
 

@@ -36,6 +36,9 @@ export const pendingSplits: readonly string[] = [
   'src/router/command-registry.ts: function createCommandRegistry',
   'src/sandbox/supervisor/client.ts: file',
   'src/server/routes/commands.ts: function commandRoutes',
+  'src/router/archive/archive-ops.ts: function createArchiveOps',
+  'src/router/archive/outgoing.ts: function createExportReader',
+  'src/router/file-changes.ts: function createFileChanges',
 ];
 
 export interface SizeViolation {

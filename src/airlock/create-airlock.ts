@@ -255,6 +255,8 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
     rateLimiter,
     maxChars: config.router.output.maxChars,
     redactorFor: prepared.redactors.redactorFor,
+    archiveLimits: config.router.archive,
+    refuseSecretsInWorkspace: config.sandbox.refuseSecretsInWorkspace,
     metrics: prepared.metrics,
     logger: prepared.logger,
     now,

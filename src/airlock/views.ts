@@ -22,7 +22,15 @@ import type {
   CheckResult,
   CommandEvent,
   DecideOptions,
+  ArchiveInOptions,
+  ArchiveInResult,
+  ArchiveOutResult,
+  ChangeOptions,
+  ChangesResult,
+  FileChangeResult,
+  FileStat,
   FileWriteResult,
+  ManyFile,
   Router,
   RunOptions,
   RunResult,
@@ -125,7 +133,27 @@ export interface Session {
     read(path: string, options?: { readonly maxBytes?: number }): Promise<Buffer>;
     /** The directory's entries, names redacted; audited. */
     list(path: string): Promise<FileEntry[]>;
+    /**
+     * A tar archive (optionally gzip) unpacked into directory `path`, created if missing. Checked whole
+     * before anything is written (UNSAFE_ARCHIVE on an absolute or `..` name, a link, a device, too
+     * many entries or bytes); unpacked inside the sandbox; audited.
+     */
+    putArchive(path: string, archive: Uint8Array, options?: ArchiveInOptions): Promise<ArchiveInResult>;
+    /** Directory `path` as a tar archive, through the export checks (what was left out says why); audited. */
+    getArchive(path: string): Promise<ArchiveOutResult>;
+    /** The entry at `path` (a symlink as itself), or null when there is none. */
+    stat(path: string): Promise<FileStat | null>;
+    exists(path: string): Promise<boolean>;
+    /** Creates the directory and its parents. Approved like a write; audited. */
+    mkdir(path: string, options?: ChangeOptions): Promise<FileChangeResult>;
+    /** Removes a file, a symlink (not its target) or a whole directory. Approved like a write; audited. */
+    remove(path: string, options?: ChangeOptions): Promise<FileChangeResult>;
+    rename(from: string, to: string, options?: ChangeOptions): Promise<FileChangeResult>;
+    /** Writes every file after one approval (when one is needed); audited one by one. */
+    writeMany(files: readonly ManyFile[], options?: ChangeOptions): Promise<FileChangeResult>;
   };
+  /** Files changed under /workspace since a tree was copied in; with `patch`, a unified diff too. */
+  changes(options?: { readonly patch?: boolean }): Promise<ChangesResult>;
   info(): Promise<SessionInfo>;
   /**
    * Changes what the session may reach, live (within the server's configuration); connections
@@ -386,7 +414,22 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
       write: async (path, data, options) => router.writeFile(await live(), path, data, options),
       read: async (path, options) => router.readFile(await live(), path, options),
       list: async (path) => router.listFiles(await live(), path),
+      putArchive: async (path, archive, options) =>
+        router.putArchive(
+          await live(),
+          path,
+          Buffer.from(archive.buffer, archive.byteOffset, archive.byteLength),
+          options,
+        ),
+      getArchive: async (path) => router.getArchive(await live(), path),
+      stat: async (path) => router.fileChanges.stat(await live(), path),
+      exists: async (path) => (await router.fileChanges.stat(await live(), path)) !== null,
+      mkdir: async (path, options) => router.fileChanges.mkdir(await live(), path, options),
+      remove: async (path, options) => router.fileChanges.remove(await live(), path, options),
+      rename: async (from, to, options) => router.fileChanges.rename(await live(), from, to, options),
+      writeMany: async (files, options) => router.fileChanges.writeMany(await live(), files, options),
     },
+    changes: async (options) => router.changes(await live(), options),
     info: async () => infoOf(await manager.record(session.id), parts),
     setNetwork: (network) => setNetwork(parts, session.id, network),
     explain: async (command) => parts.policyFor(await live()).evaluate(command),

@@ -1,16 +1,20 @@
 import type { Command } from 'commander';
 import { constants } from 'node:os';
+import { resolve } from 'node:path';
 import { Option } from 'commander';
 import { createAirlock } from '../airlock/index.ts';
 import type { Airlock } from '../airlock/index.ts';
 import { mergeNetworkOverrides, mergeSandboxOverrides, resolveConfig } from '../config/index.ts';
 import type { AirlockConfig } from '../config/index.ts';
+import { AirlockError } from '../errors/index.ts';
 import type { ErrorCode } from '../errors/index.ts';
 import { PolicyLoadError } from '../policy/index.ts';
 import type { Policy } from '../policy/index.ts';
 import type { RunResult } from '../router/index.ts';
 import type { OutputSink } from '../sandbox/index.ts';
 import type { CliContext, InterruptReason, OutputStream } from './context.ts';
+import { copyWorkspaceIn, finishWorkspace } from './exec-workspace.ts';
+import type { WorkspaceFlags } from './exec-workspace.ts';
 import { choosePolicy, policyLoadFailure } from './policy-source.ts';
 
 /** Exit statuses of `airlock exec` besides the command's own (documented in --help). */
@@ -34,6 +38,9 @@ interface ExecFlags {
   secret: string[];
   policy?: string;
   config?: string;
+  workspace?: string;
+  writeBack?: boolean;
+  all?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -70,6 +77,15 @@ export function registerExecCommand(program: Command, context: CliContext): void
       'preset (readonly, coding-agent, permissive) or a YAML policy file (default: the policy: section of airlock.yaml, else coding-agent)',
     )
     .option('--config <path>', 'airlock.yaml to use (default: ./airlock.yaml if present)')
+    .option(
+      '--workspace <dir>',
+      'copy DIR into /workspace first (honouring .gitignore), then summarise what changed',
+    )
+    .option(
+      '--write-back',
+      'with --workspace: write changed and new files back to DIR after the export checks',
+    )
+    .option('--all', 'with --workspace: copy ignored files too (.gitignore is not read)')
     .addHelpText(
       'after',
       `
@@ -79,6 +95,11 @@ log under AIRLOCK_HOME (see airlock audit). The policy judges it before it runs:
 refused with the reasons; "ask" is refused too, since airlock exec has no one to ask (run it
 through airlock serve, or use a policy that allows it); router.approvalRequiredFor counts as ask.
 --policy permissive runs any command, contained only by the sandbox.
+--workspace DIR copies DIR in as one checked archive (symlinks and special files stay out; secret-
+looking files are reported and redacted). After the command, what changed is printed on stderr;
+--write-back writes changed and new files back to DIR, except what the export checks hold back
+(links, protected paths such as CI workflows and agent configuration, files that came back
+redacted); deletions are reported, never carried out.
 
 The network is sandbox.network of airlock.yaml plus --allow-host; with no one to ask, a host off
 the list is refused at once (the egress proxy answers 403 with the reason). --secret values never
@@ -178,6 +199,8 @@ async function runExec(command: string, flags: ExecFlags, context: CliContext): 
       driverOptions: { prespawnLauncher: false },
     });
     const session = await airlock.sessions.create();
+    const workspace = workspaceFlags(flags, context);
+    const skip = workspace === null ? null : await copyWorkspaceIn(session, workspace, context);
     if (!interrupted.signal.aborted) {
       result = await session.run(command, {
         noApprover: true,
@@ -185,11 +208,30 @@ async function runExec(command: string, flags: ExecFlags, context: CliContext): 
         rawOutputTo: { stdout: sinkOf(context.stdout), stderr: sinkOf(context.stderr) },
       });
     }
+    if (workspace !== null && skip !== null && result !== null && !interrupted.signal.aborted) {
+      await finishWorkspace(session, workspace, skip, context);
+    }
   } finally {
     removeSignalHandlers();
     await airlock?.close();
   }
   return exitStatus(result, interruptReason, config, context, policy);
+}
+
+function workspaceFlags(flags: ExecFlags, context: CliContext): WorkspaceFlags | null {
+  if (flags.workspace === undefined) {
+    if (flags.writeBack === true || flags.all === true) {
+      throw new AirlockError('INVALID_ARGUMENT', '--write-back and --all go with --workspace DIR', {
+        field: 'workspace',
+      });
+    }
+    return null;
+  }
+  return {
+    workspace: resolve(context.cwd, flags.workspace),
+    writeBack: flags.writeBack === true,
+    all: flags.all === true,
+  };
 }
 
 /** The command's own status, or Airlock's reason it has none (denied, timed out, interrupted…). */

@@ -5,6 +5,7 @@ import type { CliContext } from './context.ts';
 import { registerAgentCommand } from './agent-command.ts';
 import { registerApprovalsCommand } from './approvals-command.ts';
 import { registerAuditCommand } from './audit-command.ts';
+import { registerCpCommand } from './cp-command.ts';
 import { execExitCodes, exitCodeForError, registerExecCommand } from './exec-command.ts';
 import { registerImageCommand } from './image-command.ts';
 import { registerMcpCommand } from './mcp-command.ts';
@@ -29,6 +30,7 @@ export function buildProgram(context: CliContext): Command {
   registerApprovalsCommand(program, context);
   registerAuditCommand(program, context);
   registerSessionsCommand(program, context);
+  registerCpCommand(program, context);
   registerStoreCommand(program, context);
   registerTokensCommand(program, context);
   registerImageCommand(program, context);

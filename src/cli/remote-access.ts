@@ -60,7 +60,7 @@ interface AdminTokenSource {
  * machine, so it is sent only to a loopback address: sent to another host it would hand this machine's
  * admin token (every session, every approval) to whoever answers there.
  */
-function adminTokenFor(url: URL, context: CliContext): AdminTokenSource {
+export function adminTokenFor(url: URL, context: CliContext): AdminTokenSource {
   const environment = readAirlockEnvironment(context.env);
   if (environment.adminToken !== undefined) return { token: environment.adminToken, from: 'AIRLOCK_TOKEN' };
   const path = join(environment.home, ADMIN_TOKEN_FILE);

@@ -58,6 +58,8 @@ describe('defaults', () => {
       idleTimeoutMs: 15 * 60_000,
       env: { LANG: 'C.UTF-8' },
       uidRange: { first: 200_000, last: 299_999 },
+      // A secret-looking file copied in is reported and redacted, not refused.
+      refuseSecretsInWorkspace: false,
     });
     // No `default` of its own: the preset's default (ask for coding-agent) applies.
     expect(config.policy).toEqual({ preset: 'coding-agent', dangerouslyAllowUnjudged: false, rules: [] });
@@ -67,6 +69,7 @@ describe('defaults', () => {
       approvalTimeoutMs: 5 * 60_000,
       approvalWaitMs: 15_000,
       output: { maxChars: 5000 },
+      archive: { maxBytes: 256 * MIB, maxEntries: 50_000 },
       // Bursts of up to 60 commands, then 30 a minute (issue 13: 40 in a burst hit 30/min after 23).
       rateLimit: { tokens: 30, perMs: 60_000, burst: 60 },
       // No reviewer: a person decides every request.

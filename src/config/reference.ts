@@ -126,6 +126,13 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
       'override). Nothing of the host environment reaches a sandbox. Quote values YAML would read as ' +
       'numbers (`PORT: "8080"`).',
   },
+  'sandbox.refuseSecretsInWorkspace': {
+    type: '`true` or `false`',
+    description:
+      'Whether a tree copied in (`airlock cp`, `PUT …/archive`, `--workspace`) that holds a file looking ' +
+      'like a secret (`.env`, keys, credential files) is refused whole. When false, such files are copied, ' +
+      'reported to the caller, and their values redacted from every output of the session.',
+  },
   'sandbox.uidRange': {
     description:
       'Host uids (and gids of the same numbers) sessions run as, one each, as `FIRST-LAST`: per-user ' +
@@ -327,6 +334,19 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
     description:
       'Characters of each stream (stdout, stderr) the model reads: the head and the tail, with a marker ' +
       'naming the output id the rest can be paged from.',
+  },
+  'router.archive': {
+    description: 'Bounds on a tree copied into or out of a sandbox as a tar archive, checked as it is read.',
+  },
+  'router.archive.maxBytes': {
+    type: SIZE,
+    description:
+      'Most bytes of file content one archive may hold, after decompression; a bigger one (or a gzip ' +
+      'bomb) is refused whole on the way in, and the export refused on the way out.',
+  },
+  'router.archive.maxEntries': {
+    type: 'whole number',
+    description: 'Most files and directories one archive may hold, in or out.',
   },
   'router.rateLimit': {
     type: `${RATE}, or a mapping`,

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { isAirlockError } from '../errors/index.ts';
 import { envNameProblem } from './fields.ts';
 import { nonEmptyText, nullAsAbsent, parsedValue, section, text, isPlainRecord } from './schema-parts.ts';
-import { describeValue, parseCount, parseDuration, parseRate } from './units.ts';
+import { describeValue, parseByteSize, parseCount, parseDuration, parseRate } from './units.ts';
 import { reviewerSchema } from './reviewer-schema.ts';
 export { reviewerFields } from './reviewer-schema.ts';
 export type { ReviewerConfig } from './reviewer-schema.ts';
@@ -15,6 +15,11 @@ export type { ReviewerConfig } from './reviewer-schema.ts';
 
 export const routerOutputFields = {
   maxChars: parsedValue((value) => parseCount(value)).prefault(5000),
+};
+
+export const routerArchiveFields = {
+  maxBytes: parsedValue((value) => parseByteSize(value)).prefault('256m'),
+  maxEntries: parsedValue((value) => parseCount(value, { min: 1, max: 10_000_000 })).prefault(50_000),
 };
 
 export const routerRateFields = {
@@ -75,6 +80,8 @@ export const routerFields = {
   /** Asked before a person: a program or an HTTP endpoint that approves, denies or abstains. */
   reviewer: nullAsAbsent(reviewerSchema.optional()),
   output: nullAsAbsent(section('output', routerOutputFields).prefault({})),
+  /** Bounds on a tree copied in or out as a tar archive (airlock cp, the archive routes). */
+  archive: nullAsAbsent(section('archive', routerArchiveFields).prefault({})),
   rateLimit: rateLimitSchema.prefault({}),
   /**
    * Host environment variables whose values are secrets: redacted from every output, log and audit
@@ -97,6 +104,7 @@ export const routerSchema = section('router', routerFields).transform((raw) => (
   approvalTimeoutMs: raw.approvalTimeout,
   approvalWaitMs: raw.approvalWait,
   output: raw.output,
+  archive: raw.archive,
   rateLimit: raw.rateLimit,
   reviewer: raw.reviewer ?? null,
   secretEnv: raw.secretEnv,

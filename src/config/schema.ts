@@ -30,6 +30,7 @@ import { networkFields, networkSchema, secretFields, secretsSchema } from './net
 import {
   reviewerFields,
   routerFields,
+  routerArchiveFields,
   routerOutputFields,
   routerRateFields,
   routerSchema,
@@ -106,6 +107,13 @@ const sandboxFields = {
       return z.NEVER;
     })
     .prefault(formatUidRange(DEFAULT_UID_RANGE)),
+  /**
+   * A tree copied in that holds a file looking like a secret (.env, keys, credentials) is refused
+   * whole, rather than copied with its values registered for redaction.
+   */
+  refuseSecretsInWorkspace: z
+    .boolean({ error: 'refuseSecretsInWorkspace must be true or false' })
+    .prefault(false),
 };
 
 export const sandboxSchema = section('sandbox', sandboxFields).transform((raw, ctx) => {
@@ -138,6 +146,7 @@ export const sandboxSchema = section('sandbox', sandboxFields).transform((raw, c
     idleTimeoutMs: raw.idleTimeout,
     env: raw.env,
     uidRange: raw.uidRange,
+    refuseSecretsInWorkspace: raw.refuseSecretsInWorkspace,
     ...(raw.cgroupParent === undefined ? {} : { cgroupParent: raw.cgroupParent }),
     ...(raw.maxTimeout === undefined ? {} : { maxTimeoutMs: raw.maxTimeout }),
     ...(raw.runtime === undefined ? {} : { runtime: raw.runtime }),
@@ -388,6 +397,7 @@ export const knownKeys: Readonly<Record<string, readonly string[]>> = {
   'policy.rules[].examples': policyDocumentKeys.examples,
   router: Object.keys(routerFields),
   'router.output': Object.keys(routerOutputFields),
+  'router.archive': Object.keys(routerArchiveFields),
   'router.rateLimit': Object.keys(routerRateFields),
   'router.reviewer': Object.keys(reviewerFields),
   sessions: Object.keys(sessionsFields),

@@ -11,6 +11,10 @@ export const errorCodes = {
     doc: 'A file path escapes the sandbox (.., absolute host path or a symlink out).',
   },
   FILE_TOO_LARGE: { httpStatus: 413, doc: 'A file copied in or out is over the size limit.' },
+  UNSAFE_ARCHIVE: {
+    httpStatus: 400,
+    doc: 'An archive copied in was refused whole (an absolute or .. name, a link, a device, a secret, too many entries or bytes); details.reason says which. Nothing was written.',
+  },
   SANDBOX_UNAVAILABLE: {
     httpStatus: 503,
     doc: 'The sandbox cannot be created with every protection (missing bwrap, user namespaces, helper).',

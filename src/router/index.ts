@@ -23,6 +23,16 @@ export {
   shapeForModel,
 } from './shape/index.ts';
 export type { CommandEvent, Redactor } from './shape/index.ts';
+export { DEFAULT_ARCHIVE_LIMITS } from './archive/index.ts';
+export type {
+  ArchiveInOptions,
+  ArchiveInResult,
+  ArchiveLimits,
+  ArchiveOutResult,
+  ChangesResult,
+  LeftOut,
+} from './archive/index.ts';
+export type { ChangeOptions, FileChangeResult, FileStat, ManyFile } from './file-changes.ts';
 export { createRouter } from './router.ts';
 export type { Router, RouterOptions } from './router.ts';
 export { MAX_COMMAND_CHARS } from './run-input.ts';

@@ -8,6 +8,10 @@ import { createCommandRegistry } from './command-registry.ts';
 import type { CommandRegistry } from './command-registry.ts';
 import { runCommand } from './command-pipeline.ts';
 import type { PipelineDeps } from './command-pipeline.ts';
+import { createArchiveOps, DEFAULT_ARCHIVE_LIMITS } from './archive/index.ts';
+import type { ArchiveLimits, ArchiveOps } from './archive/index.ts';
+import { createFileChanges } from './file-changes.ts';
+import type { FileChanges } from './file-changes.ts';
 import { createFileOps } from './file-ops.ts';
 import type { FileOps } from './file-ops.ts';
 import { checkCommand } from './check.ts';
@@ -15,6 +19,10 @@ import type { CheckResult, RunOptions, RunResult } from './types.ts';
 
 export interface RouterOptions extends Omit<PipelineDeps, 'registry' | 'now'> {
   readonly now?: () => number;
+  /** Bounds on trees copied in and out (`router.archive`). */
+  readonly archiveLimits?: ArchiveLimits;
+  /** `sandbox.refuseSecretsInWorkspace`. */
+  readonly refuseSecretsInWorkspace?: boolean;
 }
 
 export interface Router {
@@ -46,6 +54,14 @@ export interface Router {
   readonly readFile: FileOps['read'];
   /** A directory's entries (names redacted); recorded in the audit log. */
   readonly listFiles: FileOps['list'];
+  /** A tar archive unpacked into the sandbox, checked whole first; audited. */
+  readonly putArchive: ArchiveOps['put'];
+  /** A directory of the sandbox as a tar archive, through the export checks; audited. */
+  readonly getArchive: ArchiveOps['get'];
+  /** Files changed under /workspace since the copy in, optionally as a patch. */
+  readonly changes: ArchiveOps['changes'];
+  /** stat, mkdir, remove, rename and writeMany: approved like writes, done in the sandbox, audited. */
+  readonly fileChanges: FileChanges;
   /** Waits for commands in flight (their sessions are being ended, which kills them). */
   drain(): Promise<void>;
 }
@@ -64,6 +80,26 @@ export function createRouter(options: RouterOptions): Router {
     redactorFor: options.redactorFor,
     sessions: options.sessions,
   });
+  const fileChanges = createFileChanges({
+    store: options.store,
+    approvals: options.approvals,
+    reviewer: options.reviewer,
+    policyFor: options.policyFor,
+    approvalTimeoutMs: options.approvalTimeoutMs,
+    redactorFor: options.redactorFor,
+    sessions: options.sessions,
+  });
+  const archives = createArchiveOps({
+    store: options.store,
+    approvals: options.approvals,
+    reviewer: options.reviewer,
+    approvalTimeoutMs: options.approvalTimeoutMs,
+    limits: options.archiveLimits ?? DEFAULT_ARCHIVE_LIMITS,
+    refuseSecrets: options.refuseSecretsInWorkspace ?? false,
+    redactorFor: options.redactorFor,
+    policyFor: options.policyFor,
+    sessions: options.sessions,
+  });
   return {
     run: (session, command, runOptions) => runCommand(pipeline, session, command, runOptions),
     check: (session, command) => checkCommand(options, session, command),
@@ -78,6 +114,10 @@ export function createRouter(options: RouterOptions): Router {
     writeFile: files.write,
     readFile: files.read,
     listFiles: files.list,
+    putArchive: archives.put,
+    getArchive: archives.get,
+    changes: archives.changes,
+    fileChanges,
     drain: async () => {
       await registry.drain();
       await files.drain();

@@ -2,7 +2,11 @@
  * A handle on one sandbox session: run commands, move files, read outputs, end it. It calls with the
  * session's own token when it has one, so it can be handed to an agent without the admin token.
  */
+import { downloadArchive, uploadArchive, workspaceChanges, workspacePatch } from './archives.ts';
+import type { ArchiveDownload, ArchiveUploadResult, WorkspaceChanges } from './archives.ts';
 import { CommandHandle } from './command-handle.ts';
+import { makeDirectory, removeFile, renameFile, statFile, writeManyFiles } from './file-changes.ts';
+import type { FileChangeResult, FileStat, WriteManyEntry } from './file-changes.ts';
 import { Outputs } from './outputs.ts';
 import { checkRunOptions, commandFields, plainRunKeys, startKeys } from './run-options.ts';
 import type { RunOptions, StartOptions } from './run-options.ts';
@@ -79,6 +83,58 @@ export class SessionFiles {
       options,
     );
     return answer.entries;
+  }
+
+  /**
+   * Unpacks a tar archive (optionally gzip) into directory `remotePath`, created if missing. The whole
+   * archive is checked first: one with an absolute or `..` name, a link, a device, or more entries or
+   * bytes than allowed is refused with UNSAFE_ARCHIVE and nothing is written.
+   */
+  upload(archive: Uint8Array, remotePath: string, options?: CallOptions): Promise<ArchiveUploadResult> {
+    return uploadArchive(this.#transport, this.#sessionId, archive, remotePath, options);
+  }
+
+  /** Directory `remotePath` as a tar archive, through the export checks (`leftOut` says what was kept back and why). */
+  download(remotePath: string, options?: CallOptions): Promise<ArchiveDownload> {
+    return downloadArchive(this.#transport, this.#sessionId, remotePath, options);
+  }
+
+  /** What is at `path` (a symlink as itself), or null when nothing is. */
+  stat(path: string, options?: CallOptions): Promise<FileStat | null> {
+    return statFile(this.#transport, this.#sessionId, path, options);
+  }
+
+  async exists(path: string, options?: CallOptions): Promise<boolean> {
+    return (await this.stat(path, options)) !== null;
+  }
+
+  /** Creates the directory and its parents. A person may have to approve it, like a write. */
+  mkdir(path: string, options?: CallOptions): Promise<FileChangeResult> {
+    return makeDirectory(this.#transport, this.#sessionId, path, options);
+  }
+
+  /** Removes a file, a symlink (not its target) or a directory with its contents. */
+  remove(path: string, options?: CallOptions): Promise<FileChangeResult> {
+    return removeFile(this.#transport, this.#sessionId, path, options);
+  }
+
+  rename(from: string, to: string, options?: CallOptions): Promise<FileChangeResult> {
+    return renameFile(this.#transport, this.#sessionId, from, to, options);
+  }
+
+  /** Writes every file after one approval, when one is needed (at most 1000; more is an archive's job). */
+  writeMany(files: readonly WriteManyEntry[], options?: CallOptions): Promise<FileChangeResult> {
+    return writeManyFiles(this.#transport, this.#sessionId, files, options);
+  }
+
+  /** Files changed under /workspace since a tree was uploaded. */
+  changes(options?: CallOptions): Promise<WorkspaceChanges> {
+    return workspaceChanges(this.#transport, this.#sessionId, options);
+  }
+
+  /** The same changes as a unified diff (`git apply` takes it). */
+  patch(options?: CallOptions): Promise<string> {
+    return workspacePatch(this.#transport, this.#sessionId, options);
   }
 
   #path(): string[] {

@@ -24,6 +24,8 @@ import { auditStreamRoutes } from './routes/audit-stream.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
 import { commandRoutes } from './routes/commands.ts';
+import { archiveRoutes } from './routes/archive.ts';
+import { fileChangeRoutes } from './routes/file-changes.ts';
 import { fileRoutes } from './routes/files.ts';
 import { sessionCommandRoutes } from './routes/session-commands.ts';
 import { sessionRoutes } from './routes/sessions.ts';
@@ -150,6 +152,8 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
     ...commandRoutes({ airlock }),
     ...sessionCommandRoutes({ airlock }),
     ...fileRoutes({ airlock, maxFileBytes }),
+    ...archiveRoutes({ airlock }),
+    ...fileChangeRoutes({ airlock }),
     ...approvalRoutes({ airlock }),
     ...auditRoutes({ airlock }),
     ...authRoutes({ ...authParts, airlock }),

@@ -28,6 +28,11 @@ export const auditEventTypes = [
   'file.refused',
   'file.read',
   'file.listed',
+  'file.archive_written',
+  'file.archive_read',
+  'file.removed',
+  'file.renamed',
+  'file.dir_created',
   'resource.alert',
   'recovery.completed',
   /** One connection through the egress proxy: host, port, decision, bytes each way, duration. */

@@ -1,0 +1,117 @@
+/**
+ * A project in and out of a session: a 10,000-file, 100 MB tree copied into /workspace (packed
+ * on the host, checked, unpacked by the sandbox's tar) and back out (packed in the sandbox, export
+ * checks, unpacked on the host), each beside host `tar` copying the same tree in the same run
+ * (`tar -cf` then `tar -xf` into a fresh directory). Target: within 2x of host tar each way.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createAirlock } from '../src/index.ts';
+import { packDirectory, unpackInto } from '../src/cli/local-tree.ts';
+import { formatMs } from './stats.ts';
+
+const FILES = 10_000;
+const FILE_BYTES = 10 * 1024;
+const ROUNDS = 3;
+
+function makeTree(root: string): void {
+  // Text, as a project's source is (no gzip is used, so compressibility flatters neither side). Every
+  // file is redacted on the way out like any output; binary files cost the redactor more.
+  const block = Buffer.from(randomBytes(FILE_BYTES * 12).toString('base64'));
+  for (let index = 0; index < FILES; index += 1) {
+    const dir = join(root, `pkg${index % 100}`, `mod${index % 10}`);
+    if (index < 1000) mkdirSync(dir, { recursive: true });
+    const offset = (index * 977) % (block.length - FILE_BYTES);
+    writeFileSync(join(dir, `file${index}.ts`), block.subarray(offset, offset + FILE_BYTES));
+  }
+}
+
+function hostTar(args: string[]): void {
+  const result = spawnSync('tar', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (result.status !== 0) throw new Error(`tar ${args.join(' ')} failed: ${String(result.stderr)}`);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+export async function runArchiveBench(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'airlock-archive-bench-'));
+  const home = join(work, 'home');
+  mkdirSync(home);
+  const airlock = await createAirlock({
+    crossCheck: false,
+    home,
+    env: { HOME: home },
+    config: {
+      sandbox: { memory: '1g', scratch: '400m', pids: 64, timeout: '10m' },
+      router: { approvalRequiredFor: [], rateLimit: '1000000/min' },
+    },
+  });
+  try {
+    const tree = join(work, 'tree');
+    makeTree(tree);
+    const times = {
+      hostIn: [] as number[],
+      hostOut: [] as number[],
+      airlockIn: [] as number[],
+      airlockOut: [] as number[],
+    };
+    for (let round = 0; round < ROUNDS; round += 1) {
+      // Host baseline: the same tree through tar, into a fresh directory, twice (in, then out).
+      const archive = join(work, `host-${round}.tar`);
+      let started = performance.now();
+      hostTar(['-cf', archive, '-C', tree, '.']);
+      const hostDest = join(work, `host-in-${round}`);
+      mkdirSync(hostDest);
+      hostTar(['-xf', archive, '-C', hostDest]);
+      times.hostIn.push(performance.now() - started);
+      started = performance.now();
+      hostTar(['-cf', `${archive}.out`, '-C', hostDest, '.']);
+      const hostBack = join(work, `host-out-${round}`);
+      mkdirSync(hostBack);
+      hostTar(['-xf', `${archive}.out`, '-C', hostBack]);
+      times.hostOut.push(performance.now() - started);
+      rmSync(hostDest, { recursive: true });
+      rmSync(hostBack, { recursive: true });
+      rmSync(archive);
+      rmSync(`${archive}.out`);
+
+      const session = await airlock.sessions.create({ policy: 'permissive' });
+      started = performance.now();
+      const packed = await packDirectory(tree);
+      const copied = await session.files.putArchive('/workspace', packed.tar, { operator: true });
+      times.airlockIn.push(performance.now() - started);
+      if (copied.files !== FILES) throw new Error(`copied ${copied.files} files, not ${FILES}`);
+      started = performance.now();
+      const out = await session.files.getArchive('/workspace');
+      const back = join(work, `airlock-out-${round}`);
+      const written = await unpackInto(back, out.tar);
+      times.airlockOut.push(performance.now() - started);
+      if (written.files !== FILES) throw new Error(`wrote back ${written.files} files, not ${FILES}`);
+      rmSync(back, { recursive: true });
+      await session.destroy();
+    }
+    const line = (label: string, value: number, baseline: number): void =>
+      console.log(
+        `  ${label.padEnd(40)} ${formatMs(value).padStart(9)} ms   ${(value / baseline).toFixed(2)}x host tar`,
+      );
+    console.log(
+      `Archive bench: ${FILES} files, ${(FILES * FILE_BYTES) / 1048576} MiB, median of ${ROUNDS} (bwrap)`,
+    );
+    const hostIn = median(times.hostIn);
+    const hostOut = median(times.hostOut);
+    console.log(`  ${'host tar -cf + -xf (in)'.padEnd(40)} ${formatMs(hostIn).padStart(9)} ms   baseline`);
+    line('copy in (pack, check, unpack in sandbox)', median(times.airlockIn), hostIn);
+    console.log(`  ${'host tar -cf + -xf (out)'.padEnd(40)} ${formatMs(hostOut).padStart(9)} ms   baseline`);
+    line('copy out (pack in sandbox, check, unpack)', median(times.airlockOut), hostOut);
+  } finally {
+    await airlock.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}

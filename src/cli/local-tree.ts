@@ -1,0 +1,172 @@
+/**
+ * A local directory as a tar archive and back, for `airlock cp`. Packing takes regular files and
+ * directories only (a symlink could point anywhere on this machine; special files are not a
+ * project's), leaving the rest out with a note. Unpacking never follows a symlink on this machine: each
+ * directory on the way is checked with lstat and each file opened with O_NOFOLLOW, so a link planted
+ * in the destination cannot send a file elsewhere.
+ */
+import { constants } from 'node:fs';
+import { link, lstat, mkdir, open, opendir, readFile, symlink } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { extract, pack } from 'tar-stream';
+import { AirlockError } from '../errors/index.ts';
+
+export interface LeftOutLocal {
+  readonly path: string;
+  readonly why: string;
+}
+
+/** Deepest directory walked: deeper is a loop or a bomb, not a project. */
+const MAX_DEPTH = 64;
+
+/** Whether a path (relative, `/`-separated; a directory's ends in `/`) stays out of the copy. */
+export type SkipPath = (rel: string) => boolean;
+
+export interface PackFilter {
+  readonly skip: SkipPath;
+  /** Called before a directory's entries are read (`''` for the root), e.g. to load its .gitignore. */
+  readonly enter?: (rel: string) => Promise<void>;
+}
+
+export async function packDirectory(
+  root: string,
+  filter: PackFilter = { skip: () => false },
+): Promise<{ tar: Buffer; files: number; leftOut: LeftOutLocal[] }> {
+  const { skip } = filter;
+  const archive = pack();
+  const chunks: Buffer[] = [];
+  archive.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const leftOut: LeftOutLocal[] = [];
+  let files = 0;
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    await filter.enter?.(relative(root, dir).split(sep).join('/'));
+    for await (const entry of await opendir(dir)) {
+      const full = join(dir, entry.name);
+      const rel = relative(root, full).split(sep).join('/');
+      if (skip(entry.isDirectory() ? `${rel}/` : rel)) continue;
+      if (entry.isDirectory()) {
+        if (depth >= MAX_DEPTH) {
+          leftOut.push({ path: rel, why: `deeper than ${MAX_DEPTH} directories` });
+          continue;
+        }
+        const info = await lstat(full);
+        archive.entry({ name: rel, type: 'directory', mode: info.mode & 0o777, mtime: info.mtime });
+        await walk(full, depth + 1);
+      } else if (entry.isFile()) {
+        const info = await lstat(full);
+        archive.entry(
+          { name: rel, type: 'file', mode: info.mode & 0o777, mtime: info.mtime },
+          await readFile(full),
+        );
+        files += 1;
+      } else {
+        leftOut.push({
+          path: rel,
+          why: entry.isSymbolicLink()
+            ? 'a symlink (it could point anywhere on this machine)'
+            : 'not a regular file',
+        });
+      }
+    }
+  };
+  await walk(root, 0);
+  archive.finalize();
+  await new Promise<void>((resolve) => archive.once('end', resolve));
+  return { tar: Buffer.concat(chunks), files, leftOut };
+}
+
+/**
+ * Creates each directory of `parts` under `root`, refusing any that exists as something else. A
+ * directory checked once is remembered for the rest of the unpack: the destination is trusted not to be
+ * changed by another process meanwhile (each file is still opened with O_NOFOLLOW).
+ */
+async function directoriesOf(root: string, parts: readonly string[], checked: Set<string>): Promise<string> {
+  let dir = root;
+  for (const part of parts) {
+    dir = join(dir, part);
+    if (checked.has(dir)) continue;
+    const found = await lstat(dir).catch(() => null);
+    if (found === null) await mkdir(dir, { mode: 0o755 });
+    else if (!found.isDirectory()) throw new Error(`${relative(root, dir)} exists and is not a directory`);
+    checked.add(dir);
+  }
+  return dir;
+}
+
+/** Writes a tar the server checked (clean names, links inside the tree) into `root`. */
+export async function unpackInto(
+  root: string,
+  tar: Uint8Array,
+  only: (rel: string, content: Buffer) => string | true = () => true,
+): Promise<{ files: number; leftOut: LeftOutLocal[] }> {
+  await mkdir(root, { recursive: true });
+  const leftOut: LeftOutLocal[] = [];
+  const checked = new Set<string>();
+  let files = 0;
+  const reader = extract();
+  reader.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => {
+      void (async () => {
+        // Checked again here: this side trusts no name it did not make.
+        const parts = header.name.split('/').filter((part) => part !== '' && part !== '.');
+        if (header.name.startsWith('/') || parts.includes('..') || parts.length === 0) {
+          leftOut.push({ path: header.name, why: 'a name outside the destination' });
+          return;
+        }
+        const rel = parts.join('/');
+        // A directory is asked about with its name ending in `/`; '' skips without a note.
+        const verdict = only(header.type === 'directory' ? `${rel}/` : rel, Buffer.concat(chunks));
+        if (verdict !== true) {
+          if (verdict !== '') leftOut.push({ path: rel, why: verdict });
+          return;
+        }
+        try {
+          const dir = await directoriesOf(
+            root,
+            header.type === 'directory' ? parts : parts.slice(0, -1),
+            checked,
+          );
+          const target = join(dir, parts.at(-1) ?? '');
+          if (header.type === 'file') {
+            const handle = await open(
+              target,
+              constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+              (header.mode ?? 0o644) & 0o777,
+            );
+            try {
+              await handle.writeFile(Buffer.concat(chunks));
+            } finally {
+              await handle.close();
+            }
+            files += 1;
+          } else if (header.type === 'symlink') {
+            await symlink(header.linkname ?? '', target);
+          } else if (header.type === 'link') {
+            await link(join(root, header.linkname ?? ''), target);
+          }
+        } catch (error) {
+          leftOut.push({ path: rel, why: `not written: ${(error as Error).message}` });
+        }
+      })().then(
+        () => next(),
+        (error: unknown) => reader.destroy(error as Error),
+      );
+    });
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    reader.on('finish', resolve);
+    reader.on('error', reject);
+  });
+  reader.end(Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength));
+  try {
+    await done;
+  } catch (error) {
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      `the archive from the server is unreadable: ${(error as Error).message}`,
+    );
+  }
+  return { files, leftOut };
+}

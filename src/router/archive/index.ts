@@ -1,0 +1,13 @@
+/** Trees in and out of a session: tar archives checked both ways, unpacked and packed inside the sandbox. */
+export { createArchiveOps } from './archive-ops.ts';
+export type {
+  ArchiveInOptions,
+  ArchiveInResult,
+  ArchiveOps,
+  ArchiveOpsOptions,
+  ArchiveOutResult,
+  ChangesResult,
+} from './archive-ops.ts';
+export { DEFAULT_ARCHIVE_LIMITS } from './limits.ts';
+export type { ArchiveLimits } from './limits.ts';
+export type { LeftOut } from './outgoing.ts';

@@ -1,0 +1,236 @@
+/**
+ * A tree on its way out of a sandbox, read as the tar stream the sandbox's own `tar` writes and
+ * checked entry by entry (export checks), since every byte of it is the sandbox's to choose: a name
+ * must be a clean relative path; a symlink must stay inside the exported tree, a hard link name an
+ * entry already exported; device files, FIFOs and sockets and files with a setuid or setgid bit are
+ * left out with a note; a path the caller's judge holds back (a protected path changed) is left out
+ * with its reason. Going over the byte or entry limit stops the whole export: a partial tree would
+ * pass for the whole one.
+ */
+import { createHash } from 'node:crypto';
+import { extract } from 'tar-stream';
+import type { Headers } from 'tar-stream';
+import { AirlockError } from '../../errors/index.ts';
+import type { OutputSink } from '../../sandbox/index.ts';
+import { entryPath, linkStaysInside } from './entry-path.ts';
+import type { ArchiveLimits } from './limits.ts';
+
+export type OutgoingKind = 'file' | 'directory' | 'symlink' | 'hardlink';
+
+export interface OutgoingEntry {
+  readonly path: string;
+  readonly kind: OutgoingKind;
+  /** Permission bits only (no setuid, setgid or sticky bit). */
+  readonly mode: number;
+  readonly mtime: Date;
+  /** A symlink's target as written, or the exported path a hard link shares content with. */
+  readonly linkTarget: string | null;
+  /** A file's content; empty for the other kinds. */
+  readonly content: Buffer;
+  /** sha256 of a file's content; '' for the other kinds. */
+  readonly sha256: string;
+}
+
+export interface LeftOut {
+  readonly path: string;
+  readonly why: string;
+}
+
+export interface ExportSummary {
+  readonly files: number;
+  readonly bytes: number;
+  readonly leftOut: readonly LeftOut[];
+}
+
+/** Why the caller holds back an entry (a protected path changed), or null to let it out. */
+export type ExportJudge = (entry: OutgoingEntry) => string | null;
+
+export interface ExportReader {
+  /** Where the sandbox's `tar -c` writes (its stdout). */
+  readonly sink: OutputSink;
+  /** Called when the tar stream has ended (the command exited). */
+  end(): void;
+  /** Settles once every entry is handled: the summary, or the error that stopped the export. */
+  readonly done: Promise<ExportSummary>;
+  /** Aborted when the export must stop (the caller kills the sandbox's `tar`). */
+  readonly stop: AbortSignal;
+}
+
+/** Most notes kept: a tree of a million FIFOs must not grow the answer without bound. */
+export const MAX_LEFT_OUT_NOTES = 1000;
+const PERMISSION_BITS = 0o777;
+const SETID_BITS = 0o6000;
+
+function readAll(stream: NodeJS.ReadableStream, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    stream.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (total <= limit) chunks.push(chunk);
+    });
+    stream.once('error', reject);
+    stream.once('end', () => resolve(total > limit ? null : Buffer.concat(chunks, total)));
+  });
+}
+
+const specialKinds: Readonly<Record<string, string>> = {
+  'character-device': 'a character device',
+  'block-device': 'a block device',
+  fifo: 'a FIFO',
+};
+
+export function createExportReader(
+  limits: ArchiveLimits,
+  judge: ExportJudge,
+  onEntry: (entry: OutgoingEntry) => Promise<void> | void,
+): ExportReader {
+  const stopper = new AbortController();
+  const leftOut: LeftOut[] = [];
+  const exported = new Set<string>();
+  let files = 0;
+  let bytes = 0;
+  let readBytes = 0;
+  let entries = 0;
+  let failed = false;
+  const note = (path: string, why: string): void => {
+    if (leftOut.length < MAX_LEFT_OUT_NOTES) leftOut.push({ path, why });
+  };
+  const reader = extract();
+  const done = new Promise<ExportSummary>((resolve, reject) => {
+    reader.once('finish', () => resolve({ files, bytes, leftOut }));
+    reader.on('error', (error) => {
+      failed = true;
+      stopper.abort();
+      // A writer waiting for room must not wait for ever on a reader that stopped.
+      reader.emit('drain');
+      reject(
+        error instanceof AirlockError
+          ? error
+          : new AirlockError(
+              'SANDBOX_UNAVAILABLE',
+              `the sandbox's tar stream is unreadable: ${error.message}`,
+            ),
+      );
+    });
+  });
+  // Settled by whoever awaits `done`; this only keeps an early failure from being unhandled.
+  done.catch(() => undefined);
+
+  async function handle(header: Headers, stream: NodeJS.ReadableStream): Promise<void> {
+    const named = entryPath(header.name);
+    if (!named.ok) {
+      stream.resume();
+      note(header.name, named.why);
+      return;
+    }
+    const path = named.path;
+    if (path === '') {
+      stream.resume();
+      return;
+    }
+    entries += 1;
+    if (entries > limits.maxEntries) {
+      throw new AirlockError(
+        'LIMIT_REACHED',
+        `the tree has more than ${limits.maxEntries} entries; copy a subdirectory`,
+        {
+          limit: 'entries',
+          maxEntries: limits.maxEntries,
+        },
+      );
+    }
+    const mode = (header.mode ?? 0) & PERMISSION_BITS;
+    const mtime = header.mtime ?? new Date(0);
+    const base = { path, mode, mtime, linkTarget: null, content: Buffer.alloc(0), sha256: '' };
+    let entry: OutgoingEntry;
+    switch (header.type) {
+      case 'file':
+      case 'contiguous-file': {
+        const content = await readAll(stream, limits.maxBytes - readBytes);
+        if (content === null) {
+          throw new AirlockError(
+            'FILE_TOO_LARGE',
+            `the tree holds more than ${limits.maxBytes} bytes; copy a subdirectory`,
+            {
+              limit: 'bytes',
+              maxBytes: limits.maxBytes,
+            },
+          );
+        }
+        if (((header.mode ?? 0) & SETID_BITS) !== 0) {
+          note(path, 'it has a setuid or setgid bit');
+          return;
+        }
+        readBytes += content.length;
+        entry = {
+          ...base,
+          kind: 'file',
+          content,
+          sha256: createHash('sha256').update(content).digest('hex'),
+        };
+        break;
+      }
+      case 'directory':
+        stream.resume();
+        entry = { ...base, kind: 'directory', mode: mode | 0o700 };
+        break;
+      case 'symlink': {
+        stream.resume();
+        const target = header.linkname ?? '';
+        if (!linkStaysInside(path, target)) {
+          note(path, `a symbolic link to ${JSON.stringify(target)}, outside the exported tree`);
+          return;
+        }
+        entry = { ...base, kind: 'symlink', linkTarget: target };
+        break;
+      }
+      case 'link': {
+        stream.resume();
+        const target = entryPath(header.linkname ?? '');
+        if (!target.ok || !exported.has(target.path)) {
+          note(path, `a hard link to ${JSON.stringify(header.linkname)}, which is not in the exported tree`);
+          return;
+        }
+        entry = { ...base, kind: 'hardlink', linkTarget: target.path };
+        break;
+      }
+      default:
+        stream.resume();
+        note(
+          path,
+          `${specialKinds[header.type ?? ''] ?? `a ${header.type ?? 'special'} entry`}, not a file or directory`,
+        );
+        return;
+    }
+    const held = judge(entry);
+    if (held !== null) {
+      note(path, held);
+      return;
+    }
+    exported.add(path);
+    if (entry.kind === 'file') {
+      files += 1;
+      bytes += entry.content.length;
+    }
+    await onEntry(entry);
+  }
+
+  reader.on('entry', (header, stream, next) => {
+    handle(header, stream).then(
+      () => next(),
+      (error: unknown) => reader.destroy(error as Error),
+    );
+  });
+  return {
+    sink: {
+      write: (chunk) => (failed ? true : reader.write(chunk)),
+      once: (event, listener) => reader.once(event, listener),
+    },
+    end: () => {
+      if (!failed) reader.end();
+    },
+    done,
+    stop: stopper.signal,
+  };
+}

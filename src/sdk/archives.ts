@@ -1,0 +1,118 @@
+/**
+ * Whole trees in and out of a session as tar archives (what `airlock cp` uses). The SDK depends on
+ * fetch only, so it moves archive bytes; packing a local directory is the caller's (the CLI does it
+ * with the `tar-stream` package, a browser with any tar library).
+ */
+import type { CallOptions } from './signals.ts';
+import type { Transport } from './transport.ts';
+
+export interface ArchiveUploadResult {
+  readonly status: 'completed' | 'denied';
+  readonly path: string;
+  readonly files: number;
+  readonly directories: number;
+  readonly bytes: number;
+  /** Files that look like secrets (.env, keys): copied, and their values redacted from every output. */
+  readonly secretFiles: readonly string[];
+  readonly approvalId: string | null;
+  readonly reasons: readonly string[];
+}
+
+export interface LeftOutEntry {
+  readonly path: string;
+  readonly why: string;
+}
+
+export interface ArchiveDownload {
+  /** An uncompressed tar archive of what passed the export checks. */
+  readonly tar: Uint8Array;
+  readonly files: number;
+  readonly bytes: number;
+  /** What the export checks left out, and why (a symlink out of the tree, a FIFO, a protected path…). */
+  readonly leftOut: readonly LeftOutEntry[];
+}
+
+export interface WorkspaceChanges {
+  /** Whether a tree was copied in; without one every file counts as added. */
+  readonly baseline: boolean;
+  readonly added: readonly string[];
+  readonly changed: readonly string[];
+  readonly deleted: readonly string[];
+}
+
+const archivePath = (sessionId: string): string[] => ['v1', 'sessions', sessionId, 'archive'];
+
+export function uploadArchive(
+  transport: Transport,
+  sessionId: string,
+  archive: Uint8Array,
+  remotePath: string,
+  options?: CallOptions,
+): Promise<ArchiveUploadResult> {
+  return transport.json<ArchiveUploadResult>(
+    { method: 'PUT', path: archivePath(sessionId), query: { path: remotePath }, bytes: archive, long: true },
+    options,
+  );
+}
+
+function leftOutOf(header: string | null): LeftOutEntry[] {
+  if (header === null || header === '') return [];
+  try {
+    const parsed: unknown = JSON.parse(decodeURIComponent(header));
+    return Array.isArray(parsed) ? (parsed as LeftOutEntry[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+export async function downloadArchive(
+  transport: Transport,
+  sessionId: string,
+  remotePath: string,
+  options?: CallOptions,
+): Promise<ArchiveDownload> {
+  const { response } = await transport.open(
+    {
+      method: 'GET',
+      path: archivePath(sessionId),
+      query: { path: remotePath },
+      accept: 'application/x-tar',
+      long: true,
+    },
+    options,
+  );
+  const tar = new Uint8Array(await response.arrayBuffer());
+  return {
+    tar,
+    files: Number(response.headers.get('airlock-files') ?? 0),
+    bytes: Number(response.headers.get('airlock-bytes') ?? 0),
+    leftOut: leftOutOf(response.headers.get('airlock-left-out')),
+  };
+}
+
+export function workspaceChanges(
+  transport: Transport,
+  sessionId: string,
+  options?: CallOptions,
+): Promise<WorkspaceChanges> {
+  return transport.json<WorkspaceChanges>(
+    { method: 'GET', path: ['v1', 'sessions', sessionId, 'changes'] },
+    options,
+  );
+}
+
+export function workspacePatch(
+  transport: Transport,
+  sessionId: string,
+  options?: CallOptions,
+): Promise<string> {
+  return transport.text(
+    {
+      method: 'GET',
+      path: ['v1', 'sessions', sessionId, 'changes'],
+      query: { format: 'patch' },
+      accept: 'text/x-diff',
+    },
+    options,
+  );
+}

@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import type { Airlock } from '../../airlock/index.ts';
+import { liveSessionFor } from '../access.ts';
+import { defineRoute } from '../route.ts';
+import type { RouteSpec } from '../route.ts';
+import { sessionParams } from '../schemas.ts';
+
+export interface ArchiveRouteParts {
+  readonly airlock: Airlock;
+}
+
+const archiveQuery = z.object({ path: z.string().min(1).max(4096) }).strict();
+const changesQuery = z.object({ format: z.enum(['json', 'patch']).optional() }).strict();
+const archiveInResult = z.object({
+  status: z.enum(['completed', 'denied']),
+  path: z.string(),
+  files: z.number().int().nonnegative(),
+  directories: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  secretFiles: z.array(z.string()),
+  approvalId: z.string().nullable(),
+  reasons: z.array(z.string()),
+});
+const changesResult = z.object({
+  baseline: z.boolean(),
+  added: z.array(z.string()),
+  changed: z.array(z.string()),
+  deleted: z.array(z.string()),
+});
+
+/** Headers carry the export's notes; kept small, since proxies cap header sizes. */
+const MAX_LEFT_OUT_HEADER_CHARS = 16 * 1024;
+
+/**
+ * Whole trees in and out as tar archives. An upload is checked whole before anything is written and
+ * unpacked inside the sandbox; a download passes the export checks, and what they left out is named
+ * in the `Airlock-Left-Out` header (URI-encoded JSON, `[{ path, why }]`).
+ */
+export function archiveRoutes({ airlock }: ArchiveRouteParts): RouteSpec[] {
+  const { maxBytes, maxEntries } = airlock.config.router.archive;
+  return [
+    defineRoute({
+      method: 'PUT',
+      url: '/v1/sessions/:id/archive',
+      summary: 'Copy a tar archive (optionally gzip) into a sandbox directory, created if missing',
+      tag: 'files',
+      access: 'any',
+      params: sessionParams,
+      query: archiveQuery,
+      body: 'octet-stream',
+      // Compressed or not, an archive of maxBytes of content has headers and padding besides.
+      bodyLimitBytes: maxBytes + maxEntries * 1536 + 1024 * 1024,
+      response: { status: 200, description: 'Unpacked, or denied by a person', schema: archiveInResult },
+      handler: async ({ principal, params, query, body }) => {
+        const session = await liveSessionFor(airlock, principal, params.id);
+        return session.files.putArchive(query.path, body as Buffer);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/sessions/:id/archive',
+      summary: 'Copy a sandbox directory out as a tar archive, through the export checks',
+      tag: 'files',
+      access: 'any',
+      params: sessionParams,
+      query: archiveQuery,
+      response: { status: 200, description: 'An uncompressed tar archive', contentType: 'application/x-tar' },
+      handler: async ({ principal, params, query, reply }) => {
+        const session = await liveSessionFor(airlock, principal, params.id);
+        const out = await session.files.getArchive(query.path);
+        let notes = encodeURIComponent(JSON.stringify(out.leftOut));
+        if (notes.length > MAX_LEFT_OUT_HEADER_CHARS) {
+          const kept = out.leftOut.slice(0, 20);
+          notes = encodeURIComponent(
+            JSON.stringify([
+              ...kept,
+              { path: '…', why: `${out.leftOut.length - kept.length} more left out` },
+            ]),
+          );
+        }
+        await reply
+          .code(200)
+          .type('application/x-tar')
+          .header('airlock-files', String(out.files))
+          .header('airlock-bytes', String(out.bytes))
+          .header('airlock-left-out', notes)
+          .send(out.tar);
+        return undefined;
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/sessions/:id/changes',
+      summary: 'Files changed under /workspace since a tree was copied in, or a unified diff (?format=patch)',
+      tag: 'files',
+      access: 'any',
+      params: sessionParams,
+      query: changesQuery,
+      response: { status: 200, description: 'Added, changed and deleted paths', schema: changesResult },
+      handler: async ({ principal, params, query, reply }) => {
+        const session = await liveSessionFor(airlock, principal, params.id);
+        if (query.format !== 'patch') {
+          const { added, changed, deleted, baseline } = await session.changes();
+          return { baseline, added: [...added], changed: [...changed], deleted: [...deleted] };
+        }
+        const { patch } = await session.changes({ patch: true });
+        await reply
+          .code(200)
+          .type('text/x-diff; charset=utf-8')
+          .send(patch ?? '');
+        // Answered above as text: the JSON schema describes only the default format.
+        return undefined as unknown as z.input<typeof changesResult>;
+      },
+    }),
+  ];
+}

@@ -1,0 +1,138 @@
+/**
+ * Archives, changes and the rest of the files API over HTTP with the SDK, against a real server on
+ * 127.0.0.1 (bwrap): good input does what it says, hostile input gets one clear error and changes nothing.
+ */
+import { describe, expect, it } from 'vitest';
+import { AirlockApiError, AirlockClient } from '../../src/sdk/index.ts';
+import { spawnSync } from 'node:child_process';
+import { entriesOf, repository, tarOf } from './archive-support.ts';
+import { startServer } from './sdk-support.ts';
+
+const bwrapMissing = spawnSync('bwrap', ['--version']).status !== 0;
+
+async function failure(promise: Promise<unknown>): Promise<AirlockApiError> {
+  const outcome = await promise.then(
+    (value: unknown) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  if (!('error' in outcome)) throw new Error(`expected a failure, got ${JSON.stringify(outcome.value)}`);
+  if (!(outcome.error instanceof AirlockApiError)) throw outcome.error;
+  return outcome.error;
+}
+
+describe.skipIf(bwrapMissing)('archives over HTTP', () => {
+  it(
+    'uploads with the session token, downloads with notes, and lists changes and a patch',
+    { timeout: 60_000 },
+    async () => {
+      const { url, admin } = await startServer({ config: { router: { approvalRequiredFor: [] } } });
+      const created = await admin.sessions.create({ policy: 'permissive' });
+      // The session's own token reaches its archive routes, as an agent's would.
+      const agent = await new AirlockClient({ url, token: created.token ?? '' }).sessions.connect(created.id);
+      const uploaded = await agent.files.upload(await tarOf(repository(200), { gzip: true }), '/workspace');
+      expect(uploaded).toMatchObject({ status: 'completed', files: 200 });
+      await agent.run(
+        'echo changed >> src/pkg0/mod0/file0.ts && ln -s /etc/shadow shadow && echo n > new.txt',
+      );
+      const down = await agent.files.download('/workspace');
+      expect(down.files).toBe(201);
+      expect(down.leftOut).toEqual([
+        { path: 'shadow', why: expect.stringMatching(/outside the exported tree/) as unknown },
+      ]);
+      expect((await entriesOf(down.tar)).some((entry) => entry.name === 'new.txt')).toBe(true);
+      expect(await agent.files.changes()).toMatchObject({
+        baseline: true,
+        added: ['new.txt'],
+        changed: ['src/pkg0/mod0/file0.ts'],
+        deleted: [],
+      });
+      expect(await agent.files.patch()).toContain('+changed');
+    },
+  );
+
+  it('refuses a hostile archive with UNSAFE_ARCHIVE (400) and a path out of the sandbox with PATH_OUTSIDE_SANDBOX', async () => {
+    const { admin } = await startServer({ config: { router: { approvalRequiredFor: [] } } });
+    const session = await admin.sessions.create({ policy: 'permissive' });
+    const bad = await failure(
+      session.files.upload(await tarOf([{ name: '../../etc/cron.d/x', body: 'x' }]), '/workspace'),
+    );
+    expect([bad.code, bad.status]).toEqual(['UNSAFE_ARCHIVE', 400]);
+    const out = await failure(session.files.upload(await tarOf([{ name: 'a', body: 'x' }]), '/etc'));
+    expect(out.code).toBe('PATH_OUTSIDE_SANDBOX');
+    expect((await failure(session.files.download('/workspace/../../etc'))).code).toBe('PATH_OUTSIDE_SANDBOX');
+    expect((await failure(session.files.download('/workspace/missing'))).code).toBe('NOT_FOUND');
+    expect((await session.run('ls -A /workspace | wc -l')).stdout.trim()).toBe('0');
+  });
+});
+
+describe.skipIf(bwrapMissing)('the rest of the files API over HTTP', () => {
+  it(
+    'stats, makes directories, writes many, renames and removes, each audited',
+    { timeout: 60_000 },
+    async () => {
+      const { admin } = await startServer({ config: { router: { approvalRequiredFor: [] } } });
+      const session = await admin.sessions.create({ policy: 'permissive' });
+      expect(await session.files.exists('notes/a.txt')).toBe(false);
+      expect((await session.files.mkdir('notes/deep')).status).toBe('completed');
+      expect(await session.files.stat('notes/deep')).toMatchObject({
+        kind: 'directory',
+        path: '/workspace/notes/deep',
+      });
+      const many = await session.files.writeMany([
+        { path: 'notes/a.txt', data: 'alpha' },
+        { path: 'notes/b.bin', data: new Uint8Array([0, 255, 1]) },
+      ]);
+      expect(many).toMatchObject({
+        status: 'completed',
+        paths: ['/workspace/notes/a.txt', '/workspace/notes/b.bin'],
+      });
+      expect(await session.files.stat('notes/a.txt')).toMatchObject({ kind: 'file', sizeBytes: 5 });
+      expect([...(await session.files.read('notes/b.bin'))]).toEqual([0, 255, 1]);
+      await session.files.rename('notes/a.txt', 'notes/c.txt');
+      expect(await session.files.exists('notes/a.txt')).toBe(false);
+      expect(await session.files.readText('notes/c.txt')).toBe('alpha');
+      await session.files.remove('notes');
+      expect(await session.files.exists('notes')).toBe(false);
+      const types = (await admin.audit.list({ sessionId: session.id })).map((event) => event.type);
+      expect(types).toEqual(
+        expect.arrayContaining(['file.dir_created', 'file.written', 'file.renamed', 'file.removed']),
+      );
+    },
+  );
+
+  it('removes a planted symlink itself, never what it points to, and refuses paths out of the sandbox', async () => {
+    const { admin } = await startServer({ config: { router: { approvalRequiredFor: [] } } });
+    const session = await admin.sessions.create({ policy: 'permissive' });
+    await session.run('mkdir -p /tmp/keep && echo precious > /tmp/keep/file && ln -s /tmp/keep link');
+    expect(await session.files.stat('link')).toMatchObject({ kind: 'symlink' });
+    await session.files.remove('link');
+    expect((await session.run('cat /tmp/keep/file')).stdout).toBe('precious\n');
+    for (const attempt of [
+      session.files.remove('/workspace'),
+      session.files.remove('../etc/passwd'),
+      session.files.rename('x', '/etc/passwd'),
+      session.files.mkdir('/var/evil'),
+      session.files.writeMany([
+        { path: 'ok.txt', data: 'x' },
+        { path: '/etc/evil', data: 'x' },
+      ]),
+    ]) {
+      expect((await failure(attempt)).code).toBe('PATH_OUTSIDE_SANDBOX');
+    }
+    // The batch was refused before its first write.
+    expect(await session.files.exists('ok.txt')).toBe(false);
+    expect((await failure(session.files.remove('nothing-here'))).code).toBe('NOT_FOUND');
+  });
+
+  it('asks a person before a removal when write_file needs approval, and removes nothing when denied', async () => {
+    const { admin } = await startServer({
+      config: { router: { approvalRequiredFor: ['write_file'], approvalTimeout: '1s' } },
+    });
+    const session = await admin.sessions.create({ policy: 'permissive' });
+    await session.run('echo keep > kept.txt');
+    const removal = await session.files.remove('kept.txt');
+    expect(removal.status).toBe('denied');
+    expect(removal.reasons.join(' ')).toMatch(/in time/);
+    expect(await session.files.exists('kept.txt')).toBe(true);
+  });
+});
