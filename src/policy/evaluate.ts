@@ -114,6 +114,30 @@ export interface EvaluateOptions {
   readonly approvalGate?: ApprovalGate | undefined;
 }
 
+/**
+ * One decision from the verdicts of every part: the strictest wins (nothing found runs nothing, so
+ * it is allowed), every reason that is not an allow is kept, and the rules that decided are those
+ * whose verdict is the final one.
+ */
+function combineVerdicts(
+  commands: readonly CommandVerdict[],
+  hazards: readonly EffectVerdict[],
+  reasonOf: (command: CommandVerdict, reason: string) => string,
+): { decision: DecisionValue; reasons: string[]; ruleIds: string[] } {
+  let decision: DecisionValue = 'allow';
+  for (const c of commands) decision = stricter(decision, c.decision);
+  for (const h of hazards) decision = stricter(decision, h.decision);
+  const reasons = unique([
+    ...hazards.filter((h) => h.decision !== 'allow').map((h) => `${h.summary}: ${h.reason}`),
+    ...commands.flatMap((c) => c.reasons.map((r) => reasonOf(c, r))),
+  ]);
+  const ruleIds = unique([
+    ...hazards.filter((h) => h.decision === decision).map((h) => h.ruleId),
+    ...commands.filter((c) => c.decision === decision).flatMap((c) => c.ruleIds),
+  ]);
+  return { decision, reasons, ruleIds };
+}
+
 function compiledOf(capabilities: EvaluateOptions['capabilities']): CompiledCapabilities {
   if (capabilities === undefined) return compileCapabilities(DEFAULT_CAPABILITIES);
   return 'sandboxed' in capabilities ? capabilities : compileCapabilities(capabilities);
@@ -149,18 +173,9 @@ export function evaluatePolicy(policy: Policy, command: string, options: Evaluat
     hazardVerdicts.push(hazardVerdict(NOTHING_FOUND(command), policy));
   }
   const commands = analysis.commands.map((c) => judgeCommand(c, policy, caps));
-  // An empty command line runs nothing, so it is allowed; anything found is judged below.
-  let decision: DecisionValue = 'allow';
-  for (const c of commands) decision = stricter(decision, c.decision);
-  for (const h of hazardVerdicts) decision = stricter(decision, h.decision);
-  const reasons = unique([
-    ...hazardVerdicts.filter((h) => h.decision !== 'allow').map((h) => `${h.summary}: ${h.reason}`),
-    ...commands.flatMap((c) => c.reasons.map((r) => `${c.command}: ${r}`)),
-  ]);
-  const ruleIds = unique([
-    ...hazardVerdicts.filter((h) => h.decision === decision).map((h) => h.ruleId),
-    ...commands.filter((c) => c.decision === decision).flatMap((c) => c.ruleIds),
-  ]);
+  const combined = combineVerdicts(commands, hazardVerdicts, (c, r) => `${c.command}: ${r}`);
+  let { decision } = combined;
+  const { reasons, ruleIds } = combined;
   const approvalsRequired = options.approvalGate ? approvalsFor(options.approvalGate, analysis, caps) : [];
   if (decision === 'allow' && approvalsRequired.length > 0) {
     // The operator asked for a person on these commands even where the policy would allow them.
@@ -214,22 +229,13 @@ export function evaluateFileAccess(
   };
   const hazardVerdicts = hazards.map((h) => hazardVerdict(h, policy, caps));
   const commands = analysis.commands.map((c) => judgeCommand(c, policy, caps));
-  let decision: DecisionValue = 'allow';
-  for (const c of commands) decision = stricter(decision, c.decision);
-  for (const h of hazardVerdicts) decision = stricter(decision, h.decision);
-  const reasons = unique([
-    ...hazardVerdicts.filter((h) => h.decision !== 'allow').map((h) => `${h.summary}: ${h.reason}`),
-    ...commands.flatMap((c) => c.reasons),
-  ]);
+  const { decision, reasons, ruleIds } = combineVerdicts(commands, hazardVerdicts, (_c, r) => r);
   return {
     decision,
     reasons: reasons.length > 0 ? reasons : ['every part of this access is allowed by the policy'],
     commands,
     hazards: hazardVerdicts,
-    ruleIds: unique([
-      ...hazardVerdicts.filter((h) => h.decision === decision).map((h) => h.ruleId),
-      ...commands.filter((c) => c.decision === decision).flatMap((c) => c.ruleIds),
-    ]),
+    ruleIds,
     approvalsRequired: [],
     policy: policy.origin,
     crossChecked: false,
