@@ -84,9 +84,6 @@ export async function loadAgentSetup(
       '--policy permissive: every command the model proposes runs, contained only by the sandbox',
     );
   }
-  if (config.sandbox.network.allow.length > 0 || config.sandbox.secrets.length > 0) {
-    context.stderr.warn('sandbox.network allow-lists are not implemented yet; commands run with no network');
-  }
   const maxSteps = countFlag('--max-steps', flags.maxSteps);
   const budgetTokens = countFlag('--budget-tokens', flags.budgetTokens);
   const contextTokens = countFlag('--context-tokens', flags.contextTokens);
