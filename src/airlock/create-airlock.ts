@@ -11,6 +11,8 @@ import {
   parseConfigObject,
   processEnvironment,
   readAirlockEnvironment,
+  storeFromEnvironment,
+  storeLocationFor,
 } from '../config/index.ts';
 import type { AirlockConfig, EnvironmentVariables } from '../config/index.ts';
 import { createMetrics, createResourceMonitor } from '../metrics/index.ts';
@@ -22,7 +24,7 @@ import { MAX_TIMEOUT_MS } from '../sandbox/index.ts';
 import type { Driver, DriverName, DriverOptions } from '../sandbox/index.ts';
 import { createSessionManager, createSnapshotStore, currentOwner } from '../sessions/index.ts';
 import type { RecoveryReport, SessionManager, SnapshotStore } from '../sessions/index.ts';
-import { loadOrCreateAuditKey, openStore, resolveStorePath } from '../store/index.ts';
+import { connectStore, loadOrCreateAuditKey, resolveStorePath } from '../store/index.ts';
 import type { Store } from '../store/index.ts';
 import { auditKeyPath, protectAuditLog } from './audit-protection.ts';
 import type { AuditProtection } from './audit-protection.ts';
@@ -126,7 +128,7 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     approvalGate: createApprovalGate(config.router.approvalRequiredFor),
     redactors: createRedactors(config, env),
   };
-  const audit = openProtectedStore(prepared);
+  const audit = await openProtectedStore(prepared, env);
   const opened: Opened = {
     store: audit.store,
     audit,
@@ -148,13 +150,17 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
  * The store, wrapped so that the chain's head is signed with a key kept outside it. The key is read
  * (or made) before the store opens: a key file others can read stops start-up here.
  */
-function openProtectedStore(prepared: Prepared): AuditProtection {
+async function openProtectedStore(prepared: Prepared, env: EnvironmentVariables): Promise<AuditProtection> {
   const { config, home, options } = prepared;
   const auditKey = loadOrCreateAuditKey(auditKeyPath(config.audit, home));
-  const storeLocation = config.store ?? { kind: 'sqlite' as const, path: join(home, 'airlock.db') };
+  const fromEnvironment = storeFromEnvironment(env);
+  const storeLocation = storeLocationFor(config.store, {
+    home,
+    ...(fromEnvironment === undefined ? {} : { store: fromEnvironment }),
+  });
   const baseDir = options.cwd ?? process.cwd();
   return protectAuditLog({
-    store: openStore(storeLocation, { baseDir }),
+    store: await connectStore(storeLocation, { baseDir }),
     storePath: resolveStorePath(storeLocation, baseDir),
     config: config.audit,
     home,
