@@ -4,6 +4,7 @@
  */
 export { createSessionManager } from './manager.ts';
 export type { SessionManager, SessionManagerOptions } from './manager.ts';
+export { endSessionsOwnedBy } from './recovery.ts';
 export type { RecoveryReport } from './recovery.ts';
 export { presetOf } from './settings.ts';
 export { currentOwner, isOwnerAlive } from './owner.ts';

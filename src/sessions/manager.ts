@@ -37,6 +37,12 @@ export interface SessionManagerOptions {
   /** Told after a session has ended and been recorded. */
   readonly onEnded?: (session: LiveSession) => void;
   readonly onCreated?: (session: LiveSession, createMs: number) => void;
+  /**
+   * Asked before each new session, after this manager's own limit: a cluster's limit over every node
+   * (it throws LIMIT_REACHED to refuse). The returned release is called once the session is recorded,
+   * or its creation failed.
+   */
+  readonly admit?: () => Promise<() => Promise<void>>;
 }
 
 export interface SessionManager {
@@ -68,6 +74,11 @@ export interface SessionManager {
   recover(sweepLeftovers: () => Promise<number>): Promise<RecoveryReport>;
   /** Ends sessions past their idle timeout or lifetime; returns how many. */
   reap(): Promise<number>;
+  /**
+   * Ends every live session for one reason (a cluster that declared this node lost: the others have
+   * already ended them in the store); returns how many.
+   */
+  endAll(code: SessionEndCode, detail?: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -125,7 +136,12 @@ class Sessions implements SessionManager {
     }
     this.#creating += 1;
     try {
-      return await this.#make(input);
+      const release = await this.#options.admit?.();
+      try {
+        return await this.#make(input);
+      } finally {
+        await release?.();
+      }
     } finally {
       this.#creating -= 1;
     }
@@ -275,6 +291,12 @@ class Sessions implements SessionManager {
     }
     await Promise.allSettled(due.map(([session, reason]) => this.#end(session, reason)));
     return due.length;
+  }
+
+  async endAll(code: SessionEndCode, detail?: string): Promise<number> {
+    const live = [...this.#sessions.values()];
+    await Promise.allSettled(live.map((session) => this.#end(session, code, detail)));
+    return live.length;
   }
 
   recover(sweepLeftovers: () => Promise<number>): Promise<RecoveryReport> {
