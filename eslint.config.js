@@ -20,6 +20,8 @@ const stageFolders = [
   'sdk',
   'cli',
   'egress',
+  'tools',
+  'agent',
 ];
 
 // The router's stages, each a sub-folder whose index.ts is its door (src/router/<stage>/index.ts).

@@ -1,7 +1,8 @@
-// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api|audit|egress]
+// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api|audit|egress|agent]
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runAgentBench } from './agent.bench.ts';
 import { runApiBench } from './api.bench.ts';
 import { runAuditBench } from './audit.bench.ts';
 import { runEgressBench } from './egress.bench.ts';
@@ -10,7 +11,7 @@ import { runIsolationBench } from './isolation.bench.ts';
 import { runSandboxBench } from './sandbox.bench.ts';
 
 const DEFAULT_RUNS = 200;
-const benches = ['sandbox', 'isolation', 'policy', 'router', 'api', 'audit', 'egress'] as const;
+const benches = ['sandbox', 'isolation', 'policy', 'router', 'api', 'audit', 'egress', 'agent'] as const;
 type BenchName = (typeof benches)[number];
 
 function isBenchName(value: string): value is BenchName {
@@ -77,6 +78,10 @@ async function main(): Promise<void> {
   if (only === undefined || only === 'egress') {
     console.log('');
     await runEgressBench({ runs });
+  }
+  if (only === undefined || only === 'agent') {
+    console.log('');
+    await runAgentBench({ runs });
   }
 }
 

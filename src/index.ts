@@ -1,6 +1,6 @@
 /**
- * Airlock's library surface: the control plane (`createAirlock`: sessions, commands, approvals, audit),
- * and the sandbox drivers and policy engine, usable on their own.
+ * Airlock's library surface: the control plane (`createAirlock`: sessions, commands, approvals, audit,
+ * agents), and the sandbox drivers and policy engine, usable on their own.
  */
 export { createAirlock } from './airlock/index.ts';
 export type {
@@ -13,7 +13,9 @@ export type {
   Session,
   SessionInfo,
 } from './airlock/index.ts';
+export type { AgentEvent, AgentRunOptions, AgentRunStatus, Agents, AgentSummary } from './agent/index.ts';
 export type {
+  CommandCheck,
   CommandEvent,
   FileWriteResult,
   RunOptions,

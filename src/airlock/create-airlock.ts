@@ -6,6 +6,8 @@
 import { join } from 'node:path';
 import pino from 'pino';
 import type { Logger } from 'pino';
+import { createAgents } from '../agent/index.ts';
+import type { Agents } from '../agent/index.ts';
 import {
   isValidatedConfig,
   parseConfigObject,
@@ -13,8 +15,9 @@ import {
   readAirlockEnvironment,
   storeFromEnvironment,
   storeLocationFor,
+  readModelEnvironment,
 } from '../config/index.ts';
-import type { AirlockConfig, EnvironmentVariables } from '../config/index.ts';
+import type { AirlockConfig, EnvironmentVariables, ModelEnvironment } from '../config/index.ts';
 import { createMetrics, createResourceMonitor } from '../metrics/index.ts';
 import type { AirlockMetrics, ResourceMonitor } from '../metrics/index.ts';
 import type { Policy } from '../policy/index.ts';
@@ -77,6 +80,8 @@ export interface Airlock {
   readonly approvals: AirlockApprovals;
   readonly audit: AirlockAudit;
   readonly snapshots: Pick<SnapshotStore, 'list' | 'get' | 'remove'>;
+  /** Tasks run by a model through this control plane's tools (`agents.run({ task, model })`). */
+  readonly agents: Agents;
   readonly metrics: AirlockMetrics;
   readonly policy: Policy;
   readonly config: AirlockConfig;
@@ -100,6 +105,8 @@ interface Prepared {
   readonly policies: Policies;
   readonly approvalGate: ApprovalGate | null;
   readonly redactors: Redactors;
+  /** Model providers' keys and endpoints, from the host environment. */
+  readonly modelEnvironment: ModelEnvironment;
 }
 
 /** What is open, for closing it again in order. */
@@ -127,6 +134,7 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     // Compiled now, so a bad entry stops start-up before anything is opened.
     approvalGate: createApprovalGate(config.router.approvalRequiredFor),
     redactors: createRedactors(config, env),
+    modelEnvironment: readModelEnvironment(env),
   };
   const audit = await openProtectedStore(prepared, env);
   const opened: Opened = {
@@ -250,7 +258,7 @@ function assemble(
     })();
     return closing;
   };
-  return {
+  const airlock: Airlock = {
     sessions: createSessionsView({
       manager,
       router,
@@ -275,6 +283,16 @@ function assemble(
     },
     audit: createAuditView(store, parts.audit.verify),
     snapshots: { list: snapshots.list, get: snapshots.get, remove: snapshots.remove },
+    agents: createAgents({
+      airlock: () => airlock,
+      commit: async (events) => {
+        await store.commit({ events });
+      },
+      redact: (text) => prepared.redactors.host.redact(text).text,
+      modelEnvironment: prepared.modelEnvironment,
+      logger: prepared.logger,
+      now: prepared.now,
+    }),
     metrics: prepared.metrics,
     policy: prepared.policies.engine.policy,
     config: prepared.config,
@@ -282,6 +300,7 @@ function assemble(
     recovery: parts.recovery,
     close,
   };
+  return airlock;
 }
 
 /** Samples sessions' resource use; an alert is counted, logged and recorded in the audit log. */

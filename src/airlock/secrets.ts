@@ -1,14 +1,18 @@
 /**
  * The secret values every output is redacted of: those named by `router.secretEnv` in the host
- * environment, read once at start-up, plus each session's own `secretEnv`.
+ * environment and the model providers' API keys, read once at start-up, plus each session's own
+ * `secretEnv`.
  */
+import { modelKeySecrets } from '../config/index.ts';
 import type { AirlockConfig, EnvironmentVariables } from '../config/index.ts';
-import { createRedactor } from '../router/index.ts';
+import { createRedactor, MIN_SECRET_LENGTH } from '../router/index.ts';
 import type { Redactor } from '../router/index.ts';
 import type { LiveSession } from '../sessions/index.ts';
 
 export interface Redactors {
   redactorFor(session: LiveSession): Redactor;
+  /** The host's secrets alone: for text that belongs to no session (an agent's model calls). */
+  readonly host: Redactor;
   /** Refuses secret values that cannot be redacted safely, before a sandbox is made for them. */
   checkSecrets(secretEnv: Readonly<Record<string, string>> | undefined): void;
 }
@@ -20,9 +24,17 @@ export function createRedactors(config: AirlockConfig, env: EnvironmentVariables
     const value = env[name];
     return value === undefined || value === '' ? [] : [{ name, value }];
   });
-  createRedactor({ secrets: hostSecrets });
+  // A model API key is a secret wherever it shows up. One too short to be a real key (`ollama` for a
+  // local server that checks none) is a placeholder: redacting it would shred ordinary output, and
+  // refusing to start over it would break every command.
+  const modelKeys = modelKeySecrets(env).filter(
+    ({ value }) => value.length >= MIN_SECRET_LENGTH && safeToRedact(value),
+  );
+  hostSecrets.push(...modelKeys);
+  const host = createRedactor({ secrets: hostSecrets });
   const redactors = new WeakMap<LiveSession, Redactor>();
   return {
+    host,
     redactorFor(session) {
       let redactor = redactors.get(session);
       if (redactor === undefined) {
@@ -36,4 +48,14 @@ export function createRedactors(config: AirlockConfig, env: EnvironmentVariables
       createRedactor({ secrets: [...hostSecrets, ...own] });
     },
   };
+}
+
+/** Whether a value can be redacted at all (createRedactor refuses one inside its own markers). */
+function safeToRedact(value: string): boolean {
+  try {
+    createRedactor({ secrets: [{ name: 'MODEL_KEY', value }] });
+    return true;
+  } catch {
+    return false;
+  }
 }

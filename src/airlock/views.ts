@@ -16,6 +16,7 @@ import type {
 } from '../store/index.ts';
 import { exportAuditJsonl } from '../store/index.ts';
 import type {
+  CommandCheck,
   CommandEvent,
   DecideOptions,
   FileWriteResult,
@@ -59,6 +60,11 @@ export interface SessionInfo {
 export interface Session {
   readonly id: string;
   run(command: string, options?: RunOptions): Promise<RunResult>;
+  /**
+   * What `run` would decide for the command now, without running it, asking anyone or recording a
+   * run (a dry run of the decide stage).
+   */
+  check(command: string): Promise<CommandCheck>;
   readonly commands: {
     get(id: string): Promise<RunResult>;
     wait(id: string, options?: { readonly signal?: AbortSignal }): Promise<RunResult>;
@@ -70,7 +76,15 @@ export interface Session {
     write(
       path: string,
       data: string | Uint8Array,
-      options?: { readonly waitForApproval?: boolean; readonly signal?: AbortSignal },
+      options?: {
+        readonly waitForApproval?: boolean;
+        readonly signal?: AbortSignal;
+        /**
+         * The host's own copy (a workspace brought in by the person running Airlock), not a model's:
+         * no approval is asked; the audit record says operator. Never set it for a caller's request.
+         */
+        readonly operator?: boolean;
+      },
     ): Promise<FileWriteResult>;
     /** The file's bytes, with the session's secrets redacted like any other output; audited. */
     read(path: string, options?: { readonly maxBytes?: number }): Promise<Buffer>;
@@ -212,6 +226,7 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
   return {
     id: session.id,
     run: async (command, options) => router.run(await live(), command, options),
+    check: async (command) => router.checkCommand(await live(), command),
     commands: {
       get: (id) => router.getCommand(id, { within: session.id }),
       wait: (id, options) => router.waitCommand(id, { ...options, within: session.id }),

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isAirlockError } from '../errors/index.ts';
 import { processContext } from './context.ts';
 import type { CliContext } from './context.ts';
+import { registerAgentCommand } from './agent-command.ts';
 import { registerApprovalsCommand } from './approvals-command.ts';
 import { registerAuditCommand } from './audit-command.ts';
 import { execExitCodes, exitCodeForError, registerExecCommand } from './exec-command.ts';
@@ -30,6 +31,7 @@ export function buildProgram(context: CliContext): Command {
   registerStoreCommand(program, context);
   registerImageCommand(program, context);
   registerMcpCommand(program, context);
+  registerAgentCommand(program, context);
   registerServeCommand(program, context);
   return program;
 }

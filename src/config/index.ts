@@ -16,7 +16,16 @@ export {
   storeLocationFor,
 } from './environment.ts';
 export type { AirlockEnvironment, EnvironmentVariables } from './environment.ts';
+export {
+  modelEnvironmentVariables,
+  modelKeySecrets,
+  modelProviders,
+  readModelEnvironment,
+} from './model-environment.ts';
+export type { ModelEndpoint, ModelEnvironment, ModelProviderName } from './model-environment.ts';
 export { mergeSandboxOverrides } from './overrides.ts';
+export { applyPipelineFile, readPipelineFile } from './pipeline-file.ts';
+export type { AppliedPipeline, PipelineFile } from './pipeline-file.ts';
 export { createRegistryResolver, defaultRunner, locationOf, pipConfigUrls } from './registries.ts';
 export type { ProgramRunner, RegistryLocation, RegistryResolverOptions } from './registries.ts';
 export { resolveSecrets } from './secrets.ts';
@@ -26,6 +35,7 @@ export { airlockConfigSchema, decisionNames, knownKeys, presetNames } from './sc
 export { configKeyDocs, environmentVariableDocs } from './reference.ts';
 export type { ConfigKeyDoc, EnvironmentVariableDoc } from './reference.ts';
 export type {
+  AgentConfig,
   AirlockConfig,
   AuditConfig,
   ClusterConfig,

@@ -412,6 +412,68 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
       'answer `410 SESSION_ENDED` with the reason) and expire its pending approvals. At least twice ' +
       '`heartbeatInterval`.',
   },
+
+  // ─── agent ────────────────────────────────────────────────────────────────────────────────────────
+  agent: {
+    description:
+      '`airlock agent run` and `airlock.agents.run()`: the model that drives the tools, and the budgets ' +
+      'of a run. The flags of `airlock agent run` override these.',
+  },
+  'agent.model': {
+    description:
+      'The model: `openai:NAME`, `anthropic:NAME`, or a bare name for an OpenAI-compatible server ' +
+      '(OpenAI itself, or the server `baseUrl` names: llama.cpp, vLLM, Ollama…).',
+    whenAbsent: 'none: `--model` must say',
+  },
+  'agent.baseUrl': {
+    description:
+      "The provider's endpoint, for a server other than the provider's own (e.g. " +
+      '`http://127.0.0.1:8080/v1` for a local OpenAI-compatible server). No credentials in it: the key ' +
+      'comes from `OPENAI_API_KEY` or `ANTHROPIC_API_KEY`.',
+    whenAbsent: "`OPENAI_BASE_URL` / `ANTHROPIC_BASE_URL`, else the provider's own API",
+  },
+  'agent.maxSteps': {
+    type: 'whole number, from `1` to `10000`',
+    description: 'Model calls a run may make; the run ends (`max_steps`) when the model still wants tools.',
+  },
+  'agent.budgetTokens': {
+    type: 'whole number, from `1` to `1000000000`',
+    description:
+      'Tokens a run may spend, in and out, every call summed (as the provider reports them, else ' +
+      'estimated); the run ends (`budget_exhausted`) once they are spent.',
+  },
+  'agent.contextTokens': {
+    type: 'whole number, from `2000` to `10000000`',
+    description:
+      'What one model call may carry, estimated at four characters a token. Past it, the oldest tool ' +
+      'results are replaced by a note saying how to get them again; one result takes at most a quarter.',
+  },
+  'agent.maxTokens': {
+    type: 'whole number, from `1` to `1000000`',
+    description: 'The longest answer per model call, in tokens.',
+  },
+  'agent.commandWait': {
+    type: DURATION,
+    description:
+      'How long `run_command` waits for a command before answering `running`: the command goes on in the ' +
+      'background and the model keeps working (it checks back with `command_status`).',
+  },
+  'agent.attempts': {
+    type: 'whole number, from `1` to `10`',
+    description:
+      'Tries per model call. A rate limit (429), a server error (5xx) or a lost connection is tried ' +
+      "again after an exponential, jittered delay (or the server's `Retry-After`, at most 30 s).",
+  },
+  'agent.systemPrompt': {
+    description: 'Instead of the built-in system prompt.',
+    whenAbsent: 'the built-in prompt: the sandbox, the tools, approvals, background commands, paging',
+  },
+  'agent.recordPrompts': {
+    description:
+      "Put the task and each model call's messages (redacted, the newest 64 KiB) in the audit log. " +
+      'Without it the log has the model, tokens, latency and stop reason of each call, and the task only ' +
+      'as its length and SHA-256.',
+  },
 };
 
 export interface EnvironmentVariableDoc {
@@ -455,6 +517,17 @@ export const environmentVariableDocs: readonly EnvironmentVariableDoc[] = [
   {
     name: 'PIP_INDEX_URL, PIP_EXTRA_INDEX_URL',
     description: 'The indexes `registry:pypi` stands for, read before `pip config list`, as pip itself does.',
+  },
+  {
+    name: 'OPENAI_API_KEY, ANTHROPIC_API_KEY',
+    description:
+      "The model providers' keys for `airlock agent run`. Redacted from every output, log and audit " +
+      "record (a value under 8 characters, such as a local server's placeholder, is not a secret and is " +
+      'left alone); never passed into a sandbox.',
+  },
+  {
+    name: 'OPENAI_BASE_URL, ANTHROPIC_BASE_URL',
+    description: 'The endpoint of each provider when neither `--base-url` nor `agent.baseUrl` gives one.',
   },
   {
     name: 'NO_COLOR, FORCE_COLOR, TERM',

@@ -380,6 +380,54 @@ export const clusterSchema = section('cluster', clusterFields).transform((raw, c
     failureTimeoutMs: raw.failureTimeout,
   };
 });
+// ─── agent ──────────────────────────────────────────────────────────────────────────────────────────
+
+/** `provider:model`; a bare model name goes to an OpenAI-compatible server. Checked again by the agent stage. */
+const MODEL_NAME = /^[\x21-\x7e]{1,200}$/;
+
+const agentFields = {
+  /** The model `airlock agent run` uses without `--model`: `anthropic:NAME`, `openai:NAME` or a bare name. */
+  model: text('model')
+    .refine((value) => MODEL_NAME.test(value), {
+      error: 'model must be a name without spaces, like openai:gpt-4.1-mini or anthropic:claude-sonnet-4-5',
+    })
+    .optional(),
+  /** An OpenAI-compatible or Anthropic server other than the provider's own (llama.cpp, vLLM, Ollama…). */
+  baseUrl: text('baseUrl')
+    .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
+      error: 'baseUrl must be an http or https URL, like http://127.0.0.1:8080/v1',
+    })
+    .optional(),
+  /** Model calls a run may make; the run stops past it. */
+  maxSteps: parsedValue((value) => parseCount(value, { max: 10_000 })).prefault(50),
+  /** Tokens (in and out, every call summed) a run may spend; the run stops once it has. */
+  budgetTokens: parsedValue((value) => parseCount(value, { max: 1_000_000_000 })).prefault(1_000_000),
+  /** What one request's conversation may take, estimated; older tool results are elided past it. */
+  contextTokens: parsedValue((value) => parseCount(value, { min: 2000, max: 10_000_000 })).prefault(32_000),
+  /** Longest answer per model call, in tokens. */
+  maxTokens: parsedValue((value) => parseCount(value, { max: 1_000_000 })).prefault(4096),
+  /** How long run_command waits for a command before answering `running` and letting the model go on. */
+  commandWait: parsedValue((value) => parseDuration(value)).prefault('30s'),
+  /** Tries per model call: a rate limit, a server error or a lost connection is retried with backoff. */
+  attempts: parsedValue((value) => parseCount(value, { max: 10 })).prefault(5),
+  /** Instead of the built-in system prompt. */
+  systemPrompt: nonEmptyText('systemPrompt').optional(),
+  /** Put each model call's messages in the audit log too (by default only model, tokens, latency, stop reason). */
+  recordPrompts: z.boolean({ error: 'recordPrompts must be true or false' }).prefault(false),
+};
+
+export const agentSchema = section('agent', agentFields).transform((raw) => ({
+  ...(raw.model === undefined ? {} : { model: raw.model }),
+  ...(raw.baseUrl === undefined ? {} : { baseUrl: raw.baseUrl }),
+  maxSteps: raw.maxSteps,
+  budgetTokens: raw.budgetTokens,
+  contextTokens: raw.contextTokens,
+  maxTokens: raw.maxTokens,
+  commandWaitMs: raw.commandWait,
+  attempts: raw.attempts,
+  ...(raw.systemPrompt === undefined ? {} : { systemPrompt: raw.systemPrompt }),
+  recordPrompts: raw.recordPrompts,
+}));
 
 // ─── the whole file ─────────────────────────────────────────────────────────────────────────────────
 
@@ -393,12 +441,13 @@ const rootFields = {
   audit: nullAsAbsent(auditSchema.prefault({})),
   // Absent: one control plane on its own. Needs a PostgreSQL store (checked where the store is known).
   cluster: nullAsAbsent(clusterSchema.optional()),
+  agent: nullAsAbsent(agentSchema.prefault({})),
 };
 
 export const airlockConfigSchema = z
   .object(rootFields, {
     error: (issue) =>
-      `the configuration must be a mapping with sandbox, policy, router, sessions, server, store, audit and cluster sections, not ${describeValue(issue.input)}`,
+      `the configuration must be a mapping with sandbox, policy, router, sessions, server, store, audit, cluster and agent sections, not ${describeValue(issue.input)}`,
   })
   .strict();
 
@@ -420,6 +469,7 @@ export const knownKeys: Readonly<Record<string, readonly string[]>> = {
   audit: Object.keys(auditFields),
   'audit.witness': Object.keys(auditWitnessFields),
   cluster: Object.keys(clusterFields),
+  agent: Object.keys(agentFields),
 };
 
 export type AirlockConfig = DeepReadonly<z.output<typeof airlockConfigSchema>>;
@@ -432,5 +482,6 @@ export type SessionsConfig = AirlockConfig['sessions'];
 export type ServerConfig = AirlockConfig['server'];
 export type AuditConfig = AirlockConfig['audit'];
 export type ClusterConfig = NonNullable<AirlockConfig['cluster']>;
+export type AgentConfig = AirlockConfig['agent'];
 export type PresetName = (typeof presetNames)[number];
 export type DecisionName = (typeof decisionNames)[number];

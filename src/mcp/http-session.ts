@@ -10,8 +10,8 @@ import type { Logger } from 'pino';
 import type { Airlock } from '../airlock/index.ts';
 import { createAirlockMcpServer } from './server.ts';
 import type { AirlockMcpServer } from './server.ts';
-import { boundSession, lazySession } from './session-provider.ts';
-import type { SessionProvider } from './session-provider.ts';
+import { boundSession, lazySession } from '../tools/index.ts';
+import type { SessionProvider } from '../tools/index.ts';
 
 /** Who the server authenticated: an admin token, or a session token bound to one session. */
 export type McpPrincipal =

@@ -5,8 +5,8 @@
  */
 export { createAirlockMcpServer } from './server.ts';
 export type { AirlockMcpServer, AirlockMcpServerOptions } from './server.ts';
-export { boundSession, lazySession } from './session-provider.ts';
-export type { SessionProvider } from './session-provider.ts';
+export { boundSession, lazySession } from '../tools/index.ts';
+export type { SessionProvider } from '../tools/index.ts';
 export { createMcpHttpEndpoint } from './http-endpoint.ts';
 export type { McpHttpEndpoint, McpHttpEndpointOptions } from './http-endpoint.ts';
 export type { McpPrincipal } from './http-session.ts';

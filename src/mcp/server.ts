@@ -4,16 +4,12 @@
  * made ends with it.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { Airlock } from '../airlock/index.ts';
-import { AirlockError, isAirlockError } from '../errors/index.ts';
-import { registerCommandTools } from './command-tools.ts';
-import { registerFileTools } from './file-tools.ts';
-import { registerInfoTool } from './info-tool.ts';
-import type { SessionProvider } from './session-provider.ts';
-import type { ToolContext } from './tool-context.ts';
-import { errorResult } from './tool-results.ts';
+import { AirlockError } from '../errors/index.ts';
+import { createToolGuard, registerAirlockTools } from '../tools/index.ts';
+import type { SessionProvider, ToolContext } from '../tools/index.ts';
+import { mcpRegistrar } from './registrar.ts';
 
 export interface AirlockMcpServerOptions {
   readonly airlock: Airlock;
@@ -73,38 +69,14 @@ export function createAirlockMcpServer(options: AirlockMcpServerOptions): Airloc
     { instructions, maxToolInputElements: MAX_TOOL_INPUT_ELEMENTS },
   );
 
-  async function guard(work: () => Promise<CallToolResult>): Promise<CallToolResult> {
-    try {
-      return await work();
-    } catch (error) {
-      if (!isAirlockError(error)) {
-        logger?.error({ err: error }, 'MCP tool call failed');
-        return errorResult({ code: 'INTERNAL', message: 'internal error in Airlock' });
-      }
-      if (error.code !== 'SESSION_ENDED') return errorResult(error);
-      const endedId = error.details['sessionId'];
-      // Without an id it is not known which session ended (the connection closing says so too);
-      // guessing the current one would throw away a healthy session that replaced the ended one.
-      if (typeof endedId === 'string') sessions.ended(endedId);
-      return errorResult(
-        error,
-        sessions.renews
-          ? 'Its files and processes are gone; the next call starts a new, empty session.'
-          : 'This connection cannot run anything more: create a new session and connect with its token.',
-      );
-    }
-  }
-
   const context: ToolContext = {
     airlock,
     sessions,
     progressIntervalMs,
     now: options.now ?? Date.now,
-    guard,
+    guard: createToolGuard(sessions, logger),
   };
-  registerCommandTools(server, context);
-  registerFileTools(server, context);
-  registerInfoTool(server, context);
+  registerAirlockTools(mcpRegistrar(server), context);
 
   let markClosed: () => void = () => undefined;
   const closed = new Promise<void>((resolve) => {

@@ -33,6 +33,12 @@ export interface FileWriteOptions {
    */
   readonly waitForApproval?: boolean;
   readonly signal?: AbortSignal;
+  /**
+   * The host's own copy, made by the person who runs Airlock (a workspace brought in before a model
+   * starts), not a model's write: `approvalRequiredFor: write_file` does not apply, and the audit
+   * record says `operator`. Library callers only: no surface passes it on from a request.
+   */
+  readonly operator?: boolean;
 }
 
 export interface FileOps {
@@ -58,10 +64,20 @@ export function createFileOps(options: FileOpsOptions): FileOps {
   const shown = (session: LiveSession, path: string): string =>
     options.redactorFor(session).redact(String(path)).text;
 
-  async function writeNow(session: LiveSession, path: string, data: string | Uint8Array): Promise<void> {
+  async function writeNow(
+    session: LiveSession,
+    path: string,
+    data: string | Uint8Array,
+    operator = false,
+  ): Promise<void> {
     await writeInSandbox(sessions, session, path, data);
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    await recordFileEvent(store, session.id, { kind: 'written', path: shown(session, path), data: bytes });
+    await recordFileEvent(store, session.id, {
+      kind: 'written',
+      path: shown(session, path),
+      data: bytes,
+      operator,
+    });
   }
 
   /** The approve stage of a write, then the write; runs on after the caller stopped waiting. */
@@ -92,8 +108,9 @@ export function createFileOps(options: FileOpsOptions): FileOps {
     const target = resolveSandboxPath(path);
     const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     const shownPath = shown(session, path);
-    if (!options.needsApproval || session.remembered.has(`write_file ${path}`)) {
-      await writeNow(session, path, data);
+    const operator = writeOptions.operator === true;
+    if (!options.needsApproval || operator || session.remembered.has(`write_file ${path}`)) {
+      await writeNow(session, path, data, operator);
       return completedWrite(shownPath, bytes, null);
     }
     await refusePlantedLink(session, target);

@@ -26,4 +26,11 @@ export { createRouter } from './router.ts';
 export type { Router, RouterOptions } from './router.ts';
 export { MAX_COMMAND_CHARS } from './run-input.ts';
 export { runStatuses } from './types.ts';
-export type { FileWriteResult, RunOptions, RunResult, RunStatus, SessionScope } from './types.ts';
+export type {
+  CommandCheck,
+  FileWriteResult,
+  RunOptions,
+  RunResult,
+  RunStatus,
+  SessionScope,
+} from './types.ts';

@@ -6,11 +6,12 @@
 import type { LiveSession } from '../sessions/index.ts';
 import { createCommandRegistry } from './command-registry.ts';
 import type { CommandRegistry } from './command-registry.ts';
+import { checkCommand } from './check-command.ts';
 import { runCommand } from './command-pipeline.ts';
 import type { PipelineDeps } from './command-pipeline.ts';
 import { createFileOps } from './file-ops.ts';
 import type { FileOps } from './file-ops.ts';
-import type { RunOptions, RunResult } from './types.ts';
+import type { CommandCheck, RunOptions, RunResult } from './types.ts';
 
 export interface RouterOptions extends Omit<PipelineDeps, 'registry' | 'now'> {
   readonly writeFileNeedsApproval: boolean;
@@ -19,6 +20,12 @@ export interface RouterOptions extends Omit<PipelineDeps, 'registry' | 'now'> {
 
 export interface Router {
   run(session: LiveSession, command: string, options?: RunOptions): Promise<RunResult>;
+  /**
+   * What `run` would decide for the command now (policy, approvals required, what a person approved
+   * for the session), without running it, asking anyone or recording a run. Throws INVALID_ARGUMENT
+   * for a command `run` would refuse as input.
+   */
+  checkCommand(session: LiveSession, command: string): CommandCheck;
   /** The latest known state of a command (live for running ones). */
   readonly getCommand: CommandRegistry['get'];
   /** Resolves when the command has finished (or at once if it has). */
@@ -57,6 +64,7 @@ export function createRouter(options: RouterOptions): Router {
   });
   return {
     run: (session, command, runOptions) => runCommand(pipeline, session, command, runOptions),
+    checkCommand: (session, command) => checkCommand(pipeline, session, command),
     getCommand: registry.get,
     waitCommand: registry.wait,
     killCommand: registry.kill,

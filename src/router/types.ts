@@ -88,3 +88,16 @@ export interface FileWriteResult {
   readonly reasons: readonly string[];
   readonly forModel: string;
 }
+
+/** What the pipeline would decide for a command (`router.checkCommand`): nothing runs, nothing is recorded. */
+export interface CommandCheck {
+  readonly sessionId: string;
+  /** Redacted command text. */
+  readonly command: string;
+  readonly decision: DecisionValue;
+  /** Redacted, written for the model: why, and what would be allowed instead. */
+  readonly reasons: readonly string[];
+  readonly ruleIds: readonly string[];
+  /** Short text for the model: the decision, what it means, and that nothing ran. */
+  readonly forModel: string;
+}

@@ -24,6 +24,10 @@ export const auditEventTypes = [
   'file.listed',
   'resource.alert',
   'recovery.completed',
+  'agent.started',
+  'agent.model_call',
+  'agent.step',
+  'agent.finished',
 ] as const;
 
 export type AuditEventType = (typeof auditEventTypes)[number];

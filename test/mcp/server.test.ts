@@ -11,7 +11,7 @@ import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.j
 import { afterEach, describe, expect, it } from 'vitest';
 import { AirlockError } from '../../src/errors/index.ts';
 import type { Airlock } from '../../src/index.ts';
-import { MAX_READ_FILE_BYTES } from '../../src/mcp/file-tools.ts';
+import { MAX_READ_FILE_BYTES } from '../../src/tools/index.ts';
 import { boundSession, createAirlockMcpServer, lazySession } from '../../src/mcp/index.ts';
 import type { SessionProvider } from '../../src/mcp/index.ts';
 import { eventually, openAirlock } from '../control-plane/support.ts';
@@ -316,5 +316,21 @@ describe.skipIf(bwrapMissing)('the MCP server over a control plane', () => {
     await expect(call).rejects.toThrow();
     const result = await airlock.commands.wait(commandId ?? '');
     expect(result.status).toBe('killed');
+  });
+
+  it('judges a command with check_command without running it, recording it or asking anyone', async () => {
+    const { airlock, client } = await connected();
+    const denied = await callTool(client, 'check_command', { command: 'rm -rf / && touch /workspace/ran' });
+    expect(denied.isError).toBeFalsy();
+    expect(factsOf(denied)).toMatchObject({ decision: 'deny' });
+    expect(textOf(denied)).toMatch(/^deny: it would be refused/);
+    expect(textOf(denied)).toContain('deletes /');
+    const asked = await callTool(client, 'check_command', { command: 'touch /workspace/ran' });
+    expect(factsOf(asked)).toMatchObject({ decision: 'ask' });
+    expect(await airlock.approvals.list({ status: 'pending' })).toEqual([]);
+    const listed = await callTool(client, 'list_files', {});
+    expect(textOf(listed)).not.toContain('ran');
+    const events = await airlock.audit.list();
+    expect(events.filter((event) => event.type.startsWith('command.'))).toEqual([]);
   });
 });

@@ -38,6 +38,7 @@ describe.skipIf(bwrapMissing)('airlock mcp on stdio', () => {
     const { tools } = await connection.client.listTools();
     const byName = new Map(tools.map((tool) => [tool.name, tool]));
     expect([...byName.keys()].sort()).toEqual([
+      'check_command',
       'command_status',
       'kill_command',
       'list_files',
@@ -56,7 +57,14 @@ describe.skipIf(bwrapMissing)('airlock mcp on stdio', () => {
       destructiveHint: true,
       idempotentHint: true,
     });
-    for (const name of ['read_file', 'read_output', 'list_files', 'session_info', 'command_status']) {
+    for (const name of [
+      'read_file',
+      'read_output',
+      'list_files',
+      'session_info',
+      'command_status',
+      'check_command',
+    ]) {
       expect(byName.get(name)?.annotations?.readOnlyHint, name).toBe(true);
     }
     for (const tool of tools) expect(tool.outputSchema, tool.name).toBeDefined();

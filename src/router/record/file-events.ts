@@ -6,7 +6,13 @@ import { createHash } from 'node:crypto';
 import type { AuditEventInput, Store } from '../../store/index.ts';
 
 export type FileEvent =
-  | { readonly kind: 'written'; readonly path: string; readonly data: Uint8Array }
+  | {
+      readonly kind: 'written';
+      readonly path: string;
+      readonly data: Uint8Array;
+      /** Copied in by the person running Airlock (a workspace), not written by a model. */
+      readonly operator?: boolean;
+    }
   | { readonly kind: 'read'; readonly path: string; readonly data: Uint8Array }
   | { readonly kind: 'listed'; readonly path: string; readonly entries: number };
 
@@ -28,6 +34,7 @@ export async function recordFileEvent(store: Store, sessionId: string, event: Fi
             path: event.path,
             bytes: event.data.length,
             sha256: createHash('sha256').update(event.data).digest('hex'),
+            ...(event.kind === 'written' && event.operator === true ? { operator: true } : {}),
           },
         };
   await store.commit({ events: [audit] });

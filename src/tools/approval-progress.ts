@@ -3,11 +3,8 @@
  * through it, the person at the screen) what it waits for, and keep clients that reset their
  * request timeout on progress from giving up first.
  */
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Airlock } from '../airlock/index.ts';
-
-export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+import type { ToolCall } from './registrar.ts';
 
 /** What the waiting is for, known at once (a command's approval) or found a moment later (a write's). */
 export interface PendingApproval {
@@ -50,30 +47,24 @@ export interface ReportOptions {
 }
 
 /**
- * Sends a progress notification soon and every `intervalMs` until the returned function is called.
+ * Sends a progress line soon and every `intervalMs` until the returned function is called.
  * `describe` returning null means nothing is awaited (yet, or any more): that round sends nothing.
- * Without a progress token the client asked for none, so nothing is sent (the call still waits).
+ * When the caller listens for no progress, nothing is sent (the call still waits).
  */
 export function reportApprovalWait(
-  extra: ToolExtra,
+  call: ToolCall,
   describe: () => Promise<WaitState | null> | WaitState | null,
   options: ReportOptions,
 ): () => void {
-  const token = extra._meta?.progressToken;
-  if (token === undefined) return () => undefined;
+  const report = call.reportProgress;
+  if (report === undefined) return () => undefined;
   const startedMs = options.now();
-  let progress = 0;
   let stopped = false;
   const send = async (): Promise<void> => {
     const state = await describe();
-    if (state === null || stopped || extra.signal.aborted) return;
-    // Progress must increase with every notification; the count of reports does.
-    progress += 1;
+    if (state === null || stopped || call.signal.aborted) return;
     const nowMs = options.now();
-    await extra.sendNotification({
-      method: 'notifications/progress',
-      params: { progressToken: token, progress, message: waitMessage(state, nowMs - startedMs, nowMs) },
-    });
+    await report(waitMessage(state, nowMs - startedMs, nowMs));
   };
   // A client that went away cannot be told; the wait itself ends through the request's signal.
   const sendQuietly = (): void => void send().catch(() => undefined);
@@ -96,13 +87,13 @@ export function reportApprovalWait(
  */
 export function reportCommandApprovalWait(
   airlock: Airlock,
-  extra: ToolExtra,
+  call: ToolCall,
   approvalId: string,
   options: ReportOptions,
 ): () => void {
   let decided: WaitState | 'refused' | null = null;
   return reportApprovalWait(
-    extra,
+    call,
     async () => {
       if (decided === null) {
         const record = await airlock.approvals.get(approvalId);

@@ -1,12 +1,11 @@
 /**
  * run_command and the tools that follow a command up: command_status, kill_command, read_output.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Session } from '../airlock/index.ts';
 import type { RunOptions, RunResult } from '../router/index.ts';
 import { reportCommandApprovalWait } from './approval-progress.ts';
-import type { ToolExtra } from './approval-progress.ts';
+import type { ToolCall, ToolRegistrar } from './registrar.ts';
 import type { ToolContext } from './tool-context.ts';
 import { commandResult, commandResultShape, okResult, statusMeanings } from './tool-results.ts';
 
@@ -19,7 +18,7 @@ const statusList = Object.entries(statusMeanings)
   .map(([status, meaning]) => `${status}: ${meaning}`)
   .join('; ');
 
-export function registerCommandTools(server: McpServer, context: ToolContext): void {
+export function registerCommandTools(server: ToolRegistrar, context: ToolContext): void {
   const helpers = commandHelpers(context);
   registerRunCommand(server, context, helpers);
   registerCommandStatus(server, context, helpers);
@@ -40,7 +39,7 @@ function commandHelpers(context: ToolContext) {
   const ownedCommand = (commandId: string): Promise<RunResult> => airlock.commands.get(commandId, { within });
 
   /** Progress while a command waits for its approval, then while it runs once approved. */
-  const reportWait = (approvalId: string | null, extra: ToolExtra): (() => void) =>
+  const reportWait = (approvalId: string | null, extra: ToolCall): (() => void) =>
     approvalId === null
       ? () => undefined
       : reportCommandApprovalWait(airlock, extra, approvalId, {
@@ -48,25 +47,81 @@ function commandHelpers(context: ToolContext) {
           now: context.now,
         });
 
-  /** Waits, with progress notifications, until the person decides and the command has run. */
-  const settle = async (session: Session, pending: RunResult, extra: ToolExtra): Promise<RunResult> => {
+  /**
+   * The command's result once it ends, or its latest state after `ms` (or when the call is cancelled):
+   * the command itself goes on either way.
+   */
+  const waitAtMost = async (
+    session: Session,
+    commandId: string,
+    ms: number | undefined,
+    signal: AbortSignal,
+  ): Promise<RunResult> => {
+    const bounded = ms === undefined ? signal : AbortSignal.any([signal, AbortSignal.timeout(ms)]);
+    try {
+      return await session.commands.wait(commandId, { signal: bounded });
+    } catch (error) {
+      // The client cancelled (a foreground command's own signal stops it) or the bound passed.
+      if (bounded.aborted) return session.commands.get(commandId);
+      throw error;
+    }
+  };
+
+  /** Whether the person decided within `ms`; the request stays open either way. */
+  const decidedWithin = async (approvalId: string, ms: number, signal: AbortSignal): Promise<boolean> => {
+    if (ms <= 0) return false;
+    const bounded = AbortSignal.any([signal, AbortSignal.timeout(ms)]);
+    try {
+      await airlock.approvals.waitFor(approvalId, { signal: bounded });
+      return true;
+    } catch (error) {
+      if (bounded.aborted) return false;
+      throw error;
+    }
+  };
+
+  /**
+   * Waits, with progress notifications, until the person decides and the command has run, each wait
+   * bounded by the context's approvalWaitMs and commandWaitMs when it sets them: past a bound the
+   * answer is the command's state then, and it goes on without the call.
+   */
+  const settle = async (session: Session, pending: RunResult, extra: ToolCall): Promise<RunResult> => {
     const stop = reportWait(pending.approvalId, extra);
     try {
-      return await session.commands.wait(pending.id, { signal: extra.signal });
-    } catch (error) {
-      // The client cancelled: the run's own signal stops the command; nobody reads this answer.
-      if (extra.signal.aborted) return session.commands.get(pending.id);
-      throw error;
+      const { approvalWaitMs } = context;
+      if (approvalWaitMs !== undefined && pending.approvalId !== null) {
+        const decided = await decidedWithin(pending.approvalId, approvalWaitMs, extra.signal);
+        if (!decided) return await session.commands.get(pending.id);
+      }
+      return await waitAtMost(session, pending.id, context.commandWaitMs, extra.signal);
     } finally {
       stop();
     }
   };
-  return { within, ownedCommand, reportWait, settle };
+  return { within, ownedCommand, reportWait, settle, waitAtMost };
 }
 
-function registerRunCommand(server: McpServer, context: ToolContext, helpers: CommandHelpers): void {
+/** What run_command's description says of waiting, by how this surface bounds its waits. */
+function waitingText(context: ToolContext): string {
+  const approval =
+    context.approvalWaitMs === undefined
+      ? 'ask a person to approve it (the call waits for their decision)'
+      : context.approvalWaitMs === 0
+        ? 'ask a person to approve it (the call answers pending_approval at once; the command runs ' +
+          'when they approve: follow it up with command_status)'
+        : `ask a person to approve it (the call waits up to ${context.approvalWaitMs / 1000} s for ` +
+          'their decision, then answers pending_approval: follow it up with command_status)';
+  const running =
+    context.commandWaitMs === undefined
+      ? ''
+      : ` A command still running after ${context.commandWaitMs / 1000} s goes on in the background ` +
+        'and the call answers running: do other work meanwhile, or wait for it with command_status.';
+  return `The policy may deny a command (the result says why and what is allowed) or ${approval}.${running}`;
+}
+
+function registerRunCommand(server: ToolRegistrar, context: ToolContext, helpers: CommandHelpers): void {
   const { guard } = context;
-  const { settle } = helpers;
+  const { settle, waitAtMost } = helpers;
   server.registerTool(
     'run_command',
     {
@@ -74,8 +129,7 @@ function registerRunCommand(server: McpServer, context: ToolContext, helpers: Co
       description:
         "Run a shell command (bash syntax) in this session's sandbox, in /workspace, with no network. " +
         "Files persist between calls for the session's life. " +
-        'The policy may deny a command (the result says why and what is allowed) or ask a person to ' +
-        'approve it (the call waits for their decision). Long output is cut: page the rest with ' +
+        `${waitingText(context)} Long output is cut: page the rest with ` +
         `read_output. Statuses: ${statusList}.`,
       inputSchema: {
         command: z.string().min(1).describe('the command line, e.g. "npm test" or "ls -la src"'),
@@ -103,25 +157,39 @@ function registerRunCommand(server: McpServer, context: ToolContext, helpers: Co
     ({ command, timeout_s, background }, extra) =>
       guard(async () => {
         const session = await context.sessions.get();
+        // With a bound on the wait, the command must be able to outlive the call: it runs detached
+        // (as a background command, with live output) and the call waits for it at most that long.
+        const detached = background === true || context.commandWaitMs !== undefined;
         const runOptions: RunOptions = {
           waitForApproval: false,
           // Rounded up: a positive timeout of under a millisecond is the shortest one, never none.
           ...(timeout_s === undefined ? {} : { timeoutMs: Math.max(1, Math.ceil(timeout_s * 1000)) }),
           // A foreground command ends with the call that asked for it (a cancelled call kills it);
           // a background one outlives the call by design.
-          ...(background === true ? { background: true } : { signal: extra.signal }),
+          ...(detached ? { background: true } : { signal: extra.signal }),
         };
         const first = await session.run(command, runOptions);
-        if (first.status !== 'pending_approval' || background === true) return commandResult(first);
-        const final = await settle(session, first, extra);
+        if (background === true) return commandResult(first);
+        if (first.status === 'pending_approval') {
+          const final = await settle(session, first, extra);
+          const preface =
+            final.status === 'denied' || final.status === 'pending_approval'
+              ? undefined
+              : `a person approved it (approval ${first.approvalId}).`;
+          return commandResult(final, preface);
+        }
+        if (first.status !== 'running') return commandResult(first);
+        const final = await waitAtMost(session, first.id, context.commandWaitMs, extra.signal);
         const preface =
-          final.status === 'denied' ? undefined : `a person approved it (approval ${first.approvalId}).`;
+          final.status === 'running' && context.commandWaitMs !== undefined
+            ? `still running after ${context.commandWaitMs / 1000} s; it goes on in the background.`
+            : undefined;
         return commandResult(final, preface);
       }),
   );
 }
 
-function registerCommandStatus(server: McpServer, context: ToolContext, helpers: CommandHelpers): void {
+function registerCommandStatus(server: ToolRegistrar, context: ToolContext, helpers: CommandHelpers): void {
   const { airlock, guard } = context;
   const { within, ownedCommand, reportWait } = helpers;
   server.registerTool(
@@ -163,7 +231,7 @@ function registerCommandStatus(server: McpServer, context: ToolContext, helpers:
   );
 }
 
-function registerKillCommand(server: McpServer, context: ToolContext, helpers: CommandHelpers): void {
+function registerKillCommand(server: ToolRegistrar, context: ToolContext, helpers: CommandHelpers): void {
   const { airlock, guard } = context;
   const { within } = helpers;
   server.registerTool(
@@ -190,7 +258,7 @@ function registerKillCommand(server: McpServer, context: ToolContext, helpers: C
   );
 }
 
-function registerReadOutput(server: McpServer, context: ToolContext, helpers: CommandHelpers): void {
+function registerReadOutput(server: ToolRegistrar, context: ToolContext, helpers: CommandHelpers): void {
   const { airlock, guard } = context;
   const { within } = helpers;
   server.registerTool(

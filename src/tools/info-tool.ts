@@ -2,9 +2,9 @@
  * session_info: what the model's environment allows, so it can plan instead of discovering limits
  * by hitting them.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { formatByteSize, formatDuration } from '../config/index.ts';
+import type { ToolRegistrar } from './registrar.ts';
 import type { ToolContext } from './tool-context.ts';
 import { okResult } from './tool-results.ts';
 import type { ProcessIsolation } from '../sandbox/index.ts';
@@ -32,7 +32,7 @@ function processesLine(processes: ProcessIsolation | undefined): string {
   return `process isolation: ${parts.join('; ')}`;
 }
 
-export function registerInfoTool(server: McpServer, context: ToolContext): void {
+export function registerInfoTool(server: ToolRegistrar, context: ToolContext): void {
   const { airlock, guard } = context;
   const { router } = airlock.config;
 
@@ -43,6 +43,7 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
       description:
         "This session's sandbox limits, resource usage, network access, policy and what needs a " +
         "person's approval.",
+      inputSchema: {},
       outputSchema: {
         sessionId: z.string(),
         state: z.string(),
@@ -86,7 +87,7 @@ export function registerInfoTool(server: McpServer, context: ToolContext): void 
       },
       annotations: { title: 'Session limits and policy', readOnlyHint: true, openWorldHint: false },
     },
-    () =>
+    (_args) =>
       guard(async () => {
         const session = await context.sessions.get();
         const info = await session.info();

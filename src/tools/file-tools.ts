@@ -3,13 +3,13 @@
  * (/workspace and /tmp). Paths are checked by the sandbox stage; a refused path is an error result
  * with its code (PATH_OUTSIDE_SANDBOX), never a protocol error.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Session } from '../airlock/index.ts';
 import { AirlockError, isAirlockError } from '../errors/index.ts';
 import { reportApprovalWait } from './approval-progress.ts';
 import type { WaitState } from './approval-progress.ts';
 import { MAX_PAGE_CHARS } from './command-tools.ts';
+import type { ToolRegistrar } from './registrar.ts';
 import type { ToolContext } from './tool-context.ts';
 import { errorResult, okResult } from './tool-results.ts';
 
@@ -50,7 +50,7 @@ function pageEnd(text: string, start: number, limit: number): number {
   return end;
 }
 
-export function registerFileTools(server: McpServer, context: ToolContext): void {
+export function registerFileTools(server: ToolRegistrar, context: ToolContext): void {
   const helpers = fileHelpers(context);
   registerWriteFile(server, context, helpers);
   registerReadFile(server, context, helpers);
@@ -94,7 +94,14 @@ function fileHelpers(context: ToolContext) {
   return { writesNeedApproval, pendingWrite, readForModel };
 }
 
-function registerWriteFile(server: McpServer, context: ToolContext, helpers: FileHelpers): void {
+function approvalText(context: ToolContext): string {
+  return context.approvalWaitMs === undefined
+    ? ' A person approves each write first; the call waits for their decision.'
+    : ' A person approves each write first; the call answers pending_approval at once and the file ' +
+        'is written as soon as they approve (read_file shows whether it was).';
+}
+
+function registerWriteFile(server: ToolRegistrar, context: ToolContext, helpers: FileHelpers): void {
   const { guard } = context;
   const { writesNeedApproval, pendingWrite } = helpers;
   server.registerTool(
@@ -103,7 +110,7 @@ function registerWriteFile(server: McpServer, context: ToolContext, helpers: Fil
       title: 'Write a file',
       description:
         'Create or replace a file in the sandbox (relative paths are under /workspace; /tmp also ' +
-        `works), creating missing directories.${writesNeedApproval ? ' A person approves each write first; the call waits for their decision.' : ''}`,
+        `works), creating missing directories.${writesNeedApproval ? approvalText(context) : ''}`,
       inputSchema: {
         path: z.string().min(1).describe('e.g. "src/main.py" or "/tmp/data.json"'),
         content: z.string().describe('the whole new content'),
@@ -128,16 +135,20 @@ function registerWriteFile(server: McpServer, context: ToolContext, helpers: Fil
       guard(async () => {
         const data = decodeContent(content, encoding);
         const session = await context.sessions.get();
-        const stop = writesNeedApproval
-          ? reportApprovalWait(extra, () => pendingWrite(session, path), {
-              intervalMs: context.progressIntervalMs,
-              now: context.now,
-              firstAfterMs: WRITE_APPROVAL_LOOKUP_DELAY_MS,
-            })
-          : () => undefined;
+        // A surface that bounds approval waits answers pending_approval at once; the file is
+        // written as soon as a person approves it.
+        const waits = context.approvalWaitMs === undefined;
+        const stop =
+          writesNeedApproval && waits
+            ? reportApprovalWait(extra, () => pendingWrite(session, path), {
+                intervalMs: context.progressIntervalMs,
+                now: context.now,
+                firstAfterMs: WRITE_APPROVAL_LOOKUP_DELAY_MS,
+              })
+            : () => undefined;
         let written;
         try {
-          written = await session.files.write(path, data, { signal: extra.signal });
+          written = await session.files.write(path, data, { signal: extra.signal, waitForApproval: waits });
         } finally {
           stop();
         }
@@ -156,7 +167,7 @@ function registerWriteFile(server: McpServer, context: ToolContext, helpers: Fil
   );
 }
 
-function registerReadFile(server: McpServer, context: ToolContext, helpers: FileHelpers): void {
+function registerReadFile(server: ToolRegistrar, context: ToolContext, helpers: FileHelpers): void {
   const { guard } = context;
   const { readForModel } = helpers;
   server.registerTool(
@@ -254,7 +265,7 @@ function registerReadFile(server: McpServer, context: ToolContext, helpers: File
   );
 }
 
-function registerListFiles(server: McpServer, context: ToolContext): void {
+function registerListFiles(server: ToolRegistrar, context: ToolContext): void {
   const { guard } = context;
   server.registerTool(
     'list_files',

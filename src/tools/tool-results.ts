@@ -1,15 +1,15 @@
 /**
- * How Airlock's outcomes look to an MCP client: text the model reads (the router's `forModel`) plus
+ * How Airlock's outcomes look to a tool's caller (an MCP client, an agent's model): text the model reads (the router's `forModel`) plus
  * structured facts for programs, complete on their own (with the output) for clients that show a
  * model only the structured content. A denial, a pending approval, a timeout or a rate limit is a normal
  * result with a status; `isError` marks only calls that could not be carried out (an ended session,
  * a path outside the sandbox, an unknown id), still as a result the model can read, never as a
  * protocol error.
  */
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { AirlockError } from '../errors/index.ts';
 import type { RunResult, RunStatus } from '../router/index.ts';
+import type { ToolResult } from './registrar.ts';
 
 /** What each status means, for the tool description; keyed by status so a new one cannot be missed. */
 export const statusMeanings: Readonly<Record<RunStatus, string>> = {
@@ -91,7 +91,7 @@ function nextStep(result: RunResult): string | null {
   }
 }
 
-export function commandResult(result: RunResult, preface?: string): CallToolResult {
+export function commandResult(result: RunResult, preface?: string): ToolResult {
   const next = nextStep(result);
   const text = [preface, result.forModel, next].filter((part) => part !== undefined && part !== null);
   return {
@@ -104,7 +104,7 @@ export function commandResult(result: RunResult, preface?: string): CallToolResu
 export function okResult(
   text: string | readonly string[],
   structuredContent: Record<string, unknown>,
-): CallToolResult {
+): ToolResult {
   const parts = typeof text === 'string' ? [text] : text;
   return {
     content: parts.map((part) => ({ type: 'text' as const, text: part })),
@@ -116,7 +116,7 @@ export function okResult(
  * A call that could not be carried out. No structuredContent (it would not match the tool's output
  * schema); the code is in the text for the model and in `_meta` for programs.
  */
-export function errorResult(error: Pick<AirlockError, 'code' | 'message'>, hint?: string): CallToolResult {
+export function errorResult(error: Pick<AirlockError, 'code' | 'message'>, hint?: string): ToolResult {
   const text = `error ${error.code}: ${error.message}${hint === undefined ? '' : `\n${hint}`}`;
   return {
     isError: true,

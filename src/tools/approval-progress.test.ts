@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Airlock } from '../airlock/index.ts';
 import type { ApprovalRecord } from '../store/index.ts';
 import { reportCommandApprovalWait } from './approval-progress.ts';
-import type { ToolExtra } from './approval-progress.ts';
+import type { ToolCall } from './registrar.ts';
 
 const approvalId = 'apr_0123456789abcdef01234567';
 
@@ -27,16 +27,15 @@ function approvalStore(startMs: number) {
   };
 }
 
-/** A tool call's extra that asked for progress, collecting the messages sent. */
-function progressCall(): { extra: ToolExtra; messages: string[] } {
+/** A tool call whose caller listens for progress, collecting the messages sent. */
+function progressCall(): { extra: ToolCall; messages: string[] } {
   const messages: string[] = [];
-  const extra = {
-    _meta: { progressToken: 'progress-1' },
+  const extra: ToolCall = {
     signal: new AbortController().signal,
-    sendNotification: async (notification: { params: { message?: string } }) => {
-      messages.push(notification.params.message ?? '');
+    reportProgress: async (message) => {
+      messages.push(message);
     },
-  } as unknown as ToolExtra;
+  };
   return { extra, messages };
 }
 
