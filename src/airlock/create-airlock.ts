@@ -17,20 +17,27 @@ import {
   storeLocationFor,
   readModelEnvironment,
 } from '../config/index.ts';
-import type { AirlockConfig, EnvironmentVariables, ModelEnvironment } from '../config/index.ts';
-import { createMetrics, createResourceMonitor } from '../metrics/index.ts';
+import type {
+  AirlockConfig,
+  EnvironmentVariables,
+  ModelEnvironment,
+  StoreLocation,
+} from '../config/index.ts';
+import type { ClusterNode } from '../cluster/index.ts';
+import { createMetrics } from '../metrics/index.ts';
 import type { AirlockMetrics, ResourceMonitor } from '../metrics/index.ts';
 import type { Policy } from '../policy/index.ts';
 import { createApprovalGate, createApprovals, createRateLimiter, createRouter } from '../router/index.ts';
-import type { ApprovalGate, Approvals, RateLimiter, Router } from '../router/index.ts';
-import { MAX_TIMEOUT_MS } from '../sandbox/index.ts';
+import type { ApprovalGate, Approvals, Router } from '../router/index.ts';
 import type { Driver, DriverName, DriverOptions } from '../sandbox/index.ts';
-import { createSessionManager, createSnapshotStore, currentOwner } from '../sessions/index.ts';
+import { createSnapshotStore, currentOwner } from '../sessions/index.ts';
 import type { RecoveryReport, SessionManager, SnapshotStore } from '../sessions/index.ts';
 import { connectStore, loadOrCreateAuditKey, resolveStorePath } from '../store/index.ts';
-import type { Store } from '../store/index.ts';
+import type { AuditSigningKey, Store } from '../store/index.ts';
 import { auditKeyPath, protectAuditLog } from './audit-protection.ts';
 import type { AuditProtection } from './audit-protection.ts';
+import { attachCluster, clusterNodeFor } from './cluster-wiring.ts';
+import { alertMonitor, sessionManager } from './session-wiring.ts';
 import { createDrivers } from './drivers.ts';
 import type { Drivers } from './drivers.ts';
 import { createPolicies } from './policies.ts';
@@ -88,6 +95,8 @@ export interface Airlock {
   readonly home: string;
   /** What start-up found and closed from a control plane that crashed. */
   readonly recovery: RecoveryReport;
+  /** This control plane as a node of a cluster (`cluster:` in the configuration), else null. */
+  readonly cluster: ClusterNode | null;
   /** Ends every session (killing its commands), then closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -114,6 +123,7 @@ interface Opened {
   readonly store: Store;
   readonly audit: AuditProtection;
   readonly drivers: Drivers;
+  readonly cluster: ClusterNode | null;
   monitor?: ResourceMonitor;
   manager?: SessionManager;
   approvals?: Approvals;
@@ -136,10 +146,28 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     redactors: createRedactors(config, env),
     modelEnvironment: readModelEnvironment(env),
   };
-  const audit = await openProtectedStore(prepared, env);
+  const { audit, location, auditKey } = await openProtectedStore(prepared, env);
+  let cluster: ClusterNode | null;
+  try {
+    cluster = clusterNodeFor({
+      config,
+      location,
+      store: audit.store,
+      home,
+      owner: currentOwner(),
+      maxSessions: options.maxSessions ?? config.sessions.maxSessions,
+      auditKey,
+      logger: prepared.logger,
+      metrics: prepared.metrics,
+    });
+  } catch (error) {
+    await audit.store.close();
+    throw error;
+  }
   const opened: Opened = {
     store: audit.store,
     audit,
+    cluster,
     drivers: createDrivers(config, { home, driverOptions: options.driverOptions, given: options.drivers }),
   };
   try {
@@ -148,6 +176,7 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     opened.monitor?.close();
     opened.approvals?.close();
     await opened.manager?.close();
+    await opened.cluster?.close();
     await opened.drivers.closeAll();
     await opened.store.close();
     throw error;
@@ -158,7 +187,10 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
  * The store, wrapped so that the chain's head is signed with a key kept outside it. The key is read
  * (or made) before the store opens: a key file others can read stops start-up here.
  */
-async function openProtectedStore(prepared: Prepared, env: EnvironmentVariables): Promise<AuditProtection> {
+async function openProtectedStore(
+  prepared: Prepared,
+  env: EnvironmentVariables,
+): Promise<{ audit: AuditProtection; location: StoreLocation; auditKey: AuditSigningKey }> {
   const { config, home, options } = prepared;
   const auditKey = loadOrCreateAuditKey(auditKeyPath(config.audit, home));
   const fromEnvironment = storeFromEnvironment(env);
@@ -167,7 +199,7 @@ async function openProtectedStore(prepared: Prepared, env: EnvironmentVariables)
     ...(fromEnvironment === undefined ? {} : { store: fromEnvironment }),
   });
   const baseDir = options.cwd ?? process.cwd();
-  return protectAuditLog({
+  const audit = protectAuditLog({
     store: await connectStore(storeLocation, { baseDir }),
     storePath: resolveStorePath(storeLocation, baseDir),
     config: config.audit,
@@ -176,6 +208,7 @@ async function openProtectedStore(prepared: Prepared, env: EnvironmentVariables)
     logger: prepared.logger,
     metrics: prepared.metrics,
   });
+  return { audit, location: storeLocation, auditKey };
 }
 
 /** Opens the stages on the store, closes what a crashed predecessor left, and assembles the Airlock. */
@@ -186,11 +219,16 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
   const monitor = alertMonitor(prepared, store);
   opened.monitor = monitor;
   const rateLimiter = createRateLimiter({ rate: config.router.rateLimit, now });
-  const manager = sessionManager(prepared, { store, drivers, snapshots, monitor, rateLimiter });
+  const { cluster } = opened;
+  const manager = sessionManager(prepared, { store, drivers, snapshots, monitor, rateLimiter, cluster });
   opened.manager = manager;
+  if (cluster !== null) attachCluster(cluster, manager, store, now);
   const approvals = createApprovals({
     store,
     now,
+    ...(cluster === null
+      ? {}
+      : { decisions: (wake: (id: string | null) => void) => cluster.decisions(wake) }),
     ...(options.approvalPollIntervalMs === undefined
       ? {}
       : { pollIntervalMs: options.approvalPollIntervalMs }),
@@ -219,6 +257,7 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
   return assemble(prepared, {
     store,
     audit,
+    cluster,
     drivers,
     monitor,
     manager,
@@ -234,6 +273,7 @@ function assemble(
   parts: {
     readonly store: Store;
     readonly audit: AuditProtection;
+    readonly cluster: ClusterNode | null;
     readonly drivers: Drivers;
     readonly monitor: ResourceMonitor;
     readonly manager: SessionManager;
@@ -243,7 +283,7 @@ function assemble(
     readonly recovery: RecoveryReport;
   },
 ): Airlock {
-  const { store, drivers, monitor, manager, approvals, router, snapshots } = parts;
+  const { store, drivers, monitor, manager, approvals, router, snapshots, cluster } = parts;
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -253,6 +293,8 @@ function assemble(
       await manager.close();
       await router.drain();
       approvals.close();
+      // After the sessions: this node leaves the cluster only once it runs none of them.
+      await cluster?.close();
       await drivers.closeAll();
       await store.close();
     })();
@@ -281,7 +323,10 @@ function assemble(
       deny: (id, decideOptions) => approvals.decide(id, 'deny', decideOptions),
       waitFor: (id, waitOptions) => approvals.waitFor(id, waitOptions),
     },
-    audit: createAuditView(store, parts.audit.verify),
+    // A cluster's chain is signed by every node: each node's registered key is trusted too.
+    audit: createAuditView(store, async () =>
+      parts.audit.verify(cluster === null ? [] : await cluster.trustedKeys()),
+    ),
     snapshots: { list: snapshots.list, get: snapshots.get, remove: snapshots.remove },
     agents: createAgents({
       airlock: () => airlock,
@@ -298,90 +343,8 @@ function assemble(
     config: prepared.config,
     home: prepared.home,
     recovery: parts.recovery,
+    cluster,
     close,
   };
   return airlock;
-}
-
-/** Samples sessions' resource use; an alert is counted, logged and recorded in the audit log. */
-function alertMonitor(prepared: Prepared, store: Store): ResourceMonitor {
-  const { metrics, logger } = prepared;
-  return createResourceMonitor({
-    intervalMs: prepared.options.monitorIntervalMs ?? 5000,
-    onAlert: (alert) => {
-      metrics.resourceAlert(alert.resource);
-      logger.warn(
-        { sessionId: alert.sessionId, resource: alert.resource, fraction: alert.fraction },
-        'resource alert',
-      );
-      const data = {
-        resource: alert.resource,
-        usage: alert.usage,
-        limit: alert.limit,
-        fraction: alert.fraction,
-      };
-      void store
-        .commit({ events: [{ type: 'resource.alert', sessionId: alert.sessionId, commandId: null, data }] })
-        .catch((error: unknown) => logger.error({ err: error }, 'could not record a resource alert'));
-    },
-    onError: () => undefined,
-  });
-}
-
-function sessionManager(
-  prepared: Prepared,
-  parts: {
-    readonly store: Store;
-    readonly drivers: Drivers;
-    readonly snapshots: SnapshotStore;
-    readonly monitor: ResourceMonitor;
-    readonly rateLimiter: RateLimiter;
-  },
-): SessionManager {
-  const { config, options, metrics, logger } = prepared;
-  const { monitor } = parts;
-  const { sandbox } = config;
-  const manager: SessionManager = createSessionManager({
-    store: parts.store,
-    driverFor: parts.drivers.driverFor,
-    snapshots: parts.snapshots,
-    owner: currentOwner(),
-    maxSessions: options.maxSessions ?? config.sessions.maxSessions,
-    now: prepared.now,
-    defaults: {
-      driver: sandbox.driver,
-      sandbox: {
-        image: sandbox.image,
-        memoryBytes: sandbox.memoryBytes,
-        cpus: sandbox.cpus,
-        pids: sandbox.pids,
-        scratchBytes: sandbox.scratchBytes,
-        env: { ...sandbox.env },
-        timeoutMs: sandbox.timeoutMs,
-      },
-      idleTimeoutMs: sandbox.idleTimeoutMs,
-      ttlMs: options.sessionTtlMs ?? config.sessions.lifetimeMs,
-      maxTimeoutMs: sandbox.maxTimeoutMs ?? MAX_TIMEOUT_MS,
-    },
-    onCreated: (session, createMs) => {
-      metrics.sessionCreated(session.settings.driver);
-      metrics.sandboxCreateDuration(session.settings.driver, createMs);
-      metrics.sessionsActive(manager.live().length);
-      monitor.watch(session.id, {
-        stats: () => session.sandbox.stats(),
-        cpus: session.settings.sandbox.cpus,
-      });
-      logger.info({ sessionId: session.id, driver: session.settings.driver }, 'session created');
-    },
-    onEnded: (session) => {
-      monitor.unwatch(session.id);
-      metrics.sessionEnded(
-        session.endCode === 'crashed' || session.endCode === null ? 'error' : session.endCode,
-      );
-      metrics.sessionsActive(manager.live().length);
-      parts.rateLimiter.forget(session.id);
-      logger.info({ sessionId: session.id, reason: session.endCode }, 'session ended');
-    },
-  });
-  return manager;
 }

@@ -2,6 +2,7 @@
 export { createAirlock } from './create-airlock.ts';
 export type { Airlock, CreateAirlockOptions } from './create-airlock.ts';
 export { anchorPathFor, auditKeyPath } from './audit-protection.ts';
+export { CLUSTER_SECRET_FILE } from './cluster-wiring.ts';
 export { loadTreeSitterWasm } from './tree-sitter-wasm.ts';
 export type { CommandEvent } from '../router/index.ts';
 export type {

@@ -5,6 +5,7 @@ import type { CliContext } from './context.ts';
 import { registerAgentCommand } from './agent-command.ts';
 import { registerApprovalsCommand } from './approvals-command.ts';
 import { registerAuditCommand } from './audit-command.ts';
+import { registerClusterCommand } from './cluster-command.ts';
 import { execExitCodes, exitCodeForError, registerExecCommand } from './exec-command.ts';
 import { registerImageCommand } from './image-command.ts';
 import { registerMcpCommand } from './mcp-command.ts';
@@ -29,6 +30,7 @@ export function buildProgram(context: CliContext): Command {
   registerAuditCommand(program, context);
   registerSessionsCommand(program, context);
   registerStoreCommand(program, context);
+  registerClusterCommand(program, context);
   registerImageCommand(program, context);
   registerMcpCommand(program, context);
   registerAgentCommand(program, context);

@@ -9,18 +9,22 @@
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { resolveConfig, storeLocationFor } from '../config/index.ts';
 import type { ResolvedConfig, StoreLocation } from '../config/index.ts';
 import { AirlockError } from '../errors/index.ts';
 import { createApprovals } from '../router/index.ts';
 import type { ApprovalDecision, Approvals, DecideOptions } from '../router/index.ts';
-import { connectStore, exportAuditJsonl, resolveStorePath } from '../store/index.ts';
+import { createNodeTable, readClusterSecret, trustedClusterKeys } from '../cluster/index.ts';
+import { CLUSTER_SECRET_FILE } from '../airlock/index.ts';
+import { asPostgresStore, connectStore, exportAuditJsonl, resolveStorePath } from '../store/index.ts';
 import type {
   ApprovalRecord,
   ApprovalStatus,
   AuditEvent,
   AuditExportQuery,
+  AuditPublicKey,
   EventQuery,
   SessionState,
   Store,
@@ -147,11 +151,31 @@ export async function openControlPlaneAccess(
       { key: 'store' },
     );
   }
-  return localAccess(location, context.cwd, serverUrlOf(resolved.config.server), {
-    home: resolved.environment.home,
-    config: resolved.config.audit,
-    storePath: resolveStorePath(location, context.cwd),
-  });
+  return localAccess(
+    location,
+    context.cwd,
+    serverUrlOf(resolved.config.server),
+    {
+      home: resolved.environment.home,
+      config: resolved.config.audit,
+      storePath: resolveStorePath(location, context.cwd),
+    },
+    clusterKeysOf(resolved),
+  );
+}
+
+/** With a `cluster:` section: every node's audit key the cluster secret vouches for, read from the store. */
+function clusterKeysOf(resolved: ResolvedConfig): ((store: Store) => Promise<AuditPublicKey[]>) | undefined {
+  const { cluster } = resolved.config;
+  if (cluster === undefined) return undefined;
+  return async (store) => {
+    const postgres = asPostgresStore(store);
+    if (postgres === null) return [];
+    const secret = readClusterSecret(
+      cluster.secretFile ?? join(resolved.environment.home, CLUSTER_SECRET_FILE),
+    );
+    return (await trustedClusterKeys(createNodeTable(postgres), secret)).keys;
+  };
 }
 
 /** The store a configuration names: AIRLOCK_STORE, airlock.yaml's `store:`, else AIRLOCK_HOME/airlock.db. */
@@ -175,6 +199,7 @@ function localAccess(
   cwd: string,
   serverUrl: string,
   audit: LocalAuditSettings,
+  clusterKeys?: (store: Store) => Promise<AuditPublicKey[]>,
 ): ControlPlaneAccess {
   let opened: Promise<{ store: Store; approvals: Approvals }> | null = null;
   // Resolved the way connectStore resolves it, so the existence check looks at the same file.
@@ -218,7 +243,7 @@ function localAccess(
     },
     audit: {
       list: async (query) => (await (await current())?.store.listEvents(query)) ?? [],
-      verify: async (request) => verifyLocally((await current())?.store ?? null, audit, request),
+      verify: async (request) => verifyLocally((await current())?.store ?? null, audit, request, clusterKeys),
       exportJsonl: async (write, query, options = {}) => {
         const open = await current();
         if (open === null) return 0;
