@@ -53,6 +53,8 @@ export type { SqliteStoreOptions } from './sqlite-store.ts';
 export type { StoreBackupReport } from './sqlite-backup.ts';
 export { SCHEMA_VERSION } from './sqlite-schema.ts';
 export { APPROVAL_CHANNEL, openPostgresStore } from './pg-store.ts';
+export { migrateSqliteToPostgres } from './store-migrate.ts';
+export type { MigrateOptions, MigrateReport } from './store-migrate.ts';
 export type { PostgresStore, PostgresStoreOptions } from './pg-store.ts';
 export { PG_SCHEMA_VERSION } from './pg-schema.ts';
 export { auditEventTypes, commandStates, verifyProblems } from './types.ts';
