@@ -96,6 +96,14 @@ export function createMembership(options: MembershipOptions): Membership {
         const previous = await options.register();
         if (previous !== null) await options.endOwner(previous, `node ${nodeId} restarted`);
       }
+      if (fenced) {
+        // The sessions this node ended while cut off could not record it: the store still calls them
+        // open. No new session started meanwhile (new work is refused while unhealthy).
+        await options.endOwner(
+          owner,
+          `node ${nodeId} lost its database for longer than the cluster failure timeout`,
+        );
+      }
       health = { status: 'ok' };
       fenced = false;
       lost = await table.claimLost(options.failureTimeoutMs);
