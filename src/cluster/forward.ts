@@ -93,7 +93,7 @@ export function createForwarder(options: ForwardOptions): Forwarder {
 
       return new Promise((resolve) => {
         const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-        const upstream = send(url, { method, headers, timeout: CONNECT_TIMEOUT_MS });
+        const upstream = send(url, { method, headers });
         let answered = false;
         const unreachable = (error: unknown): void => {
           if (answered) {
@@ -114,14 +114,21 @@ export function createForwarder(options: ForwardOptions): Forwarder {
           } else response.destroy();
           resolve('unreachable');
         };
-        upstream.on('timeout', () =>
-          upstream.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`)),
-        );
+        // Only connecting is bounded: the answer itself may take as long as the command (or the person
+        // approving it) takes, which a socket idle timeout would cut short.
+        upstream.on('socket', (socket) => {
+          if (!socket.connecting) return;
+          const timer = setTimeout(
+            () => upstream.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`)),
+            CONNECT_TIMEOUT_MS,
+          );
+          timer.unref();
+          socket.once('connect', () => clearTimeout(timer));
+          socket.once('close', () => clearTimeout(timer));
+        });
         upstream.on('error', unreachable);
         upstream.on('response', (answer) => {
           answered = true;
-          // Connected: a long-running answer (an event stream, a command waiting for a person) is fine.
-          upstream.setTimeout(0);
           response.writeHead(answer.statusCode ?? 502, passHeaders(answer.headers));
           // An event stream's headers go out now, not with its first event.
           response.flushHeaders();

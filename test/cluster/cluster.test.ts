@@ -80,6 +80,8 @@ describe.skipIf(skip !== undefined)(
         if (approvalId === '') await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(approvalId).not.toBe('');
+      // The person takes a while: longer than a hop's connect timeout (5 s), which must not cut the wait.
+      await new Promise((resolve) => setTimeout(resolve, 6000));
       const decided = await call(c.url, 'POST', `/v1/approvals/${approvalId}`, { decision: 'approve' });
       expect(decided.status, JSON.stringify(decided.body)).toBe(200);
       const ran = await waiting;
