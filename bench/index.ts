@@ -1,17 +1,28 @@
-// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api|audit|egress|agent]
+// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api|audit|egress|agent|cluster]
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runAgentBench } from './agent.bench.ts';
 import { runApiBench } from './api.bench.ts';
 import { runAuditBench } from './audit.bench.ts';
+import { runClusterBench } from './cluster.bench.ts';
 import { runEgressBench } from './egress.bench.ts';
 import { runRouterBench } from './router.bench.ts';
 import { runIsolationBench } from './isolation.bench.ts';
 import { runSandboxBench } from './sandbox.bench.ts';
 
 const DEFAULT_RUNS = 200;
-const benches = ['sandbox', 'isolation', 'policy', 'router', 'api', 'audit', 'egress', 'agent'] as const;
+const benches = [
+  'sandbox',
+  'isolation',
+  'policy',
+  'router',
+  'api',
+  'audit',
+  'egress',
+  'agent',
+  'cluster',
+] as const;
 type BenchName = (typeof benches)[number];
 
 function isBenchName(value: string): value is BenchName {
@@ -82,6 +93,10 @@ async function main(): Promise<void> {
   if (only === undefined || only === 'agent') {
     console.log('');
     await runAgentBench({ runs });
+  }
+  if (only === undefined || only === 'cluster') {
+    console.log('');
+    await runClusterBench({ sessions: 150, commandsPerSession: 5 });
   }
 }
 
