@@ -32,9 +32,14 @@ export interface PostgresStoreOptions {
   readonly url: string;
   /** The store's clock for event times and decisions; default the database's clock. */
   readonly now?: () => Date;
-  /** Connections this store keeps at most (default 8). */
+  /** Connections this store keeps at most (default 16). */
   readonly poolSize?: number;
-  /** How long a connection attempt may take before the store counts as unavailable (default 5000). */
+  /**
+   * How long getting a connection may take, a new one or a free one of the pool, before the store
+   * counts as unavailable (default 15000). Appends wait their turn for the chain's head row while
+   * holding a connection, so under a burst of commands from every node a free connection can take
+   * seconds; failing then would fail a command that was only queued.
+   */
   readonly connectTimeoutMs?: number;
 }
 
@@ -76,8 +81,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const where = redactStoreUrl(options.url);
   const pool = new pg.Pool({
     connectionString: options.url,
-    max: options.poolSize ?? 8,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    max: options.poolSize ?? 16,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 15_000,
     idleTimeoutMillis: 30_000,
     statement_timeout: STATEMENT_TIMEOUT_MS,
     application_name: 'airlock',

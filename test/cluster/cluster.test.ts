@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, postgresSkipReason, type PostgresCluster } from '../support/postgres.ts';
 import { runCli } from '../support/cli.ts';
-import { call, clusterSecretFile, startNode, type ClusterProcess } from './cluster-process.ts';
+import { ADMIN_TOKEN, call, clusterSecretFile, startNode, type ClusterProcess } from './cluster-process.ts';
 
 const skip = postgresSkipReason();
 
@@ -111,8 +111,34 @@ describe.skipIf(skip !== undefined)(
       expect(status.stdout).toMatch(/node-a\s+live\s+3\b/);
       expect(status.stdout).toMatch(/node-b\s+live\s+2\b/);
 
+      // Each node's metrics carry its id.
+      const metrics = await fetch(`${b.url}/metrics`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(await metrics.text()).toMatch(
+        /airlock_cluster_heartbeats_total\{[^}]*node="node-b"[^}]*\} [1-9]/,
+      );
+
+      // A command on A left waiting for a person when A dies: its approval must expire with it.
+      const stranded = call(
+        a.url,
+        'POST',
+        `/v1/sessions/${onA.id}/commands`,
+        { command: 'touch never' },
+        onA.token,
+      ).catch(() => null);
+      let strandedId = '';
+      for (let i = 0; i < 100 && strandedId === ''; i++) {
+        const pending = await call(b.url, 'GET', '/v1/approvals?status=pending');
+        const list = (pending.body['approvals'] ?? []) as { id: string; sessionId: string }[];
+        strandedId = list.find((approval) => approval.sessionId === onA.id)?.id ?? '';
+        if (strandedId === '') await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(strandedId).not.toBe('');
+
       // A dies: within 10 s B and C report its sessions lost; their own sessions keep working.
       await a.kill('SIGKILL');
+      await stranded;
       const killedAt = Date.now();
       const aSessions = [onA, ...placed.filter((session) => session.node === 'node-a')];
       for (const observer of [b, c]) {
@@ -127,6 +153,8 @@ describe.skipIf(skip !== undefined)(
         }
       }
       expect(Date.now() - killedAt).toBeLessThan(10_000);
+      const expired = await call(b.url, 'GET', `/v1/approvals/${strandedId}`);
+      expect(expired.body).toMatchObject({ status: 'expired' });
       const gone = await call(c.url, 'POST', `/v1/sessions/${onA.id}/commands`, { command: 'echo hi' });
       expect(gone.status).toBe(410);
       expect(gone.body).toMatchObject({ error: { code: 'SESSION_ENDED' } });
