@@ -153,7 +153,7 @@ export function createNodeTable(store: PostgresStore): NodeTable {
       });
     },
     async heartbeat(nodeId, owner, load) {
-      const [row] = await store.query(
+      const [row] = await store.controlQuery(
         'write the heartbeat',
         "UPDATE cluster_nodes SET heartbeat_at = CASE WHEN state = 'live' THEN clock_timestamp() ELSE heartbeat_at END, " +
           'sessions = $3, memory_free_bytes = $4, memory_total_bytes = $5 ' +
@@ -163,7 +163,7 @@ export function createNodeTable(store: PostgresStore): NodeTable {
       return row === undefined ? null : (String(row['state']) as NodeState);
     },
     async claimLost(timeoutMs) {
-      const rows = await store.query(
+      const rows = await store.controlQuery(
         'detect lost nodes',
         "UPDATE cluster_nodes n SET state = 'lost', lost_reason = 'no heartbeat for ' || " +
           "round(extract(epoch FROM clock_timestamp() - n.heartbeat_at)::numeric, 1) || ' s (last at ' || " +

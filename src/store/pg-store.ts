@@ -6,6 +6,7 @@ import { chainEvents } from './audit-chain.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { pageText, validatePageRequest } from './output-page.ts';
 import { isRetryablePgError, toPgStoreError } from './pg-errors.ts';
+import { plainStore } from './pg-plain-store.ts';
 import { PG_NOW_ISO, pgTypes, pgUpsert, pgValues, rowOf } from './pg-rows.ts';
 import { createPgReads, type PgReads } from './pg-reads.ts';
 import { migratePostgres } from './pg-schema.ts';
@@ -52,6 +53,15 @@ export interface PostgresStore extends Store {
   transaction<T>(operation: string, work: (client: PoolClient) => Promise<T>): Promise<T>;
   /** One query outside a transaction. */
   query(operation: string, text: string, values?: readonly unknown[]): Promise<Record<string, unknown>[]>;
+  /**
+   * One query on a connection of its own, never queued behind the commits: a cluster's heartbeat must
+   * not wait for a pool busy with a burst of commands, or a node that is only busy would be declared lost.
+   */
+  controlQuery(
+    operation: string,
+    text: string,
+    values?: readonly unknown[],
+  ): Promise<Record<string, unknown>[]>;
 }
 
 /** The channel a decided approval is announced on (NOTIFY), delivered when its transaction commits. */
@@ -106,49 +116,31 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end().catch(() => undefined);
     throw toPgStoreError(error, { where, operation: 'open' });
   }
-  return plainStore(new PgStore(pool, where, options.now));
-}
-
-/**
- * The store as a plain object of functions: wrappers spread a store (`{ ...store, commit }`, see
- * audit-trail.ts), which copies own properties only, never a class's methods.
- */
-function plainStore(store: PgStore): PostgresStore {
-  return {
-    kind: store.kind,
-    where: store.where,
-    transaction: (operation, work) => store.transaction(operation, work),
-    query: (operation, text, values) => store.query(operation, text, values),
-    commit: (batch) => store.commit(batch),
-    decideApproval: (id, decision, event) => store.decideApproval(id, decision, event),
-    getSession: store.getSession,
-    listSessions: store.listSessions,
-    getCommand: store.getCommand,
-    listCommands: store.listCommands,
-    getApproval: store.getApproval,
-    listApprovals: store.listApprovals,
-    getOutput: store.getOutput,
-    readOutput: (id, page) => store.readOutput(id, page),
-    trimSessionOutputs: store.trimSessionOutputs,
-    pruneOutputs: store.pruneOutputs,
-    listEvents: store.listEvents,
-    addCheckpoint: store.addCheckpoint,
-    lastCheckpoint: store.lastCheckpoint,
-    verify: (options) => store.verify(options),
-    close: () => store.close(),
-  };
+  const control = new pg.Pool({
+    connectionString: options.url,
+    max: 1,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+    application_name: 'airlock-control',
+    types: pgTypes,
+  });
+  control.on('error', () => undefined);
+  return plainStore(new PgStore(pool, control, where, options.now));
 }
 
 class PgStore implements PostgresStore {
   readonly kind = 'postgres' as const;
   readonly where: string;
   readonly #pool: pg.Pool;
+  readonly #control: pg.Pool;
   readonly #now: (() => Date) | undefined;
   readonly #reads: PgReads;
   #closed = false;
 
-  constructor(pool: pg.Pool, where: string, now: (() => Date) | undefined) {
+  constructor(pool: pg.Pool, control: pg.Pool, where: string, now: (() => Date) | undefined) {
     this.#pool = pool;
+    this.#control = control;
     this.where = where;
     this.#now = now;
     this.#reads = createPgReads((operation, text, values) => this.query(operation, text, values));
@@ -166,6 +158,15 @@ class PgStore implements PostgresStore {
     this.#assertOpen();
     try {
       return (await this.#pool.query(text, [...values])).rows.map((row: Record<string, unknown>) => row);
+    } catch (error) {
+      throw this.#fail(operation, error);
+    }
+  }
+
+  async controlQuery(operation: string, text: string, values: readonly unknown[] = []) {
+    this.#assertOpen();
+    try {
+      return (await this.#control.query(text, [...values])).rows.map((row: Record<string, unknown>) => row);
     } catch (error) {
       throw this.#fail(operation, error);
     }
@@ -374,6 +375,7 @@ class PgStore implements PostgresStore {
     if (this.#closed) return;
     this.#closed = true;
     await this.#pool.end().catch(() => undefined);
+    await this.#control.end().catch(() => undefined);
   }
 }
 
