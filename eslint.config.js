@@ -27,6 +27,24 @@ const stageFolders = [
 // The router's stages, each a sub-folder whose index.ts is its door (src/router/<stage>/index.ts).
 const routerStages = ['decide', 'approve', 'rate', 'execute', 'shape', 'record'];
 
+// Sub-folders of src/sandbox, each with an index.ts as its door. Drivers share the launcher, the
+// layout and the state directory through these doors, never through another driver's files.
+const sandboxFolders = [
+  'cgroups',
+  'seccomp',
+  'host-uids',
+  'image',
+  'output',
+  'supervisor',
+  'layout',
+  'launcher',
+  'state-dir',
+  'drivers',
+  'bwrap',
+  'gvisor',
+  'docker',
+];
+
 // Bare names of Node built-ins, for code that must not depend on Node (the SDK).
 const nodeBuiltins = builtinModules.filter((name) => !name.startsWith('_') && !name.includes(':'));
 
@@ -67,6 +85,14 @@ export default tseslint.config(
               group: [`./${stage}/*`, `../${stage}/*`, `!./${stage}/index.ts`, `!../${stage}/index.ts`],
               message: `Import the router's ${stage} stage through its index.ts: it is the stage's only public surface.`,
             })),
+            {
+              // Any relative path inside src/ that enters one of these folders and names a file other than
+              // its index.ts (drivers/bwrap/index.ts enters drivers/ first: one folder at a time). Paths
+              // through src/ come from tests under test/, which may reach internals they test.
+              regex: `^(?!.*(^|/)src/)(\\.\\.?/)+([^/]+/)*(${sandboxFolders.join('|')})/(?!index\\.ts$)`,
+              message:
+                "Import a sandbox sub-folder through its index.ts, one folder at a time: the index is the folder's only public surface (drivers share code through src/sandbox/layout, launcher and state-dir, not through each other's files).",
+            },
           ],
           paths: [
             {
@@ -134,6 +160,50 @@ export default tseslint.config(
     ignores: ['src/cli/**'],
     rules: {
       'no-console': 'error',
+    },
+  },
+  {
+    // Functions the browser tests run inside the page.
+    files: ['test/dashboard/in-page.js'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
+    // The dashboard runs in the browser and reaches the server only over the public HTTP API.
+    files: ['web/src/**/*.{ts,tsx}'],
+    languageOptions: { globals: globals.browser },
+    rules: {
+      'no-console': 'error',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+src/(?!sdk/index\\.ts$)',
+              message:
+                'The dashboard talks only to the public HTTP API: import the SDK (src/sdk/index.ts), nothing else of src/.',
+            },
+            {
+              regex: `^(node:|(${nodeBuiltins.join('|')})(/|$))`,
+              message: 'The dashboard runs in the browser: no Node built-ins.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        ...['innerHTML', 'outerHTML'].map((property) => ({
+          property,
+          message:
+            'Markup from strings can run what an agent printed; build nodes (textContent, JSX). The CSP enforces Trusted Types too.',
+        })),
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "JSXAttribute[name.name='dangerouslySetInnerHTML']",
+          message: 'Markup from strings can run what an agent printed; render text, never HTML.',
+        },
+      ],
     },
   },
 );

@@ -7,6 +7,7 @@ import { runApiBench } from './api.bench.ts';
 import { runAuditBench } from './audit.bench.ts';
 import { runClusterBench } from './cluster.bench.ts';
 import { runEgressBench } from './egress.bench.ts';
+import { runEgressSandboxBench } from './egress-sandbox.bench.ts';
 import { runRouterBench } from './router.bench.ts';
 import { runIsolationBench } from './isolation.bench.ts';
 import { runSandboxBench } from './sandbox.bench.ts';
@@ -89,6 +90,8 @@ async function main(): Promise<void> {
   if (only === undefined || only === 'egress') {
     console.log('');
     await runEgressBench({ runs });
+    console.log('');
+    await runEgressSandboxBench({ runs });
   }
   if (only === undefined || only === 'agent') {
     console.log('');

@@ -100,7 +100,7 @@ static void remove_path(const char *path) {
 int confine_main(int argc, char **argv) {
   int userns = 0, filters = 0, removals = 0;
   long uid = -1, gid = -1, inside_uid = -1, inside_gid = -1;
-  const char *filter_paths[MAX_FILTERS], *remove_paths[MAX_FILTERS];
+  const char *filter_paths[MAX_FILTERS], *remove_paths[MAX_FILTERS], *egress_bridge = NULL;
   for (int i = 2; i < argc; i++) {
     if (strcmp(argv[i], "--userns") == 0 && i + 1 < argc) {
       userns = 1;
@@ -112,6 +112,8 @@ int confine_main(int argc, char **argv) {
       filter_paths[filters++] = argv[++i];
     } else if (strcmp(argv[i], "--remove") == 0 && i + 1 < argc && removals < MAX_FILTERS) {
       remove_paths[removals++] = argv[++i];
+    } else if (strcmp(argv[i], "--egress-bridge") == 0 && i + 1 < argc) {
+      egress_bridge = argv[++i];
     } else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
       if (parse_ids(argv[++i], &uid, &gid) != 0) {
         fprintf(stderr, "airlock-helper: confine: --user wants UID:GID, got %s\n", argv[i]);
@@ -142,5 +144,5 @@ int confine_main(int argc, char **argv) {
   for (int k = 0; k < filters; k++) install_filter(filter_paths[k]);
   /* The supervisor is the sandbox's pid 1 itself: commands cannot signal it (command-identity.c),
    * and when it exits the sandbox ends with every process left in it. */
-  return supervise_main();
+  return supervise_main(egress_bridge);
 }

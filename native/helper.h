@@ -41,6 +41,7 @@
 /* READY flags */
 #define READY_PID1 1u         /* the supervisor is the sandbox's pid 1 */
 #define READY_SEPARATE_UID 2u /* commands run as another uid than the supervisor */
+#define READY_EGRESS_BRIDGE 4u /* the egress bridge listens (bridge.c) */
 /* u32 length, u8 type, u32 id */
 #define FRAME_HEADER_BYTES 9
 /* At most this many argv or environment strings in one exec request. */
@@ -53,6 +54,10 @@
 /* Each pass of the tree kill sends SIGKILL to every live descendant; a fork bomb is bounded by
  * the pids cgroup, so a few hundred passes always converge. */
 #define KILL_PASSES 500
+/* The egress bridge (bridge.c): connections open at once (more wait in the listen backlog, the same
+ * number as the proxy's per-session limit) and the buffer per direction of each: at most 4 MiB. */
+#define BRIDGE_MAX_CONNS 64
+#define BRIDGE_BUFFER_BYTES 32768
 
 enum {
   REQ_EXEC = 1,
@@ -136,10 +141,19 @@ extern int landlock_abi;
 /* A Landlock ruleset (close-on-exec) each command restricts itself with, or -1 without Landlock. */
 int make_command_ruleset(void);
 
-/* The modes (launch.c, confine.c, supervise.c). */
+/* The modes (launch.c, confine.c, supervise.c). `egress_bridge` is the `--egress-bridge PORT:PATH`
+ * both supervise and confine take, or NULL for a sandbox without network. */
 int launch_main(int argc, char **argv);
 int confine_main(int argc, char **argv);
-int supervise_main(void);
+int supervise_main(const char *egress_bridge);
+
+/* bridge.c: loopback to the egress proxy's socket, inside the supervisor's poll loop */
+struct sockaddr_un;
+const char *parse_bridge_spec(const char *spec, uint16_t *port, struct sockaddr_un *addr);
+int bridge_start(const char *spec);
+/* Adds the bridge's fds from fds[n]; returns the new count (at most 1 + 2 * BRIDGE_MAX_CONNS more). */
+int bridge_fill_poll(struct pollfd *fds, int n);
+void bridge_serve(const struct pollfd *fds);
 
 /* supervise.c: the command table */
 struct command {

@@ -11,13 +11,15 @@
  *     --no-membarrier-registration  PROGRAM and everything it starts get EPERM from
  *                membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) (see refuse_membarrier_registration).
  *
- *   airlock-helper supervise
+ *   airlock-helper supervise [--egress-bridge PORT:PATH]
  *     Inside the sandbox. A session sandbox must outlive one command: files persist and background
  *     servers keep running between calls. Spawning bwrap per command cannot give that, and costs
  *     a full namespace setup each time. So bwrap starts this supervisor once, as the sandbox's
  *     pid 1 (--as-pid-1); the host sends it framed requests on stdin and reads framed replies on
  *     stdout. A command then costs one process start inside the namespaces that already exist. No
  *     command can open, trace or signal the supervisor: see command-identity.c.
+ *     --egress-bridge  listen on 127.0.0.1:PORT and join each connection to the Unix socket PATH,
+ *                the session's egress proxy (bridge.c); without it the sandbox has no way out.
  *
  *     Each command runs under its own "keeper": a process marked as a child subreaper, made with
  *     clone(CLONE_VM) so that it shares the supervisor's memory instead of copying it (see
@@ -42,23 +44,30 @@
  *                otherwise);
  *     (always)   no_new_privs, and (without --user) every capability dropped, bounding and ambient
  *                sets included;
- *     --seccomp  each FILE holds a classic BPF program (struct sock_filter[]) to install, in order.
+ *     --seccomp  each FILE holds a classic BPF program (struct sock_filter[]) to install, in order;
+ *     --egress-bridge  as for supervise.
  *
  * Frames: see helper.h. Sources, one per mode or job: launch.c, confine.c, supervise.c (the main loop
  * and command table), command-start.c (keepers and command children), command-identity.c (what
- * keeps commands from the supervisor), process-tree.c, files.c, frames.c (replies and request
+ * keeps commands from the supervisor), process-tree.c, files.c, bridge.c (the egress bridge), frames.c (replies and request
  * parsing, fuzzed by fuzz/frames-fuzz.c), util.c, clone.c with raw-syscall.h.
  */
 #include "helper.h"
 
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "launch") == 0) return launch_main(argc, argv);
-  if (argc >= 2 && strcmp(argv[1], "supervise") == 0) return supervise_main();
+  if (argc >= 2 && strcmp(argv[1], "supervise") == 0) {
+    if (argc == 2) return supervise_main(NULL);
+    if (argc == 4 && strcmp(argv[2], "--egress-bridge") == 0) return supervise_main(argv[3]);
+    fprintf(stderr, "airlock-helper: supervise: unknown arguments\n");
+    return 2;
+  }
   if (argc >= 2 && strcmp(argv[1], "confine") == 0) return confine_main(argc, argv);
   fprintf(stderr, "usage: airlock-helper launch [--cgroup-procs FILE]... [--uid N --gid N] [--no-membarrier-registration] "
                   "(--instructions FD | -- PROGRAM ARGS...)\n"
-                  "       airlock-helper supervise\n"
-                  "       airlock-helper confine [--remove PATH]... [--user UID:GID] [--userns UID:GID] [--seccomp FILE]...\n");
+                  "       airlock-helper supervise [--egress-bridge PORT:PATH]\n"
+                  "       airlock-helper confine [--remove PATH]... [--user UID:GID] [--userns UID:GID] [--seccomp FILE]...\n"
+                  "                              [--egress-bridge PORT:PATH]\n");
   return 2;
 }
 

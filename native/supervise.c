@@ -216,7 +216,7 @@ static void serve_request(unsigned char *frame) {
   if (problem) send_error(h.id, err, problem);
 }
 
-int supervise_main(void) {
+int supervise_main(const char *egress_bridge) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   /* Not dumpable: no command may open /proc/<supervisor>/fd, mem or syscall (command-identity.c). */
   prctl(PR_SET_DUMPABLE, 0);
@@ -231,18 +231,23 @@ int supervise_main(void) {
   fcntl(0, F_SETFD, FD_CLOEXEC);
   fcntl(1, F_SETFD, FD_CLOEXEC);
   for (int i = 0; i < MAX_COMMANDS; i++) commands[i].out_fd = commands[i].err_fd = -1;
+  /* Before READY, before any command: no command can take the port first, and a bridge that cannot
+   * listen fails the sandbox's start with the reason rather than leave a session without its network. */
+  if (egress_bridge && bridge_start(egress_bridge) != 0) _exit(125);
 
   /* READY: u32 version, u32 Landlock ABI (0: none), u32 flags: what keeps commands from the channel
    * here, for the host to report (session_info). */
   unsigned char ready[12];
   put_u32(ready, PROTOCOL_VERSION);
   put_u32(ready + 4, (uint32_t)(command_ruleset >= 0 ? landlock_abi : 0));
-  put_u32(ready + 8, (getpid() == 1 ? READY_PID1 : 0) | (agent.uid >= 0 ? READY_SEPARATE_UID : 0));
+  put_u32(ready + 8, (getpid() == 1 ? READY_PID1 : 0) | (agent.uid >= 0 ? READY_SEPARATE_UID : 0) |
+                        (egress_bridge ? READY_EGRESS_BRIDGE : 0));
   send_frame(REP_READY, 0, ready, sizeof ready);
 
   unsigned char *frame = malloc(MAX_FRAME);
   if (!frame) die("malloc");
-  struct pollfd fds[2 + MAX_COMMANDS * 4];
+  /* Commands first (owners and kinds cover them), then the bridge's. */
+  struct pollfd fds[2 + MAX_COMMANDS * 4 + 1 + BRIDGE_MAX_CONNS * 2];
   struct command *owners[2 + MAX_COMMANDS * 4];
   int kinds[2 + MAX_COMMANDS * 4];
 
@@ -287,6 +292,8 @@ int supervise_main(void) {
         if (wait_ms < 0 || left < wait_ms) wait_ms = left;
       }
     }
+    int command_fds = n;
+    n = bridge_fill_poll(fds, n);
     int ready = poll(fds, (nfds_t)n, (int)wait_ms);
     if (ready < 0 && errno != EINTR) die("poll");
 
@@ -306,7 +313,8 @@ int supervise_main(void) {
     }
     if (ready <= 0) continue;
 
-    for (int k = 2; k < n; k++) {
+    bridge_serve(fds);
+    for (int k = 2; k < command_fds; k++) {
       if (!fds[k].revents) continue;
       struct command *c = owners[k];
       if (!c->used) continue;

@@ -4,6 +4,8 @@
  */
 export { createAirlock } from './airlock/index.ts';
 export type {
+  AccessTokenInfo,
+  AccessTokens,
   Airlock,
   AirlockApprovals,
   AirlockAudit,
@@ -12,10 +14,11 @@ export type {
   CreateAirlockOptions,
   Session,
   SessionInfo,
+  UsageSample,
 } from './airlock/index.ts';
 export type { AgentEvent, AgentRunOptions, AgentRunStatus, Agents, AgentSummary } from './agent/index.ts';
 export type {
-  CommandCheck,
+  CheckResult,
   CommandEvent,
   FileWriteResult,
   RunOptions,

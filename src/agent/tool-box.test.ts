@@ -53,3 +53,37 @@ describe("the agent's tools", () => {
     await sessions.close();
   });
 });
+
+describe('an agent run never waits inside a tool call for a person', () => {
+  it('answers pending_approval at once whatever router.approvalWait says, and its schema says so', async () => {
+    const { airlock } = await openMemoryAirlock({
+      config: { router: { approvalRequiredFor: ['touch'], approvalWait: '1m', rateLimit: '1000/min' } },
+    });
+    const sessions = toolSession(airlock);
+    const box = createToolBox({
+      airlock,
+      sessions,
+      progressIntervalMs: 1000,
+      approvalWaitMs: 0,
+      now: Date.now,
+      guard: createToolGuard(sessions, undefined),
+    });
+    const run = box.specs.find((spec) => spec.name === 'run_command');
+    expect(run?.description).toMatch(/answers pending_approval at once/);
+    const waitProperty = (run?.inputSchema['properties'] as Record<string, Record<string, unknown>>)[
+      'approval_wait_s'
+    ];
+    expect(waitProperty).toMatchObject({ maximum: 0 });
+    const started = performance.now();
+    const call = { signal: new AbortController().signal };
+    const result = await box.invoke(
+      { id: 'c1', name: 'run_command', arguments: '{"command":"touch x"}' },
+      call,
+    );
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(result.structuredContent).toMatchObject({ status: 'pending_approval' });
+    const info = await box.invoke({ id: 'c2', name: 'session_info', arguments: '{}' }, call);
+    expect(info.structuredContent).toMatchObject({ boundary: { approvalWaitMs: 0 } });
+    await sessions.close();
+  });
+});

@@ -13,37 +13,35 @@ import {
   parseConfigObject,
   processEnvironment,
   readAirlockEnvironment,
-  storeFromEnvironment,
-  storeLocationFor,
   readModelEnvironment,
 } from '../config/index.ts';
-import type {
-  AirlockConfig,
-  EnvironmentVariables,
-  ModelEnvironment,
-  StoreLocation,
-} from '../config/index.ts';
+import type { AirlockConfig, EnvironmentVariables, ModelEnvironment } from '../config/index.ts';
 import type { ClusterNode } from '../cluster/index.ts';
 import { createMetrics } from '../metrics/index.ts';
 import type { AirlockMetrics, ResourceMonitor } from '../metrics/index.ts';
 import type { Policy } from '../policy/index.ts';
-import { createApprovalGate, createApprovals, createRateLimiter, createRouter } from '../router/index.ts';
-import type { ApprovalGate, Approvals, Router } from '../router/index.ts';
+import { createApprovals, createRateLimiter, createReviewer, createRouter } from '../router/index.ts';
+import type { Approvals, Router } from '../router/index.ts';
 import type { Driver, DriverName, DriverOptions } from '../sandbox/index.ts';
 import { createSnapshotStore, currentOwner } from '../sessions/index.ts';
 import type { RecoveryReport, SessionManager, SnapshotStore } from '../sessions/index.ts';
-import { connectStore, loadOrCreateAuditKey, resolveStorePath } from '../store/index.ts';
-import type { AuditSigningKey, Store } from '../store/index.ts';
-import { auditKeyPath, protectAuditLog } from './audit-protection.ts';
+import type { Store } from '../store/index.ts';
 import type { AuditProtection } from './audit-protection.ts';
 import { attachCluster, clusterNodeFor } from './cluster-wiring.ts';
-import { alertMonitor, sessionManager } from './session-wiring.ts';
+import { openProtectedStore } from './store-wiring.ts';
+import { alertMonitor } from './session-wiring.ts';
 import { createDrivers } from './drivers.ts';
+import { controlPlaneSessions } from './session-manager.ts';
+import { createControlPlaneEgress } from './egress.ts';
+import type { ControlPlaneEgress } from './egress.ts';
+import type { EgressResolver, RegistryResolver } from '../egress/index.ts';
 import type { Drivers } from './drivers.ts';
 import { createPolicies } from './policies.ts';
 import type { Policies } from './policies.ts';
 import { createRedactors } from './secrets.ts';
 import type { Redactors } from './secrets.ts';
+import { createAccessTokens } from './access-tokens.ts';
+import type { AccessTokens } from './access-tokens.ts';
 import { createAuditView, createSessionsView } from './views.ts';
 import type { AirlockApprovals, AirlockAudit, AirlockCommands, AirlockSessions } from './views.ts';
 
@@ -76,6 +74,17 @@ export interface CreateAirlockOptions {
    * in-memory test double into. Closed with the control plane like the ones it makes.
    */
   readonly drivers?: Partial<Readonly<Record<DriverName, Driver>>>;
+  /**
+   * Where `registry:*` allow-list entries lead; default the host's own npm and pip configuration
+   * (tests give fixed answers).
+   */
+  readonly registries?: RegistryResolver;
+  /**
+   * The egress proxy's view of the world outside: the roots it verifies upstreams it opens TLS to
+   * (default the system's; a private CA for on-premise hosts), and how it resolves names (default the
+   * host's resolver; tests answer as an attacker's DNS would).
+   */
+  readonly egress?: { readonly upstreamCa?: string | readonly string[]; readonly resolve?: EgressResolver };
   readonly logger?: Logger;
   readonly metrics?: AirlockMetrics;
   readonly now?: () => number;
@@ -86,6 +95,8 @@ export interface Airlock {
   readonly commands: AirlockCommands;
   readonly approvals: AirlockApprovals;
   readonly audit: AirlockAudit;
+  /** People's tokens (viewer, approver) for the dashboard and the API. */
+  readonly accessTokens: AccessTokens;
   readonly snapshots: Pick<SnapshotStore, 'list' | 'get' | 'remove'>;
   /** Tasks run by a model through this control plane's tools (`agents.run({ task, model })`). */
   readonly agents: Agents;
@@ -97,6 +108,15 @@ export interface Airlock {
   readonly recovery: RecoveryReport;
   /** This control plane as a node of a cluster (`cluster:` in the configuration), else null. */
   readonly cluster: ClusterNode | null;
+  /** The egress proxy sessions reach the network through. */
+  readonly egress: {
+    /**
+     * Replaces the proxy with a fresh one that serves every open session again: the same sockets
+     * (sandboxes keep their way out), placeholders and CA. Connections open at that moment are cut,
+     * and hosts a person granted for a session must be granted again.
+     */
+    restart(): Promise<void>;
+  };
   /** Ends every session (killing its commands), then closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -112,8 +132,8 @@ interface Prepared {
   readonly logger: Logger;
   readonly metrics: AirlockMetrics;
   readonly policies: Policies;
-  readonly approvalGate: ApprovalGate | null;
   readonly redactors: Redactors;
+  readonly env: EnvironmentVariables;
   /** Model providers' keys and endpoints, from the host environment. */
   readonly modelEnvironment: ModelEnvironment;
 }
@@ -127,6 +147,7 @@ interface Opened {
   monitor?: ResourceMonitor;
   manager?: SessionManager;
   approvals?: Approvals;
+  egress?: ControlPlaneEgress;
 }
 
 export async function createAirlock(options: CreateAirlockOptions = {}): Promise<Airlock> {
@@ -141,9 +162,8 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     logger: options.logger ?? pino({ level: 'silent' }),
     metrics: options.metrics ?? createMetrics(),
     policies: await createPolicies(config, options),
-    // Compiled now, so a bad entry stops start-up before anything is opened.
-    approvalGate: createApprovalGate(config.router.approvalRequiredFor),
     redactors: createRedactors(config, env),
+    env,
     modelEnvironment: readModelEnvironment(env),
   };
   const { audit, location, auditKey } = await openProtectedStore(prepared, env);
@@ -176,39 +196,12 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     opened.monitor?.close();
     opened.approvals?.close();
     await opened.manager?.close();
+    await opened.egress?.close();
     await opened.cluster?.close();
     await opened.drivers.closeAll();
     await opened.store.close();
     throw error;
   }
-}
-
-/**
- * The store, wrapped so that the chain's head is signed with a key kept outside it. The key is read
- * (or made) before the store opens: a key file others can read stops start-up here.
- */
-async function openProtectedStore(
-  prepared: Prepared,
-  env: EnvironmentVariables,
-): Promise<{ audit: AuditProtection; location: StoreLocation; auditKey: AuditSigningKey }> {
-  const { config, home, options } = prepared;
-  const auditKey = loadOrCreateAuditKey(auditKeyPath(config.audit, home));
-  const fromEnvironment = storeFromEnvironment(env);
-  const storeLocation = storeLocationFor(config.store, {
-    home,
-    ...(fromEnvironment === undefined ? {} : { store: fromEnvironment }),
-  });
-  const baseDir = options.cwd ?? process.cwd();
-  const audit = protectAuditLog({
-    store: await connectStore(storeLocation, { baseDir }),
-    storePath: resolveStorePath(storeLocation, baseDir),
-    config: config.audit,
-    home,
-    key: auditKey,
-    logger: prepared.logger,
-    metrics: prepared.metrics,
-  });
-  return { audit, location: storeLocation, auditKey };
 }
 
 /** Opens the stages on the store, closes what a crashed predecessor left, and assembles the Airlock. */
@@ -220,9 +213,6 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
   opened.monitor = monitor;
   const rateLimiter = createRateLimiter({ rate: config.router.rateLimit, now });
   const { cluster } = opened;
-  const manager = sessionManager(prepared, { store, drivers, snapshots, monitor, rateLimiter, cluster });
-  opened.manager = manager;
-  if (cluster !== null) attachCluster(cluster, manager, store, now);
   const approvals = createApprovals({
     store,
     now,
@@ -234,22 +224,59 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
       : { pollIntervalMs: options.approvalPollIntervalMs }),
   });
   opened.approvals = approvals;
+  const egress = createControlPlaneEgress({
+    config,
+    env: prepared.env,
+    home: prepared.home,
+    store,
+    approvals,
+    metrics: prepared.metrics,
+    logger: prepared.logger,
+    ...(options.registries === undefined ? {} : { registries: options.registries }),
+    ...(options.egress === undefined ? {} : { world: options.egress }),
+  });
+  opened.egress = egress;
+  const manager = controlPlaneSessions({
+    config,
+    maxSessions: options.maxSessions,
+    sessionTtlMs: options.sessionTtlMs,
+    now,
+    metrics: prepared.metrics,
+    logger: prepared.logger,
+    redactors: prepared.redactors,
+    store,
+    drivers,
+    snapshots,
+    monitor,
+    rateLimiter,
+    egress,
+    cluster,
+  });
+  opened.manager = manager;
+  if (cluster !== null) attachCluster(cluster, manager, store, now);
   const router = createRouter({
     store,
     sessions: manager,
     approvals,
     policyFor: prepared.policies.policyFor,
-    approvalGate: prepared.approvalGate,
-    writeFileNeedsApproval: config.router.approvalRequiredFor.includes('write_file'),
     approvalTimeoutMs: config.router.approvalTimeoutMs,
+    approvalWaitMs: config.router.approvalWaitMs,
+    reviewer: createReviewer(config.router.reviewer),
     rateLimiter,
     maxChars: config.router.output.maxChars,
     redactorFor: prepared.redactors.redactorFor,
     metrics: prepared.metrics,
     logger: prepared.logger,
     now,
+    egress,
   });
-  const recovery = await manager.recover(() => drivers.sweepLeftovers(prepared.logger));
+  // The person asked about a host sees the command that wants it.
+  egress.setCommandText(async (commandId) => (await router.getCommand(commandId).catch(() => null))?.command);
+  const recovery = await manager.recover(async () => {
+    const removed = await drivers.sweepLeftovers(prepared.logger);
+    // Sessions of a crashed control plane: their sockets answer no one, their CA keys must go.
+    return removed + (await egress.sweep());
+  });
   await approvals.expireOverdue();
   // Outputs of sessions long over are only disk: the audit log keeps what happened.
   const retentionMs = options.outputRetentionMs ?? DEFAULT_OUTPUT_RETENTION_MS;
@@ -262,6 +289,7 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
     monitor,
     manager,
     approvals,
+    egress,
     router,
     snapshots,
     recovery,
@@ -278,12 +306,13 @@ function assemble(
     readonly monitor: ResourceMonitor;
     readonly manager: SessionManager;
     readonly approvals: Approvals;
+    readonly egress: ControlPlaneEgress;
     readonly router: Router;
     readonly snapshots: SnapshotStore;
     readonly recovery: RecoveryReport;
   },
 ): Airlock {
-  const { store, drivers, monitor, manager, approvals, router, snapshots, cluster } = parts;
+  const { store, drivers, monitor, manager, approvals, egress, router, snapshots, cluster } = parts;
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -293,6 +322,8 @@ function assemble(
       await manager.close();
       await router.drain();
       approvals.close();
+      // After the sessions: their proxy sides are closed, the last connections' events written.
+      await egress.close();
       // After the sessions: this node leaves the cluster only once it runs none of them.
       await cluster?.close();
       await drivers.closeAll();
@@ -304,12 +335,15 @@ function assemble(
     sessions: createSessionsView({
       manager,
       router,
+      routerConfig: prepared.config.router,
       monitor,
       policyFor: prepared.policies.policyFor,
       preparePolicy: prepared.policies.preparePolicy,
       checkSecrets: prepared.redactors.checkSecrets,
+      updateNetwork: (session, network) => egress.update(session, network),
     }),
     commands: {
+      list: (query) => store.queryCommands(query),
       get: router.getCommand,
       wait: router.waitCommand,
       kill: router.killCommand,
@@ -327,6 +361,7 @@ function assemble(
     audit: createAuditView(store, async () =>
       parts.audit.verify(cluster === null ? [] : await cluster.trustedKeys()),
     ),
+    accessTokens: createAccessTokens({ store, now: prepared.now }),
     snapshots: { list: snapshots.list, get: snapshots.get, remove: snapshots.remove },
     agents: createAgents({
       airlock: () => airlock,
@@ -344,6 +379,7 @@ function assemble(
     home: prepared.home,
     recovery: parts.recovery,
     cluster,
+    egress: { restart: () => egress.restart() },
     close,
   };
   return airlock;

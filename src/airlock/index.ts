@@ -1,6 +1,9 @@
 /** The control plane as a library: `createAirlock(options)` wires every stage from one configuration. */
 export { createAirlock } from './create-airlock.ts';
+export { maxCommandTimeoutMs } from './session-manager.ts';
 export type { Airlock, CreateAirlockOptions } from './create-airlock.ts';
+export { ACCESS_TOKEN_PREFIX, accessTokenDigest, createAccessTokens } from './access-tokens.ts';
+export type { AccessTokenInfo, AccessTokens, CreateAccessTokenInput } from './access-tokens.ts';
 export { anchorPathFor, auditKeyPath } from './audit-protection.ts';
 export { CLUSTER_SECRET_FILE } from './cluster-wiring.ts';
 export { loadTreeSitterWasm } from './tree-sitter-wasm.ts';
@@ -12,4 +15,6 @@ export type {
   AirlockSessions,
   Session,
   SessionInfo,
+  UsageSample,
 } from './views.ts';
+export type { SessionBoundary } from './session-boundary.ts';

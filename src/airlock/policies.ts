@@ -1,9 +1,11 @@
 /**
  * The policy engines of one control plane: the configured policy's, made at start-up, and one per
- * preset a session chooses instead, made on first use and then shared.
+ * preset a session chooses instead, made on first use and then shared. Each carries
+ * `router.approvalRequiredFor` as its approval gate, so one parse answers both.
  */
 import type { AirlockConfig } from '../config/index.ts';
-import { createPolicyEngine, loadPolicy } from '../policy/index.ts';
+import { AirlockError } from '../errors/index.ts';
+import { createPolicyEngine, loadPolicy, PolicyLoadError } from '../policy/index.ts';
 import type { Policy, PolicyEngine, PresetName } from '../policy/index.ts';
 import { presetOf } from '../sessions/index.ts';
 import type { LiveSession } from '../sessions/index.ts';
@@ -25,9 +27,22 @@ export async function createPolicies(
   const policy =
     options.policy ?? loadPolicy({ document: config.policy, origin: `preset:${config.policy.preset}` });
   const treeSitter = options.crossCheck === false ? undefined : await loadTreeSitterWasm();
+  const approvalRequiredFor = config.router.approvalRequiredFor;
   const engineOf = (source: Policy): Promise<PolicyEngine> =>
-    createPolicyEngine(treeSitter === undefined ? { policy: source } : { policy: source, treeSitter });
-  const engine = await engineOf(policy);
+    createPolicyEngine({
+      policy: source,
+      approvalRequiredFor,
+      ...(treeSitter === undefined ? {} : { treeSitter }),
+    });
+  const engine = await engineOf(policy).catch((error: unknown) => {
+    if (!(error instanceof PolicyLoadError) || error.origin !== 'router.approvalRequiredFor') throw error;
+    // Compiled at start-up, so a bad entry stops Airlock before anything is opened.
+    throw new AirlockError(
+      'INVALID_CONFIG',
+      `router.approvalRequiredFor: ${error.issues.map((issue) => issue.message).join('; ')}`,
+      { key: 'router.approvalRequiredFor' },
+    );
+  });
   const pending = new Map<PresetName, Promise<PolicyEngine>>();
   const ready = new Map<PresetName, PolicyEngine>();
   return {

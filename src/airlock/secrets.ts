@@ -1,7 +1,7 @@
 /**
  * The secret values every output is redacted of: those named by `router.secretEnv` in the host
  * environment and the model providers' API keys, read once at start-up, plus each session's own
- * `secretEnv`.
+ * `secretEnv` and the values of secret files copied into it.
  */
 import { modelKeySecrets } from '../config/index.ts';
 import type { AirlockConfig, EnvironmentVariables } from '../config/index.ts';
@@ -32,15 +32,22 @@ export function createRedactors(config: AirlockConfig, env: EnvironmentVariables
   );
   hostSecrets.push(...modelKeys);
   const host = createRedactor({ secrets: hostSecrets });
-  const redactors = new WeakMap<LiveSession, Redactor>();
+  // A session's file secrets are replaced, never changed in place, when a secret file is copied in:
+  // the redactor is rebuilt the first time it is asked for after that.
+  const redactors = new WeakMap<
+    LiveSession,
+    { readonly fileSecrets: LiveSession['fileSecrets']; readonly redactor: Redactor }
+  >();
   return {
     host,
     redactorFor(session) {
-      let redactor = redactors.get(session);
-      if (redactor === undefined) {
-        redactor = createRedactor({ secrets: [...hostSecrets, ...session.secrets] });
-        redactors.set(session, redactor);
-      }
+      const cached = redactors.get(session);
+      if (cached !== undefined && cached.fileSecrets === session.fileSecrets) return cached.redactor;
+      const redactor = createRedactor({
+        secrets: [...hostSecrets, ...session.secrets],
+        fileSecrets: session.fileSecrets,
+      });
+      redactors.set(session, { fileSecrets: session.fileSecrets, redactor });
       return redactor;
     },
     checkSecrets(secretEnv) {

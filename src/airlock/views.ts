@@ -2,12 +2,15 @@
  * The library's public objects (`airlock.sessions`, a `Session`, `airlock.audit`…): thin views that
  * translate calls into the session manager, the router and the store.
  */
-import type { ResourceMonitor } from '../metrics/index.ts';
-import type { PolicyEngine, PresetName } from '../policy/index.ts';
+import type { RouterConfig } from '../config/index.ts';
+import type { ResourceMonitor, ResourceSample } from '../metrics/index.ts';
+import type { Decision, PolicyEngine, PresetName } from '../policy/index.ts';
 import type {
   ApprovalRecord,
   AuditEvent,
   AuditExportQuery,
+  CommandQuery,
+  CommandRecord,
   EventQuery,
   OutputPage,
   SessionRecord,
@@ -16,7 +19,7 @@ import type {
 } from '../store/index.ts';
 import { exportAuditJsonl } from '../store/index.ts';
 import type {
-  CommandCheck,
+  CheckResult,
   CommandEvent,
   DecideOptions,
   FileWriteResult,
@@ -26,7 +29,17 @@ import type {
   SessionScope,
 } from '../router/index.ts';
 import type { FileEntry, SandboxInfo, SandboxStats } from '../sandbox/index.ts';
-import type { LiveSession, SessionCreateOptions, SessionManager, SnapshotInfo } from '../sessions/index.ts';
+import { NO_NETWORK } from '../sessions/index.ts';
+import type {
+  LiveSession,
+  SessionCreateOptions,
+  SessionManager,
+  SessionNetwork,
+  SessionNetworkInput,
+  SnapshotInfo,
+} from '../sessions/index.ts';
+import { boundaryOf } from './session-boundary.ts';
+import type { SessionBoundary } from './session-boundary.ts';
 
 export interface SessionInfo {
   readonly id: string;
@@ -55,28 +68,41 @@ export interface SessionInfo {
     readonly cpuUsageMs: number;
     readonly cpuFraction: number | null;
   } | null;
+  /** What will ask in this session (network, secrets, approvals, grants); null once it has ended. */
+  readonly boundary: SessionBoundary | null;
+  /**
+   * What its commands can reach through the egress proxy: as it is now for a live session, as it was
+   * created for an ended one. Secrets by name and hosts, never values.
+   */
+  readonly network: NetworkInfo;
+}
+
+export interface NetworkInfo {
+  readonly mode: SessionNetwork['mode'];
+  readonly allow: readonly string[];
+  readonly hosts: Readonly<Record<string, string>>;
+  readonly secrets: ReadonlyArray<{ readonly name: string; readonly hosts: readonly string[] }>;
 }
 
 export interface Session {
   readonly id: string;
   run(command: string, options?: RunOptions): Promise<RunResult>;
-  /**
-   * What `run` would decide for the command now, without running it, asking anyone or recording a
-   * run (a dry run of the decide stage).
-   */
-  check(command: string): Promise<CommandCheck>;
   readonly commands: {
     get(id: string): Promise<RunResult>;
     wait(id: string, options?: { readonly signal?: AbortSignal }): Promise<RunResult>;
     kill(id: string): Promise<RunResult>;
     /** Live output and the final result of one of this session's commands (see `AirlockCommands.watch`). */
     watch(id: string, options?: { readonly signal?: AbortSignal }): AsyncIterable<CommandEvent>;
+    /** A dry run: what running `command` would do now (allow, ask, deny, and why). Nothing runs; audited. */
+    check(command: string): Promise<CheckResult>;
   };
   readonly files: {
+    /** Judged like a shell write; one that needs a person waits `approvalWaitMs` (default `router.approvalWait`). */
     write(
       path: string,
       data: string | Uint8Array,
       options?: {
+        readonly approvalWaitMs?: number;
         readonly waitForApproval?: boolean;
         readonly signal?: AbortSignal;
         /**
@@ -92,6 +118,16 @@ export interface Session {
     list(path: string): Promise<FileEntry[]>;
   };
   info(): Promise<SessionInfo>;
+  /**
+   * Changes what the session may reach, live (within the server's configuration); connections
+   * already open keep going. Secrets cannot change.
+   */
+  setNetwork(network: SessionNetworkInput): Promise<SessionInfo>;
+  /**
+   * How the session's policy reads a command now (parsed commands, effects, the rules that decided),
+   * without running or recording anything. Give it redacted text: what it returns is shown to people.
+   */
+  explain(command: string): Promise<Decision>;
   stats(): Promise<SandboxStats>;
   snapshot(name?: string): Promise<SnapshotInfo>;
   destroy(): Promise<void>;
@@ -102,12 +138,33 @@ export interface AirlockSessions {
   /** A live session of this control plane. */
   get(id: string): Promise<Session>;
   info(id: string): Promise<SessionInfo>;
+  /** See `Session.setNetwork`. */
+  setNetwork(id: string, network: SessionNetworkInput): Promise<SessionInfo>;
   /** Oldest first; with `limit`, only the newest that many. */
   list(query?: {
     readonly state?: SessionRecord['state'];
     readonly limit?: number;
   }): Promise<SessionRecord[]>;
   destroy(id: string): Promise<void>;
+  /** The session's recent resource samples (about ten minutes), oldest first; empty once it ended. */
+  usage(id: string): readonly UsageSample[];
+}
+
+export interface UsageSample {
+  /** ISO 8601 UTC. */
+  readonly at: string;
+  readonly memoryBytes: number;
+  readonly pids: number;
+  readonly cpuFraction: number | null;
+}
+
+function usageOf(sample: Readonly<ResourceSample>): UsageSample {
+  return {
+    at: new Date(sample.at).toISOString(),
+    memoryBytes: sample.memoryBytes,
+    pids: sample.pids,
+    cpuFraction: sample.cpuFraction,
+  };
 }
 
 /**
@@ -116,6 +173,8 @@ export interface AirlockSessions {
  * uses).
  */
 export interface AirlockCommands {
+  /** A page of commands of every session (or one), newest first. */
+  list(query: CommandQuery): Promise<CommandRecord[]>;
   get(id: string, options?: { readonly within?: SessionScope }): Promise<RunResult>;
   wait(
     id: string,
@@ -170,12 +229,60 @@ export interface AirlockAudit {
 interface ViewParts {
   readonly manager: SessionManager;
   readonly router: Router;
+  readonly routerConfig: RouterConfig;
   readonly monitor: ResourceMonitor;
   readonly policyFor: (session: LiveSession) => PolicyEngine;
   /** Makes the engine of a session's chosen preset before the session exists. */
   readonly preparePolicy: (preset: PresetName | undefined) => Promise<void>;
   /** Refuses secret values that cannot be redacted safely, before a sandbox is made for them. */
   readonly checkSecrets: (secretEnv: Readonly<Record<string, string>> | undefined) => void;
+  /** The egress side of a live network change (checked, enforced, audited); undefined without egress. */
+  readonly updateNetwork: (session: LiveSession, network: SessionNetworkInput) => Promise<SessionNetwork>;
+}
+
+function networkInfo(network: SessionNetwork): NetworkInfo {
+  return { mode: network.mode, allow: network.allow, hosts: network.hosts, secrets: network.secrets };
+}
+
+/** The network an ended session was created with, from its record (older records have none). */
+function recordedNetwork(spec: SessionRecord['spec']): NetworkInfo {
+  const recorded = spec['network'];
+  if (typeof recorded !== 'object' || recorded === null || Array.isArray(recorded))
+    return networkInfo(NO_NETWORK);
+  const mode = recorded['mode'];
+  return {
+    mode: mode === 'allowlist' || mode === 'ask' ? mode : 'none',
+    allow: Array.isArray(recorded['allow'])
+      ? recorded['allow'].filter((entry) => typeof entry === 'string')
+      : [],
+    hosts: isStringRecord(recorded['hosts']) ? recorded['hosts'] : {},
+    secrets: Array.isArray(recorded['secrets'])
+      ? recorded['secrets'].flatMap((secret) =>
+          typeof secret === 'object' &&
+          secret !== null &&
+          !Array.isArray(secret) &&
+          typeof secret['name'] === 'string'
+            ? [
+                {
+                  name: secret['name'],
+                  hosts: Array.isArray(secret['hosts'])
+                    ? secret['hosts'].filter((host) => typeof host === 'string')
+                    : [],
+                },
+              ]
+            : [],
+        )
+      : [],
+  };
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((entry) => typeof entry === 'string')
+  );
 }
 
 function infoOf(record: SessionRecord, parts: ViewParts): SessionInfo {
@@ -216,7 +323,15 @@ function infoOf(record: SessionRecord, parts: ViewParts): SessionInfo {
             cpuUsageMs: sample.cpuUsageMs,
             cpuFraction: sample.cpuFraction,
           },
+    boundary: live === undefined ? null : boundaryOf(live, parts.routerConfig),
+    network: live === undefined ? recordedNetwork(spec) : networkInfo(live.network),
   };
+}
+
+async function setNetwork(parts: ViewParts, id: string, network: SessionNetworkInput): Promise<SessionInfo> {
+  const session = await parts.manager.get(id);
+  parts.manager.setNetwork(session, await parts.updateNetwork(session, network));
+  return infoOf(await parts.manager.record(id), parts);
 }
 
 export function toSessionHandle(session: LiveSession, parts: ViewParts): Session {
@@ -226,12 +341,12 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
   return {
     id: session.id,
     run: async (command, options) => router.run(await live(), command, options),
-    check: async (command) => router.checkCommand(await live(), command),
     commands: {
       get: (id) => router.getCommand(id, { within: session.id }),
       wait: (id, options) => router.waitCommand(id, { ...options, within: session.id }),
       kill: (id) => router.killCommand(id, { within: session.id }),
       watch: (id, options) => router.watchCommand(id, { ...options, within: session.id }),
+      check: async (command) => router.check(await live(), command),
     },
     files: {
       write: async (path, data, options) => router.writeFile(await live(), path, data, options),
@@ -239,6 +354,8 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
       list: async (path) => router.listFiles(await live(), path),
     },
     info: async () => infoOf(await manager.record(session.id), parts),
+    setNetwork: (network) => setNetwork(parts, session.id, network),
+    explain: async (command) => parts.policyFor(await live()).evaluate(command),
     stats: async () => (await live()).sandbox.stats(),
     snapshot: (name) => manager.snapshot(session.id, name ?? null),
     destroy: () => manager.destroy(session.id),
@@ -255,8 +372,10 @@ export function createSessionsView(parts: ViewParts): AirlockSessions {
     },
     get: async (id) => toSessionHandle(await manager.get(id), parts),
     info: async (id) => infoOf(await manager.record(id), parts),
+    setNetwork: (id, network) => setNetwork(parts, id, network),
     list: (query) => manager.list(query),
     destroy: (id) => manager.destroy(id),
+    usage: (id) => parts.monitor.history(id).map(usageOf),
   };
 }
 

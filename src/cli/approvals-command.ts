@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
-import { isAirlockError } from '../errors/index.ts';
+import { AirlockError, isAirlockError } from '../errors/index.ts';
 import type { ApprovalDecision } from '../router/index.ts';
+import { grantScopes } from '../store/index.ts';
+import type { GrantScope } from '../store/index.ts';
 import { describeDecision, renderTable, shown } from './approvals-view.ts';
 import { runWatch, watchHelp } from './approvals-watch.ts';
 import type { WatchFlags } from './approvals-watch.ts';
@@ -32,6 +34,7 @@ interface ListFlags extends AccessFlags {
 interface DecideFlags extends AccessFlags {
   reason?: string;
   remember?: boolean;
+  scope?: string;
 }
 
 export function registerApprovalsCommand(program: Command, context: CliContext): void {
@@ -63,7 +66,13 @@ export function registerApprovalsCommand(program: Command, context: CliContext):
       .argument('<id>', 'the approval id (apr_…), from airlock approvals ls')
       .option('--reason <text>', 'why; recorded in the audit log and shown to the model');
     if (decision === 'approve') {
-      command.option('--remember', 'also approve this exact command for the rest of its session');
+      command
+        .option('--remember', 'also approve this exact command for the rest of its session (--scope command)')
+        .option(
+          '--scope <scope>',
+          'also approve for the rest of its session: command (this exact command), program (these ' +
+            'programs) or host (these hosts), as the request offers (airlock approvals ls --json, or watch, shows them)',
+        );
     }
     return controlPlaneOptions(command)
       .addHelpText('after', exitStatusHelp)
@@ -140,11 +149,24 @@ async function decide(
   flags: DecideFlags,
   context: CliContext,
 ): Promise<number> {
+  const scope = scopeOf(flags);
   const record = await access.approvals.decide(id, decision, {
     reason: flags.reason,
-    remember: flags.remember === true,
+    ...(scope === undefined ? {} : { scope }),
     decidedBy: cliDecider(),
   });
   context.stdout.write(`${describeDecision(record)}\n`);
   return approvalsExitCodes.ok;
+}
+
+/** `--scope`, or `--remember` (this exact command); INVALID_ARGUMENT for another word. */
+function scopeOf(flags: DecideFlags): GrantScope | undefined {
+  if (flags.scope === undefined) return flags.remember === true ? 'command' : undefined;
+  const scope = grantScopes.find((candidate) => candidate === flags.scope);
+  if (scope === undefined) {
+    throw new AirlockError('INVALID_ARGUMENT', `--scope must be one of ${grantScopes.join(', ')}`, {
+      field: 'scope',
+    });
+  }
+  return scope;
 }

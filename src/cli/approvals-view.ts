@@ -4,7 +4,7 @@
  * store's writer; session ids, decider names and reasons are escaped here, since they may come from
  * other surfaces.
  */
-import type { ApprovalRecord } from '../store/index.ts';
+import type { ApprovalGrant, ApprovalRecord } from '../store/index.ts';
 import { escapeForDisplay } from '../shell/index.ts';
 import type { Paint } from './terminal.ts';
 import { oneLine, shortDuration, truncate } from './terminal.ts';
@@ -35,7 +35,7 @@ export function renderTable(
         : overdue
           ? 'overdue'
           : `in ${shortDuration(Date.parse(record.expiresAt) - nowMs)}`;
-    const subject = `${record.action === 'write_file' ? '[write_file] ' : ''}${oneLine(record.subject)}`;
+    const subject = `${record.action === 'command' ? '' : `[${record.action}] `}${oneLine(record.subject)}`;
     return [
       record.id,
       shown(record.sessionId),
@@ -63,11 +63,26 @@ export function renderTable(
   return [header, ...rows].map((row) => `${line(row)}\n`).join('');
 }
 
+/** The keys a person answers with in `watch`, per grant scope. */
+export const grantKeys = { command: 'r', program: 'p', host: 'h' } as const;
+
+const grantWords = { command: 'this exact command', program: 'program', host: 'host' } as const;
+
+/** One grant, as a person reads it: `program: npm, pip`. */
+export function describeGrant(grant: ApprovalGrant, action: ApprovalRecord['action']): string {
+  const what =
+    grant.scope === 'command' && action === 'write_file' ? 'this exact write' : grantWords[grant.scope];
+  return `${what}: ${grant.covers.map(oneLine).join(', ')}`;
+}
+
 /** "approved apr_… (touch x) in session s_… by cli:ana, remembered for the rest of the session: why" */
 export function describeDecision(record: ApprovalRecord): string {
   const subject = truncate(oneLine(record.subject), MAX_SUMMARY_SUBJECT_CHARS);
   const by = record.decidedBy === null ? '' : ` by ${shown(record.decidedBy)}`;
-  const remembered = record.remember ? ', remembered for the rest of the session' : '';
+  const grant = record.grants.find((offered) => offered.scope === record.scope);
+  const remembered = !record.remember
+    ? ''
+    : `, remembered for the rest of the session${grant === undefined ? '' : ` (${describeGrant(grant, record.action)})`}`;
   const reason = record.decisionReason === null ? '' : `: ${shown(record.decisionReason)}`;
   return `${record.status} ${record.id} (${subject}) in session ${shown(record.sessionId)}${by}${remembered}${reason}`;
 }
@@ -84,15 +99,25 @@ export function renderRequest(record: ApprovalRecord, nowMs: number, paint: Pain
     `  session:  ${shown(record.sessionId)}`,
     record.action === 'write_file'
       ? `  write to: ${oneLine(record.subject)}`
-      : `  command:  ${oneLine(record.subject)}`,
+      : record.action === 'egress'
+        ? `  connect to: ${oneLine(record.subject)} (not on the session's allow-list)`
+        : `  command:  ${oneLine(record.subject)}`,
   ];
-  if (record.parsed.length > 0) {
+  if (record.action === 'egress') {
+    for (const command of record.parsed) lines.push(`  from command: ${oneLine(command)}`);
+  } else if (record.parsed.length > 0) {
     lines.push(`  parsed commands (${record.parsed.length}):`);
     for (const parsed of record.parsed) lines.push(`    ${oneLine(parsed)}`);
   }
   if (record.reasons.length > 0) {
     lines.push('  reasons:');
     for (const reason of record.reasons) lines.push(`    - ${shown(reason)}`);
+  }
+  if (record.grants.length > 0) {
+    lines.push('  or approve for the rest of the session:');
+    for (const grant of record.grants) {
+      lines.push(`    ${grantKeys[grant.scope]}  ${describeGrant(grant, record.action)}`);
+    }
   }
   lines.push(`  ${expiry}`);
   return lines.map((line) => `${line}\n`).join('');

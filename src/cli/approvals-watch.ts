@@ -5,7 +5,7 @@
  */
 import { isAirlockError } from '../errors/index.ts';
 import type { ApprovalDecision } from '../router/index.ts';
-import type { ApprovalRecord } from '../store/index.ts';
+import type { ApprovalRecord, GrantScope } from '../store/index.ts';
 import { describeDecision, renderRequest, shown } from './approvals-view.ts';
 import type { CliContext } from './context.ts';
 import { cliDecider, unavailableHelp } from './store-access.ts';
@@ -29,10 +29,13 @@ export interface WatchFlags extends AccessFlags {
 }
 
 export const watchHelp = `
-On a terminal, each new request is shown in full and answered with:
-  y  approve        r  approve and remember this command for the rest of its session
-  n  deny           n <reason>  deny, telling the model why
-  s  skip (leave it for another decider)
+On a terminal, each new request is shown in full, with what it could be approved for the rest of
+its session instead of once, and answered with:
+  y  approve        r  approve, and this exact command for the rest of its session
+  n  deny           p  approve, and this program for the rest of its session
+  s  skip           h  approve, and these hosts for the rest of its session
+  n <reason>  deny, telling the model why       (r, p and h only where the request offers them)
+Skipping leaves the request for another decider.
 Lines typed before a request is shown are discarded, so nothing is approved unseen.
 When stdin is not a terminal, watch only prints (a feed of requests and their outcomes);
 --interactive asks anyway and reads one answer per line from stdin, in order, and the watch
@@ -45,7 +48,16 @@ Exit status: 0 when the answers on stdin ran out; 130 on Ctrl-C; 141 when stdout
 2 for a bad flag or config; ${unavailableHelp}.
 `;
 
-const PROMPT = 'approve? [y]es / [n]o [reason] / [r]emember for session / [s]kip: ';
+/** The question, with the grants this request offers. */
+function promptFor(record: ApprovalRecord): string {
+  const offered = new Set(record.grants.map((grant) => grant.scope));
+  const remember = [
+    offered.has('command') ? '[r]emember command' : null,
+    offered.has('program') ? '[p]rogram' : null,
+    offered.has('host') ? '[h]ost' : null,
+  ].filter((part) => part !== null);
+  return `approve? [y]es / [n]o [reason] / ${remember.length === 0 ? '' : `${remember.join(' / ')} / `}[s]kip: `;
+}
 
 type Outcome = 'answered' | 'skipped' | 'closed' | 'end-of-input' | 'interrupted';
 
@@ -178,7 +190,7 @@ async function askFor(record: ApprovalRecord, ask: Asker): Promise<Outcome> {
   // On a terminal, a line typed before this request was on screen must not answer it.
   if (ask.stdinIsTerminal) reader.discardBuffered();
   for (;;) {
-    if (!(await write(ask.paint.bold(PROMPT)))) return 'interrupted';
+    if (!(await write(ask.paint.bold(promptFor(record))))) return 'interrupted';
     const answer = await answerOrClosed(record, reader, ask);
     if (answer.kind === 'closed') {
       await write(`\n${outcomeLine(answer.record, ask.paint)}`);
@@ -192,7 +204,12 @@ async function askFor(record: ApprovalRecord, ask: Asker): Promise<Outcome> {
     // A terminal echoes what was typed; a pipe does not, so the transcript shows the answer itself.
     if (!ask.stdinIsTerminal) await write(`${shown(answer.line)}\n`);
     const choice = parseAnswer(answer.line);
-    if (choice === null) {
+    // A grant the request does not offer (p for a command with no program…) is asked again.
+    const unoffered =
+      choice?.kind === 'decide' &&
+      choice.scope !== undefined &&
+      !record.grants.some((grant) => grant.scope === choice.scope);
+    if (choice === null || unoffered) {
       await write('answer y, n, n <reason>, r or s\n');
       continue;
     }
@@ -202,7 +219,7 @@ async function askFor(record: ApprovalRecord, ask: Asker): Promise<Outcome> {
       const decided = await ask.access.approvals.decide(
         record.id,
         choice.decision,
-        { reason: choice.reason, remember: choice.remember, decidedBy: cliDecider() },
+        { reason: choice.reason, scope: choice.scope, decidedBy: cliDecider() },
         { signal: ask.signal },
       );
       await write(outcomeLine(decided, ask.paint));
@@ -221,9 +238,14 @@ type Answer =
   | {
       readonly kind: 'decide';
       readonly decision: ApprovalDecision;
-      readonly remember: boolean;
+      /** Approved for the rest of the session: which of the request's grants. */
+      readonly scope: GrantScope | undefined;
       readonly reason: string | undefined;
     };
+
+function approveFor(scope: GrantScope | undefined): Answer {
+  return { kind: 'decide', decision: 'approve', scope, reason: undefined };
+}
 
 export function parseAnswer(line: string): Answer | null {
   const trimmed = line.trim();
@@ -232,20 +254,22 @@ export function parseAnswer(line: string): Answer | null {
   switch (word.toLowerCase()) {
     case 'y':
     case 'yes':
-      return rest.length === 0
-        ? { kind: 'decide', decision: 'approve', remember: false, reason: undefined }
-        : null;
+      return rest.length === 0 ? approveFor(undefined) : null;
     case 'r':
     case 'remember':
-      return rest.length === 0
-        ? { kind: 'decide', decision: 'approve', remember: true, reason: undefined }
-        : null;
+      return rest.length === 0 ? approveFor('command') : null;
+    case 'p':
+    case 'program':
+      return rest.length === 0 ? approveFor('program') : null;
+    case 'h':
+    case 'host':
+      return rest.length === 0 ? approveFor('host') : null;
     case 'n':
     case 'no':
       return {
         kind: 'decide',
         decision: 'deny',
-        remember: false,
+        scope: undefined,
         reason: reasonText === '' ? undefined : reasonText,
       };
     case 's':

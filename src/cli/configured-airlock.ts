@@ -27,10 +27,6 @@ export async function createConfiguredAirlock(
   if (policy.origin === 'preset:permissive') {
     context.stderr.warn('--policy permissive: every command runs, contained only by the sandbox');
   }
-  if (config.sandbox.network.allow.length > 0 || config.sandbox.secrets.length > 0) {
-    // Failing safe, as airlock exec does: the allow-list is not enforced yet, so sandboxes get no network.
-    context.stderr.warn('sandbox.network allow-lists are not implemented yet; commands run with no network');
-  }
   return createAirlock({
     config,
     policy,

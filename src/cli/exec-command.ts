@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import { Option } from 'commander';
 import { createAirlock } from '../airlock/index.ts';
 import type { Airlock } from '../airlock/index.ts';
-import { mergeSandboxOverrides, resolveConfig } from '../config/index.ts';
+import { mergeNetworkOverrides, mergeSandboxOverrides, resolveConfig } from '../config/index.ts';
 import type { AirlockConfig } from '../config/index.ts';
 import type { ErrorCode } from '../errors/index.ts';
 import { PolicyLoadError } from '../policy/index.ts';
@@ -30,6 +30,8 @@ interface ExecFlags {
   scratch?: string;
   timeout?: string;
   env: string[];
+  allowHost: string[];
+  secret: string[];
   policy?: string;
   config?: string;
 }
@@ -52,6 +54,18 @@ export function registerExecCommand(program: Command, context: CliContext): void
     .option('--timeout <duration>', 'command timeout, e.g. 10s')
     .option('--env <NAME=value>', 'environment variable for the command (repeatable)', collect, [])
     .option(
+      '--allow-host <host[:port]>',
+      'a host the command may reach through the egress proxy, like api.example.test or registry:npm (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--secret <NAME[=ENV]@HOST>',
+      "give the command a placeholder for NAME, swapped for the value of ENV (default NAME) in Airlock's environment on requests to HOST only (repeatable)",
+      collect,
+      [],
+    )
+    .option(
       '--policy <policy>',
       'preset (readonly, coding-agent, permissive) or a YAML policy file (default: the policy: section of airlock.yaml, else coding-agent)',
     )
@@ -65,6 +79,11 @@ log under AIRLOCK_HOME (see airlock audit). The policy judges it before it runs:
 refused with the reasons; "ask" is refused too, since airlock exec has no one to ask (run it
 through airlock serve, or use a policy that allows it); router.approvalRequiredFor counts as ask.
 --policy permissive runs any command, contained only by the sandbox.
+
+The network is sandbox.network of airlock.yaml plus --allow-host; with no one to ask, a host off
+the list is refused at once (the egress proxy answers 403 with the reason). --secret values never
+enter the sandbox: the command sees a placeholder, which the proxy swaps for the value on requests
+to HOST.
 
 Exit status: the command's own; 124 when it timed out; 126 when the policy refused it;
 128+N when it was killed by signal N (137 on an out-of-memory kill); 2 for a bad flag or
@@ -81,7 +100,7 @@ async function loadConfig(
   context: CliContext,
 ): Promise<{ config: AirlockConfig; home: string; path: string | undefined }> {
   const resolved = await resolveConfig({ cwd: context.cwd, env: context.env, explicitPath: flags.config });
-  const config = mergeSandboxOverrides(resolved.config, {
+  const sandboxed = mergeSandboxOverrides(resolved.config, {
     driver: flags.driver,
     image: flags.image,
     memory: flags.memory,
@@ -90,6 +109,12 @@ async function loadConfig(
     scratch: flags.scratch,
     timeout: flags.timeout,
     env: flags.env,
+  });
+  const config = mergeNetworkOverrides(sandboxed, {
+    allowHosts: flags.allowHost,
+    secrets: flags.secret,
+    // One command, no one to ask: a host off the list is refused at once, never waited on.
+    noApprover: true,
   });
   return { config, home: resolved.environment.home, path: resolved.path };
 }
@@ -130,13 +155,8 @@ async function execPolicy(
  * terminal gets the command's own bytes as they come; the audit log gets them redacted.
  */
 async function runExec(command: string, flags: ExecFlags, context: CliContext): Promise<number> {
-  const { stderr } = context;
   const { config, home, path } = await loadConfig(flags, context);
   const policy = await execPolicy(flags, context, config, path);
-  if (config.sandbox.network.allow.length > 0 || config.sandbox.secrets.length > 0) {
-    // Failing safe: the allow-list is not enforced yet, so the command gets no network at all.
-    stderr.warn('sandbox.network allow-lists are not implemented yet; the command runs with no network');
-  }
   // Listening before the sandbox exists: a Ctrl-C during start-up must still end in a clean
   // destroy, not in the default handler killing Airlock with a sandbox half made.
   const interrupted = new AbortController();
@@ -210,6 +230,11 @@ function exitStatus(
     case 'completed':
     case 'killed':
       break;
+  }
+  // The proxy's 403 reached the command, which may not show it: the person at the terminal sees why.
+  for (const refused of result.refusedHosts) {
+    const message = refused.message.replace(/^airlock: /, '');
+    stderr.error(`${message}${refused.count > 1 ? ` (${refused.count} times)` : ''}`);
   }
   if (result.oomKilled) {
     stderr.error(

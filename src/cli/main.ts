@@ -13,6 +13,7 @@ import { registerPolicyCommand } from './policy-command.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerSessionsCommand } from './sessions-command.ts';
 import { registerStoreCommand } from './store-command.ts';
+import { registerTokensCommand } from './tokens-command.ts';
 
 /** Builds the `airlock` command. Entry points own exit codes; this returns one instead of exiting. */
 export function buildProgram(context: CliContext): Command {
@@ -31,6 +32,7 @@ export function buildProgram(context: CliContext): Command {
   registerSessionsCommand(program, context);
   registerStoreCommand(program, context);
   registerClusterCommand(program, context);
+  registerTokensCommand(program, context);
   registerImageCommand(program, context);
   registerMcpCommand(program, context);
   registerAgentCommand(program, context);

@@ -124,7 +124,12 @@ export function remoteAccess(urlText: string, context: CliContext): ControlPlane
         const reason = decideOptions.reason === undefined ? {} : { reason: decideOptions.reason };
         return call(options, (sdk) =>
           decision === 'approve'
-            ? client.approvals.approve(id, { ...reason, remember: decideOptions.remember === true, ...sdk })
+            ? client.approvals.approve(id, {
+                ...reason,
+                ...(decideOptions.scope === undefined ? {} : { scope: decideOptions.scope }),
+                remember: decideOptions.remember === true,
+                ...sdk,
+              })
             : client.approvals.deny(id, { ...reason, ...sdk }),
         );
       },

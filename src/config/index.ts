@@ -24,6 +24,10 @@ export {
 } from './model-environment.ts';
 export type { ModelEndpoint, ModelEnvironment, ModelProviderName } from './model-environment.ts';
 export { mergeSandboxOverrides } from './overrides.ts';
+export { mergeNetworkOverrides } from './network-overrides.ts';
+export type { NetworkOverrides } from './network-overrides.ts';
+export { parseNetworkInput, parseSecretsInput } from './session-network.ts';
+export type { SecretRequest } from './session-network.ts';
 export { applyPipelineFile, readPipelineFile } from './pipeline-file.ts';
 export type { AppliedPipeline, PipelineFile } from './pipeline-file.ts';
 export { createRegistryResolver, defaultRunner, locationOf, pipConfigUrls } from './registries.ts';
@@ -40,10 +44,12 @@ export type {
   AuditConfig,
   ClusterConfig,
   DecisionName,
+  EgressConfig,
   NetworkConfig,
   PolicyConfig,
   PolicyRuleConfig,
   PresetName,
+  ReviewerConfig,
   RouterConfig,
   SandboxConfig,
   SecretConfig,

@@ -61,12 +61,16 @@ describe('defaults', () => {
     });
     // No `default` of its own: the preset's default (ask for coding-agent) applies.
     expect(config.policy).toEqual({ preset: 'coding-agent', dangerouslyAllowUnjudged: false, rules: [] });
+    // write_file is judged by the policy's path rules, not asked about wholesale (issue 13).
     expect(config.router).toEqual({
-      approvalRequiredFor: ['pip install', 'npm install', 'write_file'],
+      approvalRequiredFor: ['pip install', 'npm install'],
       approvalTimeoutMs: 5 * 60_000,
       approvalWaitMs: 15_000,
       output: { maxChars: 5000 },
-      rateLimit: { tokens: 30, perMs: 60_000 },
+      // Bursts of up to 60 commands, then 30 a minute (issue 13: 40 in a burst hit 30/min after 23).
+      rateLimit: { tokens: 30, perMs: 60_000, burst: 60 },
+      // No reviewer: a person decides every request.
+      reviewer: null,
       secretEnv: [],
     });
     // No store given: the caller uses the state directory's own database (AIRLOCK_HOME/airlock.db).
@@ -83,7 +87,7 @@ describe('defaults', () => {
     const config = parseConfig('sandbox:\n  memory: 1g\n', 'airlock.yaml');
     expect(config.sandbox.memoryBytes).toBe(1024 * MIB);
     expect(config.sandbox.pids).toBe(256);
-    expect(config.router.rateLimit).toEqual({ tokens: 30, perMs: 60_000 });
+    expect(config.router.rateLimit).toEqual({ tokens: 30, perMs: 60_000, burst: 60 });
   });
 });
 
@@ -104,6 +108,12 @@ describe('parseConfig', () => {
           hosts: { 'api.example.test': '127.0.0.1' },
         },
         secrets: [{ name: 'API_TOKEN', source: { fromEnv: 'API_TOKEN' }, hosts: ['api.example.test'] }],
+      },
+      router: {
+        ...defaultConfig().router,
+        approvalRequiredFor: ['pip install', 'npm install', 'write_file'],
+        // A plain rate: a bucket of one minute's worth.
+        rateLimit: { tokens: 30, perMs: 60_000, burst: 30 },
       },
       store: { kind: 'sqlite', path: '.airlock/airlock.db' },
       policy: {
@@ -178,6 +188,7 @@ describe('parseConfig', () => {
       rateLimit: { tokens: 1200, perMs: 60_000 },
       maxBodyBytes: 1024 * 1024,
       mcpDisconnectGraceMs: 30_000,
+      dashboard: true,
     });
     expect(parseConfig('server:\n  port: 8080\n  maxBody: 4m\n', 'airlock.yaml').server).toMatchObject({
       port: 8080,
@@ -222,6 +233,54 @@ describe('parseConfig', () => {
       ['sandbox.cpus', 3],
       ['router.rateLimit', 5],
     ]);
+  });
+
+  it('takes a rate limit as a rate or as { rate, burst }, and names a bad burst', () => {
+    const mapping = parseConfig('router:\n  rateLimit: { rate: 2/s, burst: 100 }\n', 'airlock.yaml');
+    expect(mapping.router.rateLimit).toEqual({ tokens: 2, perMs: 1000, burst: 100 });
+    const rateOnly = parseConfig('router:\n  rateLimit: { rate: 10/min }\n', 'airlock.yaml');
+    expect(rateOnly.router.rateLimit).toEqual({ tokens: 10, perMs: 60_000, burst: 60 });
+    const error = thrownAirlockError(() =>
+      parseConfig('router:\n  rateLimit: { rate: 30/min, burst: 0, brust: 5 }\n', 'airlock.yaml'),
+    );
+    expect(issuesOf(error).map((issue) => issue.path)).toEqual([
+      'router.rateLimit.burst',
+      'router.rateLimit.brust',
+    ]);
+  });
+
+  it('takes a reviewer as a program or an endpoint, never both, and names it for the audit log', () => {
+    const program = parseConfig(
+      'router:\n  reviewer: { command: [/opt/review/bin/check, --strict], timeout: 3s }\n',
+      'airlock.yaml',
+    );
+    expect(program.router.reviewer).toEqual({
+      kind: 'command',
+      name: 'check',
+      argv: ['/opt/review/bin/check', '--strict'],
+      timeoutMs: 3000,
+    });
+    const endpoint = parseConfig(
+      'router:\n  reviewer: { url: "http://127.0.0.1:9000/review", name: bot }\n',
+      'airlock.yaml',
+    );
+    expect(endpoint.router.reviewer).toEqual({
+      kind: 'http',
+      name: 'bot',
+      url: 'http://127.0.0.1:9000/review',
+      timeoutMs: 10_000,
+    });
+    for (const bad of [
+      'reviewer: { command: [x], url: "http://127.0.0.1/" }',
+      'reviewer: { timeout: 5s }',
+      'reviewer: { url: "file:///etc/passwd" }',
+      'reviewer: { url: "https://user:pw@review.example.test/" }',
+      'reviewer: { command: [] }',
+      'reviewer: { command: [x], timeout: 10m }',
+    ]) {
+      const error = thrownAirlockError(() => parseConfig(`router:\n  ${bad}\n`, 'airlock.yaml'));
+      expect(error?.code, bad).toBe('INVALID_CONFIG');
+    }
   });
 
   it('names an unknown key and suggests the valid key it is closest to', () => {

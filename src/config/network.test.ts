@@ -92,6 +92,38 @@ describe('sandbox.network and sandbox.secrets', () => {
   });
 });
 
+describe('egress bounds', () => {
+  it('reads per-session connections, bandwidth and idle timeout, with defaults', () => {
+    expect(parseConfig('', 'airlock.yaml').egress).toEqual({
+      maxConnectionsPerSession: 64,
+      idleTimeoutMs: 300_000,
+    });
+    const config = parseConfig(
+      'egress: { maxConnections: 8, bandwidth: 2m, idleTimeout: 30s }',
+      'airlock.yaml',
+    );
+    expect(config.egress).toEqual({
+      maxConnectionsPerSession: 8,
+      bytesPerSecondPerSession: 2 * 1024 * 1024,
+      idleTimeoutMs: 30_000,
+    });
+  });
+
+  it('refuses bounds that would stop the proxy or leave it unbounded, each at its path', () => {
+    const error = thrownAirlockError(() =>
+      parseConfig('egress: { maxConnections: 0, bandwidth: 10, idleTimeout: 10ms, max: 3 }', 'airlock.yaml'),
+    );
+    expect(issuesOf(error).map((issue) => issue.path)).toEqual(
+      expect.arrayContaining([
+        'egress.maxConnections',
+        'egress.bandwidth',
+        'egress.idleTimeout',
+        'egress.max',
+      ]),
+    );
+  });
+});
+
 describe('createRegistryResolver', () => {
   function runner(answers: Record<string, { code: number; stdout: string }>): {
     run: ProgramRunner;

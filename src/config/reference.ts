@@ -19,10 +19,6 @@ const SIZE = 'size';
 const DURATION = 'duration';
 const RATE = 'rate';
 
-const NOT_ENFORCED_YET =
-  'Not enforced yet: the egress proxy is not yet connected to sandboxes, so every sandbox runs with no ' +
-  'network at all (loopback only) whatever this says, and Airlock warns when `allow` or `secrets` is set.';
-
 export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
   // ─── sandbox ──────────────────────────────────────────────────────────────────────────────────────
   sandbox: {
@@ -66,7 +62,9 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
   'sandbox.network': {
     description:
       'What a sandbox may reach through the egress proxy: `none`, or a mapping of `mode`, `allow` and ' +
-      `\`hosts\`. ${NOT_ENFORCED_YET}`,
+      '`hosts`. The sandbox itself keeps only its loopback: the proxy, at 127.0.0.1:3128 inside (HTTP, ' +
+      '`CONNECT` and SOCKS5, named by `HTTP_PROXY` and the like), is the one way out, and it refuses a ' +
+      'host off the list with a reason the command can read. A session may ask for less, never more.',
   },
   'sandbox.network.mode': {
     description:
@@ -89,8 +87,9 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
   'sandbox.secrets': {
     description:
       'Secrets a command may use without seeing them: the command gets a placeholder in the variable ' +
-      "`name`, and the egress proxy swaps the real value in only on requests to the secret's `hosts`. " +
-      NOT_ENFORCED_YET,
+      "`name`, and the egress proxy swaps the real value in only on requests to the secret's `hosts` " +
+      '(HTTPS to them is opened by the proxy with a per-session CA the sandbox trusts). A placeholder ' +
+      'bound for any other host is refused, and the values are redacted from every output and record.',
   },
   'sandbox.secrets[].name': {
     description: 'The environment variable the sandbox sees, holding the placeholder.',
@@ -147,7 +146,7 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
     type: DURATION,
     description:
       'The longest per-command timeout a caller (API, MCP, SDK) may ask for; `timeout` may not exceed it.',
-    whenAbsent: 'no limit beyond the longest timer Node can set (about 24.8 days)',
+    whenAbsent: '`10m`, or `timeout` when that is longer',
   },
   'sandbox.runtime': {
     description:
@@ -239,6 +238,31 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
     description: 'Commands the rule must not match.',
   },
 
+  // ─── egress ───────────────────────────────────────────────────────────────────────────────────────
+  egress: {
+    description:
+      "The egress proxy's bounds for each session, so that one session's commands (or a slow upstream) " +
+      'cannot take the proxy from the others.',
+  },
+  'egress.maxConnections': {
+    type: 'whole number, from `1` to `10000`',
+    description:
+      'Connections one session may have open through the proxy at once; one more is answered with a ' +
+      "refusal that says so. The sandbox's own bridge to the proxy carries at most 64 at once (more " +
+      'wait to be accepted).',
+  },
+  'egress.bandwidth': {
+    type: `${SIZE} per second, at least \`1k\``,
+    description:
+      'Bytes per second each way for one session, shared by all its connections (opening more does not ' +
+      'buy more).',
+    whenAbsent: 'not limited',
+  },
+  'egress.idleTimeout': {
+    type: `${DURATION}, at least \`1s\``,
+    description: 'A connection through the proxy that moves no byte either way for this long is closed.',
+  },
+
   // ─── router ───────────────────────────────────────────────────────────────────────────────────────
   router: {
     description: 'The pipeline around each command: approvals, rate limits, output shaping, redaction.',
@@ -246,7 +270,10 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
   'router.approvalRequiredFor': {
     description:
       'Actions a person approves even when the policy allows them: command prefixes matched like a ' +
-      "rule's `match`, and `write_file` for every file copied into a sandbox.",
+      "rule's `match` (answered in the same parse as the policy), and `write_file` for every file " +
+      'copied into a sandbox. Without `write_file`, a file copy is judged by the same path rules as a ' +
+      'shell write: a project file is written unasked, a build file a person inherits asks, agent ' +
+      'configuration is refused.',
   },
   'router.approvalTimeout': {
     type: DURATION,
@@ -255,8 +282,42 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
   'router.approvalWait': {
     type: DURATION,
     description:
-      'In network `ask` mode, how long a connection to a host off the allow-list waits for a person ' +
-      'before it is refused.',
+      'How long a call waits for a person before it answers. A command (or a file write) that needs ' +
+      'approval comes back `pending_approval` with its approval id and the call to check on it, and ' +
+      'still runs by itself once approved; a caller may ask to wait longer (`approvalWaitMs`, ' +
+      '`approval_wait_s`), up to `approvalTimeout`. In network `ask` mode, also how long a connection ' +
+      'to a host off the allow-list waits for a person before it is refused.',
+  },
+  'router.reviewer': {
+    description:
+      'Asked about every approval request before a person is: a program (`command`) or an HTTP ' +
+      'endpoint (`url`) that receives the request as JSON ' +
+      '(`{version, approvalId, sessionId, commandId, action, subject, parsed, reasons, ruleIds, session}`) ' +
+      'and answers `{"decision": "approve"|"deny"|"abstain", "reason"?}`. Its decisions are audited ' +
+      "like a person's (decided by `reviewer:<name>`); approving is for this once. A reviewer that " +
+      'fails, runs past `timeout` or answers anything else abstains: a person decides, never a default ' +
+      'allow. While it decides, the request is not yet listed for people.',
+    whenAbsent: 'no reviewer: a person decides every request',
+  },
+  'router.reviewer.name': {
+    description: 'Who decided, in the audit log (`reviewer:<name>`).',
+    whenAbsent: "the program's file name, or the endpoint's host",
+  },
+  'router.reviewer.command': {
+    description:
+      'The program and its arguments, run without a shell in `/` with only `PATH` and `LANG` set: the ' +
+      'request on stdin, the answer on stdout (at most 64 KiB), exit status 0.',
+    whenAbsent: 'give `url` instead',
+  },
+  'router.reviewer.url': {
+    description:
+      'An `http://` or `https://` endpoint: the request is POSTed as JSON, the answer is the response ' +
+      'body (status 2xx, at most 64 KiB). Redirects are not followed.',
+    whenAbsent: 'give `command` instead',
+  },
+  'router.reviewer.timeout': {
+    type: `${DURATION}, from \`100ms\` to \`5m\``,
+    description: 'How long the reviewer has to answer; past it, it abstains (its program is killed).',
   },
   'router.output': {
     description: 'What the model is shown of each output.',
@@ -268,10 +329,21 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
       'naming the output id the rest can be paged from.',
   },
   'router.rateLimit': {
-    type: RATE,
+    type: `${RATE}, or a mapping`,
     description:
-      'How many commands one session may run per unit of time; past it a command is not run and its ' +
-      'result is `rate_limited` (with when to retry).',
+      'How many commands one session may run: a token bucket of `burst` commands, refilled at `rate`. ' +
+      'Past it a command is not run and its result is `rate_limited` (with when to retry). A plain rate ' +
+      '(`30/min`) is a bucket as big as one minute of it. The default lets the bursts agents make ' +
+      '(parallel tool calls, a scripted loop: 40 to 60 commands in seconds) through, and holds a runaway ' +
+      'loop to one command every 2 s.',
+  },
+  'router.rateLimit.rate': {
+    type: RATE,
+    description: 'How fast the bucket refills: the sustained pace a session may keep.',
+  },
+  'router.rateLimit.burst': {
+    type: 'whole number, from `1` to `1000000`',
+    description: 'How many commands may go at once (the size of the bucket).',
   },
   'router.secretEnv': {
     description:
@@ -327,6 +399,14 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
       'An MCP-over-HTTP client that leaves without `DELETE /mcp` counts as gone once its event stream ' +
       'has been closed, with no call open, this long; its connection is closed and the session it ' +
       'made is ended. A client that never opens an event stream is ended at `sandbox.idleTimeout`.',
+  },
+
+  'server.dashboard': {
+    type: '`true` or `false`',
+    description:
+      'Serve the dashboard at `/` on the same port: live sessions, commands, approvals and the audit log ' +
+      'for people, who sign in with the admin token or a viewer or approver token (`airlock tokens ' +
+      'create`). `false` leaves only the API; the tokens and the cookie sign-in still work there.',
   },
 
   // ─── store ────────────────────────────────────────────────────────────────────────────────────────

@@ -28,6 +28,14 @@ import {
 } from './units.ts';
 import { networkFields, networkSchema, secretFields, secretsSchema } from './network-schema.ts';
 import {
+  reviewerFields,
+  routerFields,
+  routerOutputFields,
+  routerRateFields,
+  routerSchema,
+} from './router-schema.ts';
+export type { ReviewerConfig } from './router-schema.ts';
+import {
   nonEmptyText,
   nullAsAbsent,
   oneOf,
@@ -136,6 +144,25 @@ export const sandboxSchema = section('sandbox', sandboxFields).transform((raw, c
   };
 });
 
+// ─── egress ─────────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * The egress proxy's bounds per session: what one session's commands may hold open and move, so a
+ * busy or hostile sandbox (or a slow upstream) cannot take the proxy from the others.
+ */
+const egressFields = {
+  maxConnections: parsedValue((value) => parseCount(value, { min: 1, max: 10_000 })).prefault(64),
+  /** Bytes per second each way, shared by all of a session's connections; absent: not limited. */
+  bandwidth: parsedValue((value) => parseByteSize(value, { min: 1024 })).optional(),
+  idleTimeout: parsedValue((value) => parseDuration(value, { min: 1000 })).prefault('5m'),
+};
+
+export const egressSchema = section('egress', egressFields).transform((raw) => ({
+  maxConnectionsPerSession: raw.maxConnections,
+  ...(raw.bandwidth === undefined ? {} : { bytesPerSecondPerSession: raw.bandwidth }),
+  idleTimeoutMs: raw.idleTimeout,
+}));
+
 // ─── policy ─────────────────────────────────────────────────────────────────────────────────────────
 
 export const presetNames = ['readonly', 'coding-agent', 'permissive'] as const;
@@ -167,51 +194,6 @@ export const policySchema = policyDocumentSchema
     ...document,
     preset: document.preset ?? ('coding-agent' as const),
   }));
-
-// ─── router ─────────────────────────────────────────────────────────────────────────────────────────
-
-const routerOutputFields = {
-  maxChars: parsedValue((value) => parseCount(value)).prefault(5000),
-};
-
-const routerFields = {
-  approvalRequiredFor: z
-    .array(nonEmptyText('an action'), {
-      error: (issue) => `approvalRequiredFor must be a list, not ${describeValue(issue.input)}`,
-    })
-    .prefault(['pip install', 'npm install', 'write_file']),
-  approvalTimeout: parsedValue((value) => parseDuration(value)).prefault('5m'),
-  /**
-   * How long a connection to a host off the allow-list waits for a person in ask mode before it is
-   * refused: short, because a tool is waiting on the other end of the socket.
-   */
-  approvalWait: parsedValue((value) => parseDuration(value)).prefault('15s'),
-  output: nullAsAbsent(section('output', routerOutputFields).prefault({})),
-  rateLimit: parsedValue((value) => parseRate(value)).prefault('30/min'),
-  /**
-   * Host environment variables whose values are secrets: redacted from every output, log and audit
-   * record (the sandbox never sees the host environment, but an agent can be handed a secret anyway).
-   */
-  secretEnv: z
-    .array(
-      text('a variable name').superRefine((name, ctx) => {
-        const problem = envNameProblem(name);
-        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-      }),
-      { error: (issue) => `secretEnv must be a list of variable names, not ${describeValue(issue.input)}` },
-    )
-    .prefault([]),
-};
-
-export const routerSchema = section('router', routerFields).transform((raw) => ({
-  approvalRequiredFor: raw.approvalRequiredFor,
-  // Undecided by then means denied.
-  approvalTimeoutMs: raw.approvalTimeout,
-  approvalWaitMs: raw.approvalWait,
-  output: raw.output,
-  rateLimit: raw.rateLimit,
-  secretEnv: raw.secretEnv,
-}));
 
 // ─── sessions ───────────────────────────────────────────────────────────────────────────────────────
 
@@ -249,6 +231,10 @@ const serverFields = {
    * the client counts as gone. Long enough for a client to reconnect its stream.
    */
   mcpDisconnectGrace: parsedValue((value) => parseDuration(value)).prefault('30s'),
+  /** The dashboard at `/` for people watching agents (sign-in with the admin or a viewer/approver token). */
+  dashboard: z
+    .boolean({ error: (issue) => `dashboard must be true or false, not ${describeValue(issue.input)}` })
+    .prefault(true),
 };
 
 export const serverSchema = section('server', serverFields).transform((raw) => ({
@@ -257,6 +243,7 @@ export const serverSchema = section('server', serverFields).transform((raw) => (
   rateLimit: raw.rateLimit,
   maxBodyBytes: raw.maxBody,
   mcpDisconnectGraceMs: raw.mcpDisconnectGrace,
+  dashboard: raw.dashboard,
 }));
 
 // ─── store ──────────────────────────────────────────────────────────────────────────────────────────
@@ -433,6 +420,7 @@ export const agentSchema = section('agent', agentFields).transform((raw) => ({
 
 const rootFields = {
   sandbox: nullAsAbsent(sandboxSchema.prefault({})),
+  egress: nullAsAbsent(egressSchema.prefault({})),
   policy: nullAsAbsent(policySchema.prefault({})),
   router: nullAsAbsent(routerSchema.prefault({})),
   sessions: nullAsAbsent(sessionsSchema.prefault({})),
@@ -447,7 +435,7 @@ const rootFields = {
 export const airlockConfigSchema = z
   .object(rootFields, {
     error: (issue) =>
-      `the configuration must be a mapping with sandbox, policy, router, sessions, server, store, audit, cluster and agent sections, not ${describeValue(issue.input)}`,
+      `the configuration must be a mapping with sandbox, egress, policy, router, sessions, server, store, audit, cluster and agent sections, not ${describeValue(issue.input)}`,
   })
   .strict();
 
@@ -459,11 +447,14 @@ export const knownKeys: Readonly<Record<string, readonly string[]>> = {
   sandbox: Object.keys(sandboxFields),
   'sandbox.network': Object.keys(networkFields),
   'sandbox.secrets[]': Object.keys(secretFields),
+  egress: Object.keys(egressFields),
   policy: policyDocumentKeys.document,
   'policy.rules[]': policyDocumentKeys.rule,
   'policy.rules[].examples': policyDocumentKeys.examples,
   router: Object.keys(routerFields),
   'router.output': Object.keys(routerOutputFields),
+  'router.rateLimit': Object.keys(routerRateFields),
+  'router.reviewer': Object.keys(reviewerFields),
   sessions: Object.keys(sessionsFields),
   server: Object.keys(serverFields),
   audit: Object.keys(auditFields),
@@ -474,6 +465,7 @@ export const knownKeys: Readonly<Record<string, readonly string[]>> = {
 
 export type AirlockConfig = DeepReadonly<z.output<typeof airlockConfigSchema>>;
 export type SandboxConfig = AirlockConfig['sandbox'];
+export type EgressConfig = AirlockConfig['egress'];
 export type PolicyConfig = AirlockConfig['policy'];
 export type PolicyRuleConfig = PolicyConfig['rules'][number];
 export type RouterConfig = AirlockConfig['router'];

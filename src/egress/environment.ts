@@ -19,9 +19,10 @@ export interface SandboxCaPaths {
   readonly bundle: string;
 }
 
+/** Where the sandbox drivers mount a session's CA files (the sandbox stage's egress-mount.ts). */
 export const DEFAULT_SANDBOX_CA_PATHS: SandboxCaPaths = Object.freeze({
-  certificate: '/etc/airlock/egress-ca.pem',
-  bundle: '/etc/airlock/egress-ca-bundle.pem',
+  certificate: '/.airlock/egress-ca.pem',
+  bundle: '/.airlock/egress-ca-bundle.pem',
 });
 
 export function proxyEnvironment(

@@ -5,7 +5,6 @@
  * (absolute-form requests and CONNECT) and SOCKS5 on it, told apart by the first byte.
  */
 import { lookup } from 'node:dns/promises';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { chmod } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -21,15 +20,8 @@ import {
   type SandboxCaPaths,
   type SandboxEndpoint,
 } from './environment.ts';
-import {
-  handleConnect,
-  handleProxyRequest,
-  handleSocks,
-  handleTunnelRequest,
-  type ProxyContext,
-  type ProxyLimits,
-  type SessionRuntime,
-} from './handlers.ts';
+import { handleSocks, type ProxyLimits, type SessionRuntime } from './handlers.ts';
+import { createProxyServers } from './proxy-servers.ts';
 import { createEgressMetrics, type EgressMetrics } from './metrics.ts';
 import { compileNetwork } from './network-policy.ts';
 import { writeRawRefusal } from './refusal-response.ts';
@@ -38,6 +30,7 @@ import { createSessionState, type CommandEgress } from './session-state.ts';
 import {
   clearStaleSocket,
   prepareDirectory,
+  prepareSessionDirectory,
   readPrivateState,
   removeSessionFiles,
   sessionPaths,
@@ -90,7 +83,12 @@ export interface EgressProxyOptions {
   readonly sandboxCaPaths?: SandboxCaPaths;
   /** Egress metrics are registered here (the control plane's registry); default a registry of its own. */
   readonly metricsRegistry?: Registry;
-  /** Mode of each session socket; 0600 unless the bridge connects as another user. */
+  /** The metrics of a proxy this one replaces (a restart): its counters go on, nothing is registered twice. */
+  readonly metrics?: EgressMetrics;
+  /**
+   * Mode of each session socket; default 0666: sandboxes connect as host uids of their own, and the
+   * session's directory is what keeps everyone else out (see session-files.ts).
+   */
   readonly socketMode?: number;
 }
 
@@ -98,6 +96,11 @@ export interface EgressSession {
   readonly sessionId: string;
   /** The host-side Unix socket the sandbox's bridge connects to. */
   readonly socketPath: string;
+  /**
+   * The directory to mount into the sandbox (read-only): the socket and, with secrets, the CA files,
+   * under the names in SESSION_FILES. It stays the same directory across proxy restarts.
+   */
+  readonly directory: string;
   /** For the sandboxed command: proxy variables, CA variables (with secrets), placeholders by secret name. */
   readonly env: Readonly<Record<string, string>>;
   /** With secrets only: the session CA (PEM), and host files the bridge mounts at sandboxCaPaths. */
@@ -137,81 +140,60 @@ interface OpenSession {
 const defaultResolver: EgressResolver = async (host) =>
   (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
 
+/** Answers a connection past the session's limit in its own protocol, and records the refusal. */
+function refuseOverLimit(limits: ProxyLimits, open: OpenSession, socket: Socket, first: Buffer): void {
+  const message = `airlock: this session already has ${limits.maxConnectionsPerSession} connections open through the proxy; close some and retry`;
+  const record = startRecord(
+    { ...open.runtime.record, state: open.runtime.state },
+    first[0] === SOCKS_VERSION ? 'socks' : 'http',
+  );
+  record.refused('connection_limit', message);
+  record.finish();
+  if (first[0] === SOCKS_VERSION)
+    socket.end(Buffer.concat([Buffer.from([SOCKS_VERSION, 0]), socksReply(SocksReply.notAllowed)]));
+  else writeRawRefusal(socket, 429, 'connection_limit', message);
+}
+
+/** The session's CA, made or reloaded, with its certificate published for the sandbox. */
+async function loadSessionCa(
+  sessionId: string,
+  saved: PrivateState | undefined,
+  paths: SessionPaths,
+): Promise<SessionCa> {
+  // Loaded on first use: the X.509 library takes a noticeable part of a second to load, and only
+  // sessions with secrets need it (the CLI, which imports this stage for its config, never does).
+  const { createSessionCa } = await import('./ca.ts');
+  const ca = await createSessionCa(sessionId, saved?.ca);
+  await writePublicFile(paths.caCertificate, ca.material.certificatePem);
+  await writePublicFile(paths.caBundle, caBundle(ca.material.certificatePem));
+  return ca;
+}
+
+function listen(server: NetServer, socketPath: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
 export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
   const limits: ProxyLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const metrics = createEgressMetrics(options.metricsRegistry);
+  const metrics = options.metrics ?? createEgressMetrics(options.metricsRegistry);
   const onError = options.onError ?? (() => {});
   const sessions = new Map<string, OpenSession>();
   const runtimes = new WeakMap<object, SessionRuntime>();
-  const serverOptions = {
-    maxHeaderSize: limits.maxHeaderBytes,
-    headersTimeout: limits.headersTimeoutMs,
-    requestTimeout: 0,
-    keepAliveTimeout: 5_000,
-    // Node checks header and request timeouts on this interval (30 s by default), which would let a
-    // slow client hold a connection far past headersTimeout.
-    connectionsCheckingInterval: Math.max(100, Math.min(1_000, limits.headersTimeoutMs / 2)),
-  };
-  const outerServer: HttpServer = createHttpServer(serverOptions);
-  const innerServer: HttpServer = createHttpServer(serverOptions);
-  for (const server of [outerServer, innerServer]) {
-    // These servers never listen (connections are handed to them), and Node starts enforcing
-    // headersTimeout only on 'listening': without this a client could trickle headers for ever.
-    server.emit('listening');
-    // No idle timer on the client side of a request: the upstream's idle timer ends a stalled exchange
-    // with a readable 504, and keepAliveTimeout closes a client that sends nothing more.
-    server.timeout = 0;
-    server.on('clientError', (_error, socket: Socket) => {
-      if (socket.writable)
-        writeRawRefusal(
-          socket,
-          400,
-          'bad_request',
-          'airlock: the proxy could not read this request (malformed, or headers too large)',
-        );
-      else socket.destroy();
-    });
-  }
-  const context: ProxyContext = {
+  const { outerServer, innerServer, context } = createProxyServers({
     limits,
     resolve: options.resolve ?? defaultResolver,
     dial: options.dial ?? defaultDialer,
     approvalWaitMs: options.approvalWaitMs ?? DEFAULT_APPROVAL_WAIT_MS,
     upstreamCa: options.upstreamCa,
-    innerServer,
-    tunnels: new WeakMap(),
-  };
-  const guard = (work: Promise<void>) => work.catch(onError);
-  outerServer.on('request', (req, res) => {
-    const runtime = runtimes.get(req.socket);
-    if (runtime === undefined) return void res.destroy();
-    guard(handleProxyRequest(context, runtime, req, res));
+    runtimes,
+    onError,
   });
-  outerServer.on('connect', (req, socket: Socket, head: Buffer) => {
-    const runtime = runtimes.get(socket);
-    if (runtime === undefined) return void socket.destroy();
-    guard(handleConnect(context, runtime, req, socket, head));
-  });
-  outerServer.on('upgrade', (_req, socket: Socket) => {
-    writeRawRefusal(
-      socket,
-      400,
-      'bad_request',
-      'airlock: protocol upgrades over plain HTTP are not proxied; use wss:// or https://',
-    );
-  });
-  innerServer.on('request', (req, res) => guard(handleTunnelRequest(context, req, res)));
-  innerServer.on('connect', (_req, socket: Socket) =>
-    writeRawRefusal(socket, 400, 'bad_request', 'airlock: CONNECT inside a tunnel is not proxied'),
-  );
-  innerServer.on('upgrade', (_req, socket: Socket) =>
-    writeRawRefusal(
-      socket,
-      400,
-      'bad_request',
-      'airlock: protocol upgrades inside an inspected tunnel are not proxied',
-    ),
-  );
 
   function accept(open: OpenSession, socket: Socket): void {
     const { runtime } = open;
@@ -230,7 +212,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     socket.once('data', (first: Buffer) => {
       socket.setTimeout(0);
       socket.off('timeout', silent);
-      if (!withinLimit) return refuseOverLimit(open, socket, first);
+      if (!withinLimit) return refuseOverLimit(limits, open, socket, first);
       if (first[0] === SOCKS_VERSION) return handleSocks(context, runtime, socket, first);
       socket.pause();
       socket.unshift(first);
@@ -240,19 +222,6 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     });
   }
 
-  function refuseOverLimit(open: OpenSession, socket: Socket, first: Buffer): void {
-    const message = `airlock: this session already has ${limits.maxConnectionsPerSession} connections open through the proxy; close some and retry`;
-    const record = startRecord(
-      { ...open.runtime.record, state: open.runtime.state },
-      first[0] === SOCKS_VERSION ? 'socks' : 'http',
-    );
-    record.refused('connection_limit', message);
-    record.finish();
-    if (first[0] === SOCKS_VERSION)
-      socket.end(Buffer.concat([Buffer.from([SOCKS_VERSION, 0]), socksReply(SocksReply.notAllowed)]));
-    else writeRawRefusal(socket, 429, 'connection_limit', message);
-  }
-
   async function openSession(sessionId: string, policy: EgressSessionPolicy): Promise<EgressSession> {
     const paths = sessionPaths(options.directory, sessionId);
     if (sessions.has(sessionId))
@@ -260,19 +229,12 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
         sessionId,
       });
     await prepareDirectory(options.directory);
+    await prepareSessionDirectory(paths);
     const network = await compileNetwork(policy.network, options.registries);
     const saved = await readPrivateState(paths.privateState);
     const seed = saved?.placeholderSeed ?? randomBytes(32).toString('hex');
     const secrets = createSessionSecrets(policy.secrets ?? [], seed);
-    let ca: SessionCa | undefined;
-    if (secrets.length > 0) {
-      // Loaded on first use: the X.509 library takes a noticeable part of a second to load, and only
-      // sessions with secrets need it (the CLI, which imports this stage for its config, never does).
-      const { createSessionCa } = await import('./ca.ts');
-      ca = await createSessionCa(sessionId, saved?.ca);
-      await writePublicFile(paths.caCertificate, ca.material.certificatePem);
-      await writePublicFile(paths.caBundle, caBundle(ca.material.certificatePem));
-    }
+    const ca = secrets.length > 0 ? await loadSessionCa(sessionId, saved, paths) : undefined;
     const privateState: PrivateState = {
       placeholderSeed: seed,
       ...(ca === undefined ? {} : { ca: ca.material }),
@@ -298,6 +260,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     const handle: EgressSession = {
       sessionId,
       socketPath: paths.socket,
+      directory: paths.sessionDir,
       env: proxyEnvironment(
         options.sandboxEndpoint ?? DEFAULT_SANDBOX_ENDPOINT,
         ca === undefined ? undefined : (options.sandboxCaPaths ?? DEFAULT_SANDBOX_CA_PATHS),
@@ -321,15 +284,9 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     };
     const open: OpenSession = { handle, runtime, server, sockets: new Set(), paths };
     server.on('connection', (socket) => accept(open, socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(paths.socket, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, paths.socket);
     server.on('error', onError);
-    await chmod(paths.socket, options.socketMode ?? 0o600);
+    await chmod(paths.socket, options.socketMode ?? 0o666);
     sessions.set(sessionId, open);
     return handle;
   }
@@ -368,8 +325,10 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
 
 /*
  * Security limitations
- * - Session sockets are 0600: whatever bridges them into the sandbox must run as the proxy's user (or
- *   set socketMode); anyone who can connect to a socket speaks as that session.
+ * - Anyone who can connect to a session's socket speaks as that session. Its directory (0700, or
+ *   0750 with the session's own gid once its sandbox driver let it in) keeps other host users out;
+ *   each sandbox has only its own session directory mounted. Processes of this user (and root) can
+ *   connect to any session's socket.
  * - The CA key and the placeholder seed are kept 0600 beside the socket so a restarted proxy can serve
  *   the same sandbox; they are removed when the session closes, not when the proxy stops.
  * - Connections are limited per session; the number of sessions is bounded by the control plane.

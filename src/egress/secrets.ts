@@ -10,9 +10,11 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { AirlockError } from '../errors/index.ts';
 import { parseAllowEntry, type HostRule } from './allow-list.ts';
 import {
+  createNeedleScanner,
   createStreamReplacer,
   replaceAll,
   type ByteReplacement,
+  type NeedleScanner,
   type StreamReplacer,
 } from './byte-replace.ts';
 
@@ -173,6 +175,12 @@ export function placeholderGuard(secrets: readonly SessionSecret[]): StreamRepla
   return createStreamReplacer(secrets.map((secret) => ({ needle: Buffer.from(secret.placeholder) })));
 }
 
+/** The same watch for a stream passed through unparsed, which must never wait on a held byte. */
+export function placeholderScanner(secrets: readonly SessionSecret[]): NeedleScanner | undefined {
+  if (secrets.length === 0) return undefined;
+  return createNeedleScanner(secrets.map((secret) => Buffer.from(secret.placeholder)));
+}
+
 /** Values → placeholders, for what a secret's host sends back into the sandbox. */
 export function valueRedactor(secrets: readonly SessionSecret[]): StreamReplacer {
   return createStreamReplacer(
@@ -197,6 +205,9 @@ export function redactValues(text: string, secrets: readonly SessionSecret[]): s
  *   to its hosts, and the alternative (opening TLS to every host once a session has a secret) would
  *   break certificate pinning, widen what the proxy parses and still not see inside client-side
  *   encryption. Plaintext streams (HTTP, or opaque protocols) are scanned, and refused on a placeholder.
+ * - An opaque stream's tail that begins a placeholder is held only 50 ms (a protocol waiting for its
+ *   reply must get its last bytes through): a placeholder written in two parts further apart than that
+ *   has its first part sent before the stream is stopped; the whole of it is never sent.
  * - Swapped: the request target, header values (Basic credentials decoded) and bodies with a
  *   Content-Length up to maxBodyRewriteBytes that are not content-encoded. Larger, chunked or encoded
  *   bodies to a secret's host are only guarded; a compressed body hides a placeholder from the guard.

@@ -1,8 +1,16 @@
 /**
- * A session's files beside its socket: the socket itself, the CA certificate and bundle the bridge
- * mounts into the sandbox, and (0600) what a restarted proxy needs to keep serving the same sandbox:
- * the CA key and the seed its placeholders derive from. Session ids are held to a safe alphabet, so a
- * path built from one cannot leave the directory.
+ * A session's files. Its own directory holds what its sandbox sees (the directory is mounted into it
+ * read-only): the socket, and with secrets the CA certificate and the bundle that includes it. Beside
+ * that directory, never inside it, is (0600) what a restarted proxy needs to keep serving the same
+ * sandbox: the CA key and the seed its placeholders derive from. Session ids are held to a safe
+ * alphabet, so a path built from one cannot leave the directory.
+ *
+ * Who may reach a session's socket is decided by its directory: made 0700 (this user's only), and
+ * opened by the sandbox driver to the session's own gid when the sandbox runs as a host uid of its own
+ * (the sandbox stage's grantEgressAccess). The proxy's directory lets others pass through (0711) but
+ * not list; the socket itself is 0666, gated by its directory. A restarted proxy reuses the session
+ * directory as it is (the sandbox has that very directory mounted, with the access it was given) and
+ * makes the socket again inside it.
  */
 import { createConnection } from 'node:net';
 import { chmod, lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -14,7 +22,16 @@ const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** sun_path is 108 bytes with its NUL on Linux. */
 const MAX_SOCKET_PATH_BYTES = 107;
 
+/** File names inside a session's directory, as the sandbox sees them too. */
+export const SESSION_FILES = Object.freeze({
+  socket: 'proxy.sock',
+  caCertificate: 'ca.pem',
+  caBundle: 'ca-bundle.pem',
+});
+
 export interface SessionPaths {
+  /** Mounted into the sandbox: only what the sandbox may see. */
+  readonly sessionDir: string;
   readonly socket: string;
   readonly caCertificate: string;
   readonly caBundle: string;
@@ -35,7 +52,8 @@ export function sessionPaths(directory: string, sessionId: string): SessionPaths
       {},
     );
   }
-  const socket = join(directory, `${sessionId}.sock`);
+  const sessionDir = join(directory, sessionId);
+  const socket = join(sessionDir, SESSION_FILES.socket);
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH_BYTES) {
     throw new AirlockError(
       'INVALID_ARGUMENT',
@@ -44,15 +62,50 @@ export function sessionPaths(directory: string, sessionId: string): SessionPaths
     );
   }
   return {
+    sessionDir,
     socket,
-    caCertificate: join(directory, `${sessionId}.ca.pem`),
-    caBundle: join(directory, `${sessionId}.ca-bundle.pem`),
+    caCertificate: join(sessionDir, SESSION_FILES.caCertificate),
+    caBundle: join(sessionDir, SESSION_FILES.caBundle),
     privateState: join(directory, `${sessionId}.private.json`),
   };
 }
 
+/**
+ * The proxy's directory, 0711 and ours: others may pass through to a session directory they were let
+ * into, never list or change it. One that is a symlink or belongs to someone else is refused, never
+ * used.
+ */
 export async function prepareDirectory(directory: string): Promise<void> {
-  await mkdir(directory, { recursive: true, mode: 0o700 });
+  await mkdir(directory, { recursive: true, mode: 0o711 });
+  const stats = await lstat(directory);
+  const uid = process.getuid?.();
+  if (!stats.isDirectory() || (uid !== undefined && stats.uid !== uid)) {
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      `the egress directory ${directory} is not a directory of this user (a symlink, or someone else's): remove it or choose another`,
+      { path: directory },
+    );
+  }
+  if ((stats.mode & 0o777) !== 0o711) await chmod(directory, 0o711);
+}
+
+/**
+ * A session's directory: made 0700 once, then kept as it is (a live sandbox may have it mounted, with
+ * the group access its driver gave it).
+ */
+export async function prepareSessionDirectory(paths: SessionPaths): Promise<void> {
+  await mkdir(paths.sessionDir, { mode: 0o700 }).catch((error: unknown) => {
+    if ((error as { code?: string }).code !== 'EEXIST') throw error;
+  });
+  const stats = await lstat(paths.sessionDir);
+  const uid = process.getuid?.();
+  if (!stats.isDirectory() || (uid !== undefined && stats.uid !== uid)) {
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      `${paths.sessionDir} exists and is not a directory of this user; refusing to use it`,
+      { path: paths.sessionDir },
+    );
+  }
 }
 
 /**
@@ -109,5 +162,6 @@ export async function writePublicFile(path: string, text: string): Promise<void>
 }
 
 export async function removeSessionFiles(paths: SessionPaths): Promise<void> {
-  await Promise.all(Object.values(paths).map((path: string) => rm(path, { force: true })));
+  await rm(paths.sessionDir, { recursive: true, force: true });
+  await rm(paths.privateState, { force: true });
 }

@@ -8,12 +8,12 @@
  * If the upstream speaks first (ssh, SMTP), it is that last kind from the start.
  */
 import type { Socket } from 'node:net';
-import { pipeline } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
+import type { NeedleScanner } from './byte-replace.ts';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from './client-hello.ts';
 import type { ConnectionRecord } from './connection-record.ts';
 import { parseTargetHost, type TargetHost } from './host-name.ts';
-import { guardStream } from './http-forward.ts';
-import { placeholderGuard } from './secrets.ts';
+import { placeholderScanner } from './secrets.ts';
 import type { SessionState } from './session-state.ts';
 import { throttleStream } from './throttle.ts';
 
@@ -50,6 +50,42 @@ export function classifyStream(bytes: Buffer): StreamKind | undefined {
     return uppercaseSoFar && bytes.length <= LONGEST_METHOD ? undefined : 'opaque';
   }
   return HTTP_METHODS.has(bytes.subarray(0, space).toString('latin1')) ? 'http' : 'opaque';
+}
+
+/**
+ * How long a tail that begins a placeholder is held when nothing follows it. Long enough for a
+ * client's next write of the same message to arrive (a placeholder cut across two writes is then
+ * caught whole); short enough that a protocol waiting for its reply is only delayed.
+ */
+const HELD_TAIL_RELEASE_MS = 50;
+
+/** Passes bytes on until a placeholder shows up; then fails the pipeline without forwarding it. */
+function scanStream(scanner: NeedleScanner, onFound: () => void): Transform {
+  let timer: NodeJS.Timeout | undefined;
+  const stopTimer = () => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      stopTimer();
+      const pushed = scanner.push(chunk);
+      if (!pushed.ok) {
+        onFound();
+        return callback(new Error('placeholder in stream'));
+      }
+      if (scanner.held() > 0) timer = setTimeout(() => this.push(scanner.release()), HELD_TAIL_RELEASE_MS);
+      callback(null, pushed.output);
+    },
+    flush(callback) {
+      stopTimer();
+      callback(null, scanner.release());
+    },
+    destroy(error, callback) {
+      stopTimer();
+      callback(error);
+    },
+  });
 }
 
 /** TLS alert access_denied (fatal): the client's TLS library reports a refusal, not a broken stream. */
@@ -127,10 +163,10 @@ export function runTunnel(options: TunnelOptions): void {
   };
 
   const decide = () => {
-    if (serverSpoke) return startPassthrough(pending);
+    if (serverSpoke) return startPassthrough(pending, 'scan');
     const kind = classifyStream(pending);
     if (kind === undefined) return;
-    if (kind === 'opaque') return startPassthrough(pending);
+    if (kind === 'opaque') return startPassthrough(pending, 'scan');
     if (kind === 'http') {
       stopWatching();
       releaseUpstream();
@@ -146,7 +182,8 @@ export function runTunnel(options: TunnelOptions): void {
     const problem = sniProblem(hello.serverName, options.target);
     if (problem !== undefined) return refuseTls(problem);
     const bound = state.secrets.some((secret) => secret.boundTo(options.target.host));
-    if (!bound) return startPassthrough(pending);
+    // End to end: what follows is ciphertext, where no placeholder can be seen (secrets.ts).
+    if (!bound) return startPassthrough(pending, 'encrypted');
     stopWatching();
     releaseUpstream();
     options.inspect('tls', pending, upstream);
@@ -159,13 +196,13 @@ export function runTunnel(options: TunnelOptions): void {
     upstream.destroy();
   };
 
-  const startPassthrough = (first: Buffer) => {
+  const startPassthrough = (first: Buffer, content: 'scan' | 'encrypted') => {
     stopWatching();
-    const guard = placeholderGuard(state.secrets);
     const up: NodeJS.ReadWriteStream[] = [];
-    if (guard !== undefined) {
+    const scanner = content === 'scan' ? placeholderScanner(state.secrets) : undefined;
+    if (scanner !== undefined) {
       up.push(
-        guardStream(guard, () => {
+        scanStream(scanner, () => {
           record.refused(
             'placeholder_unrewritable',
             `airlock: stream to ${options.target.host} refused: it carries a secret's placeholder the proxy cannot swap in this protocol`,

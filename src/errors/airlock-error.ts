@@ -52,7 +52,7 @@ export const errorCodes = {
   },
   FORBIDDEN: {
     httpStatus: 403,
-    doc: 'The token is valid but may not do this (a session token on an admin-only route).',
+    doc: 'The token is valid but may not do this (a session token on an admin-only route, a viewer deciding, a dashboard change without its CSRF token).',
   },
   BODY_TOO_LARGE: {
     httpStatus: 413,

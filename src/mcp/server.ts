@@ -57,8 +57,12 @@ export function progressIntervalOption(value: number | undefined): number {
 
 const instructions = `Tools run shell commands and copy files in an isolated sandbox (a session) that persists between
 calls until this connection ends or it sits idle too long. /workspace is the working directory; /workspace and /tmp
-are writable. A policy judges every command: a denied command comes back with the reasons, and some commands wait for a
-person's approval. Call session_info to see the limits, network access and what needs approval.`;
+are writable; HOME is /tmp/home. Inside the sandbox you work freely: reading, writing, running tests, scripts, built
+programs and servers on localhost need nobody's approval. What crosses the boundary asks a person or is refused:
+the network, publishing, reading secrets the session was given, and changes a person inherits (build scripts, CI
+workflows). A call waits a short while for a person, then answers pending_approval; the command runs by itself
+once approved (follow it with command_status). Call session_info to see what will ask in this session, and
+check_command to learn what a command would do without running it.`;
 
 export function createAirlockMcpServer(options: AirlockMcpServerOptions): AirlockMcpServer {
   const { airlock, session: sessions, logger } = options;

@@ -16,7 +16,7 @@ export type {
 } from './labels.ts';
 export { createMetrics } from './registry.ts';
 export type { AirlockMetrics, CommandFinishedEvent, HttpRequestEvent, MetricsOptions } from './registry.ts';
-export { createResourceMonitor } from './resource-monitor.ts';
+export { createResourceMonitor, USAGE_HISTORY_SAMPLES } from './resource-monitor.ts';
 export type {
   ResourceAlert,
   ResourceMonitor,

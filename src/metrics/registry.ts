@@ -78,6 +78,12 @@ export interface AirlockMetrics {
   labelNode(nodeId: string): void;
   /** Every metric of this instance in the Prometheus text exposition format. */
   render(): Promise<string>;
+  /**
+   * Where a stage that keeps its own metrics registers them (the egress proxy, whose counters its
+   * connections update), so they are rendered with these. Such a stage keeps the same rules: fixed
+   * label sets, never a value from the sandbox.
+   */
+  readonly registry: Registry;
   /** The Content-Type header to send with `render()`'s text. */
   readonly contentType: string;
 }
@@ -95,7 +101,7 @@ const AUDIT_WRITE_BUCKETS_S = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
 ];
 
-const HTTP_METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
+const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 export const CLUSTER_FORWARD_OUTCOMES = ['forwarded', 'unreachable', 'placed'] as const;
 export type ClusterForwardOutcome = (typeof CLUSTER_FORWARD_OUTCOMES)[number];
@@ -334,6 +340,7 @@ export function createMetrics(options: MetricsOptions = {}): AirlockMetrics {
     },
     render: () => registry.metrics(),
     contentType: registry.contentType,
+    registry,
   };
 }
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AirlockError } from '../errors/index.ts';
 import type { SandboxStats } from '../sandbox/index.ts';
-import { createResourceMonitor } from './index.ts';
+import { createResourceMonitor, USAGE_HISTORY_SAMPLES } from './index.ts';
 import type { ResourceAlert, ResourceMonitor } from './index.ts';
 
 const MiB = 1024 * 1024;
@@ -69,6 +69,19 @@ describe('createResourceMonitor', () => {
     m.watch('s1', { stats: sequence(percents.map((p) => stats({ memoryBytes: p * MiB }))), cpus: 1 });
     for (const _ of percents) await m.sampleAll();
     expect(alerts).toHaveLength(1);
+  });
+
+  it('keeps a bounded history per session for charts, oldest first, and forgets it on unwatch', async () => {
+    const { monitor: m } = monitor();
+    let memoryMiB = 0;
+    m.watch('s1', { stats: async () => stats({ memoryBytes: ++memoryMiB * MiB }), cpus: 1 });
+    for (let round = 0; round < USAGE_HISTORY_SAMPLES + 5; round++) await m.sampleAll();
+    const history = m.history('s1');
+    expect(history).toHaveLength(USAGE_HISTORY_SAMPLES);
+    expect(history[0]?.memoryBytes).toBe(6 * MiB);
+    expect(history.at(-1)?.memoryBytes).toBe((USAGE_HISTORY_SAMPLES + 5) * MiB);
+    m.unwatch('s1');
+    expect(m.history('s1')).toEqual([]);
   });
 
   it('alerts on processes against the pids limit', async () => {

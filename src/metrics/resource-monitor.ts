@@ -10,6 +10,8 @@ const MAX_INTERVAL_MS = 10 * 60_000;
 const DEFAULT_THRESHOLD = 0.8;
 /** Percentage points usage must fall below the threshold before the next crossing alerts again. */
 const DEFAULT_REARM_MARGIN = 0.1;
+/** Samples kept per session for charts: ten minutes at the default five-second interval. */
+export const USAGE_HISTORY_SAMPLES = 120;
 
 export interface ResourceAlert {
   sessionId: string;
@@ -59,6 +61,8 @@ export interface ResourceMonitor {
   watch(sessionId: string, target: WatchTarget): void;
   unwatch(sessionId: string): void;
   latest(sessionId: string): Readonly<ResourceSample> | null;
+  /** The session's last samples (at most USAGE_HISTORY_SAMPLES), oldest first; empty when not watched. */
+  history(sessionId: string): readonly Readonly<ResourceSample>[];
   /** One sampling round over every watched session; resolves when it is done, never rejects. */
   sampleAll(): Promise<void>;
   /** Stops the timer and forgets every session. Idempotent. */
@@ -69,6 +73,8 @@ interface Watched {
   readonly sessionId: string;
   readonly target: WatchTarget;
   latest: ResourceSample | null;
+  /** Bounded: the oldest sample goes when a new one would pass USAGE_HISTORY_SAMPLES. */
+  readonly history: ResourceSample[];
   inFlight: Promise<void> | null;
   /** Per resource: false after an alert until usage falls below threshold − rearmMargin. */
   readonly armed: Record<MonitoredResource, boolean>;
@@ -166,6 +172,8 @@ export function createResourceMonitor(options: ResourceMonitorOptions): Resource
       cpuFraction,
       at,
     };
+    entry.history.push(entry.latest);
+    if (entry.history.length > USAGE_HISTORY_SAMPLES) entry.history.shift();
     check(entry, 'memory', stats.memoryBytes, stats.memoryLimitBytes, at);
     check(entry, 'pids', stats.pids, stats.pidsLimit, at);
   }
@@ -202,6 +210,7 @@ export function createResourceMonitor(options: ResourceMonitorOptions): Resource
         sessionId,
         target,
         latest: null,
+        history: [],
         inFlight: null,
         armed: { memory: true, pids: true, cpu: true },
       });
@@ -215,6 +224,9 @@ export function createResourceMonitor(options: ResourceMonitorOptions): Resource
     latest(sessionId) {
       const sample = sessions.get(sessionId)?.latest;
       return sample === undefined || sample === null ? null : Object.freeze({ ...sample });
+    },
+    history(sessionId) {
+      return (sessions.get(sessionId)?.history ?? []).map((sample) => Object.freeze({ ...sample }));
     },
     sampleAll,
     close() {

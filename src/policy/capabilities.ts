@@ -21,6 +21,11 @@ export interface SessionCapabilities {
     readonly envNames: readonly string[];
     /** Secret files copied into the sandbox (absolute, or relative to the workspace). */
     readonly files: readonly string[];
+    /**
+     * Variables holding an egress placeholder: the proxy swaps the value in toward the secret's hosts,
+     * and the sandbox never holds it, so reading one shows nothing secret.
+     */
+    readonly placeholders?: readonly string[];
   };
   /** Absolute directories commands may change; everything else in the sandbox is read-only. */
   readonly writableRoots: readonly string[];
@@ -48,6 +53,7 @@ export interface CompiledCapabilities {
   readonly hostRules: readonly RegExp[];
   readonly registries: ReadonlySet<string>;
   readonly secretEnv: ReadonlySet<string>;
+  readonly placeholderEnv: ReadonlySet<string>;
   /** Secret files in the canonical form the shell stage uses (`./x`, `~/x`, `/x`). */
   readonly secretFiles: readonly string[];
   readonly writableRoots: readonly string[];
@@ -112,6 +118,7 @@ export function compileCapabilities(capabilities: SessionCapabilities): Compiled
     hostRules,
     registries,
     secretEnv: new Set(capabilities.secrets.envNames),
+    placeholderEnv: new Set(capabilities.secrets.placeholders ?? []),
     secretFiles: capabilities.secrets.files.map((f) => canonicalSecret(f, workspace, home)),
     writableRoots: capabilities.writableRoots.map(trimSlash),
     workspace,

@@ -15,6 +15,8 @@ export interface EffectVerdict {
   readonly ruleId: string;
   readonly reason: string;
   readonly span: Span;
+  /** For a connection: the host it reaches, when the command names it (what a person could grant). */
+  readonly host?: string;
 }
 
 export interface CommandVerdict {
@@ -171,7 +173,8 @@ export function judgeEffect(effect: Effect, policy: Policy, caps: CompiledCapabi
     ruleId = maybe.id;
     reason = `this may be covered by: ${maybe.reason} The value is only known at run time; write it literally.`;
   }
-  return { summary, kind: effect.kind, decision, ruleId, reason, span: effect.span };
+  const host = effect.kind === 'net' && effect.host !== null ? { host: effect.host } : {};
+  return { summary, kind: effect.kind, decision, ruleId, reason, span: effect.span, ...host };
 }
 
 function unique<T>(values: readonly T[]): T[] {

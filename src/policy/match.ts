@@ -96,6 +96,8 @@ function holds(
     case 'given-secret':
     case 'not-given-secret': {
       let given: MatchResult;
+      // A placeholder is neither: the value it stands for never enters the sandbox.
+      if (effect.kind === 'env-read' && caps.placeholderEnv.has(effect.name)) return 'no';
       if (effect.kind === 'env-read') {
         // Reading every variable reads the given ones too.
         const all = effect.name === '(all)' || effect.name === '*';

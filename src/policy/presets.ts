@@ -92,10 +92,10 @@ const PROTECTIONS = `
     effect: state-change
     names: ["alias", "unalias", "function *", "trap", "hash", "enable", "bind", "complete", "crontab", "exec (persistent redirections)", "coproc"]
     decision: deny
-    reason: this changes what later commands in this shell do (aliases, functions, traps, hashed paths, cron jobs, open descriptors), so the policy would judge one command and another would run. Run the commands you need directly instead.
+    reason: this changes what later commands in this shell do (aliases, functions named like a program, recursive functions, traps, hashed paths, cron jobs, open descriptors), so the policy would judge one command and another would run. Run the commands you need directly instead.
     examples:
-      match: ["alias ls='rm -rf x'", "trap 'echo' EXIT", "f() { ls; }", "hash -p /bin/sh git", "crontab -"]
-      not_match: ["ls", "hash -r"]
+      match: ["alias ls='rm -rf x'", "trap 'echo' EXIT", "git() { ls; }", ":(){ :|:& };:", "hash -p /bin/sh git", "crontab -"]
+      not_match: ["ls", "hash -r", 'show() { echo "$1"; }; show a']
   - id: loader-variables
     effect: env-change
     names: ["LD_*", "DYLD_*", "PROMPT_COMMAND", "PS0", "PS1", "PS2", "PS4", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "BASH_FUNC_*", "PYTHONSTARTUP", "PERL5OPT", "RUBYOPT", "LESSOPEN", "LESSCLOSE", "*ASKPASS", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_EXEC_PATH", "GIT_CONFIG_*", "GIT_EXTERNAL_DIFF", "GIT_PROXY_COMMAND"]

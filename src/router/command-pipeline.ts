@@ -11,17 +11,19 @@ import type { AirlockMetrics } from '../metrics/index.ts';
 import type { PolicyEngine } from '../policy/index.ts';
 import type { LiveSession, SessionManager } from '../sessions/index.ts';
 import type { Store } from '../store/index.ts';
-import { awaitDecision, refusalReason } from './approve/index.ts';
-import type { Approvals } from './approve/index.ts';
+import { awaitDecision, newApprovalId, refusalReason, requestApproval } from './approve/index.ts';
+import type { Approvals, Reviewer } from './approve/index.ts';
 import type { CommandHandle, CommandRegistry } from './command-registry.ts';
-import { decide, rememberable } from './decide/index.ts';
-import type { ApprovalGate, Verdict } from './decide/index.ts';
+import { decide, offeredGrants } from './decide/index.ts';
+import type { Verdict } from './decide/index.ts';
 import { executeCommand } from './execute/index.ts';
 import type { RateLimiter } from './rate/index.ts';
 import { CommandJournal } from './record/index.ts';
 import { LiveTail, shapeExecution, textForModel } from './shape/index.ts';
 import type { Redactor } from './shape/index.ts';
-import { checkRunInput } from './run-input.ts';
+import { approvalWaitOf, checkRunInput } from './run-input.ts';
+import { refusalsForResult } from './egress.ts';
+import type { EgressTracking } from './egress.ts';
 import type { RunOptions, RunResult } from './types.ts';
 
 /** What the stages need; the router's options are these, less what it makes itself. */
@@ -30,17 +32,21 @@ export interface PipelineDeps {
   readonly sessions: SessionManager;
   readonly approvals: Approvals;
   readonly registry: CommandRegistry;
-  /** The policy engine judging a session's commands. */
+  /** The policy engine judging a session's commands (`router.approvalRequiredFor` is its approval gate). */
   readonly policyFor: (session: LiveSession) => PolicyEngine;
-  /** `router.approvalRequiredFor` commands (`createApprovalGate`); null when it lists none. */
-  readonly approvalGate: ApprovalGate | null;
   readonly approvalTimeoutMs: number;
+  /** `router.approvalWait`: how long a call waits for a person unless its caller says otherwise. */
+  readonly approvalWaitMs: number;
+  /** `router.reviewer`, asked before a person; null when none is configured. */
+  readonly reviewer: Reviewer | null;
   readonly rateLimiter: RateLimiter;
   readonly maxChars: number;
   readonly redactorFor: (session: LiveSession) => Redactor;
   readonly metrics: AirlockMetrics;
   readonly logger: Logger;
   readonly now: () => number;
+  /** Which hosts the egress proxy refused while a command ran (see egress.ts); absent: no egress. */
+  readonly egress?: EgressTracking | undefined;
 }
 
 type Facts = Omit<RunResult, 'forModel'>;
@@ -61,6 +67,8 @@ class CommandRun {
   readonly #raw: string;
   readonly #options: RunOptions;
   readonly #timeoutMs: number;
+  /** How long the caller waits for a person before it gets `pending_approval`. */
+  readonly #approvalWaitMs: number;
   readonly #started: number;
   readonly #redactor: Redactor;
   readonly #id = `cmd_${randomBytes(12).toString('hex')}`;
@@ -75,12 +83,13 @@ class CommandRun {
     this.#raw = raw;
     this.#options = options;
     this.#timeoutMs = checkRunInput(session, raw, options);
+    this.#approvalWaitMs = approvalWaitOf(options, deps);
     this.#started = deps.now();
     this.#redactor = deps.redactorFor(session);
     this.#verdict = decide({
       engine: deps.policyFor(session),
-      gate: deps.approvalGate,
-      remembered: session.remembered,
+      capabilities: session.capabilities,
+      grants: { commands: session.remembered, programs: session.grantedPrograms },
       command: raw,
     });
     const command = this.#redact(raw);
@@ -116,6 +125,7 @@ class CommandRun {
       approvalId: null,
       retryAfterMs: null,
       error: null,
+      refusedHosts: [],
     };
   }
 
@@ -145,10 +155,15 @@ class CommandRun {
     return this.#proceed();
   }
 
-  /** Approve → rate → execute → shape → record, tracked so it can be followed, waited for and killed. */
+  /**
+   * Approve → rate → execute → shape → record, tracked so it can be followed, waited for and killed.
+   * A command that needs a person may outlive the call: the call gets `pending_approval` after its
+   * approval wait, and the command goes on by itself once decided.
+   */
   #proceed(): Promise<RunResult> {
     const session = this.#session;
     const background = this.#options.background === true;
+    const asks = this.#verdict.value === 'ask';
     const kill = new AbortController();
     const signal = AbortSignal.any([
       kill.signal,
@@ -163,7 +178,9 @@ class CommandRun {
       id: this.#id,
       sessionId: session.id,
       kill,
-      live: background ? { stdout: new LiveTail(), stderr: new LiveTail() } : null,
+      // A command that waits for a person may run after its caller stopped waiting: its output is
+      // followed like a background command's.
+      live: background || asks ? { stdout: new LiveTail(), stderr: new LiveTail() } : null,
       redactor: this.#redactor,
       latest: this.#finish({ status: 'running' }),
       done: Promise.resolve(undefined as unknown as RunResult),
@@ -193,8 +210,8 @@ class CommandRun {
       early(result);
     });
     this.#deps.registry.track(handle);
-    if (background || this.#options.waitForApproval === false) return startedOrPending;
-    return handle.done;
+    if (background) return startedOrPending;
+    return asks ? Promise.race([handle.done, startedOrPending]) : handle.done;
   }
 
   async #stages(
@@ -222,38 +239,64 @@ class CommandRun {
     }
   }
 
-  /** The approve stage; null when a person approved, else the refusal. */
+  /**
+   * The approve stage; null when approved, else the refusal. The reviewer (if any) is asked first; the
+   * caller is answered `pending_approval` once its approval wait is over, and this goes on waiting.
+   */
   async #approve(
     signal: AbortSignal,
     progress: (result: RunResult, returnNow: boolean) => void,
   ): Promise<RunResult | null> {
     const deps = this.#deps;
     const { decision } = this.#verdict;
-    const approval = await deps.approvals.request({
-      sessionId: this.#session.id,
-      commandId: this.#id,
-      action: 'command',
-      subject: this.#base.command,
-      parsed: decision.commands.map((verdict) => this.#redact(verdict.command)),
-      reasons: this.#base.reasons,
-      timeoutMs: deps.approvalTimeoutMs,
-    });
-    this.#approvalId = approval.id;
-    await this.#journal.pendingApproval(approval.id);
-    progress(this.#finish({ status: 'pending_approval' }), this.#options.waitForApproval === false);
-    const waitStarted = deps.now();
-    const outcome = await awaitDecision(deps.approvals, approval.id, signal, 'command');
-    deps.metrics.approvalDecided(
-      outcome.approved ? 'approved' : outcome.why === 'expired' ? 'expired' : 'denied',
-      deps.now() - waitStarted,
-    );
-    if (!outcome.approved) {
-      await this.#journal.denied();
-      const reason = refusalReason(outcome, 'command', deps.approvalTimeoutMs);
-      return this.#finish({ status: 'denied', reasons: [reason, ...this.#base.reasons] });
+    // What "remember" may cover, kept here as parsed; the person sees it redacted.
+    const grants = offeredGrants(decision);
+    // The id exists before the request is recorded (after the reviewer), so the caller can be told it.
+    const approvalId = newApprovalId();
+    this.#approvalId = approvalId;
+    await this.#journal.pendingApproval(approvalId);
+    const waitMs = this.#approvalWaitMs;
+    progress(this.#finish({ status: 'pending_approval' }), waitMs === 0);
+    const answerCaller =
+      waitMs === 0 || waitMs === Number.POSITIVE_INFINITY
+        ? undefined
+        : setTimeout(() => progress(this.#finish({ status: 'pending_approval' }), true), waitMs);
+    try {
+      await requestApproval(
+        deps,
+        {
+          id: approvalId,
+          sessionId: this.#session.id,
+          commandId: this.#id,
+          action: 'command',
+          subject: this.#base.command,
+          parsed: decision.commands.map((verdict) => this.#redact(verdict.command)),
+          reasons: this.#base.reasons,
+          ruleIds: this.#base.ruleIds,
+          grants: grants.map((grant) => ({ ...grant, covers: grant.covers.map((c) => this.#redact(c)) })),
+          timeoutMs: deps.approvalTimeoutMs,
+          capabilities: this.#session.capabilities,
+        },
+        signal,
+      );
+      this.#options.onApprovalRequested?.(this.#finish({ status: 'pending_approval' }));
+      const waitStarted = deps.now();
+      const outcome = await awaitDecision(deps.approvals, approvalId, signal, 'command');
+      deps.metrics.approvalDecided(
+        outcome.approved ? 'approved' : outcome.why === 'expired' ? 'expired' : 'denied',
+        deps.now() - waitStarted,
+      );
+      if (!outcome.approved) {
+        await this.#journal.denied();
+        const reason = refusalReason(outcome, 'command', deps.approvalTimeoutMs);
+        return this.#finish({ status: 'denied', reasons: [reason, ...this.#base.reasons] });
+      }
+      const chosen = grants.find((grant) => grant.scope === outcome.record.scope);
+      if (chosen !== undefined) deps.sessions.grant(this.#session, chosen);
+      return null;
+    } finally {
+      clearTimeout(answerCaller);
     }
-    if (outcome.record.remember) deps.sessions.remember(this.#session, rememberable(decision));
-    return null;
   }
 
   /** The rate stage; null when a token was free, else the refusal with when to retry. */
@@ -269,12 +312,14 @@ class CommandRun {
     const deps = this.#deps;
     const { driver } = this.#session.settings;
     const sinks = handle.live ?? this.#options.rawOutputTo;
+    const egress = deps.egress?.track(this.#session, this.#id);
     const outcome = await executeCommand(this.#session, this.#raw, {
       timeoutMs: this.#timeoutMs,
       signal,
       stdoutTo: sinks?.stdout,
       stderrTo: sinks?.stderr,
-    });
+    }).finally(() => egress?.end());
+    const refusedHosts = refusalsForResult(egress, (text) => this.#redact(text));
     if (!outcome.ok) {
       const error = { code: outcome.error.code, message: outcome.error.message };
       await this.#journal.failed(error);
@@ -299,6 +344,7 @@ class CommandRun {
       stderr: shaped.stderr,
       truncated: shaped.truncated,
       outputId: shaped.outputId,
+      refusedHosts,
     });
     deps.metrics.commandFinished({
       status: shaped.status,

@@ -2,16 +2,17 @@
  * The router: the pipeline every surface goes through, one named stage a folder — decide, approve,
  * rate, execute, shape, record — each with its own door.
  */
-export { createApprovals, newApprovalId } from './approve/index.ts';
+export { createApprovals, createReviewer, newApprovalId, parseAnswer } from './approve/index.ts';
 export type {
   ApprovalDecision,
   ApprovalRequestInput,
   Approvals,
   ApprovalsOptions,
   DecideOptions,
+  Reviewer,
+  ReviewOutcome,
+  ReviewRequest,
 } from './approve/index.ts';
-export { createApprovalGate } from './decide/index.ts';
-export type { ApprovalGate } from './decide/index.ts';
 export { createRateLimiter } from './rate/index.ts';
 export type { RateLimiter } from './rate/index.ts';
 export {
@@ -25,9 +26,10 @@ export type { CommandEvent, Redactor } from './shape/index.ts';
 export { createRouter } from './router.ts';
 export type { Router, RouterOptions } from './router.ts';
 export { MAX_COMMAND_CHARS } from './run-input.ts';
+export type { EgressTracking, RefusedConnection, TrackedEgress } from './egress.ts';
 export { runStatuses } from './types.ts';
 export type {
-  CommandCheck,
+  CheckResult,
   FileWriteResult,
   RunOptions,
   RunResult,

@@ -311,3 +311,51 @@ describe('router: file reads and listings', () => {
     expect(await airlock.audit.list({ sessionId: session.id, types: ['file.read'] })).toEqual([]);
   });
 });
+
+describe("router: network commands judged against the session's list", () => {
+  const network = { mode: 'ask' as const, allow: ['api.example.test', 'docs.example.test'] };
+
+  it('runs a command to an allowed host unasked, asks about others, and follows a live change', async () => {
+    const { airlock } = await openMemoryAirlock({ config: { router: quiet, sandbox: { network } } });
+    const session = await airlock.sessions.create({ network: { allow: ['api.example.test'] } });
+    const allowed = await session.run('curl -s https://api.example.test/v1', { noApprover: true });
+    expect(allowed.decision).toBe('allow');
+    expect(allowed.ruleIds).toContain('network-granted');
+    const other = await session.run('curl -s https://docs.example.test/', { noApprover: true });
+    expect(other).toMatchObject({ status: 'denied', decision: 'ask' });
+    expect(other.ruleIds).toContain('network-grantable');
+
+    await airlock.sessions.setNetwork(session.id, { allow: ['api.example.test', 'docs.example.test'] });
+    const granted = await session.run('curl -s https://docs.example.test/', { noApprover: true });
+    expect(granted.decision).toBe('allow');
+    // The dry run judges against the same list.
+    expect((await session.commands.check('curl -s https://docs.example.test/')).decision).toBe('allow');
+    expect((await session.commands.check('curl -s https://evil.example/')).decision).toBe('ask');
+  });
+
+  it('lets a command use a secret’s placeholder without asking: the value never enters the sandbox', async () => {
+    const { airlock } = await openMemoryAirlock({
+      envExtra: { SUITE_TOKEN: 'sk-live-router-placeholder' },
+      config: {
+        router: quiet,
+        sandbox: {
+          network,
+          secrets: [{ name: 'API_TOKEN', fromEnv: 'SUITE_TOKEN', hosts: ['api.example.test'] }],
+        },
+      },
+    });
+    const session = await airlock.sessions.create({ network: { mode: 'allowlist' } });
+    const result = await session.run('curl -sS --oauth2-bearer "$API_TOKEN" https://api.example.test/');
+    expect(result.decision).toBe('allow');
+    expect((await session.run('echo $OTHER_TOKEN')).decision).toBe('deny');
+  });
+
+  it('refuses at once, saying why, a host nobody can grant in allowlist mode', async () => {
+    const { airlock } = await openMemoryAirlock({ config: { router: quiet, sandbox: { network } } });
+    const session = await airlock.sessions.create({ network: { mode: 'allowlist' } });
+    const result = await session.run('curl -s https://evil.example/');
+    expect(result).toMatchObject({ status: 'denied', decision: 'deny' });
+    expect(result.ruleIds).toContain('no-network');
+    expect((await session.run('curl -s https://docs.example.test/')).decision).toBe('allow');
+  });
+});

@@ -6,26 +6,21 @@
 import type { LiveSession } from '../sessions/index.ts';
 import { createCommandRegistry } from './command-registry.ts';
 import type { CommandRegistry } from './command-registry.ts';
-import { checkCommand } from './check-command.ts';
 import { runCommand } from './command-pipeline.ts';
 import type { PipelineDeps } from './command-pipeline.ts';
 import { createFileOps } from './file-ops.ts';
 import type { FileOps } from './file-ops.ts';
-import type { CommandCheck, RunOptions, RunResult } from './types.ts';
+import { checkCommand } from './check.ts';
+import type { CheckResult, RunOptions, RunResult } from './types.ts';
 
 export interface RouterOptions extends Omit<PipelineDeps, 'registry' | 'now'> {
-  readonly writeFileNeedsApproval: boolean;
   readonly now?: () => number;
 }
 
 export interface Router {
   run(session: LiveSession, command: string, options?: RunOptions): Promise<RunResult>;
-  /**
-   * What `run` would decide for the command now (policy, approvals required, what a person approved
-   * for the session), without running it, asking anyone or recording a run. Throws INVALID_ARGUMENT
-   * for a command `run` would refuse as input.
-   */
-  checkCommand(session: LiveSession, command: string): CommandCheck;
+  /** A dry run: what `run` would decide now. Nothing runs, nobody is asked; the check is audited. */
+  check(session: LiveSession, command: string): Promise<CheckResult>;
   /** The latest known state of a command (live for running ones). */
   readonly getCommand: CommandRegistry['get'];
   /** Resolves when the command has finished (or at once if it has). */
@@ -57,14 +52,16 @@ export function createRouter(options: RouterOptions): Router {
   const files = createFileOps({
     store: options.store,
     approvals: options.approvals,
-    needsApproval: options.writeFileNeedsApproval,
+    policyFor: options.policyFor,
+    reviewer: options.reviewer,
+    approvalWaitMs: options.approvalWaitMs,
     approvalTimeoutMs: options.approvalTimeoutMs,
     redactorFor: options.redactorFor,
     sessions: options.sessions,
   });
   return {
     run: (session, command, runOptions) => runCommand(pipeline, session, command, runOptions),
-    checkCommand: (session, command) => checkCommand(pipeline, session, command),
+    check: (session, command) => checkCommand(options, session, command),
     getCommand: registry.get,
     waitCommand: registry.wait,
     killCommand: registry.kill,

@@ -45,3 +45,33 @@ export function checkRunInput(session: LiveSession, command: unknown, options: R
   }
   return timeoutMs;
 }
+
+/**
+ * How long a call waits for a person's decision before it returns `pending_approval`: the caller's
+ * `approvalWaitMs`, `waitForApproval` (`false`: none; `true`: until decided), else the configured
+ * default. `Infinity` when the wait reaches the approval timeout: the request is decided or expired by
+ * then, so the call waits for that answer. Throws INVALID_ARGUMENT for a bad value.
+ */
+export function approvalWaitOf(
+  options: Pick<RunOptions, 'approvalWaitMs' | 'waitForApproval'>,
+  defaults: { readonly approvalWaitMs: number; readonly approvalTimeoutMs: number },
+): number {
+  const { approvalWaitMs } = options;
+  if (approvalWaitMs !== undefined) {
+    if (!Number.isSafeInteger(approvalWaitMs) || approvalWaitMs < 0) {
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        `approvalWaitMs must be a whole number of milliseconds, 0 or more, got ${String(approvalWaitMs)}`,
+        { field: 'approvalWaitMs' },
+      );
+    }
+    return untilDecided(approvalWaitMs, defaults.approvalTimeoutMs);
+  }
+  if (options.waitForApproval === false) return 0;
+  if (options.waitForApproval === true) return Number.POSITIVE_INFINITY;
+  return untilDecided(defaults.approvalWaitMs, defaults.approvalTimeoutMs);
+}
+
+function untilDecided(waitMs: number, approvalTimeoutMs: number): number {
+  return waitMs >= approvalTimeoutMs ? Number.POSITIVE_INFINITY : waitMs;
+}

@@ -1,5 +1,7 @@
 import type { DecisionValue } from '../policy/index.ts';
 import type { OutputSink } from '../sandbox/index.ts';
+import type { ApprovalGrant } from '../store/index.ts';
+import type { RefusedConnection } from './egress.ts';
 
 /**
  * What happened to a command. `running` is a background command still going; `killed` was stopped on
@@ -24,10 +26,22 @@ export interface RunOptions {
   /** Return as soon as the command starts; poll it with `commands.get`, stop it with `commands.kill`. */
   readonly background?: boolean;
   /**
-   * When a person must approve: wait for the decision (the default, up to the approval timeout) or
-   * return `pending_approval` at once and let the command go on when it is decided.
+   * When a person must approve: how long this call waits for the decision before it returns
+   * `pending_approval` (the command still runs by itself once approved). Default `router.approvalWait`
+   * (15 s): no call is held open longer unless the caller asks. At most the approval timeout (a longer
+   * wait is cut to it: the request is decided or expired by then).
+   */
+  readonly approvalWaitMs?: number;
+  /**
+   * `false`: return `pending_approval` at once (`approvalWaitMs: 0`). `true`: wait for the decision
+   * however long it takes, up to the approval timeout. Absent: `approvalWaitMs` decides.
    */
   readonly waitForApproval?: boolean;
+  /**
+   * Told once the approval request exists (the result is `pending_approval`, with its approval id),
+   * while the call still waits: for progress reports to a client.
+   */
+  readonly onApprovalRequested?: (pending: RunResult) => void;
   /** Aborting kills the command (or stops waiting for its approval). */
   readonly signal?: AbortSignal;
   /**
@@ -76,6 +90,11 @@ export interface RunResult {
   readonly retryAfterMs: number | null;
   /** For `failed`: why the command could not run. */
   readonly error: { readonly code: string; readonly message: string } | null;
+  /**
+   * Hosts the egress proxy refused while the command ran (redacted, at most 20), each with the line
+   * its client was told; empty when none (or when the command did not run).
+   */
+  readonly refusedHosts: readonly RefusedConnection[];
   /** Short, actionable text for the model: what happened and what to do next. */
   readonly forModel: string;
 }
@@ -89,15 +108,19 @@ export interface FileWriteResult {
   readonly forModel: string;
 }
 
-/** What the pipeline would decide for a command (`router.checkCommand`): nothing runs, nothing is recorded. */
-export interface CommandCheck {
+/** A dry run's answer: what running the command would do in this session now. Nothing ran. */
+export interface CheckResult {
   readonly sessionId: string;
   /** Redacted command text. */
   readonly command: string;
+  /** `allow`: it would run unasked; `ask`: a person would be asked first; `deny`: it would be refused. */
   readonly decision: DecisionValue;
-  /** Redacted, written for the model: why, and what would be allowed instead. */
   readonly reasons: readonly string[];
   readonly ruleIds: readonly string[];
-  /** Short text for the model: the decision, what it means, and that nothing ran. */
+  /** The `router.approvalRequiredFor` entries it matches. */
+  readonly approvalRequiredFor: readonly string[];
+  /** For an ask: what a person could approve for the rest of the session instead of once. */
+  readonly grants: readonly ApprovalGrant[];
+  /** Short text for the model. */
   readonly forModel: string;
 }

@@ -1,10 +1,6 @@
 import { AirlockError } from '../errors/index.ts';
-import type { BwrapDriverOptions } from './drivers/bwrap/driver.ts';
-import { createBwrapDriver } from './drivers/bwrap/driver.ts';
-import { createDockerDriver } from './drivers/docker/driver.ts';
-import type { DockerDriverOptions } from './drivers/docker/driver.ts';
-import { createGvisorDriver } from './drivers/gvisor/driver.ts';
-import type { GvisorDriverOptions } from './drivers/gvisor/driver.ts';
+import type { BwrapDriverOptions, DockerDriverOptions, GvisorDriverOptions } from './drivers/index.ts';
+import { createBwrapDriver, createDockerDriver, createGvisorDriver } from './drivers/index.ts';
 import type { Driver, DriverName } from './types.ts';
 import { withWarmPool } from './warm-pool.ts';
 
@@ -60,12 +56,19 @@ export type {
   Sandbox,
   SandboxInfo,
   SandboxSnapshot,
+  SandboxEgress,
   SandboxEnd,
   SandboxSpec,
   SandboxStats,
   WriteFileOptions,
 } from './types.ts';
 export { isImageReference, MAX_TIMEOUT_MS, validateSpec, validateTimeoutMs } from './spec.ts';
+export {
+  EGRESS_BRIDGE_HOST,
+  EGRESS_BRIDGE_PORT,
+  EGRESS_CA_BUNDLE_IN_SANDBOX,
+  EGRESS_CA_CERTIFICATE_IN_SANDBOX,
+} from './egress-mount.ts';
 // Start-up: one sweep of every driver's leftovers of control planes that are gone.
 export { sweepLeftovers } from './sweep.ts';
 export type { DriverSweepResult, SweepLeftoversOptions, SweepLeftoversResult } from './sweep.ts';

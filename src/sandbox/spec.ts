@@ -1,4 +1,5 @@
 import { AirlockError } from '../errors/index.ts';
+import { validateEgress } from './egress-mount.ts';
 import type { SandboxSpec } from './types.ts';
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -72,7 +73,12 @@ export function validateSpec(spec: SandboxSpec, options: ValidateSpecOptions = {
     });
   }
   validateEnv(spec.env);
-  return Object.freeze({ ...spec, env: Object.freeze({ ...spec.env }) });
+  const { egress, ...rest } = spec;
+  return Object.freeze({
+    ...rest,
+    env: Object.freeze({ ...spec.env }),
+    ...(egress === undefined ? {} : { egress: validateEgress(egress) }),
+  });
 }
 
 export function validateEnv(env: Readonly<Record<string, string>>): void {

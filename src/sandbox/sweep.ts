@@ -1,7 +1,5 @@
 import { existsSync } from 'node:fs';
-import { sweepBwrapLeftovers } from './drivers/bwrap/sweep.ts';
-import { sweepDockerLeftovers } from './drivers/docker/sweep.ts';
-import { sweepGvisorLeftovers } from './drivers/gvisor/sweep.ts';
+import { sweepBwrapLeftovers, sweepDockerLeftovers, sweepGvisorLeftovers } from './drivers/index.ts';
 import { DEFAULT_DOCKER_SOCKET } from './image/index.ts';
 import type { DriverName } from './types.ts';
 

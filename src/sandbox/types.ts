@@ -1,5 +1,5 @@
 import type { CapturedStream } from './output/index.ts';
-import type { FileEntry } from './supervisor/reply-decoder.ts';
+import type { FileEntry } from './supervisor/index.ts';
 
 export type DriverName = 'bwrap' | 'gvisor' | 'docker';
 
@@ -16,6 +16,23 @@ export interface SandboxSpec {
   env: Readonly<Record<string, string>>;
   /** Default per-command timeout. */
   timeoutMs: number;
+  /** The way out through the egress proxy; absent: no network at all, only the sandbox's loopback. */
+  egress?: SandboxEgress;
+}
+
+/**
+ * A session's door to the egress proxy: a host directory holding the proxy's socket for this session
+ * (and, when the session has secrets, its CA files). It is mounted read-only into the sandbox (see
+ * egress-mount.ts), and the supervisor bridges 127.0.0.1:3128 to the socket.
+ */
+export interface SandboxEgress {
+  /** Absolute host directory; only this session's files are in it. */
+  readonly directory: string;
+  /** The socket's file name in it. */
+  readonly socket: string;
+  /** File names in it of the session CA and of the bundle with it; absent without secrets. */
+  readonly caCertificate?: string;
+  readonly caBundle?: string;
 }
 
 /** The part of a Node Writable that streaming output needs. */

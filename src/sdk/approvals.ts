@@ -1,7 +1,8 @@
 /** `client.approvals`: what waits for a person, and the person's decision (admin token). */
 import type { CallOptions } from './signals.ts';
 import type { Transport } from './transport.ts';
-import type { ApprovalRecord, ApprovalStatus, DecideApprovalRequest } from './wire-types.ts';
+import type { ApprovalContext } from './watch-types.ts';
+import type { ApprovalRecord, ApprovalStatus, DecideApprovalRequest, GrantScope } from './wire-types.ts';
 
 export interface ListApprovalsOptions extends CallOptions {
   readonly status?: ApprovalStatus;
@@ -10,7 +11,12 @@ export interface ListApprovalsOptions extends CallOptions {
 
 export interface ApproveOptions extends CallOptions {
   readonly reason?: string;
-  /** Approve this same command for the rest of the session without asking again. */
+  /**
+   * Approve for the rest of the session instead of once: one of the request's `grants` (`command`:
+   * these exact commands, `program`: these programs, `host`: these hosts).
+   */
+  readonly scope?: GrantScope;
+  /** `scope: 'command'` where the request offers it, else once. */
   readonly remember?: boolean;
 }
 
@@ -45,6 +51,14 @@ export class Approvals {
     );
   }
 
+  /** The request with its command, the policy's reading of it and the session's recent commands. */
+  context(approvalId: string, options?: CallOptions): Promise<ApprovalContext> {
+    return this.#transport.json<ApprovalContext>(
+      { method: 'GET', path: ['v1', 'approvals', approvalId, 'context'] },
+      options,
+    );
+  }
+
   /** Raises APPROVAL_CLOSED when it was already decided or expired: the first decision stands. */
   approve(approvalId: string, options: ApproveOptions = {}): Promise<ApprovalRecord> {
     return this.#decide(
@@ -52,6 +66,7 @@ export class Approvals {
       {
         decision: 'approve',
         ...(options.reason === undefined ? {} : { reason: options.reason }),
+        ...(options.scope === undefined ? {} : { scope: options.scope }),
         ...(options.remember === undefined ? {} : { remember: options.remember }),
       },
       options,

@@ -1,6 +1,7 @@
 /** `client.audit`: the tamper-evident record of every command, decision and result (admin token). */
 import { AirlockApiError, invalidResponse, isAirlockApiError } from './errors.ts';
 import { decodeBody, LineSplitter } from './lines.ts';
+import { readSseEvents } from './sse.ts';
 import type { CallOptions } from './signals.ts';
 import type { Transport } from './transport.ts';
 import type { Query } from './url.ts';
@@ -17,6 +18,9 @@ export interface AuditFilter {
 export interface ListAuditOptions extends AuditFilter, CallOptions {
   /** Most events in the answer, oldest first. */
   readonly limit?: number;
+  /** Only events before this seq: the newest `limit` of them (still oldest first), to page backwards. */
+  readonly beforeSeq?: number;
+  readonly commandId?: string;
 }
 
 export interface ExportAuditOptions extends AuditFilter, CallOptions {
@@ -36,10 +40,52 @@ export class Audit {
 
   async list(options: ListAuditOptions = {}): Promise<AuditEvent[]> {
     const answer = await this.#transport.json<{ events: AuditEvent[] }>(
-      { method: 'GET', path: ['v1', 'audit'], query: { ...filterQuery(options), limit: options.limit } },
+      {
+        method: 'GET',
+        path: ['v1', 'audit'],
+        query: {
+          ...filterQuery(options),
+          limit: options.limit,
+          beforeSeq: options.beforeSeq,
+          commandId: options.commandId,
+        },
+      },
       options,
     );
     return answer.events;
+  }
+
+  /**
+   * The log as it grows: events after `afterSeq`, then each new one, until `signal` aborts or the
+   * server closes the stream (reconnect with `afterSeq` set to the last seq seen).
+   */
+  async *follow(options: AuditFilter & CallOptions = {}): AsyncGenerator<AuditEvent, void, undefined> {
+    const { response, signal, request } = await this.#transport.open(
+      {
+        method: 'GET',
+        path: ['v1', 'audit', 'stream'],
+        query: filterQuery(options),
+        accept: 'text/event-stream',
+        long: true,
+      },
+      options,
+    );
+    if (response.body === null) return;
+    for await (const event of readSseEvents(response.body, signal, request, response.status)) {
+      if (event.event === 'error') {
+        throw invalidResponse(
+          request,
+          response.status,
+          `the audit stream failed: ${event.data.slice(0, 200)}`,
+        );
+      }
+      if (event.event !== 'audit') continue;
+      try {
+        yield JSON.parse(event.data) as AuditEvent;
+      } catch (cause) {
+        throw invalidResponse(request, response.status, 'an audit stream event is not JSON', cause);
+      }
+    }
   }
 
   /** Re-checks the hash chain on the server. A broken chain is a result (`ok: false`), not an error. */

@@ -11,6 +11,8 @@ import type { CallOptions } from './signals.ts';
 import { Transport } from './transport.ts';
 import type { FetchFunction } from './transport.ts';
 import { normalizeBaseUrl } from './url.ts';
+import { Auth, Commands, Tokens, usage } from './watch.ts';
+import type { SessionUsage } from './watch-types.ts';
 import type { HealthStatus } from './wire-types.ts';
 
 export interface AirlockClientOptions {
@@ -35,6 +37,12 @@ export class AirlockClient {
   readonly approvals: Approvals;
   readonly audit: Audit;
   readonly outputs: Outputs;
+  /** Every session's commands (sessions.connect(id).commands reaches one session's). */
+  readonly commands: Commands;
+  /** The dashboard's cookie sign-in. */
+  readonly auth: Auth;
+  /** People's tokens (admin). */
+  readonly tokens: Tokens;
   readonly #transport: Transport;
 
   constructor(options: AirlockClientOptions) {
@@ -49,6 +57,14 @@ export class AirlockClient {
     this.approvals = new Approvals(this.#transport);
     this.audit = new Audit(this.#transport);
     this.outputs = new Outputs(this.#transport);
+    this.commands = new Commands(this.#transport);
+    this.auth = new Auth(this.#transport);
+    this.tokens = new Tokens(this.#transport);
+  }
+
+  /** Live sessions' memory, processes and CPU over the last minutes, for charts. */
+  usage(options?: CallOptions & { readonly sessionId?: string }): Promise<SessionUsage[]> {
+    return usage(this.#transport, options);
   }
 
   get url(): string {

@@ -28,6 +28,21 @@ export type { OutputPagesOptions, OutputReadOptions } from './outputs.ts';
 export { Approvals } from './approvals.ts';
 export type { ApproveOptions, DenyOptions, ListApprovalsOptions } from './approvals.ts';
 export { Audit } from './audit.ts';
+export { Auth, Commands, Tokens } from './watch.ts';
+export type { CreateTokenOptions, ListCommandsOptions } from './watch.ts';
+export type {
+  AccessTokenInfo,
+  ApprovalContext,
+  CommandPage,
+  CommandRecord,
+  CommandState,
+  CreatedAccessToken,
+  EffectVerdict,
+  PersonRole,
+  SessionUsage,
+  SignedIn,
+  UsageSample,
+} from './watch-types.ts';
 export type { AuditFilter, ExportAuditOptions, ListAuditOptions } from './audit.ts';
 
 export { AirlockApiError, clientErrorCodes, isAirlockApiError, serverErrorCodes } from './errors.ts';
@@ -39,9 +54,11 @@ export { MAX_EVENT_DATA_CHARS, readSseEvents, SseParser } from './sse.ts';
 export type { SseEvent } from './sse.ts';
 
 export type {
+  ApprovalGrant,
   ApprovalRecord,
   ApprovalStatus,
   AuditEvent,
+  CheckResult,
   CheckpointSummary,
   CreatedSession,
   CreateSessionRequest,
@@ -51,7 +68,10 @@ export type {
   ErrorEnvelope,
   FileEntry,
   FileWriteResult,
+  GrantScope,
   HealthStatus,
+  NetworkMode,
+  NetworkRequest,
   OutputEventData,
   OutputPage,
   OutputStream,
@@ -59,6 +79,8 @@ export type {
   RunCommandRequest,
   RunResult,
   RunStatus,
+  SessionBoundary,
+  SecretRequest,
   SessionInfo,
   SessionState,
   VerifyProblem,

@@ -6,7 +6,14 @@ import { CommandHandle } from './command-handle.ts';
 import { Outputs } from './outputs.ts';
 import type { CallOptions } from './signals.ts';
 import type { Transport } from './transport.ts';
-import type { FileEntry, FileWriteResult, RunCommandRequest, RunResult, SessionInfo } from './wire-types.ts';
+import type {
+  CheckResult,
+  FileEntry,
+  FileWriteResult,
+  RunCommandRequest,
+  RunResult,
+  SessionInfo,
+} from './wire-types.ts';
 
 /**
  * As in E2B: `timeoutMs` is the command's own limit, enforced in the sandbox (its process tree is
@@ -15,6 +22,12 @@ import type { FileEntry, FileWriteResult, RunCommandRequest, RunResult, SessionI
 export interface RunOptions {
   /** The command's time limit in the sandbox; default the session's. */
   readonly timeoutMs?: number;
+  /**
+   * `run()` only: when a person must approve, how long the server waits for the decision before it
+   * answers `pending_approval` (the command still runs by itself once approved; follow it with
+   * `session.commands.get(id)`). Default the server's `router.approvalWait` (15 s).
+   */
+  readonly approvalWaitMs?: number;
   /**
    * Client-side bound on the call. `run()` has none by default, since a run may wait for a person's
    * approval; `start()` answers at once, so the client's `defaultTimeoutMs` (60 s unless set) applies.
@@ -28,10 +41,12 @@ export type StartOptions = RunOptions;
 
 export interface FileWriteOptions extends CallOptions {
   /**
-   * When a person must approve the write: wait for the decision (the server's default) or return
-   * `pending_approval` at once (`false`). Sent as `?wait=`, which the server accepts beyond the contract.
+   * When a person must approve the write: `false` returns `pending_approval` at once. Sent as `?wait=`,
+   * which the server accepts beyond the contract.
    */
   readonly wait?: boolean;
+  /** How long the server waits for a person before answering `pending_approval`; default its own (15 s). */
+  readonly approvalWaitMs?: number;
 }
 
 export class SessionFiles {
@@ -51,7 +66,13 @@ export class SessionFiles {
   write(path: string, data: string | Uint8Array, options: FileWriteOptions = {}): Promise<FileWriteResult> {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
     return this.#transport.json<FileWriteResult>(
-      { method: 'PUT', path: this.#path(), query: { path, wait: options.wait }, bytes, long: true },
+      {
+        method: 'PUT',
+        path: this.#path(),
+        query: { path, wait: options.wait, approvalWaitMs: options.approvalWaitMs },
+        bytes,
+        long: true,
+      },
       options,
     );
   }
@@ -98,6 +119,17 @@ export class SessionCommands {
     return this.connect(commandId).kill(options);
   }
 
+  /**
+   * A dry run: what running `command` would do in this session now — `allow`, `ask` (a person would be
+   * asked first) or `deny` — with the reasons. Nothing runs and nobody is asked; the check is audited.
+   */
+  check(command: string, options?: CallOptions): Promise<CheckResult> {
+    return this.#transport.json<CheckResult>(
+      { method: 'POST', path: ['v1', 'sessions', this.#sessionId, 'commands:check'], json: { command } },
+      options,
+    );
+  }
+
   /** A handle on a command started earlier (no request is made until it is used). */
   connect(commandId: string): CommandHandle {
     return new CommandHandle(this.#transport, { sessionId: this.#sessionId, id: commandId });
@@ -126,7 +158,10 @@ export class SandboxSession {
     return this.#transport.json<SessionInfo>({ method: 'GET', path: this.#path() }, options);
   }
 
-  /** Runs `command` and waits for the end (and for a person's approval when the policy asks for one). */
+  /**
+   * Runs `command` and waits for the end. When a person must approve it, waits `approvalWaitMs` for the
+   * decision, then answers `pending_approval` (its `forModel` says how to follow it up).
+   */
   run(command: string, options: RunOptions = {}): Promise<RunResult> {
     return this.#post(command, true, options);
   }
@@ -150,6 +185,7 @@ export class SandboxSession {
       command,
       wait,
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.approvalWaitMs === undefined || !wait ? {} : { approvalWaitMs: options.approvalWaitMs }),
     };
     return this.#transport.json<RunResult>(
       { method: 'POST', path: [...this.#path(), 'commands'], json: body, long: wait },

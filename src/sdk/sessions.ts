@@ -2,7 +2,13 @@
 import { SandboxSession } from './session.ts';
 import type { CallOptions } from './signals.ts';
 import type { Transport } from './transport.ts';
-import type { CreatedSession, CreateSessionRequest, SessionInfo, SessionState } from './wire-types.ts';
+import type {
+  CreatedSession,
+  CreateSessionRequest,
+  NetworkRequest,
+  SessionInfo,
+  SessionState,
+} from './wire-types.ts';
 
 /**
  * The session's settings as the wire names them (`timeoutMs` is the default limit per command, as in
@@ -73,6 +79,18 @@ export class Sessions {
   destroy(sessionId: string, options?: CallOptions): Promise<SessionInfo> {
     return this.#transport.json<SessionInfo>(
       { method: 'DELETE', path: ['v1', 'sessions', sessionId] },
+      options,
+    );
+  }
+
+  /**
+   * Changes a live session's network list (admin token): `none`, or a mode, hosts and fixed
+   * addresses as airlock.yaml writes them, never wider than the server's configuration. Open
+   * connections keep going; the answer is the session with its network as it is now.
+   */
+  setNetwork(sessionId: string, network: NetworkRequest, options?: CallOptions): Promise<SessionInfo> {
+    return this.#transport.json<SessionInfo>(
+      { method: 'PATCH', path: ['v1', 'sessions', sessionId, 'network'], json: network },
       options,
     );
   }

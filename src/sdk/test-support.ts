@@ -115,6 +115,7 @@ export function runResult(overrides: Partial<RunResult> = {}): RunResult {
     approvalId: null,
     retryAfterMs: null,
     error: null,
+    refusedHosts: [],
     forModel: 'exit 0',
     ...overrides,
   };

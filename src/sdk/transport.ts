@@ -27,7 +27,7 @@ export interface TransportConfig {
 }
 
 export interface RequestSpec {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   readonly path: readonly string[];
   readonly query?: Query;
   /** Sent as JSON. */
@@ -77,13 +77,15 @@ export class Transport {
     if (spec.auth !== false && this.#config.token !== undefined) {
       headers.authorization = `Bearer ${this.#config.token}`;
     }
-    let body: string | Uint8Array | undefined;
+    // `Uint8Array<ArrayBuffer>`: what fetch takes in every runtime. The DOM library's BodyInit has no
+    // view over a SharedArrayBuffer, which fetch could not send anyway.
+    let body: string | Uint8Array<ArrayBuffer> | undefined;
     if (spec.json !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(spec.json);
     } else if (spec.bytes !== undefined) {
       headers['content-type'] = 'application/octet-stream';
-      body = spec.bytes;
+      body = spec.bytes as Uint8Array<ArrayBuffer>;
     }
     let response: Response;
     try {

@@ -10,6 +10,10 @@ describe('request URLs', () => {
       'http://h/v1/sessions/a%2Fb%3Fc%3Dd%23e%20f',
     );
     expect(buildUrl('http://h', ['v1', 'outputs', 'out_é'])).toBe('http://h/v1/outputs/out_%C3%A9');
+    // A colon stays: method-style routes (`commands:check`) are matched on it.
+    expect(buildUrl('http://h', ['v1', 'sessions', 's1', 'commands:check'])).toBe(
+      'http://h/v1/sessions/s1/commands:check',
+    );
   });
 
   it('refuses empty, "." and ".." segments that URL parsing would collapse into another route', () => {

@@ -29,13 +29,15 @@ export function normalizeBaseUrl(url: string | URL): string {
 
 /**
  * One path segment. Empty, `.` and `..` are refused: URL parsing would collapse them (WHATWG URL also
- * treats `%2e%2e` as `..`), so `sessions/..` would reach another route than the caller named.
+ * treats `%2e%2e` as `..`), so `sessions/..` would reach another route than the caller named. A colon
+ * is left as it is: a path segment may hold one (RFC 3986 `pchar`), and method-style routes
+ * (`commands:check`) are matched on it, not on `%3A`.
  */
 export function encodeSegment(segment: string): string {
   if (segment === '' || segment === '.' || segment === '..') {
     throw invalidArgument(`an id or path segment cannot be ${JSON.stringify(segment)}`, { segment });
   }
-  return encodeURIComponent(segment);
+  return encodeURIComponent(segment).replaceAll('%3A', ':');
 }
 
 /** `base` + `/seg1/seg2` + `?k=v`; undefined values are left out, arrays are joined with commas. */

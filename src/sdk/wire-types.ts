@@ -48,6 +48,57 @@ export interface SessionInfo {
     readonly cpuUsageMs: number;
     readonly cpuFraction: number | null;
   } | null;
+  /**
+   * What will ask in this session: the network it reaches, the secrets it holds, what needs a person,
+   * who reviews first, how long a call waits. Null once the session has ended.
+   */
+  readonly boundary: SessionBoundary | null;
+  /** What its commands can reach through the egress proxy; secrets by name and hosts, never values. */
+  readonly network: {
+    readonly mode: NetworkMode;
+    readonly allow: readonly string[];
+    readonly hosts: Readonly<Record<string, string>>;
+    readonly secrets: readonly { readonly name: string; readonly hosts: readonly string[] }[];
+  };
+}
+
+export type NetworkMode = 'none' | 'allowlist' | 'ask';
+
+/**
+ * A session's network, as airlock.yaml's `sandbox.network` writes it: `none`, or a mode, host globs
+ * (`api.example.test`, `*.docs.example.org:443`, `registry:npm`) and fixed addresses. Never wider than
+ * the server's configuration (INVALID_ARGUMENT otherwise).
+ */
+export type NetworkRequest =
+  | 'none'
+  | {
+      readonly mode?: NetworkMode;
+      readonly allow?: readonly string[];
+      readonly hosts?: Readonly<Record<string, string>>;
+    };
+
+/** One of the server's configured secrets, by name, for some of its hosts (default: all of them). */
+export interface SecretRequest {
+  readonly name: string;
+  readonly hosts?: readonly string[];
+  readonly fromEnv?: string;
+  readonly value?: string;
+}
+
+/** What will ask in a session (see `SessionInfo.boundary`). */
+export interface SessionBoundary {
+  readonly network: { readonly mode: 'none' | 'allowlist' | 'ask'; readonly allow: readonly string[] };
+  readonly secrets: { readonly envNames: readonly string[]; readonly files: readonly string[] };
+  readonly home: string;
+  readonly approvalRequiredFor: readonly string[];
+  readonly reviewer: string | null;
+  readonly approvalWaitMs: number;
+  readonly approvalTimeoutMs: number;
+  readonly granted: {
+    readonly commands: number;
+    readonly programs: readonly string[];
+    readonly hosts: readonly string[];
+  };
 }
 
 /** `POST /v1/sessions` answers with the session and the token scoped to it. */
@@ -76,6 +127,10 @@ export interface CreateSessionRequest {
   /** A snapshot name to start from. */
   readonly from?: string;
   readonly policy?: PolicyPreset;
+  /** Default: the server's `sandbox.network`. */
+  readonly network?: NetworkRequest;
+  /** Default: every secret of the server's `sandbox.secrets`. */
+  readonly secrets?: readonly SecretRequest[];
 }
 
 export type RunStatus =
@@ -110,6 +165,14 @@ export interface RunResult {
   readonly approvalId: string | null;
   readonly retryAfterMs: number | null;
   readonly error: { readonly code: string; readonly message: string } | null;
+  /** Hosts the egress proxy refused while the command ran, each with the line its client was told. */
+  readonly refusedHosts: readonly {
+    readonly host: string;
+    readonly port: number;
+    readonly reason: string;
+    readonly message: string;
+    readonly count: number;
+  }[];
   readonly forModel: string;
 }
 
@@ -118,6 +181,22 @@ export interface RunCommandRequest {
   readonly command: string;
   readonly timeoutMs?: number;
   readonly wait?: boolean;
+  /** How long to wait for a person before answering `pending_approval`; default the server's (15 s). */
+  readonly approvalWaitMs?: number;
+}
+
+/** `POST /v1/sessions/:id/commands:check`: what running a command would do now. Nothing ran. */
+export interface CheckResult {
+  readonly sessionId: string;
+  readonly command: string;
+  /** `allow`: it would run unasked; `ask`: a person would be asked first; `deny`: it would be refused. */
+  readonly decision: DecisionValue;
+  readonly reasons: readonly string[];
+  readonly ruleIds: readonly string[];
+  readonly approvalRequiredFor: readonly string[];
+  /** For an ask: what a person could approve for the rest of the session instead of once. */
+  readonly grants: readonly ApprovalGrant[];
+  readonly forModel: string;
 }
 
 export interface FileWriteResult {
@@ -155,11 +234,21 @@ export interface OutputPage {
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
 
+/** What a person may approve for the rest of the session: this exact command, this program, a host. */
+export type GrantScope = 'command' | 'program' | 'host';
+
+/** One "remember" a request offers, with what it would cover. */
+export interface ApprovalGrant {
+  readonly scope: GrantScope;
+  readonly covers: readonly string[];
+}
+
 export interface ApprovalRecord {
   readonly id: string;
   readonly sessionId: string;
   readonly commandId: string | null;
-  readonly action: 'command' | 'write_file';
+  /** `egress`: a connection to a host off the session's allow-list; the subject is `host:port`. */
+  readonly action: 'command' | 'write_file' | 'egress';
   readonly subject: string;
   readonly parsed: readonly string[];
   readonly reasons: readonly string[];
@@ -170,12 +259,19 @@ export interface ApprovalRecord {
   readonly decidedBy: string | null;
   readonly decisionReason: string | null;
   readonly remember: boolean;
+  /** What "remember" may cover, offered with the request; shown before the person chooses. */
+  readonly grants: readonly ApprovalGrant[];
+  /** The grant chosen; null when approved once (or not approved). */
+  readonly scope: GrantScope | null;
 }
 
 /** Body of `POST /v1/approvals/:id`. */
 export interface DecideApprovalRequest {
   readonly decision: 'approve' | 'deny';
   readonly reason?: string;
+  /** Approve for the rest of the session: one of the request's `grants`. */
+  readonly scope?: GrantScope;
+  /** `scope: 'command'` where offered, else once (from before scopes). */
   readonly remember?: boolean;
 }
 

@@ -4,25 +4,36 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify from 'fastify';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Airlock } from '../airlock/index.ts';
 import { AirlockError } from '../errors/index.ts';
 import { createRateLimiter } from '../router/index.ts';
+import { createAuthenticator } from './authenticate.ts';
+import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './dashboard.ts';
 import { createErrorHandler, errorBody } from './http-errors.ts';
 import { buildOpenApi } from './openapi.ts';
 import { defineRoute, registerRoute } from './route.ts';
-import type { Access, RouteSpec } from './route.ts';
+import type { RouteSpec } from './route.ts';
+import { activityRoutes } from './routes/activity.ts';
+import { approvalContextRoutes } from './routes/approval-context.ts';
 import { approvalRoutes } from './routes/approvals.ts';
+import { auditStreamRoutes } from './routes/audit-stream.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { authRoutes } from './routes/auth.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { fileRoutes } from './routes/files.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { systemRoutes } from './routes/system.ts';
+import { tokenRoutes } from './routes/tokens.ts';
 import { createTokenRegistry } from './tokens.ts';
 import type { Principal, TokenRegistry } from './tokens.ts';
+import { createWebSessions } from './web-sessions.ts';
+
+/** Who may reach /mcp: the admin and agents' session tokens; people's tokens are refused before it. */
+export type AgentPrincipal = Extract<Principal, { readonly kind: 'admin' | 'session' }>;
 
 /** What /mcp needs from the MCP layer; it answers the request itself (JSON or an event stream). */
 export interface McpHttpHandler {
@@ -30,7 +41,7 @@ export interface McpHttpHandler {
     request: IncomingMessage,
     response: ServerResponse,
     body: unknown,
-    principal: Principal,
+    principal: AgentPrincipal,
   ): Promise<void>;
   close(): Promise<void>;
 }
@@ -52,6 +63,8 @@ export interface ServerOptions {
   readonly now?: () => number;
   /** How often tokens of ended sessions are forgotten. Default 60 s. */
   readonly tokenSweepIntervalMs?: number;
+  /** The built dashboard served at `/` (when `server.dashboard` is on). Default: web/dist of this checkout. */
+  readonly dashboardDir?: string;
 }
 
 export interface AirlockServer {
@@ -70,8 +83,6 @@ const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
 /** How long answers still being written after the sessions ended may take before connections are cut. */
 const SHUTDOWN_GRACE_MS = 500;
 const VERSION = '0.1.0';
-
-const BEARER = /^Bearer +([\x21-\x7e]+) *$/i;
 
 export async function createServer(options: ServerOptions): Promise<AirlockServer> {
   const { airlock } = options;
@@ -128,34 +139,9 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
       ? 'the admin token (AIRLOCK_TOKEN) or a session token'
       : `the admin token (in ${options.adminTokenPath}) or a session token`;
 
-  const authenticate = (request: FastifyRequest, access: Access): Principal | null => {
-    if (access === 'none') return null;
-    const header = request.headers.authorization;
-    const match = header === undefined ? null : BEARER.exec(header);
-    const principal = match?.[1] === undefined ? null : tokens.resolve(match[1]);
-    if (principal === null) {
-      // Failed attempts share one bucket per address, so guessing tokens is slowed as well.
-      const taken = limiter.take(`anonymous:${request.ip}`);
-      if (!taken.allowed) throw rateLimited(taken.retryAfterMs);
-      throw new AirlockError(
-        'UNAUTHENTICATED',
-        header === undefined
-          ? `missing bearer token: send Authorization: Bearer <token> with ${tokenHint}`
-          : match === null
-            ? 'the Authorization header must be "Bearer <token>"'
-            : 'unknown token: it was never issued by this server, or its session has ended',
-      );
-    }
-    const taken = limiter.take(`token:${principal.tokenId}`);
-    if (!taken.allowed) throw rateLimited(taken.retryAfterMs);
-    if (access === 'admin' && principal.kind !== 'admin') {
-      throw new AirlockError(
-        'FORBIDDEN',
-        'this route needs the admin token; a session token reaches only its own session',
-      );
-    }
-    return principal;
-  };
+  const webSessions = createWebSessions({ now });
+  const authParts = { tokens, accessTokens: airlock.accessTokens, webSessions, limiter, tokenHint };
+  const authenticate = createAuthenticator(authParts);
 
   const routes: RouteSpec[] = [
     ...systemRoutes({ airlock, version, openApi: () => openApi }),
@@ -164,6 +150,11 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
     ...fileRoutes({ airlock, maxFileBytes }),
     ...approvalRoutes({ airlock }),
     ...auditRoutes({ airlock }),
+    ...authRoutes({ ...authParts, airlock }),
+    ...tokenRoutes({ airlock, webSessions }),
+    ...activityRoutes({ airlock }),
+    ...approvalContextRoutes({ airlock }),
+    ...auditStreamRoutes({ airlock }),
     ...(options.mcp === undefined ? [] : mcpRoutes(options.mcp)),
   ];
   // Before the routes: a request for another node's session is handed to that node unauthenticated
@@ -171,6 +162,7 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
   airlock.cluster?.install(app);
   const openApi = buildOpenApi(routes, version);
   for (const route of routes) registerRoute(app, route, { authenticate });
+  if (airlock.config.server.dashboard) registerDashboard(app, options.dashboardDir ?? DEFAULT_DASHBOARD_DIR);
 
   // Tokens die with their session; forgetting them keeps the registry as small as the live sessions.
   const sweep = setInterval(() => {
@@ -229,12 +221,6 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
   };
 }
 
-function rateLimited(retryAfterMs: number): AirlockError {
-  return new AirlockError('RATE_LIMITED', `too many requests; retry in ${Math.ceil(retryAfterMs / 1000)} s`, {
-    retryAfterMs,
-  });
-}
-
 function mcpRoutes(mcp: McpHttpHandler): RouteSpec[] {
   return (['POST', 'GET', 'DELETE'] as const).map((method) =>
     defineRoute({
@@ -256,8 +242,12 @@ function mcpRoutes(mcp: McpHttpHandler): RouteSpec[] {
         contentType: 'application/json',
       },
       handler: async ({ principal, request, reply }) => {
+        // The route opens nothing to people (no `people`), so authenticate refused them already.
+        if (principal?.kind !== 'admin' && principal?.kind !== 'session') {
+          throw new AirlockError('FORBIDDEN', 'MCP is for agents: use the admin token or a session token');
+        }
         reply.hijack();
-        await mcp.handle(request.raw, reply.raw, request.body, principal as Principal);
+        await mcp.handle(request.raw, reply.raw, request.body, principal);
         return undefined;
       },
     }),

@@ -15,7 +15,10 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
 
 /** `/v1/sessions/:id` → `/v1/sessions/{id}` */
 function openApiPath(url: string): string {
-  return url.replace(/:([A-Za-z]+)/g, '{$1}');
+  // `::` is a literal colon (`commands::check` serves `commands:check`); `:name` is a parameter.
+  return url.replace(/::|:([A-Za-z]+)/g, (_match, name: string | undefined) =>
+    name === undefined ? ':' : `{${name}}`,
+  );
 }
 
 function parametersOf(route: RouteSpec): JsonSchema[] {

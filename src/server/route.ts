@@ -10,10 +10,13 @@ import { AirlockError } from '../errors/index.ts';
 import { invalidInput } from './http-errors.ts';
 import type { Principal } from './tokens.ts';
 
-/** `none`: open (health, the API description); `admin`: the admin token; `any`: admin or a session token. */
+/**
+ * `none`: open (health, the API description); `admin`: the admin token; `any`: admin or a session
+ * token. People's tokens are let in by `RouteSpec.people`.
+ */
 export type Access = 'none' | 'admin' | 'any';
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
  * Parsed input without keys whose value is undefined: zod's optional fields are `T | undefined`, while
@@ -57,6 +60,12 @@ export interface RouteSpec<
   readonly summary: string;
   readonly tag: string;
   readonly access: Access;
+  /**
+   * What people's tokens (viewer, approver; bearer or signed-in browser) may do here besides the
+   * admin: `see` opens the route to both, `decide` to approvers only. Absent: neither, so a new route
+   * is closed to them until someone decides it is theirs.
+   */
+  readonly people?: 'see' | 'decide';
   readonly params?: z.ZodType<Params>;
   readonly query?: z.ZodType<Query>;
   /** A JSON body schema, or `octet-stream` for raw bytes (file uploads). */
@@ -90,8 +99,11 @@ export interface RouteConfig {
 }
 
 export interface RouteRegistration {
-  /** Checks the bearer token and the request rate before the body is read. */
-  authenticate(request: FastifyRequest, access: Access): Principal | null;
+  /** Checks the token (or the browser's sign-in) and the request rate before the body is read. */
+  authenticate(
+    request: FastifyRequest,
+    route: Pick<RouteSpec, 'access' | 'people'>,
+  ): Promise<Principal | null>;
 }
 
 function parse<T>(
@@ -118,7 +130,7 @@ export function registerRoute(app: FastifyInstance, spec: RouteSpec, registratio
     // Authentication runs before the body is read, so an anonymous caller cannot make the server
     // buffer a large upload.
     onRequest: async (request) => {
-      principals.set(request, registration.authenticate(request, spec.access));
+      principals.set(request, await registration.authenticate(request, spec));
     },
     preValidation: async (request) => {
       checkContentType(request, spec);

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { driverNames, presetNames } from '../config/index.ts';
 import { MAX_COMMAND_CHARS, runStatuses } from '../router/index.ts';
-import { auditEventTypes, verifyProblems } from '../store/index.ts';
+import { auditEventTypes, grantScopes, verifyProblems } from '../store/index.ts';
 
 /** Ids are opaque here; an unknown one is a 404 from the control plane. The bound keeps logs sane. */
 const id = z.string().min(1).max(200);
@@ -16,12 +16,13 @@ const timestamp = z.string();
 const sessionState = z.enum(['active', 'ended']);
 const approvalStatus = z.enum(['pending', 'approved', 'denied', 'expired']);
 const outputStream = z.enum(['stdout', 'stderr']);
+const grantScope = z.enum(grantScopes);
 
 /** Query strings are text; numbers arrive as digits. */
 const queryInt = (min: number, max: number) =>
   z
     .string()
-    .regex(/^\d{1,15}$/, { error: 'must be a whole number' })
+    .regex(/^\d{1,16}$/, { error: 'must be a whole number' })
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 const queryBoolean = z.enum(['true', 'false']).transform((value) => value === 'true');
@@ -32,6 +33,37 @@ export const sessionParams = z.object({ id }).strict();
 export const commandParams = z.object({ id, commandId: id }).strict();
 export const outputParams = z.object({ outputId: id }).strict();
 export const approvalParams = z.object({ approvalId: id }).strict();
+
+const networkMode = z.enum(['none', 'allowlist', 'ask']);
+/**
+ * `sandbox.network` of airlock.yaml: `none`, or a mode, host globs (`api.example.test`,
+ * `*.docs.example.org:443`, `registry:npm`) and fixed addresses. Entries are checked by the control
+ * plane (the same rules as the file), and never wider than its configuration.
+ */
+const networkRequest = z.union([
+  z.literal('none'),
+  z
+    .object({
+      mode: networkMode.optional(),
+      allow: z.array(z.string().min(1).max(300)).max(1000).optional(),
+      hosts: z.record(z.string().max(300), z.string().max(64)).optional(),
+    })
+    .strict(),
+]);
+/** One of the configuration's `sandbox.secrets`, by name, for some of its hosts. */
+const secretRequest = z
+  .object({
+    name: z.string().min(1).max(128),
+    hosts: z.array(z.string().min(1).max(300)).max(100).optional(),
+    fromEnv: z.string().max(128).optional(),
+    value: z
+      .string()
+      .max(16 * 1024)
+      .optional(),
+  })
+  .strict();
+
+export const networkBody = networkRequest;
 
 export const createSessionBody = z
   .object({
@@ -50,6 +82,8 @@ export const createSessionBody = z
     policy: z.enum(presetNames).optional(),
     /** With a cluster: the node to run the session on (placement takes the least-loaded otherwise). */
     node: z.string().min(1).max(63).optional(),
+    network: networkRequest.optional(),
+    secrets: z.array(secretRequest).max(100).optional(),
   })
   .strict();
 
@@ -63,8 +97,18 @@ export const runCommandBody = z
     timeoutMs: positiveMs.optional(),
     /** Wait for the end (the default), or return at once with `running` or `pending_approval`. */
     wait: z.boolean().default(true),
+    approvalWaitMs: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        'When a person must approve: how long this call waits for the decision before it answers `pending_approval` (the command still runs by itself once approved). Default `router.approvalWait` (15 s); at most the approval timeout.',
+      ),
   })
   .strict();
+
+export const checkCommandBody = z.object({ command: z.string().min(1).max(MAX_COMMAND_CHARS) }).strict();
 
 export const outputQuery = z
   .object({
@@ -77,8 +121,10 @@ export const outputQuery = z
 export const fileQuery = z
   .object({
     path: z.string().min(1).max(4096),
-    /** Uploads: wait for a person's approval (default) or return `pending_approval` at once. */
+    /** Uploads: `false` returns `pending_approval` at once when a person must approve. */
     wait: queryBoolean.optional(),
+    /** Uploads: how long to wait for a person before answering `pending_approval`; default `router.approvalWait`. */
+    approvalWaitMs: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
   })
   .strict();
 
@@ -93,7 +139,12 @@ export const decideBody = z
   .object({
     decision: z.enum(['approve', 'deny']),
     reason: z.string().max(2000).optional(),
-    remember: z.boolean().optional(),
+    scope: grantScope
+      .optional()
+      .describe(
+        "Approve for the rest of the session: one of the request's `grants` (this command, this program, these hosts).",
+      ),
+    remember: z.boolean().optional().describe('`scope: command` where the request offers it, else once.'),
   })
   .strict();
 
@@ -105,7 +156,10 @@ const eventTypes = z
 export const auditQuery = z
   .object({
     afterSeq: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
+    /** The newest `limit` events before this seq (still oldest first): paging back from the end. */
+    beforeSeq: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
     sessionId: id.optional(),
+    commandId: id.optional(),
     type: eventTypes.optional(),
     limit: queryInt(1, 10_000).optional(),
   })
@@ -171,6 +225,31 @@ export const sessionInfo = z.object({
   usage: z
     .object({ memoryBytes: count, pids: count, cpuUsageMs: z.number(), cpuFraction: z.number().nullable() })
     .nullable(),
+  boundary: z
+    .object({
+      network: z.object({ mode: z.enum(['none', 'allowlist', 'ask']), allow: z.array(z.string()) }),
+      secrets: z.object({ envNames: z.array(z.string()), files: z.array(z.string()) }),
+      home: z.string(),
+      approvalRequiredFor: z.array(z.string()),
+      reviewer: z.string().nullable(),
+      approvalWaitMs: count,
+      approvalTimeoutMs: count,
+      granted: z.object({ commands: count, programs: z.array(z.string()), hosts: z.array(z.string()) }),
+    })
+    .nullable()
+    .describe(
+      'What will ask in this session: the network it reaches, the secrets it holds (reading them asks), what approvalRequiredFor lists, the reviewer, how long a call waits for a person, and what a person granted for the rest of the session. Null once ended.',
+    ),
+  network: z
+    .object({
+      mode: networkMode,
+      allow: z.array(z.string()),
+      hosts: z.record(z.string(), z.string()),
+      secrets: z.array(z.object({ name: z.string(), hosts: z.array(z.string()) })),
+    })
+    .describe(
+      "What the session's commands can reach through the egress proxy (as it is now, for a live session): the mode, the allow-list, fixed addresses, and the secrets swapped in (names and hosts, never values).",
+    ),
 });
 
 export const createdSession = sessionInfo.extend({
@@ -199,7 +278,35 @@ export const runResult = z.object({
   approvalId: z.string().nullable(),
   retryAfterMs: z.number().nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  refusedHosts: z
+    .array(
+      z.object({
+        host: z.string(),
+        port: z.number().int(),
+        reason: z.string(),
+        message: z.string(),
+        count: count,
+      }),
+    )
+    .describe(
+      'Hosts the egress proxy refused while the command ran, each with the line its client was told.',
+    ),
   forModel: z.string().describe('Short text for the model: what happened and what to do next.'),
+});
+
+export const checkResult = z.object({
+  sessionId: id,
+  command: z.string(),
+  decision: z
+    .enum(['allow', 'ask', 'deny'])
+    .describe('allow: it would run unasked; ask: a person would be asked first; deny: it would be refused.'),
+  reasons: z.array(z.string()),
+  ruleIds: z.array(z.string()),
+  approvalRequiredFor: z.array(z.string()).describe('The router.approvalRequiredFor entries it matches.'),
+  grants: z
+    .array(z.object({ scope: grantScope, covers: z.array(z.string()) }))
+    .describe('For an ask: what a person could approve for the rest of the session instead of once.'),
+  forModel: z.string().describe('Short text for the model. Nothing ran.'),
 });
 
 export const outputPage = z.object({
@@ -237,7 +344,7 @@ export const approvalRecord = z.object({
   id,
   sessionId: id,
   commandId: id.nullable(),
-  action: z.enum(['command', 'write_file']),
+  action: z.enum(['command', 'write_file', 'egress']),
   subject: z.string(),
   parsed: z.array(z.string()),
   reasons: z.array(z.string()),
@@ -248,6 +355,10 @@ export const approvalRecord = z.object({
   decidedBy: z.string().nullable(),
   decisionReason: z.string().nullable(),
   remember: z.boolean(),
+  grants: z
+    .array(z.object({ scope: grantScope, covers: z.array(z.string()) }))
+    .describe('What "remember" may cover, offered with the request; shown before a person chooses.'),
+  scope: grantScope.nullable().describe('The grant chosen; null when approved once or not approved.'),
 });
 
 export const approvalList = z.object({ approvals: z.array(approvalRecord) });

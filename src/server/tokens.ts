@@ -1,5 +1,6 @@
 /**
- * Bearer tokens. The admin token can do everything; a session token is scoped to one session. Tokens
+ * Bearer tokens. The admin token can do everything; a session token is scoped to one session; people's
+ * viewer and approver tokens live in the store (airlock/access-tokens.ts). Tokens
  * are kept only as sha256 digests, so a heap dump or a log line with a digest never grants access, and
  * the admin comparison is constant-time over fixed-length digests (a byte-by-byte compare of the raw
  * token would leak how many leading characters matched).
@@ -11,7 +12,9 @@ import { AirlockError } from '../errors/index.ts';
 
 export type Principal =
   | { readonly kind: 'admin'; readonly tokenId: string }
-  | { readonly kind: 'session'; readonly sessionId: string; readonly tokenId: string };
+  | { readonly kind: 'session'; readonly sessionId: string; readonly tokenId: string }
+  /** A person's token (`airlock tokens create --role viewer|approver`); `tokenId` is its `tok_…` id. */
+  | { readonly kind: 'viewer' | 'approver'; readonly tokenId: string; readonly name: string };
 
 export interface AdminToken {
   readonly token: string;

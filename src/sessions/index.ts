@@ -2,6 +2,8 @@
  * The sessions stage: a sandbox per session, its lifecycle (idle and lifetime reaping, a session
  * limit), snapshots, and recovery of what a crashed control plane left behind.
  */
+export { capabilitiesOf, SANDBOX_HOME, SANDBOX_WORKSPACE } from './capabilities.ts';
+export type { CapabilityInputs } from './capabilities.ts';
 export { createSessionManager } from './manager.ts';
 export type { SessionManager, SessionManagerOptions } from './manager.ts';
 export { endSessionsOwnedBy } from './recovery.ts';
@@ -11,13 +13,21 @@ export { currentOwner, isOwnerAlive } from './owner.ts';
 export { createSnapshotStore } from './snapshots.ts';
 export type { SnapshotStore } from './snapshots.ts';
 export type {
+  AttachSession,
   DriverFor,
   LiveSession,
+  SecretFileValue,
+  SessionAttachment,
   SessionCreateOptions,
+  SessionGrant,
+  SessionNetwork,
+  SessionNetworkInput,
+  SessionNetworkMode,
+  SessionSecretInput,
   SessionDefaults,
   SessionEndCode,
   SessionPhase,
   SessionSettings,
   SnapshotInfo,
 } from './types.ts';
-export { sessionEndReasons } from './types.ts';
+export { NO_NETWORK, sessionEndReasons } from './types.ts';

@@ -11,7 +11,7 @@ import type { MemoryDriver } from '../../test/support/memory-driver/index.ts';
 import { createSessionManager } from './manager.ts';
 import type { SessionManager, SessionManagerOptions } from './manager.ts';
 import { createSnapshotStore } from './snapshots.ts';
-import type { LiveSession } from './types.ts';
+import type { LiveSession, SessionAttachment } from './types.ts';
 
 const MiB = 1024 * 1024;
 
@@ -28,6 +28,22 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+const defaults: SessionManagerOptions['defaults'] = {
+  driver: 'bwrap',
+  sandbox: {
+    image: 'host',
+    memoryBytes: 256 * MiB,
+    cpus: 1,
+    pids: 64,
+    scratchBytes: 16 * MiB,
+    env: { LANG: 'C.UTF-8' },
+    timeoutMs: 10_000,
+  },
+  idleTimeoutMs: 60_000,
+  ttlMs: 3_600_000,
+  maxTimeoutMs: 60_000,
+};
+
 function harness(overrides: Partial<SessionManagerOptions> = {}): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-sessions-'));
   const store = openStore({ kind: 'sqlite', path: ':memory:' }, { baseDir: dir });
@@ -43,21 +59,7 @@ function harness(overrides: Partial<SessionManagerOptions> = {}): Harness {
     now: () => clock.now,
     // Reaping is driven by the tests (`reap()`), not by a timer.
     reapIntervalMs: 3_600_000,
-    defaults: {
-      driver: 'bwrap',
-      sandbox: {
-        image: 'host',
-        memoryBytes: 256 * MiB,
-        cpus: 1,
-        pids: 64,
-        scratchBytes: 16 * MiB,
-        env: { LANG: 'C.UTF-8' },
-        timeoutMs: 10_000,
-      },
-      idleTimeoutMs: 60_000,
-      ttlMs: 3_600_000,
-      maxTimeoutMs: 60_000,
-    },
+    defaults,
     onEnded: (session) => ended.push(session),
     ...overrides,
   });
@@ -210,6 +212,70 @@ describe('session manager: remembered approvals', () => {
     manager.remember(one, ['git push origin main']);
     expect(one.remembered.has('git push origin main')).toBe(true);
     expect(other.remembered.size).toBe(0);
+  });
+
+  it("keeps program and host grants per session; a host grant widens only that session's capabilities", async () => {
+    const network = {
+      mode: 'ask' as const,
+      allow: ['api.example.test'],
+      registryNames: {},
+      hosts: {},
+      secrets: [],
+    };
+    const attach = (): Promise<SessionAttachment> =>
+      Promise.resolve({ env: {}, network, secrets: [], close: () => Promise.resolve() });
+    const { manager } = harness({ attach });
+    const one = await manager.create();
+    const other = await manager.create();
+    const before = one.capabilities;
+    manager.grant(one, { scope: 'program', covers: ['npm'] });
+    manager.grant(one, { scope: 'host', covers: ['files.example.test'] });
+    expect([...one.grantedPrograms]).toEqual(['npm']);
+    expect(one.capabilities).not.toBe(before);
+    expect(one.capabilities.network.allow).toEqual(['api.example.test', 'files.example.test']);
+    expect(other.capabilities.network.allow).toEqual(['api.example.test']);
+    expect(other.grantedPrograms.size).toBe(0);
+  });
+});
+
+describe('session manager: what the policy is told about a session', () => {
+  it('gives commands a HOME in the scratch, outside /workspace, and makes it', async () => {
+    const { manager } = harness();
+    const session = await manager.create();
+    expect(session.settings.sandbox.env['HOME']).toBe('/tmp/home');
+    const home = await session.sandbox.listFiles('/tmp/home');
+    expect(home.map((entry) => entry.name)).toEqual(['.profile']);
+    expect((await session.sandbox.listFiles('/workspace')).length).toBe(0);
+    // A HOME the caller chose is theirs.
+    const chosen = await manager.create({ env: { HOME: '/workspace/.home' } });
+    expect(chosen.settings.sandbox.env['HOME']).toBe('/workspace/.home');
+    expect(chosen.capabilities.home).toBe('/workspace/.home');
+  });
+
+  it('computes the capabilities once: driver, no network by default, secret variables, writable roots, home', async () => {
+    const { manager } = harness();
+    const session = await manager.create({ secretEnv: { API_TOKEN: 'value-kept-out' } });
+    expect(session.capabilities).toEqual({
+      driver: 'bwrap',
+      network: { mode: 'none', allow: [], registryNames: {} },
+      secrets: { envNames: ['API_TOKEN'], files: [], placeholders: [] },
+      writableRoots: ['/workspace', '/tmp'],
+      workspace: '/workspace',
+      home: '/tmp/home',
+    });
+    expect(session.capabilities).toBe(session.capabilities);
+  });
+
+  it('registers a secret file: its path for the policy, its values for redaction, each once', async () => {
+    const { manager } = harness();
+    const session = await manager.create();
+    const value = { name: 'DB_PASSWORD', value: 'correct-horse-battery' };
+    manager.addSecretFile(session, '/workspace/.env', [value]);
+    const first = session.fileSecrets;
+    manager.addSecretFile(session, '/workspace/.env', [value]);
+    expect(session.capabilities.secrets.files).toEqual(['/workspace/.env']);
+    expect(session.fileSecrets).toEqual([value]);
+    expect(session.fileSecrets).toBe(first);
   });
 });
 

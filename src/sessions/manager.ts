@@ -5,23 +5,31 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AirlockError } from '../errors/index.ts';
-import type { SandboxInfo } from '../sandbox/index.ts';
+import { validateSpec } from '../sandbox/index.ts';
+import type { Sandbox, SandboxInfo } from '../sandbox/index.ts';
 import type { JsonObject, SessionRecord, Store } from '../store/index.ts';
+import { capabilitiesOf, SANDBOX_HOME } from './capabilities.ts';
 import { recoverOrphans } from './recovery.ts';
 import type { RecoveryReport } from './recovery.ts';
 import { recordOf } from './session-record.ts';
 import { settingsFor } from './settings.ts';
 import type { SnapshotStore } from './snapshots.ts';
 import type {
+  AttachSession,
   DriverFor,
   LiveSession,
+  SecretFileValue,
+  SessionAttachment,
   SessionCreateOptions,
+  SessionNetwork,
+  SessionSettings,
   SessionDefaults,
   SessionEndCode,
+  SessionGrant,
   SessionPhase,
   SnapshotInfo,
 } from './types.ts';
-import { sessionEndReasons } from './types.ts';
+import { NO_NETWORK, sessionEndReasons } from './types.ts';
 
 export interface SessionManagerOptions {
   readonly store: Store;
@@ -43,6 +51,11 @@ export interface SessionManagerOptions {
    * or its creation failed.
    */
   readonly admit?: () => Promise<() => Promise<void>>;
+  /**
+   * Opens what a session needs beside its sandbox (its egress), before the sandbox is made; closed
+   * once the sandbox is destroyed. Without it sessions have no network.
+   */
+  readonly attach?: AttachSession;
 }
 
 export interface SessionManager {
@@ -66,6 +79,15 @@ export interface SessionManager {
   beginWork(session: LiveSession): () => void;
   /** Keys (parsed commands, `write_file <path>`) a person approved for the rest of the session. */
   remember(session: LiveSession, keys: readonly string[]): void;
+  /** A person's "remember" for the rest of the session: commands, programs or hosts. */
+  grant(session: LiveSession, grant: SessionGrant): void;
+  /**
+   * A secret file entered the sandbox (`path`, absolute): its values are redacted from every output
+   * from now on, and the policy judges reads of the file as reads of a secret the session was given.
+   */
+  addSecretFile(session: LiveSession, path: string, values: readonly SecretFileValue[]): void;
+  /** The session's network after a live change (the egress proxy already enforces it). */
+  setNetwork(session: LiveSession, network: SessionNetwork): void;
   snapshot(id: string, name?: string | null): Promise<SnapshotInfo>;
   /**
    * Ends what a crashed control plane left: its sessions, commands and approvals in the store, and
@@ -87,11 +109,21 @@ const SESSION_ID = /^ses_[0-9a-f]{24}$/;
 /** The manager's own view of a session: the fields `LiveSession` shows read-only, writable. */
 interface ManagedSession extends LiveSession {
   lastActiveAt: number;
+  network: SessionNetwork;
   busy: number;
   phase: SessionPhase;
   endCode: SessionEndCode | null;
+  fileSecrets: readonly SecretFileValue[];
+  capabilities: LiveSession['capabilities'];
   readonly remembered: Set<string>;
+  readonly grantedPrograms: Set<string>;
+  readonly grantedHosts: Set<string>;
+  /** Absolute paths of secret files copied in. */
+  readonly secretFiles: string[];
 }
+
+/** Most values one session redacts from secret files: each costs every output a search. */
+const MAX_SECRET_FILE_VALUES = 1024;
 
 export function createSessionManager(options: SessionManagerOptions): SessionManager {
   return new Sessions(options);
@@ -105,6 +137,7 @@ class Sessions implements SessionManager {
   /** Every session this manager made, ended ones too while anyone holds them. */
   readonly #managed = new WeakMap<LiveSession, ManagedSession>();
   readonly #ending = new Map<string, Promise<void>>();
+  readonly #attachments = new Map<string, SessionAttachment>();
   readonly #reapTimer: ReturnType<typeof setInterval>;
   #creating = 0;
   #closed = false;
@@ -150,16 +183,32 @@ class Sessions implements SessionManager {
   async #make(input: SessionCreateOptions): Promise<LiveSession> {
     const { snapshots, driverFor } = this.#options;
     const snapshot = input.from === undefined ? null : snapshots.get(input.from);
-    const settings = settingsFor(this.#options.defaults, input, snapshot);
+    const id = `ses_${randomBytes(12).toString('hex')}`;
+    const base = settingsFor(this.#options.defaults, input, snapshot);
+    const attachment = await this.#options.attach?.(id, input);
+    let sandbox: Sandbox;
+    let settings: SessionSettings;
     const started = performance.now();
-    const sandbox = await driverFor(settings.driver).create(settings.sandbox);
+    try {
+      settings = withAttachment(base, attachment);
+      sandbox = await driverFor(settings.driver).create(settings.sandbox);
+    } catch (error) {
+      await attachment?.close();
+      throw error;
+    }
     const createMs = performance.now() - started;
     const createdAt = this.#now();
     const session: ManagedSession = {
-      id: `ses_${randomBytes(12).toString('hex')}`,
+      id,
       sandbox,
       settings,
-      secrets: Object.entries(input.secretEnv ?? {}).map(([name, value]) => ({ name, value })),
+      secrets: [
+        ...Object.entries(input.secretEnv ?? {}).map(([name, value]) => ({ name, value })),
+        ...(attachment?.secrets ?? []),
+      ],
+      fileSecrets: [],
+      network: attachment?.network ?? NO_NETWORK,
+      capabilities: this.#capabilities(settings, attachment?.network ?? NO_NETWORK, [], []),
       createdAt,
       expiresAt: createdAt + settings.ttlMs,
       lastActiveAt: createdAt,
@@ -167,10 +216,14 @@ class Sessions implements SessionManager {
       phase: 'active',
       endCode: null,
       remembered: new Set(),
+      grantedPrograms: new Set(),
+      grantedHosts: new Set(),
+      secretFiles: [],
       ending: new AbortController(),
     };
     try {
       if (snapshot !== null) await snapshots.restore(snapshot.id, sandbox);
+      await makeHome(sandbox, settings.sandbox.env['HOME']);
       const record = this.#recordOf(session);
       await this.#store.commit({
         sessions: [record],
@@ -190,8 +243,10 @@ class Sessions implements SessionManager {
       });
     } catch (error) {
       await sandbox.destroy();
+      await attachment?.close();
       throw error;
     }
+    if (attachment !== undefined) this.#attachments.set(session.id, attachment);
     this.#sessions.set(session.id, session);
     this.#managed.set(session, session);
     // A sandbox that dies on its own (killed from outside, the helper crashed) or that Airlock
@@ -216,6 +271,9 @@ class Sessions implements SessionManager {
       try {
         await session.sandbox.destroy();
       } finally {
+        // After the sandbox: nothing is left to connect through it.
+        await this.#attachments.get(session.id)?.close();
+        this.#attachments.delete(session.id);
         session.phase = 'ended';
         this.#sessions.delete(session.id);
         await this.#store.commit({
@@ -345,9 +403,46 @@ class Sessions implements SessionManager {
     };
   }
 
+  setNetwork(session: LiveSession, network: SessionNetwork): void {
+    const state = this.#own(session);
+    state.network = network;
+    // The next command is judged against the new list, as the proxy already enforces it.
+    state.capabilities = this.#capabilitiesOf(state);
+  }
+
   remember(session: LiveSession, keys: readonly string[]): void {
     const state = this.#own(session);
     for (const key of keys) state.remembered.add(key);
+  }
+
+  grant(session: LiveSession, grant: SessionGrant): void {
+    const state = this.#own(session);
+    switch (grant.scope) {
+      case 'command':
+        for (const key of grant.covers) state.remembered.add(key);
+        return;
+      case 'program':
+        for (const program of grant.covers) state.grantedPrograms.add(program);
+        return;
+      case 'host':
+        for (const host of grant.covers) state.grantedHosts.add(host);
+        state.capabilities = this.#capabilitiesOf(state);
+        return;
+    }
+  }
+
+  addSecretFile(session: LiveSession, path: string, values: readonly SecretFileValue[]): void {
+    const state = this.#own(session);
+    const known = new Set(state.fileSecrets.map((secret) => secret.value));
+    const fresh = values.filter((secret) => !known.has(secret.value));
+    const room = MAX_SECRET_FILE_VALUES - state.fileSecrets.length;
+    // Past the bound the file is still judged a secret by the policy; its values are no longer all
+    // redacted by value (token formats still are). A session copying in that many is unusual.
+    if (fresh.length > 0 && room > 0) state.fileSecrets = [...state.fileSecrets, ...fresh.slice(0, room)];
+    if (!state.secretFiles.includes(path)) {
+      state.secretFiles.push(path);
+      state.capabilities = this.#capabilitiesOf(state);
+    }
   }
 
   async close(): Promise<void> {
@@ -365,9 +460,60 @@ class Sessions implements SessionManager {
     return found;
   }
 
+  #capabilitiesOf(state: ManagedSession): LiveSession['capabilities'] {
+    return this.#capabilities(state.settings, state.network, [...state.grantedHosts], state.secretFiles);
+  }
+
+  #capabilities(
+    settings: LiveSession['settings'],
+    network: SessionNetwork,
+    grantedHosts: readonly string[],
+    secretFiles: readonly string[],
+  ): LiveSession['capabilities'] {
+    return capabilitiesOf({
+      driver: settings.driver,
+      network,
+      grantedHosts,
+      secretEnvNames: settings.secretEnvNames,
+      secretFiles,
+      home: settings.sandbox.env['HOME'] ?? SANDBOX_HOME,
+    });
+  }
+
   #recordOf(session: LiveSession): SessionRecord {
     return recordOf(session, this.#options.owner, this.#now());
   }
+}
+
+/**
+ * Makes the commands' HOME when it is in the scratch (the default): a directory that does not exist
+ * would make every tool that keeps a cache or a configuration file there fail. The file written is the
+ * one a fresh home has anyway.
+ */
+async function makeHome(sandbox: LiveSession['sandbox'], home: string | undefined): Promise<void> {
+  if (home !== SANDBOX_HOME) return;
+  await sandbox.writeFile(
+    `${SANDBOX_HOME}/.profile`,
+    '# HOME of this Airlock sandbox, in /tmp: caches and tool settings stay out of /workspace.\n',
+    { createParents: true },
+  );
+}
+
+/** The settings with what the attachment adds to the sandbox: its variables and its way out. */
+function withAttachment(
+  settings: SessionSettings,
+  attachment: SessionAttachment | undefined,
+): SessionSettings {
+  if (attachment === undefined) return settings;
+  const sandbox = validateSpec(
+    {
+      ...settings.sandbox,
+      env: { ...settings.sandbox.env, ...attachment.env },
+      ...(attachment.egress === undefined ? {} : { egress: attachment.egress }),
+    },
+    { allowImageReference: settings.driver === 'docker' },
+  );
+  return { ...settings, sandbox };
 }
 
 /** The audit record of how a sandbox isolates: plain JSON (interfaces are not index-signed). */

@@ -37,6 +37,8 @@ function fakeDriver(): Driver & { end(index: number, how: SandboxEnd): void; des
         id,
         driver: 'bwrap',
         ended,
+        // The session manager makes the commands' HOME with a first write.
+        writeFile: async () => {},
         destroy: async () => {
           destroyed.push(id);
           end({ cause: 'destroyed', detail: 'destroyed by its owner' });

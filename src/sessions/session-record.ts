@@ -20,6 +20,13 @@ export function recordOf(session: LiveSession, owner: string, nowMs: number): Se
     ttlMs: settings.ttlMs,
     fromSnapshot: settings.fromSnapshot,
     policy: settings.policy,
+    // As created; a live change is its own audit event. Secret names and hosts, never values.
+    network: {
+      mode: session.network.mode,
+      allow: [...session.network.allow],
+      hosts: { ...session.network.hosts },
+      secrets: session.network.secrets.map((secret) => ({ name: secret.name, hosts: [...secret.hosts] })),
+    },
   };
   return {
     id: session.id,

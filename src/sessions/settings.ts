@@ -7,6 +7,7 @@ import { presetNameSchema } from '../policy/index.ts';
 import type { PresetName } from '../policy/index.ts';
 import { validateSpec } from '../sandbox/index.ts';
 import type { SandboxSpec } from '../sandbox/index.ts';
+import { SANDBOX_HOME } from './capabilities.ts';
 import type { SessionCreateOptions, SessionDefaults, SessionSettings, SnapshotInfo } from './types.ts';
 
 /** Variables a sandbox may be given; more is almost surely a mistake, and each costs every command. */
@@ -19,7 +20,8 @@ export function settingsFor(
 ): SessionSettings {
   const base = snapshot?.settings;
   const secretEnv = input.secretEnv ?? {};
-  const env = { ...defaults.sandbox.env, ...(input.env ?? {}), ...secretEnv };
+  // HOME in the scratch, unless the configuration or the caller chose one: see SANDBOX_HOME.
+  const env = { HOME: SANDBOX_HOME, ...defaults.sandbox.env, ...(input.env ?? {}), ...secretEnv };
   if (Object.keys(env).length > MAX_ENV_ENTRIES) {
     throw new AirlockError('INVALID_ARGUMENT', `at most ${MAX_ENV_ENTRIES} environment variables`, {
       field: 'env',

@@ -1,5 +1,6 @@
-import type { PresetName } from '../policy/index.ts';
-import type { Driver, DriverName, Sandbox, SandboxSpec } from '../sandbox/index.ts';
+import type { PresetName, SessionCapabilities } from '../policy/index.ts';
+import type { Driver, DriverName, Sandbox, SandboxEgress, SandboxSpec } from '../sandbox/index.ts';
+import type { ApprovalGrant } from '../store/index.ts';
 
 /** What a caller may choose when creating a session; everything else comes from the configuration. */
 export interface SessionCreateOptions {
@@ -23,7 +24,80 @@ export interface SessionCreateOptions {
   readonly from?: string;
   /** A policy preset for this session instead of the configured policy. */
   readonly policy?: PresetName;
+  /**
+   * What the session may reach through the egress proxy, as airlock.yaml's `sandbox.network` writes
+   * it; never wider than the configuration's (checked before the sandbox is made). Default: the
+   * configuration's.
+   */
+  readonly network?: SessionNetworkInput;
+  /**
+   * Secrets of the configuration's `sandbox.secrets` this session gets (by name, for some of their
+   * hosts); default: all of them.
+   */
+  readonly secrets?: readonly SessionSecretInput[];
 }
+
+/** `sandbox.network` as a caller writes it: `none`, or a mode, host globs and fixed addresses. */
+export type SessionNetworkInput =
+  | 'none'
+  | {
+      readonly mode?: SessionNetworkMode | undefined;
+      readonly allow?: readonly string[] | undefined;
+      readonly hosts?: Readonly<Record<string, string>> | undefined;
+    };
+
+/** One of the configuration's secrets, for a session: its hosts narrowed, never its value changed. */
+export interface SessionSecretInput {
+  readonly name: string;
+  readonly hosts?: readonly string[] | undefined;
+  /** If given, it must be the configuration's own source for this secret. */
+  readonly fromEnv?: string | undefined;
+  readonly value?: string | undefined;
+}
+
+export type SessionNetworkMode = 'none' | 'allowlist' | 'ask';
+
+/**
+ * What a live session's commands can reach, as it is now (a live change updates it): the mode, the
+ * allow-list as written, what `registry:*` entries resolve to on this machine, fixed addresses, and
+ * the secrets the proxy swaps in (names and hosts, never values). The policy judges network commands
+ * against it.
+ */
+export interface SessionNetwork {
+  readonly mode: SessionNetworkMode;
+  /** Entries as written: `api.example.test`, `*.docs.example.org:443`, `registry:npm`. */
+  readonly allow: readonly string[];
+  /** Registry name (`npm`, `pypi`) → the `host:port`s the machine's configuration uses for it. */
+  readonly registryNames: Readonly<Record<string, readonly string[]>>;
+  readonly hosts: Readonly<Record<string, string>>;
+  readonly secrets: ReadonlyArray<{ readonly name: string; readonly hosts: readonly string[] }>;
+}
+
+/** A session without a way out: only its sandbox's own loopback. */
+export const NO_NETWORK: SessionNetwork = Object.freeze({
+  mode: 'none',
+  allow: Object.freeze([]),
+  registryNames: Object.freeze({}),
+  hosts: Object.freeze({}),
+  secrets: Object.freeze([]),
+});
+
+/**
+ * What a session gets beside its sandbox, opened before the sandbox is made (its id is known, its
+ * sandbox not yet) and closed after the sandbox is destroyed: the egress proxy's side of it.
+ */
+export interface SessionAttachment {
+  /** Added to the sandbox's environment: proxy variables, CA variables, secret placeholders. */
+  readonly env: Readonly<Record<string, string>>;
+  /** The sandbox's way out; absent for a session without network. */
+  readonly egress?: SandboxEgress;
+  readonly network: SessionNetwork;
+  /** Secret values the proxy holds, for redaction from every output. */
+  readonly secrets: ReadonlyArray<{ readonly name: string; readonly value: string }>;
+  close(): Promise<void>;
+}
+
+export type AttachSession = (sessionId: string, input: SessionCreateOptions) => Promise<SessionAttachment>;
 
 /** A session's settings once defaults are applied; what the store records (secret values never). */
 export interface SessionSettings {
@@ -45,6 +119,16 @@ export interface SessionDefaults {
   readonly idleTimeoutMs: number;
   readonly ttlMs: number;
   readonly maxTimeoutMs: number;
+}
+
+/** A person's "remember" for the rest of a session: this exact command, this program, this host. */
+export type SessionGrant = ApprovalGrant;
+
+/** A secret value found in a file copied into the sandbox, redacted from every output from then on. */
+export interface SecretFileValue {
+  /** Names the marker (`[REDACTED:env:NAME]`): the key it was set under, or a name for the file. */
+  readonly name: string;
+  readonly value: string;
 }
 
 export type SessionPhase = 'active' | 'ending' | 'ended';
@@ -81,8 +165,20 @@ export interface LiveSession {
   readonly id: string;
   readonly sandbox: Sandbox;
   readonly settings: SessionSettings;
-  /** Values of `secretEnv`, for redaction. */
+  /** Values of `secretEnv` and of the secrets the egress proxy swaps in, for redaction. */
   readonly secrets: ReadonlyArray<{ readonly name: string; readonly value: string }>;
+  /**
+   * Values found in secret files copied into the sandbox, for redaction. Replaced (never changed in
+   * place) when a file adds some, so a cache keyed on it knows when to rebuild.
+   */
+  readonly fileSecrets: readonly SecretFileValue[];
+  /** What its commands can reach through the egress proxy, as it is now. */
+  readonly network: SessionNetwork;
+  /**
+   * What the session's sandbox lets commands do, for the policy. Replaced (never changed in place) when
+   * a person grants a host, a secret file is copied in or the network changes.
+   */
+  readonly capabilities: SessionCapabilities;
   readonly createdAt: number;
   readonly expiresAt: number;
   readonly lastActiveAt: number;
@@ -90,8 +186,12 @@ export interface LiveSession {
   readonly busy: number;
   readonly phase: SessionPhase;
   readonly endCode: SessionEndCode | null;
-  /** Parsed commands (and paths) a person approved "for this session". */
+  /** Parsed commands (and `write_file <path>`) a person approved "for this session". */
   readonly remembered: ReadonlySet<string>;
+  /** Programs a person approved "for this session": their commands that would ask run unasked. */
+  readonly grantedPrograms: ReadonlySet<string>;
+  /** Hosts a person approved "for this session" (also in `capabilities.network.allow`). */
+  readonly grantedHosts: ReadonlySet<string>;
   /** Aborted when the session starts ending, so its commands stop. */
   readonly ending: AbortController;
 }

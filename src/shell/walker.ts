@@ -11,6 +11,7 @@ import type {
   Word,
 } from 'unbash';
 import { assertNever } from './assert-never.ts';
+import { findModel } from './programs/index.ts';
 import type { Effect, Hazard, Span, WordValue } from './types.ts';
 import { resolveWord, type LiteralWord, type ShapedWord, type WordContext } from './words.ts';
 
@@ -81,6 +82,14 @@ interface WalkState {
   /** Loop variables (`for x in …`): assigned, but by the loop whose values the walker follows. */
   readonly loopNames: Set<string>;
   assignsUnknownNames: boolean;
+  /** Functions the script defines: where, and which command names their bodies run. */
+  readonly functions: DefinedFunction[];
+}
+
+interface DefinedFunction {
+  readonly name: string;
+  readonly span: Span;
+  readonly calls: ReadonlySet<string>;
 }
 
 /**
@@ -145,6 +154,7 @@ function walkOnce(
     boundNames: new Set(),
     loopNames: new Set(),
     assignsUnknownNames: false,
+    functions: [],
   };
   const initial = new Map<string, LiteralWord | ShapedWord>();
   if (homeTrusted) {
@@ -152,6 +162,7 @@ function walkOnce(
     state.boundNames.add('HOME');
   }
   new Walker(state).script(script, mapper, initial);
+  judgeFunctions(state);
   if (state.pending.length > 0) {
     const s = state.pending[0]?.span ?? { start: 0, end: 0 };
     state.items.push({
@@ -163,6 +174,28 @@ function walkOnce(
     });
   }
   return state;
+}
+
+/**
+ * Each command runs in a fresh shell, so a function lives only for the command that defines it, and
+ * its body is judged where it is defined. Two shapes are still refused as changing shell state:
+ * - a function named like a program or builtin the policy knows (`git() { …; }; git status`): the
+ *   text then says one program and another runs, which misleads whoever reads it;
+ * - a function that a function of the script calls (itself or another: `:(){ :|:& };:`): a recursion
+ *   whose work the policy cannot bound, the shape of a fork bomb.
+ */
+function judgeFunctions(state: WalkState): void {
+  const calledFromFunctions = new Set(state.functions.flatMap((defined) => [...defined.calls]));
+  for (const defined of state.functions) {
+    if (findModel(defined.name) === undefined && !calledFromFunctions.has(defined.name)) continue;
+    state.items.push({
+      kind: 'pseudo',
+      display: `function ${defined.name}`,
+      effects: [{ kind: 'state-change', what: `function ${defined.name}`, span: defined.span }],
+      redirects: [],
+      span: defined.span,
+    });
+  }
 }
 
 class Walker {
@@ -336,17 +369,18 @@ class Walker {
         return;
       }
       case 'Function': {
-        const s = span(node.pos, node.end);
-        this.state.items.push({
-          kind: 'pseudo',
-          display: `function ${node.name.value}`,
-          effects: [{ kind: 'state-change', what: `function ${node.name.value}`, span: s }],
-          redirects: [],
-          span: s,
-        });
+        const first = this.state.items.length;
         const body = node.body;
+        // The body is judged where it is defined, as if it ran there: a call of the function runs
+        // nothing the policy has not judged (see judgeFunctions for what is still refused).
         if (body.type === 'CompoundList') this.list(body, span, bindings);
         else this.command(body, span, bindings, 'terminal');
+        const calls = new Set<string>();
+        for (const item of this.state.items.slice(first)) {
+          const word = item.kind === 'command' ? item.words[0] : undefined;
+          if (word?.kind === 'literal') calls.add(word.value);
+        }
+        this.state.functions.push({ name: node.name.value, span: span(node.pos, node.end), calls });
         return;
       }
       case 'Coproc': {

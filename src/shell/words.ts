@@ -68,7 +68,7 @@ function dynamicPiece(split: boolean): Piece {
  */
 export function resolveWord(word: Word, ctx: WordContext): WordValue[] {
   const span = ctx.span(word.pos, word.end);
-  if (word.text.includes('\\\n')) {
+  if (word.text.includes('\\\n') && !onlyQuotedTextContinues(word)) {
     // Bash folds backslash-newline before it tokenises in some contexts (inside "$\<nl>(…)" it forms a
     // command substitution) that parsers disagree on; we refuse to guess.
     ctx.hazard({
@@ -84,6 +84,13 @@ export function resolveWord(word: Word, ctx: WordContext): WordValue[] {
   }
   let alternatives: Piece[][] = [[]];
   for (const part of parts) {
+    if (part.type === 'DoubleQuoted' || part.type === 'LocaleString') {
+      // One quoted part is one run of pieces in every alternative, never alternatives itself:
+      // `"a/$V/b"` is one word, not the three words `a/`, `$V` and `/b`.
+      const run = resolveDoubleQuoted(part, ctx);
+      for (const alt of alternatives) alt.push(...run);
+      continue;
+    }
     const options = resolvePart(part, ctx);
     if (options.length === 1) {
       const only = options[0] as Piece;
@@ -106,6 +113,22 @@ export function resolveWord(word: Word, ctx: WordContext): WordValue[] {
  * Field splitting on unquoted `$IFS`: IFS is never trusted to be changed (assigning it is refused),
  * so it is space, tab and newline, and `rm${IFS}-rf` is the two words `rm` and `-rf`.
  */
+/**
+ * Whether every backslash-newline of the word continues plain text inside double quotes (`"a long \
+ * line"`), where bash and every parser drop it alike: not after a `$` (`"$\<nl>(id)"` forms an
+ * expansion), not in a quoted part with a backquote, never outside quotes (`cu\<nl>rl`).
+ */
+function onlyQuotedTextContinues(word: Word): boolean {
+  const quoted = (word.parts ?? []).filter(
+    (part) => part.type === 'DoubleQuoted' && !part.text.includes('`') && !part.text.includes('$\\\n'),
+  );
+  for (let at = word.text.indexOf('\\\n'); at >= 0; at = word.text.indexOf('\\\n', at + 2)) {
+    const position = word.pos + at;
+    if (!quoted.some((part) => part.pos < position && position + 2 < part.end)) return false;
+  }
+  return true;
+}
+
 function splitOnIfs(pieces: readonly Piece[]): Piece[][] {
   if (!pieces.some((p) => p.ifs)) return [[...pieces]];
   const fields: Piece[][] = [[]];
@@ -166,19 +189,8 @@ function resolvePart(part: WordPart, ctx: WordContext): Piece[] {
       if (part.parts) for (const p of part.parts) resolvePart(p, ctx);
       return [{ value: part.text, pattern: '*', glob: true, dynamic: false, split: false }];
     case 'DoubleQuoted':
-    case 'LocaleString': {
-      const pieces = part.parts.map((child) => resolveQuotedChild(child, ctx));
-      if (pieces.some((p) => p.dynamic)) {
-        // `"$X"` and `"$(find …)"` keep what is known of their one run-time part; `"a$X"` is
-        // joined like the unquoted pieces so its literal parts still say where it points.
-        if (pieces.length === 1) return [{ ...(pieces[0] as Piece), split: false }];
-        return pieces.map((p) => (p.dynamic ? { ...p, split: false } : { ...p, glob: false }));
-      }
-      const value = pieces.map((p) => p.value).join('');
-      return [
-        { value, pattern: pieces.map((p) => p.pattern).join(''), glob: false, dynamic: false, split: false },
-      ];
-    }
+    case 'LocaleString':
+      return resolveDoubleQuoted(part, ctx);
     case 'SimpleExpansion':
       return [variablePiece(part.text.slice(1), ctx, ctx.span(part.pos, part.end), false)];
     case 'ParameterExpansion':
@@ -203,6 +215,24 @@ function resolvePart(part: WordPart, ctx: WordContext): Piece[] {
     default:
       return assertNever(part);
   }
+}
+
+/** The pieces of a double-quoted part, in order: together they are one run of one word. */
+function resolveDoubleQuoted(
+  part: Extract<WordPart, { type: 'DoubleQuoted' | 'LocaleString' }>,
+  ctx: WordContext,
+): Piece[] {
+  const pieces = part.parts.map((child) => resolveQuotedChild(child, ctx));
+  if (pieces.some((p) => p.dynamic)) {
+    // `"$X"` and `"$(find …)"` keep what is known of their one run-time part; `"a$X"` is
+    // joined like the unquoted pieces so its literal parts still say where it points.
+    if (pieces.length === 1) return [{ ...(pieces[0] as Piece), split: false }];
+    return pieces.map((p) => (p.dynamic ? { ...p, split: false } : { ...p, glob: false }));
+  }
+  const value = pieces.map((p) => p.value).join('');
+  return [
+    { value, pattern: pieces.map((p) => p.pattern).join(''), glob: false, dynamic: false, split: false },
+  ];
 }
 
 function resolveQuotedChild(child: DoubleQuotedChild, ctx: WordContext): Piece {

@@ -57,8 +57,12 @@ export { migrateSqliteToPostgres } from './store-migrate.ts';
 export type { MigrateOptions, MigrateReport } from './store-migrate.ts';
 export type { PostgresStore, PostgresStoreOptions } from './pg-store.ts';
 export { PG_SCHEMA_VERSION } from './pg-schema.ts';
-export { auditEventTypes, commandStates, verifyProblems } from './types.ts';
+export { accessTokenRoles, auditEventTypes, commandStates, grantScopes, verifyProblems } from './types.ts';
+export { DEFAULT_COMMAND_PAGE, MAX_COMMAND_PAGE, MAX_COMMAND_SEARCH_CHARS } from './sqlite-command-query.ts';
 export type {
+  AccessTokenRecord,
+  AccessTokenRole,
+  ApprovalGrant,
   ApprovalRecord,
   ApprovalStatus,
   AuditCheckpoint,
@@ -66,9 +70,11 @@ export type {
   AuditEventInput,
   AuditEventType,
   CheckpointSummary,
+  CommandQuery,
   CommandRecord,
   CommandState,
   EventQuery,
+  GrantScope,
   JsonObject,
   JsonValue,
   OutputPage,

@@ -3,7 +3,7 @@ import { checkCheckpoint, checkpointFromRow, CHECKPOINT_COLUMNS } from './sqlite
 import { checkEventQuery, eventFromRow, EVENT_COLUMNS } from './sqlite-events.ts';
 import { approvalFromRow, commandFromRow, outputFromRow, sessionFromRow } from './sqlite-rows.ts';
 import { checkCutoff, checkMaxChars, checkSessionLimit } from './store-arguments.ts';
-import type { Store } from './types.ts';
+import type { AuditEvent, EventQuery, Store } from './types.ts';
 
 type Condition = readonly [template: string, value: unknown];
 
@@ -105,27 +105,7 @@ export function createPgReads(query: Query): PgReads {
       const row = rows[0];
       return row === undefined ? null : outputFromRow(rowOf(row));
     },
-    async listEvents(options = {}) {
-      const { afterSeq, limit } = checkEventQuery(options);
-      // An empty list of types matches nothing, never everything.
-      if (options.types !== undefined && options.types.length === 0) return [];
-      const conditions = ['seq > $1'];
-      const values: unknown[] = [afterSeq, limit];
-      if (options.sessionId !== undefined) {
-        values.push(options.sessionId);
-        conditions.push(`session_id = $${values.length}`);
-      }
-      if (options.types !== undefined) {
-        values.push([...options.types]);
-        conditions.push(`type = ANY($${values.length})`);
-      }
-      const rows = await query(
-        'read events',
-        `SELECT ${EVENT_COLUMNS} FROM events WHERE ${conditions.join(' AND ')} ORDER BY seq LIMIT $2`,
-        values,
-      );
-      return rows.map((row) => eventFromRow(rowOf(row)));
-    },
+    listEvents: (options = {}) => listPgEvents(query, options),
     async addCheckpoint(checkpoint) {
       checkCheckpoint(checkpoint);
       // Another node signing with the same key may have stored this head first; either signature vouches.
@@ -169,4 +149,38 @@ export function createPgReads(query: Query): PgReads {
       return rows.length;
     },
   };
+}
+
+/** Audit events by the query's bounds and filters, oldest first. */
+async function listPgEvents(query: Query, options: EventQuery): Promise<AuditEvent[]> {
+  const { afterSeq, limit } = checkEventQuery(options);
+  // An empty list of types matches nothing, never everything.
+  if (options.types !== undefined && options.types.length === 0) return [];
+  const conditions = ['seq > $1'];
+  const values: unknown[] = [afterSeq, limit];
+  if (options.sessionId !== undefined) {
+    values.push(options.sessionId);
+    conditions.push(`session_id = $${values.length}`);
+  }
+  if (options.commandId !== undefined) {
+    values.push(options.commandId);
+    conditions.push(`command_id = $${values.length}`);
+  }
+  if (options.types !== undefined) {
+    values.push([...options.types]);
+    conditions.push(`type = ANY($${values.length})`);
+  }
+  // With beforeSeq: the newest `limit` before it, read backwards and turned round (still oldest first).
+  if (options.beforeSeq !== undefined) {
+    values.push(options.beforeSeq);
+    conditions.push(`seq < $${values.length}`);
+  }
+  const order = options.beforeSeq === undefined ? 'seq' : 'seq DESC';
+  const rows = await query(
+    'read events',
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE ${conditions.join(' AND ')} ORDER BY ${order} LIMIT $2`,
+    values,
+  );
+  const events = rows.map((row) => eventFromRow(rowOf(row)));
+  return options.beforeSeq === undefined ? events : events.reverse();
 }

@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import { AirlockError } from '../errors/index.ts';
-import { commandStates } from './types.ts';
+import { accessTokenRoles, commandStates } from './types.ts';
 
 /**
  * PostgreSQL schema migrations, in order: entry N brings a database from version N to N + 1, recorded
@@ -163,6 +163,32 @@ const migrations: readonly string[] = [
     node_id TEXT COLLATE "C" NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL
   );
+  `,
+  `
+  -- Egress approvals (a connection to a host off a session's allow-list, asked of a person) and scoped
+  -- approvals (what "remember" may cover, offered with the request as JSON, and what the person chose;
+  -- older requests offered nothing and chose nothing), as in the SQLite store's schema 3.
+  ALTER TABLE approvals DROP CONSTRAINT approvals_action_check;
+  ALTER TABLE approvals ADD CONSTRAINT approvals_action_check
+    CHECK (action IN ('command', 'write_file', 'egress'));
+  ALTER TABLE approvals ADD COLUMN grants TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE approvals ADD COLUMN scope TEXT CHECK (scope IN ('command', 'program', 'host'));
+
+  -- People's tokens (viewer, approver). Only a digest of each: a copy of the database grants nothing.
+  CREATE TABLE access_tokens (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    digest TEXT COLLATE "C" NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN (${accessTokenRoles.map((role) => `'${role}'`).join(', ')})),
+    name TEXT NOT NULL,
+    created_at TEXT COLLATE "C" NOT NULL,
+    created_by TEXT NOT NULL,
+    expires_at TEXT,
+    revoked_at TEXT,
+    revoked_by TEXT
+  );
+
+  -- Every session's newest commands first, for the dashboard's live list and its paging.
+  CREATE INDEX commands_by_created ON commands (created_at, id);
   `,
 ];
 

@@ -80,6 +80,32 @@ describe.skipIf(skip !== undefined)('PostgreSQL store (the server)', () => {
     expect(error.message).toMatch(/newer Airlock/);
   });
 
+  it('brings a database from schema 2 up to date: its approvals kept, offering no grants; egress approvals stored', async () => {
+    const url = await pgCluster.createDatabase('from_schema_2');
+    const first = await openPostgresStore({ url });
+    await first.commit({ sessions: [session('s1')], approvals: [approval('a1', 's1')] });
+    await first.close();
+    // Schema 2: approvals know commands and file writes only and have no grants; no tokens table.
+    await run(
+      url,
+      'ALTER TABLE approvals DROP COLUMN grants; ALTER TABLE approvals DROP COLUMN scope; ' +
+        'ALTER TABLE approvals DROP CONSTRAINT approvals_action_check; ' +
+        "ALTER TABLE approvals ADD CONSTRAINT approvals_action_check CHECK (action IN ('command', 'write_file')); " +
+        'DROP TABLE access_tokens; DROP INDEX commands_by_created; UPDATE airlock_schema SET version = 2',
+    );
+    const store = await openPostgresStore({ url });
+    try {
+      expect(await store.getApproval('a1')).toMatchObject({ id: 'a1', grants: [], scope: null });
+      await store.commit({
+        approvals: [approval('a2', 's1', { action: 'egress', subject: 'api.example.test:443' })],
+      });
+      expect((await store.getApproval('a2'))?.action).toBe('egress');
+      expect(await store.listAccessTokens()).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keeps one chain under many writers on many connections at once', async () => {
     const url = await pgCluster.createDatabase('many_writers');
     const stores: Store[] = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore({ url })));
@@ -118,7 +144,7 @@ describe.skipIf(skip !== undefined)('PostgreSQL store (the server)', () => {
       expect(heard).toEqual([]);
       await store.decideApproval(
         'a1',
-        { status: 'approved', decidedBy: 'c', reason: null, remember: false },
+        { status: 'approved', decidedBy: 'c', reason: null, remember: false, scope: null },
         (updated) => ({
           type: 'approval.decided',
           sessionId: updated.sessionId,

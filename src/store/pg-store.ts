@@ -8,9 +8,11 @@ import { pageText, validatePageRequest } from './output-page.ts';
 import { isRetryablePgError, toPgStoreError } from './pg-errors.ts';
 import { plainStore } from './pg-plain-store.ts';
 import { PG_NOW_ISO, pgTypes, pgUpsert, pgValues, rowOf } from './pg-rows.ts';
+import { createPgDashboardReads, type PgDashboardReads } from './pg-dashboard-reads.ts';
 import { createPgReads, type PgReads } from './pg-reads.ts';
 import { migratePostgres } from './pg-schema.ts';
 import { verifyPgChain } from './pg-verify.ts';
+import { accessTokenParams } from './sqlite-access-tokens.ts';
 import { validateEventInput } from './sqlite-events.ts';
 import {
   approvalFromRow,
@@ -135,7 +137,7 @@ class PgStore implements PostgresStore {
   readonly #pool: pg.Pool;
   readonly #control: pg.Pool;
   readonly #now: (() => Date) | undefined;
-  readonly #reads: PgReads;
+  readonly #reads: PgReads & PgDashboardReads;
   #closed = false;
 
   constructor(pool: pg.Pool, control: pg.Pool, where: string, now: (() => Date) | undefined) {
@@ -143,7 +145,9 @@ class PgStore implements PostgresStore {
     this.#control = control;
     this.where = where;
     this.#now = now;
-    this.#reads = createPgReads((operation, text, values) => this.query(operation, text, values));
+    const query = (operation: string, text: string, values?: readonly unknown[]) =>
+      this.query(operation, text, values);
+    this.#reads = { ...createPgReads(query), ...createPgDashboardReads(query) };
   }
 
   #fail(operation: string, error: unknown): AirlockError {
@@ -256,23 +260,18 @@ class PgStore implements PostgresStore {
     try {
       inputs.forEach(validateEventInput);
       // Serialized before the transaction: a value that is not JSON fails without touching the database.
+      const write = (table: string, values: Record<string, unknown>): [string, Record<string, unknown>] => [
+        table,
+        values,
+      ];
       writes = [
-        ...(batch.sessions ?? []).map((r): [string, Record<string, unknown>] => [
-          'sessions',
-          pgValues(sessionParams(r)),
-        ]),
-        ...(batch.commands ?? []).map((r): [string, Record<string, unknown>] => [
-          'commands',
-          pgValues(commandParams(r)),
-        ]),
-        ...(batch.approvals ?? []).map((r): [string, Record<string, unknown>] => [
-          'approvals',
-          pgValues(approvalParams(r)),
-        ]),
-        ...(batch.outputs ?? []).map((r): [string, Record<string, unknown>] => [
-          'outputs',
-          { ...pgValues(outputParams(r)), chars: r.stdout.length + r.stderr.length },
-        ]),
+        ...(batch.sessions ?? []).map((r) => write('sessions', pgValues(sessionParams(r)))),
+        ...(batch.commands ?? []).map((r) => write('commands', pgValues(commandParams(r)))),
+        ...(batch.approvals ?? []).map((r) => write('approvals', pgValues(approvalParams(r)))),
+        ...(batch.outputs ?? []).map((r) =>
+          write('outputs', { ...pgValues(outputParams(r)), chars: r.stdout.length + r.stderr.length }),
+        ),
+        ...(batch.accessTokens ?? []).map((r) => write('access_tokens', pgValues(accessTokenParams(r)))),
       ];
     } catch (error) {
       throw this.#fail('commit', error);
@@ -308,6 +307,7 @@ class PgStore implements PostgresStore {
         decidedBy: decision.decidedBy,
         decisionReason: decision.reason,
         remember: decision.remember,
+        scope: decision.scope,
       };
       const input = event(updated);
       validateEventInput(input);
@@ -324,6 +324,7 @@ class PgStore implements PostgresStore {
   listSessions: Store['listSessions'] = (query) => this.#reads.listSessions(query);
   getCommand: Store['getCommand'] = (id) => this.#reads.getCommand(id);
   listCommands: Store['listCommands'] = (query) => this.#reads.listCommands(query);
+  queryCommands: Store['queryCommands'] = (query) => this.#reads.queryCommands(query);
   getApproval: Store['getApproval'] = (id) => this.#reads.getApproval(id);
   listApprovals: Store['listApprovals'] = (query) => this.#reads.listApprovals(query);
   getOutput: Store['getOutput'] = (id) => this.#reads.getOutput(id);
@@ -333,6 +334,9 @@ class PgStore implements PostgresStore {
   trimSessionOutputs: Store['trimSessionOutputs'] = (sessionId, maxChars) =>
     this.#reads.trimSessionOutputs(sessionId, maxChars);
   pruneOutputs: Store['pruneOutputs'] = (endedBefore) => this.#reads.pruneOutputs(endedBefore);
+  getAccessToken: Store['getAccessToken'] = (id) => this.#reads.getAccessToken(id);
+  findAccessToken: Store['findAccessToken'] = (digest) => this.#reads.findAccessToken(digest);
+  listAccessTokens: Store['listAccessTokens'] = () => this.#reads.listAccessTokens();
 
   async readOutput(
     id: string,

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isAirlockError } from '../errors/index.ts';
 import { rawDatabase } from './audit-test-support.ts';
 import { backupSqliteStore } from './sqlite-backup.ts';
+import { SCHEMA_VERSION } from './sqlite-schema.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 import { command, makeTempDir, session, type TempDir } from './test-support.ts';
 import type { Store } from './types.ts';
@@ -171,7 +172,7 @@ describe('backupSqliteStore', () => {
     const copies = join(dir, 'copies');
     mkdirSync(copies);
     const report = await backupSqliteStore(path, target);
-    expect(report).toMatchObject({ path: target, events: 3, schemaVersion: 2 });
+    expect(report).toMatchObject({ path: target, events: 3, schemaVersion: SCHEMA_VERSION });
     expect(statSync(target).mode & 0o777).toBe(0o600);
     expect(readdirSync(copies)).toEqual(['b.db']);
     const db = new DatabaseSync(target, { readOnly: true });

@@ -53,11 +53,16 @@ export interface EventReader {
 export function checkEventQuery(query: EventQuery): { readonly afterSeq: number; readonly limit: number } {
   const afterSeq = query.afterSeq ?? 0;
   const limit = query.limit ?? DEFAULT_EVENT_LIMIT;
-  if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) {
-    throw new AirlockError('INVALID_ARGUMENT', 'afterSeq must be a non-negative integer', {
-      field: 'afterSeq',
-      value: String(afterSeq),
-    });
+  for (const [field, value] of [
+    ['afterSeq', afterSeq],
+    ['beforeSeq', query.beforeSeq ?? 0],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new AirlockError('INVALID_ARGUMENT', `${field} must be a non-negative integer`, {
+        field,
+        value: String(value),
+      });
+    }
   }
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_EVENT_LIMIT) {
     throw new AirlockError('INVALID_ARGUMENT', `limit must be an integer from 1 to ${MAX_EVENT_LIMIT}`, {
@@ -81,9 +86,20 @@ export function createEventReader(statement: (sql: string) => StatementSync): Ev
         conditions.push('session_id = :sessionId');
         params['sessionId'] = query.sessionId;
       }
+      if (query.commandId !== undefined) {
+        conditions.push('command_id = :commandId');
+        params['commandId'] = query.commandId;
+      }
       if (query.types !== undefined) {
         conditions.push('type IN (SELECT value FROM json_each(:types))');
         params['types'] = JSON.stringify(query.types);
+      }
+      if (query.beforeSeq !== undefined) {
+        // The newest `limit` before it, read backwards and turned round: still oldest first.
+        conditions.push('seq < :beforeSeq');
+        params['beforeSeq'] = query.beforeSeq;
+        const sql = `SELECT ${EVENT_COLUMNS} FROM events WHERE ${conditions.join(' AND ')} ORDER BY seq DESC LIMIT :limit`;
+        return statement(sql).all(params).map(eventFromRow).reverse();
       }
       const sql = `SELECT ${EVENT_COLUMNS} FROM events WHERE ${conditions.join(' AND ')} ORDER BY seq LIMIT :limit`;
       return statement(sql).all(params).map(eventFromRow);

@@ -1,5 +1,6 @@
 import type { StatementSync } from 'node:sqlite';
 import { pageText, validatePageRequest } from './output-page.ts';
+import { queryCommands } from './sqlite-command-query.ts';
 import {
   approvalFromRow,
   columns,
@@ -18,6 +19,7 @@ export type SqliteReads = Pick<
   | 'listSessions'
   | 'getCommand'
   | 'listCommands'
+  | 'queryCommands'
   | 'getApproval'
   | 'listApprovals'
   | 'getOutput'
@@ -87,6 +89,8 @@ export function createSqliteReads({ statement, run, getRow }: SqliteReadParts): 
           .map(commandFromRow);
       });
     },
+
+    queryCommands: async (query) => run('list commands', () => queryCommands(statement, query)),
 
     async getApproval(id) {
       return run('read approval', () => {

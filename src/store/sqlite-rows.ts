@@ -1,11 +1,14 @@
 import type { SQLInputValue, SQLOutputValue } from 'node:sqlite';
 import { AirlockError } from '../errors/index.ts';
 import { canonicalJson } from './canonical-json.ts';
+import { grantScopes } from './types.ts';
 import type {
+  ApprovalGrant,
   ApprovalRecord,
   ApprovalStatus,
   CommandRecord,
   CommandState,
+  GrantScope,
   JsonObject,
   OutputRecord,
   SessionRecord,
@@ -110,6 +113,10 @@ export function approvalParams(approval: ApprovalRecord): Params {
     decided_by: approval.decidedBy,
     decision_reason: approval.decisionReason,
     remember: flag(approval.remember),
+    grants: canonicalJson(
+      approval.grants.map((grant) => ({ scope: grant.scope, covers: [...grant.covers] })),
+    ),
+    scope: approval.scope,
   };
 }
 
@@ -130,6 +137,8 @@ export function approvalFromRow(row: Row): ApprovalRecord {
     decidedBy: read.textOrNull('decided_by'),
     decisionReason: read.textOrNull('decision_reason'),
     remember: read.flag('remember'),
+    grants: read.grants('grants'),
+    scope: read.textOrNull('scope') as GrantScope | null,
   };
 }
 
@@ -186,6 +195,7 @@ export interface ColumnReader {
   flag(name: string): boolean;
   stringArray(name: string): string[];
   jsonObject(name: string): JsonObject;
+  grants(name: string): ApprovalGrant[];
 }
 
 export function columns(row: Row, table: string): ColumnReader {
@@ -239,6 +249,19 @@ export function columns(row: Row, table: string): ColumnReader {
         throw unreadable(name, 'a JSON object');
       }
       return value as JsonObject;
+    },
+    grants(name) {
+      const value = json(name);
+      const isGrant = (item: unknown): item is ApprovalGrant =>
+        typeof item === 'object' &&
+        item !== null &&
+        grantScopes.includes((item as { scope?: unknown }).scope as GrantScope) &&
+        Array.isArray((item as { covers?: unknown }).covers) &&
+        (item as { covers: unknown[] }).covers.every((cover) => typeof cover === 'string');
+      if (!Array.isArray(value) || !value.every(isGrant)) {
+        throw unreadable(name, 'a JSON array of { scope, covers }');
+      }
+      return value;
     },
   };
   return reader;

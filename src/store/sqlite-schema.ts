@@ -1,6 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { AirlockError } from '../errors/index.ts';
-import { commandStates } from './types.ts';
+import { accessTokenRoles, commandStates } from './types.ts';
 
 /**
  * Schema migrations, in order: entry N brings a store from `user_version` N to N + 1. A published entry
@@ -123,6 +123,55 @@ const migrations: readonly string[] = [
     BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
   CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
     BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+  `,
+  `
+  -- Egress approvals (a connection to a host off a session's allow-list, asked of a person) and scoped
+  -- approvals (what "remember" may cover, offered with the request as JSON, and what the person chose;
+  -- older requests offered nothing and chose nothing). SQLite cannot change a CHECK constraint in
+  -- place, so the table is copied into one that allows both.
+  CREATE TABLE approvals_v3 (
+    id TEXT PRIMARY KEY NOT NULL,
+    session_id TEXT NOT NULL REFERENCES sessions (id) DEFERRABLE INITIALLY DEFERRED,
+    command_id TEXT REFERENCES commands (id) DEFERRABLE INITIALLY DEFERRED,
+    action TEXT NOT NULL CHECK (action IN ('command', 'write_file', 'egress')),
+    subject TEXT NOT NULL,
+    parsed TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'expired')),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    decided_at TEXT,
+    decided_by TEXT,
+    decision_reason TEXT,
+    remember INTEGER NOT NULL CHECK (remember IN (0, 1)),
+    grants TEXT NOT NULL DEFAULT '[]',
+    scope TEXT CHECK (scope IN ('command', 'program', 'host'))
+  ) STRICT;
+  INSERT INTO approvals_v3 (id, session_id, command_id, action, subject, parsed, reasons, status,
+      created_at, expires_at, decided_at, decided_by, decision_reason, remember)
+    SELECT id, session_id, command_id, action, subject, parsed, reasons, status,
+      created_at, expires_at, decided_at, decided_by, decision_reason, remember FROM approvals;
+  DROP TABLE approvals;
+  ALTER TABLE approvals_v3 RENAME TO approvals;
+  CREATE INDEX approvals_by_status ON approvals (status, created_at);
+  CREATE INDEX approvals_by_session ON approvals (session_id, created_at);
+  `,
+  `
+  -- People's tokens (viewer, approver). Only a digest of each: a copy of the file grants nothing.
+  CREATE TABLE access_tokens (
+    id TEXT PRIMARY KEY NOT NULL,
+    digest TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN (${accessTokenRoles.map((role) => `'${role}'`).join(', ')})),
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    expires_at TEXT,
+    revoked_at TEXT,
+    revoked_by TEXT
+  ) STRICT;
+
+  -- Every session's newest commands first, for the dashboard's live list and its paging.
+  CREATE INDEX commands_by_created ON commands (created_at, id);
   `,
 ];
 

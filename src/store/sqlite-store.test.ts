@@ -7,7 +7,7 @@ import { rawDatabase } from './audit-test-support.ts';
 import { SCHEMA_VERSION } from './sqlite-schema.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 import { describeStoreConformance } from './store-conformance.ts';
-import { alert, makeTempDir, session, type TempDir } from './test-support.ts';
+import { alert, approval, command, makeTempDir, session, type TempDir } from './test-support.ts';
 import type { Store } from './types.ts';
 import { rejectedAirlockError } from '../../test/support/airlock-errors.ts';
 
@@ -78,11 +78,66 @@ describe('SQLite store (the file)', () => {
     await store.commit({ events: [alert({ n: 1 }), alert({ n: 2 })] });
     await store.close();
     const raw = new DatabaseSync(path);
-    raw.exec('DROP TABLE audit_checkpoints; PRAGMA user_version = 1');
+    raw.exec(
+      'DROP TABLE audit_checkpoints; ALTER TABLE approvals DROP COLUMN grants; ' +
+        'ALTER TABLE approvals DROP COLUMN scope; DROP TABLE access_tokens; DROP INDEX commands_by_created; ' +
+        'PRAGMA user_version = 1',
+    );
     raw.close();
     store = openSqliteStore({ path });
     expect(await store.verify()).toMatchObject({ ok: true, checked: 2, checkpoints: { verified: 0 } });
     expect(await store.lastCheckpoint('0'.repeat(64))).toBeNull();
+  });
+
+  it('brings a store from schema 2 up to date: its approvals kept, offering no grants; egress approvals and scoped grants stored', async () => {
+    await store.commit({
+      sessions: [session('s1')],
+      commands: [command('c1', 's1')],
+      approvals: [approval('a1', 's1', { commandId: 'c1' })],
+    });
+    await store.close();
+    const raw = new DatabaseSync(path);
+    // Schema 2's approvals table: its CHECK knows commands and file writes only, and it has no grants.
+    raw.exec(`
+      CREATE TABLE old_approvals AS SELECT id, session_id, command_id, action, subject, parsed, reasons,
+        status, created_at, expires_at, decided_at, decided_by, decision_reason, remember FROM approvals;
+      DROP TABLE approvals;
+      CREATE TABLE approvals (
+        id TEXT PRIMARY KEY NOT NULL, session_id TEXT NOT NULL, command_id TEXT,
+        action TEXT NOT NULL CHECK (action IN ('command', 'write_file')), subject TEXT NOT NULL,
+        parsed TEXT NOT NULL, reasons TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL, decided_at TEXT, decided_by TEXT, decision_reason TEXT,
+        remember INTEGER NOT NULL) STRICT;
+      INSERT INTO approvals SELECT * FROM old_approvals;
+      DROP TABLE old_approvals;
+      DROP TABLE access_tokens;
+      DROP INDEX commands_by_created;
+      PRAGMA user_version = 2;
+    `);
+    raw.close();
+    store = openSqliteStore({ path });
+    expect(await store.getApproval('a1')).toMatchObject({
+      id: 'a1',
+      commandId: 'c1',
+      grants: [],
+      scope: null,
+    });
+    await store.commit({
+      approvals: [approval('a2', 's1', { action: 'egress', subject: 'api.example.test:443' })],
+    });
+    expect((await store.getApproval('a2'))?.action).toBe('egress');
+    const granted = approval('a4', 's1', { grants: [{ scope: 'program', covers: ['npm'] }] });
+    await store.commit({ approvals: [granted] });
+    const decided = await store.decideApproval(
+      'a4',
+      { status: 'approved', decidedBy: 'alice', reason: null, remember: true, scope: 'program' },
+      (updated) => ({ type: 'approval.decided', sessionId: 's1', commandId: null, data: { id: updated.id } }),
+    );
+    expect(decided).toMatchObject({ scope: 'program', grants: [{ scope: 'program', covers: ['npm'] }] });
+    // Adversarial: the new table still refuses an action nobody defined.
+    await expect(
+      store.commit({ approvals: [approval('a3', 's1', { action: 'shell' as 'egress' })] }),
+    ).rejects.toThrow();
   });
 
   it('reports a file that is not a database as STORE_UNAVAILABLE', async () => {

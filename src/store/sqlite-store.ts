@@ -4,6 +4,7 @@ import { createSqliteReads } from './sqlite-reads.ts';
 import { verifyStoredChain } from './sqlite-verify.ts';
 import { toStoreError } from './sqlite-errors.ts';
 import { MEMORY_PATH, openConnection, prepareDatabaseFile } from './sqlite-file.ts';
+import { createAccessTokenRows } from './sqlite-access-tokens.ts';
 import { createCheckpointRows } from './sqlite-checkpoints.ts';
 import { createEventReader } from './sqlite-events.ts';
 import type { Row } from './sqlite-rows.ts';
@@ -71,6 +72,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   };
   const events = createEventReader(statement);
   const checkpoints = createCheckpointRows(statement);
+  const accessTokens = createAccessTokenRows(statement);
 
   /** Runs synchronous work against the open database, turning any failure into an AirlockError. */
   const run = <T>(operation: string, work: () => T): T => {
@@ -94,6 +96,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     async listEvents(query = {}) {
       return run('read events', () => events.list(query));
     },
+
+    getAccessToken: async (id) => run('read token', () => accessTokens.get(id)),
+    findAccessToken: async (digest) => run('read token', () => accessTokens.find(digest)),
+    listAccessTokens: async () => run('list tokens', () => accessTokens.list()),
 
     async addCheckpoint(checkpoint) {
       return run('store checkpoint', () => checkpoints.add(checkpoint));

@@ -2,6 +2,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { AirlockError } from '../errors/index.ts';
 import { chainEvents, type ChainHead } from './audit-chain.ts';
 import { canonicalJson } from './canonical-json.ts';
+import { accessTokenParams } from './sqlite-access-tokens.ts';
 import { validateEventInput } from './sqlite-events.ts';
 import {
   approvalFromRow,
@@ -104,6 +105,7 @@ export function createSqliteWrites(parts: SqliteWriteParts): Pick<Store, 'commit
           ...(batch.commands ?? []).map((record): [string, Params] => ['commands', commandParams(record)]),
           ...(batch.approvals ?? []).map((record): [string, Params] => ['approvals', approvalParams(record)]),
           ...(batch.outputs ?? []).map((record): [string, Params] => ['outputs', outputParams(record)]),
+          ...(batch.accessTokens ?? []).map((r): [string, Params] => ['access_tokens', accessTokenParams(r)]),
         ];
         if (writes.length === 0 && inputs.length === 0) return [];
         return immediate(() => {
@@ -128,6 +130,7 @@ export function createSqliteWrites(parts: SqliteWriteParts): Pick<Store, 'commit
             decidedBy: decision.decidedBy,
             decisionReason: decision.reason,
             remember: decision.remember,
+            scope: decision.scope,
           };
           const input = event(updated);
           validateEventInput(input);

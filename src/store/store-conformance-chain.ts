@@ -173,7 +173,10 @@ export function describeChain(current: () => ChainContext): void {
     expect(events).toHaveLength(150);
     expect(await store.verify()).toMatchObject({ ok: true, checked: 150 });
   });
+}
 
+/** Signed checkpoints, and deciding an approval (one event, one winner), on any adapter. */
+export function describeCheckpointsAndDecisions(current: () => ChainContext): void {
   describe('signed checkpoints', () => {
     let keys: { mine: AuditSigningKey; other: AuditSigningKey; remove(): void };
 
@@ -258,12 +261,12 @@ export function describeChain(current: () => ChainContext): void {
       const [first, second] = await Promise.all([
         store.decideApproval(
           'a1',
-          { status: 'approved', decidedBy: 'alice', reason: null, remember: true },
+          { status: 'approved', decidedBy: 'alice', reason: null, remember: true, scope: null },
           decidedEvent,
         ),
         other.decideApproval(
           'a1',
-          { status: 'denied', decidedBy: 'bob', reason: 'no', remember: false },
+          { status: 'denied', decidedBy: 'bob', reason: 'no', remember: false, scope: null },
           decidedEvent,
         ),
       ]);
@@ -279,14 +282,26 @@ export function describeChain(current: () => ChainContext): void {
 
     it('returns null for an unknown approval and appends nothing', async () => {
       const { store } = current();
-      const decision = { status: 'approved', decidedBy: 'alice', reason: null, remember: false } as const;
+      const decision = {
+        status: 'approved',
+        decidedBy: 'alice',
+        reason: null,
+        remember: false,
+        scope: null,
+      } as const;
       expect(await store.decideApproval('nope', decision, decidedEvent)).toBeNull();
       expect(await store.listEvents()).toEqual([]);
     });
 
     it('rolls the decision back when building its event fails', async () => {
       const { store } = current();
-      const decision = { status: 'approved', decidedBy: 'alice', reason: null, remember: false } as const;
+      const decision = {
+        status: 'approved',
+        decidedBy: 'alice',
+        reason: null,
+        remember: false,
+        scope: null,
+      } as const;
       const failed = await rejectedAirlockError(
         store.decideApproval('a1', decision, () => {
           throw new AirlockError('INTERNAL', 'event builder broke');

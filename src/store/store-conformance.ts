@@ -6,7 +6,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rejectedAirlockError } from '../../test/support/airlock-errors.ts';
-import { describeChain, FIXED } from './store-conformance-chain.ts';
+import { describeChain, describeCheckpointsAndDecisions, FIXED } from './store-conformance-chain.ts';
+import { describeDashboardReads } from './store-conformance-dashboard.ts';
 import { alert, approval, command, output, session } from './test-support.ts';
 import type { SessionRecord, Store } from './types.ts';
 
@@ -51,7 +52,10 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
     });
 
     describeRecords(() => store);
+    describeOutputs(() => store);
     describeChain(() => ({ store, harness, open }));
+    describeCheckpointsAndDecisions(() => ({ store, harness, open }));
+    describeDashboardReads(() => store);
 
     it('closes idempotently and refuses use after close with INTERNAL', async () => {
       await store.close();
@@ -188,7 +192,10 @@ function describeRecords(current: () => Store): void {
       },
     );
   });
+}
 
+/** Outputs (paging, pruning, the per-session budget) and event query arguments. */
+function describeOutputs(current: () => Store): void {
   describe('readOutput', () => {
     const text = `start ${'😀'.repeat(50)} middle \u{1f469}\u200d\u{1f4bb} ${'x😀'.repeat(30)} end`;
 

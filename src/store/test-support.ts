@@ -77,6 +77,8 @@ export function approval(
     decidedBy: null,
     decisionReason: null,
     remember: false,
+    grants: [],
+    scope: null,
     ...overrides,
   };
 }

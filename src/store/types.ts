@@ -12,6 +12,8 @@ export const auditEventTypes = [
   'snapshot.created',
   'command.proposed',
   'command.decided',
+  /** A dry run (check_command): the decision a command would get; nothing ran, no command recorded. */
+  'policy.checked',
   'approval.requested',
   'approval.decided',
   'rate.limited',
@@ -20,10 +22,19 @@ export const auditEventTypes = [
   'execution.interrupted',
   'output.stored',
   'file.written',
+  /** A file copy the policy refused (path, size, rules and reasons; never the content). */
+  'file.refused',
   'file.read',
   'file.listed',
   'resource.alert',
   'recovery.completed',
+  /** One connection through the egress proxy: host, port, decision, bytes each way, duration. */
+  'egress.connection',
+  /** A live session's network list changed (PATCH /v1/sessions/:id/network). */
+  'session.network_changed',
+  'token.created',
+  'token.revoked',
+  'dashboard.signed_in',
   'agent.started',
   'agent.model_call',
   'agent.step',
@@ -110,12 +121,29 @@ export interface CommandRecord {
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
 
+/**
+ * What a person may approve for the rest of the session instead of once: this exact command (or write),
+ * this program, or a network host.
+ */
+export const grantScopes = ['command', 'program', 'host'] as const;
+export type GrantScope = (typeof grantScopes)[number];
+
+/** One "remember" a request offers, with what it would cover; shown to the person before they choose. */
+export interface ApprovalGrant {
+  readonly scope: GrantScope;
+  /** Parsed commands (`write_file <path>` for a write), program names or host names. */
+  readonly covers: readonly string[];
+}
+
 export interface ApprovalRecord {
   readonly id: string;
   readonly sessionId: string;
   readonly commandId: string | null;
-  /** `command` for a shell command, `write_file` for a file write. */
-  readonly action: 'command' | 'write_file';
+  /**
+   * `command` for a shell command, `write_file` for a file write, `egress` for a connection to a host
+   * off the session's allow-list (subject `host:port`, parsed: the command that made it, if known).
+   */
+  readonly action: 'command' | 'write_file' | 'egress';
   /** What a person reads: the command or path, control characters escaped. */
   readonly subject: string;
   /** The parsed commands (quote-removed, escaped), one per entry. */
@@ -127,8 +155,12 @@ export interface ApprovalRecord {
   readonly decidedAt: string | null;
   readonly decidedBy: string | null;
   readonly decisionReason: string | null;
-  /** Approved with "remember for this session". */
+  /** Approved with "remember for this session" (`scope` says what was remembered). */
   readonly remember: boolean;
+  /** What "remember" may cover, offered with the request; empty when nothing can be remembered. */
+  readonly grants: readonly ApprovalGrant[];
+  /** The grant the person chose; null when approved once, denied, expired or pending. */
+  readonly scope: GrantScope | null;
 }
 
 export interface OutputRecord {
@@ -165,14 +197,56 @@ export interface StoreBatch {
   readonly commands?: readonly CommandRecord[];
   readonly approvals?: readonly ApprovalRecord[];
   readonly outputs?: readonly OutputRecord[];
+  readonly accessTokens?: readonly AccessTokenRecord[];
 }
 
 export interface EventQuery {
   readonly afterSeq?: number;
+  /** Only events before this seq; with it, the newest `limit` of them (still oldest first). */
+  readonly beforeSeq?: number;
   readonly sessionId?: string;
+  readonly commandId?: string;
   readonly types?: readonly AuditEventType[];
   /** At most this many, oldest first (default 1000, max 10000). */
   readonly limit?: number;
+}
+
+export interface CommandQuery {
+  /** Exactly this command. */
+  readonly id?: string;
+  readonly sessionId?: string;
+  readonly states?: readonly CommandState[];
+  /** Commands whose (redacted) text contains this; ASCII letters match either case. */
+  readonly text?: string;
+  /** Paging: only commands after this one in the newest-first order. */
+  readonly beforeId?: string;
+  /** At most this many, newest first (default 50, max 500). */
+  readonly limit?: number;
+}
+
+export const accessTokenRoles = ['viewer', 'approver'] as const;
+
+/** `viewer` sees everything a person watching agents needs; `approver` also decides. */
+export type AccessTokenRole = (typeof accessTokenRoles)[number];
+
+/**
+ * A token for a person (the dashboard, or the API with a person's rights). Only its digest is kept:
+ * a copy of the store never grants access.
+ */
+export interface AccessTokenRecord {
+  /** `tok_…`: names the token in lists, the audit log and revocation; not a secret. */
+  readonly id: string;
+  /** sha256 hex of the token. */
+  readonly digest: string;
+  readonly role: AccessTokenRole;
+  /** Whom it was made for, as the person who made it wrote it. */
+  readonly name: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  /** Null: valid until revoked. */
+  readonly expiresAt: string | null;
+  readonly revokedAt: string | null;
+  readonly revokedBy: string | null;
 }
 
 /** What verify found wrong first. The first four are the hash chain's; the rest its signed checkpoints'. */
@@ -262,6 +336,8 @@ export interface Store {
       readonly decidedBy: string;
       readonly reason: string | null;
       readonly remember: boolean;
+      /** One of the record's `grants` when approved for the rest of the session, else null. */
+      readonly scope: GrantScope | null;
     },
     event: (updated: ApprovalRecord) => AuditEventInput,
   ): Promise<ApprovalRecord | null>;
@@ -274,6 +350,8 @@ export interface Store {
     readonly sessionId?: string;
     readonly states?: readonly CommandState[];
   }): Promise<CommandRecord[]>;
+  /** A page of commands, newest first (see CommandQuery). */
+  queryCommands(query: CommandQuery): Promise<CommandRecord[]>;
   getApproval(id: string): Promise<ApprovalRecord | null>;
   listApprovals(query?: {
     readonly status?: ApprovalStatus;
@@ -293,6 +371,11 @@ export interface Store {
   pruneOutputs(endedBefore: string): Promise<number>;
 
   listEvents(query?: EventQuery): Promise<AuditEvent[]>;
+  getAccessToken(id: string): Promise<AccessTokenRecord | null>;
+  /** The token whose digest this is, revoked or not; null when there is none. */
+  findAccessToken(digest: string): Promise<AccessTokenRecord | null>;
+  /** Every person's token, revoked ones included, oldest first. */
+  listAccessTokens(): Promise<AccessTokenRecord[]>;
   /** Stores a signed checkpoint; storing one that is already there (same seq and key) does nothing. */
   addCheckpoint(checkpoint: AuditCheckpoint): Promise<void>;
   /** The checkpoint with the highest seq signed by `keyId`, or null when that key signed none. */

@@ -2,7 +2,9 @@
  * run_command and the tools that follow a command up: command_status, kill_command, read_output.
  */
 import { z } from 'zod';
+import { maxCommandTimeoutMs } from '../airlock/index.ts';
 import type { Session } from '../airlock/index.ts';
+import { SANDBOX_HOME } from '../sessions/index.ts';
 import type { RunOptions, RunResult } from '../router/index.ts';
 import { reportCommandApprovalWait } from './approval-progress.ts';
 import type { ToolCall, ToolRegistrar } from './registrar.ts';
@@ -27,6 +29,34 @@ export function registerCommandTools(server: ToolRegistrar, context: ToolContext
 }
 
 type CommandHelpers = ReturnType<typeof commandHelpers>;
+
+/** "a person approved it (approval …)." for a command that ran once approved; who, if a reviewer did. */
+async function approvedBy(context: ToolContext, result: RunResult): Promise<string | undefined> {
+  const { approvalId, status } = result;
+  if (approvalId === null || status === 'denied' || status === 'pending_approval') return undefined;
+  const record = await context.airlock.approvals.get(approvalId).catch(() => null);
+  const who = record?.decidedBy?.startsWith('reviewer:') ? record.decidedBy : 'a person';
+  return `${who} approved it (approval ${approvalId}).`;
+}
+
+/** Defaults and maxima the tool schemas state, from this control plane's configuration. */
+export function toolLimits(context: ToolContext) {
+  const { config } = context.airlock;
+  const { rateLimit, approvalWaitMs, approvalTimeoutMs, output } = config.router;
+  const perMinute = (rateLimit.tokens * 60_000) / rateLimit.perMs;
+  return {
+    timeoutS: config.sandbox.timeoutMs / 1000,
+    maxTimeoutS: maxCommandTimeoutMs(config) / 1000,
+    // A surface that bounds the wait (an agent run: 0) states its bound, not the configured one.
+    approvalWaitS: Math.min(approvalWaitMs, approvalTimeoutMs, context.approvalWaitMs ?? Infinity) / 1000,
+    approvalMaxS: Math.min(approvalTimeoutMs, context.approvalWaitMs ?? Infinity) / 1000,
+    maxOutputChars: output.maxChars,
+    home: SANDBOX_HOME,
+    rateText:
+      `A session may run ${rateLimit.burst} commands in a burst, then ${Number(perMinute.toFixed(2))} a minute ` +
+      '(past that: rate_limited, with retryAfterMs).',
+  };
+}
 
 /** What the command tools share: the ownership scope, and waiting on a person with progress. */
 function commandHelpers(context: ToolContext) {
@@ -66,51 +96,30 @@ function commandHelpers(context: ToolContext) {
       throw error;
     }
   };
+  return { within, ownedCommand, reportWait, waitAtMost };
+}
 
-  /** Whether the person decided within `ms`; the request stays open either way. */
-  const decidedWithin = async (approvalId: string, ms: number, signal: AbortSignal): Promise<boolean> => {
-    if (ms <= 0) return false;
-    const bounded = AbortSignal.any([signal, AbortSignal.timeout(ms)]);
-    try {
-      await airlock.approvals.waitFor(approvalId, { signal: bounded });
-      return true;
-    } catch (error) {
-      if (bounded.aborted) return false;
-      throw error;
-    }
-  };
-
-  /**
-   * Waits, with progress notifications, until the person decides and the command has run, each wait
-   * bounded by the context's approvalWaitMs and commandWaitMs when it sets them: past a bound the
-   * answer is the command's state then, and it goes on without the call.
-   */
-  const settle = async (session: Session, pending: RunResult, extra: ToolCall): Promise<RunResult> => {
-    const stop = reportWait(pending.approvalId, extra);
-    try {
-      const { approvalWaitMs } = context;
-      if (approvalWaitMs !== undefined && pending.approvalId !== null) {
-        const decided = await decidedWithin(pending.approvalId, approvalWaitMs, extra.signal);
-        if (!decided) return await session.commands.get(pending.id);
-      }
-      return await waitAtMost(session, pending.id, context.commandWaitMs, extra.signal);
-    } finally {
-      stop();
-    }
-  };
-  return { within, ownedCommand, reportWait, settle, waitAtMost };
+/**
+ * How long this call waits for a person, in ms: what the model asked (approval_wait_s), never more
+ * than the surface allows (`context.approvalWaitMs`, 0 for an agent run); undefined leaves it to
+ * `router.approvalWait`.
+ */
+export function approvalWaitFor(context: ToolContext, askedS: number | undefined): number | undefined {
+  const asked = askedS === undefined ? undefined : Math.round(askedS * 1000);
+  const cap = context.approvalWaitMs;
+  if (cap === undefined) return asked;
+  return asked === undefined ? cap : Math.min(asked, cap);
 }
 
 /** What run_command's description says of waiting, by how this surface bounds its waits. */
-function waitingText(context: ToolContext): string {
+function waitingText(context: ToolContext, defaultWaitS: number): string {
   const approval =
-    context.approvalWaitMs === undefined
-      ? 'ask a person to approve it (the call waits for their decision)'
-      : context.approvalWaitMs === 0
-        ? 'ask a person to approve it (the call answers pending_approval at once; the command runs ' +
-          'when they approve: follow it up with command_status)'
-        : `ask a person to approve it (the call waits up to ${context.approvalWaitMs / 1000} s for ` +
-          'their decision, then answers pending_approval: follow it up with command_status)';
+    context.approvalWaitMs === 0
+      ? 'ask a person to approve it (the call answers pending_approval at once with the approval id; ' +
+        'the command still runs by itself once approved: follow it up with command_status)'
+      : `ask a person to approve it (the call waits up to approval_wait_s, default ${defaultWaitS} s, for ` +
+        'their decision, then answers pending_approval with the approval id; the command still runs by ' +
+        'itself once approved: follow it up with command_status)';
   const running =
     context.commandWaitMs === undefined
       ? ''
@@ -121,27 +130,41 @@ function waitingText(context: ToolContext): string {
 
 function registerRunCommand(server: ToolRegistrar, context: ToolContext, helpers: CommandHelpers): void {
   const { guard } = context;
-  const { settle, waitAtMost } = helpers;
+  const { reportWait, waitAtMost } = helpers;
+  const limits = toolLimits(context);
   server.registerTool(
     'run_command',
     {
       title: 'Run a shell command',
       description:
-        "Run a shell command (bash syntax) in this session's sandbox, in /workspace, with no network. " +
-        "Files persist between calls for the session's life. " +
-        `${waitingText(context)} Long output is cut: page the rest with ` +
-        `read_output. Statuses: ${statusList}.`,
+        "Run a shell command (bash syntax) in this session's sandbox, in /workspace. The network is only " +
+        "what session_info lists, through the session's egress proxy. Files persist between calls for the session's life; HOME is " +
+        `${limits.home}, outside the project. ${waitingText(context, limits.approvalWaitS)} ` +
+        `check_command tells you beforehand without running anything. ${limits.rateText} Long output ` +
+        `is cut to ${limits.maxOutputChars} characters per stream: page the rest with read_output. ` +
+        `Statuses: ${statusList}.`,
       inputSchema: {
         command: z.string().min(1).describe('the command line, e.g. "npm test" or "ls -la src"'),
         timeout_s: z
           .number()
           .positive()
+          .max(limits.maxTimeoutS)
           .optional()
-          .describe("seconds before it is killed with every process it started; default the session's"),
+          .describe(
+            `seconds before it is killed with every process it started; default ${limits.timeoutS}, at most ${limits.maxTimeoutS}`,
+          ),
         background: z
           .boolean()
           .optional()
           .describe('return at once with a command id; follow it up with command_status'),
+        approval_wait_s: z
+          .number()
+          .min(0)
+          .max(limits.approvalMaxS)
+          .optional()
+          .describe(
+            `when a person must approve: seconds to wait for the decision before answering pending_approval; default ${limits.approvalWaitS}, at most ${limits.approvalMaxS}`,
+          ),
       },
       outputSchema: commandResultShape,
       annotations: {
@@ -149,41 +172,45 @@ function registerRunCommand(server: ToolRegistrar, context: ToolContext, helpers
         readOnlyHint: false,
         destructiveHint: true,
         idempotentHint: false,
-        // Sandboxes have no network at all (network allow-lists are not implemented by the sandbox
-        // stage yet, so an allow-list in airlock.yaml still means none).
-        openWorldHint: false,
+        // The sandbox reaches only the hosts on its session's list (or a person grants): a command
+        // can interact with outside systems.
+        openWorldHint: true,
       },
     },
-    ({ command, timeout_s, background }, extra) =>
+    ({ command, timeout_s, background, approval_wait_s }, extra) =>
       guard(async () => {
         const session = await context.sessions.get();
+        let stopReports = (): void => undefined;
         // With a bound on the wait, the command must be able to outlive the call: it runs detached
         // (as a background command, with live output) and the call waits for it at most that long.
         const detached = background === true || context.commandWaitMs !== undefined;
+        const approvalWaitMs = approvalWaitFor(context, approval_wait_s);
         const runOptions: RunOptions = {
-          waitForApproval: false,
           // Rounded up: a positive timeout of under a millisecond is the shortest one, never none.
           ...(timeout_s === undefined ? {} : { timeoutMs: Math.max(1, Math.ceil(timeout_s * 1000)) }),
+          ...(approvalWaitMs === undefined ? {} : { approvalWaitMs }),
           // A foreground command ends with the call that asked for it (a cancelled call kills it);
           // a background one outlives the call by design.
           ...(detached ? { background: true } : { signal: extra.signal }),
+          // While a person decides, progress notifications say so (and keep clients from timing out).
+          onApprovalRequested: (pending) => {
+            stopReports = reportWait(pending.approvalId, extra);
+          },
         };
-        const first = await session.run(command, runOptions);
-        if (background === true) return commandResult(first);
-        if (first.status === 'pending_approval') {
-          const final = await settle(session, first, extra);
-          const preface =
-            final.status === 'denied' || final.status === 'pending_approval'
-              ? undefined
-              : `a person approved it (approval ${first.approvalId}).`;
-          return commandResult(final, preface);
+        let first: RunResult;
+        try {
+          first = await session.run(command, runOptions);
+        } finally {
+          stopReports();
         }
-        if (first.status !== 'running') return commandResult(first);
+        if (background === true || first.status !== 'running') {
+          return commandResult(first, await approvedBy(context, first));
+        }
         const final = await waitAtMost(session, first.id, context.commandWaitMs, extra.signal);
         const preface =
           final.status === 'running' && context.commandWaitMs !== undefined
             ? `still running after ${context.commandWaitMs / 1000} s; it goes on in the background.`
-            : undefined;
+            : await approvedBy(context, final);
         return commandResult(final, preface);
       }),
   );
@@ -206,7 +233,9 @@ function registerCommandStatus(server: ToolRegistrar, context: ToolContext, help
           .min(0)
           .max(MAX_STATUS_WAIT_S)
           .optional()
-          .describe('seconds to wait for it to finish before answering; default 0'),
+          .describe(
+            `seconds to wait for it to finish before answering; default 0, at most ${MAX_STATUS_WAIT_S}`,
+          ),
       },
       outputSchema: commandResultShape,
       annotations: { title: 'Check a command', readOnlyHint: true, openWorldHint: false },
@@ -272,7 +301,15 @@ function registerReadOutput(server: ToolRegistrar, context: ToolContext, helpers
         output_id: z.string().min(1).describe('the outputId of a result (out_…)'),
         stream: z.enum(['stdout', 'stderr']).optional().describe('default stdout'),
         offset: z.number().int().min(0).optional().describe('first character; default 0'),
-        limit: z.number().int().min(1).max(MAX_PAGE_CHARS).optional().describe('characters to return'),
+        limit: z
+          .number()
+          .int()
+          .min(1)
+          .max(MAX_PAGE_CHARS)
+          .optional()
+          .describe(
+            `characters to return; default ${context.airlock.config.router.output.maxChars}, at most ${MAX_PAGE_CHARS}`,
+          ),
       },
       outputSchema: {
         outputId: z.string(),

@@ -8,7 +8,7 @@ import type { Session } from '../airlock/index.ts';
 import { AirlockError, isAirlockError } from '../errors/index.ts';
 import { reportApprovalWait } from './approval-progress.ts';
 import type { WaitState } from './approval-progress.ts';
-import { MAX_PAGE_CHARS } from './command-tools.ts';
+import { approvalWaitFor, MAX_PAGE_CHARS, toolLimits } from './command-tools.ts';
 import type { ToolRegistrar } from './registrar.ts';
 import type { ToolContext } from './tool-context.ts';
 import { errorResult, okResult } from './tool-results.ts';
@@ -62,7 +62,7 @@ type FileHelpers = ReturnType<typeof fileHelpers>;
 /** What the file tools share: whether writes wait for a person, and reading within the size bound. */
 function fileHelpers(context: ToolContext) {
   const { airlock } = context;
-  const writesNeedApproval = airlock.config.router.approvalRequiredFor.includes('write_file');
+  const everyWriteAsks = airlock.config.router.approvalRequiredFor.includes('write_file');
 
   /** The write's approval request, once the router has made it (it does not hand the id back early). */
   const pendingWrite = async (session: Session, path: string): Promise<WaitState | null> => {
@@ -91,30 +91,41 @@ function fileHelpers(context: ToolContext) {
       );
     }
   };
-  return { writesNeedApproval, pendingWrite, readForModel };
-}
-
-function approvalText(context: ToolContext): string {
-  return context.approvalWaitMs === undefined
-    ? ' A person approves each write first; the call waits for their decision.'
-    : ' A person approves each write first; the call answers pending_approval at once and the file ' +
-        'is written as soon as they approve (read_file shows whether it was).';
+  return { everyWriteAsks, pendingWrite, readForModel };
 }
 
 function registerWriteFile(server: ToolRegistrar, context: ToolContext, helpers: FileHelpers): void {
   const { guard } = context;
-  const { writesNeedApproval, pendingWrite } = helpers;
+  const { everyWriteAsks, pendingWrite } = helpers;
+  const limits = toolLimits(context);
   server.registerTool(
     'write_file',
     {
       title: 'Write a file',
       description:
         'Create or replace a file in the sandbox (relative paths are under /workspace; /tmp also ' +
-        `works), creating missing directories.${writesNeedApproval ? approvalText(context) : ''}`,
+        'works), creating missing directories. ' +
+        (everyWriteAsks
+          ? 'A person approves each write first. '
+          : 'Judged like a shell write: project files are written at once; build scripts, package ' +
+            'manifests, CI workflows and secret files ask a person; agent configuration and git hooks ' +
+            'are refused. ') +
+        (context.approvalWaitMs === 0
+          ? 'A write that asks answers pending_approval at once; it is written by itself once approved.'
+          : `A write that asks waits up to approval_wait_s (default ${limits.approvalWaitS} s), then ` +
+            'answers pending_approval; it is written by itself once approved.'),
       inputSchema: {
         path: z.string().min(1).describe('e.g. "src/main.py" or "/tmp/data.json"'),
         content: z.string().describe('the whole new content'),
         encoding: z.enum(['utf8', 'base64']).optional().describe('how content is encoded; default utf8'),
+        approval_wait_s: z
+          .number()
+          .min(0)
+          .max(limits.approvalMaxS)
+          .optional()
+          .describe(
+            `when a person must approve: seconds to wait before answering pending_approval; default ${limits.approvalWaitS}, at most ${limits.approvalMaxS}`,
+          ),
       },
       outputSchema: {
         status: z.enum(['completed', 'denied', 'pending_approval']),
@@ -131,24 +142,27 @@ function registerWriteFile(server: ToolRegistrar, context: ToolContext, helpers:
         openWorldHint: false,
       },
     },
-    ({ path, content, encoding }, extra) =>
+    ({ path, content, encoding, approval_wait_s }, extra) =>
       guard(async () => {
         const data = decodeContent(content, encoding);
         const session = await context.sessions.get();
-        // A surface that bounds approval waits answers pending_approval at once; the file is
-        // written as soon as a person approves it.
-        const waits = context.approvalWaitMs === undefined;
+        const approvalWaitMs = approvalWaitFor(context, approval_wait_s);
+        // Any write may ask (the policy's path rules): a write still under way after a moment is
+        // looked for, unless this surface answers pending_approval at once.
         const stop =
-          writesNeedApproval && waits
-            ? reportApprovalWait(extra, () => pendingWrite(session, path), {
+          approvalWaitMs === 0
+            ? () => undefined
+            : reportApprovalWait(extra, () => pendingWrite(session, path), {
                 intervalMs: context.progressIntervalMs,
                 now: context.now,
                 firstAfterMs: WRITE_APPROVAL_LOOKUP_DELAY_MS,
-              })
-            : () => undefined;
+              });
         let written;
         try {
-          written = await session.files.write(path, data, { signal: extra.signal, waitForApproval: waits });
+          written = await session.files.write(path, data, {
+            signal: extra.signal,
+            ...(approvalWaitMs === undefined ? {} : { approvalWaitMs }),
+          });
         } finally {
           stop();
         }

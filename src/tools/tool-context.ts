@@ -10,7 +10,8 @@ export interface ToolContext {
   readonly progressIntervalMs: number;
   /**
    * Longest a call waits for a person's decision before answering `pending_approval` (the command or
-   * write goes on once decided; command_status follows it up). Absent: the call waits until decided.
+   * write goes on once decided; command_status follows it up), whatever the model asks. Absent: what
+   * the call asks (approval_wait_s), else `router.approvalWait`.
    */
   readonly approvalWaitMs?: number;
   /**

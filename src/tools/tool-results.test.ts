@@ -22,6 +22,7 @@ const base: RunResult = {
   approvalId: 'apr_1',
   retryAfterMs: null,
   error: null,
+  refusedHosts: [],
   forModel: 'not run yet: a person must approve it (approval apr_1).',
 };
 

@@ -113,6 +113,7 @@ describe('the HTTP API', () => {
       'command',
       'timeoutMs',
       'wait',
+      'approvalWaitMs',
     ]);
   });
 

@@ -2,6 +2,7 @@
  * The SDK end to end against the real HTTP server on 127.0.0.1 (real control plane, SQLite and bwrap
  * sandboxes): every call goes over the wire, and outcomes are checked by their observable effect.
  */
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { RequestListener, Server } from 'node:http';
@@ -181,11 +182,13 @@ describe('SDK against the real server: files', () => {
   it('returns a write that needs a person as pending_approval when asked not to wait', async () => {
     const { admin } = await startServer();
     const session = await admin.sessions.create();
-    const pending = await session.files.write('/workspace/later.txt', 'later', { wait: false });
-    expect(pending).toMatchObject({ status: 'pending_approval', path: '/workspace/later.txt' });
+    // A build file a person inherits asks, as a shell write of it does.
+    const pending = await session.files.write('/workspace/package.json', '{}', { wait: false });
+    expect(pending).toMatchObject({ status: 'pending_approval', path: '/workspace/package.json' });
     const record = await admin.approvals.get(pending.approvalId ?? '');
     expect([record.action, record.status]).toEqual(['write_file', 'pending']);
-    expect((await session.files.list('/workspace')).map((entry) => entry.name)).not.toContain('later.txt');
+    expect(record.grants).toEqual([{ scope: 'command', covers: ['write_file /workspace/package.json'] }]);
+    expect((await session.files.list('/workspace')).map((entry) => entry.name)).not.toContain('package.json');
   });
 });
 
@@ -228,6 +231,59 @@ describe('SDK against the real server: approvals', () => {
     expect(final.status).toBe('denied');
     expect(final.forModel).toContain('not in this task');
     expect((await session.files.list('/workspace')).map((entry) => entry.name)).not.toContain('denied.txt');
+  });
+});
+
+describe('SDK against the real server: a session’s network', () => {
+  it('creates a session with a narrower network, reaches an allowed host, and changes the list live (admin only)', async () => {
+    const upstream = createServer((req, res) => res.end(`hello ${req.url ?? ''}\n`));
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    const port = (upstream.address() as AddressInfo).port;
+    try {
+      const { admin, url } = await startServer({
+        config: {
+          sandbox: {
+            network: {
+              mode: 'ask',
+              allow: [`api.example.test:${port}`, `docs.example.test:${port}`],
+              hosts: { 'api.example.test': '127.0.0.1', 'docs.example.test': '127.0.0.1' },
+            },
+          },
+          policy: { preset: 'permissive' },
+          router: { approvalRequiredFor: [] },
+        },
+      });
+      const session = await admin.sessions.create({
+        network: { mode: 'allowlist', allow: [`api.example.test:${port}`] },
+      });
+      const fetchWith = (host: string) =>
+        session.run(
+          `python3 -c "import urllib.request as u; print(u.urlopen('http://${host}:${port}/x').read().decode().strip())" 2>&1 | tail -1`,
+        );
+      expect((await fetchWith('api.example.test')).stdout).toBe('hello /x\n');
+      const refused = await fetchWith('docs.example.test');
+      expect(refused.stdout).toContain('403');
+      expect(refused.refusedHosts).toEqual([
+        expect.objectContaining({ host: 'docs.example.test', port, reason: 'not_allowed' }),
+      ]);
+
+      const agent = new AirlockClient({ url, token: session.token ?? '' });
+      expect((await failure(agent.sessions.setNetwork(session.id, 'none'))).code).toBe('FORBIDDEN');
+      expect((await failure(admin.sessions.setNetwork(session.id, { allow: ['evil.example'] }))).code).toBe(
+        'INVALID_ARGUMENT',
+      );
+      const info = await admin.sessions.setNetwork(session.id, {
+        mode: 'allowlist',
+        allow: [`api.example.test:${port}`, `docs.example.test:${port}`],
+      });
+      expect(info.network).toMatchObject({ mode: 'allowlist' });
+      expect((await fetchWith('docs.example.test')).stdout).toBe('hello /x\n');
+      expect((await session.info()).network.allow).toContain(`docs.example.test:${port}`);
+    } finally {
+      upstream.closeAllConnections();
+      upstream.close();
+    }
   });
 });
 

@@ -8,8 +8,14 @@ import type { z } from 'zod';
 import { errorCodes } from '../../src/errors/index.ts';
 import { serverErrorCodes } from '../../src/sdk/index.ts';
 import type {
+  AccessTokenInfo,
+  ApprovalContext,
   ApprovalRecord,
   AuditEvent,
+  CommandPage,
+  CreatedAccessToken,
+  SessionUsage,
+  SignedIn,
   CreateSessionRequest,
   FileWriteResult,
   HealthStatus,
@@ -29,6 +35,16 @@ import type {
   sessionInfo,
   verifyResult,
 } from '../../src/server/schemas.ts';
+import type {
+  accessTokenInfo,
+  approvalContext,
+  commandList,
+  createAccessTokenBody,
+  createdAccessToken,
+  signedIn,
+  usageList,
+} from '../../src/server/watch-schemas.ts';
+import type { CreateTokenOptions } from '../../src/sdk/index.ts';
 
 /** A property zod declares `key?: T | undefined`, as the SDK writes it: `key?: T` (JSON has no undefined). */
 type OptionalKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? K : never }[keyof T];
@@ -85,6 +101,29 @@ describe('the SDK and the server agree on the wire', () => {
     expectTypeOf<Sent<typeof auditEvent>>().toExtend<AuditEvent>();
     expectTypeOf<Omit<AuditEvent, 'type'>>().toExtend<Omit<Sent<typeof auditEvent>, 'type'>>();
     expectTypeOf<AuditEvent['type']>().toEqualTypeOf<string>();
+  });
+
+  it("declares the people-facing routes' answers as the server schema produces them", () => {
+    expectTypeOf<Sent<typeof signedIn>>().toExtend<SignedIn>();
+    expectTypeOf<SignedIn>().toExtend<Sent<typeof signedIn>>();
+
+    expectTypeOf<Sent<typeof accessTokenInfo>>().toExtend<AccessTokenInfo>();
+    expectTypeOf<AccessTokenInfo>().toExtend<Sent<typeof accessTokenInfo>>();
+    expectTypeOf<Sent<typeof createdAccessToken>>().toExtend<CreatedAccessToken>();
+    expectTypeOf<CreatedAccessToken>().toExtend<Sent<typeof createdAccessToken>>();
+
+    expectTypeOf<Sent<typeof commandList>>().toExtend<CommandPage>();
+    expectTypeOf<CommandPage>().toExtend<Sent<typeof commandList>>();
+
+    expectTypeOf<Sent<typeof usageList>['sessions'][number]>().toExtend<SessionUsage>();
+    expectTypeOf<SessionUsage>().toExtend<Sent<typeof usageList>['sessions'][number]>();
+
+    expectTypeOf<Sent<typeof approvalContext>>().toExtend<ApprovalContext>();
+    expectTypeOf<ApprovalContext>().toExtend<Sent<typeof approvalContext>>();
+
+    expectTypeOf<Pick<CreateTokenOptions, 'role' | 'name' | 'ttlMs'>>().toExtend<
+      Sent<typeof createAccessTokenBody>
+    >();
   });
 
   it('sends only session settings the server accepts', () => {

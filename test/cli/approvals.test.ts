@@ -135,6 +135,37 @@ describe.skipIf(bwrapMissing)('airlock approvals against a running router', () =
     expect(again.approvalId ?? null).toBeNull();
   });
 
+  it('approve --scope program lets later commands of that program run unasked in that session', async () => {
+    const { home, plane, session, commandId, approvalId } = await pendingCommand();
+    const approved = await airlock(['approvals', 'approve', approvalId, '--scope', 'program'], home);
+    expect(approved.exitCode).toBe(0);
+    expect(approved.stdout).toMatch(/remembered for the rest of the session \(program: touch\)/);
+    expect((await plane.commands.wait(commandId)).status).toBe('completed');
+    expect((await session.run('touch y z', { waitForApproval: false })).status).toBe('completed');
+    const unoffered = await airlock(
+      ['approvals', 'approve', 'apr_000000000000000000000000', '--scope', 'all'],
+      home,
+    );
+    expect(unoffered.exitCode).toBe(2);
+    expect(unoffered.stderr).toMatch(/--scope must be one of command, program, host/);
+  });
+
+  it('watch shows what a request could be approved for the rest of the session, and p answers program', async () => {
+    const { home, plane, session, commandId } = await pendingCommand();
+    // h is not offered for a command that reaches no host: asked again, then p.
+    const watched = await airlock(['approvals', 'watch', '--interactive'], home, 'h\np\n');
+    expect(watched.exitCode).toBe(0);
+    expect(watched.stdout).toContain(
+      '  or approve for the rest of the session:\n    r  this exact command: touch x\n    p  program: touch\n',
+    );
+    expect(watched.stdout).toMatch(
+      /approve\? \[y\]es \/ \[n\]o \[reason\] \/ \[r\]emember command \/ \[p\]rogram \/ \[s\]kip: /,
+    );
+    expect(watched.stdout).toMatch(/: h\nanswer y, n, n <reason>, r or s\n/);
+    expect((await plane.commands.wait(commandId)).status).toBe('completed');
+    expect((await session.run('touch other', { waitForApproval: false })).status).toBe('completed');
+  });
+
   it('watch --interactive shows the request in full and applies the answer read from stdin', async () => {
     const { home, plane, session, commandId, approvalId } = await pendingCommand();
     const watched = await airlock(['approvals', 'watch', '--interactive'], home, 'y\n');

@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -212,4 +215,55 @@ describe.skipIf(bwrapMissing)('airlock exec in a real sandbox', () => {
     const unlimited = await airlock(['exec', '--policy', 'permissive', '--', forks]);
     expect(Number(unlimited.stdout.trim())).toBe(50);
   });
+
+  it('reaches --allow-host through the egress proxy, swaps a --secret in toward its host only, and refuses others', async () => {
+    const seen: string[] = [];
+    const upstream = createServer((req, res) => {
+      seen.push(String(req.headers['x-api-key'] ?? ''));
+      res.end(`key ${String(req.headers['x-api-key'] ?? 'none')}\n`);
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    const port = (upstream.address() as AddressInfo).port;
+    try {
+      const project = mkdtempSync(join(home, 'network-'));
+      writeFileSync(
+        join(project, 'airlock.yaml'),
+        'sandbox:\n  network:\n    hosts: { api.example.test: 127.0.0.1, other.example.test: 127.0.0.1 }\n',
+      );
+      const fetch = (host: string) =>
+        `python3 -c "import os, urllib.request as u; print(u.urlopen(u.Request('http://${host}:${port}/', headers={'X-Api-Key': os.environ['API_TOKEN']})).read().decode().strip())" 2>&1 | tail -1`;
+      const run = (command: string) =>
+        runCli(
+          [
+            'exec',
+            '--policy',
+            'permissive',
+            '--allow-host',
+            `api.example.test:${port}`,
+            '--secret',
+            'API_TOKEN=CLI_TEST_TOKEN@api.example.test',
+            '--',
+            command,
+          ],
+          {
+            cwd: project,
+            env: { HOME: home, AIRLOCK_HOME: join(home, 'state'), CLI_TEST_TOKEN: 'sk-live-cli-test-value' },
+          },
+        );
+      const allowed = await run(fetch('api.example.test'));
+      expect(seen).toEqual(['sk-live-cli-test-value']);
+      // The upstream echoed the value; the command read the placeholder instead.
+      expect(allowed.stdout).toMatch(/^key airlock-secret-API_TOKEN-[0-9a-f]+\n$/);
+      const refused = await run(fetch('other.example.test'));
+      expect(refused.stdout).toContain('403');
+      expect(refused.stderr).toContain(
+        `airlock: egress to other.example.test:${port} is not allowed in this session`,
+      );
+      expect(seen).toHaveLength(1);
+    } finally {
+      upstream.closeAllConnections();
+      upstream.close();
+    }
+  }, 90_000);
 });

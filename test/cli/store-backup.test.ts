@@ -9,6 +9,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createAirlock } from '../../src/index.ts';
+import { SCHEMA_VERSION } from '../../src/store/index.ts';
 import { runCli } from '../support/cli.ts';
 import type { CliRun } from '../support/cli.ts';
 import { eventually } from '../control-plane/support.ts';
@@ -91,9 +92,9 @@ describe.skipIf(bwrapMissing)('airlock store backup with a control plane running
     const backedUp = await airlock(['store', 'backup', 'backup.db'], home);
     expect(backedUp.stderr).toBe('');
     expect(backedUp.exitCode).toBe(0);
-    const match = /^backed up (\S+) to (\S+): (\d+) audit events, schema version 2, [\d.]+ MiB\n$/.exec(
-      backedUp.stdout,
-    );
+    const match = new RegExp(
+      `^backed up (\\S+) to (\\S+): (\\d+) audit events, schema version ${SCHEMA_VERSION}, [\\d.]+ MiB\\n$`,
+    ).exec(backedUp.stdout);
     expect(match?.slice(1, 3)).toEqual([live, backupFile]);
     const events = Number(match?.[3]);
     expect(events).toBeGreaterThan(40);

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { describe, expect } from 'vitest';
-import { maskedProcPaths, maskedSysPaths } from '../../src/sandbox/host-masks.ts';
+import { maskedProcPaths, maskedSysPaths } from '../../src/sandbox/layout/index.ts';
 import type { Sandbox } from '../../src/sandbox/index.ts';
 
 /** The suite's `it`: a declared gap of the driver becomes a skip naming its reason. */

@@ -22,6 +22,28 @@ const cases = [
   { driver: 'docker' as const, unavailable: dockerUnavailable, isolation: 'docker/runc' },
 ];
 
+const everyDriver = [
+  { driver: 'bwrap' as const, unavailable: undefined },
+  ...cases.map(({ driver, unavailable }) => ({ driver, unavailable })),
+];
+
+describe.each(everyDriver)('HOME on $driver', ({ driver, unavailable }) => {
+  it.skipIf(unavailable !== undefined)(
+    `is in the scratch, outside /workspace, and writable${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+    async () => {
+      const { airlock } = await openAirlock({ config: { sandbox: { driver } } });
+      const session = await airlock.sessions.create();
+      // What a tool's cache does: write under ~ (here a pip-like cache directory).
+      const result = await session.run(
+        'mkdir -p ~/.cache/pip && echo x > ~/.cache/pip/entry && echo $HOME && cd && pwd',
+      );
+      expect(result).toMatchObject({ status: 'completed', stdout: '/tmp/home\n/tmp/home\n' });
+      expect((await session.files.list('/workspace')).map((entry) => entry.name)).toEqual([]);
+      expect((await session.files.read('/tmp/home/.cache/pip/entry')).toString()).toBe('x\n');
+    },
+  );
+});
+
 describe.each(cases)('a session on $driver', ({ driver, unavailable, isolation }) => {
   it.skipIf(unavailable !== undefined)(
     `runs commands through the same pipeline${unavailable ? ` (skipped: ${unavailable})` : ''}`,

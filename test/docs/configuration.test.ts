@@ -26,12 +26,38 @@ import {
 const keys = collectConfigKeys();
 const byPath = new Map(keys.map((key) => [key.path, key]));
 
+/**
+ * Keys an optional section cannot do without, written beside any key of it: a section that is only
+ * present when configured (`router.reviewer`) needs them to parse at all.
+ */
+const requiredSiblings: Readonly<Record<string, string>> = {
+  'router.reviewer': 'command: [/usr/bin/true]',
+};
+
+function sectionOf(path: string): string {
+  return path.slice(0, Math.max(0, path.lastIndexOf('.')));
+}
+
 /** airlock.yaml text setting one key (not inside a list) to a value written as YAML. */
 function yamlSetting(path: string, value: string): string {
   const parts = path.split('.');
-  return parts
-    .map((part, depth) => `${'  '.repeat(depth)}${part}:${depth === parts.length - 1 ? ` ${value}` : ''}`)
-    .join('\n');
+  const lines = parts.map(
+    (part, depth) => `${'  '.repeat(depth)}${part}:${depth === parts.length - 1 ? ` ${value}` : ''}`,
+  );
+  const sibling = requiredSiblings[sectionOf(path)];
+  if (sibling !== undefined) lines.push(`${'  '.repeat(parts.length - 1)}${sibling}`);
+  return lines.join('\n');
+}
+
+/** What the file means without the key: the defaults, with the key's required siblings if any. */
+function withoutKey(path: string): ReturnType<typeof defaultConfig> {
+  const section = sectionOf(path);
+  const sibling = requiredSiblings[section];
+  if (sibling === undefined) return defaultConfig();
+  const parts = section.split('.');
+  const lines = parts.map((part, depth) => `${'  '.repeat(depth)}${part}:`);
+  lines.push(`${'  '.repeat(parts.length)}${sibling}`);
+  return parseConfig(lines.join('\n'), 'test');
 }
 
 /** The nearest enclosing key that is a section with no default (absent unless written), if any. */
@@ -91,12 +117,14 @@ describe('the configuration reference', () => {
       (key) => key.hasDefault && !key.path.includes('[]') && key.childPrefix === undefined,
     );
     expect(checked.length).toBeGreaterThan(20);
-    const defaults = defaultConfig();
     for (const key of checked) {
       const written = parseConfig(yamlSetting(key.path, yamlValue(key.defaultValue)), key.path);
-      // A key inside a section that is absent by default (cluster) is compared with the empty section.
-      const section = optionalSectionOf(key.path);
-      const expected = section === undefined ? defaults : parseConfig(yamlSetting(section, '{}'), section);
+      // A key inside a section that is absent by default (cluster) is compared with the empty section;
+      // one whose section cannot be empty (router.reviewer) with the section holding its required keys.
+      const section =
+        requiredSiblings[sectionOf(key.path)] === undefined ? optionalSectionOf(key.path) : undefined;
+      const expected =
+        section === undefined ? withoutKey(key.path) : parseConfig(yamlSetting(section, '{}'), section);
       expect(written, `${key.path}: ${yamlValue(key.defaultValue)}`).toEqual(expected);
     }
   });

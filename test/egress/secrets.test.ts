@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import {
   bannerUpstream,
@@ -28,7 +28,7 @@ describe('egress proxy: secrets at the edge', () => {
     });
     const placeholder = session.env['API_TOKEN']!;
     expect(placeholder).toMatch(/^airlock-secret-API_TOKEN-[0-9a-f]{32}$/);
-    expect(session.env['SSL_CERT_FILE']).toBe('/etc/airlock/egress-ca-bundle.pem');
+    expect(session.env['SSL_CERT_FILE']).toBe('/.airlock/egress-ca-bundle.pem');
     expect(session.env['https_proxy']).toBe('http://127.0.0.1:3128');
     expect(session.redactions).toEqual([{ name: 'API_TOKEN', value: VALUE }]);
     expect(await readFile(session.ca!.certificatePath, 'utf8')).toBe(session.ca!.certificatePem);
@@ -191,6 +191,7 @@ describe('egress proxy: secrets at the edge', () => {
     const first = await startProxy();
     const policy = { network: loopbackPolicy('allowlist', [['api.example.test', plain.port]]), secrets };
     const before = await first.proxy.openSession('ses_restart', policy);
+    const directoryInode = (await stat(before.directory)).ino;
     await first.proxy.close();
 
     const second = await startProxy({ directory: first.directory });
@@ -198,7 +199,19 @@ describe('egress proxy: secrets at the edge', () => {
     expect(after.socketPath).toBe(before.socketPath);
     expect(after.env).toEqual(before.env);
     expect(after.ca!.certificatePem).toBe(before.ca!.certificatePem);
-    expect((await stat(after.socketPath)).mode & 0o777).toBe(0o600);
+    // The directory a live sandbox has mounted is the same one (same inode), so the new socket shows
+    // in it; the proxy's own directory keeps every other host user from the socket.
+    expect(after.directory).toBe(before.directory);
+    expect((await stat(after.directory)).ino).toBe(directoryInode);
+    expect((await stat(after.socketPath)).mode & 0o777).toBe(0o666);
+    // Other host users may pass through the proxy's directory, never into a session's.
+    expect((await stat(first.directory)).mode & 0o777).toBe(0o711);
+    expect((await stat(after.directory)).mode & 0o777).toBe(0o700);
+    // Adversarial: the CA key and placeholder seed are never in what the sandbox sees.
+    expect(await readdir(after.directory)).toEqual(
+      expect.arrayContaining(['proxy.sock', 'ca.pem', 'ca-bundle.pem']),
+    );
+    expect((await readdir(after.directory)).length).toBe(3);
     const reply = await proxyGet(after.socketPath, `http://api.example.test:${plain.port}/`, {
       headers: { authorization: `Bearer ${before.env['API_TOKEN']}` },
     });
@@ -208,5 +221,6 @@ describe('egress proxy: secrets at the edge', () => {
     await after.close();
     await expect(stat(after.socketPath)).rejects.toThrow(/ENOENT/);
     await expect(stat(after.ca!.certificatePath)).rejects.toThrow(/ENOENT/);
+    await expect(stat(after.directory)).rejects.toThrow(/ENOENT/);
   });
 });

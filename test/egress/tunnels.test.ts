@@ -38,6 +38,39 @@ describe('egress proxy: CONNECT', () => {
     });
   });
 
+  it('keeps TLS end to end and prompt in a session whose secret belongs to another host', async () => {
+    const upstream = await httpsUpstream(['api.example.test']);
+    const { proxy } = await startProxy();
+    const session = await proxy.openSession('ses_tun_sec', {
+      network: loopbackPolicy('allowlist', [['api.example.test', upstream.port]]),
+      secrets: [{ name: 'API_TOKEN', value: 'sk-live-elsewhere', hosts: ['secure.example.test'] }],
+    });
+    const tunnel = await connectTunnel(session.socketPath, `api.example.test:${upstream.port}`);
+    if (!('socket' in tunnel)) throw new Error(tunnel.refusal);
+    // Only the upstream's CA: the proxy passed this TLS through, and held none of its bytes back.
+    const tls = await tlsOver(tunnel.socket, 'api.example.test', upstream.caPem);
+    const reply = await requestOver(tls, `api.example.test:${upstream.port}`, '/prompt');
+    expect((JSON.parse(reply.body) as Echo).url).toBe('/prompt');
+  });
+
+  it('answers a client-first protocol whose request ends like the start of a placeholder', async () => {
+    const upstream = await bannerUpstream('');
+    const { proxy } = await startProxy();
+    const session = await proxy.openSession('ses_tun_kv', {
+      network: loopbackPolicy('allowlist', [['kv.example.test', upstream.port]]),
+      secrets: [{ name: 'API_TOKEN', value: 'sk-live-elsewhere', hosts: ['secure.example.test'] }],
+    });
+    const tunnel = await connectTunnel(session.socketPath, `kv.example.test:${upstream.port}`);
+    if (!('socket' in tunnel)) throw new Error(tunnel.refusal);
+    let echoed = '';
+    tunnel.socket.on('data', (chunk: Buffer) => (echoed += chunk.toString()));
+    tunnel.socket.resume();
+    // "a" may begin "airlock-secret-…": held a moment for the rest, then let go, not kept for good.
+    tunnel.socket.write('SET a');
+    await waitFor(() => echoed === 'SET a', 2_000);
+    expect(upstream.received()).toBe('SET a');
+  });
+
   it('answers a refused CONNECT with a 403 and the reason, before any tunnel exists', async () => {
     const { proxy } = await startProxy();
     const session = await proxy.openSession('ses_tun2', {

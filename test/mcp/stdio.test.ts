@@ -50,7 +50,8 @@ describe.skipIf(bwrapMissing)('airlock mcp on stdio', () => {
     ]);
     expect(byName.get('run_command')?.annotations).toMatchObject({
       destructiveHint: true,
-      openWorldHint: false,
+      // Hosts on the session's list (or granted by a person) are reachable through the egress proxy.
+      openWorldHint: true,
       readOnlyHint: false,
     });
     expect(byName.get('write_file')?.annotations).toMatchObject({
@@ -235,12 +236,14 @@ describe.skipIf(bwrapMissing)('airlock mcp on stdio', () => {
     expect(facts['sessionId']).toMatch(/^ses_/);
     expect(facts).toMatchObject({
       state: 'active',
-      network: 'none',
+      // The default configuration: ask mode with nothing on the list yet.
+      network: { mode: 'ask', allow: [], proxy: 'http://127.0.0.1:3128', secrets: [] },
       policy: { approvalRequiredFor: ['touch'] },
       limits: { maxOutputChars: 200 },
       processes: { supervisorIsPid1: true },
     });
     expect(textOf(result)).toContain('a person approves touch');
+    expect(textOf(result)).toContain('network: through the egress proxy at http://127.0.0.1:3128');
     expect(textOf(result)).toContain('the supervisor is pid 1 (commands cannot signal it)');
   });
 });

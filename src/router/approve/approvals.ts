@@ -7,11 +7,30 @@
 import { randomBytes } from 'node:crypto';
 import { AirlockError } from '../../errors/index.ts';
 import { escapeForDisplay } from '../../shell/index.ts';
-import type { ApprovalRecord, AuditEventInput, JsonObject, Store } from '../../store/index.ts';
+import { grantScopes } from '../../store/index.ts';
+import type {
+  ApprovalGrant,
+  ApprovalRecord,
+  AuditEventInput,
+  GrantScope,
+  JsonObject,
+  Store,
+} from '../../store/index.ts';
 
 export type ApprovalDecision = 'approve' | 'deny';
 
+/** What a reviewer made of a request, recorded with it (see reviewer.ts). */
+export interface ReviewNote {
+  readonly reviewer: string;
+  readonly decision: 'approve' | 'deny' | 'abstain';
+  readonly reason: string | null;
+  /** Why it abstained without saying so: it failed, was late or answered garbage. */
+  readonly problem: string | null;
+}
+
 export interface ApprovalRequestInput {
+  /** The request's id, when the caller made it earlier (`newApprovalId`) to show before it is stored. */
+  readonly id?: string;
   readonly sessionId: string;
   readonly commandId: string | null;
   readonly action: ApprovalRecord['action'];
@@ -19,12 +38,24 @@ export interface ApprovalRequestInput {
   readonly subject: string;
   readonly parsed: readonly string[];
   readonly reasons: readonly string[];
+  /** What "remember" may cover (redacted; escaped here); none when nothing can be remembered. */
+  readonly grants?: readonly ApprovalGrant[];
   readonly timeoutMs: number;
+  /** The reviewer's answer, when one was asked first: recorded with the request. */
+  readonly review?: ReviewNote | undefined;
 }
 
 export interface DecideOptions {
   readonly reason?: string | undefined;
-  /** Approve this exact command (or path) for the rest of the session. */
+  /**
+   * Approve for the rest of the session, one of the request's `grants`: this exact command (or
+   * write), this program, or these hosts. Absent: this once.
+   */
+  readonly scope?: GrantScope | undefined;
+  /**
+   * The same as `scope: 'command'` (for a connection: `scope: 'host'`) when the request offers it,
+   * else approve once (kept for callers written before scopes).
+   */
   readonly remember?: boolean | undefined;
   /** Who decided, for the audit log: `cli`, `api:<token id>`, a user name. */
   readonly decidedBy?: string | undefined;
@@ -81,6 +112,7 @@ function decidedEvent(record: ApprovalRecord): AuditEventInput {
     decidedBy: record.decidedBy,
     reason: record.decisionReason,
     remember: record.remember,
+    scope: record.scope,
   };
   return { type: 'approval.decided', sessionId: record.sessionId, commandId: record.commandId, data };
 }
@@ -111,7 +143,7 @@ class StoreApprovals implements Approvals {
   async request(input: ApprovalRequestInput): Promise<ApprovalRecord> {
     const createdAt = this.#now();
     const record: ApprovalRecord = {
-      id: newApprovalId(),
+      id: input.id ?? newApprovalId(),
       sessionId: input.sessionId,
       commandId: input.commandId,
       action: input.action,
@@ -119,6 +151,11 @@ class StoreApprovals implements Approvals {
       subject: escapeForDisplay(input.subject),
       parsed: input.parsed.map(escapeForDisplay),
       reasons: [...input.reasons],
+      grants: (input.grants ?? []).map((grant) => ({
+        scope: grant.scope,
+        covers: grant.covers.map(escapeForDisplay),
+      })),
+      scope: null,
       status: 'pending',
       createdAt: new Date(createdAt).toISOString(),
       expiresAt: new Date(createdAt + input.timeoutMs).toISOString(),
@@ -140,7 +177,18 @@ class StoreApprovals implements Approvals {
             subject: record.subject,
             parsed: [...record.parsed],
             reasons: [...record.reasons],
+            grants: record.grants.map((grant) => ({ scope: grant.scope, covers: [...grant.covers] })),
             expiresAt: record.expiresAt,
+            ...(input.review === undefined
+              ? {}
+              : {
+                  review: {
+                    reviewer: input.review.reviewer,
+                    decision: input.review.decision,
+                    reason: input.review.reason === null ? null : escapeForDisplay(input.review.reason),
+                    problem: input.review.problem,
+                  },
+                }),
           },
         },
       ],
@@ -170,6 +218,7 @@ class StoreApprovals implements Approvals {
     const reason = checkDecision(decision, decideOptions);
     const current = await this.get(id);
     if (current.status !== 'pending') throw closedError(current);
+    const scope = chosenScope(current, decision, decideOptions);
     if (Date.parse(current.expiresAt) <= this.#now()) {
       // Too late: the deadline already turned "undecided" into "denied"; approving now would run a
       // command its caller was told was refused.
@@ -182,7 +231,8 @@ class StoreApprovals implements Approvals {
         status: wanted,
         decidedBy: decideOptions.decidedBy ?? 'unknown',
         reason: reason === null ? null : escapeForDisplay(reason),
-        remember: decision === 'approve' && decideOptions.remember === true,
+        remember: scope !== null,
+        scope,
       },
       decidedEvent,
     );
@@ -233,7 +283,7 @@ class StoreApprovals implements Approvals {
   async #expire(record: ApprovalRecord, reason = 'no decision before the deadline'): Promise<ApprovalRecord> {
     const updated = await this.#store.decideApproval(
       record.id,
-      { status: 'expired', decidedBy: 'airlock', reason, remember: false },
+      { status: 'expired', decidedBy: 'airlock', reason, remember: false, scope: null },
       decidedEvent,
     );
     this.#wake(record.id);
@@ -285,6 +335,47 @@ function checkDecision(decision: ApprovalDecision, options: DecideOptions): stri
     );
   }
   return reason;
+}
+
+/**
+ * The grant a decision chooses: `scope` (or `remember`, meaning `command`, or `host` for a connection) must be one the request
+ * offered, and only an approval remembers anything. INVALID_ARGUMENT otherwise, naming what is offered.
+ */
+function chosenScope(
+  record: ApprovalRecord,
+  decision: ApprovalDecision,
+  options: DecideOptions,
+): GrantScope | null {
+  const { scope, remember } = options;
+  if (scope !== undefined && !grantScopes.includes(scope)) {
+    throw new AirlockError('INVALID_ARGUMENT', `scope must be one of ${grantScopes.join(', ')}`, {
+      field: 'scope',
+    });
+  }
+  // `remember` predates scopes: this exact command, or for a connection its host and port; where
+  // neither can be remembered it still approves once.
+  if (scope === undefined) {
+    if (remember !== true || decision !== 'approve') return null;
+    const narrowest = record.action === 'egress' ? 'host' : 'command';
+    return record.grants.some((grant) => grant.scope === narrowest) ? narrowest : null;
+  }
+  const wanted = scope;
+  if (decision !== 'approve') {
+    throw new AirlockError('INVALID_ARGUMENT', 'only an approval can be remembered; deny without a scope', {
+      field: 'scope',
+    });
+  }
+  if (!record.grants.some((grant) => grant.scope === wanted)) {
+    const offered = record.grants.map((grant) => grant.scope);
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      offered.length === 0
+        ? `approval ${record.id} cannot be remembered (it has parts only known at run time, or nothing a grant could cover); approve it once`
+        : `approval ${record.id} can be remembered as ${offered.join(' or ')}, not ${wanted}`,
+      { field: 'scope', offered },
+    );
+  }
+  return wanted;
 }
 
 function closedError(record: ApprovalRecord): AirlockError {

@@ -9,6 +9,11 @@ export type {
   Approvals,
   ApprovalsOptions,
   DecideOptions,
+  ReviewNote,
 } from './approvals.ts';
+export { requestApproval } from './request.ts';
+export type { RequestDeps, ReviewedRequestInput } from './request.ts';
+export { createReviewer, parseAnswer } from './reviewer.ts';
+export type { Reviewer, ReviewOutcome, ReviewRequest } from './reviewer.ts';
 export { awaitDecision, refusalReason } from './decision.ts';
 export type { ApprovalOutcome, ApprovalSubject } from './decision.ts';

@@ -1,5 +1,3 @@
-/** The decide stage: policy, tightened by `router.approvalRequiredFor`, loosened only by remembered approvals. */
-export { createApprovalGate } from './approval-gate.ts';
-export type { ApprovalGate } from './approval-gate.ts';
-export { decide, rememberable } from './decide.ts';
-export type { DecideInput, Verdict } from './decide.ts';
+/** The decide stage: the session's policy (with `router.approvalRequiredFor`), loosened only by a person's grants. */
+export { decide, needsPerson, offeredGrants, rememberable } from './decide.ts';
+export type { DecideInput, SessionGrants, Verdict } from './decide.ts';

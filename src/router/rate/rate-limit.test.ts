@@ -15,6 +15,41 @@ function clock(start = 1_700_000_000_000): { now: () => number; advance: (ms: nu
 
 const perMinute30 = parseRate('30/min');
 
+describe('createRateLimiter: a burst bigger than one window (the default, 60 at 30/min)', () => {
+  const defaultRate = { ...perMinute30, burst: 60 };
+
+  it("lets an agent's burst of 60 through at once, then one command every 2 s (a runaway loop)", () => {
+    const time = clock();
+    const limiter = createRateLimiter({ rate: defaultRate, now: time.now });
+    for (let i = 0; i < 60; i += 1) expect(limiter.take('s').allowed, `call ${i + 1}`).toBe(true);
+    expect(limiter.take('s')).toEqual({ allowed: false, retryAfterMs: 2000 });
+    // A loop calling as fast as it can gets 30 more in the next minute, not 60.
+    let allowed = 0;
+    for (let ms = 0; ms < 60_000; ms += 10) {
+      time.advance(10);
+      if (limiter.take('s').allowed) allowed += 1;
+    }
+    expect(allowed).toBe(30);
+  });
+
+  it('refills the whole burst after a long idle time, and no further', () => {
+    const time = clock();
+    const limiter = createRateLimiter({ rate: defaultRate, now: time.now });
+    for (let i = 0; i < 60; i += 1) limiter.take('s');
+    time.advance(60 * 60_000);
+    expect(limiter.take('s')).toEqual({ allowed: true, remaining: 59 });
+  });
+
+  it('refuses a burst that is not a positive whole number', () => {
+    for (const burst of [0, -1, 1.5]) {
+      const error = thrownAirlockError(() =>
+        createRateLimiter({ rate: { ...perMinute30, burst }, now: () => 0 }),
+      );
+      expect(error?.code, String(burst)).toBe('INVALID_ARGUMENT');
+    }
+  });
+});
+
 describe('createRateLimiter', () => {
   it('allows 30 calls at once under 30/min, then refuses with retryAfterMs 2000', () => {
     const time = clock();

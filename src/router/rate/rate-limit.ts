@@ -1,6 +1,6 @@
 /**
- * Token buckets per key (a session): `capacity = rate.tokens`, refilled continuously at
- * `rate.tokens / rate.perMs`. Pure: the clock is injected, so tests move time by hand and two limiters
+ * Token buckets per key (a session): `capacity = rate.burst` (default `rate.tokens`), refilled
+ * continuously at `rate.tokens / rate.perMs`. Pure: the clock is injected, so tests move time by hand and two limiters
  * never share state.
  *
  * Levels are kept in token-milliseconds (one token = `perMs` units, refill = `tokens` units per ms), so a
@@ -16,8 +16,11 @@ export const DEFAULT_MAX_RATE_LIMIT_KEYS = 100_000;
 const EVICTION_SCAN = 32;
 
 export interface RateLimiterOptions {
-  /** As parsed by `parseRate`: `'30/min'` → `{ tokens: 30, perMs: 60000 }`. */
-  readonly rate: { readonly tokens: number; readonly perMs: number };
+  /**
+   * As parsed by `parseRate`: `'30/min'` → `{ tokens: 30, perMs: 60000 }`, with `burst` the bucket's
+   * size (how many may go at once; default `tokens`).
+   */
+  readonly rate: { readonly tokens: number; readonly perMs: number; readonly burst?: number };
   /** Milliseconds from any fixed origin (Date.now, performance.now, a test clock). */
   readonly now: () => number;
   readonly maxKeys?: number | undefined;
@@ -46,14 +49,15 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { rate, now, maxKeys = DEFAULT_MAX_RATE_LIMIT_KEYS } = options;
   validate(rate, maxKeys);
   const { tokens, perMs } = rate;
-  const capacity = tokens * perMs;
+  const capacity = (rate.burst ?? tokens) * perMs;
+  const fullRefillMs = Math.ceil(capacity / tokens);
   // Map order is least recently used first: every take moves its key to the end.
   const buckets = new Map<string, Bucket>();
 
   const levelAt = (bucket: Bucket, at: number): number => {
-    // A full refill takes perMs, so clamping keeps elapsed * tokens within safe integers; a clock that
-    // went backwards refills nothing rather than draining.
-    const elapsed = Math.min(Math.max(at - bucket.updatedAt, 0), perMs);
+    // A full refill takes fullRefillMs, so clamping keeps elapsed * tokens within safe integers; a
+    // clock that went backwards refills nothing rather than draining.
+    const elapsed = Math.min(Math.max(at - bucket.updatedAt, 0), fullRefillMs);
     return Math.min(capacity, bucket.level + elapsed * tokens);
   };
   const waitFor = (level: number, units: number): number => Math.ceil((units - level) / tokens);
@@ -124,17 +128,21 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 
 function validate(rate: RateLimiterOptions['rate'], maxKeys: number): void {
   const { tokens, perMs } = rate;
+  const burst = rate.burst ?? tokens;
   const valid =
     Number.isSafeInteger(tokens) &&
     tokens > 0 &&
     Number.isSafeInteger(perMs) &&
     perMs > 0 &&
-    Number.isSafeInteger(tokens * perMs);
+    Number.isSafeInteger(tokens * perMs) &&
+    Number.isSafeInteger(burst) &&
+    burst > 0 &&
+    Number.isSafeInteger(burst * perMs);
   if (!valid) {
     throw new AirlockError(
       'INVALID_ARGUMENT',
-      `rate limit must be a positive whole number of tokens per positive whole number of milliseconds, like 30 per 60000 (30/min), got ${String(tokens)} per ${String(perMs)}`,
-      { field: 'rate', tokens, perMs },
+      `rate limit must be a positive whole number of tokens per positive whole number of milliseconds, like 30 per 60000 (30/min), with a positive whole burst; got ${String(tokens)} per ${String(perMs)}, burst ${String(burst)}`,
+      { field: 'rate', tokens, perMs, burst },
     );
   }
   if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) {

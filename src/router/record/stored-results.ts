@@ -55,6 +55,8 @@ export async function storedResult(store: Store, id: string, maxChars: number): 
         : record.state === 'proposed'
           ? { code: 'SANDBOX_LOST', message: 'the command never started: its control plane is gone' }
           : null,
+    // Kept only in the live result; the audit log has each refused connection.
+    refusedHosts: [],
   };
   return { ...facts, forModel: textForModel(facts) };
 }

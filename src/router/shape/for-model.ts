@@ -23,7 +23,23 @@ function reasonList(reasons: readonly string[]): string {
   return `\n${reasons.map((reason) => `- ${reason}`).join('\n')}`;
 }
 
+/**
+ * The hosts the egress proxy refused while the command ran: a client often reports only a status
+ * code or a closed connection, and the model needs the host and the reason to do something else.
+ */
+function refusedBlock(facts: Facts): string {
+  if (facts.refusedHosts.length === 0) return '';
+  const lines = facts.refusedHosts.map(
+    (refusal) => `- ${refusal.message}${refusal.count > 1 ? ` (${refusal.count} connections)` : ''}`,
+  );
+  return `\nthe network refused ${facts.refusedHosts.length === 1 ? 'a host' : 'hosts'} this command tried to reach:\n${lines.join('\n')}`;
+}
+
 export function textForModel(facts: Facts, context: { readonly timeoutMs?: number } = {}): string {
+  return bareText(facts, context) + refusedBlock(facts);
+}
+
+function bareText(facts: Facts, context: { readonly timeoutMs?: number }): string {
   switch (facts.status) {
     case 'completed': {
       const how =
@@ -41,7 +57,7 @@ export function textForModel(facts: Facts, context: { readonly timeoutMs?: numbe
     case 'pending_approval':
       return (
         `not run yet: a person must approve it (approval ${facts.approvalId ?? '?'}).${reasonList(facts.reasons)}\n` +
-        `It runs as soon as it is approved; check on command ${facts.id} later, or do something else meanwhile.`
+        `It runs by itself once approved; check on command ${facts.id} later, or do something else meanwhile.`
       );
     case 'timed_out':
       return (

@@ -8,6 +8,8 @@ export { LiveTail } from './live-tail.ts';
 export { createRedactor, MIN_SECRET_LENGTH } from './redact.ts';
 export type { Redactor } from './redact.ts';
 export { redactBytes } from './redact-bytes.ts';
+export { secretFileValues } from './secret-files.ts';
+export type { FileSecret } from './secret-files.ts';
 export { MIN_MAX_CHARS, shapeForModel } from './shape.ts';
 export { shapeExecution, shapeLive } from './shape-execution.ts';
 export type { ShapedOutput } from './shape-execution.ts';

@@ -39,6 +39,12 @@ export interface SecretValue {
 
 export interface RedactorOptions {
   readonly secrets?: ReadonlyArray<SecretValue> | undefined;
+  /**
+   * Values found in secret files copied into the sandbox (`[REDACTED:file:NAME]`). A file is
+   * untrusted, so a value that cannot be redacted safely (too short, part of a marker) is skipped
+   * instead of refused: a file must never be able to stop a session's output from being shown.
+   */
+  readonly fileSecrets?: ReadonlyArray<SecretValue> | undefined;
 }
 
 export interface RedactionResult {
@@ -78,11 +84,13 @@ function marker(kind: string): string {
 
 export function createRedactor(options: RedactorOptions = {}): Redactor {
   const secrets = options.secrets ?? [];
+  const fileSecrets = options.fileSecrets ?? [];
   const markers = [
     ...new Set([...secretPatterns.map((p) => p.kind), PRIVATE_KEY_KIND]).values(),
     ...secrets.map((s) => `env:${s.name}`),
+    ...fileSecrets.map((s) => `file:${s.name}`),
   ].map(marker);
-  const needles = compileNeedles(secrets, markers);
+  const needles = compileNeedles(secrets, markers, fileSecrets);
   // Own copies: a global RegExp carries `lastIndex`, which must never be shared between redactors.
   const patterns: CompiledPattern[] = secretPatterns.map((p: SecretPattern) => ({
     kind: p.kind,
@@ -121,8 +129,18 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   };
 }
 
-function compileNeedles(secrets: ReadonlyArray<SecretValue>, markers: readonly string[]): Needle[] {
+function compileNeedles(
+  secrets: ReadonlyArray<SecretValue>,
+  markers: readonly string[],
+  fileSecrets: ReadonlyArray<SecretValue>,
+): Needle[] {
   const needles = new Map<string, string>();
+  const add = (value: string, kind: string): void => {
+    for (const variant of [value, ...encodings(value)]) {
+      if (variant.length < MIN_SECRET_LENGTH || markers.some((m) => m.includes(variant))) continue;
+      if (!needles.has(variant)) needles.set(variant, kind);
+    }
+  };
   for (const { name, value } of secrets) {
     if (typeof name !== 'string' || !SECRET_NAME.test(name)) {
       throw new AirlockError(
@@ -151,11 +169,15 @@ function compileNeedles(secrets: ReadonlyArray<SecretValue>, markers: readonly s
         { field: 'secrets', name },
       );
     }
-    const kind = `env:${name}`;
-    for (const variant of [value, ...encodings(value)]) {
-      if (variant.length < MIN_SECRET_LENGTH || markers.some((m) => m.includes(variant))) continue;
-      if (!needles.has(variant)) needles.set(variant, kind);
-    }
+    add(value, `env:${name}`);
+  }
+  for (const { name, value } of fileSecrets) {
+    const usable =
+      typeof value === 'string' &&
+      value.length >= MIN_SECRET_LENGTH &&
+      SECRET_NAME.test(name) &&
+      !markers.some((m) => m.includes(value));
+    if (usable) add(value, `file:${name}`);
   }
   // Longest first, so where one value contains another the longer one names the marker.
   return [...needles]

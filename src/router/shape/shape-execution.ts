@@ -32,10 +32,16 @@ export interface ShapeExecutionOptions {
 
 export function shapeExecution(exec: ExecResult, options: ShapeExecutionOptions): ShapedOutput {
   const { redactor, maxChars } = options;
-  const stdoutFull = redactor.redact(storedText(exec.stdoutStream)).text;
-  const stderrFull = redactor.redact(storedText(exec.stderrStream)).text;
+  // What the store keeps is what was read here, before the spool is discarded (discarding shrinks a
+  // stream's stored count to its in-memory head, which is not what the store holds).
+  const kept = {
+    stdout: { text: storedText(exec.stdoutStream), bytes: exec.stdoutStream.storedBytes },
+    stderr: { text: storedText(exec.stderrStream), bytes: exec.stderrStream.storedBytes },
+  };
   exec.stdoutStream.discard();
   exec.stderrStream.discard();
+  const stdoutFull = redactor.redact(kept.stdout.text).text;
+  const stderrFull = redactor.redact(kept.stderr.text).text;
   const outputId = stdoutFull === '' && stderrFull === '' ? null : `out_${randomBytes(12).toString('hex')}`;
   const shape = (text: string, stream: 'stdout' | 'stderr', captured: ExecResult['stdoutStream']) =>
     shapeForModel(text, {
@@ -44,7 +50,7 @@ export function shapeExecution(exec: ExecResult, options: ShapeExecutionOptions)
       stream,
       storedChars: text.length,
       totalBytes: captured.totalBytes,
-      storedBytes: captured.storedBytes,
+      storedBytes: kept[stream].bytes,
     });
   const stdout = shape(stdoutFull, 'stdout', exec.stdoutStream);
   const stderr = shape(stderrFull, 'stderr', exec.stderrStream);

@@ -81,9 +81,11 @@ describe('shapeForModel', () => {
     const text = buildLog(2000);
     const stored = 16 * 1024 * 1024;
     const result = shapeForModel(text, options(text, { totalBytes: 40_000_000, storedBytes: stored }));
-    expect(result.text).toContain('only the first 16,777,216 of 40,000,000 bytes of stdout were stored');
+    expect(result.text).toContain(
+      'only the first 16,777,216 of 40,000,000 bytes of stdout were kept, so pages end there',
+    );
     const complete = shapeForModel(text, options(text, { totalBytes: stored, storedBytes: stored }));
-    expect(complete.text).not.toContain('were stored');
+    expect(complete.text).not.toContain('were kept');
   });
 
   it('cuts one long line (minified JSON) mid-line and still fits', () => {

@@ -100,7 +100,7 @@ function chooseMarker(totalChars: number, options: ShapeOptions): MarkerFor {
   const { outputId, stream, totalBytes, storedBytes } = options;
   const incomplete =
     outputId !== null && storedBytes !== undefined && storedBytes < totalBytes
-      ? `; only the first ${formatCount(storedBytes)} of ${formatCount(totalBytes)} bytes of ${stream} were stored`
+      ? `; only the first ${formatCount(storedBytes)} of ${formatCount(totalBytes)} bytes of ${stream} were kept, so pages end there`
       : '';
   const full: MarkerFor = (omitted, offset) =>
     `… [airlock: ${formatCount(omitted)} of ${formatCount(totalChars)} characters cut from ${stream}; ` +

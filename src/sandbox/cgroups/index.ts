@@ -23,5 +23,6 @@ export type {
   PlannedDir,
 } from './plan.ts';
 export { createCgroupManager } from './cgroup.ts';
-export type { CgroupManager, CgroupManagerOptions, CgroupStats, SessionCgroup } from './cgroup.ts';
+export type { CgroupManager, CgroupManagerOptions } from './cgroup.ts';
+export type { CgroupStats, SessionCgroup } from './session-cgroup.ts';
 export type { CgroupFs } from './cgroup-fs.ts';

@@ -9,7 +9,7 @@
 import { closeSync, openSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { AirlockError } from '../../errors/index.ts';
-import { ensurePrivateDir } from '../drivers/bwrap/state-dir.ts';
+import { ensurePrivateDir } from '../state-dir/index.ts';
 import { assertRangeIsFree } from './accounts.ts';
 import { formatUidRange, rangeSize } from './range.ts';
 import type { UidRange } from './range.ts';

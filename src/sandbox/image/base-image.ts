@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { AirlockError } from '../../errors/index.ts';
-import { generatedEtcFiles } from '../drivers/bwrap/etc-files.ts';
+import { generatedEtcFiles } from '../layout/index.ts';
 import { debianMirrorFromSources, readAptSources } from './apt-sources.ts';
 import { connectDocker, dockerUnavailable } from './docker-connection.ts';
 

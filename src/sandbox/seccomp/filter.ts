@@ -1,17 +1,23 @@
 import { AirlockError } from '../../errors/index.ts';
 import { syscallNumbers } from './syscalls.ts';
 import type { SeccompArch, SyscallName, SyscallTable } from './syscalls.ts';
+import {
+  BPF_JMP_JEQ_K,
+  BPF_JMP_JGE_K,
+  BPF_JMP_JSET_K,
+  END,
+  assembleBlock,
+  encode,
+  label,
+  loadWord,
+  op,
+  ret,
+} from './bpf.ts';
+import type { Step } from './bpf.ts';
 
 export interface SeccompFilterOptions {
   readonly arch: SeccompArch;
 }
-
-// Classic BPF opcodes (linux/bpf_common.h), pre-combined: class | size/op | source.
-const BPF_LD_W_ABS = 0x20;
-const BPF_JMP_JEQ_K = 0x15;
-const BPF_JMP_JGE_K = 0x35;
-const BPF_JMP_JSET_K = 0x45;
-const BPF_RET_K = 0x06;
 
 const SECCOMP_RET_KILL_PROCESS = 0x80000000;
 const SECCOMP_RET_ERRNO = 0x00050000;
@@ -34,11 +40,6 @@ function argLowWord(index: number): number {
 const AUDIT_ARCH: Readonly<Record<SeccompArch, number>> = { x86_64: 0xc000003e, aarch64: 0xc00000b7 };
 const X32_SYSCALL_BIT = 0x40000000;
 const NO_SYSCALL = 0xffffffff;
-
-// The kernel refuses longer programs (BPF_MAXINSNS); jt/jf are u8 relative offsets.
-const BPF_MAXINSNS = 4096;
-const BPF_MAX_JUMP = 255;
-const SOCK_FILTER_BYTES = 8;
 
 const CLONE_NEWTIME = 0x00000080;
 const CLONE_NEWNS = 0x00020000;
@@ -137,78 +138,6 @@ export const REFUSED_SYSCALLS: readonly SyscallName[] = [
   'iopl',
   'ioperm',
 ];
-
-// ---------------------------------------------------------------------------------------------
-// A tiny block assembler. Each block's labels are local to it, and the only label a block can
-// jump to outside itself is END, the first instruction after it. Every jump therefore stays
-// within its block, which keeps offsets far below the u8 limit; assemble() still checks.
-
-const END = 'end';
-
-type Step =
-  | { readonly kind: 'label'; readonly name: string }
-  | {
-      readonly kind: 'op';
-      readonly code: number;
-      readonly k: number;
-      // null falls through to the next instruction (offset 0).
-      readonly jt: string | null;
-      readonly jf: string | null;
-    };
-
-interface SockFilter {
-  readonly code: number;
-  readonly jt: number;
-  readonly jf: number;
-  readonly k: number;
-}
-
-function op(code: number, k: number, jt: string | null = null, jf: string | null = null): Step {
-  return { kind: 'op', code, k, jt, jf };
-}
-
-function label(name: string): Step {
-  return { kind: 'label', name };
-}
-
-const loadWord = (offset: number): Step => op(BPF_LD_W_ABS, offset);
-const ret = (action: number): Step => op(BPF_RET_K, action);
-
-function assembleBlock(steps: readonly Step[]): SockFilter[] {
-  const labels = new Map<string, number>();
-  let count = 0;
-  for (const step of steps) {
-    if (step.kind === 'op') {
-      count += 1;
-    } else if (step.name === END || labels.has(step.name)) {
-      throw new AirlockError('INTERNAL', 'seccomp block defines a label twice', { label: step.name });
-    } else {
-      labels.set(step.name, count);
-    }
-  }
-  labels.set(END, count);
-
-  const offsetTo = (target: string | null, from: number): number => {
-    if (target === null) return 0;
-    const index = labels.get(target);
-    if (index === undefined) {
-      throw new AirlockError('INTERNAL', 'seccomp jump to an unknown label', { label: target });
-    }
-    const offset = index - (from + 1);
-    if (offset < 0 || offset > BPF_MAX_JUMP) {
-      throw new AirlockError('INTERNAL', 'seccomp jump out of u8 range', { label: target, offset });
-    }
-    return offset;
-  };
-
-  const out: SockFilter[] = [];
-  for (const step of steps) {
-    if (step.kind === 'label') continue;
-    const index = out.length;
-    out.push({ code: step.code, k: step.k, jt: offsetTo(step.jt, index), jf: offsetTo(step.jf, index) });
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Blocks. After the prologue the accumulator holds nr; a block that loads an argument must end
@@ -358,28 +287,6 @@ function blocksFor(arch: SeccompArch): Step[][] {
   }
   blocks.push([ret(SECCOMP_RET_ALLOW)]);
   return blocks;
-}
-
-function encode(program: readonly SockFilter[]): Buffer {
-  const last = program.at(-1);
-  if (last === undefined || last.code !== BPF_RET_K) {
-    throw new AirlockError('INTERNAL', 'seccomp program must end in RET');
-  }
-  if (program.length > BPF_MAXINSNS) {
-    throw new AirlockError('INTERNAL', 'seccomp program is longer than the kernel accepts', {
-      instructions: program.length,
-    });
-  }
-  const buffer = Buffer.alloc(program.length * SOCK_FILTER_BYTES);
-  program.forEach((instruction, index) => {
-    const at = index * SOCK_FILTER_BYTES;
-    buffer.writeUInt16LE(instruction.code, at);
-    // writeUInt8 throws a RangeError past 255, a second guard behind assembleBlock's check.
-    buffer.writeUInt8(instruction.jt, at + 2);
-    buffer.writeUInt8(instruction.jf, at + 3);
-    buffer.writeUInt32LE(instruction.k >>> 0, at + 4);
-  });
-  return buffer;
 }
 
 /**

@@ -143,10 +143,13 @@ export interface SupervisorFacts {
   readonly separateUid: boolean;
   /** The Landlock ABI each command is confined with; 0 without Landlock. */
   readonly landlockAbi: number;
+  /** The egress bridge listens on the sandbox's loopback (native/bridge.c). */
+  readonly egressBridge: boolean;
 }
 
 const READY_PID1 = 1;
 const READY_SEPARATE_UID = 2;
+const READY_EGRESS_BRIDGE = 4;
 const MAX_LANDLOCK_ABI = 1000;
 
 /** READY: u32 protocol version, u32 Landlock ABI, u32 flags. */
@@ -154,7 +157,10 @@ export function decodeReady(payload: Buffer): Decoded<{ version: number; facts: 
   if (payload.length !== 12) return fail(`a ready report of ${payload.length} bytes`);
   const landlockAbi = payload.readUInt32LE(4);
   const flags = payload.readUInt32LE(8);
-  if (landlockAbi > MAX_LANDLOCK_ABI || (flags & ~(READY_PID1 | READY_SEPARATE_UID)) !== 0) {
+  if (
+    landlockAbi > MAX_LANDLOCK_ABI ||
+    (flags & ~(READY_PID1 | READY_SEPARATE_UID | READY_EGRESS_BRIDGE)) !== 0
+  ) {
     return fail('a ready report with unknown flags');
   }
   return {
@@ -165,6 +171,7 @@ export function decodeReady(payload: Buffer): Decoded<{ version: number; facts: 
         pid1: (flags & READY_PID1) !== 0,
         separateUid: (flags & READY_SEPARATE_UID) !== 0,
         landlockAbi,
+        egressBridge: (flags & READY_EGRESS_BRIDGE) !== 0,
       },
     },
   };

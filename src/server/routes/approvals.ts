@@ -13,6 +13,7 @@ export function approvalRoutes({ airlock }: { readonly airlock: Airlock }): Rout
       summary: 'List approval requests',
       tag: 'approvals',
       access: 'admin',
+      people: 'see',
       query: approvalsQuery,
       response: { status: 200, description: 'Approval requests, oldest first', schema: approvalList },
       handler: async ({ query }) => ({ approvals: await airlock.approvals.list(query) }),
@@ -23,6 +24,7 @@ export function approvalRoutes({ airlock }: { readonly airlock: Airlock }): Rout
       summary: 'One approval request',
       tag: 'approvals',
       access: 'admin',
+      people: 'see',
       params: approvalParams,
       response: { status: 200, description: 'The request', schema: approvalRecord },
       handler: ({ params }) => airlock.approvals.get(params.approvalId),
@@ -30,14 +32,21 @@ export function approvalRoutes({ airlock }: { readonly airlock: Airlock }): Rout
     defineRoute({
       method: 'POST',
       url: '/v1/approvals/:approvalId',
-      summary: 'Approve or deny a pending request (409 APPROVAL_CLOSED when already decided or expired)',
+      summary:
+        'Approve or deny a pending request, once or for the rest of the session (`scope`: one of its grants); 409 APPROVAL_CLOSED when already decided or expired',
       tag: 'approvals',
       access: 'admin',
+      people: 'decide',
       params: approvalParams,
       body: decideBody,
       response: { status: 200, description: 'The decided request', schema: approvalRecord },
       handler: ({ principal, params, body }) => {
-        const options = { reason: body.reason, remember: body.remember, decidedBy: actorOf(principal) };
+        const options = {
+          reason: body.reason,
+          scope: body.scope,
+          remember: body.remember,
+          decidedBy: actorOf(principal),
+        };
         return body.decision === 'approve'
           ? airlock.approvals.approve(params.approvalId, options)
           : airlock.approvals.deny(params.approvalId, options);

@@ -7,25 +7,30 @@ import { auditExportQuery, auditList, auditQuery, verifyResult } from '../schema
 
 function eventQuery(query: {
   afterSeq?: number | undefined;
+  beforeSeq?: number | undefined;
   sessionId?: string | undefined;
+  commandId?: string | undefined;
   type?: AuditEventType[] | undefined;
 }) {
   return {
     ...(query.afterSeq === undefined ? {} : { afterSeq: query.afterSeq }),
+    ...(query.beforeSeq === undefined ? {} : { beforeSeq: query.beforeSeq }),
     ...(query.sessionId === undefined ? {} : { sessionId: query.sessionId }),
+    ...(query.commandId === undefined ? {} : { commandId: query.commandId }),
     ...(query.type === undefined ? {} : { types: query.type }),
   };
 }
 
-/** The audit log is the operator's: admin token only. */
+/** The audit log is the operator's: the admin token, and people's viewer and approver tokens. */
 export function auditRoutes({ airlock }: { readonly airlock: Airlock }): RouteSpec[] {
   return [
     defineRoute({
       method: 'GET',
       url: '/v1/audit',
-      summary: 'Query audit events, oldest first (page with afterSeq)',
+      summary: 'Query audit events, oldest first (page forwards with afterSeq, backwards with beforeSeq)',
       tag: 'audit',
       access: 'admin',
+      people: 'see',
       query: auditQuery,
       response: { status: 200, description: 'Events with their hash chain', schema: auditList },
       handler: async ({ query }) => ({
@@ -41,6 +46,7 @@ export function auditRoutes({ airlock }: { readonly airlock: Airlock }): RouteSp
       summary: 'Export audit events as JSON lines (each line re-verifiable away from the store)',
       tag: 'audit',
       access: 'admin',
+      people: 'see',
       query: auditExportQuery,
       response: { status: 200, description: 'One event per line', contentType: 'application/x-ndjson' },
       handler: async ({ query, reply }) => {
@@ -80,6 +86,7 @@ export function auditRoutes({ airlock }: { readonly airlock: Airlock }): RouteSp
       summary: 'Check the hash chain of the whole audit log',
       tag: 'audit',
       access: 'admin',
+      people: 'see',
       response: {
         status: 200,
         description: 'ok, or the first event that does not verify',

@@ -5,6 +5,8 @@ import { assertSessionAccess, liveSessionFor } from '../access.ts';
 import { defineRoute } from '../route.ts';
 import type { RouteSpec } from '../route.ts';
 import {
+  checkCommandBody,
+  checkResult,
   commandParams,
   outputPage,
   outputParams,
@@ -20,13 +22,25 @@ import type { Principal } from '../tokens.ts';
  * A command is reached through its session's URL: one of another session is as unknown as a missing
  * one (the router's session-scope check), and a session token reaches its own session only.
  */
-function commandOf(
+async function commandOf(
   airlock: Airlock,
   principal: Principal | null,
   params: { id: string; commandId: string },
 ): Promise<RunResult> {
   assertSessionAccess(principal, params.id);
-  return airlock.commands.get(params.commandId, { within: params.id });
+  return withFollowUp(await airlock.commands.get(params.commandId, { within: params.id }));
+}
+
+/** A command that goes on after the answer (waiting for a person, running): the exact calls to follow it. */
+export function withFollowUp(result: RunResult): RunResult {
+  if (result.status !== 'pending_approval' && result.status !== 'running') return result;
+  const url = `/v1/sessions/${result.sessionId}/commands/${result.id}`;
+  return {
+    ...result,
+    forModel:
+      `${result.forModel}\nFollow it up with GET ${url} (SDK: session.commands.get(${JSON.stringify(result.id)}))` +
+      `; GET ${url}/events streams it until it ends.`,
+  };
 }
 
 export function commandRoutes({ airlock }: { readonly airlock: Airlock }): RouteSpec[] {
@@ -48,12 +62,31 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
       handler: async ({ principal, params, body }) => {
         const session = await liveSessionFor(airlock, principal, params.id);
         // Not waiting means both: the command runs in the background once allowed, and a command that
-        // needs a person returns `pending_approval` at once and goes on when decided.
-        return session.run(body.command, {
+        // needs a person returns `pending_approval` at once and goes on when decided. Waiting, a
+        // command that needs a person is answered `pending_approval` after `approvalWaitMs`.
+        const result = await session.run(body.command, {
           ...(body.timeoutMs === undefined ? {} : { timeoutMs: body.timeoutMs }),
           background: !body.wait,
-          waitForApproval: body.wait,
+          ...(body.wait ? {} : { waitForApproval: false }),
+          ...(body.approvalWaitMs === undefined || !body.wait ? {} : { approvalWaitMs: body.approvalWaitMs }),
         });
+        return withFollowUp(result);
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      // `::` is a literal colon in a route (`commands:check`, the method-style name of a dry run).
+      url: '/v1/sessions/:id/commands::check',
+      summary:
+        'Dry run: what running a command would do in this session now (nothing runs; the check is audited)',
+      tag: 'commands',
+      access: 'any',
+      params: sessionParams,
+      body: checkCommandBody,
+      response: { status: 200, description: 'The decision and its reasons', schema: checkResult },
+      handler: async ({ principal, params, body }) => {
+        const session = await liveSessionFor(airlock, principal, params.id);
+        return session.commands.check(body.command);
       },
     }),
     defineRoute({
@@ -62,6 +95,7 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
       summary: 'A command: its result, or its output so far while it runs',
       tag: 'commands',
       access: 'any',
+      people: 'see',
       params: commandParams,
       response: { status: 200, description: 'The command', schema: runResult },
       handler: ({ principal, params }) => commandOf(airlock, principal, params),
@@ -72,6 +106,7 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
       summary: 'Stream a command: `output` events (redacted, whole lines), then one `status` event',
       tag: 'commands',
       access: 'any',
+      people: 'see',
       params: commandParams,
       response: {
         status: 200,
@@ -128,11 +163,12 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
       summary: "Kill a running command's whole process tree",
       tag: 'commands',
       access: 'any',
+      people: 'decide',
       params: commandParams,
       response: { status: 200, description: 'The command after the kill', schema: runResult },
       handler: async ({ principal, params }) => {
         assertSessionAccess(principal, params.id);
-        return airlock.commands.kill(params.commandId, { within: params.id });
+        return withFollowUp(await airlock.commands.kill(params.commandId, { within: params.id }));
       },
     }),
     defineRoute({
@@ -141,6 +177,7 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
       summary: "Page a command's full (redacted, bounded) output",
       tag: 'commands',
       access: 'any',
+      people: 'see',
       params: outputParams,
       query: outputQuery,
       response: { status: 200, description: 'One page', schema: outputPage },

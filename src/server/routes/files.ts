@@ -28,12 +28,16 @@ export function fileRoutes({ airlock, maxFileBytes }: FileRouteParts): RouteSpec
       bodyLimitBytes: maxFileBytes,
       response: {
         status: 200,
-        description: 'Written, denied, or waiting for a person (with ?wait=false)',
+        description:
+          'Written, denied, or waiting for a person (after ?approvalWaitMs=, default router.approvalWait; at once with ?wait=false)',
         schema: fileWriteResult,
       },
       handler: async ({ principal, params, query, body }) => {
         const session = await liveSessionFor(airlock, principal, params.id);
-        return session.files.write(query.path, body as Buffer, { waitForApproval: query.wait ?? true });
+        return session.files.write(query.path, body as Buffer, {
+          ...(query.wait === false ? { waitForApproval: false } : {}),
+          ...(query.approvalWaitMs === undefined ? {} : { approvalWaitMs: query.approvalWaitMs }),
+        });
       },
     }),
     defineRoute({

@@ -8,6 +8,7 @@ import {
   createSessionBody,
   listSessionsQuery,
   mintedToken,
+  networkBody,
   sessionInfo,
   sessionList,
   sessionParams,
@@ -52,6 +53,7 @@ export function sessionRoutes({ airlock, tokens }: SessionRouteParts): RouteSpec
       summary: 'List sessions (a session token sees only its own)',
       tag: 'sessions',
       access: 'any',
+      people: 'see',
       query: listSessionsQuery,
       response: { status: 200, description: 'Sessions, oldest first', schema: sessionList },
       handler: async ({ principal, query }) => {
@@ -71,6 +73,7 @@ export function sessionRoutes({ airlock, tokens }: SessionRouteParts): RouteSpec
       summary: 'A session: state, limits, isolation and latest resource usage',
       tag: 'sessions',
       access: 'any',
+      people: 'see',
       params: sessionParams,
       response: { status: 200, description: 'The session', schema: sessionInfo },
       handler: async ({ principal, params }) => {
@@ -84,6 +87,7 @@ export function sessionRoutes({ airlock, tokens }: SessionRouteParts): RouteSpec
       summary: 'End a session: kill its commands and destroy its sandbox',
       tag: 'sessions',
       access: 'any',
+      people: 'decide',
       params: sessionParams,
       response: { status: 200, description: 'The ended session', schema: sessionInfo },
       handler: async ({ principal, params }) => {
@@ -92,6 +96,23 @@ export function sessionRoutes({ airlock, tokens }: SessionRouteParts): RouteSpec
         tokens.revokeSession(params.id);
         return airlock.sessions.info(params.id);
       },
+    }),
+    defineRoute({
+      method: 'PATCH',
+      url: '/v1/sessions/:id/network',
+      summary:
+        "Change a live session's network list (its sandbox.network object, never wider than the server's configuration); open connections keep going",
+      tag: 'sessions',
+      // A session token could otherwise widen its own way out.
+      access: 'admin',
+      params: sessionParams,
+      body: networkBody,
+      response: {
+        status: 200,
+        description: 'The session, with its network as it is now',
+        schema: sessionInfo,
+      },
+      handler: ({ params, body }) => airlock.sessions.setNetwork(params.id, body),
     }),
     defineRoute({
       method: 'POST',

@@ -19,6 +19,22 @@ function subcommand(args: readonly WordValue[], valued: RegExp): { name: string 
   return { name: null, index: args.length };
 }
 
+function words0(args: readonly WordValue[]): Array<string | null> {
+  return args.map(lit);
+}
+
+/**
+ * `npm pack` of the project itself (no argument, or local directories): packs the workspace without
+ * the registry. A package name or spec (`npm pack left-pad@1`) is fetched from the registry.
+ */
+function packsLocalOnly(args: readonly WordValue[]): boolean {
+  const words = words0(args);
+  const at = words.indexOf('pack');
+  return words
+    .slice(at + 1)
+    .every((text) => text !== null && (text.startsWith('-') || /^(\.{1,2}|\.{1,2}\/.*|\/.*)$/.test(text)));
+}
+
 /**
  * npm, pnpm, yarn, bun: installs and package runners fetch and run code from a registry (install
  * scripts, bin entries). `run`/`test` run the project's own scripts, which the workspace defines.
@@ -38,12 +54,20 @@ export const npm: Model = (ctx, args) => {
       ctx.hazard('opaque-option', `${ctx.program} ${text.split('=')[0] ?? text} changes what runs`);
     }
   }
-  if (name === null) return;
+  if (name === null) {
+    // Bare `yarn` is `yarn install`; bare npm, pnpm and bun only print their help.
+    if (
+      ctx.program === 'yarn' &&
+      !words0(args).some((t) => t === null || /^(-v|--version|-h|--help)$/.test(t))
+    )
+      ctx.net('registry:npm');
+    return;
+  }
   // `pnpm playwright install`, `npm exec playwright install`: downloads browsers.
   const words = args.map(lit);
   const playwright = words.indexOf('playwright');
   if (playwright >= 0 && words[playwright + 1] === 'install') ctx.net(null);
-  if (NPM_INSTALLS.test(name)) {
+  if (NPM_INSTALLS.test(name) && !(name === 'pack' && packsLocalOnly(args))) {
     ctx.net('registry:npm');
     if (/^(exec|x|dlx|create|init)$/.test(name)) ctx.code('npm-package', 'unknown', null);
   }
@@ -78,6 +102,8 @@ export const npx: Model = (ctx, args) => {
       continue;
     }
     if (text.startsWith('-')) continue;
+    // `npx playwright install` downloads browsers from wherever the installed playwright says.
+    if (text === 'playwright' && lit(args[i + 1]) === 'install') ctx.net(null);
     // A package spec with a version or scope-path, or a URL/tarball, is fetched.
     if (/@[\w^~.-]*\d|^(https?:|git[+:]|file:)|\.tgz$|\//.test(text.replace(/^@[^/]+\//, ''))) {
       ctx.net('registry:npm');
@@ -89,6 +115,22 @@ export const npx: Model = (ctx, args) => {
 
 const PIP_NET = /^(install|download|wheel|index|search)$/;
 
+/**
+ * `pip install --no-index` (`uv pip install --no-index`, `--offline`) from local files: no index is
+ * asked. Not when anything names a URL or a VCS, or a requirements or constraints file is read (its
+ * lines may name URLs and indexes the command line does not show).
+ */
+function installsFromLocalFilesOnly(args: readonly WordValue[]): boolean {
+  const words = words0(args);
+  if (!words.includes('install') || !words.some((t) => t === '--no-index' || t === '--offline')) return false;
+  return words.every(
+    (text) =>
+      text !== null &&
+      !/:\/\/|^(git|hg|svn|bzr)\+|@/.test(text) &&
+      !/^(-r|--requirement|-c|--constraint|-i|--index-url|--extra-index-url)(=|$)/.test(text),
+  );
+}
+
 export const pip: Model = (ctx, args) => {
   const { name: sub, index } = subcommand(
     args,
@@ -97,12 +139,14 @@ export const pip: Model = (ctx, args) => {
   const name = ctx.program === 'uvx' ? 'run' : sub;
   if (name === null) return;
   // `uv run` uses the project's environment as it is; sync, add, lock and tools fetch packages.
+  // `uv python install` downloads a Python build.
+  if (ctx.program === 'uv' && name === 'python' && lit(args[index + 1]) === 'install') ctx.net(null);
   if (
     ctx.program === 'uvx' ||
     PIP_NET.test(name) ||
     (ctx.program === 'uv' && /^(add|sync|lock|pip|tool)$/.test(name))
   ) {
-    ctx.net('registry:pypi');
+    if (!installsFromLocalFilesOnly(args)) ctx.net('registry:pypi');
     // Installing from source runs the package's build backend.
     if (name === 'install' || ctx.program === 'uv' || ctx.program === 'pipx')
       ctx.code('python-package', 'unknown', null);
@@ -118,9 +162,27 @@ export const pip: Model = (ctx, args) => {
   if (name === 'uninstall' || name === 'config') ctx.stateChange(`${ctx.program} ${name}`);
 };
 
-export const cargo: Model = (ctx, args) => {
+/**
+ * rustup's toolchain selector (`cargo +nightly …`, `cargo "+${MSRV}" …`): a first word that is
+ * `+` and a name, literal or one quoted run-time value (which cannot split into more words).
+ */
+function isToolchain(word: WordValue | undefined): boolean {
+  if (word === undefined) return false;
+  const text = lit(word);
+  if (text !== null) return text.startsWith('+');
+  return word.kind === 'dynamic' && !word.split && /^\\?\+/.test(word.pattern ?? '');
+}
+
+export const cargo: Model = (ctx, wholeArgs) => {
+  // The subcommand follows the toolchain: `cargo +nightly publish` is judged as `cargo publish`.
+  const toolchain = isToolchain(wholeArgs[0]);
+  const args = toolchain ? wholeArgs.slice(1) : wholeArgs;
+  if (toolchain) ctx.setExecArgv(['cargo', ...args.map(lit)]);
   const { name } = subcommand(args, /^(--manifest-path|-Z|--color|--config|-C)$/);
-  if (args.some((a) => /^--config/.test(lit(a) ?? '')))
+  // After `--` the words are the tool's or the program's (`cargo fmt -- --config …` is rustfmt's).
+  const end = args.findIndex((a) => lit(a) === '--');
+  const own = end < 0 ? args : args.slice(0, end);
+  if (own.some((a) => /^--config/.test(lit(a) ?? '')))
     ctx.hazard('opaque-option', 'cargo --config can set runner commands');
   if (name !== null && /^(install|publish|login|owner|yank|search|add|update|fetch|uninstall)$/.test(name)) {
     ctx.net('registry:crates');

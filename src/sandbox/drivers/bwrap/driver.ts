@@ -1,35 +1,38 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
 import { AirlockError, isAirlockError } from '../../../errors/index.ts';
 import { createCgroupManager, readCgroupLayout } from '../../cgroups/index.ts';
-import type { CgroupLimits, CgroupManager, SessionCgroup } from '../../cgroups/index.ts';
+import type { CgroupLimits, CgroupManager } from '../../cgroups/index.ts';
 import type { CaptureLimits } from '../../output/index.ts';
 import { defaultCaptureLimits } from '../../output/index.ts';
 import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
 import { validateSpec } from '../../spec.ts';
-import { SupervisorClient } from '../../supervisor/client.ts';
 import {
+  SupervisorClient,
   defaultHelperPath,
   helperMissingMessage,
   isExecutable,
   publishHelperForSessions,
-} from '../../supervisor/helper-binary.ts';
+  processIsolation,
+  readYamaPtraceScope,
+  withinStartTimeout,
+  assertBridge,
+} from '../../supervisor/index.ts';
 import { DEFAULT_UID_RANGE, createHostUidAllocator, defaultUidLockDir } from '../../host-uids/index.ts';
-import type { UidLease, UidRange } from '../../host-uids/index.ts';
-import { processIsolation, readYamaPtraceScope } from '../../supervisor/process-isolation.ts';
-import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
+import type { UidRange } from '../../host-uids/index.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
-import { readHostLayout, readImageLayout, readProcMasks } from './host-layout.ts';
-import type { HostLayout } from './host-layout.ts';
-import { explainStartFailure, spawnLauncher } from './launcher.ts';
-import type { Launcher } from './launcher.ts';
-import { planBwrap, planInstructions, planLauncher } from './plan.ts';
+import { SYSTEM_CA_BUNDLE, grantEgressAccess } from '../../egress-mount.ts';
+import { readHostLayout, readImageLayout, readProcMasks } from '../../layout/index.ts';
+import type { HostLayout } from '../../layout/index.ts';
+import { createSpareLauncher } from '../../launcher/index.ts';
+import { explainStartFailure } from './start-failure.ts';
+import { discardPending, launchPending } from './launch.ts';
+import type { PendingSandbox } from './launch.ts';
+import { planBwrap, planInstructions } from './plan.ts';
 import { createBwrapSandbox } from './sandbox.ts';
-import { ensurePrivateDir, sessionName } from './state-dir.ts';
+import { ensurePrivateDir } from '../../state-dir/index.ts';
 import { sweepBwrapLeftovers } from './sweep.ts';
 
 export interface BwrapDriverOptions {
@@ -117,19 +120,10 @@ function assertWorldReadable(image: string): void {
   }
 }
 
-/** Limits a launcher started ahead of need holds until it is given its session's spec. */
-const parkedLimits: CgroupLimits = { memoryBytes: 16 * 1024 * 1024, cpus: 0.1, pids: 8 };
-/** Starting the next spare waits a moment, so it does not compete with the sandbox just handed out. */
-const PARK_DELAY_MS = 50;
-
-interface PendingSandbox {
-  id: string;
-  name: string;
-  dir: string;
-  cgroup: SessionCgroup;
-  launcher: Launcher;
-  /** The session's own host uid; none when the control plane is not root. */
-  lease: UidLease | undefined;
+/** Whether the image has the system CA bundle a session's bundle is bound over (bwrap binds only over files). */
+function hasSystemCaBundle(image: string, layout: HostLayout): boolean {
+  if (image === 'host') return layout.etcEntries.includes('ssl/certs') && existsSync(SYSTEM_CA_BUNDLE);
+  return existsSync(join(image, SYSTEM_CA_BUNDLE));
 }
 
 export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
@@ -144,13 +138,8 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
         lockDir: options.uidLockDir ?? defaultUidLockDir(),
       })
     : undefined;
-  const prespawn = options.prespawnLauncher ?? true;
   let sweptOnce = options.sweepOnFirstCreate === false;
   let closed = false;
-  const closing = new AbortController();
-  let spare: PendingSandbox | undefined;
-  /** The spare being started, if any; close() waits for it so nothing is started after close. */
-  let parking: Promise<void> | undefined;
   let prepared:
     | {
         bwrapPath: string;
@@ -185,85 +174,10 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     return prepared;
   }
 
-  /** Makes the session's cgroups and starts its launcher inside them, waiting for instructions. */
-  async function launch(limits: CgroupLimits): Promise<PendingSandbox> {
-    const { cgroups, seccomp, supervisorPath } = await prepare();
-    const id = randomBytes(6).toString('hex');
-    const name = sessionName(id);
-    const dir = join(sandboxesDir, name);
-    const lease = uids?.allocate();
-    let cgroup: SessionCgroup;
-    try {
-      mkdirSync(dir, { mode: 0o700 });
-      cgroup = await cgroups.create(name, limits);
-    } catch (error) {
-      rmSync(dir, { recursive: true, force: true });
-      lease?.release();
-      throw error;
-    }
-    try {
-      const plan = planLauncher({
-        helperPath,
-        supervisorPath,
-        cgroupProcsFiles: cgroup.procsFiles,
-        ...(lease ? { hostIds: { uid: lease.uid, gid: lease.gid } } : {}),
-        seccompFilter: seccomp,
-      });
-      return { id, name, dir, cgroup, launcher: spawnLauncher(plan), lease };
-    } catch (error) {
-      await cgroup.remove();
-      rmSync(dir, { recursive: true, force: true });
-      lease?.release();
-      throw error;
-    }
-  }
+  const launch = (limits: CgroupLimits): Promise<PendingSandbox> =>
+    launchPending({ prepared: prepare(), helperPath, sandboxesDir, uids, limits });
 
-  async function discard(pending: PendingSandbox): Promise<void> {
-    await pending.launcher.abandon();
-    await pending.cgroup.remove();
-    rmSync(pending.dir, { recursive: true, force: true });
-    // Only now: with the cgroup gone, no process of this uid is left.
-    pending.lease?.release();
-  }
-
-  /** Keeps one launcher started ahead of need: process start and cgroup join are then off the path. */
-  function parkSpare(): void {
-    if (!prespawn || closed || spare || parking) return;
-    parking = (async () => {
-      await sleep(PARK_DELAY_MS, undefined, { ref: false, signal: closing.signal });
-      if (closed) return;
-      const pending = await launch(parkedLimits);
-      if (closed || spare) return discard(pending);
-      spare = pending;
-      // A spare that dies while parked is cleaned up and never handed out.
-      void pending.launcher.exited
-        .then(() => {
-          if (spare !== pending) return;
-          spare = undefined;
-          return discard(pending);
-        })
-        .catch(() => {});
-    })()
-      // Parking is an optimisation: when it fails, create() launches on demand and reports the
-      // failure itself, with the full error.
-      .catch(() => {})
-      .finally(() => {
-        parking = undefined;
-      });
-  }
-
-  async function takeSpare(limits: CgroupLimits): Promise<PendingSandbox | undefined> {
-    const pending = spare;
-    spare = undefined;
-    if (!pending) return undefined;
-    try {
-      await pending.cgroup.setLimits(limits);
-      return pending;
-    } catch (error) {
-      await discard(pending);
-      throw error;
-    }
-  }
+  const spare = createSpareLauncher({ enabled: options.prespawnLauncher ?? true, discard: discardPending });
 
   async function create(input: SandboxSpec): Promise<Sandbox> {
     if (closed) throw new AirlockError('SANDBOX_UNAVAILABLE', 'the driver was closed');
@@ -284,13 +198,26 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     if (spec.image !== 'host' && uids) assertWorldReadable(spec.image);
     const layout = spec.image === 'host' ? hostLayout : readImageLayout(spec.image);
     const limits = { memoryBytes: spec.memoryBytes, cpus: spec.cpus, pids: spec.pids };
-    const pending = (await takeSpare(limits)) ?? (await launch(limits));
-    parkSpare();
+    const pending = (await spare.take(limits)) ?? (await launch(limits));
+    spare.refill(launch);
     const { id, dir, cgroup, launcher, lease } = pending;
+    try {
+      // bwrap runs as the session's uid and binds the egress directory by path.
+      if (lease) grantEgressAccess(spec.egress, lease.gid);
+    } catch (error) {
+      await discardPending(pending);
+      throw error;
+    }
     launcher.start(
       planInstructions(
         spec,
-        planBwrap({ spec, bwrapPath, layout, procMasks: readProcMasks() }),
+        planBwrap({
+          spec,
+          bwrapPath,
+          layout,
+          procMasks: readProcMasks(),
+          systemCaBundle: hasSystemCaBundle(spec.image, layout),
+        }),
         lease !== undefined,
       ),
     );
@@ -300,8 +227,9 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     const startTimeoutMs = options.startTimeoutMs ?? 10_000;
     try {
       await withinStartTimeout(client.ready, startTimeoutMs);
+      assertBridge(spec, client);
     } catch (error) {
-      await discard(pending);
+      await discardPending(pending);
       const detail = explainStartFailure(launcher.firstErrorLine() || (error as Error).message);
       throw new AirlockError('SANDBOX_UNAVAILABLE', `the bwrap sandbox did not start: ${detail}`, {
         stderr: detail,
@@ -332,12 +260,7 @@ export function createBwrapDriver(options: BwrapDriverOptions = {}): Driver {
     create,
     async close() {
       closed = true;
-      // Cancels a spare still waiting to start; one already starting is awaited and discarded.
-      closing.abort();
-      await parking;
-      const pending = spare;
-      spare = undefined;
-      if (pending) await discard(pending);
+      await spare.close();
     },
     async sweepStale() {
       sweptOnce = true;

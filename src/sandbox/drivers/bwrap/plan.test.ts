@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SandboxSpec } from '../../types.ts';
-import type { HostLayout, ProcMask } from './host-layout.ts';
-import { commandEnvironment, encodeInstructions, planBwrap, planLauncher } from './plan.ts';
+import type { HostLayout, ProcMask } from '../../layout/index.ts';
+import { planBwrap, planLauncher } from './plan.ts';
 
 const spec: SandboxSpec = {
   image: 'host',
@@ -133,6 +133,67 @@ describe('planBwrap', () => {
   });
 });
 
+describe('planBwrap with egress', () => {
+  const egress = {
+    directory: '/run/airlock-egress/ab/ses_1',
+    socket: 'proxy.sock',
+    caCertificate: 'ca.pem',
+    caBundle: 'ca-bundle.pem',
+  };
+  const withEgress = { ...spec, egress };
+  const plan = (input: Partial<Parameters<typeof planBwrap>[0]>) =>
+    planBwrap({ spec: withEgress, bwrapPath: '/usr/bin/bwrap', layout, procMasks, ...input });
+
+  it('has no way out without egress: no egress mount, no bridge', () => {
+    const plain = plan({ spec, systemCaBundle: true });
+    expect(plain.join(' ')).not.toContain('/.airlock/egress');
+    expect(plain).not.toContain('--egress-bridge');
+    expect(plain).toContain('--unshare-net');
+  });
+
+  it('binds the egress directory and CA files read-only, and starts the bridge', () => {
+    const argv = plan({ systemCaBundle: true });
+    const joined = argv.join(' ');
+    expect(joined).toContain(`--ro-bind ${egress.directory} /.airlock/egress`);
+    expect(joined).toContain(`--ro-bind ${egress.directory}/ca.pem /.airlock/egress-ca.pem`);
+    expect(joined).toContain(`--ro-bind ${egress.directory}/ca-bundle.pem /.airlock/egress-ca-bundle.pem`);
+    expect(joined).toContain(
+      `--ro-bind ${egress.directory}/ca-bundle.pem /etc/ssl/certs/ca-certificates.crt`,
+    );
+    // The network namespace stays private: the bridge is the only path out.
+    expect(argv).toContain('--unshare-net');
+    expect(argv.slice(-4)).toEqual([
+      '/.airlock/supervisor',
+      'supervise',
+      '--egress-bridge',
+      '3128:/.airlock/egress/proxy.sock',
+    ]);
+    // Adversarial: nothing above the session's own directory is bound.
+    expect(boundSources(argv).filter((source) => source.startsWith('/run/'))).toEqual([
+      egress.directory,
+      `${egress.directory}/ca.pem`,
+      `${egress.directory}/ca-bundle.pem`,
+      `${egress.directory}/ca-bundle.pem`,
+    ]);
+    // The mounts come before the root is made read-only; the bundle after /etc is bound.
+    const rootReadOnly = argv.findIndex((arg, index) => arg === '--remount-ro' && argv[index + 1] === '/');
+    expect(argv.indexOf('/.airlock/egress')).toBeLessThan(rootReadOnly);
+    expect(argv.indexOf('/etc/ssl/certs/ca-certificates.crt')).toBeGreaterThan(
+      argv.lastIndexOf('/etc/ssl/certs'),
+    );
+  });
+
+  it('leaves the system bundle alone without secrets or where the image has none', () => {
+    const noSecrets = plan({
+      spec: { ...spec, egress: { directory: egress.directory, socket: 'proxy.sock' } },
+      systemCaBundle: true,
+    });
+    expect(noSecrets.join(' ')).not.toContain('ca-certificates.crt');
+    expect(noSecrets.join(' ')).not.toContain('egress-ca');
+    expect(plan({}).join(' ')).not.toContain('ca-certificates.crt');
+  });
+});
+
 describe('planLauncher', () => {
   it('passes no host environment, joins the cgroups and drops to the host ids', () => {
     const plan = planLauncher({
@@ -159,26 +220,5 @@ describe('planLauncher', () => {
       '3',
     ]);
     expect(plan.fds.map(({ fd }) => fd)).toEqual([...plan.fds.keys()].map((index) => index + 3));
-  });
-});
-
-describe('encodeInstructions', () => {
-  it('frames argv as a length and NUL-terminated strings, refusing NUL inside one', () => {
-    const encoded = encodeInstructions(['/usr/bin/bwrap', '--', 'x y']);
-    expect(encoded.readUInt32LE(0)).toBe(encoded.length - 4);
-    expect(encoded.subarray(4).toString()).toBe('/usr/bin/bwrap\0--\0x y\0');
-    expect(() => encodeInstructions(['a\0b'])).toThrow(/NUL/);
-  });
-});
-
-describe('commandEnvironment', () => {
-  it('layers defaults, the spec grants and the call, and nothing else', () => {
-    expect(commandEnvironment({ GRANTED: '1', LANG: 'en_US.UTF-8' }, { PER_CALL: '2' })).toEqual({
-      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      HOME: '/workspace',
-      LANG: 'en_US.UTF-8',
-      GRANTED: '1',
-      PER_CALL: '2',
-    });
   });
 });

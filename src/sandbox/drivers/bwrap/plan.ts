@@ -1,18 +1,12 @@
+import { egressBridgeArgs, egressMounts } from '../../egress-mount.ts';
 import type { SandboxSpec } from '../../types.ts';
-import { generatedEtcFiles, sandboxHostname, sandboxUser } from './etc-files.ts';
-import type { HostLayout, ProcMask } from './host-layout.ts';
+import { generatedEtcFiles, sandboxHostname, sandboxUser } from '../../layout/index.ts';
+import type { HostLayout, ProcMask } from '../../layout/index.ts';
+import { launcherFds } from '../../launcher/index.ts';
+import type { FdSource, LauncherPlan } from '../../launcher/index.ts';
 
 /** Where the supervisor binary appears inside the sandbox. */
 export const supervisorPathInSandbox = '/.airlock/supervisor';
-
-/**
- * File descriptors the launcher is started with, fixed so a launcher can be started before anyone
- * knows which sandbox it will become. 3 carries the launcher's instructions (the bwrap argv).
- */
-export const launcherFds = {
-  instructions: 3,
-  firstEtcFile: 4,
-} as const;
 
 export interface LauncherPlanInput {
   helperPath: string;
@@ -23,20 +17,6 @@ export interface LauncherPlanInput {
   /** Host uid/gid to run bwrap as; omitted when the control plane is not root (it cannot switch). */
   hostIds?: { uid: number; gid: number };
   seccompFilter: Buffer;
-}
-
-/** Extra file descriptors the child gets: fd number → bytes to feed it, or a host file to open. */
-export type FdSource =
-  | { kind: 'data'; data: Buffer }
-  | { kind: 'file'; path: string }
-  | { kind: 'instructions' };
-
-export interface LauncherPlan {
-  file: string;
-  args: string[];
-  env: Record<string, string>;
-  cwd: string;
-  fds: { fd: number; source: FdSource }[];
 }
 
 const generatedEtcPaths = Object.keys(generatedEtcFiles());
@@ -75,6 +55,8 @@ export interface BwrapPlanInput {
   layout: HostLayout;
   /** Host-describing /proc entries to cover (see `readProcMasks`). */
   procMasks: readonly ProcMask[];
+  /** The image has a system CA bundle (SYSTEM_CA_BUNDLE) a session's bundle can be bound over; default false. */
+  systemCaBundle?: boolean;
 }
 
 /**
@@ -172,6 +154,12 @@ export function planBwrap(input: BwrapPlanInput): string[] {
     '--ro-bind-fd',
     String(supervisorFd),
     supervisorPathInSandbox,
+    // bwrap runs as the session's uid: grantEgressAccess lets it (and only it) into the directory.
+    ...egressMounts(spec.egress, input.systemCaBundle === true).flatMap(({ source, destination }) => [
+      '--ro-bind',
+      source,
+      destination,
+    ]),
     // The root and /dev are read-only; only the sized tmpfs mounts above take writes.
     '--remount-ro',
     '/dev',
@@ -184,6 +172,7 @@ export function planBwrap(input: BwrapPlanInput): string[] {
     '--',
     supervisorPathInSandbox,
     'supervise',
+    ...egressBridgeArgs(spec.egress),
   );
   return args;
 }
@@ -202,28 +191,6 @@ export function planInstructions(
   return ownHostUid ? ['--nproc', String(spec.pids), ...bwrapArgv] : [...bwrapArgv];
 }
 
-/** Frames the argv for the launcher's instructions fd: u32 length, NUL-terminated strings. */
-export function encodeInstructions(argv: readonly string[]): Buffer {
-  for (const arg of argv) {
-    if (arg.includes('\0'))
-      throw new RangeError(`launcher argument contains a NUL byte: ${JSON.stringify(arg)}`);
-  }
-  const body = Buffer.from(argv.map((arg) => `${arg}\0`).join(''), 'utf8');
-  const length = Buffer.alloc(4);
-  length.writeUInt32LE(body.length, 0);
-  return Buffer.concat([length, body]);
-}
-
-export const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/** The environment a command sees: defaults, then the spec's grants, then the call's own. */
-export function commandEnvironment(
-  specEnv: Readonly<Record<string, string>>,
-  execEnv: Readonly<Record<string, string>> = {},
-): Record<string, string> {
-  return { PATH: defaultPath, HOME: sandboxUser.home, LANG: 'C.UTF-8', ...specEnv, ...execEnv };
-}
-
 /*
  * Security limitations
  * - bubblewrap shares the host kernel: a kernel bug reachable through the allowed syscalls is an
@@ -236,9 +203,9 @@ export function commandEnvironment(
  *   pid 1 (no command can signal it) and not dumpable, and each command runs in a Landlock domain of
  *   its own where the kernel has Landlock: none can open, trace or signal the supervisor. A command
  *   can kill its own or another command's keeper (that command's processes are then killed).
- * - Loopback inside the sandbox is private to it; nothing else of the network exists, so network
- *   allow-lists (`network: { allow }`) are not implemented by this driver and it refuses nothing
- *   more specific than "no network".
+ * - Loopback inside the sandbox is private to it; nothing else of the network exists. A session with
+ *   egress reaches the proxy through the supervisor's bridge (or the mounted socket itself, which
+ *   commands may use directly): the proxy, not this driver, decides which hosts.
  * - Each session runs as a host uid of its own only when the control plane is root; without root
  *   every session runs as the control plane's uid, sharing its per-user kernel limits.
  */

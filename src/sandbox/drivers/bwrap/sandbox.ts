@@ -1,11 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import type { SessionCgroup } from '../../cgroups/index.ts';
 import type { CaptureLimits } from '../../output/index.ts';
-import type { SupervisorClient } from '../../supervisor/client.ts';
-import { SupervisedSandbox } from '../../supervisor/supervised-sandbox.ts';
+import type { SupervisorClient } from '../../supervisor/index.ts';
+import { SupervisedSandbox } from '../../supervisor/index.ts';
 import type { UidLease } from '../../host-uids/index.ts';
 import type { ProcessIsolation, SandboxSpec } from '../../types.ts';
-import { commandEnvironment } from './plan.ts';
+import { commandEnvironment } from '../../layout/index.ts';
 
 export interface BwrapSandboxParts {
   id: string;

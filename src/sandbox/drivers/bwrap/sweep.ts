@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { createCgroupManager, readCgroupLayout } from '../../cgroups/index.ts';
 import type { CgroupManager } from '../../cgroups/index.ts';
-import { isStale, sweepStaleDirs } from './state-dir.ts';
+import { isStale, sweepStaleDirs } from '../../state-dir/index.ts';
 
 export interface BwrapSweepOptions {
   stateDir: string;

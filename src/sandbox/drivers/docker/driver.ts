@@ -1,34 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Duplex, Writable } from 'node:stream';
 import type Docker from 'dockerode';
-import { AirlockError, isAirlockError } from '../../../errors/index.ts';
-import { baseImageTag, connectDocker, dockerUnavailable, importRootfsImage } from '../../image/index.ts';
+import type { UidLease, UidRange } from '../../host-uids/index.ts';
+import { DEFAULT_UID_RANGE, createHostUidAllocator, defaultUidLockDir } from '../../host-uids/index.ts';
 import type { CaptureLimits } from '../../output/index.ts';
 import { defaultCaptureLimits } from '../../output/index.ts';
-import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
+import { onceUnlessFailed } from '../../once.ts';
 import { validateSpec } from '../../spec.ts';
-import { SupervisorClient } from '../../supervisor/client.ts';
-import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
-import { DEFAULT_UID_RANGE, createHostUidAllocator, defaultUidLockDir } from '../../host-uids/index.ts';
-import type { UidLease, UidRange } from '../../host-uids/index.ts';
-import { processIsolation, readYamaPtraceScope } from '../../supervisor/process-isolation.ts';
-import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
-import { SupervisedSandbox } from '../../supervisor/supervised-sandbox.ts';
+import { sessionName } from '../../state-dir/index.ts';
+import { defaultHelperPath } from '../../supervisor/index.ts';
 import type { Driver, Sandbox, SandboxSpec } from '../../types.ts';
-import { generatedEtcFiles } from '../bwrap/etc-files.ts';
-import { shellFor } from '../bwrap/host-layout.ts';
-import { commandEnvironment } from '../bwrap/plan.ts';
-import { ensurePrivateDir, sessionName } from '../bwrap/state-dir.ts';
-import { DockerStreamDemux } from './demux.ts';
-import { oomCounterFile, readOomKills } from './oom-counter.ts';
-import { dockerSeccompProfile, labelKeys, planContainer } from './plan.ts';
+import { createImageResolver } from './images.ts';
 import type { DockerRuntime } from './plan.ts';
-import { killContainer, removeContainer, statusOf } from './containers.ts';
-import { createSharedVolume } from './shared-volume.ts';
+import { prepareDocker } from './prepare.ts';
+import { createDockerSandbox } from './sandbox.ts';
+import { createSharedFilesVolume } from './shared-files.ts';
+import { startContainer } from './start-container.ts';
 import { stateLabel, sweepDockerLeftovers } from './sweep.ts';
+import { unavailable } from './unavailable.ts';
 
 export interface DockerDriverOptions {
   /** Per-sandbox host state (output spools, the seccomp program). Default: `<tmpdir>/airlock-<uid>`. */
@@ -61,27 +52,6 @@ export interface DockerDriverOptions {
   sweepOnFirstCreate?: boolean;
 }
 
-/** /proc of a sandbox holds its processes plus ~60 fixed entries; the pids limit bounds the rest. */
-const MAX_PROC_ENTRIES = 100_000;
-
-function unavailable(message: string, reason: string): AirlockError {
-  return new AirlockError('SANDBOX_UNAVAILABLE', message, { driver: 'docker', reason });
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
-}
-
-interface Prepared {
-  docker: Docker;
-  profile: string;
-}
-
-interface SharedFiles {
-  volume: string;
-  etcFiles: { source: string; destination: string }[];
-}
-
 /**
  * The Docker driver, through the Engine API (dockerode). Each session is one labelled container whose
  * first process is the airlock-helper supervisor; the control plane attaches to its stdin/stdout
@@ -101,8 +71,7 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
   const socket = options.dockerSocket;
   const host = hostname();
   const state = stateLabel(stateDir);
-  let prepared: Promise<Prepared> | undefined;
-  const images = new Map<string, Promise<string>>();
+  const imageFor = createImageResolver({ baseImage: options.baseImage, socket });
   let sweptOnce = options.sweepOnFirstCreate === false;
   let closed = false;
   // Under runc a container's processes are host processes of the uid it runs as: one per session.
@@ -115,131 +84,20 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
       : undefined;
   /** Containers not yet removed mount the shared volume: it is removed only once none is left. */
   let live = 0;
-  let shared: Promise<SharedFiles> | undefined;
+  const sharedFiles = createSharedFilesVolume({ helperPath, host, state, socket });
+  const removeShared = (): Promise<void> =>
+    sharedFiles.remove(async () => (await prepared.current()?.catch(() => undefined))?.docker);
 
-  async function removeShared(): Promise<void> {
-    const ready = await shared?.catch(() => undefined);
-    const docker = (await prepared?.catch(() => undefined))?.docker;
-    if (ready && docker) {
-      await docker
-        .getVolume(ready.volume)
-        .remove()
-        .catch(() => {});
-    }
-  }
-
-  async function prepareOnce(): Promise<Prepared> {
-    if (!isExecutable(helperPath)) throw unavailable(helperMissingMessage(helperPath), 'helper missing');
-    const docker = options.docker ?? connectDocker(socket);
-    let runtimes: Record<string, unknown>;
-    try {
-      await docker.ping();
-      runtimes = ((await docker.info()) as { Runtimes?: Record<string, unknown> }).Runtimes ?? {};
-    } catch (error) {
-      throw dockerUnavailable(error, socket);
-    }
-    if (!(runtime in runtimes)) {
-      throw unavailable(
-        runtime === 'runsc'
-          ? 'the Docker runtime runsc is not registered with the daemon: run runsc install, then reload dockerd (kill -HUP the dockerd process) or use runtime runc'
-          : `the Docker runtime ${runtime} is not registered with the daemon (it has ${Object.keys(runtimes).join(', ')})`,
-        'runtime not registered',
-      );
-    }
-    ensurePrivateDir(stateDir);
-    ensurePrivateDir(baseDir);
-    ensurePrivateDir(sandboxesDir);
-    return { docker, profile: dockerSeccompProfile() };
-  }
-
-  /**
-   * The volume with the files every container needs, filled once per driver. Made on the first
-   * create, because the container that carries the files into it needs an image that is present.
-   */
-  function sharedFiles(docker: Docker, image: string): Promise<SharedFiles> {
-    shared ??= (async () => {
-      const session = sessionName(randomBytes(4).toString('hex'));
-      const etc = Object.entries(generatedEtcFiles()).map(([destination, content]) => ({
-        destination,
-        name: `etc_${destination.slice('/etc/'.length)}`,
-        data: Buffer.from(content),
-      }));
-      const volume = await createSharedVolume({
-        docker,
-        name: `airlock-shared-${session}`,
-        labels: {
-          [labelKeys.sandbox]: 'shared',
-          [labelKeys.session]: session,
-          [labelKeys.host]: host,
-          [labelKeys.state]: state,
-        },
-        image,
-        files: [
-          { name: 'supervisor', data: readFileSync(helperPath), mode: 0o755 },
-          { name: 'seccomp.bpf', data: buildSeccompFilter({ arch: hostSeccompArch() }), mode: 0o644 },
-          ...etc.map(({ name, data }) => ({ name, data, mode: 0o644 })),
-        ],
-      }).catch((error: unknown) => {
-        throw isAirlockError(error) ? error : dockerUnavailable(error, socket);
-      });
-      // Bound over the image's own; a bind on /etc/hosts also replaces the one Docker would write.
-      const etcFiles = etc.map(({ name, destination }) => ({
-        source: join(volume.mountpoint, name),
-        destination,
-      }));
-      return { volume: volume.name, etcFiles };
-    })().catch((error: unknown) => {
-      shared = undefined;
-      throw error;
-    });
-    return shared;
-  }
-
-  function prepare(): Promise<Prepared> {
-    prepared ??= prepareOnce().catch((error: unknown) => {
-      prepared = undefined;
-      throw error;
-    });
-    return prepared;
-  }
-
-  function imageFor(specImage: string, docker: Docker): Promise<string> {
-    let found = images.get(specImage);
-    if (!found) {
-      found = (async () => {
-        if (specImage.startsWith('/')) {
-          if (!existsSync(join(specImage, 'usr'))) {
-            throw new AirlockError(
-              'INVALID_ARGUMENT',
-              `image ${specImage} is not a rootfs directory (no usr/ in it); use "host" or a directory made by debootstrap`,
-              { image: specImage },
-            );
-          }
-          return importRootfsImage(docker, specImage);
-        }
-        // `host` is the base image; anything else not a path is a local image reference (no registry
-        // is ever asked: pulling at session start would hand the choice of image to the network).
-        const tag = specImage === 'host' ? (options.baseImage ?? baseImageTag()) : specImage;
-        try {
-          await docker.getImage(tag).inspect();
-        } catch (error) {
-          if (statusOf(error) === 404) {
-            throw unavailable(
-              specImage === 'host'
-                ? `the Docker image ${tag} is missing: build it with airlock image build`
-                : `the Docker image ${tag} is not on this machine (Airlock never pulls): docker pull or build it first`,
-              'image missing',
-            );
-          }
-          throw dockerUnavailable(error, socket);
-        }
-        return tag;
-      })();
-      images.set(specImage, found);
-      found.catch(() => images.delete(specImage));
-    }
-    return found;
-  }
+  const prepared = onceUnlessFailed(() =>
+    prepareDocker({
+      helperPath,
+      docker: options.docker,
+      socket,
+      runtime,
+      stateDirs: [stateDir, baseDir, sandboxesDir],
+    }),
+  );
+  const prepare = prepared.get;
 
   async function sweepStale(): Promise<number> {
     const removed = await sweepDockerLeftovers({
@@ -262,159 +120,59 @@ export function createDockerDriver(options: DockerDriverOptions = {}): Driver {
       await sweepStale();
     }
     const { docker } = ready;
+    if (spec.egress !== undefined && runtime === 'runsc' && !ready.runscHostUds) {
+      // Without it the sentry refuses the proxy's socket and the session would have no network at
+      // all while its configuration says otherwise.
+      throw unavailable(
+        'the Docker runtime runsc does not let sandboxes reach the egress proxy: add "--host-uds=open" to its runtimeArgs in /etc/docker/daemon.json and reload dockerd, or give these sessions network: none',
+        'runsc without host-uds',
+      );
+    }
     const image = await imageFor(spec.image, docker);
-    const files = await sharedFiles(docker, image);
+    const files = await sharedFiles.get(docker, image);
     const id = randomBytes(6).toString('hex');
     const session = sessionName(id);
     const dir = join(sandboxesDir, session);
     const lease: UidLease | undefined = uids?.allocate();
     mkdirSync(dir, { mode: 0o700 });
 
-    let container: Docker.Container | undefined;
-    let stream: Duplex | undefined;
-    let removed = true;
-    const cleanup = async (): Promise<void> => {
-      stream?.destroy();
-      if (container) {
-        removed = await container.remove({ force: true }).then(
-          () => true,
-          (error: unknown) => statusOf(error) === 404,
-        );
-      }
-      rmSync(dir, { recursive: true, force: true });
-      // A container that may still run keeps its uid until a sweep has removed it.
-      if (removed) lease?.release();
-    };
-    const stderrTail: Buffer[] = [];
-    let client: SupervisorClient;
-    let exited: Promise<void>;
-    let oomFile: string | undefined;
-    try {
-      container = await docker.createContainer(
-        planContainer({
-          spec,
-          name: `airlock-${session}`,
-          id,
-          session,
-          host,
-          state,
-          image,
-          runtime,
-          sharedVolume: files.volume,
-          etcFiles: files.etcFiles,
-          dockerSeccompProfile: ready.profile,
-          ...(lease ? { hostIds: { uid: lease.uid, gid: lease.gid } } : {}),
-        }),
-      );
-      // Attached before start, so not one byte of the supervisor's channel is missed.
-      stream = (await container.attach({
-        stream: true,
-        stdin: true,
-        stdout: true,
-        stderr: true,
-        hijack: true,
-      })) as unknown as Duplex;
-      const demux = new DockerStreamDemux((chunk) => {
-        if (stderrTail.length < 16) stderrTail.push(chunk);
-      });
-      stream.on('error', () => {});
-      stream.pipe(demux);
-      exited = new Promise<void>((resolve) => demux.once('close', () => resolve()));
-      client = new SupervisorClient(stream as Writable, demux);
-      // Observed below; this keeps a start failure from leaving it rejected with no one listening.
-      client.ready.catch(() => {});
-      await container.start();
-      const startTimeoutMs = options.startTimeoutMs ?? 15_000;
-      await withinStartTimeout(client.ready, startTimeoutMs);
-      oomFile = oomCounterFile((await container.inspect()).State.Pid);
-    } catch (error) {
-      await cleanup();
-      const said = Buffer.concat(stderrTail).toString().trim().split('\n')[0];
-      if (isAirlockError(error) && (error.code !== 'SANDBOX_LOST' || !said)) throw error;
-      const why = said || (error as Error).message;
-      if (statusOf(error) === undefined && !said) throw dockerUnavailable(error, socket);
-      throw unavailable(`the Docker sandbox did not start: ${why}`, 'start failed');
-    }
-
-    const started = container;
-    const attached = stream;
+    const { container, stream, client, exited, oomFile } = await startContainer({
+      docker,
+      spec,
+      id,
+      session,
+      host,
+      state,
+      image,
+      runtime,
+      files,
+      profile: ready.profile,
+      lease,
+      dir,
+      socket,
+      startTimeoutMs: options.startTimeoutMs ?? 15_000,
+    });
     // Docker refuses to remove a volume any container refers to, running or not: the count goes
     // down only once the container is removed.
     live += 1;
-    const layoutShell =
-      spec.image === 'host'
-        ? { path: '/usr/bin/bash', args: ['--noprofile', '--norc', '-c'] }
-        : spec.image.startsWith('/')
-          ? shellFor(spec.image)
-          : // An image reference: /bin/sh is the one shell every image that can run commands has.
-            { path: '/bin/sh', args: ['-c'] };
-    return new SupervisedSandbox({
+    return createDockerSandbox({
       id,
-      driver: 'docker',
-      info: {
-        isolation: `docker/${runtime}`,
-        runtime,
-        image,
-        ...optional(
-          'processes',
-          // Under runsc the commands' kernel is the sentry's, which has no Yama.
-          processIsolation(
-            client.facts,
-            runtime === 'runsc'
-              ? { hostUid: null, yamaPtraceScope: null }
-              : { hostUid: lease?.uid ?? null, yamaPtraceScope: readYamaPtraceScope() },
-          ),
-        ),
-      },
       spec,
+      runtime,
+      image,
       client,
+      container,
+      stream,
       exited,
       dir,
-      shell: layoutShell,
-      environment: (execEnv) => commandEnvironment(spec.env, execEnv),
+      lease,
+      oomFile,
+      socket,
       captureLimits: options.captureLimits ?? defaultCaptureLimits,
       maxFileBytes: options.maxFileBytes ?? 64 * 1024 * 1024,
-      oomKillCount: () => readOomKills(oomFile),
-      async usage() {
-        let stats: Docker.ContainerStats;
-        try {
-          stats = await started.stats({ stream: false, 'one-shot': true });
-        } catch (error) {
-          throw new AirlockError(
-            'SANDBOX_LOST',
-            `the container's statistics are gone: ${(error as Error).message}`,
-            {},
-            { cause: error },
-          );
-        }
-        const memory = stats.memory_stats as { usage?: number; max_usage?: number };
-        // Under runsc the cgroup's task count is mostly the sentry's threads; the sandbox's own
-        // processes are the ones its kernel lists.
-        const pids =
-          runtime === 'runsc'
-            ? (await client.list('/proc', MAX_PROC_ENTRIES)).filter(
-                (entry) => entry.kind === 'directory' && /^\d+$/.test(entry.name),
-              ).length
-            : ((stats.pids_stats as { current?: number } | undefined)?.current ?? 0);
-        return {
-          memoryBytes: memory.usage ?? 0,
-          memoryPeakBytes: memory.max_usage ?? null,
-          pids,
-          cpuUsageMs: (stats.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e6,
-          oomKills: await readOomKills(oomFile),
-        };
-      },
-      async teardown() {
-        try {
-          await killContainer(started, socket);
-          attached.destroy();
-          await removeContainer(started, socket);
-          // The container is gone, and every process of its uid with it.
-          lease?.release();
-        } finally {
-          live -= 1;
-          if (closed && live === 0) await removeShared();
-        }
+      async removed() {
+        live -= 1;
+        if (closed && live === 0) await removeShared();
       },
     });
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SandboxSpec } from '../../types.ts';
-import { gvisorHostPidsLimit } from '../gvisor/plan.ts';
-import { maskedProcPaths, maskedSysPaths } from '../../host-masks.ts';
+import { gvisorHostPidsLimit } from '../gvisor/index.ts';
+import { maskedProcPaths, maskedSysPaths } from '../../layout/index.ts';
 import { dockerSeccompProfile, labelKeys, planContainer } from './plan.ts';
 import type { ContainerPlanInput } from './plan.ts';
 
@@ -31,6 +31,44 @@ const input: ContainerPlanInput = {
   dockerSeccompProfile: dockerSeccompProfile(),
   hostIds: { uid: 201_234, gid: 201_234 },
 };
+
+describe('planContainer with egress', () => {
+  const egress = {
+    directory: '/run/airlock-egress/ab/ses_1',
+    socket: 'proxy.sock',
+    caCertificate: 'ca.pem',
+    caBundle: 'ca-bundle.pem',
+  };
+  const plan = planContainer({ ...input, spec: { ...spec, egress } });
+
+  it('binds the egress directory and CA bundle read-only, keeps network none, and starts the bridge', () => {
+    expect(plan.HostConfig?.NetworkMode).toBe('none');
+    expect(plan.NetworkDisabled).toBe(true);
+    expect(plan.HostConfig?.Mounts).toEqual(
+      expect.arrayContaining([
+        { Type: 'bind', Source: egress.directory, Target: '/.airlock/egress', ReadOnly: true },
+        {
+          Type: 'bind',
+          Source: `${egress.directory}/ca.pem`,
+          Target: '/.airlock/egress-ca.pem',
+          ReadOnly: true,
+        },
+        {
+          Type: 'bind',
+          Source: `${egress.directory}/ca-bundle.pem`,
+          Target: '/etc/ssl/certs/ca-certificates.crt',
+          ReadOnly: true,
+        },
+      ]),
+    );
+    expect(plan.Cmd?.slice(-2)).toEqual(['--egress-bridge', '3128:/.airlock/egress/proxy.sock']);
+  });
+
+  it('mounts nothing of egress without it', () => {
+    const plain = planContainer(input);
+    expect(JSON.stringify(plain)).not.toContain('egress');
+  });
+});
 
 describe('planContainer', () => {
   const plan = planContainer(input);

@@ -1,13 +1,13 @@
-import type { ContainerCreateOptions, HostConfig } from 'dockerode';
-import { sandboxHostname, sandboxUser } from '../bwrap/etc-files.ts';
+import type { ContainerCreateOptions, HostConfig, MountSettings } from 'dockerode';
+import { sandboxHostname, sandboxUser, maskedProcPaths, maskedSysPaths } from '../../layout/index.ts';
 import {
   GVISOR_MEMORY_OVERHEAD_BYTES,
   devicesRemoved,
   gvisorHostPidsLimit,
   supervisorCapabilities,
-} from '../gvisor/plan.ts';
+} from '../gvisor/index.ts';
+import { egressBridgeArgs, egressMounts } from '../../egress-mount.ts';
 import type { SandboxSpec } from '../../types.ts';
-import { maskedProcPaths, maskedSysPaths } from '../../host-masks.ts';
 import { REFUSED_SYSCALLS } from '../../seccomp/index.ts';
 import { sharedDirInContainer } from './shared-volume.ts';
 
@@ -130,7 +130,10 @@ export function planContainer(input: ContainerPlanInput): ContainerCreateOptions
     // The supervisor is the container's first process; docker-init would add nothing.
     Init: false,
     // Docker copies an image's files into a volume only while the volume is empty; this one never is.
-    Mounts: [{ Type: 'volume', Source: input.sharedVolume, Target: sharedDirInContainer, ReadOnly: true }],
+    Mounts: [
+      { Type: 'volume', Source: input.sharedVolume, Target: sharedDirInContainer, ReadOnly: true },
+      ...dockerEgressMounts(spec),
+    ],
     Binds: input.etcFiles.map(({ source, destination }) => `${source}:${destination}:ro`),
     LogConfig: { Type: 'none', Config: {} },
     AutoRemove: false,
@@ -157,6 +160,7 @@ export function planContainer(input: ContainerPlanInput): ContainerCreateOptions
         : ['--userns', `${sandboxUser.uid}:${sandboxUser.gid}`]),
       '--seccomp',
       seccompInContainer,
+      ...egressBridgeArgs(spec.egress),
     ],
     // The supervisor speaks its framed protocol over the attached stdin/stdout. StdinOnce closes its
     // stdin when the control plane's attachment goes (a crash included): the supervisor then exits
@@ -176,6 +180,21 @@ export function planContainer(input: ContainerPlanInput): ContainerCreateOptions
     },
     HostConfig: hostConfig,
   };
+}
+
+/**
+ * The session's egress files read-only (the shared volume has their mount points: it is mounted
+ * read-only, so none could be made in it; Docker makes the system bundle's in the image's root when
+ * the image has none). A bind names its host source in the container's mount table: the egress
+ * directory's path is the one host path a container with egress learns.
+ */
+function dockerEgressMounts(spec: SandboxSpec): MountSettings[] {
+  return egressMounts(spec.egress, true).map(({ source, destination }) => ({
+    Type: 'bind',
+    Source: source,
+    Target: destination,
+    ReadOnly: true,
+  }));
 }
 
 /**

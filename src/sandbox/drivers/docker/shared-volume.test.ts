@@ -39,6 +39,10 @@ describe('tarOf', () => {
       { name: 'etc_passwd', data: Buffer.from('root:x:0:0::/:/bin/sh\n'), mode: 0o644 },
     ]);
     expect(await entriesOf(tar)).toEqual([
+      // Mount points of a session's egress files: the volume is mounted read-only.
+      { name: 'egress', mode: 0o755, uid: 0, data: '' },
+      { name: 'egress-ca.pem', mode: 0o644, uid: 0, data: '' },
+      { name: 'egress-ca-bundle.pem', mode: 0o644, uid: 0, data: '' },
       { name: 'supervisor', mode: 0o755, uid: 0, data: 'binary' },
       { name: 'etc_passwd', mode: 0o644, uid: 0, data: 'root:x:0:0::/:/bin/sh\n' },
     ]);

@@ -26,9 +26,30 @@ export interface SharedVolume {
   mountpoint: string;
 }
 
+/**
+ * Mount points in the volume for a session's egress files (egress-mount.ts): the volume is mounted
+ * read-only, so none could be made at a container's start.
+ */
+export const sharedMountPoints = {
+  directories: ['egress'],
+  files: ['egress-ca.pem', 'egress-ca-bundle.pem'],
+} as const;
+
 /** Pure: the files as one tar stream's bytes, owned by root (the agent's uid cannot change them). */
-export async function tarOf(files: readonly SharedFile[]): Promise<Buffer> {
+export async function tarOf(
+  files: readonly SharedFile[],
+  mountPoints: {
+    readonly directories: readonly string[];
+    readonly files: readonly string[];
+  } = sharedMountPoints,
+): Promise<Buffer> {
   const archive = pack();
+  for (const name of mountPoints.directories) {
+    archive.entry({ name, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: new Date(0) });
+  }
+  for (const name of mountPoints.files) {
+    archive.entry({ name, mode: 0o644, uid: 0, gid: 0, mtime: new Date(0) }, Buffer.alloc(0));
+  }
   for (const file of files) {
     if (file.name.includes('/') || file.name === '' || file.name.startsWith('.')) {
       throw new RangeError(`a shared file name must be a plain name, got ${JSON.stringify(file.name)}`);

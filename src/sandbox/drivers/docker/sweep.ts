@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type Docker from 'dockerode';
 import { connectDocker, DEFAULT_DOCKER_SOCKET, dockerUnavailable } from '../../image/index.ts';
-import { isStale, sweepStaleDirs } from '../bwrap/state-dir.ts';
+import { isStale, sweepStaleDirs } from '../../state-dir/index.ts';
 import { killContainer, removeContainer, toleratingGone } from './containers.ts';
 import { labelKeys } from './plan.ts';
 

@@ -1,42 +1,26 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Writable } from 'node:stream';
-import { AirlockError } from '../../../errors/index.ts';
-import { createCgroupManager, readCgroupLayout } from '../../cgroups/index.ts';
-import type { CgroupLimits, CgroupManager, SessionCgroup } from '../../cgroups/index.ts';
+import { createSpareLauncher } from '../../launcher/index.ts';
 import type { CaptureLimits } from '../../output/index.ts';
 import { defaultCaptureLimits } from '../../output/index.ts';
-import { buildSeccompFilter, hostSeccompArch } from '../../seccomp/index.ts';
+import { onceUnlessFailed } from '../../once.ts';
 import { validateSpec } from '../../spec.ts';
-import { SupervisorClient } from '../../supervisor/client.ts';
-import { defaultHelperPath, helperMissingMessage, isExecutable } from '../../supervisor/helper-binary.ts';
-import { processIsolation } from '../../supervisor/process-isolation.ts';
-import type { SupervisorFacts } from '../../supervisor/reply-decoder.ts';
-import { withinStartTimeout } from '../../supervisor/start-timeout.ts';
-import { SupervisedSandbox } from '../../supervisor/supervised-sandbox.ts';
+import { SupervisorClient, defaultHelperPath } from '../../supervisor/index.ts';
+import type { SupervisorFacts } from '../../supervisor/index.ts';
 import type { Driver, Sandbox, SandboxSnapshot, SandboxSpec } from '../../types.ts';
-import { spawnLauncher } from '../bwrap/launcher.ts';
-import type { Launcher } from '../bwrap/launcher.ts';
-import { commandEnvironment } from '../bwrap/plan.ts';
-import { ensurePrivateDir, sessionName } from '../bwrap/state-dir.ts';
-import {
-  hostLimitsFor,
-  planOciConfig,
-  planParkedLauncher,
-  planRunscRun,
-  runscCommand,
-  runscGlobalArgs,
-} from './plan.ts';
+import { writeBundle } from './bundle.ts';
+import { discard, park } from './park.ts';
+import { hostLimitsFor, planRunscRun, runscGlobalArgs } from './plan.ts';
 import type { GvisorPlatform } from './plan.ts';
-import { choosePlatform } from './platform.ts';
-import { findRunsc, runscQuiet } from './runsc.ts';
+import { prepareGvisor } from './prepare.ts';
+import { deleteRunscContainer } from './runsc.ts';
+import { createGvisorSandbox } from './sandbox.ts';
+import { readSnapshot } from './snapshots.ts';
+import { connectSupervisor } from './connect.ts';
+import { createSkeletonCache } from './skeletons.ts';
 import { CONTAINER_PREFIX, sweepGvisorLeftovers } from './sweep.ts';
-import { checkpointSandbox, readSnapshot } from './snapshots.ts';
-import { buildSkeleton } from './rootfs.ts';
-import type { Skeleton } from './rootfs.ts';
+import { unavailable } from './unavailable.ts';
 
 export interface GvisorDriverOptions {
   /** Per-sandbox host state (bundles, output spools, runsc state). Default: `<tmpdir>/airlock-<uid>`. */
@@ -64,35 +48,6 @@ export interface GvisorDriverOptions {
   sweepOnFirstCreate?: boolean;
 }
 
-/** /proc of a sandbox holds its processes plus ~60 fixed entries; the pids limit bounds the rest. */
-const MAX_PROC_ENTRIES = 100_000;
-
-/** Limits a launcher started ahead of need holds until it is given its sandbox's spec. */
-const parkedLimits: CgroupLimits = { memoryBytes: 16 * 1024 * 1024, cpus: 0.1, pids: 8 };
-/** The next spare starts a moment after a sandbox is ready, so it does not compete with its first command. */
-const PARK_DELAY_MS = 50;
-
-/** A session's cgroups with a launcher inside them that has not been told what to run yet. */
-interface Parked {
-  id: string;
-  name: string;
-  cgroup: SessionCgroup;
-  launcher: Launcher;
-}
-
-function unavailable(message: string, reason: string): AirlockError {
-  return new AirlockError('SANDBOX_UNAVAILABLE', message, { driver: 'gvisor', reason });
-}
-
-interface Prepared {
-  runscPath: string;
-  /** The argv that starts a runsc management call (see `runscCommand`). */
-  runscCommand: string[];
-  platform: GvisorPlatform;
-  cgroups: CgroupManager;
-  programs: Buffer[];
-}
-
 /**
  * The gVisor driver: each session is a `runsc run` of an OCI bundle (no daemon), started inside the
  * session's host cgroups by airlock-helper `launch`, whose first process is the airlock-helper
@@ -112,104 +67,21 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
   const skeletonsDir = join(baseDir, 'images');
   const runscRoot = join(baseDir, 'runsc');
   const snapshotsDir = join(baseDir, 'snapshots');
-  let prepared: Promise<Prepared> | undefined;
-  const skeletons = new Map<string, Skeleton>();
+  const skeletons = createSkeletonCache({ skeletonsDir, helperPath });
   let sweptOnce = options.sweepOnFirstCreate === false;
   let closed = false;
-  /** Skeletons are shared by live sandboxes: close() removes them only once none is left. */
-  let live = 0;
-  const prespawn = options.prespawnLauncher ?? true;
-  const closing = new AbortController();
-  let spare: Parked | undefined;
-  /** The spare being started, if any; close() waits for it so nothing is started after close. */
-  let parking: Promise<void> | undefined;
 
-  async function prepareOnce(): Promise<Prepared> {
-    if (process.platform !== 'linux')
-      throw unavailable('gVisor runs on Linux only; use another driver', 'not linux');
-    const runscPath = findRunsc(options.runscPath);
-    if (runscPath === undefined) {
-      throw unavailable(
-        'gVisor (runsc) is not installed: install it (Debian/Ubuntu: apt-get install runsc) or use another driver',
-        'runsc missing',
-      );
-    }
-    if (process.getuid?.() !== 0) {
-      throw unavailable(
-        'the gVisor driver needs root (runsc creates the sandbox and its cgroups): run Airlock as root or use --driver bwrap',
-        'not root',
-      );
-    }
-    if (!isExecutable(helperPath)) {
-      throw unavailable(helperMissingMessage(helperPath), 'helper missing');
-    }
-    for (const dir of [stateDir, baseDir, sandboxesDir, skeletonsDir, runscRoot, snapshotsDir]) {
-      ensurePrivateDir(dir);
-    }
-    let platform: GvisorPlatform;
-    if (options.platform && options.platform !== 'auto') {
-      platform = options.platform;
-    } else {
-      try {
-        platform = (await choosePlatform(runscPath, baseDir)).platform;
-      } catch (error) {
-        throw unavailable(
-          `no gVisor platform starts a sandbox on this machine (${(error as Error).message}); use --driver bwrap`,
-          'no platform',
-        );
-      }
-    }
-    const arch = hostSeccompArch();
-    const cgroups = createCgroupManager({
-      layout: await readCgroupLayout(),
-      ...(options.cgroupParent === undefined ? {} : { parent: options.cgroupParent }),
-    });
-    return {
-      runscPath,
-      runscCommand: runscCommand({ helperPath, runscPath, platform }),
-      platform,
-      cgroups,
-      programs: [buildSeccompFilter({ arch })],
-    };
-  }
-
-  function prepare(): Promise<Prepared> {
-    prepared ??= prepareOnce().catch((error: unknown) => {
-      prepared = undefined;
-      throw error;
-    });
-    return prepared;
-  }
-
-  function skeletonFor(image: string, ready: Prepared): Skeleton {
-    const existing = skeletons.get(image);
-    if (existing) return existing;
-    if (image !== 'host' && !existsSync(join(image, 'usr'))) {
-      throw new AirlockError(
-        'INVALID_ARGUMENT',
-        `image ${image} is not a rootfs directory (no usr/ in it); use "host" or a directory made by debootstrap`,
-        { image },
-      );
-    }
-    const dir = join(skeletonsDir, sessionName(randomBytes(4).toString('hex')));
-    try {
-      const skeleton = buildSkeleton({ dir, image, helperPath, seccompPrograms: ready.programs });
-      skeletons.set(image, skeleton);
-      return skeleton;
-    } catch (error) {
-      rmSync(dir, { recursive: true, force: true });
-      throw error;
-    }
-  }
-
-  async function deleteContainer(ready: Prepared, containerId: string): Promise<void> {
-    await runscQuiet(ready.runscCommand, [
-      ...runscGlobalArgs({ stateRoot: runscRoot, platform: ready.platform }),
-      'delete',
-      '--force',
-      containerId,
-    ]);
-  }
+  const prepared = onceUnlessFailed(() =>
+    prepareGvisor({
+      helperPath,
+      runscPath: options.runscPath,
+      platform: options.platform,
+      cgroupParent: options.cgroupParent,
+      stateDirs: [stateDir, baseDir, sandboxesDir, skeletonsDir, runscRoot, snapshotsDir],
+      baseDir,
+    }),
+  );
+  const prepare = prepared.get;
 
   function sweepStale(): Promise<number> {
     return sweepGvisorLeftovers({
@@ -221,72 +93,7 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
     });
   }
 
-  /**
-   * Makes a session's cgroups and starts a launcher inside them, parked on its instructions fd: runsc
-   * and everything it starts are then born inside the session's limits, whenever it is started.
-   */
-  async function park(ready: Prepared, limits: CgroupLimits): Promise<Parked> {
-    const id = randomBytes(6).toString('hex');
-    const name = sessionName(id);
-    const cgroup = await ready.cgroups.create(name, limits);
-    try {
-      const launcher = spawnLauncher(
-        planParkedLauncher({ helperPath, cgroupProcsFiles: cgroup.procsFiles, platform: ready.platform }),
-      );
-      return { id, name, cgroup, launcher };
-    } catch (error) {
-      await cgroup.remove();
-      throw error;
-    }
-  }
-
-  async function discard(parked: Parked): Promise<void> {
-    await parked.launcher.abandon();
-    await parked.cgroup.remove();
-  }
-
-  /** Keeps one launcher started ahead of need: cgroup creation and process start are then off the path. */
-  function parkSpare(ready: Prepared): void {
-    if (!prespawn || closed || spare || parking) return;
-    parking = (async () => {
-      await sleep(PARK_DELAY_MS, undefined, { ref: false, signal: closing.signal });
-      if (closed) return;
-      const parked = await park(ready, parkedLimits);
-      if (closed || spare) return discard(parked);
-      spare = parked;
-      // A spare that dies while parked is cleaned up and never handed out.
-      void parked.launcher.exited
-        .then(() => {
-          if (spare !== parked) return;
-          spare = undefined;
-          return discard(parked);
-        })
-        .catch(() => {});
-    })()
-      // Parking is an optimisation: when it fails, start() parks on demand and reports the failure
-      // itself, with the full error.
-      .catch(() => {})
-      .finally(() => {
-        parking = undefined;
-      });
-  }
-
-  /**
-   * The spare launcher, its cgroups given the sandbox's limits before it is told to start anything:
-   * nothing the sandbox runs ever sees the parked limits.
-   */
-  async function takeSpare(limits: CgroupLimits): Promise<Parked | undefined> {
-    const parked = spare;
-    spare = undefined;
-    if (!parked) return undefined;
-    try {
-      await parked.cgroup.setLimits(limits);
-      return parked;
-    } catch (error) {
-      await discard(parked);
-      throw error;
-    }
-  }
+  const spare = createSpareLauncher({ enabled: options.prespawnLauncher ?? true, discard });
 
   async function create(input: SandboxSpec): Promise<Sandbox> {
     return start(validateSpec(input), undefined);
@@ -304,28 +111,23 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
       sweptOnce = true;
       await sweepStale();
     }
-    const skeleton = skeletonFor(spec.image, ready);
+    const skeleton = skeletons.get(spec.image, ready.programs);
     const limits = hostLimitsFor(spec);
-    const parked = (await takeSpare(limits)) ?? (await park(ready, limits));
+    const parked = (await spare.take(limits)) ?? (await park(ready, helperPath, limits));
     const { id, name, cgroup, launcher } = parked;
     const containerId = `${CONTAINER_PREFIX}${name}`;
     const dir = join(sandboxesDir, name);
+    const globalArgs = runscGlobalArgs({ stateRoot: runscRoot, platform: ready.platform });
+    const deleteContainer = (): Promise<void> =>
+      deleteRunscContainer(ready.runscCommand, globalArgs, containerId);
     const cleanup = async (): Promise<void> => {
       launcher.child.kill('SIGKILL');
       await launcher.exited;
       await cgroup.remove();
-      await deleteContainer(ready, containerId);
+      await deleteContainer();
       rmSync(dir, { recursive: true, force: true });
     };
     try {
-      mkdirSync(dir, { mode: 0o700 });
-      const bundleDir = join(dir, 'bundle');
-      mkdirSync(bundleDir, { mode: 0o700 });
-      writeFileSync(
-        join(bundleDir, 'config.json'),
-        JSON.stringify(planOciConfig({ spec, rootfsDir: skeleton.rootfsDir, binds: skeleton.binds })),
-        { mode: 0o600 },
-      );
       // The launcher is already inside the session's cgroups: runsc is born there, and so is every
       // process it starts.
       launcher.start(
@@ -333,109 +135,61 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
           runscPath: ready.runscPath,
           stateRoot: runscRoot,
           platform: ready.platform,
-          bundleDir,
+          bundleDir: writeBundle(dir, spec, skeleton),
           containerId,
           ...(from ? { restoreFrom: from.dir } : {}),
+          ...(spec.egress === undefined ? {} : { egress: true }),
         }),
       );
     } catch (error) {
       await cleanup();
       throw error;
     }
-    const { child } = launcher;
-    const client = new SupervisorClient(
-      child.stdin as Writable,
-      child.stdout!,
-      from ? { resumeAt: from.resumeAt } : {},
-    );
-    const startTimeoutMs = options.startTimeoutMs ?? 15_000;
+    let client: SupervisorClient;
     try {
-      // A restored supervisor said ready long ago: a listing of /proc proves it answers again.
-      await withinStartTimeout(from ? client.list('/proc', MAX_PROC_ENTRIES) : client.ready, startTimeoutMs);
-    } catch (error) {
-      const detail = launcher.firstErrorLine() || (error as Error).message;
-      await cleanup();
-      throw unavailable(
-        `the gVisor sandbox did not ${from ? 'restore' : 'start'}: ${detail}`,
-        from ? 'restore failed' : 'start failed',
-      );
+      client = await connectSupervisor({
+        launcher,
+        spec,
+        resumeAt: from?.resumeAt,
+        startTimeoutMs: options.startTimeoutMs ?? 15_000,
+        cleanup,
+      });
     } finally {
       // Only now: making the next spare competes for the CPU with a sandbox still starting.
-      parkSpare(ready);
+      spare.refill((parkedLimits) => park(ready, helperPath, parkedLimits));
     }
 
-    const session = cgroup;
-    const started = launcher;
     const facts = from ? from.facts : client.facts;
-    // The sentry is the commands' kernel: the host's Yama does not apply to them.
-    const processes = processIsolation(facts, { hostUid: null, yamaPtraceScope: null });
-    live += 1;
-    // Best effort: a failure to remove the skeletons must not become an unhandled rejection.
-    void started.exited
-      .then(() => {
-        live -= 1;
-        if (closed && live === 0) removeSkeletons();
-      })
-      .catch(() => {});
-    return new SupervisedSandbox({
+    skeletons.holdUntil(launcher.exited);
+    return createGvisorSandbox({
       id,
-      driver: 'gvisor',
-      info: { isolation: 'gvisor', platform: ready.platform, ...(processes ? { processes } : {}) },
       spec,
       client,
-      exited: started.exited,
+      facts,
+      launcher,
+      cgroup,
       dir,
       shell: skeleton.shell,
-      environment: (execEnv) => commandEnvironment(spec.env, execEnv),
+      platform: ready.platform,
       captureLimits: options.captureLimits ?? defaultCaptureLimits,
       maxFileBytes: options.maxFileBytes ?? 64 * 1024 * 1024,
-      oomKillCount: () => session.oomKillCount(),
-      async usage() {
-        const [usage, oomKills, processes] = await Promise.all([
-          session.stats(),
-          session.oomKillCount(),
-          // The host cgroup's task count is mostly the sentry's own threads; the sandbox's processes
-          // are the ones its own kernel lists.
-          client.list('/proc', MAX_PROC_ENTRIES),
-        ]);
-        return {
-          memoryBytes: usage.memoryBytes,
-          memoryPeakBytes: usage.memoryPeakBytes ?? null,
-          pids: processes.filter((entry) => entry.kind === 'directory' && /^\d+$/.test(entry.name)).length,
-          cpuUsageMs: usage.cpuUsageNs / 1e6,
-          oomKills,
-        };
+      deleteContainer,
+      checkpoint: {
+        runscCommand: ready.runscCommand,
+        globalArgs,
+        containerId,
+        snapshotsDir,
       },
-      async teardown() {
-        // runsc was started with the sandbox attached: killing it takes the sentry down; the
-        // cgroup removal then kills the gofer and any straggler, and delete drops runsc's state.
-        child.kill('SIGKILL');
-        await started.exited;
-        await session.remove();
-        await deleteContainer(ready, containerId);
-        rmSync(dir, { recursive: true, force: true });
-      },
-      checkpoint: (nextRequestId) =>
-        checkpointSandbox({
-          runscCommand: ready.runscCommand,
-          globalArgs: runscGlobalArgs({ stateRoot: runscRoot, platform: ready.platform }),
-          containerId,
-          snapshotsDir,
-          meta: { spec, platform: ready.platform, resumeAt: nextRequestId, ...(facts ? { facts } : {}) },
-        }),
     });
   }
 
   async function restore(snapshot: SandboxSnapshot): Promise<Sandbox> {
     await prepare();
     const { dir, meta } = readSnapshot(snapshotsDir, snapshot);
-    return start(validateSpec(meta.spec), { dir, resumeAt: meta.resumeAt, facts: meta.facts });
-  }
-
-  function removeSkeletons(): void {
-    for (const skeleton of skeletons.values())
-      rmSync(join(skeleton.rootfsDir, '..'), { recursive: true, force: true });
-    skeletons.clear();
+    // The checkpointed session's egress directory belongs to that session (and may be gone): a
+    // restored sandbox has no way out; its bridge finds no socket and closes what connects to it.
+    const { egress: _egress, ...spec } = meta.spec;
+    return start(validateSpec(spec), { dir, resumeAt: meta.resumeAt, facts: meta.facts });
   }
 
   return {
@@ -444,13 +198,8 @@ export function createGvisorDriver(options: GvisorDriverOptions = {}): Driver {
     restore,
     async close() {
       closed = true;
-      // Cancels a spare still waiting to start; one already starting is awaited and discarded.
-      closing.abort();
-      await parking;
-      const parked = spare;
-      spare = undefined;
-      if (parked) await discard(parked);
-      if (live === 0) removeSkeletons();
+      await spare.close();
+      skeletons.close();
     },
     async sweepStale() {
       sweptOnce = true;

@@ -26,6 +26,67 @@ const config = planOciConfig({
   binds: [{ source: '/usr', destination: '/usr' }],
 });
 
+describe('planOciConfig with egress', () => {
+  const egress = {
+    directory: '/run/airlock-egress/ab/ses_1',
+    socket: 'proxy.sock',
+    caCertificate: 'ca.pem',
+    caBundle: 'ca-bundle.pem',
+  };
+  const withEgress = planOciConfig({
+    spec: { ...spec, egress },
+    rootfsDir: '/r',
+    binds: [],
+    systemCaBundle: true,
+  });
+
+  it('mounts the egress directory read-only, the bundle over the system one, and starts the bridge', () => {
+    expect(withEgress.mounts).toEqual(
+      expect.arrayContaining([
+        {
+          destination: '/.airlock/egress',
+          type: 'bind',
+          source: egress.directory,
+          options: expect.arrayContaining(['ro']),
+        },
+        {
+          destination: '/.airlock/egress-ca.pem',
+          type: 'bind',
+          source: `${egress.directory}/ca.pem`,
+          options: expect.arrayContaining(['ro']),
+        },
+        {
+          destination: '/etc/ssl/certs/ca-certificates.crt',
+          type: 'bind',
+          source: `${egress.directory}/ca-bundle.pem`,
+          options: expect.arrayContaining(['ro']),
+        },
+      ]),
+    );
+    expect(withEgress.process.args.slice(-2)).toEqual([
+      '--egress-bridge',
+      '3128:/.airlock/egress/proxy.sock',
+    ]);
+    // The sentry's own network namespace: only loopback.
+    expect(withEgress.linux.namespaces).toContainEqual({ type: 'network' });
+  });
+
+  it('has no egress mount or bridge without egress, and host sockets only for sandboxes with it', () => {
+    expect(config.mounts.map((mount) => mount.destination)).not.toContain('/.airlock/egress');
+    expect(config.process.args).not.toContain('--egress-bridge');
+    const base = {
+      runscPath: '/usr/bin/runsc',
+      stateRoot: '/s',
+      platform: 'systrap' as const,
+      bundleDir: '/b',
+      containerId: 'c',
+    };
+    expect(planRunscRun(base)).not.toContain('--host-uds=open');
+    expect(planRunscRun({ ...base, egress: true })).toContain('--host-uds=open');
+    expect(planRunscRun({ ...base, egress: true })).toContain('--network=none');
+  });
+});
+
 describe('planOciConfig', () => {
   it('starts the supervisor with a read-only root, no environment and every privilege it drops', () => {
     expect(config.root).toEqual({ path: '/state/gvisor/images/1-ab/root', readonly: true });

@@ -1,6 +1,7 @@
-import { sandboxHostname, sandboxUser } from '../bwrap/etc-files.ts';
-import { launcherFds } from '../bwrap/plan.ts';
-import type { LauncherPlan } from '../bwrap/plan.ts';
+import { sandboxHostname, sandboxUser } from '../../layout/index.ts';
+import { launcherFds } from '../../launcher/index.ts';
+import type { LauncherPlan } from '../../launcher/index.ts';
+import { egressBridgeArgs, egressMounts } from '../../egress-mount.ts';
 import type { SandboxSpec } from '../../types.ts';
 
 /** Where the supervisor and its seccomp programs appear inside the sandbox (part of the skeleton). */
@@ -86,6 +87,8 @@ export interface GvisorPlanInput {
   rootfsDir: string;
   /** Host directories bind-mounted read-only at the same path (image `host`: /usr and friends). */
   binds: readonly { source: string; destination: string }[];
+  /** The skeleton has a system CA bundle (SYSTEM_CA_BUNDLE) a session's bundle can be bound over; default false. */
+  systemCaBundle?: boolean;
 }
 
 const CPU_PERIOD_US = 100_000;
@@ -117,6 +120,7 @@ export function planOciConfig(input: GvisorPlanInput): OciConfig {
     tmpfs('/dev/shm', spec.scratchBytes, '1777'),
     tmpfs('/tmp', spec.scratchBytes, '1777'),
     tmpfs(sandboxUser.home, spec.scratchBytes, '0755', sandboxUser),
+    ...ociEgressMounts(input),
   ];
   return {
     ociVersion: '1.0.2',
@@ -135,6 +139,7 @@ export function planOciConfig(input: GvisorPlanInput): OciConfig {
         '--user',
         `${sandboxUser.uid}:${sandboxUser.gid}`,
         ...seccompFilesInSandbox.flatMap((path) => ['--seccomp', path]),
+        ...egressBridgeArgs(spec.egress),
       ],
       // The host's environment never reaches the sandbox; commands get theirs per exec.
       env: [],
@@ -171,6 +176,21 @@ export function planOciConfig(input: GvisorPlanInput): OciConfig {
   };
 }
 
+/**
+ * The session's egress files read-only (the skeleton has their mount points). The directory stays
+ * root's, 0700: only the supervisor (root of the sentry) enters it; commands read the CA files
+ * mounted on their own. The sentry reaches the proxy's socket through the gofer, which runsc allows
+ * only with --host-uds=open (see planRunscRun).
+ */
+function ociEgressMounts(input: GvisorPlanInput): OciMount[] {
+  return egressMounts(input.spec.egress, input.systemCaBundle === true).map(({ source, destination }) => ({
+    destination,
+    type: 'bind',
+    source,
+    options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'],
+  }));
+}
+
 export interface RunscPlanInput {
   runscPath: string;
   /** runsc's state directory (`--root`), private to Airlock. */
@@ -180,6 +200,8 @@ export interface RunscPlanInput {
   containerId: string;
   /** A checkpoint directory: `runsc restore` from it instead of a fresh `runsc run`. */
   restoreFrom?: string;
+  /** The sandbox connects to its egress proxy's host socket (spec.egress). */
+  egress?: boolean;
 }
 
 /** Global flags every runsc call for this driver carries, so they all see the same state. */
@@ -255,6 +277,10 @@ export function planRunscRun(input: RunscPlanInput): string[] {
   return [
     input.runscPath,
     ...runscGlobalArgs(input),
+    // Connecting to a host Unix socket through the gofer is refused unless allowed; `open` allows
+    // connecting to existing ones only (never creating one on the host). Only sandboxes with egress
+    // get it, and the only host sockets they can see are in what is bind-mounted into them.
+    ...(input.egress === true ? ['--host-uds=open'] : []),
     ...command,
     `--bundle=${input.bundleDir}`,
     input.containerId,

@@ -10,8 +10,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { generatedEtcFiles } from '../bwrap/etc-files.ts';
-import { readHostLayout, readImageLayout } from '../bwrap/host-layout.ts';
+import {
+  EGRESS_CA_BUNDLE_IN_SANDBOX,
+  EGRESS_CA_CERTIFICATE_IN_SANDBOX,
+  EGRESS_DIR_IN_SANDBOX,
+} from '../../egress-mount.ts';
+import { generatedEtcFiles, readHostLayout, readImageLayout } from '../../layout/index.ts';
 import { seccompFilesInSandbox, supervisorInSandbox } from './plan.ts';
 
 /** Top-level names Airlock provides itself; an image's own are not used. */
@@ -50,6 +54,10 @@ export function buildSkeleton(input: SkeletonInput): Skeleton {
   ensureDir(root);
   chmodSync(input.dir, 0o755);
   for (const name of ['proc', 'dev', 'tmp', 'workspace', 'etc', '.airlock']) ensureDir(join(root, name));
+  // Mount points of a session's egress files: a read-only root has none to make at start.
+  ensureDir(join(root, EGRESS_DIR_IN_SANDBOX));
+  for (const file of [EGRESS_CA_CERTIFICATE_IN_SANDBOX, EGRESS_CA_BUNDLE_IN_SANDBOX])
+    writeFileSync(join(root, file), '', { mode: 0o644 });
   const binds: Skeleton['binds'] = [];
 
   if (input.image === 'host') {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { isExecutable } from '../../supervisor/helper-binary.ts';
+import { isExecutable } from '../../supervisor/index.ts';
 
 // Fixed locations only: resolving through PATH would let whoever controls PATH pick our isolation.
 const runscCandidates = ['/usr/bin/runsc', '/usr/local/bin/runsc', '/usr/sbin/runsc'];
@@ -38,4 +38,13 @@ export function runscQuiet(
       resolve({ code, stdout });
     });
   });
+}
+
+/** Drops runsc's state of a container (killed or never started); quiet when there is none. */
+export async function deleteRunscContainer(
+  runscCommand: readonly string[],
+  globalArgs: readonly string[],
+  containerId: string,
+): Promise<void> {
+  await runscQuiet(runscCommand, [...globalArgs, 'delete', '--force', containerId]);
 }

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync }
 import { join } from 'node:path';
 import { AirlockError } from '../../../errors/index.ts';
 import type { SandboxSnapshot, SandboxSpec } from '../../types.ts';
-import type { SupervisorFacts } from '../../supervisor/reply-decoder.ts';
+import type { SupervisorFacts } from '../../supervisor/index.ts';
 import type { GvisorPlatform } from './plan.ts';
 import { runscQuiet } from './runsc.ts';
 

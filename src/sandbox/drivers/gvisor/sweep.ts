@@ -2,8 +2,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AirlockError } from '../../../errors/index.ts';
 import { createCgroupManager, readCgroupLayout } from '../../cgroups/index.ts';
-import { defaultHelperPath } from '../../supervisor/helper-binary.ts';
-import { isStale, sweepStaleDirs } from '../bwrap/state-dir.ts';
+import { defaultHelperPath } from '../../supervisor/index.ts';
+import { isStale, sweepStaleDirs } from '../../state-dir/index.ts';
 import { runscCommand } from './plan.ts';
 import { findRunsc, runscQuiet } from './runsc.ts';
 

@@ -1,0 +1,191 @@
+/**
+ * Egress from inside a real sandbox (bwrap): a tool's requests through the supervisor's bridge on
+ * 127.0.0.1:3128 and the control plane's proxy, beside the same client on the host talking to the
+ * same server directly, in the same run. The client is one Python script in both places, so what
+ * differs is the path: bridge, Unix socket, proxy. Targets as for the proxy alone: ≤ 2 ms added per
+ * request at the median, ≥ 50 % of direct throughput.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createAirlock } from '../src/index.ts';
+
+const BULK_BYTES = 256 * 1024 * 1024;
+const BULK_ROUNDS = 2;
+const WARMUP = 20;
+
+const peerScript = fileURLToPath(new URL('./egress-peer.ts', import.meta.url));
+
+/** Timing inside the client, so process start-up and the command pipeline are not counted. */
+const CLIENT = String.raw`
+import http.client, json, socket, sys, time
+mode, host, port, runs, bulk_port, bulk_bytes = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+proxied = mode == 'proxy'
+
+def request():
+    if proxied:
+        c = http.client.HTTPConnection('127.0.0.1', 3128, timeout=30)
+        c.request('GET', 'http://%s:%d/' % (host, port))
+    else:
+        c = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
+        c.request('GET', '/', headers={'Host': '%s:%d' % (host, port)})
+    reply = c.getresponse()
+    reply.read()
+    c.close()
+    if reply.status != 200:
+        raise SystemExit('status %d' % reply.status)
+
+def bulk():
+    if proxied:
+        s = socket.create_connection(('127.0.0.1', 3128), timeout=60)
+        s.sendall(('CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n' % (host, bulk_port, host, bulk_port)).encode())
+        head = b''
+        while b'\r\n\r\n' not in head:
+            head += s.recv(1)
+        if not head.startswith(b'HTTP/1.1 200'):
+            raise SystemExit(head.decode(errors='replace'))
+    else:
+        s = socket.create_connection(('127.0.0.1', bulk_port), timeout=60)
+    buffer = bytearray(1 << 20)
+    view = memoryview(buffer)
+    started = time.perf_counter()
+    s.sendall(b'x')
+    received = 0
+    while received < bulk_bytes:
+        got = s.recv_into(view)
+        if got == 0:
+            raise SystemExit('closed after %d bytes' % received)
+        received += got
+    elapsed = time.perf_counter() - started
+    s.close()
+    return bulk_bytes / (1 << 20) / elapsed
+
+for _ in range(20):
+    request()
+times = []
+for _ in range(runs):
+    started = time.perf_counter()
+    request()
+    times.append((time.perf_counter() - started) * 1000)
+times.sort()
+rates = [bulk() for _ in range(${BULK_ROUNDS})]
+print(json.dumps({'p50': times[(len(times) + 1) // 2 - 1], 'p99': times[max(0, -(-len(times) * 99 // 100) - 1)], 'rate': max(rates)}))
+`;
+
+interface Figures {
+  readonly p50: number;
+  readonly p99: number;
+  readonly rate: number;
+}
+
+function line(label: string, value: string): void {
+  console.log(`  ${label.padEnd(46)} ${value}`);
+}
+
+function parseFigures(output: string, where: string): Figures {
+  const last = output.trim().split('\n').at(-1) ?? '';
+  try {
+    return JSON.parse(last) as Figures;
+  } catch {
+    throw new Error(`the ${where} client printed no figures: ${output.slice(-500)}`);
+  }
+}
+
+async function onHost(script: string, args: readonly string[]): Promise<Figures> {
+  const child = spawn('python3', [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  if (code !== 0) throw new Error(`the host client exited ${code}`);
+  return parseFigures(output, 'host');
+}
+
+/** Why the in-sandbox bench cannot run here, or undefined. */
+function unavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'not Linux';
+  if (['/usr/bin/bwrap', '/usr/local/bin/bwrap'].every((path) => !existsSync(path))) return 'no bwrap';
+  if (['/usr/bin/python3', '/usr/local/bin/python3'].every((path) => !existsSync(path))) return 'no python3';
+  return undefined;
+}
+
+export async function runEgressSandboxBench(options: { runs: number }): Promise<void> {
+  const missing = unavailable();
+  if (missing !== undefined) {
+    console.log(`Egress from inside a sandbox: not run (${missing})`);
+    return;
+  }
+  const home = mkdtempSync(join(tmpdir(), 'egress-sandbox-bench-'));
+  const script = join(home, 'client.py');
+  writeFileSync(script, CLIENT);
+  const http = createHttpServer((_req, res) => res.end('ok'));
+  http.listen(0, '127.0.0.1');
+  await once(http, 'listening');
+  const port = (http.address() as AddressInfo).port;
+  const bulkServer = spawn(process.execPath, [peerScript, 'serve', String(BULK_BYTES)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [portLine] = (await once(bulkServer.stdout, 'data')) as [Buffer];
+  const bulkPort = Number(portLine.toString().trim());
+  const airlock = await createAirlock({
+    home,
+    env: {},
+    crossCheck: false,
+    config: {
+      sandbox: {
+        driver: 'bwrap',
+        timeout: '5m',
+        memory: '512m',
+        cpus: 2,
+        network: {
+          mode: 'allowlist',
+          allow: [`api.example.test:${port}`, `api.example.test:${bulkPort}`],
+          hosts: { 'api.example.test': '127.0.0.1' },
+        },
+      },
+      policy: { preset: 'permissive' },
+      router: { approvalRequiredFor: [], rateLimit: '1000/min' },
+    },
+  });
+  try {
+    const args = [
+      'api.example.test',
+      String(port),
+      String(options.runs),
+      String(bulkPort),
+      String(BULK_BYTES),
+    ];
+    console.log(
+      `Egress from inside a bwrap sandbox (${options.runs} requests after ${WARMUP} warm-up, new connection each; bulk best of ${BULK_ROUNDS}; one Python client, timing itself)`,
+    );
+    const direct = await onHost(script, ['direct', ...args]);
+    const session = await airlock.sessions.create();
+    await session.files.write('/tmp/client.py', CLIENT);
+    const result = await session.run(`python3 /tmp/client.py proxy ${args.join(' ')}`);
+    if (result.exitCode !== 0) throw new Error(`the sandbox client failed: ${result.forModel}`);
+    const sandboxed = parseFigures(result.stdout, 'sandbox');
+    await session.destroy();
+    line(
+      'HTTP request, host client direct',
+      `p50 ${direct.p50.toFixed(2)} ms  p99 ${direct.p99.toFixed(2)} ms`,
+    );
+    line(
+      'HTTP request, sandbox client through bridge+proxy',
+      `p50 ${sandboxed.p50.toFixed(2)} ms  p99 ${sandboxed.p99.toFixed(2)} ms`,
+    );
+    line('  added per request (p50; target <= 2 ms)', `${(sandboxed.p50 - direct.p50).toFixed(2)} ms`);
+    const mib = BULK_BYTES / (1024 * 1024);
+    line(`bulk ${mib} MiB, host client direct`, `${direct.rate.toFixed(0)} MiB/s`);
+    line(`bulk ${mib} MiB, sandbox client, CONNECT tunnel`, `${sandboxed.rate.toFixed(0)} MiB/s`);
+    line('  share of direct (target >= 50 %)', `${((sandboxed.rate / direct.rate) * 100).toFixed(0)} %`);
+  } finally {
+    await airlock.close();
+    http.close();
+    bulkServer.kill();
+    rmSync(home, { recursive: true, force: true });
+  }
+}

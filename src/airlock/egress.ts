@@ -1,0 +1,259 @@
+/**
+ * The control plane's egress: one proxy for all its sessions, wired to the rest. Each session with a
+ * network gets a proxy session before its sandbox is made (its socket directory is mounted into the
+ * sandbox, its variables and placeholders go into the sandbox's environment, its secret values into
+ * the session's redactor); questions about hosts off the list become approval requests; every
+ * connection becomes an audit event; the command pipeline learns which hosts were refused while a
+ * command ran. A session with `network: none` gets nothing: no socket, no bridge, no variables.
+ */
+import { rmdir } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { Logger } from 'pino';
+import type { AirlockConfig, EnvironmentVariables } from '../config/index.ts';
+import { createRegistryResolver, resolveSecrets } from '../config/index.ts';
+import { AirlockError } from '../errors/index.ts';
+import { createEgressProxy, SESSION_FILES, sweepEgressLeftovers } from '../egress/index.ts';
+import type {
+  EgressMetrics,
+  EgressProxy,
+  EgressResolver,
+  EgressSession,
+  EgressSessionPolicy,
+  RegistryLocation,
+  RegistryName,
+  RegistryResolver,
+} from '../egress/index.ts';
+import type { AirlockMetrics } from '../metrics/index.ts';
+import type { Approvals, EgressTracking } from '../router/index.ts';
+import {
+  EGRESS_BRIDGE_HOST,
+  EGRESS_BRIDGE_PORT,
+  EGRESS_CA_BUNDLE_IN_SANDBOX,
+  EGRESS_CA_CERTIFICATE_IN_SANDBOX,
+} from '../sandbox/index.ts';
+import type { SandboxEgress } from '../sandbox/index.ts';
+import type {
+  LiveSession,
+  SessionAttachment,
+  SessionCreateOptions,
+  SessionNetwork,
+  SessionNetworkInput,
+} from '../sessions/index.ts';
+import { NO_NETWORK } from '../sessions/index.ts';
+import type { Store } from '../store/index.ts';
+import { createEgressDecider } from './egress-approvals.ts';
+import { egressDirectory } from './egress-directory.ts';
+import { createEgressEventWriter } from './egress-events.ts';
+import { formatAllow, sessionNetworkPolicy, sessionSecrets } from './egress-policy.ts';
+
+export interface ControlPlaneEgressOptions {
+  readonly config: AirlockConfig;
+  readonly env: EnvironmentVariables;
+  readonly home: string;
+  readonly store: Store;
+  readonly approvals: Approvals;
+  readonly metrics: AirlockMetrics;
+  readonly logger: Logger;
+  /** Where `registry:*` entries lead; default the host's own npm and pip configuration. */
+  readonly registries?: RegistryResolver;
+  /** Directory for the proxy's sockets; default `egressDirectory(home)`. */
+  readonly directory?: string;
+  /** Upstream roots and the resolver, when not the host's (see CreateAirlockOptions.egress). */
+  readonly world?: { readonly upstreamCa?: string | readonly string[]; readonly resolve?: EgressResolver };
+}
+
+export interface ControlPlaneEgress extends EgressTracking {
+  /** The session manager's hook: opens the session's proxy side before its sandbox is made. */
+  attach(sessionId: string, input: SessionCreateOptions): Promise<SessionAttachment>;
+  /** Lets the egress writer redact a session's events (the session exists only once attached). */
+  bindRedactor(sessionId: string, redact: (text: string) => string): void;
+  /** Sets the text of running commands for the approval requests egress questions make. */
+  setCommandText(lookup: (commandId: string) => Promise<string | undefined>): void;
+  /** A live change of a session's list, within the server's; the proxy enforces it at once. */
+  update(session: LiveSession, network: SessionNetworkInput): Promise<SessionNetwork>;
+  /** Replaces the proxy with a new one serving every open session again (same sockets, placeholders, CA). */
+  restart(): Promise<void>;
+  /** Removes what control planes that are gone left in the proxy's directory; how many sessions. */
+  sweep(): Promise<number>;
+  /** Stops the proxy once sessions are ended; flushes the audit events. */
+  close(): Promise<void>;
+}
+
+interface OpenEgress {
+  policy: EgressSessionPolicy;
+  network: SessionNetwork;
+  redact: (text: string) => string;
+}
+
+const unredacted = (text: string): string => text;
+
+export function createControlPlaneEgress(options: ControlPlaneEgressOptions): ControlPlaneEgress {
+  const { config, logger } = options;
+  const directory = options.directory ?? egressDirectory(options.home);
+  const events = createEgressEventWriter(options.store, logger);
+  const registries = cachedRegistries(options.registries ?? createRegistryResolver({ env: options.env }));
+  const open = new Map<string, OpenEgress>();
+  let commandText: (commandId: string) => Promise<string | undefined> = () => Promise.resolve(undefined);
+  const decide = createEgressDecider({
+    approvals: options.approvals,
+    approvalWaitMs: config.router.approvalWaitMs,
+    commandText: (commandId) => commandText(commandId),
+  });
+
+  function makeProxy(metrics: EgressMetrics | undefined): EgressProxy {
+    return createEgressProxy({
+      directory,
+      decide,
+      approvalWaitMs: config.router.approvalWaitMs,
+      limits: config.egress,
+      registries,
+      onEvent: (event) => events.write(event, open.get(event.sessionId)?.redact ?? unredacted),
+      onError: (error) => logger.error({ err: error }, 'egress proxy error'),
+      // Where every driver puts the bridge and the CA files: the variables commands get name these.
+      sandboxEndpoint: { host: EGRESS_BRIDGE_HOST, port: EGRESS_BRIDGE_PORT },
+      sandboxCaPaths: { certificate: EGRESS_CA_CERTIFICATE_IN_SANDBOX, bundle: EGRESS_CA_BUNDLE_IN_SANDBOX },
+      ...(options.world?.upstreamCa === undefined ? {} : { upstreamCa: options.world.upstreamCa }),
+      ...(options.world?.resolve === undefined ? {} : { resolve: options.world.resolve }),
+      ...(metrics === undefined ? { metricsRegistry: options.metrics.registry } : { metrics }),
+    });
+  }
+  let proxy = makeProxy(undefined);
+
+  async function networkOf(policy: EgressSessionPolicy): Promise<SessionNetwork> {
+    const registryNames: Record<string, string[]> = {};
+    for (const entry of policy.network.allow) {
+      if (!('registry' in entry)) continue;
+      const locations = await registries(entry.registry);
+      registryNames[entry.registry] = locations.map((location) => `${location.host}:${location.port}`);
+    }
+    return Object.freeze({
+      mode: policy.network.mode,
+      allow: Object.freeze(formatAllow(policy.network.allow)),
+      registryNames: Object.freeze(registryNames),
+      hosts: Object.freeze({ ...policy.network.hosts }),
+      secrets: Object.freeze(
+        (policy.secrets ?? []).map((secret) => ({ name: secret.name, hosts: [...secret.hosts] })),
+      ),
+    });
+  }
+
+  async function attach(sessionId: string, input: SessionCreateOptions): Promise<SessionAttachment> {
+    const network = sessionNetworkPolicy(config.sandbox.network, input.network);
+    const asked = input.secrets !== undefined && input.secrets.length > 0;
+    if (network.mode === 'none') {
+      if (asked) {
+        throw new AirlockError('INVALID_ARGUMENT', 'secrets need a network: this session has network: none', {
+          field: 'secrets',
+        });
+      }
+      return { env: {}, network: NO_NETWORK, secrets: [], close: () => Promise.resolve() };
+    }
+    const secrets = resolveSecrets(sessionSecrets(config.sandbox.secrets, input.secrets), options.env);
+    const policy: EgressSessionPolicy = { network, secrets };
+    const handle = await proxy.openSession(sessionId, policy);
+    let state: OpenEgress;
+    try {
+      state = { policy, network: await networkOf(policy), redact: unredacted };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    open.set(sessionId, state);
+    return {
+      env: handle.env,
+      egress: sandboxEgress(handle),
+      network: state.network,
+      secrets: handle.redactions,
+      close: async () => {
+        await proxy.session(sessionId)?.close();
+        // Connections cut by the close report as they end: written with the session's redactor.
+        await events.flush();
+        open.delete(sessionId);
+      },
+    };
+  }
+
+  return {
+    attach,
+    bindRedactor(sessionId, redact) {
+      const state = open.get(sessionId);
+      if (state !== undefined) state.redact = redact;
+    },
+    setCommandText(lookup) {
+      commandText = lookup;
+    },
+    track(session, commandId) {
+      return proxy.session(session.id)?.trackCommand(commandId);
+    },
+    async update(session, input) {
+      const state = open.get(session.id);
+      const network = sessionNetworkPolicy(config.sandbox.network, input);
+      if (state === undefined) {
+        if (network.mode === 'none') return NO_NETWORK;
+        throw new AirlockError(
+          'INVALID_ARGUMENT',
+          `session ${session.id} was made without a network, so its sandbox has no way out to open: create a new session with one`,
+          { sessionId: session.id },
+        );
+      }
+      const policy: EgressSessionPolicy = { ...state.policy, network };
+      const next = await networkOf(policy);
+      await proxy.updateSession(session.id, network);
+      state.policy = policy;
+      state.network = next;
+      await options.store.commit({
+        events: [
+          {
+            type: 'session.network_changed',
+            sessionId: session.id,
+            commandId: null,
+            data: { mode: next.mode, allow: [...next.allow], hosts: { ...next.hosts } },
+          },
+        ],
+      });
+      return next;
+    },
+    async restart() {
+      const previous = proxy;
+      await previous.close();
+      proxy = makeProxy(previous.metrics);
+      for (const [sessionId, state] of open) await proxy.openSession(sessionId, state.policy);
+      logger.info({ sessions: open.size }, 'egress proxy restarted');
+    },
+    sweep: () => sweepEgressLeftovers(directory),
+    async close() {
+      await proxy.close();
+      await events.flush();
+      // Empty once every session is closed; another control plane sharing it keeps it.
+      await rmdir(directory).catch(() => undefined);
+    },
+  };
+}
+
+/** The sandbox's way out: the session's directory on the host, its socket and CA files in it. */
+function sandboxEgress(handle: EgressSession): SandboxEgress {
+  return {
+    directory: handle.directory,
+    socket: basename(handle.socketPath),
+    ...(handle.ca === undefined
+      ? {}
+      : { caCertificate: SESSION_FILES.caCertificate, caBundle: SESSION_FILES.caBundle }),
+  };
+}
+
+/**
+ * A registry's location asked once per control plane (it runs the package manager); a failure is
+ * not kept, so a fixed configuration works without a restart.
+ */
+function cachedRegistries(resolve: RegistryResolver): RegistryResolver {
+  const cache = new Map<RegistryName, Promise<readonly RegistryLocation[]>>();
+  return (name) => {
+    let found = cache.get(name);
+    if (found === undefined) {
+      found = resolve(name);
+      cache.set(name, found);
+      found.catch(() => cache.delete(name));
+    }
+    return found;
+  };
+}

@@ -1,0 +1,3 @@
+export { createBwrapDriver } from './driver.ts';
+export type { BwrapDriverOptions } from './driver.ts';
+export { sweepBwrapLeftovers } from './sweep.ts';
