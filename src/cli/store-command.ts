@@ -74,7 +74,8 @@ function registerMigrate(store: Command, context: CliContext): void {
     .addHelpText(
       'after',
       `
-Sessions, commands, approvals, outputs and the audit log are copied row for row in one transaction:
+Sessions, commands, approvals, outputs, people's access tokens and the audit log are copied row for
+row in one transaction:
 the events keep their seq, times and hashes, the signed checkpoints come along, and the copy is
 verified in PostgreSQL (with this machine's audit key) before the command reports success. The source
 is only read. Refused: a source whose audit log does not verify, one with open sessions, a target that
@@ -118,6 +119,7 @@ ${storeExitCodes.unavailable} when a store cannot be reached or the copy does no
       const { rows, checkpoints } = report;
       context.stdout.write(
         `copied ${rows.sessions} sessions, ${rows.commands} commands, ${rows.approvals} approvals, ${rows.outputs} outputs, ` +
+          `${rows.access_tokens} access tokens, ` +
           `${rows.events} audit events and ${rows.audit_checkpoints} checkpoints to ${describeStoreLocation(to)}\n` +
           `verified there: ${report.events} events, head ${report.lastHash || '(none)'}, ` +
           (checkpoints.signaturesChecked

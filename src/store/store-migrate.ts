@@ -36,13 +36,22 @@ export interface MigrateReport {
 }
 
 /** In an order that keeps every reference pointing backwards; the events and checkpoints last. */
-const TABLES = ['sessions', 'commands', 'approvals', 'outputs', 'events', 'audit_checkpoints'] as const;
+const TABLES = [
+  'sessions',
+  'commands',
+  'approvals',
+  'outputs',
+  'access_tokens',
+  'events',
+  'audit_checkpoints',
+] as const;
 /** The tie-breaker column each table is read in, so outputs keep their insertion order. */
 const ORDER: Readonly<Record<(typeof TABLES)[number], string>> = {
   sessions: 'rowid',
   commands: 'rowid',
   approvals: 'rowid',
   outputs: 'rowid',
+  access_tokens: 'rowid',
   events: 'seq',
   audit_checkpoints: 'seq, key_id',
 };
@@ -52,7 +61,15 @@ export async function migrateSqliteToPostgres(options: MigrateOptions): Promise<
   const target = await openPostgresStore({ url: options.to });
   try {
     const db = new DatabaseSync(options.from, { readOnly: true });
-    const rows = { sessions: 0, commands: 0, approvals: 0, outputs: 0, events: 0, audit_checkpoints: 0 };
+    const rows = {
+      sessions: 0,
+      commands: 0,
+      approvals: 0,
+      outputs: 0,
+      access_tokens: 0,
+      events: 0,
+      audit_checkpoints: 0,
+    };
     try {
       await target.transaction('migrate from SQLite', async (client) => {
         // The head row is what every appender locks: nothing is appended while the copy runs.

@@ -54,6 +54,7 @@ describe.skipIf(skip !== undefined)(`airlock store migrate${skip ? ` (${skip})` 
     await plane.approvals.approve(approvalId ?? '', { decidedBy: 'test' });
     expect((await waiting).status).toBe('completed');
     await plane.sessions.destroy(session.id);
+    const minted = await plane.accessTokens.create({ role: 'approver', name: 'ops', createdBy: 'cli' });
     const before = await plane.audit.verify();
     expect(before.ok).toBe(true);
     const sourceHashes = (await plane.audit.list({ limit: 1000 })).map((event) => event.hash);
@@ -71,7 +72,7 @@ describe.skipIf(skip !== undefined)(`airlock store migrate${skip ? ` (${skip})` 
     );
     expect(moved.exitCode, moved.stderr).toBe(0);
     expect(moved.stdout).toMatch(
-      /copied 1 sessions, 2 commands, 1 approvals, \d+ outputs, (\d+) audit events/,
+      /copied 1 sessions, 2 commands, 1 approvals, \d+ outputs, 1 access tokens, (\d+) audit events/,
     );
     expect(moved.stdout).toMatch(/checkpoint\(s\) signed by this machine's key verified/);
 
@@ -87,6 +88,11 @@ describe.skipIf(skip !== undefined)(`airlock store migrate${skip ? ` (${skip})` 
       expect((await moved2.sessions.info(session.id)).state).toBe('ended');
       const approval = await moved2.approvals.get(approvalId ?? '');
       expect(approval.status).toBe('approved');
+      // A person's token keeps working on the new store: only its digest was copied, and it matches.
+      expect(await moved2.accessTokens.resolve(minted.token)).toMatchObject({
+        id: minted.info.id,
+        role: 'approver',
+      });
       expect(first.outputId).toBeTruthy();
       const page = await moved2.commands.readOutput(first.outputId ?? '');
       expect(page.text).toContain('migrated-output');
