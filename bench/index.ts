@@ -1,4 +1,4 @@
-// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api|audit|egress|agent|pty|archive]
+// `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api|audit|egress|agent|pty|archive|cluster]
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -6,6 +6,7 @@ import { runAgentBench } from './agent.bench.ts';
 import { runApiBench } from './api.bench.ts';
 import { runArchiveBench } from './archive.bench.ts';
 import { runAuditBench } from './audit.bench.ts';
+import { runClusterBench } from './cluster.bench.ts';
 import { runEgressBench } from './egress.bench.ts';
 import { runEgressSandboxBench } from './egress-sandbox.bench.ts';
 import { runRouterBench } from './router.bench.ts';
@@ -25,6 +26,7 @@ const benches = [
   'agent',
   'pty',
   'archive',
+  'cluster',
 ] as const;
 type BenchName = (typeof benches)[number];
 
@@ -106,6 +108,10 @@ async function main(): Promise<void> {
   if (only === undefined || only === 'archive') {
     console.log('');
     await runArchiveBench();
+  }
+  if (only === undefined || only === 'cluster') {
+    console.log('');
+    await runClusterBench({ sessions: 150, commandsPerSession: 5 });
   }
 }
 

@@ -48,6 +48,9 @@ ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 
 [ -x /usr/bin/perl ] || need_apt+=(perl)
 [ -x /usr/bin/python3 ] || need_apt+=(python3)
 [ -x /usr/bin/pkill ] || need_apt+=(procps)
+# The PostgreSQL store and the cluster tests: each suite starts a throw-away server of its own with
+# initdb (never the system one), so only the binaries are needed.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || need_apt+=(postgresql)
 # The dashboard's browser tests (test/dashboard) and `npm run screenshots`: headless Chromium,
 # driven by playwright-core, which downloads no browser of its own.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)

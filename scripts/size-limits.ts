@@ -25,9 +25,6 @@ export const exemptFiles: Readonly<Record<string, string>> = {
  */
 export const pendingSplits: readonly string[] = [
   'src/sessions/manager.ts: file',
-  'src/store/audit-witness.ts: function createWitnessSink',
-  'src/store/sqlite-store.ts: function openSqliteStore',
-  'src/store/sqlite-store.ts: file',
   'src/config/schema.ts: file',
   'src/server/schemas.ts: file',
   'src/metrics/resource-monitor.ts: function createResourceMonitor',

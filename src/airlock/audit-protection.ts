@@ -16,7 +16,14 @@ import {
   verifyAudit,
   withAuditTrail,
 } from '../store/index.ts';
-import type { AuditReport, AuditSigningKey, CheckpointerEvent, Store, WitnessEvent } from '../store/index.ts';
+import type {
+  AuditPublicKey,
+  AuditReport,
+  AuditSigningKey,
+  CheckpointerEvent,
+  Store,
+  WitnessEvent,
+} from '../store/index.ts';
 
 /** The signing key's file: `audit.keyFile`, else AIRLOCK_HOME/audit-key. */
 export function auditKeyPath(config: AuditConfig, home: string): string {
@@ -43,8 +50,11 @@ export interface AuditProtectionOptions {
 export interface AuditProtection {
   /** The store to use from now on: commits also feed the checkpointer and the witness. */
   readonly store: Store;
-  /** The whole check: chain, checkpoints signed by this key, the anchor and the configured witness. */
-  verify(): Promise<AuditReport>;
+  /**
+   * The whole check: chain, checkpoints signed by this key (or `otherKeys`: the other nodes' of a
+   * cluster), the anchor and the configured witness.
+   */
+  verify(otherKeys?: readonly AuditPublicKey[]): Promise<AuditReport>;
 }
 
 export function protectAuditLog(options: AuditProtectionOptions): AuditProtection {
@@ -72,9 +82,9 @@ export function protectAuditLog(options: AuditProtectionOptions): AuditProtectio
   witness?.catchUp();
   return {
     store: trail,
-    verify: () =>
+    verify: (otherKeys = []) =>
       verifyAudit(store, {
-        trustedKeys: [key],
+        trustedKeys: [key, ...otherKeys],
         ...(anchorPath === null ? {} : { anchorPath }),
         ...(config.witness === null ? {} : { witnessPath: config.witness.file }),
       }),

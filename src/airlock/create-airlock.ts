@@ -16,18 +16,20 @@ import {
   readModelEnvironment,
 } from '../config/index.ts';
 import type { AirlockConfig, EnvironmentVariables, ModelEnvironment } from '../config/index.ts';
-import { createMetrics, createResourceMonitor } from '../metrics/index.ts';
+import type { ClusterNode } from '../cluster/index.ts';
+import { createMetrics } from '../metrics/index.ts';
 import type { AirlockMetrics, ResourceMonitor } from '../metrics/index.ts';
 import type { Policy } from '../policy/index.ts';
 import { createApprovals, createRateLimiter, createReviewer, createRouter } from '../router/index.ts';
 import type { Approvals, Router } from '../router/index.ts';
 import type { Driver, DriverName, DriverOptions } from '../sandbox/index.ts';
-import { createSnapshotStore } from '../sessions/index.ts';
+import { createSnapshotStore, currentOwner } from '../sessions/index.ts';
 import type { RecoveryReport, SessionManager, SnapshotStore } from '../sessions/index.ts';
-import { loadOrCreateAuditKey, openStore, resolveStorePath } from '../store/index.ts';
 import type { Store } from '../store/index.ts';
-import { auditKeyPath, protectAuditLog } from './audit-protection.ts';
 import type { AuditProtection } from './audit-protection.ts';
+import { attachCluster, clusterNodeFor } from './cluster-wiring.ts';
+import { openProtectedStore } from './store-wiring.ts';
+import { alertMonitor } from './session-wiring.ts';
 import { createDrivers } from './drivers.ts';
 import { controlPlaneSessions } from './session-manager.ts';
 import { createControlPlaneEgress } from './egress.ts';
@@ -104,6 +106,8 @@ export interface Airlock {
   readonly home: string;
   /** What start-up found and closed from a control plane that crashed. */
   readonly recovery: RecoveryReport;
+  /** This control plane as a node of a cluster (`cluster:` in the configuration), else null. */
+  readonly cluster: ClusterNode | null;
   /** The egress proxy sessions reach the network through. */
   readonly egress: {
     /**
@@ -139,6 +143,7 @@ interface Opened {
   readonly store: Store;
   readonly audit: AuditProtection;
   readonly drivers: Drivers;
+  readonly cluster: ClusterNode | null;
   monitor?: ResourceMonitor;
   manager?: SessionManager;
   approvals?: Approvals;
@@ -161,10 +166,28 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     env,
     modelEnvironment: readModelEnvironment(env),
   };
-  const audit = openProtectedStore(prepared);
+  const { audit, location, auditKey } = await openProtectedStore(prepared, env);
+  let cluster: ClusterNode | null;
+  try {
+    cluster = clusterNodeFor({
+      config,
+      location,
+      store: audit.store,
+      home,
+      owner: currentOwner(),
+      maxSessions: options.maxSessions ?? config.sessions.maxSessions,
+      auditKey,
+      logger: prepared.logger,
+      metrics: prepared.metrics,
+    });
+  } catch (error) {
+    await audit.store.close();
+    throw error;
+  }
   const opened: Opened = {
     store: audit.store,
     audit,
+    cluster,
     drivers: createDrivers(config, { home, driverOptions: options.driverOptions, given: options.drivers }),
   };
   try {
@@ -174,30 +197,11 @@ export async function createAirlock(options: CreateAirlockOptions = {}): Promise
     opened.approvals?.close();
     await opened.manager?.close();
     await opened.egress?.close();
+    await opened.cluster?.close();
     await opened.drivers.closeAll();
     await opened.store.close();
     throw error;
   }
-}
-
-/**
- * The store, wrapped so that the chain's head is signed with a key kept outside it. The key is read
- * (or made) before the store opens: a key file others can read stops start-up here.
- */
-function openProtectedStore(prepared: Prepared): AuditProtection {
-  const { config, home, options } = prepared;
-  const auditKey = loadOrCreateAuditKey(auditKeyPath(config.audit, home));
-  const storeLocation = config.store ?? { kind: 'sqlite' as const, path: join(home, 'airlock.db') };
-  const baseDir = options.cwd ?? process.cwd();
-  return protectAuditLog({
-    store: openStore(storeLocation, { baseDir }),
-    storePath: resolveStorePath(storeLocation, baseDir),
-    config: config.audit,
-    home,
-    key: auditKey,
-    logger: prepared.logger,
-    metrics: prepared.metrics,
-  });
 }
 
 /** Opens the stages on the store, closes what a crashed predecessor left, and assembles the Airlock. */
@@ -208,9 +212,13 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
   const monitor = alertMonitor(prepared, store);
   opened.monitor = monitor;
   const rateLimiter = createRateLimiter({ rate: config.router.rateLimit, now });
+  const { cluster } = opened;
   const approvals = createApprovals({
     store,
     now,
+    ...(cluster === null
+      ? {}
+      : { decisions: (wake: (id: string | null) => void) => cluster.decisions(wake) }),
     ...(options.approvalPollIntervalMs === undefined
       ? {}
       : { pollIntervalMs: options.approvalPollIntervalMs }),
@@ -242,8 +250,10 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
     monitor,
     rateLimiter,
     egress,
+    cluster,
   });
   opened.manager = manager;
+  if (cluster !== null) attachCluster(cluster, manager, store, now);
   const router = createRouter({
     store,
     sessions: manager,
@@ -276,6 +286,7 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
   return assemble(prepared, {
     store,
     audit,
+    cluster,
     drivers,
     monitor,
     manager,
@@ -292,6 +303,7 @@ function assemble(
   parts: {
     readonly store: Store;
     readonly audit: AuditProtection;
+    readonly cluster: ClusterNode | null;
     readonly drivers: Drivers;
     readonly monitor: ResourceMonitor;
     readonly manager: SessionManager;
@@ -302,7 +314,7 @@ function assemble(
     readonly recovery: RecoveryReport;
   },
 ): Airlock {
-  const { store, drivers, monitor, manager, approvals, egress, router, snapshots } = parts;
+  const { store, drivers, monitor, manager, approvals, egress, router, snapshots, cluster } = parts;
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -314,6 +326,8 @@ function assemble(
       approvals.close();
       // After the sessions: their proxy sides are closed, the last connections' events written.
       await egress.close();
+      // After the sessions: this node leaves the cluster only once it runs none of them.
+      await cluster?.close();
       await drivers.closeAll();
       await store.close();
     })();
@@ -348,7 +362,10 @@ function assemble(
       deny: (id, decideOptions) => approvals.decide(id, 'deny', decideOptions),
       waitFor: (id, waitOptions) => approvals.waitFor(id, waitOptions),
     },
-    audit: createAuditView(store, parts.audit.verify),
+    // A cluster's chain is signed by every node: each node's registered key is trusted too.
+    audit: createAuditView(store, async () =>
+      parts.audit.verify(cluster === null ? [] : await cluster.trustedKeys()),
+    ),
     accessTokens: createAccessTokens({ store, now: prepared.now }),
     snapshots: { list: snapshots.list, get: snapshots.get, remove: snapshots.remove },
     agents: createAgents({
@@ -366,33 +383,9 @@ function assemble(
     config: prepared.config,
     home: prepared.home,
     recovery: parts.recovery,
+    cluster,
     egress: { restart: () => egress.restart() },
     close,
   };
   return airlock;
-}
-
-/** Samples sessions' resource use; an alert is counted, logged and recorded in the audit log. */
-function alertMonitor(prepared: Prepared, store: Store): ResourceMonitor {
-  const { metrics, logger } = prepared;
-  return createResourceMonitor({
-    intervalMs: prepared.options.monitorIntervalMs ?? 5000,
-    onAlert: (alert) => {
-      metrics.resourceAlert(alert.resource);
-      logger.warn(
-        { sessionId: alert.sessionId, resource: alert.resource, fraction: alert.fraction },
-        'resource alert',
-      );
-      const data = {
-        resource: alert.resource,
-        usage: alert.usage,
-        limit: alert.limit,
-        fraction: alert.fraction,
-      };
-      void store
-        .commit({ events: [{ type: 'resource.alert', sessionId: alert.sessionId, commandId: null, data }] })
-        .catch((error: unknown) => logger.error({ err: error }, 'could not record a resource alert'));
-    },
-    onError: () => undefined,
-  });
 }

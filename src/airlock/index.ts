@@ -5,6 +5,7 @@ export type { Airlock, CreateAirlockOptions } from './create-airlock.ts';
 export { ACCESS_TOKEN_PREFIX, accessTokenDigest, createAccessTokens } from './access-tokens.ts';
 export type { AccessTokenInfo, AccessTokens, CreateAccessTokenInput } from './access-tokens.ts';
 export { anchorPathFor, auditKeyPath } from './audit-protection.ts';
+export { CLUSTER_SECRET_FILE } from './cluster-wiring.ts';
 export { loadTreeSitterWasm } from './tree-sitter-wasm.ts';
 export type { CommandEvent } from '../router/index.ts';
 export type {

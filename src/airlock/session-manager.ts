@@ -4,6 +4,7 @@
  * and end.
  */
 import type { Logger } from 'pino';
+import type { ClusterNode } from '../cluster/index.ts';
 import type { AirlockConfig } from '../config/index.ts';
 import type { AirlockMetrics, ResourceMonitor } from '../metrics/index.ts';
 import type { RateLimiter } from '../router/index.ts';
@@ -40,6 +41,8 @@ export interface SessionManagerParts {
   readonly monitor: ResourceMonitor;
   readonly rateLimiter: RateLimiter;
   readonly egress: ControlPlaneEgress;
+  /** With a cluster: its admission check holds the session limits cluster-wide. */
+  readonly cluster: ClusterNode | null;
 }
 
 export function controlPlaneSessions(parts: SessionManagerParts): SessionManager {
@@ -50,6 +53,7 @@ export function controlPlaneSessions(parts: SessionManagerParts): SessionManager
     driverFor: parts.drivers.driverFor,
     snapshots: parts.snapshots,
     owner: currentOwner(),
+    ...(parts.cluster?.admit === undefined ? {} : { admit: parts.cluster.admit }),
     maxSessions: parts.maxSessions ?? config.sessions.maxSessions,
     now: parts.now,
     attach: (sessionId, input) => parts.egress.attach(sessionId, input),

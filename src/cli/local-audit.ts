@@ -66,8 +66,18 @@ export async function verifyLocally(
   store: Store | null,
   settings: LocalAuditSettings,
   request: VerifyRequest,
+  clusterKeys?: (store: Store) => Promise<AuditPublicKey[]>,
 ): Promise<VerifyOutcome> {
-  const { keys, described } = trustedKeysFor(request, settings);
+  const own = trustedKeysFor(request, settings);
+  // A cluster's chain is signed by every node: without --public-key, each node's key as registered in
+  // the store (vouched for by the cluster secret) is trusted along with this machine's.
+  const others =
+    request.publicKeyFiles.length > 0 || store === null || clusterKeys === undefined
+      ? []
+      : await clusterKeys(store);
+  const keys = [...own.keys, ...others.filter((key) => !own.keys.some((mine) => mine.keyId === key.keyId))];
+  const described =
+    others.length > 0 ? `${own.described} and the cluster's ${others.length} node keys` : own.described;
   if (store === null) {
     const nothing = {
       signaturesChecked: keys.length > 0,

@@ -6,6 +6,7 @@ import { registerAgentCommand } from './agent-command.ts';
 import { registerApprovalsCommand } from './approvals-command.ts';
 import { registerAuditCommand } from './audit-command.ts';
 import { registerCpCommand } from './cp-command.ts';
+import { registerClusterCommand } from './cluster-command.ts';
 import { execExitCodes, exitCodeForError, registerExecCommand } from './exec-command.ts';
 import { registerImageCommand } from './image-command.ts';
 import { registerMcpCommand } from './mcp-command.ts';
@@ -32,6 +33,7 @@ export function buildProgram(context: CliContext): Command {
   registerSessionsCommand(program, context);
   registerCpCommand(program, context);
   registerStoreCommand(program, context);
+  registerClusterCommand(program, context);
   registerTokensCommand(program, context);
   registerImageCommand(program, context);
   registerMcpCommand(program, context);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import pino from 'pino';
-import { parseCount, resolveConfig } from '../config/index.ts';
+import { describeStoreLocation, parseCount, resolveConfig, storeLocationFor } from '../config/index.ts';
 import { createMetrics } from '../metrics/index.ts';
 import { AirlockError } from '../errors/index.ts';
 import { createMcpHttpEndpoint } from '../mcp/index.ts';
@@ -136,7 +136,7 @@ async function runServe(flags: ServeFlags, context: CliContext): Promise<number>
       `  admin token: ${adminToken.path ?? 'from AIRLOCK_TOKEN'}  (send it as Authorization: Bearer <token>)\n` +
       `  MCP:         ${url}/mcp\n` +
       `  API:         ${url}/v1/openapi.json\n` +
-      `  store:       ${config.store?.path ?? `${environment.home}/airlock.db`}\n` +
+      `  store:       ${describeStoreLocation(storeLocationFor(config.store, environment))}\n` +
       'Press Ctrl-C to stop.\n',
   );
 

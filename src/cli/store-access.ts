@@ -9,19 +9,22 @@
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig } from '../config/index.ts';
+import { userInfo } from 'node:os';
+import { resolveConfig, storeLocationFor } from '../config/index.ts';
 import type { ResolvedConfig, StoreLocation } from '../config/index.ts';
 import { AirlockError } from '../errors/index.ts';
 import { createApprovals } from '../router/index.ts';
 import type { ApprovalDecision, Approvals, DecideOptions } from '../router/index.ts';
-import { exportAuditJsonl, openStore, resolveStorePath } from '../store/index.ts';
+import { createNodeTable, readClusterSecret, trustedClusterKeys } from '../cluster/index.ts';
+import { CLUSTER_SECRET_FILE } from '../airlock/index.ts';
+import { asPostgresStore, connectStore, exportAuditJsonl, resolveStorePath } from '../store/index.ts';
 import type {
   ApprovalRecord,
   ApprovalStatus,
   AuditEvent,
   AuditExportQuery,
+  AuditPublicKey,
   EventQuery,
   SessionState,
   Store,
@@ -141,23 +144,43 @@ export async function openControlPlaneAccess(
   }
   const resolved = await resolveConfig({ cwd: context.cwd, env: context.env, explicitPath: flags.config });
   const location = configuredStore(resolved);
-  if (location.path === ':memory:') {
+  if (location.kind === 'sqlite' && location.path === ':memory:') {
     throw new AirlockError(
       'INVALID_CONFIG',
       'store: sqlite::memory: lives inside the process that made it; the CLI cannot reach it: use a file store',
       { key: 'store' },
     );
   }
-  return localAccess(location, context.cwd, serverUrlOf(resolved.config.server), {
-    home: resolved.environment.home,
-    config: resolved.config.audit,
-    storePath: resolveStorePath(location, context.cwd),
-  });
+  return localAccess(
+    location,
+    context.cwd,
+    serverUrlOf(resolved.config.server),
+    {
+      home: resolved.environment.home,
+      config: resolved.config.audit,
+      storePath: resolveStorePath(location, context.cwd),
+    },
+    clusterKeysOf(resolved),
+  );
 }
 
-/** The store a configuration names: airlock.yaml's `store:`, else AIRLOCK_HOME/airlock.db. */
+/** With a `cluster:` section: every node's audit key the cluster secret vouches for, read from the store. */
+function clusterKeysOf(resolved: ResolvedConfig): ((store: Store) => Promise<AuditPublicKey[]>) | undefined {
+  const { cluster } = resolved.config;
+  if (cluster === undefined) return undefined;
+  return async (store) => {
+    const postgres = asPostgresStore(store);
+    if (postgres === null) return [];
+    const secret = readClusterSecret(
+      cluster.secretFile ?? join(resolved.environment.home, CLUSTER_SECRET_FILE),
+    );
+    return (await trustedClusterKeys(createNodeTable(postgres), secret)).keys;
+  };
+}
+
+/** The store a configuration names: AIRLOCK_STORE, airlock.yaml's `store:`, else AIRLOCK_HOME/airlock.db. */
 export function configuredStore(resolved: ResolvedConfig): StoreLocation {
-  return resolved.config.store ?? { kind: 'sqlite', path: join(resolved.environment.home, 'airlock.db') };
+  return storeLocationFor(resolved.config.store, resolved.environment);
 }
 
 /** The URL `airlock serve` prints under this configuration, for hints (a wildcard address via loopback). */
@@ -176,14 +199,23 @@ function localAccess(
   cwd: string,
   serverUrl: string,
   audit: LocalAuditSettings,
+  clusterKeys?: (store: Store) => Promise<AuditPublicKey[]>,
 ): ControlPlaneAccess {
-  let opened: { store: Store; approvals: Approvals } | null = null;
-  // Resolved the way openStore resolves it, so the existence check looks at the same file.
+  let opened: Promise<{ store: Store; approvals: Approvals }> | null = null;
+  // Resolved the way connectStore resolves it, so the existence check looks at the same file.
   const path = audit.storePath;
-  const current = (): { store: Store; approvals: Approvals } | null => {
-    if (opened === null && existsSync(path)) {
-      const store = openStore(location, { baseDir: cwd });
-      opened = { store, approvals: createApprovals({ store }) };
+  // A database server holds state whether or not this machine has a file for it.
+  const hasState = (): boolean => location.kind === 'postgres' || existsSync(path);
+  const current = async (): Promise<{ store: Store; approvals: Approvals } | null> => {
+    if (opened === null && hasState()) {
+      opened = connectStore(location, { baseDir: cwd }).then((store) => ({
+        store,
+        approvals: createApprovals({ store }),
+      }));
+      // A failed open is reported to this caller and tried again by the next one.
+      opened.catch(() => {
+        opened = null;
+      });
     }
     return opened;
   };
@@ -193,27 +225,27 @@ function localAccess(
   return {
     location: path,
     pollIntervalMs: POLL_INTERVAL_MS,
-    hasState: () => current() !== null,
+    hasState,
     // A store file that cannot be read does not start working by waiting.
     isTransient: () => false,
     approvals: {
-      list: async (query = {}) => (await current()?.approvals.list(query)) ?? [],
+      list: async (query = {}) => (await (await current())?.approvals.list(query)) ?? [],
       get: async (id) => {
-        const open = current();
+        const open = await current();
         if (open === null) throw notFound(id);
         return open.approvals.get(id);
       },
       decide: async (id, decision, options) => {
-        const open = current();
+        const open = await current();
         if (open === null) throw notFound(id);
         return open.approvals.decide(id, decision, options);
       },
     },
     audit: {
-      list: async (query) => (await current()?.store.listEvents(query)) ?? [],
-      verify: async (request) => verifyLocally(current()?.store ?? null, audit, request),
+      list: async (query) => (await (await current())?.store.listEvents(query)) ?? [],
+      verify: async (request) => verifyLocally((await current())?.store ?? null, audit, request, clusterKeys),
       exportJsonl: async (write, query, options = {}) => {
-        const open = current();
+        const open = await current();
         if (open === null) return 0;
         // A large log takes a while: the signal stops it between lines, whatever `write` does.
         return exportAuditJsonl(
@@ -227,7 +259,8 @@ function localAccess(
       },
     },
     sessions: {
-      list: async (query) => ((await current()?.store.listSessions(query)) ?? []).map(sessionSummaryOf),
+      list: async (query) =>
+        ((await (await current())?.store.listSessions(query)) ?? []).map(sessionSummaryOf),
       destroy: async (id) => {
         // The sandbox is a process tree of the server that created it; ending it from here would
         // leave that server holding a session the store calls ended.
@@ -240,10 +273,11 @@ function localAccess(
       },
     },
     async close() {
-      if (opened === null) return;
-      opened.approvals.close();
-      await opened.store.close();
+      const open = await opened?.catch(() => null);
       opened = null;
+      if (open === null || open === undefined) return;
+      open.approvals.close();
+      await open.store.close();
     },
   };
 }

@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
-import { resolveConfig } from '../config/index.ts';
-import { backupStore, resolveStorePath } from '../store/index.ts';
+import { auditKeyPath } from '../airlock/index.ts';
+import { describeStoreLocation, parseStoreLocation, resolveConfig } from '../config/index.ts';
+import { AirlockError } from '../errors/index.ts';
+import {
+  backupStore,
+  migrateSqliteToPostgres,
+  readAuditSigningKey,
+  resolveStorePath,
+} from '../store/index.ts';
 import type { CliContext } from './context.ts';
 import { configuredStore } from './store-access.ts';
 
@@ -8,7 +15,7 @@ import { configuredStore } from './store-access.ts';
 export const storeExitCodes = { ok: 0, usage: 2, unavailable: 125 } as const;
 
 export function registerStoreCommand(program: Command, context: CliContext): void {
-  const store = program.command('store').description('Look after the store (the SQLite database).');
+  const store = program.command('store').description('Look after the store (SQLite or PostgreSQL).');
 
   store
     .command('backup')
@@ -39,6 +46,85 @@ ${storeExitCodes.unavailable} when the store cannot be read or the copy fails it
       context.stdout.write(
         `backed up ${resolveStorePath(location, context.cwd)} to ${report.path}: ` +
           `${report.events} audit events, schema version ${report.schemaVersion}, ${formatMiB(report.bytes)}\n`,
+      );
+      context.setExitCode(storeExitCodes.ok);
+    });
+  registerMigrate(store, context);
+}
+
+interface MigrateFlags {
+  from: string;
+  to: string;
+  config?: string;
+}
+
+function registerMigrate(store: Command, context: CliContext): void {
+  store
+    .command('migrate')
+    .description('Move a single control plane’s history from its SQLite store into an empty PostgreSQL one.')
+    .requiredOption(
+      '--from <store>',
+      'the SQLite store, as sqlite:PATH (stop the airlock serve using it first)',
+    )
+    .requiredOption(
+      '--to <store>',
+      'the PostgreSQL store, as postgres://user@host/db (empty; its schema is made)',
+    )
+    .option('--config <path>', 'airlock.yaml naming the audit key file (default: ./airlock.yaml if present)')
+    .addHelpText(
+      'after',
+      `
+Sessions, commands, approvals, outputs, people's access tokens and the audit log are copied row for
+row in one transaction:
+the events keep their seq, times and hashes, the signed checkpoints come along, and the copy is
+verified in PostgreSQL (with this machine's audit key) before the command reports success. The source
+is only read. Refused: a source whose audit log does not verify, one with open sessions, a target that
+already holds history. Then point airlock.yaml's store: (or AIRLOCK_STORE) at the new store.
+Exit status: ${storeExitCodes.ok} copied and verified; ${storeExitCodes.usage} for a bad flag or config, or a refused source or target;
+${storeExitCodes.unavailable} when a store cannot be reached or the copy does not verify (nothing is kept).
+`,
+    )
+    .action(async (flags: MigrateFlags) => {
+      const resolved = await resolveConfig({
+        cwd: context.cwd,
+        env: context.env,
+        explicitPath: flags.config,
+      });
+      const from = parseStoreLocation(flags.from);
+      if (typeof from === 'string' || from.kind !== 'sqlite') {
+        throw new AirlockError(
+          'INVALID_ARGUMENT',
+          `--from must be an SQLite store, like sqlite:/var/lib/airlock/airlock.db`,
+          {
+            field: '--from',
+          },
+        );
+      }
+      const to = parseStoreLocation(flags.to);
+      if (typeof to === 'string' || to.kind !== 'postgres') {
+        throw new AirlockError(
+          'INVALID_ARGUMENT',
+          `--to must be a PostgreSQL store, like postgres://airlock@db.example/airlock`,
+          {
+            field: '--to',
+          },
+        );
+      }
+      const key = readAuditSigningKey(auditKeyPath(resolved.config.audit, resolved.environment.home));
+      const report = await migrateSqliteToPostgres({
+        from: resolveStorePath(from, context.cwd),
+        to: to.url,
+        trustedKeys: key === null ? [] : [key],
+      });
+      const { rows, checkpoints } = report;
+      context.stdout.write(
+        `copied ${rows.sessions} sessions, ${rows.commands} commands, ${rows.approvals} approvals, ${rows.outputs} outputs, ` +
+          `${rows.access_tokens} access tokens, ` +
+          `${rows.events} audit events and ${rows.audit_checkpoints} checkpoints to ${describeStoreLocation(to)}\n` +
+          `verified there: ${report.events} events, head ${report.lastHash || '(none)'}, ` +
+          (checkpoints.signaturesChecked
+            ? `${checkpoints.verified} checkpoint(s) signed by this machine's key verified\n`
+            : 'signatures NOT checked (no audit key on this machine)\n'),
       );
       context.setExitCode(storeExitCodes.ok);
     });

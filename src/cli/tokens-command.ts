@@ -10,7 +10,7 @@ import { createAccessTokens } from '../airlock/index.ts';
 import type { AccessTokenInfo } from '../airlock/index.ts';
 import { parseDuration, resolveConfig } from '../config/index.ts';
 import { AirlockError, isAirlockError } from '../errors/index.ts';
-import { openStore, resolveStorePath } from '../store/index.ts';
+import { connectStore, resolveStorePath } from '../store/index.ts';
 import type { AccessTokenRole, Store } from '../store/index.ts';
 import { shown } from './approvals-view.ts';
 import type { CliContext } from './context.ts';
@@ -104,15 +104,16 @@ async function withStore(
 ): Promise<void> {
   const resolved = await resolveConfig({ cwd: context.cwd, env: context.env, explicitPath: flags.config });
   const location = configuredStore(resolved);
-  if (location.path === ':memory:') {
+  if (location.kind === 'sqlite' && location.path === ':memory:') {
     throw new AirlockError(
       'INVALID_CONFIG',
       'store: sqlite::memory: lives inside the process that made it; tokens need a file store',
       { key: 'store' },
     );
   }
-  const path = resolveStorePath(location, context.cwd);
-  const store = create || existsSync(path) ? openStore(location, { baseDir: context.cwd }) : null;
+  // A database server holds state whether or not this machine has a file for it.
+  const exists = location.kind === 'postgres' || existsSync(resolveStorePath(location, context.cwd));
+  const store = create || exists ? await connectStore(location, { baseDir: context.cwd }) : null;
   try {
     context.setExitCode(await work(store));
   } finally {

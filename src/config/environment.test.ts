@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { processEnvironment, readAirlockEnvironment } from './index.ts';
+import { processEnvironment, readAirlockEnvironment, storeLocationFor } from './index.ts';
 
 describe('readAirlockEnvironment', () => {
   it('defaults the state directory to ~/.local/state/airlock from HOME', () => {
@@ -11,6 +11,35 @@ describe('readAirlockEnvironment', () => {
       '/var/lib/airlock/',
     );
     expect(readAirlockEnvironment({ AIRLOCK_HOME: '/srv//airlock/./state' }).home).toBe('/srv/airlock/state');
+  });
+
+  it('reads AIRLOCK_STORE, which wins over airlock.yaml and the state directory', () => {
+    const environment = readAirlockEnvironment({
+      HOME: '/home/ada',
+      AIRLOCK_STORE: 'postgres://a@db.example.test/airlock',
+    });
+    expect(environment.store).toEqual({ kind: 'postgres', url: 'postgres://a@db.example.test/airlock' });
+    expect(storeLocationFor({ kind: 'sqlite', path: 'x.db' }, environment)).toEqual(environment.store);
+    const plain = readAirlockEnvironment({ HOME: '/home/ada', AIRLOCK_STORE: '' });
+    expect(storeLocationFor({ kind: 'sqlite', path: 'x.db' }, plain)).toEqual({
+      kind: 'sqlite',
+      path: 'x.db',
+    });
+    expect(storeLocationFor(undefined, plain)).toEqual({
+      kind: 'sqlite',
+      path: '/home/ada/.local/state/airlock/airlock.db',
+    });
+  });
+
+  it('refuses a malformed AIRLOCK_STORE without repeating its password', () => {
+    let caught: unknown;
+    try {
+      readAirlockEnvironment({ HOME: '/home/ada', AIRLOCK_STORE: 'postgres://u:hunter2@db.example.test' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ code: 'INVALID_CONFIG', details: { variable: 'AIRLOCK_STORE' } });
+    expect(JSON.stringify(caught) + String((caught as Error).message)).not.toContain('hunter2');
   });
 
   it('treats an empty AIRLOCK_HOME as unset', () => {

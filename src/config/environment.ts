@@ -5,6 +5,7 @@
  */
 import { isAbsolute, join, normalize } from 'node:path';
 import { AirlockError } from '../errors/index.ts';
+import { parseStoreLocation, redactStoreUrl, type StoreLocation } from './fields.ts';
 
 export type EnvironmentVariables = Readonly<Record<string, string | undefined>>;
 
@@ -13,6 +14,8 @@ export interface AirlockEnvironment {
   readonly home: string;
   /** `AIRLOCK_TOKEN`: the admin bearer token to use instead of a generated one. */
   readonly adminToken?: string;
+  /** `AIRLOCK_STORE`: the store to use instead of airlock.yaml's `store:` (a deployment sets it). */
+  readonly store?: StoreLocation;
 }
 
 /** A snapshot of process.env, frozen, so later changes to the process environment do not leak in mid-run. */
@@ -25,9 +28,11 @@ const TOKEN = /^[\x21-\x7e]+$/;
 
 export function readAirlockEnvironment(env: EnvironmentVariables): AirlockEnvironment {
   const home = stateDirectory(env);
+  const store = storeFromEnvironment(env);
+  const withStore = store === undefined ? { home } : { home, store };
   // An empty AIRLOCK_TOKEN (`AIRLOCK_TOKEN= airlock serve`) means unset: the generated token is used.
   const token = env['AIRLOCK_TOKEN'];
-  if (token === undefined || token === '') return Object.freeze({ home });
+  if (token === undefined || token === '') return Object.freeze(withStore);
   if (!TOKEN.test(token)) {
     throw new AirlockError(
       'INVALID_CONFIG',
@@ -35,7 +40,21 @@ export function readAirlockEnvironment(env: EnvironmentVariables): AirlockEnviro
       { variable: 'AIRLOCK_TOKEN' },
     );
   }
-  return Object.freeze({ home, adminToken: token });
+  return Object.freeze({ ...withStore, adminToken: token });
+}
+
+/** AIRLOCK_STORE, parsed like `store:` in airlock.yaml; empty means unset. */
+export function storeFromEnvironment(env: EnvironmentVariables): StoreLocation | undefined {
+  const text = env['AIRLOCK_STORE'];
+  if (text === undefined || text === '') return undefined;
+  const location = parseStoreLocation(text);
+  if (typeof location === 'string') {
+    throw new AirlockError('INVALID_CONFIG', `AIRLOCK_STORE: ${location}`, {
+      variable: 'AIRLOCK_STORE',
+      value: redactStoreUrl(text),
+    });
+  }
+  return location;
 }
 
 function stateDirectory(env: EnvironmentVariables): string {
@@ -61,4 +80,16 @@ function stateDirectory(env: EnvironmentVariables): string {
     );
   }
   return join(userHome, '.local', 'state', 'airlock');
+}
+
+/**
+ * The store a run uses: AIRLOCK_STORE, else airlock.yaml's `store:`, else the state directory's own
+ * SQLite file. The environment wins because it is how a deployment (a container, a unit file) points
+ * the same configuration at its database.
+ */
+export function storeLocationFor(
+  configured: StoreLocation | undefined,
+  environment: Pick<AirlockEnvironment, 'home' | 'store'>,
+): StoreLocation {
+  return environment.store ?? configured ?? { kind: 'sqlite', path: join(environment.home, 'airlock.db') };
 }

@@ -88,22 +88,66 @@ export function cgroupParentProblem(path: string): string | undefined {
   return undefined;
 }
 
-export interface StoreLocation {
-  readonly kind: 'sqlite';
-  /** As written: relative paths are relative to the directory Airlock runs in. `:memory:` is in-memory. */
-  readonly path: string;
-}
+export type StoreLocation =
+  | {
+      readonly kind: 'sqlite';
+      /** As written: relative paths are relative to the directory Airlock runs in. `:memory:` is in-memory. */
+      readonly path: string;
+    }
+  | {
+      readonly kind: 'postgres';
+      /** A `postgres://` or `postgresql://` connection URL, as written (it may hold a password). */
+      readonly url: string;
+    };
+
+const STORE_EXAMPLES = 'sqlite:<path>, like sqlite:.airlock/airlock.db, or postgres://user@host:5432/db';
 
 export function parseStoreLocation(text: string): StoreLocation | string {
+  if (text.startsWith('postgres://') || text.startsWith('postgresql://')) return parsePostgresUrl(text);
   const prefix = 'sqlite:';
   if (!text.startsWith(prefix)) {
-    return `${JSON.stringify(text)} is not a store: use sqlite:<path>, like sqlite:.airlock/airlock.db`;
+    return `${JSON.stringify(redactStoreUrl(text))} is not a store: use ${STORE_EXAMPLES}`;
   }
   const path = text.slice(prefix.length);
   if (path === '' || CONTROL_CHARACTERS.test(path)) {
     return `${JSON.stringify(text)} has no usable path after sqlite:, like sqlite:.airlock/airlock.db`;
   }
   return { kind: 'sqlite', path };
+}
+
+function parsePostgresUrl(text: string): StoreLocation | string {
+  const shown = JSON.stringify(redactStoreUrl(text));
+  if (CONTROL_CHARACTERS.test(text)) return `${shown} contains control characters`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `${shown} is not a URL: use postgres://user@host:5432/database`;
+  }
+  // A database name is what keeps two deployments on one server apart; guessing one would mix them.
+  if (url.pathname === '' || url.pathname === '/') {
+    return `${shown} names no database: add one, like postgres://user@host:5432/airlock`;
+  }
+  if (url.hash !== '') return `${shown} has a #fragment, which a database URL does not take`;
+  return { kind: 'postgres', url: text };
+}
+
+/** A store location for messages and logs: a URL's password replaced by `***`. */
+export function redactStoreUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.password === '') return text;
+    url.password = '***';
+    return url.toString();
+  } catch {
+    // Not a URL: a password cannot be told apart, so nothing after the scheme is shown.
+    return /^postgres(ql)?:/.test(text) ? `${text.slice(0, text.indexOf(':') + 1)}//…` : text;
+  }
+}
+
+/** How a store is named to people: the path, or the URL without its password. */
+export function describeStoreLocation(location: StoreLocation): string {
+  return location.kind === 'sqlite' ? `sqlite:${location.path}` : redactStoreUrl(location.url);
 }
 
 // Security limitations:

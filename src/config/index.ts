@@ -9,7 +9,12 @@ export {
 } from './load.ts';
 export type { ResolveConfigOptions, ResolvedConfig } from './load.ts';
 export type { ConfigIssue } from './issues.ts';
-export { processEnvironment, readAirlockEnvironment } from './environment.ts';
+export {
+  processEnvironment,
+  readAirlockEnvironment,
+  storeFromEnvironment,
+  storeLocationFor,
+} from './environment.ts';
 export type { AirlockEnvironment, EnvironmentVariables } from './environment.ts';
 export {
   modelEnvironmentVariables,
@@ -37,6 +42,7 @@ export type {
   AgentConfig,
   AirlockConfig,
   AuditConfig,
+  ClusterConfig,
   DecisionName,
   EgressConfig,
   NetworkConfig,
@@ -52,7 +58,14 @@ export type {
   SessionsConfig,
   StoreConfig,
 } from './schema.ts';
-export { driverNames, MAX_PIDS, MIN_MEMORY_BYTES } from './fields.ts';
+export {
+  describeStoreLocation,
+  driverNames,
+  MAX_PIDS,
+  MIN_MEMORY_BYTES,
+  parseStoreLocation,
+  redactStoreUrl,
+} from './fields.ts';
 export type { DriverName, StoreLocation } from './fields.ts';
 export {
   MAX_CPUS,

@@ -411,11 +411,6 @@ describe('parseConfig', () => {
     }
   });
 
-  it('refuses a store that is not sqlite', () => {
-    const error = thrownAirlockError(() => parseConfig('store: postgres://db\n', 'airlock.yaml'));
-    expect(issuesOf(error)[0]?.message).toContain('use sqlite:<path>');
-  });
-
   it('validates options objects with the same schema', () => {
     expect(parseConfigObject({ sandbox: { memory: '1g' } }).sandbox.memoryBytes).toBe(1024 * MIB);
     expect(thrownAirlockError(() => parseConfigObject({ sandbox: { memory: 'lots' } })).message).toContain(

@@ -379,6 +379,13 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
     type: 'whole number, from `1` to `10000`',
     description: 'Sessions one control plane runs at once; one more is refused (`LIMIT_REACHED`).',
   },
+  'sessions.maxTotal': {
+    type: 'whole number, from `1` to `1000000`',
+    description:
+      'With a `cluster`: sessions all control planes together run at once; one more is refused ' +
+      '(`LIMIT_REACHED`) whichever node it was asked of. Each node still keeps to its own `max`.',
+    whenAbsent: "only each node's `max` applies",
+  },
   'sessions.lifetime': {
     type: DURATION,
     description: 'A session ends this long after it was created, busy or not.',
@@ -429,11 +436,15 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
 
   // ─── store ────────────────────────────────────────────────────────────────────────────────────────
   store: {
-    type: '`sqlite:<path>`',
+    type: '`sqlite:<path>` or `postgres://user@host:port/database`',
     description:
-      'Where commands, approvals, outputs and the audit log are kept: an SQLite file. A relative path is ' +
-      'relative to the directory Airlock starts in; `sqlite::memory:` keeps everything in the process ' +
-      '(gone when it stops, and the CLI cannot reach it).',
+      'Where commands, approvals, outputs and the audit log are kept. `sqlite:` names an SQLite file: a ' +
+      'relative path is relative to the directory Airlock starts in; `sqlite::memory:` keeps everything in ' +
+      'the process (gone when it stops, and the CLI cannot reach it). A `postgres://` (or `postgresql://`) ' +
+      'URL names a PostgreSQL database, created beforehand; Airlock creates and migrates its tables at ' +
+      'start and refuses a database a newer Airlock wrote. Keep the password out of the URL (use ' +
+      '`~/.pgpass` or `PGPASSWORD`); it is never shown. Several control planes can share one PostgreSQL ' +
+      'database: see `cluster` and docs/scaling.md. `AIRLOCK_STORE` overrides this key.',
     whenAbsent: '`$AIRLOCK_HOME/airlock.db`',
   },
 
@@ -467,6 +478,44 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
   },
   'audit.witness.file': {
     description: 'The witness file, as an absolute path; opened for appending, made with mode 0600.',
+  },
+
+  // ─── cluster ──────────────────────────────────────────────────────────────────────────────────────
+  cluster: {
+    description:
+      'Several control planes on one PostgreSQL `store`: each session lives on the node that runs its ' +
+      'sandbox, any node answers any request (forwarding it to that node), approvals decided anywhere ' +
+      'reach the waiting node at once, and a node that stops is detected by the others. See ' +
+      'docs/scaling.md.',
+    whenAbsent: 'one control plane on its own',
+  },
+  'cluster.nodeId': {
+    description: "This control plane's name in the cluster: up to 63 letters, digits and `._:-`.",
+    whenAbsent: 'the host name and the port, like `build-1:7400`',
+  },
+  'cluster.advertiseUrl': {
+    description:
+      'How the other control planes reach this one: `http://` or `https://`, an address and a port, no ' +
+      "path. Node-to-node calls carry the client's token, so use a private network or https.",
+    whenAbsent: '`http://<server.host>:<port>`, unless `server.host` is a wildcard address (then required)',
+  },
+  'cluster.secretFile': {
+    description:
+      'A file holding the secret every node shares (at least 32 bytes, mode 0600). It authenticates ' +
+      "node-to-node calls (an HMAC per call; the secret itself is never sent) and each node's audit key " +
+      'in the store, so verify trusts the checkpoints of every node and of nothing else.',
+    whenAbsent: '`$AIRLOCK_HOME/cluster-secret`',
+  },
+  'cluster.heartbeatInterval': {
+    type: `${DURATION}, from \`100ms\` to \`2s\``,
+    description: 'How often this node writes its heartbeat and load (sessions, free memory) to the store.',
+  },
+  'cluster.failureTimeout': {
+    type: `${DURATION}, from \`2s\` to \`10m\``,
+    description:
+      'A node whose last heartbeat is this old is lost: the others end its sessions (requests for them ' +
+      'answer `410 SESSION_ENDED` with the reason) and expire its pending approvals. At least twice ' +
+      '`heartbeatInterval`.',
   },
 
   // ─── agent ────────────────────────────────────────────────────────────────────────────────────────
@@ -557,6 +606,12 @@ export const environmentVariableDocs: readonly EnvironmentVariableDoc[] = [
       '`airlock serve`: the admin token to accept instead of the generated one in ' +
       '`$AIRLOCK_HOME/admin-token`. The CLI with `--url`: the token to send. Printable characters, no ' +
       'spaces; empty means unset.',
+  },
+  {
+    name: 'AIRLOCK_STORE',
+    description:
+      'The store to use instead of `store` in airlock.yaml, in the same form (`sqlite:<path>` or a ' +
+      '`postgres://` URL): how a deployment points one configuration at its database. Empty means unset.',
   },
   {
     name: 'npm_config_registry, NPM_CONFIG_REGISTRY',

@@ -209,6 +209,8 @@ export const policySchema = policyDocumentSchema
 const sessionsFields = {
   /** Sessions one control plane runs at once; one more is refused with LIMIT_REACHED. */
   max: parsedValue((value) => parseCount(value, { min: 1, max: 10_000 })).prefault(50),
+  /** With a cluster: sessions every control plane together runs at once. */
+  maxTotal: parsedValue((value) => parseCount(value, { min: 1, max: 1_000_000 })).optional(),
   /** A session ends this long after it was created, busy or not. */
   lifetime: parsedValue((value) => parseDuration(value)).prefault('8h'),
   /** The longest a session may live, from its creation: a caller's `ttlMs` or extension stops here. */
@@ -222,6 +224,7 @@ export const sessionsSchema = section('sessions', sessionsFields)
   })
   .transform((raw) => ({
     maxSessions: raw.max,
+    ...(raw.maxTotal === undefined ? {} : { maxTotalSessions: raw.maxTotal }),
     lifetimeMs: raw.lifetime,
     maxLifetimeMs: raw.maxLifetime,
   }));
@@ -282,7 +285,7 @@ function absolutePath(what: string) {
     if (!isAbsolute(path) || path.includes('\0')) {
       ctx.addIssue({
         code: 'custom',
-        message: `${what} ${JSON.stringify(path)} is not an absolute path, like /var/lib/airlock/${what === 'keyFile' ? 'audit-key' : 'audit.jsonl'}`,
+        message: `${what} ${JSON.stringify(path)} is not an absolute path, like /var/lib/airlock/${what === 'keyFile' ? 'audit-key' : what === 'secretFile' ? 'cluster-secret' : 'audit.jsonl'}`,
       });
     }
   });
@@ -313,6 +316,74 @@ export const auditSchema = section('audit', auditFields).transform((raw) => ({
   witness: raw.witness === undefined ? null : { file: raw.witness.file },
 }));
 
+// ─── cluster ────────────────────────────────────────────────────────────────────────────────────────
+
+/** Letters, digits and `._:-`: a node id appears in URLs, metrics labels and log lines. */
+const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$/;
+
+const clusterFields = {
+  /** This control plane's name in the cluster. Default (chosen at start): host name and port. */
+  nodeId: text('nodeId')
+    .superRefine((value, ctx) => {
+      if (!NODE_ID.test(value)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${JSON.stringify(value)} is not a node id: use up to 63 letters, digits and ._:-, like node-a`,
+        });
+      }
+    })
+    .optional(),
+  /** How the other control planes reach this one. Default: http://server.host:port (not a wildcard). */
+  advertiseUrl: text('advertiseUrl')
+    .superRefine((value, ctx) => {
+      const problem = advertiseUrlProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  /** The secret every node shares; it authenticates node-to-node calls. Default: AIRLOCK_HOME/cluster-secret. */
+  secretFile: absolutePath('secretFile').optional(),
+  /** How often this node writes its heartbeat (and load) to the store. */
+  heartbeatInterval: parsedValue((value) => parseDuration(value, { min: 100, max: 2000 })).prefault('1s'),
+  /** A node whose heartbeat is this old is lost: its sessions end and its approvals expire. */
+  failureTimeout: parsedValue((value) => parseDuration(value, { min: 2000, max: 600_000 })).prefault('5s'),
+};
+
+function advertiseUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `${JSON.stringify(value)} is not a URL, like http://10.0.0.5:7400`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return `${JSON.stringify(value)} must be an http:// or https:// URL`;
+  }
+  // Node-to-node calls carry a client's bearer token: a URL with its own credentials or a path would
+  // send them somewhere else than the node's API root.
+  if (url.username !== '' || url.password !== '' || (url.pathname !== '/' && url.pathname !== '')) {
+    return `${JSON.stringify(value)} must be the node's address only, like http://10.0.0.5:7400 (no user, password or path)`;
+  }
+  if (url.search !== '' || url.hash !== '')
+    return `${JSON.stringify(value)} must not have ?query or #fragment`;
+  return undefined;
+}
+
+export const clusterSchema = section('cluster', clusterFields).transform((raw, ctx) => {
+  if (raw.failureTimeout < 2 * raw.heartbeatInterval) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `failureTimeout ${formatDuration(raw.failureTimeout)} must be at least twice heartbeatInterval ${formatDuration(raw.heartbeatInterval)}: one late heartbeat must not end a node's sessions`,
+      path: ['failureTimeout'],
+    });
+  }
+  return {
+    ...(raw.nodeId === undefined ? {} : { nodeId: raw.nodeId }),
+    ...(raw.advertiseUrl === undefined ? {} : { advertiseUrl: new URL(raw.advertiseUrl).origin }),
+    ...(raw.secretFile === undefined ? {} : { secretFile: raw.secretFile }),
+    heartbeatIntervalMs: raw.heartbeatInterval,
+    failureTimeoutMs: raw.failureTimeout,
+  };
+});
 // ─── agent ──────────────────────────────────────────────────────────────────────────────────────────
 
 /** `provider:model`; a bare model name goes to an OpenAI-compatible server. Checked again by the agent stage. */
@@ -373,13 +444,15 @@ const rootFields = {
   server: nullAsAbsent(serverSchema.prefault({})),
   store: storeSchema,
   audit: nullAsAbsent(auditSchema.prefault({})),
+  // Absent: one control plane on its own. Needs a PostgreSQL store (checked where the store is known).
+  cluster: nullAsAbsent(clusterSchema.optional()),
   agent: nullAsAbsent(agentSchema.prefault({})),
 };
 
 export const airlockConfigSchema = z
   .object(rootFields, {
     error: (issue) =>
-      `the configuration must be a mapping with sandbox, egress, policy, router, sessions, server, store, audit and agent sections, not ${describeValue(issue.input)}`,
+      `the configuration must be a mapping with sandbox, egress, policy, router, sessions, server, store, audit, cluster and agent sections, not ${describeValue(issue.input)}`,
   })
   .strict();
 
@@ -404,6 +477,7 @@ export const knownKeys: Readonly<Record<string, readonly string[]>> = {
   server: Object.keys(serverFields),
   audit: Object.keys(auditFields),
   'audit.witness': Object.keys(auditWitnessFields),
+  cluster: Object.keys(clusterFields),
   agent: Object.keys(agentFields),
 };
 
@@ -417,6 +491,7 @@ export type StoreConfig = AirlockConfig['store'];
 export type SessionsConfig = AirlockConfig['sessions'];
 export type ServerConfig = AirlockConfig['server'];
 export type AuditConfig = AirlockConfig['audit'];
+export type ClusterConfig = NonNullable<AirlockConfig['cluster']>;
 export type AgentConfig = AirlockConfig['agent'];
 export type PresetName = (typeof presetNames)[number];
 export type DecisionName = (typeof decisionNames)[number];

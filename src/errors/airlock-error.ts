@@ -70,6 +70,10 @@ export const errorCodes = {
     httpStatus: 503,
     doc: 'The server is shutting down and takes no new requests; retry once it (or its successor) is up.',
   },
+  NODE_UNREACHABLE: {
+    httpStatus: 503,
+    doc: 'The cluster node that runs this session did not answer; retry, and if it was lost the session has ended.',
+  },
   INTERNAL: { httpStatus: 500, doc: 'A bug in Airlock.' },
 } as const satisfies Record<string, { httpStatus: number; doc: string }>;
 

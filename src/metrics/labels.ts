@@ -37,6 +37,7 @@ export const SESSION_END_REASONS = [
   'sandbox_ended',
   'sandbox_protocol_violation',
   'shutdown',
+  'node_lost',
   'error',
 ] as const;
 export type SessionEndReason = (typeof SESSION_END_REASONS)[number];

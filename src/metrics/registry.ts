@@ -70,6 +70,12 @@ export interface AirlockMetrics {
   auditWitnessFailure(): void;
   /** An HTTP API request answered (streams handed to SSE or MCP are not counted). */
   httpRequest(event: HttpRequestEvent): void;
+  /** A cluster heartbeat round: whether it reached the store, and how many other nodes it found lost. */
+  clusterHeartbeat(ok: boolean, nodesLost: number): void;
+  /** A request handed to another node of the cluster, by outcome. */
+  clusterForward(outcome: ClusterForwardOutcome): void;
+  /** Labels every metric with this node's id (a cluster node, once it knows its id). */
+  labelNode(nodeId: string): void;
   /** Every metric of this instance in the Prometheus text exposition format. */
   render(): Promise<string>;
   /**
@@ -96,6 +102,9 @@ const AUDIT_WRITE_BUCKETS_S = [
 ];
 
 const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+export const CLUSTER_FORWARD_OUTCOMES = ['forwarded', 'unreachable', 'placed'] as const;
+export type ClusterForwardOutcome = (typeof CLUSTER_FORWARD_OUTCOMES)[number];
 
 const withOther = <T extends string>(values: readonly T[]): readonly (T | typeof OTHER)[] => [
   ...values,
@@ -199,7 +208,27 @@ function defineMetrics(registry: Registry) {
     buckets: COMMAND_BUCKETS_S,
     registers,
   });
+  const clusterHeartbeats = new Counter({
+    name: 'airlock_cluster_heartbeats_total',
+    help: 'Cluster heartbeat rounds of this node, by whether they reached the store.',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const clusterNodesLost = new Counter({
+    name: 'airlock_cluster_nodes_lost_total',
+    help: 'Other nodes this node found lost (no heartbeat within cluster.failureTimeout).',
+    registers,
+  });
+  const clusterForwards = new Counter({
+    name: 'airlock_cluster_forwards_total',
+    help: 'Requests handed to the node that runs their session (or placed there), by outcome.',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
   return {
+    clusterHeartbeats,
+    clusterNodesLost,
+    clusterForwards,
     commands,
     commandDuration,
     execDuration,
@@ -237,6 +266,7 @@ export function createMetrics(options: MetricsOptions = {}): AirlockMetrics {
   for (const resource of withOther(MONITORED_RESOURCES)) m.resourceAlerts.inc({ resource }, 0);
   for (const outcome of withOther(CHECKPOINT_OUTCOMES)) m.auditCheckpoints.inc({ outcome }, 0);
   m.auditWitnessFailures.inc(0);
+  for (const outcome of withOther(CLUSTER_FORWARD_OUTCOMES)) m.clusterForwards.inc({ outcome }, 0);
   m.activeSessions.set(0);
 
   if (options.processMetrics === true) collectDefaultMetrics({ register: registry });
@@ -284,6 +314,16 @@ export function createMetrics(options: MetricsOptions = {}): AirlockMetrics {
     },
     auditWitnessFailure() {
       m.auditWitnessFailures.inc();
+    },
+    clusterHeartbeat(ok, nodesLost) {
+      m.clusterHeartbeats.inc({ outcome: ok ? 'ok' : 'failed' });
+      if (Number.isSafeInteger(nodesLost) && nodesLost > 0) m.clusterNodesLost.inc(nodesLost);
+    },
+    clusterForward(outcome) {
+      m.clusterForwards.inc({ outcome: labelOrOther(CLUSTER_FORWARD_OUTCOMES, outcome) });
+    },
+    labelNode(nodeId) {
+      registry.setDefaultLabels({ node: nodeId });
     },
     httpRequest(event) {
       const value = seconds(event.durationMs);

@@ -29,6 +29,7 @@ export const serverErrorCodes = [
   'BODY_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
   'SERVER_STOPPING',
+  'NODE_UNREACHABLE',
 ] as const;
 
 /**

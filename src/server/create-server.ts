@@ -163,6 +163,9 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
     ...auditStreamRoutes({ airlock }),
     ...(options.mcp === undefined ? [] : mcpRoutes(options.mcp)),
   ];
+  // Before the routes: a request for another node's session is handed to that node unauthenticated
+  // here (the node that runs the session knows its tokens), and placement runs before creation.
+  airlock.cluster?.install(app);
   const openApi = buildOpenApi(routes, version);
   for (const route of routes) registerRoute(app, route, { authenticate });
   if (airlock.config.server.dashboard) registerDashboard(app, options.dashboardDir ?? DEFAULT_DASHBOARD_DIR);
@@ -187,6 +190,16 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
       await app.listen({ host, port });
       const address = app.server.address();
       const bound = typeof address === 'object' && address !== null ? address.port : port;
+      if (airlock.cluster !== null) {
+        // Only now is the node's address known; a node that cannot join stops here, not serving alone.
+        try {
+          await airlock.cluster.join({ host, port: bound });
+        } catch (error) {
+          await app.close();
+          throw error;
+        }
+        airlock.metrics.labelNode(airlock.cluster.nodeId());
+      }
       const shownHost = host.includes(':') ? `[${host}]` : host;
       return `http://${shownHost}:${bound}`;
     },

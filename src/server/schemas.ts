@@ -80,6 +80,8 @@ export const createSessionBody = z
     ttlMs: positiveMs.optional(),
     from: z.string().min(1).max(200).optional(),
     policy: z.enum(presetNames).optional(),
+    /** With a cluster: the node to run the session on (placement takes the least-loaded otherwise). */
+    node: z.string().min(1).max(63).optional(),
     network: networkRequest.optional(),
     secrets: z.array(secretRequest).max(100).optional(),
   })

@@ -6,6 +6,7 @@ export { capabilitiesOf, SANDBOX_HOME, SANDBOX_WORKSPACE } from './capabilities.
 export type { CapabilityInputs } from './capabilities.ts';
 export { createSessionManager } from './manager.ts';
 export type { SessionManager, SessionManagerOptions } from './manager.ts';
+export { endSessionsOwnedBy } from './recovery.ts';
 export type { RecoveryReport } from './recovery.ts';
 export { presetOf } from './settings.ts';
 export { currentOwner, isOwnerAlive } from './owner.ts';

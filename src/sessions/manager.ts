@@ -46,6 +46,12 @@ export interface SessionManagerOptions {
   readonly onEnded?: (session: LiveSession) => void;
   readonly onCreated?: (session: LiveSession, createMs: number) => void;
   /**
+   * Asked before each new session, after this manager's own limit: a cluster's limit over every node
+   * (it throws LIMIT_REACHED to refuse). The returned release is called once the session is recorded,
+   * or its creation failed.
+   */
+  readonly admit?: () => Promise<() => Promise<void>>;
+  /**
    * Opens what a session needs beside its sandbox (its egress), before the sandbox is made; closed
    * once the sandbox is destroyed. Without it sessions have no network.
    */
@@ -95,6 +101,11 @@ export interface SessionManager {
   recover(sweepLeftovers: () => Promise<number>): Promise<RecoveryReport>;
   /** Ends sessions past their idle timeout or lifetime; returns how many. */
   reap(): Promise<number>;
+  /**
+   * Ends every live session for one reason (a cluster that declared this node lost: the others have
+   * already ended them in the store); returns how many.
+   */
+  endAll(code: SessionEndCode, detail?: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -164,7 +175,12 @@ class Sessions implements SessionManager {
     }
     this.#creating += 1;
     try {
-      return await this.#make(input);
+      const release = await this.#options.admit?.();
+      try {
+        return await this.#make(input);
+      } finally {
+        await release?.();
+      }
     } finally {
       this.#creating -= 1;
     }
@@ -391,6 +407,12 @@ class Sessions implements SessionManager {
     }
     await Promise.allSettled(due.map(([session, reason]) => this.#end(session, reason)));
     return due.length;
+  }
+
+  async endAll(code: SessionEndCode, detail?: string): Promise<number> {
+    const live = [...this.#sessions.values()];
+    await Promise.allSettled(live.map((session) => this.#end(session, code, detail)));
+    return live.length;
   }
 
   recover(sweepLeftovers: () => Promise<number>): Promise<RecoveryReport> {

@@ -3,10 +3,11 @@
  * ended (interrupted, expired) in the store, and the sandboxes they left are swept by the caller's
  * `sweepLeftovers` (every driver's, not only the configured one's).
  */
-import type { AuditEventInput, CommandRecord, Store } from '../store/index.ts';
+import type { AuditEventInput, CommandRecord, SessionRecord, Store } from '../store/index.ts';
 import { isOwnerAlive } from './owner.ts';
 import { iso } from './session-record.ts';
 import { sessionEndReasons } from './types.ts';
+import type { SessionEndCode } from './types.ts';
 
 export interface RecoveryReport {
   readonly sessionsEnded: number;
@@ -23,10 +24,46 @@ export async function recoverOrphans(
   const orphaned = (await store.listSessions({ state: 'active' })).filter(
     (record) => record.owner !== owner && !isOwnerAlive(record.owner),
   );
+  const ended = await endOrphanedSessions(store, orphaned, {
+    code: 'crashed',
+    reason: sessionEndReasons.crashed,
+    endedAt: iso(now()),
+  });
+  const sandboxesSwept = await sweepLeftovers();
+  const report = { sessionsEnded: orphaned.length, ...ended, sandboxesSwept };
+  if (orphaned.length > 0 || sandboxesSwept > 0) {
+    await store.commit({
+      events: [{ type: 'recovery.completed', sessionId: null, commandId: null, data: { ...report } }],
+    });
+  }
+  return report;
+}
+
+/**
+ * Ends, in the store, the active sessions of a control plane that is gone (`owner`): a cluster node
+ * the others found lost, or an earlier run of this node. Its sandboxes died with it; what is ended
+ * here is what the store still calls open. Returns how many sessions it ended.
+ */
+export async function endSessionsOwnedBy(
+  store: Store,
+  owner: string,
+  why: { readonly code: SessionEndCode; readonly reason: string; readonly endedAt: string },
+): Promise<number> {
+  const records = (await store.listSessions({ state: 'active' })).filter((record) => record.owner === owner);
+  await endOrphanedSessions(store, records, why);
+  return records.length;
+}
+
+/** Each session ended with its open commands interrupted and pending approvals expired, one commit each. */
+async function endOrphanedSessions(
+  store: Store,
+  records: readonly SessionRecord[],
+  why: { readonly code: SessionEndCode; readonly reason: string; readonly endedAt: string },
+): Promise<{ commandsInterrupted: number; approvalsExpired: number }> {
+  const { reason, endedAt } = why;
   let commandsInterrupted = 0;
   let approvalsExpired = 0;
-  const endedAt = iso(now());
-  for (const record of orphaned) {
+  for (const record of records) {
     const open = await store.listCommands({
       sessionId: record.id,
       states: ['proposed', 'pending_approval', 'running'],
@@ -37,7 +74,6 @@ export async function recoverOrphans(
       finishedAt: endedAt,
     }));
     const pendingApprovals = await store.listApprovals({ sessionId: record.id, status: 'pending' });
-    const reason = sessionEndReasons.crashed;
     await store.commit({
       sessions: [{ ...record, state: 'ended', endedAt, endReason: reason }],
       commands,
@@ -65,23 +101,16 @@ export async function recoverOrphans(
             data: { approvalId: approval.id, status: 'expired', decidedBy: 'airlock', reason },
           }),
         ),
-        { type: 'session.destroyed', sessionId: record.id, commandId: null, data: { reason: 'crashed' } },
+        {
+          type: 'session.destroyed',
+          sessionId: record.id,
+          commandId: null,
+          data: { reason: why.code, ...(why.code === 'crashed' ? {} : { detail: reason }) },
+        },
       ],
     });
     commandsInterrupted += open.length;
     approvalsExpired += pendingApprovals.length;
   }
-  const sandboxesSwept = await sweepLeftovers();
-  const report = {
-    sessionsEnded: orphaned.length,
-    commandsInterrupted,
-    approvalsExpired,
-    sandboxesSwept,
-  };
-  if (orphaned.length > 0 || sandboxesSwept > 0) {
-    await store.commit({
-      events: [{ type: 'recovery.completed', sessionId: null, commandId: null, data: { ...report } }],
-    });
-  }
-  return report;
+  return { commandsInterrupted, approvalsExpired };
 }

@@ -143,7 +143,8 @@ export type SessionEndCode =
   | 'sandbox_ended'
   | 'sandbox_protocol_violation'
   | 'shutdown'
-  | 'crashed';
+  | 'crashed'
+  | 'node_lost';
 
 export const sessionEndReasons: Readonly<Record<SessionEndCode, string>> = {
   closed: 'destroyed on request',
@@ -154,6 +155,7 @@ export const sessionEndReasons: Readonly<Record<SessionEndCode, string>> = {
     'something inside the sandbox broke the supervisor protocol (a command took over its channel, say), so Airlock ended it',
   shutdown: 'the control plane shut down',
   crashed: 'the control plane running it stopped unexpectedly',
+  node_lost: 'the cluster node running it stopped answering (lost)',
 };
 
 /**

@@ -67,54 +67,21 @@ export function createWitnessSink(options: WitnessSinkOptions): WitnessSink {
   let closed = false;
 
   const openWitness = async (): Promise<void> => {
-    // O_APPEND: every write lands at the end, whatever else appends to the file.
-    const handle = await open(path, 'a', 0o600);
-    try {
-      const tail = await readTail(path);
-      if (tail.cut) {
-        // A record cut off mid-write (a full disk, a crash) stays visible as a damaged line; the next
-        // record starts on a line of its own.
-        await handle.write('\n');
-      }
-      if (tail.last !== null) {
-        const [stored] = await store.listEvents({ afterSeq: tail.last.seq - 1, limit: 1 });
-        if (stored === undefined || stored.seq !== tail.last.seq || stored.hash !== tail.last.hash) {
-          refused = true;
-          await handle.close();
-          options.onEvent({
-            status: 'refused',
-            message:
-              `the witness ${path} ends with event ${tail.last.seq}, which this store does not have with that hash: ` +
-              'events were removed from the store, or the file belongs to another store; run airlock audit verify --witness',
-          });
-          return;
-        }
-      }
-      lastSeq = tail.last?.seq ?? 0;
-      file = handle;
-    } catch (error) {
-      await handle.close().catch(() => undefined);
-      throw error;
+    const opened = await openWitnessFile(path, store);
+    if (opened.status === 'refused') {
+      refused = true;
+      options.onEvent(opened);
+      return;
     }
+    lastSeq = opened.lastSeq;
+    file = opened.handle;
   };
 
   const nextBatch = async (): Promise<AuditEvent[]> => {
-    const fresh = pending.findIndex((event) => event.seq > lastSeq);
-    if (fresh !== 0) pending = fresh === -1 ? [] : pending.slice(fresh);
-    if (pending[0]?.seq === lastSeq + 1) {
-      const batch: AuditEvent[] = [];
-      for (const event of pending) {
-        if (batch.length === WITNESS_BATCH || event.seq !== lastSeq + 1 + batch.length) break;
-        batch.push(event);
-      }
-      return batch;
-    }
-    if (!storeAhead && pending.length === 0) return [];
-    const page = await store.listEvents({ afterSeq: lastSeq, limit: WITNESS_BATCH });
-    if (page.length < WITNESS_BATCH) storeAhead = false;
-    // Offered events past a gap the store does not fill cannot be placed: the store read finds them later.
-    if (page.length === 0) pending = [];
-    return page;
+    const next = await nextWitnessBatch(store, { pending, lastSeq, storeAhead });
+    pending = next.pending;
+    storeAhead = next.storeAhead;
+    return next.batch;
   };
 
   const drain = async (): Promise<void> => {
@@ -222,6 +189,75 @@ export function createWitnessSink(options: WitnessSinkOptions): WitnessSink {
         await handle.close().catch(() => undefined);
       }
     },
+  };
+}
+
+/**
+ * Opens the witness for appending and finds its last record, which this store must have with the same
+ * hash: a witness of another history is refused rather than continued.
+ */
+async function openWitnessFile(
+  path: string,
+  store: Store,
+): Promise<
+  | { readonly status: 'open'; readonly handle: FileHandle; readonly lastSeq: number }
+  | { readonly status: 'refused'; readonly message: string }
+> {
+  // O_APPEND: every write lands at the end, whatever else appends to the file.
+  const handle = await open(path, 'a', 0o600);
+  try {
+    const tail = await readTail(path);
+    if (tail.cut) {
+      // A record cut off mid-write (a full disk, a crash) stays visible as a damaged line; the next
+      // record starts on a line of its own.
+      await handle.write('\n');
+    }
+    if (tail.last !== null) {
+      const [stored] = await store.listEvents({ afterSeq: tail.last.seq - 1, limit: 1 });
+      if (stored === undefined || stored.seq !== tail.last.seq || stored.hash !== tail.last.hash) {
+        await handle.close();
+        return {
+          status: 'refused',
+          message:
+            `the witness ${path} ends with event ${tail.last.seq}, which this store does not have with that hash: ` +
+            'events were removed from the store, or the file belongs to another store; run airlock audit verify --witness',
+        };
+      }
+    }
+    return { status: 'open', handle, lastSeq: tail.last?.seq ?? 0 };
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * The next events to write after `lastSeq`: from the offered ones when they continue the witness,
+ * otherwise a page read back from the store.
+ */
+async function nextWitnessBatch(
+  store: Store,
+  state: { readonly pending: AuditEvent[]; readonly lastSeq: number; readonly storeAhead: boolean },
+): Promise<{ batch: AuditEvent[]; pending: AuditEvent[]; storeAhead: boolean }> {
+  const { lastSeq } = state;
+  let { pending } = state;
+  const fresh = pending.findIndex((event) => event.seq > lastSeq);
+  if (fresh !== 0) pending = fresh === -1 ? [] : pending.slice(fresh);
+  if (pending[0]?.seq === lastSeq + 1) {
+    const batch: AuditEvent[] = [];
+    for (const event of pending) {
+      if (batch.length === WITNESS_BATCH || event.seq !== lastSeq + 1 + batch.length) break;
+      batch.push(event);
+    }
+    return { batch, pending, storeAhead: state.storeAhead };
+  }
+  if (!state.storeAhead && pending.length === 0) return { batch: [], pending, storeAhead: false };
+  const page = await store.listEvents({ afterSeq: lastSeq, limit: WITNESS_BATCH });
+  // Offered events past a gap the store does not fill cannot be placed: the store read finds them later.
+  return {
+    batch: page,
+    pending: page.length === 0 ? [] : pending,
+    storeAhead: page.length < WITNESS_BATCH ? false : state.storeAhead,
   };
 }
 

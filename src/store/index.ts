@@ -1,15 +1,20 @@
 /**
- * The store stage: the persistence port (`Store`) and its embedded SQLite adapter, with the audit hash
- * chain, its export, and what protects it from outside the database: signed checkpoints (a key that is
- * not in the store), an anchor file and a witness file. Callers depend on `Store`; `openStore` is where
- * the adapter is chosen.
+ * The store stage: the persistence port (`Store`) and its two adapters, embedded SQLite (the default)
+ * and PostgreSQL (several control planes on one database), with the audit hash chain, its export, and
+ * what protects it from outside the database: signed checkpoints (a key that is not in the store), an
+ * anchor file and a witness file. Callers depend on `Store`; `connectStore` is where the adapter is
+ * chosen.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { AirlockError } from '../errors/index.ts';
+import { redactStoreUrl } from '../config/index.ts';
 import type { StoreLocation } from '../config/index.ts';
+import { openPostgresStore } from './pg-store.ts';
 import { MEMORY_PATH } from './sqlite-file.ts';
 import { backupSqliteStore } from './sqlite-backup.ts';
 import type { StoreBackupReport } from './sqlite-backup.ts';
 import { openSqliteStore } from './sqlite-store.ts';
+import type { PostgresStore } from './pg-store.ts';
 import type { Store } from './types.ts';
 
 export { canonicalJson } from './canonical-json.ts';
@@ -47,6 +52,11 @@ export { DEFAULT_BUSY_TIMEOUT_MS, openSqliteStore } from './sqlite-store.ts';
 export type { SqliteStoreOptions } from './sqlite-store.ts';
 export type { StoreBackupReport } from './sqlite-backup.ts';
 export { SCHEMA_VERSION } from './sqlite-schema.ts';
+export { APPROVAL_CHANNEL, openPostgresStore } from './pg-store.ts';
+export { migrateSqliteToPostgres } from './store-migrate.ts';
+export type { MigrateOptions, MigrateReport } from './store-migrate.ts';
+export type { PostgresStore, PostgresStoreOptions } from './pg-store.ts';
+export { PG_SCHEMA_VERSION } from './pg-schema.ts';
 export { accessTokenRoles, auditEventTypes, commandStates, grantScopes, verifyProblems } from './types.ts';
 export { DEFAULT_COMMAND_PAGE, MAX_COMMAND_PAGE, MAX_COMMAND_SEARCH_CHARS } from './sqlite-command-query.ts';
 export type {
@@ -86,10 +96,12 @@ export interface OpenStoreOptions {
 }
 
 /**
- * Where a configured store is: the path a relative location means from `baseDir`, or ':memory:'. Also
- * what names a store's anchor file (audit-anchor.ts), so every process finds the same one.
+ * Where a configured store is: the path a relative location means from `baseDir`, ':memory:', or a
+ * PostgreSQL URL without its password. Also what names a store's anchor file (audit-anchor.ts), so every
+ * process finds the same one.
  */
 export function resolveStorePath(location: StoreLocation, baseDir: string): string {
+  if (location.kind === 'postgres') return redactStoreUrl(location.url);
   return location.path === MEMORY_PATH || isAbsolute(location.path)
     ? location.path
     : resolve(baseDir, location.path);
@@ -100,10 +112,32 @@ export function isMemoryStore(path: string): boolean {
   return path === MEMORY_PATH;
 }
 
-/** Opens the store a configuration names; the one place that picks an adapter. */
-export function openStore(location: StoreLocation, options: OpenStoreOptions): Store {
+/**
+ * Opens an SQLite store synchronously (tests and tools that only ever use the embedded store).
+ * `connectStore` is the one place that picks an adapter for a configured location.
+ */
+export function openStore(
+  location: Extract<StoreLocation, { kind: 'sqlite' }>,
+  options: OpenStoreOptions,
+): Store {
   const path = resolveStorePath(location, options.baseDir);
   return openSqliteStore(options.now === undefined ? { path } : { path, now: options.now });
+}
+
+/** Opens the store a configuration names, SQLite or PostgreSQL (migrated to this Airlock's schema). */
+export async function connectStore(location: StoreLocation, options: OpenStoreOptions): Promise<Store> {
+  if (location.kind === 'sqlite') return openStore(location, options);
+  return openPostgresStore(
+    options.now === undefined ? { url: location.url } : { url: location.url, now: options.now },
+  );
+}
+
+/** The PostgreSQL store behind a `Store`, or null for SQLite (a cluster needs the former). */
+export function asPostgresStore(store: Store): PostgresStore | null {
+  const candidate = store as Partial<PostgresStore>;
+  return candidate.kind === 'postgres' && typeof candidate.transaction === 'function'
+    ? (candidate as PostgresStore)
+    : null;
 }
 
 /**
@@ -115,5 +149,12 @@ export function backupStore(
   targetPath: string,
   options: OpenStoreOptions,
 ): Promise<StoreBackupReport> {
+  if (location.kind === 'postgres') {
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      `airlock store backup copies an SQLite store; back up ${redactStoreUrl(location.url)} with PostgreSQL's own tools (pg_dump, or continuous archiving)`,
+      { field: 'store' },
+    );
+  }
   return backupSqliteStore(resolveStorePath(location, options.baseDir), resolve(options.baseDir, targetPath));
 }

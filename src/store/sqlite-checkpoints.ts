@@ -23,19 +23,23 @@ export interface CheckpointRows {
   last(keyId: string): AuditCheckpoint | null;
 }
 
+/** Checkpoints come from the signer, never from a caller: a malformed one is a bug. */
+export function checkCheckpoint(checkpoint: AuditCheckpoint): void {
+  const problem =
+    !Number.isSafeInteger(checkpoint.seq) || checkpoint.seq < 1
+      ? 'seq must be a positive integer'
+      : [checkpoint.hash, checkpoint.at, checkpoint.keyId, checkpoint.signature].some(
+            (value) => typeof value !== 'string' || value === '',
+          )
+        ? 'hash, at, keyId and signature must be non-empty text'
+        : undefined;
+  if (problem !== undefined) throw new AirlockError('INTERNAL', `audit checkpoint: ${problem}`);
+}
+
 export function createCheckpointRows(statement: (sql: string) => StatementSync): CheckpointRows {
   return {
     add(checkpoint) {
-      const problem =
-        !Number.isSafeInteger(checkpoint.seq) || checkpoint.seq < 1
-          ? 'seq must be a positive integer'
-          : [checkpoint.hash, checkpoint.at, checkpoint.keyId, checkpoint.signature].some(
-                (value) => typeof value !== 'string' || value === '',
-              )
-            ? 'hash, at, keyId and signature must be non-empty text'
-            : undefined;
-      // Checkpoints come from the signer, never from a caller: a malformed one is a bug.
-      if (problem !== undefined) throw new AirlockError('INTERNAL', `audit checkpoint: ${problem}`);
+      checkCheckpoint(checkpoint);
       // A second signer process (another control plane on this store with the same key) may have
       // signed the same head first; either signature vouches for it.
       statement(

@@ -13,11 +13,8 @@ function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (match) => `\\${match}`)}%`;
 }
 
-/** A page of commands, newest first, for people watching many sessions at once. */
-export function queryCommands(
-  statement: (sql: string) => StatementSync,
-  query: CommandQuery,
-): CommandRecord[] {
+/** Checks a command query from a caller; returns its page size with the default applied. */
+export function checkCommandQuery(query: CommandQuery): number {
   const limit = query.limit ?? DEFAULT_COMMAND_PAGE;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_COMMAND_PAGE) {
     throw new AirlockError('INVALID_ARGUMENT', `limit must be an integer from 1 to ${MAX_COMMAND_PAGE}`, {
@@ -32,6 +29,15 @@ export function queryCommands(
       max: MAX_COMMAND_SEARCH_CHARS,
     });
   }
+  return limit;
+}
+
+/** A page of commands, newest first, for people watching many sessions at once. */
+export function queryCommands(
+  statement: (sql: string) => StatementSync,
+  query: CommandQuery,
+): CommandRecord[] {
+  const limit = checkCommandQuery(query);
   // An empty list of states matches nothing, never everything.
   if (query.states !== undefined && query.states.length === 0) return [];
   const conditions: string[] = [];

@@ -49,29 +49,35 @@ export interface EventReader {
   list(query: EventQuery): AuditEvent[];
 }
 
+/** Checks an event query from a caller; returns its bounds with defaults applied. */
+export function checkEventQuery(query: EventQuery): { readonly afterSeq: number; readonly limit: number } {
+  const afterSeq = query.afterSeq ?? 0;
+  const limit = query.limit ?? DEFAULT_EVENT_LIMIT;
+  for (const [field, value] of [
+    ['afterSeq', afterSeq],
+    ['beforeSeq', query.beforeSeq ?? 0],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new AirlockError('INVALID_ARGUMENT', `${field} must be a non-negative integer`, {
+        field,
+        value: String(value),
+      });
+    }
+  }
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_EVENT_LIMIT) {
+    throw new AirlockError('INVALID_ARGUMENT', `limit must be an integer from 1 to ${MAX_EVENT_LIMIT}`, {
+      field: 'limit',
+      value: String(limit),
+      max: MAX_EVENT_LIMIT,
+    });
+  }
+  return { afterSeq, limit };
+}
+
 export function createEventReader(statement: (sql: string) => StatementSync): EventReader {
   return {
     list(query) {
-      const afterSeq = query.afterSeq ?? 0;
-      const limit = query.limit ?? DEFAULT_EVENT_LIMIT;
-      for (const [field, value] of [
-        ['afterSeq', afterSeq],
-        ['beforeSeq', query.beforeSeq ?? 0],
-      ] as const) {
-        if (!Number.isSafeInteger(value) || value < 0) {
-          throw new AirlockError('INVALID_ARGUMENT', `${field} must be a non-negative integer`, {
-            field,
-            value: String(value),
-          });
-        }
-      }
-      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_EVENT_LIMIT) {
-        throw new AirlockError('INVALID_ARGUMENT', `limit must be an integer from 1 to ${MAX_EVENT_LIMIT}`, {
-          field: 'limit',
-          value: String(limit),
-          max: MAX_EVENT_LIMIT,
-        });
-      }
+      const { afterSeq, limit } = checkEventQuery(query);
       // An empty list of types matches nothing, never everything.
       if (query.types !== undefined && query.types.length === 0) return [];
       const conditions = ['seq > :afterSeq'];

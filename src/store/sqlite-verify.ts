@@ -95,7 +95,8 @@ export async function verifyStoredChain(
   }
 }
 
-function storedEvent(row: Row): StoredEvent {
+/** An event row as verify reads it: its data parsed, or undefined when it is not a JSON object. */
+export function storedEvent(row: Row): StoredEvent {
   const read = columns(row, 'events');
   return {
     seq: read.number('seq'),

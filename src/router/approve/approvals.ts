@@ -90,6 +90,12 @@ export interface ApprovalsOptions {
   readonly now?: () => number;
   /** How often a waiter re-reads the store for decisions made by other processes. Default 250 ms. */
   readonly pollIntervalMs?: number;
+  /**
+   * Decisions made elsewhere, as they happen (a cluster's LISTEN/NOTIFY): subscribes a wake-up for
+   * the approval ids announced, so a waiter re-reads at once instead of at its next poll. Returns the
+   * unsubscribe, called at close. `null` wakes every waiter (announcements may have been missed).
+   */
+  readonly decisions?: (wake: (approvalId: string | null) => void) => () => void;
 }
 
 /** Longest reason a decider may attach; it lands in the audit log and is shown to the model. */
@@ -121,12 +127,17 @@ class StoreApprovals implements Approvals {
   readonly #pollIntervalMs: number;
   /** In-process wake-ups: a decision made through this instance resolves its waiters without polling. */
   readonly #wakers = new Map<string, Set<() => void>>();
+  readonly #unsubscribe: (() => void) | undefined;
   #closed = false;
 
   constructor(options: ApprovalsOptions) {
     this.#store = options.store;
     this.#now = options.now ?? Date.now;
     this.#pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.#unsubscribe = options.decisions?.((id) => {
+      if (id !== null) this.#wake(id);
+      else for (const waiting of [...this.#wakers.keys()]) this.#wake(waiting);
+    });
   }
 
   async request(input: ApprovalRequestInput): Promise<ApprovalRecord> {
@@ -265,6 +276,7 @@ class StoreApprovals implements Approvals {
 
   close(): void {
     this.#closed = true;
+    this.#unsubscribe?.();
     for (const id of [...this.#wakers.keys()]) this.#wake(id);
   }
 

@@ -1,4 +1,5 @@
 import type { Airlock, SessionInfo } from '../../airlock/index.ts';
+import { AirlockError } from '../../errors/index.ts';
 import { assertSessionAccess } from '../access.ts';
 import { defineRoute } from '../route.ts';
 import type { RouteSpec } from '../route.ts';
@@ -30,7 +31,18 @@ export function sessionRoutes({ airlock, tokens }: SessionRouteParts): RouteSpec
       body: createSessionBody,
       response: { status: 201, description: 'The session and its token', schema: createdSession },
       handler: async ({ body }) => {
-        const session = await airlock.sessions.create(body);
+        // The cluster's layer has already placed the request on the node it names (this one).
+        const { node, ...spec } = body;
+        if (node !== undefined && airlock.cluster === null) {
+          throw new AirlockError(
+            'INVALID_ARGUMENT',
+            'node names a cluster node, and this control plane is not in a cluster',
+            {
+              field: 'node',
+            },
+          );
+        }
+        const session = await airlock.sessions.create(spec);
         const token = tokens.mintSessionToken(session.id);
         return { ...(await session.info()), token };
       },

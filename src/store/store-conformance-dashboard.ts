@@ -1,9 +1,12 @@
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqliteStore } from './sqlite-store.ts';
-import { alert, command, makeTempDir, session, type TempDir } from './test-support.ts';
-import type { AccessTokenRecord, Store } from './types.ts';
+/**
+ * The conformance suite's part for what people watching agents read (see store-conformance.ts): access
+ * tokens, pages of commands, audit events before a seq or of one command, and scoped and egress
+ * approvals.
+ */
+import { expect, it } from 'vitest';
 import { rejectedAirlockError } from '../../test/support/airlock-errors.ts';
+import { alert, approval, command, session } from './test-support.ts';
+import type { AccessTokenRecord, Store } from './types.ts';
 
 function token(id: string, overrides: Partial<AccessTokenRecord> = {}): AccessTokenRecord {
   return {
@@ -20,21 +23,9 @@ function token(id: string, overrides: Partial<AccessTokenRecord> = {}): AccessTo
   };
 }
 
-describe('SQLite store: what the dashboard reads', () => {
-  let dir: TempDir;
-  let store: Store;
-
-  beforeEach(() => {
-    dir = makeTempDir();
-    store = openSqliteStore({ path: join(dir.path, 'airlock.db') });
-  });
-
-  afterEach(async () => {
-    await store.close();
-    dir.remove();
-  });
-
+export function describeDashboardReads(current: () => Store): void {
   it('keeps access tokens by id and by digest, and a revocation replaces the record', async () => {
+    const store = current();
     const viewer = token('tok_a');
     const approver = token('tok_b', { role: 'approver', expiresAt: '2026-01-01T00:00:00.000Z' });
     await store.commit({ accessTokens: [viewer, approver] });
@@ -48,6 +39,7 @@ describe('SQLite store: what the dashboard reads', () => {
   });
 
   it('refuses a role the schema does not know and two tokens with one digest', async () => {
+    const store = current();
     await expect(
       store.commit({ accessTokens: [token('tok_x', { role: 'admin' as never })] }),
     ).rejects.toThrow();
@@ -57,10 +49,16 @@ describe('SQLite store: what the dashboard reads', () => {
   });
 
   it('pages commands newest first across sessions, by session, state and text', async () => {
+    const store = current();
     await store.commit({ sessions: [session('s1'), session('s2')] });
     const commands = Array.from({ length: 7 }, (_, index) =>
       command(`c${index}`, index % 2 === 0 ? 's1' : 's2', {
-        command: index === 3 ? 'git push origin 100%_done' : `echo ${index}`,
+        command:
+          index === 3
+            ? 'git push origin 100%_done'
+            : index === 1
+              ? 'Überall printf "a\\0b" \u0000 end'
+              : `echo ${index}`,
         state: index === 5 ? 'running' : 'completed',
         createdAt: `2025-01-01T00:00:0${index}.000Z`,
       }),
@@ -79,6 +77,10 @@ describe('SQLite store: what the dashboard reads', () => {
     expect(ids(await store.queryCommands({ text: '100%_' }))).toStrictEqual(['c3']);
     expect(ids(await store.queryCommands({ text: 'GIT PUSH' }))).toStrictEqual(['c3']);
     expect(ids(await store.queryCommands({ text: '%' }))).toStrictEqual(['c3']);
+    // A command holding NUL is searchable and spoils no search; only ASCII letters fold case (Ü is not ü).
+    expect(ids(await store.queryCommands({ text: 'Über' }))).toStrictEqual(['c1']);
+    expect(ids(await store.queryCommands({ text: 'üBERALL' }))).toStrictEqual([]);
+    expect(ids(await store.queryCommands({ text: 'ÜBERALL' }))).toStrictEqual(['c1']);
     // An id is found by `id`, never by text: a command cannot pose as another by quoting its id.
     expect(ids(await store.queryCommands({ text: 'c4' }))).toStrictEqual([]);
     expect(ids(await store.queryCommands({ id: 'c4' }))).toStrictEqual(['c4']);
@@ -87,6 +89,7 @@ describe('SQLite store: what the dashboard reads', () => {
   });
 
   it('refuses a page size out of range and an overlong search', async () => {
+    const store = current();
     expect((await rejectedAirlockError(store.queryCommands({ limit: 501 }))).code).toBe('INVALID_ARGUMENT');
     expect((await rejectedAirlockError(store.queryCommands({ limit: 0 }))).code).toBe('INVALID_ARGUMENT');
     expect((await rejectedAirlockError(store.queryCommands({ text: 'x'.repeat(501) }))).code).toBe(
@@ -95,6 +98,7 @@ describe('SQLite store: what the dashboard reads', () => {
   });
 
   it('reads audit events before a seq (the newest of them, oldest first) and by command', async () => {
+    const store = current();
     await store.commit({ events: Array.from({ length: 10 }, (_, index) => alert({ index })) });
     await store.commit({
       events: [{ type: 'command.proposed', sessionId: 's1', commandId: 'c1', data: {} }],
@@ -107,4 +111,37 @@ describe('SQLite store: what the dashboard reads', () => {
     expect(ofCommand.map((event) => event.type)).toStrictEqual(['command.proposed']);
     expect((await rejectedAirlockError(store.listEvents({ beforeSeq: -1 }))).code).toBe('INVALID_ARGUMENT');
   });
-});
+
+  it('keeps what "remember" may cover and the grant a person chose; stores egress approvals', async () => {
+    const store = current();
+    await store.commit({ sessions: [session('s1')] });
+    const grants = [
+      { scope: 'command', covers: ['npm install'] },
+      { scope: 'program', covers: ['npm'] },
+    ] as const;
+    const scoped = approval('a1', 's1', { grants });
+    const egress = approval('a2', 's1', {
+      action: 'egress',
+      subject: 'api.example.test:443',
+      grants: [{ scope: 'host', covers: ['api.example.test'] }],
+    });
+    await store.commit({ approvals: [scoped, egress] });
+    expect(await store.getApproval('a1')).toStrictEqual(scoped);
+    expect(await store.getApproval('a2')).toStrictEqual(egress);
+    const decided = await store.decideApproval(
+      'a1',
+      { status: 'approved', decidedBy: 'alice', reason: null, remember: true, scope: 'program' },
+      (updated) => ({ type: 'approval.decided', sessionId: 's1', commandId: null, data: { id: updated.id } }),
+    );
+    expect(decided).toMatchObject({ status: 'approved', remember: true, scope: 'program', grants });
+    expect(await store.getApproval('a1')).toStrictEqual(decided);
+    // Adversarial: an action or a scope nobody defined is refused by the schema, nothing stored.
+    await expect(
+      store.commit({ approvals: [approval('a3', 's1', { action: 'shell' as 'egress' })] }),
+    ).rejects.toThrow();
+    await expect(
+      store.commit({ approvals: [approval('a4', 's1', { scope: 'everything' as 'host' })] }),
+    ).rejects.toThrow();
+    expect((await store.listApprovals()).map((record) => record.id)).toStrictEqual(['a1', 'a2']);
+  });
+}

@@ -1,0 +1,136 @@
+/**
+ * The cluster's layer in front of the HTTP routes. It runs before a route authenticates anything:
+ * - a request signed by another node (secret.ts) is served here, whatever it names: it was forwarded
+ *   here because this node runs its session (no second hop, no loops); a bad signature is refused;
+ * - a request for a session, or an output, of another node is forwarded to that node (forward.ts),
+ *   which checks the client's token: session tokens are known only where their session runs;
+ * - `POST /v1/sessions` (after the route's own authentication: only admins create sessions) goes to
+ *   the node it names, or the least-loaded one (placement.ts);
+ * - while this node cannot reach the database, /healthz answers 503 with why, and new work (sessions,
+ *   commands, uploads, MCP calls) is refused with STORE_UNAVAILABLE.
+ * Everything else (approvals, the audit log, lists) is served by any node from the shared store.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AirlockError } from '../errors/index.ts';
+import { CLUSTER_HEADER, NODE_HEADER, type Forwarder } from './forward.ts';
+import type { NodeHealth } from './membership.ts';
+import type { NodeTable, SessionRoute } from './node-table.ts';
+import type { Placement } from './placement.ts';
+import type { ClusterSecret } from './secret.ts';
+
+const SESSION_PATH = /^\/v1\/sessions\/(ses_[0-9a-f]{24})(?:\/|$)/;
+const OUTPUT_PATH = /^\/v1\/outputs\/([^/]{1,200})$/;
+
+export interface ClusterHttpOptions {
+  readonly nodeId: () => string;
+  readonly secret: ClusterSecret;
+  readonly table: NodeTable;
+  readonly forwarder: Forwarder;
+  readonly placement: Placement;
+  readonly health: () => NodeHealth;
+  /** Whether this node runs the session now. */
+  readonly isLocal: (sessionId: string) => boolean;
+  /** A session's memory limit when the request gives none, for placement. */
+  readonly defaultMemoryBytes: number;
+  /** Counts forwarded requests by outcome, for metrics. */
+  readonly onForward?: (outcome: 'forwarded' | 'unreachable' | 'placed') => void;
+}
+
+export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOptions): void {
+  const forwardedHere = new WeakSet<FastifyRequest>();
+
+  app.addHook('onRequest', async (request, reply) => {
+    const self = options.nodeId();
+    void reply.header(NODE_HEADER, self);
+    const signature = request.headers[CLUSTER_HEADER];
+    if (signature !== undefined) {
+      const verdict = options.secret.verifyRequest(String(signature), {
+        method: request.method,
+        url: request.raw.url ?? '/',
+        to: self,
+      });
+      if (!verdict.ok)
+        throw new AirlockError('UNAUTHENTICATED', `refused a call between cluster nodes: ${verdict.reason}`);
+      forwardedHere.add(request);
+    }
+    const path = (request.raw.url ?? '/').split('?')[0] ?? '/';
+    const health = options.health();
+    if (health.status !== 'ok') {
+      if (path === '/healthz') {
+        await reply.code(503).send({ status: 'unavailable', node: self, reason: health.reason });
+        return reply;
+      }
+      if (takesNewWork(request.method, path)) {
+        throw new AirlockError(
+          'STORE_UNAVAILABLE',
+          `node ${self} takes no new work while it cannot reach its database (${health.reason}); retry, or use another node`,
+          { node: self },
+        );
+      }
+    }
+    if (forwardedHere.has(request) || request.headers.authorization === undefined) return undefined;
+    const route = await routeOf(options, path);
+    if (route === null || !route.sessionActive || route.nodeId === null || route.nodeId === self)
+      return undefined;
+    // A session of a node that is not live any more is answered here from the store (410 once ended).
+    if (route.nodeState !== 'live' || route.advertiseUrl === null) return undefined;
+    reply.hijack();
+    const outcome = await options.forwarder.forward(request.raw, reply.raw, {
+      nodeId: route.nodeId,
+      url: route.advertiseUrl,
+    });
+    options.onForward?.(outcome);
+    return reply;
+  });
+
+  // After the route's authentication and body parsing: only an admin reaches placement.
+  app.addHook('preHandler', async (request, reply) => {
+    if (
+      request.method !== 'POST' ||
+      request.routeOptions.url !== '/v1/sessions' ||
+      forwardedHere.has(request)
+    ) {
+      return undefined;
+    }
+    const body = (request.body ?? {}) as { node?: unknown; memoryBytes?: unknown };
+    const requested = typeof body.node === 'string' ? body.node : undefined;
+    const memoryBytes = typeof body.memoryBytes === 'number' ? body.memoryBytes : options.defaultMemoryBytes;
+    const target = await options.placement.choose(requested, memoryBytes);
+    if (target.nodeId === options.nodeId()) return undefined;
+    const done = options.placement.inFlight(target.nodeId);
+    reply.hijack();
+    try {
+      await options.forwarder.forward(
+        request.raw,
+        reply.raw,
+        target,
+        Buffer.from(JSON.stringify(request.body ?? {})),
+      );
+      options.onForward?.('placed');
+    } finally {
+      done();
+    }
+    return reply;
+  });
+}
+
+async function routeOf(options: ClusterHttpOptions, path: string): Promise<SessionRoute | null> {
+  const session = SESSION_PATH.exec(path)?.[1];
+  if (session !== undefined) return options.isLocal(session) ? null : options.table.routeOfSession(session);
+  const output = OUTPUT_PATH.exec(path)?.[1];
+  if (output === undefined) return null;
+  let id: string;
+  try {
+    id = decodeURIComponent(output);
+  } catch {
+    return null;
+  }
+  return options.table.routeOfOutput(id);
+}
+
+/** New work: what a node that cannot record it must not start. Reads and decisions stay open. */
+function takesNewWork(method: string, path: string): boolean {
+  // Reading, and ending a session, stay open: neither starts anything that would go unrecorded.
+  if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || method === 'DELETE') return false;
+  return path === '/v1/sessions' || SESSION_PATH.test(path) || path === '/mcp';
+}

@@ -1,0 +1,92 @@
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { thrownAirlockError } from '../../test/support/airlock-errors.ts';
+import { clusterSecretOf, readClusterSecret } from './secret.ts';
+
+const SECRET = Buffer.from('s'.repeat(48));
+const request = {
+  method: 'GET',
+  url: '/v1/sessions/ses_1/commands',
+  from: 'node-a',
+  to: 'node-b',
+  nonce: 'n1',
+};
+
+describe('the cluster secret', () => {
+  it('accepts a signed hop once, for that receiver, request line and time window only', () => {
+    let clock = 1_000_000;
+    const secret = clusterSecretOf(SECRET, () => clock);
+    const header = secret.signRequest({ ...request, at: clock });
+    const check = { method: request.method, url: request.url, to: 'node-b' };
+    expect(secret.verifyRequest(header, check)).toEqual({ ok: true, from: 'node-a' });
+    // Replayed: refused.
+    expect(secret.verifyRequest(header, check)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/already used/),
+    });
+
+    const cases = [
+      {
+        what: 'another receiver',
+        header: secret.signRequest({ ...request, nonce: 'n2', at: clock }),
+        check: { ...check, to: 'node-c' },
+      },
+      {
+        what: 'another path',
+        header: secret.signRequest({ ...request, nonce: 'n3', at: clock }),
+        check: { ...check, url: '/v1/audit' },
+      },
+      {
+        what: 'another method',
+        header: secret.signRequest({ ...request, nonce: 'n4', at: clock }),
+        check: { ...check, method: 'DELETE' },
+      },
+      {
+        what: 'another secret',
+        header: clusterSecretOf(Buffer.from('t'.repeat(48)), () => clock).signRequest({
+          ...request,
+          nonce: 'n5',
+          at: clock,
+        }),
+        check,
+      },
+      { what: 'a forged header', header: 'v1 node-a 1000000 n6 AAAA', check },
+      { what: 'garbage', header: 'v1', check },
+    ];
+    expect(cases.length).toBeGreaterThan(0);
+    for (const entry of cases)
+      expect(secret.verifyRequest(entry.header, entry.check), entry.what).toMatchObject({ ok: false });
+
+    const old = secret.signRequest({ ...request, nonce: 'n7', at: clock });
+    clock += 31_000;
+    expect(secret.verifyRequest(old, check)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/time window/),
+    });
+  });
+
+  it('keeps the request MAC and the audit-key MAC apart', () => {
+    const secret = clusterSecretOf(SECRET);
+    const mac = secret.keyMac('node-a', 'key1', 'PEM');
+    expect(secret.keyMacValid('node-a', 'key1', 'PEM', mac)).toBe(true);
+    expect(secret.keyMacValid('node-b', 'key1', 'PEM', mac)).toBe(false);
+    expect(secret.keyMacValid('node-a', 'key1', 'OTHER', mac)).toBe(false);
+  });
+
+  it('refuses a secret file that is short or readable by others', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-secret-'));
+    const short = join(dir, 'short');
+    writeFileSync(short, 'tooshort', { mode: 0o600 });
+    expect(thrownAirlockError(() => readClusterSecret(short)).code).toBe('INVALID_CONFIG');
+    const open = join(dir, 'open');
+    writeFileSync(open, 'x'.repeat(64));
+    chmodSync(open, 0o644);
+    expect(thrownAirlockError(() => readClusterSecret(open)).code).toBe('INVALID_CONFIG');
+    expect(thrownAirlockError(() => readClusterSecret(join(dir, 'missing'))).code).toBe('INVALID_CONFIG');
+    const good = join(dir, 'good');
+    writeFileSync(good, 'x'.repeat(64), { mode: 0o600 });
+    expect(readClusterSecret(good).keyMac('a', 'b', 'c')).toMatch(/^[\w-]+$/);
+  });
+});
