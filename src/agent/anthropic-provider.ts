@@ -11,8 +11,8 @@ import type {
   ToolResultBlockParam,
 } from '@anthropic-ai/sdk/resources/messages';
 import type { ConversationMessage, ToolCallRequest } from './conversation.ts';
-import { ModelCallError, retryAfterMs, retryableStatus } from './provider.ts';
-import type { ModelChunk, ModelProvider, ModelRequest } from './provider.ts';
+import { callError } from './provider.ts';
+import type { ModelChunk, ModelProvider, ModelRequest, ProviderErrorClasses } from './provider.ts';
 
 export interface AnthropicProviderOptions {
   readonly apiKey: string;
@@ -69,31 +69,12 @@ function wireMessages(messages: readonly ConversationMessage[]): MessageParam[] 
   return wire;
 }
 
-function callError(error: unknown): unknown {
-  if (error instanceof Anthropic.APIUserAbortError) return error;
-  if (error instanceof Anthropic.APIConnectionError) {
-    return new ModelCallError(`could not reach the model server: ${error.message}`, {
-      status: null,
-      retryable: true,
-      retryAfterMs: null,
-    });
-  }
-  if (error instanceof Anthropic.APIError && typeof error.status === 'number') {
-    return new ModelCallError(error.message, {
-      status: error.status,
-      // 529: Anthropic's "overloaded", worth another try like a 503.
-      retryable: retryableStatus(error.status),
-      retryAfterMs: retryAfterMs(error.headers, Date.now()),
-    });
-  }
-  // Anthropic reports some failures inside the stream (an `error` event): those are worth a retry.
-  const message = error instanceof Error ? error.message : String(error);
-  return new ModelCallError(`the model's answer could not be read: ${message}`, {
-    status: null,
-    retryable: true,
-    retryAfterMs: null,
-  });
-}
+/** The SDK's errors, as the loop judges them (see `callError`). */
+const errorClasses: ProviderErrorClasses = {
+  abort: Anthropic.APIUserAbortError,
+  connection: Anthropic.APIConnectionError,
+  api: Anthropic.APIError,
+};
 
 export function createAnthropicProvider(options: AnthropicProviderOptions): ModelProvider {
   const client = new Anthropic({
@@ -166,7 +147,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mode
         }
       }
     } catch (error) {
-      throw callError(error);
+      throw callError(error, errorClasses);
     }
     // The SDKs end a stream quietly when its request is aborted: a cut-off answer is no answer.
     if (request.signal.aborted) throw request.signal.reason;

@@ -10,8 +10,8 @@ import type {
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
 import type { ConversationMessage, ToolCallRequest } from './conversation.ts';
-import { ModelCallError, retryAfterMs, retryableStatus } from './provider.ts';
-import type { ModelChunk, ModelProvider, ModelRequest } from './provider.ts';
+import { callError } from './provider.ts';
+import type { ModelChunk, ModelProvider, ModelRequest, ProviderErrorClasses } from './provider.ts';
 
 export interface OpenAiProviderOptions {
   readonly apiKey: string;
@@ -63,30 +63,12 @@ interface PartialCall {
   arguments: string;
 }
 
-function callError(error: unknown): unknown {
-  if (error instanceof OpenAI.APIUserAbortError) return error;
-  if (error instanceof OpenAI.APIConnectionError) {
-    return new ModelCallError(`could not reach the model server: ${error.message}`, {
-      status: null,
-      retryable: true,
-      retryAfterMs: null,
-    });
-  }
-  if (error instanceof OpenAI.APIError && typeof error.status === 'number') {
-    return new ModelCallError(error.message, {
-      status: error.status,
-      retryable: retryableStatus(error.status),
-      retryAfterMs: retryAfterMs(error.headers, Date.now()),
-    });
-  }
-  // A stream that broke off or could not be read: another try may well succeed.
-  const message = error instanceof Error ? error.message : String(error);
-  return new ModelCallError(`the model's answer could not be read: ${message}`, {
-    status: null,
-    retryable: true,
-    retryAfterMs: null,
-  });
-}
+/** The SDK's errors, as the loop judges them (see `callError`). */
+const errorClasses: ProviderErrorClasses = {
+  abort: OpenAI.APIUserAbortError,
+  connection: OpenAI.APIConnectionError,
+  api: OpenAI.APIError,
+};
 
 export function createOpenAiProvider(options: OpenAiProviderOptions): ModelProvider {
   const client = new OpenAI({
@@ -150,7 +132,7 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): ModelProvi
         }
       }
     } catch (error) {
-      throw callError(error);
+      throw callError(error, errorClasses);
     }
     // The SDKs end a stream quietly when its request is aborted: a cut-off answer is no answer.
     if (request.signal.aborted) throw request.signal.reason;

@@ -81,3 +81,42 @@ export function retryAfterMs(headers: Headers | undefined, nowMs: number): numbe
   const date = Date.parse(retryAfter);
   return Number.isNaN(date) ? null : Math.max(0, date - nowMs);
 }
+
+/** The error classes a provider's SDK throws, as `callError` tells them apart. */
+export interface ProviderErrorClasses {
+  readonly abort: abstract new (...args: never[]) => Error;
+  readonly connection: abstract new (...args: never[]) => Error;
+  readonly api: abstract new (...args: never[]) => Error & {
+    readonly status: number | undefined;
+    readonly headers: Headers | undefined;
+  };
+}
+
+/**
+ * A provider SDK's error as the loop judges it: an abort passes through; no answer (refused, reset)
+ * and an answer that broke off or could not be read are worth another try; an HTTP status is judged
+ * by `retryableStatus` (a 529 "overloaded" like a 503), with the provider's Retry-After.
+ */
+export function callError(error: unknown, classes: ProviderErrorClasses): unknown {
+  if (error instanceof classes.abort) return error;
+  if (error instanceof classes.connection) {
+    return new ModelCallError(`could not reach the model server: ${error.message}`, {
+      status: null,
+      retryable: true,
+      retryAfterMs: null,
+    });
+  }
+  if (error instanceof classes.api && typeof error.status === 'number') {
+    return new ModelCallError(error.message, {
+      status: error.status,
+      retryable: retryableStatus(error.status),
+      retryAfterMs: retryAfterMs(error.headers, Date.now()),
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new ModelCallError(`the model's answer could not be read: ${message}`, {
+    status: null,
+    retryable: true,
+    retryAfterMs: null,
+  });
+}
