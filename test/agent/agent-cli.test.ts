@@ -185,7 +185,7 @@ describe.skipIf(bwrapMissing)('airlock agent run', () => {
   });
 
   it('keeps working while a long build runs in the background, then collects its result', async () => {
-    // A 20 s build stands for the 60 s one: long enough that a loop waiting on it would show.
+    // A 60 s build: a loop that waited on it would hold the model that long.
     const home = agentHome(
       'router:\n  approvalRequiredFor: []\n  rateLimit: 1000/min\nagent:\n  commandWait: 1s\n',
     );
@@ -194,7 +194,7 @@ describe.skipIf(bwrapMissing)('airlock agent run', () => {
         toolCalls: [
           {
             name: 'run_command',
-            arguments: { command: 'sleep 20; echo built > build.log; echo build done' },
+            arguments: { command: 'sleep 60; echo built > build.log; echo build done', timeout_s: 120 },
           },
         ],
       },
@@ -210,7 +210,7 @@ describe.skipIf(bwrapMissing)('airlock agent run', () => {
         toolCalls: [
           {
             name: 'command_status',
-            arguments: { command_id: commandIdIn(request.toolResults[0]), wait_s: 60 },
+            arguments: { command_id: commandIdIn(request.toolResults[0]), wait_s: 90 },
           },
         ],
       }),
@@ -231,7 +231,7 @@ describe.skipIf(bwrapMissing)('airlock agent run', () => {
     expect((third?.at ?? Infinity) - started).toBeLessThan(15_000);
     expect(third?.toolResults[2]).toContain('not built yet');
     expect(server.received[4]?.toolResults[3]).toContain('build done');
-  });
+  }, 150_000);
 
   it('asks a person, who approves from another process, and the model follows the command up', async () => {
     const home = agentHome('router:\n  approvalRequiredFor: [touch]\n  rateLimit: 1000/min\n');
@@ -241,7 +241,7 @@ describe.skipIf(bwrapMissing)('airlock agent run', () => {
         toolCalls: [
           {
             name: 'command_status',
-            arguments: { command_id: commandIdIn(request.toolResults[0]), wait_s: 60 },
+            arguments: { command_id: commandIdIn(request.toolResults[0]), wait_s: 90 },
           },
         ],
       }),
