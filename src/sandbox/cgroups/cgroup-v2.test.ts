@@ -183,4 +183,28 @@ describe('cgroup manager on v2 (emulated cgroupfs)', () => {
     expect(await read('/sys/fs/cgroup/airlock/airlock-222-b/pids.max')).toBe('32');
     await expect(read('/sys/fs/cgroup/airlock/airlock-111-a/pids.max')).rejects.toThrow();
   });
+
+  it('sweeps a cgroup that another process removes while it is read (ENODEV on a removed cgroup)', async () => {
+    const { fake, manager } = await setup();
+    await manager.create('airlock-111-a', limits);
+    // cgroup v1 answers reads of a removed cgroup's open file with ENODEV: no process is left there.
+    const removing: typeof fake.fs = {
+      ...fake.fs,
+      readFile: async (path) => {
+        if (path.endsWith('airlock-111-a/cgroup.procs')) {
+          throw Object.assign(new Error(`read ${path}: no such device`), { code: 'ENODEV' });
+        }
+        return fake.fs.readFile(path);
+      },
+    };
+    const layout: CgroupLayout = {
+      version: 2,
+      mount: fake.mount,
+      selfPath: '/',
+      controllers: ['cpu', 'memory', 'pids', 'io'],
+      uid: 0,
+    };
+    const sweeping = createCgroupManager({ layout, fsRoot: fake.fsRoot, fs: removing });
+    expect(await sweeping.sweep((name) => name.startsWith('airlock-111-'))).toEqual(['airlock-111-a']);
+  });
 });

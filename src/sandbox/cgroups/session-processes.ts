@@ -35,10 +35,26 @@ export function sessionProcesses(files: CgroupFiles, location: CgroupLocation): 
     }
   }
 
+  /**
+   * The pids in one cgroup; none once it is gone. A sweep or a kill walks cgroups other work may be
+   * removing at the same moment: the file is then missing (ENOENT), or, on cgroup v1, reads of a
+   * removed cgroup's file fail with ENODEV. Either way the cgroup holds no process any more.
+   */
+  async function ownPids(dir: string): Promise<number[]> {
+    const file = join(dir, 'cgroup.procs');
+    try {
+      return parsePids(await fs.readFile(file));
+    } catch (error) {
+      const errno = errnoOf(error);
+      if (errno === 'ENOENT' || errno === 'ENODEV') return [];
+      throw cgroupFailure('read', file, error);
+    }
+  }
+
   async function collectPids(dir: string): Promise<number[]> {
     const children = await childCgroups(dir);
     if (children === undefined) return [];
-    const own = parsePids(await readText(join(dir, 'cgroup.procs')));
+    const own = await ownPids(dir);
     const nested = await Promise.all(children.map((child) => collectPids(join(dir, child))));
     return [...own, ...nested.flat()];
   }
