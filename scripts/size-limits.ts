@@ -28,7 +28,6 @@ export const pendingSplits: readonly string[] = [
   'src/store/audit-witness.ts: function createWitnessSink',
   'src/store/sqlite-store.ts: function openSqliteStore',
   'src/store/sqlite-store.ts: file',
-  'src/server/schemas.ts: file',
   'src/metrics/resource-monitor.ts: function createResourceMonitor',
   'src/airlock/views.ts: file',
   'src/router/command-pipeline.ts: file',
