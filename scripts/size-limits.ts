@@ -29,7 +29,6 @@ export const pendingSplits: readonly string[] = [
   'src/store/sqlite-store.ts: function openSqliteStore',
   'src/store/sqlite-store.ts: file',
   'src/metrics/resource-monitor.ts: function createResourceMonitor',
-  'src/router/command-registry.ts: function createCommandRegistry',
   'src/sandbox/supervisor/client.ts: file',
   'src/server/routes/commands.ts: function commandRoutes',
   'src/router/archive/archive-ops.ts: function createArchiveOps',
