@@ -28,7 +28,6 @@ export const pendingSplits: readonly string[] = [
   'src/store/audit-witness.ts: function createWitnessSink',
   'src/store/sqlite-store.ts: function openSqliteStore',
   'src/store/sqlite-store.ts: file',
-  'src/metrics/resource-monitor.ts: function createResourceMonitor',
   'src/sandbox/supervisor/client.ts: file',
   'src/server/routes/commands.ts: function commandRoutes',
   'src/router/archive/archive-ops.ts: function createArchiveOps',
