@@ -29,7 +29,6 @@ export const pendingSplits: readonly string[] = [
   'src/store/sqlite-store.ts: function openSqliteStore',
   'src/store/sqlite-store.ts: file',
   'src/sandbox/supervisor/client.ts: file',
-  'src/router/file-changes.ts: function createFileChanges',
 ];
 
 export interface SizeViolation {
