@@ -28,7 +28,6 @@ export const pendingSplits: readonly string[] = [
   'src/store/audit-witness.ts: function createWitnessSink',
   'src/store/sqlite-store.ts: function openSqliteStore',
   'src/store/sqlite-store.ts: file',
-  'src/sandbox/supervisor/client.ts: file',
 ];
 
 export interface SizeViolation {
