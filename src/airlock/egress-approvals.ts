@@ -21,6 +21,11 @@ function target(ask: EgressAsk): string {
   return ask.host.includes(':') ? `[${ask.host}]:${ask.port}` : `${ask.host}:${ask.port}`;
 }
 
+function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
 export function createEgressDecider(options: EgressApprovalsOptions): EgressDecider {
   return async (ask: EgressAsk, signal: AbortSignal): Promise<EgressAnswer> => {
     const command = ask.commandId === undefined ? undefined : await options.commandText(ask.commandId);
@@ -49,7 +54,14 @@ export function createEgressDecider(options: EgressApprovalsOptions): EgressDeci
       signal,
       'the connection stopped waiting for an answer',
     );
-    if (decided?.status !== 'approved') return 'deny';
+    if (decided === null || decided.status === 'expired') {
+      // The request's own deadline is router.approvalWait too, set a moment after the connection's; a
+      // busy event loop can still see it pass first. Answering now would refuse the connection as
+      // denied by a person, which nobody did: it is refused when its own deadline passes, as a timeout.
+      await untilAborted(signal);
+      return 'deny';
+    }
+    if (decided.status !== 'approved') return 'deny';
     return decided.scope === 'host' ? 'allow-session' : 'allow-once';
   };
 }

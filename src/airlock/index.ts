@@ -14,7 +14,7 @@ export type {
   AirlockCommands,
   AirlockSessions,
   Session,
-  SessionInfo,
   UsageSample,
 } from './views.ts';
+export type { SessionInfo } from './session-info.ts';
 export type { SessionBoundary } from './session-boundary.ts';

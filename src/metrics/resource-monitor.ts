@@ -81,22 +81,9 @@ interface Watched {
 }
 
 export function createResourceMonitor(options: ResourceMonitorOptions): ResourceMonitor {
-  const { intervalMs, onAlert, onError } = options;
-  const threshold = options.threshold ?? DEFAULT_THRESHOLD;
-  const rearmMargin = options.rearmMargin ?? DEFAULT_REARM_MARGIN;
+  const { onAlert, onError } = options;
+  const { intervalMs, threshold, rearmMargin } = checkedSettings(options);
   const now = options.now ?? (() => performance.timeOrigin + performance.now());
-  if (!Number.isSafeInteger(intervalMs) || intervalMs < MIN_INTERVAL_MS || intervalMs > MAX_INTERVAL_MS) {
-    throw invalid(
-      'intervalMs',
-      `intervalMs must be an integer from ${MIN_INTERVAL_MS} to ${MAX_INTERVAL_MS}`,
-    );
-  }
-  if (!(threshold > 0 && threshold <= 1)) {
-    throw invalid('threshold', 'threshold must be a fraction greater than 0 and at most 1');
-  }
-  if (!(rearmMargin >= 0 && rearmMargin < threshold)) {
-    throw invalid('rearmMargin', 'rearmMargin must be at least 0 and below the threshold');
-  }
 
   const sessions = new Map<string, Watched>();
   let timer: ReturnType<typeof setInterval> | null = null;
@@ -234,6 +221,30 @@ export function createResourceMonitor(options: ResourceMonitorOptions): Resource
       for (const sessionId of [...sessions.keys()]) stopWatching(sessionId);
     },
   };
+}
+
+/** The sampling interval and alert bounds, defaults filled in; INVALID_ARGUMENT for any out of range. */
+function checkedSettings(options: ResourceMonitorOptions): {
+  intervalMs: number;
+  threshold: number;
+  rearmMargin: number;
+} {
+  const { intervalMs } = options;
+  const threshold = options.threshold ?? DEFAULT_THRESHOLD;
+  const rearmMargin = options.rearmMargin ?? DEFAULT_REARM_MARGIN;
+  if (!Number.isSafeInteger(intervalMs) || intervalMs < MIN_INTERVAL_MS || intervalMs > MAX_INTERVAL_MS) {
+    throw invalid(
+      'intervalMs',
+      `intervalMs must be an integer from ${MIN_INTERVAL_MS} to ${MAX_INTERVAL_MS}`,
+    );
+  }
+  if (!(threshold > 0 && threshold <= 1)) {
+    throw invalid('threshold', 'threshold must be a fraction greater than 0 and at most 1');
+  }
+  if (!(rearmMargin >= 0 && rearmMargin < threshold)) {
+    throw invalid('rearmMargin', 'rearmMargin must be at least 0 and below the threshold');
+  }
+  return { intervalMs, threshold, rearmMargin };
 }
 
 function invalid(field: string, message: string, details: Record<string, unknown> = {}): AirlockError {

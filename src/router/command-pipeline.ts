@@ -5,52 +5,23 @@
  * before it executes, so a crash at any point leaves a record of what was under way.
  */
 import { randomBytes } from 'node:crypto';
-import type { Logger } from 'pino';
 import { isAirlockError } from '../errors/index.ts';
-import type { AirlockMetrics } from '../metrics/index.ts';
-import type { PolicyEngine } from '../policy/index.ts';
-import type { LiveSession, SessionManager } from '../sessions/index.ts';
-import type { Store } from '../store/index.ts';
+import type { LiveSession } from '../sessions/index.ts';
 import { awaitDecision, newApprovalId, refusalReason, requestApproval } from './approve/index.ts';
-import type { Approvals, Reviewer } from './approve/index.ts';
 import { InputChannel } from './command-input.ts';
-import type { CommandHandle, CommandRegistry } from './command-registry.ts';
+import type { CommandHandle } from './command-registry.ts';
 import { decide, offeredGrants } from './decide/index.ts';
 import type { Verdict } from './decide/index.ts';
 import { executeCommand } from './execute/index.ts';
-import type { RateLimiter } from './rate/index.ts';
 import { CommandJournal } from './record/index.ts';
 import { LiveTail, shapeExecution, textForModel } from './shape/index.ts';
 import type { Redactor } from './shape/index.ts';
-import { checkRunExtras, judgedText } from './run-extras.ts';
+import { checkRunExtras, judgedText, recordedExtras } from './run-extras.ts';
 import type { RunExtras } from './run-extras.ts';
 import { approvalWaitOf, checkRunInput } from './run-input.ts';
 import { refusalsForResult } from './egress.ts';
-import type { EgressTracking } from './egress.ts';
 import type { RunOptions, RunResult } from './types.ts';
-
-/** What the stages need; the router's options are these, less what it makes itself. */
-export interface PipelineDeps {
-  readonly store: Store;
-  readonly sessions: SessionManager;
-  readonly approvals: Approvals;
-  readonly registry: CommandRegistry;
-  /** The policy engine judging a session's commands (`router.approvalRequiredFor` is its approval gate). */
-  readonly policyFor: (session: LiveSession) => PolicyEngine;
-  readonly approvalTimeoutMs: number;
-  /** `router.approvalWait`: how long a call waits for a person unless its caller says otherwise. */
-  readonly approvalWaitMs: number;
-  /** `router.reviewer`, asked before a person; null when none is configured. */
-  readonly reviewer: Reviewer | null;
-  readonly rateLimiter: RateLimiter;
-  readonly maxChars: number;
-  readonly redactorFor: (session: LiveSession) => Redactor;
-  readonly metrics: AirlockMetrics;
-  readonly logger: Logger;
-  readonly now: () => number;
-  /** Which hosts the egress proxy refused while a command ran (see egress.ts); absent: no egress. */
-  readonly egress?: EgressTracking | undefined;
-}
+import type { PipelineDeps } from './pipeline-deps.ts';
 
 type Facts = Omit<RunResult, 'forModel'>;
 
@@ -113,17 +84,7 @@ class CommandRun {
       reasons,
       noApprover: options.noApprover === true,
       createdAtMs: this.#started,
-      extras: {
-        ...(this.#extras.cwd === undefined ? {} : { cwd: this.#redact(this.#extras.cwd) }),
-        ...(Object.keys(this.#extras.env).length === 0
-          ? {}
-          : {
-              env: Object.fromEntries(
-                Object.entries(this.#extras.env).map(([name, value]) => [name, this.#redact(value)]),
-              ),
-            }),
-        ...(this.#extras.stdin === undefined ? {} : { stdinBytes: this.#extras.stdin.byteLength }),
-      },
+      extras: recordedExtras(this.#extras, (text) => this.#redact(text)),
     });
     this.#base = {
       id: this.#id,

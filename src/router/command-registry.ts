@@ -88,6 +88,38 @@ function notFound(what: 'command' | 'output', id: string, scoped: boolean): Airl
   });
 }
 
+/** A command in flight as `get` shows it: a running background command with its output so far. */
+function current(handle: CommandHandle, maxChars: number): RunResult {
+  if (handle.live === null || handle.latest.status !== 'running') return handle.latest;
+  const shown = shapeLive(handle.live, handle.redactor, maxChars);
+  return {
+    ...handle.latest,
+    ...shown,
+    forModel: `still running (command ${handle.id}); output so far:\n${shown.stdout}`,
+  };
+}
+
+/** A page of a stored output, found only by a well-formed id and only within the caller's scope. */
+async function readOutput(
+  store: Store,
+  maxChars: number,
+  id: string,
+  page: ScopedOptions & { stream?: 'stdout' | 'stderr'; offset?: number; limit?: number } = {},
+): Promise<OutputPage> {
+  const found =
+    typeof id === 'string' && /^out_[0-9a-f]{24}$/.test(id)
+      ? await store.readOutput(id, {
+          stream: page.stream ?? 'stdout',
+          offset: page.offset ?? 0,
+          limit: page.limit ?? maxChars,
+        })
+      : null;
+  if (found === null || !inScope(page.within, found.sessionId)) {
+    throw notFound('output', id, page.within !== undefined);
+  }
+  return found;
+}
+
 export function createCommandRegistry(options: {
   readonly store: Store;
   readonly maxChars: number;
@@ -102,19 +134,9 @@ export function createCommandRegistry(options: {
     if (recent.size > RECENT_RESULTS) recent.delete(recent.keys().next().value as string);
   }
 
-  function current(handle: CommandHandle): RunResult {
-    if (handle.live === null || handle.latest.status !== 'running') return handle.latest;
-    const shown = shapeLive(handle.live, handle.redactor, maxChars);
-    return {
-      ...handle.latest,
-      ...shown,
-      forModel: `still running (command ${handle.id}); output so far:\n${shown.stdout}`,
-    };
-  }
-
   async function lookup(id: string): Promise<RunResult> {
     const handle = handles.get(id);
-    if (handle !== undefined) return current(handle);
+    if (handle !== undefined) return current(handle, maxChars);
     const found = recent.get(id);
     if (found !== undefined) return found;
     try {
@@ -179,28 +201,10 @@ export function createCommandRegistry(options: {
     return handle.done;
   }
 
-  async function readOutput(
-    id: string,
-    page: ScopedOptions & { stream?: 'stdout' | 'stderr'; offset?: number; limit?: number } = {},
-  ): Promise<OutputPage> {
-    const found =
-      typeof id === 'string' && /^out_[0-9a-f]{24}$/.test(id)
-        ? await store.readOutput(id, {
-            stream: page.stream ?? 'stdout',
-            offset: page.offset ?? 0,
-            limit: page.limit ?? maxChars,
-          })
-        : null;
-    if (found === null || !inScope(page.within, found.sessionId)) {
-      throw notFound('output', id, page.within !== undefined);
-    }
-    return found;
-  }
-
   function list(scoped: ScopedOptions = {}): RunResult[] {
     const shown: RunResult[] = [];
     for (const handle of handles.values()) {
-      if (inScope(scoped.within, handle.sessionId)) shown.push(current(handle));
+      if (inScope(scoped.within, handle.sessionId)) shown.push(current(handle, maxChars));
     }
     return shown;
   }
@@ -241,7 +245,7 @@ export function createCommandRegistry(options: {
     kill,
     list,
     watch: (id, watchOptions) => watch(id, watchOptions),
-    readOutput,
+    readOutput: (id, page) => readOutput(store, maxChars, id, page),
     drain: async () => {
       await Promise.allSettled([...handles.values()].map((handle) => handle.done));
     },

@@ -6,7 +6,6 @@
  * remove and rename run the sandbox's own tools as one argv each, inside the sandbox, so a symlink the
  * agent planted is resolved there and never on the host.
  */
-import { posix } from 'node:path';
 import { AirlockError } from '../errors/index.ts';
 import { resolveSandboxPath } from '../sandbox/index.ts';
 import type { FileEntry } from '../sandbox/index.ts';
@@ -14,9 +13,10 @@ import type { LiveSession, SessionManager } from '../sessions/index.ts';
 import type { Store } from '../store/index.ts';
 import { approveChange } from './change-approval.ts';
 import type { ChangeApprovalDeps } from './change-approval.ts';
-import { listInSandbox, writeInSandbox } from './execute/index.ts';
+import { writeInSandbox } from './execute/index.ts';
 import { recordFileEvent } from './record/index.ts';
 import { registerSecretFile } from './write-judgement.ts';
+import { statInSandbox } from './file-stat.ts';
 
 export interface FileChangesOptions extends ChangeApprovalDeps {
   readonly store: Store;
@@ -67,6 +67,34 @@ const CHANGE_TIMEOUT_MS = 60_000;
 
 const quoted = (text: string): string => `'${text.replaceAll("'", `'\\''`)}'`;
 
+/** Runs a fixed command inside the sandbox; its failure is the caller's error, named by `what`. */
+async function inSandbox(
+  options: FileChangesOptions,
+  session: LiveSession,
+  script: string,
+  what: string,
+  path: string,
+): Promise<void> {
+  const shown = (text: string): string => options.redactorFor(session).redact(text).text;
+  const done = options.sessions.beginWork(session);
+  try {
+    const result = await session.sandbox.exec(script, {
+      timeoutMs: CHANGE_TIMEOUT_MS,
+      signal: session.ending.signal,
+    });
+    if (result.exitCode === 0) return;
+    const detail = options.redactorFor(session).redact(result.stderr.trim().split('\n').at(-1) ?? '').text;
+    const missing = /No such file/i.test(detail);
+    throw new AirlockError(
+      missing ? 'NOT_FOUND' : 'INVALID_ARGUMENT',
+      `could not ${what} ${shown(path)}: ${detail.slice(0, 300) || `exit ${result.exitCode ?? 'by signal'}`}`,
+      { path: shown(path) },
+    );
+  } finally {
+    done();
+  }
+}
+
 export function createFileChanges(options: FileChangesOptions): FileChanges {
   const { store, sessions } = options;
   const shown = (session: LiveSession, path: string): string =>
@@ -90,27 +118,6 @@ export function createFileChanges(options: FileChangesOptions): FileChanges {
     };
   }
 
-  /** Runs a fixed command inside the sandbox; its failure is the caller's error, named by `what`. */
-  async function inSandbox(session: LiveSession, script: string, what: string, path: string): Promise<void> {
-    const done = sessions.beginWork(session);
-    try {
-      const result = await session.sandbox.exec(script, {
-        timeoutMs: CHANGE_TIMEOUT_MS,
-        signal: session.ending.signal,
-      });
-      if (result.exitCode === 0) return;
-      const detail = options.redactorFor(session).redact(result.stderr.trim().split('\n').at(-1) ?? '').text;
-      const missing = /No such file/i.test(detail);
-      throw new AirlockError(
-        missing ? 'NOT_FOUND' : 'INVALID_ARGUMENT',
-        `could not ${what} ${shown(session, path)}: ${detail.slice(0, 300) || `exit ${result.exitCode ?? 'by signal'}`}`,
-        { path: shown(session, path) },
-      );
-    } finally {
-      done();
-    }
-  }
-
   async function record(
     session: LiveSession,
     type: 'file.removed' | 'file.renamed' | 'file.dir_created',
@@ -122,34 +129,6 @@ export function createFileChanges(options: FileChangesOptions): FileChanges {
     await store.commit({ events: [{ type, sessionId: session.id, commandId: null, data: redacted }] });
   }
 
-  async function stat(session: LiveSession, path: string): Promise<FileStat | null> {
-    const target = resolveSandboxPath(path, { allowRoot: true });
-    const parent = posix.dirname(target);
-    if (parent === '/') {
-      return { path: target, name: posix.basename(target), kind: 'directory', sizeBytes: 0, modifiedMs: 0 };
-    }
-    let entries: FileEntry[];
-    try {
-      entries = await listInSandbox(sessions, session, parent);
-    } catch (error) {
-      if (
-        error instanceof AirlockError &&
-        (error.code === 'NOT_FOUND' || error.code === 'SANDBOX_REQUEST_FAILED')
-      )
-        return null;
-      throw error;
-    }
-    const entry = entries.find((candidate) => candidate.name === posix.basename(target));
-    await recordFileEvent(store, session.id, {
-      kind: 'listed',
-      path: shown(session, target),
-      entries: entry ? 1 : 0,
-    });
-    return entry === undefined
-      ? null
-      : { ...entry, name: shown(session, entry.name), path: shown(session, target) };
-  }
-
   async function mkdir(
     session: LiveSession,
     path: string,
@@ -158,7 +137,7 @@ export function createFileChanges(options: FileChangesOptions): FileChanges {
     const target = resolveSandboxPath(path);
     const refused = await approved(session, `create directory ${target}`, [target], change.signal);
     if ('status' in refused) return refused;
-    await inSandbox(session, `mkdir -p -- ${quoted(target)}`, 'create directory', target);
+    await inSandbox(options, session, `mkdir -p -- ${quoted(target)}`, 'create directory', target);
     await record(session, 'file.dir_created', { path: target });
     return {
       status: 'completed',
@@ -178,6 +157,7 @@ export function createFileChanges(options: FileChangesOptions): FileChanges {
     const refused = await approved(session, `remove ${target}`, [target], change.signal);
     if ('status' in refused) return refused;
     await inSandbox(
+      options,
       session,
       `test -e ${quoted(target)} || test -L ${quoted(target)} || { echo 'No such file' >&2; exit 1; }; rm -rf -- ${quoted(target)}`,
       'remove',
@@ -203,7 +183,7 @@ export function createFileChanges(options: FileChangesOptions): FileChanges {
     const paths = [shown(session, source), shown(session, target)];
     const refused = await approved(session, `rename ${source} to ${target}`, [source, target], change.signal);
     if ('status' in refused) return refused;
-    await inSandbox(session, `mv -T -- ${quoted(source)} ${quoted(target)}`, 'rename', source);
+    await inSandbox(options, session, `mv -T -- ${quoted(source)} ${quoted(target)}`, 'rename', source);
     await record(session, 'file.renamed', { from: source, to: target });
     return { status: 'completed', paths, approvalId: refused.approvalId, reasons: [] };
   }
@@ -248,5 +228,11 @@ export function createFileChanges(options: FileChangesOptions): FileChanges {
     return { status: 'completed', paths, approvalId: refused.approvalId, reasons: [] };
   }
 
-  return { stat, mkdir, remove, rename, writeMany };
+  return {
+    stat: (session, path) => statInSandbox(options, session, path),
+    mkdir,
+    remove,
+    rename,
+    writeMany,
+  };
 }

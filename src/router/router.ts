@@ -7,7 +7,7 @@ import type { LiveSession } from '../sessions/index.ts';
 import { createCommandRegistry } from './command-registry.ts';
 import type { CommandRegistry } from './command-registry.ts';
 import { runCommand } from './command-pipeline.ts';
-import type { PipelineDeps } from './command-pipeline.ts';
+import type { PipelineDeps } from './pipeline-deps.ts';
 import { createArchiveOps, DEFAULT_ARCHIVE_LIMITS } from './archive/index.ts';
 import type { ArchiveLimits, ArchiveOps } from './archive/index.ts';
 import { createFileChanges } from './file-changes.ts';

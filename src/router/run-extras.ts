@@ -107,3 +107,19 @@ export function judgedText(command: string, env: Readonly<Record<string, string>
   const assignments = names.map((name) => `${name}=${quoted(env[name] ?? '')}`);
   return `export ${assignments.join(' ')}\n${command}`;
 }
+
+/** What the audit log keeps of a command's extras: the directory and values redacted, stdin by its size only. */
+export function recordedExtras(
+  extras: RunExtras,
+  redact: (text: string) => string,
+): { cwd?: string; env?: Record<string, string>; stdinBytes?: number } {
+  return {
+    ...(extras.cwd === undefined ? {} : { cwd: redact(extras.cwd) }),
+    ...(Object.keys(extras.env).length === 0
+      ? {}
+      : {
+          env: Object.fromEntries(Object.entries(extras.env).map(([name, value]) => [name, redact(value)])),
+        }),
+    ...(extras.stdin === undefined ? {} : { stdinBytes: extras.stdin.byteLength }),
+  };
+}

@@ -5,26 +5,15 @@
 import { z } from 'zod';
 import { driverNames, presetNames } from '../config/index.ts';
 import { MAX_COMMAND_CHARS, runStatuses } from '../router/index.ts';
-import { auditEventTypes, grantScopes, verifyProblems } from '../store/index.ts';
+import { grantScopes } from '../store/index.ts';
+import { count, id, queryInt, timestamp } from './schema-parts.ts';
 
-/** Ids are opaque here; an unknown one is a 404 from the control plane. The bound keeps logs sane. */
-const id = z.string().min(1).max(200);
-const count = z.number().int().nonnegative();
 const positiveMs = z.number().int().positive();
 const envMap = z.record(z.string().max(256), z.string().max(64 * 1024));
-const timestamp = z.string();
 const sessionState = z.enum(['active', 'ended']);
 const approvalStatus = z.enum(['pending', 'approved', 'denied', 'expired']);
 const outputStream = z.enum(['stdout', 'stderr']);
 const grantScope = z.enum(grantScopes);
-
-/** Query strings are text; numbers arrive as digits. */
-const queryInt = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d{1,16}$/, { error: 'must be a whole number' })
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
 const queryBoolean = z.enum(['true', 'false']).transform((value) => value === 'true');
 
 // ─── requests ───────────────────────────────────────────────────────────────────────────────────────
@@ -170,32 +159,6 @@ export const decideBody = z
         "Approve for the rest of the session: one of the request's `grants` (this command, this program, these hosts).",
       ),
     remember: z.boolean().optional().describe('`scope: command` where the request offers it, else once.'),
-  })
-  .strict();
-
-const eventTypes = z
-  .string()
-  .transform((value) => value.split(',').map((type) => type.trim()))
-  .pipe(z.array(z.enum(auditEventTypes)));
-
-export const auditQuery = z
-  .object({
-    afterSeq: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
-    /** The newest `limit` events before this seq (still oldest first): paging back from the end. */
-    beforeSeq: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
-    sessionId: id.optional(),
-    commandId: id.optional(),
-    type: eventTypes.optional(),
-    limit: queryInt(1, 10_000).optional(),
-  })
-  .strict();
-
-export const auditExportQuery = z
-  .object({
-    afterSeq: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
-    sessionId: id.optional(),
-    type: eventTypes.optional(),
-    maxEvents: queryInt(1, Number.MAX_SAFE_INTEGER).optional(),
   })
   .strict();
 
@@ -387,52 +350,5 @@ export const approvalRecord = z.object({
 });
 
 export const approvalList = z.object({ approvals: z.array(approvalRecord) });
-
-export const auditEvent = z.object({
-  seq: z.number().int().positive(),
-  at: timestamp,
-  type: z.enum(auditEventTypes),
-  sessionId: id.nullable(),
-  commandId: id.nullable(),
-  data: z.record(z.string(), z.unknown()),
-  prevHash: z.string(),
-  hash: z.string(),
-});
-
-export const auditList = z.object({ events: z.array(auditEvent) });
-
-const checkpointSummary = z.object({
-  signaturesChecked: z.boolean(),
-  verified: count,
-  lastSeq: count,
-  unsignedEvents: count,
-  keyIds: z.array(z.string()),
-});
-
-export const verifyResult = z.union([
-  z.object({
-    ok: z.literal(true),
-    checked: count,
-    lastHash: z.string(),
-    checkpoints: checkpointSummary,
-    anchor: z.object({ path: z.string(), seq: count }).nullable(),
-    witness: z
-      .object({
-        path: z.string(),
-        records: count,
-        firstSeq: count,
-        lastSeq: count,
-        unwitnessedEvents: count,
-      })
-      .nullable(),
-  }),
-  z.object({
-    ok: z.literal(false),
-    checked: count,
-    seq: count,
-    problem: z.enum(verifyProblems),
-    message: z.string(),
-  }),
-]);
 
 export const health = z.object({ status: z.literal('ok'), sessions: count, version: z.string() });

@@ -9,12 +9,12 @@ import { MAX_COMMAND_CHARS } from '../../src/router/index.ts';
 import type { RunResult } from '../../src/router/index.ts';
 import {
   approvalRecord,
-  auditEvent,
   createdSession,
   outputPage,
   runResult,
   sessionInfo,
 } from '../../src/server/schemas.ts';
+import { auditEvent } from '../../src/server/audit-schemas.ts';
 import { call, errorCode, startTestServer } from './support.ts';
 import type { TestServer } from './support.ts';
 

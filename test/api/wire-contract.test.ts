@@ -26,15 +26,14 @@ import type {
 } from '../../src/sdk/index.ts';
 import type {
   approvalRecord,
-  auditEvent,
   createSessionBody,
   fileWriteResult,
   health,
   outputPage,
   runResult,
   sessionInfo,
-  verifyResult,
 } from '../../src/server/schemas.ts';
+import { auditEvent, verifyResult } from '../../src/server/audit-schemas.ts';
 import type {
   accessTokenInfo,
   approvalContext,

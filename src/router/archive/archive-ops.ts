@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { pack } from 'tar-stream';
-import { evaluateFileAccess, isSecretPath, loadPolicy } from '../../policy/index.ts';
+import { isSecretPath, loadPolicy } from '../../policy/index.ts';
 import { resolveSandboxPath } from '../../sandbox/index.ts';
 import type { LiveSession, SessionManager } from '../../sessions/index.ts';
 import type { Store } from '../../store/index.ts';
@@ -17,12 +17,14 @@ import { registerSecretFile } from '../write-judgement.ts';
 import { redactBytes } from '../shape/index.ts';
 import { emptyBaseline, remember } from './baseline.ts';
 import type { Baseline } from './baseline.ts';
-import { trackChanges } from './changes.ts';
 import type { WorkspaceChanges } from './changes.ts';
 import { checkIncomingArchive } from './incoming.ts';
 import type { ArchiveLimits } from './limits.ts';
 import { createExportReader } from './outgoing.ts';
-import type { ExportJudge, LeftOut, OutgoingEntry } from './outgoing.ts';
+import type { LeftOut, OutgoingEntry } from './outgoing.ts';
+import { listChanges } from './list-changes.ts';
+import { protectedPathJudge } from './protected-paths.ts';
+import { underWorkspace } from './workspace-path.ts';
 import { packInSandbox, unpackInSandbox } from './sandbox-tar.ts';
 
 export interface ArchiveOpsOptions extends ChangeApprovalDeps {
@@ -72,14 +74,6 @@ export interface ArchiveOps {
   changes(session: LiveSession, options?: { readonly patch?: boolean }): Promise<ChangesResult>;
 }
 
-const WORKSPACE = '/workspace';
-
-/** The path below /workspace a sandbox path names, or null outside it. */
-function underWorkspace(path: string): string | null {
-  if (path === WORKSPACE) return '';
-  return path.startsWith(`${WORKSPACE}/`) ? path.slice(WORKSPACE.length + 1) : null;
-}
-
 const join = (dir: string, rel: string): string => (dir === '' ? rel : rel === '' ? dir : `${dir}/${rel}`);
 
 export function createArchiveOps(options: ArchiveOpsOptions): ArchiveOps {
@@ -88,27 +82,6 @@ export function createArchiveOps(options: ArchiveOpsOptions): ArchiveOps {
   const protectedList = loadPolicy({ preset: 'coding-agent' });
   const shown = (session: LiveSession, path: string): string =>
     options.redactorFor(session).redact(path).text;
-
-  /** Holds back what would change a protected path (agent/editor configuration, hooks, CI) on the way out. */
-  const protectedJudge =
-    (session: LiveSession, root: string): ExportJudge =>
-    (entry) => {
-      if (entry.kind === 'directory') return null;
-      const absolute = `${root}/${entry.path}`;
-      const rel = underWorkspace(absolute);
-      const before = rel === null ? undefined : baselines.get(session)?.files.get(rel);
-      if (before !== undefined && entry.kind === 'file' && before.sha256 === entry.sha256) return null;
-      // Hooks and repository config (core.hooksPath, core.fsmonitor) run code on the host's next git command.
-      if (rel !== null && (rel.startsWith('.git/hooks/') || rel === '.git/config')) {
-        return 'git hooks and repository config run code on the host; copy it by hand after review';
-      }
-      // The session's policy, and the coding-agent list whatever the session runs under: a permissive
-      // session may edit CI workflows freely inside, but the host gets them only after a person looked.
-      const own = evaluateFileAccess(options.policyFor(session).policy, 'write', absolute);
-      const decision = own.decision === 'allow' ? evaluateFileAccess(protectedList, 'write', absolute) : own;
-      if (decision.decision === 'allow') return null;
-      return `a protected path (the policy would ${decision.decision === 'ask' ? 'ask a person before' : 'refuse'} writing it: ${decision.reasons.join('; ')}); copy it by hand after review`;
-    };
 
   async function put(
     session: LiveSession,
@@ -193,20 +166,24 @@ export function createArchiveOps(options: ArchiveOpsOptions): ArchiveOps {
     const out = pack();
     const chunks: Buffer[] = [];
     out.on('data', (chunk: Buffer) => chunks.push(chunk));
-    const reader = createExportReader(limits, protectedJudge(session, dir), (entry: OutgoingEntry) => {
-      // A file is output too: an agent could write a secret into one and export it.
-      const name = redactor.redact(entry.path).text;
-      const header = { name, mode: entry.mode, mtime: entry.mtime, uid: 0, gid: 0 };
-      if (entry.kind === 'file')
-        out.entry({ ...header, type: 'file' }, redactBytes(redactor, entry.content).data);
-      else if (entry.kind === 'directory') out.entry({ ...header, type: 'directory' });
-      else
-        out.entry({
-          ...header,
-          type: entry.kind === 'symlink' ? 'symlink' : 'link',
-          linkname: entry.linkTarget ?? '',
-        });
-    });
+    const reader = createExportReader(
+      limits,
+      protectedPathJudge({ policyFor: options.policyFor, protectedList, baselines }, session, dir),
+      (entry: OutgoingEntry) => {
+        // A file is output too: an agent could write a secret into one and export it.
+        const name = redactor.redact(entry.path).text;
+        const header = { name, mode: entry.mode, mtime: entry.mtime, uid: 0, gid: 0 };
+        if (entry.kind === 'file')
+          out.entry({ ...header, type: 'file' }, redactBytes(redactor, entry.content).data);
+        else if (entry.kind === 'directory') out.entry({ ...header, type: 'directory' });
+        else
+          out.entry({
+            ...header,
+            type: entry.kind === 'symlink' ? 'symlink' : 'link',
+            linkname: entry.linkTarget ?? '',
+          });
+      },
+    );
     await packInSandbox(options.sessions, session, dir, reader);
     const summary = await reader.done;
     out.finalize();
@@ -232,43 +209,9 @@ export function createArchiveOps(options: ArchiveOpsOptions): ArchiveOps {
     return { tar, files: summary.files, bytes: summary.bytes, leftOut };
   }
 
-  async function changes(
-    session: LiveSession,
-    changeOptions: { readonly patch?: boolean } = {},
-  ): Promise<ChangesResult> {
-    const baseline = baselines.get(session);
-    const tracker = trackChanges(baseline ?? emptyBaseline(), changeOptions.patch === true);
-    const reader = createExportReader(
-      limits,
-      () => null,
-      (entry) => tracker.see(entry),
-    );
-    await packInSandbox(options.sessions, session, WORKSPACE, reader);
-    await reader.done;
-    const redactor = options.redactorFor(session);
-    const result = tracker.result();
-    const names = (paths: readonly string[]): string[] => paths.map((p) => redactor.redact(p).text);
-    await store.commit({
-      events: [
-        {
-          type: 'file.listed',
-          sessionId: session.id,
-          commandId: null,
-          data: {
-            path: `${WORKSPACE} (changes)`,
-            entries: result.added.length + result.changed.length + result.deleted.length,
-          },
-        },
-      ],
-    });
-    return {
-      baseline: baseline !== undefined,
-      added: names(result.added),
-      changed: names(result.changed),
-      deleted: names(result.deleted),
-      ...(changeOptions.patch === true ? { patch: redactor.redact(tracker.patch()).text } : {}),
-    };
-  }
-
-  return { put, get, changes };
+  return {
+    put,
+    get,
+    changes: (session, changeOptions) => listChanges({ ...options, baselines }, session, changeOptions),
+  };
 }

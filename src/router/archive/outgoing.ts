@@ -80,6 +80,35 @@ const specialKinds: Readonly<Record<string, string>> = {
   fifo: 'a FIFO',
 };
 
+/** The sandbox's tar stream failed: our own refusal as it is, anything else as an unreadable stream. */
+function unreadable(error: Error): AirlockError {
+  return error instanceof AirlockError
+    ? error
+    : new AirlockError('SANDBOX_UNAVAILABLE', `the sandbox's tar stream is unreadable: ${error.message}`);
+}
+
+function tooManyEntries(limits: ArchiveLimits): AirlockError {
+  return new AirlockError(
+    'LIMIT_REACHED',
+    `the tree has more than ${limits.maxEntries} entries; copy a subdirectory`,
+    {
+      limit: 'entries',
+      maxEntries: limits.maxEntries,
+    },
+  );
+}
+
+function tooManyBytes(limits: ArchiveLimits): AirlockError {
+  return new AirlockError(
+    'FILE_TOO_LARGE',
+    `the tree holds more than ${limits.maxBytes} bytes; copy a subdirectory`,
+    {
+      limit: 'bytes',
+      maxBytes: limits.maxBytes,
+    },
+  );
+}
+
 export function createExportReader(
   limits: ArchiveLimits,
   judge: ExportJudge,
@@ -104,14 +133,7 @@ export function createExportReader(
       stopper.abort();
       // A writer waiting for room must not wait for ever on a reader that stopped.
       reader.emit('drain');
-      reject(
-        error instanceof AirlockError
-          ? error
-          : new AirlockError(
-              'SANDBOX_UNAVAILABLE',
-              `the sandbox's tar stream is unreadable: ${error.message}`,
-            ),
-      );
+      reject(unreadable(error));
     });
   });
   // Settled by whoever awaits `done`; this only keeps an early failure from being unhandled.
@@ -131,14 +153,7 @@ export function createExportReader(
     }
     entries += 1;
     if (entries > limits.maxEntries) {
-      throw new AirlockError(
-        'LIMIT_REACHED',
-        `the tree has more than ${limits.maxEntries} entries; copy a subdirectory`,
-        {
-          limit: 'entries',
-          maxEntries: limits.maxEntries,
-        },
-      );
+      throw tooManyEntries(limits);
     }
     const mode = (header.mode ?? 0) & PERMISSION_BITS;
     const mtime = header.mtime ?? new Date(0);
@@ -149,14 +164,7 @@ export function createExportReader(
       case 'contiguous-file': {
         const content = await readAll(stream, limits.maxBytes - readBytes);
         if (content === null) {
-          throw new AirlockError(
-            'FILE_TOO_LARGE',
-            `the tree holds more than ${limits.maxBytes} bytes; copy a subdirectory`,
-            {
-              limit: 'bytes',
-              maxBytes: limits.maxBytes,
-            },
-          );
+          throw tooManyBytes(limits);
         }
         if (((header.mode ?? 0) & SETID_BITS) !== 0) {
           note(path, 'it has a setuid or setgid bit');

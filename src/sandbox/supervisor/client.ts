@@ -1,30 +1,20 @@
 import type { Readable, Writable } from 'node:stream';
 import { AirlockError } from '../../errors/index.ts';
 import {
-  MAX_REQUEST_PAYLOAD_BYTES,
   PROTOCOL_VERSION,
   encodeExec,
   encodeFrame,
-  encodeList,
-  encodeReadFile,
   encodeResize,
-  encodeWriteFile,
   MAX_INPUT_BYTES,
   replyTypes,
   requestTypes,
-  writeFlags,
 } from './protocol.ts';
 import type { ExecRequest, Frame } from './protocol.ts';
-import {
-  FrameDecoder,
-  decodeEntries,
-  decodeError,
-  decodeExited,
-  decodeReadTotal,
-  decodeReady,
-} from './reply-decoder.ts';
+import { FrameDecoder, decodeError, decodeExited, decodeReady } from './reply-decoder.ts';
 import type { Decoded, ExitInfo, FileEntry, SupervisorFacts } from './reply-decoder.ts';
-import { SupervisorRequestError, errnos, isRequestError, translateFileError } from './request-error.ts';
+import { SupervisorRequestError } from './request-error.ts';
+import { listRequest, readFileRequest, writeFileRequest } from './file-requests.ts';
+import type { CollectedRequest } from './file-requests.ts';
 
 /**
  * A request waiting for replies. `onFrame` returns a problem when the frame cannot be a reply to
@@ -248,6 +238,9 @@ export class SupervisorClient {
     return id;
   }
 
+  readonly #collectedRequest: CollectedRequest = (type, payload, reply) =>
+    this.#collected(type, payload, reply);
+
   /** A request answered by DATA frames (appended by `onData`) and then OK or ERROR. */
   #collected<T>(
     type: number,
@@ -376,77 +369,17 @@ export class SupervisorClient {
     if (!this.#closedError) this.#input.write(encodeFrame(requestTypes.kill, commandId));
   }
 
-  async readFile(path: string, maxBytes: number): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    try {
-      return await this.#collected(requestTypes.readFile, encodeReadFile(path, maxBytes), {
-        onData: (data) => {
-          received += data.length;
-          // The supervisor refuses files over maxBytes itself: more data than that is forged.
-          if (received > maxBytes) return `more than the ${maxBytes} bytes asked for`;
-          chunks.push(data);
-          return undefined;
-        },
-        onOk: (payload) => {
-          const total = decodeReadTotal(payload);
-          if (!total.ok) return total;
-          if (total.value !== received) return fail(`a read total of ${total.value} after ${received} bytes`);
-          return { ok: true, value: Buffer.concat(chunks, received) };
-        },
-      });
-    } catch (error) {
-      throw translateFileError(error, path, maxBytes);
-    }
+  readFile(path: string, maxBytes: number): Promise<Buffer> {
+    return readFileRequest(this.#collectedRequest, path, maxBytes);
   }
 
-  async writeFile(path: string, data: Buffer, mode: number, createParents: boolean): Promise<void> {
-    // Large files go in chunks: the first truncates, the rest append.
-    const chunkBytes = MAX_REQUEST_PAYLOAD_BYTES - 64 * 1024;
-    let offset = 0;
-    try {
-      do {
-        const chunk = data.subarray(offset, offset + chunkBytes);
-        const flags = (createParents ? writeFlags.createParents : 0) | (offset > 0 ? writeFlags.append : 0);
-        await this.#collected(requestTypes.writeFile, encodeWriteFile(path, mode, flags, chunk), {
-          onData: () => 'data in reply to a file write',
-          onOk: (payload) => (payload.length === 0 ? { ok: true, value: undefined } : fail('a write total')),
-        });
-        offset += chunk.length;
-      } while (offset < data.length);
-    } catch (error) {
-      throw translateFileError(error, path, data.length);
-    }
+  writeFile(path: string, data: Buffer, mode: number, createParents: boolean): Promise<void> {
+    return writeFileRequest(this.#collectedRequest, path, data, mode, createParents);
   }
 
-  async list(path: string, maxEntries: number): Promise<FileEntry[]> {
-    const entries: FileEntry[] = [];
-    try {
-      return await this.#collected(requestTypes.list, encodeList(path, maxEntries), {
-        onData: (data) => {
-          // The supervisor stops at maxEntries with E2BIG: more entries than that are forged.
-          const decoded = decodeEntries(data, maxEntries - entries.length);
-          if (!decoded.ok) return decoded.problem;
-          entries.push(...decoded.value);
-          return undefined;
-        },
-        onOk: (payload) => (payload.length === 0 ? { ok: true, value: entries } : fail('a listing total')),
-      });
-    } catch (error) {
-      if (isRequestError(error, errnos.E2BIG)) {
-        throw new AirlockError(
-          'LIMIT_REACHED',
-          `${path} has more than ${maxEntries} entries; list a subdirectory`,
-          { path, limit: 'entries', maxEntries },
-        );
-      }
-      throw translateFileError(error, path, 0);
-    }
+  list(path: string, maxEntries: number): Promise<FileEntry[]> {
+    return listRequest(this.#collectedRequest, path, maxEntries);
   }
-}
-
-function fail(problem: string): { ok: false; problem: string } {
-  return { ok: false, problem };
 }
 
 /*

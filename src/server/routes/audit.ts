@@ -3,7 +3,7 @@ import type { AuditEventType } from '../../store/index.ts';
 import { defineRoute } from '../route.ts';
 import type { RouteSpec } from '../route.ts';
 import { writeDrained } from '../sse.ts';
-import { auditExportQuery, auditList, auditQuery, verifyResult } from '../schemas.ts';
+import { auditExportQuery, auditList, auditQuery, verifyResult } from '../audit-schemas.ts';
 
 function eventQuery(query: {
   afterSeq?: number | undefined;

@@ -1,6 +1,5 @@
 import type { Airlock } from '../../airlock/index.ts';
 import type { RunResult } from '../../router/index.ts';
-import { AirlockError } from '../../errors/index.ts';
 import { assertSessionAccess, liveSessionFor } from '../access.ts';
 import { defineRoute } from '../route.ts';
 import type { RouteSpec } from '../route.ts';
@@ -15,8 +14,8 @@ import {
   runResult,
   sessionParams,
 } from '../schemas.ts';
-import { openSse } from '../sse.ts';
 import type { Principal } from '../tokens.ts';
+import { streamCommandEvents } from './command-events.ts';
 
 /**
  * A command is reached through its session's URL: one of another session is as unknown as a missing
@@ -127,43 +126,7 @@ export function commandRoutes({ airlock }: { readonly airlock: Airlock }): Route
       },
       handler: async ({ principal, params, reply }) => {
         await commandOf(airlock, principal, params);
-        const clientGone = new AbortController();
-        const watch = airlock.commands.watch(params.commandId, {
-          signal: clientGone.signal,
-          within: params.id,
-        });
-        const events = watch[Symbol.asyncIterator]();
-        // The first step subscribes before it waits for anything, so a refusal (the ninth watcher's
-        // LIMIT_REACHED) settles it within a turn of the event loop: it is answered as a plain HTTP
-        // error while the status line can still say so. Anything later travels as an event.
-        const firstStep = events.next();
-        const early = await Promise.race([
-          firstStep.then((step) => ({ step })),
-          new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined))),
-        ]);
-        reply.hijack();
-        const stream = openSse(reply.raw);
-        stream.signal.addEventListener('abort', () => clientGone.abort(), { once: true });
-        try {
-          let step = early?.step ?? (await firstStep);
-          while (step.done !== true) {
-            const event = step.value;
-            if (event.type === 'output')
-              await stream.send('output', { stream: event.stream, text: event.text });
-            else await stream.send('status', event.result);
-            step = await events.next();
-          }
-        } catch (error) {
-          // Headers are gone: the failure travels as an event the client can read.
-          const known =
-            error instanceof AirlockError ? error : new AirlockError('INTERNAL', 'the stream failed');
-          await stream.send('error', { code: known.code, message: known.message });
-        } finally {
-          stream.close();
-          // Ends the watch, and with it the subscription, whichever way the loop ended.
-          await events.return?.();
-        }
-        return undefined;
+        return streamCommandEvents(airlock, params, reply);
       },
     }),
     defineRoute({
