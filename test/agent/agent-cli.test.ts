@@ -241,7 +241,7 @@ describe.skipIf(bwrapMissing)('airlock agent run', () => {
         toolCalls: [
           {
             name: 'command_status',
-            arguments: { command_id: commandIdIn(request.toolResults[0]), wait_s: 90 },
+            arguments: { command_id: commandIdIn(request.toolResults[0]), wait_s: 60 },
           },
         ],
       }),
