@@ -219,8 +219,18 @@ export class SandboxSession {
     if (onStdout === undefined && onStderr === undefined) return this.#post(command, true, options);
     const handle = await this.#start(command, options);
     const callOptions = options.signal === undefined ? {} : { signal: options.signal };
+    let sawLines = false;
     for await (const event of handle.events(callOptions)) {
-      if (event.type === 'status') return event.result;
+      if (event.type === 'status') {
+        // A command that ended before the stream opened has no live lines left to send: its output
+        // comes with the result, so the callbacks get it from there, line by line.
+        if (!sawLines) {
+          for (const line of event.result.stdout.match(/[^\n]*\n|[^\n]+$/g) ?? []) onStdout?.(line);
+          for (const line of event.result.stderr.match(/[^\n]*\n|[^\n]+$/g) ?? []) onStderr?.(line);
+        }
+        return event.result;
+      }
+      sawLines = true;
       if (event.stream === 'stdout') onStdout?.(event.text);
       else onStderr?.(event.text);
     }
