@@ -225,8 +225,8 @@ export class SandboxSession {
         // A command that ended before the stream opened has no live lines left to send: its output
         // comes with the result, so the callbacks get it from there, line by line.
         if (!sawLines) {
-          for (const line of event.result.stdout.match(/[^\n]*\n|[^\n]+$/g) ?? []) onStdout?.(line);
-          for (const line of event.result.stderr.match(/[^\n]*\n|[^\n]+$/g) ?? []) onStderr?.(line);
+          for (const line of linesOf(event.result.stdout)) onStdout?.(line);
+          for (const line of linesOf(event.result.stderr)) onStderr?.(line);
         }
         return event.result;
       }
@@ -289,4 +289,9 @@ export class SandboxSession {
   #path(): string[] {
     return ['v1', 'sessions', this.id];
   }
+}
+
+/** Text as the live stream sends it: each line with its newline, the last one without if it has none. */
+function linesOf(text: string): string[] {
+  return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
 }
