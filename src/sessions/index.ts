@@ -5,7 +5,7 @@
 export { capabilitiesOf, SANDBOX_HOME, SANDBOX_WORKSPACE } from './capabilities.ts';
 export type { CapabilityInputs } from './capabilities.ts';
 export { createSessionManager } from './manager.ts';
-export type { SessionManager, SessionManagerOptions } from './manager.ts';
+export type { SessionManager, SessionManagerOptions } from './manager-api.ts';
 export { endSessionsOwnedBy } from './recovery.ts';
 export type { RecoveryReport } from './recovery.ts';
 export { presetOf } from './settings.ts';

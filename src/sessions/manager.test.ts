@@ -9,7 +9,7 @@ import { rejectedAirlockError } from '../../test/support/airlock-errors.ts';
 import { createMemoryDriver } from '../../test/support/memory-driver/index.ts';
 import type { MemoryDriver } from '../../test/support/memory-driver/index.ts';
 import { createSessionManager } from './manager.ts';
-import type { SessionManager, SessionManagerOptions } from './manager.ts';
+import type { SessionManager, SessionManagerOptions } from './manager-api.ts';
 import { createSnapshotStore } from './snapshots.ts';
 import type { LiveSession, SessionAttachment } from './types.ts';
 

@@ -5,131 +5,37 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AirlockError } from '../errors/index.ts';
-import { validateSpec } from '../sandbox/index.ts';
-import type { Sandbox, SandboxInfo } from '../sandbox/index.ts';
-import type { JsonObject, SessionRecord, Store } from '../store/index.ts';
-import { capabilitiesOf, SANDBOX_HOME } from './capabilities.ts';
+import type { Sandbox } from '../sandbox/index.ts';
+import type { SessionRecord, Store } from '../store/index.ts';
+import type { SessionManager, SessionManagerOptions } from './manager-api.ts';
 import { recoverOrphans } from './recovery.ts';
 import type { RecoveryReport } from './recovery.ts';
 import { recordOf } from './session-record.ts';
+import { isolationRecord, makeHome, withAttachment } from './session-start.ts';
+import {
+  addSecretFileTo,
+  beginWorkOn,
+  capabilitiesOfState,
+  extendedExpiry,
+  grantTo,
+  setNetworkOf,
+} from './session-state.ts';
+import type { ManagedSession } from './session-state.ts';
 import { settingsFor } from './settings.ts';
-import type { SnapshotStore } from './snapshots.ts';
 import type {
-  AttachSession,
-  DriverFor,
   LiveSession,
   SecretFileValue,
   SessionAttachment,
   SessionCreateOptions,
   SessionNetwork,
   SessionSettings,
-  SessionDefaults,
   SessionEndCode,
   SessionGrant,
-  SessionPhase,
   SnapshotInfo,
 } from './types.ts';
 import { NO_NETWORK, sessionEndReasons } from './types.ts';
 
-export interface SessionManagerOptions {
-  readonly store: Store;
-  readonly driverFor: DriverFor;
-  readonly defaults: SessionDefaults;
-  readonly snapshots: SnapshotStore;
-  /** This control plane, as recorded on its sessions (see owner.ts). */
-  readonly owner: string;
-  readonly maxSessions: number;
-  readonly now?: () => number;
-  /** How often idle and expired sessions are looked for. Default 1 s. */
-  readonly reapIntervalMs?: number;
-  /** Told after a session has ended and been recorded. */
-  readonly onEnded?: (session: LiveSession) => void;
-  readonly onCreated?: (session: LiveSession, createMs: number) => void;
-  /**
-   * Asked before each new session, after this manager's own limit: a cluster's limit over every node
-   * (it throws LIMIT_REACHED to refuse). The returned release is called once the session is recorded,
-   * or its creation failed.
-   */
-  readonly admit?: () => Promise<() => Promise<void>>;
-  /**
-   * Opens what a session needs beside its sandbox (its egress), before the sandbox is made; closed
-   * once the sandbox is destroyed. Without it sessions have no network.
-   */
-  readonly attach?: AttachSession;
-}
-
-export interface SessionManager {
-  create(options?: SessionCreateOptions): Promise<LiveSession>;
-  /** A live session of this control plane; NOT_FOUND for an unknown id, SESSION_ENDED for an ended one. */
-  get(id: string): Promise<LiveSession>;
-  live(): LiveSession[];
-  record(id: string): Promise<SessionRecord>;
-  list(query?: {
-    readonly state?: SessionRecord['state'];
-    readonly limit?: number;
-  }): Promise<SessionRecord[]>;
-  /** Ends the session and destroys its sandbox; idempotent. */
-  destroy(id: string): Promise<void>;
-  /** Marks activity now: the idle timeout counts from here. */
-  touch(session: LiveSession): void;
-  /**
-   * Marks work in flight (a command, a file copy) until the returned function is called: a busy
-   * session is never reaped as idle, and both ends count as activity. Calling it twice is harmless.
-   */
-  beginWork(session: LiveSession): () => void;
-  /**
-   * Moves the end of the session's lifetime to `expiresInMs` from now (longer or shorter), at most
-   * `maxTtlMs` after its creation: past that, INVALID_ARGUMENT with the latest end allowed. Recorded.
-   */
-  extend(id: string, expiresInMs: number): Promise<LiveSession>;
-  /** Keys (parsed commands, `write_file <path>`) a person approved for the rest of the session. */
-  remember(session: LiveSession, keys: readonly string[]): void;
-  /** A person's "remember" for the rest of the session: commands, programs or hosts. */
-  grant(session: LiveSession, grant: SessionGrant): void;
-  /**
-   * A secret file entered the sandbox (`path`, absolute): its values are redacted from every output
-   * from now on, and the policy judges reads of the file as reads of a secret the session was given.
-   */
-  addSecretFile(session: LiveSession, path: string, values: readonly SecretFileValue[]): void;
-  /** The session's network after a live change (the egress proxy already enforces it). */
-  setNetwork(session: LiveSession, network: SessionNetwork): void;
-  snapshot(id: string, name?: string | null): Promise<SnapshotInfo>;
-  /**
-   * Ends what a crashed control plane left: its sessions, commands and approvals in the store, and
-   * (through `sweepLeftovers`, which returns how much it removed) its sandboxes on the host.
-   */
-  recover(sweepLeftovers: () => Promise<number>): Promise<RecoveryReport>;
-  /** Ends sessions past their idle timeout or lifetime; returns how many. */
-  reap(): Promise<number>;
-  /**
-   * Ends every live session for one reason (a cluster that declared this node lost: the others have
-   * already ended them in the store); returns how many.
-   */
-  endAll(code: SessionEndCode, detail?: string): Promise<number>;
-  close(): Promise<void>;
-}
-
 const SESSION_ID = /^ses_[0-9a-f]{24}$/;
-
-/** The manager's own view of a session: the fields `LiveSession` shows read-only, writable. */
-interface ManagedSession extends LiveSession {
-  expiresAt: number;
-  lastActiveAt: number;
-  network: SessionNetwork;
-  busy: number;
-  phase: SessionPhase;
-  endCode: SessionEndCode | null;
-  fileSecrets: readonly SecretFileValue[];
-  capabilities: LiveSession['capabilities'];
-  readonly remembered: Set<string>;
-  readonly grantedPrograms: Set<string>;
-  readonly grantedHosts: Set<string>;
-  /** Absolute paths of secret files copied in. */
-  readonly secretFiles: string[];
-}
-
-/** Most values one session redacts from secret files: each costs every output a search. */
-const MAX_SECRET_FILE_VALUES = 1024;
 
 export function createSessionManager(options: SessionManagerOptions): SessionManager {
   return new Sessions(options);
@@ -214,7 +120,12 @@ class Sessions implements SessionManager {
       ],
       fileSecrets: [],
       network: attachment?.network ?? NO_NETWORK,
-      capabilities: this.#capabilities(settings, attachment?.network ?? NO_NETWORK, [], []),
+      capabilities: capabilitiesOfState({
+        settings,
+        network: attachment?.network ?? NO_NETWORK,
+        grantedHosts: new Set(),
+        secretFiles: [],
+      }),
       createdAt,
       expiresAt: createdAt + settings.ttlMs,
       lastActiveAt: createdAt,
@@ -347,30 +258,7 @@ class Sessions implements SessionManager {
     const session = this.#sessions.get(id);
     if (session === undefined || session.phase !== 'active') await this.get(id);
     const live = session as ManagedSession;
-    if (!Number.isSafeInteger(expiresInMs) || expiresInMs <= 0) {
-      throw new AirlockError(
-        'INVALID_ARGUMENT',
-        'expiresInMs must be a positive whole number of milliseconds',
-        {
-          field: 'expiresInMs',
-        },
-      );
-    }
-    const now = this.#now();
-    const latest = live.createdAt + this.#options.defaults.maxTtlMs;
-    const expiresAt = now + expiresInMs;
-    if (expiresAt > latest) {
-      throw new AirlockError(
-        'INVALID_ARGUMENT',
-        `a session lives at most ${this.#options.defaults.maxTtlMs} ms from its creation (sessions.maxLifetime): ` +
-          `expiresInMs may be at most ${Math.max(0, latest - now)} now`,
-        {
-          field: 'expiresInMs',
-          max: Math.max(0, latest - now),
-          latestExpiresAt: new Date(latest).toISOString(),
-        },
-      );
-    }
+    const expiresAt = extendedExpiry(live, expiresInMs, this.#now(), this.#options.defaults.maxTtlMs);
     const previous = live.expiresAt;
     live.expiresAt = expiresAt;
     try {
@@ -449,23 +337,11 @@ class Sessions implements SessionManager {
   }
 
   beginWork(session: LiveSession): () => void {
-    const state = this.#own(session);
-    state.busy += 1;
-    state.lastActiveAt = this.#now();
-    let finished = false;
-    return () => {
-      if (finished) return;
-      finished = true;
-      state.busy -= 1;
-      state.lastActiveAt = this.#now();
-    };
+    return beginWorkOn(this.#own(session), this.#now);
   }
 
   setNetwork(session: LiveSession, network: SessionNetwork): void {
-    const state = this.#own(session);
-    state.network = network;
-    // The next command is judged against the new list, as the proxy already enforces it.
-    state.capabilities = this.#capabilitiesOf(state);
+    setNetworkOf(this.#own(session), network);
   }
 
   remember(session: LiveSession, keys: readonly string[]): void {
@@ -474,33 +350,11 @@ class Sessions implements SessionManager {
   }
 
   grant(session: LiveSession, grant: SessionGrant): void {
-    const state = this.#own(session);
-    switch (grant.scope) {
-      case 'command':
-        for (const key of grant.covers) state.remembered.add(key);
-        return;
-      case 'program':
-        for (const program of grant.covers) state.grantedPrograms.add(program);
-        return;
-      case 'host':
-        for (const host of grant.covers) state.grantedHosts.add(host);
-        state.capabilities = this.#capabilitiesOf(state);
-        return;
-    }
+    grantTo(this.#own(session), grant);
   }
 
   addSecretFile(session: LiveSession, path: string, values: readonly SecretFileValue[]): void {
-    const state = this.#own(session);
-    const known = new Set(state.fileSecrets.map((secret) => secret.value));
-    const fresh = values.filter((secret) => !known.has(secret.value));
-    const room = MAX_SECRET_FILE_VALUES - state.fileSecrets.length;
-    // Past the bound the file is still judged a secret by the policy; its values are no longer all
-    // redacted by value (token formats still are). A session copying in that many is unusual.
-    if (fresh.length > 0 && room > 0) state.fileSecrets = [...state.fileSecrets, ...fresh.slice(0, room)];
-    if (!state.secretFiles.includes(path)) {
-      state.secretFiles.push(path);
-      state.capabilities = this.#capabilitiesOf(state);
-    }
+    addSecretFileTo(this.#own(session), path, values);
   }
 
   async close(): Promise<void> {
@@ -518,64 +372,7 @@ class Sessions implements SessionManager {
     return found;
   }
 
-  #capabilitiesOf(state: ManagedSession): LiveSession['capabilities'] {
-    return this.#capabilities(state.settings, state.network, [...state.grantedHosts], state.secretFiles);
-  }
-
-  #capabilities(
-    settings: LiveSession['settings'],
-    network: SessionNetwork,
-    grantedHosts: readonly string[],
-    secretFiles: readonly string[],
-  ): LiveSession['capabilities'] {
-    return capabilitiesOf({
-      driver: settings.driver,
-      network,
-      grantedHosts,
-      secretEnvNames: settings.secretEnvNames,
-      secretFiles,
-      home: settings.sandbox.env['HOME'] ?? SANDBOX_HOME,
-    });
-  }
-
   #recordOf(session: LiveSession): SessionRecord {
     return recordOf(session, this.#options.owner, this.#now());
   }
-}
-
-/**
- * Makes the commands' HOME when it is in the scratch (the default): a directory that does not exist
- * would make every tool that keeps a cache or a configuration file there fail. The file written is the
- * one a fresh home has anyway.
- */
-async function makeHome(sandbox: LiveSession['sandbox'], home: string | undefined): Promise<void> {
-  if (home !== SANDBOX_HOME) return;
-  await sandbox.writeFile(
-    `${SANDBOX_HOME}/.profile`,
-    '# HOME of this Airlock sandbox, in /tmp: caches and tool settings stay out of /workspace.\n',
-    { createParents: true },
-  );
-}
-
-/** The settings with what the attachment adds to the sandbox: its variables and its way out. */
-function withAttachment(
-  settings: SessionSettings,
-  attachment: SessionAttachment | undefined,
-): SessionSettings {
-  if (attachment === undefined) return settings;
-  const sandbox = validateSpec(
-    {
-      ...settings.sandbox,
-      env: { ...settings.sandbox.env, ...attachment.env },
-      ...(attachment.egress === undefined ? {} : { egress: attachment.egress }),
-    },
-    { allowImageReference: settings.driver === 'docker' },
-  );
-  return { ...settings, sandbox };
-}
-
-/** The audit record of how a sandbox isolates: plain JSON (interfaces are not index-signed). */
-function isolationRecord(info: SandboxInfo): JsonObject {
-  const { processes, ...rest } = info;
-  return { ...rest, ...(processes === undefined ? {} : { processes: { ...processes } }) };
 }

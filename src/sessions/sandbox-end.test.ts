@@ -6,7 +6,7 @@ import type { Driver, Sandbox, SandboxEnd, SandboxSpec } from '../sandbox/index.
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/index.ts';
 import { createSessionManager } from './manager.ts';
-import type { SessionManager } from './manager.ts';
+import type { SessionManager } from './manager-api.ts';
 import { createSnapshotStore } from './snapshots.ts';
 import { sessionEndReasons } from './types.ts';
 
