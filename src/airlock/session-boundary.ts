@@ -4,28 +4,12 @@
  * call waits, and what a person already granted for the rest of the session.
  */
 import type { RouterConfig } from '../config/index.ts';
+import type { SessionBoundary } from '../sdk/index.ts';
 import type { LiveSession } from '../sessions/index.ts';
 
-export interface SessionBoundary {
-  readonly network: { readonly mode: 'none' | 'allowlist' | 'ask'; readonly allow: readonly string[] };
-  /** Names of secret variables and paths of secret files the session holds: reading them asks. */
-  readonly secrets: { readonly envNames: readonly string[]; readonly files: readonly string[] };
-  /** Commands' HOME (outside /workspace). */
-  readonly home: string;
-  readonly approvalRequiredFor: readonly string[];
-  /** `router.reviewer`'s name, asked before a person; null when there is none. */
-  readonly reviewer: string | null;
-  /** How long a call waits for a person before answering `pending_approval`. */
-  readonly approvalWaitMs: number;
-  /** Undecided by then means denied. */
-  readonly approvalTimeoutMs: number;
-  /** What a person approved for the rest of this session. */
-  readonly granted: {
-    readonly commands: number;
-    readonly programs: readonly string[];
-    readonly hosts: readonly string[];
-  };
-}
+// The shape is the wire contract's, declared once in the SDK (which imports nothing from the server),
+// so the compiler holds what the server builds to what clients read.
+export type { SessionBoundary };
 
 export function boundaryOf(session: LiveSession, router: RouterConfig): SessionBoundary {
   const { capabilities } = session;

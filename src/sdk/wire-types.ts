@@ -88,12 +88,18 @@ export interface SecretRequest {
 /** What will ask in a session (see `SessionInfo.boundary`). */
 export interface SessionBoundary {
   readonly network: { readonly mode: 'none' | 'allowlist' | 'ask'; readonly allow: readonly string[] };
+  /** Names of secret variables and paths of secret files the session holds: reading them asks. */
   readonly secrets: { readonly envNames: readonly string[]; readonly files: readonly string[] };
+  /** Commands' HOME (outside /workspace). */
   readonly home: string;
   readonly approvalRequiredFor: readonly string[];
+  /** `router.reviewer`'s name, asked before a person; null when there is none. */
   readonly reviewer: string | null;
+  /** How long a call waits for a person before answering `pending_approval`. */
   readonly approvalWaitMs: number;
+  /** Undecided by then means denied. */
   readonly approvalTimeoutMs: number;
+  /** What a person approved for the rest of this session. */
   readonly granted: {
     readonly commands: number;
     readonly programs: readonly string[];
