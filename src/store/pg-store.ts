@@ -17,6 +17,7 @@ import { validateEventInput } from './sqlite-events.ts';
 import {
   approvalFromRow,
   approvalParams,
+  decidedApproval,
   commandParams,
   outputParams,
   sessionParams,
@@ -300,15 +301,7 @@ class PgStore implements PostgresStore {
       const current = approvalFromRow(rowOf(stored));
       // Only a pending approval can be decided: the first decider (on any node) wins.
       if (current.status !== 'pending') return current;
-      const updated: ApprovalRecord = {
-        ...current,
-        status: decision.status,
-        decidedAt: this.#now?.().toISOString() ?? String(now),
-        decidedBy: decision.decidedBy,
-        decisionReason: decision.reason,
-        remember: decision.remember,
-        scope: decision.scope,
-      };
+      const updated = decidedApproval(current, decision, this.#now?.().toISOString() ?? String(now));
       const input = event(updated);
       validateEventInput(input);
       const upsert = pgUpsert('approvals', pgValues(approvalParams(updated)));

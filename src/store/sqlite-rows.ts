@@ -13,6 +13,7 @@ import type {
   OutputRecord,
   SessionRecord,
   SessionState,
+  Store,
 } from './types.ts';
 
 /**
@@ -117,6 +118,26 @@ export function approvalParams(approval: ApprovalRecord): Params {
       approval.grants.map((grant) => ({ scope: grant.scope, covers: [...grant.covers] })),
     ),
     scope: approval.scope,
+  };
+}
+
+/**
+ * An approval as a decision leaves it. Callers decide only a pending approval, inside the transaction
+ * that read it, so the first decider (on any node) wins and later ones see its result.
+ */
+export function decidedApproval(
+  current: ApprovalRecord,
+  decision: Parameters<Store['decideApproval']>[1],
+  decidedAt: string,
+): ApprovalRecord {
+  return {
+    ...current,
+    status: decision.status,
+    decidedAt,
+    decidedBy: decision.decidedBy,
+    decisionReason: decision.reason,
+    remember: decision.remember,
+    scope: decision.scope,
   };
 }
 

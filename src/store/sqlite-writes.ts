@@ -7,6 +7,7 @@ import { validateEventInput } from './sqlite-events.ts';
 import {
   approvalFromRow,
   approvalParams,
+  decidedApproval,
   commandParams,
   outputParams,
   sessionParams,
@@ -123,15 +124,7 @@ export function createSqliteWrites(parts: SqliteWriteParts): Pick<Store, 'commit
           const current = approvalFromRow(row);
           // Only a pending approval can be decided: the first decider wins, later ones see its result.
           if (current.status !== 'pending') return current;
-          const updated: ApprovalRecord = {
-            ...current,
-            status: decision.status,
-            decidedAt: now().toISOString(),
-            decidedBy: decision.decidedBy,
-            decisionReason: decision.reason,
-            remember: decision.remember,
-            scope: decision.scope,
-          };
+          const updated = decidedApproval(current, decision, now().toISOString());
           const input = event(updated);
           validateEventInput(input);
           const params = approvalParams(updated);
