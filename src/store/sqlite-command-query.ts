@@ -32,16 +32,16 @@ export function checkCommandQuery(query: CommandQuery): number {
   return limit;
 }
 
-/** A page of commands, newest first, for people watching many sessions at once. */
-export function queryCommands(
-  statement: (sql: string) => StatementSync,
-  query: CommandQuery,
-): CommandRecord[] {
-  const limit = checkCommandQuery(query);
-  // An empty list of states matches nothing, never everything.
-  if (query.states !== undefined && query.states.length === 0) return [];
+/**
+ * The WHERE conditions for a command list's session and states, their values set in `params`; null when
+ * the query can match nothing (an empty list of states matches nothing, never everything).
+ */
+export function sessionAndStateConditions(
+  query: { readonly sessionId?: string; readonly states?: readonly string[] },
+  params: Params,
+): string[] | null {
+  if (query.states !== undefined && query.states.length === 0) return null;
   const conditions: string[] = [];
-  const params: Params = { limit };
   if (query.sessionId !== undefined) {
     conditions.push('session_id = :sessionId');
     params['sessionId'] = query.sessionId;
@@ -50,6 +50,18 @@ export function queryCommands(
     conditions.push('state IN (SELECT value FROM json_each(:states))');
     params['states'] = JSON.stringify(query.states);
   }
+  return conditions;
+}
+
+/** A page of commands, newest first, for people watching many sessions at once. */
+export function queryCommands(
+  statement: (sql: string) => StatementSync,
+  query: CommandQuery,
+): CommandRecord[] {
+  const limit = checkCommandQuery(query);
+  const params: Params = { limit };
+  const conditions = sessionAndStateConditions(query, params);
+  if (conditions === null) return [];
   if (query.id !== undefined) {
     conditions.push('id = :id');
     params['id'] = query.id;

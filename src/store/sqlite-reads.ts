@@ -1,6 +1,6 @@
 import type { StatementSync } from 'node:sqlite';
 import { pageText, validatePageRequest } from './output-page.ts';
-import { queryCommands } from './sqlite-command-query.ts';
+import { queryCommands, sessionAndStateConditions } from './sqlite-command-query.ts';
 import {
   approvalFromRow,
   columns,
@@ -71,18 +71,9 @@ export function createSqliteReads({ statement, run, getRow }: SqliteReadParts): 
 
     async listCommands(query) {
       return run('list commands', () => {
-        // An empty list of states matches nothing, never everything.
-        if (query.states !== undefined && query.states.length === 0) return [];
-        const conditions: string[] = [];
         const params: Params = {};
-        if (query.sessionId !== undefined) {
-          conditions.push('session_id = :sessionId');
-          params['sessionId'] = query.sessionId;
-        }
-        if (query.states !== undefined) {
-          conditions.push('state IN (SELECT value FROM json_each(:states))');
-          params['states'] = JSON.stringify(query.states);
-        }
+        const conditions = sessionAndStateConditions(query, params);
+        if (conditions === null) return [];
         const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
         return statement(`SELECT * FROM commands ${where} ORDER BY created_at, id`)
           .all(params)
