@@ -6,9 +6,16 @@
  * copying bytes both ways. It parses nothing: the proxy judges what goes through.
  *
  * It runs inside the supervisor's poll loop, never blocking it: every socket is non-blocking, each
- * direction holds at most one buffer (a reader that stops reading stops its writer, through TCP or
- * socket backpressure), at most BRIDGE_MAX_CONNS connections are open (more wait in the listen
+ * direction holds at most one pipe's worth (a reader that stops reading stops its writer, through TCP
+ * or socket backpressure), at most BRIDGE_MAX_CONNS connections are open (more wait in the listen
  * backlog, unaccepted), and any error closes that connection alone.
+ *
+ * Why splice(2) through a pipe per direction: the bytes move socket → pipe → socket inside the
+ * kernel (pages handed on, not copied through this process), and one wake-up moves as much as both
+ * sides take, not one buffer. It was the bridge's cost: a 32 KiB copy per poll round held a bulk
+ * download to a fraction of a direct one. The pipes are kernel memory charged to the sandbox's
+ * memory cgroup; their size is bounded here (BRIDGE_PIPE_BYTES), and the kernel's per-user pipe
+ * limit can only make them smaller (F_SETPIPE_SZ then fails and the default size stays).
  *
  * Why the supervisor and not a process of its own: the supervisor is the sandbox's pid 1, not
  * dumpable and out of every command's reach (command-identity.c); a separate bridge process would be
@@ -24,14 +31,20 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+/* One direction: bytes read from one side sit in a pipe until the other side takes them. */
+struct bridge_flow {
+  int pipe_r, pipe_w;
+  size_t queued;
+  /* Its source reported end of input; the destination's write side was shut once the pipe drained. */
+  int eof, shut;
+};
+
 struct bridge_conn {
   int used;
   int client, upstream;
-  /* Each direction: bytes read from one side not yet written to the other. */
-  unsigned char *up_buf, *down_buf;
-  size_t up_len, up_off, down_len, down_off;
-  /* A side reported end of input; its peer's write side was shut once the buffer drained. */
-  int client_eof, upstream_eof, up_shut, down_shut;
+  /* up: client → proxy; down: proxy → client. Both pipes have `capacity` bytes. */
+  struct bridge_flow up, down;
+  size_t capacity;
   /* Where this connection's fds sit in the current poll array (-1: not polled). */
   int client_index, upstream_index;
 };
@@ -83,11 +96,16 @@ int bridge_start(const char *spec) {
   return 0;
 }
 
+static void close_flow(struct bridge_flow *f) {
+  close_fd(&f->pipe_r);
+  close_fd(&f->pipe_w);
+}
+
 static void close_conn(struct bridge_conn *c) {
   close_fd(&c->client);
   close_fd(&c->upstream);
-  free(c->up_buf);
-  c->up_buf = c->down_buf = NULL;
+  close_flow(&c->up);
+  close_flow(&c->down);
   c->used = 0;
   open_conns--;
 }
@@ -98,30 +116,50 @@ static struct bridge_conn *free_slot(void) {
   return NULL;
 }
 
+/* A pipe for one direction, at most BRIDGE_PIPE_BYTES; returns its capacity, 0 when none could be made. */
+static size_t open_flow(struct bridge_flow *f) {
+  int ends[2];
+  *f = (struct bridge_flow){.pipe_r = -1, .pipe_w = -1};
+  if (pipe2(ends, O_NONBLOCK | O_CLOEXEC) != 0) return 0;
+  f->pipe_r = ends[0];
+  f->pipe_w = ends[1];
+  /* Past the user's pipe allowance the kernel refuses a larger size: the default one still works. */
+  fcntl(f->pipe_w, F_SETPIPE_SZ, BRIDGE_PIPE_BYTES);
+  int size = fcntl(f->pipe_w, F_GETPIPE_SZ);
+  if (size <= 0) {
+    close_flow(f);
+    return 0;
+  }
+  return (size_t)size < BRIDGE_PIPE_BYTES ? (size_t)size : BRIDGE_PIPE_BYTES;
+}
+
 /* Accepts what waits while there is room; each gets its own connection to the proxy. */
 static void accept_clients(void) {
   while (open_conns < BRIDGE_MAX_CONNS) {
     int client = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (client < 0) return; /* EAGAIN, or a transient error (EMFILE): the next round tries again */
-    int upstream = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    /* One allocation for both directions; freed with the connection. */
-    unsigned char *buffers = upstream >= 0 ? malloc(2 * BRIDGE_BUFFER_BYTES) : NULL;
+    struct bridge_conn *c = free_slot();
+    /* Every fd -1 until made: a failure below closes only what exists (never fd 0, the channel). */
+    struct bridge_flow none = {.pipe_r = -1, .pipe_w = -1};
+    *c = (struct bridge_conn){.client = client, .upstream = -1, .up = none, .down = none, .client_index = -1,
+                              .upstream_index = -1};
+    size_t up = open_flow(&c->up), down = up ? open_flow(&c->down) : 0;
+    c->upstream = down ? socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
     /* A Unix connect completes at once or fails (EAGAIN: the proxy's backlog is full; ENOENT or
-     * ECONNREFUSED: it is restarting). The client then sees its connection closed and may retry. */
-    if (!buffers || connect(upstream, (struct sockaddr *)&upstream_addr, sizeof upstream_addr) != 0) {
-      free(buffers);
-      if (upstream >= 0) close(upstream);
-      close(client);
+     * ECONNREFUSED: it is restarting). The client then sees its connection closed and may retry.
+     * So does a client that came while pipes or fds ran out. */
+    if (c->upstream < 0 || connect(c->upstream, (struct sockaddr *)&upstream_addr, sizeof upstream_addr) != 0) {
+      close_fd(&c->client);
+      close_fd(&c->upstream);
+      close_flow(&c->up);
+      close_flow(&c->down);
       continue;
     }
+    c->capacity = up < down ? up : down;
     int one = 1;
-    /* The bridge writes whole reads at once; Nagle would only hold small replies back. */
+    /* The bridge passes on what it reads at once; Nagle would only hold small replies back. */
     setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct bridge_conn *c = free_slot();
-    *c = (struct bridge_conn){.used = 1,
-                              .client = client, .upstream = upstream, .up_buf = buffers,
-                              .down_buf = buffers + BRIDGE_BUFFER_BYTES, .client_index = -1,
-                              .upstream_index = -1};
+    c->used = 1;
     open_conns++;
   }
 }
@@ -138,13 +176,16 @@ int bridge_fill_poll(struct pollfd *fds, int n) {
     struct bridge_conn *c = &conns[i];
     c->client_index = c->upstream_index = -1;
     if (!c->used) continue;
+    /* A side is read only while its pipe is empty, and written while it holds something. A pipe can
+     * be full before `capacity` bytes (spliced pages may be partly used), so reading again waits for
+     * the destination to take what is queued: polling the source meanwhile could spin. */
     short client_events = 0, upstream_events = 0;
-    if (!c->client_eof && c->up_len == 0) client_events |= POLLIN;
-    if (c->down_len > c->down_off) client_events |= POLLOUT;
-    if (!c->upstream_eof && c->down_len == 0) upstream_events |= POLLIN;
-    if (c->up_len > c->up_off) upstream_events |= POLLOUT;
+    if (!c->up.eof && c->up.queued == 0) client_events |= POLLIN;
+    if (c->down.queued > 0) client_events |= POLLOUT;
+    if (!c->down.eof && c->down.queued == 0) upstream_events |= POLLIN;
+    if (c->up.queued > 0) upstream_events |= POLLOUT;
     /* A side with nothing to do is left out (a negative fd): poll would report a peer that hung up
-     * on every round, and the loop would spin. Its error shows at the next read or write instead. */
+     * on every round, and the loop would spin. Its error shows at the next splice instead. */
     c->client_index = n;
     fds[n++] = (struct pollfd){.fd = client_events ? c->client : -1, .events = client_events};
     c->upstream_index = n;
@@ -153,40 +194,40 @@ int bridge_fill_poll(struct pollfd *fds, int n) {
   return n;
 }
 
-/* Moves what is buffered for `to`; -1 when the connection must close. */
-static int flush(int to, unsigned char *buf, size_t *len, size_t *off) {
-  while (*off < *len) {
-    ssize_t put = send(to, buf + *off, *len - *off, MSG_NOSIGNAL);
-    if (put > 0) {
-      *off += (size_t)put;
-      continue;
+/* 1 when bytes moved, 0 when the call would block, -1 when the connection must close. */
+static int moved(ssize_t n) {
+  if (n > 0) return 1;
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return 0;
+  return -1;
+}
+
+/* One direction: fill the pipe from `from` and empty it into `to`, until neither side takes more (a
+ * few rounds at most, so one busy connection cannot hold the loop), then pass an end of input on once
+ * the pipe is empty. Half-closed streams stay open the other way (a request sent, its answer coming). */
+static int pump(int from, int to, struct bridge_flow *f, size_t capacity) {
+  for (int round = 0; round < BRIDGE_ROUNDS; round++) {
+    int progress = 0;
+    if (!f->eof && f->queued < capacity) {
+      ssize_t got = splice(from, NULL, f->pipe_w, NULL, capacity - f->queued, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+      if (got == 0) f->eof = 1;
+      int r = got == 0 ? 0 : moved(got);
+      if (r < 0) return -1;
+      if (r > 0) f->queued += (size_t)got;
+      progress |= r;
     }
-    if (put < 0 && errno == EINTR) continue;
-    if (put < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
-    return -1;
+    if (f->queued > 0) {
+      ssize_t put = splice(f->pipe_r, NULL, to, NULL, f->queued, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+      /* 0 from a pipe that holds bytes cannot happen; read it as a broken connection, not a spin. */
+      int r = moved(put == 0 ? -1 : put);
+      if (r < 0) return -1;
+      if (r > 0) f->queued -= (size_t)put;
+      progress |= r;
+    }
+    if (!progress) break;
   }
-  *len = *off = 0;
-  return 0;
-}
-
-/* Reads one buffer from `from` when its buffer is empty; -1 when the connection must close. */
-static int fill(int from, unsigned char *buf, size_t *len, int *eof) {
-  if (*eof || *len > 0) return 0;
-  ssize_t got = recv(from, buf, BRIDGE_BUFFER_BYTES, 0);
-  if (got > 0) *len = (size_t)got;
-  else if (got == 0) *eof = 1;
-  else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return -1;
-  return 0;
-}
-
-/* One direction: read, write at once (most writes complete), and pass an end of input on once the
- * buffer is empty. Half-closed streams stay open the other way (a request sent, its answer coming). */
-static int pump(int from, int to, unsigned char *buf, size_t *len, size_t *off, int *eof, int *shut) {
-  if (fill(from, buf, len, eof) != 0) return -1;
-  if (flush(to, buf, len, off) != 0) return -1;
-  if (*eof && *len == 0 && !*shut) {
+  if (f->eof && f->queued == 0 && !f->shut) {
     shutdown(to, SHUT_WR);
-    *shut = 1;
+    f->shut = 1;
   }
   return 0;
 }
@@ -200,11 +241,8 @@ void bridge_serve(const struct pollfd *fds) {
     short client = fds[c->client_index].revents, upstream = fds[c->upstream_index].revents;
     if (!client && !upstream) continue;
     /* An error on either side ends the connection; a hang-up is read as end of input below. */
-    if ((client | upstream) & (POLLERR | POLLNVAL) ||
-        pump(c->client, c->upstream, c->up_buf, &c->up_len, &c->up_off, &c->client_eof, &c->up_shut) != 0 ||
-        pump(c->upstream, c->client, c->down_buf, &c->down_len, &c->down_off, &c->upstream_eof, &c->down_shut) !=
-            0 ||
-        (c->up_shut && c->down_shut)) {
+    if ((client | upstream) & (POLLERR | POLLNVAL) || pump(c->client, c->upstream, &c->up, c->capacity) != 0 ||
+        pump(c->upstream, c->client, &c->down, c->capacity) != 0 || (c->up.shut && c->down.shut)) {
       close_conn(c);
     }
   }

@@ -66,9 +66,12 @@
  * the pids cgroup, so a few hundred passes always converge. */
 #define KILL_PASSES 500
 /* The egress bridge (bridge.c): connections open at once (more wait in the listen backlog, the same
- * number as the proxy's per-session limit) and the buffer per direction of each: at most 4 MiB. */
+ * number as the proxy's per-session limit), the pipe per direction of each (at most 32 MiB of kernel
+ * memory in all, charged to the sandbox), and how many fill-and-empty rounds one wake-up gives a
+ * connection before the loop moves on. */
 #define BRIDGE_MAX_CONNS 64
-#define BRIDGE_BUFFER_BYTES 32768
+#define BRIDGE_PIPE_BYTES (256 * 1024)
+#define BRIDGE_ROUNDS 4
 
 enum {
   REQ_EXEC = 1,

@@ -12,9 +12,10 @@ import type { Logger } from 'pino';
 import type { AirlockConfig, EnvironmentVariables } from '../config/index.ts';
 import { createRegistryResolver, resolveSecrets } from '../config/index.ts';
 import { AirlockError } from '../errors/index.ts';
-import { createEgressProxy, SESSION_FILES, sweepEgressLeftovers } from '../egress/index.ts';
+import { createEgressProxy, grantedHostRules, SESSION_FILES, sweepEgressLeftovers } from '../egress/index.ts';
 import type {
   EgressMetrics,
+  HostRule,
   EgressProxy,
   EgressResolver,
   EgressSession,
@@ -83,6 +84,8 @@ interface OpenEgress {
   policy: EgressSessionPolicy;
   network: SessionNetwork;
   redact: (text: string) => string;
+  /** What people granted, given again to a restarted proxy. */
+  granted: HostRule[];
 }
 
 const unredacted = (text: string): string => text;
@@ -153,7 +156,7 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
     const handle = await proxy.openSession(sessionId, policy);
     let state: OpenEgress;
     try {
-      state = { policy, network: await networkOf(policy), redact: unredacted };
+      state = { policy, network: await networkOf(policy), redact: unredacted, granted: [] };
     } catch (error) {
       await handle.close();
       throw error;
@@ -164,6 +167,11 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
       egress: sandboxEgress(handle),
       network: state.network,
       secrets: handle.redactions,
+      async grantHosts(hosts, command) {
+        const rules = await grantedHostRules(hosts, command, registries);
+        state.granted.push(...rules);
+        proxy.session(sessionId)?.grant(rules);
+      },
       close: async () => {
         await proxy.session(sessionId)?.close();
         // Connections cut by the close report as they end: written with the session's redactor.
@@ -217,7 +225,10 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
       const previous = proxy;
       await previous.close();
       proxy = makeProxy(previous.metrics);
-      for (const [sessionId, state] of open) await proxy.openSession(sessionId, state.policy);
+      for (const [sessionId, state] of open) {
+        const reopened = await proxy.openSession(sessionId, state.policy);
+        reopened.grant(state.granted);
+      }
       logger.info({ sessions: open.size }, 'egress proxy restarted');
     },
     sweep: () => sweepEgressLeftovers(directory),

@@ -12,6 +12,7 @@ export {
 } from './allow-list.ts';
 export type { AllowEntry, HostRule, RegistryName, RegistryRule } from './allow-list.ts';
 export { forbiddenAddressReason } from './address.ts';
+export { grantedHostRules } from './host-grants.ts';
 export { describeEntries, hostCovered, ruleCovered, widerThan } from './narrow.ts';
 export { MIN_SECRET_VALUE_LENGTH, PLACEHOLDER_PREFIX } from './secrets.ts';
 export type { EgressSecretSpec } from './secrets.ts';

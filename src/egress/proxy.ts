@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { AirlockError } from '../errors/index.ts';
 import type { SessionCa } from './ca.ts';
+import type { HostRule } from './allow-list.ts';
 import { startRecord } from './connection-record.ts';
 import {
   caBundle,
@@ -113,6 +114,11 @@ export interface EgressSession {
   /** The secret values, for the router's output redactor (`createRedactor({ secrets })`). */
   readonly redactions: ReadonlyArray<{ readonly name: string; readonly value: string }>;
   update(network: EgressNetworkPolicy): Promise<void>;
+  /**
+   * Hosts a person granted for the rest of the session (approving a command with scope `host`):
+   * connections to them pass as if listed, in every mode, whatever later changes the list.
+   */
+  grant(rules: readonly HostRule[]): void;
   /** Hosts refused while `commandId` runs, for its result; call `end()` when it finishes. */
   trackCommand(commandId: string): CommandEgress;
   refusedHosts(): readonly RefusedHost[];
@@ -278,6 +284,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
       placeholders,
       redactions: secrets.map((secret) => ({ name: secret.name, value: secret.value })),
       update: (next) => updateSession(sessionId, next),
+      grant: (rules) => state.grantRules(rules),
       trackCommand: (commandId) => state.trackCommand(commandId),
       refusedHosts: () => state.refusedHosts(),
       close: () => closeSession(sessionId, true),

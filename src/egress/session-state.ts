@@ -3,7 +3,8 @@
  * hosts a person granted, pending questions, connections in use, the hosts it refused (for the session
  * and for each command, so a result can say why the network failed), and its bandwidth buckets.
  */
-import type { CompiledNetwork } from './network-policy.ts';
+import { compileAllowList, type AllowList, type HostRule } from './allow-list.ts';
+import { MAX_ALLOW_ENTRIES, type CompiledNetwork } from './network-policy.ts';
 import type { SessionSecret } from './secrets.ts';
 import { createTokenBucket, type TokenBucket } from './throttle.ts';
 import type { EgressAnswer, EgressDecider, EgressProtocol, RefusalCode, RefusedHost } from './types.ts';
@@ -59,6 +60,10 @@ export function createSessionState(options: SessionStateOptions) {
   let closed = false;
   let connections = 0;
   const granted = new Set<string>();
+  // Hosts a person granted when approving a command (scope `host`): kept apart from the list, so a
+  // live change of the list does not take back what a person gave for the rest of the session.
+  let grantedRules: readonly HostRule[] = [];
+  let grantedList: AllowList = compileAllowList([]);
   const pendingAsks = new Map<string, Promise<AskOutcome>>();
   const refusedInSession = new RefusedList();
   const commands = new Map<string, RefusedList>();
@@ -111,7 +116,16 @@ export function createSessionState(options: SessionStateOptions) {
     },
     /** On the list, or granted for the session by a person. */
     isAllowed(host: string, port: number): boolean {
-      return network.allowList.allows(host, port) || granted.has(`${host}:${port}`);
+      return (
+        network.allowList.allows(host, port) ||
+        granted.has(`${host}:${port}`) ||
+        grantedList.allows(host, port)
+      );
+    },
+    /** A person granted these for the rest of the session; at most MAX_ALLOW_ENTRIES are kept. */
+    grantRules(rules: readonly HostRule[]): void {
+      grantedRules = [...grantedRules, ...rules].slice(0, MAX_ALLOW_ENTRIES);
+      grantedList = compileAllowList(grantedRules);
     },
     /**
      * One question per host and port at a time: ten connections to the same new host while a person

@@ -283,7 +283,7 @@ class CommandRun {
         return this.#finish({ status: 'denied', reasons: [reason, ...this.#base.reasons] });
       }
       const chosen = grants.find((grant) => grant.scope === outcome.record.scope);
-      if (chosen !== undefined) deps.sessions.grant(this.#session, chosen);
+      if (chosen !== undefined) await deps.sessions.grant(this.#session, chosen, this.#judged);
       return null;
     } finally {
       clearTimeout(answerCaller);

@@ -68,8 +68,12 @@ export interface SessionManager {
   extend(id: string, expiresInMs: number): Promise<LiveSession>;
   /** Keys (parsed commands, `write_file <path>`) a person approved for the rest of the session. */
   remember(session: LiveSession, keys: readonly string[]): void;
-  /** A person's "remember" for the rest of the session: commands, programs or hosts. */
-  grant(session: LiveSession, grant: SessionGrant): void;
+  /**
+   * A person's "remember" for the rest of the session: commands, programs or hosts. Hosts reach the
+   * egress proxy too (with the ports `command`, the approved command, names for them) before this
+   * resolves.
+   */
+  grant(session: LiveSession, grant: SessionGrant, command?: string): Promise<void>;
   /**
    * A secret file entered the sandbox (`path`, absolute): its values are redacted from every output
    * from now on, and the policy judges reads of the file as reads of a secret the session was given.

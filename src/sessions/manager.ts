@@ -349,8 +349,9 @@ class Sessions implements SessionManager {
     for (const key of keys) state.remembered.add(key);
   }
 
-  grant(session: LiveSession, grant: SessionGrant): void {
+  async grant(session: LiveSession, grant: SessionGrant, command?: string): Promise<void> {
     grantTo(this.#own(session), grant);
+    if (grant.scope === 'host') await this.#attachments.get(session.id)?.grantHosts?.(grant.covers, command);
   }
 
   addSecretFile(session: LiveSession, path: string, values: readonly SecretFileValue[]): void {

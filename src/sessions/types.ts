@@ -94,6 +94,12 @@ export interface SessionAttachment {
   readonly network: SessionNetwork;
   /** Secret values the proxy holds, for redaction from every output. */
   readonly secrets: ReadonlyArray<{ readonly name: string; readonly value: string }>;
+  /**
+   * A person granted these hosts for the rest of the session (approving `command` with scope
+   * `host`): the proxy lets them through from now on, so the approved command is not asked about
+   * again at the boundary. Never throws: a host it cannot grant still asks there.
+   */
+  grantHosts?(hosts: readonly string[], command: string | undefined): Promise<void>;
   close(): Promise<void>;
 }
 

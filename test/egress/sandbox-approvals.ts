@@ -8,16 +8,21 @@ import type { Airlock } from '../../src/airlock/index.ts';
 import type { ApprovalRecord } from '../../src/store/index.ts';
 import type { World } from './sandbox-suite.ts';
 
-async function pendingEgress(airlock: Airlock, sessionId: string): Promise<ApprovalRecord> {
+async function pending(
+  airlock: Airlock,
+  sessionId: string,
+  action: ApprovalRecord['action'] = 'egress',
+): Promise<ApprovalRecord> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    const pending = await airlock.approvals.list({ status: 'pending', sessionId });
-    const egress = pending.find((record) => record.action === 'egress');
-    if (egress !== undefined) return egress;
+    const waiting = await airlock.approvals.list({ status: 'pending', sessionId });
+    const found = waiting.find((record) => record.action === action);
+    if (found !== undefined) return found;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  throw new Error('no egress approval was requested');
+  throw new Error(`no ${action} approval was requested`);
 }
+const pendingEgress = (airlock: Airlock, sessionId: string) => pending(airlock, sessionId);
 
 export function defineApprovalTests(state: { world: World }): void {
   it('asks a person about a host off the list, and a grant for the session holds for later connections', async () => {
@@ -39,6 +44,36 @@ export function defineApprovalTests(state: { world: World }): void {
       (record) => record.action === 'egress',
     );
     expect(egressRequests).toHaveLength(1);
+  });
+
+  it('lets a host a person granted with a command through the proxy too: no second ask at the boundary', async () => {
+    const { world } = state;
+    // The coding-agent policy asks before a command reaches a host off the list, offering the host.
+    const session = await world.session({ policy: 'coding-agent' });
+    const has = await session.run('command -v curl');
+    expect(has.exitCode, 'every image of the suite has curl').toBe(0);
+    const url = `http://granted.example.test:${world.api.port}`;
+    const running = session.run(`curl -sS ${url}/first`);
+    const request = await pending(world.airlock, session.id, 'command');
+    expect(request.grants).toContainEqual({ scope: 'host', covers: ['granted.example.test'] });
+    await world.airlock.approvals.approve(request.id, { scope: 'host', decidedBy: 'test' });
+    const first = await running;
+    expect(first.stdout).toContain('hello from granted.example.test');
+    expect(first.refusedHosts).toEqual([]);
+    // Later commands to that host: neither the policy nor the proxy asks again.
+    const again = await session.run(`curl -sS ${url}/again`);
+    expect(again.stdout).toContain('hello from granted.example.test');
+    const asked = await world.airlock.approvals.list({ sessionId: session.id });
+    expect(asked.map((record) => record.action)).toEqual(['command']);
+    // The grant is that host, not the network: approved once by the policy, the proxy still asks
+    // about another host.
+    const other = world.client(session, `get http://other.example.test:${world.api.port}/x`);
+    const command = await pending(world.airlock, session.id, 'command');
+    await world.airlock.approvals.approve(command.id, { decidedBy: 'test' });
+    const egress = await pendingEgress(world.airlock, session.id);
+    expect(egress.subject).toBe(`other.example.test:${world.api.port}`);
+    await world.airlock.approvals.deny(egress.id, { decidedBy: 'test' });
+    expect((await other).out).toMatchObject({ status: 403, refused: 'ask_denied' });
   });
 
   it('refuses a connection a person denied, saying so', async () => {

@@ -1,6 +1,6 @@
 /**
  * The client the egress suite runs inside sandboxes: Python 3's standard library only, because every
- * image the suite uses has python3 (the host's, and the Docker base image's, which has no curl). It
+ * image the suite uses has python3 (the host's, and the Docker base image's; curl is tried by itself). It
  * uses the proxy the way ordinary tools do: urllib reads HTTP_PROXY/HTTPS_PROXY/NO_PROXY and trusts
  * SSL_CERT_FILE; the SOCKS5 and raw CONNECT modes speak those protocols by hand, as ssh or a
  * hand-rolled client would. Each mode prints one JSON line.

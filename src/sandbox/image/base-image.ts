@@ -19,8 +19,9 @@ export const baseImageRecipe = {
   suite: 'bookworm',
   variant: 'minbase',
   // What the containment suite and an everyday coding agent run, on top of Debian's required set
-  // (bash, coreutils, findutils, grep, sed, mawk, perl-base, util-linux, mount, hostname).
-  packages: ['python3', 'procps', 'ca-certificates'],
+  // (bash, coreutils, findutils, grep, sed, mawk, perl-base, util-linux, mount, hostname). curl: the
+  // tool agents fetch with, through the egress proxy (the egress suite runs it on every driver).
+  packages: ['python3', 'procps', 'ca-certificates', 'curl'],
   // Top-level directories an image must not have: the sandbox shows none of a host's private places.
   removedDirs: ['home', 'root', 'var', 'run', 'srv', 'mnt', 'opt', 'boot', 'media'],
   // Account databases and secrets stores; the generated passwd/group replace the accounts.

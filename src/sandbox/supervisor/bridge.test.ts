@@ -152,7 +152,7 @@ describe.skipIf(unavailable !== undefined)('egress bridge', () => {
     stalled.pause();
     stalled.write('flood');
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    // Socket buffers on both sides and one bridge buffer: a few MiB, never the whole flood.
+    // Socket buffers on both sides and one bridge pipe: a few MiB, never the whole flood.
     expect(written).toBeLessThan(32 * 1024 * 1024);
     expect(rssKiB(bridge.child.pid!)).toBeLessThan(16 * 1024);
     // The loop is not stuck on the stalled connection: another connection and a command both work.
