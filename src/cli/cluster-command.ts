@@ -8,9 +8,11 @@ import { createNodeTable } from '../cluster/index.ts';
 import type { NodeRow } from '../cluster/index.ts';
 import { describeStoreLocation, resolveConfig } from '../config/index.ts';
 import { AirlockError } from '../errors/index.ts';
+import { escapeForDisplay } from '../shell/index.ts';
 import { asPostgresStore, connectStore } from '../store/index.ts';
 import type { CliContext } from './context.ts';
 import { configuredStore } from './store-access.ts';
+import { oneLine } from './terminal.ts';
 
 /** Exit statuses of `airlock cluster status` (also in its --help). */
 export const clusterExitCodes = { ok: 0, usage: 2, unavailable: 125 } as const;
@@ -62,22 +64,31 @@ ${clusterExitCodes.unavailable} when the store cannot be read.
     });
 }
 
+/**
+ * Text read from the database, for one cell of the table: whoever can write the store (or configure a
+ * node) chooses node ids, addresses and loss reasons, and an escape sequence or a newline in one could
+ * rewrite or forge lines of what the operator sees.
+ */
+function cell(text: string): string {
+  return oneLine(escapeForDisplay(text));
+}
+
 /** One line a node, in columns; sessions are those the store holds active for the node's current run. */
 export function formatNodes(nodes: readonly NodeRow[]): string {
   if (nodes.length === 0) return 'no nodes have joined this store yet\n';
   const rows = [
     ['NODE', 'STATE', 'SESSIONS', 'MAX', 'MEM FREE', 'HEARTBEAT', 'URL', 'NOTE'],
     ...nodes.map((node) => [
-      node.nodeId,
-      node.state,
+      cell(node.nodeId),
+      cell(node.state),
       String(node.sessions),
       String(node.maxSessions),
       node.memoryTotalBytes > 0
         ? `${Math.round((node.memoryFreeBytes / node.memoryTotalBytes) * 100)}%`
         : '-',
       `${node.heartbeatAgeS.toFixed(1)}s ago`,
-      node.advertiseUrl,
-      node.lostReason ?? '',
+      cell(node.advertiseUrl),
+      cell(node.lostReason ?? ''),
     ]),
   ];
   const widths =

@@ -19,6 +19,7 @@ import { createMembership, type Membership, type NodeHealth } from './membership
 import { createNodeTable, type NodeRow, type NodeTable } from './node-table.ts';
 import { createPlacement } from './placement.ts';
 import { readClusterSecret, type ClusterSecret } from './secret.ts';
+import { createSessionTokenIssuer, type SessionTokenIssuer } from './session-tokens.ts';
 
 export interface ClusterNodeOptions {
   readonly store: PostgresStore;
@@ -52,6 +53,8 @@ export interface ClusterNode {
   nodeId(): string;
   /** For the session manager: a slot under `sessions.maxTotal` (absent without one). */
   readonly admit: (() => Promise<() => Promise<void>>) | undefined;
+  /** Session tokens every node of the cluster can check. */
+  readonly sessionTokens: SessionTokenIssuer;
   /** For approvals: decisions announced by any node. */
   decisions(wake: (approvalId: string | null) => void): () => void;
   attach(sessions: ClusterSessions, endOwner: (owner: string, reason: string) => Promise<number>): void;
@@ -90,6 +93,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
   return {
     nodeId: () => nodeId,
     admit,
+    sessionTokens: createSessionTokenIssuer(secret),
     decisions: (wake) => listener.subscribe(wake),
     attach(attached, ending) {
       sessions = attached;

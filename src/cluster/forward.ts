@@ -2,10 +2,12 @@
  * Forwarding a request to the node that runs its session: the request line and headers as received
  * (minus hop-by-hop ones), the body piped through as it arrives, and the answer piped back the same
  * way, so a file upload, a file download and a command's event stream are never held in memory here.
- * The hop is signed with the cluster secret (secret.ts); the client's own token goes along and is
- * checked by the receiving node, which is the one that knows the session's tokens.
+ * The hop is signed with the cluster secret (secret.ts), body included: a body already read is signed
+ * in the header, a streamed one in a trailer sent after it. The client's own token goes along and is
+ * checked by the receiving node.
  */
 import {
+  type ClientRequest,
   request as httpRequest,
   type IncomingHttpHeaders,
   type IncomingMessage,
@@ -13,10 +15,13 @@ import {
 } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { AirlockError } from '../errors/index.ts';
-import { newNonce, type ClusterSecret } from './secret.ts';
+import { createHash } from 'node:crypto';
+import { bodyDigest, EMPTY_BODY, newNonce, TRAILER_BODY, type ClusterSecret } from './secret.ts';
 
 /** The header that carries a hop's signature. */
 export const CLUSTER_HEADER = 'x-airlock-cluster';
+/** The trailer vouching for a body streamed through (secret.ts signBody). */
+export const BODY_TRAILER = 'x-airlock-cluster-body';
 /** The header naming the node that answered, on every answer of a clustered node. */
 export const NODE_HEADER = 'x-airlock-node';
 
@@ -78,18 +83,26 @@ export function createForwarder(options: ForwardOptions): Forwarder {
         if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
       }
       const method = request.method ?? 'GET';
+      const signed = { from: options.nodeId(), to: target.nodeId, nonce: newNonce() };
+      // GET and HEAD bodies are not read by the receiving routes: none is sent, and none is signed.
+      const streamed = body === undefined && hasBody(request) && method !== 'GET' && method !== 'HEAD';
       headers[CLUSTER_HEADER] = options.secret.signRequest({
+        ...signed,
         method,
         url: path,
-        from: options.nodeId(),
-        to: target.nodeId,
         at: now(),
-        nonce: newNonce(),
+        body: body !== undefined ? bodyDigest(body) : streamed ? TRAILER_BODY : EMPTY_BODY,
       });
       const client = request.socket.remoteAddress ?? '';
       const forwardedFor = request.headers['x-forwarded-for'];
       headers['x-forwarded-for'] = forwardedFor === undefined ? client : `${String(forwardedFor)}, ${client}`;
       if (body !== undefined) headers['content-length'] = String(body.length);
+      else if (streamed) {
+        // A trailer needs chunked encoding, which a DELETE would not get by default.
+        delete headers['content-length'];
+        headers['transfer-encoding'] = 'chunked';
+        headers['trailer'] = BODY_TRAILER;
+      } else delete headers['content-length'];
 
       return new Promise((resolve) => {
         const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -142,10 +155,36 @@ export function createForwarder(options: ForwardOptions): Forwarder {
           if (!response.writableFinished) upstream.destroy();
         });
         if (body !== undefined) upstream.end(body);
-        else request.pipe(upstream);
+        else if (streamed) {
+          streamBody(request, upstream, (digest) => options.secret.signBody(signed, digest));
+        } else upstream.end();
       });
     },
   };
+}
+
+function hasBody(request: IncomingMessage): boolean {
+  const length = request.headers['content-length'];
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** Pipes the body through as it arrives, hashing it, then sends the trailer that vouches for it. */
+function streamBody(
+  request: IncomingMessage,
+  upstream: ClientRequest,
+  trailer: (digest: string) => string,
+): void {
+  const hash = createHash('sha256');
+  request.on('data', (chunk: Buffer) => {
+    hash.update(chunk);
+    if (!upstream.write(chunk)) request.pause();
+  });
+  upstream.on('drain', () => request.resume());
+  request.on('end', () => {
+    upstream.addTrailers({ [BODY_TRAILER]: trailer(hash.digest('base64url')) });
+    upstream.end();
+  });
+  request.on('error', (error) => upstream.destroy(error));
 }
 
 function passHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {

@@ -1,7 +1,9 @@
 /**
  * The cluster's layer in front of the HTTP routes. It runs before a route authenticates anything:
  * - a request signed by another node (secret.ts) is served here, whatever it names: it was forwarded
- *   here because this node runs its session (no second hop, no loops); a bad signature is refused;
+ *   here because this node runs its session (no second hop, no loops); a bad signature is refused, and
+ *   so is a body that is not the one the signature vouches for (checked once the body is read, before
+ *   any route sees it);
  * - a request for a session, or an output, of another node is forwarded to that node (forward.ts),
  *   which checks the client's token: session tokens are known only where their session runs;
  * - `POST /v1/sessions` (after the route's own authentication: only admins create sessions) goes to
@@ -10,13 +12,15 @@
  *   commands, uploads, MCP calls) is refused with STORE_UNAVAILABLE.
  * Everything else (approvals, the audit log, lists) is served by any node from the shared store.
  */
+import { createHash } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AirlockError } from '../errors/index.ts';
-import { CLUSTER_HEADER, NODE_HEADER, type Forwarder } from './forward.ts';
+import { BODY_TRAILER, CLUSTER_HEADER, NODE_HEADER, type Forwarder } from './forward.ts';
 import type { NodeHealth } from './membership.ts';
 import type { NodeTable, SessionRoute } from './node-table.ts';
 import type { Placement } from './placement.ts';
-import type { ClusterSecret } from './secret.ts';
+import { EMPTY_BODY, TRAILER_BODY, type ClusterSecret, type VerifiedRequest } from './secret.ts';
 
 const SESSION_PATH = /^\/v1\/sessions\/(ses_[0-9a-f]{24})(?:\/|$)/;
 const OUTPUT_PATH = /^\/v1\/outputs\/([^/]{1,200})$/;
@@ -37,7 +41,8 @@ export interface ClusterHttpOptions {
 }
 
 export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOptions): void {
-  const forwardedHere = new WeakSet<FastifyRequest>();
+  /** Requests another node signed, with what the signature vouches for and the body's digest once read. */
+  const forwardedHere = new WeakMap<FastifyRequest, { verdict: VerifiedRequest; digest?: string }>();
 
   app.addHook('onRequest', async (request, reply) => {
     const self = options.nodeId();
@@ -51,7 +56,7 @@ export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOp
       });
       if (!verdict.ok)
         throw new AirlockError('UNAUTHENTICATED', `refused a call between cluster nodes: ${verdict.reason}`);
-      forwardedHere.add(request);
+      forwardedHere.set(request, { verdict });
     }
     const path = (request.raw.url ?? '/').split('?')[0] ?? '/';
     const health = options.health();
@@ -81,6 +86,45 @@ export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOp
     });
     options.onForward?.(outcome);
     return reply;
+  });
+
+  // A signed request's body is hashed as the body parser reads it.
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const forwarded = forwardedHere.get(request);
+    if (forwarded === undefined) return payload;
+    const hash = createHash('sha256');
+    const through = new PassThrough();
+    payload.on('data', (chunk: Buffer) => hash.update(chunk));
+    payload.on('end', () => {
+      forwarded.digest = hash.digest('base64url');
+    });
+    payload.on('error', (error) => through.destroy(error));
+    return payload.pipe(through);
+  });
+
+  // After parsing, before authentication and every route: the body is the one the sender signed.
+  app.addHook('preValidation', async (request) => {
+    const forwarded = forwardedHere.get(request);
+    if (forwarded === undefined) return;
+    // A body nothing read (a GET's) reached no route: it counts as none.
+    const digest = forwarded.digest ?? EMPTY_BODY;
+    const { verdict } = forwarded;
+    const trailer = request.raw.trailers[BODY_TRAILER];
+    const valid =
+      verdict.body === TRAILER_BODY
+        ? trailer !== undefined &&
+          options.secret.bodyValid(
+            trailer,
+            { from: verdict.from, to: options.nodeId(), nonce: verdict.nonce },
+            digest,
+          )
+        : verdict.body === digest;
+    if (!valid) {
+      throw new AirlockError(
+        'UNAUTHENTICATED',
+        'refused a call between cluster nodes: its body is not the one its signature vouches for',
+      );
+    }
   });
 
   // After the route's authentication and body parsing: only an admin reaches placement.

@@ -13,3 +13,4 @@ export { createNodeTable } from './node-table.ts';
 export type { NodeRow, NodeState, NodeTable } from './node-table.ts';
 export { clusterSecretOf, readClusterSecret } from './secret.ts';
 export type { ClusterSecret } from './secret.ts';
+export type { SessionTokenIssuer } from './session-tokens.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { thrownAirlockError } from '../../test/support/airlock-errors.ts';
-import { clusterSecretOf, readClusterSecret } from './secret.ts';
+import { bodyDigest, clusterSecretOf, EMPTY_BODY, readClusterSecret, TRAILER_BODY } from './secret.ts';
 
 const SECRET = Buffer.from('s'.repeat(48));
 const request = {
@@ -12,15 +12,21 @@ const request = {
   from: 'node-a',
   to: 'node-b',
   nonce: 'n1',
+  body: EMPTY_BODY,
 };
 
 describe('the cluster secret', () => {
-  it('accepts a signed hop once, for that receiver, request line and time window only', () => {
+  it('accepts a signed hop once, for that receiver, request line, body and time window only', () => {
     let clock = 1_000_000;
     const secret = clusterSecretOf(SECRET, () => clock);
     const header = secret.signRequest({ ...request, at: clock });
     const check = { method: request.method, url: request.url, to: 'node-b' };
-    expect(secret.verifyRequest(header, check)).toEqual({ ok: true, from: 'node-a' });
+    expect(secret.verifyRequest(header, check)).toEqual({
+      ok: true,
+      from: 'node-a',
+      nonce: 'n1',
+      body: EMPTY_BODY,
+    });
     // Replayed: refused.
     expect(secret.verifyRequest(header, check)).toMatchObject({
       ok: false,
@@ -52,7 +58,19 @@ describe('the cluster secret', () => {
         }),
         check,
       },
-      { what: 'a forged header', header: 'v1 node-a 1000000 n6 AAAA', check },
+      {
+        what: 'another body digest in the header (adversarial)',
+        header: secret
+          .signRequest({ ...request, nonce: 'n8', at: clock, body: bodyDigest('{"command":"ls"}') })
+          .replace(bodyDigest('{"command":"ls"}'), bodyDigest('{"command":"rm -rf /"}')),
+        check,
+      },
+      { what: 'a forged header', header: `v2 node-a 1000000 n6 ${EMPTY_BODY} AAAA`, check },
+      {
+        what: 'a header of the request-line-only format',
+        header: 'v1 node-a 1000000 n9 AAAA',
+        check,
+      },
       { what: 'garbage', header: 'v1', check },
     ];
     expect(cases.length).toBeGreaterThan(0);
@@ -65,6 +83,28 @@ describe('the cluster secret', () => {
       ok: false,
       reason: expect.stringMatching(/time window/),
     });
+  });
+
+  it('vouches for a streamed body in a trailer bound to its request, refusing another body (adversarial)', () => {
+    const secret = clusterSecretOf(SECRET);
+    const hop = { from: 'node-a', to: 'node-b', nonce: 'n1' };
+    const header = secret.signRequest({ ...request, at: Date.now(), body: TRAILER_BODY });
+    expect(secret.verifyRequest(header, { method: 'GET', url: request.url, to: 'node-b' })).toMatchObject({
+      ok: true,
+      body: TRAILER_BODY,
+    });
+    const sent = bodyDigest('file contents');
+    const trailer = secret.signBody(hop, sent);
+    expect(secret.bodyValid(trailer, hop, sent)).toBe(true);
+    // The body that arrived was changed in flight.
+    expect(secret.bodyValid(trailer, hop, bodyDigest('other contents'))).toBe(false);
+    // The trailer was rewritten to match the changed body, without the secret.
+    const other = bodyDigest('other contents');
+    expect(secret.bodyValid(trailer.replace(sent, other), hop, other)).toBe(false);
+    // A trailer taken from another request.
+    expect(secret.bodyValid(trailer, { ...hop, nonce: 'n2' }, sent)).toBe(false);
+    expect(secret.bodyValid(trailer, { ...hop, to: 'node-c' }, sent)).toBe(false);
+    expect(secret.bodyValid('garbage', hop, sent)).toBe(false);
   });
 
   it('keeps the request MAC and the audit-key MAC apart', () => {

@@ -2,12 +2,16 @@
  * The cluster secret: a file every node holds, never sent anywhere. It authenticates two things, each
  * with an HMAC under a key derived for that one purpose:
  * - node-to-node HTTP calls: each forwarded request carries a MAC over its method, path, sender,
- *   receiver and time, so a node serves a request as forwarded only when another node sent it, and a
- *   captured signature is good for that one receiver, that one request line and a short window;
+ *   receiver, time and body digest, so a node serves a request as forwarded only when another node
+ *   sent it, and a captured signature is good for that one receiver, that one request, that one body
+ *   and a short window. A body streamed through (an upload) is not known when the headers go out: its
+ *   digest follows in a trailer with a MAC of its own, bound to the request's nonce;
  * - each node's audit public key as registered in the store, so `verify` trusts the checkpoints of
- *   every node, and a database writer cannot add a key of their own.
+ *   every node, and a database writer cannot add a key of their own;
+ * - session tokens (session-tokens.ts), so every node knows a session's tokens, also once the node
+ *   that minted them is gone.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { AirlockError } from '../errors/index.ts';
 
@@ -23,13 +27,23 @@ export interface ClusterSecret {
   /** The MAC of a forwarded request, for the `x-airlock-cluster` header. */
   signRequest(request: SignedRequestFields): string;
   /**
-   * Checks a forwarded request's header: who sent it, or why it is refused. A nonce is accepted once
-   * within the window, so a captured header cannot be replayed.
+   * Checks a forwarded request's header: who sent it, and the body it vouches for, or why it is
+   * refused. A nonce is accepted once within the window, so a captured header cannot be replayed.
    */
   verifyRequest(
     header: string,
-    request: Omit<SignedRequestFields, 'from' | 'at' | 'nonce'>,
-  ): { readonly ok: true; readonly from: string } | { readonly ok: false; readonly reason: string };
+    request: Omit<SignedRequestFields, 'from' | 'at' | 'nonce' | 'body'>,
+  ): VerifiedRequest | { readonly ok: false; readonly reason: string };
+  /** The trailer that vouches for a body streamed after a header signed with `body: TRAILER_BODY`. */
+  signBody(request: Pick<SignedRequestFields, 'from' | 'to' | 'nonce'>, digest: string): string;
+  /** Whether `trailer` vouches for `digest` (the body as received) for this request. */
+  bodyValid(
+    trailer: string,
+    request: Pick<SignedRequestFields, 'from' | 'to' | 'nonce'>,
+    digest: string,
+  ): boolean;
+  /** The MAC of a session token's session and nonce (session-tokens.ts). */
+  sessionTokenMac(sessionId: string, nonce: string): string;
   /** The MAC that registers a node's audit key in the store. */
   keyMac(nodeId: string, keyId: string, publicKeyPem: string): string;
   keyMacValid(nodeId: string, keyId: string, publicKeyPem: string, mac: string): boolean;
@@ -43,7 +57,28 @@ export interface SignedRequestFields {
   readonly to: string;
   readonly at: number;
   readonly nonce: string;
+  /** The body's digest (bodyDigest), or TRAILER_BODY when it follows in a trailer. */
+  readonly body: string;
 }
+
+export interface VerifiedRequest {
+  readonly ok: true;
+  readonly from: string;
+  readonly nonce: string;
+  /** The body digest the header vouches for, or TRAILER_BODY. */
+  readonly body: string;
+}
+
+/** In a signed header: the body's digest is in the BODY_TRAILER trailer. */
+export const TRAILER_BODY = 'trailer';
+
+/** A body's digest as signed: SHA-256, base64url. */
+export function bodyDigest(body: Buffer | string): string {
+  return createHash('sha256').update(body).digest('base64url');
+}
+
+/** The digest of no body at all, as a request without one is signed. */
+export const EMPTY_BODY = bodyDigest('');
 
 /**
  * Reads the secret file: a regular file only its owner can read, at least MIN_SECRET_BYTES long
@@ -103,6 +138,8 @@ export function clusterSecretOf(secret: Buffer, now: () => number = Date.now): C
   const derive = (purpose: string): Buffer => createHmac('sha256', secret).update(purpose).digest();
   const requestKey = derive('airlock.cluster.request.v1');
   const registryKey = derive('airlock.cluster.audit-key.v1');
+  const bodyKey = derive('airlock.cluster.request-body.v2');
+  const tokenKey = derive('airlock.cluster.session-token.v1');
   const seen = new Map<string, number>();
 
   const mac = (key: Buffer, parts: readonly string[]): string =>
@@ -115,7 +152,15 @@ export function clusterSecretOf(secret: Buffer, now: () => number = Date.now): C
       fields.to,
       String(fields.at),
       fields.nonce,
+      fields.body,
     ]);
+  const bodyMac = (request: Pick<SignedRequestFields, 'from' | 'to' | 'nonce'>, digest: string): string =>
+    mac(bodyKey, [request.from, request.to, request.nonce, digest]);
+  const same = (a: string, b: string): boolean => {
+    const left = Buffer.from(a);
+    const right = Buffer.from(b);
+    return left.length === right.length && timingSafeEqual(left, right);
+  };
 
   const remember = (nonce: string, at: number): boolean => {
     const cutoff = now() - SIGNATURE_WINDOW_MS;
@@ -129,15 +174,16 @@ export function clusterSecretOf(secret: Buffer, now: () => number = Date.now): C
 
   return {
     signRequest(request) {
-      return `v1 ${request.from} ${request.at} ${request.nonce} ${requestMac(request)}`;
+      return `v2 ${request.from} ${request.at} ${request.nonce} ${request.body} ${requestMac(request)}`;
     },
     verifyRequest(header, request) {
-      const [version, from, atText, nonce, given, ...rest] = header.split(' ');
+      const [version, from, atText, nonce, body, given, ...rest] = header.split(' ');
       if (
-        version !== 'v1' ||
+        version !== 'v2' ||
         rest.length > 0 ||
         from === undefined ||
         nonce === undefined ||
+        body === undefined ||
         given === undefined
       ) {
         return { ok: false, reason: 'the cluster signature header is malformed' };
@@ -149,14 +195,24 @@ export function clusterSecretOf(secret: Buffer, now: () => number = Date.now): C
           reason: 'the cluster signature is outside its time window (are the clocks in step?)',
         };
       }
-      const expected = Buffer.from(requestMac({ ...request, from, at, nonce }));
-      const actual = Buffer.from(given);
-      if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
+      if (!same(requestMac({ ...request, from, at, nonce, body }), given)) {
         return { ok: false, reason: 'the cluster signature does not verify (a different cluster secret?)' };
       }
       if (!remember(`${from} ${nonce}`, at))
         return { ok: false, reason: 'the cluster signature was already used' };
-      return { ok: true, from };
+      return { ok: true, from, nonce, body };
+    },
+    signBody(request, digest) {
+      return `${digest} ${bodyMac(request, digest)}`;
+    },
+    bodyValid(trailer, request, digest) {
+      const [claimed, given, ...rest] = trailer.split(' ');
+      if (claimed === undefined || given === undefined || rest.length > 0) return false;
+      // Both must hold: the trailer is the sender's, and the body that arrived is the one it hashed.
+      return same(bodyMac(request, claimed), given) && same(claimed, digest);
+    },
+    sessionTokenMac(sessionId, nonce) {
+      return mac(tokenKey, [sessionId, nonce]);
     },
     keyMac(nodeId, keyId, publicKeyPem) {
       return mac(registryKey, [nodeId, keyId, publicKeyPem]);
@@ -174,8 +230,10 @@ export function newNonce(): string {
 }
 
 // Security limitations:
-// - The MAC covers the request line, not the body or the client's headers (a body is streamed, not
-//   buffered): someone who can watch and alter traffic between nodes can change a body in flight.
-//   Run node-to-node traffic over a private network or https (advertiseUrl); the client's bearer token
-//   crosses it too.
+// - The MAC covers the request line and the body, not the client's headers: someone who can watch and
+//   alter traffic between nodes can change a header (a content type, say) in flight, and can read the
+//   client's bearer token, which crosses with the request. Run node-to-node traffic over a private
+//   network or https (advertiseUrl).
+// - Nodes of this version and of one that signed only the request line (v1) refuse each other's
+//   calls: upgrade every node of a cluster together.
 // - Nonces are remembered in memory per node: a restart within the window forgets them.

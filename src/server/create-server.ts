@@ -93,7 +93,8 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
   const now = options.now ?? Date.now;
   const version = options.version ?? VERSION;
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const tokens = createTokenRegistry(options.adminToken);
+  // In a cluster every node checks every session token: a lost node's agents are told their session ended.
+  const tokens = createTokenRegistry(options.adminToken, airlock.cluster?.sessionTokens);
   const limiter = createRateLimiter({ rate: options.rateLimit ?? airlock.config.server.rateLimit, now });
 
   const app = Fastify({

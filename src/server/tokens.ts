@@ -33,6 +33,16 @@ export interface TokenRegistry {
   sessionIds(): string[];
 }
 
+/**
+ * Session tokens any node of a cluster can check (src/cluster/session-tokens.ts). Without one, a
+ * session token is known only to the control plane that minted it.
+ */
+export interface SharedSessionTokens {
+  mint(sessionId: string): string;
+  /** The session the token was minted for, or null when it is not one of these tokens. */
+  sessionOf(token: string): string | null;
+}
+
 export const ADMIN_TOKEN_FILE = 'admin-token';
 
 /** A session may hold a few tokens (one per agent it is handed to); more is a leak, not a use. */
@@ -110,7 +120,7 @@ export function readAdminToken(home: string): string | null {
   }
 }
 
-export function createTokenRegistry(adminToken: string): TokenRegistry {
+export function createTokenRegistry(adminToken: string, shared?: SharedSessionTokens): TokenRegistry {
   const adminDigest = digest(adminToken);
   const adminId = tokenIdOf(adminDigest);
   /** Digest (hex) → session id. */
@@ -123,7 +133,8 @@ export function createTokenRegistry(adminToken: string): TokenRegistry {
       if (timingSafeEqual(given, adminDigest)) return { kind: 'admin', tokenId: adminId };
       // A Map lookup by digest reveals nothing usable: finding a digest's prefix says nothing about
       // the token's characters.
-      const sessionId = sessionTokens.get(given.toString('hex'));
+      // A cluster's token also after this node forgot it (its session ended): the route then says why.
+      const sessionId = sessionTokens.get(given.toString('hex')) ?? shared?.sessionOf(token) ?? undefined;
       return sessionId === undefined ? null : { kind: 'session', sessionId, tokenId: tokenIdOf(given) };
     },
     mintSessionToken(sessionId) {
@@ -135,7 +146,7 @@ export function createTokenRegistry(adminToken: string): TokenRegistry {
           { sessionId, max: MAX_TOKENS_PER_SESSION },
         );
       }
-      const token = newToken('alk_sess_');
+      const token = shared?.mint(sessionId) ?? newToken('alk_sess_');
       const key = digest(token).toString('hex');
       sessionTokens.set(key, sessionId);
       held.add(key);

@@ -10,6 +10,7 @@ import type { SessionRecord, Store } from '../store/index.ts';
 import type { SessionManager, SessionManagerOptions } from './manager-api.ts';
 import { recoverOrphans } from './recovery.ts';
 import type { RecoveryReport } from './recovery.ts';
+import { sessionEndedError } from './session-ended.ts';
 import { recordOf } from './session-record.ts';
 import { isolationRecord, makeHome, withAttachment } from './session-start.ts';
 import {
@@ -221,11 +222,7 @@ class Sessions implements SessionManager {
     }
     const record = await this.#store.getSession(id);
     if (record === null) throw new AirlockError('NOT_FOUND', `no session ${id}`, { sessionId: id });
-    throw new AirlockError(
-      'SESSION_ENDED',
-      `session ${id} has ended${record.endReason ? ` (${record.endReason})` : ''}; create a new one`,
-      { sessionId: id },
-    );
+    throw await sessionEndedError(this.#store, record);
   }
 
   live(): LiveSession[] {

@@ -10,7 +10,7 @@ import { rejectedAirlockError } from '../../test/support/airlock-errors.ts';
 import { connectStore, PG_SCHEMA_VERSION } from './index.ts';
 import { APPROVAL_CHANNEL, openPostgresStore } from './pg-store.ts';
 import { describeStoreConformance } from './store-conformance.ts';
-import { alert, approval, session } from './test-support.ts';
+import { alert, approval, command, session } from './test-support.ts';
 import type { Store } from './types.ts';
 
 const skip = postgresSkipReason();
@@ -128,6 +128,58 @@ describe.skipIf(skip !== undefined)('PostgreSQL store (the server)', () => {
       expect(await stores[1]?.verify()).toMatchObject({ ok: true, checked: 320 });
     } finally {
       for (const store of stores) await store.close();
+    }
+  });
+
+  it('writes commits made together in one transaction, each acknowledged with its own events', async () => {
+    const url = await pgCluster.createDatabase('group_commit');
+    const store = await openPostgresStore({ url });
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          store.commit({ events: [alert({ i }), alert({ i, second: true })] }),
+        ),
+      );
+      // Each caller gets exactly its own two events, adjacent in the one chain.
+      results.forEach((events, i) => {
+        expect(events.map((event) => event.data)).toEqual([{ i }, { i, second: true }]);
+        expect(events[1]?.seq).toBe((events[0]?.seq ?? 0) + 1);
+      });
+      // Rows written by one transaction share its id (xmin): 100 commits, a handful of transactions.
+      const groups = await client.query<{ n: number }>(
+        'SELECT count(DISTINCT xmin::text)::int AS n FROM events',
+      );
+      expect(groups.rows[0]?.n).toBeLessThanOrEqual(5);
+      expect(await store.verify()).toMatchObject({ ok: true, checked: 200 });
+    } finally {
+      await client.end();
+      await store.close();
+    }
+  });
+
+  it('fails only the commit whose record the database refuses, not the others of its group', async () => {
+    const url = await pgCluster.createDatabase('group_refused');
+    const store = await openPostgresStore({ url });
+    try {
+      const good = Array.from({ length: 10 }, (_, i) =>
+        store.commit({ sessions: [session(`s${i}`)], events: [alert({ i })] }),
+      );
+      // A command of a session that does not exist: the foreign key fails the transaction at COMMIT.
+      const bad = store.commit({ commands: [command('c1', 'missing')], events: [alert({ bad: true })] });
+      const error = await rejectedAirlockError(bad);
+      expect(error.code).toBe('INTERNAL');
+      expect((await Promise.all(good)).map((events) => events[0]?.data)).toEqual(
+        Array.from({ length: 10 }, (_, i) => ({ i })),
+      );
+      expect(await store.getSession('s9')).not.toBeNull();
+      expect(await store.getCommand('c1')).toBeNull();
+      const events = await store.listEvents({ limit: 100 });
+      expect(events.map((event) => event.data)).not.toContainEqual({ bad: true });
+      expect(await store.verify()).toMatchObject({ ok: true, checked: 10 });
+    } finally {
+      await store.close();
     }
   });
 

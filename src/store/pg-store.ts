@@ -2,10 +2,10 @@ import pg from 'pg';
 import type { PoolClient } from 'pg';
 import { redactStoreUrl } from '../config/index.ts';
 import { AirlockError } from '../errors/index.ts';
-import { chainEvents } from './audit-chain.ts';
-import { canonicalJson } from './canonical-json.ts';
 import { pageText, validatePageRequest } from './output-page.ts';
+import { appendEvents } from './pg-append.ts';
 import { isRetryablePgError, toPgStoreError } from './pg-errors.ts';
+import { createGroupCommit, type GroupCommit, type PendingCommit } from './pg-group-commit.ts';
 import { plainStore } from './pg-plain-store.ts';
 import { PG_NOW_ISO, pgTypes, pgUpsert, pgValues, rowOf } from './pg-rows.ts';
 import { createPgDashboardReads, type PgDashboardReads } from './pg-dashboard-reads.ts';
@@ -45,6 +45,10 @@ export interface PostgresStoreOptions {
    * seconds; failing then would fail a command that was only queued.
    */
   readonly connectTimeoutMs?: number;
+  /** Group commit (pg-group-commit.ts): commits per transaction at most (default 256; 1 turns it off). */
+  readonly maxCommitsPerGroup?: number;
+  /** Group commit: how long a commit on an idle store waits for others to join it (default 2 ms). */
+  readonly groupWindowMs?: number;
 }
 
 /** The PostgreSQL store: the `Store` port plus what a cluster of control planes needs of it. */
@@ -72,10 +76,14 @@ export const APPROVAL_CHANNEL = 'airlock_approvals';
 
 /** Attempts of a transaction PostgreSQL aborted to break a deadlock or a serialization conflict. */
 const MAX_ATTEMPTS = 4;
-/** Events per INSERT statement: 8 parameters each, well under PostgreSQL's 65535. */
-const EVENTS_PER_INSERT = 500;
 /** A statement running longer than this is cancelled: a hung database fails a request, not the node. */
 const STATEMENT_TIMEOUT_MS = 30_000;
+/**
+ * Group commit defaults: a group of 256 commits is a few thousand rows, well inside one transaction and
+ * the statement timeout; 2 ms is short next to a WAL flush and the command it records.
+ */
+const MAX_COMMITS_PER_GROUP = 256;
+const GROUP_WINDOW_MS = 2;
 
 /**
  * Opens the PostgreSQL store: a connection pool, and the schema migrated (under an advisory lock, so
@@ -88,7 +96,8 @@ const STATEMENT_TIMEOUT_MS = 30_000;
  * the append changes, so no code path can move the head without it; and it is a plain transactional
  * lock that works the same behind a transaction-pooling proxy, where a session-level advisory lock
  * would not. It is taken last in the transaction, after the records are written, so appends are
- * serialised only for the few milliseconds of the insert and the commit.
+ * serialised only for the few milliseconds of the insert and the commit; and a node's commits go in
+ * groups (pg-group-commit.ts), so it takes the lock and waits for a flush once per group, not per commit.
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const where = redactStoreUrl(options.url);
@@ -129,7 +138,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     types: pgTypes,
   });
   control.on('error', () => undefined);
-  return plainStore(new PgStore(pool, control, where, options.now));
+  const group = {
+    maxCommits: options.maxCommitsPerGroup ?? MAX_COMMITS_PER_GROUP,
+    windowMs: options.groupWindowMs ?? GROUP_WINDOW_MS,
+  };
+  return plainStore(new PgStore(pool, control, where, options.now, group));
 }
 
 class PgStore implements PostgresStore {
@@ -139,13 +152,21 @@ class PgStore implements PostgresStore {
   readonly #control: pg.Pool;
   readonly #now: (() => Date) | undefined;
   readonly #reads: PgReads & PgDashboardReads;
+  readonly #group: GroupCommit;
   #closed = false;
 
-  constructor(pool: pg.Pool, control: pg.Pool, where: string, now: (() => Date) | undefined) {
+  constructor(
+    pool: pg.Pool,
+    control: pg.Pool,
+    where: string,
+    now: (() => Date) | undefined,
+    group: { readonly maxCommits: number; readonly windowMs: number },
+  ) {
     this.#pool = pool;
     this.#control = control;
     this.where = where;
     this.#now = now;
+    this.#group = createGroupCommit({ ...group, write: (commits) => this.#writeGroup(commits) });
     const query = (operation: string, text: string, values?: readonly unknown[]) =>
       this.query(operation, text, values);
     this.#reads = { ...createPgReads(query), ...createPgDashboardReads(query) };
@@ -206,52 +227,8 @@ class PgStore implements PostgresStore {
   }
 
   /** Appends inside the caller's transaction, holding the chain head's row lock until it commits. */
-  async #append(client: PoolClient, inputs: readonly AuditEventInput[]): Promise<AuditEvent[]> {
-    if (inputs.length === 0) return [];
-    const head = (
-      await client.query<{ seq: number; hash: string; now: string; max: number }>(
-        `SELECT seq, hash, ${PG_NOW_ISO} AS now, (SELECT coalesce(max(seq), 0) FROM events) AS max ` +
-          'FROM chain_head WHERE id = 1 FOR UPDATE',
-      )
-    ).rows[0];
-    if (head === undefined) {
-      throw new AirlockError('STORE_UNAVAILABLE', `store ${this.where}: the audit chain head is missing`);
-    }
-    // Appending after events the head does not cover would hide them inside a valid-looking chain.
-    if (head.max > head.seq) {
-      throw new AirlockError(
-        'STORE_UNAVAILABLE',
-        `store ${this.where}: the audit log has events past its chain head; run airlock audit verify`,
-      );
-    }
-    const at = this.#now?.().toISOString() ?? head.now;
-    const chained = chainEvents({ seq: head.seq, hash: head.hash }, at, inputs);
-    for (let start = 0; start < chained.events.length; start += EVENTS_PER_INSERT) {
-      const slice = chained.events.slice(start, start + EVENTS_PER_INSERT);
-      const values: unknown[] = [];
-      const rows = slice.map((event, index) => {
-        values.push(
-          event.seq,
-          event.at,
-          event.type,
-          event.sessionId,
-          event.commandId,
-          canonicalJson(event.data),
-          event.prevHash,
-          event.hash,
-        );
-        return `(${Array.from({ length: 8 }, (_, column) => `$${index * 8 + column + 1}`).join(', ')})`;
-      });
-      await client.query(
-        `INSERT INTO events (seq, at, type, session_id, command_id, data, prev_hash, hash) VALUES ${rows.join(', ')}`,
-        values,
-      );
-    }
-    await client.query('UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1', [
-      chained.head.seq,
-      chained.head.hash,
-    ]);
-    return chained.events;
+  #append(client: PoolClient, inputs: readonly AuditEventInput[]): Promise<AuditEvent[]> {
+    return appendEvents(client, inputs, { where: this.where, now: this.#now });
   }
 
   async commit(batch: StoreBatch): Promise<readonly AuditEvent[]> {
@@ -278,12 +255,27 @@ class PgStore implements PostgresStore {
       throw this.#fail('commit', error);
     }
     if (writes.length === 0 && inputs.length === 0) return [];
+    return this.#group.submit({ writes, inputs });
+  }
+
+  /** One transaction for a group of commits: their rows in order, then their events as one append. */
+  #writeGroup(commits: readonly PendingCommit[]): Promise<AuditEvent[][]> {
     return this.transaction('commit', async (client) => {
-      for (const [table, values] of writes) {
-        const upsert = pgUpsert(table, values);
-        await client.query(upsert.text, upsert.values);
+      for (const commit of commits) {
+        for (const [table, values] of commit.writes) {
+          const upsert = pgUpsert(table, values);
+          await client.query(upsert.text, upsert.values);
+        }
       }
-      return this.#append(client, inputs);
+      const appended = await this.#append(
+        client,
+        commits.flatMap((commit) => commit.inputs),
+      );
+      let from = 0;
+      return commits.map((commit) => {
+        from += commit.inputs.length;
+        return appended.slice(from - commit.inputs.length, from);
+      });
     });
   }
 
@@ -371,6 +363,8 @@ class PgStore implements PostgresStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Commits already accepted are written (or fail) before the connections go.
+    await this.#group.drain();
     await this.#pool.end().catch(() => undefined);
     await this.#control.end().catch(() => undefined);
   }

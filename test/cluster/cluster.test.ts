@@ -159,6 +159,32 @@ describe.skipIf(skip !== undefined)(
       expect(gone.status).toBe(410);
       expect(gone.body).toMatchObject({ error: { code: 'SESSION_ENDED' } });
       expect(JSON.stringify(gone.body)).toMatch(/node node-a was lost/);
+      // The agent holding A's session token is told the same by every survivor, with the typed reason,
+      // not refused as unknown (401): the token was minted by A, which is gone.
+      for (const observer of [b, c]) {
+        const told = await call(
+          observer.url,
+          'POST',
+          `/v1/sessions/${onA.id}/commands`,
+          { command: 'echo hi' },
+          onA.token,
+        );
+        expect(told.status, JSON.stringify(told.body)).toBe(410);
+        expect(told.body).toMatchObject({
+          error: { code: 'SESSION_ENDED', details: { sessionId: onA.id, reason: 'node_lost' } },
+        });
+        const own = await call(observer.url, 'GET', `/v1/sessions/${onA.id}`, undefined, onA.token);
+        expect(own.status).toBe(200);
+        expect(own.body).toMatchObject({ id: onA.id, state: 'ended' });
+      }
+      // A session token reaches only its own session, on a survivor too (adversarial).
+      const other = placed.find((session) => session.node === 'node-b');
+      const crossed = await call(c.url, 'GET', `/v1/sessions/${other?.id ?? ''}`, undefined, onA.token);
+      expect(crossed.status).toBe(404);
+      // A forged token in the cluster's format, for A's session, is unknown.
+      const forgedToken = onA.token.replace(/.$/, (last) => (last === 'A' ? 'B' : 'A'));
+      const refused = await call(c.url, 'GET', `/v1/sessions/${onA.id}`, undefined, forgedToken);
+      expect(refused.status).toBe(401);
 
       for (const session of placed.filter((entry) => entry.node !== 'node-a')) {
         // Each through the node that does not run it.

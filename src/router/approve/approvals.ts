@@ -88,7 +88,10 @@ export interface Approvals {
 export interface ApprovalsOptions {
   readonly store: Store;
   readonly now?: () => number;
-  /** How often a waiter re-reads the store for decisions made by other processes. Default 250 ms. */
+  /**
+   * How often a waiter re-reads the store for decisions made by other processes. Default 250 ms, or
+   * NOTIFIED_POLL_INTERVAL_MS with `decisions`.
+   */
   readonly pollIntervalMs?: number;
   /**
    * Decisions made elsewhere, as they happen (a cluster's LISTEN/NOTIFY): subscribes a wake-up for
@@ -117,6 +120,13 @@ function decidedEvent(record: ApprovalRecord): AuditEventInput {
   return { type: 'approval.decided', sessionId: record.sessionId, commandId: record.commandId, data };
 }
 
+/**
+ * With announced decisions a waiter re-reads only as a safety net: the announcement wakes it at once,
+ * and a listener that lost its connection wakes every waiter when it is back. Polling every waiter of
+ * every node four times a second would load the shared database with reads that find nothing.
+ */
+export const NOTIFIED_POLL_INTERVAL_MS = 10_000;
+
 export function createApprovals(options: ApprovalsOptions): Approvals {
   return new StoreApprovals(options);
 }
@@ -133,7 +143,8 @@ class StoreApprovals implements Approvals {
   constructor(options: ApprovalsOptions) {
     this.#store = options.store;
     this.#now = options.now ?? Date.now;
-    this.#pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.#pollIntervalMs =
+      options.pollIntervalMs ?? (options.decisions === undefined ? 250 : NOTIFIED_POLL_INTERVAL_MS);
     this.#unsubscribe = options.decisions?.((id) => {
       if (id !== null) this.#wake(id);
       else for (const waiting of [...this.#wakers.keys()]) this.#wake(waiting);
