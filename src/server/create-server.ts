@@ -107,6 +107,9 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     forceCloseConnections: 'idle',
+    // The nearest hop only (the proxy): the entries it appended are its own, those further left are the
+    // client's say-so. A function, because Fastify reads a hop count as trusting nobody.
+    trustProxy: airlock.config.server.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     // Errors raised before routing (an overlong path segment, a bad URL) get the same JSON shape.
     frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
   });
