@@ -44,6 +44,8 @@ import type { Store } from '../store/index.ts';
 import { createEgressDecider } from './egress-approvals.ts';
 import { egressDirectory } from './egress-directory.ts';
 import { createEgressEventWriter } from './egress-events.ts';
+import { createEgressGrants } from './egress-grants.ts';
+import type { EgressGrants, OpenNetwork } from './egress-grants.ts';
 import { formatAllow, sessionNetworkPolicy, sessionSecrets } from './egress-policy.ts';
 
 export interface ControlPlaneEgressOptions {
@@ -62,7 +64,7 @@ export interface ControlPlaneEgressOptions {
   readonly world?: { readonly upstreamCa?: string | readonly string[]; readonly resolve?: EgressResolver };
 }
 
-export interface ControlPlaneEgress extends EgressTracking {
+export interface ControlPlaneEgress extends EgressTracking, EgressGrants {
   /** The session manager's hook: opens the session's proxy side before its sandbox is made. */
   attach(sessionId: string, input: SessionCreateOptions): Promise<SessionAttachment>;
   /** Lets the egress writer redact a session's events (the session exists only once attached). */
@@ -79,7 +81,7 @@ export interface ControlPlaneEgress extends EgressTracking {
   close(): Promise<void>;
 }
 
-interface OpenEgress {
+interface OpenEgress extends OpenNetwork {
   policy: EgressSessionPolicy;
   network: SessionNetwork;
   redact: (text: string) => string;
@@ -213,6 +215,7 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
       });
       return next;
     },
+    ...createEgressGrants({ open, session: (sessionId) => proxy.session(sessionId), store: options.store }),
     async restart() {
       const previous = proxy;
       await previous.close();

@@ -18,6 +18,7 @@ import { buildOpenApi } from './openapi.ts';
 import { defineRoute, registerRoute } from './route.ts';
 import type { RouteSpec } from './route.ts';
 import { activityRoutes } from './routes/activity.ts';
+import { egressRoutes } from './routes/egress.ts';
 import { approvalContextRoutes } from './routes/approval-context.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { auditStreamRoutes } from './routes/audit-stream.ts';
@@ -164,6 +165,7 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
     ...activityRoutes({ airlock }),
     ...approvalContextRoutes({ airlock }),
     ...auditStreamRoutes({ airlock }),
+    ...egressRoutes({ airlock }),
     ...(options.mcp === undefined ? [] : mcpRoutes(options.mcp)),
   ];
   // Before the routes: a request for another node's session is handed to that node unauthenticated
