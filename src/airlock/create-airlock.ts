@@ -34,6 +34,7 @@ import { createDrivers } from './drivers.ts';
 import { controlPlaneSessions } from './session-manager.ts';
 import { createControlPlaneEgress } from './egress.ts';
 import type { ControlPlaneEgress } from './egress.ts';
+import type { AirlockEgress } from './egress-grants.ts';
 import type { EgressResolver, RegistryResolver } from '../egress/index.ts';
 import type { Drivers } from './drivers.ts';
 import { createPolicies } from './policies.ts';
@@ -109,14 +110,7 @@ export interface Airlock {
   /** This control plane as a node of a cluster (`cluster:` in the configuration), else null. */
   readonly cluster: ClusterNode | null;
   /** The egress proxy sessions reach the network through. */
-  readonly egress: {
-    /**
-     * Replaces the proxy with a fresh one that serves every open session again: the same sockets
-     * (sandboxes keep their way out), placeholders and CA. Connections open at that moment are cut,
-     * and hosts a person granted for a session must be granted again.
-     */
-    restart(): Promise<void>;
-  };
+  readonly egress: AirlockEgress;
   /** Ends every session (killing its commands), then closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -384,7 +378,12 @@ function assemble(
     home: prepared.home,
     recovery: parts.recovery,
     cluster,
-    egress: { restart: () => egress.restart() },
+    egress: {
+      restart: () => egress.restart(),
+      sessions: () => egress.overview(),
+      grant: (sessionId, target, { decidedBy }) => egress.grant(sessionId, target, decidedBy),
+      revokeGrant: (sessionId, target, { decidedBy }) => egress.revokeGrant(sessionId, target, decidedBy),
+    },
     close,
   };
   return airlock;

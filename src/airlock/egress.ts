@@ -45,6 +45,8 @@ import type { Store } from '../store/index.ts';
 import { createEgressDecider } from './egress-approvals.ts';
 import { egressDirectory } from './egress-directory.ts';
 import { createEgressEventWriter } from './egress-events.ts';
+import { createEgressGrants } from './egress-grants.ts';
+import type { EgressGrants, OpenNetwork } from './egress-grants.ts';
 import { formatAllow, sessionNetworkPolicy, sessionSecrets } from './egress-policy.ts';
 
 export interface ControlPlaneEgressOptions {
@@ -63,7 +65,7 @@ export interface ControlPlaneEgressOptions {
   readonly world?: { readonly upstreamCa?: string | readonly string[]; readonly resolve?: EgressResolver };
 }
 
-export interface ControlPlaneEgress extends EgressTracking {
+export interface ControlPlaneEgress extends EgressTracking, EgressGrants {
   /** The session manager's hook: opens the session's proxy side before its sandbox is made. */
   attach(sessionId: string, input: SessionCreateOptions): Promise<SessionAttachment>;
   /** Lets the egress writer redact a session's events (the session exists only once attached). */
@@ -80,7 +82,7 @@ export interface ControlPlaneEgress extends EgressTracking {
   close(): Promise<void>;
 }
 
-interface OpenEgress {
+interface OpenEgress extends OpenNetwork {
   policy: EgressSessionPolicy;
   network: SessionNetwork;
   redact: (text: string) => string;
@@ -170,7 +172,7 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
       async grantHosts(hosts, command) {
         const rules = await grantedHostRules(hosts, command, registries);
         state.granted.push(...rules);
-        proxy.session(sessionId)?.grant(rules);
+        proxy.session(sessionId)?.grantRules(rules);
       },
       close: async () => {
         await proxy.session(sessionId)?.close();
@@ -221,13 +223,14 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
       });
       return next;
     },
+    ...createEgressGrants({ open, session: (sessionId) => proxy.session(sessionId), store: options.store }),
     async restart() {
       const previous = proxy;
       await previous.close();
       proxy = makeProxy(previous.metrics);
       for (const [sessionId, state] of open) {
         const reopened = await proxy.openSession(sessionId, state.policy);
-        reopened.grant(state.granted);
+        reopened.grantRules(state.granted);
       }
       logger.info({ sessions: open.size }, 'egress proxy restarted');
     },

@@ -17,4 +17,5 @@ export type {
   UsageSample,
 } from './views.ts';
 export type { SessionInfo } from './session-info.ts';
+export type { AirlockEgress, EgressOverview, EgressTarget } from './egress-grants.ts';
 export type { SessionBoundary } from './session-boundary.ts';

@@ -200,6 +200,7 @@ describe('parseConfig', () => {
       maxBodyBytes: 1024 * 1024,
       mcpDisconnectGraceMs: 30_000,
       dashboard: true,
+      trustProxy: false,
     });
     expect(parseConfig('server:\n  port: 8080\n  maxBody: 4m\n', 'airlock.yaml').server).toMatchObject({
       port: 8080,

@@ -433,6 +433,16 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
       'for people, who sign in with the admin token or a viewer or approver token (`airlock tokens ' +
       'create`). `false` leaves only the API; the tokens and the cookie sign-in still work there.',
   },
+  'server.trustProxy': {
+    type: '`true` or `false`',
+    description:
+      'Airlock sits behind one reverse proxy that terminates TLS (nginx, Caddy, a load balancer): the ' +
+      "nearest hop's `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-For` are believed, so the " +
+      "dashboard's session cookie is `Secure` when the browser came over HTTPS, its sign-in accepts the " +
+      "proxy's public origin, and rate limits count the client's address, not the proxy's. Leave it off " +
+      'without such a proxy: any client could then send those headers and pass for another origin or ' +
+      'address. The proxy must set the headers itself, overwriting what the client sent.',
+  },
 
   // ─── store ────────────────────────────────────────────────────────────────────────────────────────
   store: {

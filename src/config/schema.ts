@@ -129,6 +129,14 @@ const serverFields = {
   dashboard: z
     .boolean({ error: (issue) => `dashboard must be true or false, not ${describeValue(issue.input)}` })
     .prefault(true),
+  /**
+   * One reverse proxy in front (terminating TLS): its X-Forwarded-Proto, -Host and -For are believed,
+   * from the nearest hop only. Off by default, because without a proxy any client could send them and
+   * pass for another origin or address.
+   */
+  trustProxy: z
+    .boolean({ error: (issue) => `trustProxy must be true or false, not ${describeValue(issue.input)}` })
+    .prefault(false),
 };
 
 export const serverSchema = section('server', serverFields).transform((raw) => ({
@@ -138,6 +146,7 @@ export const serverSchema = section('server', serverFields).transform((raw) => (
   maxBodyBytes: raw.maxBody,
   mcpDisconnectGraceMs: raw.mcpDisconnectGrace,
   dashboard: raw.dashboard,
+  trustProxy: raw.trustProxy,
 }));
 
 // ─── store ──────────────────────────────────────────────────────────────────────────────────────────

@@ -117,6 +117,7 @@ export function startRecord(context: RecordContext, protocol: EgressProtocol): C
         startedAt: new Date(startedAt).toISOString(),
       });
       context.metrics.connectionEnded(event);
+      context.state.connectionEnded(event);
       try {
         context.sink?.(event);
       } catch (sinkError) {

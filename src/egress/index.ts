@@ -3,6 +3,7 @@ export type { EgressProxy, EgressProxyOptions, EgressSession } from './proxy.ts'
 export type { ProxyLimits } from './handlers.ts';
 export type { EgressMetrics } from './metrics.ts';
 export type { CommandEgress } from './session-state.ts';
+export { MAX_GRANTED_HOSTS } from './session-state.ts';
 export {
   allowEntryProblem,
   DEFAULT_PORTS,
@@ -33,6 +34,7 @@ export type {
   EgressProtocol,
   EgressResolver,
   EgressSessionPolicy,
+  EgressSessionSummary,
   NetworkMode,
   RefusalCode,
   RefusedHost,

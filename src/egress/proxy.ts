@@ -27,7 +27,13 @@ import { createEgressMetrics, type EgressMetrics } from './metrics.ts';
 import { compileNetwork } from './network-policy.ts';
 import { writeRawRefusal } from './refusal-response.ts';
 import { createSessionSecrets } from './secrets.ts';
-import { createSessionState, type CommandEgress } from './session-state.ts';
+import { parseTargetHost } from './host-name.ts';
+import {
+  createSessionState,
+  MAX_GRANTED_HOSTS,
+  type CommandEgress,
+  type SessionState,
+} from './session-state.ts';
 import {
   clearStaleSocket,
   prepareDirectory,
@@ -48,6 +54,7 @@ import type {
   EgressNetworkPolicy,
   EgressResolver,
   EgressSessionPolicy,
+  EgressSessionSummary,
   RefusedHost,
   RegistryResolver,
 } from './types.ts';
@@ -118,10 +125,20 @@ export interface EgressSession {
    * Hosts a person granted for the rest of the session (approving a command with scope `host`):
    * connections to them pass as if listed, in every mode, whatever later changes the list.
    */
-  grant(rules: readonly HostRule[]): void;
+  grantRules(rules: readonly HostRule[]): void;
   /** Hosts refused while `commandId` runs, for its result; call `end()` when it finishes. */
   trackCommand(commandId: string): CommandEgress;
   refusedHosts(): readonly RefusedHost[];
+  /** Counts, grants, pending asks and refused hosts, as they are now. */
+  summary(): EgressSessionSummary;
+  /**
+   * A person allows `host` (a name or an IP address) on `port` for the rest of the session, as an
+   * answer to an ask with `remember` would. INVALID_ARGUMENT for a malformed host, LIMIT_REACHED past
+   * MAX_GRANTED_HOSTS. Returns the host as the proxy compares it (lower case, no brackets).
+   */
+  grant(host: string, port: number): string;
+  /** Withdraws a grant (the host as `grant` returned it); false when there was none. */
+  revokeGrant(host: string, port: number): boolean;
   /** The session is over: its socket, files and connections go. */
   close(): Promise<void>;
 }
@@ -173,6 +190,21 @@ async function loadSessionCa(
   await writePublicFile(paths.caCertificate, ca.material.certificatePem);
   await writePublicFile(paths.caBundle, caBundle(ca.material.certificatePem));
   return ca;
+}
+
+function grantHost(state: SessionState, host: string, port: number): string {
+  const parsed = parseTargetHost(host);
+  if (!parsed.ok) throw new AirlockError('INVALID_ARGUMENT', parsed.problem, { field: 'host' });
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw new AirlockError('INVALID_ARGUMENT', `port ${port} is not 1–65535`, { field: 'port' });
+  if (!state.grant(parsed.value.host, port)) {
+    throw new AirlockError(
+      'LIMIT_REACHED',
+      `this session already has ${MAX_GRANTED_HOSTS} hosts granted; put the hosts it needs on its allow-list`,
+      { limit: MAX_GRANTED_HOSTS },
+    );
+  }
+  return parsed.value.host;
 }
 
 function listen(server: NetServer, socketPath: string): Promise<void> {
@@ -284,9 +316,15 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
       placeholders,
       redactions: secrets.map((secret) => ({ name: secret.name, value: secret.value })),
       update: (next) => updateSession(sessionId, next),
-      grant: (rules) => state.grantRules(rules),
+      grantRules: (rules) => state.grantRules(rules),
       trackCommand: (commandId) => state.trackCommand(commandId),
       refusedHosts: () => state.refusedHosts(),
+      summary: () => state.summary(),
+      grant: (host, port) => grantHost(state, host, port),
+      revokeGrant: (host, port) => {
+        const parsed = parseTargetHost(host);
+        return parsed.ok && state.revokeGrant(parsed.value.host, port);
+      },
       close: () => closeSession(sessionId, true),
     };
     const open: OpenSession = { handle, runtime, server, sockets: new Set(), paths };

@@ -7,10 +7,24 @@ import { compileAllowList, type AllowList, type HostRule } from './allow-list.ts
 import { MAX_ALLOW_ENTRIES, type CompiledNetwork } from './network-policy.ts';
 import type { SessionSecret } from './secrets.ts';
 import { createTokenBucket, type TokenBucket } from './throttle.ts';
-import type { EgressAnswer, EgressDecider, EgressProtocol, RefusalCode, RefusedHost } from './types.ts';
+import type {
+  EgressAnswer,
+  EgressDecider,
+  EgressEvent,
+  EgressProtocol,
+  EgressSessionSummary,
+  RefusalCode,
+  RefusedHost,
+} from './types.ts';
 
 /** Distinct refused hosts kept per session and per command; later ones only add to `count`s already kept. */
 export const MAX_REFUSED_HOSTS = 100;
+
+/**
+ * Hosts a person may grant one session: each is one question a person answered, so a session needing
+ * more should have them on its allow-list instead; past it, a grant is refused (never one forgotten).
+ */
+export const MAX_GRANTED_HOSTS = 256;
 
 export type AskOutcome = EgressAnswer | 'timeout';
 
@@ -64,6 +78,7 @@ export function createSessionState(options: SessionStateOptions) {
   // live change of the list does not take back what a person gave for the rest of the session.
   let grantedRules: readonly HostRule[] = [];
   let grantedList: AllowList = compileAllowList([]);
+  const totals = { allowed: 0, refused: 0, bytesUp: 0, bytesDown: 0, lastAt: null as string | null };
   const pendingAsks = new Map<string, Promise<AskOutcome>>();
   const refusedInSession = new RefusedList();
   const commands = new Map<string, RefusedList>();
@@ -137,12 +152,50 @@ export function createSessionState(options: SessionStateOptions) {
       if (pending === undefined) {
         pending = askPerson(host, port, protocol).then((outcome) => {
           pendingAsks.delete(key);
-          if (outcome === 'allow-session') granted.add(key);
+          if (outcome === 'allow-session' && granted.size < MAX_GRANTED_HOSTS) granted.add(key);
           return outcome;
         });
         pendingAsks.set(key, pending);
       }
       return pending;
+    },
+    /** A person's grant for the rest of the session, as an answer to an ask with `remember` is. */
+    grant(host: string, port: number): boolean {
+      const key = `${host}:${port}`;
+      if (!granted.has(key) && granted.size >= MAX_GRANTED_HOSTS) return false;
+      granted.add(key);
+      return true;
+    },
+    /** Withdraws a grant; connections already open keep going. False when there was none. */
+    revokeGrant(host: string, port: number): boolean {
+      return granted.delete(`${host}:${port}`);
+    },
+    /** Counted for the session's summary when a connection is reported. */
+    connectionEnded(event: EgressEvent): void {
+      if (event.decision === 'allowed') totals.allowed += 1;
+      else totals.refused += 1;
+      totals.bytesUp += event.bytesUp;
+      totals.bytesDown += event.bytesDown;
+      totals.lastAt = event.startedAt;
+    },
+    summary(): EgressSessionSummary {
+      return Object.freeze({
+        sessionId: options.sessionId,
+        openConnections: connections,
+        connections: { allowed: totals.allowed, refused: totals.refused },
+        bytesUp: totals.bytesUp,
+        bytesDown: totals.bytesDown,
+        lastConnectionAt: totals.lastAt,
+        // Both kinds of grant: answers and grants by `host:port`, and hosts granted with a command.
+        granted: Object.freeze([
+          ...new Set([
+            ...granted,
+            ...grantedRules.flatMap((rule) => rule.ports.map((port) => `${rule.host}:${port}`)),
+          ]),
+        ]),
+        pendingAsks: Object.freeze([...pendingAsks.keys()]),
+        refused: refusedInSession.list(),
+      });
     },
     tryOpenConnection(): boolean {
       if (closed || connections >= options.maxConnections) return false;

@@ -115,3 +115,20 @@ export interface RefusedHost {
   readonly message: string;
   readonly count: number;
 }
+
+/** What the proxy knows about one open session now, for the people watching it. Since the proxy started. */
+export interface EgressSessionSummary {
+  readonly sessionId: string;
+  readonly openConnections: number;
+  /** Connections reported so far (a plain-HTTP proxy request counts one each). */
+  readonly connections: { readonly allowed: number; readonly refused: number };
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+  /** When the last reported connection started (ISO 8601), or null. */
+  readonly lastConnectionAt: string | null;
+  /** `host:port` a person granted for the rest of the session (an ask answered with `remember`, or a grant). */
+  readonly granted: readonly string[];
+  /** `host:port` waiting for a person's answer now. */
+  readonly pendingAsks: readonly string[];
+  readonly refused: readonly RefusedHost[];
+}

@@ -4,6 +4,7 @@
  */
 import { Approvals } from './approvals.ts';
 import { Audit } from './audit.ts';
+import { Egress } from './egress.ts';
 import { invalidArgument } from './errors.ts';
 import { Outputs } from './outputs.ts';
 import { Sessions } from './sessions.ts';
@@ -43,6 +44,8 @@ export class AirlockClient {
   readonly auth: Auth;
   /** People's tokens (admin). */
   readonly tokens: Tokens;
+  /** What live sessions reach through the egress proxy; a person's grants of a host. */
+  readonly egress: Egress;
   readonly #transport: Transport;
 
   constructor(options: AirlockClientOptions) {
@@ -60,6 +63,7 @@ export class AirlockClient {
     this.commands = new Commands(this.#transport);
     this.auth = new Auth(this.#transport);
     this.tokens = new Tokens(this.#transport);
+    this.egress = new Egress(this.#transport);
   }
 
   /** Live sessions' memory, processes and CPU over the last minutes, for charts. */

@@ -32,6 +32,8 @@ export type { OutputPagesOptions, OutputReadOptions } from './outputs.ts';
 export { Approvals } from './approvals.ts';
 export type { ApproveOptions, DenyOptions, ListApprovalsOptions } from './approvals.ts';
 export { Audit } from './audit.ts';
+export { Egress } from './egress.ts';
+export type { EgressRefusalCode, EgressTarget, SessionEgress } from './egress.ts';
 export { Auth, Commands, Tokens } from './watch.ts';
 export type { CreateTokenOptions, ListCommandsOptions } from './watch.ts';
 export type {

@@ -63,7 +63,8 @@ export function takeForToken(limiter: RateLimiter, principal: Principal): void {
 export function rejectCrossSite(request: FastifyRequest): void {
   const site = request.headers['sec-fetch-site'];
   const origin = request.headers.origin;
-  const ownOrigin = `${request.protocol}://${request.headers.host ?? ''}`;
+  // request.protocol and request.host read X-Forwarded-Proto/-Host only with server.trustProxy.
+  const ownOrigin = `${request.protocol}://${request.host}`;
   if (
     (site !== undefined && site !== 'same-origin' && site !== 'none') ||
     (origin !== undefined && origin !== ownOrigin)

@@ -18,6 +18,7 @@ import { buildOpenApi } from './openapi.ts';
 import { defineRoute, registerRoute } from './route.ts';
 import type { RouteSpec } from './route.ts';
 import { activityRoutes } from './routes/activity.ts';
+import { egressRoutes } from './routes/egress.ts';
 import { approvalContextRoutes } from './routes/approval-context.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { auditStreamRoutes } from './routes/audit-stream.ts';
@@ -108,6 +109,9 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     forceCloseConnections: 'idle',
+    // The nearest hop only (the proxy): the entries it appended are its own, those further left are the
+    // client's say-so. A function, because Fastify reads a hop count as trusting nobody.
+    trustProxy: airlock.config.server.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     // Errors raised before routing (an overlong path segment, a bad URL) get the same JSON shape.
     frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
   });
@@ -162,6 +166,7 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
     ...activityRoutes({ airlock }),
     ...approvalContextRoutes({ airlock }),
     ...auditStreamRoutes({ airlock }),
+    ...egressRoutes({ airlock }),
     ...(options.mcp === undefined ? [] : mcpRoutes(options.mcp)),
   ];
   // Before the routes: a request for another node's session is handed to that node unauthenticated

@@ -135,6 +135,7 @@ export function sessionCookie(
 
 // Security limitations:
 // - Over plain HTTP (loopback, the default) the cookie is not Secure: anyone who can read the traffic
-//   can take it. Serve the dashboard over TLS (a reverse proxy) when it leaves the machine.
+//   can take it. Serve the dashboard over TLS when it leaves the machine: behind a reverse proxy that
+//   terminates TLS, set server.trustProxy so the cookie is Secure when the browser came over HTTPS.
 // - A signed-in browser lasts until its lifetime ends, it signs out, its token is revoked, or the server
 //   restarts; there is no idle timeout, since the page keeps polling while open.

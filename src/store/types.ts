@@ -37,6 +37,10 @@ export const auditEventTypes = [
   'recovery.completed',
   /** One connection through the egress proxy: host, port, decision, bytes each way, duration. */
   'egress.connection',
+  /** A person allowed a host for the rest of a session (data: host, port, decidedBy). */
+  'egress.granted',
+  /** A person withdrew such a grant. */
+  'egress.grant_revoked',
   /** A live session's network list changed (PATCH /v1/sessions/:id/network). */
   'session.network_changed',
   'token.created',

@@ -14,6 +14,7 @@ import type {
   AuditEvent,
   CommandPage,
   CreatedAccessToken,
+  SessionEgress,
   SessionUsage,
   SignedIn,
   CreateSessionRequest,
@@ -34,6 +35,7 @@ import type {
   sessionInfo,
 } from '../../src/server/schemas.ts';
 import { auditEvent, verifyResult } from '../../src/server/audit-schemas.ts';
+import type { egressOverview } from '../../src/server/egress-schemas.ts';
 import type {
   accessTokenInfo,
   approvalContext,
@@ -116,6 +118,9 @@ describe('the SDK and the server agree on the wire', () => {
 
     expectTypeOf<Sent<typeof usageList>['sessions'][number]>().toExtend<SessionUsage>();
     expectTypeOf<SessionUsage>().toExtend<Sent<typeof usageList>['sessions'][number]>();
+
+    expectTypeOf<Sent<typeof egressOverview>>().toExtend<SessionEgress>();
+    expectTypeOf<SessionEgress>().toExtend<Sent<typeof egressOverview>>();
 
     expectTypeOf<Sent<typeof approvalContext>>().toExtend<ApprovalContext>();
     expectTypeOf<ApprovalContext>().toExtend<Sent<typeof approvalContext>>();
