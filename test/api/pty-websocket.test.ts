@@ -6,7 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { AirlockApiError } from '../../src/sdk/index.ts';
 import { MAX_PTY_MESSAGE_BYTES } from '../../src/server/pty-frames.ts';
+import { eventually, startServer } from './sdk-support.ts';
 import { call, errorCode, startTestServer } from './support.ts';
 
 const bwrapMissing = spawnSync('bwrap', ['--version']).status !== 0 ? 'bwrap is not installed' : undefined;
@@ -208,5 +210,44 @@ describe.skipIf(bwrapMissing !== undefined)('terminal WebSocket on bwrap', () =>
     await third.waitFor(/\r\nstill-here\r\n/);
     third.socket.send(Buffer.from('exit\r'));
     expect((await third.closed).code).toBe(1000);
+  });
+});
+
+describe.skipIf(bwrapMissing !== undefined)('SDK: session.pty on bwrap', () => {
+  it('creates a terminal, types, resizes, and waits for the exit code', async () => {
+    const { admin } = await startServer({ config: { policy: { preset: 'permissive' } } });
+    const session = await admin.sessions.create();
+    let screen = '';
+    const decoder = new TextDecoder();
+    const seen = (pattern: RegExp): Promise<boolean> =>
+      eventually(async () => (pattern.test(screen) ? true : undefined), 15_000).then(Boolean);
+    const terminal = await session.pty.create({
+      cols: 80,
+      rows: 24,
+      command: 'PS1="sdk\\$ " exec sh -i',
+      timeoutMs: 60_000,
+      onData: (data) => (screen += decoder.decode(data, { stream: true })),
+    });
+    expect(await seen(/sdk\$ $/)).toBe(true);
+    terminal.resize(100, 40);
+    terminal.write('stty size; exit 3\r');
+    const exit = await terminal.wait();
+    expect(screen).toContain('40 100');
+    expect(exit).toMatchObject({ status: 'completed', exitCode: 3 });
+  });
+
+  it('says why when the policy leaves the shell to a person, and refuses an unknown option (adversarial)', async () => {
+    const { admin } = await startServer();
+    const session = await admin.sessions.create();
+    const refused = await session.pty
+      .create({ cols: 80, rows: 24, timeoutMs: 60_000 })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(AirlockApiError);
+    expect((refused as AirlockApiError).code).toBe('COMMAND_NOT_RUNNING');
+    expect((refused as AirlockApiError).details['result']).toMatchObject({ status: 'pending_approval' });
+    const unknown = await session.pty
+      .create({ cols: 80, rows: 24, envs: {} } as never)
+      .catch((e: unknown) => e);
+    expect((unknown as AirlockApiError).code).toBe('INVALID_ARGUMENT');
   });
 });
