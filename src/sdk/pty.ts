@@ -56,6 +56,9 @@ export interface PtyCreateOptions
   readonly command?: string;
 }
 
+/** Statuses of a command that ran: one that has ended already still gives its output and exit. */
+const attachable: ReadonlySet<RunStatus> = new Set(['running', 'completed', 'timed_out', 'killed']);
+
 const createKeys: ReadonlySet<string> = new Set([
   'cols',
   'rows',
@@ -126,8 +129,9 @@ export class SessionPty {
   }
 
   /**
-   * Starts `command` (default `sh -i`) on a `cols`×`rows` terminal and attaches to it. A command the
-   * policy denies, or one a person must approve first, is an AirlockApiError with code
+   * Starts `command` (default `sh -i`) on a `cols`×`rows` terminal and attaches to it (a command that
+   * ended before the attach still gives its output and exit). A command the policy denies, one a person
+   * must approve first, or one that could not start is an AirlockApiError with code
    * `COMMAND_NOT_RUNNING` and the result in `details.result` (an approved command can be attached to
    * later with `connect`).
    */
@@ -139,7 +143,7 @@ export class SessionPty {
       interactive: { pty: { cols, rows } },
       ...(signal === undefined ? {} : { signal }),
     });
-    if (started.status !== 'running') {
+    if (!attachable.has(started.status)) {
       throw new AirlockApiError({
         code: 'COMMAND_NOT_RUNNING',
         status: 0,
@@ -180,6 +184,8 @@ export class SessionPty {
       const exited = new Promise<PtyExit>((res, rej) => {
         settle = { resolve: res, reject: rej };
       });
+      // Rejected too when the socket never opened: then the caller has only the connect() rejection.
+      exited.catch(() => undefined);
       options.signal?.addEventListener('abort', () => socket.close(1000, 'detached'), { once: true });
       socket.addEventListener('open', () => {
         opened = true;

@@ -146,6 +146,25 @@ describe.skipIf(bwrapMissing !== undefined)('terminal WebSocket on bwrap', () =>
     expect(typed.join('')).toContain('exit 7\r');
   });
 
+  it('attached after a quick command ended, gives its output and exit code', async () => {
+    const { url, sessionId, token } = await startShell();
+    const commands = `${url}/v1/sessions/${sessionId}/commands`;
+    const started = await call(commands, token, {
+      method: 'POST',
+      body: { command: 'echo quick; exit 2', interactive: { pty: { cols: 80, rows: 24 } } },
+    });
+    const commandId = (started.body as { id: string }).id;
+    const ended = await eventually(async () => {
+      const state = (await call(`${commands}/${commandId}`, token)).body as { status: string };
+      return state.status === 'running' ? undefined : state;
+    });
+    expect(ended).toMatchObject({ status: 'completed' });
+    const terminal = await attach(`${commands}/${commandId}/pty`, { authorization: `Bearer ${token}` });
+    expect((await terminal.closed).code).toBe(1000);
+    expect(terminal.screen()).toContain('quick');
+    expect(terminal.controls.at(-1)).toMatchObject({ type: 'exit', status: 'completed', exitCode: 2 });
+  });
+
   it('takes the token as a subprotocol (a browser cannot send headers) and never echoes it', async () => {
     const { ptyUrl, token } = await startShell();
     const encoded = Buffer.from(token).toString('base64url');

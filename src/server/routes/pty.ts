@@ -96,15 +96,33 @@ export function registerPtyRoute(app: FastifyInstance, options: PtyRouteOptions)
       const params = commandParams.safeParse(request.params);
       if (!params.success) throw invalidInput('path', params.error);
       assertSessionAccess(principals.get(request) ?? null, params.data.id);
-      // Refused before the upgrade, as a plain HTTP error: an unknown command, another session's, one
-      // that has ended or one that takes no input (sending nothing checks exactly that).
-      await airlock.commands.sendInput(params.data.commandId, {}, { within: params.data.id });
+      await checkAttachable(airlock, params.data.id, params.data.commandId);
     },
     handler: (socket: WebSocket, request: FastifyRequest) => {
       const { id, commandId } = commandParams.parse(request.params);
       bridge(socket, { airlock, sessionId: id, commandId, now });
     },
   });
+}
+
+/**
+ * Refused before the upgrade, as a plain HTTP error: an unknown command, another session's, or one in
+ * flight that takes no input (sending nothing checks exactly that). A command that has already ended
+ * (a quick one, before the client attached) is attached to: the socket gives its output and its exit.
+ */
+async function checkAttachable(airlock: Airlock, sessionId: string, commandId: string): Promise<void> {
+  const scope = { within: sessionId };
+  const inFlight = (status: string): boolean => status === 'running' || status === 'pending_approval';
+  if (!inFlight((await airlock.commands.get(commandId, scope)).status)) return;
+  try {
+    await airlock.commands.sendInput(commandId, {}, scope);
+  } catch (error) {
+    const endedSince =
+      error instanceof AirlockError &&
+      error.code === 'INVALID_ARGUMENT' &&
+      !inFlight((await airlock.commands.get(commandId, scope)).status);
+    if (!endedSince) throw error;
+  }
 }
 
 function headerOf(request: FastifyRequest, name: string): string | undefined {
@@ -194,6 +212,7 @@ function bridge(socket: WebSocket, target: BridgeTarget): void {
   });
 
   void (async () => {
+    let sentOutput = false;
     try {
       for await (const event of airlock.commands.watch(commandId, {
         ...scope,
@@ -201,10 +220,15 @@ function bridge(socket: WebSocket, target: BridgeTarget): void {
         terminal: true,
       })) {
         if (event.type === 'output') {
+          sentOutput = true;
           await sendPaced(socket, Buffer.from(event.text, 'utf8'));
           continue;
         }
         const { result } = event;
+        // Attached after the end: the output comes from the result (redacted, cut to the model's budget).
+        if (!sentOutput && result.stdout + result.stderr !== '') {
+          await sendPaced(socket, Buffer.from(result.stdout + result.stderr, 'utf8'));
+        }
         socket.send(
           JSON.stringify({ type: 'exit', status: result.status, exitCode: result.exitCode, result }),
         );
