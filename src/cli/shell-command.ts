@@ -21,7 +21,7 @@ import { interruptExitCodes } from './terminal.ts';
 
 export const shellExitCodes = { failed: 1, usage: 2, timedOut: 124, unavailable: 125, denied: 126 } as const;
 
-/** The default command: a POSIX shell is in every image; `--command 'bash -i'` for bash. */
+/** The default command: a POSIX shell is in every image; `--command bash` for bash (a shell on a terminal is interactive). */
 const DEFAULT_COMMAND = 'sh -i';
 /** The server's default maximum for one command. */
 const DEFAULT_TIMEOUT = '10m';
@@ -56,7 +56,7 @@ export function registerShellCommand(program: Command, context: CliContext): voi
       `
 Examples:
   airlock shell --url http://127.0.0.1:7400
-  airlock shell ses_abc --url http://127.0.0.1:7400 --command 'bash -i'
+  airlock shell ses_abc --url http://127.0.0.1:7400 --command bash
 Every key goes to the remote shell, Ctrl-C included; leave with exit or Ctrl-D. When the policy asks
 a person first, the shell waits for the approval (airlock approvals --url …). Exit status: the
 shell's own; 124 when it reached --timeout; 126 when refused; 1 when the connection failed; 2 usage.
