@@ -2,14 +2,19 @@
  * Keystroke echo latency on a terminal in a sandbox: one byte typed into `cat` on a PTY the
  * supervisor made inside a bwrap sandbox, timed until the terminal's echo comes back out through
  * the supervisor channel; beside the same through a local `script` session on the host (util-linux),
- * measured in the same run. What an HTTP or WebSocket hop adds on top is not in these figures.
+ * measured in the same run; and end to end through the HTTP API's terminal WebSocket on 127.0.0.1
+ * (what `airlock shell` and the SDK see), where an echo without a line break is released once output
+ * has paused for the terminal settle time (TERMINAL_SETTLE_MS in router/shape/watch.ts, 5 ms).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { WebSocket } from 'ws';
+import { createAirlock } from '../src/index.ts';
 import { createDriver } from '../src/sandbox/index.ts';
+import { createServer } from '../src/server/index.ts';
 import type { ExecInput } from '../src/sandbox/index.ts';
 import { benchSpec, formatMs, summarize } from './stats.ts';
 
@@ -94,6 +99,60 @@ async function sandboxSamples(runs: number): Promise<number[]> {
   }
 }
 
+async function websocketSamples(runs: number): Promise<number[]> {
+  const home = mkdtempSync(join(tmpdir(), 'airlock-pty-bench-'));
+  const airlock = await createAirlock({
+    crossCheck: false,
+    home,
+    env: { HOME: home },
+    config: { policy: { preset: 'permissive' }, router: { rateLimit: '1000000/min' } },
+  });
+  const adminToken = 'bench-admin-token';
+  const server = await createServer({ airlock, adminToken });
+  try {
+    const url = await server.listen({ host: '127.0.0.1', port: 0 });
+    const auth = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+    const created = (await (
+      await fetch(`${url}/v1/sessions`, { method: 'POST', headers: auth, body: '{}' })
+    ).json()) as { id: string };
+    const started = (await (
+      await fetch(`${url}/v1/sessions/${created.id}/commands`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({
+          command: 'stty -icanon; cat >/dev/null',
+          interactive: { pty: { cols: 80, rows: 24 } },
+          timeoutMs: 600_000,
+        }),
+      })
+    ).json()) as { id: string };
+    const socket = new WebSocket(
+      `${url.replace(/^http/, 'ws')}/v1/sessions/${created.id}/commands/${started.id}/pty`,
+      ['airlock.pty.v1'],
+      { headers: { authorization: `Bearer ${adminToken}` } },
+    );
+    const echoes = counter();
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) echoes.add(data);
+    });
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const samples = await echoLatencies(
+      runs,
+      (byte) => socket.send(byte),
+      (n) => echoes.until(n),
+    );
+    socket.close();
+    return samples;
+  } finally {
+    await server.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
 async function scriptSamples(runs: number): Promise<number[]> {
   // The same program on a host terminal: script(1) allocates it and copies our bytes in and out.
   const child = spawn('script', ['-q', '-c', 'stty -icanon; cat >/dev/null', '/dev/null'], {
@@ -119,4 +178,5 @@ export async function runPtyBench(options: PtyBenchOptions): Promise<void> {
   console.log(`PTY keystroke echo (${options.runs} keystrokes after ${WARMUP} unmeasured)`);
   report('baseline: local `script` session on the host', await scriptSamples(options.runs));
   report('bwrap sandbox: PTY made by the supervisor', await sandboxSamples(options.runs));
+  report('HTTP API WebSocket on 127.0.0.1 (bwrap, redacted live)', await websocketSamples(options.runs));
 }

@@ -195,7 +195,12 @@ export interface AirlockCommands {
    */
   watch(
     id: string,
-    options?: { readonly signal?: AbortSignal; readonly within?: SessionScope },
+    options?: {
+      readonly signal?: AbortSignal;
+      readonly within?: SessionScope;
+      /** A terminal's reader: an unfinished line (a prompt, an echo) is released once output pauses. */
+      readonly terminal?: boolean;
+    },
   ): AsyncIterable<CommandEvent>;
   readOutput(
     id: string,

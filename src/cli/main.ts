@@ -12,6 +12,7 @@ import { registerImageCommand } from './image-command.ts';
 import { registerMcpCommand } from './mcp-command.ts';
 import { registerPolicyCommand } from './policy-command.ts';
 import { registerServeCommand } from './serve-command.ts';
+import { registerShellCommand } from './shell-command.ts';
 import { registerSessionsCommand } from './sessions-command.ts';
 import { registerStoreCommand } from './store-command.ts';
 import { registerTokensCommand } from './tokens-command.ts';
@@ -32,6 +33,7 @@ export function buildProgram(context: CliContext): Command {
   registerAuditCommand(program, context);
   registerSessionsCommand(program, context);
   registerCpCommand(program, context);
+  registerShellCommand(program, context);
   registerStoreCommand(program, context);
   registerClusterCommand(program, context);
   registerTokensCommand(program, context);

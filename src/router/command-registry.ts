@@ -7,7 +7,7 @@ import { AirlockError } from '../errors/index.ts';
 import type { OutputPage, Store } from '../store/index.ts';
 import { storedResult } from './record/index.ts';
 import { shapeLive, watchOutput } from './shape/index.ts';
-import type { CommandEvent, LiveTail, Redactor } from './shape/index.ts';
+import type { CommandEvent, LiveTail, Redactor, WatchOptions } from './shape/index.ts';
 import type { CommandInputChannel } from './command-input.ts';
 import type { RunResult, SessionScope } from './types.ts';
 
@@ -32,6 +32,10 @@ export interface CommandHandle {
 
 export interface ScopedOptions {
   readonly within?: SessionScope | undefined;
+}
+
+export interface WatchCommandOptions extends ScopedOptions, WatchOptions {
+  readonly signal?: AbortSignal;
 }
 
 export interface CommandRegistry {
@@ -61,7 +65,7 @@ export interface CommandRegistry {
     size: { readonly cols: number; readonly rows: number },
     options?: ScopedOptions,
   ): Promise<void>;
-  watch(id: string, options?: ScopedOptions & { readonly signal?: AbortSignal }): AsyncIterable<CommandEvent>;
+  watch(id: string, options?: WatchCommandOptions): AsyncIterable<CommandEvent>;
   readOutput(
     id: string,
     page?: ScopedOptions & {
@@ -181,7 +185,7 @@ export function createCommandRegistry(options: {
 
   async function* watch(
     id: string,
-    watchOptions: ScopedOptions & { readonly signal?: AbortSignal } = {},
+    watchOptions: WatchCommandOptions = {},
   ): AsyncGenerator<CommandEvent, void, undefined> {
     const { signal } = watchOptions;
     const found = await get(id, watchOptions);
@@ -190,7 +194,9 @@ export function createCommandRegistry(options: {
       if (signal?.aborted !== true) yield { type: 'status', result: found };
       return;
     }
-    yield* watchOutput({ live: handle.live, redactor: handle.redactor, done: handle.done }, signal);
+    yield* watchOutput({ live: handle.live, redactor: handle.redactor, done: handle.done }, signal, {
+      ...(watchOptions.terminal === undefined ? {} : { terminal: watchOptions.terminal }),
+    });
   }
 
   async function kill(id: string, scoped: ScopedOptions = {}): Promise<RunResult> {

@@ -45,6 +45,8 @@ export const clientErrorCodes = {
   STREAM_INTERRUPTED:
     "A stream broke off before its end: a command's events before the final status, an audit export midway.",
   INVALID_ARGUMENT: 'A value given to the SDK cannot be sent (e.g. an id that is "." or "..").',
+  COMMAND_NOT_RUNNING:
+    "pty.create(): the terminal's command is not running (denied, waiting for approval, rate limited); its result is in details.result.",
 } as const;
 
 export type ServerErrorCode = (typeof serverErrorCodes)[number];

@@ -26,6 +26,14 @@ export type { StdinSource } from './run-options.ts';
 export type { ArchiveDownload, ArchiveUploadResult, LeftOutEntry, WorkspaceChanges } from './archives.ts';
 export type { FileChangeResult, FileStat, WriteManyEntry } from './file-changes.ts';
 export { CommandHandle, isFinished } from './command-handle.ts';
+export { MAX_PTY_MESSAGE_BYTES, PtyConnection, SessionPty } from './pty.ts';
+export type {
+  PtyConnectOptions,
+  PtyCreateOptions,
+  PtyExit,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './pty.ts';
 export type { CommandEvent } from './command-handle.ts';
 export { Outputs } from './outputs.ts';
 export type { OutputPagesOptions, OutputReadOptions } from './outputs.ts';

@@ -8,6 +8,7 @@ import { CommandHandle } from './command-handle.ts';
 import { makeDirectory, removeFile, renameFile, statFile, writeManyFiles } from './file-changes.ts';
 import type { FileChangeResult, FileStat, WriteManyEntry } from './file-changes.ts';
 import { Outputs } from './outputs.ts';
+import { SessionPty } from './pty.ts';
 import { checkRunOptions, commandFields, plainRunKeys, startKeys } from './run-options.ts';
 import type { RunOptions, StartOptions } from './run-options.ts';
 import type { CallOptions } from './signals.ts';
@@ -192,6 +193,8 @@ export class SandboxSession {
   readonly files: SessionFiles;
   readonly commands: SessionCommands;
   readonly outputs: Outputs;
+  /** Interactive terminals (E2B's `sandbox.pty`). */
+  readonly pty: SessionPty;
   readonly #transport: Transport;
 
   constructor(transport: Transport, session: { readonly id: string; readonly token?: string | undefined }) {
@@ -201,6 +204,9 @@ export class SandboxSession {
     this.files = new SessionFiles(this.#transport, this.id);
     this.commands = new SessionCommands(this.#transport, this.id);
     this.outputs = new Outputs(this.#transport);
+    this.pty = new SessionPty(this.#transport, this.id, (command, options) =>
+      this.#post(command, false, options),
+    );
   }
 
   info(options?: CallOptions): Promise<SessionInfo> {

@@ -62,6 +62,11 @@ export class Transport {
     return this.#config.baseUrl;
   }
 
+  /** For the terminal WebSocket, which cannot go through fetch. */
+  get token(): string | undefined {
+    return this.#config.token;
+  }
+
   /** The same server with another token (a session handle uses its session's token). */
   withToken(token: string | undefined): Transport {
     return new Transport({ ...this.#config, token });

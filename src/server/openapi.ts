@@ -43,8 +43,16 @@ function parametersOf(route: RouteSpec): JsonSchema[] {
   return parameters;
 }
 
-export function buildOpenApi(routes: readonly RouteSpec[], version: string): JsonSchema {
-  const paths: Record<string, Record<string, JsonSchema>> = {};
+/**
+ * `extraPaths`: operations served outside the route table (the terminal WebSocket), described by hand
+ * next to their handler.
+ */
+export function buildOpenApi(
+  routes: readonly RouteSpec[],
+  version: string,
+  extraPaths: Readonly<Record<string, Record<string, JsonSchema>>> = {},
+): JsonSchema {
+  const paths: Record<string, Record<string, JsonSchema>> = { ...extraPaths };
   const error = {
     description: 'An error: `{ error: { code, message } }`',
     content: { 'application/json': { schema: jsonSchema(errorResponse, 'output') } },

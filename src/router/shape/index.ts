@@ -13,5 +13,5 @@ export type { FileSecret } from './secret-files.ts';
 export { MIN_MAX_CHARS, shapeForModel } from './shape.ts';
 export { shapeExecution, shapeLive } from './shape-execution.ts';
 export type { ShapedOutput } from './shape-execution.ts';
-export { watchOutput } from './watch.ts';
-export type { CommandEvent } from './watch.ts';
+export { TERMINAL_SETTLE_MS, watchOutput } from './watch.ts';
+export type { CommandEvent, WatchOptions } from './watch.ts';

@@ -42,6 +42,8 @@ const CUT_RETREAT_BYTES = 1024;
 const LINE_FEED = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 const EMPTY = Buffer.alloc(0);
+/** Every key block header begins with five dashes. */
+const KEY_MARKER_DASHES = Buffer.from('-----');
 
 type WithheldReason = 'earlier' | 'line' | 'held' | 'key';
 
@@ -120,6 +122,32 @@ export class LiveLineStream {
       }
       rest = this.#release();
     }
+  }
+
+  /**
+   * For a terminal: releases the unfinished line (a prompt, the echo of a keystroke) once output has
+   * paused, since a terminal shows it before any line break comes. Kept back: lines already held (a
+   * key block, a possible multi-line secret), a character split across chunks, anything from a run of
+   * five dashes (a key block's header may still be arriving) and from where a configured secret value
+   * could begin. Token formats are recognised only within what is released together, so the caller
+   * waits for a pause: a program prints a token in one write, which arrives in one chunk.
+   */
+  releasePartial(): void {
+    if (this.#ended || this.#skip !== null || this.#held.length > 0 || this.#partialBytes === 0) return;
+    const line = Buffer.concat(this.#partial);
+    let end = completeUtf8Length(line);
+    const dashes = line.indexOf(KEY_MARKER_DASHES);
+    if (dashes !== -1) end = Math.min(end, dashes);
+    const text = line.toString('utf8', 0, end);
+    // Invalid UTF-8 decodes to U+FFFD, so character offsets no longer map to bytes: release it whole.
+    const cut = Buffer.byteLength(text) === end ? this.#redactor.unfinishedSecretStart(text) : text.length;
+    const head = text.slice(0, cut);
+    const headBytes = cut === text.length ? end : Buffer.byteLength(head);
+    if (headBytes === 0) return;
+    this.#text(head);
+    this.#partial = headBytes < line.length ? [line.subarray(headBytes)] : [];
+    this.#partialBytes = line.length - headBytes;
+    this.#nextCutAt = MAX_LINE_BYTES + 1;
   }
 
   /** Releases what is left, redacted as a whole (an open key block is hidden to the end, as always). */
@@ -310,6 +338,18 @@ function lineStart(text: string, offset: number): number {
   return Math.max(text.lastIndexOf('\n', offset - 1), text.lastIndexOf('\r', offset - 1)) + 1;
 }
 
+/** Bytes of `bytes` before an incomplete UTF-8 sequence at its end (all of them when there is none). */
+function completeUtf8Length(bytes: Buffer): number {
+  // A sequence is at most 4 bytes: look back at most 3 continuation bytes for its lead byte.
+  for (let back = 1; back <= Math.min(4, bytes.length); back += 1) {
+    const byte = bytes[bytes.length - back] as number;
+    if ((byte & 0xc0) === 0x80) continue;
+    const size = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return size > back ? bytes.length - back : bytes.length;
+  }
+  return bytes.length;
+}
+
 function firstLineBreak(bytes: Buffer): number {
   const feed = bytes.indexOf(LINE_FEED);
   const ret = bytes.indexOf(CARRIAGE_RETURN);
@@ -334,4 +374,6 @@ function lastWhitespace(bytes: Buffer, from: number): number {
 // - Text after a withheld stretch resumes mid-line (after a key block's END, or at the next line): a
 //   secret whose name was withheld and whose value follows on the same line loses its context.
 // - An unfinished line (a prompt without a line break) is shown only when its line ends, it grows past
-//   MAX_LINE_BYTES, or the stream ends.
+//   MAX_LINE_BYTES, or the stream ends; on a terminal (`releasePartial`) also when output pauses, so a
+//   token printed a few characters at a time, slower than the pause, is released in pieces that do
+//   not match its format (as a value printed one character per line is not recognised either).

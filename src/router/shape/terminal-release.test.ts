@@ -1,0 +1,104 @@
+/**
+ * A terminal's live output: the unfinished line (a prompt, the echo of a keystroke) is released once
+ * output pauses, while what could still become a secret stays held.
+ */
+import { describe, expect, it } from 'vitest';
+import { LiveLineStream } from './live-stream.ts';
+import { LiveTail } from './live-tail.ts';
+import { createRedactor } from './redact.ts';
+import type { Redactor } from './redact.ts';
+import type { RunResult } from '../types.ts';
+import { TERMINAL_SETTLE_MS, watchOutput } from './watch.ts';
+
+// Assembled at run time so this file holds no literal a secret scanner would flag.
+const githubToken = ['ghp', '_', 'R7tK2mQ9xL4vN8pW3sY6zA1bC5dE0fG2hJ4k'].join('');
+const envSecret = 'correct-horse-battery-staple-42';
+
+function streamOf(redactor: Redactor = createRedactor()): { lines: LiveLineStream; all: () => string } {
+  const emitted: string[] = [];
+  const lines = new LiveLineStream({ redactor, emit: (text) => emitted.push(text) });
+  return { lines, all: () => emitted.join('') };
+}
+
+describe('LiveLineStream.releasePartial', () => {
+  it('releases a prompt and then each echoed keystroke without waiting for a line break', () => {
+    const { lines, all } = streamOf();
+    lines.write(Buffer.from('$ '));
+    expect(all()).toBe('');
+    lines.releasePartial();
+    expect(all()).toBe('$ ');
+    lines.write(Buffer.from('e'));
+    lines.releasePartial();
+    lines.write(Buffer.from('cho hi\r\nhi\r\n$ '));
+    lines.releasePartial();
+    expect(all()).toBe('$ echo hi\r\nhi\r\n$ ');
+  });
+
+  it('redacts a token printed in one write without a line break', () => {
+    const { lines, all } = streamOf();
+    lines.write(Buffer.from(`token=${githubToken}`));
+    lines.releasePartial();
+    expect(all()).toBe('token=[REDACTED:github-token]');
+  });
+
+  it('holds from where a configured secret value could begin, and redacts it once whole (adversarial)', () => {
+    const { lines, all } = streamOf(createRedactor({ secrets: [{ name: 'API_KEY', value: envSecret }] }));
+    lines.write(Buffer.from(`key: ${envSecret.slice(0, 12)}`));
+    lines.releasePartial();
+    expect(all()).toBe('key: ');
+    lines.write(Buffer.from(envSecret.slice(12)));
+    lines.releasePartial();
+    expect(all()).toBe('key: [REDACTED:env:API_KEY]');
+    expect(all()).not.toContain(envSecret.slice(0, 12));
+  });
+
+  it('holds a key header that is still arriving, and then hides the whole block (adversarial)', () => {
+    const { lines, all } = streamOf();
+    lines.write(Buffer.from('$ cat id -----BEGIN RSA PRI'));
+    lines.releasePartial();
+    expect(all()).toBe('$ cat id ');
+    lines.write(Buffer.from('VATE KEY-----\nMIIEowIBAAKCAQEA7x2kQ9mL4vN8pW3sY6zA1bC5dE0fG2hJ4k\n'));
+    lines.releasePartial();
+    lines.write(Buffer.from('-----END RSA PRIVATE KEY-----\n'));
+    expect(all()).not.toContain('MIIEowIBAAKCAQEA');
+    expect(all()).toContain('[REDACTED:private-key]');
+  });
+
+  it('keeps a character split across chunks whole', () => {
+    const { lines, all } = streamOf();
+    const bytes = Buffer.from('é€');
+    lines.write(bytes.subarray(0, 3));
+    lines.releasePartial();
+    expect(all()).toBe('é');
+    lines.write(bytes.subarray(3));
+    lines.releasePartial();
+    expect(all()).toBe('é€');
+  });
+});
+
+describe('watchOutput for a terminal', () => {
+  it('gives a prompt without a line break once output pauses; a plain watcher still waits for the line', async () => {
+    const live = { stdout: new LiveTail(), stderr: new LiveTail() };
+    const done = new Promise<RunResult>(() => undefined);
+    const abort = new AbortController();
+    const terminal = watchOutput({ live, redactor: createRedactor(), done }, abort.signal, {
+      terminal: true,
+    })[Symbol.asyncIterator]();
+    const plain = watchOutput({ live, redactor: createRedactor(), done }, abort.signal)[
+      Symbol.asyncIterator
+    ]();
+    const terminalNext = terminal.next();
+    let plainSettled = false;
+    void plain.next().then(() => {
+      plainSettled = true;
+    });
+    live.stdout.write(Buffer.from('bash-5.2$ '));
+    expect(await terminalNext).toEqual({
+      done: false,
+      value: { type: 'output', stream: 'stdout', text: 'bash-5.2$ ' },
+    });
+    await new Promise((resolve) => setTimeout(resolve, TERMINAL_SETTLE_MS * 4));
+    expect(plainSettled).toBe(false);
+    abort.abort();
+  });
+});
