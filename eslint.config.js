@@ -22,6 +22,7 @@ const stageFolders = [
   'egress',
   'tools',
   'agent',
+  'local-tree',
 ];
 
 // The router's stages, each a sub-folder whose index.ts is its door (src/router/<stage>/index.ts).

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createAirlock } from '../src/index.ts';
-import { packDirectory, unpackInto } from '../src/cli/local-tree.ts';
+import { packDirectory, unpackInto } from '../src/local-tree/index.ts';
 import { formatMs } from './stats.ts';
 
 const FILES = 10_000;

@@ -140,7 +140,7 @@ async function* runAgent(
     });
     // Work an interrupted run left half done is not copied back over the person's files.
     if (options.workspace !== undefined && copied !== null && finished.status !== 'aborted') {
-      const changes = await collectWorkspaceChanges(session, options.workspace, copied, airlock.policy);
+      const changes = await collectWorkspaceChanges(session, options.workspace, airlock.policy);
       const writeBack = options.workspace.writeBack === true;
       yield { type: 'workspace_changes', dir: options.workspace.dir, writeBack, ...changes };
     }

@@ -24,6 +24,7 @@ import type {
   ArchiveInOptions,
   ArchiveInResult,
   ArchiveOutResult,
+  ArchiveOutStream,
   ChangeOptions,
   ChangesResult,
   FileChangeResult,
@@ -88,13 +89,22 @@ export interface Session {
     /** The directory's entries, names redacted; audited. */
     list(path: string): Promise<FileEntry[]>;
     /**
-     * A tar archive (optionally gzip) unpacked into directory `path`, created if missing. Checked whole
-     * before anything is written (UNSAFE_ARCHIVE on an absolute or `..` name, a link, a device, too
+     * A tar archive (optionally gzip; bytes, or a stream read as it comes) unpacked into directory
+     * `path`, created if missing. Checked whole before anything is unpacked (UNSAFE_ARCHIVE on an absolute or `..` name, a link, a device, too
      * many entries or bytes); unpacked inside the sandbox; audited.
      */
-    putArchive(path: string, archive: Uint8Array, options?: ArchiveInOptions): Promise<ArchiveInResult>;
+    putArchive(
+      path: string,
+      archive: Uint8Array | AsyncIterable<Uint8Array>,
+      options?: ArchiveInOptions,
+    ): Promise<ArchiveInResult>;
     /** Directory `path` as a tar archive, through the export checks (what was left out says why); audited. */
     getArchive(path: string): Promise<ArchiveOutResult>;
+    /**
+     * The same, spooled to a private host file and streamed (`stream()`, once): the host never holds
+     * the tree whole. Call `discard()` when not streaming it.
+     */
+    openArchive(path: string): Promise<ArchiveOutStream>;
     /** The entry at `path` (a symlink as itself), or null when there is none. */
     stat(path: string): Promise<FileStat | null>;
     exists(path: string): Promise<boolean>;
@@ -281,14 +291,9 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
       write: async (path, data, options) => router.writeFile(await live(), path, data, options),
       read: async (path, options) => router.readFile(await live(), path, options),
       list: async (path) => router.listFiles(await live(), path),
-      putArchive: async (path, archive, options) =>
-        router.putArchive(
-          await live(),
-          path,
-          Buffer.from(archive.buffer, archive.byteOffset, archive.byteLength),
-          options,
-        ),
+      putArchive: async (path, archive, options) => router.putArchive(await live(), path, archive, options),
       getArchive: async (path) => router.getArchive(await live(), path),
+      openArchive: async (path) => router.openArchive(await live(), path),
       stat: async (path) => router.fileChanges.stat(await live(), path),
       exists: async (path) => (await router.fileChanges.stat(await live(), path)) !== null,
       mkdir: async (path, options) => router.fileChanges.mkdir(await live(), path, options),

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AirlockClient } from '../sdk/index.ts';
 import type { CliContext } from './context.ts';
-import { packDirectory, unpackInto } from './local-tree.ts';
+import { packDirectory, unpackInto } from '../local-tree/index.ts';
 import { adminTokenFor, parseServerUrl } from './remote-access.ts';
 
 export const cpExitCodes = { ok: 0, failed: 1, usage: 2 } as const;

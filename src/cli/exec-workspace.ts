@@ -10,8 +10,8 @@ import ignore from 'ignore';
 import type { Ignore } from 'ignore';
 import type { Session } from '../airlock/index.ts';
 import type { CliContext } from './context.ts';
-import { packDirectory, unpackInto } from './local-tree.ts';
-import type { PackFilter, SkipPath } from './local-tree.ts';
+import { packDirectory, unpackInto } from '../local-tree/index.ts';
+import type { PackFilter, SkipPath } from '../local-tree/index.ts';
 
 const MARKER = '[REDACTED:';
 

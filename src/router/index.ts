@@ -29,6 +29,7 @@ export type {
   ArchiveInResult,
   ArchiveLimits,
   ArchiveOutResult,
+  ArchiveOutStream,
   ChangesResult,
   LeftOut,
 } from './archive/index.ts';

@@ -58,6 +58,8 @@ export interface Router {
   readonly putArchive: ArchiveOps['put'];
   /** A directory of the sandbox as a tar archive, through the export checks; audited. */
   readonly getArchive: ArchiveOps['get'];
+  /** The same, spooled and streamed (the HTTP download). */
+  readonly openArchive: ArchiveOps['open'];
   /** Files changed under /workspace since the copy in, optionally as a patch. */
   readonly changes: ArchiveOps['changes'];
   /** stat, mkdir, remove, rename and writeMany: approved like writes, done in the sandbox, audited. */
@@ -116,6 +118,7 @@ export function createRouter(options: RouterOptions): Router {
     listFiles: files.list,
     putArchive: archives.put,
     getArchive: archives.get,
+    openArchive: archives.open,
     changes: archives.changes,
     fileChanges,
     drain: async () => {

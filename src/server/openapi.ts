@@ -78,7 +78,7 @@ export function buildOpenApi(
       operation['requestBody'] = {
         required: true,
         content:
-          route.body === 'octet-stream'
+          route.body === 'octet-stream' || route.body === 'stream'
             ? { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } }
             : { 'application/json': { schema: jsonSchema(route.body, 'input') } },
       };

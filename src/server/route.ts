@@ -68,8 +68,12 @@ export interface RouteSpec<
   readonly people?: 'see' | 'decide';
   readonly params?: z.ZodType<Params>;
   readonly query?: z.ZodType<Query>;
-  /** A JSON body schema, or `octet-stream` for raw bytes (file uploads). */
-  readonly body?: z.ZodType<Body> | 'octet-stream';
+  /**
+   * A JSON body schema, `octet-stream` for raw bytes (file uploads), or `stream` for raw bytes the
+   * handler reads as they arrive (an archive): the body is then the request's stream, never buffered,
+   * and the handler bounds what it reads (`bodyLimitBytes` does not apply).
+   */
+  readonly body?: z.ZodType<Body> | 'octet-stream' | 'stream';
   /** Overrides the server's JSON body limit (uploads take the file-copy limit). */
   readonly bodyLimitBytes?: number;
   /**
@@ -120,6 +124,19 @@ function parse<T>(
 }
 
 export function registerRoute(app: FastifyInstance, spec: RouteSpec, registration: RouteRegistration): void {
+  if (spec.body !== 'stream') {
+    addRoute(app, spec, registration);
+    return;
+  }
+  // A context of its own, where application/octet-stream is handed over as the stream it is.
+  void app.register(async (child) => {
+    child.removeContentTypeParser('application/octet-stream');
+    child.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+    addRoute(child, spec, registration);
+  });
+}
+
+function addRoute(app: FastifyInstance, spec: RouteSpec, registration: RouteRegistration): void {
   /** Who made each request in flight, from the onRequest hook to the handler. */
   const principals = new WeakMap<FastifyRequest, Principal | null>();
   app.route({
@@ -141,7 +158,9 @@ export function registerRoute(app: FastifyInstance, spec: RouteSpec, registratio
         params: parse(spec.params, request.params, 'path'),
         query: parse(spec.query, request.query, 'query'),
         body:
-          spec.body === 'octet-stream' ? (request.body as Buffer) : parse(spec.body, request.body, 'body'),
+          spec.body === 'octet-stream' || spec.body === 'stream'
+            ? (request.body as Buffer)
+            : parse(spec.body, request.body, 'body'),
         request,
         reply,
       };
@@ -155,8 +174,9 @@ export function registerRoute(app: FastifyInstance, spec: RouteSpec, registratio
 /** JSON routes take JSON only and uploads take bytes only: anything else would be read as the wrong thing. */
 function checkContentType(request: FastifyRequest, spec: RouteSpec): void {
   const hasBody = request.body !== undefined && request.body !== null;
+  const raw = spec.body === 'octet-stream' || spec.body === 'stream';
   if (!hasBody) {
-    if (spec.body === 'octet-stream') {
+    if (raw) {
       throw new AirlockError(
         'INVALID_ARGUMENT',
         'the request has no body; send the file as application/octet-stream',
@@ -165,7 +185,7 @@ function checkContentType(request: FastifyRequest, spec: RouteSpec): void {
     return;
   }
   const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  if (spec.body === 'octet-stream') {
+  if (raw) {
     if (type !== 'application/octet-stream') {
       throw new AirlockError(
         'UNSUPPORTED_MEDIA_TYPE',

@@ -105,6 +105,29 @@ describe.skipIf(bwrapMissing)('airlock agent run with a workspace', () => {
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe('DB_PASSWORD=hunter2-hunter2\n');
   });
 
+  it('copies a project of 6,000 files in as one archive (bounded by the archive limits, not a file count)', async () => {
+    const home = agentHome();
+    const dir = join(home, 'big');
+    for (let index = 0; index < 6000; index += 1) {
+      const sub = join(dir, `pkg${index % 60}`);
+      if (index < 60) mkdirSync(sub, { recursive: true });
+      writeFileSync(join(sub, `f${index}.txt`), `${index}\n`);
+    }
+    const server = await scripted([
+      { toolCalls: [{ name: 'run_command', arguments: { command: 'find . -type f | wc -l' } }] },
+      { text: 'counted' },
+    ]);
+    const { exitCode, stdout } = await startAgent(
+      ['--json', '--workspace', dir, '--model', 'm', '--base-url', server.baseUrl, 'count the files'],
+      home,
+    ).exited;
+    expect(exitCode).toBe(0);
+    expect(jsonEvents(stdout).find((event) => event.type === 'workspace_copied')).toMatchObject({
+      files: 6000,
+    });
+    expect(server.received[1]?.toolResults[0]).toMatch(/\b6000\b/);
+  });
+
   it('without --write-back, lists the changes and writes nothing', async () => {
     const home = agentHome();
     const dir = project(home);

@@ -12,6 +12,7 @@ import { createAirlock } from '../../src/index.ts';
 import type { Airlock } from '../../src/index.ts';
 import { rejectedAirlockError } from '../support/airlock-errors.ts';
 import { dockerAvailability } from '../containment/docker-availability.ts';
+import { pack } from 'tar-stream';
 import { entriesOf, repository, tarOf } from './archive-support.ts';
 import type { TarEntry } from './archive-support.ts';
 
@@ -250,6 +251,32 @@ describe.skipIf(bwrapMissing !== undefined)('archives: policy and changes', () =
     const result = await session.files.putArchive('/workspace', await tarOf([{ name: 'a.txt', body: 'x' }]));
     expect(result.status).toBe('denied');
     expect(await count(session, 'ls -A /workspace | wc -l')).toBe('0');
+    // The staged copy waiting for the answer is gone too.
+    expect(await count(session, 'ls -A /tmp | grep -c airlock-archive || true')).toBe('0');
+  });
+
+  it('reads an archive as it arrives: an entry over the limit is refused at its header, the rest never read', async () => {
+    const airlock = await open('bwrap', { router: { approvalRequiredFor: [], archive: { maxBytes: '8m' } } });
+    const session = await airlock.sessions.create({ policy: 'permissive' });
+    // A small file, then the header of a 1 GiB one, then zeros for as long as anyone reads.
+    const head = pack();
+    head.entry({ name: 'a.txt' }, 'x');
+    head.entry({ name: 'big.bin', size: 1024 * 1024 * 1024 });
+    const start = head.read() as Buffer;
+    let pulled = 0;
+    async function* endless(): AsyncGenerator<Uint8Array> {
+      pulled += start.length;
+      yield start;
+      for (;;) {
+        pulled += 64 * 1024;
+        yield Buffer.alloc(64 * 1024);
+      }
+    }
+    const error = await rejectedAirlockError(session.files.putArchive('/workspace', endless()));
+    expect([error.code, error.details['reason']]).toEqual(['UNSAFE_ARCHIVE', 'too_large']);
+    expect(pulled).toBeLessThan(1024 * 1024);
+    expect(await count(session, 'ls -A /workspace | wc -l')).toBe('0');
+    expect(await count(session, 'ls -A /tmp | grep -c airlock-archive || true')).toBe('0');
   });
 
   it('judges every path like a write: one the policy refuses (agent configuration) refuses the archive whole', async () => {

@@ -65,6 +65,39 @@ describe.skipIf(bwrapMissing)('archives over HTTP', () => {
   });
 });
 
+describe.skipIf(bwrapMissing)('archives over HTTP: streamed', () => {
+  it('reads an upload as it arrives (a bad entry ends an endless body at once) and sends a download with its length', async () => {
+    const { url, adminToken, admin } = await startServer({ config: { router: { approvalRequiredFor: [] } } });
+    const session = await admin.sessions.create({ policy: 'permissive' });
+    const start = await tarOf([{ name: '../escape', body: 'x' }]);
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.enqueue(pulled === 0 ? start : new Uint8Array(64 * 1024));
+        pulled += 1;
+      },
+    });
+    const response = await fetch(`${url}/v1/sessions/${session.id}/archive?path=/workspace`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/octet-stream' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('UNSAFE_ARCHIVE');
+    // The server answered without reading the body to its (endless) end.
+    expect(pulled).toBeLessThan(1000);
+    await body.cancel().catch(() => undefined);
+    await session.files.upload(await tarOf(repository(20)), '/workspace');
+    const down = await fetch(`${url}/v1/sessions/${session.id}/archive?path=/workspace`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    const tar = new Uint8Array(await down.arrayBuffer());
+    expect(Number(down.headers.get('content-length'))).toBe(tar.length);
+    expect((await entriesOf(tar)).filter((entry) => entry.type === 'file').length).toBe(20);
+  });
+});
+
 describe.skipIf(bwrapMissing)('the rest of the files API over HTTP', () => {
   it(
     'stats, makes directories, writes many, renames and removes, each audited',

@@ -1,31 +1,25 @@
 /**
- * Trees in and out of a session, through the same stages as single files: a copy in may need a
- * person (when `router.approvalRequiredFor` lists `write_file`), is checked whole before anything is
- * written (incoming.ts), unpacked inside the sandbox and recorded; a copy out passes the export checks
- * (outgoing.ts), has each file redacted like any other output and is recorded with what was given.
+ * Trees in and out of a session, through the same stages as single files, each streamed so the host
+ * never holds an archive whole: a copy in (import-archive.ts) is checked entry by entry as it arrives,
+ * staged in the sandbox, may need a person (when `router.approvalRequiredFor` lists `write_file`), is
+ * unpacked inside the sandbox and recorded; a copy out (export-archive.ts) passes the export checks
+ * (outgoing.ts), has each file redacted like any other output, is spooled to a private host file and
+ * recorded with what was given.
  */
-import { createHash } from 'node:crypto';
-import { pack } from 'tar-stream';
-import { isSecretPath, loadPolicy } from '../../policy/index.ts';
+import { loadPolicy } from '../../policy/index.ts';
 import { resolveSandboxPath } from '../../sandbox/index.ts';
 import type { LiveSession, SessionManager } from '../../sessions/index.ts';
 import type { Store } from '../../store/index.ts';
-import { AirlockError } from '../../errors/index.ts';
-import { approveChange } from '../change-approval.ts';
 import type { ChangeApprovalDeps } from '../change-approval.ts';
-import { registerSecretFile } from '../write-judgement.ts';
-import { redactBytes } from '../shape/index.ts';
-import { emptyBaseline, remember } from './baseline.ts';
+import { importArchive } from './import-archive.ts';
 import type { Baseline } from './baseline.ts';
 import type { WorkspaceChanges } from './changes.ts';
-import { checkIncomingArchive } from './incoming.ts';
 import type { ArchiveLimits } from './limits.ts';
-import { createExportReader } from './outgoing.ts';
-import type { LeftOut, OutgoingEntry } from './outgoing.ts';
+import { exportArchive } from './export-archive.ts';
+import type { ArchiveOutStream } from './export-archive.ts';
+import type { LeftOut } from './outgoing.ts';
 import { listChanges } from './list-changes.ts';
 import { protectedPathJudge } from './protected-paths.ts';
-import { underWorkspace } from './workspace-path.ts';
-import { packInSandbox, unpackInSandbox } from './sandbox-tar.ts';
 
 export interface ArchiveOpsOptions extends ChangeApprovalDeps {
   readonly store: Store;
@@ -69,149 +63,71 @@ export interface ChangesResult extends WorkspaceChanges {
 }
 
 export interface ArchiveOps {
-  put(session: LiveSession, path: string, body: Buffer, options?: ArchiveInOptions): Promise<ArchiveInResult>;
+  /** `body`: the tar (or gzip) bytes, or a stream of them, read and checked as they come. */
+  put(
+    session: LiveSession,
+    path: string,
+    body: Uint8Array | AsyncIterable<Uint8Array>,
+    options?: ArchiveInOptions,
+  ): Promise<ArchiveInResult>;
+  /** The tree as one buffer (library callers; `open` streams it). */
   get(session: LiveSession, path: string): Promise<ArchiveOutResult>;
+  /** The tree through the export checks, spooled and streamed: the host never holds it whole. */
+  open(session: LiveSession, path: string): Promise<ArchiveOutStream>;
   changes(session: LiveSession, options?: { readonly patch?: boolean }): Promise<ChangesResult>;
 }
 
-const join = (dir: string, rel: string): string => (dir === '' ? rel : rel === '' ? dir : `${dir}/${rel}`);
-
 export function createArchiveOps(options: ArchiveOpsOptions): ArchiveOps {
-  const { store, limits } = options;
+  const { store } = options;
   const baselines = new WeakMap<LiveSession, Baseline>();
   const protectedList = loadPolicy({ preset: 'coding-agent' });
   const shown = (session: LiveSession, path: string): string =>
     options.redactorFor(session).redact(path).text;
 
-  async function put(
-    session: LiveSession,
-    path: string,
-    body: Buffer,
-    putOptions: ArchiveInOptions = {},
-  ): Promise<ArchiveInResult> {
+  async function open(session: LiveSession, path: string): Promise<ArchiveOutStream> {
     const dir = resolveSandboxPath(path, { allowRoot: true });
-    const rel = underWorkspace(dir);
-    const secretFiles: string[] = [];
-    const secrets: Array<{ target: string; content: Buffer }> = [];
-    const targets: string[] = [];
-    const seen: Array<{ path: string; sha256: string; content: Buffer }> = [];
-    const checked = await checkIncomingArchive(body, limits, (entry, content, sha256) => {
-      const inWorkspace = rel === null ? null : join(rel, entry);
-      targets.push(`${dir}/${entry}`);
-      if (isSecretPath(`./${inWorkspace ?? entry}`) || isSecretPath(`./${entry}`)) {
-        secretFiles.push(entry);
-        secrets.push({ target: `${dir}/${entry}`, content });
-      }
-      if (inWorkspace !== null) seen.push({ path: inWorkspace, sha256, content });
-    });
-    if (secretFiles.length > 0 && options.refuseSecrets) {
-      throw new AirlockError(
-        'UNSAFE_ARCHIVE',
-        `archive refused: ${secretFiles.slice(0, 5).join(', ')} ${secretFiles.length === 1 ? 'looks' : 'look'} like secrets and sandbox.refuseSecretsInWorkspace is set; nothing was written`,
-        { reason: 'secret', paths: secretFiles.slice(0, 100) },
-      );
-    }
-    const directories = checked.entries.length - checked.files;
-    const base = {
-      path: shown(session, dir),
-      files: checked.files,
-      directories,
-      bytes: checked.bytes,
-      secretFiles,
-    };
-    let approvalId: string | null = null;
-    // The person running Airlock copying their own project in is not a model's write: nothing to judge.
-    if (putOptions.operator !== true) {
-      const verdict = await approveChange(options, session, {
-        subject: `copy ${checked.files} files (${checked.bytes} bytes) into ${dir}`,
-        targets,
-        signal: putOptions.signal,
-      });
-      if (verdict.status === 'denied') {
-        return { ...base, status: 'denied', approvalId: verdict.approvalId, reasons: verdict.reasons };
-      }
-      approvalId = verdict.status === 'approved' ? verdict.approvalId : null;
-    }
-    // Registered before the files exist in the sandbox: no command can print their values unredacted.
-    for (const secret of secrets)
-      registerSecretFile(options.sessions, session, secret.target, secret.content);
-    await unpackInSandbox(options.sessions, session, dir, checked.tar);
-    let baseline = baselines.get(session);
-    if (baseline === undefined) baselines.set(session, (baseline = emptyBaseline()));
-    for (const file of seen) remember(baseline, file.path, file.sha256, file.content);
-    await store.commit({
-      events: [
-        {
-          type: 'file.archive_written',
-          sessionId: session.id,
-          commandId: null,
-          data: {
-            path: base.path,
-            files: checked.files,
-            directories,
-            bytes: checked.bytes,
-            sha256: createHash('sha256').update(checked.tar).digest('hex'),
-            secretFiles: secretFiles.length,
-            ...(putOptions.operator === true ? { operator: true } : {}),
+    const judge = protectedPathJudge(
+      { policyFor: options.policyFor, protectedList, baselines },
+      session,
+      dir,
+    );
+    const out = await exportArchive(options, session, dir, judge);
+    try {
+      await store.commit({
+        events: [
+          {
+            type: 'file.archive_read',
+            sessionId: session.id,
+            commandId: null,
+            data: {
+              path: shown(session, dir),
+              files: out.files,
+              bytes: out.bytes,
+              sha256: out.sha256,
+              leftOut: out.leftOut.length,
+            },
           },
-        },
-      ],
-    });
-    return { ...base, status: 'completed', approvalId, reasons: [] };
+        ],
+      });
+    } catch (error) {
+      await out.discard();
+      throw error;
+    }
+    return out;
   }
 
   async function get(session: LiveSession, path: string): Promise<ArchiveOutResult> {
-    const dir = resolveSandboxPath(path, { allowRoot: true });
-    const redactor = options.redactorFor(session);
-    const out = pack();
+    const out = await open(session, path);
     const chunks: Buffer[] = [];
-    out.on('data', (chunk: Buffer) => chunks.push(chunk));
-    const reader = createExportReader(
-      limits,
-      protectedPathJudge({ policyFor: options.policyFor, protectedList, baselines }, session, dir),
-      (entry: OutgoingEntry) => {
-        // A file is output too: an agent could write a secret into one and export it.
-        const name = redactor.redact(entry.path).text;
-        const header = { name, mode: entry.mode, mtime: entry.mtime, uid: 0, gid: 0 };
-        if (entry.kind === 'file')
-          out.entry({ ...header, type: 'file' }, redactBytes(redactor, entry.content).data);
-        else if (entry.kind === 'directory') out.entry({ ...header, type: 'directory' });
-        else
-          out.entry({
-            ...header,
-            type: entry.kind === 'symlink' ? 'symlink' : 'link',
-            linkname: entry.linkTarget ?? '',
-          });
-      },
-    );
-    await packInSandbox(options.sessions, session, dir, reader);
-    const summary = await reader.done;
-    out.finalize();
-    await new Promise<void>((resolve) => out.once('end', resolve));
-    const tar = Buffer.concat(chunks);
-    const leftOut = summary.leftOut.map((note) => ({ path: redactor.redact(note.path).text, why: note.why }));
-    await store.commit({
-      events: [
-        {
-          type: 'file.archive_read',
-          sessionId: session.id,
-          commandId: null,
-          data: {
-            path: shown(session, dir),
-            files: summary.files,
-            bytes: summary.bytes,
-            sha256: createHash('sha256').update(tar).digest('hex'),
-            leftOut: leftOut.length,
-          },
-        },
-      ],
-    });
-    return { tar, files: summary.files, bytes: summary.bytes, leftOut };
+    for await (const chunk of out.stream()) chunks.push(chunk as Buffer);
+    return { tar: Buffer.concat(chunks), files: out.files, bytes: out.bytes, leftOut: out.leftOut };
   }
 
   return {
-    put,
+    put: (session, path, body, putOptions) =>
+      importArchive({ ...options, baselines }, session, path, body, putOptions),
     get,
+    open,
     changes: (session, changeOptions) => listChanges({ ...options, baselines }, session, changeOptions),
   };
 }

@@ -29,11 +29,20 @@ export function asText(content: Buffer): string | null {
   return Buffer.byteLength(text) === content.length ? text : null;
 }
 
-export function remember(baseline: Baseline, path: string, sha256: string, content: Buffer): void {
+/** Whether a file of `sizeBytes` may still have its text kept (see `remember`). */
+export function mayKeepText(baseline: Baseline, sizeBytes: number): boolean {
+  return (
+    sizeBytes <= MAX_BASELINE_FILE_TEXT_BYTES && baseline.textBytes + sizeBytes <= MAX_BASELINE_TEXT_BYTES
+  );
+}
+
+/** Records a file copied in; `content` is null when it was not kept (only its hash is known then). */
+export function remember(baseline: Baseline, path: string, sha256: string, content: Buffer | null): void {
   const previous = baseline.files.get(path);
   if (previous?.text != null) baseline.textBytes -= previous.text.length;
   let text: string | null = null;
   if (
+    content !== null &&
     content.length <= MAX_BASELINE_FILE_TEXT_BYTES &&
     baseline.textBytes + content.length <= MAX_BASELINE_TEXT_BYTES
   ) {

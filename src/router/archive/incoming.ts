@@ -1,20 +1,20 @@
 /**
- * An archive on its way into a sandbox, read whole and checked before anything is written: every
- * entry a regular file or a directory under a clean relative name, within the entry and byte limits.
- * What passes is packed again from the checked entries alone (clean names, no owners, no setuid or
- * setgid bits), so the tar inside the sandbox only ever unpacks what was checked. A refused archive
- * writes nothing.
+ * An archive on its way into a sandbox, read as a stream and checked entry by entry: every entry a
+ * regular file or a directory under a clean relative name, within the entry and byte limits. What
+ * passes is packed again from the checked entries alone (clean names, no owners, no setuid or setgid
+ * bits) and handed on as it is made, so the host holds one entry's worth of the archive at a time and
+ * the tar inside the sandbox only ever unpacks what was checked. The caller stages what is handed on
+ * and unpacks it only once the whole archive passed: a refused archive writes nothing.
  */
 import { createHash } from 'node:crypto';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { extract, pack } from 'tar-stream';
 import type { Headers } from 'tar-stream';
 import { AirlockError } from '../../errors/index.ts';
 import { entryPath } from './entry-path.ts';
 import type { ArchiveLimits } from './limits.ts';
-
-const inflate = promisify(gunzip);
 
 export interface IncomingFile {
   readonly path: string;
@@ -28,12 +28,23 @@ export interface CheckedArchive {
   readonly entries: readonly IncomingFile[];
   readonly files: number;
   readonly bytes: number;
-  /** The archive packed again from the checked entries (uncompressed tar). */
-  readonly tar: Buffer;
+  /** sha256 of the archive as packed again (what the sandbox unpacks), for the audit record. */
+  readonly sha256: string;
 }
 
-/** Sees each file's content once, as it is checked (a baseline for changes, secrets to redact). */
-export type OnIncomingFile = (path: string, content: Buffer, sha256: string) => void;
+export interface IncomingHooks {
+  /**
+   * Called at a file's header, before any of its content is read or handed on: may refuse the
+   * archive (throw), and says whether the file's content is wanted whole (at most its header's size,
+   * which is within the byte limit): `onFile` gets it then, before any of it is handed on.
+   */
+  readonly fileHeader?: (path: string, sizeBytes: number) => { readonly keep: boolean };
+  /** Sees each file once it is checked: its hash, and its content when `fileHeader` asked to keep it. */
+  readonly onFile?: (path: string, sha256: string, content: Buffer | null) => void;
+}
+
+/** Where the archive packed again goes, a piece at a time; the next piece waits for the promise. */
+export type PackedSink = (chunk: Buffer) => Promise<void>;
 
 const PERMISSION_BITS = 0o777;
 
@@ -41,31 +52,62 @@ function refuse(why: string, details: Record<string, unknown> = {}): never {
   throw new AirlockError('UNSAFE_ARCHIVE', `archive refused: ${why}; nothing was written`, details);
 }
 
-/** Gzip is recognised by its magic bytes; inflating stops at the limit (a gzip bomb never inflates whole). */
-async function plainTar(body: Buffer, limits: ArchiveLimits): Promise<Buffer> {
-  if (body.length < 2 || body[0] !== 0x1f || body[1] !== 0x8b) return body;
-  // Headers and padding take up to 1.5 KiB an entry besides the content itself.
-  const maxOutputLength = limits.maxBytes + limits.maxEntries * 1536 + 1024 * 1024;
-  try {
-    return await inflate(body, { maxOutputLength });
-  } catch (error) {
-    if (error instanceof RangeError || (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-      refuse(`it inflates to more than ${maxOutputLength} bytes`, { reason: 'too_large' });
+/** Headers and padding take up to 1.5 KiB an entry besides the content itself. */
+export function maxTarBytes(limits: ArchiveLimits): number {
+  return limits.maxBytes + limits.maxEntries * 1536 + 1024 * 1024;
+}
+
+/**
+ * The body as a plain tar: gzip is recognised by its magic bytes and inflated as it is read, stopping
+ * at the limit (a gzip bomb never inflates whole). A body longer than any allowed tar is refused too.
+ */
+async function* plainTar(body: AsyncIterable<Uint8Array>, limits: ArchiveLimits): AsyncGenerator<Buffer> {
+  const max = maxTarBytes(limits);
+  const iterator = body[Symbol.asyncIterator]();
+  let head = Buffer.alloc(0);
+  let ended = false;
+  while (head.length < 2 && !ended) {
+    const next = await iterator.next();
+    if (next.done === true) ended = true;
+    else head = Buffer.concat([head, Buffer.from(next.value)]);
+  }
+  async function* raw(): AsyncGenerator<Buffer> {
+    let total = head.length;
+    if (head.length > 0) yield head;
+    while (!ended) {
+      const next = await iterator.next();
+      if (next.done === true) return;
+      total += next.value.length;
+      if (total > max) refuse(`it is longer than ${max} bytes`, { reason: 'too_large' });
+      yield Buffer.from(next.value);
     }
+  }
+  if (head.length < 2 || head[0] !== 0x1f || head[1] !== 0x8b) {
+    yield* raw();
+    return;
+  }
+  const inflating = Readable.from(raw()).pipe(createGunzip());
+  let inflated = 0;
+  try {
+    for await (const chunk of inflating as AsyncIterable<Buffer>) {
+      inflated += chunk.length;
+      if (inflated > max) refuse(`it inflates to more than ${max} bytes`, { reason: 'too_large' });
+      yield chunk;
+    }
+  } catch (error) {
+    if (error instanceof AirlockError) throw error;
     refuse(`it is not valid gzip (${(error as Error).message})`, { reason: 'malformed' });
+  } finally {
+    inflating.destroy();
   }
 }
 
-function readEntry(stream: NodeJS.ReadableStream, limit: number): Promise<Buffer | null> {
+function readWhole(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    let total = 0;
-    stream.on('data', (chunk: Buffer) => {
-      total += chunk.length;
-      if (total <= limit) chunks.push(chunk);
-    });
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.once('error', reject);
-    stream.once('end', () => resolve(total > limit ? null : Buffer.concat(chunks, total)));
+    stream.once('end', () => resolve(Buffer.concat(chunks)));
   });
 }
 
@@ -82,102 +124,146 @@ function checkHeader(header: Headers, path: string): 'file' | 'directory' {
       // A link followed by a file written "through" it is the classic way out of an unpacked tree.
       return refuse(
         `${path} is a ${header.type === 'link' ? 'hard link' : 'symbolic link'}; archives copied in may hold only files and directories`,
-        {
-          reason: 'link',
-          path,
-        },
+        { reason: 'link', path },
       );
     default:
       return refuse(
         `${path} is a ${header.type ?? 'special'} entry; archives copied in may hold only files and directories`,
-        {
-          reason: 'special_file',
-          path,
-        },
+        { reason: 'special_file', path },
       );
   }
 }
 
+/** Reads `body` through the checks, handing the archive packed again to `sink` as it is made. */
 export async function checkIncomingArchive(
-  body: Buffer,
+  body: AsyncIterable<Uint8Array>,
   limits: ArchiveLimits,
-  onFile: OnIncomingFile = () => undefined,
+  sink: PackedSink,
+  hooks: IncomingHooks = {},
 ): Promise<CheckedArchive> {
-  const tar = await plainTar(body, limits);
   const entries: IncomingFile[] = [];
   const kinds = new Map<string, 'file' | 'directory'>();
-  const out = pack();
   let bytes = 0;
-  const packed: Buffer[] = [];
-  out.on('data', (chunk: Buffer) => packed.push(chunk));
+  const out = pack();
+  const packedHash = createHash('sha256');
+  // The packed archive flows to the sink as it is made; a slow sink holds the packer back.
+  const forwarded = (async () => {
+    for await (const chunk of out as AsyncIterable<Buffer>) {
+      packedHash.update(chunk);
+      await sink(chunk);
+    }
+  })();
   const reader = extract();
-  const done = new Promise<void>((resolve, reject) => {
+  let failure: Error | null = null;
+  const read = new Promise<void>((resolve, reject) => {
     reader.once('finish', resolve);
-    reader.on('error', reject);
+    reader.on('error', (error: Error) => {
+      failure ??= error;
+      reject(error);
+    });
   });
-  reader.on('entry', (header, stream, next) => {
-    void (async () => {
-      const named = entryPath(header.name);
-      if (!named.ok)
-        refuse(`${JSON.stringify(header.name)}: ${named.why}`, { reason: 'path', path: header.name });
-      const path = named.path;
-      const kind = checkHeader(header, path);
-      if (path === '') {
-        // The archive's own root (`./`): nothing to create.
-        stream.resume();
-        next();
-        return;
-      }
-      if (entries.length >= limits.maxEntries)
-        refuse(`it has more than ${limits.maxEntries} entries`, {
-          reason: 'too_many_entries',
-          maxEntries: limits.maxEntries,
-        });
-      if (kinds.has(path)) refuse(`${path} appears twice`, { reason: 'duplicate', path });
-      const parts = path.split('/');
-      for (let depth = 1; depth < parts.length; depth += 1) {
-        const parent = parts.slice(0, depth).join('/');
-        if (kinds.get(parent) === 'file')
-          refuse(`${path} is inside ${parent}, which is a file`, { reason: 'conflict', path });
-      }
-      const data = kind === 'file' ? await readEntry(stream, limits.maxBytes - bytes) : null;
-      if (kind === 'file' && data === null)
-        refuse(`its files hold more than ${limits.maxBytes} bytes`, {
-          reason: 'too_large',
-          maxBytes: limits.maxBytes,
-        });
-      if (kind === 'directory') stream.resume();
-      kinds.set(path, kind);
-      const content = data ?? Buffer.alloc(0);
-      bytes += content.length;
-      const sha256 = kind === 'file' ? createHash('sha256').update(content).digest('hex') : '';
-      if (kind === 'file') onFile(path, content, sha256);
-      entries.push({ path, kind, sizeBytes: content.length, sha256 });
-      // Packed again: no owner names or ids, no setuid/setgid/sticky bits, the checked name only.
-      const mode = (header.mode ?? (kind === 'file' ? 0o644 : 0o755)) & PERMISSION_BITS;
-      out.entry(
-        {
-          name: path,
-          type: kind,
-          mode: kind === 'directory' ? mode | 0o700 : mode | 0o600,
-          mtime: header.mtime ?? new Date(0),
-          uid: 0,
-          gid: 0,
-        },
-        kind === 'file' ? content : undefined,
+  read.catch(() => undefined);
+  // A sink that fails (the sandbox's /tmp full, the sandbox gone) stops the reading too.
+  forwarded.catch((error: unknown) => reader.destroy(error as Error));
+
+  async function handle(header: Headers, stream: NodeJS.ReadableStream): Promise<void> {
+    const named = entryPath(header.name);
+    if (!named.ok)
+      refuse(`${JSON.stringify(header.name)}: ${named.why}`, { reason: 'path', path: header.name });
+    const path = named.path;
+    const kind = checkHeader(header, path);
+    if (path === '') {
+      // The archive's own root (`./`): nothing to create.
+      stream.resume();
+      return;
+    }
+    if (entries.length >= limits.maxEntries)
+      refuse(`it has more than ${limits.maxEntries} entries`, {
+        reason: 'too_many_entries',
+        maxEntries: limits.maxEntries,
+      });
+    if (kinds.has(path)) refuse(`${path} appears twice`, { reason: 'duplicate', path });
+    const parts = path.split('/');
+    for (let depth = 1; depth < parts.length; depth += 1) {
+      const parent = parts.slice(0, depth).join('/');
+      if (kinds.get(parent) === 'file')
+        refuse(`${path} is inside ${parent}, which is a file`, { reason: 'conflict', path });
+    }
+    kinds.set(path, kind);
+    // Packed again: no owner names or ids, no setuid/setgid/sticky bits, the checked name only.
+    const mode = (header.mode ?? (kind === 'file' ? 0o644 : 0o755)) & PERMISSION_BITS;
+    const packed = {
+      name: path,
+      mode: kind === 'directory' ? mode | 0o700 : mode | 0o600,
+      mtime: header.mtime ?? new Date(0),
+      uid: 0,
+      gid: 0,
+    };
+    if (kind === 'directory') {
+      stream.resume();
+      entries.push({ path, kind, sizeBytes: 0, sha256: '' });
+      await new Promise<void>((resolve, reject) =>
+        out.entry({ ...packed, type: 'directory' }, (error) => (error ? reject(error) : resolve())),
       );
-      next();
-    })().catch((error: unknown) => reader.destroy(error as Error));
+      return;
+    }
+    const size = header.size ?? 0;
+    // Refused at the header, before its content is read: the size is the tar's own promise.
+    if (bytes + size > limits.maxBytes)
+      refuse(`its files hold more than ${limits.maxBytes} bytes`, {
+        reason: 'too_large',
+        maxBytes: limits.maxBytes,
+      });
+    bytes += size;
+    const { keep } = hooks.fileHeader?.(path, size) ?? { keep: false };
+    let sha256: string;
+    if (keep) {
+      // A kept file is seen whole before any of it is handed on: a secret file's values are known
+      // (and redacted) before its bytes reach the sandbox.
+      const content = await readWhole(stream);
+      sha256 = createHash('sha256').update(content).digest('hex');
+      hooks.onFile?.(path, sha256, content);
+      await new Promise<void>((resolve, reject) =>
+        out.entry({ ...packed, type: 'file' }, content, (error) => (error ? reject(error) : resolve())),
+      );
+    } else {
+      const hash = createHash('sha256');
+      stream.on('data', (chunk: Buffer) => hash.update(chunk));
+      await new Promise<void>((resolve, reject) => {
+        const entry = out.entry({ ...packed, type: 'file', size }, (error) =>
+          error ? reject(error) : resolve(),
+        );
+        stream.once('error', reject);
+        stream.pipe(entry);
+      });
+      sha256 = hash.digest('hex');
+      hooks.onFile?.(path, sha256, null);
+    }
+    entries.push({ path, kind, sizeBytes: size, sha256 });
+  }
+
+  reader.on('entry', (header, stream, next) => {
+    handle(header, stream).then(
+      () => next(),
+      (error: unknown) => reader.destroy(error as Error),
+    );
   });
-  reader.end(tar);
   try {
-    await done;
+    for await (const chunk of plainTar(body, limits)) {
+      if (failure !== null) break;
+      if (!reader.write(chunk)) await Promise.race([once(reader, 'drain'), read]);
+    }
+    if (failure === null) reader.end();
+    await read;
   } catch (error) {
-    if (error instanceof AirlockError) throw error;
-    refuse(`it is not a readable tar archive (${(error as Error).message})`, { reason: 'malformed' });
+    out.destroy();
+    await forwarded.catch(() => undefined);
+    const cause = failure ?? (error as Error);
+    if (cause instanceof AirlockError) throw cause;
+    refuse(`it is not a readable tar archive (${cause.message})`, { reason: 'malformed' });
   }
   out.finalize();
-  await new Promise<void>((resolve) => out.once('end', resolve));
+  await forwarded;
   const files = entries.filter((entry) => entry.kind === 'file').length;
-  return { entries, files, bytes, tar: Buffer.concat(packed) };
+  return { entries, files, bytes, sha256: packedHash.digest('hex') };
 }

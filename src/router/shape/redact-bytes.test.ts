@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createRedactor } from './redact.ts';
 import { redactBytes } from './redact-bytes.ts';
+import { cases, pieces } from './redact-cases.ts';
 
 const ascii = 'sk-live-0123456789abcdef';
 const unicode = 'pässwörd-Ünïcode-42';
@@ -67,6 +68,45 @@ describe('redactBytes', () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+
+  it('redacts every token format inside a binary file, keeping the bytes around it', () => {
+    expect(cases.length).toBeGreaterThan(0);
+    const head = Buffer.from([0xff, 0xfe, 0x00, 0x89, 0x0a]);
+    const tail = Buffer.from([0x0a, 0x80, 0x00, 0xc3]);
+    const plain = createRedactor();
+    for (const c of cases) {
+      const file = Buffer.concat([head, Buffer.from(c.input), tail]);
+      const result = redactBytes(plain, file);
+      expect(result.redactions, c.name).toBeGreaterThan(0);
+      expect(result.data.includes(Buffer.from(`[REDACTED:${c.kind}]`)), c.name).toBe(true);
+      for (const piece of pieces(c.secret))
+        expect(result.data.includes(Buffer.from(piece)), piece).toBe(false);
+      // The same text in a text file gives the same redaction, and the bytes around it are kept; a
+      // private key without its END line is hidden to the end of the file, as in text.
+      const asText = redactBytes(plain, Buffer.from(c.input)).data;
+      const unterminated = c.kind === 'private-key' && !c.input.includes('-----END');
+      expect(result.data, c.name).toEqual(Buffer.concat([head, asText, ...(unterminated ? [] : [tail])]));
+    }
+  });
+
+  it('redacts a known value in a megabyte of random binary, and leaves a clean one untouched', () => {
+    // Random bytes from a fixed generator: repeatable, and almost never valid UTF-8.
+    let seed = 42;
+    const noise = Buffer.alloc(1024 * 1024);
+    for (let index = 0; index < noise.length; index += 1) {
+      seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+      noise[index] = seed >> 23;
+    }
+    expect(redactBytes(redactor, noise).data).toBe(noise);
+    const file = Buffer.concat([noise.subarray(0, 500_000), Buffer.from(unicode), noise.subarray(500_000)]);
+    const result = redactBytes(redactor, file);
+    expect(result.redactions).toBe(1);
+    expect(result.data.includes(Buffer.from(unicode))).toBe(false);
+    expect(result.data.includes(Buffer.from('[REDACTED:env:PASSPHRASE]'))).toBe(true);
+    expect(result.data.length).toBe(
+      file.length - Buffer.byteLength(unicode) + '[REDACTED:env:PASSPHRASE]'.length,
     );
   });
 });

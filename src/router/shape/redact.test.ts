@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRedactor } from './redact.ts';
 import { cases, keyBody, opensshKey, pemKey, pieces, t } from './redact-cases.ts';
+import { secretPatterns } from './secret-patterns.ts';
 
 describe('createRedactor: token formats', () => {
   const redactor = createRedactor();
@@ -120,6 +121,29 @@ describe('createRedactor: ordinary output survives', () => {
       const result = redactor.redact(line);
       expect(result.text, line).toBe(line);
       expect(result.redactions, line).toBe(0);
+    }
+  });
+});
+
+describe('secret patterns: hints', () => {
+  it('every match of every pattern over the cases holds one of its hints (a pattern is skipped without one)', () => {
+    expect(secretPatterns.length).toBeGreaterThan(0);
+    for (const { kind, pattern, hints } of secretPatterns) {
+      expect(hints.length, kind).toBeGreaterThan(0);
+      const caseless = pattern.flags.includes('i');
+      if (caseless) for (const hint of hints) expect(hint, kind).toBe(hint.toLowerCase());
+      let matched = 0;
+      for (const c of cases) {
+        for (const match of c.input.matchAll(new RegExp(pattern.source, pattern.flags))) {
+          matched += 1;
+          const seen = caseless ? match[0].toLowerCase() : match[0];
+          expect(
+            hints.some((hint) => seen.includes(hint)),
+            `${kind}: ${match[0]}`,
+          ).toBe(true);
+        }
+      }
+      expect(matched, kind).toBeGreaterThan(0);
     }
   });
 });

@@ -58,6 +58,12 @@ export interface RedactionResult {
 export interface Redactor {
   redact(text: string): RedactionResult;
   /**
+   * The same for bytes that are not UTF-8 (a binary file), given as `latin1` text (one character a
+   * byte): known values are searched as their UTF-8 bytes, token formats as they are (all ASCII).
+   * Decoding a binary file as UTF-8 would need an escape per invalid byte; this needs none.
+   */
+  redactLatin1(bytes: string): RedactionResult;
+  /**
    * For output redacted in pieces: where the end of `text` could be the beginning of a configured secret
    * value (or an encoding of it) that continues in what comes next — the earliest such offset, or
    * `text.length` when none could. Text before that offset can be redacted on its own without cutting
@@ -76,6 +82,9 @@ interface Needle {
 interface CompiledPattern {
   readonly kind: string;
   readonly pattern: RegExp;
+  readonly hints: readonly string[];
+  /** The hints are lower case, to be found in the lower-cased text. */
+  readonly caseless: boolean;
 }
 
 function marker(kind: string): string {
@@ -91,40 +100,53 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     ...fileSecrets.map((s) => `file:${s.name}`),
   ].map(marker);
   const needles = compileNeedles(secrets, markers, fileSecrets);
+  // The same values as the bytes a binary file would hold them as, one character a byte.
+  const byteNeedles = needles.map((needle) => {
+    const text = Buffer.from(needle.text, 'utf8').toString('latin1');
+    return text === needle.text ? needle : { ...needle, text, period: smallestPeriod(text) };
+  });
   // Own copies: a global RegExp carries `lastIndex`, which must never be shared between redactors.
   const patterns: CompiledPattern[] = secretPatterns.map((p: SecretPattern) => ({
     kind: p.kind,
     pattern: new RegExp(p.pattern.source, p.pattern.flags),
+    hints: p.hints,
+    caseless: p.pattern.flags.includes('i'),
   }));
   const begin = new RegExp(PRIVATE_KEY_BEGIN.source, 'g');
   const end = new RegExp(PRIVATE_KEY_END.source, 'g');
 
+  function redactWith(text: string, known: readonly Needle[]): RedactionResult {
+    const kinds = new Set<string>();
+    let redactions = 0;
+    const hit = (kind: string): string => {
+      redactions += 1;
+      kinds.add(kind);
+      return marker(kind);
+    };
+    // Known values first: a configured GitHub token is better reported as the env var it came from.
+    let out = redactNeedles(text, known, hit);
+    out = redactPrivateKeys(out, begin, end, hit);
+    let lower: string | undefined;
+    for (const { kind, pattern, hints, caseless } of patterns) {
+      const searched = caseless ? (lower ??= out.toLowerCase()) : out;
+      if (!hints.some((hint) => searched.includes(hint))) continue;
+      const before = out;
+      out = out.replace(pattern, (match: string, ...args: unknown[]) => {
+        const groups = args[args.length - 1];
+        const { pre = '', post = '' } =
+          typeof groups === 'object' && groups !== null ? (groups as Record<string, string | undefined>) : {};
+        const secret = match.slice(pre.length, match.length - post.length);
+        if (MARKER.test(secret)) return match;
+        return pre + hit(kind) + post;
+      });
+      if (out !== before) lower = undefined;
+    }
+    return { text: out, redactions, kinds: [...kinds].sort() };
+  }
+
   return {
-    redact(text: string): RedactionResult {
-      const kinds = new Set<string>();
-      let redactions = 0;
-      const hit = (kind: string): string => {
-        redactions += 1;
-        kinds.add(kind);
-        return marker(kind);
-      };
-      // Known values first: a configured GitHub token is better reported as the env var it came from.
-      let out = redactNeedles(text, needles, hit);
-      out = redactPrivateKeys(out, begin, end, hit);
-      for (const { kind, pattern } of patterns) {
-        out = out.replace(pattern, (match: string, ...args: unknown[]) => {
-          const groups = args[args.length - 1];
-          const { pre = '', post = '' } =
-            typeof groups === 'object' && groups !== null
-              ? (groups as Record<string, string | undefined>)
-              : {};
-          const secret = match.slice(pre.length, match.length - post.length);
-          if (MARKER.test(secret)) return match;
-          return pre + hit(kind) + post;
-        });
-      }
-      return { text: out, redactions, kinds: [...kinds].sort() };
-    },
+    redact: (text) => redactWith(text, needles),
+    redactLatin1: (bytes) => redactWith(bytes, byteNeedles),
     unfinishedSecretStart: (text) => unfinishedNeedleStart(text, needles),
   };
 }

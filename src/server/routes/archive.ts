@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Airlock } from '../../airlock/index.ts';
 import { liveSessionFor } from '../access.ts';
@@ -37,7 +38,6 @@ const MAX_LEFT_OUT_HEADER_CHARS = 16 * 1024;
  * in the `Airlock-Left-Out` header (URI-encoded JSON, `[{ path, why }]`).
  */
 export function archiveRoutes({ airlock }: ArchiveRouteParts): RouteSpec[] {
-  const { maxBytes, maxEntries } = airlock.config.router.archive;
   return [
     defineRoute({
       method: 'PUT',
@@ -47,13 +47,13 @@ export function archiveRoutes({ airlock }: ArchiveRouteParts): RouteSpec[] {
       access: 'any',
       params: sessionParams,
       query: archiveQuery,
-      body: 'octet-stream',
-      // Compressed or not, an archive of maxBytes of content has headers and padding besides.
-      bodyLimitBytes: maxBytes + maxEntries * 1536 + 1024 * 1024,
+      // Read as it arrives, checked entry by entry and staged in the sandbox: the server never holds
+      // the archive whole. The archive checks bound it (maxBytes, maxEntries, headers and padding).
+      body: 'stream',
       response: { status: 200, description: 'Unpacked, or denied by a person', schema: archiveInResult },
       handler: async ({ principal, params, query, body }) => {
         const session = await liveSessionFor(airlock, principal, params.id);
-        return session.files.putArchive(query.path, body as Buffer);
+        return session.files.putArchive(query.path, body as unknown as Readable);
       },
     }),
     defineRoute({
@@ -67,7 +67,7 @@ export function archiveRoutes({ airlock }: ArchiveRouteParts): RouteSpec[] {
       response: { status: 200, description: 'An uncompressed tar archive', contentType: 'application/x-tar' },
       handler: async ({ principal, params, query, reply }) => {
         const session = await liveSessionFor(airlock, principal, params.id);
-        const out = await session.files.getArchive(query.path);
+        const out = await session.files.openArchive(query.path);
         let notes = encodeURIComponent(JSON.stringify(out.leftOut));
         if (notes.length > MAX_LEFT_OUT_HEADER_CHARS) {
           const kept = out.leftOut.slice(0, 20);
@@ -84,7 +84,8 @@ export function archiveRoutes({ airlock }: ArchiveRouteParts): RouteSpec[] {
           .header('airlock-files', String(out.files))
           .header('airlock-bytes', String(out.bytes))
           .header('airlock-left-out', notes)
-          .send(out.tar);
+          .header('content-length', String(out.sizeBytes))
+          .send(out.stream());
         return undefined;
       },
     }),

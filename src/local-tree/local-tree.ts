@@ -7,6 +7,7 @@
  */
 import { constants } from 'node:fs';
 import { link, lstat, mkdir, open, opendir, readFile, symlink } from 'node:fs/promises';
+import { once } from 'node:events';
 import { join, relative, sep } from 'node:path';
 import { extract, pack } from 'tar-stream';
 import { AirlockError } from '../errors/index.ts';
@@ -28,16 +29,29 @@ export interface PackFilter {
   readonly enter?: (rel: string) => Promise<void>;
 }
 
-export async function packDirectory(
+export interface PackedDirectory {
+  readonly files: number;
+  readonly leftOut: LeftOutLocal[];
+}
+
+/**
+ * `root` as a tar stream, read from disk as the stream is consumed (a file at a time, the walk held
+ * back while the reader is behind); `summary` settles once the walk is done.
+ */
+export function packDirectoryStream(
   root: string,
   filter: PackFilter = { skip: () => false },
-): Promise<{ tar: Buffer; files: number; leftOut: LeftOutLocal[] }> {
+): { tar: AsyncIterable<Buffer>; summary: Promise<PackedDirectory> } {
   const { skip } = filter;
   const archive = pack();
-  const chunks: Buffer[] = [];
-  archive.on('data', (chunk: Buffer) => chunks.push(chunk));
   const leftOut: LeftOutLocal[] = [];
   let files = 0;
+  const add = (header: Parameters<typeof archive.entry>[0], content?: Buffer): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const done = (error?: Error | null): void => (error ? reject(error) : resolve());
+      if (content === undefined) archive.entry(header, done);
+      else archive.entry(header, content, done);
+    });
   const walk = async (dir: string, depth: number): Promise<void> => {
     await filter.enter?.(relative(root, dir).split(sep).join('/'));
     for await (const entry of await opendir(dir)) {
@@ -50,11 +64,11 @@ export async function packDirectory(
           continue;
         }
         const info = await lstat(full);
-        archive.entry({ name: rel, type: 'directory', mode: info.mode & 0o777, mtime: info.mtime });
+        await add({ name: rel, type: 'directory', mode: info.mode & 0o777, mtime: info.mtime });
         await walk(full, depth + 1);
       } else if (entry.isFile()) {
         const info = await lstat(full);
-        archive.entry(
+        await add(
           { name: rel, type: 'file', mode: info.mode & 0o777, mtime: info.mtime },
           await readFile(full),
         );
@@ -69,10 +83,29 @@ export async function packDirectory(
       }
     }
   };
-  await walk(root, 0);
-  archive.finalize();
-  await new Promise<void>((resolve) => archive.once('end', resolve));
-  return { tar: Buffer.concat(chunks), files, leftOut };
+  const summary = walk(root, 0).then(
+    () => {
+      archive.finalize();
+      return { files, leftOut };
+    },
+    (error: unknown) => {
+      archive.destroy(error as Error);
+      throw error;
+    },
+  );
+  summary.catch(() => undefined);
+  return { tar: archive as AsyncIterable<Buffer>, summary };
+}
+
+/** `root` as one tar buffer (small trees; `packDirectoryStream` for any size). */
+export async function packDirectory(
+  root: string,
+  filter: PackFilter = { skip: () => false },
+): Promise<{ tar: Buffer; files: number; leftOut: LeftOutLocal[] }> {
+  const packed = packDirectoryStream(root, filter);
+  const chunks: Buffer[] = [];
+  for await (const chunk of packed.tar) chunks.push(chunk);
+  return { tar: Buffer.concat(chunks), ...(await packed.summary) };
 }
 
 /**
@@ -96,11 +129,12 @@ async function directoriesOf(root: string, parts: readonly string[], checked: Se
 /** Writes a tar the server checked (clean names, links inside the tree) into `root`. */
 export async function unpackInto(
   root: string,
-  tar: Uint8Array,
+  tar: Uint8Array | AsyncIterable<Uint8Array>,
   only: (rel: string, content: Buffer) => string | true = () => true,
-): Promise<{ files: number; leftOut: LeftOutLocal[] }> {
+): Promise<{ files: number; written: string[]; leftOut: LeftOutLocal[] }> {
   await mkdir(root, { recursive: true });
   const leftOut: LeftOutLocal[] = [];
+  const written: string[] = [];
   const checked = new Set<string>();
   let files = 0;
   const reader = extract();
@@ -141,6 +175,7 @@ export async function unpackInto(
               await handle.close();
             }
             files += 1;
+            written.push(rel);
           } else if (header.type === 'symlink') {
             await symlink(header.linkname ?? '', target);
           } else if (header.type === 'link') {
@@ -159,8 +194,16 @@ export async function unpackInto(
     reader.on('finish', resolve);
     reader.on('error', reject);
   });
-  reader.end(Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength));
+  done.catch(() => undefined);
   try {
+    if (tar instanceof Uint8Array) reader.end(Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength));
+    else {
+      // Read as it comes, one entry at a time: a download of any size is never held whole.
+      for await (const chunk of tar) {
+        if (!reader.write(Buffer.from(chunk))) await Promise.race([once(reader, 'drain'), done]);
+      }
+      reader.end();
+    }
     await done;
   } catch (error) {
     throw new AirlockError(
@@ -168,5 +211,5 @@ export async function unpackInto(
       `the archive from the server is unreadable: ${(error as Error).message}`,
     );
   }
-  return { files, leftOut };
+  return { files, written, leftOut };
 }

@@ -1,0 +1,120 @@
+/**
+ * A directory of a session on its way out as a tar archive: packed by the sandbox's own tar, read
+ * entry by entry through the export checks (outgoing.ts), each file redacted like any other output,
+ * packed again and spooled to a private file on the host as it goes. The host holds one file of the
+ * tree at a time (a file must be whole to be redacted, and its tar header says its length first),
+ * never the archive; the caller streams the spooled archive out once its summary is known, since the
+ * summary (what was left out) is sent before the archive itself.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pack } from 'tar-stream';
+import { resolveSandboxPath } from '../../sandbox/index.ts';
+import type { LiveSession } from '../../sessions/index.ts';
+import type { ChangeApprovalDeps } from '../change-approval.ts';
+import { redactBytes } from '../shape/index.ts';
+import type { ArchiveLimits } from './limits.ts';
+import { createExportReader } from './outgoing.ts';
+import type { ExportJudge, LeftOut, OutgoingEntry } from './outgoing.ts';
+import { packInSandbox } from './sandbox-tar.ts';
+import type { Work } from './sandbox-tar.ts';
+
+export interface ArchiveOutStream {
+  readonly files: number;
+  readonly bytes: number;
+  readonly leftOut: readonly LeftOut[];
+  /** Length of the uncompressed tar. */
+  readonly sizeBytes: number;
+  /** sha256 of the tar, for the audit record. */
+  readonly sha256: string;
+  /** The tar, once; the spooled copy is removed when the stream closes (or on `discard`). */
+  stream(): Readable;
+  /** Removes the spooled copy without reading it. */
+  discard(): Promise<void>;
+}
+
+export interface ExportDeps {
+  readonly limits: ArchiveLimits;
+  readonly sessions: Work;
+  readonly redactorFor: ChangeApprovalDeps['redactorFor'];
+}
+
+export async function exportArchive(
+  deps: ExportDeps,
+  session: LiveSession,
+  path: string,
+  judge: ExportJudge,
+): Promise<ArchiveOutStream> {
+  const dir = resolveSandboxPath(path, { allowRoot: true });
+  const redactor = deps.redactorFor(session);
+  // A private directory: the spooled archive is the session's output, readable by this user only.
+  const spoolDir = await mkdtemp(join(tmpdir(), 'airlock-export-'));
+  const spool = join(spoolDir, 'archive.tar');
+  const removeSpool = (): Promise<void> => rm(spoolDir, { recursive: true, force: true });
+  try {
+    const out = pack();
+    const hash = createHash('sha256');
+    out.on('data', (chunk: Buffer) => hash.update(chunk));
+    const file = createWriteStream(spool, { mode: 0o600 });
+    const written = new Promise<void>((resolve, reject) => {
+      file.once('finish', resolve);
+      file.once('error', reject);
+      out.once('error', reject);
+    });
+    written.catch(() => undefined);
+    out.pipe(file);
+    // Each entry waits until the packer has room again: a slow disk holds the sandbox's tar back.
+    const add = (header: Parameters<typeof out.entry>[0], content?: Buffer): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const done = (error?: Error | null): void => (error ? reject(error) : resolve());
+        if (content === undefined) out.entry(header, done);
+        else out.entry(header, content, done);
+      });
+    const reader = createExportReader(deps.limits, judge, (entry: OutgoingEntry) => {
+      // A file is output too: an agent could write a secret into one and export it.
+      const name = redactor.redact(entry.path).text;
+      const header = { name, mode: entry.mode, mtime: entry.mtime, uid: 0, gid: 0 };
+      if (entry.kind === 'file')
+        return add({ ...header, type: 'file' }, redactBytes(redactor, entry.content).data);
+      if (entry.kind === 'directory') return add({ ...header, type: 'directory' });
+      return add({
+        ...header,
+        type: entry.kind === 'symlink' ? 'symlink' : 'link',
+        linkname: entry.linkTarget ?? '',
+      });
+    });
+    await packInSandbox(deps.sessions, session, dir, reader);
+    const summary = await reader.done;
+    out.finalize();
+    await written;
+    const leftOut = summary.leftOut.map((note) => ({ path: redactor.redact(note.path).text, why: note.why }));
+    const { size } = await stat(spool);
+    let opened = false;
+    return {
+      files: summary.files,
+      bytes: summary.bytes,
+      leftOut,
+      sizeBytes: size,
+      sha256: hash.digest('hex'),
+      stream() {
+        if (opened) throw new Error('the archive was already streamed');
+        opened = true;
+        const stream = createReadStream(spool);
+        stream.once('close', () => void removeSpool());
+        return stream;
+      },
+      discard: removeSpool,
+    };
+  } catch (error) {
+    await removeSpool();
+    throw error;
+  }
+}
+
+// Security limitations:
+// - The spooled archive sits in the host's temporary directory (mode 0600, in a 0700 directory) until
+//   it is streamed or discarded; a control plane killed meanwhile leaves it behind there.
