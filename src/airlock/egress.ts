@@ -124,24 +124,6 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
   }
   let proxy = makeProxy(undefined);
 
-  async function networkOf(policy: EgressSessionPolicy): Promise<SessionNetwork> {
-    const registryNames: Record<string, string[]> = {};
-    for (const entry of policy.network.allow) {
-      if (!('registry' in entry)) continue;
-      const locations = await registries(entry.registry);
-      registryNames[entry.registry] = locations.map((location) => `${location.host}:${location.port}`);
-    }
-    return Object.freeze({
-      mode: policy.network.mode,
-      allow: Object.freeze(formatAllow(policy.network.allow)),
-      registryNames: Object.freeze(registryNames),
-      hosts: Object.freeze({ ...policy.network.hosts }),
-      secrets: Object.freeze(
-        (policy.secrets ?? []).map((secret) => ({ name: secret.name, hosts: [...secret.hosts] })),
-      ),
-    });
-  }
-
   async function attach(sessionId: string, input: SessionCreateOptions): Promise<SessionAttachment> {
     const network = sessionNetworkPolicy(config.sandbox.network, input.network);
     const asked = input.secrets !== undefined && input.secrets.length > 0;
@@ -158,7 +140,7 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
     const handle = await proxy.openSession(sessionId, policy);
     let state: OpenEgress;
     try {
-      state = { policy, network: await networkOf(policy), redact: unredacted, granted: [] };
+      state = { policy, network: await networkOf(policy, registries), redact: unredacted, granted: [] };
     } catch (error) {
       await handle.close();
       throw error;
@@ -207,7 +189,7 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
         );
       }
       const policy: EgressSessionPolicy = { ...state.policy, network };
-      const next = await networkOf(policy);
+      const next = await networkOf(policy, registries);
       await proxy.updateSession(session.id, network);
       state.policy = policy;
       state.network = next;
@@ -242,6 +224,25 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
       await rmdir(directory).catch(() => undefined);
     },
   };
+}
+
+/** A session's network as SessionInfo and the policy see it, with the registries named by host. */
+async function networkOf(policy: EgressSessionPolicy, registries: RegistryResolver): Promise<SessionNetwork> {
+  const registryNames: Record<string, string[]> = {};
+  for (const entry of policy.network.allow) {
+    if (!('registry' in entry)) continue;
+    const locations = await registries(entry.registry);
+    registryNames[entry.registry] = locations.map((location) => `${location.host}:${location.port}`);
+  }
+  return Object.freeze({
+    mode: policy.network.mode,
+    allow: Object.freeze(formatAllow(policy.network.allow)),
+    registryNames: Object.freeze(registryNames),
+    hosts: Object.freeze({ ...policy.network.hosts }),
+    secrets: Object.freeze(
+      (policy.secrets ?? []).map((secret) => ({ name: secret.name, hosts: [...secret.hosts] })),
+    ),
+  });
 }
 
 /** The sandbox's way out: the session's directory on the host, its socket and CA files in it. */

@@ -3,9 +3,10 @@
  * hosts a person granted, pending questions, connections in use, the hosts it refused (for the session
  * and for each command, so a result can say why the network failed), and its bandwidth buckets.
  */
-import { compileAllowList, type AllowList, type HostRule } from './allow-list.ts';
-import { MAX_ALLOW_ENTRIES, type CompiledNetwork } from './network-policy.ts';
+import type { HostRule } from './allow-list.ts';
+import type { CompiledNetwork } from './network-policy.ts';
 import type { SessionSecret } from './secrets.ts';
+import { SessionGrants } from './session-grants.ts';
 import { createTokenBucket, type TokenBucket } from './throttle.ts';
 import type {
   EgressAnswer,
@@ -20,11 +21,7 @@ import type {
 /** Distinct refused hosts kept per session and per command; later ones only add to `count`s already kept. */
 export const MAX_REFUSED_HOSTS = 100;
 
-/**
- * Hosts a person may grant one session: each is one question a person answered, so a session needing
- * more should have them on its allow-list instead; past it, a grant is refused (never one forgotten).
- */
-export const MAX_GRANTED_HOSTS = 256;
+export { MAX_GRANTED_HOSTS } from './session-grants.ts';
 
 export type AskOutcome = EgressAnswer | 'timeout';
 
@@ -73,11 +70,7 @@ export function createSessionState(options: SessionStateOptions) {
   let network = options.network;
   let closed = false;
   let connections = 0;
-  const granted = new Set<string>();
-  // Hosts a person granted when approving a command (scope `host`): kept apart from the list, so a
-  // live change of the list does not take back what a person gave for the rest of the session.
-  let grantedRules: readonly HostRule[] = [];
-  let grantedList: AllowList = compileAllowList([]);
+  const grants = new SessionGrants();
   const totals = { allowed: 0, refused: 0, bytesUp: 0, bytesDown: 0, lastAt: null as string | null };
   const pendingAsks = new Map<string, Promise<AskOutcome>>();
   const refusedInSession = new RefusedList();
@@ -131,16 +124,11 @@ export function createSessionState(options: SessionStateOptions) {
     },
     /** On the list, or granted for the session by a person. */
     isAllowed(host: string, port: number): boolean {
-      return (
-        network.allowList.allows(host, port) ||
-        granted.has(`${host}:${port}`) ||
-        grantedList.allows(host, port)
-      );
+      return network.allowList.allows(host, port) || grants.allows(host, port);
     },
-    /** A person granted these for the rest of the session; at most MAX_ALLOW_ENTRIES are kept. */
+    /** A person granted these with a command, for the rest of the session. */
     grantRules(rules: readonly HostRule[]): void {
-      grantedRules = [...grantedRules, ...rules].slice(0, MAX_ALLOW_ENTRIES);
-      grantedList = compileAllowList(grantedRules);
+      grants.grantRules(rules);
     },
     /**
      * One question per host and port at a time: ten connections to the same new host while a person
@@ -152,7 +140,7 @@ export function createSessionState(options: SessionStateOptions) {
       if (pending === undefined) {
         pending = askPerson(host, port, protocol).then((outcome) => {
           pendingAsks.delete(key);
-          if (outcome === 'allow-session' && granted.size < MAX_GRANTED_HOSTS) granted.add(key);
+          if (outcome === 'allow-session') grants.grant(host, port);
           return outcome;
         });
         pendingAsks.set(key, pending);
@@ -161,14 +149,11 @@ export function createSessionState(options: SessionStateOptions) {
     },
     /** A person's grant for the rest of the session, as an answer to an ask with `remember` is. */
     grant(host: string, port: number): boolean {
-      const key = `${host}:${port}`;
-      if (!granted.has(key) && granted.size >= MAX_GRANTED_HOSTS) return false;
-      granted.add(key);
-      return true;
+      return grants.grant(host, port);
     },
     /** Withdraws a grant; connections already open keep going. False when there was none. */
     revokeGrant(host: string, port: number): boolean {
-      return granted.delete(`${host}:${port}`);
+      return grants.revoke(host, port);
     },
     /** Counted for the session's summary when a connection is reported. */
     connectionEnded(event: EgressEvent): void {
@@ -186,13 +171,7 @@ export function createSessionState(options: SessionStateOptions) {
         bytesUp: totals.bytesUp,
         bytesDown: totals.bytesDown,
         lastConnectionAt: totals.lastAt,
-        // Both kinds of grant: answers and grants by `host:port`, and hosts granted with a command.
-        granted: Object.freeze([
-          ...new Set([
-            ...granted,
-            ...grantedRules.flatMap((rule) => rule.ports.map((port) => `${rule.host}:${port}`)),
-          ]),
-        ]),
+        granted: grants.list(),
         pendingAsks: Object.freeze([...pendingAsks.keys()]),
         refused: refusedInSession.list(),
       });

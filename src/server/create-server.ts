@@ -3,7 +3,6 @@
  * the routes of routes/*.ts described by /v1/openapi.json.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import fastifyWebsocket from '@fastify/websocket';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
@@ -16,7 +15,6 @@ import { createAuthenticator } from './authenticate.ts';
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './dashboard.ts';
 import { createErrorHandler, errorBody } from './http-errors.ts';
 import { buildOpenApi } from './openapi.ts';
-import { MAX_PTY_MESSAGE_BYTES, PTY_PROTOCOL } from './pty-frames.ts';
 import { defineRoute, registerRoute } from './route.ts';
 import type { RouteSpec } from './route.ts';
 import { activityRoutes } from './routes/activity.ts';
@@ -177,16 +175,7 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
   airlock.cluster?.install(app);
   const openApi = buildOpenApi(routes, version, ptyOpenApiPaths);
   for (const route of routes) registerRoute(app, route, { authenticate });
-  await app.register(fastifyWebsocket, {
-    options: {
-      maxPayload: MAX_PTY_MESSAGE_BYTES,
-      // Compressed frames would let a small message inflate past the bound before it is checked.
-      perMessageDeflate: false,
-      // The token a browser sends as a subprotocol is never echoed: the answer names the format only.
-      handleProtocols: (offered) => (offered.has(PTY_PROTOCOL) ? PTY_PROTOCOL : false),
-    },
-  });
-  registerPtyRoute(app, { airlock, authenticate, now });
+  await registerPtyRoute(app, { airlock, authenticate, now });
   if (airlock.config.server.dashboard) registerDashboard(app, options.dashboardDir ?? DEFAULT_DASHBOARD_DIR);
 
   // Tokens die with their session; forgetting them keeps the registry as small as the live sessions.

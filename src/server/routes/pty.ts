@@ -10,6 +10,7 @@
  * an interactive program, which is why starting a shell asks a person under the default policies — it
  * is recorded in the audit log, redacted, as `command.input`.
  */
+import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Airlock } from '../../airlock/index.ts';
@@ -26,6 +27,7 @@ import {
   MAX_PTY_MESSAGE_BYTES,
   MAX_PTY_MESSAGES_PER_SECOND,
   parseClientMessage,
+  PTY_PROTOCOL,
   tokenFromProtocols,
 } from '../pty-frames.ts';
 import { commandParams } from '../schemas.ts';
@@ -70,7 +72,16 @@ export interface PtyRouteOptions {
   readonly now?: () => number;
 }
 
-export function registerPtyRoute(app: FastifyInstance, options: PtyRouteOptions): void {
+export async function registerPtyRoute(app: FastifyInstance, options: PtyRouteOptions): Promise<void> {
+  await app.register(fastifyWebsocket, {
+    options: {
+      maxPayload: MAX_PTY_MESSAGE_BYTES,
+      // Compressed frames would let a small message inflate past the bound before it is checked.
+      perMessageDeflate: false,
+      // The token a browser sends as a subprotocol is never echoed: the answer names the format only.
+      handleProtocols: (offered) => (offered.has(PTY_PROTOCOL) ? PTY_PROTOCOL : false),
+    },
+  });
   const { airlock, authenticate } = options;
   const now = options.now ?? Date.now;
   const principals = new WeakMap<FastifyRequest, Principal | null>();

@@ -181,7 +181,6 @@ export const rustup: Model = (ctx, args) => {
   }
 };
 
-
 /**
  * gradle (and a project's `./gradlew`): tasks run the build scripts inside the sandbox, like make.
  * Publishing tasks (`publish`, `publishPlugins`, `uploadArchives`) send artifacts to a repository

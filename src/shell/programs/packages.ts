@@ -5,7 +5,10 @@ const NPM_INSTALLS =
   /^(install|i|in|ins|inst|insta|instal|isnt|isntall|add|ci|clean-install|install-clean|update|up|upgrade|udpate|dlx|create|init|exec|x|publish|link|ln|rebuild|rb|global|outdated|audit|pack|unpublish|deprecate|dist-tag|login|adduser|token|owner|access|team|org|star|stars|search|view|info|show|v|fund|doctor|ping|whoami|sbom)$/;
 
 /** The first word that is not an option, skipping options that take a value. */
-export function subcommand(args: readonly WordValue[], valued: RegExp): { name: string | null; index: number } {
+export function subcommand(
+  args: readonly WordValue[],
+  valued: RegExp,
+): { name: string | null; index: number } {
   for (let i = 0; i < args.length; i++) {
     const text = lit(args[i]);
     if (text === null) return { name: null, index: i };
