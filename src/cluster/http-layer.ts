@@ -5,7 +5,7 @@
  *   so is a body that is not the one the signature vouches for (checked once the body is read, before
  *   any route sees it);
  * - a request for a session, or an output, of another node is forwarded to that node (forward.ts),
- *   which checks the client's token: session tokens are known only where their session runs;
+ *   which checks the client's token and answers for the session as it is there;
  * - `POST /v1/sessions` (after the route's own authentication: only admins create sessions) goes to
  *   the node it names, or the least-loaded one (placement.ts);
  * - while this node cannot reach the database, /healthz answers 503 with why, and new work (sessions,

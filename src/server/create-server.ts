@@ -171,7 +171,8 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
     ...(options.mcp === undefined ? [] : mcpRoutes(options.mcp)),
   ];
   // Before the routes: a request for another node's session is handed to that node unauthenticated
-  // here (the node that runs the session knows its tokens), and placement runs before creation.
+  // here (the node that runs the session checks the token and the session), and placement runs
+  // before creation.
   airlock.cluster?.install(app);
   const openApi = buildOpenApi(routes, version, ptyOpenApiPaths);
   for (const route of routes) registerRoute(app, route, { authenticate });
