@@ -16,6 +16,7 @@ import type { PolicyPreset, PtyExit, RunResult, SandboxSession } from '../sdk/in
 import type { CliContext } from './context.ts';
 import { enterRawMode, isInteractiveInput, terminalSize } from './raw-terminal.ts';
 import type { RawTerminal } from './raw-terminal.ts';
+import { isLoopbackHost } from './loopback.ts';
 import { adminTokenFor, parseServerUrl } from './remote-access.ts';
 import { interruptExitCodes } from './terminal.ts';
 
@@ -82,6 +83,11 @@ async function shell(sessionId: string | undefined, flags: ShellFlags, context: 
     const url = parseServerUrl(flags.url);
     timeoutMs = parseDuration(flags.timeout, { label: '--timeout' });
     client = new AirlockClient({ url, token: adminTokenFor(url, context).token });
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+      context.stderr.warn(
+        `the admin token and every key typed go to ${url.host} unencrypted over http: use https, or an SSH tunnel to 127.0.0.1`,
+      );
+    }
   } catch (error) {
     context.stderr.error(messageOf(error));
     return shellExitCodes.usage;

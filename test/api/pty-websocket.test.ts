@@ -4,14 +4,31 @@
  * another session's token, a message over the bound, a malformed control message, a cross-site page.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { AirlockApiError } from '../../src/sdk/index.ts';
 import { MAX_PTY_MESSAGE_BYTES } from '../../src/server/pty-frames.ts';
+import { dockerAvailability } from '../containment/docker-availability.ts';
 import { eventually, startServer } from './sdk-support.ts';
 import { call, errorCode, startTestServer } from './support.ts';
 
 const bwrapMissing = spawnSync('bwrap', ['--version']).status !== 0 ? 'bwrap is not installed' : undefined;
+const runscMissing = ['/usr/bin/runsc', '/usr/local/bin/runsc', '/usr/sbin/runsc'].every(
+  (path) => !existsSync(path),
+);
+const drivers = [
+  { name: 'bwrap' as const, unavailable: bwrapMissing },
+  {
+    name: 'gvisor' as const,
+    unavailable: runscMissing
+      ? 'runsc is not installed'
+      : process.getuid?.() !== 0
+        ? 'gVisor needs root'
+        : undefined,
+  },
+  { name: 'docker' as const, unavailable: await dockerAvailability('runc') },
+];
 
 interface Terminal {
   readonly socket: WebSocket;
@@ -89,7 +106,7 @@ async function refusal(promise: Promise<Terminal>): Promise<[number, string | un
   return [error.status ?? 0, error.body === undefined ? undefined : errorCode(JSON.parse(error.body))];
 }
 
-async function startShell(): Promise<{
+async function startShell(driver: 'bwrap' | 'gvisor' | 'docker' = 'bwrap'): Promise<{
   url: string;
   adminToken: string;
   sessionId: string;
@@ -97,7 +114,7 @@ async function startShell(): Promise<{
   ptyUrl: string;
 }> {
   const { url, adminToken } = await startTestServer({
-    airlock: { config: { policy: { preset: 'permissive' } } },
+    airlock: { config: { policy: { preset: 'permissive' }, sandbox: { driver } } },
   });
   const created = await call(`${url}/v1/sessions`, adminToken, { method: 'POST', body: {} });
   const { id: sessionId, token } = created.body as { id: string; token: string };
@@ -270,3 +287,23 @@ describe.skipIf(bwrapMissing !== undefined)('SDK: session.pty on bwrap', () => {
     expect((unknown as AirlockApiError).code).toBe('INVALID_ARGUMENT');
   });
 });
+
+for (const driver of drivers) {
+  describe.skipIf(driver.unavailable !== undefined)(`terminal WebSocket on ${driver.name}`, () => {
+    it(
+      'echoes what is typed, follows a resize and closes with the exit code',
+      { timeout: 60_000 },
+      async () => {
+        const { ptyUrl, token } = await startShell(driver.name);
+        const terminal = await attach(ptyUrl, { authorization: `Bearer ${token}` });
+        await terminal.waitFor(/ready\$ $/, 30_000);
+        terminal.socket.send(JSON.stringify({ type: 'resize', cols: 101, rows: 33 }));
+        terminal.socket.send(Buffer.from('echo hi; stty size\r'));
+        await terminal.waitFor(/\r\nhi\r\n33 101\r\n/, 30_000);
+        terminal.socket.send(Buffer.from('exit 5\r'));
+        expect((await terminal.closed).code).toBe(1000);
+        expect(terminal.controls.at(-1)).toMatchObject({ type: 'exit', status: 'completed', exitCode: 5 });
+      },
+    );
+  });
+}

@@ -42,8 +42,8 @@ const CUT_RETREAT_BYTES = 1024;
 const LINE_FEED = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 const EMPTY = Buffer.alloc(0);
-/** Every key block header begins with five dashes. */
-const KEY_MARKER_DASHES = Buffer.from('-----');
+/** How every key block header begins (see PRIVATE_KEY_BEGIN). */
+const KEY_HEADER_START = '-----BEGIN';
 
 type WithheldReason = 'earlier' | 'line' | 'held' | 'key';
 
@@ -127,8 +127,8 @@ export class LiveLineStream {
   /**
    * For a terminal: releases the unfinished line (a prompt, the echo of a keystroke) once output has
    * paused, since a terminal shows it before any line break comes. Kept back: lines already held (a
-   * key block, a possible multi-line secret), a character split across chunks, anything from a run of
-   * five dashes (a key block's header may still be arriving) and from where a configured secret value
+   * key block, a possible multi-line secret), a character split across chunks, a key block's header
+   * (whole or still arriving) with what follows it, and anything from where a configured secret value
    * could begin. Token formats are recognised only within what is released together, so the caller
    * waits for a pause: a program prints a token in one write, which arrives in one chunk.
    */
@@ -136,8 +136,8 @@ export class LiveLineStream {
     if (this.#ended || this.#skip !== null || this.#held.length > 0 || this.#partialBytes === 0) return;
     const line = Buffer.concat(this.#partial);
     let end = completeUtf8Length(line);
-    const dashes = line.indexOf(KEY_MARKER_DASHES);
-    if (dashes !== -1) end = Math.min(end, dashes);
+    const header = keyHeaderStart(line);
+    if (header !== -1) end = Math.min(end, header);
     const text = line.toString('utf8', 0, end);
     // Invalid UTF-8 decodes to U+FFFD, so character offsets no longer map to bytes: release it whole.
     const cut = Buffer.byteLength(text) === end ? this.#redactor.unfinishedSecretStart(text) : text.length;
@@ -336,6 +336,19 @@ function withheldMarker(reason: WithheldReason, bytes: number): string {
 function lineStart(text: string, offset: number): number {
   if (offset === 0) return 0;
   return Math.max(text.lastIndexOf('\n', offset - 1), text.lastIndexOf('\r', offset - 1)) + 1;
+}
+
+/**
+ * Where a key header begins or may still be arriving in an unfinished line: the first `-----BEGIN`,
+ * else a tail that is the start of one (`-----`, `-----BEG`), else -1. A lone dash stays visible: a
+ * header cut inside its first five dashes would need a pause in the middle of one write.
+ */
+function keyHeaderStart(line: Buffer): number {
+  const begin = line.indexOf(KEY_HEADER_START);
+  if (begin !== -1) return begin;
+  const dashes = line.lastIndexOf('-----');
+  if (dashes === -1) return -1;
+  return KEY_HEADER_START.startsWith(line.toString('latin1', dashes)) ? dashes : -1;
 }
 
 /** Bytes of `bytes` before an incomplete UTF-8 sequence at its end (all of them when there is none). */

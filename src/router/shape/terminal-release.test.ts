@@ -64,6 +64,19 @@ describe('LiveLineStream.releasePartial', () => {
     expect(all()).toContain('[REDACTED:private-key]');
   });
 
+  it('shows dashes that cannot begin a key header, and holds a tail that still could', () => {
+    const { lines, all } = streamOf();
+    lines.write(Buffer.from('----- done ----- $ ls -'));
+    lines.releasePartial();
+    expect(all()).toBe('----- done ----- $ ls -');
+    lines.write(Buffer.from('l ------'));
+    lines.releasePartial();
+    expect(all()).toBe('----- done ----- $ ls -l -');
+    lines.write(Buffer.from('x'));
+    lines.releasePartial();
+    expect(all()).toBe('----- done ----- $ ls -l ------x');
+  });
+
   it('keeps a character split across chunks whole', () => {
     const { lines, all } = streamOf();
     const bytes = Buffer.from('é€');

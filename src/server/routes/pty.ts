@@ -102,7 +102,11 @@ export async function registerPtyRoute(app: FastifyInstance, options: PtyRouteOp
     },
     preHandler: async (request) => {
       if (!request.ws) {
-        throw new AirlockError('INVALID_ARGUMENT', `GET ${PTY_URL} is a WebSocket: send an Upgrade request`);
+        // Also what a client reaching another cluster node gets: nodes forward HTTP, not WebSockets.
+        throw new AirlockError(
+          'INVALID_ARGUMENT',
+          `GET ${PTY_URL} is a WebSocket: send an Upgrade request (in a cluster, to the node that runs the session)`,
+        );
       }
       const params = commandParams.safeParse(request.params);
       if (!params.success) throw invalidInput('path', params.error);
