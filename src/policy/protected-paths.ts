@@ -45,6 +45,8 @@ export const INHERITED_PATH_PATTERNS: readonly string[] = Object.freeze([
   '**/{conftest.py,pytest.ini,tox.ini,noxfile.py,setup.py,setup.cfg,pyproject.toml,sitecustomize.py,usercustomize.py}',
   '**/*.pth',
   '**/{Cargo.toml,build.rs}',
+  // A toolchain file may name a toolchain `path`: cargo then runs the binaries found there.
+  '**/{rust-toolchain,rust-toolchain.toml}',
   '**/.cargo/**',
   '**/{.npmrc,.yarnrc,.yarnrc.yml,.pnpmfile.cjs,.envrc}',
   '**/*.config.{js,cjs,mjs,ts,mts,cts}',

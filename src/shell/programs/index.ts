@@ -1,5 +1,6 @@
 import type { Model } from '../model.ts';
 import * as archive from './archive.ts';
+import * as build from './build-tools.ts';
 import * as builtins from './builtins.ts';
 import * as files from './files.ts';
 import { find } from './find.ts';
@@ -250,9 +251,11 @@ const MODELS = table(
     nc: program(sockets.netcat),
     socat: program(sockets.socat),
     openssl: program(remote.openssl),
-    cmake: program(packages.cmake),
+    cmake: program(build.cmake),
     tox: program(packages.tox),
-    rustup: program(packages.rustup),
+    rustup: program(build.rustup),
+    gradle: program(build.gradle),
+    husky: program(build.husky),
     gem: program(packages.systemPackages),
     dig: program(remote.netTool),
     gh: program(remote.gh),
@@ -262,12 +265,12 @@ const MODELS = table(
     npm: program(packages.npm),
     npx: program(packages.npx),
     pip: program(packages.pip),
-    cargo: program(packages.cargo),
-    go: program(packages.go),
-    make: program(packages.make),
+    cargo: program(build.cargo),
+    go: program(build.go),
+    make: program(build.make),
     crontab: program(packages.crontab),
     pytest: program(packages.pytest),
-    rustc: program(packages.rustc),
+    rustc: program(build.rustc),
     docker: program(packages.container),
   },
   {
@@ -361,6 +364,7 @@ const MODELS = table(
     npx: ['pnpx', 'bunx'],
     pip: ['pip3', 'uv', 'uvx', 'poetry', 'pipx', 'pipenv', 'conda', 'mamba'],
     make: ['gmake'],
+    gradle: ['gradlew'],
     gem: ['bundle', 'bundler', 'apt', 'apt-get', 'dnf', 'yum', 'apk', 'pacman', 'brew', 'snap', 'flatpak'],
     pytest: ['py.test'],
     docker: ['podman', 'nerdctl', 'kubectl', 'ctr', 'crictl', 'lxc', 'virsh', 'vagrant'],

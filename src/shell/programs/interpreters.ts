@@ -83,6 +83,11 @@ interface InterpreterSpec {
   readonly inert?: readonly string[];
   /** Options that take the rest of argv (python -m): the module name is what runs. */
   readonly module?: readonly string[];
+  /**
+   * Options that make the interpreter run the project's test files (`node --test`): the operands
+   * (or, with none, the files it finds in the workspace) are files, never program text from stdin.
+   */
+  readonly testRunner?: readonly string[];
 }
 
 function interpreter(spec: InterpreterSpec): Model {
@@ -111,6 +116,11 @@ function interpreter(spec: InterpreterSpec): Model {
       return;
     }
     if (spec.inert?.some((m) => names.has(m))) return;
+    if (spec.testRunner?.some((m) => names.has(m))) {
+      for (const operand of parsed.operands) ctx.read(operand);
+      ctx.code(spec.lang, 'file', null);
+      return;
+    }
     const script = parsed.operands[0];
     if (script && lit(script) !== '-') {
       ctx.read(script);
@@ -199,6 +209,10 @@ export const node = interpreter({
         '-i',
         '--interactive',
         '--test',
+        '--test-only',
+        '--test-force-exit',
+        '--test-update-snapshots',
+        '--experimental-test-coverage',
         '--watch',
         '--no-warnings',
         '--enable-source-maps',
@@ -215,7 +229,12 @@ export const node = interpreter({
         '-C',
         '--env-file',
         '--test-reporter',
+        '--test-reporter-destination',
         '--test-name-pattern',
+        '--test-skip-pattern',
+        '--test-timeout',
+        '--test-concurrency',
+        '--test-shard',
       ),
     ],
     stopAtOperand: true,
@@ -224,6 +243,7 @@ export const node = interpreter({
   inline: ['-e', '-p'],
   loads: ['-r', '--import'],
   inert: ['-v', '--version', '-h', '--help', '-c'],
+  testRunner: ['--test'],
 });
 
 export const perl = interpreter({
