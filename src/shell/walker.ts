@@ -11,6 +11,7 @@ import type {
   Word,
 } from 'unbash';
 import { assertNever } from './assert-never.ts';
+import { MAX_LOOP_WORDS, MAX_UNROLLED_COMMANDS } from './limits.ts';
 import { findModel } from './programs/index.ts';
 import type { Effect, Hazard, Span, WordValue } from './types.ts';
 import { resolveWord, type LiteralWord, type ShapedWord, type WordContext } from './words.ts';
@@ -84,6 +85,12 @@ interface WalkState {
   assignsUnknownNames: boolean;
   /** Functions the script defines: where, and which command names their bodies run. */
   readonly functions: DefinedFunction[];
+  /** Names assigned an integer literal or one `$((…))` by a plain assignment (`n=0`, `n=$((n+1))`). */
+  readonly numericAssigned: Set<string>;
+  /** Names assigned anything else, by any route (`n=$x`, `n=(…)`, `${n:=…}`, builtins). */
+  readonly otherAssigned: Set<string>;
+  /** Plain variable names used in arithmetic, judged once the whole script is seen. */
+  readonly arithmeticNames: { readonly name: string; readonly span: Span }[];
 }
 
 interface DefinedFunction {
@@ -155,6 +162,9 @@ function walkOnce(
     loopNames: new Set(),
     assignsUnknownNames: false,
     functions: [],
+    numericAssigned: new Set(),
+    otherAssigned: new Set(),
+    arithmeticNames: [],
   };
   const initial = new Map<string, LiteralWord | ShapedWord>();
   if (homeTrusted) {
@@ -162,6 +172,7 @@ function walkOnce(
     state.boundNames.add('HOME');
   }
   new Walker(state).script(script, mapper, initial);
+  judgeArithmeticNames(state);
   judgeFunctions(state);
   if (state.pending.length > 0) {
     const s = state.pending[0]?.span ?? { start: 0, end: 0 };
@@ -174,6 +185,42 @@ function walkOnce(
     });
   }
   return state;
+}
+
+/**
+ * Arithmetic evaluates a variable's value as an expression (`a[$(cmd)]` in it runs cmd), so a
+ * variable in arithmetic is a hazard unless its value can only be an integer: the script assigns
+ * it, and only ever an integer literal or one `$((…))` (plain or in arithmetic, `(( n++ ))`), and
+ * nothing in the text could assign it otherwise (no `read`, `declare`, `eval`, loop over it…).
+ * Before its first assignment the value is the session's own: the caller's variables reach the
+ * policy as `export` lines, which switch this refinement off.
+ */
+function judgeArithmeticNames(state: WalkState): void {
+  for (const { name, span } of state.arithmeticNames) {
+    const counter =
+      state.bindingsTrusted &&
+      !state.assignsUnknownNames &&
+      state.numericAssigned.has(name) &&
+      !state.otherAssigned.has(name) &&
+      !state.loopNames.has(name);
+    if (!counter) indirectionHazard(state, span);
+  }
+}
+
+function indirectionHazard(state: WalkState, span: Span): void {
+  state.hazards.push({
+    code: 'arithmetic-indirection',
+    detail: 'arithmetic on a variable whose value is not known evaluates that value as code',
+    span,
+    floor: 'ask',
+  });
+}
+
+/** `0`, `-12`, `$((n + 1))`: a value that can only be an integer. */
+function integerValue(value: Word): boolean {
+  const parts = value.parts;
+  if (parts === undefined) return /^-?\d+$/.test(value.value);
+  return parts.length === 1 && parts[0]?.type === 'ArithmeticExpansion';
 }
 
 /**
@@ -322,6 +369,8 @@ class Walker {
           // `for f in $(find ROOT -name NAME)`: each value of f is one path of that listing.
           bodyBindings = new Map(bindings).set(name, { ...only, shape: only.shape });
           this.state.boundNames.add(name);
+        } else if (this.state.bindingsTrusted && this.unrolled(node.body, span, bindings, name, values)) {
+          return;
         }
         this.list(node.body, span, bodyBindings);
         return;
@@ -414,6 +463,9 @@ class Walker {
   ): RawAssignment {
     if (node.index) resolveWord(node.index, ctx);
     this.state.assignedNames.add(node.name);
+    if (node.value.type !== 'ArrayValue' && integerValue(node.value))
+      this.state.numericAssigned.add(node.name);
+    else this.state.otherAssigned.add(node.name);
     const s = ctx.span(node.pos, node.end);
     if (node.value.type === 'ArrayValue') {
       for (const element of node.value.elements) resolveWord(element, ctx);
@@ -542,7 +594,11 @@ class Walker {
           );
         }
         // A variable's value is itself evaluated as arithmetic, and `a[$(cmd)]` in it runs cmd.
-        if (!/^(0[xX][0-9a-fA-F]+|\d+(#[0-9a-zA-Z@_]+)?)$/.test(expression.value)) this.indirection(s);
+        if (/^[A-Za-z_]\w*$/.test(expression.value)) {
+          this.state.arithmeticNames.push({ name: expression.value, span: s });
+        } else if (!/^(0[xX][0-9a-fA-F]+|\d+(#[0-9a-zA-Z@_]+)?)$/.test(expression.value)) {
+          this.indirection(s);
+        }
         return;
       }
       case 'ArithmeticCommandExpansion':
@@ -573,11 +629,71 @@ class Walker {
         continue;
       }
       const match = /^-*([A-Za-z_]\w*)/.exec(arg.value);
-      if (match) this.state.assignedNames.add(match[1] as string);
+      if (match) this.assignedOtherwise(match[1] as string);
       // `declare -n ref=NAME` makes ref an alias of NAME.
       const target = /=([A-Za-z_]\w*)$/.exec(arg.value);
-      if (target) this.state.assignedNames.add(target[1] as string);
+      if (target) this.assignedOtherwise(target[1] as string);
     }
+  }
+
+  /**
+   * `for m in 01 02 03`, `for d in {a..c}`: a loop over a few literal words runs its body once per
+   * word, in order, so the body is walked once per word with the variable bound to it (what each
+   * iteration does is judged exactly, `cd` included). Past `MAX_LOOP_WORDS` words, or when the
+   * walks would leave more than `MAX_UNROLLED_COMMANDS` commands, everything they added is undone
+   * and the caller walks the body once with the variable unknown, as before.
+   */
+  unrolled(
+    body: CompoundList,
+    span: SpanMapper,
+    bindings: Bindings,
+    name: string,
+    values: readonly WordValue[],
+  ): boolean {
+    if (values.length < 2 || values.length > MAX_LOOP_WORDS) return false;
+    const words = values.filter((v): v is LiteralWord => v.kind === 'literal');
+    if (words.length !== values.length) return false;
+    const state = this.state;
+    const mark = {
+      items: state.items.length,
+      hazards: state.hazards.length,
+      pending: state.pending.length,
+      functions: state.functions.length,
+      arithmeticNames: state.arithmeticNames.length,
+      assignedNames: new Set(state.assignedNames),
+      boundNames: new Set(state.boundNames),
+      loopNames: new Set(state.loopNames),
+      numericAssigned: new Set(state.numericAssigned),
+      otherAssigned: new Set(state.otherAssigned),
+      assignsUnknownNames: state.assignsUnknownNames,
+    };
+    for (const word of words) this.list(body, span, new Map(bindings).set(name, word));
+    if (state.items.length <= MAX_UNROLLED_COMMANDS) {
+      state.boundNames.add(name);
+      return true;
+    }
+    state.items.length = mark.items;
+    state.hazards.length = mark.hazards;
+    state.pending.length = mark.pending;
+    state.functions.length = mark.functions;
+    state.arithmeticNames.length = mark.arithmeticNames;
+    for (const key of [
+      'assignedNames',
+      'boundNames',
+      'loopNames',
+      'numericAssigned',
+      'otherAssigned',
+    ] as const) {
+      state[key].clear();
+      for (const n of mark[key]) state[key].add(n);
+    }
+    state.assignsUnknownNames = mark.assignsUnknownNames;
+    return false;
+  }
+
+  assignedOtherwise(name: string): void {
+    this.state.assignedNames.add(name);
+    this.state.otherAssigned.add(name);
   }
 
   takePending(): Effect[] {
@@ -587,12 +703,7 @@ class Walker {
   }
 
   indirection(span: Span): void {
-    this.state.hazards.push({
-      code: 'arithmetic-indirection',
-      detail: 'arithmetic on a variable whose value is not known evaluates that value as code',
-      span,
-      floor: 'ask',
-    });
+    indirectionHazard(this.state, span);
   }
 
   nested(script: ParsedScript | undefined, outer: Span, bindings: Bindings): void {
@@ -622,7 +733,7 @@ class Walker {
       },
       assigned: (name) => {
         if (name === '(indirect)') this.state.assignsUnknownNames = true;
-        else this.state.assignedNames.add(name);
+        else this.assignedOtherwise(name);
       },
       hazard: (h) => this.state.hazards.push(h),
     };
@@ -648,8 +759,11 @@ const ASSIGNING_BUILTINS: ReadonlySet<string> = new Set([
 
 /*
  * Security limitations
- * - Variable values are tracked only for HOME and for a `for` loop over one literal word, and only
- *   when nothing in the script could reassign them; every other expansion is unknown.
- * - Arithmetic on any variable is refused, including harmless counters, because bash evaluates a
- *   variable's value as an expression (array subscripts in it run commands).
+ * - Variable values are tracked only for HOME and for `for` loops over literal words (one word, or
+ *   up to MAX_LOOP_WORDS walked once each), and only when nothing in the script could reassign
+ *   them; every other expansion is unknown. A walked loop judges every iteration, even ones a
+ *   `break` would skip.
+ * - Arithmetic on a variable is refused, because bash evaluates its value as an expression (array
+ *   subscripts in it run commands), except counters the script only ever sets to integers
+ *   (judgeArithmeticNames); `[[ $n -lt 3 ]]` is refused even for those.
  */
