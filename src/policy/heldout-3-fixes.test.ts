@@ -120,6 +120,14 @@ describe('loops over a few literal words', () => {
   });
 });
 
+describe('a path whose run-time part may be `..`', () => {
+  it('is still judged by the name its literal tail gives (adversarial: `~/.$n/id_rsa` was allowed)', () => {
+    expect(decide('cat ~/.$n/id_rsa').decision).toBe('deny');
+    expect(decide('cp ./.$d/id_ed25519 /tmp/k').decision).toBe('deny');
+    expect(decide('cat ./.$n/README.md').decision).toBe('allow');
+  });
+});
+
 describe('arithmetic on counters the command only sets to integers', () => {
   it.each([
     'count=0; while [ $count -lt 3 ]; do count=$((count+1)); done; echo $count',
