@@ -179,3 +179,24 @@ describe('a header built from a secret placeholder (regression: was read as an u
     );
   });
 });
+
+describe("a function's parameters when every call passes literal words", () => {
+  it('judges the body once per call with $1… bound (held-out 2: an unquoted $1 in a function asked)', () => {
+    expect(decide('f() { git diff --name-only --diff-filter=$1; }; f ACR; f D').decision).toBe('allow');
+    expect(decide('f() { echo > ~/.bashrc$1; }; f a').decision).toBe('allow');
+  });
+
+  it('keeps the parameters unknown when a call could pass anything (adversarial)', () => {
+    for (const command of [
+      'f() { git diff --diff-filter=$1; }; f ACR; f "$X"',
+      'f() { rm -rf $1; }; f a; command f "$X"',
+      'f() { shift; git diff --diff-filter=$1; }; f ACR D',
+      'f() { echo > ~/.bashrc$2; }; f a',
+      'f() { git log $1; }; eval "f $X"; f -p',
+    ]) {
+      expect(decide(command).decision, command).not.toBe('allow');
+    }
+    expect(decide('f() { cat ~/.$1/id_rsa; }; f ssh').decision).toBe('deny');
+    expect(decide('f() { git $1; }; f status; f push').ruleIds).toContain('publishes');
+  });
+});

@@ -91,7 +91,14 @@ interface WalkState {
   readonly otherAssigned: Set<string>;
   /** Plain variable names used in arithmetic, judged once the whole script is seen. */
   readonly arithmeticNames: { readonly name: string; readonly span: Span }[];
+  /** The argument words of each call of a function the script defined earlier, by name. */
+  readonly calls: Map<string, (readonly WordValue[])[]>;
+  /** Functions whose body is walked once per call with $1… bound to that call's words. */
+  readonly positional: PositionalPlan;
 }
+
+/** Function name → the literal arguments of each of its calls. */
+type PositionalPlan = ReadonlyMap<string, readonly (readonly LiteralWord[])[]>;
 
 interface DefinedFunction {
   readonly name: string;
@@ -109,10 +116,34 @@ function bindingsTrustedFor(source: string): boolean {
   );
 }
 
+/**
+ * `f() { git diff --diff-filter=$1; }; f ACR; f D`: when every call of a function passes literal
+ * words, its body can be walked once per call with `$1`… bound to them. Only when the text shows
+ * nothing else that could run it or change its parameters: the name occurs exactly once per
+ * recorded call plus its definition (no `command f`, `trap f`, string or comment naming it), and no
+ * `shift`, `set` or other assignment the walker does not follow. Missing parameters stay unknown.
+ */
+function positionalPlan(state: WalkState, source: string): PositionalPlan {
+  const plan = new Map<string, readonly (readonly LiteralWord[])[]>();
+  if (!state.bindingsTrusted || state.assignsUnknownNames || /\b(shift|set)\b/.test(source)) return plan;
+  for (const [name, calls] of state.calls) {
+    if (!/^[A-Za-z_]\w*$/.test(name) || calls.length > MAX_LOOP_WORDS) continue;
+    const literal = calls.filter((args) => args.every((a): a is LiteralWord => a.kind === 'literal'));
+    if (literal.length !== calls.length) continue;
+    const occurrences = source.match(new RegExp(`(?<![\\w.-])${name}(?![\\w.-])`, 'g'))?.length ?? 0;
+    if (occurrences !== calls.length + 1) continue;
+    plan.set(name, literal as (readonly LiteralWord[])[]);
+  }
+  return plan;
+}
+
 /** Walks every node of a parsed script, collecting simple commands (in execution order) and hazards. */
 export function walkScript(script: ParsedScript, source: string, span?: SpanMapper): WalkResult {
   const mapper: SpanMapper = span ?? ((pos, end) => ({ start: pos, end }));
-  const first = walkOnce(script, mapper, bindingsTrustedFor(source), homeTrustedFor(source));
+  const trusted = bindingsTrustedFor(source);
+  let first = walkOnce(script, mapper, trusted, homeTrustedFor(source));
+  const plan = positionalPlan(first, source);
+  if (plan.size > 0) first = walkOnce(script, mapper, trusted, homeTrustedFor(source), plan);
   if ([...first.boundNames].some((name) => first.assignedNames.has(name))) {
     // A loop variable is also assigned somewhere: forget every binding and walk again.
     const second = walkOnce(script, mapper, false, false);
@@ -151,6 +182,7 @@ function walkOnce(
   mapper: SpanMapper,
   bindingsTrusted: boolean,
   homeTrusted: boolean,
+  positional: PositionalPlan = new Map(),
 ): WalkState {
   const state: WalkState = {
     items: [],
@@ -165,6 +197,8 @@ function walkOnce(
     numericAssigned: new Set(),
     otherAssigned: new Set(),
     arithmeticNames: [],
+    calls: new Map(),
+    positional,
   };
   const initial = new Map<string, LiteralWord | ShapedWord>();
   if (homeTrusted) {
@@ -328,6 +362,12 @@ class Walker {
           }
         }
         this.noteAssigningBuiltin(words);
+        const called = words[0];
+        if (called?.kind === 'literal' && this.state.functions.some((f) => f.name === called.value)) {
+          const calls = this.state.calls.get(called.value) ?? [];
+          calls.push(words.slice(1));
+          this.state.calls.set(called.value, calls);
+        }
         const redirects = node.redirects.map((r) => this.redirect(r, ctx));
         this.state.items.push({
           kind: 'command',
@@ -422,14 +462,23 @@ class Walker {
         const body = node.body;
         // The body is judged where it is defined, as if it ran there: a call of the function runs
         // nothing the policy has not judged (see judgeFunctions for what is still refused).
-        if (body.type === 'CompoundList') this.list(body, span, bindings);
-        else this.command(body, span, bindings, 'terminal');
-        const calls = new Set<string>();
+        const walkBody = (b: Bindings): void => {
+          if (body.type === 'CompoundList') this.list(body, span, b);
+          else this.command(body, span, b, 'terminal');
+        };
+        const calls = this.state.positional.get(node.name.value) ?? [];
+        const variants = calls.map((args) => {
+          const bound = new Map(bindings);
+          args.slice(0, 9).forEach((word, i) => bound.set(String(i + 1), word));
+          return bound;
+        });
+        if (variants.length === 0 || !this.walkVariants(walkBody, variants)) walkBody(bindings);
+        const runs = new Set<string>();
         for (const item of this.state.items.slice(first)) {
           const word = item.kind === 'command' ? item.words[0] : undefined;
-          if (word?.kind === 'literal') calls.add(word.value);
+          if (word?.kind === 'literal') runs.add(word.value);
         }
-        this.state.functions.push({ name: node.name.value, span: span(node.pos, node.end), calls });
+        this.state.functions.push({ name: node.name.value, span: span(node.pos, node.end), calls: runs });
         return;
       }
       case 'Coproc': {
@@ -653,6 +702,20 @@ class Walker {
     if (values.length < 2 || values.length > MAX_LOOP_WORDS) return false;
     const words = values.filter((v): v is LiteralWord => v.kind === 'literal');
     if (words.length !== values.length) return false;
+    const walked = this.walkVariants(
+      (b) => this.list(body, span, b),
+      words.map((word) => new Map(bindings).set(name, word)),
+    );
+    if (walked) this.state.boundNames.add(name);
+    return walked;
+  }
+
+  /**
+   * Walks the same code once per set of bindings, in order. When that would leave more than
+   * `MAX_UNROLLED_COMMANDS` commands, everything the walks added is undone and `false` returned, so
+   * the caller walks the code once with the values unknown.
+   */
+  walkVariants(walk: (bindings: Bindings) => void, variants: readonly Bindings[]): boolean {
     const state = this.state;
     const mark = {
       items: state.items.length,
@@ -660,6 +723,7 @@ class Walker {
       pending: state.pending.length,
       functions: state.functions.length,
       arithmeticNames: state.arithmeticNames.length,
+      calls: new Map([...state.calls].map(([name, list]) => [name, list.length])),
       assignedNames: new Set(state.assignedNames),
       boundNames: new Set(state.boundNames),
       loopNames: new Set(state.loopNames),
@@ -667,16 +731,18 @@ class Walker {
       otherAssigned: new Set(state.otherAssigned),
       assignsUnknownNames: state.assignsUnknownNames,
     };
-    for (const word of words) this.list(body, span, new Map(bindings).set(name, word));
-    if (state.items.length <= MAX_UNROLLED_COMMANDS) {
-      state.boundNames.add(name);
-      return true;
-    }
+    for (const bindings of variants) walk(bindings);
+    if (state.items.length <= MAX_UNROLLED_COMMANDS) return true;
     state.items.length = mark.items;
     state.hazards.length = mark.hazards;
     state.pending.length = mark.pending;
     state.functions.length = mark.functions;
     state.arithmeticNames.length = mark.arithmeticNames;
+    for (const [name, list] of state.calls) {
+      const kept = mark.calls.get(name);
+      if (kept === undefined) state.calls.delete(name);
+      else list.length = kept;
+    }
     for (const key of [
       'assignedNames',
       'boundNames',
