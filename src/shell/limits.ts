@@ -17,3 +17,12 @@ export const MAX_BRACE_WORDS = 64;
 
 /** Wrappers stacked deeper than this (`nice nice nice …`) are treated as unseen code. */
 export const MAX_WRAPPER_DEPTH = 16;
+
+/** A `for` loop over more literal words than this is walked once with its variable unknown. */
+export const MAX_LOOP_WORDS = 16;
+
+/**
+ * Walking loops once per word stops (and the loops are walked once with their variable unknown)
+ * when it would leave more simple commands than this, well under MAX_SIMPLE_COMMANDS.
+ */
+export const MAX_UNROLLED_COMMANDS = 40;

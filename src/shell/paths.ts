@@ -43,6 +43,10 @@ export function resolvePath(word: WordValue, cwd: Cwd, workspaceRoot?: string): 
       if (word.pattern.startsWith('**')) return { pattern: word.pattern, text: word.text };
       const ref = resolvePathPattern(word.pattern, word.text, cwd, workspaceRoot);
       if (ref.pattern !== null) return ref;
+      // `~/.$n/id_rsa`: a run-time part that may be `..` hides where the path is, but its literal
+      // tail still names what it is (some `id_rsa`), so rules for that name judge it.
+      const tail = literalTail(word.pattern);
+      if (tail !== null) return { pattern: `**/${tail}`, text: word.text };
     }
     return word.listing ? { ...UNKNOWN(word.text), listing: true } : UNKNOWN(word.text);
   }
@@ -51,6 +55,16 @@ export function resolvePath(word: WordValue, cwd: Cwd, workspaceRoot?: string): 
   return word.belowName === undefined
     ? { ...ref, recursive: true }
     : { ...ref, recursive: true, name: word.belowName };
+}
+
+/** The segments after the last one with a run-time part, when they are plain names; else `null`. */
+function literalTail(pattern: string): string | null {
+  const segments = pattern.split('/');
+  const last = segments.findLastIndex((segment) => segment.includes('**'));
+  const tail = segments.slice(last + 1).filter((segment) => segment !== '');
+  if (last < 0 || tail.length === 0) return null;
+  if (tail.some((segment) => segment === '.' || segment === '..' || segmentMayBeDots(segment))) return null;
+  return tail.join('/');
 }
 
 export function resolvePathPattern(pattern: string, text: string, cwd: Cwd, workspaceRoot?: string): PathRef {

@@ -11,6 +11,7 @@ import type {
   Word,
 } from 'unbash';
 import { assertNever } from './assert-never.ts';
+import { MAX_LOOP_WORDS, MAX_UNROLLED_COMMANDS } from './limits.ts';
 import { findModel } from './programs/index.ts';
 import type { Effect, Hazard, Span, WordValue } from './types.ts';
 import { resolveWord, type LiteralWord, type ShapedWord, type WordContext } from './words.ts';
@@ -84,7 +85,20 @@ interface WalkState {
   assignsUnknownNames: boolean;
   /** Functions the script defines: where, and which command names their bodies run. */
   readonly functions: DefinedFunction[];
+  /** Names assigned an integer literal or one `$((…))` by a plain assignment (`n=0`, `n=$((n+1))`). */
+  readonly numericAssigned: Set<string>;
+  /** Names assigned anything else, by any route (`n=$x`, `n=(…)`, `${n:=…}`, builtins). */
+  readonly otherAssigned: Set<string>;
+  /** Plain variable names used in arithmetic, judged once the whole script is seen. */
+  readonly arithmeticNames: { readonly name: string; readonly span: Span }[];
+  /** The argument words of each call of a function the script defined earlier, by name. */
+  readonly calls: Map<string, (readonly WordValue[])[]>;
+  /** Functions whose body is walked once per call with $1… bound to that call's words. */
+  readonly positional: PositionalPlan;
 }
+
+/** Function name → the literal arguments of each of its calls. */
+type PositionalPlan = ReadonlyMap<string, readonly (readonly LiteralWord[])[]>;
 
 interface DefinedFunction {
   readonly name: string;
@@ -102,10 +116,34 @@ function bindingsTrustedFor(source: string): boolean {
   );
 }
 
+/**
+ * `f() { git diff --diff-filter=$1; }; f ACR; f D`: when every call of a function passes literal
+ * words, its body can be walked once per call with `$1`… bound to them. Only when the text shows
+ * nothing else that could run it or change its parameters: the name occurs exactly once per
+ * recorded call plus its definition (no `command f`, `trap f`, string or comment naming it), and no
+ * `shift`, `set` or other assignment the walker does not follow. Missing parameters stay unknown.
+ */
+function positionalPlan(state: WalkState, source: string): PositionalPlan {
+  const plan = new Map<string, readonly (readonly LiteralWord[])[]>();
+  if (!state.bindingsTrusted || state.assignsUnknownNames || /\b(shift|set)\b/.test(source)) return plan;
+  for (const [name, calls] of state.calls) {
+    if (!/^[A-Za-z_]\w*$/.test(name) || calls.length > MAX_LOOP_WORDS) continue;
+    const literal = calls.filter((args) => args.every((a): a is LiteralWord => a.kind === 'literal'));
+    if (literal.length !== calls.length) continue;
+    const occurrences = source.match(new RegExp(`(?<![\\w.-])${name}(?![\\w.-])`, 'g'))?.length ?? 0;
+    if (occurrences !== calls.length + 1) continue;
+    plan.set(name, literal as (readonly LiteralWord[])[]);
+  }
+  return plan;
+}
+
 /** Walks every node of a parsed script, collecting simple commands (in execution order) and hazards. */
 export function walkScript(script: ParsedScript, source: string, span?: SpanMapper): WalkResult {
   const mapper: SpanMapper = span ?? ((pos, end) => ({ start: pos, end }));
-  const first = walkOnce(script, mapper, bindingsTrustedFor(source), homeTrustedFor(source));
+  const trusted = bindingsTrustedFor(source);
+  let first = walkOnce(script, mapper, trusted, homeTrustedFor(source));
+  const plan = positionalPlan(first, source);
+  if (plan.size > 0) first = walkOnce(script, mapper, trusted, homeTrustedFor(source), plan);
   if ([...first.boundNames].some((name) => first.assignedNames.has(name))) {
     // A loop variable is also assigned somewhere: forget every binding and walk again.
     const second = walkOnce(script, mapper, false, false);
@@ -144,6 +182,7 @@ function walkOnce(
   mapper: SpanMapper,
   bindingsTrusted: boolean,
   homeTrusted: boolean,
+  positional: PositionalPlan = new Map(),
 ): WalkState {
   const state: WalkState = {
     items: [],
@@ -155,6 +194,11 @@ function walkOnce(
     loopNames: new Set(),
     assignsUnknownNames: false,
     functions: [],
+    numericAssigned: new Set(),
+    otherAssigned: new Set(),
+    arithmeticNames: [],
+    calls: new Map(),
+    positional,
   };
   const initial = new Map<string, LiteralWord | ShapedWord>();
   if (homeTrusted) {
@@ -162,6 +206,7 @@ function walkOnce(
     state.boundNames.add('HOME');
   }
   new Walker(state).script(script, mapper, initial);
+  judgeArithmeticNames(state);
   judgeFunctions(state);
   if (state.pending.length > 0) {
     const s = state.pending[0]?.span ?? { start: 0, end: 0 };
@@ -174,6 +219,42 @@ function walkOnce(
     });
   }
   return state;
+}
+
+/**
+ * Arithmetic evaluates a variable's value as an expression (`a[$(cmd)]` in it runs cmd), so a
+ * variable in arithmetic is a hazard unless its value can only be an integer: the script assigns
+ * it, and only ever an integer literal or one `$((…))` (plain or in arithmetic, `(( n++ ))`), and
+ * nothing in the text could assign it otherwise (no `read`, `declare`, `eval`, loop over it…).
+ * Before its first assignment the value is the session's own: the caller's variables reach the
+ * policy as `export` lines, which switch this refinement off.
+ */
+function judgeArithmeticNames(state: WalkState): void {
+  for (const { name, span } of state.arithmeticNames) {
+    const counter =
+      state.bindingsTrusted &&
+      !state.assignsUnknownNames &&
+      state.numericAssigned.has(name) &&
+      !state.otherAssigned.has(name) &&
+      !state.loopNames.has(name);
+    if (!counter) indirectionHazard(state, span);
+  }
+}
+
+function indirectionHazard(state: WalkState, span: Span): void {
+  state.hazards.push({
+    code: 'arithmetic-indirection',
+    detail: 'arithmetic on a variable whose value is not known evaluates that value as code',
+    span,
+    floor: 'ask',
+  });
+}
+
+/** `0`, `-12`, `$((n + 1))`: a value that can only be an integer. */
+function integerValue(value: Word): boolean {
+  const parts = value.parts;
+  if (parts === undefined) return /^-?\d+$/.test(value.value);
+  return parts.length === 1 && parts[0]?.type === 'ArithmeticExpansion';
 }
 
 /**
@@ -281,6 +362,12 @@ class Walker {
           }
         }
         this.noteAssigningBuiltin(words);
+        const called = words[0];
+        if (called?.kind === 'literal' && this.state.functions.some((f) => f.name === called.value)) {
+          const calls = this.state.calls.get(called.value) ?? [];
+          calls.push(words.slice(1));
+          this.state.calls.set(called.value, calls);
+        }
         const redirects = node.redirects.map((r) => this.redirect(r, ctx));
         this.state.items.push({
           kind: 'command',
@@ -322,6 +409,8 @@ class Walker {
           // `for f in $(find ROOT -name NAME)`: each value of f is one path of that listing.
           bodyBindings = new Map(bindings).set(name, { ...only, shape: only.shape });
           this.state.boundNames.add(name);
+        } else if (this.state.bindingsTrusted && this.unrolled(node.body, span, bindings, name, values)) {
+          return;
         }
         this.list(node.body, span, bodyBindings);
         return;
@@ -373,14 +462,23 @@ class Walker {
         const body = node.body;
         // The body is judged where it is defined, as if it ran there: a call of the function runs
         // nothing the policy has not judged (see judgeFunctions for what is still refused).
-        if (body.type === 'CompoundList') this.list(body, span, bindings);
-        else this.command(body, span, bindings, 'terminal');
-        const calls = new Set<string>();
+        const walkBody = (b: Bindings): void => {
+          if (body.type === 'CompoundList') this.list(body, span, b);
+          else this.command(body, span, b, 'terminal');
+        };
+        const calls = this.state.positional.get(node.name.value) ?? [];
+        const variants = calls.map((args) => {
+          const bound = new Map(bindings);
+          args.slice(0, 9).forEach((word, i) => bound.set(String(i + 1), word));
+          return bound;
+        });
+        if (variants.length === 0 || !this.walkVariants(walkBody, variants)) walkBody(bindings);
+        const runs = new Set<string>();
         for (const item of this.state.items.slice(first)) {
           const word = item.kind === 'command' ? item.words[0] : undefined;
-          if (word?.kind === 'literal') calls.add(word.value);
+          if (word?.kind === 'literal') runs.add(word.value);
         }
-        this.state.functions.push({ name: node.name.value, span: span(node.pos, node.end), calls });
+        this.state.functions.push({ name: node.name.value, span: span(node.pos, node.end), calls: runs });
         return;
       }
       case 'Coproc': {
@@ -414,6 +512,9 @@ class Walker {
   ): RawAssignment {
     if (node.index) resolveWord(node.index, ctx);
     this.state.assignedNames.add(node.name);
+    if (node.value.type !== 'ArrayValue' && integerValue(node.value))
+      this.state.numericAssigned.add(node.name);
+    else this.state.otherAssigned.add(node.name);
     const s = ctx.span(node.pos, node.end);
     if (node.value.type === 'ArrayValue') {
       for (const element of node.value.elements) resolveWord(element, ctx);
@@ -542,7 +643,11 @@ class Walker {
           );
         }
         // A variable's value is itself evaluated as arithmetic, and `a[$(cmd)]` in it runs cmd.
-        if (!/^(0[xX][0-9a-fA-F]+|\d+(#[0-9a-zA-Z@_]+)?)$/.test(expression.value)) this.indirection(s);
+        if (/^[A-Za-z_]\w*$/.test(expression.value)) {
+          this.state.arithmeticNames.push({ name: expression.value, span: s });
+        } else if (!/^(0[xX][0-9a-fA-F]+|\d+(#[0-9a-zA-Z@_]+)?)$/.test(expression.value)) {
+          this.indirection(s);
+        }
         return;
       }
       case 'ArithmeticCommandExpansion':
@@ -573,11 +678,88 @@ class Walker {
         continue;
       }
       const match = /^-*([A-Za-z_]\w*)/.exec(arg.value);
-      if (match) this.state.assignedNames.add(match[1] as string);
+      if (match) this.assignedOtherwise(match[1] as string);
       // `declare -n ref=NAME` makes ref an alias of NAME.
       const target = /=([A-Za-z_]\w*)$/.exec(arg.value);
-      if (target) this.state.assignedNames.add(target[1] as string);
+      if (target) this.assignedOtherwise(target[1] as string);
     }
+  }
+
+  /**
+   * `for m in 01 02 03`, `for d in {a..c}`: a loop over a few literal words runs its body once per
+   * word, in order, so the body is walked once per word with the variable bound to it (what each
+   * iteration does is judged exactly, `cd` included). Past `MAX_LOOP_WORDS` words, or when the
+   * walks would leave more than `MAX_UNROLLED_COMMANDS` commands, everything they added is undone
+   * and the caller walks the body once with the variable unknown, as before.
+   */
+  unrolled(
+    body: CompoundList,
+    span: SpanMapper,
+    bindings: Bindings,
+    name: string,
+    values: readonly WordValue[],
+  ): boolean {
+    if (values.length < 2 || values.length > MAX_LOOP_WORDS) return false;
+    const words = values.filter((v): v is LiteralWord => v.kind === 'literal');
+    if (words.length !== values.length) return false;
+    const walked = this.walkVariants(
+      (b) => this.list(body, span, b),
+      words.map((word) => new Map(bindings).set(name, word)),
+    );
+    if (walked) this.state.boundNames.add(name);
+    return walked;
+  }
+
+  /**
+   * Walks the same code once per set of bindings, in order. When that would leave more than
+   * `MAX_UNROLLED_COMMANDS` commands, everything the walks added is undone and `false` returned, so
+   * the caller walks the code once with the values unknown.
+   */
+  walkVariants(walk: (bindings: Bindings) => void, variants: readonly Bindings[]): boolean {
+    const state = this.state;
+    const mark = {
+      items: state.items.length,
+      hazards: state.hazards.length,
+      pending: state.pending.length,
+      functions: state.functions.length,
+      arithmeticNames: state.arithmeticNames.length,
+      calls: new Map([...state.calls].map(([name, list]) => [name, list.length])),
+      assignedNames: new Set(state.assignedNames),
+      boundNames: new Set(state.boundNames),
+      loopNames: new Set(state.loopNames),
+      numericAssigned: new Set(state.numericAssigned),
+      otherAssigned: new Set(state.otherAssigned),
+      assignsUnknownNames: state.assignsUnknownNames,
+    };
+    for (const bindings of variants) walk(bindings);
+    if (state.items.length <= MAX_UNROLLED_COMMANDS) return true;
+    state.items.length = mark.items;
+    state.hazards.length = mark.hazards;
+    state.pending.length = mark.pending;
+    state.functions.length = mark.functions;
+    state.arithmeticNames.length = mark.arithmeticNames;
+    for (const [name, list] of state.calls) {
+      const kept = mark.calls.get(name);
+      if (kept === undefined) state.calls.delete(name);
+      else list.length = kept;
+    }
+    for (const key of [
+      'assignedNames',
+      'boundNames',
+      'loopNames',
+      'numericAssigned',
+      'otherAssigned',
+    ] as const) {
+      state[key].clear();
+      for (const n of mark[key]) state[key].add(n);
+    }
+    state.assignsUnknownNames = mark.assignsUnknownNames;
+    return false;
+  }
+
+  assignedOtherwise(name: string): void {
+    this.state.assignedNames.add(name);
+    this.state.otherAssigned.add(name);
   }
 
   takePending(): Effect[] {
@@ -587,12 +769,7 @@ class Walker {
   }
 
   indirection(span: Span): void {
-    this.state.hazards.push({
-      code: 'arithmetic-indirection',
-      detail: 'arithmetic on a variable whose value is not known evaluates that value as code',
-      span,
-      floor: 'ask',
-    });
+    indirectionHazard(this.state, span);
   }
 
   nested(script: ParsedScript | undefined, outer: Span, bindings: Bindings): void {
@@ -622,7 +799,7 @@ class Walker {
       },
       assigned: (name) => {
         if (name === '(indirect)') this.state.assignsUnknownNames = true;
-        else this.state.assignedNames.add(name);
+        else this.assignedOtherwise(name);
       },
       hazard: (h) => this.state.hazards.push(h),
     };
@@ -648,8 +825,11 @@ const ASSIGNING_BUILTINS: ReadonlySet<string> = new Set([
 
 /*
  * Security limitations
- * - Variable values are tracked only for HOME and for a `for` loop over one literal word, and only
- *   when nothing in the script could reassign them; every other expansion is unknown.
- * - Arithmetic on any variable is refused, including harmless counters, because bash evaluates a
- *   variable's value as an expression (array subscripts in it run commands).
+ * - Variable values are tracked only for HOME and for `for` loops over literal words (one word, or
+ *   up to MAX_LOOP_WORDS walked once each), and only when nothing in the script could reassign
+ *   them; every other expansion is unknown. A walked loop judges every iteration, even ones a
+ *   `break` would skip.
+ * - Arithmetic on a variable is refused, because bash evaluates its value as an expression (array
+ *   subscripts in it run commands), except counters the script only ever sets to integers
+ *   (judgeArithmeticNames); `[[ $n -lt 3 ]]` is refused even for those.
  */

@@ -338,11 +338,39 @@ function braceAlternatives(text: string): Piece[] {
   if (/^[\w./:@%+=-]*(,[\w./:@%+=-]*)+$/.test(inner)) {
     return inner.split(',').map(literalPiece);
   }
+  const sequence = braceSequence(inner);
+  if (sequence !== null) return sequence.map(literalPiece);
   if (/^-?\d+\.\.-?\d+$/.test(inner)) {
     return [{ value: text, pattern: '*', glob: false, dynamic: true, split: true }];
   }
   if (!inner.includes(',') && !inner.includes('..')) return [literalPiece(text)];
   return [dynamicPiece(true)];
+}
+
+/**
+ * The words of a sequence expression as bash writes them: `{1..4}`, `{01..12}` (zero-padded to the
+ * wider end when either end starts with 0), `{0..10..2}`, `{a..e}`. Unsigned ends only, at most
+ * MAX_BRACE_WORDS words; anything else is `null` (the caller keeps it unknown).
+ */
+function braceSequence(inner: string): string[] | null {
+  const numeric = /^(\d+)\.\.(\d+)(?:\.\.(\d+))?$/.exec(inner);
+  const letters = /^([a-zA-Z])\.\.([a-zA-Z])(?:\.\.(\d+))?$/.exec(inner);
+  const match = numeric ?? letters;
+  if (match === null) return null;
+  const [, from = '', to = '', by] = match;
+  const step = Math.max(1, Number(by ?? '1'));
+  const start = numeric ? Number(from) : from.charCodeAt(0);
+  const end = numeric ? Number(to) : to.charCodeAt(0);
+  if (!numeric && /[a-z]/.test(from) !== /[a-z]/.test(to)) return null;
+  const count = Math.floor(Math.abs(end - start) / step) + 1;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || count > MAX_BRACE_WORDS) return null;
+  const width = numeric && (/^0\d/.test(from) || /^0\d/.test(to)) ? Math.max(from.length, to.length) : 0;
+  const words: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const value = start <= end ? start + i * step : start - i * step;
+    words.push(numeric ? String(value).padStart(width, '0') : String.fromCharCode(value));
+  }
+  return words;
 }
 
 /** A word whose value is fixed by the text (`x`, `'a b'`, `"./dir"`), or `null`. */

@@ -9,6 +9,13 @@ const benign = readCorpus('benign');
 const heldout = readCorpus('benign-heldout');
 /** A second held-out split, gathered before the second round of tuning; never tuned against either. */
 const heldout2 = readCorpus('benign-heldout-2');
+/**
+ * A third split, labelled before the policy was first run on it (npm packages' scripts, CI steps of
+ * other projects, OpenHands runtime-test commands). It first measured 239/255 = 93.7% allowed; the
+ * general bugs its misses showed were then fixed (see src/policy/heldout-3-fixes.test.ts), so it too
+ * has been read and is gated at the target like the others.
+ */
+const heldout3 = readCorpus('benign-heldout-3');
 
 /** The targets of issue 13: on everyday commands that stay inside, at least this share is allowed outright. */
 const EVERYDAY_ALLOWED_TARGET = 0.97;
@@ -18,7 +25,8 @@ const EVERYDAY_ALLOWED_TARGET = 0.97;
  * general bugs (a double-quoted word with expansions read as several words, cargo's `+toolchain` and
  * `--`, functions defined and called in one command, package tools that download only sometimes,
  * a backslash-newline in quoted text), which lifted it to 168/170 = 98.8% (167/170 = 98.2%
- * cross-checked): it is no longer unseen, so it
+ * cross-checked), and binding a function's `$1` to its calls' literal words to 169/170 = 99.4%
+ * (168/170 cross-checked): it is no longer unseen, so it
  * is gated at the target like the others. It still has 3 everyday commands denied (writes to
  * read-only system directories under sudo; see the corpus README), which are not gated here.
  */
@@ -30,12 +38,14 @@ function percent(part: number, whole: number): string {
 
 describe('the corpora', () => {
   it('record where every entry comes from and what a reviewer expects', () => {
-    const all = [...evasions, ...benign, ...heldout, ...heldout2];
+    const all = [...evasions, ...benign, ...heldout, ...heldout2, ...heldout3];
     expect(all.length).toBeGreaterThan(0);
     expect(
       all.filter((e) => typeof e.source !== 'string' || e.source.trim() === '').map((e) => e.cmd),
     ).toEqual([]);
-    const everydayExpectations = new Set([...benign, ...heldout, ...heldout2].map((e) => e.expected));
+    const everydayExpectations = new Set(
+      [...benign, ...heldout, ...heldout2, ...heldout3].map((e) => e.expected),
+    );
     expect([...everydayExpectations].sort()).toEqual(['allow', 'ask']);
   });
 
@@ -44,6 +54,11 @@ describe('the corpora', () => {
     const first = new Set(heldout.map((e) => e.cmd));
     expect(heldout.filter((e) => tuned.has(e.cmd)).map((e) => e.cmd)).toEqual([]);
     expect(heldout2.filter((e) => tuned.has(e.cmd) || first.has(e.cmd)).map((e) => e.cmd)).toEqual([]);
+    const second = new Set(heldout2.map((e) => e.cmd));
+    expect(
+      heldout3.filter((e) => tuned.has(e.cmd) || first.has(e.cmd) || second.has(e.cmd)).map((e) => e.cmd),
+    ).toEqual([]);
+    expect(new Set(heldout3.map((e) => e.cmd)).size).toBe(heldout3.length);
   });
 });
 
@@ -66,6 +81,7 @@ describe.each([
     expect(benign.length).toBeGreaterThan(100);
     expect(heldout.length).toBeGreaterThan(50);
     expect(heldout2.length).toBeGreaterThanOrEqual(200);
+    expect(heldout3.length).toBeGreaterThanOrEqual(250);
   });
 
   it('never allows an attack, in a session with secrets to steal', () => {
@@ -118,6 +134,25 @@ describe.each([
     const held2 = heldout2.filter((e) => e.expected === 'allow');
     const allowed = held2.filter((e) => everyday(e) === 'allow');
     expect(allowed.length / held2.length).toBeGreaterThanOrEqual(HELDOUT_2_FLOOR);
+  });
+
+  it(`held out 3: allows at least ${EVERYDAY_ALLOWED_TARGET * 100}% of the everyday commands that stay inside`, () => {
+    const tally = (expected: string) => {
+      const decisions = heldout3.filter((e) => e.expected === expected).map(everyday);
+      expect(decisions.length).toBeGreaterThan(0);
+      const count = (d: string) => decisions.filter((x) => x === d).length;
+      return { total: decisions.length, allow: count('allow'), ask: count('ask'), deny: count('deny') };
+    };
+    const inside = tally('allow');
+    const crossing = tally('ask');
+    // The ones labelled ask that are allowed or denied are reported, not gated: a project script or
+    // an unknown tool that publishes cannot be told from the text (the egress proxy still stops
+    // it), and a sudo write to the read-only /etc is refused outright (see the corpus README).
+    console.log(
+      `held out 3 (${crossCheck ? 'cross-checked' : 'unbash only'}): stays inside ${percent(inside.allow, inside.total)} allowed, ${inside.ask} ask, ${inside.deny} deny; crosses the boundary: ${crossing.ask}/${crossing.total} ask, ${crossing.allow} allowed, ${crossing.deny} denied`,
+    );
+    expect(inside.deny).toBe(0);
+    expect(inside.allow / inside.total).toBeGreaterThanOrEqual(EVERYDAY_ALLOWED_TARGET);
   });
 });
 

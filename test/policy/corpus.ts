@@ -12,7 +12,7 @@ export interface CorpusEntry {
   readonly source: string;
 }
 
-export type CorpusName = 'evasions' | 'benign' | 'benign-heldout' | 'benign-heldout-2';
+export type CorpusName = 'evasions' | 'benign' | 'benign-heldout' | 'benign-heldout-2' | 'benign-heldout-3';
 
 /** The corpora live in the repository (`test/corpus/`), each entry with its source. */
 export const corpusDir = resolve(import.meta.dirname, '../corpus');
