@@ -38,6 +38,11 @@ export function escapeGlob(text: string): string {
   return text.replace(GLOB_META, (c) => `\\${c}`);
 }
 
+/** A path or value known in full, as the analysis' word: its pattern matches that text only. */
+export function literalWord(value: string, span: WordValue['span']): LiteralWord {
+  return { kind: 'literal', value, pattern: escapeGlob(value), glob: false, span };
+}
+
 interface Piece {
   value: string;
   pattern: string;

@@ -1,6 +1,6 @@
 import { hostOf, type ModelContext } from '../model.ts';
-import { ALL_VARIABLES, type WordValue } from '../types.ts';
-import { escapeGlob } from '../words.ts';
+import { ALL_VARIABLES } from '../types.ts';
+import { literalWord } from '../words.ts';
 
 /** Longer program text is not scanned (the effects it names are then not seen; it still runs contained). */
 export const MAX_SCANNED_CODE = 64 * 1024;
@@ -19,10 +19,6 @@ const CONNECTS =
   /\bconnect\s*\(|IO::Socket|TCPSocket|TCPServer|fsockopen|net\.connect|createConnection|createServer|\/inet\/tcp/;
 const SHELL_ON_IT =
   /dup2|pty\.spawn|\bpopen\b|\.pipe\(\s*sh\.stdin|\/bin\/(?:ba|z|da)?sh\b|["']sh\s+-i|\bexec\s*\(\s*["'](?:\/bin\/)?(?:ba)?sh|open\s*\(\s*STD(?:IN|OUT|ERR)\s*,\s*["']>&|\bspawn\(\s*["'](?:\/bin\/)?(?:ba)?sh/;
-
-function literalWord(value: string, span: WordValue['span']): WordValue {
-  return { kind: 'literal', value, pattern: escapeGlob(value), glob: false, span };
-}
 
 /**
  * What program text the command shows says about the boundary: hosts it connects to, files it names,

@@ -1,7 +1,7 @@
 import { flags, grammar, opt, valued, type Grammar } from '../getopt.ts';
 import { lit, options, type Model } from '../model.ts';
 import type { WordValue } from '../types.ts';
-import { escapeGlob } from '../words.ts';
+import { escapeGlob, literalWord } from '../words.ts';
 
 const gnu = (options: Grammar['options'], unknown: Grammar['unknown'] = 'harmless'): Grammar =>
   grammar({ options, abbreviations: true, unknown });
@@ -300,13 +300,7 @@ export const dd: Model = (ctx, args) => {
     const match = /^(if|of)=(.*)$/.exec(text);
     if (!match) continue;
     const value = match[2] as string;
-    const word: WordValue = {
-      kind: 'literal',
-      value,
-      pattern: value.replace(/[*?[\]\\]/g, (c) => `\\${c}`),
-      glob: false,
-      span: arg.span,
-    };
+    const word = literalWord(value, arg.span);
     if (match[1] === 'if') ctx.read(word);
     else ctx.write(word);
   }

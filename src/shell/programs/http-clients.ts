@@ -1,6 +1,7 @@
 import { grammar as defineGrammar } from '../getopt.ts';
 import { flags, opt, valued } from '../getopt.ts';
 import { hostOf, lit, options, type Model } from '../model.ts';
+import { literalWord } from '../words.ts';
 
 /** curl: URLs are network access; -o/-O write; -T, -d @file, -F name=@file read (and upload). */
 const CURL_GRAMMAR = defineGrammar({
@@ -201,38 +202,19 @@ export const curl: Model = (ctx, args) => {
       const at = value.indexOf('@');
       if (at === 0 || (option.name === '--data-urlencode' && at > 0)) {
         const file = value.slice(at + 1);
-        if (file !== '-')
-          ctx.read({
-            kind: 'literal',
-            value: file,
-            pattern: file.replace(/[*?[\]\\]/g, (c) => `\\${c}`),
-            glob: false,
-            span: option.word.span,
-          });
+        if (file !== '-') ctx.read(literalWord(file, option.word.span));
       }
     }
     if (/^(-F|--form)$/.test(option.name) && value !== null) {
       const match = /=[@<]([^;]*)/.exec(value);
       if (match && match[1] !== '-') {
         const file = match[1] as string;
-        ctx.read({
-          kind: 'literal',
-          value: file,
-          pattern: file.replace(/[*?[\]\\]/g, (c) => `\\${c}`),
-          glob: false,
-          span: option.word.span,
-        });
+        ctx.read(literalWord(file, option.word.span));
       }
     }
     if (/^(-H|--header)$/.test(option.name) && value?.startsWith('@')) {
       const file = value.slice(1);
-      ctx.read({
-        kind: 'literal',
-        value: file,
-        pattern: file.replace(/[*?[\]\\]/g, (c) => `\\${c}`),
-        glob: false,
-        span: option.word.span,
-      });
+      ctx.read(literalWord(file, option.word.span));
     }
     if (option.name === '-O' || option.name === '--remote-name' || option.name === '--remote-name-all') {
       ctx.pathEffect(

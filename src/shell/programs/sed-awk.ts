@@ -3,6 +3,7 @@ import { grammar as defineGrammar } from '../getopt.ts';
 import { lit, options, type Model, type ModelContext } from '../model.ts';
 import type { WordValue } from '../types.ts';
 import { ALL_VARIABLES } from '../types.ts';
+import { literalWord } from '../words.ts';
 
 export interface SedScriptEffects {
   readonly executes: boolean;
@@ -209,13 +210,7 @@ function sedScriptEffects(ctx: ModelContext, script: WordValue): void {
     ctx.code('sed', 'inline', text);
     ctx.hazard('unseen-code', 'the sed script runs shell commands (e command or s///e)');
   }
-  const asWord = (value: string): WordValue => ({
-    kind: 'literal',
-    value,
-    pattern: value.replace(/[*?[\]\\]/g, (c) => `\\${c}`),
-    glob: false,
-    span: script.span,
-  });
+  const asWord = (value: string): WordValue => literalWord(value, script.span);
   for (const file of found.writes) {
     if (file === '/dev/stdout' || file === '/dev/stderr') continue;
     ctx.write(/\$/.test(file) ? ctx.unknownWord(file) : asWord(file));
@@ -361,13 +356,7 @@ function awkProgram(ctx: ModelContext, text: string | null, sandboxed: boolean):
     ctx.hazard('escape-hatch', `the awk program runs commands through ${found.runs}`, 'deny');
     return;
   }
-  const asWord = (value: string): WordValue => ({
-    kind: 'literal',
-    value,
-    pattern: value.replace(/[*?[\]\\]/g, (c) => `\\${c}`),
-    glob: false,
-    span: ctx.span,
-  });
+  const asWord = (value: string): WordValue => literalWord(value, ctx.span);
   for (const file of found.writes) if (!/^\/dev\/(stdout|stderr)$/.test(file)) ctx.write(asWord(file));
   for (const file of found.reads) ctx.read(asWord(file));
   if (found.writesUnknown) ctx.write(ctx.unknownWord('awk output file'));
