@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { egressList, egressOverview } from '../../src/server/egress-schemas.ts';
 import { createdSession } from '../../src/server/schemas.ts';
-import { createdAccessToken } from '../../src/server/watch-schemas.ts';
+import { CSRF_HEADER } from '../../src/server/index.ts';
+import { createdAccessToken, signedIn } from '../../src/server/watch-schemas.ts';
 import { auditList } from '../../src/server/audit-schemas.ts';
 import { createMemoryDriver } from '../support/memory-driver/index.ts';
 import { eventually } from '../support/eventually.ts';
@@ -112,6 +113,36 @@ describe('egress for people', () => {
       ['egress.grant_revoked', session.id, 'other.example.test'],
     ]);
     expect(events[0]?.data['decidedBy']).toMatch(/^api:approver:tok_/);
+  });
+
+  it("takes a grant made with the dashboard's cookie only with its CSRF token, from its own origin", async () => {
+    const upstream = await httpUpstream();
+    const server = await egressServer(upstream.port);
+    const created = await call(`${server.url}/v1/sessions`, server.adminToken, { method: 'POST', body: {} });
+    const session = createdSession.parse(created.body);
+    const approver = await mint(server, 'approver');
+    const signedInAnswer = await fetch(`${server.url}/v1/auth/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: server.url },
+      body: JSON.stringify({ token: approver }),
+    });
+    const cookie = (signedInAnswer.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const csrf = signedIn.parse(await signedInAnswer.json()).csrfToken ?? '';
+    const grant = (headers: Record<string, string>) =>
+      call(`${server.url}/v1/sessions/${session.id}/egress/grants`, null, {
+        method: 'POST',
+        body: { host: 'other.example.test', port: upstream.port },
+        headers: { cookie, ...headers },
+      });
+    for (const headers of [{}, { [CSRF_HEADER]: csrf, origin: 'http://evil.example' }]) {
+      const refused = await grant(headers);
+      expect(refused.status).toBe(403);
+      expect(refused.body).toMatchObject({ error: { details: { reason: 'csrf' } } });
+    }
+    expect((await overview(server, server.adminToken, session.id)).granted).toEqual([]);
+    const accepted = await grant({ [CSRF_HEADER]: csrf, origin: server.url });
+    expect(accepted.status).toBe(200);
+    expect(egressOverview.parse(accepted.body).granted).toEqual([`other.example.test:${upstream.port}`]);
   });
 
   it("refuses an agent's session token, a malformed host, and a session without a network", async () => {
