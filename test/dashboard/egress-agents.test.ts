@@ -3,8 +3,9 @@
  * proxy (sessions are the in-memory sandbox double; a client on a session's proxy socket stands in
  * for curl inside it) and a real agent run through the OpenAI SDK against the scripted model server.
  * Egress: connections and refused hosts live, an approver's grant that the proxy then honours and its
- * withdrawal, an egress question answered from the view, a viewer who sees but cannot grant. Agents:
- * a run as one thread, in order, growing live. Both views pass axe with no serious finding.
+ * withdrawal, an egress question answered from the view, a viewer who sees but cannot grant.
+ * Agents: a run as one thread (a refused command, an approval answered meanwhile), in order, growing live.
+ * Both views pass axe with no serious finding.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,7 +16,7 @@ import { startTestServer } from '../api/support.ts';
 import type { TestServer } from '../api/support.ts';
 import { httpUpstream, proxyGet, proxySocket } from '../support/egress-traffic.ts';
 import { createMemoryDriver } from '../support/memory-driver/index.ts';
-import { startModelServer } from '../support/model-server.ts';
+import { commandIdIn, startModelServer } from '../support/model-server.ts';
 import type { ModelServer } from '../support/model-server.ts';
 import {
   describeInChromium,
@@ -39,7 +40,10 @@ async function seriousFindings(page: Page): Promise<AxeFinding[]> {
 }
 
 /** Sessions ask a person about hosts off the list; both test hosts lead to the upstream on 127.0.0.1. */
-async function egressServer(port: number): Promise<{ server: TestServer; admin: AirlockClient }> {
+async function egressServer(
+  port: number,
+  approvalRequiredFor: readonly string[] = [],
+): Promise<{ server: TestServer; admin: AirlockClient }> {
   const server = await startTestServer({
     airlock: {
       drivers: { bwrap: createMemoryDriver() },
@@ -55,7 +59,7 @@ async function egressServer(port: number): Promise<{ server: TestServer; admin: 
             },
           },
         },
-        router: { approvalRequiredFor: [], approvalWait: '30s' },
+        router: { approvalRequiredFor, approvalWait: '30s' },
       },
     },
   });
@@ -146,9 +150,10 @@ describeInChromium('the Egress and Agents views in Chromium', () => {
     await watching.context.close();
   }, 120_000);
 
-  it('shows an agent run as one thread: model calls, tool calls, commands with their decisions, in order and live', async () => {
+  it("shows an agent run as one thread: model calls, tool calls, commands with their decisions, a person's approval, in order and live", async () => {
     const upstream = await httpUpstream();
-    const { server } = await egressServer(upstream.port);
+    // `touch` waits for a person: the run asks one, and goes on once answered.
+    const { server } = await egressServer(upstream.port, ['touch']);
     const model = await startModelServer([
       {
         text: 'Looking first.',
@@ -161,6 +166,15 @@ describeInChromium('the Egress and Agents views in Chromium', () => {
         pieceDelayMs: 1500,
       },
       { toolCalls: [{ name: 'run_command', arguments: { command: 'echo thread-end' } }], pieceDelayMs: 500 },
+      { toolCalls: [{ name: 'run_command', arguments: { command: 'touch /workspace/approved' } }] },
+      (request) => ({
+        toolCalls: [
+          {
+            name: 'command_status',
+            arguments: { command_id: commandIdIn(request.toolResults.at(-1)), wait_s: 30 },
+          },
+        ],
+      }),
       { text: 'Done: the risky command was refused, as it should be.' },
     ]);
     models.push(model);
@@ -175,6 +189,11 @@ describeInChromium('the Egress and Agents views in Chromium', () => {
       for (;;) {
         const next = await run.next();
         if (next.done === true) return next.value;
+        // A person answers from elsewhere (here the API, as an approver's dashboard would).
+        if (next.value.type === 'approval_requested')
+          await server.airlock.approvals.approve(next.value.approvalId, {
+            decidedBy: 'api:approver:tok_alice',
+          });
       }
     })();
 
@@ -210,6 +229,7 @@ describeInChromium('the Egress and Agents views in Chromium', () => {
       at(/^Model · step 2/),
       at(/^Command.*rm -rf \/.*deny/),
       at(/^Command.*echo thread-end/),
+      at(/^Command.*touch \/workspace\/approved.*asked a person.*approved by api:approver:tok_alice/),
       at(/^Run ended.*completed/),
     ];
     expect(
