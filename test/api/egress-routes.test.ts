@@ -4,44 +4,17 @@
  * GET /v1/egress reports them, and an approver's grant of a refused host, which the proxy then lets
  * through, and its withdrawal. Viewers see; only approvers and the admin grant; agents do neither.
  */
-import { once } from 'node:events';
-import { createServer, request, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { egressDirectory } from '../../src/airlock/egress-directory.ts';
-import { SESSION_FILES } from '../../src/egress/index.ts';
+import { describe, expect, it } from 'vitest';
 import { egressList, egressOverview } from '../../src/server/egress-schemas.ts';
 import { createdSession } from '../../src/server/schemas.ts';
-import { createdAccessToken } from '../../src/server/watch-schemas.ts';
+import { CSRF_HEADER } from '../../src/server/index.ts';
+import { createdAccessToken, signedIn } from '../../src/server/watch-schemas.ts';
 import { auditList } from '../../src/server/audit-schemas.ts';
 import { createMemoryDriver } from '../support/memory-driver/index.ts';
 import { eventually } from '../support/eventually.ts';
+import { httpUpstream, proxyGet, proxySocket } from '../support/egress-traffic.ts';
 import { call, errorCode, startTestServer } from './support.ts';
 import type { TestServer } from './support.ts';
-
-/** A web server on 127.0.0.1 that the sessions' hosts are mapped to; it records the paths asked for. */
-async function httpUpstream(): Promise<{ port: number; seen: string[] }> {
-  const seen: string[] = [];
-  const server = createServer((req, res) => {
-    seen.push(req.url ?? '');
-    res.end('hello from upstream\n');
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { port: (server.address() as AddressInfo).port, seen };
-}
-
-/** A plain-HTTP proxy request on the session's socket, as curl inside the sandbox sends it. */
-async function proxyGet(socketPath: string, url: string): Promise<{ status: number }> {
-  const req = request({ socketPath, path: url, headers: { host: new URL(url).host }, agent: false });
-  req.end();
-  const [res] = (await once(req, 'response')) as [IncomingMessage];
-  res.resume();
-  await once(res, 'end');
-  return { status: res.statusCode ?? 0 };
-}
 
 async function egressServer(port: number): Promise<TestServer> {
   return startTestServer({
@@ -82,7 +55,7 @@ describe('egress for people', () => {
     const server = await egressServer(upstream.port);
     const created = await call(`${server.url}/v1/sessions`, server.adminToken, { method: 'POST', body: {} });
     const session = createdSession.parse(created.body);
-    const socket = join(egressDirectory(server.home), session.id, SESSION_FILES.socket);
+    const socket = proxySocket(server.home, session.id);
     const viewer = await mint(server, 'viewer');
     const approver = await mint(server, 'approver');
 
@@ -140,6 +113,36 @@ describe('egress for people', () => {
       ['egress.grant_revoked', session.id, 'other.example.test'],
     ]);
     expect(events[0]?.data['decidedBy']).toMatch(/^api:approver:tok_/);
+  });
+
+  it("takes a grant made with the dashboard's cookie only with its CSRF token, from its own origin", async () => {
+    const upstream = await httpUpstream();
+    const server = await egressServer(upstream.port);
+    const created = await call(`${server.url}/v1/sessions`, server.adminToken, { method: 'POST', body: {} });
+    const session = createdSession.parse(created.body);
+    const approver = await mint(server, 'approver');
+    const signedInAnswer = await fetch(`${server.url}/v1/auth/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: server.url },
+      body: JSON.stringify({ token: approver }),
+    });
+    const cookie = (signedInAnswer.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const csrf = signedIn.parse(await signedInAnswer.json()).csrfToken ?? '';
+    const grant = (headers: Record<string, string>) =>
+      call(`${server.url}/v1/sessions/${session.id}/egress/grants`, null, {
+        method: 'POST',
+        body: { host: 'other.example.test', port: upstream.port },
+        headers: { cookie, ...headers },
+      });
+    for (const headers of [{}, { [CSRF_HEADER]: csrf, origin: 'http://evil.example' }]) {
+      const refused = await grant(headers);
+      expect(refused.status).toBe(403);
+      expect(refused.body).toMatchObject({ error: { details: { reason: 'csrf' } } });
+    }
+    expect((await overview(server, server.adminToken, session.id)).granted).toEqual([]);
+    const accepted = await grant({ [CSRF_HEADER]: csrf, origin: server.url });
+    expect(accepted.status).toBe(200);
+    expect(egressOverview.parse(accepted.body).granted).toEqual([`other.example.test:${upstream.port}`]);
   });
 
   it("refuses an agent's session token, a malformed host, and a session without a network", async () => {

@@ -10,13 +10,25 @@ import { createMemoryDriver } from '../support/memory-driver/index.ts';
 import { startTestServer } from './support.ts';
 import type { TestServer } from './support.ts';
 
-async function memoryServer(trustProxy: boolean | undefined): Promise<TestServer> {
+async function memoryServer(
+  trustProxy: boolean | undefined,
+  server: Record<string, unknown> = {},
+): Promise<TestServer> {
   return startTestServer({
     airlock: {
       drivers: { bwrap: createMemoryDriver() },
-      config: trustProxy === undefined ? {} : { server: { trustProxy } },
+      config: { server: { ...server, ...(trustProxy === undefined ? {} : { trustProxy }) } },
     },
   });
+}
+
+/** A request with a token nobody issued, from the client X-Forwarded-For names. */
+async function guess(server: TestServer, client: string): Promise<number> {
+  const answer = await fetch(`${server.url}/v1/sessions`, {
+    headers: { authorization: 'Bearer alk_admin_guessed', 'x-forwarded-for': client },
+  });
+  await answer.body?.cancel();
+  return answer.status;
 }
 
 /** A sign-in as a browser at https://airlock.example sends it, through a proxy that adds its headers. */
@@ -101,5 +113,23 @@ describe('server.trustProxy', () => {
       'x-forwarded-host': 'airlock.example',
     });
     expect(answer.status).toBe(403);
+  });
+
+  it("counts failed attempts per client behind a trusted proxy, and ignores a client's X-Forwarded-For without one", async () => {
+    const behind = await memoryServer(true, { rateLimit: '3/min' });
+    const attempts = [];
+    for (let index = 0; index < 4; index += 1) attempts.push(await guess(behind, '203.0.113.7'));
+    expect(attempts).toEqual([401, 401, 401, 429]);
+    // A client cannot slip out of its bucket by sending its own X-Forwarded-For: the proxy appends the
+    // address it saw, and only that last entry counts.
+    expect(await guess(behind, '198.51.100.1, 203.0.113.7')).toBe(429);
+    // Another client behind the same proxy has its own bucket.
+    expect(await guess(behind, '203.0.113.8')).toBe(401);
+
+    // Without trustProxy the header is the client's say-so: every guess counts against its address.
+    const direct = await memoryServer(undefined, { rateLimit: '3/min' });
+    const forged = [];
+    for (let index = 0; index < 4; index += 1) forged.push(await guess(direct, `203.0.113.${index}`));
+    expect(forged).toEqual([401, 401, 401, 429]);
   });
 });

@@ -11,7 +11,7 @@ import { afterAll, expect, it } from 'vitest';
 import { describeInChromium } from './browser.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const VIEWS = ['approval', 'audit', 'commands', 'session', 'sessions', 'sign-in'];
+const VIEWS = ['agent-run', 'approval', 'audit', 'commands', 'egress', 'session', 'sessions', 'sign-in'];
 const SIZES = { desktop: [1280, 720], phone: [390, 844] } as const;
 
 /** Width and height from a PNG's IHDR chunk, which follows the 8-byte signature and the chunk header. */

@@ -1,11 +1,10 @@
-/**
- * The dashboard's views, in the order of the header. A view is one entry here: the egress view (per
- * session connections, refused hosts, grants) slots in as one more once the proxy records them.
- */
+/** The dashboard's views, in the order of the header. A view is one entry here. */
 import type { FunctionComponent } from 'preact';
+import { AgentsView } from './views/agents.tsx';
 import { ApprovalsView } from './views/approvals.tsx';
 import { AuditView } from './views/audit.tsx';
 import { CommandsView } from './views/commands.tsx';
+import { EgressView } from './views/egress.tsx';
 import { SessionsView } from './views/sessions.tsx';
 
 export interface Tab {
@@ -21,5 +20,7 @@ export const tabs: readonly Tab[] = [
   { id: 'sessions', label: 'Sessions', key: 's', View: SessionsView },
   { id: 'commands', label: 'Commands', key: 'c', View: CommandsView },
   { id: 'approvals', label: 'Approvals', key: 'a', View: ApprovalsView },
+  { id: 'agents', label: 'Agents', key: 'r', View: AgentsView },
+  { id: 'egress', label: 'Egress', key: 'e', View: EgressView },
   { id: 'audit', label: 'Audit', key: 'l', View: AuditView },
 ];

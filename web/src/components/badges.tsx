@@ -19,6 +19,13 @@ const TONES: Readonly<Record<string, string>> = {
   expired: 'muted',
   active: 'ok',
   ended: 'muted',
+  allowed: 'ok',
+  refused: 'bad',
+  allowlist: 'info',
+  not_allowed: 'bad',
+  ask_denied: 'bad',
+  ask_timed_out: 'warn',
+  address_forbidden: 'bad',
 };
 
 /** A word with a colour; the word carries the meaning, so colour is never the only signal. */

@@ -41,6 +41,11 @@ const KINDS: readonly { readonly label: string; readonly types?: readonly string
     ],
   },
   { label: 'Files', types: ['file.written', 'file.read', 'file.listed'] },
+  {
+    label: 'Egress',
+    types: ['egress.connection', 'egress.granted', 'egress.grant_revoked', 'session.network_changed'],
+  },
+  { label: 'Agent runs', types: ['agent.started', 'agent.model_call', 'agent.step', 'agent.finished'] },
   { label: 'Tokens and sign-ins', types: ['token.created', 'token.revoked', 'dashboard.signed_in'] },
 ];
 
@@ -75,6 +80,20 @@ export function summarize(event: AuditEvent): string {
       return text(data['subject']);
     case 'approval.decided':
       return `${text(data['status'] ?? data['decision'])}${data['decidedBy'] === undefined ? '' : ` by ${text(data['decidedBy'])}`}`;
+    case 'file.written':
+    case 'file.read':
+      return `${text(data['path'])}${typeof data['bytes'] === 'number' ? ` (${data['bytes']} bytes)` : ''}`;
+    case 'egress.connection':
+      return `${text(data['decision'])} ${text(data['host'])}:${text(data['port'])} (${text(data['reason'])})`;
+    case 'egress.granted':
+    case 'egress.grant_revoked':
+      return `${text(data['host'])}:${text(data['port'])} by ${text(data['decidedBy'])}`;
+    case 'agent.started':
+      return `${text(data['provider'])}:${text(data['model'])}`;
+    case 'agent.model_call':
+      return `step ${text(data['step'])}: ${text(data['tokensIn'])} in, ${text(data['tokensOut'])} out, ${text(data['latencyMs'])} ms`;
+    case 'agent.finished':
+      return `${text(data['status'])}${data['steps'] === undefined ? '' : `, ${text(data['steps'])} steps`}`;
     case 'execution.finished':
       return `${text(data['status'])}${data['exitCode'] === undefined || data['exitCode'] === null ? '' : `, exit ${text(data['exitCode'])}`}`;
     default: {

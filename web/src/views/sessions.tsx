@@ -246,6 +246,19 @@ function SessionDetail({ id }: { readonly id: string }) {
               </dd>
             </div>
             <div>
+              <dt>Network</dt>
+              <dd>
+                {info.network.mode === 'none' ? (
+                  'none'
+                ) : (
+                  <>
+                    {info.network.mode} ·{' '}
+                    <a href={href('egress', id)}>connections, refused hosts and grants</a>
+                  </>
+                )}
+              </dd>
+            </div>
+            <div>
               <dt>Timeouts</dt>
               <dd>
                 {duration(info.limits.timeoutMs)} per command · idle {duration(info.limits.idleTimeoutMs)}
