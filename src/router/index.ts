@@ -28,6 +28,7 @@ export type {
   ArchiveInOptions,
   ArchiveInResult,
   ArchiveLimits,
+  ArchiveOutOptions,
   ArchiveOutResult,
   ArchiveOutStream,
   ChangesResult,

@@ -65,17 +65,29 @@ function leftOutOf(header: string | null): LeftOutEntry[] {
   }
 }
 
+export interface DownloadOptions extends CallOptions {
+  /**
+   * Changed protected paths (agent and editor configuration, CI workflows, build scripts): left out
+   * with a note (`leave-out`, the default), or `ask`: one approval for all of them in the approval
+   * queue, and they are in the archive when a person approves (the call waits for the answer).
+   */
+  readonly protectedPaths?: 'leave-out' | 'ask';
+}
+
 export async function downloadArchive(
   transport: Transport,
   sessionId: string,
   remotePath: string,
-  options?: CallOptions,
+  options?: DownloadOptions,
 ): Promise<ArchiveDownload> {
   const { response } = await transport.open(
     {
       method: 'GET',
       path: archivePath(sessionId),
-      query: { path: remotePath },
+      query: {
+        path: remotePath,
+        ...(options?.protectedPaths === undefined ? {} : { protected: options.protectedPaths }),
+      },
       accept: 'application/x-tar',
       long: true,
     },

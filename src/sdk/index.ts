@@ -23,7 +23,13 @@ export { SandboxSession, SessionCommands, SessionFiles } from './session.ts';
 export type { FileWriteOptions, RunOptions, StartOptions } from './session.ts';
 export { MAX_STDIN_BYTES } from './run-options.ts';
 export type { StdinSource } from './run-options.ts';
-export type { ArchiveDownload, ArchiveUploadResult, LeftOutEntry, WorkspaceChanges } from './archives.ts';
+export type {
+  ArchiveDownload,
+  ArchiveUploadResult,
+  DownloadOptions,
+  LeftOutEntry,
+  WorkspaceChanges,
+} from './archives.ts';
 export type { FileChangeResult, FileStat, WriteManyEntry } from './file-changes.ts';
 export { CommandHandle, isFinished } from './command-handle.ts';
 export type { CommandEvent } from './command-handle.ts';

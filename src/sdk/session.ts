@@ -3,12 +3,19 @@
  * session's own token when it has one, so it can be handed to an agent without the admin token.
  */
 import { downloadArchive, uploadArchive, workspaceChanges, workspacePatch } from './archives.ts';
-import type { ArchiveDownload, ArchiveUploadResult, WorkspaceChanges } from './archives.ts';
+import type { ArchiveDownload, ArchiveUploadResult, DownloadOptions, WorkspaceChanges } from './archives.ts';
 import { CommandHandle } from './command-handle.ts';
+import { invalidArgument } from './errors.ts';
 import { makeDirectory, removeFile, renameFile, statFile, writeManyFiles } from './file-changes.ts';
 import type { FileChangeResult, FileStat, WriteManyEntry } from './file-changes.ts';
 import { Outputs } from './outputs.ts';
-import { checkRunOptions, commandFields, plainRunKeys, startKeys } from './run-options.ts';
+import {
+  checkRunOptions,
+  commandFields,
+  plainRunKeys,
+  refuseUnknownOptions,
+  startKeys,
+} from './run-options.ts';
 import type { RunOptions, StartOptions } from './run-options.ts';
 import type { CallOptions } from './signals.ts';
 import type { Transport } from './transport.ts';
@@ -20,6 +27,8 @@ import type {
   RunResult,
   SessionInfo,
 } from './wire-types.ts';
+
+const downloadKeys: ReadonlySet<string> = new Set(['signal', 'timeoutMs', 'protectedPaths']);
 
 /*
  * As in E2B: `timeoutMs` is the command's own limit, enforced in the sandbox (its process tree is
@@ -94,8 +103,17 @@ export class SessionFiles {
     return uploadArchive(this.#transport, this.#sessionId, archive, remotePath, options);
   }
 
-  /** Directory `remotePath` as a tar archive, through the export checks (`leftOut` says what was kept back and why). */
-  download(remotePath: string, options?: CallOptions): Promise<ArchiveDownload> {
+  /**
+   * Directory `remotePath` as a tar archive, through the export checks (`leftOut` says what was kept
+   * back and why). `protectedPaths: 'ask'` asks a person about changed protected paths instead of
+   * leaving them out.
+   */
+  async download(remotePath: string, options?: DownloadOptions): Promise<ArchiveDownload> {
+    if (options !== undefined) refuseUnknownOptions(options, downloadKeys, 'files.download');
+    if (options?.protectedPaths !== undefined && !['leave-out', 'ask'].includes(options.protectedPaths))
+      throw invalidArgument(`protectedPaths is 'leave-out' or 'ask', got ${String(options.protectedPaths)}`, {
+        option: 'protectedPaths',
+      });
     return downloadArchive(this.#transport, this.#sessionId, remotePath, options);
   }
 

@@ -95,6 +95,12 @@ describe.skipIf(bwrapMissing)('archives over HTTP: streamed', () => {
     const tar = new Uint8Array(await down.arrayBuffer());
     expect(Number(down.headers.get('content-length'))).toBe(tar.length);
     expect((await entriesOf(tar)).filter((entry) => entry.type === 'file').length).toBe(20);
+    // Asking about protected paths when there are none asks nobody; an unknown option is refused.
+    expect((await session.files.download('/workspace', { protectedPaths: 'ask' })).files).toBe(20);
+    const unknown = await failure(
+      session.files.download('/workspace', { protected: 'ask' } as unknown as { protectedPaths: 'ask' }),
+    );
+    expect(unknown.code).toBe('INVALID_ARGUMENT');
   });
 });
 

@@ -5,6 +5,7 @@ export type {
   ArchiveInResult,
   ArchiveOps,
   ArchiveOpsOptions,
+  ArchiveOutOptions,
   ArchiveOutResult,
   ChangesResult,
 } from './archive-ops.ts';

@@ -11,6 +11,13 @@ export interface ArchiveRouteParts {
 }
 
 const archiveQuery = z.object({ path: z.string().min(1).max(4096) }).strict();
+const downloadQuery = z
+  .object({
+    path: z.string().min(1).max(4096),
+    /** Changed protected paths: left out with a note (default), or asked about once and added when approved. */
+    protected: z.enum(['leave-out', 'ask']).optional(),
+  })
+  .strict();
 const changesQuery = z.object({ format: z.enum(['json', 'patch']).optional() }).strict();
 const archiveInResult = z.object({
   status: z.enum(['completed', 'denied']),
@@ -63,11 +70,17 @@ export function archiveRoutes({ airlock }: ArchiveRouteParts): RouteSpec[] {
       tag: 'files',
       access: 'any',
       params: sessionParams,
-      query: archiveQuery,
+      query: downloadQuery,
       response: { status: 200, description: 'An uncompressed tar archive', contentType: 'application/x-tar' },
-      handler: async ({ principal, params, query, reply }) => {
+      handler: async ({ principal, params, query, request, reply }) => {
         const session = await liveSessionFor(airlock, principal, params.id);
-        const out = await session.files.openArchive(query.path);
+        // The caller hanging up withdraws a question about protected paths still waiting for a person.
+        const gone = new AbortController();
+        request.raw.once('close', () => gone.abort());
+        const out = await session.files.openArchive(query.path, {
+          ...(query.protected === undefined ? {} : { protectedPaths: query.protected }),
+          signal: gone.signal,
+        });
         let notes = encodeURIComponent(JSON.stringify(out.leftOut));
         if (notes.length > MAX_LEFT_OUT_HEADER_CHARS) {
           const kept = out.leftOut.slice(0, 20);
