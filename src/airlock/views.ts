@@ -26,6 +26,7 @@ import type {
   ArchiveOutOptions,
   ArchiveOutResult,
   ArchiveOutStream,
+  ChangesOptions,
   ChangeOptions,
   ChangesResult,
   FileChangeResult,
@@ -117,8 +118,11 @@ export interface Session {
     /** Writes every file after one approval (when one is needed); audited one by one. */
     writeMany(files: readonly ManyFile[], options?: ChangeOptions): Promise<FileChangeResult>;
   };
-  /** Files changed under /workspace since a tree was copied in; with `patch`, a unified diff too. */
-  changes(options?: { readonly patch?: boolean }): Promise<ChangesResult>;
+  /**
+   * Files changed under /workspace since a tree was copied in, or `since` a snapshot of this session
+   * (or the one it was made from); with `patch`, a unified diff too.
+   */
+  changes(options?: ChangesOptions): Promise<ChangesResult>;
   info(): Promise<SessionInfo>;
   /**
    * Changes what the session may reach, live (within the server's configuration); connections

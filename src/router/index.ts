@@ -31,6 +31,7 @@ export type {
   ArchiveOutOptions,
   ArchiveOutResult,
   ArchiveOutStream,
+  ChangesOptions,
   ChangesResult,
   LeftOut,
 } from './archive/index.ts';

@@ -33,8 +33,10 @@ export interface ArchiveDownload {
 }
 
 export interface WorkspaceChanges {
-  /** Whether a tree was copied in; without one every file counts as added. */
+  /** Whether a tree was copied in (or a snapshot compared with); without one every file counts as added. */
   readonly baseline: boolean;
+  /** The snapshot compared with, when `since` was given. */
+  readonly since?: string;
   readonly added: readonly string[];
   readonly changed: readonly string[];
   readonly deleted: readonly string[];
@@ -102,13 +104,22 @@ export async function downloadArchive(
   };
 }
 
+export interface ChangesOptions extends CallOptions {
+  /** Compare with this snapshot (`snap_…`) of the session, or the one it was made from, instead of the last upload. */
+  readonly since?: string;
+}
+
 export function workspaceChanges(
   transport: Transport,
   sessionId: string,
-  options?: CallOptions,
+  options?: ChangesOptions,
 ): Promise<WorkspaceChanges> {
   return transport.json<WorkspaceChanges>(
-    { method: 'GET', path: ['v1', 'sessions', sessionId, 'changes'] },
+    {
+      method: 'GET',
+      path: ['v1', 'sessions', sessionId, 'changes'],
+      ...(options?.since === undefined ? {} : { query: { since: options.since } }),
+    },
     options,
   );
 }
@@ -116,13 +127,13 @@ export function workspaceChanges(
 export function workspacePatch(
   transport: Transport,
   sessionId: string,
-  options?: CallOptions,
+  options?: ChangesOptions,
 ): Promise<string> {
   return transport.text(
     {
       method: 'GET',
       path: ['v1', 'sessions', sessionId, 'changes'],
-      query: { format: 'patch' },
+      query: { format: 'patch', ...(options?.since === undefined ? {} : { since: options.since }) },
       accept: 'text/x-diff',
     },
     options,

@@ -26,6 +26,7 @@ export type { StdinSource } from './run-options.ts';
 export type {
   ArchiveDownload,
   ArchiveUploadResult,
+  ChangesOptions,
   DownloadOptions,
   LeftOutEntry,
   WorkspaceChanges,

@@ -3,7 +3,13 @@
  * session's own token when it has one, so it can be handed to an agent without the admin token.
  */
 import { downloadArchive, uploadArchive, workspaceChanges, workspacePatch } from './archives.ts';
-import type { ArchiveDownload, ArchiveUploadResult, DownloadOptions, WorkspaceChanges } from './archives.ts';
+import type {
+  ArchiveDownload,
+  ArchiveUploadResult,
+  ChangesOptions,
+  DownloadOptions,
+  WorkspaceChanges,
+} from './archives.ts';
 import { CommandHandle } from './command-handle.ts';
 import { invalidArgument } from './errors.ts';
 import { makeDirectory, removeFile, renameFile, statFile, writeManyFiles } from './file-changes.ts';
@@ -29,6 +35,7 @@ import type {
 } from './wire-types.ts';
 
 const downloadKeys: ReadonlySet<string> = new Set(['signal', 'timeoutMs', 'protectedPaths']);
+const changesKeys: ReadonlySet<string> = new Set(['signal', 'timeoutMs', 'since']);
 
 /*
  * As in E2B: `timeoutMs` is the command's own limit, enforced in the sandbox (its process tree is
@@ -145,13 +152,15 @@ export class SessionFiles {
     return writeManyFiles(this.#transport, this.#sessionId, files, options);
   }
 
-  /** Files changed under /workspace since a tree was uploaded. */
-  changes(options?: CallOptions): Promise<WorkspaceChanges> {
+  /** Files changed under /workspace since a tree was uploaded, or `since` a snapshot of the session. */
+  async changes(options?: ChangesOptions): Promise<WorkspaceChanges> {
+    if (options !== undefined) refuseUnknownOptions(options, changesKeys, 'files.changes');
     return workspaceChanges(this.#transport, this.#sessionId, options);
   }
 
   /** The same changes as a unified diff (`git apply` takes it). */
-  patch(options?: CallOptions): Promise<string> {
+  async patch(options?: ChangesOptions): Promise<string> {
+    if (options !== undefined) refuseUnknownOptions(options, changesKeys, 'files.patch');
     return workspacePatch(this.#transport, this.#sessionId, options);
   }
 

@@ -353,6 +353,31 @@ describe.skipIf(bwrapMissing !== undefined)('archives: policy and changes', () =
     expect(await airlock.approvals.list({ status: 'pending', sessionId: session.id })).toEqual([]);
   });
 
+  it("lists changes since a snapshot of the session (or the one it was made from), never since another session's", async () => {
+    const airlock = await open('bwrap');
+    const session = await airlock.sessions.create({ policy: 'permissive' });
+    await session.run("mkdir -p src && printf 'one\\n' > src/a.txt && printf 'x\\n' > src/gone.txt");
+    const snap = await session.snapshot('before');
+    await session.run("printf 'ONE\\n' > src/a.txt && rm src/gone.txt && printf 'n\\n' > new.txt");
+    const since = await session.changes({ since: snap.id });
+    expect(since).toMatchObject({
+      baseline: true,
+      since: snap.id,
+      added: ['new.txt'],
+      changed: ['src/a.txt'],
+      deleted: ['src/gone.txt'],
+    });
+    expect((await session.changes({ since: snap.id, patch: true })).patch).toContain('-one\n+ONE');
+    // A session made from the snapshot may compare with it too.
+    const forked = await airlock.sessions.create({ policy: 'permissive', from: snap.id });
+    await forked.run("printf 'forked\\n' >> src/a.txt");
+    expect((await forked.changes({ since: snap.id })).changed).toEqual(['src/a.txt']);
+    // Another session may not (adversarial: its files are not this session's to see).
+    const other = await airlock.sessions.create({ policy: 'permissive' });
+    const refused = await rejectedAirlockError(other.changes({ since: snap.id }));
+    expect(refused.code).toBe('NOT_FOUND');
+  });
+
   it(
     'lists changes since the copy in, and gives a patch git apply takes on the host',
     { timeout: 60_000 },

@@ -101,6 +101,9 @@ describe.skipIf(bwrapMissing)('archives over HTTP: streamed', () => {
       session.files.download('/workspace', { protected: 'ask' } as unknown as { protectedPaths: 'ask' }),
     );
     expect(unknown.code).toBe('INVALID_ARGUMENT');
+    // Changes since a snapshot: a malformed id is refused, an unknown one is not found.
+    expect((await failure(session.files.changes({ since: '../../etc' }))).code).toBe('INVALID_ARGUMENT');
+    expect((await failure(session.files.patch({ since: `snap_${'0'.repeat(24)}` }))).code).toBe('NOT_FOUND');
   });
 });
 

@@ -21,6 +21,7 @@ import { exportArchive } from './export-archive.ts';
 import type { ArchiveOutStream } from './export-archive.ts';
 import type { LeftOut } from './outgoing.ts';
 import { listChanges } from './list-changes.ts';
+import type { SnapshotArchives } from './snapshot-baseline.ts';
 import { protectedPathJudge } from './protected-paths.ts';
 
 export interface ArchiveOpsOptions extends ChangeApprovalDeps {
@@ -29,6 +30,8 @@ export interface ArchiveOpsOptions extends ChangeApprovalDeps {
   /** `sandbox.refuseSecretsInWorkspace`: an archive holding a secret-looking file is refused whole. */
   readonly refuseSecrets: boolean;
   readonly sessions: Pick<SessionManager, 'beginWork' | 'addSecretFile'>;
+  /** Snapshot archives, for changes since a snapshot; absent: only changes since the copy in. */
+  readonly snapshots?: SnapshotArchives;
 }
 
 export interface ArchiveInOptions {
@@ -68,9 +71,18 @@ export interface ArchiveOutOptions {
   readonly signal?: AbortSignal;
 }
 
+export interface ChangesOptions {
+  /** Also the unified diff. */
+  readonly patch?: boolean;
+  /** Compare with this snapshot of the session (or the one it was made from), not the last copy in. */
+  readonly since?: string;
+}
+
 export interface ChangesResult extends WorkspaceChanges {
-  /** Whether a tree was copied in: without one, every file counts as added. */
+  /** Whether a tree was copied in (or a snapshot compared with): without one, every file counts as added. */
   readonly baseline: boolean;
+  /** The snapshot compared with, when one was asked for. */
+  readonly since?: string;
   /** The unified diff, when asked for. */
   readonly patch?: string;
 }
@@ -87,7 +99,7 @@ export interface ArchiveOps {
   get(session: LiveSession, path: string, options?: ArchiveOutOptions): Promise<ArchiveOutResult>;
   /** The tree through the export checks, spooled and streamed: the host never holds it whole. */
   open(session: LiveSession, path: string, options?: ArchiveOutOptions): Promise<ArchiveOutStream>;
-  changes(session: LiveSession, options?: { readonly patch?: boolean }): Promise<ChangesResult>;
+  changes(session: LiveSession, options?: ChangesOptions): Promise<ChangesResult>;
 }
 
 export function createArchiveOps(options: ArchiveOpsOptions): ArchiveOps {

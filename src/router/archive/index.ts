@@ -7,6 +7,7 @@ export type {
   ArchiveOpsOptions,
   ArchiveOutOptions,
   ArchiveOutResult,
+  ChangesOptions,
   ChangesResult,
 } from './archive-ops.ts';
 export type { ArchiveOutStream } from './export-archive.ts';

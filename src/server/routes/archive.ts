@@ -18,7 +18,16 @@ const downloadQuery = z
     protected: z.enum(['leave-out', 'ask']).optional(),
   })
   .strict();
-const changesQuery = z.object({ format: z.enum(['json', 'patch']).optional() }).strict();
+const changesQuery = z
+  .object({
+    format: z.enum(['json', 'patch']).optional(),
+    /** Since this snapshot of the session (or the one it was made from) instead of the last copy in. */
+    since: z
+      .string()
+      .regex(/^snap_[0-9a-f]{24}$/)
+      .optional(),
+  })
+  .strict();
 const archiveInResult = z.object({
   status: z.enum(['completed', 'denied']),
   path: z.string(),
@@ -31,6 +40,7 @@ const archiveInResult = z.object({
 });
 const changesResult = z.object({
   baseline: z.boolean(),
+  since: z.string().optional(),
   added: z.array(z.string()),
   changed: z.array(z.string()),
   deleted: z.array(z.string()),
@@ -113,11 +123,12 @@ export function archiveRoutes({ airlock }: ArchiveRouteParts): RouteSpec[] {
       response: { status: 200, description: 'Added, changed and deleted paths', schema: changesResult },
       handler: async ({ principal, params, query, reply }) => {
         const session = await liveSessionFor(airlock, principal, params.id);
+        const since = query.since === undefined ? {} : { since: query.since };
         if (query.format !== 'patch') {
-          const { added, changed, deleted, baseline } = await session.changes();
-          return { baseline, added: [...added], changed: [...changed], deleted: [...deleted] };
+          const { added, changed, deleted, baseline } = await session.changes(since);
+          return { baseline, ...since, added: [...added], changed: [...changed], deleted: [...deleted] };
         }
-        const { patch } = await session.changes({ patch: true });
+        const { patch } = await session.changes({ patch: true, ...since });
         await reply
           .code(200)
           .type('text/x-diff; charset=utf-8')
