@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,18 +62,20 @@ export async function exportArchive(
   const spoolDir = await mkdtemp(join(tmpdir(), 'airlock-export-'));
   const spool = join(spoolDir, 'archive.tar');
   const removeSpool = (): Promise<void> => rm(spoolDir, { recursive: true, force: true });
+  let file: WriteStream | undefined;
   try {
     const out = pack();
     const hash = createHash('sha256');
     out.on('data', (chunk: Buffer) => hash.update(chunk));
-    const file = createWriteStream(spool, { mode: 0o600 });
+    file = createWriteStream(spool, { mode: 0o600 });
+    const spooling = file;
     const written = new Promise<void>((resolve, reject) => {
-      file.once('finish', resolve);
-      file.once('error', reject);
+      spooling.once('finish', resolve);
+      spooling.once('error', reject);
       out.once('error', reject);
     });
     written.catch(() => undefined);
-    out.pipe(file);
+    out.pipe(spooling);
     // Each entry waits until the packer has room again: a slow disk holds the sandbox's tar back.
     const add = (header: Parameters<typeof out.entry>[0], content?: Buffer): Promise<void> =>
       new Promise((resolve, reject) => {
@@ -136,6 +139,7 @@ export async function exportArchive(
       discard: removeSpool,
     };
   } catch (error) {
+    file?.destroy();
     await removeSpool();
     throw error;
   }
