@@ -23,6 +23,7 @@ const stageFolders = [
   'tools',
   'agent',
   'local-tree',
+  'sdk-node',
 ];
 
 // The router's stages, each a sub-folder whose index.ts is its door (src/router/<stage>/index.ts).

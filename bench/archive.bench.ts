@@ -1,6 +1,6 @@
 /**
  * A project in and out of a session: a 10,000-file, 100 MB tree copied into /workspace (packed
- * on the host, checked, unpacked by the sandbox's tar) and back out (packed in the sandbox, export
+ * on the host as it is read, checked as it arrives, staged and unpacked by the sandbox's tar) and back out (packed in the sandbox, export
  * checks, unpacked on the host), each beside host `tar` copying the same tree in the same run
  * (`tar -cf` then `tar -xf` into a fresh directory). Target: within 2x of host tar each way.
  */
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createAirlock } from '../src/index.ts';
-import { packDirectory, unpackInto } from '../src/local-tree/index.ts';
+import { packDirectoryStream, unpackInto } from '../src/local-tree/index.ts';
 import { formatMs } from './stats.ts';
 
 const FILES = 10_000;
@@ -84,14 +84,16 @@ export async function runArchiveBench(): Promise<void> {
 
       const session = await airlock.sessions.create({ policy: 'permissive' });
       started = performance.now();
-      const packed = await packDirectory(tree);
+      // Streamed, as `airlock cp` and `--workspace` copy: packed as read, checked as it arrives.
+      const packed = packDirectoryStream(tree);
       const copied = await session.files.putArchive('/workspace', packed.tar, { operator: true });
+      await packed.summary;
       times.airlockIn.push(performance.now() - started);
       if (copied.files !== FILES) throw new Error(`copied ${copied.files} files, not ${FILES}`);
       started = performance.now();
-      const out = await session.files.getArchive('/workspace');
+      const out = await session.files.openArchive('/workspace');
       const back = join(work, `airlock-out-${round}`);
-      const written = await unpackInto(back, out.tar);
+      const written = await unpackInto(back, out.stream());
       times.airlockOut.push(performance.now() - started);
       if (written.files !== FILES) throw new Error(`wrote back ${written.files} files, not ${FILES}`);
       rmSync(back, { recursive: true });

@@ -261,6 +261,7 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
     redactorFor: prepared.redactors.redactorFor,
     archiveLimits: config.router.archive,
     refuseSecretsInWorkspace: config.sandbox.refuseSecretsInWorkspace,
+    snapshots,
     metrics: prepared.metrics,
     logger: prepared.logger,
     now,

@@ -23,8 +23,10 @@ import type {
   DecideOptions,
   ArchiveInOptions,
   ArchiveInResult,
+  ArchiveOutOptions,
   ArchiveOutResult,
   ArchiveOutStream,
+  ChangesOptions,
   ChangeOptions,
   ChangesResult,
   FileChangeResult,
@@ -99,12 +101,12 @@ export interface Session {
       options?: ArchiveInOptions,
     ): Promise<ArchiveInResult>;
     /** Directory `path` as a tar archive, through the export checks (what was left out says why); audited. */
-    getArchive(path: string): Promise<ArchiveOutResult>;
+    getArchive(path: string, options?: ArchiveOutOptions): Promise<ArchiveOutResult>;
     /**
      * The same, spooled to a private host file and streamed (`stream()`, once): the host never holds
      * the tree whole. Call `discard()` when not streaming it.
      */
-    openArchive(path: string): Promise<ArchiveOutStream>;
+    openArchive(path: string, options?: ArchiveOutOptions): Promise<ArchiveOutStream>;
     /** The entry at `path` (a symlink as itself), or null when there is none. */
     stat(path: string): Promise<FileStat | null>;
     exists(path: string): Promise<boolean>;
@@ -116,8 +118,11 @@ export interface Session {
     /** Writes every file after one approval (when one is needed); audited one by one. */
     writeMany(files: readonly ManyFile[], options?: ChangeOptions): Promise<FileChangeResult>;
   };
-  /** Files changed under /workspace since a tree was copied in; with `patch`, a unified diff too. */
-  changes(options?: { readonly patch?: boolean }): Promise<ChangesResult>;
+  /**
+   * Files changed under /workspace since a tree was copied in, or `since` a snapshot of this session
+   * (or the one it was made from); with `patch`, a unified diff too.
+   */
+  changes(options?: ChangesOptions): Promise<ChangesResult>;
   info(): Promise<SessionInfo>;
   /**
    * Changes what the session may reach, live (within the server's configuration); connections
@@ -292,8 +297,8 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
       read: async (path, options) => router.readFile(await live(), path, options),
       list: async (path) => router.listFiles(await live(), path),
       putArchive: async (path, archive, options) => router.putArchive(await live(), path, archive, options),
-      getArchive: async (path) => router.getArchive(await live(), path),
-      openArchive: async (path) => router.openArchive(await live(), path),
+      getArchive: async (path, options) => router.getArchive(await live(), path, options),
+      openArchive: async (path, options) => router.openArchive(await live(), path, options),
       stat: async (path) => router.fileChanges.stat(await live(), path),
       exists: async (path) => (await router.fileChanges.stat(await live(), path)) !== null,
       mkdir: async (path, options) => router.fileChanges.mkdir(await live(), path, options),

@@ -126,6 +126,18 @@ async function directoriesOf(root: string, parts: readonly string[], checked: Se
   return dir;
 }
 
+/** Whether a symlink at `linkPath` with target `target` names something inside the destination. */
+function staysInside(linkPath: string, target: string): boolean {
+  if (target.startsWith('/') || target.includes('\0')) return false;
+  const where = linkPath.split('/').slice(0, -1);
+  for (const part of target.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part !== '..') where.push(part);
+    else if (where.pop() === undefined) return false;
+  }
+  return true;
+}
+
 /** Writes a tar the server checked (clean names, links inside the tree) into `root`. */
 export async function unpackInto(
   root: string,
@@ -135,6 +147,7 @@ export async function unpackInto(
   await mkdir(root, { recursive: true });
   const leftOut: LeftOutLocal[] = [];
   const written: string[] = [];
+  const writtenHere = new Set<string>();
   const checked = new Set<string>();
   let files = 0;
   const reader = extract();
@@ -176,10 +189,33 @@ export async function unpackInto(
             }
             files += 1;
             written.push(rel);
+            writtenHere.add(rel);
           } else if (header.type === 'symlink') {
-            await symlink(header.linkname ?? '', target);
+            // The server checked this too; this side trusts no link it did not make.
+            const linkname = header.linkname ?? '';
+            if (!staysInside(rel, linkname)) {
+              leftOut.push({
+                path: rel,
+                why: `a symbolic link to ${JSON.stringify(linkname)}, outside the destination`,
+              });
+              return;
+            }
+            await symlink(linkname, target);
           } else if (header.type === 'link') {
-            await link(join(root, header.linkname ?? ''), target);
+            // Only to a file this unpack wrote: a hard link to a path of this machine's choosing
+            // (`../../etc/passwd`) would make a later write land there.
+            const linkname = (header.linkname ?? '')
+              .split('/')
+              .filter((part) => part !== '' && part !== '.')
+              .join('/');
+            if (!writtenHere.has(linkname)) {
+              leftOut.push({
+                path: rel,
+                why: `a hard link to ${JSON.stringify(header.linkname)}, not a file written here`,
+              });
+              return;
+            }
+            await link(join(root, linkname), target);
           }
         } catch (error) {
           leftOut.push({ path: rel, why: `not written: ${(error as Error).message}` });

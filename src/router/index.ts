@@ -28,8 +28,10 @@ export type {
   ArchiveInOptions,
   ArchiveInResult,
   ArchiveLimits,
+  ArchiveOutOptions,
   ArchiveOutResult,
   ArchiveOutStream,
+  ChangesOptions,
   ChangesResult,
   LeftOut,
 } from './archive/index.ts';

@@ -3,7 +3,7 @@
  * shape → record (command-pipeline.ts); file copies take the same stages (file-ops.ts); what is under
  * way or done is found again through one registry with one session-scope check.
  */
-import type { LiveSession } from '../sessions/index.ts';
+import type { LiveSession, SnapshotStore } from '../sessions/index.ts';
 import { createCommandRegistry } from './command-registry.ts';
 import type { CommandRegistry } from './command-registry.ts';
 import { runCommand } from './command-pipeline.ts';
@@ -23,6 +23,8 @@ export interface RouterOptions extends Omit<PipelineDeps, 'registry' | 'now'> {
   readonly archiveLimits?: ArchiveLimits;
   /** `sandbox.refuseSecretsInWorkspace`. */
   readonly refuseSecretsInWorkspace?: boolean;
+  /** Snapshot archives, for changes since a snapshot. */
+  readonly snapshots?: Pick<SnapshotStore, 'get' | 'read'>;
 }
 
 export interface Router {
@@ -101,6 +103,7 @@ export function createRouter(options: RouterOptions): Router {
     redactorFor: options.redactorFor,
     policyFor: options.policyFor,
     sessions: options.sessions,
+    ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
   });
   return {
     run: (session, command, runOptions) => runCommand(pipeline, session, command, runOptions),

@@ -33,8 +33,10 @@ export interface ArchiveDownload {
 }
 
 export interface WorkspaceChanges {
-  /** Whether a tree was copied in; without one every file counts as added. */
+  /** Whether a tree was copied in (or a snapshot compared with); without one every file counts as added. */
   readonly baseline: boolean;
+  /** The snapshot compared with, when `since` was given. */
+  readonly since?: string;
   readonly added: readonly string[];
   readonly changed: readonly string[];
   readonly deleted: readonly string[];
@@ -65,17 +67,29 @@ function leftOutOf(header: string | null): LeftOutEntry[] {
   }
 }
 
+export interface DownloadOptions extends CallOptions {
+  /**
+   * Changed protected paths (agent and editor configuration, CI workflows, build scripts): left out
+   * with a note (`leave-out`, the default), or `ask`: one approval for all of them in the approval
+   * queue, and they are in the archive when a person approves (the call waits for the answer).
+   */
+  readonly protectedPaths?: 'leave-out' | 'ask';
+}
+
 export async function downloadArchive(
   transport: Transport,
   sessionId: string,
   remotePath: string,
-  options?: CallOptions,
+  options?: DownloadOptions,
 ): Promise<ArchiveDownload> {
   const { response } = await transport.open(
     {
       method: 'GET',
       path: archivePath(sessionId),
-      query: { path: remotePath },
+      query: {
+        path: remotePath,
+        ...(options?.protectedPaths === undefined ? {} : { protected: options.protectedPaths }),
+      },
       accept: 'application/x-tar',
       long: true,
     },
@@ -90,13 +104,22 @@ export async function downloadArchive(
   };
 }
 
+export interface ChangesOptions extends CallOptions {
+  /** Compare with this snapshot (`snap_…`) of the session, or the one it was made from, instead of the last upload. */
+  readonly since?: string;
+}
+
 export function workspaceChanges(
   transport: Transport,
   sessionId: string,
-  options?: CallOptions,
+  options?: ChangesOptions,
 ): Promise<WorkspaceChanges> {
   return transport.json<WorkspaceChanges>(
-    { method: 'GET', path: ['v1', 'sessions', sessionId, 'changes'] },
+    {
+      method: 'GET',
+      path: ['v1', 'sessions', sessionId, 'changes'],
+      ...(options?.since === undefined ? {} : { query: { since: options.since } }),
+    },
     options,
   );
 }
@@ -104,13 +127,13 @@ export function workspaceChanges(
 export function workspacePatch(
   transport: Transport,
   sessionId: string,
-  options?: CallOptions,
+  options?: ChangesOptions,
 ): Promise<string> {
   return transport.text(
     {
       method: 'GET',
       path: ['v1', 'sessions', sessionId, 'changes'],
-      query: { format: 'patch' },
+      query: { format: 'patch', ...(options?.since === undefined ? {} : { since: options.since }) },
       accept: 'text/x-diff',
     },
     options,

@@ -23,7 +23,14 @@ export { SandboxSession, SessionCommands, SessionFiles } from './session.ts';
 export type { FileWriteOptions, RunOptions, StartOptions } from './session.ts';
 export { MAX_STDIN_BYTES } from './run-options.ts';
 export type { StdinSource } from './run-options.ts';
-export type { ArchiveDownload, ArchiveUploadResult, LeftOutEntry, WorkspaceChanges } from './archives.ts';
+export type {
+  ArchiveDownload,
+  ArchiveUploadResult,
+  ChangesOptions,
+  DownloadOptions,
+  LeftOutEntry,
+  WorkspaceChanges,
+} from './archives.ts';
 export type { FileChangeResult, FileStat, WriteManyEntry } from './file-changes.ts';
 export { CommandHandle, isFinished } from './command-handle.ts';
 export { MAX_PTY_MESSAGE_BYTES, PtyConnection, SessionPty } from './pty.ts';

@@ -3,13 +3,26 @@
  * session's own token when it has one, so it can be handed to an agent without the admin token.
  */
 import { downloadArchive, uploadArchive, workspaceChanges, workspacePatch } from './archives.ts';
-import type { ArchiveDownload, ArchiveUploadResult, WorkspaceChanges } from './archives.ts';
+import type {
+  ArchiveDownload,
+  ArchiveUploadResult,
+  ChangesOptions,
+  DownloadOptions,
+  WorkspaceChanges,
+} from './archives.ts';
 import { CommandHandle } from './command-handle.ts';
+import { invalidArgument } from './errors.ts';
 import { makeDirectory, removeFile, renameFile, statFile, writeManyFiles } from './file-changes.ts';
 import type { FileChangeResult, FileStat, WriteManyEntry } from './file-changes.ts';
 import { Outputs } from './outputs.ts';
 import { SessionPty } from './pty.ts';
-import { checkRunOptions, commandFields, plainRunKeys, startKeys } from './run-options.ts';
+import {
+  checkRunOptions,
+  commandFields,
+  plainRunKeys,
+  refuseUnknownOptions,
+  startKeys,
+} from './run-options.ts';
 import type { RunOptions, StartOptions } from './run-options.ts';
 import type { CallOptions } from './signals.ts';
 import type { Transport } from './transport.ts';
@@ -21,6 +34,9 @@ import type {
   RunResult,
   SessionInfo,
 } from './wire-types.ts';
+
+const downloadKeys: ReadonlySet<string> = new Set(['signal', 'timeoutMs', 'protectedPaths']);
+const changesKeys: ReadonlySet<string> = new Set(['signal', 'timeoutMs', 'since']);
 
 /*
  * As in E2B: `timeoutMs` is the command's own limit, enforced in the sandbox (its process tree is
@@ -95,8 +111,17 @@ export class SessionFiles {
     return uploadArchive(this.#transport, this.#sessionId, archive, remotePath, options);
   }
 
-  /** Directory `remotePath` as a tar archive, through the export checks (`leftOut` says what was kept back and why). */
-  download(remotePath: string, options?: CallOptions): Promise<ArchiveDownload> {
+  /**
+   * Directory `remotePath` as a tar archive, through the export checks (`leftOut` says what was kept
+   * back and why). `protectedPaths: 'ask'` asks a person about changed protected paths instead of
+   * leaving them out.
+   */
+  async download(remotePath: string, options?: DownloadOptions): Promise<ArchiveDownload> {
+    if (options !== undefined) refuseUnknownOptions(options, downloadKeys, 'files.download');
+    if (options?.protectedPaths !== undefined && !['leave-out', 'ask'].includes(options.protectedPaths))
+      throw invalidArgument(`protectedPaths is 'leave-out' or 'ask', got ${String(options.protectedPaths)}`, {
+        option: 'protectedPaths',
+      });
     return downloadArchive(this.#transport, this.#sessionId, remotePath, options);
   }
 
@@ -128,13 +153,15 @@ export class SessionFiles {
     return writeManyFiles(this.#transport, this.#sessionId, files, options);
   }
 
-  /** Files changed under /workspace since a tree was uploaded. */
-  changes(options?: CallOptions): Promise<WorkspaceChanges> {
+  /** Files changed under /workspace since a tree was uploaded, or `since` a snapshot of the session. */
+  async changes(options?: ChangesOptions): Promise<WorkspaceChanges> {
+    if (options !== undefined) refuseUnknownOptions(options, changesKeys, 'files.changes');
     return workspaceChanges(this.#transport, this.#sessionId, options);
   }
 
   /** The same changes as a unified diff (`git apply` takes it). */
-  patch(options?: CallOptions): Promise<string> {
+  async patch(options?: ChangesOptions): Promise<string> {
+    if (options !== undefined) refuseUnknownOptions(options, changesKeys, 'files.patch');
     return workspacePatch(this.#transport, this.#sessionId, options);
   }
 

@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  createReadStream,
   createWriteStream,
   existsSync,
   mkdirSync,
@@ -38,6 +39,8 @@ export interface SnapshotStore {
   ): Promise<SnapshotInfo>;
   get(id: string): SnapshotInfo;
   restore(id: string, sandbox: Sandbox): Promise<void>;
+  /** The snapshot's archive (`workspace/…` and `tmp/…`), read from disk as it is consumed. */
+  read(id: string): AsyncIterable<Buffer>;
   list(): SnapshotInfo[];
   remove(id: string): void;
 }
@@ -156,7 +159,13 @@ export function createSnapshotStore(options: { dir: string; now?: () => number }
     rmSync(archive, { force: true });
   }
 
-  return { save, get, restore, list, remove };
+  function read(id: string): AsyncIterable<Buffer> {
+    const { archive } = pathsOf(id);
+    get(id);
+    return createReadStream(archive);
+  }
+
+  return { save, get, restore, read, list, remove };
 }
 
 function readdirNames(dir: string): string[] {

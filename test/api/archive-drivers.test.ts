@@ -304,6 +304,80 @@ describe.skipIf(bwrapMissing !== undefined)('archives: policy and changes', () =
     expect(own.status).toBe('completed');
   });
 
+  it('asks a person about changed protected paths when the copy out asks to: approved, they are in; denied, left out with the reason', async () => {
+    const airlock = await open('bwrap', { router: { approvalRequiredFor: [], approvalTimeout: '30s' } });
+    const session = await airlock.sessions.create({ policy: 'permissive' });
+    await session.files.putArchive('/workspace', await tarOf([{ name: 'src/a.txt', body: 'a\n' }]));
+    await session.run(
+      'mkdir -p .github/workflows .git/hooks && echo "on: push" > .github/workflows/ci.yml && ' +
+        'echo evil > .git/hooks/pre-commit && echo b > src/b.txt',
+    );
+    const decide = async (how: 'approve' | 'deny'): Promise<string> => {
+      for (;;) {
+        const [pending] = await airlock.approvals.list({ status: 'pending', sessionId: session.id });
+        if (pending !== undefined) {
+          await airlock.approvals[how](pending.id, { reason: `${how} in test` });
+          return pending.subject;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    const [approved, subject] = await Promise.all([
+      session.files.getArchive('/workspace', { protectedPaths: 'ask' }),
+      decide('approve'),
+    ]);
+    expect(subject).toContain('/workspace/.github/workflows/ci.yml');
+    // Git hooks are never asked about.
+    expect(subject).not.toContain('pre-commit');
+    const names = (await entriesOf(approved.tar)).map((entry) => entry.name);
+    expect(names).toEqual(expect.arrayContaining(['.github/workflows/ci.yml', 'src/b.txt']));
+    expect(names).not.toContain('.git/hooks/pre-commit');
+    expect(approved.leftOut.map((note) => note.path)).toEqual(['.git/hooks/pre-commit']);
+
+    const [denied] = await Promise.all([
+      session.files.getArchive('/workspace', { protectedPaths: 'ask' }),
+      decide('deny'),
+    ]);
+    expect((await entriesOf(denied.tar)).map((entry) => entry.name)).not.toContain(
+      '.github/workflows/ci.yml',
+    );
+    expect(denied.leftOut.find((note) => note.path === '.github/workflows/ci.yml')?.why).toMatch(
+      /protected path.*a person was asked: a person denied it: deny in test/,
+    );
+    // Without asking, nothing waits for a person: left out with a note, as before.
+    const plain = await session.files.getArchive('/workspace');
+    expect(plain.leftOut.map((note) => note.path).sort()).toEqual([
+      '.git/hooks/pre-commit',
+      '.github/workflows/ci.yml',
+    ]);
+    expect(await airlock.approvals.list({ status: 'pending', sessionId: session.id })).toEqual([]);
+  });
+
+  it("lists changes since a snapshot of the session (or the one it was made from), never since another session's", async () => {
+    const airlock = await open('bwrap');
+    const session = await airlock.sessions.create({ policy: 'permissive' });
+    await session.run("mkdir -p src && printf 'one\\n' > src/a.txt && printf 'x\\n' > src/gone.txt");
+    const snap = await session.snapshot('before');
+    await session.run("printf 'ONE\\n' > src/a.txt && rm src/gone.txt && printf 'n\\n' > new.txt");
+    const since = await session.changes({ since: snap.id });
+    expect(since).toMatchObject({
+      baseline: true,
+      since: snap.id,
+      added: ['new.txt'],
+      changed: ['src/a.txt'],
+      deleted: ['src/gone.txt'],
+    });
+    expect((await session.changes({ since: snap.id, patch: true })).patch).toContain('-one\n+ONE');
+    // A session made from the snapshot may compare with it too.
+    const forked = await airlock.sessions.create({ policy: 'permissive', from: snap.id });
+    await forked.run("printf 'forked\\n' >> src/a.txt");
+    expect((await forked.changes({ since: snap.id })).changed).toEqual(['src/a.txt']);
+    // Another session may not (adversarial: its files are not this session's to see).
+    const other = await airlock.sessions.create({ policy: 'permissive' });
+    const refused = await rejectedAirlockError(other.changes({ since: snap.id }));
+    expect(refused.code).toBe('NOT_FOUND');
+  });
+
   it(
     'lists changes since the copy in, and gives a patch git apply takes on the host',
     { timeout: 60_000 },

@@ -3,7 +3,20 @@
  * 127.0.0.1 (bwrap): good input does what it says, hostile input gets one clear error and changes nothing.
  */
 import { describe, expect, it } from 'vitest';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AirlockApiError, AirlockClient } from '../../src/sdk/index.ts';
+import { downloadDirectory, uploadDirectory } from '../../src/sdk-node/index.ts';
 import { spawnSync } from 'node:child_process';
 import { entriesOf, repository, tarOf } from './archive-support.ts';
 import { startServer } from './sdk-support.ts';
@@ -95,6 +108,48 @@ describe.skipIf(bwrapMissing)('archives over HTTP: streamed', () => {
     const tar = new Uint8Array(await down.arrayBuffer());
     expect(Number(down.headers.get('content-length'))).toBe(tar.length);
     expect((await entriesOf(tar)).filter((entry) => entry.type === 'file').length).toBe(20);
+    // Asking about protected paths when there are none asks nobody; an unknown option is refused.
+    expect((await session.files.download('/workspace', { protectedPaths: 'ask' })).files).toBe(20);
+    const unknown = await failure(
+      session.files.download('/workspace', { protected: 'ask' } as unknown as { protectedPaths: 'ask' }),
+    );
+    expect(unknown.code).toBe('INVALID_ARGUMENT');
+    // Changes since a snapshot: a malformed id is refused, an unknown one is not found.
+    expect((await failure(session.files.changes({ since: '../../etc' }))).code).toBe('INVALID_ARGUMENT');
+    expect((await failure(session.files.patch({ since: `snap_${'0'.repeat(24)}` }))).code).toBe('NOT_FOUND');
+  });
+});
+
+describe.skipIf(bwrapMissing)('archives over HTTP: local directories (sdk/node)', () => {
+  it('uploads a local directory (symlinks stay here) and downloads into one (never outside it)', async () => {
+    const { admin } = await startServer({ config: { router: { approvalRequiredFor: [] } } });
+    const session = await admin.sessions.create({ policy: 'permissive' });
+    const local = mkdtempSync(join(tmpdir(), 'airlock-sdk-node-'));
+    try {
+      mkdirSync(join(local, 'src', 'deep'), { recursive: true });
+      writeFileSync(join(local, 'src', 'a.ts'), 'export const a = 1;\n');
+      writeFileSync(join(local, 'src', 'deep', 'b.ts'), 'export const b = 2;\n');
+      mkdirSync(join(local, 'node_modules'));
+      writeFileSync(join(local, 'node_modules', 'x.js'), 'skip me');
+      symlinkSync('/etc/passwd', join(local, 'passwd-link'));
+      const up = await uploadDirectory(session.files, local, '/workspace/p', {
+        skip: (rel) => rel.startsWith('node_modules/'),
+      });
+      expect(up).toMatchObject({ status: 'completed', files: 2 });
+      expect(up.leftOutLocally.map((note) => note.path)).toEqual(['passwd-link']);
+      await session.run(
+        'cd /workspace/p && echo c > src/c.ts && ln -s /etc/shadow shadow && ln -s src/a.ts inside',
+      );
+      const back = join(local, 'back');
+      const down = await downloadDirectory(session.files, '/workspace/p', back);
+      expect([...down.written].sort()).toEqual(['src/a.ts', 'src/c.ts', 'src/deep/b.ts']);
+      expect(down.leftOut.map((note) => note.path)).toEqual(['shadow']);
+      expect(readFileSync(join(back, 'src', 'deep', 'b.ts'), 'utf8')).toBe('export const b = 2;\n');
+      expect(lstatSync(join(back, 'inside')).isSymbolicLink()).toBe(true);
+      expect(existsSync(join(back, 'shadow'))).toBe(false);
+    } finally {
+      rmSync(local, { recursive: true, force: true });
+    }
   });
 });
 

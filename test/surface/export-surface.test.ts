@@ -1,6 +1,7 @@
 /**
  * The public surfaces, as their users import them: `src/index.ts` (the library), `src/sandbox/index.ts`
- * (the drivers alone) and `src/sdk/index.ts` (the HTTP client). Each name a module exports, value or
+ * (the drivers alone), `src/sdk/index.ts` (the HTTP client) and `src/sdk-node/index.ts` (its local
+ * directory forms). Each name a module exports, value or
  * type, is in a snapshot: adding one, removing one or turning a type into a value shows up in review
  * as a change to this file, so nothing becomes (or stops being) public by accident.
  */
@@ -8,7 +9,12 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
-const entries = ['src/index.ts', 'src/sandbox/index.ts', 'src/sdk/index.ts'] as const;
+const entries = [
+  'src/index.ts',
+  'src/sandbox/index.ts',
+  'src/sdk/index.ts',
+  'src/sdk-node/index.ts',
+] as const;
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const parsed = ts.getParsedCommandLineOfConfigFile(
@@ -57,6 +63,10 @@ describe('public export surfaces', () => {
 
   it('src/sdk/index.ts', () => {
     expect(surfaceOf('src/sdk/index.ts')).toMatchSnapshot();
+  });
+
+  it('src/sdk-node/index.ts', () => {
+    expect(surfaceOf('src/sdk-node/index.ts')).toMatchSnapshot();
   });
 
   it('exports at run time exactly the values the snapshot lists', async () => {

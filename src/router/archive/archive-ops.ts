@@ -15,10 +15,13 @@ import { importArchive } from './import-archive.ts';
 import type { Baseline } from './baseline.ts';
 import type { WorkspaceChanges } from './changes.ts';
 import type { ArchiveLimits } from './limits.ts';
+import { askToExport } from './export-approval.ts';
+import type { ExportVerdict, HeldEntry } from './export-approval.ts';
 import { exportArchive } from './export-archive.ts';
 import type { ArchiveOutStream } from './export-archive.ts';
 import type { LeftOut } from './outgoing.ts';
 import { listChanges } from './list-changes.ts';
+import type { SnapshotArchives } from './snapshot-baseline.ts';
 import { protectedPathJudge } from './protected-paths.ts';
 
 export interface ArchiveOpsOptions extends ChangeApprovalDeps {
@@ -27,6 +30,8 @@ export interface ArchiveOpsOptions extends ChangeApprovalDeps {
   /** `sandbox.refuseSecretsInWorkspace`: an archive holding a secret-looking file is refused whole. */
   readonly refuseSecrets: boolean;
   readonly sessions: Pick<SessionManager, 'beginWork' | 'addSecretFile'>;
+  /** Snapshot archives, for changes since a snapshot; absent: only changes since the copy in. */
+  readonly snapshots?: SnapshotArchives;
 }
 
 export interface ArchiveInOptions {
@@ -55,9 +60,29 @@ export interface ArchiveOutResult {
   readonly leftOut: readonly LeftOut[];
 }
 
+export interface ArchiveOutOptions {
+  /**
+   * Changed protected paths (agent and editor configuration, CI workflows, build scripts): `leave-out`
+   * (the default) leaves them out with a note; `ask` asks a person once for all of them, through the
+   * approval queue, and adds them when approved. Git hooks and repository config always stay out.
+   */
+  readonly protectedPaths?: 'leave-out' | 'ask';
+  /** Withdraws the question when the caller gives up. */
+  readonly signal?: AbortSignal;
+}
+
+export interface ChangesOptions {
+  /** Also the unified diff. */
+  readonly patch?: boolean;
+  /** Compare with this snapshot of the session (or the one it was made from), not the last copy in. */
+  readonly since?: string;
+}
+
 export interface ChangesResult extends WorkspaceChanges {
-  /** Whether a tree was copied in: without one, every file counts as added. */
+  /** Whether a tree was copied in (or a snapshot compared with): without one, every file counts as added. */
   readonly baseline: boolean;
+  /** The snapshot compared with, when one was asked for. */
+  readonly since?: string;
   /** The unified diff, when asked for. */
   readonly patch?: string;
 }
@@ -71,10 +96,10 @@ export interface ArchiveOps {
     options?: ArchiveInOptions,
   ): Promise<ArchiveInResult>;
   /** The tree as one buffer (library callers; `open` streams it). */
-  get(session: LiveSession, path: string): Promise<ArchiveOutResult>;
+  get(session: LiveSession, path: string, options?: ArchiveOutOptions): Promise<ArchiveOutResult>;
   /** The tree through the export checks, spooled and streamed: the host never holds it whole. */
-  open(session: LiveSession, path: string): Promise<ArchiveOutStream>;
-  changes(session: LiveSession, options?: { readonly patch?: boolean }): Promise<ChangesResult>;
+  open(session: LiveSession, path: string, options?: ArchiveOutOptions): Promise<ArchiveOutStream>;
+  changes(session: LiveSession, options?: ChangesOptions): Promise<ChangesResult>;
 }
 
 export function createArchiveOps(options: ArchiveOpsOptions): ArchiveOps {
@@ -84,14 +109,25 @@ export function createArchiveOps(options: ArchiveOpsOptions): ArchiveOps {
   const shown = (session: LiveSession, path: string): string =>
     options.redactorFor(session).redact(path).text;
 
-  async function open(session: LiveSession, path: string): Promise<ArchiveOutStream> {
+  async function open(
+    session: LiveSession,
+    path: string,
+    outOptions: ArchiveOutOptions = {},
+  ): Promise<ArchiveOutStream> {
     const dir = resolveSandboxPath(path, { allowRoot: true });
     const judge = protectedPathJudge(
       { policyFor: options.policyFor, protectedList, baselines },
       session,
       dir,
     );
-    const out = await exportArchive(options, session, dir, judge);
+    // Set by the question, if one was asked (a holder: assigned inside the callback).
+    const asked: { verdict: ExportVerdict | null } = { verdict: null };
+    const ask =
+      outOptions.protectedPaths === 'ask'
+        ? async (held: readonly HeldEntry[]) =>
+            (asked.verdict = await askToExport(options, session, dir, held, outOptions.signal))
+        : undefined;
+    const out = await exportArchive(options, session, dir, judge, ask);
     try {
       await store.commit({
         events: [
@@ -105,6 +141,12 @@ export function createArchiveOps(options: ArchiveOpsOptions): ArchiveOps {
               bytes: out.bytes,
               sha256: out.sha256,
               leftOut: out.leftOut.length,
+              ...(asked.verdict === null
+                ? {}
+                : {
+                    protectedApprovalId: asked.verdict.approvalId,
+                    protectedApproved: asked.verdict.approved,
+                  }),
             },
           },
         ],
@@ -116,8 +158,12 @@ export function createArchiveOps(options: ArchiveOpsOptions): ArchiveOps {
     return out;
   }
 
-  async function get(session: LiveSession, path: string): Promise<ArchiveOutResult> {
-    const out = await open(session, path);
+  async function get(
+    session: LiveSession,
+    path: string,
+    outOptions?: ArchiveOutOptions,
+  ): Promise<ArchiveOutResult> {
+    const out = await open(session, path, outOptions);
     const chunks: Buffer[] = [];
     for await (const chunk of out.stream()) chunks.push(chunk as Buffer);
     return { tar: Buffer.concat(chunks), files: out.files, bytes: out.bytes, leftOut: out.leftOut };

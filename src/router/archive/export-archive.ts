@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,8 @@ import type { LiveSession } from '../../sessions/index.ts';
 import type { ChangeApprovalDeps } from '../change-approval.ts';
 import { redactBytes } from '../shape/index.ts';
 import type { ArchiveLimits } from './limits.ts';
+import { holdProtected } from './export-approval.ts';
+import type { ExportVerdict, HeldEntry } from './export-approval.ts';
 import { createExportReader } from './outgoing.ts';
 import type { ExportJudge, LeftOut, OutgoingEntry } from './outgoing.ts';
 import { packInSandbox } from './sandbox-tar.ts';
@@ -43,11 +46,15 @@ export interface ExportDeps {
   readonly redactorFor: ChangeApprovalDeps['redactorFor'];
 }
 
+/** Asks a person about the protected files held back (export-approval.ts); absent: they stay out. */
+export type AskToExport = (held: readonly HeldEntry[]) => Promise<ExportVerdict>;
+
 export async function exportArchive(
   deps: ExportDeps,
   session: LiveSession,
   path: string,
   judge: ExportJudge,
+  ask?: AskToExport,
 ): Promise<ArchiveOutStream> {
   const dir = resolveSandboxPath(path, { allowRoot: true });
   const redactor = deps.redactorFor(session);
@@ -55,18 +62,20 @@ export async function exportArchive(
   const spoolDir = await mkdtemp(join(tmpdir(), 'airlock-export-'));
   const spool = join(spoolDir, 'archive.tar');
   const removeSpool = (): Promise<void> => rm(spoolDir, { recursive: true, force: true });
+  let file: WriteStream | undefined;
   try {
     const out = pack();
     const hash = createHash('sha256');
     out.on('data', (chunk: Buffer) => hash.update(chunk));
-    const file = createWriteStream(spool, { mode: 0o600 });
+    file = createWriteStream(spool, { mode: 0o600 });
+    const spooling = file;
     const written = new Promise<void>((resolve, reject) => {
-      file.once('finish', resolve);
-      file.once('error', reject);
+      spooling.once('finish', resolve);
+      spooling.once('error', reject);
       out.once('error', reject);
     });
     written.catch(() => undefined);
-    out.pipe(file);
+    out.pipe(spooling);
     // Each entry waits until the packer has room again: a slow disk holds the sandbox's tar back.
     const add = (header: Parameters<typeof out.entry>[0], content?: Buffer): Promise<void> =>
       new Promise((resolve, reject) => {
@@ -74,7 +83,7 @@ export async function exportArchive(
         if (content === undefined) out.entry(header, done);
         else out.entry(header, content, done);
       });
-    const reader = createExportReader(deps.limits, judge, (entry: OutgoingEntry) => {
+    const addEntry = (entry: OutgoingEntry): Promise<void> => {
       // A file is output too: an agent could write a secret into one and export it.
       const name = redactor.redact(entry.path).text;
       const header = { name, mode: entry.mode, mtime: entry.mtime, uid: 0, gid: 0 };
@@ -86,17 +95,37 @@ export async function exportArchive(
         type: entry.kind === 'symlink' ? 'symlink' : 'link',
         linkname: entry.linkTarget ?? '',
       });
-    });
+    };
+    const holder = ask === undefined ? null : holdProtected(judge);
+    const reader = createExportReader(deps.limits, holder?.judge ?? judge, addEntry);
     await packInSandbox(deps.sessions, session, dir, reader);
     const summary = await reader.done;
+    let { files, bytes } = summary;
+    let notes = summary.leftOut;
+    if (holder !== null && ask !== undefined && holder.held.length > 0) {
+      const verdict = await ask(holder.held);
+      const asked = new Set(holder.held.map((item) => item.entry.path));
+      if (verdict.approved) {
+        for (const { entry } of holder.held) await addEntry(entry);
+        files += holder.held.length;
+        bytes += holder.held.reduce((sum, item) => sum + item.entry.content.length, 0);
+        notes = notes.filter((note) => !asked.has(note.path));
+      } else {
+        notes = notes.map((note) =>
+          asked.has(note.path)
+            ? { ...note, why: `${note.why}; a person was asked: ${verdict.reason}` }
+            : note,
+        );
+      }
+    }
     out.finalize();
     await written;
-    const leftOut = summary.leftOut.map((note) => ({ path: redactor.redact(note.path).text, why: note.why }));
+    const leftOut = notes.map((note) => ({ path: redactor.redact(note.path).text, why: note.why }));
     const { size } = await stat(spool);
     let opened = false;
     return {
-      files: summary.files,
-      bytes: summary.bytes,
+      files,
+      bytes,
       leftOut,
       sizeBytes: size,
       sha256: hash.digest('hex'),
@@ -110,6 +139,7 @@ export async function exportArchive(
       discard: removeSpool,
     };
   } catch (error) {
+    file?.destroy();
     await removeSpool();
     throw error;
   }

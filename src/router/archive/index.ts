@@ -5,7 +5,9 @@ export type {
   ArchiveInResult,
   ArchiveOps,
   ArchiveOpsOptions,
+  ArchiveOutOptions,
   ArchiveOutResult,
+  ChangesOptions,
   ChangesResult,
 } from './archive-ops.ts';
 export type { ArchiveOutStream } from './export-archive.ts';

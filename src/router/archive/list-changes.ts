@@ -3,7 +3,8 @@
  * (redacted), with a unified diff when asked for; the listing is audited.
  */
 import type { LiveSession } from '../../sessions/index.ts';
-import type { ArchiveOpsOptions, ChangesResult } from './archive-ops.ts';
+import type { ArchiveOpsOptions, ChangesOptions, ChangesResult } from './archive-ops.ts';
+import { snapshotBaseline } from './snapshot-baseline.ts';
 import type { Baseline } from './baseline.ts';
 import { emptyBaseline } from './baseline.ts';
 import { trackChanges } from './changes.ts';
@@ -12,7 +13,7 @@ import { packInSandbox } from './sandbox-tar.ts';
 import { WORKSPACE } from './workspace-path.ts';
 
 export interface ListChangesDeps
-  extends Pick<ArchiveOpsOptions, 'store' | 'limits' | 'sessions' | 'redactorFor'> {
+  extends Pick<ArchiveOpsOptions, 'store' | 'limits' | 'sessions' | 'redactorFor' | 'snapshots'> {
   /** What each session had copied in; none: every file counts as added. */
   readonly baselines: WeakMap<LiveSession, Baseline>;
 }
@@ -20,9 +21,14 @@ export interface ListChangesDeps
 export async function listChanges(
   deps: ListChangesDeps,
   session: LiveSession,
-  changeOptions: { readonly patch?: boolean } = {},
+  changeOptions: ChangesOptions = {},
 ): Promise<ChangesResult> {
-  const baseline = deps.baselines.get(session);
+  const { since } = changeOptions;
+  // Since a snapshot of this session, or since the last copy into /workspace.
+  const baseline =
+    since === undefined
+      ? deps.baselines.get(session)
+      : await snapshotBaseline(deps.snapshots, deps.limits, session, since);
   const tracker = trackChanges(baseline ?? emptyBaseline(), changeOptions.patch === true);
   const reader = createExportReader(
     deps.limits,
@@ -41,7 +47,7 @@ export async function listChanges(
         sessionId: session.id,
         commandId: null,
         data: {
-          path: `${WORKSPACE} (changes)`,
+          path: `${WORKSPACE} (changes${since === undefined ? '' : ` since ${since}`})`,
           entries: result.added.length + result.changed.length + result.deleted.length,
         },
       },
@@ -49,6 +55,7 @@ export async function listChanges(
   });
   return {
     baseline: baseline !== undefined,
+    ...(since === undefined ? {} : { since }),
     added: names(result.added),
     changed: names(result.changed),
     deleted: names(result.deleted),

@@ -11,7 +11,23 @@ export interface ArchiveRouteParts {
 }
 
 const archiveQuery = z.object({ path: z.string().min(1).max(4096) }).strict();
-const changesQuery = z.object({ format: z.enum(['json', 'patch']).optional() }).strict();
+const downloadQuery = z
+  .object({
+    path: z.string().min(1).max(4096),
+    /** Changed protected paths: left out with a note (default), or asked about once and added when approved. */
+    protected: z.enum(['leave-out', 'ask']).optional(),
+  })
+  .strict();
+const changesQuery = z
+  .object({
+    format: z.enum(['json', 'patch']).optional(),
+    /** Since this snapshot of the session (or the one it was made from) instead of the last copy in. */
+    since: z
+      .string()
+      .regex(/^snap_[0-9a-f]{24}$/)
+      .optional(),
+  })
+  .strict();
 const archiveInResult = z.object({
   status: z.enum(['completed', 'denied']),
   path: z.string(),
@@ -24,6 +40,7 @@ const archiveInResult = z.object({
 });
 const changesResult = z.object({
   baseline: z.boolean(),
+  since: z.string().optional(),
   added: z.array(z.string()),
   changed: z.array(z.string()),
   deleted: z.array(z.string()),
@@ -63,11 +80,17 @@ export function archiveRoutes({ airlock }: ArchiveRouteParts): RouteSpec[] {
       tag: 'files',
       access: 'any',
       params: sessionParams,
-      query: archiveQuery,
+      query: downloadQuery,
       response: { status: 200, description: 'An uncompressed tar archive', contentType: 'application/x-tar' },
-      handler: async ({ principal, params, query, reply }) => {
+      handler: async ({ principal, params, query, request, reply }) => {
         const session = await liveSessionFor(airlock, principal, params.id);
-        const out = await session.files.openArchive(query.path);
+        // The caller hanging up withdraws a question about protected paths still waiting for a person.
+        const gone = new AbortController();
+        request.raw.once('close', () => gone.abort());
+        const out = await session.files.openArchive(query.path, {
+          ...(query.protected === undefined ? {} : { protectedPaths: query.protected }),
+          signal: gone.signal,
+        });
         let notes = encodeURIComponent(JSON.stringify(out.leftOut));
         if (notes.length > MAX_LEFT_OUT_HEADER_CHARS) {
           const kept = out.leftOut.slice(0, 20);
@@ -100,11 +123,12 @@ export function archiveRoutes({ airlock }: ArchiveRouteParts): RouteSpec[] {
       response: { status: 200, description: 'Added, changed and deleted paths', schema: changesResult },
       handler: async ({ principal, params, query, reply }) => {
         const session = await liveSessionFor(airlock, principal, params.id);
+        const since = query.since === undefined ? {} : { since: query.since };
         if (query.format !== 'patch') {
-          const { added, changed, deleted, baseline } = await session.changes();
-          return { baseline, added: [...added], changed: [...changed], deleted: [...deleted] };
+          const { added, changed, deleted, baseline } = await session.changes(since);
+          return { baseline, ...since, added: [...added], changed: [...changed], deleted: [...deleted] };
         }
-        const { patch } = await session.changes({ patch: true });
+        const { patch } = await session.changes({ patch: true, ...since });
         await reply
           .code(200)
           .type('text/x-diff; charset=utf-8')

@@ -1,0 +1,82 @@
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pack } from 'tar-stream';
+import type { Headers } from 'tar-stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { unpackInto } from './local-tree.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function scratch(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-local-tree-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function tarOf(entries: Array<Headers & { body?: string }>): Promise<Buffer> {
+  const archive = pack();
+  for (const { body, ...header } of entries) archive.entry(header, body);
+  archive.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of archive) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe('unpackInto: an archive from a server is not trusted', () => {
+  it('writes nothing outside the target, whatever names, symlinks and hard links the archive holds', async () => {
+    const outside = scratch();
+    writeFileSync(join(outside, 'victim'), 'original\n');
+    const root = join(scratch(), 'target');
+    const hostile = [
+      { name: '../escape.txt', body: 'x' },
+      { name: '/abs.txt', body: 'x' },
+      { name: 'up', type: 'symlink' as const, linkname: outside },
+      { name: 'up/victim', body: 'overwritten\n' },
+      { name: 'rel-up', type: 'symlink' as const, linkname: '../..' },
+      { name: 'hard', type: 'link' as const, linkname: `../${join('..', outside, 'victim')}` },
+      { name: 'hard', body: 'overwritten\n' },
+      { name: 'ok.txt', body: 'fine\n' },
+      { name: 'inside', type: 'symlink' as const, linkname: 'ok.txt' },
+      { name: 'same', type: 'link' as const, linkname: 'ok.txt' },
+    ];
+    const result = await unpackInto(root, await tarOf(hostile));
+    expect(readFileSync(join(outside, 'victim'), 'utf8')).toBe('original\n');
+    expect(existsSync(join(root, '..', 'escape.txt'))).toBe(false);
+    // `up/victim` is then an ordinary file in a new directory `up`, inside the target.
+    expect(lstatSync(join(root, 'up')).isSymbolicLink()).toBe(false);
+    expect(readFileSync(join(root, 'up', 'victim'), 'utf8')).toBe('overwritten\n');
+    expect(existsSync(join(root, 'rel-up'))).toBe(false);
+    const why = Object.fromEntries(result.leftOut.map((note) => [note.path, note.why]));
+    expect(why['up']).toMatch(/outside the destination/);
+    expect(why['rel-up']).toMatch(/outside the destination/);
+    // The hard link to a path of the archive's choosing is refused; the file of that name is then an
+    // ordinary new file inside the target.
+    expect(readFileSync(join(root, 'hard'), 'utf8')).toBe('overwritten\n');
+    expect(lstatSync(join(root, 'hard')).nlink).toBe(1);
+    // What stays inside is written: a link to a file next to it, a hard link to a file written here.
+    expect(lstatSync(join(root, 'inside')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(root, 'same'), 'utf8')).toBe('fine\n');
+  });
+
+  it('never writes through a symlink already planted in the target', async () => {
+    const outside = scratch();
+    writeFileSync(join(outside, 'victim'), 'original\n');
+    const root = scratch();
+    symlinkSync(join(outside, 'victim'), join(root, 'planted'));
+    const result = await unpackInto(root, await tarOf([{ name: 'planted', body: 'overwritten\n' }]));
+    expect(readFileSync(join(outside, 'victim'), 'utf8')).toBe('original\n');
+    expect(result.leftOut.map((note) => note.path)).toEqual(['planted']);
+  });
+});

@@ -1,0 +1,63 @@
+/**
+ * The SDK's local-directory forms, for Node: a directory on this machine uploaded into a session, and
+ * a session's directory downloaded into one. The SDK itself depends on `fetch` only and moves tar
+ * bytes; this entry (`@airlock-sh/airlock/sdk/node`) adds the file system. Packing takes regular files
+ * and directories only (a symlink could point anywhere on this machine) and can honour a skip rule;
+ * unpacking never writes outside the target: names are checked again here, each directory on the way
+ * is checked with lstat and each file opened with O_NOFOLLOW, so a symlink planted in the target (or
+ * one the archive names) cannot send a file elsewhere, and links from the archive are never followed.
+ */
+import { resolve } from 'node:path';
+import { packDirectory, unpackInto } from '../local-tree/index.ts';
+import type { LeftOutLocal } from '../local-tree/index.ts';
+import type {
+  ArchiveUploadResult,
+  CallOptions,
+  DownloadOptions,
+  LeftOutEntry,
+  SessionFiles,
+} from '../sdk/index.ts';
+
+export interface UploadDirectoryOptions extends CallOptions {
+  /** Paths (relative, `/`-separated; a directory's ends in `/`) to leave out, e.g. build output. */
+  readonly skip?: (rel: string) => boolean;
+}
+
+export interface UploadDirectoryResult extends ArchiveUploadResult {
+  /** What stayed on this machine, and why (symlinks, special files, skipped paths are not noted). */
+  readonly leftOutLocally: readonly LeftOutLocal[];
+}
+
+export interface DownloadDirectoryResult {
+  /** Files written into the local directory (relative paths). */
+  readonly written: readonly string[];
+  /** What the server's export checks held back, and why. */
+  readonly leftOut: readonly LeftOutEntry[];
+  /** What was not written here, and why (a name outside the target, a path that is not a directory). */
+  readonly notWritten: readonly LeftOutLocal[];
+}
+
+/** Uploads local directory `localDir` into `remotePath` in the session, as one checked archive. */
+export async function uploadDirectory(
+  files: SessionFiles,
+  localDir: string,
+  remotePath: string,
+  options: UploadDirectoryOptions = {},
+): Promise<UploadDirectoryResult> {
+  const { skip, ...call } = options;
+  const packed = await packDirectory(resolve(localDir), { skip: skip ?? (() => false) });
+  const result = await files.upload(packed.tar, remotePath, call);
+  return { ...result, leftOutLocally: packed.leftOut };
+}
+
+/** Downloads `remotePath` from the session into local directory `localDir` (created if missing). */
+export async function downloadDirectory(
+  files: SessionFiles,
+  remotePath: string,
+  localDir: string,
+  options: DownloadOptions = {},
+): Promise<DownloadDirectoryResult> {
+  const download = await files.download(remotePath, options);
+  const unpacked = await unpackInto(resolve(localDir), download.tar);
+  return { written: unpacked.written, leftOut: download.leftOut, notWritten: unpacked.leftOut };
+}
