@@ -126,13 +126,17 @@ async function directoriesOf(root: string, parts: readonly string[], checked: Se
   return dir;
 }
 
-/** Whether a symlink at `linkPath` with target `target` names something inside the destination. */
-function staysInside(linkPath: string, target: string): boolean {
+/**
+ * Whether `target`, a symlink's target as written, stays inside the tree from the link's place. Both
+ * sides of an archive judge links by it: the sandbox's export and this machine's unpacking.
+ */
+export function linkStaysInside(linkPath: string, target: string): boolean {
   if (target.startsWith('/') || target.includes('\0')) return false;
   const where = linkPath.split('/').slice(0, -1);
   for (const part of target.split('/')) {
     if (part === '' || part === '.') continue;
     if (part !== '..') where.push(part);
+    // Going above the tree's root would name something the tree does not hold.
     else if (where.pop() === undefined) return false;
   }
   return true;
@@ -193,7 +197,7 @@ export async function unpackInto(
           } else if (header.type === 'symlink') {
             // The server checked this too; this side trusts no link it did not make.
             const linkname = header.linkname ?? '';
-            if (!staysInside(rel, linkname)) {
+            if (!linkStaysInside(rel, linkname)) {
               leftOut.push({
                 path: rel,
                 why: `a symbolic link to ${JSON.stringify(linkname)}, outside the destination`,

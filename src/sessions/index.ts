@@ -31,3 +31,4 @@ export type {
   SnapshotInfo,
 } from './types.ts';
 export { NO_NETWORK, sessionEndReasons } from './types.ts';
+export { asSessionWork } from './work.ts';

@@ -1,3 +1,4 @@
+export { linkStaysInside } from '../../local-tree/index.ts';
 import { MAX_ENTRY_DEPTH, MAX_ENTRY_PATH_BYTES } from './limits.ts';
 
 /**
@@ -16,17 +17,4 @@ export function entryPath(name: string): { ok: true; path: string } | { ok: fals
   if (parts.length > MAX_ENTRY_DEPTH)
     return { ok: false, why: `it is nested deeper than ${MAX_ENTRY_DEPTH} directories` };
   return { ok: true, path: parts.join('/') };
-}
-
-/** Whether `target`, a symlink's target as written, stays inside the tree from the link's place. */
-export function linkStaysInside(linkPath: string, target: string): boolean {
-  if (target.startsWith('/') || target.includes('\0')) return false;
-  const where = linkPath.split('/').slice(0, -1);
-  for (const part of target.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part !== '..') where.push(part);
-    // Going above the exported root would name something the export does not hold.
-    else if (where.pop() === undefined) return false;
-  }
-  return true;
 }

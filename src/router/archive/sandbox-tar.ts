@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AirlockError } from '../../errors/index.ts';
+import { asSessionWork } from '../../sessions/index.ts';
 import type { LiveSession, SessionManager } from '../../sessions/index.ts';
 import type { ExportReader } from './outgoing.ts';
 
@@ -19,15 +20,6 @@ const PART_BYTES = 4 * 1024 * 1024 - 64 * 1024;
 
 /** Single-quoted for the sandbox's `sh`; paths reach here already checked by resolveSandboxPath. */
 const quoted = (text: string): string => `'${text.replaceAll("'", `'\\''`)}'`;
-
-async function asWork<T>(sessions: Work, session: LiveSession, operation: () => Promise<T>): Promise<T> {
-  const done = sessions.beginWork(session);
-  try {
-    return await operation();
-  } finally {
-    done();
-  }
-}
 
 function failed(what: string, dir: string, stderr: string, exitCode: number | null): AirlockError {
   const detail = stderr.trim().split('\n').slice(-3).join('; ').slice(0, 500);
@@ -124,7 +116,7 @@ export async function packInSandbox(
   dir: string,
   reader: ExportReader,
 ): Promise<void> {
-  await asWork(sessions, session, async () => {
+  await asSessionWork(sessions, session, async () => {
     const signal = AbortSignal.any([reader.stop, session.ending.signal]);
     const result = await session.sandbox.exec(`tar -cf - -C ${quoted(dir)} .`, {
       timeoutMs: ARCHIVE_TIMEOUT_MS,

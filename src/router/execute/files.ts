@@ -6,18 +6,10 @@
 import { posix } from 'node:path';
 import { AirlockError, isAirlockError } from '../../errors/index.ts';
 import type { FileEntry, ReadFileOptions } from '../../sandbox/index.ts';
+import { asSessionWork } from '../../sessions/index.ts';
 import type { LiveSession, SessionManager } from '../../sessions/index.ts';
 
 type Work = Pick<SessionManager, 'beginWork'>;
-
-async function asWork<T>(sessions: Work, session: LiveSession, operation: () => Promise<T>): Promise<T> {
-  const done = sessions.beginWork(session);
-  try {
-    return await operation();
-  } finally {
-    done();
-  }
-}
 
 export function writeInSandbox(
   sessions: Work,
@@ -25,7 +17,9 @@ export function writeInSandbox(
   path: string,
   data: string | Uint8Array,
 ): Promise<void> {
-  return asWork(sessions, session, () => session.sandbox.writeFile(path, data, { createParents: true }));
+  return asSessionWork(sessions, session, () =>
+    session.sandbox.writeFile(path, data, { createParents: true }),
+  );
 }
 
 export function readFromSandbox(
@@ -34,11 +28,11 @@ export function readFromSandbox(
   path: string,
   options: ReadFileOptions,
 ): Promise<Buffer> {
-  return asWork(sessions, session, () => session.sandbox.readFile(path, options));
+  return asSessionWork(sessions, session, () => session.sandbox.readFile(path, options));
 }
 
 export function listInSandbox(sessions: Work, session: LiveSession, path: string): Promise<FileEntry[]> {
-  return asWork(sessions, session, () => session.sandbox.listFiles(path));
+  return asSessionWork(sessions, session, () => session.sandbox.listFiles(path));
 }
 
 /**
