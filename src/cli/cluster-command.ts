@@ -13,6 +13,7 @@ import { asPostgresStore, connectStore } from '../store/index.ts';
 import type { CliContext } from './context.ts';
 import { configuredStore } from './store-access.ts';
 import { oneLine } from './terminal.ts';
+import { textTable } from './text-table.ts';
 
 /** Exit statuses of `airlock cluster status` (also in its --help). */
 export const clusterExitCodes = { ok: 0, usage: 2, unavailable: 125 } as const;
@@ -91,15 +92,5 @@ export function formatNodes(nodes: readonly NodeRow[]): string {
       cell(node.lostReason ?? ''),
     ]),
   ];
-  const widths =
-    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')
-    .concat('\n');
+  return textTable(rows);
 }

@@ -8,6 +8,7 @@ import { controlPlaneOptions, unavailableHelp, withControlPlane } from './store-
 import type { SessionSummary } from './session-summary.ts';
 import type { AccessFlags, ControlPlaneAccess } from './store-access.ts';
 import { shortDuration } from './terminal.ts';
+import { textTable } from './text-table.ts';
 
 /** Exit statuses of `airlock sessions …` (also in their --help). */
 export const sessionsExitCodes = {
@@ -111,14 +112,7 @@ export function renderSessions(records: readonly SessionSummary[], nowMs: number
     ago(record.lastActiveAt),
     record.endReason === null ? '-' : shown(record.endReason),
   ]);
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
-  );
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
-      .join('  ');
-  return [header, ...rows].map((row) => `${line(row)}\n`).join('');
+  return textTable([header, ...rows]);
 }
 
 async function remove(

@@ -16,6 +16,7 @@ import { shown } from './approvals-view.ts';
 import type { CliContext } from './context.ts';
 import { cliDecider, configuredStore } from './store-access.ts';
 import { shortDuration } from './terminal.ts';
+import { textTable } from './text-table.ts';
 
 export const tokensExitCodes = {
   ok: 0,
@@ -182,14 +183,7 @@ export function renderTokens(infos: readonly AccessTokenInfo[], nowMs: number): 
     info.expiresAt === null ? '-' : info.expiresAt.slice(0, 16).replace('T', ' '),
     shown(info.name),
   ]);
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
-  );
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
-      .join('  ');
-  return [header, ...rows].map((row) => `${line(row)}\n`).join('');
+  return textTable([header, ...rows]);
 }
 
 async function revoke(store: Store | null, ids: readonly string[], context: CliContext): Promise<number> {
