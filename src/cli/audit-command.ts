@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { AirlockError } from '../errors/index.ts';
 import { formatAuditEvent, MAX_EVENT_LIMIT } from '../store/index.ts';
 import type { AuditEvent } from '../store/index.ts';
+import { registerAuditThreadCommands } from './audit-thread-command.ts';
 import { registerAuditVerifyCommands } from './audit-verify-command.ts';
 import type { CliContext } from './context.ts';
 import { controlPlaneOptions, unavailableHelp, withControlPlane } from './store-access.ts';
@@ -74,6 +75,7 @@ Exit status: 0 done; ${commonStatusHelp}
     );
 
   registerAuditVerifyCommands(audit, context);
+  registerAuditThreadCommands(audit, context);
 }
 
 function parseWholeNumber(flag: string, value: string, max: number): number {

@@ -65,6 +65,8 @@ export type {
   UsageSample,
 } from './watch-types.ts';
 export type { AuditFilter, ExportAuditOptions, ListAuditOptions } from './audit.ts';
+export { commandFacts, runIdOf, runsOf, threadOf } from './agent-thread.ts';
+export type { CommandFacts, RunHead, ThreadItem } from './agent-thread.ts';
 
 export { AirlockApiError, clientErrorCodes, isAirlockApiError, serverErrorCodes } from './errors.ts';
 export type { AirlockErrorCode, ClientErrorCode, ServerErrorCode } from './errors.ts';

@@ -88,6 +88,32 @@ describe.skipIf(bwrapMissing)('airlock agent run', () => {
     expect(types).toContain('command.proposed');
     expect(types.at(-1)).toBe('session.destroyed');
     expect(audit.stdout).toContain(`runId="${started.runId}"`);
+
+    // The same run, read back as one thread.
+    const runs = await runCliProcess(['audit', 'runs'], home);
+    expect(runs.exitCode).toBe(0);
+    expect(runs.stdout).toMatch(
+      new RegExp(`^${started.runId}\\s+${started.sessionId}\\s.*\\bm\\s+completed\\s+2\\s+1$`, 'm'),
+    );
+    const thread = await runCliProcess(['audit', 'thread', started.runId], home);
+    expect(thread.exitCode).toBe(0);
+    const lines = thread.stdout.split('\n');
+    const at = (pattern: RegExp): number => lines.findIndex((line) => pattern.test(line));
+    const order = [
+      at(/^agent run run_\w+ in session ses_\w+$/),
+      at(/ started: openai m$/),
+      at(/ step 1: model call, \d+ tokens in, \d+ out, \d+ ms, stop tool_calls/),
+      at(/^ {2}\$ echo one$/),
+      at(/^ {6}allow(, background)? → completed \(exit 0\)$/),
+      at(/ step 1: tool calls run_command$/),
+      at(/ step 2: model call/),
+      at(/ finished: completed, 2 steps, 1 commands, 0 asks/),
+    ];
+    expect(order.every((index) => index >= 0), `${runs.stdout}\n${thread.stdout}\n${JSON.stringify(order)}`).toBe(true);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    const missing = await runCliProcess(['audit', 'thread', 'run_missing'], home);
+    expect(missing.exitCode).toBe(4);
+    expect(missing.stderr).toContain('airlock audit runs lists them');
   });
 
   it('denies rm -rf / and reading ~/.ssh/id_rsa, tells the model why, and the model recovers', async () => {

@@ -8,8 +8,8 @@ import { Badge, Outcome } from '../components/badges.tsx';
 import { CommandOutput } from '../components/command-output.tsx';
 import { bytes, clock, dateTime, duration, shortId } from '../format.ts';
 import { href } from '../route.ts';
-import { commandFacts } from './agent-thread-model.ts';
-import type { ThreadItem } from './agent-thread-model.ts';
+import { commandFacts } from '../../../src/sdk/index.ts';
+import type { ThreadItem } from '../../../src/sdk/index.ts';
 import { summarize } from './audit.tsx';
 
 function text(value: unknown): string {

@@ -10,8 +10,8 @@ import { ago, duration, shortId } from '../format.ts';
 import { href } from '../route.ts';
 import { useApp } from '../state/context.ts';
 import { messageOf, useResource } from '../state/resource.ts';
-import { runsOf, threadOf } from './agent-thread-model.ts';
-import type { RunHead } from './agent-thread-model.ts';
+import { runsOf, threadOf } from '../../../src/sdk/index.ts';
+import type { RunHead } from '../../../src/sdk/index.ts';
 import { ThreadEntry } from './agent-thread.tsx';
 
 /** Run starts and ends looked at: the newest this many. */

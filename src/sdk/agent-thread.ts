@@ -4,7 +4,7 @@
  * and results; egress), in the order the log has them. A command's events gather into one item at the
  * place it was proposed, so the thread reads "the model asked, the command ran, the model went on".
  */
-import type { AuditEvent } from '../../../src/sdk/index.ts';
+import type { AuditEvent } from './wire-types.ts';
 
 export interface RunHead {
   readonly runId: string;
