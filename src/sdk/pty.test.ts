@@ -49,7 +49,11 @@ function ptyOf(token: string | undefined = 'alk_sess_secret+/='): SessionPty {
     fetch: () => Promise.reject(new Error('no fetch here')),
     defaultTimeoutMs: undefined,
   });
-  return new SessionPty(transport, 'ses_1', () => Promise.reject(new Error('not started here')));
+  const nothing = () => Promise.reject(new Error('no commands here'));
+  return new SessionPty(transport, 'ses_1', () => Promise.reject(new Error('not started here')), {
+    get: nothing,
+    kill: nothing,
+  });
 }
 
 function opened(): FakeSocket {
