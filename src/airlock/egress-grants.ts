@@ -66,6 +66,8 @@ export interface EgressGrantsParts {
   readonly open: ReadonlyMap<string, OpenNetwork>;
   readonly session: (sessionId: string) => EgressSession | undefined;
   readonly store: Store;
+  /** Told after a session's grants changed, so the policy follows the proxy. */
+  readonly changed: (sessionId: string) => void;
 }
 
 export function createEgressGrants(parts: EgressGrantsParts): EgressGrants {
@@ -103,13 +105,16 @@ export function createEgressGrants(parts: EgressGrantsParts): EgressGrants {
     async grant(sessionId, target, decidedBy) {
       const { state, handle } = live(sessionId);
       const host = handle.grant(target.host, target.port);
+      parts.changed(sessionId);
       await record('egress.granted', sessionId, { host, port: target.port }, decidedBy);
       return overviewOf(state, handle.summary());
     },
     async revokeGrant(sessionId, target, decidedBy) {
       const { state, handle } = live(sessionId);
-      if (handle.revokeGrant(target.host, target.port))
+      if (handle.revokeGrant(target.host, target.port)) {
+        parts.changed(sessionId);
         await record('egress.grant_revoked', sessionId, target, decidedBy);
+      }
       return overviewOf(state, handle.summary());
     },
   };

@@ -14,6 +14,7 @@ import { createRegistryResolver, resolveSecrets } from '../config/index.ts';
 import { AirlockError } from '../errors/index.ts';
 import { createEgressProxy, grantedHostRules, SESSION_FILES, sweepEgressLeftovers } from '../egress/index.ts';
 import type {
+  EgressDecider,
   EgressMetrics,
   HostRule,
   EgressProxy,
@@ -41,7 +42,7 @@ import type {
   SessionNetworkInput,
 } from '../sessions/index.ts';
 import { NO_NETWORK } from '../sessions/index.ts';
-import type { Store } from '../store/index.ts';
+import type { AuditEventInput, Store } from '../store/index.ts';
 import { createEgressDecider } from './egress-approvals.ts';
 import { egressDirectory } from './egress-directory.ts';
 import { createEgressEventWriter } from './egress-events.ts';
@@ -70,6 +71,11 @@ export interface ControlPlaneEgress extends EgressTracking, EgressGrants {
   attach(sessionId: string, input: SessionCreateOptions): Promise<SessionAttachment>;
   /** Lets the egress writer redact a session's events (the session exists only once attached). */
   bindRedactor(sessionId: string, redact: (text: string) => string): void;
+  /**
+   * Told, with every `host:port` the proxy now lets a session through to because a person said so,
+   * each time that changes: an ask answered with remember, a grant or its withdrawal, a restart.
+   */
+  onGrantsChanged(listener: (sessionId: string, granted: readonly string[]) => void): void;
   /** Sets the text of running commands for the approval requests egress questions make. */
   setCommandText(lookup: (commandId: string) => Promise<string | undefined>): void;
   /** A live change of a session's list, within the server's; the proxy enforces it at once. */
@@ -99,11 +105,24 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
   const registries = cachedRegistries(options.registries ?? createRegistryResolver({ env: options.env }));
   const open = new Map<string, OpenEgress>();
   let commandText: (commandId: string) => Promise<string | undefined> = () => Promise.resolve(undefined);
-  const decide = createEgressDecider({
-    approvals: options.approvals,
-    approvalWaitMs: config.router.approvalWaitMs,
-    commandText: (commandId) => commandText(commandId),
-  });
+  let grantsChanged: (sessionId: string, granted: readonly string[]) => void = () => undefined;
+  /**
+   * The policy learns what the proxy lets through, so a command naming a host a person granted at the
+   * boundary is not asked about again (and one whose grant was withdrawn is). Read from the proxy
+   * itself: it alone knows whether a grant was kept (it holds at most MAX_GRANTED_HOSTS).
+   */
+  function announce(sessionId: string): void {
+    const summary = proxy.session(sessionId)?.summary();
+    if (summary !== undefined) grantsChanged(sessionId, summary.granted);
+  }
+  const decide = announcingGrants(
+    createEgressDecider({
+      approvals: options.approvals,
+      approvalWaitMs: config.router.approvalWaitMs,
+      commandText: (commandId) => commandText(commandId),
+    }),
+    announce,
+  );
 
   function makeProxy(metrics: EgressMetrics | undefined): EgressProxy {
     return createEgressProxy({
@@ -171,6 +190,9 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
       const state = open.get(sessionId);
       if (state !== undefined) state.redact = redact;
     },
+    onGrantsChanged(listener) {
+      grantsChanged = listener;
+    },
     setCommandText(lookup) {
       commandText = lookup;
     },
@@ -193,19 +215,15 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
       await proxy.updateSession(session.id, network);
       state.policy = policy;
       state.network = next;
-      await options.store.commit({
-        events: [
-          {
-            type: 'session.network_changed',
-            sessionId: session.id,
-            commandId: null,
-            data: { mode: next.mode, allow: [...next.allow], hosts: { ...next.hosts } },
-          },
-        ],
-      });
+      await options.store.commit({ events: [networkChanged(session.id, next)] });
       return next;
     },
-    ...createEgressGrants({ open, session: (sessionId) => proxy.session(sessionId), store: options.store }),
+    ...createEgressGrants({
+      open,
+      session: (sessionId) => proxy.session(sessionId),
+      store: options.store,
+      changed: announce,
+    }),
     async restart() {
       const previous = proxy;
       await previous.close();
@@ -213,6 +231,8 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
       for (const [sessionId, state] of open) {
         const reopened = await proxy.openSession(sessionId, state.policy);
         reopened.grantRules(state.granted);
+        // The pairs people granted are gone with the old proxy: the policy asks about them again.
+        announce(sessionId);
       }
       logger.info({ sessions: open.size }, 'egress proxy restarted');
     },
@@ -223,6 +243,25 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
       // Empty once every session is closed; another control plane sharing it keeps it.
       await rmdir(directory).catch(() => undefined);
     },
+  };
+}
+
+function networkChanged(sessionId: string, next: SessionNetwork): AuditEventInput {
+  return {
+    type: 'session.network_changed',
+    sessionId,
+    commandId: null,
+    data: { mode: next.mode, allow: [...next.allow], hosts: { ...next.hosts } },
+  };
+}
+
+/** `decide`, calling `announce` once the proxy has recorded an answer granting for the session. */
+function announcingGrants(decide: EgressDecider, announce: (sessionId: string) => void): EgressDecider {
+  return async (ask, signal) => {
+    const answer = await decide(ask, signal);
+    // The proxy records the grant once this answer reaches it, a few promise steps from here.
+    if (answer === 'allow-session') setImmediate(() => announce(ask.sessionId));
+    return answer;
   };
 }
 

@@ -96,5 +96,8 @@ export function controlPlaneSessions(parts: SessionManagerParts): SessionManager
       logger.info({ sessionId: session.id, reason: session.endCode }, 'session ended');
     },
   });
+  // Hosts a person granted at the proxy reach the policy too: it judges the command naming one as
+  // it judges a command naming a host on the list, instead of asking a person a second time.
+  parts.egress.onGrantsChanged((sessionId, granted) => manager.setEgressGrants(sessionId, granted));
   return manager;
 }

@@ -43,6 +43,8 @@ export interface ClusterHttpOptions {
 export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOptions): void {
   /** Requests another node signed, with what the signature vouches for and the body's digest once read. */
   const forwardedHere = new WeakMap<FastifyRequest, { verdict: VerifiedRequest; digest?: string }>();
+  /** WebSocket upgrades for a session another node runs, and that node. */
+  const upgradesElsewhere = new WeakMap<FastifyRequest, { nodeId: string; url: string }>();
 
   app.addHook('onRequest', async (request, reply) => {
     const self = options.nodeId();
@@ -73,12 +75,20 @@ export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOp
         );
       }
     }
-    if (forwardedHere.has(request) || request.headers.authorization === undefined) return undefined;
+    // A WebSocket's token may come as a subprotocol, which the route reads: no header to go by here.
+    const upgrade = String(request.headers.upgrade ?? '').toLowerCase() === 'websocket';
+    if (forwardedHere.has(request) || (!upgrade && request.headers.authorization === undefined))
+      return undefined;
     const route = await routeOf(options, path);
     if (route === null || !route.sessionActive || route.nodeId === null || route.nodeId === self)
       return undefined;
     // A session of a node that is not live any more is answered here from the store (410 once ended).
     if (route.nodeState !== 'live' || route.advertiseUrl === null) return undefined;
+    if (upgrade) {
+      // Answered once the route has authenticated the caller (preHandler below), naming the node.
+      upgradesElsewhere.set(request, { nodeId: route.nodeId, url: route.advertiseUrl });
+      return undefined;
+    }
     reply.hijack();
     const outcome = await options.forwarder.forward(request.raw, reply.raw, {
       nodeId: route.nodeId,
@@ -129,6 +139,8 @@ export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOp
 
   // After the route's authentication and body parsing: only an admin reaches placement.
   app.addHook('preHandler', async (request, reply) => {
+    const elsewhere = upgradesElsewhere.get(request);
+    if (elsewhere !== undefined) throw upgradeElsewhere(request, elsewhere);
     if (
       request.method !== 'POST' ||
       request.routeOptions.url !== '/v1/sessions' ||
@@ -156,6 +168,20 @@ export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOp
     }
     return reply;
   });
+}
+
+/**
+ * Nodes forward HTTP requests, not WebSockets: relaying a terminal would need a second, signed
+ * WebSocket hop with its own frame bounds. Until then the client is told where to open it. Only an
+ * authenticated caller gets this far (the route authenticates before preHandler hooks run).
+ */
+function upgradeElsewhere(request: FastifyRequest, target: { nodeId: string; url: string }): AirlockError {
+  const url = `${target.url.replace(/^http/, 'ws')}${(request.raw.url ?? '/').split('?')[0] ?? '/'}`;
+  return new AirlockError(
+    'INVALID_ARGUMENT',
+    `this session runs on cluster node ${target.nodeId}, and nodes do not forward WebSockets: open it there, at ${url}`,
+    { node: target.nodeId, url },
+  );
 }
 
 async function routeOf(options: ClusterHttpOptions, path: string): Promise<SessionRoute | null> {

@@ -46,7 +46,7 @@ export const clientErrorCodes = {
     "A stream broke off before its end: a command's events before the final status, an audit export midway.",
   INVALID_ARGUMENT: 'A value given to the SDK cannot be sent (e.g. an id that is "." or "..").',
   COMMAND_NOT_RUNNING:
-    "pty.create(): the terminal's command is not running (denied, waiting for approval, rate limited); its result is in details.result.",
+    "pty.create(): the terminal's command is not running (denied by the policy or a person, rate limited); its result is in details.result.",
 } as const;
 
 export type ServerErrorCode = (typeof serverErrorCodes)[number];

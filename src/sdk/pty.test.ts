@@ -49,7 +49,11 @@ function ptyOf(token: string | undefined = 'alk_sess_secret+/='): SessionPty {
     fetch: () => Promise.reject(new Error('no fetch here')),
     defaultTimeoutMs: undefined,
   });
-  return new SessionPty(transport, 'ses_1', () => Promise.reject(new Error('not started here')));
+  const nothing = () => Promise.reject(new Error('no commands here'));
+  return new SessionPty(transport, 'ses_1', () => Promise.reject(new Error('not started here')), {
+    get: nothing,
+    kill: nothing,
+  });
 }
 
 function opened(): FakeSocket {
@@ -126,5 +130,40 @@ describe('session.pty.connect', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+});
+
+describe('session.pty.create while a person decides', () => {
+  it('withdraws the request and rejects ABORTED when the signal aborts during the wait (adversarial)', async () => {
+    const transport = new Transport({
+      baseUrl: 'http://127.0.0.1:7400',
+      token: 'alk_sess_secret',
+      fetch: () => Promise.reject(new Error('no fetch here')),
+      defaultTimeoutMs: undefined,
+    });
+    const pending = { id: 'cmd_1', status: 'pending_approval', approvalId: 'apr_1' } as never;
+    const killed: string[] = [];
+    let asked = 0;
+    const pty = new SessionPty(transport, 'ses_1', () => Promise.resolve(pending), {
+      get: () => {
+        asked += 1;
+        return Promise.resolve(pending);
+      },
+      kill: (id) => {
+        killed.push(id);
+        return Promise.resolve({ ...(pending as object), status: 'killed' } as never);
+      },
+    });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 600);
+    const error = await pty
+      .create({ cols: 80, rows: 24, signal: controller.signal, WebSocket: FakeSocket })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AirlockApiError);
+    expect((error as AirlockApiError).code).toBe('ABORTED');
+    expect(asked).toBeGreaterThan(0);
+    expect(killed).toEqual(['cmd_1']);
+    const refused = await pty.create({ cols: 80, rows: 24, approvalWaitMs: -1 }).catch((e: unknown) => e);
+    expect((refused as AirlockApiError).code).toBe('INVALID_ARGUMENT');
   });
 });

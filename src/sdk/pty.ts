@@ -54,6 +54,23 @@ export interface PtyCreateOptions
   readonly rows: number;
   /** What runs on the terminal; default `sh -i`. The policy judges it like any command. */
   readonly command?: string;
+  /**
+   * When a person must approve the command first (the default policies ask before an interactive
+   * shell), how long `create()` waits for the decision; default until the server decides for them
+   * (`router.approvalTimeout`). Past it, or when `signal` aborts meanwhile, the request is withdrawn
+   * (a shell approved later would run with nobody at its terminal) and `create()` rejects with
+   * `TIMEOUT` (or `ABORTED`).
+   */
+  readonly approvalWaitMs?: number;
+}
+
+/** How often `create()` asks whether a person has decided about the terminal's command. */
+const APPROVAL_POLL_MS = 250;
+
+/** What `create()` needs of `session.commands`. */
+export interface PtyCommands {
+  get(commandId: string, options?: { readonly signal?: AbortSignal }): Promise<RunResult>;
+  kill(commandId: string): Promise<RunResult>;
 }
 
 /** Statuses of a command that ran: one that has ended already still gives its output and exit. */
@@ -70,6 +87,7 @@ const createKeys: ReadonlySet<string> = new Set([
   'onData',
   'WebSocket',
   'signal',
+  'approvalWaitMs',
 ]);
 
 /** An open terminal: type into it, resize it, wait for its end, or detach. */
@@ -117,32 +135,41 @@ export class SessionPty {
   readonly #transport: Transport;
   readonly #sessionId: string;
   readonly #start: (command: string, options: RunOptions) => Promise<RunResult>;
+  readonly #commands: PtyCommands;
 
   constructor(
     transport: Transport,
     sessionId: string,
     start: (command: string, options: RunOptions) => Promise<RunResult>,
+    commands: PtyCommands,
   ) {
     this.#transport = transport;
     this.#sessionId = sessionId;
     this.#start = start;
+    this.#commands = commands;
   }
 
   /**
    * Starts `command` (default `sh -i`) on a `cols`×`rows` terminal and attaches to it (a command that
-   * ended before the attach still gives its output and exit). A command the policy denies, one a person
-   * must approve first, or one that could not start is an AirlockApiError with code
-   * `COMMAND_NOT_RUNNING` and the result in `details.result` (an approved command can be attached to
-   * later with `connect`).
+   * ended before the attach still gives its output and exit). When a person must approve it first,
+   * waits for the decision (see `approvalWaitMs`). A command the policy or a person denied, or one that
+   * could not start, is an AirlockApiError with code `COMMAND_NOT_RUNNING` and the result in
+   * `details.result`.
    */
   async create(options: PtyCreateOptions): Promise<PtyConnection> {
     refuseUnknownOptions(options, createKeys, 'pty.create()');
-    const { cols, rows, command = 'sh -i', onData, WebSocket, signal, ...run } = options;
-    const started = await this.#start(command, {
+    const { cols, rows, command = 'sh -i', onData, WebSocket, signal, approvalWaitMs, ...run } = options;
+    if (approvalWaitMs !== undefined && !(Number.isFinite(approvalWaitMs) && approvalWaitMs >= 0)) {
+      throw invalidArgument('approvalWaitMs must be a number of milliseconds, 0 or more', {
+        field: 'approvalWaitMs',
+      });
+    }
+    let started = await this.#start(command, {
       ...run,
       interactive: { pty: { cols, rows } },
       ...(signal === undefined ? {} : { signal }),
     });
+    if (started.status === 'pending_approval') started = await this.#decided(started, approvalWaitMs, signal);
     if (!attachable.has(started.status)) {
       throw new AirlockApiError({
         code: 'COMMAND_NOT_RUNNING',
@@ -156,6 +183,25 @@ export class SessionPty {
       ...(WebSocket === undefined ? {} : { WebSocket }),
       ...(signal === undefined ? {} : { signal }),
     });
+  }
+
+  /** The command once a person decided; withdrawn (and rejected) past `waitMs` or on `signal`. */
+  async #decided(pending: RunResult, waitMs: number | undefined, signal?: AbortSignal): Promise<RunResult> {
+    const deadline = waitMs === undefined ? Infinity : Date.now() + waitMs;
+    let state = pending;
+    try {
+      while (state.status === 'pending_approval') {
+        const left = deadline - Date.now();
+        if (signal?.aborted === true) throw aborted(state);
+        if (left <= 0) throw notDecided(state, waitMs ?? 0);
+        await pause(Math.min(APPROVAL_POLL_MS, left), signal);
+        state = await this.#commands.get(state.id, signal === undefined ? {} : { signal });
+      }
+      return state;
+    } catch (error) {
+      await this.#commands.kill(pending.id).catch(() => undefined);
+      throw error instanceof AirlockApiError ? error : aborted(state);
+    }
   }
 
   /** Attaches to an interactive command of this session; resolves once the socket is open. */
@@ -221,6 +267,39 @@ export class SessionPty {
       });
     });
   }
+}
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
+
+function notDecided(state: RunResult, waitMs: number): AirlockApiError {
+  return new AirlockApiError({
+    code: 'TIMEOUT',
+    status: 0,
+    message:
+      `nobody decided about the terminal's command within ${waitMs} ms (approvalWaitMs); ` +
+      `its approval request${state.approvalId === null ? '' : ` ${state.approvalId}`} was withdrawn`,
+    details: { result: state },
+  });
+}
+
+function aborted(state: RunResult): AirlockApiError {
+  return new AirlockApiError({
+    code: 'ABORTED',
+    status: 0,
+    message:
+      "the call was aborted while the terminal's command waited for a person; its request was withdrawn",
+    details: { result: state },
+  });
 }
 
 function parseControl(text: string): Record<string, unknown> | null {

@@ -231,8 +231,11 @@ export class SandboxSession {
     this.files = new SessionFiles(this.#transport, this.id);
     this.commands = new SessionCommands(this.#transport, this.id);
     this.outputs = new Outputs(this.#transport);
-    this.pty = new SessionPty(this.#transport, this.id, (command, options) =>
-      this.#post(command, false, options),
+    this.pty = new SessionPty(
+      this.#transport,
+      this.id,
+      (command, options) => this.#post(command, false, options),
+      this.commands,
     );
   }
 

@@ -75,6 +75,12 @@ export interface SessionManager {
    */
   grant(session: LiveSession, grant: SessionGrant, command?: string): Promise<void>;
   /**
+   * Every `host:port` the egress proxy now lets the session reach because a person said so (an ask
+   * answered with remember, a grant from the dashboard or API, less those withdrawn): the policy
+   * judges commands naming them as it judges hosts on the list. Ignored for a session not live here.
+   */
+  setEgressGrants(sessionId: string, hosts: readonly string[]): void;
+  /**
    * A secret file entered the sandbox (`path`, absolute): its values are redacted from every output
    * from now on, and the policy judges reads of the file as reads of a secret the session was given.
    */

@@ -19,6 +19,7 @@ import {
   capabilitiesOfState,
   extendedExpiry,
   grantTo,
+  setEgressHostsOf,
   setNetworkOf,
 } from './session-state.ts';
 import type { ManagedSession } from './session-state.ts';
@@ -125,6 +126,7 @@ class Sessions implements SessionManager {
         settings,
         network: attachment?.network ?? NO_NETWORK,
         grantedHosts: new Set(),
+        egressHosts: [],
         secretFiles: [],
       }),
       createdAt,
@@ -136,6 +138,7 @@ class Sessions implements SessionManager {
       remembered: new Set(),
       grantedPrograms: new Set(),
       grantedHosts: new Set(),
+      egressHosts: [],
       secretFiles: [],
       ending: new AbortController(),
     };
@@ -349,6 +352,11 @@ class Sessions implements SessionManager {
   async grant(session: LiveSession, grant: SessionGrant, command?: string): Promise<void> {
     grantTo(this.#own(session), grant);
     if (grant.scope === 'host') await this.#attachments.get(session.id)?.grantHosts?.(grant.covers, command);
+  }
+
+  setEgressGrants(sessionId: string, hosts: readonly string[]): void {
+    const state = this.#sessions.get(sessionId);
+    if (state !== undefined) setEgressHostsOf(state, hosts);
   }
 
   addSecretFile(session: LiveSession, path: string, values: readonly SecretFileValue[]): void {

@@ -27,6 +27,8 @@ export interface ManagedSession extends LiveSession {
   readonly remembered: Set<string>;
   readonly grantedPrograms: Set<string>;
   readonly grantedHosts: Set<string>;
+  /** `host:port` the egress proxy lets through because a person said so (see `setEgressGrants`). */
+  egressHosts: readonly string[];
   /** Absolute paths of secret files copied in. */
   readonly secretFiles: string[];
 }
@@ -36,12 +38,12 @@ export const MAX_SECRET_FILE_VALUES = 1024;
 
 /** What the policy may assume of the session now: recomputed after every change that affects it. */
 export function capabilitiesOfState(
-  state: Pick<ManagedSession, 'settings' | 'network' | 'grantedHosts' | 'secretFiles'>,
+  state: Pick<ManagedSession, 'settings' | 'network' | 'grantedHosts' | 'egressHosts' | 'secretFiles'>,
 ): LiveSession['capabilities'] {
   return capabilitiesOf({
     driver: state.settings.driver,
     network: state.network,
-    grantedHosts: [...state.grantedHosts],
+    grantedHosts: [...new Set([...state.grantedHosts, ...state.egressHosts])],
     secretEnvNames: state.settings.secretEnvNames,
     secretFiles: state.secretFiles,
     home: state.settings.sandbox.env['HOME'] ?? SANDBOX_HOME,
@@ -64,6 +66,12 @@ export function beginWorkOn(state: ManagedSession, now: () => number): () => voi
 export function setNetworkOf(state: ManagedSession, network: SessionNetwork): void {
   state.network = network;
   // The next command is judged against the new list, as the proxy already enforces it.
+  state.capabilities = capabilitiesOfState(state);
+}
+
+export function setEgressHostsOf(state: ManagedSession, hosts: readonly string[]): void {
+  state.egressHosts = Object.freeze([...hosts]);
+  // A host the proxy lets through is judged granted; one withdrawn is asked about again.
   state.capabilities = capabilitiesOfState(state);
 }
 

@@ -272,15 +272,51 @@ describe.skipIf(bwrapMissing !== undefined)('SDK: session.pty on bwrap', () => {
     expect(exit).toMatchObject({ status: 'completed', exitCode: 3 });
   });
 
-  it('says why when the policy leaves the shell to a person, and refuses an unknown option (adversarial)', async () => {
+  it('waits for a person to approve the shell, then attaches; a denial or no decision in time is a clear error (adversarial)', async () => {
     const { admin } = await startServer();
     const session = await admin.sessions.create();
-    const refused = await session.pty
-      .create({ cols: 80, rows: 24, timeoutMs: 60_000 })
+    const pendingApproval = (): Promise<string | undefined> =>
+      eventually(
+        async () => (await admin.approvals.list({ status: 'pending', sessionId: session.id }))[0]?.id,
+      );
+    let screen = '';
+    const decoder = new TextDecoder();
+    // The default policy asks before an interactive shell: create() waits for the answer.
+    const creating = session.pty.create({
+      cols: 80,
+      rows: 24,
+      timeoutMs: 60_000,
+      onData: (data) => (screen += decoder.decode(data, { stream: true })),
+    });
+    // Rejected before this test awaits it only when it fails anyway: reported by the await below.
+    creating.catch(() => undefined);
+    const approvalId = await pendingApproval();
+    expect(approvalId).toBeDefined();
+    await admin.approvals.approve(approvalId as string);
+    const terminal = await creating;
+    terminal.write('echo hi-$((6*7)); exit 4\r');
+    expect(await terminal.wait()).toMatchObject({ status: 'completed', exitCode: 4 });
+    expect(screen).toContain('hi-42');
+
+    const denying = session.pty.create({ cols: 80, rows: 24 }).catch((e: unknown) => e);
+    await admin.approvals.deny((await pendingApproval()) as string, { reason: 'not now' });
+    const denied = await denying;
+    expect(denied).toBeInstanceOf(AirlockApiError);
+    expect((denied as AirlockApiError).code).toBe('COMMAND_NOT_RUNNING');
+    expect((denied as AirlockApiError).details['result']).toMatchObject({ status: 'denied' });
+
+    // Nobody decides within approvalWaitMs: rejected, and the request withdrawn, so no shell starts
+    // later with nobody at its terminal.
+    const started = Date.now();
+    const late = await session.pty
+      .create({ cols: 80, rows: 24, approvalWaitMs: 600 })
       .catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(AirlockApiError);
-    expect((refused as AirlockApiError).code).toBe('COMMAND_NOT_RUNNING');
-    expect((refused as AirlockApiError).details['result']).toMatchObject({ status: 'pending_approval' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+    expect((late as AirlockApiError).code).toBe('TIMEOUT');
+    const lateId = ((late as AirlockApiError).details['result'] as { id: string }).id;
+    expect((await session.commands.get(lateId)).status).not.toBe('pending_approval');
+    expect(await admin.approvals.list({ status: 'pending', sessionId: session.id })).toEqual([]);
+
     const unknown = await session.pty
       .create({ cols: 80, rows: 24, envs: {} } as never)
       .catch((e: unknown) => e);

@@ -76,6 +76,38 @@ export function defineApprovalTests(state: { world: World }): void {
     expect((await other).out).toMatchObject({ status: 403, refused: 'ask_denied' });
   });
 
+  it('tells the policy of a host granted at the proxy: a later command naming it is not asked about, until the grant is withdrawn', async () => {
+    const { world } = state;
+    const session = await world.session({ policy: 'coding-agent' });
+    const host = 'late.example.test';
+    const target = { host, port: world.api.port };
+    const curl = `curl -sS http://${host}:${world.api.port}/x`;
+    expect((await session.commands.check(curl)).decision, 'a host off the list is asked about first').toBe(
+      'ask',
+    );
+    // The connection comes from a command the policy asks about; approved once, it asks at the proxy.
+    const running = world.client(session, `get http://${host}:${world.api.port}/asked`);
+    await world.airlock.approvals.approve((await pending(world.airlock, session.id, 'command')).id, {
+      decidedBy: 'test',
+    });
+    const egress = await pendingEgress(world.airlock, session.id);
+    await world.airlock.approvals.approve(egress.id, { remember: true, decidedBy: 'test' });
+    expect((await running).out).toMatchObject({ status: 200 });
+    expect((await session.commands.check(curl)).decision).toBe('allow');
+    const ran = await session.run(curl);
+    expect(ran.status).toBe('completed');
+    expect(ran.stdout).toContain(`hello from ${host}`);
+    // Withdrawn from the dashboard: the policy asks again, as the proxy does; granted there: it does not.
+    await world.airlock.egress.revokeGrant(session.id, target, { decidedBy: 'test' });
+    expect((await session.commands.check(curl)).decision).toBe('ask');
+    await world.airlock.egress.grant(session.id, target, { decidedBy: 'test' });
+    expect((await session.commands.check(curl)).decision).toBe('allow');
+    // Only that host: another one is still asked about.
+    expect(
+      (await session.commands.check(`curl -sS http://other.example.test:${world.api.port}/`)).decision,
+    ).toBe('ask');
+  });
+
   it('refuses a connection a person denied, saying so', async () => {
     const { world } = state;
     const session = await world.session();

@@ -101,6 +101,7 @@ export function defineEgressSuite(target: EgressTarget): void {
                   'tls.example.test': '127.0.0.1',
                   'other.example.test': '127.0.0.1',
                   'granted.example.test': '127.0.0.1',
+                  'late.example.test': '127.0.0.1',
                 },
               },
               secrets: [{ name: 'API_TOKEN', fromEnv: 'EGRESS_SUITE_TOKEN', hosts: ['secure.example.test'] }],

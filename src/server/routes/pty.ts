@@ -102,7 +102,8 @@ export async function registerPtyRoute(app: FastifyInstance, options: PtyRouteOp
     },
     preHandler: async (request) => {
       if (!request.ws) {
-        // Also what a client reaching another cluster node gets: nodes forward HTTP, not WebSockets.
+        // A plain GET (a WebSocket upgrade for another cluster node's session is answered by the
+        // cluster layer, naming that node).
         throw new AirlockError(
           'INVALID_ARGUMENT',
           `GET ${PTY_URL} is a WebSocket: send an Upgrade request (in a cluster, to the node that runs the session)`,
