@@ -109,7 +109,10 @@ describe.skipIf(bwrapMissing)('airlock agent run', () => {
       at(/ step 2: model call/),
       at(/ finished: completed, 2 steps, 1 commands, 0 asks/),
     ];
-    expect(order.every((index) => index >= 0), `${runs.stdout}\n${thread.stdout}\n${JSON.stringify(order)}`).toBe(true);
+    expect(
+      order.every((index) => index >= 0),
+      `${runs.stdout}\n${thread.stdout}\n${JSON.stringify(order)}`,
+    ).toBe(true);
     expect(order).toEqual([...order].sort((a, b) => a - b));
     const missing = await runCliProcess(['audit', 'thread', 'run_missing'], home);
     expect(missing.exitCode).toBe(4);
