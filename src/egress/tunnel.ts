@@ -12,6 +12,7 @@ import { pipeline, Transform } from 'node:stream';
 import type { NeedleScanner } from './byte-replace.ts';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from './client-hello.ts';
 import type { ConnectionRecord } from './connection-record.ts';
+import { passDirect } from './direct-read.ts';
 import { parseTargetHost, type TargetHost } from './host-name.ts';
 import { placeholderScanner } from './secrets.ts';
 import type { SessionState } from './session-state.ts';
@@ -219,12 +220,14 @@ export function runTunnel(options: TunnelOptions): void {
         if (error) closeBoth();
       },
     );
-    pipeline(
-      [upstream, ...down, client] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream],
-      (error) => {
-        if (error) closeBoth();
-      },
-    );
+    if (down.length > 0 || !passDirect(upstream, client, closeBoth)) {
+      pipeline(
+        [upstream, ...down, client] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream],
+        (error) => {
+          if (error) closeBoth();
+        },
+      );
+    }
     // Written synchronously after piping begins and before the paused client flows again, so the bytes
     // already read stay first and pass the same guard as the rest.
     if (first.length > 0) (up[0] ?? upstream).write(first);

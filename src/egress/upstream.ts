@@ -3,12 +3,13 @@
  * injectable dialer, and TLS on top of it for hosts whose secrets the proxy swaps in, verified against
  * the system's roots (or the CA the caller passes, for tests and private PKI).
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { EgressDialer } from './types.ts';
 
-export const defaultDialer: EgressDialer = (address, port) =>
-  netConnect({ host: address, port, noDelay: true });
+import { dialDirectRead } from './direct-read.ts';
+
+export const defaultDialer: EgressDialer = dialDirectRead;
 
 /**
  * Tries the checked addresses in order (IPv6 first when the resolver says so, IPv4 after) until one

@@ -176,6 +176,16 @@ export async function bannerUpstream(banner: string): Promise<{ port: number; re
   return { port: await listen(server), received: () => received };
 }
 
+/** A server that sends `body` once the client has said anything, then ends. */
+export async function bulkUpstream(body: Buffer): Promise<{ port: number }> {
+  const server = createNetServer((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', () => socket.end(body));
+  });
+  onCleanup(() => server.close());
+  return { port: await listen(server) };
+}
+
 export interface Reply {
   readonly status: number;
   readonly headers: IncomingMessage['headers'];

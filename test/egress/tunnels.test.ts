@@ -1,8 +1,10 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect as tlsConnect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import {
   bannerUpstream,
+  bulkUpstream,
   connectTunnel,
   httpUpstream,
   httpsUpstream,
@@ -116,6 +118,41 @@ describe('egress proxy: CONNECT', () => {
     const second = await requestOver(tunnel.socket, 'internal.example.test', '/two');
     expect(second.status).toBe(403);
     expect(second.headers['x-airlock-refused']).toBe('host_mismatch');
+  });
+});
+
+describe('egress proxy: bulk pass-through', () => {
+  it('delivers a large download intact to a client that reads slowly, and counts every byte', async () => {
+    // Random bytes, so a read buffer reused before the client took it shows as a wrong digest.
+    const body = randomBytes(8 * 1024 * 1024);
+    const upstream = await bulkUpstream(body);
+    const { proxy, events } = await startProxy();
+    const session = await proxy.openSession('ses_bulk', {
+      network: loopbackPolicy('allowlist', [['bulk.example.test', upstream.port]]),
+    });
+    const tunnel = await connectTunnel(session.socketPath, `bulk.example.test:${upstream.port}`);
+    if (!('socket' in tunnel)) throw new Error(tunnel.refusal);
+    tunnel.socket.pause();
+    tunnel.socket.write('x');
+    // Not reading for a while fills the socket buffers, so the proxy's writes to the client stall.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const digest = createHash('sha256');
+    let received = 0;
+    tunnel.socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      digest.update(chunk);
+      if (received % 7 === 0) {
+        tunnel.socket.pause();
+        setTimeout(() => tunnel.socket.resume(), 5);
+      }
+    });
+    tunnel.socket.resume();
+    await once(tunnel.socket, 'end');
+    expect(received).toBe(body.length);
+    expect(digest.digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
+    tunnel.socket.destroy();
+    await waitFor(() => events.length === 1);
+    expect(events[0]).toMatchObject({ decision: 'allowed', bytesDown: body.length, bytesUp: 1 });
   });
 });
 

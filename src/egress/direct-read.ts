@@ -1,0 +1,75 @@
+/**
+ * Upstream sockets that read into one buffer of their own instead of a new 64 KiB allocation per read
+ * (net.connect's `onread`): a bulk download through the proxy otherwise spends much of its CPU
+ * collecting those buffers. Until a tunnel passes bytes straight through, the socket behaves as any
+ * other: each read is copied out (only the bytes read) and pushed to its readable side, so the HTTP
+ * client, TLS and the tunnel's first look at the stream work unchanged.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+
+/** Where a passed-through read goes; false stops reading until `socket.resume()`. */
+export type DirectSink = (bytes: Buffer) => boolean;
+
+const READ_BUFFER_BYTES = 64 * 1024;
+
+const sinks = new WeakMap<Socket, { sink: DirectSink | undefined }>();
+
+export function dialDirectRead(address: string, port: number): Socket {
+  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  const slot: { sink: DirectSink | undefined } = { sink: undefined };
+  const socket: Socket = netConnect({
+    host: address,
+    port,
+    noDelay: true,
+    onread: {
+      buffer,
+      callback: (length: number, read: Uint8Array) => {
+        const bytes = Buffer.from(read.buffer, read.byteOffset, length);
+        if (slot.sink !== undefined) return slot.sink(bytes);
+        return socket.push(Buffer.from(bytes));
+      },
+    },
+  });
+  sinks.set(socket, slot);
+  return socket;
+}
+
+/**
+ * Hands every read of `socket` to `sink` from now on, when the socket was dialled by dialDirectRead
+ * and nothing is waiting on its readable side; false otherwise (the caller reads it as a stream). The
+ * bytes passed to `sink` are overwritten by the next read: the sink must be done with them, or return
+ * false and resume the socket once it is.
+ */
+function readDirect(socket: Socket, sink: DirectSink): boolean {
+  const slot = sinks.get(socket);
+  if (slot === undefined || socket.readableLength > 0) return false;
+  slot.sink = sink;
+  return true;
+}
+
+/**
+ * `from` to `to` with no copy and no allocation per read, when `from` was dialled by dialDirectRead:
+ * its read buffer is written to `to`, and the next read waits until `to` has taken all of it (so a
+ * slow reader holds the upstream back, as a pipe would, and the buffer is never overwritten while a
+ * write still holds it). False when `from` must be piped instead.
+ */
+export function passDirect(from: Socket, to: Socket, onError: () => void): boolean {
+  let waiting = false;
+  const written = (error?: Error | null) => {
+    if (error) return onError();
+    if (waiting && to.writableLength === 0) {
+      waiting = false;
+      from.resume();
+    }
+  };
+  const direct = readDirect(from, (bytes) => {
+    to.write(bytes, written);
+    if (to.writableLength === 0) return true;
+    waiting = true;
+    return false;
+  });
+  if (!direct) return false;
+  from.on('end', () => to.end());
+  from.resume();
+  return true;
+}
