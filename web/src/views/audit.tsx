@@ -7,8 +7,7 @@ import type { AuditEvent } from '../../../src/sdk/index.ts';
 import { clock, dateTime, shortId } from '../format.ts';
 import { typingInField } from '../keys.ts';
 import { href } from '../route.ts';
-import { useApp } from '../state/context.ts';
-import { messageOf } from '../state/resource.ts';
+import { useAuditPages } from '../state/audit-pages.ts';
 import { VerifyPanel } from './audit-verify.tsx';
 
 const PAGE = 100;
@@ -104,44 +103,18 @@ export function summarize(event: AuditEvent): string {
 }
 
 export function AuditView(_props: { readonly id: string | null }) {
-  const { client, live } = useApp();
   const [filters, setFilters] = useState<Filters>({ kind: 0, sessionId: '', commandId: '' });
-  const [events, setEvents] = useState<AuditEvent[]>([]);
-  const [hasOlder, setHasOlder] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const sessionBox = useRef<HTMLInputElement>(null);
 
-  const query = (beforeSeq: number) => ({
-    beforeSeq,
-    limit: PAGE,
-    ...(KINDS[filters.kind]?.types === undefined ? {} : { types: KINDS[filters.kind]?.types ?? [] }),
-    ...(filters.sessionId === '' ? {} : { sessionId: filters.sessionId }),
-    ...(filters.commandId === '' ? {} : { commandId: filters.commandId }),
-  });
-
-  useEffect(() => {
-    const controller = new AbortController();
-    setError(null);
-    client.audit
-      .list({ ...query(Number.MAX_SAFE_INTEGER), signal: controller.signal })
-      .then((page) => {
-        setEvents([...page].reverse());
-        setHasOlder(page.length === PAGE);
-      })
-      .catch((failure: unknown) => {
-        if (!controller.signal.aborted) setError(messageOf(failure));
-      });
-    const unsubscribe = live.subscribe((event) => {
-      if (!matches(event, filters)) return;
-      setEvents((current) =>
-        current.some((shown) => shown.seq >= event.seq) ? current : [event, ...current].slice(0, MAX_SHOWN),
-      );
-    });
-    return () => {
-      controller.abort();
-      unsubscribe();
-    };
-  }, [client, live, filters]);
+  const { events, hasOlder, error, loadOlder } = useAuditPages(
+    {
+      ...(KINDS[filters.kind]?.types === undefined ? {} : { types: KINDS[filters.kind]?.types ?? [] }),
+      ...(filters.sessionId === '' ? {} : { sessionId: filters.sessionId }),
+      ...(filters.commandId === '' ? {} : { commandId: filters.commandId }),
+    },
+    (event) => matches(event, filters),
+    { page: PAGE, maxShown: MAX_SHOWN },
+  );
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent): void => {
@@ -153,18 +126,6 @@ export function AuditView(_props: { readonly id: string | null }) {
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, []);
-
-  const loadOlder = async (): Promise<void> => {
-    const oldest = events.at(-1)?.seq;
-    if (oldest === undefined) return;
-    try {
-      const page = await client.audit.list(query(oldest));
-      setEvents((current) => [...current, ...[...page].reverse()]);
-      setHasOlder(page.length === PAGE);
-    } catch (failure) {
-      setError(messageOf(failure));
-    }
-  };
 
   const exportParams = new URLSearchParams();
   const types = KINDS[filters.kind]?.types;

@@ -3,13 +3,12 @@
  * `egress.connection` event each): of every session or one, allowed or refused, growing live and paged
  * back. A plain-HTTP proxy request counts one each.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { AuditEvent } from '../../../src/sdk/index.ts';
 import { Badge } from '../components/badges.tsx';
 import { bytes, clock, dateTime, duration, shortId } from '../format.ts';
 import { href } from '../route.ts';
-import { useApp } from '../state/context.ts';
-import { messageOf } from '../state/resource.ts';
+import { useAuditPages } from '../state/audit-pages.ts';
 
 const PAGE = 100;
 /** Connections kept on the page; older ones stay in the audit log. */
@@ -28,54 +27,12 @@ function number(event: AuditEvent, key: string): number {
 }
 
 export function ConnectionList({ sessionId }: { readonly sessionId: string | null }) {
-  const { client, live } = useApp();
   const [decision, setDecision] = useState<Decision>('all');
-  const [events, setEvents] = useState<AuditEvent[]>([]);
-  const [hasOlder, setHasOlder] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  const query = (beforeSeq: number) => ({
-    beforeSeq,
-    limit: PAGE,
-    types: ['egress.connection'],
-    ...(sessionId === null ? {} : { sessionId }),
-  });
-
-  useEffect(() => {
-    const controller = new AbortController();
-    setError(null);
-    client.audit
-      .list({ ...query(Number.MAX_SAFE_INTEGER), signal: controller.signal })
-      .then((page) => {
-        setEvents([...page].reverse());
-        setHasOlder(page.length === PAGE);
-      })
-      .catch((failure: unknown) => {
-        if (!controller.signal.aborted) setError(messageOf(failure));
-      });
-    const unsubscribe = live.subscribe((event) => {
-      if (event.type !== 'egress.connection' || (sessionId !== null && event.sessionId !== sessionId)) return;
-      setEvents((current) =>
-        current.some((shown) => shown.seq >= event.seq) ? current : [event, ...current].slice(0, MAX_SHOWN),
-      );
-    });
-    return () => {
-      controller.abort();
-      unsubscribe();
-    };
-  }, [client, live, sessionId]);
-
-  const loadOlder = async (): Promise<void> => {
-    const oldest = events.at(-1)?.seq;
-    if (oldest === undefined) return;
-    try {
-      const page = await client.audit.list(query(oldest));
-      setEvents((current) => [...current, ...[...page].reverse()]);
-      setHasOlder(page.length === PAGE);
-    } catch (failure) {
-      setError(messageOf(failure));
-    }
-  };
+  const { events, hasOlder, error, loadOlder } = useAuditPages(
+    { types: ['egress.connection'], ...(sessionId === null ? {} : { sessionId }) },
+    (event) => event.type === 'egress.connection' && (sessionId === null || event.sessionId === sessionId),
+    { page: PAGE, maxShown: MAX_SHOWN },
+  );
 
   const shown = events.filter((event) => decision === 'all' || field(event, 'decision') === decision);
   return (
