@@ -11,27 +11,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createAirlock } from '../../src/index.ts';
 import type { Airlock } from '../../src/index.ts';
 import { rejectedAirlockError } from '../support/airlock-errors.ts';
-import { dockerAvailability } from '../containment/docker-availability.ts';
+import { driverAvailability } from '../support/drivers.ts';
 import { pack } from 'tar-stream';
 import { entriesOf, repository, tarOf } from './archive-support.ts';
 import type { TarEntry } from './archive-support.ts';
 
-const bwrapMissing = spawnSync('bwrap', ['--version']).status !== 0 ? 'bwrap is not installed' : undefined;
-const runscMissing = ['/usr/bin/runsc', '/usr/local/bin/runsc', '/usr/sbin/runsc'].every(
-  (path) => !existsSync(path),
-);
-const drivers = [
-  { name: 'bwrap' as const, unavailable: bwrapMissing },
-  {
-    name: 'gvisor' as const,
-    unavailable: runscMissing
-      ? 'runsc is not installed'
-      : process.getuid?.() !== 0
-        ? 'gVisor needs root'
-        : undefined,
-  },
-  { name: 'docker' as const, unavailable: await dockerAvailability('runc') },
-];
+const drivers = await driverAvailability();
+const bwrapMissing = drivers.find((driver) => driver.name === 'bwrap')?.unavailable;
 
 const opened: Array<{ airlock: Airlock; home: string }> = [];
 afterEach(async () => {

@@ -3,32 +3,16 @@
  * terminal made inside it. Typing, the echo, resizing, the exit code, and what is refused: no token,
  * another session's token, a message over the bound, a malformed control message, a cross-site page.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { AirlockApiError } from '../../src/sdk/index.ts';
 import { MAX_PTY_MESSAGE_BYTES } from '../../src/server/pty-frames.ts';
-import { dockerAvailability } from '../containment/docker-availability.ts';
+import { driverAvailability } from '../support/drivers.ts';
 import { eventually, startServer } from './sdk-support.ts';
 import { call, errorCode, startTestServer } from './support.ts';
 
-const bwrapMissing = spawnSync('bwrap', ['--version']).status !== 0 ? 'bwrap is not installed' : undefined;
-const runscMissing = ['/usr/bin/runsc', '/usr/local/bin/runsc', '/usr/sbin/runsc'].every(
-  (path) => !existsSync(path),
-);
-const drivers = [
-  { name: 'bwrap' as const, unavailable: bwrapMissing },
-  {
-    name: 'gvisor' as const,
-    unavailable: runscMissing
-      ? 'runsc is not installed'
-      : process.getuid?.() !== 0
-        ? 'gVisor needs root'
-        : undefined,
-  },
-  { name: 'docker' as const, unavailable: await dockerAvailability('runc') },
-];
+const drivers = await driverAvailability();
+const bwrapMissing = drivers.find((driver) => driver.name === 'bwrap')?.unavailable;
 
 interface Terminal {
   readonly socket: WebSocket;
