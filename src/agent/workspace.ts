@@ -61,7 +61,13 @@ export async function copyWorkspaceIn(session: Session, options: WorkspaceOption
   };
   const packed = packDirectoryStream(options.dir, { skip });
   // Checked as it streams, and unpacked only once all of it passed: copied whole or not at all.
-  const copied = await session.files.putArchive('/workspace', packed.tar, { operator: true });
+  let copied: Awaited<ReturnType<Session['files']['putArchive']>>;
+  try {
+    copied = await session.files.putArchive('/workspace', packed.tar, { operator: true });
+  } finally {
+    // A refused archive leaves the walk mid-tree: stop it (a no-op once it finished).
+    packed.cancel();
+  }
   const { leftOut } = await packed.summary;
   return { files: copied.files, bytes: copied.bytes, leftOut: [...leftOut, ...secrets] };
 }

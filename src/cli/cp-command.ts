@@ -2,12 +2,16 @@
  * `airlock cp`, in the manner of `docker cp`: a local directory (or tar archive) into a session's
  * sandbox, or a sandbox directory out into a local one. One side is `SESSION:PATH`.
  */
-import { lstat, readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { AirlockClient } from '../sdk/index.ts';
+import type { ArchiveUploadResult, SandboxSession } from '../sdk/index.ts';
 import type { CliContext } from './context.ts';
-import { packDirectory, unpackInto } from '../local-tree/index.ts';
+import { unpackInto } from '../local-tree/index.ts';
+import { uploadDirectory } from '../sdk-node/index.ts';
 import { adminTokenFor, parseServerUrl } from './remote-access.ts';
 
 export const cpExitCodes = { ok: 0, failed: 1, usage: 2 } as const;
@@ -16,6 +20,7 @@ const REMOTE = /^(ses_[A-Za-z0-9_-]+):(.+)$/;
 
 interface CpFlags {
   url?: string;
+  protected: 'leave-out' | 'ask';
 }
 
 export function registerCpCommand(program: Command, context: CliContext): void {
@@ -27,12 +32,21 @@ export function registerCpCommand(program: Command, context: CliContext): void {
     .argument('<from>', 'a local path, or SESSION:PATH')
     .argument('<to>', 'a local directory, or SESSION:PATH')
     .option('--url <url>', 'the airlock serve running the session, e.g. http://127.0.0.1:7400')
+    .addOption(
+      new Option(
+        '--protected <mode>',
+        'copying out: changed protected paths (CI workflows, agent configuration, git hooks) are left out with a note, or asked about once in the approval queue and copied when a person approves',
+      )
+        .choices(['leave-out', 'ask'])
+        .default('leave-out'),
+    )
     .addHelpText(
       'after',
       `
 Examples:
   airlock cp --url http://127.0.0.1:7400 ./project ses_abc:/workspace
   airlock cp --url http://127.0.0.1:7400 ses_abc:/workspace/out ./out
+  airlock cp --url http://127.0.0.1:7400 --protected ask ses_abc:/workspace ./project
 In: symlinks and special files stay out (noted on stderr); the server refuses a bad archive whole.
 Out: what the export checks left out (links out of the tree, FIFOs, setuid files, changed protected
 paths) is noted on stderr. Exit status: 0 copied; 1 refused or failed; 2 usage.
@@ -54,18 +68,8 @@ async function copy(from: string, to: string, flags: CpFlags, context: CliContex
   const client = new AirlockClient({ url, token: adminTokenFor(url, context).token });
   try {
     if (target !== null) {
-      const local = resolve(context.cwd, from);
-      const info = await lstat(local);
-      let tar: Uint8Array;
-      if (info.isDirectory()) {
-        const packed = await packDirectory(local);
-        for (const note of packed.leftOut) context.stderr.warn(`left out ${note.path}: ${note.why}`);
-        tar = packed.tar;
-      } else {
-        tar = await readFile(local);
-      }
       const session = await client.sessions.connect(target[1] ?? '');
-      const result = await session.files.upload(tar, target[2] ?? '/workspace');
+      const result = await copyIn(resolve(context.cwd, from), session, target[2] ?? '/workspace', context);
       for (const secret of result.secretFiles)
         context.stderr.warn(`${secret} looks like a secret: its values are redacted from every output`);
       if (result.status !== 'completed') {
@@ -76,7 +80,12 @@ async function copy(from: string, to: string, flags: CpFlags, context: CliContex
       return cpExitCodes.ok;
     }
     const session = await client.sessions.connect(source?.[1] ?? '');
-    const out = await session.files.download(source?.[2] ?? '/workspace');
+    if (flags.protected === 'ask')
+      context.stderr.warn('changed protected paths, if any, wait for a person (airlock approvals)');
+    // Streamed both ways: a tree of any size is unpacked as it arrives, never held whole here.
+    const out = await session.files.downloadStream(source?.[2] ?? '/workspace', {
+      protectedPaths: flags.protected,
+    });
     for (const note of out.leftOut) context.stderr.warn(`left out ${note.path}: ${note.why}`);
     const written = await unpackInto(resolve(context.cwd, to), out.tar);
     for (const note of written.leftOut) context.stderr.warn(`left out ${note.path}: ${note.why}`);
@@ -86,4 +95,21 @@ async function copy(from: string, to: string, flags: CpFlags, context: CliContex
     context.stderr.warn((error as Error).message);
     return cpExitCodes.failed;
   }
+}
+
+/**
+ * A local directory (packed as it is sent) or a tar file (read as it is sent) into the session: the
+ * archive is never held whole in this process, whatever its size.
+ */
+async function copyIn(
+  local: string,
+  session: SandboxSession,
+  remotePath: string,
+  context: CliContext,
+): Promise<ArchiveUploadResult> {
+  const info = await lstat(local);
+  if (!info.isDirectory()) return session.files.upload(createReadStream(local), remotePath);
+  const result = await uploadDirectory(session.files, local, remotePath);
+  for (const note of result.leftOutLocally) context.stderr.warn(`left out ${note.path}: ${note.why}`);
+  return result;
 }

@@ -2,5 +2,5 @@
  * A directory on this machine as a tar archive and back: what `airlock cp`, `airlock exec --workspace`
  * and `airlock agent run --workspace` copy in and write back. Never follows a symlink on this machine.
  */
-export { linkStaysInside, packDirectory, packDirectoryStream, unpackInto } from './local-tree.ts';
+export { linkStaysInside, packDirectoryStream, unpackInto } from './local-tree.ts';
 export type { LeftOutLocal, PackedDirectory, PackFilter, SkipPath } from './local-tree.ts';

@@ -1,6 +1,7 @@
 import {
   existsSync,
   lstatSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { pack } from 'tar-stream';
 import type { Headers } from 'tar-stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { unpackInto } from './local-tree.ts';
+import { packDirectoryStream, unpackInto } from './local-tree.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -78,5 +79,45 @@ describe('unpackInto: an archive from a server is not trusted', () => {
     const result = await unpackInto(root, await tarOf([{ name: 'planted', body: 'overwritten\n' }]));
     expect(readFileSync(join(outside, 'victim'), 'utf8')).toBe('original\n');
     expect(result.leftOut.map((note) => note.path)).toEqual(['planted']);
+  });
+});
+
+describe('packDirectoryStream: a reader that stops early', () => {
+  it('ends the walk with an error instead of waiting forever when the archive is cancelled mid-tree', async () => {
+    const root = scratch();
+    // Bigger than the stream's buffer, so the walk is held back waiting for the reader.
+    for (let dir = 0; dir < 20; dir += 1) {
+      mkdirSync(join(root, `d${dir}`));
+      for (let file = 0; file < 20; file += 1)
+        writeFileSync(join(root, `d${dir}`, `f${file}`), Buffer.alloc(8 * 1024, 'x'));
+    }
+    const packed = packDirectoryStream(root);
+    const iterator = packed.tar[Symbol.asyncIterator]();
+    await iterator.next();
+    packed.cancel();
+    const settled = await Promise.race([
+      packed.summary.then(
+        () => 'finished',
+        (error: Error) => error.message,
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 2000)),
+    ]);
+    expect(settled).toMatch(/closed before the directory was packed/);
+  });
+
+  it('packs the whole tree when read to the end', async () => {
+    const root = scratch();
+    mkdirSync(join(root, 'src'));
+    writeFileSync(join(root, 'src', 'a.ts'), 'a\n');
+    symlinkSync('/etc/passwd', join(root, 'link'));
+    const packed = packDirectoryStream(root);
+    const chunks: Buffer[] = [];
+    for await (const chunk of packed.tar) chunks.push(chunk);
+    const summary = await packed.summary;
+    expect(summary.files).toBe(1);
+    expect(summary.leftOut.map((note) => note.path)).toEqual(['link']);
+    const back = scratch();
+    await unpackInto(back, Buffer.concat(chunks));
+    expect(readFileSync(join(back, 'src', 'a.ts'), 'utf8')).toBe('a\n');
   });
 });

@@ -41,14 +41,32 @@ export interface PackedDirectory {
 export function packDirectoryStream(
   root: string,
   filter: PackFilter = { skip: () => false },
-): { tar: AsyncIterable<Buffer>; summary: Promise<PackedDirectory> } {
+): { tar: AsyncIterable<Buffer>; summary: Promise<PackedDirectory>; cancel: () => void } {
   const { skip } = filter;
   const archive = pack();
   const leftOut: LeftOutLocal[] = [];
   let files = 0;
+  // A reader that stops early (a refused upload, a cancelled stream) destroys the archive, and
+  // tar-stream then never answers the entry it holds: the walk is failed here instead of waiting
+  // forever with a directory open.
+  let closed = false;
+  let failPending: ((error: Error) => void) | undefined;
+  archive.once('close', () => {
+    closed = true;
+    failPending?.(new Error('the archive was closed before the directory was packed'));
+  });
   const add = (header: Parameters<typeof archive.entry>[0], content?: Buffer): Promise<void> =>
     new Promise((resolve, reject) => {
-      const done = (error?: Error | null): void => (error ? reject(error) : resolve());
+      if (closed) {
+        reject(new Error('the archive was closed before the directory was packed'));
+        return;
+      }
+      failPending = reject;
+      const done = (error?: Error | null): void => {
+        failPending = undefined;
+        if (error) reject(error);
+        else resolve();
+      };
       if (content === undefined) archive.entry(header, done);
       else archive.entry(header, content, done);
     });
@@ -94,18 +112,7 @@ export function packDirectoryStream(
     },
   );
   summary.catch(() => undefined);
-  return { tar: archive as AsyncIterable<Buffer>, summary };
-}
-
-/** `root` as one tar buffer (small trees; `packDirectoryStream` for any size). */
-export async function packDirectory(
-  root: string,
-  filter: PackFilter = { skip: () => false },
-): Promise<{ tar: Buffer; files: number; leftOut: LeftOutLocal[] }> {
-  const packed = packDirectoryStream(root, filter);
-  const chunks: Buffer[] = [];
-  for await (const chunk of packed.tar) chunks.push(chunk);
-  return { tar: Buffer.concat(chunks), ...(await packed.summary) };
+  return { tar: archive as AsyncIterable<Buffer>, summary, cancel: () => archive.destroy() };
 }
 
 /**

@@ -3,6 +3,8 @@
  * fetch only, so it moves archive bytes; packing a local directory is the caller's (the CLI does it
  * with the `tar-stream` package, a browser with any tar library).
  */
+import { bodyStream } from './body-stream.ts';
+import type { ByteSource } from './body-stream.ts';
 import type { CallOptions } from './signals.ts';
 import type { Transport } from './transport.ts';
 
@@ -18,6 +20,12 @@ export interface ArchiveUploadResult {
   readonly reasons: readonly string[];
 }
 
+/**
+ * A tar archive (optionally gzip) to upload: bytes, or a stream sent as it is read (a directory of any
+ * size packed on the fly; the server checks it as it arrives and never holds it whole).
+ */
+export type ArchiveSource = Uint8Array | ByteSource;
+
 export interface LeftOutEntry {
   readonly path: string;
   readonly why: string;
@@ -32,6 +40,12 @@ export interface ArchiveDownload {
   readonly leftOut: readonly LeftOutEntry[];
 }
 
+/** The same as `ArchiveDownload`, with the archive as a stream to read as it arrives. */
+export interface ArchiveDownloadStream extends Omit<ArchiveDownload, 'tar'> {
+  /** An uncompressed tar archive; read it to the end or cancel it to free the connection. */
+  readonly tar: ReadableStream<Uint8Array>;
+}
+
 export interface WorkspaceChanges {
   /** Whether a tree was copied in (or a snapshot compared with); without one every file counts as added. */
   readonly baseline: boolean;
@@ -44,17 +58,27 @@ export interface WorkspaceChanges {
 
 const archivePath = (sessionId: string): string[] => ['v1', 'sessions', sessionId, 'archive'];
 
-export function uploadArchive(
+export async function uploadArchive(
   transport: Transport,
   sessionId: string,
-  archive: Uint8Array,
+  archive: ArchiveSource,
   remotePath: string,
   options?: CallOptions,
 ): Promise<ArchiveUploadResult> {
-  return transport.json<ArchiveUploadResult>(
-    { method: 'PUT', path: archivePath(sessionId), query: { path: remotePath }, bytes: archive, long: true },
-    options,
-  );
+  let sourceError: unknown;
+  const body =
+    archive instanceof Uint8Array
+      ? { bytes: archive }
+      : { stream: bodyStream(archive, (error) => (sourceError ??= error)) };
+  try {
+    return await transport.json<ArchiveUploadResult>(
+      { method: 'PUT', path: archivePath(sessionId), query: { path: remotePath }, ...body, long: true },
+      options,
+    );
+  } catch (error) {
+    // A stream that failed (a file that could not be read, a chunk that is not bytes) is the cause.
+    throw sourceError ?? error;
+  }
 }
 
 function leftOutOf(header: string | null): LeftOutEntry[] {
@@ -82,6 +106,27 @@ export async function downloadArchive(
   remotePath: string,
   options?: DownloadOptions,
 ): Promise<ArchiveDownload> {
+  const { response, ...rest } = await openDownload(transport, sessionId, remotePath, options);
+  return { ...rest, tar: new Uint8Array(await response.arrayBuffer()) };
+}
+
+export async function downloadArchiveStream(
+  transport: Transport,
+  sessionId: string,
+  remotePath: string,
+  options?: DownloadOptions,
+): Promise<ArchiveDownloadStream> {
+  const { response, ...rest } = await openDownload(transport, sessionId, remotePath, options);
+  // An empty body is still a body: a 200 without one would be a broken server, not an empty tree.
+  return { ...rest, tar: response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() }) };
+}
+
+async function openDownload(
+  transport: Transport,
+  sessionId: string,
+  remotePath: string,
+  options?: DownloadOptions,
+): Promise<Omit<ArchiveDownload, 'tar'> & { response: Response }> {
   const { response } = await transport.open(
     {
       method: 'GET',
@@ -95,9 +140,8 @@ export async function downloadArchive(
     },
     options,
   );
-  const tar = new Uint8Array(await response.arrayBuffer());
   return {
-    tar,
+    response,
     files: Number(response.headers.get('airlock-files') ?? 0),
     bytes: Number(response.headers.get('airlock-bytes') ?? 0),
     leftOut: leftOutOf(response.headers.get('airlock-left-out')),

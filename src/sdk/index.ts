@@ -25,12 +25,15 @@ export { MAX_STDIN_BYTES } from './run-options.ts';
 export type { StdinSource } from './run-options.ts';
 export type {
   ArchiveDownload,
+  ArchiveDownloadStream,
+  ArchiveSource,
   ArchiveUploadResult,
   ChangesOptions,
   DownloadOptions,
   LeftOutEntry,
   WorkspaceChanges,
 } from './archives.ts';
+export type { ByteSource } from './body-stream.ts';
 export type { FileChangeResult, FileStat, WriteManyEntry } from './file-changes.ts';
 export { CommandHandle, isFinished } from './command-handle.ts';
 export { MAX_PTY_MESSAGE_BYTES, PtyConnection, SessionPty } from './pty.ts';

@@ -2,9 +2,17 @@
  * A handle on one sandbox session: run commands, move files, read outputs, end it. It calls with the
  * session's own token when it has one, so it can be handed to an agent without the admin token.
  */
-import { downloadArchive, uploadArchive, workspaceChanges, workspacePatch } from './archives.ts';
+import {
+  downloadArchive,
+  downloadArchiveStream,
+  uploadArchive,
+  workspaceChanges,
+  workspacePatch,
+} from './archives.ts';
 import type {
   ArchiveDownload,
+  ArchiveDownloadStream,
+  ArchiveSource,
   ArchiveUploadResult,
   ChangesOptions,
   DownloadOptions,
@@ -36,6 +44,17 @@ import type {
 } from './wire-types.ts';
 
 const downloadKeys: ReadonlySet<string> = new Set(['signal', 'timeoutMs', 'protectedPaths']);
+/** Refuses what the download routes do not know, at run time as well as in the types. */
+function checkedDownloadOptions(options: DownloadOptions | undefined): DownloadOptions | undefined {
+  if (options === undefined) return undefined;
+  refuseUnknownOptions(options, downloadKeys, 'files.download');
+  if (options.protectedPaths !== undefined && !['leave-out', 'ask'].includes(options.protectedPaths))
+    throw invalidArgument(`protectedPaths is 'leave-out' or 'ask', got ${String(options.protectedPaths)}`, {
+      option: 'protectedPaths',
+    });
+  return options;
+}
+
 const changesKeys: ReadonlySet<string> = new Set(['signal', 'timeoutMs', 'since']);
 
 /*
@@ -105,9 +124,11 @@ export class SessionFiles {
   /**
    * Unpacks a tar archive (optionally gzip) into directory `remotePath`, created if missing. The whole
    * archive is checked first: one with an absolute or `..` name, a link, a device, or more entries or
-   * bytes than allowed is refused with UNSAFE_ARCHIVE and nothing is written.
+   * bytes than allowed is refused with UNSAFE_ARCHIVE and nothing is written. A stream (a web
+   * ReadableStream, or an async iterable such as a Node stream) is sent as it is read, so an archive of
+   * any size is never held whole here; a browser sends one only over HTTP/2.
    */
-  upload(archive: Uint8Array, remotePath: string, options?: CallOptions): Promise<ArchiveUploadResult> {
+  upload(archive: ArchiveSource, remotePath: string, options?: CallOptions): Promise<ArchiveUploadResult> {
     return uploadArchive(this.#transport, this.#sessionId, archive, remotePath, options);
   }
 
@@ -117,12 +138,20 @@ export class SessionFiles {
    * leaving them out.
    */
   async download(remotePath: string, options?: DownloadOptions): Promise<ArchiveDownload> {
-    if (options !== undefined) refuseUnknownOptions(options, downloadKeys, 'files.download');
-    if (options?.protectedPaths !== undefined && !['leave-out', 'ask'].includes(options.protectedPaths))
-      throw invalidArgument(`protectedPaths is 'leave-out' or 'ask', got ${String(options.protectedPaths)}`, {
-        option: 'protectedPaths',
-      });
-    return downloadArchive(this.#transport, this.#sessionId, remotePath, options);
+    return downloadArchive(this.#transport, this.#sessionId, remotePath, checkedDownloadOptions(options));
+  }
+
+  /**
+   * As `download`, with the archive as a stream read as it arrives (a tree of any size is never held
+   * whole here). Read it to the end or cancel it.
+   */
+  async downloadStream(remotePath: string, options?: DownloadOptions): Promise<ArchiveDownloadStream> {
+    return downloadArchiveStream(
+      this.#transport,
+      this.#sessionId,
+      remotePath,
+      checkedDownloadOptions(options),
+    );
   }
 
   /** What is at `path` (a symlink as itself), or null when nothing is. */

@@ -34,6 +34,11 @@ export interface RequestSpec {
   readonly json?: unknown;
   /** Sent as application/octet-stream. */
   readonly bytes?: Uint8Array;
+  /**
+   * Sent as application/octet-stream as it is read (chunked), so a body of any size is never held
+   * whole. fetch implementations that cannot send a request stream (browsers over HTTP/1.1) refuse it.
+   */
+  readonly stream?: ReadableStream<Uint8Array>;
   readonly accept?: string;
   /** False for the routes that need no token (health). */
   readonly auth?: boolean;
@@ -82,7 +87,7 @@ export class Transport {
     if (spec.auth !== false && this.#config.token !== undefined) {
       headers.authorization = `Bearer ${this.#config.token}`;
     }
-    let body: string | Uint8Array<ArrayBuffer> | undefined;
+    let body: string | Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> | undefined;
     if (spec.json !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(spec.json);
@@ -91,6 +96,9 @@ export class Transport {
       // fetch takes bytes over an ArrayBuffer only; a view of a SharedArrayBuffer is copied.
       const { bytes } = spec;
       body = bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
+    } else if (spec.stream !== undefined) {
+      headers['content-type'] = 'application/octet-stream';
+      body = spec.stream;
     }
     let response: Response;
     try {
@@ -102,6 +110,9 @@ export class Transport {
         // points: a 307 re-sends a PUT's bytes (a file meant for the sandbox) to another URL.
         redirect: 'error',
         ...(body === undefined ? {} : { body }),
+        // A request stream must be marked half-duplex (the answer may start before the body ends:
+        // the server refuses a bad archive at its first bad entry).
+        ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
         ...(signal === undefined ? {} : { signal }),
       });
     } catch (error) {

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  createReadStream,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -147,6 +148,74 @@ describe.skipIf(bwrapMissing)('archives over HTTP: local directories (sdk/node)'
       expect(readFileSync(join(back, 'src', 'deep', 'b.ts'), 'utf8')).toBe('export const b = 2;\n');
       expect(lstatSync(join(back, 'inside')).isSymbolicLink()).toBe(true);
       expect(existsSync(join(back, 'shadow'))).toBe(false);
+    } finally {
+      rmSync(local, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(bwrapMissing)('archives over HTTP: streamed from the SDK', () => {
+  it(
+    'uploads from a Node stream and a web stream, refuses chunks that are not bytes, and downloads as a stream',
+    { timeout: 60_000 },
+    async () => {
+      const { admin } = await startServer({ config: { router: { approvalRequiredFor: [] } } });
+      const session = await admin.sessions.create({ policy: 'permissive' });
+      const local = mkdtempSync(join(tmpdir(), 'airlock-sdk-stream-'));
+      try {
+        const tarFile = join(local, 'project.tar');
+        writeFileSync(tarFile, await tarOf(repository(30)));
+        const fromNode = await session.files.upload(createReadStream(tarFile), '/workspace/a');
+        expect(fromNode).toMatchObject({ status: 'completed', files: 30 });
+        const bytes = await tarOf([{ name: 'web.txt', body: 'from a web stream\n' }]);
+        const fromWeb = await session.files.upload(
+          new ReadableStream<Uint8Array>({
+            start(controller) {
+              // Two chunks, split inside a header: the server reads it as it arrives.
+              controller.enqueue(bytes.subarray(0, 100));
+              controller.enqueue(bytes.subarray(100));
+              controller.close();
+            },
+          }),
+          '/workspace/b',
+        );
+        expect(fromWeb).toMatchObject({ status: 'completed', files: 1 });
+        expect((await session.run('cat /workspace/b/web.txt')).stdout).toBe('from a web stream\n');
+        const notBytes = await failure(
+          session.files.upload(
+            (async function* () {
+              yield 'text is not an archive chunk' as unknown as Uint8Array;
+            })(),
+            '/workspace/c',
+          ),
+        );
+        expect(notBytes.code).toBe('INVALID_ARGUMENT');
+        expect(notBytes.message).toMatch(/Uint8Array chunks/);
+        const down = await session.files.downloadStream('/workspace/a');
+        expect(down.files).toBe(30);
+        const chunks: Uint8Array[] = [];
+        for await (const chunk of down.tar) chunks.push(chunk);
+        const names = (await entriesOf(Buffer.concat(chunks))).filter((entry) => entry.type === 'file');
+        expect(names).toHaveLength(30);
+      } finally {
+        rmSync(local, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it('refuses a packed directory over the entry limit with UNSAFE_ARCHIVE and writes nothing', async () => {
+    const { admin } = await startServer({
+      config: { router: { approvalRequiredFor: [], archive: { maxEntries: 50 } } },
+    });
+    const session = await admin.sessions.create({ policy: 'permissive' });
+    const local = mkdtempSync(join(tmpdir(), 'airlock-sdk-stream-'));
+    try {
+      for (let index = 0; index < 400; index += 1)
+        writeFileSync(join(local, `f${index}.txt`), 'x'.repeat(2048));
+      const refused = await failure(uploadDirectory(session.files, local, '/workspace/p'));
+      expect(refused.code).toBe('UNSAFE_ARCHIVE');
+      expect(refused.message).toMatch(/50/);
+      expect((await session.run('ls -A /workspace | wc -l')).stdout.trim()).toBe('0');
     } finally {
       rmSync(local, { recursive: true, force: true });
     }
