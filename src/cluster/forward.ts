@@ -14,7 +14,9 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { AirlockError } from '../errors/index.ts';
+import { forwardUpgrade } from './forward-upgrade.ts';
 import { createHash } from 'node:crypto';
 import { bodyDigest, EMPTY_BODY, newNonce, TRAILER_BODY, type ClusterSecret } from './secret.ts';
 
@@ -68,11 +70,31 @@ export interface Forwarder {
     target: ForwardTarget,
     body?: Buffer,
   ): Promise<'forwarded' | 'unreachable'>;
+  /**
+   * Sends a WebSocket upgrade `request` (its connection `socket`, `head` already read past it) to
+   * `target` and joins the two connections once it switched protocols (forward-upgrade.ts).
+   */
+  upgrade(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    target: ForwardTarget,
+  ): Promise<'forwarded' | 'unreachable'>;
 }
 
 export function createForwarder(options: ForwardOptions): Forwarder {
   const now = options.now ?? Date.now;
+  const upgradeOptions = {
+    secret: options.secret,
+    nodeId: options.nodeId,
+    now,
+    clusterHeader: CLUSTER_HEADER,
+    nodeHeader: NODE_HEADER,
+    hopByHop: HOP_BY_HOP,
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+  };
   return {
+    upgrade: (request, socket, head, target) => forwardUpgrade(upgradeOptions, request, socket, head, target),
     forward(request, response, target, body) {
       const path = request.url ?? '/';
       const base = new URL(target.url);

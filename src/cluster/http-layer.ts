@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AirlockError } from '../errors/index.ts';
 import { BODY_TRAILER, CLUSTER_HEADER, NODE_HEADER, type Forwarder } from './forward.ts';
@@ -45,6 +46,12 @@ export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOp
   const forwardedHere = new WeakMap<FastifyRequest, { verdict: VerifiedRequest; digest?: string }>();
   /** WebSocket upgrades for a session another node runs, and that node. */
   const upgradesElsewhere = new WeakMap<FastifyRequest, { nodeId: string; url: string }>();
+  /** Bytes a client sent past its upgrade request (none, from a client that waits for the answer). */
+  const upgradeHeads = new WeakMap<IncomingMessage, Buffer>();
+  // First, before the WebSocket plugin routes the request: only the server's event carries them.
+  app.server.prependListener('upgrade', (request: IncomingMessage, _socket: unknown, head: Buffer) => {
+    if (head.length > 0) upgradeHeads.set(request, head);
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     const self = options.nodeId();
@@ -140,7 +147,21 @@ export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOp
   // After the route's authentication and body parsing: only an admin reaches placement.
   app.addHook('preHandler', async (request, reply) => {
     const elsewhere = upgradesElsewhere.get(request);
-    if (elsewhere !== undefined) throw upgradeElsewhere(request, elsewhere);
+    if (elsewhere !== undefined) {
+      // A dashboard's cookie names a sign-in held by this node only: that browser is told where to go.
+      if (request.headers.authorization === undefined) throw upgradeElsewhere(request, elsewhere);
+      // A token (the route moved one sent as a subprotocol into the header) goes along and is checked
+      // again by the node that runs the session, which also bounds the terminal's frames.
+      reply.hijack();
+      const outcome = await options.forwarder.upgrade(
+        request.raw,
+        request.raw.socket,
+        upgradeHeads.get(request.raw) ?? Buffer.alloc(0),
+        elsewhere,
+      );
+      options.onForward?.(outcome);
+      return reply;
+    }
     if (
       request.method !== 'POST' ||
       request.routeOptions.url !== '/v1/sessions' ||
@@ -171,15 +192,15 @@ export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOp
 }
 
 /**
- * Nodes forward HTTP requests, not WebSockets: relaying a terminal would need a second, signed
- * WebSocket hop with its own frame bounds. Until then the client is told where to open it. Only an
- * authenticated caller gets this far (the route authenticates before preHandler hooks run).
+ * A WebSocket signed in by the dashboard's cookie: the sign-in lives on this node only, so the
+ * upgrade cannot be forwarded; the browser is told where to open it. Only an authenticated caller
+ * gets this far (the route authenticates before preHandler hooks run).
  */
 function upgradeElsewhere(request: FastifyRequest, target: { nodeId: string; url: string }): AirlockError {
   const url = `${target.url.replace(/^http/, 'ws')}${(request.raw.url ?? '/').split('?')[0] ?? '/'}`;
   return new AirlockError(
     'INVALID_ARGUMENT',
-    `this session runs on cluster node ${target.nodeId}, and nodes do not forward WebSockets: open it there, at ${url}`,
+    `this session runs on cluster node ${target.nodeId}, and this sign-in (the dashboard's cookie) is known to this node only: open the terminal there, at ${url}, or send a token`,
     { node: target.nodeId, url },
   );
 }

@@ -1,17 +1,22 @@
 /**
- * The terminal WebSocket in a cluster: two `airlock serve` processes on one real PostgreSQL. Nodes
- * forward HTTP requests, not WebSockets, so an upgrade reaching the node that does not run the session
- * is refused before the upgrade with the URL of the node that does, for a token sent either way; the
- * URL named works. An unauthenticated upgrade learns nothing about where the session runs (adversarial).
+ * The terminal WebSocket in a cluster: two `airlock serve` processes on one real PostgreSQL. An
+ * upgrade reaching the node that does not run the session is forwarded to the node that does, for a
+ * token sent either way: typed text comes back through it, and that node's frame bounds hold through
+ * the relay. Adversarial: an unauthenticated upgrade learns nothing about where the session runs; a
+ * token of another session is refused by the node that runs it; a browser signed in with the
+ * dashboard's cookie (known to one node only) is told which node to open the terminal on.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { MAX_PTY_MESSAGE_BYTES } from '../../src/server/pty-frames.ts';
 import { startPostgres, postgresSkipReason, type PostgresCluster } from '../support/postgres.ts';
 import { ADMIN_TOKEN, call, clusterSecretFile, startNode, type ClusterProcess } from './cluster-process.ts';
 
 const skip = postgresSkipReason();
 
-type Upgrade = { opened: true; socket: WebSocket } | { opened: false; status: number; body: string };
+type Upgrade =
+  | { opened: true; socket: WebSocket; node: string | undefined }
+  | { opened: false; status: number; body: string };
 
 function upgrade(url: string, protocols: string[], headers: Record<string, string> = {}): Promise<Upgrade> {
   const socket = new WebSocket(url, protocols, { headers });
@@ -22,7 +27,12 @@ function upgrade(url: string, protocols: string[], headers: Record<string, strin
       response.on('end', () => resolve({ opened: false, status: response.statusCode ?? 0, body }));
     });
     socket.once('error', reject);
-    socket.once('open', () => resolve({ opened: true, socket }));
+    let node: string | undefined;
+    socket.once('upgrade', (response) => {
+      const header = response.headers['x-airlock-node'];
+      node = Array.isArray(header) ? header[0] : header;
+    });
+    socket.once('open', () => resolve({ opened: true, socket, node }));
   });
 }
 
@@ -46,59 +56,89 @@ describe.skipIf(skip !== undefined)(
       await postgres?.destroy();
     }, 60_000);
 
-    it('refuses an upgrade on the wrong node naming the node to use, which then works', async () => {
-      const [a, b] = nodes as [ClusterProcess, ClusterProcess];
-      const created = await call(b.url, 'POST', '/v1/sessions', { node: 'node-a' });
-      expect(created.status, JSON.stringify(created.body)).toBe(201);
-      const session = { id: String(created.body['id']), token: String(created.body['token']) };
+    async function startCat(via: ClusterProcess, session: { id: string; token: string }): Promise<string> {
       const started = await call(
-        b.url,
+        via.url,
         'POST',
         `/v1/sessions/${session.id}/commands`,
         { command: 'cat', wait: false, interactive: { pty: { cols: 80, rows: 24 } }, timeoutMs: 60_000 },
         session.token,
       );
       expect(started.body['status'], JSON.stringify(started.body)).toBe('running');
-      const path = `/v1/sessions/${session.id}/commands/${String(started.body['id'])}/pty`;
-      const onA = `${a.url.replace(/^http/, 'ws')}${path}`;
+      return `/v1/sessions/${session.id}/commands/${String(started.body['id'])}/pty`;
+    }
 
+    async function echoes(socket: WebSocket, text: string): Promise<string> {
+      let screen = '';
+      socket.on('message', (data: Buffer, isBinary: boolean) => {
+        if (isBinary) screen += data.toString('utf8');
+      });
+      socket.send(Buffer.from(`${text}\r`));
+      for (let i = 0; i < 100 && !screen.includes(text); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return screen;
+    }
+
+    it('forwards an upgrade on the other node to the node that runs the session, for a token sent either way', async () => {
+      const [a, b] = nodes as [ClusterProcess, ClusterProcess];
+      const created = await call(b.url, 'POST', '/v1/sessions', { node: 'node-a' });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const session = { id: String(created.body['id']), token: String(created.body['token']) };
+      const onB = (path: string): string => `${b.url.replace(/^http/, 'ws')}${path}`;
       const tokenProtocol = `airlock.token.${Buffer.from(session.token).toString('base64url')}`;
       for (const [protocols, headers] of [
         [['airlock.pty.v1', tokenProtocol], {}],
         [['airlock.pty.v1'], { authorization: `Bearer ${session.token}` }],
       ] as const) {
-        const refused = await upgrade(`${b.url.replace(/^http/, 'ws')}${path}`, [...protocols], headers);
-        expect(refused.opened).toBe(false);
-        if (refused.opened) return;
-        expect(refused.status).toBe(400);
-        const error = (JSON.parse(refused.body) as { error: { code: string; message: string } }).error;
-        expect(error.code).toBe('INVALID_ARGUMENT');
-        expect(error.message).toContain('node-a');
-        expect(error.message).toContain(onA);
+        const path = await startCat(b, session);
+        const attached = await upgrade(onB(path), [...protocols], headers);
+        expect(attached.opened).toBe(true);
+        if (!attached.opened) return;
+        // Node A answered the upgrade, through B.
+        expect(attached.node).toBe('node-a');
+        expect(await echoes(attached.socket, `across-nodes-${protocols.length}`)).toContain(
+          `across-nodes-${protocols.length}`,
+        );
+        // A's frame bound holds through the relay: an oversized message closes the socket with 1009.
+        const closed = new Promise<number>((resolve) =>
+          attached.socket.once('close', (code) => resolve(code)),
+        );
+        attached.socket.send(Buffer.alloc(MAX_PTY_MESSAGE_BYTES + 1, 0x61));
+        expect(await closed).toBe(1009);
       }
 
+      const path = await startCat(b, session);
       // Without a token: refused as unauthenticated, saying nothing of the node.
-      const anonymous = await upgrade(`${b.url.replace(/^http/, 'ws')}${path}`, ['airlock.pty.v1']);
+      const anonymous = await upgrade(onB(path), ['airlock.pty.v1']);
       expect(anonymous.opened).toBe(false);
       if (!anonymous.opened) {
         expect(anonymous.status).toBe(401);
         expect(anonymous.body).not.toContain(a.url.replace(/^http:\/\//, ''));
       }
 
-      // The URL named works: typed text comes back through cat.
-      const attached = await upgrade(onA, ['airlock.pty.v1', tokenProtocol]);
-      expect(attached.opened).toBe(true);
-      if (!attached.opened) return;
-      let screen = '';
-      attached.socket.on('message', (data: Buffer, isBinary: boolean) => {
-        if (isBinary) screen += data.toString('utf8');
+      // Another session's token: forwarded, and refused by the node that checks the session.
+      const other = await call(b.url, 'POST', '/v1/sessions', { node: 'node-b' });
+      const otherToken = `airlock.token.${Buffer.from(String(other.body['token'])).toString('base64url')}`;
+      const foreign = await upgrade(onB(path), ['airlock.pty.v1', otherToken]);
+      expect(foreign.opened).toBe(false);
+      if (!foreign.opened) expect([403, 404]).toContain(foreign.status);
+
+      // A browser signed in to B's dashboard: its cookie means nothing on A, so it is told where to go.
+      const signIn = await fetch(`${b.url}/v1/auth/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: ADMIN_TOKEN }),
       });
-      attached.socket.send(Buffer.from('across-nodes\r'));
-      for (let i = 0; i < 100 && !screen.includes('across-nodes'); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      expect(cookie).toMatch(/^airlock_session=/);
+      const browser = await upgrade(onB(path), ['airlock.pty.v1'], { cookie });
+      expect(browser.opened).toBe(false);
+      if (!browser.opened) {
+        expect(browser.status).toBe(400);
+        const error = (JSON.parse(browser.body) as { error: { code: string; message: string } }).error;
+        expect(error.message).toContain(`${a.url.replace(/^http/, 'ws')}${path}`);
       }
-      expect(screen).toContain('across-nodes');
-      attached.socket.close();
       expect((await call(a.url, 'DELETE', `/v1/sessions/${session.id}`, undefined, ADMIN_TOKEN)).status).toBe(
         200,
       );
