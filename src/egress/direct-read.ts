@@ -11,18 +11,29 @@ import { connect as netConnect, type Socket } from 'node:net';
 export type DirectSink = (bytes: Buffer) => boolean;
 
 const READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * The read buffer of a socket once it passes bytes straight through. Larger reads mean fewer read and
+ * write calls and fewer wake-ups of the reader per byte; only pass-through tunnels get it, so a
+ * proxy holding many idle or HTTP connections does not hold this much per connection.
+ */
+const PASS_BUFFER_BYTES = 256 * 1024;
 
-const sinks = new WeakMap<Socket, { sink: DirectSink | undefined }>();
+interface DirectSlot {
+  sink: DirectSink | undefined;
+  /** The buffer the socket's next read fills (Node asks for it after every read). */
+  buffer: Buffer;
+}
+
+const sinks = new WeakMap<Socket, DirectSlot>();
 
 export function dialDirectRead(address: string, port: number): Socket {
-  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-  const slot: { sink: DirectSink | undefined } = { sink: undefined };
+  const slot: DirectSlot = { sink: undefined, buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES) };
   const socket: Socket = netConnect({
     host: address,
     port,
     noDelay: true,
     onread: {
-      buffer,
+      buffer: () => slot.buffer,
       callback: (length: number, read: Uint8Array) => {
         const bytes = Buffer.from(read.buffer, read.byteOffset, length);
         if (slot.sink !== undefined) return slot.sink(bytes);
@@ -44,6 +55,8 @@ function readDirect(socket: Socket, sink: DirectSink): boolean {
   const slot = sinks.get(socket);
   if (slot === undefined || socket.readableLength > 0) return false;
   slot.sink = sink;
+  // Takes effect from the read after the one in progress: each read reports the buffer it filled.
+  slot.buffer = Buffer.allocUnsafe(PASS_BUFFER_BYTES);
   return true;
 }
 
