@@ -58,7 +58,7 @@ import type {
   RefusedHost,
   RegistryResolver,
 } from './types.ts';
-import { defaultDialer } from './upstream.ts';
+import { createDefaultDialer } from './upstream.ts';
 
 export const DEFAULT_LIMITS: ProxyLimits = Object.freeze({
   maxConnectionsPerSession: 64,
@@ -226,7 +226,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
   const { outerServer, innerServer, context } = createProxyServers({
     limits,
     resolve: options.resolve ?? defaultResolver,
-    dial: options.dial ?? defaultDialer,
+    dial: options.dial ?? createDefaultDialer(),
     approvalWaitMs: options.approvalWaitMs ?? DEFAULT_APPROVAL_WAIT_MS,
     upstreamCa: options.upstreamCa,
     runtimes,

@@ -7,9 +7,12 @@ import type { Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { EgressDialer } from './types.ts';
 
-import { dialDirectRead } from './direct-read.ts';
+import { createDirectReadDialer } from './direct-read.ts';
 
-export const defaultDialer: EgressDialer = dialDirectRead;
+/** One per proxy: its sockets share one budget of bulk read buffers (direct-read.ts). */
+export function createDefaultDialer(): EgressDialer {
+  return createDirectReadDialer();
+}
 
 /**
  * Tries the checked addresses in order (IPv6 first when the resolver says so, IPv4 after) until one
