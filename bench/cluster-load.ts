@@ -4,13 +4,18 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { post } from './cluster-serve.ts';
+import { createSession, post, type CreatedSession } from './cluster-serve.ts';
 import { formatMs, summarize } from './stats.ts';
 
 export interface LoadOptions {
   readonly sessions: number;
   readonly commandsPerSession: number;
   readonly command: string;
+  /**
+   * The node ids of `urls`, in order: then each command goes straight to its session's node instead
+   * of to the nodes in turn, so none is forwarded.
+   */
+  readonly toOwner?: readonly string[];
 }
 
 export interface LoadResult {
@@ -50,13 +55,17 @@ export async function runLoad(
   options: LoadOptions,
   hooks: LoadHooks = {},
 ): Promise<LoadResult> {
-  const sessions: { id: string; token: string }[] = [];
-  for (let i = 0; i < options.sessions; i++) {
-    const created = await post(urls[0] ?? '', '/v1/sessions', {});
-    sessions.push({ id: String(created['id']), token: String(created['token']) });
-  }
-  const latencies: number[] = [];
+  const sessions: CreatedSession[] = [];
+  for (let i = 0; i < options.sessions; i++) sessions.push(await createSession(urls[0] ?? ''));
+  const { toOwner } = options;
   let turn = 0;
+  const urlOf = (session: CreatedSession): string => {
+    if (toOwner === undefined) return urls[turn++ % urls.length] ?? '';
+    const url = urls[toOwner.indexOf(session.node ?? '')];
+    if (url === undefined) throw new Error(`session ${session.id} runs on unknown node ${session.node}`);
+    return url;
+  };
+  const latencies: number[] = [];
   hooks.begin?.();
   const ticksBefore = cpuTicks();
   const ownBefore = process.cpuUsage();
@@ -64,7 +73,7 @@ export async function runLoad(
   await Promise.all(
     sessions.map(async (session) => {
       for (let i = 0; i < options.commandsPerSession; i++) {
-        const base = urls[turn++ % urls.length] ?? '';
+        const base = urlOf(session);
         const sent = performance.now();
         const result = await post(
           base,

@@ -116,6 +116,28 @@ export async function post(
   return answer;
 }
 
+export interface CreatedSession {
+  readonly id: string;
+  readonly token: string;
+  /** The cluster node that runs it (its answer's x-airlock-node header), null outside a cluster. */
+  readonly node: string | null;
+}
+
+export async function createSession(base: string): Promise<CreatedSession> {
+  const response = await fetch(`${base}/v1/sessions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  const answer = (await response.json()) as Record<string, unknown>;
+  if (!response.ok) throw new Error(`/v1/sessions: ${response.status} ${JSON.stringify(answer)}`);
+  return {
+    id: String(answer['id']),
+    token: String(answer['token']),
+    node: response.headers.get('x-airlock-node'),
+  };
+}
+
 /** One node on SQLite, stopped after `work`. */
 export async function withSingle<T>(
   sessions: number,

@@ -103,15 +103,42 @@ function meter(budgets: Budgets, names: readonly string[]): { hooks: LoadHooks; 
   };
 }
 
+const sum = (loads: readonly MemberLoad[]): number => loads.reduce((total, load) => total + load.cores, 0);
+
 function reportUsage(result: LoadResult, loads: readonly MemberLoad[], budget: number): void {
   const nodes = loads.filter((load) => load.name !== 'postgres');
   const database = loads.find((load) => load.name === 'postgres');
   console.log(
     `      ${nodes.length === 1 ? 'node' : 'nodes'} used ${nodes.map((load) => load.cores.toFixed(2)).join(', ')} ` +
       `of ${budget} core (quota reached in ${nodes.map((load) => `${(load.throttledShare * 100).toFixed(0)}%`).join(', ')} of periods)` +
+      `, ${((sum(nodes) * result.wallS * 1000) / result.commands).toFixed(1)} node core-ms/command` +
       (database === undefined ? '' : `; PostgreSQL ${database.cores.toFixed(2)} core`) +
       `; load generator ${result.loadGeneratorCores.toFixed(2)} core`,
   );
+}
+
+/** Three budgeted nodes on one PostgreSQL (uncapped, accounted), under the same load. */
+async function budgetedCluster(
+  budgets: Budgets,
+  load: LoadOptions,
+  sandboxCpus: number,
+): Promise<{ result: LoadResult; loads: MemberLoad[] }> {
+  const clusterMeter = meter(budgets, [...NODES, 'postgres']);
+  const result = await withCluster(
+    NODES,
+    load.sessions,
+    (nodeId) => ({
+      cgroupParent: budgets.member(nodeId).sandboxParent,
+      sandboxCpus,
+      onSpawn: (pid) => budgets.join(nodeId, pid),
+    }),
+    (urls, postgres) => {
+      const pid = postgres.pid();
+      if (pid !== undefined) budgets.join('postgres', pid);
+      return runLoad(urls, load, clusterMeter.hooks);
+    },
+  );
+  return { result, loads: clusterMeter.loads() };
 }
 
 async function emulatedMachines(load: LoadOptions, budget: number): Promise<void> {
@@ -155,27 +182,19 @@ async function emulatedMachines(load: LoadOptions, budget: number): Promise<void
     );
     report(`one ${budget}-core node, SQLite`, single);
     reportUsage(single, singleMeter.loads(), budget);
-    const clusterMeter = meter(budgets, [...NODES, 'postgres']);
-    const clustered = await withCluster(
-      NODES,
-      load.sessions,
-      (nodeId) => ({
-        cgroupParent: budgets.member(nodeId).sandboxParent,
-        sandboxCpus,
-        onSpawn: (pid) => budgets.join(nodeId, pid),
-      }),
-      (urls, postgres) => {
-        const pid = postgres.pid();
-        if (pid !== undefined) budgets.join('postgres', pid);
-        return runLoad(urls, load, clusterMeter.hooks);
-      },
+    const clustered = await budgetedCluster(budgets, load, sandboxCpus);
+    report(`three ${budget}-core nodes, one PostgreSQL`, clustered.result);
+    reportUsage(clustered.result, clustered.loads, budget);
+    // Each command straight to its session's node: what forwarding costs, by difference.
+    const direct = await budgetedCluster(budgets, { ...load, toOwner: NODES }, sandboxCpus);
+    report(`  same, commands sent to their node`, direct.result);
+    reportUsage(direct.result, direct.loads, budget);
+    const machineLimited = [single, clustered.result, direct.result].some(
+      (result) => result.busy !== null && result.busy > 0.9,
     );
-    report(`three ${budget}-core nodes, one PostgreSQL`, clustered);
-    reportUsage(clustered, clusterMeter.loads(), budget);
-    const machineLimited = [single, clustered].some((result) => result.busy !== null && result.busy > 0.9);
     console.log(
-      `  throughput ratio (three ${budget}-core machines / one)  ${(clustered.commandsPerS / single.commandsPerS).toFixed(2)}×` +
-        '; the target is 2.5×' +
+      `  throughput ratio (three ${budget}-core machines / one)  ${(clustered.result.commandsPerS / single.commandsPerS).toFixed(2)}×` +
+        `, without forwarding ${(direct.result.commandsPerS / single.commandsPerS).toFixed(2)}×; the target is 2.5×` +
         (machineLimited
           ? '  (the host was over 90% busy: it, not only the budgets, may have been the limit)'
           : '  (the host had cores to spare: the budgets were the limit)'),
