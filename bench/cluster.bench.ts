@@ -2,240 +2,58 @@
  * Several control planes on one PostgreSQL against one control plane on SQLite, same run, same load:
  * 150 sessions, each running `sleep 0.1` (a command of at least 100 ms) a few times, all sessions at
  * once, over the HTTP API. Printed: commands/s and p50/p99 latency per command for each setup.
- *
- * Every `airlock serve` here runs on this one machine, so the nodes share its cores: the cluster's
- * figure shows the cost of the shared store and of forwarding, not the capacity of three machines.
  * Commands are sent to the nodes in turn, as a load balancer would, so two in three are forwarded.
  *
- * To show where the time goes, each setup also prints how busy the machine's cores were (from
- * /proc/stat, every process on the machine counted) and the core time one command took: when one node
- * already keeps every core busy, more nodes on the same cores cannot run more commands, and the ratio
- * to reach on three machines is then bounded by the core time per command on each setup. One node on
- * PostgreSQL separates the cost of the store from the cost of the nodes.
+ * Shared cores. Every `airlock serve` here runs on this one machine, so the nodes share its cores:
+ * the cluster's figure shows the cost of the shared store and of forwarding, not the capacity of
+ * three machines. To show where the time goes, each setup also prints how busy the machine's cores
+ * were (from /proc/stat, every process on the machine counted) and the core time one command took:
+ * when one node already keeps every core busy, more nodes on the same cores cannot run more commands,
+ * and the ratio to reach on three machines is then bounded by the core time per command on each
+ * setup. One node on PostgreSQL separates the cost of the store from the cost of the nodes.
+ *
+ * Emulated machines. Then each control plane (its `airlock serve` and every sandbox it starts) gets
+ * the same CPU budget, a cgroup CPU quota (cluster-budget.ts), as if each ran on its own small
+ * machine: one SQLite node with that budget against three PostgreSQL nodes with that budget each,
+ * same run, same load. PostgreSQL and the load generator are not capped (the database has a machine
+ * of its own), and the budgets are chosen small enough that three of them, the database and the load
+ * generator fit in the machine's cores; the printed machine load and per-node usage show whether they
+ * did. This emulates machines by CPU budget on one host: the nodes still share its memory, memory
+ * bandwidth, disks and kernel, and talk to each other and to the database over loopback, not a
+ * network. It needs root (to create cgroups); where cgroups cannot be made it says why and skips
+ * only that part.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { startPostgres } from '../test/support/postgres.ts';
-import { formatMs, summarize } from './stats.ts';
+import { cpus } from 'node:os';
+import { createBudgets, type Budgets, type MemberUsage } from './cluster-budget.ts';
+import { report, runLoad, type LoadHooks, type LoadOptions, type LoadResult } from './cluster-load.ts';
+import { withCluster, withSingle } from './cluster-serve.ts';
 
 export interface ClusterBenchOptions {
   readonly sessions: number;
   readonly commandsPerSession: number;
+  /** CPU budget of each emulated machine, in cores. */
+  readonly machineCores: number;
 }
 
-const bin = fileURLToPath(new URL('../bin/airlock.js', import.meta.url));
-const TOKEN = `bench-${randomBytes(16).toString('hex')}`;
 const COMMAND = 'sleep 0.1';
+const NODES = ['bench-a', 'bench-b', 'bench-c'] as const;
 
-function configYaml(sessions: number, extra: string): string {
-  return `sandbox:
-  memory: 128m
-  cpus: 0.5
-  pids: 32
-  scratch: 16m
-router:
-  approvalRequiredFor: []
-  rateLimit: 1000000/min
-sessions:
-  max: ${sessions + 5}
-server:
-  rateLimit: 1000000/min
-${extra}`;
-}
-
-interface Serve {
-  readonly url: string;
-  readonly child: ChildProcess;
-  readonly home: string;
-}
-
-async function startServe(yaml: string): Promise<Serve> {
-  const home = mkdtempSync(join(tmpdir(), 'airlock-bench-cluster-'));
-  writeFileSync(join(home, 'airlock.yaml'), yaml);
-  const child = spawn(
-    process.execPath,
-    [bin, 'serve', '--port', '0', '--config', join(home, 'airlock.yaml')],
-    {
-      cwd: home,
-      env: {
-        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-        HOME: home,
-        AIRLOCK_HOME: home,
-        AIRLOCK_TOKEN: TOKEN,
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    lines.on('line', (text) => {
-      const match = /listening on (http:\/\/\S+)/.exec(text);
-      if (match?.[1] !== undefined) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`airlock serve exited with ${code}`)));
-  });
-  return { url, child, home };
-}
-
-async function stop(serve: Serve): Promise<void> {
-  if (serve.child.exitCode === null && serve.child.pid !== undefined) {
-    const exited = once(serve.child, 'exit');
-    process.kill(serve.child.pid, 'SIGTERM');
-    await exited;
-  }
-  rmSync(serve.home, { recursive: true, force: true });
-}
-
-async function post(
-  base: string,
-  path: string,
-  body: unknown,
-  token = TOKEN,
-): Promise<Record<string, unknown>> {
-  const response = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const answer = (await response.json()) as Record<string, unknown>;
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(answer)}`);
-  return answer;
-}
-
-interface LoadResult {
-  readonly commandsPerS: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly commands: number;
-  /** Share of the machine's core time that was busy during the run; null without /proc/stat. */
-  readonly busy: number | null;
-  /** Busy core-milliseconds per command (every process on the machine counted). */
-  readonly coreMsPerCommand: number | null;
-}
-
-/** Busy and total jiffies of all cores so far, or null where /proc/stat does not exist. */
-function cpuTicks(): { busy: number; total: number } | null {
-  if (!existsSync('/proc/stat')) return null;
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-  const fields = line.trim().split(/\s+/).slice(1).map(Number);
-  const total = fields.reduce((sum, value) => sum + value, 0);
-  // idle and iowait
-  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
-  return { busy: total - idle, total };
-}
-
-/** Creates the sessions (through the first URL), then runs every session's commands at once. */
-async function runLoad(urls: readonly string[], options: ClusterBenchOptions): Promise<LoadResult> {
-  const sessions: { id: string; token: string }[] = [];
-  for (let i = 0; i < options.sessions; i++) {
-    const created = await post(urls[0] ?? '', '/v1/sessions', {});
-    sessions.push({ id: String(created['id']), token: String(created['token']) });
-  }
-  const latencies: number[] = [];
-  let turn = 0;
-  const ticksBefore = cpuTicks();
-  const started = performance.now();
-  await Promise.all(
-    sessions.map(async (session) => {
-      for (let i = 0; i < options.commandsPerSession; i++) {
-        const base = urls[turn++ % urls.length] ?? '';
-        const sent = performance.now();
-        const result = await post(
-          base,
-          `/v1/sessions/${session.id}/commands`,
-          { command: COMMAND },
-          session.token,
-        );
-        if (result['status'] !== 'completed') throw new Error(`command ${JSON.stringify(result)}`);
-        latencies.push(performance.now() - sent);
-      }
-    }),
-  );
-  const wallS = (performance.now() - started) / 1000;
-  const ticksAfter = cpuTicks();
-  const summary = summarize(latencies);
-  const used =
-    ticksBefore === null || ticksAfter === null
-      ? null
-      : {
-          busy: ticksAfter.busy - ticksBefore.busy,
-          total: ticksAfter.total - ticksBefore.total,
-        };
-  return {
-    commandsPerS: latencies.length / wallS,
-    p50Ms: summary.p50Ms,
-    p99Ms: summary.p99Ms,
-    commands: latencies.length,
-    busy: used === null || used.total === 0 ? null : used.busy / used.total,
-    // Jiffies are 1/100 s on Linux (USER_HZ).
-    coreMsPerCommand: used === null ? null : (used.busy * 10) / latencies.length,
-  };
-}
-
-function report(label: string, result: LoadResult): void {
-  console.log(
-    `  ${label.padEnd(40)} ${result.commandsPerS.toFixed(1).padStart(7)} commands/s  ` +
-      `p50 ${formatMs(result.p50Ms)} ms  p99 ${formatMs(result.p99Ms)} ms  (${result.commands} commands)` +
-      (result.busy === null || result.coreMsPerCommand === null
-        ? ''
-        : `  cores ${(result.busy * 100).toFixed(0)}% busy, ${result.coreMsPerCommand.toFixed(0)} core-ms/command`),
-  );
-}
-
-async function withCluster<T>(
-  nodeIds: readonly string[],
-  options: ClusterBenchOptions,
-  work: (urls: string[]) => Promise<T>,
-): Promise<T> {
-  const postgres = await startPostgres({ durable: true });
-  const secretDir = mkdtempSync(join(tmpdir(), 'airlock-bench-secret-'));
-  const secretFile = join(secretDir, 'secret');
-  writeFileSync(secretFile, randomBytes(32).toString('base64'), { mode: 0o600 });
-  const nodes: Serve[] = [];
-  try {
-    const url = await postgres.createDatabase('bench');
-    const perNode = Math.ceil(options.sessions / nodeIds.length);
-    for (const nodeId of nodeIds) {
-      // Nodes and 150 sandboxes on one machine's cores delay heartbeats: a generous failure timeout
-      // keeps an overloaded node from being declared lost mid-run.
-      const cluster =
-        `store: ${url}\ncluster:\n  nodeId: ${nodeId}\n  secretFile: ${secretFile}\n` +
-        '  heartbeatInterval: 1s\n  failureTimeout: 60s\n';
-      nodes.push(await startServe(configYaml(perNode, cluster)));
-    }
-    return await work(nodes.map((node) => node.url));
-  } finally {
-    for (const node of nodes) await stop(node);
-    await postgres.destroy();
-    rmSync(secretDir, { recursive: true, force: true });
-  }
-}
-
-export async function runClusterBench(options: ClusterBenchOptions): Promise<void> {
-  console.log(
-    `Cluster: ${options.sessions} sessions at once, ${options.commandsPerSession} × \`${COMMAND}\` each, over HTTP, ` +
-      `all on this machine's ${cpus().length} cores`,
-  );
+async function sharedCores(load: LoadOptions): Promise<void> {
   // Baseline: one control plane on SQLite, as a single machine runs it.
-  const single = await startServe(configYaml(options.sessions, ''));
-  let baseline: LoadResult;
-  try {
-    baseline = await runLoad([single.url], options);
-  } finally {
-    await stop(single);
-  }
+  const baseline = await withSingle(load.sessions, {}, (urls) => runLoad(urls, load));
   report('one node, SQLite (baseline)', baseline);
-  const onePg = await withCluster(['bench-a'], options, (urls) => runLoad(urls, options));
+  const onePg = await withCluster(
+    ['bench-a'],
+    load.sessions,
+    () => ({}),
+    (urls) => runLoad(urls, load),
+  );
   report('one node, PostgreSQL', onePg);
-  const clustered = await withCluster(['bench-a', 'bench-b', 'bench-c'], options, (urls) =>
-    runLoad(urls, options),
+  const clustered = await withCluster(
+    NODES,
+    load.sessions,
+    () => ({}),
+    (urls) => runLoad(urls, load),
   );
   report('three nodes, one PostgreSQL', clustered);
   console.log(
@@ -250,4 +68,160 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<voi
         '(three times the cores, each command costing what it cost here); the target is 2.5×',
     );
   }
+}
+
+/** Cores each member used during the commands, and the share of quota periods it was held back. */
+interface MemberLoad {
+  readonly name: string;
+  readonly cores: number;
+  readonly throttledShare: number;
+}
+
+/** Load hooks that read the members' CPU accounting around the commands. */
+function meter(budgets: Budgets, names: readonly string[]): { hooks: LoadHooks; loads: () => MemberLoad[] } {
+  let before = new Map<string, MemberUsage>();
+  let loads: MemberLoad[] = [];
+  return {
+    hooks: {
+      begin: () => {
+        before = new Map(names.map((name) => [name, budgets.usage(name)]));
+      },
+      end: (wallS) => {
+        loads = names.map((name) => {
+          const start = before.get(name) ?? { coreS: 0, periods: 0, throttled: 0 };
+          const now = budgets.usage(name);
+          const periods = now.periods - start.periods;
+          return {
+            name,
+            cores: (now.coreS - start.coreS) / wallS,
+            throttledShare: periods === 0 ? 0 : (now.throttled - start.throttled) / periods,
+          };
+        });
+      },
+    },
+    loads: () => loads,
+  };
+}
+
+const sum = (loads: readonly MemberLoad[]): number => loads.reduce((total, load) => total + load.cores, 0);
+
+function reportUsage(result: LoadResult, loads: readonly MemberLoad[], budget: number): void {
+  const nodes = loads.filter((load) => load.name !== 'postgres');
+  const database = loads.find((load) => load.name === 'postgres');
+  console.log(
+    `      ${nodes.length === 1 ? 'node' : 'nodes'} used ${nodes.map((load) => load.cores.toFixed(2)).join(', ')} ` +
+      `of ${budget} core (quota reached in ${nodes.map((load) => `${(load.throttledShare * 100).toFixed(0)}%`).join(', ')} of periods)` +
+      `, ${((sum(nodes) * result.wallS * 1000) / result.commands).toFixed(1)} node core-ms/command` +
+      (database === undefined ? '' : `; PostgreSQL ${database.cores.toFixed(2)} core`) +
+      `; load generator ${result.loadGeneratorCores.toFixed(2)} core`,
+  );
+}
+
+/** Three budgeted nodes on one PostgreSQL (uncapped, accounted), under the same load. */
+async function budgetedCluster(
+  budgets: Budgets,
+  load: LoadOptions,
+  sandboxCpus: number,
+): Promise<{ result: LoadResult; loads: MemberLoad[] }> {
+  const clusterMeter = meter(budgets, [...NODES, 'postgres']);
+  const result = await withCluster(
+    NODES,
+    load.sessions,
+    (nodeId) => ({
+      cgroupParent: budgets.member(nodeId).sandboxParent,
+      sandboxCpus,
+      onSpawn: (pid) => budgets.join(nodeId, pid),
+    }),
+    (urls, postgres) => {
+      const pid = postgres.pid();
+      if (pid !== undefined) budgets.join('postgres', pid);
+      return runLoad(urls, load, clusterMeter.hooks);
+    },
+  );
+  return { result, loads: clusterMeter.loads() };
+}
+
+async function emulatedMachines(load: LoadOptions, budget: number): Promise<void> {
+  console.log(
+    `Emulated machines: each control plane (its airlock serve and its sandboxes) capped at ${budget} core ` +
+      'by a cgroup CPU quota, as if each ran on its own machine of that size; PostgreSQL and the load ' +
+      'generator are not capped (the database has a machine of its own). One host emulating machines ' +
+      'by CPU budget: the nodes still share its memory bandwidth, disks and kernel, and talk over loopback, ' +
+      'not a network.',
+  );
+  const cores = cpus().length;
+  if (NODES.length * budget >= cores) {
+    console.log(`  skipped: ${NODES.length} budgets of ${budget} core do not leave room on ${cores} cores`);
+    return;
+  }
+  let budgets: Budgets;
+  try {
+    budgets = await createBudgets([
+      { name: 'single', cores: budget },
+      ...NODES.map((name) => ({ name, cores: budget })),
+      { name: 'postgres', cores: null },
+    ]);
+  } catch (error) {
+    console.log(`  skipped: cannot create cgroups here (${(error as Error).message}); the bench needs root`);
+    return;
+  }
+  try {
+    console.log(`  (cgroup v${budgets.plan.version}, under ${budgets.plan.roots.join(', ')})`);
+    // A machine of `budget` cores cannot give one sandbox more (and cgroup v1 refuses a child quota
+    // above its parent's); `sleep` needs almost none, so both setups get the same, capped value.
+    const sandboxCpus = Math.min(0.5, budget);
+    const singleMeter = meter(budgets, ['single']);
+    const single = await withSingle(
+      load.sessions,
+      {
+        cgroupParent: budgets.member('single').sandboxParent,
+        sandboxCpus,
+        onSpawn: (pid) => budgets.join('single', pid),
+      },
+      (urls) => runLoad(urls, load, singleMeter.hooks),
+    );
+    report(`one ${budget}-core node, SQLite`, single);
+    reportUsage(single, singleMeter.loads(), budget);
+    const clustered = await budgetedCluster(budgets, load, sandboxCpus);
+    report(`three ${budget}-core nodes, one PostgreSQL`, clustered.result);
+    reportUsage(clustered.result, clustered.loads, budget);
+    // Each command straight to its session's node: what forwarding costs, by difference.
+    const direct = await budgetedCluster(budgets, { ...load, toOwner: NODES }, sandboxCpus);
+    report(`  same, commands sent to their node`, direct.result);
+    reportUsage(direct.result, direct.loads, budget);
+    const nodeLoads = [...singleMeter.loads(), ...clustered.loads, ...direct.loads].filter(
+      (member) => member.name !== 'postgres',
+    );
+    // A node held at its quota nearly all the time was limited by its budget; one that was not was
+    // held back by something else (the host's other work, the database, the load generator).
+    const atBudget = nodeLoads.every((member) => member.throttledShare >= 0.9);
+    const hostBusy = Math.max(...[single, clustered.result, direct.result].map((result) => result.busy ?? 0));
+    console.log(
+      `  throughput ratio (three ${budget}-core machines / one)  ${(clustered.result.commandsPerS / single.commandsPerS).toFixed(2)}×` +
+        `, without forwarding ${(direct.result.commandsPerS / single.commandsPerS).toFixed(2)}×; the target is 2.5×`,
+    );
+    console.log(
+      atBudget
+        ? '  every node was at its quota in at least 90% of periods: the budgets, not the host, were the limit'
+        : `  a node was below its quota in over 10% of periods: something besides its budget held it back ` +
+            `(the host was up to ${(hostBusy * 100).toFixed(0)}% busy, other work on it included), so the ratios are not the budgets' alone`,
+    );
+  } finally {
+    await budgets.remove();
+  }
+}
+
+export async function runClusterBench(options: ClusterBenchOptions): Promise<void> {
+  const load = {
+    sessions: options.sessions,
+    commandsPerSession: options.commandsPerSession,
+    command: COMMAND,
+  };
+  console.log(
+    `Cluster: ${options.sessions} sessions at once, ${options.commandsPerSession} × \`${COMMAND}\` each, over HTTP, ` +
+      `all on this machine's ${cpus().length} cores`,
+  );
+  await sharedCores(load);
+  console.log('');
+  await emulatedMachines(load, options.machineCores);
 }

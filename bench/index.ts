@@ -1,4 +1,5 @@
 // `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api|audit|egress|agent|pty|archive|cluster]
+//   [--machine-cores C] (the cluster bench's CPU budget per emulated machine, default 0.4)
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -15,6 +16,8 @@ import { runPtyBench } from './pty.bench.ts';
 import { runSandboxBench } from './sandbox.bench.ts';
 
 const DEFAULT_RUNS = 200;
+/** Three of these, PostgreSQL and the load generator fit in a 2-core machine. */
+const DEFAULT_MACHINE_CORES = 0.4;
 const benches = [
   'sandbox',
   'isolation',
@@ -55,14 +58,16 @@ async function runPolicyBenchIfPresent(required: boolean): Promise<void> {
 class UsageError extends Error {}
 
 function usage(message: string): never {
-  throw new UsageError(`${message}\nusage: npm run bench -- [--runs N] [--only ${benches.join('|')}]`);
+  throw new UsageError(
+    `${message}\nusage: npm run bench -- [--runs N] [--only ${benches.join('|')}] [--machine-cores C]`,
+  );
 }
 
 async function main(): Promise<void> {
-  let values: { runs?: string | undefined; only?: string | undefined };
+  let values: { runs?: string | undefined; only?: string | undefined; 'machine-cores'?: string | undefined };
   try {
     ({ values } = parseArgs({
-      options: { runs: { type: 'string' }, only: { type: 'string' } },
+      options: { runs: { type: 'string' }, only: { type: 'string' }, 'machine-cores': { type: 'string' } },
       strict: true,
     }));
   } catch (error) {
@@ -71,6 +76,11 @@ async function main(): Promise<void> {
   const runs = values.runs === undefined ? DEFAULT_RUNS : Number(values.runs);
   if (!Number.isSafeInteger(runs) || runs < 1) {
     usage(`--runs must be a positive integer, got ${values.runs}`);
+  }
+  const machineCores =
+    values['machine-cores'] === undefined ? DEFAULT_MACHINE_CORES : Number(values['machine-cores']);
+  if (!Number.isFinite(machineCores) || machineCores < 0.01) {
+    usage(`--machine-cores must be a number of cores of at least 0.01, got ${values['machine-cores']}`);
   }
   if (values.only !== undefined && !isBenchName(values.only)) {
     usage(`--only must be one of ${benches.join(', ')}, got ${values.only}`);
@@ -111,7 +121,7 @@ async function main(): Promise<void> {
   }
   if (only === undefined || only === 'cluster') {
     console.log('');
-    await runClusterBench({ sessions: 150, commandsPerSession: 5 });
+    await runClusterBench({ sessions: 150, commandsPerSession: 5, machineCores });
   }
 }
 

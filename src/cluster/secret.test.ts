@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,6 +114,31 @@ describe('the cluster secret', () => {
     expect(secret.keyMacValid('node-a', 'key1', 'PEM', mac)).toBe(true);
     expect(secret.keyMacValid('node-b', 'key1', 'PEM', mac)).toBe(false);
     expect(secret.keyMacValid('node-a', 'key1', 'OTHER', mac)).toBe(false);
+  });
+
+  it('signs hops exactly as the documented derivation does, so nodes of this version interoperate', () => {
+    // Independent of the implementation: HMAC-SHA256 under a key derived per purpose from the secret.
+    const key = (purpose: string): Buffer => createHmac('sha256', SECRET).update(purpose).digest();
+    const hmac = (purpose: string, parts: string[]): string =>
+      createHmac('sha256', key(purpose)).update(parts.join('\n')).digest('base64url');
+    const secret = clusterSecretOf(SECRET, () => 5_000);
+    const at = 5_000;
+    const header = secret.signRequest({ ...request, at });
+    expect(header).toBe(
+      `v2 node-a ${at} n1 ${EMPTY_BODY} ${hmac('airlock.cluster.request.v1', ['GET', request.url, 'node-a', 'node-b', String(at), 'n1', EMPTY_BODY])}`,
+    );
+    expect(secret.signBody({ from: 'node-a', to: 'node-b', nonce: 'n1' }, 'd')).toBe(
+      `d ${hmac('airlock.cluster.request-body.v2', ['node-a', 'node-b', 'n1', 'd'])}`,
+    );
+    expect(secret.sessionTokenMac('ses_1', 'n')).toBe(
+      hmac('airlock.cluster.session-token.v1', ['ses_1', 'n']),
+    );
+    expect(secret.keyMac('node-a', 'k', 'PEM')).toBe(
+      hmac('airlock.cluster.audit-key.v1', ['node-a', 'k', 'PEM']),
+    );
+    // A signature under another secret does not verify (adversarial).
+    const other = clusterSecretOf(Buffer.from('t'.repeat(48)), () => 5_000);
+    expect(other.verifyRequest(header, { method: 'GET', url: request.url, to: 'node-b' }).ok).toBe(false);
   });
 
   it('refuses a secret file that is short or readable by others', () => {

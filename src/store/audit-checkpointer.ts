@@ -68,8 +68,6 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
   let tail: Promise<unknown> = Promise.resolve();
   let queued: Promise<CheckpointOutcome | null> | null = null;
 
-  const refuse = (seq: number, message: string): CheckpointOutcome => ({ status: 'refused', seq, message });
-
   /** The newest head this key is known to have signed: from memory, the store and (once) the anchor. */
   const baseline = async (): Promise<ChainHead | CheckpointOutcome> => {
     let base = signedHead ?? { seq: 0, hash: '' };
@@ -98,36 +96,6 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
     return { seq: base.seq, hash: base.hash };
   };
 
-  /** Follows the chain from `base` to its end: seen links from memory, the rest from the store. */
-  const walkFrom = async (base: ChainHead): Promise<ChainHead | CheckpointOutcome> => {
-    let head = base;
-    for (;;) {
-      const seen = observed.get(head.seq + 1);
-      if (seen !== undefined) {
-        if (seen.prevHash !== head.hash) {
-          return refuse(
-            head.seq + 1,
-            `event ${head.seq + 1}, committed here, follows a different event ${head.seq} than the chain holds: ` +
-              'the store was changed under it; run airlock audit verify',
-          );
-        }
-        head = { seq: head.seq + 1, hash: seen.hash };
-        continue;
-      }
-      const page = await store.listEvents({ afterSeq: head.seq, limit: CHECKPOINT_PAGE_SIZE });
-      let read = 0;
-      for (const event of page) {
-        if (observed.has(event.seq)) break;
-        const problem = linkProblem(head, event);
-        if (problem !== undefined) return refuse(event.seq, `${problem}; run airlock audit verify`);
-        head = { seq: event.seq, hash: event.hash };
-        read++;
-      }
-      // The end of the log, unless the page stopped early at an event seen here or was full.
-      if (read === page.length && page.length < CHECKPOINT_PAGE_SIZE) return head;
-    }
-  };
-
   const run = async (): Promise<CheckpointOutcome> => {
     sinceLast = 0;
     const base = await baseline();
@@ -141,7 +109,7 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
         );
       }
     }
-    const walked = await walkFrom(base);
+    const walked = await walkChain(store, observed, base);
     if ('status' in walked) return walked;
     const head = walked;
     if (head.seq === base.seq) {
@@ -204,6 +172,58 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
       closed = true;
     },
   };
+}
+
+type Link = { readonly prevHash: string; readonly hash: string };
+
+function refuse(seq: number, message: string): CheckpointOutcome {
+  return { status: 'refused', seq, message };
+}
+
+/** `head` followed by a link this process committed, or the refusal when it does not follow. */
+function followSeen(head: ChainHead, seen: Link): ChainHead | CheckpointOutcome {
+  return seen.prevHash === head.hash
+    ? { seq: head.seq + 1, hash: seen.hash }
+    : refuse(
+        head.seq + 1,
+        `event ${head.seq + 1}, committed here, follows a different event ${head.seq} than the chain holds: ` +
+          'the store was changed under it; run airlock audit verify',
+      );
+}
+
+/** Follows the chain from `base` to its end: seen links from memory, the rest from the store. */
+async function walkChain(
+  store: Store,
+  observed: ReadonlyMap<number, Link>,
+  base: ChainHead,
+): Promise<ChainHead | CheckpointOutcome> {
+  let head = base;
+  for (;;) {
+    const seen = observed.get(head.seq + 1);
+    if (seen !== undefined) {
+      const next = followSeen(head, seen);
+      if ('status' in next) return next;
+      head = next;
+      continue;
+    }
+    const page = await store.listEvents({ afterSeq: head.seq, limit: CHECKPOINT_PAGE_SIZE });
+    // The whole page is used: in a cluster the nodes' events interleave, and stopping at the next
+    // event seen here would read a page for every few events of the others (each page up to the end
+    // of the log). An event seen here still counts as this process committed it, not as read back.
+    for (const event of page) {
+      const own = event.seq === head.seq + 1 ? observed.get(event.seq) : undefined;
+      if (own !== undefined) {
+        const next = followSeen(head, own);
+        if ('status' in next) return next;
+        head = next;
+        continue;
+      }
+      const problem = linkProblem(head, event);
+      if (problem !== undefined) return refuse(event.seq, `${problem}; run airlock audit verify`);
+      head = { seq: event.seq, hash: event.hash };
+    }
+    if (page.length < CHECKPOINT_PAGE_SIZE) return head;
+  }
 }
 
 /** Why `event` does not follow `head` in a sound chain, or undefined when it does. */

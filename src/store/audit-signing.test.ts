@@ -204,6 +204,35 @@ describe('signed checkpoints of the audit chain', () => {
     expect((await store.lastCheckpoint(key.keyId))?.seq).toBe(3);
   });
 
+  it('reads events of other processes back once each when they interleave with its own (a cluster)', async () => {
+    let rowsRead = 0;
+    const counting: Store = Object.create(store) as Store;
+    counting.listEvents = async (query) => {
+      const page = await store.listEvents(query);
+      rowsRead += page.length;
+      return page;
+    };
+    const node = createCheckpointer({
+      store: counting,
+      key,
+      everyEvents: 1_000_000,
+      anchorPath: null,
+      onEvent: () => {},
+    });
+    const trail = withAuditTrail(store, { checkpointer: node, witness: null, intervalMs: 60_000 });
+    const rounds = 200;
+    // This node's event, then two of another node's, as three nodes' commits land in one chain.
+    for (let i = 0; i < rounds; i++) {
+      await trail.commit({ events: [alert({ here: i })] });
+      await store.commit({ events: [alert({ other: i }), alert({ other: i, second: true })] });
+    }
+    expect(await node.checkpoint()).toMatchObject({ status: 'signed', checkpoint: { seq: 3 * rounds } });
+    // The other node's 400 events once each, plus little: not a page per run of them.
+    expect(rowsRead).toBeGreaterThanOrEqual(2 * rounds);
+    expect(rowsRead).toBeLessThanOrEqual(3 * rounds);
+    expect(await verify({ anchor: false })).toMatchObject({ ok: true, checked: 3 * rounds });
+  });
+
   it('signs every N events, on the timer and at close through the audit trail, off the commit path', async () => {
     const trail = withAuditTrail(store, { checkpointer, witness: null, intervalMs: 60_000 });
     for (let i = 0; i < 25; i++) await trail.commit({ events: [alert({ i })] });
