@@ -28,7 +28,10 @@ function fixFor(errno: string, path: string): string {
     case 'EEXIST':
       return 'a cgroup with this name already exists (a session not cleaned up?); sweep stale sessions or pick another name';
     case 'EINVAL':
-      return 'the kernel rejected the value; check the configured limits';
+      // cgroup v1 refuses a child CPU quota above its parent's: a parent capped below sandbox.cpus.
+      return path.endsWith('cpu.cfs_quota_us')
+        ? "the kernel refused the CPU quota, which cgroup v1 does when it is above the parent cgroup's own quota: lower sandbox.cpus to the parent's share (cpu.cfs_quota_us / cpu.cfs_period_us of sandbox.cgroupParent) or raise the parent's quota"
+        : 'the kernel rejected the value; check the configured limits';
     case 'ENOSPC':
       return 'a cgroup count or depth limit (cgroup.max.descendants/max.depth) is reached';
     case 'ENOTCGROUP':

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, open, readFile, rmdir } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isAirlockError } from '../../errors/index.ts';
@@ -213,6 +213,33 @@ describe.skipIf(!isRootWithV1)('cgroup manager on v1 (real kernel; needs root on
     for (const root of new Set(Object.values(mounts)))
       expect(await exists(`${root}/${parent}/remove`)).toBe(false);
     await session.remove();
+  });
+
+  it('names the fix when the parent cgroup is capped below the session CPU limit (v1 refuses the quota)', async () => {
+    const capped = `${parent}-capped`;
+    const cappedDir = `${mounts.cpu}/${capped}`;
+    await mkdir(cappedDir, { recursive: true });
+    try {
+      // A parent allowed 0.2 core cannot hold a session allowed 0.5.
+      await writeFile(`${cappedDir}/cpu.cfs_period_us`, '100000');
+      await writeFile(`${cappedDir}/cpu.cfs_quota_us`, '20000');
+      const cappedManager = createCgroupManager({ layout: v1Layout as CgroupV1Layout, parent: capped });
+      await expect(cappedManager.create('over-quota', limits)).rejects.toSatisfy(
+        (error) =>
+          isAirlockError(error) &&
+          error.code === 'CGROUP_UNAVAILABLE' &&
+          error.details.errno === 'EINVAL' &&
+          /above the parent cgroup's own quota: lower sandbox\.cpus/.test(error.message),
+      );
+      // Within the parent's share, the same parent works.
+      const fits = await cappedManager.create('within-quota', { ...limits, cpus: 0.2 });
+      await fits.remove();
+    } finally {
+      for (const root of new Set(Object.values(mounts))) {
+        await rmdir(`${root}/${capped}/over-quota`).catch(() => undefined);
+        await rmdir(`${root}/${capped}`).catch(() => undefined);
+      }
+    }
   });
 
   it('refuses to reuse an existing session cgroup, and ../../etc never reaches the filesystem', async () => {
