@@ -5,12 +5,13 @@
  * directory on the way is checked with lstat and each file opened with O_NOFOLLOW, so a link planted
  * in the destination cannot send a file elsewhere.
  */
-import { constants } from 'node:fs';
-import { link, lstat, mkdir, open, opendir, readFile, symlink } from 'node:fs/promises';
+import { lstatSync, mkdirSync } from 'node:fs';
+import { link, mkdir, opendir, symlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join, relative, sep } from 'node:path';
 import { extract, pack } from 'tar-stream';
 import { AirlockError } from '../errors/index.ts';
+import { readRegularFile, writeLocalFile } from './file-io.ts';
 
 export interface LeftOutLocal {
   readonly path: string;
@@ -63,15 +64,16 @@ export function packDirectoryStream(
           leftOut.push({ path: rel, why: `deeper than ${MAX_DEPTH} directories` });
           continue;
         }
-        const info = await lstat(full);
+        const info = lstatSync(full);
         await add({ name: rel, type: 'directory', mode: info.mode & 0o777, mtime: info.mtime });
         await walk(full, depth + 1);
       } else if (entry.isFile()) {
-        const info = await lstat(full);
-        await add(
-          { name: rel, type: 'file', mode: info.mode & 0o777, mtime: info.mtime },
-          await readFile(full),
-        );
+        const file = await readRegularFile(full);
+        if (file === null) {
+          leftOut.push({ path: rel, why: 'no longer a regular file when it was read' });
+          continue;
+        }
+        await add({ name: rel, type: 'file', mode: file.mode, mtime: file.mtime }, file.content);
         files += 1;
       } else {
         leftOut.push({
@@ -113,13 +115,13 @@ export async function packDirectory(
  * directory checked once is remembered for the rest of the unpack: the destination is trusted not to be
  * changed by another process meanwhile (each file is still opened with O_NOFOLLOW).
  */
-async function directoriesOf(root: string, parts: readonly string[], checked: Set<string>): Promise<string> {
+function directoriesOf(root: string, parts: readonly string[], checked: Set<string>): string {
   let dir = root;
   for (const part of parts) {
     dir = join(dir, part);
     if (checked.has(dir)) continue;
-    const found = await lstat(dir).catch(() => null);
-    if (found === null) await mkdir(dir, { mode: 0o755 });
+    const found = lstatSync(dir, { throwIfNoEntry: false });
+    if (found === undefined) mkdirSync(dir, { mode: 0o755 });
     else if (!found.isDirectory()) throw new Error(`${relative(root, dir)} exists and is not a directory`);
     checked.add(dir);
   }
@@ -168,29 +170,17 @@ export async function unpackInto(
         }
         const rel = parts.join('/');
         // A directory is asked about with its name ending in `/`; '' skips without a note.
-        const verdict = only(header.type === 'directory' ? `${rel}/` : rel, Buffer.concat(chunks));
+        const content = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+        const verdict = only(header.type === 'directory' ? `${rel}/` : rel, content);
         if (verdict !== true) {
           if (verdict !== '') leftOut.push({ path: rel, why: verdict });
           return;
         }
         try {
-          const dir = await directoriesOf(
-            root,
-            header.type === 'directory' ? parts : parts.slice(0, -1),
-            checked,
-          );
+          const dir = directoriesOf(root, header.type === 'directory' ? parts : parts.slice(0, -1), checked);
           const target = join(dir, parts.at(-1) ?? '');
           if (header.type === 'file') {
-            const handle = await open(
-              target,
-              constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
-              (header.mode ?? 0o644) & 0o777,
-            );
-            try {
-              await handle.writeFile(Buffer.concat(chunks));
-            } finally {
-              await handle.close();
-            }
+            await writeLocalFile(target, content, (header.mode ?? 0o644) & 0o777);
             files += 1;
             written.push(rel);
             writtenHere.add(rel);
