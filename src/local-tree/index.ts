@@ -4,3 +4,5 @@
  */
 export { linkStaysInside, packDirectory, packDirectoryStream, unpackInto } from './local-tree.ts';
 export type { LeftOutLocal, PackedDirectory, PackFilter, SkipPath } from './local-tree.ts';
+export { MAX_META_BYTES, TarFormatError, TarReader } from './tar-reader.ts';
+export type { TarEntry, TarEntryType, TarHeader, TarReaderOptions } from './tar-reader.ts';

@@ -69,7 +69,7 @@ async function* plainTar(body: AsyncIterable<Uint8Array>, limits: ArchiveLimits)
   while (head.length < 2 && !ended) {
     const next = await iterator.next();
     if (next.done === true) ended = true;
-    else head = Buffer.concat([head, Buffer.from(next.value)]);
+    else head = Buffer.concat([head, next.value]);
   }
   async function* raw(): AsyncGenerator<Buffer> {
     let total = head.length;
@@ -79,7 +79,8 @@ async function* plainTar(body: AsyncIterable<Uint8Array>, limits: ArchiveLimits)
       if (next.done === true) return;
       total += next.value.length;
       if (total > max) refuse(`it is longer than ${max} bytes`, { reason: 'too_large' });
-      yield Buffer.from(next.value);
+      // A view, not a copy: the body's chunks are not written to again once read.
+      yield Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
     }
   }
   if (head.length < 2 || head[0] !== 0x1f || head[1] !== 0x8b) {

@@ -8,9 +8,10 @@
  * pass for the whole one.
  */
 import { createHash } from 'node:crypto';
-import { extract } from 'tar-stream';
-import type { Headers } from 'tar-stream';
+import { EventEmitter } from 'node:events';
 import { AirlockError } from '../../errors/index.ts';
+import { TarReader } from '../../local-tree/index.ts';
+import type { TarEntry } from '../../local-tree/index.ts';
 import type { OutputSink } from '../../sandbox/index.ts';
 import { entryPath, linkStaysInside } from './entry-path.ts';
 import type { ArchiveLimits } from './limits.ts';
@@ -60,19 +61,6 @@ export interface ExportReader {
 export const MAX_LEFT_OUT_NOTES = 1000;
 const PERMISSION_BITS = 0o777;
 const SETID_BITS = 0o6000;
-
-function readAll(stream: NodeJS.ReadableStream, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    stream.on('data', (chunk: Buffer) => {
-      total += chunk.length;
-      if (total <= limit) chunks.push(chunk);
-    });
-    stream.once('error', reject);
-    stream.once('end', () => resolve(total > limit ? null : Buffer.concat(chunks, total)));
-  });
-}
 
 const specialKinds: Readonly<Record<string, string>> = {
   'character-device': 'a character device',
@@ -125,32 +113,41 @@ export function createExportReader(
   const note = (path: string, why: string): void => {
     if (leftOut.length < MAX_LEFT_OUT_NOTES) leftOut.push({ path, why });
   };
-  const reader = extract();
+  const parser = new TarReader({
+    // Refused at the header, before the content is held: the size is the tar's own promise.
+    maxContentBytes: () => limits.maxBytes - readBytes,
+    tooLarge: () => tooManyBytes(limits),
+  });
+  const drains = new EventEmitter();
+  let settle: { resolve: (summary: ExportSummary) => void; reject: (error: Error) => void } | null = null;
   const done = new Promise<ExportSummary>((resolve, reject) => {
-    reader.once('finish', () => resolve({ files, bytes, leftOut }));
-    reader.on('error', (error) => {
-      failed = true;
-      stopper.abort();
-      // A writer waiting for room must not wait for ever on a reader that stopped.
-      reader.emit('drain');
-      reject(unreadable(error));
-    });
+    settle = { resolve, reject };
   });
   // Settled by whoever awaits `done`; this only keeps an early failure from being unhandled.
   done.catch(() => undefined);
+  const fail = (error: Error): void => {
+    if (failed) return;
+    failed = true;
+    stopper.abort();
+    // A writer waiting for room must not wait for ever on a reader that stopped.
+    drains.emit('drain');
+    settle?.reject(unreadable(error));
+  };
+  /** Entries parsed and not yet handled, and the bytes they hold: the sandbox waits past a few MiB. */
+  let queue: TarEntry[] = [];
+  let queuedBytes = 0;
+  let handling = false;
+  let ended = false;
+  const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
-  async function handle(header: Headers, stream: NodeJS.ReadableStream): Promise<void> {
+  async function handle({ header, content }: TarEntry): Promise<void> {
     const named = entryPath(header.name);
     if (!named.ok) {
-      stream.resume();
       note(header.name, named.why);
       return;
     }
     const path = named.path;
-    if (path === '') {
-      stream.resume();
-      return;
-    }
+    if (path === '') return;
     entries += 1;
     if (entries > limits.maxEntries) {
       throw tooManyEntries(limits);
@@ -162,10 +159,8 @@ export function createExportReader(
     switch (header.type) {
       case 'file':
       case 'contiguous-file': {
-        const content = await readAll(stream, limits.maxBytes - readBytes);
-        if (content === null) {
-          throw tooManyBytes(limits);
-        }
+        // The parser may run ahead of what was handled; this is the exact count.
+        if (content.length > limits.maxBytes - readBytes) throw tooManyBytes(limits);
         if (((header.mode ?? 0) & SETID_BITS) !== 0) {
           note(path, 'it has a setuid or setgid bit');
           return;
@@ -180,11 +175,9 @@ export function createExportReader(
         break;
       }
       case 'directory':
-        stream.resume();
         entry = { ...base, kind: 'directory', mode: mode | 0o700 };
         break;
       case 'symlink': {
-        stream.resume();
         const target = header.linkname ?? '';
         if (!linkStaysInside(path, target)) {
           note(path, `a symbolic link to ${JSON.stringify(target)}, outside the exported tree`);
@@ -194,7 +187,6 @@ export function createExportReader(
         break;
       }
       case 'link': {
-        stream.resume();
         const target = entryPath(header.linkname ?? '');
         if (!target.ok || !exported.has(target.path)) {
           note(path, `a hard link to ${JSON.stringify(header.linkname)}, which is not in the exported tree`);
@@ -204,7 +196,6 @@ export function createExportReader(
         break;
       }
       default:
-        stream.resume();
         note(
           path,
           `${specialKinds[header.type ?? ''] ?? `a ${header.type ?? 'special'} entry`}, not a file or directory`,
@@ -224,19 +215,52 @@ export function createExportReader(
     await onEntry(entry);
   }
 
-  reader.on('entry', (header, stream, next) => {
-    handle(header, stream).then(
-      () => next(),
-      (error: unknown) => reader.destroy(error as Error),
-    );
-  });
+  async function handleQueued(): Promise<void> {
+    handling = true;
+    try {
+      for (let index = 0; index < queue.length && !failed; index += 1) {
+        const entry = queue[index] as TarEntry;
+        await handle(entry);
+        queuedBytes -= entry.content.length;
+      }
+    } catch (error) {
+      fail(error as Error);
+    }
+    queue = [];
+    queuedBytes = 0;
+    handling = false;
+    if (failed) return;
+    if (ended) settle?.resolve({ files, bytes, leftOut });
+    else drains.emit('drain');
+  }
+
   return {
     sink: {
-      write: (chunk) => (failed ? true : reader.write(chunk)),
-      once: (event, listener) => reader.once(event, listener),
+      write: (chunk) => {
+        if (failed) return true;
+        try {
+          const parsed = parser.push(chunk);
+          for (const entry of parsed) queuedBytes += entry.content.length;
+          queue.push(...parsed);
+        } catch (error) {
+          fail(error as Error);
+          return true;
+        }
+        if (!handling && queue.length > 0) void handleQueued();
+        return !handling || queuedBytes < MAX_QUEUED_BYTES;
+      },
+      once: (event, listener) => drains.once(event, listener),
     },
     end: () => {
-      if (!failed) reader.end();
+      if (failed) return;
+      try {
+        parser.end();
+      } catch (error) {
+        fail(error as Error);
+        return;
+      }
+      ended = true;
+      if (!handling) settle?.resolve({ files, bytes, leftOut });
     },
     done,
     stop: stopper.signal,
