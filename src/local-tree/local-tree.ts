@@ -7,16 +7,20 @@
  */
 import { lstatSync, mkdirSync } from 'node:fs';
 import { link, mkdir, opendir, symlink } from 'node:fs/promises';
-import { once } from 'node:events';
 import { join, relative, sep } from 'node:path';
-import { extract, pack } from 'tar-stream';
+import { pack } from 'tar-stream';
 import { AirlockError } from '../errors/index.ts';
 import { readRegularFile, writeLocalFile } from './file-io.ts';
+import { TarReader } from './tar-reader.ts';
+import type { TarEntry } from './tar-reader.ts';
 
 export interface LeftOutLocal {
   readonly path: string;
   readonly why: string;
 }
+
+/** An archive already in memory is read in pieces of this size. */
+const IN_MEMORY_PIECE_BYTES = 1024 * 1024;
 
 /** Deepest directory walked: deeper is a loop or a bomb, not a project. */
 const MAX_DEPTH = 64;
@@ -156,85 +160,73 @@ export async function unpackInto(
   const writtenHere = new Set<string>();
   const checked = new Set<string>();
   let files = 0;
-  const reader = extract();
-  reader.on('entry', (header, stream, next) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => {
-      void (async () => {
-        // Checked again here: this side trusts no name it did not make.
-        const parts = header.name.split('/').filter((part) => part !== '' && part !== '.');
-        if (header.name.startsWith('/') || parts.includes('..') || parts.length === 0) {
-          leftOut.push({ path: header.name, why: 'a name outside the destination' });
-          return;
-        }
-        const rel = parts.join('/');
-        // A directory is asked about with its name ending in `/`; '' skips without a note.
-        const content = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-        const verdict = only(header.type === 'directory' ? `${rel}/` : rel, content);
-        if (verdict !== true) {
-          if (verdict !== '') leftOut.push({ path: rel, why: verdict });
-          return;
-        }
-        try {
-          const dir = directoriesOf(root, header.type === 'directory' ? parts : parts.slice(0, -1), checked);
-          const target = join(dir, parts.at(-1) ?? '');
-          if (header.type === 'file') {
-            await writeLocalFile(target, content, (header.mode ?? 0o644) & 0o777);
-            files += 1;
-            written.push(rel);
-            writtenHere.add(rel);
-          } else if (header.type === 'symlink') {
-            // The server checked this too; this side trusts no link it did not make.
-            const linkname = header.linkname ?? '';
-            if (!linkStaysInside(rel, linkname)) {
-              leftOut.push({
-                path: rel,
-                why: `a symbolic link to ${JSON.stringify(linkname)}, outside the destination`,
-              });
-              return;
-            }
-            await symlink(linkname, target);
-          } else if (header.type === 'link') {
-            // Only to a file this unpack wrote: a hard link to a path of this machine's choosing
-            // (`../../etc/passwd`) would make a later write land there.
-            const linkname = (header.linkname ?? '')
-              .split('/')
-              .filter((part) => part !== '' && part !== '.')
-              .join('/');
-            if (!writtenHere.has(linkname)) {
-              leftOut.push({
-                path: rel,
-                why: `a hard link to ${JSON.stringify(header.linkname)}, not a file written here`,
-              });
-              return;
-            }
-            await link(join(root, linkname), target);
-          }
-        } catch (error) {
-          leftOut.push({ path: rel, why: `not written: ${(error as Error).message}` });
-        }
-      })().then(
-        () => next(),
-        (error: unknown) => reader.destroy(error as Error),
-      );
-    });
-  });
-  const done = new Promise<void>((resolve, reject) => {
-    reader.on('finish', resolve);
-    reader.on('error', reject);
-  });
-  done.catch(() => undefined);
-  try {
-    if (tar instanceof Uint8Array) reader.end(Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength));
-    else {
-      // Read as it comes, one entry at a time: a download of any size is never held whole.
-      for await (const chunk of tar) {
-        if (!reader.write(Buffer.from(chunk))) await Promise.race([once(reader, 'drain'), done]);
-      }
-      reader.end();
+  const handle = async ({ header, content }: TarEntry): Promise<void> => {
+    // Checked again here: this side trusts no name it did not make.
+    const parts = header.name.split('/').filter((part) => part !== '' && part !== '.');
+    if (header.name.startsWith('/') || parts.includes('..') || parts.length === 0) {
+      leftOut.push({ path: header.name, why: 'a name outside the destination' });
+      return;
     }
-    await done;
+    const rel = parts.join('/');
+    // A directory is asked about with its name ending in `/`; '' skips without a note.
+    const verdict = only(header.type === 'directory' ? `${rel}/` : rel, content);
+    if (verdict !== true) {
+      if (verdict !== '') leftOut.push({ path: rel, why: verdict });
+      return;
+    }
+    try {
+      const dir = directoriesOf(root, header.type === 'directory' ? parts : parts.slice(0, -1), checked);
+      const target = join(dir, parts.at(-1) ?? '');
+      if (header.type === 'file') {
+        await writeLocalFile(target, content, (header.mode ?? 0o644) & 0o777);
+        files += 1;
+        written.push(rel);
+        writtenHere.add(rel);
+      } else if (header.type === 'symlink') {
+        // The server checked this too; this side trusts no link it did not make.
+        const linkname = header.linkname ?? '';
+        if (!linkStaysInside(rel, linkname)) {
+          leftOut.push({
+            path: rel,
+            why: `a symbolic link to ${JSON.stringify(linkname)}, outside the destination`,
+          });
+          return;
+        }
+        await symlink(linkname, target);
+      } else if (header.type === 'link') {
+        // Only to a file this unpack wrote: a hard link to a path of this machine's choosing
+        // (`../../etc/passwd`) would make a later write land there.
+        const linkname = (header.linkname ?? '')
+          .split('/')
+          .filter((part) => part !== '' && part !== '.')
+          .join('/');
+        if (!writtenHere.has(linkname)) {
+          leftOut.push({
+            path: rel,
+            why: `a hard link to ${JSON.stringify(header.linkname)}, not a file written here`,
+          });
+          return;
+        }
+        await link(join(root, linkname), target);
+      }
+    } catch (error) {
+      leftOut.push({ path: rel, why: `not written: ${(error as Error).message}` });
+    }
+  };
+  const reader = new TarReader();
+  /** The archive a piece at a time: an archive in memory is not copied whole a second time. */
+  async function* pieces(): AsyncGenerator<Uint8Array> {
+    if (!(tar instanceof Uint8Array)) {
+      yield* tar;
+      return;
+    }
+    for (let offset = 0; offset < tar.length; offset += IN_MEMORY_PIECE_BYTES)
+      yield tar.subarray(offset, offset + IN_MEMORY_PIECE_BYTES);
+  }
+  try {
+    // Read as it comes, one entry at a time: a download of any size is never held whole.
+    for await (const chunk of pieces()) for (const entry of reader.push(chunk)) await handle(entry);
+    reader.end();
   } catch (error) {
     throw new AirlockError(
       'INVALID_ARGUMENT',
