@@ -8,10 +8,10 @@
 import { lstatSync, mkdirSync } from 'node:fs';
 import { link, mkdir, opendir, symlink } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { pack } from 'tar-stream';
 import { AirlockError } from '../errors/index.ts';
 import { readRegularFile, writeLocalFile } from './file-io.ts';
 import { TarReader } from './tar-reader.ts';
+import { TAR_END, TarPieces, tarEntry } from './tar-writer.ts';
 import type { TarEntry } from './tar-reader.ts';
 
 export interface LeftOutLocal {
@@ -48,37 +48,44 @@ export function packDirectoryStream(
   filter: PackFilter = { skip: () => false },
 ): { tar: AsyncIterable<Buffer>; summary: Promise<PackedDirectory> } {
   const { skip } = filter;
-  const archive = pack();
   const leftOut: LeftOutLocal[] = [];
   let files = 0;
-  const add = (header: Parameters<typeof archive.entry>[0], content?: Buffer): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const done = (error?: Error | null): void => (error ? reject(error) : resolve());
-      if (content === undefined) archive.entry(header, done);
-      else archive.entry(header, content, done);
-    });
-  const walk = async (dir: string, depth: number): Promise<void> => {
+  const pieces = new TarPieces();
+  let settle: { resolve: (packed: PackedDirectory) => void; reject: (error: unknown) => void } | null = null;
+  const summary = new Promise<PackedDirectory>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  summary.catch(() => undefined);
+  // Pieces are made as the reader asks for them: the walk waits while the reader is behind.
+  async function* walk(dir: string, depth: number): AsyncGenerator<Buffer> {
     await filter.enter?.(relative(root, dir).split(sep).join('/'));
     for await (const entry of await opendir(dir)) {
       const full = join(dir, entry.name);
       const rel = relative(root, full).split(sep).join('/');
       if (skip(entry.isDirectory() ? `${rel}/` : rel)) continue;
+      let piece: Buffer | null;
       if (entry.isDirectory()) {
         if (depth >= MAX_DEPTH) {
           leftOut.push({ path: rel, why: `deeper than ${MAX_DEPTH} directories` });
           continue;
         }
         const info = lstatSync(full);
-        await add({ name: rel, type: 'directory', mode: info.mode & 0o777, mtime: info.mtime });
-        await walk(full, depth + 1);
+        piece = pieces.add(
+          tarEntry({ name: rel, type: 'directory', mode: info.mode & 0o777, mtime: info.mtime }),
+        );
+        if (piece !== null) yield piece;
+        yield* walk(full, depth + 1);
       } else if (entry.isFile()) {
         const file = await readRegularFile(full);
         if (file === null) {
           leftOut.push({ path: rel, why: 'no longer a regular file when it was read' });
           continue;
         }
-        await add({ name: rel, type: 'file', mode: file.mode, mtime: file.mtime }, file.content);
+        piece = pieces.add(
+          tarEntry({ name: rel, type: 'file', mode: file.mode, mtime: file.mtime }, file.content),
+        );
         files += 1;
+        if (piece !== null) yield piece;
       } else {
         leftOut.push({
           path: rel,
@@ -88,19 +95,20 @@ export function packDirectoryStream(
         });
       }
     }
-  };
-  const summary = walk(root, 0).then(
-    () => {
-      archive.finalize();
-      return { files, leftOut };
-    },
-    (error: unknown) => {
-      archive.destroy(error as Error);
+  }
+  async function* tar(): AsyncGenerator<Buffer> {
+    try {
+      yield* walk(root, 0);
+      const last = pieces.take();
+      if (last.length > 0) yield last;
+      yield TAR_END;
+      settle?.resolve({ files, leftOut });
+    } catch (error) {
+      settle?.reject(error);
       throw error;
-    },
-  );
-  summary.catch(() => undefined);
-  return { tar: archive as AsyncIterable<Buffer>, summary };
+    }
+  }
+  return { tar: tar(), summary };
 }
 
 /** `root` as one tar buffer (small trees; `packDirectoryStream` for any size). */
