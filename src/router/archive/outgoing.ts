@@ -8,12 +8,12 @@
  * pass for the whole one.
  */
 import { createHash } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { AirlockError } from '../../errors/index.ts';
 import { TarReader } from '../../local-tree/index.ts';
 import type { TarEntry } from '../../local-tree/index.ts';
 import type { OutputSink } from '../../sandbox/index.ts';
 import { entryPath, linkStaysInside } from './entry-path.ts';
+import { createEntryQueue } from './entry-queue.ts';
 import type { ArchiveLimits } from './limits.ts';
 
 export type OutgoingKind = 'file' | 'directory' | 'symlink' | 'hardlink';
@@ -109,7 +109,6 @@ export function createExportReader(
   let bytes = 0;
   let readBytes = 0;
   let entries = 0;
-  let failed = false;
   const note = (path: string, why: string): void => {
     if (leftOut.length < MAX_LEFT_OUT_NOTES) leftOut.push({ path, why });
   };
@@ -118,27 +117,12 @@ export function createExportReader(
     maxContentBytes: () => limits.maxBytes - readBytes,
     tooLarge: () => tooManyBytes(limits),
   });
-  const drains = new EventEmitter();
   let settle: { resolve: (summary: ExportSummary) => void; reject: (error: Error) => void } | null = null;
   const done = new Promise<ExportSummary>((resolve, reject) => {
     settle = { resolve, reject };
   });
   // Settled by whoever awaits `done`; this only keeps an early failure from being unhandled.
   done.catch(() => undefined);
-  const fail = (error: Error): void => {
-    if (failed) return;
-    failed = true;
-    stopper.abort();
-    // A writer waiting for room must not wait for ever on a reader that stopped.
-    drains.emit('drain');
-    settle?.reject(unreadable(error));
-  };
-  /** Entries parsed and not yet handled, and the bytes they hold: the sandbox waits past a few MiB. */
-  let queue: TarEntry[] = [];
-  let queuedBytes = 0;
-  let handling = false;
-  let ended = false;
-  const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
   async function handle({ header, content }: TarEntry): Promise<void> {
     const named = entryPath(header.name);
@@ -215,53 +199,19 @@ export function createExportReader(
     await onEntry(entry);
   }
 
-  async function handleQueued(): Promise<void> {
-    handling = true;
-    try {
-      for (let index = 0; index < queue.length && !failed; index += 1) {
-        const entry = queue[index] as TarEntry;
-        await handle(entry);
-        queuedBytes -= entry.content.length;
-      }
-    } catch (error) {
-      fail(error as Error);
-    }
-    queue = [];
-    queuedBytes = 0;
-    handling = false;
-    if (failed) return;
-    if (ended) settle?.resolve({ files, bytes, leftOut });
-    else drains.emit('drain');
-  }
-
+  const queue = createEntryQueue(parser, {
+    handle,
+    fail: (error) => {
+      stopper.abort();
+      // A writer waiting for room must not wait for ever on a reader that stopped.
+      queue.release();
+      settle?.reject(unreadable(error));
+    },
+    finished: () => settle?.resolve({ files, bytes, leftOut }),
+  });
   return {
-    sink: {
-      write: (chunk) => {
-        if (failed) return true;
-        try {
-          const parsed = parser.push(chunk);
-          for (const entry of parsed) queuedBytes += entry.content.length;
-          queue.push(...parsed);
-        } catch (error) {
-          fail(error as Error);
-          return true;
-        }
-        if (!handling && queue.length > 0) void handleQueued();
-        return !handling || queuedBytes < MAX_QUEUED_BYTES;
-      },
-      once: (event, listener) => drains.once(event, listener),
-    },
-    end: () => {
-      if (failed) return;
-      try {
-        parser.end();
-      } catch (error) {
-        fail(error as Error);
-        return;
-      }
-      ended = true;
-      if (!handling) settle?.resolve({ files, bytes, leftOut });
-    },
+    sink: queue.sink,
+    end: () => queue.end(),
     done,
     stop: stopper.signal,
   };
