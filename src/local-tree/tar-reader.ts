@@ -290,3 +290,11 @@ export class TarReader {
     }
   }
 }
+
+// Security limitations:
+// - A file entry is held whole (up to the caller's `maxContentBytes`, the archive's byte limit), and up
+//   to MAX_META_BYTES of long names and pax records besides: that is the memory one entry may take.
+// - The content of anything but a file (a directory, a link, a device with a size) is skipped, not
+//   bounded by the byte limit: it costs reading, never memory.
+// - Sparse files, GNU multi-volume and incremental entries are not understood; they come out as
+//   entries of an unknown type (null), which every caller leaves out or refuses.
