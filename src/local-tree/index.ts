@@ -4,3 +4,7 @@
  */
 export { linkStaysInside, packDirectoryStream, unpackInto } from './local-tree.ts';
 export type { LeftOutLocal, PackedDirectory, PackFilter, SkipPath } from './local-tree.ts';
+export { MAX_META_BYTES, TarFormatError, TarReader } from './tar-reader.ts';
+export type { TarEntry, TarEntryType, TarHeader, TarReaderOptions } from './tar-reader.ts';
+export { TAR_END, TarPieces, tarEntry } from './tar-writer.ts';
+export type { TarWriteHeader } from './tar-writer.ts';

@@ -5,17 +5,22 @@
  * directory on the way is checked with lstat and each file opened with O_NOFOLLOW, so a link planted
  * in the destination cannot send a file elsewhere.
  */
-import { constants } from 'node:fs';
-import { link, lstat, mkdir, open, opendir, readFile, symlink } from 'node:fs/promises';
-import { once } from 'node:events';
+import { lstatSync, mkdirSync } from 'node:fs';
+import { link, mkdir, opendir, symlink } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { extract, pack } from 'tar-stream';
 import { AirlockError } from '../errors/index.ts';
+import { readRegularFile, writeLocalFile } from './file-io.ts';
+import { TarReader } from './tar-reader.ts';
+import { TAR_END, TarPieces, tarEntry } from './tar-writer.ts';
+import type { TarEntry } from './tar-reader.ts';
 
 export interface LeftOutLocal {
   readonly path: string;
   readonly why: string;
 }
+
+/** An archive already in memory is read in pieces of this size. */
+const IN_MEMORY_PIECE_BYTES = 1024 * 1024;
 
 /** Deepest directory walked: deeper is a loop or a bomb, not a project. */
 const MAX_DEPTH = 64;
@@ -43,54 +48,44 @@ export function packDirectoryStream(
   filter: PackFilter = { skip: () => false },
 ): { tar: AsyncIterable<Buffer>; summary: Promise<PackedDirectory>; cancel: () => void } {
   const { skip } = filter;
-  const archive = pack();
   const leftOut: LeftOutLocal[] = [];
   let files = 0;
-  // A reader that stops early (a refused upload, a cancelled stream) destroys the archive, and
-  // tar-stream then never answers the entry it holds: the walk is failed here instead of waiting
-  // forever with a directory open.
-  let closed = false;
-  let failPending: ((error: Error) => void) | undefined;
-  archive.once('close', () => {
-    closed = true;
-    failPending?.(new Error('the archive was closed before the directory was packed'));
+  const pieces = new TarPieces();
+  let settle: { resolve: (packed: PackedDirectory) => void; reject: (error: unknown) => void } | null = null;
+  const summary = new Promise<PackedDirectory>((resolve, reject) => {
+    settle = { resolve, reject };
   });
-  const add = (header: Parameters<typeof archive.entry>[0], content?: Buffer): Promise<void> =>
-    new Promise((resolve, reject) => {
-      if (closed) {
-        reject(new Error('the archive was closed before the directory was packed'));
-        return;
-      }
-      failPending = reject;
-      const done = (error?: Error | null): void => {
-        failPending = undefined;
-        if (error) reject(error);
-        else resolve();
-      };
-      if (content === undefined) archive.entry(header, done);
-      else archive.entry(header, content, done);
-    });
-  const walk = async (dir: string, depth: number): Promise<void> => {
+  summary.catch(() => undefined);
+  // Pieces are made as the reader asks for them: the walk waits while the reader is behind.
+  async function* walk(dir: string, depth: number): AsyncGenerator<Buffer> {
     await filter.enter?.(relative(root, dir).split(sep).join('/'));
     for await (const entry of await opendir(dir)) {
       const full = join(dir, entry.name);
       const rel = relative(root, full).split(sep).join('/');
       if (skip(entry.isDirectory() ? `${rel}/` : rel)) continue;
+      let piece: Buffer | null;
       if (entry.isDirectory()) {
         if (depth >= MAX_DEPTH) {
           leftOut.push({ path: rel, why: `deeper than ${MAX_DEPTH} directories` });
           continue;
         }
-        const info = await lstat(full);
-        await add({ name: rel, type: 'directory', mode: info.mode & 0o777, mtime: info.mtime });
-        await walk(full, depth + 1);
+        const info = lstatSync(full);
+        piece = pieces.add(
+          tarEntry({ name: rel, type: 'directory', mode: info.mode & 0o777, mtime: info.mtime }),
+        );
+        if (piece !== null) yield piece;
+        yield* walk(full, depth + 1);
       } else if (entry.isFile()) {
-        const info = await lstat(full);
-        await add(
-          { name: rel, type: 'file', mode: info.mode & 0o777, mtime: info.mtime },
-          await readFile(full),
+        const file = await readRegularFile(full);
+        if (file === null) {
+          leftOut.push({ path: rel, why: 'no longer a regular file when it was read' });
+          continue;
+        }
+        piece = pieces.add(
+          tarEntry({ name: rel, type: 'file', mode: file.mode, mtime: file.mtime }, file.content),
         );
         files += 1;
+        if (piece !== null) yield piece;
       } else {
         leftOut.push({
           path: rel,
@@ -100,19 +95,29 @@ export function packDirectoryStream(
         });
       }
     }
-  };
-  const summary = walk(root, 0).then(
-    () => {
-      archive.finalize();
-      return { files, leftOut };
-    },
-    (error: unknown) => {
-      archive.destroy(error as Error);
+  }
+  async function* tar(): AsyncGenerator<Buffer> {
+    try {
+      yield* walk(root, 0);
+      const last = pieces.take();
+      if (last.length > 0) yield last;
+      yield TAR_END;
+      settle?.resolve({ files, leftOut });
+    } catch (error) {
+      settle?.reject(error);
       throw error;
-    },
-  );
-  summary.catch(() => undefined);
-  return { tar: archive as AsyncIterable<Buffer>, summary, cancel: () => archive.destroy() };
+    } finally {
+      // A reader that stopped early (a refused upload, a cancelled stream) ends the walk here, its
+      // directories closed by the loops it left: the summary says so instead of never settling.
+      settle?.reject(new Error('the archive was closed before the directory was packed'));
+    }
+  }
+  const stream = tar();
+  const cancel = (): void => {
+    settle?.reject(new Error('the archive was closed before the directory was packed'));
+    void stream.return(undefined).catch(() => undefined);
+  };
+  return { tar: stream, summary, cancel };
 }
 
 /**
@@ -120,13 +125,13 @@ export function packDirectoryStream(
  * directory checked once is remembered for the rest of the unpack: the destination is trusted not to be
  * changed by another process meanwhile (each file is still opened with O_NOFOLLOW).
  */
-async function directoriesOf(root: string, parts: readonly string[], checked: Set<string>): Promise<string> {
+function directoriesOf(root: string, parts: readonly string[], checked: Set<string>): string {
   let dir = root;
   for (const part of parts) {
     dir = join(dir, part);
     if (checked.has(dir)) continue;
-    const found = await lstat(dir).catch(() => null);
-    if (found === null) await mkdir(dir, { mode: 0o755 });
+    const found = lstatSync(dir, { throwIfNoEntry: false });
+    if (found === undefined) mkdirSync(dir, { mode: 0o755 });
     else if (!found.isDirectory()) throw new Error(`${relative(root, dir)} exists and is not a directory`);
     checked.add(dir);
   }
@@ -161,97 +166,73 @@ export async function unpackInto(
   const writtenHere = new Set<string>();
   const checked = new Set<string>();
   let files = 0;
-  const reader = extract();
-  reader.on('entry', (header, stream, next) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => {
-      void (async () => {
-        // Checked again here: this side trusts no name it did not make.
-        const parts = header.name.split('/').filter((part) => part !== '' && part !== '.');
-        if (header.name.startsWith('/') || parts.includes('..') || parts.length === 0) {
-          leftOut.push({ path: header.name, why: 'a name outside the destination' });
-          return;
-        }
-        const rel = parts.join('/');
-        // A directory is asked about with its name ending in `/`; '' skips without a note.
-        const verdict = only(header.type === 'directory' ? `${rel}/` : rel, Buffer.concat(chunks));
-        if (verdict !== true) {
-          if (verdict !== '') leftOut.push({ path: rel, why: verdict });
-          return;
-        }
-        try {
-          const dir = await directoriesOf(
-            root,
-            header.type === 'directory' ? parts : parts.slice(0, -1),
-            checked,
-          );
-          const target = join(dir, parts.at(-1) ?? '');
-          if (header.type === 'file') {
-            const handle = await open(
-              target,
-              constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
-              (header.mode ?? 0o644) & 0o777,
-            );
-            try {
-              await handle.writeFile(Buffer.concat(chunks));
-            } finally {
-              await handle.close();
-            }
-            files += 1;
-            written.push(rel);
-            writtenHere.add(rel);
-          } else if (header.type === 'symlink') {
-            // The server checked this too; this side trusts no link it did not make.
-            const linkname = header.linkname ?? '';
-            if (!linkStaysInside(rel, linkname)) {
-              leftOut.push({
-                path: rel,
-                why: `a symbolic link to ${JSON.stringify(linkname)}, outside the destination`,
-              });
-              return;
-            }
-            await symlink(linkname, target);
-          } else if (header.type === 'link') {
-            // Only to a file this unpack wrote: a hard link to a path of this machine's choosing
-            // (`../../etc/passwd`) would make a later write land there.
-            const linkname = (header.linkname ?? '')
-              .split('/')
-              .filter((part) => part !== '' && part !== '.')
-              .join('/');
-            if (!writtenHere.has(linkname)) {
-              leftOut.push({
-                path: rel,
-                why: `a hard link to ${JSON.stringify(header.linkname)}, not a file written here`,
-              });
-              return;
-            }
-            await link(join(root, linkname), target);
-          }
-        } catch (error) {
-          leftOut.push({ path: rel, why: `not written: ${(error as Error).message}` });
-        }
-      })().then(
-        () => next(),
-        (error: unknown) => reader.destroy(error as Error),
-      );
-    });
-  });
-  const done = new Promise<void>((resolve, reject) => {
-    reader.on('finish', resolve);
-    reader.on('error', reject);
-  });
-  done.catch(() => undefined);
-  try {
-    if (tar instanceof Uint8Array) reader.end(Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength));
-    else {
-      // Read as it comes, one entry at a time: a download of any size is never held whole.
-      for await (const chunk of tar) {
-        if (!reader.write(Buffer.from(chunk))) await Promise.race([once(reader, 'drain'), done]);
-      }
-      reader.end();
+  const handle = async ({ header, content }: TarEntry): Promise<void> => {
+    // Checked again here: this side trusts no name it did not make.
+    const parts = header.name.split('/').filter((part) => part !== '' && part !== '.');
+    if (header.name.startsWith('/') || parts.includes('..') || parts.length === 0) {
+      leftOut.push({ path: header.name, why: 'a name outside the destination' });
+      return;
     }
-    await done;
+    const rel = parts.join('/');
+    // A directory is asked about with its name ending in `/`; '' skips without a note.
+    const verdict = only(header.type === 'directory' ? `${rel}/` : rel, content);
+    if (verdict !== true) {
+      if (verdict !== '') leftOut.push({ path: rel, why: verdict });
+      return;
+    }
+    try {
+      const dir = directoriesOf(root, header.type === 'directory' ? parts : parts.slice(0, -1), checked);
+      const target = join(dir, parts.at(-1) ?? '');
+      if (header.type === 'file') {
+        await writeLocalFile(target, content, (header.mode ?? 0o644) & 0o777);
+        files += 1;
+        written.push(rel);
+        writtenHere.add(rel);
+      } else if (header.type === 'symlink') {
+        // The server checked this too; this side trusts no link it did not make.
+        const linkname = header.linkname ?? '';
+        if (!linkStaysInside(rel, linkname)) {
+          leftOut.push({
+            path: rel,
+            why: `a symbolic link to ${JSON.stringify(linkname)}, outside the destination`,
+          });
+          return;
+        }
+        await symlink(linkname, target);
+      } else if (header.type === 'link') {
+        // Only to a file this unpack wrote: a hard link to a path of this machine's choosing
+        // (`../../etc/passwd`) would make a later write land there.
+        const linkname = (header.linkname ?? '')
+          .split('/')
+          .filter((part) => part !== '' && part !== '.')
+          .join('/');
+        if (!writtenHere.has(linkname)) {
+          leftOut.push({
+            path: rel,
+            why: `a hard link to ${JSON.stringify(header.linkname)}, not a file written here`,
+          });
+          return;
+        }
+        await link(join(root, linkname), target);
+      }
+    } catch (error) {
+      leftOut.push({ path: rel, why: `not written: ${(error as Error).message}` });
+    }
+  };
+  const reader = new TarReader();
+  /** The archive a piece at a time: an archive in memory is not copied whole a second time. */
+  async function* pieces(): AsyncGenerator<Uint8Array> {
+    if (!(tar instanceof Uint8Array)) {
+      yield* tar;
+      return;
+    }
+    for (let offset = 0; offset < tar.length; offset += IN_MEMORY_PIECE_BYTES)
+      yield tar.subarray(offset, offset + IN_MEMORY_PIECE_BYTES);
+  }
+  try {
+    // Read as it comes, one entry at a time: a download of any size is never held whole.
+    for await (const chunk of pieces()) for (const entry of reader.push(chunk)) await handle(entry);
+    reader.end();
   } catch (error) {
     throw new AirlockError(
       'INVALID_ARGUMENT',

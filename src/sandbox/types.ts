@@ -53,6 +53,12 @@ export interface ExecOptions {
    * `write` returns false, the command's output is paused until the sink emits 'drain'.
    */
   stdoutTo?: OutputSink;
+  /**
+   * False: stdout goes to `stdoutTo` only, and the result's stdout is empty. For a stream that is
+   * only ever read through the sink (a tree packed by the sandbox's tar), so that it is not also kept
+   * in memory and spooled to the host's disk as the command's output.
+   */
+  captureStdout?: boolean;
   stderrTo?: OutputSink;
   /** Aborting kills the command's whole process tree. */
   signal?: AbortSignal;

@@ -12,8 +12,11 @@ import type { WriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
 import type { Readable } from 'node:stream';
-import { pack } from 'tar-stream';
+import { finished } from 'node:stream/promises';
+import { TAR_END, TarPieces, tarEntry } from '../../local-tree/index.ts';
+import type { TarWriteHeader } from '../../local-tree/index.ts';
 import { resolveSandboxPath } from '../../sandbox/index.ts';
 import type { LiveSession } from '../../sessions/index.ts';
 import type { ChangeApprovalDeps } from '../change-approval.ts';
@@ -64,29 +67,24 @@ export async function exportArchive(
   const removeSpool = (): Promise<void> => rm(spoolDir, { recursive: true, force: true });
   let file: WriteStream | undefined;
   try {
-    const out = pack();
     const hash = createHash('sha256');
-    out.on('data', (chunk: Buffer) => hash.update(chunk));
     file = createWriteStream(spool, { mode: 0o600 });
     const spooling = file;
-    const written = new Promise<void>((resolve, reject) => {
-      spooling.once('finish', resolve);
-      spooling.once('error', reject);
-      out.once('error', reject);
-    });
-    written.catch(() => undefined);
-    out.pipe(spooling);
-    // Each entry waits until the packer has room again: a slow disk holds the sandbox's tar back.
-    const add = (header: Parameters<typeof out.entry>[0], content?: Buffer): Promise<void> =>
-      new Promise((resolve, reject) => {
-        const done = (error?: Error | null): void => (error ? reject(error) : resolve());
-        if (content === undefined) out.entry(header, done);
-        else out.entry(header, content, done);
-      });
+    const failed = new Promise<never>((_resolve, reject) => spooling.once('error', reject));
+    failed.catch(() => undefined);
+    const pieces = new TarPieces();
+    // Each piece waits until the spool has room again: a slow disk holds the sandbox's tar back.
+    const write = async (piece: Buffer | null): Promise<void> => {
+      if (piece === null || piece.length === 0) return;
+      hash.update(piece);
+      if (!spooling.write(piece)) await Promise.race([once(spooling, 'drain'), failed]);
+    };
+    const add = (header: TarWriteHeader, content?: Buffer): Promise<void> =>
+      write(pieces.add(tarEntry(header, content)));
     const addEntry = (entry: OutgoingEntry): Promise<void> => {
       // A file is output too: an agent could write a secret into one and export it.
       const name = redactor.redact(entry.path).text;
-      const header = { name, mode: entry.mode, mtime: entry.mtime, uid: 0, gid: 0 };
+      const header = { name, mode: entry.mode, mtime: entry.mtime };
       if (entry.kind === 'file')
         return add({ ...header, type: 'file' }, redactBytes(redactor, entry.content).data);
       if (entry.kind === 'directory') return add({ ...header, type: 'directory' });
@@ -118,8 +116,10 @@ export async function exportArchive(
         );
       }
     }
-    out.finalize();
-    await written;
+    await write(pieces.take());
+    await write(TAR_END);
+    spooling.end();
+    await Promise.race([finished(spooling), failed]);
     const leftOut = notes.map((note) => ({ path: redactor.redact(note.path).text, why: note.why }));
     const { size } = await stat(spool);
     let opened = false;

@@ -66,8 +66,13 @@ export async function importArchive(
   const textBudget = MAX_BASELINE_TEXT_BYTES - (baseline?.textBytes ?? 0);
   let keptBytes = 0;
   let secretBytes = 0;
-  const isSecret = (entry: string): boolean =>
-    isSecretPath(`./${rel === null ? entry : join(rel, entry)}`) || isSecretPath(`./${entry}`);
+  const isSecret = (entry: string): boolean => {
+    const inWorkspace = `./${rel === null ? entry : join(rel, entry)}`;
+    return isSecretPath(inWorkspace) || (inWorkspace !== `./${entry}` && isSecretPath(`./${entry}`));
+  };
+  // The files judged secret at their header (each entry is judged once: it is the largest per-entry
+  // cost of checking a big tree).
+  const secretEntries = new Set<string>();
   const staging = createStaging(deps.sessions, session);
   let checked;
   try {
@@ -79,6 +84,7 @@ export async function importArchive(
         fileHeader: (entry, sizeBytes) => {
           targets.push(`${dir}/${entry}`);
           if (isSecret(entry)) {
+            secretEntries.add(entry);
             // Refused at the header: the secret's bytes never reach the sandbox.
             if (deps.refuseSecrets) refuseSecret(entry);
             secretBytes += sizeBytes;
@@ -91,7 +97,7 @@ export async function importArchive(
           return { keep };
         },
         onFile: (entry, sha256, content) => {
-          if (isSecret(entry) && content !== null) {
+          if (secretEntries.has(entry) && content !== null) {
             secretFiles.push(entry);
             // Registered before the file's bytes reach the sandbox (even staged): no command can
             // print its values unredacted. An archive refused later leaves the values registered,

@@ -7,12 +7,11 @@
  * and unpacks it only once the whole archive passed: a refused archive writes nothing.
  */
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { extract, pack } from 'tar-stream';
-import type { Headers } from 'tar-stream';
 import { AirlockError } from '../../errors/index.ts';
+import { TAR_END, TarPieces, TarReader, tarEntry } from '../../local-tree/index.ts';
+import type { TarEntry, TarHeader } from '../../local-tree/index.ts';
 import { entryPath } from './entry-path.ts';
 import type { ArchiveLimits } from './limits.ts';
 
@@ -34,9 +33,9 @@ export interface CheckedArchive {
 
 export interface IncomingHooks {
   /**
-   * Called at a file's header, before any of its content is read or handed on: may refuse the
-   * archive (throw), and says whether the file's content is wanted whole (at most its header's size,
-   * which is within the byte limit): `onFile` gets it then, before any of it is handed on.
+   * Called for each file before any of its content is handed on (the reader holds one entry, within
+   * the byte limit): may refuse the archive (throw), and says whether the file's content is wanted
+   * whole: `onFile` gets it then, before any of it is handed on.
    */
   readonly fileHeader?: (path: string, sizeBytes: number) => { readonly keep: boolean };
   /** Sees each file once it is checked: its hash, and its content when `fileHeader` asked to keep it. */
@@ -47,6 +46,8 @@ export interface IncomingHooks {
 export type PackedSink = (chunk: Buffer) => Promise<void>;
 
 const PERMISSION_BITS = 0o777;
+/** The packed archive goes to the sink in pieces of this size (the staging writes 4 MiB parts). */
+const PACKED_PIECE_BYTES = 1024 * 1024;
 
 function refuse(why: string, details: Record<string, unknown> = {}): never {
   throw new AirlockError('UNSAFE_ARCHIVE', `archive refused: ${why}; nothing was written`, details);
@@ -69,7 +70,7 @@ async function* plainTar(body: AsyncIterable<Uint8Array>, limits: ArchiveLimits)
   while (head.length < 2 && !ended) {
     const next = await iterator.next();
     if (next.done === true) ended = true;
-    else head = Buffer.concat([head, Buffer.from(next.value)]);
+    else head = Buffer.concat([head, next.value]);
   }
   async function* raw(): AsyncGenerator<Buffer> {
     let total = head.length;
@@ -79,7 +80,8 @@ async function* plainTar(body: AsyncIterable<Uint8Array>, limits: ArchiveLimits)
       if (next.done === true) return;
       total += next.value.length;
       if (total > max) refuse(`it is longer than ${max} bytes`, { reason: 'too_large' });
-      yield Buffer.from(next.value);
+      // A view, not a copy: the body's chunks are not written to again once read.
+      yield Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
     }
   }
   if (head.length < 2 || head[0] !== 0x1f || head[1] !== 0x8b) {
@@ -102,17 +104,8 @@ async function* plainTar(body: AsyncIterable<Uint8Array>, limits: ArchiveLimits)
   }
 }
 
-function readWhole(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.once('error', reject);
-    stream.once('end', () => resolve(Buffer.concat(chunks)));
-  });
-}
-
 /** Refuses what a tar may hold but a project copied in never needs, naming the entry. */
-function checkHeader(header: Headers, path: string): 'file' | 'directory' {
+function checkHeader(header: TarHeader, path: string): 'file' | 'directory' {
   switch (header.type) {
     case 'file':
     case 'contiguous-file':
@@ -144,39 +137,31 @@ export async function checkIncomingArchive(
   const entries: IncomingFile[] = [];
   const kinds = new Map<string, 'file' | 'directory'>();
   let bytes = 0;
-  const out = pack();
-  const packedHash = createHash('sha256');
-  // The packed archive flows to the sink as it is made; a slow sink holds the packer back.
-  const forwarded = (async () => {
-    for await (const chunk of out as AsyncIterable<Buffer>) {
-      packedHash.update(chunk);
-      await sink(chunk);
-    }
-  })();
-  const reader = extract();
-  let failure: Error | null = null;
-  const read = new Promise<void>((resolve, reject) => {
-    reader.once('finish', resolve);
-    reader.on('error', (error: Error) => {
-      failure ??= error;
-      reject(error);
+  const tooLarge = (): never =>
+    refuse(`its files hold more than ${limits.maxBytes} bytes`, {
+      reason: 'too_large',
+      maxBytes: limits.maxBytes,
     });
-  });
-  read.catch(() => undefined);
-  // A sink that fails (the sandbox's /tmp full, the sandbox gone) stops the reading too.
-  forwarded.catch((error: unknown) => reader.destroy(error as Error));
+  // A file over the byte limit is refused at its header, before its content is held: the size is the
+  // tar's own promise.
+  const reader = new TarReader({ maxContentBytes: () => limits.maxBytes - bytes, tooLarge });
+  const packedHash = createHash('sha256');
+  const pieces = new TarPieces(PACKED_PIECE_BYTES);
+  // The packed archive goes to the sink a piece at a time; a slow sink holds the reading back.
+  const forward = async (piece: Buffer | null): Promise<void> => {
+    if (piece === null || piece.length === 0) return;
+    packedHash.update(piece);
+    await sink(piece);
+  };
 
-  async function handle(header: Headers, stream: NodeJS.ReadableStream): Promise<void> {
+  async function handle({ header, content }: TarEntry): Promise<void> {
     const named = entryPath(header.name);
     if (!named.ok)
       refuse(`${JSON.stringify(header.name)}: ${named.why}`, { reason: 'path', path: header.name });
     const path = named.path;
     const kind = checkHeader(header, path);
-    if (path === '') {
-      // The archive's own root (`./`): nothing to create.
-      stream.resume();
-      return;
-    }
+    // The archive's own root (`./`): nothing to create.
+    if (path === '') return;
     if (entries.length >= limits.maxEntries)
       refuse(`it has more than ${limits.maxEntries} entries`, {
         reason: 'too_many_entries',
@@ -191,79 +176,38 @@ export async function checkIncomingArchive(
     }
     kinds.set(path, kind);
     // Packed again: no owner names or ids, no setuid/setgid/sticky bits, the checked name only.
-    const mode = (header.mode ?? (kind === 'file' ? 0o644 : 0o755)) & PERMISSION_BITS;
-    const packed = {
-      name: path,
-      mode: kind === 'directory' ? mode | 0o700 : mode | 0o600,
-      mtime: header.mtime ?? new Date(0),
-      uid: 0,
-      gid: 0,
-    };
+    const mode = header.mode & PERMISSION_BITS;
     if (kind === 'directory') {
-      stream.resume();
       entries.push({ path, kind, sizeBytes: 0, sha256: '' });
-      await new Promise<void>((resolve, reject) =>
-        out.entry({ ...packed, type: 'directory' }, (error) => (error ? reject(error) : resolve())),
+      await forward(
+        pieces.add(tarEntry({ name: path, type: 'directory', mode: mode | 0o700, mtime: header.mtime })),
       );
       return;
     }
-    const size = header.size ?? 0;
-    // Refused at the header, before its content is read: the size is the tar's own promise.
-    if (bytes + size > limits.maxBytes)
-      refuse(`its files hold more than ${limits.maxBytes} bytes`, {
-        reason: 'too_large',
-        maxBytes: limits.maxBytes,
-      });
+    const size = content.length;
+    if (bytes + size > limits.maxBytes) tooLarge();
     bytes += size;
     const { keep } = hooks.fileHeader?.(path, size) ?? { keep: false };
-    let sha256: string;
-    if (keep) {
-      // A kept file is seen whole before any of it is handed on: a secret file's values are known
-      // (and redacted) before its bytes reach the sandbox.
-      const content = await readWhole(stream);
-      sha256 = createHash('sha256').update(content).digest('hex');
-      hooks.onFile?.(path, sha256, content);
-      await new Promise<void>((resolve, reject) =>
-        out.entry({ ...packed, type: 'file' }, content, (error) => (error ? reject(error) : resolve())),
-      );
-    } else {
-      const hash = createHash('sha256');
-      stream.on('data', (chunk: Buffer) => hash.update(chunk));
-      await new Promise<void>((resolve, reject) => {
-        const entry = out.entry({ ...packed, type: 'file', size }, (error) =>
-          error ? reject(error) : resolve(),
-        );
-        stream.once('error', reject);
-        stream.pipe(entry);
-      });
-      sha256 = hash.digest('hex');
-      hooks.onFile?.(path, sha256, null);
-    }
+    const sha256 = createHash('sha256').update(content).digest('hex');
+    // A kept file is seen whole before any of it is handed on: a secret file's values are known (and
+    // redacted) before its bytes reach the sandbox.
+    hooks.onFile?.(path, sha256, keep ? content : null);
+    await forward(
+      pieces.add(tarEntry({ name: path, type: 'file', mode: mode | 0o600, mtime: header.mtime }, content)),
+    );
     entries.push({ path, kind, sizeBytes: size, sha256 });
   }
 
-  reader.on('entry', (header, stream, next) => {
-    handle(header, stream).then(
-      () => next(),
-      (error: unknown) => reader.destroy(error as Error),
-    );
-  });
   try {
-    for await (const chunk of plainTar(body, limits)) {
-      if (failure !== null) break;
-      if (!reader.write(chunk)) await Promise.race([once(reader, 'drain'), read]);
-    }
-    if (failure === null) reader.end();
-    await read;
+    for await (const chunk of plainTar(body, limits))
+      for (const entry of reader.push(chunk)) await handle(entry);
+    reader.end();
   } catch (error) {
-    out.destroy();
-    await forwarded.catch(() => undefined);
-    const cause = failure ?? (error as Error);
-    if (cause instanceof AirlockError) throw cause;
-    refuse(`it is not a readable tar archive (${cause.message})`, { reason: 'malformed' });
+    if (error instanceof AirlockError) throw error;
+    refuse(`it is not a readable tar archive (${(error as Error).message})`, { reason: 'malformed' });
   }
-  out.finalize();
-  await forwarded;
+  await forward(pieces.take());
+  await forward(TAR_END);
   const files = entries.filter((entry) => entry.kind === 'file').length;
   return { entries, files, bytes, sha256: packedHash.digest('hex') };
 }

@@ -8,11 +8,12 @@
  * pass for the whole one.
  */
 import { createHash } from 'node:crypto';
-import { extract } from 'tar-stream';
-import type { Headers } from 'tar-stream';
 import { AirlockError } from '../../errors/index.ts';
+import { TarReader } from '../../local-tree/index.ts';
+import type { TarEntry } from '../../local-tree/index.ts';
 import type { OutputSink } from '../../sandbox/index.ts';
 import { entryPath, linkStaysInside } from './entry-path.ts';
+import { createEntryQueue } from './entry-queue.ts';
 import type { ArchiveLimits } from './limits.ts';
 
 export type OutgoingKind = 'file' | 'directory' | 'symlink' | 'hardlink';
@@ -61,19 +62,6 @@ export const MAX_LEFT_OUT_NOTES = 1000;
 const PERMISSION_BITS = 0o777;
 const SETID_BITS = 0o6000;
 
-function readAll(stream: NodeJS.ReadableStream, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    stream.on('data', (chunk: Buffer) => {
-      total += chunk.length;
-      if (total <= limit) chunks.push(chunk);
-    });
-    stream.once('error', reject);
-    stream.once('end', () => resolve(total > limit ? null : Buffer.concat(chunks, total)));
-  });
-}
-
 const specialKinds: Readonly<Record<string, string>> = {
   'character-device': 'a character device',
   'block-device': 'a block device',
@@ -121,36 +109,29 @@ export function createExportReader(
   let bytes = 0;
   let readBytes = 0;
   let entries = 0;
-  let failed = false;
   const note = (path: string, why: string): void => {
     if (leftOut.length < MAX_LEFT_OUT_NOTES) leftOut.push({ path, why });
   };
-  const reader = extract();
+  const parser = new TarReader({
+    // Refused at the header, before the content is held: the size is the tar's own promise.
+    maxContentBytes: () => limits.maxBytes - readBytes,
+    tooLarge: () => tooManyBytes(limits),
+  });
+  let settle: { resolve: (summary: ExportSummary) => void; reject: (error: Error) => void } | null = null;
   const done = new Promise<ExportSummary>((resolve, reject) => {
-    reader.once('finish', () => resolve({ files, bytes, leftOut }));
-    reader.on('error', (error) => {
-      failed = true;
-      stopper.abort();
-      // A writer waiting for room must not wait for ever on a reader that stopped.
-      reader.emit('drain');
-      reject(unreadable(error));
-    });
+    settle = { resolve, reject };
   });
   // Settled by whoever awaits `done`; this only keeps an early failure from being unhandled.
   done.catch(() => undefined);
 
-  async function handle(header: Headers, stream: NodeJS.ReadableStream): Promise<void> {
+  async function handle({ header, content }: TarEntry): Promise<void> {
     const named = entryPath(header.name);
     if (!named.ok) {
-      stream.resume();
       note(header.name, named.why);
       return;
     }
     const path = named.path;
-    if (path === '') {
-      stream.resume();
-      return;
-    }
+    if (path === '') return;
     entries += 1;
     if (entries > limits.maxEntries) {
       throw tooManyEntries(limits);
@@ -162,10 +143,8 @@ export function createExportReader(
     switch (header.type) {
       case 'file':
       case 'contiguous-file': {
-        const content = await readAll(stream, limits.maxBytes - readBytes);
-        if (content === null) {
-          throw tooManyBytes(limits);
-        }
+        // The parser may run ahead of what was handled; this is the exact count.
+        if (content.length > limits.maxBytes - readBytes) throw tooManyBytes(limits);
         if (((header.mode ?? 0) & SETID_BITS) !== 0) {
           note(path, 'it has a setuid or setgid bit');
           return;
@@ -180,11 +159,9 @@ export function createExportReader(
         break;
       }
       case 'directory':
-        stream.resume();
         entry = { ...base, kind: 'directory', mode: mode | 0o700 };
         break;
       case 'symlink': {
-        stream.resume();
         const target = header.linkname ?? '';
         if (!linkStaysInside(path, target)) {
           note(path, `a symbolic link to ${JSON.stringify(target)}, outside the exported tree`);
@@ -194,7 +171,6 @@ export function createExportReader(
         break;
       }
       case 'link': {
-        stream.resume();
         const target = entryPath(header.linkname ?? '');
         if (!target.ok || !exported.has(target.path)) {
           note(path, `a hard link to ${JSON.stringify(header.linkname)}, which is not in the exported tree`);
@@ -204,7 +180,6 @@ export function createExportReader(
         break;
       }
       default:
-        stream.resume();
         note(
           path,
           `${specialKinds[header.type ?? ''] ?? `a ${header.type ?? 'special'} entry`}, not a file or directory`,
@@ -224,20 +199,19 @@ export function createExportReader(
     await onEntry(entry);
   }
 
-  reader.on('entry', (header, stream, next) => {
-    handle(header, stream).then(
-      () => next(),
-      (error: unknown) => reader.destroy(error as Error),
-    );
+  const queue = createEntryQueue(parser, {
+    handle,
+    fail: (error) => {
+      stopper.abort();
+      // A writer waiting for room must not wait for ever on a reader that stopped.
+      queue.release();
+      settle?.reject(unreadable(error));
+    },
+    finished: () => settle?.resolve({ files, bytes, leftOut }),
   });
   return {
-    sink: {
-      write: (chunk) => (failed ? true : reader.write(chunk)),
-      once: (event, listener) => reader.once(event, listener),
-    },
-    end: () => {
-      if (!failed) reader.end();
-    },
+    sink: queue.sink,
+    end: () => queue.end(),
     done,
     stop: stopper.signal,
   };

@@ -121,6 +121,8 @@ export async function packInSandbox(
     const result = await session.sandbox.exec(`tar -cf - -C ${quoted(dir)} .`, {
       timeoutMs: ARCHIVE_TIMEOUT_MS,
       stdoutTo: reader.sink,
+      // The tree reaches the host only through the export checks, never as the command's output.
+      captureStdout: false,
       signal,
     });
     if (reader.stop.aborted) return;

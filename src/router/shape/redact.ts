@@ -112,6 +112,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     hints: p.hints,
     caseless: p.pattern.flags.includes('i'),
   }));
+  const anyHint = anyHintPattern(patterns);
   const begin = new RegExp(PRIVATE_KEY_BEGIN.source, 'g');
   const end = new RegExp(PRIVATE_KEY_END.source, 'g');
 
@@ -126,8 +127,11 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     // Known values first: a configured GitHub token is better reported as the env var it came from.
     let out = redactNeedles(text, known, hit);
     out = redactPrivateKeys(out, begin, end, hit);
+    // One pass for "could any token format be here?" before a pass per format: most output (and most
+    // files of a tree copied out) holds none, and scanning it once per hint was the larger cost.
+    const patternsToTry = anyHint.test(out) ? patterns : [];
     let lower: string | undefined;
-    for (const { kind, pattern, hints, caseless } of patterns) {
+    for (const { kind, pattern, hints, caseless } of patternsToTry) {
       const searched = caseless ? (lower ??= out.toLowerCase()) : out;
       if (!hints.some((hint) => searched.includes(hint))) continue;
       const before = out;
@@ -149,6 +153,22 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     redactLatin1: (bytes) => redactWith(bytes, byteNeedles),
     unfinishedSecretStart: (text) => unfinishedNeedleStart(text, needles),
   };
+}
+
+/**
+ * Matches wherever any pattern's hint occurs, as that pattern would look for it: exactly, or in any
+ * ASCII case for a caseless pattern (whose hints are searched in the lower-cased text; the only other
+ * characters lower-casing to ASCII letters, İ and the Kelvin sign, cannot complete a hint). Never misses a place a
+ * hint would be found, so skipping the patterns when it finds nothing changes no result.
+ */
+function anyHintPattern(patterns: readonly CompiledPattern[]): RegExp {
+  const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+  const anyCase = (text: string): string =>
+    [...text].map((c) => (/[a-z]/i.test(c) ? `[${c.toLowerCase()}${c.toUpperCase()}]` : escape(c))).join('');
+  const alternatives = new Set<string>();
+  for (const { hints, caseless } of patterns)
+    for (const hint of hints) alternatives.add(caseless ? anyCase(hint) : escape(hint));
+  return new RegExp([...alternatives].join('|'));
 }
 
 function compileNeedles(

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,19 @@ describe('CapturedStream', () => {
     expect(stream.read(8, 5).toString()).toBe('ij');
     stream.discard();
     expect(stream.spoolPath).toBeUndefined();
+  });
+
+  it('keeps nothing and creates no spool file when nothing is to be stored (a stream read only by its sink)', () => {
+    const path = join(dir, 'none');
+    const stream = new CapturedStream(path, { maxMemoryBytes: 0, maxStoredBytes: 0 });
+    stream.write(Buffer.alloc(64 * 1024, 1));
+    stream.write(Buffer.from('secret-looking tail'));
+    stream.close();
+    expect(stream.text).toBe('');
+    expect(stream.totalBytes).toBe(64 * 1024 + 19);
+    expect(stream.storedBytes).toBe(0);
+    expect(stream.spoolPath).toBeUndefined();
+    expect(existsSync(path)).toBe(false);
   });
 
   it('never shows half a character where the memory cap cuts one (adversarial: emoji at the cut)', () => {

@@ -53,6 +53,8 @@ export class CapturedStream {
       this.#headBytes += kept.length;
     }
     if (this.#totalBytes > this.#limits.maxMemoryBytes) {
+      // Nothing is stored past the head: no spool file at all.
+      if (this.#limits.maxStoredBytes === 0) return;
       if (this.#spoolFd === undefined) {
         this.#spoolFd = openSync(this.#spoolPath, 'w', 0o600);
         this.#spooled = true;

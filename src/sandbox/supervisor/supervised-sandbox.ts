@@ -133,7 +133,10 @@ export class SupervisedSandbox implements Sandbox {
       options.cwd === undefined ? '/workspace' : resolveSandboxPath(options.cwd, { allowRoot: true });
     const { client, shell, captureLimits, dir } = this.#parts;
     const sequence = ++this.#commandCount;
-    const stdout = new CapturedStream(join(dir, `${sequence}.stdout`), captureLimits);
+    const stdout = new CapturedStream(
+      join(dir, `${sequence}.stdout`),
+      options.captureStdout === false ? { maxMemoryBytes: 0, maxStoredBytes: 0 } : captureLimits,
+    );
     const stderr = new CapturedStream(join(dir, `${sequence}.stderr`), captureLimits);
     const oomBefore = await this.#parts.oomKillCount();
     const startedAt = performance.now();

@@ -1,0 +1,144 @@
+/**
+ * Tar entries made as plain buffers, in the layout tar-stream writes (ustar, a name split into prefix
+ * and name where it fits, a pax header where it does not: longer or non-ASCII names and link names).
+ * One buffer an entry (headers, content, padding) and the entries gathered into pieces of about a MiB:
+ * a tree of many small files costs a few allocations a file instead of a stream write per block.
+ */
+
+export interface TarWriteHeader {
+  readonly name: string;
+  readonly type: 'file' | 'directory' | 'symlink' | 'link';
+  /** Permission bits (and any others the caller chose to keep). */
+  readonly mode: number;
+  readonly mtime: Date;
+  readonly linkname?: string;
+}
+
+const BLOCK = 512;
+/** The end of an archive: two zero blocks. */
+export const TAR_END: Buffer = Buffer.alloc(2 * BLOCK);
+const TYPE_FLAGS = { file: 48, link: 49, symlink: 50, directory: 53 } as const;
+const PAX_FLAG = 120; // 'x'
+
+function octal(block: Buffer, offset: number, digits: number, value: number): void {
+  const text = Math.max(0, Math.floor(value)).toString(8);
+  const field = text.length > digits ? '7'.repeat(digits) : text.padStart(digits, '0');
+  block.write(`${field} `, offset, 'latin1');
+}
+
+function isAscii(text: string): boolean {
+  return Buffer.byteLength(text) === text.length;
+}
+
+/** The name split into ustar's prefix and name fields, or null when it cannot be. */
+function splitName(name: string): { prefix: string; name: string } | null {
+  if (!isAscii(name)) return null;
+  let prefix = '';
+  let rest = name;
+  while (rest.length > 100) {
+    const slash = rest.indexOf('/');
+    if (slash === -1) return null;
+    prefix += prefix === '' ? rest.slice(0, slash) : `/${rest.slice(0, slash)}`;
+    rest = rest.slice(slash + 1);
+  }
+  return prefix.length > 155 ? null : { prefix, name: rest };
+}
+
+function headerBlock(
+  target: Buffer,
+  at: number,
+  fields: {
+    name: string;
+    prefix: string;
+    flag: number;
+    mode: number;
+    size: number;
+    mtime: Date;
+    linkname: string;
+  },
+): void {
+  const block = target.subarray(at, at + BLOCK);
+  block.fill(0);
+  block.write(fields.name, 0, 100, 'latin1');
+  octal(block, 100, 6, fields.mode & 0o7777);
+  octal(block, 108, 6, 0);
+  octal(block, 116, 6, 0);
+  octal(block, 124, 11, fields.size);
+  octal(block, 136, 11, fields.mtime.getTime() / 1000);
+  block[156] = fields.flag;
+  if (fields.linkname !== '') block.write(fields.linkname, 157, 100, 'latin1');
+  block.write('ustar\u000000', 257, 'latin1');
+  octal(block, 329, 6, 0);
+  octal(block, 337, 6, 0);
+  if (fields.prefix !== '') block.write(fields.prefix, 345, 155, 'latin1');
+  let sum = 8 * 32;
+  for (let index = 0; index < 148; index += 1) sum += block[index] ?? 0;
+  for (let index = 156; index < BLOCK; index += 1) sum += block[index] ?? 0;
+  octal(block, 148, 6, sum);
+}
+
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  const bodyBytes = Buffer.byteLength(body);
+  let digits = String(bodyBytes).length;
+  if (bodyBytes + digits >= 10 ** digits) digits += 1;
+  return `${bodyBytes + digits}${body}`;
+}
+
+const padded = (size: number): number => Math.ceil(size / BLOCK) * BLOCK;
+
+/** One entry as one buffer: its header (a pax header first when needed), content and padding. */
+export function tarEntry(header: TarWriteHeader, content: Buffer = Buffer.alloc(0)): Buffer {
+  const name = header.type === 'directory' && !header.name.endsWith('/') ? `${header.name}/` : header.name;
+  const linkname = header.linkname ?? '';
+  const size = header.type === 'file' ? content.length : 0;
+  const flag = TYPE_FLAGS[header.type];
+  const split = splitName(name);
+  const plain = split !== null && isAscii(linkname) && linkname.length <= 100;
+  const common = { mode: header.mode, mtime: header.mtime };
+  if (plain) {
+    const entry = Buffer.allocUnsafe(BLOCK + padded(size));
+    headerBlock(entry, 0, { ...common, ...split, flag, size, linkname });
+    content.copy(entry, BLOCK, 0, size);
+    entry.fill(0, BLOCK + size);
+    return entry;
+  }
+  const pax = Buffer.from(paxRecord('path', name) + (linkname === '' ? '' : paxRecord('linkpath', linkname)));
+  const entry = Buffer.allocUnsafe(BLOCK + padded(pax.length) + BLOCK + padded(size));
+  const paxName = { name: 'PaxHeader', prefix: '', linkname: linkname === '' ? '' : 'PaxHeader' };
+  headerBlock(entry, 0, { ...common, ...paxName, flag: PAX_FLAG, size: pax.length });
+  pax.copy(entry, BLOCK);
+  const at = BLOCK + padded(pax.length);
+  entry.fill(0, BLOCK + pax.length, at);
+  headerBlock(entry, at, { ...common, ...paxName, flag, size });
+  content.copy(entry, at + BLOCK, 0, size);
+  entry.fill(0, at + BLOCK + size);
+  return entry;
+}
+
+/** Gathers entries into pieces of at least `pieceBytes`; `take` hands over what is gathered. */
+export class TarPieces {
+  readonly #pieceBytes: number;
+  #held: Buffer[] = [];
+  #heldBytes = 0;
+
+  constructor(pieceBytes = 1024 * 1024) {
+    this.#pieceBytes = pieceBytes;
+  }
+
+  /** Adds an entry; returns a piece once enough is gathered. */
+  add(entry: Buffer): Buffer | null {
+    this.#held.push(entry);
+    this.#heldBytes += entry.length;
+    return this.#heldBytes >= this.#pieceBytes ? this.take() : null;
+  }
+
+  /** Whatever is gathered, as one buffer (empty when nothing is). */
+  take(): Buffer {
+    const piece =
+      this.#held.length === 1 ? (this.#held[0] as Buffer) : Buffer.concat(this.#held, this.#heldBytes);
+    this.#held = [];
+    this.#heldBytes = 0;
+    return piece;
+  }
+}
