@@ -97,8 +97,17 @@ describe.skipIf(bwrapMissing || scriptMissing)('airlock shell on a pseudo-termin
       );
       await run.waitFor(/remote\$ /);
       await run.waitFor(/RESIZED/);
-      run.type('stty size\r');
-      await run.waitFor(/\r\n40 120\r\n/);
+      // SIGWINCH and the keys typed just after it reach the CLI as two events; on a loaded machine
+      // the keys can be read first, so the size is asked until the resize has arrived (a few tries).
+      for (let attempt = 1; ; attempt += 1) {
+        run.type('stty size\r');
+        const resized = await run.waitFor(/\r\n40 120\r\n/, 3000).then(
+          () => true,
+          () => false,
+        );
+        if (resized) break;
+        if (attempt === 5) await run.waitFor(/\r\n40 120\r\n/, 0);
+      }
       // Ctrl-C interrupts the remote command, not the CLI: the prompt comes back.
       run.type('sleep 30; echo not-interrupted\r');
       await new Promise((resolve) => setTimeout(resolve, 1000));
