@@ -14,7 +14,7 @@ import type { Policy } from '../policy/index.ts';
 import { evaluateFileAccess, isSecretPath } from '../policy/index.ts';
 import type { Session } from '../airlock/index.ts';
 import { AirlockError } from '../errors/index.ts';
-import { packDirectoryStream, unpackInto } from '../local-tree/index.ts';
+import { sendDirectory, unpackInto } from '../local-tree/index.ts';
 
 const MARKER = '[REDACTED:';
 
@@ -59,16 +59,10 @@ export async function copyWorkspaceIn(session: Session, options: WorkspaceOption
     secrets.push({ path: rel, why: 'looks like a secret (credentials, keys, .env)' });
     return true;
   };
-  const packed = packDirectoryStream(options.dir, { skip });
   // Checked as it streams, and unpacked only once all of it passed: copied whole or not at all.
-  let copied: Awaited<ReturnType<Session['files']['putArchive']>>;
-  try {
-    copied = await session.files.putArchive('/workspace', packed.tar, { operator: true });
-  } finally {
-    // A refused archive leaves the walk mid-tree: stop it (a no-op once it finished).
-    packed.cancel();
-  }
-  const { leftOut } = await packed.summary;
+  const { result: copied, leftOut } = await sendDirectory(options.dir, { skip }, (tar) =>
+    session.files.putArchive('/workspace', tar, { operator: true }),
+  );
   return { files: copied.files, bytes: copied.bytes, leftOut: [...leftOut, ...secrets] };
 }
 

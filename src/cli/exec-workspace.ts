@@ -10,7 +10,7 @@ import ignore from 'ignore';
 import type { Ignore } from 'ignore';
 import type { Session } from '../airlock/index.ts';
 import type { CliContext } from './context.ts';
-import { packDirectoryStream, unpackInto } from '../local-tree/index.ts';
+import { sendDirectory, unpackInto } from '../local-tree/index.ts';
 import type { PackFilter, SkipPath } from '../local-tree/index.ts';
 
 const MARKER = '[REDACTED:';
@@ -52,15 +52,9 @@ export async function copyWorkspaceIn(
   const root = flags.workspace;
   const filter: PackFilter = flags.all ? { skip: () => false } : gitignoreOf(root);
   // Packed as it is copied in: a project of any size is never held whole in this process.
-  const packed = packDirectoryStream(root, filter);
-  let copied: Awaited<ReturnType<Session['files']['putArchive']>>;
-  try {
-    copied = await session.files.putArchive('/workspace', packed.tar, { operator: true });
-  } finally {
-    // A refused archive leaves the walk mid-tree: stop it (a no-op once it finished).
-    packed.cancel();
-  }
-  const { leftOut } = await packed.summary;
+  const { result: copied, leftOut } = await sendDirectory(root, filter, (tar) =>
+    session.files.putArchive('/workspace', tar, { operator: true }),
+  );
   for (const note of leftOut) context.stderr.warn(`workspace: left out ${note.path}: ${note.why}`);
   for (const secret of copied.secretFiles) {
     context.stderr.warn(

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pack } from 'tar-stream';
 import type { Headers } from 'tar-stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { packDirectoryStream, unpackInto } from './local-tree.ts';
+import { packDirectoryStream, sendDirectory, unpackInto } from './local-tree.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -119,5 +119,30 @@ describe('packDirectoryStream: a reader that stops early', () => {
     const back = scratch();
     await unpackInto(back, Buffer.concat(chunks));
     expect(readFileSync(join(back, 'src', 'a.ts'), 'utf8')).toBe('a\n');
+  });
+});
+
+describe('sendDirectory', () => {
+  it("answers with what send answered and the walk's notes, and fails with send's error when it refuses early", async () => {
+    const root = scratch();
+    for (let file = 0; file < 300; file += 1)
+      writeFileSync(join(root, `f${file}`), Buffer.alloc(8 * 1024, 'y'));
+    symlinkSync('/etc/passwd', join(root, 'link'));
+    const sent = await sendDirectory(root, { skip: () => false }, async (tar) => {
+      let bytes = 0;
+      for await (const chunk of tar) bytes += chunk.length;
+      return bytes;
+    });
+    expect(sent.result).toBeGreaterThan(300 * 8 * 1024);
+    expect(sent.leftOut.map((note) => note.path)).toEqual(['link']);
+    // A receiver that refuses after the first piece: its error, at once, not a walk left waiting.
+    const refused = sendDirectory(root, { skip: () => false }, async (tar) => {
+      for await (const chunk of tar) {
+        void chunk;
+        throw new Error('refused by the receiver');
+      }
+      return 0;
+    });
+    await expect(refused).rejects.toThrow('refused by the receiver');
   });
 });

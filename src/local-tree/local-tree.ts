@@ -99,10 +99,12 @@ export function packDirectoryStream(
   async function* tar(): AsyncGenerator<Buffer> {
     try {
       yield* walk(root, 0);
+      // The walk is done: what is left is bytes, so a reader that stops at the archive's end
+      // (without asking past it) still finds the summary in.
+      settle?.resolve({ files, leftOut });
       const last = pieces.take();
       if (last.length > 0) yield last;
       yield TAR_END;
-      settle?.resolve({ files, leftOut });
     } catch (error) {
       settle?.reject(error);
       throw error;
@@ -118,6 +120,36 @@ export function packDirectoryStream(
     void stream.return(undefined).catch(() => undefined);
   };
   return { tar: stream, summary, cancel };
+}
+
+/**
+ * Packs `root` as `send` reads it (an upload, a copy into a session), and returns what `send` answered
+ * with what the walk left out. Whatever way `send` ends, the walk ends with it, so a refused upload
+ * leaves no directory open; when the walk itself failed (a file this machine could not read), that
+ * error is thrown, being the cause worth naming rather than the broken upload it led to.
+ */
+export async function sendDirectory<T>(
+  root: string,
+  filter: PackFilter,
+  send: (tar: AsyncIterable<Buffer>) => Promise<T>,
+): Promise<{ result: T; leftOut: LeftOutLocal[] }> {
+  const packed = packDirectoryStream(root, filter);
+  let result: T;
+  try {
+    result = await send(packed.tar);
+  } catch (error) {
+    packed.cancel();
+    const walkError = await packed.summary.then(
+      () => undefined,
+      (cause: unknown) => cause,
+    );
+    if (walkError instanceof Error && typeof (walkError as { code?: unknown }).code === 'string')
+      throw walkError;
+    throw error;
+  }
+  // Read to its end by a successful send, so the summary is in; stopping is then a no-op.
+  packed.cancel();
+  return { result, leftOut: (await packed.summary).leftOut };
 }
 
 /**

@@ -8,7 +8,7 @@
  * one the archive names) cannot send a file elsewhere, and links from the archive are never followed.
  */
 import { resolve } from 'node:path';
-import { packDirectoryStream, unpackInto } from '../local-tree/index.ts';
+import { sendDirectory, unpackInto } from '../local-tree/index.ts';
 import type { LeftOutLocal } from '../local-tree/index.ts';
 import type {
   ArchiveUploadResult,
@@ -46,23 +46,10 @@ export async function uploadDirectory(
 ): Promise<UploadDirectoryResult> {
   const { skip, ...call } = options;
   // Packed as it is sent: a project of any size costs one file's bytes here, never the whole archive.
-  const packed = packDirectoryStream(resolve(localDir), { skip: skip ?? (() => false) });
-  let result: ArchiveUploadResult;
-  try {
-    result = await files.upload(packed.tar, remotePath, call);
-  } catch (error) {
-    // A refused or failed upload leaves the walk mid-tree: stop it, so no directory stays open.
-    packed.cancel();
-    const walkError = await packed.summary.then(
-      () => undefined,
-      (cause: unknown) => cause,
-    );
-    // A file this machine could not read (EACCES…) is the cause worth naming, not the broken upload.
-    if (walkError instanceof Error && typeof (walkError as { code?: unknown }).code === 'string')
-      throw walkError;
-    throw error;
-  }
-  return { ...result, leftOutLocally: (await packed.summary).leftOut };
+  const { result, leftOut } = await sendDirectory(resolve(localDir), { skip: skip ?? (() => false) }, (tar) =>
+    files.upload(tar, remotePath, call),
+  );
+  return { ...result, leftOutLocally: leftOut };
 }
 
 /** Downloads `remotePath` from the session into local directory `localDir` (created if missing). */
