@@ -5,26 +5,22 @@
  * runs the session does, with the terminal's own bounds (message size, rate), and its close codes
  * reach the client unchanged. The client's token goes along and is checked again there.
  */
-import { type IncomingMessage, request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { AirlockError } from '../errors/index.ts';
+import {
+  CLUSTER_HEADER,
+  hopHeaders,
+  NODE_HEADER,
+  nodeUnreachable,
+  openHop,
+  type ForwardTarget,
+} from './hop.ts';
 import { EMPTY_BODY, newNonce, type ClusterSecret } from './secret.ts';
 
 export interface UpgradeForwardOptions {
   readonly secret: ClusterSecret;
   readonly nodeId: () => string;
   readonly now: () => number;
-  readonly clusterHeader: string;
-  readonly nodeHeader: string;
-  /** Request headers that belong to one connection (they are set anew for the hop). */
-  readonly hopByHop: ReadonlySet<string>;
-  readonly connectTimeoutMs: number;
-}
-
-export interface UpgradeTarget {
-  readonly nodeId: string;
-  readonly url: string;
 }
 
 /** Answer headers that describe this connection, not the answer: the relay sets its own. */
@@ -40,20 +36,14 @@ export function forwardUpgrade(
   request: IncomingMessage,
   socket: Duplex,
   head: Buffer,
-  target: UpgradeTarget,
+  target: ForwardTarget,
 ): Promise<'forwarded' | 'unreachable'> {
   const path = request.url ?? '/';
-  const base = new URL(target.url);
-  // Only the node's origin is used: the path comes from the request, never from the store.
-  const url = new URL(path, base.origin);
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined && !options.hopByHop.has(name)) headers[name] = value;
-  }
+  const headers = hopHeaders(request);
   headers['connection'] = 'Upgrade';
   headers['upgrade'] = 'websocket';
   // An upgrade has no body: the signature vouches for none, and the other node checks exactly that.
-  headers[options.clusterHeader] = options.secret.signRequest({
+  headers[CLUSTER_HEADER] = options.secret.signRequest({
     from: options.nodeId(),
     to: target.nodeId,
     nonce: newNonce(),
@@ -62,13 +52,9 @@ export function forwardUpgrade(
     at: options.now(),
     body: EMPTY_BODY,
   });
-  const client = request.socket.remoteAddress ?? '';
-  const forwardedFor = request.headers['x-forwarded-for'];
-  headers['x-forwarded-for'] = forwardedFor === undefined ? client : `${String(forwardedFor)}, ${client}`;
 
   return new Promise((resolve) => {
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const upstream = send(url, { method: 'GET', headers });
+    const upstream = openHop(target, path, 'GET', headers);
     let settled = false;
     const settle = (outcome: 'forwarded' | 'unreachable'): void => {
       if (settled) return;
@@ -82,24 +68,10 @@ export function forwardUpgrade(
     };
     socket.once('close', clientGone);
 
-    upstream.on('socket', (connection) => {
-      if (!connection.connecting) return;
-      const timer = setTimeout(
-        () => upstream.destroy(new Error(`no connection within ${options.connectTimeoutMs} ms`)),
-        options.connectTimeoutMs,
-      );
-      timer.unref();
-      connection.once('connect', () => clearTimeout(timer));
-      connection.once('close', () => clearTimeout(timer));
-    });
     upstream.on('error', (error) => {
       if (settled) return;
       socket.off('close', clientGone);
-      const failure = new AirlockError(
-        'NODE_UNREACHABLE',
-        `node ${target.nodeId} (${base.origin}), which runs this session, did not answer: ${error.message}`,
-        { node: target.nodeId },
-      );
+      const failure = nodeUnreachable(target, error);
       const body = JSON.stringify({ error: { code: failure.code, message: failure.message } });
       socket.end(
         `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\n` +
@@ -110,7 +82,7 @@ export function forwardUpgrade(
 
     upstream.on('upgrade', (answer, upstreamSocket, upstreamHead) => {
       socket.off('close', clientGone);
-      socket.write(statusBlock(answer, options.nodeHeader, target.nodeId));
+      socket.write(statusBlock(answer, target.nodeId));
       if (upstreamHead.length > 0) socket.write(upstreamHead);
       if (head.length > 0) upstreamSocket.write(head);
       // Joined both ways with backpressure: a slow reader on either side holds the other back
@@ -131,7 +103,7 @@ export function forwardUpgrade(
     // Refused there (the token, the command): that answer is the client's, passed on as it came.
     upstream.on('response', (answer) => {
       socket.off('close', clientGone);
-      socket.write(statusBlock(answer, options.nodeHeader, target.nodeId, 'connection: close\r\n'));
+      socket.write(statusBlock(answer, target.nodeId, 'connection: close\r\n'));
       answer.pipe(socket);
       answer.on('error', () => socket.destroy());
       settle('forwarded');
@@ -141,7 +113,7 @@ export function forwardUpgrade(
 }
 
 /** The answer's status line and headers, for a raw connection. */
-function statusBlock(answer: IncomingMessage, nodeHeader: string, nodeId: string, extra = ''): string {
+function statusBlock(answer: IncomingMessage, nodeId: string, extra = ''): string {
   let block = `HTTP/1.1 ${answer.statusCode ?? 502} ${answer.statusMessage ?? ''}\r\n`;
   const { rawHeaders } = answer;
   const switching = answer.statusCode === 101;
@@ -149,8 +121,8 @@ function statusBlock(answer: IncomingMessage, nodeHeader: string, nodeId: string
     const name = rawHeaders[index] ?? '';
     // A switched connection keeps `Connection: Upgrade`; any other answer ends with this connection.
     if (!switching && ANSWER_CONNECTION_HEADERS.has(name.toLowerCase())) continue;
-    if (name.toLowerCase() === nodeHeader) continue;
+    if (name.toLowerCase() === NODE_HEADER) continue;
     block += `${name}: ${rawHeaders[index + 1] ?? ''}\r\n`;
   }
-  return `${block}${nodeHeader}: ${nodeId}\r\n${extra}\r\n`;
+  return `${block}${NODE_HEADER}: ${nodeId}\r\n${extra}\r\n`;
 }

@@ -6,50 +6,20 @@
  * in the header, a streamed one in a trailer sent after it. The client's own token goes along and is
  * checked by the receiving node.
  */
-import {
-  type ClientRequest,
-  request as httpRequest,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type ServerResponse,
-} from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { AirlockError } from '../errors/index.ts';
-import { forwardUpgrade } from './forward-upgrade.ts';
 import { createHash } from 'node:crypto';
-import { bodyDigest, EMPTY_BODY, newNonce, TRAILER_BODY, type ClusterSecret } from './secret.ts';
-
-/** The header that carries a hop's signature. */
-export const CLUSTER_HEADER = 'x-airlock-cluster';
-/** The trailer vouching for a body streamed through (secret.ts signBody). */
-export const BODY_TRAILER = 'x-airlock-cluster-body';
-/** The header naming the node that answered, on every answer of a clustered node. */
-export const NODE_HEADER = 'x-airlock-node';
-
-/** Headers that belong to one connection, not to the request (RFC 9110 §7.6.1), and ours. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
+import { forwardUpgrade } from './forward-upgrade.ts';
+import {
+  BODY_TRAILER,
   CLUSTER_HEADER,
-]);
-
-/** How long connecting to another node may take before the request is answered NODE_UNREACHABLE. */
-const CONNECT_TIMEOUT_MS = 5000;
-
-export interface ForwardTarget {
-  readonly nodeId: string;
-  /** The node's advertised origin, from the store. */
-  readonly url: string;
-}
+  HOP_BY_HOP,
+  hopHeaders,
+  nodeUnreachable,
+  openHop,
+  type ForwardTarget,
+} from './hop.ts';
+import { bodyDigest, EMPTY_BODY, newNonce, TRAILER_BODY, type ClusterSecret } from './secret.ts';
 
 export interface ForwardOptions {
   readonly secret: ClusterSecret;
@@ -84,26 +54,12 @@ export interface Forwarder {
 
 export function createForwarder(options: ForwardOptions): Forwarder {
   const now = options.now ?? Date.now;
-  const upgradeOptions = {
-    secret: options.secret,
-    nodeId: options.nodeId,
-    now,
-    clusterHeader: CLUSTER_HEADER,
-    nodeHeader: NODE_HEADER,
-    hopByHop: HOP_BY_HOP,
-    connectTimeoutMs: CONNECT_TIMEOUT_MS,
-  };
   return {
-    upgrade: (request, socket, head, target) => forwardUpgrade(upgradeOptions, request, socket, head, target),
+    upgrade: (request, socket, head, target) =>
+      forwardUpgrade({ ...options, now }, request, socket, head, target),
     forward(request, response, target, body) {
       const path = request.url ?? '/';
-      const base = new URL(target.url);
-      // Only the node's origin is used: the path comes from the request, never from the store.
-      const url = new URL(path, base.origin);
-      const headers: Record<string, string | string[]> = {};
-      for (const [name, value] of Object.entries(request.headers)) {
-        if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
-      }
+      const headers = hopHeaders(request);
       const method = request.method ?? 'GET';
       const signed = { from: options.nodeId(), to: target.nodeId, nonce: newNonce() };
       // GET and HEAD bodies are not read by the receiving routes: none is sent, and none is signed.
@@ -115,9 +71,6 @@ export function createForwarder(options: ForwardOptions): Forwarder {
         at: now(),
         body: body !== undefined ? bodyDigest(body) : streamed ? TRAILER_BODY : EMPTY_BODY,
       });
-      const client = request.socket.remoteAddress ?? '';
-      const forwardedFor = request.headers['x-forwarded-for'];
-      headers['x-forwarded-for'] = forwardedFor === undefined ? client : `${String(forwardedFor)}, ${client}`;
       if (body !== undefined) headers['content-length'] = String(body.length);
       else if (streamed) {
         // A trailer needs chunked encoding, which a DELETE would not get by default.
@@ -127,8 +80,7 @@ export function createForwarder(options: ForwardOptions): Forwarder {
       } else delete headers['content-length'];
 
       return new Promise((resolve) => {
-        const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-        const upstream = send(url, { method, headers });
+        const upstream = openHop(target, path, method, headers);
         let answered = false;
         const unreachable = (error: unknown): void => {
           if (answered) {
@@ -138,29 +90,13 @@ export function createForwarder(options: ForwardOptions): Forwarder {
             return;
           }
           answered = true;
-          const failure = new AirlockError(
-            'NODE_UNREACHABLE',
-            `node ${target.nodeId} (${base.origin}), which runs this session, did not answer: ${error instanceof Error ? error.message : String(error)}`,
-            { node: target.nodeId },
-          );
+          const failure = nodeUnreachable(target, error);
           if (!response.headersSent) {
             response.writeHead(503, { 'content-type': 'application/json; charset=utf-8' });
             response.end(JSON.stringify({ error: { code: failure.code, message: failure.message } }));
           } else response.destroy();
           resolve('unreachable');
         };
-        // Only connecting is bounded: the answer itself may take as long as the command (or the person
-        // approving it) takes, which a socket idle timeout would cut short.
-        upstream.on('socket', (socket) => {
-          if (!socket.connecting) return;
-          const timer = setTimeout(
-            () => upstream.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`)),
-            CONNECT_TIMEOUT_MS,
-          );
-          timer.unref();
-          socket.once('connect', () => clearTimeout(timer));
-          socket.once('close', () => clearTimeout(timer));
-        });
         upstream.on('error', unreachable);
         upstream.on('response', (answer) => {
           answered = true;

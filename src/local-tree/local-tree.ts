@@ -22,6 +22,9 @@ export interface LeftOutLocal {
 /** An archive already in memory is read in pieces of this size. */
 const IN_MEMORY_PIECE_BYTES = 1024 * 1024;
 
+/** The pack summary's answer when its reader stopped before the end. */
+const closedEarly = (): Error => new Error('the archive was closed before the directory was packed');
+
 /** Deepest directory walked: deeper is a loop or a bomb, not a project. */
 const MAX_DEPTH = 64;
 
@@ -111,12 +114,12 @@ export function packDirectoryStream(
     } finally {
       // A reader that stopped early (a refused upload, a cancelled stream) ends the walk here, its
       // directories closed by the loops it left: the summary says so instead of never settling.
-      settle?.reject(new Error('the archive was closed before the directory was packed'));
+      settle?.reject(closedEarly());
     }
   }
   const stream = tar();
   const cancel = (): void => {
-    settle?.reject(new Error('the archive was closed before the directory was packed'));
+    settle?.reject(closedEarly());
     void stream.return(undefined).catch(() => undefined);
   };
   return { tar: stream, summary, cancel };
