@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEgressProxy } from '../src/egress/index.ts';
+import { defaultHelperPath, isExecutable } from '../src/sandbox/index.ts';
 import { formatMs, summarize, timeRuns } from './stats.ts';
 
 export interface EgressBenchOptions {
@@ -82,14 +83,24 @@ export async function runEgressBench(options: EgressBenchOptions): Promise<void>
   const [portLine] = (await once(bulkServer.stdout, 'data')) as [Buffer];
   const bulkPort = Number(portLine.toString().trim());
 
-  const proxy = createEgressProxy({ directory });
-  const session = await proxy.openSession('ses_bench', {
+  // As the control plane runs it: bulk tunnels handed to the helper's relay (when it is built).
+  const relayHelperPath = isExecutable(defaultHelperPath) ? defaultHelperPath : undefined;
+  const proxy = createEgressProxy({
+    directory,
+    ...(relayHelperPath === undefined ? {} : { relayHelperPath }),
+  });
+  // The same proxy relaying every byte itself, for comparison.
+  const inNodeDirectory = mkdtempSync(join(tmpdir(), 'egress-bench-node-'));
+  const inNodeProxy = createEgressProxy({ directory: inNodeDirectory });
+  const network = {
     network: {
-      mode: 'allowlist',
+      mode: 'allowlist' as const,
       allow: [{ host: 'api.example.test', ports: [httpPort, bulkPort] }],
       hosts: { 'api.example.test': '127.0.0.1' },
     },
-  });
+  };
+  const session = await proxy.openSession('ses_bench', network);
+  const inNodeSession = await inNodeProxy.openSession('ses_bench', network);
   try {
     console.log(`Egress bench (${runs} runs; upstreams on 127.0.0.1, proxy on a Unix socket in-process)`);
     const direct = summarize(
@@ -133,27 +144,34 @@ export async function runEgressBench(options: EgressBenchOptions): Promise<void>
     // network and the control plane are; in one process they would share one thread.
     const directRates: number[] = [];
     const proxiedRates: number[] = [];
+    const inNodeRates: number[] = [];
+    const throughTunnel = async (socketPath: string) =>
+      Number(await peer(['read-tunnel', socketPath, `api.example.test:${bulkPort}`, String(BULK_BYTES)]));
     for (let round = 0; round < BULK_ROUNDS; round += 1) {
       directRates.push(Number(await peer(['read', String(bulkPort), String(BULK_BYTES)])));
-      proxiedRates.push(
-        Number(
-          await peer(['read-tunnel', session.socketPath, `api.example.test:${bulkPort}`, String(BULK_BYTES)]),
-        ),
-      );
+      proxiedRates.push(await throughTunnel(session.socketPath));
+      inNodeRates.push(await throughTunnel(inNodeSession.socketPath));
     }
     const best = (rates: number[]) => Math.max(...rates);
     const mib = BULK_BYTES / (1024 * 1024);
     line(`bulk ${mib} MiB, direct (best of ${BULK_ROUNDS})`, `${best(directRates).toFixed(0)} MiB/s`);
+    const relayLabel = relayHelperPath === undefined ? 'no helper built: proxy relays' : 'bulk relay';
     line(
-      `bulk ${mib} MiB, CONNECT tunnel (best of ${BULK_ROUNDS})`,
+      `bulk ${mib} MiB, CONNECT tunnel, ${relayLabel} (best of ${BULK_ROUNDS})`,
       `${best(proxiedRates).toFixed(0)} MiB/s`,
     );
     line(
       '  share of direct (target >= 50 %)',
       `${((best(proxiedRates) / best(directRates)) * 100).toFixed(0)} %`,
     );
+    line(
+      `bulk ${mib} MiB, CONNECT tunnel, proxy relays every byte`,
+      `${best(inNodeRates).toFixed(0)} MiB/s (${((best(inNodeRates) / best(directRates)) * 100).toFixed(0)} %)`,
+    );
   } finally {
     await proxy.close();
+    await inNodeProxy.close();
+    rmSync(inNodeDirectory, { recursive: true, force: true });
     http.close();
     bulkServer.kill();
     rmSync(directory, { recursive: true, force: true });

@@ -31,19 +31,11 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-/* One direction: bytes read from one side sit in a pipe until the other side takes them. */
-struct bridge_flow {
-  int pipe_r, pipe_w;
-  size_t queued;
-  /* Its source reported end of input; the destination's write side was shut once the pipe drained. */
-  int eof, shut;
-};
-
 struct bridge_conn {
   int used;
   int client, upstream;
   /* up: client → proxy; down: proxy → client. Both pipes have `capacity` bytes. */
-  struct bridge_flow up, down;
+  struct splice_flow up, down;
   size_t capacity;
   /* Where this connection's fds sit in the current poll array (-1: not polled). */
   int client_index, upstream_index;
@@ -96,16 +88,11 @@ int bridge_start(const char *spec) {
   return 0;
 }
 
-static void close_flow(struct bridge_flow *f) {
-  close_fd(&f->pipe_r);
-  close_fd(&f->pipe_w);
-}
-
 static void close_conn(struct bridge_conn *c) {
   close_fd(&c->client);
   close_fd(&c->upstream);
-  close_flow(&c->up);
-  close_flow(&c->down);
+  splice_flow_close(&c->up);
+  splice_flow_close(&c->down);
   c->used = 0;
   open_conns--;
 }
@@ -116,23 +103,6 @@ static struct bridge_conn *free_slot(void) {
   return NULL;
 }
 
-/* A pipe for one direction, at most BRIDGE_PIPE_BYTES; returns its capacity, 0 when none could be made. */
-static size_t open_flow(struct bridge_flow *f) {
-  int ends[2];
-  *f = (struct bridge_flow){.pipe_r = -1, .pipe_w = -1};
-  if (pipe2(ends, O_NONBLOCK | O_CLOEXEC) != 0) return 0;
-  f->pipe_r = ends[0];
-  f->pipe_w = ends[1];
-  /* Past the user's pipe allowance the kernel refuses a larger size: the default one still works. */
-  fcntl(f->pipe_w, F_SETPIPE_SZ, BRIDGE_PIPE_BYTES);
-  int size = fcntl(f->pipe_w, F_GETPIPE_SZ);
-  if (size <= 0) {
-    close_flow(f);
-    return 0;
-  }
-  return (size_t)size < BRIDGE_PIPE_BYTES ? (size_t)size : BRIDGE_PIPE_BYTES;
-}
-
 /* Accepts what waits while there is room; each gets its own connection to the proxy. */
 static void accept_clients(void) {
   while (open_conns < BRIDGE_MAX_CONNS) {
@@ -140,10 +110,10 @@ static void accept_clients(void) {
     if (client < 0) return; /* EAGAIN, or a transient error (EMFILE): the next round tries again */
     struct bridge_conn *c = free_slot();
     /* Every fd -1 until made: a failure below closes only what exists (never fd 0, the channel). */
-    struct bridge_flow none = {.pipe_r = -1, .pipe_w = -1};
+    struct splice_flow none = {.pipe_r = -1, .pipe_w = -1};
     *c = (struct bridge_conn){.client = client, .upstream = -1, .up = none, .down = none, .client_index = -1,
                               .upstream_index = -1};
-    size_t up = open_flow(&c->up), down = up ? open_flow(&c->down) : 0;
+    size_t up = splice_flow_open(&c->up, BRIDGE_PIPE_BYTES), down = up ? splice_flow_open(&c->down, BRIDGE_PIPE_BYTES) : 0;
     c->upstream = down ? socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
     /* A Unix connect completes at once or fails (EAGAIN: the proxy's backlog is full; ENOENT or
      * ECONNREFUSED: it is restarting). The client then sees its connection closed and may retry.
@@ -151,8 +121,8 @@ static void accept_clients(void) {
     if (c->upstream < 0 || connect(c->upstream, (struct sockaddr *)&upstream_addr, sizeof upstream_addr) != 0) {
       close_fd(&c->client);
       close_fd(&c->upstream);
-      close_flow(&c->up);
-      close_flow(&c->down);
+      splice_flow_close(&c->up);
+      splice_flow_close(&c->down);
       continue;
     }
     c->capacity = up < down ? up : down;
@@ -194,44 +164,6 @@ int bridge_fill_poll(struct pollfd *fds, int n) {
   return n;
 }
 
-/* 1 when bytes moved, 0 when the call would block, -1 when the connection must close. */
-static int moved(ssize_t n) {
-  if (n > 0) return 1;
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return 0;
-  return -1;
-}
-
-/* One direction: fill the pipe from `from` and empty it into `to`, until neither side takes more (a
- * few rounds at most, so one busy connection cannot hold the loop), then pass an end of input on once
- * the pipe is empty. Half-closed streams stay open the other way (a request sent, its answer coming). */
-static int pump(int from, int to, struct bridge_flow *f, size_t capacity) {
-  for (int round = 0; round < BRIDGE_ROUNDS; round++) {
-    int progress = 0;
-    if (!f->eof && f->queued < capacity) {
-      ssize_t got = splice(from, NULL, f->pipe_w, NULL, capacity - f->queued, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-      if (got == 0) f->eof = 1;
-      int r = got == 0 ? 0 : moved(got);
-      if (r < 0) return -1;
-      if (r > 0) f->queued += (size_t)got;
-      progress |= r;
-    }
-    if (f->queued > 0) {
-      ssize_t put = splice(f->pipe_r, NULL, to, NULL, f->queued, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-      /* 0 from a pipe that holds bytes cannot happen; read it as a broken connection, not a spin. */
-      int r = moved(put == 0 ? -1 : put);
-      if (r < 0) return -1;
-      if (r > 0) f->queued -= (size_t)put;
-      progress |= r;
-    }
-    if (!progress) break;
-  }
-  if (f->eof && f->queued == 0 && !f->shut) {
-    shutdown(to, SHUT_WR);
-    f->shut = 1;
-  }
-  return 0;
-}
-
 void bridge_serve(const struct pollfd *fds) {
   if (listen_fd < 0) return;
   if (listen_index >= 0 && (fds[listen_index].revents & POLLIN)) accept_clients();
@@ -241,8 +173,8 @@ void bridge_serve(const struct pollfd *fds) {
     short client = fds[c->client_index].revents, upstream = fds[c->upstream_index].revents;
     if (!client && !upstream) continue;
     /* An error on either side ends the connection; a hang-up is read as end of input below. */
-    if ((client | upstream) & (POLLERR | POLLNVAL) || pump(c->client, c->upstream, &c->up, c->capacity) != 0 ||
-        pump(c->upstream, c->client, &c->down, c->capacity) != 0 || (c->up.shut && c->down.shut)) {
+    if ((client | upstream) & (POLLERR | POLLNVAL) || splice_flow_pump(c->client, c->upstream, &c->up, c->capacity) != 0 ||
+        splice_flow_pump(c->upstream, c->client, &c->down, c->capacity) != 0 || (c->up.shut && c->down.shut)) {
       close_conn(c);
     }
   }

@@ -71,7 +71,10 @@
  * connection before the loop moves on. */
 #define BRIDGE_MAX_CONNS 64
 #define BRIDGE_PIPE_BYTES (256 * 1024)
-#define BRIDGE_ROUNDS 4
+#define SPLICE_FLOW_ROUNDS 4
+/* The host-side relay (relay.c) carries one bulk tunnel: a larger pipe per direction means fewer
+ * wake-ups per byte; the proxy bounds how many relays run at once. */
+#define RELAY_PIPE_BYTES (1024 * 1024)
 
 enum {
   REQ_EXEC = 1,
@@ -172,6 +175,23 @@ int make_command_ruleset(void);
 int launch_main(int argc, char **argv);
 int confine_main(int argc, char **argv);
 int supervise_main(const char *egress_bridge);
+
+/* splice-flow.c: one direction of a socket-to-socket relay, through a pipe, with splice(2) */
+struct splice_flow {
+  int pipe_r, pipe_w;
+  size_t queued;
+  /* Bytes handed to the destination so far. */
+  uint64_t moved;
+  /* Its source reported end of input; the destination's write side was shut once the pipe drained. */
+  int eof, shut;
+};
+size_t splice_flow_open(struct splice_flow *f, size_t bytes);
+void splice_flow_close(struct splice_flow *f);
+/* 0, or -1 when the connection must close. */
+int splice_flow_pump(int from, int to, struct splice_flow *f, size_t capacity);
+
+/* relay.c: `airlock-helper relay`, a bulk egress tunnel handed off by the proxy */
+int relay_main(int argc, char **argv);
 
 /* bridge.c: loopback to the egress proxy's socket, inside the supervisor's poll loop */
 struct sockaddr_un;

@@ -47,9 +47,13 @@
  *     --seccomp  each FILE holds a classic BPF program (struct sock_filter[]) to install, in order;
  *     --egress-bridge  as for supervise.
  *
+ *   airlock-helper relay --idle-ms N --parent PID
+ *     Host side, for the egress proxy: carries one bulk tunnel it has decided, fds 3 and 4 joined
+ *     with splice(2) until both directions end, then one line of byte counts (relay.c).
+ *
  * Frames: see helper.h. Sources, one per mode or job: launch.c, confine.c, supervise.c (the main loop
  * and command table), command-start.c (keepers and command children), command-identity.c (what
- * keeps commands from the supervisor), process-tree.c, files.c, bridge.c (the egress bridge), frames.c (replies and request
+ * keeps commands from the supervisor), process-tree.c, files.c, bridge.c (the egress bridge), relay.c (the proxy's bulk relay), splice-flow.c (what both use to move bytes), frames.c (replies and request
  * parsing, fuzzed by fuzz/frames-fuzz.c), util.c, clone.c with raw-syscall.h.
  */
 #include "helper.h"
@@ -63,11 +67,13 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (argc >= 2 && strcmp(argv[1], "confine") == 0) return confine_main(argc, argv);
+  if (argc >= 2 && strcmp(argv[1], "relay") == 0) return relay_main(argc, argv);
   fprintf(stderr, "usage: airlock-helper launch [--cgroup-procs FILE]... [--uid N --gid N] [--no-membarrier-registration] "
                   "(--instructions FD | -- PROGRAM ARGS...)\n"
                   "       airlock-helper supervise [--egress-bridge PORT:PATH]\n"
                   "       airlock-helper confine [--remove PATH]... [--user UID:GID] [--userns UID:GID] [--seccomp FILE]...\n"
-                  "                              [--egress-bridge PORT:PATH]\n");
+                  "                              [--egress-bridge PORT:PATH]\n"
+                  "       airlock-helper relay --idle-ms N --parent PID   (sockets as fds 3 and 4)\n");
   return 2;
 }
 

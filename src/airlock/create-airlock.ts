@@ -228,6 +228,9 @@ async function start(prepared: Prepared, opened: Opened): Promise<Airlock> {
     logger: prepared.logger,
     ...(options.registries === undefined ? {} : { registries: options.registries }),
     ...(options.egress === undefined ? {} : { world: options.egress }),
+    ...(options.driverOptions?.helperPath === undefined
+      ? {}
+      : { relayHelperPath: options.driverOptions.helperPath }),
   });
   opened.egress = egress;
   const manager = controlPlaneSessions({

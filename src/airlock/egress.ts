@@ -34,6 +34,7 @@ import {
   EGRESS_CA_CERTIFICATE_IN_SANDBOX,
 } from '../sandbox/index.ts';
 import type { SandboxEgress } from '../sandbox/index.ts';
+import { defaultHelperPath, isExecutable } from '../sandbox/index.ts';
 import type {
   LiveSession,
   SessionAttachment,
@@ -60,6 +61,11 @@ export interface ControlPlaneEgressOptions {
   readonly logger: Logger;
   /** Where `registry:*` entries lead; default the host's own npm and pip configuration. */
   readonly registries?: RegistryResolver;
+  /**
+   * The sandbox helper, whose relay mode carries bulk tunnels (see EgressProxyOptions.relayHelperPath);
+   * default the one `npm ci` builds. Without an executable helper the proxy relays everything itself.
+   */
+  readonly relayHelperPath?: string;
   /** Directory for the proxy's sockets; default `egressDirectory(home)`. */
   readonly directory?: string;
   /** Upstream roots and the resolver, when not the host's (see CreateAirlockOptions.egress). */
@@ -124,6 +130,8 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
     announce,
   );
 
+  const helper = options.relayHelperPath ?? defaultHelperPath;
+  const relayHelperPath = isExecutable(helper) ? helper : undefined;
   function makeProxy(metrics: EgressMetrics | undefined): EgressProxy {
     return createEgressProxy({
       directory,
@@ -136,6 +144,7 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
       // Where every driver puts the bridge and the CA files: the variables commands get name these.
       sandboxEndpoint: { host: EGRESS_BRIDGE_HOST, port: EGRESS_BRIDGE_PORT },
       sandboxCaPaths: { certificate: EGRESS_CA_CERTIFICATE_IN_SANDBOX, bundle: EGRESS_CA_BUNDLE_IN_SANDBOX },
+      ...(relayHelperPath === undefined ? {} : { relayHelperPath }),
       ...(options.world?.upstreamCa === undefined ? {} : { upstreamCa: options.world.upstreamCa }),
       ...(options.world?.resolve === undefined ? {} : { resolve: options.world.resolve }),
       ...(metrics === undefined ? { metricsRegistry: options.metrics.registry } : { metrics }),

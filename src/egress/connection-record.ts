@@ -19,6 +19,8 @@ export interface ConnectionRecord {
   inspected(): void;
   /** Bytes each way are read off these sockets when the connection ends. */
   upstream(socket: Socket): void;
+  /** Bytes a relay process moved for this connection (bulk-relay.ts), beside the sockets' own counts. */
+  relayed(up: number, down: number): void;
   /** Idempotent: the first call reports. */
   finish(): void;
 }
@@ -44,6 +46,8 @@ export function startRecord(context: RecordContext, protocol: EgressProtocol): C
   let message: string | undefined;
   let error: string | undefined;
   let inspected = false;
+  let relayedUp = 0;
+  let relayedDown = 0;
   let finished = false;
   let decided = false;
   // A client may hang up while its connection is being decided (a person is being asked): the event
@@ -84,6 +88,10 @@ export function startRecord(context: RecordContext, protocol: EgressProtocol): C
     upstream(socket) {
       sockets.add(socket);
     },
+    relayed(up, down) {
+      relayedUp += up;
+      relayedDown += down;
+    },
     finish() {
       if (finished) return;
       if (!decided) {
@@ -91,8 +99,8 @@ export function startRecord(context: RecordContext, protocol: EgressProtocol): C
         return;
       }
       finished = true;
-      let bytesUp = 0;
-      let bytesDown = 0;
+      let bytesUp = relayedUp;
+      let bytesDown = relayedDown;
       for (const socket of sockets) {
         bytesUp += socket.bytesWritten;
         bytesDown += socket.bytesRead;

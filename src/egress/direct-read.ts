@@ -87,29 +87,67 @@ function readDirect(socket: Socket, sink: DirectSink): boolean {
   return true;
 }
 
+export interface DirectPassOptions {
+  /** Called with the length of every read passed on. */
+  readonly onRead?: (length: number) => void;
+  /** Called whenever `to` has taken everything passed so far (the moment `stop()` can succeed). */
+  readonly onDrained?: () => void;
+}
+
+/** A running direct pass. */
+export interface DirectPass {
+  /**
+   * Stops passing once `to` holds nothing unwritten: `from` stays paused and nothing more is read
+   * from it here, so the caller owns both sockets again. False (still passing) while a write waits.
+   */
+  stop(): boolean;
+}
+
 /**
  * `from` to `to` with no copy and no allocation per read, when `from` was dialled by createDirectReadDialer:
  * its read buffer is written to `to`, and the next read waits until `to` has taken all of it (so a
  * slow reader holds the upstream back, as a pipe would, and the buffer is never overwritten while a
- * write still holds it). False when `from` must be piped instead.
+ * write still holds it). Undefined when `from` must be piped instead.
  */
-export function passDirect(from: Socket, to: Socket, onError: () => void): boolean {
+export function passDirect(
+  from: Socket,
+  to: Socket,
+  onError: () => void,
+  options: DirectPassOptions = {},
+): DirectPass | undefined {
   let waiting = false;
+  let stopped = false;
   const written = (error?: Error | null) => {
     if (error) return onError();
-    if (waiting && to.writableLength === 0) {
-      waiting = false;
-      from.resume();
-    }
+    if (stopped || !waiting || to.writableLength > 0) return;
+    waiting = false;
+    options.onDrained?.();
+    if (!stopped) from.resume();
   };
   const direct = readDirect(from, (bytes) => {
+    options.onRead?.(bytes.length);
     to.write(bytes, written);
-    if (to.writableLength === 0) return true;
+    if (to.writableLength === 0) {
+      options.onDrained?.();
+      return !stopped;
+    }
     waiting = true;
     return false;
   });
-  if (!direct) return false;
-  from.on('end', () => to.end());
+  if (!direct) return undefined;
+  const onEnd = () => to.end();
+  from.on('end', onEnd);
   from.resume();
-  return true;
+  return {
+    stop() {
+      if (stopped) return true;
+      if (waiting || to.writableLength > 0) return false;
+      stopped = true;
+      from.pause();
+      from.off('end', onEnd);
+      const slot = sinks.get(from);
+      if (slot !== undefined) slot.sink = undefined;
+      return true;
+    },
+  };
 }

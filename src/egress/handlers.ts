@@ -15,6 +15,7 @@ import { refusalStatus, sendRefusal, writeRawRefusal } from './refusal-response.
 import type { SessionState } from './session-state.ts';
 import { MAX_SOCKS_HANDSHAKE_BYTES, SocksReply, parseGreeting, parseRequest, socksReply } from './socks5.ts';
 import { runTunnel } from './tunnel.ts';
+import type { BulkRelay } from './bulk-relay.ts';
 import type { EgressDialer, EgressProtocol, EgressResolver } from './types.ts';
 import { connectFirst, wrapTls } from './upstream.ts';
 
@@ -40,6 +41,8 @@ export interface ProxyContext {
   readonly dial: EgressDialer;
   readonly approvalWaitMs: number;
   readonly upstreamCa: string | readonly string[] | undefined;
+  /** Takes pass-through tunnels that carry bulk off the proxy's event loop; undefined: none. */
+  readonly relay: BulkRelay | undefined;
   /** Reads HTTP inside tunnels (plaintext, or TLS the proxy opened); its requests find their tunnel here. */
   readonly innerServer: Server;
   readonly tunnels: WeakMap<
@@ -256,6 +259,7 @@ function startTunnel(
     head,
     upstream,
     idleTimeoutMs: context.limits.idleTimeoutMs,
+    relay: context.relay,
     inspect: (kind, first, connected) =>
       void inspectTunnel(context, runtime, record, client, kind, first, target, port, connected),
   });

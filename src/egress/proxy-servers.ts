@@ -17,6 +17,7 @@ export interface ProxyServersOptions {
   dial: EgressDialer;
   approvalWaitMs: number;
   upstreamCa: ProxyContext['upstreamCa'];
+  relay: ProxyContext['relay'];
   /** Which session a connection handed to the outer server belongs to. */
   runtimes: WeakMap<object, SessionRuntime>;
   onError(error: unknown): void;
@@ -71,6 +72,7 @@ export function createProxyServers(options: ProxyServersOptions): ProxyServers {
     dial: options.dial,
     approvalWaitMs: options.approvalWaitMs,
     upstreamCa: options.upstreamCa,
+    relay: options.relay,
     innerServer,
     tunnels: new WeakMap(),
   };

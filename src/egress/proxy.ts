@@ -12,6 +12,7 @@ import type { Registry } from 'prom-client';
 import { AirlockError } from '../errors/index.ts';
 import type { SessionCa } from './ca.ts';
 import type { HostRule } from './allow-list.ts';
+import { createBulkRelay } from './bulk-relay.ts';
 import { startRecord } from './connection-record.ts';
 import {
   caBundle,
@@ -98,6 +99,11 @@ export interface EgressProxyOptions {
    * session's directory is what keeps everyone else out (see session-files.ts).
    */
   readonly socketMode?: number;
+  /**
+   * The sandbox helper binary (`airlock-helper`, which has the relay mode): pass-through tunnels that
+   * carry bulk are handed to relay processes of it (bulk-relay.ts). Undefined: the proxy relays all.
+   */
+  readonly relayHelperPath?: string;
 }
 
 export interface EgressSession {
@@ -177,6 +183,18 @@ function refuseOverLimit(limits: ProxyLimits, open: OpenSession, socket: Socket,
   else writeRawRefusal(socket, 429, 'connection_limit', message);
 }
 
+/** The session CA's certificate and where its files are, for a session with secrets. */
+function caFiles(ca: SessionCa | undefined, paths: SessionPaths): Pick<EgressSession, 'ca'> {
+  if (ca === undefined) return {};
+  return {
+    ca: {
+      certificatePem: ca.material.certificatePem,
+      certificatePath: paths.caCertificate,
+      bundlePath: paths.caBundle,
+    },
+  };
+}
+
 /** The session's CA, made or reloaded, with its certificate published for the sandbox. */
 async function loadSessionCa(
   sessionId: string,
@@ -223,7 +241,12 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
   const onError = options.onError ?? (() => {});
   const sessions = new Map<string, OpenSession>();
   const runtimes = new WeakMap<object, SessionRuntime>();
+  const relay =
+    options.relayHelperPath === undefined
+      ? undefined
+      : createBulkRelay({ helperPath: options.relayHelperPath, idleTimeoutMs: limits.idleTimeoutMs });
   const { outerServer, innerServer, context } = createProxyServers({
+    relay,
     limits,
     resolve: options.resolve ?? defaultResolver,
     dial: options.dial ?? createDefaultDialer(),
@@ -304,15 +327,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
         ca === undefined ? undefined : (options.sandboxCaPaths ?? DEFAULT_SANDBOX_CA_PATHS),
         placeholders,
       ),
-      ...(ca === undefined
-        ? {}
-        : {
-            ca: {
-              certificatePem: ca.material.certificatePem,
-              certificatePath: paths.caCertificate,
-              bundlePath: paths.caBundle,
-            },
-          }),
+      ...caFiles(ca, paths),
       placeholders,
       redactions: secrets.map((secret) => ({ name: secret.name, value: secret.value })),
       update: (next) => updateSession(sessionId, next),
@@ -362,6 +377,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     metrics,
     async close() {
       await Promise.all([...sessions.keys()].map((sessionId) => closeSession(sessionId, false)));
+      relay?.close();
       outerServer.close();
       innerServer.close();
     },

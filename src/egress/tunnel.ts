@@ -12,7 +12,9 @@ import { pipeline, Transform } from 'node:stream';
 import type { NeedleScanner } from './byte-replace.ts';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from './client-hello.ts';
 import type { ConnectionRecord } from './connection-record.ts';
+import type { BulkRelay } from './bulk-relay.ts';
 import { passDirect } from './direct-read.ts';
+import { passWithHandoff } from './handoff-pass.ts';
 import { parseTargetHost, type TargetHost } from './host-name.ts';
 import { placeholderScanner } from './secrets.ts';
 import type { SessionState } from './session-state.ts';
@@ -102,6 +104,8 @@ export interface TunnelOptions {
   readonly head: Buffer;
   readonly upstream: Socket;
   readonly idleTimeoutMs: number;
+  /** Where a pass-through tunnel that carries bulk is handed off; undefined: the proxy relays all. */
+  readonly relay?: BulkRelay | undefined;
   /**
    * The proxy reads this stream itself: HTTP requests one by one, or TLS it terminates. `first` holds
    * the client bytes read so far; `upstream` is the connected socket, nothing read from it yet.
@@ -199,6 +203,10 @@ export function runTunnel(options: TunnelOptions): void {
 
   const startPassthrough = (first: Buffer, content: 'scan' | 'encrypted') => {
     stopWatching();
+    // Half-open from here: a client that ends its side (a request sent, its answer awaited, as nc
+    // does) still gets the answer, which Node would otherwise cut off by ending the proxy's side too.
+    // The end is passed on to the upstream, and the tunnel closes once both directions have ended.
+    client.allowHalfOpen = true;
     const up: NodeJS.ReadWriteStream[] = [];
     const scanner = content === 'scan' ? placeholderScanner(state.secrets) : undefined;
     if (scanner !== undefined) {
@@ -212,6 +220,8 @@ export function runTunnel(options: TunnelOptions): void {
       );
     }
     if (state.buckets.up !== undefined) up.push(throttleStream(state.buckets.up));
+    // Nothing to read in it and no rate to hold it to: the proxy need not see its bytes at all.
+    if (up.length === 0 && state.buckets.down === undefined && passToRelay(options, first, closeBoth)) return;
     const down: NodeJS.ReadWriteStream[] =
       state.buckets.down === undefined ? [] : [throttleStream(state.buckets.down)];
     pipeline(
@@ -220,7 +230,7 @@ export function runTunnel(options: TunnelOptions): void {
         if (error) closeBoth();
       },
     );
-    if (down.length > 0 || !passDirect(upstream, client, closeBoth)) {
+    if (down.length > 0 || passDirect(upstream, client, closeBoth) === undefined) {
       pipeline(
         [upstream, ...down, client] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream],
         (error) => {
@@ -238,6 +248,24 @@ export function runTunnel(options: TunnelOptions): void {
   client.on('data', onClientData);
   client.resume();
   if (pending.length > 0) decide();
+}
+
+/** A pass-through that a relay process takes over once it carries bulk; false when none can. */
+function passToRelay(options: TunnelOptions, first: Buffer, closeBoth: () => void): boolean {
+  const { relay, record } = options;
+  if (relay === undefined) return false;
+  return passWithHandoff({
+    client: options.client,
+    upstream: options.upstream,
+    first,
+    relay,
+    onError: closeBoth,
+    onRelayed: (result) => {
+      record.relayed(result.up, result.down);
+      if (result.end === 'idle') record.failed('idle_timeout');
+      closeBoth();
+    },
+  });
 }
 
 /** Why the ClientHello's server name does not fit the tunnel's host, or undefined when it does. */

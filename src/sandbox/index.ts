@@ -37,6 +37,8 @@ function createNamedDriver(name: DriverName, options: Omit<DriverOptions, 'prewa
 }
 
 export { CapturedStream, defaultCaptureLimits } from './output/index.ts';
+// The helper binary: its relay mode also serves the egress proxy (native/relay.c).
+export { defaultHelperPath, isExecutable } from './supervisor/index.ts';
 // `airlock image build`: the Docker driver's local base image.
 export { baseImageTag, buildBaseImage } from './image/index.ts';
 export type { BuildBaseImageOptions, BuildBaseImageResult } from './image/index.ts';

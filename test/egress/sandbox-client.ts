@@ -8,7 +8,7 @@
 export const CLIENT_PATH = '/tmp/egress-client.py';
 
 export const CLIENT_SCRIPT = String.raw`
-import json, os, socket, ssl, struct, sys, urllib.error, urllib.request
+import hashlib, json, os, socket, ssl, struct, sys, urllib.error, urllib.request
 
 def out(**fields):
     print(json.dumps(fields))
@@ -23,6 +23,18 @@ def get(url, headers, cafile):
         out(status=error.code, body=error.read().decode(), refused=error.headers.get('x-airlock-refused'))
     except Exception as error:
         out(error=type(error).__name__, detail=str(error))
+
+def fetch(url, cafile):
+    context = ssl.create_default_context(cafile=cafile)
+    digest, size = hashlib.sha256(), 0
+    with urllib.request.urlopen(url, timeout=60, context=context) as reply:
+        while True:
+            chunk = reply.read(1 << 20)
+            if not chunk:
+                break
+            digest.update(chunk)
+            size += len(chunk)
+        out(status=reply.status, size=size, sha256=digest.hexdigest())
 
 def proxy_address():
     return ('127.0.0.1', 3128)
@@ -93,6 +105,8 @@ if mode == 'get':
         cafile = args.pop(0)[len('--cafile='):]
     headers = dict(header.split(': ', 1) for header in args[1:])
     get(args[0], headers, cafile)
+elif mode == 'fetch':
+    fetch(args[0], args[1][len('--cafile='):])
 elif mode == 'socks':
     socks(*args)
 elif mode == 'sni':

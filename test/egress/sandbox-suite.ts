@@ -214,6 +214,23 @@ function defineReachTests(state: { world: World }): void {
     expect(honest.result.refusedHosts).toEqual([]);
   });
 
+  it('downloads a large file over TLS end to end intact, and the audit event counts every byte', async () => {
+    const { world } = state;
+    const session = await world.session();
+    await session.files.write('/tmp/upstream-ca.pem', world.caPem);
+    // Past the proxy's handoff size: the tunnel's bulk is carried by its relay, not by Node.
+    const size = 24 * 1024 * 1024;
+    const { out } = await world.client(
+      session,
+      `fetch https://tls.example.test:${world.tls.port}/bytes/${size} --cafile=/tmp/upstream-ca.pem`,
+    );
+    const served = world.tls.seen.findLast((seen) => seen.url === `/bytes/${size}`);
+    expect(out).toMatchObject({ status: 200, size, sha256: served?.sent });
+    const events = await waitForEvents(world.airlock, session.id, 1);
+    const download = events.find((event) => event.data['host'] === 'tls.example.test');
+    expect(Number(download?.data['bytesDown'])).toBeGreaterThan(size);
+  });
+
   it('connects only to the address it checked: a name that resolves to loopback is refused (rebinding)', async () => {
     const { world } = state;
     const session = await world.session();

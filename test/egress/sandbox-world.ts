@@ -4,8 +4,14 @@
  * resolver that answers only for the suite's names (there is no DNS here, and a rebinding name must
  * answer as an attacker's DNS would). Everything lives as long as the suite that started it.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createSessionCa } from '../../src/egress/ca.ts';
@@ -16,6 +22,8 @@ export interface Seen {
   readonly url: string;
   readonly authorization: string | undefined;
   readonly apiKey: string | undefined;
+  /** For /bytes/N: the SHA-256 of the N random bytes sent. */
+  readonly sent?: string;
 }
 
 export interface Upstream {
@@ -24,9 +32,38 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
+/** N random bytes, sent in pieces as a file server would; their digest is recorded. */
+function sendBytes(size: number, res: ServerResponse): string {
+  const body = randomBytes(size);
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
+  let offset = 0;
+  const pump = () => {
+    while (offset < size) {
+      const piece = body.subarray(offset, offset + 256 * 1024);
+      offset += piece.length;
+      if (!res.write(piece)) return void res.once('drain', pump);
+    }
+    res.end();
+  };
+  pump();
+  return createHash('sha256').update(body).digest('hex');
+}
+
 function echo(seen: Seen[]): RequestListener {
   return (req, res) => {
     req.resume();
+    const bytes = /^\/bytes\/(\d{1,9})$/.exec(req.url ?? '');
+    if (bytes !== null) {
+      const sent = sendBytes(Number(bytes[1]), res);
+      seen.push({
+        host: String(req.headers.host ?? ''),
+        url: req.url ?? '',
+        authorization: undefined,
+        apiKey: undefined,
+        sent,
+      });
+      return;
+    }
     req.on('end', () => {
       const authorization = req.headers.authorization;
       const apiKey = req.headers['x-api-key'] as string | undefined;

@@ -2,6 +2,7 @@
  * Upstream servers on 127.0.0.1 and clients that talk to the egress proxy's Unix socket the way tools in
  * a sandbox would (through the bridge): plain-HTTP proxy requests, CONNECT, SOCKS5, TLS inside tunnels.
  */
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import {
@@ -184,6 +185,22 @@ export async function bulkUpstream(body: Buffer): Promise<{ port: number }> {
   });
   onCleanup(() => server.close());
   return { port: await listen(server) };
+}
+
+/** A server that hashes everything it is sent and, when the client half-closes, answers with the hash. */
+export async function hashingUpstream(): Promise<number> {
+  const server = createNetServer({ allowHalfOpen: true }, (socket) => {
+    socket.on('error', () => {});
+    const digest = createHash('sha256');
+    let received = 0;
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      digest.update(chunk);
+    });
+    socket.on('end', () => socket.end(`${received} ${digest.digest('hex')}`));
+  });
+  onCleanup(() => server.close());
+  return listen(server);
 }
 
 export interface Reply {

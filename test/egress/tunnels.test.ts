@@ -6,6 +6,7 @@ import {
   bannerUpstream,
   bulkUpstream,
   connectTunnel,
+  hashingUpstream,
   httpUpstream,
   httpsUpstream,
   loopbackPolicy,
@@ -153,6 +154,31 @@ describe('egress proxy: bulk pass-through', () => {
     tunnel.socket.destroy();
     await waitFor(() => events.length === 1);
     expect(events[0]).toMatchObject({ decision: 'allowed', bytesDown: body.length, bytesUp: 1 });
+  });
+});
+
+describe('egress proxy: half-closed tunnels', () => {
+  it("passes a client's end of input on and still delivers the answer that follows it", async () => {
+    const port = await hashingUpstream();
+    const { proxy, events } = await startProxy();
+    const session = await proxy.openSession('ses_half', {
+      network: loopbackPolicy('allowlist', [['sink.example.test', port]]),
+    });
+    const tunnel = await connectTunnel(session.socketPath, `sink.example.test:${port}`);
+    if (!('socket' in tunnel)) throw new Error(tunnel.refusal);
+    const answer: Buffer[] = [];
+    tunnel.socket.on('data', (chunk: Buffer) => answer.push(chunk));
+    tunnel.socket.resume();
+    // A request, then the client's end of input (as nc does); the server answers only after it.
+    tunnel.socket.end('whois example.test\r\n');
+    await once(tunnel.socket, 'end');
+    const sent = Buffer.from('whois example.test\r\n');
+    expect(Buffer.concat(answer).toString()).toBe(
+      `${sent.length} ${createHash('sha256').update(sent).digest('hex')}`,
+    );
+    tunnel.socket.destroy();
+    await waitFor(() => events.length === 1);
+    expect(events[0]).toMatchObject({ decision: 'allowed', bytesUp: sent.length });
   });
 });
 

@@ -1,0 +1,116 @@
+/*
+ * airlock-helper relay --idle-ms N --parent PID
+ *
+ * Host side, started by the egress proxy for one tunnel it has already decided and that carries bulk
+ * (a large download or upload passed through unread: TLS end to end, no secrets to swap, no
+ * bandwidth limit). The proxy hands over both sockets as fds 3 (the sandbox's side) and 4 (the
+ * upstream), and this process moves the bytes between them with splice(2) until both directions
+ * have ended, then prints one line on stdout and exits:
+ *   {"up":BYTES,"down":BYTES,"end":"closed"|"idle"|"error"}
+ * up: sandbox → upstream; down: upstream → sandbox; idle: nothing moved either way for N ms.
+ *
+ * Why a process and not the proxy itself: Node copies every byte into its heap and back out, twice
+ * per direction, and a bulk tunnel was the proxy's largest cost (and the reason a download from inside
+ * a sandbox ran at a fraction of a direct one). splice keeps the bytes in the kernel.
+ *
+ * What it may do: it parses nothing and opens nothing; the proxy has judged the connection. It dies
+ * with the proxy (PR_SET_PDEATHSIG, checked against --parent for the case the proxy died first),
+ * takes no new privileges, and run as root it drops to nobody before touching a byte: a kernel bug
+ * reached through these sockets lands on an unprivileged uid.
+ */
+#include "helper.h"
+#include <sys/socket.h>
+
+#define RELAY_CLIENT_FD 3
+#define RELAY_UPSTREAM_FD 4
+#define RELAY_NOBODY 65534
+
+static int parse_positive(const char *text, long max, long *out) {
+  char *end;
+  errno = 0;
+  long value = strtol(text, &end, 10);
+  if (end == text || *end != '\0' || errno != 0 || value < 1 || value > max) return -1;
+  *out = value;
+  return 0;
+}
+
+static int is_socket(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* Drops what a relay does not need: no new privileges, and root's uid and groups (nobody's instead). */
+static int shed_privileges(void) {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  if (geteuid() != 0) return 0;
+  if (setgroups(0, NULL) != 0 || setresgid(RELAY_NOBODY, RELAY_NOBODY, RELAY_NOBODY) != 0 ||
+      setresuid(RELAY_NOBODY, RELAY_NOBODY, RELAY_NOBODY) != 0)
+    return -1;
+  return 0;
+}
+
+static int report(const struct splice_flow *up, const struct splice_flow *down, const char *end) {
+  char line[128];
+  int n = snprintf(line, sizeof line, "{\"up\":%llu,\"down\":%llu,\"end\":\"%s\"}\n", (unsigned long long)up->moved,
+                   (unsigned long long)down->moved, end);
+  return write_all(STDOUT_FILENO, line, (size_t)n) == 0 ? 0 : 1;
+}
+
+int relay_main(int argc, char **argv) {
+  long idle_ms = 0, parent = 0;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    if (strcmp(argv[i], "--idle-ms") == 0 && parse_positive(argv[i + 1], INT32_MAX, &idle_ms) == 0) continue;
+    if (strcmp(argv[i], "--parent") == 0 && parse_positive(argv[i + 1], INT32_MAX, &parent) == 0) continue;
+    idle_ms = 0;
+    break;
+  }
+  if (argc != 6 || idle_ms == 0 || parent == 0) {
+    fprintf(stderr, "airlock-helper: relay wants --idle-ms N --parent PID, with the two sockets as fds 3 and 4\n");
+    return 2;
+  }
+  /* The proxy owns the tunnel: if it is gone, nobody would account for or stop this one. */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != (pid_t)parent) return 3;
+  if (!is_socket(RELAY_CLIENT_FD) || !is_socket(RELAY_UPSTREAM_FD)) {
+    fprintf(stderr, "airlock-helper: relay: fds 3 and 4 must be sockets\n");
+    return 2;
+  }
+  if (shed_privileges() != 0) {
+    fprintf(stderr, "airlock-helper: relay: cannot drop privileges: %s\n", strerror(errno));
+    return 3;
+  }
+  int fds[2] = {RELAY_CLIENT_FD, RELAY_UPSTREAM_FD};
+  for (int i = 0; i < 2; i++) {
+    int flags = fcntl(fds[i], F_GETFL);
+    if (flags < 0 || fcntl(fds[i], F_SETFL, flags | O_NONBLOCK) != 0) return 3;
+  }
+  struct splice_flow up, down;
+  size_t up_size = splice_flow_open(&up, RELAY_PIPE_BYTES);
+  size_t down_size = up_size ? splice_flow_open(&down, RELAY_PIPE_BYTES) : 0;
+  if (down_size == 0) {
+    fprintf(stderr, "airlock-helper: relay: no pipe: %s\n", strerror(errno));
+    return 3;
+  }
+  size_t capacity = up_size < down_size ? up_size : down_size;
+  for (;;) {
+    /* As in the bridge: a side is read only while its pipe is empty and written while it holds
+     * something, and a side with nothing to do is not polled (a hung-up peer would wake every round). */
+    short client_events = 0, upstream_events = 0;
+    if (!up.eof && up.queued == 0) client_events |= POLLIN;
+    if (down.queued > 0) client_events |= POLLOUT;
+    if (!down.eof && down.queued == 0) upstream_events |= POLLIN;
+    if (up.queued > 0) upstream_events |= POLLOUT;
+    struct pollfd polled[2] = {
+        {.fd = client_events ? RELAY_CLIENT_FD : -1, .events = client_events},
+        {.fd = upstream_events ? RELAY_UPSTREAM_FD : -1, .events = upstream_events},
+    };
+    int ready = poll(polled, 2, (int)idle_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return report(&up, &down, "error");
+    if (ready == 0) return report(&up, &down, "idle");
+    if ((polled[0].revents | polled[1].revents) & (POLLERR | POLLNVAL)) return report(&up, &down, "error");
+    if (splice_flow_pump(RELAY_CLIENT_FD, RELAY_UPSTREAM_FD, &up, capacity) != 0 ||
+        splice_flow_pump(RELAY_UPSTREAM_FD, RELAY_CLIENT_FD, &down, capacity) != 0)
+      return report(&up, &down, "error");
+    if (up.shut && down.shut) return report(&up, &down, "closed");
+  }
+}

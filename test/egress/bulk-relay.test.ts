@@ -1,0 +1,200 @@
+/**
+ * Bulk tunnels handed from the proxy to the helper's relay process (src/egress/bulk-relay.ts,
+ * native/relay.c): the bytes arrive intact and in order both ways, every byte is still counted in
+ * the connection's audit event, and the proxy still ends the connection (session closed, idle).
+ * The helper is wrapped in a script that records each relay it starts, so a test knows the handoff
+ * happened and can see that the relay process is gone afterwards.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultHelperPath, isExecutable } from '../../src/sandbox/index.ts';
+import {
+  bulkUpstream,
+  hashingUpstream,
+  connectTunnel,
+  loopbackPolicy,
+  startProxy,
+  tempDirectory,
+  waitFor,
+} from './support.ts';
+
+const helperBuilt = isExecutable(defaultHelperPath);
+
+function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** A helper wrapper that appends the pid of every relay it becomes to `log`. */
+async function recordingHelper(): Promise<{ path: string; relays: () => number[] }> {
+  const directory = await tempDirectory();
+  const log = join(directory, 'relays.log');
+  const path = join(directory, 'helper');
+  writeFileSync(path, `#!/bin/sh\necho $$ >> '${log}'\nexec '${defaultHelperPath}' "$@"\n`);
+  chmodSync(path, 0o755);
+  return {
+    path,
+    relays: () =>
+      existsSync(log)
+        ? readFileSync(log, 'utf8')
+            .split('\n')
+            .filter((line) => line !== '')
+            .map(Number)
+        : [],
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readAll(socket: Socket): Promise<{ received: number; digest: string }> {
+  const digest = createHash('sha256');
+  let received = 0;
+  socket.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    digest.update(chunk);
+  });
+  await once(socket, 'end');
+  return { received, digest: digest.digest('hex') };
+}
+
+describe.skipIf(!helperBuilt)('egress proxy: bulk tunnels handed to the relay', () => {
+  it('hands a large download to a relay that delivers it intact to a slow reader, and counts every byte', async () => {
+    const helper = await recordingHelper();
+    const body = randomBytes(24 * 1024 * 1024);
+    const upstream = await bulkUpstream(body);
+    const { proxy, events } = await startProxy({ relayHelperPath: helper.path });
+    const session = await proxy.openSession('ses_relay', {
+      network: loopbackPolicy('allowlist', [['bulk.example.test', upstream.port]]),
+    });
+    const tunnel = await connectTunnel(session.socketPath, `bulk.example.test:${upstream.port}`);
+    if (!('socket' in tunnel)) throw new Error(tunnel.refusal);
+    tunnel.socket.pause();
+    tunnel.socket.write('x');
+    // The proxy's writes stall while nothing reads: the handoff must wait for them to drain.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const reading = readAll(tunnel.socket);
+    tunnel.socket.resume();
+    expect(await reading).toEqual({ received: body.length, digest: sha256(body) });
+    tunnel.socket.destroy();
+    await waitFor(() => events.length === 1);
+    expect(events[0]).toMatchObject({ decision: 'allowed', bytesDown: body.length, bytesUp: 1 });
+    expect(helper.relays()).toHaveLength(1);
+    await waitFor(() => !alive(helper.relays()[0]!));
+  });
+
+  it('relays a large upload and the half-close after it, then the answer back', async () => {
+    const helper = await recordingHelper();
+    const port = await hashingUpstream();
+    const { proxy, events } = await startProxy({ relayHelperPath: helper.path });
+    const session = await proxy.openSession('ses_upload', {
+      network: loopbackPolicy('allowlist', [['sink.example.test', port]]),
+    });
+    const tunnel = await connectTunnel(session.socketPath, `sink.example.test:${port}`);
+    if (!('socket' in tunnel)) throw new Error(tunnel.refusal);
+    const body = randomBytes(24 * 1024 * 1024);
+    const answer: Buffer[] = [];
+    tunnel.socket.on('data', (chunk: Buffer) => answer.push(chunk));
+    tunnel.socket.resume();
+    // Written in pieces, as a tool streams a file.
+    for (let offset = 0; offset < body.length; offset += 1024 * 1024) {
+      if (!tunnel.socket.write(body.subarray(offset, offset + 1024 * 1024)))
+        await once(tunnel.socket, 'drain');
+    }
+    tunnel.socket.end();
+    await once(tunnel.socket, 'end');
+    expect(Buffer.concat(answer).toString()).toBe(`${body.length} ${sha256(body)}`);
+    tunnel.socket.destroy();
+    await waitFor(() => events.length === 1);
+    expect(events[0]).toMatchObject({ decision: 'allowed', bytesUp: body.length });
+    expect(helper.relays()).toHaveLength(1);
+  });
+
+  it('ends a relayed connection, relay process included, when the session closes', async () => {
+    const helper = await recordingHelper();
+    const body = randomBytes(64 * 1024 * 1024);
+    const upstream = await bulkUpstream(body);
+    const { proxy, events } = await startProxy({ relayHelperPath: helper.path });
+    const session = await proxy.openSession('ses_close', {
+      network: loopbackPolicy('allowlist', [['bulk.example.test', upstream.port]]),
+    });
+    const tunnel = await connectTunnel(session.socketPath, `bulk.example.test:${upstream.port}`);
+    if (!('socket' in tunnel)) throw new Error(tunnel.refusal);
+    let received = 0;
+    let stopped = false;
+    tunnel.socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      // Past the handoff, the reader stops once: the relay holds the rest back.
+      if (!stopped && received > 16 * 1024 * 1024) {
+        stopped = true;
+        tunnel.socket.pause();
+      }
+    });
+    tunnel.socket.resume();
+    tunnel.socket.write('x');
+    await waitFor(() => helper.relays().length === 1 && tunnel.socket.isPaused());
+    const relay = helper.relays()[0]!;
+    expect(alive(relay)).toBe(true);
+    const ended = once(tunnel.socket, 'close');
+    await session.close();
+    tunnel.socket.resume();
+    await ended;
+    expect(received).toBeLessThan(body.length);
+    await waitFor(() => !alive(relay));
+    await waitFor(() => events.length === 1);
+  });
+
+  it('ends a relayed connection that moves nothing for the idle timeout and records why', async () => {
+    const helper = await recordingHelper();
+    const body = randomBytes(32 * 1024 * 1024);
+    const upstream = await bulkUpstream(body);
+    const { proxy, events } = await startProxy({
+      relayHelperPath: helper.path,
+      limits: { idleTimeoutMs: 400 },
+    });
+    const session = await proxy.openSession('ses_idle', {
+      network: loopbackPolicy('allowlist', [['bulk.example.test', upstream.port]]),
+    });
+    const tunnel = await connectTunnel(session.socketPath, `bulk.example.test:${upstream.port}`);
+    if (!('socket' in tunnel)) throw new Error(tunnel.refusal);
+    let received = 0;
+    tunnel.socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > 8 * 1024 * 1024) tunnel.socket.pause();
+    });
+    tunnel.socket.resume();
+    tunnel.socket.write('x');
+    await waitFor(() => helper.relays().length === 1);
+    // Never resumed: the relay sees nothing move, ends, and the proxy closes the client's side.
+    await waitFor(() => events.length === 1, 5_000);
+    expect(events[0]).toMatchObject({ decision: 'allowed', error: 'idle_timeout' });
+    expect(events[0]!.bytesDown).toBeGreaterThanOrEqual(received);
+    await waitFor(() => !alive(helper.relays()[0]!));
+  });
+
+  it('keeps a small transfer in the proxy: no relay is started for it', async () => {
+    const helper = await recordingHelper();
+    const body = randomBytes(256 * 1024);
+    const upstream = await bulkUpstream(body);
+    const { proxy } = await startProxy({ relayHelperPath: helper.path });
+    const session = await proxy.openSession('ses_small', {
+      network: loopbackPolicy('allowlist', [['bulk.example.test', upstream.port]]),
+    });
+    const tunnel = await connectTunnel(session.socketPath, `bulk.example.test:${upstream.port}`);
+    if (!('socket' in tunnel)) throw new Error(tunnel.refusal);
+    const reading = readAll(tunnel.socket);
+    tunnel.socket.resume();
+    tunnel.socket.write('x');
+    expect(await reading).toEqual({ received: body.length, digest: sha256(body) });
+    expect(helper.relays()).toEqual([]);
+  });
+});
