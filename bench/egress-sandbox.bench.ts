@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { createAirlock } from '../src/index.ts';
 
 const BULK_BYTES = 256 * 1024 * 1024;
-const BULK_ROUNDS = 2;
+/** Bulk rounds, direct and sandboxed in turn, so both see the machine in the same state; best of each. */
+const BULK_ROUNDS = 3;
 const WARMUP = 20;
 
 const peerScript = fileURLToPath(new URL('./egress-peer.ts', import.meta.url));
@@ -24,7 +25,7 @@ const peerScript = fileURLToPath(new URL('./egress-peer.ts', import.meta.url));
 /** Timing inside the client, so process start-up and the command pipeline are not counted. */
 const CLIENT = String.raw`
 import http.client, json, socket, sys, time
-mode, host, port, runs, bulk_port, bulk_bytes = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+mode, host, port, runs, bulk_port, bulk_bytes, phase = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
 proxied = mode == 'proxy'
 
 def request():
@@ -65,6 +66,9 @@ def bulk():
     s.close()
     return bulk_bytes / (1 << 20) / elapsed
 
+if phase == 'bulk':
+    print(json.dumps({'rate': bulk()}))
+    raise SystemExit(0)
 for _ in range(20):
     request()
 times = []
@@ -73,36 +77,34 @@ for _ in range(runs):
     request()
     times.append((time.perf_counter() - started) * 1000)
 times.sort()
-rates = [bulk() for _ in range(${BULK_ROUNDS})]
-print(json.dumps({'p50': times[(len(times) + 1) // 2 - 1], 'p99': times[max(0, -(-len(times) * 99 // 100) - 1)], 'rate': max(rates)}))
+print(json.dumps({'p50': times[(len(times) + 1) // 2 - 1], 'p99': times[max(0, -(-len(times) * 99 // 100) - 1)]}))
 `;
 
-interface Figures {
+interface Latency {
   readonly p50: number;
   readonly p99: number;
-  readonly rate: number;
 }
 
 function line(label: string, value: string): void {
   console.log(`  ${label.padEnd(46)} ${value}`);
 }
 
-function parseFigures(output: string, where: string): Figures {
+function parseFigures<T>(output: string, where: string): T {
   const last = output.trim().split('\n').at(-1) ?? '';
   try {
-    return JSON.parse(last) as Figures;
+    return JSON.parse(last) as T;
   } catch {
     throw new Error(`the ${where} client printed no figures: ${output.slice(-500)}`);
   }
 }
 
-async function onHost(script: string, args: readonly string[]): Promise<Figures> {
+async function onHost<T>(script: string, args: readonly string[]): Promise<T> {
   const child = spawn('python3', [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const [code] = (await once(child, 'exit')) as [number];
   if (code !== 0) throw new Error(`the host client exited ${code}`);
-  return parseFigures(output, 'host');
+  return parseFigures<T>(output, 'host');
 }
 
 /** Why the in-sandbox bench cannot run here, or undefined. */
@@ -160,14 +162,23 @@ export async function runEgressSandboxBench(options: { runs: number }): Promise<
       String(BULK_BYTES),
     ];
     console.log(
-      `Egress from inside a bwrap sandbox (${options.runs} requests after ${WARMUP} warm-up, new connection each; bulk best of ${BULK_ROUNDS}; one Python client, timing itself)`,
+      `Egress from inside a bwrap sandbox (${options.runs} requests after ${WARMUP} warm-up, new connection each; bulk best of ${BULK_ROUNDS}, direct and sandboxed in turn; one Python client, timing itself)`,
     );
-    const direct = await onHost(script, ['direct', ...args]);
+    const direct = await onHost<Latency>(script, ['direct', ...args, 'latency']);
     const session = await airlock.sessions.create();
     await session.files.write('/tmp/client.py', CLIENT);
-    const result = await session.run(`python3 /tmp/client.py proxy ${args.join(' ')}`);
-    if (result.exitCode !== 0) throw new Error(`the sandbox client failed: ${result.forModel}`);
-    const sandboxed = parseFigures(result.stdout, 'sandbox');
+    const inSandbox = async <T>(phase: string): Promise<T> => {
+      const result = await session.run(`python3 /tmp/client.py proxy ${args.join(' ')} ${phase}`);
+      if (result.exitCode !== 0) throw new Error(`the sandbox client failed: ${result.forModel}`);
+      return parseFigures<T>(result.stdout, 'sandbox');
+    };
+    const sandboxed = await inSandbox<Latency>('latency');
+    const directRates: number[] = [];
+    const sandboxedRates: number[] = [];
+    for (let round = 0; round < BULK_ROUNDS; round += 1) {
+      directRates.push((await onHost<{ rate: number }>(script, ['direct', ...args, 'bulk'])).rate);
+      sandboxedRates.push((await inSandbox<{ rate: number }>('bulk')).rate);
+    }
     await session.destroy();
     line(
       'HTTP request, host client direct',
@@ -179,9 +190,11 @@ export async function runEgressSandboxBench(options: { runs: number }): Promise<
     );
     line('  added per request (p50; target <= 2 ms)', `${(sandboxed.p50 - direct.p50).toFixed(2)} ms`);
     const mib = BULK_BYTES / (1024 * 1024);
-    line(`bulk ${mib} MiB, host client direct`, `${direct.rate.toFixed(0)} MiB/s`);
-    line(`bulk ${mib} MiB, sandbox client, CONNECT tunnel`, `${sandboxed.rate.toFixed(0)} MiB/s`);
-    line('  share of direct (target >= 50 %)', `${((sandboxed.rate / direct.rate) * 100).toFixed(0)} %`);
+    const directRate = Math.max(...directRates);
+    const sandboxedRate = Math.max(...sandboxedRates);
+    line(`bulk ${mib} MiB, host client direct`, `${directRate.toFixed(0)} MiB/s`);
+    line(`bulk ${mib} MiB, sandbox client, CONNECT tunnel`, `${sandboxedRate.toFixed(0)} MiB/s`);
+    line('  share of direct (target >= 50 %)', `${((sandboxedRate / directRate) * 100).toFixed(0)} %`);
   } finally {
     await airlock.close();
     http.close();

@@ -6,8 +6,10 @@
  * bandwidth limit). The proxy hands over both sockets as fds 3 (the sandbox's side) and 4 (the
  * upstream), and this process moves the bytes between them with splice(2) until both directions
  * have ended, then prints one line on stdout and exits:
- *   {"up":BYTES,"down":BYTES,"end":"closed"|"idle"|"error"}
- * up: sandbox → upstream; down: upstream → sandbox; idle: nothing moved either way for N ms.
+ *   {"up":BYTES,"down":BYTES,"end":"closed"|"idle"|"error"|"stopped"}
+ * up: sandbox → upstream; down: upstream → sandbox; idle: nothing moved either way for N ms;
+ * stopped: SIGTERM (the proxy ended the connection: the session closed, the proxy stopped), so what
+ * moved is still reported and counted in the connection's audit event.
  *
  * Why a process and not the proxy itself: Node copies every byte into its heap and back out, twice
  * per direction, and a bulk tunnel was the proxy's largest cost (and the reason a download from inside
@@ -24,6 +26,26 @@
 #define RELAY_CLIENT_FD 3
 #define RELAY_UPSTREAM_FD 4
 #define RELAY_NOBODY 65534
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int signal_number) {
+  (void)signal_number;
+  stop_requested = 1;
+}
+
+/* SIGTERM stays blocked except inside ppoll, so one that arrives between the check and the wait still
+ * wakes the wait instead of being lost until the idle timeout. Returns the mask ppoll waits with. */
+static int catch_stop(sigset_t *waiting_mask) {
+  struct sigaction action = {.sa_handler = on_stop};
+  sigemptyset(&action.sa_mask);
+  sigset_t blocked;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGTERM);
+  if (sigaction(SIGTERM, &action, NULL) != 0 || sigprocmask(SIG_BLOCK, &blocked, waiting_mask) != 0) return -1;
+  sigdelset(waiting_mask, SIGTERM);
+  return 0;
+}
 
 static int parse_positive(const char *text, long max, long *out) {
   char *end;
@@ -91,7 +113,11 @@ int relay_main(int argc, char **argv) {
     return 3;
   }
   size_t capacity = up_size < down_size ? up_size : down_size;
+  sigset_t waiting_mask;
+  if (catch_stop(&waiting_mask) != 0) return 3;
+  struct timespec idle = {.tv_sec = idle_ms / 1000, .tv_nsec = (idle_ms % 1000) * 1000000L};
   for (;;) {
+    if (stop_requested) return report(&up, &down, "stopped");
     /* As in the bridge: a side is read only while its pipe is empty and written while it holds
      * something, and a side with nothing to do is not polled (a hung-up peer would wake every round). */
     short client_events = 0, upstream_events = 0;
@@ -103,7 +129,7 @@ int relay_main(int argc, char **argv) {
         {.fd = client_events ? RELAY_CLIENT_FD : -1, .events = client_events},
         {.fd = upstream_events ? RELAY_UPSTREAM_FD : -1, .events = upstream_events},
     };
-    int ready = poll(polled, 2, (int)idle_ms);
+    int ready = ppoll(polled, 2, &idle, &waiting_mask);
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) return report(&up, &down, "error");
     if (ready == 0) return report(&up, &down, "idle");

@@ -14,6 +14,7 @@ describe('relay reports', () => {
       end: 'closed',
     });
     expect(parseRelayReport('{"up":0,"down":3,"end":"idle"}')).toEqual({ up: 0, down: 3, end: 'idle' });
+    expect(parseRelayReport('{"up":7,"down":0,"end":"stopped"}')).toEqual({ up: 7, down: 0, end: 'stopped' });
     for (const text of [
       '',
       'garbage',

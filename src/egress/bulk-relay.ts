@@ -17,11 +17,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 
-/** What a relay moved and how it ended; `idle`: nothing moved either way for the idle timeout. */
+/**
+ * What a relay moved and how it ended; `idle`: nothing moved either way for the idle timeout;
+ * `stopped`: the proxy ended the connection (it still reports what moved).
+ */
 export interface RelayResult {
   readonly up: number;
   readonly down: number;
-  readonly end: 'closed' | 'idle' | 'error';
+  readonly end: 'closed' | 'idle' | 'error' | 'stopped';
 }
 
 export interface BulkRelay {
@@ -35,7 +38,7 @@ export interface BulkRelay {
    * when the relay has ended (or was killed), with what it moved.
    */
   handOff(client: Socket, upstream: Socket, done: (result: RelayResult) => void): boolean;
-  /** Kills every running relay (the proxy is closing). */
+  /** Stops every running relay (the proxy is closing); each still reports what it moved. */
   close(): void;
 }
 
@@ -53,6 +56,8 @@ export interface BulkRelayOptions {
 }
 
 const DEFAULT_MAX_RELAYS = 32;
+/** A relay asked to stop reports and exits at once; one that has not after this is killed. */
+const STOP_GRACE_MS = 2_000;
 /** About four milliseconds of relaying in the proxy: a handoff costs about one. */
 const DEFAULT_HANDOFF_BYTES = 4 * 1024 * 1024;
 /** The relay prints one short line; anything longer is not its report. */
@@ -66,7 +71,7 @@ export function parseRelayReport(text: string): RelayResult {
     if (
       Number.isSafeInteger(up) &&
       Number.isSafeInteger(down) &&
-      (end === 'closed' || end === 'idle' || end === 'error')
+      (end === 'closed' || end === 'idle' || end === 'error' || end === 'stopped')
     ) {
       return { up: up as number, down: down as number, end };
     }
@@ -89,6 +94,7 @@ function neverReadAgain(socket: Socket): void {
 export function createBulkRelay(options: BulkRelayOptions): BulkRelay {
   const maxRelays = options.maxRelays ?? DEFAULT_MAX_RELAYS;
   const running = new Set<ChildProcess>();
+  const stops = new Map<ChildProcess, () => void>();
   let closed = false;
   return {
     handoffBytes: options.handoffBytes ?? DEFAULT_HANDOFF_BYTES,
@@ -117,8 +123,16 @@ export function createBulkRelay(options: BulkRelayOptions): BulkRelay {
       }
       running.add(child);
       // The proxy closing either socket (the session ended, the proxy is closing, a limit) ends the
-      // connection: the relay's copies of the sockets must not keep it open.
-      const kill = () => child.kill('SIGKILL');
+      // connection: the relay's copies of the sockets must not keep it open. Asked first, so it
+      // reports what it moved; killed if it does not go.
+      let forced: NodeJS.Timeout | undefined;
+      const kill = () => {
+        if (forced !== undefined || child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        forced = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+        forced.unref();
+      };
+      stops.set(child, kill);
       client.once('close', kill);
       upstream.once('close', kill);
       let report = '';
@@ -128,6 +142,8 @@ export function createBulkRelay(options: BulkRelayOptions): BulkRelay {
       });
       child.on('error', () => {});
       child.once('close', () => {
+        clearTimeout(forced);
+        stops.delete(child);
         running.delete(child);
         client.off('close', kill);
         upstream.off('close', kill);
@@ -137,7 +153,7 @@ export function createBulkRelay(options: BulkRelayOptions): BulkRelay {
     },
     close() {
       closed = true;
-      for (const child of running) child.kill('SIGKILL');
+      for (const stop of stops.values()) stop();
     },
   };
 }

@@ -19,6 +19,8 @@ export interface ConnectionRecord {
   inspected(): void;
   /** Bytes each way are read off these sockets when the connection ends. */
   upstream(socket: Socket): void;
+  /** A relay process carries the connection from here: the event waits for its report. */
+  relayStarted(): void;
   /** Bytes a relay process moved for this connection (bulk-relay.ts), beside the sockets' own counts. */
   relayed(up: number, down: number): void;
   /** Idempotent: the first call reports. */
@@ -48,6 +50,10 @@ export function startRecord(context: RecordContext, protocol: EgressProtocol): C
   let inspected = false;
   let relayedUp = 0;
   let relayedDown = 0;
+  // The proxy's side may close before the relay has reported (the session ended under it): the event
+  // then waits for the report, so no relayed byte goes uncounted.
+  let relaying = false;
+  let finishWhenRelayed = false;
   let finished = false;
   let decided = false;
   // A client may hang up while its connection is being decided (a person is being asked): the event
@@ -88,14 +94,23 @@ export function startRecord(context: RecordContext, protocol: EgressProtocol): C
     upstream(socket) {
       sockets.add(socket);
     },
+    relayStarted() {
+      relaying = true;
+    },
     relayed(up, down) {
       relayedUp += up;
       relayedDown += down;
+      relaying = false;
+      if (finishWhenRelayed) this.finish();
     },
     finish() {
       if (finished) return;
       if (!decided) {
         finishWhenDecided = true;
+        return;
+      }
+      if (relaying) {
+        finishWhenRelayed = true;
         return;
       }
       finished = true;

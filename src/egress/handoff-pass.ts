@@ -17,6 +17,8 @@ export interface HandoffPassOptions {
   readonly first: Buffer;
   readonly relay: BulkRelay;
   readonly onError: () => void;
+  /** The relay has the sockets (called once, before onRelayed). */
+  readonly onHandedOff: () => void;
   /** The relay has ended (the proxy then closes both sockets). */
   readonly onRelayed: (result: RelayResult) => void;
 }
@@ -56,6 +58,7 @@ export function passWithHandoff(options: HandoffPassOptions): boolean {
     listen(false);
     if (relay.handOff(client, upstream, options.onRelayed)) {
       handedOff = true;
+      options.onHandedOff();
       // The relay keeps its own idle timeout; the proxy's timers would see no activity and cut it.
       for (const socket of [client, upstream]) socket.setTimeout(0);
       return;

@@ -260,6 +260,7 @@ function passToRelay(options: TunnelOptions, first: Buffer, closeBoth: () => voi
     first,
     relay,
     onError: closeBoth,
+    onHandedOff: () => record.relayStarted(),
     onRelayed: (result) => {
       record.relayed(result.up, result.down);
       if (result.end === 'idle') record.failed('idle_timeout');
