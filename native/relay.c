@@ -17,8 +17,9 @@
  *
  * What it may do: it parses nothing and opens nothing; the proxy has judged the connection. It dies
  * with the proxy (PR_SET_PDEATHSIG, checked against --parent for the case the proxy died first),
- * takes no new privileges, and run as root it drops to nobody before touching a byte: a kernel bug
- * reached through these sockets lands on an unprivileged uid.
+ * takes no new privileges, is not dumpable, gets no environment (the proxy's holds secrets), and run
+ * as root it drops to nobody before touching a byte: a kernel bug reached through these sockets
+ * lands on an unprivileged uid.
  */
 #include "helper.h"
 #include <sys/socket.h>
@@ -63,7 +64,8 @@ static int is_socket(int fd) {
 
 /* Drops what a relay does not need: no new privileges, and root's uid and groups (nobody's instead). */
 static int shed_privileges(void) {
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  /* Not dumpable: no process of the uid it runs as (nobody is shared) may read its memory or fds. */
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return -1;
   if (geteuid() != 0) return 0;
   if (setgroups(0, NULL) != 0 || setresgid(RELAY_NOBODY, RELAY_NOBODY, RELAY_NOBODY) != 0 ||
       setresuid(RELAY_NOBODY, RELAY_NOBODY, RELAY_NOBODY) != 0)

@@ -108,7 +108,8 @@ export function createBulkRelay(options: BulkRelayOptions): BulkRelay {
         child = spawn(
           options.helperPath,
           ['relay', '--idle-ms', String(options.idleTimeoutMs), '--parent', String(process.pid)],
-          { stdio: ['ignore', 'pipe', 'ignore', client, upstream] },
+          // No environment: the control plane's holds secrets' values (fromEnv), and a relay needs none.
+          { stdio: ['ignore', 'pipe', 'ignore', client, upstream], env: {} },
         );
       } catch {
         return false;

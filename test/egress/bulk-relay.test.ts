@@ -144,6 +144,14 @@ describe.skipIf(!helperBuilt)('egress proxy: bulk tunnels handed to the relay', 
     await waitFor(() => helper.relays().length === 1 && tunnel.socket.isPaused());
     const relay = helper.relays()[0]!;
     expect(alive(relay)).toBe(true);
+    // What the relay may do: nothing of the proxy's environment (secrets' values live there), no new
+    // privileges, and root's uid shed for nobody's.
+    const environment = readFileSync(`/proc/${relay}/environ`, 'latin1').split('\0');
+    // (PWD is the recording wrapper's: a shell sets it.)
+    expect(environment.filter((entry) => entry !== '' && !entry.startsWith('PWD='))).toEqual([]);
+    const status = readFileSync(`/proc/${relay}/status`, 'utf8');
+    expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+    if (process.getuid?.() === 0) expect(status).toMatch(/^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
     const ended = once(tunnel.socket, 'close');
     await session.close();
     tunnel.socket.resume();
