@@ -57,4 +57,16 @@ describe('direct reads', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await download(dial, upstreamPort)).toEqual({ received: body.length, digest: digestOf(body) });
   });
+
+  it('hands reads to the readable side without letting a later read overwrite one still held', async () => {
+    const body = randomBytes(16 * 1024 * 1024);
+    // Sent once the reader is flowing, so reads come back full and grow to the bulk size.
+    const upstreamPort = await listen((socket) => socket.end(body));
+    const from = createDirectReadDialer()('127.0.0.1', upstreamPort);
+    const chunks: Buffer[] = [];
+    // Every chunk kept as given (no copy): a buffer reused for a later read would change an earlier chunk.
+    from.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await once(from, 'end');
+    expect(digestOf(Buffer.concat(chunks))).toBe(digestOf(body));
+  });
 });

@@ -2,8 +2,10 @@
  * Upstream sockets that read into one buffer of their own instead of a new 64 KiB allocation per read
  * (net.connect's `onread`): a bulk download through the proxy otherwise spends much of its CPU
  * collecting those buffers. Until a tunnel passes bytes straight through, the socket behaves as any
- * other: each read is copied out (only the bytes read) and pushed to its readable side, so the HTTP
- * client, TLS and the tunnel's first look at the stream work unchanged.
+ * other: each read is pushed to its readable side (a small one copied out, a large one handed over
+ * with a new buffer for the next read), so the HTTP client, TLS and the tunnel's first look at the
+ * stream work unchanged. Bulk reads (1 MiB) serve plain-HTTP downloads too: fewer, larger reads are
+ * fewer parser runs and writes to the client.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 
@@ -54,7 +56,7 @@ export function createDirectReadDialer(
         buffer: () => slot.buffer,
         callback: (length: number, read: Uint8Array) => {
           const bytes = Buffer.from(read.buffer, read.byteOffset, length);
-          if (slot.sink === undefined) return socket.push(Buffer.from(bytes));
+          // A read that filled its buffer: more was waiting (bulk), so reads grow, within the budget.
           // A write still holding `read` keeps it alive; Node asks for the buffer again after every
           // read, so the next read fills the new one.
           if (!bulk && length === read.byteLength && bulkBuffers < maxBulkBuffers) {
@@ -62,7 +64,13 @@ export function createDirectReadDialer(
             bulkBuffers += 1;
             slot.buffer = Buffer.allocUnsafe(BULK_BUFFER_BYTES);
           }
-          return slot.sink(bytes);
+          if (slot.sink !== undefined) return slot.sink(bytes);
+          // To the readable side (the HTTP client, a tunnel's first look): a small read is copied out,
+          // so a trickle of small reads never pins large buffers; one that used most of its buffer is
+          // handed over as it is (no copy), and the next read gets a buffer of its own.
+          if (length * 4 < read.byteLength) return socket.push(Buffer.from(bytes));
+          if (slot.buffer.buffer === read.buffer) slot.buffer = Buffer.allocUnsafe(read.byteLength);
+          return socket.push(bytes);
         },
       },
     });

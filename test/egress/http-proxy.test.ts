@@ -1,3 +1,6 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { request, type IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { httpUpstream, loopbackPolicy, proxyGet, startProxy, waitFor, type Echo } from './support.ts';
 
@@ -75,6 +78,39 @@ describe('egress proxy: plain-HTTP requests', () => {
       host: 'evil.example',
     });
     expect(events[0]!.address).toBeUndefined();
+  });
+
+  it('delivers a large response intact to a client that reads slowly, and counts it', async () => {
+    // Random bytes, so a read buffer handed on and then reused would show as a wrong digest.
+    const body = randomBytes(12 * 1024 * 1024);
+    const upstream = await httpUpstream((_req, res) => {
+      res.writeHead(200, { 'content-length': body.length });
+      res.end(body);
+    });
+    const { proxy, events } = await startProxy();
+    const session = await proxy.openSession('ses_large', {
+      network: loopbackPolicy('allowlist', [['files.example.test', upstream.port]]),
+    });
+    const url = `http://files.example.test:${upstream.port}/custom/large`;
+    const req = request({ socketPath: session.socketPath, path: url, headers: { host: new URL(url).host } });
+    req.end();
+    const [res] = (await once(req, 'response')) as [IncomingMessage];
+    // Not reading for a while fills the buffers on the way: the proxy's reads come back full.
+    res.pause();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const digest = createHash('sha256');
+    let received = 0;
+    for await (const chunk of res) {
+      received += (chunk as Buffer).length;
+      digest.update(chunk as Buffer);
+      // A slow reader now and then, so the proxy's reads wait and resume.
+      if (received % 3 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(res.statusCode).toBe(200);
+    expect(received).toBe(body.length);
+    expect(digest.digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
+    await waitFor(() => events.length === 1);
+    expect(events[0]!.bytesDown).toBeGreaterThan(body.length);
   });
 
   it('refuses everything when the session has no network', async () => {
