@@ -18,6 +18,7 @@ import { createApprovalListener, type ApprovalListener } from './listener.ts';
 import { createMembership, type Membership, type NodeHealth } from './membership.ts';
 import { createNodeTable, type NodeRow, type NodeTable } from './node-table.ts';
 import { createPlacement } from './placement.ts';
+import { createRouteCache } from './route-cache.ts';
 import { readClusterSecret, type ClusterSecret } from './secret.ts';
 import { createSessionTokenIssuer, type SessionTokenIssuer } from './session-tokens.ts';
 
@@ -79,6 +80,9 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
   let membership: Membership | null = null;
   const listener: ApprovalListener = createApprovalListener(options.url, logger);
   const placement = createPlacement({ table, failureTimeoutMs: config.failureTimeoutMs });
+  // A snapshot older than the failure timeout (this node's rounds are failing) may call live a node
+  // the others have declared lost since: the store is asked instead.
+  const routes = createRouteCache({ table, maxSnapshotAgeMs: config.failureTimeoutMs });
   const { maxTotalSessions } = options;
 
   const admit =
@@ -104,6 +108,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
         nodeId: () => nodeId,
         secret,
         table,
+        routes,
         forwarder: createForwarder({ secret, nodeId: () => nodeId }),
         placement,
         health: () => membership?.health() ?? { status: 'ok' },
@@ -151,6 +156,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
         endLocal: (reason) => live.endAll('node_lost', reason),
         endOwner: ending,
         logger,
+        onNodes: (nodes) => routes.nodes(nodes),
         onTick: ({ ok, lost }) => options.onEvent?.({ kind: 'heartbeat', ok, lost: lost.length }),
       });
       await membership.start();

@@ -22,6 +22,7 @@ import { BODY_TRAILER, CLUSTER_HEADER, NODE_HEADER } from './hop.ts';
 import type { NodeHealth } from './membership.ts';
 import type { NodeTable, SessionRoute } from './node-table.ts';
 import type { Placement } from './placement.ts';
+import type { RouteCache } from './route-cache.ts';
 import { EMPTY_BODY, TRAILER_BODY, type ClusterSecret, type VerifiedRequest } from './secret.ts';
 
 const SESSION_PATH = /^\/v1\/sessions\/(ses_[0-9a-f]{24})(?:\/|$)/;
@@ -31,6 +32,8 @@ export interface ClusterHttpOptions {
   readonly nodeId: () => string;
   readonly secret: ClusterSecret;
   readonly table: NodeTable;
+  /** Sessions' routes without a store query per request (route-cache.ts). */
+  readonly routes: RouteCache;
   readonly forwarder: Forwarder;
   readonly placement: Placement;
   readonly health: () => NodeHealth;
@@ -102,7 +105,7 @@ export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOp
       nodeId: route.nodeId,
       url: route.advertiseUrl,
     });
-    options.onForward?.(outcome);
+    forwarded(options, outcome);
     return reply;
   });
 
@@ -160,7 +163,7 @@ export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOp
         upgradeHeads.get(request.raw) ?? Buffer.alloc(0),
         elsewhere,
       );
-      options.onForward?.(outcome);
+      forwarded(options, outcome);
       return reply;
     }
     if (
@@ -206,9 +209,15 @@ function upgradeElsewhere(request: FastifyRequest, target: { nodeId: string; url
   );
 }
 
+/** Counts a forward; one that did not reach its node stops the cache vouching for where nodes are. */
+function forwarded(options: ClusterHttpOptions, outcome: 'forwarded' | 'unreachable'): void {
+  if (outcome === 'unreachable') options.routes.distrust();
+  options.onForward?.(outcome);
+}
+
 async function routeOf(options: ClusterHttpOptions, path: string): Promise<SessionRoute | null> {
   const session = SESSION_PATH.exec(path)?.[1];
-  if (session !== undefined) return options.isLocal(session) ? null : options.table.routeOfSession(session);
+  if (session !== undefined) return options.isLocal(session) ? null : options.routes.routeOfSession(session);
   const output = OUTPUT_PATH.exec(path)?.[1];
   if (output === undefined) return null;
   let id: string;

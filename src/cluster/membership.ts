@@ -11,7 +11,7 @@
  * healthy once its heartbeat goes through.
  */
 import type { Logger } from 'pino';
-import type { NodeLoad, NodeRow, NodeTable } from './node-table.ts';
+import type { NodeLoad, NodeRoute, NodeRow, NodeTable } from './node-table.ts';
 
 export type NodeHealth =
   | { readonly status: 'ok' }
@@ -31,6 +31,8 @@ export interface MembershipOptions {
   /** Ends, in the store, the sessions of a control plane that is gone; returns how many. */
   readonly endOwner: (owner: string, reason: string) => Promise<number>;
   readonly logger: Logger;
+  /** The node table as each successful round leaves it, for routing requests (route-cache.ts). */
+  readonly onNodes?: (routes: readonly NodeRoute[]) => void;
   readonly onTick?: (outcome: { readonly ok: boolean; readonly lost: readonly NodeRow[] }) => void;
   readonly now?: () => number;
 }
@@ -108,6 +110,9 @@ export function createMembership(options: MembershipOptions): Membership {
       fenced = false;
       lost = await table.claimLost(options.failureTimeoutMs);
       await endOthers(lost);
+      // After the lost nodes' sessions were ended: a request routed by this snapshot to the store
+      // finds them ended, with the reason.
+      if (options.onNodes !== undefined) options.onNodes(await table.routes());
       options.onTick?.({ ok: true, lost });
     } catch (error) {
       const reason = `the store cannot be reached: ${error instanceof Error ? error.message : String(error)}`;

@@ -78,6 +78,11 @@ describe.skipIf(skip !== undefined)(`the cluster's node table${skip ? ` (${skip}
     });
     // Its heartbeat, should it come back, is told it was declared lost.
     expect(await table.heartbeat('node-a', 'host:node-a:1', load)).toBe('lost');
+    // The snapshot requests are routed by says so too, naming each node's run and address.
+    expect((await table.routes()).sort((x, y) => x.nodeId.localeCompare(y.nodeId))).toEqual([
+      { nodeId: 'node-a', owner: 'host:node-a:1', advertiseUrl: 'http://127.0.0.1:1/node-a', state: 'lost' },
+      { nodeId: 'node-b', owner: 'host:node-b:1', advertiseUrl: 'http://127.0.0.1:1/node-b', state: 'live' },
+    ]);
 
     expect((await trustedClusterKeys(table, secret)).keys.map((key) => key.keyId).sort()).toEqual(
       [keyA.keyId, keyB.keyId].sort(),

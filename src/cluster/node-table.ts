@@ -49,10 +49,20 @@ export interface RegisteredKey {
 /** Where a session (or an output's session) lives: its node, and whether the session is still active. */
 export interface SessionRoute {
   readonly sessionId: string;
+  /** The run (control plane) that created the session: it never changes (route-cache.ts). */
+  readonly owner: string;
   readonly sessionActive: boolean;
   readonly nodeId: string | null;
   readonly advertiseUrl: string | null;
   readonly nodeState: NodeState | null;
+}
+
+/** A node as the routing of requests needs it: which run it is, where, and whether it is live. */
+export interface NodeRoute {
+  readonly nodeId: string;
+  readonly owner: string;
+  readonly advertiseUrl: string;
+  readonly state: NodeState;
 }
 
 /** Serialises reservations against the cluster-wide session limit. */
@@ -96,6 +106,8 @@ export interface NodeTable {
   ownersToEnd(): Promise<{ nodeId: string; owner: string; lostReason: string | null }[]>;
   leave(nodeId: string, owner: string): Promise<void>;
   list(): Promise<NodeRow[]>;
+  /** Every node's run, address and state (one light query, on the control connection). */
+  routes(): Promise<NodeRoute[]>;
   routeOfSession(sessionId: string): Promise<SessionRoute | null>;
   routeOfOutput(outputId: string): Promise<SessionRoute | null>;
   /** Takes a slot under the cluster-wide limit, or refuses with LIMIT_REACHED. */
@@ -106,17 +118,32 @@ export interface NodeTable {
   keys(): Promise<RegisteredKey[]>;
 }
 
+/** On the control connection: the heartbeat round reads it, and must not queue behind the commits. */
+async function readRoutes(store: PostgresStore): Promise<NodeRoute[]> {
+  const rows = await store.controlQuery(
+    'read node routes',
+    'SELECT node_id, owner, advertise_url, state FROM cluster_nodes',
+  );
+  return rows.map((row) => ({
+    nodeId: String(row['node_id']),
+    owner: String(row['owner']),
+    advertiseUrl: String(row['advertise_url']),
+    state: String(row['state']) as NodeState,
+  }));
+}
+
 export function createNodeTable(store: PostgresStore): NodeTable {
   const routeBy = async (from: string, where: string, id: string): Promise<SessionRoute | null> => {
     const [row] = await store.query(
       'find the node of a session',
-      'SELECT s.id AS session_id, s.state AS session_state, n.node_id, n.advertise_url, n.state AS node_state ' +
+      'SELECT s.id AS session_id, s.owner AS session_owner, s.state AS session_state, n.node_id, n.advertise_url, n.state AS node_state ' +
         `FROM ${from} LEFT JOIN cluster_nodes n ON n.owner = s.owner WHERE ${where} LIMIT 1`,
       [id],
     );
     if (row === undefined) return null;
     return {
       sessionId: String(row['session_id']),
+      owner: String(row['session_owner']),
       sessionActive: row['session_state'] === 'active',
       nodeId: row['node_id'] === null ? null : String(row['node_id']),
       advertiseUrl: row['advertise_url'] === null ? null : String(row['advertise_url']),
@@ -198,6 +225,7 @@ export function createNodeTable(store: PostgresStore): NodeTable {
         await store.query('list nodes', `SELECT ${NODE_COLUMNS} FROM cluster_nodes n ORDER BY n.node_id`)
       ).map(nodeOf);
     },
+    routes: () => readRoutes(store),
     routeOfSession: (sessionId) => routeBy('sessions s', 's.id = $1', sessionId),
     routeOfOutput: (outputId) =>
       routeBy('outputs o JOIN sessions s ON s.id = o.session_id', 'o.id = $1', outputId),

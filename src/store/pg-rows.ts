@@ -67,5 +67,54 @@ export function pgUpsert(
   };
 }
 
+/** Parameters per statement at most: PostgreSQL's protocol counts them in 16 bits. */
+const MAX_PARAMETERS = 65_535;
+
+/**
+ * The rows of a group of commits (pg-group-commit.ts) as few statements: one multi-row upsert per
+ * table, each row once, as the last write of it left it. That is what upserting them one by one, in
+ * order, leaves: each upsert replaces every column but `id`, and foreign keys are checked at COMMIT
+ * (pg-schema.ts: DEFERRABLE INITIALLY DEFERRED), so neither the order of the tables nor of the rows
+ * matters. PostgreSQL refuses a statement that upserts one row twice, hence each row once. A table
+ * written with different columns in one group (not done today) is upserted row by row, in order.
+ */
+export function pgUpsertBatches(
+  writes: readonly (readonly [string, Record<string, unknown>])[],
+): { text: string; values: unknown[] }[] {
+  const tables = new Map<string, { names: string[]; rows: Map<unknown, Record<string, unknown>> }>();
+  for (const [table, values] of writes) {
+    const names = Object.keys(values);
+    const seen = tables.get(table);
+    if (seen === undefined) {
+      tables.set(table, { names, rows: new Map([[values['id'], values]]) });
+      continue;
+    }
+    if (seen.names.join(',') !== names.join(',')) return writes.map(([name, row]) => pgUpsert(name, row));
+    seen.rows.set(values['id'], values);
+  }
+  const statements: { text: string; values: unknown[] }[] = [];
+  for (const [table, { names, rows }] of tables) {
+    const all = [...rows.values()];
+    const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / names.length));
+    for (let start = 0; start < all.length; start += perStatement) {
+      const slice = all.slice(start, start + perStatement);
+      const values: unknown[] = [];
+      const tuples = slice.map((row) => {
+        const first = values.length;
+        for (const name of names) values.push(row[name]);
+        return `(${names.map((_, index) => `$${first + index + 1}`).join(', ')})`;
+      });
+      const updates = names.filter((name) => name !== 'id').map((name) => `${name} = EXCLUDED.${name}`);
+      statements.push({
+        text:
+          `INSERT INTO ${table} (${names.join(', ')}) VALUES ${tuples.join(', ')} ` +
+          `ON CONFLICT (id) DO UPDATE SET ${updates.join(', ')}`,
+        values,
+      });
+    }
+  }
+  return statements;
+}
+
 /** The database's clock as the store writes times: ISO 8601 UTC with milliseconds, like Date#toISOString. */
 export const PG_NOW_ISO = `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;

@@ -159,6 +159,39 @@ describe.skipIf(skip !== undefined)('PostgreSQL store (the server)', () => {
     }
   });
 
+  it('leaves each row written by several commits of one group as the last of them wrote it', async () => {
+    const url = await pgCluster.createDatabase('group_rows');
+    const store = await openPostgresStore({ url });
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await store.commit({ sessions: [session('s1')] });
+      // A command started and finished by commits made together, twenty times over, in one group.
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => [
+          store.commit({ commands: [command(`c${i}`, 's1', { state: 'running' })], events: [alert({ i })] }),
+          store.commit({
+            commands: [command(`c${i}`, 's1', { state: 'completed', exitCode: i })],
+            sessions: [session('s1', { lastActiveAt: `2025-01-01T00:00:${String(10 + i)}.000Z` })],
+          }),
+        ]).flat(),
+      );
+      for (let i = 0; i < 20; i++) {
+        expect(await store.getCommand(`c${i}`)).toMatchObject({ state: 'completed', exitCode: i });
+      }
+      expect((await store.getSession('s1'))?.lastActiveAt).toBe('2025-01-01T00:00:29.000Z');
+      // Rows of one transaction share its id (xmin): forty commits, a handful of transactions.
+      const groups = await client.query<{ n: number }>(
+        'SELECT count(DISTINCT xmin::text)::int AS n FROM commands',
+      );
+      expect(groups.rows[0]?.n).toBeLessThanOrEqual(5);
+      expect(await store.verify()).toMatchObject({ ok: true, checked: 20 });
+    } finally {
+      await client.end();
+      await store.close();
+    }
+  });
+
   it('fails only the commit whose record the database refuses, not the others of its group', async () => {
     const url = await pgCluster.createDatabase('group_refused');
     const store = await openPostgresStore({ url });

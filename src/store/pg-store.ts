@@ -7,7 +7,7 @@ import { appendEvents } from './pg-append.ts';
 import { isRetryablePgError, toPgStoreError } from './pg-errors.ts';
 import { createGroupCommit, type GroupCommit, type PendingCommit } from './pg-group-commit.ts';
 import { plainStore } from './pg-plain-store.ts';
-import { PG_NOW_ISO, pgTypes, pgUpsert, pgValues, rowOf } from './pg-rows.ts';
+import { PG_NOW_ISO, pgTypes, pgUpsert, pgUpsertBatches, pgValues, rowOf } from './pg-rows.ts';
 import { createPgDashboardReads, type PgDashboardReads } from './pg-dashboard-reads.ts';
 import { createPgReads, type PgReads } from './pg-reads.ts';
 import { migratePostgres } from './pg-schema.ts';
@@ -258,14 +258,12 @@ class PgStore implements PostgresStore {
     return this.#group.submit({ writes, inputs });
   }
 
-  /** One transaction for a group of commits: their rows in order, then their events as one append. */
+  /** One transaction for a group of commits: their rows (pgUpsertBatches), then their events as one append. */
   #writeGroup(commits: readonly PendingCommit[]): Promise<AuditEvent[][]> {
     return this.transaction('commit', async (client) => {
-      for (const commit of commits) {
-        for (const [table, values] of commit.writes) {
-          const upsert = pgUpsert(table, values);
-          await client.query(upsert.text, upsert.values);
-        }
+      // One statement per table, not per row: each costs a round trip and this node's CPU.
+      for (const upsert of pgUpsertBatches(commits.flatMap((commit) => commit.writes))) {
+        await client.query(upsert.text, upsert.values);
       }
       const appended = await this.#append(
         client,

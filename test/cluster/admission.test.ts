@@ -264,6 +264,19 @@ describe.skipIf(skip !== undefined)(`two control planes sharing limits${skip ? `
         headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
       });
       expect(Buffer.from(await back.arrayBuffer()).equals(bytes)).toBe(true);
+      // A small one is read by B first and signed in the hop's header: it arrives whole too.
+      const small = Buffer.alloc(20_000, 9);
+      const put = await fetch(`${b.url}/v1/sessions/${sessionId}/files?path=/workspace/small`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/octet-stream' },
+        body: small,
+      });
+      expect(put.status, await put.clone().text()).toBe(200);
+      expect(put.headers.get('x-airlock-node')).toBe('node-a');
+      const smallBack = await fetch(`${b.url}/v1/sessions/${sessionId}/files?path=/workspace/small`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(Buffer.from(await smallBack.arrayBuffer()).equals(small)).toBe(true);
     } finally {
       await destroy(sessionId);
     }

@@ -90,11 +90,20 @@ describe.skipIf(skip !== undefined)(
       expect(ran.body).toMatchObject({ status: 'completed', exitCode: 0 });
       expect(String(ran.body['stdout'])).toContain('approved-run');
 
-      // A request for A's session sent to B is served by A, with the session's own token.
-      const info = await call(b.url, 'GET', `/v1/sessions/${onA.id}`, undefined, onA.token);
-      expect(info.status).toBe(200);
-      expect(info.node).toBe('node-a');
-      expect(info.body['state']).toBe('active');
+      // A request for A's session sent to B is served by A, with the session's own token; again once
+      // B knows the route (it is then remembered, not read from the store).
+      for (let i = 0; i < 2; i++) {
+        const info = await call(b.url, 'GET', `/v1/sessions/${onA.id}`, undefined, onA.token);
+        expect(info.status).toBe(200);
+        expect(info.node).toBe('node-a');
+        expect(info.body['state']).toBe('active');
+      }
+      // An id no node knows is answered 404 by the node asked, never remembered as anyone's.
+      for (let i = 0; i < 2; i++) {
+        const unknown = await call(b.url, 'GET', `/v1/sessions/ses_${'0'.repeat(24)}`);
+        expect(unknown.status, JSON.stringify(unknown.body)).toBe(404);
+        expect(unknown.node).toBe('node-b');
+      }
 
       // A node-to-node signature cannot be forged by a client.
       const forged = await fetch(`${b.url}/v1/sessions`, {
@@ -160,7 +169,8 @@ describe.skipIf(skip !== undefined)(
       expect(gone.body).toMatchObject({ error: { code: 'SESSION_ENDED' } });
       expect(JSON.stringify(gone.body)).toMatch(/node node-a was lost/);
       // The agent holding A's session token is told the same by every survivor, with the typed reason,
-      // not refused as unknown (401): the token was minted by A, which is gone.
+      // not refused as unknown (401): the token was minted by A, which is gone. B remembered the route
+      // to A's session before A died: A being lost, B answers for it from the store.
       for (const observer of [b, c]) {
         const told = await call(
           observer.url,

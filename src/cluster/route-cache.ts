@@ -1,0 +1,96 @@
+/**
+ * Where a request for a session goes, without a store query per request. A session never moves: it
+ * runs, and ends, on the run of a node (its `owner`) that created it. So the owner of a session is
+ * remembered once the store has named it, and what that owner's node is now (its id, its address,
+ * whether it is live) comes from the snapshot of the node table taken on every heartbeat round
+ * (membership.ts). A node declared lost is seen as lost from the next snapshot on, and its sessions
+ * are then answered here from the store (410 SESSION_ENDED with the reason), as without the cache.
+ *
+ * The store is asked instead, as for every request before, whenever the cache cannot answer for the
+ * present: a session not seen yet (an unknown one is never remembered, so it stays 404), an owner the
+ * snapshot does not hold (a node that registered again since, whose earlier sessions have ended), no
+ * snapshot newer than `maxSnapshotAgeMs` (this node's heartbeats are not getting through), and after a
+ * forward along a remembered route found its node unreachable (`distrust`), until the next snapshot.
+ */
+import type { NodeRoute, NodeTable, SessionRoute } from './node-table.ts';
+
+/** Sessions whose owner is remembered at most; past it the oldest are forgotten (and read again). */
+const DEFAULT_MAX_SESSIONS = 100_000;
+
+export interface RouteCacheOptions {
+  readonly table: Pick<NodeTable, 'routeOfSession'>;
+  /** How old a snapshot may be and still be used; older, the store is asked (the failure timeout). */
+  readonly maxSnapshotAgeMs: number;
+  readonly maxSessions?: number;
+  readonly now?: () => number;
+}
+
+export interface RouteCache {
+  /** The session's route: from the cache when it can answer for the present, else from the store. */
+  routeOfSession(sessionId: string): Promise<SessionRoute | null>;
+  /** The node table as a heartbeat round just read it. */
+  nodes(routes: readonly NodeRoute[]): void;
+  /** A forward along a cached route did not reach its node: ask the store until the next snapshot. */
+  distrust(): void;
+  /** Whether `routeOfSession(sessionId)` would answer without the store now (tests, metrics). */
+  cached(sessionId: string): boolean;
+}
+
+export function createRouteCache(options: RouteCacheOptions): RouteCache {
+  const now = options.now ?? Date.now;
+  const maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+  /** Session id → the owner the store named for it (it never changes). Oldest first. */
+  const owners = new Map<string, string>();
+  let snapshot: { readonly byOwner: ReadonlyMap<string, NodeRoute>; readonly takenAt: number } | null = null;
+
+  const nodeOf = (sessionId: string): NodeRoute | undefined => {
+    if (snapshot === null || now() - snapshot.takenAt > options.maxSnapshotAgeMs) return undefined;
+    const owner = owners.get(sessionId);
+    return owner === undefined ? undefined : snapshot.byOwner.get(owner);
+  };
+
+  const remember = (sessionId: string, owner: string): void => {
+    if (owners.has(sessionId)) return;
+    if (owners.size >= maxSessions) {
+      const oldest = owners.keys().next().value;
+      if (oldest !== undefined) owners.delete(oldest);
+    }
+    owners.set(sessionId, owner);
+  };
+
+  return {
+    async routeOfSession(sessionId) {
+      const node = nodeOf(sessionId);
+      if (node !== undefined) {
+        return {
+          sessionId,
+          owner: node.owner,
+          // Not known without the store: the session's node answers for an ended one from the same
+          // store (410 SESSION_ENDED with its reason), just as this node would.
+          sessionActive: true,
+          nodeId: node.nodeId,
+          advertiseUrl: node.advertiseUrl,
+          nodeState: node.state,
+        };
+      }
+      const route = await options.table.routeOfSession(sessionId);
+      if (route !== null) remember(sessionId, route.owner);
+      return route;
+    },
+    nodes(routes) {
+      snapshot = { byOwner: new Map(routes.map((route) => [route.owner, route])), takenAt: now() };
+    },
+    distrust() {
+      snapshot = null;
+    },
+    cached: (sessionId) => nodeOf(sessionId) !== undefined,
+  };
+}
+
+// Security limitations:
+// - Only the store names a session's owner, and only the node table says where that owner runs: no
+//   header or other part of a request is remembered as a route. Ids that the store does not know are
+//   never remembered, so requests for made-up ids cannot fill the cache (and it is bounded anyway).
+// - A node declared lost by another node is seen as lost here up to one heartbeat round later; in
+//   between, a request for one of its sessions is forwarded to it as before it was declared lost and
+//   answered 503 NODE_UNREACHABLE when it does not answer, after which the store is asked again.
