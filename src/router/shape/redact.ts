@@ -70,6 +70,8 @@ export interface Redactor {
    * a value in two.
    */
   unfinishedSecretStart(text: string): number;
+  /** Where `text` first holds a token format's hint (`ghp_`, `://`), or -1; no token's secret precedes it. */
+  tokenHintAt(text: string): number;
 }
 
 interface Needle {
@@ -152,6 +154,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     redact: (text) => redactWith(text, needles),
     redactLatin1: (bytes) => redactWith(bytes, byteNeedles),
     unfinishedSecretStart: (text) => unfinishedNeedleStart(text, needles),
+    tokenHintAt: (text) => text.search(anyHint),
   };
 }
 
