@@ -3,6 +3,9 @@
  * on the host as it is read, checked as it arrives, staged and unpacked by the sandbox's tar) and back out (packed in the sandbox, export
  * checks, unpacked on the host), each beside host `tar` copying the same tree in the same run
  * (`tar -cf` then `tar -xf` into a fresh directory). Target: within 2x of host tar each way.
+ * Each timed step starts after `sync`, so writes left over from the step before are not charged to it;
+ * the copy out is also shown in its two halves (the export, then unpacking it on the host). With
+ * TMPDIR on a tmpfs, the disk drops out of both sides and what is left is CPU.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -35,6 +38,11 @@ function hostTar(args: string[]): void {
   if (result.status !== 0) throw new Error(`tar ${args.join(' ')} failed: ${String(result.stderr)}`);
 }
 
+/** Writes still pending from the step before go to disk now, not during the next timed step. */
+function settleDisk(): void {
+  spawnSync('sync', [], { stdio: 'ignore' });
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
@@ -61,16 +69,20 @@ export async function runArchiveBench(): Promise<void> {
       hostOut: [] as number[],
       airlockIn: [] as number[],
       airlockOut: [] as number[],
+      airlockExport: [] as number[],
+      airlockUnpack: [] as number[],
     };
     for (let round = 0; round < ROUNDS; round += 1) {
       // Host baseline: the same tree through tar, into a fresh directory, twice (in, then out).
       const archive = join(work, `host-${round}.tar`);
+      settleDisk();
       let started = performance.now();
       hostTar(['-cf', archive, '-C', tree, '.']);
       const hostDest = join(work, `host-in-${round}`);
       mkdirSync(hostDest);
       hostTar(['-xf', archive, '-C', hostDest]);
       times.hostIn.push(performance.now() - started);
+      settleDisk();
       started = performance.now();
       hostTar(['-cf', `${archive}.out`, '-C', hostDest, '.']);
       const hostBack = join(work, `host-out-${round}`);
@@ -83,6 +95,7 @@ export async function runArchiveBench(): Promise<void> {
       rmSync(`${archive}.out`);
 
       const session = await airlock.sessions.create({ policy: 'permissive' });
+      settleDisk();
       started = performance.now();
       // Streamed, as `airlock cp` and `--workspace` copy: packed as read, checked as it arrives.
       const packed = packDirectoryStream(tree);
@@ -90,11 +103,15 @@ export async function runArchiveBench(): Promise<void> {
       await packed.summary;
       times.airlockIn.push(performance.now() - started);
       if (copied.files !== FILES) throw new Error(`copied ${copied.files} files, not ${FILES}`);
+      settleDisk();
       started = performance.now();
       const out = await session.files.openArchive('/workspace');
+      const exported = performance.now();
       const back = join(work, `airlock-out-${round}`);
       const written = await unpackInto(back, out.stream());
       times.airlockOut.push(performance.now() - started);
+      times.airlockExport.push(exported - started);
+      times.airlockUnpack.push(performance.now() - exported);
       if (written.files !== FILES) throw new Error(`wrote back ${written.files} files, not ${FILES}`);
       rmSync(back, { recursive: true });
       await session.destroy();
@@ -112,6 +129,9 @@ export async function runArchiveBench(): Promise<void> {
     line('copy in (pack, check, unpack in sandbox)', median(times.airlockIn), hostIn);
     console.log(`  ${'host tar -cf + -xf (out)'.padEnd(40)} ${formatMs(hostOut).padStart(9)} ms   baseline`);
     line('copy out (pack in sandbox, check, unpack)', median(times.airlockOut), hostOut);
+    console.log(
+      `    of which export (pack, check, redact) ${formatMs(median(times.airlockExport))} ms, unpack on the host ${formatMs(median(times.airlockUnpack))} ms`,
+    );
   } finally {
     await airlock.close();
     rmSync(work, { recursive: true, force: true });

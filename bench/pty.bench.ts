@@ -3,8 +3,9 @@
  * supervisor made inside a bwrap sandbox, timed until the terminal's echo comes back out through
  * the supervisor channel; beside the same through a local `script` session on the host (util-linux),
  * measured in the same run; and end to end through the HTTP API's terminal WebSocket on 127.0.0.1
- * (what `airlock shell` and the SDK see), where an echo without a line break is released once output
- * has paused for the terminal settle time (TERMINAL_SETTLE_MS in router/shape/watch.ts, 5 ms).
+ * (what `airlock shell` and the SDK see), where an echo without a line break is released at once
+ * unless it could be part of a secret still arriving (then once output has paused for
+ * TERMINAL_SETTLE_MS, router/shape/watch.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -11,7 +11,7 @@ import { join, relative, sep } from 'node:path';
 import { AirlockError } from '../errors/index.ts';
 import { readRegularFile, writeLocalFile } from './file-io.ts';
 import { TarReader } from './tar-reader.ts';
-import { TAR_END, TarPieces, tarEntry } from './tar-writer.ts';
+import { TAR_END, TarPieces } from './tar-writer.ts';
 import type { TarEntry } from './tar-reader.ts';
 
 export interface LeftOutLocal {
@@ -73,9 +73,7 @@ export function packDirectoryStream(
           continue;
         }
         const info = lstatSync(full);
-        piece = pieces.add(
-          tarEntry({ name: rel, type: 'directory', mode: info.mode & 0o777, mtime: info.mtime }),
-        );
+        piece = pieces.add({ name: rel, type: 'directory', mode: info.mode & 0o777, mtime: info.mtime });
         if (piece !== null) yield piece;
         yield* walk(full, depth + 1);
       } else if (entry.isFile()) {
@@ -84,9 +82,7 @@ export function packDirectoryStream(
           leftOut.push({ path: rel, why: 'no longer a regular file when it was read' });
           continue;
         }
-        piece = pieces.add(
-          tarEntry({ name: rel, type: 'file', mode: file.mode, mtime: file.mtime }, file.content),
-        );
+        piece = pieces.add({ name: rel, type: 'file', mode: file.mode, mtime: file.mtime }, file.content);
         files += 1;
         if (piece !== null) yield piece;
       } else {

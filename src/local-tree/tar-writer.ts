@@ -1,8 +1,8 @@
 /**
  * Tar entries made as plain buffers, in the layout tar-stream writes (ustar, a name split into prefix
  * and name where it fits, a pax header where it does not: longer or non-ASCII names and link names).
- * One buffer an entry (headers, content, padding) and the entries gathered into pieces of about a MiB:
- * a tree of many small files costs a few allocations a file instead of a stream write per block.
+ * Entries gathered into pieces of about a MiB, each entry's content copied once, into its piece: a tree
+ * of many small files costs a few allocations a file instead of a stream write per block.
  */
 
 export interface TarWriteHeader {
@@ -19,6 +19,8 @@ const BLOCK = 512;
 export const TAR_END: Buffer = Buffer.alloc(2 * BLOCK);
 const TYPE_FLAGS = { file: 48, link: 49, symlink: 50, directory: 53 } as const;
 const PAX_FLAG = 120; // 'x'
+/** Padding after content; shared and never written to. */
+const ZEROS = Buffer.alloc(BLOCK);
 
 function octal(block: Buffer, offset: number, digits: number, value: number): void {
   const text = Math.max(0, Math.floor(value)).toString(8);
@@ -87,8 +89,11 @@ function paxRecord(key: string, value: string): string {
 
 const padded = (size: number): number => Math.ceil(size / BLOCK) * BLOCK;
 
-/** One entry as one buffer: its header (a pax header first when needed), content and padding. */
-export function tarEntry(header: TarWriteHeader, content: Buffer = Buffer.alloc(0)): Buffer {
+/**
+ * One entry as the buffers to write in order: its header (a pax header first when needed), then the
+ * content itself (not copied) and its padding.
+ */
+export function tarEntryParts(header: TarWriteHeader, content: Buffer = Buffer.alloc(0)): Buffer[] {
   const name = header.type === 'directory' && !header.name.endsWith('/') ? `${header.name}/` : header.name;
   const linkname = header.linkname ?? '';
   const size = header.type === 'file' ? content.length : 0;
@@ -96,24 +101,31 @@ export function tarEntry(header: TarWriteHeader, content: Buffer = Buffer.alloc(
   const split = splitName(name);
   const plain = split !== null && isAscii(linkname) && linkname.length <= 100;
   const common = { mode: header.mode, mtime: header.mtime };
+  let head: Buffer;
   if (plain) {
-    const entry = Buffer.allocUnsafe(BLOCK + padded(size));
-    headerBlock(entry, 0, { ...common, ...split, flag, size, linkname });
-    content.copy(entry, BLOCK, 0, size);
-    entry.fill(0, BLOCK + size);
-    return entry;
+    head = Buffer.allocUnsafe(BLOCK);
+    headerBlock(head, 0, { ...common, ...split, flag, size, linkname });
+  } else {
+    const pax = Buffer.from(
+      paxRecord('path', name) + (linkname === '' ? '' : paxRecord('linkpath', linkname)),
+    );
+    head = Buffer.allocUnsafe(BLOCK + padded(pax.length) + BLOCK);
+    const paxName = { name: 'PaxHeader', prefix: '', linkname: linkname === '' ? '' : 'PaxHeader' };
+    headerBlock(head, 0, { ...common, ...paxName, flag: PAX_FLAG, size: pax.length });
+    pax.copy(head, BLOCK);
+    const at = BLOCK + padded(pax.length);
+    head.fill(0, BLOCK + pax.length, at);
+    headerBlock(head, at, { ...common, ...paxName, flag, size });
   }
-  const pax = Buffer.from(paxRecord('path', name) + (linkname === '' ? '' : paxRecord('linkpath', linkname)));
-  const entry = Buffer.allocUnsafe(BLOCK + padded(pax.length) + BLOCK + padded(size));
-  const paxName = { name: 'PaxHeader', prefix: '', linkname: linkname === '' ? '' : 'PaxHeader' };
-  headerBlock(entry, 0, { ...common, ...paxName, flag: PAX_FLAG, size: pax.length });
-  pax.copy(entry, BLOCK);
-  const at = BLOCK + padded(pax.length);
-  entry.fill(0, BLOCK + pax.length, at);
-  headerBlock(entry, at, { ...common, ...paxName, flag, size });
-  content.copy(entry, at + BLOCK, 0, size);
-  entry.fill(0, at + BLOCK + size);
-  return entry;
+  if (size === 0) return [head];
+  const padding = padded(size) - size;
+  return padding === 0 ? [head, content] : [head, content, ZEROS.subarray(0, padding)];
+}
+
+/** One entry as one buffer: its header (a pax header first when needed), content and padding. */
+export function tarEntry(header: TarWriteHeader, content?: Buffer): Buffer {
+  const parts = tarEntryParts(header, content);
+  return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
 }
 
 /** Gathers entries into pieces of at least `pieceBytes`; `take` hands over what is gathered. */
@@ -126,10 +138,15 @@ export class TarPieces {
     this.#pieceBytes = pieceBytes;
   }
 
-  /** Adds an entry; returns a piece once enough is gathered. */
-  add(entry: Buffer): Buffer | null {
-    this.#held.push(entry);
-    this.#heldBytes += entry.length;
+  /**
+   * Adds an entry, holding its content as it is until `take` copies it into the piece (so the content
+   * must not change meanwhile); returns a piece once enough is gathered.
+   */
+  add(header: TarWriteHeader, content?: Buffer): Buffer | null {
+    for (const part of tarEntryParts(header, content)) {
+      this.#held.push(part);
+      this.#heldBytes += part.length;
+    }
     return this.#heldBytes >= this.#pieceBytes ? this.take() : null;
   }
 

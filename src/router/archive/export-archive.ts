@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { TAR_END, TarPieces, tarEntry } from '../../local-tree/index.ts';
+import { TAR_END, TarPieces } from '../../local-tree/index.ts';
 import type { TarWriteHeader } from '../../local-tree/index.ts';
 import { resolveSandboxPath } from '../../sandbox/index.ts';
 import type { LiveSession } from '../../sessions/index.ts';
@@ -80,7 +80,7 @@ export async function exportArchive(
       if (!spooling.write(piece)) await Promise.race([once(spooling, 'drain'), failed]);
     };
     const add = (header: TarWriteHeader, content?: Buffer): Promise<void> =>
-      write(pieces.add(tarEntry(header, content)));
+      write(pieces.add(header, content));
     const addEntry = (entry: OutgoingEntry): Promise<void> => {
       // A file is output too: an agent could write a secret into one and export it.
       const name = redactor.redact(entry.path).text;

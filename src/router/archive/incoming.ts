@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { AirlockError } from '../../errors/index.ts';
-import { TAR_END, TarPieces, TarReader, tarEntry } from '../../local-tree/index.ts';
+import { TAR_END, TarPieces, TarReader } from '../../local-tree/index.ts';
 import type { TarEntry, TarHeader } from '../../local-tree/index.ts';
 import { entryPath } from './entry-path.ts';
 import type { ArchiveLimits } from './limits.ts';
@@ -179,9 +179,7 @@ export async function checkIncomingArchive(
     const mode = header.mode & PERMISSION_BITS;
     if (kind === 'directory') {
       entries.push({ path, kind, sizeBytes: 0, sha256: '' });
-      await forward(
-        pieces.add(tarEntry({ name: path, type: 'directory', mode: mode | 0o700, mtime: header.mtime })),
-      );
+      await forward(pieces.add({ name: path, type: 'directory', mode: mode | 0o700, mtime: header.mtime }));
       return;
     }
     const size = content.length;
@@ -192,9 +190,7 @@ export async function checkIncomingArchive(
     // A kept file is seen whole before any of it is handed on: a secret file's values are known (and
     // redacted) before its bytes reach the sandbox.
     hooks.onFile?.(path, sha256, keep ? content : null);
-    await forward(
-      pieces.add(tarEntry({ name: path, type: 'file', mode: mode | 0o600, mtime: header.mtime }, content)),
-    );
+    await forward(pieces.add({ name: path, type: 'file', mode: mode | 0o600, mtime: header.mtime }, content));
     entries.push({ path, kind, sizeBytes: size, sha256 });
   }
 

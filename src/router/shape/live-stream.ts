@@ -15,10 +15,24 @@
  *   together, with at least `CUT_LOOKAHEAD_BYTES` after the cut so a match crossing it is fully in view.
  *   Without such a cut the rest of the line is withheld, with a marker saying how much.
  *
+ * Text released in pieces of one line (a terminal's echo, a long line's cut) is redacted with the line's
+ * earlier released text in front (`CONTEXT_CHARS` of it), so a token whose name, scheme or prefix went
+ * out earlier (`postgres` then `://user:pw@host`) is still recognised in what follows.
+ *
  * Bytes are split only at ASCII bytes (line breaks, whitespace), which never occur inside a UTF-8
  * sequence, so a character split across chunks is decoded whole.
  */
 import { findKeyMarker, KeyBlockTracker, openKeyBlockStart } from './key-blocks.ts';
+import {
+  completeUtf8Length,
+  firstLineBreak,
+  keyHeaderStart,
+  lastWhitespace,
+  lineStart,
+  redactAfterContext,
+  withheldMarker,
+  type WithheldReason,
+} from './live-line-text.ts';
 import type { WindowStart } from './live-tail.ts';
 import type { Redactor } from './redact.ts';
 
@@ -35,6 +49,12 @@ export const MAX_HELD_BYTES = 64 * 1024;
  * from name to the value's minimum length, so with this much after the cut it is fully in view.
  */
 const CUT_LOOKAHEAD_BYTES = 4096;
+/**
+ * Released text of the current line kept in front of its next piece when redacting it. The longest
+ * prefix a token format needs before its secret is a URL's scheme and user (32 + 256 characters);
+ * a secret-looking name and separator are under 100.
+ */
+const CONTEXT_CHARS = 512;
 /** Cuts tried in one long line before it is withheld; each is at least `CUT_RETREAT_BYTES` earlier. */
 const CUT_ATTEMPTS = 4;
 const CUT_RETREAT_BYTES = 1024;
@@ -42,10 +62,6 @@ const CUT_RETREAT_BYTES = 1024;
 const LINE_FEED = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 const EMPTY = Buffer.alloc(0);
-/** How every key block header begins (see PRIVATE_KEY_BEGIN). */
-const KEY_HEADER_START = '-----BEGIN';
-
-type WithheldReason = 'earlier' | 'line' | 'held' | 'key';
 
 interface Skip {
   /** What ends it: the next line break, or the END of the key block the tracker has open. */
@@ -80,6 +96,8 @@ export class LiveLineStream {
   /** The unfinished line is tried for a cut again only once it is this long (so not at every byte). */
   #nextCutAt = MAX_LINE_BYTES + 1;
   #skip: Skip | null = null;
+  /** The current line's released text, before redaction: at most `CONTEXT_CHARS`, no line break. */
+  #context = '';
   #atLineStart = true;
   #ended = false;
 
@@ -133,14 +151,50 @@ export class LiveLineStream {
    * waits for a pause: a program prints a token in one write, which arrives in one chunk.
    */
   releasePartial(): void {
-    if (this.#ended || this.#skip !== null || this.#held.length > 0 || this.#partialBytes === 0) return;
-    const line = Buffer.concat(this.#partial);
-    let end = completeUtf8Length(line);
-    const header = keyHeaderStart(line);
-    if (header !== -1) end = Math.min(end, header);
-    const text = line.toString('utf8', 0, end);
+    const line = this.#releasableLine();
+    if (line === null) return;
+    const { bytes, end, text } = line;
     // Invalid UTF-8 decodes to U+FFFD, so character offsets no longer map to bytes: release it whole.
     const cut = Buffer.byteLength(text) === end ? this.#redactor.unfinishedSecretStart(text) : text.length;
+    this.#releaseHead(bytes, text, cut, end);
+  }
+
+  /**
+   * For a terminal, after every write: releases the unfinished line at once up to where a secret could
+   * still be arriving, so an echo does not wait for output to pause. Held back, besides what
+   * `releasePartial` keeps: everything from a token format's hint on (`ghp_`, `://`, `authorization`:
+   * the secret follows it and may be cut by a chunk boundary) and from where a configured value could
+   * begin, both judged with the line's released text in front. Returns whether part of the line is
+   * still held, to be given to `releasePartial` once output pauses.
+   */
+  releaseUnambiguous(): boolean {
+    const line = this.#releasableLine();
+    if (line === null) return this.#partialBytes > 0;
+    const { bytes, end, text } = line;
+    if (Buffer.byteLength(text) !== end) return true;
+    const seen = this.#context + text;
+    const secret = this.#redactor.unfinishedSecretStart(seen);
+    const hint = this.#redactor.tokenHintAt(seen);
+    const from = Math.min(secret, hint === -1 ? seen.length : hint) - this.#context.length;
+    this.#releaseHead(bytes, text, Math.max(0, from), end);
+    return this.#partialBytes > 0;
+  }
+
+  /**
+   * The unfinished line when it may be released in part (nothing held before it, not withholding),
+   * with the bytes before an incomplete character or a key header (whole or still arriving) decoded.
+   */
+  #releasableLine(): { bytes: Buffer; end: number; text: string } | null {
+    if (this.#ended || this.#skip !== null || this.#held.length > 0 || this.#partialBytes === 0) return null;
+    const bytes = this.#partial.length === 1 ? (this.#partial[0] as Buffer) : Buffer.concat(this.#partial);
+    let end = completeUtf8Length(bytes);
+    const header = keyHeaderStart(bytes);
+    if (header !== -1) end = Math.min(end, header);
+    return { bytes, end, text: bytes.toString('utf8', 0, end) };
+  }
+
+  /** Releases `text` (the first `end` bytes of `line`) up to character `cut`; keeps the rest pending. */
+  #releaseHead(line: Buffer, text: string, cut: number, end: number): void {
     const head = text.slice(0, cut);
     const headBytes = cut === text.length ? end : Buffer.byteLength(head);
     if (headBytes === 0) return;
@@ -307,7 +361,11 @@ export class LiveLineStream {
 
   #text(text: string): void {
     if (text === '') return;
-    const redacted = this.#redactor.redact(text).text;
+    const redacted = redactAfterContext(this.#redactor, this.#context, text);
+    const lineBreak = Math.max(text.lastIndexOf('\n'), text.lastIndexOf('\r'));
+    this.#context = (lineBreak === -1 ? this.#context + text : text.slice(lineBreak + 1)).slice(
+      -CONTEXT_CHARS,
+    );
     if (redacted === '') return;
     this.#emit(redacted, false);
     this.#atLineStart = redacted.endsWith('\n') || redacted.endsWith('\r');
@@ -315,67 +373,10 @@ export class LiveLineStream {
 
   #marker(reason: WithheldReason, bytes: number): void {
     if (bytes === 0) return;
+    this.#context = '';
     this.#emit(`${this.#atLineStart ? '' : '\n'}${withheldMarker(reason, bytes)}\n`, true);
     this.#atLineStart = true;
   }
-}
-
-function withheldMarker(reason: WithheldReason, bytes: number): string {
-  switch (reason) {
-    case 'earlier':
-      return `[… ${bytes} bytes of earlier output are not in the live window; page the full output with its outputId once the command ends]`;
-    case 'line':
-      return `[${bytes} bytes without a line break withheld from the live stream; page them with the outputId once the command ends]`;
-    case 'held':
-      return `[${bytes} bytes withheld from the live stream: they may hold a secret value that spans lines; page them with the outputId once the command ends]`;
-    case 'key':
-      return `[${bytes} bytes of a private key block withheld from the live stream]`;
-  }
-}
-
-function lineStart(text: string, offset: number): number {
-  if (offset === 0) return 0;
-  return Math.max(text.lastIndexOf('\n', offset - 1), text.lastIndexOf('\r', offset - 1)) + 1;
-}
-
-/**
- * Where a key header begins or may still be arriving in an unfinished line: the first `-----BEGIN`,
- * else a tail that is the start of one (`-----`, `-----BEG`), else -1. A lone dash stays visible: a
- * header cut inside its first five dashes would need a pause in the middle of one write.
- */
-function keyHeaderStart(line: Buffer): number {
-  const begin = line.indexOf(KEY_HEADER_START);
-  if (begin !== -1) return begin;
-  const dashes = line.lastIndexOf('-----');
-  if (dashes === -1) return -1;
-  return KEY_HEADER_START.startsWith(line.toString('latin1', dashes)) ? dashes : -1;
-}
-
-/** Bytes of `bytes` before an incomplete UTF-8 sequence at its end (all of them when there is none). */
-function completeUtf8Length(bytes: Buffer): number {
-  // A sequence is at most 4 bytes: look back at most 3 continuation bytes for its lead byte.
-  for (let back = 1; back <= Math.min(4, bytes.length); back += 1) {
-    const byte = bytes[bytes.length - back] as number;
-    if ((byte & 0xc0) === 0x80) continue;
-    const size = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
-    return size > back ? bytes.length - back : bytes.length;
-  }
-  return bytes.length;
-}
-
-function firstLineBreak(bytes: Buffer): number {
-  const feed = bytes.indexOf(LINE_FEED);
-  const ret = bytes.indexOf(CARRIAGE_RETURN);
-  return feed === -1 ? ret : ret === -1 ? feed : Math.min(feed, ret);
-}
-
-/** The last ASCII whitespace byte at or before `from` (never inside a UTF-8 sequence), or -1. */
-function lastWhitespace(bytes: Buffer, from: number): number {
-  for (let at = from; at >= 0; at -= 1) {
-    const byte = bytes[at];
-    if (byte === 0x20 || byte === 0x09 || byte === 0x0d || byte === 0x0b || byte === 0x0c) return at;
-  }
-  return -1;
 }
 
 // Security limitations:
@@ -384,9 +385,14 @@ function lastWhitespace(bytes: Buffer, from: number): number {
 // - A configured secret value longer than MAX_HELD_BYTES that spans lines, or one holding a whitespace
 //   run and longer than CUT_LOOKAHEAD_BYTES inside a line longer than MAX_LINE_BYTES, is not guaranteed
 //   to be seen whole.
+// - A line's released text is kept as context for its next piece only up to CONTEXT_CHARS, and a
+//   token whose earlier part alone matched (so was hidden) but which a later piece extends is
+//   redacted in that piece on its own, without the context.
 // - Text after a withheld stretch resumes mid-line (after a key block's END, or at the next line): a
 //   secret whose name was withheld and whose value follows on the same line loses its context.
 // - An unfinished line (a prompt without a line break) is shown only when its line ends, it grows past
-//   MAX_LINE_BYTES, or the stream ends; on a terminal (`releasePartial`) also when output pauses, so a
-//   token printed a few characters at a time, slower than the pause, is released in pieces that do
-//   not match its format (as a value printed one character per line is not recognised either).
+//   MAX_LINE_BYTES, or the stream ends; on a terminal also at once up to a token format's hint
+//   (`releaseUnambiguous`) and the rest when output pauses (`releasePartial`), so a token whose hint
+//   went out more than CONTEXT_CHARS earlier on its line, or one printed a few characters at a time
+//   slower than the pause, is released in pieces that do not match its
+//   format (as a value printed one character per line is not recognised either).

@@ -17,6 +17,7 @@ import {
   secretPatterns,
   type SecretPattern,
 } from './secret-patterns.ts';
+import { createHintFinder } from './token-hints.ts';
 
 /**
  * Shorter configured secrets are refused: every occurrence of a 4-character value (`true`, `8080`,
@@ -70,6 +71,8 @@ export interface Redactor {
    * a value in two.
    */
   unfinishedSecretStart(text: string): number;
+  /** Where `text` first holds a token format's hint (`ghp_`, `://`), or -1; no token's secret precedes it. */
+  tokenHintAt(text: string): number;
 }
 
 interface Needle {
@@ -112,7 +115,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     hints: p.hints,
     caseless: p.pattern.flags.includes('i'),
   }));
-  const anyHint = anyHintPattern(patterns);
+  const hinted = createHintFinder(patterns);
   const begin = new RegExp(PRIVATE_KEY_BEGIN.source, 'g');
   const end = new RegExp(PRIVATE_KEY_END.source, 'g');
 
@@ -127,13 +130,12 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     // Known values first: a configured GitHub token is better reported as the env var it came from.
     let out = redactNeedles(text, known, hit);
     out = redactPrivateKeys(out, begin, end, hit);
-    // One pass for "could any token format be here?" before a pass per format: most output (and most
-    // files of a tree copied out) holds none, and scanning it once per hint was the larger cost.
-    const patternsToTry = anyHint.test(out) ? patterns : [];
-    let lower: string | undefined;
-    for (const { kind, pattern, hints, caseless } of patternsToTry) {
-      const searched = caseless ? (lower ??= out.toLowerCase()) : out;
-      if (!hints.some((hint) => searched.includes(hint))) continue;
+    // Only the formats whose hints are in the text run, found in one pass (token-hints.ts); asked again
+    // after a replacement, since the text it is asked about has changed.
+    let present = new Set(hinted.present(out));
+    for (const compiled of patterns) {
+      if (!present.has(compiled)) continue;
+      const { kind, pattern } = compiled;
       const before = out;
       out = out.replace(pattern, (match: string, ...args: unknown[]) => {
         const groups = args[args.length - 1];
@@ -143,7 +145,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
         if (MARKER.test(secret)) return match;
         return pre + hit(kind) + post;
       });
-      if (out !== before) lower = undefined;
+      if (out !== before) present = new Set(hinted.present(out));
     }
     return { text: out, redactions, kinds: [...kinds].sort() };
   }
@@ -152,23 +154,8 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     redact: (text) => redactWith(text, needles),
     redactLatin1: (bytes) => redactWith(bytes, byteNeedles),
     unfinishedSecretStart: (text) => unfinishedNeedleStart(text, needles),
+    tokenHintAt: (text) => hinted.first(text),
   };
-}
-
-/**
- * Matches wherever any pattern's hint occurs, as that pattern would look for it: exactly, or in any
- * ASCII case for a caseless pattern (whose hints are searched in the lower-cased text; the only other
- * characters lower-casing to ASCII letters, İ and the Kelvin sign, cannot complete a hint). Never misses a place a
- * hint would be found, so skipping the patterns when it finds nothing changes no result.
- */
-function anyHintPattern(patterns: readonly CompiledPattern[]): RegExp {
-  const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-  const anyCase = (text: string): string =>
-    [...text].map((c) => (/[a-z]/i.test(c) ? `[${c.toLowerCase()}${c.toUpperCase()}]` : escape(c))).join('');
-  const alternatives = new Set<string>();
-  for (const { hints, caseless } of patterns)
-    for (const hint of hints) alternatives.add(caseless ? anyCase(hint) : escape(hint));
-  return new RegExp([...alternatives].join('|'));
 }
 
 function compileNeedles(

@@ -2,7 +2,7 @@
  * A terminal's live output: the unfinished line (a prompt, the echo of a keystroke) is released once
  * output pauses, while what could still become a secret stays held.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LiveLineStream } from './live-stream.ts';
 import { LiveTail } from './live-tail.ts';
 import { createRedactor } from './redact.ts';
@@ -113,5 +113,104 @@ describe('watchOutput for a terminal', () => {
     await new Promise((resolve) => setTimeout(resolve, TERMINAL_SETTLE_MS * 4));
     expect(plainSettled).toBe(false);
     abort.abort();
+  });
+});
+
+/** A terminal watcher of a fresh command whose output the test writes chunk by chunk. */
+function terminalWatch(redactor: Redactor): {
+  stdout: LiveTail;
+  shown: () => string;
+  stop: () => void;
+} {
+  const live = { stdout: new LiveTail(), stderr: new LiveTail() };
+  const abort = new AbortController();
+  const events = watchOutput(
+    { live, redactor, done: new Promise<RunResult>(() => undefined) },
+    abort.signal,
+    {
+      terminal: true,
+    },
+  );
+  const texts: string[] = [];
+  void (async () => {
+    for await (const event of events) if (event.type === 'output') texts.push(event.text);
+  })();
+  return { stdout: live.stdout, shown: () => texts.join(''), stop: () => abort.abort() };
+}
+
+/** Lets the watcher's generator take what was queued, without letting any timer run. */
+async function drain(): Promise<void> {
+  for (let i = 0; i < 10; i += 1) await Promise.resolve();
+}
+
+describe('a terminal releases output at once unless a secret could be arriving', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('shows each echoed keystroke without waiting for output to pause', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const watch = terminalWatch(createRedactor({ secrets: [{ name: 'API_KEY', value: envSecret }] }));
+    for (const key of ['$ ', 'l', 's', ' ', '-', 'l']) {
+      watch.stdout.write(Buffer.from(key));
+      await drain();
+    }
+    // No timer has run: the settle time never passed, yet every echo is shown.
+    expect(watch.shown()).toBe('$ ls -l');
+    watch.stop();
+  });
+
+  it("holds output from a token format's hint on until output pauses, then shows it", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const watch = terminalWatch(createRedactor());
+    watch.stdout.write(Buffer.from('$ git clone https://'));
+    await drain();
+    expect(watch.shown()).toBe('$ git clone https');
+    vi.advanceTimersByTime(TERMINAL_SETTLE_MS);
+    await drain();
+    expect(watch.shown()).toBe('$ git clone https://');
+    watch.stop();
+  });
+
+  it('holds a tail that could begin a configured value until the next output shows it is not one', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const watch = terminalWatch(createRedactor({ secrets: [{ name: 'API_KEY', value: envSecret }] }));
+    watch.stdout.write(Buffer.from('$ echo corr'));
+    await drain();
+    vi.advanceTimersByTime(TERMINAL_SETTLE_MS);
+    await drain();
+    expect(watch.shown()).toBe('$ echo ');
+    watch.stdout.write(Buffer.from('idor'));
+    await drain();
+    expect(watch.shown()).toBe('$ echo corridor');
+    watch.stop();
+  });
+
+  it('redacts a configured value split across two output chunks (adversarial)', async () => {
+    const watch = terminalWatch(createRedactor({ secrets: [{ name: 'API_KEY', value: envSecret }] }));
+    watch.stdout.write(Buffer.from(`key: ${envSecret.slice(0, 12)}`));
+    watch.stdout.write(Buffer.from(`${envSecret.slice(12)} ok`));
+    await new Promise((resolve) => setTimeout(resolve, TERMINAL_SETTLE_MS * 4));
+    expect(watch.shown()).toBe('key: [REDACTED:env:API_KEY] ok');
+    watch.stop();
+  });
+
+  it('redacts a token split across chunks, also when its prefix went out first (adversarial)', () => {
+    const cases = [
+      { chunks: [`token=${githubToken.slice(0, 9)}`, githubToken.slice(9)], secret: githubToken.slice(4) },
+      { chunks: ['db at postgres', '://admin:hunter2-hunter2@db.example'], secret: 'hunter2' },
+      { chunks: ['$ curl -H "B', 'earer abcdefghijklmnopqrstuvwxyz0123"'], secret: 'abcdefghij' },
+    ];
+    expect(cases.length).toBeGreaterThan(0);
+    for (const { chunks, secret } of cases) {
+      const { lines, all } = streamOf();
+      for (const chunk of chunks) {
+        lines.write(Buffer.from(chunk));
+        lines.releaseUnambiguous();
+      }
+      lines.releasePartial();
+      expect(all()).toContain('[REDACTED:');
+      expect(all()).not.toContain(secret);
+    }
   });
 });

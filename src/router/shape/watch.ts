@@ -25,15 +25,19 @@ export const MAX_WATCHERS_PER_COMMAND = 8;
 type Stream = 'stdout' | 'stderr';
 
 /**
- * How long output must pause before a terminal's unfinished line (a prompt, a keystroke's echo) is
- * released. A program writes a line in one call, which arrives in one chunk, or in chunks read back
- * to back well within this even on a busy host; a person does not see 5 ms (an echo over SSH takes
- * tens). 2 ms would cut the echo's p50 from about 7 to 4 ms (bench/pty.bench.ts) for a thinner margin.
+ * How long output must pause before the held part of a terminal's unfinished line is released: the
+ * part from where a secret could be arriving (`LiveLineStream.releaseUnambiguous`); the rest, such as
+ * a keystroke's echo, goes out at once. A program writes a line in one call, which arrives in one
+ * chunk, or in chunks read back to back well within this even on a busy host; a person does not see
+ * 5 ms (an echo over SSH takes tens).
  */
 export const TERMINAL_SETTLE_MS = 5;
 
 export interface WatchOptions {
-  /** For a terminal: also release unfinished lines once output pauses (see `LiveLineStream.releasePartial`). */
+  /**
+   * For a terminal: also release unfinished lines, at once where no secret could be arriving and the
+   * rest once output pauses (see `LiveLineStream.releaseUnambiguous`).
+   */
   readonly terminal?: boolean;
 }
 
@@ -161,9 +165,12 @@ export async function* watchOutput(
     for (const timer of settleTimers.values()) clearTimeout(timer);
     settleTimers.clear();
   };
-  const settleLater = (name: Stream, lines: LiveLineStream): void => {
+  /** After a write: what cannot hold a secret in progress goes out now, the rest once output pauses. */
+  const releaseForTerminal = (name: Stream, lines: LiveLineStream): void => {
     if (options.terminal !== true || ended) return;
     clearTimeout(settleTimers.get(name));
+    settleTimers.delete(name);
+    if (!lines.releaseUnambiguous()) return;
     const timer = setTimeout(() => {
       settleTimers.delete(name);
       if (ended) return;
@@ -187,7 +194,7 @@ export async function* watchOutput(
         try {
           if (lines === null) return;
           lines.write(chunk);
-          settleLater(name, lines);
+          releaseForTerminal(name, lines);
         } catch (error) {
           stop();
           queue.fail(error);
@@ -200,7 +207,7 @@ export async function* watchOutput(
       });
       streams.push({ lines, unsubscribe: subscription.unsubscribe });
       lines.write(subscription.window);
-      settleLater(name, lines);
+      releaseForTerminal(name, lines);
     }
     void source.done.then(
       (result) => {
