@@ -146,20 +146,10 @@ int bridge_fill_poll(struct pollfd *fds, int n) {
     struct bridge_conn *c = &conns[i];
     c->client_index = c->upstream_index = -1;
     if (!c->used) continue;
-    /* A side is read only while its pipe is empty, and written while it holds something. A pipe can
-     * be full before `capacity` bytes (spliced pages may be partly used), so reading again waits for
-     * the destination to take what is queued: polling the source meanwhile could spin. */
-    short client_events = 0, upstream_events = 0;
-    if (!c->up.eof && c->up.queued == 0) client_events |= POLLIN;
-    if (c->down.queued > 0) client_events |= POLLOUT;
-    if (!c->down.eof && c->down.queued == 0) upstream_events |= POLLIN;
-    if (c->up.queued > 0) upstream_events |= POLLOUT;
-    /* A side with nothing to do is left out (a negative fd): poll would report a peer that hung up
-     * on every round, and the loop would spin. Its error shows at the next splice instead. */
     c->client_index = n;
-    fds[n++] = (struct pollfd){.fd = client_events ? c->client : -1, .events = client_events};
-    c->upstream_index = n;
-    fds[n++] = (struct pollfd){.fd = upstream_events ? c->upstream : -1, .events = upstream_events};
+    c->upstream_index = n + 1;
+    splice_flow_poll(c->client, c->upstream, &c->up, &c->down, &fds[n], &fds[n + 1]);
+    n += 2;
   }
   return n;
 }

@@ -187,6 +187,9 @@ struct splice_flow {
 };
 size_t splice_flow_open(struct splice_flow *f, size_t bytes);
 void splice_flow_close(struct splice_flow *f);
+/* The poll entries of the two sides (client: the source of `up`, upstream: the source of `down`). */
+void splice_flow_poll(int client, int upstream, const struct splice_flow *up, const struct splice_flow *down,
+                      struct pollfd *client_entry, struct pollfd *upstream_entry);
 /* 0, or -1 when the connection must close. */
 int splice_flow_pump(int from, int to, struct splice_flow *f, size_t capacity);
 

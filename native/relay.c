@@ -120,17 +120,8 @@ int relay_main(int argc, char **argv) {
   struct timespec idle = {.tv_sec = idle_ms / 1000, .tv_nsec = (idle_ms % 1000) * 1000000L};
   for (;;) {
     if (stop_requested) return report(&up, &down, "stopped");
-    /* As in the bridge: a side is read only while its pipe is empty and written while it holds
-     * something, and a side with nothing to do is not polled (a hung-up peer would wake every round). */
-    short client_events = 0, upstream_events = 0;
-    if (!up.eof && up.queued == 0) client_events |= POLLIN;
-    if (down.queued > 0) client_events |= POLLOUT;
-    if (!down.eof && down.queued == 0) upstream_events |= POLLIN;
-    if (up.queued > 0) upstream_events |= POLLOUT;
-    struct pollfd polled[2] = {
-        {.fd = client_events ? RELAY_CLIENT_FD : -1, .events = client_events},
-        {.fd = upstream_events ? RELAY_UPSTREAM_FD : -1, .events = upstream_events},
-    };
+    struct pollfd polled[2];
+    splice_flow_poll(RELAY_CLIENT_FD, RELAY_UPSTREAM_FD, &up, &down, &polled[0], &polled[1]);
     int ready = ppoll(polled, 2, &idle, &waiting_mask);
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) return report(&up, &down, "error");

@@ -30,6 +30,22 @@ void splice_flow_close(struct splice_flow *f) {
   close_fd(&f->pipe_w);
 }
 
+/* The poll entries of a relay's two sides. A side is read only while its pipe is empty, and written
+ * while it holds something: a pipe can be full before `capacity` bytes (spliced pages may be partly
+ * used), so reading again waits for the destination to take what is queued (polling the source
+ * meanwhile could spin). A side with nothing to do is left out (a negative fd): poll would report a
+ * peer that hung up on every round, and the loop would spin; its error shows at the next splice. */
+void splice_flow_poll(int client, int upstream, const struct splice_flow *up, const struct splice_flow *down,
+                      struct pollfd *client_entry, struct pollfd *upstream_entry) {
+  short client_events = 0, upstream_events = 0;
+  if (!up->eof && up->queued == 0) client_events |= POLLIN;
+  if (down->queued > 0) client_events |= POLLOUT;
+  if (!down->eof && down->queued == 0) upstream_events |= POLLIN;
+  if (up->queued > 0) upstream_events |= POLLOUT;
+  *client_entry = (struct pollfd){.fd = client_events ? client : -1, .events = client_events};
+  *upstream_entry = (struct pollfd){.fd = upstream_events ? upstream : -1, .events = upstream_events};
+}
+
 /* 1 when bytes moved, 0 when the call would block, -1 when the connection must close. */
 static int moved(ssize_t n) {
   if (n > 0) return 1;
