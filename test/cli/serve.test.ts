@@ -33,15 +33,21 @@ describe('airlock serve', () => {
     npmStart.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     npmStart.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<void>((done) => npmStart.once('exit', () => done()));
+    let url = '';
     try {
       expect(await eventually(() => /Press Ctrl-C to stop/.test(output), 30_000)).toBe(true);
-      const health = await fetch(`${urlOf(output)}/healthz`);
+      url = urlOf(output);
+      const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);
     } finally {
+      // As a supervisor stops it (docker stop, systemd): SIGTERM to npm alone, not to its group.
       npmStart.kill('SIGTERM');
       await exited;
     }
     expect(output).not.toMatch(/not found/);
+    // The server went with npm, stopping gracefully: not left running, orphaned, without its npm.
+    expect(output).toMatch(/airlock: stopped: every session ended, the store closed/);
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   });
 
   it('prints its URL and token file, serves the API, and stops cleanly on SIGTERM', async () => {
