@@ -156,7 +156,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
         endLocal: (reason) => live.endAll('node_lost', reason),
         endOwner: ending,
         logger,
-        onNodes: (nodes) => routes.nodes(nodes),
+        onNodes: (nodes, readAt) => routes.nodes(nodes, readAt),
         onTick: ({ ok, lost }) => options.onEvent?.({ kind: 'heartbeat', ok, lost: lost.length }),
       });
       await membership.start();

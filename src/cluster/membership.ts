@@ -32,7 +32,7 @@ export interface MembershipOptions {
   readonly endOwner: (owner: string, reason: string) => Promise<number>;
   readonly logger: Logger;
   /** The node table as each successful round leaves it, for routing requests (route-cache.ts). */
-  readonly onNodes?: (routes: readonly NodeRoute[]) => void;
+  readonly onNodes?: (routes: readonly NodeRoute[], readAt: number) => void;
   readonly onTick?: (outcome: { readonly ok: boolean; readonly lost: readonly NodeRow[] }) => void;
   readonly now?: () => number;
 }
@@ -112,7 +112,10 @@ export function createMembership(options: MembershipOptions): Membership {
       await endOthers(lost);
       // After the lost nodes' sessions were ended: a request routed by this snapshot to the store
       // finds them ended, with the reason.
-      if (options.onNodes !== undefined) options.onNodes(await table.routes());
+      if (options.onNodes !== undefined) {
+        const readAt = Date.now();
+        options.onNodes(await table.routes(), readAt);
+      }
       options.onTick?.({ ok: true, lost });
     } catch (error) {
       const reason = `the store cannot be reached: ${error instanceof Error ? error.message : String(error)}`;

@@ -122,7 +122,30 @@ describe('the route cache', () => {
     store.setNode('lost');
     expect(await cache.routeOfSession(SESSION)).toMatchObject({ nodeState: 'lost' });
     expect(store.queries()).toBe(3);
+    // The next round, read after the failure.
+    advance(1);
     cache.nodes([nodeA('lost')]);
+    expect(cache.cached(SESSION)).toBe(true);
+  });
+
+  it('does not take a snapshot read before a node failed to answer (read before it was declared lost)', async () => {
+    const { store, cache, advance } = setup(5000);
+    cache.nodes([nodeA('live')]);
+    await cache.routeOfSession(SESSION);
+    // A heartbeat round begins its read of the node table while node-a is still live there...
+    const readAt = advance(10);
+    advance(10);
+    // ...another node declares node-a lost, a forward to node-a fails, and the store says so.
+    store.setNode('lost');
+    cache.distrust();
+    expect(await cache.routeOfSession(SESSION)).toMatchObject({ nodeState: 'lost', sessionActive: false });
+    // The round's stale read lands after that: it must not route to node-a as live again.
+    cache.nodes([nodeA('live')], readAt);
+    expect(cache.cached(SESSION)).toBe(false);
+    expect(await cache.routeOfSession(SESSION)).toMatchObject({ nodeState: 'lost', sessionActive: false });
+    // The next round, read after the failure, is used.
+    cache.nodes([nodeA('lost')], advance(10));
+    expect(await cache.routeOfSession(SESSION)).toMatchObject({ nodeState: 'lost' });
     expect(cache.cached(SESSION)).toBe(true);
   });
 

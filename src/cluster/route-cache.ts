@@ -28,8 +28,12 @@ export interface RouteCacheOptions {
 export interface RouteCache {
   /** The session's route: from the cache when it can answer for the present, else from the store. */
   routeOfSession(sessionId: string): Promise<SessionRoute | null>;
-  /** The node table as a heartbeat round just read it. */
-  nodes(routes: readonly NodeRoute[]): void;
+  /**
+   * The node table as a heartbeat round read it, the read having begun at `readAt` (default now). A
+   * read begun before the last `distrust` is not used: it may say live a node another control plane
+   * declared lost meanwhile (it was read before that committed), and would route to it again.
+   */
+  nodes(routes: readonly NodeRoute[], readAt?: number): void;
   /** A forward along a cached route did not reach its node: ask the store until the next snapshot. */
   distrust(): void;
   /** Whether `routeOfSession(sessionId)` would answer without the store now (tests, metrics). */
@@ -42,6 +46,7 @@ export function createRouteCache(options: RouteCacheOptions): RouteCache {
   /** Session id → the owner the store named for it (it never changes). Oldest first. */
   const owners = new Map<string, string>();
   let snapshot: { readonly byOwner: ReadonlyMap<string, NodeRoute>; readonly takenAt: number } | null = null;
+  let distrustedAt = Number.NEGATIVE_INFINITY;
 
   const nodeOf = (sessionId: string): NodeRoute | undefined => {
     if (snapshot === null || now() - snapshot.takenAt > options.maxSnapshotAgeMs) return undefined;
@@ -77,11 +82,13 @@ export function createRouteCache(options: RouteCacheOptions): RouteCache {
       if (route !== null) remember(sessionId, route.owner);
       return route;
     },
-    nodes(routes) {
+    nodes(routes, readAt = now()) {
+      if (readAt <= distrustedAt) return;
       snapshot = { byOwner: new Map(routes.map((route) => [route.owner, route])), takenAt: now() };
     },
     distrust() {
       snapshot = null;
+      distrustedAt = now();
     },
     cached: (sessionId) => nodeOf(sessionId) !== undefined,
   };
@@ -93,4 +100,5 @@ export function createRouteCache(options: RouteCacheOptions): RouteCache {
 //   never remembered, so requests for made-up ids cannot fill the cache (and it is bounded anyway).
 // - A node declared lost by another node is seen as lost here up to one heartbeat round later; in
 //   between, a request for one of its sessions is forwarded to it as before it was declared lost and
-//   answered 503 NODE_UNREACHABLE when it does not answer, after which the store is asked again.
+//   answered 503 NODE_UNREACHABLE when it does not answer, after which the store is asked again (and a
+//   snapshot whose read began before that failure is not used: it can predate the declaration).
