@@ -157,6 +157,16 @@ describe.skipIf(bwrapMissing)('a scripted coding session over MCP (default confi
     expect(manifest.facts['status']).toBe('pending_approval');
     expect(textOf(manifest.result)).toMatch(/what build, test or CI commands run/);
     await decide(home, 'approve', String(manifest.facts['approvalId']));
+    // The approved write is carried out in the background by the call that was waiting for it: it
+    // lands soon after the decision, not necessarily before the next call (a loaded machine). Waited
+    // for here, boundedly, so a write that never lands still fails the test.
+    for (let tries = 0; ; tries += 1) {
+      const landed = await callTool(connection.client, 'read_file', { path: 'pyproject.toml' });
+      if (!landed.isError) break;
+      if (tries >= 150)
+        throw new Error(`the approved write of pyproject.toml never landed: ${textOf(landed)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
 
     // Run the tests: one fails. Look, fix, rerun.
     const failing = await run('python3 -m unittest discover -s calc/tests -t . -v', 1);
