@@ -106,7 +106,7 @@ describe('the route cache', () => {
     expect(store.queries()).toBe(2);
   });
 
-  it('asks the store when the snapshot is older than allowed, and after a node did not answer', async () => {
+  it('asks the store when the snapshot is older than allowed', async () => {
     const { store, cache, advance } = setup(5000);
     cache.nodes([nodeA('live')]);
     await cache.routeOfSession(SESSION);
@@ -114,18 +114,42 @@ describe('the route cache', () => {
     store.setNode('lost');
     expect(await cache.routeOfSession(SESSION)).toMatchObject({ nodeState: 'lost', sessionActive: false });
     expect(store.queries()).toBe(2);
+  });
 
-    store.setNode('live');
+  it('asks the store after a node did not answer, until the next snapshot', async () => {
+    const { store, cache, advance } = setup(5000);
     cache.nodes([nodeA('live')]);
+    await cache.routeOfSession(SESSION);
     expect(cache.cached(SESSION)).toBe(true);
     cache.distrust();
-    store.setNode('lost');
-    expect(await cache.routeOfSession(SESSION)).toMatchObject({ nodeState: 'lost' });
-    expect(store.queries()).toBe(3);
-    // The next round, read after the failure.
+    expect(cache.cached(SESSION)).toBe(false);
+    // Still live in the store (the node was slow, not lost): remembered, and the next round serves it.
+    expect(await cache.routeOfSession(SESSION)).toMatchObject({ nodeState: 'live', sessionActive: true });
+    expect(store.queries()).toBe(2);
     advance(1);
-    cache.nodes([nodeA('lost')]);
+    cache.nodes([nodeA('live')]);
     expect(cache.cached(SESSION)).toBe(true);
+  });
+
+  it('never routes again to a run the store named lost, whatever a snapshot read in flight says', async () => {
+    const { store, cache, advance } = setup(5000);
+    cache.nodes([nodeA('live')]);
+    await cache.routeOfSession(SESSION);
+    await cache.routeOfSession(SESSION_2);
+    // A forward fails; a round begins its read after that, while node-a is still live in the table...
+    cache.distrust();
+    const readAt = advance(10);
+    // ...then another node declares node-a lost, and a request reads so from the store.
+    store.setNode('lost');
+    advance(10);
+    expect(await cache.routeOfSession(SESSION)).toMatchObject({ nodeState: 'lost', sessionActive: false });
+    // The round's read lands: it says live, but the store's word is newer and final.
+    cache.nodes([nodeA('live')], readAt);
+    expect(cache.cached(SESSION)).toBe(false);
+    // Not just the session the store was asked about: the other session of that run too.
+    expect(cache.cached(SESSION_2)).toBe(false);
+    expect(await cache.routeOfSession(SESSION)).toMatchObject({ nodeState: 'lost', sessionActive: false });
+    expect(await cache.routeOfSession(SESSION_2)).toMatchObject({ nodeState: 'lost', sessionActive: false });
   });
 
   it('does not take a snapshot read before a node failed to answer (read before it was declared lost)', async () => {
@@ -143,10 +167,10 @@ describe('the route cache', () => {
     cache.nodes([nodeA('live')], readAt);
     expect(cache.cached(SESSION)).toBe(false);
     expect(await cache.routeOfSession(SESSION)).toMatchObject({ nodeState: 'lost', sessionActive: false });
-    // The next round, read after the failure, is used.
+    // The session has ended: it is the store's to answer from now on (410 with the reason).
     cache.nodes([nodeA('lost')], advance(10));
     expect(await cache.routeOfSession(SESSION)).toMatchObject({ nodeState: 'lost' });
-    expect(cache.cached(SESSION)).toBe(true);
+    expect(cache.cached(SESSION)).toBe(false);
   });
 
   it('asks the store before the first snapshot (adversarial: nothing is guessed)', async () => {

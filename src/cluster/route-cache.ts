@@ -11,11 +11,18 @@
  * snapshot does not hold (a node that registered again since, whose earlier sessions have ended), no
  * snapshot newer than `maxSnapshotAgeMs` (this node's heartbeats are not getting through), and after a
  * forward along a remembered route found its node unreachable (`distrust`), until the next snapshot.
+ *
+ * What the store says has ended is final, and newer than any snapshot read in flight: a session it
+ * names ended is forgotten (every later request for it is answered from the store, 410), and a run it
+ * names lost or left is never routed to again, whatever a snapshot read before that says (a run does
+ * not come back: a node that starts again registers a new run).
  */
 import type { NodeRoute, NodeTable, SessionRoute } from './node-table.ts';
 
 /** Sessions whose owner is remembered at most; past it the oldest are forgotten (and read again). */
 const DEFAULT_MAX_SESSIONS = 100_000;
+/** Runs remembered as gone at most; past it the oldest are forgotten (a snapshot names them lost anyway). */
+const MAX_GONE_OWNERS = 10_000;
 
 export interface RouteCacheOptions {
   readonly table: Pick<NodeTable, 'routeOfSession'>;
@@ -47,11 +54,23 @@ export function createRouteCache(options: RouteCacheOptions): RouteCache {
   const owners = new Map<string, string>();
   let snapshot: { readonly byOwner: ReadonlyMap<string, NodeRoute>; readonly takenAt: number } | null = null;
   let distrustedAt = Number.NEGATIVE_INFINITY;
+  /** Runs the store named lost or left: no snapshot routes to them again. Oldest first. */
+  const goneOwners = new Set<string>();
+
+  const markGone = (owner: string): void => {
+    if (goneOwners.has(owner)) return;
+    if (goneOwners.size >= MAX_GONE_OWNERS) {
+      const oldest = goneOwners.values().next().value;
+      if (oldest !== undefined) goneOwners.delete(oldest);
+    }
+    goneOwners.add(owner);
+  };
 
   const nodeOf = (sessionId: string): NodeRoute | undefined => {
     if (snapshot === null || now() - snapshot.takenAt > options.maxSnapshotAgeMs) return undefined;
     const owner = owners.get(sessionId);
-    return owner === undefined ? undefined : snapshot.byOwner.get(owner);
+    if (owner === undefined || goneOwners.has(owner)) return undefined;
+    return snapshot.byOwner.get(owner);
   };
 
   const remember = (sessionId: string, owner: string): void => {
@@ -79,7 +98,13 @@ export function createRouteCache(options: RouteCacheOptions): RouteCache {
         };
       }
       const route = await options.table.routeOfSession(sessionId);
-      if (route !== null) remember(sessionId, route.owner);
+      if (route === null) return route;
+      // The store's word is newer than any snapshot read in flight, and an ending is final: a
+      // snapshot read before another node declared the run lost must not route this session to it
+      // again (it would be answered 503 NODE_UNREACHABLE instead of 410 SESSION_ENDED).
+      if (route.nodeState !== null && route.nodeState !== 'live') markGone(route.owner);
+      if (route.sessionActive) remember(sessionId, route.owner);
+      else owners.delete(sessionId);
       return route;
     },
     nodes(routes, readAt = now()) {
