@@ -100,8 +100,10 @@ export function createFileOps(options: FileOpsOptions): FileOps {
     request: ReviewedRequestInput,
     waiting: FileWriteResult & { approvalId: string },
     signal: AbortSignal,
+    recorded: () => void,
   ): Promise<FileWriteResult> {
     await requestApproval({ approvals, reviewer: options.reviewer }, request, signal);
+    recorded();
     const outcome = await awaitDecision(approvals, waiting.approvalId, signal, 'write');
     if (!outcome.approved) {
       const why = refusalReason(outcome, 'write', options.approvalTimeoutMs);
@@ -172,7 +174,15 @@ export function createFileOps(options: FileOpsOptions): FileOps {
       session.ending.signal,
       ...(writeOptions.signal ? [writeOptions.signal] : []),
     ]);
-    const outcome = approveAndWrite(session, path, data, request, waiting, signal);
+    let recorded = (): void => undefined;
+    const requested = new Promise<null>((resolve) => {
+      recorded = () => resolve(null);
+    });
+    const outcome = approveAndWrite(session, path, data, request, waiting, signal, recorded);
+    // The caller is told the approval's id only once the store holds it (after the reviewer, if any,
+    // had its say), as for a command: a person acting on it at once must find it, not NOT_FOUND.
+    const settledFirst = await Promise.race([outcome, requested]);
+    if (settledFirst !== null) return settledFirst;
     const answer = await settledWithin(outcome, waitMs);
     if (answer !== null) return answer;
     // Returned before the decision: the write goes on in the background and must not be lost, nor

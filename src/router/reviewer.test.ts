@@ -88,6 +88,22 @@ describe('a reviewer program', () => {
     expect((await session.commands.wait(pending.id)).status).toBe('completed');
   });
 
+  it('tells the caller of a write the approval only once the store holds it, after a slow reviewer', async () => {
+    const reviewer = reviewerScript('{"decision":"abstain"}', 'sleep 0.3');
+    const { airlock } = await openMemoryAirlock({
+      config: {
+        router: { ...router, approvalRequiredFor: ['write_file'], reviewer: { command: reviewer.argv } },
+      },
+    });
+    const session = await airlock.sessions.create();
+    const pending = await session.files.write('package.json', '{"name":"x"}\n', { approvalWaitMs: 0 });
+    expect(pending.status).toBe('pending_approval');
+    // A person acting on the id at once finds it: no NOT_FOUND while the reviewer still thinks.
+    const record = await airlock.approvals.get(pending.approvalId ?? '');
+    expect(record.status).toBe('pending');
+    await airlock.approvals.approve(record.id, { decidedBy: 'alice' });
+  });
+
   it.each([
     ['answers garbage', () => reviewerScript('approve please').argv, 'answered something that is not JSON'],
     ['answers no decision', () => reviewerScript('{"decision":"allow"}').argv, 'answered no decision'],
