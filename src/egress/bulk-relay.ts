@@ -96,11 +96,12 @@ export function createBulkRelay(options: BulkRelayOptions): BulkRelay {
   const running = new Set<ChildProcess>();
   const stops = new Map<ChildProcess, () => void>();
   let closed = false;
+  const available = (): boolean => !closed && running.size < maxRelays;
   return {
     handoffBytes: options.handoffBytes ?? DEFAULT_HANDOFF_BYTES,
-    available: () => !closed && running.size < maxRelays,
+    available,
     handOff(client, upstream, done) {
-      if (closed || running.size >= maxRelays) return false;
+      if (!available()) return false;
       let child: ChildProcess;
       try {
         // Sockets in stdio are duplicated into the child as fds 3 and 4, and Node stops reading them
