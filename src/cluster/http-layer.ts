@@ -11,6 +11,9 @@
  * - while this node cannot reach the database, /healthz answers 503 with why, and new work (sessions,
  *   commands, uploads, MCP calls) is refused with STORE_UNAVAILABLE.
  * Everything else (approvals, the audit log, lists) is served by any node from the shared store.
+ * The plain forwarded request (a token, no signature, a healthy node that is not stopping) is taken
+ * before Fastify by front-door.ts, which routes it by the same rules (request-target.ts); what it does
+ * not take comes here.
  */
 import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
@@ -20,13 +23,11 @@ import { AirlockError } from '../errors/index.ts';
 import type { Forwarder } from './forward.ts';
 import { BODY_TRAILER, CLUSTER_HEADER, NODE_HEADER } from './hop.ts';
 import type { NodeHealth } from './membership.ts';
-import type { NodeTable, SessionRoute } from './node-table.ts';
+import type { NodeTable } from './node-table.ts';
 import type { Placement } from './placement.ts';
 import type { RouteCache } from './route-cache.ts';
+import { forwardTarget, routeOfPath, SESSION_PATH } from './request-target.ts';
 import { EMPTY_BODY, TRAILER_BODY, type ClusterSecret, type VerifiedRequest } from './secret.ts';
-
-const SESSION_PATH = /^\/v1\/sessions\/(ses_[0-9a-f]{24})(?:\/|$)/;
-const OUTPUT_PATH = /^\/v1\/outputs\/([^/]{1,200})$/;
 
 export interface ClusterHttpOptions {
   readonly nodeId: () => string;
@@ -90,21 +91,15 @@ export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOp
     const upgrade = String(request.headers.upgrade ?? '').toLowerCase() === 'websocket';
     if (forwardedHere.has(request) || (!upgrade && request.headers.authorization === undefined))
       return undefined;
-    const route = await routeOf(options, path);
-    if (route === null || !route.sessionActive || route.nodeId === null || route.nodeId === self)
-      return undefined;
-    // A session of a node that is not live any more is answered here from the store (410 once ended).
-    if (route.nodeState !== 'live' || route.advertiseUrl === null) return undefined;
+    const target = forwardTarget(await routeOfPath(options, path), self);
+    if (target === null) return undefined;
     if (upgrade) {
       // Answered once the route has authenticated the caller (preHandler below), naming the node.
-      upgradesElsewhere.set(request, { nodeId: route.nodeId, url: route.advertiseUrl });
+      upgradesElsewhere.set(request, target);
       return undefined;
     }
     reply.hijack();
-    const outcome = await options.forwarder.forward(request.raw, reply.raw, {
-      nodeId: route.nodeId,
-      url: route.advertiseUrl,
-    });
+    const outcome = await options.forwarder.forward(request.raw, reply.raw, target);
     forwarded(options, outcome);
     return reply;
   });
@@ -210,23 +205,12 @@ function upgradeElsewhere(request: FastifyRequest, target: { nodeId: string; url
 }
 
 /** Counts a forward; one that did not reach its node stops the cache vouching for where nodes are. */
-function forwarded(options: ClusterHttpOptions, outcome: 'forwarded' | 'unreachable'): void {
+export function forwarded(
+  options: Pick<ClusterHttpOptions, 'routes' | 'onForward'>,
+  outcome: 'forwarded' | 'unreachable',
+): void {
   if (outcome === 'unreachable') options.routes.distrust();
   options.onForward?.(outcome);
-}
-
-async function routeOf(options: ClusterHttpOptions, path: string): Promise<SessionRoute | null> {
-  const session = SESSION_PATH.exec(path)?.[1];
-  if (session !== undefined) return options.isLocal(session) ? null : options.routes.routeOfSession(session);
-  const output = OUTPUT_PATH.exec(path)?.[1];
-  if (output === undefined) return null;
-  let id: string;
-  try {
-    id = decodeURIComponent(output);
-  } catch {
-    return null;
-  }
-  return options.table.routeOfOutput(id);
 }
 
 /** New work: what a node that cannot record it must not start. Reads and decisions stay open. */
