@@ -2,7 +2,9 @@
  * Several control planes on one PostgreSQL against one control plane on SQLite, same run, same load:
  * 150 sessions, each running `sleep 0.1` (a command of at least 100 ms) a few times, all sessions at
  * once, over the HTTP API. Printed: commands/s and p50/p99 latency per command for each setup.
- * Commands are sent to the nodes in turn, as a load balancer would, so two in three are forwarded.
+ * Commands are sent to the nodes in turn, as a load balancer would, so two in three are forwarded;
+ * then again through the TypeScript SDK, which sends a session's commands to the node that runs it
+ * once the server names it (cluster.directClients), so none is.
  *
  * Shared cores. Every `airlock serve` here runs on this one machine, so the nodes share its cores:
  * the cluster's figure shows the cost of the shared store and of forwarding, not the capacity of
@@ -56,8 +58,16 @@ async function sharedCores(load: LoadOptions): Promise<void> {
     (urls) => runLoad(urls, load),
   );
   report('three nodes, one PostgreSQL', clustered);
+  const following = await withCluster(
+    NODES,
+    load.sessions,
+    () => ({}),
+    (urls) => runLoad(urls, { ...load, sdk: true }),
+  );
+  report('  same, SDK following its session', following);
   console.log(
-    `  throughput ratio (three nodes / one node)  ${(clustered.commandsPerS / baseline.commandsPerS).toFixed(2)}×` +
+    `  throughput ratio (three nodes / one node)  in turn ${(clustered.commandsPerS / baseline.commandsPerS).toFixed(2)}×, ` +
+      `SDK following ${(following.commandsPerS / baseline.commandsPerS).toFixed(2)}×` +
       '  (all on this one machine: not the capacity of three)',
   );
   if (clustered.coreMsPerCommand !== null && baseline.coreMsPerCommand !== null) {
@@ -189,16 +199,26 @@ async function emulatedMachines(load: LoadOptions, budget: number): Promise<void
     const direct = await budgetedCluster(budgets, { ...load, toOwner: NODES }, sandboxCpus);
     report(`  same, commands sent to their node`, direct.result);
     reportUsage(direct.result, direct.loads, budget);
-    const nodeLoads = [...singleMeter.loads(), ...clustered.loads, ...direct.loads].filter(
-      (member) => member.name !== 'postgres',
-    );
+    // Through the SDK, which learns each session's node from the answers and goes there.
+    const following = await budgetedCluster(budgets, { ...load, sdk: true }, sandboxCpus);
+    report(`  same, SDK following its session`, following.result);
+    reportUsage(following.result, following.loads, budget);
+    const runs = [single, clustered.result, direct.result, following.result];
+    const nodeLoads = [
+      ...singleMeter.loads(),
+      ...clustered.loads,
+      ...direct.loads,
+      ...following.loads,
+    ].filter((member) => member.name !== 'postgres');
     // A node held at its quota nearly all the time was limited by its budget; one that was not was
     // held back by something else (the host's other work, the database, the load generator).
     const atBudget = nodeLoads.every((member) => member.throttledShare >= 0.9);
-    const hostBusy = Math.max(...[single, clustered.result, direct.result].map((result) => result.busy ?? 0));
+    const hostBusy = Math.max(...runs.map((result) => result.busy ?? 0));
+    const ratio = (result: LoadResult): string =>
+      `${(result.commandsPerS / single.commandsPerS).toFixed(2)}×`;
     console.log(
-      `  throughput ratio (three ${budget}-core machines / one)  ${(clustered.result.commandsPerS / single.commandsPerS).toFixed(2)}×` +
-        `, without forwarding ${(direct.result.commandsPerS / single.commandsPerS).toFixed(2)}×; the target is 2.5×`,
+      `  throughput ratio (three ${budget}-core machines / one)  in turn ${ratio(clustered.result)}` +
+        `, sent to their node ${ratio(direct.result)}, SDK following ${ratio(following.result)}; the target is 2.5×`,
     );
     console.log(
       atBudget

@@ -79,6 +79,8 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
   const secret: ClusterSecret = readClusterSecret(config.secretFile ?? options.defaultSecretFile);
   const table: NodeTable = createNodeTable(store);
   let nodeId = config.nodeId ?? '';
+  /** This node's advertised origin once joined, when clients are told it (cluster.directClients). */
+  let clientNodeUrl: string | null = null;
   let sessions: ClusterSessions | null = null;
   let endOwner: ((owner: string, reason: string) => Promise<number>) | null = null;
   let membership: Membership | null = null;
@@ -123,6 +125,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
         health,
         isLocal,
         defaultMemoryBytes: options.defaultMemoryBytes,
+        nodeUrl: () => clientNodeUrl,
         onForward,
       });
       installFrontDoor(app.server, {
@@ -179,6 +182,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
         onTick: ({ ok, lost }) => options.onEvent?.({ kind: 'heartbeat', ok, lost: lost.length }),
       });
       await membership.start();
+      if (config.directClients) clientNodeUrl = new URL(advertiseUrl).origin;
       logger.info({ node: nodeId, advertiseUrl }, 'cluster: joined');
     },
     health: () => membership?.health() ?? { status: 'ok' },

@@ -18,6 +18,11 @@ export const CLUSTER_HEADER = 'x-airlock-cluster';
 export const BODY_TRAILER = 'x-airlock-cluster-body';
 /** The header naming the node that answered, on every answer of a clustered node. */
 export const NODE_HEADER = 'x-airlock-node';
+/**
+ * The header naming, on the answers about a session, the advertised origin of the node that runs it
+ * (`cluster.directClients`): the SDK sends the session's later requests there.
+ */
+export const NODE_URL_HEADER = 'x-airlock-node-url';
 
 /** Headers that belong to one connection, not to the request (RFC 9110 §7.6.1), and ours. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([

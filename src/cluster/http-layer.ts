@@ -21,12 +21,12 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AirlockError } from '../errors/index.ts';
 import type { Forwarder } from './forward.ts';
-import { BODY_TRAILER, CLUSTER_HEADER, NODE_HEADER } from './hop.ts';
+import { BODY_TRAILER, CLUSTER_HEADER, NODE_HEADER, NODE_URL_HEADER } from './hop.ts';
 import type { NodeHealth } from './membership.ts';
 import type { NodeTable } from './node-table.ts';
 import type { Placement } from './placement.ts';
 import type { RouteCache } from './route-cache.ts';
-import { forwardTarget, routeOfPath, SESSION_PATH } from './request-target.ts';
+import { forwardTarget, routeOfPath, SESSION_PATH, sessionOfPath } from './request-target.ts';
 import { EMPTY_BODY, TRAILER_BODY, type ClusterSecret, type VerifiedRequest } from './secret.ts';
 
 export interface ClusterHttpOptions {
@@ -42,6 +42,11 @@ export interface ClusterHttpOptions {
   readonly isLocal: (sessionId: string) => boolean;
   /** A session's memory limit when the request gives none, for placement. */
   readonly defaultMemoryBytes: number;
+  /**
+   * This node's advertised origin, to name on the answers about its sessions (NODE_URL_HEADER); null
+   * when `cluster.directClients` is off or the node has not joined yet.
+   */
+  readonly nodeUrl: () => string | null;
   /** Counts forwarded requests by outcome, for metrics. */
   readonly onForward?: (outcome: 'forwarded' | 'unreachable' | 'placed') => void;
 }
@@ -73,6 +78,13 @@ export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOp
       forwardedHere.set(request, { verdict });
     }
     const path = (request.raw.url ?? '/').split('?')[0] ?? '/';
+    const nodeUrl = options.nodeUrl();
+    if (nodeUrl !== null && answersForItsSession(request.method, path, options.isLocal)) {
+      // Why a client may trust it: it comes from a node of the cluster (this one, or through the node
+      // the client asked, which passes this node's answer on), and the SDK follows only an origin of
+      // the same scheme as the URL it was given (docs/scaling.md, "Clients that follow their session").
+      void reply.header(NODE_URL_HEADER, nodeUrl);
+    }
     const health = options.health();
     if (health.status !== 'ok') {
       if (path === '/healthz') {
@@ -211,6 +223,16 @@ export function forwarded(
 ): void {
   if (outcome === 'unreachable') options.routes.distrust();
   options.onForward?.(outcome);
+}
+
+/**
+ * Whether this node answers for a session it runs: a request naming one of its live sessions, or a
+ * session's creation (forwarded elsewhere by placement, the node that creates it answers instead).
+ */
+function answersForItsSession(method: string, path: string, isLocal: (id: string) => boolean): boolean {
+  if (method === 'POST' && path === '/v1/sessions') return true;
+  const session = sessionOfPath(path);
+  return session !== undefined && isLocal(session);
 }
 
 /** New work: what a node that cannot record it must not start. Reads and decisions stay open. */
