@@ -35,33 +35,36 @@ export interface ClusterBenchOptions {
   readonly commandsPerSession: number;
   /** CPU budget of each emulated machine, in cores. */
   readonly machineCores: number;
+  /** Where the PostgreSQL nodes write CPU profiles (`node --cpu-prof`), to see where their time goes. */
+  readonly cpuProfileDir?: string;
 }
 
 const COMMAND = 'sleep 0.1';
 const NODES = ['bench-a', 'bench-b', 'bench-c'] as const;
 
-async function sharedCores(load: LoadOptions): Promise<void> {
+/** `nodeArgs`: node options for the PostgreSQL nodes (`--cpu-prof`), none by default. */
+async function sharedCores(load: LoadOptions, nodeArgs: readonly string[]): Promise<void> {
   // Baseline: one control plane on SQLite, as a single machine runs it.
   const baseline = await withSingle(load.sessions, {}, (urls) => runLoad(urls, load));
   report('one node, SQLite (baseline)', baseline);
   const onePg = await withCluster(
     ['bench-a'],
     load.sessions,
-    () => ({}),
+    () => ({ nodeArgs }),
     (urls) => runLoad(urls, load),
   );
   report('one node, PostgreSQL', onePg);
   const clustered = await withCluster(
     NODES,
     load.sessions,
-    () => ({}),
+    () => ({ nodeArgs }),
     (urls) => runLoad(urls, load),
   );
   report('three nodes, one PostgreSQL', clustered);
   const following = await withCluster(
     NODES,
     load.sessions,
-    () => ({}),
+    () => ({ nodeArgs }),
     (urls) => runLoad(urls, { ...load, sdk: true }),
   );
   report('  same, SDK following its session', following);
@@ -132,6 +135,7 @@ async function budgetedCluster(
   budgets: Budgets,
   load: LoadOptions,
   sandboxCpus: number,
+  nodeArgs: readonly string[],
 ): Promise<{ result: LoadResult; loads: MemberLoad[] }> {
   const clusterMeter = meter(budgets, [...NODES, 'postgres']);
   const result = await withCluster(
@@ -141,6 +145,7 @@ async function budgetedCluster(
       cgroupParent: budgets.member(nodeId).sandboxParent,
       sandboxCpus,
       onSpawn: (pid) => budgets.join(nodeId, pid),
+      nodeArgs,
     }),
     (urls, postgres) => {
       const pid = postgres.pid();
@@ -151,7 +156,11 @@ async function budgetedCluster(
   return { result, loads: clusterMeter.loads() };
 }
 
-async function emulatedMachines(load: LoadOptions, budget: number): Promise<void> {
+async function emulatedMachines(
+  load: LoadOptions,
+  budget: number,
+  nodeArgs: readonly string[],
+): Promise<void> {
   console.log(
     `Emulated machines: each control plane (its airlock serve and its sandboxes) capped at ${budget} core ` +
       'by a cgroup CPU quota, as if each ran on its own machine of that size; PostgreSQL and the load ' +
@@ -192,15 +201,15 @@ async function emulatedMachines(load: LoadOptions, budget: number): Promise<void
     );
     report(`one ${budget}-core node, SQLite`, single);
     reportUsage(single, singleMeter.loads(), budget);
-    const clustered = await budgetedCluster(budgets, load, sandboxCpus);
+    const clustered = await budgetedCluster(budgets, load, sandboxCpus, nodeArgs);
     report(`three ${budget}-core nodes, one PostgreSQL`, clustered.result);
     reportUsage(clustered.result, clustered.loads, budget);
     // Each command straight to its session's node: what forwarding costs, by difference.
-    const direct = await budgetedCluster(budgets, { ...load, toOwner: NODES }, sandboxCpus);
+    const direct = await budgetedCluster(budgets, { ...load, toOwner: NODES }, sandboxCpus, nodeArgs);
     report(`  same, commands sent to their node`, direct.result);
     reportUsage(direct.result, direct.loads, budget);
     // Through the SDK, which learns each session's node from the answers and goes there.
-    const following = await budgetedCluster(budgets, { ...load, sdk: true }, sandboxCpus);
+    const following = await budgetedCluster(budgets, { ...load, sdk: true }, sandboxCpus, nodeArgs);
     report(`  same, SDK following its session`, following.result);
     reportUsage(following.result, following.loads, budget);
     const runs = [single, clustered.result, direct.result, following.result];
@@ -232,6 +241,8 @@ async function emulatedMachines(load: LoadOptions, budget: number): Promise<void
 }
 
 export async function runClusterBench(options: ClusterBenchOptions): Promise<void> {
+  const nodeArgs =
+    options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`];
   const load = {
     sessions: options.sessions,
     commandsPerSession: options.commandsPerSession,
@@ -241,7 +252,7 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<voi
     `Cluster: ${options.sessions} sessions at once, ${options.commandsPerSession} × \`${COMMAND}\` each, over HTTP, ` +
       `all on this machine's ${cpus().length} cores`,
   );
-  await sharedCores(load);
+  await sharedCores(load, nodeArgs);
   console.log('');
-  await emulatedMachines(load, options.machineCores);
+  await emulatedMachines(load, options.machineCores, nodeArgs);
 }

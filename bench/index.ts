@@ -1,6 +1,8 @@
 // `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api|audit|egress|agent|pty|archive|cluster]
 //   [--machine-cores C] (the cluster bench's CPU budget per emulated machine, default 0.4)
+//   [--cpu-prof DIR] (the cluster bench's PostgreSQL nodes write CPU profiles into DIR, node --cpu-prof)
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runAgentBench } from './agent.bench.ts';
@@ -59,15 +61,25 @@ class UsageError extends Error {}
 
 function usage(message: string): never {
   throw new UsageError(
-    `${message}\nusage: npm run bench -- [--runs N] [--only ${benches.join('|')}] [--machine-cores C]`,
+    `${message}\nusage: npm run bench -- [--runs N] [--only ${benches.join('|')}] [--machine-cores C] [--cpu-prof DIR]`,
   );
 }
 
 async function main(): Promise<void> {
-  let values: { runs?: string | undefined; only?: string | undefined; 'machine-cores'?: string | undefined };
+  let values: {
+    runs?: string | undefined;
+    only?: string | undefined;
+    'machine-cores'?: string | undefined;
+    'cpu-prof'?: string | undefined;
+  };
   try {
     ({ values } = parseArgs({
-      options: { runs: { type: 'string' }, only: { type: 'string' }, 'machine-cores': { type: 'string' } },
+      options: {
+        runs: { type: 'string' },
+        only: { type: 'string' },
+        'machine-cores': { type: 'string' },
+        'cpu-prof': { type: 'string' },
+      },
       strict: true,
     }));
   } catch (error) {
@@ -121,7 +133,12 @@ async function main(): Promise<void> {
   }
   if (only === undefined || only === 'cluster') {
     console.log('');
-    await runClusterBench({ sessions: 150, commandsPerSession: 5, machineCores });
+    await runClusterBench({
+      sessions: 150,
+      commandsPerSession: 5,
+      machineCores,
+      ...(values['cpu-prof'] === undefined ? {} : { cpuProfileDir: resolve(values['cpu-prof']) }),
+    });
   }
 }
 

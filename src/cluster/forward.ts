@@ -154,10 +154,18 @@ function isSmall(request: IncomingMessage): boolean {
   );
 }
 
-async function readAll(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+/** The whole body, by its events: an async iterator over the stream costs several times as much here. */
+function readAll(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    request.once('error', reject);
+    // A client gone before its body was in ends nothing: its close settles the read.
+    request.once('close', () => {
+      if (!request.complete) reject(new Error('the client went away before its body was in'));
+    });
+  });
 }
 
 function hasBody(request: IncomingMessage): boolean {

@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AirlockError } from '../errors/index.ts';
 import type { Forwarder } from './forward.ts';
 import { BODY_TRAILER, CLUSTER_HEADER, NODE_HEADER, NODE_URL_HEADER } from './hop.ts';
@@ -78,13 +78,6 @@ export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOp
       forwardedHere.set(request, { verdict });
     }
     const path = (request.raw.url ?? '/').split('?')[0] ?? '/';
-    const nodeUrl = options.nodeUrl();
-    if (nodeUrl !== null && answersForItsSession(request.method, path, options.isLocal)) {
-      // Why a client may trust it: it comes from a node of the cluster (this one, or through the node
-      // the client asked, which passes this node's answer on), and the SDK follows only an origin of
-      // the same scheme as the URL it was given (docs/scaling.md, "Clients that follow their session").
-      void reply.header(NODE_URL_HEADER, nodeUrl);
-    }
     const health = options.health();
     if (health.status !== 'ok') {
       if (path === '/healthz') {
@@ -173,6 +166,8 @@ export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOp
       forwarded(options, outcome);
       return reply;
     }
+    // Here, after the route authenticated the caller: an advertise URL may be a private address.
+    nameNodeUrl(options, request, reply);
     if (
       request.method !== 'POST' ||
       request.routeOptions.url !== '/v1/sessions' ||
@@ -226,13 +221,21 @@ export function forwarded(
 }
 
 /**
- * Whether this node answers for a session it runs: a request naming one of its live sessions, or a
- * session's creation (forwarded elsewhere by placement, the node that creates it answers instead).
+ * Names this node's advertised origin on its answer about a session it runs (a request naming one of
+ * its live sessions, or a session's creation: forwarded elsewhere by placement, the node that creates
+ * it answers instead), for clients to send that session's requests here (cluster.directClients). Why
+ * a client may trust it: it comes from a node of the cluster (this one, or through the node the
+ * client asked, which passes this node's answer on), and the SDK follows only an origin of the scheme
+ * it was given (docs/scaling.md, "Clients that follow their session").
  */
-function answersForItsSession(method: string, path: string, isLocal: (id: string) => boolean): boolean {
-  if (method === 'POST' && path === '/v1/sessions') return true;
+function nameNodeUrl(options: ClusterHttpOptions, request: FastifyRequest, reply: FastifyReply): void {
+  const nodeUrl = options.nodeUrl();
+  if (nodeUrl === null) return;
+  const path = (request.raw.url ?? '/').split('?')[0] ?? '/';
   const session = sessionOfPath(path);
-  return session !== undefined && isLocal(session);
+  const creation = request.method === 'POST' && path === '/v1/sessions';
+  if (creation || (session !== undefined && options.isLocal(session)))
+    void reply.header(NODE_URL_HEADER, nodeUrl);
 }
 
 /** New work: what a node that cannot record it must not start. Reads and decisions stay open. */

@@ -105,6 +105,10 @@ describe.skipIf(skip !== undefined)(
         headers: { authorization: `Bearer ${onA.token}` },
       });
       expect(named.headers.get('x-airlock-node-url')).toBe(a.url);
+      // Only to a caller the node authenticated: an advertise URL may be a private address.
+      const anonymous = await fetch(`${a.url}/v1/sessions/${onA.id}`);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('x-airlock-node-url')).toBeNull();
       const sent: string[] = [];
       const sdk = new AirlockClient({
         url: b.url,
