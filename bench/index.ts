@@ -1,6 +1,6 @@
 // `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api|audit|egress|agent|pty|archive|cluster]
 //   [--machine-cores C] (the cluster bench's CPU budget per emulated machine, default 0.4)
-//   [--cpu-prof DIR] (the cluster bench's PostgreSQL nodes write CPU profiles into DIR, node --cpu-prof)
+//   [--cpu-prof DIR] (the cluster benches' PostgreSQL nodes write CPU profiles into DIR, node --cpu-prof)
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import { runApiBench } from './api.bench.ts';
 import { runArchiveBench } from './archive.bench.ts';
 import { runAuditBench } from './audit.bench.ts';
 import { runClusterBench } from './cluster.bench.ts';
+import { runClusterForwardBench } from './cluster-forward.bench.ts';
 import { runEgressBench } from './egress.bench.ts';
 import { runEgressSandboxBench } from './egress-sandbox.bench.ts';
 import { runRouterBench } from './router.bench.ts';
@@ -32,6 +33,7 @@ const benches = [
   'pty',
   'archive',
   'cluster',
+  'cluster-forward',
 ] as const;
 type BenchName = (typeof benches)[number];
 
@@ -137,6 +139,14 @@ async function main(): Promise<void> {
       sessions: 150,
       commandsPerSession: 5,
       machineCores,
+      ...(values['cpu-prof'] === undefined ? {} : { cpuProfileDir: resolve(values['cpu-prof']) }),
+    });
+  }
+  if (only === undefined || only === 'cluster-forward') {
+    console.log('');
+    await runClusterForwardBench({
+      sessions: 60,
+      commandsPerSession: 20,
       ...(values['cpu-prof'] === undefined ? {} : { cpuProfileDir: resolve(values['cpu-prof']) }),
     });
   }
