@@ -1,10 +1,12 @@
 /**
  * The cluster bench's load: every session's commands at once, sent to the nodes in turn as a load
- * balancer would, with latency per command and how busy the machine was meanwhile.
+ * balancer would (or straight to each session's node, or by the SDK, which follows its session's
+ * node), with latency per command and how busy the machine was meanwhile.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { createSession, post, type CreatedSession } from './cluster-serve.ts';
+import { AirlockClient } from '../src/sdk/index.ts';
+import { createSession, post, TOKEN } from './cluster-serve.ts';
 import { formatMs, summarize } from './stats.ts';
 
 export interface LoadOptions {
@@ -16,6 +18,11 @@ export interface LoadOptions {
    * of to the nodes in turn, so none is forwarded.
    */
   readonly toOwner?: readonly string[];
+  /**
+   * Through the TypeScript SDK instead: each session created through the nodes in turn, its commands
+   * run with `session.run`, which sends them to the node the answers name (followSessionNode).
+   */
+  readonly sdk?: boolean;
 }
 
 export interface LoadResult {
@@ -49,39 +56,62 @@ function cpuTicks(): { busy: number; total: number } | null {
   return { busy: total - idle, total };
 }
 
-/** Creates the sessions (through the first URL), then runs every session's commands at once. */
+/** One session of the load: runs one command, and answers its status. */
+type Runner = () => Promise<unknown>;
+
+/** Sessions made through the HTTP API (the first URL), each command sent as `options` says. */
+async function httpRunners(urls: readonly string[], options: LoadOptions): Promise<Runner[]> {
+  const { toOwner } = options;
+  let turn = 0;
+  const runners: Runner[] = [];
+  for (let i = 0; i < options.sessions; i++) {
+    const session = await createSession(urls[0] ?? '');
+    const owner = toOwner === undefined ? undefined : urls[toOwner.indexOf(session.node ?? '')];
+    if (toOwner !== undefined && owner === undefined)
+      throw new Error(`session ${session.id} runs on unknown node ${session.node}`);
+    runners.push(async () => {
+      const base = owner ?? urls[turn++ % urls.length] ?? '';
+      const result = await post(
+        base,
+        `/v1/sessions/${session.id}/commands`,
+        { command: options.command },
+        session.token,
+      );
+      return result['status'];
+    });
+  }
+  return runners;
+}
+
+/** Sessions made through the SDK, each through the next node as a load balancer would send them. */
+async function sdkRunners(urls: readonly string[], options: LoadOptions): Promise<Runner[]> {
+  const runners: Runner[] = [];
+  for (let i = 0; i < options.sessions; i++) {
+    const client = new AirlockClient({ url: urls[i % urls.length] ?? '', token: TOKEN });
+    const session = await client.sessions.create();
+    runners.push(async () => (await session.run(options.command)).status);
+  }
+  return runners;
+}
+
+/** Creates the sessions, then runs every session's commands at once. */
 export async function runLoad(
   urls: readonly string[],
   options: LoadOptions,
   hooks: LoadHooks = {},
 ): Promise<LoadResult> {
-  const sessions: CreatedSession[] = [];
-  for (let i = 0; i < options.sessions; i++) sessions.push(await createSession(urls[0] ?? ''));
-  const { toOwner } = options;
-  let turn = 0;
-  const urlOf = (session: CreatedSession): string => {
-    if (toOwner === undefined) return urls[turn++ % urls.length] ?? '';
-    const url = urls[toOwner.indexOf(session.node ?? '')];
-    if (url === undefined) throw new Error(`session ${session.id} runs on unknown node ${session.node}`);
-    return url;
-  };
+  const runners = options.sdk === true ? await sdkRunners(urls, options) : await httpRunners(urls, options);
   const latencies: number[] = [];
   hooks.begin?.();
   const ticksBefore = cpuTicks();
   const ownBefore = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
-    sessions.map(async (session) => {
+    runners.map(async (run) => {
       for (let i = 0; i < options.commandsPerSession; i++) {
-        const base = urlOf(session);
         const sent = performance.now();
-        const result = await post(
-          base,
-          `/v1/sessions/${session.id}/commands`,
-          { command: options.command },
-          session.token,
-        );
-        if (result['status'] !== 'completed') throw new Error(`command ${JSON.stringify(result)}`);
+        const status = await run();
+        if (status !== 'completed') throw new Error(`command ended ${String(status)}`);
         latencies.push(performance.now() - sent);
       }
     }),

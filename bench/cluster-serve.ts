@@ -28,6 +28,8 @@ export interface ServeOptions {
    * machines move it into its CPU budget here, so everything it spawns inherits the budget.
    */
   readonly onSpawn?: (pid: number) => void;
+  /** Options for node itself before the script (`--cpu-prof`, to profile a node under the load). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export function configYaml(sessions: number, extra: string, options: ServeOptions = {}): string {
@@ -53,12 +55,16 @@ export interface Serve {
   readonly home: string;
 }
 
-export async function startServe(yaml: string, onSpawn?: ServeOptions['onSpawn']): Promise<Serve> {
+export async function startServe(
+  yaml: string,
+  onSpawn?: ServeOptions['onSpawn'],
+  nodeArgs: readonly string[] = [],
+): Promise<Serve> {
   const home = mkdtempSync(join(tmpdir(), 'airlock-bench-cluster-'));
   writeFileSync(join(home, 'airlock.yaml'), yaml);
   const child = spawn(
     process.execPath,
-    [bin, 'serve', '--port', '0', '--config', join(home, 'airlock.yaml')],
+    [...nodeArgs, bin, 'serve', '--port', '0', '--config', join(home, 'airlock.yaml')],
     {
       cwd: home,
       env: {
@@ -174,7 +180,7 @@ export async function withCluster<T>(
         `store: ${url}\ncluster:\n  nodeId: ${nodeId}\n  secretFile: ${secretFile}\n` +
         '  heartbeatInterval: 1s\n  failureTimeout: 60s\n';
       const options = nodeOptions(nodeId);
-      nodes.push(await startServe(configYaml(perNode, cluster, options), options.onSpawn));
+      nodes.push(await startServe(configYaml(perNode, cluster, options), options.onSpawn, options.nodeArgs));
     }
     return await work(
       nodes.map((node) => node.url),

@@ -2,7 +2,9 @@
  * Several control planes on one PostgreSQL against one control plane on SQLite, same run, same load:
  * 150 sessions, each running `sleep 0.1` (a command of at least 100 ms) a few times, all sessions at
  * once, over the HTTP API. Printed: commands/s and p50/p99 latency per command for each setup.
- * Commands are sent to the nodes in turn, as a load balancer would, so two in three are forwarded.
+ * Commands are sent to the nodes in turn, as a load balancer would, so two in three are forwarded;
+ * then again through the TypeScript SDK, which sends a session's commands to the node that runs it
+ * once the server names it (cluster.directClients), so none is.
  *
  * Shared cores. Every `airlock serve` here runs on this one machine, so the nodes share its cores:
  * the cluster's figure shows the cost of the shared store and of forwarding, not the capacity of
@@ -33,31 +35,42 @@ export interface ClusterBenchOptions {
   readonly commandsPerSession: number;
   /** CPU budget of each emulated machine, in cores. */
   readonly machineCores: number;
+  /** Where the PostgreSQL nodes write CPU profiles (`node --cpu-prof`), to see where their time goes. */
+  readonly cpuProfileDir?: string;
 }
 
 const COMMAND = 'sleep 0.1';
 const NODES = ['bench-a', 'bench-b', 'bench-c'] as const;
 
-async function sharedCores(load: LoadOptions): Promise<void> {
+/** `nodeArgs`: node options for the PostgreSQL nodes (`--cpu-prof`), none by default. */
+async function sharedCores(load: LoadOptions, nodeArgs: readonly string[]): Promise<void> {
   // Baseline: one control plane on SQLite, as a single machine runs it.
   const baseline = await withSingle(load.sessions, {}, (urls) => runLoad(urls, load));
   report('one node, SQLite (baseline)', baseline);
   const onePg = await withCluster(
     ['bench-a'],
     load.sessions,
-    () => ({}),
+    () => ({ nodeArgs }),
     (urls) => runLoad(urls, load),
   );
   report('one node, PostgreSQL', onePg);
   const clustered = await withCluster(
     NODES,
     load.sessions,
-    () => ({}),
+    () => ({ nodeArgs }),
     (urls) => runLoad(urls, load),
   );
   report('three nodes, one PostgreSQL', clustered);
+  const following = await withCluster(
+    NODES,
+    load.sessions,
+    () => ({ nodeArgs }),
+    (urls) => runLoad(urls, { ...load, sdk: true }),
+  );
+  report('  same, SDK following its session', following);
   console.log(
-    `  throughput ratio (three nodes / one node)  ${(clustered.commandsPerS / baseline.commandsPerS).toFixed(2)}×` +
+    `  throughput ratio (three nodes / one node)  in turn ${(clustered.commandsPerS / baseline.commandsPerS).toFixed(2)}×, ` +
+      `SDK following ${(following.commandsPerS / baseline.commandsPerS).toFixed(2)}×` +
       '  (all on this one machine: not the capacity of three)',
   );
   if (clustered.coreMsPerCommand !== null && baseline.coreMsPerCommand !== null) {
@@ -122,6 +135,7 @@ async function budgetedCluster(
   budgets: Budgets,
   load: LoadOptions,
   sandboxCpus: number,
+  nodeArgs: readonly string[],
 ): Promise<{ result: LoadResult; loads: MemberLoad[] }> {
   const clusterMeter = meter(budgets, [...NODES, 'postgres']);
   const result = await withCluster(
@@ -131,6 +145,7 @@ async function budgetedCluster(
       cgroupParent: budgets.member(nodeId).sandboxParent,
       sandboxCpus,
       onSpawn: (pid) => budgets.join(nodeId, pid),
+      nodeArgs,
     }),
     (urls, postgres) => {
       const pid = postgres.pid();
@@ -141,7 +156,11 @@ async function budgetedCluster(
   return { result, loads: clusterMeter.loads() };
 }
 
-async function emulatedMachines(load: LoadOptions, budget: number): Promise<void> {
+async function emulatedMachines(
+  load: LoadOptions,
+  budget: number,
+  nodeArgs: readonly string[],
+): Promise<void> {
   console.log(
     `Emulated machines: each control plane (its airlock serve and its sandboxes) capped at ${budget} core ` +
       'by a cgroup CPU quota, as if each ran on its own machine of that size; PostgreSQL and the load ' +
@@ -182,23 +201,33 @@ async function emulatedMachines(load: LoadOptions, budget: number): Promise<void
     );
     report(`one ${budget}-core node, SQLite`, single);
     reportUsage(single, singleMeter.loads(), budget);
-    const clustered = await budgetedCluster(budgets, load, sandboxCpus);
+    const clustered = await budgetedCluster(budgets, load, sandboxCpus, nodeArgs);
     report(`three ${budget}-core nodes, one PostgreSQL`, clustered.result);
     reportUsage(clustered.result, clustered.loads, budget);
     // Each command straight to its session's node: what forwarding costs, by difference.
-    const direct = await budgetedCluster(budgets, { ...load, toOwner: NODES }, sandboxCpus);
+    const direct = await budgetedCluster(budgets, { ...load, toOwner: NODES }, sandboxCpus, nodeArgs);
     report(`  same, commands sent to their node`, direct.result);
     reportUsage(direct.result, direct.loads, budget);
-    const nodeLoads = [...singleMeter.loads(), ...clustered.loads, ...direct.loads].filter(
-      (member) => member.name !== 'postgres',
-    );
+    // Through the SDK, which learns each session's node from the answers and goes there.
+    const following = await budgetedCluster(budgets, { ...load, sdk: true }, sandboxCpus, nodeArgs);
+    report(`  same, SDK following its session`, following.result);
+    reportUsage(following.result, following.loads, budget);
+    const runs = [single, clustered.result, direct.result, following.result];
+    const nodeLoads = [
+      ...singleMeter.loads(),
+      ...clustered.loads,
+      ...direct.loads,
+      ...following.loads,
+    ].filter((member) => member.name !== 'postgres');
     // A node held at its quota nearly all the time was limited by its budget; one that was not was
     // held back by something else (the host's other work, the database, the load generator).
     const atBudget = nodeLoads.every((member) => member.throttledShare >= 0.9);
-    const hostBusy = Math.max(...[single, clustered.result, direct.result].map((result) => result.busy ?? 0));
+    const hostBusy = Math.max(...runs.map((result) => result.busy ?? 0));
+    const ratio = (result: LoadResult): string =>
+      `${(result.commandsPerS / single.commandsPerS).toFixed(2)}×`;
     console.log(
-      `  throughput ratio (three ${budget}-core machines / one)  ${(clustered.result.commandsPerS / single.commandsPerS).toFixed(2)}×` +
-        `, without forwarding ${(direct.result.commandsPerS / single.commandsPerS).toFixed(2)}×; the target is 2.5×`,
+      `  throughput ratio (three ${budget}-core machines / one)  in turn ${ratio(clustered.result)}` +
+        `, sent to their node ${ratio(direct.result)}, SDK following ${ratio(following.result)}; the target is 2.5×`,
     );
     console.log(
       atBudget
@@ -212,6 +241,8 @@ async function emulatedMachines(load: LoadOptions, budget: number): Promise<void
 }
 
 export async function runClusterBench(options: ClusterBenchOptions): Promise<void> {
+  const nodeArgs =
+    options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`];
   const load = {
     sessions: options.sessions,
     commandsPerSession: options.commandsPerSession,
@@ -221,7 +252,7 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<voi
     `Cluster: ${options.sessions} sessions at once, ${options.commandsPerSession} × \`${COMMAND}\` each, over HTTP, ` +
       `all on this machine's ${cpus().length} cores`,
   );
-  await sharedCores(load);
+  await sharedCores(load, nodeArgs);
   console.log('');
-  await emulatedMachines(load, options.machineCores);
+  await emulatedMachines(load, options.machineCores, nodeArgs);
 }

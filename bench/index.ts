@@ -1,6 +1,8 @@
 // `npm run bench`: node --expose-gc bench/index.ts [--runs N] [--only sandbox|isolation|policy|router|api|audit|egress|agent|pty|archive|cluster]
 //   [--machine-cores C] (the cluster bench's CPU budget per emulated machine, default 0.4)
+//   [--cpu-prof DIR] (the cluster benches' PostgreSQL nodes write CPU profiles into DIR, node --cpu-prof)
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runAgentBench } from './agent.bench.ts';
@@ -8,6 +10,7 @@ import { runApiBench } from './api.bench.ts';
 import { runArchiveBench } from './archive.bench.ts';
 import { runAuditBench } from './audit.bench.ts';
 import { runClusterBench } from './cluster.bench.ts';
+import { runClusterForwardBench } from './cluster-forward.bench.ts';
 import { runEgressBench } from './egress.bench.ts';
 import { runEgressSandboxBench } from './egress-sandbox.bench.ts';
 import { runRouterBench } from './router.bench.ts';
@@ -30,6 +33,7 @@ const benches = [
   'pty',
   'archive',
   'cluster',
+  'cluster-forward',
 ] as const;
 type BenchName = (typeof benches)[number];
 
@@ -59,15 +63,25 @@ class UsageError extends Error {}
 
 function usage(message: string): never {
   throw new UsageError(
-    `${message}\nusage: npm run bench -- [--runs N] [--only ${benches.join('|')}] [--machine-cores C]`,
+    `${message}\nusage: npm run bench -- [--runs N] [--only ${benches.join('|')}] [--machine-cores C] [--cpu-prof DIR]`,
   );
 }
 
 async function main(): Promise<void> {
-  let values: { runs?: string | undefined; only?: string | undefined; 'machine-cores'?: string | undefined };
+  let values: {
+    runs?: string | undefined;
+    only?: string | undefined;
+    'machine-cores'?: string | undefined;
+    'cpu-prof'?: string | undefined;
+  };
   try {
     ({ values } = parseArgs({
-      options: { runs: { type: 'string' }, only: { type: 'string' }, 'machine-cores': { type: 'string' } },
+      options: {
+        runs: { type: 'string' },
+        only: { type: 'string' },
+        'machine-cores': { type: 'string' },
+        'cpu-prof': { type: 'string' },
+      },
       strict: true,
     }));
   } catch (error) {
@@ -121,7 +135,20 @@ async function main(): Promise<void> {
   }
   if (only === undefined || only === 'cluster') {
     console.log('');
-    await runClusterBench({ sessions: 150, commandsPerSession: 5, machineCores });
+    await runClusterBench({
+      sessions: 150,
+      commandsPerSession: 5,
+      machineCores,
+      ...(values['cpu-prof'] === undefined ? {} : { cpuProfileDir: resolve(values['cpu-prof']) }),
+    });
+  }
+  if (only === undefined || only === 'cluster-forward') {
+    console.log('');
+    await runClusterForwardBench({
+      sessions: 60,
+      commandsPerSession: 20,
+      ...(values['cpu-prof'] === undefined ? {} : { cpuProfileDir: resolve(values['cpu-prof']) }),
+    });
   }
 }
 

@@ -13,7 +13,8 @@ import { AirlockError } from '../errors/index.ts';
 import type { AuditPublicKey, AuditSigningKey, PostgresStore } from '../store/index.ts';
 import { keyRegistration, trustedClusterKeys } from './audit-keys.ts';
 import { createForwarder } from './forward.ts';
-import { installClusterLayer } from './http-layer.ts';
+import { installFrontDoor } from './front-door.ts';
+import { forwarded, installClusterLayer } from './http-layer.ts';
 import { createApprovalListener, type ApprovalListener } from './listener.ts';
 import { createMembership, type Membership, type NodeHealth } from './membership.ts';
 import { createNodeTable, type NodeRow, type NodeTable } from './node-table.ts';
@@ -59,8 +60,11 @@ export interface ClusterNode {
   /** For approvals: decisions announced by any node. */
   decisions(wake: (approvalId: string | null) => void): () => void;
   attach(sessions: ClusterSessions, endOwner: (owner: string, reason: string) => Promise<number>): void;
-  /** Adds the forwarding layer to the HTTP server (before its routes). */
-  install(app: FastifyInstance): void;
+  /**
+   * Adds the forwarding layer to the HTTP server: before its routes, and a fast path before Fastify
+   * itself (front-door.ts), which hands requests to Fastify while `closing()` says the server stops.
+   */
+  install(app: FastifyInstance, server: { readonly closing: () => boolean }): void;
   /** Registers the node at the address it listens on and starts its heartbeats. */
   join(listening: { readonly host: string; readonly port: number }): Promise<void>;
   health(): NodeHealth;
@@ -75,6 +79,8 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
   const secret: ClusterSecret = readClusterSecret(config.secretFile ?? options.defaultSecretFile);
   const table: NodeTable = createNodeTable(store);
   let nodeId = config.nodeId ?? '';
+  /** This node's advertised origin once joined, when clients are told it (cluster.directClients). */
+  let clientNodeUrl: string | null = null;
   let sessions: ClusterSessions | null = null;
   let endOwner: ((owner: string, reason: string) => Promise<number>) | null = null;
   let membership: Membership | null = null;
@@ -103,18 +109,34 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
       sessions = attached;
       endOwner = ending;
     },
-    install(app) {
+    install(app, server) {
+      const forwarder = createForwarder({ secret, nodeId: () => nodeId });
+      const health = (): NodeHealth => membership?.health() ?? { status: 'ok' };
+      const isLocal = (id: string): boolean => sessions?.live().some((session) => session.id === id) ?? false;
+      const onForward = (outcome: 'forwarded' | 'unreachable' | 'placed'): void =>
+        options.onEvent?.({ kind: 'forward', outcome });
       installClusterLayer(app, {
         nodeId: () => nodeId,
         secret,
         table,
         routes,
-        forwarder: createForwarder({ secret, nodeId: () => nodeId }),
+        forwarder,
         placement,
-        health: () => membership?.health() ?? { status: 'ok' },
-        isLocal: (id) => sessions?.live().some((session) => session.id === id) ?? false,
+        health,
+        isLocal,
         defaultMemoryBytes: options.defaultMemoryBytes,
-        onForward: (outcome) => options.onEvent?.({ kind: 'forward', outcome }),
+        nodeUrl: () => clientNodeUrl,
+        onForward,
+      });
+      installFrontDoor(app.server, {
+        nodeId: () => nodeId,
+        table,
+        routes,
+        forwarder,
+        health,
+        isLocal,
+        closing: server.closing,
+        onForward: (outcome) => forwarded({ routes, onForward }, outcome),
       });
     },
     async join(listening) {
@@ -160,6 +182,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
         onTick: ({ ok, lost }) => options.onEvent?.({ kind: 'heartbeat', ok, lost: lost.length }),
       });
       await membership.start();
+      if (config.directClients) clientNodeUrl = new URL(advertiseUrl).origin;
       logger.info({ node: nodeId, advertiseUrl }, 'cluster: joined');
     },
     health: () => membership?.health() ?? { status: 'ok' },

@@ -6,7 +6,7 @@
  * enough to read first) is signed in the header, a streamed one in a trailer sent after it. The client's own token goes along and is
  * checked by the receiving node.
  */
-import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { forwardUpgrade } from './forward-upgrade.ts';
@@ -14,9 +14,10 @@ import {
   BODY_TRAILER,
   CLUSTER_HEADER,
   HOP_BY_HOP,
-  hopHeaders,
+  hopRawHeaders,
   nodeUnreachable,
   openHop,
+  rawHeader,
   type ForwardTarget,
 } from './hop.ts';
 import { bodyDigest, EMPTY_BODY, newNonce, TRAILER_BODY, type ClusterSecret } from './secret.ts';
@@ -69,25 +70,25 @@ export function createForwarder(options: ForwardOptions): Forwarder {
         }
       }
       const path = request.url ?? '/';
-      const headers = hopHeaders(request);
+      // The request's own headers, as received: no header object is built for a forwarded request.
+      const headers = hopRawHeaders(request);
       const method = request.method ?? 'GET';
       const signed = { from: options.nodeId(), to: target.nodeId, nonce: newNonce() };
       // GET and HEAD bodies are not read by the receiving routes: none is sent, and none is signed.
       const streamed = body === undefined && hasBody(request) && method !== 'GET' && method !== 'HEAD';
-      headers[CLUSTER_HEADER] = options.secret.signRequest({
-        ...signed,
-        method,
-        url: path,
-        at: now(),
-        body: body !== undefined ? bodyDigest(body) : streamed ? TRAILER_BODY : EMPTY_BODY,
-      });
-      if (body !== undefined) headers['content-length'] = String(body.length);
-      else if (streamed) {
-        // A trailer needs chunked encoding, which a DELETE would not get by default.
-        delete headers['content-length'];
-        headers['transfer-encoding'] = 'chunked';
-        headers['trailer'] = BODY_TRAILER;
-      } else delete headers['content-length'];
+      headers.push(
+        CLUSTER_HEADER,
+        options.secret.signRequest({
+          ...signed,
+          method,
+          url: path,
+          at: now(),
+          body: body !== undefined ? bodyDigest(body) : streamed ? TRAILER_BODY : EMPTY_BODY,
+        }),
+      );
+      if (body !== undefined) headers.push('content-length', String(body.length));
+      // A trailer needs chunked encoding, which a DELETE would not get by default.
+      else if (streamed) headers.push('transfer-encoding', 'chunked', 'trailer', BODY_TRAILER);
 
       return new Promise((resolve) => {
         const upstream = openHop(target, path, method, headers);
@@ -110,9 +111,11 @@ export function createForwarder(options: ForwardOptions): Forwarder {
         upstream.on('error', unreachable);
         upstream.on('response', (answer) => {
           answered = true;
-          response.writeHead(answer.statusCode ?? 502, passHeaders(answer.headers));
-          // An event stream's headers go out now, not with its first event.
-          response.flushHeaders();
+          const passed = passHeaders(answer.rawHeaders);
+          response.writeHead(answer.statusCode ?? 502, passed.headers);
+          // An event stream's headers (an answer of no stated length) go out now, not with its first
+          // event. An answer of known length goes out with its body, in one write instead of two.
+          if (!passed.sized) response.flushHeaders();
           answer.pipe(response);
           answer.on('error', () => response.destroy());
           answer.on('end', () => resolve('forwarded'));
@@ -140,26 +143,37 @@ const SMALL_BODY_BYTES = 64 * 1024;
 
 function isSmall(request: IncomingMessage): boolean {
   const method = request.method ?? 'GET';
-  const length = Number(request.headers['content-length']);
+  const length = Number(rawHeader(request.rawHeaders, 'content-length'));
   return (
     method !== 'GET' &&
     method !== 'HEAD' &&
-    request.headers['transfer-encoding'] === undefined &&
+    rawHeader(request.rawHeaders, 'transfer-encoding') === undefined &&
     Number.isSafeInteger(length) &&
     length > 0 &&
     length <= SMALL_BODY_BYTES
   );
 }
 
-async function readAll(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+/** The whole body, by its events: an async iterator over the stream costs several times as much here. */
+function readAll(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    request.once('error', reject);
+    // A client gone before its body was in ends nothing: its close settles the read.
+    request.once('close', () => {
+      if (!request.complete) reject(new Error('the client went away before its body was in'));
+    });
+  });
 }
 
 function hasBody(request: IncomingMessage): boolean {
-  const length = request.headers['content-length'];
-  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  const length = rawHeader(request.rawHeaders, 'content-length');
+  return (
+    rawHeader(request.rawHeaders, 'transfer-encoding') !== undefined ||
+    (length !== undefined && length !== '0')
+  );
 }
 
 /** Pipes the body through as it arrives, hashing it, then sends the trailer that vouches for it. */
@@ -181,10 +195,15 @@ function streamBody(
   request.on('error', (error) => upstream.destroy(error));
 }
 
-function passHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+/** The answer's headers minus the connection's, as a raw list; `sized` when it states its length. */
+function passHeaders(raw: readonly string[]): { headers: string[]; sized: boolean } {
+  const headers: string[] = [];
+  let sized = false;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (HOP_BY_HOP.has(name)) continue;
+    if (name === 'content-length') sized = true;
+    headers.push(name, raw[i + 1] as string);
   }
-  return out;
+  return { headers, sized };
 }

@@ -18,6 +18,11 @@ export const CLUSTER_HEADER = 'x-airlock-cluster';
 export const BODY_TRAILER = 'x-airlock-cluster-body';
 /** The header naming the node that answered, on every answer of a clustered node. */
 export const NODE_HEADER = 'x-airlock-node';
+/**
+ * The header naming, on the answers about a session, the advertised origin of the node that runs it
+ * (`cluster.directClients`): the SDK sends the session's later requests there.
+ */
+export const NODE_URL_HEADER = 'x-airlock-node-url';
 
 /** Headers that belong to one connection, not to the request (RFC 9110 §7.6.1), and ours. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -55,16 +60,87 @@ export function hopHeaders(request: IncomingMessage): Record<string, string | st
   return headers;
 }
 
-/** Opens the hop to `url`, `path` taken from the request and only the origin from the store. */
+/**
+ * As hopHeaders, as a flat name/value list taken from the request's raw headers, without its
+ * `content-length` (the forwarder sets the body's framing itself). A forwarded request never has its
+ * headers parsed into an object here, and the list goes out as it is: each header as the client sent
+ * it (repeats too, which the receiving node then reads by the same rules as a direct request).
+ */
+export function hopRawHeaders(request: IncomingMessage): string[] {
+  const raw = request.rawHeaders;
+  const out: string[] = [];
+  let forwardedFor: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    if (name === 'x-forwarded-for')
+      forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+    else if (!HOP_BY_HOP.has(name) && name !== 'content-length') out.push(name, value);
+  }
+  const client = request.socket.remoteAddress ?? '';
+  out.push('x-forwarded-for', forwardedFor === undefined ? client : `${forwardedFor}, ${client}`);
+  return out;
+}
+
+/** A header of a raw header list (`rawHeaders`), the first of its name; undefined when absent. */
+export function rawHeader(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i] as string;
+    if (key.length === name.length && key.toLowerCase() === name) return raw[i + 1];
+  }
+  return undefined;
+}
+
+interface HopOrigin {
+  readonly protocol: 'http:' | 'https:';
+  /** For connecting: an IPv6 address without its brackets. */
+  readonly hostname: string;
+  readonly port: string;
+  /** The Host header: host and port as the URL has them. */
+  readonly host: string;
+}
+
+/** Advertised URLs parsed once each: a handful of nodes, re-parsed on every forwarded request before. */
+const origins = new Map<string, HopOrigin>();
+const MAX_ORIGINS = 1000;
+
+function originOf(advertiseUrl: string): HopOrigin {
+  const known = origins.get(advertiseUrl);
+  if (known !== undefined) return known;
+  const url = new URL(advertiseUrl);
+  const origin: HopOrigin = {
+    protocol: url.protocol === 'https:' ? 'https:' : 'http:',
+    hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+    port: url.port,
+    host: url.host,
+  };
+  if (origins.size >= MAX_ORIGINS) origins.clear();
+  origins.set(advertiseUrl, origin);
+  return origin;
+}
+
+/**
+ * Opens the hop to the node at `target.url`: only the origin comes from the store, and `path` (the
+ * request's, as received and as signed) is sent as it is, never parsed as a URL that could name
+ * another host. Headers given as a raw list get the Host header added here (an object gets Node's).
+ */
 export function openHop(
   target: ForwardTarget,
   path: string,
   method: string,
-  headers: OutgoingHttpHeaders,
+  headers: OutgoingHttpHeaders | string[],
 ): ClientRequest {
-  const url = new URL(path, new URL(target.url).origin);
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  const upstream = send(url, { method, headers });
+  const origin = originOf(target.url);
+  if (Array.isArray(headers)) headers.push('host', origin.host);
+  const send = origin.protocol === 'https:' ? httpsRequest : httpRequest;
+  const upstream = send({
+    protocol: origin.protocol,
+    hostname: origin.hostname,
+    port: origin.port,
+    path,
+    method,
+    headers,
+  });
   // Only connecting is bounded: the answer itself may take as long as the command (or the person
   // approving it) takes, and a terminal may sit idle; a socket idle timeout would cut either short.
   upstream.on('socket', (socket) => {

@@ -11,22 +11,23 @@
  * - while this node cannot reach the database, /healthz answers 503 with why, and new work (sessions,
  *   commands, uploads, MCP calls) is refused with STORE_UNAVAILABLE.
  * Everything else (approvals, the audit log, lists) is served by any node from the shared store.
+ * The plain forwarded request (a token, no signature, a healthy node that is not stopping) is taken
+ * before Fastify by front-door.ts, which routes it by the same rules (request-target.ts); what it does
+ * not take comes here.
  */
 import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AirlockError } from '../errors/index.ts';
 import type { Forwarder } from './forward.ts';
-import { BODY_TRAILER, CLUSTER_HEADER, NODE_HEADER } from './hop.ts';
+import { BODY_TRAILER, CLUSTER_HEADER, NODE_HEADER, NODE_URL_HEADER } from './hop.ts';
 import type { NodeHealth } from './membership.ts';
-import type { NodeTable, SessionRoute } from './node-table.ts';
+import type { NodeTable } from './node-table.ts';
 import type { Placement } from './placement.ts';
 import type { RouteCache } from './route-cache.ts';
+import { forwardTarget, routeOfPath, SESSION_PATH, sessionOfPath } from './request-target.ts';
 import { EMPTY_BODY, TRAILER_BODY, type ClusterSecret, type VerifiedRequest } from './secret.ts';
-
-const SESSION_PATH = /^\/v1\/sessions\/(ses_[0-9a-f]{24})(?:\/|$)/;
-const OUTPUT_PATH = /^\/v1\/outputs\/([^/]{1,200})$/;
 
 export interface ClusterHttpOptions {
   readonly nodeId: () => string;
@@ -41,6 +42,11 @@ export interface ClusterHttpOptions {
   readonly isLocal: (sessionId: string) => boolean;
   /** A session's memory limit when the request gives none, for placement. */
   readonly defaultMemoryBytes: number;
+  /**
+   * This node's advertised origin, to name on the answers about its sessions (NODE_URL_HEADER); null
+   * when `cluster.directClients` is off or the node has not joined yet.
+   */
+  readonly nodeUrl: () => string | null;
   /** Counts forwarded requests by outcome, for metrics. */
   readonly onForward?: (outcome: 'forwarded' | 'unreachable' | 'placed') => void;
 }
@@ -90,21 +96,15 @@ export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOp
     const upgrade = String(request.headers.upgrade ?? '').toLowerCase() === 'websocket';
     if (forwardedHere.has(request) || (!upgrade && request.headers.authorization === undefined))
       return undefined;
-    const route = await routeOf(options, path);
-    if (route === null || !route.sessionActive || route.nodeId === null || route.nodeId === self)
-      return undefined;
-    // A session of a node that is not live any more is answered here from the store (410 once ended).
-    if (route.nodeState !== 'live' || route.advertiseUrl === null) return undefined;
+    const target = forwardTarget(await routeOfPath(options, path), self);
+    if (target === null) return undefined;
     if (upgrade) {
       // Answered once the route has authenticated the caller (preHandler below), naming the node.
-      upgradesElsewhere.set(request, { nodeId: route.nodeId, url: route.advertiseUrl });
+      upgradesElsewhere.set(request, target);
       return undefined;
     }
     reply.hijack();
-    const outcome = await options.forwarder.forward(request.raw, reply.raw, {
-      nodeId: route.nodeId,
-      url: route.advertiseUrl,
-    });
+    const outcome = await options.forwarder.forward(request.raw, reply.raw, target);
     forwarded(options, outcome);
     return reply;
   });
@@ -166,6 +166,8 @@ export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOp
       forwarded(options, outcome);
       return reply;
     }
+    // Here, after the route authenticated the caller: an advertise URL may be a private address.
+    nameNodeUrl(options, request, reply);
     if (
       request.method !== 'POST' ||
       request.routeOptions.url !== '/v1/sessions' ||
@@ -210,23 +212,30 @@ function upgradeElsewhere(request: FastifyRequest, target: { nodeId: string; url
 }
 
 /** Counts a forward; one that did not reach its node stops the cache vouching for where nodes are. */
-function forwarded(options: ClusterHttpOptions, outcome: 'forwarded' | 'unreachable'): void {
+export function forwarded(
+  options: Pick<ClusterHttpOptions, 'routes' | 'onForward'>,
+  outcome: 'forwarded' | 'unreachable',
+): void {
   if (outcome === 'unreachable') options.routes.distrust();
   options.onForward?.(outcome);
 }
 
-async function routeOf(options: ClusterHttpOptions, path: string): Promise<SessionRoute | null> {
-  const session = SESSION_PATH.exec(path)?.[1];
-  if (session !== undefined) return options.isLocal(session) ? null : options.routes.routeOfSession(session);
-  const output = OUTPUT_PATH.exec(path)?.[1];
-  if (output === undefined) return null;
-  let id: string;
-  try {
-    id = decodeURIComponent(output);
-  } catch {
-    return null;
-  }
-  return options.table.routeOfOutput(id);
+/**
+ * Names this node's advertised origin on its answer about a session it runs (a request naming one of
+ * its live sessions, or a session's creation: forwarded elsewhere by placement, the node that creates
+ * it answers instead), for clients to send that session's requests here (cluster.directClients). Why
+ * a client may trust it: it comes from a node of the cluster (this one, or through the node the
+ * client asked, which passes this node's answer on), and the SDK follows only an origin of the scheme
+ * it was given (docs/scaling.md, "Clients that follow their session").
+ */
+function nameNodeUrl(options: ClusterHttpOptions, request: FastifyRequest, reply: FastifyReply): void {
+  const nodeUrl = options.nodeUrl();
+  if (nodeUrl === null) return;
+  const path = (request.raw.url ?? '/').split('?')[0] ?? '/';
+  const session = sessionOfPath(path);
+  const creation = request.method === 'POST' && path === '/v1/sessions';
+  if (creation || (session !== undefined && options.isLocal(session)))
+    void reply.header(NODE_URL_HEADER, nodeUrl);
 }
 
 /** New work: what a node that cannot record it must not start. Reads and decisions stay open. */

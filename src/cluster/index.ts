@@ -7,7 +7,7 @@
 export { createClusterNode } from './cluster-node.ts';
 export type { ClusterEvent, ClusterNode, ClusterNodeOptions, ClusterSessions } from './cluster-node.ts';
 export { trustedClusterKeys } from './audit-keys.ts';
-export { CLUSTER_HEADER, NODE_HEADER } from './hop.ts';
+export { CLUSTER_HEADER, NODE_HEADER, NODE_URL_HEADER } from './hop.ts';
 export type { NodeHealth } from './membership.ts';
 export { createNodeTable } from './node-table.ts';
 export type { NodeRow, NodeState, NodeTable } from './node-table.ts';

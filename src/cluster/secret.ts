@@ -236,8 +236,21 @@ export function clusterSecretOf(secret: Buffer, now: () => number = Date.now): C
   };
 }
 
+const NONCE_BYTES = 12;
+/** Random bytes for this many nonces are drawn at once: one call into the generator per 256 hops. */
+const NONCES_PER_DRAW = 256;
+let noncePool = Buffer.alloc(0);
+let nonceAt = 0;
+
+/** A random nonce for a hop (96 bits), from bytes drawn in batches. */
 export function newNonce(): string {
-  return randomBytes(12).toString('base64url');
+  if (nonceAt + NONCE_BYTES > noncePool.length) {
+    noncePool = randomBytes(NONCE_BYTES * NONCES_PER_DRAW);
+    nonceAt = 0;
+  }
+  const nonce = noncePool.toString('base64url', nonceAt, nonceAt + NONCE_BYTES);
+  nonceAt += NONCE_BYTES;
+  return nonce;
 }
 
 // Security limitations:

@@ -48,13 +48,18 @@ describe('store and cluster', () => {
       secretFile: '/etc/airlock/cluster-secret',
       heartbeatIntervalMs: 1000,
       failureTimeoutMs: 5000,
+      directClients: true,
     });
+    expect(parseConfig('cluster:\n  directClients: false\n', 'airlock.yaml').cluster?.directClients).toBe(
+      false,
+    );
     const bad: [string, string][] = [
       ['  secretFile: /s\n  heartbeatInterval: 2s\n  failureTimeout: 3s\n', 'cluster.failureTimeout'],
       ['  secretFile: relative\n', 'cluster.secretFile'],
       ['  secretFile: /s\n  advertiseUrl: http://user:pw@10.0.0.5:7400\n', 'cluster.advertiseUrl'],
       ['  secretFile: /s\n  advertiseUrl: http://10.0.0.5:7400/v1\n', 'cluster.advertiseUrl'],
       ['  secretFile: /s\n  nodeId: "a b"\n', 'cluster.nodeId'],
+      ['  secretFile: /s\n  directClients: "yes"\n', 'cluster.directClients'],
     ];
     expect(bad.length).toBeGreaterThan(0);
     for (const [section, path] of bad) {

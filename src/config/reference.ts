@@ -528,6 +528,17 @@ export const configKeyDocs: Readonly<Record<string, ConfigKeyDoc>> = {
       '`heartbeatInterval`.',
   },
 
+  'cluster.directClients': {
+    type: '`true` or `false`',
+    description:
+      "Name, on every answer about a session this node runs, this node's `advertiseUrl` (the " +
+      "`X-Airlock-Node-Url` header), so the SDK sends that session's later requests straight here instead " +
+      'of through whichever node a load balancer picks (which would pass them on: a hop that costs the ' +
+      'cluster CPU and time). The SDK goes back to the URL it was given when the node does not answer, ' +
+      'and only follows a URL of the same scheme. `false` when clients cannot or must not reach the ' +
+      'nodes at their `advertiseUrl` (a private network for node-to-node calls only).',
+  },
+
   // ─── agent ────────────────────────────────────────────────────────────────────────────────────────
   agent: {
     description:

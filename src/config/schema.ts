@@ -232,6 +232,10 @@ const clusterFields = {
   heartbeatInterval: parsedValue((value) => parseDuration(value, { min: 100, max: 2000 })).prefault('1s'),
   /** A node whose heartbeat is this old is lost: its sessions end and its approvals expire. */
   failureTimeout: parsedValue((value) => parseDuration(value, { min: 2000, max: 600_000 })).prefault('5s'),
+  /** Whether a session's answers name its node's advertiseUrl, for clients to send its requests there. */
+  directClients: z
+    .boolean({ error: (issue) => `directClients must be true or false, not ${describeValue(issue.input)}` })
+    .prefault(true),
 };
 
 function advertiseUrlProblem(value: string): string | undefined {
@@ -268,6 +272,7 @@ export const clusterSchema = section('cluster', clusterFields).transform((raw, c
     ...(raw.secretFile === undefined ? {} : { secretFile: raw.secretFile }),
     heartbeatIntervalMs: raw.heartbeatInterval,
     failureTimeoutMs: raw.failureTimeout,
+    directClients: raw.directClients,
   };
 });
 // ─── agent ──────────────────────────────────────────────────────────────────────────────────────────

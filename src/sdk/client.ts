@@ -28,6 +28,13 @@ export interface AirlockClientOptions {
   readonly defaultTimeoutMs?: number;
   /** A `fetch` to use instead of the global one (a proxying fetch, a test double). */
   readonly fetch?: FetchFunction;
+  /**
+   * In a cluster of control planes, send a session's requests straight to the node that runs it once
+   * the server names that node (its `cluster.advertiseUrl`, same scheme as `url` only), instead of to
+   * `url`, whose node would pass them on; back to `url` for good when that node does not answer.
+   * Default: on, except in a browser page, whose origin rules would refuse the other node's answers.
+   */
+  readonly followSessionNode?: boolean;
 }
 
 /** Long enough for a large file over a slow link; short enough that a dead server is noticed. */
@@ -55,6 +62,7 @@ export class AirlockClient {
       token: options.token,
       fetch: fetchFunction,
       defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+      followSessionNode: options.followSessionNode ?? !inBrowserPage(),
     });
     this.sessions = new Sessions(this.#transport);
     this.approvals = new Approvals(this.#transport);
@@ -92,4 +100,9 @@ function globalFetch(): FetchFunction {
     throw invalidArgument('no global fetch in this runtime; pass options.fetch');
   }
   return (input, init) => globalThis.fetch(input, init);
+}
+
+/** A browser page: a request to another origin needs that origin's consent (CORS), which nodes do not give. */
+function inBrowserPage(): boolean {
+  return (globalThis as { document?: unknown }).document !== undefined;
 }

@@ -256,7 +256,10 @@ export class SandboxSession {
   constructor(transport: Transport, session: { readonly id: string; readonly token?: string | undefined }) {
     this.id = session.id;
     this.token = session.token;
-    this.#transport = session.token === undefined ? transport : transport.withToken(session.token);
+    // Its own transport, which may follow the session to the node that runs it (Transport.forSession).
+    this.#transport = (
+      session.token === undefined ? transport : transport.withToken(session.token)
+    ).forSession();
     this.files = new SessionFiles(this.#transport, this.id);
     this.commands = new SessionCommands(this.#transport, this.id);
     this.outputs = new Outputs(this.#transport);

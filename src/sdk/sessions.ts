@@ -41,14 +41,16 @@ export class Sessions {
   /** Creates a session (admin token) and returns a handle that calls with the new session's token. */
   async create(options: CreateSessionOptions = {}): Promise<SandboxSession> {
     const { signal, requestTimeoutMs, ...body } = options;
-    const created = await this.#transport.json<CreatedSession>(
+    // The answer names the node that created the session, where its requests can then go.
+    const transport = this.#transport.forSession();
+    const created = await transport.json<CreatedSession>(
       { method: 'POST', path: ['v1', 'sessions'], json: body, long: true },
       {
         ...(signal === undefined ? {} : { signal }),
         ...(requestTimeoutMs === undefined ? {} : { timeoutMs: requestTimeoutMs }),
       },
     );
-    return new SandboxSession(this.#transport, { id: created.id, token: created.token });
+    return new SandboxSession(transport, { id: created.id, token: created.token });
   }
 
   /** A handle on an existing session, after checking that it exists and the token may see it. */

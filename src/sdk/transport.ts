@@ -2,10 +2,10 @@
  * The one place that talks HTTP: builds the request, adds the bearer token, applies the deadline, and
  * turns every failure into an AirlockApiError. Higher layers see parsed bodies or a readable stream.
  */
-import { errorFromHttpAnswer, invalidResponse } from './errors.ts';
+import { AirlockApiError, errorFromHttpAnswer, invalidResponse } from './errors.ts';
 import { deadlineSignal, transportError } from './signals.ts';
 import type { CallOptions } from './signals.ts';
-import { buildUrl, describeRequest } from './url.ts';
+import { buildUrl, describeRequest, followableNodeUrl } from './url.ts';
 import type { Query } from './url.ts';
 
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
@@ -24,7 +24,35 @@ export interface TransportConfig {
   readonly fetch: FetchFunction;
   /** Applied to calls that answer at once when the caller gives no timeoutMs; undefined = none. */
   readonly defaultTimeoutMs: number | undefined;
+  /** Whether a session's transport (forSession) sends its requests to the node its answers name (default no). */
+  readonly followSessionNode?: boolean;
 }
+
+/**
+ * The header a clustered server puts on the answers about a session: the origin of the node that runs
+ * it (its `cluster.advertiseUrl`).
+ */
+export const NODE_URL_HEADER = 'x-airlock-node-url';
+
+/** Where one session's requests go: its node, once an answer named it, until that node fails once. */
+interface SessionNode {
+  url: string | undefined;
+  /** The node did not answer once: the session's requests stay on the configured URL from then on. */
+  gaveUp: boolean;
+}
+
+/**
+ * Failures that prove a request never reached the node (nothing was sent), so sending it to the
+ * configured URL instead cannot run it twice. Anything else (a connection cut mid-request) is thrown.
+ */
+const NOT_SENT = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 export interface RequestSpec {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -58,9 +86,12 @@ export interface OpenResponse {
 
 export class Transport {
   readonly #config: TransportConfig;
+  /** Set on a session's transport (forSession) that follows its node. */
+  readonly #node: SessionNode | undefined;
 
-  constructor(config: TransportConfig) {
+  constructor(config: TransportConfig, node?: SessionNode) {
     this.#config = config;
+    this.#node = node;
   }
 
   get baseUrl(): string {
@@ -74,12 +105,51 @@ export class Transport {
 
   /** The same server with another token (a session handle uses its session's token). */
   withToken(token: string | undefined): Transport {
-    return new Transport({ ...this.#config, token });
+    return new Transport({ ...this.#config, token }, this.#node);
+  }
+
+  /**
+   * A transport for one session's requests: in a cluster, once an answer names the node that runs the
+   * session (NODE_URL_HEADER), they go straight there instead of through the configured URL (a load
+   * balancer would send most to another node, which passes them on). Only an origin of the configured
+   * URL's scheme is followed, and only from a configured URL without a path (not through a proxy's
+   * mount point); when that node does not answer, the session's requests go back to the configured
+   * URL for good. Without `followSessionNode`, or on a transport that is one already, this one.
+   */
+  forSession(): Transport {
+    if (this.#config.followSessionNode !== true || this.#node !== undefined) return this;
+    return new Transport(this.#config, { url: undefined, gaveUp: false });
   }
 
   /** Sends the request; a non-2xx answer is thrown as an error, a 2xx answer is returned unread. */
   async open(spec: RequestSpec, options: CallOptions = {}): Promise<OpenResponse> {
-    const url = buildUrl(this.#config.baseUrl, spec.path, spec.query);
+    const node = this.#node;
+    const direct = node?.url;
+    if (node === undefined || direct === undefined) return this.#openAt(this.#config.baseUrl, spec, options);
+    try {
+      return await this.#openAt(direct, spec, options);
+    } catch (error) {
+      if (!(error instanceof AirlockApiError) || error.code !== 'CONNECTION_FAILED') throw error;
+      // The session's node did not answer: from now on its requests go through the configured URL,
+      // whose node answers for the session as it is (passes them on, or says it ended and why).
+      node.url = undefined;
+      node.gaveUp = true;
+      // A body being streamed may have been read in part: only what can be sent again is.
+      if (!neverSent(error) || spec.stream !== undefined) throw error;
+      return this.#openAt(this.#config.baseUrl, spec, options);
+    }
+  }
+
+  /** Learns the session's node from an answer, when this transport follows one. */
+  #learn(response: Response): void {
+    const node = this.#node;
+    if (node === undefined || node.gaveUp) return;
+    const url = followableNodeUrl(this.#config.baseUrl, response.headers.get(NODE_URL_HEADER));
+    if (url !== undefined) node.url = url;
+  }
+
+  async #openAt(base: string, spec: RequestSpec, options: CallOptions): Promise<OpenResponse> {
+    const url = buildUrl(base, spec.path, spec.query);
     const request = describeRequest(spec.method, spec.path);
     const timeoutMs = options.timeoutMs ?? (spec.long === true ? undefined : this.#config.defaultTimeoutMs);
     const signal = deadlineSignal(options.signal, timeoutMs);
@@ -118,6 +188,7 @@ export class Transport {
     } catch (error) {
       throw transportError(error, signal, request);
     }
+    this.#learn(response);
     if (!response.ok) {
       const text = await readErrorBody(response, signal, request);
       throw errorFromHttpAnswer(response, this.#withoutToken(text), request);
@@ -159,6 +230,13 @@ export class Transport {
     const { response, signal, request } = await this.open(spec, options);
     return readText(response, signal, request);
   }
+}
+
+/** Whether a failed request provably never left this client (see NOT_SENT). */
+function neverSent(error: AirlockApiError): boolean {
+  // fetch fails with a TypeError whose cause is the socket's error (undici: `cause.code`).
+  const cause = (error.cause as { cause?: { code?: unknown } } | undefined)?.cause;
+  return typeof cause?.code === 'string' && NOT_SENT.has(cause.code);
 }
 
 async function readText(

@@ -59,3 +59,31 @@ export function buildUrl(base: string, segments: readonly string[], query: Query
 export function describeRequest(method: string, segments: readonly string[]): string {
   return `${method} /${segments.map((segment) => encodeURIComponent(segment)).join('/')}`;
 }
+
+/**
+ * The origin a clustered server names as the node that runs a session (its NODE_URL_HEADER), when a
+ * client configured with `base` may send that session's requests there; undefined otherwise.
+ *
+ * Why following it is safe: the value comes from an answer of the server the client already sends
+ * its token to (at the configured URL, or passed on from the node that runs the session, which holds
+ * the same token anyway: forwarded requests carry it there). Still, only an origin is taken (no user,
+ * path, query or fragment), of the same scheme as the configured URL (an https client never falls
+ * back to http), and not from a configured URL with a path, which is a proxy's mount point that the
+ * client was meant to go through.
+ */
+export function followableNodeUrl(base: string, advertised: string | null): string | undefined {
+  if (advertised === null || advertised.length > 2048) return undefined;
+  let configured: URL;
+  let node: URL;
+  try {
+    configured = new URL(base);
+    node = new URL(advertised);
+  } catch {
+    return undefined;
+  }
+  if (configured.pathname !== '/' || node.protocol !== configured.protocol) return undefined;
+  if (node.username !== '' || node.password !== '' || node.search !== '' || node.hash !== '')
+    return undefined;
+  if (node.pathname !== '/' && node.pathname !== '') return undefined;
+  return node.origin;
+}

@@ -173,7 +173,7 @@ export async function createServer(options: ServerOptions): Promise<AirlockServe
   // Before the routes: a request for another node's session is handed to that node unauthenticated
   // here (the node that runs the session checks the token and the session), and placement runs
   // before creation.
-  airlock.cluster?.install(app);
+  airlock.cluster?.install(app, { closing: () => closing !== null });
   const openApi = buildOpenApi(routes, version, ptyOpenApiPaths);
   for (const route of routes) registerRoute(app, route, { authenticate });
   await registerPtyRoute(app, { airlock, authenticate, now });

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, postgresSkipReason, type PostgresCluster } from '../support/postgres.ts';
 import { runCli } from '../support/cli.ts';
+import { AirlockClient, isAirlockApiError } from '../../src/sdk/index.ts';
 import { ADMIN_TOKEN, call, clusterSecretFile, startNode, type ClusterProcess } from './cluster-process.ts';
 
 const skip = postgresSkipReason();
@@ -98,6 +99,28 @@ describe.skipIf(skip !== undefined)(
         expect(info.node).toBe('node-a');
         expect(info.body['state']).toBe('active');
       }
+      // The answers about A's session name A's URL, whichever node was asked; the SDK then sends the
+      // session's requests straight to A (and back through B once A does not answer, below).
+      const named = await fetch(`${b.url}/v1/sessions/${onA.id}`, {
+        headers: { authorization: `Bearer ${onA.token}` },
+      });
+      expect(named.headers.get('x-airlock-node-url')).toBe(a.url);
+      // Only to a caller the node authenticated: an advertise URL may be a private address.
+      const anonymous = await fetch(`${a.url}/v1/sessions/${onA.id}`);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('x-airlock-node-url')).toBeNull();
+      const sent: string[] = [];
+      const sdk = new AirlockClient({
+        url: b.url,
+        fetch: (input, init) => {
+          sent.push(new URL(input).origin);
+          return fetch(input, init);
+        },
+      });
+      const followed = await sdk.sessions.connect(onA.id, { token: onA.token });
+      expect((await followed.run('echo via-sdk')).stdout).toContain('via-sdk');
+      expect(sent).toEqual([b.url, a.url]);
+
       // An id no node knows is answered 404 by the node asked, never remembered as anyone's.
       for (let i = 0; i < 2; i++) {
         const unknown = await call(b.url, 'GET', `/v1/sessions/ses_${'0'.repeat(24)}`);
@@ -187,6 +210,10 @@ describe.skipIf(skip !== undefined)(
         expect(own.status).toBe(200);
         expect(own.body).toMatchObject({ id: onA.id, state: 'ended' });
       }
+      // The SDK's handle finds A gone, goes back through B, and is told why.
+      const fellBack = await followed.run('echo hi').catch((error: unknown) => error);
+      expect(isAirlockApiError(fellBack, 'SESSION_ENDED'), String(fellBack)).toBe(true);
+      expect(sent.slice(2)).toEqual([a.url, b.url]);
       // A session token reaches only its own session, on a survivor too (adversarial).
       const other = placed.find((session) => session.node === 'node-b');
       const crossed = await call(c.url, 'GET', `/v1/sessions/${other?.id ?? ''}`, undefined, onA.token);
