@@ -148,28 +148,7 @@ export function createFileOps(options: FileOpsOptions): FileOps {
     }
     await refusePlantedLink(session, target);
     const waitMs = approvalWaitOf(writeOptions, options);
-    const approvalId = newApprovalId();
-    const request: ReviewedRequestInput = {
-      id: approvalId,
-      sessionId: session.id,
-      commandId: null,
-      action: 'write_file',
-      subject: `write ${bytes} bytes to ${shownPath}`,
-      parsed: [shownPath],
-      reasons,
-      ruleIds: judged.ruleIds,
-      grants: [{ scope: 'command', covers: [`write_file ${shownPath}`] }],
-      timeoutMs: options.approvalTimeoutMs,
-      capabilities: session.capabilities,
-    };
-    const waiting = {
-      status: 'pending_approval' as const,
-      path: shownPath,
-      bytes,
-      approvalId,
-      reasons,
-      forModel: `not written yet: a person must approve writing ${shownPath} (approval ${approvalId}); it is written by itself as soon as they do.${reasons.map((reason) => `\n- ${reason}`).join('')}`,
-    };
+    const { request, waiting } = writeApproval(session, shownPath, bytes, judged.ruleIds, reasons, options);
     const signal = AbortSignal.any([
       session.ending.signal,
       ...(writeOptions.signal ? [writeOptions.signal] : []),
@@ -225,6 +204,40 @@ export function createFileOps(options: FileOpsOptions): FileOps {
       await Promise.allSettled([...pending]);
     },
   };
+}
+
+/** The request a person is asked to approve for a write, and what the caller is told meanwhile. */
+function writeApproval(
+  session: LiveSession,
+  shownPath: string,
+  bytes: number,
+  ruleIds: readonly string[],
+  reasons: readonly string[],
+  options: Pick<FileOpsOptions, 'approvalTimeoutMs'>,
+): { request: ReviewedRequestInput; waiting: FileWriteResult & { approvalId: string } } {
+  const approvalId = newApprovalId();
+  const request: ReviewedRequestInput = {
+    id: approvalId,
+    sessionId: session.id,
+    commandId: null,
+    action: 'write_file',
+    subject: `write ${bytes} bytes to ${shownPath}`,
+    parsed: [shownPath],
+    reasons: [...reasons],
+    ruleIds: [...ruleIds],
+    grants: [{ scope: 'command', covers: [`write_file ${shownPath}`] }],
+    timeoutMs: options.approvalTimeoutMs,
+    capabilities: session.capabilities,
+  };
+  const waiting = {
+    status: 'pending_approval' as const,
+    path: shownPath,
+    bytes,
+    approvalId,
+    reasons: [...reasons],
+    forModel: `not written yet: a person must approve writing ${shownPath} (approval ${approvalId}); it is written by itself as soon as they do.${reasons.map((reason) => `\n- ${reason}`).join('')}`,
+  };
+  return { request, waiting };
 }
 
 /** The promise's value if it settles within `ms`, else null (it goes on). A rejection within `ms` rejects. */
