@@ -157,6 +157,9 @@ export async function sendDirectory<T>(
  * changed by another process meanwhile (each file is still opened with O_NOFOLLOW).
  */
 function directoriesOf(root: string, parts: readonly string[], checked: Set<string>): string {
+  // Most entries go into a directory an entry before them already went into: one look-up, not one a part.
+  const whole = join(root, ...parts);
+  if (checked.has(whole)) return whole;
   let dir = root;
   for (const part of parts) {
     dir = join(dir, part);

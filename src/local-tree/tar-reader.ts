@@ -326,8 +326,7 @@ export class TarReader {
     if (role === 'entry') {
       this.#lastEnd = this.#position;
       entries.push({ header, streamBytes, content });
-    }
-    else if (role === 'long-name' || role === 'long-link') {
+    } else if (role === 'long-name' || role === 'long-link') {
       const end = content.indexOf(0);
       const value = content.toString('utf8', 0, end === -1 ? content.length : end);
       if (role === 'long-name') this.#longName = value;

@@ -23,10 +23,15 @@ const PAX_GLOBAL_FLAG = 103; // 'g'
 /** Padding after content; shared and never written to. */
 const ZEROS = Buffer.alloc(BLOCK);
 
+/** `value` as `digits` octal digits then a space (all 7s when it does not fit), written byte by byte. */
 function octal(block: Buffer, offset: number, digits: number, value: number): void {
-  const text = Math.max(0, Math.floor(value)).toString(8);
-  const field = text.length > digits ? '7'.repeat(digits) : text.padStart(digits, '0');
-  block.write(`${field} `, offset, 'latin1');
+  let rest = Math.max(0, Math.floor(value));
+  const fits = rest < 8 ** digits;
+  for (let index = digits - 1; index >= 0; index -= 1) {
+    block[offset + index] = fits ? 48 + (rest % 8) : 55;
+    rest = Math.floor(rest / 8);
+  }
+  block[offset + digits] = 32;
 }
 
 function isAscii(text: string): boolean {

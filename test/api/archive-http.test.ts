@@ -233,7 +233,7 @@ describe.skipIf(bwrapMissing)('a download streamed as it is checked (summary at 
       const session = await admin.sessions.create({ policy: 'permissive' });
       await session.run(
         'mkdir -p small big && for i in $(seq 1 20); do echo $i > small/f$i; done && ln -s /etc/passwd small/out ' +
-          '&& for i in $(seq 1 200); do echo $i > big/f$i; done',
+          '&& for i in $(seq 1 200); do head -c 10000 /dev/zero > big/f$i; done',
       );
       const local = mkdtempSync(join(tmpdir(), 'airlock-sdk-streamed-'));
       try {
@@ -266,14 +266,19 @@ describe.skipIf(bwrapMissing)('a download streamed as it is checked (summary at 
         await expect(downloadDirectory(session.files, '/workspace/big', refusedInto)).rejects.toThrow(
           /unreadable|terminated/,
         );
-        await expect(downloadDirectory(session.files, '/workspace/big', join(local, 'fresh'))).rejects.toThrow();
+        await expect(
+          downloadDirectory(session.files, '/workspace/big', join(local, 'fresh')),
+        ).rejects.toThrow();
         const { readdirSync } = await import('node:fs');
         expect(readdirSync(refusedInto)).toEqual(['kept.txt']);
         expect(readdirSync(local).sort()).toEqual(['into', 'refused']);
 
-        // Refused before its first byte: still an error answer, not a broken body.
+        // Refused before its first bytes were sent: still an error answer, not a broken body.
         const missing = await failure(session.files.downloadStream('/workspace/none', { summary: 'end' }));
         expect(missing.code).toBe('NOT_FOUND');
+        await session.run('mkdir many && for i in $(seq 1 100); do echo $i > many/f$i; done');
+        const early = await failure(session.files.downloadStream('/workspace/many', { summary: 'end' }));
+        expect(early.code).toBe('LIMIT_REACHED');
       } finally {
         rmSync(local, { recursive: true, force: true });
       }

@@ -60,11 +60,6 @@ export interface ArchiveOutStreaming {
   readonly stream: Readable;
   /** Settles once the export is whole and recorded, before the summary header is sent. */
   readonly summary: Promise<ArchiveOutSummary>;
-  /**
-   * Settles when the first bytes are ready, or with the error of an export that stopped before any (a
-   * directory that is not there): a caller can still answer that as an error instead of a broken body.
-   */
-  readonly started: Promise<void>;
 }
 
 export interface ExportDeps {
@@ -184,8 +179,10 @@ export async function exportArchive(
       if (!spooling.write(piece)) await Promise.race([once(spooling, 'drain'), failed]);
     };
     const sink: PieceSink = async (parts) => {
-      for (const part of parts) held.push(part);
-      for (const part of parts) heldBytes += part.length;
+      for (const part of parts) {
+        held.push(part);
+        heldBytes += part.length;
+      }
       if (heldBytes >= SPOOL_PIECE_BYTES) await flush();
     };
     const { summary } = await runExport(deps, session, dir, judge, ask, sink, () => [TAR_END]);
@@ -240,11 +237,8 @@ export function streamArchive(
   const gone = (): Error => new Error('the archive stream was closed before the export ended');
   // The reader's pace holds the export back: a piece waits until the reader asked for more, so a slow
   // client pauses the sandbox's tar instead of growing a buffer here.
-  let start: (() => void) | null = null;
-  const started = new Promise<void>((resolve) => (start = resolve));
   const sink: PieceSink = async (parts) => {
     if (stream.destroyed) throw gone();
-    start?.();
     let room = true;
     for (const part of parts) room = stream.push(part);
     if (room) return;
@@ -264,9 +258,7 @@ export function streamArchive(
   summary.catch((error: unknown) => {
     if (!stream.destroyed) stream.destroy(error as Error);
   });
-  const ready = Promise.race([started, summary.then(() => undefined)]);
-  ready.catch(() => undefined);
-  return { stream, summary, started: ready };
+  return { stream, summary };
 }
 
 // Security limitations:

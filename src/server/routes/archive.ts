@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Airlock } from '../../airlock/index.ts';
 import { liveSessionFor } from '../access.ts';
@@ -52,6 +52,27 @@ const changesResult = z.object({
   deleted: z.array(z.string()),
 });
 
+/** A streamed archive goes to the socket in pieces of about this size, not a write per tar header. */
+const PIECE_BYTES = 256 * 1024;
+
+/**
+ * `archive` (an entry's header, content and padding as separate buffers) gathered into pieces: one
+ * socket write and one HTTP chunk per piece. An error of `archive` ends the response broken off.
+ */
+async function* inPieces(archive: Readable): AsyncGenerator<Buffer, void, undefined> {
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  for await (const part of archive) {
+    held.push(part as Buffer);
+    heldBytes += (part as Buffer).length;
+    if (heldBytes < PIECE_BYTES) continue;
+    yield Buffer.concat(held, heldBytes);
+    held = [];
+    heldBytes = 0;
+  }
+  if (heldBytes > 0) yield Buffer.concat(held, heldBytes);
+}
+
 /** Headers carry the export's notes; kept small, since proxies cap header sizes. */
 const MAX_LEFT_OUT_HEADER_CHARS = 16 * 1024;
 
@@ -102,12 +123,26 @@ export function archiveRoutes({ airlock }: ArchiveRouteParts): RouteSpec[] {
           const streamed = await session.files.streamArchive(query.path, outOptions);
           // Settled by the stream's end or error; the client learns either from the body itself.
           streamed.summary.catch(() => undefined);
-          // An export that fails before its first byte (no such directory) is still an error answer.
-          await streamed.started.catch((error: unknown) => {
+          const pieces = inPieces(streamed.stream);
+          // An export that fails before its first piece (no such directory, a small tree over a limit)
+          // is still answered as an error; after it, the body breaks off with no end marker.
+          const first = await pieces.next().catch((error: unknown) => {
             streamed.stream.destroy();
             throw error;
           });
-          await reply.code(200).type('application/x-tar').header('airlock-summary', 'end').send(streamed.stream);
+          await reply
+            .code(200)
+            .type('application/x-tar')
+            .header('airlock-summary', 'end')
+            .send(
+              Readable.from(
+                (async function* () {
+                  if (first.done !== true) yield first.value;
+                  yield* pieces;
+                })(),
+                { objectMode: false },
+              ),
+            );
           return undefined;
         }
         const out = await session.files.openArchive(query.path, outOptions);
