@@ -6,6 +6,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,6 +67,24 @@ describe('unpackWhole', () => {
     expect(done.written).toEqual(['src/a.ts']);
     expect(done.leftOut).toEqual([{ path: 'b', why: expect.stringMatching(/in the way/) as unknown }]);
     expect(readdirSync(root)).toEqual(['out']);
+  });
+
+  it('never writes through a symlink planted in the destination (adversarial)', async () => {
+    const root = scratch();
+    const to = join(root, 'out');
+    const outside = join(root, 'outside');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'b'), 'theirs');
+    mkdirSync(to);
+    symlinkSync(join(outside, 'b'), join(to, 'b'));
+    symlinkSync(outside, join(to, 'src'));
+    const done = await unpackWhole(to, pieces(file('src/a.ts', 'one'), file('b', 'two'), summary, TAR_END));
+    expect(readFileSync(join(outside, 'b'), 'utf8')).toBe('theirs');
+    expect(readdirSync(outside)).toEqual(['b']);
+    expect(lstatSync(join(to, 'b')).isFile()).toBe(true);
+    expect(lstatSync(join(to, 'src')).isSymbolicLink()).toBe(true);
+    expect(done.written).toEqual(['b']);
+    expect(done.leftOut).toEqual([{ path: 'src', why: expect.stringMatching(/in the way/) as unknown }]);
   });
 
   it('leaves the destination as it was when the archive breaks off, ends early or has no summary (adversarial)', async () => {

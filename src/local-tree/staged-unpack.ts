@@ -35,14 +35,21 @@ async function moveInto(
   rel: string,
   blocked: string[],
   leftOut: LeftOutLocal[],
+  staging: string,
 ): Promise<void> {
   for await (const entry of await opendir(from)) {
     const source = join(from, entry.name);
     const target = join(to, entry.name);
     const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
+    // Staged inside the destination (see stagingFor): nothing is moved into the staging directory.
+    if (target === staging) {
+      leftOut.push({ path, why: 'not written: the staging directory has that name' });
+      blocked.push(path);
+      continue;
+    }
     const there = lstatSync(target, { throwIfNoEntry: false });
     if (entry.isDirectory() && there?.isDirectory() === true) {
-      await moveInto(source, target, path, blocked, leftOut);
+      await moveInto(source, target, path, blocked, leftOut, staging);
       continue;
     }
     if (there !== undefined && (entry.isDirectory() || there.isDirectory())) {
@@ -57,6 +64,22 @@ async function moveInto(
   }
 }
 
+/**
+ * A fresh, private (0700) directory to unpack into: beside the destination, so that moving it into
+ * place is a rename on the same file system; inside it when the parent cannot be written (a
+ * destination such as /tmp) and the destination is a directory already.
+ */
+async function stagingFor(destination: string, parent: string): Promise<string> {
+  try {
+    return await mkdtemp(join(parent, `.${basename(destination)}.airlock-`));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const denied = code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
+    if (!denied || lstatSync(destination, { throwIfNoEntry: false })?.isDirectory() !== true) throw error;
+    return mkdtemp(join(destination, '.airlock-'));
+  }
+}
+
 /** Unpacks a streamed export into `root` (created if missing) once all of it arrived whole. */
 export async function unpackWhole(
   root: string,
@@ -66,9 +89,7 @@ export async function unpackWhole(
   const destination = resolve(root);
   const parent = dirname(destination);
   await mkdir(parent, { recursive: true });
-  // Beside the destination, so that moving it into place is a rename on the same file system; private
-  // (0700) while it fills.
-  const staging = await mkdtemp(join(parent, `.${basename(destination)}.airlock-`));
+  const staging = await stagingFor(destination, parent);
   try {
     const unpacked = await unpackInto(staging, tar, only, { requireEnd: true });
     const summary = readExportSummary(unpacked.globals);
@@ -86,7 +107,7 @@ export async function unpackWhole(
         path: destination,
       });
     const blocked: string[] = [];
-    await moveInto(staging, destination, '', blocked, leftOut);
+    await moveInto(staging, destination, '', blocked, leftOut, staging);
     const written = unpacked.written.filter(
       (path) => !blocked.some((block) => path === block || path.startsWith(`${block}/`)),
     );
