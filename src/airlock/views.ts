@@ -26,6 +26,7 @@ import type {
   ArchiveOutOptions,
   ArchiveOutResult,
   ArchiveOutStream,
+  ArchiveOutStreaming,
   ChangesOptions,
   ChangeOptions,
   ChangesResult,
@@ -107,6 +108,12 @@ export interface Session {
      * the tree whole. Call `discard()` when not streaming it.
      */
     openArchive(path: string, options?: ArchiveOutOptions): Promise<ArchiveOutStream>;
+    /**
+     * The same, streamed as it is checked: the summary (what was left out) comes at the archive's end,
+     * as a pax global header before the end marker (read it with `unpackWhole`), and as `summary`. An
+     * export stopped part way ends the stream with an error and no end marker.
+     */
+    streamArchive(path: string, options?: ArchiveOutOptions): Promise<ArchiveOutStreaming>;
     /** The entry at `path` (a symlink as itself), or null when there is none. */
     stat(path: string): Promise<FileStat | null>;
     exists(path: string): Promise<boolean>;
@@ -299,6 +306,7 @@ export function toSessionHandle(session: LiveSession, parts: ViewParts): Session
       putArchive: async (path, archive, options) => router.putArchive(await live(), path, archive, options),
       getArchive: async (path, options) => router.getArchive(await live(), path, options),
       openArchive: async (path, options) => router.openArchive(await live(), path, options),
+      streamArchive: async (path, options) => router.streamArchive(await live(), path, options),
       stat: async (path) => router.fileChanges.stat(await live(), path),
       exists: async (path) => (await router.fileChanges.stat(await live(), path)) !== null,
       mkdir: async (path, options) => router.fileChanges.mkdir(await live(), path, options),

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { AirlockClient } from '../sdk/index.ts';
 import type { ArchiveUploadResult, SandboxSession } from '../sdk/index.ts';
 import type { CliContext } from './context.ts';
-import { unpackInto } from '../local-tree/index.ts';
+import { unpackWhole } from '../local-tree/index.ts';
 import { uploadDirectory } from '../sdk-node/index.ts';
 import { adminTokenFor, parseServerUrl } from './remote-access.ts';
 
@@ -82,12 +82,15 @@ async function copy(from: string, to: string, flags: CpFlags, context: CliContex
     const session = await client.sessions.connect(source?.[1] ?? '');
     if (flags.protected === 'ask')
       context.stderr.warn('changed protected paths, if any, wait for a person (airlock approvals)');
-    // Streamed both ways: a tree of any size is unpacked as it arrives, never held whole here.
+    // Streamed both ways: a tree of any size is unpacked as it arrives, never held whole here. Sent as
+    // it is checked, its summary last: unpacked beside the destination and moved into place only once
+    // it ended whole, so an export stopped part way leaves the destination as it was.
     const out = await session.files.downloadStream(source?.[2] ?? '/workspace', {
       protectedPaths: flags.protected,
+      summary: 'end',
     });
-    for (const note of out.leftOut) context.stderr.warn(`left out ${note.path}: ${note.why}`);
-    const written = await unpackInto(resolve(context.cwd, to), out.tar);
+    const written = await unpackWhole(resolve(context.cwd, to), out.tar);
+    for (const note of written.summary.leftOut) context.stderr.warn(`left out ${note.path}: ${note.why}`);
     for (const note of written.leftOut) context.stderr.warn(`left out ${note.path}: ${note.why}`);
     context.stdout.write(`copied ${written.files} files into ${resolve(context.cwd, to)}\n`);
     return cpExitCodes.ok;

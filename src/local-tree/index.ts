@@ -3,8 +3,20 @@
  * and `airlock agent run --workspace` copy in and write back. Never follows a symlink on this machine.
  */
 export { linkStaysInside, packDirectoryStream, sendDirectory, unpackInto } from './local-tree.ts';
-export type { LeftOutLocal, PackedDirectory, PackFilter, SkipPath } from './local-tree.ts';
+export type {
+  LeftOutLocal,
+  PackedDirectory,
+  PackFilter,
+  SkipPath,
+  UnpackFilter,
+  UnpackOptions,
+  UnpackResult,
+} from './local-tree.ts';
+export { unpackWhole } from './staged-unpack.ts';
+export type { StagedUnpackResult } from './staged-unpack.ts';
+export { EXPORT_SUMMARY_KEY, exportSummaryHeader, readExportSummary } from './export-summary.ts';
+export type { ExportSummary, ExportSummaryNote } from './export-summary.ts';
 export { MAX_META_BYTES, TarFormatError, TarReader } from './tar-reader.ts';
 export type { TarEntry, TarEntryType, TarHeader, TarReaderOptions } from './tar-reader.ts';
-export { TAR_END, TarPieces, tarEntry } from './tar-writer.ts';
+export { TAR_END, TarPieces, tarEntry, tarEntryParts, tarGlobalHeader } from './tar-writer.ts';
 export type { TarWriteHeader } from './tar-writer.ts';

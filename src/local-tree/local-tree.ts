@@ -157,6 +157,9 @@ export async function sendDirectory<T>(
  * changed by another process meanwhile (each file is still opened with O_NOFOLLOW).
  */
 function directoriesOf(root: string, parts: readonly string[], checked: Set<string>): string {
+  // Most entries go into a directory an entry before them already went into: one look-up, not one a part.
+  const whole = join(root, ...parts);
+  if (checked.has(whole)) return whole;
   let dir = root;
   for (const part of parts) {
     dir = join(dir, part);
@@ -185,12 +188,29 @@ export function linkStaysInside(linkPath: string, target: string): boolean {
   return true;
 }
 
+/** Which entries to write: true, or why not ('' leaves an entry out without a note). */
+export type UnpackFilter = (rel: string, content: Buffer) => string | true;
+
+export interface UnpackResult {
+  readonly files: number;
+  readonly written: string[];
+  readonly leftOut: LeftOutLocal[];
+  /** The archive's pax global records (a streamed export's summary is one). */
+  readonly globals: ReadonlyMap<string, string>;
+}
+
+export interface UnpackOptions {
+  /** Fail unless the archive ends with its end marker: an archive cut short is not taken for whole. */
+  readonly requireEnd?: boolean;
+}
+
 /** Writes a tar the server checked (clean names, links inside the tree) into `root`. */
 export async function unpackInto(
   root: string,
   tar: Uint8Array | AsyncIterable<Uint8Array>,
-  only: (rel: string, content: Buffer) => string | true = () => true,
-): Promise<{ files: number; written: string[]; leftOut: LeftOutLocal[] }> {
+  only: UnpackFilter = () => true,
+  options: UnpackOptions = {},
+): Promise<UnpackResult> {
   await mkdir(root, { recursive: true });
   const leftOut: LeftOutLocal[] = [];
   const written: string[] = [];
@@ -250,7 +270,8 @@ export async function unpackInto(
       leftOut.push({ path: rel, why: `not written: ${(error as Error).message}` });
     }
   };
-  const reader = new TarReader();
+  // Each entry is written before the next chunk is read: a view of the chunk is enough, not a copy.
+  const reader = new TarReader({ copyContent: false });
   /** The archive a piece at a time: an archive in memory is not copied whole a second time. */
   async function* pieces(): AsyncGenerator<Uint8Array> {
     if (!(tar instanceof Uint8Array)) {
@@ -264,11 +285,15 @@ export async function unpackInto(
     // Read as it comes, one entry at a time: a download of any size is never held whole.
     for await (const chunk of pieces()) for (const entry of reader.push(chunk)) await handle(entry);
     reader.end();
+    if (options.requireEnd === true && !reader.ended)
+      throw new Error('it ended before its end marker (the export stopped part way)');
   } catch (error) {
+    // The export's own refusal (a limit, in-process) as it is; anything else as an unreadable archive.
+    if (error instanceof AirlockError) throw error;
     throw new AirlockError(
       'INVALID_ARGUMENT',
       `the archive from the server is unreadable: ${(error as Error).message}`,
     );
   }
-  return { files, written, leftOut };
+  return { files, written, leftOut, globals: reader.globals };
 }

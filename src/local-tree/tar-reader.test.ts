@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { extract, pack } from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAX_META_BYTES, TarFormatError, TarReader } from './tar-reader.ts';
+import { TAR_END, tarEntry, tarGlobalHeader } from './tar-writer.ts';
 import type { TarEntry } from './tar-reader.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'airlock-tar-reader-'));
@@ -147,5 +148,46 @@ describe('TarReader refuses what is not a tar archive (adversarial)', () => {
       tooLarge: (header) => new Error(`${header.name} over the limit`),
     });
     expect(() => reader.push(tar.subarray(0, 512))).toThrow('big over the limit');
+  });
+});
+
+describe('TarReader stops at the end marker', () => {
+  const mtime = new Date(0);
+  const file = (name: string, body: string): Buffer =>
+    tarEntry({ name, type: 'file', mode: 0o644, mtime }, Buffer.from(body));
+
+  it('reads nothing after two zero blocks, whatever follows (adversarial: an entry appended)', () => {
+    const tar = Buffer.concat([file('a', 'one'), TAR_END, file('after', 'two'), Buffer.alloc(512, 0x41)]);
+    for (const step of [1, 100, 512, tar.length]) {
+      const reader = new TarReader();
+      const names: string[] = [];
+      for (let offset = 0; offset < tar.length; offset += step)
+        names.push(...reader.push(tar.subarray(offset, offset + step)).map((entry) => entry.header.name));
+      expect(names).toEqual(['a']);
+      expect(reader.ended).toBe(true);
+      expect(() => reader.end()).not.toThrow();
+    }
+  });
+
+  it('is not ended by one zero block between entries, nor by an archive cut before its marker', () => {
+    const reader = new TarReader();
+    const names = reader
+      .push(Buffer.concat([file('a', 'one'), Buffer.alloc(512), file('b', 'two')]))
+      .map((entry) => entry.header.name);
+    expect(names).toEqual(['a', 'b']);
+    expect(reader.ended).toBe(false);
+  });
+
+  it('gives each entry the stream bytes it took, and the global records read', () => {
+    const tar = Buffer.concat([
+      file('a', 'x'.repeat(600)),
+      tarGlobalHeader({ 'AIRLOCK.test': 'v' }),
+      TAR_END,
+    ]);
+    const reader = new TarReader({ copyContent: false });
+    const entries = reader.push(tar);
+    expect(entries.map((entry) => entry.streamBytes)).toEqual([512 + 1024]);
+    expect(reader.globals.get('AIRLOCK.test')).toBe('v');
+    expect(reader.ended).toBe(true);
   });
 });

@@ -35,6 +35,11 @@ export interface TarHeader {
 
 export interface TarEntry {
   readonly header: TarHeader;
+  /**
+   * Bytes of the stream this entry took, from the end of the one before (its headers, a pax header or
+   * long name before it, its content and padding): what a view of the stream may keep alive for it.
+   */
+  readonly streamBytes: number;
   /** The entry's content; empty for anything but a file. */
   readonly content: Buffer;
 }
@@ -142,6 +147,12 @@ export interface TarReaderOptions {
   /** Most content bytes a file entry may hold, asked at its header; more throws `tooLarge()`. */
   readonly maxContentBytes?: (header: TarHeader) => number;
   readonly tooLarge?: (header: TarHeader) => Error;
+  /**
+   * False: a file's content that arrived in one chunk is a view of that chunk, not a copy, for a caller
+   * that is done with each entry before it pushes the next chunk (and so never keeps a chunk alive
+   * longer than it would anyway). Default true: every content is a copy of its own.
+   */
+  readonly copyContent?: boolean;
 }
 
 /**
@@ -156,20 +167,40 @@ export class TarReader {
   #longLink: string | null = null;
   #pax: Map<string, string> | null = null;
   #paxGlobal = new Map<string, string>();
+  /** Zero blocks in a row just read: two are the archive's end. */
+  #zeroBlocks = 0;
+  #ended = false;
+  /** Bytes of the stream read, and where the last entry ended. */
+  #position = 0;
+  #lastEnd = 0;
 
   constructor(options: TarReaderOptions = {}) {
     this.#options = options;
   }
 
+  /**
+   * Whether the end marker (two zero blocks) was read. What follows it (a writer's padding to its
+   * record size, or anything else) is not part of the archive: it is neither parsed nor held.
+   */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** The archive's pax global records read so far (a writer's metadata about the whole archive). */
+  get globals(): ReadonlyMap<string, string> {
+    return this.#paxGlobal;
+  }
+
   push(chunk: Uint8Array): TarEntry[] {
     const entries: TarEntry[] = [];
     let data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    while (data.length > 0) {
+    while (data.length > 0 && !this.#ended) {
       const pending = this.#pending;
       if (pending !== null) {
         const take = Math.min(pending.total - pending.filled, data.length);
         if (pending.role !== 'skip') pending.chunks.push(data.subarray(0, take));
         pending.filled += take;
+        this.#position += take;
         data = data.subarray(take);
         if (pending.filled === pending.total) {
           this.#pending = null;
@@ -192,6 +223,7 @@ export class TarReader {
         data = data.subarray(need);
         this.#held = Buffer.alloc(0);
       }
+      this.#position += BLOCK;
       this.#header(block, entries);
     }
     return entries;
@@ -204,8 +236,16 @@ export class TarReader {
 
   #header(block: Buffer, entries: TarEntry[]): void {
     const checksum = checksumOf(block);
-    // An all-zero block: padding at the end of the archive.
-    if (checksum === 8 * 32) return;
+    // An all-zero block: the end marker is two in a row.
+    if (checksum === 8 * 32 && block.every((byte) => byte === 0)) {
+      this.#zeroBlocks += 1;
+      if (this.#zeroBlocks === 2) {
+        this.#ended = true;
+        this.#held = Buffer.alloc(0);
+      }
+      return;
+    }
+    this.#zeroBlocks = 0;
     if (checksum !== number(block, 148, 8, 'checksum'))
       throw new TarFormatError('a header checksum does not match (is it a tar archive?)');
     const ustar = isUstar(block);
@@ -271,14 +311,22 @@ export class TarReader {
 
   #finish(pending: Pending, entries: TarEntry[]): void {
     const { header, role } = pending;
+    const streamBytes = this.#position - this.#lastEnd;
     if (role === 'skip') {
-      entries.push({ header, content: Buffer.alloc(0) });
+      this.#lastEnd = this.#position;
+      entries.push({ header, streamBytes, content: Buffer.alloc(0) });
       return;
     }
-    // A copy: the content outlives the chunks it came in, whoever owns those.
-    const content = Buffer.concat(pending.chunks, pending.total).subarray(0, header.size);
-    if (role === 'entry') entries.push({ header, content });
-    else if (role === 'long-name' || role === 'long-link') {
+    // A copy: the content outlives the chunks it came in, whoever owns those (unless told otherwise).
+    const whole =
+      pending.chunks.length === 1 && this.#options.copyContent === false
+        ? (pending.chunks[0] as Buffer)
+        : Buffer.concat(pending.chunks, pending.total);
+    const content = whole.subarray(0, header.size);
+    if (role === 'entry') {
+      this.#lastEnd = this.#position;
+      entries.push({ header, streamBytes, content });
+    } else if (role === 'long-name' || role === 'long-link') {
       const end = content.indexOf(0);
       const value = content.toString('utf8', 0, end === -1 ? content.length : end);
       if (role === 'long-name') this.#longName = value;

@@ -19,13 +19,19 @@ const BLOCK = 512;
 export const TAR_END: Buffer = Buffer.alloc(2 * BLOCK);
 const TYPE_FLAGS = { file: 48, link: 49, symlink: 50, directory: 53 } as const;
 const PAX_FLAG = 120; // 'x'
+const PAX_GLOBAL_FLAG = 103; // 'g'
 /** Padding after content; shared and never written to. */
 const ZEROS = Buffer.alloc(BLOCK);
 
+/** `value` as `digits` octal digits then a space (all 7s when it does not fit), written byte by byte. */
 function octal(block: Buffer, offset: number, digits: number, value: number): void {
-  const text = Math.max(0, Math.floor(value)).toString(8);
-  const field = text.length > digits ? '7'.repeat(digits) : text.padStart(digits, '0');
-  block.write(`${field} `, offset, 'latin1');
+  let rest = Math.max(0, Math.floor(value));
+  const fits = rest < 8 ** digits;
+  for (let index = digits - 1; index >= 0; index -= 1) {
+    block[offset + index] = fits ? 48 + (rest % 8) : 55;
+    rest = Math.floor(rest / 8);
+  }
+  block[offset + digits] = 32;
 }
 
 function isAscii(text: string): boolean {
@@ -120,6 +126,30 @@ export function tarEntryParts(header: TarWriteHeader, content: Buffer = Buffer.a
   if (size === 0) return [head];
   const padding = padded(size) - size;
   return padding === 0 ? [head, content] : [head, content, ZEROS.subarray(0, padding)];
+}
+
+/**
+ * A pax global header ('g') holding `records`: metadata about the archive, not an entry (tar tools skip
+ * it; GNU tar may warn about keywords it does not know).
+ */
+export function tarGlobalHeader(records: Readonly<Record<string, string>>): Buffer {
+  const pax = Buffer.from(
+    Object.entries(records)
+      .map(([key, value]) => paxRecord(key, value))
+      .join(''),
+  );
+  const head = Buffer.alloc(BLOCK + padded(pax.length));
+  headerBlock(head, 0, {
+    name: 'GlobalHead',
+    prefix: '',
+    linkname: '',
+    flag: PAX_GLOBAL_FLAG,
+    mode: 0o644,
+    mtime: new Date(0),
+    size: pax.length,
+  });
+  pax.copy(head, BLOCK);
+  return head;
 }
 
 /** One entry as one buffer: its header (a pax header first when needed), content and padding. */

@@ -31,6 +31,8 @@ export type {
   ArchiveOutOptions,
   ArchiveOutResult,
   ArchiveOutStream,
+  ArchiveOutStreaming,
+  ArchiveOutSummary,
   ChangesOptions,
   ChangesResult,
   LeftOut,

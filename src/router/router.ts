@@ -62,6 +62,8 @@ export interface Router {
   readonly getArchive: ArchiveOps['get'];
   /** The same, spooled and streamed (the HTTP download). */
   readonly openArchive: ArchiveOps['open'];
+  /** The same, streamed as it is checked, its summary at the end. */
+  readonly streamArchive: ArchiveOps['stream'];
   /** Files changed under /workspace since the copy in, optionally as a patch. */
   readonly changes: ArchiveOps['changes'];
   /** stat, mkdir, remove, rename and writeMany: approved like writes, done in the sandbox, audited. */
@@ -122,6 +124,7 @@ export function createRouter(options: RouterOptions): Router {
     putArchive: archives.put,
     getArchive: archives.get,
     openArchive: archives.open,
+    streamArchive: archives.stream,
     changes: archives.changes,
     fileChanges,
     drain: async () => {

@@ -8,7 +8,7 @@
  * one the archive names) cannot send a file elsewhere, and links from the archive are never followed.
  */
 import { resolve } from 'node:path';
-import { sendDirectory, unpackInto } from '../local-tree/index.ts';
+import { sendDirectory, unpackWhole } from '../local-tree/index.ts';
 import type { LeftOutLocal } from '../local-tree/index.ts';
 import type {
   ArchiveUploadResult,
@@ -52,14 +52,19 @@ export async function uploadDirectory(
   return { ...result, leftOutLocally: leftOut };
 }
 
-/** Downloads `remotePath` from the session into local directory `localDir` (created if missing). */
+/**
+ * Downloads `remotePath` from the session into local directory `localDir` (created if missing): all of
+ * it, or nothing when the export stopped part way.
+ */
 export async function downloadDirectory(
   files: SessionFiles,
   remotePath: string,
   localDir: string,
   options: DownloadOptions = {},
 ): Promise<DownloadDirectoryResult> {
-  const download = await files.downloadStream(remotePath, options);
-  const unpacked = await unpackInto(resolve(localDir), download.tar);
-  return { written: unpacked.written, leftOut: download.leftOut, notWritten: unpacked.leftOut };
+  // Sent as it is checked, its summary last: unpacked beside `localDir` as it arrives, and moved into
+  // place only once it ended whole, so an export stopped part way leaves `localDir` as it was.
+  const download = await files.downloadStream(remotePath, { ...options, summary: 'end' });
+  const unpacked = await unpackWhole(localDir, download.tar);
+  return { written: unpacked.written, leftOut: unpacked.summary.leftOut, notWritten: unpacked.leftOut };
 }

@@ -98,6 +98,14 @@ export interface DownloadOptions extends CallOptions {
    * queue, and they are in the archive when a person approves (the call waits for the answer).
    */
   readonly protectedPaths?: 'leave-out' | 'ask';
+  /**
+   * Where the export's summary comes: `headers` (the default: the server checks the whole tree before
+   * it sends any of it, and `files`, `bytes` and `leftOut` are set) or `end` (the archive is sent as it
+   * is checked, which is faster; the summary is a pax global header `AIRLOCK.summary` just before the
+   * end marker, `files`, `bytes` and `leftOut` here are 0 and empty, and an export stopped part way
+   * breaks the body off with no end marker: use the archive only once it ended whole).
+   */
+  readonly summary?: 'headers' | 'end';
 }
 
 export async function downloadArchive(
@@ -134,6 +142,7 @@ async function openDownload(
       query: {
         path: remotePath,
         ...(options?.protectedPaths === undefined ? {} : { protected: options.protectedPaths }),
+        ...(options?.summary === undefined ? {} : { summary: options.summary }),
       },
       accept: 'application/x-tar',
       long: true,

@@ -43,7 +43,7 @@ import type {
   SessionInfo,
 } from './wire-types.ts';
 
-const downloadKeys: ReadonlySet<string> = new Set(['signal', 'timeoutMs', 'protectedPaths']);
+const downloadKeys: ReadonlySet<string> = new Set(['signal', 'timeoutMs', 'protectedPaths', 'summary']);
 /** Refuses what the download routes do not know, at run time as well as in the types. */
 function checkedDownloadOptions(options: DownloadOptions | undefined): DownloadOptions | undefined {
   if (options === undefined) return undefined;

@@ -222,6 +222,70 @@ describe.skipIf(bwrapMissing)('archives over HTTP: streamed from the SDK', () =>
   });
 });
 
+describe.skipIf(bwrapMissing)('a download streamed as it is checked (summary at the end)', () => {
+  it(
+    'unpacks it whole with the summary read from its end, and a refused export leaves the destination as it was',
+    { timeout: 60_000 },
+    async () => {
+      const { admin } = await startServer({
+        config: { router: { approvalRequiredFor: [], archive: { maxEntries: 60 } } },
+      });
+      const session = await admin.sessions.create({ policy: 'permissive' });
+      await session.run(
+        'mkdir -p small big && for i in $(seq 1 20); do echo $i > small/f$i; done && ln -s /etc/passwd small/out ' +
+          '&& for i in $(seq 1 200); do head -c 10000 /dev/zero > big/f$i; done',
+      );
+      const local = mkdtempSync(join(tmpdir(), 'airlock-sdk-streamed-'));
+      try {
+        // The raw stream: entries, then the summary as a pax global header, then the end marker.
+        const raw = await session.files.downloadStream('/workspace/small', { summary: 'end' });
+        expect(raw.leftOut).toEqual([]);
+        const chunks: Uint8Array[] = [];
+        for await (const chunk of raw.tar) chunks.push(chunk);
+        const tar = Buffer.concat(chunks);
+        expect(tar.subarray(-1024).every((byte) => byte === 0)).toBe(true);
+        expect(tar.toString('latin1')).toMatch(/AIRLOCK\.summary=\{"files":20,/);
+        const names = (await entriesOf(tar)).filter((entry) => entry.type === 'file');
+        expect(names).toHaveLength(20);
+
+        const into = join(local, 'into');
+        mkdirSync(into);
+        writeFileSync(join(into, 'kept.txt'), 'mine\n');
+        const down = await downloadDirectory(session.files, '/workspace/small', into);
+        expect(down.written).toHaveLength(20);
+        expect(down.leftOut).toEqual([
+          { path: 'out', why: expect.stringMatching(/outside the exported tree/) as unknown },
+        ]);
+        expect(readFileSync(join(into, 'f7'), 'utf8')).toBe('7\n');
+        expect(readFileSync(join(into, 'kept.txt'), 'utf8')).toBe('mine\n');
+
+        // Over the entry limit part way through: the body breaks off, and nothing of it is kept.
+        const refusedInto = join(local, 'refused');
+        mkdirSync(refusedInto);
+        writeFileSync(join(refusedInto, 'kept.txt'), 'mine\n');
+        await expect(downloadDirectory(session.files, '/workspace/big', refusedInto)).rejects.toThrow(
+          /unreadable|terminated/,
+        );
+        await expect(
+          downloadDirectory(session.files, '/workspace/big', join(local, 'fresh')),
+        ).rejects.toThrow();
+        const { readdirSync } = await import('node:fs');
+        expect(readdirSync(refusedInto)).toEqual(['kept.txt']);
+        expect(readdirSync(local).sort()).toEqual(['into', 'refused']);
+
+        // Refused before its first bytes were sent: still an error answer, not a broken body.
+        const missing = await failure(session.files.downloadStream('/workspace/none', { summary: 'end' }));
+        expect(missing.code).toBe('NOT_FOUND');
+        await session.run('mkdir many && for i in $(seq 1 100); do echo $i > many/f$i; done');
+        const early = await failure(session.files.downloadStream('/workspace/many', { summary: 'end' }));
+        expect(early.code).toBe('LIMIT_REACHED');
+      } finally {
+        rmSync(local, { recursive: true, force: true });
+      }
+    },
+  );
+});
+
 describe.skipIf(bwrapMissing)('the rest of the files API over HTTP', () => {
   it(
     'stats, makes directories, writes many, renames and removes, each audited',

@@ -3,8 +3,9 @@
  * never holds an archive whole: a copy in (import-archive.ts) is checked entry by entry as it arrives,
  * staged in the sandbox, may need a person (when `router.approvalRequiredFor` lists `write_file`), is
  * unpacked inside the sandbox and recorded; a copy out (export-archive.ts) passes the export checks
- * (outgoing.ts), has each file redacted like any other output, is spooled to a private host file and
- * recorded with what was given.
+ * (outgoing.ts), has each file redacted like any other output, is recorded with what was given, and
+ * is either spooled to a private host file first (its summary then comes before it) or streamed as it
+ * is checked (its summary at its end).
  */
 import { loadPolicy } from '../../policy/index.ts';
 import { resolveSandboxPath } from '../../sandbox/index.ts';
@@ -17,8 +18,8 @@ import type { WorkspaceChanges } from './changes.ts';
 import type { ArchiveLimits } from './limits.ts';
 import { askToExport } from './export-approval.ts';
 import type { ExportVerdict, HeldEntry } from './export-approval.ts';
-import { exportArchive } from './export-archive.ts';
-import type { ArchiveOutStream } from './export-archive.ts';
+import { exportArchive, streamArchive } from './export-archive.ts';
+import type { ArchiveOutStream, ArchiveOutStreaming, ArchiveOutSummary } from './export-archive.ts';
 import type { LeftOut } from './outgoing.ts';
 import { listChanges } from './list-changes.ts';
 import type { SnapshotArchives } from './snapshot-baseline.ts';
@@ -99,6 +100,11 @@ export interface ArchiveOps {
   get(session: LiveSession, path: string, options?: ArchiveOutOptions): Promise<ArchiveOutResult>;
   /** The tree through the export checks, spooled and streamed: the host never holds it whole. */
   open(session: LiveSession, path: string, options?: ArchiveOutOptions): Promise<ArchiveOutStream>;
+  /**
+   * The tree through the export checks, sent as it is checked, its summary at the end (a pax global
+   * header before the end marker); an export stopped part way ends the stream with an error.
+   */
+  stream(session: LiveSession, path: string, options?: ArchiveOutOptions): ArchiveOutStreaming;
   changes(session: LiveSession, options?: ChangesOptions): Promise<ChangesResult>;
 }
 
@@ -109,11 +115,8 @@ export function createArchiveOps(options: ArchiveOpsOptions): ArchiveOps {
   const shown = (session: LiveSession, path: string): string =>
     options.redactorFor(session).redact(path).text;
 
-  async function open(
-    session: LiveSession,
-    path: string,
-    outOptions: ArchiveOutOptions = {},
-  ): Promise<ArchiveOutStream> {
+  /** The checks of an export (protected paths, a question when asked for) and its audit record. */
+  function exportOf(session: LiveSession, path: string, outOptions: ArchiveOutOptions) {
     const dir = resolveSandboxPath(path, { allowRoot: true });
     const judge = protectedPathJudge(
       { policyFor: options.policyFor, protectedList, baselines },
@@ -127,8 +130,7 @@ export function createArchiveOps(options: ArchiveOpsOptions): ArchiveOps {
         ? async (held: readonly HeldEntry[]) =>
             (asked.verdict = await askToExport(options, session, dir, held, outOptions.signal))
         : undefined;
-    const out = await exportArchive(options, session, dir, judge, ask);
-    try {
+    const record = async (out: ArchiveOutSummary): Promise<void> => {
       await store.commit({
         events: [
           {
@@ -151,11 +153,33 @@ export function createArchiveOps(options: ArchiveOpsOptions): ArchiveOps {
           },
         ],
       });
+    };
+    return { dir, judge, ask, record };
+  }
+
+  async function open(
+    session: LiveSession,
+    path: string,
+    outOptions: ArchiveOutOptions = {},
+  ): Promise<ArchiveOutStream> {
+    const { dir, judge, ask, record } = exportOf(session, path, outOptions);
+    const out = await exportArchive(options, session, dir, judge, ask);
+    try {
+      await record(out);
     } catch (error) {
       await out.discard();
       throw error;
     }
     return out;
+  }
+
+  function stream(
+    session: LiveSession,
+    path: string,
+    outOptions: ArchiveOutOptions = {},
+  ): ArchiveOutStreaming {
+    const { dir, judge, ask, record } = exportOf(session, path, outOptions);
+    return streamArchive(options, session, dir, judge, ask, record);
   }
 
   async function get(
@@ -174,6 +198,7 @@ export function createArchiveOps(options: ArchiveOpsOptions): ArchiveOps {
       importArchive({ ...options, baselines }, session, path, body, putOptions),
     get,
     open,
+    stream,
     changes: (session, changeOptions) => listChanges({ ...options, baselines }, session, changeOptions),
   };
 }

@@ -37,6 +37,26 @@ describe('the export entry queue', () => {
     expect(finished).toBe(true);
   });
 
+  it('counts what entries took of the stream, so a tree of empty directories makes the sandbox wait too (adversarial)', () => {
+    const queue = createEntryQueue(new TarReader(), {
+      handle: () => new Promise<void>(() => undefined),
+      fail: (error) => {
+        throw error;
+      },
+      finished: () => undefined,
+    });
+    const dirs = Buffer.concat(
+      Array.from({ length: 1024 }, (_, index) =>
+        tarEntry({ name: `d${index}`, type: 'directory', mode: 0o755, mtime }),
+      ),
+    );
+    const answers: boolean[] = [];
+    for (let written = 0; written <= MAX_QUEUED_BYTES; written += dirs.length)
+      answers.push(queue.sink.write(dirs));
+    expect(answers.length).toBeGreaterThan(1);
+    expect(answers.at(-1)).toBe(false);
+  });
+
   it('stops at the first bad chunk and handles nothing after it (adversarial: not a tar)', async () => {
     const handled: string[] = [];
     const failures: Error[] = [];

@@ -8,7 +8,11 @@ import { EventEmitter } from 'node:events';
 import type { TarEntry, TarReader } from '../../local-tree/index.ts';
 import type { OutputSink } from '../../sandbox/index.ts';
 
-/** Parsed entries' content held before the sandbox's output is paused. */
+/**
+ * Parsed entries held before the sandbox's output is paused, counted as the bytes of the stream they
+ * took (headers and padding too): an entry's content may be a view of the chunk it came in, and a
+ * tree of empty directories or tiny files must be bounded as well as one of large files.
+ */
 export const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
 export interface EntryQueueHooks {
@@ -55,7 +59,7 @@ export function createEntryQueue(parser: TarReader, hooks: EntryQueueHooks): Ent
           queue = queue.slice(head);
           head = 0;
         }
-        queuedBytes -= entry.content.length;
+        queuedBytes -= entry.streamBytes;
         await hooks.handle(entry);
       }
     } catch (error) {
@@ -75,7 +79,7 @@ export function createEntryQueue(parser: TarReader, hooks: EntryQueueHooks): Ent
         if (failed) return true;
         try {
           const parsed = parser.push(chunk);
-          for (const entry of parsed) queuedBytes += entry.content.length;
+          for (const entry of parsed) queuedBytes += entry.streamBytes;
           queue.push(...parsed);
         } catch (error) {
           fail(error as Error);

@@ -39,7 +39,9 @@ export function holdProtected(judge: ExportJudge): ProtectedHolder {
       if (/(^|\/)\.git\/(hooks\/|config$)/.test(entry.path)) return why;
       if (heldBytes + entry.content.length > MAX_HELD_PROTECTED_BYTES) return why;
       heldBytes += entry.content.length;
-      held.push({ entry, why });
+      // A copy: the content may be a view of a larger chunk of the sandbox's output, which holding it
+      // for a person's answer must not keep alive (the budget counts content, not chunks).
+      held.push({ entry: { ...entry, content: Buffer.from(entry.content) }, why });
       return why;
     },
   };

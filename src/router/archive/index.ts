@@ -10,7 +10,7 @@ export type {
   ChangesOptions,
   ChangesResult,
 } from './archive-ops.ts';
-export type { ArchiveOutStream } from './export-archive.ts';
+export type { ArchiveOutStream, ArchiveOutStreaming, ArchiveOutSummary } from './export-archive.ts';
 export { DEFAULT_ARCHIVE_LIMITS } from './limits.ts';
 export type { ArchiveLimits } from './limits.ts';
 export type { LeftOut } from './outgoing.ts';

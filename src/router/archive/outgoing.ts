@@ -28,8 +28,25 @@ export interface OutgoingEntry {
   readonly linkTarget: string | null;
   /** A file's content; empty for the other kinds. */
   readonly content: Buffer;
-  /** sha256 of a file's content; '' for the other kinds. */
+  /**
+   * sha256 of a file's content; '' for the other kinds. Worked out when first read: only a file that
+   * was copied in is compared with what it was, and hashing costs as much as reading the file.
+   */
   readonly sha256: string;
+}
+
+/** A file entry whose content hash is computed on first use, once. */
+function fileEntry(base: Omit<OutgoingEntry, 'kind' | 'content' | 'sha256'>, content: Buffer): OutgoingEntry {
+  let sha256: string | undefined;
+  return {
+    ...base,
+    kind: 'file',
+    content,
+    get sha256(): string {
+      sha256 ??= createHash('sha256').update(content).digest('hex');
+      return sha256;
+    },
+  };
 }
 
 export interface LeftOut {
@@ -97,10 +114,20 @@ function tooManyBytes(limits: ArchiveLimits): AirlockError {
   );
 }
 
+export interface ExportReaderOptions {
+  /**
+   * False: a file's content may be a view of the sandbox's output chunk it came in rather than a copy
+   * (the queue bounds what is held by the stream bytes entries take, so views cannot hold more). For an
+   * `onEntry` that keeps no content past its handling, or copies what it keeps.
+   */
+  readonly copyContent?: boolean;
+}
+
 export function createExportReader(
   limits: ArchiveLimits,
   judge: ExportJudge,
   onEntry: (entry: OutgoingEntry) => Promise<void> | void,
+  options: ExportReaderOptions = {},
 ): ExportReader {
   const stopper = new AbortController();
   const leftOut: LeftOut[] = [];
@@ -113,6 +140,7 @@ export function createExportReader(
     if (leftOut.length < MAX_LEFT_OUT_NOTES) leftOut.push({ path, why });
   };
   const parser = new TarReader({
+    ...(options.copyContent === false ? { copyContent: false } : {}),
     // Refused at the header, before the content is held: the size is the tar's own promise.
     maxContentBytes: () => limits.maxBytes - readBytes,
     tooLarge: () => tooManyBytes(limits),
@@ -150,12 +178,7 @@ export function createExportReader(
           return;
         }
         readBytes += content.length;
-        entry = {
-          ...base,
-          kind: 'file',
-          content,
-          sha256: createHash('sha256').update(content).digest('hex'),
-        };
+        entry = fileEntry(base, content);
         break;
       }
       case 'directory':

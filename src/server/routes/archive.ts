@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Airlock } from '../../airlock/index.ts';
 import { liveSessionFor } from '../access.ts';
@@ -16,6 +16,12 @@ const downloadQuery = z
     path: z.string().min(1).max(4096),
     /** Changed protected paths: left out with a note (default), or asked about once and added when approved. */
     protected: z.enum(['leave-out', 'ask']).optional(),
+    /**
+     * Where the summary goes: `headers` (default; the archive is checked whole before it is sent) or
+     * `end` (sent as it is checked, the summary as a pax global header `AIRLOCK.summary` before the end
+     * marker; an export stopped part way breaks the response off before any end marker).
+     */
+    summary: z.enum(['headers', 'end']).optional(),
   })
   .strict();
 const changesQuery = z
@@ -46,13 +52,35 @@ const changesResult = z.object({
   deleted: z.array(z.string()),
 });
 
+/** A streamed archive goes to the socket in pieces of about this size, not a write per tar header. */
+const PIECE_BYTES = 256 * 1024;
+
+/**
+ * `archive` (an entry's header, content and padding as separate buffers) gathered into pieces: one
+ * socket write and one HTTP chunk per piece. An error of `archive` ends the response broken off.
+ */
+async function* inPieces(archive: Readable): AsyncGenerator<Buffer, void, undefined> {
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  for await (const part of archive) {
+    held.push(part as Buffer);
+    heldBytes += (part as Buffer).length;
+    if (heldBytes < PIECE_BYTES) continue;
+    yield Buffer.concat(held, heldBytes);
+    held = [];
+    heldBytes = 0;
+  }
+  if (heldBytes > 0) yield Buffer.concat(held, heldBytes);
+}
+
 /** Headers carry the export's notes; kept small, since proxies cap header sizes. */
 const MAX_LEFT_OUT_HEADER_CHARS = 16 * 1024;
 
 /**
  * Whole trees in and out as tar archives. An upload is checked whole before anything is written and
  * unpacked inside the sandbox; a download passes the export checks, and what they left out is named
- * in the `Airlock-Left-Out` header (URI-encoded JSON, `[{ path, why }]`).
+ * in the `Airlock-Left-Out` header (URI-encoded JSON, `[{ path, why }]`), or, with `summary=end`, in
+ * the archive's last header (the download is then sent as it is checked).
  */
 export function archiveRoutes({ airlock }: ArchiveRouteParts): RouteSpec[] {
   return [
@@ -87,10 +115,37 @@ export function archiveRoutes({ airlock }: ArchiveRouteParts): RouteSpec[] {
         // The caller hanging up withdraws a question about protected paths still waiting for a person.
         const gone = new AbortController();
         request.raw.once('close', () => gone.abort());
-        const out = await session.files.openArchive(query.path, {
+        const outOptions = {
           ...(query.protected === undefined ? {} : { protectedPaths: query.protected }),
           signal: gone.signal,
-        });
+        };
+        if (query.summary === 'end') {
+          const streamed = await session.files.streamArchive(query.path, outOptions);
+          // Settled by the stream's end or error; the client learns either from the body itself.
+          streamed.summary.catch(() => undefined);
+          const pieces = inPieces(streamed.stream);
+          // An export that fails before its first piece (no such directory, a small tree over a limit)
+          // is still answered as an error; after it, the body breaks off with no end marker.
+          const first = await pieces.next().catch((error: unknown) => {
+            streamed.stream.destroy();
+            throw error;
+          });
+          await reply
+            .code(200)
+            .type('application/x-tar')
+            .header('airlock-summary', 'end')
+            .send(
+              Readable.from(
+                (async function* () {
+                  if (first.done !== true) yield first.value;
+                  yield* pieces;
+                })(),
+                { objectMode: false },
+              ),
+            );
+          return undefined;
+        }
+        const out = await session.files.openArchive(query.path, outOptions);
         let notes = encodeURIComponent(JSON.stringify(out.leftOut));
         if (notes.length > MAX_LEFT_OUT_HEADER_CHARS) {
           const kept = out.leftOut.slice(0, 20);
