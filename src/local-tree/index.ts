@@ -6,5 +6,5 @@ export { linkStaysInside, packDirectoryStream, sendDirectory, unpackInto } from 
 export type { LeftOutLocal, PackedDirectory, PackFilter, SkipPath } from './local-tree.ts';
 export { MAX_META_BYTES, TarFormatError, TarReader } from './tar-reader.ts';
 export type { TarEntry, TarEntryType, TarHeader, TarReaderOptions } from './tar-reader.ts';
-export { TAR_END, TarPieces, tarEntry } from './tar-writer.ts';
+export { TAR_END, TarPieces, tarEntry, tarEntryParts } from './tar-writer.ts';
 export type { TarWriteHeader } from './tar-writer.ts';

@@ -142,6 +142,12 @@ export interface TarReaderOptions {
   /** Most content bytes a file entry may hold, asked at its header; more throws `tooLarge()`. */
   readonly maxContentBytes?: (header: TarHeader) => number;
   readonly tooLarge?: (header: TarHeader) => Error;
+  /**
+   * A file's content may be a view of the bytes pushed (when it lies within one pushed chunk) rather
+   * than a copy: for a caller that hands content on at once and copies what it keeps, since a view
+   * keeps its whole chunk alive. The chunks must not change after they are pushed.
+   */
+  readonly viewContent?: boolean;
 }
 
 /**
@@ -275,8 +281,12 @@ export class TarReader {
       entries.push({ header, content: Buffer.alloc(0) });
       return;
     }
-    // A copy: the content outlives the chunks it came in, whoever owns those.
-    const content = Buffer.concat(pending.chunks, pending.total).subarray(0, header.size);
+    // A copy, unless asked for a view: the content outlives the chunks it came in, whoever owns those.
+    const [only] = pending.chunks;
+    const content =
+      role === 'entry' && this.#options.viewContent === true && pending.chunks.length === 1 && only
+        ? only.subarray(0, header.size)
+        : Buffer.concat(pending.chunks, pending.total).subarray(0, header.size);
     if (role === 'entry') entries.push({ header, content });
     else if (role === 'long-name' || role === 'long-link') {
       const end = content.indexOf(0);
