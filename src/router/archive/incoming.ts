@@ -226,7 +226,7 @@ export async function checkIncomingArchive(
     const sha256 = createHash('sha256').update(content).digest('hex');
     // A kept file is seen whole before any of it is handed on: a secret file's values are known (and
     // redacted) before its bytes reach the sandbox. A copy: a view would keep the body's chunk alive.
-    hooks.onFile?.(path, sha256, keep ? Buffer.from(content) : null);
+    hooks.onFile?.(path, sha256, keep ? Buffer.copyBytesFrom(content) : null);
     const packed: TarWriteHeader = { name: path, type: 'file', mode: mode | 0o600, mtime: header.mtime };
     manifest.update(manifestLine(packed, size, sha256));
     await pack(packed, content);

@@ -85,13 +85,21 @@ export function createStaging(sessions: Work, session: LiveSession): Staging {
   const takeHeld = (bytes: number): Buffer[] => {
     const part: Buffer[] = [];
     let taken = 0;
+    let next = 0;
     while (taken < bytes) {
-      const piece = held.shift() as Buffer;
+      const piece = held[next] as Buffer;
       const take = Math.min(piece.length, bytes - taken);
-      if (take < piece.length) held.unshift(piece.subarray(take));
-      part.push(take < piece.length ? piece.subarray(0, take) : piece);
+      if (take < piece.length) {
+        part.push(piece.subarray(0, take));
+        held[next] = piece.subarray(take);
+      } else {
+        part.push(piece);
+        next += 1;
+      }
       taken += take;
     }
+    // Sliced once, not shifted piece by piece: a part of small files is thousands of pieces.
+    held = held.slice(next);
     heldBytes -= taken;
     return part;
   };
