@@ -378,8 +378,9 @@ export class SupervisorClient {
   }
 
   /**
-   * Writes `data` (its pieces in order; not copied, so unchanged until this settles). Writes may be
-   * sent before earlier ones are answered: the supervisor serves requests in the order sent.
+   * Writes `data` (its pieces in order; not copied, so unchanged until this settles). A write may be
+   * sent before an earlier one is answered: the supervisor serves requests in the order sent, so
+   * writes of at most one request's data each (a larger one goes as several) land in that order.
    */
   writeFile(path: string, data: readonly Buffer[], options: WriteFileRequestOptions): Promise<void> {
     return writeFileRequest(this.#collectedRequest, path, data, options);
