@@ -37,12 +37,21 @@ async function readWhole(fd: number, size: number): Promise<Buffer> {
   return filled === size ? content : content.subarray(0, filled);
 }
 
+export interface OpenedFile {
+  readonly fd: number;
+  readonly sizeBytes: number;
+  /** Permission bits only. */
+  readonly mode: number;
+  readonly mtime: Date;
+}
+
 /**
- * The regular file at `path`, or null when it is anything else by the time it is opened: opened with
- * O_NOFOLLOW and checked with fstat on the open descriptor, so a file swapped for a symlink (or a FIFO,
- * which would block the read) after the directory was listed is left out, never followed.
+ * The regular file at `path` opened for reading (the caller closes `fd`), or null when it is anything
+ * else by the time it is opened: opened with O_NOFOLLOW and checked with fstat on the open descriptor,
+ * so a file swapped for a symlink (or a FIFO, which would block the read) after the directory was
+ * listed is left out, never followed.
  */
-export async function readRegularFile(path: string): Promise<LocalFile | null> {
+export function openRegularFile(path: string): OpenedFile | null {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -52,10 +61,42 @@ export async function readRegularFile(path: string): Promise<LocalFile | null> {
   }
   try {
     const info = fstatSync(fd);
-    if (!info.isFile()) return null;
-    return { content: await readWhole(fd, info.size), mode: info.mode & 0o777, mtime: info.mtime };
-  } finally {
+    if (info.isFile()) return { fd, sizeBytes: info.size, mode: info.mode & 0o777, mtime: info.mtime };
+  } catch (error) {
     closeSync(fd);
+    throw error;
+  }
+  closeSync(fd);
+  return null;
+}
+
+/**
+ * Fills `into` from `fd`'s current position, synchronously (for a small file, see SYNC_IO_MAX_BYTES);
+ * fewer bytes when the file ends first.
+ */
+export function readIntoSync(fd: number, into: Buffer): number {
+  let filled = 0;
+  while (filled < into.length) {
+    const got = readSync(fd, into, filled, into.length - filled, null);
+    if (got === 0) break;
+    filled += got;
+  }
+  return filled;
+}
+
+/** An opened file's content, read whole (through the thread pool when it is large). */
+export function readOpenedFile(file: OpenedFile): Promise<Buffer> {
+  return readWhole(file.fd, file.sizeBytes);
+}
+
+/** The regular file at `path` read whole, or null when it is anything else (see openRegularFile). */
+export async function readRegularFile(path: string): Promise<LocalFile | null> {
+  const file = openRegularFile(path);
+  if (file === null) return null;
+  try {
+    return { content: await readOpenedFile(file), mode: file.mode, mtime: file.mtime };
+  } finally {
+    closeSync(file.fd);
   }
 }
 

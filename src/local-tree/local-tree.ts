@@ -5,13 +5,20 @@
  * directory on the way is checked with lstat and each file opened with O_NOFOLLOW, so a link planted
  * in the destination cannot send a file elsewhere.
  */
-import { lstatSync, mkdirSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync } from 'node:fs';
 import { link, mkdir, opendir, symlink } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { join, relative } from 'node:path';
 import { AirlockError } from '../errors/index.ts';
-import { readRegularFile, writeLocalFile } from './file-io.ts';
+import {
+  SYNC_IO_MAX_BYTES,
+  openRegularFile,
+  readIntoSync,
+  readOpenedFile,
+  writeLocalFile,
+} from './file-io.ts';
+import { TarPacker } from './tar-packer.ts';
 import { TarReader } from './tar-reader.ts';
-import { TAR_END, TarPieces } from './tar-writer.ts';
+import { TAR_END } from './tar-writer.ts';
 import type { TarEntry } from './tar-reader.ts';
 
 export interface LeftOutLocal {
@@ -53,38 +60,49 @@ export function packDirectoryStream(
   const { skip } = filter;
   const leftOut: LeftOutLocal[] = [];
   let files = 0;
-  const pieces = new TarPieces();
+  const packer = new TarPacker();
   let settle: { resolve: (packed: PackedDirectory) => void; reject: (error: unknown) => void } | null = null;
   const summary = new Promise<PackedDirectory>((resolve, reject) => {
     settle = { resolve, reject };
   });
   summary.catch(() => undefined);
+  /** A file's entry, its content read straight into the archive when it is small. */
+  async function packFile(full: string, rel: string): Promise<Buffer[] | null> {
+    const file = openRegularFile(full);
+    if (file === null) return null;
+    try {
+      const header = { name: rel, type: 'file', mode: file.mode, mtime: file.mtime } as const;
+      return file.sizeBytes <= SYNC_IO_MAX_BYTES
+        ? packer.addRead(header, file.sizeBytes, (into) => readIntoSync(file.fd, into))
+        : packer.add(header, await readOpenedFile(file));
+    } finally {
+      closeSync(file.fd);
+    }
+  }
   // Pieces are made as the reader asks for them: the walk waits while the reader is behind.
-  async function* walk(dir: string, depth: number): AsyncGenerator<Buffer> {
-    await filter.enter?.(relative(root, dir).split(sep).join('/'));
-    for await (const entry of await opendir(dir)) {
+  async function* walk(dir: string, relDir: string, depth: number): AsyncGenerator<Buffer> {
+    await filter.enter?.(relDir);
+    // A large buffer: one system call lists a whole directory of a project, not 32 entries of it.
+    for await (const entry of await opendir(dir, { bufferSize: 1024 })) {
       const full = join(dir, entry.name);
-      const rel = relative(root, full).split(sep).join('/');
+      const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
       if (skip(entry.isDirectory() ? `${rel}/` : rel)) continue;
-      let piece: Buffer | null;
       if (entry.isDirectory()) {
         if (depth >= MAX_DEPTH) {
           leftOut.push({ path: rel, why: `deeper than ${MAX_DEPTH} directories` });
           continue;
         }
         const info = lstatSync(full);
-        piece = pieces.add({ name: rel, type: 'directory', mode: info.mode & 0o777, mtime: info.mtime });
-        if (piece !== null) yield piece;
-        yield* walk(full, depth + 1);
+        yield* packer.add({ name: rel, type: 'directory', mode: info.mode & 0o777, mtime: info.mtime });
+        yield* walk(full, rel, depth + 1);
       } else if (entry.isFile()) {
-        const file = await readRegularFile(full);
-        if (file === null) {
+        const done = await packFile(full, rel);
+        if (done === null) {
           leftOut.push({ path: rel, why: 'no longer a regular file when it was read' });
           continue;
         }
-        piece = pieces.add({ name: rel, type: 'file', mode: file.mode, mtime: file.mtime }, file.content);
         files += 1;
-        if (piece !== null) yield piece;
+        yield* done;
       } else {
         leftOut.push({
           path: rel,
@@ -97,11 +115,11 @@ export function packDirectoryStream(
   }
   async function* tar(): AsyncGenerator<Buffer> {
     try {
-      yield* walk(root, 0);
+      yield* walk(root, '', 0);
       // The walk is done: what is left is bytes, so a reader that stops at the archive's end
       // (without asking past it) still finds the summary in.
       settle?.resolve({ files, leftOut });
-      const last = pieces.take();
+      const last = packer.take();
       if (last.length > 0) yield last;
       yield TAR_END;
     } catch (error) {
@@ -271,7 +289,7 @@ export async function unpackInto(
     }
   };
   // Each entry is written before the next chunk is read: a view of the chunk is enough, not a copy.
-  const reader = new TarReader({ copyContent: false });
+  const reader = new TarReader({ viewContent: true });
   /** The archive a piece at a time: an archive in memory is not copied whole a second time. */
   async function* pieces(): AsyncGenerator<Uint8Array> {
     if (!(tar instanceof Uint8Array)) {

@@ -184,7 +184,7 @@ describe('TarReader stops at the end marker', () => {
       tarGlobalHeader({ 'AIRLOCK.test': 'v' }),
       TAR_END,
     ]);
-    const reader = new TarReader({ copyContent: false });
+    const reader = new TarReader({ viewContent: true });
     const entries = reader.push(tar);
     expect(entries.map((entry) => entry.streamBytes)).toEqual([512 + 1024]);
     expect(reader.globals.get('AIRLOCK.test')).toBe('v');

@@ -148,11 +148,11 @@ export interface TarReaderOptions {
   readonly maxContentBytes?: (header: TarHeader) => number;
   readonly tooLarge?: (header: TarHeader) => Error;
   /**
-   * False: a file's content that arrived in one chunk is a view of that chunk, not a copy, for a caller
-   * that is done with each entry before it pushes the next chunk (and so never keeps a chunk alive
-   * longer than it would anyway). Default true: every content is a copy of its own.
+   * A file's content may be a view of the bytes pushed (when it lies within one pushed chunk) rather
+   * than a copy: for a caller that hands content on at once and copies what it keeps, since a view
+   * keeps its whole chunk alive. The chunks must not change after they are pushed. Default: a copy.
    */
-  readonly copyContent?: boolean;
+  readonly viewContent?: boolean;
 }
 
 /**
@@ -317,12 +317,12 @@ export class TarReader {
       entries.push({ header, streamBytes, content: Buffer.alloc(0) });
       return;
     }
-    // A copy: the content outlives the chunks it came in, whoever owns those (unless told otherwise).
-    const whole =
-      pending.chunks.length === 1 && this.#options.copyContent === false
-        ? (pending.chunks[0] as Buffer)
-        : Buffer.concat(pending.chunks, pending.total);
-    const content = whole.subarray(0, header.size);
+    // A copy, unless asked for a view: the content outlives the chunks it came in, whoever owns those.
+    const [only] = pending.chunks;
+    const content =
+      role === 'entry' && this.#options.viewContent === true && pending.chunks.length === 1 && only
+        ? only.subarray(0, header.size)
+        : Buffer.concat(pending.chunks, pending.total).subarray(0, header.size);
     if (role === 'entry') {
       this.#lastEnd = this.#position;
       entries.push({ header, streamBytes, content });

@@ -95,32 +95,49 @@ function paxRecord(key: string, value: string): string {
 
 const padded = (size: number): number => Math.ceil(size / BLOCK) * BLOCK;
 
+/** How an entry's header is laid out: plain ustar, or a pax header (its records) before it. */
+function layoutOf(header: TarWriteHeader): {
+  name: string;
+  linkname: string;
+  split: { prefix: string; name: string } | null;
+  pax: Buffer | null;
+} {
+  const name = header.type === 'directory' && !header.name.endsWith('/') ? `${header.name}/` : header.name;
+  const linkname = header.linkname ?? '';
+  const split = splitName(name);
+  if (split !== null && isAscii(linkname) && linkname.length <= 100)
+    return { name, linkname, split, pax: null };
+  const pax = Buffer.from(paxRecord('path', name) + (linkname === '' ? '' : paxRecord('linkpath', linkname)));
+  return { name, linkname, split, pax };
+}
+
+/** The bytes of an entry's header (with its pax header, when it needs one), whatever its size. */
+export function tarHeaderBytes(header: TarWriteHeader): number {
+  const { pax } = layoutOf(header);
+  return pax === null ? BLOCK : BLOCK + padded(pax.length) + BLOCK;
+}
+
 /**
  * One entry as the buffers to write in order: its header (a pax header first when needed), then the
  * content itself (not copied) and its padding.
  */
 export function tarEntryParts(header: TarWriteHeader, content: Buffer = Buffer.alloc(0)): Buffer[] {
-  const name = header.type === 'directory' && !header.name.endsWith('/') ? `${header.name}/` : header.name;
-  const linkname = header.linkname ?? '';
+  const { linkname, split, pax } = layoutOf(header);
   const size = header.type === 'file' ? content.length : 0;
   const flag = TYPE_FLAGS[header.type];
-  const split = splitName(name);
-  const plain = split !== null && isAscii(linkname) && linkname.length <= 100;
   const common = { mode: header.mode, mtime: header.mtime };
   let head: Buffer;
-  if (plain) {
+  if (pax === null && split !== null) {
     head = Buffer.allocUnsafe(BLOCK);
     headerBlock(head, 0, { ...common, ...split, flag, size, linkname });
   } else {
-    const pax = Buffer.from(
-      paxRecord('path', name) + (linkname === '' ? '' : paxRecord('linkpath', linkname)),
-    );
-    head = Buffer.allocUnsafe(BLOCK + padded(pax.length) + BLOCK);
+    const paxBytes = pax ?? Buffer.alloc(0);
+    head = Buffer.allocUnsafe(BLOCK + padded(paxBytes.length) + BLOCK);
     const paxName = { name: 'PaxHeader', prefix: '', linkname: linkname === '' ? '' : 'PaxHeader' };
-    headerBlock(head, 0, { ...common, ...paxName, flag: PAX_FLAG, size: pax.length });
-    pax.copy(head, BLOCK);
-    const at = BLOCK + padded(pax.length);
-    head.fill(0, BLOCK + pax.length, at);
+    headerBlock(head, 0, { ...common, ...paxName, flag: PAX_FLAG, size: paxBytes.length });
+    paxBytes.copy(head, BLOCK);
+    const at = BLOCK + padded(paxBytes.length);
+    head.fill(0, BLOCK + paxBytes.length, at);
     headerBlock(head, at, { ...common, ...paxName, flag, size });
   }
   if (size === 0) return [head];

@@ -63,6 +63,7 @@ export type {
   SandboxEnd,
   SandboxSpec,
   SandboxStats,
+  WriteFileData,
   WriteFileOptions,
 } from './types.ts';
 export { isImageReference, MAX_TIMEOUT_MS, validateSpec, validateTimeoutMs } from './spec.ts';

@@ -107,7 +107,15 @@ export interface WriteFileOptions {
   mode?: number;
   /** Create missing parent directories (inside the writable areas only). */
   createParents?: boolean;
+  /** Add to the end of the file (created if missing) instead of replacing what it holds. */
+  append?: boolean;
 }
+
+/**
+ * What `writeFile` writes: text (UTF-8), bytes, or bytes in pieces written in order. Bytes are not
+ * copied: leave them unchanged until the write settles.
+ */
+export type WriteFileData = string | Uint8Array | readonly Uint8Array[];
 
 export interface ReadFileOptions {
   maxBytes?: number;
@@ -189,7 +197,7 @@ export interface Sandbox {
   /** Set by drivers with more than one way to isolate (gVisor platform, Docker runtime). */
   readonly info?: SandboxInfo;
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
-  writeFile(path: string, data: string | Uint8Array, options?: WriteFileOptions): Promise<void>;
+  writeFile(path: string, data: WriteFileData, options?: WriteFileOptions): Promise<void>;
   readFile(path: string, options?: ReadFileOptions): Promise<Buffer>;
   listFiles(path: string): Promise<FileEntry[]>;
   stats(): Promise<SandboxStats>;

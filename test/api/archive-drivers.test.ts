@@ -4,6 +4,7 @@
  * written, secret-looking files redacted (or refused), and changes as a patch `git apply` takes.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -238,6 +239,40 @@ describe.skipIf(bwrapMissing !== undefined)('archives: policy and changes', () =
     expect(result.status).toBe('denied');
     expect(await count(session, 'ls -A /workspace | wc -l')).toBe('0');
     // The staged copy waiting for the answer is gone too.
+    expect(await count(session, 'ls -A /tmp | grep -c airlock-archive || true')).toBe('0');
+  });
+
+  it('stages a large archive in parts: refused after parts were staged it leaves nothing, whole it lands byte for byte', async () => {
+    const airlock = await open('bwrap');
+    const session = await airlock.sessions.create({ policy: 'permissive' });
+    // 12 MiB of random bytes: several staged parts before the last entry is even read.
+    const files = Array.from({ length: 12 }, (_, index) => ({
+      name: `big/f${index}.bin`,
+      body: randomBytes(1024 * 1024 + index * 7),
+    }));
+    const lateLink: TarEntry = { name: 'late', type: 'symlink', linkname: '/etc' };
+    const refused = await rejectedAirlockError(
+      session.files.putArchive('/workspace', await tarOf([...files, lateLink])),
+    );
+    expect([refused.code, refused.details['reason']]).toEqual(['UNSAFE_ARCHIVE', 'link']);
+    expect(await count(session, 'ls -A /workspace | wc -l')).toBe('0');
+    expect(await count(session, 'ls -A /tmp | grep -c airlock-archive || true')).toBe('0');
+    // Arriving in odd-sized chunks, as an upload does: entries straddle chunks and parts.
+    const tar = await tarOf(files);
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      for (let at = 0; at < tar.length; at += 65_537) yield tar.subarray(at, at + 65_537);
+    }
+    const result = await session.files.putArchive('/workspace', chunks());
+    expect([result.status, result.files, result.bytes]).toEqual([
+      'completed',
+      files.length,
+      files.reduce((sum, file) => sum + file.body.length, 0),
+    ]);
+    const expected = files
+      .map((file) => `${createHash('sha256').update(file.body).digest('hex')}  ${file.name}`)
+      .sort()
+      .join('\n');
+    expect((await session.run('cd /workspace && sha256sum big/* | sort')).stdout.trim()).toBe(expected);
     expect(await count(session, 'ls -A /tmp | grep -c airlock-archive || true')).toBe('0');
   });
 

@@ -174,6 +174,16 @@ export function defineDriverConformance(target: ConformanceTarget): void {
           expect(entries).toEqual([expect.objectContaining({ name: 'in.txt', kind: 'file', sizeBytes: 9 })]);
         });
 
+        it('writes bytes given in pieces, in order, and appends when asked', async () => {
+          const pieces = [Buffer.from('one,'), new Uint8Array([116, 119, 111, 44]), Buffer.alloc(0)];
+          await sandbox.writeFile('/tmp/pieces.txt', pieces, { mode: 0o600 });
+          await sandbox.writeFile('/tmp/pieces.txt', [Buffer.from('three')], { append: true });
+          expect((await sandbox.readFile('/tmp/pieces.txt')).toString()).toBe('one,two,three');
+          // Without append, a write replaces what the file held.
+          await sandbox.writeFile('/tmp/pieces.txt', 'four');
+          expect((await sandbox.readFile('/tmp/pieces.txt')).toString()).toBe('four');
+        });
+
         it('refuses .. and paths outside the writable areas', async () => {
           await expectAirlockError(sandbox.readFile('../etc/passwd'), 'PATH_OUTSIDE_SANDBOX');
           await expectAirlockError(sandbox.readFile('/workspace/../etc/passwd'), 'PATH_OUTSIDE_SANDBOX');

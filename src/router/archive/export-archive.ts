@@ -122,7 +122,7 @@ async function runExport(
   const holder = ask === undefined ? null : holdProtected(judge);
   // Views of the sandbox's output, not copies: each content is written out (or, held for a person,
   // copied) before it is let go, and the queue bounds the output chunks entries keep alive.
-  const reader = createExportReader(deps.limits, holder?.judge ?? judge, addEntry, { copyContent: false });
+  const reader = createExportReader(deps.limits, holder?.judge ?? judge, addEntry, { viewContent: true });
   await packInSandbox(deps.sessions, session, dir, reader);
   const summary = await reader.done;
   let { files, bytes } = summary;

@@ -6,12 +6,12 @@
  * the tar inside the sandbox only ever unpacks what was checked. The caller stages what is handed on
  * and unpacks it only once the whole archive passed: a refused archive writes nothing.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { AirlockError } from '../../errors/index.ts';
-import { TAR_END, TarPieces, TarReader } from '../../local-tree/index.ts';
-import type { TarEntry, TarHeader } from '../../local-tree/index.ts';
+import { TAR_END, TarReader, tarEntryParts } from '../../local-tree/index.ts';
+import type { TarEntry, TarHeader, TarWriteHeader } from '../../local-tree/index.ts';
 import { entryPath } from './entry-path.ts';
 import type { ArchiveLimits } from './limits.ts';
 
@@ -27,7 +27,12 @@ export interface CheckedArchive {
   readonly entries: readonly IncomingFile[];
   readonly files: number;
   readonly bytes: number;
-  /** sha256 of the archive as packed again (what the sandbox unpacks), for the audit record. */
+  /**
+   * For the audit record: sha256 of the tree as checked and packed again, as its manifest (see
+   * `manifestLine`): each entry in order with its kind, permission bits, mtime, size, content sha256
+   * and name. It stands for the archive the sandbox unpacks (which holds nothing else), without
+   * hashing its bytes a second time.
+   */
   readonly sha256: string;
 }
 
@@ -42,12 +47,15 @@ export interface IncomingHooks {
   readonly onFile?: (path: string, sha256: string, content: Buffer | null) => void;
 }
 
-/** Where the archive packed again goes, a piece at a time; the next piece waits for the promise. */
-export type PackedSink = (chunk: Buffer) => Promise<void>;
+/**
+ * Where the archive packed again goes, as pieces to write in order (views of the body's bytes among
+ * them: used before the next call or copied); the next pieces wait for the promise.
+ */
+export type PackedSink = (pieces: readonly Buffer[]) => Promise<void>;
 
 const PERMISSION_BITS = 0o777;
-/** The packed archive goes to the sink in pieces of this size (the staging writes 4 MiB parts). */
-const PACKED_PIECE_BYTES = 1024 * 1024;
+/** The packed archive goes to the sink in runs of about this size (the staging writes 4 MiB parts). */
+const PACKED_RUN_BYTES = 1024 * 1024;
 
 function refuse(why: string, details: Record<string, unknown> = {}): never {
   throw new AirlockError('UNSAFE_ARCHIVE', `archive refused: ${why}; nothing was written`, details);
@@ -104,6 +112,15 @@ async function* plainTar(body: AsyncIterable<Uint8Array>, limits: ArchiveLimits)
   }
 }
 
+/**
+ * One entry of the manifest the audit digest is taken over: what the packed entry holds (the name is
+ * JSON, so no name can end a line or pass for another field).
+ */
+function manifestLine(header: TarWriteHeader, sizeBytes: number, sha256: string): string {
+  const mtime = Math.floor(header.mtime.getTime() / 1000);
+  return `${header.type} ${header.mode.toString(8)} ${mtime} ${sizeBytes} ${sha256 || '-'} ${JSON.stringify(header.name)}\n`;
+}
+
 /** Refuses what a tar may hold but a project copied in never needs, naming the entry. */
 function checkHeader(header: TarHeader, path: string): 'file' | 'directory' {
   switch (header.type) {
@@ -143,15 +160,28 @@ export async function checkIncomingArchive(
       maxBytes: limits.maxBytes,
     });
   // A file over the byte limit is refused at its header, before its content is held: the size is the
-  // tar's own promise.
-  const reader = new TarReader({ maxContentBytes: () => limits.maxBytes - bytes, tooLarge });
-  const packedHash = createHash('sha256');
-  const pieces = new TarPieces(PACKED_PIECE_BYTES);
-  // The packed archive goes to the sink a piece at a time; a slow sink holds the reading back.
-  const forward = async (piece: Buffer | null): Promise<void> => {
-    if (piece === null || piece.length === 0) return;
-    packedHash.update(piece);
-    await sink(piece);
+  // tar's own promise. Contents are views of the body's chunks (handed on at once; copied if kept).
+  const reader = new TarReader({
+    maxContentBytes: () => limits.maxBytes - bytes,
+    tooLarge,
+    viewContent: true,
+  });
+  const manifest = createHash('sha256');
+  let run: Buffer[] = [];
+  let runBytes = 0;
+  // The packed archive goes to the sink a run at a time; a slow sink holds the reading back.
+  const pack = async (header: TarWriteHeader, content?: Buffer): Promise<void> => {
+    for (const piece of tarEntryParts(header, content)) {
+      run.push(piece);
+      runBytes += piece.length;
+    }
+    if (runBytes >= PACKED_RUN_BYTES) await flush();
+  };
+  const flush = async (): Promise<void> => {
+    const pieces = run;
+    run = [];
+    runBytes = 0;
+    if (pieces.length > 0) await sink(pieces);
   };
 
   async function handle({ header, content }: TarEntry): Promise<void> {
@@ -178,19 +208,29 @@ export async function checkIncomingArchive(
     // Packed again: no owner names or ids, no setuid/setgid/sticky bits, the checked name only.
     const mode = header.mode & PERMISSION_BITS;
     if (kind === 'directory') {
+      const packed: TarWriteHeader = {
+        name: path,
+        type: 'directory',
+        mode: mode | 0o700,
+        mtime: header.mtime,
+      };
       entries.push({ path, kind, sizeBytes: 0, sha256: '' });
-      await forward(pieces.add({ name: path, type: 'directory', mode: mode | 0o700, mtime: header.mtime }));
+      manifest.update(manifestLine(packed, 0, ''));
+      await pack(packed);
       return;
     }
     const size = content.length;
     if (bytes + size > limits.maxBytes) tooLarge();
     bytes += size;
     const { keep } = hooks.fileHeader?.(path, size) ?? { keep: false };
-    const sha256 = createHash('sha256').update(content).digest('hex');
+    // One call, no Hash object: ten thousand files are ten thousand of them.
+    const sha256 = hash('sha256', content);
     // A kept file is seen whole before any of it is handed on: a secret file's values are known (and
-    // redacted) before its bytes reach the sandbox.
-    hooks.onFile?.(path, sha256, keep ? content : null);
-    await forward(pieces.add({ name: path, type: 'file', mode: mode | 0o600, mtime: header.mtime }, content));
+    // redacted) before its bytes reach the sandbox. A copy: a view would keep the body's chunk alive.
+    hooks.onFile?.(path, sha256, keep ? Buffer.copyBytesFrom(content) : null);
+    const packed: TarWriteHeader = { name: path, type: 'file', mode: mode | 0o600, mtime: header.mtime };
+    manifest.update(manifestLine(packed, size, sha256));
+    await pack(packed, content);
     entries.push({ path, kind, sizeBytes: size, sha256 });
   }
 
@@ -202,8 +242,8 @@ export async function checkIncomingArchive(
     if (error instanceof AirlockError) throw error;
     refuse(`it is not a readable tar archive (${(error as Error).message})`, { reason: 'malformed' });
   }
-  await forward(pieces.take());
-  await forward(TAR_END);
+  run.push(TAR_END);
+  await flush();
   const files = entries.filter((entry) => entry.kind === 'file').length;
-  return { entries, files, bytes, sha256: packedHash.digest('hex') };
+  return { entries, files, bytes, sha256: manifest.digest('hex') };
 }

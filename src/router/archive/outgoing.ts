@@ -116,11 +116,11 @@ function tooManyBytes(limits: ArchiveLimits): AirlockError {
 
 export interface ExportReaderOptions {
   /**
-   * False: a file's content may be a view of the sandbox's output chunk it came in rather than a copy
+   * True: a file's content may be a view of the sandbox's output chunk it came in rather than a copy
    * (the queue bounds what is held by the stream bytes entries take, so views cannot hold more). For an
    * `onEntry` that keeps no content past its handling, or copies what it keeps.
    */
-  readonly copyContent?: boolean;
+  readonly viewContent?: boolean;
 }
 
 export function createExportReader(
@@ -140,7 +140,7 @@ export function createExportReader(
     if (leftOut.length < MAX_LEFT_OUT_NOTES) leftOut.push({ path, why });
   };
   const parser = new TarReader({
-    ...(options.copyContent === false ? { copyContent: false } : {}),
+    ...(options.viewContent === true ? { viewContent: true } : {}),
     // Refused at the header, before the content is held: the size is the tar's own promise.
     maxContentBytes: () => limits.maxBytes - readBytes,
     tooLarge: () => tooManyBytes(limits),

@@ -243,7 +243,13 @@ describe('SupervisorClient', () => {
             settle(client.exec(request, { onStdout: () => {}, onStderr: () => {} }).exited),
             settle(client.readFile('/tmp/a', 16)),
             settle(client.list('/tmp', 3)),
-            settle(client.writeFile('/tmp/b', Buffer.from('x'), 0o644, false)),
+            settle(
+              client.writeFile('/tmp/b', [Buffer.from('x')], {
+                mode: 0o644,
+                createParents: false,
+                append: false,
+              }),
+            ),
           ];
           for (const chunk of chunks) send(chunk);
           await flush();

@@ -4,6 +4,7 @@ import {
   PROTOCOL_VERSION,
   encodeExec,
   encodeFrame,
+  encodeFrameParts,
   encodeResize,
   MAX_INPUT_BYTES,
   replyTypes,
@@ -14,7 +15,7 @@ import { FrameDecoder, decodeError, decodeExited, decodeReady } from './reply-de
 import type { Decoded, ExitInfo, FileEntry, SupervisorFacts } from './reply-decoder.ts';
 import { SupervisorRequestError } from './request-error.ts';
 import { listRequest, readFileRequest, writeFileRequest } from './file-requests.ts';
-import type { CollectedRequest } from './file-requests.ts';
+import type { CollectedRequest, WriteFileRequestOptions } from './file-requests.ts';
 
 /**
  * A request waiting for replies. `onFrame` returns a problem when the frame cannot be a reply to
@@ -227,14 +228,17 @@ export class SupervisorClient {
     for (const request of pending) request.fail(lost);
   }
 
-  #request(type: number, payload: Buffer, pending: (id: number) => Pending): number {
+  #request(type: number, payload: Buffer | readonly Buffer[], pending: (id: number) => Pending): number {
     if (this.#closedError) {
       throw new AirlockError('SANDBOX_LOST', `the sandbox is gone: ${this.#closedError.message}`);
     }
-    const frame = encodeFrame(type, this.#nextId, payload);
+    const frame = encodeFrameParts(type, this.#nextId, Buffer.isBuffer(payload) ? [payload] : payload);
     const id = this.#nextId++;
     this.#pending.set(id, pending(id));
-    this.#input.write(frame);
+    // Corked: the frame's pieces leave in one gathered write, never copied into one buffer.
+    this.#input.cork();
+    for (const piece of frame) if (piece.length > 0) this.#input.write(piece);
+    this.#input.uncork();
     return id;
   }
 
@@ -244,7 +248,7 @@ export class SupervisorClient {
   /** A request answered by DATA frames (appended by `onData`) and then OK or ERROR. */
   #collected<T>(
     type: number,
-    payload: Buffer,
+    payload: Buffer | readonly Buffer[],
     reply: {
       onData(data: Buffer): string | undefined;
       onOk(payload: Buffer): Decoded<T>;
@@ -373,8 +377,13 @@ export class SupervisorClient {
     return readFileRequest(this.#collectedRequest, path, maxBytes);
   }
 
-  writeFile(path: string, data: Buffer, mode: number, createParents: boolean): Promise<void> {
-    return writeFileRequest(this.#collectedRequest, path, data, mode, createParents);
+  /**
+   * Writes `data` (its pieces in order; not copied, so unchanged until this settles). A write may be
+   * sent before an earlier one is answered: the supervisor serves requests in the order sent, so
+   * writes of at most one request's data each (a larger one goes as several) land in that order.
+   */
+  writeFile(path: string, data: readonly Buffer[], options: WriteFileRequestOptions): Promise<void> {
+    return writeFileRequest(this.#collectedRequest, path, data, options);
   }
 
   list(path: string, maxEntries: number): Promise<FileEntry[]> {

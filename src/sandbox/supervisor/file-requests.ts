@@ -7,7 +7,7 @@ import {
   MAX_REQUEST_PAYLOAD_BYTES,
   encodeList,
   encodeReadFile,
-  encodeWriteFile,
+  encodeWriteFileHead,
   requestTypes,
   writeFlags,
 } from './protocol.ts';
@@ -15,10 +15,13 @@ import { decodeEntries, decodeReadTotal } from './reply-decoder.ts';
 import type { Decoded, FileEntry } from './reply-decoder.ts';
 import { errnos, isRequestError, translateFileError } from './request-error.ts';
 
-/** Sends a request answered by DATA frames (appended by `onData`) and then OK or ERROR. */
+/**
+ * Sends a request answered by DATA frames (appended by `onData`) and then OK or ERROR; a payload given
+ * as pieces goes out as they are, in one gathered write.
+ */
 export type CollectedRequest = <T>(
   type: number,
-  payload: Buffer,
+  payload: Buffer | readonly Buffer[],
   reply: {
     onData(data: Buffer): string | undefined;
     onOk(payload: Buffer): Decoded<T>;
@@ -53,28 +56,56 @@ export async function readFileRequest(
   }
 }
 
+export interface WriteFileRequestOptions {
+  readonly mode: number;
+  readonly createParents: boolean;
+  /** Added at the end of the file instead of replacing it. */
+  readonly append: boolean;
+}
+
+/** `data` split into runs of at most `maxBytes` (views of it, nothing copied); one empty run for none. */
+function* runsOf(data: readonly Buffer[], maxBytes: number): Generator<Buffer[]> {
+  let run: Buffer[] = [];
+  let runBytes = 0;
+  for (let piece of data) {
+    while (piece.length > 0) {
+      const take = Math.min(piece.length, maxBytes - runBytes);
+      run.push(take === piece.length ? piece : piece.subarray(0, take));
+      runBytes += take;
+      piece = piece.subarray(take);
+      if (runBytes === maxBytes) {
+        yield run;
+        run = [];
+        runBytes = 0;
+      }
+    }
+  }
+  if (runBytes > 0 || run.length === 0) yield run;
+}
+
+/** Writes `data` (its pieces in order, not copied: unchanged until this settles) to `path`. */
 export async function writeFileRequest(
   collected: CollectedRequest,
   path: string,
-  data: Buffer,
-  mode: number,
-  createParents: boolean,
+  data: readonly Buffer[],
+  options: WriteFileRequestOptions,
 ): Promise<void> {
-  // Large files go in chunks: the first truncates, the rest append.
+  // Large files go in chunks: the first truncates (unless appending), the rest append.
   const chunkBytes = MAX_REQUEST_PAYLOAD_BYTES - 64 * 1024;
-  let offset = 0;
+  let total = 0;
+  for (const piece of data) total += piece.length;
+  let append = options.append;
   try {
-    do {
-      const chunk = data.subarray(offset, offset + chunkBytes);
-      const flags = (createParents ? writeFlags.createParents : 0) | (offset > 0 ? writeFlags.append : 0);
-      await collected(requestTypes.writeFile, encodeWriteFile(path, mode, flags, chunk), {
+    for (const run of runsOf(data, chunkBytes)) {
+      const flags = (options.createParents ? writeFlags.createParents : 0) | (append ? writeFlags.append : 0);
+      await collected(requestTypes.writeFile, [encodeWriteFileHead(path, options.mode, flags), ...run], {
         onData: () => 'data in reply to a file write',
         onOk: (payload) => (payload.length === 0 ? { ok: true, value: undefined } : fail('a write total')),
       });
-      offset += chunk.length;
-    } while (offset < data.length);
+      append = true;
+    }
   } catch (error) {
-    throw translateFileError(error, path, data.length);
+    throw translateFileError(error, path, total);
   }
 }
 

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_REQUEST_PAYLOAD_BYTES, encodeExec, encodeFrame, requestTypes } from './protocol.ts';
+import {
+  MAX_REQUEST_PAYLOAD_BYTES,
+  encodeExec,
+  encodeFrame,
+  encodeFrameParts,
+  encodeWriteFile,
+  encodeWriteFileHead,
+  requestTypes,
+} from './protocol.ts';
 
 describe('supervisor requests', () => {
   it('refuses NUL bytes in anything that becomes a C string', () => {
@@ -21,5 +29,24 @@ describe('supervisor requests', () => {
       /exceeds/,
     );
     expect(encodeFrame(requestTypes.kill, 3).toString('hex')).toBe('050000000203000000');
+    // In pieces, the limit is on their sum: no piece is over it, all of them are.
+    const half = Buffer.alloc(MAX_REQUEST_PAYLOAD_BYTES / 2);
+    expect(() => encodeFrameParts(requestTypes.writeFile, 1, [half, half, Buffer.alloc(1)])).toThrow(
+      /exceeds/,
+    );
+  });
+
+  it('sends a write in pieces as the very bytes of the write made whole', () => {
+    const data = [Buffer.from('one,'), Buffer.alloc(0), Buffer.from('two')];
+    const pieces = encodeFrameParts(requestTypes.writeFile, 7, [
+      encodeWriteFileHead('/tmp/a.tar', 0o600, 3),
+      ...data,
+    ]);
+    const whole = encodeFrame(
+      requestTypes.writeFile,
+      7,
+      encodeWriteFile('/tmp/a.tar', 0o600, 3, Buffer.concat(data)),
+    );
+    expect(Buffer.concat(pieces).equals(whole)).toBe(true);
   });
 });

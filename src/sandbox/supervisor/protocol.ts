@@ -43,15 +43,25 @@ export interface Frame {
   payload: Buffer;
 }
 
-export function encodeFrame(type: number, id: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  if (payload.length > MAX_REQUEST_PAYLOAD_BYTES) {
-    throw new RangeError(`frame payload of ${payload.length} bytes exceeds ${MAX_REQUEST_PAYLOAD_BYTES}`);
+/**
+ * A frame as the buffers to write in order: its header, then the payload's pieces as they are (not
+ * copied: a large file write goes out with one gathered write instead of being concatenated twice).
+ */
+export function encodeFrameParts(type: number, id: number, payload: readonly Buffer[]): Buffer[] {
+  let length = 0;
+  for (const piece of payload) length += piece.length;
+  if (length > MAX_REQUEST_PAYLOAD_BYTES) {
+    throw new RangeError(`frame payload of ${length} bytes exceeds ${MAX_REQUEST_PAYLOAD_BYTES}`);
   }
   const header = Buffer.alloc(HEADER_BYTES);
-  header.writeUInt32LE(payload.length + 5, 0);
+  header.writeUInt32LE(length + 5, 0);
   header.writeUInt8(type, 4);
   header.writeUInt32LE(id, 5);
-  return Buffer.concat([header, payload]);
+  return [header, ...payload];
+}
+
+export function encodeFrame(type: number, id: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+  return Buffer.concat(encodeFrameParts(type, id, [payload]));
 }
 
 export interface ExecRequest {
@@ -120,10 +130,15 @@ export function encodeReadFile(path: string, maxBytes: number): Buffer {
 
 export const writeFlags = { createParents: 1, append: 2 } as const;
 
-export function encodeWriteFile(path: string, mode: number, flags: number, data: Buffer): Buffer {
+/** A write request's fields before its data (the data follows as it is, see encodeFrameParts). */
+export function encodeWriteFileHead(path: string, mode: number, flags: number): Buffer {
   const pathBytes = Buffer.from(path, 'utf8');
   if (pathBytes.includes(0)) throw new RangeError('path contains a NUL byte');
-  return Buffer.concat([u32(mode), u32(flags), u32(pathBytes.length), pathBytes, data]);
+  return Buffer.concat([u32(mode), u32(flags), u32(pathBytes.length), pathBytes]);
+}
+
+export function encodeWriteFile(path: string, mode: number, flags: number, data: Buffer): Buffer {
+  return Buffer.concat([encodeWriteFileHead(path, mode, flags), data]);
 }
 
 export function encodeList(path: string, maxEntries: number): Buffer {

@@ -30,6 +30,7 @@ import type {
   SandboxInfo,
   SandboxSpec,
   SandboxStats,
+  WriteFileData,
   WriteFileOptions,
 } from '../../../src/sandbox/index.ts';
 import { FsError, MemoryFs } from './memory-fs.ts';
@@ -146,10 +147,11 @@ export class MemorySandbox implements Sandbox {
     };
   }
 
-  async writeFile(path: string, data: string | Uint8Array, options: WriteFileOptions = {}): Promise<void> {
+  async writeFile(path: string, data: WriteFileData, options: WriteFileOptions = {}): Promise<void> {
     this.#assertAlive();
     const target = resolveSandboxPath(path);
-    const bytes = Buffer.from(data);
+    const bytes =
+      typeof data === 'string' || data instanceof Uint8Array ? Buffer.from(data) : Buffer.concat(data);
     if (bytes.length > this.#maxFileBytes) {
       throw new AirlockError(
         'FILE_TOO_LARGE',
@@ -159,7 +161,7 @@ export class MemorySandbox implements Sandbox {
     }
     this.#fileOp(path, () => {
       if (options.createParents === true) this.fs.mkdir(posix.dirname(target), true);
-      this.fs.write(target, bytes);
+      this.fs.write(target, bytes, options.append === true);
     });
   }
 
