@@ -2,7 +2,9 @@
  * A project in and out of a session: a 10,000-file, 100 MB tree copied into /workspace (packed
  * on the host as it is read, checked as it arrives, staged and unpacked by the sandbox's tar) and back out (packed in the sandbox, export
  * checks, unpacked on the host), each beside host `tar` copying the same tree in the same run
- * (`tar -cf` then `tar -xf` into a fresh directory). Target: within 2x of host tar each way.
+ * (`tar -cf` then `tar -xf` into a fresh directory). Target: within 2x of host tar each way. The sandbox's
+ * tar runs under the session's CPU limit (sandbox.cpus, half a core by default) and host tar under none:
+ * each copy is also timed in a session given one core, to show what that limit costs.
  * Each timed step starts after `sync`, so writes left over from the step before are not charged to it.
  * The copy out is streamed (unpacked on the host into a staging directory as it is checked, moved into
  * place once whole): its line also says when the export itself was done, and how long the rest took. With
@@ -14,7 +16,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createAirlock } from '../src/index.ts';
+import { createAirlock, type Session } from '../src/index.ts';
 import { packDirectoryStream, unpackWhole } from '../src/local-tree/index.ts';
 import { formatMs } from './stats.ts';
 
@@ -44,6 +46,40 @@ function settleDisk(): void {
   spawnSync('sync', [], { stdio: 'ignore' });
 }
 
+interface CopyRounds {
+  readonly in: number[];
+  readonly out: number[];
+  readonly exported: number[];
+  readonly unpacked: number[];
+}
+
+const emptyRounds = (): CopyRounds => ({ in: [], out: [], exported: [], unpacked: [] });
+
+/** One copy of `tree` into the session's /workspace and back out to `back`, timed into `into`. */
+async function copyRound(session: Session, tree: string, back: string, into: CopyRounds): Promise<void> {
+  settleDisk();
+  let started = performance.now();
+  // Streamed, as `airlock cp` and `--workspace` copy: packed as read, checked as it arrives.
+  const packed = packDirectoryStream(tree);
+  const copied = await session.files.putArchive('/workspace', packed.tar, { operator: true });
+  await packed.summary;
+  into.in.push(performance.now() - started);
+  if (copied.files !== FILES) throw new Error(`copied ${copied.files} files, not ${FILES}`);
+  settleDisk();
+  started = performance.now();
+  // Streamed, as `airlock cp` copies out: unpacked as it is checked, moved into place once whole.
+  const out = await session.files.streamArchive('/workspace');
+  let exported = 0;
+  void out.summary.then(() => (exported = performance.now()));
+  const written = await unpackWhole(back, out.stream);
+  await out.summary;
+  into.out.push(performance.now() - started);
+  into.exported.push(exported - started);
+  into.unpacked.push(performance.now() - exported);
+  if (written.files !== FILES) throw new Error(`wrote back ${written.files} files, not ${FILES}`);
+  rmSync(back, { recursive: true });
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
@@ -68,11 +104,10 @@ export async function runArchiveBench(): Promise<void> {
     const times = {
       hostIn: [] as number[],
       hostOut: [] as number[],
-      airlockIn: [] as number[],
-      airlockOut: [] as number[],
-      airlockExport: [] as number[],
-      airlockUnpack: [] as number[],
+      default: emptyRounds(),
+      oneCore: emptyRounds(),
     };
+    let defaultCpus = 0;
     for (let round = 0; round < ROUNDS; round += 1) {
       // Host baseline: the same tree through tar, into a fresh directory, twice (in, then out).
       const archive = join(work, `host-${round}.tar`);
@@ -95,30 +130,18 @@ export async function runArchiveBench(): Promise<void> {
       rmSync(archive);
       rmSync(`${archive}.out`);
 
-      const session = await airlock.sessions.create({ policy: 'permissive' });
-      settleDisk();
-      started = performance.now();
-      // Streamed, as `airlock cp` and `--workspace` copy: packed as read, checked as it arrives.
-      const packed = packDirectoryStream(tree);
-      const copied = await session.files.putArchive('/workspace', packed.tar, { operator: true });
-      await packed.summary;
-      times.airlockIn.push(performance.now() - started);
-      if (copied.files !== FILES) throw new Error(`copied ${copied.files} files, not ${FILES}`);
-      settleDisk();
-      started = performance.now();
-      // Streamed, as `airlock cp` copies out: unpacked as it is checked, moved into place once whole.
-      const out = await session.files.streamArchive('/workspace');
-      let exported = 0;
-      void out.summary.then(() => (exported = performance.now()));
-      const back = join(work, `airlock-out-${round}`);
-      const written = await unpackWhole(back, out.stream);
-      await out.summary;
-      times.airlockOut.push(performance.now() - started);
-      times.airlockExport.push(exported - started);
-      times.airlockUnpack.push(performance.now() - exported);
-      if (written.files !== FILES) throw new Error(`wrote back ${written.files} files, not ${FILES}`);
-      rmSync(back, { recursive: true });
-      await session.destroy();
+      for (const [cpus, into] of [
+        [undefined, times.default],
+        [1, times.oneCore],
+      ] as const) {
+        const session = await airlock.sessions.create({ policy: 'permissive', ...(cpus ? { cpus } : {}) });
+        if (cpus === undefined) defaultCpus = (await session.info()).limits.cpus;
+        try {
+          await copyRound(session, tree, join(work, `airlock-out-${round}`), into);
+        } finally {
+          await session.destroy();
+        }
+      }
     }
     const line = (label: string, value: number, baseline: number): void =>
       console.log(
@@ -130,11 +153,19 @@ export async function runArchiveBench(): Promise<void> {
     const hostIn = median(times.hostIn);
     const hostOut = median(times.hostOut);
     console.log(`  ${'host tar -cf + -xf (in)'.padEnd(40)} ${formatMs(hostIn).padStart(9)} ms   baseline`);
-    line('copy in (pack, check, unpack in sandbox)', median(times.airlockIn), hostIn);
     console.log(`  ${'host tar -cf + -xf (out)'.padEnd(40)} ${formatMs(hostOut).padStart(9)} ms   baseline`);
-    line('copy out (pack in sandbox, check, unpack)', median(times.airlockOut), hostOut);
+    for (const [label, rounds] of [
+      ['', times.default],
+      [', sandbox.cpus 1', times.oneCore],
+    ] as const) {
+      line(`copy in${label}`, median(rounds.in), hostIn);
+      line(`copy out${label}`, median(rounds.out), hostOut);
+      console.log(
+        `    export (pack, check, redact) done after ${formatMs(median(rounds.exported))} ms, unpacked on the host as it came; ${formatMs(median(rounds.unpacked))} ms more to finish and move it into place`,
+      );
+    }
     console.log(
-      `    export (pack, check, redact) done after ${formatMs(median(times.airlockExport))} ms, unpacked on the host as it came; ${formatMs(median(times.airlockUnpack))} ms more to finish and move it into place`,
+      `  (copy in: packed on the host, checked, unpacked by the sandbox's tar; copy out: packed by the sandbox's tar, checked, unpacked on the host. The sandbox's tar runs under the session's CPU limit, ${defaultCpus} core by default; host tar under none: the second pair gives the session one core)`,
     );
   } finally {
     await airlock.close();
