@@ -1,30 +1,12 @@
-import {
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pack } from 'tar-stream';
 import type { Headers } from 'tar-stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { scratchDirs } from '../../test/support/scratch-dirs.ts';
 import { packDirectoryStream, sendDirectory, unpackInto } from './local-tree.ts';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function scratch(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'airlock-local-tree-'));
-  dirs.push(dir);
-  return dir;
-}
+const scratch = scratchDirs('airlock-local-tree-');
 
 async function tarOf(entries: Array<Headers & { body?: string }>): Promise<Buffer> {
   const archive = pack();

@@ -2,31 +2,20 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
-  rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { scratchDirs } from '../../test/support/scratch-dirs.ts';
 import { AirlockError } from '../errors/index.ts';
 import { exportSummaryHeader } from './export-summary.ts';
 import { unpackWhole } from './staged-unpack.ts';
 import { TAR_END, tarEntry } from './tar-writer.ts';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function scratch(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'airlock-staged-'));
-  dirs.push(dir);
-  return dir;
-}
+const scratch = scratchDirs('airlock-staged-');
 
 const mtime = new Date(0);
 const file = (name: string, body: string): Buffer =>
