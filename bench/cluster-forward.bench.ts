@@ -6,13 +6,9 @@
  * forwards nothing). The cluster bench's emulated machines cannot resolve a cost this small on a
  * shared host; this measures it directly. Needs /proc (Linux); `--cpu-prof DIR` profiles node a.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { startPostgres } from '../test/support/postgres.ts';
-import { configYaml, post, startServe, stop, TOKEN, type Serve } from './cluster-serve.ts';
+import { post, TOKEN, withCluster, type Serve, type ServeOptions } from './cluster-serve.ts';
 
 export interface ClusterForwardBenchOptions {
   readonly sessions: number;
@@ -71,23 +67,12 @@ export async function runClusterForwardBench(options: ClusterForwardBenchOptions
     console.log('  skipped: no /proc to read a process’s CPU time from');
     return;
   }
-  const postgres = await startPostgres({ durable: true });
-  const secretDir = mkdtempSync(join(tmpdir(), 'airlock-bench-secret-'));
-  const secretFile = join(secretDir, 'secret');
-  writeFileSync(secretFile, randomBytes(32).toString('base64'), { mode: 0o600 });
-  const nodes: Serve[] = [];
-  try {
-    const url = await postgres.createDatabase('bench');
-    for (const nodeId of ['a', 'b', 'c']) {
-      const cluster =
-        `store: ${url}\ncluster:\n  nodeId: ${nodeId}\n  secretFile: ${secretFile}\n` +
-        '  heartbeatInterval: 1s\n  failureTimeout: 60s\n';
-      const profile =
-        nodeId === 'a' && options.cpuProfileDir !== undefined
-          ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]
-          : [];
-      nodes.push(await startServe(configYaml(options.sessions, cluster), undefined, profile));
-    }
+  // Every node holds all the sessions it may be given (a: none; b and c: half each).
+  const profileA = (nodeId: string): ServeOptions =>
+    nodeId === 'a' && options.cpuProfileDir !== undefined
+      ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] }
+      : {};
+  await withCluster(['a', 'b', 'c'], options.sessions * 3, profileA, async (_urls, _postgres, nodes) => {
     const [a, b, c] = nodes as [Serve, Serve, Serve];
     const sessions: Created[] = [];
     for (let i = 0; i < options.sessions; i++) {
@@ -103,9 +88,5 @@ export async function runClusterForwardBench(options: ClusterForwardBenchOptions
     console.log(
       `  sent to their node    ${direct.commandsPerS.toFixed(1).padStart(7)} commands/s  node a ${direct.perCommandMs.toFixed(2)} core-ms per command (its cost when it forwards nothing)`,
     );
-  } finally {
-    for (const node of nodes) await stop(node);
-    await postgres.destroy();
-    rmSync(secretDir, { recursive: true, force: true });
-  }
+  });
 }

@@ -163,7 +163,7 @@ export async function withCluster<T>(
   nodeIds: readonly string[],
   sessions: number,
   nodeOptions: (nodeId: string) => ServeOptions,
-  work: (urls: string[], postgres: PostgresCluster) => Promise<T>,
+  work: (urls: string[], postgres: PostgresCluster, nodes: readonly Serve[]) => Promise<T>,
 ): Promise<T> {
   const postgres = await startPostgres({ durable: true });
   const secretDir = mkdtempSync(join(tmpdir(), 'airlock-bench-secret-'));
@@ -185,6 +185,7 @@ export async function withCluster<T>(
     return await work(
       nodes.map((node) => node.url),
       postgres,
+      nodes,
     );
   } finally {
     for (const node of nodes) await stop(node);
