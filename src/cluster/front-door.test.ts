@@ -192,4 +192,17 @@ describe('the cluster fast path in front of Fastify', () => {
     expect(await behind(`/v1/sessions/${REMOTE}`)).toBe('behind');
     expect(outcomes).toEqual([]);
   });
+
+  it('answers 500 when passing a request on fails, and goes on serving (adversarial: no crash)', async () => {
+    const failing = {
+      forward: () => Promise.reject(new Error('a header the hop refused')),
+      upgrade: () => Promise.resolve('forwarded' as const),
+    };
+    const { url } = await setup({ forwarder: failing });
+    const answer = await send(url, `/v1/sessions/${REMOTE}`, TOKEN);
+    expect(answer.status).toBe(500);
+    expect(answer.body).toMatchObject({ error: { code: 'INTERNAL' } });
+    expect(JSON.stringify(answer.body)).toContain('node node-b');
+    expect((await send(url, `/v1/sessions/${LOCAL}`, TOKEN)).body['answeredBy']).toBe('behind');
+  });
 });

@@ -93,5 +93,24 @@ async function forwardOrPass(
     pass(request, response);
     return;
   }
-  options.onForward(await options.forwarder.forward(request, response, target));
+  try {
+    options.onForward(await options.forwarder.forward(request, response, target));
+  } catch (error) {
+    // Nothing awaits this promise: a failure left to reject would take the whole control plane (and
+    // every session on it) down. The caller gets a 500 in the API's shape, or a cut connection when
+    // the answer had already begun.
+    if (response.headersSent) {
+      response.destroy();
+      return;
+    }
+    response.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+    response.end(
+      JSON.stringify({
+        error: {
+          code: 'INTERNAL',
+          message: `could not pass the request on to node ${target.nodeId}: ${error instanceof Error ? error.message : String(error)}`,
+        },
+      }),
+    );
+  }
 }
