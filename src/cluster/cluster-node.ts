@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { freemem, hostname, totalmem } from 'node:os';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ClusterConfig } from '../config/index.ts';
@@ -115,6 +116,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
       const isLocal = (id: string): boolean => sessions?.live().some((session) => session.id === id) ?? false;
       const onForward = (outcome: 'forwarded' | 'unreachable' | 'placed'): void =>
         options.onEvent?.({ kind: 'forward', outcome });
+      const replayedBodies = new WeakMap<IncomingMessage, Buffer>();
       installClusterLayer(app, {
         nodeId: () => nodeId,
         secret,
@@ -127,6 +129,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
         defaultMemoryBytes: options.defaultMemoryBytes,
         nodeUrl: () => clientNodeUrl,
         onForward,
+        replayedBodies,
       });
       installFrontDoor(app.server, {
         nodeId: () => nodeId,
@@ -137,6 +140,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
         isLocal,
         closing: server.closing,
         onForward: (outcome) => forwarded({ routes, onForward }, outcome),
+        replayedBodies,
       });
     },
     async join(listening) {

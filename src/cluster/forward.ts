@@ -29,6 +29,15 @@ export interface ForwardOptions {
   readonly now?: () => number;
 }
 
+export interface ForwardHooks {
+  /**
+   * The node did not answer, nothing has been sent to the client yet, and the request's body (if any)
+   * is held whole (`body`), so the request can still be answered otherwise: resolves true when the
+   * caller took it over (nothing more is written here), false for the NODE_UNREACHABLE answer.
+   */
+  readonly onUnreachable?: (body: Buffer | undefined) => Promise<boolean>;
+}
+
 export interface Forwarder {
   /**
    * Sends `request` to `target` and pipes its answer into `response`. `body` replaces the request's
@@ -40,6 +49,7 @@ export interface Forwarder {
     response: ServerResponse,
     target: ForwardTarget,
     body?: Buffer,
+    hooks?: ForwardHooks,
   ): Promise<'forwarded' | 'unreachable'>;
   /**
    * Sends a WebSocket upgrade `request` (its connection `socket`, `head` already read past it) to
@@ -58,7 +68,7 @@ export function createForwarder(options: ForwardOptions): Forwarder {
   return {
     upgrade: (request, socket, head, target) =>
       forwardUpgrade({ ...options, now }, request, socket, head, target),
-    async forward(request, response, target, given) {
+    async forward(request, response, target, given, hooks = {}) {
       let body = given;
       if (body === undefined && isSmall(request)) {
         try {
@@ -101,12 +111,24 @@ export function createForwarder(options: ForwardOptions): Forwarder {
             return;
           }
           answered = true;
-          const failure = nodeUnreachable(target, error);
-          if (!response.headersSent) {
-            response.writeHead(503, { 'content-type': 'application/json; charset=utf-8' });
-            response.end(JSON.stringify({ error: { code: failure.code, message: failure.message } }));
-          } else response.destroy();
-          resolve('unreachable');
+          const answerUnreachable = (): void => {
+            const failure = nodeUnreachable(target, error);
+            if (!response.headersSent) {
+              response.writeHead(503, { 'content-type': 'application/json; charset=utf-8' });
+              response.end(JSON.stringify({ error: { code: failure.code, message: failure.message } }));
+            } else response.destroy();
+            resolve('unreachable');
+          };
+          const { onUnreachable } = hooks;
+          // A streamed body is partly read by now: no one else can answer that request.
+          if (onUnreachable === undefined || streamed || response.headersSent) {
+            answerUnreachable();
+            return;
+          }
+          onUnreachable(body).then(
+            (taken) => (taken ? resolve('unreachable') : answerUnreachable()),
+            () => answerUnreachable(),
+          );
         };
         upstream.on('error', unreachable);
         upstream.on('response', (answer) => {

@@ -24,6 +24,10 @@ const LOCAL = `ses_${'a'.repeat(24)}`;
 const REMOTE = `ses_${'b'.repeat(24)}`;
 const LOST = `ses_${'c'.repeat(24)}`;
 const BROKEN = `ses_${'d'.repeat(24)}`;
+/** A session of a node that has just died: live in the cache, lost in the store once asked again. */
+const DYING = `ses_${'e'.repeat(24)}`;
+/** A session of a node that does not answer but is not declared lost (yet). */
+const SILENT = `ses_${'f'.repeat(24)}`;
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -99,8 +103,24 @@ async function setup(overrides: Partial<FrontDoorOptions> = {}) {
       );
     });
   });
+  // A port nothing listens on: a node that died.
+  const dead = await listen(() => undefined);
+  dead.server.close();
+  await once(dead.server, 'close');
+  let distrusted = false;
   const route = (sessionId: string): SessionRoute | null => {
     if (sessionId === BROKEN) throw new Error('the store did not answer');
+    if (sessionId === DYING || sessionId === SILENT) {
+      const lost = sessionId === DYING && distrusted;
+      return {
+        sessionId,
+        owner: 'run-x',
+        sessionActive: !lost,
+        nodeId: 'node-x',
+        advertiseUrl: dead.url,
+        nodeState: lost ? 'lost' : 'live',
+      };
+    }
     if (sessionId !== REMOTE && sessionId !== LOST) return null;
     return {
       sessionId,
@@ -114,15 +134,19 @@ async function setup(overrides: Partial<FrontDoorOptions> = {}) {
   const routes: RouteCache = {
     routeOfSession: async (sessionId) => route(sessionId),
     nodes: () => undefined,
-    distrust: () => undefined,
+    distrust: () => {
+      distrusted = true;
+    },
     cached: () => true,
   };
   const outcomes: string[] = [];
   const state = { closing: false, health: { status: 'ok' } as NodeHealth };
   // Node a: Fastify stands behind the fast path; here, a listener that says it got the request.
+  const replayedBodies = new WeakMap<IncomingMessage, Buffer>();
   const nodeA = await listen((request, response) => {
     response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ answeredBy: 'behind', url: request.url }));
+    const replayed = replayedBodies.get(request)?.toString();
+    response.end(JSON.stringify({ answeredBy: 'behind', url: request.url, replayed }));
   });
   installFrontDoor(nodeA.server, {
     nodeId: () => 'node-a',
@@ -133,6 +157,7 @@ async function setup(overrides: Partial<FrontDoorOptions> = {}) {
     closing: () => state.closing,
     forwarder: createForwarder({ secret, nodeId: () => 'node-a' }),
     onForward: (outcome) => outcomes.push(outcome),
+    replayedBodies,
     ...overrides,
   });
   return { url: nodeA.url, nodeB: nodeB.url, outcomes, state };
@@ -204,5 +229,22 @@ describe('the cluster fast path in front of Fastify', () => {
     expect(answer.body).toMatchObject({ error: { code: 'INTERNAL' } });
     expect(JSON.stringify(answer.body)).toContain('node node-b');
     expect((await send(url, `/v1/sessions/${LOCAL}`, TOKEN)).body['answeredBy']).toBe('behind');
+  });
+
+  it('hands a request on, body and all, when its node did not answer and the store says it is lost', async () => {
+    const { url, outcomes } = await setup();
+    // The cache still says live; the store, asked again, says the node was lost: answered behind
+    // (410 SESSION_ENDED there, after authenticating the caller), not 503.
+    const answer = await send(url, `/v1/sessions/${DYING}/commands`, TOKEN, '{"command":"echo hi"}');
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ answeredBy: 'behind', replayed: '{"command":"echo hi"}' });
+    expect(outcomes).toEqual(['unreachable']);
+  });
+
+  it('answers 503 NODE_UNREACHABLE when the store still says the silent node runs the session', async () => {
+    const { url } = await setup();
+    const answer = await send(url, `/v1/sessions/${SILENT}/commands`, TOKEN, '{"command":"echo hi"}');
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject({ error: { code: 'NODE_UNREACHABLE' } });
   });
 });

@@ -34,6 +34,11 @@ export interface FrontDoorOptions extends RequestTargetOptions {
   readonly closing: () => boolean;
   /** A forward's outcome (counts it; an unreachable node makes the route cache ask the store). */
   readonly onForward: (outcome: 'forwarded' | 'unreachable') => void;
+  /**
+   * Bodies already read off requests handed on after a forward failed, for Fastify to parse instead
+   * of the spent stream (http-layer.ts takes them in its preParsing hook).
+   */
+  readonly replayedBodies: WeakMap<IncomingMessage, Buffer>;
 }
 
 type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
@@ -93,8 +98,24 @@ async function forwardOrPass(
     pass(request, response);
     return;
   }
+  // The node did not answer. Its loss may already be in the store while the route cache, read a
+  // heartbeat round ago, still says live: the store is asked, and a session it says has ended (its
+  // node lost) is answered here as any node answers it (410 SESSION_ENDED with the reason, after
+  // authenticating the caller) instead of 503. Nothing ran anywhere: the hop never got an answer,
+  // and this node only ever answers for another node's session from the store.
+  const answerFromStore = async (body: Buffer | undefined): Promise<boolean> => {
+    options.routes.distrust();
+    if (forwardTarget(await routeOfPath(options, path), options.nodeId()) !== null) return false;
+    if (body !== undefined) options.replayedBodies.set(request, body);
+    pass(request, response);
+    return true;
+  };
   try {
-    options.onForward(await options.forwarder.forward(request, response, target));
+    options.onForward(
+      await options.forwarder.forward(request, response, target, undefined, {
+        onUnreachable: answerFromStore,
+      }),
+    );
   } catch (error) {
     // Nothing awaits this promise: a failure left to reject would take the whole control plane (and
     // every session on it) down. The caller gets a 500 in the API's shape, or a cut connection when

@@ -16,7 +16,7 @@
  * not take comes here.
  */
 import { createHash } from 'node:crypto';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AirlockError } from '../errors/index.ts';
@@ -49,6 +49,8 @@ export interface ClusterHttpOptions {
   readonly nodeUrl: () => string | null;
   /** Counts forwarded requests by outcome, for metrics. */
   readonly onForward?: (outcome: 'forwarded' | 'unreachable' | 'placed') => void;
+  /** Bodies the fast path read off a request before handing it on here (front-door.ts). */
+  readonly replayedBodies?: WeakMap<IncomingMessage, Buffer>;
 }
 
 export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOptions): void {
@@ -111,6 +113,9 @@ export function installClusterLayer(app: FastifyInstance, options: ClusterHttpOp
 
   // A signed request's body is hashed as the body parser reads it.
   app.addHook('preParsing', async (request, _reply, payload) => {
+    // Read whole by the fast path before its forward failed: the request's own stream is spent.
+    const replayed = options.replayedBodies?.get(request.raw);
+    if (replayed !== undefined) return Readable.from([replayed], { objectMode: false });
     const forwarded = forwardedHere.get(request);
     if (forwarded === undefined) return payload;
     const hash = createHash('sha256');

@@ -124,6 +124,8 @@ export function createRouteCache(options: RouteCacheOptions): RouteCache {
 //   header or other part of a request is remembered as a route. Ids that the store does not know are
 //   never remembered, so requests for made-up ids cannot fill the cache (and it is bounded anyway).
 // - A node declared lost by another node is seen as lost here up to one heartbeat round later; in
-//   between, a request for one of its sessions is forwarded to it as before it was declared lost and
-//   answered 503 NODE_UNREACHABLE when it does not answer, after which the store is asked again (and a
-//   snapshot whose read began before that failure is not used: it can predate the declaration).
+//   between, a request for one of its sessions is forwarded to it as before it was declared lost, and
+//   when it does not answer the store is asked at once (front-door.ts): a session the store says has
+//   ended is answered 410 SESSION_ENDED, one it still holds live 503 NODE_UNREACHABLE. A request whose
+//   body was streamed (over 64 KiB, or of unknown length) is answered 503 in that case: its body is
+//   partly read by then. A snapshot whose read began before that failure is not used.
