@@ -9,11 +9,12 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   CLUSTER_HEADER,
-  hopHeaders,
+  hopRawHeaders,
   NODE_HEADER,
   nodeUnreachable,
   openHop,
   type ForwardTarget,
+  type HopOrigins,
 } from './hop.ts';
 import { EMPTY_BODY, newNonce, type ClusterSecret } from './secret.ts';
 
@@ -21,6 +22,7 @@ export interface UpgradeForwardOptions {
   readonly secret: ClusterSecret;
   readonly nodeId: () => string;
   readonly now: () => number;
+  readonly origins: HopOrigins;
 }
 
 /** Answer headers that describe this connection, not the answer: the relay sets its own. */
@@ -39,22 +41,27 @@ export function forwardUpgrade(
   target: ForwardTarget,
 ): Promise<'forwarded' | 'unreachable'> {
   const path = request.url ?? '/';
-  const headers = hopHeaders(request);
-  headers['connection'] = 'Upgrade';
-  headers['upgrade'] = 'websocket';
-  // An upgrade has no body: the signature vouches for none, and the other node checks exactly that.
-  headers[CLUSTER_HEADER] = options.secret.signRequest({
-    from: options.nodeId(),
-    to: target.nodeId,
-    nonce: newNonce(),
-    method: 'GET',
-    url: path,
-    at: options.now(),
-    body: EMPTY_BODY,
-  });
+  const headers = hopRawHeaders(request);
+  headers.push(
+    'connection',
+    'Upgrade',
+    'upgrade',
+    'websocket',
+    // An upgrade has no body: the signature vouches for none, and the other node checks exactly that.
+    CLUSTER_HEADER,
+    options.secret.signRequest({
+      from: options.nodeId(),
+      to: target.nodeId,
+      nonce: newNonce(),
+      method: 'GET',
+      url: path,
+      at: options.now(),
+      body: EMPTY_BODY,
+    }),
+  );
 
   return new Promise((resolve) => {
-    const upstream = openHop(target, path, 'GET', headers);
+    const upstream = openHop(options.origins(target.url), path, 'GET', headers);
     let settled = false;
     const settle = (outcome: 'forwarded' | 'unreachable'): void => {
       if (settled) return;

@@ -13,6 +13,7 @@ import { forwardUpgrade } from './forward-upgrade.ts';
 import {
   BODY_TRAILER,
   CLUSTER_HEADER,
+  createHopOrigins,
   HOP_BY_HOP,
   hopRawHeaders,
   nodeUnreachable,
@@ -65,9 +66,10 @@ export interface Forwarder {
 
 export function createForwarder(options: ForwardOptions): Forwarder {
   const now = options.now ?? Date.now;
+  const origins = createHopOrigins();
   return {
     upgrade: (request, socket, head, target) =>
-      forwardUpgrade({ ...options, now }, request, socket, head, target),
+      forwardUpgrade({ ...options, now, origins }, request, socket, head, target),
     async forward(request, response, target, given, hooks = {}) {
       let body = given;
       if (body === undefined && isSmall(request)) {
@@ -101,7 +103,7 @@ export function createForwarder(options: ForwardOptions): Forwarder {
       else if (streamed) headers.push('transfer-encoding', 'chunked', 'trailer', BODY_TRAILER);
 
       return new Promise((resolve) => {
-        const upstream = openHop(target, path, method, headers);
+        const upstream = openHop(origins(target.url), path, method, headers);
         let answered = false;
         const unreachable = (error: unknown): void => {
           if (answered) {

@@ -3,12 +3,7 @@
  * upgrade (forward-upgrade.ts): the headers that name it, the request's headers minus those of the
  * connection, a bounded connect, and the error a client gets when the other node does not answer.
  */
-import {
-  type ClientRequest,
-  request as httpRequest,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-} from 'node:http';
+import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { AirlockError } from '../errors/index.ts';
 
@@ -48,20 +43,9 @@ export interface ForwardTarget {
   readonly url: string;
 }
 
-/** The request's headers for the next hop: without the connection's own, with the client added. */
-export function hopHeaders(request: IncomingMessage): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
-  }
-  const client = request.socket.remoteAddress ?? '';
-  const forwardedFor = request.headers['x-forwarded-for'];
-  headers['x-forwarded-for'] = forwardedFor === undefined ? client : `${String(forwardedFor)}, ${client}`;
-  return headers;
-}
-
 /**
- * As hopHeaders, as a flat name/value list taken from the request's raw headers, without its
+ * The request's headers for the next hop, without the connection's own and with the client added to
+ * `x-forwarded-for`: a flat name/value list taken from the request's raw headers, without its
  * `content-length` (the forwarder sets the body's framing itself). A forwarded request never has its
  * headers parsed into an object here, and the list goes out as it is: each header as the client sent
  * it (repeats too, which the receiving node then reads by the same rules as a direct request).
@@ -100,38 +84,39 @@ interface HopOrigin {
   readonly host: string;
 }
 
-/** Advertised URLs parsed once each: a handful of nodes, re-parsed on every forwarded request before. */
-const origins = new Map<string, HopOrigin>();
+export type HopOrigins = (advertiseUrl: string) => HopOrigin;
+
 const MAX_ORIGINS = 1000;
 
-function originOf(advertiseUrl: string): HopOrigin {
-  const known = origins.get(advertiseUrl);
-  if (known !== undefined) return known;
-  const url = new URL(advertiseUrl);
-  const origin: HopOrigin = {
-    protocol: url.protocol === 'https:' ? 'https:' : 'http:',
-    hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
-    port: url.port,
-    host: url.host,
+/**
+ * Advertised URLs parsed once each, for one forwarder: a handful of nodes, re-parsed on every
+ * forwarded request before. Bounded: past MAX_ORIGINS (nodes re-registering at new addresses) it starts over.
+ */
+export function createHopOrigins(): HopOrigins {
+  const origins = new Map<string, HopOrigin>();
+  return (advertiseUrl) => {
+    const known = origins.get(advertiseUrl);
+    if (known !== undefined) return known;
+    const url = new URL(advertiseUrl);
+    const origin: HopOrigin = {
+      protocol: url.protocol === 'https:' ? 'https:' : 'http:',
+      hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+      port: url.port,
+      host: url.host,
+    };
+    if (origins.size >= MAX_ORIGINS) origins.clear();
+    origins.set(advertiseUrl, origin);
+    return origin;
   };
-  if (origins.size >= MAX_ORIGINS) origins.clear();
-  origins.set(advertiseUrl, origin);
-  return origin;
 }
 
 /**
- * Opens the hop to the node at `target.url`: only the origin comes from the store, and `path` (the
- * request's, as received and as signed) is sent as it is, never parsed as a URL that could name
- * another host. Headers given as a raw list get the Host header added here (an object gets Node's).
+ * Opens the hop to the node at `origin` (its advertised URL's, from the store): `path` (the request's,
+ * as received and as signed) is sent as it is, never parsed as a URL that could name another host.
+ * The raw header list gets the Host header added here.
  */
-export function openHop(
-  target: ForwardTarget,
-  path: string,
-  method: string,
-  headers: OutgoingHttpHeaders | string[],
-): ClientRequest {
-  const origin = originOf(target.url);
-  if (Array.isArray(headers)) headers.push('host', origin.host);
+export function openHop(origin: HopOrigin, path: string, method: string, headers: string[]): ClientRequest {
+  headers.push('host', origin.host);
   const send = origin.protocol === 'https:' ? httpsRequest : httpRequest;
   const upstream = send({
     protocol: origin.protocol,
