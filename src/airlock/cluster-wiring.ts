@@ -69,7 +69,11 @@ export function attachCluster(
   now: () => number,
 ): void {
   cluster.attach(
-    { live: () => manager.live(), endAll: (code, detail) => manager.endAll(code, detail) },
+    {
+      live: () => manager.live(),
+      isLive: (id) => manager.isLive(id),
+      endAll: (code, detail) => manager.endAll(code, detail),
+    },
     (owner, reason) =>
       endSessionsOwnedBy(store, owner, { code: 'node_lost', reason, endedAt: new Date(now()).toISOString() }),
   );

@@ -48,6 +48,8 @@ export type ClusterEvent =
 /** What the cluster needs of the session manager. */
 export interface ClusterSessions {
   live(): readonly { readonly id: string }[];
+  /** Whether this node runs the session now: asked for every request that names a session. */
+  isLive(id: string): boolean;
   endAll(code: 'node_lost', detail?: string): Promise<number>;
 }
 
@@ -113,7 +115,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
     install(app, server) {
       const forwarder = createForwarder({ secret, nodeId: () => nodeId });
       const health = (): NodeHealth => membership?.health() ?? { status: 'ok' };
-      const isLocal = (id: string): boolean => sessions?.live().some((session) => session.id === id) ?? false;
+      const isLocal = (id: string): boolean => sessions?.isLive(id) ?? false;
       const onForward = (outcome: 'forwarded' | 'unreachable' | 'placed'): void =>
         options.onEvent?.({ kind: 'forward', outcome });
       const replayedBodies = new WeakMap<IncomingMessage, Buffer>();

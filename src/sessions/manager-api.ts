@@ -47,6 +47,8 @@ export interface SessionManager {
   /** A live session of this control plane; NOT_FOUND for an unknown id, SESSION_ENDED for an ended one. */
   get(id: string): Promise<LiveSession>;
   live(): LiveSession[];
+  /** Whether this control plane runs the session now (a lookup, for every request that names one). */
+  isLive(id: string): boolean;
   record(id: string): Promise<SessionRecord>;
   list(query?: {
     readonly state?: SessionRecord['state'];

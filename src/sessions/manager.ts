@@ -232,6 +232,10 @@ class Sessions implements SessionManager {
     return [...this.#sessions.values()];
   }
 
+  isLive(id: string): boolean {
+    return this.#sessions.has(id);
+  }
+
   async record(id: string): Promise<SessionRecord> {
     const found = typeof id === 'string' && SESSION_ID.test(id) ? await this.#store.getSession(id) : null;
     if (found === null) {
