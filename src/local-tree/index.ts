@@ -18,5 +18,5 @@ export { EXPORT_SUMMARY_KEY, exportSummaryHeader, readExportSummary } from './ex
 export type { ExportSummary, ExportSummaryNote } from './export-summary.ts';
 export { MAX_META_BYTES, TarFormatError, TarReader } from './tar-reader.ts';
 export type { TarEntry, TarEntryType, TarHeader, TarReaderOptions } from './tar-reader.ts';
-export { TAR_END, TarPieces, tarEntry, tarEntryParts, tarGlobalHeader } from './tar-writer.ts';
+export { TAR_END, tarEntry, tarEntryParts, tarGlobalHeader } from './tar-writer.ts';
 export type { TarWriteHeader } from './tar-writer.ts';

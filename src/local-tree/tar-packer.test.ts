@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TarPacker } from './tar-packer.ts';
-import { TAR_END, TarPieces } from './tar-writer.ts';
+import { TAR_END, tarEntryParts } from './tar-writer.ts';
 import type { TarWriteHeader } from './tar-writer.ts';
 
 const mtime = new Date(1_700_000_000_000);
@@ -14,15 +14,9 @@ const entries: Array<[TarWriteHeader, Buffer?]> = [
   [{ name: 'ñame', type: 'file', mode: 0o644, mtime }, Buffer.from('utf-8')],
 ];
 
-/** The same entries through TarPieces, which copies contents in hand: the layout to match. */
-function expected(): Buffer {
-  const pieces = new TarPieces(1 << 20);
-  const out: Buffer[] = [];
-  for (const [header, content] of entries) {
-    const piece = pieces.add(header, content);
-    if (piece !== null) out.push(piece);
-  }
-  return Buffer.concat([...out, pieces.take(), TAR_END]);
+/** The entries' parts one after the other, contents in hand: the layout to match. */
+function laidOut(list: ReadonlyArray<[TarWriteHeader, Buffer?]>): Buffer {
+  return Buffer.concat([...list.flatMap(([header, content]) => tarEntryParts(header, content)), TAR_END]);
 }
 
 /** Each file read into the piece by `read` (given its content), in pieces of `pieceBytes`. */
@@ -41,25 +35,21 @@ function packed(
 }
 
 describe('TarPacker', () => {
-  it('packs files read into its pieces exactly as TarPieces packs them in hand, however the pieces fall', () => {
+  it('packs files read into its pieces exactly as the entries lay out in hand, however the pieces fall', () => {
     expect(entries.length).toBeGreaterThan(0);
     for (const pieceBytes of [1, 512, 4096, 1 << 20])
-      expect(packed(pieceBytes).equals(expected())).toBe(true);
+      expect(packed(pieceBytes).equals(laidOut(entries))).toBe(true);
   });
 
   it('writes what was read, not what was promised, for a file that shrank (no stale bytes)', () => {
     // A file that shrinks after its size was taken: the header says the bytes read, the rest of the
     // room is never handed over (the piece is reused memory, uninitialised).
     const shrunk = packed(4096, (content, into) => content.subarray(0, content.length >> 1).copy(into));
-    const halved = new TarPieces(1 << 20);
-    const out: Buffer[] = [];
-    for (const [header, content] of entries) {
-      const piece = halved.add(
-        header,
-        header.type === 'file' && content !== undefined ? content.subarray(0, content.length >> 1) : content,
-      );
-      if (piece !== null) out.push(piece);
-    }
-    expect(shrunk.equals(Buffer.concat([...out, halved.take(), TAR_END]))).toBe(true);
+    const halved = entries.map(([header, content]): [TarWriteHeader, Buffer?] =>
+      header.type === 'file' && content !== undefined
+        ? [header, content.subarray(0, content.length >> 1)]
+        : [header],
+    );
+    expect(shrunk.equals(laidOut(halved))).toBe(true);
   });
 });

@@ -1,8 +1,8 @@
 /**
  * A tar archive made in pieces of about a MiB, written straight into each piece: headers in place,
  * and a small file's content read from its descriptor into the piece itself. A tree of many small
- * files then costs no buffer of its own per file and no copy into the piece (TarPieces gathers
- * buffers and copies them once, for callers whose contents are already in hand).
+ * files then costs no buffer of its own per file and no copy into the piece; an entry whose content is
+ * already in hand is copied in once (`add`).
  */
 import { tarEntryParts, tarHeaderBytes } from './tar-writer.ts';
 import type { TarWriteHeader } from './tar-writer.ts';

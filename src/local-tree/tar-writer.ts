@@ -174,35 +174,3 @@ export function tarEntry(header: TarWriteHeader, content?: Buffer): Buffer {
   const parts = tarEntryParts(header, content);
   return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
 }
-
-/** Gathers entries into pieces of at least `pieceBytes`; `take` hands over what is gathered. */
-export class TarPieces {
-  readonly #pieceBytes: number;
-  #held: Buffer[] = [];
-  #heldBytes = 0;
-
-  constructor(pieceBytes = 1024 * 1024) {
-    this.#pieceBytes = pieceBytes;
-  }
-
-  /**
-   * Adds an entry, holding its content as it is until `take` copies it into the piece (so the content
-   * must not change meanwhile); returns a piece once enough is gathered.
-   */
-  add(header: TarWriteHeader, content?: Buffer): Buffer | null {
-    for (const part of tarEntryParts(header, content)) {
-      this.#held.push(part);
-      this.#heldBytes += part.length;
-    }
-    return this.#heldBytes >= this.#pieceBytes ? this.take() : null;
-  }
-
-  /** Whatever is gathered, as one buffer (empty when nothing is). */
-  take(): Buffer {
-    const piece =
-      this.#held.length === 1 ? (this.#held[0] as Buffer) : Buffer.concat(this.#held, this.#heldBytes);
-    this.#held = [];
-    this.#heldBytes = 0;
-    return piece;
-  }
-}
