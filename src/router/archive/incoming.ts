@@ -54,8 +54,6 @@ export interface IncomingHooks {
 export type PackedSink = (pieces: readonly Buffer[]) => Promise<void>;
 
 const PERMISSION_BITS = 0o777;
-/** The packed archive goes to the sink in runs of about this size (the staging writes 4 MiB parts). */
-const PACKED_RUN_BYTES = 1024 * 1024;
 
 function refuse(why: string, details: Record<string, unknown> = {}): never {
   throw new AirlockError('UNSAFE_ARCHIVE', `archive refused: ${why}; nothing was written`, details);
@@ -167,22 +165,10 @@ export async function checkIncomingArchive(
     viewContent: true,
   });
   const manifest = createHash('sha256');
-  let run: Buffer[] = [];
-  let runBytes = 0;
-  // The packed archive goes to the sink a run at a time; a slow sink holds the reading back.
-  const pack = async (header: TarWriteHeader, content?: Buffer): Promise<void> => {
-    for (const piece of tarEntryParts(header, content)) {
-      run.push(piece);
-      runBytes += piece.length;
-    }
-    if (runBytes >= PACKED_RUN_BYTES) await flush();
-  };
-  const flush = async (): Promise<void> => {
-    const pieces = run;
-    run = [];
-    runBytes = 0;
-    if (pieces.length > 0) await sink(pieces);
-  };
+  // Each entry's parts go to the sink as they are (the staging gathers them into parts); a slow sink
+  // holds the reading back.
+  const pack = (header: TarWriteHeader, content?: Buffer): Promise<void> =>
+    sink(tarEntryParts(header, content));
 
   async function handle({ header, content }: TarEntry): Promise<void> {
     const named = entryPath(header.name);
@@ -242,8 +228,7 @@ export async function checkIncomingArchive(
     if (error instanceof AirlockError) throw error;
     refuse(`it is not a readable tar archive (${(error as Error).message})`, { reason: 'malformed' });
   }
-  run.push(TAR_END);
-  await flush();
+  await sink([TAR_END]);
   const files = entries.filter((entry) => entry.kind === 'file').length;
   return { entries, files, bytes, sha256: manifest.digest('hex') };
 }
