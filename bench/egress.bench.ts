@@ -65,8 +65,6 @@ async function openTunnel(socketPath: string, authority: string): Promise<Socket
   if (!head.toString('latin1').startsWith('HTTP/1.1 200')) throw new Error(head.toString());
   const rest = head.subarray(head.indexOf('\r\n\r\n') + 4);
   if (rest.length > 0) socket.unshift(rest);
-  // The tunnel is opaque until the client speaks; one byte makes it a plain stream.
-  socket.write('x');
   return socket;
 }
 
@@ -132,6 +130,9 @@ export async function runEgressBench(options: EgressBenchOptions): Promise<void>
         socket.destroy();
       }),
     );
+    // Opened and closed without a byte sent: the bulk server only starts its 512 MiB at the first byte,
+    // and a loop of tunnels each starting one kept connections open (counted against the session's
+    // limit) while the proxy wound them down, until a run was refused 429 on a busy machine.
     const tunnel = summarize(
       await timeRuns(runs, WARMUP_RUNS, async () => {
         (await openTunnel(session.socketPath, `api.example.test:${bulkPort}`)).destroy();

@@ -148,7 +148,7 @@ int bridge_fill_poll(struct pollfd *fds, int n) {
     if (!c->used) continue;
     c->client_index = n;
     c->upstream_index = n + 1;
-    splice_flow_poll(c->client, c->upstream, &c->up, &c->down, &fds[n], &fds[n + 1]);
+    splice_flow_poll(c->client, c->upstream, &c->up, &c->down, c->capacity, &fds[n], &fds[n + 1]);
     n += 2;
   }
   return n;

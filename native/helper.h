@@ -70,11 +70,14 @@
  * memory in all, charged to the sandbox), and how many fill-and-empty rounds one wake-up gives a
  * connection before the loop moves on. */
 #define BRIDGE_MAX_CONNS 64
-#define BRIDGE_PIPE_BYTES (256 * 1024)
+#define BRIDGE_PIPE_BYTES (1024 * 1024)
 #define SPLICE_FLOW_ROUNDS 4
 /* The host-side relay (relay.c) carries one bulk tunnel: a larger pipe per direction means fewer
  * wake-ups per byte; the proxy bounds how many relays run at once. */
 #define RELAY_PIPE_BYTES (1024 * 1024)
+/* The send buffer the relay asks for on the sandbox's side of a tunnel (the kernel doubles it, within
+ * net.core.wmem_max): at most 32 relays, so a bounded amount of host memory. */
+#define RELAY_SEND_BUFFER_BYTES (4 * 1024 * 1024)
 
 enum {
   REQ_EXEC = 1,
@@ -184,12 +187,15 @@ struct splice_flow {
   uint64_t moved;
   /* Its source reported end of input; the destination's write side was shut once the pipe drained. */
   int eof, shut;
+  /* The last read from the source found no room (or nothing) while bytes were queued: the source is
+   * not polled again until the destination has taken some, so a full pipe cannot make poll spin. */
+  int stalled;
 };
 size_t splice_flow_open(struct splice_flow *f, size_t bytes);
 void splice_flow_close(struct splice_flow *f);
 /* The poll entries of the two sides (client: the source of `up`, upstream: the source of `down`). */
 void splice_flow_poll(int client, int upstream, const struct splice_flow *up, const struct splice_flow *down,
-                      struct pollfd *client_entry, struct pollfd *upstream_entry);
+                      size_t capacity, struct pollfd *client_entry, struct pollfd *upstream_entry);
 /* 0, or -1 when the connection must close. */
 int splice_flow_pump(int from, int to, struct splice_flow *f, size_t capacity);
 

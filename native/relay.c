@@ -115,13 +115,18 @@ int relay_main(int argc, char **argv) {
     return 3;
   }
   size_t capacity = up_size < down_size ? up_size : down_size;
+  /* A larger send buffer toward the sandbox's bridge: with the default (about 200 KiB) each side wakes
+   * the other every few pages, and on a small machine those wake-ups, not copying, bounded a download
+   * (measured from inside bwrap: about 1,300 → 1,600 MiB/s). The kernel caps it at net.core.wmem_max;
+   * failing to raise it only costs speed. */
+  setsockopt(RELAY_CLIENT_FD, SOL_SOCKET, SO_SNDBUF, &(int){RELAY_SEND_BUFFER_BYTES}, sizeof(int));
   sigset_t waiting_mask;
   if (catch_stop(&waiting_mask) != 0) return 3;
   struct timespec idle = {.tv_sec = idle_ms / 1000, .tv_nsec = (idle_ms % 1000) * 1000000L};
   for (;;) {
     if (stop_requested) return report(&up, &down, "stopped");
     struct pollfd polled[2];
-    splice_flow_poll(RELAY_CLIENT_FD, RELAY_UPSTREAM_FD, &up, &down, &polled[0], &polled[1]);
+    splice_flow_poll(RELAY_CLIENT_FD, RELAY_UPSTREAM_FD, &up, &down, capacity, &polled[0], &polled[1]);
     int ready = ppoll(polled, 2, &idle, &waiting_mask);
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) return report(&up, &down, "error");

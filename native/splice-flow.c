@@ -30,17 +30,20 @@ void splice_flow_close(struct splice_flow *f) {
   close_fd(&f->pipe_w);
 }
 
-/* The poll entries of a relay's two sides. A side is read only while its pipe is empty, and written
- * while it holds something: a pipe can be full before `capacity` bytes (spliced pages may be partly
- * used), so reading again waits for the destination to take what is queued (polling the source
- * meanwhile could spin). A side with nothing to do is left out (a negative fd): poll would report a
- * peer that hung up on every round, and the loop would spin; its error shows at the next splice. */
+/* The poll entries of a relay's two sides. A side is read while its pipe has room, so the source
+ * refills it while the destination drains it (waiting for an empty pipe first left both ends idle in
+ * turn, and a download from inside a sandbox ran at well under half of a direct one). A pipe can be
+ * full before `capacity` bytes (spliced pages may be partly used): a read that took nothing while
+ * bytes were queued marks the flow stalled, and its source is not polled until the destination took
+ * some (the source stays readable, and polling it would spin). A side with nothing to do is left out
+ * (a negative fd): poll would report a peer that hung up on every round, and the loop would spin; its
+ * error shows at the next splice. */
 void splice_flow_poll(int client, int upstream, const struct splice_flow *up, const struct splice_flow *down,
-                      struct pollfd *client_entry, struct pollfd *upstream_entry) {
+                      size_t capacity, struct pollfd *client_entry, struct pollfd *upstream_entry) {
   short client_events = 0, upstream_events = 0;
-  if (!up->eof && up->queued == 0) client_events |= POLLIN;
+  if (!up->eof && !up->stalled && up->queued < capacity) client_events |= POLLIN;
   if (down->queued > 0) client_events |= POLLOUT;
-  if (!down->eof && down->queued == 0) upstream_events |= POLLIN;
+  if (!down->eof && !down->stalled && down->queued < capacity) upstream_events |= POLLIN;
   if (up->queued > 0) upstream_events |= POLLOUT;
   *client_entry = (struct pollfd){.fd = client_events ? client : -1, .events = client_events};
   *upstream_entry = (struct pollfd){.fd = upstream_events ? upstream : -1, .events = upstream_events};
@@ -59,12 +62,14 @@ static int moved(ssize_t n) {
 int splice_flow_pump(int from, int to, struct splice_flow *f, size_t capacity) {
   for (int round = 0; round < SPLICE_FLOW_ROUNDS; round++) {
     int progress = 0;
-    if (!f->eof && f->queued < capacity) {
+    if (!f->eof && f->queued < capacity && !f->stalled) {
       ssize_t got = splice(from, NULL, f->pipe_w, NULL, capacity - f->queued, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
       if (got == 0) f->eof = 1;
       int r = got == 0 ? 0 : moved(got);
       if (r < 0) return -1;
       if (r > 0) f->queued += (size_t)got;
+      /* Nothing taken with bytes queued: the pipe may be full (see splice_flow_poll). */
+      else if (f->queued > 0) f->stalled = 1;
       progress |= r;
     }
     if (f->queued > 0) {
@@ -75,6 +80,7 @@ int splice_flow_pump(int from, int to, struct splice_flow *f, size_t capacity) {
       if (r > 0) {
         f->queued -= (size_t)put;
         f->moved += (uint64_t)put;
+        f->stalled = 0;
       }
       progress |= r;
     }

@@ -56,6 +56,12 @@ function alive(pid: number): boolean {
   }
 }
 
+/** User and system CPU time of a process so far, in clock ticks (a hundredth of a second on Linux). */
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 async function readAll(socket: Socket): Promise<{ received: number; digest: string }> {
   const digest = createHash('sha256');
   let received = 0;
@@ -90,6 +96,44 @@ describe.skipIf(!helperBuilt)('egress proxy: bulk tunnels handed to the relay', 
     expect(events[0]).toMatchObject({ decision: 'allowed', bytesDown: body.length, bytesUp: 1 });
     expect(helper.relays()).toHaveLength(1);
     await waitFor(() => !alive(helper.relays()[0]!));
+  });
+
+  it('waits without spinning while the reader stops, then delivers the rest intact', async () => {
+    const helper = await recordingHelper();
+    const body = randomBytes(48 * 1024 * 1024);
+    const upstream = await bulkUpstream(body);
+    const { proxy } = await startProxy({ relayHelperPath: helper.path });
+    const session = await proxy.openSession('ses_stalled', {
+      network: loopbackPolicy('allowlist', [['bulk.example.test', upstream.port]]),
+    });
+    const tunnel = await connectTunnel(session.socketPath, `bulk.example.test:${upstream.port}`);
+    if (!('socket' in tunnel)) throw new Error(tunnel.refusal);
+    const digest = createHash('sha256');
+    let received = 0;
+    let stopped = false;
+    tunnel.socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      digest.update(chunk);
+      if (!stopped && received > 12 * 1024 * 1024) {
+        stopped = true;
+        tunnel.socket.pause();
+      }
+    });
+    tunnel.socket.resume();
+    tunnel.socket.write('x');
+    await waitFor(() => helper.relays().length === 1 && tunnel.socket.isPaused());
+    const relay = helper.relays()[0]!;
+    // Its buffers fill, and then the relay must sleep until the reader takes something: a full pipe
+    // still leaves the upstream readable, and polling it would wake the relay round after round.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = cpuTicks(relay);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(cpuTicks(relay) - before).toBeLessThan(20);
+    const ended = once(tunnel.socket, 'end');
+    tunnel.socket.resume();
+    await ended;
+    expect({ received, digest: digest.digest('hex') }).toEqual({ received: body.length, digest: sha256(body) });
+    tunnel.socket.destroy();
   });
 
   it('relays a large upload and the half-close after it, then the answer back', async () => {
