@@ -132,7 +132,10 @@ describe.skipIf(!helperBuilt)('egress proxy: bulk tunnels handed to the relay', 
     const ended = once(tunnel.socket, 'end');
     tunnel.socket.resume();
     await ended;
-    expect({ received, digest: digest.digest('hex') }).toEqual({ received: body.length, digest: sha256(body) });
+    expect({ received, digest: digest.digest('hex') }).toEqual({
+      received: body.length,
+      digest: sha256(body),
+    });
     tunnel.socket.destroy();
   });
 
