@@ -235,12 +235,15 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
     }),
     async restart() {
       const previous = proxy;
+      // What people answered lives in the proxy's memory: read before it goes, given to the new one,
+      // so a restart neither asks anybody twice nor quietly takes back what they allowed.
+      const pairs = new Map([...open.keys()].map((id) => [id, previous.session(id)?.grantedPairs() ?? []]));
       await previous.close();
       proxy = makeProxy(previous.metrics);
       for (const [sessionId, state] of open) {
         const reopened = await proxy.openSession(sessionId, state.policy);
         reopened.grantRules(state.granted);
-        // The pairs people granted are gone with the old proxy: the policy asks about them again.
+        for (const pair of pairs.get(sessionId) ?? []) reopened.grant(pair.host, pair.port);
         announce(sessionId);
       }
       logger.info({ sessions: open.size }, 'egress proxy restarted');

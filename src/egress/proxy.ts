@@ -145,6 +145,11 @@ export interface EgressSession {
   grant(host: string, port: number): string;
   /** Withdraws a grant (the host as `grant` returned it); false when there was none. */
   revokeGrant(host: string, port: number): boolean;
+  /**
+   * The `host:port` pairs granted one by one (asks answered with remember, `grant`), as `grant` takes
+   * them: what a restarted proxy is given again so nobody is asked twice. Rules are kept by the caller.
+   */
+  grantedPairs(): ReadonlyArray<{ readonly host: string; readonly port: number }>;
   /** The session is over: its socket, files and connections go. */
   close(): Promise<void>;
 }
@@ -340,6 +345,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
         const parsed = parseTargetHost(host);
         return parsed.ok && state.revokeGrant(parsed.value.host, port);
       },
+      grantedPairs: () => state.grantedPairs(),
       close: () => closeSession(sessionId, true),
     };
     const open: OpenSession = { handle, runtime, server, sockets: new Set(), paths };

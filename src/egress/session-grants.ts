@@ -13,8 +13,13 @@ import { MAX_ALLOW_ENTRIES } from './network-policy.ts';
  */
 export const MAX_GRANTED_HOSTS = 256;
 
+export interface GrantedPair {
+  readonly host: string;
+  readonly port: number;
+}
+
 export class SessionGrants {
-  readonly #pairs = new Set<string>();
+  readonly #pairs = new Map<string, GrantedPair>();
   #rules: readonly HostRule[] = [];
   #ruleList: AllowList = compileAllowList([]);
 
@@ -26,7 +31,7 @@ export class SessionGrants {
   grant(host: string, port: number): boolean {
     const key = `${host}:${port}`;
     if (!this.#pairs.has(key) && this.#pairs.size >= MAX_GRANTED_HOSTS) return false;
-    this.#pairs.add(key);
+    this.#pairs.set(key, { host, port });
     return true;
   }
 
@@ -41,9 +46,14 @@ export class SessionGrants {
     this.#ruleList = compileAllowList(this.#rules);
   }
 
+  /** The `host:port` pairs granted one by one (not those of rules), to be given again as they are. */
+  pairs(): readonly GrantedPair[] {
+    return Object.freeze([...this.#pairs.values()]);
+  }
+
   /** Every grant as `host:port`, each once. */
   list(): readonly string[] {
     const fromRules = this.#rules.flatMap((rule) => rule.ports.map((port) => `${rule.host}:${port}`));
-    return Object.freeze([...new Set([...this.#pairs, ...fromRules])]);
+    return Object.freeze([...new Set([...this.#pairs.keys(), ...fromRules])]);
   }
 }

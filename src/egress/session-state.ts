@@ -6,7 +6,7 @@
 import type { HostRule } from './allow-list.ts';
 import type { CompiledNetwork } from './network-policy.ts';
 import type { SessionSecret } from './secrets.ts';
-import { SessionGrants } from './session-grants.ts';
+import { SessionGrants, type GrantedPair } from './session-grants.ts';
 import { createTokenBucket, type TokenBucket } from './throttle.ts';
 import type {
   EgressAnswer,
@@ -150,6 +150,10 @@ export function createSessionState(options: SessionStateOptions) {
     /** A person's grant for the rest of the session, as an answer to an ask with `remember` is. */
     grant(host: string, port: number): boolean {
       return grants.grant(host, port);
+    },
+    /** The pairs granted one by one (asks answered with remember, grants), for a restarted proxy. */
+    grantedPairs(): readonly GrantedPair[] {
+      return grants.pairs();
     },
     /** Withdraws a grant; connections already open keep going. False when there was none. */
     revokeGrant(host: string, port: number): boolean {

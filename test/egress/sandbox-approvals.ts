@@ -38,8 +38,12 @@ export function defineApprovalTests(state: { world: World }): void {
     const { out, result } = await running;
     expect(out).toMatchObject({ status: 200 });
     expect(result.refusedHosts).toEqual([]);
-    // Granted for the session: asked once only.
+    // Granted for the session: asked once only, also after the proxy restarted.
     expect((await world.client(session, `get http://${target}/again`)).out).toMatchObject({ status: 200 });
+    await world.airlock.egress.restart();
+    expect((await world.client(session, `get http://${target}/restarted`)).out).toMatchObject({
+      status: 200,
+    });
     const egressRequests = (await world.airlock.approvals.list({ sessionId: session.id })).filter(
       (record) => record.action === 'egress',
     );
