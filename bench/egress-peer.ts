@@ -2,10 +2,12 @@
  * The other ends of the egress bulk bench, each in its own process as in real use (the tool in its
  * sandbox, the server on the network, the proxy in the control plane):
  *   serve BYTES                          prints the port, then sends BYTES to each connection that speaks
+ *   serve-http BYTES                     prints the port, then answers every HTTP request with BYTES
  *   read PORT BYTES                      reads BYTES straight from 127.0.0.1:PORT, prints MiB/s
  *   read-tunnel SOCKET AUTHORITY BYTES   the same through a CONNECT tunnel on the proxy's Unix socket
  */
 import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
@@ -55,6 +57,23 @@ if (mode === 'serve') {
       };
       pump();
     });
+  });
+  server.listen(0, '127.0.0.1', () => console.log((server.address() as AddressInfo).port));
+} else if (mode === 'serve-http') {
+  const bytes = Number(first);
+  const block = Buffer.alloc(1024 * 1024, 97);
+  const server = createHttpServer((_req, res) => {
+    res.writeHead(200, { 'content-length': bytes });
+    let sent = 0;
+    const pump = () => {
+      while (sent < bytes) {
+        const piece = block.subarray(0, Math.min(block.length, bytes - sent));
+        sent += piece.length;
+        if (!res.write(piece)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
   });
   server.listen(0, '127.0.0.1', () => console.log((server.address() as AddressInfo).port));
 } else if (mode === 'read') {

@@ -25,7 +25,7 @@ const peerScript = fileURLToPath(new URL('./egress-peer.ts', import.meta.url));
 /** Timing inside the client, so process start-up and the command pipeline are not counted. */
 const CLIENT = String.raw`
 import http.client, json, socket, sys, time
-mode, host, port, runs, bulk_port, bulk_bytes, phase = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
+mode, host, port, runs, bulk_port, bulk_bytes, http_bulk_port, phase = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]), sys.argv[8]
 proxied = mode == 'proxy'
 
 def request():
@@ -40,6 +40,28 @@ def request():
     c.close()
     if reply.status != 200:
         raise SystemExit('status %d' % reply.status)
+
+def bulk_http():
+    if proxied:
+        c = http.client.HTTPConnection('127.0.0.1', 3128, timeout=60)
+        c.request('GET', 'http://%s:%d/' % (host, http_bulk_port))
+    else:
+        c = http.client.HTTPConnection('127.0.0.1', http_bulk_port, timeout=60)
+        c.request('GET', '/', headers={'Host': '%s:%d' % (host, http_bulk_port)})
+    buffer = bytearray(1 << 20)
+    started = time.perf_counter()
+    reply = c.getresponse()
+    received = 0
+    while True:
+        got = reply.readinto(buffer)
+        if not got:
+            break
+        received += got
+    elapsed = time.perf_counter() - started
+    c.close()
+    if reply.status != 200 or received != bulk_bytes:
+        raise SystemExit('status %d, %d bytes' % (reply.status, received))
+    return bulk_bytes / (1 << 20) / elapsed
 
 def bulk():
     if proxied:
@@ -68,6 +90,9 @@ def bulk():
 
 if phase == 'bulk':
     print(json.dumps({'rate': bulk()}))
+    raise SystemExit(0)
+if phase == 'bulk-http':
+    print(json.dumps({'rate': bulk_http()}))
     raise SystemExit(0)
 for _ in range(20):
     request()
@@ -133,6 +158,13 @@ export async function runEgressSandboxBench(options: { runs: number }): Promise<
   });
   const [portLine] = (await once(bulkServer.stdout, 'data')) as [Buffer];
   const bulkPort = Number(portLine.toString().trim());
+  // Plain HTTP too (a Debian mirror, an http:// download): the proxy parses the request, and a large
+  // body of known length is passed on unchanged.
+  const httpBulkServer = spawn(process.execPath, [peerScript, 'serve-http', String(BULK_BYTES)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [httpPortLine] = (await once(httpBulkServer.stdout, 'data')) as [Buffer];
+  const httpBulkPort = Number(httpPortLine.toString().trim());
   const airlock = await createAirlock({
     home,
     env: {},
@@ -145,7 +177,11 @@ export async function runEgressSandboxBench(options: { runs: number }): Promise<
         cpus: 2,
         network: {
           mode: 'allowlist',
-          allow: [`api.example.test:${port}`, `api.example.test:${bulkPort}`],
+          allow: [
+            `api.example.test:${port}`,
+            `api.example.test:${bulkPort}`,
+            `api.example.test:${httpBulkPort}`,
+          ],
           hosts: { 'api.example.test': '127.0.0.1' },
         },
       },
@@ -160,6 +196,7 @@ export async function runEgressSandboxBench(options: { runs: number }): Promise<
       String(options.runs),
       String(bulkPort),
       String(BULK_BYTES),
+      String(httpBulkPort),
     ];
     console.log(
       `Egress from inside a bwrap sandbox (${options.runs} requests after ${WARMUP} warm-up, new connection each; bulk best of ${BULK_ROUNDS}, direct and sandboxed in turn; one Python client, timing itself)`,
@@ -175,9 +212,13 @@ export async function runEgressSandboxBench(options: { runs: number }): Promise<
     const sandboxed = await inSandbox<Latency>('latency');
     const directRates: number[] = [];
     const sandboxedRates: number[] = [];
+    const directHttpRates: number[] = [];
+    const sandboxedHttpRates: number[] = [];
     for (let round = 0; round < BULK_ROUNDS; round += 1) {
       directRates.push((await onHost<{ rate: number }>(script, ['direct', ...args, 'bulk'])).rate);
       sandboxedRates.push((await inSandbox<{ rate: number }>('bulk')).rate);
+      directHttpRates.push((await onHost<{ rate: number }>(script, ['direct', ...args, 'bulk-http'])).rate);
+      sandboxedHttpRates.push((await inSandbox<{ rate: number }>('bulk-http')).rate);
     }
     await session.destroy();
     line(
@@ -195,10 +236,16 @@ export async function runEgressSandboxBench(options: { runs: number }): Promise<
     line(`bulk ${mib} MiB, host client direct`, `${directRate.toFixed(0)} MiB/s`);
     line(`bulk ${mib} MiB, sandbox client, CONNECT tunnel`, `${sandboxedRate.toFixed(0)} MiB/s`);
     line('  share of direct (target >= 50 %)', `${((sandboxedRate / directRate) * 100).toFixed(0)} %`);
+    const directHttp = Math.max(...directHttpRates);
+    const sandboxedHttp = Math.max(...sandboxedHttpRates);
+    line(`bulk ${mib} MiB plain HTTP GET, host client direct`, `${directHttp.toFixed(0)} MiB/s`);
+    line(`bulk ${mib} MiB plain HTTP GET, sandbox client`, `${sandboxedHttp.toFixed(0)} MiB/s`);
+    line('  share of direct (target >= 50 %)', `${((sandboxedHttp / directHttp) * 100).toFixed(0)} %`);
   } finally {
     await airlock.close();
     http.close();
     bulkServer.kill();
+    httpBulkServer.kill();
     rmSync(home, { recursive: true, force: true });
   }
 }

@@ -183,8 +183,8 @@ int supervise_main(const char *egress_bridge);
 struct splice_flow {
   int pipe_r, pipe_w;
   size_t queued;
-  /* Bytes handed to the destination so far. */
-  uint64_t moved;
+  /* Bytes handed to the destination so far; with a limit (not 0), no more than it is ever read. */
+  uint64_t moved, limit;
   /* Its source reported end of input; the destination's write side was shut once the pipe drained. */
   int eof, shut;
   /* The last read from the source found no room (or nothing) while bytes were queued: the source is

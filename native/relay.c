@@ -1,5 +1,5 @@
 /*
- * airlock-helper relay --idle-ms N --parent PID
+ * airlock-helper relay --idle-ms N --parent PID [--down-bytes N]
  *
  * Host side, started by the egress proxy for one tunnel it has already decided and that carries bulk
  * (a large download or upload passed through unread: TLS end to end, no secrets to swap, no
@@ -10,6 +10,11 @@
  * up: sandbox → upstream; down: upstream → sandbox; idle: nothing moved either way for N ms;
  * stopped: SIGTERM (the proxy ended the connection: the session closed, the proxy stopped), so what
  * moved is still reported and counted in the connection's audit event.
+ *
+ * With --down-bytes N it carries the rest of one plain-HTTP answer instead: exactly N bytes from the
+ * upstream to the sandbox, and nothing else. The sandbox's side is neither read (its next request is
+ * the proxy's to parse) nor shut (the connection is kept alive): it ends "closed" once N bytes were
+ * taken, and "error" if the upstream ended first.
  *
  * Why a process and not the proxy itself: Node copies every byte into its heap and back out, twice
  * per direction, and a bulk tunnel was the proxy's largest cost (and the reason a download from inside
@@ -81,15 +86,20 @@ static int report(const struct splice_flow *up, const struct splice_flow *down, 
 }
 
 int relay_main(int argc, char **argv) {
-  long idle_ms = 0, parent = 0;
+  long idle_ms = 0, parent = 0, down_bytes = 0;
+  int down_given = 0;
   for (int i = 2; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--idle-ms") == 0 && parse_positive(argv[i + 1], INT32_MAX, &idle_ms) == 0) continue;
     if (strcmp(argv[i], "--parent") == 0 && parse_positive(argv[i + 1], INT32_MAX, &parent) == 0) continue;
+    if (strcmp(argv[i], "--down-bytes") == 0 && !down_given && parse_positive(argv[i + 1], LONG_MAX, &down_bytes) == 0) {
+      down_given = 1;
+      continue;
+    }
     idle_ms = 0;
     break;
   }
-  if (argc != 6 || idle_ms == 0 || parent == 0) {
-    fprintf(stderr, "airlock-helper: relay wants --idle-ms N --parent PID, with the two sockets as fds 3 and 4\n");
+  if (argc != (down_given ? 8 : 6) || idle_ms == 0 || parent == 0) {
+    fprintf(stderr, "airlock-helper: relay wants --idle-ms N --parent PID [--down-bytes N], with the two sockets as fds 3 and 4\n");
     return 2;
   }
   /* The proxy owns the tunnel: if it is gone, nobody would account for or stop this one. */
@@ -120,6 +130,12 @@ int relay_main(int argc, char **argv) {
    * (measured from inside bwrap: about 1,300 → 1,600 MiB/s). The kernel caps it at net.core.wmem_max;
    * failing to raise it only costs speed. */
   setsockopt(RELAY_CLIENT_FD, SOL_SOCKET, SO_SNDBUF, &(int){RELAY_SEND_BUFFER_BYTES}, sizeof(int));
+  if (down_given) {
+    /* One answer's body: the sandbox's side is not read (up has ended before it began) and nothing is
+     * taken from the upstream past the body (the flow's limit). */
+    up.eof = up.shut = 1;
+    down.limit = (uint64_t)down_bytes;
+  }
   sigset_t waiting_mask;
   if (catch_stop(&waiting_mask) != 0) return 3;
   struct timespec idle = {.tv_sec = idle_ms / 1000, .tv_nsec = (idle_ms % 1000) * 1000000L};
@@ -135,6 +151,8 @@ int relay_main(int argc, char **argv) {
     if (splice_flow_pump(RELAY_CLIENT_FD, RELAY_UPSTREAM_FD, &up, capacity) != 0 ||
         splice_flow_pump(RELAY_UPSTREAM_FD, RELAY_CLIENT_FD, &down, capacity) != 0)
       return report(&up, &down, "error");
+    if (down_given && down.moved == down.limit) return report(&up, &down, "closed");
+    if (down_given && down.eof) return report(&up, &down, "error");
     if (up.shut && down.shut) return report(&up, &down, "closed");
   }
 }

@@ -43,7 +43,9 @@ void splice_flow_poll(int client, int upstream, const struct splice_flow *up, co
   short client_events = 0, upstream_events = 0;
   if (!up->eof && !up->stalled && up->queued < capacity) client_events |= POLLIN;
   if (down->queued > 0) client_events |= POLLOUT;
-  if (!down->eof && !down->stalled && down->queued < capacity) upstream_events |= POLLIN;
+  if (!down->eof && !down->stalled && down->queued < capacity &&
+      (down->limit == 0 || down->moved + down->queued < down->limit))
+    upstream_events |= POLLIN;
   if (up->queued > 0) upstream_events |= POLLOUT;
   *client_entry = (struct pollfd){.fd = client_events ? client : -1, .events = client_events};
   *upstream_entry = (struct pollfd){.fd = upstream_events ? upstream : -1, .events = upstream_events};
@@ -62,8 +64,10 @@ static int moved(ssize_t n) {
 int splice_flow_pump(int from, int to, struct splice_flow *f, size_t capacity) {
   for (int round = 0; round < SPLICE_FLOW_ROUNDS; round++) {
     int progress = 0;
-    if (!f->eof && f->queued < capacity && !f->stalled) {
-      ssize_t got = splice(from, NULL, f->pipe_w, NULL, capacity - f->queued, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+    size_t room = capacity - f->queued;
+    if (f->limit != 0 && f->limit - f->moved - f->queued < room) room = (size_t)(f->limit - f->moved - f->queued);
+    if (!f->eof && room > 0 && !f->stalled) {
+      ssize_t got = splice(from, NULL, f->pipe_w, NULL, room, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
       if (got == 0) f->eof = 1;
       int r = got == 0 ? 0 : moved(got);
       if (r < 0) return -1;

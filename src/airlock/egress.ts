@@ -234,16 +234,13 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
       changed: announce,
     }),
     async restart() {
-      const previous = proxy;
-      // What people answered lives in the proxy's memory: read before it goes, given to the new one,
-      // so a restart neither asks anybody twice nor quietly takes back what they allowed.
-      const pairs = new Map([...open.keys()].map((id) => [id, previous.session(id)?.grantedPairs() ?? []]));
-      await previous.close();
-      proxy = makeProxy(previous.metrics);
+      const pairs = grantedPairsOf(proxy, open.keys());
+      await proxy.close();
+      proxy = makeProxy(proxy.metrics);
       for (const [sessionId, state] of open) {
         const reopened = await proxy.openSession(sessionId, state.policy);
         reopened.grantRules(state.granted);
-        for (const pair of pairs.get(sessionId) ?? []) reopened.grant(pair.host, pair.port);
+        pairs.get(sessionId)?.forEach((pair) => reopened.grant(pair.host, pair.port));
         announce(sessionId);
       }
       logger.info({ sessions: open.size }, 'egress proxy restarted');
@@ -256,6 +253,14 @@ export function createControlPlaneEgress(options: ControlPlaneEgressOptions): Co
       await rmdir(directory).catch(() => undefined);
     },
   };
+}
+
+/**
+ * What people answered one by one lives in the proxy's memory: read before a restart and given to the
+ * new proxy, so a restart neither asks anybody twice nor quietly takes back what they allowed.
+ */
+function grantedPairsOf(proxy: EgressProxy, sessionIds: Iterable<string>) {
+  return new Map([...sessionIds].map((id) => [id, proxy.session(id)?.grantedPairs() ?? []]));
 }
 
 function networkChanged(sessionId: string, next: SessionNetwork): AuditEventInput {

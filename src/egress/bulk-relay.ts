@@ -37,7 +37,12 @@ export interface BulkRelay {
    * False when no relay could start (the caller goes on relaying itself). `done` is called once,
    * when the relay has ended (or was killed), with what it moved.
    */
-  handOff(client: Socket, upstream: Socket, done: (result: RelayResult) => void): boolean;
+  handOff(
+    client: Socket,
+    upstream: Socket,
+    done: (result: RelayResult) => void,
+    body?: { readonly downBytes: number },
+  ): boolean;
   /** Stops every running relay (the proxy is closing); each still reports what it moved. */
   close(): void;
 }
@@ -100,7 +105,7 @@ export function createBulkRelay(options: BulkRelayOptions): BulkRelay {
   return {
     handoffBytes: options.handoffBytes ?? DEFAULT_HANDOFF_BYTES,
     available,
-    handOff(client, upstream, done) {
+    handOff(client, upstream, done, body) {
       if (!available()) return false;
       let child: ChildProcess;
       try {
@@ -108,14 +113,23 @@ export function createBulkRelay(options: BulkRelayOptions): BulkRelay {
         // here (child_process does so for every stream it hands on), within this same call.
         child = spawn(
           options.helperPath,
-          ['relay', '--idle-ms', String(options.idleTimeoutMs), '--parent', String(process.pid)],
+          [
+            'relay',
+            '--idle-ms',
+            String(options.idleTimeoutMs),
+            '--parent',
+            String(process.pid),
+            ...(body === undefined ? [] : ['--down-bytes', String(body.downBytes)]),
+          ],
           // No environment: the control plane's holds secrets' values (fromEnv), and a relay needs none.
           { stdio: ['ignore', 'pipe', 'ignore', client, upstream], env: {} },
         );
       } catch {
         return false;
       }
-      for (const socket of [client, upstream]) neverReadAgain(socket);
+      // One answer's body: the client's side stays the HTTP server's to read (its next request) once
+      // the relay is done; Node only paused it.
+      for (const socket of body === undefined ? [client, upstream] : [upstream]) neverReadAgain(socket);
       if (child.pid === undefined) {
         // Not started (ENOENT, EAGAIN): Node has already stopped reading the sockets, so they are
         // not usable by the caller either; end them like a relay that failed.

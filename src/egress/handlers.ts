@@ -123,7 +123,12 @@ export async function handleProxyRequest(
     tls: false,
     connect: () => opened.socket,
   };
-  await forwardRequest(req, res, target, { state: runtime.state, record, ...forwardLimits(context) });
+  await forwardRequest(req, res, target, {
+    state: runtime.state,
+    record,
+    relay: context.relay,
+    ...forwardLimits(context),
+  });
 }
 
 function forwardLimits(context: ProxyContext) {

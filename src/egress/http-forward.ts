@@ -7,6 +7,7 @@
 import { request, type Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Transform, pipeline, type Readable, type Writable } from 'node:stream';
+import type { BulkRelay } from './bulk-relay.ts';
 import type { StreamReplacer } from './byte-replace.ts';
 import type { ConnectionRecord } from './connection-record.ts';
 import { parseAuthority, parseTargetHost } from './host-name.ts';
@@ -20,6 +21,7 @@ import {
   type SessionSecret,
 } from './secrets.ts';
 import type { SessionState } from './session-state.ts';
+import { passRestOfBody } from './body-pass.ts';
 import { throttleStream } from './throttle.ts';
 
 export interface UpstreamTarget {
@@ -36,6 +38,8 @@ export interface UpstreamTarget {
 export interface ForwardOptions {
   readonly state: SessionState;
   readonly record: ConnectionRecord;
+  /** Where a large body passed on unchanged is handed off; undefined: the proxy passes it itself. */
+  readonly relay?: BulkRelay | undefined;
   /** Bodies up to this size (with a Content-Length) are read whole so placeholders in them can be swapped. */
   readonly maxBodyRewriteBytes: number;
   readonly idleTimeoutMs: number;
@@ -260,8 +264,30 @@ function relayResponse(
     headers.push(name, redact ? redactValues(value, bound) : value);
   }
   res.writeHead(response.statusCode ?? 502, response.statusMessage, headers);
+  const length = Number(response.headers['content-length']);
+  const unchanged = hasBody && !rewriteBody && options.state.buckets.down === undefined;
+  if (unchanged && Number.isSafeInteger(length) && length >= DIRECT_BODY_BYTES) {
+    // After the parser has handed on what it read with the head (it is mid-read here).
+    process.nextTick(() => {
+      if (!passRestOfBody(response, res, length, options)) pipeBody(response, res, false, options);
+    });
+    return;
+  }
+  pipeBody(response, res, rewriteBody ? bound : false, options);
+}
+
+/** Bodies of at least this many bytes, with a known length and passed on unchanged, skip the HTTP
+ * client's parser and streams (body-pass.ts); smaller ones are not worth the hand-over. */
+const DIRECT_BODY_BYTES = 256 * 1024;
+
+function pipeBody(
+  response: IncomingMessage,
+  res: ServerResponse,
+  redactFor: readonly SessionSecret[] | false,
+  options: ForwardOptions,
+): void {
   const stages: Array<Readable | Writable | Transform> = [response];
-  if (rewriteBody) stages.push(replaceStream(valueRedactor(bound)));
+  if (redactFor !== false) stages.push(replaceStream(valueRedactor(redactFor)));
   if (options.state.buckets.down !== undefined) stages.push(throttleStream(options.state.buckets.down));
   stages.push(res);
   pipeline(stages as [Readable, Writable], (error) => {

@@ -5,8 +5,8 @@
  * (absolute-form requests and CONNECT) and SOCKS5 on it, told apart by the first byte.
  */
 import { lookup } from 'node:dns/promises';
-import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { chmod } from 'node:fs/promises';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { AirlockError } from '../errors/index.ts';
@@ -29,12 +29,7 @@ import { compileNetwork } from './network-policy.ts';
 import { writeRawRefusal } from './refusal-response.ts';
 import { createSessionSecrets } from './secrets.ts';
 import { parseTargetHost } from './host-name.ts';
-import {
-  createSessionState,
-  MAX_GRANTED_HOSTS,
-  type CommandEgress,
-  type SessionState,
-} from './session-state.ts';
+import { createSessionState, grantHost, type CommandEgress, type GrantedPair } from './session-state.ts';
 import {
   clearStaleSocket,
   prepareDirectory,
@@ -138,18 +133,15 @@ export interface EgressSession {
   /** Counts, grants, pending asks and refused hosts, as they are now. */
   summary(): EgressSessionSummary;
   /**
-   * A person allows `host` (a name or an IP address) on `port` for the rest of the session, as an
-   * answer to an ask with `remember` would. INVALID_ARGUMENT for a malformed host, LIMIT_REACHED past
+   * A person allows `host` (a name or an IP address) on `port` for the rest of the session, as an ask
+   * answered with `remember` does. INVALID_ARGUMENT for a malformed host, LIMIT_REACHED past
    * MAX_GRANTED_HOSTS. Returns the host as the proxy compares it (lower case, no brackets).
    */
   grant(host: string, port: number): string;
   /** Withdraws a grant (the host as `grant` returned it); false when there was none. */
   revokeGrant(host: string, port: number): boolean;
-  /**
-   * The `host:port` pairs granted one by one (asks answered with remember, `grant`), as `grant` takes
-   * them: what a restarted proxy is given again so nobody is asked twice. Rules are kept by the caller.
-   */
-  grantedPairs(): ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  /** Pairs granted one by one (asks answered with remember, `grant`), for a restarted proxy. */
+  grantedPairs(): readonly GrantedPair[];
   /** The session is over: its socket, files and connections go. */
   close(): Promise<void>;
 }
@@ -213,21 +205,6 @@ async function loadSessionCa(
   await writePublicFile(paths.caCertificate, ca.material.certificatePem);
   await writePublicFile(paths.caBundle, caBundle(ca.material.certificatePem));
   return ca;
-}
-
-function grantHost(state: SessionState, host: string, port: number): string {
-  const parsed = parseTargetHost(host);
-  if (!parsed.ok) throw new AirlockError('INVALID_ARGUMENT', parsed.problem, { field: 'host' });
-  if (!Number.isInteger(port) || port < 1 || port > 65_535)
-    throw new AirlockError('INVALID_ARGUMENT', `port ${port} is not 1–65535`, { field: 'port' });
-  if (!state.grant(parsed.value.host, port)) {
-    throw new AirlockError(
-      'LIMIT_REACHED',
-      `this session already has ${MAX_GRANTED_HOSTS} hosts granted; put the hosts it needs on its allow-list`,
-      { limit: MAX_GRANTED_HOSTS },
-    );
-  }
-  return parsed.value.host;
 }
 
 function listen(server: NetServer, socketPath: string): Promise<void> {

@@ -3,10 +3,12 @@
  * hosts a person granted, pending questions, connections in use, the hosts it refused (for the session
  * and for each command, so a result can say why the network failed), and its bandwidth buckets.
  */
+import { AirlockError } from '../errors/index.ts';
 import type { HostRule } from './allow-list.ts';
+import { parseTargetHost } from './host-name.ts';
 import type { CompiledNetwork } from './network-policy.ts';
 import type { SessionSecret } from './secrets.ts';
-import { SessionGrants, type GrantedPair } from './session-grants.ts';
+import { MAX_GRANTED_HOSTS, SessionGrants, type GrantedPair } from './session-grants.ts';
 import { createTokenBucket, type TokenBucket } from './throttle.ts';
 import type {
   EgressAnswer,
@@ -22,6 +24,7 @@ import type {
 export const MAX_REFUSED_HOSTS = 100;
 
 export { MAX_GRANTED_HOSTS } from './session-grants.ts';
+export type { GrantedPair } from './session-grants.ts';
 
 export type AskOutcome = EgressAnswer | 'timeout';
 
@@ -152,9 +155,7 @@ export function createSessionState(options: SessionStateOptions) {
       return grants.grant(host, port);
     },
     /** The pairs granted one by one (asks answered with remember, grants), for a restarted proxy. */
-    grantedPairs(): readonly GrantedPair[] {
-      return grants.pairs();
-    },
+    grantedPairs: (): readonly GrantedPair[] => grants.pairs(),
     /** Withdraws a grant; connections already open keep going. False when there was none. */
     revokeGrant(host: string, port: number): boolean {
       return grants.revoke(host, port);
@@ -216,4 +217,23 @@ export function createSessionState(options: SessionStateOptions) {
       closing.abort();
     },
   };
+}
+
+/**
+ * A person's grant of `host:port` for the rest of the session, checked as the proxy compares hosts.
+ * Returns the host as kept (lower case, no brackets).
+ */
+export function grantHost(state: SessionState, host: string, port: number): string {
+  const parsed = parseTargetHost(host);
+  if (!parsed.ok) throw new AirlockError('INVALID_ARGUMENT', parsed.problem, { field: 'host' });
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw new AirlockError('INVALID_ARGUMENT', `port ${port} is not 1–65535`, { field: 'port' });
+  if (!state.grant(parsed.value.host, port)) {
+    throw new AirlockError(
+      'LIMIT_REACHED',
+      `this session already has ${MAX_GRANTED_HOSTS} hosts granted; put the hosts it needs on its allow-list`,
+      { limit: MAX_GRANTED_HOSTS },
+    );
+  }
+  return parsed.value.host;
 }
