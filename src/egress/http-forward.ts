@@ -266,7 +266,9 @@ function relayResponse(
   res.writeHead(response.statusCode ?? 502, response.statusMessage, headers);
   const length = Number(response.headers['content-length']);
   const unchanged = hasBody && !rewriteBody && options.state.buckets.down === undefined;
-  if (unchanged && Number.isSafeInteger(length) && length >= DIRECT_BODY_BYTES) {
+  // Framed by its length alone: a Transfer-Encoding beside it would mean other framing on the wire.
+  const framedByLength = response.headers['transfer-encoding'] === undefined && Number.isSafeInteger(length);
+  if (unchanged && framedByLength && length >= DIRECT_BODY_BYTES) {
     // After the parser has handed on what it read with the head (it is mid-read here).
     process.nextTick(() => {
       if (!passRestOfBody(response, res, length, options)) pipeBody(response, res, false, options);
