@@ -24,6 +24,8 @@ export interface PtyBenchOptions {
 }
 
 const WARMUP = 20;
+/** Between keystrokes on the API's socket: 100 a second, under MAX_PTY_MESSAGES_PER_SECOND (200). */
+const KEYSTROKE_GAP_MS = 10;
 
 function report(label: string, samples: readonly number[]): void {
   const summary = summarize(samples);
@@ -37,9 +39,11 @@ async function echoLatencies(
   runs: number,
   type: (byte: Buffer) => void,
   echoed: (count: number) => Promise<void>,
+  gapMs = 0,
 ): Promise<number[]> {
   const samples: number[] = [];
   for (let i = 0; i < WARMUP + runs; i += 1) {
+    if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
     const started = performance.now();
     type(Buffer.from('x'));
     await echoed(i + 1);
@@ -141,10 +145,17 @@ async function websocketSamples(runs: number): Promise<number[]> {
       socket.once('error', reject);
     });
     await new Promise((resolve) => setTimeout(resolve, 200));
+    // The API closes a terminal socket sent more than MAX_PTY_MESSAGES_PER_SECOND (a loop, not a
+    // person): keystrokes go at a fast typist's pace, and a closed socket fails the bench at once.
+    const closed = new Promise<never>((_resolve, reject) =>
+      socket.once('close', (code) => reject(new Error(`the terminal socket closed (${code})`))),
+    );
+    closed.catch(() => undefined);
     const samples = await echoLatencies(
       runs,
       (byte) => socket.send(byte),
-      (n) => echoes.until(n),
+      (n) => Promise.race([echoes.until(n), closed]),
+      KEYSTROKE_GAP_MS,
     );
     socket.close();
     return samples;
