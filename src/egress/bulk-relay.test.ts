@@ -42,6 +42,13 @@ describe.skipIf(!isExecutable(defaultHelperPath))('the relay mode of the helper'
     const bare = spawnSync(defaultHelperPath, ['relay'], { encoding: 'utf8' });
     expect(bare.status).toBe(2);
     expect(bare.stderr).toMatch(/relay wants --idle-ms N --parent PID/);
+    // An answer's length must be a positive count, given once.
+    const pid = String(process.pid);
+    for (const bytes of [['0'], ['-5'], ['12x'], ['5', '--down-bytes', '6']]) {
+      const args = ['relay', '--idle-ms', '100', '--parent', pid, '--down-bytes', ...bytes];
+      const refused = spawnSync(defaultHelperPath, args, { encoding: 'utf8' });
+      expect(refused.status, bytes.join(' ')).toBe(2);
+    }
     const devNull = openSync('/dev/null', 'r');
     onTestFinished(() => closeSync(devNull));
     const noSockets = spawnSync(
