@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { ZodError } from 'zod';
 import { AirlockError, httpStatusFor, isAirlockError } from '../errors/index.ts';
 import type { ErrorCode } from '../errors/index.ts';
+import { lingerOnClose } from './linger-close.ts';
 import type { RouteConfig } from './route.ts';
 
 export interface ErrorBody {
@@ -70,7 +71,11 @@ export function createErrorHandler(logger: Logger) {
   return (error: unknown, request: FastifyRequest, reply: FastifyReply): void => {
     // Refused before its body was read (no token, too large): closing the connection drops the rest
     // instead of leaving a half-read socket that keeps a graceful shutdown waiting.
-    if (!request.raw.complete) void reply.header('connection', 'close');
+    if (!request.raw.complete) {
+      void reply.header('connection', 'close');
+      // The client may still be sending: it reads this answer, not a reset connection.
+      lingerOnClose(request.raw);
+    }
     const known = toAirlockError(error);
     if (known !== null) {
       const refuse =
