@@ -5,20 +5,19 @@
  * The helper is wrapped in a script that records each relay it starts, so a test knows the handoff
  * happened and can see that the relay process is gone afterwards.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { once } from 'node:events';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultHelperPath, isExecutable } from '../../src/sandbox/index.ts';
 import {
   bulkUpstream,
   hashingUpstream,
   connectTunnel,
+  recordingHelper,
   loopbackPolicy,
   startProxy,
-  tempDirectory,
   waitFor,
 } from './support.ts';
 
@@ -26,25 +25,6 @@ const helperBuilt = isExecutable(defaultHelperPath);
 
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-/** A helper wrapper that appends the pid of every relay it becomes to `log`. */
-async function recordingHelper(): Promise<{ path: string; relays: () => number[] }> {
-  const directory = await tempDirectory();
-  const log = join(directory, 'relays.log');
-  const path = join(directory, 'helper');
-  writeFileSync(path, `#!/bin/sh\necho $$ >> '${log}'\nexec '${defaultHelperPath}' "$@"\n`);
-  chmodSync(path, 0o755);
-  return {
-    path,
-    relays: () =>
-      existsSync(log)
-        ? readFileSync(log, 'utf8')
-            .split('\n')
-            .filter((line) => line !== '')
-            .map(Number)
-        : [],
-  };
 }
 
 function alive(pid: number): boolean {
@@ -60,6 +40,22 @@ function alive(pid: number): boolean {
 function cpuTicks(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ');
   return Number(fields[11]) + Number(fields[12]);
+}
+
+/** Reads `socket`, pausing it once past `stopAfter` bytes; the caller resumes it. */
+function readStoppingOnce(socket: Socket, stopAfter: number, digest?: Hash): { received: () => number } {
+  let received = 0;
+  let stopped = false;
+  socket.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    digest?.update(chunk);
+    if (!stopped && received > stopAfter) {
+      stopped = true;
+      socket.pause();
+    }
+  });
+  socket.resume();
+  return { received: () => received };
 }
 
 async function readAll(socket: Socket): Promise<{ received: number; digest: string }> {
@@ -109,17 +105,7 @@ describe.skipIf(!helperBuilt)('egress proxy: bulk tunnels handed to the relay', 
     const tunnel = await connectTunnel(session.socketPath, `bulk.example.test:${upstream.port}`);
     if (!('socket' in tunnel)) throw new Error(tunnel.refusal);
     const digest = createHash('sha256');
-    let received = 0;
-    let stopped = false;
-    tunnel.socket.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      digest.update(chunk);
-      if (!stopped && received > 12 * 1024 * 1024) {
-        stopped = true;
-        tunnel.socket.pause();
-      }
-    });
-    tunnel.socket.resume();
+    const reading = readStoppingOnce(tunnel.socket, 12 * 1024 * 1024, digest);
     tunnel.socket.write('x');
     await waitFor(() => helper.relays().length === 1 && tunnel.socket.isPaused());
     const relay = helper.relays()[0]!;
@@ -132,7 +118,7 @@ describe.skipIf(!helperBuilt)('egress proxy: bulk tunnels handed to the relay', 
     const ended = once(tunnel.socket, 'end');
     tunnel.socket.resume();
     await ended;
-    expect({ received, digest: digest.digest('hex') }).toEqual({
+    expect({ received: reading.received(), digest: digest.digest('hex') }).toEqual({
       received: body.length,
       digest: sha256(body),
     });
@@ -176,17 +162,8 @@ describe.skipIf(!helperBuilt)('egress proxy: bulk tunnels handed to the relay', 
     });
     const tunnel = await connectTunnel(session.socketPath, `bulk.example.test:${upstream.port}`);
     if (!('socket' in tunnel)) throw new Error(tunnel.refusal);
-    let received = 0;
-    let stopped = false;
-    tunnel.socket.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      // Past the handoff, the reader stops once: the relay holds the rest back.
-      if (!stopped && received > 16 * 1024 * 1024) {
-        stopped = true;
-        tunnel.socket.pause();
-      }
-    });
-    tunnel.socket.resume();
+    // Past the handoff, the reader stops once: the relay holds the rest back.
+    const reading = readStoppingOnce(tunnel.socket, 16 * 1024 * 1024);
     tunnel.socket.write('x');
     await waitFor(() => helper.relays().length === 1 && tunnel.socket.isPaused());
     const relay = helper.relays()[0]!;
@@ -203,11 +180,11 @@ describe.skipIf(!helperBuilt)('egress proxy: bulk tunnels handed to the relay', 
     await session.close();
     tunnel.socket.resume();
     await ended;
-    expect(received).toBeLessThan(body.length);
+    expect(reading.received()).toBeLessThan(body.length);
     await waitFor(() => !alive(relay));
     await waitFor(() => events.length === 1);
     // Stopped, the relay still reported what it moved: the event counts what the client received.
-    expect(events[0]!.bytesDown).toBeGreaterThanOrEqual(received);
+    expect(events[0]!.bytesDown).toBeGreaterThanOrEqual(reading.received());
   });
 
   it('ends a relayed connection that moves nothing for the idle timeout and records why', async () => {

@@ -7,27 +7,12 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultHelperPath, isExecutable } from '../../src/sandbox/index.ts';
-import { httpUpstream, loopbackPolicy, onCleanup, startProxy, tempDirectory, waitFor } from './support.ts';
+import { httpUpstream, loopbackPolicy, onCleanup, recordingHelper, startProxy, waitFor } from './support.ts';
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
-
-/** A helper wrapper that counts the relays it starts. */
-async function countingHelper(): Promise<{ path: string; relays: () => number }> {
-  const directory = await tempDirectory();
-  const log = join(directory, 'relays.log');
-  const path = join(directory, 'helper');
-  writeFileSync(path, `#!/bin/sh\necho $$ >> '${log}'\nexec '${defaultHelperPath}' "$@"\n`);
-  chmodSync(path, 0o755);
-  return {
-    path,
-    relays: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0),
-  };
-}
 
 interface Answer {
   readonly head: string;
@@ -111,7 +96,7 @@ describe.each([
   { via: 'the proxy', relay: false },
 ])('egress proxy: a large plain-HTTP body passed on by $via', ({ relay }) => {
   async function open(port: number) {
-    const helper = relay ? await countingHelper() : undefined;
+    const helper = relay ? await recordingHelper() : undefined;
     const { proxy, events } = await startProxy(helper === undefined ? {} : { relayHelperPath: helper.path });
     const session = await proxy.openSession(`ses_body${relay ? 'relay' : 'proxy'}`, {
       network: loopbackPolicy('allowlist', [['files.example.test', port]]),
@@ -119,7 +104,7 @@ describe.each([
     const socket = connect(session.socketPath);
     await once(socket, 'connect');
     onCleanup(() => socket.destroy());
-    return { socket, events, relays: () => helper?.relays() ?? 0 };
+    return { socket, events, relays: () => helper?.relays().length ?? 0 };
   }
 
   it.skipIf(relay && !helperBuilt)(

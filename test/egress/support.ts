@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import {
   createServer as createHttpServer,
@@ -31,6 +32,7 @@ import {
   type EgressProxyOptions,
 } from '../../src/egress/index.ts';
 import { createSessionCa } from '../../src/egress/ca.ts';
+import { defaultHelperPath } from '../../src/sandbox/index.ts';
 
 /** Everything a test opened, closed after it. */
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -356,5 +358,24 @@ export function loopbackPolicy(
     mode,
     allow: allowed.map(([host, port]) => ({ host, ports: [port] })),
     hosts: Object.fromEntries(mapped.map((host) => [host, '127.0.0.1'])),
+  };
+}
+
+/** A helper wrapper that appends the pid of every relay it becomes to `log`. */
+export async function recordingHelper(): Promise<{ path: string; relays: () => number[] }> {
+  const directory = await tempDirectory();
+  const log = join(directory, 'relays.log');
+  const path = join(directory, 'helper');
+  writeFileSync(path, `#!/bin/sh\necho $$ >> '${log}'\nexec '${defaultHelperPath}' "$@"\n`);
+  chmodSync(path, 0o755);
+  return {
+    path,
+    relays: () =>
+      existsSync(log)
+        ? readFileSync(log, 'utf8')
+            .split('\n')
+            .filter((line) => line !== '')
+            .map(Number)
+        : [],
   };
 }
