@@ -28,6 +28,9 @@
 #ifndef SYS_landlock_create_ruleset
 #define SYS_landlock_create_ruleset 444
 #endif
+#ifndef SYS_landlock_add_rule
+#define SYS_landlock_add_rule 445
+#endif
 
 struct command_identity agent = {.uid = -1, .gid = -1};
 
@@ -54,8 +57,31 @@ int make_command_ruleset(void) {
    * any sandbox): handling it restricts nothing a command can do, and makes the domain that brings
    * Landlock's ptrace scoping. */
   struct landlock_ruleset_attr attr = {.handled_access_fs = LANDLOCK_ACCESS_FS_MAKE_BLOCK};
+  /* From ABI 2 on, every domain refuses a link or rename into another directory (EXDEV: `ln a/f b/`
+   * fails, `mv a/f b/` copies and deletes) unless a rule grants LANDLOCK_ACCESS_FS_REFER. Handled and
+   * granted beneath the sandbox's root, it restricts nothing again. (ABI 1 refuses it with no way
+   * to grant it.) */
+  if (abi >= 2) attr.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
   long fd = syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
   if (fd < 0) return -1;
+  if (abi >= 2) {
+    struct landlock_path_beneath_attr beneath = {
+        .allowed_access = LANDLOCK_ACCESS_FS_REFER,
+        .parent_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC),
+    };
+    long added = beneath.parent_fd < 0 ? -1
+                                       : syscall(SYS_landlock_add_rule, (int)fd,
+                                                 LANDLOCK_RULE_PATH_BENEATH, &beneath, 0);
+    if (beneath.parent_fd >= 0) close(beneath.parent_fd);
+    /* Without the rule, handling REFER would refuse what it was meant to allow: keep ABI 1's
+     * ruleset (renames across directories refused, as before) rather than none. */
+    if (added != 0) {
+      close((int)fd);
+      attr.handled_access_fs = LANDLOCK_ACCESS_FS_MAKE_BLOCK;
+      fd = syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+      if (fd < 0) return -1;
+    }
+  }
   landlock_abi = (int)abi;
   return (int)fd;
 }

@@ -218,6 +218,17 @@ export function defineContainmentSuite(target: ContainmentTarget): void {
           for (const size of sizes) expect(size).toBeLessThanOrEqual(baseSpec.scratchBytes);
         });
 
+        it('links and moves a file into another directory (a Landlock domain refuses neither)', async () => {
+          // Landlock (ABI 2 on) refuses both with EXDEV unless its ruleset grants it: `ln` fails and `mv`
+          // copies whole trees byte by byte.
+          const result = await sandbox.exec(
+            'cd /workspace && mkdir -p from into && echo x > from/f && ln from/f into/linked && ' +
+              'mv from into/moved && stat -c %h into/linked && cat into/moved/f && rm -rf from into',
+          );
+          expect(result.stderr).toBe('');
+          expect(result.stdout).toBe('2\nx\n');
+        });
+
         it('still runs everyday tools: awk via alternatives, python with its site config, perl, name lookups', async () => {
           const result = await sandbox.exec(
             'awk \'BEGIN { print "awk ok" }\'; ' +
