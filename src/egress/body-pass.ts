@@ -52,23 +52,26 @@ export function passRestOfBody(
   };
   // The parser stops at the announced length: no more than that can have been read as body.
   const rest = length - readBytes;
-  const inProxy = () => {
-    if (passBody(upstream, client, rest, finish)) return;
+  const { relay } = options;
+  // Bulk goes to a relay, once everything written here has left: it writes to the client's socket
+  // itself. Until then the proxy passes the body (and so no byte reaches the HTTP client's parser).
+  let relayTried = relay === undefined || rest < relay.handoffBytes;
+  const tryHandOff = () => {
+    if (relayTried || relay === undefined || !relay.available()) return;
+    const remaining = pass?.stop();
+    if (remaining === undefined) return;
+    relayTried = true;
+    const sockets = { client, upstream, rest: remaining };
+    if (remaining < relay.handoffBytes || !handOffBody(relay, options.record, sockets, finish))
+      pass = passBody(upstream, client, remaining, finish);
+  };
+  let pass = passBody(upstream, client, rest, finish, tryHandOff);
+  if (pass === undefined) {
     // Not a socket that reads into its own buffer: the parser hands on the rest as usual.
     pipeline(response, res, (error) => {
       if (error !== undefined && error !== null) res.destroy();
     });
-  };
-  const { relay } = options;
-  if (relay === undefined || rest < relay.handoffBytes || !relay.available()) {
-    inProxy();
-    return true;
   }
-  // The relay writes to the client's socket itself: only once everything written here has left.
-  client.write(Buffer.alloc(0), () => {
-    if (client.destroyed || client.writableLength > 0) return inProxy();
-    if (!handOffBody(relay, options.record, { client, upstream, rest }, finish)) inProxy();
-  });
   return true;
 }
 

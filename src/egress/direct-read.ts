@@ -160,32 +160,55 @@ export function passDirect(
   };
 }
 
+/** A running body pass. */
+export interface BodyPass {
+  /**
+   * Stops passing when `to` holds nothing unwritten: `from` stays paused, nothing more is read from it
+   * here, and `done` is not called. Returns the bytes still to pass; undefined (still passing) while a
+   * write waits or once the pass has ended.
+   */
+  stop(): number | undefined;
+}
+
 /**
  * The next `length` bytes of `from` written to `to` as they are read, with no copy and no allocation
- * per read, when `from` was dialled by createDirectReadDialer (false otherwise: nothing started). For
- * the body of a plain-HTTP answer whose length is known and whose bytes the proxy passes unchanged:
- * the HTTP client's parser and streams, not the bytes, were most of the cost of such a download.
- * `done(true)` once all of them were taken by `to`; `done(false)` when `from` ended or failed first.
- * Reading stops at `length`: bytes past it (a server sending more than it announced) are never passed.
+ * per read, when `from` was dialled by createDirectReadDialer (undefined otherwise: nothing started).
+ * For the body of a plain-HTTP answer whose length is known and whose bytes the proxy passes
+ * unchanged: the HTTP client's parser and streams, not the bytes, were most of the cost of such a
+ * download. `done(true)` once all of them were taken by `to`; `done(false)` when `from` ended or
+ * failed first. Reading stops at `length`: bytes past it (a server sending more than it announced)
+ * are never passed. `onDrained` is called whenever `to` has taken everything passed so far.
  */
-export function passBody(from: Socket, to: Socket, length: number, done: (whole: boolean) => void): boolean {
+export function passBody(
+  from: Socket,
+  to: Socket,
+  length: number,
+  done: (whole: boolean) => void,
+  onDrained?: () => void,
+): BodyPass | undefined {
   let remaining = length;
   let settled = false;
-  const settle = (whole: boolean) => {
-    if (settled) return;
+  const detach = () => {
     settled = true;
     from.off('end', onEnd);
     from.off('close', onEnd);
     const slot = sinks.get(from);
     if (slot !== undefined) slot.sink = undefined;
     from.pause();
+  };
+  const settle = (whole: boolean) => {
+    if (settled) return;
+    detach();
     done(whole);
   };
   const onEnd = () => settle(false);
   const written = (error?: Error | null) => {
+    if (settled) return;
     if (error) return settle(false);
     if (remaining === 0) return settle(true);
-    if (to.writableLength === 0) from.resume();
+    if (to.writableLength > 0) return;
+    onDrained?.();
+    if (!settled) from.resume();
   };
   const direct = readDirect(from, (bytes) => {
     if (settled) return false;
@@ -195,13 +218,20 @@ export function passBody(from: Socket, to: Socket, length: number, done: (whole:
     // The read buffer is reused by the next read: read again only once `to` has taken this one.
     return remaining > 0 && to.writableLength === 0;
   });
-  if (!direct) return false;
+  if (!direct) return undefined;
+  const pass: BodyPass = {
+    stop() {
+      if (settled || to.writableLength > 0) return undefined;
+      detach();
+      return remaining;
+    },
+  };
   if (remaining === 0) {
     settle(true);
-    return true;
+    return pass;
   }
   from.on('end', onEnd);
   from.on('close', onEnd);
   from.resume();
-  return true;
+  return pass;
 }
