@@ -101,8 +101,14 @@ describeInChromium('the dashboard in Chromium', () => {
     await expect
       .poll(() => page.locator('.subject').textContent(), { timeout: 15_000 })
       .toContain('echo denied-ran');
+    // The request's own details are in (the command approved a moment ago is in what ran before it),
+    // so no later render replaces the form being typed into.
+    await expect
+      .poll(() => page.locator('.recent').textContent(), { timeout: 15_000 })
+      .toContain('echo approved-ran');
     await page.keyboard.press('r');
     await page.keyboard.type('not now');
+    await expect.poll(() => page.getByLabel('Reason (the agent reads it)').inputValue()).toBe('not now');
     // Out of the text box (typing there is text, not a shortcut), then `d`.
     await page.keyboard.press('Tab');
     await page.keyboard.press('d');
