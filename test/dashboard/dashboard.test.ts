@@ -129,6 +129,7 @@ describeInChromium('the dashboard in Chromium', () => {
   it('grants a program for the rest of the session from the page: its next command runs unasked', async () => {
     const { server, admin, session } = await serverWithSession();
     const first = await pendingCommand(session, 'touch /workspace/one');
+    const waiting = await pendingCommand(session, 'touch /workspace/three && echo waiting');
     const { page, context, problems } = await openPage(browser);
     await signIn(page, server.url, server.adminToken);
     await page.goto(`${server.url}/#/approvals/${first.approvalId}`);
@@ -144,10 +145,20 @@ describeInChromium('the dashboard in Chromium', () => {
       scope: 'program',
     });
 
+    // The queue moves on to a request made meanwhile (it was already waiting): its form starts at
+    // "just this once", not at the grant chosen for the request before it.
+    await expect
+      .poll(() => page.locator('.subject').textContent(), { timeout: 15_000 })
+      .toContain('echo waiting');
+    await expect.poll(() => page.getByRole('radio', { name: /Just this once/ }).isChecked()).toBe(true);
+    expect(await program.isChecked()).toBe(false);
+
     // Other arguments, same program: no one is asked again in this session.
     const second = await session.run('touch /workspace/two && echo granted');
     expect(second).toMatchObject({ status: 'completed', stdout: 'granted\n' });
-    expect(await admin.approvals.list({ status: 'pending' })).toEqual([]);
+    expect((await admin.approvals.list({ status: 'pending' })).map((pending) => pending.id)).toEqual([
+      waiting.approvalId,
+    ]);
     expect(problems).toEqual([]);
     await context.close();
   });

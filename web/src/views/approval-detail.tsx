@@ -132,7 +132,10 @@ function Detail({
       )}
 
       {approval.status === 'pending' ? (
+        // One form per request: a reason or a wider grant chosen for one request must never carry
+        // over to the next one the queue moves on to.
         <DecisionForm
+          key={approval.id}
           approvalId={approval.id}
           action={approval.action}
           grants={approval.grants}
