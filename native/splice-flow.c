@@ -38,14 +38,21 @@ void splice_flow_close(struct splice_flow *f) {
  * some (the source stays readable, and polling it would spin). A side with nothing to do is left out
  * (a negative fd): poll would report a peer that hung up on every round, and the loop would spin; its
  * error shows at the next splice. */
+/* Bytes the source may still be read for now: the pipe's room, within the flow's limit; 0 once it
+ * ended or stalled. */
+static size_t read_room(const struct splice_flow *f, size_t capacity) {
+  if (f->eof || f->stalled || f->queued >= capacity) return 0;
+  size_t room = capacity - f->queued;
+  if (f->limit != 0 && f->limit - f->moved - f->queued < room) room = (size_t)(f->limit - f->moved - f->queued);
+  return room;
+}
+
 void splice_flow_poll(int client, int upstream, const struct splice_flow *up, const struct splice_flow *down,
                       size_t capacity, struct pollfd *client_entry, struct pollfd *upstream_entry) {
   short client_events = 0, upstream_events = 0;
-  if (!up->eof && !up->stalled && up->queued < capacity) client_events |= POLLIN;
+  if (read_room(up, capacity) > 0) client_events |= POLLIN;
   if (down->queued > 0) client_events |= POLLOUT;
-  if (!down->eof && !down->stalled && down->queued < capacity &&
-      (down->limit == 0 || down->moved + down->queued < down->limit))
-    upstream_events |= POLLIN;
+  if (read_room(down, capacity) > 0) upstream_events |= POLLIN;
   if (up->queued > 0) upstream_events |= POLLOUT;
   *client_entry = (struct pollfd){.fd = client_events ? client : -1, .events = client_events};
   *upstream_entry = (struct pollfd){.fd = upstream_events ? upstream : -1, .events = upstream_events};
@@ -64,9 +71,8 @@ static int moved(ssize_t n) {
 int splice_flow_pump(int from, int to, struct splice_flow *f, size_t capacity) {
   for (int round = 0; round < SPLICE_FLOW_ROUNDS; round++) {
     int progress = 0;
-    size_t room = capacity - f->queued;
-    if (f->limit != 0 && f->limit - f->moved - f->queued < room) room = (size_t)(f->limit - f->moved - f->queued);
-    if (!f->eof && room > 0 && !f->stalled) {
+    size_t room = read_room(f, capacity);
+    if (room > 0) {
       ssize_t got = splice(from, NULL, f->pipe_w, NULL, room, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
       if (got == 0) f->eof = 1;
       int r = got == 0 ? 0 : moved(got);
