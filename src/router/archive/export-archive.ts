@@ -10,7 +10,7 @@
  *   sent; an export stopped part way (a limit, a broken stream) ends the stream with an error and never
  *   with an end marker, so a reader can tell a whole archive from part of one.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -27,6 +27,7 @@ import type { ChangeApprovalDeps } from '../change-approval.ts';
 import { redactBytes } from '../shape/index.ts';
 import type { ArchiveLimits } from './limits.ts';
 import { holdProtected } from './export-approval.ts';
+import { manifestLine } from './manifest.ts';
 import type { ExportVerdict, HeldEntry } from './export-approval.ts';
 import { createExportReader } from './outgoing.ts';
 import type { ExportJudge, LeftOut, OutgoingEntry } from './outgoing.ts';
@@ -40,7 +41,11 @@ export interface ArchiveOutSummary {
   readonly leftOut: readonly LeftOut[];
   /** Length of the uncompressed tar (for a streamed one: up to its summary header). */
   readonly sizeBytes: number;
-  /** sha256 of the same bytes, for the audit record. */
+  /**
+   * For the audit record: sha256 of the tree as exported, as its manifest (manifest.ts: each entry in
+   * order with its kind, permission bits, mtime, size, sha256 of the content as sent, name and link
+   * target), the same form a copy in is recorded with.
+   */
   readonly sha256: string;
 }
 
@@ -94,24 +99,28 @@ async function runExport(
   tailOf: TailOf,
 ): Promise<{ summary: ArchiveOutSummary; tail: Buffer[] }> {
   const redactor = deps.redactorFor(session);
-  const hash = createHash('sha256');
+  // The audit digest is taken over the export's manifest (manifest.ts), not its bytes: each file's
+  // content is hashed once, and that hash is usually the one the protected-path check worked out.
+  const manifest = createHash('sha256');
   let sizeBytes = 0;
   // Each entry's parts go on as they are, its content never copied here (it may be a view of the
   // sandbox's output): the sink is what gathers them, if it wants pieces.
-  const add = (header: TarWriteHeader, content?: Buffer): Promise<void> => {
+  const add = (header: TarWriteHeader, content?: Buffer, sha256 = ''): Promise<void> => {
     const parts = tarEntryParts(header, content);
-    for (const part of parts) {
-      hash.update(part);
-      sizeBytes += part.length;
-    }
+    for (const part of parts) sizeBytes += part.length;
+    manifest.update(manifestLine(header, content?.length ?? 0, sha256));
     return sink(parts);
   };
   const addEntry = (entry: OutgoingEntry): Promise<void> => {
     // A file is output too: an agent could write a secret into one and export it.
     const name = redactor.redact(entry.path).text;
     const header = { name, mode: entry.mode, mtime: entry.mtime };
-    if (entry.kind === 'file')
-      return add({ ...header, type: 'file' }, redactBytes(redactor, entry.content).data);
+    if (entry.kind === 'file') {
+      const redacted = redactBytes(redactor, entry.content);
+      // What is sent: the file as it was, or as redacted (then hashed as such).
+      const sha256 = redacted.redactions === 0 ? entry.sha256 : hash('sha256', redacted.data);
+      return add({ ...header, type: 'file' }, redacted.data, sha256);
+    }
     if (entry.kind === 'directory') return add({ ...header, type: 'directory' });
     return add({
       ...header,
@@ -143,11 +152,8 @@ async function runExport(
   }
   const leftOut = notes.map((note) => ({ path: redactor.redact(note.path).text, why: note.why }));
   const tail = tailOf({ files, bytes, leftOut });
-  for (const piece of tail) {
-    hash.update(piece);
-    sizeBytes += piece.length;
-  }
-  return { summary: { files, bytes, leftOut, sizeBytes, sha256: hash.digest('hex') }, tail };
+  for (const piece of tail) sizeBytes += piece.length;
+  return { summary: { files, bytes, leftOut, sizeBytes, sha256: manifest.digest('hex') }, tail };
 }
 
 export async function exportArchive(

@@ -14,6 +14,7 @@ import { TAR_END, TarReader, tarEntryParts } from '../../local-tree/index.ts';
 import type { TarEntry, TarHeader, TarWriteHeader } from '../../local-tree/index.ts';
 import { entryPath } from './entry-path.ts';
 import type { ArchiveLimits } from './limits.ts';
+import { manifestLine } from './manifest.ts';
 
 export interface IncomingFile {
   readonly path: string;
@@ -108,15 +109,6 @@ async function* plainTar(body: AsyncIterable<Uint8Array>, limits: ArchiveLimits)
   } finally {
     inflating.destroy();
   }
-}
-
-/**
- * One entry of the manifest the audit digest is taken over: what the packed entry holds (the name is
- * JSON, so no name can end a line or pass for another field).
- */
-function manifestLine(header: TarWriteHeader, sizeBytes: number, sha256: string): string {
-  const mtime = Math.floor(header.mtime.getTime() / 1000);
-  return `${header.type} ${header.mode.toString(8)} ${mtime} ${sizeBytes} ${sha256 || '-'} ${JSON.stringify(header.name)}\n`;
 }
 
 /** Refuses what a tar may hold but a project copied in never needs, naming the entry. */
