@@ -75,7 +75,16 @@ const SECRET_PATH_REGEXPS: readonly RegExp[] = Object.freeze(
   SECRET_PATH_PATTERNS.flatMap(expand).map((glob) => globToRegExp(tokenizeGlob(glob))),
 );
 
+/**
+ * All of them as one alternation (each is anchored and has the same flags): one match per path instead
+ * of one per pattern, which was most of the time spent checking each entry of a 10,000-file copy.
+ */
+const ANY_SECRET_PATH = new RegExp(
+  SECRET_PATH_REGEXPS.map((regex) => `(?:${regex.source})`).join('|'),
+  SECRET_PATH_REGEXPS[0]?.flags ?? 'u',
+);
+
 /** Is this canonical path (`./.env`, `~/.ssh/id_rsa`) a secret store by name? */
 export function isSecretPath(path: string): boolean {
-  return SECRET_PATH_REGEXPS.some((regex) => regex.test(path));
+  return ANY_SECRET_PATH.test(path);
 }
