@@ -55,9 +55,9 @@ export function trackChanges(baseline: Baseline, withPatch: boolean): ChangeTrac
       (before === undefined ? added : changed).push(entry.path);
       const after = asText(entry.content);
       if (after === null) diff(entry.path, null, null, 'Binary files differ');
-      else if (before !== undefined && before.text === null)
+      else if (before !== undefined && before.keptText === null)
         diff(entry.path, null, null, 'the old text was not kept (binary or large); not diffed');
-      else diff(entry.path, before?.text ?? null, after, null);
+      else diff(entry.path, before?.keptText?.toString('utf8') ?? null, after, null);
     },
     result() {
       const deleted = [...baseline.files.keys()].filter((path) => !present.has(path)).sort();
@@ -66,8 +66,8 @@ export function trackChanges(baseline: Baseline, withPatch: boolean): ChangeTrac
     patch() {
       for (const path of [...baseline.files.keys()].filter((p) => !present.has(p)).sort()) {
         const before = baseline.files.get(path);
-        if (before?.text == null) diff(path, null, null, 'deleted; the old text was not kept');
-        else diff(path, before.text, null, null);
+        if (before?.keptText == null) diff(path, null, null, 'deleted; the old text was not kept');
+        else diff(path, before.keptText.toString('utf8'), null, null);
       }
       return pieces.join('');
     },
