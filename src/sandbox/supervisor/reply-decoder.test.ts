@@ -10,6 +10,7 @@ import {
   startedReply,
 } from '../../../test/support/supervisor-replies.ts';
 import { replyTypes } from './protocol.ts';
+import type { Frame } from './protocol.ts';
 import {
   FrameDecoder,
   MAX_REPLY_PAYLOAD_BYTES,
@@ -52,6 +53,20 @@ function cutAt(bytes: Buffer, cuts: number[]): Buffer[] {
   return chunks;
 }
 
+const streamed = new Set<number>([replyTypes.stdout, replyTypes.stderr]);
+
+/** Output frames joined with the parts that follow them (stdout and stderr may come in parts). */
+function joinOutput(frames: readonly Frame[]): Frame[] {
+  const joined: Frame[] = [];
+  for (const frame of frames) {
+    const last = joined.at(-1);
+    if (last !== undefined && streamed.has(frame.type) && last.type === frame.type && last.id === frame.id)
+      last.payload = Buffer.concat([last.payload, frame.payload]);
+    else joined.push({ ...frame });
+  }
+  return joined;
+}
+
 describe('FrameDecoder', () => {
   it('reassembles frames split at every byte boundary, and several frames in one chunk', () => {
     const stream = Buffer.concat([
@@ -64,12 +79,38 @@ describe('FrameDecoder', () => {
       const first = decoder.push(stream.subarray(0, cut));
       const second = decoder.push(stream.subarray(cut));
       expect(first.problem ?? second.problem).toBeUndefined();
-      expect([...first.frames, ...second.frames].map((frame) => [frame.type, frame.id])).toEqual([
+      const frames = joinOutput([...first.frames, ...second.frames]);
+      expect(frames.map((frame) => [frame.type, frame.id])).toEqual([
         [replyTypes.stdout, 7],
         [replyTypes.exited, 7],
         [replyTypes.ok, 9],
       ]);
+      expect(frames[0]?.payload.toString()).toBe('hello');
     }
+  });
+
+  it('passes output on in parts as it arrives: views of the chunks read, small parts copied', () => {
+    // A full-size stdout frame straddling two 64 KiB reads, as a bulk copy out delivers it.
+    const payload = Buffer.alloc(MAX_REPLY_PAYLOAD_BYTES, 7);
+    const stream = Buffer.concat([reply(replyTypes.stdout, 4, payload), exitedReply(4)]);
+    const firstRead = Buffer.from(stream.subarray(0, 65_536));
+    // Its own memory (Buffer.alloc never takes from the shared pool a small copy may come from).
+    const secondRead = Buffer.alloc(stream.length - 65_536);
+    stream.copy(secondRead, 0, 65_536);
+    const decoder = new FrameDecoder();
+    const first = decoder.push(firstRead).frames;
+    // Handed on before the frame is whole, as a view of the read, not a copy.
+    expect(first).toHaveLength(1);
+    expect(first[0]?.payload.length).toBe(65_536 - HEADER_BYTES);
+    expect(first[0]?.payload.buffer).toBe(firstRead.buffer);
+    const second = decoder.push(secondRead).frames;
+    expect(second.map((frame) => frame.type)).toEqual([replyTypes.stdout, replyTypes.exited]);
+    // The frame's last few bytes are a small part of the second read: copied, so keeping them does not
+    // keep the whole read alive.
+    expect(second[0]?.payload.length).toBe(HEADER_BYTES);
+    expect(second[0]?.payload.buffer).not.toBe(secondRead.buffer);
+    expect(Buffer.concat([first[0]!.payload, second[0]!.payload]).equals(payload)).toBe(true);
+    expect(decoder.bufferedBytes).toBe(0);
   });
 
   it('decodes any sequence of valid frames, however the stream is cut', () => {
@@ -84,7 +125,11 @@ describe('FrameDecoder', () => {
             expect(result.problem).toBeUndefined();
             return result.frames;
           });
-          expect(decoded.map((frame) => reply(frame.type, frame.id, frame.payload))).toEqual(frames);
+          for (const frame of decoded)
+            if (streamed.has(frame.type)) expect(frame.payload.length).toBeGreaterThan(0);
+          // Each frame decoded alone, output joined with the parts after it, as a reader sees it.
+          const expected = joinOutput(frames.flatMap((frame) => new FrameDecoder().push(frame).frames));
+          expect(joinOutput(decoded)).toEqual(expected);
           expect(decoder.bufferedBytes).toBe(0);
         },
       ),
