@@ -84,7 +84,7 @@ export function createStaging(sessions: Work, session: LiveSession, dir: string)
   };
   let held: Buffer[] = [];
   let heldBytes = 0;
-  /** Copies of the directory entries: their modes and mtimes are set again once all is in place. */
+  /** Copies of the directory entries: their modes and mtimes are set again, last (finalScript). */
   const directories: Buffer[] = [];
   let parts = 0;
   let requested = false;
@@ -172,13 +172,10 @@ export function createStaging(sessions: Work, session: LiveSession, dir: string)
       return;
     }
     const last = `${paths.parts}/${parts % SLOTS}.tar`;
-    const sent = await sendFile(last, [...takeHeld(), TAR_END]);
-    const dirs = directories.length > 0 ? `${paths.parts}/dirs.tar` : null;
-    if (dirs !== null) sent.push(...(await sendFile(dirs, [...directories, TAR_END])));
-    await Promise.all(sent);
+    await Promise.all(await sendFile(last, [...takeHeld(), ...directories, TAR_END]));
     await unpacked;
     if (failure !== null) throw failure;
-    const result = await exec(finalScript(paths, last, dirs));
+    const result = await exec(finalScript(paths, last));
     if (result.exitCode !== 0) throw failed('unpack into', dir, result.stderr, result.exitCode);
   };
   return {

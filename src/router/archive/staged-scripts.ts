@@ -37,18 +37,18 @@ export const wholeScript = (paths: StagedPaths, file: string): string =>
   `t=${q(paths.parts)}; trap 'rm -rf -- "$t"' EXIT; mkdir -p -- ${q(paths.dir)} && tar -xf ${q(file)} -C ${q(paths.dir)}`;
 
 /**
- * The last part, then the staged tree into place: each top-level name moved with `mv -n` (a rename on
- * the same filesystem; never over a name already there, which an agent's command may have made
- * meanwhile), what is left (names `dir` already held) with tar's own semantics, as one tar into `dir`
- * always did: files replaced, directories merged. Last, the directories' own modes and mtimes from
- * `dirs` (headers only): later parts and the moves changed them.
+ * The staged tree into place: each top-level name moved with `mv -n` (a rename on the same
+ * filesystem; never over a name already there, which an agent's command may have made meanwhile),
+ * what is left (names `dir` already held) with tar's own semantics, as one tar into `dir` always did:
+ * files replaced, directories merged. Then `last`, straight into `dir`: the last part (no name is in
+ * two parts: the checks refuse a name twice), followed by every directory's header again, so that
+ * their modes and mtimes, changed by later parts and the moves, are set last. One `mv` and one `tar`
+ * in all: each process costs the sandbox's CPU quota.
  */
-export function finalScript(paths: StagedPaths, last: string, dirs: string | null): string {
+export function finalScript(paths: StagedPaths, last: string): string {
   return [
     `S=${q(paths.staging)}; D=${q(paths.dir)}; T=${q(paths.parts)}`,
     `trap 'rm -rf -- "$S" "$T"' EXIT`,
-    `tar -xf ${q(last)} -C "$S" || exit 1`,
-    // One `mv` for all the names (a process each costs the sandbox's CPU quota), then the names left.
     'set --',
     'for p in "$S"/* "$S"/.[!.]* "$S"/..?*; do if [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "$p"; fi; done',
     'if [ $# -gt 0 ]; then mv -n -- "$@" "$D/" 2>/dev/null; fi',
@@ -58,7 +58,7 @@ export function finalScript(paths: StagedPaths, last: string, dirs: string | nul
     '  { tar -cf - -C "$S" "$@" || : > "$T/pack-failed"; } | tar -xf - -C "$D" || exit 1',
     '  if [ -e "$T/pack-failed" ]; then exit 1; fi',
     'fi',
-    ...(dirs === null ? [] : [`tar -xf ${q(dirs)} -C "$D"`]),
+    `tar -xf ${q(last)} -C "$D"`,
   ].join('\n');
 }
 
