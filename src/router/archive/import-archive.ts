@@ -1,7 +1,8 @@
 /**
  * A tree copied into a session: the archive is read as it arrives and checked entry by entry
- * (incoming.ts), the checked copy staged inside the sandbox a part at a time, and unpacked there only
- * once all of it passed and, when `router.approvalRequiredFor` lists `write_file`, a person agreed.
+ * (incoming.ts), the checked copy staged inside the sandbox a part at a time (unpacked into a staging
+ * directory while the rest is checked, staged-parts.ts), and moved into place only once all of it
+ * passed and, when `router.approvalRequiredFor` lists `write_file`, a person agreed.
  * Secret-looking files are registered for redaction before their bytes reach the sandbox (or refuse
  * the archive under `sandbox.refuseSecretsInWorkspace`); what /workspace received is remembered as the
  * baseline of changes; the copy is audited.
@@ -21,7 +22,7 @@ import {
 } from './baseline.ts';
 import type { Baseline } from './baseline.ts';
 import { checkIncomingArchive } from './incoming.ts';
-import { createStaging } from './sandbox-tar.ts';
+import { createStaging } from './staged-parts.ts';
 import { underWorkspace } from './workspace-path.ts';
 
 export interface ImportDeps extends ArchiveOpsOptions {
@@ -73,13 +74,13 @@ export async function importArchive(
   // The files judged secret at their header (each entry is judged once: it is the largest per-entry
   // cost of checking a big tree).
   const secretEntries = new Set<string>();
-  const staging = createStaging(deps.sessions, session);
+  const staging = createStaging(deps.sessions, session, dir);
   let checked;
   try {
     checked = await checkIncomingArchive(
       body instanceof Uint8Array ? once(body) : body,
       deps.limits,
-      (chunk) => staging.write(chunk),
+      (pieces, kind) => staging.write(pieces, kind),
       {
         fileHeader: (entry, sizeBytes) => {
           targets.push(`${dir}/${entry}`);
@@ -138,7 +139,7 @@ export async function importArchive(
     }
     approvalId = verdict.status === 'approved' ? verdict.approvalId : null;
   }
-  await staging.unpack(dir);
+  await staging.unpack();
   if (baseline === undefined) deps.baselines.set(session, (baseline = emptyBaseline()));
   for (const file of seen) remember(baseline, file.path, file.sha256, file.content);
   await deps.store.commit({

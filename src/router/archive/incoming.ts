@@ -50,9 +50,11 @@ export interface IncomingHooks {
 
 /**
  * Where the archive packed again goes, as pieces to write in order (views of the body's bytes among
- * them: used before the next call or copied); the next pieces wait for the promise.
+ * them: used before the next call or copied); the next pieces wait for the promise. Each call holds one
+ * whole entry (a file or a directory), or the archive's end marker (`end`, the last call): the sink
+ * may cut the archive between calls into archives of their own.
  */
-export type PackedSink = (pieces: readonly Buffer[]) => Promise<void>;
+export type PackedSink = (pieces: readonly Buffer[], kind: 'file' | 'directory' | 'end') => Promise<void>;
 
 const PERMISSION_BITS = 0o777;
 
@@ -160,7 +162,7 @@ export async function checkIncomingArchive(
   // Each entry's parts go to the sink as they are (the staging gathers them into parts); a slow sink
   // holds the reading back.
   const pack = (header: TarWriteHeader, content?: Buffer): Promise<void> =>
-    sink(tarEntryParts(header, content));
+    sink(tarEntryParts(header, content), header.type === 'directory' ? 'directory' : 'file');
 
   async function handle({ header, content }: TarEntry): Promise<void> {
     const named = entryPath(header.name);
@@ -220,7 +222,7 @@ export async function checkIncomingArchive(
     if (error instanceof AirlockError) throw error;
     refuse(`it is not a readable tar archive (${(error as Error).message})`, { reason: 'malformed' });
   }
-  await sink([TAR_END]);
+  await sink([TAR_END], 'end');
   const files = entries.filter((entry) => entry.kind === 'file').length;
   return { entries, files, bytes, sha256: manifest.digest('hex') };
 }
