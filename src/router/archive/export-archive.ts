@@ -60,7 +60,8 @@ export interface ArchiveOutStream extends ArchiveOutSummary {
 export interface ArchiveOutStreaming {
   /**
    * The tar, ending with the summary header and the end marker; it ends with an error instead when the
-   * export stops part way. Destroying it stops the export (the sandbox's tar is killed).
+   * export stops part way. Destroying it stops the export (the sandbox's tar is killed). Its chunks are
+   * Buffers of any size, as made (object mode: `read(n)` gives the next chunk whatever `n`).
    */
   readonly stream: Readable;
   /** Settles once the export is whole and recorded, before the summary header is sent. */
@@ -236,7 +237,13 @@ export function streamArchive(
     wake = null;
     waiting?.();
   };
-  const stream = new Readable({ read: wakeUp, destroy: (error, callback) => (wakeUp(), callback(error)) });
+  // Each piece is read as it was pushed (object mode): a byte stream read by an async iterator joins
+  // every piece waiting into a new buffer, a copy of the whole archive on the event loop.
+  const stream = new Readable({
+    objectMode: true,
+    read: wakeUp,
+    destroy: (error, callback) => (wakeUp(), callback(error)),
+  });
   // The export's error reaches whoever reads the stream, and `summary`; a stream nobody reads (an
   // export refused before its first byte, answered as an error instead) must not crash the process.
   stream.on('error', () => undefined);
