@@ -1,7 +1,8 @@
 /**
- * A project in and out of a session: a 10,000-file, 100 MB tree copied into /workspace (packed
- * on the host as it is read, checked as it arrives, staged and unpacked by the sandbox's tar) and back out (packed in the sandbox, export
- * checks, unpacked on the host), each beside host `tar` copying the same tree in the same run
+ * A project in and out of a session: a 10,000-file, 100 MB tree copied into /workspace (packed on the
+ * host as it is read, checked as it arrives, each checked part unpacked by the sandbox's tar into a
+ * staging directory while the rest is checked, moved into place once all passed) and back out (packed
+ * in the sandbox, export checks, unpacked on the host), each beside host `tar` copying the same tree in the same run
  * (`tar -cf` then `tar -xf` into a fresh directory). Target: within 2x of host tar each way. The sandbox's
  * tar runs under the session's CPU limit (sandbox.cpus, half a core by default) and host tar under none:
  * each copy is also timed in a session given one core, to show what that limit costs.
@@ -9,6 +10,9 @@
  * The copy out is streamed (unpacked on the host into a staging directory as it is checked, moved into
  * place once whole): its line also says when the export itself was done, and how long the rest took. With
  * TMPDIR on a tmpfs, the disk drops out of both sides and what is left is CPU.
+ * The library's copies run in this process; the same copies are then timed the way `airlock cp` makes
+ * them, through the SDK to `airlock serve` in its own process (HTTP on loopback, a third process
+ * sharing the cores, and the archive parsed on both sides of the connection).
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +22,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createAirlock, type Session } from '../src/index.ts';
 import { packDirectoryStream, unpackWhole } from '../src/local-tree/index.ts';
+import { AirlockClient } from '../src/sdk/index.ts';
+import { downloadDirectory, uploadDirectory } from '../src/sdk-node/index.ts';
+import { startServe, stop, TOKEN } from './cluster-serve.ts';
 import { formatMs } from './stats.ts';
 
 const FILES = 10_000;
@@ -78,6 +85,54 @@ async function copyRound(session: Session, tree: string, back: string, into: Cop
   into.unpacked.push(performance.now() - exported);
   if (written.files !== FILES) throw new Error(`wrote back ${written.files} files, not ${FILES}`);
   rmSync(back, { recursive: true });
+}
+
+/** The bench's sandbox limits, for `airlock serve` as for the library. */
+const serveYaml = `sandbox:
+  memory: 1g
+  scratch: 400m
+  pids: 64
+  timeout: 10m
+router:
+  approvalRequiredFor: []
+  rateLimit: 1000000/min
+server:
+  rateLimit: 1000000/min
+`;
+
+/**
+ * The same copies the way \`airlock cp\` makes them: the SDK over HTTP to \`airlock serve\` in its own
+ * process, so packing (in) and unpacking (out) on this side run beside the server's checks.
+ */
+async function serveRounds(tree: string, work: string, rounds: number): Promise<CopyRounds> {
+  const into = emptyRounds();
+  const serve = await startServe(serveYaml);
+  try {
+    const client = new AirlockClient({ url: serve.url, token: TOKEN });
+    for (let round = 0; round < rounds; round += 1) {
+      const session = await client.sessions.create({ policy: 'permissive' });
+      try {
+        settleDisk();
+        let started = performance.now();
+        const copied = await uploadDirectory(session.files, tree, '/workspace');
+        into.in.push(performance.now() - started);
+        if (copied.files !== FILES) throw new Error(`copied ${copied.files} files over HTTP, not ${FILES}`);
+        settleDisk();
+        const back = join(work, `serve-out-${round}`);
+        started = performance.now();
+        const written = await downloadDirectory(session.files, '/workspace', back);
+        into.out.push(performance.now() - started);
+        if (written.written.length !== FILES)
+          throw new Error(`wrote back ${written.written.length} files over HTTP, not ${FILES}`);
+        rmSync(back, { recursive: true });
+      } finally {
+        await session.destroy();
+      }
+    }
+  } finally {
+    await stop(serve);
+  }
+  return into;
 }
 
 function median(values: number[]): number {
@@ -143,6 +198,7 @@ export async function runArchiveBench(): Promise<void> {
         }
       }
     }
+    const served = await serveRounds(tree, work, ROUNDS);
     const line = (label: string, value: number, baseline: number): void =>
       console.log(
         `  ${label.padEnd(40)} ${formatMs(value).padStart(9)} ms   ${(value / baseline).toFixed(2)}x host tar`,
@@ -164,6 +220,8 @@ export async function runArchiveBench(): Promise<void> {
         `    export (pack, check, redact) done after ${formatMs(median(rounds.exported))} ms, unpacked on the host as it came; ${formatMs(median(rounds.unpacked))} ms more to finish and move it into place`,
       );
     }
+    line('copy in, airlock cp (SDK over HTTP)', median(served.in), hostIn);
+    line('copy out, airlock cp (SDK over HTTP)', median(served.out), hostOut);
     console.log(
       `  (copy in: packed on the host, checked, unpacked by the sandbox's tar; copy out: packed by the sandbox's tar, checked, unpacked on the host. The sandbox's tar runs under the session's CPU limit, ${defaultCpus} core by default; host tar under none: the second pair gives the session one core)`,
     );
