@@ -268,3 +268,48 @@ for (const driver of drivers) {
     );
   });
 }
+
+describe.skipIf(drivers.find((driver) => driver.name === 'bwrap')?.unavailable !== undefined)(
+  'archives staged in parts: many directories',
+  () => {
+    it(
+      'sets the modes and mtimes of more directories than one batch of their headers holds',
+      { timeout: 300_000 },
+      async () => {
+        const airlock = await open('bwrap');
+        const session = await airlock.sessions.create({ policy: 'permissive' });
+        // 2500 directories: their headers (over 1 MiB) go to the sandbox in batches while the parts
+        // are staged; each also gets a file, so later parts change earlier directories' mtimes.
+        const entries: TarEntry[] = [];
+        for (let index = 0; index < 2500; index += 1) {
+          entries.push({
+            name: `g${index % 50}/d${index}`,
+            type: 'directory',
+            mode: index % 3 === 0 ? 0o750 : 0o755,
+            mtime: at(1_400_000_000 + index),
+          });
+        }
+        for (let group = 0; group < 50; group += 1)
+          entries.unshift({
+            name: `g${group}`,
+            type: 'directory',
+            mode: 0o755,
+            mtime: at(1_300_000_000 + group),
+          });
+        for (let index = 0; index < 2500; index += 1)
+          entries.push({
+            name: `g${index % 50}/d${index}/f.bin`,
+            body: randomBytes(4000),
+            mode: 0o644,
+            mtime: at(1_600_000_000 + index),
+          });
+        const result = await session.files.putArchive('/workspace/many', await tarOf(entries));
+        expect([result.status, result.files]).toEqual(['completed', 2500]);
+        expect((await long(session, listing('/workspace/many'))).split('\n')).toEqual(
+          expectedListing(entries),
+        );
+        await expectNothingStaged(session);
+      },
+    );
+  },
+);

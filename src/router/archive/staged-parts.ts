@@ -39,6 +39,12 @@ const PARTS_WAITING = 3;
  * no process is spent removing each; /tmp holds at most this many parts.
  */
 const SLOTS = PARTS_WAITING + 1;
+/**
+ * The directories' headers, set again last (finalScript), go to a file of their own in the sandbox's
+ * /tmp in batches of about this size: held here, tens of thousands of directories with long names
+ * would hold hundreds of MiB on the host until the end.
+ */
+const DIRECTORY_BATCH_BYTES = 1024 * 1024;
 
 export interface Staging {
   /**
@@ -84,8 +90,12 @@ export function createStaging(sessions: Work, session: LiveSession, dir: string)
   };
   let held: Buffer[] = [];
   let heldBytes = 0;
-  /** Copies of the directory entries: their modes and mtimes are set again, last (finalScript). */
-  const directories: Buffer[] = [];
+  /** Copies of the directory entries not yet sent: their modes and mtimes are set again, last. */
+  let directories: Buffer[] = [];
+  let directoryBytes = 0;
+  let directoriesSent = false;
+  const directoryWrites: Array<Promise<void>> = [];
+  const directoriesFile = `${paths.parts}/directories.tar`;
   let parts = 0;
   let requested = false;
   const requests: Array<Promise<void>> = [];
@@ -100,15 +110,22 @@ export function createStaging(sessions: Work, session: LiveSession, dir: string)
   const exec = (script: string) =>
     session.sandbox.exec(script, { timeoutMs: ARCHIVE_TIMEOUT_MS, signal: session.ending.signal });
 
-  /** Sends `pieces` as the file `file`, request by request; resolves when sent, with their answers. */
-  const sendFile = async (file: string, pieces: readonly Buffer[]): Promise<Array<Promise<void>>> => {
+  /**
+   * Sends `pieces` as the file `file` (or after what it holds, `append`), request by request; resolves
+   * when sent, with their answers.
+   */
+  const sendFile = async (
+    file: string,
+    pieces: readonly Buffer[],
+    append = false,
+  ): Promise<Array<Promise<void>>> => {
     const answers: Array<Promise<void>> = [];
     for (const group of grouped(pieces, REQUEST_BYTES)) {
       // Requests are served one after the other: the appends land in the order sent.
       const answer = session.sandbox.writeFile(file, group, {
         createParents: true,
         mode: 0o600,
-        append: answers.length > 0,
+        append: append || answers.length > 0,
       });
       // Awaited below; this only keeps a failure from counting as unhandled meanwhile.
       answer.catch(() => undefined);
@@ -117,6 +134,15 @@ export function createStaging(sessions: Work, session: LiveSession, dir: string)
       requests.push(answer);
       while (requests.length > REQUESTS_IN_FLIGHT) await requests.shift();
     }
+    return answers;
+  };
+  /** The directory headers gathered so far, after those sent before (and, at the end, the end marker). */
+  const sendDirectories = async (end: boolean): Promise<Array<Promise<void>>> => {
+    const pieces = end ? [...directories, TAR_END] : directories;
+    directories = [];
+    directoryBytes = 0;
+    const answers = await sendFile(directoriesFile, pieces, directoriesSent);
+    directoriesSent = true;
     return answers;
   };
   const takeHeld = (): Buffer[] => {
@@ -172,10 +198,14 @@ export function createStaging(sessions: Work, session: LiveSession, dir: string)
       return;
     }
     const last = `${paths.parts}/${parts % SLOTS}.tar`;
-    await Promise.all(await sendFile(last, [...takeHeld(), ...directories, TAR_END]));
+    await Promise.all([
+      ...(await sendFile(last, [...takeHeld(), TAR_END])),
+      ...directoryWrites.splice(0),
+      ...(await sendDirectories(true)),
+    ]);
     await unpacked;
     if (failure !== null) throw failure;
-    const result = await exec(finalScript(paths, last));
+    const result = await exec(finalScript(paths, last, directoriesFile));
     if (result.exitCode !== 0) throw failed('unpack into', dir, result.stderr, result.exitCode);
   };
   return {
@@ -188,7 +218,13 @@ export function createStaging(sessions: Work, session: LiveSession, dir: string)
         held.push(piece);
         heldBytes += piece.length;
       }
-      if (kind === 'directory') directories.push(Buffer.concat(pieces));
+      if (kind === 'directory') {
+        const header = Buffer.concat(pieces);
+        directories.push(header);
+        directoryBytes += header.length;
+        // Sent on, not waited for: their answers are awaited before the final script uses the file.
+        if (directoryBytes >= DIRECTORY_BATCH_BYTES) directoryWrites.push(...(await sendDirectories(false)));
+      }
       if (heldBytes >= PART_BYTES) await closePart();
     },
     async unpack() {

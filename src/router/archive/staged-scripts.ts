@@ -41,11 +41,11 @@ export const wholeScript = (paths: StagedPaths, file: string): string =>
  * filesystem; never over a name already there, which an agent's command may have made meanwhile),
  * what is left (names `dir` already held) with tar's own semantics, as one tar into `dir` always did:
  * files replaced, directories merged. Then `last`, straight into `dir`: the last part (no name is in
- * two parts: the checks refuse a name twice), followed by every directory's header again, so that
- * their modes and mtimes, changed by later parts and the moves, are set last. One `mv` and one `tar`
- * in all: each process costs the sandbox's CPU quota.
+ * two parts: the checks refuse a name twice); then `directories`, every directory's header again, so
+ * that their modes and mtimes, changed by later parts and the moves, are set last. Few processes in
+ * all: each costs the sandbox's CPU quota.
  */
-export function finalScript(paths: StagedPaths, last: string): string {
+export function finalScript(paths: StagedPaths, last: string, directories: string): string {
   return [
     `S=${q(paths.staging)}; D=${q(paths.dir)}; T=${q(paths.parts)}`,
     `trap 'rm -rf -- "$S" "$T"' EXIT`,
@@ -58,7 +58,7 @@ export function finalScript(paths: StagedPaths, last: string): string {
     '  { tar -cf - -C "$S" "$@" || : > "$T/pack-failed"; } | tar -xf - -C "$D" || exit 1',
     '  if [ -e "$T/pack-failed" ]; then exit 1; fi',
     'fi',
-    `tar -xf ${q(last)} -C "$D"`,
+    `tar -xf ${q(last)} -C "$D" && tar -xf ${q(directories)} -C "$D"`,
   ].join('\n');
 }
 
