@@ -8,41 +8,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createAirlock } from '../../src/index.ts';
+import { describe, expect, it } from 'vitest';
 import type { Airlock } from '../../src/index.ts';
 import { rejectedAirlockError } from '../support/airlock-errors.ts';
 import { driverAvailability } from '../support/drivers.ts';
 import { pack } from 'tar-stream';
-import { entriesOf, repository, tarOf } from './archive-support.ts';
+import { airlocksFor, entriesOf, repository, tarOf } from './archive-support.ts';
 import type { TarEntry } from './archive-support.ts';
 
 const drivers = await driverAvailability();
 const bwrapMissing = drivers.find((driver) => driver.name === 'bwrap')?.unavailable;
 
-const opened: Array<{ airlock: Airlock; home: string }> = [];
-afterEach(async () => {
-  for (const { airlock, home } of opened.splice(0)) {
-    await airlock.close();
-    rmSync(home, { recursive: true, force: true });
-  }
-});
-
-async function open(driver: string, config: Record<string, unknown> = {}): Promise<Airlock> {
-  const home = mkdtempSync(join(tmpdir(), 'airlock-archive-test-'));
-  const airlock = await createAirlock({
-    crossCheck: false,
-    home,
-    env: { HOME: home },
-    config: {
-      router: { approvalRequiredFor: [] },
-      ...config,
-      sandbox: { driver, scratch: '256m', ...(config['sandbox'] as object) },
-    },
-  });
-  opened.push({ airlock, home });
-  return airlock;
-}
+const open = airlocksFor('archive-test');
 
 const count = async (
   session: Awaited<ReturnType<Airlock['sessions']['create']>>,

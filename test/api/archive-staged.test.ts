@@ -6,42 +6,16 @@
  * it was, with nothing staged left behind; /tmp needs only a few parts, not the whole archive.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createAirlock } from '../../src/index.ts';
-import type { Airlock, Session } from '../../src/index.ts';
+import { describe, expect, it } from 'vitest';
+import type { Session } from '../../src/index.ts';
 import { rejectedAirlockError } from '../support/airlock-errors.ts';
 import { driverAvailability } from '../support/drivers.ts';
-import { tarOf } from './archive-support.ts';
+import { airlocksFor, tarOf } from './archive-support.ts';
 import type { TarEntry } from './archive-support.ts';
 
 const drivers = await driverAvailability();
 
-const opened: Array<{ airlock: Airlock; home: string }> = [];
-afterEach(async () => {
-  for (const { airlock, home } of opened.splice(0)) {
-    await airlock.close();
-    rmSync(home, { recursive: true, force: true });
-  }
-});
-
-async function open(driver: string, config: Record<string, unknown> = {}): Promise<Airlock> {
-  const home = mkdtempSync(join(tmpdir(), 'airlock-staged-test-'));
-  const airlock = await createAirlock({
-    crossCheck: false,
-    home,
-    env: { HOME: home },
-    config: {
-      router: { approvalRequiredFor: [] },
-      ...config,
-      sandbox: { driver, scratch: '256m', ...(config['sandbox'] as object) },
-    },
-  });
-  opened.push({ airlock, home });
-  return airlock;
-}
+const open = airlocksFor('staged-test');
 
 const run = async (session: Session, command: string): Promise<string> => {
   const result = await session.run(command);

@@ -1,7 +1,44 @@
 /** Tar archives for the archive tests, made with tar-stream (the library the server itself uses). */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { extract, pack } from 'tar-stream';
 import type { Headers } from 'tar-stream';
+import { afterEach } from 'vitest';
+import { createAirlock } from '../../src/index.ts';
+import type { Airlock } from '../../src/index.ts';
+
+/**
+ * An opener of Airlocks on a driver, each in its own home (named `airlock-<name>-…`), no person asked
+ * unless `config` says so; every one opened in a test is closed and its home removed after it.
+ */
+export function airlocksFor(
+  name: string,
+): (driver: string, config?: Record<string, unknown>) => Promise<Airlock> {
+  const opened: Array<{ airlock: Airlock; home: string }> = [];
+  afterEach(async () => {
+    for (const { airlock, home } of opened.splice(0)) {
+      await airlock.close();
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+  return async (driver, config = {}) => {
+    const home = mkdtempSync(join(tmpdir(), `airlock-${name}-`));
+    const airlock = await createAirlock({
+      crossCheck: false,
+      home,
+      env: { HOME: home },
+      config: {
+        router: { approvalRequiredFor: [] },
+        ...config,
+        sandbox: { driver, scratch: '256m', ...(config['sandbox'] as object) },
+      },
+    });
+    opened.push({ airlock, home });
+    return airlock;
+  };
+}
 
 export type TarEntry = Headers & { readonly body?: string | Buffer };
 
@@ -19,8 +56,11 @@ export interface ReadEntry {
   readonly name: string;
   readonly type: string;
   readonly mode: number;
+  readonly mtime: Date;
   readonly linkname: string | null;
+  /** The content as text, and as it is. */
   readonly body: string;
+  readonly bytes: Buffer;
 }
 
 export async function entriesOf(tar: Uint8Array): Promise<ReadEntry[]> {
@@ -30,12 +70,15 @@ export async function entriesOf(tar: Uint8Array): Promise<ReadEntry[]> {
     const chunks: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.on('end', () => {
+      const bytes = Buffer.concat(chunks);
       entries.push({
         name: header.name,
         type: header.type ?? 'file',
         mode: header.mode ?? 0,
+        mtime: header.mtime ?? new Date(0),
         linkname: header.linkname ?? null,
-        body: Buffer.concat(chunks).toString(),
+        body: bytes.toString(),
+        bytes,
       });
       next();
     });
