@@ -58,8 +58,10 @@
  * program sizing a buffer by it is led astray. */
 #define MAX_PTY_DIMENSION 1000
 /* One INPUT frame carries at most this much: the host sends the next only once this one is
- * written (its OK says how much was), so a command that never reads holds at most this per command. */
-#define MAX_INPUT_BYTES 65536
+ * written (its OK says how much was), so a command that never reads holds at most this per command.
+ * What people and agents type goes in frames of 64 KiB (router/command-input.ts); a tree copied in
+ * streams into the sandbox's tar in frames of up to this size, one round trip per frame. */
+#define MAX_INPUT_BYTES (4u * 1024u * 1024u - 64u * 1024u)
 #define READ_CHUNK 65536
 #define MAX_PATH_DEPTH 64
 /* Each pass of the tree kill sends SIGKILL to every live descendant; a fork bomb is bounded by

@@ -132,7 +132,8 @@ export function definePtySuite(target: PtyTarget): void {
       await run.done;
       expect(await run.type('late')).toBe(0);
       const big = interactive(sandbox, 'sleep 5', { pty: { cols: 80, rows: 24 } });
-      await expect(big.type('x'.repeat(64 * 1024 + 1))).rejects.toThrow(RangeError);
+      // One input frame is at most just under 4 MiB (a bulk stream's frame; typed input goes in 64 KiB).
+      await expect(big.type('x'.repeat(4 * 1024 * 1024 - 64 * 1024 + 1))).rejects.toThrow(RangeError);
       const input = await big.attached();
       expect(() => input.resize(0, 24)).toThrow(RangeError);
       expect(() => input.resize(80, 100_000)).toThrow(RangeError);

@@ -16,21 +16,17 @@ export interface StagedPaths {
 }
 
 /**
- * Unpacks one part into the staging directory: one process (its file is written over by a later
- * part, and removed with the rest at the end).
+ * Before the first part: makes `dir` (printing the first directory of it this copy made, if any: a
+ * refused copy removes it again; or noting the mtime of `dir` as it was, which a refused copy puts
+ * back) and the staging directory inside it.
  */
-export const partScript = (paths: StagedPaths, file: string): string =>
-  `exec tar -xf ${q(file)} -C ${q(paths.staging)}`;
-
-/**
- * The first part: makes `dir` (printing the first directory of it this copy made, if any: a refused
- * copy removes it again; or noting the mtime of `dir` as it was, which a refused copy puts back) and
- * the staging directory inside it, then unpacks the part.
- */
-export const firstPartScript = (paths: StagedPaths, file: string): string =>
+export const prepareScript = (paths: StagedPaths): string =>
   `D=${q(paths.dir)}; d=$D; top=; while [ ! -e "$d" ] && [ ! -L "$d" ]; do top=$d; d=$(dirname -- "$d"); done; ` +
-  `printf '%s' "$top"; if [ -z "$top" ]; then touch -r "$D" ${q(`${paths.parts}/mtime`)}; fi; ` +
-  `mkdir -p -- ${q(paths.staging)} && tar -xf ${q(file)} -C ${q(paths.staging)}`;
+  `printf '%s' "$top"; mkdir -p -- ${q(paths.parts)} && ` +
+  `if [ -z "$top" ]; then touch -r "$D" ${q(`${paths.parts}/mtime`)}; fi && mkdir -p -- ${q(paths.staging)}`;
+
+/** The archive's parts, as they come on stdin, into the staging directory: one tar for all of them. */
+export const streamScript = (paths: StagedPaths): string => `exec tar -xf - -C ${q(paths.staging)}`;
 
 /** An archive of one part: unpacked straight into place by one tar, as a whole archive always was. */
 export const wholeScript = (paths: StagedPaths, file: string): string =>
@@ -40,12 +36,11 @@ export const wholeScript = (paths: StagedPaths, file: string): string =>
  * The staged tree into place: each top-level name moved with `mv -n` (a rename on the same
  * filesystem; never over a name already there, which an agent's command may have made meanwhile),
  * what is left (names `dir` already held) with tar's own semantics, as one tar into `dir` always did:
- * files replaced, directories merged. Then `last`, straight into `dir`: the last part (no name is in
- * two parts: the checks refuse a name twice); then `directories`, every directory's header again, so
- * that their modes and mtimes, changed by later parts and the moves, are set last. Few processes in
- * all: each costs the sandbox's CPU quota.
+ * files replaced, directories merged. Then `directories`, every directory's header again, so that
+ * their modes and mtimes, changed by later entries and the moves, are set last. Few processes in all:
+ * each costs the sandbox's CPU quota.
  */
-export function finalScript(paths: StagedPaths, last: string, directories: string): string {
+export function finalScript(paths: StagedPaths, directories: string): string {
   return [
     `S=${q(paths.staging)}; D=${q(paths.dir)}; T=${q(paths.parts)}`,
     `trap 'rm -rf -- "$S" "$T"' EXIT`,
@@ -58,7 +53,7 @@ export function finalScript(paths: StagedPaths, last: string, directories: strin
     '  { tar -cf - -C "$S" "$@" || : > "$T/pack-failed"; } | tar -xf - -C "$D" || exit 1',
     '  if [ -e "$T/pack-failed" ]; then exit 1; fi',
     'fi',
-    `tar -xf ${q(last)} -C "$D" && tar -xf ${q(directories)} -C "$D"`,
+    `tar -xf ${q(directories)} -C "$D"`,
   ].join('\n');
 }
 

@@ -12,18 +12,26 @@ import {
   startedReply,
 } from '../../../test/support/supervisor-replies.ts';
 import { SupervisorClient } from './client.ts';
-import { replyTypes } from './protocol.ts';
+import { MAX_INPUT_BYTES, replyTypes } from './protocol.ts';
 
 /** A client wired to streams the test plays the supervisor on. */
-function connect(): { client: SupervisorClient; send(...frames: Buffer[]): void; end(): void } {
+function connect(): {
+  client: SupervisorClient;
+  send(...frames: Buffer[]): void;
+  end(): void;
+  /** Everything the client wrote to the supervisor so far. */
+  sent(): Buffer;
+} {
   const toSupervisor = new PassThrough();
   const fromSupervisor = new PassThrough();
-  toSupervisor.resume();
+  const written: Buffer[] = [];
+  toSupervisor.on('data', (chunk: Buffer) => written.push(chunk));
   const client = new SupervisorClient(toSupervisor, fromSupervisor);
   return {
     client,
     send: (...frames) => fromSupervisor.write(Buffer.concat(frames)),
     end: () => fromSupervisor.end(),
+    sent: () => Buffer.concat(written),
   };
 }
 
@@ -58,7 +66,7 @@ describe('SupervisorClient', () => {
       payload.writeUInt32LE(written, 0);
       return reply(replyTypes.ok, id, payload);
     };
-    const { client, send } = connect();
+    const { client, send, sent } = connect();
     send(readyReply());
     await client.ready;
     const { id, exited, input } = client.exec(
@@ -72,10 +80,20 @@ describe('SupervisorClient', () => {
     const first = input.write(Buffer.from('ls\r'));
     // A second write before the first is acknowledged is refused: the supervisor holds one frame.
     await expect(input.write(Buffer.from('x'))).rejects.toThrow(/one input write at a time/);
-    await expect(input.write(Buffer.alloc(64 * 1024 + 1))).rejects.toThrow(RangeError);
+    await expect(input.write([Buffer.alloc(MAX_INPUT_BYTES), Buffer.alloc(1)])).rejects.toThrow(RangeError);
     expect(() => input.resize(0, 10)).toThrow(RangeError);
     send(okWith(id, 3));
     expect(await first).toBe(3);
+    // Pieces go out as one frame, in order, as large as a bulk stream needs (a tree into tar).
+    const bulk = [Buffer.alloc(MAX_INPUT_BYTES - 2, 7), Buffer.from('ab')];
+    const before = sent().length;
+    const streamed = input.write(bulk);
+    await flush();
+    const frame = sent().subarray(before);
+    expect(frame.readUInt32LE(0)).toBe(MAX_INPUT_BYTES + 5);
+    expect(frame.subarray(9).equals(Buffer.concat(bulk))).toBe(true);
+    send(okWith(id, MAX_INPUT_BYTES));
+    expect(await streamed).toBe(MAX_INPUT_BYTES);
     // An acknowledgement of more than was sent is forged (adversarial): the sandbox is ended.
     const outcome = settle(exited);
     const second = input.write(Buffer.from('a'));

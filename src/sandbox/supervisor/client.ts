@@ -16,6 +16,7 @@ import type { Decoded, ExitInfo, FileEntry, SupervisorFacts } from './reply-deco
 import { SupervisorRequestError } from './request-error.ts';
 import { listRequest, readFileRequest, writeFileRequest } from './file-requests.ts';
 import type { CollectedRequest, WriteFileRequestOptions } from './file-requests.ts';
+import type { ExecHandlers, ExecInput } from './exec-channel.ts';
 
 /**
  * A request waiting for replies. `onFrame` returns a problem when the frame cannot be a reply to
@@ -24,22 +25,6 @@ import type { CollectedRequest, WriteFileRequestOptions } from './file-requests.
 interface Pending {
   onFrame(frame: Frame): string | undefined;
   fail(error: Error): void;
-}
-
-export interface ExecHandlers {
-  onStdout(chunk: Buffer): void;
-  onStderr(chunk: Buffer): void;
-}
-
-/** A running command's stdin (or terminal), for a command started with `stdinStream` or `pty`. */
-export interface ExecInput {
-  /**
-   * Sends bytes (at most MAX_INPUT_BYTES; empty: end of input). One at a time: resolves with how
-   * many the command's stdin took once written (0 when it has ended or takes no input).
-   */
-  write(data: Buffer): Promise<number>;
-  /** A terminal's new size. */
-  resize(cols: number, rows: number): void;
 }
 
 export interface SupervisorClientOptions {
@@ -235,11 +220,15 @@ export class SupervisorClient {
     const frame = encodeFrameParts(type, this.#nextId, Buffer.isBuffer(payload) ? [payload] : payload);
     const id = this.#nextId++;
     this.#pending.set(id, pending(id));
-    // Corked: the frame's pieces leave in one gathered write, never copied into one buffer.
+    this.#writeFrame(frame);
+    return id;
+  }
+
+  /** Corked: a frame's pieces leave in one gathered write, never copied into one buffer. */
+  #writeFrame(frame: readonly Buffer[]): void {
     this.#input.cork();
     for (const piece of frame) if (piece.length > 0) this.#input.write(piece);
     this.#input.uncork();
-    return id;
   }
 
   readonly #collectedRequest: CollectedRequest = (type, payload, reply) =>
@@ -348,15 +337,16 @@ export class SupervisorClient {
     let inputSent = 0;
     const input: ExecInput = {
       write: (data) => {
-        if (data.length > MAX_INPUT_BYTES) {
-          return Promise.reject(new RangeError(`input of ${data.length} bytes is over ${MAX_INPUT_BYTES}`));
-        }
+        const pieces = Buffer.isBuffer(data) ? [data] : data;
+        const length = pieces.reduce((sum, piece) => sum + piece.length, 0);
+        if (length > MAX_INPUT_BYTES)
+          return Promise.reject(new RangeError(`input of ${length} bytes is over ${MAX_INPUT_BYTES}`));
         if (inputWaiter !== undefined) return Promise.reject(new Error('one input write at a time'));
         if (ended || this.#closedError) return Promise.resolve(0);
-        inputSent = data.length;
+        inputSent = length;
         return new Promise<number>((resolve) => {
           inputWaiter = resolve;
-          this.#input.write(encodeFrame(requestTypes.input, id, data));
+          this.#writeFrame(encodeFrameParts(requestTypes.input, id, pieces));
         });
       },
       resize: (cols, rows) => {

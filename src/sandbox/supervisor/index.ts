@@ -2,7 +2,7 @@
 // built on it, and the checks around starting it.
 export { assertBridge } from './bridge-check.ts';
 export { SupervisorClient } from './client.ts';
-export type { ExecInput } from './client.ts';
+export type { ExecInput } from './exec-channel.ts';
 export {
   defaultHelperPath,
   helperMissingMessage,

@@ -28,8 +28,11 @@ export const replyTypes = {
 } as const;
 
 export const PROTOCOL_VERSION = 3;
-/** One INPUT frame's most bytes (native MAX_INPUT_BYTES); the next is sent after this one's OK. */
-export const MAX_INPUT_BYTES = 64 * 1024;
+/**
+ * One INPUT frame's most bytes (native MAX_INPUT_BYTES); the next is sent after this one's OK. Typed
+ * input goes in frames of 64 KiB; a bulk stream (a tree copied into the sandbox's tar) in larger ones.
+ */
+export const MAX_INPUT_BYTES = 4 * 1024 * 1024 - 64 * 1024;
 /** A terminal's most columns or rows (native MAX_PTY_DIMENSION). */
 export const MAX_PTY_DIMENSION = 1000;
 export const execFlags = { stdinStream: 1, pty: 2 } as const;
