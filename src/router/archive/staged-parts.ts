@@ -59,7 +59,7 @@ export function createStaging(sessions: Work, session: LiveSession, dir: string)
   const id = randomUUID();
   const paths: StagedPaths = {
     dir,
-    parts: `/tmp/.airlock-archive-${id}`,
+    temp: `/tmp/.airlock-archive-${id}`,
     staging: `${dir === '/' ? '' : dir}/.airlock-incoming-${id}`,
   };
   const files = createFileSender(session);
@@ -72,7 +72,7 @@ export function createStaging(sessions: Work, session: LiveSession, dir: string)
   let directoryBytes = 0;
   let directoriesSent = false;
   const directoryWrites: Array<Promise<void>> = [];
-  const directoriesFile = `${paths.parts}/directories.tar`;
+  const directoriesFile = `${paths.temp}/directories.tar`;
   let finished = false;
   const exec = (script: string) =>
     session.sandbox.exec(script, { timeoutMs: ARCHIVE_TIMEOUT_MS, signal: session.ending.signal });
@@ -115,7 +115,7 @@ export function createStaging(sessions: Work, session: LiveSession, dir: string)
   const complete = async (): Promise<void> => {
     if (parts === 0) {
       // All of it in one part: unpacked straight into place by one tar, nothing staged.
-      const file = `${paths.parts}/0.tar`;
+      const file = `${paths.temp}/0.tar`;
       await Promise.all(await files.send(file, [...takeHeld(), TAR_END]));
       const result = await exec(wholeScript(paths, file));
       if (result.exitCode !== 0) throw failed('unpack into', dir, result.stderr, result.exitCode);

@@ -9,8 +9,8 @@ import { quoted as q } from './sandbox-tar.ts';
 export interface StagedPaths {
   /** Where the archive goes. */
   readonly dir: string;
-  /** The directory in /tmp holding the parts waiting to be unpacked. */
-  readonly parts: string;
+  /** The copy's directory in /tmp: its directories' headers, the destination's mtime, a small archive. */
+  readonly temp: string;
   /** The staging directory inside `dir` the parts are unpacked into. */
   readonly staging: string;
 }
@@ -22,15 +22,15 @@ export interface StagedPaths {
  */
 export const prepareScript = (paths: StagedPaths): string =>
   `D=${q(paths.dir)}; d=$D; top=; while [ ! -e "$d" ] && [ ! -L "$d" ]; do top=$d; d=$(dirname -- "$d"); done; ` +
-  `printf '%s' "$top"; mkdir -p -- ${q(paths.parts)} && ` +
-  `if [ -z "$top" ]; then touch -r "$D" ${q(`${paths.parts}/mtime`)}; fi && mkdir -p -- ${q(paths.staging)}`;
+  `printf '%s' "$top"; mkdir -p -- ${q(paths.temp)} && ` +
+  `if [ -z "$top" ]; then touch -r "$D" ${q(`${paths.temp}/mtime`)}; fi && mkdir -p -- ${q(paths.staging)}`;
 
 /** The archive's parts, as they come on stdin, into the staging directory: one tar for all of them. */
 export const streamScript = (paths: StagedPaths): string => `exec tar -xf - -C ${q(paths.staging)}`;
 
 /** An archive of one part: unpacked straight into place by one tar, as a whole archive always was. */
 export const wholeScript = (paths: StagedPaths, file: string): string =>
-  `t=${q(paths.parts)}; trap 'rm -rf -- "$t"' EXIT; mkdir -p -- ${q(paths.dir)} && tar -xf ${q(file)} -C ${q(paths.dir)}`;
+  `t=${q(paths.temp)}; trap 'rm -rf -- "$t"' EXIT; mkdir -p -- ${q(paths.dir)} && tar -xf ${q(file)} -C ${q(paths.dir)}`;
 
 /**
  * The staged tree into place: each top-level name moved with `mv -n` (a rename on the same
@@ -42,7 +42,7 @@ export const wholeScript = (paths: StagedPaths, file: string): string =>
  */
 export function finalScript(paths: StagedPaths, directories: string): string {
   return [
-    `S=${q(paths.staging)}; D=${q(paths.dir)}; T=${q(paths.parts)}`,
+    `S=${q(paths.staging)}; D=${q(paths.dir)}; T=${q(paths.temp)}`,
     `trap 'rm -rf -- "$S" "$T"' EXIT`,
     'set --',
     'for p in "$S"/* "$S"/.[!.]* "$S"/..?*; do if [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "$p"; fi; done',
@@ -58,15 +58,15 @@ export function finalScript(paths: StagedPaths, directories: string): string {
 }
 
 /**
- * A refused or failed copy: the staging directory and the parts removed, and `dir` too when this copy
+ * A refused or failed copy: the staging directory and the copy's files in /tmp removed, and `dir` too when this copy
  * made it (`top`, the first directory it made) as far as it is empty, or its mtime put back when it
  * was there before: the tree is as it was.
  */
 export function discardScript(paths: StagedPaths, top: string | null): string {
-  const mtime = q(`${paths.parts}/mtime`);
+  const mtime = q(`${paths.temp}/mtime`);
   const restore =
     top === null
       ? `if [ -e ${mtime} ]; then touch -r ${mtime} ${q(paths.dir)}; fi`
       : `d=${q(paths.dir)}; while rmdir -- "$d" 2>/dev/null && [ "$d" != ${q(top)} ]; do d=$(dirname -- "$d"); done`;
-  return `rm -rf -- ${q(paths.staging)}; ${restore}; rm -rf -- ${q(paths.parts)}`;
+  return `rm -rf -- ${q(paths.staging)}; ${restore}; rm -rf -- ${q(paths.temp)}`;
 }
