@@ -1,6 +1,6 @@
 /**
  * A project in and out of a session: a 10,000-file, 100 MB tree copied into /workspace (packed on the
- * host as it is read, checked as it arrives, each checked part unpacked by the sandbox's tar into a
+ * host as it is read, checked as it arrives, streamed into the sandbox's tar, which unpacks it into a
  * staging directory while the rest is checked, moved into place once all passed) and back out (packed
  * in the sandbox, export checks, unpacked on the host), each beside host `tar` copying the same tree in the same run
  * (`tar -cf` then `tar -xf` into a fresh directory). Target: within 2x of host tar each way. The sandbox's
