@@ -39,6 +39,8 @@ function createNamedDriver(name: DriverName, options: Omit<DriverOptions, 'prewa
 export { CapturedStream, defaultCaptureLimits } from './output/index.ts';
 // The helper binary: its relay mode also serves the egress proxy (native/relay.c).
 export { defaultHelperPath, isExecutable } from './supervisor/index.ts';
+// The most one write to a running command's input may carry (ExecInput.write).
+export { MAX_INPUT_BYTES } from './supervisor/index.ts';
 // `airlock image build`: the Docker driver's local base image.
 export { baseImageTag, buildBaseImage } from './image/index.ts';
 export type { BuildBaseImageOptions, BuildBaseImageResult } from './image/index.ts';

@@ -131,7 +131,7 @@ export function createStaging(sessions: Work, session: LiveSession, dir: string)
   };
   return {
     async write(pieces, kind) {
-      // Each part ends itself; the archive's own end marker is not needed.
+      // The end marker goes with the last part (complete), after which the tar's input ends.
       if (kind === 'end') return;
       for (const piece of pieces) {
         if (piece.length === 0) continue;

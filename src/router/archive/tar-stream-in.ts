@@ -4,14 +4,15 @@
  * frames of up to 4 MiB, one at a time: a frame is answered once the tar's stdin took it, so the host
  * runs at most PARTS_WAITING parts ahead of the tar and never holds more.
  */
+import { MAX_INPUT_BYTES } from '../../sandbox/index.ts';
 import type { ExecInput, ExecResult } from '../../sandbox/index.ts';
 import type { LiveSession } from '../../sessions/index.ts';
 import { ARCHIVE_TIMEOUT_MS, failed } from './sandbox-tar.ts';
 import { prepareScript, streamScript } from './staged-scripts.ts';
 import type { StagedPaths } from './staged-scripts.ts';
 
-/** One input frame carries at most this (the supervisor's MAX_INPUT_BYTES). */
-export const FRAME_BYTES = 4 * 1024 * 1024 - 64 * 1024;
+/** One input frame carries at most this. */
+export const FRAME_BYTES = MAX_INPUT_BYTES;
 /**
  * Parts handed to the sandbox's tar and not yet taken by it: past this, checking waits for the
  * sandbox. The supervisor holds one input frame at a time; the host the rest of these.

@@ -3,6 +3,7 @@
 export { assertBridge } from './bridge-check.ts';
 export { SupervisorClient } from './client.ts';
 export type { ExecInput } from './exec-channel.ts';
+export { MAX_INPUT_BYTES } from './protocol.ts';
 export {
   defaultHelperPath,
   helperMissingMessage,
