@@ -28,13 +28,18 @@ import http.client, json, socket, sys, time
 mode, host, port, runs, bulk_port, bulk_bytes, http_bulk_port, phase = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]), sys.argv[8]
 proxied = mode == 'proxy'
 
-def request():
+def get(target_port, timeout):
+    # A GET of target_port, through the proxy or straight to it.
     if proxied:
-        c = http.client.HTTPConnection('127.0.0.1', 3128, timeout=30)
-        c.request('GET', 'http://%s:%d/' % (host, port))
+        c = http.client.HTTPConnection('127.0.0.1', 3128, timeout=timeout)
+        c.request('GET', 'http://%s:%d/' % (host, target_port))
     else:
-        c = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
-        c.request('GET', '/', headers={'Host': '%s:%d' % (host, port)})
+        c = http.client.HTTPConnection('127.0.0.1', target_port, timeout=timeout)
+        c.request('GET', '/', headers={'Host': '%s:%d' % (host, target_port)})
+    return c
+
+def request():
+    c = get(port, 30)
     reply = c.getresponse()
     reply.read()
     c.close()
@@ -42,12 +47,7 @@ def request():
         raise SystemExit('status %d' % reply.status)
 
 def bulk_http():
-    if proxied:
-        c = http.client.HTTPConnection('127.0.0.1', 3128, timeout=60)
-        c.request('GET', 'http://%s:%d/' % (host, http_bulk_port))
-    else:
-        c = http.client.HTTPConnection('127.0.0.1', http_bulk_port, timeout=60)
-        c.request('GET', '/', headers={'Host': '%s:%d' % (host, http_bulk_port)})
+    c = get(http_bulk_port, 60)
     buffer = bytearray(1 << 20)
     started = time.perf_counter()
     reply = c.getresponse()
