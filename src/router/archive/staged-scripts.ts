@@ -41,16 +41,18 @@ export const wholeScript = (paths: StagedPaths, file: string): string =>
  * each costs the sandbox's CPU quota.
  */
 export function finalScript(paths: StagedPaths, directories: string): string {
+  // What staging holds, as the positional parameters (`./name`: no name can pass for an option).
+  const stagedNames =
+    'set --; for p in * .[!.]* ..?*; do if [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "./$p"; fi; done';
   return [
     `S=${q(paths.staging)}; D=${q(paths.dir)}; T=${q(paths.temp)}`,
     `trap 'rm -rf -- "$S" "$T"' EXIT`,
-    'set --',
-    'for p in "$S"/* "$S"/.[!.]* "$S"/..?*; do if [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "$p"; fi; done',
+    'cd "$S" || exit 1',
+    stagedNames,
     'if [ $# -gt 0 ]; then mv -n -- "$@" "$D/" 2>/dev/null; fi',
-    'set --',
-    'for p in "$S"/* "$S"/.[!.]* "$S"/..?*; do if [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "./${p##*/}"; fi; done',
+    stagedNames,
     'if [ $# -gt 0 ]; then',
-    '  { tar -cf - -C "$S" "$@" || : > "$T/pack-failed"; } | tar -xf - -C "$D" || exit 1',
+    '  { tar -cf - "$@" || : > "$T/pack-failed"; } | tar -xf - -C "$D" || exit 1',
     '  if [ -e "$T/pack-failed" ]; then exit 1; fi',
     'fi',
     `tar -xf ${q(directories)} -C "$D"`,
@@ -58,9 +60,9 @@ export function finalScript(paths: StagedPaths, directories: string): string {
 }
 
 /**
- * A refused or failed copy: the staging directory and the copy's files in /tmp removed, and `dir` too when this copy
- * made it (`top`, the first directory it made) as far as it is empty, or its mtime put back when it
- * was there before: the tree is as it was.
+ * A refused or failed copy: the staging directory and the copy's files in /tmp removed, and `dir` too
+ * when this copy made it (`top`, the first directory it made) as far as it is empty, or its mtime put
+ * back when it was there before: the tree is as it was.
  */
 export function discardScript(paths: StagedPaths, top: string | null): string {
   const mtime = q(`${paths.temp}/mtime`);
